@@ -1,0 +1,128 @@
+// Crypto primitives for Drayer: Ed25519 detached signatures (node:crypto, with a
+// tweetnacl fallback where node lacks Ed25519) and libsodium-compatible BLAKE2b-256.
+import * as nodeCrypto from 'node:crypto';
+import { createBLAKE2b } from 'hash-wasm';
+import nacl from 'tweetnacl';
+
+// hash-wasm's hasher is created asynchronously once; after that every call is synchronous.
+const blake = await createBLAKE2b(256);
+
+/** BLAKE2b with a 32-byte digest, unkeyed: libsodium's crypto_generichash default. */
+export function blake2b256(data: Uint8Array): Uint8Array {
+  blake.init();
+  blake.update(data);
+  return blake.digest('binary');
+}
+
+/** Streaming BLAKE2b-256 for data that does not fit in memory at once. */
+export async function blake2b256Hasher(): Promise<{ update(d: Uint8Array): void; digest(): Uint8Array }> {
+  const h = await createBLAKE2b(256);
+  h.init();
+  return { update: (d) => void h.update(d), digest: () => h.digest('binary') };
+}
+
+const PKCS8_ED25519 = Buffer.from('302e020100300506032b657004220420', 'hex');
+const SPKI_ED25519 = Buffer.from('302a300506032b6570032100', 'hex');
+
+/** A stream's secret: the 32-byte seed and the public key derived from it. */
+export interface KeyPair {
+  readonly seed: Uint8Array;
+  readonly publicKey: Uint8Array;
+}
+
+export type Backend = 'node' | 'tweetnacl';
+
+function nodeEd25519Works(): boolean {
+  try {
+    const priv = nodeCrypto.createPrivateKey({ key: Buffer.concat([PKCS8_ED25519, Buffer.alloc(32)]), format: 'der', type: 'pkcs8' });
+    const sig = nodeCrypto.sign(null, Buffer.from('probe'), priv);
+    return sig.length === 64;
+  } catch {
+    return false;
+  }
+}
+
+let backend: Backend = nodeEd25519Works() ? 'node' : 'tweetnacl';
+
+/** Which Ed25519 implementation is in use (node is ~80x faster). */
+export function cryptoBackend(): Backend {
+  return backend;
+}
+
+/** For tests: force one implementation to prove both give identical bytes. */
+export function setCryptoBackend(b: Backend): void {
+  if (b === 'node' && !nodeEd25519Works()) throw new Error('node:crypto has no Ed25519 here');
+  backend = b;
+}
+
+const privCache = new WeakMap<Uint8Array, nodeCrypto.KeyObject>();
+const pubCache = new Map<string, nodeCrypto.KeyObject>();
+
+function nodePrivateKey(seed: Uint8Array): nodeCrypto.KeyObject {
+  let k = privCache.get(seed);
+  if (!k) {
+    k = nodeCrypto.createPrivateKey({ key: Buffer.concat([PKCS8_ED25519, seed]), format: 'der', type: 'pkcs8' });
+    privCache.set(seed, k);
+  }
+  return k;
+}
+
+function nodePublicKey(pk: Uint8Array): nodeCrypto.KeyObject {
+  const id = Buffer.from(pk.buffer, pk.byteOffset, pk.byteLength).toString('latin1');
+  let k = pubCache.get(id);
+  if (!k) {
+    k = nodeCrypto.createPublicKey({ key: Buffer.concat([SPKI_ED25519, pk]), format: 'der', type: 'spki' });
+    if (pubCache.size > 1000) pubCache.clear();
+    pubCache.set(id, k);
+  }
+  return k;
+}
+
+export function keyPairFromSeed(seed: Uint8Array): KeyPair {
+  if (seed.length !== 32) throw new Error(`an Ed25519 seed is 32 bytes, got ${seed.length}`);
+  const s = new Uint8Array(seed);
+  if (backend === 'node') {
+    const pub = nodeCrypto.createPublicKey(nodePrivateKey(s)).export({ format: 'der', type: 'spki' });
+    return { seed: s, publicKey: new Uint8Array(pub.subarray(pub.length - 32)) };
+  }
+  return { seed: s, publicKey: nacl.sign.keyPair.fromSeed(s).publicKey };
+}
+
+export function generateKeyPair(): KeyPair {
+  return keyPairFromSeed(nodeCrypto.randomBytes(32));
+}
+
+export function sign(message: Uint8Array, key: KeyPair): Uint8Array {
+  if (backend === 'node') return new Uint8Array(nodeCrypto.sign(null, message, nodePrivateKey(key.seed)));
+  return nacl.sign.detached(message, libsodiumSecretKey(key));
+}
+
+export function verify(message: Uint8Array, signature: Uint8Array, publicKey: Uint8Array): boolean {
+  if (signature.length !== 64 || publicKey.length !== 32) return false;
+  if (backend === 'node') {
+    try {
+      return nodeCrypto.verify(null, message, nodePublicKey(publicKey), signature);
+    } catch {
+      return false; // a malformed public key is simply not a valid signer
+    }
+  }
+  return nacl.sign.detached.verify(message, signature, publicKey);
+}
+
+/** libsodium's 64-byte secret key layout (seed ‖ public key), as the original Drayer stored it. */
+export function libsodiumSecretKey(key: KeyPair): Uint8Array {
+  const out = new Uint8Array(64);
+  out.set(key.seed, 0);
+  out.set(key.publicKey, 32);
+  return out;
+}
+
+export function randomBytes(n: number): Uint8Array {
+  return new Uint8Array(nodeCrypto.randomBytes(n));
+}
+
+export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}

@@ -1,0 +1,26 @@
+// Errors with stable codes: callers (CLI, API transports, UI) branch on `code`, people read `message`.
+
+export type ErrorCode =
+  | 'NOT_FOUND'
+  | 'NOT_WRITABLE'
+  | 'KEY_MISMATCH'
+  | 'NOT_A_STREAM'
+  | 'CORRUPT'
+  | 'INVALID_ARGUMENT'
+  | 'INVALID_RECORD'
+  | 'PROTECTED'
+  | 'EXISTS'
+  | 'IO';
+
+export class DrayerError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = 'DrayerError';
+  }
+}
+
+export function isDrayerError(e: unknown, code?: ErrorCode): e is DrayerError {
+  return e instanceof DrayerError && (code === undefined || e.code === code);
+}

@@ -1,0 +1,184 @@
+// The record: its fields, the exact bytes its signature covers (the original Drayer layout),
+// and its msgpack wire form (shared with original Drayer nodes).
+import { decode, encode } from '@msgpack/msgpack';
+import { blake2b256, bytesEqual, KeyPair, sign, verify } from './crypto.js';
+import { DrayerError } from './errors.js';
+
+export interface DrayerRecord {
+  /** creation order, unique per chain */
+  id: number;
+  type: string;
+  key: string;
+  /** null in a metadata-only copy: the signature covers `hash`, so the value can come later */
+  val: Uint8Array | null;
+  hash: Uint8Array;
+  /** application time, µs */
+  ts: number;
+  /** modification time, µs; unique per chain */
+  mod: number;
+  /** id of the previous live record in the ID chain (0 for the first) */
+  prev: number;
+  /** mod of the previous live record in the M chain (0 for the first) */
+  prevch: number;
+  sig: Uint8Array;
+  /** the key that signed it: the stream's public key unless a sibling chain */
+  chain: Uint8Array;
+}
+
+export type UnsignedRecord = Omit<DrayerRecord, 'sig'>;
+
+export const LIMITS = {
+  typeBytes: 256,
+  keyBytes: 4096,
+  /** values larger than this travel as chunked files (files.ts) */
+  valueBytes: 8 * 1024 * 1024,
+} as const;
+
+const typeHashCache = new Map<string, Uint8Array>();
+const utf8 = new TextEncoder();
+
+function typeHash(type: string): Uint8Array {
+  let h = typeHashCache.get(type);
+  if (!h) {
+    h = blake2b256(utf8.encode(type));
+    if (typeHashCache.size > 256) typeHashCache.clear();
+    typeHashCache.set(type, h);
+  }
+  return h;
+}
+
+function writeI64(view: DataView, off: number, n: number): void {
+  if (Number.isSafeInteger(n) && n >= 0) {
+    view.setUint32(off, n % 0x100000000, true);
+    view.setUint32(off + 4, Math.floor(n / 0x100000000), true);
+  } else {
+    view.setBigInt64(off, BigInt(n), true);
+  }
+}
+
+/**
+ * The bytes a record's signature covers:
+ * u64le(id) ‖ i64le(ts) ‖ i64le(mod) ‖ i64le(prev) ‖ i64le(prevch) ‖ H(key) ‖ hash ‖ H(type).
+ */
+export function signingBytes(r: UnsignedRecord): Uint8Array {
+  const out = new Uint8Array(136);
+  const view = new DataView(out.buffer);
+  writeI64(view, 0, r.id);
+  writeI64(view, 8, r.ts);
+  writeI64(view, 16, r.mod);
+  writeI64(view, 24, r.prev);
+  writeI64(view, 32, r.prevch);
+  out.set(blake2b256(utf8.encode(r.key)), 40);
+  out.set(r.hash, 72);
+  out.set(typeHash(r.type), 104);
+  return out;
+}
+
+export function signRecord(r: UnsignedRecord, key: KeyPair): DrayerRecord {
+  return { ...r, sig: sign(signingBytes(r), key) };
+}
+
+/** Why a record is unacceptable, or null when its signature (and value hash, if present) hold. */
+export function checkRecord(r: DrayerRecord, streamKey: Uint8Array): string | null {
+  const shape = checkShape(r);
+  if (shape) return shape;
+  if (!bytesEqual(r.chain, streamKey)) return 'it belongs to another chain (sibling chains are not supported)';
+  if (r.val && !bytesEqual(blake2b256(r.val), r.hash)) return 'its value does not match its hash (tampered)';
+  if (!verify(signingBytes(r), r.sig, r.chain)) return 'its signature is not valid for this stream (forged or altered)';
+  return null;
+}
+
+const isUint = (n: unknown): n is number => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
+
+/** Structural checks shared by every path that accepts records from outside. */
+export function checkShape(r: DrayerRecord): string | null {
+  if (!isUint(r.id) || r.id < 1) return 'its id is not a positive integer';
+  if (!Number.isSafeInteger(r.ts)) return 'its ts is not an integer';
+  if (!isUint(r.mod) || r.mod < 1) return 'its mod is not a positive integer';
+  if (!isUint(r.prev) || r.prev >= r.id) return 'its prev does not point below its id';
+  if (!isUint(r.prevch) || r.prevch >= r.mod) return 'its prevch does not point below its mod';
+  if (typeof r.type !== 'string' || utf8.encode(r.type).length > LIMITS.typeBytes) return 'its type is missing or too long';
+  if (typeof r.key !== 'string' || utf8.encode(r.key).length > LIMITS.keyBytes) return 'its key is missing or too long';
+  if (!(r.hash instanceof Uint8Array) || r.hash.length !== 32) return 'its hash is not 32 bytes';
+  if (!(r.sig instanceof Uint8Array) || r.sig.length !== 64) return 'its signature is not 64 bytes';
+  if (!(r.chain instanceof Uint8Array) || r.chain.length !== 32) return 'its chain is not a 32-byte key';
+  if (r.val !== null && (!(r.val instanceof Uint8Array) || r.val.length > LIMITS.valueBytes)) return 'its value is not bytes or is too large';
+  return null;
+}
+
+/** The wire map, with exactly the original Drayer keys. `val` is nil in a metadata-only copy. */
+export function toWire(r: DrayerRecord, metaOnly = false): Record<string, unknown> {
+  return {
+    id: r.id, type: r.type, key: r.key, val: metaOnly ? null : r.val, hash: r.hash,
+    ts: r.ts, mod: r.mod, prev: r.prev, prevch: r.prevch, sig: r.sig, chain: r.chain,
+  };
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+function asBytes(v: unknown, field: string): Uint8Array {
+  if (v instanceof Uint8Array) return v;
+  if (typeof v === 'string') return utf8.encode(v); // only reachable without rawStrings
+  throw new DrayerError('INVALID_RECORD', `record field ${field} is not bytes`);
+}
+
+function asText(v: unknown, field: string): string {
+  if (typeof v === 'string') return v;
+  if (v instanceof Uint8Array) {
+    try {
+      return strictUtf8.decode(v);
+    } catch {
+      throw new DrayerError('INVALID_RECORD', `record field ${field} is not valid UTF-8`);
+    }
+  }
+  throw new DrayerError('INVALID_RECORD', `record field ${field} is not text`);
+}
+
+function asInt(v: unknown, field: string): number {
+  if (typeof v === 'number' && Number.isSafeInteger(v)) return v;
+  if (typeof v === 'bigint' && v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER)) return Number(v);
+  throw new DrayerError('INVALID_RECORD', `record field ${field} is not an integer in range`);
+}
+
+function mapGet(m: unknown, k: string): unknown {
+  if (m instanceof Map) {
+    for (const [mk, mv] of m) if ((mk instanceof Uint8Array ? strictUtf8.decode(mk) : mk) === k) return mv;
+    return undefined;
+  }
+  return (m as Record<string, unknown>)[k];
+}
+
+/**
+ * Read a wire map. Original Drayer nodes (msgpack-python 0.x) pack byte strings as msgpack
+ * *str*, so binary fields accept both str and bin, and text fields accept bytes.
+ * An empty or missing chain means the stream's own key.
+ */
+export function fromWire(m: unknown, streamKey: Uint8Array): DrayerRecord {
+  if (m === null || typeof m !== 'object') throw new DrayerError('INVALID_RECORD', 'a record is not a map');
+  const val = mapGet(m, 'val');
+  const chainRaw = mapGet(m, 'chain');
+  const chain = chainRaw == null ? streamKey : asBytes(chainRaw, 'chain');
+  const r: DrayerRecord = {
+    id: asInt(mapGet(m, 'id'), 'id'),
+    type: asText(mapGet(m, 'type'), 'type'),
+    key: asText(mapGet(m, 'key'), 'key'),
+    val: val == null ? null : asBytes(val, 'val'),
+    hash: asBytes(mapGet(m, 'hash'), 'hash'),
+    ts: asInt(mapGet(m, 'ts') ?? 0, 'ts'),
+    mod: asInt(mapGet(m, 'mod'), 'mod'),
+    prev: asInt(mapGet(m, 'prev'), 'prev'),
+    prevch: asInt(mapGet(m, 'prevch'), 'prevch'),
+    sig: asBytes(mapGet(m, 'sig'), 'sig'),
+    chain: chain.length === 0 ? streamKey : chain,
+  };
+  return r;
+}
+
+/** msgpack decoding that keeps every str as raw bytes (see fromWire). */
+export function decodeWire(buf: Uint8Array): unknown {
+  return decode(buf, { rawStrings: true, useBigInt64: false });
+}
+
+export function encodeWire(value: unknown): Uint8Array {
+  return encode(value, { ignoreUndefined: true });
+}

@@ -1,0 +1,702 @@
+// One stream in one SQLite file: its records, its attributes, the change feed, and (where the
+// secret key is present) the writer. The writer keeps both chains perfect (DESIGN §3); the
+// receiving side (`apply`) enforces the three gap rules so every mirror converges.
+import Database from 'better-sqlite3';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { blake2b256, bytesEqual, generateKeyPair, KeyPair, keyPairFromSeed, libsodiumSecretKey, randomBytes, sign, verify } from './crypto.js';
+import { DrayerError, isDrayerError } from './errors.js';
+import { checkRecord, checkShape, DrayerRecord, LIMITS, signingBytes, signRecord, UnsignedRecord } from './record.js';
+import { encode, decode } from '@msgpack/msgpack';
+
+export const FORMAT = 'drayer-stream';
+export const SCHEMA_VERSION = 1;
+export const KEY_SUFFIX = '.privatekey';
+
+/** Stream schema migrations, one change each, never edited after release. Index = version - 1. */
+const MIGRATIONS: string[] = [
+  `CREATE TABLE meta (k TEXT PRIMARY KEY, v) WITHOUT ROWID;
+   CREATE TABLE records (
+     seq INTEGER PRIMARY KEY AUTOINCREMENT,
+     chain BLOB NOT NULL, id INTEGER NOT NULL, type TEXT NOT NULL, key TEXT NOT NULL,
+     val BLOB, hash BLOB NOT NULL, ts INTEGER NOT NULL, mod INTEGER NOT NULL,
+     prev INTEGER NOT NULL, prevch INTEGER NOT NULL, sig BLOB NOT NULL);
+   CREATE UNIQUE INDEX records_chain_id ON records(chain, id);
+   CREATE INDEX records_chain_mod ON records(chain, mod);
+   CREATE INDEX records_type_key ON records(type, key);
+   CREATE INDEX records_type_ts ON records(type, ts);
+   CREATE INDEX records_type_id ON records(type, id);
+   CREATE TABLE chunks (hash BLOB PRIMARY KEY, data BLOB NOT NULL);`,
+];
+
+export interface StreamInfo {
+  name?: string;
+  about?: string;
+  [k: string]: unknown;
+}
+
+/** Filters of a partial mirror: only records in range are kept; metaOnly keeps no values. */
+export interface PartialFilter {
+  minId?: number;
+  minMod?: number;
+  metaOnly?: boolean;
+}
+
+export interface ChangesOptions extends PartialFilter {
+  limit?: number;
+}
+
+export interface ChangesPage {
+  records: DrayerRecord[];
+  /** the seq of the last row examined; pass it back as `since` */
+  seq: number;
+  more: boolean;
+}
+
+export interface ApplyOptions {
+  /** accept records without values (defaults to the stream's own metaOnly setting) */
+  allowMetaOnly?: boolean;
+  /** the caller already verified signatures and hashes (e.g. in worker threads) */
+  verified?: boolean;
+}
+
+export interface Rejection {
+  record: DrayerRecord;
+  reason: string;
+}
+
+export interface ApplyResult {
+  stored: DrayerRecord[];
+  /** (id) of records removed because a stored record's gap covers them */
+  removed: number[];
+  rejected: Rejection[];
+  /** records outside this mirror's partial range, ignored by design */
+  skipped: number;
+}
+
+export interface ListOptions {
+  order?: 'ts' | 'id';
+  limit?: number;
+  offset?: number;
+}
+
+export interface Problem {
+  id: number;
+  what: string;
+}
+
+export interface VerifyReport {
+  intact: boolean;
+  records: number;
+  metaOnly: number;
+  problems: Problem[];
+  partial: boolean;
+}
+
+type Row = {
+  seq: number; chain: Buffer; id: number; type: string; key: string; val: Buffer | null; hash: Buffer;
+  ts: number; mod: number; prev: number; prevch: number; sig: Buffer;
+};
+
+function rowToRecord(r: Row): DrayerRecord {
+  return {
+    id: r.id, type: r.type, key: r.key, val: r.val ? new Uint8Array(r.val.buffer, r.val.byteOffset, r.val.byteLength) : null,
+    hash: new Uint8Array(r.hash.buffer, r.hash.byteOffset, r.hash.byteLength), ts: r.ts, mod: r.mod, prev: r.prev, prevch: r.prevch,
+    sig: new Uint8Array(r.sig.buffer, r.sig.byteOffset, r.sig.byteLength),
+    chain: new Uint8Array(r.chain.buffer, r.chain.byteOffset, r.chain.byteLength),
+  };
+}
+
+export function nowMicros(): number {
+  return Date.now() * 1000;
+}
+
+export function keyPathFor(file: string): string {
+  return file + KEY_SUFFIX;
+}
+
+/** Read a secret key file: base64 of libsodium's 64-byte key (the original format), or of a 32-byte seed. */
+export function readKeyFile(file: string): KeyPair {
+  const text = fs.readFileSync(file, 'utf8').trim();
+  const raw = Buffer.from(text, 'base64');
+  if (raw.length !== 64 && raw.length !== 32) {
+    throw new DrayerError('CORRUPT', `The secret key file ${file} is damaged (expected base64 of a 64-byte key). Restore it from a backup.`);
+  }
+  const kp = keyPairFromSeed(raw.subarray(0, 32));
+  if (raw.length === 64 && !bytesEqual(kp.publicKey, raw.subarray(32))) {
+    throw new DrayerError('CORRUPT', `The secret key file ${file} is damaged (its halves do not match). Restore it from a backup.`);
+  }
+  return kp;
+}
+
+export function writeKeyFile(file: string, key: KeyPair): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, Buffer.from(libsodiumSecretKey(key)).toString('base64') + '\n', { mode: 0o600, flag: 'wx' });
+  try {
+    fs.linkSync(tmp, file); // fails if it exists: never overwrite a secret key
+  } finally {
+    fs.unlinkSync(tmp);
+  }
+}
+
+function sqliteError(e: unknown, file: string): DrayerError {
+  const code = (e as { code?: string }).code ?? '';
+  if (code === 'SQLITE_NOTADB') return new DrayerError('NOT_A_STREAM', `${file} is not a Drayer stream file (it is not an SQLite database).`, { cause: e });
+  if (code.startsWith('SQLITE_CORRUPT')) return new DrayerError('CORRUPT', `${file} is damaged (SQLite reports corruption). Restore it from a backup or clone the stream again from a mirror.`, { cause: e });
+  if (code === 'SQLITE_FULL') return new DrayerError('IO', `The disk is full while writing ${file}; nothing was changed. Free some space and try again.`, { cause: e });
+  if (code === 'SQLITE_CANTOPEN') return new DrayerError('IO', `Cannot open ${file}: ${(e as Error).message}.`, { cause: e });
+  if (code === 'SQLITE_READONLY') return new DrayerError('IO', `${file} is read-only here; nothing was changed.`, { cause: e });
+  return new DrayerError('IO', `${file}: ${(e as Error).message}`, { cause: e });
+}
+
+export interface OpenOptions {
+  /** refuse the file unless it holds this stream */
+  expectedKey?: Uint8Array;
+  readonly?: boolean;
+}
+
+export interface CreateOptions extends PartialFilter {
+  name?: string;
+  about?: string;
+  /** use this key pair instead of a fresh one (tests, imports) */
+  keyPair?: KeyPair;
+  /** create a mirror of someone else's stream: no secret key, no info record yet */
+  followKey?: Uint8Array;
+}
+
+/** The writer's working set during one operation: records to re-sign, by id. */
+interface WriteCtx {
+  nextId: number;
+  nextMod: number;
+  dirty: Map<number, UnsignedRecord>;
+}
+
+export class Stream {
+  readonly file: string;
+  readonly publicKey: Uint8Array;
+  readonly db: Database.Database;
+  private keyPair: KeyPair | null;
+  private readonly chain: Buffer;
+  private readonly st: ReturnType<Stream['prepare']>;
+
+  private constructor(file: string, db: Database.Database, publicKey: Uint8Array, keyPair: KeyPair | null) {
+    this.file = file;
+    this.db = db;
+    this.publicKey = publicKey;
+    this.keyPair = keyPair;
+    this.chain = Buffer.from(publicKey);
+    this.st = this.prepare();
+  }
+
+  // ---------- opening and creating ----------
+
+  /** Create a new stream file (and its secret key file beside it), or a mirror with `followKey`. */
+  static create(file: string, opts: CreateOptions = {}): Stream {
+    if (fs.existsSync(file)) throw new DrayerError('EXISTS', `${file} already exists; choose another file name (nothing was changed).`);
+    const following = opts.followKey !== undefined;
+    const kp = following ? null : opts.keyPair ?? generateKeyPair();
+    const publicKey = following ? new Uint8Array(opts.followKey!) : kp!.publicKey;
+    if (publicKey.length !== 32) throw new DrayerError('INVALID_ARGUMENT', 'A stream key is 32 bytes.');
+    const keyFile = keyPathFor(file);
+    if (kp) {
+      if (fs.existsSync(keyFile)) throw new DrayerError('EXISTS', `${keyFile} already exists; refusing to overwrite a secret key.`);
+      writeKeyFile(keyFile, kp);
+    }
+    let db: Database.Database | undefined;
+    try {
+      fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+      db = new Database(file);
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL');
+      db.transaction(() => {
+        for (const m of MIGRATIONS) db!.exec(m);
+        db!.pragma(`user_version = ${MIGRATIONS.length}`);
+        const put = db!.prepare('INSERT INTO meta (k, v) VALUES (?, ?)');
+        put.run('format', FORMAT);
+        put.run('publicKey', Buffer.from(publicKey).toString('base64'));
+        put.run('nodeId', Buffer.from(randomBytes(16)).toString('hex'));
+        put.run('created', nowMicros());
+        if (opts.minId) put.run('minId', opts.minId);
+        if (opts.minMod) put.run('minMod', opts.minMod);
+        if (opts.metaOnly) put.run('metaOnly', 1);
+      })();
+      const s = new Stream(file, db, publicKey, kp);
+      if (kp) {
+        const info: StreamInfo = { name: opts.name ?? path.basename(file).replace(/\.stream$/, '') };
+        if (opts.about) info.about = opts.about;
+        s.put('drayer', 'info', encode(info));
+      }
+      return s;
+    } catch (e) {
+      db?.close();
+      for (const f of [file, file + '-wal', file + '-shm']) fs.rmSync(f, { force: true });
+      if (kp) fs.rmSync(keyFile, { force: true });
+      throw isDrayerError(e) ? e : sqliteError(e, file);
+    }
+  }
+
+  /** Open an existing stream file; writable when its secret key file is beside it. Changes nothing on refusal. */
+  static open(file: string, opts: OpenOptions = {}): Stream {
+    if (!fs.existsSync(file)) throw new DrayerError('NOT_FOUND', `${file} does not exist.`);
+    let db: Database.Database;
+    try {
+      db = new Database(file, { fileMustExist: true, readonly: opts.readonly ?? false });
+    } catch (e) {
+      throw sqliteError(e, file);
+    }
+    try {
+      // Check it is ours before anything could write to it (a WAL switch would).
+      let format: unknown;
+      let pkText: unknown;
+      try {
+        const hasMeta = db.prepare("SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'").get();
+        if (!hasMeta) throw new DrayerError('NOT_A_STREAM', `${file} is an SQLite database but not a Drayer stream file.`);
+        format = (db.prepare("SELECT v FROM meta WHERE k='format'").get() as { v?: unknown } | undefined)?.v;
+        pkText = (db.prepare("SELECT v FROM meta WHERE k='publicKey'").get() as { v?: unknown } | undefined)?.v;
+      } catch (e) {
+        throw isDrayerError(e) ? e : sqliteError(e, file);
+      }
+      if (format !== FORMAT || typeof pkText !== 'string') throw new DrayerError('NOT_A_STREAM', `${file} is an SQLite database but not a Drayer stream file.`);
+      const version = db.pragma('user_version', { simple: true }) as number;
+      if (version > MIGRATIONS.length) throw new DrayerError('NOT_A_STREAM', `${file} was written by a newer Drayer (schema ${version}); update Drayer to open it.`);
+      const publicKey = new Uint8Array(Buffer.from(pkText, 'base64'));
+      if (publicKey.length !== 32) throw new DrayerError('CORRUPT', `${file} holds a malformed public key.`);
+      if (opts.expectedKey && !bytesEqual(opts.expectedKey, publicKey)) {
+        throw new DrayerError('KEY_MISMATCH', `${file} holds stream ${Buffer.from(publicKey).toString('base64')}, not the one asked for.`);
+      }
+      let kp: KeyPair | null = null;
+      const keyFile = keyPathFor(file);
+      if (fs.existsSync(keyFile)) {
+        kp = readKeyFile(keyFile);
+        if (!bytesEqual(kp.publicKey, publicKey)) {
+          throw new DrayerError('KEY_MISMATCH', `The secret key in ${keyFile} belongs to another stream; nothing was changed. Move it away or restore the right one.`);
+        }
+      }
+      if (!opts.readonly) {
+        db.pragma('journal_mode = WAL');
+        db.pragma('synchronous = NORMAL');
+        if (version < MIGRATIONS.length) {
+          db.transaction(() => {
+            for (let v = version; v < MIGRATIONS.length; v++) db.exec(MIGRATIONS[v]!);
+            db.pragma(`user_version = ${MIGRATIONS.length}`);
+          })();
+        }
+      }
+      db.pragma('busy_timeout = 5000');
+      return new Stream(file, db, publicKey, kp);
+    } catch (e) {
+      db.close();
+      throw e;
+    }
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  get writable(): boolean {
+    return this.keyPair !== null;
+  }
+
+  private prepare() {
+    const db = this.db;
+    const cols = 'chain, id, type, key, val, hash, ts, mod, prev, prevch, sig';
+    return {
+      byId: db.prepare(`SELECT * FROM records WHERE chain = ? AND id = ?`),
+      byKey: db.prepare(`SELECT * FROM records WHERE chain = ? AND type = ? AND key = ? ORDER BY mod DESC LIMIT 1`),
+      byKeyAnyChain: db.prepare(`SELECT * FROM records WHERE type = ? AND key = ? ORDER BY mod DESC LIMIT 1`),
+      maxId: db.prepare(`SELECT max(id) AS v FROM records WHERE chain = ?`).pluck(),
+      maxMod: db.prepare(`SELECT max(mod) AS v FROM records WHERE chain = ?`).pluck(),
+      idAfter: db.prepare(`SELECT * FROM records WHERE chain = ? AND id > ? ORDER BY id LIMIT 1`),
+      modAfter: db.prepare(`SELECT * FROM records WHERE chain = ? AND mod > ? ORDER BY mod LIMIT 1`),
+      nextIdGap: db.prepare(`SELECT prev FROM records WHERE chain = ? AND id > ? ORDER BY id LIMIT 1`).pluck(),
+      nextModGap: db.prepare(`SELECT prevch FROM records WHERE chain = ? AND mod > ? ORDER BY mod LIMIT 1`).pluck(),
+      upsert: db.prepare(`INSERT OR REPLACE INTO records (${cols}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      deleteId: db.prepare(`DELETE FROM records WHERE chain = ? AND id = ?`),
+      gcMod: db.prepare(`DELETE FROM records WHERE chain = ? AND mod > ? AND mod < ? AND id != ? RETURNING id`).pluck(),
+      gcId: db.prepare(`DELETE FROM records WHERE chain = ? AND id > ? AND id < ? RETURNING id`).pluck(),
+      metaGet: db.prepare(`SELECT v FROM meta WHERE k = ?`).pluck(),
+      metaSet: db.prepare(`INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)`),
+      changes: db.prepare(`SELECT * FROM records WHERE seq > ? ORDER BY seq LIMIT ?`),
+      changesMeta: db.prepare(`SELECT seq, chain, id, type, key, NULL AS val, hash, ts, mod, prev, prevch, sig FROM records WHERE seq > ? ORDER BY seq LIMIT ?`),
+      lastSeq: db.prepare(`SELECT seq FROM sqlite_sequence WHERE name = 'records'`).pluck(),
+      count: db.prepare(`SELECT count(*) FROM records`).pluck(),
+      countType: db.prepare(`SELECT count(*) FROM records WHERE type = ?`).pluck(),
+      listTs: db.prepare(`SELECT * FROM records WHERE type = ? ORDER BY ts DESC, id DESC LIMIT ? OFFSET ?`),
+      listId: db.prepare(`SELECT * FROM records WHERE type = ? ORDER BY id DESC LIMIT ? OFFSET ?`),
+      types: db.prepare(`SELECT type, count(*) AS n FROM records GROUP BY type ORDER BY type`),
+    };
+  }
+
+  // ---------- attributes ----------
+
+  meta(k: string): unknown {
+    return this.st.metaGet.get(k);
+  }
+
+  setMeta(k: string, v: string | number | Buffer | null): void {
+    this.st.metaSet.run(k, v);
+  }
+
+  /** This store's id: a follower keys its cursor on it, so a replaced database restarts the sync. */
+  get nodeId(): string {
+    return String(this.meta('nodeId'));
+  }
+
+  get partial(): PartialFilter {
+    const minId = Number(this.meta('minId') ?? 0);
+    const minMod = Number(this.meta('minMod') ?? 0);
+    const metaOnly = Number(this.meta('metaOnly') ?? 0) === 1;
+    return { minId, minMod, metaOnly };
+  }
+
+  /** The decoded `drayer/info` record, or {} before the first sync. */
+  info(): StreamInfo {
+    const r = this.get('drayer', 'info');
+    if (!r?.val) return {};
+    try {
+      const v = decode(r.val);
+      return v && typeof v === 'object' && !Array.isArray(v) ? (v as StreamInfo) : {};
+    } catch {
+      return {};
+    }
+  }
+
+  // ---------- reads ----------
+
+  get(type: string, key: string): DrayerRecord | undefined {
+    const row = this.st.byKey.get(this.chain, type, key) as Row | undefined;
+    return row ? rowToRecord(row) : undefined;
+  }
+
+  getById(id: number): DrayerRecord | undefined {
+    const row = this.st.byId.get(this.chain, id) as Row | undefined;
+    return row ? rowToRecord(row) : undefined;
+  }
+
+  /** Records of one type, newest first by `ts` (default) or by `id`, paged. */
+  list(type: string, opts: ListOptions = {}): DrayerRecord[] {
+    const limit = Math.max(0, Math.min(opts.limit ?? 100, 10_000));
+    const stmt = opts.order === 'id' ? this.st.listId : this.st.listTs;
+    return (stmt.all(type, limit, opts.offset ?? 0) as Row[]).map(rowToRecord);
+  }
+
+  count(type?: string): number {
+    return (type === undefined ? this.st.count.get() : this.st.countType.get(type)) as number;
+  }
+
+  types(): { type: string; n: number }[] {
+    return this.st.types.all() as { type: string; n: number }[];
+  }
+
+  /** The newest seq this store has handed out. */
+  lastSeq(): number {
+    return (this.st.lastSeq.get() as number | undefined) ?? 0;
+  }
+
+  /** Iterate all live records in id order without loading them all at once. */
+  *iterate(opts: { withValues?: boolean } = {}): Generator<DrayerRecord> {
+    const cols = opts.withValues === false ? 'seq, chain, id, type, key, NULL AS val, hash, ts, mod, prev, prevch, sig' : '*';
+    for (const row of this.db.prepare(`SELECT ${cols} FROM records ORDER BY chain, id`).iterate() as IterableIterator<Row>) {
+      yield rowToRecord(row);
+    }
+  }
+
+  /**
+   * The change feed: rows inserted or replaced after `since`, in seq order.
+   * Filters make partial mirrors; rows filtered out still advance the returned seq.
+   */
+  changesSince(since: number, opts: ChangesOptions = {}): ChangesPage {
+    const limit = Math.max(1, Math.min(opts.limit ?? 1000, 10_000));
+    const minId = opts.minId ?? 0;
+    const minMod = opts.minMod ?? 0;
+    // Scan at most a few pages' worth so a narrow filter cannot make one call unbounded.
+    const scanCap = limit * 8;
+    const stmt = opts.metaOnly ? this.st.changesMeta : this.st.changes;
+    // One read transaction: the page and lastSeq come from the same snapshot.
+    return this.db.transaction((): ChangesPage => {
+      const records: DrayerRecord[] = [];
+      let seq = since;
+      let scanned = 0;
+      for (const row of stmt.iterate(since, scanCap) as IterableIterator<Row>) {
+        scanned++;
+        seq = row.seq;
+        if (row.id >= minId && row.mod >= minMod) {
+          records.push(rowToRecord(row));
+          if (records.length >= limit) break;
+        }
+      }
+      const last = this.lastSeq();
+      const exhausted = records.length < limit && scanned < scanCap;
+      // Seqs are never reused, so once the scan is exhausted the cursor may jump to the last one issued.
+      if (exhausted) return { records, seq: Math.max(seq, last), more: false };
+      return { records, seq, more: seq < last };
+    })();
+  }
+
+  // ---------- the writer ----------
+
+  private requireKey(): KeyPair {
+    if (!this.keyPair) {
+      throw new DrayerError('NOT_WRITABLE', `${this.file} is a mirror: its secret key (${keyPathFor(this.file)}) is not here, so it cannot be written.`);
+    }
+    return this.keyPair;
+  }
+
+  private beginWrite(): WriteCtx {
+    const idTip = (this.st.maxId.get(this.chain) as number | null) ?? 0;
+    const mTip = (this.st.maxMod.get(this.chain) as number | null) ?? 0;
+    return { nextId: idTip + 1, nextMod: Math.max(nowMicros(), mTip + 1), dirty: new Map() };
+  }
+
+  /** The current state of a live record: the pending version if this operation touched it. */
+  private current(ctx: WriteCtx, row: Row | undefined): UnsignedRecord | undefined {
+    if (!row) return undefined;
+    return ctx.dirty.get(row.id) ?? rowToRecord(row);
+  }
+
+  private finishWrite(ctx: WriteCtx, kp: KeyPair): DrayerRecord[] {
+    const out: DrayerRecord[] = [];
+    for (const r of ctx.dirty.values()) {
+      const s = signRecord(r, kp);
+      this.st.upsert.run(this.chain, s.id, s.type, s.key, s.val, s.hash, s.ts, s.mod, s.prev, s.prevch, s.sig);
+      out.push(s);
+    }
+    return out;
+  }
+
+  /** Take a record out of the M chain: the record after it is patched to skip it. */
+  private unlinkM(ctx: WriteCtx, r: UnsignedRecord): void {
+    const succ = this.current(ctx, this.st.modAfter.get(this.chain, r.mod) as Row | undefined);
+    if (succ && succ.id !== r.id) ctx.dirty.set(succ.id, { ...succ, prevch: r.prevch });
+  }
+
+  /** Take a record out of the ID chain: the record after it is patched to skip it. */
+  private unlinkId(ctx: WriteCtx, r: UnsignedRecord): void {
+    const succ = this.current(ctx, this.st.idAfter.get(this.chain, r.id) as Row | undefined);
+    if (succ && succ.id !== r.id) ctx.dirty.set(succ.id, { ...succ, prev: r.prev });
+  }
+
+  private putIn(ctx: WriteCtx, type: string, key: string, value: Uint8Array, ts?: number): void {
+    checkText(type, key);
+    if (value.length > LIMITS.valueBytes) {
+      throw new DrayerError('INVALID_ARGUMENT', `A value may be at most ${LIMITS.valueBytes} bytes; store large data as a file (drayer add).`);
+    }
+    const hash = blake2b256(value);
+    const old = this.current(ctx, this.st.byKey.get(this.chain, type, key) as Row | undefined);
+    if (!old) {
+      const prev = (this.st.maxId.get(this.chain) as number | null) ?? 0;
+      const prevch = (this.st.maxMod.get(this.chain) as number | null) ?? 0;
+      const r: UnsignedRecord = {
+        id: ctx.nextId++, type, key, val: value, hash, ts: ts ?? nowMicros(), mod: ctx.nextMod++, prev, prevch, chain: this.chain,
+      };
+      ctx.dirty.set(r.id, r);
+      return;
+    }
+    if (bytesEqual(old.hash, hash) && (ts === undefined || ts === old.ts)) return; // nothing changes
+    // An edit moves the record to the front of the M chain; its old place is patched over.
+    this.unlinkM(ctx, old);
+    const mTip = (this.st.maxMod.get(this.chain) as number | null) ?? 0;
+    const prevch = old.mod === mTip ? old.prevch : mTip;
+    ctx.dirty.set(old.id, { ...old, val: value, hash, ts: ts ?? old.ts, mod: ctx.nextMod++, prevch });
+  }
+
+  private deleteIn(ctx: WriteCtx, type: string, key: string): boolean {
+    if (type === 'drayer' && key === 'info') {
+      throw new DrayerError('PROTECTED', 'The drayer/info record keeps a stream non-empty and cannot be deleted; edit it instead.');
+    }
+    const x = this.current(ctx, this.st.byKey.get(this.chain, type, key) as Row | undefined);
+    if (!x) return false;
+    const idTip = (this.st.maxId.get(this.chain) as number | null) ?? 0;
+    const mTip = (this.st.maxMod.get(this.chain) as number | null) ?? 0;
+    this.st.deleteId.run(this.chain, x.id);
+    ctx.dirty.delete(x.id);
+    this.unlinkId(ctx, x);
+    this.unlinkM(ctx, x);
+    if (x.id === idTip) {
+      // The new ID tip is re-issued with the next id (and mod) so a fresh signature covers the gap.
+      const q = this.current(ctx, this.st.byId.get(this.chain, x.prev) as Row | undefined);
+      if (!q) throw new DrayerError('CORRUPT', `${this.file}: the ID chain is broken at record ${x.id} (no record ${x.prev}). Run drayer verify.`);
+      this.st.deleteId.run(this.chain, q.id);
+      ctx.dirty.delete(q.id);
+      this.unlinkM(ctx, q); // q has no ID successor: it is the ID tip now
+      const prev = (this.st.maxId.get(this.chain) as number | null) ?? 0;
+      const prevch = this.maxModExcept(ctx, q.id);
+      const r: UnsignedRecord = { ...q, id: ctx.nextId++, mod: ctx.nextMod++, prev, prevch };
+      ctx.dirty.set(r.id, r);
+    } else if (x.mod === mTip) {
+      // The new M tip moves to the front (next mod) so a fresh signature covers the gap.
+      const q = this.current(ctx, this.st.modAfter.get(this.chain, x.prevch - 1) as Row | undefined);
+      if (!q || q.mod !== x.prevch) throw new DrayerError('CORRUPT', `${this.file}: the M chain is broken at record ${x.id}. Run drayer verify.`);
+      ctx.dirty.set(q.id, { ...q, mod: ctx.nextMod++ });
+    }
+    return true;
+  }
+
+  /** Max mod among live records other than `id`, seeing pending changes (mods only change for `id`). */
+  private maxModExcept(ctx: WriteCtx, id: number): number {
+    const m = (this.st.maxMod.get(this.chain) as number | null) ?? 0;
+    let best = m;
+    for (const r of ctx.dirty.values()) if (r.id !== id && r.mod > best) best = r.mod;
+    return best;
+  }
+
+  private writeTx<T>(fn: (ctx: WriteCtx, kp: KeyPair) => T): { result: T; written: DrayerRecord[] } {
+    const kp = this.requireKey();
+    const run = this.db.transaction(() => {
+      const ctx = this.beginWrite();
+      const result = fn(ctx, kp);
+      return { result, written: this.finishWrite(ctx, kp) };
+    });
+    try {
+      return run.immediate();
+    } catch (e) {
+      throw isDrayerError(e) ? e : sqliteError(e, this.file);
+    }
+  }
+
+  /** Create or edit the record (type, key). Atomic and durable against a process crash when it returns. */
+  put(type: string, key: string, value: Uint8Array, ts?: number): DrayerRecord {
+    const { written } = this.writeTx((ctx) => this.putIn(ctx, type, key, value, ts));
+    return written.find((r) => r.type === type && r.key === key) ?? this.get(type, key)!;
+  }
+
+  /** Delete the record (type, key); false when there is none. Leaves no trace but patched neighbours. */
+  delete(type: string, key: string): boolean {
+    return this.writeTx((ctx) => this.deleteIn(ctx, type, key)).result;
+  }
+
+  /** Many writes in one transaction (imports). Each op is applied in order; the batch is atomic. */
+  batch(fn: (w: { put(type: string, key: string, value: Uint8Array, ts?: number): void; delete(type: string, key: string): boolean }) => void): DrayerRecord[] {
+    const kp = this.requireKey();
+    const written: DrayerRecord[] = [];
+    const run = this.db.transaction(() => {
+      // Each op flushes its own re-signed records so the next op's queries see them.
+      const step = <T>(op: (ctx: WriteCtx) => T): T => {
+        const ctx = this.beginWrite();
+        const out = op(ctx);
+        written.push(...this.finishWrite(ctx, kp));
+        return out;
+      };
+      fn({
+        put: (type, key, value, ts) => step((ctx) => this.putIn(ctx, type, key, value, ts)),
+        delete: (type, key) => step((ctx) => this.deleteIn(ctx, type, key)),
+      });
+    });
+    try {
+      run.immediate();
+    } catch (e) {
+      throw isDrayerError(e) ? e : sqliteError(e, this.file);
+    }
+    return written;
+  }
+
+  // ---------- the receiving side ----------
+
+  /**
+   * Apply records from a peer (DESIGN §3 rules 1–3) in one transaction.
+   * Every record is verified first (unless `verified`); nothing invalid is ever stored.
+   */
+  apply(records: DrayerRecord[], opts: ApplyOptions = {}): ApplyResult {
+    const filter = this.partial;
+    const allowMetaOnly = opts.allowMetaOnly ?? filter.metaOnly ?? false;
+    const result: ApplyResult = { stored: [], removed: [], rejected: [], skipped: 0 };
+    const checked: DrayerRecord[] = [];
+    for (const r of records) {
+      const why = opts.verified ? checkShape(r) ?? (bytesEqual(r.chain, this.publicKey) ? null : 'it belongs to another chain') : checkRecord(r, this.publicKey);
+      if (why) result.rejected.push({ record: r, reason: why });
+      else if (r.val === null && !allowMetaOnly) result.rejected.push({ record: r, reason: 'it has no value and this copy keeps values' });
+      else if (r.id < (filter.minId ?? 0) || r.mod < (filter.minMod ?? 0)) result.skipped++;
+      else checked.push(filter.metaOnly && r.val ? { ...r, val: null } : r);
+    }
+    const run = this.db.transaction(() => {
+      for (const r of checked) {
+        const why = this.applyOne(r, result);
+        if (why) result.rejected.push({ record: r, reason: why });
+      }
+    });
+    try {
+      run.immediate();
+    } catch (e) {
+      throw isDrayerError(e) ? e : sqliteError(e, this.file);
+    }
+    return result;
+  }
+
+  private applyOne(r: DrayerRecord, result: ApplyResult): string | null {
+    const chain = Buffer.from(r.chain);
+    const old = this.st.byId.get(chain, r.id) as Row | undefined;
+    if (old) {
+      // Rule 1: never go back to an older version; of two same-mod patches keep the wider gaps.
+      if (old.mod > r.mod) return 'stale: a newer version of this record is held';
+      if (old.mod === r.mod) {
+        const sameSig = bytesEqual(old.sig, r.sig);
+        if (sameSig && old.val === null && r.val !== null) {
+          // Same signed record, now with its value: fill it in.
+          this.st.upsert.run(chain, r.id, r.type, r.key, r.val, r.hash, r.ts, r.mod, r.prev, r.prevch, r.sig);
+          result.stored.push(r);
+          return null;
+        }
+        if (old.prevch < r.prevch || (old.prevch === r.prevch && old.prev <= r.prev)) {
+          return sameSig ? 'already held' : 'stale: a patch with gaps at least as wide is held';
+        }
+      }
+    }
+    // Rule 2: a record inside a held record's gap was deleted or moved after that one was signed.
+    const mGapStart = this.st.nextModGap.get(chain, r.mod) as number | undefined;
+    if (mGapStart !== undefined && mGapStart < r.mod) return 'deleted: it lies inside the M gap of a newer record';
+    const idGapStart = this.st.nextIdGap.get(chain, r.id) as number | undefined;
+    if (idGapStart !== undefined && idGapStart < r.id) return 'deleted: it lies inside the ID gap of a newer record';
+    // Rule 3: store it, and drop everything its gaps say is gone.
+    this.st.upsert.run(chain, r.id, r.type, r.key, r.val, r.hash, r.ts, r.mod, r.prev, r.prevch, r.sig);
+    result.stored.push(r);
+    for (const id of this.st.gcMod.all(chain, r.prevch, r.mod, r.id) as number[]) result.removed.push(id);
+    for (const id of this.st.gcId.all(chain, r.prev, r.id) as number[]) result.removed.push(id);
+    return null;
+  }
+
+  // ---------- verification ----------
+
+  /** Check every signature, every value hash, and both chains' linkage; report each problem. */
+  verify(opts: { maxProblems?: number } = {}): VerifyReport {
+    const maxProblems = opts.maxProblems ?? 1000;
+    const problems: Problem[] = [];
+    const add = (id: number, what: string) => {
+      if (problems.length < maxProblems) problems.push({ id, what });
+    };
+    const filter = this.partial;
+    const partial = Boolean(filter.minId || filter.minMod);
+    let records = 0;
+    let metaOnly = 0;
+    let lastId = 0;
+    const mods: [number, number, number][] = []; // [mod, prevch, id]
+    for (const row of this.db.prepare('SELECT * FROM records ORDER BY chain, id').iterate() as IterableIterator<Row>) {
+      records++;
+      const r = rowToRecord(row);
+      if (r.val === null) metaOnly++;
+      const why = checkRecord(r, this.publicKey);
+      if (why) add(r.id, `record ${r.id} (${r.type}/${r.key}): ${why}`);
+      if (!partial && r.prev !== lastId) add(r.id, `record ${r.id}: ID chain broken: prev is ${r.prev} but the record before it is ${lastId}`);
+      lastId = r.id;
+      mods.push([r.mod, r.prevch, r.id]);
+    }
+    mods.sort((a, b) => a[0] - b[0]);
+    let lastMod = 0;
+    for (const [mod, prevch, id] of mods) {
+      if (!partial && prevch !== lastMod) add(id, `record ${id}: M chain broken: prevch is ${prevch} but the record before it by mod has mod ${lastMod}`);
+      if (mod === lastMod) add(id, `record ${id}: mod ${mod} is not unique`);
+      lastMod = mod;
+    }
+    if (records === 0) add(0, 'the stream holds no records (not even drayer/info): it has never been synced');
+    else if (!partial && !this.get('drayer', 'info')) add(0, 'the drayer/info record is missing');
+    return { intact: problems.length === 0, records, metaOnly, problems, partial };
+  }
+}
+
+function checkText(type: string, key: string): void {
+  if (!type || Buffer.byteLength(type) > LIMITS.typeBytes) throw new DrayerError('INVALID_ARGUMENT', `A record type must be 1–${LIMITS.typeBytes} bytes.`);
+  if (Buffer.byteLength(key) > LIMITS.keyBytes) throw new DrayerError('INVALID_ARGUMENT', `A record key may be at most ${LIMITS.keyBytes} bytes.`);
+}
+
+// re-exported for tests that need to build records by hand
+export { signingBytes, sign, verify };

@@ -1,0 +1,135 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as path from 'node:path';
+import { Stream } from '../app/store.js';
+import { DrayerRecord } from '../app/record.js';
+import { text, tmpDir, utf8 } from './helpers.js';
+
+function live(s: Stream): string[] {
+  return [...s.iterate()].map((r) => `${r.id}:${r.type}/${r.key}=${text(r.val)}@${r.mod}`).sort();
+}
+
+function pullAll(to: Stream, from: Stream, since = 0, limit = 1000): number {
+  for (;;) {
+    const page = from.changesSince(since, { limit });
+    const res = to.apply(page.records);
+    assert.deepEqual(res.rejected.filter((x) => !x.reason.startsWith('stale') && !x.reason.startsWith('already') && !x.reason.startsWith('deleted')), []);
+    since = page.seq;
+    if (!page.more) return since;
+  }
+}
+
+test('a new stream holds drayer/info and verifies intact', () => {
+  const d = tmpDir();
+  const s = Stream.create(path.join(d, 'a.stream'), { name: 'Alice' });
+  assert.equal(s.info().name, 'Alice');
+  assert.equal(s.count(), 1);
+  assert.deepEqual(s.verify().problems, []);
+  s.close();
+});
+
+test('puts, edits and deletes (including of both tips) keep both chains perfect', () => {
+  const d = tmpDir();
+  const s = Stream.create(path.join(d, 'a.stream'));
+  for (let i = 0; i < 10; i++) s.put('post', `k${i}`, utf8(`v${i}`));
+  s.put('post', 'k3', utf8('edited'));
+  assert.equal(text(s.get('post', 'k3')!.val), 'edited');
+  s.delete('post', 'k9'); // ID tip
+  s.delete('post', 'k3'); // M tip
+  s.delete('post', 'k5'); // middle
+  s.put('post', 'k0', utf8('e0'));
+  s.delete('post', 'k0'); // M tip, not ID tip
+  assert.deepEqual(s.verify().problems, []);
+  assert.equal(s.count('post'), 6);
+  assert.equal(s.get('post', 'k9'), undefined);
+  assert.throws(() => s.delete('drayer', 'info'), /cannot be deleted/);
+  s.close();
+});
+
+test('a mirror that synced from a stale mirror first converges to the writer', () => {
+  const d = tmpDir();
+  const w = Stream.create(path.join(d, 'w.stream'));
+  const stale = Stream.create(path.join(d, 'stale.stream'), { followKey: w.publicKey });
+  const m = Stream.create(path.join(d, 'm.stream'), { followKey: w.publicKey });
+  for (let i = 0; i < 20; i++) w.put('post', `k${i}`, utf8(`v${i}`));
+  pullAll(stale, w);
+  for (const k of [19, 0, 7, 8, 12]) w.delete('post', `k${k}`);
+  w.put('post', 'k3', utf8('x'));
+  w.put('post', 'k18', utf8('y'));
+  w.delete('post', 'k18');
+  pullAll(m, stale);
+  pullAll(m, w);
+  assert.deepEqual(live(m), live(w));
+  assert.deepEqual(m.verify().problems, []);
+});
+
+/** Deterministic PRNG so failures name a seed. */
+function rng(seed: number) {
+  let x = seed * 2654435761 + 1;
+  return () => {
+    x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
+    return ((x >>> 0) % 1_000_000) / 1_000_000;
+  };
+}
+
+test('random writer histories converge on every mirror (model trial, 60 seeds)', () => {
+  const d = tmpDir();
+  for (let seed = 1; seed <= 60; seed++) {
+    const rnd = rng(seed);
+    const pick = <T>(xs: T[]) => xs[Math.floor(rnd() * xs.length)]!;
+    const w = Stream.create(path.join(d, `w${seed}.stream`));
+    const ms = [0, 1, 2, 3].map((i) => Stream.create(path.join(d, `m${seed}-${i}.stream`), { followKey: w.publicKey }));
+    const cursors = new Map<string, number>();
+    const pull = (m: Stream, src: Stream, upto?: number) => {
+      const name = `${m.file}<${src.file}`;
+      const page = src.changesSince(cursors.get(name) ?? 0, { limit: upto ?? 1000 });
+      const res = m.apply(page.records);
+      for (const x of res.rejected) assert.match(x.reason, /^(stale|already|deleted)/, `seed ${seed}`);
+      cursors.set(name, page.seq);
+      return page.more;
+    };
+    let keys = 0;
+    const steps = 20 + Math.floor(rnd() * 100);
+    for (let step = 0; step < steps; step++) {
+      const ks = [...w.iterate()].filter((r) => r.type === 'post').map((r) => r.key);
+      const op = rnd();
+      if (op < 0.45 || ks.length === 0) w.put('post', `k${++keys}`, utf8(`v${step}`));
+      else if (op < 0.7) w.put('post', pick(ks), utf8(`e${step}`));
+      else w.delete('post', pick(ks));
+      for (let j = Math.floor(rnd() * 4); j > 0; j--) {
+        const m = pick(ms);
+        const src = pick([w, ...ms]);
+        if (src !== m) pull(m, src, 1 + Math.floor(rnd() * 5));
+      }
+    }
+    assert.deepEqual(w.verify().problems, [], `seed ${seed}: writer chains`);
+    for (const m of ms) {
+      const other = pick(ms.filter((x) => x !== m));
+      while (pull(m, other));
+      while (pull(m, w));
+      assert.deepEqual(live(m), live(w), `seed ${seed}: mirror ${m.file}`);
+    }
+    for (const s of [w, ...ms]) s.close();
+  }
+});
+
+test('forged, tampered and foreign records are rejected and nothing is lost', () => {
+  const d = tmpDir();
+  const w = Stream.create(path.join(d, 'w.stream'));
+  const evil = Stream.create(path.join(d, 'evil.stream'));
+  const m = Stream.create(path.join(d, 'm.stream'), { followKey: w.publicKey });
+  w.put('post', 'a', utf8('A'));
+  pullAll(m, w);
+  const before = live(m);
+  const r = w.get('post', 'a')!;
+  const tampered: DrayerRecord = { ...r, val: utf8('B') };
+  const resigned: DrayerRecord = { ...evil.put('post', 'a', utf8('B')), chain: w.publicKey };
+  const foreign = evil.get('post', 'a')!;
+  const res = m.apply([tampered, resigned, foreign]);
+  assert.equal(res.stored.length, 0);
+  assert.equal(res.rejected.length, 3);
+  assert.match(res.rejected[0]!.reason, /hash/);
+  assert.match(res.rejected[1]!.reason, /signature/);
+  assert.match(res.rejected[2]!.reason, /another chain/);
+  assert.deepEqual(live(m), before);
+});
