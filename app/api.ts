@@ -1,0 +1,170 @@
+// DrayerApi: the one door between a UI and the engine. Requests and events are the only two
+// verbs; transports (Electron IPC, HTTP+SSE for the headless node's web UI, in-process calls in
+// tests) forward `call(method, arg)` and `subscribe(listener)` and know nothing of the methods.
+import type { ErrorCode } from './errors.js';
+
+export interface PartialSettings {
+  /** keep only the latest N records by id (a moving window is not kept: N at follow time) */
+  latest?: number;
+  /** keep records without values; values and chunks are fetched when opened */
+  metaOnly?: boolean;
+}
+
+export interface PrimaryServer {
+  type: 'http';
+  url: string;
+}
+
+export interface StreamSummary {
+  publicKey: string;
+  name: string;
+  about: string;
+  owned: boolean;
+  file: string;
+  records: number;
+  posts: number;
+  /** served to the LAN and to mirrors */
+  serve: boolean;
+  /** announced by multicast discovery */
+  announce: boolean;
+  partial: { minId: number; minMod: number; metaOnly: boolean };
+  /** URLs the user gave to sync this stream from */
+  sources: string[];
+}
+
+export interface StreamDetails extends StreamSummary {
+  fingerprint: string;
+  /** a link others can follow by */
+  link: string;
+  /** URLs a phone on the LAN can open (also what the QR code shows) */
+  webUrls: string[];
+  primaryServers: PrimaryServer[];
+  files: { path: string; size: number; mime: string; time: number }[];
+  lastSeq: number;
+  nodeId: string;
+}
+
+export interface PostView {
+  key: string;
+  id: number;
+  ts: number;
+  mod: number;
+  title: string;
+  body: string;
+}
+
+export interface TimelineItem extends PostView {
+  streamKey: string;
+  streamName: string;
+}
+
+export interface NearbyStream {
+  publicKey: string;
+  name: string;
+  following: boolean;
+  peers: { address: string; port: number }[];
+}
+
+export interface SyncReport {
+  publicKey: string;
+  peer: string;
+  records: number;
+  stored: number;
+  removed: number;
+  rejected: number;
+  bytes: number;
+  error?: string;
+}
+
+export interface ImportSummary {
+  added: string[];
+  updated: string[];
+  removed: string[];
+  unchanged: number;
+}
+
+export interface Settings {
+  /** this node's display name on the LAN */
+  name: string;
+  /** multicast discovery on/off */
+  discovery: boolean;
+  /** also serve streams we follow (every mirror helps a stream travel) */
+  serveFollowed: boolean;
+  /** automatic sync interval, seconds */
+  syncIntervalS: number;
+}
+
+export interface NodeStatus {
+  dataDir: string;
+  nodeId: string;
+  lan: { host: string; port: number } | null;
+  discovery: boolean;
+  peers: number;
+}
+
+/** Every request: argument type and result type. */
+export interface DrayerRequests {
+  status: [void, NodeStatus];
+  listStreams: [void, StreamSummary[]];
+  createStream: [{ name: string; about?: string }, StreamSummary];
+  streamDetails: [{ publicKey: string }, StreamDetails];
+  setStreamInfo: [{ publicKey: string; name?: string; about?: string }, StreamSummary];
+  post: [{ publicKey: string; title: string; body: string }, PostView];
+  editPost: [{ publicKey: string; key: string; title: string; body: string }, PostView];
+  deletePost: [{ publicKey: string; key: string }, boolean];
+  listPosts: [{ publicKey: string; limit?: number; offset?: number }, PostView[]];
+  /** `key`: a public key in any accepted form, or a link */
+  follow: [{ key: string; url?: string } & PartialSettings, StreamSummary];
+  unfollow: [{ publicKey: string; deleteData?: boolean }, void];
+  syncNow: [{ publicKey?: string }, SyncReport[]];
+  addFiles: [{ publicKey: string; paths: string[] }, ImportSummary];
+  deleteFile: [{ publicKey: string; path: string }, boolean];
+  timeline: [{ limit?: number; before?: { ts: number; streamKey: string; id: number } }, TimelineItem[]];
+  search: [{ query: string; limit?: number }, (TimelineItem & { snippet: string })[]];
+  nearby: [void, NearbyStream[]];
+  setPrimaryServers: [{ publicKey: string; servers: PrimaryServer[] }, PrimaryServer[]];
+  setStreamSettings: [{ publicKey: string; serve?: boolean; announce?: boolean; sources?: string[] }, StreamSummary];
+  getSettings: [void, Settings];
+  setSettings: [Partial<Settings>, Settings];
+}
+
+export interface DrayerEvents {
+  recordsChanged: { publicKey: string; stored: number; removed: number; local: boolean };
+  syncProgress: { publicKey: string; peer: string; records: number; bytes: number; recordsTotal?: number; done: boolean; error?: string };
+  peerFound: { nodeId: string; address: string; port: number; name: string; streams: string[] };
+  streamsChanged: Record<string, never>;
+}
+
+export type Method = keyof DrayerRequests;
+export type Arg<M extends Method> = DrayerRequests[M][0];
+export type Ret<M extends Method> = DrayerRequests[M][1];
+export type EventName = keyof DrayerEvents;
+export type DrayerEvent = { [E in EventName]: { event: E; data: DrayerEvents[E] } }[EventName];
+
+/** Errors cross every transport as data, never as thrown stack traces. */
+export type Envelope<T> = { ok: true; value: T } | { ok: false; error: { code: ErrorCode | 'INTERNAL' | 'UNKNOWN_METHOD'; message: string } };
+
+/** What every transport exposes; the renderer codes against this only. */
+export interface DrayerApi {
+  call<M extends Method>(method: M, arg: Arg<M>): Promise<Ret<M>>;
+  subscribe(listener: (e: DrayerEvent) => void): () => void;
+}
+
+export const METHODS: readonly Method[] = [
+  'status', 'listStreams', 'createStream', 'streamDetails', 'setStreamInfo', 'post', 'editPost', 'deletePost', 'listPosts',
+  'follow', 'unfollow', 'syncNow', 'addFiles', 'deleteFile', 'timeline', 'search', 'nearby', 'setPrimaryServers',
+  'setStreamSettings', 'getSettings', 'setSettings',
+];
+
+export class ApiError extends Error {
+  constructor(readonly code: string, message: string) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+/** Client side of any transport: turn an envelope back into a value or an ApiError. */
+export function unwrap<T>(env: Envelope<T>): T {
+  if (env.ok) return env.value;
+  throw new ApiError(env.error.code, env.error.message);
+}
