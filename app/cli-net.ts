@@ -1,0 +1,199 @@
+// The network commands of `drayer`: serve (the headless node), clone and sync (one-shot pulls).
+// Loaded by cli.ts on demand, so local commands start without the network stack.
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { decode } from '@msgpack/msgpack';
+import { commands, note, openStream, print, printJson, registerCommand, UsageError, humanSize } from './cli.js';
+import { DrayerError } from './errors.js';
+import { formatKey, parseKey } from './keys.js';
+import type { Stream } from './store.js';
+import type { PullProgress, PullResult } from './sync.js';
+
+export function defaultDataDir(): string {
+  return process.env.DRAYER_DATA || path.join(os.homedir(), '.drayer');
+}
+
+function progressPrinter(json: boolean): { update(p: PullProgress): void; done(): void } {
+  const tty = process.stderr.isTTY && !json;
+  let last = 0;
+  return {
+    update(p) {
+      if (!tty || Date.now() - last < 100) return;
+      last = Date.now();
+      const pct = p.lastSeq ? ` (${Math.min(100, Math.round((p.seq / p.lastSeq) * 100))}%)` : '';
+      process.stderr.write(`\r${p.records} records, ${humanSize(p.bytes)}${pct}   `);
+    },
+    done() {
+      if (tty && last) process.stderr.write('\n');
+    },
+  };
+}
+
+async function pullWithPool(s: Stream, url: string, json: boolean): Promise<PullResult> {
+  const { pull } = await import('./sync.js');
+  const { VerifierPool, applyParallel } = await import('./verifier.js');
+  const pool = new VerifierPool();
+  const progress = progressPrinter(json);
+  try {
+    return await pull(s, url, { applier: (stream, recs) => applyParallel(stream, recs, pool), onProgress: (p) => progress.update(p) });
+  } finally {
+    progress.done();
+    await pool.close();
+  }
+}
+
+function reportPull(r: PullResult): string {
+  const parts = [`${r.records} records from ${r.peer}`, `${r.stored} stored`];
+  if (r.removed) parts.push(`${r.removed} removed`);
+  if (r.rejected) parts.push(`${r.rejected} rejected`);
+  if (r.chunks) parts.push(`${r.chunks} file chunks`);
+  parts.push(humanSize(r.bytes));
+  if (r.protocol === 'newRecords') parts.push('(original Drayer protocol)');
+  return parts.join(', ');
+}
+
+function positiveInt(v: unknown, name: string, cmd: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < 1) throw new UsageError(`--${name} needs a positive whole number.`, commands.get(cmd));
+  return n;
+}
+
+registerCommand({
+  name: 'clone',
+  usage: 'clone URL PUBKEY FILE [--latest N] [--meta-only] [--json]',
+  summary: 'follow a stream: copy it from a peer into a new mirror file',
+  options: { latest: { type: 'string' }, 'meta-only': { type: 'boolean' }, json: { type: 'boolean' } },
+  positionals: [3, 3],
+  async run({ args, opts }) {
+    const [url, keyText, file] = args as [string, string, string];
+    const pk = parseKey(keyText);
+    const latest = positiveInt(opts.latest, 'latest', 'clone');
+    const { peerId, remoteTips } = await import('./sync.js');
+    const peer = peerId(url);
+    let minId = 0;
+    if (latest !== undefined) minId = Math.max(1, (await remoteTips(peer, pk)).id - latest + 1);
+    const { Stream } = await import('./store.js');
+    const s = Stream.create(file, { followKey: pk, minId, metaOnly: opts['meta-only'] === true });
+    try {
+      s.setMeta('sources', JSON.stringify([peer]));
+      const r = await pullWithPool(s, peer, opts.json === true);
+      if (s.count() === 0) {
+        throw new DrayerError('NOT_FOUND', `${peer} sent no records of stream ${formatKey(pk)}; check the key. ${file} is kept: "drayer sync ${file}" retries.`);
+      }
+      if (opts.json) printJson({ file, publicKey: formatKey(pk), ...r, name: s.info().name ?? '' });
+      else print(`Cloned "${s.info().name ?? ''}" into ${file}: ${reportPull(r)}.`);
+    } finally {
+      s.close();
+    }
+  },
+});
+
+function sourcesOf(s: Stream): string[] {
+  const urls: string[] = [];
+  try {
+    const v = JSON.parse(String(s.meta('sources') ?? '[]'));
+    if (Array.isArray(v)) urls.push(...v.filter((x) => typeof x === 'string'));
+  } catch {
+    /* unreadable list: fall back to primary servers */
+  }
+  const rec = s.get('drayer', 'primaryServers');
+  if (rec?.val) {
+    try {
+      const v = decode(rec.val);
+      if (Array.isArray(v)) for (const x of v) if (x && x.type === 'http' && typeof x.url === 'string') urls.push(x.url);
+    } catch {
+      /* a malformed record is ignored */
+    }
+  }
+  return [...new Set(urls)];
+}
+
+registerCommand({
+  name: 'sync',
+  usage: 'sync FILE [URL...] [--json]',
+  summary: "pull a mirror's new records (from URLs, else where it was cloned from and its primary servers)",
+  options: { json: { type: 'boolean' } },
+  positionals: [1, Infinity],
+  async run({ args, opts }) {
+    const [file, ...given] = args as [string, ...string[]];
+    const s = await openStream(file);
+    try {
+      const urls = given.length ? given : sourcesOf(s);
+      if (urls.length === 0) throw new DrayerError('INVALID_ARGUMENT', `${file} knows no peer to sync from; give a URL: drayer sync ${file} http://HOST:PORT`);
+      const results: (PullResult | { peer: string; error: string })[] = [];
+      let failures = 0;
+      for (const url of urls) {
+        try {
+          const r = await pullWithPool(s, url, opts.json === true);
+          results.push(r);
+          if (!opts.json) print(reportPull(r));
+        } catch (e) {
+          failures++;
+          results.push({ peer: url, error: (e as Error).message });
+          if (!opts.json) note(`${url}: ${(e as Error).message}`);
+        }
+      }
+      if (opts.json) printJson({ file, results });
+      return failures === urls.length ? 1 : 0;
+    } finally {
+      s.close();
+    }
+  },
+});
+
+registerCommand({
+  name: 'serve',
+  usage: 'serve [--data DIR] [--host H] [--port P] [--no-discovery] [--ui] [--ui-port P] [--json]',
+  summary: 'run a node: serve and sync the streams in DIR on the LAN until stopped',
+  options: {
+    data: { type: 'string' }, host: { type: 'string' }, port: { type: 'string' }, 'no-discovery': { type: 'boolean' },
+    ui: { type: 'boolean' }, 'ui-port': { type: 'string' }, json: { type: 'boolean' },
+  },
+  positionals: [0, 0],
+  async run({ opts }) {
+    const dataDir = path.resolve(typeof opts.data === 'string' ? opts.data : defaultDataDir());
+    const host = typeof opts.host === 'string' ? opts.host : '0.0.0.0';
+    const port = opts.port === undefined ? 15723 : Number(opts.port);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError('--port needs a port number (0–65535).', commands.get('serve'));
+    const { DrayerNode } = await import('./node.js');
+    const log = (m: string) => note(m);
+    let node;
+    try {
+      node = await DrayerNode.start({ dataDir, host, port, discovery: opts['no-discovery'] === true ? false : undefined, log });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE' && opts.port === undefined) {
+        note(`Port ${port} is taken; using a free one.`);
+        node = await DrayerNode.start({ dataDir, host, port: 0, discovery: opts['no-discovery'] === true ? false : undefined, log });
+      } else if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+        throw new DrayerError('IO', `Port ${port} is already in use; choose another with --port.`);
+      } else throw e;
+    }
+    let ui: { url: string } | null = null;
+    let webui: import('./webui.js').WebUi | null = null;
+    if (opts.ui) {
+      const { WebUi } = await import('./webui.js');
+      webui = new WebUi(node, { port: opts['ui-port'] !== undefined ? Number(opts['ui-port']) : 0 });
+      ui = await webui.listen();
+    }
+    const lan = node.lanAddress();
+    const status = await node.call('status', undefined);
+    if (opts.json) printJson({ dataDir, nodeId: status.nodeId, lan, discovery: status.discovery, ui: ui?.url ?? null });
+    else {
+      print(`Drayer node serving ${dataDir}`);
+      if (lan) print(`LAN: http://${lan.host}:${lan.port}/ (discovery ${status.discovery ? 'on' : 'off'})`);
+      if (ui) print(`Web UI: ${ui.url}`);
+      print('Stop with Ctrl-C.');
+    }
+    await new Promise<void>((resolve) => {
+      const stop = () => resolve();
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+    await webui?.close();
+    await node.stop();
+    if (!opts.json) note('Stopped cleanly.');
+  },
+});
+
+export { parseKey };

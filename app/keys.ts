@@ -1,0 +1,111 @@
+// Showing and reading stream public keys. People copy keys out of URLs, chat messages and
+// terminals, or read them aloud, so parsing accepts every form a key is likely to arrive in
+// and always yields exactly 32 bytes (or says which forms it accepts).
+import { DrayerError } from './errors.js';
+import { fromPgpWords, toPgpWords } from './pgpwords.js';
+
+export const KEY_BYTES = 32;
+/** The original Drayer showed the words of pk[:24]; we keep that length for display. */
+export const FINGERPRINT_BYTES = 24;
+export const LINK_SCHEME = 'drayer:';
+
+const ACCEPTED =
+  'A stream key is 32 bytes written as base64 (standard or URL-safe, padding optional, percent-encoding allowed), ' +
+  `a ${LINK_SCHEME} link, 64 hex digits, or the 32 PGP words of the whole key.`;
+
+/** Standard base64 with padding: the form the original Drayer shows and the stream file stores. */
+export function formatKey(pk: Uint8Array): string {
+  return Buffer.from(pk.buffer, pk.byteOffset, pk.byteLength).toString('base64');
+}
+
+/** Words for reading a key aloud (standard alternating PGP word list) of its first 24 bytes. */
+export function fingerprint(pk: Uint8Array): string {
+  return toPgpWords(pk.subarray(0, FINGERPRINT_BYTES));
+}
+
+/** A link that survives URLs and chat apps unescaped: `drayer:` + URL-safe base64, no padding. */
+export function keyLink(pk: Uint8Array): string {
+  return LINK_SCHEME + Buffer.from(pk.buffer, pk.byteOffset, pk.byteLength).toString('base64url');
+}
+
+function invalid(why: string): DrayerError {
+  return new DrayerError('INVALID_ARGUMENT', `That is not a stream key (${why}). ${ACCEPTED}`);
+}
+
+function fromBase64(s: string): Uint8Array {
+  // URL-safe alphabet and missing padding are normalised to standard base64 first.
+  let b = s.replace(/-/g, '+').replace(/_/g, '/').replace(/=+$/, '');
+  if (!/^[A-Za-z0-9+/]*$/.test(b)) throw invalid('it has characters that are not base64');
+  if (b.length % 4 === 1) throw invalid('its base64 length is impossible');
+  b += '='.repeat((4 - (b.length % 4)) % 4);
+  const bytes = new Uint8Array(Buffer.from(b, 'base64'));
+  if (bytes.length !== KEY_BYTES) throw invalid(`it decodes to ${bytes.length} bytes`);
+  // Buffer ignores stray low bits in the last character; a canonical check catches typos there.
+  if (Buffer.from(bytes).toString('base64') !== b) throw invalid('its last base64 character is not one a key can end with');
+  return bytes;
+}
+
+/** Parse a public key from any accepted form; throws DrayerError INVALID_ARGUMENT otherwise. */
+export function parseKey(text: string): Uint8Array {
+  if (typeof text !== 'string') throw invalid('it is not text');
+  let s = text.trim();
+  if (!s) throw invalid('it is empty');
+
+  if (s.toLowerCase().startsWith(LINK_SCHEME)) {
+    s = s.slice(LINK_SCHEME.length).replace(/^\/\//, '').replace(/[/?#].*$/, '');
+  }
+
+  // Words: several alphabetic tokens. A base64 key whose '+' became spaces has digits or
+  // mixed tokens that are no PGP words, so it falls through to the base64 path below.
+  const tokens = s.split(/[\s-]+/).filter(Boolean);
+  if (tokens.length > 1 && tokens.every((t) => /^[A-Za-z]+$/.test(t))) {
+    let bytes: Uint8Array | undefined;
+    try {
+      bytes = fromPgpWords(s);
+    } catch (e) {
+      if (tokens.length === KEY_BYTES) throw invalid((e as Error).message.replace(/^Unknown/, 'unknown'));
+    }
+    if (bytes) {
+      if (bytes.length === KEY_BYTES) return bytes;
+      if (bytes.length === FINGERPRINT_BYTES) {
+        throw invalid('those are the 24 words of a fingerprint, which identify a key but are too short to be one; ask for the full key');
+      }
+      throw invalid(`it is ${bytes.length} PGP words, not ${KEY_BYTES}`);
+    }
+  }
+
+  if (/^[0-9a-fA-F]{64}$/.test(s)) return new Uint8Array(Buffer.from(s, 'hex'));
+
+  if (s.includes('%')) {
+    try {
+      s = decodeURIComponent(s);
+    } catch {
+      throw invalid('its percent-encoding is broken');
+    }
+  }
+  // quote_plus/unquote_plus round trips turn '+' into ' '; base64 has no spaces otherwise.
+  try {
+    return fromBase64(s.replace(/ /g, '+'));
+  } catch (e) {
+    // A '+' at either end became a space that trimming removed: retry keeping edge spaces.
+    const edges = text.replace(/^[\t\r\n]+|[\t\r\n]+$/g, '');
+    if (edges !== text.trim() && !edges.includes('%') && /^[A-Za-z0-9+/ =_-]+$/.test(edges)) {
+      try {
+        return fromBase64(edges.replace(/ /g, '+'));
+      } catch {
+        // report the first, more likely reason
+      }
+    }
+    throw e;
+  }
+}
+
+/** True when `text` parses as a key (for UIs deciding how to treat pasted text). */
+export function isKey(text: string): boolean {
+  try {
+    parseKey(text);
+    return true;
+  } catch {
+    return false;
+  }
+}

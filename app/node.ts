@@ -1,0 +1,588 @@
+// The Node: everything a running Drayer has. It owns the streams in a data directory, the
+// library database, the LAN server, discovery and the sync scheduler, and implements DrayerApi.
+import { EventEmitter } from 'node:events';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { decode, encode } from '@msgpack/msgpack';
+import type { Arg, DrayerApi, DrayerEvent, DrayerEvents, DrayerRequests, Envelope, EventName, Method, NearbyStream, PrimaryServer, Ret, Settings, StreamDetails, StreamSummary, SyncReport } from './api.js';
+import { METHODS } from './api.js';
+import { randomBytes } from './crypto.js';
+import { DrayerError, isDrayerError } from './errors.js';
+import { fingerprint, formatKey, keyLink, parseKey } from './keys.js';
+import { Library, StreamEntry } from './library.js';
+import { addPost, decodePost, editPost, listPosts, POST_TYPE, postView } from './posts.js';
+import type { DrayerRecord } from './record.js';
+import { ApplyResult, Stream } from './store.js';
+import { peerId, pull, PullResult } from './sync.js';
+
+export const DEFAULT_SETTINGS: Settings = { name: os.hostname(), discovery: true, serveFollowed: true, syncIntervalS: 60 };
+
+export interface NodeOptions {
+  dataDir: string;
+  /** LAN server address; null = no LAN server */
+  host?: string | null;
+  port?: number;
+  /** override the discovery setting for this run */
+  discovery?: boolean;
+  /** run the automatic sync scheduler (default true) */
+  autoSync?: boolean;
+  log?: (msg: string) => void;
+}
+
+interface PeerState {
+  failures: number;
+  nextTry: number;
+}
+
+const PRIMARY_TYPE = 'drayer';
+const PRIMARY_KEY = 'primaryServers';
+
+function slug(name: string): string {
+  const s = name.normalize('NFKD').replace(/[^\w.-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40);
+  return s || 'stream';
+}
+
+export class DrayerNode implements DrayerApi {
+  readonly dataDir: string;
+  readonly library: Library;
+  readonly nodeId: Uint8Array;
+  private readonly streams = new Map<string, Stream>();
+  private readonly events = new EventEmitter();
+  private readonly peerState = new Map<string, PeerState>();
+  private readonly syncing = new Map<string, Promise<SyncReport[]>>();
+  private readonly seenSeq = new Map<string, number>();
+  private timers: NodeJS.Timeout[] = [];
+  private server: import('./server.js').LanServer | null = null;
+  private discovery: import('./discovery.js').Discovery | null = null;
+  private pool: import('./verifier.js').VerifierPool | null = null;
+  private lan: { host: string; port: number } | null = null;
+  private stopped = false;
+  private readonly log: (msg: string) => void;
+
+  private constructor(readonly opts: NodeOptions) {
+    this.dataDir = path.resolve(opts.dataDir);
+    this.library = Library.open(this.dataDir);
+    this.log = opts.log ?? (() => {});
+    let id = this.library.getSetting<string>('nodeId', '');
+    if (!/^[0-9a-f]{32}$/.test(id)) {
+      id = Buffer.from(randomBytes(16)).toString('hex');
+      this.library.setSetting('nodeId', id);
+    }
+    this.nodeId = new Uint8Array(Buffer.from(id, 'hex'));
+    this.events.setMaxListeners(100);
+  }
+
+  /** Open the data directory and start the LAN server, discovery and the scheduler. */
+  static async start(opts: NodeOptions): Promise<DrayerNode> {
+    const node = new DrayerNode(opts);
+    try {
+      await node.boot();
+    } catch (e) {
+      await node.stop();
+      throw e;
+    }
+    return node;
+  }
+
+  private async boot(): Promise<void> {
+    this.openKnownStreams();
+    const { VerifierPool } = await import('./verifier.js');
+    this.pool = new VerifierPool();
+    if (this.opts.host !== null) {
+      const { LanServer } = await import('./server.js');
+      this.server = new LanServer({
+        host: this.opts.host ?? '0.0.0.0',
+        port: this.opts.port ?? 0,
+        resolve: (pk) => this.servedStream(pk),
+        shared: () => this.sharedStreams(),
+        log: (m: string) => this.log(m),
+      } as ConstructorParameters<typeof LanServer>[0]);
+      this.lan = await this.server.listen();
+    }
+    if (this.settings().discovery && this.opts.discovery !== false && this.lan) await this.startDiscovery();
+    // Writes by other processes (the CLI beside `drayer serve`) are noticed by polling the seq.
+    this.timers.push(setInterval(() => this.watchLocalChanges(), 500));
+    if (this.opts.autoSync !== false) this.scheduleSync();
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const t of this.timers) clearInterval(t), clearTimeout(t);
+    this.timers = [];
+    await Promise.allSettled([...this.syncing.values()]);
+    await this.discovery?.stop().catch(() => {});
+    await this.server?.close().catch(() => {});
+    await this.pool?.close().catch(() => {});
+    for (const s of this.streams.values()) s.close();
+    this.streams.clear();
+    this.library.close();
+  }
+
+  // ---------- streams ----------
+
+  private openKnownStreams(): void {
+    for (const e of this.library.listStreams()) {
+      try {
+        const s = Stream.open(path.join(this.dataDir, e.file), { expectedKey: parseKey(e.publicKey) });
+        this.streams.set(e.publicKey, s);
+        this.seenSeq.set(e.publicKey, s.lastSeq());
+        this.library.indexStream(s);
+      } catch (err) {
+        this.log(`cannot open ${e.file}: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  private stream(publicKey: string): Stream {
+    const pk = formatKey(parseKey(publicKey));
+    const s = this.streams.get(pk);
+    if (!s) throw new DrayerError('NOT_FOUND', `This node does not hold stream ${pk}; follow it first.`);
+    return s;
+  }
+
+  private entry(pk: string): StreamEntry {
+    const e = this.library.getStream(pk);
+    if (!e) throw new DrayerError('NOT_FOUND', `This node does not hold stream ${pk}.`);
+    return e;
+  }
+
+  private settings(): Settings {
+    return { ...DEFAULT_SETTINGS, ...this.library.getSetting<Partial<Settings>>('settings', {}) };
+  }
+
+  private servedStream(pk: Uint8Array): Stream | undefined {
+    const key = formatKey(pk);
+    const s = this.streams.get(key);
+    if (!s) return undefined;
+    const e = this.library.getStream(key);
+    if (!e || e.settings.serve === false) return undefined;
+    if (!e.owned && !this.settings().serveFollowed && e.settings.serve !== true) return undefined;
+    return s;
+  }
+
+  private sharedStreams(): { publicKey: Uint8Array; name: string }[] {
+    const out: { publicKey: Uint8Array; name: string }[] = [];
+    for (const [pk, s] of this.streams) if (this.servedStream(s.publicKey)) out.push({ publicKey: parseKey(pk), name: this.library.getStream(pk)?.name ?? '' });
+    return out;
+  }
+
+  private uniqueFile(base: string): string {
+    for (let i = 0; ; i++) {
+      const f = `${base}${i ? `-${i}` : ''}.stream`;
+      if (!fs.existsSync(path.join(this.dataDir, f)) && !fs.existsSync(path.join(this.dataDir, f + '.privatekey'))) return f;
+    }
+  }
+
+  private summary(pk: string): StreamSummary {
+    const s = this.stream(pk);
+    const e = this.entry(pk);
+    const info = s.info();
+    const partial = s.partial;
+    return {
+      publicKey: pk,
+      name: String(info.name ?? e.name ?? ''),
+      about: String(info.about ?? ''),
+      owned: s.writable,
+      file: e.file,
+      records: s.count(),
+      posts: s.count(POST_TYPE),
+      serve: this.servedStream(s.publicKey) !== undefined,
+      announce: e.settings.announce !== false,
+      partial: { minId: partial.minId ?? 0, minMod: partial.minMod ?? 0, metaOnly: partial.metaOnly ?? false },
+      sources: Array.isArray(e.settings.sources) ? (e.settings.sources as string[]) : [],
+    };
+  }
+
+  primaryServers(s: Stream): PrimaryServer[] {
+    const r = s.get(PRIMARY_TYPE, PRIMARY_KEY);
+    if (!r?.val) return [];
+    try {
+      const v = decode(r.val);
+      if (!Array.isArray(v)) return [];
+      return v.filter((x): x is PrimaryServer => x && x.type === 'http' && typeof x.url === 'string').slice(0, 16);
+    } catch {
+      return [];
+    }
+  }
+
+  /** Everything a write changes reaches the index, the UI and the LAN. */
+  private afterChange(s: Stream, res: { stored: DrayerRecord[]; removed: number[] }, local: boolean): void {
+    const pk = formatKey(s.publicKey);
+    if (res.stored.length === 0 && res.removed.length === 0) return;
+    this.library.noteApplied(s, res);
+    this.seenSeq.set(pk, s.lastSeq());
+    const e = this.library.getStream(pk);
+    if (e && s.info().name && s.info().name !== e.name) this.library.updateStream(pk, { name: String(s.info().name) });
+    this.emit('recordsChanged', { publicKey: pk, stored: res.stored.length, removed: res.removed.length, local });
+    this.announce(s, res.stored);
+  }
+
+  private announce(s: Stream, stored: DrayerRecord[]): void {
+    if (!this.discovery || !this.servedStream(s.publicKey)) return;
+    const e = this.library.getStream(formatKey(s.publicKey));
+    if (e?.settings.announce === false) return;
+    // The newest record tells LAN followers there is something to pull.
+    const newest = stored.reduce<DrayerRecord | undefined>((a, r) => (!a || r.mod > a.mod ? r : a), undefined);
+    if (newest) this.discovery.announceRecord(s.publicKey, newest);
+  }
+
+  private watchLocalChanges(): void {
+    for (const [pk, s] of this.streams) {
+      try {
+        const seq = s.lastSeq();
+        if (seq === this.seenSeq.get(pk)) continue;
+        this.seenSeq.set(pk, seq);
+        const r = this.library.indexStream(s);
+        this.emit('recordsChanged', { publicKey: pk, stored: r.indexed, removed: r.removed, local: true });
+        const tip = s.changesSince(Math.max(0, seq - 1), { limit: 1, metaOnly: true }).records;
+        this.announce(s, tip);
+      } catch (err) {
+        this.log(`watching ${pk}: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  // ---------- sync ----------
+
+  private sourcesFor(s: Stream, extra?: string): string[] {
+    const pk = formatKey(s.publicKey);
+    const e = this.library.getStream(pk);
+    const urls = new Set<string>();
+    if (extra) urls.add(peerId(extra));
+    for (const u of (e?.settings.sources as string[] | undefined) ?? []) urls.add(peerId(u));
+    for (const p of this.primaryServers(s)) {
+      try {
+        urls.add(peerId(p.url));
+      } catch {
+        /* a bad URL in the record is skipped */
+      }
+    }
+    for (const n of this.discovery?.nearby() ?? []) {
+      if (formatKey(n.publicKey) !== pk) continue;
+      for (const p of n.peers) if (p.nodeId !== Buffer.from(this.nodeId).toString('hex')) urls.add(`http://${p.address.includes(':') ? `[${p.address}]` : p.address}:${p.port}`);
+    }
+    if (this.lan) {
+      urls.delete(`http://127.0.0.1:${this.lan.port}`);
+      urls.delete(`http://localhost:${this.lan.port}`);
+    }
+    return [...urls];
+  }
+
+  /** Pull one stream from every known source (or just `only`); failures back off per peer. */
+  syncStream(pk: string, only?: string, force = false): Promise<SyncReport[]> {
+    const key = `${pk} ${only ?? '*'}`;
+    const running = this.syncing.get(key);
+    if (running) return running;
+    const job = this.runSync(pk, only, force).finally(() => this.syncing.delete(key));
+    this.syncing.set(key, job);
+    return job;
+  }
+
+  private async runSync(pk: string, only: string | undefined, force: boolean): Promise<SyncReport[]> {
+    const s = this.stream(pk);
+    if (s.writable && !only) return [];
+    const reports: SyncReport[] = [];
+    for (const url of only ? [peerId(only)] : this.sourcesFor(s)) {
+      if (this.stopped) break;
+      const st = this.peerState.get(url) ?? { failures: 0, nextTry: 0 };
+      if (!force && st.nextTry > Date.now()) continue;
+      try {
+        const res: PullResult = await pull(s, url, {
+          cursors: this.library,
+          applier: async (stream, recs) => {
+            const { applyParallel } = await import('./verifier.js');
+            const r: ApplyResult = this.pool ? await applyParallel(stream, recs, this.pool) : stream.apply(recs);
+            this.afterChange(stream, r, false);
+            return r;
+          },
+          onProgress: (p) => this.emit('syncProgress', { publicKey: pk, peer: url, records: p.records, bytes: p.bytes, done: false }),
+        });
+        this.peerState.set(url, { failures: 0, nextTry: 0 });
+        this.library.upsertPeer({ url, lastOk: Date.now(), lastSeen: Date.now(), failures: 0, nextTry: 0 });
+        this.emit('syncProgress', { publicKey: pk, peer: url, records: res.records, bytes: res.bytes, done: true });
+        reports.push({ publicKey: pk, peer: url, records: res.records, stored: res.stored, removed: res.removed, rejected: res.rejected, bytes: res.bytes });
+      } catch (err) {
+        const failures = st.failures + 1;
+        const backoff = Math.min(30 * 60_000, 5_000 * 2 ** Math.min(failures, 10));
+        this.peerState.set(url, { failures, nextTry: Date.now() + backoff });
+        this.library.upsertPeer({ url, failures, nextTry: Date.now() + backoff });
+        const msg = (err as Error).message;
+        this.emit('syncProgress', { publicKey: pk, peer: url, records: 0, bytes: 0, done: true, error: msg });
+        reports.push({ publicKey: pk, peer: url, records: 0, stored: 0, removed: 0, rejected: 0, bytes: 0, error: msg });
+      }
+    }
+    return reports;
+  }
+
+  private scheduleSync(): void {
+    const tick = async () => {
+      if (this.stopped) return;
+      for (const [pk, s] of this.streams) if (!s.writable) await this.syncStream(pk).catch(() => {});
+      if (!this.stopped) this.timers.push(setTimeout(tick, this.settings().syncIntervalS * 1000));
+    };
+    this.timers.push(setTimeout(tick, 1000));
+  }
+
+  private async startDiscovery(): Promise<void> {
+    const { Discovery } = await import('./discovery.js');
+    const d = new Discovery({
+      nodeId: this.nodeId,
+      httpPort: () => this.lan?.port ?? 0,
+      name: () => this.settings().name,
+      streams: () =>
+        this.sharedStreams()
+          .filter((x) => this.library.getStream(formatKey(x.publicKey))?.settings.announce !== false)
+          .map((x) => ({ publicKey: x.publicKey, mtip: this.streams.get(formatKey(x.publicKey))!.mtip(), name: x.name })),
+    });
+    d.on('warning', (w: unknown) => this.log(`discovery: ${String((w as Error)?.message ?? w)}`));
+    d.on('peer', (p: import('./discovery.js').Peer) => {
+      this.emit('peerFound', { nodeId: p.nodeId, address: p.address, port: p.port, name: p.name, streams: p.streams.map((x) => formatKey(x.publicKey)) });
+    });
+    const maybePull = (publicKey: Uint8Array, address: string, port: number, mod: number) => {
+      const pk = formatKey(publicKey);
+      const s = this.streams.get(pk);
+      if (!s || s.writable || mod <= s.mtip()) return;
+      const host = address.includes(':') ? `[${address}]` : address;
+      void this.syncStream(pk, `http://${host}:${port}`, true).catch(() => {});
+    };
+    d.on('stream', (x: { publicKey: Uint8Array; mtip: number; address: string; port: number }) => maybePull(x.publicKey, x.address, x.port, x.mtip));
+    d.on('record', (x: { record: DrayerRecord; address: string; port: number }) => maybePull(x.record.chain, x.address, x.port, x.record.mod));
+    await d.start();
+    this.discovery = d;
+  }
+
+  // ---------- DrayerApi ----------
+
+  private emit<E extends EventName>(event: E, data: DrayerEvents[E]): void {
+    this.events.emit('event', { event, data } as DrayerEvent);
+  }
+
+  subscribe(listener: (e: DrayerEvent) => void): () => void {
+    this.events.on('event', listener);
+    return () => this.events.off('event', listener);
+  }
+
+  async call<M extends Method>(method: M, arg: Arg<M>): Promise<Ret<M>> {
+    if (!METHODS.includes(method)) throw new DrayerError('INVALID_ARGUMENT', `Unknown request ${String(method)}.`);
+    const h = this.handlers[method] as (a: Arg<M>) => Ret<M> | Promise<Ret<M>>;
+    return h((arg ?? {}) as Arg<M>);
+  }
+
+  /** `call` as data: what every transport sends across. */
+  async callEnvelope(method: string, arg: unknown): Promise<Envelope<unknown>> {
+    if (!METHODS.includes(method as Method)) return { ok: false, error: { code: 'UNKNOWN_METHOD', message: `Unknown request ${method}.` } };
+    try {
+      return { ok: true, value: await this.call(method as Method, arg as never) };
+    } catch (e) {
+      if (isDrayerError(e)) return { ok: false, error: { code: e.code, message: e.message } };
+      this.log(`${method} failed: ${(e as Error)?.stack ?? e}`);
+      return { ok: false, error: { code: 'INTERNAL', message: `${method} failed unexpectedly: ${(e as Error)?.message ?? e}` } };
+    }
+  }
+
+  lanAddress(): { host: string; port: number } | null {
+    return this.lan;
+  }
+
+  /** URLs a phone on the LAN can open for a stream. */
+  webUrls(pk: Uint8Array): string[] {
+    if (!this.lan) return [];
+    const hosts: string[] = [];
+    if (this.lan.host === '0.0.0.0' || this.lan.host === '::') {
+      for (const list of Object.values(os.networkInterfaces())) {
+        for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) hosts.push(a.address);
+      }
+      if (hosts.length === 0) hosts.push('127.0.0.1');
+    } else hosts.push(this.lan.host);
+    return hosts.map((h) => `http://${h}:${this.lan!.port}/${Buffer.from(pk).toString('base64url')}/`);
+  }
+
+  private readonly handlers: { [M in Method]: (a: DrayerRequests[M][0]) => DrayerRequests[M][1] | Promise<DrayerRequests[M][1]> } = {
+    status: () => ({
+      dataDir: this.dataDir,
+      nodeId: Buffer.from(this.nodeId).toString('hex'),
+      lan: this.lan,
+      discovery: this.discovery !== null,
+      peers: this.discovery?.peers().length ?? 0,
+    }),
+    listStreams: () => this.library.listStreams().filter((e) => this.streams.has(e.publicKey)).map((e) => this.summary(e.publicKey)),
+    createStream: ({ name, about }) => {
+      if (typeof name !== 'string' || !name.trim()) throw new DrayerError('INVALID_ARGUMENT', 'A stream needs a name.');
+      const file = this.uniqueFile(slug(name));
+      const s = Stream.create(path.join(this.dataDir, file), { name: name.trim(), about });
+      const pk = formatKey(s.publicKey);
+      this.streams.set(pk, s);
+      this.library.addStream({ publicKey: pk, file, owned: true, name: name.trim() });
+      this.library.indexStream(s);
+      this.seenSeq.set(pk, s.lastSeq());
+      this.emit('streamsChanged', {});
+      this.discovery?.announceNow();
+      return this.summary(pk);
+    },
+    streamDetails: ({ publicKey }) => {
+      const s = this.stream(publicKey);
+      const sum = this.summary(formatKey(s.publicKey));
+      return {
+        ...sum,
+        fingerprint: fingerprint(s.publicKey),
+        link: keyLink(s.publicKey),
+        webUrls: this.webUrls(s.publicKey),
+        primaryServers: this.primaryServers(s),
+        files: listFilesSafe(s),
+        lastSeq: s.lastSeq(),
+        nodeId: s.nodeId,
+      } satisfies StreamDetails;
+    },
+    setStreamInfo: ({ publicKey, name, about }) => {
+      const s = this.stream(publicKey);
+      const info = { ...s.info(), ...(name !== undefined ? { name } : {}), ...(about !== undefined ? { about } : {}) };
+      const r = s.put('drayer', 'info', encode(info));
+      this.afterChange(s, { stored: [r], removed: [] }, true);
+      if (name) this.library.updateStream(formatKey(s.publicKey), { name });
+      return this.summary(formatKey(s.publicKey));
+    },
+    post: ({ publicKey, title, body }) => {
+      const s = this.stream(publicKey);
+      const p = addPost(s, { title, body });
+      this.afterChange(s, { stored: [s.get(POST_TYPE, p.key)!], removed: [] }, true);
+      return p;
+    },
+    editPost: ({ publicKey, key, title, body }) => {
+      const s = this.stream(publicKey);
+      const before = s.lastSeq();
+      const p = editPost(s, key, { title, body });
+      this.afterChange(s, { stored: s.changesSince(before).records, removed: [] }, true);
+      return p;
+    },
+    deletePost: ({ publicKey, key }) => {
+      const s = this.stream(publicKey);
+      const old = s.get(POST_TYPE, key);
+      const before = s.lastSeq();
+      const ok = s.delete(POST_TYPE, key);
+      if (ok) this.afterChange(s, { stored: s.changesSince(before).records, removed: old ? [old.id] : [] }, true);
+      return ok;
+    },
+    listPosts: ({ publicKey, limit, offset }) => listPosts(this.stream(publicKey), { limit, offset }),
+    follow: async ({ key, url, latest, metaOnly }) => {
+      const { pk, source } = parseFollowTarget(key);
+      const from = url ?? source;
+      const pkText = formatKey(pk);
+      if (this.streams.has(pkText)) throw new DrayerError('EXISTS', `You already hold this stream (${this.library.getStream(pkText)?.name || pkText}).`);
+      let minId = 0;
+      if (latest !== undefined) {
+        if (!Number.isSafeInteger(latest) || latest < 1) throw new DrayerError('INVALID_ARGUMENT', '--latest needs a positive whole number.');
+        if (!from) throw new DrayerError('INVALID_ARGUMENT', 'A partial follow (latest N) needs a URL to ask for the newest records.');
+        const { remoteTips } = await import('./sync.js');
+        const tips = await remoteTips(from, pk);
+        minId = Math.max(1, tips.id - latest + 1);
+      }
+      const file = this.uniqueFile(`follow-${Buffer.from(pk).toString('base64url').slice(0, 10)}`);
+      const s = Stream.create(path.join(this.dataDir, file), { followKey: pk, minId, metaOnly });
+      this.streams.set(pkText, s);
+      this.library.addStream({ publicKey: pkText, file, owned: false, name: '', settings: from ? { sources: [peerId(from)] } : {} });
+      this.seenSeq.set(pkText, s.lastSeq());
+      this.emit('streamsChanged', {});
+      await this.syncStream(pkText, undefined, true);
+      return this.summary(pkText);
+    },
+    unfollow: ({ publicKey, deleteData }) => {
+      const s = this.stream(publicKey);
+      if (s.writable && deleteData) throw new DrayerError('PROTECTED', 'This is your own stream; its files are not deleted from here. Remove them by hand if you really mean it.');
+      const pk = formatKey(s.publicKey);
+      const e = this.entry(pk);
+      s.close();
+      this.streams.delete(pk);
+      this.library.removeStream(pk);
+      if (deleteData) for (const f of ['', '-wal', '-shm']) fs.rmSync(path.join(this.dataDir, e.file + f), { force: true });
+      this.emit('streamsChanged', {});
+      this.discovery?.announceNow();
+    },
+    syncNow: async ({ publicKey }) => {
+      const keys = publicKey ? [formatKey(this.stream(publicKey).publicKey)] : [...this.streams.keys()];
+      const out: SyncReport[] = [];
+      for (const pk of keys) out.push(...(await this.syncStream(pk, undefined, true)));
+      return out;
+    },
+    addFiles: async ({ publicKey, paths }) => {
+      const s = this.stream(publicKey);
+      const { addPaths } = await import('./files.js');
+      const before = s.lastSeq();
+      const r = await addPaths(s, paths);
+      this.afterChange(s, { stored: s.changesSince(before, { metaOnly: true, limit: 10_000 }).records, removed: [] }, true);
+      return r;
+    },
+    deleteFile: async ({ publicKey, path: p }) => {
+      const s = this.stream(publicKey);
+      const { deleteFile } = await import('./files.js');
+      const before = s.lastSeq();
+      const ok = deleteFile(s, p);
+      if (ok) this.afterChange(s, { stored: s.changesSince(before, { metaOnly: true }).records, removed: [] }, true);
+      return ok;
+    },
+    timeline: ({ limit, before }) => this.library.timeline({ limit, before }).map((t) => ({ ...t })),
+    search: ({ query, limit }) => this.library.search(query, { limit }),
+    nearby: () => {
+      const out: NearbyStream[] = [];
+      for (const n of this.discovery?.nearby() ?? []) {
+        const pk = formatKey(n.publicKey);
+        out.push({ publicKey: pk, name: n.name ?? '', following: this.streams.has(pk), peers: n.peers.map((p) => ({ address: p.address, port: p.port })) });
+      }
+      return out;
+    },
+    setPrimaryServers: ({ publicKey, servers }) => {
+      const s = this.stream(publicKey);
+      const clean = (servers ?? []).map((x) => ({ type: 'http' as const, url: peerId(x.url) }));
+      const r = s.put(PRIMARY_TYPE, PRIMARY_KEY, encode(clean));
+      this.afterChange(s, { stored: [r], removed: [] }, true);
+      return clean;
+    },
+    setStreamSettings: ({ publicKey, serve, announce, sources }) => {
+      const pk = formatKey(this.stream(publicKey).publicKey);
+      const e = this.entry(pk);
+      const settings = { ...e.settings };
+      if (serve !== undefined) settings.serve = serve;
+      if (announce !== undefined) settings.announce = announce;
+      if (sources !== undefined) settings.sources = sources.map(peerId);
+      this.library.updateStream(pk, { settings });
+      this.discovery?.announceNow();
+      return this.summary(pk);
+    },
+    getSettings: () => this.settings(),
+    setSettings: async (patch) => {
+      const next = { ...this.settings(), ...patch };
+      if (typeof next.name !== 'string' || typeof next.discovery !== 'boolean' || typeof next.serveFollowed !== 'boolean') {
+        throw new DrayerError('INVALID_ARGUMENT', 'Settings: name is text, discovery and serveFollowed are true or false.');
+      }
+      if (!Number.isFinite(next.syncIntervalS) || next.syncIntervalS < 5) throw new DrayerError('INVALID_ARGUMENT', 'The sync interval is at least 5 seconds.');
+      this.library.setSetting('settings', next);
+      if (!next.discovery && this.discovery) {
+        await this.discovery.stop();
+        this.discovery = null;
+      } else if (next.discovery && !this.discovery && this.lan && this.opts.discovery !== false) {
+        await this.startDiscovery();
+      }
+      return next;
+    },
+  };
+}
+
+function listFilesSafe(s: Stream): StreamDetails['files'] {
+  // files.ts is loaded lazily elsewhere; here a plain query keeps details synchronous.
+  return s.list('file', { order: 'id', limit: 1000 }).map((r) => ({ path: r.key, size: r.val?.length ?? 0, mime: '', time: r.ts }));
+}
+
+/** A follow target: a key in any form, a drayer: link, or a web URL of a stream (/<pk>/...). */
+export function parseFollowTarget(text: string): { pk: Uint8Array; source?: string } {
+  const t = text.trim();
+  if (/^https?:\/\//i.test(t)) {
+    const u = new URL(t);
+    const seg = u.pathname.split('/').filter(Boolean)[0];
+    if (!seg) throw new DrayerError('INVALID_ARGUMENT', `${t} does not name a stream; a stream's web address looks like http://host:port/<key>/`);
+    return { pk: parseKey(decodeURIComponent(seg)), source: `${u.protocol}//${u.host}` };
+  }
+  return { pk: parseKey(t) };
+}
+
+export { decodePost, postView };

@@ -1,0 +1,194 @@
+// The phone view: a stream's files as a small website (/<pk>/webAccess/<path>), with content
+// types, Range, stored-gzip passthrough, ETags and a sandboxing CSP; a generated page for streams
+// without an index.html; and `/`, the list of streams this node shares.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { pipeline } from 'node:stream';
+import type { Statement } from 'better-sqlite3';
+import { FILE_TYPE, listFiles, normalizeFilePath, openFileStream, rawFileBody, statFile, type FileEntry } from '../files.js';
+import { isDrayerError } from '../errors.js';
+import { formatKey } from '../keys.js';
+import { listPosts, POST_TYPE } from '../posts.js';
+import type { Stream } from '../store.js';
+import { indexPage, streamPage } from '../webpage.js';
+import type { RouteContext } from './context.js';
+import { acceptsGzip, CONTENT_CSP, etagMatches, HttpError, ifRangeHolds, PAGE_CSP, parseRange, parseUint, sendBody, setHeaders } from './http.js';
+
+const POSTS_PER_PAGE = 20;
+const MAX_PAGE_NUMBER = 100_000;
+const FILES_LISTED = 500;
+
+const hashQueries = new WeakMap<Stream, Statement>();
+
+/** The file record's hash (its ETag) without loading its value. */
+function fileHash(s: Stream, key: string): string | undefined {
+  let st = hashQueries.get(s);
+  if (!st) {
+    // INDEXED BY: otherwise SQLite walks the whole chain by mod to skip a sort of at most a few rows.
+    st = s.db.prepare(`SELECT hash FROM records INDEXED BY records_type_key WHERE chain = ? AND type = '${FILE_TYPE}' AND key = ? AND val IS NOT NULL ORDER BY mod DESC LIMIT 1`).pluck();
+    hashQueries.set(s, st);
+  }
+  const h = st.get(Buffer.from(s.publicKey), key) as Buffer | undefined;
+  return h ? h.toString('hex') : undefined;
+}
+
+/**
+ * The request path after webAccess/ as a stream file key: percent-escapes decoded exactly once,
+ * `.`/`..` segments, NUL and backslashes refused (400), a trailing slash meaning its index.html.
+ * It is only ever a record key, never a filesystem path, so nothing can escape the stream anyway.
+ */
+export function filePathOf(args: string[]): { key: string; dirIndex: boolean } {
+  let p: string;
+  try {
+    p = decodeURIComponent(args.join('/'));
+  } catch {
+    throw new HttpError(400, 'The file path in the address has broken percent-encoding.');
+  }
+  if (p.includes('\0') || p.includes('\\')) throw new HttpError(400, 'A file path may not contain NUL characters or backslashes.');
+  if (p.split('/').some((seg) => seg === '..' || seg === '.')) throw new HttpError(400, 'A file path may not contain "." or ".." segments.');
+  const dirIndex = p === '' || p.endsWith('/');
+  if (dirIndex) p += 'index.html';
+  try {
+    return { key: normalizeFilePath(p), dirIndex };
+  } catch {
+    throw new HttpError(404, 'There is no such file in this stream.');
+  }
+}
+
+/** GET /<pk>/ — the stream's site: its index.html (via webAccess/, so relative links work) or a generated page. */
+export function home(ctx: RouteContext): void {
+  if (statFile(ctx.stream, 'index.html')) {
+    redirect(ctx.req, ctx.res, 302, 'webAccess/');
+    return;
+  }
+  generatedPage(ctx);
+}
+
+/** GET /<pk>/webAccess/<path> */
+export function webAccess(ctx: RouteContext): void {
+  if (ctx.args.length === 0) {
+    redirect(ctx.req, ctx.res, 301, 'webAccess/');
+    return;
+  }
+  const { key, dirIndex } = filePathOf(ctx.args);
+  let f: FileEntry | undefined;
+  try {
+    f = statFile(ctx.stream, key);
+  } catch (e) {
+    if (isDrayerError(e, 'CORRUPT')) throw new HttpError(500, 'This file is damaged on this node.');
+    throw e;
+  }
+  if (!f) {
+    if (dirIndex && key === 'index.html') return generatedPage(ctx);
+    // A folder named without its trailing slash: send the browser to the folder so relative links work.
+    if (!dirIndex && statFile(ctx.stream, `${key}/index.html`)) {
+      redirect(ctx.req, ctx.res, 301, `${encodeURIComponent(key.slice(key.lastIndexOf('/') + 1))}/`);
+      return;
+    }
+    throw new HttpError(404, 'There is no such file in this stream.');
+  }
+  serveFile(ctx, f);
+}
+
+function contentType(mime: string): string {
+  return /^text\//i.test(mime) && !/charset=/i.test(mime) ? `${mime}; charset=utf-8` : mime;
+}
+
+function serveFile(ctx: RouteContext, f: FileEntry): void {
+  const { req, res, stream: s } = ctx;
+  const hash = fileHash(s, f.path);
+  if (!hash) throw new HttpError(404, 'There is no such file in this stream.');
+  const etag = `"${hash}"`;
+  const gzEtag = `"${hash}-gzip"`;
+  const storedGzip = f.enc === 'gzip';
+  const wantGzip = storedGzip && acceptsGzip(req.headers['accept-encoding']);
+  const headers: Record<string, string> = {
+    'Content-Type': contentType(f.mime),
+    'Content-Security-Policy': CONTENT_CSP,
+    'Cache-Control': 'no-cache',
+    'Accept-Ranges': 'bytes',
+  };
+  if (storedGzip) headers.Vary = 'Accept-Encoding';
+
+  if (etagMatches(req.headers['if-none-match'], [etag, gzEtag])) {
+    setHeaders(res, { ...headers, ETag: wantGzip ? gzEtag : etag });
+    res.statusCode = 304;
+    res.end();
+    return;
+  }
+  const range = ifRangeHolds(req.headers['if-range'], etag) ? parseRange(req.headers.range, f.size) : undefined;
+  if (range === 'unsatisfiable') {
+    throw new HttpError(416, 'The requested range is outside the file.', { 'Content-Range': `bytes */${f.size}`, ETag: etag });
+  }
+  // Stored gzip goes out as stored when the client takes it (ranges are of the plain content).
+  if (!range && wantGzip) {
+    const raw = rawFileBody(s, f.path);
+    if (raw?.enc === 'gzip') {
+      sendBody(req, res, 200, headers['Content-Type']!, raw.data, { ...headers, 'Content-Encoding': 'gzip', ETag: gzEtag });
+      return;
+    }
+  }
+  const start = range ? range.start : 0;
+  const end = range ? range.end : f.size - 1;
+  let body;
+  try {
+    body = req.method === 'HEAD' ? undefined : openFileStream(s, f.path, { start, end });
+  } catch (e) {
+    if (isDrayerError(e, 'NOT_FOUND')) throw new HttpError(404, 'Part of this file is not on this node yet; try again after it has synced.');
+    if (isDrayerError(e, 'CORRUPT')) throw new HttpError(500, 'This file is damaged on this node.');
+    throw e;
+  }
+  setHeaders(res, { ...headers, ETag: etag, 'Content-Length': Math.max(0, end - start + 1) });
+  if (range) res.setHeader('Content-Range', `bytes ${start}-${end}/${f.size}`);
+  res.statusCode = range ? 206 : 200;
+  if (!body) {
+    res.end();
+    return;
+  }
+  // On any failure mid-body the socket is destroyed: the client sees a short body, never a wrong one.
+  pipeline(body, res, (e) => {
+    if (e && (e as NodeJS.ErrnoException).code !== 'ERR_STREAM_PREMATURE_CLOSE') ctx.log(`server: sending file "${f.path}" failed midway: ${e.message}`);
+  });
+}
+
+function generatedPage(ctx: RouteContext): void {
+  const { stream: s, query } = ctx;
+  const pageText = query.get('page');
+  const page = pageText === null ? 1 : parseUint(pageText, 'The page number');
+  if (page < 1 || page > MAX_PAGE_NUMBER) throw new HttpError(400, `The page number must be from 1 to ${MAX_PAGE_NUMBER}.`);
+  const info = s.info();
+  const files = listFiles(s);
+  const html = streamPage({
+    name: typeof info.name === 'string' ? info.name : '',
+    about: typeof info.about === 'string' ? info.about : '',
+    publicKey: formatKey(s.publicKey),
+    urlKey: Buffer.from(s.publicKey).toString('base64url'),
+    posts: listPosts(s, { limit: POSTS_PER_PAGE, offset: (page - 1) * POSTS_PER_PAGE }),
+    page,
+    totalPosts: s.count(POST_TYPE),
+    pageSize: POSTS_PER_PAGE,
+    files: files.slice(0, FILES_LISTED),
+    moreFiles: Math.max(0, files.length - FILES_LISTED),
+  });
+  sendBody(ctx.req, ctx.res, 200, 'text/html; charset=utf-8', html, { 'Content-Security-Policy': PAGE_CSP, 'Cache-Control': 'no-cache' });
+}
+
+/** GET / — the shared streams, as HTML or (Accept: application/json) JSON. */
+export function rootIndex(req: IncomingMessage, res: ServerResponse, shared: { publicKey: Uint8Array; name: string }[]): void {
+  const streams = shared.map((x) => ({
+    name: x.name,
+    publicKey: formatKey(x.publicKey),
+    urlKey: Buffer.from(x.publicKey).toString('base64url'),
+  }));
+  const headers = { 'Cache-Control': 'no-cache', Vary: 'Accept' };
+  if (/\bapplication\/json\b/i.test(req.headers.accept ?? '')) {
+    const body = { streams: streams.map((x) => ({ publicKey: x.publicKey, name: x.name, url: `/${x.urlKey}/` })) };
+    sendBody(req, res, 200, 'application/json; charset=utf-8', JSON.stringify(body), headers);
+    return;
+  }
+  sendBody(req, res, 200, 'text/html; charset=utf-8', indexPage(streams), { ...headers, 'Content-Security-Policy': PAGE_CSP });
+}
+
+/** A redirect to a relative location (the key keeps the form the client used). */
+export function redirect(req: IncomingMessage, res: ServerResponse, status: number, location: string): void {
+  sendBody(req, res, status, 'text/plain; charset=utf-8', `See ${location}\n`, { Location: location, 'Cache-Control': 'no-cache' });
+}

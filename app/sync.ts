@@ -1,0 +1,372 @@
+// The sync client (DESIGN §4): pull a stream's changes from a peer over HTTP, page by page,
+// verify and apply them, and keep a cursor per (peer, stream) tied to the peer's store id so a
+// replaced database restarts the feed. Falls back to the original Drayer's newRecords endpoint.
+// Every response is bounded in size and time: a hostile peer can waste a request, nothing more.
+import { DrayerError, isDrayerError } from './errors.js';
+import { blake2b256, bytesEqual } from './crypto.js';
+import { decodeWire, DrayerRecord, fromWire } from './record.js';
+import type { ApplyResult, Stream } from './store.js';
+
+export interface CursorStore {
+  getCursor(peer: string, streamPk: string, nodeId: string): number;
+  setCursor(peer: string, streamPk: string, nodeId: string, seq: number): void;
+  /** the node id last seen for this peer and stream, so a first page can be checked */
+  lastNodeId?(peer: string, streamPk: string): string | undefined;
+}
+
+/** Cursors kept in the stream file itself: one-shot CLI syncs resume without a library. */
+export function streamCursors(s: Stream): CursorStore {
+  const read = (peer: string): { node: string; seq: number } | undefined => {
+    const v = s.meta(`cursor:${peer}`);
+    if (typeof v !== 'string') return undefined;
+    try {
+      return JSON.parse(v);
+    } catch {
+      return undefined;
+    }
+  };
+  return {
+    getCursor: (peer, _pk, nodeId) => {
+      const c = read(peer);
+      return c && c.node === nodeId ? c.seq : 0;
+    },
+    setCursor: (peer, _pk, nodeId, seq) => s.setMeta(`cursor:${peer}`, JSON.stringify({ node: nodeId, seq })),
+    lastNodeId: (peer) => read(peer)?.node,
+  };
+}
+
+export interface Applier {
+  (stream: Stream, records: DrayerRecord[]): Promise<ApplyResult> | ApplyResult;
+}
+
+export interface PullProgress {
+  records: number;
+  bytes: number;
+  /** the peer's newest seq when known, for a progress bar */
+  seq: number;
+  lastSeq?: number;
+}
+
+export interface PullOptions {
+  cursors?: CursorStore;
+  /** verify+apply; defaults to stream.apply (single thread) */
+  applier?: Applier;
+  signal?: AbortSignal;
+  onProgress?: (p: PullProgress) => void;
+  pageLimit?: number;
+  /** per response */
+  maxResponseBytes?: number;
+  /** per request */
+  timeoutMs?: number;
+  /** the whole pull */
+  maxDurationMs?: number;
+  /** fetch missing chunks of big files after the records (default: unless metaOnly) */
+  fetchChunks?: boolean;
+}
+
+export interface PullResult {
+  peer: string;
+  protocol: 'changes' | 'newRecords';
+  records: number;
+  stored: number;
+  removed: number;
+  rejected: number;
+  rejections: string[];
+  bytes: number;
+  chunks: number;
+  /** the peer served records, but none of them for the asked stream's key */
+  nodeId?: string;
+}
+
+export const SYNC_LIMITS = {
+  pageLimit: 1000,
+  maxResponseBytes: 48 * 1024 * 1024,
+  timeoutMs: 30_000,
+  maxDurationMs: 30 * 60_000,
+  maxEmptyPages: 20,
+  chunkConcurrency: 4,
+} as const;
+
+/** Normalise a peer base URL: scheme://host:port/path without a trailing slash. */
+export function peerId(url: string): string {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new DrayerError('INVALID_ARGUMENT', `"${url}" is not a URL; give one like http://192.168.1.5:8089`);
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new DrayerError('INVALID_ARGUMENT', `Only http and https peers are supported, not ${u.protocol}`);
+  return `${u.protocol}//${u.host}${u.pathname.replace(/\/+$/, '')}`;
+}
+
+export function urlSafeKey(pk: Uint8Array): string {
+  return Buffer.from(pk).toString('base64url');
+}
+
+class HttpStatusError extends Error {
+  constructor(readonly status: number, url: string) {
+    super(`${url} answered HTTP ${status}`);
+  }
+}
+
+/** GET with a size cap and a time limit covering headers and body (slow drip included). */
+export async function fetchBounded(url: string, opts: { maxBytes: number; timeoutMs: number; signal?: AbortSignal }): Promise<Uint8Array> {
+  const timeout = AbortSignal.timeout(opts.timeoutMs);
+  const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
+  let res: Response;
+  try {
+    res = await fetch(url, { signal, redirect: 'follow', headers: { accept: 'application/msgpack, */*' } });
+  } catch (e) {
+    throw networkError(e, url, opts.timeoutMs);
+  }
+  if (!res.ok) {
+    await res.body?.cancel().catch(() => {});
+    throw new HttpStatusError(res.status, url);
+  }
+  const declared = Number(res.headers.get('content-length') ?? '-1');
+  if (declared > opts.maxBytes) {
+    await res.body?.cancel().catch(() => {});
+    throw new DrayerError('IO', `${url} sent ${declared} bytes, more than the ${opts.maxBytes} allowed.`);
+  }
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  try {
+    const reader = res.body!.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      total += value.byteLength;
+      if (total > opts.maxBytes) {
+        await reader.cancel().catch(() => {});
+        throw new DrayerError('IO', `${url} sent more than the ${opts.maxBytes} bytes allowed for one response.`);
+      }
+      parts.push(value);
+    }
+  } catch (e) {
+    if (isDrayerError(e)) throw e;
+    throw networkError(e, url, opts.timeoutMs);
+  }
+  return parts.length === 1 ? parts[0]! : new Uint8Array(Buffer.concat(parts, total));
+}
+
+function networkError(e: unknown, url: string, timeoutMs: number): DrayerError {
+  const name = (e as Error)?.name;
+  if (name === 'TimeoutError') return new DrayerError('IO', `${url} did not answer within ${Math.round(timeoutMs / 1000)} s.`, { cause: e });
+  if (name === 'AbortError') return new DrayerError('IO', `Sync with ${url} was stopped.`, { cause: e });
+  const cause = (e as { cause?: { code?: string } })?.cause?.code;
+  return new DrayerError('IO', `Cannot reach ${url}${cause ? ` (${cause})` : ''}: check the address and that the peer is running.`, { cause: e });
+}
+
+interface ChangesPageWire {
+  node: string;
+  seq: number;
+  more: boolean;
+  records: unknown[];
+  last?: number;
+}
+
+function parseChangesPage(buf: Uint8Array, url: string): ChangesPageWire {
+  let m: unknown;
+  try {
+    m = decodeWire(buf);
+  } catch {
+    throw new DrayerError('IO', `${url} sent something that is not msgpack.`);
+  }
+  const o = m as Record<string, unknown>;
+  const node = o?.node instanceof Uint8Array ? Buffer.from(o.node).toString('utf8') : o?.node;
+  if (!o || typeof o !== 'object' || typeof node !== 'string' || !Number.isSafeInteger(o.seq) || typeof o.more !== 'boolean' || !Array.isArray(o.records)) {
+    throw new DrayerError('IO', `${url} sent a malformed changes page.`);
+  }
+  return { node, seq: o.seq as number, more: o.more, records: o.records, last: Number.isSafeInteger(o.last) ? (o.last as number) : undefined };
+}
+
+function decodeRecords(items: unknown[], pk: Uint8Array, rejections: string[]): DrayerRecord[] {
+  const out: DrayerRecord[] = [];
+  for (const it of items) {
+    try {
+      out.push(fromWire(it, pk));
+    } catch (e) {
+      rejections.push(`undecodable record: ${(e as Error).message}`);
+    }
+  }
+  return out;
+}
+
+/** Pull everything new for `stream` from the peer at `baseUrl`. Resumable: progress is saved per page. */
+export async function pull(stream: Stream, baseUrl: string, opts: PullOptions = {}): Promise<PullResult> {
+  const peer = peerId(baseUrl);
+  const pk = stream.publicKey;
+  const pkText = Buffer.from(pk).toString('base64');
+  const cursors = opts.cursors ?? streamCursors(stream);
+  const apply: Applier = opts.applier ?? ((s, recs) => s.apply(recs));
+  const maxBytes = opts.maxResponseBytes ?? SYNC_LIMITS.maxResponseBytes;
+  const timeoutMs = opts.timeoutMs ?? SYNC_LIMITS.timeoutMs;
+  const deadline = Date.now() + (opts.maxDurationMs ?? SYNC_LIMITS.maxDurationMs);
+  const filter = stream.partial;
+  const result: PullResult = { peer, protocol: 'changes', records: 0, stored: 0, removed: 0, rejected: 0, rejections: [], bytes: 0, chunks: 0 };
+  const account = (r: ApplyResult) => {
+    result.stored += r.stored.length;
+    result.removed += r.removed.length;
+    result.rejected += r.rejected.length;
+    for (const x of r.rejected.slice(0, 20 - Math.min(20, result.rejections.length))) result.rejections.push(`record ${x.record.id}: ${x.reason}`);
+  };
+
+  let limit = opts.pageLimit ?? SYNC_LIMITS.pageLimit;
+  let node = cursors.lastNodeId?.(peer, pkText);
+  let since = node ? cursors.getCursor(peer, pkText, node) : 0;
+  let emptyPages = 0;
+  for (let first = true; ; first = false) {
+    if (Date.now() > deadline) throw new DrayerError('IO', `Sync with ${peer} took too long and was stopped; it resumes from here next time.`);
+    const q = new URLSearchParams({ since: String(since), limit: String(limit) });
+    if (filter.minId) q.set('minId', String(filter.minId));
+    if (filter.minMod) q.set('minMod', String(filter.minMod));
+    if (filter.metaOnly) q.set('meta', '1');
+    const url = `${peer}/${urlSafeKey(pk)}/changes?${q}`;
+    let buf: Uint8Array;
+    try {
+      buf = await fetchBounded(url, { maxBytes, timeoutMs, signal: opts.signal });
+    } catch (e) {
+      if (e instanceof HttpStatusError && e.status === 404 && first) return pullNewRecords(stream, peer, opts, result, apply);
+      if (isDrayerError(e) && /more than/.test(e.message) && limit > 1) {
+        limit = Math.max(1, Math.floor(limit / 4)); // a page of big values: ask for fewer
+        continue;
+      }
+      if (e instanceof HttpStatusError) throw new DrayerError('IO', e.message);
+      throw e;
+    }
+    result.bytes += buf.byteLength;
+    const page = parseChangesPage(buf, url);
+    if (page.node !== node) {
+      // A different store answers (first contact, or the peer's database was replaced): start over.
+      const restart = since !== 0;
+      node = page.node;
+      since = 0;
+      if (restart) continue;
+    }
+    result.nodeId = page.node;
+    if (page.records.length > limit) throw new DrayerError('IO', `${peer} sent more records than asked for; stopped.`);
+    const recs = decodeRecords(page.records, pk, result.rejections);
+    result.rejected += page.records.length - recs.length;
+    result.records += recs.length;
+    if (recs.length) account(await apply(stream, recs));
+    if (page.seq < since) throw new DrayerError('IO', `${peer} sent a page that goes backwards; stopped.`);
+    since = page.seq;
+    cursors.setCursor(peer, pkText, page.node, since);
+    opts.onProgress?.({ records: result.records, bytes: result.bytes, seq: since, lastSeq: page.last });
+    if (!page.more) break;
+    emptyPages = recs.length ? 0 : emptyPages + 1;
+    if (emptyPages > SYNC_LIMITS.maxEmptyPages) throw new DrayerError('IO', `${peer} keeps sending empty pages; stopped.`);
+  }
+  if (opts.fetchChunks ?? !filter.metaOnly) result.chunks = await fetchMissingChunks(stream, peer, opts);
+  return result;
+}
+
+/** quote_plus(base64(pk)), as the original Drayer builds its URLs. */
+export function quotePlusKey(pk: Uint8Array): string {
+  return encodeURIComponent(Buffer.from(pk).toString('base64')).replace(/%20/g, '+');
+}
+
+/** Original Drayer peers: GET /<pk>/newRecords/<t> gives records with mod > t, oldest first, ~100 a call. */
+async function pullNewRecords(stream: Stream, peer: string, opts: PullOptions, result: PullResult, apply: Applier): Promise<PullResult> {
+  result.protocol = 'newRecords';
+  const pk = stream.publicKey;
+  const maxBytes = opts.maxResponseBytes ?? SYNC_LIMITS.maxResponseBytes;
+  const timeoutMs = opts.timeoutMs ?? SYNC_LIMITS.timeoutMs;
+  const deadline = Date.now() + (opts.maxDurationMs ?? SYNC_LIMITS.maxDurationMs);
+  let t = stream.mtip();
+  for (;;) {
+    if (Date.now() > deadline) throw new DrayerError('IO', `Sync with ${peer} took too long and was stopped.`);
+    const url = `${peer}/${quotePlusKey(pk)}/newRecords/${t}`;
+    let buf: Uint8Array;
+    try {
+      buf = await fetchBounded(url, { maxBytes, timeoutMs, signal: opts.signal });
+    } catch (e) {
+      if (e instanceof HttpStatusError) {
+        throw new DrayerError('NOT_FOUND', `${peer} does not serve stream ${Buffer.from(pk).toString('base64')} (HTTP ${e.status}).`);
+      }
+      throw e;
+    }
+    result.bytes += buf.byteLength;
+    let list: unknown;
+    try {
+      list = decodeWire(buf);
+    } catch {
+      throw new DrayerError('IO', `${url} sent something that is not msgpack.`);
+    }
+    if (!Array.isArray(list)) throw new DrayerError('IO', `${url} did not send a list of records.`);
+    if (list.length > 10_000) throw new DrayerError('IO', `${peer} sent an oversized page; stopped.`);
+    const recs = decodeRecords(list, pk, result.rejections).filter((r) => r.mod > t);
+    result.rejected += list.length - recs.length;
+    if (recs.length === 0) break;
+    result.records += recs.length;
+    const r = await apply(stream, recs);
+    result.stored += r.stored.length;
+    result.removed += r.removed.length;
+    result.rejected += r.rejected.length;
+    for (const x of r.rejected.slice(0, 5)) result.rejections.push(`record ${x.record.id}: ${x.reason}`);
+    const last = Math.max(...recs.map((x) => x.mod));
+    if (last <= t) break;
+    t = last;
+    opts.onProgress?.({ records: result.records, bytes: result.bytes, seq: t });
+  }
+  return result;
+}
+
+/** Fetch and verify the value of one record held without it (metadata-only mirrors). */
+export async function fetchValue(stream: Stream, baseUrl: string, id: number, opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<Uint8Array> {
+  const rec = stream.getById(id);
+  if (!rec) throw new DrayerError('NOT_FOUND', `Record ${id} is not in this stream.`);
+  if (rec.val) return rec.val;
+  const url = `${peerId(baseUrl)}/${urlSafeKey(stream.publicKey)}/value/${id}`;
+  const val = await fetchBounded(url, { maxBytes: 16 * 1024 * 1024, timeoutMs: opts.timeoutMs ?? SYNC_LIMITS.timeoutMs, signal: opts.signal });
+  if (!bytesEqual(blake2b256(val), rec.hash)) throw new DrayerError('INVALID_RECORD', `${baseUrl} sent a value for record ${id} that does not match its signed hash; it was discarded.`);
+  stream.fillValue(id, val);
+  return val;
+}
+
+/** After records arrive, fetch chunks of big files that are not here yet (verified, resumable). */
+export async function fetchMissingChunks(stream: Stream, peer: string, opts: PullOptions & { paths?: string[] } = {}): Promise<number> {
+  const files = await import('./files.js');
+  const paths = opts.paths ?? files.listFiles(stream).filter((f) => f.chunked).map((f) => f.path);
+  const timeoutMs = opts.timeoutMs ?? SYNC_LIMITS.timeoutMs;
+  const queue: Uint8Array[] = [];
+  const seen = new Set<string>();
+  for (const p of paths) {
+    for (const h of files.missingChunks(stream, p)) {
+      const k = Buffer.from(h).toString('hex');
+      if (!seen.has(k)) {
+        seen.add(k);
+        queue.push(h);
+      }
+    }
+  }
+  let done = 0;
+  const base = `${peerId(peer)}/${urlSafeKey(stream.publicKey)}/chunk/`;
+  const worker = async () => {
+    for (let h = queue.shift(); h; h = queue.shift()) {
+      const data = await fetchBounded(base + Buffer.from(h).toString('hex'), { maxBytes: 4 * 1024 * 1024, timeoutMs, signal: opts.signal });
+      files.putChunk(stream, data, h); // verifies the hash
+      done++;
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(SYNC_LIMITS.chunkConcurrency, queue.length) }, worker));
+  return done;
+}
+
+/** The peer's tips for a stream (GET /<pk>/tips): what a "latest N" follow needs to pick its range. */
+export async function remoteTips(baseUrl: string, pk: Uint8Array, opts: { timeoutMs?: number } = {}): Promise<{ node: string; id: number; mod: number; seq: number }> {
+  const url = `${peerId(baseUrl)}/${urlSafeKey(pk)}/tips`;
+  let buf: Uint8Array;
+  try {
+    buf = await fetchBounded(url, { maxBytes: 4096, timeoutMs: opts.timeoutMs ?? SYNC_LIMITS.timeoutMs });
+  } catch (e) {
+    if (e instanceof HttpStatusError) throw new DrayerError('NOT_FOUND', `${peerId(baseUrl)} does not serve this stream (HTTP ${e.status}).`);
+    throw e;
+  }
+  const m = decodeWire(buf) as Record<string, unknown>;
+  const node = m?.node instanceof Uint8Array ? Buffer.from(m.node).toString('utf8') : m?.node;
+  if (typeof node !== 'string' || !Number.isSafeInteger(m.id) || !Number.isSafeInteger(m.mod) || !Number.isSafeInteger(m.seq)) {
+    throw new DrayerError('IO', `${url} sent malformed tips.`);
+  }
+  return { node, id: m.id as number, mod: m.mod as number, seq: m.seq as number };
+}

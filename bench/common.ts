@@ -1,0 +1,84 @@
+// Shared bench helpers: temp dirs, a big writer stream built fast, and raw node:crypto rates
+// measured in the same run so results can be read as ratios on any machine.
+import * as nodeCrypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { encodePost } from '../app/posts.js';
+import { Stream } from '../app/store.js';
+
+export function tempDir(prefix = 'drayer-bench-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+export function removeDir(dir: string): void {
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+
+/** A post value of realistic size (~120 bytes of JSON), different for each i. */
+export function postValue(i: number): Uint8Array {
+  return encodePost({ title: `Post number ${i}`, body: `This is the body of post ${i}, a short note of the usual length.` });
+}
+
+/** A writer stream with `n` posts (plus drayer/info), built in big transactions (Stream.batch). */
+export function buildWriter(dir: string, n: number): Stream {
+  const s = Stream.create(path.join(dir, 'writer.stream'), { name: 'bench' });
+  const per = 10_000;
+  for (let start = 0; start < n; start += per) {
+    s.batch((w) => {
+      for (let i = start; i < Math.min(n, start + per); i++) w.put('post', `p${String(i).padStart(7, '0')}`, postValue(i));
+    });
+  }
+  return s;
+}
+
+export const seconds = (ms: number): number => Math.round(ms) / 1000;
+export const perSecond = (n: number, ms: number): number => Math.round((n * 1000) / ms);
+export const ratio = (a: number, b: number): number => Math.round((a / b) * 1000) / 1000;
+
+function messages(count: number): Buffer[] {
+  return Array.from({ length: count }, (_, i) => {
+    const m = nodeCrypto.randomBytes(136);
+    m.writeUInt32LE(i, 0);
+    return m;
+  });
+}
+
+/** Ed25519 signatures per second of 136-byte messages (the signed record layout), one core, ~ms. */
+export function rawSignRate(ms = 2000): number {
+  const { privateKey } = nodeCrypto.generateKeyPairSync('ed25519');
+  const msgs = messages(256);
+  let n = 0;
+  const t0 = performance.now();
+  let t = t0;
+  while (t - t0 < ms) {
+    for (let i = 0; i < 64; i++) nodeCrypto.sign(null, msgs[(n + i) & 255]!, privateKey);
+    n += 64;
+    t = performance.now();
+  }
+  return perSecond(n, t - t0);
+}
+
+/** Ed25519 verifications per second of 136-byte messages, one core, ~ms. */
+export function rawVerifyRate(ms = 2000): number {
+  const { privateKey, publicKey } = nodeCrypto.generateKeyPairSync('ed25519');
+  const msgs = messages(256);
+  const sigs = msgs.map((m) => nodeCrypto.sign(null, m, privateKey));
+  let n = 0;
+  const t0 = performance.now();
+  let t = t0;
+  while (t - t0 < ms) {
+    for (let i = 0; i < 64; i++) {
+      const k = (n + i) & 255;
+      if (!nodeCrypto.verify(null, msgs[k]!, publicKey, sigs[k]!)) throw new Error('raw verify failed');
+    }
+    n += 64;
+    t = performance.now();
+  }
+  return perSecond(n, t - t0);
+}
+
+/** The machine, so a figure can be read in context. */
+export function machine(): Record<string, unknown> {
+  return { cores: os.availableParallelism(), load1: Math.round(os.loadavg()[0]! * 100) / 100, node: process.version };
+}

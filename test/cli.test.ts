@@ -1,0 +1,263 @@
+// The `drayer` command as a user runs it: real child processes on real files in temp dirs.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { parseKey } from '../app/keys.js';
+import { tmpDir } from './helpers.js';
+
+// dist/test/cli.test.js -> bin/drayer.js
+const BIN = fileURLToPath(new URL('../../bin/drayer.js', import.meta.url));
+const PKG = JSON.parse(fs.readFileSync(fileURLToPath(new URL('../../package.json', import.meta.url)), 'utf8'));
+
+interface Run {
+  code: number | null;
+  stdout: Buffer;
+  out: string;
+  err: string;
+}
+
+function drayer(cwd: string, args: string[], input?: Uint8Array): Run {
+  const r = spawnSync(process.execPath, [BIN, ...args], { cwd, input, env: { ...process.env, DRAYER_DEBUG: '' }, maxBuffer: 64 * 1024 * 1024 });
+  const run = { code: r.status, stdout: r.stdout, out: r.stdout.toString('utf8'), err: r.stderr.toString('utf8') };
+  // Whatever happens, a person never sees a stack trace.
+  assert.doesNotMatch(run.err, /\n\s+at .+:\d+:\d+/, `stack trace on stderr for ${args.join(' ')}: ${run.err}`);
+  return run;
+}
+
+function ok(cwd: string, args: string[], input?: Uint8Array): Run {
+  const r = drayer(cwd, args, input);
+  assert.equal(r.code, 0, `drayer ${args.join(' ')} failed: ${r.err}`);
+  return r;
+}
+
+function fails(cwd: string, args: string[], code: number, message: RegExp): Run {
+  const r = drayer(cwd, args);
+  assert.equal(r.code, code, `drayer ${args.join(' ')} exited ${r.code}, expected ${code}: ${r.err}`);
+  assert.match(r.err, message);
+  assert.equal(r.err.trim().split('\n')[0]!.startsWith('drayer: '), true, r.err);
+  return r;
+}
+
+function newStream(name = 'Alice'): { dir: string; file: string; key: string } {
+  const dir = tmpDir('drayer-cli-');
+  const key = ok(dir, ['create', 'a.stream', '--name', name]).out.trim();
+  return { dir, file: 'a.stream', key };
+}
+
+test('create prints a public key that parses, and writes the secret key beside the stream', () => {
+  const { dir, key } = newStream();
+  assert.equal(parseKey(key).length, 32);
+  assert.ok(fs.existsSync(path.join(dir, 'a.stream.privatekey')));
+  fails(dir, ['create', 'a.stream'], 1, /already exists/);
+  const nested = ok(dir, ['create', path.join('sub', 'dir', 'b.stream')]).out.trim();
+  assert.equal(parseKey(nested).length, 32);
+  assert.ok(fs.existsSync(path.join(dir, 'sub', 'dir', 'b.stream.privatekey')));
+});
+
+test('post, then ls --json shows it with its title; ls groups all types', () => {
+  const { dir, file } = newStream();
+  const key = ok(dir, ['post', file, '--title', 'Hello', '--body', 'First post']).out.trim();
+  fs.writeFileSync(path.join(dir, 'body.txt'), 'From a file ✓');
+  const key2 = ok(dir, ['post', file, '--title', 'Second', '--body-file', 'body.txt']).out.trim();
+  ok(dir, ['put', file, 'note', 'n1', '--value', 'x']);
+
+  const posts = JSON.parse(ok(dir, ['ls', file, '--type', 'post', '--json']).out);
+  assert.deepEqual(posts.map((p: { key: string }) => p.key), [key2, key]); // newest first
+  assert.equal(posts[1].title, 'Hello');
+  assert.equal(posts[0].type, 'post');
+  assert.equal(typeof posts[0].id, 'number');
+
+  const all = JSON.parse(ok(dir, ['ls', file, '--json']).out);
+  assert.deepEqual(all.map((r: { type: string }) => r.type), ['drayer', 'note', 'post', 'post']);
+
+  const lines = ok(dir, ['ls', file]).out.trim().split('\n');
+  assert.equal(lines.length, 4);
+  assert.match(lines[0]!, /^drayer\s+info\s+1\s/);
+  assert.match(lines[2]!, new RegExp(`^post\\s+${key2}\\s.*Second$`));
+  assert.match(lines[3]!, /Hello$/);
+});
+
+test('put and get round-trip every byte value, from a file and from stdin', () => {
+  const { dir, file } = newStream();
+  const bytes = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+  fs.writeFileSync(path.join(dir, 'all.bin'), bytes);
+  ok(dir, ['put', file, 'blob', 'all', '--value-file', 'all.bin']);
+  assert.deepEqual(ok(dir, ['get', file, 'blob', 'all']).stdout, bytes);
+
+  const reversed = Buffer.from(bytes).reverse();
+  ok(dir, ['put', file, 'blob', 'all', '--value-file', '-'], reversed);
+  assert.deepEqual(ok(dir, ['get', file, 'blob', 'all']).stdout, reversed);
+
+  ok(dir, ['put', file, 'text', 'ünï', '--value', 'héllo']);
+  assert.equal(ok(dir, ['get', file, 'text', 'ünï']).out, 'héllo');
+  fails(dir, ['get', file, 'blob', 'none'], 1, /no record blob\/none/);
+});
+
+test('rm deletes a record, and says so when there is none', () => {
+  const { dir, file } = newStream();
+  ok(dir, ['put', file, 'note', 'k', '--value', 'v']);
+  ok(dir, ['rm', file, 'note', 'k']);
+  fails(dir, ['get', file, 'note', 'k'], 1, /no record note\/k/);
+  fails(dir, ['rm', file, 'note', 'k'], 1, /no record note\/k/);
+  fails(dir, ['rm', file, 'drayer', 'info'], 1, /cannot be deleted/);
+  assert.equal(ok(dir, ['verify', file]).code, 0);
+});
+
+test('info --json describes the stream in one JSON document', () => {
+  const { dir, file, key } = newStream('Alice');
+  ok(dir, ['post', file, '--title', 't', '--body', 'b']);
+  const info = JSON.parse(ok(dir, ['info', file, '--json']).out);
+  assert.equal(info.name, 'Alice');
+  assert.equal(info.publicKey, key);
+  assert.equal(info.fingerprint.split(' ').length, 24);
+  assert.deepEqual(parseKey(info.link), parseKey(key));
+  assert.equal(info.writable, true);
+  assert.equal(info.mode, 'writable');
+  assert.equal(info.records, 2);
+  assert.deepEqual(info.types, { drayer: 1, post: 1 });
+  assert.ok(info.lastSeq >= 2);
+  assert.ok(info.fileSize > 0);
+  const text = ok(dir, ['info', file]).out;
+  assert.match(text, /Public key:\s+\S+/);
+  assert.match(text, /writable/);
+});
+
+test('verify passes an intact stream and names the record whose value was tampered with', () => {
+  const { dir, file } = newStream();
+  const key = ok(dir, ['post', file, '--title', 'Target', '--body', 'original text']).out.trim();
+  ok(dir, ['put', file, 'note', 'other', '--value', 'fine']);
+  const good = ok(dir, ['verify', file]);
+  assert.match(good.out, /intact/);
+  assert.equal(JSON.parse(ok(dir, ['verify', file, '--json']).out).intact, true);
+
+  const db = new Database(path.join(dir, file));
+  const row = db.prepare("SELECT id, val FROM records WHERE type = 'post' AND key = ?").get(key) as { id: number; val: Buffer };
+  row.val[3] = row.val[3]! ^ 0x01;
+  db.prepare('UPDATE records SET val = ? WHERE id = ?').run(row.val, row.id);
+  db.close();
+
+  const bad = drayer(dir, ['verify', file]);
+  assert.equal(bad.code, 1);
+  assert.match(bad.out, new RegExp(`record ${row.id} \\(post/${key}\\)`));
+  assert.doesNotMatch(bad.out, /note\/other/);
+  const json = drayer(dir, ['verify', file, '--json']);
+  assert.equal(json.code, 1);
+  const report = JSON.parse(json.out);
+  assert.equal(report.intact, false);
+  assert.deepEqual(report.problems.map((p: { id: number }) => p.id), [row.id]);
+});
+
+test('export writes a keyless copy: a mirror that verifies and refuses writes', () => {
+  const { dir, file, key } = newStream();
+  ok(dir, ['post', file, '--title', 'Shared', '--body', 'hi']);
+  ok(dir, ['export', file, 'copy.stream']);
+  assert.ok(fs.existsSync(path.join(dir, 'copy.stream')));
+  assert.ok(!fs.existsSync(path.join(dir, 'copy.stream.privatekey')));
+  assert.deepEqual(fs.readdirSync(dir).filter((f) => f.includes('.tmp')), []);
+
+  const orig = JSON.parse(ok(dir, ['info', file, '--json']).out);
+  const copy = JSON.parse(ok(dir, ['info', 'copy.stream', '--json']).out);
+  assert.equal(copy.publicKey, key);
+  assert.equal(copy.mode, 'mirror');
+  assert.equal(copy.writable, false);
+  assert.notEqual(copy.nodeId, orig.nodeId); // another database: followers must not reuse cursors
+  assert.deepEqual(JSON.parse(ok(dir, ['ls', 'copy.stream', '--json']).out), JSON.parse(ok(dir, ['ls', file, '--json']).out));
+  ok(dir, ['verify', 'copy.stream']);
+
+  fails(dir, ['put', 'copy.stream', 'note', 'k', '--value', 'v'], 1, /mirror/);
+  fails(dir, ['post', 'copy.stream', '--title', 't', '--body', 'b'], 1, /mirror/);
+  fails(dir, ['export', file, 'copy.stream'], 1, /already exists/);
+});
+
+test('a missing stream file or input file is a clear sentence, and nothing is created', () => {
+  const dir = tmpDir('drayer-cli-');
+  fails(dir, ['info', 'missing.stream'], 1, /no stream file at missing\.stream/);
+  fails(dir, ['put', 'missing.stream', 't', 'k', '--value', 'v'], 1, /no stream file/);
+  assert.deepEqual(fs.readdirSync(dir), []);
+  ok(dir, ['create', 'a.stream']);
+  fails(dir, ['put', 'a.stream', 't', 'k', '--value-file', 'nope.bin'], 1, /nope\.bin: there is no such file/);
+  fails(dir, ['post', 'a.stream', '--title', 't', '--body-file', 'nope.txt'], 1, /nope\.txt: there is no such file/);
+});
+
+test('a file that is not a stream is refused and left byte for byte as it was', () => {
+  const dir = tmpDir('drayer-cli-');
+  const junk = crypto.randomBytes(8192);
+  const f = path.join(dir, 'x.stream');
+  fs.writeFileSync(f, junk);
+  for (const args of [['info', 'x.stream'], ['ls', 'x.stream'], ['verify', 'x.stream'], ['put', 'x.stream', 't', 'k', '--value', 'v'], ['get', 'x.stream', 't', 'k'], ['export', 'x.stream', 'y.stream']]) {
+    fails(dir, args, 1, /x\.stream is not a Drayer stream file/);
+  }
+  assert.deepEqual(fs.readFileSync(f), junk);
+  assert.deepEqual(fs.readdirSync(dir), ['x.stream']);
+});
+
+test('wrong arguments exit 2 with the usage on stderr; help goes to stdout', () => {
+  const { dir, file } = newStream();
+  const none = drayer(dir, []);
+  assert.equal(none.code, 2);
+  assert.match(none.err, /Usage: drayer COMMAND/);
+  assert.equal(none.out, '');
+  fails(dir, ['frobnicate'], 2, /no command "frobnicate"/);
+  fails(dir, ['--frob'], 2, /Unknown option/);
+  fails(dir, ['put', file, 'onlytype'], 2, /Usage: drayer put FILE TYPE KEY/);
+  fails(dir, ['put', file, 't', 'k'], 2, /exactly one of --value and --value-file/);
+  fails(dir, ['put', file, 't', 'k', '--value', 'a', '--value-file', 'b'], 2, /exactly one/);
+  fails(dir, ['post', file, '--body', 'b'], 2, /--title/);
+  fails(dir, ['ls', file, '--nope'], 2, /Unknown option '--nope'/);
+  fails(dir, ['ls', file, 'extra'], 2, /extra/);
+  fails(dir, ['info'], 2, /Usage: drayer info FILE/);
+
+  const help = ok(dir, ['help']);
+  for (const c of ['create', 'info', 'post', 'put', 'get', 'rm', 'ls', 'add', 'cat', 'verify', 'export']) assert.match(help.out, new RegExp(`^  ${c} `, 'm'));
+  assert.equal(help.err, '');
+  assert.match(ok(dir, ['--help']).out, /Commands:/);
+  assert.match(ok(dir, ['put', '--help']).out, /^Usage: drayer put FILE TYPE KEY/);
+  assert.match(ok(dir, ['help', 'verify']).out, /^Usage: drayer verify FILE/);
+  assert.equal(ok(dir, ['--version']).out.trim(), PKG.version);
+});
+
+test('add a folder (index.html and a 3 MiB binary), cat each back byte for byte', async () => {
+  const { dir, file } = newStream();
+  const site = path.join(dir, 'site');
+  fs.mkdirSync(path.join(site, 'img'), { recursive: true });
+  const html = Buffer.from('<!doctype html><title>Hi</title><h1>Hello ✓</h1>\n');
+  const big = crypto.randomBytes(3 * 1024 * 1024);
+  fs.writeFileSync(path.join(site, 'index.html'), html);
+  fs.writeFileSync(path.join(site, 'img', 'big.bin'), big);
+
+  const added = JSON.parse(ok(dir, ['add', file, 'site', '--json']).out) as { added: string[]; updated: string[]; removed: string[]; unchanged: number };
+  assert.equal(added.added.length, 2);
+  const htmlPath = added.added.find((p) => p.endsWith('index.html'))!;
+  const bigPath = added.added.find((p) => p.endsWith('big.bin'))!;
+  assert.ok(htmlPath && bigPath, JSON.stringify(added));
+
+  assert.deepEqual(ok(dir, ['cat', file, htmlPath]).stdout, html);
+  const back = ok(dir, ['cat', file, bigPath]).stdout;
+  assert.equal(back.length, big.length);
+  assert.ok(back.equals(big));
+
+  const listed = JSON.parse(ok(dir, ['ls', file, '--type', 'file', '--json']).out) as { key: string; fileSize: number; mime: string }[];
+  assert.equal(listed.find((r) => r.key === bigPath)!.fileSize, big.length);
+  assert.equal(listed.find((r) => r.key === htmlPath)!.mime, 'text/html');
+
+  const again = ok(dir, ['add', file, 'site']).out;
+  assert.match(again, /0 added, 0 updated, 0 removed, 2 unchanged/);
+  ok(dir, ['verify', file]);
+  fails(dir, ['cat', file, 'no/such.txt'], 1, /no file no\/such\.txt/);
+  fails(dir, ['add', file, 'nowhere'], 1, /nowhere: there is no such file/);
+
+  // A reader that stops early (like `| head`) is not an error.
+  const child = spawn(process.execPath, [BIN, 'cat', file, bigPath], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr.on('data', (d) => (err += d));
+  await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+  child.stdout.destroy();
+  const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+  assert.equal(err, '');
+  assert.equal(code, 0);
+});

@@ -1,0 +1,184 @@
+// LAN discovery. The packet format is checked here directly; everything that touches the
+// network runs in test/fixtures/discovery-child.ts inside a private network namespace
+// (test/netns.ts), because multicast must never leave the machine. This process never
+// opens a discovery socket.
+import assert from 'node:assert/strict';
+import * as path from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { decode } from '@msgpack/msgpack';
+import { randomBytes } from '../app/crypto.js';
+import { buildAnnouncePackets, cleanName, Discovery, MAGIC, MAX_PACKET } from '../app/discovery.js';
+import { netnsAvailable, NETNS_SKIP_REASON, runInNetns } from './netns.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const child = path.join(here, 'fixtures', 'discovery-child.js');
+
+// Both namespace runs start at once (each in its own namespace) to keep the file fast.
+const runs = netnsAvailable()
+  ? {
+      main: runInNetns(process.execPath, ['--enable-source-maps', child], {
+        env: { ...process.env, DRAYER_DISCOVERY_CHILD: 'main' },
+        timeoutMs: 20_000,
+      }),
+      noroute: runInNetns(process.execPath, ['--enable-source-maps', child], {
+        env: { ...process.env, DRAYER_DISCOVERY_CHILD: 'noroute' },
+        timeoutMs: 15_000,
+        multicastRoute: false,
+      }),
+    }
+  : null;
+
+test('announces split into packets of at most 1200 bytes, every stream covered', () => {
+  const nodeId = randomBytes(16);
+  const streams = Array.from({ length: 120 }, (_, i) => ({ publicKey: randomBytes(32), mtip: 1_700_000_000_000_000 + i, name: `stream ${i} `.repeat(8) }));
+  const { packets, covered } = buildAnnouncePackets(nodeId, { port: 8080, name: 'node', intervalMs: 30000, round: 7 }, streams);
+  assert.equal(covered, 120);
+  assert.ok(packets.length > 1);
+  const seen: string[] = [];
+  packets.forEach((p, i) => {
+    assert.ok(p.length <= MAX_PACKET, `packet ${i} is ${p.length} bytes`);
+    assert.deepEqual(p.subarray(0, 4), MAGIC);
+    assert.deepEqual(p.subarray(4, 20), nodeId);
+    const body = decode(p.subarray(20)) as { t: string; p: number; i: number; c: number; f: number; q: number; s: [Uint8Array, number, string?][] };
+    assert.equal(body.t, 'a');
+    assert.equal(body.p, 8080);
+    assert.equal(body.i, i);
+    assert.equal(body.c, packets.length);
+    assert.equal(body.f, 1);
+    assert.equal(body.q, 7);
+    for (const [pk, , name] of body.s) {
+      seen.push(Buffer.from(pk).toString('hex'));
+      assert.ok(Buffer.byteLength(name!) <= 64);
+    }
+  });
+  assert.deepEqual(seen, streams.map((s) => Buffer.from(s.publicKey).toString('hex')));
+
+  // beyond the part limit the packets cover a prefix and say they are not the full list
+  const capped = buildAnnouncePackets(nodeId, { port: 8080, name: 'node', intervalMs: 30000, round: 8 }, streams, 2);
+  assert.equal(capped.packets.length, 2);
+  assert.ok(capped.covered < 120 && capped.covered > 0);
+  assert.equal((decode(capped.packets[0].subarray(20)) as { f: number }).f, 0);
+
+  // no streams: still one packet (the node itself is worth knowing)
+  assert.equal(buildAnnouncePackets(nodeId, { port: 1, name: '', intervalMs: 1000, round: 0 }, []).packets.length, 1);
+});
+
+test('names are cut to 64 UTF-8 bytes without splitting characters, control characters removed', () => {
+  assert.equal(cleanName('a\u0000b\nc'), 'a b c');
+  const cut = cleanName('é'.repeat(40));
+  assert.equal(cut, 'é'.repeat(32));
+  assert.equal(cleanName('🙂'.repeat(20)), '🙂'.repeat(16));
+  assert.equal(cleanName(new TextEncoder().encode('bytes')), 'bytes');
+  assert.equal(cleanName(42), '');
+});
+
+test('a Discovery that was never started sends nothing and holds nothing', () => {
+  assert.throws(() => new Discovery({ nodeId: randomBytes(8), httpPort: () => 1, name: () => '', streams: () => [] }), /16 bytes/);
+  const d = new Discovery({ nodeId: randomBytes(16), httpPort: () => 1, name: () => '', streams: () => [] });
+  d.announceNow();
+  d.ask(randomBytes(32), 1);
+  assert.deepEqual(d.peers(), []);
+  assert.deepEqual(d.nearby(), []);
+  assert.equal(d.stats().sent, 0);
+});
+
+function lastJson(stdout: string): { result: Record<string, any> } {
+  const line = stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop();
+  assert.ok(line, `the child printed no result:\n${stdout}`);
+  return JSON.parse(line);
+}
+
+function describe(r: { code: number | null; signal: string | null; stderr: string; timedOut: boolean }): string {
+  return `exit ${r.code}${r.signal ? ` (${r.signal})` : ''}${r.timedOut ? ', killed: did not exit on its own after stop()' : ''}\n${r.stderr}`;
+}
+
+test('discovery on a private network namespace: three nodes', { timeout: 30_000 }, async (t) => {
+  if (!runs) {
+    t.skip(NETNS_SKIP_REASON);
+    return;
+  }
+  const run = await runs.main;
+  // exiting with 0 on its own proves stop() released every handle
+  assert.equal(run.code, 0, describe(run));
+  const r = lastJson(run.stdout).result;
+  const show = JSON.stringify(r, null, 1);
+
+  await t.test('start announces introduce everyone; nobody lists itself', () => {
+    assert.ok(r.initialDiscoveryMs !== null && r.initialDiscoveryMs < 1000, show);
+    assert.equal(r.selfInPeers, false);
+    assert.deepEqual(r.peerNames, ['B', 'C']);
+    assert.deepEqual(r.peerPorts, [8002, 8003]);
+    assert.equal(r.peerAddress, '127.0.0.1');
+  });
+
+  await t.test('announceNow after a change: peer and stream events within 1 s', () => {
+    for (const k of ['peerB', 'peerC', 'streamB']) assert.ok(r.announce[k] !== null && r.announce[k] < 1000, `${k}: ${show}`);
+    assert.deepEqual(r.nearby, { name: 'alpha', mtip: true, peers: ['A:8001'] });
+  });
+
+  await t.test('a signed record announcement reaches the others within 1 s, without its value', () => {
+    assert.ok(r.record.B !== null && r.record.B < 1000, show);
+    assert.ok(r.record.C !== null && r.record.C < 1000, show);
+  });
+
+  await t.test('forged record announcements emit nothing', () => {
+    assert.deepEqual(r.forged.recordEvents, [0, 0, 0]);
+    assert.deepEqual(r.forged.invalidDelta, [r.forged.sent, r.forged.sent, r.forged.sent]);
+  });
+
+  await t.test('garbage, wrong magic and oversized packets are dropped and counted', () => {
+    const n = r.garbage.sent;
+    assert.deepEqual(r.garbage.droppedDelta, [n, n, n]);
+    assert.deepEqual(r.garbage.oversize, [1, 1, 1]);
+    assert.deepEqual(r.garbage.peerEvents, [0, 0, 0]);
+    assert.equal(r.garbage.evilKnown, false);
+  });
+
+  await t.test('ask: only the node with a newer M-tip answers', () => {
+    assert.ok(r.ask.answerFromB !== null && r.ask.answerFromB < 1000, show);
+    assert.ok(r.ask.askSeenByA !== null && r.ask.askSeenByB !== null, show);
+    assert.equal(r.ask.answersFromA, 0);
+    assert.equal(r.ask.answersToNewerAsk, 0);
+  });
+
+  await t.test('a silent peer expires after 3 missed announce intervals', () => {
+    assert.ok(r.dSeen !== null, show);
+    // D announced every 300 ms: gone after 3 x 300 ms + 500 ms slack, not before 900 ms
+    assert.ok(r.dExpiredMs !== null && r.dExpiredMs >= 800 && r.dExpiredMs <= 2500, show);
+  });
+
+  await t.test('the peers map is bounded; the stalest peer is evicted', () => {
+    assert.deepEqual(r.cap, { count: 3, hasNewest: true, hasOldest: false });
+  });
+
+  await t.test('a flood from one address is rate-limited (burst 20, 10/s)', () => {
+    for (let i = 0; i < 3; i++) {
+      assert.ok(r.flood.rateLimitedDelta[i] >= 250, show);
+      assert.ok(r.flood.receivedDelta[i] <= 20 + Math.ceil(r.flood.ms / 100) + 1, show);
+    }
+  });
+
+  await t.test('own packets are ignored', () => {
+    for (const n of r.own.ownCounted) assert.ok(n >= 1, show);
+    assert.equal(r.own.ownRecordEvents, 0);
+    assert.deepEqual(r.own.ownPeerEvents, [0, 0, 0]);
+    assert.deepEqual(r.warnings, []);
+  });
+});
+
+test('discovery without a multicast route warns, keeps running, and recovers when the route appears', { timeout: 30_000 }, async (t) => {
+  if (!runs) {
+    t.skip(NETNS_SKIP_REASON);
+    return;
+  }
+  const run = await runs.noroute;
+  assert.equal(run.code, 0, describe(run));
+  const r = lastJson(run.stdout).result;
+  assert.equal(r.started, true);
+  assert.deepEqual(r.threw, []);
+  const codes = r.warnings.map((w: { code?: string }) => w.code);
+  assert.ok(codes.includes('ENODEV') || codes.includes('ENETUNREACH') || codes.includes('EPERM'), JSON.stringify(r.warnings));
+  assert.equal(r.before.peers, 0);
+  assert.ok(r.recoveredMs !== null, `no recovery after the route appeared: ${JSON.stringify(r)}`);
+});

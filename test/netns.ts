@@ -1,0 +1,90 @@
+// Run a command inside a fresh, private network namespace whose only interface is loopback,
+// with multicast routed to it: the only safe place to exercise LAN discovery (DESIGN §7).
+// Multicast sent there can never leave the machine.
+import { spawn, spawnSync } from 'node:child_process';
+
+/**
+ * Shell setup run inside the new namespace before the command (set -e: no command on failure).
+ * `src 127.0.0.1` makes multicast leave from 127.0.0.1 (without it the source is 0.0.0.0),
+ * so a peer's announced address is one a follower can actually pull from.
+ */
+export const NETNS_SETUP = 'set -e; ip link set lo up; ip link set lo multicast on; ip route add 224.0.0.0/4 dev lo src 127.0.0.1';
+/** The same namespace with loopback up but no multicast route (to test the failure paths). */
+export const NETNS_SETUP_NO_ROUTE = 'set -e; ip link set lo up';
+
+export interface NetnsResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  /** true when the command ran past timeoutMs and was killed */
+  timedOut: boolean;
+}
+
+export interface NetnsOptions {
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** kill the command (SIGKILL) after this long; default 30 s */
+  timeoutMs?: number;
+  /** default true; false leaves the namespace without a route for 224.0.0.0/4 */
+  multicastRoute?: boolean;
+}
+
+let unshareArgs: string[] | null | undefined;
+
+/**
+ * How to unshare here: root uses `unshare -n`; anyone else tries a user namespace
+ * (`unshare -rn`, root inside it only). null when neither works.
+ */
+function unshareFlags(): string[] | null {
+  if (unshareArgs !== undefined) return unshareArgs;
+  unshareArgs = null;
+  const candidates = process.getuid?.() === 0 ? [['-n'], ['-rn']] : [['-rn']];
+  for (const flags of candidates) {
+    const r = spawnSync('unshare', [...flags, 'sh', '-c', `${NETNS_SETUP}; exit 0`], { stdio: 'ignore', timeout: 10_000 });
+    if (r.status === 0) {
+      unshareArgs = flags;
+      break;
+    }
+  }
+  return unshareArgs;
+}
+
+/** Whether a private network namespace with multicast on loopback can be created here. */
+export function netnsAvailable(): boolean {
+  return unshareFlags() !== null;
+}
+
+/** Why netnsAvailable() is false, for skip messages. */
+export const NETNS_SKIP_REASON =
+  'needs a private network namespace: run as root (unshare -n) or enable unprivileged user namespaces (unshare -rn), with iproute2 installed';
+
+export function runInNetns(command: string, args: string[], opts: NetnsOptions = {}): Promise<NetnsResult> {
+  const flags = unshareFlags();
+  if (!flags) return Promise.reject(new Error(NETNS_SKIP_REASON));
+  const setup = opts.multicastRoute === false ? NETNS_SETUP_NO_ROUTE : NETNS_SETUP;
+  return new Promise((resolve, reject) => {
+    const child = spawn('unshare', [...flags, 'sh', '-c', `${setup}; exec "$@"`, 'sh', command, ...args], {
+      cwd: opts.cwd,
+      env: opts.env ?? process.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    let timedOut = false;
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, opts.timeoutMs ?? 30_000);
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr, timedOut });
+    });
+  });
+}
