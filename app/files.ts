@@ -257,24 +257,23 @@ export function chunkCount(s: Stream): number {
  */
 export function gcChunks(s: Stream): number {
   const st = stmts(s);
-  const live = new Set<string>(pins.get(s)?.keys() ?? []);
-  for (const val of st.manifests.iterate() as IterableIterator<Buffer>) {
-    let header: FileHeader;
-    try {
-      header = parseFileValue(val).header;
-    } catch {
-      continue; // an unreadable manifest cannot be served whatever we keep
+  // One immediate transaction: no other connection can store a manifest between scan and delete.
+  return s.db.transaction(() => {
+    const live = new Set<string>(pins.get(s)?.keys() ?? []);
+    for (const val of st.manifests.iterate() as IterableIterator<Buffer>) {
+      let header: FileHeader;
+      try {
+        header = parseFileValue(val).header;
+      } catch {
+        continue; // an unreadable manifest cannot be served whatever we keep
+      }
+      for (const h of header.chunks ?? []) live.add(hkey(h));
     }
-    for (const h of header.chunks ?? []) live.add(hkey(h));
-  }
-  const dead: Buffer[] = [];
-  for (const h of st.chunkHashes.iterate() as IterableIterator<Buffer>) if (!live.has(hkey(h))) dead.push(h);
-  if (dead.length > 0) {
-    s.db.transaction(() => {
-      for (const h of dead) st.deleteChunk.run(h);
-    })();
-  }
-  return dead.length;
+    const dead: Buffer[] = [];
+    for (const h of st.chunkHashes.iterate() as IterableIterator<Buffer>) if (!live.has(hkey(h))) dead.push(h);
+    for (const h of dead) st.deleteChunk.run(h);
+    return dead.length;
+  }).immediate();
 }
 
 const bulkWriters = new WeakMap<Stream, { n: number; saved: number }>();
@@ -300,7 +299,7 @@ function bulkEnd(s: Stream): void {
 
 /**
  * Writes chunks content-addressed in batched transactions and collects the ordered hash list.
- * Buffers handed to `add` may be reused by the caller once `add` has returned and `flushed` is true.
+ * Buffers handed to `add` may be reused by the caller once an `add` returns true (the batch was written).
  */
 class ChunkWriter {
   readonly hashes: Uint8Array[] = [];

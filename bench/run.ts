@@ -7,6 +7,9 @@ const BENCHES: Record<string, () => Promise<{ run(): Promise<Record<string, unkn
   verify: () => import('./verify.js'),
   apply: () => import('./apply.js'),
   file: () => import('./file.js'),
+  clone: () => import('./clone.js'),
+  incremental: () => import('./incremental.js'),
+  bigfile: () => import('./bigfile.js'),
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -1,0 +1,516 @@
+// The sync client (DESIGN §4) against real peers over HTTP on 127.0.0.1: a LanServer serving a
+// real writer stream, followers in other files, a tiny original-Drayer node, and the CLI.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { randomBytes } from '../app/crypto.js';
+import { addBytes, chunkCount, missingChunks, readFileBytes, statFile } from '../app/files.js';
+import { DrayerNode } from '../app/node.js';
+import type { DrayerRecord } from '../app/record.js';
+import { LanServer } from '../app/server.js';
+import { Stream } from '../app/store.js';
+import { fetchMissingChunks, fetchValue, peerId, pull, remoteTips, streamCursors, type PullProgress } from '../app/sync.js';
+import { applyParallel, VerifierPool } from '../app/verifier.js';
+import { hex, tmpDir, utf8 } from './helpers.js';
+
+const BIN = fileURLToPath(new URL('../../bin/drayer.js', import.meta.url));
+const dir = tmpDir('drayer-sync-');
+const served = new Map<string, Stream>();
+const cleanup: (() => Promise<void> | void)[] = [];
+after(async () => {
+  for (const f of cleanup.reverse()) await f();
+});
+
+let n = 0;
+function writer(name: string): Stream {
+  const s = Stream.create(path.join(dir, `${name}-${n++}.stream`), { name });
+  served.set(hex(s.publicKey), s);
+  cleanup.push(() => s.close());
+  return s;
+}
+
+function follower(of: Stream, opts: { metaOnly?: boolean; minId?: number } = {}): Stream {
+  const s = Stream.create(path.join(dir, `follow-${n++}.stream`), { followKey: of.publicKey, ...opts });
+  cleanup.push(() => s.close());
+  return s;
+}
+
+let lan: LanServer | undefined;
+let base = '';
+async function server(): Promise<{ srv: LanServer; base: string }> {
+  if (!lan) {
+    lan = new LanServer({ resolve: (pk) => served.get(hex(pk)), shared: () => [] });
+    const { port } = await lan.listen();
+    base = `http://127.0.0.1:${port}`;
+    cleanup.push(() => lan!.close());
+  }
+  return { srv: lan, base };
+}
+
+/** Every live record, every signed field: two copies are equal only if they hold the same signed records. */
+function live(s: Stream, withValues = true): string[] {
+  return [...s.iterate()]
+    .map((r) => `${r.id}:${r.type}/${r.key}#${hex(r.hash)}@${r.mod}/${r.prev}/${r.prevch}/${hex(r.sig)}${withValues ? `=${r.val ? hex(r.val) : '-'}` : ''}`)
+    .sort();
+}
+
+/** A busy history: new records, edits, deletes of middle records and of both tips. */
+function churn(s: Stream, count: number, tag: string): void {
+  s.batch((w) => {
+    for (let i = 0; i < count; i++) w.put('note', `${tag}${i}`, utf8(`${tag} value ${i} `.repeat(1 + (i % 7))));
+  });
+  for (let i = 0; i < count; i += 5) s.put('note', `${tag}${i}`, utf8(`${tag} edited ${i}`));
+  for (let i = 3; i < count; i += 11) s.delete('note', `${tag}${i}`);
+  s.delete('note', `${tag}${count - 1}`); // the ID tip
+  s.put('note', `${tag}0`, utf8('moved to the front'));
+  s.delete('note', `${tag}0`); // the M tip
+}
+
+async function listen(handler: http.RequestListener): Promise<{ url: string; server: http.Server }> {
+  const srv = http.createServer(handler);
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  cleanup.push(() => new Promise<void>((r) => { srv.closeAllConnections(); srv.close(() => r()); }));
+  return { url: `http://127.0.0.1:${(srv.address() as AddressInfo).port}`, server: srv };
+}
+
+/** Forward a request to `target`, body and status as they are. */
+async function forward(target: string, req: http.IncomingMessage): Promise<{ status: number; type: string; body: Buffer }> {
+  const res = await fetch(target + req.url);
+  return { status: res.status, type: res.headers.get('content-type') ?? '', body: Buffer.from(await res.arrayBuffer()) };
+}
+
+test('a full clone equals the writer; incremental pulls converge after edits and deletes; an idle pull costs one small page', async () => {
+  const { srv, base } = await server();
+  const w = writer('busy');
+  churn(w, 230, 'a');
+  const f = follower(w);
+  const progress: PullProgress[] = [];
+  const r1 = await pull(f, base, { pageLimit: 40, onProgress: (p) => progress.push({ ...p }) });
+  assert.equal(r1.protocol, 'changes');
+  assert.equal(r1.peer, peerId(base + '/'));
+  assert.equal(r1.rejected, 0, r1.rejections.join('; '));
+  assert.equal(r1.nodeId, w.nodeId);
+  assert.deepEqual(live(f), live(w));
+  assert.ok(f.verify().intact);
+  // progress: one event per page, records and bytes only grow, and the total is known
+  assert.ok(progress.length >= Math.ceil(w.count() / 40), `${progress.length} progress events`);
+  for (let i = 1; i < progress.length; i++) {
+    assert.ok(progress[i]!.records >= progress[i - 1]!.records && progress[i]!.bytes > progress[i - 1]!.bytes && progress[i]!.seq > progress[i - 1]!.seq);
+  }
+  const lastP = progress.at(-1)!;
+  assert.equal(lastP.seq, w.lastSeq());
+  assert.equal(lastP.lastSeq, w.lastSeq());
+  assert.equal(lastP.records, r1.records);
+  assert.equal(lastP.bytes, r1.bytes);
+  assert.equal(streamCursors(f).getCursor(peerId(base), '', w.nodeId), w.lastSeq());
+
+  // the writer edits, deletes and adds; followers converge with one more pull each time
+  for (let round = 0; round < 3; round++) {
+    const before = w.lastSeq();
+    churn(w, 30, `r${round}-`);
+    w.put('note', `a${10 + round * 5}`, utf8(`edited in round ${round}`));
+    w.delete('note', `a${21 + round * 11}`);
+    const r = await pull(f, base, { pageLimit: 40 });
+    assert.equal(r.rejected, 0, r.rejections.join('; '));
+    assert.ok(r.records <= w.lastSeq() - before, 'only the changes travel');
+    assert.deepEqual(live(f), live(w), `round ${round}`);
+    assert.ok(f.verify().intact);
+  }
+
+  // nothing new: one request, one small page, nothing stored
+  const reqs = srv.stats().requests;
+  const idle = await pull(f, base, { pageLimit: 40 });
+  assert.equal(srv.stats().requests - reqs, 1);
+  assert.equal(idle.records, 0);
+  assert.equal(idle.stored, 0);
+  assert.ok(idle.bytes < 200, `${idle.bytes} bytes for an idle pull`);
+});
+
+test('a clone interrupted after its first page resumes where it stopped and redoes no page', async () => {
+  const { base } = await server();
+  const w = writer('resume');
+  w.batch((b) => {
+    for (let i = 0; i < 500; i++) b.put('note', `n${i}`, utf8(`value ${i}`));
+  });
+  const f = follower(w);
+  const ctl = new AbortController();
+  let firstPage = 0;
+  await assert.rejects(
+    pull(f, base, {
+      pageLimit: 100, signal: ctl.signal, onProgress: (p) => {
+        firstPage = p.records;
+        ctl.abort();
+      },
+    }),
+    /stopped/,
+  );
+  assert.equal(firstPage, 100);
+  assert.equal(f.count(), 100);
+  const r2 = await pull(f, base, { pageLimit: 100 });
+  assert.equal(r2.records, w.count() - firstPage, 'no record travels twice');
+  assert.deepEqual(live(f), live(w));
+
+  // A peer that dies in the middle of its third page: the pull fails clearly, keeps two pages, and
+  // the next pull (peer back up) fetches only the rest.
+  const w2 = writer('dies');
+  w2.batch((b) => {
+    for (let i = 0; i < 400; i++) b.put('note', `n${i}`, utf8(`value ${i} `.repeat(20)));
+  });
+  let pages = 0;
+  let dead = true;
+  const proxy = await listen(async (req, res) => {
+    const up = await forward(base, req);
+    if (req.url!.includes('/changes') && dead && ++pages === 3) {
+      res.writeHead(up.status, { 'content-type': up.type, 'content-length': up.body.length });
+      res.write(up.body.subarray(0, up.body.length >> 1));
+      setTimeout(() => res.socket?.destroy(), 20);
+      return;
+    }
+    res.writeHead(up.status, { 'content-type': up.type, 'content-length': up.body.length });
+    res.end(up.body);
+  });
+  const f2 = follower(w2);
+  await assert.rejects(pull(f2, proxy.url, { pageLimit: 100 }), (e: Error) => e.message.includes(proxy.url));
+  assert.equal(f2.count(), 200);
+  dead = false;
+  const r3 = await pull(f2, proxy.url, { pageLimit: 100 });
+  assert.equal(r3.records, w2.count() - 200);
+  assert.deepEqual(live(f2), live(w2));
+});
+
+test('a replaced peer database (another node id, other seqs) resets the cursor and the follower still converges', async () => {
+  const w = writer('replaced');
+  churn(w, 120, 'x');
+  let current: Stream = w;
+  const lan2 = new LanServer({ resolve: (pk) => (hex(pk) === hex(w.publicKey) ? current : undefined), shared: () => [] });
+  const url = `http://127.0.0.1:${(await lan2.listen()).port}`;
+  cleanup.push(() => lan2.close());
+
+  const f = follower(w);
+  await pull(f, url, { pageLimit: 50 });
+  assert.deepEqual(live(f), live(w));
+  const oldCursor = streamCursors(f).getCursor(peerId(url), '', w.nodeId);
+  assert.equal(oldCursor, w.lastSeq());
+
+  // The peer's database is replaced by a compact copy made by pulling (fresh seqs, a new node id),
+  // which then receives new edits: asked from the old cursor it would have nothing to say.
+  const copy = Stream.create(path.join(dir, `copy-${n++}.stream`), { followKey: w.publicKey });
+  cleanup.push(() => copy.close());
+  copy.apply(w.changesSince(0, { limit: 10_000 }).records);
+  const before = w.lastSeq();
+  w.put('note', 'x1', utf8('edited after the copy'));
+  w.delete('note', 'x2');
+  w.put('note', 'fresh', utf8('new after the copy'));
+  copy.apply(w.changesSince(before).records);
+  assert.deepEqual(live(copy), live(w));
+  assert.ok(copy.lastSeq() < oldCursor, `${copy.lastSeq()} < ${oldCursor}`);
+  assert.notEqual(copy.nodeId, w.nodeId);
+  current = copy;
+
+  const r = await pull(f, url, { pageLimit: 50 });
+  assert.equal(r.nodeId, copy.nodeId);
+  assert.deepEqual(live(f), live(w));
+  assert.equal(streamCursors(f).getCursor(peerId(url), '', copy.nodeId), copy.lastSeq());
+  // and once more: now an idle pull from the new cursor
+  const again = await pull(f, url, { pageLimit: 50 });
+  assert.equal(again.records, 0);
+
+  // `drayer export` semantics: the same bytes under a new node id → a full (harmless) re-read
+  const exported = path.join(dir, `exported-${n++}.stream`);
+  await w.db.backup(exported);
+  const ex = Stream.open(exported);
+  cleanup.push(() => ex.close());
+  ex.setMeta('nodeId', hex(randomBytes(16)));
+  current = ex;
+  const r2 = await pull(f, url, { pageLimit: 50 });
+  assert.equal(r2.nodeId, ex.nodeId);
+  assert.equal(r2.stored, 0);
+  assert.deepEqual(live(f), live(w));
+});
+
+test('a metadata-only follow holds no values; fetchValue fills one after checking it, and refuses a tampered one', async () => {
+  const { base } = await server();
+  const w = writer('meta');
+  churn(w, 60, 'm');
+  const f = follower(w, { metaOnly: true });
+  const r = await pull(f, base, { pageLimit: 25 });
+  assert.equal(r.rejected, 0, r.rejections.join('; '));
+  assert.deepEqual(live(f, false), live(w, false));
+  assert.ok([...f.iterate()].every((x) => x.val === null));
+  assert.ok(r.bytes < [...w.iterate()].reduce((a, x) => a + x.val!.length, 0), 'values did not travel');
+  assert.equal(f.verify().metaOnly, f.count());
+
+  const target = w.get('note', 'm7')!;
+  const got = await fetchValue(f, base, target.id);
+  assert.equal(hex(got), hex(target.val!));
+  assert.equal(hex(f.getById(target.id)!.val!), hex(target.val!));
+  assert.ok(f.verify().intact);
+
+  // A peer that answers values with other bytes: refused, nothing stored.
+  const evil = await listen((req, res) => {
+    if (req.url!.includes('/value/')) {
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      res.end('not the signed value');
+    } else {
+      res.writeHead(404);
+      res.end();
+    }
+  });
+  const other = w.get('note', 'm8')!;
+  await assert.rejects(fetchValue(f, evil.url, other.id), (e: Error & { code?: string }) => e.code === 'INVALID_RECORD' && /does not match its signed hash/.test(e.message));
+  assert.equal(f.getById(other.id)!.val, null);
+  // a later pull from the honest peer does not undo the filled value
+  await pull(f, base);
+  assert.equal(hex(f.getById(target.id)!.val!), hex(target.val!));
+});
+
+test('a latest-N follow picks its range from remoteTips and keeps exactly the newest N ids', async () => {
+  const { base } = await server();
+  const w = writer('latest');
+  w.batch((b) => {
+    for (let i = 0; i < 80; i++) b.put('note', `p${i}`, utf8(`post ${i}`));
+  });
+  const tips = await remoteTips(base, w.publicKey);
+  assert.equal(tips.node, w.nodeId);
+  assert.equal(tips.seq, w.lastSeq());
+  assert.equal(tips.mod, w.mtip());
+  const maxId = Math.max(...[...w.iterate()].map((x) => x.id));
+  assert.equal(tips.id, maxId);
+  const minId = tips.id - 10 + 1;
+  const f = follower(w, { minId });
+  const r = await pull(f, base, { pageLimit: 7 });
+  assert.equal(r.rejected, 0);
+  const newest = (s: Stream) => live(s).filter((x) => Number(x.split(':')[0]) >= minId);
+  assert.equal(f.count(), 10);
+  assert.deepEqual(live(f), newest(w));
+  const rep = f.verify();
+  assert.ok(rep.partial && rep.intact, JSON.stringify(rep.problems));
+
+  // an old record edited (it keeps its old id) stays out; new ones come in
+  w.put('note', 'p3', utf8('old, edited'));
+  w.put('note', 'p80', utf8('new'));
+  w.delete('note', 'p78');
+  await pull(f, base, { pageLimit: 7 });
+  assert.deepEqual(live(f), newest(w));
+  assert.equal(f.get('note', 'p3'), undefined);
+});
+
+test('a big file is cloned chunk by chunk, verified, and reads back identical; a metadata-only mirror fetches chunks only when asked', async () => {
+  const { base } = await server();
+  const w = writer('files');
+  const data = randomBytes(3 * 1024 * 1024 + 12345);
+  await addBytes(w, 'big.bin', data);
+  await addBytes(w, 'small.txt', utf8('small file'));
+  assert.ok(statFile(w, 'big.bin')!.chunked);
+  const wantChunks = chunkCount(w);
+  assert.ok(wantChunks >= 3);
+
+  const pool = new VerifierPool({ threads: 2 });
+  cleanup.push(() => pool.close());
+  const f = follower(w);
+  const r = await pull(f, base, { applier: (s, recs) => applyParallel(s, recs, pool) });
+  assert.equal(r.chunks, wantChunks);
+  assert.equal(chunkCount(f), wantChunks);
+  assert.deepEqual(missingChunks(f, 'big.bin'), []);
+  assert.ok(Buffer.from(data).equals(await readFileBytes(f, 'big.bin')));
+  assert.deepEqual(live(f), live(w));
+  // nothing missing: a second pull fetches no chunk
+  assert.equal((await pull(f, base)).chunks, 0);
+
+  const m = follower(w, { metaOnly: true });
+  const rm = await pull(m, base);
+  assert.equal(rm.chunks, 0);
+  assert.equal(chunkCount(m), 0);
+  // opened lazily: the manifest (a value), then the chunks
+  await fetchValue(m, base, m.get('file', 'big.bin')!.id);
+  assert.equal(missingChunks(m, 'big.bin').length, wantChunks);
+  assert.equal(await fetchMissingChunks(m, base, { paths: ['big.bin'] }), wantChunks);
+  assert.ok(Buffer.from(data).equals(await readFileBytes(m, 'big.bin')));
+});
+
+// ---------- an original Drayer node (the Python reference), as it looks on the wire ----------
+
+/** msgpack as msgpack-python 0.x packs it: every byte string (text or binary) as *str*. */
+function packOld(v: unknown, out: number[] = []): number[] {
+  const bytes = (b: Uint8Array) => {
+    const l = b.length;
+    if (l < 32) out.push(0xa0 | l);
+    else if (l < 256) out.push(0xd9, l);
+    else if (l < 65536) out.push(0xda, l >> 8, l & 255);
+    else out.push(0xdb, (l >>> 24) & 255, (l >> 16) & 255, (l >> 8) & 255, l & 255);
+    for (const x of b) out.push(x);
+  };
+  if (typeof v === 'string') bytes(utf8(v));
+  else if (v instanceof Uint8Array) bytes(v);
+  else if (typeof v === 'number') {
+    if (v >= 0 && v < 128) out.push(v);
+    else {
+      out.push(v < 0 ? 0xd3 : 0xcf);
+      const b = BigInt.asUintN(64, BigInt(v));
+      for (let i = 7; i >= 0; i--) out.push(Number((b >> BigInt(i * 8)) & 255n));
+    }
+  } else if (Array.isArray(v)) {
+    const l = v.length;
+    if (l < 16) out.push(0x90 | l);
+    else out.push(0xdc, l >> 8, l & 255);
+    for (const x of v) packOld(x, out);
+  } else if (v && typeof v === 'object') {
+    const e = Object.entries(v);
+    out.push(0x80 | e.length);
+    for (const [k, x] of e) {
+      packOld(k, out);
+      packOld(x, out);
+    }
+  } else throw new Error(`cannot pack ${String(v)}`);
+  return out;
+}
+
+const oldWire = (r: DrayerRecord) => ({
+  id: r.id, type: r.type, key: r.key, val: r.val!, hash: r.hash, ts: r.ts, mod: r.mod, prev: r.prev, prevch: r.prevch, sig: r.sig, chain: r.chain,
+});
+
+/** An original Drayer node: no /changes, only /<quote_plus(b64 pk)>/newRecords/<t>, ≤100 records a call. */
+async function originalNode(s: Stream): Promise<{ url: string; calls: string[] }> {
+  const calls: string[] = [];
+  const key = encodeURIComponent(Buffer.from(s.publicKey).toString('base64')).replace(/%20/g, '+');
+  const { url } = await listen((req, res) => {
+    const m = /^\/([^/]+)\/newRecords\/(-?\d+)$/.exec(req.url ?? '');
+    if (!m || m[1] !== key) {
+      res.writeHead(404, { 'content-type': 'text/html' });
+      res.end('<h1>Not Found</h1>');
+      return;
+    }
+    calls.push(m[2]!);
+    const ids = s.db.prepare('SELECT id FROM records WHERE mod > ? ORDER BY mod LIMIT 100').pluck().all(Number(m[2])) as number[];
+    const body = Buffer.from(packOld(ids.map((id) => oldWire(s.getById(id)!))));
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': body.length });
+    res.end(body);
+  });
+  return { url, calls };
+}
+
+test('an original Drayer peer (newRecords only, str-packed bytes) is followed through the fallback, page by page', async () => {
+  const w = writer('original');
+  w.batch((b) => {
+    for (let i = 0; i < 260; i++) b.put('note', `o${i}`, utf8(`old-style ${i} `.repeat(1 + (i % 4))));
+  });
+  const orig = await originalNode(w);
+  const f = follower(w);
+  const r = await pull(f, orig.url);
+  assert.equal(r.protocol, 'newRecords');
+  assert.equal(r.rejected, 0, r.rejections.join('; '));
+  assert.equal(r.records, 261);
+  assert.ok(orig.calls.length >= 3, `${orig.calls.length} newRecords calls`);
+  assert.deepEqual(live(f), live(w));
+  assert.ok(f.verify().intact);
+
+  // new records and edits (which take a new mod) arrive from the last mod held
+  const calls = orig.calls.length;
+  const held = f.mtip();
+  w.put('note', 'o5', utf8('edited'));
+  w.put('note', 'o300', utf8('new'));
+  const r2 = await pull(f, orig.url);
+  assert.equal(r2.protocol, 'newRecords');
+  assert.equal(orig.calls[calls], String(held), 'asks from the newest mod it holds');
+  assert.equal(r2.stored, 2);
+  const ids = (s: Stream) => [...s.iterate()].map((x) => `${x.id}:${x.key}=${hex(x.hash)}@${x.mod}`).sort();
+  assert.deepEqual(ids(f), ids(w));
+});
+
+// ---------- the CLI ----------
+
+function run(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, [BIN, ...args], { cwd: dir, env: { ...process.env, DRAYER_DEBUG: '', ...env } });
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (d) => (out += d));
+    p.stderr.on('data', (d) => (err += d));
+    p.on('error', reject);
+    p.on('close', (code) => resolve({ code, out, err }));
+  });
+}
+
+test('drayer clone and drayer sync (real processes) follow a stream served by a `drayer serve` child, which stops cleanly on SIGTERM', async () => {
+  const data = path.join(tmpDir('drayer-sync-serve-'), 'node');
+  const home = tmpDir('drayer-sync-home-');
+  const node = await DrayerNode.start({ dataDir: data, host: '127.0.0.1', port: 0, discovery: false, autoSync: false });
+  const st = await node.call('createStream', { name: 'Served' });
+  for (let i = 0; i < 30; i++) await node.call('post', { publicKey: st.publicKey, title: `t${i}`, body: `body ${i}` });
+  const file = (await node.call('streamDetails', { publicKey: st.publicKey })).file;
+  await node.stop();
+
+  const child = spawn(process.execPath, [BIN, 'serve', '--data', data, '--no-discovery', '--host', '127.0.0.1', '--port', '0', '--json'], {
+    env: { ...process.env, HOME: home, DRAYER_DEBUG: '' },
+  });
+  let err = '';
+  child.stderr.on('data', (d) => (err += d));
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  cleanup.push(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
+  const line = await new Promise<string>((resolve, reject) => {
+    let buf = '';
+    child.stdout.on('data', (d) => {
+      buf += d;
+      const i = buf.indexOf('\n');
+      if (i >= 0) resolve(buf.slice(0, i));
+    });
+    child.on('exit', (code) => reject(new Error(`serve exited ${code}: ${err}`)));
+  });
+  const info = JSON.parse(line);
+  assert.equal(info.lan.host, '127.0.0.1');
+  assert.equal(info.discovery, false);
+  const url = `http://127.0.0.1:${info.lan.port}`;
+
+  const mirror = path.join(dir, `cli-mirror-${n++}.stream`);
+  const c = await run(['clone', url, st.publicKey, mirror, '--json'], { HOME: home });
+  assert.equal(c.code, 0, c.err);
+  const cj = JSON.parse(c.out);
+  assert.equal(cj.publicKey, st.publicKey);
+  assert.equal(cj.name, 'Served');
+  assert.equal(cj.protocol, 'changes');
+  assert.equal(cj.rejected, 0);
+  assert.equal(cj.records, 31);
+
+  const s = Stream.open(path.join(data, file), { readonly: true });
+  const m = Stream.open(mirror, { readonly: true });
+  assert.deepEqual(live(m), live(s));
+  m.close();
+  s.close();
+
+  // Nothing new: sync reports zero; then the writer changes (another process: this one) and sync catches up.
+  const idle = await run(['sync', mirror, '--json'], { HOME: home });
+  assert.equal(idle.code, 0, idle.err);
+  const ij = JSON.parse(idle.out);
+  assert.equal(ij.results.length, 1);
+  assert.equal(ij.results[0].peer, url);
+  assert.equal(ij.results[0].records, 0);
+
+  const ws = Stream.open(path.join(data, file));
+  const victim = [...ws.iterate()].find((r) => r.type !== 'drayer')!;
+  ws.delete(victim.type, victim.key);
+  ws.put('note', 'cli', utf8('written beside the running node'));
+  const sy = await run(['sync', mirror, '--json'], { HOME: home });
+  assert.equal(sy.code, 0, sy.err);
+  const sj = JSON.parse(sy.out);
+  assert.ok(sj.results[0].stored >= 2, sy.out);
+  const m2 = Stream.open(mirror, { readonly: true });
+  assert.deepEqual(live(m2), live(ws));
+  m2.close();
+  ws.close();
+
+  // An unreachable extra source: reported, exit 0 because one source worked.
+  const dead = await run(['sync', mirror, url, 'http://127.0.0.1:1', '--json'], { HOME: home });
+  assert.equal(dead.code, 0, dead.err);
+  const dj = JSON.parse(dead.out);
+  assert.match(dj.results[1].error, /Cannot reach http:\/\/127\.0\.0\.1:1/);
+
+  child.kill('SIGTERM');
+  assert.equal(await exited, 0, err);
+});
