@@ -178,7 +178,8 @@ registerCommand({
     }
     const lan = node.lanAddress();
     const status = await node.call('status', undefined);
-    if (opts.json) printJson({ dataDir, nodeId: status.nodeId, lan, discovery: status.discovery, ui: ui?.url ?? null });
+    // One line: a long-running process is read line by line by whatever started it.
+    if (opts.json) print(JSON.stringify({ dataDir, nodeId: status.nodeId, lan, discovery: status.discovery, ui: ui?.url ?? null }));
     else {
       print(`Drayer node serving ${dataDir}`);
       if (lan) print(`LAN: http://${lan.host}:${lan.port}/ (discovery ${status.discovery ? 'on' : 'off'})`);

@@ -412,6 +412,11 @@ export class Library {
     return r && r.node_id === nodeId ? r.seq : 0;
   }
 
+  /** The peer's store id the cursor was taken from: pull() needs it to ask from the cursor at all. */
+  lastNodeId(peer: string, streamPk: string): string | undefined {
+    return (this.st.cursorGet.get(peer, streamPk) as { node_id: string } | undefined)?.node_id;
+  }
+
   setCursor(peer: string, streamPk: string, nodeId: string, seq: number): void {
     if (!Number.isSafeInteger(seq) || seq < 0) throw new DrayerError('INVALID_ARGUMENT', `A sync cursor is a non-negative integer, not ${seq}.`);
     this.st.cursorSet.run(peer, nodeId, streamPk, seq, Date.now());

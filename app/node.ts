@@ -15,6 +15,7 @@ import { addPost, decodePost, editPost, listPosts, POST_TYPE, postView } from '.
 import type { DrayerRecord } from './record.js';
 import { ApplyResult, Stream } from './store.js';
 import { peerId, pull, PullResult } from './sync.js';
+import { addPaths, deleteFile, gcChunks, listFiles } from './files.js';
 
 export const DEFAULT_SETTINGS: Settings = { name: os.hostname(), discovery: true, serveFollowed: true, syncIntervalS: 60 };
 
@@ -36,6 +37,7 @@ interface PeerState {
 }
 
 const PRIMARY_TYPE = 'drayer';
+const MAX_PULLS = 4;
 const PRIMARY_KEY = 'primaryServers';
 
 function slug(name: string): string {
@@ -58,6 +60,8 @@ export class DrayerNode implements DrayerApi {
   private pool: import('./verifier.js').VerifierPool | null = null;
   private lan: { host: string; port: number } | null = null;
   private stopped = false;
+  private activePulls = 0;
+  private readonly pullWaiters: (() => void)[] = [];
   private readonly log: (msg: string) => void;
 
   private constructor(readonly opts: NodeOptions) {
@@ -212,6 +216,8 @@ export class DrayerNode implements DrayerApi {
     const pk = formatKey(s.publicKey);
     if (res.stored.length === 0 && res.removed.length === 0) return;
     this.library.noteApplied(s, res);
+    // A mirror that lost or replaced a big file drops the chunks nothing refers to any more.
+    if (!local && (res.removed.length > 0 || res.stored.some((r) => r.type === 'file'))) gcChunks(s);
     this.seenSeq.set(pk, s.lastSeq());
     const e = this.library.getStream(pk);
     if (e && s.info().name && s.info().name !== e.name) this.library.updateStream(pk, { name: String(s.info().name) });
@@ -280,7 +286,23 @@ export class DrayerNode implements DrayerApi {
     return job;
   }
 
+  /** At most MAX_PULLS pulls run at once; the rest wait their turn. */
+  private async slot<T>(fn: () => Promise<T>): Promise<T> {
+    while (this.activePulls >= MAX_PULLS) await new Promise<void>((r) => this.pullWaiters.push(r));
+    this.activePulls++;
+    try {
+      return await fn();
+    } finally {
+      this.activePulls--;
+      this.pullWaiters.shift()?.();
+    }
+  }
+
   private async runSync(pk: string, only: string | undefined, force: boolean): Promise<SyncReport[]> {
+    return this.slot(() => this.runSyncNow(pk, only, force));
+  }
+
+  private async runSyncNow(pk: string, only: string | undefined, force: boolean): Promise<SyncReport[]> {
     const s = this.stream(pk);
     if (s.writable && !only) return [];
     const reports: SyncReport[] = [];
@@ -430,7 +452,7 @@ export class DrayerNode implements DrayerApi {
         link: keyLink(s.publicKey),
         webUrls: this.webUrls(s.publicKey),
         primaryServers: this.primaryServers(s),
-        files: listFilesSafe(s),
+        files: listFiles(s).map((f) => ({ path: f.path, size: f.size, mime: f.mime, time: f.time })),
         lastSeq: s.lastSeq(),
         nodeId: s.nodeId,
       } satisfies StreamDetails;
@@ -507,7 +529,6 @@ export class DrayerNode implements DrayerApi {
     },
     addFiles: async ({ publicKey, paths }) => {
       const s = this.stream(publicKey);
-      const { addPaths } = await import('./files.js');
       const before = s.lastSeq();
       const r = await addPaths(s, paths);
       this.afterChange(s, { stored: s.changesSince(before, { metaOnly: true, limit: 10_000 }).records, removed: [] }, true);
@@ -515,7 +536,6 @@ export class DrayerNode implements DrayerApi {
     },
     deleteFile: async ({ publicKey, path: p }) => {
       const s = this.stream(publicKey);
-      const { deleteFile } = await import('./files.js');
       const before = s.lastSeq();
       const ok = deleteFile(s, p);
       if (ok) this.afterChange(s, { stored: s.changesSince(before, { metaOnly: true }).records, removed: [] }, true);
@@ -566,11 +586,6 @@ export class DrayerNode implements DrayerApi {
       return next;
     },
   };
-}
-
-function listFilesSafe(s: Stream): StreamDetails['files'] {
-  // files.ts is loaded lazily elsewhere; here a plain query keeps details synchronous.
-  return s.list('file', { order: 'id', limit: 1000 }).map((r) => ({ path: r.key, size: r.val?.length ?? 0, mime: '', time: r.ts }));
 }
 
 /** A follow target: a key in any form, a drayer: link, or a web URL of a stream (/<pk>/...). */

@@ -180,6 +180,14 @@ function parseChangesPage(buf: Uint8Array, url: string): ChangesPageWire {
   return { node, seq: o.seq as number, more: o.more, records: o.records, last: Number.isSafeInteger(o.last) ? (o.last as number) : undefined };
 }
 
+/** A changes page asked for (possibly ahead of need), fetched and decoded. */
+interface PageRequest {
+  since: number;
+  limit: number;
+  url: string;
+  got: Promise<{ buf: Uint8Array; page: ChangesPageWire; recs: DrayerRecord[]; rejections: string[] }>;
+}
+
 function decodeRecords(items: unknown[], pk: Uint8Array, rejections: string[]): DrayerRecord[] {
   const out: DrayerRecord[] = [];
   for (const it of items) {
@@ -215,47 +223,73 @@ export async function pull(stream: Stream, baseUrl: string, opts: PullOptions = 
   let node = cursors.lastNodeId?.(peer, pkText);
   let since = node ? cursors.getCursor(peer, pkText, node) : 0;
   let emptyPages = 0;
-  for (let first = true; ; first = false) {
-    if (Date.now() > deadline) throw new DrayerError('IO', `Sync with ${peer} took too long and was stopped; it resumes from here next time.`);
-    const q = new URLSearchParams({ since: String(since), limit: String(limit) });
+  // One page of read-ahead: while a page is verified and applied, the next one is fetched and
+  // decoded, so the network, the main thread and the verifier workers overlap. The cursor still
+  // moves only after a page is applied; a read-ahead that is not used is aborted.
+  const readAhead = new AbortController();
+  const signal = opts.signal ? AbortSignal.any([opts.signal, readAhead.signal]) : readAhead.signal;
+  const request = (at: number, lim: number): PageRequest => {
+    const q = new URLSearchParams({ since: String(at), limit: String(lim) });
     if (filter.minId) q.set('minId', String(filter.minId));
     if (filter.minMod) q.set('minMod', String(filter.minMod));
     if (filter.metaOnly) q.set('meta', '1');
     const url = `${peer}/${urlSafeKey(pk)}/changes?${q}`;
-    let buf: Uint8Array;
-    try {
-      buf = await fetchBounded(url, { maxBytes, timeoutMs, signal: opts.signal });
-    } catch (e) {
-      if (e instanceof HttpStatusError && e.status === 404 && first) return pullNewRecords(stream, peer, opts, result, apply);
-      if (isDrayerError(e) && /more than/.test(e.message) && limit > 1) {
-        limit = Math.max(1, Math.floor(limit / 4)); // a page of big values: ask for fewer
-        continue;
+    const got = fetchBounded(url, { maxBytes, timeoutMs, signal }).then((buf) => {
+      const page = parseChangesPage(buf, url);
+      // Records are decoded here too (the costly part); their rejections are merged when the page is used.
+      const rejections: string[] = [];
+      const recs = page.records.length <= lim ? decodeRecords(page.records, pk, rejections) : [];
+      return { buf, page, recs, rejections };
+    });
+    got.catch(() => {}); // awaited below, or dropped with the read-ahead; never "unhandled"
+    return { since: at, limit: lim, url, got };
+  };
+  let ahead: PageRequest | undefined;
+  try {
+    for (let first = true; ; first = false) {
+      if (Date.now() > deadline) throw new DrayerError('IO', `Sync with ${peer} took too long and was stopped; it resumes from here next time.`);
+      const req = ahead && ahead.since === since && ahead.limit === limit ? ahead : request(since, limit);
+      ahead = undefined;
+      let got: Awaited<PageRequest['got']>;
+      try {
+        got = await req.got;
+      } catch (e) {
+        if (opts.signal?.aborted && !isDrayerError(e)) throw networkError(opts.signal.reason ?? e, req.url, timeoutMs);
+        if (e instanceof HttpStatusError && e.status === 404 && first) return await pullNewRecords(stream, peer, opts, result, apply);
+        if (isDrayerError(e) && /more than/.test(e.message) && limit > 1) {
+          limit = Math.max(1, Math.floor(limit / 4)); // a page of big values: ask for fewer
+          continue;
+        }
+        if (e instanceof HttpStatusError) throw new DrayerError('IO', e.message);
+        throw e;
       }
-      if (e instanceof HttpStatusError) throw new DrayerError('IO', e.message);
-      throw e;
+      const { buf, page } = got;
+      result.bytes += buf.byteLength;
+      if (page.node !== node) {
+        // A different store answers (first contact, or the peer's database was replaced): start over.
+        const restart = since !== 0;
+        node = page.node;
+        since = 0;
+        if (restart) continue;
+      }
+      result.nodeId = page.node;
+      if (page.records.length > limit) throw new DrayerError('IO', `${peer} sent more records than asked for; stopped.`);
+      if (page.more && page.seq >= since) ahead = request(page.seq, limit);
+      const recs = got.recs;
+      result.rejections.push(...got.rejections);
+      result.rejected += page.records.length - recs.length;
+      result.records += recs.length;
+      if (recs.length) account(await apply(stream, recs));
+      if (page.seq < since) throw new DrayerError('IO', `${peer} sent a page that goes backwards; stopped.`);
+      since = page.seq;
+      cursors.setCursor(peer, pkText, page.node, since);
+      opts.onProgress?.({ records: result.records, bytes: result.bytes, seq: since, lastSeq: page.last });
+      if (!page.more) break;
+      emptyPages = recs.length ? 0 : emptyPages + 1;
+      if (emptyPages > SYNC_LIMITS.maxEmptyPages) throw new DrayerError('IO', `${peer} keeps sending empty pages; stopped.`);
     }
-    result.bytes += buf.byteLength;
-    const page = parseChangesPage(buf, url);
-    if (page.node !== node) {
-      // A different store answers (first contact, or the peer's database was replaced): start over.
-      const restart = since !== 0;
-      node = page.node;
-      since = 0;
-      if (restart) continue;
-    }
-    result.nodeId = page.node;
-    if (page.records.length > limit) throw new DrayerError('IO', `${peer} sent more records than asked for; stopped.`);
-    const recs = decodeRecords(page.records, pk, result.rejections);
-    result.rejected += page.records.length - recs.length;
-    result.records += recs.length;
-    if (recs.length) account(await apply(stream, recs));
-    if (page.seq < since) throw new DrayerError('IO', `${peer} sent a page that goes backwards; stopped.`);
-    since = page.seq;
-    cursors.setCursor(peer, pkText, page.node, since);
-    opts.onProgress?.({ records: result.records, bytes: result.bytes, seq: since, lastSeq: page.last });
-    if (!page.more) break;
-    emptyPages = recs.length ? 0 : emptyPages + 1;
-    if (emptyPages > SYNC_LIMITS.maxEmptyPages) throw new DrayerError('IO', `${peer} keeps sending empty pages; stopped.`);
+  } finally {
+    readAhead.abort();
   }
   if (opts.fetchChunks ?? !filter.metaOnly) result.chunks = await fetchMissingChunks(stream, peer, opts);
   return result;

@@ -78,6 +78,19 @@ export function rawVerifyRate(ms = 2000): number {
   return perSecond(n, t - t0);
 }
 
+/**
+ * The machine is shared, so its speed drifts: a phase's reference rate is measured right before
+ * and right after it (half the time each), and the phase is compared with their mean.
+ */
+export async function bracketed<T>(raw: (ms: number) => number, ms: number, phase: () => Promise<T> | T): Promise<{ value: T; ms: number; raw: number }> {
+  const before = raw(ms / 2);
+  const t0 = performance.now();
+  const value = await phase();
+  const took = performance.now() - t0;
+  const after = raw(ms / 2);
+  return { value, ms: took, raw: Math.round((before + after) / 2) };
+}
+
 /** The machine, so a figure can be read in context. */
 export function machine(): Record<string, unknown> {
   return { cores: os.availableParallelism(), load1: Math.round(os.loadavg()[0]! * 100) / 100, node: process.version };
