@@ -313,6 +313,9 @@ export class DrayerNode implements DrayerApi {
       try {
         const res: PullResult = await pull(s, url, {
           cursors: this.library,
+          // Scheduled pulls get a time budget so one slow or hostile source cannot hold up the
+          // others for long; the cursor keeps the work done, the next round resumes.
+          maxDurationMs: force ? undefined : 5 * 60_000,
           applier: async (stream, recs) => {
             const { applyParallel } = await import('./verifier.js');
             const r: ApplyResult = this.pool ? await applyParallel(stream, recs, this.pool) : stream.apply(recs);

@@ -332,8 +332,8 @@ export class Stream {
       gcId: db.prepare(`DELETE FROM records WHERE chain = ? AND id > ? AND id < ? RETURNING id`).pluck(),
       metaGet: db.prepare(`SELECT v FROM meta WHERE k = ?`).pluck(),
       metaSet: db.prepare(`INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)`),
-      changes: db.prepare(`SELECT * FROM records WHERE seq > ? ORDER BY seq LIMIT ?`),
-      changesMeta: db.prepare(`SELECT seq, chain, id, type, key, NULL AS val, hash, ts, mod, prev, prevch, sig FROM records WHERE seq > ? ORDER BY seq LIMIT ?`),
+      changes: db.prepare(`SELECT * FROM records WHERE seq > ? AND seq <= ? AND id >= ? AND mod >= ? ORDER BY seq LIMIT ?`),
+      changesMeta: db.prepare(`SELECT seq, chain, id, type, key, NULL AS val, hash, ts, mod, prev, prevch, sig FROM records WHERE seq > ? AND seq <= ? AND id >= ? AND mod >= ? ORDER BY seq LIMIT ?`),
       lastSeq: db.prepare(`SELECT seq FROM sqlite_sequence WHERE name = 'records'`).pluck(),
       count: db.prepare(`SELECT count(*) FROM records`).pluck(),
       countType: db.prepare(`SELECT count(*) FROM records WHERE type = ?`).pluck(),
@@ -443,40 +443,34 @@ export class Stream {
     const limit = Math.max(1, Math.min(opts.limit ?? 1000, 10_000));
     const minId = opts.minId ?? 0;
     const minMod = opts.minMod ?? 0;
-    // Scan at most a few pages' worth so a narrow filter cannot make one call unbounded.
-    const scanCap = limit * 8;
+    // The filters run in SQL over a bounded window of seqs, so a narrow partial mirror (latest N
+    // of millions) crosses the feed in a few quick calls, and no call scans without bound.
+    const window = Math.max(limit * 64, 65_536);
     const stmt = opts.metaOnly ? this.st.changesMeta : this.st.changes;
     // One read transaction: the page and lastSeq come from the same snapshot.
     return this.db.transaction((): ChangesPage => {
       const records: DrayerRecord[] = [];
       let seq = since;
-      let scanned = 0;
       let bytes = 0;
-      let cut = false;
-      for (const row of stmt.iterate(since, scanCap) as IterableIterator<Row>) {
-        const wanted = row.id >= minId && row.mod >= minMod;
-        const size = wanted && row.val ? row.val.length : 0;
+      for (const row of stmt.iterate(since, since + window, minId, minMod, limit) as IterableIterator<Row>) {
+        const size = row.val ? row.val.length : 0;
         // The byte cap ends the page before this row, so `seq` stays that of the last row included.
         if (opts.maxBytes !== undefined && records.length > 0 && bytes + size > opts.maxBytes) {
-          cut = true;
-          break;
+          return { records, seq, more: true };
         }
-        scanned++;
         seq = row.seq;
-        if (wanted) {
-          bytes += size;
-          records.push(rowToRecord(row));
-          if (records.length >= limit) break;
-        }
+        bytes += size;
+        records.push(rowToRecord(row));
       }
       const last = this.lastSeq();
-      if (cut) return { records, seq, more: true };
-      const exhausted = records.length < limit && scanned < scanCap;
-      // Seqs are never reused, so once the scan is exhausted the cursor may jump to the last one issued.
-      if (exhausted) return { records, seq: Math.max(seq, last), more: false };
-      return { records, seq, more: seq < last };
+      if (records.length >= limit) return { records, seq, more: seq < last };
+      // Every row up to the window's end was seen (or filtered out); seqs are never reused, so
+      // the cursor may jump there, or to the last seq issued.
+      const end = Math.min(since + window, last);
+      return { records, seq: Math.max(seq, end), more: end < last };
     })();
   }
+
 
   // ---------- the writer ----------
 

@@ -84,6 +84,7 @@ export const SYNC_LIMITS = {
   timeoutMs: 30_000,
   maxDurationMs: 30 * 60_000,
   maxEmptyPages: 20,
+  maxSkippedPages: 10_000,
   chunkConcurrency: 4,
 } as const;
 
@@ -144,14 +145,17 @@ export async function fetchBounded(url: string, opts: { maxBytes: number; timeou
     }
   } catch (e) {
     if (isDrayerError(e)) throw e;
-    throw networkError(e, url, opts.timeoutMs);
+    const name = (e as Error)?.name;
+    if (name === 'TimeoutError' || name === 'AbortError') throw networkError(e, url, opts.timeoutMs);
+    throw new DrayerError('IO', `${url} broke off its answer after ${total} bytes; try again later.`, { cause: e });
   }
   return parts.length === 1 ? parts[0]! : new Uint8Array(Buffer.concat(parts, total));
 }
 
 function networkError(e: unknown, url: string, timeoutMs: number): DrayerError {
   const name = (e as Error)?.name;
-  if (name === 'TimeoutError') return new DrayerError('IO', `${url} did not answer within ${Math.round(timeoutMs / 1000)} s.`, { cause: e });
+  const limit = timeoutMs < 10_000 ? `${timeoutMs / 1000} s` : `${Math.round(timeoutMs / 1000)} s`;
+  if (name === 'TimeoutError') return new DrayerError('IO', `${url} did not answer within ${limit}.`, { cause: e });
   if (name === 'AbortError') return new DrayerError('IO', `Sync with ${url} was stopped.`, { cause: e });
   const cause = (e as { cause?: { code?: string } })?.cause?.code;
   return new DrayerError('IO', `Cannot reach ${url}${cause ? ` (${cause})` : ''}: check the address and that the peer is running.`, { cause: e });
@@ -165,6 +169,17 @@ interface ChangesPageWire {
   last?: number;
 }
 
+/** A store id is 32 hex digits; anything much longer is not one (and would be saved with the cursor). */
+const MAX_NODE_ID = 128;
+
+/** Reasons Stream.apply gives for records that verified but are not needed (store.ts applyOne). */
+const VALID_BUT_NOT_NEEDED = /^(stale|already held|deleted|it has no value)/;
+
+/** How many of the records applied were valid (stored, or verified but already superseded). */
+function validCount(r: ApplyResult): number {
+  return r.stored.length + r.skipped + r.rejected.filter((x) => VALID_BUT_NOT_NEEDED.test(x.reason)).length;
+}
+
 function parseChangesPage(buf: Uint8Array, url: string): ChangesPageWire {
   let m: unknown;
   try {
@@ -174,7 +189,7 @@ function parseChangesPage(buf: Uint8Array, url: string): ChangesPageWire {
   }
   const o = m as Record<string, unknown>;
   const node = o?.node instanceof Uint8Array ? Buffer.from(o.node).toString('utf8') : o?.node;
-  if (!o || typeof o !== 'object' || typeof node !== 'string' || !Number.isSafeInteger(o.seq) || typeof o.more !== 'boolean' || !Array.isArray(o.records)) {
+  if (!o || typeof o !== 'object' || typeof node !== 'string' || node.length > MAX_NODE_ID || !Number.isSafeInteger(o.seq) || typeof o.more !== 'boolean' || !Array.isArray(o.records)) {
     throw new DrayerError('IO', `${url} sent a malformed changes page.`);
   }
   return { node, seq: o.seq as number, more: o.more, records: o.records, last: Number.isSafeInteger(o.last) ? (o.last as number) : undefined };
@@ -223,6 +238,8 @@ export async function pull(stream: Stream, baseUrl: string, opts: PullOptions = 
   let node = cursors.lastNodeId?.(peer, pkText);
   let since = node ? cursors.getCursor(peer, pkText, node) : 0;
   let emptyPages = 0;
+  let skippedPages = 0;
+  let restarts = 0;
   // One page of read-ahead: while a page is verified and applied, the next one is fetched and
   // decoded, so the network, the main thread and the verifier workers overlap. The cursor still
   // moves only after a page is applied; a read-ahead that is not used is aborted.
@@ -254,7 +271,6 @@ export async function pull(stream: Stream, baseUrl: string, opts: PullOptions = 
       try {
         got = await req.got;
       } catch (e) {
-        if (opts.signal?.aborted && !isDrayerError(e)) throw networkError(opts.signal.reason ?? e, req.url, timeoutMs);
         if (e instanceof HttpStatusError && e.status === 404 && first) return await pullNewRecords(stream, peer, opts, result, apply);
         if (isDrayerError(e) && /more than/.test(e.message) && limit > 1) {
           limit = Math.max(1, Math.floor(limit / 4)); // a page of big values: ask for fewer
@@ -270,23 +286,43 @@ export async function pull(stream: Stream, baseUrl: string, opts: PullOptions = 
         const restart = since !== 0;
         node = page.node;
         since = 0;
-        if (restart) continue;
+        if (restart) {
+          if (++restarts > 1) throw new DrayerError('IO', `${peer} keeps changing its store id, which restarts the sync each time; stopped.`);
+          continue;
+        }
       }
       result.nodeId = page.node;
       if (page.records.length > limit) throw new DrayerError('IO', `${peer} sent more records than asked for; stopped.`);
-      if (page.more && page.seq >= since) ahead = request(page.seq, limit);
+      if (page.seq < since) throw new DrayerError('IO', `${peer} sent a page that goes backwards; stopped.`);
+      // An honest page that says "more" always moves the cursor on: one that does not would loop forever.
+      if (page.more && page.seq === since) throw new DrayerError('IO', `${peer} keeps sending pages whose position does not advance; stopped.`);
+      if (page.more) ahead = request(page.seq, limit);
       const recs = got.recs;
       result.rejections.push(...got.rejections);
       result.rejected += page.records.length - recs.length;
       result.records += recs.length;
-      if (recs.length) account(await apply(stream, recs));
-      if (page.seq < since) throw new DrayerError('IO', `${peer} sent a page that goes backwards; stopped.`);
+      let valid = 0;
+      if (recs.length) {
+        const applied = await apply(stream, recs);
+        account(applied);
+        valid = validCount(applied);
+      }
       since = page.seq;
       cursors.setCursor(peer, pkText, page.node, since);
       opts.onProgress?.({ records: result.records, bytes: result.bytes, seq: since, lastSeq: page.last });
       if (!page.more) break;
-      emptyPages = recs.length ? 0 : emptyPages + 1;
-      if (emptyPages > SYNC_LIMITS.maxEmptyPages) throw new DrayerError('IO', `${peer} keeps sending empty pages; stopped.`);
+      // A page with no valid record (empty, or all forged) moves nothing forward: a few in a row are
+      // allowed (filters of partial mirrors make some), an endless run is a broken or hostile peer.
+      if (recs.length === 0) {
+        // Nothing in this part of the feed passes the mirror's filters: the peer skipped ahead.
+        // Honest, but a hostile peer could do it forever, so it is bounded too (and by time).
+        if (++skippedPages > SYNC_LIMITS.maxSkippedPages) throw new DrayerError('IO', `${peer} keeps sending empty pages; stopped.`);
+        continue;
+      }
+      emptyPages = valid ? 0 : emptyPages + 1;
+      if (emptyPages > SYNC_LIMITS.maxEmptyPages) {
+        throw new DrayerError('IO', recs.length ? `${peer} keeps sending pages with no valid record; stopped.` : `${peer} keeps sending empty pages; stopped.`);
+      }
     }
   } finally {
     readAhead.abort();
@@ -338,6 +374,9 @@ async function pullNewRecords(stream: Stream, peer: string, opts: PullOptions, r
     result.removed += r.removed.length;
     result.rejected += r.rejected.length;
     for (const x of r.rejected.slice(0, 5)) result.rejections.push(`record ${x.record.id}: ${x.reason}`);
+    // The next call starts after this page's newest mod; a page in which no record verifies must
+    // not move it (a forger could otherwise lead the follower on forever, or past honest records).
+    if (validCount(r) === 0) throw new DrayerError('IO', `${peer} sent a page with no valid record (${r.rejected[0]?.reason ?? 'nothing usable'}); stopped.`);
     const last = Math.max(...recs.map((x) => x.mod));
     if (last <= t) break;
     t = last;
@@ -358,6 +397,32 @@ export async function fetchValue(stream: Stream, baseUrl: string, id: number, op
   return val;
 }
 
+/** Fetched chunks are stored in transactions of about this many bytes (one commit each, not one per chunk). */
+const CHUNK_TX_BYTES = 16 * 1024 * 1024;
+/** While chunks are stored, the WAL is checkpointed about every this many bytes (each checkpoint fsyncs). */
+const CHUNK_CHECKPOINT_BYTES = 64 * 1024 * 1024;
+const chunkFetches = new WeakMap<Stream, { n: number; saved: number }>();
+
+/** Checkpoint less often while chunks arrive (nested and concurrent fetches share one setting). */
+function bulkChunksBegin(s: Stream): void {
+  const b = chunkFetches.get(s);
+  if (b) {
+    b.n++;
+    return;
+  }
+  const saved = s.db.pragma('wal_autocheckpoint', { simple: true }) as number;
+  const pageSize = s.db.pragma('page_size', { simple: true }) as number;
+  chunkFetches.set(s, { n: 1, saved });
+  if (saved > 0) s.db.pragma(`wal_autocheckpoint = ${Math.max(saved, Math.ceil(CHUNK_CHECKPOINT_BYTES / pageSize))}`);
+}
+
+function bulkChunksEnd(s: Stream): void {
+  const b = chunkFetches.get(s);
+  if (!b || --b.n > 0) return;
+  chunkFetches.delete(s);
+  if (s.db.open) s.db.pragma(`wal_autocheckpoint = ${b.saved}`);
+}
+
 /** After records arrive, fetch chunks of big files that are not here yet (verified, resumable). */
 export async function fetchMissingChunks(stream: Stream, peer: string, opts: PullOptions & { paths?: string[] } = {}): Promise<number> {
   const files = await import('./files.js');
@@ -374,16 +439,55 @@ export async function fetchMissingChunks(stream: Stream, peer: string, opts: Pul
       }
     }
   }
+  if (queue.length === 0) return 0;
   let done = 0;
+  // Chunks wait here until a batch is full, then are stored in one transaction; each is still
+  // checked against its hash (putChunk), and a bad one never costs the good ones their place.
+  let pending: { data: Uint8Array; hash: Uint8Array }[] = [];
+  let pendingBytes = 0;
+  const store = stream.db.transaction((batch: { data: Uint8Array; hash: Uint8Array }[]) => {
+    let bad: unknown;
+    for (const c of batch) {
+      try {
+        files.putChunk(stream, c.data, c.hash); // verifies the hash
+        done++;
+      } catch (e) {
+        bad ??= e;
+      }
+    }
+    return bad;
+  });
+  const flush = () => {
+    if (pending.length === 0) return;
+    const batch = pending;
+    pending = [];
+    pendingBytes = 0;
+    const bad = store(batch);
+    if (bad) throw bad;
+  };
   const base = `${peerId(peer)}/${urlSafeKey(stream.publicKey)}/chunk/`;
   const worker = async () => {
-    for (let h = queue.shift(); h; h = queue.shift()) {
-      const data = await fetchBounded(base + Buffer.from(h).toString('hex'), { maxBytes: 4 * 1024 * 1024, timeoutMs, signal: opts.signal });
-      files.putChunk(stream, data, h); // verifies the hash
-      done++;
+    try {
+      for (let h = queue.shift(); h; h = queue.shift()) {
+        const data = await fetchBounded(base + Buffer.from(h).toString('hex'), { maxBytes: 4 * 1024 * 1024, timeoutMs, signal: opts.signal });
+        pending.push({ data, hash: h });
+        pendingBytes += data.byteLength;
+        if (pendingBytes >= CHUNK_TX_BYTES) flush();
+      }
+    } catch (e) {
+      queue.length = 0; // the first failure ends the fetch: the other workers take no new chunk
+      throw e;
     }
   };
-  await Promise.all(Array.from({ length: Math.min(SYNC_LIMITS.chunkConcurrency, queue.length) }, worker));
+  bulkChunksBegin(stream);
+  try {
+    const workers = await Promise.allSettled(Array.from({ length: Math.min(SYNC_LIMITS.chunkConcurrency, queue.length) }, worker));
+    flush(); // what arrived is kept, even when a fetch failed
+    const failed = workers.find((w): w is PromiseRejectedResult => w.status === 'rejected');
+    if (failed) throw failed.reason;
+  } finally {
+    bulkChunksEnd(stream);
+  }
   return done;
 }
 
@@ -397,9 +501,15 @@ export async function remoteTips(baseUrl: string, pk: Uint8Array, opts: { timeou
     if (e instanceof HttpStatusError) throw new DrayerError('NOT_FOUND', `${peerId(baseUrl)} does not serve this stream (HTTP ${e.status}).`);
     throw e;
   }
-  const m = decodeWire(buf) as Record<string, unknown>;
-  const node = m?.node instanceof Uint8Array ? Buffer.from(m.node).toString('utf8') : m?.node;
-  if (typeof node !== 'string' || !Number.isSafeInteger(m.id) || !Number.isSafeInteger(m.mod) || !Number.isSafeInteger(m.seq)) {
+  let m: Record<string, unknown> | null;
+  try {
+    m = decodeWire(buf) as Record<string, unknown> | null;
+  } catch {
+    throw new DrayerError('IO', `${url} sent something that is not msgpack.`);
+  }
+  if (!m || typeof m !== 'object') throw new DrayerError('IO', `${url} sent malformed tips.`);
+  const node = m.node instanceof Uint8Array ? Buffer.from(m.node).toString('utf8') : m.node;
+  if (typeof node !== 'string' || node.length > MAX_NODE_ID || !Number.isSafeInteger(m.id) || !Number.isSafeInteger(m.mod) || !Number.isSafeInteger(m.seq)) {
     throw new DrayerError('IO', `${url} sent malformed tips.`);
   }
   return { node, id: m.id as number, mod: m.mod as number, seq: m.seq as number };

@@ -2,7 +2,7 @@
 // the raw node:crypto Ed25519 sign rate measured in the same run.
 import * as path from 'node:path';
 import { Stream } from '../app/store.js';
-import { bracketed, machine, perSecond, postValue, ratio, rawSignRate, removeDir, seconds, tempDir } from './common.js';
+import { bracketed, cpuMicrosEach, machine, perSecond, postValue, ratio, rawSignRate, removeDir, seconds, tempDir } from './common.js';
 
 export async function run(): Promise<Record<string, unknown>> {
   const posts = Number(process.env.BENCH_POSTS ?? 100_000);
@@ -10,7 +10,7 @@ export async function run(): Promise<Record<string, unknown>> {
   try {
     const s = Stream.create(path.join(dir, 'append.stream'), { name: 'append bench' });
     const values = Array.from({ length: 1024 }, (_, i) => postValue(i));
-    const { ms, raw: rawSign } = await bracketed(rawSignRate, 2000, () => {
+    const { ms, raw: rawSign, cpuMs } = await bracketed(rawSignRate, 2000, () => {
       for (let i = 0; i < posts; i++) s.put('post', `p${String(i).padStart(7, '0')}`, values[i & 1023]!);
     });
     if (s.count('post') !== posts) throw new Error(`expected ${posts} posts, found ${s.count('post')}`);
@@ -18,7 +18,7 @@ export async function run(): Promise<Record<string, unknown>> {
     const postsPerS = perSecond(posts, ms);
     return {
       bench: 'append', posts, posts_per_s: postsPerS, raw_sign_per_s: rawSign, ratio_to_raw_sign: ratio(postsPerS, rawSign),
-      seconds: seconds(ms), ...machine(),
+      cpu_us_per_post: cpuMicrosEach(cpuMs, posts), raw_cpu_us_per_sign: Math.round(1e7 / rawSign) / 10, seconds: seconds(ms), ...machine(),
     };
   } finally {
     removeDir(dir);

@@ -5,7 +5,7 @@
 import * as path from 'node:path';
 import { Stream } from '../app/store.js';
 import { applyParallel, applyVerified, VerifierPool } from '../app/verifier.js';
-import { bracketed, buildWriter, machine, perSecond, ratio, rawVerifyRate, removeDir, seconds, tempDir } from './common.js';
+import { bracketed, buildWriter, cpuMicrosEach, machine, perSecond, ratio, rawVerifyRate, removeDir, seconds, tempDir } from './common.js';
 
 export async function run(): Promise<Record<string, unknown>> {
   const n = Number(process.env.BENCH_RECORDS ?? 100_000);
@@ -58,6 +58,7 @@ export async function run(): Promise<Record<string, unknown>> {
     return {
       bench: 'apply', records, page: pageSize, threads: pool.threads,
       records_per_s: rate, raw_verify_per_s: seq.raw, ratio_to_raw_verify: ratio(rate, seq.raw),
+      cpu_us_per_record: cpuMicrosEach(seq.cpuMs, records), raw_cpu_us_per_verify: Math.round(1e7 / seq.raw) / 10,
       seconds: seconds(seq.ms), feed_read_s: seconds(readMs),
       pipelined_records_per_s: pipeRate, pipelined_raw_verify_per_s: pipe.raw, pipelined_ratio_to_raw_verify: ratio(pipeRate, pipe.raw),
       ...machine(),

@@ -82,14 +82,23 @@ export function rawVerifyRate(ms = 2000): number {
  * The machine is shared, so its speed drifts: a phase's reference rate is measured right before
  * and right after it (half the time each), and the phase is compared with their mean.
  */
-export async function bracketed<T>(raw: (ms: number) => number, ms: number, phase: () => Promise<T> | T): Promise<{ value: T; ms: number; raw: number }> {
+export async function bracketed<T>(
+  raw: (ms: number) => number,
+  ms: number,
+  phase: () => Promise<T> | T,
+): Promise<{ value: T; ms: number; raw: number; cpuMs: number }> {
   const before = raw(ms / 2);
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   const value = await phase();
   const took = performance.now() - t0;
+  const c = process.cpuUsage(c0); // every thread of the process: main and workers
   const after = raw(ms / 2);
-  return { value, ms: took, raw: Math.round((before + after) / 2) };
+  return { value, ms: took, raw: Math.round((before + after) / 2), cpuMs: (c.user + c.system) / 1000 };
 }
+
+/** CPU µs spent per item (all threads): comparable even when the machine is busy with other work. */
+export const cpuMicrosEach = (cpuMs: number, n: number): number => Math.round((cpuMs * 10_000) / n) / 10;
 
 /** The machine, so a figure can be read in context. */
 export function machine(): Record<string, unknown> {

@@ -1,0 +1,146 @@
+// One new post in a 1M-record stream reaching a follower that is already in sync: the time from
+// the moment the writer's put returns (the notification) until a pull has the post stored at the
+// follower, over loopback HTTP, median and p95 of many repetitions. Baseline in the same run: a
+// plain GET round trip of a tiny answer (/<pk>/tips) from the same server with the same client.
+//
+// The follower is built by applying the writer's feed locally (apply with verified: true, which
+// is what a finished clone holds) and its cursor for the server is set to the writer's last seq,
+// exactly what a completed pull leaves behind.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Stream } from '../app/store.js';
+import { peerId, pull, streamCursors, urlSafeKey } from '../app/sync.js';
+import { applyParallel, VerifierPool } from '../app/verifier.js';
+import { buildWriter200, childServer, inProcessServer, post200 } from './clone.js';
+import { machine, removeDir, seconds, tempDir } from './common.js';
+
+const round2 = (n: number) => Math.round(n * 100) / 100;
+
+function stats(ms: number[]): { median: number; p95: number; min: number; max: number } {
+  const s = [...ms].sort((a, b) => a - b);
+  const at = (q: number) => s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))]!;
+  return { median: round2(at(0.5)), p95: round2(at(0.95)), min: round2(s[0]!), max: round2(s[s.length - 1]!) };
+}
+
+/** A follower holding everything `w` holds, with its cursor for `url` at w's last seq. */
+function syncedFollower(dir: string, w: Stream, url: string): Stream {
+  const f = Stream.create(path.join(dir, 'follower.stream'), { followKey: w.publicKey });
+  let since = 0;
+  for (;;) {
+    const page = w.changesSince(since, { limit: 10_000 });
+    const res = f.apply(page.records, { verified: true });
+    if (res.rejected.length) throw new Error(`follower rejected: ${res.rejected[0]!.reason}`);
+    since = page.seq;
+    if (!page.more) break;
+  }
+  streamCursors(f).setCursor(peerId(url), Buffer.from(w.publicKey).toString('base64'), w.nodeId, w.lastSeq());
+  return f;
+}
+
+/** `reps` rounds of: put one post at the writer, pull it at the follower; ms per round from put's return. */
+async function rounds(w: Stream, f: Stream, url: string, pool: VerifierPool, reps: number, tag: string) {
+  const latency: number[] = [];
+  const putMs: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const key = `${tag}-${i}`;
+    const t0 = performance.now();
+    w.put('post', key, post200(i));
+    const t1 = performance.now(); // the notification: the put has returned
+    const res = await pull(f, url, { applier: (s, r) => applyParallel(s, r, pool) });
+    const t2 = performance.now();
+    if (res.stored !== 1 || !f.get('post', key)) throw new Error(`round ${i}: the post did not arrive (${JSON.stringify(res)})`);
+    putMs.push(t1 - t0);
+    latency.push(t2 - t1);
+  }
+  return { latency: stats(latency), put: stats(putMs) };
+}
+
+/** `reps` GETs of a tiny answer, each read to the end; ms per round trip. */
+async function tinyGets(url: string, reps: number): Promise<{ ms: ReturnType<typeof stats>; bytes: number }> {
+  const ms: number[] = [];
+  let bytes = 0;
+  for (let i = 0; i < reps; i++) {
+    const t0 = performance.now();
+    const res = await fetch(url);
+    const body = new Uint8Array(await res.arrayBuffer());
+    ms.push(performance.now() - t0);
+    if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
+    bytes = body.length;
+  }
+  return { ms: stats(ms), bytes };
+}
+
+export async function run(): Promise<Record<string, unknown>> {
+  const n = Number(process.env.BENCH_RECORDS ?? 1_000_000);
+  const reps = Number(process.env.BENCH_REPS ?? 50);
+  const dir = tempDir('drayer-bench-incremental-');
+  const pool = new VerifierPool();
+  try {
+    let t = performance.now();
+    const w = buildWriter200(path.join(dir, 'writer.stream'), n - 1); // + drayer/info = n records
+    const buildMs = performance.now() - t;
+    w.db.pragma('wal_checkpoint(TRUNCATE)');
+    const local = await inProcessServer([w]);
+    t = performance.now();
+    const f = syncedFollower(dir, w, local.url);
+    const followerMs = performance.now() - t;
+    if (f.count() !== w.count()) throw new Error(`follower holds ${f.count()} of ${w.count()}`);
+    const records = w.count();
+    const tipsUrl = (base: string) => `${base}/${urlSafeKey(w.publicKey)}/tips`;
+    await pool.verify(w.changesSince(0, { limit: 256 }).records, w.publicKey); // start the workers
+
+    try {
+      // warm up: connections, statements, JIT
+      const idle = await pull(f, local.url);
+      if (idle.records !== 0) throw new Error(`the follower was not in sync: ${idle.records} records came`);
+      await rounds(w, f, local.url, pool, 5, 'warm');
+      await tinyGets(tipsUrl(local.url), 20);
+
+      const base = await tinyGets(tipsUrl(local.url), reps);
+      const inc = await rounds(w, f, local.url, pool, reps, 'inproc');
+      const base2 = await tinyGets(tipsUrl(local.url), reps);
+      const baseline = base.ms.median <= base2.ms.median ? base : base2;
+
+      // The same with the server in a child process (the writer's commits reach it through the file).
+      const child = await childServer('--serve-stream', w.file);
+      let sep;
+      let childBase;
+      try {
+        // a new peer address: give the follower the cursor a finished pull from it would leave
+        streamCursors(f).setCursor(peerId(child.url), Buffer.from(w.publicKey).toString('base64'), w.nodeId, w.lastSeq());
+        await rounds(w, f, child.url, pool, 5, 'warm-child');
+        await tinyGets(tipsUrl(child.url), 20);
+        childBase = await tinyGets(tipsUrl(child.url), reps);
+        sep = await rounds(w, f, child.url, pool, reps, 'child');
+      } finally {
+        await child.stop();
+      }
+
+      return {
+        bench: 'incremental', records, reps,
+        median_ms: inc.latency.median, p95_ms: inc.latency.p95, min_ms: inc.latency.min, max_ms: inc.latency.max,
+        baseline_get_median_ms: baseline.ms.median, baseline_get_p95_ms: baseline.ms.p95, baseline_get_bytes: baseline.bytes,
+        ratio_median_to_get: round2(inc.latency.median / baseline.ms.median),
+        goal_ms: 20, meets_goal: inc.latency.p95 < 20,
+        put_median_ms: inc.put.median,
+        server_child_median_ms: sep.latency.median, server_child_p95_ms: sep.latency.p95,
+        server_child_get_median_ms: childBase.ms.median,
+        server: 'in process (median_ms) and child process',
+        build_writer_s: seconds(buildMs), build_follower_s: seconds(followerMs),
+        writer_file_mib: Math.round(fs.statSync(w.file).size / 1048576), ...machine(),
+      };
+    } finally {
+      await local.server.close();
+      f.close();
+      w.close();
+    }
+  } finally {
+    await pool.close();
+    removeDir(dir);
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  console.log(JSON.stringify(await run()));
+}
