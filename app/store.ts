@@ -685,8 +685,10 @@ export class Stream {
     if (mGapStart !== undefined && mGapStart < r.mod) return 'deleted: it lies inside the M gap of a newer record';
     const idGapStart = this.st.nextIdGap.get(chain, r.id) as number | undefined;
     if (idGapStart !== undefined && idGapStart < r.id) return 'deleted: it lies inside the ID gap of a newer record';
-    // Rule 3: store it, and drop everything its gaps say is gone.
-    this.st.upsert.run(chain, r.id, r.type, r.key, r.val, r.hash, r.ts, r.mod, r.prev, r.prevch, r.sig);
+    // Rule 3: store it, and drop everything its gaps say is gone. A metadata-only patch of a
+    // record held with its value keeps the value (same hash, same bytes).
+    const val = r.val ?? (old?.val && bytesEqual(old.hash, r.hash) ? old.val : null);
+    this.st.upsert.run(chain, r.id, r.type, r.key, val, r.hash, r.ts, r.mod, r.prev, r.prevch, r.sig);
     result.stored.push(r);
     for (const id of this.st.gcMod.all(chain, r.prevch, r.mod, r.id) as number[]) result.removed.push(id);
     for (const id of this.st.gcId.all(chain, r.prev, r.id) as number[]) result.removed.push(id);

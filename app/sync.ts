@@ -37,6 +37,12 @@ export function streamCursors(s: Stream): CursorStore {
 
 export interface Applier {
   (stream: Stream, records: DrayerRecord[]): Promise<ApplyResult> | ApplyResult;
+  /**
+   * Optional: called with a page's records as soon as they are decoded, possibly while the page
+   * before is still being applied, so work that does not depend on the store (checking signatures)
+   * can start early. The same array is given to the applier afterwards, unless the pull stops first.
+   */
+  prepare?(stream: Stream, records: DrayerRecord[]): void;
 }
 
 export interface PullProgress {
@@ -256,6 +262,7 @@ export async function pull(stream: Stream, baseUrl: string, opts: PullOptions = 
       // Records are decoded here too (the costly part); their rejections are merged when the page is used.
       const rejections: string[] = [];
       const recs = page.records.length <= lim ? decodeRecords(page.records, pk, rejections) : [];
+      if (recs.length) apply.prepare?.(stream, recs);
       return { buf, page, recs, rejections };
     });
     got.catch(() => {}); // awaited below, or dropped with the read-ahead; never "unhandled"

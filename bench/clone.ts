@@ -1,9 +1,11 @@
 // A 100k-post stream cloned over loopback HTTP and verified (pull + applyParallel), against, in
 // the same run: the raw Ed25519 verify rate (one core, and × the verifier's worker count), and
 // Hypercore 10 replicating the same number of 200-byte blocks between two in-process cores.
-// The Drayer clone runs twice: LanServer in this process, and LanServer in a child process (the
-// fairer one on a small machine: there the client's verifier workers do not share this event loop
-// with the server).
+// The Drayer clone runs with the server in a child process (the fairer setup on a small machine:
+// the client's verifier workers do not share an event loop with the server; records_per_s) and in
+// this process (*_server_in_process), each with two appliers: `(s, r) => applyParallel(s, r, pool)`
+// as a plain function, and preparedApplier (*_prepared), which also uses Applier.prepare so the
+// pool checks page k+1 while page k is applied.
 //
 // This file also holds the child-process servers the network benches share:
 //   node dist/bench/clone.js --serve-stream FILE   a LanServer for the stream in FILE
@@ -20,8 +22,9 @@ import { bytesEqual } from '../app/crypto.js';
 import { encodePost } from '../app/posts.js';
 import { LanServer } from '../app/server.js';
 import { Stream } from '../app/store.js';
-import { pull } from '../app/sync.js';
-import { applyParallel, VerifierPool } from '../app/verifier.js';
+import type { DrayerRecord } from '../app/record.js';
+import { pull, type Applier } from '../app/sync.js';
+import { applyParallel, applyVerified, VerifierPool } from '../app/verifier.js';
 import { machine, perSecond, ratio, rawVerifyRate, removeDir, seconds, tempDir } from './common.js';
 
 export const POST_BYTES = 200;
@@ -144,12 +147,31 @@ async function hypercoreClone(dir: string, n: number, size: number): Promise<{ p
   return { perS: perSecond(n, ms), ms, appendMs };
 }
 
+/**
+ * applyParallel, with each page's signatures sent to the pool as soon as pull has decoded the page
+ * (Applier.prepare): the workers check the next page while the main thread applies this one.
+ */
+export function preparedApplier(pool: VerifierPool): Applier {
+  const started = new WeakMap<DrayerRecord[], Promise<(string | null)[]>>();
+  const applier: Applier = async (s, records) => {
+    const early = started.get(records);
+    started.delete(records);
+    return applyVerified(s, records, await (early ?? pool.verify(records, s.publicKey)));
+  };
+  applier.prepare = (s, records) => {
+    const p = pool.verify(records, s.publicKey);
+    p.catch(() => {}); // awaited by the applier, or dropped if the pull stops first
+    started.set(records, p);
+  };
+  return applier;
+}
+
 /** One Drayer clone of `w` from `url` into a fresh follower; records/s. */
-async function drayerClone(dir: string, name: string, w: Stream, url: string, pool: VerifierPool): Promise<{ perS: number; ms: number; records: number; bytes: number }> {
+async function drayerClone(dir: string, name: string, w: Stream, url: string, pool: VerifierPool, applier?: Applier): Promise<{ perS: number; ms: number; records: number; bytes: number }> {
   const f = Stream.create(path.join(dir, `${name}.stream`), { followKey: w.publicKey });
   try {
     const t0 = performance.now();
-    const res = await pull(f, url, { applier: (s, r) => applyParallel(s, r, pool) });
+    const res = await pull(f, url, { applier: applier ?? ((s, r) => applyParallel(s, r, pool)) });
     const ms = performance.now() - t0;
     if (res.rejected > 0) throw new Error(`clone rejected ${res.rejected}: ${res.rejections[0]}`);
     if (f.count() !== w.count()) throw new Error(`clone holds ${f.count()} records, writer ${w.count()}`);
@@ -179,16 +201,20 @@ export async function run(): Promise<Record<string, unknown>> {
 
     const local = await inProcessServer([w]);
     let inproc;
+    let inprocPrep;
     try {
       inproc = await drayerClone(dir, 'follower-inproc', w, local.url, pool);
+      inprocPrep = await drayerClone(dir, 'follower-inproc-prepared', w, local.url, pool, preparedApplier(pool));
     } finally {
       await local.server.close();
     }
 
     const child = await childServer('--serve-stream', w.file);
     let sep;
+    let prep;
     try {
       sep = await drayerClone(dir, 'follower-child', w, child.url, pool);
+      prep = await drayerClone(dir, 'follower-prepared', w, child.url, pool, preparedApplier(pool));
     } finally {
       await child.stop();
     }
@@ -200,11 +226,16 @@ export async function run(): Promise<Record<string, unknown>> {
       raw_verify_per_s: raw, raw_verify_multi_per_s: rawMulti,
       ratio_to_raw_verify: ratio(sep.perS, raw), ratio_to_multi_core_verify: ratio(sep.perS, rawMulti),
       ratio_to_multi_core_verify_server_in_process: ratio(inproc.perS, rawMulti),
+      records_per_s_prepared: prep.perS, ratio_to_multi_core_verify_prepared: ratio(prep.perS, rawMulti),
+      ratio_to_hypercore_prepared: ratio(prep.perS, hc.perS), clone_s_prepared: seconds(prep.ms),
+      records_per_s_prepared_server_in_process: inprocPrep.perS, ratio_to_multi_core_verify_prepared_server_in_process: ratio(inprocPrep.perS, rawMulti),
+      meets_goals: sep.perS >= 2 * hc.perS && sep.perS >= 0.7 * rawMulti,
+      meets_goals_prepared: prep.perS >= 2 * hc.perS && prep.perS >= 0.7 * rawMulti,
       hypercore_blocks_per_s: hc.perS, ratio_to_hypercore: ratio(sep.perS, hc.perS),
       ratio_to_hypercore_server_in_process: ratio(inproc.perS, hc.perS),
       clone_s: seconds(sep.ms), clone_s_server_in_process: seconds(inproc.ms), hypercore_s: seconds(hc.ms),
       wire_mib: Math.round((sep.bytes / 1048576) * 10) / 10, build_writer_s: seconds(buildMs), hypercore_append_s: seconds(hc.appendMs),
-      server: 'child process (records_per_s) and in process', ...machine(),
+      server: 'child process (records_per_s, *_prepared) and in process (*_server_in_process)', ...machine(),
     };
   } finally {
     await pool.close();

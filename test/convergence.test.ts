@@ -42,7 +42,12 @@ if (!process.env.TMPDIR && fs.existsSync('/dev/shm')) process.env.TMPDIR = '/dev
 const RUNS = Number(process.env.DRAYER_FC_RUNS ?? 150);
 const MODEL_RUNS = Number(process.env.DRAYER_FC_MODEL_RUNS ?? 100);
 const SEED = process.env.DRAYER_FC_SEED === undefined ? undefined : Number(process.env.DRAYER_FC_SEED);
-const fcParams = (numRuns: number): fc.Parameters<unknown> => ({ numRuns, includeErrorInReport: true, ...(SEED === undefined ? {} : { seed: SEED }) });
+const fcParams = (numRuns: number): fc.Parameters<unknown> => ({
+  numRuns,
+  includeErrorInReport: true,
+  endOnFailure: process.env.DRAYER_FC_NO_SHRINK === '1', // for quick mutation checks
+  ...(SEED === undefined ? {} : { seed: SEED }),
+});
 
 // ---------- helpers ----------
 
@@ -225,10 +230,10 @@ function checkMirror(m: Node, w: Stream, what: string): void {
 
 let runNo = 0;
 
-/** minIdPick, minModAt (when, in the run), minModPick: fractions in [0, 1) */
 /** A uniform fraction in [0, 1) (fast-check's own numbers lean to the edges; these must not). */
 const fraction = fc.noBias(fc.integer({ min: 0, max: 9999 })).map((n) => n / 10_000);
 
+/** minIdPick, minModAt (when, in the run), minModPick: fractions in [0, 1); seed drives the final phase. */
 interface RunInput { ops: Op[]; minIdPick: number; minModAt: number; minModPick: number; seed: number }
 
 function convergenceRun(dir: string, input: RunInput): void {
@@ -323,14 +328,6 @@ function convergenceRun(dir: string, input: RunInput): void {
     }
     for (const m of finals) checkMirror(m, w, 'at the end');
 
-    if (process.env.DRAYER_DEBUG) {
-      const mm = nodes.find((n) => n.name === 'minMod')!;
-      const lv = [...w.iterate()];
-      const liveIds = new Set(lv.map((r) => r.id));
-      const below = lv.filter((r) => r.mod < mm.f.minMod!).length;
-      const ghosts = [...archive.values()].filter((r) => r.mod >= mm.f.minMod! && !liveIds.has(r.id)).length;
-      console.log(`run ${run}: ops ${input.ops.length} live ${lv.length} below minMod ${below} ghosts>=minMod ${ghosts} minId ${minId} maxId ${Math.max(...lv.map((r) => r.id))} archive ${archive.size}`);
-    }
     // No ghost comes back: every version the writer ever signed, replayed now, changes nothing.
     for (const m of finals) {
       const before = m.s.lastSeq();

@@ -133,3 +133,18 @@ test('forged, tampered and foreign records are rejected and nothing is lost', ()
   assert.match(res.rejected[2]!.reason, /another chain/);
   assert.deepEqual(live(m), before);
 });
+
+test('a metadata-only patch of a record held with its value keeps the value', () => {
+  const d = tmpDir();
+  const w = Stream.create(path.join(d, 'w.stream'));
+  const m = Stream.create(path.join(d, 'm.stream'), { followKey: w.publicKey });
+  for (const k of ['a', 'b', 'c']) w.put('post', k, utf8(k.toUpperCase()));
+  pullAll(m, w);
+  const since = w.lastSeq();
+  w.delete('post', 'b'); // patches c (same mod, wider gap)
+  const res = m.apply(w.changesSince(since, { metaOnly: true }).records, { allowMetaOnly: true });
+  assert.ok(res.stored.length > 0);
+  assert.equal(m.get('post', 'b'), undefined);
+  assert.equal(text(m.get('post', 'c')!.val), 'C');
+  assert.equal(m.get('post', 'c')!.prevch, w.get('post', 'c')!.prevch);
+});
