@@ -138,3 +138,46 @@ test('the web UI transport needs its token, forwards calls and streams events', 
     await a.stop();
   }
 });
+
+test('a follower syncs from the primary servers named in the stream itself', async () => {
+  const a = await startNode('a');
+  const b = await startNode('b');
+  try {
+    const s = await a.call('createStream', { name: 'Primary' });
+    const servers = await a.call('setPrimaryServers', { publicKey: s.publicKey, servers: [{ type: 'http', url: `${urlOf(a)}/` }] });
+    assert.deepEqual(servers, [{ type: 'http', url: urlOf(a) }]);
+    await b.call('follow', { key: s.publicKey, url: urlOf(a) });
+    // forget the URL the follow used: only the primaryServers record is left to find A
+    const summary = await b.call('setStreamSettings', { publicKey: s.publicKey, sources: [] });
+    assert.deepEqual(summary.sources, []);
+    await a.call('post', { publicKey: s.publicKey, title: 'via primary', body: '' });
+    const reports = await b.call('syncNow', { publicKey: s.publicKey });
+    assert.deepEqual(reports.map((r) => [r.peer, r.error]), [[urlOf(a), undefined]]);
+    assert.deepEqual(await postsOf(b, s.publicKey), ['via primary|']);
+    const details = await b.call('streamDetails', { publicKey: s.publicKey });
+    assert.deepEqual(details.primaryServers, [{ type: 'http', url: urlOf(a) }]);
+    assert.equal(details.owned, false);
+    assert.ok(details.fingerprint.split(' ').length === 24);
+  } finally {
+    await Promise.all([a.stop(), b.stop()]);
+  }
+});
+
+test('a stream can be kept private: not served, and a followed stream not re-shared when turned off', async () => {
+  const a = await startNode('a');
+  const b = await startNode('b');
+  try {
+    const s = await a.call('createStream', { name: 'Shy' });
+    const pkUrl = Buffer.from(s.publicKey, 'base64').toString('base64url');
+    assert.equal((await fetch(`${urlOf(a)}/${pkUrl}/changes?since=0`)).status, 200);
+    await a.call('setStreamSettings', { publicKey: s.publicKey, serve: false });
+    assert.equal((await fetch(`${urlOf(a)}/${pkUrl}/changes?since=0`)).status, 404);
+    await a.call('setStreamSettings', { publicKey: s.publicKey, serve: true });
+    await b.call('follow', { key: s.publicKey, url: urlOf(a) });
+    assert.equal((await fetch(`${urlOf(b)}/${pkUrl}/changes?since=0`)).status, 200);
+    await b.call('setSettings', { serveFollowed: false });
+    assert.equal((await fetch(`${urlOf(b)}/${pkUrl}/changes?since=0`)).status, 404);
+  } finally {
+    await Promise.all([a.stop(), b.stop()]);
+  }
+});
