@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DrayerError, isDrayerError } from './errors.js';
-import { fingerprint, formatKey, keyLink } from './keys.js';
+import { fingerprint, formatKey, keyLink, keyWords } from './keys.js';
 import type { Stream } from './store.js';
 
 // ---------- the command table ----------
@@ -252,6 +252,7 @@ registerCommand({
         about: typeof meta.about === 'string' ? meta.about : '',
         publicKey: formatKey(s.publicKey),
         fingerprint: fingerprint(s.publicKey),
+        words: keyWords(s.publicKey),
         link: keyLink(s.publicKey),
         writable: s.writable,
         mode: s.writable ? 'writable' : 'mirror',
@@ -272,6 +273,7 @@ registerCommand({
       if (info.about) print(`About:        ${info.about}`);
       print(`Public key:   ${info.publicKey}`);
       print(`Fingerprint:  ${info.fingerprint}`);
+      print(`Key as words: ${info.words}`);
       print(`Link:         ${info.link}`);
       print(`Mode:         ${s.writable ? `writable (secret key in ${file}.privatekey)` : 'mirror (read-only: no secret key here)'}`);
       if (partial) print(`Partial copy: ${partial}`);

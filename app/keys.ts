@@ -23,6 +23,11 @@ export function fingerprint(pk: Uint8Array): string {
   return toPgpWords(pk.subarray(0, FINGERPRINT_BYTES));
 }
 
+/** The whole key as 32 PGP words: unlike the 24-word fingerprint, it parses back (parseKey). */
+export function keyWords(pk: Uint8Array): string {
+  return toPgpWords(pk);
+}
+
 /** A link that survives URLs and chat apps unescaped: `drayer:` + URL-safe base64, no padding. */
 export function keyLink(pk: Uint8Array): string {
   return LINK_SCHEME + Buffer.from(pk.buffer, pk.byteOffset, pk.byteLength).toString('base64url');

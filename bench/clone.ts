@@ -182,6 +182,25 @@ async function drayerClone(dir: string, name: string, w: Stream, url: string, po
   }
 }
 
+/**
+ * The pool's own rate on these records, pages of 1000 all queued at once (no network, no store):
+ * what "multi-core verify" gives on this machine at this moment, contention included.
+ */
+async function poolVerifyRate(w: Stream, pool: VerifierPool): Promise<number> {
+  const pages: DrayerRecord[][] = [];
+  for (let since = 0; ;) {
+    const page = w.changesSince(since, { limit: 1000 });
+    pages.push(page.records);
+    since = page.seq;
+    if (!page.more) break;
+  }
+  const t0 = performance.now();
+  const answers = await Promise.all(pages.map((p) => pool.verify(p, w.publicKey)));
+  const ms = performance.now() - t0;
+  if (answers.some((a) => a.some((x) => x !== null))) throw new Error('pool verify rejected a record');
+  return perSecond(pages.reduce((n, p) => n + p.length, 0), ms);
+}
+
 export async function run(): Promise<Record<string, unknown>> {
   const n = Number(process.env.BENCH_POSTS ?? 100_000);
   const dir = tempDir('drayer-bench-clone-');
@@ -218,6 +237,7 @@ export async function run(): Promise<Record<string, unknown>> {
     } finally {
       await child.stop();
     }
+    const poolRate = await poolVerifyRate(w, pool);
     w.close();
 
     return {
@@ -229,6 +249,7 @@ export async function run(): Promise<Record<string, unknown>> {
       records_per_s_prepared: prep.perS, ratio_to_multi_core_verify_prepared: ratio(prep.perS, rawMulti),
       ratio_to_hypercore_prepared: ratio(prep.perS, hc.perS), clone_s_prepared: seconds(prep.ms),
       records_per_s_prepared_server_in_process: inprocPrep.perS, ratio_to_multi_core_verify_prepared_server_in_process: ratio(inprocPrep.perS, rawMulti),
+      pool_verify_per_s: poolRate, ratio_to_pool_verify: ratio(sep.perS, poolRate), ratio_to_pool_verify_prepared: ratio(prep.perS, poolRate),
       meets_goals: sep.perS >= 2 * hc.perS && sep.perS >= 0.7 * rawMulti,
       meets_goals_prepared: prep.perS >= 2 * hc.perS && prep.perS >= 0.7 * rawMulti,
       hypercore_blocks_per_s: hc.perS, ratio_to_hypercore: ratio(sep.perS, hc.perS),

@@ -94,3 +94,10 @@ test('garbage and near misses are rejected with the accepted forms named', () =>
   rejects(toPgpWords(pk).replace('upset', 'upsetx'), /upsetx/);
   rejects('drayer:');
 });
+
+test('the key as 32 words parses back to the key; the 24-word fingerprint is its prefix', async () => {
+  const { keyWords, fingerprint, parseKey } = await import('../app/keys.js');
+  const pk = new Uint8Array(Buffer.from('03a107bff3ce10be1d70dd18e74bc09967e4d6309ba50d5f1ddc8664125531b8', 'hex'));
+  assert.deepEqual(parseKey(keyWords(pk)), pk);
+  assert.ok(keyWords(pk).startsWith(fingerprint(pk) + ' '));
+});
