@@ -148,3 +148,22 @@ test('a metadata-only patch of a record held with its value keeps the value', ()
   assert.equal(text(m.get('post', 'c')!.val), 'C');
   assert.equal(m.get('post', 'c')!.prevch, w.get('post', 'c')!.prevch);
 });
+
+test('lists page newest first by ts or by id; the secret key file is private', async () => {
+  const fs = await import('node:fs');
+  const d = tmpDir();
+  const f = path.join(d, 'a.stream');
+  const s = Stream.create(f);
+  assert.equal(fs.statSync(f + '.privatekey').mode & 0o777, 0o600);
+  // ts order differs from creation order on purpose
+  const ts = [50, 10, 40, 20, 30];
+  ts.forEach((t, i) => s.put('post', `k${i}`, utf8(`v${i}`), t));
+  assert.deepEqual(s.list('post').map((r) => r.ts), [50, 40, 30, 20, 10]);
+  assert.deepEqual(s.list('post', { order: 'id' }).map((r) => r.key), ['k4', 'k3', 'k2', 'k1', 'k0']);
+  assert.deepEqual(s.list('post', { limit: 2, offset: 2 }).map((r) => r.ts), [30, 20]);
+  assert.equal(s.count('post'), 5);
+  assert.equal(s.count(), 6);
+  s.put('post', 'k1', utf8('edited')); // an edit keeps its ts
+  assert.equal(s.get('post', 'k1')!.ts, 10);
+  s.close();
+});
