@@ -31,11 +31,11 @@ function progressPrinter(json: boolean): { update(p: PullProgress): void; done()
 
 async function pullWithPool(s: Stream, url: string, json: boolean): Promise<PullResult> {
   const { pull } = await import('./sync.js');
-  const { VerifierPool, applyParallel } = await import('./verifier.js');
+  const { VerifierPool, preparedApplier } = await import('./verifier.js');
   const pool = new VerifierPool();
   const progress = progressPrinter(json);
   try {
-    return await pull(s, url, { applier: (stream, recs) => applyParallel(stream, recs, pool), onProgress: (p) => progress.update(p) });
+    return await pull(s, url, { applier: preparedApplier(pool), onProgress: (p) => progress.update(p) });
   } finally {
     progress.done();
     await pool.close();

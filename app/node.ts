@@ -13,8 +13,9 @@ import { fingerprint, formatKey, keyLink, parseKey } from './keys.js';
 import { Library, StreamEntry } from './library.js';
 import { addPost, decodePost, editPost, listPosts, POST_TYPE, postView } from './posts.js';
 import type { DrayerRecord } from './record.js';
-import { ApplyResult, Stream } from './store.js';
-import { peerId, pull, PullResult } from './sync.js';
+import { Stream } from './store.js';
+import { Applier, peerId, pull, PullResult } from './sync.js';
+import { preparedApplier, VerifierPool } from './verifier.js';
 import { addPaths, deleteFile, gcChunks, listFiles } from './files.js';
 
 export const DEFAULT_SETTINGS: Settings = { name: os.hostname(), discovery: true, serveFollowed: true, syncIntervalS: 60 };
@@ -57,7 +58,7 @@ export class DrayerNode implements DrayerApi {
   private timers: NodeJS.Timeout[] = [];
   private server: import('./server.js').LanServer | null = null;
   private discovery: import('./discovery.js').Discovery | null = null;
-  private pool: import('./verifier.js').VerifierPool | null = null;
+  private pool: VerifierPool | null = null;
   private lan: { host: string; port: number } | null = null;
   private stopped = false;
   private activePulls = 0;
@@ -91,7 +92,6 @@ export class DrayerNode implements DrayerApi {
 
   private async boot(): Promise<void> {
     this.openKnownStreams();
-    const { VerifierPool } = await import('./verifier.js');
     this.pool = new VerifierPool();
     if (this.opts.host !== null) {
       const { LanServer } = await import('./server.js');
@@ -286,6 +286,26 @@ export class DrayerNode implements DrayerApi {
     return job;
   }
 
+  /** Verify in the worker pool (the next page while this one is applied), then index and announce. */
+  private applier(): Applier {
+    const pool = this.pool;
+    if (!pool) {
+      return (stream, recs) => {
+        const r = stream.apply(recs);
+        this.afterChange(stream, r, false);
+        return r;
+      };
+    }
+    const base = preparedApplier(pool);
+    const applier: Applier = async (stream, recs) => {
+      const r = await base(stream, recs);
+      this.afterChange(stream, r, false);
+      return r;
+    };
+    applier.prepare = base.prepare;
+    return applier;
+  }
+
   /** At most MAX_PULLS pulls run at once; the rest wait their turn. */
   private async slot<T>(fn: () => Promise<T>): Promise<T> {
     while (this.activePulls >= MAX_PULLS) await new Promise<void>((r) => this.pullWaiters.push(r));
@@ -316,12 +336,7 @@ export class DrayerNode implements DrayerApi {
           // Scheduled pulls get a time budget so one slow or hostile source cannot hold up the
           // others for long; the cursor keeps the work done, the next round resumes.
           maxDurationMs: force ? undefined : 5 * 60_000,
-          applier: async (stream, recs) => {
-            const { applyParallel } = await import('./verifier.js');
-            const r: ApplyResult = this.pool ? await applyParallel(stream, recs, this.pool) : stream.apply(recs);
-            this.afterChange(stream, r, false);
-            return r;
-          },
+          applier: this.applier(),
           onProgress: (p) => this.emit('syncProgress', { publicKey: pk, peer: url, records: p.records, bytes: p.bytes, done: false }),
         });
         this.peerState.set(url, { failures: 0, nextTry: 0 });

@@ -7,6 +7,7 @@ import { Worker } from 'node:worker_threads';
 import { bytesEqual } from './crypto.js';
 import { checkRecord, checkShape, DrayerRecord, signingBytes } from './record.js';
 import type { ApplyOptions, ApplyResult, Problem, Rejection, Stream, VerifyReport } from './store.js';
+import type { Applier } from './sync.js';
 import { BATCH, CODE, JobAnswer, WORKER_MARK } from './verify-worker.js';
 
 // The reasons checkRecord gives (record.ts); test/verifier.test.ts proves they stay identical.
@@ -411,4 +412,23 @@ export async function verifyStreamParallel(stream: Stream, pool: VerifierPool, o
     snap.done();
   }
   return { intact: problems.length === 0, records, metaOnly, problems, partial };
+}
+
+/**
+ * applyParallel, with each page's signatures sent to the pool as soon as pull has decoded the page
+ * (Applier.prepare): the workers check the next page while the main thread applies this one.
+ */
+export function preparedApplier(pool: VerifierPool): Applier {
+  const started = new WeakMap<DrayerRecord[], Promise<(string | null)[]>>();
+  const applier: Applier = async (s, records) => {
+    const early = started.get(records);
+    started.delete(records);
+    return applyVerified(s, records, await (early ?? pool.verify(records, s.publicKey)));
+  };
+  applier.prepare = (s, records) => {
+    const p = pool.verify(records, s.publicKey);
+    p.catch(() => {}); // awaited by the applier, or dropped if the pull stops first
+    started.set(records, p);
+  };
+  return applier;
 }

@@ -24,7 +24,7 @@ import { LanServer } from '../app/server.js';
 import { Stream } from '../app/store.js';
 import type { DrayerRecord } from '../app/record.js';
 import { pull, type Applier } from '../app/sync.js';
-import { applyParallel, applyVerified, VerifierPool } from '../app/verifier.js';
+import { applyParallel, preparedApplier, VerifierPool } from '../app/verifier.js';
 import { machine, perSecond, ratio, rawVerifyRate, removeDir, seconds, tempDir } from './common.js';
 
 export const POST_BYTES = 200;
@@ -147,24 +147,6 @@ async function hypercoreClone(dir: string, n: number, size: number): Promise<{ p
   return { perS: perSecond(n, ms), ms, appendMs };
 }
 
-/**
- * applyParallel, with each page's signatures sent to the pool as soon as pull has decoded the page
- * (Applier.prepare): the workers check the next page while the main thread applies this one.
- */
-export function preparedApplier(pool: VerifierPool): Applier {
-  const started = new WeakMap<DrayerRecord[], Promise<(string | null)[]>>();
-  const applier: Applier = async (s, records) => {
-    const early = started.get(records);
-    started.delete(records);
-    return applyVerified(s, records, await (early ?? pool.verify(records, s.publicKey)));
-  };
-  applier.prepare = (s, records) => {
-    const p = pool.verify(records, s.publicKey);
-    p.catch(() => {}); // awaited by the applier, or dropped if the pull stops first
-    started.set(records, p);
-  };
-  return applier;
-}
 
 /** One Drayer clone of `w` from `url` into a fresh follower; records/s. */
 async function drayerClone(dir: string, name: string, w: Stream, url: string, pool: VerifierPool, applier?: Applier): Promise<{ perS: number; ms: number; records: number; bytes: number }> {
