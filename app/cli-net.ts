@@ -182,7 +182,14 @@ registerCommand({
     if (opts.json) print(JSON.stringify({ dataDir, nodeId: status.nodeId, lan, discovery: status.discovery, ui: ui?.url ?? null }));
     else {
       print(`Drayer node serving ${dataDir}`);
-      if (lan) print(`LAN: http://${lan.host}:${lan.port}/ (discovery ${status.discovery ? 'on' : 'off'})`);
+      if (lan) {
+        // 0.0.0.0 is no address to give a phone: list the machine's LAN addresses instead.
+        const hosts = lan.host === '0.0.0.0'
+          ? Object.values(os.networkInterfaces()).flatMap((l) => (l ?? []).filter((a) => a.family === 'IPv4' && !a.internal).map((a) => a.address))
+          : [lan.host];
+        for (const h of hosts.length ? hosts : ['127.0.0.1']) print(`LAN: http://${h}:${lan.port}/`);
+        print(`Discovery: ${status.discovery ? 'on' : 'off'}`);
+      }
       if (ui) print(`Web UI: ${ui.url}`);
       print('Stop with Ctrl-C.');
     }

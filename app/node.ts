@@ -14,7 +14,9 @@ import { Library, StreamEntry } from './library.js';
 import { addPost, decodePost, editPost, listPosts, POST_TYPE, postView } from './posts.js';
 import type { DrayerRecord } from './record.js';
 import { Stream } from './store.js';
-import { Applier, peerId, pull, PullResult } from './sync.js';
+import { Applier, peerId, pull, PullResult, remoteTips } from './sync.js';
+import { LanServer } from './server.js';
+import { Discovery, Peer } from './discovery.js';
 import { preparedApplier, VerifierPool } from './verifier.js';
 import { addPaths, deleteFile, gcChunks, listFiles } from './files.js';
 
@@ -56,8 +58,8 @@ export class DrayerNode implements DrayerApi {
   private readonly syncing = new Map<string, Promise<SyncReport[]>>();
   private readonly seenSeq = new Map<string, number>();
   private timers: NodeJS.Timeout[] = [];
-  private server: import('./server.js').LanServer | null = null;
-  private discovery: import('./discovery.js').Discovery | null = null;
+  private server: LanServer | null = null;
+  private discovery: Discovery | null = null;
   private pool: VerifierPool | null = null;
   private lan: { host: string; port: number } | null = null;
   private stopped = false;
@@ -94,14 +96,13 @@ export class DrayerNode implements DrayerApi {
     this.openKnownStreams();
     this.pool = new VerifierPool();
     if (this.opts.host !== null) {
-      const { LanServer } = await import('./server.js');
       this.server = new LanServer({
         host: this.opts.host ?? '0.0.0.0',
         port: this.opts.port ?? 0,
         resolve: (pk) => this.servedStream(pk),
         shared: () => this.sharedStreams(),
         log: (m: string) => this.log(m),
-      } as ConstructorParameters<typeof LanServer>[0]);
+      });
       this.lan = await this.server.listen();
     }
     if (this.settings().discovery && this.opts.discovery !== false && this.lan) await this.startDiscovery();
@@ -366,7 +367,6 @@ export class DrayerNode implements DrayerApi {
   }
 
   private async startDiscovery(): Promise<void> {
-    const { Discovery } = await import('./discovery.js');
     const d = new Discovery({
       nodeId: this.nodeId,
       httpPort: () => this.lan?.port ?? 0,
@@ -377,7 +377,7 @@ export class DrayerNode implements DrayerApi {
           .map((x) => ({ publicKey: x.publicKey, mtip: this.streams.get(formatKey(x.publicKey))!.mtip(), name: x.name })),
     });
     d.on('warning', (w: unknown) => this.log(`discovery: ${String((w as Error)?.message ?? w)}`));
-    d.on('peer', (p: import('./discovery.js').Peer) => {
+    d.on('peer', (p: Peer) => {
       this.emit('peerFound', { nodeId: p.nodeId, address: p.address, port: p.port, name: p.name, streams: p.streams.map((x) => formatKey(x.publicKey)) });
     });
     const maybePull = (publicKey: Uint8Array, address: string, port: number, mod: number) => {
@@ -514,7 +514,6 @@ export class DrayerNode implements DrayerApi {
       if (latest !== undefined) {
         if (!Number.isSafeInteger(latest) || latest < 1) throw new DrayerError('INVALID_ARGUMENT', '--latest needs a positive whole number.');
         if (!from) throw new DrayerError('INVALID_ARGUMENT', 'A partial follow (latest N) needs a URL to ask for the newest records.');
-        const { remoteTips } = await import('./sync.js');
         const tips = await remoteTips(from, pk);
         minId = Math.max(1, tips.id - latest + 1);
       }
