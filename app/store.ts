@@ -25,7 +25,6 @@ const MIGRATIONS: string[] = [
    CREATE INDEX records_chain_mod ON records(chain, mod);
    CREATE INDEX records_type_key ON records(type, key);
    CREATE INDEX records_type_ts ON records(type, ts);
-   CREATE INDEX records_type_id ON records(type, id);
    CREATE TABLE chunks (hash BLOB PRIMARY KEY, data BLOB NOT NULL);`,
 ];
 
@@ -178,6 +177,9 @@ export interface CreateOptions extends PartialFilter {
 
 /** The writer's working set during one operation: records to re-sign, by id. */
 interface WriteCtx {
+  /** the tips when the operation began */
+  idTip: number;
+  mTip: number;
   nextId: number;
   nextMod: number;
   dirty: Map<number, UnsignedRecord>;
@@ -190,6 +192,7 @@ export class Stream {
   private keyPair: KeyPair | null;
   private readonly chain: Buffer;
   private readonly st: ReturnType<Stream['prepare']>;
+  private readonly writeRun: Database.Transaction<(fn: (ctx: WriteCtx, kp: KeyPair) => unknown, kp: KeyPair) => { result: unknown; written: DrayerRecord[] }>;
 
   private constructor(file: string, db: Database.Database, publicKey: Uint8Array, keyPair: KeyPair | null) {
     this.file = file;
@@ -198,6 +201,12 @@ export class Stream {
     this.keyPair = keyPair;
     this.chain = Buffer.from(publicKey);
     this.st = this.prepare();
+    // Made once: better-sqlite3 transaction wrappers are not free to build on every write.
+    this.writeRun = db.transaction((fn: (ctx: WriteCtx, kp: KeyPair) => unknown, kp: KeyPair) => {
+      const ctx = this.beginWrite();
+      const result = fn(ctx, kp);
+      return { result, written: this.finishWrite(ctx, kp) };
+    });
   }
 
   // ---------- opening and creating ----------
@@ -338,7 +347,8 @@ export class Stream {
       count: db.prepare(`SELECT count(*) FROM records`).pluck(),
       countType: db.prepare(`SELECT count(*) FROM records WHERE type = ?`).pluck(),
       listTs: db.prepare(`SELECT * FROM records WHERE type = ? ORDER BY ts DESC, id DESC LIMIT ? OFFSET ?`),
-      listId: db.prepare(`SELECT * FROM records WHERE type = ? ORDER BY id DESC LIMIT ? OFFSET ?`),
+      // no (type, id) index: one index less on every write; this walks the chain's id index instead
+      listId: db.prepare(`SELECT * FROM records INDEXED BY records_chain_id WHERE chain = ? AND type = ? ORDER BY id DESC LIMIT ? OFFSET ?`),
       types: db.prepare(`SELECT type, count(*) AS n FROM records GROUP BY type ORDER BY type`),
     };
   }
@@ -393,7 +403,8 @@ export class Stream {
   list(type: string, opts: ListOptions = {}): DrayerRecord[] {
     const limit = Math.max(0, Math.min(opts.limit ?? 100, 10_000));
     const stmt = opts.order === 'id' ? this.st.listId : this.st.listTs;
-    return (stmt.all(type, limit, opts.offset ?? 0) as Row[]).map(rowToRecord);
+    const rows = opts.order === 'id' ? stmt.all(this.chain, type, limit, opts.offset ?? 0) : stmt.all(type, limit, opts.offset ?? 0);
+    return (rows as Row[]).map(rowToRecord);
   }
 
   count(type?: string): number {
@@ -484,7 +495,7 @@ export class Stream {
   private beginWrite(): WriteCtx {
     const idTip = (this.st.maxId.get(this.chain) as number | null) ?? 0;
     const mTip = (this.st.maxMod.get(this.chain) as number | null) ?? 0;
-    return { nextId: idTip + 1, nextMod: Math.max(nowMicros(), mTip + 1), dirty: new Map() };
+    return { idTip, mTip, nextId: idTip + 1, nextMod: Math.max(nowMicros(), mTip + 1), dirty: new Map() };
   }
 
   /** The current state of a live record: the pending version if this operation touched it. */
@@ -523,10 +534,9 @@ export class Stream {
     const hash = blake2b256(value);
     const old = this.current(ctx, this.st.byKey.get(this.chain, type, key) as Row | undefined);
     if (!old) {
-      const prev = (this.st.maxId.get(this.chain) as number | null) ?? 0;
-      const prevch = (this.st.maxMod.get(this.chain) as number | null) ?? 0;
+      // A new record goes on both tips; nothing else changed yet in this operation.
       const r: UnsignedRecord = {
-        id: ctx.nextId++, type, key, val: value, hash, ts: ts ?? nowMicros(), mod: ctx.nextMod++, prev, prevch, chain: this.chain,
+        id: ctx.nextId++, type, key, val: value, hash, ts: ts ?? nowMicros(), mod: ctx.nextMod++, prev: ctx.idTip, prevch: ctx.mTip, chain: this.chain,
       };
       ctx.dirty.set(r.id, r);
       return;
@@ -534,8 +544,7 @@ export class Stream {
     if (bytesEqual(old.hash, hash) && (ts === undefined || ts === old.ts)) return; // nothing changes
     // An edit moves the record to the front of the M chain; its old place is patched over.
     this.unlinkM(ctx, old);
-    const mTip = (this.st.maxMod.get(this.chain) as number | null) ?? 0;
-    const prevch = old.mod === mTip ? old.prevch : mTip;
+    const prevch = old.mod === ctx.mTip ? old.prevch : ctx.mTip;
     ctx.dirty.set(old.id, { ...old, val: value, hash, ts: ts ?? old.ts, mod: ctx.nextMod++, prevch });
   }
 
@@ -545,8 +554,7 @@ export class Stream {
     }
     const x = this.current(ctx, this.st.byKey.get(this.chain, type, key) as Row | undefined);
     if (!x) return false;
-    const idTip = (this.st.maxId.get(this.chain) as number | null) ?? 0;
-    const mTip = (this.st.maxMod.get(this.chain) as number | null) ?? 0;
+    const { idTip, mTip } = ctx;
     this.st.deleteId.run(this.chain, x.id);
     ctx.dirty.delete(x.id);
     this.unlinkId(ctx, x);
@@ -581,13 +589,8 @@ export class Stream {
 
   private writeTx<T>(fn: (ctx: WriteCtx, kp: KeyPair) => T): { result: T; written: DrayerRecord[] } {
     const kp = this.requireKey();
-    const run = this.db.transaction(() => {
-      const ctx = this.beginWrite();
-      const result = fn(ctx, kp);
-      return { result, written: this.finishWrite(ctx, kp) };
-    });
     try {
-      return run.immediate();
+      return this.writeRun.immediate(fn, kp) as { result: T; written: DrayerRecord[] };
     } catch (e) {
       throw isDrayerError(e) ? e : sqliteError(e, this.file);
     }
