@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import * as zlib from 'node:zlib';
 import type { Statement } from 'better-sqlite3';
+import { CHUNK_SIZE, ChunkStore, chunkProblem } from './chunk-writer.js';
 import { blake2b256, bytesEqual } from './crypto.js';
 import { DrayerError, isDrayerError } from './errors.js';
 import { LIMITS } from './record.js';
@@ -17,9 +18,9 @@ import type { Stream } from './store.js';
 export const FILE_TYPE = 'file';
 /** Files up to this size are stored inline in their record; larger ones are chunked. */
 export const SMALL_FILE_MAX = 1024 * 1024;
-export const CHUNK_SIZE = 1024 * 1024;
-/** Chunks per write transaction: big enough to amortize commits, small enough to bound memory. */
-const CHUNKS_PER_TX = 16;
+export { CHUNK_SIZE };
+/** Bytes per chunk write transaction: big enough to amortize commits, small enough to bound memory. */
+const CHUNK_TX_BYTES = 4 * CHUNK_SIZE;
 /**
  * While chunks are written, the WAL is checkpointed about every this many bytes instead of
  * SQLite's default ~4 MiB: each checkpoint fsyncs, and fewer, larger ones measured ~1.5x faster
@@ -240,10 +241,8 @@ export function getChunk(s: Stream, hash: Uint8Array): Buffer | undefined {
 /** Store a chunk received from a peer after checking it is the one asked for. */
 export function putChunk(s: Stream, data: Uint8Array, expectedHash: Uint8Array): void {
   if (!(expectedHash instanceof Uint8Array) || expectedHash.length !== 32) throw new DrayerError('INVALID_ARGUMENT', 'A chunk hash is 32 bytes.');
-  if (data.length > LIMITS.valueBytes) throw new DrayerError('INVALID_RECORD', `A chunk of ${data.length} bytes is larger than any Drayer writes; it was not stored.`);
-  if (!bytesEqual(blake2b256(data), expectedHash)) {
-    throw new DrayerError('INVALID_RECORD', `The chunk received for ${Buffer.from(expectedHash).toString('hex')} does not match its hash, so it was not stored; fetch it again from another peer.`);
-  }
+  const bad = chunkProblem(data, expectedHash);
+  if (bad) throw bad;
   stmts(s).insertChunk.run(expectedHash, data);
 }
 
@@ -298,50 +297,42 @@ function bulkEnd(s: Stream): void {
 }
 
 /**
- * Writes chunks content-addressed in batched transactions and collects the ordered hash list.
- * Buffers handed to `add` may be reused by the caller once an `add` returns true (the batch was written).
+ * Writes chunks content-addressed through a ChunkStore worker (which inserts and checkpoints on the
+ * other core) and collects the ordered hash list. Hashing stays here so every chunk is pinned
+ * before it can be committed: gcChunks never sees one of ours unpinned.
  */
 class ChunkWriter {
   readonly hashes: Uint8Array[] = [];
   size = 0;
-  private pending: { hash: Uint8Array; data: Uint8Array }[] = [];
-  private readonly st: Stmts;
-  private readonly flushTx: () => void;
+  private readonly store: ChunkStore;
 
   constructor(private readonly s: Stream) {
-    this.st = stmts(s);
     bulkBegin(s);
-    this.flushTx = s.db.transaction(() => {
-      for (const c of this.pending) this.st.insertChunk.run(c.hash, c.data);
-    });
+    this.store = new ChunkStore(s.file, { verify: false, txBytes: CHUNK_TX_BYTES, checkpointBytes: BULK_CHECKPOINT_BYTES });
   }
 
-  /** Returns true when the batch was written (so every buffer given so far is free again). */
-  add(data: Uint8Array): boolean {
-    const hash = blake2b256(data);
+  /** A CHUNK_SIZE buffer to fill and `add` (reused once the writer is done with it). */
+  take(): Buffer {
+    return Buffer.from(this.store.take());
+  }
+
+  /** Adds the first `len` bytes of a buffer from `take`, handing it over; waits while the writer's queue is full. */
+  async add(buf: Buffer, len: number): Promise<void> {
+    const hash = blake2b256(buf.subarray(0, len));
     pin(this.s, [hash]);
     this.hashes.push(hash);
-    this.size += data.length;
-    this.pending.push({ hash, data });
-    if (this.pending.length >= CHUNKS_PER_TX) {
-      this.flush();
-      return true;
-    }
-    return false;
+    this.size += len;
+    await this.store.put(buf.buffer as ArrayBuffer, len, hash);
   }
 
-  flush(): void {
-    if (this.pending.length === 0) return;
-    try {
-      this.flushTx();
-    } catch (e) {
-      throw isDrayerError(e) ? e : new DrayerError('IO', `Could not store file data in ${this.s.file}: ${(e as Error).message}. Nothing was changed; check free disk space and try again.`, { cause: e });
-    }
-    this.pending = [];
+  /** Wait until every chunk is committed. */
+  async flush(): Promise<void> {
+    await this.store.close();
   }
 
   /** Call once the manifest is stored (or the write failed). */
-  release(): void {
+  async release(): Promise<void> {
+    await this.store.terminate();
     unpin(this.s, this.hashes);
     bulkEnd(this.s);
   }
@@ -367,34 +358,28 @@ async function readSmall(fh: fsp.FileHandle, expected: number): Promise<Uint8Arr
   return m <= SMALL_FILE_MAX ? big.subarray(0, m) : null;
 }
 
-/** Chunk a file from disk in constant memory: reads ahead one piece while hashing and inserting. */
+/** Chunk a file from disk in constant memory: reads the next piece while this one is hashed and handed over. */
 async function chunkFile(w: ChunkWriter, fh: fsp.FileHandle, onBytes?: (n: number) => void): Promise<void> {
-  const free: Buffer[] = [];
-  const inUse: Buffer[] = [];
-  const take = () => free.pop() ?? Buffer.allocUnsafeSlow(CHUNK_SIZE);
+  const read = async (pos: number) => {
+    const buf = w.take();
+    return { buf, n: await readFull(fh, buf, pos) };
+  };
   let pos = 0;
-  let cur = take();
-  let n = await readFull(fh, cur, pos);
-  while (n > 0) {
-    pos += n;
-    const next = n === CHUNK_SIZE ? take() : undefined;
-    const ahead = next ? readFull(fh, next, pos) : Promise.resolve(0);
-    inUse.push(cur);
+  let cur = await read(pos);
+  while (cur.n > 0) {
+    pos += cur.n;
+    const ahead = cur.n === CHUNK_SIZE ? read(pos) : undefined;
     try {
-      if (w.add(n === CHUNK_SIZE ? cur : cur.subarray(0, n))) {
-        free.push(...inUse);
-        inUse.length = 0;
-        onBytes?.(pos);
-      }
+      await w.add(cur.buf, cur.n);
     } catch (e) {
-      await ahead.catch(() => 0);
+      await ahead?.catch(() => undefined);
       throw e;
     }
-    n = await ahead;
-    if (next) cur = next;
+    onBytes?.(pos);
+    if (!ahead) break;
+    cur = await ahead;
   }
-  w.flush();
-  onBytes?.(pos);
+  await w.flush();
 }
 
 // ---------- reading ----------
@@ -621,15 +606,20 @@ class Ingest {
     return this.finish(key, old === undefined ? 'added' : 'updated');
   }
 
-  /** Chunk in-memory content (addBytes of more than 1 MiB). */
-  bytesChunked(key: string, data: Uint8Array, mime: string, time: number): Outcome {
+  /** Chunk in-memory content (addBytes of more than 1 MiB); the caller's bytes are copied, never taken over. */
+  async bytesChunked(key: string, data: Uint8Array, mime: string, time: number): Promise<Outcome> {
     const w = new ChunkWriter(this.s);
     try {
-      for (let off = 0; off < data.length; off += CHUNK_SIZE) w.add(data.subarray(off, Math.min(data.length, off + CHUNK_SIZE)));
-      w.flush();
+      for (let off = 0; off < data.length; off += CHUNK_SIZE) {
+        const part = data.subarray(off, off + CHUNK_SIZE);
+        const buf = w.take();
+        buf.set(part);
+        await w.add(buf, part.length);
+      }
+      await w.flush();
       return this.manifest(key, w, mime, time);
     } finally {
-      w.release();
+      await w.release();
     }
   }
 
@@ -660,7 +650,7 @@ class Ingest {
         await chunkFile(w, fh, onBytes);
         return this.manifest(key, w, mime, time);
       } finally {
-        w.release();
+        await w.release();
       }
     } catch (e) {
       throw isDrayerError(e) ? e : fsError(e, abs);
@@ -728,7 +718,7 @@ export async function addBytes(s: Stream, relPath: string, data: Uint8Array, opt
   let outcome: Outcome = 'unchanged';
   const ing = new Ingest(s, (_k, o) => (outcome = o));
   if (data.length <= SMALL_FILE_MAX) ing.small(key, data, mime, time);
-  else ing.bytesChunked(key, data, mime, time);
+  else await ing.bytesChunked(key, data, mime, time);
   ing.end();
   return { path: key, changed: outcome !== 'unchanged' };
 }

@@ -3,6 +3,7 @@
 // replaced database restarts the feed. Falls back to the original Drayer's newRecords endpoint.
 // Every response is bounded in size and time: a hostile peer can waste a request, nothing more.
 import { DrayerError, isDrayerError } from './errors.js';
+import { ChunkStore } from './chunk-writer.js';
 import { blake2b256, bytesEqual } from './crypto.js';
 import { decodeWire, DrayerRecord, fromWire } from './record.js';
 import type { ApplyResult, Stream } from './store.js';
@@ -118,6 +119,13 @@ class HttpStatusError extends Error {
 
 /** GET with a size cap and a time limit covering headers and body (slow drip included). */
 export async function fetchBounded(url: string, opts: { maxBytes: number; timeoutMs: number; signal?: AbortSignal }): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  const total = await fetchBody(url, opts, (part) => void parts.push(part));
+  return parts.length === 1 ? parts[0]! : new Uint8Array(Buffer.concat(parts, total));
+}
+
+/** fetchBounded's work: each part of the body goes to `sink` as it arrives; answers the body's length. */
+async function fetchBody(url: string, opts: { maxBytes: number; timeoutMs: number; signal?: AbortSignal }, sink: (part: Uint8Array) => void): Promise<number> {
   const timeout = AbortSignal.timeout(opts.timeoutMs);
   const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
   let res: Response;
@@ -135,7 +143,6 @@ export async function fetchBounded(url: string, opts: { maxBytes: number; timeou
     await res.body?.cancel().catch(() => {});
     throw new DrayerError('IO', `${url} sent ${declared} bytes, more than the ${opts.maxBytes} allowed.`);
   }
-  const parts: Uint8Array[] = [];
   let total = 0;
   try {
     const reader = res.body!.getReader();
@@ -147,7 +154,7 @@ export async function fetchBounded(url: string, opts: { maxBytes: number; timeou
         await reader.cancel().catch(() => {});
         throw new DrayerError('IO', `${url} sent more than the ${opts.maxBytes} bytes allowed for one response.`);
       }
-      parts.push(value);
+      sink(value);
     }
   } catch (e) {
     if (isDrayerError(e)) throw e;
@@ -155,7 +162,7 @@ export async function fetchBounded(url: string, opts: { maxBytes: number; timeou
     if (name === 'TimeoutError' || name === 'AbortError') throw networkError(e, url, opts.timeoutMs);
     throw new DrayerError('IO', `${url} broke off its answer after ${total} bytes; try again later.`, { cause: e });
   }
-  return parts.length === 1 ? parts[0]! : new Uint8Array(Buffer.concat(parts, total));
+  return total;
 }
 
 function networkError(e: unknown, url: string, timeoutMs: number): DrayerError {
@@ -405,12 +412,15 @@ export async function fetchValue(stream: Stream, baseUrl: string, id: number, op
 }
 
 /** Fetched chunks are stored in transactions of about this many bytes (one commit each, not one per chunk). */
-const CHUNK_TX_BYTES = 16 * 1024 * 1024;
+const CHUNK_TX_BYTES = 4 * 1024 * 1024;
 /** While chunks are stored, the WAL is checkpointed about every this many bytes (each checkpoint fsyncs). */
 const CHUNK_CHECKPOINT_BYTES = 64 * 1024 * 1024;
 const chunkFetches = new WeakMap<Stream, { n: number; saved: number }>();
 
-/** Checkpoint less often while chunks arrive (nested and concurrent fetches share one setting). */
+/**
+ * Checkpoint less often on this thread's connection too while chunks arrive, so its own small commits
+ * meanwhile do not checkpoint the chunk writer's WAL here (nested and concurrent fetches share one setting).
+ */
 function bulkChunksBegin(s: Stream): void {
   const b = chunkFetches.get(s);
   if (b) {
@@ -447,39 +457,26 @@ export async function fetchMissingChunks(stream: Stream, peer: string, opts: Pul
     }
   }
   if (queue.length === 0) return 0;
-  let done = 0;
-  // Chunks wait here until a batch is full, then are stored in one transaction; each is still
-  // checked against its hash (putChunk), and a bad one never costs the good ones their place.
-  let pending: { data: Uint8Array; hash: Uint8Array }[] = [];
-  let pendingBytes = 0;
-  const store = stream.db.transaction((batch: { data: Uint8Array; hash: Uint8Array }[]) => {
-    let bad: unknown;
-    for (const c of batch) {
-      try {
-        files.putChunk(stream, c.data, c.hash); // verifies the hash
-        done++;
-      } catch (e) {
-        bad ??= e;
-      }
-    }
-    return bad;
-  });
-  const flush = () => {
-    if (pending.length === 0) return;
-    const batch = pending;
-    pending = [];
-    pendingBytes = 0;
-    const bad = store(batch);
-    if (bad) throw bad;
-  };
+  // A worker thread verifies each chunk against its hash and stores it (in transactions of about
+  // CHUNK_TX_BYTES) while this thread keeps receiving; a bad chunk never costs the good ones their place.
+  const store = new ChunkStore(stream.file, { verify: true, txBytes: CHUNK_TX_BYTES, checkpointBytes: CHUNK_CHECKPOINT_BYTES });
   const base = `${peerId(peer)}/${urlSafeKey(stream.publicKey)}/chunk/`;
   const worker = async () => {
     try {
       for (let h = queue.shift(); h; h = queue.shift()) {
-        const data = await fetchBounded(base + Buffer.from(h).toString('hex'), { maxBytes: 4 * 1024 * 1024, timeoutMs, signal: opts.signal });
-        pending.push({ data, hash: h });
-        pendingBytes += data.byteLength;
-        if (pendingBytes >= CHUNK_TX_BYTES) flush();
+        // The body lands in a buffer the writer gave back (no garbage per chunk), grown if a chunk is bigger.
+        let buf = store.take();
+        let len = 0;
+        await fetchBody(base + Buffer.from(h).toString('hex'), { maxBytes: 4 * 1024 * 1024, timeoutMs, signal: opts.signal }, (part) => {
+          if (len + part.byteLength > buf.byteLength) {
+            const bigger = new ArrayBuffer(Math.max(2 * buf.byteLength, len + part.byteLength));
+            new Uint8Array(bigger).set(new Uint8Array(buf, 0, len));
+            buf = bigger;
+          }
+          new Uint8Array(buf, len).set(part);
+          len += part.byteLength;
+        });
+        await store.put(buf, len, h);
       }
     } catch (e) {
       queue.length = 0; // the first failure ends the fetch: the other workers take no new chunk
@@ -489,13 +486,15 @@ export async function fetchMissingChunks(stream: Stream, peer: string, opts: Pul
   bulkChunksBegin(stream);
   try {
     const workers = await Promise.allSettled(Array.from({ length: Math.min(SYNC_LIMITS.chunkConcurrency, queue.length) }, worker));
-    flush(); // what arrived is kept, even when a fetch failed
+    await store.close(); // what arrived is kept, even when a fetch failed
     const failed = workers.find((w): w is PromiseRejectedResult => w.status === 'rejected');
+    if (store.bad) throw store.bad;
     if (failed) throw failed.reason;
   } finally {
+    await store.terminate();
     bulkChunksEnd(stream);
   }
-  return done;
+  return store.stored;
 }
 
 /** The peer's tips for a stream (GET /<pk>/tips): what a "latest N" follow needs to pick its range. */

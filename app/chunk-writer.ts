@@ -1,0 +1,133 @@
+// Big-file chunks stored by a worker thread with its own SQLite connection to the stream file, so
+// the inserts, their commits and the WAL checkpoints (fsyncs) run on the second core while this
+// thread keeps reading from the network or the disk. Chunk buffers are transferred, not copied,
+// and given back for reuse; a bounded queue (backpressure) keeps memory flat however fast they arrive.
+import { Worker } from 'node:worker_threads';
+import { blake2b256, bytesEqual } from './crypto.js';
+import { DrayerError, type ErrorCode } from './errors.js';
+import { LIMITS } from './record.js';
+
+/** Why a chunk may not be stored under `expectedHash`, or null when it may. */
+export function chunkProblem(data: Uint8Array, expectedHash: Uint8Array): DrayerError | null {
+  if (data.length > LIMITS.valueBytes) return new DrayerError('INVALID_RECORD', `A chunk of ${data.length} bytes is larger than any Drayer writes; it was not stored.`);
+  if (!bytesEqual(blake2b256(data), expectedHash)) {
+    return new DrayerError('INVALID_RECORD', `The chunk received for ${Buffer.from(expectedHash).toString('hex')} does not match its hash, so it was not stored; fetch it again from another peer.`);
+  }
+  return null;
+}
+
+/** What the worker is started with. */
+export interface WriterConfig {
+  file: string;
+  /** check each chunk against its hash in the worker (chunks from peers); else the hash is trusted */
+  verify: boolean;
+  /** bytes per write transaction */
+  txBytes: number;
+  /** WAL checkpoint interval in bytes while writing */
+  checkpointBytes: number;
+}
+
+/** This thread → worker: a chunk's buffer (transferred) and its length, or the end. */
+export type WriterJob = { buf: ArrayBuffer; len: number; hash: Uint8Array } | { end: true };
+
+/**
+ * Worker → this thread. `buffers`: those no longer needed (their chunks stored or refused), given
+ * back for reuse; `fatal`: the worker stopped.
+ */
+export type WriterReply =
+  | { buffers: ArrayBuffer[]; stored: number; bad?: { code: ErrorCode; message: string } }
+  | { fatal: string }
+  | { done: true };
+
+/** Big files are cut in chunks of this size; `take` hands out (and reuses) buffers of it. */
+export const CHUNK_SIZE = 1024 * 1024;
+
+export class ChunkStore {
+  /** chunks stored (new or already held) */
+  stored = 0;
+  /** the first chunk refused (its hash did not match); the others are still stored */
+  bad: DrayerError | undefined;
+  private readonly worker: Worker;
+  private queued = 0;
+  /** buffers given back by the worker, to fill again: no garbage per chunk on either thread */
+  private free: ArrayBuffer[] = [];
+  private waiters: (() => void)[] = [];
+  private failure: DrayerError | undefined;
+  private readonly ended: Promise<void>;
+  /** bytes handed over but not yet stored: one transaction being written and one filling */
+  private readonly maxQueued: number;
+
+  constructor(private readonly file: string, opts: Omit<WriterConfig, 'file'>) {
+    this.maxQueued = 2 * opts.txBytes;
+    // The worker inherits node's flags, less those that only make sense for a main script.
+    const execArgv = process.execArgv.filter((a, i, all) => !a.startsWith('--input-type') && all[i - 1] !== '--input-type');
+    this.worker = new Worker(new URL('./chunk-writer-worker.js', import.meta.url), { workerData: { file, ...opts } satisfies WriterConfig, execArgv });
+    this.ended = new Promise((resolve) => {
+      let done = false;
+      this.worker.on('message', (m: WriterReply) => {
+        if ('done' in m) {
+          done = true;
+          return resolve();
+        }
+        if ('fatal' in m) return this.fail(m.fatal);
+        for (const b of m.buffers) {
+          this.queued -= b.byteLength;
+          if (b.byteLength === CHUNK_SIZE) this.free.push(b);
+        }
+        this.stored += m.stored;
+        if (m.bad) this.bad ??= new DrayerError(m.bad.code, m.bad.message);
+        this.wake();
+      });
+      this.worker.on('error', (e) => this.fail(e.message));
+      this.worker.on('exit', () => {
+        if (!done) this.fail('the chunk writer stopped');
+        resolve();
+      });
+    });
+  }
+
+  /** A CHUNK_SIZE buffer to fill and `put`: one the writer gave back, or a new one. */
+  take(): ArrayBuffer {
+    return this.free.pop() ?? new ArrayBuffer(CHUNK_SIZE);
+  }
+
+  /**
+   * Hand over a chunk, the first `len` bytes of `buf`: the buffer is transferred (unusable here
+   * afterwards). Waits while the queue is full; throws once the writer failed or refused a chunk.
+   */
+  async put(buf: ArrayBuffer, len: number, hash: Uint8Array): Promise<void> {
+    this.check();
+    this.queued += buf.byteLength;
+    this.worker.postMessage({ buf, len, hash } satisfies WriterJob, [buf]);
+    while (this.queued > this.maxQueued && !this.failure) await new Promise<void>((r) => this.waiters.push(r));
+    this.check();
+  }
+
+  /** Store what is queued, then end the worker. Throws if the writer failed (refused chunks do not throw: see `bad`). */
+  async close(): Promise<void> {
+    if (!this.failure) this.worker.postMessage({ end: true } satisfies WriterJob);
+    await this.ended;
+    if (this.failure) throw this.failure;
+  }
+
+  /** End the worker at once (after a failure); what it committed stays. */
+  async terminate(): Promise<void> {
+    await this.worker.terminate();
+  }
+
+  private check(): void {
+    if (this.failure) throw this.failure;
+    if (this.bad) throw this.bad;
+  }
+
+  private fail(why: string): void {
+    this.failure ??= new DrayerError('IO', `Could not store file data in ${this.file}: ${why}. What was stored before is kept; check free disk space and try again.`);
+    this.wake();
+  }
+
+  private wake(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const r of w) r();
+  }
+}
