@@ -218,6 +218,10 @@ export class Stream {
     const kp = following ? null : opts.keyPair ?? generateKeyPair();
     const publicKey = following ? new Uint8Array(opts.followKey!) : kp!.publicKey;
     if (publicKey.length !== 32) throw new DrayerError('INVALID_ARGUMENT', 'A stream key is 32 bytes.');
+    // Each filter is safe alone: the chain it cuts (ID or M) still vouches for every gap in range.
+    // Together, a deleted record may have both its covering records out of range, and a replayed
+    // old copy could not be refuted, so a mirror keeps one range at most.
+    if (opts.minId && opts.minMod) throw new DrayerError('INVALID_ARGUMENT', 'A partial copy keeps either the latest records by id (minId) or by change time (minMod), not both.');
     const keyFile = keyPathFor(file);
     fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
     if (kp) {
