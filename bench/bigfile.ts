@@ -3,7 +3,7 @@
 // node:http serving the file from disk with fs.createReadStream, fetch on the client writing it
 // to a file (and, as a second baseline, to nowhere). Both servers run in a child process, so
 // the peak RSS growth sampled here (every 50 ms) is the follower's (client's) alone.
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -15,43 +15,11 @@ import { Stream } from '../app/store.js';
 import { pull } from '../app/sync.js';
 import { applyParallel, VerifierPool } from '../app/verifier.js';
 import { childServer } from './clone.js';
-import { machine, removeDir, seconds, tempDir } from './common.js';
+import { devNull, machine, makeFile, removeDir, rssSampler, seconds, tempDir } from './common.js';
 
 const MiB = 1024 * 1024;
 const round = (n: number) => Math.round(n * 10) / 10;
 const ratio = (a: number, b: number) => Math.round((a / b) * 1000) / 1000;
-
-/** `mib` MiB of incompressible bytes written a MiB at a time, unique per MiB (nothing deduplicates). */
-async function makeFile(file: string, mib: number): Promise<void> {
-  const block = randomBytes(MiB);
-  const fh = await fs.promises.open(file, 'w');
-  try {
-    for (let i = 0; i < mib; i++) {
-      block.writeUInt32LE(i, 0);
-      block.writeUInt32LE((i * 2654435761) >>> 0, MiB / 2);
-      await fh.write(block, 0, MiB, i * MiB);
-    }
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
-/** Peak RSS growth (MiB) over a phase, sampled every 50 ms from when sampling starts. */
-function rssSampler() {
-  const start = process.memoryUsage().rss;
-  let peak = start;
-  const t = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50);
-  return {
-    stop(): number {
-      clearInterval(t);
-      peak = Math.max(peak, process.memoryUsage().rss);
-      return (peak - start) / MiB;
-    },
-  };
-}
-
-const devNull = () => new Writable({ highWaterMark: MiB, write: (_c, _e, cb) => cb() });
 
 async function sha256(readable: Readable): Promise<string> {
   const h = createHash('sha256');

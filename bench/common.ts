@@ -1,9 +1,10 @@
-// Shared bench helpers: temp dirs, a big writer stream built fast, and raw node:crypto rates
+// Shared bench helpers: temp dirs, a big writer stream and big files built fast, RSS sampling, and raw node:crypto rates
 // measured in the same run so results can be read as ratios on any machine.
 import * as nodeCrypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { Writable } from 'node:stream';
 import { encodePost } from '../app/posts.js';
 import { Stream } from '../app/store.js';
 
@@ -104,3 +105,37 @@ export const cpuMicrosEach = (cpuMs: number, n: number): number => Math.round((c
 export function machine(): Record<string, unknown> {
   return { cores: os.availableParallelism(), load1: Math.round(os.loadavg()[0]! * 100) / 100, node: process.version };
 }
+
+const MiB = 1024 * 1024;
+
+/** `mib` MiB of incompressible bytes written a MiB at a time, unique per MiB (nothing deduplicates). */
+export async function makeFile(file: string, mib: number): Promise<void> {
+  const block = nodeCrypto.randomBytes(MiB);
+  const fh = await fs.promises.open(file, 'w');
+  try {
+    for (let i = 0; i < mib; i++) {
+      block.writeUInt32LE(i, 0);
+      block.writeUInt32LE((i * 2654435761) >>> 0, MiB / 2);
+      await fh.write(block, 0, MiB, i * MiB);
+    }
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Peak RSS growth (MiB) over a phase, sampled every 50 ms from when sampling starts. */
+export function rssSampler() {
+  const start = process.memoryUsage().rss;
+  let peak = start;
+  const t = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50);
+  return {
+    stop(): number {
+      clearInterval(t);
+      peak = Math.max(peak, process.memoryUsage().rss);
+      return (peak - start) / MiB;
+    },
+  };
+}
+
+export const devNull = () => new Writable({ highWaterMark: MiB, write: (_c, _e, cb) => cb() });

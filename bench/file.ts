@@ -3,46 +3,14 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { randomBytes } from 'node:crypto';
-import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { pathToFileURL } from 'node:url';
 import { Stream } from '../app/store.js';
 import { addFile, openFileStream } from '../app/files.js';
+import { devNull, makeFile, rssSampler } from './common.js';
 
 const MiB = 1024 * 1024;
 
-/** Write `mib` MiB of incompressible bytes, unique per MiB so nothing deduplicates. */
-async function makeFile(file: string, mib: number): Promise<void> {
-  const block = randomBytes(MiB);
-  const fh = await fs.promises.open(file, 'w');
-  try {
-    for (let i = 0; i < mib; i++) {
-      block.writeUInt32LE(i, 0);
-      block.writeUInt32LE(i * 2654435761 >>> 0, MiB / 2);
-      await fh.write(block, 0, MiB, i * MiB);
-    }
-    await fh.sync(); // so its writeback does not compete with what is measured
-  } finally {
-    await fh.close();
-  }
-}
-
-/** Samples RSS every 50 ms; growth is measured from the RSS when sampling started. */
-function rssSampler() {
-  const start = process.memoryUsage().rss;
-  let peak = start;
-  const t = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50);
-  return {
-    stop(): number {
-      clearInterval(t);
-      peak = Math.max(peak, process.memoryUsage().rss);
-      return (peak - start) / MiB;
-    },
-  };
-}
-
-const devNull = () => new Writable({ highWaterMark: MiB, write: (_c, _e, cb) => cb() });
 const round = (n: number) => Math.round(n * 10) / 10;
 const ratio = (a: number, b: number) => Math.round((a / b) * 100) / 100;
 
