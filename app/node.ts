@@ -11,7 +11,7 @@ import { randomBytes } from './crypto.js';
 import { DrayerError, isDrayerError } from './errors.js';
 import { fingerprint, formatKey, keyLink, parseKey } from './keys.js';
 import { Library, StreamEntry } from './library.js';
-import { addPost, decodePost, editPost, listPosts, POST_TYPE, postView } from './posts.js';
+import { addPost, editPost, listPosts, POST_TYPE } from './posts.js';
 import type { DrayerRecord } from './record.js';
 import { Stream } from './store.js';
 import { Applier, peerId, pull, PullResult, remoteTips } from './sync.js';
@@ -617,4 +617,3 @@ export function parseFollowTarget(text: string): { pk: Uint8Array; source?: stri
   return { pk: parseKey(t) };
 }
 
-export { decodePost, postView };
