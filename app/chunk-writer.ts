@@ -6,6 +6,7 @@ import { Worker } from 'node:worker_threads';
 import { blake2b256, bytesEqual } from './crypto.js';
 import { DrayerError, type ErrorCode } from './errors.js';
 import { LIMITS } from './record.js';
+import type { Stream } from './store.js';
 
 /** Why a chunk may not be stored under `expectedHash`, or null when it may. */
 export function chunkProblem(data: Uint8Array, expectedHash: Uint8Array): DrayerError | null {
@@ -41,6 +42,35 @@ export type WriterReply =
 
 /** Big files are cut in chunks of this size; `take` hands out (and reuses) buffers of it. */
 export const CHUNK_SIZE = 1024 * 1024;
+/** Chunks are stored in transactions of about this many bytes (one commit each, not one per chunk). */
+const TX_BYTES = 4 * CHUNK_SIZE;
+/** While chunks are stored, the WAL is checkpointed about every this many bytes (each checkpoint fsyncs). */
+const BULK_CHECKPOINT_BYTES = 64 * 1024 * 1024;
+
+const bulkWriters = new WeakMap<Stream, { n: number; saved: number }>();
+
+/**
+ * Checkpoint less often on the stream's own connection too while chunks go in, so its small commits
+ * meanwhile do not checkpoint the chunk writer's WAL; nested and concurrent writers share one setting.
+ */
+function holdCheckpoints(s: Stream): void {
+  const b = bulkWriters.get(s);
+  if (b) {
+    b.n++;
+    return;
+  }
+  const saved = s.db.pragma('wal_autocheckpoint', { simple: true }) as number;
+  const pageSize = s.db.pragma('page_size', { simple: true }) as number;
+  bulkWriters.set(s, { n: 1, saved });
+  if (saved > 0) s.db.pragma(`wal_autocheckpoint = ${Math.max(saved, Math.ceil(BULK_CHECKPOINT_BYTES / pageSize))}`);
+}
+
+function releaseCheckpoints(s: Stream): void {
+  const b = bulkWriters.get(s);
+  if (!b || --b.n > 0) return;
+  bulkWriters.delete(s);
+  if (s.db.open) s.db.pragma(`wal_autocheckpoint = ${b.saved}`);
+}
 
 export class ChunkStore {
   /** chunks stored (new or already held) */
@@ -57,7 +87,21 @@ export class ChunkStore {
   /** bytes handed over but not yet stored: one transaction being written and one filling */
   private readonly maxQueued: number;
 
-  constructor(private readonly file: string, opts: Omit<WriterConfig, 'file'>) {
+  private released = false;
+
+  /** A writer for `s`; `verify`: check each chunk against its hash (chunks from peers). Always `terminate()` it. */
+  static forStream(s: Stream, opts: { verify: boolean }): ChunkStore {
+    holdCheckpoints(s);
+    try {
+      return new ChunkStore(s, { verify: opts.verify, txBytes: TX_BYTES, checkpointBytes: BULK_CHECKPOINT_BYTES });
+    } catch (e) {
+      releaseCheckpoints(s);
+      throw e;
+    }
+  }
+
+  private constructor(private readonly stream: Stream, opts: Omit<WriterConfig, 'file'>) {
+    const file = stream.file;
     this.maxQueued = 2 * opts.txBytes;
     // The worker inherits node's flags, less those that only make sense for a main script.
     const execArgv = process.execArgv.filter((a, i, all) => !a.startsWith('--input-type') && all[i - 1] !== '--input-type');
@@ -113,6 +157,10 @@ export class ChunkStore {
   /** End the worker at once (after a failure); what it committed stays. */
   async terminate(): Promise<void> {
     await this.worker.terminate();
+    if (!this.released) {
+      this.released = true;
+      releaseCheckpoints(this.stream);
+    }
   }
 
   private check(): void {
@@ -121,7 +169,7 @@ export class ChunkStore {
   }
 
   private fail(why: string): void {
-    this.failure ??= new DrayerError('IO', `Could not store file data in ${this.file}: ${why}. What was stored before is kept; check free disk space and try again.`);
+    this.failure ??= new DrayerError('IO', `Could not store file data in ${this.stream.file}: ${why}. What was stored before is kept; check free disk space and try again.`);
     this.wake();
   }
 

@@ -19,14 +19,6 @@ export const FILE_TYPE = 'file';
 /** Files up to this size are stored inline in their record; larger ones are chunked. */
 export const SMALL_FILE_MAX = 1024 * 1024;
 export { CHUNK_SIZE };
-/** Bytes per chunk write transaction: big enough to amortize commits, small enough to bound memory. */
-const CHUNK_TX_BYTES = 4 * CHUNK_SIZE;
-/**
- * While chunks are written, the WAL is checkpointed about every this many bytes instead of
- * SQLite's default ~4 MiB: each checkpoint fsyncs, and fewer, larger ones measured ~1.5x faster
- * on a disk-bound machine while still bounding the WAL's size.
- */
-const BULK_CHECKPOINT_BYTES = 64 * 1024 * 1024;
 /** Small files queued for one Stream.batch are flushed at this many bytes (bounds memory). */
 const BATCH_FLUSH_BYTES = 32 * 1024 * 1024;
 const BATCH_FLUSH_FILES = 2000;
@@ -275,27 +267,6 @@ export function gcChunks(s: Stream): number {
   }).immediate();
 }
 
-const bulkWriters = new WeakMap<Stream, { n: number; saved: number }>();
-
-function bulkBegin(s: Stream): void {
-  const b = bulkWriters.get(s);
-  if (b) {
-    b.n++;
-    return;
-  }
-  const saved = s.db.pragma('wal_autocheckpoint', { simple: true }) as number;
-  const pageSize = s.db.pragma('page_size', { simple: true }) as number;
-  bulkWriters.set(s, { n: 1, saved });
-  if (saved > 0) s.db.pragma(`wal_autocheckpoint = ${Math.max(saved, Math.ceil(BULK_CHECKPOINT_BYTES / pageSize))}`);
-}
-
-function bulkEnd(s: Stream): void {
-  const b = bulkWriters.get(s);
-  if (!b || --b.n > 0) return;
-  bulkWriters.delete(s);
-  if (s.db.open) s.db.pragma(`wal_autocheckpoint = ${b.saved}`);
-}
-
 /**
  * Writes chunks content-addressed through a ChunkStore worker (which inserts and checkpoints on the
  * other core) and collects the ordered hash list. Hashing stays here so every chunk is pinned
@@ -307,8 +278,7 @@ class ChunkWriter {
   private readonly store: ChunkStore;
 
   constructor(private readonly s: Stream) {
-    bulkBegin(s);
-    this.store = new ChunkStore(s.file, { verify: false, txBytes: CHUNK_TX_BYTES, checkpointBytes: BULK_CHECKPOINT_BYTES });
+    this.store = ChunkStore.forStream(s, { verify: false });
   }
 
   /** A CHUNK_SIZE buffer to fill and `add` (reused once the writer is done with it). */
@@ -334,7 +304,6 @@ class ChunkWriter {
   async release(): Promise<void> {
     await this.store.terminate();
     unpin(this.s, this.hashes);
-    bulkEnd(this.s);
   }
 }
 

@@ -2,6 +2,7 @@
 // of a data directory. It lists the streams followed and owned, keeps settings, peers and sync
 // cursors, and a timeline with a full-text index across all streams. Everything but the settings
 // (global and per stream) and the peer list can be rebuilt from the stream files: see rebuild().
+import type { TimelineItem } from './api.js';
 import Database from 'better-sqlite3';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -74,19 +75,8 @@ export interface StreamEntry {
   settings: StreamSettings;
 }
 
-export interface TimelineEntry {
-  streamKey: string;
-  streamName: string;
-  key: string;
-  id: number;
-  /** µs */
-  ts: number;
-  /** µs */
-  mod: number;
-  title: string;
-  /** the first EXCERPT_CHARS characters of the body */
-  body: string;
-}
+/** A post in the timeline (µs times; `body` is the first EXCERPT_CHARS characters): the API's own shape. */
+export type TimelineEntry = TimelineItem;
 
 export interface PeerEntry {
   url: string;

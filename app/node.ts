@@ -220,8 +220,12 @@ export class DrayerNode implements DrayerApi {
     // A mirror that lost or replaced a big file drops the chunks nothing refers to any more.
     if (!local && (res.removed.length > 0 || res.stored.some((r) => r.type === 'file'))) gcChunks(s);
     this.seenSeq.set(pk, s.lastSeq());
-    const e = this.library.getStream(pk);
-    if (e && s.info().name && s.info().name !== e.name) this.library.updateStream(pk, { name: String(s.info().name) });
+    // Only a changed info record can rename the stream: no decoding on every synced page.
+    if (res.stored.some((r) => r.type === 'drayer' && r.key === 'info')) {
+      const name = s.info().name;
+      const e = this.library.getStream(pk);
+      if (e && name && name !== e.name) this.library.updateStream(pk, { name: String(name) });
+    }
     this.emit('recordsChanged', { publicKey: pk, stored: res.stored.length, removed: res.removed.length, local });
     this.announce(s, res.stored);
   }
@@ -558,7 +562,7 @@ export class DrayerNode implements DrayerApi {
       if (ok) this.afterChange(s, { stored: s.changesSince(before, { metaOnly: true }).records, removed: [] }, true);
       return ok;
     },
-    timeline: ({ limit, before }) => this.library.timeline({ limit, before }).map((t) => ({ ...t })),
+    timeline: ({ limit, before }) => this.library.timeline({ limit, before }),
     search: ({ query, limit }) => this.library.search(query, { limit }),
     nearby: () => {
       const out: NearbyStream[] = [];

@@ -4,9 +4,9 @@
 import Database from 'better-sqlite3';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { blake2b256, bytesEqual, generateKeyPair, KeyPair, keyPairFromSeed, libsodiumSecretKey, randomBytes, sign, verify } from './crypto.js';
+import { blake2b256, bytesEqual, generateKeyPair, KeyPair, keyPairFromSeed, libsodiumSecretKey, randomBytes } from './crypto.js';
 import { DrayerError, isDrayerError } from './errors.js';
-import { checkRecord, checkShape, DrayerRecord, LIMITS, signingBytes, signRecord, UnsignedRecord } from './record.js';
+import { checkRecord, checkShape, DrayerRecord, LIMITS, signRecord, UnsignedRecord } from './record.js';
 import { encode, decode } from '@msgpack/msgpack';
 
 export const FORMAT = 'drayer-stream';
@@ -98,6 +98,9 @@ type Row = {
   seq: number; chain: Buffer; id: number; type: string; key: string; val: Buffer | null; hash: Buffer;
   ts: number; mod: number; prev: number; prevch: number; sig: Buffer;
 };
+
+/** Every column but the value: metadata-only reads never touch value bytes. */
+const META_COLS = 'seq, chain, id, type, key, NULL AS val, hash, ts, mod, prev, prevch, sig';
 
 function rowToRecord(r: Row): DrayerRecord {
   return {
@@ -328,11 +331,11 @@ export class Stream {
   private prepare() {
     const db = this.db;
     const cols = 'chain, id, type, key, val, hash, ts, mod, prev, prevch, sig';
+    const window = 'WHERE seq > ? AND seq <= ? AND id >= ? AND mod >= ? ORDER BY seq LIMIT ?';
     return {
       byId: db.prepare(`SELECT * FROM records WHERE chain = ? AND id = ?`),
       // INDEXED BY: without it SQLite walks records_chain_mod (to skip the sort), scanning the whole chain per lookup.
       byKey: db.prepare(`SELECT * FROM records INDEXED BY records_type_key WHERE chain = ? AND type = ? AND key = ? ORDER BY mod DESC LIMIT 1`),
-      byKeyAnyChain: db.prepare(`SELECT * FROM records WHERE type = ? AND key = ? ORDER BY mod DESC LIMIT 1`),
       maxId: db.prepare(`SELECT max(id) AS v FROM records WHERE chain = ?`).pluck(),
       maxMod: db.prepare(`SELECT max(mod) AS v FROM records WHERE chain = ?`).pluck(),
       idAfter: db.prepare(`SELECT * FROM records WHERE chain = ? AND id > ? ORDER BY id LIMIT 1`),
@@ -345,8 +348,8 @@ export class Stream {
       gcId: db.prepare(`DELETE FROM records WHERE chain = ? AND id > ? AND id < ? RETURNING id`).pluck(),
       metaGet: db.prepare(`SELECT v FROM meta WHERE k = ?`).pluck(),
       metaSet: db.prepare(`INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)`),
-      changes: db.prepare(`SELECT * FROM records WHERE seq > ? AND seq <= ? AND id >= ? AND mod >= ? ORDER BY seq LIMIT ?`),
-      changesMeta: db.prepare(`SELECT seq, chain, id, type, key, NULL AS val, hash, ts, mod, prev, prevch, sig FROM records WHERE seq > ? AND seq <= ? AND id >= ? AND mod >= ? ORDER BY seq LIMIT ?`),
+      changes: db.prepare(`SELECT * FROM records ${window}`),
+      changesMeta: db.prepare(`SELECT ${META_COLS} FROM records ${window}`),
       lastSeq: db.prepare(`SELECT seq FROM sqlite_sequence WHERE name = 'records'`).pluck(),
       count: db.prepare(`SELECT count(*) FROM records`).pluck(),
       countType: db.prepare(`SELECT count(*) FROM records WHERE type = ?`).pluck(),
@@ -444,7 +447,7 @@ export class Stream {
 
   /** Iterate all live records in id order without loading them all at once. */
   *iterate(opts: { withValues?: boolean } = {}): Generator<DrayerRecord> {
-    const cols = opts.withValues === false ? 'seq, chain, id, type, key, NULL AS val, hash, ts, mod, prev, prevch, sig' : '*';
+    const cols = opts.withValues === false ? META_COLS : '*';
     for (const row of this.db.prepare(`SELECT ${cols} FROM records ORDER BY chain, id`).iterate() as IterableIterator<Row>) {
       yield rowToRecord(row);
     }
@@ -745,5 +748,3 @@ function checkText(type: string, key: string): void {
   if (Buffer.byteLength(key) > LIMITS.keyBytes) throw new DrayerError('INVALID_ARGUMENT', `A record key may be at most ${LIMITS.keyBytes} bytes.`);
 }
 
-// re-exported for tests that need to build records by hand
-export { signingBytes, sign, verify };

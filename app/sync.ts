@@ -4,6 +4,7 @@
 // Every response is bounded in size and time: a hostile peer can waste a request, nothing more.
 import { DrayerError, isDrayerError } from './errors.js';
 import { ChunkStore } from './chunk-writer.js';
+import { listFiles, missingChunks } from './files.js';
 import { blake2b256, bytesEqual } from './crypto.js';
 import { decodeWire, DrayerRecord, fromWire } from './record.js';
 import type { ApplyResult, Stream } from './store.js';
@@ -411,44 +412,14 @@ export async function fetchValue(stream: Stream, baseUrl: string, id: number, op
   return val;
 }
 
-/** Fetched chunks are stored in transactions of about this many bytes (one commit each, not one per chunk). */
-const CHUNK_TX_BYTES = 4 * 1024 * 1024;
-/** While chunks are stored, the WAL is checkpointed about every this many bytes (each checkpoint fsyncs). */
-const CHUNK_CHECKPOINT_BYTES = 64 * 1024 * 1024;
-const chunkFetches = new WeakMap<Stream, { n: number; saved: number }>();
-
-/**
- * Checkpoint less often on this thread's connection too while chunks arrive, so its own small commits
- * meanwhile do not checkpoint the chunk writer's WAL here (nested and concurrent fetches share one setting).
- */
-function bulkChunksBegin(s: Stream): void {
-  const b = chunkFetches.get(s);
-  if (b) {
-    b.n++;
-    return;
-  }
-  const saved = s.db.pragma('wal_autocheckpoint', { simple: true }) as number;
-  const pageSize = s.db.pragma('page_size', { simple: true }) as number;
-  chunkFetches.set(s, { n: 1, saved });
-  if (saved > 0) s.db.pragma(`wal_autocheckpoint = ${Math.max(saved, Math.ceil(CHUNK_CHECKPOINT_BYTES / pageSize))}`);
-}
-
-function bulkChunksEnd(s: Stream): void {
-  const b = chunkFetches.get(s);
-  if (!b || --b.n > 0) return;
-  chunkFetches.delete(s);
-  if (s.db.open) s.db.pragma(`wal_autocheckpoint = ${b.saved}`);
-}
-
 /** After records arrive, fetch chunks of big files that are not here yet (verified, resumable). */
 export async function fetchMissingChunks(stream: Stream, peer: string, opts: PullOptions & { paths?: string[] } = {}): Promise<number> {
-  const files = await import('./files.js');
-  const paths = opts.paths ?? files.listFiles(stream).filter((f) => f.chunked).map((f) => f.path);
+  const paths = opts.paths ?? listFiles(stream).filter((f) => f.chunked).map((f) => f.path);
   const timeoutMs = opts.timeoutMs ?? SYNC_LIMITS.timeoutMs;
   const queue: Uint8Array[] = [];
   const seen = new Set<string>();
   for (const p of paths) {
-    for (const h of files.missingChunks(stream, p)) {
+    for (const h of missingChunks(stream, p)) {
       const k = Buffer.from(h).toString('hex');
       if (!seen.has(k)) {
         seen.add(k);
@@ -458,8 +429,8 @@ export async function fetchMissingChunks(stream: Stream, peer: string, opts: Pul
   }
   if (queue.length === 0) return 0;
   // A worker thread verifies each chunk against its hash and stores it (in transactions of about
-  // CHUNK_TX_BYTES) while this thread keeps receiving; a bad chunk never costs the good ones their place.
-  const store = new ChunkStore(stream.file, { verify: true, txBytes: CHUNK_TX_BYTES, checkpointBytes: CHUNK_CHECKPOINT_BYTES });
+  // a few MiB) while this thread keeps receiving; a bad chunk never costs the good ones their place.
+  const store = ChunkStore.forStream(stream, { verify: true });
   const base = `${peerId(peer)}/${urlSafeKey(stream.publicKey)}/chunk/`;
   const worker = async () => {
     try {
@@ -483,7 +454,6 @@ export async function fetchMissingChunks(stream: Stream, peer: string, opts: Pul
       throw e;
     }
   };
-  bulkChunksBegin(stream);
   try {
     const workers = await Promise.allSettled(Array.from({ length: Math.min(SYNC_LIMITS.chunkConcurrency, queue.length) }, worker));
     await store.close(); // what arrived is kept, even when a fetch failed
@@ -492,7 +462,6 @@ export async function fetchMissingChunks(stream: Stream, peer: string, opts: Pul
     if (failed) throw failed.reason;
   } finally {
     await store.terminate();
-    bulkChunksEnd(stream);
   }
   return store.stored;
 }

@@ -286,3 +286,17 @@ test('addFile reports missing sources and folders clearly', async () => {
   assert.throws(() => openFileStream(s, 'nope.txt'), (e) => isDrayerError(e, 'NOT_FOUND'));
   s.close();
 });
+
+test('overlapping big-file writes restore the stream\'s checkpoint setting when the last one ends', async () => {
+  const d = tmpDir();
+  const s = Stream.create(path.join(d, 'cp.stream'));
+  try {
+    const original = s.db.pragma('wal_autocheckpoint', { simple: true });
+    const big = (n: number) => new Uint8Array(3 * 1024 * 1024).fill(n);
+    await Promise.all([addBytes(s, 'a.bin', big(1)), addBytes(s, 'b.bin', big(2)), addBytes(s, 'c.bin', big(3))]);
+    assert.equal(s.db.pragma('wal_autocheckpoint', { simple: true }), original);
+    assert.equal((await readFileBytes(s, 'b.bin'))[0], 2);
+  } finally {
+    s.close();
+  }
+});
