@@ -8,6 +8,7 @@ import { blake2b256, bytesEqual, generateKeyPair, KeyPair, keyPairFromSeed, libs
 import { DrayerError, isDrayerError } from './errors.js';
 import { checkRecord, checkShape, DrayerRecord, LIMITS, signRecord, UnsignedRecord } from './record.js';
 import { encode, decode } from '@msgpack/msgpack';
+import { Checkpoints } from './checkpointer.js';
 
 export const FORMAT = 'drayer-stream';
 export const SCHEMA_VERSION = 1;
@@ -26,6 +27,24 @@ const MIGRATIONS: string[] = [
    CREATE INDEX records_type_key ON records(type, key);
    CREATE INDEX records_type_ts ON records(type, ts);
    CREATE TABLE chunks (hash BLOB PRIMARY KEY, data BLOB NOT NULL);`,
+  // seq without AUTOINCREMENT: its sqlite_sequence row cost one more page written per commit
+  // (~15% of a put). The writer and apply hand out seqs themselves (see nextSeq), so none is ever
+  // reused. If the top row had been deleted, the newest row takes the sequence's last value.
+  `CREATE TABLE records2 (
+     seq INTEGER PRIMARY KEY,
+     chain BLOB NOT NULL, id INTEGER NOT NULL, type TEXT NOT NULL, key TEXT NOT NULL,
+     val BLOB, hash BLOB NOT NULL, ts INTEGER NOT NULL, mod INTEGER NOT NULL,
+     prev INTEGER NOT NULL, prevch INTEGER NOT NULL, sig BLOB NOT NULL);
+   INSERT INTO records2 SELECT seq, chain, id, type, key, val, hash, ts, mod, prev, prevch, sig FROM records;
+   UPDATE records2 SET seq = (SELECT seq FROM sqlite_sequence WHERE name = 'records')
+     WHERE seq = (SELECT max(seq) FROM records2) AND seq < (SELECT seq FROM sqlite_sequence WHERE name = 'records');
+   DROP TABLE records;
+   DELETE FROM sqlite_sequence WHERE name = 'records';
+   ALTER TABLE records2 RENAME TO records;
+   CREATE UNIQUE INDEX records_chain_id ON records(chain, id);
+   CREATE INDEX records_chain_mod ON records(chain, mod);
+   CREATE INDEX records_type_key ON records(type, key);
+   CREATE INDEX records_type_ts ON records(type, ts);`,
 ];
 
 export interface StreamInfo {
@@ -154,13 +173,19 @@ function sqliteError(e: unknown, file: string): DrayerError {
 }
 
 /**
- * Checkpoint the WAL every ~16 MiB instead of SQLite's 4 MiB: each checkpoint syncs the disk, and
- * one put rewrites ~8 pages (table, 5 indexes, sequence), so the default cost a sync every ~125 puts.
- * The WAL is cut back to 4 MiB after a checkpoint so idle streams do not keep big files.
+ * WAL checkpoints run on a worker thread (checkpointer.ts), asked for every CHECKPOINT_ROWS rows
+ * written (~one row = 6 pages: table and 4 indexes). The writer's own checkpoint after a commit
+ * is only a backstop, at WAL_PAGES: a background checkpoint cannot finish a WAL that keeps
+ * growing, and only a fully checkpointed WAL starts over from its beginning.
+ * The WAL file keeps its size after a checkpoint: cutting it back and growing it again cost
+ * ~25% of a put (ext4 frees and allocates the blocks each time). Closing a stream removes it.
  */
+const WAL_PAGES = 8000;
+const CHECKPOINT_ROWS = 256;
 function tuneWal(db: Database.Database): void {
-  db.pragma('wal_autocheckpoint = 4000');
-  db.pragma('journal_size_limit = 4194304');
+  db.pragma(`wal_autocheckpoint = ${WAL_PAGES}`);
+  const pageSize = db.pragma('page_size', { simple: true }) as number;
+  db.pragma(`journal_size_limit = ${(WAL_PAGES + 200) * (pageSize + 24)}`);
 }
 
 export interface OpenOptions {
@@ -185,6 +210,8 @@ interface WriteCtx {
   mTip: number;
   nextId: number;
   nextMod: number;
+  /** the seq for the next row written: above every seq ever handed out */
+  nextSeq: number;
   dirty: Map<number, UnsignedRecord>;
 }
 
@@ -195,6 +222,7 @@ export class Stream {
   private keyPair: KeyPair | null;
   private readonly chain: Buffer;
   private readonly st: ReturnType<Stream['prepare']>;
+  private readonly checkpoints: Checkpoints;
   private readonly writeRun: Database.Transaction<(fn: (ctx: WriteCtx, kp: KeyPair) => unknown, kp: KeyPair) => { result: unknown; written: DrayerRecord[] }>;
 
   private constructor(file: string, db: Database.Database, publicKey: Uint8Array, keyPair: KeyPair | null) {
@@ -204,6 +232,7 @@ export class Stream {
     this.keyPair = keyPair;
     this.chain = Buffer.from(publicKey);
     this.st = this.prepare();
+    this.checkpoints = new Checkpoints(file, CHECKPOINT_ROWS);
     // Made once: better-sqlite3 transaction wrappers are not free to build on every write.
     this.writeRun = db.transaction((fn: (ctx: WriteCtx, kp: KeyPair) => unknown, kp: KeyPair) => {
       const ctx = this.beginWrite();
@@ -321,7 +350,9 @@ export class Stream {
   }
 
   close(): void {
-    if (this.db.open) this.db.close();
+    if (!this.db.open) return;
+    this.checkpoints.settle();
+    this.db.close();
   }
 
   get writable(): boolean {
@@ -337,12 +368,14 @@ export class Stream {
       // INDEXED BY: without it SQLite walks records_chain_mod (to skip the sort), scanning the whole chain per lookup.
       byKey: db.prepare(`SELECT * FROM records INDEXED BY records_type_key WHERE chain = ? AND type = ? AND key = ? ORDER BY mod DESC LIMIT 1`),
       maxId: db.prepare(`SELECT max(id) AS v FROM records WHERE chain = ?`).pluck(),
+      // One call for what a write starts from: the two tips and the last seq.
+      tips: db.prepare(`SELECT (SELECT max(id) FROM records WHERE chain = ?) AS id, (SELECT max(mod) FROM records WHERE chain = ?) AS mod, (SELECT max(seq) FROM records) AS seq`),
       maxMod: db.prepare(`SELECT max(mod) AS v FROM records WHERE chain = ?`).pluck(),
       idAfter: db.prepare(`SELECT * FROM records WHERE chain = ? AND id > ? ORDER BY id LIMIT 1`),
       modAfter: db.prepare(`SELECT * FROM records WHERE chain = ? AND mod > ? ORDER BY mod LIMIT 1`),
       nextIdGap: db.prepare(`SELECT prev FROM records WHERE chain = ? AND id > ? ORDER BY id LIMIT 1`).pluck(),
       nextModGap: db.prepare(`SELECT prevch FROM records WHERE chain = ? AND mod > ? ORDER BY mod LIMIT 1`).pluck(),
-      upsert: db.prepare(`INSERT OR REPLACE INTO records (${cols}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      upsert: db.prepare(`INSERT OR REPLACE INTO records (seq, ${cols}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       deleteId: db.prepare(`DELETE FROM records WHERE chain = ? AND id = ?`),
       gcMod: db.prepare(`DELETE FROM records WHERE chain = ? AND mod > ? AND mod < ? AND id != ? RETURNING id`).pluck(),
       gcId: db.prepare(`DELETE FROM records WHERE chain = ? AND id > ? AND id < ? RETURNING id`).pluck(),
@@ -350,7 +383,7 @@ export class Stream {
       metaSet: db.prepare(`INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)`),
       changes: db.prepare(`SELECT * FROM records ${window}`),
       changesMeta: db.prepare(`SELECT ${META_COLS} FROM records ${window}`),
-      lastSeq: db.prepare(`SELECT seq FROM sqlite_sequence WHERE name = 'records'`).pluck(),
+      lastSeq: db.prepare(`SELECT max(seq) FROM records`).pluck(),
       count: db.prepare(`SELECT count(*) FROM records`).pluck(),
       countType: db.prepare(`SELECT count(*) FROM records WHERE type = ?`).pluck(),
       listTs: db.prepare(`SELECT * FROM records WHERE type = ? ORDER BY ts DESC, id DESC LIMIT ? OFFSET ?`),
@@ -440,9 +473,13 @@ export class Stream {
     return true;
   }
 
-  /** The newest seq this store has handed out. */
+  /**
+   * The newest seq this store has handed out. Seqs are never reused: every transaction that
+   * removes rows ends by writing a row with a seq above all before it (nextSeq), so the top row
+   * always holds the last seq issued.
+   */
   lastSeq(): number {
-    return (this.st.lastSeq.get() as number | undefined) ?? 0;
+    return (this.st.lastSeq.get() as number | null) ?? 0;
   }
 
   /** Iterate all live records in id order without loading them all at once. */
@@ -500,9 +537,11 @@ export class Stream {
   }
 
   private beginWrite(): WriteCtx {
-    const idTip = (this.st.maxId.get(this.chain) as number | null) ?? 0;
-    const mTip = (this.st.maxMod.get(this.chain) as number | null) ?? 0;
-    return { idTip, mTip, nextId: idTip + 1, nextMod: Math.max(nowMicros(), mTip + 1), dirty: new Map() };
+    const t = this.st.tips.get(this.chain, this.chain) as { id: number | null; mod: number | null; seq: number | null };
+    const idTip = t.id ?? 0;
+    const mTip = t.mod ?? 0;
+    // Seqs are taken from the last one at the start: rows this operation deletes cannot lend theirs.
+    return { idTip, mTip, nextId: idTip + 1, nextMod: Math.max(nowMicros(), mTip + 1), nextSeq: (t.seq ?? 0) + 1, dirty: new Map() };
   }
 
   /** The current state of a live record: the pending version if this operation touched it. */
@@ -515,7 +554,7 @@ export class Stream {
     const out: DrayerRecord[] = [];
     for (const r of ctx.dirty.values()) {
       const s = signRecord(r, kp);
-      this.st.upsert.run(this.chain, s.id, s.type, s.key, s.val, s.hash, s.ts, s.mod, s.prev, s.prevch, s.sig);
+      this.st.upsert.run(ctx.nextSeq++, this.chain, s.id, s.type, s.key, s.val, s.hash, s.ts, s.mod, s.prev, s.prevch, s.sig);
       out.push(s);
     }
     return out;
@@ -597,7 +636,9 @@ export class Stream {
   private writeTx<T>(fn: (ctx: WriteCtx, kp: KeyPair) => T): { result: T; written: DrayerRecord[] } {
     const kp = this.requireKey();
     try {
-      return this.writeRun.immediate(fn, kp) as { result: T; written: DrayerRecord[] };
+      const out = this.writeRun.immediate(fn, kp) as { result: T; written: DrayerRecord[] };
+      this.checkpoints.wrote(out.written.length);
+      return out;
     } catch (e) {
       throw isDrayerError(e) ? e : sqliteError(e, this.file);
     }
@@ -636,6 +677,7 @@ export class Stream {
     } catch (e) {
       throw isDrayerError(e) ? e : sqliteError(e, this.file);
     }
+    this.checkpoints.wrote(written.length);
     return written;
   }
 
@@ -658,8 +700,12 @@ export class Stream {
       else checked.push(filter.metaOnly && r.val ? { ...r, val: null } : r);
     }
     const run = this.db.transaction(() => {
+      // Each stored record takes the next seq; its gaps then remove only older rows, so the
+      // newest row always holds the last seq issued (see lastSeq).
+      let seq = this.lastSeq();
+      const nextSeq = () => ++seq;
       for (const r of checked) {
-        const why = this.applyOne(r, result);
+        const why = this.applyOne(r, result, nextSeq);
         if (why) result.rejected.push({ record: r, reason: why });
       }
     });
@@ -668,10 +714,11 @@ export class Stream {
     } catch (e) {
       throw isDrayerError(e) ? e : sqliteError(e, this.file);
     }
+    this.checkpoints.wrote(result.stored.length + result.removed.length);
     return result;
   }
 
-  private applyOne(r: DrayerRecord, result: ApplyResult): string | null {
+  private applyOne(r: DrayerRecord, result: ApplyResult, nextSeq: () => number): string | null {
     const chain = Buffer.from(r.chain);
     const old = this.st.byId.get(chain, r.id) as Row | undefined;
     if (old) {
@@ -681,7 +728,7 @@ export class Stream {
         const sameSig = bytesEqual(old.sig, r.sig);
         if (sameSig && old.val === null && r.val !== null) {
           // Same signed record, now with its value: fill it in.
-          this.st.upsert.run(chain, r.id, r.type, r.key, r.val, r.hash, r.ts, r.mod, r.prev, r.prevch, r.sig);
+          this.st.upsert.run(nextSeq(), chain, r.id, r.type, r.key, r.val, r.hash, r.ts, r.mod, r.prev, r.prevch, r.sig);
           result.stored.push(r);
           return null;
         }
@@ -698,7 +745,7 @@ export class Stream {
     // Rule 3: store it, and drop everything its gaps say is gone. A metadata-only patch of a
     // record held with its value keeps the value (same hash, same bytes).
     const val = r.val ?? (old?.val && bytesEqual(old.hash, r.hash) ? old.val : null);
-    this.st.upsert.run(chain, r.id, r.type, r.key, val, r.hash, r.ts, r.mod, r.prev, r.prevch, r.sig);
+    this.st.upsert.run(nextSeq(), chain, r.id, r.type, r.key, val, r.hash, r.ts, r.mod, r.prev, r.prevch, r.sig);
     result.stored.push(r);
     for (const id of this.st.gcMod.all(chain, r.prevch, r.mod, r.id) as number[]) result.removed.push(id);
     for (const id of this.st.gcId.all(chain, r.prev, r.id) as number[]) result.removed.push(id);

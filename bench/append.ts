@@ -1,6 +1,7 @@
 // 100k posts appended one at a time (Stream.put: each its own committed transaction), against
-// the raw node:crypto Ed25519 sign rate measured in the same run.
+// the raw Ed25519 sign rates (node:crypto, the issue's baseline, and libsodium) measured in the same run.
 import * as path from 'node:path';
+import { cryptoBackend } from '../app/crypto.js';
 import { Stream } from '../app/store.js';
 import { bracketed, cpuMicrosEach, machine, perSecond, postValue, ratio, rawSignRate, removeDir, seconds, tempDir } from './common.js';
 
@@ -16,8 +17,10 @@ export async function run(): Promise<Record<string, unknown>> {
     if (s.count('post') !== posts) throw new Error(`expected ${posts} posts, found ${s.count('post')}`);
     s.close();
     const postsPerS = perSecond(posts, ms);
+    const rawSodium = rawSignRate(1000, 'sodium');
     return {
       bench: 'append', posts, posts_per_s: postsPerS, raw_sign_per_s: rawSign, ratio_to_raw_sign: ratio(postsPerS, rawSign),
+      raw_sodium_sign_per_s: rawSodium, ratio_to_raw_sodium_sign: ratio(postsPerS, rawSodium), signer: cryptoBackend(),
       cpu_us_per_post: cpuMicrosEach(cpuMs, posts), raw_cpu_us_per_sign: Math.round(1e7 / rawSign) / 10, seconds: seconds(ms), ...machine(),
     };
   } finally {

@@ -197,6 +197,7 @@ export async function run(): Promise<Record<string, unknown>> {
 
     const raw = rawVerifyRate(2000);
     const rawMulti = raw * pool.threads;
+    const rawSodiumMulti = rawVerifyRate(1000, 'sodium') * pool.threads;
 
     const hc = await hypercoreClone(dir, records, POST_BYTES);
 
@@ -227,6 +228,7 @@ export async function run(): Promise<Record<string, unknown>> {
       records_per_s: sep.perS, records_per_s_server_in_process: inproc.perS,
       raw_verify_per_s: raw, raw_verify_multi_per_s: rawMulti,
       ratio_to_raw_verify: ratio(sep.perS, raw), ratio_to_multi_core_verify: ratio(sep.perS, rawMulti),
+      raw_sodium_verify_multi_per_s: rawSodiumMulti, ratio_to_multi_core_sodium_verify: ratio(sep.perS, rawSodiumMulti),
       ratio_to_multi_core_verify_server_in_process: ratio(inproc.perS, rawMulti),
       records_per_s_prepared: prep.perS, ratio_to_multi_core_verify_prepared: ratio(prep.perS, rawMulti),
       ratio_to_hypercore_prepared: ratio(prep.perS, hc.perS), clone_s_prepared: seconds(prep.ms),

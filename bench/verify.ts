@@ -1,5 +1,6 @@
 // Verifying a 100k-record stream: Stream.verify (one thread) and verifyStreamParallel (a worker
 // per core), against the raw single-core Ed25519 verify rate measured in the same run.
+import { cryptoBackend } from '../app/crypto.js';
 import { VerifierPool, verifyStreamParallel } from '../app/verifier.js';
 import { bracketed, buildWriter, cpuMicrosEach, machine, perSecond, ratio, rawVerifyRate, removeDir, seconds, tempDir } from './common.js';
 
@@ -25,12 +26,14 @@ export async function run(): Promise<Record<string, unknown>> {
     const singleRate = perSecond(records, one.ms);
     const parRate = perSecond(records, all.ms);
     const raw = Math.round((one.raw + all.raw) / 2);
+    const rawSodium = rawVerifyRate(1000, 'sodium');
     return {
       bench: 'verify', records, threads: pool.threads,
       single_per_s: singleRate, parallel_per_s: parRate, raw_verify_per_s: raw,
       single_ratio_to_raw: ratio(singleRate, one.raw), parallel_ratio_to_raw: ratio(parRate, all.raw), speedup: ratio(parRate, singleRate),
       cpu_us_per_record_single: cpuMicrosEach(one.cpuMs, records), cpu_us_per_record_parallel: cpuMicrosEach(all.cpuMs, records),
       raw_cpu_us_per_verify: Math.round(1e7 / raw) / 10,
+      raw_sodium_verify_per_s: rawSodium, parallel_ratio_to_raw_sodium: ratio(parRate, rawSodium), verifier: cryptoBackend(),
       raw_around_single: one.raw, raw_around_parallel: all.raw, single_s: seconds(one.ms), parallel_s: seconds(all.ms), ...machine(),
     };
   } finally {

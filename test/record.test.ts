@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { blake2b256, cryptoBackend, keyPairFromSeed, setCryptoBackend, sign, verify } from '../app/crypto.js';
+import { availableBackends, blake2b256, cryptoBackend, keyPairFromSeed, setCryptoBackend, sign, verify } from '../app/crypto.js';
 import { decodeWire, encodeWire, fromWire, signingBytes, toWire, DrayerRecord } from '../app/record.js';
 import { hex, unhex } from './helpers.js';
 
@@ -41,13 +41,16 @@ test('signing bytes and signatures match the original implementation byte for by
   }
 });
 
-test('node crypto and tweetnacl give identical signatures and agree on verification', () => {
+test('libsodium, node crypto and tweetnacl give identical signatures and agree on verification', () => {
   const before = cryptoBackend();
   try {
     const kp = keyPairFromSeed(unhex(V.seed_hex));
     const msgs = [new Uint8Array(0), unhex('00ff'), new Uint8Array(1000).fill(7)];
     const sigs: Record<string, string[]> = {};
-    for (const b of ['node', 'tweetnacl'] as const) {
+    const backends = availableBackends();
+    // sodium-native ships prebuilt binaries for the platforms Drayer runs on; it must load here.
+    assert.deepEqual(backends, ['sodium', 'node', 'tweetnacl']);
+    for (const b of backends) {
       setCryptoBackend(b);
       const kp2 = keyPairFromSeed(kp.seed);
       assert.equal(hex(kp2.publicKey), hex(kp.publicKey));
@@ -60,6 +63,7 @@ test('node crypto and tweetnacl give identical signatures and agree on verificat
       }
     }
     assert.deepEqual(sigs.node, sigs.tweetnacl);
+    assert.deepEqual(sigs.sodium, sigs.tweetnacl);
   } finally {
     setCryptoBackend(before);
   }

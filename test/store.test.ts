@@ -167,3 +167,98 @@ test('lists page newest first by ts or by id; the secret key file is private', a
   assert.equal(s.get('post', 'k1')!.ts, 10);
   s.close();
 });
+
+/** Every row's seq, by record id. */
+function seqs(s: Stream): Map<number, number> {
+  return new Map((s.db.prepare('SELECT id, seq FROM records').all() as { id: number; seq: number }[]).map((r) => [r.id, r.seq]));
+}
+
+test('seqs are never reused, even when the newest row is the one deleted', () => {
+  const d = tmpDir();
+  const w = Stream.create(path.join(d, 'w.stream'));
+  const m = Stream.create(path.join(d, 'm.stream'), { followKey: w.publicKey });
+  for (const k of ['a', 'b', 'c']) w.put('post', k, utf8(k));
+  pullAll(m, w);
+  // c holds the top seq and is the ID tip: deleting it re-issues b.
+  let top = w.lastSeq();
+  assert.equal(Math.max(...seqs(w).values()), top);
+  w.delete('post', 'c');
+  assert.ok(w.lastSeq() > top, 'the re-issued tip took a new seq');
+  const page = w.changesSince(top);
+  assert.deepEqual(page.records.map((r) => r.key), ['b'], 'a follower at the old top seq still sees the change');
+  // b (edited) holds the top seq and is the M tip but not the ID tip.
+  w.put('post', 'd', utf8('d'));
+  w.put('post', 'b', utf8('b2'));
+  top = w.lastSeq();
+  w.delete('post', 'b');
+  assert.ok(w.lastSeq() > top);
+  assert.ok(w.changesSince(top).records.length > 0);
+  // The mirror's gaps delete its newest rows; what it stores still comes after them.
+  const mTop = m.lastSeq();
+  pullAll(m, w);
+  assert.ok(m.lastSeq() > mTop);
+  assert.deepEqual(live(m), live(w));
+  // A batch that creates and deletes the same record ends with seqs above all it removed.
+  top = w.lastSeq();
+  w.batch((b) => {
+    b.put('post', 'e', utf8('e'));
+    b.delete('post', 'e');
+  });
+  assert.ok(w.lastSeq() > top);
+  assert.deepEqual(w.verify().problems, []);
+  w.close();
+  m.close();
+});
+
+test('a schema 1 stream (seq AUTOINCREMENT) is upgraded without losing its last seq', async () => {
+  const { default: Database } = await import('better-sqlite3');
+  const d = tmpDir();
+  const f = path.join(d, 'old.stream');
+  const w = Stream.create(f);
+  for (const k of ['a', 'b', 'c']) w.put('post', k, utf8(k));
+  const before = live(w);
+  const rows = seqs(w);
+  w.close();
+  // Rebuild it as schema 1 wrote it, with the sequence ahead of the rows (its top row deleted).
+  const db = new Database(f);
+  db.exec(`CREATE TABLE r1 (seq INTEGER PRIMARY KEY AUTOINCREMENT, chain BLOB NOT NULL, id INTEGER NOT NULL, type TEXT NOT NULL, key TEXT NOT NULL,
+             val BLOB, hash BLOB NOT NULL, ts INTEGER NOT NULL, mod INTEGER NOT NULL, prev INTEGER NOT NULL, prevch INTEGER NOT NULL, sig BLOB NOT NULL);
+           INSERT INTO r1 SELECT * FROM records; DROP TABLE records; ALTER TABLE r1 RENAME TO records;
+           CREATE UNIQUE INDEX records_chain_id ON records(chain, id); CREATE INDEX records_chain_mod ON records(chain, mod);
+           CREATE INDEX records_type_key ON records(type, key); CREATE INDEX records_type_ts ON records(type, ts);
+           UPDATE sqlite_sequence SET seq = 100 WHERE name = 'records'; PRAGMA user_version = 1;`);
+  assert.equal((db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'records'").get() as { seq: number }).seq, 100);
+  db.close();
+  const s = Stream.open(f);
+  assert.equal(s.db.pragma('user_version', { simple: true }), 2);
+  assert.deepEqual(live(s), before);
+  assert.equal(s.lastSeq(), 100, 'the newest row took the last seq handed out');
+  const after = seqs(s);
+  for (const [id, seq] of rows) if (seq < Math.max(...rows.values())) assert.equal(after.get(id), seq, 'other rows keep their seqs');
+  s.put('post', 'd', utf8('d'));
+  assert.equal(s.lastSeq(), 101);
+  assert.deepEqual(s.verify().problems, []);
+  assert.match(String((s.db.prepare("SELECT sql FROM sqlite_master WHERE name = 'records'").get() as { sql: string }).sql), /seq INTEGER PRIMARY KEY,/);
+  s.close();
+});
+
+test('WAL checkpoints run in the background while a writer keeps writing', async () => {
+  const fs = await import('node:fs');
+  const d = tmpDir();
+  const f = path.join(d, 'busy.stream');
+  const s = Stream.create(f);
+  const size0 = fs.statSync(f).size;
+  // ~1000 rows: fewer WAL pages than the writer's own backstop checkpoint, so only the
+  // background checkpointer can have moved them into the database file.
+  for (let i = 0; i < 1000; i++) s.put('post', `k${i}`, utf8(`value ${i}`));
+  const deadline = Date.now() + 10_000;
+  while (fs.statSync(f).size <= size0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  assert.ok(fs.statSync(f).size > size0, 'the database file grew: pages were checkpointed into it');
+  assert.equal(s.count('post'), 1000);
+  s.close();
+  assert.equal(fs.existsSync(f + '-wal'), false, 'closing the stream removes its WAL');
+  const again = Stream.open(f);
+  assert.equal(again.count('post'), 1000);
+  assert.deepEqual(again.verify().problems, []);
+  again.close();
+});
