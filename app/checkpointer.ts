@@ -29,22 +29,22 @@ function theWorker(): Worker | null {
 }
 
 /**
- * A writer's handle: `wrote(n)` after each commit of n rows; every so many rows it asks the
- * worker for a checkpoint, never more than one at a time. Safe to call from a tight synchronous
+ * A writer's handle: `wrote(n)` after each commit of n rows (or bytes: any unit of work); every
+ * `every` units it asks the worker for a checkpoint, never more than one at a time. Safe to call from a tight synchronous
  * loop: the pending flag lives in shared memory, so no event-loop turn is needed.
  */
 export class Checkpoints {
-  private rows = 0;
+  private done = 0;
   private readonly pending = new Int32Array(new SharedArrayBuffer(4));
 
-  constructor(private readonly file: string, private readonly everyRows: number) {}
+  constructor(private readonly file: string, private readonly every: number) {}
 
   wrote(n: number): void {
-    this.rows += n;
-    if (this.rows < this.everyRows || Atomics.load(this.pending, 0) !== 0) return;
+    this.done += n;
+    if (this.done < this.every || Atomics.load(this.pending, 0) !== 0) return;
     const w = theWorker();
     if (!w) return;
-    this.rows = 0;
+    this.done = 0;
     Atomics.store(this.pending, 0, 1);
     w.postMessage({ file: this.file, pending: this.pending } satisfies CheckpointJob);
   }

@@ -8,6 +8,11 @@ import { createBLAKE2b } from 'hash-wasm';
 import nacl from 'tweetnacl';
 
 interface Sodium {
+  crypto_generichash(out: Uint8Array, data: Uint8Array): void;
+  crypto_generichash_init(state: Uint8Array, key: Uint8Array | null, outLen: number): void;
+  crypto_generichash_update(state: Uint8Array, data: Uint8Array): void;
+  crypto_generichash_final(state: Uint8Array, out: Uint8Array): void;
+  crypto_generichash_STATEBYTES: number;
   crypto_sign_detached(sig: Uint8Array, m: Uint8Array, sk: Uint8Array): void;
   crypto_sign_verify_detached(sig: Uint8Array, m: Uint8Array, pk: Uint8Array): boolean;
   crypto_sign_seed_keypair(pk: Uint8Array, sk: Uint8Array, seed: Uint8Array): void;
@@ -26,18 +31,38 @@ const sodium: Sodium | null = (() => {
   }
 })();
 
+// BLAKE2b-256 is libsodium's crypto_generichash where sodium-native loads (it hashes the caller's
+// buffer in place; hash-wasm first copies it into wasm memory), else hash-wasm.
 // hash-wasm's hasher is created asynchronously once; after that every call is synchronous.
-const blake = await createBLAKE2b(256);
+const blake = sodium ? null : await createBLAKE2b(256);
 
 /** BLAKE2b with a 32-byte digest, unkeyed: libsodium's crypto_generichash default. */
 export function blake2b256(data: Uint8Array): Uint8Array {
-  blake.init();
-  blake.update(data);
-  return blake.digest('binary');
+  if (sodium) {
+    const out = new Uint8Array(32);
+    sodium.crypto_generichash(out, data);
+    return out;
+  }
+  blake!.init();
+  blake!.update(data);
+  return blake!.digest('binary');
 }
 
 /** Streaming BLAKE2b-256 for data that does not fit in memory at once. */
 export async function blake2b256Hasher(): Promise<{ update(d: Uint8Array): void; digest(): Uint8Array }> {
+  if (sodium) {
+    const s = sodium;
+    const state = new Uint8Array(s.crypto_generichash_STATEBYTES);
+    s.crypto_generichash_init(state, null, 32);
+    return {
+      update: (d) => s.crypto_generichash_update(state, d),
+      digest: () => {
+        const out = new Uint8Array(32);
+        s.crypto_generichash_final(state, out);
+        return out;
+      },
+    };
+  }
   const h = await createBLAKE2b(256);
   h.init();
   return { update: (d) => void h.update(d), digest: () => h.digest('binary') };

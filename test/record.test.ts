@@ -106,3 +106,19 @@ function msgpackStrMap(r: DrayerRecord): Uint8Array {
   for (const [k, f] of fields) { str(enc.encode(k)); f(); }
   return new Uint8Array(parts);
 }
+
+test('BLAKE2b-256 (libsodium) matches hash-wasm, whole and streamed', async () => {
+  const { createBLAKE2b } = await import('hash-wasm');
+  const { blake2b256Hasher } = await import('../app/crypto.js');
+  const ref = await createBLAKE2b(256);
+  for (const n of [0, 1, 127, 128, 129, 65_536, 1_048_577]) {
+    const data = new Uint8Array(n).map((_, i) => (i * 31 + n) & 255);
+    ref.init();
+    ref.update(data);
+    const want = hex(ref.digest('binary'));
+    assert.equal(hex(blake2b256(data)), want, `${n} bytes`);
+    const h = await blake2b256Hasher();
+    for (let i = 0; i < n; i += 10_000) h.update(data.subarray(i, i + 10_000));
+    assert.equal(hex(h.digest()), want, `${n} bytes streamed`);
+  }
+});
