@@ -4,7 +4,6 @@
 // them, and fills them again.
 import Database from 'better-sqlite3';
 import { parentPort, workerData } from 'node:worker_threads';
-import { Checkpoints } from './checkpointer.js';
 import { chunkProblem, type WriterConfig, type WriterJob, type WriterReply } from './chunk-writer.js';
 
 const cfg = workerData as WriterConfig;
@@ -15,13 +14,9 @@ let db: Database.Database | undefined;
 let batch: { hash: Uint8Array; data: Uint8Array }[] = [];
 let batchBytes = 0;
 let write: (b: typeof batch) => void;
-// Checkpoints every checkpointBytes run on the checkpointer's thread while this one goes on
-// inserting; this connection's own, at four times that, is only the backstop.
-const checkpoints = new Checkpoints(cfg.file, cfg.checkpointBytes);
 
 /** Close the connection before answering `done`, so the caller may close or remove the file at once. */
 function finish(done: boolean): void {
-  checkpoints.settle();
   db?.close();
   if (done) send({ done: true });
   port.close(); // the thread ends once nothing else is pending
@@ -33,7 +28,10 @@ try {
   db = new Database(cfg.file, { fileMustExist: true, timeout: 60_000 });
   db.pragma('synchronous = NORMAL');
   const pageSize = db.pragma('page_size', { simple: true }) as number;
-  db.pragma(`wal_autocheckpoint = ${Math.ceil((4 * cfg.checkpointBytes) / pageSize)}`);
+  // Checkpoints every checkpointBytes are asked of the checkpointer thread (by ChunkStore, as
+  // commits are reported); this connection's own, at twice that, is only the backstop.
+  db.pragma(`wal_autocheckpoint = ${Math.ceil((2 * cfg.checkpointBytes) / pageSize)}`);
+  db.pragma(`journal_size_limit = ${2 * cfg.checkpointBytes}`);
   const insert = db.prepare('INSERT OR IGNORE INTO chunks (hash, data) VALUES (?, ?)');
   write = db.transaction((b: typeof batch) => {
     for (const c of b) insert.run(c.hash, c.data);
@@ -49,7 +47,6 @@ function commit(): void {
   batch = [];
   batchBytes = 0;
   write(b);
-  checkpoints.wrote(b.reduce((n, c) => n + c.data.length, 0));
   send({ buffers: b.map((c) => c.data.buffer as ArrayBuffer), stored: b.length });
 }
 

@@ -3,6 +3,7 @@
 // thread keeps reading from the network or the disk. Chunk buffers are transferred, not copied,
 // and given back for reuse; a bounded queue (backpressure) keeps memory flat however fast they arrive.
 import { Worker } from 'node:worker_threads';
+import { Checkpoints } from './checkpointer.js';
 import { blake2b256, bytesEqual } from './crypto.js';
 import { DrayerError, type ErrorCode } from './errors.js';
 import { LIMITS } from './record.js';
@@ -88,6 +89,8 @@ export class ChunkStore {
   private readonly maxQueued: number;
 
   private released = false;
+  /** the WAL the worker's commits fill is checkpointed on the process's checkpointer thread */
+  private readonly checkpoints: Checkpoints;
 
   /** A writer for `s`; `verify`: check each chunk against its hash (chunks from peers). Always `terminate()` it. */
   static forStream(s: Stream, opts: { verify: boolean }): ChunkStore {
@@ -103,6 +106,7 @@ export class ChunkStore {
   private constructor(private readonly stream: Stream, opts: Omit<WriterConfig, 'file'>) {
     const file = stream.file;
     this.maxQueued = 2 * opts.txBytes;
+    this.checkpoints = new Checkpoints(file, opts.checkpointBytes);
     // The worker inherits node's flags, less those that only make sense for a main script.
     const execArgv = process.execArgv.filter((a, i, all) => !a.startsWith('--input-type') && all[i - 1] !== '--input-type');
     this.worker = new Worker(new URL('./chunk-writer-worker.js', import.meta.url), { workerData: { file, ...opts } satisfies WriterConfig, execArgv });
@@ -116,6 +120,7 @@ export class ChunkStore {
         if ('fatal' in m) return this.fail(m.fatal);
         for (const b of m.buffers) {
           this.queued -= b.byteLength;
+          this.checkpoints.wrote(b.byteLength);
           if (b.byteLength === CHUNK_SIZE) this.free.push(b);
         }
         this.stored += m.stored;
@@ -157,6 +162,7 @@ export class ChunkStore {
   /** End the worker at once (after a failure); what it committed stays. */
   async terminate(): Promise<void> {
     await this.worker.terminate();
+    this.checkpoints.settle();
     if (!this.released) {
       this.released = true;
       releaseCheckpoints(this.stream);
