@@ -130,7 +130,11 @@ export interface DrayerRequests {
 
 export interface DrayerEvents {
   recordsChanged: { publicKey: string; stored: number; removed: number; local: boolean };
-  syncProgress: { publicKey: string; peer: string; records: number; bytes: number; recordsTotal?: number; done: boolean; error?: string };
+  /** records (and, for big files, chunks) done so far, with totals where the peer told them */
+  syncProgress: {
+    publicKey: string; peer: string; records: number; bytes: number; recordsTotal?: number;
+    chunks?: number; chunksTotal?: number; done: boolean; error?: string;
+  };
   peerFound: { nodeId: string; address: string; port: number; name: string; streams: string[] };
   streamsChanged: Record<string, never>;
 }

@@ -20,8 +20,11 @@ function progressPrinter(json: boolean): { update(p: PullProgress): void; done()
     update(p) {
       if (!tty || Date.now() - last < 100) return;
       last = Date.now();
-      const pct = p.lastSeq ? ` (${Math.min(100, Math.round((p.seq / p.lastSeq) * 100))}%)` : '';
-      process.stderr.write(`\r${p.records} records, ${humanSize(p.bytes)}${pct}   `);
+      const pct = (n: number, of: number) => ` (${Math.min(100, Math.round((n / Math.max(1, of)) * 100))}%)`;
+      const recs = p.recordsTotal !== undefined ? `${p.records} of ${p.recordsTotal} records` : `${p.records} records`;
+      const chunks = p.chunksTotal ? `, ${p.chunks} of ${p.chunksTotal} file chunks${pct(p.chunks ?? 0, p.chunksTotal)}` : '';
+      const seq = !p.chunksTotal && p.lastSeq ? pct(p.seq, p.lastSeq) : '';
+      process.stderr.write(`\r${recs}, ${humanSize(p.bytes)}${seq}${chunks}   `);
     },
     done() {
       if (tty && last) process.stderr.write('\n');

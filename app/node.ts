@@ -342,7 +342,9 @@ export class DrayerNode implements DrayerApi {
           // others for long; the cursor keeps the work done, the next round resumes.
           maxDurationMs: force ? undefined : 5 * 60_000,
           applier: this.applier(),
-          onProgress: (p) => this.emit('syncProgress', { publicKey: pk, peer: url, records: p.records, bytes: p.bytes, done: false }),
+          onProgress: (p) => this.emit('syncProgress', {
+            publicKey: pk, peer: url, records: p.records, recordsTotal: p.recordsTotal, bytes: p.bytes, chunks: p.chunks, chunksTotal: p.chunksTotal, done: false,
+          }),
         });
         this.peerState.set(url, { failures: 0, nextTry: 0 });
         this.library.upsertPeer({ url, lastOk: Date.now(), lastSeen: Date.now(), failures: 0, nextTry: 0 });

@@ -386,6 +386,7 @@ export class Stream {
       lastSeq: db.prepare(`SELECT max(seq) FROM records`).pluck(),
       count: db.prepare(`SELECT count(*) FROM records`).pluck(),
       countType: db.prepare(`SELECT count(*) FROM records WHERE type = ?`).pluck(),
+      countAfter: db.prepare(`SELECT count(*) FROM records WHERE seq > ? AND id >= ? AND mod >= ?`).pluck(),
       listTs: db.prepare(`SELECT * FROM records WHERE type = ? ORDER BY ts DESC, id DESC LIMIT ? OFFSET ?`),
       // no (type, id) index: one index less on every write; this walks the chain's id index instead
       listId: db.prepare(`SELECT * FROM records INDEXED BY records_chain_id WHERE chain = ? AND type = ? ORDER BY id DESC LIMIT ? OFFSET ?`),
@@ -471,6 +472,11 @@ export class Stream {
     if (r.val) return false;
     this.db.prepare('UPDATE records SET val = ? WHERE chain = ? AND id = ? AND val IS NULL').run(val, this.chain, id);
     return true;
+  }
+
+  /** How many rows of the change feed come after `seq` and pass the filters: a follower's "records to go". */
+  countChangesAfter(seq: number, opts: PartialFilter = {}): number {
+    return this.st.countAfter.get(seq, opts.minId ?? 0, opts.minMod ?? 0) as number;
   }
 
   /**

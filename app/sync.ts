@@ -48,11 +48,16 @@ export interface Applier {
 }
 
 export interface PullProgress {
+  /** records received so far, and how many in all when the peer said (its `left` on the first page) */
   records: number;
+  recordsTotal?: number;
   bytes: number;
   /** the peer's newest seq when known, for a progress bar */
   seq: number;
   lastSeq?: number;
+  /** big files: chunks stored so far of those missing when the fetch began */
+  chunks?: number;
+  chunksTotal?: number;
 }
 
 export interface PullOptions {
@@ -181,6 +186,8 @@ interface ChangesPageWire {
   more: boolean;
   records: unknown[];
   last?: number;
+  /** records after this page (asked with count=1) */
+  left?: number;
 }
 
 /** A store id is 32 hex digits; anything much longer is not one (and would be saved with the cursor). */
@@ -206,7 +213,8 @@ function parseChangesPage(buf: Uint8Array, url: string): ChangesPageWire {
   if (!o || typeof o !== 'object' || typeof node !== 'string' || node.length > MAX_NODE_ID || !Number.isSafeInteger(o.seq) || typeof o.more !== 'boolean' || !Array.isArray(o.records)) {
     throw new DrayerError('IO', `${url} sent a malformed changes page.`);
   }
-  return { node, seq: o.seq as number, more: o.more, records: o.records, last: Number.isSafeInteger(o.last) ? (o.last as number) : undefined };
+  const count = (v: unknown) => (Number.isSafeInteger(v) && (v as number) >= 0 ? (v as number) : undefined);
+  return { node, seq: o.seq as number, more: o.more, records: o.records, last: count(o.last), left: count(o.left) };
 }
 
 /** A changes page asked for (possibly ahead of need), fetched and decoded. */
@@ -259,8 +267,10 @@ export async function pull(stream: Stream, baseUrl: string, opts: PullOptions = 
   // moves only after a page is applied; a read-ahead that is not used is aborted.
   const readAhead = new AbortController();
   const signal = opts.signal ? AbortSignal.any([opts.signal, readAhead.signal]) : readAhead.signal;
-  const request = (at: number, lim: number): PageRequest => {
+  let recordsTotal: number | undefined;
+  const request = (at: number, lim: number, count = false): PageRequest => {
     const q = new URLSearchParams({ since: String(at), limit: String(lim) });
+    if (count) q.set('count', '1');
     if (filter.minId) q.set('minId', String(filter.minId));
     if (filter.minMod) q.set('minMod', String(filter.minMod));
     if (filter.metaOnly) q.set('meta', '1');
@@ -280,7 +290,7 @@ export async function pull(stream: Stream, baseUrl: string, opts: PullOptions = 
   try {
     for (let first = true; ; first = false) {
       if (Date.now() > deadline) throw new DrayerError('IO', `Sync with ${peer} took too long and was stopped; it resumes from here next time.`);
-      const req = ahead && ahead.since === since && ahead.limit === limit ? ahead : request(since, limit);
+      const req = ahead && ahead.since === since && ahead.limit === limit ? ahead : request(since, limit, recordsTotal === undefined);
       ahead = undefined;
       let got: Awaited<PageRequest['got']>;
       try {
@@ -316,6 +326,9 @@ export async function pull(stream: Stream, baseUrl: string, opts: PullOptions = 
       result.rejections.push(...got.rejections);
       result.rejected += page.records.length - recs.length;
       result.records += recs.length;
+      // Peers that do not count (or lie) leave the total unknown or low; it is only ever a progress hint.
+      if (recordsTotal === undefined && page.left !== undefined) recordsTotal = result.records + page.left;
+      if (recordsTotal !== undefined && recordsTotal < result.records) recordsTotal = result.records;
       let valid = 0;
       if (recs.length) {
         const applied = await apply(stream, recs);
@@ -324,7 +337,7 @@ export async function pull(stream: Stream, baseUrl: string, opts: PullOptions = 
       }
       since = page.seq;
       cursors.setCursor(peer, pkText, page.node, since);
-      opts.onProgress?.({ records: result.records, bytes: result.bytes, seq: since, lastSeq: page.last });
+      opts.onProgress?.({ records: result.records, recordsTotal, bytes: result.bytes, seq: since, lastSeq: page.last });
       if (!page.more) break;
       // A page with no valid record (empty, or all forged) moves nothing forward: a few in a row are
       // allowed (filters of partial mirrors make some), an endless run is a broken or hostile peer.
@@ -342,7 +355,13 @@ export async function pull(stream: Stream, baseUrl: string, opts: PullOptions = 
   } finally {
     readAhead.abort();
   }
-  if (opts.fetchChunks ?? !filter.metaOnly) result.chunks = await fetchMissingChunks(stream, peer, opts);
+  if (opts.fetchChunks ?? !filter.metaOnly) {
+    const atRecords = { records: result.records, recordsTotal: recordsTotal ?? result.records, seq: since };
+    result.chunks = await fetchMissingChunks(stream, peer, {
+      ...opts,
+      onChunks: (done, total, bytes) => opts.onProgress?.({ ...atRecords, bytes: result.bytes + bytes, chunks: done, chunksTotal: total }),
+    });
+  }
   return result;
 }
 
@@ -413,7 +432,11 @@ export async function fetchValue(stream: Stream, baseUrl: string, id: number, op
 }
 
 /** After records arrive, fetch chunks of big files that are not here yet (verified, resumable). */
-export async function fetchMissingChunks(stream: Stream, peer: string, opts: PullOptions & { paths?: string[] } = {}): Promise<number> {
+export async function fetchMissingChunks(
+  stream: Stream,
+  peer: string,
+  opts: PullOptions & { paths?: string[]; onChunks?: (done: number, total: number, bytes: number) => void } = {},
+): Promise<number> {
   const paths = opts.paths ?? listFiles(stream).filter((f) => f.chunked).map((f) => f.path);
   const timeoutMs = opts.timeoutMs ?? SYNC_LIMITS.timeoutMs;
   const queue: Uint8Array[] = [];
@@ -428,6 +451,9 @@ export async function fetchMissingChunks(stream: Stream, peer: string, opts: Pul
     }
   }
   if (queue.length === 0) return 0;
+  const total = queue.length;
+  let fetched = 0;
+  let bytes = 0;
   // A worker thread verifies each chunk against its hash and stores it (in transactions of about
   // a few MiB) while this thread keeps receiving; a bad chunk never costs the good ones their place.
   const store = ChunkStore.forStream(stream, { verify: true });
@@ -448,6 +474,9 @@ export async function fetchMissingChunks(stream: Stream, peer: string, opts: Pul
           len += part.byteLength;
         });
         await store.put(buf, len, h);
+        fetched++;
+        bytes += len;
+        opts.onChunks?.(fetched, total, bytes);
       }
     } catch (e) {
       queue.length = 0; // the first failure ends the fetch: the other workers take no new chunk

@@ -122,6 +122,14 @@ test('paging /changes until more=false reproduces the whole stream in a mirror',
   assert.deepEqual(live(mirror), live(A));
   assert.deepEqual(mirror.verify().problems, []);
   mirror.close();
+  // count=1: `left` is what comes after the page, with the filters applied; absent unless asked
+  const first = await getMsgpack(`${base}/${urlKey(A)}/changes?since=0&limit=7&count=1`);
+  assert.equal(first.records.length + first.left, A.count());
+  const minId = 30;
+  const partial = await getMsgpack(`${base}/${urlKey(A)}/changes?since=0&limit=2&minId=${minId}&count=1`);
+  const inRange = [...A.iterate()].filter((r) => r.id >= minId).length;
+  assert.equal(partial.records.length + partial.left, inRange);
+  assert.equal((await getMsgpack(`${base}/${urlKey(A)}/changes?since=0&limit=7`)).left, undefined);
 });
 
 test('a page is cut before its values exceed maxPageBytes, and the cut skips nothing', async () => {

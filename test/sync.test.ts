@@ -107,6 +107,8 @@ test('a full clone equals the writer; incremental pulls converge after edits and
   assert.equal(lastP.lastSeq, w.lastSeq());
   assert.equal(lastP.records, r1.records);
   assert.equal(lastP.bytes, r1.bytes);
+  // the first page tells how many records are to come, so every event knows the total
+  for (const p of progress) assert.equal(p.recordsTotal, r1.records);
   assert.equal(streamCursors(f).getCursor(peerId(base), '', w.nodeId), w.lastSeq());
 
   // the writer edits, deletes and adds; followers converge with one more pull each time
@@ -327,8 +329,15 @@ test('a big file is cloned chunk by chunk (at most 4 at once), verified, and rea
     res.end(up.body);
   });
   const f = follower(w);
-  const r = await pull(f, proxy.url, { applier: (s, recs) => applyParallel(s, recs, pool) });
+  const progress: PullProgress[] = [];
+  const r = await pull(f, proxy.url, { applier: (s, recs) => applyParallel(s, recs, pool), onProgress: (p) => progress.push({ ...p }) });
   assert.ok(maxInFlight > 1 && maxInFlight <= 4, `${maxInFlight} chunk requests at once`);
+  // chunk progress: one event per chunk stored, counting up to the total, bytes growing by the data
+  const chunkEvents = progress.filter((p) => p.chunksTotal !== undefined);
+  assert.equal(chunkEvents.length, wantChunks);
+  assert.deepEqual(chunkEvents.map((p) => p.chunks), Array.from({ length: wantChunks }, (_, i) => i + 1));
+  assert.ok(chunkEvents.every((p) => p.chunksTotal === wantChunks && p.recordsTotal === r.records));
+  assert.ok(chunkEvents.at(-1)!.bytes >= data.length);
   assert.equal(r.chunks, wantChunks);
   assert.equal(chunkCount(f), wantChunks);
   assert.deepEqual(missingChunks(f, 'big.bin'), []);

@@ -49,7 +49,11 @@ function oneArg(ctx: RouteContext, what: string): string {
   return ctx.args[0]!;
 }
 
-/** GET /<pk>/changes?since=S&limit=N[&minId=&minMod=&meta=1] → msgpack {node, seq, more, last, records}. */
+/**
+ * GET /<pk>/changes?since=S&limit=N[&minId=&minMod=&meta=1][&count=1] → msgpack {node, seq, more,
+ * last, records[, left]}; `left`, asked for on a pull's first page only (it scans the rest of the
+ * feed), is how many records come after this page: the follower's progress total.
+ */
 export function changes(ctx: RouteContext): void {
   noArgs(ctx);
   const { query, stream: s, limits } = ctx;
@@ -68,6 +72,7 @@ export function changes(ctx: RouteContext): void {
     more: page.more,
     last: s.lastSeq(),
     records: page.records.map((r) => toWire(r, meta)),
+    ...(boolParam(query, 'count') ? { left: page.more ? s.countChangesAfter(page.seq, { minId, minMod }) : 0 } : {}),
   });
   sendBody(ctx.req, ctx.res, 200, MSGPACK, body, { 'Cache-Control': 'no-store' });
 }
