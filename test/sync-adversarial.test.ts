@@ -385,3 +385,47 @@ test('a node with a hostile and an honest source reports the failure and converg
   assert.equal(g2.error, undefined);
   assert.equal(g2.records, 0, 'the cursor kept in the library is used');
 });
+
+test('hostile chunk answers (endless, oversized, dripping, cut off, refused) fail cleanly and store nothing', async () => {
+  const base = await honest();
+  const w = writer('chunk-abuse', 1);
+  await addBytes(w, 'big.bin', randomBytes(2 * 1024 * 1024 + 1));
+  const f = follower(w);
+  await pull(f, base, { fetchChunks: false });
+  const cases: [string, (res: http.ServerResponse) => void, RegExp][] = [
+    ['endless', (res) => {
+      res.writeHead(200);
+      const block = Buffer.alloc(64 * 1024, 1);
+      const pump = () => {
+        while (!res.destroyed && res.write(block));
+        if (!res.destroyed) res.once('drain', pump);
+      };
+      pump();
+    }, /more than the \d+ bytes allowed/],
+    ['declared too big', (res) => {
+      res.writeHead(200, { 'content-length': String(64 * 1024 * 1024) });
+      res.write(Buffer.alloc(1024));
+    }, /sent 67108864 bytes, more than/],
+    ['drip', (res) => {
+      res.writeHead(200);
+      const t = setInterval(() => (res.destroyed ? clearInterval(t) : res.write('x')), 50);
+    }, /did not answer within/],
+    ['cut off', (res) => {
+      res.writeHead(200, { 'content-length': String(1024 * 1024) });
+      res.write(Buffer.alloc(1000), () => res.destroy());
+    }, /broke off its answer after/],
+    ['refused', (res) => {
+      res.writeHead(403);
+      res.end('no');
+    }, /HTTP 403/],
+  ];
+  for (const [name, answer, want] of cases) {
+    const evil = await hostile((req, res) => (req.url!.includes('/chunk/') ? answer(res) : res.end()));
+    const t0 = Date.now();
+    await assert.rejects(fetchMissingChunks(f, evil.url, { timeoutMs: 1500 }), (e: Error) => want.test(e.message), name);
+    assert.ok(Date.now() - t0 < 10_000, `${name}: bounded in time`);
+    assert.equal(chunkCount(f), 0, `${name}: nothing stored`);
+  }
+  // and the honest peer still completes the file
+  assert.equal(await fetchMissingChunks(f, base), chunkCount(w));
+});
