@@ -5,7 +5,8 @@
 // writers go on appending. A writer still checkpoints itself if the WAL grows far past its
 // usual size (a backstop: a checkpoint that runs while frames are being added never finishes
 // the WAL, so only the writer can let it start over).
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startWorker } from './threads.js';
 
 /** What a writer tells the worker: checkpoint `file`, then clear `pending[0]`. */
 export interface CheckpointJob {
@@ -18,8 +19,7 @@ let worker: Worker | null | undefined;
 function theWorker(): Worker | null {
   if (worker !== undefined) return worker;
   try {
-    const execArgv = process.execArgv.filter((a, i, all) => !a.startsWith('--input-type') && all[i - 1] !== '--input-type');
-    worker = new Worker(new URL('./checkpointer-worker.js', import.meta.url), { execArgv });
+    worker = startWorker('./checkpointer-worker.js');
     worker.unref(); // never keeps a process alive: an unfinished checkpoint is redone by the next one
     worker.on('error', () => (worker = null)); // from then on writers checkpoint themselves
   } catch {

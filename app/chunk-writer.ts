@@ -2,7 +2,8 @@
 // the inserts, their commits and the WAL checkpoints (fsyncs) run on the second core while this
 // thread keeps reading from the network or the disk. Chunk buffers are transferred, not copied,
 // and given back for reuse; a bounded queue (backpressure) keeps memory flat however fast they arrive.
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startWorker } from './threads.js';
 import { Checkpoints } from './checkpointer.js';
 import { blake2b256, bytesEqual } from './crypto.js';
 import { DrayerError, type ErrorCode } from './errors.js';
@@ -107,9 +108,7 @@ export class ChunkStore {
     const file = stream.file;
     this.maxQueued = 2 * opts.txBytes;
     this.checkpoints = new Checkpoints(file, opts.checkpointBytes);
-    // The worker inherits node's flags, less those that only make sense for a main script.
-    const execArgv = process.execArgv.filter((a, i, all) => !a.startsWith('--input-type') && all[i - 1] !== '--input-type');
-    this.worker = new Worker(new URL('./chunk-writer-worker.js', import.meta.url), { workerData: { file, ...opts } satisfies WriterConfig, execArgv });
+    this.worker = startWorker('./chunk-writer-worker.js', { workerData: { file, ...opts } satisfies WriterConfig });
     this.ended = new Promise((resolve) => {
       let done = false;
       this.worker.on('message', (m: WriterReply) => {

@@ -193,6 +193,7 @@ function httpGetBody(url: string, opts: { maxBytes: number; timeoutMs: number; s
         reject(err);
       } else resolve(total);
     };
+    const brokeOff = (cause?: Error) => new DrayerError('IO', `${url} broke off its answer after ${total} bytes; try again later.`, { cause });
     const limit = opts.timeoutMs < 10_000 ? `${opts.timeoutMs / 1000} s` : `${Math.round(opts.timeoutMs / 1000)} s`;
     const timer = setTimeout(() => finish(new DrayerError('IO', `${url} did not answer within ${limit}.`)), opts.timeoutMs);
     const onAbort = () => finish(new DrayerError('IO', `Sync with ${url} was stopped.`));
@@ -209,12 +210,12 @@ function httpGetBody(url: string, opts: { maxBytes: number; timeoutMs: number; s
         if (total > opts.maxBytes) return finish(new DrayerError('IO', `${url} sent more than the ${opts.maxBytes} bytes allowed for one response.`));
         sink(part);
       });
-      res.on('end', () => finish(res.complete ? null : new DrayerError('IO', `${url} broke off its answer after ${total} bytes; try again later.`)));
-      res.on('close', () => finish(new DrayerError('IO', `${url} broke off its answer after ${total} bytes; try again later.`)));
-      res.on('error', (e) => finish(new DrayerError('IO', `${url} broke off its answer after ${total} bytes; try again later.`, { cause: e })));
+      res.on('end', () => finish(res.complete ? null : brokeOff()));
+      res.on('close', () => finish(brokeOff())); // after 'end' this changes nothing
+      res.on('error', (e) => finish(brokeOff(e)));
     });
     req.on('error', (e: NodeJS.ErrnoException) => {
-      if (total > 0) return finish(new DrayerError('IO', `${url} broke off its answer after ${total} bytes; try again later.`, { cause: e }));
+      if (total > 0) return finish(brokeOff(e));
       finish(new DrayerError('IO', `Cannot reach ${url}${e.code ? ` (${e.code})` : ''}: check the address and that the peer is running.`, { cause: e }));
     });
   });

@@ -3,7 +3,8 @@
 // order-dependent work: shape checks, the gap rules (Stream.apply) and chain linkage.
 import Database from 'better-sqlite3';
 import * as os from 'node:os';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startWorker } from './threads.js';
 import { bytesEqual } from './crypto.js';
 import { checkRecord, checkShape, DrayerRecord, signingBytes } from './record.js';
 import type { ApplyOptions, ApplyResult, Problem, Rejection, Stream, VerifyReport } from './store.js';
@@ -189,9 +190,7 @@ export class VerifierPool {
   }
 
   private spawn(): Slot {
-    // The worker inherits node's flags, less those that only make sense for a main script (`node --input-type=module -e`).
-    const execArgv = process.execArgv.filter((a, i, all) => !a.startsWith('--input-type') && all[i - 1] !== '--input-type');
-    const worker = new Worker(new URL('./verify-worker.js', import.meta.url), { workerData: WORKER_MARK, execArgv });
+    const worker = startWorker('./verify-worker.js', { workerData: WORKER_MARK });
     const slot: Slot = { worker, load: 0, jobs: new Set() };
     worker.unref();
     worker.on('message', (m: JobAnswer) => {
