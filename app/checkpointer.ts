@@ -30,8 +30,9 @@ function theWorker(): Worker | null {
 
 /**
  * A writer's handle: `wrote(n)` after each commit of n rows (or bytes: any unit of work); every
- * `every` units it asks the worker for a checkpoint, never more than one at a time. Safe to call from a tight synchronous
- * loop: the pending flag lives in shared memory, so no event-loop turn is needed.
+ * `every` units it asks the worker for a checkpoint, never more than one at a time. Safe to call
+ * from a tight synchronous loop: the pending flag lives in shared memory, so no event-loop turn
+ * is needed.
  */
 export class Checkpoints {
   private done = 0;

@@ -11,7 +11,6 @@ import { encode, decode } from '@msgpack/msgpack';
 import { Checkpoints } from './checkpointer.js';
 
 export const FORMAT = 'drayer-stream';
-export const SCHEMA_VERSION = 1;
 export const KEY_SUFFIX = '.privatekey';
 
 /** Stream schema migrations, one change each, never edited after release. Index = version - 1. */

@@ -194,8 +194,7 @@ function httpGetBody(url: string, opts: { maxBytes: number; timeoutMs: number; s
       } else resolve(total);
     };
     const brokeOff = (cause?: Error) => new DrayerError('IO', `${url} broke off its answer after ${total} bytes; try again later.`, { cause });
-    const limit = opts.timeoutMs < 10_000 ? `${opts.timeoutMs / 1000} s` : `${Math.round(opts.timeoutMs / 1000)} s`;
-    const timer = setTimeout(() => finish(new DrayerError('IO', `${url} did not answer within ${limit}.`)), opts.timeoutMs);
+    const timer = setTimeout(() => finish(new DrayerError('IO', `${url} did not answer within ${timeLimit(opts.timeoutMs)}.`)), opts.timeoutMs);
     const onAbort = () => finish(new DrayerError('IO', `Sync with ${url} was stopped.`));
     if (opts.signal?.aborted) return onAbort();
     opts.signal?.addEventListener('abort', onAbort, { once: true });
@@ -221,10 +220,11 @@ function httpGetBody(url: string, opts: { maxBytes: number; timeoutMs: number; s
   });
 }
 
+const timeLimit = (ms: number) => (ms < 10_000 ? `${ms / 1000} s` : `${Math.round(ms / 1000)} s`);
+
 function networkError(e: unknown, url: string, timeoutMs: number): DrayerError {
   const name = (e as Error)?.name;
-  const limit = timeoutMs < 10_000 ? `${timeoutMs / 1000} s` : `${Math.round(timeoutMs / 1000)} s`;
-  if (name === 'TimeoutError') return new DrayerError('IO', `${url} did not answer within ${limit}.`, { cause: e });
+  if (name === 'TimeoutError') return new DrayerError('IO', `${url} did not answer within ${timeLimit(timeoutMs)}.`, { cause: e });
   if (name === 'AbortError') return new DrayerError('IO', `Sync with ${url} was stopped.`, { cause: e });
   const cause = (e as { cause?: { code?: string } })?.cause?.code;
   return new DrayerError('IO', `Cannot reach ${url}${cause ? ` (${cause})` : ''}: check the address and that the peer is running.`, { cause: e });
