@@ -4,7 +4,7 @@
 import type { ErrorCode } from './errors.js';
 
 export interface PartialSettings {
-  /** keep only the latest N records by id (a moving window is not kept: N at follow time) */
+  /** keep only the latest N records by id; the window moves on as the stream grows */
   latest?: number;
   /** keep records without values; values and chunks are fetched when opened */
   metaOnly?: boolean;

@@ -77,7 +77,7 @@ registerCommand({
     let minId = 0;
     if (latest !== undefined) minId = Math.max(1, (await remoteTips(peer, pk)).id - latest + 1);
     const { Stream } = await import('./store.js');
-    const s = Stream.create(file, { followKey: pk, minId, metaOnly: opts['meta-only'] === true });
+    const s = Stream.create(file, { followKey: pk, minId, latest, metaOnly: opts['meta-only'] === true });
     try {
       s.setMeta('sources', JSON.stringify([peer]));
       const r = await pullWithPool(s, peer, opts.json === true);

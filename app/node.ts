@@ -524,7 +524,7 @@ export class DrayerNode implements DrayerApi {
         minId = Math.max(1, tips.id - latest + 1);
       }
       const file = this.uniqueFile(`follow-${Buffer.from(pk).toString('base64url').slice(0, 10)}`);
-      const s = Stream.create(path.join(this.dataDir, file), { followKey: pk, minId, metaOnly });
+      const s = Stream.create(path.join(this.dataDir, file), { followKey: pk, minId, metaOnly, latest });
       this.streams.set(pkText, s);
       this.library.addStream({ publicKey: pkText, file, owned: false, name: '', settings: from ? { sources: [peerId(from)] } : {} });
       this.seenSeq.set(pkText, s.lastSeq());

@@ -200,6 +200,8 @@ export interface CreateOptions extends PartialFilter {
   keyPair?: KeyPair;
   /** create a mirror of someone else's stream: no secret key, no info record yet */
   followKey?: Uint8Array;
+  /** a "latest N" mirror: minId follows the ID tip as the stream grows (see keepLatest) */
+  latest?: number;
 }
 
 /** The writer's working set during one operation: records to re-sign, by id. */
@@ -276,6 +278,7 @@ export class Stream {
         if (opts.minId) put.run('minId', opts.minId);
         if (opts.minMod) put.run('minMod', opts.minMod);
         if (opts.metaOnly) put.run('metaOnly', 1);
+        if (opts.latest) put.run('latest', opts.latest);
       })();
       const s = new Stream(file, db, publicKey, kp);
       if (kp) {
@@ -471,6 +474,29 @@ export class Stream {
     if (r.val) return false;
     this.db.prepare('UPDATE records SET val = ? WHERE chain = ? AND id = ? AND val IS NULL').run(val, this.chain, id);
     return true;
+  }
+
+  /**
+   * A "latest N" mirror moves its window as the stream grows: minId follows the ID tip, and
+   * records that fall below it are removed (arriving now, they would be skipped). Ids of deleted
+   * records count too, so the window can hold fewer than N. Seqs stay above all handed out: if
+   * the row holding the last seq goes, the newest remaining row takes that seq. Returns how many
+   * records were removed.
+   */
+  keepLatest(): number {
+    const latest = Number(this.meta('latest') ?? 0);
+    if (!(latest > 0)) return 0;
+    const removed = this.db.transaction((): number => {
+      const minId = ((this.st.maxId.get(this.chain) as number | null) ?? 0) - latest + 1;
+      if (minId <= (this.partial.minId ?? 0)) return 0;
+      const top = this.lastSeq();
+      this.st.metaSet.run('minId', minId);
+      const n = this.db.prepare('DELETE FROM records WHERE chain = ? AND id < ?').run(this.chain, minId).changes;
+      if (this.lastSeq() < top) this.db.prepare('UPDATE records SET seq = ? WHERE seq = (SELECT max(seq) FROM records)').run(top);
+      return n;
+    }).immediate();
+    this.checkpoints.wrote(removed);
+    return removed;
   }
 
   /** How many rows of the change feed come after `seq` and pass the filters: a follower's "records to go". */

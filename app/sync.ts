@@ -405,6 +405,7 @@ export async function pull(stream: Stream, baseUrl: string, opts: PullOptions = 
   } finally {
     readAhead.abort();
   }
+  result.removed += stream.keepLatest(); // a "latest N" mirror's window moves on with the stream
   if (opts.fetchChunks ?? !filter.metaOnly) {
     const atRecords = { records: result.records, recordsTotal: recordsTotal ?? result.records, seq: since };
     result.chunks = await fetchMissingChunks(stream, peer, {
@@ -466,6 +467,7 @@ async function pullNewRecords(stream: Stream, peer: string, opts: PullOptions, r
     t = last;
     opts.onProgress?.({ records: result.records, bytes: result.bytes, seq: t });
   }
+  result.removed += stream.keepLatest();
   return result;
 }
 

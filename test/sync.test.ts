@@ -34,7 +34,7 @@ function writer(name: string): Stream {
   return s;
 }
 
-function follower(of: Stream, opts: { metaOnly?: boolean; minId?: number } = {}): Stream {
+function follower(of: Stream, opts: { metaOnly?: boolean; minId?: number; latest?: number } = {}): Stream {
   const s = Stream.create(path.join(dir, `follow-${n++}.stream`), { followKey: of.publicKey, ...opts });
   cleanup.push(() => s.close());
   return s;
@@ -302,6 +302,55 @@ test('a latest-N follow picks its range from remoteTips and keeps exactly the ne
   await pull(f, base, { pageLimit: 7 });
   assert.deepEqual(live(f), newest(w));
   assert.equal(f.get('note', 'p3'), undefined);
+});
+
+test('a "latest N" follow keeps a moving window of the newest N ids, and its own followers stay in step', async () => {
+  const { base } = await server();
+  const w = writer('window');
+  w.batch((b) => {
+    for (let i = 0; i < 40; i++) b.put('note', `p${i}`, utf8(`post ${i}`));
+  });
+  const N = 10;
+  const window = (s: Stream, tip: number) => live(s).filter((x) => Number(x.split(':')[0]) > tip - N);
+  const tipOf = (s: Stream) => Math.max(...[...s.iterate()].map((x) => x.id));
+  const f = follower(w, { minId: (await remoteTips(base, w.publicKey)).id - N + 1, latest: N });
+  await pull(f, base);
+  assert.deepEqual(live(f), window(w, tipOf(w)));
+  // A full mirror of the window mirror pulls through it with a cursor.
+  const lanF = new LanServer({ resolve: (pk) => (hex(pk) === hex(f.publicKey) ? f : undefined), shared: () => [] });
+  const fBase = `http://127.0.0.1:${(await lanF.listen()).port}`;
+  cleanup.push(() => lanF.close());
+  const g = follower(w);
+  await pull(g, fBase);
+  for (let round = 0; round < 3; round++) {
+    const seqBefore = f.lastSeq();
+    for (let i = 0; i < 7; i++) w.put('note', `r${round}-${i}`, utf8(`new ${round} ${i}`));
+    w.put('note', `r${round}-0`, utf8('edited')); // an edit inside the window
+    const r = await pull(f, base);
+    assert.ok(r.removed >= 7, `round ${round}: old records left the window (${r.removed})`);
+    assert.equal(f.count(), N);
+    assert.deepEqual(live(f), window(w, tipOf(w)));
+    assert.equal(f.partial.minId, tipOf(w) - N + 1);
+    assert.ok(f.lastSeq() > seqBefore, 'the change feed only moves forward');
+    assert.ok(f.verify().intact);
+    // what the window mirror took in reaches its own follower (which keeps what it had)
+    await pull(g, fBase);
+    for (const rec of live(f)) assert.ok(live(g).includes(rec), `round ${round}: ${rec} reached the next mirror`);
+  }
+  // The row with the last seq can be the one that leaves the window: here an edit of the oldest
+  // record in it arrives after a new record. The feed must still not go back (seqs never reused).
+  const lone = follower(w, { minId: tipOf(w) - 1, latest: 2 });
+  await pull(lone, base);
+  const oldest = [...lone.iterate()].sort((x, y) => x.id - y.id)[0]!;
+  w.put('note', 'z1', utf8('z1'));
+  w.put(oldest.type, oldest.key, utf8('edited, then out of the window'));
+  const before = lone.lastSeq();
+  const r = await pull(lone, base);
+  assert.ok(r.stored >= 2 && r.removed >= 1, JSON.stringify(r)); // z1, the edit (and a neighbour's patch)
+  assert.equal(lone.get(oldest.type, oldest.key), undefined);
+  assert.equal(lone.count(), 2);
+  assert.equal(lone.lastSeq(), before + r.stored, 'the newest remaining row took the last seq handed out');
+  assert.ok(lone.verify().intact);
 });
 
 test('a big file is cloned chunk by chunk (at most 4 at once), verified, and reads back identical; a metadata-only mirror fetches chunks only when asked', async () => {
