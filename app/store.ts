@@ -364,7 +364,9 @@ export class Stream {
   private prepare() {
     const db = this.db;
     const cols = 'chain, id, type, key, val, hash, ts, mod, prev, prevch, sig';
-    const window = 'WHERE seq > ? AND seq <= ? AND id >= ? AND mod >= ? ORDER BY seq LIMIT ?';
+    // A partial copy's range always includes drayer/info, so it knows the stream's name.
+    const inRange = `((id >= ? AND mod >= ?) OR (type = 'drayer' AND key = 'info'))`;
+    const window = `WHERE seq > ? AND seq <= ? AND ${inRange} ORDER BY seq LIMIT ?`;
     return {
       byId: db.prepare(`SELECT * FROM records WHERE chain = ? AND id = ?`),
       // INDEXED BY: without it SQLite walks records_chain_mod (to skip the sort), scanning the whole chain per lookup.
@@ -388,7 +390,7 @@ export class Stream {
       lastSeq: db.prepare(`SELECT max(seq) FROM records`).pluck(),
       count: db.prepare(`SELECT count(*) FROM records`).pluck(),
       countType: db.prepare(`SELECT count(*) FROM records WHERE type = ?`).pluck(),
-      countAfter: db.prepare(`SELECT count(*) FROM records WHERE seq > ? AND id >= ? AND mod >= ?`).pluck(),
+      countAfter: db.prepare(`SELECT count(*) FROM records WHERE seq > ? AND ${inRange}`).pluck(),
       listTs: db.prepare(`SELECT * FROM records WHERE type = ? ORDER BY ts DESC, id DESC LIMIT ? OFFSET ?`),
       // no (type, id) index: one index less on every write; this walks the chain's id index instead
       listId: db.prepare(`SELECT * FROM records INDEXED BY records_chain_id WHERE chain = ? AND type = ? ORDER BY id DESC LIMIT ? OFFSET ?`),
@@ -491,7 +493,7 @@ export class Stream {
       if (minId <= (this.partial.minId ?? 0)) return 0;
       const top = this.lastSeq();
       this.st.metaSet.run('minId', minId);
-      const n = this.db.prepare('DELETE FROM records WHERE chain = ? AND id < ?').run(this.chain, minId).changes;
+      const n = this.db.prepare(`DELETE FROM records WHERE chain = ? AND id < ? AND NOT (type = 'drayer' AND key = 'info')`).run(this.chain, minId).changes;
       if (this.lastSeq() < top) this.db.prepare('UPDATE records SET seq = ? WHERE seq = (SELECT max(seq) FROM records)').run(top);
       return n;
     }).immediate();
@@ -727,7 +729,7 @@ export class Stream {
       const why = opts.verified ? checkShape(r) ?? (bytesEqual(r.chain, this.publicKey) ? null : 'it belongs to another chain') : checkRecord(r, this.publicKey);
       if (why) result.rejected.push({ record: r, reason: why });
       else if (r.val === null && !allowMetaOnly) result.rejected.push({ record: r, reason: 'it has no value and this copy keeps values' });
-      else if (r.id < (filter.minId ?? 0) || r.mod < (filter.minMod ?? 0)) result.skipped++;
+      else if (!inPartialRange(r, filter)) result.skipped++;
       else checked.push(filter.metaOnly && r.val ? { ...r, val: null } : r);
     }
     const run = this.db.transaction(() => {
@@ -819,6 +821,15 @@ export class Stream {
     else if (!partial && !this.get('drayer', 'info')) add(0, 'the drayer/info record is missing');
     return { intact: problems.length === 0, records, metaOnly, problems, partial };
   }
+}
+
+/**
+ * Whether a partial copy with `filter` keeps `r`: its id and mod are in range, or it is
+ * drayer/info (always kept, so every copy knows the stream's name). That is safe: info is never
+ * deleted, so no valid record's gap covers its current version, and rule 1 orders its versions.
+ */
+export function inPartialRange(r: { id: number; mod: number; type: string; key: string }, filter: PartialFilter): boolean {
+  return (r.id >= (filter.minId ?? 0) && r.mod >= (filter.minMod ?? 0)) || (r.type === 'drayer' && r.key === 'info');
 }
 
 function checkText(type: string, key: string): void {

@@ -27,7 +27,8 @@ function row(r: DrayerRecord): string {
 const held = (s: Stream) => [...s.iterate()].map(row).sort();
 function expected(w: Stream, f: PartialFilter = {}): string[] {
   return [...w.iterate()]
-    .filter((r) => r.id >= (f.minId ?? 0) && r.mod >= (f.minMod ?? 0))
+    // a partial copy keeps its range and drayer/info, always
+    .filter((r) => (r.id >= (f.minId ?? 0) && r.mod >= (f.minMod ?? 0)) || (r.type === 'drayer' && r.key === 'info'))
     .map((r) => row(f.metaOnly ? { ...r, val: null } : r))
     .sort();
 }

@@ -64,8 +64,9 @@ function short(r: DrayerRecord): string {
   return `${r.id}:${r.type}/${r.key}@${r.mod}(prev ${r.prev}, prevch ${r.prevch})${r.val === null ? ' meta' : ''}`;
 }
 
+/** What a partial mirror keeps: its range, plus drayer/info always (store.ts inPartialRange). */
 function inRange(r: DrayerRecord, f: PartialFilter): boolean {
-  return r.id >= (f.minId ?? 0) && r.mod >= (f.minMod ?? 0);
+  return (r.id >= (f.minId ?? 0) && r.mod >= (f.minMod ?? 0)) || (r.type === 'drayer' && r.key === 'info');
 }
 
 /** The writer's live records restricted to a mirror's range, as that mirror must hold them. */

@@ -64,7 +64,8 @@ test('a partial follow holds exactly the latest N posts', async () => {
     const s = await a.call('createStream', { name: 'Many' });
     for (let i = 0; i < 30; i++) await a.call('post', { publicKey: s.publicKey, title: `p${i}`, body: '' });
     const f = await b.call('follow', { key: s.publicKey, url: urlOf(a), latest: 10 });
-    assert.equal(f.records, 10);
+    assert.equal(f.records, 10 + 1); // the newest ten, and drayer/info: the copy knows the name
+    assert.equal(f.name, 'Many');
     const titles = (await b.call('listPosts', { publicKey: s.publicKey, limit: 100 })).map((p) => p.title);
     assert.deepEqual(titles.sort(), Array.from({ length: 10 }, (_, i) => `p${20 + i}`).sort());
   } finally {

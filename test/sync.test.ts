@@ -289,8 +289,10 @@ test('a latest-N follow picks its range from remoteTips and keeps exactly the ne
   const f = follower(w, { minId });
   const r = await pull(f, base, { pageLimit: 7 });
   assert.equal(r.rejected, 0);
-  const newest = (s: Stream) => live(s).filter((x) => Number(x.split(':')[0]) >= minId);
-  assert.equal(f.count(), 10);
+  // the range, plus drayer/info: a partial copy still knows the stream's name
+  const newest = (s: Stream) => live(s).filter((x) => Number(x.split(':')[0]) >= minId || x.includes(':drayer/info#'));
+  assert.equal(f.count(), 10 + 1);
+  assert.equal(f.info().name, 'latest');
   assert.deepEqual(live(f), newest(w));
   const rep = f.verify();
   assert.ok(rep.partial && rep.intact, JSON.stringify(rep.problems));
@@ -311,7 +313,7 @@ test('a "latest N" follow keeps a moving window of the newest N ids, and its own
     for (let i = 0; i < 40; i++) b.put('note', `p${i}`, utf8(`post ${i}`));
   });
   const N = 10;
-  const window = (s: Stream, tip: number) => live(s).filter((x) => Number(x.split(':')[0]) > tip - N);
+  const window = (s: Stream, tip: number) => live(s).filter((x) => Number(x.split(':')[0]) > tip - N || x.includes(':drayer/info#'));
   const tipOf = (s: Stream) => Math.max(...[...s.iterate()].map((x) => x.id));
   const f = follower(w, { minId: (await remoteTips(base, w.publicKey)).id - N + 1, latest: N });
   await pull(f, base);
@@ -328,7 +330,8 @@ test('a "latest N" follow keeps a moving window of the newest N ids, and its own
     w.put('note', `r${round}-0`, utf8('edited')); // an edit inside the window
     const r = await pull(f, base);
     assert.ok(r.removed >= 7, `round ${round}: old records left the window (${r.removed})`);
-    assert.equal(f.count(), N);
+    assert.equal(f.count(), N + 1); // and drayer/info
+    assert.equal(f.info().name, 'window');
     assert.deepEqual(live(f), window(w, tipOf(w)));
     assert.equal(f.partial.minId, tipOf(w) - N + 1);
     assert.ok(f.lastSeq() > seqBefore, 'the change feed only moves forward');
@@ -341,14 +344,14 @@ test('a "latest N" follow keeps a moving window of the newest N ids, and its own
   // record in it arrives after a new record. The feed must still not go back (seqs never reused).
   const lone = follower(w, { minId: tipOf(w) - 1, latest: 2 });
   await pull(lone, base);
-  const oldest = [...lone.iterate()].sort((x, y) => x.id - y.id)[0]!;
+  const oldest = [...lone.iterate()].filter((x) => x.type !== 'drayer').sort((x, y) => x.id - y.id)[0]!;
   w.put('note', 'z1', utf8('z1'));
   w.put(oldest.type, oldest.key, utf8('edited, then out of the window'));
   const before = lone.lastSeq();
   const r = await pull(lone, base);
   assert.ok(r.stored >= 2 && r.removed >= 1, JSON.stringify(r)); // z1, the edit (and a neighbour's patch)
   assert.equal(lone.get(oldest.type, oldest.key), undefined);
-  assert.equal(lone.count(), 2);
+  assert.equal(lone.count(), 2 + 1);
   assert.equal(lone.lastSeq(), before + r.stored, 'the newest remaining row took the last seq handed out');
   assert.ok(lone.verify().intact);
 });
@@ -582,9 +585,9 @@ test('drayer clone and drayer sync (real processes) follow a stream served by a 
   const part = path.join(dir, `cli-partial-${n++}.stream`);
   const pc = await run(['clone', url, st.publicKey, part, '--latest', '5', '--meta-only', '--json'], { HOME: home });
   assert.equal(pc.code, 0, pc.err);
-  assert.equal(JSON.parse(pc.out).records, 5);
+  assert.equal(JSON.parse(pc.out).records, 5 + 1); // and drayer/info, which every copy keeps
   const p = Stream.open(part, { readonly: true });
-  assert.equal(p.count(), 5);
+  assert.equal(p.count(), 5 + 1);
   assert.ok([...p.iterate()].every((x) => x.val === null));
   assert.deepEqual(p.partial, { minId: Math.max(...[...p.iterate()].map((x) => x.id)) - 4, minMod: 0, metaOnly: true });
   p.close();
