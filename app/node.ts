@@ -346,6 +346,7 @@ export class DrayerNode implements DrayerApi {
             publicKey: pk, peer: url, records: p.records, recordsTotal: p.recordsTotal, bytes: p.bytes, chunks: p.chunks, chunksTotal: p.chunksTotal, done: false,
           }),
         });
+        if (res.infoFilled) this.afterChange(s, { stored: [s.get('drayer', 'info')!], removed: [] }, false); // the name arrived
         this.peerState.set(url, { failures: 0, nextTry: 0 });
         this.library.upsertPeer({ url, lastOk: Date.now(), lastSeen: Date.now(), failures: 0, nextTry: 0 });
         this.emit('syncProgress', { publicKey: pk, peer: url, records: res.records, bytes: res.bytes, done: true });

@@ -88,6 +88,8 @@ export interface PullResult {
   rejections: string[];
   bytes: number;
   chunks: number;
+  /** a metadata-only copy fetched the value of drayer/info (the stream's name) */
+  infoFilled?: boolean;
   /** the peer served records, but none of them for the asked stream's key */
   nodeId?: string;
 }
@@ -406,6 +408,16 @@ export async function pull(stream: Stream, baseUrl: string, opts: PullOptions = 
     readAhead.abort();
   }
   result.removed += stream.keepLatest(); // a "latest N" mirror's window moves on with the stream
+  // A metadata-only copy still wants the stream's name: the one value it fetches at once.
+  const info = filter.metaOnly ? stream.get('drayer', 'info') : undefined;
+  if (info && !info.val) {
+    try {
+      await fetchValue(stream, peer, info.id, { timeoutMs, signal: opts.signal });
+      result.infoFilled = true;
+    } catch {
+      // Not fatal: the name shows once a later sync gets it.
+    }
+  }
   if (opts.fetchChunks ?? !filter.metaOnly) {
     const atRecords = { records: result.records, recordsTotal: recordsTotal ?? result.records, seq: since };
     result.chunks = await fetchMissingChunks(stream, peer, {

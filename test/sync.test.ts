@@ -243,11 +243,13 @@ test('a metadata-only follow holds no values; fetchValue fills one after checkin
   const r = await pull(f, base, { pageLimit: 25 });
   assert.equal(r.rejected, 0, r.rejections.join('; '));
   assert.deepEqual(live(f, false), live(w, false));
-  assert.ok([...f.iterate()].every((x) => x.val === null));
+  // no values but drayer/info's, fetched for the stream's name
+  assert.ok([...f.iterate()].every((x) => x.val === null || (x.type === 'drayer' && x.key === 'info')));
+  assert.equal(f.info().name, 'meta');
   const full = await pull(follower(w), base, { pageLimit: 25 });
   const valueBytes = [...w.iterate()].reduce((a, x) => a + x.val!.length, 0);
   assert.ok(r.bytes <= full.bytes - valueBytes, `values did not travel (${r.bytes} vs ${full.bytes})`);
-  assert.equal(f.verify().metaOnly, f.count());
+  assert.equal(f.verify().metaOnly, f.count() - 1);
 
   const target = w.get('note', 'm7')!;
   const got = await fetchValue(f, base, target.id);
@@ -402,6 +404,11 @@ test('a big file is cloned chunk by chunk (at most 4 at once), verified, and rea
   const rm = await pull(m, base);
   assert.equal(rm.chunks, 0);
   assert.equal(chunkCount(m), 0);
+  // the one value a metadata-only copy fetches at once: drayer/info, for the stream's name
+  assert.equal(rm.infoFilled, true);
+  assert.equal(m.info().name, 'files');
+  assert.deepEqual([...m.iterate()].filter((r) => r.val !== null).map((r) => `${r.type}/${r.key}`), ['drayer/info']);
+  assert.equal((await pull(m, base)).infoFilled, undefined, 'fetched once');
   // opened lazily: the manifest (a value), then the chunks
   await fetchValue(m, base, m.get('file', 'big.bin')!.id);
   assert.equal(missingChunks(m, 'big.bin').length, wantChunks);
@@ -588,7 +595,8 @@ test('drayer clone and drayer sync (real processes) follow a stream served by a 
   assert.equal(JSON.parse(pc.out).records, 5 + 1); // and drayer/info, which every copy keeps
   const p = Stream.open(part, { readonly: true });
   assert.equal(p.count(), 5 + 1);
-  assert.ok([...p.iterate()].every((x) => x.val === null));
+  assert.ok([...p.iterate()].every((x) => x.val === null || x.type === 'drayer'), 'no values but the stream info');
+  assert.equal(p.info().name, 'Served');
   assert.deepEqual(p.partial, { minId: Math.max(...[...p.iterate()].map((x) => x.id)) - 4, minMod: 0, metaOnly: true });
   p.close();
 
