@@ -42,7 +42,12 @@ export class Checkpoints {
 
   wrote(n: number): void {
     this.done += n;
-    if (this.done < this.every || Atomics.load(this.pending, 0) !== 0) return;
+    if (this.done >= this.every) this.now();
+  }
+
+  /** Ask for a checkpoint now, unless one is under way. */
+  now(): void {
+    if (Atomics.load(this.pending, 0) !== 0) return;
     const w = theWorker();
     if (!w) return;
     this.done = 0;

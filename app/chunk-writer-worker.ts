@@ -31,7 +31,7 @@ try {
   // Checkpoints every checkpointBytes are asked of the checkpointer thread (by ChunkStore, as
   // commits are reported); this connection's own, at twice that, is only the backstop.
   db.pragma(`wal_autocheckpoint = ${Math.ceil((2 * cfg.checkpointBytes) / pageSize)}`);
-  db.pragma(`journal_size_limit = ${2 * cfg.checkpointBytes}`);
+  db.pragma('journal_size_limit = 67108864'); // once checkpointed, a big WAL is cut back to 64 MiB
   const insert = db.prepare('INSERT OR IGNORE INTO chunks (hash, data) VALUES (?, ?)');
   write = db.transaction((b: typeof batch) => {
     for (const c of b) insert.run(c.hash, c.data);

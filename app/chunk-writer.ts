@@ -46,8 +46,15 @@ export type WriterReply =
 export const CHUNK_SIZE = 1024 * 1024;
 /** Chunks are stored in transactions of about this many bytes (one commit each, not one per chunk). */
 const TX_BYTES = 4 * CHUNK_SIZE;
-/** While chunks are stored, the WAL is checkpointed about every this many bytes (each checkpoint fsyncs). */
-const BULK_CHECKPOINT_BYTES = 64 * 1024 * 1024;
+/**
+ * While chunks are stored, the WAL is checkpointed about every this many bytes. A checkpoint
+ * writes every byte a second time (WAL, then the database) and syncs both, which on a disk-bound
+ * machine halves a big transfer's speed. So a file of up to this size goes into the WAL at the
+ * speed of the page cache, durable against a crash of the process as any commit, and is moved into
+ * the database by one background checkpoint after it is complete. The cost: the WAL may hold
+ * this much more disk space for a while.
+ */
+const BULK_CHECKPOINT_BYTES = 1024 * 1024 * 1024;
 
 const bulkWriters = new WeakMap<Stream, { n: number; saved: number }>();
 
@@ -155,13 +162,13 @@ export class ChunkStore {
   async close(): Promise<void> {
     if (!this.failure) this.worker.postMessage({ end: true } satisfies WriterJob);
     await this.ended;
+    this.stream.checkpoints.now(); // move what went into the WAL into the database, in the background
     if (this.failure) throw this.failure;
   }
 
   /** End the worker at once (after a failure); what it committed stays. */
   async terminate(): Promise<void> {
     await this.worker.terminate();
-    this.checkpoints.settle();
     if (!this.released) {
       this.released = true;
       releaseCheckpoints(this.stream);

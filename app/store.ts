@@ -223,7 +223,8 @@ export class Stream {
   private keyPair: KeyPair | null;
   private readonly chain: Buffer;
   private readonly st: ReturnType<Stream['prepare']>;
-  private readonly checkpoints: Checkpoints;
+  /** this stream's WAL checkpoints, run on the checkpointer thread (see tuneWal) */
+  readonly checkpoints: Checkpoints;
   private readonly writeRun: Database.Transaction<(fn: (ctx: WriteCtx, kp: KeyPair) => unknown, kp: KeyPair) => { result: unknown; written: DrayerRecord[] }>;
 
   private constructor(file: string, db: Database.Database, publicKey: Uint8Array, keyPair: KeyPair | null) {
