@@ -300,3 +300,25 @@ test('overlapping big-file writes restore the stream\'s checkpoint setting when 
     s.close();
   }
 });
+
+test('a big file goes into the WAL and reaches the database file by a background checkpoint; close leaves no WAL', async () => {
+  const d = tmpDir();
+  const f = path.join(d, 'wal.stream');
+  const s = Stream.create(f);
+  const data = noise(12 * MiB + 7, 3);
+  const size0 = fs.statSync(f).size;
+  await addBytes(s, 'big.bin', data);
+  // Readable at once, from the WAL.
+  assert.ok(data.equals(await readFileBytes(s, 'big.bin')));
+  // The one checkpoint asked for when the file was complete moves it into the database file.
+  const deadline = Date.now() + 20_000;
+  while (fs.statSync(f).size < size0 + 12 * MiB && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+  assert.ok(fs.statSync(f).size >= size0 + 12 * MiB, `database file holds the data (${fs.statSync(f).size} bytes)`);
+  s.put('note', 'after', utf8('a small write after the big one'));
+  s.close();
+  assert.equal(fs.existsSync(f + '-wal'), false, 'closing the stream removed its WAL');
+  const again = Stream.open(f);
+  assert.ok(data.equals(await readFileBytes(again, 'big.bin')));
+  assert.deepEqual(again.verify().problems, []);
+  again.close();
+});
