@@ -38,7 +38,11 @@ export class Checkpoints {
   private done = 0;
   private readonly pending = new Int32Array(new SharedArrayBuffer(4));
 
-  constructor(private readonly file: string, private readonly every: number) {}
+  /**
+   * @param every units of work between checkpoints
+   * @param autocheckpointPages the writer connection's own (backstop) setting, for whoever raises it for a while
+   */
+  constructor(private readonly file: string, private readonly every: number, readonly autocheckpointPages = 0) {}
 
   wrote(n: number): void {
     this.done += n;
@@ -53,6 +57,17 @@ export class Checkpoints {
     this.done = 0;
     Atomics.store(this.pending, 0, 1);
     w.postMessage({ file: this.file, pending: this.pending } satisfies CheckpointJob);
+  }
+
+  /** Run `fn` once no checkpoint is under way (polled: the worker clears a flag in shared memory). */
+  whenIdle(fn: () => void): void {
+    if (Atomics.load(this.pending, 0) === 0) return fn();
+    const t = setInterval(() => {
+      if (Atomics.load(this.pending, 0) !== 0) return;
+      clearInterval(t);
+      fn();
+    }, 20);
+    t.unref();
   }
 
   /**

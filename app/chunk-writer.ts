@@ -56,7 +56,7 @@ const TX_BYTES = 4 * CHUNK_SIZE;
  */
 const BULK_CHECKPOINT_BYTES = 1024 * 1024 * 1024;
 
-const bulkWriters = new WeakMap<Stream, { n: number; saved: number }>();
+const bulkWriters = new WeakMap<Stream, { n: number; normal: number }>();
 
 /**
  * Checkpoint less often on the stream's own connection too while chunks go in, so its small commits
@@ -68,17 +68,25 @@ function holdCheckpoints(s: Stream): void {
     b.n++;
     return;
   }
-  const saved = s.db.pragma('wal_autocheckpoint', { simple: true }) as number;
+  // The stream's own setting (tuneWal), even if an earlier hold's raised one is still in force.
+  const normal = s.checkpoints.autocheckpointPages;
   const pageSize = s.db.pragma('page_size', { simple: true }) as number;
-  bulkWriters.set(s, { n: 1, saved });
-  if (saved > 0) s.db.pragma(`wal_autocheckpoint = ${Math.max(saved, Math.ceil(BULK_CHECKPOINT_BYTES / pageSize))}`);
+  bulkWriters.set(s, { n: 1, normal });
+  if (normal > 0) s.db.pragma(`wal_autocheckpoint = ${Math.max(normal, Math.ceil(BULK_CHECKPOINT_BYTES / pageSize))}`);
 }
 
+/**
+ * The last writer done: the stream's own setting comes back once the background checkpoint of
+ * what went in has ended. Back at once, the next small commit would checkpoint the whole big
+ * WAL itself, on this thread, for seconds.
+ */
 function releaseCheckpoints(s: Stream): void {
   const b = bulkWriters.get(s);
   if (!b || --b.n > 0) return;
   bulkWriters.delete(s);
-  if (s.db.open) s.db.pragma(`wal_autocheckpoint = ${b.saved}`);
+  s.checkpoints.whenIdle(() => {
+    if (s.db.open && !bulkWriters.has(s)) s.db.pragma(`wal_autocheckpoint = ${b.normal}`);
+  });
 }
 
 export class ChunkStore {

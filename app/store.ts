@@ -234,7 +234,7 @@ export class Stream {
     this.keyPair = keyPair;
     this.chain = Buffer.from(publicKey);
     this.st = this.prepare();
-    this.checkpoints = new Checkpoints(file, CHECKPOINT_ROWS);
+    this.checkpoints = new Checkpoints(file, CHECKPOINT_ROWS, db.readonly ? 0 : WAL_PAGES);
     // Made once: better-sqlite3 transaction wrappers are not free to build on every write.
     this.writeRun = db.transaction((fn: (ctx: WriteCtx, kp: KeyPair) => unknown, kp: KeyPair) => {
       const ctx = this.beginWrite();

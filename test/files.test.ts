@@ -294,6 +294,13 @@ test('overlapping big-file writes restore the stream\'s checkpoint setting when 
     const original = s.db.pragma('wal_autocheckpoint', { simple: true });
     const big = (n: number) => new Uint8Array(3 * 1024 * 1024).fill(n);
     await Promise.all([addBytes(s, 'a.bin', big(1)), addBytes(s, 'b.bin', big(2)), addBytes(s, 'c.bin', big(3))]);
+    // raised until the background checkpoint of the big writes has ended, then the stream's own again
+    const deadline = Date.now() + 10_000;
+    while (s.db.pragma('wal_autocheckpoint', { simple: true }) !== original && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(s.db.pragma('wal_autocheckpoint', { simple: true }), original);
+    // a second round after that starts from the stream's own setting, not a raised one
+    await addBytes(s, 'd.bin', big(4));
+    while (s.db.pragma('wal_autocheckpoint', { simple: true }) !== original && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     assert.equal(s.db.pragma('wal_autocheckpoint', { simple: true }), original);
     assert.equal((await readFileBytes(s, 'b.bin'))[0], 2);
   } finally {
