@@ -829,7 +829,7 @@ export class Stream {
  * drayer/info (always kept, so every copy knows the stream's name). That is safe: info is never
  * deleted, so no valid record's gap covers its current version, and rule 1 orders its versions.
  */
-export function inPartialRange(r: { id: number; mod: number; type: string; key: string }, filter: PartialFilter): boolean {
+function inPartialRange(r: { id: number; mod: number; type: string; key: string }, filter: PartialFilter): boolean {
   return (r.id >= (filter.minId ?? 0) && r.mod >= (filter.minMod ?? 0)) || (r.type === 'drayer' && r.key === 'info');
 }
 
