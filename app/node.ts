@@ -347,6 +347,7 @@ export class DrayerNode implements DrayerApi {
           }),
         });
         if (res.infoFilled) this.afterChange(s, { stored: [s.get('drayer', 'info')!], removed: [] }, false); // the name arrived
+        if (res.leftWindow) this.afterChange(s, { stored: [], removed: res.leftWindow }, false); // off the timeline too
         this.peerState.set(url, { failures: 0, nextTry: 0 });
         this.library.upsertPeer({ url, lastOk: Date.now(), lastSeen: Date.now(), failures: 0, nextTry: 0 });
         this.emit('syncProgress', { publicKey: pk, peer: url, records: res.records, bytes: res.bytes, done: true });

@@ -483,22 +483,25 @@ export class Stream {
    * A "latest N" mirror moves its window as the stream grows: minId follows the ID tip, and
    * records that fall below it are removed (arriving now, they would be skipped). Ids of deleted
    * records count too, so the window can hold fewer than N. Seqs stay above all handed out: if
-   * the row holding the last seq goes, the newest remaining row takes that seq. Returns how many
-   * records were removed.
+   * the row holding the last seq goes, the newest remaining row takes that seq. Returns the ids
+   * of the records removed.
    */
-  keepLatest(): number {
+  keepLatest(): number[] {
     const latest = Number(this.meta('latest') ?? 0);
-    if (!(latest > 0)) return 0;
-    const removed = this.db.transaction((): number => {
+    if (!(latest > 0)) return [];
+    const removed = this.db.transaction((): number[] => {
       const minId = ((this.st.maxId.get(this.chain) as number | null) ?? 0) - latest + 1;
-      if (minId <= (this.partial.minId ?? 0)) return 0;
+      if (minId <= (this.partial.minId ?? 0)) return [];
       const top = this.lastSeq();
       this.st.metaSet.run('minId', minId);
-      const n = this.db.prepare(`DELETE FROM records WHERE chain = ? AND id < ? AND NOT (type = 'drayer' AND key = 'info')`).run(this.chain, minId).changes;
+      const ids = this.db
+        .prepare(`DELETE FROM records WHERE chain = ? AND id < ? AND NOT (type = 'drayer' AND key = 'info') RETURNING id`)
+        .pluck()
+        .all(this.chain, minId) as number[];
       if (this.lastSeq() < top) this.db.prepare('UPDATE records SET seq = ? WHERE seq = (SELECT max(seq) FROM records)').run(top);
-      return n;
+      return ids;
     }).immediate();
-    this.checkpoints.wrote(removed);
+    this.checkpoints.wrote(removed.length);
     return removed;
   }
 

@@ -88,6 +88,8 @@ export interface PullResult {
   rejections: string[];
   bytes: number;
   chunks: number;
+  /** ids of records that left a "latest N" mirror's window after this pull */
+  leftWindow?: number[];
   /** a metadata-only copy fetched the value of drayer/info (the stream's name) */
   infoFilled?: boolean;
   /** the peer served records, but none of them for the asked stream's key */
@@ -407,7 +409,7 @@ export async function pull(stream: Stream, baseUrl: string, opts: PullOptions = 
   } finally {
     readAhead.abort();
   }
-  result.removed += stream.keepLatest(); // a "latest N" mirror's window moves on with the stream
+  leaveWindow(stream, result); // a "latest N" mirror's window moves on with the stream
   // A metadata-only copy still wants the stream's name: the one value it fetches at once.
   const info = filter.metaOnly ? stream.get('drayer', 'info') : undefined;
   if (info && !info.val) {
@@ -426,6 +428,13 @@ export async function pull(stream: Stream, baseUrl: string, opts: PullOptions = 
     });
   }
   return result;
+}
+
+/** Move a "latest N" mirror's window on (Stream.keepLatest), and report what left it. */
+function leaveWindow(stream: Stream, result: PullResult): void {
+  const ids = stream.keepLatest();
+  result.removed += ids.length;
+  if (ids.length) result.leftWindow = ids;
 }
 
 /** quote_plus(base64(pk)), as the original Drayer builds its URLs. */
@@ -479,7 +488,7 @@ async function pullNewRecords(stream: Stream, peer: string, opts: PullOptions, r
     t = last;
     opts.onProgress?.({ records: result.records, bytes: result.bytes, seq: t });
   }
-  result.removed += stream.keepLatest();
+  leaveWindow(stream, result);
   return result;
 }
 

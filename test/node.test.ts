@@ -68,6 +68,12 @@ test('a partial follow holds exactly the latest N posts', async () => {
     assert.equal(f.name, 'Many');
     const titles = (await b.call('listPosts', { publicKey: s.publicKey, limit: 100 })).map((p) => p.title);
     assert.deepEqual(titles.sort(), Array.from({ length: 10 }, (_, i) => `p${20 + i}`).sort());
+    // the window moves on as the stream grows, and the timeline with it
+    for (let i = 30; i < 35; i++) await a.call('post', { publicKey: s.publicKey, title: `p${i}`, body: '' });
+    await b.call('syncNow', { publicKey: s.publicKey });
+    const newest = Array.from({ length: 10 }, (_, i) => `p${25 + i}`).sort();
+    assert.deepEqual((await b.call('listPosts', { publicKey: s.publicKey, limit: 100 })).map((p) => p.title).sort(), newest);
+    assert.deepEqual((await b.call('timeline', { limit: 100 })).filter((t) => t.streamKey === s.publicKey).map((t) => t.title).sort(), newest);
   } finally {
     await Promise.all([a.stop(), b.stop()]);
   }
