@@ -38,11 +38,8 @@ export class Checkpoints {
   private done = 0;
   private readonly pending = new Int32Array(new SharedArrayBuffer(4));
 
-  /**
-   * @param every units of work between checkpoints
-   * @param autocheckpointPages the writer connection's own (backstop) setting, for whoever raises it for a while
-   */
-  constructor(private readonly file: string, private readonly every: number, readonly autocheckpointPages = 0) {}
+  /** `every`: units of work between checkpoints */
+  constructor(private readonly file: string, private readonly every: number) {}
 
   wrote(n: number): void {
     this.done += n;

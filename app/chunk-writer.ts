@@ -4,7 +4,6 @@
 // and given back for reuse; a bounded queue (backpressure) keeps memory flat however fast they arrive.
 import type { Worker } from 'node:worker_threads';
 import { startWorker } from './threads.js';
-import { Checkpoints } from './checkpointer.js';
 import { blake2b256, bytesEqual } from './crypto.js';
 import { DrayerError, type ErrorCode } from './errors.js';
 import { LIMITS } from './record.js';
@@ -69,7 +68,7 @@ function holdCheckpoints(s: Stream): void {
     return;
   }
   // The stream's own setting (tuneWal), even if an earlier hold's raised one is still in force.
-  const normal = s.checkpoints.autocheckpointPages;
+  const normal = s.walPages;
   const pageSize = s.db.pragma('page_size', { simple: true }) as number;
   bulkWriters.set(s, { n: 1, normal });
   if (normal > 0) s.db.pragma(`wal_autocheckpoint = ${Math.max(normal, Math.ceil(BULK_CHECKPOINT_BYTES / pageSize))}`);
@@ -105,8 +104,9 @@ export class ChunkStore {
   private readonly maxQueued: number;
 
   private released = false;
-  /** the WAL the worker's commits fill is checkpointed on the process's checkpointer thread */
-  private readonly checkpoints: Checkpoints;
+  /** bytes the worker committed since this writer last asked for a checkpoint */
+  private sinceCheckpoint = 0;
+  private readonly checkpointBytes: number;
 
   /** A writer for `s`; `verify`: check each chunk against its hash (chunks from peers). Always `terminate()` it. */
   static forStream(s: Stream, opts: { verify: boolean }): ChunkStore {
@@ -122,7 +122,7 @@ export class ChunkStore {
   private constructor(private readonly stream: Stream, opts: Omit<WriterConfig, 'file'>) {
     const file = stream.file;
     this.maxQueued = 2 * opts.txBytes;
-    this.checkpoints = new Checkpoints(file, opts.checkpointBytes);
+    this.checkpointBytes = opts.checkpointBytes;
     this.worker = startWorker('./chunk-writer-worker.js', { workerData: { file, ...opts } satisfies WriterConfig });
     this.ended = new Promise((resolve) => {
       let done = false;
@@ -134,10 +134,15 @@ export class ChunkStore {
         if ('fatal' in m) return this.fail(m.fatal);
         for (const b of m.buffers) {
           this.queued -= b.byteLength;
-          this.checkpoints.wrote(b.byteLength);
+          this.sinceCheckpoint += b.byteLength;
           if (b.byteLength === CHUNK_SIZE) this.free.push(b);
         }
         this.stored += m.stored;
+        // The stream's own checkpoint handle: one request at a time per file, and what close() waits for.
+        if (this.sinceCheckpoint >= this.checkpointBytes) {
+          this.sinceCheckpoint = 0;
+          this.stream.checkpoints.now();
+        }
         if (m.bad) this.bad ??= new DrayerError(m.bad.code, m.bad.message);
         this.wake();
       });

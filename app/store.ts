@@ -225,6 +225,8 @@ export class Stream {
   private readonly st: ReturnType<Stream['prepare']>;
   /** this stream's WAL checkpoints, run on the checkpointer thread (see tuneWal) */
   readonly checkpoints: Checkpoints;
+  /** the connection's own wal_autocheckpoint (tuneWal), for whoever raises it for a while */
+  readonly walPages: number;
   private readonly writeRun: Database.Transaction<(fn: (ctx: WriteCtx, kp: KeyPair) => unknown, kp: KeyPair) => { result: unknown; written: DrayerRecord[] }>;
 
   private constructor(file: string, db: Database.Database, publicKey: Uint8Array, keyPair: KeyPair | null) {
@@ -234,7 +236,8 @@ export class Stream {
     this.keyPair = keyPair;
     this.chain = Buffer.from(publicKey);
     this.st = this.prepare();
-    this.checkpoints = new Checkpoints(file, CHECKPOINT_ROWS, db.readonly ? 0 : WAL_PAGES);
+    this.checkpoints = new Checkpoints(file, CHECKPOINT_ROWS);
+    this.walPages = db.readonly ? 0 : WAL_PAGES;
     // Made once: better-sqlite3 transaction wrappers are not free to build on every write.
     this.writeRun = db.transaction((fn: (ctx: WriteCtx, kp: KeyPair) => unknown, kp: KeyPair) => {
       const ctx = this.beginWrite();
@@ -391,6 +394,9 @@ export class Stream {
       lastSeq: db.prepare(`SELECT max(seq) FROM records`).pluck(),
       count: db.prepare(`SELECT count(*) FROM records`).pluck(),
       countType: db.prepare(`SELECT count(*) FROM records WHERE type = ?`).pluck(),
+      // a latest-N window moving on (keepLatest): drayer/info stays, like in every partial copy
+      windowDrop: db.prepare(`DELETE FROM records WHERE chain = ? AND id < ? AND NOT (type = 'drayer' AND key = 'info') RETURNING id`).pluck(),
+      topSeqSet: db.prepare(`UPDATE records SET seq = ? WHERE seq = (SELECT max(seq) FROM records)`),
       countAfter: db.prepare(`SELECT count(*) FROM records WHERE seq > ? AND ${inRange}`).pluck(),
       listTs: db.prepare(`SELECT * FROM records WHERE type = ? ORDER BY ts DESC, id DESC LIMIT ? OFFSET ?`),
       // no (type, id) index: one index less on every write; this walks the chain's id index instead
@@ -494,11 +500,8 @@ export class Stream {
       if (minId <= (this.partial.minId ?? 0)) return [];
       const top = this.lastSeq();
       this.st.metaSet.run('minId', minId);
-      const ids = this.db
-        .prepare(`DELETE FROM records WHERE chain = ? AND id < ? AND NOT (type = 'drayer' AND key = 'info') RETURNING id`)
-        .pluck()
-        .all(this.chain, minId) as number[];
-      if (this.lastSeq() < top) this.db.prepare('UPDATE records SET seq = ? WHERE seq = (SELECT max(seq) FROM records)').run(top);
+      const ids = this.st.windowDrop.all(this.chain, minId) as number[];
+      if (this.lastSeq() < top) this.st.topSeqSet.run(top);
       return ids;
     }).immediate();
     this.checkpoints.wrote(removed.length);
