@@ -11,8 +11,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { addBytes } from '../app/files.js';
 import { decodeWire } from '../app/record.js';
-import * as server from '../app/server.js';
-import { DEFAULT_LIMITS, LanServer, type ServerOptions } from '../app/server.js';
+import { addressKey, DEFAULT_LIMITS, LanServer, type ServerOptions } from '../app/server.js';
 import { Stream } from '../app/store.js';
 import { tmpDir } from './helpers.js';
 
@@ -302,10 +301,10 @@ test('a /changes page is cut to what its address may still hold, and the cut ski
 });
 
 test('addresses are counted per IPv4 address and per IPv6 /64', () => {
-  assert.equal(server.addressKey('10.0.0.7'), '10.0.0.7');
-  assert.equal(server.addressKey('::ffff:10.0.0.7'), '10.0.0.7');
-  assert.equal(server.addressKey('2001:db8:1:2:aaaa::1'), server.addressKey('2001:0db8:0001:0002:ffff:1:2:3'));
-  assert.notEqual(server.addressKey('2001:db8:1:2::1'), server.addressKey('2001:db8:1:3::1'));
-  assert.equal(server.addressKey('fe80::1%eth0'), server.addressKey('fe80::2'));
-  assert.equal(server.addressKey(undefined), server.addressKey(undefined));
+  assert.equal(addressKey('10.0.0.7'), '10.0.0.7');
+  assert.equal(addressKey('::ffff:10.0.0.7'), '10.0.0.7');
+  assert.equal(addressKey('2001:db8:1:2:aaaa::1'), addressKey('2001:0db8:0001:0002:ffff:1:2:3'));
+  assert.notEqual(addressKey('2001:db8:1:2::1'), addressKey('2001:db8:1:3::1'));
+  assert.equal(addressKey('fe80::1%eth0'), addressKey('fe80::2'));
+  assert.equal(addressKey(undefined), addressKey(undefined));
 });
