@@ -1,17 +1,21 @@
 // The LAN HTTP server (DESIGN §5): public and read-only. It serves mirrors their changes,
 // records, values and chunks, answers the original Drayer's endpoints in their original shapes,
 // and serves phones a stream's website. Every request is bounded (URL size, page sizes, count in
-// flight, time), no path leaves its stream, and errors never show internals.
+// flight, time), no path leaves its stream, and errors never show internals. What one client
+// address may hold (connections, requests, bytes waiting for it) is bounded below what all may,
+// stalled answers are cut, and idle connections make room, so no one client can lock others out.
 import * as http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { parseKey } from './keys.js';
 import type { Stream } from './store.js';
 import { DEFAULT_LIMITS, type RouteContext, type ServerLimits } from './server/context.js';
-import { HttpError, sendText } from './server/http.js';
+import { admissions, Guard, REFUSALS, type Refusal } from './server/guard.js';
+import { HttpError, refusal, reserve, room, sendText } from './server/http.js';
 import * as sync from './server/sync-routes.js';
 import * as web from './server/web-routes.js';
 
 export { DEFAULT_LIMITS, type ServerLimits } from './server/context.js';
+export { addressKey } from './server/guard.js';
 
 export interface ServerOptions {
   /** default 127.0.0.1; the node passes its LAN address */
@@ -32,8 +36,20 @@ export interface ServerStats {
   requests: number;
   /** requests being answered now */
   active: number;
-  /** requests refused with 503 because too many were in flight */
+  /** requests refused (503, or 429 for an address over its share) by any bound below */
   rejected: number;
+  /** connections open now */
+  connections: number;
+  /** bytes of answers held in memory now (bodies over 64 KiB, file streams' read-ahead) */
+  buffered: number;
+  /**
+   * What was refused, by bound: requests (busy: maxConcurrent, addressBusy: its per-address share,
+   * memory/addressMemory: the buffered-bytes bounds) and connections (connections,
+   * addressConnections: nothing idle could make room).
+   */
+  refused: Record<Refusal, number>;
+  /** connections this server closed: answers that stalled, idle ones closed to make room */
+  closed: { stalled: number; idle: number };
 }
 
 type Route = (ctx: RouteContext) => void;
@@ -91,7 +107,8 @@ export class LanServer {
   private readonly limits: ServerLimits;
   private readonly server: http.Server;
   private readonly sockets = new Set<Socket>();
-  private counters = { requests: 0, active: 0, rejected: 0 };
+  private readonly guard: Guard;
+  private requests = 0;
   private bound: { host: string; port: number } | null = null;
 
   constructor(opts: ServerOptions) {
@@ -102,7 +119,12 @@ export class LanServer {
     }
     // Node refuses a headers timeout longer than the request timeout.
     limits.headersTimeoutMs = Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs);
+    // No address may fill a global bound alone: its share stays below it.
+    limits.maxConcurrentPerAddress = Math.min(limits.maxConcurrentPerAddress, Math.max(1, limits.maxConcurrent - 1));
+    limits.maxConnectionsPerAddress = Math.min(limits.maxConnectionsPerAddress, Math.max(1, limits.maxConnections - 1));
+    limits.maxBufferedBytesPerAddress = Math.min(limits.maxBufferedBytesPerAddress, limits.maxBufferedBytes);
     this.limits = limits;
+    this.guard = new Guard(limits);
     this.server = http.createServer(
       {
         requestTimeout: limits.requestTimeoutMs,
@@ -118,8 +140,11 @@ export class LanServer {
     this.server.timeout = limits.requestTimeoutMs;
     this.server.maxHeadersCount = 100;
     this.server.maxRequestsPerSocket = 10_000;
-    this.server.maxConnections = Math.max(256, limits.maxConcurrent * 8);
+    // The guard enforces maxConnections (closing idle connections to make room); Node's own
+    // check, which only drops the newcomer, is a backstop above it.
+    this.server.maxConnections = limits.maxConnections * 2;
     this.server.on('connection', (sock: Socket) => {
+      if (!this.guard.connect(sock)) return;
       this.sockets.add(sock);
       sock.once('close', () => this.sockets.delete(sock));
     });
@@ -140,7 +165,17 @@ export class LanServer {
   }
 
   stats(): ServerStats {
-    return { ...this.counters };
+    const g = this.guard;
+    const r = g.refused;
+    return {
+      requests: this.requests,
+      active: g.activeRequests,
+      rejected: r.busy + r.addressBusy + r.memory + r.addressMemory,
+      connections: g.connections,
+      buffered: g.heldBytes,
+      refused: Object.fromEntries(REFUSALS.map((k) => [k, r[k]])) as Record<Refusal, number>,
+      closed: { ...g.closed },
+    };
   }
 
   listen(): Promise<{ host: string; port: number }> {
@@ -152,6 +187,7 @@ export class LanServer {
         this.server.off('error', onError);
         const a = this.server.address() as AddressInfo;
         this.bound = { host, port: a.port };
+        this.guard.start();
         resolve({ ...this.bound });
       });
     });
@@ -159,6 +195,7 @@ export class LanServer {
 
   /** Stop listening and cut every open connection (downloads in progress included). */
   close(): Promise<void> {
+    this.guard.stop();
     return new Promise((resolve) => {
       if (!this.server.listening) {
         for (const s of this.sockets) s.destroy();
@@ -180,27 +217,23 @@ export class LanServer {
   }
 
   private onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
-    this.counters.requests++;
+    this.requests++;
     // Bodies are never read: a request that has one gets its answer and the connection closes.
-    if ((req.headers['content-length'] && req.headers['content-length'] !== '0') || req.headers['transfer-encoding']) {
+    // So does any answer while connections are scarce, rather than idling in keep-alive.
+    if ((req.headers['content-length'] && req.headers['content-length'] !== '0') || req.headers['transfer-encoding'] || this.guard.scarce) {
       res.setHeader('Connection', 'close');
     }
-    if (this.counters.active >= this.limits.maxConcurrent) {
-      this.counters.rejected++;
+    const admitted = this.guard.admit(req.socket);
+    if (typeof admitted === 'string') {
+      const e = refusal(admitted);
       res.setHeader('Connection', 'close');
-      sendText(req, res, 503, 'This node is busy; try again in a moment.', { 'Retry-After': 1 });
+      sendText(req, res, e.status, e.message, e.headers);
       return;
     }
-    this.counters.active++;
-    let done = false;
-    const finish = () => {
-      if (!done) {
-        done = true;
-        this.counters.active--;
-      }
-    };
-    res.once('close', finish);
-    res.once('finish', finish);
+    admissions.set(res, admitted);
+    // 'finish' comes once the last byte is with the kernel, so what the answer held is free.
+    res.once('close', admitted.done);
+    res.once('finish', admitted.done);
     try {
       this.route(req, res);
     } catch (e) {
@@ -253,7 +286,11 @@ export class LanServer {
       web.redirect(req, res, 301, `./${keyRaw.slice(keyRaw.lastIndexOf('/') + 1)}/`);
       return;
     }
-    const ctx: RouteContext = { req, res, stream, keyRaw, args: rest.slice(1), query, limits: this.limits, log: (m) => this.log(m) };
+    const ctx: RouteContext = {
+      req, res, stream, keyRaw, args: rest.slice(1), query, limits: this.limits, log: (m) => this.log(m),
+      room: () => room(res),
+      reserve: (bytes) => reserve(res, bytes),
+    };
     const op = rest[0]!;
     if (op === '' && rest.length === 1) {
       web.home(ctx);

@@ -212,35 +212,51 @@ test('a slowloris client is cut off by the headers timeout', async () => {
   if (result.got) assert.match(result.got, /^HTTP\/1\.1 408/);
 });
 
-test('too many requests in flight get 503 with Retry-After, and the server recovers', async () => {
+test('too many requests in flight get 503 with Retry-After, one address never fills them alone, and the server recovers', async () => {
   const B = makeStream('bigfile');
   await addBytes(B, 'big.bin', new Uint8Array(32 * 1024 * 1024).fill(1));
-  const { base: b, srv } = await startServer({ limits: { maxConcurrent: 2 } });
-  // Two clients ask for a big file and never read it: their answers stay in flight.
-  const hogs = [0, 1].map(
-    () =>
-      new Promise<net.Socket>((resolve) => {
-        const sock = net.connect(srv.port, '127.0.0.1', () => {
-          sock.write(`GET /${urlKey(B)}/webAccess/big.bin HTTP/1.1\r\nHost: x\r\n\r\n`);
-          sock.once('data', () => {
-            sock.pause();
-            resolve(sock);
-          });
+  const { srv } = await startServer({ limits: { maxConcurrent: 2, maxConcurrentPerAddress: 1 } });
+  // Clients ask for a big file and never read it: their answers stay in flight.
+  const hog = (from: string) =>
+    new Promise<net.Socket>((resolve) => {
+      const sock = net.connect({ port: srv.port, host: '127.0.0.1', localAddress: from }, () => {
+        sock.write(`GET /${urlKey(B)}/webAccess/big.bin HTTP/1.1\r\nHost: x\r\n\r\n`);
+        sock.once('data', () => {
+          sock.pause();
+          resolve(sock);
         });
-        sock.on('error', () => undefined);
-      }),
-  );
-  const socks = await Promise.all(hogs);
+      });
+      sock.on('error', () => undefined);
+    });
+  /** A GET from a given source address (all of 127/8 is loopback). */
+  const from = (addr: string, p: string) =>
+    new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }>((resolve, reject) => {
+      http.get({ host: '127.0.0.1', port: srv.port, path: p, localAddress: addr, agent: false }, (res) => {
+        const parts: Buffer[] = [];
+        res.on('data', (d: Buffer) => parts.push(d));
+        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(parts).toString('latin1') }));
+      }).on('error', reject);
+    });
+  const socks = [await hog('127.0.0.1')];
+  assert.equal(srv.stats().active, 1);
+  // The first address has its share: it gets 429, and the server is not full.
+  const mine = await from('127.0.0.1', `/${urlKey(S)}/tips`);
+  assert.equal(mine.status, 429);
+  assert.equal(mine.headers['retry-after'], '1');
+  socks.push(await hog('127.0.0.2'));
   assert.equal(srv.stats().active, 2);
-  const r = await raw(b, `/${urlKey(S)}/tips`);
+  // Two addresses fill it: a third gets 503.
+  const r = await from('127.0.0.3', `/${urlKey(S)}/tips`);
   assert.equal(r.status, 503);
   assert.equal(r.headers['retry-after'], '1');
-  assert.ok(srv.stats().rejected >= 1);
+  bodies.push(mine.body, r.body);
+  assert.deepEqual([srv.stats().refused.addressBusy, srv.stats().refused.busy], [1, 1]);
+  assert.equal(srv.stats().rejected, 2);
   for (const s of socks) s.destroy();
   for (let i = 0; i < 100 && srv.stats().active > 0; i++) await new Promise((res) => setTimeout(res, 20));
   assert.equal(srv.stats().active, 0);
-  assert.equal((await raw(b, `/${urlKey(S)}/tips`)).status, 200);
-  assert.ok(srv.stats().requests >= 4);
+  assert.equal((await from('127.0.0.1', `/${urlKey(S)}/tips`)).status, 200);
+  assert.ok(srv.stats().requests >= 5);
 });
 
 test('an internal failure is a generic 500 with no stack trace; the detail goes to the log', async () => {

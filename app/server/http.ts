@@ -1,6 +1,8 @@
 // Small HTTP helpers for the LAN server: plain-text errors, byte bodies with the security
-// headers every answer carries, query-number parsing, Range, ETag and Accept-Encoding.
+// headers every answer carries (big ones counted as held in memory), query-number parsing,
+// Range, ETag and Accept-Encoding.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { admissions, type Refusal } from './guard.js';
 
 /** An answer the request earned (bad input, not found...): its message is safe to show. */
 export class HttpError extends Error {
@@ -39,9 +41,31 @@ export function setHeaders(res: ServerResponse, headers: Record<string, string |
   for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
 }
 
-/** Send a whole body (omitted for HEAD, Content-Length kept). */
+/** The answer to a request a bound refused: 429 when the client's address has its share, else 503. */
+export function refusal(why: Refusal): HttpError {
+  return why.startsWith('address')
+    ? new HttpError(429, 'This node is already answering as much as it does for one address; try again in a moment.', { 'Retry-After': '1' })
+    : new HttpError(503, 'This node is busy; try again in a moment.', { 'Retry-After': '1' });
+}
+
+/** Bodies up to this size are not counted as held: the bound on requests in flight bounds them. */
+export const UNCOUNTED_BODY = 64 * 1024;
+
+/** Bytes this answer may still hold in memory (unbounded outside a LanServer). */
+export function room(res: ServerResponse): number {
+  return admissions.get(res)?.room() ?? Number.POSITIVE_INFINITY;
+}
+
+/** Count bytes this answer holds in memory until it ends (429/503 when they do not fit). */
+export function reserve(res: ServerResponse, bytes: number): void {
+  const why = admissions.get(res)?.hold(bytes);
+  if (why) throw refusal(why);
+}
+
+/** Send a whole body (omitted for HEAD, Content-Length kept); a big one counts as held until sent. */
 export function sendBody(req: IncomingMessage, res: ServerResponse, status: number, type: string, body: Uint8Array | string, headers: Record<string, string | number> = {}): void {
   const buf = typeof body === 'string' ? Buffer.from(body, 'utf8') : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  if (req.method !== 'HEAD' && buf.length > UNCOUNTED_BODY) reserve(res, buf.length);
   setHeaders(res, { 'Content-Type': type, 'Content-Length': buf.length, ...headers });
   res.statusCode = status;
   if (req.method === 'HEAD') res.end();

@@ -5,7 +5,7 @@ import { getChunk } from '../files.js';
 import { encodeWire, toWire, type DrayerRecord } from '../record.js';
 import type { Stream } from '../store.js';
 import type { RouteContext } from './context.js';
-import { boolParam, clip, etagMatches, HttpError, ifRangeHolds, parseInt64, parseRange, parseUint, sendBody, setHeaders, uintParam } from './http.js';
+import { boolParam, clip, etagMatches, HttpError, ifRangeHolds, parseInt64, parseRange, parseUint, sendBody, setHeaders, uintParam, UNCOUNTED_BODY } from './http.js';
 
 const MSGPACK = 'application/msgpack';
 /** The original Drayer answered its msgpack endpoints as octet-stream. */
@@ -63,18 +63,30 @@ export function changes(ctx: RouteContext): void {
   const minId = uintParam(query, 'minId');
   const minMod = uintParam(query, 'minMod');
   const meta = boolParam(query, 'meta');
-  // The byte cap ends a page before the row that would overflow it, so `seq` is that of the
-  // last row included and the follower's next page starts right after it: nothing is skipped.
-  const page = s.changesSince(since, { limit, minId, minMod, metaOnly: meta, maxBytes: limits.maxPageBytes });
-  const body = encodeWire({
-    node: s.nodeId,
-    seq: page.seq,
-    more: page.more,
-    last: s.lastSeq(),
-    records: page.records.map((r) => toWire(r, meta)),
-    ...(boolParam(query, 'count') ? { left: page.more ? s.countChangesAfter(page.seq, { minId, minMod }) : 0 } : {}),
-  });
-  sendBody(ctx.req, ctx.res, 200, MSGPACK, body, { 'Cache-Control': 'no-store' });
+  const count = boolParam(query, 'count');
+  for (let n = limit; ; ) {
+    // The page is cut to what this answer may hold in memory (slow readers' pages wait there);
+    // the byte cap ends a page before the row that would overflow it, so `seq` is that of the
+    // last row included and the follower's next page starts right after it: nothing is skipped.
+    const room = ctx.room();
+    const page = s.changesSince(since, { limit: n, minId, minMod, metaOnly: meta, maxBytes: Math.min(limits.maxPageBytes, room) });
+    const body = encodeWire({
+      node: s.nodeId,
+      seq: page.seq,
+      more: page.more,
+      last: s.lastSeq(),
+      records: page.records.map((r) => toWire(r, meta)),
+      ...(count ? { left: page.more ? s.countChangesAfter(page.seq, { minId, minMod }) : 0 } : {}),
+    });
+    // Keys and signatures count too: a page over its room is asked again shorter. A single
+    // record that does not fit is refused (429/503) by sendBody, and asked for again later.
+    if (body.length > UNCOUNTED_BODY && body.length > room && page.records.length > 1) {
+      n = Math.ceil(page.records.length / 2);
+      continue;
+    }
+    sendBody(ctx.req, ctx.res, 200, MSGPACK, body, { 'Cache-Control': 'no-store' });
+    return;
+  }
 }
 
 /** GET /<pk>/tips → msgpack {node, id, mod, seq}: what a "latest N" follow needs to choose minId. */
@@ -146,20 +158,31 @@ function sendBytes(ctx: RouteContext, data: Uint8Array, etag: string, cacheContr
 export function newRecords(ctx: RouteContext): void {
   const t = parseInt64(oneArg(ctx, 'a time (µs)'), 'The time');
   const s = ctx.stream;
-  const list = s.db.transaction(() => {
-    const out: Record<string, unknown>[] = [];
-    let bytes = 0;
-    for (const id of q(s).idsAfterMod.all(chain(s), t, ctx.limits.newRecordsLimit) as number[]) {
-      const r = s.getById(id);
-      if (!r) continue;
-      const n = r.val?.length ?? 0;
-      if (out.length > 0 && bytes + n > ctx.limits.maxPageBytes) break;
-      bytes += n;
-      out.push(toWire(r));
+  for (let limit = ctx.limits.newRecordsLimit; ; ) {
+    // As for changes: the list is cut to what this answer may hold in memory.
+    const room = ctx.room();
+    const maxBytes = Math.min(ctx.limits.maxPageBytes, room);
+    const list = s.db.transaction(() => {
+      const out: Record<string, unknown>[] = [];
+      let bytes = 0;
+      for (const id of q(s).idsAfterMod.all(chain(s), t, limit) as number[]) {
+        const r = s.getById(id);
+        if (!r) continue;
+        const n = r.val?.length ?? 0;
+        if (out.length > 0 && bytes + n > maxBytes) break;
+        bytes += n;
+        out.push(toWire(r));
+      }
+      return out;
+    })();
+    const body = encodeWire(list);
+    if (body.length > UNCOUNTED_BODY && body.length > room && list.length > 1) {
+      limit = Math.ceil(list.length / 2);
+      continue;
     }
-    return out;
-  })();
-  sendBody(ctx.req, ctx.res, 200, ORIGINAL_MSGPACK, encodeWire(list), { 'Cache-Control': 'no-store' });
+    sendBody(ctx.req, ctx.res, 200, ORIGINAL_MSGPACK, body, { 'Cache-Control': 'no-store' });
+    return;
+  }
 }
 
 function typeArg(ctx: RouteContext): string {

@@ -4,14 +4,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream';
 import type { Statement } from 'better-sqlite3';
-import { FILE_TYPE, listFiles, normalizeFilePath, openFileStream, rawFileBody, statFile, type FileEntry } from '../files.js';
+import { CHUNK_SIZE, FILE_TYPE, listFiles, normalizeFilePath, openFileStream, rawFileBody, statFile, type FileEntry } from '../files.js';
 import { isDrayerError } from '../errors.js';
 import { formatKey } from '../keys.js';
 import { listPosts, POST_TYPE } from '../posts.js';
 import type { Stream } from '../store.js';
 import { indexPage, streamPage } from '../webpage.js';
 import type { RouteContext } from './context.js';
-import { acceptsGzip, CONTENT_CSP, etagMatches, HttpError, ifRangeHolds, PAGE_CSP, parseRange, parseUint, sendBody, setHeaders } from './http.js';
+import { acceptsGzip, CONTENT_CSP, etagMatches, HttpError, ifRangeHolds, PAGE_CSP, parseRange, parseUint, sendBody, setHeaders, UNCOUNTED_BODY } from './http.js';
 
 const POSTS_PER_PAGE = 20;
 const MAX_PAGE_NUMBER = 100_000;
@@ -129,6 +129,11 @@ function serveFile(ctx: RouteContext, f: FileEntry): void {
   }
   const start = range ? range.start : 0;
   const end = range ? range.end : f.size - 1;
+  const length = Math.max(0, end - start + 1);
+  // What the answer holds while the client reads: a small file whole, a big one's chunk on its
+  // way out and the next (a chunk is read whole, past the stream's high-water mark).
+  const held = f.chunked ? Math.min(length, 2 * CHUNK_SIZE) : length;
+  if (req.method !== 'HEAD' && held > UNCOUNTED_BODY) ctx.reserve(held);
   let body;
   try {
     body = req.method === 'HEAD' ? undefined : openFileStream(s, f.path, { start, end });
@@ -137,7 +142,7 @@ function serveFile(ctx: RouteContext, f: FileEntry): void {
     if (isDrayerError(e, 'CORRUPT')) throw new HttpError(500, 'This file is damaged on this node.');
     throw e;
   }
-  setHeaders(res, { ...headers, ETag: etag, 'Content-Length': Math.max(0, end - start + 1) });
+  setHeaders(res, { ...headers, ETag: etag, 'Content-Length': length });
   if (range) res.setHeader('Content-Range', `bytes ${start}-${end}/${f.size}`);
   res.statusCode = range ? 206 : 200;
   if (!body) {
