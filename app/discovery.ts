@@ -6,6 +6,11 @@
 // sender's rate are dropped and counted; nothing a packet says is ever written anywhere:
 // record announcements are signature-checked and can only make the node pull.
 //
+// What a packet says is unauthenticated and node ids cost nothing to make up, so what other
+// hosts can make a node hold is bounded per source address and in total (least recently heard
+// evicted first), a peer is known by its address and node id together (so nobody can take over
+// another's entry), and an announced interval counts only up to MAX_PEER_INTERVAL_MS.
+//
 // Messages (the map's `t`):
 //   'a' announce  { p: http port, nm: name, v: announce interval (ms),
 //                   s: [[pk(32), mtip, name?], ...], q: round, i: part, c: parts, f: 1 if the
@@ -64,7 +69,7 @@ export interface DiscoveryOptions {
   interface?: string;
   /** receive limit per sender address, default burst 20, 10 packets/s */
   rateLimit?: RateLimit;
-  /** known peers kept at most (oldest seen evicted), default 256 */
+  /** known peers kept at most (least recently heard evicted), default 256 */
   maxPeers?: number;
 }
 
@@ -118,7 +123,19 @@ export interface DiscoveryStats {
 }
 
 const NAME_BYTES = 64; // display and stream names are cut to this many UTF-8 bytes
-const MAX_STREAMS_PER_PEER = 1024;
+// One address may be a few nodes on one machine, not more. What they list together holds a
+// full announce round (16 packets, at most ~420 streams); a node serving more rotates through
+// them (see sendAnnounce), so the least recently heard make room.
+const MAX_PEERS_PER_ADDRESS = 8;
+const MAX_STREAMS_PER_ADDRESS = 512;
+/** Stream entries (stream, peer) kept over all peers: a few hundred bytes each. */
+const MAX_STREAMS = 4096;
+/**
+ * The longest announce interval believed. A peer is forgotten after 3 missed intervals, so a
+ * claimed hour would keep it (and what it listed) for 3 h; 2 min, four times our default,
+ * leaves room for quieter nodes and forgets a silent one within about 6 minutes.
+ */
+export const MAX_PEER_INTERVAL_MS = 120_000;
 const MAX_ANNOUNCE_PARTS = 16; // 160-400 streams; beyond this, announces rotate through them
 const MIN_ANNOUNCE_SPACING_MS = 500; // announceNow() coalesces within this window
 const ASK_ANSWER_SPACING_MS = 1000; // per stream
@@ -204,7 +221,7 @@ export function buildAnnouncePackets(
   return { packets, covered };
 }
 
-class TokenBucket {
+export class TokenBucket {
   tokens: number;
   last: number;
   constructor(readonly limit: RateLimit, now: number) {
@@ -221,15 +238,24 @@ class TokenBucket {
 }
 
 interface PeerState {
+  /** address and node id: the map key */
+  key: string;
   nodeId: string;
   address: string;
   port: number;
   name: string;
-  streams: Map<string, AnnouncedStream & { seen: number }>;
+  /** least recently heard first; `q` marks the full announce round the stream was listed in */
+  streams: Map<string, AnnouncedStream & { seen: number; q?: number }>;
   lastSeen: number;
   intervalMs: number;
   /** parts received of the current full announce round */
-  round?: { q: number; c: number; parts: Set<number>; keys: Set<string> };
+  round?: { q: number; c: number; parts: Set<number> };
+}
+
+/** What the peers heard from one address hold, to bound it. */
+interface AddressState {
+  peers: Set<PeerState>;
+  streams: number;
 }
 
 type Msg = Record<string, unknown>;
@@ -259,7 +285,10 @@ export class Discovery extends EventEmitter {
   private round = 0;
   private rotate = 0;
 
+  /** by address and node id, least recently heard first */
   private readonly peerMap = new Map<string, PeerState>();
+  private readonly addresses = new Map<string, AddressState>();
+  private streamCount = 0;
   private readonly buckets = new Map<string, TokenBucket>();
   private readonly globalBucket: TokenBucket;
   private readonly sendBucket: TokenBucket;
@@ -631,44 +660,43 @@ export class Discovery extends EventEmitter {
       parsed.push(name ? { publicKey: new Uint8Array(e[0]), mtip: e[1], name } : { publicKey: new Uint8Array(e[0]), mtip: e[1] });
     }
     const name = cleanName(m.nm);
-    const interval = isUint(m.v) ? Math.min(3_600_000, Math.max(100, m.v)) : this.intervalMs;
+    const interval = isUint(m.v) ? Math.min(MAX_PEER_INTERVAL_MS, Math.max(100, m.v)) : this.intervalMs;
 
-    let p = this.peerMap.get(nodeId);
+    const key = `${address}/${nodeId}`;
+    let p = this.peerMap.get(key);
     let changed = false;
     if (!p) {
-      if (this.peerMap.size >= this.maxPeers) this.evictOldestPeer();
-      p = { nodeId, address, port, name, streams: new Map(), lastSeen: now, intervalMs: interval };
-      this.peerMap.set(nodeId, p);
+      p = { key, nodeId, address, port, name, streams: new Map(), lastSeen: now, intervalMs: interval };
+      this.addPeer(p);
       changed = true;
     } else {
-      if (p.address !== address || p.port !== port || p.name !== name) changed = true;
-      p.address = address;
+      if (p.port !== port || p.name !== name) changed = true;
       p.port = port;
       p.name = name;
       p.lastSeen = now;
       p.intervalMs = interval;
       // keep the map ordered by last sighting so eviction takes the stalest peer
-      this.peerMap.delete(nodeId);
-      this.peerMap.set(nodeId, p);
+      this.peerMap.delete(key);
+      this.peerMap.set(key, p);
     }
 
+    // a complete round (every part, flag f) lists all the peer's streams: forget the others
+    const full = m.f === 1 && isUint(m.q) && isUint(m.i) && isUint(m.c) && m.c >= 1 && m.c <= 64 && m.i < m.c;
     for (const s of parsed) {
       const k = hexOf(s.publicKey);
       const old = p.streams.get(k);
       if (!old || old.mtip !== s.mtip || old.name !== s.name) changed = true;
-      if (!old && p.streams.size >= MAX_STREAMS_PER_PEER) continue;
-      p.streams.set(k, { ...s, seen: now });
+      this.putStream(p, k, { ...s, seen: now, q: full ? (m.q as number) : old?.q });
     }
-
-    // a complete round (every part, flag f) lists all the peer's streams: forget the others
-    if (m.f === 1 && isUint(m.q) && isUint(m.i) && isUint(m.c) && m.c >= 1 && m.c <= 64 && m.i < m.c) {
-      if (!p.round || p.round.q !== m.q || p.round.c !== m.c) p.round = { q: m.q, c: m.c, parts: new Set(), keys: new Set() };
-      p.round.parts.add(m.i);
-      for (const s of parsed) p.round.keys.add(hexOf(s.publicKey));
+    if (full) {
+      const q = m.q as number;
+      const c = m.c as number;
+      if (!p.round || p.round.q !== q || p.round.c !== c) p.round = { q, c, parts: new Set() };
+      p.round.parts.add(m.i as number);
       if (p.round.parts.size === p.round.c) {
-        for (const k of [...p.streams.keys()]) {
-          if (!p.round.keys.has(k)) {
-            p.streams.delete(k);
+        for (const [k, s] of [...p.streams]) {
+          if (s.q !== q) {
+            this.dropStream(p, k);
             changed = true;
           }
         }
@@ -739,19 +767,75 @@ export class Discovery extends EventEmitter {
     return { nodeId: p.nodeId, address: p.address, port: p.port, name: p.name, streams, lastSeen: p.lastSeen };
   }
 
-  private evictOldestPeer(): void {
-    const first = this.peerMap.keys().next();
-    if (!first.done) this.peerMap.delete(first.value);
+  /** A new peer, making room for it: first among its address's peers, then among all. */
+  private addPeer(p: PeerState): void {
+    const mine = this.addresses.get(p.address);
+    if (mine && mine.peers.size >= MAX_PEERS_PER_ADDRESS) this.dropPeer(stalest(mine.peers));
+    if (this.peerMap.size >= this.maxPeers) this.dropPeer(this.peerMap.values().next().value!);
+    let a = this.addresses.get(p.address);
+    if (!a) this.addresses.set(p.address, (a = { peers: new Set(), streams: 0 }));
+    a.peers.add(p);
+    this.peerMap.set(p.key, p);
+  }
+
+  private dropPeer(p: PeerState): void {
+    this.peerMap.delete(p.key);
+    this.streamCount -= p.streams.size;
+    const a = this.addresses.get(p.address);
+    if (!a) return;
+    a.peers.delete(p);
+    a.streams -= p.streams.size;
+    if (a.peers.size === 0) this.addresses.delete(p.address);
+  }
+
+  /** Add or refresh a stream entry; a new one first makes room within its address, then overall. */
+  private putStream(p: PeerState, k: string, entry: AnnouncedStream & { seen: number; q?: number }): void {
+    if (p.streams.delete(k)) {
+      p.streams.set(k, entry); // to the end: most recently heard
+      return;
+    }
+    const a = this.addresses.get(p.address)!;
+    if (a.streams >= MAX_STREAMS_PER_ADDRESS) {
+      // the least recently heard entry among this address's peers (each peer's first is its oldest)
+      let victim: PeerState | undefined;
+      let oldest = Infinity;
+      for (const q of a.peers) {
+        const first = q.streams.values().next();
+        if (!first.done && first.value.seen < oldest) {
+          oldest = first.value.seen;
+          victim = q;
+        }
+      }
+      if (victim) this.dropStream(victim, victim.streams.keys().next().value!);
+    }
+    if (this.streamCount >= MAX_STREAMS) {
+      // the oldest entry of the least recently heard peer that has any
+      for (const q of this.peerMap.values()) {
+        if (q.streams.size === 0) continue;
+        this.dropStream(q, q.streams.keys().next().value!);
+        break;
+      }
+    }
+    p.streams.set(k, entry);
+    this.streamCount++;
+    a.streams++;
+  }
+
+  private dropStream(p: PeerState, k: string): void {
+    if (!p.streams.delete(k)) return;
+    this.streamCount--;
+    const a = this.addresses.get(p.address);
+    if (a) a.streams--;
   }
 
   private sweep(): void {
     const now = Date.now();
-    for (const [id, p] of this.peerMap) {
+    for (const p of [...this.peerMap.values()]) {
       if (this.expired(p, now)) {
-        this.peerMap.delete(id);
+        this.dropPeer(p);
         this.emit('peerLost', this.publicPeer(p, now));
       } else {
-        for (const [k, s] of p.streams) if (!this.streamFresh(p, s.seen, now)) p.streams.delete(k);
+        for (const [k, s] of [...p.streams]) if (!this.streamFresh(p, s.seen, now)) this.dropStream(p, k);
       }
     }
     for (const [k, a] of this.answered) if (now - a.at > ASK_ANSWER_SPACING_MS) this.answered.delete(k);
@@ -759,6 +843,12 @@ export class Discovery extends EventEmitter {
       if (now - b.last > 60_000) this.buckets.delete(addr);
     }
   }
+}
+
+function stalest(peers: Iterable<PeerState>): PeerState {
+  let out: PeerState | undefined;
+  for (const p of peers) if (!out || p.lastSeen < out.lastSeen) out = p;
+  return out!;
 }
 
 /** IPv4 addresses of this machine's non-loopback interfaces (to join the group on each). */

@@ -14,9 +14,9 @@ import { Library, StreamEntry } from './library.js';
 import { addPost, editPost, listPosts, POST_TYPE } from './posts.js';
 import type { DrayerRecord } from './record.js';
 import { Stream } from './store.js';
-import { Applier, peerId, pull, PullResult, remoteTips } from './sync.js';
+import { Applier, CursorStore, peerId, pull, PullResult, remoteTips } from './sync.js';
 import { LanServer } from './server.js';
-import { Discovery, Peer } from './discovery.js';
+import { Discovery, Peer, RateLimit, TokenBucket } from './discovery.js';
 import { preparedApplier, VerifierPool } from './verifier.js';
 import { addPaths, deleteFile, gcChunks, listFiles } from './files.js';
 
@@ -42,6 +42,32 @@ interface PeerState {
 const PRIMARY_TYPE = 'drayer';
 const MAX_PULLS = 4;
 const PRIMARY_KEY = 'primaryServers';
+/**
+ * Pulls that LAN announcements start. An announcement is a hint anyone can send (any M-tip can
+ * be claimed, any genuine record replayed, and ports cost nothing, so every packet can name a
+ * new URL): it never skips a peer's backoff, and starts pulls at a bounded rate, per source
+ * address and in total. The scheduled sync catches up on whatever is not pulled at once.
+ */
+const ANNOUNCED_PULLS_PER_ADDRESS: RateLimit = { burst: 4, perSecond: 0.5 };
+const ANNOUNCED_PULLS: RateLimit = { burst: 16, perSecond: 2 };
+/** Sources a sync round takes from peers only heard of on the LAN (see sourcesFor). */
+const MAX_HEARD_SOURCES = 4;
+/** Entries kept in memory per peer URL or address (backoff, cursors, pull budgets), oldest dropped. */
+const MAX_PEER_STATES = 1024;
+
+interface PullHint {
+  publicKey: Uint8Array;
+  address: string;
+  port: number;
+  mod: number;
+}
+
+/** Set a key of a bounded map as the newest, dropping the oldest beyond MAX_PEER_STATES. */
+function remember<V>(map: Map<string, V>, key: string, value: V): void {
+  map.delete(key);
+  map.set(key, value);
+  if (map.size > MAX_PEER_STATES) map.delete(map.keys().next().value!);
+}
 
 function slug(name: string): string {
   const s = name.normalize('NFKD').replace(/[^\w.-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40);
@@ -55,6 +81,12 @@ export class DrayerNode implements DrayerApi {
   private readonly streams = new Map<string, Stream>();
   private readonly events = new EventEmitter();
   private readonly peerState = new Map<string, PeerState>();
+  /** cursors of peers that have not served a verified record yet: kept out of library.db */
+  private readonly looseCursors = new Map<string, { node: string; seq: number }>();
+  /** streams with an announcement-started pull running → the latest hint heard meanwhile */
+  private readonly announcedPulls = new Map<string, PullHint | null>();
+  private readonly pullBuckets = new Map<string, TokenBucket>();
+  private readonly pullBucket = new TokenBucket(ANNOUNCED_PULLS, Date.now());
   private readonly syncing = new Map<string, Promise<SyncReport[]>>();
   private readonly seenSeq = new Map<string, number>();
   private timers: NodeJS.Timeout[] = [];
@@ -257,12 +289,10 @@ export class DrayerNode implements DrayerApi {
 
   // ---------- sync ----------
 
-  private sourcesFor(s: Stream, extra?: string): string[] {
-    const pk = formatKey(s.publicKey);
-    const e = this.library.getStream(pk);
+  /** The sources the user gave and the stream's author named (its primary servers). */
+  private configuredSources(s: Stream): Set<string> {
     const urls = new Set<string>();
-    if (extra) urls.add(peerId(extra));
-    for (const u of (e?.settings.sources as string[] | undefined) ?? []) urls.add(peerId(u));
+    for (const u of (this.library.getStream(formatKey(s.publicKey))?.settings.sources as string[] | undefined) ?? []) urls.add(peerId(u));
     for (const p of this.primaryServers(s)) {
       try {
         urls.add(peerId(p.url));
@@ -270,9 +300,30 @@ export class DrayerNode implements DrayerApi {
         /* a bad URL in the record is skipped */
       }
     }
+    return urls;
+  }
+
+  private sourcesFor(s: Stream, extra?: string): string[] {
+    const pk = formatKey(s.publicKey);
+    const urls = new Set<string>();
+    if (extra) urls.add(peerId(extra));
+    for (const u of this.configuredSources(s)) urls.add(u);
+    const heard: string[] = [];
     for (const n of this.discovery?.nearby() ?? []) {
       if (formatKey(n.publicKey) !== pk) continue;
-      for (const p of n.peers) if (p.nodeId !== Buffer.from(this.nodeId).toString('hex')) urls.add(`http://${p.address.includes(':') ? `[${p.address}]` : p.address}:${p.port}`);
+      for (const p of n.peers) {
+        if (p.nodeId === Buffer.from(this.nodeId).toString('hex') || p.port === 0) continue;
+        const url = `http://${p.address.includes(':') ? `[${p.address}]` : p.address}:${p.port}`;
+        if (this.library.getPeer(url)) urls.add(url);
+        else heard.push(url);
+      }
+    }
+    // Peers only heard of on the LAN have not served anything yet and may be made up by the
+    // hundred: a few a round, picked at random so made-up ones cannot crowd out an honest one.
+    for (let i = 0; i < heard.length && i < MAX_HEARD_SOURCES; i++) {
+      const j = i + Math.floor(Math.random() * (heard.length - i));
+      [heard[i], heard[j]] = [heard[j]!, heard[i]!];
+      urls.add(heard[i]!);
     }
     if (this.lan) {
       urls.delete(`http://127.0.0.1:${this.lan.port}`);
@@ -331,38 +382,95 @@ export class DrayerNode implements DrayerApi {
     const s = this.stream(pk);
     if (s.writable && !only) return [];
     const reports: SyncReport[] = [];
+    const configured = this.configuredSources(s);
     for (const url of only ? [peerId(only)] : this.sourcesFor(s)) {
       if (this.stopped) break;
       const st = this.peerState.get(url) ?? { failures: 0, nextTry: 0 };
       if (!force && st.nextTry > Date.now()) continue;
+      // A peer heard of only on the LAN enters library.db once it has served a verified new
+      // record: anyone can announce, and answer a pull with an empty page.
+      let proven = configured.has(url) || this.library.getPeer(url) !== undefined;
+      const base = this.applier();
+      const applier: Applier = async (stream, recs) => {
+        const r = await base(stream, recs);
+        if (r.stored.length > 0) proven = true;
+        return r;
+      };
+      applier.prepare = base.prepare;
       try {
         const res: PullResult = await pull(s, url, {
-          cursors: this.library,
+          cursors: this.cursorsFor(() => proven),
           // Scheduled pulls get a time budget so one slow or hostile source cannot hold up the
           // others for long; the cursor keeps the work done, the next round resumes.
           maxDurationMs: force ? undefined : 5 * 60_000,
-          applier: this.applier(),
+          applier,
           onProgress: (p) => this.emit('syncProgress', {
             publicKey: pk, peer: url, records: p.records, recordsTotal: p.recordsTotal, bytes: p.bytes, chunks: p.chunks, chunksTotal: p.chunksTotal, done: false,
           }),
         });
         if (res.infoFilled) this.afterChange(s, { stored: [s.get('drayer', 'info')!], removed: [] }, false); // the name arrived
         if (res.leftWindow) this.afterChange(s, { stored: [], removed: res.leftWindow }, false); // off the timeline too
-        this.peerState.set(url, { failures: 0, nextTry: 0 });
-        this.library.upsertPeer({ url, lastOk: Date.now(), lastSeen: Date.now(), failures: 0, nextTry: 0 });
+        remember(this.peerState, url, { failures: 0, nextTry: 0 });
+        if (proven) this.library.upsertPeer({ url, lastOk: Date.now(), lastSeen: Date.now(), failures: 0, nextTry: 0 });
         this.emit('syncProgress', { publicKey: pk, peer: url, records: res.records, bytes: res.bytes, done: true });
         reports.push({ publicKey: pk, peer: url, records: res.records, stored: res.stored, removed: res.removed, rejected: res.rejected, bytes: res.bytes });
       } catch (err) {
         const failures = st.failures + 1;
         const backoff = Math.min(30 * 60_000, 5_000 * 2 ** Math.min(failures, 10));
-        this.peerState.set(url, { failures, nextTry: Date.now() + backoff });
-        this.library.upsertPeer({ url, failures, nextTry: Date.now() + backoff });
+        remember(this.peerState, url, { failures, nextTry: Date.now() + backoff });
+        if (proven) this.library.upsertPeer({ url, failures, nextTry: Date.now() + backoff });
         const msg = (err as Error).message;
         this.emit('syncProgress', { publicKey: pk, peer: url, records: 0, bytes: 0, done: true, error: msg });
         reports.push({ publicKey: pk, peer: url, records: 0, stored: 0, removed: 0, rejected: 0, bytes: 0, error: msg });
       }
     }
     return reports;
+  }
+
+  /** Sync cursors in library.db once `proven()`; until then in memory (bounded). */
+  private cursorsFor(proven: () => boolean): CursorStore {
+    const lib = this.library;
+    const loose = this.looseCursors;
+    const key = (peer: string, pk: string): string => `${peer} ${pk}`;
+    return {
+      getCursor: (peer, pk, node) => {
+        const c = loose.get(key(peer, pk));
+        return c ? (c.node === node ? c.seq : 0) : lib.getCursor(peer, pk, node);
+      },
+      lastNodeId: (peer, pk) => loose.get(key(peer, pk))?.node ?? lib.lastNodeId(peer, pk),
+      setCursor: (peer, pk, node, seq) => {
+        if (!proven()) return remember(loose, key(peer, pk), { node, seq });
+        loose.delete(key(peer, pk));
+        lib.setCursor(peer, pk, node, seq);
+      },
+    };
+  }
+
+  /** An announcement says a followed stream has something newer at a peer: maybe pull (see ANNOUNCED_PULLS). */
+  private pullOnAnnouncement(hint: PullHint): void {
+    const pk = formatKey(hint.publicKey);
+    const s = this.streams.get(pk);
+    if (this.stopped || !s || s.writable || hint.mod <= s.mtip()) return;
+    if (!Number.isInteger(hint.port) || hint.port <= 0 || hint.port > 65535) return;
+    if (this.announcedPulls.has(pk)) {
+      // one at a time per stream; the latest hint is tried when it ends
+      this.announcedPulls.set(pk, hint);
+      return;
+    }
+    const url = peerId(`http://${hint.address.includes(':') ? `[${hint.address}]` : hint.address}:${hint.port}`);
+    const now = Date.now();
+    if ((this.peerState.get(url)?.nextTry ?? 0) > now) return;
+    let bucket = this.pullBuckets.get(hint.address);
+    if (!bucket) remember(this.pullBuckets, hint.address, (bucket = new TokenBucket(ANNOUNCED_PULLS_PER_ADDRESS, now)));
+    if (!bucket.take(now) || !this.pullBucket.take(now)) return;
+    this.announcedPulls.set(pk, null);
+    void this.syncStream(pk, url)
+      .catch(() => {})
+      .finally(() => {
+        const next = this.announcedPulls.get(pk);
+        this.announcedPulls.delete(pk);
+        if (next) this.pullOnAnnouncement(next);
+      });
   }
 
   private scheduleSync(): void {
@@ -388,15 +496,10 @@ export class DrayerNode implements DrayerApi {
     d.on('peer', (p: Peer) => {
       this.emit('peerFound', { nodeId: p.nodeId, address: p.address, port: p.port, name: p.name, streams: p.streams.map((x) => formatKey(x.publicKey)) });
     });
-    const maybePull = (publicKey: Uint8Array, address: string, port: number, mod: number) => {
-      const pk = formatKey(publicKey);
-      const s = this.streams.get(pk);
-      if (!s || s.writable || mod <= s.mtip()) return;
-      const host = address.includes(':') ? `[${address}]` : address;
-      void this.syncStream(pk, `http://${host}:${port}`, true).catch(() => {});
-    };
-    d.on('stream', (x: { publicKey: Uint8Array; mtip: number; address: string; port: number }) => maybePull(x.publicKey, x.address, x.port, x.mtip));
-    d.on('record', (x: { record: DrayerRecord; address: string; port: number }) => maybePull(x.record.chain, x.address, x.port, x.record.mod));
+    d.on('stream', (x: { publicKey: Uint8Array; mtip: number; address: string; port: number }) =>
+      this.pullOnAnnouncement({ publicKey: x.publicKey, address: x.address, port: x.port, mod: x.mtip }));
+    d.on('record', (x: { record: DrayerRecord; address: string; port: number }) =>
+      this.pullOnAnnouncement({ publicKey: x.record.chain, address: x.address, port: x.port, mod: x.record.mod }));
     await d.start();
     this.discovery = d;
   }

@@ -182,3 +182,55 @@ test('discovery without a multicast route warns, keeps running, and recovers whe
   assert.equal(r.before.peers, 0);
   assert.ok(r.recoveredMs !== null, `no recovery after the route appeared: ${JSON.stringify(r)}`);
 });
+
+// Issue 7: a 10 s flood injected 133 fake peers and 702 fake nearby streams, kept for up to 3 h,
+// wrote them into library.db and forced pulls past the backoff. The child runs a real node and
+// floods it from a separate sender process (its own HTTP server answers pulls with empty pages).
+test('a discovery flood: bounded peers and streams, capped intervals, nothing unverified in library.db, few pulls', { timeout: 120_000 }, async (t) => {
+  if (!runs) {
+    t.skip(NETNS_SKIP_REASON);
+    return;
+  }
+  await Promise.all([runs.main, runs.noroute]); // alone: the CPU it costs is measured
+  const run = await runInNetns(process.execPath, ['--enable-source-maps', '--expose-gc', child], {
+    env: { ...process.env, DRAYER_DISCOVERY_CHILD: 'flood' },
+    timeoutMs: 90_000,
+  });
+  assert.equal(run.code, 0, describe(run));
+  const r = lastJson(run.stdout).result;
+  const show = JSON.stringify(r, null, 1);
+  // the window in which a token bucket refills: from the first packet until the pulls ended
+  const window = (phase: { sender: { ms: number } }): number => (phase.sender.ms + 1000) / 1000;
+
+  await t.test('from one address: at most 8 peers and 512 stream entries, 4 + 1 per 2 s pulls', () => {
+    assert.ok(r.one.sender.sent >= r.seconds * r.rate * 0.9, show);
+    assert.ok(r.one.peers <= 8, show);
+    assert.ok(r.one.nearbyEntries <= 512, show);
+    assert.ok(r.one.pulls <= 4 + Math.ceil(0.5 * window(r.one)), show);
+  });
+
+  await t.test('from 40 addresses: at most 256 peers and 4096 stream entries, 16 + 2 per s pulls', () => {
+    assert.ok(r.many.peers <= 256, show);
+    assert.ok(r.many.nearbyEntries <= 4096, show);
+    assert.ok(r.many.pulls <= 16 + Math.ceil(2 * window(r.many)), show);
+  });
+
+  await t.test('a sync asked for then tries the author and at most 4 of the peers only heard of', () => {
+    assert.ok(r.syncNowPulls >= 1 && r.syncNowPulls <= 5, show);
+  });
+
+  await t.test('library.db holds only the configured source and the peer that served verified records', () => {
+    assert.deepEqual(r.library.peers, ['author', 'mirror'], show);
+    assert.deepEqual(r.library.cursors, ['author', 'mirror'], show);
+    assert.ok(r.mirrorPullMs !== null, `a genuine announcement no longer reached the follower: ${show}`);
+  });
+
+  await t.test('an announced interval of 1 h is capped: seven minutes later nothing is left', () => {
+    assert.deepEqual(r.later, { peers: 0, nearby: 0 }, show);
+  });
+
+  for (const [name, p] of [['one address', r.one], ['40 addresses', r.many]] as const) {
+    t.diagnostic(`flood from ${name}: ${p.sender.sent} packets in ${p.sender.ms} ms cost the node ${p.cpuMs} ms CPU, RSS ${p.rssBeforeMB} -> max ${p.rssMaxMB} MB; ${p.peers} peers, ${p.nearbyEntries} stream entries, ${p.pulls} pulls held`);
+  }
+  t.diagnostic(`a genuine mirror's announcement was pulled in ${r.mirrorPullMs} ms after the flood`);
+});
