@@ -7,7 +7,8 @@ import * as path from 'node:path';
 import { blake2b256, bytesEqual, generateKeyPair, KeyPair, keyPairFromSeed, libsodiumSecretKey, randomBytes } from './crypto.js';
 import { DrayerError, isDrayerError } from './errors.js';
 import { checkRecord, checkShape, DrayerRecord, LIMITS, signRecord, UnsignedRecord } from './record.js';
-import { encode, decode } from '@msgpack/msgpack';
+import { encode } from '@msgpack/msgpack';
+import { decodeInfo } from './msgpack.js';
 import { Checkpoints } from './checkpointer.js';
 
 export const FORMAT = 'drayer-stream';
@@ -427,15 +428,14 @@ export class Stream {
     return { minId, minMod, metaOnly };
   }
 
-  /** The decoded `drayer/info` record, or {} before the first sync. */
+  /** The decoded `drayer/info` record, or {} before the first sync or when it is malformed. */
   info(): StreamInfo {
     const r = this.get('drayer', 'info');
     if (!r?.val) return {};
     try {
-      const v = decode(r.val);
-      return v && typeof v === 'object' && !Array.isArray(v) ? (v as StreamInfo) : {};
+      return decodeInfo(r.val) as StreamInfo;
     } catch {
-      return {};
+      return {}; // the author signed something unusable: the stream shows without a name
     }
   }
 
