@@ -84,8 +84,11 @@ registerCommand({
       if (s.count() === 0) {
         throw new DrayerError('NOT_FOUND', `${peer} sent no records of stream ${formatKey(pk)}; check the key. ${file} is kept: "drayer sync ${file}" retries.`);
       }
-      if (opts.json) printJson({ file, publicKey: formatKey(pk), ...r, name: s.info().name ?? '' });
-      else print(`Cloned "${s.info().name ?? ''}" into ${file}: ${reportPull(r)}.`);
+      const name = s.info().name ?? '';
+      const infoProblem = s.infoProblem();
+      if (infoProblem) note(`drayer: ${file}: drayer/info: ${infoProblem}. The stream shows without a name; "drayer verify ${file}" lists every such problem.`);
+      if (opts.json) printJson({ file, publicKey: formatKey(pk), ...r, name });
+      else print(`Cloned ${name ? `"${name}"` : 'the stream'} into ${file}: ${reportPull(r)}.`);
     } finally {
       s.close();
     }
