@@ -220,29 +220,17 @@ export function decodePrimaryServers(val: Uint8Array): PrimaryServer[] {
   return v.filter((x): x is PrimaryServer => isMap(x) && x.type === 'http' && typeof x.url === 'string').slice(0, 16);
 }
 
-/** A file value's msgpack header (u32le length ‖ header ‖ data): the raw map, checked further by files.ts. */
-export function decodeFileHeader(val: Uint8Array): Record<string, unknown> {
-  if (val.length < 4) throw new MsgpackError('a file value', 'is shorter than its 4-byte header length');
-  const hl = new DataView(val.buffer, val.byteOffset, val.byteLength).getUint32(0, true);
-  if (4 + hl > val.length) throw new MsgpackError('a file value', 'has a header length that runs past its end');
-  const v = decodeBounded(val.subarray(4, 4 + hl), MSGPACK_LIMITS.fileHeader);
-  if (!isMap(v)) throw new MsgpackError(MSGPACK_LIMITS.fileHeader.what, 'is not a map');
-  return v;
-}
-
 /**
  * Why a record's value does not decode as its type requires, or null. For `verify`: a signature
- * proves who wrote a value, not that it is well-formed.
+ * proves who wrote a value, not that it is well-formed. Only Drayer's own `drayer` records are
+ * checked: `file` is a type anyone may put any bytes under (files.ts reports a malformed file when read).
  */
 export function valueProblem(type: string, key: string, val: Uint8Array | null): string | null {
   if (val === null) return null; // metadata-only copy: nothing to check yet
   try {
     if (type === 'drayer' && key === 'info') decodeInfo(val);
     else if (type === 'drayer' && key === 'primaryServers') decodePrimaryServers(val);
-    else if (type === 'file') {
-      const h = decodeFileHeader(val);
-      if (typeof h.enc !== 'string' && !(h.enc instanceof Uint8Array)) throw new MsgpackError(MSGPACK_LIMITS.fileHeader.what, 'has no enc');
-    } else return null;
+    else return null;
   } catch (e) {
     if (e instanceof MsgpackError) return `its value is not a valid ${e.what.replace(/^an? /, '')}: it ${e.reason}`;
     throw e;

@@ -7,7 +7,8 @@
 //   * a sync peer answering ~300 bytes to /changes, /newRecords and /tips: clone, sync and a
 //     node's own pulls fail with a clear error
 //   * a stream author signing bombs as drayer/info, drayer/primaryServers and a file header:
-//     verify reports them; info, clone, sync and a follower node (at every start) carry on
+//     verify reports the first two (any bytes may be put as a file; reading one says it is
+//     malformed); info, clone, sync, cat and a follower node (at every start) carry on
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -179,7 +180,7 @@ test('a sync peer answering ~300 bytes of bomb to /changes, /newRecords and /tip
 
 // ---------- values signed by the stream's author ----------
 
-test('a stream author signs bombs as drayer/info, primaryServers and a file header: verify reports them; info, clone, sync and a follower node carry on', { timeout: 120_000 }, async () => {
+test('a stream author signs bombs as drayer/info, primaryServers and a file header: verify reports the drayer ones; info, clone, sync, cat and a follower node carry on', { timeout: 120_000 }, async () => {
   const file = path.join(writerDir, 'bomber.stream');
   const w = Stream.create(file, { name: 'bomber' });
   cleanup.push(() => w.close());
@@ -198,10 +199,9 @@ test('a stream author signs bombs as drayer/info, primaryServers and a file head
   const report = w.verify();
   assert.equal(report.intact, false);
   const whats = report.problems.map((p) => p.what);
-  assert.equal(whats.length, 3, whats.join('\n'));
+  assert.equal(whats.length, 2, whats.join('\n'));
   assert.match(whats.join('\n'), /\(drayer\/info\): its value is not a valid drayer\/info value: it declares more items than it holds/);
   assert.match(whats.join('\n'), /\(drayer\/primaryServers\): its value is not a valid drayer\/primaryServers value: it declares more items than it holds/);
-  assert.match(whats.join('\n'), /\(file\/bomb\.txt\): its value is not a valid file header: it declares more items than it holds/);
   const pool = new VerifierPool({ threads: 1 });
   cleanup.push(() => pool.close());
   assert.deepEqual(await verifyStreamParallel(w, pool), report);
@@ -209,7 +209,7 @@ test('a stream author signs bombs as drayer/info, primaryServers and a file head
   const v = await drayer(writerDir, ['verify', 'bomber.stream']);
   noStackTrace(v);
   assert.equal(v.code, 1, show(v));
-  assert.match(v.out, /3 problems found/);
+  assert.match(v.out, /2 problems found/);
   assert.match(v.out, /drayer\/info\): its value is not a valid drayer\/info value/);
 
   const i = await drayer(writerDir, ['info', 'bomber.stream']);
@@ -229,7 +229,7 @@ test('a stream author signs bombs as drayer/info, primaryServers and a file head
   assert.match(c.err, /drayer\/info.*not a valid drayer\/info value/, show(c));
   const cv = await drayer(dir, ['verify', 'copy.stream']);
   assert.equal(cv.code, 1, show(cv)); // the copy holds what the author signed: the same problems
-  assert.match(cv.out, /3 problems found/);
+  assert.match(cv.out, /2 problems found/);
   // no URL: sync falls back to where it was cloned from, and reads primaryServers
   const s = await drayer(dir, ['sync', 'copy.stream']);
   noStackTrace(s);
