@@ -42,7 +42,7 @@ const VALUE_BYTES = 8 * MiB;
 
 /** Limits that fit each kind of input (DESIGN §4, §5). */
 export const MSGPACK_LIMITS = {
-  // "DRY1" ‖ node id (20 bytes) ‖ map, ≤ 1200 bytes: announce map → s → [pk, mtip, name] is depth 3.
+  // "DRY1" ‖ node id ‖ map, ≤ 1200 bytes in all: announce map → s → [pk, mtip, name] is depth 3.
   discovery: { what: 'a discovery packet', maxBytes: 1200, maxDepth: 4, maxItems: 1200, maxArray: 600, maxMap: 32, maxStr: 64, maxBin: 1200, maxExt: 16, rawStrings: true },
   // {node, seq, more, records: [wire record…], last, left}: depth 3. Values ride inside as bins
   // bounded only by the response (an oversized one is rejected per record, not per page), and are
