@@ -2,10 +2,10 @@
 // Loaded by cli.ts on demand, so local commands start without the network stack.
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { decode } from '@msgpack/msgpack';
 import { commands, note, openStream, print, printJson, registerCommand, UsageError, humanSize } from './cli.js';
 import { DrayerError } from './errors.js';
 import { formatKey, parseKey } from './keys.js';
+import { decodePrimaryServers } from './msgpack.js';
 import type { Stream } from './store.js';
 import type { PullProgress, PullResult } from './sync.js';
 
@@ -84,8 +84,11 @@ registerCommand({
       if (s.count() === 0) {
         throw new DrayerError('NOT_FOUND', `${peer} sent no records of stream ${formatKey(pk)}; check the key. ${file} is kept: "drayer sync ${file}" retries.`);
       }
-      if (opts.json) printJson({ file, publicKey: formatKey(pk), ...r, name: s.info().name ?? '' });
-      else print(`Cloned "${s.info().name ?? ''}" into ${file}: ${reportPull(r)}.`);
+      const name = s.info().name ?? '';
+      const infoProblem = s.infoProblem();
+      if (infoProblem) note(`drayer: ${file}: drayer/info: ${infoProblem}. The stream shows without a name; "drayer verify ${file}" lists every such problem.`);
+      if (opts.json) printJson({ file, publicKey: formatKey(pk), ...r, name });
+      else print(`Cloned ${name ? `"${name}"` : 'the stream'} into ${file}: ${reportPull(r)}.`);
     } finally {
       s.close();
     }
@@ -103,8 +106,7 @@ function sourcesOf(s: Stream): string[] {
   const rec = s.get('drayer', 'primaryServers');
   if (rec?.val) {
     try {
-      const v = decode(rec.val);
-      if (Array.isArray(v)) for (const x of v) if (x && x.type === 'http' && typeof x.url === 'string') urls.push(x.url);
+      for (const x of decodePrimaryServers(rec.val)) urls.push(x.url);
     } catch {
       /* a malformed record is ignored */
     }

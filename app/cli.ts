@@ -244,6 +244,9 @@ registerCommand({
   run: ({ args: [file], opts }) =>
     withStream(file!, (s) => {
       const meta = s.info();
+      const infoProblem = s.infoProblem();
+      // the author signed an info that is no map: say so once, show the rest
+      if (infoProblem) note(`drayer: ${file}: drayer/info: ${infoProblem}. The stream shows without a name; "drayer verify ${file}" lists every such problem.`);
       const types: Record<string, number> = {};
       for (const t of s.types()) types[t.type] = t.n;
       const info = {
@@ -269,7 +272,7 @@ registerCommand({
       const partial = [p.minId ? `ids from ${p.minId}` : '', p.minMod ? `changes from ${timeOf(p.minMod)}` : '', p.metaOnly ? 'no values' : '']
         .filter(Boolean)
         .join(', ');
-      print(`Name:         ${info.name || '(none yet)'}`);
+      print(`Name:         ${info.name || (infoProblem ? '(unreadable)' : '(none yet)')}`);
       if (info.about) print(`About:        ${info.about}`);
       print(`Public key:   ${info.publicKey}`);
       print(`Fingerprint:  ${info.fingerprint}`);

@@ -21,6 +21,7 @@ import * as dgram from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import * as os from 'node:os';
 import { bytesEqual } from './crypto.js';
+import { MSGPACK_LIMITS } from './msgpack.js';
 import { checkRecord, decodeWire, DrayerRecord, encodeWire, fromWire, toWire } from './record.js';
 
 export const MULTICAST_GROUP = '224.7.130.8';
@@ -620,7 +621,7 @@ export class Discovery extends EventEmitter {
     if (!this.bucketFor(address, now).take(now) || !this.globalBucket.take(now)) return this.drop('rateLimited');
     let body: unknown;
     try {
-      body = decodeWire(msg.subarray(HEADER));
+      body = decodeWire(msg.subarray(HEADER), MSGPACK_LIMITS.discovery);
     } catch {
       return this.drop('invalid');
     }

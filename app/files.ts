@@ -2,7 +2,8 @@
 // the original Drayer value layout (u32le header length ‖ msgpack {enc, time, …} ‖ data); big
 // files hold a manifest of 1 MiB content-addressed chunks kept in the stream file's `chunks`
 // table, written and read in constant memory, deduplicated, verified, and garbage-collected.
-import { decode, encode } from '@msgpack/msgpack';
+import { encode } from '@msgpack/msgpack';
+import { decodeBounded, MSGPACK_LIMITS, MsgpackError } from './msgpack.js';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
@@ -94,9 +95,9 @@ export function parseFileValue(val: Uint8Array): { header: FileHeader; body: Uin
   if (4 + hl > val.length) throw malformed('its header length runs past its end');
   let raw: unknown;
   try {
-    raw = decode(val.subarray(4, 4 + hl), { useBigInt64: false });
-  } catch {
-    throw malformed('its header is not msgpack');
+    raw = decodeBounded(val.subarray(4, 4 + hl), MSGPACK_LIMITS.fileHeader);
+  } catch (e) {
+    throw malformed(e instanceof MsgpackError ? `its header ${e.reason}` : 'its header is not msgpack');
   }
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw) || raw instanceof Uint8Array) throw malformed('its header is not a map');
   const m = raw as Record<string, unknown>;

@@ -4,7 +4,8 @@ import { EventEmitter } from 'node:events';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { decode, encode } from '@msgpack/msgpack';
+import { encode } from '@msgpack/msgpack';
+import { decodePrimaryServers } from './msgpack.js';
 import type { Arg, DrayerApi, DrayerEvent, DrayerEvents, DrayerRequests, Envelope, EventName, Method, NearbyStream, PrimaryServer, Ret, Settings, StreamDetails, StreamSummary, SyncReport } from './api.js';
 import { METHODS } from './api.js';
 import { randomBytes } from './crypto.js';
@@ -236,11 +237,9 @@ export class DrayerNode implements DrayerApi {
     const r = s.get(PRIMARY_TYPE, PRIMARY_KEY);
     if (!r?.val) return [];
     try {
-      const v = decode(r.val);
-      if (!Array.isArray(v)) return [];
-      return v.filter((x): x is PrimaryServer => x && x.type === 'http' && typeof x.url === 'string').slice(0, 16);
+      return decodePrimaryServers(r.val);
     } catch {
-      return [];
+      return []; // malformed (verify reports it): no primary servers
     }
   }
 

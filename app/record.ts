@@ -1,8 +1,9 @@
 // The record: its fields, the exact bytes its signature covers (the original Drayer layout),
 // and its msgpack wire form (shared with original Drayer nodes).
-import { decode, encode } from '@msgpack/msgpack';
+import { encode } from '@msgpack/msgpack';
 import { blake2b256, bytesEqual, KeyPair, sign, verify } from './crypto.js';
 import { DrayerError } from './errors.js';
+import { decodeBounded, MSGPACK_LIMITS, type MsgpackLimits } from './msgpack.js';
 
 export interface DrayerRecord {
   /** creation order, unique per chain */
@@ -174,9 +175,12 @@ export function fromWire(m: unknown, streamKey: Uint8Array): DrayerRecord {
   return r;
 }
 
-/** msgpack decoding that keeps every str as raw bytes (see fromWire). */
-export function decodeWire(buf: Uint8Array): unknown {
-  return decode(buf, { rawStrings: true, useBigInt64: false });
+/**
+ * Wire bytes from a peer, decoded within `limits` (msgpack.ts; the default fits the largest wire
+ * message, a changes page). Throws a MsgpackError on anything out of bounds or malformed.
+ */
+export function decodeWire(buf: Uint8Array, limits: MsgpackLimits = MSGPACK_LIMITS.changesPage): unknown {
+  return decodeBounded(buf, limits);
 }
 
 export function encodeWire(value: unknown): Uint8Array {

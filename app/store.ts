@@ -7,7 +7,8 @@ import * as path from 'node:path';
 import { blake2b256, bytesEqual, generateKeyPair, KeyPair, keyPairFromSeed, libsodiumSecretKey, randomBytes } from './crypto.js';
 import { DrayerError, isDrayerError } from './errors.js';
 import { checkRecord, checkShape, DrayerRecord, LIMITS, signRecord, UnsignedRecord } from './record.js';
-import { encode, decode } from '@msgpack/msgpack';
+import { encode } from '@msgpack/msgpack';
+import { decodeInfo, valueProblem } from './msgpack.js';
 import { Checkpoints } from './checkpointer.js';
 
 export const FORMAT = 'drayer-stream';
@@ -427,16 +428,21 @@ export class Stream {
     return { minId, minMod, metaOnly };
   }
 
-  /** The decoded `drayer/info` record, or {} before the first sync. */
+  /** The decoded `drayer/info` record, or {} before the first sync or when it is malformed (see infoProblem). */
   info(): StreamInfo {
     const r = this.get('drayer', 'info');
     if (!r?.val) return {};
     try {
-      const v = decode(r.val);
-      return v && typeof v === 'object' && !Array.isArray(v) ? (v as StreamInfo) : {};
+      return decodeInfo(r.val) as StreamInfo;
     } catch {
-      return {};
+      return {}; // the author signed something unusable: the stream shows without a name
     }
+  }
+
+  /** Why the `drayer/info` value does not decode as a map, or null (also when there is none yet). */
+  infoProblem(): string | null {
+    const r = this.get('drayer', 'info');
+    return r ? valueProblem(r.type, r.key, r.val) : null;
   }
 
   // ---------- reads ----------
@@ -811,7 +817,8 @@ export class Stream {
       records++;
       const r = rowToRecord(row);
       if (r.val === null) metaOnly++;
-      const why = checkRecord(r, this.publicKey);
+      // a signature says who wrote a value, not that it decodes as its type requires
+      const why = checkRecord(r, this.publicKey) ?? valueProblem(r.type, r.key, r.val);
       if (why) add(r.id, `record ${r.id} (${r.type}/${r.key}): ${why}`);
       if (!partial && r.prev !== lastId) add(r.id, `record ${r.id}: ID chain broken: prev is ${r.prev} but the record before it is ${lastId}`);
       lastId = r.id;

@@ -7,6 +7,7 @@ import { DrayerError, isDrayerError } from './errors.js';
 import { ChunkStore } from './chunk-writer.js';
 import { listFiles, missingChunks } from './files.js';
 import { blake2b256, bytesEqual } from './crypto.js';
+import { MSGPACK_LIMITS, MsgpackError, type MsgpackLimits } from './msgpack.js';
 import { decodeWire, DrayerRecord, fromWire } from './record.js';
 import type { ApplyResult, Stream } from './store.js';
 
@@ -255,13 +256,17 @@ function validCount(r: ApplyResult): number {
   return r.stored.length + r.skipped + r.rejected.filter((x) => VALID_BUT_NOT_NEEDED.test(x.reason)).length;
 }
 
-function parseChangesPage(buf: Uint8Array, url: string): ChangesPageWire {
-  let m: unknown;
+/** A peer's answer decoded within the limits of what it should be, or an IO error naming the peer. */
+function decodeAnswer(buf: Uint8Array, url: string, limits: MsgpackLimits): unknown {
   try {
-    m = decodeWire(buf);
-  } catch {
-    throw new DrayerError('IO', `${url} sent something that is not msgpack.`);
+    return decodeWire(buf, limits);
+  } catch (e) {
+    throw new DrayerError('IO', e instanceof MsgpackError ? e.sentBy(url) : `${url} sent something that is not msgpack.`);
   }
+}
+
+function parseChangesPage(buf: Uint8Array, url: string): ChangesPageWire {
+  const m = decodeAnswer(buf, url, MSGPACK_LIMITS.changesPage);
   const o = m as Record<string, unknown>;
   const node = o?.node instanceof Uint8Array ? Buffer.from(o.node).toString('utf8') : o?.node;
   if (!o || typeof o !== 'object' || typeof node !== 'string' || node.length > MAX_NODE_ID || !Number.isSafeInteger(o.seq) || typeof o.more !== 'boolean' || !Array.isArray(o.records)) {
@@ -463,12 +468,7 @@ async function pullNewRecords(stream: Stream, peer: string, opts: PullOptions, r
       throw e;
     }
     result.bytes += buf.byteLength;
-    let list: unknown;
-    try {
-      list = decodeWire(buf);
-    } catch {
-      throw new DrayerError('IO', `${url} sent something that is not msgpack.`);
-    }
+    const list = decodeAnswer(buf, url, MSGPACK_LIMITS.newRecords);
     if (!Array.isArray(list)) throw new DrayerError('IO', `${url} did not send a list of records.`);
     if (list.length > 10_000) throw new DrayerError('IO', `${peer} sent an oversized page; stopped.`);
     const recs = decodeRecords(list, pk, result.rejections).filter((r) => r.mod > t);
@@ -579,12 +579,7 @@ export async function remoteTips(baseUrl: string, pk: Uint8Array, opts: { timeou
     if (e instanceof HttpStatusError) throw new DrayerError('NOT_FOUND', `${peerId(baseUrl)} does not serve this stream (HTTP ${e.status}).`);
     throw e;
   }
-  let m: Record<string, unknown> | null;
-  try {
-    m = decodeWire(buf) as Record<string, unknown> | null;
-  } catch {
-    throw new DrayerError('IO', `${url} sent something that is not msgpack.`);
-  }
+  const m = decodeAnswer(buf, url, MSGPACK_LIMITS.tips) as Record<string, unknown> | null;
   if (!m || typeof m !== 'object') throw new DrayerError('IO', `${url} sent malformed tips.`);
   const node = m.node instanceof Uint8Array ? Buffer.from(m.node).toString('utf8') : m.node;
   if (typeof node !== 'string' || node.length > MAX_NODE_ID || !Number.isSafeInteger(m.id) || !Number.isSafeInteger(m.mod) || !Number.isSafeInteger(m.seq)) {

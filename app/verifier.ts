@@ -6,6 +6,7 @@ import * as os from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import { startWorker } from './threads.js';
 import { bytesEqual } from './crypto.js';
+import { valueProblem } from './msgpack.js';
 import { checkRecord, checkShape, DrayerRecord, signingBytes } from './record.js';
 import type { ApplyOptions, ApplyResult, Problem, Rejection, Stream, VerifyReport } from './store.js';
 import type { Applier } from './sync.js';
@@ -328,18 +329,20 @@ export async function verifyStreamParallel(stream: Stream, pool: VerifierPool, o
     pre: (string | null)[];
     ids: number[];
     labels: string[];
+    /** values that do not decode as their type requires, by index in the batch */
+    values: Map<number, string>;
     /** ID chain problems, by index in the batch */
     linkage: Map<number, string>;
   }
   const inflight: Sent[] = [];
   const maxInflight = pool.threads * 2;
-  let cur: Omit<Sent, 'answer' | 'pre'> = { ids: [], labels: [], linkage: new Map() };
+  let cur: Omit<Sent, 'answer' | 'pre'> = { ids: [], labels: [], values: new Map(), linkage: new Map() };
   const packer = new Packer(streamKey);
 
   const report = (s: Sent, codes: Uint8Array | null) => {
     const reasons = codes ? reasonsOf(s.pre, codes) : s.pre;
     for (let i = 0; i < s.ids.length; i++) {
-      const why = reasons[i];
+      const why = reasons[i] ?? s.values.get(i); // as Stream.verify: the record's own problem first
       if (why) add(s.ids[i]!, `record ${s.ids[i]} (${s.labels[i]}): ${why}`);
       const link = s.linkage.get(i);
       if (link) add(s.ids[i]!, link);
@@ -354,7 +357,7 @@ export async function verifyStreamParallel(stream: Stream, pool: VerifierPool, o
     const answer = pre.every((p) => p !== null) ? null : pool.submit(n, buf);
     answer?.catch(() => {}); // awaited in order below; this keeps a failure from being "unhandled" meanwhile
     inflight.push({ answer, pre, ...cur });
-    cur = { ids: [], labels: [], linkage: new Map() };
+    cur = { ids: [], labels: [], values: new Map(), linkage: new Map() };
     while (inflight.length >= maxInflight) await drainOne();
   };
 
@@ -383,6 +386,8 @@ export async function verifyStreamParallel(stream: Stream, pool: VerifierPool, o
       packer.add(r);
       cur.ids.push(r.id);
       cur.labels.push(`${r.type}/${r.key}`);
+      const bad = valueProblem(r.type, r.key, r.val);
+      if (bad) cur.values.set(i, bad);
       if (!partial && r.prev !== lastId) cur.linkage.set(i, `record ${r.id}: ID chain broken: prev is ${r.prev} but the record before it is ${lastId}`);
       lastId = r.id;
     }
