@@ -45,10 +45,10 @@ async function pullWithPool(s: Stream, url: string, json: boolean): Promise<Pull
   }
 }
 
-function reportPull(r: PullResult): string {
+function reportPull(r: PullResult, summary: (list: PullResult['rejections']) => string): string {
   const parts = [`${r.records} records from ${r.peer}`, `${r.stored} stored`];
   if (r.removed) parts.push(`${r.removed} removed`);
-  if (r.rejected) parts.push(`${r.rejected} rejected`);
+  if (r.rejected) parts.push(`${r.rejected} rejected (${summary(r.rejections)})`);
   if (r.chunks) parts.push(`${r.chunks} file chunks`);
   parts.push(humanSize(r.bytes));
   if (r.protocol === 'newRecords') parts.push('(original Drayer protocol)');
@@ -72,7 +72,7 @@ registerCommand({
     const [url, keyText, file] = args as [string, string, string];
     const pk = parseKey(keyText);
     const latest = positiveInt(opts.latest, 'latest', 'clone');
-    const { peerId, remoteTips } = await import('./sync.js');
+    const { peerId, remoteTips, rejectionSummary } = await import('./sync.js');
     const peer = peerId(url);
     let minId = 0;
     if (latest !== undefined) minId = Math.max(1, (await remoteTips(peer, pk)).id - latest + 1);
@@ -85,7 +85,7 @@ registerCommand({
         throw new DrayerError('NOT_FOUND', `${peer} sent no records of stream ${formatKey(pk)}; check the key. ${file} is kept: "drayer sync ${file}" retries.`);
       }
       if (opts.json) printJson({ file, publicKey: formatKey(pk), ...r, name: s.info().name ?? '' });
-      else print(`Cloned "${s.info().name ?? ''}" into ${file}: ${reportPull(r)}.`);
+      else print(`Cloned "${s.info().name ?? ''}" into ${file}: ${reportPull(r, rejectionSummary)}.`);
     } finally {
       s.close();
     }
@@ -120,6 +120,7 @@ registerCommand({
   positionals: [1, Infinity],
   async run({ args, opts }) {
     const [file, ...given] = args as [string, ...string[]];
+    const { rejectionSummary } = await import('./sync.js');
     const s = await openStream(file);
     try {
       const urls = given.length ? given : sourcesOf(s);
@@ -130,7 +131,7 @@ registerCommand({
         try {
           const r = await pullWithPool(s, url, opts.json === true);
           results.push(r);
-          if (!opts.json) print(reportPull(r));
+          if (!opts.json) print(reportPull(r, rejectionSummary));
         } catch (e) {
           failures++;
           results.push({ peer: url, error: (e as Error).message });

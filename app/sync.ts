@@ -85,7 +85,8 @@ export interface PullResult {
   stored: number;
   removed: number;
   rejected: number;
-  rejections: string[];
+  /** why records were refused: a count per reason with a few examples (bounded, see tallyRejection) */
+  rejections: RejectionCount[];
   bytes: number;
   chunks: number;
   /** ids of records that left a "latest N" mirror's window after this pull */
@@ -94,6 +95,49 @@ export interface PullResult {
   infoFilled?: boolean;
   /** the peer served records, but none of them for the asked stream's key */
   nodeId?: string;
+}
+
+/** Records refused for one reason in a pull. */
+export interface RejectionCount {
+  reason: string;
+  count: number;
+  /** a few of the records refused for it, e.g. "record 17" */
+  samples: string[];
+}
+
+/**
+ * What a pull keeps of its rejections. A hostile peer can send millions of bad records (each page
+ * is bounded, not their number), so only counts grow: at most `reasons` reasons (the rest are
+ * counted together), each with at most `samples` examples.
+ */
+export const REJECTION_LIMITS = { reasons: 20, samples: 5, reasonChars: 200 } as const;
+const OTHER_REASONS = 'other reasons';
+
+/** Count one refused record in `list`, within REJECTION_LIMITS. */
+export function tallyRejection(list: RejectionCount[], reason: string, sample: string): void {
+  addRejections(list, reason, 1, [sample]);
+}
+
+/** Add `count` refusals for `reason` to `list` (another tally's entry, or one record's). */
+function addRejections(list: RejectionCount[], reason: string, count: number, samples: string[]): void {
+  let why = reason.length > REJECTION_LIMITS.reasonChars ? `${reason.slice(0, REJECTION_LIMITS.reasonChars)}…` : reason;
+  let entry = list.find((x) => x.reason === why);
+  if (!entry && why !== OTHER_REASONS && list.length >= REJECTION_LIMITS.reasons - 1) {
+    // The last place is kept for every further reason; its samples say which reason each was.
+    samples = samples.map((x) => `${x}: ${why}`);
+    why = OTHER_REASONS;
+    entry = list.find((x) => x.reason === why);
+  }
+  if (!entry) list.push((entry = { reason: why, count: 0, samples: [] }));
+  entry.count += count;
+  for (const x of samples) if (entry.samples.length < REJECTION_LIMITS.samples) entry.samples.push(x);
+}
+
+/** The most frequent reasons in a few words: "3 × its signature is not valid …; 1 × stale: …". */
+export function rejectionSummary(list: RejectionCount[], most = 3): string {
+  const top = [...list].sort((a, b) => b.count - a.count).slice(0, most);
+  const rest = list.length - top.length;
+  return top.map((x) => `${x.count} × ${x.reason}`).join('; ') + (rest > 0 ? `; and ${rest} other reason${rest === 1 ? '' : 's'}` : '');
 }
 
 export const SYNC_LIMITS = {
@@ -276,16 +320,17 @@ interface PageRequest {
   since: number;
   limit: number;
   url: string;
-  got: Promise<{ buf: Uint8Array; page: ChangesPageWire; recs: DrayerRecord[]; rejections: string[] }>;
+  got: Promise<{ buf: Uint8Array; page: ChangesPageWire; recs: DrayerRecord[]; rejections: RejectionCount[] }>;
 }
 
-function decodeRecords(items: unknown[], pk: Uint8Array, rejections: string[]): DrayerRecord[] {
+/** Decode a page's records; those that do not decode are counted in `rejections` (`where`: which page). */
+function decodeRecords(items: unknown[], pk: Uint8Array, rejections: RejectionCount[], where: string): DrayerRecord[] {
   const out: DrayerRecord[] = [];
-  for (const it of items) {
+  for (const [i, it] of items.entries()) {
     try {
       out.push(fromWire(it, pk));
     } catch (e) {
-      rejections.push(`undecodable record: ${(e as Error).message}`);
+      tallyRejection(rejections, `undecodable record: ${(e as Error).message}`, `item ${i} of ${where}`);
     }
   }
   return out;
@@ -307,7 +352,7 @@ export async function pull(stream: Stream, baseUrl: string, opts: PullOptions = 
     result.stored += r.stored.length;
     result.removed += r.removed.length;
     result.rejected += r.rejected.length;
-    for (const x of r.rejected.slice(0, 20 - Math.min(20, result.rejections.length))) result.rejections.push(`record ${x.record.id}: ${x.reason}`);
+    for (const x of r.rejected) tallyRejection(result.rejections, x.reason, `record ${x.record.id}`);
   };
 
   let limit = opts.pageLimit ?? SYNC_LIMITS.pageLimit;
@@ -332,8 +377,8 @@ export async function pull(stream: Stream, baseUrl: string, opts: PullOptions = 
     const got = fetchBounded(url, { maxBytes, timeoutMs, signal }).then((buf) => {
       const page = parseChangesPage(buf, url);
       // Records are decoded here too (the costly part); their rejections are merged when the page is used.
-      const rejections: string[] = [];
-      const recs = page.records.length <= lim ? decodeRecords(page.records, pk, rejections) : [];
+      const rejections: RejectionCount[] = [];
+      const recs = page.records.length <= lim ? decodeRecords(page.records, pk, rejections, `the page after seq ${at}`) : [];
       if (recs.length) apply.prepare?.(stream, recs);
       return { buf, page, recs, rejections };
     });
@@ -377,7 +422,7 @@ export async function pull(stream: Stream, baseUrl: string, opts: PullOptions = 
       if (page.more && page.seq === since) throw new DrayerError('IO', `${peer} keeps sending pages whose position does not advance; stopped.`);
       if (page.more) ahead = request(page.seq, limit);
       const recs = got.recs;
-      result.rejections.push(...got.rejections);
+      for (const x of got.rejections) addRejections(result.rejections, x.reason, x.count, x.samples);
       result.rejected += page.records.length - recs.length;
       result.records += recs.length;
       // Peers that do not count (or lie) leave the total unknown or low; it is only ever a progress hint.
@@ -471,7 +516,9 @@ async function pullNewRecords(stream: Stream, peer: string, opts: PullOptions, r
     }
     if (!Array.isArray(list)) throw new DrayerError('IO', `${url} did not send a list of records.`);
     if (list.length > 10_000) throw new DrayerError('IO', `${peer} sent an oversized page; stopped.`);
-    const recs = decodeRecords(list, pk, result.rejections).filter((r) => r.mod > t);
+    const decoded = decodeRecords(list, pk, result.rejections, `the page after mod ${t}`);
+    const recs = decoded.filter((r) => r.mod > t);
+    for (const r of decoded) if (r.mod <= t) tallyRejection(result.rejections, 'not newer than the records asked for', `record ${r.id}`);
     result.rejected += list.length - recs.length;
     if (recs.length === 0) break;
     result.records += recs.length;
@@ -479,7 +526,7 @@ async function pullNewRecords(stream: Stream, peer: string, opts: PullOptions, r
     result.stored += r.stored.length;
     result.removed += r.removed.length;
     result.rejected += r.rejected.length;
-    for (const x of r.rejected.slice(0, 5)) result.rejections.push(`record ${x.record.id}: ${x.reason}`);
+    for (const x of r.rejected) tallyRejection(result.rejections, x.reason, `record ${x.record.id}`);
     // The next call starts after this page's newest mod; a page in which no record verifies must
     // not move it (a forger could otherwise lead the follower on forever, or past honest records).
     if (validCount(r) === 0) throw new DrayerError('IO', `${peer} sent a page with no valid record (${r.rejected[0]?.reason ?? 'nothing usable'}); stopped.`);

@@ -13,7 +13,7 @@ import { DrayerNode } from '../app/node.js';
 import { encodeWire, signRecord, toWire, type DrayerRecord } from '../app/record.js';
 import { LanServer } from '../app/server.js';
 import { Stream } from '../app/store.js';
-import { fetchMissingChunks, pull, remoteTips } from '../app/sync.js';
+import { fetchMissingChunks, pull, rejectionSummary, remoteTips } from '../app/sync.js';
 import { hex, tmpDir, utf8 } from './helpers.js';
 
 const dir = tmpDir('drayer-sync-adv-');
@@ -123,8 +123,8 @@ test('forged, tampered, foreign, stale, resurrected and undecodable records are 
   assert.equal(r.removed, 0);
   assert.deepEqual(live(f), before, 'nothing stored, nothing removed');
   assert.ok(f.verify().intact);
-  for (const [, why] of bad) assert.ok(r.rejections.some((x) => why.test(x)), `a rejection matching ${why}: ${r.rejections.join(' | ')}`);
-  assert.equal(r.rejections.filter((x) => /undecodable/.test(x)).length, junk.length);
+  for (const [, why] of bad) assert.ok(r.rejections.some((x) => why.test(x.reason)), `a rejection matching ${why}: ${rejectionSummary(r.rejections, 20)}`);
+  assert.equal(r.rejections.filter((x) => /undecodable/.test(x.reason)).reduce((n, x) => n + x.count, 0), junk.length);
 
   // the honest peer still brings the real record
   const ok = await pull(f, await honest());
@@ -141,7 +141,7 @@ test('a peer serving another stream under our key gets everything rejected', asy
   const r = await pull(f, url);
   assert.equal(r.stored, 0);
   assert.equal(r.rejected, other.count());
-  assert.ok(r.rejections.every((x) => /another chain/.test(x)), r.rejections.join(' | '));
+  assert.ok(r.rejections.every((x) => /another chain/.test(x.reason)), rejectionSummary(r.rejections));
   assert.deepEqual(live(f), before);
   assert.equal(f.count(), w.count());
 });
@@ -428,4 +428,44 @@ test('hostile chunk answers (endless, oversized, dripping, cut off, refused) fai
   }
   // and the honest peer still completes the file
   assert.equal(await fetchMissingChunks(f, base), chunkCount(w));
+});
+
+test('rejections are counted per reason with a few samples, however many pages of forgeries a peer sends', async () => {
+  const w = writer('tallied', 999);
+  const f = follower(w);
+  const attacker = generateKeyPair();
+  const good = [...w.iterate()].map((r) => toWire(r));
+  const base = good[1] as Record<string, unknown>;
+  // More kinds of bad record than reasons kept: every field wrong in its own way, forged, tampered.
+  const kinds: unknown[] = [
+    null, 42, 'text',
+    ...['id', 'type', 'key', 'val', 'hash', 'mod', 'prev', 'prevch', 'sig', 'chain'].map((k) => ({ ...base, [k]: k === 'val' || k === 'hash' || k === 'sig' || k === 'chain' ? 7 : [] })),
+    { ...base, type: new Uint8Array([0xff, 0xfe]) },
+    { ...base, key: new Uint8Array([0xc3, 0x28]) },
+    { ...base, ts: [] }, { ...base, type: '' },
+    { ...base, id: 0 }, { ...base, mod: 0 }, { ...base, prev: 1e6 }, { ...base, prevch: (base.mod as number) + 1 },
+    { ...base, hash: new Uint8Array(5) }, { ...base, sig: new Uint8Array(5) },
+    { ...base, val: utf8('tampered') },
+    toWire(signRecord({ ...(w.get('note', 'n1')!), val: utf8('forged'), hash: blake2b256(utf8('forged')) }, attacker)),
+  ];
+  const per = 20;
+  const junk = 20; // per page: no more than it stores, what a pull tolerates of records that bring nothing
+  const pages = Math.ceil(good.length / per);
+  const h = await hostile((_req, res, hit) => {
+    const records = [...good.slice((hit - 1) * per, hit * per), ...Array.from({ length: junk }, (_, i) => kinds[(hit + i) % kinds.length])];
+    sendPage(res, { node: 'tally', seq: hit, more: hit < pages, last: pages, records });
+  });
+  const r = await pull(f, h.url);
+  assert.equal(h.hits.length, pages);
+  assert.deepEqual(live(f), live(w), 'the good records all arrived');
+  assert.equal(r.rejected, pages * junk);
+  const counts = r.rejections;
+  assert.ok(Array.isArray(counts) && counts.length <= 20, `${counts.length} reasons kept`);
+  assert.equal(counts.reduce((n, x) => n + x.count, 0), r.rejected, 'every rejection is counted once');
+  for (const x of counts) assert.ok(x.samples.length <= 5 && x.count >= x.samples.length, JSON.stringify(x));
+  assert.ok(counts.some((x) => /other reasons/.test(x.reason)), 'reasons beyond the kept ones are counted together');
+  // the kinds seen most are counted exactly: each kind came pages * junk / kinds.length times, give or take one per page
+  const sig = counts.find((x) => /signature is not valid/.test(x.reason));
+  assert.ok(sig && sig.count >= pages * Math.floor(junk / kinds.length), JSON.stringify(sig));
+  assert.ok(JSON.stringify(counts).length < 8 * 1024, `${JSON.stringify(counts).length} bytes of rejections`);
 });

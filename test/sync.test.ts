@@ -93,7 +93,7 @@ test('a full clone equals the writer; incremental pulls converge after edits and
   const r1 = await pull(f, base, { pageLimit: 40, onProgress: (p) => progress.push({ ...p }) });
   assert.equal(r1.protocol, 'changes');
   assert.equal(r1.peer, peerId(base + '/'));
-  assert.equal(r1.rejected, 0, r1.rejections.join('; '));
+  assert.equal(r1.rejected, 0, r1.rejections.map((x) => x.reason).join('; '));
   assert.equal(r1.nodeId, w.nodeId);
   assert.deepEqual(live(f), live(w));
   assert.ok(f.verify().intact);
@@ -118,7 +118,7 @@ test('a full clone equals the writer; incremental pulls converge after edits and
     w.put('note', `a${10 + round * 5}`, utf8(`edited in round ${round}`));
     w.delete('note', `a${21 + round * 11}`);
     const r = await pull(f, base, { pageLimit: 40 });
-    assert.equal(r.rejected, 0, r.rejections.join('; '));
+    assert.equal(r.rejected, 0, r.rejections.map((x) => x.reason).join('; '));
     assert.ok(r.records <= w.lastSeq() - before, 'only the changes travel');
     assert.deepEqual(live(f), live(w), `round ${round}`);
     assert.ok(f.verify().intact);
@@ -241,7 +241,7 @@ test('a metadata-only follow holds no values; fetchValue fills one after checkin
   churn(w, 60, 'm');
   const f = follower(w, { metaOnly: true });
   const r = await pull(f, base, { pageLimit: 25 });
-  assert.equal(r.rejected, 0, r.rejections.join('; '));
+  assert.equal(r.rejected, 0, r.rejections.map((x) => x.reason).join('; '));
   assert.deepEqual(live(f, false), live(w, false));
   // no values but drayer/info's, fetched for the stream's name
   assert.ok([...f.iterate()].every((x) => x.val === null || (x.type === 'drayer' && x.key === 'info')));
@@ -486,7 +486,7 @@ test('an original Drayer peer (newRecords only, str-packed bytes) is followed th
   const f = follower(w);
   const r = await pull(f, orig.url);
   assert.equal(r.protocol, 'newRecords');
-  assert.equal(r.rejected, 0, r.rejections.join('; '));
+  assert.equal(r.rejected, 0, r.rejections.map((x) => x.reason).join('; '));
   assert.equal(r.records, 261);
   assert.ok(orig.calls.length >= 3, `${orig.calls.length} newRecords calls`);
   assert.deepEqual(live(f), live(w));
@@ -609,3 +609,4 @@ test('drayer clone and drayer sync (real processes) follow a stream served by a 
   child.kill('SIGTERM');
   assert.equal(await exited, 0, err);
 });
+
