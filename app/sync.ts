@@ -2,6 +2,7 @@
 // verify and apply them, and keep a cursor per (peer, stream) tied to the peer's store id so a
 // replaced database restarts the feed. Falls back to the original Drayer's newRecords endpoint.
 // Every response is bounded in size and time: a hostile peer can waste a request, nothing more.
+import * as fs from 'node:fs';
 import * as http from 'node:http';
 import { DrayerError, isDrayerError } from './errors.js';
 import { ChunkStore } from './chunk-writer.js';
@@ -148,7 +149,89 @@ export const SYNC_LIMITS = {
   maxEmptyPages: 20,
   maxSkippedPages: 10_000,
   chunkConcurrency: 4,
+  /** records that change nothing here, tolerated beyond what the copy holds (ReplayGuard): this many of the peer's biggest pages */
+  slackPages: 2,
+  /** and bytes of them */
+  slackBytes: 16 * 1024 * 1024,
 } as const;
+
+/**
+ * A pull's budget for what changes nothing here. An honest feed sends each live record once, so
+ * records this copy already holds, or no longer needs (stale, deleted, out of range), number at
+ * most about what it held when the pull began, and weigh about what its file weighs. A peer
+ * replaying valid records with `more: true` would otherwise hold a follower for its whole time
+ * budget (a clone: 30 min). And past what the peer said it had (`left` on the first page, plus
+ * slack for records written meanwhile), a page must bring something new.
+ */
+class ReplayGuard {
+  private received = 0;
+  private stored = 0;
+  private storedBytes = 0;
+  private waste = 0;
+  private wasteBytes = 0;
+  private pages = 0;
+  private announced: number | undefined;
+  private heldNow: { records: number; bytes: number } | undefined;
+  /** slack, in records: a few of the biggest pages the peer has sent (one that sends small pages gets a small slack) */
+  private slackRecords = 0;
+
+  constructor(private readonly stream: Stream) {}
+
+  /** The peer's own count: records on its first page plus those it said were left. */
+  announce(records: number): void {
+    this.announced ??= records;
+  }
+
+  /**
+   * What the copy holds: read once, and only when the waste comes near it (by then it may count
+   * records this pull stored too, a looser bound but still one proportional to the copy).
+   */
+  private held(): { records: number; bytes: number } {
+    this.heldNow ??= { records: this.stream.count(), bytes: fileBytes(this.stream.file) };
+    return this.heldNow;
+  }
+
+  /**
+   * Count a page: `items` records in it, `stored` of them stored, `excused` more of no use but
+   * honestly sent; answers why the pull must stop, or null.
+   */
+  page(items: number, stored: number, bytes: number, excused = 0): string | null {
+    this.pages++;
+    this.slackRecords = Math.max(this.slackRecords, SYNC_LIMITS.slackPages * items);
+    this.received += items;
+    this.stored += stored;
+    const useful = items ? Math.round((bytes * (stored + excused)) / items) : 0;
+    this.storedBytes += useful;
+    this.waste += items - stored - excused;
+    this.wasteBytes += bytes - useful;
+    // (the first line spares reading what is held while the waste is below what this pull stored)
+    const over = (this.waste > this.stored + this.slackRecords || this.wasteBytes > this.storedBytes + SYNC_LIMITS.slackBytes) &&
+      (this.waste > this.held().records + this.stored + this.slackRecords || this.wasteBytes > this.held().bytes + this.storedBytes + SYNC_LIMITS.slackBytes);
+    const kept = `the ${this.stored} new record${this.stored === 1 ? '' : 's'} it sent ${this.stored === 1 ? 'is' : 'are'} kept`;
+    if (over) {
+      return `kept sending records that bring nothing new here (${this.waste} of ${this.received}, ${sizeText(this.wasteBytes)}: already held, not needed or refused); stopped after ${this.pages} pages, ${kept}.`;
+    }
+    if (stored === 0 && this.announced !== undefined && this.received > this.announced + this.slackRecords) {
+      return `kept sending records after the ${this.announced} it said it had, none of them new; stopped after ${this.pages} pages, ${kept}.`;
+    }
+    return null;
+  }
+}
+
+/** A stream file's size on disk, its WAL included. */
+function fileBytes(file: string): number {
+  let n = 0;
+  for (const f of [file, `${file}-wal`]) {
+    try {
+      n += fs.statSync(f).size;
+    } catch {
+      // no WAL (or the file is gone): nothing to add
+    }
+  }
+  return n;
+}
+
+const sizeText = (n: number) => (n < 1024 * 1024 ? `${Math.ceil(n / 1024)} KiB` : `${(n / (1024 * 1024)).toFixed(1)} MiB`);
 
 /** Normalise a peer base URL: scheme://host:port/path without a trailing slash. */
 export function peerId(url: string): string {
@@ -361,6 +444,7 @@ export async function pull(stream: Stream, baseUrl: string, opts: PullOptions = 
   let emptyPages = 0;
   let skippedPages = 0;
   let restarts = 0;
+  const guard = new ReplayGuard(stream);
   // One page of read-ahead: while a page is verified and applied, the next one is fetched and
   // decoded, so the network, the main thread and the verifier workers overlap. The cursor still
   // moves only after a page is applied; a read-ahead that is not used is aborted.
@@ -426,18 +510,25 @@ export async function pull(stream: Stream, baseUrl: string, opts: PullOptions = 
       result.rejected += page.records.length - recs.length;
       result.records += recs.length;
       // Peers that do not count (or lie) leave the total unknown or low; it is only ever a progress hint.
-      if (recordsTotal === undefined && page.left !== undefined) recordsTotal = result.records + page.left;
+      if (recordsTotal === undefined && page.left !== undefined) {
+        recordsTotal = result.records + page.left;
+        guard.announce(page.records.length + page.left);
+      }
       if (recordsTotal !== undefined && recordsTotal < result.records) recordsTotal = result.records;
       let valid = 0;
+      let stored = 0;
       if (recs.length) {
         const applied = await apply(stream, recs);
         account(applied);
         valid = validCount(applied);
+        stored = applied.stored.length;
       }
       since = page.seq;
       cursors.setCursor(peer, pkText, page.node, since);
       opts.onProgress?.({ records: result.records, recordsTotal, bytes: result.bytes, seq: since, lastSeq: page.last });
       if (!page.more) break;
+      const replaying = guard.page(page.records.length, stored, buf.byteLength);
+      if (replaying) throw new DrayerError('IO', `${peer} ${replaying}${result.rejected ? ` Rejected: ${rejectionSummary(result.rejections)}.` : ''}`);
       // A page with no valid record (empty, or all forged) moves nothing forward: a few in a row are
       // allowed (filters of partial mirrors make some), an endless run is a broken or hostile peer.
       if (recs.length === 0) {
@@ -495,6 +586,8 @@ async function pullNewRecords(stream: Stream, peer: string, opts: PullOptions, r
   const timeoutMs = opts.timeoutMs ?? SYNC_LIMITS.timeoutMs;
   const deadline = Date.now() + (opts.maxDurationMs ?? SYNC_LIMITS.maxDurationMs);
   let t = stream.mtip();
+  // Each call must bring a newer mod, but its page may pad that with records that change nothing.
+  const guard = new ReplayGuard(stream);
   for (;;) {
     if (Date.now() > deadline) throw new DrayerError('IO', `Sync with ${peer} took too long and was stopped.`);
     const url = `${peer}/${quotePlusKey(pk)}/newRecords/${t}`;
@@ -534,6 +627,9 @@ async function pullNewRecords(stream: Stream, peer: string, opts: PullOptions, r
     if (last <= t) break;
     t = last;
     opts.onProgress?.({ records: result.records, bytes: result.bytes, seq: t });
+    // Original peers cannot filter, so a partial copy is sent records outside its range: honest, not waste.
+    const replaying = guard.page(list.length, r.stored.length, buf.byteLength, r.skipped);
+    if (replaying) throw new DrayerError('IO', `${peer} ${replaying}${result.rejected ? ` Rejected: ${rejectionSummary(result.rejections)}.` : ''}`);
   }
   leaveWindow(stream, result);
   return result;

@@ -211,11 +211,12 @@ test('slow drip, silence and endless slow streams are cut by timeoutMs; a pull t
     assert.ok(took >= 500 && took < 3000, `cut after ${took} ms`);
   }
 
-  // Quick pages, each with a valid (already held) record and a new seq, that never end: bounded by maxDurationMs.
+  // Quick pages, each with a valid (already held) record and a new seq, that never end: bounded by
+  // maxDurationMs, and (sooner) by what the follower holds (the replay test below).
   const held = toWire(f.get('note', 'n1')!);
   const forever = await hostile((_req, res, hit) => sendPage(res, { node: 'forever', seq: hit, more: true, records: [held] }));
   const t0 = Date.now();
-  await assert.rejects(pull(f, forever.url, { maxDurationMs: 700 }), /took too long/);
+  await assert.rejects(pull(f, forever.url, { maxDurationMs: 700 }), /took too long|kept sending records/);
   assert.ok(Date.now() - t0 < 3000);
   assert.deepEqual(live(f), before);
 });
@@ -256,7 +257,7 @@ test('pages that never end (empty, not advancing, all forged, switching store id
   };
   await expectStop(
     await hostile((_req, res, hit) => sendPage(res, { node: 'forger', seq: hit, more: true, records: Array.from({ length: 50 }, (_, i) => forged(hit * 50 + i)) })),
-    /no valid record|empty pages/,
+    /no valid record|empty pages|kept sending records/,
     30,
   );
 
@@ -428,6 +429,66 @@ test('hostile chunk answers (endless, oversized, dripping, cut off, refused) fai
   }
   // and the honest peer still completes the file
   assert.equal(await fetchMissingChunks(f, base), chunkCount(w));
+});
+
+/** A peer serving `w`'s real signed records `per` a page, round and round, always with `more: true`. */
+async function replayer(w: Stream, per: number, left: (total: number) => number): Promise<Hostile & { sent: () => number }> {
+  const all = [...w.iterate()].map((r) => toWire(r));
+  let sent = 0;
+  const h = await hostile((req, res, hit) => {
+    const first = new URL(req.url!, 'http://x').searchParams.get('count') === '1';
+    const records = Array.from({ length: per }, (_, i) => all[((hit - 1) * per + i) % all.length]);
+    const body = Buffer.from(encodeWire({ node: 'replay', seq: hit * 1000, more: true, last: 1e9, records, ...(first ? { left: left(all.length) } : {}) }));
+    sent += body.length;
+    res.writeHead(200, { 'content-type': 'application/msgpack', 'content-length': body.length });
+    res.end(body);
+  });
+  return { ...h, sent: () => sent };
+}
+
+test('a peer replaying valid records forever is stopped after about what it said it had, and what was new is kept', async () => {
+  const w = writer('replayed', 0);
+  w.batch((b) => {
+    for (let i = 0; i < 200; i++) b.put('note', `n${i}`, randomBytes(2048));
+  });
+  const per = 20;
+  const slack = 2 * per; // records: two pages beyond what the peer announced or this copy holds
+  const bound = Math.ceil((w.count() + slack) / per) + 2; // pages
+  const pageBytes = 22 * 2300; // about what one page of these records weighs
+
+  // A clone: the peer tells the truth about its size (count=1), then replays what it already sent.
+  const fresh = follower(w);
+  const honestLeft = await replayer(w, per, (total) => total - per);
+  const t0 = Date.now();
+  await assert.rejects(pull(fresh, honestLeft.url, { pageLimit: per, maxDurationMs: 8000 }), (e: Error) => {
+    assert.match(e.message, /kept sending records/);
+    assert.ok(e.message.includes(honestLeft.url), e.message);
+    return true;
+  });
+  assert.ok(honestLeft.hits.length <= bound, `${honestLeft.hits.length} pages, at most ${bound} expected`);
+  assert.ok(honestLeft.sent() <= bound * pageBytes, `${honestLeft.sent()} bytes`);
+  assert.ok(Date.now() - t0 < 5000, `${Date.now() - t0} ms`);
+  assert.deepEqual(live(fresh), live(w), 'every record it sent before replaying is kept');
+
+  // A copy that holds it all already, from a peer that says a billion are left: bounded by what is held.
+  const held = follower(w);
+  await pull(held, await honest());
+  const liar = await replayer(w, per, () => 1e9);
+  await assert.rejects(pull(held, liar.url, { pageLimit: per, maxDurationMs: 8000 }), /kept sending records/);
+  assert.ok(liar.hits.length <= bound, `${liar.hits.length} pages, at most ${bound} expected`);
+  assert.deepEqual(live(held), live(w));
+
+  // A node's pull triggered by discovery (forced: no time budget of its own) stops the same way.
+  const node = await DrayerNode.start({ dataDir: tmpDir('drayer-sync-adv-replay-'), host: '127.0.0.1', port: 0, discovery: false, autoSync: false });
+  cleanup.push(() => node.stop());
+  const pk = Buffer.from(w.publicKey).toString('base64');
+  await node.call('follow', { key: pk, url: await honest() });
+  const again = await replayer(w, per, () => 1e9);
+  const reports = await Promise.race([node.syncStream(pk, again.url, true), new Promise<'still pulling'>((r) => setTimeout(() => r('still pulling'), 10_000).unref())]);
+  assert.notEqual(reports, 'still pulling', `${again.hits.length} pages and counting`);
+  const report = (reports as Awaited<ReturnType<DrayerNode['syncStream']>>)[0]!;
+  assert.match(report.error ?? '', /kept sending records/);
+  assert.ok(again.hits.length <= bound, `${again.hits.length} pages, at most ${bound} expected`);
 });
 
 test('rejections are counted per reason with a few samples, however many pages of forgeries a peer sends', async () => {
