@@ -445,6 +445,10 @@ export async function pull(stream: Stream, baseUrl: string, opts: PullOptions = 
   let skippedPages = 0;
   let restarts = 0;
   const guard = new ReplayGuard(stream);
+  // Set once a pull of several pages has stored something, cleared when it drains: an interrupted
+  // one leaves it, and `verify` calls the copy incomplete rather than damaged. (A peer that stores
+  // nothing here, hostile or idle, leaves no mark.)
+  let unfinished = false;
   // One page of read-ahead: while a page is verified and applied, the next one is fetched and
   // decoded, so the network, the main thread and the verifier workers overlap. The cursor still
   // moves only after a page is applied; a read-ahead that is not used is aborted.
@@ -523,10 +527,17 @@ export async function pull(stream: Stream, baseUrl: string, opts: PullOptions = 
         valid = validCount(applied);
         stored = applied.stored.length;
       }
+      if (page.more && stored && !unfinished) {
+        stream.markSync(peer, true);
+        unfinished = true;
+      }
       since = page.seq;
       cursors.setCursor(peer, pkText, page.node, since);
       opts.onProgress?.({ records: result.records, recordsTotal, bytes: result.bytes, seq: since, lastSeq: page.last });
-      if (!page.more) break;
+      if (!page.more) {
+        stream.markSync(peer, false);
+        break;
+      }
       const replaying = guard.page(page.records.length, stored, buf.byteLength);
       if (replaying) throw new DrayerError('IO', `${peer} ${replaying}${result.rejected ? ` Rejected: ${rejectionSummary(result.rejections)}.` : ''}`);
       // A page with no valid record (empty, or all forged) moves nothing forward: a few in a row are
@@ -588,6 +599,7 @@ async function pullNewRecords(stream: Stream, peer: string, opts: PullOptions, r
   let t = stream.mtip();
   // Each call must bring a newer mod, but its page may pad that with records that change nothing.
   const guard = new ReplayGuard(stream);
+  let unfinished = false;
   for (;;) {
     if (Date.now() > deadline) throw new DrayerError('IO', `Sync with ${peer} took too long and was stopped.`);
     const url = `${peer}/${quotePlusKey(pk)}/newRecords/${t}`;
@@ -616,6 +628,10 @@ async function pullNewRecords(stream: Stream, peer: string, opts: PullOptions, r
     if (recs.length === 0) break;
     result.records += recs.length;
     const r = await apply(stream, recs);
+    if (r.stored.length && !unfinished) {
+      stream.markSync(peer, true);
+      unfinished = true;
+    }
     result.stored += r.stored.length;
     result.removed += r.removed.length;
     result.rejected += r.rejected.length;
@@ -631,6 +647,7 @@ async function pullNewRecords(stream: Stream, peer: string, opts: PullOptions, r
     const replaying = guard.page(list.length, r.stored.length, buf.byteLength, r.skipped);
     if (replaying) throw new DrayerError('IO', `${peer} ${replaying}${result.rejected ? ` Rejected: ${rejectionSummary(result.rejections)}.` : ''}`);
   }
+  stream.markSync(peer, false);
   leaveWindow(stream, result);
   return result;
 }
