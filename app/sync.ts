@@ -266,12 +266,7 @@ export async function fetchBounded(url: string, opts: { maxBytes: number; timeou
 async function fetchBody(url: string, opts: { maxBytes: number; timeoutMs: number; signal?: AbortSignal }, sink: (part: Uint8Array) => void): Promise<number> {
   const timeout = AbortSignal.timeout(opts.timeoutMs);
   const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
-  let res: Response;
-  try {
-    res = await fetch(url, { signal, redirect: 'follow', headers: { accept: 'application/msgpack, */*' } });
-  } catch (e) {
-    throw networkError(e, url, opts.timeoutMs);
-  }
+  const res = await fetchFollowing(url, opts.timeoutMs, signal);
   if (!res.ok) {
     await res.body?.cancel().catch(() => {});
     throw new HttpStatusError(res.status, url);
@@ -301,6 +296,41 @@ async function fetchBody(url: string, opts: { maxBytes: number; timeoutMs: numbe
     throw new DrayerError('IO', `${url} broke off its answer after ${total} bytes; try again later.`, { cause: e });
   }
   return total;
+}
+
+const MAX_REDIRECTS = 10;
+
+/**
+ * fetch, following redirects here rather than in fetch: a peer that redirects in a loop is told
+ * apart (fetch's own error says only "fetch failed").
+ */
+async function fetchFollowing(url: string, timeoutMs: number, signal: AbortSignal): Promise<Response> {
+  const seen = [url];
+  for (let at = url; ; ) {
+    let res: Response;
+    try {
+      res = await fetch(at, { signal, redirect: 'manual', headers: { accept: 'application/msgpack, */*' } });
+    } catch (e) {
+      throw networkError(e, url, timeoutMs);
+    }
+    const location = res.status >= 300 && res.status < 400 ? res.headers.get('location') : null;
+    if (location === null) return res;
+    await res.body?.cancel().catch(() => {});
+    let next: URL;
+    try {
+      next = new URL(location, at);
+    } catch {
+      throw new DrayerError('IO', `${url} redirects to "${location.slice(0, 200)}", which is not an address; check the peer's address.`);
+    }
+    if (next.protocol !== 'http:' && next.protocol !== 'https:') throw new DrayerError('IO', `${url} redirects to a ${next.protocol} address; only http and https peers are supported.`);
+    if (seen.includes(next.href)) {
+      const hops = seen.length - seen.indexOf(next.href);
+      throw new DrayerError('IO', `${url} redirects in a loop (${hops === 1 ? 'to itself' : `back to an address already asked, after ${hops} redirects`}); check the peer's address.`);
+    }
+    if (seen.length > MAX_REDIRECTS) throw new DrayerError('IO', `${url} redirected ${MAX_REDIRECTS} times without an answer; check the peer's address.`);
+    seen.push(next.href);
+    at = next.href;
+  }
 }
 
 // Chunks come over node:http with kept-alive connections: for hundreds of 1 MiB bodies it costs

@@ -730,3 +730,14 @@ test('verify tells a mirror still syncing from a damaged one: missing records ar
   assert.deepEqual(await verifyStreamParallel(f, pool), bad);
 });
 
+test('a peer redirecting in a loop is reported as a redirect loop', async () => {
+  const loop = await listen((req, res) => {
+    res.writeHead(302, { location: req.url });
+    res.end();
+  });
+  const f = follower(writer('redirected'));
+  await assert.rejects(pull(f, loop.url), (e: Error) => /redirect/i.test(e.message) && /loop/.test(e.message) && e.message.includes(loop.url));
+  const r = await run(['clone', loop.url, Buffer.from(f.publicKey).toString('base64'), path.join(dir, `loop-${n++}.stream`)]);
+  assert.equal(r.code, 1);
+  assert.match(r.err, /redirect.*loop|loop.*redirect/i);
+});
