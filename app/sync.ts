@@ -171,7 +171,7 @@ class ReplayGuard {
   private wasteBytes = 0;
   private pages = 0;
   private announced: number | undefined;
-  private heldNow: { records: number; bytes: number } | undefined;
+  private heldBefore: { records: number; bytes: number } | undefined;
   /** slack, in records: a few of the biggest pages the peer has sent (one that sends small pages gets a small slack) */
   private slackRecords = 0;
 
@@ -183,12 +183,15 @@ class ReplayGuard {
   }
 
   /**
-   * What the copy holds: read once, and only when the waste comes near it (by then it may count
-   * records this pull stored too, a looser bound but still one proportional to the copy).
+   * What the copy held before this pull, about: read once, and only when the waste comes near it,
+   * as what it holds now less what this pull stored.
    */
   private held(): { records: number; bytes: number } {
-    this.heldNow ??= { records: this.stream.count(), bytes: fileBytes(this.stream.file) };
-    return this.heldNow;
+    this.heldBefore ??= {
+      records: Math.max(0, this.stream.count() - this.stored),
+      bytes: Math.max(0, fileBytes(this.stream.file) - this.storedBytes),
+    };
+    return this.heldBefore;
   }
 
   /**
