@@ -1,9 +1,10 @@
 // The network commands of `drayer`: serve (the headless node), clone and sync (one-shot pulls).
 // Loaded by cli.ts on demand, so local commands start without the network stack.
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { commands, note, openStream, print, printJson, registerCommand, UsageError, humanSize } from './cli.js';
-import { DrayerError } from './errors.js';
+import { DrayerError, isDrayerError } from './errors.js';
 import { formatKey, parseKey } from './keys.js';
 import { decodePrimaryServers } from './msgpack.js';
 import type { Stream } from './store.js';
@@ -45,10 +46,10 @@ async function pullWithPool(s: Stream, url: string, json: boolean): Promise<Pull
   }
 }
 
-function reportPull(r: PullResult): string {
+function reportPull(r: PullResult, summary: (list: PullResult['rejections']) => string): string {
   const parts = [`${r.records} records from ${r.peer}`, `${r.stored} stored`];
   if (r.removed) parts.push(`${r.removed} removed`);
-  if (r.rejected) parts.push(`${r.rejected} rejected`);
+  if (r.rejected) parts.push(`${r.rejected} rejected (${summary(r.rejections)})`);
   if (r.chunks) parts.push(`${r.chunks} file chunks`);
   parts.push(humanSize(r.bytes));
   if (r.protocol === 'newRecords') parts.push('(original Drayer protocol)');
@@ -72,15 +73,31 @@ registerCommand({
     const [url, keyText, file] = args as [string, string, string];
     const pk = parseKey(keyText);
     const latest = positiveInt(opts.latest, 'latest', 'clone');
-    const { peerId, remoteTips } = await import('./sync.js');
+    const { peerId, remoteTips, rejectionSummary } = await import('./sync.js');
     const peer = peerId(url);
+    if (fs.existsSync(file)) throw new DrayerError('EXISTS', await alreadyThere(file, pk));
     let minId = 0;
     if (latest !== undefined) minId = Math.max(1, (await remoteTips(peer, pk)).id - latest + 1);
     const { Stream } = await import('./store.js');
     const s = Stream.create(file, { followKey: pk, minId, latest, metaOnly: opts['meta-only'] === true });
     try {
       s.setMeta('sources', JSON.stringify([peer]));
-      const r = await pullWithPool(s, peer, opts.json === true);
+      let r: PullResult;
+      try {
+        r = await pullWithPool(s, peer, opts.json === true);
+      } catch (e) {
+        if (!isDrayerError(e)) throw e;
+        const said = /[.!?]$/.test(e.message) ? e.message : `${e.message}.`;
+        const n = s.count();
+        if (n === 0) {
+          // Nothing arrived: no half copy is left behind, so the same clone can simply be run again.
+          s.close();
+          for (const f of [file, `${file}-wal`, `${file}-shm`]) fs.rmSync(f, { force: true });
+          throw new DrayerError(e.code, `${said} Nothing was received, so ${file} was not created.`, { cause: e });
+        }
+        // What arrived is verified and kept; the cursor in the file lets sync go on from there.
+        throw new DrayerError(e.code, `${said} ${file} is kept with the ${n} records received: "drayer sync ${file}" continues the clone.`, { cause: e });
+      }
       if (s.count() === 0) {
         throw new DrayerError('NOT_FOUND', `${peer} sent no records of stream ${formatKey(pk)}; check the key. ${file} is kept: "drayer sync ${file}" retries.`);
       }
@@ -88,12 +105,32 @@ registerCommand({
       const infoProblem = s.infoProblem();
       if (infoProblem) note(`drayer: ${file}: drayer/info: ${infoProblem}. The stream shows without a name; "drayer verify ${file}" lists every such problem.`);
       if (opts.json) printJson({ file, publicKey: formatKey(pk), ...r, name });
-      else print(`Cloned ${name ? `"${name}"` : 'the stream'} into ${file}: ${reportPull(r)}.`);
+      else print(`Cloned ${name ? `"${name}"` : 'the stream'} into ${file}: ${reportPull(r, rejectionSummary)}.`);
     } finally {
       s.close();
     }
   },
 });
+
+/** Why clone will not write to `file`, and what to do instead: a copy of the same stream is synced, not cloned again. */
+async function alreadyThere(file: string, pk: Uint8Array): Promise<string> {
+  const { Stream } = await import('./store.js');
+  let held: Uint8Array | undefined;
+  let unfinished = false;
+  try {
+    const s = Stream.open(file, { readonly: true });
+    held = s.publicKey;
+    unfinished = s.unfinishedSyncs().length > 0;
+    s.close();
+  } catch {
+    // not a stream file (or unreadable): say only that it exists
+  }
+  if (held && Buffer.from(held).equals(pk)) {
+    return `${file} already holds a copy of this stream${unfinished ? ' (its last sync did not finish)' : ''}; bring it up to date with "drayer sync ${file}" (nothing was changed).`;
+  }
+  if (held) return `${file} already holds another stream (${formatKey(held)}); choose another file name (nothing was changed).`;
+  return `${file} already exists; choose another file name (nothing was changed).`;
+}
 
 function sourcesOf(s: Stream): string[] {
   const urls: string[] = [];
@@ -122,6 +159,7 @@ registerCommand({
   positionals: [1, Infinity],
   async run({ args, opts }) {
     const [file, ...given] = args as [string, ...string[]];
+    const { rejectionSummary } = await import('./sync.js');
     const s = await openStream(file);
     try {
       const urls = given.length ? given : sourcesOf(s);
@@ -132,7 +170,7 @@ registerCommand({
         try {
           const r = await pullWithPool(s, url, opts.json === true);
           results.push(r);
-          if (!opts.json) print(reportPull(r));
+          if (!opts.json) print(reportPull(r, rejectionSummary));
         } catch (e) {
           failures++;
           results.push({ peer: url, error: (e as Error).message });

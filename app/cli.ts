@@ -468,6 +468,16 @@ registerCommand({
   },
 });
 
+/** verify's words for a mirror that is still being synced: what is here verifies, the rest is to come. */
+function incompleteText(file: string, records: number, inc: { missing: number; unfinished: string[] }, damaged: boolean): string {
+  const why = [
+    inc.missing ? `${inc.missing} chain link${inc.missing === 1 ? ' points' : 's point'} to records not fetched yet` : '',
+    inc.unfinished.length ? `the last sync from ${inc.unfinished.join(', ')} did not finish` : '',
+  ].filter(Boolean).join(', and ');
+  const head = damaged ? `It is also incomplete` : `${file}: incomplete: the ${records} records here verify, but this copy is still being synced`;
+  return `${head} (${why}). Run "drayer sync ${file}" to fetch the rest.`;
+}
+
 registerCommand({
   name: 'verify',
   usage: 'verify FILE [--json]',
@@ -490,8 +500,11 @@ registerCommand({
         const extra = [report.metaOnly ? `${report.metaOnly} without values` : '', report.partial ? 'a partial copy' : ''].filter(Boolean).join(', ');
         print(`${file}: intact, ${report.records} records verified${extra ? ` (${extra})` : ''}.`);
       } else {
-        print(`${file}: ${report.problems.length} problem${report.problems.length === 1 ? '' : 's'} found:`);
-        for (const p of report.problems) print(`  ${p.what}`);
+        if (report.problems.length) {
+          print(`${file}: ${report.problems.length} problem${report.problems.length === 1 ? '' : 's'} found:`);
+          for (const p of report.problems) print(`  ${p.what}`);
+        }
+        if (report.incomplete) print(incompleteText(file, report.records, report.incomplete, report.problems.length > 0));
       }
       return report.intact ? 0 : 1;
     }),

@@ -106,11 +106,41 @@ export interface Problem {
 }
 
 export interface VerifyReport {
+  /** no problem, and not incomplete */
   intact: boolean;
   records: number;
   metaOnly: number;
+  /** damage: bad signatures or values, links that contradict held records, a writer's missing records */
   problems: Problem[];
   partial: boolean;
+  /**
+   * A mirror still being synced, not a damaged one: `missing` chain links point to records not
+   * fetched yet, and `unfinished` names the peers whose last pull stopped before the end. A sync
+   * completes it.
+   */
+  incomplete?: { missing: number; unfinished: string[] };
+}
+
+/** Meta key: the peers whose pull into this copy began and did not drain (Stream.markSync). */
+const UNFINISHED_SYNCS = 'unfinishedSyncs';
+/** Most peers it remembers (pulls can be triggered by any address on the LAN). */
+const MAX_UNFINISHED = 16;
+
+/**
+ * How verify reads one chain link that does not meet the record held before it (`before`):
+ * in a mirror, a link pointing above it names a record not fetched yet (a sync that stopped part
+ * way). A link pointing below it contradicts a held record, which no sync ever leaves (rule 2
+ * refuses a record inside a held gap, rule 3 removes them), and a writer misses nothing: damage.
+ */
+export function linkIsMissing(points: number, before: number, mirror: boolean): boolean {
+  return mirror && points > before;
+}
+
+/** The end of a verify report, shared with verifyStreamParallel. */
+export function verifyReport(parts: { records: number; metaOnly: number; problems: Problem[]; partial: boolean; missing: number; unfinished: string[] }): VerifyReport {
+  const { missing, unfinished, ...rest } = parts;
+  const incomplete = missing > 0 || unfinished.length > 0 ? { missing, unfinished } : undefined;
+  return { intact: parts.problems.length === 0 && !incomplete, ...rest, ...(incomplete ? { incomplete } : {}) };
 }
 
 type Row = {
@@ -414,6 +444,24 @@ export class Stream {
 
   setMeta(k: string, v: string | number | Buffer | null): void {
     this.st.metaSet.run(k, v);
+  }
+
+  /** Peers whose last pull into this copy began but did not reach the end of their feed. */
+  unfinishedSyncs(): string[] {
+    try {
+      const v = JSON.parse(String(this.meta(UNFINISHED_SYNCS) ?? '[]'));
+      return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+    } catch {
+      return [];
+    }
+  }
+
+  /** Note that a pull from `peer` has begun (true) or has drained the peer's feed (false). */
+  markSync(peer: string, unfinished: boolean): void {
+    const list = this.unfinishedSyncs();
+    const rest = list.filter((x) => x !== peer);
+    if (unfinished) this.setMeta(UNFINISHED_SYNCS, JSON.stringify([...rest, peer].slice(-MAX_UNFINISHED)));
+    else if (rest.length !== list.length) this.setMeta(UNFINISHED_SYNCS, rest.length ? JSON.stringify(rest) : null);
   }
 
   /** This store's id: a follower keys its cursor on it, so a replaced database restarts the sync. */
@@ -809,6 +857,8 @@ export class Stream {
     };
     const filter = this.partial;
     const partial = Boolean(filter.minId || filter.minMod);
+    const mirror = !this.writable;
+    let missing = 0;
     let records = 0;
     let metaOnly = 0;
     let lastId = 0;
@@ -820,20 +870,29 @@ export class Stream {
       // a signature says who wrote a value, not that it decodes as its type requires
       const why = checkRecord(r, this.publicKey) ?? valueProblem(r.type, r.key, r.val);
       if (why) add(r.id, `record ${r.id} (${r.type}/${r.key}): ${why}`);
-      if (!partial && r.prev !== lastId) add(r.id, `record ${r.id}: ID chain broken: prev is ${r.prev} but the record before it is ${lastId}`);
+      if (!partial && r.prev !== lastId) {
+        if (linkIsMissing(r.prev, lastId, mirror)) missing++;
+        else add(r.id, `record ${r.id}: ID chain broken: prev is ${r.prev} but the record before it is ${lastId}`);
+      }
       lastId = r.id;
       mods.push([r.mod, r.prevch, r.id]);
     }
     mods.sort((a, b) => a[0] - b[0]);
     let lastMod = 0;
     for (const [mod, prevch, id] of mods) {
-      if (!partial && prevch !== lastMod) add(id, `record ${id}: M chain broken: prevch is ${prevch} but the record before it by mod has mod ${lastMod}`);
+      if (!partial && prevch !== lastMod) {
+        if (linkIsMissing(prevch, lastMod, mirror)) missing++;
+        else add(id, `record ${id}: M chain broken: prevch is ${prevch} but the record before it by mod has mod ${lastMod}`);
+      }
       if (mod === lastMod) add(id, `record ${id}: mod ${mod} is not unique`);
       lastMod = mod;
     }
     if (records === 0) add(0, 'the stream holds no records (not even drayer/info): it has never been synced');
-    else if (!partial && !this.get('drayer', 'info')) add(0, 'the drayer/info record is missing');
-    return { intact: problems.length === 0, records, metaOnly, problems, partial };
+    else if (!partial && !this.get('drayer', 'info')) {
+      if (mirror) missing++;
+      else add(0, 'the drayer/info record is missing');
+    }
+    return verifyReport({ records, metaOnly, problems, partial, missing, unfinished: mirror ? this.unfinishedSyncs() : [] });
   }
 }
 

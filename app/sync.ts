@@ -2,6 +2,7 @@
 // verify and apply them, and keep a cursor per (peer, stream) tied to the peer's store id so a
 // replaced database restarts the feed. Falls back to the original Drayer's newRecords endpoint.
 // Every response is bounded in size and time: a hostile peer can waste a request, nothing more.
+import * as fs from 'node:fs';
 import * as http from 'node:http';
 import { DrayerError, isDrayerError } from './errors.js';
 import { ChunkStore } from './chunk-writer.js';
@@ -86,7 +87,8 @@ export interface PullResult {
   stored: number;
   removed: number;
   rejected: number;
-  rejections: string[];
+  /** why records were refused: a count per reason with a few examples (bounded, see tallyRejection) */
+  rejections: RejectionCount[];
   bytes: number;
   chunks: number;
   /** ids of records that left a "latest N" mirror's window after this pull */
@@ -97,6 +99,49 @@ export interface PullResult {
   nodeId?: string;
 }
 
+/** Records refused for one reason in a pull. */
+export interface RejectionCount {
+  reason: string;
+  count: number;
+  /** a few of the records refused for it, e.g. "record 17" */
+  samples: string[];
+}
+
+/**
+ * What a pull keeps of its rejections. A hostile peer can send millions of bad records (each page
+ * is bounded, not their number), so only counts grow: at most `reasons` reasons (the rest are
+ * counted together), each with at most `samples` examples.
+ */
+export const REJECTION_LIMITS = { reasons: 20, samples: 5, reasonChars: 200 } as const;
+const OTHER_REASONS = 'other reasons';
+
+/** Count one refused record in `list`, within REJECTION_LIMITS. */
+export function tallyRejection(list: RejectionCount[], reason: string, sample: string): void {
+  addRejections(list, reason, 1, [sample]);
+}
+
+/** Add `count` refusals for `reason` to `list` (another tally's entry, or one record's). */
+function addRejections(list: RejectionCount[], reason: string, count: number, samples: string[]): void {
+  let why = reason.length > REJECTION_LIMITS.reasonChars ? `${reason.slice(0, REJECTION_LIMITS.reasonChars)}…` : reason;
+  let entry = list.find((x) => x.reason === why);
+  if (!entry && why !== OTHER_REASONS && list.length >= REJECTION_LIMITS.reasons - 1) {
+    // The last place is kept for every further reason; its samples say which reason each was.
+    samples = samples.map((x) => `${x}: ${why}`);
+    why = OTHER_REASONS;
+    entry = list.find((x) => x.reason === why);
+  }
+  if (!entry) list.push((entry = { reason: why, count: 0, samples: [] }));
+  entry.count += count;
+  for (const x of samples) if (entry.samples.length < REJECTION_LIMITS.samples) entry.samples.push(x);
+}
+
+/** The most frequent reasons in a few words: "3 × its signature is not valid …; 1 × stale: …". */
+export function rejectionSummary(list: RejectionCount[], most = 3): string {
+  const top = [...list].sort((a, b) => b.count - a.count).slice(0, most);
+  const rest = list.length - top.length;
+  return top.map((x) => `${x.count} × ${x.reason}`).join('; ') + (rest > 0 ? `; and ${rest} other reason${rest === 1 ? '' : 's'}` : '');
+}
+
 export const SYNC_LIMITS = {
   pageLimit: 1000,
   maxResponseBytes: 48 * 1024 * 1024,
@@ -105,7 +150,92 @@ export const SYNC_LIMITS = {
   maxEmptyPages: 20,
   maxSkippedPages: 10_000,
   chunkConcurrency: 4,
+  /** records that change nothing here, tolerated beyond what the copy holds (ReplayGuard): this many of the peer's biggest pages */
+  slackPages: 2,
+  /** and bytes of them */
+  slackBytes: 16 * 1024 * 1024,
 } as const;
+
+/**
+ * A pull's budget for what changes nothing here. An honest feed sends each live record once, so
+ * records this copy already holds, or no longer needs (stale, deleted, out of range), number at
+ * most about what it held when the pull began, and weigh about what its file weighs. A peer
+ * replaying valid records with `more: true` would otherwise hold a follower for its whole time
+ * budget (a clone: 30 min). And past what the peer said it had (`left` on the first page, plus
+ * slack for records written meanwhile), a page must bring something new.
+ */
+class ReplayGuard {
+  private received = 0;
+  private stored = 0;
+  private storedBytes = 0;
+  private waste = 0;
+  private wasteBytes = 0;
+  private pages = 0;
+  private announced: number | undefined;
+  private heldBefore: { records: number; bytes: number } | undefined;
+  /** slack, in records: a few of the biggest pages the peer has sent (one that sends small pages gets a small slack) */
+  private slackRecords = 0;
+
+  constructor(private readonly stream: Stream) {}
+
+  /** The peer's own count: records on its first page plus those it said were left. */
+  announce(records: number): void {
+    this.announced ??= records;
+  }
+
+  /**
+   * What the copy held before this pull, about: read once, and only when the waste comes near it,
+   * as what it holds now less what this pull stored.
+   */
+  private held(): { records: number; bytes: number } {
+    this.heldBefore ??= {
+      records: Math.max(0, this.stream.count() - this.stored),
+      bytes: Math.max(0, fileBytes(this.stream.file) - this.storedBytes),
+    };
+    return this.heldBefore;
+  }
+
+  /**
+   * Count a page: `items` records in it, `stored` of them stored, `excused` more of no use but
+   * honestly sent; answers why the pull must stop, or null.
+   */
+  page(items: number, stored: number, bytes: number, excused = 0): string | null {
+    this.pages++;
+    this.slackRecords = Math.max(this.slackRecords, SYNC_LIMITS.slackPages * items);
+    this.received += items;
+    this.stored += stored;
+    const useful = items ? Math.round((bytes * (stored + excused)) / items) : 0;
+    this.storedBytes += useful;
+    this.waste += items - stored - excused;
+    this.wasteBytes += bytes - useful;
+    // (the first line spares reading what is held while the waste is below what this pull stored)
+    const over = (this.waste > this.stored + this.slackRecords || this.wasteBytes > this.storedBytes + SYNC_LIMITS.slackBytes) &&
+      (this.waste > this.held().records + this.stored + this.slackRecords || this.wasteBytes > this.held().bytes + this.storedBytes + SYNC_LIMITS.slackBytes);
+    const kept = `the ${this.stored} new record${this.stored === 1 ? '' : 's'} it sent ${this.stored === 1 ? 'is' : 'are'} kept`;
+    if (over) {
+      return `kept sending records that bring nothing new here (${this.waste} of ${this.received}, ${sizeText(this.wasteBytes)}: already held, not needed or refused); stopped after ${this.pages} pages, ${kept}.`;
+    }
+    if (stored === 0 && this.announced !== undefined && this.received > this.announced + this.slackRecords) {
+      return `kept sending records after the ${this.announced} it said it had, none of them new; stopped after ${this.pages} pages, ${kept}.`;
+    }
+    return null;
+  }
+}
+
+/** A stream file's size on disk, its WAL included. */
+function fileBytes(file: string): number {
+  let n = 0;
+  for (const f of [file, `${file}-wal`]) {
+    try {
+      n += fs.statSync(f).size;
+    } catch {
+      // no WAL (or the file is gone): nothing to add
+    }
+  }
+  return n;
+}
+
+const sizeText = (n: number) => (n < 1024 * 1024 ? `${Math.ceil(n / 1024)} KiB` : `${(n / (1024 * 1024)).toFixed(1)} MiB`);
 
 /** Normalise a peer base URL: scheme://host:port/path without a trailing slash. */
 export function peerId(url: string): string {
@@ -140,12 +270,7 @@ export async function fetchBounded(url: string, opts: { maxBytes: number; timeou
 async function fetchBody(url: string, opts: { maxBytes: number; timeoutMs: number; signal?: AbortSignal }, sink: (part: Uint8Array) => void): Promise<number> {
   const timeout = AbortSignal.timeout(opts.timeoutMs);
   const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
-  let res: Response;
-  try {
-    res = await fetch(url, { signal, redirect: 'follow', headers: { accept: 'application/msgpack, */*' } });
-  } catch (e) {
-    throw networkError(e, url, opts.timeoutMs);
-  }
+  const res = await fetchFollowing(url, opts.timeoutMs, signal);
   if (!res.ok) {
     await res.body?.cancel().catch(() => {});
     throw new HttpStatusError(res.status, url);
@@ -175,6 +300,41 @@ async function fetchBody(url: string, opts: { maxBytes: number; timeoutMs: numbe
     throw new DrayerError('IO', `${url} broke off its answer after ${total} bytes; try again later.`, { cause: e });
   }
   return total;
+}
+
+const MAX_REDIRECTS = 10;
+
+/**
+ * fetch, following redirects here rather than in fetch: a peer that redirects in a loop is told
+ * apart (fetch's own error says only "fetch failed").
+ */
+async function fetchFollowing(url: string, timeoutMs: number, signal: AbortSignal): Promise<Response> {
+  const seen = [url];
+  for (let at = url; ; ) {
+    let res: Response;
+    try {
+      res = await fetch(at, { signal, redirect: 'manual', headers: { accept: 'application/msgpack, */*' } });
+    } catch (e) {
+      throw networkError(e, url, timeoutMs);
+    }
+    const location = res.status >= 300 && res.status < 400 ? res.headers.get('location') : null;
+    if (location === null) return res;
+    await res.body?.cancel().catch(() => {});
+    let next: URL;
+    try {
+      next = new URL(location, at);
+    } catch {
+      throw new DrayerError('IO', `${url} redirects to "${location.slice(0, 200)}", which is not an address; check the peer's address.`);
+    }
+    if (next.protocol !== 'http:' && next.protocol !== 'https:') throw new DrayerError('IO', `${url} redirects to a ${next.protocol} address; only http and https peers are supported.`);
+    if (seen.includes(next.href)) {
+      const hops = seen.length - seen.indexOf(next.href);
+      throw new DrayerError('IO', `${url} redirects in a loop (${hops === 1 ? 'to itself' : `back to an address already asked, after ${hops} redirects`}); check the peer's address.`);
+    }
+    if (seen.length > MAX_REDIRECTS) throw new DrayerError('IO', `${url} redirected ${MAX_REDIRECTS} times without an answer; check the peer's address.`);
+    seen.push(next.href);
+    at = next.href;
+  }
 }
 
 // Chunks come over node:http with kept-alive connections: for hundreds of 1 MiB bodies it costs
@@ -281,16 +441,17 @@ interface PageRequest {
   since: number;
   limit: number;
   url: string;
-  got: Promise<{ buf: Uint8Array; page: ChangesPageWire; recs: DrayerRecord[]; rejections: string[] }>;
+  got: Promise<{ buf: Uint8Array; page: ChangesPageWire; recs: DrayerRecord[]; rejections: RejectionCount[] }>;
 }
 
-function decodeRecords(items: unknown[], pk: Uint8Array, rejections: string[]): DrayerRecord[] {
+/** Decode a page's records; those that do not decode are counted in `rejections` (`where`: which page). */
+function decodeRecords(items: unknown[], pk: Uint8Array, rejections: RejectionCount[], where: string): DrayerRecord[] {
   const out: DrayerRecord[] = [];
-  for (const it of items) {
+  for (const [i, it] of items.entries()) {
     try {
       out.push(fromWire(it, pk));
     } catch (e) {
-      rejections.push(`undecodable record: ${(e as Error).message}`);
+      tallyRejection(rejections, `undecodable record: ${(e as Error).message}`, `item ${i} of ${where}`);
     }
   }
   return out;
@@ -312,7 +473,7 @@ export async function pull(stream: Stream, baseUrl: string, opts: PullOptions = 
     result.stored += r.stored.length;
     result.removed += r.removed.length;
     result.rejected += r.rejected.length;
-    for (const x of r.rejected.slice(0, 20 - Math.min(20, result.rejections.length))) result.rejections.push(`record ${x.record.id}: ${x.reason}`);
+    for (const x of r.rejected) tallyRejection(result.rejections, x.reason, `record ${x.record.id}`);
   };
 
   let limit = opts.pageLimit ?? SYNC_LIMITS.pageLimit;
@@ -321,6 +482,11 @@ export async function pull(stream: Stream, baseUrl: string, opts: PullOptions = 
   let emptyPages = 0;
   let skippedPages = 0;
   let restarts = 0;
+  const guard = new ReplayGuard(stream);
+  // Set once a pull of several pages has stored something, cleared when it drains: an interrupted
+  // one leaves it, and `verify` calls the copy incomplete rather than damaged. (A peer that stores
+  // nothing here, hostile or idle, leaves no mark.)
+  let unfinished = false;
   // One page of read-ahead: while a page is verified and applied, the next one is fetched and
   // decoded, so the network, the main thread and the verifier workers overlap. The cursor still
   // moves only after a page is applied; a read-ahead that is not used is aborted.
@@ -337,8 +503,8 @@ export async function pull(stream: Stream, baseUrl: string, opts: PullOptions = 
     const got = fetchBounded(url, { maxBytes, timeoutMs, signal }).then((buf) => {
       const page = parseChangesPage(buf, url);
       // Records are decoded here too (the costly part); their rejections are merged when the page is used.
-      const rejections: string[] = [];
-      const recs = page.records.length <= lim ? decodeRecords(page.records, pk, rejections) : [];
+      const rejections: RejectionCount[] = [];
+      const recs = page.records.length <= lim ? decodeRecords(page.records, pk, rejections, `the page after seq ${at}`) : [];
       if (recs.length) apply.prepare?.(stream, recs);
       return { buf, page, recs, rejections };
     });
@@ -382,22 +548,36 @@ export async function pull(stream: Stream, baseUrl: string, opts: PullOptions = 
       if (page.more && page.seq === since) throw new DrayerError('IO', `${peer} keeps sending pages whose position does not advance; stopped.`);
       if (page.more) ahead = request(page.seq, limit);
       const recs = got.recs;
-      result.rejections.push(...got.rejections);
+      for (const x of got.rejections) addRejections(result.rejections, x.reason, x.count, x.samples);
       result.rejected += page.records.length - recs.length;
       result.records += recs.length;
       // Peers that do not count (or lie) leave the total unknown or low; it is only ever a progress hint.
-      if (recordsTotal === undefined && page.left !== undefined) recordsTotal = result.records + page.left;
+      if (recordsTotal === undefined && page.left !== undefined) {
+        recordsTotal = result.records + page.left;
+        guard.announce(page.records.length + page.left);
+      }
       if (recordsTotal !== undefined && recordsTotal < result.records) recordsTotal = result.records;
       let valid = 0;
+      let stored = 0;
       if (recs.length) {
         const applied = await apply(stream, recs);
         account(applied);
         valid = validCount(applied);
+        stored = applied.stored.length;
+      }
+      if (page.more && stored && !unfinished) {
+        stream.markSync(peer, true);
+        unfinished = true;
       }
       since = page.seq;
       cursors.setCursor(peer, pkText, page.node, since);
       opts.onProgress?.({ records: result.records, recordsTotal, bytes: result.bytes, seq: since, lastSeq: page.last });
-      if (!page.more) break;
+      if (!page.more) {
+        stream.markSync(peer, false);
+        break;
+      }
+      const replaying = guard.page(page.records.length, stored, buf.byteLength);
+      if (replaying) throw new DrayerError('IO', `${peer} ${replaying}${result.rejected ? ` Rejected: ${rejectionSummary(result.rejections)}.` : ''}`);
       // A page with no valid record (empty, or all forged) moves nothing forward: a few in a row are
       // allowed (filters of partial mirrors make some), an endless run is a broken or hostile peer.
       if (recs.length === 0) {
@@ -455,6 +635,9 @@ async function pullNewRecords(stream: Stream, peer: string, opts: PullOptions, r
   const timeoutMs = opts.timeoutMs ?? SYNC_LIMITS.timeoutMs;
   const deadline = Date.now() + (opts.maxDurationMs ?? SYNC_LIMITS.maxDurationMs);
   let t = stream.mtip();
+  // Each call must bring a newer mod, but its page may pad that with records that change nothing.
+  const guard = new ReplayGuard(stream);
+  let unfinished = false;
   for (;;) {
     if (Date.now() > deadline) throw new DrayerError('IO', `Sync with ${peer} took too long and was stopped.`);
     const url = `${peer}/${quotePlusKey(pk)}/newRecords/${t}`;
@@ -471,15 +654,21 @@ async function pullNewRecords(stream: Stream, peer: string, opts: PullOptions, r
     const list = decodeAnswer(buf, url, MSGPACK_LIMITS.newRecords);
     if (!Array.isArray(list)) throw new DrayerError('IO', `${url} did not send a list of records.`);
     if (list.length > 10_000) throw new DrayerError('IO', `${peer} sent an oversized page; stopped.`);
-    const recs = decodeRecords(list, pk, result.rejections).filter((r) => r.mod > t);
+    const decoded = decodeRecords(list, pk, result.rejections, `the page after mod ${t}`);
+    const recs = decoded.filter((r) => r.mod > t);
+    for (const r of decoded) if (r.mod <= t) tallyRejection(result.rejections, 'not newer than the records asked for', `record ${r.id}`);
     result.rejected += list.length - recs.length;
     if (recs.length === 0) break;
     result.records += recs.length;
     const r = await apply(stream, recs);
+    if (r.stored.length && !unfinished) {
+      stream.markSync(peer, true);
+      unfinished = true;
+    }
     result.stored += r.stored.length;
     result.removed += r.removed.length;
     result.rejected += r.rejected.length;
-    for (const x of r.rejected.slice(0, 5)) result.rejections.push(`record ${x.record.id}: ${x.reason}`);
+    for (const x of r.rejected) tallyRejection(result.rejections, x.reason, `record ${x.record.id}`);
     // The next call starts after this page's newest mod; a page in which no record verifies must
     // not move it (a forger could otherwise lead the follower on forever, or past honest records).
     if (validCount(r) === 0) throw new DrayerError('IO', `${peer} sent a page with no valid record (${r.rejected[0]?.reason ?? 'nothing usable'}); stopped.`);
@@ -487,7 +676,11 @@ async function pullNewRecords(stream: Stream, peer: string, opts: PullOptions, r
     if (last <= t) break;
     t = last;
     opts.onProgress?.({ records: result.records, bytes: result.bytes, seq: t });
+    // Original peers cannot filter, so a partial copy is sent records outside its range: honest, not waste.
+    const replaying = guard.page(list.length, r.stored.length, buf.byteLength, r.skipped);
+    if (replaying) throw new DrayerError('IO', `${peer} ${replaying}${result.rejected ? ` Rejected: ${rejectionSummary(result.rejections)}.` : ''}`);
   }
+  stream.markSync(peer, false);
   leaveWindow(stream, result);
   return result;
 }

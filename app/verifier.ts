@@ -8,7 +8,7 @@ import { startWorker } from './threads.js';
 import { bytesEqual } from './crypto.js';
 import { valueProblem } from './msgpack.js';
 import { checkRecord, checkShape, DrayerRecord, signingBytes } from './record.js';
-import type { ApplyOptions, ApplyResult, Problem, Rejection, Stream, VerifyReport } from './store.js';
+import { linkIsMissing, verifyReport, type ApplyOptions, type ApplyResult, type Problem, type Rejection, type Stream, type VerifyReport } from './store.js';
 import type { Applier } from './sync.js';
 import { BATCH, CODE, JobAnswer, WORKER_MARK } from './verify-worker.js';
 
@@ -315,6 +315,8 @@ export async function verifyStreamParallel(stream: Stream, pool: VerifierPool, o
   };
   const filter = stream.partial;
   const partial = Boolean(filter.minId || filter.minMod);
+  const mirror = !stream.writable;
+  let missing = 0;
   const streamKey = stream.publicKey;
   let records = 0;
   let metaOnly = 0;
@@ -388,7 +390,10 @@ export async function verifyStreamParallel(stream: Stream, pool: VerifierPool, o
       cur.labels.push(`${r.type}/${r.key}`);
       const bad = valueProblem(r.type, r.key, r.val);
       if (bad) cur.values.set(i, bad);
-      if (!partial && r.prev !== lastId) cur.linkage.set(i, `record ${r.id}: ID chain broken: prev is ${r.prev} but the record before it is ${lastId}`);
+      if (!partial && r.prev !== lastId) {
+        if (linkIsMissing(r.prev, lastId, mirror)) missing++;
+        else cur.linkage.set(i, `record ${r.id}: ID chain broken: prev is ${r.prev} but the record before it is ${lastId}`);
+      }
       lastId = r.id;
     }
     if (packer.count > 0) await send();
@@ -401,21 +406,25 @@ export async function verifyStreamParallel(stream: Stream, pool: VerifierPool, o
     for (const i of order) {
       const mod = mods[i]!;
       const id = ids[i]!;
-      if (!partial && prevchs[i] !== lastMod) add(id, `record ${id}: M chain broken: prevch is ${prevchs[i]} but the record before it by mod has mod ${lastMod}`);
+      if (!partial && prevchs[i] !== lastMod) {
+        if (linkIsMissing(prevchs[i]!, lastMod, mirror)) missing++;
+        else add(id, `record ${id}: M chain broken: prevch is ${prevchs[i]} but the record before it by mod has mod ${lastMod}`);
+      }
       if (mod === lastMod) add(id, `record ${id}: mod ${mod} is not unique`);
       lastMod = mod;
     }
     if (records === 0) add(0, 'the stream holds no records (not even drayer/info): it has never been synced');
     else if (!partial) {
       const info = snap.db.prepare(`SELECT 1 FROM records WHERE chain = ? AND type = 'drayer' AND key = 'info' LIMIT 1`).get(Buffer.from(streamKey));
-      if (!info) add(0, 'the drayer/info record is missing');
+      if (!info && mirror) missing++;
+      else if (!info) add(0, 'the drayer/info record is missing');
     }
   } finally {
     // Wait for anything still out (after an error) so no answer lands after we return.
     await Promise.allSettled(inflight.map((s) => s.answer));
     snap.done();
   }
-  return { intact: problems.length === 0, records, metaOnly, problems, partial };
+  return verifyReport({ records, metaOnly, problems, partial, missing, unfinished: mirror ? stream.unfinishedSyncs() : [] });
 }
 
 /**

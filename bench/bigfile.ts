@@ -12,7 +12,7 @@ import { pipeline } from 'node:stream/promises';
 import { pathToFileURL } from 'node:url';
 import { addFile, missingChunks, openFileStream, statFile } from '../app/files.js';
 import { Stream } from '../app/store.js';
-import { pull } from '../app/sync.js';
+import { pull, rejectionSummary } from '../app/sync.js';
 import { applyParallel, VerifierPool } from '../app/verifier.js';
 import { childServer } from './clone.js';
 import { devNull, machine, makeFile, removeDir, rssSampler, seconds, tempDir } from './common.js';
@@ -65,7 +65,7 @@ async function cloneOnce(dir: string, pk: Uint8Array, url: string, pool: Verifie
     const res = await pull(f, url, { applier: (s, r) => applyParallel(s, r, pool) });
     const s = (performance.now() - t) / 1000;
     const grow = rss.stop();
-    if (res.rejected) throw new Error(`clone rejected: ${res.rejections[0]}`);
+    if (res.rejected) throw new Error(`clone rejected: ${rejectionSummary(res.rejections)}`);
     // Outside the timing: the clone holds the whole file, byte for byte.
     if (missingChunks(f, 'big.bin').length !== 0) throw new Error('the clone lacks chunks');
     if (statFile(f, 'big.bin')?.size !== mib * MiB) throw new Error('the clone has the wrong size');

@@ -23,7 +23,7 @@ import { encodePost } from '../app/posts.js';
 import { LanServer } from '../app/server.js';
 import { Stream } from '../app/store.js';
 import type { DrayerRecord } from '../app/record.js';
-import { pull, type Applier } from '../app/sync.js';
+import { pull, rejectionSummary, type Applier } from '../app/sync.js';
 import { applyParallel, preparedApplier, VerifierPool } from '../app/verifier.js';
 import { machine, perSecond, ratio, rawVerifyRate, removeDir, seconds, tempDir } from './common.js';
 
@@ -155,7 +155,7 @@ async function drayerClone(dir: string, name: string, w: Stream, url: string, po
     const t0 = performance.now();
     const res = await pull(f, url, { applier: applier ?? ((s, r) => applyParallel(s, r, pool)) });
     const ms = performance.now() - t0;
-    if (res.rejected > 0) throw new Error(`clone rejected ${res.rejected}: ${res.rejections[0]}`);
+    if (res.rejected > 0) throw new Error(`clone rejected ${res.rejected}: ${rejectionSummary(res.rejections)}`);
     if (f.count() !== w.count()) throw new Error(`clone holds ${f.count()} records, writer ${w.count()}`);
     return { perS: perSecond(res.records, ms), ms, records: res.records, bytes: res.bytes };
   } finally {

@@ -13,7 +13,7 @@ import { DrayerNode } from '../app/node.js';
 import { encodeWire, signRecord, toWire, type DrayerRecord } from '../app/record.js';
 import { LanServer } from '../app/server.js';
 import { Stream } from '../app/store.js';
-import { fetchMissingChunks, pull, remoteTips } from '../app/sync.js';
+import { fetchMissingChunks, pull, rejectionSummary, remoteTips } from '../app/sync.js';
 import { hex, tmpDir, utf8 } from './helpers.js';
 
 const dir = tmpDir('drayer-sync-adv-');
@@ -123,8 +123,8 @@ test('forged, tampered, foreign, stale, resurrected and undecodable records are 
   assert.equal(r.removed, 0);
   assert.deepEqual(live(f), before, 'nothing stored, nothing removed');
   assert.ok(f.verify().intact);
-  for (const [, why] of bad) assert.ok(r.rejections.some((x) => why.test(x)), `a rejection matching ${why}: ${r.rejections.join(' | ')}`);
-  assert.equal(r.rejections.filter((x) => /undecodable/.test(x)).length, junk.length);
+  for (const [, why] of bad) assert.ok(r.rejections.some((x) => why.test(x.reason)), `a rejection matching ${why}: ${rejectionSummary(r.rejections, 20)}`);
+  assert.equal(r.rejections.filter((x) => /undecodable/.test(x.reason)).reduce((n, x) => n + x.count, 0), junk.length);
 
   // the honest peer still brings the real record
   const ok = await pull(f, await honest());
@@ -141,7 +141,7 @@ test('a peer serving another stream under our key gets everything rejected', asy
   const r = await pull(f, url);
   assert.equal(r.stored, 0);
   assert.equal(r.rejected, other.count());
-  assert.ok(r.rejections.every((x) => /another chain/.test(x)), r.rejections.join(' | '));
+  assert.ok(r.rejections.every((x) => /another chain/.test(x.reason)), rejectionSummary(r.rejections));
   assert.deepEqual(live(f), before);
   assert.equal(f.count(), w.count());
 });
@@ -211,11 +211,12 @@ test('slow drip, silence and endless slow streams are cut by timeoutMs; a pull t
     assert.ok(took >= 500 && took < 3000, `cut after ${took} ms`);
   }
 
-  // Quick pages, each with a valid (already held) record and a new seq, that never end: bounded by maxDurationMs.
+  // Quick pages, each with a valid (already held) record and a new seq, that never end: bounded by
+  // maxDurationMs, and (sooner) by what the follower holds (the replay test below).
   const held = toWire(f.get('note', 'n1')!);
   const forever = await hostile((_req, res, hit) => sendPage(res, { node: 'forever', seq: hit, more: true, records: [held] }));
   const t0 = Date.now();
-  await assert.rejects(pull(f, forever.url, { maxDurationMs: 700 }), /took too long/);
+  await assert.rejects(pull(f, forever.url, { maxDurationMs: 700 }), /took too long|kept sending records/);
   assert.ok(Date.now() - t0 < 3000);
   assert.deepEqual(live(f), before);
 });
@@ -256,7 +257,7 @@ test('pages that never end (empty, not advancing, all forged, switching store id
   };
   await expectStop(
     await hostile((_req, res, hit) => sendPage(res, { node: 'forger', seq: hit, more: true, records: Array.from({ length: 50 }, (_, i) => forged(hit * 50 + i)) })),
-    /no valid record|empty pages/,
+    /no valid record|empty pages|kept sending records/,
     30,
   );
 
@@ -428,4 +429,104 @@ test('hostile chunk answers (endless, oversized, dripping, cut off, refused) fai
   }
   // and the honest peer still completes the file
   assert.equal(await fetchMissingChunks(f, base), chunkCount(w));
+});
+
+/** A peer serving `w`'s real signed records `per` a page, round and round, always with `more: true`. */
+async function replayer(w: Stream, per: number, left: (total: number) => number): Promise<Hostile & { sent: () => number }> {
+  const all = [...w.iterate()].map((r) => toWire(r));
+  let sent = 0;
+  const h = await hostile((req, res, hit) => {
+    const first = new URL(req.url!, 'http://x').searchParams.get('count') === '1';
+    const records = Array.from({ length: per }, (_, i) => all[((hit - 1) * per + i) % all.length]);
+    const body = Buffer.from(encodeWire({ node: 'replay', seq: hit * 1000, more: true, last: 1e9, records, ...(first ? { left: left(all.length) } : {}) }));
+    sent += body.length;
+    res.writeHead(200, { 'content-type': 'application/msgpack', 'content-length': body.length });
+    res.end(body);
+  });
+  return { ...h, sent: () => sent };
+}
+
+test('a peer replaying valid records forever is stopped after about what it said it had, and what was new is kept', async () => {
+  const w = writer('replayed', 0);
+  w.batch((b) => {
+    for (let i = 0; i < 200; i++) b.put('note', `n${i}`, randomBytes(2048));
+  });
+  const per = 20;
+  const slack = 2 * per; // records: two pages beyond what the peer announced or this copy holds
+  const bound = Math.ceil((w.count() + slack) / per) + 2; // pages
+  const pageBytes = 22 * 2300; // about what one page of these records weighs
+
+  // A clone: the peer tells the truth about its size (count=1), then replays what it already sent.
+  const fresh = follower(w);
+  const honestLeft = await replayer(w, per, (total) => total - per);
+  const t0 = Date.now();
+  await assert.rejects(pull(fresh, honestLeft.url, { pageLimit: per, maxDurationMs: 8000 }), (e: Error) => {
+    assert.match(e.message, /kept sending records/);
+    assert.ok(e.message.includes(honestLeft.url), e.message);
+    return true;
+  });
+  assert.ok(honestLeft.hits.length <= bound, `${honestLeft.hits.length} pages, at most ${bound} expected`);
+  assert.ok(honestLeft.sent() <= bound * pageBytes, `${honestLeft.sent()} bytes`);
+  assert.ok(Date.now() - t0 < 5000, `${Date.now() - t0} ms`);
+  assert.deepEqual(live(fresh), live(w), 'every record it sent before replaying is kept');
+
+  // A copy that holds it all already, from a peer that says a billion are left: bounded by what is held.
+  const held = follower(w);
+  await pull(held, await honest());
+  const liar = await replayer(w, per, () => 1e9);
+  await assert.rejects(pull(held, liar.url, { pageLimit: per, maxDurationMs: 8000 }), /kept sending records/);
+  assert.ok(liar.hits.length <= bound, `${liar.hits.length} pages, at most ${bound} expected`);
+  assert.deepEqual(live(held), live(w));
+
+  // A node's pull triggered by discovery (forced: no time budget of its own) stops the same way.
+  const node = await DrayerNode.start({ dataDir: tmpDir('drayer-sync-adv-replay-'), host: '127.0.0.1', port: 0, discovery: false, autoSync: false });
+  cleanup.push(() => node.stop());
+  const pk = Buffer.from(w.publicKey).toString('base64');
+  await node.call('follow', { key: pk, url: await honest() });
+  const again = await replayer(w, per, () => 1e9);
+  const reports = await Promise.race([node.syncStream(pk, again.url, true), new Promise<'still pulling'>((r) => setTimeout(() => r('still pulling'), 10_000).unref())]);
+  assert.notEqual(reports, 'still pulling', `${again.hits.length} pages and counting`);
+  const report = (reports as Awaited<ReturnType<DrayerNode['syncStream']>>)[0]!;
+  assert.match(report.error ?? '', /kept sending records/);
+  assert.ok(again.hits.length <= bound, `${again.hits.length} pages, at most ${bound} expected`);
+});
+
+test('rejections are counted per reason with a few samples, however many pages of forgeries a peer sends', async () => {
+  const w = writer('tallied', 999);
+  const f = follower(w);
+  const attacker = generateKeyPair();
+  const good = [...w.iterate()].map((r) => toWire(r));
+  const base = good[1] as Record<string, unknown>;
+  // More kinds of bad record than reasons kept: every field wrong in its own way, forged, tampered.
+  const kinds: unknown[] = [
+    null, 42, 'text',
+    ...['id', 'type', 'key', 'val', 'hash', 'mod', 'prev', 'prevch', 'sig', 'chain'].map((k) => ({ ...base, [k]: k === 'val' || k === 'hash' || k === 'sig' || k === 'chain' ? 7 : [] })),
+    { ...base, type: new Uint8Array([0xff, 0xfe]) },
+    { ...base, key: new Uint8Array([0xc3, 0x28]) },
+    { ...base, ts: [] }, { ...base, type: '' },
+    { ...base, id: 0 }, { ...base, mod: 0 }, { ...base, prev: 1e6 }, { ...base, prevch: (base.mod as number) + 1 },
+    { ...base, hash: new Uint8Array(5) }, { ...base, sig: new Uint8Array(5) },
+    { ...base, val: utf8('tampered') },
+    toWire(signRecord({ ...(w.get('note', 'n1')!), val: utf8('forged'), hash: blake2b256(utf8('forged')) }, attacker)),
+  ];
+  const per = 20;
+  const junk = 20; // per page: no more than it stores, what a pull tolerates of records that bring nothing
+  const pages = Math.ceil(good.length / per);
+  const h = await hostile((_req, res, hit) => {
+    const records = [...good.slice((hit - 1) * per, hit * per), ...Array.from({ length: junk }, (_, i) => kinds[(hit + i) % kinds.length])];
+    sendPage(res, { node: 'tally', seq: hit, more: hit < pages, last: pages, records });
+  });
+  const r = await pull(f, h.url);
+  assert.equal(h.hits.length, pages);
+  assert.deepEqual(live(f), live(w), 'the good records all arrived');
+  assert.equal(r.rejected, pages * junk);
+  const counts = r.rejections;
+  assert.ok(Array.isArray(counts) && counts.length <= 20, `${counts.length} reasons kept`);
+  assert.equal(counts.reduce((n, x) => n + x.count, 0), r.rejected, 'every rejection is counted once');
+  for (const x of counts) assert.ok(x.samples.length <= 5 && x.count >= x.samples.length, JSON.stringify(x));
+  assert.ok(counts.some((x) => /other reasons/.test(x.reason)), 'reasons beyond the kept ones are counted together');
+  // the kinds seen most are counted exactly: each kind came pages * junk / kinds.length times, give or take one per page
+  const sig = counts.find((x) => /signature is not valid/.test(x.reason));
+  assert.ok(sig && sig.count >= pages * Math.floor(junk / kinds.length), JSON.stringify(sig));
+  assert.ok(JSON.stringify(counts).length < 8 * 1024, `${JSON.stringify(counts).length} bytes of rejections`);
 });

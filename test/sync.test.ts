@@ -15,7 +15,7 @@ import type { DrayerRecord } from '../app/record.js';
 import { LanServer } from '../app/server.js';
 import { Stream } from '../app/store.js';
 import { fetchMissingChunks, fetchValue, peerId, pull, remoteTips, streamCursors, type PullProgress } from '../app/sync.js';
-import { applyParallel, VerifierPool } from '../app/verifier.js';
+import { applyParallel, verifyStreamParallel, VerifierPool } from '../app/verifier.js';
 import { hex, tmpDir, utf8 } from './helpers.js';
 
 const BIN = fileURLToPath(new URL('../../bin/drayer.js', import.meta.url));
@@ -93,7 +93,7 @@ test('a full clone equals the writer; incremental pulls converge after edits and
   const r1 = await pull(f, base, { pageLimit: 40, onProgress: (p) => progress.push({ ...p }) });
   assert.equal(r1.protocol, 'changes');
   assert.equal(r1.peer, peerId(base + '/'));
-  assert.equal(r1.rejected, 0, r1.rejections.join('; '));
+  assert.equal(r1.rejected, 0, r1.rejections.map((x) => x.reason).join('; '));
   assert.equal(r1.nodeId, w.nodeId);
   assert.deepEqual(live(f), live(w));
   assert.ok(f.verify().intact);
@@ -118,7 +118,7 @@ test('a full clone equals the writer; incremental pulls converge after edits and
     w.put('note', `a${10 + round * 5}`, utf8(`edited in round ${round}`));
     w.delete('note', `a${21 + round * 11}`);
     const r = await pull(f, base, { pageLimit: 40 });
-    assert.equal(r.rejected, 0, r.rejections.join('; '));
+    assert.equal(r.rejected, 0, r.rejections.map((x) => x.reason).join('; '));
     assert.ok(r.records <= w.lastSeq() - before, 'only the changes travel');
     assert.deepEqual(live(f), live(w), `round ${round}`);
     assert.ok(f.verify().intact);
@@ -241,7 +241,7 @@ test('a metadata-only follow holds no values; fetchValue fills one after checkin
   churn(w, 60, 'm');
   const f = follower(w, { metaOnly: true });
   const r = await pull(f, base, { pageLimit: 25 });
-  assert.equal(r.rejected, 0, r.rejections.join('; '));
+  assert.equal(r.rejected, 0, r.rejections.map((x) => x.reason).join('; '));
   assert.deepEqual(live(f, false), live(w, false));
   // no values but drayer/info's, fetched for the stream's name
   assert.ok([...f.iterate()].every((x) => x.val === null || (x.type === 'drayer' && x.key === 'info')));
@@ -486,7 +486,7 @@ test('an original Drayer peer (newRecords only, str-packed bytes) is followed th
   const f = follower(w);
   const r = await pull(f, orig.url);
   assert.equal(r.protocol, 'newRecords');
-  assert.equal(r.rejected, 0, r.rejections.join('; '));
+  assert.equal(r.rejected, 0, r.rejections.map((x) => x.reason).join('; '));
   assert.equal(r.records, 261);
   assert.ok(orig.calls.length >= 3, `${orig.calls.length} newRecords calls`);
   assert.deepEqual(live(f), live(w));
@@ -608,4 +608,136 @@ test('drayer clone and drayer sync (real processes) follow a stream served by a 
 
   child.kill('SIGTERM');
   assert.equal(await exited, 0, err);
+});
+
+test('an interrupted clone: verify calls it incomplete (not corrupt) and names sync, sync completes it, clone again points to sync', async () => {
+  const { base } = await server();
+  const w = writer('interrupted');
+  churn(w, 400, 'c'); // edits and deletes: the feed's order is not the chains' order
+  // Pages of 60 records; the fourth /changes request hangs (mode 'hang') until the clone is killed.
+  let mode: 'hang' | 'fail' | 'ok' = 'hang';
+  let pages = 0;
+  let hung: (() => void) | undefined;
+  const hangs = new Promise<void>((r) => (hung = r));
+  const proxy = await listen(async (req, res) => {
+    const u = new URL(req.url!, 'http://x');
+    if (u.pathname.endsWith('/changes')) {
+      u.searchParams.set('limit', '60');
+      if (mode !== 'ok' && ++pages > 3) {
+        if (mode === 'hang') return hung!();
+        res.writeHead(503);
+        return res.end();
+      }
+    }
+    const up = await forward(base, { url: u.pathname + u.search } as http.IncomingMessage);
+    res.writeHead(up.status, { 'content-type': up.type, 'content-length': up.body.length });
+    res.end(up.body);
+  });
+  const key = Buffer.from(w.publicKey).toString('base64');
+
+  // Killed mid-way (SIGKILL while it waits for its fourth page).
+  const mirror = path.join(dir, `interrupted-${n++}.stream`);
+  const child = spawn(process.execPath, [BIN, 'clone', proxy.url, key, mirror], { cwd: dir, env: { ...process.env, DRAYER_DEBUG: '' } });
+  const exited = new Promise<NodeJS.Signals | null>((r) => child.on('exit', (_code, sig) => r(sig)));
+  await hangs;
+  // The fourth page was asked for ahead, while the third was being applied: wait for that one.
+  const held = () => {
+    const m = Stream.open(mirror, { readonly: true });
+    try {
+      return m.count();
+    } finally {
+      m.close();
+    }
+  };
+  for (const t0 = Date.now(); held() < 180 && Date.now() - t0 < 5000; ) await new Promise((r) => setTimeout(r, 20));
+  child.kill('SIGKILL');
+  assert.equal(await exited, 'SIGKILL');
+  assert.equal(held(), 180, 'three pages were stored');
+  const v = await run(['verify', mirror]);
+  assert.equal(v.code, 1, 'an incomplete copy is not reported intact');
+  assert.match(v.out, /incomplete/i);
+  assert.ok(v.out.includes(`drayer sync ${mirror}`), v.out);
+  assert.doesNotMatch(v.out, /problem|broken|corrupt/i);
+  const vj = JSON.parse((await run(['verify', mirror, '--json'])).out);
+  assert.equal(vj.intact, false);
+  assert.deepEqual(vj.problems, []);
+  assert.ok(vj.incomplete.missing > 0, JSON.stringify(vj.incomplete));
+  assert.deepEqual(vj.incomplete.unfinished, [proxy.url]);
+
+  // Cloning onto it again is refused, pointing to sync; nothing is changed.
+  const again = await run(['clone', proxy.url, key, mirror]);
+  assert.equal(again.code, 1);
+  assert.match(again.err, /already/);
+  assert.ok(again.err.includes(`drayer sync ${mirror}`), again.err);
+
+  // A sync that fails half way says what is kept; the next one completes the copy.
+  mode = 'fail';
+  pages = 0;
+  const failed = await run(['sync', mirror]);
+  assert.equal(failed.code, 1);
+  assert.match(failed.err, /HTTP 503/);
+  mode = 'ok';
+  const done = await run(['sync', mirror, '--json']);
+  assert.equal(done.code, 0, done.err);
+  const m = Stream.open(mirror, { readonly: true });
+  assert.deepEqual(live(m), live(w));
+  m.close();
+  const ok = await run(['verify', mirror, '--json']);
+  assert.equal(ok.code, 0, ok.out);
+  assert.equal(JSON.parse(ok.out).incomplete, undefined);
+
+  // A clone that fails (here: after three pages) names sync as the way on.
+  mode = 'fail';
+  pages = 0;
+  const half = path.join(dir, `half-${n++}.stream`);
+  const h = await run(['clone', proxy.url, key, half]);
+  assert.equal(h.code, 1);
+  assert.ok(h.err.includes(`drayer sync ${half}`), h.err);
+  assert.match((await run(['verify', half])).out, /incomplete/);
+});
+
+test('verify tells a mirror still syncing from a damaged one: missing records are incomplete, contradicting links and bad signatures are problems', async () => {
+  const { base } = await server();
+  const w = writer('links');
+  churn(w, 120, 'v');
+  const f = follower(w);
+  const ctl = new AbortController();
+  await assert.rejects(pull(f, base, { pageLimit: 30, signal: ctl.signal, onProgress: (p) => p.records >= 60 && ctl.abort() }), /stopped/);
+  const rep = f.verify();
+  assert.deepEqual(rep.problems, []);
+  assert.equal(rep.intact, false);
+  assert.ok(rep.incomplete && rep.incomplete.missing > 0 && rep.incomplete.unfinished.length === 1, JSON.stringify(rep.incomplete));
+  const pool = new VerifierPool({ threads: 2 });
+  cleanup.push(() => pool.close());
+  assert.deepEqual(await verifyStreamParallel(f, pool), rep);
+
+  // Complete it; then make a held record contradict another's signed gap (a validly signed patch
+  // stored beside the record it skips: no sync ever does that), and tamper with a value.
+  await pull(f, base, { pageLimit: 30 });
+  assert.ok(f.verify().intact, JSON.stringify(f.verify()));
+  const victim = [...w.iterate()].filter((r) => r.type === 'note').at(-3)!;
+  const held = f.getById(victim.id)!;
+  w.delete(victim.type, victim.key);
+  const patched = [...w.iterate()].find((r) => r.prev < victim.id && r.id > victim.id)!;
+  f.db.prepare('UPDATE records SET prev = ?, prevch = ?, mod = ?, sig = ? WHERE id = ?').run(patched.prev, patched.prevch, patched.mod, Buffer.from(patched.sig), patched.id);
+  const tampered = [...f.iterate()].find((r) => r.type === 'note' && r.id !== held.id && r.id !== patched.id)!;
+  f.db.prepare('UPDATE records SET val = ? WHERE id = ?').run(Buffer.from('tampered'), tampered.id);
+  const bad = f.verify();
+  assert.equal(bad.intact, false);
+  assert.equal(bad.incomplete, undefined, JSON.stringify(bad.incomplete));
+  assert.ok(bad.problems.some((p) => p.id === patched.id && /ID chain broken/.test(p.what)), JSON.stringify(bad.problems));
+  assert.ok(bad.problems.some((p) => /does not match its hash/.test(p.what)), JSON.stringify(bad.problems));
+  assert.deepEqual(await verifyStreamParallel(f, pool), bad);
+});
+
+test('a peer redirecting in a loop is reported as a redirect loop', async () => {
+  const loop = await listen((req, res) => {
+    res.writeHead(302, { location: req.url });
+    res.end();
+  });
+  const f = follower(writer('redirected'));
+  await assert.rejects(pull(f, loop.url), (e: Error) => /redirect/i.test(e.message) && /loop/.test(e.message) && e.message.includes(loop.url));
+  const r = await run(['clone', loop.url, Buffer.from(f.publicKey).toString('base64'), path.join(dir, `loop-${n++}.stream`)]);
+  assert.equal(r.code, 1);
+  assert.match(r.err, /redirect.*loop|loop.*redirect/i);
 });
