@@ -144,7 +144,7 @@ export async function shoot(page: Page, name: string): Promise<string> {
   fs.mkdirSync(SHOTS, { recursive: true });
   const file = path.join(SHOTS, `${name}.png`);
   // Let fonts, the theme and entry animations settle: screenshots are for people to judge.
-  await page.evaluate('document.fonts.ready.then(() => true)');
+  await page.evaluate('document.fonts.ready.then(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(() => r(true)))))');
   await page.screenshot({ path: file, fullPage: false });
   return file;
 }

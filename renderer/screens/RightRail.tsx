@@ -1,6 +1,7 @@
 // The right rail on wide windows: streams nearby and what is syncing now.
 import { useShallow } from 'zustand/react/shallow';
-import { useStreams } from '../stores/streams';
+import { selectMine, useStreams } from '../stores/streams';
+import { CopyButton } from '../components/CopyButton';
 import { selectActive, useSync } from '../stores/sync';
 import { formatCount } from '../lib/time';
 import { NearbyRow } from './Nearby';
@@ -11,8 +12,18 @@ export function RightRail() {
   const byKey = useStreams((s) => s.byKey);
   const active = useSync(useShallow(selectActive));
   const navigate = useUi((s) => s.navigate);
+  const mine = useStreams(useShallow(selectMine));
+  const own = mine[0];
   return (
     <aside className="rail" aria-label="Nearby and syncing">
+      {own ? (
+        <section className="rail-section share-card">
+          <h2 className="section-label">Your key</h2>
+          <p>Anyone can follow {mine.length > 1 ? `“${own.name}”` : 'you'} with this key.</p>
+          <span className="mono">{own.publicKey}</span>
+          <CopyButton text={own.publicKey} label="Copy key" className="button button-sm" />
+        </section>
+      ) : null}
       <section className="rail-section">
         <h2 className="section-label">Nearby</h2>
         {nearby.length === 0 ? (

@@ -23,6 +23,13 @@ export function highlight(text: string, query: string): ReactNode[] {
   return out;
 }
 
+/** The node's snippets are plain text cut from markdown: drop the syntax and the repeated title. */
+export function cleanSnippet(snippet: string, title: string): string {
+  let t = title && snippet.startsWith(`${title} — `) ? snippet.slice(title.length + 3) : snippet;
+  t = t.replace(/!?\[([^\]]*)\]\([^)]*\)/g, '$1').replace(/(\*\*|__|\*|_|~~|`)/g, '').replace(/(^|\s)(#{1,6}|>|[-+]|\d+\.)\s/g, '$1');
+  return t;
+}
+
 export function Search({ initial }: { initial: string }) {
   const [q, setQ] = useState(initial);
   const { results, query, error, busy } = useSearch();
@@ -65,7 +72,7 @@ export function Search({ initial }: { initial: string }) {
                     <span className="post-time"><RelativeTime us={r.ts} /></span>
                   </span>
                   {r.title ? <span className="result-title">{highlight(r.title, query)}</span> : null}
-                  <span className="result-snippet">{highlight(r.snippet, query)}</span>
+                  <span className="result-snippet">{highlight(cleanSnippet(r.snippet, r.title), query)}</span>
                 </span>
               </button>
             </li>

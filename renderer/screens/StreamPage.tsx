@@ -53,7 +53,7 @@ export function StreamPage({ publicKey }: { publicKey: string }) {
   const syncLine = s.owned
     ? `Your stream · ${formatCount(s.posts)} ${s.posts === 1 ? 'post' : 'posts'} · ${formatCount(s.records)} records`
     : [
-        active ? `Syncing… ${formatCount(progress.records)}${progress.recordsTotal ? ` of ${formatCount(progress.recordsTotal)}` : ''} records` : lastOk ? `Synced ${agoSentence(lastOk.at)} from ${lastOk.peer.replace(/^https?:\/\//, '')}` : 'Not synced since this window opened',
+        active ? `Syncing… ${formatCount(progress.records)}${progress.recordsTotal ? ` of ${formatCount(progress.recordsTotal)}` : ''} records` : lastOk ? `Synced ${agoSentence(lastOk.at)} from ${lastOk.peer.replace(/^https?:\/\//, '')}` : s.sources[0] ? `Following from ${s.sources[0].replace(/^https?:\/\//, '')}` : 'Following',
         `${formatCount(s.records)} records`,
       ].join(' · ');
 
