@@ -100,6 +100,7 @@ test('a hostile post renders as text: no element, script or link it asks for', a
     '<script>window.__pwned = 2</script>',
     '[click me](javascript:window.__pwned=3) and [fine](https://example.org/)',
     '<iframe src="https://example.org"></iframe>',
+    'Code keeps what was typed: `a &amp; <b>`',
   ].join('\n\n');
   await a.call('post', { publicKey: s.publicKey, title: '<b>title</b>', body: hostile });
   const { page, context, problems } = await openApp(browser, a.url);
@@ -111,6 +112,7 @@ test('a hostile post renders as text: no element, script or link it asks for', a
     assert.equal(await card.locator('a[href="https://example.org/"]').getAttribute('rel'), 'noopener noreferrer nofollow');
     await card.getByText('<img src=x onerror="window.__pwned = 1">').waitFor();
     await card.getByText('<b>title</b>').waitFor();
+    assert.equal(await card.locator('code').textContent(), 'a &amp; <b>');
     assert.equal(await page.evaluate('window.__pwned'), undefined);
     assert.deepEqual(problems.errors, []);
   } finally {

@@ -24,7 +24,7 @@ function inlineToken(t: Token, key: string): ReactNode {
     case 'del':
       return <del key={key}>{inline((t as Tokens.Del).tokens, key)}</del>;
     case 'codespan':
-      return <code key={key}>{decodeEntities((t as Tokens.Codespan).text)}</code>;
+      return <code key={key}>{(t as Tokens.Codespan).text}</code>;
     case 'br':
       return <br key={key} />;
     case 'link': {
@@ -49,7 +49,7 @@ function inlineToken(t: Token, key: string): ReactNode {
       return <Fragment key={key}>{decodeEntities(tx.text)}</Fragment>;
     }
     case 'escape':
-      return <Fragment key={key}>{decodeEntities((t as Tokens.Escape).text)}</Fragment>;
+      return <Fragment key={key}>{(t as Tokens.Escape).text}</Fragment>;
     case 'html':
       // Shown as the text it is: a post cannot add elements, let alone scripts.
       return <Fragment key={key}>{(t as Tokens.HTML).text}</Fragment>;
@@ -123,7 +123,7 @@ function blocks(tokens: Token[], keyBase: string): ReactNode[] {
   return tokens.map((t, i) => block(t, `${keyBase}.${i}`));
 }
 
-/** marked keeps entities from the source text (&amp; etc.); React escapes again, so decode the few it leaves. */
+/** Text keeps the source's entity references (&amp; etc.), which markdown means as characters; code keeps them as typed. */
 function decodeEntities(s: string): string {
   return s.replace(/&(amp|lt|gt|quot|#39);/g, (_, e: string) => ({ amp: '&', lt: '<', gt: '>', quot: '"', '#39': "'" })[e] ?? _);
 }

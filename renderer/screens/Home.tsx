@@ -6,12 +6,20 @@ import { selectMine, useStreams } from '../stores/streams';
 import { useTimeline } from '../stores/timeline';
 import { useShallow } from 'zustand/react/shallow';
 import { Timeline } from './Timeline';
+import { useUi } from '../stores/ui';
 
 function Composer() {
   const mine = useStreams(useShallow(selectMine));
   const [pk, setPk] = useState<string | null>(null);
   const current = mine.find((s) => s.publicKey === pk) ?? mine[0];
-  if (!current) return null;
+  if (!current) {
+    return (
+      <section className="card composer composer-empty" aria-label="New post">
+        <p>Make a stream of your own to post.</p>
+        <button type="button" className="button button-primary" onClick={() => useUi.getState().openDialog({ kind: 'newStream' })}>Make your stream</button>
+      </section>
+    );
+  }
   return (
     <section className="card composer" aria-label="New post">
       <Avatar publicKey={current.publicKey} name={current.name} />
