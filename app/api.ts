@@ -113,6 +113,8 @@ export interface DrayerRequests {
   editPost: [{ publicKey: string; key: string; title: string; body: string }, PostView];
   deletePost: [{ publicKey: string; key: string }, boolean];
   listPosts: [{ publicKey: string; limit?: number; offset?: number }, PostView[]];
+  /** one post whole (the timeline holds excerpts); null when there is none with that key */
+  getPost: [{ publicKey: string; key: string }, PostView | null];
   /** `key`: a public key in any accepted form, or a link */
   follow: [{ key: string; url?: string } & PartialSettings, StreamSummary];
   unfollow: [{ publicKey: string; deleteData?: boolean }, void];
@@ -155,7 +157,7 @@ export interface DrayerApi {
 }
 
 export const METHODS: readonly Method[] = [
-  'status', 'listStreams', 'createStream', 'streamDetails', 'setStreamInfo', 'post', 'editPost', 'deletePost', 'listPosts',
+  'status', 'listStreams', 'createStream', 'streamDetails', 'setStreamInfo', 'post', 'editPost', 'deletePost', 'listPosts', 'getPost',
   'follow', 'unfollow', 'syncNow', 'addFiles', 'deleteFile', 'timeline', 'search', 'nearby', 'setPrimaryServers',
   'setStreamSettings', 'getSettings', 'setSettings',
 ];

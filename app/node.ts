@@ -12,7 +12,7 @@ import { randomBytes } from './crypto.js';
 import { DrayerError, isDrayerError } from './errors.js';
 import { fingerprint, formatKey, keyLink, parseKey } from './keys.js';
 import { Library, StreamEntry } from './library.js';
-import { addPost, editPost, listPosts, POST_TYPE } from './posts.js';
+import { addPost, editPost, listPosts, POST_TYPE, postView } from './posts.js';
 import type { DrayerRecord } from './record.js';
 import { Stream } from './store.js';
 import { Applier, CursorStore, peerId, pull, PullResult, remoteTips } from './sync.js';
@@ -615,6 +615,10 @@ export class DrayerNode implements DrayerApi {
       return ok;
     },
     listPosts: ({ publicKey, limit, offset }) => listPosts(this.stream(publicKey), { limit, offset }),
+    getPost: ({ publicKey, key }) => {
+      const r = this.stream(publicKey).get(POST_TYPE, String(key));
+      return r ? postView(r) : null;
+    },
     follow: async ({ key, url, latest, metaOnly }) => {
       const { pk, source } = parseFollowTarget(key);
       const from = url ?? source;

@@ -130,7 +130,8 @@ export class WebUi {
     res.writeHead(200, {
       'content-type': MIME[path.extname(target)] ?? 'application/octet-stream',
       'cache-control': 'no-store',
-      'content-security-policy': "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; connect-src 'self'; frame-src http: https:",
+      // Strict: no inline script or style, no plugins, not framed; stream content can never run here.
+      'content-security-policy': "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; frame-src http: https:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
     });
     fs.createReadStream(target).pipe(res);
   }

@@ -1,0 +1,144 @@
+// The app shell: sidebar, main column, right rail and dialogs, or the first-run screen when this
+// computer holds no stream yet. Keyboard shortcuts live here.
+import { useEffect, useMemo, useState } from 'react';
+import { useShallow } from 'zustand/react/shallow';
+import { Sidebar } from './components/Sidebar';
+import { ErrorBanner } from './components/States';
+import { Icon } from './components/Icon';
+import { Dialogs } from './screens/Dialogs';
+import { FirstRun } from './screens/FirstRun';
+import { Home } from './screens/Home';
+import { Nearby } from './screens/Nearby';
+import { RightRail } from './screens/RightRail';
+import { Search } from './screens/Search';
+import { Settings } from './screens/Settings';
+import { StreamPage } from './screens/StreamPage';
+import { reloadAll } from './stores/events';
+import { selectFollowed, selectMine, useStreams } from './stores/streams';
+import { selectActive, useSync } from './stores/sync';
+import { useUi } from './stores/ui';
+
+function Toasts() {
+  const { toasts, dismissToast } = useUi();
+  return (
+    <div className="toasts" role="status" aria-live="polite">
+      {toasts.map((t) => (
+        <div key={t.id} className={`toast toast-${t.tone}`}>
+          <span>{t.text}</span>
+          <button type="button" className="icon-button icon-button-sm" aria-label="Dismiss" onClick={() => dismissToast(t.id)}>
+            <Icon name="close" size={14} />
+          </button>
+        </div>
+      ))}
+    </div>
+  );
+}
+
+function useShortcuts() {
+  const { navigate } = useUi();
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      const mod = e.ctrlKey || e.metaKey;
+      if (!mod || e.altKey || useUi.getState().dialog) return;
+      if (e.key === 'k') {
+        e.preventDefault();
+        navigate({ name: 'search', query: '' });
+      } else if (e.key === ',') {
+        e.preventDefault();
+        navigate({ name: 'settings' });
+      } else if (e.key === 'n') {
+        e.preventDefault();
+        navigate({ name: 'home' });
+        setTimeout(() => document.getElementById('composer-body')?.focus(), 0);
+      }
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [navigate]);
+}
+
+export function App() {
+  const route = useUi((s) => s.route);
+  const connection = useUi((s) => s.connection);
+  const { navigate, openDialog } = useUi();
+  const { loaded, error } = useStreams(useShallow((s) => ({ loaded: s.loaded, error: s.error })));
+  const mine = useStreams(useShallow(selectMine));
+  const followed = useStreams(useShallow(selectFollowed));
+  const nearbyCount = useStreams((s) => s.nearby.filter((n) => !n.following).length);
+  const active = useSync(useShallow(selectActive));
+  const syncing = useMemo(() => new Set(active.map((p) => p.publicKey)), [active]);
+  const [welcomeDone, setWelcomeDone] = useState(false);
+  useShortcuts();
+
+  useEffect(() => {
+    const onPop = () => useUi.getState().syncFromLocation();
+    window.addEventListener('popstate', onPop);
+    return () => window.removeEventListener('popstate', onPop);
+  }, []);
+  useEffect(() => {
+    window.scrollTo({ top: 0 });
+  }, [route.name, route.name === 'stream' ? route.publicKey : '']);
+
+  if (!loaded) return <div className="boot" aria-busy="true" aria-label="Loading" />;
+  if (error && mine.length + followed.length === 0) {
+    return (
+      <main className="welcome">
+        <div className="welcome-card card">
+          <h1>Drayer is not reachable</h1>
+          <ErrorBanner text={error} onRetry={() => void reloadAll()} />
+        </div>
+      </main>
+    );
+  }
+  const firstRun = (mine.length + followed.length === 0 && !welcomeDone) || route.name === 'welcome';
+  if (firstRun) {
+    return (
+      <>
+        <FirstRun onDone={() => { setWelcomeDone(true); navigate({ name: 'home' }, { replace: true }); }} />
+        <Dialogs />
+        <Toasts />
+      </>
+    );
+  }
+
+  let screen;
+  switch (route.name) {
+    case 'stream':
+      screen = <StreamPage key={route.publicKey} publicKey={route.publicKey} />;
+      break;
+    case 'search':
+      screen = <Search initial={route.query} />;
+      break;
+    case 'nearby':
+      screen = <Nearby />;
+      break;
+    case 'settings':
+      screen = <Settings />;
+      break;
+    default:
+      screen = <Home />;
+  }
+
+  return (
+    <div className="shell">
+      <a className="skip-link" href="#main">Skip to content</a>
+      <Sidebar
+        route={route}
+        mine={mine}
+        followed={followed}
+        syncing={syncing}
+        nearbyCount={nearbyCount}
+        onNavigate={(r) => navigate(r)}
+        onFollow={() => openDialog({ kind: 'follow' })}
+        onNewStream={() => openDialog({ kind: 'newStream' })}
+      />
+      <main id="main" className="main" tabIndex={-1}>
+        {connection === 'lost' ? <div className="banner banner-warn" role="status">Live updates paused: reconnecting to Drayer…</div> : null}
+        {screen}
+      </main>
+      <RightRail />
+      <Dialogs />
+      <Toasts />
+    </div>
+  );
+}

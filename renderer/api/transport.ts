@@ -1,0 +1,17 @@
+// The renderer's one door to the engine: the DrayerApi plus the state of its event channel.
+// HTTP+SSE (the headless node's web UI) implements it today, Electron IPC will tomorrow; the
+// stores receive one at start and never learn which.
+import type { DrayerApi } from '../../app/api';
+
+export type ConnectionState = 'connecting' | 'open' | 'lost';
+
+export interface Transport extends DrayerApi {
+  /** Called with the event channel's state now and on every change; after 'lost' → 'open', events may have been missed. */
+  onConnection(listener: (state: ConnectionState) => void): () => void;
+}
+
+export type {
+  Arg, DrayerEvent, DrayerEvents, Method, NearbyStream, NodeStatus, PostView, Ret, Settings, StreamDetails,
+  StreamSummary, SyncReport, TimelineItem,
+} from '../../app/api';
+export { ApiError } from '../../app/api';

@@ -1,0 +1,105 @@
+// The left column: where to go (Home, Search, Nearby, Settings) and the streams you hold.
+// Narrow windows show it as icons, then as a bottom bar (CSS).
+import type { StreamSummary } from '../api/transport';
+import type { Route } from '../stores/ui';
+import { Avatar } from './Avatar';
+import { Icon, type IconName } from './Icon';
+
+export interface SidebarProps {
+  route: Route;
+  mine: StreamSummary[];
+  followed: StreamSummary[];
+  syncing: Set<string>;
+  nearbyCount: number;
+  onNavigate: (r: Route) => void;
+  onFollow: () => void;
+  onNewStream: () => void;
+}
+
+function NavItem({ icon, label, active, onClick, badge }: { icon: IconName; label: string; active: boolean; onClick: () => void; badge?: number }) {
+  return (
+    <li>
+      <a
+        href="#"
+        className={active ? 'nav-item active' : 'nav-item'}
+        aria-current={active ? 'page' : undefined}
+        onClick={(e) => {
+          e.preventDefault();
+          onClick();
+        }}
+      >
+        <Icon name={icon} />
+        <span className="nav-label">{label}</span>
+        {badge ? <span className="nav-badge" aria-label={`${badge} new`}>{badge}</span> : null}
+      </a>
+    </li>
+  );
+}
+
+function StreamItem({ s, active, syncing, onClick }: { s: StreamSummary; active: boolean; syncing: boolean; onClick: () => void }) {
+  return (
+    <li>
+      <a
+        href="#"
+        className={active ? 'stream-item active' : 'stream-item'}
+        aria-current={active ? 'page' : undefined}
+        onClick={(e) => {
+          e.preventDefault();
+          onClick();
+        }}
+      >
+        <Avatar publicKey={s.publicKey} name={s.name || '?'} size={28} />
+        <span className="stream-item-name">{s.name || 'Fetching…'}</span>
+        {syncing ? <span className="spinner" role="status" aria-label="Syncing" /> : null}
+      </a>
+    </li>
+  );
+}
+
+export function Sidebar({ route, mine, followed, syncing, nearbyCount, onNavigate, onFollow, onNewStream }: SidebarProps) {
+  const isStream = (pk: string) => route.name === 'stream' && route.publicKey === pk;
+  return (
+    <nav className="sidebar" aria-label="Main">
+      <div className="brand">
+        <span className="brand-mark" aria-hidden="true" />
+        <span className="brand-name">Drayer</span>
+      </div>
+      <ul className="nav">
+        <NavItem icon="home" label="Home" active={route.name === 'home'} onClick={() => onNavigate({ name: 'home' })} />
+        <NavItem icon="search" label="Search" active={route.name === 'search'} onClick={() => onNavigate({ name: 'search', query: '' })} />
+        <NavItem icon="nearby" label="Nearby" active={route.name === 'nearby'} onClick={() => onNavigate({ name: 'nearby' })} badge={nearbyCount} />
+        <li className="nav-follow-narrow">
+          <button type="button" className="nav-item" onClick={onFollow}>
+            <Icon name="userPlus" />
+            <span className="nav-label">Follow</span>
+          </button>
+        </li>
+      </ul>
+      <div className="sidebar-streams">
+        <h2 className="section-label" id="mine-label">My streams</h2>
+        <ul aria-labelledby="mine-label">
+          {mine.map((s) => <StreamItem key={s.publicKey} s={s} active={isStream(s.publicKey)} syncing={false} onClick={() => onNavigate({ name: 'stream', publicKey: s.publicKey })} />)}
+          <li>
+            <button type="button" className="stream-item stream-add" onClick={onNewStream}>
+              <span className="stream-add-icon"><Icon name="plus" size={16} /></span>
+              <span className="stream-item-name">New stream</span>
+            </button>
+          </li>
+        </ul>
+        <h2 className="section-label" id="following-label">Following</h2>
+        <ul aria-labelledby="following-label">
+          {followed.map((s) => <StreamItem key={s.publicKey} s={s} active={isStream(s.publicKey)} syncing={syncing.has(s.publicKey)} onClick={() => onNavigate({ name: 'stream', publicKey: s.publicKey })} />)}
+          <li>
+            <button type="button" className="stream-item stream-add" onClick={onFollow}>
+              <span className="stream-add-icon"><Icon name="userPlus" size={16} /></span>
+              <span className="stream-item-name">Follow a stream</span>
+            </button>
+          </li>
+        </ul>
+      </div>
+      <ul className="nav nav-bottom">
+        <NavItem icon="settings" label="Settings" active={route.name === 'settings'} onClick={() => onNavigate({ name: 'settings' })} />
+      </ul>
+    </nav>
+  );
+}

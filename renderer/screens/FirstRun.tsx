@@ -1,0 +1,64 @@
+// First run: make your stream in one step (name, about), or follow someone first.
+import { useState } from 'react';
+import { messageOf } from '../stores/errors';
+import { useStreams } from '../stores/streams';
+import { useUi } from '../stores/ui';
+import { Avatar } from '../components/Avatar';
+
+export function FirstRun({ onDone }: { onDone: () => void }) {
+  const [name, setName] = useState('');
+  const [about, setAbout] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const openDialog = useUi((s) => s.openDialog);
+
+  const submit = async (e: React.FormEvent) => {
+    e.preventDefault();
+    if (!name.trim() || busy) return;
+    setBusy(true);
+    setError(null);
+    try {
+      await useStreams.getState().create(name.trim(), about.trim());
+      onDone();
+    } catch (err) {
+      setError(messageOf(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <main className="welcome">
+      <div className="welcome-card card">
+        <div className="brand brand-large">
+          <span className="brand-mark" aria-hidden="true" />
+          <span className="brand-name">Drayer</span>
+        </div>
+        <h1>Make your stream</h1>
+        <p className="lead">A stream is your own feed of posts and files. It lives on this computer, and anyone you share it with keeps a signed copy: no account, no server.</p>
+        <form onSubmit={submit} className="form">
+          <div className="welcome-preview" aria-hidden="true">
+            <Avatar publicKey={name || 'drayer'} name={name || '?'} size={56} />
+            <div>
+              <div className="welcome-preview-name">{name.trim() || 'Your name'}</div>
+              <div className="welcome-preview-about">{about.trim() || 'A line about you'}</div>
+            </div>
+          </div>
+          <label className="field">
+            <span className="field-label">Name</span>
+            <input className="input" value={name} onChange={(e) => setName(e.target.value)} placeholder="e.g. Ada's notes" required autoFocus maxLength={80} />
+          </label>
+          <label className="field">
+            <span className="field-label">About <span className="field-optional">optional</span></span>
+            <textarea className="input" value={about} onChange={(e) => setAbout(e.target.value)} rows={3} placeholder="What you'll post about" maxLength={500} />
+          </label>
+          {error ? <p className="form-error" role="alert">{error}</p> : null}
+          <div className="form-actions">
+            <button type="button" className="button button-quiet" onClick={() => openDialog({ kind: 'follow' })}>Follow someone instead</button>
+            <button type="submit" className="button button-primary" disabled={!name.trim() || busy}>{busy ? 'Creating…' : 'Create stream'}</button>
+          </div>
+        </form>
+      </div>
+    </main>
+  );
+}

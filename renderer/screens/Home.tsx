@@ -1,0 +1,59 @@
+// Home: the composer over the merged timeline of your streams and the ones you follow.
+import { useState } from 'react';
+import { Avatar } from '../components/Avatar';
+import { PostEditor } from '../components/PostEditor';
+import { selectMine, useStreams } from '../stores/streams';
+import { useTimeline } from '../stores/timeline';
+import { useShallow } from 'zustand/react/shallow';
+import { Timeline } from './Timeline';
+import { useUi } from '../stores/ui';
+
+function Composer() {
+  const mine = useStreams(useShallow(selectMine));
+  const [pk, setPk] = useState<string | null>(null);
+  const current = mine.find((s) => s.publicKey === pk) ?? mine[0];
+  if (!current) {
+    return (
+      <section className="card composer composer-empty" aria-label="New post">
+        <p>Make a stream of your own to post.</p>
+        <button type="button" className="button button-primary" onClick={() => useUi.getState().openDialog({ kind: 'newStream' })}>Make your stream</button>
+      </section>
+    );
+  }
+  return (
+    <section className="card composer" aria-label="New post">
+      <Avatar publicKey={current.publicKey} name={current.name} />
+      <div className="composer-main">
+        <PostEditor
+          idBase="composer"
+          autoFocus={false}
+          submitLabel="Post"
+          bodyPlaceholder="What's new?"
+          onSubmit={(title, body) => useTimeline.getState().post(current.publicKey, title, body)}
+          leading={
+            mine.length > 1 ? (
+              <>
+                <label className="visually-hidden" htmlFor="composer-stream">Post to</label>
+                <select id="composer-stream" className="select select-sm" value={current.publicKey} onChange={(e) => setPk(e.target.value)}>
+                  {mine.map((s) => <option key={s.publicKey} value={s.publicKey}>{s.name}</option>)}
+                </select>
+              </>
+            ) : null
+          }
+        />
+      </div>
+    </section>
+  );
+}
+
+export function Home() {
+  return (
+    <>
+      <header className="page-head">
+        <h1>Home</h1>
+      </header>
+      <Composer />
+      <Timeline />
+    </>
+  );
+}

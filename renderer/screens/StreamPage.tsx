@@ -1,0 +1,150 @@
+// A stream's page: profile header (avatar, name, about, fingerprint, key with copy, follow
+// state, sync line) and its posts.
+import { useCallback, useEffect, useState } from 'react';
+import type { TimelineItem } from '../api/transport';
+import { Avatar } from '../components/Avatar';
+import { CopyButton } from '../components/CopyButton';
+import { Icon } from '../components/Icon';
+import { PostCard } from '../components/PostCard';
+import { EmptyState, ErrorBanner, SkeletonCards } from '../components/States';
+import { codeOf, messageOf } from '../stores/errors';
+import { useStreams } from '../stores/streams';
+import { useSync } from '../stores/sync';
+import { useTimeline } from '../stores/timeline';
+import { useUi } from '../stores/ui';
+import { agoSentence, formatCount } from '../lib/time';
+
+function useStreamPosts(publicKey: string, version: number) {
+  const posts = useStreams((s) => s.posts[publicKey] ?? null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    useStreams.getState().loadPosts(publicKey).then(() => setError(null), (e) => setError(messageOf(e)));
+  }, [publicKey, version]);
+  return { posts, error };
+}
+
+export function StreamPage({ publicKey }: { publicKey: string }) {
+  const details = useStreams((s) => s.details[publicKey]);
+  const summary = useStreams((s) => s.byKey[publicKey]);
+  const loaded = useStreams((s) => s.loaded);
+  const progress = useSync((s) => s.progress[publicKey]);
+  const lastOk = useSync((s) => s.lastOk[publicKey]);
+  const { openDialog, navigate, toast } = useUi();
+  const [loadError, setLoadError] = useState<{ code: string; text: string } | null>(null);
+  const [syncing, setSyncing] = useState(false);
+
+  const reload = useCallback(() => {
+    useStreams.getState().loadDetails(publicKey).then(() => setLoadError(null), (e) => setLoadError({ code: codeOf(e), text: messageOf(e) }));
+  }, [publicKey]);
+  useEffect(reload, [reload, summary?.records]);
+  const { posts, error } = useStreamPosts(publicKey, details?.lastSeq ?? 0);
+
+  if (loadError?.code === 'NOT_FOUND' || (loaded && !summary && !details)) {
+    return (
+      <EmptyState icon="search" title="Not on this computer" text="This node does not hold that stream. Follow it by its key to read it here."
+        action={<button type="button" className="button" onClick={() => openDialog({ kind: 'follow', key: publicKey })}>Follow this stream</button>} />
+    );
+  }
+  const s = details ?? summary;
+  if (!s) return <SkeletonCards count={2} />;
+  const name = s.name || 'Unnamed stream';
+  const partial = s.partial.metaOnly ? 'Titles only (metadata copy)' : s.partial.minId > 0 ? 'Latest posts only' : null;
+  const active = progress && !progress.done;
+  const syncLine = s.owned
+    ? `Your stream · ${formatCount(s.posts)} ${s.posts === 1 ? 'post' : 'posts'} · ${formatCount(s.records)} records`
+    : [
+        active ? `Syncing… ${formatCount(progress.records)}${progress.recordsTotal ? ` of ${formatCount(progress.recordsTotal)}` : ''} records` : lastOk ? `Synced ${agoSentence(lastOk.at)} from ${lastOk.peer.replace(/^https?:\/\//, '')}` : s.sources[0] ? `Following from ${s.sources[0].replace(/^https?:\/\//, '')}` : 'Following',
+        `${formatCount(s.records)} records`,
+      ].join(' · ');
+
+  const syncNow = async () => {
+    setSyncing(true);
+    try {
+      const reports = await useSync.getState().syncNow(publicKey);
+      const failed = reports.filter((r) => r.error);
+      if (reports.length === 0) toast('No address to sync from yet. Add one, or wait for the stream to be seen nearby.', 'error');
+      else if (failed.length === reports.length) toast(`Could not reach ${failed[0]!.peer.replace(/^https?:\/\//, '')}: ${failed[0]!.error}`, 'error');
+      else toast('Up to date');
+    } catch (e) {
+      toast(messageOf(e), 'error');
+    } finally {
+      setSyncing(false);
+    }
+  };
+
+  return (
+    <>
+      <header className="page-head page-head-back">
+        <button type="button" className="icon-button" onClick={() => (history.length > 1 ? history.back() : navigate({ name: 'home' }))} aria-label="Back">
+          <Icon name="arrowLeft" size={18} />
+        </button>
+        <h1 className="page-head-title">{name}</h1>
+      </header>
+      <section className="card profile" aria-label="Profile">
+        <div className="profile-top">
+          <Avatar publicKey={s.publicKey} name={name} size={72} />
+          <div className="profile-actions">
+            {s.owned ? (
+              <button type="button" className="button" onClick={() => openDialog({ kind: 'editProfile', publicKey })}>Edit profile</button>
+            ) : (
+              <>
+                <button type="button" className="button" onClick={() => void syncNow()} disabled={syncing}>
+                  <Icon name="sync" size={16} className={syncing ? 'spin' : undefined} /> {syncing ? 'Syncing…' : 'Sync now'}
+                </button>
+                <button type="button" className="button button-following" onClick={() => openDialog({ kind: 'unfollow', publicKey })}>
+                  <span className="when-idle">Following</span><span className="when-hover">Unfollow</span>
+                </button>
+              </>
+            )}
+          </div>
+        </div>
+        <h2 className="profile-name">{name}</h2>
+        {s.about ? <p className="profile-about">{s.about}</p> : null}
+        {partial ? <p className="badge">{partial}</p> : null}
+        <p className="profile-sync">{syncLine}</p>
+        {progress?.error && !active ? <p className="profile-error">Last sync failed: {progress.error}</p> : null}
+        {details ? (
+          <div className="keybox">
+            <div className="keybox-row">
+              <span className="keybox-label">Fingerprint</span>
+              <span className="mono keybox-words">{details.fingerprint}</span>
+            </div>
+            <div className="keybox-row">
+              <span className="keybox-label">Key</span>
+              <span className="mono keybox-key" title={details.publicKey}>{details.publicKey}</span>
+              <CopyButton text={details.publicKey} label="Copy key" />
+            </div>
+          </div>
+        ) : null}
+      </section>
+      {loadError ? <ErrorBanner text={loadError.text} onRetry={reload} /> : null}
+      <div className="tabs" role="tablist" aria-label="Stream sections">
+        <button type="button" role="tab" aria-selected="true" className="tab active">Posts <span className="tab-count">{formatCount(s.posts)}</span></button>
+      </div>
+      {error ? <ErrorBanner text={error} /> : null}
+      {posts === null ? <SkeletonCards count={2} /> : posts.length === 0 ? (
+        <EmptyState icon="feather" title="No posts yet" text={s.owned ? 'Posts you write on Home appear here.' : 'When this stream posts, the posts appear here.'} />
+      ) : (
+        <div className="feed" role="feed" aria-label={`Posts of ${name}`}>
+          {posts.map((p) => {
+            const item: TimelineItem = { ...p, streamKey: publicKey, streamName: name };
+            return (
+              <PostCard
+                key={p.key}
+                item={item}
+                own={s.owned}
+                onOpenStream={() => window.scrollTo({ top: 0, behavior: 'smooth' })}
+                onDelete={(it) => openDialog({ kind: 'deletePost', item: it })}
+                loadFull={async (it) => ({ title: it.title, body: it.body })}
+                onSave={async (it, t, b) => {
+                  await useTimeline.getState().edit(it, t, b);
+                  toast('Post updated');
+                }}
+              />
+            );
+          })}
+        </div>
+      )}
+    </>
+  );
+}

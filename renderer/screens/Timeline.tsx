@@ -1,0 +1,83 @@
+// The list of posts with its states and the "N new posts" pill; shared by Home.
+import { useEffect, useRef } from 'react';
+import { PostCard } from '../components/PostCard';
+import { EmptyState, ErrorBanner, SkeletonCards } from '../components/States';
+import { Icon } from '../components/Icon';
+import { useStreams } from '../stores/streams';
+import { useTimeline } from '../stores/timeline';
+import { useUi } from '../stores/ui';
+
+export function Timeline() {
+  const { ids, posts, pending, status, error, hasMore, loadingMore } = useTimeline();
+  const byKey = useStreams((s) => s.byKey);
+  const navigate = useUi((s) => s.navigate);
+  const openDialog = useUi((s) => s.openDialog);
+  const toast = useUi((s) => s.toast);
+  const sentinel = useRef<HTMLDivElement>(null);
+  const top = useRef<HTMLDivElement>(null);
+
+  useEffect(() => {
+    const el = sentinel.current;
+    if (!el || !hasMore) return;
+    const io = new IntersectionObserver((entries) => {
+      if (entries.some((e) => e.isIntersecting)) void useTimeline.getState().loadMore();
+    }, { rootMargin: '800px' });
+    io.observe(el);
+    return () => io.disconnect();
+  }, [hasMore, ids.length]);
+
+  if (status === 'loading' || status === 'idle') return <SkeletonCards />;
+  if (status === 'error') return <ErrorBanner text={`The timeline could not be read. ${error ?? ''}`} onRetry={() => void useTimeline.getState().loadInitial()} />;
+
+  return (
+    <div className="timeline" ref={top}>
+      {pending.length > 0 ? (
+        <div className="pill-row">
+          <button
+            type="button"
+            className="pill"
+            onClick={() => {
+              useTimeline.getState().showPending();
+              top.current?.scrollIntoView({ block: 'start', behavior: 'smooth' });
+            }}
+          >
+            <Icon name="arrowUp" size={16} />
+            {pending.length === 1 ? '1 new post' : `${pending.length} new posts`}
+          </button>
+        </div>
+      ) : null}
+      {error ? <ErrorBanner text={error} onRetry={() => void useTimeline.getState().refreshHead(true)} /> : null}
+      {ids.length === 0 ? (
+        <EmptyState
+          icon="feather"
+          title="Nothing here yet"
+          text="Write your first post above, or follow someone to see theirs."
+          action={<button type="button" className="button" onClick={() => openDialog({ kind: 'follow' })}>Follow a stream</button>}
+        />
+      ) : (
+        <div className="feed" role="feed" aria-busy={loadingMore} aria-label="Posts">
+          {ids.map((id) => {
+            const item = posts[id]!;
+            return (
+              <PostCard
+                key={id}
+                item={item}
+                own={!!byKey[item.streamKey]?.owned}
+                onOpenStream={(pk) => navigate({ name: 'stream', publicKey: pk })}
+                onDelete={(it) => openDialog({ kind: 'deletePost', item: it })}
+                loadFull={(it) => useTimeline.getState().fullPost(it)}
+                onSave={async (it, t, b) => {
+                  await useTimeline.getState().edit(it, t, b);
+                  toast('Post updated');
+                }}
+              />
+            );
+          })}
+        </div>
+      )}
+      <div ref={sentinel} />
+      {loadingMore ? <SkeletonCards count={1} /> : null}
+      {!hasMore && ids.length > 8 ? <p className="end-note">You're all caught up.</p> : null}
+    </div>
+  );
+}

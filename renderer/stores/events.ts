@@ -1,0 +1,75 @@
+// Feeds the stores from the node's events. Bursts (a clone applies page after page) are folded
+// into one refresh; after the event channel was lost and is back, everything is read again.
+import { transport } from '../api';
+import type { DrayerEvent } from '../api/transport';
+import { useSettings } from './settings';
+import { useStreams } from './streams';
+import { useSync } from './sync';
+import { useTimeline } from './timeline';
+import { useUi } from './ui';
+
+function debounce(fn: () => void, ms: number): () => void {
+  let t: ReturnType<typeof setTimeout> | null = null;
+  return () => {
+    if (t) clearTimeout(t);
+    t = setTimeout(() => {
+      t = null;
+      fn();
+    }, ms);
+  };
+}
+
+export function reloadAll(): Promise<unknown> {
+  return Promise.all([useStreams.getState().load(), useTimeline.getState().loadInitial(), useSettings.getState().load(), useStreams.getState().loadNearby()]);
+}
+
+export function connectEvents(): () => void {
+  const t = transport();
+  let remote = false;
+  let local = false;
+  const touched = new Set<string>();
+  const refresh = debounce(() => {
+    const wasLocal = local && !remote;
+    local = remote = false;
+    void useTimeline.getState().refreshHead(wasLocal);
+    void useStreams.getState().load();
+    const details = useStreams.getState().details;
+    for (const pk of touched) if (details[pk]) void useStreams.getState().loadDetails(pk).catch(() => {});
+    touched.clear();
+  }, 150);
+  const nearby = debounce(() => void useStreams.getState().loadNearby(), 300);
+
+  const off = t.subscribe((e: DrayerEvent) => {
+    switch (e.event) {
+      case 'recordsChanged':
+        if (e.data.local) local = true;
+        else remote = true;
+        touched.add(e.data.publicKey);
+        refresh();
+        break;
+      case 'syncProgress':
+        useSync.getState().onProgress(e.data);
+        break;
+      case 'streamsChanged':
+        void useStreams.getState().load();
+        nearby();
+        break;
+      case 'peerFound':
+        nearby();
+        break;
+    }
+  });
+  let wasLost = false;
+  const offConn = t.onConnection((c) => {
+    useUi.getState().setConnection(c);
+    if (c === 'lost') wasLost = true;
+    if (c === 'open' && wasLost) {
+      wasLost = false;
+      void reloadAll();
+    }
+  });
+  return () => {
+    off();
+    offConn();
+  };
+}

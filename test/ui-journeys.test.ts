@@ -1,0 +1,165 @@
+// The desktop UI's journeys, end to end: a real Chromium drives the renderer served by real
+// headless nodes (`drayer serve --ui` on 127.0.0.1), and every check reads what a person sees.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Browser } from 'playwright-core';
+import { assertAccessible, launchBrowser, openApp, shoot, startUiNode, type UiNode } from './ui-harness.js';
+
+let browser: Browser;
+const nodes: UiNode[] = [];
+
+before(async () => {
+  browser = await launchBrowser();
+});
+after(async () => {
+  await Promise.allSettled(nodes.map((n) => n.stop()));
+  await browser?.close();
+});
+
+async function node(name: string): Promise<UiNode> {
+  const n = await startUiNode(name);
+  nodes.push(n);
+  return n;
+}
+
+test('first run: a person makes their stream and lands on Home', async () => {
+  const a = await node('first-run');
+  const { page, context, problems } = await openApp(browser, a.url);
+  try {
+    await page.getByRole('heading', { name: 'Make your stream' }).waitFor();
+    await page.getByLabel('Name').fill('Ada Lovelace');
+    await page.getByLabel('About').fill('Notes on the Analytical Engine');
+    await page.getByRole('button', { name: 'Create stream' }).click();
+    await page.getByRole('heading', { name: 'Home', level: 1 }).waitFor();
+    await page.getByRole('navigation', { name: 'Main' }).getByText('Ada Lovelace').waitFor();
+    const streams = await a.call('listStreams', undefined);
+    assert.equal(streams.length, 1);
+    assert.equal(streams[0]!.name, 'Ada Lovelace');
+    assert.equal(streams[0]!.about, 'Notes on the Analytical Engine');
+    assert.equal(streams[0]!.owned, true);
+    // the composer posts to the new stream at once
+    await page.getByLabel('Post', { exact: true }).fill('Hello, world');
+    await page.getByRole('button', { name: 'Post', exact: true }).click();
+    await page.getByRole('article').filter({ hasText: 'Hello, world' }).waitFor();
+    assert.deepEqual(problems.errors, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('post, edit and delete: each shows in the timeline and reaches the stream', async () => {
+  const a = await node('posting');
+  const s = await a.call('createStream', { name: 'Bo', about: '' });
+  const { page, context, problems } = await openApp(browser, a.url);
+  try {
+    await page.getByRole('heading', { name: 'Home', level: 1 }).waitFor();
+    await page.getByLabel('Title (optional)').fill('Garden log');
+    await page.getByLabel('Post', { exact: true }).fill('The **tomatoes** are in.\n\n- basil\n- mint');
+    await page.getByLabel('Post', { exact: true }).press('Control+Enter');
+    await page.getByRole('article').filter({ hasText: 'Garden log' }).waitFor();
+    const [created] = await a.call('listPosts', { publicKey: s.publicKey });
+    const card = page.locator(`article[data-post-key="${created!.key}"]`);
+    assert.equal(await card.locator('strong').textContent(), 'tomatoes');
+    assert.equal(await card.locator('li').count(), 2);
+    assert.equal(await page.getByLabel('Title (optional)').inputValue(), '', 'the composer empties after posting');
+    let posts = await a.call('listPosts', { publicKey: s.publicKey });
+    assert.equal(posts.length, 1);
+    assert.equal(posts[0]!.title, 'Garden log');
+    assert.equal(posts[0]!.body, 'The **tomatoes** are in.\n\n- basil\n- mint');
+
+    // edit in place
+    await card.getByRole('button', { name: 'Post actions' }).click();
+    await page.getByRole('menuitem', { name: 'Edit' }).click();
+    const body = card.getByLabel('Post', { exact: true });
+    await body.fill('The tomatoes are *ripe*.');
+    await card.getByRole('button', { name: 'Save' }).click();
+    await card.locator('em', { hasText: 'ripe' }).waitFor();
+    posts = await a.call('listPosts', { publicKey: s.publicKey });
+    assert.equal(posts[0]!.body, 'The tomatoes are *ripe*.');
+
+    // delete, confirmed
+    await card.getByRole('button', { name: 'Post actions' }).click();
+    await page.getByRole('menuitem', { name: 'Delete…' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Delete this post?' });
+    await dialog.waitFor();
+    await dialog.getByRole('button', { name: 'Delete' }).click();
+    await card.waitFor({ state: 'detached' });
+    await page.getByText('Nothing here yet').waitFor();
+    assert.equal((await a.call('listPosts', { publicKey: s.publicKey })).length, 0);
+    assert.deepEqual(problems.errors, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('a hostile post renders as text: no element, script or link it asks for', async () => {
+  const a = await node('hostile');
+  const s = await a.call('createStream', { name: 'Mallory' });
+  const hostile = [
+    '<img src=x onerror="window.__pwned = 1">',
+    '<script>window.__pwned = 2</script>',
+    '[click me](javascript:window.__pwned=3) and [fine](https://example.org/)',
+    '<iframe src="https://example.org"></iframe>',
+    'Code keeps what was typed: `a &amp; <b>`',
+  ].join('\n\n');
+  await a.call('post', { publicKey: s.publicKey, title: '<b>title</b>', body: hostile });
+  const { page, context, problems } = await openApp(browser, a.url);
+  try {
+    const card = page.getByRole('article').first();
+    await card.waitFor();
+    assert.equal(await card.locator('img, script, iframe, b').count(), 0);
+    assert.equal(await card.locator('a[href^="javascript"]').count(), 0);
+    assert.equal(await card.locator('a[href="https://example.org/"]').getAttribute('rel'), 'noopener noreferrer nofollow');
+    await card.getByText('<img src=x onerror="window.__pwned = 1">').waitFor();
+    await card.getByText('<b>title</b>').waitFor();
+    assert.equal(await card.locator('code').textContent(), 'a &amp; <b>');
+    assert.equal(await page.evaluate('window.__pwned'), undefined);
+    assert.deepEqual(problems.errors, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('a post on another node arrives live behind a "new posts" pill', async () => {
+  const a = await node('writer');
+  const sa = await a.call('createStream', { name: 'Ada', about: 'Writes from node A' });
+  await a.call('post', { publicKey: sa.publicKey, title: 'Earlier', body: 'Already there before the follow.' });
+  // B checks its sources every 5 s: set before it starts its scheduler, by a first run.
+  const b0 = await startUiNode('reader');
+  await b0.call('setSettings', { syncIntervalS: 5 });
+  await b0.stop();
+  const b = await startUiNode('reader', { dataDir: b0.dataDir });
+  nodes.push(b);
+  await b.call('createStream', { name: 'Bo' });
+
+  const { page, context, problems } = await openApp(browser, b.url);
+  try {
+    await page.getByRole('heading', { name: 'Home', level: 1 }).waitFor();
+    await page.getByRole('button', { name: 'Follow a stream' }).first().click();
+    const dialog = page.getByRole('dialog', { name: 'Follow a stream' });
+    await dialog.getByLabel('Key or link').fill(sa.publicKey);
+    await dialog.getByLabel('Address').fill(a.lanUrl);
+    await dialog.getByRole('button', { name: 'Follow', exact: true }).click();
+    // the stream page of what we followed
+    await page.getByRole('heading', { name: 'Ada', level: 2 }).waitFor();
+    await page.getByText('Writes from node A').waitFor();
+    await page.getByRole('article').filter({ hasText: 'Earlier' }).waitFor();
+
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Home' }).click();
+    await page.getByRole('article').filter({ hasText: 'Earlier' }).waitFor();
+
+    await a.call('post', { publicKey: sa.publicKey, title: 'Live from A', body: 'Posted after the follow.' });
+    const pill = page.getByRole('button', { name: '1 new post' });
+    await pill.waitFor({ timeout: 30_000 });
+    // held behind the pill, not pushed under the reader
+    assert.equal(await page.getByRole('article').filter({ hasText: 'Live from A' }).count(), 0);
+    await shoot(page, 'home-new-posts-pill-light-wide');
+    await pill.click();
+    const first = page.getByRole('article').first();
+    await first.filter({ hasText: 'Live from A' }).waitFor();
+    await pill.waitFor({ state: 'detached' });
+    assert.deepEqual(problems.errors, []);
+  } finally {
+    await context.close();
+  }
+});

@@ -1,0 +1,114 @@
+// Unit tests of the renderer's logic (stores, routes, markdown, snippets, avatars), loaded from
+// the TypeScript source through Vite's module loader, the same transform the bundle gets.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createServer, type ViteDevServer } from 'vite';
+
+const RENDERER = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../renderer');
+let vite: ViteDevServer;
+
+before(async () => {
+  vite = await createServer({
+    configFile: path.join(RENDERER, 'vite.config.ts'),
+    server: { middlewareMode: true, hmr: false, watch: null },
+    appType: 'custom',
+    logLevel: 'error',
+  });
+});
+after(async () => {
+  await vite?.close();
+});
+
+/** A renderer module, typed loosely: the renderer has its own (DOM, bundler) tsconfig. */
+const load = (p: string): Promise<any> => vite.ssrLoadModule(path.join(RENDERER, p));
+
+interface Item { streamKey: string; streamName: string; key: string; id: number; ts: number; mod: number; title: string; body: string }
+const item = (streamKey: string, id: number, ts: number, title = `p${id}`): Item => ({ streamKey, streamName: streamKey, key: `k${id}`, id, ts, mod: ts, title, body: '' });
+
+test('timeline merge: your own new posts show at once, others wait behind the pill', async () => {
+  const { mergeHead, postId } = await load('stores/timeline.ts');
+  const a1 = item('A', 1, 100);
+  const b1 = item('B', 1, 90);
+  let d = mergeHead({ posts: {}, ids: [], pending: [] }, [a1, b1], 40, true);
+  assert.deepEqual(d.ids, [postId(a1), postId(b1)]);
+  // a remote post arrives: held in pending, the shown list does not move
+  const b2 = item('B', 2, 110);
+  d = mergeHead(d, [b2, a1, b1], 40, false);
+  assert.deepEqual(d.ids, [postId(a1), postId(b1)]);
+  assert.deepEqual(d.pending, [postId(b2)]);
+  // a local write shows everything, pending included, in the node's order
+  const a2 = item('A', 2, 120);
+  d = mergeHead(d, [a2, b2, a1, b1], 40, true);
+  assert.deepEqual(d.ids, [postId(a2), postId(b2), postId(a1), postId(b1)]);
+  assert.deepEqual(d.pending, []);
+});
+
+test('timeline merge: edits update in place, deletions inside the page leave, older pages stay', async () => {
+  const { mergeHead, postId } = await load('stores/timeline.ts');
+  const posts = [item('A', 4, 400), item('A', 3, 300), item('A', 2, 200), item('A', 1, 100)];
+  let d = mergeHead({ posts: {}, ids: [], pending: [] }, posts, 40, true);
+  // the first page (limit 2) holds 4 and 3; 3 was edited, so the page says so
+  const edited = { ...posts[1]!, title: 'edited', mod: 350 };
+  d = mergeHead(d, [posts[0]!, edited], 2, false);
+  assert.equal(d.posts[postId(edited)].title, 'edited');
+  assert.equal(d.ids.length, 4, 'posts older than a full page are not taken as deleted');
+  // 4 is deleted: a page of limit 2 now holds 3 and 2
+  d = mergeHead(d, [edited, posts[2]!], 2, false);
+  assert.deepEqual(d.ids, [postId(edited), postId(posts[2]!), postId(posts[3]!)]);
+  assert.equal(d.posts[postId(posts[0]!)], undefined);
+  // a page that is not full holds everything: what it lacks is gone
+  d = mergeHead(d, [edited], 40, false);
+  assert.deepEqual(d.ids, [postId(edited)]);
+});
+
+test('timeline order ties break by stream key, then id, as the node orders them', async () => {
+  const { compareItems } = await load('stores/timeline.ts');
+  const list = [item('A', 1, 5), item('B', 1, 5), item('B', 2, 5), item('A', 9, 6)];
+  list.sort(compareItems);
+  assert.deepEqual(list.map((x) => `${x.streamKey}${x.id}`), ['A9', 'B2', 'B1', 'A1']);
+});
+
+test('routes round-trip through the URL hash, keys with / + = included', async () => {
+  const { parseHash, hashOf } = await load('stores/ui.ts');
+  for (const r of [{ name: 'home' }, { name: 'stream', publicKey: 'ab/c+d=' }, { name: 'search', query: 'två ord' }, { name: 'settings' }, { name: 'nearby' }]) {
+    assert.deepEqual(parseHash(hashOf(r)), r);
+  }
+  assert.deepEqual(parseHash('#/nonsense'), { name: 'home' });
+  assert.deepEqual(parseHash(''), { name: 'home' });
+});
+
+test('markdown renders to elements without raw HTML, unsafe links or images from elsewhere', async () => {
+  const { Markdown, safeHref } = await load('lib/markdown.tsx');
+  const { createElement } = await import('react');
+  const { renderToStaticMarkup } = await import('react-dom/server');
+  const html: string = renderToStaticMarkup(createElement(Markdown, {
+    source: '# Hi\n\n**bold** <script>alert(1)</script> <img src=x onerror=alert(1)>\n\n[a](javascript:alert(1)) [b](https://ok.example/) ![pic](http://tracker.example/p.png)\n\n- [x] done',
+  }));
+  assert.ok(!/<script|<img|onerror=|javascript:/i.test(html.replace(/&lt;[^&]*&gt;/g, '')), html);
+  assert.match(html, /<strong>bold<\/strong>/);
+  assert.match(html, /&lt;script&gt;/);
+  assert.match(html, /<a href="https:\/\/ok.example\/" target="_blank" rel="noopener noreferrer nofollow">b<\/a>/);
+  assert.match(html, /\[pic\]/);
+  assert.match(html, /<h3 class="md-heading">Hi<\/h3>/);
+  assert.equal(safeHref(' JavaScript:alert(1)'), null);
+  assert.equal(safeHref('drayer:abc'), 'drayer:abc');
+});
+
+test('search snippets lose markdown syntax and the repeated title', async () => {
+  const { cleanSnippet } = await load('screens/Search.tsx');
+  assert.equal(cleanSnippet('Title — The *engine* has a **store** and [notes](https://x.example/)', 'Title'), 'The engine has a store and notes');
+  assert.equal(cleanSnippet('…see 1. first - second', ''), '…see first second');
+});
+
+test('generated avatars: stable colour per key, initials from the name', async () => {
+  const { avatarColor, initials } = await load('lib/avatar.ts');
+  assert.equal(avatarColor('key-one'), avatarColor('key-one'));
+  const colours = new Set(Array.from({ length: 50 }, (_, i) => avatarColor(`key-${i}`)));
+  assert.ok(colours.size >= 8, 'keys spread over the palette');
+  assert.equal(initials('Ada Lovelace'), 'AL');
+  assert.equal(initials('  bo  '), 'B');
+  assert.equal(initials('Émile Zola Jr'), 'ÉJ');
+  assert.equal(initials(''), '?');
+});
