@@ -12,6 +12,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
@@ -153,6 +154,10 @@ test('a sync peer answering ~300 bytes of bomb to /changes, /newRecords and /tip
     noStackTrace(c);
     assert.equal(c.code, 1, show(c));
     assert.match(c.err, new RegExp(`^drayer: ${url}/\\S+ sent a ${what} that declares more items than it holds`), show(c));
+    // a clone that received nothing leaves no file; sync a real copy against the same peer
+    assert.equal(fs.existsSync(path.join(dir, `c-${what.length}.stream`)), false);
+    const e = await drayer(dir, ['export', path.join(writerDir, 'victim.stream'), `c-${what.length}.stream`]);
+    assert.equal(e.code, 0, show(e));
     const s = await drayer(dir, ['sync', `c-${what.length}.stream`, url]);
     noStackTrace(s);
     assert.equal(s.code, 1, show(s));
