@@ -33,8 +33,14 @@ try {
   db.pragma(`wal_autocheckpoint = ${Math.ceil((2 * cfg.checkpointBytes) / pageSize)}`);
   db.pragma('journal_size_limit = 67108864'); // once checkpointed, a big WAL is cut back to 64 MiB
   const insert = db.prepare('INSERT OR IGNORE INTO chunks (hash, data) VALUES (?, ?)');
+  // A chunk and its pin commit together: a collection sees both or neither. (A chunk already held
+  // is pinned too: the file it belonged to may go before this one's manifest is stored.)
+  const pin = cfg.op === undefined ? undefined : db.prepare('INSERT OR IGNORE INTO chunk_pins (op, hash) VALUES (?, ?)');
   write = db.transaction((b: typeof batch) => {
-    for (const c of b) insert.run(c.hash, c.data);
+    for (const c of b) {
+      insert.run(c.hash, c.data);
+      pin?.run(cfg.op, c.hash);
+    }
   });
 } catch (e) {
   send({ fatal: (e as Error).message });

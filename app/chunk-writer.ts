@@ -27,6 +27,8 @@ export interface WriterConfig {
   txBytes: number;
   /** WAL checkpoint interval in bytes while writing */
   checkpointBytes: number;
+  /** the chunk operation (files.ts) each chunk is pinned to, in the transaction that stores it */
+  op?: number;
 }
 
 /** This thread → worker: a chunk's buffer (transferred) and its length, or the end. */
@@ -108,11 +110,15 @@ export class ChunkStore {
   private sinceCheckpoint = 0;
   private readonly checkpointBytes: number;
 
-  /** A writer for `s`; `verify`: check each chunk against its hash (chunks from peers). Always `terminate()` it. */
-  static forStream(s: Stream, opts: { verify: boolean }): ChunkStore {
+  /**
+   * A writer for `s`; `verify`: check each chunk against its hash (chunks from peers); `op`: pin
+   * each chunk to this chunk operation, so no collection takes it before its manifest is stored.
+   * Always `terminate()` it.
+   */
+  static forStream(s: Stream, opts: { verify: boolean; op?: number }): ChunkStore {
     holdCheckpoints(s);
     try {
-      return new ChunkStore(s, { verify: opts.verify, txBytes: TX_BYTES, checkpointBytes: BULK_CHECKPOINT_BYTES });
+      return new ChunkStore(s, { verify: opts.verify, txBytes: TX_BYTES, checkpointBytes: BULK_CHECKPOINT_BYTES, op: opts.op });
     } catch (e) {
       releaseCheckpoints(s);
       throw e;

@@ -425,20 +425,44 @@ registerCommand({
     const { addPaths } = await import('./files.js');
     const tty = process.stderr.isTTY === true;
     let last = 0;
-    const result = await withStream(file!, (s) =>
-      addPaths(s, paths, {
-        onProgress: tty
-          ? (p) => {
-              const now = Date.now();
-              if (now - last < 100 && p.files < p.filesTotal) return; // ~10 redraws a second is plenty
-              last = now;
-              process.stderr.write(`\rAdding: ${p.files}/${p.filesTotal} files, ${humanSize(p.bytes)} of ${humanSize(p.bytesTotal)}\x1b[K`);
-            }
-          : undefined,
-      }),
-    ).finally(() => {
+    // Ctrl-C (or a TERM) stops the add and removes what it half wrote before exiting; a second one
+    // stops at once (the default), and the next open of the stream collects what is left.
+    const ac = new AbortController();
+    let stoppedBy: NodeJS.Signals | undefined;
+    const stop = (sig: NodeJS.Signals) => {
+      stoppedBy = sig;
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
       if (tty && last) process.stderr.write('\r\x1b[K');
-    });
+      note('Stopping: removing what this add had written (press Ctrl-C again to stop at once)...');
+      ac.abort();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+    let result: Awaited<ReturnType<typeof addPaths>>;
+    try {
+      result = await withStream(file!, (s) =>
+        addPaths(s, paths, {
+          signal: ac.signal,
+          onProgress: tty
+            ? (p) => {
+                const now = Date.now();
+                if (stoppedBy || (now - last < 100 && p.files < p.filesTotal)) return; // ~10 redraws a second is plenty
+                last = now;
+                process.stderr.write(`\rAdding: ${p.files}/${p.filesTotal} files, ${humanSize(p.bytes)} of ${humanSize(p.bytesTotal)}\x1b[K`);
+              }
+            : undefined,
+        }),
+      );
+    } catch (e) {
+      if (!stoppedBy || !isDrayerError(e, 'CANCELLED')) throw e;
+      note(`drayer: ${e.message}`);
+      return stoppedBy === 'SIGINT' ? 130 : 143; // as a shell reports a process ended by the signal
+    } finally {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      if (tty && last && !stoppedBy) process.stderr.write('\r\x1b[K');
+    }
     if (opts.json) return printJson(result);
     for (const p of result.added) print(`added    ${p}`);
     for (const p of result.updated) print(`updated  ${p}`);
@@ -527,12 +551,18 @@ registerCommand({
     const cleanup = () => {
       for (const f of [tmp, tmp + '-wal', tmp + '-shm']) fs.rmSync(f, { force: true });
     };
+    const { dropUnreferencedChunks } = await import('./files.js');
     let records = 0;
     try {
-      await withStream(file!, async (s) => {
+      await withStream(file!, (s) => {
+        // VACUUM INTO, not a page copy: free pages (which may hold bytes of deleted or cancelled
+        // files) stay behind, and the copy is one consistent snapshot however busy the stream is.
         try {
-          await s.db.backup(tmp);
+          s.db.prepare('VACUUM INTO ?').run(tmp);
         } catch (e) {
+          const code = (e as { code?: string }).code;
+          if (code === 'SQLITE_FULL') throw new DrayerError('IO', `The disk is full while writing ${out}; nothing was written. Free some space and try again.`, { cause: e });
+          if (code === 'SQLITE_CANTOPEN') throw new DrayerError('IO', `Cannot write ${out}: ${(e as Error).message}; check that its folder is writable.`, { cause: e });
           throw fsError(e, out!, 'write');
         }
       });
@@ -540,6 +570,9 @@ registerCommand({
       const copy = Stream.open(tmp);
       try {
         copy.setMeta('nodeId', Buffer.from(randomBytes(16)).toString('hex'));
+        // Only chunks a file refers to leave this machine: not those of an add still running
+        // (or killed where nothing collected yet), which may be a private file never meant to go.
+        dropUnreferencedChunks(copy);
         records = copy.count();
       } finally {
         copy.close();

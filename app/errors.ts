@@ -10,7 +10,9 @@ export type ErrorCode =
   | 'INVALID_RECORD'
   | 'PROTECTED'
   | 'EXISTS'
-  | 'IO';
+  | 'IO'
+  /** the caller stopped it (Ctrl-C, an AbortSignal); what it had half done is undone */
+  | 'CANCELLED';
 
 export class DrayerError extends Error {
   readonly code: ErrorCode;

@@ -6,6 +6,7 @@ import { encode } from '@msgpack/msgpack';
 import { decodeBounded, MSGPACK_LIMITS, MsgpackError } from './msgpack.js';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import * as zlib from 'node:zlib';
@@ -161,9 +162,15 @@ function smallContent(header: FileHeader, body: Uint8Array): Buffer {
   throw new DrayerError('CORRUPT', `This file is stored with an encoding Drayer does not know ("${header.enc}"); update Drayer to read it.`);
 }
 
-// ---------- per-stream SQL and in-flight chunk pins ----------
+// ---------- per-stream SQL ----------
 
 interface Stmts {
+  ops: Statement;
+  insertOp: Statement;
+  beatOp: Statement;
+  dropOp: Statement;
+  dropPins: Statement;
+  pinned: Statement;
   insertChunk: Statement;
   chunkData: Statement;
   hasChunk: Statement;
@@ -186,6 +193,12 @@ function stmts(s: Stream): Stmts {
     // Only the head of each value is copied out: listing a site must not load every file's bytes.
     const head = `SELECT id, key, mod, length(val) AS len, substr(val, 1, ${HEAD_BYTES}) AS head, substr(val, -4) AS tail FROM records`;
     st = {
+      ops: db.prepare('SELECT id, pid, place, beat FROM chunk_ops'),
+      insertOp: db.prepare('INSERT INTO chunk_ops (pid, place, started, beat) VALUES (?, ?, ?, ?)'),
+      beatOp: db.prepare('UPDATE chunk_ops SET beat = ? WHERE id = ?'),
+      dropOp: db.prepare('DELETE FROM chunk_ops WHERE id = ?'),
+      dropPins: db.prepare('DELETE FROM chunk_pins WHERE op = ?'),
+      pinned: db.prepare('SELECT hash FROM chunk_pins').pluck(),
       insertChunk: db.prepare('INSERT OR IGNORE INTO chunks (hash, data) VALUES (?, ?)'),
       chunkData: db.prepare('SELECT data FROM chunks WHERE hash = ?').pluck(),
       hasChunk: db.prepare('SELECT 1 FROM chunks WHERE hash = ?').pluck(),
@@ -203,25 +216,109 @@ function stmts(s: Stream): Stmts {
   return st;
 }
 
-/** Chunks written by operations whose manifest is not stored yet: gcChunks must not take them. */
-const pins = new WeakMap<Stream, Map<string, number>>();
 const hkey = (h: Uint8Array) => Buffer.from(h.buffer, h.byteOffset, h.byteLength).toString('latin1');
 
-function pin(s: Stream, hashes: Iterable<Uint8Array>): void {
-  let m = pins.get(s);
-  if (!m) pins.set(s, (m = new Map()));
-  for (const h of hashes) m.set(hkey(h), (m.get(hkey(h)) ?? 0) + 1);
+// ---------- chunk operations in progress, and what they leave ----------
+//
+// Every operation that writes chunks or may orphan them (an add, a replace or delete of a big file)
+// first registers a row in `chunk_ops`; its chunk writer pins each chunk in `chunk_pins` in the very
+// transaction that commits it; when the operation ends, its row and pins go and, if it failed or
+// was cancelled or replaced a big file, unreferenced chunks are collected in the same transaction.
+// So a collection anywhere (another process included: the CLI beside `drayer serve`) never takes a
+// chunk whose manifest is not stored yet, and a row whose process is gone marks leftovers of a
+// killed add, which the next open collects.
+
+/** A row whose process cannot be checked from here is stale once it has not beaten for this long. */
+const OP_LEASE_MS = 10 * 60_000;
+const OP_BEAT_MS = 60_000;
+
+let here: string | undefined;
+/**
+ * Where pids mean the same process: this machine, this boot, this pid namespace (containers share
+ * files, not pids). Hashed: a stream file copied elsewhere carries no host name.
+ */
+function place(): string {
+  if (here === undefined) {
+    const read = (f: string, link = false) => {
+      try {
+        return link ? fs.readlinkSync(f) : fs.readFileSync(f, 'utf8').trim();
+      } catch {
+        return '';
+      }
+    };
+    const where = [os.hostname(), read('/proc/sys/kernel/random/boot_id'), read('/proc/self/ns/pid', true)].join('|');
+    here = Buffer.from(blake2b256(Buffer.from(where))).toString('hex').slice(0, 32);
+  }
+  return here;
 }
 
-function unpin(s: Stream, hashes: Iterable<Uint8Array>): void {
-  const m = pins.get(s);
-  if (!m) return;
-  for (const h of hashes) {
-    const k = hkey(h);
-    const n = (m.get(k) ?? 0) - 1;
-    if (n > 0) m.set(k, n);
-    else m.delete(k);
+function pidAlive(pid: number): boolean {
+  if (!(pid > 0)) return false; // kill(0) would signal our own group
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM'; // alive, someone else's
   }
+}
+
+type OpRow = { id: number; pid: number; place: string; beat: number };
+
+/**
+ * Whether an operation's process is gone. Here, by its pid (at once after a kill; a reused pid only
+ * keeps leftovers longer, never loses a chunk); elsewhere, when it stopped beating.
+ */
+function opStale(op: OpRow, now: number): boolean {
+  return op.place === place() ? !pidAlive(op.pid) : now - op.beat > OP_LEASE_MS;
+}
+
+/** Operations of this process, beaten while they run (only a process elsewhere needs the beat). */
+const running = new Map<Stream, Set<number>>();
+let beater: ReturnType<typeof setInterval> | undefined;
+
+function beginOp(s: Stream): number {
+  const now = Date.now();
+  const id = Number(stmts(s).insertOp.run(process.pid, place(), now, now).lastInsertRowid);
+  let ids = running.get(s);
+  if (!ids) running.set(s, (ids = new Set()));
+  ids.add(id);
+  beater ??= setInterval(beat, OP_BEAT_MS).unref();
+  return id;
+}
+
+function beat(): void {
+  const now = Date.now();
+  for (const [s, ids] of running) {
+    if (!s.db.open) {
+      running.delete(s);
+      continue;
+    }
+    try {
+      for (const id of ids) stmts(s).beatOp.run(now, id);
+    } catch {
+      // busy: the next beat, well inside the lease
+    }
+  }
+}
+
+/** End an operation: its row and pins go; with `collect`, unreferenced chunks too (the same transaction). */
+function endOp(s: Stream, id: number, collect: boolean): void {
+  const ids = running.get(s);
+  ids?.delete(id);
+  if (ids?.size === 0) running.delete(s);
+  if (running.size === 0 && beater) {
+    clearInterval(beater);
+    beater = undefined;
+  }
+  if (collect) {
+    collectChunks(s, { ending: id });
+    return;
+  }
+  const st = stmts(s);
+  s.db.transaction(() => {
+    st.dropPins.run(id);
+    st.dropOp.run(id);
+  }).immediate();
 }
 
 // ---------- chunks ----------
@@ -244,14 +341,31 @@ export function chunkCount(s: Stream): number {
 }
 
 /**
- * Delete every chunk no live `file` manifest refers to (nor an import in progress).
- * Returns how many were deleted. Reads only manifests and the chunk index, never chunk data.
+ * Delete every chunk no live `file` manifest refers to, nor an operation in progress has pinned
+ * (rows of operations whose process is gone are dropped first). Returns how many were deleted.
+ * Reads only manifests, pins and the chunk index, never chunk data.
  */
 export function gcChunks(s: Stream): number {
+  return collectChunks(s, {});
+}
+
+/**
+ * `ending`: this operation's row and pins go in the same transaction. `unpinned`: every operation's
+ * (a copy being exported: nothing there is in progress).
+ */
+function collectChunks(s: Stream, opts: { ending?: number; unpinned?: boolean }): number {
   const st = stmts(s);
-  // One immediate transaction: no other connection can store a manifest between scan and delete.
-  return s.db.transaction(() => {
-    const live = new Set<string>(pins.get(s)?.keys() ?? []);
+  // One immediate transaction: no other connection can store a manifest or pin a chunk between scan and delete.
+  const deleted = s.db.transaction(() => {
+    const now = Date.now();
+    for (const op of st.ops.all() as OpRow[]) {
+      if (op.id === opts.ending || opts.unpinned || opStale(op, now)) {
+        st.dropPins.run(op.id);
+        st.dropOp.run(op.id);
+      }
+    }
+    const live = new Set<string>();
+    for (const h of st.pinned.iterate() as IterableIterator<Buffer>) live.add(hkey(h));
     for (const val of st.manifests.iterate() as IterableIterator<Buffer>) {
       let header: FileHeader;
       try {
@@ -266,20 +380,75 @@ export function gcChunks(s: Stream): number {
     for (const h of dead) st.deleteChunk.run(h);
     return dead.length;
   }).immediate();
+  if (deleted > 0) reclaimSpace(s);
+  return deleted;
 }
 
 /**
- * Writes chunks content-addressed through a ChunkStore worker (which inserts and checkpoints on the
- * other core) and collects the ordered hash list. Hashing stays here so every chunk is pinned
- * before it can be committed: gcChunks never sees one of ours unpinned.
+ * Giving space back costs about 3-8 ms per MiB (SQLite moves or unlinks each free page), so it
+ * runs in slices, each its own short write transaction, for at most this long per collection.
+ */
+const RECLAIM_SLICE_BYTES = 16 * 1024 * 1024;
+const RECLAIM_BUDGET_MS = 500;
+
+/**
+ * Give the space of deleted chunks back to the disk, within a time budget. Streams created since
+ * chunks are collected use incremental auto-vacuum: free pages at the end (a cancelled add's,
+ * usually) are cut off, others filled by moving pages from the end. What the budget leaves, and
+ * every free page of an older stream (switching one would rewrite the whole file), is reused by
+ * the next writes; `drayer export` writes a compact copy either way.
+ */
+function reclaimSpace(s: Stream): void {
+  if (s.db.pragma('auto_vacuum', { simple: true }) !== 2) return;
+  const slice = Math.ceil(RECLAIM_SLICE_BYTES / (s.db.pragma('page_size', { simple: true }) as number));
+  const until = Date.now() + RECLAIM_BUDGET_MS;
+  try {
+    while ((s.db.pragma('freelist_count', { simple: true }) as number) > 0 && Date.now() < until) s.db.pragma(`incremental_vacuum(${slice})`);
+  } catch (e) {
+    if (!(e as { code?: string }).code?.startsWith('SQLITE_BUSY')) throw e; // another writer: a later collection goes on
+  }
+}
+
+/**
+ * At open: collect what killed or crashed operations left, when some did. Nothing to do costs one
+ * query of a table of a few rows; a busy stream (another process writing) is left for a later open.
+ */
+export function collectLeftovers(s: Stream): number {
+  const now = Date.now();
+  try {
+    // Prepared alone: this file's other statements are not needed at most opens.
+    const ops = s.db.prepare('SELECT id, pid, place, beat FROM chunk_ops').all() as OpRow[];
+    if (!ops.some((op) => opStale(op, now))) return 0;
+    return gcChunks(s);
+  } catch (e) {
+    if ((e as { code?: string }).code?.startsWith('SQLITE_BUSY')) return 0;
+    throw e;
+  }
+}
+
+/**
+ * Drop every chunk no manifest refers to, pins or not, and leave no trace of them in the file:
+ * for a copy that leaves this machine (`drayer export`), which must not carry a byte of a file
+ * whose add was cancelled or is still running. Returns how many were dropped.
+ */
+export function dropUnreferencedChunks(s: Stream): number {
+  s.db.pragma('secure_delete = ON'); // rows of operations in progress go too, their bytes zeroed
+  const n = collectChunks(s, { unpinned: true });
+  if (n > 0) s.db.exec('VACUUM'); // the whole pages of dropped chunks go, not only their bytes
+  return n;
+}
+
+/**
+ * Writes chunks content-addressed through a ChunkStore worker (which inserts, pins to `op` and
+ * checkpoints on the other core) and collects the ordered hash list.
  */
 class ChunkWriter {
   readonly hashes: Uint8Array[] = [];
   size = 0;
   private readonly store: ChunkStore;
 
-  constructor(private readonly s: Stream) {
-    this.store = ChunkStore.forStream(s, { verify: false });
+  constructor(s: Stream, op: number) {
+    this.store = ChunkStore.forStream(s, { verify: false, op });
   }
 
   /** A CHUNK_SIZE buffer to fill and `add` (reused once the writer is done with it). */
@@ -290,7 +459,6 @@ class ChunkWriter {
   /** Adds the first `len` bytes of a buffer from `take`, handing it over; waits while the writer's queue is full. */
   async add(buf: Buffer, len: number): Promise<void> {
     const hash = blake2b256(buf.subarray(0, len));
-    pin(this.s, [hash]);
     this.hashes.push(hash);
     this.size += len;
     await this.store.put(buf.buffer as ArrayBuffer, len, hash);
@@ -301,10 +469,9 @@ class ChunkWriter {
     await this.store.close();
   }
 
-  /** Call once the manifest is stored (or the write failed). */
+  /** Call once the manifest is stored (or the write failed): what the worker committed stays, pinned until the operation ends. */
   async release(): Promise<void> {
     await this.store.terminate();
-    unpin(this.s, this.hashes);
   }
 }
 
@@ -329,7 +496,7 @@ async function readSmall(fh: fsp.FileHandle, expected: number): Promise<Uint8Arr
 }
 
 /** Chunk a file from disk in constant memory: reads the next piece while this one is hashed and handed over. */
-async function chunkFile(w: ChunkWriter, fh: fsp.FileHandle, onBytes?: (n: number) => void): Promise<void> {
+async function chunkFile(w: ChunkWriter, fh: fsp.FileHandle, check: () => void, onBytes?: (n: number) => void): Promise<void> {
   const read = async (pos: number) => {
     const buf = w.take();
     return { buf, n: await readFull(fh, buf, pos) };
@@ -340,6 +507,7 @@ async function chunkFile(w: ChunkWriter, fh: fsp.FileHandle, onBytes?: (n: numbe
     pos += cur.n;
     const ahead = cur.n === CHUNK_SIZE ? read(pos) : undefined;
     try {
+      check();
       await w.add(cur.buf, cur.n);
     } catch (e) {
       await ahead?.catch(() => undefined);
@@ -349,6 +517,7 @@ async function chunkFile(w: ChunkWriter, fh: fsp.FileHandle, onBytes?: (n: numbe
     if (!ahead) break;
     cur = await ahead;
   }
+  check();
   await w.flush();
 }
 
@@ -515,14 +684,48 @@ export function missingChunks(s: Stream, p: string): Uint8Array[] {
 
 type Outcome = 'added' | 'updated' | 'unchanged';
 
-/** State shared by the files of one operation: small values wait here for one Stream.batch. */
+function cancelledError(key: string): DrayerError {
+  return new DrayerError('CANCELLED', `Adding ${key} was cancelled: it was not added, and what had been written of it is removed. Files added before it are kept; run the same add again to finish.`);
+}
+
+/**
+ * State shared by the files of one operation: small values wait here for one Stream.batch; its
+ * chunk operation (see beginOp) is registered before the first chunk is written or orphaned.
+ */
 class Ingest {
   private pending: { key: string; val: Uint8Array; outcome: Outcome }[] = [];
   private pendingBytes = 0;
-  /** a chunked file was replaced or removed, so chunks may now be orphans */
+  /** chunks may now be orphans: a big file was replaced or removed, or one's writing failed */
   orphans = false;
-  constructor(readonly s: Stream, private readonly done: (key: string, o: Outcome) => void) {
+  private op: number | undefined;
+  constructor(readonly s: Stream, private readonly done: (key: string, o: Outcome) => void, private readonly signal?: AbortSignal) {
     if (!s.writable) throw new DrayerError('NOT_WRITABLE', `${s.file} is a mirror: its secret key is not here, so files cannot be added to it.`);
+  }
+
+  /** Throws CANCELLED once the caller's signal fired (`key`: the file being added). */
+  check(key: string): void {
+    if (this.signal?.aborted) throw cancelledError(key);
+  }
+
+  /** This operation's row, registered before anything that could leave chunks behind. */
+  private opId(): number {
+    return (this.op ??= beginOp(this.s));
+  }
+
+  /** A chunk writer, and after it the outcome: its chunks become orphans unless the manifest is stored. */
+  private async chunked(key: string, write: (w: ChunkWriter) => Promise<void>, mime: string, time: number): Promise<Outcome> {
+    const w = new ChunkWriter(this.s, this.opId());
+    let stored = false;
+    try {
+      await write(w);
+      this.check(key);
+      const o = this.manifest(key, w, mime, time);
+      stored = true;
+      return o;
+    } finally {
+      if (!stored) this.orphans = true;
+      await w.release();
+    }
   }
 
   private old(key: string): { header: FileHeader; body: Uint8Array } | null | undefined {
@@ -546,7 +749,10 @@ class Ingest {
           // a damaged old value is simply replaced
         }
       }
-      if (old.header.enc === 'chunks') this.orphans = true;
+      if (old.header.enc === 'chunks') {
+        this.opId();
+        this.orphans = true;
+      }
     }
     const val = smallFileValue(key, data, mime, time);
     const outcome: Outcome = old === undefined ? 'added' : 'updated';
@@ -564,6 +770,7 @@ class Ingest {
       const same = h.size === w.size && h.chunkSize === CHUNK_SIZE && (h.mime ?? mimeForPath(key)) === mime &&
         h.chunks!.length === w.hashes.length && h.chunks!.every((c, i) => bytesEqual(c, w.hashes[i]!));
       if (same) return this.finish(key, 'unchanged');
+      this.opId();
       this.orphans = true;
     }
     const header = { enc: 'chunks', time, mime, size: w.size, chunkSize: CHUNK_SIZE, chunks: w.hashes };
@@ -578,23 +785,21 @@ class Ingest {
 
   /** Chunk in-memory content (addBytes of more than 1 MiB); the caller's bytes are copied, never taken over. */
   async bytesChunked(key: string, data: Uint8Array, mime: string, time: number): Promise<Outcome> {
-    const w = new ChunkWriter(this.s);
-    try {
+    return this.chunked(key, async (w) => {
       for (let off = 0; off < data.length; off += CHUNK_SIZE) {
+        this.check(key);
         const part = data.subarray(off, off + CHUNK_SIZE);
         const buf = w.take();
         buf.set(part);
         await w.add(buf, part.length);
       }
       await w.flush();
-      return this.manifest(key, w, mime, time);
-    } finally {
-      await w.release();
-    }
+    }, mime, time);
   }
 
   /** A file on disk: small ones are read whole; big ones stream through a ChunkWriter. */
   async file(key: string, abs: string, mime: string, onBytes?: (n: number) => void): Promise<Outcome> {
+    this.check(key);
     let fh: fsp.FileHandle;
     try {
       fh = await fsp.open(abs, 'r');
@@ -615,13 +820,7 @@ class Ingest {
         }
         // it grew past the small limit since stat: take the chunked path
       }
-      const w = new ChunkWriter(this.s);
-      try {
-        await chunkFile(w, fh, onBytes);
-        return this.manifest(key, w, mime, time);
-      } finally {
-        await w.release();
-      }
+      return await this.chunked(key, (w) => chunkFile(w, fh, () => this.check(key), onBytes), mime, time);
     } catch (e) {
       throw isDrayerError(e) ? e : fsError(e, abs);
     } finally {
@@ -633,6 +832,7 @@ class Ingest {
     if (keys.length === 0) return;
     this.flush();
     for (const k of keys) if (this.old(k)?.header.enc === 'chunks') this.orphans = true;
+    if (this.orphans) this.opId();
     this.s.batch((w) => {
       for (const k of keys) w.delete(FILE_TYPE, k);
     });
@@ -649,11 +849,33 @@ class Ingest {
     for (const p of batch) this.done(p.key, p.outcome);
   }
 
-  /** Flush and collect orphaned chunks: the end of every write operation. */
+  /** Flush, end the chunk operation and collect orphaned chunks: the end of every write operation, failed ones too. */
   end(): void {
-    this.flush();
-    if (this.orphans) gcChunks(this.s);
-    this.orphans = false;
+    try {
+      this.flush();
+    } finally {
+      const op = this.op;
+      this.op = undefined;
+      if (op !== undefined) endOp(this.s, op, this.orphans);
+      this.orphans = false;
+    }
+  }
+
+  /** Run one write operation: it ends (and cleans up) whether `fn` succeeds or fails; the first error is the one thrown. */
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    let out: T;
+    try {
+      out = await fn();
+    } catch (e) {
+      try {
+        this.end();
+      } catch {
+        // already failing
+      }
+      throw e;
+    }
+    this.end();
+    return out;
   }
 
   private finish(key: string, o: Outcome): Outcome {
@@ -671,25 +893,26 @@ function fsError(e: unknown, abs: string): DrayerError {
 }
 
 /** Add or replace the file `relPath` with the content of the file at `source` on disk. */
-export async function addFile(s: Stream, relPath: string, source: string, opts: { mime?: string } = {}): Promise<{ path: string; changed: boolean }> {
+export async function addFile(s: Stream, relPath: string, source: string, opts: { mime?: string; signal?: AbortSignal } = {}): Promise<{ path: string; changed: boolean }> {
   const key = normalizeFilePath(relPath);
   let outcome: Outcome = 'unchanged';
-  const ing = new Ingest(s, (_k, o) => (outcome = o));
-  await ing.file(key, source, opts.mime ?? mimeForPath(key));
-  ing.end();
+  const ing = new Ingest(s, (_k, o) => (outcome = o), opts.signal);
+  await ing.run(() => ing.file(key, source, opts.mime ?? mimeForPath(key)));
   return { path: key, changed: outcome !== 'unchanged' };
 }
 
 /** Add or replace the file `relPath` with `data` (time: mtime in µs, default now). */
-export async function addBytes(s: Stream, relPath: string, data: Uint8Array, opts: { mime?: string; time?: number } = {}): Promise<{ path: string; changed: boolean }> {
+export async function addBytes(s: Stream, relPath: string, data: Uint8Array, opts: { mime?: string; time?: number; signal?: AbortSignal } = {}): Promise<{ path: string; changed: boolean }> {
   const key = normalizeFilePath(relPath);
   const mime = opts.mime ?? mimeForPath(key);
   const time = Math.round(opts.time ?? Date.now() * 1000);
   let outcome: Outcome = 'unchanged';
-  const ing = new Ingest(s, (_k, o) => (outcome = o));
-  if (data.length <= SMALL_FILE_MAX) ing.small(key, data, mime, time);
-  else await ing.bytesChunked(key, data, mime, time);
-  ing.end();
+  const ing = new Ingest(s, (_k, o) => (outcome = o), opts.signal);
+  await ing.run(async () => {
+    ing.check(key);
+    if (data.length <= SMALL_FILE_MAX) ing.small(key, data, mime, time);
+    else await ing.bytesChunked(key, data, mime, time);
+  });
   return { path: key, changed: outcome !== 'unchanged' };
 }
 
@@ -703,8 +926,15 @@ export function deleteFile(s: Stream, p: string): boolean {
   } catch {
     chunked = true; // unknown: let gc decide
   }
-  const gone = s.delete(FILE_TYPE, key);
-  if (gone && chunked) gcChunks(s);
+  if (!chunked) return s.delete(FILE_TYPE, key);
+  // Registered first, so a crash between the delete and the collection leaves it to the next open.
+  const op = beginOp(s);
+  let gone = false;
+  try {
+    gone = s.delete(FILE_TYPE, key);
+  } finally {
+    endOp(s, op, gone);
+  }
   return gone;
 }
 
@@ -786,19 +1016,19 @@ async function walk(dir: string, prefix: string, includeDotfiles: boolean, skipp
 }
 
 async function ingestAll(
-  s: Stream, found: Found[], removeUnder: string | null, onProgress: ((p: ImportProgress) => void) | undefined, skipped: string[],
+  s: Stream, found: Found[], removeUnder: string | null, onProgress: ((p: ImportProgress) => void) | undefined, skipped: string[], signal?: AbortSignal,
 ): Promise<ImportResult> {
   const result: ImportResult = { added: [], updated: [], removed: [], unchanged: 0, skipped };
   const ing = new Ingest(s, (key, o) => {
     if (o === 'added') result.added.push(key);
     else if (o === 'updated') result.updated.push(key);
     else result.unchanged++;
-  });
+  }, signal);
   const progress: ImportProgress = { files: 0, filesTotal: found.length, bytes: 0, bytesTotal: found.reduce((n, f) => n + f.size, 0) };
   onProgress?.({ ...progress });
   const seen = new Set<string>(skipped);
-  let failed = true;
-  try {
+  // Even after a failure, what was read so far is stored (and what was not, removed); the first error is the one reported.
+  await ing.run(async () => {
     for (const f of found) {
       seen.add(f.key);
       const base = progress.bytes;
@@ -825,18 +1055,7 @@ async function ingestAll(
       ing.remove(gone);
       result.removed.push(...gone);
     }
-    failed = false;
-  } finally {
-    // Even after a failure, what was read so far is stored; the first error is the one reported.
-    if (failed) {
-      try {
-        ing.end();
-      } catch {
-        // already failing
-      }
-    }
-  }
-  ing.end();
+  });
   return result;
 }
 
@@ -845,20 +1064,20 @@ async function ingestAll(
  * mtime), and remove files no longer there (only under `prefix` when one is given).
  */
 export async function importFolder(
-  s: Stream, dir: string, opts: { prefix?: string; onProgress?: (p: ImportProgress) => void; includeDotfiles?: boolean } = {},
+  s: Stream, dir: string, opts: { prefix?: string; onProgress?: (p: ImportProgress) => void; includeDotfiles?: boolean; signal?: AbortSignal } = {},
 ): Promise<ImportResult> {
   const prefix = opts.prefix ? normalizeFilePath(opts.prefix.replace(/\/+$/, '')) : '';
   if (!s.writable) throw new DrayerError('NOT_WRITABLE', `${s.file} is a mirror: its secret key is not here, so files cannot be added to it.`);
   const skipped: string[] = [];
   const found = await walk(dir, prefix, opts.includeDotfiles ?? false, skipped);
-  return ingestAll(s, found, prefix, opts.onProgress, skipped);
+  return ingestAll(s, found, prefix, opts.onProgress, skipped, opts.signal);
 }
 
 /**
  * Add files (under their base name) and folders (their contents, keyed relative to the folder).
  * Adding never removes: files already in the stream but absent here stay.
  */
-export async function addPaths(s: Stream, fsPaths: string[], opts: { onProgress?: (p: ImportProgress) => void } = {}): Promise<ImportResult> {
+export async function addPaths(s: Stream, fsPaths: string[], opts: { onProgress?: (p: ImportProgress) => void; signal?: AbortSignal } = {}): Promise<ImportResult> {
   if (!s.writable) throw new DrayerError('NOT_WRITABLE', `${s.file} is a mirror: its secret key is not here, so files cannot be added to it.`);
   const byKey = new Map<string, Found>(); // a later path wins over an earlier one with the same key
   const skipped: string[] = [];
@@ -878,5 +1097,5 @@ export async function addPaths(s: Stream, fsPaths: string[], opts: { onProgress?
       throw new DrayerError('INVALID_ARGUMENT', `${p} is neither a file nor a folder, so it cannot be added.`);
     }
   }
-  return ingestAll(s, [...byKey.values()], null, opts.onProgress, skipped);
+  return ingestAll(s, [...byKey.values()], null, opts.onProgress, skipped, opts.signal);
 }

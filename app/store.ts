@@ -10,6 +10,7 @@ import { checkRecord, checkShape, DrayerRecord, LIMITS, signRecord, UnsignedReco
 import { encode } from '@msgpack/msgpack';
 import { decodeInfo, valueProblem } from './msgpack.js';
 import { Checkpoints } from './checkpointer.js';
+import { collectLeftovers } from './files.js';
 
 export const FORMAT = 'drayer-stream';
 export const KEY_SUFFIX = '.privatekey';
@@ -45,6 +46,12 @@ const MIGRATIONS: string[] = [
    CREATE INDEX records_chain_mod ON records(chain, mod);
    CREATE INDEX records_type_key ON records(type, key);
    CREATE INDEX records_type_ts ON records(type, ts);`,
+  // Chunk writes in progress (files.ts): an operation's row, and a pin per chunk it committed whose
+  // manifest may not be stored yet. A stream from before held no record of them, so any chunk in
+  // it may be a leftover: a row no process owns has its first open collect them once.
+  `CREATE TABLE chunk_ops (id INTEGER PRIMARY KEY, pid INTEGER NOT NULL, place TEXT NOT NULL, started INTEGER NOT NULL, beat INTEGER NOT NULL);
+   CREATE TABLE chunk_pins (op INTEGER NOT NULL, hash BLOB NOT NULL, PRIMARY KEY (op, hash)) WITHOUT ROWID;
+   INSERT INTO chunk_ops (pid, place, started, beat) SELECT 0, '', 0, 0 WHERE EXISTS (SELECT 1 FROM chunks);`,
 ];
 
 export interface StreamInfo {
@@ -299,6 +306,8 @@ export class Stream {
     let db: Database.Database | undefined;
     try {
       db = new Database(file);
+      // Space of collected chunks goes back to the disk (files.ts reclaimSpace); only settable before the first table.
+      db.pragma('auto_vacuum = INCREMENTAL');
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = NORMAL');
       tuneWal(db);
@@ -379,7 +388,16 @@ export class Stream {
         }
       }
       db.pragma('busy_timeout = 5000');
-      return new Stream(file, db, publicKey, kp);
+      const stream = new Stream(file, db, publicKey, kp);
+      // What a killed or crashed add left is collected here; nothing to do costs one tiny query.
+      if (!opts.readonly) {
+        try {
+          collectLeftovers(stream);
+        } catch (e) {
+          throw isDrayerError(e) ? e : sqliteError(e, file);
+        }
+      }
+      return stream;
     } catch (e) {
       db.close();
       throw e;

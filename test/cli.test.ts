@@ -261,3 +261,172 @@ test('add a folder (index.html and a 3 MiB binary), cat each back byte for byte'
   assert.equal(err, '');
   assert.equal(code, 0);
 });
+
+// ---------- interrupted adds leave nothing behind (issue 7) ----------
+
+/** Random (incompressible) content with `marker` near the start of every MiB, so every chunk holds it. */
+function markedContent(size: number, marker: string): Buffer {
+  const data = crypto.randomBytes(size);
+  // every 64 KiB: at offsets that shift against SQLite's pages, so some copies never straddle two
+  for (let off = 0; off + 4096 < size; off += 64 * 1024) data.write(marker, off + 1000, 'latin1');
+  return data;
+}
+
+/** Chunks in a stream file, read without opening it as a stream (which would collect). */
+function chunksIn(file: string): number {
+  const db = new Database(file, { readonly: true });
+  try {
+    return (db.prepare('SELECT count(*) AS n FROM chunks').get() as { n: number }).n;
+  } finally {
+    db.close();
+  }
+}
+
+/** The bytes of a stream file and its WAL: what a copy of it would carry. */
+function bytesOf(file: string): Buffer {
+  return Buffer.concat([file, file + '-wal'].filter((f) => fs.existsSync(f)).map((f) => fs.readFileSync(f)));
+}
+
+/**
+ * Start `drayer add FILE SRC` and send `signal` once at least `minChunks` chunks are committed;
+ * resolves with how it ended. Fails when the add finished before it could be interrupted.
+ */
+async function interruptedAdd(dir: string, file: string, src: string, signal: NodeJS.Signals, minChunks: number): Promise<{ code: number | null; signal: NodeJS.Signals | null; err: string }> {
+  const child = spawn(process.execPath, [BIN, 'add', file, src], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DRAYER_DEBUG: '' } });
+  let err = '';
+  child.stderr.on('data', (d) => (err += d));
+  const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, sig) => resolve({ code, signal: sig })));
+  let exited = false;
+  void ended.then(() => (exited = true));
+  const db = new Database(path.join(dir, file), { readonly: true });
+  const count = db.prepare('SELECT count(*) FROM chunks').pluck();
+  try {
+    while (!exited && (count.get() as number) < minChunks) await new Promise((r) => setTimeout(r, 2));
+  } finally {
+    db.close();
+  }
+  assert.equal(exited, false, `the add ended before it could be interrupted: ${err}`);
+  child.kill(signal);
+  return { ...(await ended), err };
+}
+
+test('an add killed mid-way (SIGKILL): its chunks are collected at the next open, and export ships none of them', async () => {
+  const { dir, file } = newStream();
+  const keep = crypto.randomBytes(3 * 1024 * 1024);
+  fs.writeFileSync(path.join(dir, 'keep.bin'), keep);
+  ok(dir, ['add', file, 'keep.bin']);
+  const kept = chunksIn(path.join(dir, file));
+  assert.equal(kept, 3);
+  const marker = `PRIVATE-${crypto.randomBytes(12).toString('hex')}`;
+  fs.writeFileSync(path.join(dir, 'secret.bin'), markedContent(96 * 1024 * 1024, marker));
+
+  const end = await interruptedAdd(dir, file, 'secret.bin', 'SIGKILL', kept + 8);
+  assert.equal(end.signal, 'SIGKILL');
+  assert.ok(chunksIn(path.join(dir, file)) > kept + 4, 'the killed add left chunks behind');
+  assert.ok(bytesOf(path.join(dir, file)).includes(marker), 'the killed add left its bytes behind');
+
+  // The export (its first open since the kill) ships no chunk of the cancelled file.
+  ok(dir, ['export', file, 'share.stream']);
+  const shared = path.join(dir, 'share.stream');
+  assert.equal(chunksIn(shared), kept);
+  assert.equal(bytesOf(shared).includes(marker), false, 'the export holds bytes of the cancelled file');
+  ok(dir, ['verify', 'share.stream']);
+
+  // The stream itself was collected when opened.
+  assert.equal(chunksIn(path.join(dir, file)), kept);
+  assert.deepEqual(ok(dir, ['cat', file, 'keep.bin']).stdout, keep);
+  assert.equal(JSON.parse(ok(dir, ['ls', file, '--type', 'file', '--json']).out).length, 1);
+});
+
+test('an add stopped with Ctrl-C (SIGINT) removes what it wrote before it exits', async () => {
+  const { dir, file } = newStream();
+  fs.writeFileSync(path.join(dir, 'keep.bin'), crypto.randomBytes(2 * 1024 * 1024 + 5));
+  ok(dir, ['add', file, 'keep.bin']);
+  const kept = chunksIn(path.join(dir, file));
+  const marker = `PRIVATE-${crypto.randomBytes(12).toString('hex')}`;
+  fs.writeFileSync(path.join(dir, 'secret.bin'), markedContent(96 * 1024 * 1024, marker));
+
+  const end = await interruptedAdd(dir, file, 'secret.bin', 'SIGINT', kept + 8);
+  assert.equal(end.code, 130, `exit ${end.code} (${end.signal}): ${end.err}`);
+  assert.match(end.err, /cancelled/i);
+  assert.match(end.err, /secret\.bin/);
+  assert.doesNotMatch(end.err, /\n\s+at .+:\d+:\d+/);
+  // Without opening the stream again: the add cleaned up itself.
+  assert.equal(chunksIn(path.join(dir, file)), kept);
+  ok(dir, ['export', file, 'share.stream']);
+  assert.equal(bytesOf(path.join(dir, 'share.stream')).includes(marker), false);
+  ok(dir, ['verify', file]);
+});
+
+test('export never ships a chunk no file refers to, even one nothing has collected yet', () => {
+  const { dir, file } = newStream();
+  fs.writeFileSync(path.join(dir, 'keep.bin'), crypto.randomBytes(2 * 1024 * 1024));
+  ok(dir, ['add', file, 'keep.bin']);
+  const marker = `PRIVATE-${crypto.randomBytes(12).toString('hex')}`;
+  const stray = markedContent(512 * 1024, marker);
+  const db = new Database(path.join(dir, file));
+  db.prepare('INSERT INTO chunks (hash, data) VALUES (?, ?)').run(crypto.createHash('sha256').update(stray).digest(), stray);
+  db.close();
+  ok(dir, ['export', file, 'share.stream']);
+  const shared = path.join(dir, 'share.stream');
+  assert.equal(fs.existsSync(shared + '-wal'), false);
+  assert.equal(bytesOf(shared).includes(marker), false, 'the export holds an unreferenced chunk');
+  assert.equal(chunksIn(shared), 2);
+  ok(dir, ['verify', 'share.stream']);
+  assert.equal(ok(dir, ['cat', 'share.stream', 'keep.bin']).stdout.length, 2 * 1024 * 1024);
+});
+
+test('a collection in another process does not harm an add in progress', async () => {
+  const { dir, file } = newStream();
+  const data = crypto.randomBytes(96 * 1024 * 1024);
+  fs.writeFileSync(path.join(dir, 'big.bin'), data);
+  const { Stream } = await import('../app/store.js');
+  const { gcChunks, readFileBytes } = await import('../app/files.js');
+  const child = spawn(process.execPath, [BIN, 'add', file, 'big.bin'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr.on('data', (d) => (err += d));
+  let exited = false;
+  const ended = new Promise<number | null>((resolve) => child.on('close', (code) => ((exited = true), resolve(code))));
+  const poll = new Database(path.join(dir, file), { readonly: true });
+  const count = poll.prepare('SELECT count(*) FROM chunks').pluck();
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  // The add is stopped (SIGSTOP) at three points between its commits; each time this process
+  // opens the stream and collects, as `drayer serve` or another command beside it would.
+  const collected: number[] = [];
+  try {
+    for (const at of [8, 40, 72]) {
+      while (!exited && (count.get() as number) < at) await sleep(2);
+      for (let tries = 0; !exited && tries < 200; tries++) {
+        child.kill('SIGSTOP');
+        const s = Stream.open(path.join(dir, file));
+        try {
+          s.db.pragma('busy_timeout = 50');
+          const held = count.get() as number;
+          gcChunks(s);
+          assert.equal(s.get('file', 'big.bin'), undefined, 'the add had not stored its file yet');
+          collected.push(held);
+          break;
+        } catch (e) {
+          if (!String((e as { code?: string }).code).startsWith('SQLITE_BUSY')) throw e;
+        } finally {
+          s.close();
+          child.kill('SIGCONT');
+        }
+        await sleep(3); // stopped inside a commit: let it finish, stop it again
+      }
+    }
+  } finally {
+    poll.close();
+    child.kill('SIGCONT');
+  }
+  assert.equal(await ended, 0, err);
+  const s = Stream.open(path.join(dir, file));
+  try {
+    assert.ok((await readFileBytes(s, 'big.bin')).equals(data), 'the added file reads back whole');
+  } finally {
+    s.close();
+  }
+  assert.equal(collected.length, 3, `collections while the add was half done, at ${collected.join(', ')} chunks`);
+  ok(dir, ['verify', file]);
+  assert.equal(chunksIn(path.join(dir, file)), 96);
+});

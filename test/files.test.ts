@@ -9,7 +9,7 @@ import { Stream } from '../app/store.js';
 import { blake2b256 } from '../app/crypto.js';
 import { isDrayerError } from '../app/errors.js';
 import {
-  addBytes, addFile, addPaths, chunkCount, deleteFile, gcChunks, getChunk, importFolder, ImportProgress, listFiles,
+  addBytes, addFile, addPaths, chunkCount, collectLeftovers, deleteFile, gcChunks, getChunk, importFolder, ImportProgress, listFiles,
   missingChunks, normalizeFilePath, openFileStream, parseFileValue, putChunk, rawFileBody, readFileBytes, statFile,
 } from '../app/files.js';
 import { tmpDir, utf8 } from './helpers.js';
@@ -328,4 +328,92 @@ test('a big file goes into the WAL and reaches the database file by a background
   assert.ok(data.equals(await readFileBytes(again, 'big.bin')));
   assert.deepEqual(again.verify().problems, []);
   again.close();
+});
+
+test('an add cancelled mid-way (AbortSignal) removes the chunks it wrote and stores no record', async () => {
+  const d = tmpDir();
+  const s = Stream.create(path.join(d, 'cancel.stream'));
+  try {
+    await addBytes(s, 'keep.bin', noise(2 * MiB, 1));
+    const kept = chunkCount(s);
+    fs.writeFileSync(path.join(d, 'big.bin'), noise(40 * MiB, 2));
+    const ac = new AbortController();
+    const opts = { signal: ac.signal, onProgress: (p: ImportProgress) => (p.bytes >= 8 * MiB ? ac.abort() : undefined) };
+    await assert.rejects(addPaths(s, [path.join(d, 'big.bin')], opts), (e) => isDrayerError(e, 'CANCELLED') && /big\.bin was cancelled/.test(e.message));
+    assert.equal(s.get('file', 'big.bin'), undefined);
+    assert.equal(chunkCount(s), kept);
+    // its space is given back: no free page is left to hold its bytes
+    assert.equal(s.db.pragma('freelist_count', { simple: true }), 0);
+    s.checkpoints.settle();
+    s.db.pragma('wal_checkpoint(TRUNCATE)');
+    assert.ok(fs.statSync(s.file).size < 4 * MiB, `${fs.statSync(s.file).size} bytes`);
+    // nothing half-done stays in the way of the next add
+    const again = await addPaths(s, [path.join(d, 'big.bin')]);
+    assert.deepEqual(again.added, ['big.bin']);
+    assert.equal(chunkCount(s), kept + 40);
+    assert.deepEqual(s.verify().problems, []);
+  } finally {
+    s.close();
+  }
+});
+
+test('orphan chunks left by a Drayer from before their collection are collected at the first open', async () => {
+  const d = tmpDir();
+  const f = path.join(d, 'old.stream');
+  const s = Stream.create(f);
+  await addBytes(s, 'keep.bin', noise(3 * MiB, 4));
+  s.close();
+  // What an interrupted add left in a stream of schema 2 (no record of adds in progress).
+  const Database = (await import('better-sqlite3')).default;
+  const db = new Database(f);
+  const stray = noise(MiB, 5);
+  db.prepare('INSERT INTO chunks (hash, data) VALUES (?, ?)').run(Buffer.from(blake2b256(stray)), stray);
+  db.exec('DROP TABLE IF EXISTS chunk_pins; DROP TABLE IF EXISTS chunk_ops; PRAGMA user_version = 2');
+  db.close();
+  const again = Stream.open(f);
+  try {
+    assert.equal(chunkCount(again), 3);
+    assert.ok((await readFileBytes(again, 'keep.bin')).equals(noise(3 * MiB, 4)));
+  } finally {
+    again.close();
+  }
+});
+
+test('a collection keeps what operations in progress pinned, and takes what those whose process is gone left', async () => {
+  const d = tmpDir();
+  const s = Stream.create(path.join(d, 'ops.stream'));
+  try {
+    // How this process marks its operations, seen while one runs.
+    fs.writeFileSync(path.join(d, 'big.bin'), noise(3 * MiB, 6));
+    let mine: { pid: number; place: string } | undefined;
+    await addPaths(s, [path.join(d, 'big.bin')], { onProgress: () => (mine ??= s.db.prepare('SELECT pid, place FROM chunk_ops').get() as typeof mine) });
+    assert.equal(mine?.pid, process.pid);
+    assert.equal(s.db.prepare('SELECT count(*) FROM chunk_ops').pluck().get(), 0, 'a finished add leaves no row');
+    assert.equal(s.db.prepare('SELECT count(*) FROM chunk_pins').pluck().get(), 0, 'nor pins');
+    const kept = chunkCount(s);
+    const { spawnSync } = await import('node:child_process');
+    const dead = spawnSync(process.execPath, ['-e', '']).pid!;
+    const now = Date.now();
+    const cases = [
+      { pid: process.pid, place: mine!.place, beat: 0, stays: true }, // alive here: its beat does not matter
+      { pid: dead, place: mine!.place, beat: now, stays: false }, // gone here: at once
+      { pid: 1, place: 'another machine', beat: now - 60_000, stays: true }, // elsewhere, beating
+      { pid: process.pid, place: 'another machine', beat: now - 11 * 60_000, stays: false }, // elsewhere, silent too long
+    ];
+    for (const [i, c] of cases.entries()) {
+      const op = Number(s.db.prepare('INSERT INTO chunk_ops (pid, place, started, beat) VALUES (?, ?, 0, ?)').run(c.pid, c.place, c.beat).lastInsertRowid);
+      const data = noise(1000, 100 + i);
+      const hash = Buffer.from(blake2b256(data));
+      s.db.prepare('INSERT INTO chunks (hash, data) VALUES (?, ?)').run(hash, data);
+      s.db.prepare('INSERT INTO chunk_pins (op, hash) VALUES (?, ?)').run(op, hash);
+    }
+    assert.equal(collectLeftovers(s), 2);
+    assert.equal(chunkCount(s), kept + 2);
+    assert.deepEqual(s.db.prepare('SELECT pid, place FROM chunk_ops ORDER BY id').all(), cases.filter((c) => c.stays).map(({ pid, place }) => ({ pid, place })));
+    assert.equal(s.db.prepare('SELECT count(*) FROM chunk_pins').pluck().get(), 2);
+    assert.equal(collectLeftovers(s), 0, 'nothing stale: nothing collected');
+    assert.ok((await readFileBytes(s, 'big.bin')).equals(noise(3 * MiB, 6)));
+  } finally {
+    s.close();
+  }
 });

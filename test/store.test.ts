@@ -226,11 +226,11 @@ test('a schema 1 stream (seq AUTOINCREMENT) is upgraded without losing its last 
            INSERT INTO r1 SELECT * FROM records; DROP TABLE records; ALTER TABLE r1 RENAME TO records;
            CREATE UNIQUE INDEX records_chain_id ON records(chain, id); CREATE INDEX records_chain_mod ON records(chain, mod);
            CREATE INDEX records_type_key ON records(type, key); CREATE INDEX records_type_ts ON records(type, ts);
-           UPDATE sqlite_sequence SET seq = 100 WHERE name = 'records'; PRAGMA user_version = 1;`);
+           UPDATE sqlite_sequence SET seq = 100 WHERE name = 'records'; DROP TABLE chunk_pins; DROP TABLE chunk_ops; PRAGMA user_version = 1;`);
   assert.equal((db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'records'").get() as { seq: number }).seq, 100);
   db.close();
   const s = Stream.open(f);
-  assert.equal(s.db.pragma('user_version', { simple: true }), 2);
+  assert.equal(s.db.pragma('user_version', { simple: true }), 3);
   assert.deepEqual(live(s), before);
   assert.equal(s.lastSeq(), 100, 'the newest row took the last seq handed out');
   const after = seqs(s);
