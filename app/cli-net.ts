@@ -151,6 +151,13 @@ function sourcesOf(s: Stream): string[] {
   return [...new Set(urls)];
 }
 
+/** A pull that removed or replaced records may have orphaned big files' chunks (a running node collects its own). */
+async function collectReplacedChunks(s: Stream, r: PullResult): Promise<void> {
+  if (r.removed === 0 && r.stored === 0) return;
+  const { chunkCount, gcChunks } = await import('./files.js');
+  if (chunkCount(s) > 0) gcChunks(s);
+}
+
 registerCommand({
   name: 'sync',
   usage: 'sync FILE [URL...] [--json]',
@@ -170,6 +177,7 @@ registerCommand({
         try {
           const r = await pullWithPool(s, url, opts.json === true);
           results.push(r);
+          await collectReplacedChunks(s, r);
           if (!opts.json) print(reportPull(r, rejectionSummary));
         } catch (e) {
           failures++;

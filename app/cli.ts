@@ -341,11 +341,15 @@ registerCommand({
   usage: 'rm FILE TYPE KEY',
   summary: 'delete a record',
   positionals: [3, 3],
-  run: ({ args: [file, type, key] }) =>
-    withStream(file!, (s) => {
+  run: async ({ args: [file, type, key] }) => {
+    // A file's chunks are rows apart from its record: collect them too, or a deleted big file stays in the stream.
+    const files = type === 'file' ? await import('./files.js') : undefined;
+    return withStream(file!, (s) => {
       if (!s.delete(type!, key!)) throw missingRecord(file!, type!, key!);
+      if (files && files.chunkCount(s) > 0) files.gcChunks(s);
       note(`Deleted ${type}/${key}.`);
-    }),
+    });
+  },
 });
 
 interface ListRow {

@@ -430,3 +430,34 @@ test('a collection in another process does not harm an add in progress', async (
   ok(dir, ['verify', file]);
   assert.equal(chunksIn(path.join(dir, file)), 96);
 });
+
+test('rm of a big file, and a sync that brings its deletion, leave none of its chunks behind', async () => {
+  const { dir, file } = newStream();
+  fs.writeFileSync(path.join(dir, 'big.bin'), crypto.randomBytes(3 * 1024 * 1024 + 5));
+  ok(dir, ['add', file, 'big.bin']);
+  assert.ok(chunksIn(path.join(dir, file)) >= 3);
+  const pk = JSON.parse(ok(dir, ['info', file, '--json']).out).publicKey as string;
+
+  // A mirror clones it over HTTP; the writer deletes the file with rm; the mirror syncs.
+  const { LanServer } = await import('../app/server.js');
+  const { Stream } = await import('../app/store.js');
+  let served: import('../app/store.js').Stream | undefined;
+  const lan = new LanServer({ resolve: () => served, shared: () => [] });
+  const url = `http://127.0.0.1:${(await lan.listen()).port}`;
+  const child = (args: string[]) => new Promise<void>((resolve, reject) => {
+    const c = spawn(process.execPath, [BIN, ...args], { cwd: dir, stdio: 'ignore' });
+    c.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`drayer ${args[0]} exited ${code}`))));
+  });
+  try {
+    served = Stream.open(path.join(dir, file));
+    await child(['clone', url, pk, 'm.stream']);
+    assert.ok(chunksIn(path.join(dir, 'm.stream')) >= 3, 'the clone holds the big file');
+    ok(dir, ['rm', file, 'file', 'big.bin']);
+    assert.equal(chunksIn(path.join(dir, file)), 0, "rm left the file's chunks in the writer");
+    await child(['sync', 'm.stream', url]);
+    assert.equal(chunksIn(path.join(dir, 'm.stream')), 0, "the sync left the deleted file's chunks in the mirror");
+  } finally {
+    served?.close();
+    await lan.close();
+  }
+});
