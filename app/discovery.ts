@@ -17,6 +17,11 @@
 //                   round's parts list every stream the node serves }
 //   'q' ask       { k: pk(32), m: mod }   "anything newer than mod m for chain k?"
 //   'r' record    { p: http port, r: wire record without its value (val nil) }
+//   'h' hello     {}   "who is there?": sent by a node that starts, rejoins the group, or whose
+//                 LAN addresses changed, so it need not wait up to an announce interval for the
+//                 others. Every node answers with its announcement, once for all the hellos heard
+//                 within a second, after a random delay (so a LAN's nodes do not answer at once).
+//                 Older nodes drop it as an unknown message; other fields are ignored.
 import * as dgram from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import * as os from 'node:os';
@@ -90,6 +95,11 @@ export interface RecordEvent {
   nodeId: string;
 }
 
+export interface HelloEvent {
+  address: string;
+  nodeId: string;
+}
+
 export interface AskEvent {
   publicKey: Uint8Array;
   mod: number;
@@ -140,6 +150,18 @@ export const MAX_PEER_INTERVAL_MS = 120_000;
 const MAX_ANNOUNCE_PARTS = 16; // 160-400 streams; beyond this, announces rotate through them
 const MIN_ANNOUNCE_SPACING_MS = 500; // announceNow() coalesces within this window
 const ASK_ANSWER_SPACING_MS = 1000; // per stream
+// Hellos cost the asker one small packet and every node an announcement: answers are at most
+// one a second however many hellos arrive (hellos are unauthenticated and cost nothing to send).
+const HELLO_ANSWER_SPACING_MS = 1000;
+// The answer waits a random part of this window: 100 ms alone, wider on a crowded LAN so the
+// answers (and the asker's receive buffer and rate limits) are spread, at most 1 s.
+const HELLO_JITTER_MIN_MS = 100;
+const HELLO_JITTER_PER_PEER_MS = 10;
+const HELLO_JITTER_MAX_MS = 1000;
+/** Our own hellos: at most one a second; one unanswered hello (lost, say on Wi-Fi) is repeated once. */
+const HELLO_SPACING_MS = 1000;
+/** How often the LAN addresses are compared (os.networkInterfaces(): one getifaddrs call). */
+const NETWORK_CHECK_MS = 3000;
 const RATE_BUCKETS_MAX = 1024;
 const RETRY_MIN_MS = 2000;
 const RETRY_MAX_MS = 60_000;
@@ -282,7 +304,18 @@ export class Discovery extends EventEmitter {
   private announceTimer: NodeJS.Timeout | null = null;
   private coalesceTimer: NodeJS.Timeout | null = null;
   private sweepTimer: NodeJS.Timeout | null = null;
+  private networkTimer: NodeJS.Timeout | null = null;
+  private helloTimer: NodeJS.Timeout | null = null;
+  private helloRetryTimer: NodeJS.Timeout | null = null;
+  private helloAnswerTimer: NodeJS.Timeout | null = null;
   private lastAnnounce = 0;
+  private lastHello = 0;
+  /** when the last hello arrived */
+  private helloHeard = 0;
+  private lastHelloAnswer = 0;
+  /** last accepted announcement from anyone (an answered hello needs no repeat) */
+  private lastHeard = 0;
+  private networkKey = '';
   private round = 0;
   private rotate = 0;
 
@@ -321,19 +354,26 @@ export class Discovery extends EventEmitter {
   async start(): Promise<void> {
     if (this.running) return;
     this.running = true;
+    this.networkKey = networkKey() ?? '';
     await this.open();
     this.sweepTimer = setInterval(() => this.sweep(), Math.min(this.intervalMs, 10_000));
     this.sweepTimer.unref();
+    this.networkTimer = setInterval(() => this.checkNetwork(), NETWORK_CHECK_MS);
+    this.networkTimer.unref();
     this.announceNow();
+    this.helloNow();
   }
 
   /** Closes the socket and clears every timer: nothing keeps the process alive afterwards. */
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
-    for (const t of [this.retryTimer, this.announceTimer, this.coalesceTimer]) if (t) clearTimeout(t);
-    if (this.sweepTimer) clearInterval(this.sweepTimer);
-    this.retryTimer = this.announceTimer = this.coalesceTimer = this.sweepTimer = null;
+    for (const t of [this.retryTimer, this.announceTimer, this.coalesceTimer, this.helloTimer, this.helloRetryTimer, this.helloAnswerTimer]) {
+      if (t) clearTimeout(t);
+    }
+    for (const t of [this.sweepTimer, this.networkTimer]) if (t) clearInterval(t);
+    this.retryTimer = this.announceTimer = this.coalesceTimer = this.sweepTimer = this.networkTimer = null;
+    this.helloTimer = this.helloRetryTimer = this.helloAnswerTimer = null;
     await this.closeSocket();
   }
 
@@ -354,6 +394,52 @@ export class Discovery extends EventEmitter {
     this.lastAnnounce = Date.now();
     this.sendAnnounce();
     this.schedulePeriodic();
+  }
+
+  /**
+   * Ask the LAN who is there (a 'h' packet): every node answers with its announcement, so a
+   * node that starts or changes networks fills "nearby" within a second instead of an announce
+   * interval. At most one a second (later calls are coalesced); if nobody announced anything
+   * within a second of it, it is repeated once.
+   */
+  private helloNow(retry = false): void {
+    if (!this.running) return;
+    const wait = this.lastHello + HELLO_SPACING_MS - Date.now();
+    if (wait > 0) {
+      if (!this.helloTimer) {
+        this.helloTimer = setTimeout(() => {
+          this.helloTimer = null;
+          this.helloNow(retry);
+        }, wait);
+        this.helloTimer.unref();
+      }
+      return;
+    }
+    this.lastHello = Date.now();
+    this.send(frame(this.nodeId, { t: 'h' }));
+    if (retry || this.helloRetryTimer) return;
+    const sentAt = this.lastHello;
+    this.helloRetryTimer = setTimeout(() => {
+      this.helloRetryTimer = null;
+      if (this.lastHeard < sentAt) this.helloNow(true);
+    }, HELLO_SPACING_MS);
+    this.helloRetryTimer.unref();
+  }
+
+  /**
+   * New or changed LAN addresses (another network, a cable plugged in, Wi-Fi back): join the
+   * group on the new ones, announce, and ask who is there, as at start.
+   */
+  private checkNetwork(): void {
+    if (!this.running) return;
+    const key = networkKey();
+    if (key === null || key === this.networkKey) return;
+    this.networkKey = key;
+    if (!this.socket) return; // the open retry announces and says hello once it succeeds
+    this.join(true);
+    if (!this.joined) return; // likewise the join retry
+    this.announceNow();
+    this.helloNow();
   }
 
   /** Tell LAN followers about a new record (metadata only) so they pull within a second. */
@@ -448,9 +534,10 @@ export class Discovery extends EventEmitter {
     this.join();
   }
 
-  private join(): void {
+  /** Join the group on the default interface and every LAN address; `again` after a network change. */
+  private join(again = false): void {
     const sock = this.socket;
-    if (!sock || this.joined) return;
+    if (!sock || (this.joined && !again)) return;
     const ifaces = this.opts.interface ? [this.opts.interface] : [undefined, ...lanAddresses()];
     let any = false;
     let lastErr: Error | null = null;
@@ -480,10 +567,18 @@ export class Discovery extends EventEmitter {
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
       if (!this.running) return;
-      if (!this.socket) void this.open().then(() => this.announceNow());
-      else {
+      // back on the network: as at start, announce and ask who is there
+      if (!this.socket) {
+        void this.open().then(() => {
+          this.announceNow();
+          this.helloNow();
+        });
+      } else {
         this.join();
-        if (this.joined) this.announceNow();
+        if (this.joined) {
+          this.announceNow();
+          this.helloNow();
+        }
       }
     }, delay);
     this.retryTimer.unref();
@@ -510,6 +605,7 @@ export class Discovery extends EventEmitter {
           this.counters.errors++;
           this.warn(`send:${(err as NodeJS.ErrnoException).code ?? ''}`, `cannot send discovery packet: ${err.message}`, err);
           if (!this.joined) this.scheduleRetry();
+          else this.checkNetwork(); // the network may have changed since the last check
         }
       });
     } catch (err) {
@@ -633,6 +729,7 @@ export class Discovery extends EventEmitter {
     if (t === 'a') ok = this.onAnnounce(m, nodeId, address, now);
     else if (t === 'q') ok = this.onAsk(m, nodeId, address, now);
     else if (t === 'r') ok = this.onRecord(m, nodeId, address);
+    else if (t === 'h') ok = this.onHello(nodeId, address, now);
     if (!ok) return this.drop('invalid');
     this.counters.received++;
   }
@@ -705,6 +802,7 @@ export class Discovery extends EventEmitter {
       }
     }
 
+    this.lastHeard = now;
     if (changed) this.emit('peer', this.publicPeer(p, now));
     for (const s of parsed) {
       const ev: StreamEvent = { publicKey: s.publicKey, mtip: s.mtip, address, port, nodeId };
@@ -731,6 +829,30 @@ export class Discovery extends EventEmitter {
         this.announceStreams([mine], false);
       }
     }
+    return true;
+  }
+
+  /**
+   * Someone asks who is there: answer with our announcement, after a random delay, and at most
+   * once a second however many ask; every hello heard before the answer goes shares it.
+   */
+  private onHello(nodeId: string, address: string, now: number): boolean {
+    const ev: HelloEvent = { address, nodeId };
+    this.emit('hello', ev);
+    this.helloHeard = now;
+    if (this.helloAnswerTimer) return true; // the pending answer answers this one too
+    const window = Math.min(HELLO_JITTER_MAX_MS, HELLO_JITTER_MIN_MS + HELLO_JITTER_PER_PEER_MS * this.peerMap.size);
+    const delay = Math.max(0, this.lastHelloAnswer + HELLO_ANSWER_SPACING_MS - now) + Math.random() * window;
+    this.helloAnswerTimer = setTimeout(() => {
+      this.helloAnswerTimer = null;
+      if (!this.running) return;
+      // an announcement that went out after the last hello arrived (a change, the periodic one) answered it
+      if (this.lastAnnounce > this.helloHeard) return;
+      this.lastHelloAnswer = this.lastAnnounce = Date.now();
+      this.sendAnnounce();
+      this.schedulePeriodic();
+    }, delay);
+    this.helloAnswerTimer.unref();
     return true;
   }
 
@@ -859,6 +981,19 @@ function lanAddresses(): string[] {
     for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) out.push(a.address);
   }
   return out;
+}
+
+/** The machine's LAN addresses by interface, to notice a network change; null if unreadable. */
+function networkKey(): string | null {
+  try {
+    const out: string[] = [];
+    for (const [name, list] of Object.entries(os.networkInterfaces())) {
+      for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) out.push(`${name}=${a.address}`);
+    }
+    return out.sort().join(',');
+  } catch {
+    return null; // some sandboxes refuse getifaddrs: no change detection, nothing else lost
+  }
 }
 
 function closeQuietly(sock: dgram.Socket): Promise<void> {

@@ -26,6 +26,10 @@ const runs = netnsAvailable()
         timeoutMs: 15_000,
         multicastRoute: false,
       }),
+      late: runInNetns(process.execPath, ['--enable-source-maps', child], {
+        env: { ...process.env, DRAYER_DISCOVERY_CHILD: 'late' },
+        timeoutMs: 30_000,
+      }),
     }
   : null;
 
@@ -183,6 +187,57 @@ test('discovery without a multicast route warns, keeps running, and recovers whe
   assert.ok(r.recoveredMs !== null, `no recovery after the route appeared: ${JSON.stringify(r)}`);
 });
 
+// Issue 8: a node that started learned of the nodes already on the LAN only at their next
+// periodic announcement (30 s); nothing was in "nearby" after 5 s.
+test('a late starter sees an earlier node and its streams in nearby within 2 s', { timeout: 40_000 }, async (t) => {
+  if (!runs) {
+    t.skip(NETNS_SKIP_REASON);
+    return;
+  }
+  const run = await runs.late;
+  assert.equal(run.code, 0, describe(run));
+  const r = lastJson(run.stdout).result;
+  t.diagnostic(`late starter: node started in ${r.startedMs} ms; the earlier node's stream was in nearby ${r.nearbyMs} ms after the start call (${r.sinceStartedMs} ms after start resolved)`);
+  assert.ok(r.seen, `the earlier node never showed up in nearby: ${JSON.stringify(r)}`);
+  assert.ok(r.nearbyMs <= 2000, JSON.stringify(r));
+});
+
+test('hellos: answered promptly, a flood of them answered at most about once a second; an address change asks again', { timeout: 60_000 }, async (t) => {
+  if (!runs) {
+    t.skip(NETNS_SKIP_REASON);
+    return;
+  }
+  await runs.late; // the namespaces are independent; this only spares the 2 cores
+  const run = await runInNetns(process.execPath, ['--enable-source-maps', child], {
+    env: { ...process.env, DRAYER_DISCOVERY_CHILD: 'hello' },
+    timeoutMs: 45_000,
+  });
+  assert.equal(run.code, 0, describe(run));
+  const r = lastJson(run.stdout).result;
+  const show = JSON.stringify(r, null, 1);
+
+  await t.test('one hello: one announcement (one round), within about a second', () => {
+    assert.ok(r.single.firstAnswerMs !== null && r.single.firstAnswerMs <= 1200, show);
+    assert.equal(r.single.answerRounds, 1, show);
+  });
+
+  await t.test('a flood of hellos from 40 addresses: at most one answer per second', () => {
+    // many were accepted (the receive limits did not hide them) ...
+    assert.ok(r.flood.hellosAccepted >= 100, show);
+    // ... yet answered at most once a second over the whole window (plus the first)
+    assert.ok(r.flood.answerRounds >= 1, show);
+    assert.ok(r.flood.answerRounds <= 1 + Math.ceil(r.flood.windowMs / 1000), show);
+    assert.ok(r.flood.minGapMs === null || r.flood.minGapMs >= 900, show);
+  });
+
+  await t.test('a node whose addresses change says hello again', () => {
+    assert.ok(r.networkChange.helloAfterChangeMs !== null && r.networkChange.helloAfterChangeMs <= 6000, show);
+  });
+
+  assert.deepEqual(r.warnings, [], show);
+  t.diagnostic(`one hello answered after ${r.single.firstAnswerMs} ms; ${r.flood.sent} hellos in ${r.flood.floodMs} ms (${r.flood.hellosAccepted} accepted) were answered by ${r.flood.answerRounds} announcements (${r.flood.answerPackets} packets, closest ${r.flood.minGapMs} ms apart); hello ${r.networkChange.helloAfterChangeMs} ms after an address appeared`);
+});
+
 // Issue 7: a 10 s flood injected 133 fake peers and 702 fake nearby streams, kept for up to 3 h,
 // wrote them into library.db and forced pulls past the backoff. The child runs a real node and
 // floods it from a separate sender process (its own HTTP server answers pulls with empty pages).
@@ -191,7 +246,7 @@ test('a discovery flood: bounded peers and streams, capped intervals, nothing un
     t.skip(NETNS_SKIP_REASON);
     return;
   }
-  await Promise.all([runs.main, runs.noroute]); // alone: the CPU it costs is measured
+  await Promise.all([runs.main, runs.noroute, runs.late]); // alone: the CPU it costs is measured
   const run = await runInNetns(process.execPath, ['--enable-source-maps', '--expose-gc', child], {
     env: { ...process.env, DRAYER_DISCOVERY_CHILD: 'flood' },
     timeoutMs: 90_000,
