@@ -33,6 +33,8 @@ export interface Command {
   usage: string;
   /** one line for the command list */
   summary: string;
+  /** more for `drayer help NAME`, when the summary is not enough */
+  details?: string;
   options?: Record<string, OptionSpec>;
   /** how many positional arguments it takes: [min, max] (max may be Infinity) */
   positionals?: [number, number];
@@ -247,6 +249,8 @@ registerCommand({
       const infoProblem = s.infoProblem();
       // the author signed an info that is no map: say so once, show the rest
       if (infoProblem) note(`drayer: ${file}: drayer/info: ${infoProblem}. The stream shows without a name; "drayer verify ${file}" lists every such problem.`);
+      const serversProblem = s.primaryServersProblem();
+      if (serversProblem) note(`drayer: ${file}: drayer/primaryServers: ${serversProblem}. The stream shows without primary servers; "drayer verify ${file}" lists every such problem.`);
       const types: Record<string, number> = {};
       for (const t of s.types()) types[t.type] = t.n;
       const info = {
@@ -265,6 +269,7 @@ registerCommand({
         fileSize: fileSize(file!),
         nodeId: s.nodeId,
         partial: s.partial,
+        primaryServers: s.primaryServers(),
       };
       if (opts.json) return printJson(info);
       const byType = Object.entries(types).map(([t, n]) => `${t} ${n}`).join(', ');
@@ -279,10 +284,46 @@ registerCommand({
       print(`Key as words: ${info.words}`);
       print(`Link:         ${info.link}`);
       print(`Mode:         ${s.writable ? `writable (secret key in ${file}.privatekey)` : 'mirror (read-only: no secret key here)'}`);
+      print(`Servers:      ${info.primaryServers.map((x) => x.url).join(', ') || (serversProblem ? '(unreadable)' : '(none)')}`);
       if (partial) print(`Partial copy: ${partial}`);
       print(`Records:      ${info.records}${byType ? ` (${byType})` : ''}`);
       print(`Last seq:     ${info.lastSeq}`);
       print(`File size:    ${humanSize(info.fileSize)}`);
+    }),
+});
+
+registerCommand({
+  name: 'servers',
+  usage: 'servers FILE [URL...] [--clear] [--json]',
+  summary: "show a stream's primary servers, or set them (the URLs replace the list)",
+  details:
+    'Primary servers are always-on peers (mirrors) that the author names in the stream itself, in a\n' +
+    'signed record: a follower syncs from them when it knows no other source. Without URLs, this\n' +
+    'lists them, one a line. With URLs (http:// or https://, at most 16), they replace the list;\n' +
+    '--clear empties it. Only the writer, who holds FILE.privatekey, can set them.',
+  options: { clear: { type: 'boolean' }, ...json },
+  positionals: [1, Infinity],
+  run: ({ args: [file, ...urls], opts }) =>
+    withStream(file!, (s) => {
+      const setting = urls.length > 0 || opts.clear === true;
+      if (urls.length > 0 && opts.clear) throw new UsageError('Give URLs to replace the list, or --clear to empty it, not both.', commands.get('servers'));
+      let servers;
+      if (setting) {
+        if (!s.writable) {
+          throw new DrayerError('NOT_WRITABLE', `${file} is a mirror: its secret key (${file}.privatekey) is not here, and only the stream's writer can set its primary servers. Nothing was changed.`);
+        }
+        servers = s.setPrimaryServers(urls).servers;
+        note(servers.length
+          ? `${file} now names ${servers.length} primary server${servers.length === 1 ? '' : 's'}: followers sync from ${servers.length === 1 ? 'it' : 'them'} when they know no other source.`
+          : `${file} now names no primary servers.`);
+      } else {
+        const problem = s.primaryServersProblem();
+        if (problem) note(`drayer: ${file}: drayer/primaryServers: ${problem}. Set them anew with "drayer servers ${file} URL...".`);
+        servers = s.primaryServers();
+        if (!servers.length && !problem && !opts.json) note(`${file} names no primary servers; set them with "drayer servers ${file} URL...".`);
+      }
+      if (opts.json) return printJson({ file: file!, primaryServers: servers });
+      for (const x of servers) print(x.url);
     }),
 });
 

@@ -261,3 +261,43 @@ test('add a folder (index.html and a 3 MiB binary), cat each back byte for byte'
   assert.equal(err, '');
   assert.equal(code, 0);
 });
+
+test('servers sets, shows and clears the primary servers; info shows them; bad URLs and mirrors are refused', () => {
+  const { dir, file } = newStream();
+  const none = ok(dir, ['servers', file]);
+  assert.equal(none.out, '');
+  assert.match(none.err, /names no primary servers.*drayer servers a\.stream URL/);
+  assert.deepEqual(JSON.parse(ok(dir, ['servers', file, '--json']).out), { file, primaryServers: [] });
+  assert.match(ok(dir, ['info', file]).out, /^Servers: +\(none\)$/m);
+
+  // set: URLs are normalised as sync addresses peers, duplicates dropped
+  const set = ok(dir, ['servers', file, 'http://mirror.example:8089/', 'https://b.example/drayer', 'http://mirror.example:8089']);
+  assert.equal(set.out, 'http://mirror.example:8089\nhttps://b.example/drayer\n');
+  assert.match(set.err, /2 primary servers/);
+  assert.equal(ok(dir, ['servers', file]).out, 'http://mirror.example:8089\nhttps://b.example/drayer\n');
+  const expected = [{ type: 'http', url: 'http://mirror.example:8089' }, { type: 'http', url: 'https://b.example/drayer' }];
+  assert.deepEqual(JSON.parse(ok(dir, ['servers', file, '--json']).out).primaryServers, expected);
+  assert.deepEqual(JSON.parse(ok(dir, ['info', file, '--json']).out).primaryServers, expected);
+  assert.match(ok(dir, ['info', file]).out, /^Servers: +http:\/\/mirror\.example:8089, https:\/\/b\.example\/drayer$/m);
+  ok(dir, ['verify', file]); // a signed record like any other
+
+  // refused, and nothing changes
+  fails(dir, ['servers', file, 'mirror.example'], 1, /"mirror\.example" is not a URL.*http:\/\/.*Nothing was changed/);
+  fails(dir, ['servers', file, 'ftp://mirror.example'], 1, /"ftp:\/\/mirror\.example" is not an http:\/\/ or https:\/\/ URL.*Nothing was changed/);
+  fails(dir, ['servers', file, 'localhost:8089'], 1, /"localhost:8089" is not a URL.*e\.g\. http:\/\/localhost:8089\. Nothing was changed/);
+  fails(dir, ['servers', file, 'http://'], 1, /not a URL.*Nothing was changed/);
+  fails(dir, ['servers', file, ...Array.from({ length: 17 }, (_, i) => `http://m${i}.example`)], 1, /at most 16.*Nothing was changed/);
+  fails(dir, ['servers', file, 'http://a.example', '--clear'], 2, /--clear.*not both/);
+  assert.deepEqual(JSON.parse(ok(dir, ['servers', file, '--json']).out).primaryServers, expected);
+
+  // a mirror shows them but cannot set them: the author signs the list
+  ok(dir, ['export', file, 'copy.stream']);
+  assert.equal(ok(dir, ['servers', 'copy.stream']).out, 'http://mirror.example:8089\nhttps://b.example/drayer\n');
+  fails(dir, ['servers', 'copy.stream', 'http://c.example'], 1, /copy\.stream is a mirror.*secret key/);
+
+  const cleared = ok(dir, ['servers', file, '--clear']);
+  assert.equal(cleared.out, '');
+  assert.match(cleared.err, /no primary servers/);
+  assert.deepEqual(JSON.parse(ok(dir, ['info', file, '--json']).out).primaryServers, []);
+  assert.match(ok(dir, ['help', 'servers']).out, /^Usage: drayer servers FILE \[URL\.\.\.\]/);
+});
