@@ -58,7 +58,9 @@ function reportPull(r: PullResult): string {
 function positiveInt(v: unknown, name: string, cmd: string): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!Number.isSafeInteger(n) || n < 1) throw new UsageError(`--${name} needs a positive whole number.`, commands.get(cmd));
+  if (typeof v !== 'string' || !/^\+?\d+$/.test(v.trim()) || !Number.isSafeInteger(n) || n < 1) {
+    throw new UsageError(`--${name} needs a positive whole number, like --${name} 10, not ${String(v) || 'nothing'}.`, commands.get(cmd));
+  }
   return n;
 }
 

@@ -599,8 +599,10 @@ function version(): string {
 }
 
 function usageText(): string {
-  const rows: [string, string][] = [...commands.values()].map((c) => [c.usage, c.summary]);
-  rows.push(['help [COMMAND]', "show this text, or one command's"], ['--version', 'show the version']);
+  // help last, after the commands that extensions add
+  const listed = [...commands.values()].sort((a, b) => Number(a.name === 'help') - Number(b.name === 'help'));
+  const rows: [string, string][] = listed.map((c) => [c.usage, c.summary]);
+  rows.push(['--version', 'show the version']);
   // Long usages get their summary on the next line so the list stays readable in 80 columns.
   const width = Math.min(48, Math.max(...rows.map(([u]) => u.length)));
   const lines = rows.map(([u, sum]) => (u.length <= width ? `  ${u.padEnd(width)}  ${sum}` : `  ${u}\n  ${''.padEnd(width)}  ${sum}`));
@@ -618,7 +620,57 @@ function usageText(): string {
 }
 
 function commandHelp(c: Command): string {
-  return `Usage: drayer ${c.usage}\n\n${c.summary[0]!.toUpperCase()}${c.summary.slice(1)}.`;
+  return `Usage: drayer ${c.usage}\n\n${c.summary[0]!.toUpperCase()}${c.summary.slice(1)}.${c.details ? `\n\n${c.details}` : ''}`;
+}
+
+// A command like any other, so `drayer help help` and `drayer help --help` answer too.
+registerCommand({
+  name: 'help',
+  usage: 'help [COMMAND]',
+  summary: "show this text, or how to use one command",
+  positionals: [0, 1],
+  async run({ args: [topic] }) {
+    if (topic === undefined) {
+      await loadExtensions();
+      print(usageText());
+      return;
+    }
+    const c = await findCommand(topic);
+    if (!c) throw new UsageError(`There is no command "${topic}".`);
+    print(commandHelp(c));
+  },
+});
+
+/**
+ * `--latest -2` is a number given wrongly, not a forgotten value, but parseArgs refuses any value
+ * that starts with a dash as ambiguous. Joined as `--latest=-2`, it reaches the command, which
+ * says what is wrong with it. Other dashed values stay apart (`--title --body x` lacks a title).
+ */
+function joinNegativeNumbers(args: string[], options: Record<string, OptionSpec>): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--') return out.concat(args.slice(i));
+    const next = args[i + 1];
+    if (a.startsWith('--') && options[a.slice(2)]?.type === 'string' && next !== undefined && /^-\.?\d/.test(next)) {
+      out.push(`${a}=${next}`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
+}
+
+/** parseArgs explains well but speaks to programmers: one sentence a person can act on. */
+function parseArgsProblem(e: unknown, args: string[]): string {
+  const message = String((e as Error).message);
+  const ambiguous = /^Option '(-[^' ]+)' argument is ambiguous/.exec(message);
+  if (ambiguous) {
+    // the value given starts with a dash: likely the value was forgotten and this is the next option
+    const opt = ambiguous[1]!;
+    const next = args[args.indexOf(opt) + 1] ?? '';
+    return `${opt} is missing its value: the next argument, ${next}, starts with a dash. If that is the value, write ${opt}=${next}.`;
+  }
+  return message.split('\n')[0]!.replace(/\. To specify a positional.*$/, '.');
 }
 
 async function findCommand(name: string): Promise<Command | undefined> {
@@ -637,20 +689,8 @@ async function dispatch(argv: string[]): Promise<number> {
     print(version());
     return 0;
   }
-  if (first === 'help' || first === '--help' || first === '-h') {
-    const topic = rest[0];
-    if (topic === undefined) {
-      await loadExtensions();
-      print(usageText());
-      return 0;
-    }
-    const c = await findCommand(topic);
-    if (!c) throw new UsageError(`There is no command "${topic}".`);
-    print(commandHelp(c));
-    return 0;
-  }
-  if (first.startsWith('-')) throw new UsageError(`Unknown option ${first}; a command comes first, e.g. "drayer info FILE".`);
-  const cmd = await findCommand(first);
+  if (first.startsWith('-') && first !== '--help' && first !== '-h') throw new UsageError(`Unknown option ${first}; a command comes first, e.g. "drayer info FILE".`);
+  const cmd = await findCommand(first === '--help' || first === '-h' ? 'help' : first);
   if (!cmd) throw new UsageError(`There is no command "${first}".`);
 
   const dashdash = rest.indexOf('--');
@@ -661,10 +701,9 @@ async function dispatch(argv: string[]): Promise<number> {
   }
   let parsed;
   try {
-    parsed = parseArgs({ args: rest, options: cmd.options ?? {}, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: joinNegativeNumbers(rest, cmd.options ?? {}), options: cmd.options ?? {}, allowPositionals: true, strict: true });
   } catch (e) {
-    // parseArgs explains well but speaks to programmers; keep its first sentence.
-    throw new UsageError(String((e as Error).message).split('\n')[0]!.replace(/\. To specify a positional.*$/, '.'), cmd);
+    throw new UsageError(parseArgsProblem(e, rest), cmd);
   }
   const [min, max] = cmd.positionals ?? [0, Infinity];
   const n = parsed.positionals.length;

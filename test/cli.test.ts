@@ -4,10 +4,13 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import { parseKey } from '../app/keys.js';
+import { parseKey, keyWords } from '../app/keys.js';
+import { DrayerNode } from '../app/node.js';
 import { tmpDir } from './helpers.js';
 
 // dist/test/cli.test.js -> bin/drayer.js
@@ -213,7 +216,7 @@ test('wrong arguments exit 2 with the usage on stderr; help goes to stdout', () 
   fails(dir, ['info'], 2, /Usage: drayer info FILE/);
 
   const help = ok(dir, ['help']);
-  for (const c of ['create', 'info', 'post', 'put', 'get', 'rm', 'ls', 'add', 'cat', 'verify', 'export']) assert.match(help.out, new RegExp(`^  ${c} `, 'm'));
+  for (const c of ['create', 'info', 'servers', 'post', 'put', 'get', 'rm', 'ls', 'add', 'cat', 'verify', 'export', 'help']) assert.match(help.out, new RegExp(`^  ${c} `, 'm'));
   assert.equal(help.err, '');
   assert.match(ok(dir, ['--help']).out, /Commands:/);
   assert.match(ok(dir, ['put', '--help']).out, /^Usage: drayer put FILE TYPE KEY/);
@@ -262,6 +265,25 @@ test('add a folder (index.html and a 3 MiB binary), cat each back byte for byte'
   assert.equal(code, 0);
 });
 
+/** `drayer` as a child that may run on (serve) or need this process to answer (clone): killed after `ms`, then code is null. */
+function drayerAsync(cwd: string, args: string[], env: Record<string, string> = {}, ms = 30_000): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, DRAYER_DEBUG: '', ...env } });
+    const out: Buffer[] = [];
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => out.push(d));
+    child.stderr.on('data', (d) => (err += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), ms);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      const stdout = Buffer.concat(out);
+      assert.doesNotMatch(err, /\n\s+at .+:\d+:\d+/, `stack trace on stderr for ${args.join(' ')}: ${err}`);
+      resolve({ code, stdout, out: stdout.toString('utf8'), err });
+    });
+  });
+}
+
 test('servers sets, shows and clears the primary servers; info shows them; bad URLs and mirrors are refused', () => {
   const { dir, file } = newStream();
   const none = ok(dir, ['servers', file]);
@@ -300,4 +322,58 @@ test('servers sets, shows and clears the primary servers; info shows them; bad U
   assert.match(cleared.err, /no primary servers/);
   assert.deepEqual(JSON.parse(ok(dir, ['info', file, '--json']).out).primaryServers, []);
   assert.match(ok(dir, ['help', 'servers']).out, /^Usage: drayer servers FILE \[URL\.\.\.\]/);
+});
+
+test('help help, help --help and --help on help explain help', () => {
+  const dir = tmpDir('drayer-cli-');
+  for (const args of [['help', 'help'], ['help', '--help'], ['help', '-h']]) {
+    const r = ok(dir, args);
+    assert.match(r.out, /^Usage: drayer help \[COMMAND\]/, args.join(' '));
+    assert.equal(r.err, '');
+  }
+  assert.match(ok(dir, ['help', 'serve']).out, /^Usage: drayer serve /); // a network command loads for its help
+  fails(dir, ['help', 'frobnicate'], 2, /no command "frobnicate"/);
+  fails(dir, ['help', 'info', 'ls'], 2, /help takes at most 1 argument/);
+});
+
+test('--latest takes a positive whole number: -2, 0, 2.5 and x are each named as wrong, never "ambiguous"', () => {
+  const dir = tmpDir('drayer-cli-');
+  const key = 'A6EHv/POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg=';
+  for (const latest of [['--latest', '-2'], ['--latest=-2'], ['--latest', '0'], ['--latest', '2.5'], ['--latest', 'x'], ['--latest', '-0.5']]) {
+    const value = latest.length === 2 ? latest[1]! : '-2';
+    const r = fails(dir, ['clone', 'http://127.0.0.1:1', key, 'x.stream', ...latest], 2, /--latest needs a positive whole number/);
+    assert.ok(r.err.includes(`not ${value}`), r.err);
+    assert.doesNotMatch(r.err, /ambiguous/);
+  }
+  assert.deepEqual(fs.readdirSync(dir), []); // refused before anything was written
+  // a value that starts with a dash and is no number: say what is missing and how to give such a value
+  const { dir: d2, file } = newStream();
+  const r = fails(d2, ['post', file, '--title', '--body', 'b'], 2, /--title is missing its value/);
+  assert.match(r.err, /--title=--body/);
+  assert.doesNotMatch(r.err, /ambiguous/);
+  assert.equal(ok(d2, ['post', file, '--title=-draft-', '--body', 'b']).code, 0);
+});
+
+test('clone takes the 32 key words separated by commas (or other punctuation), as people paste them', async () => {
+  const home = tmpDir('drayer-cli-home-');
+  const node = await DrayerNode.start({ dataDir: path.join(tmpDir('drayer-cli-node-'), 'node'), host: '127.0.0.1', port: 0, discovery: false, autoSync: false });
+  try {
+    const st = await node.call('createStream', { name: 'Worded' });
+    await node.call('post', { publicKey: st.publicKey, title: 'hi', body: 'there' });
+    const url = `http://127.0.0.1:${node.lanAddress()!.port}`;
+    const words = keyWords(parseKey(st.publicKey)).split(' ');
+    const dir = tmpDir('drayer-cli-');
+    for (const [i, text] of [words.join(','), words.join(', '), `${words.join('; ')}.`].entries()) {
+      const r = await drayerAsync(dir, ['clone', url, text, `w${i}.stream`, '--json'], { HOME: home });
+      assert.equal(r.code, 0, r.err);
+      const j = JSON.parse(r.out);
+      assert.equal(j.publicKey, st.publicKey);
+      assert.equal(j.name, 'Worded');
+    }
+    const typo = await drayerAsync(dir, ['clone', url, words.join(', ').replace(words[5]!, `${words[5]}x`), 'typo.stream'], { HOME: home });
+    assert.equal(typo.code, 1);
+    assert.match(typo.err, new RegExp(`unknown PGP word "${words[5]}x" at position 6 of 32`));
+  } finally {
+    await node.stop();
+  }
 });
