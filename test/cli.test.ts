@@ -377,3 +377,46 @@ test('clone takes the 32 key words separated by commas (or other punctuation), a
     await node.stop();
   }
 });
+
+/** A port on 127.0.0.1 that another program holds until `close`. */
+async function busyPort(): Promise<{ port: number; close: () => Promise<void> }> {
+  const srv = net.createServer();
+  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', () => resolve()));
+  return { port: (srv.address() as net.AddressInfo).port, close: () => new Promise((resolve) => srv.close(() => resolve())) };
+}
+
+test('serve --ui --ui-port BUSY: a clear sentence, exit 1, and no node is left running without its UI', { timeout: 120_000 }, async () => {
+  const dir = tmpDir('drayer-cli-');
+  const busy = await busyPort();
+  try {
+    const r = await drayerAsync(dir, ['serve', '--data', path.join(dir, 'node'), '--no-discovery', '--host', '127.0.0.1', '--port', '0', '--ui', '--ui-port', String(busy.port)], { HOME: dir }, 20_000);
+    assert.equal(r.code, 1, `serve still ran (code ${r.code}): ${r.err}`); // null: it was still running when killed
+    assert.match(r.err, new RegExp(`^drayer: The web UI cannot listen on port ${busy.port}: another program is using it\\. Choose another port with --ui-port, or leave --ui-port out to use a free one\\.`));
+    assert.doesNotMatch(r.err, /unexpected error|EADDRINUSE/);
+    assert.equal(r.out, ''); // it never said it was serving
+    fails(dir, ['serve', '--ui', '--ui-port', 'x'], 2, /--ui-port needs a port number/);
+  } finally {
+    await busy.close();
+  }
+});
+
+test('serve --port BUSY and serve --host with an address not on this machine: clear sentences, exit 1, nothing left running', { timeout: 120_000 }, async () => {
+  const dir = tmpDir('drayer-cli-');
+  const busy = await busyPort();
+  try {
+    const r = await drayerAsync(dir, ['serve', '--data', path.join(dir, 'node'), '--no-discovery', '--host', '127.0.0.1', '--port', String(busy.port)], { HOME: dir }, 20_000);
+    assert.equal(r.code, 1, r.err);
+    assert.match(r.err, new RegExp(`^drayer: The node cannot listen on port ${busy.port}: another program is using it\\. Choose another port with --port, or leave --port out`));
+    assert.equal(r.out, '');
+  } finally {
+    await busy.close();
+  }
+  // 10.99.99.99 is on no interface here (checked): binding fails locally, nothing is sent
+  const local = Object.values(os.networkInterfaces()).flatMap((l) => (l ?? []).map((a) => a.address));
+  assert.ok(!local.includes('10.99.99.99'), 'this test needs 10.99.99.99 to be no address of this machine');
+  const r = await drayerAsync(dir, ['serve', '--data', path.join(dir, 'node2'), '--no-discovery', '--host', '10.99.99.99', '--port', '0', '--ui'], { HOME: dir }, 20_000);
+  assert.equal(r.code, 1, r.err);
+  assert.match(r.err, /^drayer: The node cannot listen on 10\.99\.99\.99: it is not an address of this machine\. Give one of its addresses with --host .*, or 0\.0\.0\.0 for all of them\./);
+  assert.doesNotMatch(r.err, /unexpected error|EADDRNOTAVAIL/);
+  assert.equal(r.out, '');
+});
