@@ -240,7 +240,7 @@ registerCommand({
 registerCommand({
   name: 'info',
   usage: 'info FILE [--json]',
-  summary: 'show a stream: name, public key, fingerprint, records, size',
+  summary: 'show a stream: name, public key, fingerprint, primary servers, records, size',
   options: json,
   positionals: [1, 1],
   run: ({ args: [file], opts }) =>
@@ -295,7 +295,7 @@ registerCommand({
 registerCommand({
   name: 'servers',
   usage: 'servers FILE [URL...] [--clear] [--json]',
-  summary: "show a stream's primary servers, or set them (the URLs replace the list)",
+  summary: "show or set a stream's primary servers (URLs replace the list)",
   details:
     'Primary servers are always-on peers (mirrors) that the author names in the stream itself, in a\n' +
     'signed record: a follower syncs from them when it knows no other source. Without URLs, this\n' +
@@ -670,6 +670,8 @@ function parseArgsProblem(e: unknown, args: string[]): string {
     const next = args[args.indexOf(opt) + 1] ?? '';
     return `${opt} is missing its value: the next argument, ${next}, starts with a dash. If that is the value, write ${opt}=${next}.`;
   }
+  const missing = /^Option '(-[^' ]+)(?: <value>)?' argument missing/.exec(message);
+  if (missing) return `${missing[1]} is missing its value; give it after a space or an = sign.`;
   return message.split('\n')[0]!.replace(/\. To specify a positional.*$/, '.');
 }
 

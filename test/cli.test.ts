@@ -352,6 +352,8 @@ test('--latest takes a positive whole number: -2, 0, 2.5 and x are each named as
   assert.match(r.err, /--title=--body/);
   assert.doesNotMatch(r.err, /ambiguous/);
   assert.equal(ok(d2, ['post', file, '--title=-draft-', '--body', 'b']).code, 0);
+  assert.equal(ok(d2, ['post', file, '--title', '-5', '--body', 'b']).code, 0); // a negative number is a value
+  fails(d2, ['ls', file, '--type'], 2, /--type is missing its value/);
 });
 
 test('clone takes the 32 key words separated by commas (or other punctuation), as people paste them', async () => {
