@@ -59,7 +59,9 @@ function reportPull(r: PullResult, summary: (list: PullResult['rejections']) => 
 function positiveInt(v: unknown, name: string, cmd: string): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!Number.isSafeInteger(n) || n < 1) throw new UsageError(`--${name} needs a positive whole number.`, commands.get(cmd));
+  if (typeof v !== 'string' || !/^\+?\d+$/.test(v.trim()) || !Number.isSafeInteger(n) || n < 1) {
+    throw new UsageError(`--${name} needs a positive whole number, like --${name} 10, not ${String(v) || 'nothing'}.`, commands.get(cmd));
+  }
   return n;
 }
 
@@ -193,6 +195,45 @@ registerCommand({
   },
 });
 
+/** A port option: a number 0–65535 (0: any free port), or `dflt` when not given. */
+function portOption(v: unknown, name: string, dflt: number): number {
+  if (v === undefined) return dflt;
+  const n = Number(v);
+  if (typeof v !== 'string' || !/^\d+$/.test(v.trim()) || n > 65535) {
+    throw new UsageError(`--${name} needs a port number (0–65535; 0 picks a free one), not ${String(v) || 'nothing'}.`, commands.get('serve'));
+  }
+  return n;
+}
+
+/** The machine's own IPv4 addresses, to offer when --host names none of them. */
+function ownAddresses(): string[] {
+  return Object.values(os.networkInterfaces()).flatMap((l) => (l ?? []).filter((a) => a.family === 'IPv4').map((a) => a.address));
+}
+
+/**
+ * A failed listen as sentences: what happened and what to do. `who` is "The node" or "The web
+ * UI"; `flag` the option that chooses the port. Errors that are not about listening pass through.
+ */
+function listenError(e: unknown, who: string, host: string, port: number, flag: string): unknown {
+  const code = (e as NodeJS.ErrnoException).code;
+  const stopped = 'Nothing was left running.';
+  switch (code) {
+    case 'EADDRINUSE':
+      return new DrayerError('IO', `${who} cannot listen on port ${port}: another program is using it. Choose another port with ${flag}, or leave ${flag} out to use a free one. ${stopped}`, { cause: e });
+    case 'EADDRNOTAVAIL':
+      return new DrayerError('IO', `${who} cannot listen on ${host}: it is not an address of this machine. Give one of its addresses with --host (${ownAddresses().join(', ') || '127.0.0.1'}), or 0.0.0.0 for all of them. ${stopped}`, { cause: e });
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+    case 'EAI_NONAME':
+      return new DrayerError('IO', `${who} cannot listen on ${host}: no address of this machine has that name. Give one of its addresses with --host (${ownAddresses().join(', ') || '127.0.0.1'}), or 0.0.0.0 for all of them. ${stopped}`, { cause: e });
+    case 'EACCES':
+    case 'EPERM':
+      return new DrayerError('IO', `${who} is not allowed to listen on port ${port} here (ports below 1024 need administrator rights). Choose a port above 1023 with ${flag}. ${stopped}`, { cause: e });
+    default:
+      return e;
+  }
+}
+
 registerCommand({
   name: 'serve',
   usage: 'serve [--data DIR] [--host H] [--port P] [--no-discovery] [--ui] [--ui-port P] [--json]',
@@ -205,27 +246,37 @@ registerCommand({
   async run({ opts }) {
     const dataDir = path.resolve(typeof opts.data === 'string' ? opts.data : defaultDataDir());
     const host = typeof opts.host === 'string' ? opts.host : '0.0.0.0';
-    const port = opts.port === undefined ? 15723 : Number(opts.port);
-    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError('--port needs a port number (0–65535).', commands.get('serve'));
+    const port = portOption(opts.port, 'port', 15723);
+    const uiPort = portOption(opts['ui-port'], 'ui-port', 0);
     const { DrayerNode } = await import('./node.js');
     const log = (m: string) => note(m);
+    const start = (p: number) => DrayerNode.start({ dataDir, host, port: p, discovery: opts['no-discovery'] === true ? false : undefined, log });
+    // A start that fails stops whatever it had started (DrayerNode.start), so nothing is left half-running.
     let node;
     try {
-      node = await DrayerNode.start({ dataDir, host, port, discovery: opts['no-discovery'] === true ? false : undefined, log });
+      node = await start(port);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE' && opts.port === undefined) {
-        note(`Port ${port} is taken; using a free one.`);
-        node = await DrayerNode.start({ dataDir, host, port: 0, discovery: opts['no-discovery'] === true ? false : undefined, log });
-      } else if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-        throw new DrayerError('IO', `Port ${port} is already in use; choose another with --port.`);
-      } else throw e;
+      if ((e as NodeJS.ErrnoException).code !== 'EADDRINUSE' || opts.port !== undefined) throw listenError(e, 'The node', host, port, '--port');
+      note(`Port ${port} is taken; using a free one.`);
+      try {
+        node = await start(0);
+      } catch (e2) {
+        throw listenError(e2, 'The node', host, 0, '--port');
+      }
     }
     let ui: { url: string } | null = null;
     let webui: import('./webui.js').WebUi | null = null;
     if (opts.ui) {
       const { WebUi } = await import('./webui.js');
-      webui = new WebUi(node, { port: opts['ui-port'] !== undefined ? Number(opts['ui-port']) : 0 });
-      ui = await webui.listen();
+      webui = new WebUi(node, { port: uiPort });
+      try {
+        ui = await webui.listen();
+      } catch (e) {
+        // no node without the UI that was asked for: stop it, then say why
+        await webui.close().catch(() => {});
+        await node.stop().catch(() => {});
+        throw listenError(e, 'The web UI', '127.0.0.1', uiPort, '--ui-port');
+      }
     }
     const lan = node.lanAddress();
     const status = await node.call('status', undefined);

@@ -33,6 +33,8 @@ export interface Command {
   usage: string;
   /** one line for the command list */
   summary: string;
+  /** more for `drayer help NAME`, when the summary is not enough */
+  details?: string;
   options?: Record<string, OptionSpec>;
   /** how many positional arguments it takes: [min, max] (max may be Infinity) */
   positionals?: [number, number];
@@ -238,7 +240,7 @@ registerCommand({
 registerCommand({
   name: 'info',
   usage: 'info FILE [--json]',
-  summary: 'show a stream: name, public key, fingerprint, records, size',
+  summary: 'show a stream: name, public key, fingerprint, primary servers, records, size',
   options: json,
   positionals: [1, 1],
   run: ({ args: [file], opts }) =>
@@ -247,6 +249,8 @@ registerCommand({
       const infoProblem = s.infoProblem();
       // the author signed an info that is no map: say so once, show the rest
       if (infoProblem) note(`drayer: ${file}: drayer/info: ${infoProblem}. The stream shows without a name; "drayer verify ${file}" lists every such problem.`);
+      const serversProblem = s.primaryServersProblem();
+      if (serversProblem) note(`drayer: ${file}: drayer/primaryServers: ${serversProblem}. The stream shows without primary servers; "drayer verify ${file}" lists every such problem.`);
       const types: Record<string, number> = {};
       for (const t of s.types()) types[t.type] = t.n;
       const info = {
@@ -265,6 +269,7 @@ registerCommand({
         fileSize: fileSize(file!),
         nodeId: s.nodeId,
         partial: s.partial,
+        primaryServers: s.primaryServers(),
       };
       if (opts.json) return printJson(info);
       const byType = Object.entries(types).map(([t, n]) => `${t} ${n}`).join(', ');
@@ -279,10 +284,46 @@ registerCommand({
       print(`Key as words: ${info.words}`);
       print(`Link:         ${info.link}`);
       print(`Mode:         ${s.writable ? `writable (secret key in ${file}.privatekey)` : 'mirror (read-only: no secret key here)'}`);
+      print(`Servers:      ${info.primaryServers.map((x) => x.url).join(', ') || (serversProblem ? '(unreadable)' : '(none)')}`);
       if (partial) print(`Partial copy: ${partial}`);
       print(`Records:      ${info.records}${byType ? ` (${byType})` : ''}`);
       print(`Last seq:     ${info.lastSeq}`);
       print(`File size:    ${humanSize(info.fileSize)}`);
+    }),
+});
+
+registerCommand({
+  name: 'servers',
+  usage: 'servers FILE [URL...] [--clear] [--json]',
+  summary: "show or set a stream's primary servers (URLs replace the list)",
+  details:
+    'Primary servers are always-on peers (mirrors) that the author names in the stream itself, in a\n' +
+    'signed record: a follower syncs from them when it knows no other source. Without URLs, this\n' +
+    'lists them, one a line. With URLs (http:// or https://, at most 16), they replace the list;\n' +
+    '--clear empties it. Only the writer, who holds FILE.privatekey, can set them.',
+  options: { clear: { type: 'boolean' }, ...json },
+  positionals: [1, Infinity],
+  run: ({ args: [file, ...urls], opts }) =>
+    withStream(file!, (s) => {
+      const setting = urls.length > 0 || opts.clear === true;
+      if (urls.length > 0 && opts.clear) throw new UsageError('Give URLs to replace the list, or --clear to empty it, not both.', commands.get('servers'));
+      let servers;
+      if (setting) {
+        if (!s.writable) {
+          throw new DrayerError('NOT_WRITABLE', `${file} is a mirror: its secret key (${file}.privatekey) is not here, and only the stream's writer can set its primary servers. Nothing was changed.`);
+        }
+        servers = s.setPrimaryServers(urls).servers;
+        note(servers.length
+          ? `${file} now names ${servers.length} primary server${servers.length === 1 ? '' : 's'}: followers sync from ${servers.length === 1 ? 'it' : 'them'} when they know no other source.`
+          : `${file} now names no primary servers.`);
+      } else {
+        const problem = s.primaryServersProblem();
+        if (problem) note(`drayer: ${file}: drayer/primaryServers: ${problem}. Set them anew with "drayer servers ${file} URL...".`);
+        servers = s.primaryServers();
+        if (!servers.length && !problem && !opts.json) note(`${file} names no primary servers; set them with "drayer servers ${file} URL...".`);
+      }
+      if (opts.json) return printJson({ file: file!, primaryServers: servers });
+      for (const x of servers) print(x.url);
     }),
 });
 
@@ -608,8 +649,10 @@ function version(): string {
 }
 
 function usageText(): string {
-  const rows: [string, string][] = [...commands.values()].map((c) => [c.usage, c.summary]);
-  rows.push(['help [COMMAND]', "show this text, or one command's"], ['--version', 'show the version']);
+  // help last, after the commands that extensions add
+  const listed = [...commands.values()].sort((a, b) => Number(a.name === 'help') - Number(b.name === 'help'));
+  const rows: [string, string][] = listed.map((c) => [c.usage, c.summary]);
+  rows.push(['--version', 'show the version']);
   // Long usages get their summary on the next line so the list stays readable in 80 columns.
   const width = Math.min(48, Math.max(...rows.map(([u]) => u.length)));
   const lines = rows.map(([u, sum]) => (u.length <= width ? `  ${u.padEnd(width)}  ${sum}` : `  ${u}\n  ${''.padEnd(width)}  ${sum}`));
@@ -627,7 +670,59 @@ function usageText(): string {
 }
 
 function commandHelp(c: Command): string {
-  return `Usage: drayer ${c.usage}\n\n${c.summary[0]!.toUpperCase()}${c.summary.slice(1)}.`;
+  return `Usage: drayer ${c.usage}\n\n${c.summary[0]!.toUpperCase()}${c.summary.slice(1)}.${c.details ? `\n\n${c.details}` : ''}`;
+}
+
+// A command like any other, so `drayer help help` and `drayer help --help` answer too.
+registerCommand({
+  name: 'help',
+  usage: 'help [COMMAND]',
+  summary: "show this text, or how to use one command",
+  positionals: [0, 1],
+  async run({ args: [topic] }) {
+    if (topic === undefined) {
+      await loadExtensions();
+      print(usageText());
+      return;
+    }
+    const c = await findCommand(topic);
+    if (!c) throw new UsageError(`There is no command "${topic}".`);
+    print(commandHelp(c));
+  },
+});
+
+/**
+ * `--latest -2` is a number given wrongly, not a forgotten value, but parseArgs refuses any value
+ * that starts with a dash as ambiguous. Joined as `--latest=-2`, it reaches the command, which
+ * says what is wrong with it. Other dashed values stay apart (`--title --body x` lacks a title).
+ */
+function joinNegativeNumbers(args: string[], options: Record<string, OptionSpec>): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--') return out.concat(args.slice(i));
+    const next = args[i + 1];
+    if (a.startsWith('--') && options[a.slice(2)]?.type === 'string' && next !== undefined && /^-\.?\d/.test(next)) {
+      out.push(`${a}=${next}`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
+}
+
+/** parseArgs explains well but speaks to programmers: one sentence a person can act on. */
+function parseArgsProblem(e: unknown, args: string[]): string {
+  const message = String((e as Error).message);
+  const ambiguous = /^Option '(-[^' ]+)' argument is ambiguous/.exec(message);
+  if (ambiguous) {
+    // the value given starts with a dash: likely the value was forgotten and this is the next option
+    const opt = ambiguous[1]!;
+    const next = args[args.indexOf(opt) + 1] ?? '';
+    return `${opt} is missing its value: the next argument, ${next}, starts with a dash. If that is the value, write ${opt}=${next}.`;
+  }
+  const missing = /^Option '(-[^' ]+)(?: <value>)?' argument missing/.exec(message);
+  if (missing) return `${missing[1]} is missing its value; give it after a space or an = sign.`;
+  return message.split('\n')[0]!.replace(/\. To specify a positional.*$/, '.');
 }
 
 async function findCommand(name: string): Promise<Command | undefined> {
@@ -646,20 +741,8 @@ async function dispatch(argv: string[]): Promise<number> {
     print(version());
     return 0;
   }
-  if (first === 'help' || first === '--help' || first === '-h') {
-    const topic = rest[0];
-    if (topic === undefined) {
-      await loadExtensions();
-      print(usageText());
-      return 0;
-    }
-    const c = await findCommand(topic);
-    if (!c) throw new UsageError(`There is no command "${topic}".`);
-    print(commandHelp(c));
-    return 0;
-  }
-  if (first.startsWith('-')) throw new UsageError(`Unknown option ${first}; a command comes first, e.g. "drayer info FILE".`);
-  const cmd = await findCommand(first);
+  if (first.startsWith('-') && first !== '--help' && first !== '-h') throw new UsageError(`Unknown option ${first}; a command comes first, e.g. "drayer info FILE".`);
+  const cmd = await findCommand(first === '--help' || first === '-h' ? 'help' : first);
   if (!cmd) throw new UsageError(`There is no command "${first}".`);
 
   const dashdash = rest.indexOf('--');
@@ -670,10 +753,9 @@ async function dispatch(argv: string[]): Promise<number> {
   }
   let parsed;
   try {
-    parsed = parseArgs({ args: rest, options: cmd.options ?? {}, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: joinNegativeNumbers(rest, cmd.options ?? {}), options: cmd.options ?? {}, allowPositionals: true, strict: true });
   } catch (e) {
-    // parseArgs explains well but speaks to programmers; keep its first sentence.
-    throw new UsageError(String((e as Error).message).split('\n')[0]!.replace(/\. To specify a positional.*$/, '.'), cmd);
+    throw new UsageError(parseArgsProblem(e, rest), cmd);
   }
   const [min, max] = cmd.positionals ?? [0, Infinity];
   const n = parsed.positionals.length;

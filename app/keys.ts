@@ -2,7 +2,7 @@
 // terminals, or read them aloud, so parsing accepts every form a key is likely to arrive in
 // and always yields exactly 32 bytes (or says which forms it accepts).
 import { DrayerError } from './errors.js';
-import { fromPgpWords, toPgpWords } from './pgpwords.js';
+import { fromPgpWords, splitWords, toPgpWords } from './pgpwords.js';
 
 export const KEY_BYTES = 32;
 /** The original Drayer showed the words of pk[:24]; we keep that length for display. */
@@ -11,7 +11,10 @@ export const LINK_SCHEME = 'drayer:';
 
 const ACCEPTED =
   'A stream key is 32 bytes written as base64 (standard or URL-safe, padding optional, percent-encoding allowed), ' +
-  `a ${LINK_SCHEME} link, 64 hex digits, or the 32 PGP words of the whole key.`;
+  `a ${LINK_SCHEME} link, 64 hex digits, or the 32 PGP words of the whole key (separated by spaces, commas or other punctuation).`;
+
+/** Characters some written form of a base64 key may hold (a quote_plus space, percent-encoding). */
+const BASE64_FORMS = /^[A-Za-z0-9+/=_\- %]*$/;
 
 /** Standard base64 with padding: the form the original Drayer shows and the stream file stores. */
 export function formatKey(pk: Uint8Array): string {
@@ -60,15 +63,18 @@ export function parseKey(text: string): Uint8Array {
     s = s.slice(LINK_SCHEME.length).replace(/^\/\//, '').replace(/[/?#].*$/, '');
   }
 
-  // Words: several alphabetic tokens. A base64 key whose '+' became spaces has digits or
-  // mixed tokens that are no PGP words, so it falls through to the base64 path below.
-  const tokens = s.split(/[\s-]+/).filter(Boolean);
+  // Words: several alphabetic tokens between spaces or punctuation (see splitWords). A base64 key
+  // is one token, or, split at its '+', '/', '-' or '_', tokens with digits or no PGP words, so
+  // it falls through to the base64 path below.
+  const tokens = splitWords(s);
   if (tokens.length > 1 && tokens.every((t) => /^[A-Za-z]+$/.test(t))) {
     let bytes: Uint8Array | undefined;
     try {
       bytes = fromPgpWords(s);
     } catch (e) {
-      if (tokens.length === KEY_BYTES) throw invalid((e as Error).message.replace(/^Unknown/, 'unknown'));
+      // Clearly meant as words (32 of them, or punctuation no base64 form holds, like commas):
+      // naming the misspelt word helps, "not base64" would not.
+      if (tokens.length === KEY_BYTES || !BASE64_FORMS.test(s)) throw invalid(`${(e as Error).message.replace(/^Unknown/, 'unknown')}; check its spelling`);
     }
     if (bytes) {
       if (bytes.length === KEY_BYTES) return bytes;

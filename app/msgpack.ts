@@ -213,11 +213,14 @@ export function decodeInfo(val: Uint8Array): Record<string, unknown> {
   return out;
 }
 
-/** drayer/primaryServers: the http entries of its list, at most 16. Throws MsgpackError when it is no list. */
+/** Primary servers a reader takes from a stream's list (the writer refuses longer lists). */
+export const MAX_PRIMARY_SERVERS = 16;
+
+/** drayer/primaryServers: the http entries of its list, at most MAX_PRIMARY_SERVERS. Throws MsgpackError when it is no list. */
 export function decodePrimaryServers(val: Uint8Array): PrimaryServer[] {
   const v = decodeBounded(val, MSGPACK_LIMITS.primaryServers);
   if (!Array.isArray(v)) throw new MsgpackError(MSGPACK_LIMITS.primaryServers.what, 'is not a list');
-  return v.filter((x): x is PrimaryServer => isMap(x) && x.type === 'http' && typeof x.url === 'string').slice(0, 16);
+  return v.filter((x): x is PrimaryServer => isMap(x) && x.type === 'http' && typeof x.url === 'string').slice(0, MAX_PRIMARY_SERVERS);
 }
 
 /**

@@ -5,7 +5,6 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { encode } from '@msgpack/msgpack';
-import { decodePrimaryServers } from './msgpack.js';
 import type { Arg, DrayerApi, DrayerEvent, DrayerEvents, DrayerRequests, Envelope, EventName, Method, NearbyStream, PrimaryServer, Ret, Settings, StreamDetails, StreamSummary, SyncReport } from './api.js';
 import { METHODS } from './api.js';
 import { randomBytes } from './crypto.js';
@@ -40,9 +39,7 @@ interface PeerState {
   nextTry: number;
 }
 
-const PRIMARY_TYPE = 'drayer';
 const MAX_PULLS = 4;
-const PRIMARY_KEY = 'primaryServers';
 /**
  * Pulls that LAN announcements start. An announcement is a hint anyone can send (any M-tip can
  * be claimed, any genuine record replayed, and ports cost nothing, so every packet can name a
@@ -234,13 +231,7 @@ export class DrayerNode implements DrayerApi {
   }
 
   primaryServers(s: Stream): PrimaryServer[] {
-    const r = s.get(PRIMARY_TYPE, PRIMARY_KEY);
-    if (!r?.val) return [];
-    try {
-      return decodePrimaryServers(r.val);
-    } catch {
-      return []; // malformed (verify reports it): no primary servers
-    }
+    return s.primaryServers();
   }
 
   /** Everything a write changes reaches the index, the UI and the LAN. */
@@ -684,9 +675,9 @@ export class DrayerNode implements DrayerApi {
     },
     setPrimaryServers: ({ publicKey, servers }) => {
       const s = this.stream(publicKey);
-      const clean = (servers ?? []).map((x) => ({ type: 'http' as const, url: peerId(x.url) }));
-      const r = s.put(PRIMARY_TYPE, PRIMARY_KEY, encode(clean));
-      this.afterChange(s, { stored: [r], removed: [] }, true);
+      // the store checks and writes the list, so the CLI's `drayer servers` writes the same
+      const { record, servers: clean } = s.setPrimaryServers((servers ?? []).map((x) => x.url));
+      this.afterChange(s, { stored: [record], removed: [] }, true);
       return clean;
     },
     setStreamSettings: ({ publicKey, serve, announce, sources }) => {

@@ -114,7 +114,19 @@ export function toPgpWords(bytes: Uint8Array): string {
 }
 
 /**
- * Parses PGP words separated by whitespace and/or hyphens, case-insensitively.
+ * What may separate words: whitespace and the punctuation people put between words they paste
+ * or type (commas, semicolons, full stops, hyphens, plus signs from a URL query, slashes, bars,
+ * underscores, quotes and brackets of a pasted list). Never a letter or a digit.
+ */
+export const WORD_SEPARATORS = /[\s,;.:!?|/\\_+\-"'`()[\]{}<>]+/;
+
+/** The words of `text`, split at WORD_SEPARATORS (empty ones dropped). */
+export function splitWords(text: string): string[] {
+  return text.split(WORD_SEPARATORS).filter((w) => w.length > 0);
+}
+
+/**
+ * Parses PGP words separated by whitespace and/or punctuation (WORD_SEPARATORS), case-insensitively.
  *
  * Accepts the standard alternating encoding and also the encoding produced by
  * the original Drayer implementation, which used the even list for every
@@ -123,7 +135,7 @@ export function toPgpWords(bytes: Uint8Array): string {
  * (1-based) if neither list contains it.
  */
 export function fromPgpWords(text: string): Uint8Array {
-  const words = text.split(/[\s-]+/).filter((w) => w.length > 0);
+  const words = splitWords(text);
   const out = new Uint8Array(words.length);
   for (let i = 0; i < words.length; i++) {
     const raw = words[i]!;

@@ -8,7 +8,10 @@ import { blake2b256, bytesEqual, generateKeyPair, KeyPair, keyPairFromSeed, libs
 import { DrayerError, isDrayerError } from './errors.js';
 import { checkRecord, checkShape, DrayerRecord, LIMITS, signRecord, UnsignedRecord } from './record.js';
 import { encode } from '@msgpack/msgpack';
-import { decodeInfo, valueProblem } from './msgpack.js';
+import { decodeInfo, decodePrimaryServers, MAX_PRIMARY_SERVERS, MSGPACK_LIMITS, valueProblem } from './msgpack.js';
+import type { PrimaryServer } from './api.js';
+// URLs are checked and written as sync addresses peers; sync.ts needs this module only as a type.
+import { peerId } from './sync.js';
 import { Checkpoints } from './checkpointer.js';
 import { collectLeftovers } from './files.js';
 
@@ -53,6 +56,9 @@ const MIGRATIONS: string[] = [
    CREATE TABLE chunk_pins (op INTEGER NOT NULL, hash BLOB NOT NULL, PRIMARY KEY (op, hash)) WITHOUT ROWID;
    INSERT INTO chunk_ops (pid, place, started, beat) SELECT 0, '', 0, 0 WHERE EXISTS (SELECT 1 FROM chunks);`,
 ];
+
+/** The key of the `drayer` record that lists a stream's primary servers. */
+export const PRIMARY_SERVERS_KEY = 'primaryServers';
 
 export interface StreamInfo {
   name?: string;
@@ -509,6 +515,56 @@ export class Stream {
   infoProblem(): string | null {
     const r = this.get('drayer', 'info');
     return r ? valueProblem(r.type, r.key, r.val) : null;
+  }
+
+  /**
+   * The author's primary servers (`drayer/primaryServers`): always-on peers followers sync from.
+   * [] when there are none, or when the value is malformed (see primaryServersProblem).
+   */
+  primaryServers(): PrimaryServer[] {
+    const r = this.get('drayer', PRIMARY_SERVERS_KEY);
+    if (!r?.val) return [];
+    try {
+      return decodePrimaryServers(r.val);
+    } catch {
+      return []; // the author signed something unusable: no primary servers (verify reports it)
+    }
+  }
+
+  /** Why the `drayer/primaryServers` value cannot be read, or null (also when there is none). */
+  primaryServersProblem(): string | null {
+    const r = this.get('drayer', PRIMARY_SERVERS_KEY);
+    return r ? valueProblem(r.type, r.key, r.val) : null;
+  }
+
+  /**
+   * Sign a new list of primary servers, replacing the old one ([] empties it). Each URL is
+   * written as sync addresses its peers (peerId: http or https, no trailing slash), duplicates
+   * once. A list readers would cut short or fail to read is refused, and nothing is written.
+   */
+  setPrimaryServers(urls: string[]): { record: DrayerRecord; servers: PrimaryServer[] } {
+    const refuse = (why: string) => new DrayerError('INVALID_ARGUMENT', `${why} Nothing was changed.`);
+    const clean: string[] = [];
+    for (const u of urls) {
+      let url: string;
+      const text = String(u).trim();
+      // "localhost:8089" would read as a URL of scheme "localhost:": say what is missing instead.
+      if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) throw refuse(`"${u}" is not a URL: a primary server's URL starts with http:// or https://, e.g. http://${text || '192.168.1.5:15723'}.`);
+      if (!/^https?:/i.test(text)) throw refuse(`"${u}" is not an http:// or https:// URL: primary servers are Drayer nodes or mirrors that answer over HTTP, e.g. http://192.168.1.5:15723.`);
+      try {
+        url = peerId(String(u).trim());
+      } catch (e) {
+        throw refuse(`${(e as Error).message.replace(/:$/, '')}.`);
+      }
+      if (url.length > MSGPACK_LIMITS.primaryServers.maxStr) throw refuse(`A primary server's URL has at most ${MSGPACK_LIMITS.primaryServers.maxStr} characters; ${url.slice(0, 40)}… has ${url.length}.`);
+      if (!clean.includes(url)) clean.push(url);
+    }
+    if (clean.length > MAX_PRIMARY_SERVERS) throw refuse(`A stream names at most ${MAX_PRIMARY_SERVERS} primary servers (followers read no more); ${clean.length} were given.`);
+    const servers = clean.map((url) => ({ type: 'http' as const, url }));
+    const val = encode(servers);
+    const problem = valueProblem('drayer', PRIMARY_SERVERS_KEY, val);
+    if (problem) throw refuse(`Followers could not read that list of primary servers (${problem}); give fewer or shorter URLs.`);
+    return { record: this.put('drayer', PRIMARY_SERVERS_KEY, val), servers };
   }
 
   // ---------- reads ----------

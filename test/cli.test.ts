@@ -4,10 +4,13 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import { parseKey } from '../app/keys.js';
+import { parseKey, keyWords } from '../app/keys.js';
+import { DrayerNode } from '../app/node.js';
 import { tmpDir } from './helpers.js';
 
 // dist/test/cli.test.js -> bin/drayer.js
@@ -213,7 +216,7 @@ test('wrong arguments exit 2 with the usage on stderr; help goes to stdout', () 
   fails(dir, ['info'], 2, /Usage: drayer info FILE/);
 
   const help = ok(dir, ['help']);
-  for (const c of ['create', 'info', 'post', 'put', 'get', 'rm', 'ls', 'add', 'cat', 'verify', 'export']) assert.match(help.out, new RegExp(`^  ${c} `, 'm'));
+  for (const c of ['create', 'info', 'servers', 'post', 'put', 'get', 'rm', 'ls', 'add', 'cat', 'verify', 'export', 'help']) assert.match(help.out, new RegExp(`^  ${c} `, 'm'));
   assert.equal(help.err, '');
   assert.match(ok(dir, ['--help']).out, /Commands:/);
   assert.match(ok(dir, ['put', '--help']).out, /^Usage: drayer put FILE TYPE KEY/);
@@ -460,4 +463,162 @@ test('rm of a big file, and a sync that brings its deletion, leave none of its c
     served?.close();
     await lan.close();
   }
+});
+
+/** `drayer` as a child that may run on (serve) or need this process to answer (clone): killed after `ms`, then code is null. */
+function drayerAsync(cwd: string, args: string[], env: Record<string, string> = {}, ms = 30_000): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, DRAYER_DEBUG: '', ...env } });
+    const out: Buffer[] = [];
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => out.push(d));
+    child.stderr.on('data', (d) => (err += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), ms);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      const stdout = Buffer.concat(out);
+      assert.doesNotMatch(err, /\n\s+at .+:\d+:\d+/, `stack trace on stderr for ${args.join(' ')}: ${err}`);
+      resolve({ code, stdout, out: stdout.toString('utf8'), err });
+    });
+  });
+}
+
+test('servers sets, shows and clears the primary servers; info shows them; bad URLs and mirrors are refused', () => {
+  const { dir, file } = newStream();
+  const none = ok(dir, ['servers', file]);
+  assert.equal(none.out, '');
+  assert.match(none.err, /names no primary servers.*drayer servers a\.stream URL/);
+  assert.deepEqual(JSON.parse(ok(dir, ['servers', file, '--json']).out), { file, primaryServers: [] });
+  assert.match(ok(dir, ['info', file]).out, /^Servers: +\(none\)$/m);
+
+  // set: URLs are normalised as sync addresses peers, duplicates dropped
+  const set = ok(dir, ['servers', file, 'http://mirror.example:8089/', 'https://b.example/drayer', 'http://mirror.example:8089']);
+  assert.equal(set.out, 'http://mirror.example:8089\nhttps://b.example/drayer\n');
+  assert.match(set.err, /2 primary servers/);
+  assert.equal(ok(dir, ['servers', file]).out, 'http://mirror.example:8089\nhttps://b.example/drayer\n');
+  const expected = [{ type: 'http', url: 'http://mirror.example:8089' }, { type: 'http', url: 'https://b.example/drayer' }];
+  assert.deepEqual(JSON.parse(ok(dir, ['servers', file, '--json']).out).primaryServers, expected);
+  assert.deepEqual(JSON.parse(ok(dir, ['info', file, '--json']).out).primaryServers, expected);
+  assert.match(ok(dir, ['info', file]).out, /^Servers: +http:\/\/mirror\.example:8089, https:\/\/b\.example\/drayer$/m);
+  ok(dir, ['verify', file]); // a signed record like any other
+
+  // refused, and nothing changes
+  fails(dir, ['servers', file, 'mirror.example'], 1, /"mirror\.example" is not a URL.*http:\/\/.*Nothing was changed/);
+  fails(dir, ['servers', file, 'ftp://mirror.example'], 1, /"ftp:\/\/mirror\.example" is not an http:\/\/ or https:\/\/ URL.*Nothing was changed/);
+  fails(dir, ['servers', file, 'localhost:8089'], 1, /"localhost:8089" is not a URL.*e\.g\. http:\/\/localhost:8089\. Nothing was changed/);
+  fails(dir, ['servers', file, 'http://'], 1, /not a URL.*Nothing was changed/);
+  fails(dir, ['servers', file, ...Array.from({ length: 17 }, (_, i) => `http://m${i}.example`)], 1, /at most 16.*Nothing was changed/);
+  fails(dir, ['servers', file, 'http://a.example', '--clear'], 2, /--clear.*not both/);
+  assert.deepEqual(JSON.parse(ok(dir, ['servers', file, '--json']).out).primaryServers, expected);
+
+  // a mirror shows them but cannot set them: the author signs the list
+  ok(dir, ['export', file, 'copy.stream']);
+  assert.equal(ok(dir, ['servers', 'copy.stream']).out, 'http://mirror.example:8089\nhttps://b.example/drayer\n');
+  fails(dir, ['servers', 'copy.stream', 'http://c.example'], 1, /copy\.stream is a mirror.*secret key/);
+
+  const cleared = ok(dir, ['servers', file, '--clear']);
+  assert.equal(cleared.out, '');
+  assert.match(cleared.err, /no primary servers/);
+  assert.deepEqual(JSON.parse(ok(dir, ['info', file, '--json']).out).primaryServers, []);
+  assert.match(ok(dir, ['help', 'servers']).out, /^Usage: drayer servers FILE \[URL\.\.\.\]/);
+});
+
+test('help help, help --help and --help on help explain help', () => {
+  const dir = tmpDir('drayer-cli-');
+  for (const args of [['help', 'help'], ['help', '--help'], ['help', '-h']]) {
+    const r = ok(dir, args);
+    assert.match(r.out, /^Usage: drayer help \[COMMAND\]/, args.join(' '));
+    assert.equal(r.err, '');
+  }
+  assert.match(ok(dir, ['help', 'serve']).out, /^Usage: drayer serve /); // a network command loads for its help
+  fails(dir, ['help', 'frobnicate'], 2, /no command "frobnicate"/);
+  fails(dir, ['help', 'info', 'ls'], 2, /help takes at most 1 argument/);
+});
+
+test('--latest takes a positive whole number: -2, 0, 2.5 and x are each named as wrong, never "ambiguous"', () => {
+  const dir = tmpDir('drayer-cli-');
+  const key = 'A6EHv/POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg=';
+  for (const latest of [['--latest', '-2'], ['--latest=-2'], ['--latest', '0'], ['--latest', '2.5'], ['--latest', 'x'], ['--latest', '-0.5']]) {
+    const value = latest.length === 2 ? latest[1]! : '-2';
+    const r = fails(dir, ['clone', 'http://127.0.0.1:1', key, 'x.stream', ...latest], 2, /--latest needs a positive whole number/);
+    assert.ok(r.err.includes(`not ${value}`), r.err);
+    assert.doesNotMatch(r.err, /ambiguous/);
+  }
+  assert.deepEqual(fs.readdirSync(dir), []); // refused before anything was written
+  // a value that starts with a dash and is no number: say what is missing and how to give such a value
+  const { dir: d2, file } = newStream();
+  const r = fails(d2, ['post', file, '--title', '--body', 'b'], 2, /--title is missing its value/);
+  assert.match(r.err, /--title=--body/);
+  assert.doesNotMatch(r.err, /ambiguous/);
+  assert.equal(ok(d2, ['post', file, '--title=-draft-', '--body', 'b']).code, 0);
+  assert.equal(ok(d2, ['post', file, '--title', '-5', '--body', 'b']).code, 0); // a negative number is a value
+  fails(d2, ['ls', file, '--type'], 2, /--type is missing its value/);
+});
+
+test('clone takes the 32 key words separated by commas (or other punctuation), as people paste them', async () => {
+  const home = tmpDir('drayer-cli-home-');
+  const node = await DrayerNode.start({ dataDir: path.join(tmpDir('drayer-cli-node-'), 'node'), host: '127.0.0.1', port: 0, discovery: false, autoSync: false });
+  try {
+    const st = await node.call('createStream', { name: 'Worded' });
+    await node.call('post', { publicKey: st.publicKey, title: 'hi', body: 'there' });
+    const url = `http://127.0.0.1:${node.lanAddress()!.port}`;
+    const words = keyWords(parseKey(st.publicKey)).split(' ');
+    const dir = tmpDir('drayer-cli-');
+    for (const [i, text] of [words.join(','), words.join(', '), `${words.join('; ')}.`].entries()) {
+      const r = await drayerAsync(dir, ['clone', url, text, `w${i}.stream`, '--json'], { HOME: home });
+      assert.equal(r.code, 0, r.err);
+      const j = JSON.parse(r.out);
+      assert.equal(j.publicKey, st.publicKey);
+      assert.equal(j.name, 'Worded');
+    }
+    const typo = await drayerAsync(dir, ['clone', url, words.join(', ').replace(words[5]!, `${words[5]}x`), 'typo.stream'], { HOME: home });
+    assert.equal(typo.code, 1);
+    assert.match(typo.err, new RegExp(`unknown PGP word "${words[5]}x" at position 6 of 32`));
+  } finally {
+    await node.stop();
+  }
+});
+
+/** A port on 127.0.0.1 that another program holds until `close`. */
+async function busyPort(): Promise<{ port: number; close: () => Promise<void> }> {
+  const srv = net.createServer();
+  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', () => resolve()));
+  return { port: (srv.address() as net.AddressInfo).port, close: () => new Promise((resolve) => srv.close(() => resolve())) };
+}
+
+test('serve --ui --ui-port BUSY: a clear sentence, exit 1, and no node is left running without its UI', { timeout: 120_000 }, async () => {
+  const dir = tmpDir('drayer-cli-');
+  const busy = await busyPort();
+  try {
+    const r = await drayerAsync(dir, ['serve', '--data', path.join(dir, 'node'), '--no-discovery', '--host', '127.0.0.1', '--port', '0', '--ui', '--ui-port', String(busy.port)], { HOME: dir }, 20_000);
+    assert.equal(r.code, 1, `serve still ran (code ${r.code}): ${r.err}`); // null: it was still running when killed
+    assert.match(r.err, new RegExp(`^drayer: The web UI cannot listen on port ${busy.port}: another program is using it\\. Choose another port with --ui-port, or leave --ui-port out to use a free one\\.`));
+    assert.doesNotMatch(r.err, /unexpected error|EADDRINUSE/);
+    assert.equal(r.out, ''); // it never said it was serving
+    fails(dir, ['serve', '--ui', '--ui-port', 'x'], 2, /--ui-port needs a port number/);
+  } finally {
+    await busy.close();
+  }
+});
+
+test('serve --port BUSY and serve --host with an address not on this machine: clear sentences, exit 1, nothing left running', { timeout: 120_000 }, async () => {
+  const dir = tmpDir('drayer-cli-');
+  const busy = await busyPort();
+  try {
+    const r = await drayerAsync(dir, ['serve', '--data', path.join(dir, 'node'), '--no-discovery', '--host', '127.0.0.1', '--port', String(busy.port)], { HOME: dir }, 20_000);
+    assert.equal(r.code, 1, r.err);
+    assert.match(r.err, new RegExp(`^drayer: The node cannot listen on port ${busy.port}: another program is using it\\. Choose another port with --port, or leave --port out`));
+    assert.equal(r.out, '');
+  } finally {
+    await busy.close();
+  }
+  // 10.99.99.99 is on no interface here (checked): binding fails locally, nothing is sent
+  const local = Object.values(os.networkInterfaces()).flatMap((l) => (l ?? []).map((a) => a.address));
+  assert.ok(!local.includes('10.99.99.99'), 'this test needs 10.99.99.99 to be no address of this machine');
+  const r = await drayerAsync(dir, ['serve', '--data', path.join(dir, 'node2'), '--no-discovery', '--host', '10.99.99.99', '--port', '0', '--ui'], { HOME: dir }, 20_000);
+  assert.equal(r.code, 1, r.err);
+  assert.match(r.err, /^drayer: The node cannot listen on 10\.99\.99\.99: it is not an address of this machine\. Give one of its addresses with --host .*, or 0\.0\.0\.0 for all of them\./);
+  assert.doesNotMatch(r.err, /unexpected error|EADDRNOTAVAIL/);
+  assert.equal(r.out, '');
 });

@@ -77,6 +77,27 @@ test('a key with + survives quote_plus and a + that became a space', () => {
   assert.equal(hex(parseKey(Buffer.from(plusKey).toString('base64url'))), hex(plusKey));
 });
 
+test('the 32 words parse whatever reasonable separator joins them: commas, semicolons, periods, plus signs', () => {
+  const words = toPgpWords(pk).split(' ');
+  for (const sep of [',', ', ', ' , ', ',\n', ';', '; ', '.', '. ', '+', '_', '/', ' | ', ' - ', ', -']) {
+    assert.equal(hex(parseKey(words.join(sep))), HEX, `separator ${JSON.stringify(sep)}`);
+  }
+  assert.equal(hex(parseKey(`${words.join(', ')}.`)), HEX); // a sentence's full stop
+  assert.equal(hex(parseKey(words.map((w) => `"${w}"`).join(', '))), HEX); // pasted as a list of strings
+  assert.equal(hex(parseKey(words.map((w) => w.toUpperCase()).join(','))), HEX);
+});
+
+test('words with a misspelt or missing word say which, not "not base64"', () => {
+  const words = toPgpWords(pk).split(' ');
+  rejects(words.join(', ').replace('upset', 'upsett'), /unknown PGP word "upsett" at position \d+ of 32/);
+  rejects(words.slice(0, 31).join(', '), /31 PGP words, not 32/);
+  rejects(words.slice(0, 20).join(',').replace('upset', 'upsett'), /unknown PGP word "upsett"/); // and too few: the typo first
+  rejects(fingerprint(pk).split(' ').join(', '), /fingerprint/);
+  for (const text of [words.join(', ').replace('upset', 'upsett'), words.slice(0, 31).join(', ')]) {
+    assert.throws(() => parseKey(text), (e: Error) => !/not base64/.test(e.message));
+  }
+});
+
 test('garbage and near misses are rejected with the accepted forms named', () => {
   rejects('');
   rejects('   ');

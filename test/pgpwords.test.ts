@@ -64,3 +64,19 @@ test('unknown word throws a message naming the word and position', () => {
   // An odd-list word at an even position is not accepted either.
   assert.throws(() => fromPgpWords('adroitness'), /Unknown PGP word "adroitness" at position 1/);
 });
+
+test('commas, semicolons, periods, plus signs and other punctuation separate words too', () => {
+  const bytes = Uint8Array.of(0x00, 0x00, 0xff, 0xff);
+  for (const text of [
+    'aardvark,adroitness,zulu,yucatan',
+    'aardvark, adroitness, zulu, yucatan.',
+    'aardvark; adroitness; zulu; yucatan',
+    'aardvark. Adroitness. Zulu. Yucatan.',
+    'aardvark+adroitness+zulu+yucatan', // a URL query's quote_plus
+    'aardvark_adroitness/zulu|yucatan',
+    '"aardvark", "adroitness", "zulu", "yucatan"',
+  ]) {
+    assert.deepEqual(fromPgpWords(text), bytes, text);
+  }
+  assert.throws(() => fromPgpWords('aardvark, adroitness, zulux'), /Unknown PGP word "zulux" at position 3 of 3/);
+});

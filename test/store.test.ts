@@ -262,3 +262,25 @@ test('WAL checkpoints run in the background while a writer keeps writing', async
   assert.deepEqual(again.verify().problems, []);
   again.close();
 });
+
+test('setPrimaryServers writes only lists followers can read: normalised, no duplicates, at most 16, within the decoder limits', () => {
+  const s = Stream.create(path.join(tmpDir(), 'p.stream'), { name: 'p' });
+  try {
+    const { servers } = s.setPrimaryServers(['http://a.example:1/', ' https://b.example/x/ ', 'http://a.example:1']);
+    assert.deepEqual(servers, [{ type: 'http', url: 'http://a.example:1' }, { type: 'http', url: 'https://b.example/x' }]);
+    assert.deepEqual(s.primaryServers(), servers);
+    assert.equal(s.primaryServersProblem(), null);
+    const before = s.lastSeq();
+    const long = (n: number) => `http://h${n}.example/${'p'.repeat(4096 - 'http://hN.example/'.length - (n > 9 ? 1 : 0))}`;
+    assert.equal(long(3).length, 4096);
+    assert.throws(() => s.setPrimaryServers([long(1) + 'x']), /at most 4096 characters.*Nothing was changed/);
+    // 16 URLs of 4096 characters: each within limits, together more than a reader decodes
+    assert.throws(() => s.setPrimaryServers(Array.from({ length: 16 }, (_, i) => long(i))), /Followers could not read that list.*fewer or shorter URLs\. Nothing was changed/);
+    assert.throws(() => s.setPrimaryServers(Array.from({ length: 17 }, (_, i) => `http://m${i}.example`)), /at most 16 primary servers.*17 were given/);
+    assert.equal(s.lastSeq(), before); // nothing was written
+    assert.deepEqual(s.setPrimaryServers([]).servers, []);
+    assert.deepEqual(s.primaryServers(), []);
+  } finally {
+    s.close();
+  }
+});
