@@ -21,8 +21,8 @@ const SETTLE_MS = 1500;
 export type StreamProbe = ReturnType<typeof Stream.probe>;
 
 export interface DataDirHost {
-  /** the streams the node holds: public key (base64) and absolute file */
-  held(): Iterable<{ publicKey: string; file: string }>;
+  /** the streams the node holds: public key (base64), absolute file, and whether it has the secret key */
+  held(): Iterable<{ publicKey: string; file: string; writable: boolean }>;
   /**
    * The file (as the library names it) of the stream with this key, when the node holds it or
    * is still letting go of it ('closing': the file may be its new name, so wait).
@@ -34,6 +34,8 @@ export interface DataDirHost {
   adopt(file: string, probe: StreamProbe): void;
   /** let a held stream go: its file was deleted (`gone`) or another file now has its name */
   drop(publicKey: string, why: 'gone' | 'replaced'): void;
+  /** a held mirror's key file has appeared beside it: make it writable; throws if the key is not its own */
+  takeKey(publicKey: string): void;
   log(message: string): void;
 }
 
@@ -62,6 +64,8 @@ export class DataDirWatcher {
   private readonly identity = new Map<string, string>();
   /** files refused, by name: what was said about them, so it is said once */
   private readonly refused = new Map<string, Refusal>();
+  /** key files refused, by stream: the key file's identity, size and time when it was */
+  private readonly keysRefused = new Map<string, string>();
   /** the last trouble with the directory itself, said once while it lasts */
   private trouble = '';
 
@@ -123,7 +127,7 @@ export class DataDirWatcher {
 
   private checkHeld(): void {
     const seen = new Set<string>();
-    for (const { publicKey, file } of [...this.host.held()]) {
+    for (const { publicKey, file, writable } of [...this.host.held()]) {
       seen.add(publicKey);
       const st = statOf(file);
       if (!st) {
@@ -135,8 +139,26 @@ export class DataDirWatcher {
       const known = this.identity.get(publicKey);
       if (known === undefined) this.identity.set(publicKey, id);
       else if (known !== id) this.letGo(publicKey, 'replaced');
+      else if (!writable) this.checkKey(publicKey, file);
     }
     for (const pk of this.identity.keys()) if (!seen.has(pk)) this.identity.delete(pk);
+    for (const pk of this.keysRefused.keys()) if (!seen.has(pk)) this.keysRefused.delete(pk);
+  }
+
+  /** A key file copied in after its stream file (a file manager copies one at a time) makes it writable. */
+  private checkKey(publicKey: string, file: string): void {
+    const st = statOf(file + KEY_SUFFIX);
+    if (!st) return void this.keysRefused.delete(publicKey);
+    const sig = `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
+    if (this.keysRefused.get(publicKey) === sig) return;
+    try {
+      this.host.takeKey(publicKey);
+      this.keysRefused.delete(publicKey);
+    } catch (e) {
+      if (Date.now() - st.mtimeMs < SETTLE_MS) return this.soon(SETTLE_MS / 2); // may be half copied
+      this.keysRefused.set(publicKey, sig);
+      this.host.log(`Serving ${path.basename(file)} as a mirror still, not writing to it: ${(e as Error).message}`);
+    }
   }
 
   private letGo(publicKey: string, why: 'gone' | 'replaced'): void {

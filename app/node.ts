@@ -102,11 +102,12 @@ export class DrayerNode implements DrayerApi {
     this.openKnownStreams();
     // Stream files put in the data directory (by the CLI, a clone, a copy) are served too.
     this.dataDirWatcher = new DataDirWatcher(this.dataDir, {
-      held: () => [...this.streams].map(([publicKey, s]) => ({ publicKey, file: s.file })),
+      held: () => [...this.streams].map(([publicKey, s]) => ({ publicKey, file: s.file, writable: s.writable })),
       holderOf: (pk) => (this.closing.has(pk) ? 'closing' : this.library.getStream(pk)?.file),
       ignored: () => new Set([...this.library.listStreams().map((e) => e.file), ...this.releasedFiles()]),
       adopt: (file, probe) => this.adoptFile(file, probe),
       drop: (pk, why) => this.dropStream(pk, why),
+      takeKey: (pk) => this.takeKey(pk),
       log: (m) => this.log(m),
     });
     this.dataDirWatcher.scan();
@@ -222,6 +223,16 @@ export class DrayerNode implements DrayerApi {
       : `${file} was replaced by another file: stopped serving ${who}; the file now at that name is looked at on its own.`);
     this.emit('streamsChanged', {});
     this.discovery?.announceNow();
+  }
+
+  /** A mirror whose key file was put beside it becomes your own stream, as it would at the next start. */
+  private takeKey(pk: string): void {
+    const s = this.streams.get(pk);
+    if (!s?.takeKeyBeside()) return;
+    this.library.indexStream(s); // records it as owned
+    const e = this.library.getStream(pk);
+    this.log(`${e?.file ?? s.file} has its key file beside it now: ${describeStream(e?.name ?? '', pk)} is your own stream, writable here.`);
+    this.emit('streamsChanged', {});
   }
 
   private releasedFiles(): string[] {

@@ -434,6 +434,13 @@ export class Stream {
     return this.keyPair !== null;
   }
 
+  /** Become writable when the secret key file has been put beside the file since it was opened; true if so. */
+  takeKeyBeside(): boolean {
+    if (this.keyPair || this.db.readonly) return false;
+    this.keyPair = keyPairBeside(this.file, this.publicKey);
+    return this.keyPair !== null;
+  }
+
   private prepare() {
     const db = this.db;
     const cols = 'chain, id, type, key, val, hash, ts, mod, prev, prevch, sig';

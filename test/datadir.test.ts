@@ -268,6 +268,11 @@ test('owned or followed is decided by the key file beside the stream file', asyn
     assert.deepEqual(await titles(n, theirs), ['their post']);
     await n.call('post', { publicKey: mine, title: 'mine to write', body: '' });
     await assert.rejects(n.call('post', { publicKey: theirs, title: 'not mine', body: '' }), /NOT_WRITABLE/);
+    // Its key file copied in afterwards (a file manager copies one file at a time) makes it writable.
+    fs.copyFileSync(path.join(elsewhere, 'theirs.stream.privatekey'), path.join(dir, 'copy.stream.privatekey'));
+    await until('the copy is owned', async () => (await n.call<StreamSummary[]>('listStreams')).find((s) => s.publicKey === theirs)?.owned);
+    await n.call('post', { publicKey: theirs, title: 'mine now', body: '' });
+    assert.deepEqual(await titles(n, theirs), ['mine now', 'their post']);
   } finally {
     await n.stop();
   }
@@ -280,7 +285,8 @@ test('a junk file, a damaged stream and a second copy of a held stream are left 
   // A keyless copy of the held stream: sorted first, yet the copy with its key file is the one served.
   drayer(['export', path.join(dir, 'good.stream'), path.join(dir, 'a-copy.stream')]);
   // Two damaged copies of a stream of posts (made elsewhere): cut short, and overwritten in the middle.
-  const other = Stream.create(path.join(tmpDir('drayer-elsewhere-'), 'other.stream'), { name: 'Other' });
+  const elsewhere = tmpDir('drayer-elsewhere-');
+  const other = Stream.create(path.join(elsewhere, 'other.stream'), { name: 'Other' });
   for (let i = 0; i < 40; i++) addPost(other, { title: `post ${i}`, body: 'x'.repeat(2000) });
   other.close();
   const bytes = fs.readFileSync(other.file);
@@ -288,18 +294,27 @@ test('a junk file, a damaged stream and a second copy of a held stream are left 
   const garbled = Buffer.from(bytes);
   crypto.randomFillSync(garbled, Math.floor(bytes.length * 0.3), Math.floor(bytes.length * 0.4));
   fs.writeFileSync(path.join(dir, 'garbled.stream'), garbled);
+  // A mirror that will be given a key file that is not its own.
+  const mirror = drayer(['create', path.join(elsewhere, 'mirror.stream'), '--name', 'Mirror']);
+  drayer(['export', path.join(elsewhere, 'mirror.stream'), path.join(dir, 'mirror.stream')]);
   const bad = ['junk.stream', 'a-copy.stream', 'cut.stream', 'garbled.stream'];
   const before = new Map(bad.map((f) => [f, sha(path.join(dir, f))]));
   const n = await serve(dir);
   try {
-    // One more junk file while it runs.
+    // One more junk file, and the wrong key, while it runs.
     fs.writeFileSync(path.join(dir, 'later.stream'), 'not a stream either');
     bad.push('later.stream');
     before.set('later.stream', sha(path.join(dir, 'later.stream')));
+    fs.copyFileSync(path.join(dir, 'good.stream.privatekey'), path.join(dir, 'mirror.stream.privatekey'));
+    before.set('mirror.stream.privatekey', sha(path.join(dir, 'mirror.stream.privatekey')));
     const linesAbout = (f: string) => n.log().filter((l) => l.startsWith(`Not serving ${f} `));
-    await until('every bad file is reported', () => bad.every((f) => linesAbout(f).length > 0));
+    const keyLines = () => n.log().filter((l) => l.startsWith('Serving mirror.stream as a mirror still'));
+    await until('every bad file is reported', () => bad.every((f) => linesAbout(f).length > 0) && keyLines().length > 0);
     await sleep(4500); // two periodic rescans and more: still said once
     for (const f of bad) assert.equal(linesAbout(f).length, 1, `${f}:\n${n.log().join('\n')}`);
+    assert.equal(keyLines().length, 1);
+    assert.match(keyLines()[0]!, /belongs to another stream/);
+    assert.equal(sha(path.join(dir, 'mirror.stream.privatekey')), before.get('mirror.stream.privatekey'));
     assert.match(linesAbout('junk.stream')[0]!, /not a Drayer stream file/);
     assert.match(linesAbout('a-copy.stream')[0]!, new RegExp(`already serves from good\\.stream`));
     assert.match(linesAbout('cut.stream')[0]!, /damaged/);
@@ -309,7 +324,7 @@ test('a junk file, a damaged stream and a second copy of a held stream are left 
     assert.deepEqual(fs.readdirSync(dir).filter((f) => bad.some((b) => f.startsWith(b) && f !== b)), []);
 
     const streams = await n.call<StreamSummary[]>('listStreams');
-    assert.deepEqual(streams.map((s) => [s.publicKey, s.file, s.owned]), [[good, 'good.stream', true]]);
+    assert.deepEqual(streams.map((s) => [s.publicKey, s.file, s.owned]).sort(), [[good, 'good.stream', true], [mirror, 'mirror.stream', false]].sort());
     assert.equal(await status(`${n.lan}/${urlKey(good)}/changes?since=0`), 200);
     assert.equal(n.alive(), true);
   } finally {
