@@ -19,6 +19,7 @@ import { LanServer } from './server.js';
 import { Discovery, Peer, RateLimit, TokenBucket } from './discovery.js';
 import { preparedApplier, VerifierPool } from './verifier.js';
 import { addPaths, deleteFile, gcChunks, listFiles } from './files.js';
+import { DataDirWatcher, StreamProbe } from './datadir.js';
 
 export const DEFAULT_SETTINGS: Settings = { name: os.hostname(), discovery: true, serveFollowed: true, syncIntervalS: 60 };
 
@@ -66,6 +67,8 @@ function remember<V>(map: Map<string, V>, key: string, value: V): void {
   map.set(key, value);
   if (map.size > MAX_PEER_STATES) map.delete(map.keys().next().value!);
 }
+/** Library setting: stream files in the data directory unfollowed with their data kept, not to be taken in again. */
+const RELEASED_FILES = 'releasedFiles';
 
 function slug(name: string): string {
   const s = name.normalize('NFKD').replace(/[^\w.-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40);
@@ -90,6 +93,9 @@ export class DrayerNode implements DrayerApi {
   private timers: NodeJS.Timeout[] = [];
   private server: LanServer | null = null;
   private discovery: Discovery | null = null;
+  private dataDirWatcher: DataDirWatcher | null = null;
+  /** streams let go of (their file went away), until their syncs end and they are closed */
+  private readonly closing = new Map<string, Promise<void>>();
   private pool: VerifierPool | null = null;
   private lan: { host: string; port: number } | null = null;
   private stopped = false;
@@ -124,6 +130,18 @@ export class DrayerNode implements DrayerApi {
 
   private async boot(): Promise<void> {
     this.openKnownStreams();
+    // Stream files put in the data directory (by the CLI, a clone, a copy) are served too.
+    this.dataDirWatcher = new DataDirWatcher(this.dataDir, {
+      held: () => [...this.streams].map(([publicKey, s]) => ({ publicKey, file: s.file, writable: s.writable })),
+      holderOf: (pk) => (this.closing.has(pk) ? 'closing' : this.library.getStream(pk)?.file),
+      ignored: () => new Set([...this.library.listStreams().map((e) => e.file), ...this.releasedFiles()]),
+      adopt: (file, probe) => this.adoptFile(file, probe),
+      drop: (pk, why) => this.dropStream(pk, why),
+      takeKey: (pk) => this.takeKey(pk),
+      log: (m) => this.log(m),
+    });
+    this.dataDirWatcher.scan();
+    this.dataDirWatcher.start();
     this.pool = new VerifierPool();
     if (this.opts.host !== null) {
       this.server = new LanServer({
@@ -146,7 +164,9 @@ export class DrayerNode implements DrayerApi {
     this.stopped = true;
     for (const t of this.timers) clearInterval(t), clearTimeout(t);
     this.timers = [];
+    this.dataDirWatcher?.stop();
     await Promise.allSettled([...this.syncing.values()]);
+    await Promise.allSettled([...this.closing.values()]);
     await this.discovery?.stop().catch(() => {});
     await this.server?.close().catch(() => {});
     await this.pool?.close().catch(() => {});
@@ -159,8 +179,15 @@ export class DrayerNode implements DrayerApi {
 
   private openKnownStreams(): void {
     for (const e of this.library.listStreams()) {
+      const file = this.library.pathOf(e);
+      // Deleted while the node was not running (a missing folder is more likely an unmounted disk).
+      if (!fs.existsSync(file) && fs.existsSync(path.dirname(file))) {
+        this.library.removeStream(e.publicKey);
+        this.log(`${e.file} is gone: stopped serving ${describeStream(e.name, e.publicKey)} and took its posts off the timeline. Put the file back to serve it again.`);
+        continue;
+      }
       try {
-        const s = Stream.open(path.join(this.dataDir, e.file), { expectedKey: parseKey(e.publicKey) });
+        const s = Stream.open(file, { expectedKey: parseKey(e.publicKey) });
         this.streams.set(e.publicKey, s);
         this.seenSeq.set(e.publicKey, s.lastSeq());
         this.library.indexStream(s);
@@ -168,6 +195,88 @@ export class DrayerNode implements DrayerApi {
         this.log(`cannot open ${e.file}: ${(err as Error).message}`);
       }
     }
+  }
+
+  /** Serve a stream file found in the data directory, indexed like one created here. */
+  private adoptFile(file: string, probe: StreamProbe): void {
+    const pk = formatKey(probe.publicKey);
+    const full = path.join(this.dataDir, file);
+    const s = Stream.open(full, { expectedKey: probe.publicKey });
+    try {
+      this.library.addStream({ publicKey: pk, file, owned: s.writable, name: String(s.info().name ?? '') });
+      try {
+        this.library.indexStream(s);
+      } catch (e) {
+        this.library.removeStream(pk);
+        const code = String((e as { code?: unknown }).code ?? '');
+        if (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB') {
+          throw new DrayerError('CORRUPT', `${full} is damaged (${(e as Error).message}). Restore it from a backup or clone the stream again from a mirror.`, { cause: e });
+        }
+        throw e;
+      }
+    } catch (e) {
+      s.close();
+      throw e;
+    }
+    this.streams.set(pk, s);
+    this.seenSeq.set(pk, s.lastSeq());
+    const sources = this.givenSources(this.library.getStream(pk), s);
+    const what = s.writable ? 'your own stream (its key file is beside it)' : `a mirror (no key file beside it)${sources.length ? `, synced from ${sources.join(', ')}` : ''}`;
+    this.log(`Serving ${file}, found in the data directory: ${describeStream(String(s.info().name ?? ''), pk)}, ${what}.`);
+    this.emit('streamsChanged', {});
+    this.discovery?.announceNow();
+  }
+
+  /** Stop serving a stream whose file went away; it is closed once its syncs under way end. */
+  private dropStream(pk: string, why: 'gone' | 'replaced'): void {
+    const s = this.streams.get(pk);
+    if (!s) return;
+    const e = this.library.getStream(pk);
+    this.streams.delete(pk);
+    this.seenSeq.delete(pk);
+    this.library.removeStream(pk);
+    const running = [...this.syncing].filter(([key]) => key.startsWith(`${pk} `)).map(([, job]) => job);
+    const closed = Promise.allSettled(running).then(() => {
+      try {
+        s.closeAfterMove();
+      } catch (err) {
+        this.log(`Closing ${s.file}: ${(err as Error).message}`);
+      }
+      this.closing.delete(pk);
+      this.dataDirWatcher?.soon(); // it may be back under another name
+    });
+    this.closing.set(pk, closed);
+    const file = e?.file ?? s.file;
+    const who = describeStream(e?.name ?? '', pk);
+    this.log(why === 'gone'
+      ? `${file} is gone: stopped serving ${who} and took its posts off the timeline. Put the file back to serve it again.`
+      : `${file} was replaced by another file: stopped serving ${who}; the file now at that name is looked at on its own.`);
+    this.emit('streamsChanged', {});
+    this.discovery?.announceNow();
+  }
+
+  /** A mirror whose key file was put beside it becomes your own stream, as it would at the next start. */
+  private takeKey(pk: string): void {
+    const s = this.streams.get(pk);
+    if (!s?.takeKeyBeside()) return;
+    this.library.indexStream(s); // records it as owned
+    const e = this.library.getStream(pk);
+    this.log(`${e?.file ?? s.file} has its key file beside it now: ${describeStream(e?.name ?? '', pk)} is your own stream, writable here.`);
+    this.emit('streamsChanged', {});
+  }
+
+  private releasedFiles(): string[] {
+    const list = this.library.getSetting<unknown>(RELEASED_FILES, []);
+    if (!Array.isArray(list)) return [];
+    const kept = list.filter((f): f is string => typeof f === 'string' && fs.existsSync(path.join(this.dataDir, f)));
+    if (kept.length !== list.length) this.library.setSetting(RELEASED_FILES, kept.length ? kept : undefined); // deleted since
+    return kept;
+  }
+
+  /** Where to sync a followed stream from as the user set it, else as its file records it (clone, follow). */
+  private givenSources(e: StreamEntry | undefined, s: Stream): string[] {
+    const set = e?.settings.sources;
+    return Array.isArray(set) ? set.filter((x): x is string => typeof x === 'string') : s.recordedSources();
   }
 
   private stream(publicKey: string): Stream {
@@ -226,7 +335,7 @@ export class DrayerNode implements DrayerApi {
       serve: this.servedStream(s.publicKey) !== undefined,
       announce: e.settings.announce !== false,
       partial: { minId: partial.minId ?? 0, minMod: partial.minMod ?? 0, metaOnly: partial.metaOnly ?? false },
-      sources: Array.isArray(e.settings.sources) ? (e.settings.sources as string[]) : [],
+      sources: this.givenSources(e, s),
     };
   }
 
@@ -282,7 +391,13 @@ export class DrayerNode implements DrayerApi {
   /** The sources the user gave and the stream's author named (its primary servers). */
   private configuredSources(s: Stream): Set<string> {
     const urls = new Set<string>();
-    for (const u of (this.library.getStream(formatKey(s.publicKey))?.settings.sources as string[] | undefined) ?? []) urls.add(peerId(u));
+    for (const u of this.givenSources(this.library.getStream(formatKey(s.publicKey)), s)) {
+      try {
+        urls.add(peerId(u));
+      } catch {
+        /* a bad URL recorded in the file is skipped */
+      }
+    }
     for (const p of this.primaryServers(s)) {
       try {
         urls.add(peerId(p.url));
@@ -624,6 +739,8 @@ export class DrayerNode implements DrayerApi {
       }
       const file = this.uniqueFile(`follow-${Buffer.from(pk).toString('base64url').slice(0, 10)}`);
       const s = Stream.create(path.join(this.dataDir, file), { followKey: pk, minId, metaOnly, latest });
+      // Recorded in the file too, as `drayer clone` does, so the file alone says where to sync it from.
+      if (from) s.setMeta('sources', JSON.stringify([peerId(from)]));
       this.streams.set(pkText, s);
       this.library.addStream({ publicKey: pkText, file, owned: false, name: '', settings: from ? { sources: [peerId(from)] } : {} });
       this.seenSeq.set(pkText, s.lastSeq());
@@ -640,6 +757,8 @@ export class DrayerNode implements DrayerApi {
       this.streams.delete(pk);
       this.library.removeStream(pk);
       if (deleteData) for (const f of ['', '-wal', '-shm']) fs.rmSync(path.join(this.dataDir, e.file + f), { force: true });
+      // A file kept in the data directory would be taken in again at once: remember it was let go.
+      else if (!path.isAbsolute(e.file)) this.library.setSetting(RELEASED_FILES, [...new Set([...this.releasedFiles(), e.file])]);
       this.emit('streamsChanged', {});
       this.discovery?.announceNow();
     },
@@ -722,3 +841,7 @@ export function parseFollowTarget(text: string): { pk: Uint8Array; source?: stri
   return { pk: parseKey(t) };
 }
 
+/** A stream in a log line: its name when known, and its key. */
+function describeStream(name: string, pk: string): string {
+  return name ? `"${name}" (${pk})` : `stream ${pk}`;
+}

@@ -231,6 +231,40 @@ function tuneWal(db: Database.Database): void {
   db.pragma(`journal_size_limit = ${(WAL_PAGES + 200) * (pageSize + 24)}`);
 }
 
+/** The stream a database holds, checked to be a Drayer stream file this version can read. Reads only. */
+function readIdentity(db: Database.Database, file: string, expectedKey?: Uint8Array): { publicKey: Uint8Array; version: number } {
+  let format: unknown;
+  let pkText: unknown;
+  try {
+    const hasMeta = db.prepare("SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'").get();
+    if (!hasMeta) throw new DrayerError('NOT_A_STREAM', `${file} is an SQLite database but not a Drayer stream file.`);
+    format = (db.prepare("SELECT v FROM meta WHERE k='format'").get() as { v?: unknown } | undefined)?.v;
+    pkText = (db.prepare("SELECT v FROM meta WHERE k='publicKey'").get() as { v?: unknown } | undefined)?.v;
+  } catch (e) {
+    throw isDrayerError(e) ? e : sqliteError(e, file);
+  }
+  if (format !== FORMAT || typeof pkText !== 'string') throw new DrayerError('NOT_A_STREAM', `${file} is an SQLite database but not a Drayer stream file.`);
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (version > MIGRATIONS.length) throw new DrayerError('NOT_A_STREAM', `${file} was written by a newer Drayer (schema ${version}); update Drayer to open it.`);
+  const publicKey = new Uint8Array(Buffer.from(pkText, 'base64'));
+  if (publicKey.length !== 32) throw new DrayerError('CORRUPT', `${file} holds a malformed public key.`);
+  if (expectedKey && !bytesEqual(expectedKey, publicKey)) {
+    throw new DrayerError('KEY_MISMATCH', `${file} holds stream ${Buffer.from(publicKey).toString('base64')}, not the one asked for.`);
+  }
+  return { publicKey, version };
+}
+
+/** The secret key beside a stream file, or null when there is none (a mirror). */
+function keyPairBeside(file: string, publicKey: Uint8Array): KeyPair | null {
+  const keyFile = keyPathFor(file);
+  if (!fs.existsSync(keyFile)) return null;
+  const kp = readKeyFile(keyFile);
+  if (!bytesEqual(kp.publicKey, publicKey)) {
+    throw new DrayerError('KEY_MISMATCH', `The secret key in ${keyFile} belongs to another stream; nothing was changed. Move it away or restore the right one.`);
+  }
+  return kp;
+}
+
 export interface OpenOptions {
   /** refuse the file unless it holds this stream */
   expectedKey?: Uint8Array;
@@ -356,32 +390,8 @@ export class Stream {
     }
     try {
       // Check it is ours before anything could write to it (a WAL switch would).
-      let format: unknown;
-      let pkText: unknown;
-      try {
-        const hasMeta = db.prepare("SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'").get();
-        if (!hasMeta) throw new DrayerError('NOT_A_STREAM', `${file} is an SQLite database but not a Drayer stream file.`);
-        format = (db.prepare("SELECT v FROM meta WHERE k='format'").get() as { v?: unknown } | undefined)?.v;
-        pkText = (db.prepare("SELECT v FROM meta WHERE k='publicKey'").get() as { v?: unknown } | undefined)?.v;
-      } catch (e) {
-        throw isDrayerError(e) ? e : sqliteError(e, file);
-      }
-      if (format !== FORMAT || typeof pkText !== 'string') throw new DrayerError('NOT_A_STREAM', `${file} is an SQLite database but not a Drayer stream file.`);
-      const version = db.pragma('user_version', { simple: true }) as number;
-      if (version > MIGRATIONS.length) throw new DrayerError('NOT_A_STREAM', `${file} was written by a newer Drayer (schema ${version}); update Drayer to open it.`);
-      const publicKey = new Uint8Array(Buffer.from(pkText, 'base64'));
-      if (publicKey.length !== 32) throw new DrayerError('CORRUPT', `${file} holds a malformed public key.`);
-      if (opts.expectedKey && !bytesEqual(opts.expectedKey, publicKey)) {
-        throw new DrayerError('KEY_MISMATCH', `${file} holds stream ${Buffer.from(publicKey).toString('base64')}, not the one asked for.`);
-      }
-      let kp: KeyPair | null = null;
-      const keyFile = keyPathFor(file);
-      if (fs.existsSync(keyFile)) {
-        kp = readKeyFile(keyFile);
-        if (!bytesEqual(kp.publicKey, publicKey)) {
-          throw new DrayerError('KEY_MISMATCH', `The secret key in ${keyFile} belongs to another stream; nothing was changed. Move it away or restore the right one.`);
-        }
-      }
+      const { publicKey, version } = readIdentity(db, file, opts.expectedKey);
+      const kp = keyPairBeside(file, publicKey);
       if (!opts.readonly) {
         db.pragma('journal_mode = WAL');
         db.pragma('synchronous = NORMAL');
@@ -410,13 +420,79 @@ export class Stream {
     }
   }
 
+  /**
+   * What a stream file holds, read without writing anything, for a node deciding whether to take
+   * it in: its public key, and whether its secret key is beside it. The pages of its records and
+   * attributes are checked too, so a damaged file is refused here rather than half served.
+   * Throws as open() does.
+   */
+  static probe(file: string): { publicKey: Uint8Array; writable: boolean } {
+    if (!fs.existsSync(file)) throw new DrayerError('NOT_FOUND', `${file} does not exist.`);
+    // A read-write connection that only reads leaves the file and its folder as they were: the
+    // last connection to close removes the -wal and -shm it made, which a read-only one cannot.
+    // Where a WAL or journal is already there (another process writing, or a crash), only a
+    // read-only connection is sure not to copy it into the file when it closes.
+    const readonly = fs.existsSync(file + '-wal') || fs.existsSync(file + '-journal');
+    let db: Database.Database;
+    try {
+      db = new Database(file, { fileMustExist: true, readonly, timeout: 100 });
+    } catch (e) {
+      throw sqliteError(e, file);
+    }
+    try {
+      const { publicKey } = readIdentity(db, file);
+      for (const table of ['meta', 'records']) {
+        const rows = db.pragma(`quick_check(${table})`) as { quick_check: string }[];
+        if (rows.length !== 1 || rows[0]!.quick_check !== 'ok') {
+          throw new DrayerError('CORRUPT', `${file} is damaged (SQLite reports: ${rows[0]?.quick_check ?? 'no answer'}). Restore it from a backup or clone the stream again from a mirror.`);
+        }
+      }
+      return { publicKey, writable: keyPairBeside(file, publicKey) !== null };
+    } catch (e) {
+      throw isDrayerError(e) ? e : sqliteError(e, file);
+    } finally {
+      db.close();
+    }
+  }
+
   close(): void {
     if (!this.db.open) return;
     this.checkpoints.settle();
     this.db.close();
   }
 
+  /**
+   * Close a stream whose file was deleted or renamed while open. SQLite does not checkpoint a
+   * moved database when it closes, so the newest commits would stay behind in the WAL at the old
+   * name, lost to the renamed file: copy them in first, then remove the emptied companions. When
+   * another file now sits at the old name, the companions there may be its own: only close.
+   */
+  closeAfterMove(): void {
+    if (!this.db.open) return;
+    const vacated = !fs.existsSync(this.file);
+    if (vacated && !this.db.readonly) {
+      try {
+        this.db.pragma('busy_timeout = 200'); // a reader elsewhere must not stall the node for long
+        this.db.pragma('wal_checkpoint(TRUNCATE)');
+      } catch {
+        // A deleted file takes its WAL with it; a renamed one keeps what was checkpointed before.
+      }
+    }
+    this.close();
+    if (!vacated || fs.existsSync(this.file)) return;
+    const wal = fs.statSync(this.file + '-wal', { throwIfNoEntry: false });
+    if (wal && wal.size > 0) return; // not checkpointed: keep it for whoever can still use it
+    for (const f of [this.file + '-wal', this.file + '-shm']) fs.rmSync(f, { force: true });
+  }
+
   get writable(): boolean {
+    return this.keyPair !== null;
+  }
+
+  /** Become writable when the secret key file has been put beside the file since it was opened; true if so. */
+  takeKeyBeside(): boolean {
+    if (this.keyPair || this.db.readonly) return false;
+    this.keyPair = keyPairBeside(this.file, this.publicKey);
     return this.keyPair !== null;
   }
 
@@ -498,6 +574,16 @@ export class Stream {
     const minMod = Number(this.meta('minMod') ?? 0);
     const metaOnly = Number(this.meta('metaOnly') ?? 0) === 1;
     return { minId, minMod, metaOnly };
+  }
+
+  /** Where this copy was cloned or followed from (the `sources` attribute): peers to sync it from. */
+  recordedSources(): string[] {
+    try {
+      const v = JSON.parse(String(this.meta('sources') ?? '[]'));
+      return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string').slice(0, 16) : [];
+    } catch {
+      return [];
+    }
   }
 
   /** The decoded `drayer/info` record, or {} before the first sync or when it is malformed (see infoProblem). */
