@@ -12,12 +12,13 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { encode } from '@msgpack/msgpack';
-import { formatKey } from '../app/keys.js';
+import { formatKey, parseKey } from '../app/keys.js';
 import { LanServer } from '../app/server.js';
 import { Stream } from '../app/store.js';
 import { VerifierPool, verifyStreamParallel } from '../app/verifier.js';
@@ -153,6 +154,9 @@ test('a sync peer answering ~300 bytes of bomb to /changes, /newRecords and /tip
     noStackTrace(c);
     assert.equal(c.code, 1, show(c));
     assert.match(c.err, new RegExp(`^drayer: ${url}/\\S+ sent a ${what} that declares more items than it holds`), show(c));
+    // a clone that received nothing leaves no file: sync is tried on an empty mirror of its own
+    assert.equal(fs.existsSync(path.join(dir, `c-${what.length}.stream`)), false);
+    Stream.create(path.join(dir, `c-${what.length}.stream`), { followKey: parseKey(key) }).close();
     const s = await drayer(dir, ['sync', `c-${what.length}.stream`, url]);
     noStackTrace(s);
     assert.equal(s.code, 1, show(s));
