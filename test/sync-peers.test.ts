@@ -1,0 +1,295 @@
+// The sync client against the peers a new user meets (issue 8): original Drayer nodes (their
+// error page for paths they do not know, streams without drayer/info), Drayer nodes that fail or
+// are busy (429/503 with Retry-After), sources that hold what a copy already has, big files, and
+// clones that receive nothing. Real HTTP on 127.0.0.1, real `drayer` processes.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { blake2b256, generateKeyPair, randomBytes, type KeyPair } from '../app/crypto.js';
+import { addBytes, chunkCount, readFileBytes } from '../app/files.js';
+import { formatKey } from '../app/keys.js';
+import { DrayerNode } from '../app/node.js';
+import { signRecord, type DrayerRecord } from '../app/record.js';
+import { LanServer } from '../app/server.js';
+import { keyPathFor, Stream, writeKeyFile } from '../app/store.js';
+import { fetchMissingChunks, pull, RETRY_LIMITS } from '../app/sync.js';
+import { VerifierPool, verifyStreamParallel } from '../app/verifier.js';
+import { hex, tmpDir, utf8 } from './helpers.js';
+
+const BIN = fileURLToPath(new URL('../../bin/drayer.js', import.meta.url));
+const dir = tmpDir('drayer-peers-');
+const cleanup: (() => Promise<void> | void)[] = [];
+after(async () => {
+  for (const f of cleanup.reverse()) await f();
+});
+
+let n = 0;
+const served = new Map<string, Stream>();
+
+function writer(name: string): Stream {
+  const s = Stream.create(path.join(dir, `${name}-${n++}.stream`), { name });
+  served.set(hex(s.publicKey), s);
+  cleanup.push(() => s.close());
+  return s;
+}
+
+function follower(pk: Uint8Array): Stream {
+  const s = Stream.create(path.join(dir, `follow-${n++}.stream`), { followKey: pk });
+  cleanup.push(() => s.close());
+  return s;
+}
+
+/** A LAN server for the streams in `served` (each call: another server, another peer URL). */
+async function lanServer(opts: { resolve?: (pk: Uint8Array) => Stream | undefined } = {}): Promise<{ url: string; srv: LanServer }> {
+  const srv = new LanServer({ resolve: opts.resolve ?? ((pk) => served.get(hex(pk))), shared: () => [] });
+  const { port } = await srv.listen();
+  cleanup.push(() => srv.close());
+  return { url: `http://127.0.0.1:${port}`, srv };
+}
+
+async function listen(handler: http.RequestListener): Promise<{ url: string; hits: string[] }> {
+  const hits: string[] = [];
+  const srv = http.createServer((req, res) => {
+    hits.push(req.url ?? '');
+    res.on('error', () => {});
+    handler(req, res);
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  cleanup.push(() => new Promise<void>((r) => { srv.closeAllConnections(); srv.close(() => r()); }));
+  return { url: `http://127.0.0.1:${(srv.address() as AddressInfo).port}`, hits };
+}
+
+/** Forward a request to `target` as it is, status, type and body. */
+async function forward(target: string, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  const up = await fetch(target + req.url);
+  const body = Buffer.from(await up.arrayBuffer());
+  res.writeHead(up.status, { 'content-type': up.headers.get('content-type') ?? '', 'content-length': body.length });
+  res.end(body);
+}
+
+function live(s: Stream): string[] {
+  return [...s.iterate()].map((r) => `${r.id}:${r.type}/${r.key}#${hex(r.hash)}@${r.mod}/${r.prev}/${r.prevch}/${hex(r.sig)}=${r.val ? hex(r.val) : '-'}`).sort();
+}
+
+function run(args: string[], cwd = dir): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, DRAYER_DEBUG: '' } });
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (d) => (out += d));
+    p.stderr.on('data', (d) => (err += d));
+    p.on('error', reject);
+    p.on('close', (code) => resolve({ code, out, err }));
+  });
+}
+
+const show = (r: { code: number | null; out: string; err: string }) => `exit ${r.code}\nstdout: ${r.out}\nstderr: ${r.err}`;
+
+// ---------- an original Drayer node, as the Python code answers ----------
+
+/** msgpack as msgpack-python 0.x packs it: every byte string (text or binary) as *str*. */
+function packOld(v: unknown, out: number[] = []): number[] {
+  const bytes = (b: Uint8Array) => {
+    const l = b.length;
+    if (l < 32) out.push(0xa0 | l);
+    else if (l < 256) out.push(0xd9, l);
+    else if (l < 65536) out.push(0xda, l >> 8, l & 255);
+    else out.push(0xdb, (l >>> 24) & 255, (l >> 16) & 255, (l >> 8) & 255, l & 255);
+    for (const x of b) out.push(x);
+  };
+  if (typeof v === 'string') bytes(utf8(v));
+  else if (v instanceof Uint8Array) bytes(v);
+  else if (typeof v === 'number') {
+    if (v >= 0 && v < 128) out.push(v);
+    else {
+      out.push(v < 0 ? 0xd3 : 0xcf);
+      const b = BigInt.asUintN(64, BigInt(v));
+      for (let i = 7; i >= 0; i--) out.push(Number((b >> BigInt(i * 8)) & 255n));
+    }
+  } else if (Array.isArray(v)) {
+    const l = v.length;
+    if (l < 16) out.push(0x90 | l);
+    else out.push(0xdc, l >> 8, l & 255);
+    for (const x of v) packOld(x, out);
+  } else if (v && typeof v === 'object') {
+    const e = Object.entries(v);
+    out.push(0x80 | e.length);
+    for (const [k, x] of e) {
+      packOld(k, out);
+      packOld(x, out);
+    }
+  } else throw new Error(`cannot pack ${String(v)}`);
+  return out;
+}
+
+/**
+ * A stream as the original Drayer writes it: records appended in order, no drayer/info record.
+ * `records` holds what its node serves; `add` appends more.
+ */
+class OriginalStream {
+  readonly kp: KeyPair = generateKeyPair();
+  readonly records: DrayerRecord[] = [];
+  private mod = 1_700_000_000_000_000;
+
+  constructor(count: number) {
+    this.add(count);
+  }
+
+  get publicKey(): Uint8Array {
+    return this.kp.publicKey;
+  }
+
+  add(count: number): void {
+    for (let i = 0; i < count; i++) {
+      const last = this.records.at(-1);
+      const id = (last?.id ?? 0) + 1;
+      const val = utf8(`an old-style post ${id} `.repeat(1 + (id % 5)));
+      this.mod += 1000;
+      this.records.push(signRecord({
+        id, type: 'publicSocialPost', key: `post-${id}`, val, hash: blake2b256(val), ts: this.mod - 1,
+        mod: this.mod, prev: last?.id ?? 0, prevch: last?.mod ?? 0, chain: this.kp.publicKey,
+      }, this.kp));
+    }
+  }
+}
+
+/** CherryPy's answer to anything that raises, such as an unknown path (`getattr(self, op)`) or stream (KeyError). */
+function cherryPy500(res: http.ServerResponse, what: string): void {
+  const body = `<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Transitional//EN" "http://www.w3.org/TR/xhtml1/DTD/xhtml1-transitional.dtd">
+<html><head><meta http-equiv="Content-Type" content="text/html; charset=utf-8"></meta><title>500 Internal Server Error</title></head>
+<body><h2>500 Internal Server Error</h2><p>The server encountered an unexpected condition which prevented it from fulfilling the request.</p>
+<pre id="traceback">Traceback (most recent call last):\n  ...\n${what}</pre>
+<div id="powered_by"><span>Powered by <a href="http://www.cherrypy.org">CherryPy 18.8.0</a></span></div></body></html>\n`;
+  res.writeHead(500, { 'Content-Type': 'text/html;charset=utf-8', Server: 'CherryPy/18.8.0', 'Content-Length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+/**
+ * An original Drayer node (drayer.py's DrayerWebServer): /<quote_plus(b64 pk)>/newRecords/<t>
+ * gives the records with mod > t, oldest first (100 here); any other path, or a stream it does not
+ * hold, is a 500 error page.
+ */
+async function originalNode(s: OriginalStream): Promise<{ url: string; hits: string[] }> {
+  const key = encodeURIComponent(Buffer.from(s.publicKey).toString('base64')).replace(/%20/g, '+');
+  return listen((req, res) => {
+    const [, pk, op, t] = /^\/([^/]+)\/([^/?]+)\/?([^?]*)/.exec(req.url ?? '') ?? [];
+    if (op !== 'newRecords') return cherryPy500(res, `AttributeError: 'DrayerWebServer' object has no attribute '${op}'`);
+    if (pk !== key) return cherryPy500(res, 'KeyError: b\'...\'');
+    const list = s.records.filter((r) => r.mod > Number(t)).slice(0, 100);
+    const body = Buffer.from(packOld(list.map((r) => ({
+      hash: r.hash, type: r.type, key: r.key, val: r.val!, id: r.id, sig: r.sig, prev: r.prev, prevch: r.prevch, ts: r.ts, mod: r.mod, chain: r.chain,
+    }))));
+    res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': body.length });
+    res.end(body);
+  });
+}
+
+const changesHits = (hits: string[]) => hits.filter((u) => /\/changes\?/.test(u)).length;
+
+test('a Drayer node failing on /changes is reported as failing, not taken for an original node; one not sharing the stream is a 404 at once', async () => {
+  const w = writer('failing');
+  // the same node answers newRecords well: falling back would hide the failure
+  const broken = Object.create(w, { changesSince: { value: () => { throw new Error('disk on fire'); } } }) as Stream;
+  const logged: string[] = [];
+  const srv = new LanServer({ resolve: (pk) => (hex(pk) === hex(w.publicKey) ? broken : undefined), shared: () => [], log: (m) => logged.push(m) });
+  const url = `http://127.0.0.1:${(await srv.listen()).port}`;
+  cleanup.push(() => srv.close());
+  const f = follower(w.publicKey);
+  await assert.rejects(pull(f, url), (e: Error & { code?: string }) => {
+    assert.equal(e.code, 'IO');
+    assert.match(e.message, /is a Drayer node and failed while answering \(HTTP 500: "Something went wrong on this node while answering; try again later\."\); try again later, or ask whoever runs it to look at its log\./);
+    return true;
+  });
+  assert.equal(srv.stats().requests, 1, 'no fallback request');
+  assert.match(logged.join('\n'), /disk on fire/);
+  assert.equal(f.count(), 0);
+
+  // a Drayer node without the stream
+  const { url: other, srv: otherSrv } = await lanServer({ resolve: () => undefined });
+  await assert.rejects(pull(f, other), (e: Error & { code?: string }) => e.code === 'NOT_FOUND' && /does not share stream .*This node does not share that stream/.test(e.message));
+  assert.equal(otherSrv.stats().requests, 1);
+
+  // the CLI says the same
+  const c = await run(['clone', url, formatKey(w.publicKey), path.join(dir, `failing-${n++}.stream`)]);
+  assert.equal(c.code, 1, show(c));
+  assert.match(c.err, /is a Drayer node and failed while answering \(HTTP 500/, show(c));
+});
+
+// ---------- 429 and 503 with Retry-After ----------
+
+test('429 and 503 with Retry-After are asked again after the delay: the pages and chunks of a clone all arrive', async () => {
+  const { url: base } = await lanServer();
+  const w = writer('busy');
+  w.batch((b) => {
+    for (let i = 0; i < 120; i++) b.put('note', `n${i}`, utf8(`busy ${i}`));
+  });
+  const data = randomBytes(3 * 1024 * 1024 + 11);
+  await addBytes(w, 'big.bin', data);
+  // The first /changes request and the first of each chunk are refused, as a LAN server refuses
+  // an address over its share (429) or when busy (503).
+  const refused = new Set<string>();
+  let refusals = 0;
+  const front = await listen((req, res) => {
+    const u = new URL(req.url!, 'http://x');
+    const kind = u.pathname.includes('/changes') ? 'changes' : u.pathname;
+    if (!refused.has(kind)) {
+      refused.add(kind);
+      refusals++;
+      const status = kind === 'changes' || refusals % 2 ? 429 : 503;
+      res.writeHead(status, { 'Retry-After': '1', 'Content-Type': 'text/plain; charset=utf-8', 'Drayer-Sync': 'changes' });
+      res.end(status === 429 ? 'This node is already answering as much as it does for one address; try again in a moment.\n' : 'This node is busy; try again in a moment.\n');
+      return;
+    }
+    void forward(base, req, res);
+  });
+  const f = follower(w.publicKey);
+  const t0 = Date.now();
+  const r = await pull(f, front.url, { pageLimit: 50 });
+  const took = Date.now() - t0;
+  assert.deepEqual(live(f), live(w));
+  assert.ok(Buffer.from(data).equals(await readFileBytes(f, 'big.bin')));
+  assert.equal(r.chunks, chunkCount(w));
+  assert.ok(refusals >= 1 + chunkCount(w), `${refusals} refusals`);
+  assert.ok(took >= 1000, `waited for Retry-After (${took} ms)`);
+});
+
+test('a peer answering 429 forever fails within a bounded time with a clear sentence, for pages and for chunks', async () => {
+  const { url: base } = await lanServer();
+  const w = writer('refusing');
+  await addBytes(w, 'big.bin', randomBytes(2 * 1024 * 1024 + 1));
+  const hold = follower(w.publicKey);
+  await pull(hold, base, { fetchChunks: false });
+  const refuse = (res: http.ServerResponse, after = '1') => {
+    res.writeHead(429, { 'Retry-After': after, 'Content-Type': 'text/plain; charset=utf-8', 'Drayer-Sync': 'changes' });
+    res.end('This node is already answering as much as it does for one address; try again in a moment.\n');
+  };
+  const always = await listen((_req, res) => refuse(res));
+  const chunksRefused = await listen((req, res) => (req.url!.includes('/chunk/') ? refuse(res) : void forward(base, req, res)));
+  const bound = RETRY_LIMITS.totalWaitMs + 5000;
+  const t0 = Date.now();
+  const [pages, chunks] = await Promise.allSettled([pull(follower(w.publicKey), always.url), fetchMissingChunks(hold, chunksRefused.url)]);
+  const took = Date.now() - t0;
+  assert.ok(took < bound, `${took} ms`);
+  for (const [what, got] of [['pages', pages], ['chunks', chunks]] as const) {
+    assert.equal(got.status, 'rejected', what);
+    const e = (got as PromiseRejectedResult).reason as Error & { code?: string };
+    assert.equal(e.code, 'IO', what);
+    assert.match(e.message, /answered HTTP 429 \(too many requests from this address\) 5 times in 4 s: "This node is already answering as much as it does for one address; try again in a moment\."; try again later/, what);
+  }
+  assert.equal(always.hits.length, RETRY_LIMITS.tries);
+  assert.equal(chunkCount(hold), 0);
+
+  // a Retry-After longer than the wait allowed fails at once
+  const later = await listen((_req, res) => refuse(res, '3600'));
+  const t1 = Date.now();
+  await assert.rejects(pull(follower(w.publicKey), later.url), /answered HTTP 429 \(too many requests from this address\) and asks to wait 3600 s more.*try again later/);
+  assert.ok(Date.now() - t1 < 1000);
+  assert.equal(later.hits.length, 1);
+});
+
+// ---------- what sync and clone report ----------
