@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { commands, note, openStream, print, printJson, registerCommand, UsageError, humanSize } from './cli.js';
 import { DrayerError, isDrayerError } from './errors.js';
-import { formatKey, parseKey } from './keys.js';
+import { formatKey, parseKey, streamName } from './keys.js';
 import { decodePrimaryServers } from './msgpack.js';
 import type { Stream } from './store.js';
 import type { PullProgress, PullResult } from './sync.js';
@@ -101,11 +101,14 @@ registerCommand({
       if (s.count() === 0) {
         throw new DrayerError('NOT_FOUND', `${peer} sent no records of stream ${formatKey(pk)}; check the key. ${file} is kept: "drayer sync ${file}" retries.`);
       }
-      const name = s.info().name ?? '';
+      const own = s.info().name;
+      const name = streamName(own, pk);
       const infoProblem = s.infoProblem();
-      if (infoProblem) note(`drayer: ${file}: drayer/info: ${infoProblem}. The stream shows without a name; "drayer verify ${file}" lists every such problem.`);
-      if (opts.json) printJson({ file, publicKey: formatKey(pk), ...r, name });
-      else print(`Cloned ${name ? `"${name}"` : 'the stream'} into ${file}: ${reportPull(r, rejectionSummary)}.`);
+      if (infoProblem) note(`drayer: ${file}: drayer/info: ${infoProblem}. The stream shows by a name made from its key; "drayer verify ${file}" lists every such problem.`);
+      // Streams made by the original Drayer have no name record: they show by words of their key.
+      const fromKey = name !== own;
+      if (opts.json) printJson({ file, publicKey: formatKey(pk), ...r, name, nameFromKey: fromKey });
+      else print(`Cloned "${name}"${fromKey && !infoProblem ? ' (it has no name record: named from its key)' : ''} into ${file}: ${reportPull(r, rejectionSummary)}.`);
     } finally {
       s.close();
     }

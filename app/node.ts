@@ -10,7 +10,7 @@ import type { Arg, DrayerApi, DrayerEvent, DrayerEvents, DrayerRequests, Envelop
 import { METHODS } from './api.js';
 import { randomBytes } from './crypto.js';
 import { DrayerError, isDrayerError } from './errors.js';
-import { fingerprint, formatKey, keyLink, parseKey } from './keys.js';
+import { fingerprint, formatKey, keyLink, parseKey, streamName } from './keys.js';
 import { Library, StreamEntry } from './library.js';
 import { addPost, editPost, listPosts, POST_TYPE } from './posts.js';
 import type { DrayerRecord } from './record.js';
@@ -68,6 +68,11 @@ function remember<V>(map: Map<string, V>, key: string, value: V): void {
   map.delete(key);
   map.set(key, value);
   if (map.size > MAX_PEER_STATES) map.delete(map.keys().next().value!);
+}
+
+/** Timeline entries of streams without a name record (the original Drayer's) carry words of their key. */
+function named<T extends { streamKey: string; streamName: string }>(entries: T[]): T[] {
+  return entries.map((e) => (e.streamName ? e : { ...e, streamName: streamName('', parseKey(e.streamKey)) }));
 }
 
 function slug(name: string): string {
@@ -202,7 +207,7 @@ export class DrayerNode implements DrayerApi {
 
   private sharedStreams(): { publicKey: Uint8Array; name: string }[] {
     const out: { publicKey: Uint8Array; name: string }[] = [];
-    for (const [pk, s] of this.streams) if (this.servedStream(s.publicKey)) out.push({ publicKey: parseKey(pk), name: this.library.getStream(pk)?.name ?? '' });
+    for (const [pk, s] of this.streams) if (this.servedStream(s.publicKey)) out.push({ publicKey: parseKey(pk), name: streamName(this.library.getStream(pk)?.name, s.publicKey) });
     return out;
   }
 
@@ -220,7 +225,8 @@ export class DrayerNode implements DrayerApi {
     const partial = s.partial;
     return {
       publicKey: pk,
-      name: String(info.name ?? e.name ?? ''),
+      // a stream without a name record (the original Drayer's) shows by words of its key
+      name: streamName(info.name ?? e.name, s.publicKey),
       about: String(info.about ?? ''),
       owned: s.writable,
       file: e.file,
@@ -668,8 +674,8 @@ export class DrayerNode implements DrayerApi {
       if (ok) this.afterChange(s, { stored: s.changesSince(before, { metaOnly: true }).records, removed: [] }, true);
       return ok;
     },
-    timeline: ({ limit, before }) => this.library.timeline({ limit, before }),
-    search: ({ query, limit }) => this.library.search(query, { limit }),
+    timeline: ({ limit, before }) => named(this.library.timeline({ limit, before })),
+    search: ({ query, limit }) => named(this.library.search(query, { limit })),
     nearby: () => {
       const out: NearbyStream[] = [];
       for (const n of this.discovery?.nearby() ?? []) {

@@ -12,11 +12,11 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { blake2b256, generateKeyPair, randomBytes, type KeyPair } from '../app/crypto.js';
 import { addBytes, chunkCount, readFileBytes } from '../app/files.js';
-import { formatKey } from '../app/keys.js';
+import { formatKey, keyName } from '../app/keys.js';
 import { DrayerNode } from '../app/node.js';
 import { signRecord, type DrayerRecord } from '../app/record.js';
 import { LanServer } from '../app/server.js';
-import { keyPathFor, Stream, writeKeyFile } from '../app/store.js';
+import { keyPathFor, NO_NAME_NOTE, Stream, writeKeyFile } from '../app/store.js';
 import { fetchMissingChunks, pull, RETRY_LIMITS } from '../app/sync.js';
 import { VerifierPool, verifyStreamParallel } from '../app/verifier.js';
 import { hex, tmpDir, utf8 } from './helpers.js';
@@ -190,6 +190,114 @@ async function originalNode(s: OriginalStream): Promise<{ url: string; hits: str
 }
 
 const changesHits = (hits: string[]) => hits.filter((u) => /\/changes\?/.test(u)).length;
+
+test('an original node (500 error page for /changes) is cloned and synced through newRecords, remembered per peer; its stream, with no name record, verifies intact and shows by words of its key', async () => {
+  const o = new OriginalStream(150);
+  const orig = await originalNode(o);
+  const key = formatKey(o.publicKey);
+  const named = keyName(o.publicKey);
+
+  const file = path.join(dir, `orig-${n++}.stream`);
+  const c = await run(['clone', orig.url, key, file, '--json']);
+  assert.equal(c.code, 0, show(c));
+  const cj = JSON.parse(c.out);
+  assert.equal(cj.protocol, 'newRecords');
+  assert.equal(cj.records, 150);
+  assert.equal(cj.stored, 150);
+  assert.equal(cj.rejected, 0, c.out);
+  assert.equal(cj.name, named);
+  assert.equal(cj.nameFromKey, true);
+  assert.equal(changesHits(orig.hits), 1, 'one /changes request, answered with the error page');
+
+  // the words as a person reads them
+  const text = await run(['clone', orig.url, key, path.join(dir, `orig-text-${n++}.stream`)]);
+  assert.equal(text.code, 0, show(text));
+  assert.ok(text.out.startsWith(`Cloned "${named}" (it has no name record: named from its key) into `), show(text));
+  assert.match(text.out, /\(original Drayer protocol\)/);
+
+  // verify: intact, the missing name record a note
+  const v = await run(['verify', file]);
+  assert.equal(v.code, 0, show(v));
+  assert.match(v.out, /: intact, 150 records verified\./);
+  assert.ok(v.out.includes(`Note: ${NO_NAME_NOTE}.`), show(v));
+  const vj = JSON.parse((await run(['verify', file, '--json'])).out);
+  assert.equal(vj.intact, true);
+  assert.deepEqual(vj.problems, []);
+  assert.deepEqual(vj.notes, [NO_NAME_NOTE]);
+  assert.equal(vj.incomplete, undefined);
+  const m = Stream.open(file, { readonly: true });
+  const pool = new VerifierPool({ threads: 1 });
+  assert.deepEqual(await verifyStreamParallel(m, pool), m.verify(), 'both verify paths agree');
+  await pool.close();
+  m.close();
+
+  const i = await run(['info', file]);
+  assert.equal(i.code, 0, show(i));
+  assert.ok(i.out.includes(`Name:         ${named} (made from the key: it has no name record)`), show(i));
+  assert.equal(JSON.parse((await run(['info', file, '--json'])).out).name, named);
+
+  // sync: newRecords at once (remembered in the file beside the cursor), new records arrive
+  o.add(7);
+  const before = changesHits(orig.hits);
+  const sy = await run(['sync', file, '--json']);
+  assert.equal(sy.code, 0, show(sy));
+  const r = JSON.parse(sy.out).results[0];
+  assert.equal(r.protocol, 'newRecords');
+  assert.equal(r.stored, 7);
+  assert.equal(changesHits(orig.hits), before, 'no /changes request once the peer is known to be an original node');
+  const after = Stream.open(file, { readonly: true });
+  assert.equal(after.count(), 157);
+  assert.ok(after.verify().intact);
+  after.close();
+
+  // an original node without the stream: a sentence naming both answers
+  const other = formatKey(generateKeyPair().publicKey);
+  const miss = await run(['clone', orig.url, other, path.join(dir, `miss-${n++}.stream`)]);
+  assert.equal(miss.code, 1, show(miss));
+  assert.match(miss.err, /answered HTTP 500 to Drayer's sync request and HTTP 500 to the original Drayer's \(newRecords\).*does not hold this stream \(check the key and the address\) or it is failing/, show(miss));
+});
+
+test('a node follows an original node: a name from the key in its API and pages, newRecords remembered in memory', async () => {
+  const o = new OriginalStream(40);
+  const orig = await originalNode(o);
+  const key = formatKey(o.publicKey);
+  const node = await DrayerNode.start({ dataDir: tmpDir('drayer-peers-node-'), host: '127.0.0.1', port: 0, discovery: false, autoSync: false });
+  cleanup.push(() => node.stop());
+  const f = await node.call('follow', { key, url: orig.url });
+  assert.equal(f.records, 40);
+  assert.equal(f.name, keyName(o.publicKey));
+  assert.equal((await node.call('listStreams', undefined as never))[0]!.name, keyName(o.publicKey));
+  const lan = node.lanAddress()!;
+  const index = (await (await fetch(`http://127.0.0.1:${lan.port}/`, { headers: { accept: 'application/json' } })).json()) as { streams: { name: string }[] };
+  assert.deepEqual(index.streams.map((x: { name: string }) => x.name), [keyName(o.publicKey)]);
+  const page = await (await fetch(`http://127.0.0.1:${lan.port}/${Buffer.from(o.publicKey).toString('base64url')}/`)).text();
+  assert.ok(page.includes(keyName(o.publicKey)), 'the phone page shows the name too');
+
+  o.add(3);
+  const before = changesHits(orig.hits);
+  const [rep] = await node.call('syncNow', { publicKey: key });
+  assert.equal(rep!.error, undefined, JSON.stringify(rep));
+  assert.equal(rep!.stored, 3);
+  assert.equal(changesHits(orig.hits), before, 'the node remembers the peer is an original node');
+});
+
+test('a stream without drayer/info verifies intact in its writer too (an original stream with its key beside it)', async () => {
+  const o = new OriginalStream(12);
+  const file = path.join(dir, `own-original-${n++}.stream`);
+  const m = Stream.create(file, { followKey: o.publicKey });
+  assert.equal(m.apply(o.records).stored.length, 12);
+  m.close();
+  writeKeyFile(keyPathFor(file), o.kp);
+  const s = Stream.open(file);
+  cleanup.push(() => s.close());
+  assert.equal(s.writable, true);
+  const report = s.verify();
+  assert.equal(report.intact, true, JSON.stringify(report));
+  assert.deepEqual(report.notes, [NO_NAME_NOTE]);
+  const pool = new VerifierPool({ threads: 1 });
+  assert.deepEqual(await verifyStreamParallel(s, pool), report);
+  await pool.close();
+});
 
 test('a Drayer node failing on /changes is reported as failing, not taken for an original node; one not sharing the stream is a 404 at once', async () => {
   const w = writer('failing');
