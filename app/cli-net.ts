@@ -49,9 +49,10 @@ async function pullWithPool(s: Stream, url: string, json: boolean): Promise<Pull
 function reportPull(r: PullResult, summary: (list: PullResult['rejections']) => string): string {
   const parts = [`${r.records} records from ${r.peer}`, `${r.stored} stored`];
   if (r.removed) parts.push(`${r.removed} removed`);
+  if (r.duplicates) parts.push(`${r.duplicates} already held`);
   if (r.rejected) parts.push(`${r.rejected} rejected (${summary(r.rejections)})`);
-  if (r.chunks) parts.push(`${r.chunks} file chunks`);
-  parts.push(humanSize(r.bytes));
+  if (r.chunks) parts.push(`${r.chunks} file chunks (${humanSize(r.chunkBytes)})`);
+  parts.push(`${humanSize(r.bytes)} received`);
   if (r.protocol === 'newRecords') parts.push('(original Drayer protocol)');
   return parts.join(', ');
 }

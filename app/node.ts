@@ -418,7 +418,7 @@ export class DrayerNode implements DrayerApi {
         remember(this.peerState, url, { failures: 0, nextTry: 0 });
         if (proven) this.library.upsertPeer({ url, lastOk: Date.now(), lastSeen: Date.now(), failures: 0, nextTry: 0 });
         this.emit('syncProgress', { publicKey: pk, peer: url, records: res.records, bytes: res.bytes, done: true });
-        reports.push({ publicKey: pk, peer: url, records: res.records, stored: res.stored, removed: res.removed, rejected: res.rejected, bytes: res.bytes });
+        reports.push({ publicKey: pk, peer: url, records: res.records, stored: res.stored, removed: res.removed, duplicates: res.duplicates, rejected: res.rejected, bytes: res.bytes });
       } catch (err) {
         const failures = st.failures + 1;
         const backoff = Math.min(30 * 60_000, 5_000 * 2 ** Math.min(failures, 10));

@@ -116,11 +116,16 @@ export interface PullResult {
   records: number;
   stored: number;
   removed: number;
+  /** records this copy already held, byte for byte (another source's feed, a resent page): not rejections */
+  duplicates: number;
   rejected: number;
   /** why records were refused: a count per reason with a few examples (bounded, see tallyRejection) */
   rejections: RejectionCount[];
+  /** everything received: pages and file chunks */
   bytes: number;
   chunks: number;
+  /** of `bytes`, the file data (chunks of big files) */
+  chunkBytes: number;
   /** ids of records that left a "latest N" mirror's window after this pull */
   leftWindow?: number[];
   /** a metadata-only copy fetched the value of drayer/info (the stream's name) */
@@ -567,6 +572,9 @@ interface ChangesPageWire {
 /** A store id is 32 hex digits; anything much longer is not one (and would be saved with the cursor). */
 const MAX_NODE_ID = 128;
 
+/** The reason Stream.apply gives for a record held byte for byte already (store.ts applyOne). */
+const ALREADY_HELD = /^already held/;
+
 /** Reasons Stream.apply gives for records that verified but are not needed (store.ts applyOne). */
 const VALID_BUT_NOT_NEEDED = /^(stale|already held|deleted|it has no value)/;
 
@@ -627,13 +635,8 @@ export async function pull(stream: Stream, baseUrl: string, opts: PullOptions = 
   const timeoutMs = opts.timeoutMs ?? SYNC_LIMITS.timeoutMs;
   const deadline = Date.now() + (opts.maxDurationMs ?? SYNC_LIMITS.maxDurationMs);
   const filter = stream.partial;
-  const result: PullResult = { peer, protocol: 'changes', records: 0, stored: 0, removed: 0, rejected: 0, rejections: [], bytes: 0, chunks: 0 };
-  const account = (r: ApplyResult) => {
-    result.stored += r.stored.length;
-    result.removed += r.removed.length;
-    result.rejected += r.rejected.length;
-    for (const x of r.rejected) tallyRejection(result.rejections, x.reason, `record ${x.record.id}`);
-  };
+  const result: PullResult = { peer, protocol: 'changes', records: 0, stored: 0, removed: 0, duplicates: 0, rejected: 0, rejections: [], bytes: 0, chunks: 0, chunkBytes: 0 };
+  const account = (r: ApplyResult) => accountApplied(result, r);
 
   if (isOriginal(peer, cursors)) return pullNewRecords(stream, peer, opts, result, apply, { cursors, remembered: true });
 
@@ -778,12 +781,32 @@ export async function pull(stream: Stream, baseUrl: string, opts: PullOptions = 
   }
   if (opts.fetchChunks ?? !filter.metaOnly) {
     const atRecords = { records: result.records, recordsTotal: recordsTotal ?? result.records, seq: since };
+    let chunkBytes = 0;
     result.chunks = await fetchMissingChunks(stream, peer, {
       ...opts,
-      onChunks: (done, total, bytes) => opts.onProgress?.({ ...atRecords, bytes: result.bytes + bytes, chunks: done, chunksTotal: total }),
+      onChunks: (done, total, bytes) => {
+        chunkBytes = bytes;
+        opts.onProgress?.({ ...atRecords, bytes: result.bytes + bytes, chunks: done, chunksTotal: total });
+      },
     });
+    result.chunkBytes = chunkBytes;
+    result.bytes += chunkBytes;
   }
   return result;
+}
+
+/** Add what a page's apply did to the pull's counts: records already held are duplicates, not rejections. */
+function accountApplied(result: PullResult, r: ApplyResult): void {
+  result.stored += r.stored.length;
+  result.removed += r.removed.length;
+  for (const x of r.rejected) {
+    if (ALREADY_HELD.test(x.reason)) {
+      result.duplicates++;
+      continue;
+    }
+    result.rejected++;
+    tallyRejection(result.rejections, x.reason, `record ${x.record.id}`);
+  }
 }
 
 /** Move a "latest N" mirror's window on (Stream.keepLatest), and report what left it. */
@@ -848,10 +871,7 @@ async function pullNewRecords(
       stream.markSync(peer, true);
       unfinished = true;
     }
-    result.stored += r.stored.length;
-    result.removed += r.removed.length;
-    result.rejected += r.rejected.length;
-    for (const x of r.rejected) tallyRejection(result.rejections, x.reason, `record ${x.record.id}`);
+    accountApplied(result, r);
     // The next call starts after this page's newest mod; a page in which no record verifies must
     // not move it (a forger could otherwise lead the follower on forever, or past honest records).
     if (validCount(r) === 0) throw new DrayerError('IO', `${peer} sent a page with no valid record (${r.rejected[0]?.reason ?? 'nothing usable'}); stopped.`);

@@ -401,3 +401,57 @@ test('a peer answering 429 forever fails within a bounded time with a clear sent
 });
 
 // ---------- what sync and clone report ----------
+
+test('records already held are counted as such by sync, not as rejections', async () => {
+  const w = writer('counted');
+  w.batch((b) => {
+    for (let i = 0; i < 10; i++) b.put('note', `n${i}`, utf8(`counted ${i}`));
+  });
+  const { url: first } = await lanServer();
+  const { url: second } = await lanServer(); // another peer serving the same stream
+  const file = path.join(dir, `counted-${n++}.stream`);
+  const c = await run(['clone', first, formatKey(w.publicKey), file]);
+  assert.equal(c.code, 0, show(c));
+
+  // a second source holds nothing new: all 11 are duplicates
+  const s = await run(['sync', file, second]);
+  assert.equal(s.code, 0, show(s));
+  assert.match(s.out, /^11 records from \S+, 0 stored, 11 already held, [\d.]+ KiB received$/m, show(s));
+  assert.doesNotMatch(s.out, /rejected/);
+  const sj = JSON.parse((await run(['sync', file, second, '--json'])).out).results[0];
+  assert.equal(sj.records, 0, 'the cursor moved on: nothing is sent twice');
+  const m = Stream.open(file, { readonly: true });
+  const f = follower(w.publicKey);
+  await pull(f, first);
+  const r = await pull(f, second);
+  assert.equal(r.duplicates, 11);
+  assert.equal(r.rejected, 0);
+  assert.deepEqual(r.rejections, []);
+  m.close();
+});
+
+test('a clone of a big file counts its file data in what it received', async () => {
+  const { url: first } = await lanServer();
+  const big = writer('big');
+  const size = 3 * 1024 * 1024 + 5;
+  await addBytes(big, 'big.bin', randomBytes(size));
+  const bf = path.join(dir, `big-${n++}.stream`);
+  const bc = await run(['clone', first, formatKey(big.publicKey), bf, '--json']);
+  assert.equal(bc.code, 0, show(bc));
+  const bj = JSON.parse(bc.out);
+  assert.equal(bj.chunkBytes, size);
+  assert.ok(bj.bytes > size && bj.bytes < size + 64 * 1024, `${bj.bytes} bytes`);
+  const bt = await run(['clone', first, formatKey(big.publicKey), path.join(dir, `big-text-${n++}.stream`)]);
+  assert.equal(bt.code, 0, show(bt));
+  assert.match(bt.out, /, 4 file chunks \(3\.0 MiB\), 3\.0 MiB received\.$/m, show(bt));
+});
+
+/** A port with nothing listening on it. */
+function closedPort(): Promise<number> {
+  return new Promise<number>((resolve) => {
+    const s = http.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
