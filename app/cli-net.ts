@@ -80,27 +80,54 @@ registerCommand({
     let minId = 0;
     if (latest !== undefined) minId = Math.max(1, (await remoteTips(peer, pk)).id - latest + 1);
     const { Stream } = await import('./store.js');
+    // The folders the clone makes too, so that one that receives nothing leaves nothing behind.
+    const made = missingDirs(path.dirname(path.resolve(file)));
     const s = Stream.create(file, { followKey: pk, minId, latest, metaOnly: opts['meta-only'] === true });
+    const removeAll = () => {
+      s.close();
+      for (const f of [file, `${file}-wal`, `${file}-shm`]) fs.rmSync(f, { force: true });
+      for (const d of made) {
+        try {
+          fs.rmdirSync(d); // only while empty: anything else put there meanwhile stays
+        } catch {
+          break;
+        }
+      }
+    };
+    const received = () => {
+      try {
+        return s.count();
+      } catch {
+        return 0;
+      }
+    };
+    // Stopped by Ctrl-C (a peer that never answers) before anything arrived: nothing is left either.
+    const onSignal = (sig: NodeJS.Signals) => {
+      if (received() === 0) removeAll();
+      process.exit(sig === 'SIGINT' ? 130 : 143);
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
     try {
       s.setMeta('sources', JSON.stringify([peer]));
       let r: PullResult;
       try {
         r = await pullWithPool(s, peer, opts.json === true);
       } catch (e) {
-        if (!isDrayerError(e)) throw e;
-        const said = /[.!?]$/.test(e.message) ? e.message : `${e.message}.`;
-        const n = s.count();
+        const n = received();
         if (n === 0) {
-          // Nothing arrived: no half copy is left behind, so the same clone can simply be run again.
-          s.close();
-          for (const f of [file, `${file}-wal`, `${file}-shm`]) fs.rmSync(f, { force: true });
-          throw new DrayerError(e.code, `${said} Nothing was received, so ${file} was not created.`, { cause: e });
+          // Nothing arrived: no empty copy is left behind, so the same clone can simply be run again.
+          removeAll();
+          if (!isDrayerError(e)) throw e;
+          throw new DrayerError(e.code, `${sentence(e.message)} Nothing was received, so ${file} was not created.`, { cause: e });
         }
+        if (!isDrayerError(e)) throw e;
         // What arrived is verified and kept; the cursor in the file lets sync go on from there.
-        throw new DrayerError(e.code, `${said} ${file} is kept with the ${n} records received: "drayer sync ${file}" continues the clone.`, { cause: e });
+        throw new DrayerError(e.code, `${sentence(e.message)} ${file} is kept with the ${n} records received: "drayer sync ${file}" continues the clone.`, { cause: e });
       }
-      if (s.count() === 0) {
-        throw new DrayerError('NOT_FOUND', `${peer} sent no records of stream ${formatKey(pk)}; check the key. ${file} is kept: "drayer sync ${file}" retries.`);
+      if (received() === 0) {
+        removeAll();
+        throw new DrayerError('NOT_FOUND', `${peer} sent no records of stream ${formatKey(pk)}; check the key and the address. Nothing was received, so ${file} was not created.`);
       }
       const own = s.info().name;
       const name = streamName(own, pk);
@@ -111,10 +138,25 @@ registerCommand({
       if (opts.json) printJson({ file, publicKey: formatKey(pk), ...r, name, nameFromKey: fromKey });
       else print(`Cloned "${name}"${fromKey && !infoProblem ? ' (it has no name record: named from its key)' : ''} into ${file}: ${reportPull(r, rejectionSummary)}.`);
     } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
       s.close();
     }
   },
 });
+
+/** A message as a sentence: ending with a full stop. */
+const sentence = (m: string) => (/[.!?]$/.test(m) ? m : `${m}.`);
+
+/** The folders above `dir` (itself included) that do not exist yet, deepest first. */
+function missingDirs(dir: string): string[] {
+  const out: string[] = [];
+  for (let d = dir; !fs.existsSync(d); d = path.dirname(d)) {
+    out.push(d);
+    if (path.dirname(d) === d) break;
+  }
+  return out;
+}
 
 /** Why clone will not write to `file`, and what to do instead: a copy of the same stream is synced, not cloned again. */
 async function alreadyThere(file: string, pk: Uint8Array): Promise<string> {

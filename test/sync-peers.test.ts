@@ -455,3 +455,59 @@ function closedPort(): Promise<number> {
     });
   });
 }
+
+test('a clone from a URL where nothing listens leaves nothing behind (no file, no folder it made); the retry with the right URL works', async () => {
+  const w = writer('retry');
+  const key = formatKey(w.publicKey);
+  const { url } = await lanServer();
+  const closed = await closedPort();
+  const where = tmpDir('drayer-peers-clone-');
+  for (const file of ['x.stream', path.join('new', 'folder', 'x.stream')]) {
+    const c = await run(['clone', `http://127.0.0.1:${closed}`, key, file], where);
+    assert.equal(c.code, 1, show(c));
+    assert.ok(c.err.includes(`check the address and that the peer is running. Nothing was received, so ${file} was not created.`), show(c));
+    assert.deepEqual(fs.readdirSync(where), [], 'nothing left: no file, no folder');
+    const ok = await run(['clone', url, key, file], where);
+    assert.equal(ok.code, 0, show(ok));
+    const m = Stream.open(path.join(where, file), { readonly: true });
+    assert.deepEqual(live(m), live(w));
+    m.close();
+    fs.rmSync(path.join(where, file.split(path.sep)[0]!), { recursive: true });
+    for (const x of ['-wal', '-shm']) fs.rmSync(path.join(where, file + x), { force: true });
+  }
+});
+
+test('a clone answered with no record, or stopped by Ctrl-C before anything arrived, leaves nothing behind either', async () => {
+  const w = writer('retry2');
+  const key = formatKey(w.publicKey);
+  const { url } = await lanServer();
+  const where = tmpDir('drayer-peers-clone-');
+  const file = path.join('new', 'folder', 'x.stream');
+
+  // a peer that answers, but with no record of the stream
+  const empty = await listen((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/msgpack' });
+    res.end(Buffer.from([0x84, 0xa4, ...utf8('node'), 0xa1, 0x78, 0xa3, ...utf8('seq'), 0, 0xa4, ...utf8('more'), 0xc2, 0xa7, ...utf8('records'), 0x90]));
+  });
+  const e = await run(['clone', empty.url, key, file], where);
+  assert.equal(e.code, 1, show(e));
+  assert.match(e.err, /sent no records of stream .*check the key and the address\. Nothing was received, so new\/folder\/x\.stream was not created\./, show(e));
+  assert.deepEqual(fs.readdirSync(where), []);
+
+  // stopped by Ctrl-C while the peer says nothing
+  const silent = await listen(() => {});
+  const p = spawn(process.execPath, [BIN, 'clone', silent.url, key, file], { cwd: where, env: { ...process.env, DRAYER_DEBUG: '' } });
+  const exited = new Promise<number | null>((r) => p.on('exit', (code) => r(code)));
+  for (const t0 = Date.now(); silent.hits.length === 0 && Date.now() - t0 < 10_000; ) await new Promise((r) => setTimeout(r, 20));
+  assert.ok(fs.existsSync(path.join(where, file)), 'the clone had begun');
+  p.kill('SIGINT');
+  assert.equal(await exited, 130);
+  assert.deepEqual(fs.readdirSync(where), []);
+
+  // the retry with the right URL: no "already exists"
+  const ok = await run(['clone', url, key, file], where);
+  assert.equal(ok.code, 0, show(ok));
+  const m = Stream.open(path.join(where, file), { readonly: true });
+  assert.deepEqual(live(m), live(w));
+  m.close();
+});
