@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
+import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -364,6 +365,37 @@ test('429 and 503 with Retry-After are asked again after the delay: the pages an
   assert.equal(r.chunks, chunkCount(w));
   assert.ok(refusals >= 1 + chunkCount(w), `${refusals} refusals`);
   assert.ok(took >= 1000, `waited for Retry-After (${took} ms)`);
+});
+
+test('the LAN server\'s own 429 (this address over its share) is waited out: the pull gets its page once the share frees', async () => {
+  const w = writer('share');
+  w.put('note', 'hello', utf8('hello'));
+  const big = writer('share-big');
+  await addBytes(big, 'big.bin', new Uint8Array(16 * 1024 * 1024).fill(7));
+  // One request in flight per address: a client that asks for a big file and stops reading holds it.
+  const srv = new LanServer({ resolve: (pk) => served.get(hex(pk)), shared: () => [], limits: { maxConcurrent: 2, maxConcurrentPerAddress: 1 } });
+  const { port } = await srv.listen();
+  cleanup.push(() => srv.close());
+  const hog = await new Promise<net.Socket>((resolve, reject) => {
+    const sock = net.connect({ port, host: '127.0.0.1' }, () => {
+      sock.on('error', () => undefined);
+      sock.write(`GET /${Buffer.from(big.publicKey).toString('base64url')}/webAccess/big.bin HTTP/1.1\r\nHost: x\r\n\r\n`);
+      sock.pause();
+      resolve(sock);
+    });
+    sock.once('error', reject);
+  });
+  cleanup.push(() => void hog.destroy());
+  for (const t0 = Date.now(); srv.stats().active < 1 && Date.now() - t0 < 5000; ) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(srv.stats().active, 1);
+  const f = follower(w.publicKey);
+  const pulling = pull(f, `http://127.0.0.1:${port}`);
+  for (const t0 = Date.now(); srv.stats().refused.addressBusy < 1 && Date.now() - t0 < 5000; ) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(srv.stats().refused.addressBusy, 1, 'the first request was refused with 429');
+  hog.destroy();
+  const r = await pulling;
+  assert.equal(r.stored, 2);
+  assert.deepEqual(live(f), live(w));
 });
 
 test('a peer answering 429 forever fails within a bounded time with a clear sentence, for pages and for chunks', async () => {
