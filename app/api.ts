@@ -71,7 +71,10 @@ export interface SyncReport {
   records: number;
   stored: number;
   removed: number;
+  /** records held already (not rejections) */
+  duplicates?: number;
   rejected: number;
+  /** everything received, file chunks included */
   bytes: number;
   error?: string;
 }

@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { commands, note, openStream, print, printJson, registerCommand, UsageError, humanSize } from './cli.js';
 import { DrayerError, isDrayerError } from './errors.js';
-import { formatKey, parseKey } from './keys.js';
+import { formatKey, parseKey, streamName } from './keys.js';
 import { decodePrimaryServers } from './msgpack.js';
 import type { Stream } from './store.js';
 import type { PullProgress, PullResult } from './sync.js';
@@ -49,9 +49,10 @@ async function pullWithPool(s: Stream, url: string, json: boolean): Promise<Pull
 function reportPull(r: PullResult, summary: (list: PullResult['rejections']) => string): string {
   const parts = [`${r.records} records from ${r.peer}`, `${r.stored} stored`];
   if (r.removed) parts.push(`${r.removed} removed`);
+  if (r.duplicates) parts.push(`${r.duplicates} already held`);
   if (r.rejected) parts.push(`${r.rejected} rejected (${summary(r.rejections)})`);
-  if (r.chunks) parts.push(`${r.chunks} file chunks`);
-  parts.push(humanSize(r.bytes));
+  if (r.chunks) parts.push(`${r.chunks} file chunks (${humanSize(r.chunkBytes)})`);
+  parts.push(`${humanSize(r.bytes)} received`);
   if (r.protocol === 'newRecords') parts.push('(original Drayer protocol)');
   return parts.join(', ');
 }
@@ -81,38 +82,83 @@ registerCommand({
     let minId = 0;
     if (latest !== undefined) minId = Math.max(1, (await remoteTips(peer, pk)).id - latest + 1);
     const { Stream } = await import('./store.js');
+    // The folders the clone makes too, so that one that receives nothing leaves nothing behind.
+    const made = missingDirs(path.dirname(path.resolve(file)));
     const s = Stream.create(file, { followKey: pk, minId, latest, metaOnly: opts['meta-only'] === true });
+    const removeAll = () => {
+      s.close();
+      for (const f of [file, `${file}-wal`, `${file}-shm`]) fs.rmSync(f, { force: true });
+      for (const d of made) {
+        try {
+          fs.rmdirSync(d); // only while empty: anything else put there meanwhile stays
+        } catch {
+          break;
+        }
+      }
+    };
+    const received = () => {
+      try {
+        return s.count();
+      } catch {
+        return 0;
+      }
+    };
+    // Stopped by Ctrl-C (a peer that never answers) before anything arrived: nothing is left either.
+    const onSignal = (sig: NodeJS.Signals) => {
+      if (received() === 0) removeAll();
+      process.exit(sig === 'SIGINT' ? 130 : 143);
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
     try {
       s.setMeta('sources', JSON.stringify([peer]));
       let r: PullResult;
       try {
         r = await pullWithPool(s, peer, opts.json === true);
       } catch (e) {
-        if (!isDrayerError(e)) throw e;
-        const said = /[.!?]$/.test(e.message) ? e.message : `${e.message}.`;
-        const n = s.count();
+        const n = received();
         if (n === 0) {
-          // Nothing arrived: no half copy is left behind, so the same clone can simply be run again.
-          s.close();
-          for (const f of [file, `${file}-wal`, `${file}-shm`]) fs.rmSync(f, { force: true });
-          throw new DrayerError(e.code, `${said} Nothing was received, so ${file} was not created.`, { cause: e });
+          // Nothing arrived: no empty copy is left behind, so the same clone can simply be run again.
+          removeAll();
+          if (!isDrayerError(e)) throw e;
+          throw new DrayerError(e.code, `${sentence(e.message)} Nothing was received, so ${file} was not created.`, { cause: e });
         }
+        if (!isDrayerError(e)) throw e;
         // What arrived is verified and kept; the cursor in the file lets sync go on from there.
-        throw new DrayerError(e.code, `${said} ${file} is kept with the ${n} records received: "drayer sync ${file}" continues the clone.`, { cause: e });
+        throw new DrayerError(e.code, `${sentence(e.message)} ${file} is kept with the ${n} records received: "drayer sync ${file}" continues the clone.`, { cause: e });
       }
-      if (s.count() === 0) {
-        throw new DrayerError('NOT_FOUND', `${peer} sent no records of stream ${formatKey(pk)}; check the key. ${file} is kept: "drayer sync ${file}" retries.`);
+      if (received() === 0) {
+        removeAll();
+        throw new DrayerError('NOT_FOUND', `${peer} sent no records of stream ${formatKey(pk)}; check the key and the address. Nothing was received, so ${file} was not created.`);
       }
-      const name = s.info().name ?? '';
+      const own = s.info().name;
+      const name = streamName(own, pk);
       const infoProblem = s.infoProblem();
-      if (infoProblem) note(`drayer: ${file}: drayer/info: ${infoProblem}. The stream shows without a name; "drayer verify ${file}" lists every such problem.`);
-      if (opts.json) printJson({ file, publicKey: formatKey(pk), ...r, name });
-      else print(`Cloned ${name ? `"${name}"` : 'the stream'} into ${file}: ${reportPull(r, rejectionSummary)}.`);
+      if (infoProblem) note(`drayer: ${file}: drayer/info: ${infoProblem}. The stream shows by a name made from its key; "drayer verify ${file}" lists every such problem.`);
+      // Streams made by the original Drayer have no name record: they show by words of their key.
+      const fromKey = name !== own;
+      if (opts.json) printJson({ file, publicKey: formatKey(pk), ...r, name, nameFromKey: fromKey });
+      else print(`Cloned "${name}"${fromKey && !infoProblem ? ' (it has no name record: named from its key)' : ''} into ${file}: ${reportPull(r, rejectionSummary)}.`);
     } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
       s.close();
     }
   },
 });
+
+/** A message as a sentence: ending with a full stop. */
+const sentence = (m: string) => (/[.!?]$/.test(m) ? m : `${m}.`);
+
+/** The folders above `dir` (itself included) that do not exist yet, deepest first. */
+function missingDirs(dir: string): string[] {
+  const out: string[] = [];
+  for (let d = dir; !fs.existsSync(d); d = path.dirname(d)) {
+    out.push(d);
+    if (path.dirname(d) === d) break;
+  }
+  return out;
+}
 
 /** Why clone will not write to `file`, and what to do instead: a copy of the same stream is synced, not cloned again. */
 async function alreadyThere(file: string, pk: Uint8Array): Promise<string> {

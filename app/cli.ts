@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DrayerError, isDrayerError } from './errors.js';
-import { fingerprint, formatKey, keyLink, keyWords } from './keys.js';
+import { fingerprint, formatKey, keyLink, keyWords, streamName } from './keys.js';
 import type { Stream } from './store.js';
 
 // ---------- the command table ----------
@@ -255,7 +255,9 @@ registerCommand({
       for (const t of s.types()) types[t.type] = t.n;
       const info = {
         file: file!,
-        name: typeof meta.name === 'string' ? meta.name : '',
+        name: streamName(meta.name, s.publicKey),
+        // no name in drayer/info (none, or the original Drayer's streams, which never have one): made from the key
+        nameFromKey: streamName(meta.name, s.publicKey) !== meta.name,
         about: typeof meta.about === 'string' ? meta.about : '',
         publicKey: formatKey(s.publicKey),
         fingerprint: fingerprint(s.publicKey),
@@ -277,7 +279,8 @@ registerCommand({
       const partial = [p.minId ? `ids from ${p.minId}` : '', p.minMod ? `changes from ${timeOf(p.minMod)}` : '', p.metaOnly ? 'no values' : '']
         .filter(Boolean)
         .join(', ');
-      print(`Name:         ${info.name || (infoProblem ? '(unreadable)' : '(none yet)')}`);
+      const why = infoProblem ? 'its name record is unreadable' : s.get('drayer', 'info') ? 'its name record gives no name' : 'it has no name record';
+      print(`Name:         ${info.name}${info.nameFromKey ? ` (made from the key: ${why})` : ''}`);
       if (info.about) print(`About:        ${info.about}`);
       print(`Public key:   ${info.publicKey}`);
       print(`Fingerprint:  ${info.fingerprint}`);
@@ -575,6 +578,7 @@ registerCommand({
         }
         if (report.incomplete) print(incompleteText(file, report.records, report.incomplete, report.problems.length > 0));
       }
+      if (!opts.json) for (const n of ('notes' in report ? report.notes : undefined) ?? []) print(`Note: ${n}.`);
       return report.intact ? 0 : 1;
     }),
 });

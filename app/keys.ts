@@ -31,6 +31,23 @@ export function keyWords(pk: Uint8Array): string {
   return toPgpWords(pk);
 }
 
+/** How many of the fingerprint's words make a name for a stream that has none (keyName). */
+const NAME_WORDS = 4;
+
+/**
+ * A name made from a key, for a stream without a name of its own (streams made by the original
+ * Drayer have no drayer/info record): the first words of its fingerprint, so the CLI, the node's
+ * API and its pages all show the same words, and they match what `info` shows as the fingerprint.
+ */
+export function keyName(pk: Uint8Array): string {
+  return toPgpWords(pk.subarray(0, NAME_WORDS));
+}
+
+/** A stream's name to show: its drayer/info name when it has one, else keyName. */
+export function streamName(name: unknown, pk: Uint8Array): string {
+  return typeof name === 'string' && name.trim() !== '' ? name : keyName(pk);
+}
+
 /** A link that survives URLs and chat apps unescaped: `drayer:` + URL-safe base64, no padding. */
 export function keyLink(pk: Uint8Array): string {
   return LINK_SCHEME + Buffer.from(pk.buffer, pk.byteOffset, pk.byteLength).toString('base64url');

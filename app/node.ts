@@ -9,7 +9,7 @@ import type { Arg, DrayerApi, DrayerEvent, DrayerEvents, DrayerRequests, Envelop
 import { METHODS } from './api.js';
 import { randomBytes } from './crypto.js';
 import { DrayerError, isDrayerError } from './errors.js';
-import { fingerprint, formatKey, keyLink, parseKey } from './keys.js';
+import { fingerprint, formatKey, keyLink, parseKey, streamName } from './keys.js';
 import { Library, StreamEntry } from './library.js';
 import { addPost, editPost, listPosts, POST_TYPE, postView } from './posts.js';
 import type { DrayerRecord } from './record.js';
@@ -69,6 +69,11 @@ function remember<V>(map: Map<string, V>, key: string, value: V): void {
 }
 /** Library setting: stream files in the data directory unfollowed with their data kept, not to be taken in again. */
 const RELEASED_FILES = 'releasedFiles';
+
+/** Timeline entries of streams without a name record (the original Drayer's) carry words of their key. */
+function named<T extends { streamKey: string; streamName: string }>(entries: T[]): T[] {
+  return entries.map((e) => (e.streamName ? e : { ...e, streamName: streamName('', parseKey(e.streamKey)) }));
+}
 
 function slug(name: string): string {
   const s = name.normalize('NFKD').replace(/[^\w.-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40);
@@ -308,7 +313,7 @@ export class DrayerNode implements DrayerApi {
 
   private sharedStreams(): { publicKey: Uint8Array; name: string }[] {
     const out: { publicKey: Uint8Array; name: string }[] = [];
-    for (const [pk, s] of this.streams) if (this.servedStream(s.publicKey)) out.push({ publicKey: parseKey(pk), name: this.library.getStream(pk)?.name ?? '' });
+    for (const [pk, s] of this.streams) if (this.servedStream(s.publicKey)) out.push({ publicKey: parseKey(pk), name: streamName(this.library.getStream(pk)?.name, s.publicKey) });
     return out;
   }
 
@@ -326,7 +331,8 @@ export class DrayerNode implements DrayerApi {
     const partial = s.partial;
     return {
       publicKey: pk,
-      name: String(info.name ?? e.name ?? ''),
+      // a stream without a name record (the original Drayer's) shows by words of its key
+      name: streamName(info.name ?? e.name, s.publicKey),
       about: String(info.about ?? ''),
       owned: s.writable,
       file: e.file,
@@ -518,7 +524,7 @@ export class DrayerNode implements DrayerApi {
         remember(this.peerState, url, { failures: 0, nextTry: 0 });
         if (proven) this.library.upsertPeer({ url, lastOk: Date.now(), lastSeen: Date.now(), failures: 0, nextTry: 0 });
         this.emit('syncProgress', { publicKey: pk, peer: url, records: res.records, bytes: res.bytes, done: true });
-        reports.push({ publicKey: pk, peer: url, records: res.records, stored: res.stored, removed: res.removed, rejected: res.rejected, bytes: res.bytes });
+        reports.push({ publicKey: pk, peer: url, records: res.records, stored: res.stored, removed: res.removed, duplicates: res.duplicates, rejected: res.rejected, bytes: res.bytes });
       } catch (err) {
         const failures = st.failures + 1;
         const backoff = Math.min(30 * 60_000, 5_000 * 2 ** Math.min(failures, 10));
@@ -782,8 +788,8 @@ export class DrayerNode implements DrayerApi {
       if (ok) this.afterChange(s, { stored: s.changesSince(before, { metaOnly: true }).records, removed: [] }, true);
       return ok;
     },
-    timeline: ({ limit, before }) => this.library.timeline({ limit, before }),
-    search: ({ query, limit }) => this.library.search(query, { limit }),
+    timeline: ({ limit, before }) => named(this.library.timeline({ limit, before })),
+    search: ({ query, limit }) => named(this.library.search(query, { limit })),
     nearby: () => {
       const out: NearbyStream[] = [];
       for (const n of this.discovery?.nearby() ?? []) {

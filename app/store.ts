@@ -125,6 +125,8 @@ export interface VerifyReport {
   metaOnly: number;
   /** damage: bad signatures or values, links that contradict held records, a writer's missing records */
   problems: Problem[];
+  /** worth saying, not damage: e.g. a stream with no name record (streams made by the original Drayer) */
+  notes?: string[];
   partial: boolean;
   /**
    * A mirror still being synced, not a damaged one: `missing` chain links point to records not
@@ -150,11 +152,16 @@ export function linkIsMissing(points: number, before: number, mirror: boolean): 
 }
 
 /** The end of a verify report, shared with verifyStreamParallel. */
-export function verifyReport(parts: { records: number; metaOnly: number; problems: Problem[]; partial: boolean; missing: number; unfinished: string[] }): VerifyReport {
-  const { missing, unfinished, ...rest } = parts;
+export function verifyReport(parts: { records: number; metaOnly: number; problems: Problem[]; partial: boolean; missing: number; unfinished: string[]; named: boolean }): VerifyReport {
+  const { missing, unfinished, named, ...rest } = parts;
   const incomplete = missing > 0 || unfinished.length > 0 ? { missing, unfinished } : undefined;
-  return { intact: parts.problems.length === 0 && !incomplete, ...rest, ...(incomplete ? { incomplete } : {}) };
+  // No drayer/info is no damage: the original Drayer never wrote one, and every signature and link still holds.
+  const notes = !named && parts.records > 0 ? [NO_NAME_NOTE] : [];
+  return { intact: parts.problems.length === 0 && !incomplete, ...rest, ...(incomplete ? { incomplete } : {}), ...(notes.length ? { notes } : {}) };
 }
+
+/** verify's note for a stream without drayer/info. */
+export const NO_NAME_NOTE = 'no name record (drayer/info), as in streams made by the original Drayer: it is shown by a name made from its key';
 
 type Row = {
   seq: number; chain: Buffer; id: number; type: string; key: string; val: Buffer | null; hash: Buffer;
@@ -1048,11 +1055,8 @@ export class Stream {
       lastMod = mod;
     }
     if (records === 0) add(0, 'the stream holds no records (not even drayer/info): it has never been synced');
-    else if (!partial && !this.get('drayer', 'info')) {
-      if (mirror) missing++;
-      else add(0, 'the drayer/info record is missing');
-    }
-    return verifyReport({ records, metaOnly, problems, partial, missing, unfinished: mirror ? this.unfinishedSyncs() : [] });
+    const named = this.get('drayer', 'info') !== undefined;
+    return verifyReport({ records, metaOnly, problems, partial, missing, unfinished: mirror ? this.unfinishedSyncs() : [], named });
   }
 }
 

@@ -10,6 +10,7 @@ import { listFiles, missingChunks } from './files.js';
 import { blake2b256, bytesEqual } from './crypto.js';
 import { MSGPACK_LIMITS, MsgpackError, type MsgpackLimits } from './msgpack.js';
 import { decodeWire, DrayerRecord, fromWire } from './record.js';
+import { DRAYER_SYNC_HEADER } from './server/http.js';
 import type { ApplyResult, Stream } from './store.js';
 
 export interface CursorStore {
@@ -17,6 +18,9 @@ export interface CursorStore {
   setCursor(peer: string, streamPk: string, nodeId: string, seq: number): void;
   /** the node id last seen for this peer and stream, so a first page can be checked */
   lastNodeId?(peer: string, streamPk: string): string | undefined;
+  /** whether the peer was found to be an original Drayer node (newRecords only); kept beyond this process */
+  original?(peer: string): boolean;
+  setOriginal?(peer: string, yes: boolean): void;
 }
 
 /** Cursors kept in the stream file itself: one-shot CLI syncs resume without a library. */
@@ -37,7 +41,33 @@ export function streamCursors(s: Stream): CursorStore {
     },
     setCursor: (peer, _pk, nodeId, seq) => s.setMeta(`cursor:${peer}`, JSON.stringify({ node: nodeId, seq })),
     lastNodeId: (peer) => read(peer)?.node,
+    original: (peer) => s.meta(`original:${peer}`) === 1,
+    setOriginal: (peer, yes) => {
+      if (yes !== (s.meta(`original:${peer}`) === 1)) s.setMeta(`original:${peer}`, yes ? 1 : null);
+    },
   };
+}
+
+/**
+ * Peers found to be original Drayer nodes (they answered /changes with 404 or their error page,
+ * and newRecords with records), so later pulls ask newRecords at once instead of drawing an error
+ * first. Kept for this process (a node's memory, a CLI run) and bounded; the cursor store may keep
+ * it longer (streamCursors: in the stream file). An answer with the Drayer-Sync header drops it.
+ */
+const originalPeers = new Set<string>();
+const ORIGINAL_PEERS_MAX = 1024;
+
+function isOriginal(peer: string, cursors: CursorStore): boolean {
+  return originalPeers.has(peer) || cursors.original?.(peer) === true;
+}
+
+function rememberOriginal(peer: string, cursors: CursorStore, yes: boolean): void {
+  originalPeers.delete(peer);
+  if (yes) {
+    originalPeers.add(peer);
+    if (originalPeers.size > ORIGINAL_PEERS_MAX) originalPeers.delete(originalPeers.values().next().value!);
+  }
+  cursors.setOriginal?.(peer, yes);
 }
 
 export interface Applier {
@@ -86,11 +116,16 @@ export interface PullResult {
   records: number;
   stored: number;
   removed: number;
+  /** records this copy already held, byte for byte (another source's feed, a resent page): not rejections */
+  duplicates: number;
   rejected: number;
   /** why records were refused: a count per reason with a few examples (bounded, see tallyRejection) */
   rejections: RejectionCount[];
+  /** everything received: pages and file chunks */
   bytes: number;
   chunks: number;
+  /** of `bytes`, the file data (chunks of big files) */
+  chunkBytes: number;
   /** ids of records that left a "latest N" mirror's window after this pull */
   leftWindow?: number[];
   /** a metadata-only copy fetched the value of drayer/info (the stream's name) */
@@ -253,28 +288,137 @@ export function urlSafeKey(pk: Uint8Array): string {
   return Buffer.from(pk).toString('base64url');
 }
 
+/** A non-2xx answer: its status and what the client decides on (retry, fallback, what to say). */
 class HttpStatusError extends Error {
-  constructor(readonly status: number, url: string) {
-    super(`${url} answered HTTP ${status}`);
+  constructor(
+    readonly status: number,
+    url: string,
+    /** Retry-After, in ms, when the answer gave one */
+    readonly retryAfterMs?: number,
+    /** the answer carries the Drayer-Sync header: a Drayer node answered, not an original one */
+    readonly drayer = false,
+    /** a Drayer node's own words for the failure (text/plain, made safe to print) */
+    readonly text?: string,
+  ) {
+    super(`${url} answered HTTP ${status}${text ? ` ("${text}")` : ''}`);
+  }
+}
+
+/** Retry-After as ms: delay-seconds or an HTTP date; undefined when absent or unreadable. */
+function retryAfter(v: string | null | undefined): number | undefined {
+  const t = v?.trim();
+  if (!t) return undefined;
+  if (/^\d{1,9}$/.test(t)) return Number(t) * 1000;
+  const at = Date.parse(t);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
+}
+
+/**
+ * Answers that mean "not now" are asked again, a bounded number of times: a LAN server answers
+ * 429 when this address has its share (a few syncs from one machine) and 503 when busy, both with
+ * Retry-After. A 503 without Retry-After (a proxy without its backend, maintenance) promises
+ * nothing soon and fails at once; a 429 without it waits defaultWaitMs.
+ */
+export const RETRY_LIMITS = { tries: 5, totalWaitMs: 10_000, defaultWaitMs: 1000, minWaitMs: 100 } as const;
+
+function retriable(e: unknown): e is HttpStatusError {
+  return e instanceof HttpStatusError && (e.status === 429 || (e.status === 503 && e.retryAfterMs !== undefined));
+}
+
+function sleep(ms: number, url: string, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const stopped = () => new DrayerError('IO', `Sync with ${url} was stopped.`);
+    if (signal?.aborted) return reject(stopped());
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(stopped());
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** Run one GET (`attempt`), asking again after 429/503 as RETRY_LIMITS allow; then a sentence saying so. */
+async function withRetries<T>(url: string, signal: AbortSignal | undefined, attempt: () => Promise<T>): Promise<T> {
+  let waited = 0;
+  for (let tries = 1; ; tries++) {
+    try {
+      return await attempt();
+    } catch (e) {
+      if (!retriable(e)) throw e;
+      const wait = Math.max(RETRY_LIMITS.minWaitMs, e.retryAfterMs ?? RETRY_LIMITS.defaultWaitMs);
+      if (tries >= RETRY_LIMITS.tries || waited + wait > RETRY_LIMITS.totalWaitMs) {
+        const why = e.status === 429 ? 'too many requests from this address' : 'busy';
+        const said = e.text ? `: "${e.text}"` : '';
+        const tail = tries >= RETRY_LIMITS.tries
+          ? `${tries} times in ${Math.round(waited / 100) / 10} s${said}; try again later (other syncs from this machine to the same peer share its limit)`
+          : `${tries === 1 ? '' : `${tries} times, `}and asks to wait ${Math.ceil(wait / 1000)} s more${said}; try again later`;
+        throw new DrayerError('IO', `${url} answered HTTP ${e.status} (${why}) ${tail}.`, { cause: e });
+      }
+      await sleep(wait, url, signal);
+      waited += wait;
+    }
   }
 }
 
 /** GET with a size cap and a time limit covering headers and body (slow drip included). */
-export async function fetchBounded(url: string, opts: { maxBytes: number; timeoutMs: number; signal?: AbortSignal }): Promise<Uint8Array> {
+export async function fetchBounded(url: string, opts: FetchOptions): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
   const total = await fetchBody(url, opts, (part) => void parts.push(part));
   return parts.length === 1 ? parts[0]! : new Uint8Array(Buffer.concat(parts, total));
 }
 
+export interface FetchOptions {
+  maxBytes: number;
+  timeoutMs: number;
+  signal?: AbortSignal;
+  /** told whether a 2xx answer carries the Drayer-Sync header */
+  onDrayer?: (drayer: boolean) => void;
+}
+
 /** fetchBounded's work: each part of the body goes to `sink` as it arrives; answers the body's length. */
-async function fetchBody(url: string, opts: { maxBytes: number; timeoutMs: number; signal?: AbortSignal }, sink: (part: Uint8Array) => void): Promise<number> {
+function fetchBody(url: string, opts: FetchOptions, sink: (part: Uint8Array) => void): Promise<number> {
+  // A refused answer has no body parts: the sink has seen nothing when it is asked again.
+  return withRetries(url, opts.signal, () => fetchBodyOnce(url, opts, sink));
+}
+
+/** The first line of a body, at most 200 characters, without control characters (it is printed). */
+function sayable(body: Buffer): string | undefined {
+  const text = body.subarray(0, 400).toString('utf8').split('\n')[0]!.replace(/[^\x20-\x7e\u00a0-\uffff]/g, '?').trim();
+  return text ? (text.length > 200 ? `${text.slice(0, 200)}…` : text) : undefined;
+}
+
+/** What a server said with an error status, when it is a Drayer node's text/plain: at most a line. */
+async function errorText(res: Response, drayer: boolean): Promise<string | undefined> {
+  try {
+    if (!drayer || !/^text\/plain\b/i.test(res.headers.get('content-type') ?? '') || !res.body) return undefined;
+    const reader = res.body.getReader();
+    const parts: Uint8Array[] = [];
+    let n = 0;
+    while (n < 400) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      parts.push(value);
+      n += value.byteLength;
+    }
+    return sayable(Buffer.concat(parts));
+  } catch {
+    return undefined; // the words are a courtesy; the status says what happened
+  } finally {
+    await res.body?.cancel().catch(() => {});
+  }
+}
+
+async function fetchBodyOnce(url: string, opts: FetchOptions, sink: (part: Uint8Array) => void): Promise<number> {
   const timeout = AbortSignal.timeout(opts.timeoutMs);
   const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
   const res = await fetchFollowing(url, opts.timeoutMs, signal);
-  if (!res.ok) {
-    await res.body?.cancel().catch(() => {});
-    throw new HttpStatusError(res.status, url);
-  }
+  const drayer = res.headers.has(DRAYER_SYNC_HEADER);
+  if (!res.ok) throw new HttpStatusError(res.status, url, retryAfter(res.headers.get('retry-after')), drayer, await errorText(res, drayer));
+  opts.onDrayer?.(drayer);
   const declared = Number(res.headers.get('content-length') ?? '-1');
   if (declared > opts.maxBytes) {
     await res.body?.cancel().catch(() => {});
@@ -342,8 +486,12 @@ async function fetchFollowing(url: string, timeoutMs: number, signal: AbortSigna
 // four at once on this project's 2-core test machine), CPU a big-file clone is short of.
 const chunkAgent = new http.Agent({ keepAlive: true, maxSockets: 8 });
 
-/** fetchBody for plain http: over node:http, with the same bounds (size, time, abort), no redirects. */
-function httpGetBody(url: string, opts: { maxBytes: number; timeoutMs: number; signal?: AbortSignal }, sink: (part: Uint8Array) => void): Promise<number> {
+/** fetchBody for plain http: over node:http, with the same bounds (size, time, abort, retries), no redirects. */
+function httpGetBody(url: string, opts: FetchOptions, sink: (part: Uint8Array) => void): Promise<number> {
+  return withRetries(url, opts.signal, () => httpGetBodyOnce(url, opts, sink));
+}
+
+function httpGetBodyOnce(url: string, opts: FetchOptions, sink: (part: Uint8Array) => void): Promise<number> {
   return new Promise((resolve, reject) => {
     let total = 0;
     let settled = false;
@@ -365,7 +513,23 @@ function httpGetBody(url: string, opts: { maxBytes: number; timeoutMs: number; s
     opts.signal?.addEventListener('abort', onAbort, { once: true });
     req = http.get(url, { agent: chunkAgent, headers: { accept: '*/*' } }, (res) => {
       const status = res.statusCode ?? 0;
-      if (status < 200 || status > 299) return finish(new HttpStatusError(status, url));
+      if (status < 200 || status > 299) {
+        const h = res.headers['retry-after'];
+        const drayer = res.headers[DRAYER_SYNC_HEADER.toLowerCase()] !== undefined;
+        const refused = (text?: string) => finish(new HttpStatusError(status, url, retryAfter(Array.isArray(h) ? h[0] : h), drayer, text));
+        if (!drayer || !/^text\/plain\b/i.test(res.headers['content-type'] ?? '')) return refused();
+        // a Drayer node's own words for it: a line, read within the same time limit
+        const parts: Buffer[] = [];
+        let n = 0;
+        res.on('data', (part: Buffer) => {
+          parts.push(part);
+          if ((n += part.byteLength) >= 400) refused(sayable(Buffer.concat(parts)));
+        });
+        res.on('end', () => refused(sayable(Buffer.concat(parts))));
+        res.on('close', () => refused(sayable(Buffer.concat(parts))));
+        res.on('error', () => refused());
+        return;
+      }
       const declared = Number(res.headers['content-length'] ?? '-1');
       if (declared > opts.maxBytes) return finish(new DrayerError('IO', `${url} sent ${declared} bytes, more than the ${opts.maxBytes} allowed.`));
       res.on('data', (part: Buffer) => {
@@ -407,6 +571,9 @@ interface ChangesPageWire {
 
 /** A store id is 32 hex digits; anything much longer is not one (and would be saved with the cursor). */
 const MAX_NODE_ID = 128;
+
+/** The reason Stream.apply gives for a record held byte for byte already (store.ts applyOne). */
+const ALREADY_HELD = /^already held/;
 
 /** Reasons Stream.apply gives for records that verified but are not needed (store.ts applyOne). */
 const VALID_BUT_NOT_NEEDED = /^(stale|already held|deleted|it has no value)/;
@@ -468,13 +635,10 @@ export async function pull(stream: Stream, baseUrl: string, opts: PullOptions = 
   const timeoutMs = opts.timeoutMs ?? SYNC_LIMITS.timeoutMs;
   const deadline = Date.now() + (opts.maxDurationMs ?? SYNC_LIMITS.maxDurationMs);
   const filter = stream.partial;
-  const result: PullResult = { peer, protocol: 'changes', records: 0, stored: 0, removed: 0, rejected: 0, rejections: [], bytes: 0, chunks: 0 };
-  const account = (r: ApplyResult) => {
-    result.stored += r.stored.length;
-    result.removed += r.removed.length;
-    result.rejected += r.rejected.length;
-    for (const x of r.rejected) tallyRejection(result.rejections, x.reason, `record ${x.record.id}`);
-  };
+  const result: PullResult = { peer, protocol: 'changes', records: 0, stored: 0, removed: 0, duplicates: 0, rejected: 0, rejections: [], bytes: 0, chunks: 0, chunkBytes: 0 };
+  const account = (r: ApplyResult) => accountApplied(result, r);
+
+  if (isOriginal(peer, cursors)) return pullNewRecords(stream, peer, opts, result, apply, { cursors, remembered: true });
 
   let limit = opts.pageLimit ?? SYNC_LIMITS.pageLimit;
   let node = cursors.lastNodeId?.(peer, pkText);
@@ -521,10 +685,20 @@ export async function pull(stream: Stream, baseUrl: string, opts: PullOptions = 
       try {
         got = await req.got;
       } catch (e) {
-        if (e instanceof HttpStatusError && e.status === 404 && first) return await pullNewRecords(stream, peer, opts, result, apply);
+        // No /changes here: a 404, or the original Drayer's answer to a path it does not know (500,
+        // without the Drayer-Sync header every Drayer node sends). Its protocol is asked instead.
+        if (first && e instanceof HttpStatusError && !e.drayer && (e.status === 404 || e.status === 500)) {
+          return await pullNewRecords(stream, peer, opts, result, apply, { cursors, changes: e });
+        }
+        if (first && e instanceof HttpStatusError && e.drayer && e.status === 404) {
+          throw new DrayerError('NOT_FOUND', `${peer} does not share stream ${pkText}${e.text ? ` ("${e.text}")` : ''}; check the key, or ask whoever runs that node to share the stream.`);
+        }
         if (isDrayerError(e) && /more than/.test(e.message) && limit > 1) {
           limit = Math.max(1, Math.floor(limit / 4)); // a page of big values: ask for fewer
           continue;
+        }
+        if (e instanceof HttpStatusError && e.drayer && e.status >= 500) {
+          throw new DrayerError('IO', `${peer} is a Drayer node and failed while answering (HTTP ${e.status}${e.text ? `: "${e.text}"` : ''}); try again later, or ask whoever runs it to look at its log.`);
         }
         if (e instanceof HttpStatusError) throw new DrayerError('IO', e.message);
         throw e;
@@ -607,12 +781,32 @@ export async function pull(stream: Stream, baseUrl: string, opts: PullOptions = 
   }
   if (opts.fetchChunks ?? !filter.metaOnly) {
     const atRecords = { records: result.records, recordsTotal: recordsTotal ?? result.records, seq: since };
+    let chunkBytes = 0;
     result.chunks = await fetchMissingChunks(stream, peer, {
       ...opts,
-      onChunks: (done, total, bytes) => opts.onProgress?.({ ...atRecords, bytes: result.bytes + bytes, chunks: done, chunksTotal: total }),
+      onChunks: (done, total, bytes) => {
+        chunkBytes = bytes;
+        opts.onProgress?.({ ...atRecords, bytes: result.bytes + bytes, chunks: done, chunksTotal: total });
+      },
     });
+    result.chunkBytes = chunkBytes;
+    result.bytes += chunkBytes;
   }
   return result;
+}
+
+/** Add what a page's apply did to the pull's counts: records already held are duplicates, not rejections. */
+function accountApplied(result: PullResult, r: ApplyResult): void {
+  result.stored += r.stored.length;
+  result.removed += r.removed.length;
+  for (const x of r.rejected) {
+    if (ALREADY_HELD.test(x.reason)) {
+      result.duplicates++;
+      continue;
+    }
+    result.rejected++;
+    tallyRejection(result.rejections, x.reason, `record ${x.record.id}`);
+  }
 }
 
 /** Move a "latest N" mirror's window on (Stream.keepLatest), and report what left it. */
@@ -627,8 +821,14 @@ export function quotePlusKey(pk: Uint8Array): string {
   return encodeURIComponent(Buffer.from(pk).toString('base64')).replace(/%20/g, '+');
 }
 
-/** Original Drayer peers: GET /<pk>/newRecords/<t> gives records with mod > t, oldest first, ~100 a call. */
-async function pullNewRecords(stream: Stream, peer: string, opts: PullOptions, result: PullResult, apply: Applier): Promise<PullResult> {
+/**
+ * Original Drayer peers: GET /<pk>/newRecords/<t> gives records with mod > t, oldest first, ~100 a
+ * call. `how`: the peer was remembered as an original node, or its answer to /changes (`changes`).
+ */
+async function pullNewRecords(
+  stream: Stream, peer: string, opts: PullOptions, result: PullResult, apply: Applier,
+  how: { cursors: CursorStore; remembered?: boolean; changes?: HttpStatusError },
+): Promise<PullResult> {
   result.protocol = 'newRecords';
   const pk = stream.publicKey;
   const maxBytes = opts.maxResponseBytes ?? SYNC_LIMITS.maxResponseBytes;
@@ -638,21 +838,27 @@ async function pullNewRecords(stream: Stream, peer: string, opts: PullOptions, r
   // Each call must bring a newer mod, but its page may pad that with records that change nothing.
   const guard = new ReplayGuard(stream);
   let unfinished = false;
+  let calls = 0;
   for (;;) {
     if (Date.now() > deadline) throw new DrayerError('IO', `Sync with ${peer} took too long and was stopped.`);
     const url = `${peer}/${quotePlusKey(pk)}/newRecords/${t}`;
     let buf: Uint8Array;
+    let drayer = false;
     try {
-      buf = await fetchBounded(url, { maxBytes, timeoutMs, signal: opts.signal });
+      buf = await fetchBounded(url, { maxBytes, timeoutMs, signal: opts.signal, onDrayer: (d) => (drayer = d) });
     } catch (e) {
-      if (e instanceof HttpStatusError) {
-        throw new DrayerError('NOT_FOUND', `${peer} does not serve stream ${Buffer.from(pk).toString('base64')} (HTTP ${e.status}).`);
-      }
+      if (e instanceof HttpStatusError) throw newRecordsFailed(peer, pk, e, how, calls === 0);
       throw e;
+    }
+    if (calls++ === 0 && drayer && how.remembered) {
+      // The address is a Drayer node now: forget, and pull its changes feed instead.
+      rememberOriginal(peer, how.cursors, false);
+      return pull(stream, peer, opts);
     }
     result.bytes += buf.byteLength;
     const list = decodeAnswer(buf, url, MSGPACK_LIMITS.newRecords);
     if (!Array.isArray(list)) throw new DrayerError('IO', `${url} did not send a list of records.`);
+    if (calls === 1 && !drayer && !how.remembered) rememberOriginal(peer, how.cursors, true);
     if (list.length > 10_000) throw new DrayerError('IO', `${peer} sent an oversized page; stopped.`);
     const decoded = decodeRecords(list, pk, result.rejections, `the page after mod ${t}`);
     const recs = decoded.filter((r) => r.mod > t);
@@ -665,10 +871,7 @@ async function pullNewRecords(stream: Stream, peer: string, opts: PullOptions, r
       stream.markSync(peer, true);
       unfinished = true;
     }
-    result.stored += r.stored.length;
-    result.removed += r.removed.length;
-    result.rejected += r.rejected.length;
-    for (const x of r.rejected) tallyRejection(result.rejections, x.reason, `record ${x.record.id}`);
+    accountApplied(result, r);
     // The next call starts after this page's newest mod; a page in which no record verifies must
     // not move it (a forger could otherwise lead the follower on forever, or past honest records).
     if (validCount(r) === 0) throw new DrayerError('IO', `${peer} sent a page with no valid record (${r.rejected[0]?.reason ?? 'nothing usable'}); stopped.`);
@@ -683,6 +886,18 @@ async function pullNewRecords(stream: Stream, peer: string, opts: PullOptions, r
   stream.markSync(peer, false);
   leaveWindow(stream, result);
   return result;
+}
+
+/** What to say when newRecords answers an error status: `first`, to the pull's first call. */
+function newRecordsFailed(peer: string, pk: Uint8Array, e: HttpStatusError, how: { remembered?: boolean; changes?: HttpStatusError }, first: boolean): DrayerError {
+  const key = Buffer.from(pk).toString('base64');
+  if (!first) return new DrayerError('IO', `${e.message} part way through the original Drayer protocol; what arrived is kept, and the next sync goes on from there.`);
+  if (how.changes?.status === 404 && e.status === 404) return new DrayerError('NOT_FOUND', `${peer} does not serve stream ${key} (HTTP 404); check the key and the address.`);
+  // An original node answers 500 both for a path it does not know and for a stream it does not hold.
+  const asked = how.remembered
+    ? `${peer}, an original Drayer node when last asked, answered HTTP ${e.status} for stream ${key}`
+    : `${peer} answered HTTP ${how.changes!.status} to Drayer's sync request and HTTP ${e.status} to the original Drayer's (newRecords) for stream ${key}`;
+  return new DrayerError(e.status === 404 ? 'NOT_FOUND' : 'IO', `${asked}: it does not hold this stream (check the key and the address) or it is failing (try again later).`);
 }
 
 /** Fetch and verify the value of one record held without it (metadata-only mirrors). */

@@ -317,6 +317,7 @@ export async function verifyStreamParallel(stream: Stream, pool: VerifierPool, o
   const partial = Boolean(filter.minId || filter.minMod);
   const mirror = !stream.writable;
   let missing = 0;
+  let named = false;
   const streamKey = stream.publicKey;
   let records = 0;
   let metaOnly = 0;
@@ -414,17 +415,13 @@ export async function verifyStreamParallel(stream: Stream, pool: VerifierPool, o
       lastMod = mod;
     }
     if (records === 0) add(0, 'the stream holds no records (not even drayer/info): it has never been synced');
-    else if (!partial) {
-      const info = snap.db.prepare(`SELECT 1 FROM records WHERE chain = ? AND type = 'drayer' AND key = 'info' LIMIT 1`).get(Buffer.from(streamKey));
-      if (!info && mirror) missing++;
-      else if (!info) add(0, 'the drayer/info record is missing');
-    }
+    named = snap.db.prepare(`SELECT 1 FROM records WHERE chain = ? AND type = 'drayer' AND key = 'info' LIMIT 1`).get(Buffer.from(streamKey)) !== undefined;
   } finally {
     // Wait for anything still out (after an error) so no answer lands after we return.
     await Promise.allSettled(inflight.map((s) => s.answer));
     snap.done();
   }
-  return verifyReport({ records, metaOnly, problems, partial, missing, unfinished: mirror ? stream.unfinishedSyncs() : [] });
+  return verifyReport({ records, metaOnly, problems, partial, missing, unfinished: mirror ? stream.unfinishedSyncs() : [], named });
 }
 
 /**

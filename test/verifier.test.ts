@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { Stream } from '../app/store.js';
+import { NO_NAME_NOTE, Stream } from '../app/store.js';
 import { checkRecord, DrayerRecord, signRecord } from '../app/record.js';
 import { blake2b256, generateKeyPair } from '../app/crypto.js';
 import { applyParallel, INLINE_BELOW, verifyStreamParallel, VerifierPool } from '../app/verifier.js';
@@ -234,7 +234,9 @@ test('verifyStreamParallel reports what Stream.verify reports, on intact and dam
   assert.deepEqual(await check, expected);
   db.prepare(`DELETE FROM records WHERE type = 'drayer'`).run();
   assert.deepEqual(await verifyStreamParallel(w, p), w.verify());
-  assert.match(JSON.stringify(w.verify().problems), /drayer\/info record is missing/);
+  // no name record is a note, not damage (the original never wrote one); what deleting it broke is damage
+  assert.deepEqual(w.verify().notes, [NO_NAME_NOTE]);
+  assert.match(JSON.stringify(w.verify().problems), /ID chain broken/);
   db.prepare(`DELETE FROM records`).run();
   assert.deepEqual(await verifyStreamParallel(w, p), w.verify());
   w.close();

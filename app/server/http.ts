@@ -27,6 +27,13 @@ export const PAGE_CSP =
   "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 /**
+ * On every answer: this server speaks Drayer's sync protocol (/changes). The original Drayer
+ * answers HTTP 500 for a path it does not know, so a follower tells "an original node: fall back
+ * to newRecords" (no header) from "a Drayer node failing" (header) by it.
+ */
+export const DRAYER_SYNC_HEADER = 'Drayer-Sync';
+
+/**
  * Every answer carries these: no sniffing a msgpack body or a value into HTML, no referrer
  * leaking keys, and a sandbox for anything rendered anyway (pages and files set their own CSP).
  */
@@ -34,6 +41,7 @@ export const BASE_HEADERS: Record<string, string> = {
   'X-Content-Type-Options': 'nosniff',
   'Referrer-Policy': 'no-referrer',
   'Content-Security-Policy': "sandbox; default-src 'none'",
+  [DRAYER_SYNC_HEADER]: 'changes',
 };
 
 export function setHeaders(res: ServerResponse, headers: Record<string, string | number>): void {

@@ -6,7 +6,7 @@ import { pipeline } from 'node:stream';
 import type { Statement } from 'better-sqlite3';
 import { CHUNK_SIZE, FILE_TYPE, listFiles, normalizeFilePath, openFileStream, rawFileBody, statFile, type FileEntry } from '../files.js';
 import { isDrayerError } from '../errors.js';
-import { formatKey } from '../keys.js';
+import { formatKey, streamName } from '../keys.js';
 import { listPosts, POST_TYPE } from '../posts.js';
 import type { Stream } from '../store.js';
 import { indexPage, streamPage } from '../webpage.js';
@@ -163,7 +163,7 @@ function generatedPage(ctx: RouteContext): void {
   const info = s.info();
   const files = listFiles(s);
   const html = streamPage({
-    name: typeof info.name === 'string' ? info.name : '',
+    name: streamName(info.name, s.publicKey),
     about: typeof info.about === 'string' ? info.about : '',
     publicKey: formatKey(s.publicKey),
     urlKey: Buffer.from(s.publicKey).toString('base64url'),
