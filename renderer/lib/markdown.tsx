@@ -1,8 +1,21 @@
 // Markdown to React elements, never to an HTML string: marked only tokenizes, and every token
 // becomes an element whose text React escapes. Raw HTML in a post shows as text; links open
-// only for http(s), mailto and drayer: schemes. Post bodies are untrusted (anyone's stream).
-import { Fragment, type ReactNode } from 'react';
+// only for http(s), mailto and drayer: schemes; images come only from the post's own stream
+// (a relative path, read through the node). Post bodies are untrusted (anyone's stream).
+import { createContext, Fragment, useContext, type ReactNode } from 'react';
 import { Lexer, type Token, type Tokens } from 'marked';
+import { streamFileRef } from './files';
+import { StreamImage } from '../components/StreamImage';
+
+/** The stream whose files a post's relative image paths name. */
+const StreamContext = createContext<string | null>(null);
+
+function MdImage({ href, alt }: { href: string; alt: string }) {
+  const streamKey = useContext(StreamContext);
+  const path = streamKey ? streamFileRef(href) : null;
+  if (!streamKey || !path) return <span className="md-image-alt">{alt ? `[${alt}]` : '[image]'}</span>;
+  return <StreamImage publicKey={streamKey} path={path} alt={alt} />;
+}
 
 const SAFE_LINK = /^(https?:|mailto:|drayer:)/i;
 
@@ -39,9 +52,8 @@ function inlineToken(t: Token, key: string): ReactNode {
       );
     }
     case 'image': {
-      // Images from the stream's own files come with attachments; until then, the alt text.
       const img = t as Tokens.Image;
-      return <span key={key} className="md-image-alt">{img.text ? `[${img.text}]` : '[image]'}</span>;
+      return <MdImage key={key} href={img.href} alt={img.text} />;
     }
     case 'text': {
       const tx = t as Tokens.Text;
@@ -132,6 +144,7 @@ export function parseMarkdown(src: string): Token[] {
   return new Lexer({ gfm: true, breaks: true }).lex(src);
 }
 
-export function Markdown({ source, className }: { source: string; className?: string }) {
-  return <div className={className ?? 'md'}>{blocks(parseMarkdown(source), 'm')}</div>;
+export function Markdown({ source, className, streamKey }: { source: string; className?: string; streamKey?: string }) {
+  const body = <div className={className ?? 'md'}>{blocks(parseMarkdown(source), 'm')}</div>;
+  return streamKey ? <StreamContext.Provider value={streamKey}>{body}</StreamContext.Provider> : body;
 }
