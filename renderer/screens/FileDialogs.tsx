@@ -66,7 +66,7 @@ export function FilePreviewDialog({ publicKey, path }: { publicKey: string; path
     >
       {path.includes('/') ? <p className="preview-path mono">{path}</p> : null}
       {kind === 'image' ? (
-        <div className="preview-image"><StreamImage publicKey={publicKey} path={path} alt={baseName(path)} className="preview-img" /></div>
+        <div className="preview-image"><StreamImage publicKey={publicKey} path={path} alt={baseName(path)} className="preview-img" open={false} /></div>
       ) : kind === 'text' || kind === 'markdown' ? (
         <TextPreview publicKey={publicKey} path={path} markdown={kind === 'markdown'} />
       ) : (

@@ -84,7 +84,7 @@ function FileRowView({ f, publicKey, owned, localUrl }: { f: FileRow; publicKey:
   return (
     <li className="file-row" data-path={f.path}>
       <span className="file-thumb" aria-hidden="true">
-        {kind === 'image' && f.size <= 4_000_000 ? <StreamImage publicKey={publicKey} path={f.path} alt="" className="file-thumb-img" /> : <Icon name={KIND_ICON[kind]} size={20} />}
+        {kind === 'image' && f.size <= 4_000_000 ? <StreamImage publicKey={publicKey} path={f.path} alt="" className="file-thumb-img" open={false} /> : <Icon name={KIND_ICON[kind]} size={20} />}
       </span>
       <button type="button" className="file-name" onClick={open} title={f.path}>
         {dir ? <span className="file-dir">{dir}</span> : null}
