@@ -62,14 +62,14 @@ html { -webkit-text-size-adjust: 100%; }
 body { margin: 0; background: var(--bg); color: var(--text); font: 16px/1.55 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; overflow-wrap: anywhere; }
 .wrap { max-width: 40rem; margin: 0 auto; padding: 16px 14px 40px; }
 a { color: var(--accent); }
-.profile { display: flex; flex-direction: column; align-items: center; text-align: center; gap: 6px; padding: 20px 8px 16px; }
+.profile { display: flex; flex-direction: column; align-items: center; text-align: center; gap: 6px; padding: 16px 8px 4px; }
 .avatar { width: 88px; height: 88px; border-radius: 999px; object-fit: cover; display: inline-flex; align-items: center; justify-content: center; color: #fff; font-weight: 600; font-size: 34px; background: var(--code); }
 h1 { font-size: 1.6rem; line-height: 1.2; margin: 6px 0 0; }
 .about { white-space: pre-wrap; margin: 0; color: var(--text); max-width: 32rem; }
 .meta, time { font-size: .85rem; color: var(--text-2); }
 .key { font: 12px/1.4 ui-monospace, "SF Mono", Menlo, monospace; color: var(--text-2); word-break: break-all; }
 h2.section { font-size: .8rem; letter-spacing: .06em; text-transform: uppercase; color: var(--text-2); margin: 24px 4px 8px; }
-article, .files { background: var(--surface); border: 1px solid var(--border); border-radius: 14px; }
+article, .files-card { background: var(--surface); border: 1px solid var(--border); border-radius: 14px; }
 article { padding: 14px 16px; margin: 0 0 12px; }
 article > header { display: flex; align-items: center; gap: 10px; margin-bottom: 6px; }
 article > header .mini { width: 32px; height: 32px; font-size: 13px; }
@@ -204,7 +204,7 @@ export function streamPage(p: StreamPageInput): string {
   parts.push('</main>');
 
   if (p.files.length > 0) {
-    parts.push('<section><h2 class="section">Files</h2><div class="files"><ul class="files">');
+    parts.push('<section><h2 class="section">Files</h2><div class="files-card"><ul class="files">');
     for (const f of p.files) {
       const href = `${filesBase}${encodePath(f.path)}`;
       parts.push(`<li><a href="${escapeHtml(href)}">${escapeHtml(f.path)}</a><span class="meta">${escapeHtml(size(f.size))}</span></li>`);
@@ -223,6 +223,6 @@ export function indexPage(streams: { name: string; publicKey: string; urlKey: st
     (s) => `<li><a href="/${escapeHtml(encodeURIComponent(s.urlKey))}/">${escapeHtml(s.name || 'Unnamed stream')}</a><div class="key">${escapeHtml(s.publicKey)}</div></li>`,
   );
   const body = `<header class="profile"><h1>Drayer</h1><p class="meta">Streams shared by this node</p></header>
-${streams.length ? `<div class="files"><ul class="files">${items.join('\n')}</ul></div>` : '<p class="empty">This node shares no streams.</p>'}`;
+${streams.length ? `<div class="files-card"><ul class="files">${items.join('\n')}</ul></div>` : '<p class="empty">This node shares no streams.</p>'}`;
   return layout('Drayer streams', body);
 }
