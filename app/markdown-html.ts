@@ -15,7 +15,9 @@ export function streamFileRef(href: string): string | null {
   if (h === '' || /^[a-z][a-z0-9+.-]*:/i.test(h) || h.startsWith('/') || h.startsWith('\\') || h.includes('?') || h.includes('#')) return null;
   h = h.replace(/^(\.\/)+/, '');
   try {
-    return normalizeFilePath(h.split('/').map((seg) => decodeURIComponent(seg)).join('/'));
+    const segs = h.split('/').map((seg) => decodeURIComponent(seg));
+    if (segs.some((seg) => seg.includes('/'))) return null; // an encoded slash is not a folder
+    return normalizeFilePath(segs.join('/'));
   } catch {
     return null;
   }

@@ -78,7 +78,7 @@ export function safeName(name: string): string {
 
 /** Where an attached image goes: media/<time>-<name>, unique enough without asking the node. */
 export function attachmentPath(fileName: string, now = Date.now(), rand = Math.random()): string {
-  const base = safeName(fileName).toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '').slice(-60) || 'image';
+  const base = safeName(fileName).toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/-+\./g, '.').replace(/^-+|-+$/g, '').slice(-60) || 'image';
   return `media/${now.toString(36)}${Math.floor(rand * 1296).toString(36).padStart(2, '0')}-${base}`;
 }
 
