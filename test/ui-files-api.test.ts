@@ -234,3 +234,17 @@ test('markdownToHtml builds only known tags and escapes every text and attribute
   assert.equal(streamFileRef('https://x/a.png'), null);
   assert.equal(streamFileRef('a/%2e%2e/b'), null);
 });
+
+test('a long post keeps its pictures in the timeline excerpt', async () => {
+  const n = await startNode('excerpt');
+  try {
+    const s = await n.call('createStream', { name: 'Long' });
+    const body = `${'word '.repeat(200)}\n\n![one](media/a.png)\n\n![two](media/b%20c.png)\n\n![far](https://x.example/p.png)`;
+    await n.call('post', { publicKey: s.publicKey, title: 'Essay', body });
+    const [item] = await n.call('timeline', {});
+    assert.ok(item!.body.length < body.length);
+    assert.ok(item!.body.endsWith('…\n\n![one](media/a.png)\n\n![two](media/b%20c.png)'), item!.body.slice(-80));
+  } finally {
+    await n.stop();
+  }
+});
