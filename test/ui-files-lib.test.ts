@@ -71,3 +71,17 @@ test('picked files keep folder paths and leave dot-files out', async () => {
   const picked = fromFileList([f('a.txt'), f('b.txt', 'album/sub/b.txt'), f('.DS_Store', 'album/.DS_Store'), f('c.txt', 'album/.git/c.txt')]);
   assert.deepEqual(picked.map((x: { path: string }) => x.path), ['a.txt', 'album/sub/b.txt']);
 });
+
+test('a post shows pictures of its own stream only, at most 16 of them', async () => {
+  const { Markdown, MAX_POST_IMAGES } = await load('lib/markdown.tsx');
+  const { createElement } = await import('react');
+  const { renderToStaticMarkup } = await import('react-dom/server');
+  const many = Array.from({ length: 20 }, (_, i) => `![p${i}](media/p${i}.png)`).join('\n\n');
+  const html: string = renderToStaticMarkup(createElement(Markdown, { source: `${many}\n\n![far](https://x.example/a.png)`, streamKey: 'K' }));
+  assert.equal(MAX_POST_IMAGES, 16);
+  assert.equal((html.match(/md-image-loading/g) ?? []).length, 16, html.slice(0, 300));
+  assert.ok(html.includes('[p16]') && html.includes('[far]'));
+  assert.ok(!html.includes('x.example'));
+  // without a stream to read from, a picture is its alt text
+  assert.ok(!renderToStaticMarkup(createElement(Markdown, { source: '![a](media/a.png)' })).includes('md-image-loading'));
+});

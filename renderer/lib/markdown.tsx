@@ -9,10 +9,12 @@ import { StreamImage } from '../components/StreamImage';
 
 /** The stream whose files a post's relative image paths name. */
 const StreamContext = createContext<string | null>(null);
+/** Pictures one post shows at most; the rest show as their alt text (a post cannot make the app read a thousand files). */
+export const MAX_POST_IMAGES = 16;
 
-function MdImage({ href, alt }: { href: string; alt: string }) {
+function MdImage({ href, alt, index }: { href: string; alt: string; index: number }) {
   const streamKey = useContext(StreamContext);
-  const path = streamKey ? streamFileRef(href) : null;
+  const path = streamKey && index < MAX_POST_IMAGES ? streamFileRef(href) : null;
   if (!streamKey || !path) return <span className="md-image-alt">{alt ? `[${alt}]` : '[image]'}</span>;
   return <StreamImage publicKey={streamKey} path={path} alt={alt} />;
 }
@@ -53,7 +55,7 @@ function inlineToken(t: Token, key: string): ReactNode {
     }
     case 'image': {
       const img = t as Tokens.Image;
-      return <MdImage key={key} href={img.href} alt={img.text} />;
+      return <MdImage key={key} href={img.href} alt={img.text} index={imageIndex(img)} />;
     }
     case 'text': {
       const tx = t as Tokens.Text;
@@ -140,11 +142,33 @@ function decodeEntities(s: string): string {
   return s.replace(/&(amp|lt|gt|quot|#39);/g, (_, e: string) => ({ amp: '&', lt: '<', gt: '>', quot: '"', '#39': "'" })[e] ?? _);
 }
 
+function walkTokens(tokens: Token[] | undefined, fn: (t: Token) => void): void {
+  for (const t of tokens ?? []) {
+    fn(t);
+    const x = t as Token & { tokens?: Token[]; items?: { tokens: Token[] }[]; header?: { tokens: Token[] }[]; rows?: { tokens: Token[] }[][] };
+    walkTokens(x.tokens, fn);
+    for (const it of x.items ?? []) walkTokens(it.tokens, fn);
+    for (const c of x.header ?? []) walkTokens(c.tokens, fn);
+    for (const r of x.rows ?? []) for (const c of r) walkTokens(c.tokens, fn);
+  }
+}
+
+/** Each image token's place among the document's images, numbered as parsed. */
+const imageIndexes = new WeakMap<Token, number>();
+function imageIndex(t: Token): number {
+  return imageIndexes.get(t) ?? 0;
+}
+
 export function parseMarkdown(src: string): Token[] {
   return new Lexer({ gfm: true, breaks: true }).lex(src);
 }
 
 export function Markdown({ source, className, streamKey }: { source: string; className?: string; streamKey?: string }) {
-  const body = <div className={className ?? 'md'}>{blocks(parseMarkdown(source), 'm')}</div>;
+  const tokens = parseMarkdown(source);
+  let n = 0;
+  walkTokens(tokens, (t) => {
+    if (t.type === 'image') imageIndexes.set(t, n++);
+  });
+  const body = <div className={className ?? 'md'}>{blocks(tokens, 'm')}</div>;
   return streamKey ? <StreamContext.Provider value={streamKey}>{body}</StreamContext.Provider> : body;
 }

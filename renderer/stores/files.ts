@@ -13,8 +13,9 @@ import { useStreams } from './streams';
 export const IMAGE_PREVIEW_MAX = 24 * 1024 * 1024;
 /** Text previews read at most this much. */
 export const TEXT_PREVIEW_MAX = 256 * 1024;
-/** Blob URLs kept at once; the least recently asked for is revoked. */
+/** Blob URLs kept at once, and their bytes; beyond either the least recently asked for is revoked. */
 const IMAGE_CACHE = 300;
+const IMAGE_CACHE_BYTES = 256 * 1024 * 1024;
 
 export interface ImageState {
   url: string | null;
@@ -131,6 +132,8 @@ async function avatarBlob(file: File): Promise<Blob> {
 }
 
 const lru: string[] = [];
+const sizes = new Map<string, number>();
+let cachedBytes = 0;
 
 export const useFiles = create<FilesState>()((set, get) => ({
   images: {},
@@ -146,15 +149,22 @@ export const useFiles = create<FilesState>()((set, get) => ({
     try {
       const { parts, mime } = await readBytes(publicKey, path, IMAGE_PREVIEW_MAX, true);
       const type = inlineImageType(mime);
-      state = type ? { url: URL.createObjectURL(new Blob(parts, { type })), error: null } : { url: null, error: 'not an image' };
+      const blob = type ? new Blob(parts, { type }) : null;
+      state = blob ? { url: URL.createObjectURL(blob), error: null } : { url: null, error: 'not an image' };
+      if (blob) {
+        sizes.set(key, blob.size);
+        cachedBytes += blob.size;
+      }
     } catch (e) {
       state = { url: null, error: e instanceof TooBig ? 'too big to preview' : messageOf(e) };
     }
     const images = { ...get().images, [key]: state };
-    while (lru.length > IMAGE_CACHE) {
-      const old = lru.shift()!;
+    while (lru.length > IMAGE_CACHE || (cachedBytes > IMAGE_CACHE_BYTES && lru.length > 1)) {
+      const old = lru[0] === key ? lru.splice(1, 1)[0]! : lru.shift()!;
       const u = images[old]?.url;
       if (u) URL.revokeObjectURL(u);
+      cachedBytes -= sizes.get(old) ?? 0;
+      sizes.delete(old);
       delete images[old];
     }
     set({ images });
