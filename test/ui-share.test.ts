@@ -346,6 +346,8 @@ test('files, site and share screens, light and dark, wide and narrow: accessible
     const { page, context, problems } = await openApp(browser, `${a.url}#/stream/${encodeURIComponent(s.publicKey)}/files`, v);
     try {
       await page.locator('[data-path="drawings/loom.png"] img').waitFor();
+      const toTabs = 'window.scrollTo({ top: document.querySelector(".tabs").getBoundingClientRect().top + window.scrollY - 64 })';
+      await page.evaluate(toTabs);
       await shoot(page, `files-${v.id}`);
       await assertAccessible(page, `files ${v.id}`);
       await page.getByRole('tab', { name: /^Site/ }).click();
@@ -354,6 +356,7 @@ test('files, site and share screens, light and dark, wide and narrow: accessible
       await assertAccessible(page, `site ${v.id}`);
       await page.getByRole('tab', { name: /^Posts/ }).click();
       await page.locator('article .md-image img').waitFor();
+      await page.evaluate(toTabs);
       await shoot(page, `stream-picture-${v.id}`);
       await page.getByRole('main').getByRole('button', { name: 'Share' }).click();
       await page.locator('.dialog .qr img').waitFor();
