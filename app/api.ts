@@ -30,6 +30,8 @@ export interface StreamSummary {
   partial: { minId: number; minMod: number; metaOnly: boolean };
   /** URLs the user gave to sync this stream from */
   sources: string[];
+  /** the stream's avatar: the path of an image among its files (drayer/info `avatar`) */
+  avatar?: string;
 }
 
 export interface StreamDetails extends StreamSummary {
@@ -42,6 +44,25 @@ export interface StreamDetails extends StreamSummary {
   files: { path: string; size: number; mime: string; time: number }[];
   lastSeq: number;
   nodeId: string;
+  /** the stream's web page on this computer (its site, or the generated page); null when the LAN server is off or does not serve it */
+  localUrl?: string | null;
+}
+
+/** A file as stored (`putFile`, `uploadFinish`): its normalized path, and whether the content changed. */
+export interface StoredFile {
+  path: string;
+  changed: boolean;
+}
+
+/** Part of a file's content, base64 (`readFile`). */
+export interface FileBytes {
+  path: string;
+  mime: string;
+  /** the whole file's size */
+  size: number;
+  offset: number;
+  /** base64 of the bytes from offset, at most READ_FILE_MAX of them */
+  data: string;
 }
 
 export interface PostView {
@@ -124,6 +145,17 @@ export interface DrayerRequests {
   syncNow: [{ publicKey?: string }, SyncReport[]];
   addFiles: [{ publicKey: string; paths: string[] }, ImportSummary];
   deleteFile: [{ publicKey: string; path: string }, boolean];
+  /** a file from its bytes (base64, at most 512 KiB decoded); mime is used only when the name's extension says nothing; time in µs */
+  putFile: [{ publicKey: string; path: string; data: string; mime?: string; time?: number }, StoredFile];
+  /** a bigger file in chunks: begin with its size, send chunks in order (each at most chunkBytes), then finish */
+  uploadBegin: [{ publicKey: string; path: string; size: number; mime?: string; time?: number }, { uploadId: string; chunkBytes: number }];
+  uploadChunk: [{ uploadId: string; offset: number; data: string }, { received: number }];
+  uploadFinish: [{ uploadId: string }, StoredFile];
+  uploadCancel: [{ uploadId: string }, boolean];
+  /** bytes of a file (at most READ_FILE_MAX per call; ask again from offset for more) */
+  readFile: [{ publicKey: string; path: string; offset?: number; length?: number }, FileBytes];
+  /** set the stream's avatar from image bytes (PNG, JPEG, GIF or WebP, base64, at most 1 MiB), or remove it (null) */
+  setAvatar: [{ publicKey: string; data: string | null }, StreamSummary];
   timeline: [{ limit?: number; before?: { ts: number; streamKey: string; id: number } }, TimelineItem[]];
   search: [{ query: string; limit?: number }, (TimelineItem & { snippet: string })[]];
   nearby: [void, NearbyStream[]];
@@ -163,7 +195,15 @@ export const METHODS: readonly Method[] = [
   'status', 'listStreams', 'createStream', 'streamDetails', 'setStreamInfo', 'post', 'editPost', 'deletePost', 'listPosts', 'getPost',
   'follow', 'unfollow', 'syncNow', 'addFiles', 'deleteFile', 'timeline', 'search', 'nearby', 'setPrimaryServers',
   'setStreamSettings', 'getSettings', 'setSettings',
+  'putFile', 'uploadBegin', 'uploadChunk', 'uploadFinish', 'uploadCancel', 'readFile', 'setAvatar',
 ];
+
+/** Bytes `readFile` returns at most per call. */
+export const READ_FILE_MAX = 2 * 1024 * 1024;
+/** Decoded bytes `putFile` and one `uploadChunk` carry at most. */
+export const PUT_FILE_MAX = 512 * 1024;
+/** Decoded bytes of an avatar image at most. */
+export const AVATAR_MAX = 1024 * 1024;
 
 export class ApiError extends Error {
   constructor(readonly code: string, message: string) {

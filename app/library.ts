@@ -134,12 +134,19 @@ function checkPublicKey(pk: string): void {
   }
 }
 
+/** Pictures a post shows from its own stream's files (`![alt](relative/path)`), as written. */
+const STREAM_IMAGE = /!\[[^\]\n]{0,200}\]\((?![a-z][a-z0-9+.-]*:|\/)[^()\s]{1,300}\)/gi;
+const EXCERPT_IMAGES = 4;
+
 function excerpt(s: string): string {
   if (s.length <= EXCERPT_CHARS) return s;
   let cut = s.slice(0, EXCERPT_CHARS);
   const last = cut.charCodeAt(cut.length - 1);
   if (last >= 0xd800 && last <= 0xdbff) cut = cut.slice(0, -1); // never split a surrogate pair
-  return cut;
+  // Pictures attached after the cut still show in the timeline (attachments sit at a post's end).
+  const rest = s.slice(cut.length);
+  const images = (rest.match(STREAM_IMAGE) ?? []).slice(0, EXCERPT_IMAGES);
+  return images.length ? `${cut}…\n\n${images.join('\n\n')}` : cut;
 }
 
 function clampLimit(n: number | undefined, dflt: number, max: number): number {

@@ -6,7 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { encode } from '@msgpack/msgpack';
 import type { Arg, DrayerApi, DrayerEvent, DrayerEvents, DrayerRequests, Envelope, EventName, Method, NearbyStream, PrimaryServer, Ret, Settings, StreamDetails, StreamSummary, SyncReport } from './api.js';
-import { METHODS } from './api.js';
+import { AVATAR_MAX, METHODS, PUT_FILE_MAX, READ_FILE_MAX } from './api.js';
 import { randomBytes } from './crypto.js';
 import { DrayerError, isDrayerError } from './errors.js';
 import { fingerprint, formatKey, keyLink, parseKey, streamName } from './keys.js';
@@ -18,7 +18,8 @@ import { Applier, CursorStore, peerId, pull, PullResult, remoteTips } from './sy
 import { LanServer } from './server.js';
 import { Discovery, Peer, RateLimit, TokenBucket } from './discovery.js';
 import { preparedApplier, VerifierPool } from './verifier.js';
-import { addPaths, deleteFile, gcChunks, listFiles } from './files.js';
+import { addBytes, addFile, addPaths, deleteFile, gcChunks, listFiles, normalizeFilePath, openFileStream, statFile } from './files.js';
+import { decodeBase64, uploadMime, uploadTime, Uploads, UPLOAD_CHUNK_BYTES } from './uploads.js';
 import { DataDirWatcher, StreamProbe } from './datadir.js';
 
 export const DEFAULT_SETTINGS: Settings = { name: os.hostname(), discovery: true, serveFollowed: true, syncIntervalS: 60 };
@@ -107,10 +108,12 @@ export class DrayerNode implements DrayerApi {
   private activePulls = 0;
   private readonly pullWaiters: (() => void)[] = [];
   private readonly log: (msg: string) => void;
+  private readonly uploads: Uploads;
 
   private constructor(readonly opts: NodeOptions) {
     this.dataDir = path.resolve(opts.dataDir);
     this.library = Library.open(this.dataDir);
+    this.uploads = new Uploads(this.dataDir);
     this.log = opts.log ?? (() => {});
     let id = this.library.getSetting<string>('nodeId', '');
     if (!/^[0-9a-f]{32}$/.test(id)) {
@@ -175,6 +178,7 @@ export class DrayerNode implements DrayerApi {
     await this.discovery?.stop().catch(() => {});
     await this.server?.close().catch(() => {});
     await this.pool?.close().catch(() => {});
+    await this.uploads.close().catch(() => {});
     for (const s of this.streams.values()) s.close();
     this.streams.clear();
     this.library.close();
@@ -342,7 +346,29 @@ export class DrayerNode implements DrayerApi {
       announce: e.settings.announce !== false,
       partial: { minId: partial.minId ?? 0, minMod: partial.minMod ?? 0, metaOnly: partial.metaOnly ?? false },
       sources: this.givenSources(e, s),
+      ...(avatarPath(info.avatar) ? { avatar: avatarPath(info.avatar) } : {}),
     };
+  }
+
+  /** The stream's page on this computer, through the LAN server (null when it does not serve it). */
+  localWebUrl(pk: Uint8Array): string | null {
+    if (!this.lan || !this.servedStream(pk)) return null;
+    const h = this.lan.host === '0.0.0.0' || this.lan.host === '::' || this.lan.host === '' ? '127.0.0.1' : this.lan.host;
+    return `http://${h.includes(':') ? `[${h}]` : h}:${this.lan.port}/${Buffer.from(pk).toString('base64url')}/`;
+  }
+
+  /** Store a file the caller sent as bytes (or a finished upload), then index and announce it. */
+  private async storeFile(s: Stream, write: () => Promise<{ path: string; changed: boolean }>): Promise<{ path: string; changed: boolean }> {
+    const before = s.lastSeq();
+    const r = await write();
+    if (r.changed) this.afterChange(s, { stored: s.changesSince(before, { metaOnly: true, limit: 10_000 }).records, removed: [] }, true);
+    return r;
+  }
+
+  private writable(publicKey: string): Stream {
+    const s = this.stream(publicKey);
+    if (!s.writable) throw new DrayerError('NOT_WRITABLE', `${this.library.getStream(formatKey(s.publicKey))?.name || 'This stream'} is someone else's stream: only its author can change it.`);
+    return s;
   }
 
   primaryServers(s: Stream): PrimaryServer[] {
@@ -691,6 +717,7 @@ export class DrayerNode implements DrayerApi {
         fingerprint: fingerprint(s.publicKey),
         link: keyLink(s.publicKey),
         webUrls: this.webUrls(s.publicKey),
+        localUrl: this.localWebUrl(s.publicKey),
         primaryServers: this.primaryServers(s),
         files: listFiles(s).map((f) => ({ path: f.path, size: f.size, mime: f.mime, time: f.time })),
         lastSeq: s.lastSeq(),
@@ -788,6 +815,64 @@ export class DrayerNode implements DrayerApi {
       if (ok) this.afterChange(s, { stored: s.changesSince(before, { metaOnly: true }).records, removed: [] }, true);
       return ok;
     },
+    putFile: ({ publicKey, path: p, data, mime, time }) => {
+      const s = this.writable(publicKey);
+      const key = normalizeFilePath(p);
+      const bytes = decodeBase64(data, PUT_FILE_MAX, 'A file sent in one request');
+      return this.storeFile(s, () => addBytes(s, key, bytes, { mime: uploadMime(key, mime), time: uploadTime(time) }));
+    },
+    uploadBegin: async ({ publicKey, path: p, size, mime, time }) => {
+      const s = this.writable(publicKey);
+      const u = await this.uploads.begin({ publicKey: formatKey(s.publicKey), path: p, size, mime, time });
+      return { uploadId: u.id, chunkBytes: UPLOAD_CHUNK_BYTES };
+    },
+    uploadChunk: ({ uploadId, offset, data }) => this.uploads.chunk(uploadId, offset, data),
+    uploadFinish: ({ uploadId }) =>
+      this.uploads.finish(uploadId, (u) => {
+        const s = this.writable(u.publicKey);
+        return this.storeFile(s, () => addFile(s, u.path, u.file, { mime: u.mime }));
+      }),
+    uploadCancel: ({ uploadId }) => this.uploads.cancel(uploadId),
+    readFile: async ({ publicKey, path: p, offset, length }) => {
+      const s = this.stream(publicKey);
+      const key = normalizeFilePath(p);
+      const f = statFile(s, key);
+      if (!f) throw new DrayerError('NOT_FOUND', `There is no file "${key}" in this stream (or only its metadata is on this computer).`);
+      const from = offset ?? 0;
+      if (!Number.isSafeInteger(from) || from < 0 || from > f.size) throw new DrayerError('INVALID_ARGUMENT', `The offset must be from 0 to ${f.size}, the size of "${key}".`);
+      if (length !== undefined && (!Number.isSafeInteger(length) || length < 0)) throw new DrayerError('INVALID_ARGUMENT', 'The length is a number of bytes.');
+      const n = Math.min(length ?? READ_FILE_MAX, READ_FILE_MAX, f.size - from);
+      const parts: Buffer[] = [];
+      if (n > 0) {
+        try {
+          for await (const part of openFileStream(s, key, { start: from, end: from + n - 1 })) parts.push(part as Buffer);
+        } catch (e) {
+          if (isDrayerError(e, 'NOT_FOUND')) throw new DrayerError('NOT_FOUND', `Part of "${key}" is not on this computer yet; it arrives when the stream syncs.`);
+          throw e;
+        }
+      }
+      return { path: key, mime: f.mime, size: f.size, offset: from, data: Buffer.concat(parts).toString('base64') };
+    },
+    setAvatar: async ({ publicKey, data }) => {
+      const s = this.writable(publicKey);
+      const pk = formatKey(s.publicKey);
+      const info = s.info();
+      const old = avatarPath(info.avatar);
+      const before = s.lastSeq();
+      let next: string | undefined;
+      if (data !== null && data !== undefined) {
+        const bytes = decodeBase64(data, AVATAR_MAX, 'The avatar image');
+        const kind = imageKind(bytes);
+        if (!kind) throw new DrayerError('INVALID_ARGUMENT', 'The avatar must be a PNG, JPEG, GIF or WebP image.');
+        next = `media/avatar-${Date.now().toString(36)}.${kind.ext}`;
+        await addBytes(s, next, bytes, { mime: kind.mime });
+      }
+      const { avatar: _old, ...rest } = info as Record<string, unknown>;
+      s.put('drayer', 'info', encode(next ? { ...rest, avatar: next } : rest));
+      if (old && old !== next && old.startsWith('media/avatar-')) deleteFile(s, old);
+      this.afterChange(s, { stored: s.changesSince(before, { metaOnly: true, limit: 10_000 }).records, removed: [] }, true);
+      return this.summary(pk);
+    },
     timeline: ({ limit, before }) => named(this.library.timeline({ limit, before })),
     search: ({ query, limit }) => named(this.library.search(query, { limit })),
     nearby: () => {
@@ -833,6 +918,26 @@ export class DrayerNode implements DrayerApi {
       return next;
     },
   };
+}
+
+/** `avatar` of drayer/info when it names a possible file path (it is the author's word, not checked further). */
+function avatarPath(v: unknown): string | undefined {
+  if (typeof v !== 'string' || v === '') return undefined;
+  try {
+    return normalizeFilePath(v);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The image type by its first bytes (the name or a browser's word is not trusted for an avatar). */
+export function imageKind(b: Uint8Array): { mime: string; ext: string } | null {
+  const at = (i: number, ...xs: number[]) => xs.every((x, j) => b[i + j] === x);
+  if (at(0, 0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a)) return { mime: 'image/png', ext: 'png' };
+  if (at(0, 0xff, 0xd8, 0xff)) return { mime: 'image/jpeg', ext: 'jpg' };
+  if (at(0, 0x47, 0x49, 0x46, 0x38)) return { mime: 'image/gif', ext: 'gif' };
+  if (at(0, 0x52, 0x49, 0x46, 0x46) && at(8, 0x57, 0x45, 0x42, 0x50)) return { mime: 'image/webp', ext: 'webp' };
+  return null;
 }
 
 /** A follow target: a key in any form, a drayer: link, or a web URL of a stream (/<pk>/...). */

@@ -104,7 +104,7 @@ export function App() {
   let screen;
   switch (route.name) {
     case 'stream':
-      screen = <StreamPage key={route.publicKey} publicKey={route.publicKey} />;
+      screen = <StreamPage key={route.publicKey} publicKey={route.publicKey} tab={route.tab} />;
       break;
     case 'search':
       screen = <Search initial={route.query} />;

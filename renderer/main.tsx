@@ -13,6 +13,15 @@ watchSystemTheme();
 connectEvents();
 void reloadAll();
 
+// A file dropped where nothing takes it must not navigate the window away from the app.
+for (const type of ['dragover', 'drop'] as const) {
+  window.addEventListener(type, (e) => {
+    if (!e.dataTransfer || !Array.from(e.dataTransfer.types).includes('Files')) return;
+    e.preventDefault();
+    if (type === 'dragover') e.dataTransfer.dropEffect = 'none';
+  });
+}
+
 createRoot(document.getElementById('root')!).render(
   <StrictMode>
     <App />

@@ -9,7 +9,8 @@ import { isDrayerError } from '../errors.js';
 import { formatKey, streamName } from '../keys.js';
 import { listPosts, POST_TYPE } from '../posts.js';
 import type { Stream } from '../store.js';
-import { indexPage, streamPage } from '../webpage.js';
+import { indexPage, streamPage, streamPageCsp } from '../webpage.js';
+import { randomBytes } from '../crypto.js';
 import type { RouteContext } from './context.js';
 import { acceptsGzip, CONTENT_CSP, etagMatches, HttpError, ifRangeHolds, PAGE_CSP, parseRange, parseUint, sendBody, setHeaders, UNCOUNTED_BODY } from './http.js';
 
@@ -162,6 +163,8 @@ function generatedPage(ctx: RouteContext): void {
   if (page < 1 || page > MAX_PAGE_NUMBER) throw new HttpError(400, `The page number must be from 1 to ${MAX_PAGE_NUMBER}.`);
   const info = s.info();
   const files = listFiles(s);
+  const avatar = avatarFile(s, info.avatar);
+  const nonce = Buffer.from(randomBytes(16)).toString('base64');
   const html = streamPage({
     name: streamName(info.name, s.publicKey),
     about: typeof info.about === 'string' ? info.about : '',
@@ -173,8 +176,21 @@ function generatedPage(ctx: RouteContext): void {
     pageSize: POSTS_PER_PAGE,
     files: files.slice(0, FILES_LISTED),
     moreFiles: Math.max(0, files.length - FILES_LISTED),
+    ...(avatar ? { avatar } : {}),
+    nonce,
   });
-  sendBody(ctx.req, ctx.res, 200, 'text/html; charset=utf-8', html, { 'Content-Security-Policy': PAGE_CSP, 'Cache-Control': 'no-cache' });
+  sendBody(ctx.req, ctx.res, 200, 'text/html; charset=utf-8', html, { 'Content-Security-Policy': streamPageCsp(nonce), 'Cache-Control': 'no-cache' });
+}
+
+/** drayer/info's avatar when it names an image file the stream holds. */
+function avatarFile(s: Stream, v: unknown): string | undefined {
+  if (typeof v !== 'string') return undefined;
+  try {
+    const f = statFile(s, v);
+    return f && /^image\/(png|jpeg|gif|webp|avif)$/i.test(f.mime) ? f.path : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** GET / — the shared streams, as HTML or (Accept: application/json) JSON. */

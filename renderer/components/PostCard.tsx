@@ -60,7 +60,7 @@ export function PostCard({ item, own, onOpenStream, onDelete, loadFull, onSave }
         ) : (
           <>
             {item.title ? <h3 id={titleId} className="post-title">{item.title}</h3> : null}
-            {item.body ? <Markdown source={item.body} className="md post-body" /> : null}
+            {item.body ? <Markdown source={item.body} className="md post-body" streamKey={item.streamKey} /> : null}
           </>
         )}
       </div>

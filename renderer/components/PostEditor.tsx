@@ -1,9 +1,22 @@
 // Title (optional) and markdown body, growing with the text; Ctrl/⌘+Enter submits. What is
-// typed stays when submitting fails, with the reason beside it.
+// typed stays when submitting fails, with the reason beside it. With `attach`, pictures can be
+// added (button, paste or drop): previewed here, stored as files of the stream when posting,
+// and shown by the markdown appended to the body.
 import { useEffect, useRef, useState, type ReactNode } from 'react';
 import { messageOf } from '../stores/errors';
+import { inlineImageType } from '../lib/files';
+import { Icon } from './Icon';
 
-export function PostEditor({ initialTitle = '', initialBody = '', submitLabel, onSubmit, onCancel, autoFocus = true, leading, bodyPlaceholder = 'Write in markdown…', idBase = 'edit' }: {
+interface Attachment {
+  id: number;
+  file: File;
+  url: string;
+}
+
+let nextAttachment = 1;
+const MAX_ATTACHMENTS = 8;
+
+export function PostEditor({ initialTitle = '', initialBody = '', submitLabel, onSubmit, onCancel, autoFocus = true, leading, bodyPlaceholder = 'Write in markdown…', idBase = 'edit', attach }: {
   initialTitle?: string;
   initialBody?: string;
   submitLabel: string;
@@ -13,12 +26,36 @@ export function PostEditor({ initialTitle = '', initialBody = '', submitLabel, o
   leading?: ReactNode;
   bodyPlaceholder?: string;
   idBase?: string;
+  /** store pictures as files and give the markdown that shows each */
+  attach?: (files: File[]) => Promise<string[]>;
 }) {
   const [title, setTitle] = useState(initialTitle);
   const [body, setBody] = useState(initialBody);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  const [attachments, setAttachments] = useState<Attachment[]>([]);
   const bodyRef = useRef<HTMLTextAreaElement>(null);
+  const fileInput = useRef<HTMLInputElement>(null);
+  const live = useRef<Attachment[]>([]);
+  live.current = attachments;
+  useEffect(() => () => live.current.forEach((a) => URL.revokeObjectURL(a.url)), []);
+
+  const addPictures = (files: File[]) => {
+    const pictures = files.filter((f) => inlineImageType(f.type));
+    const room = MAX_ATTACHMENTS - attachments.length;
+    if (pictures.length < files.length) setError('Only pictures can be attached (PNG, JPEG, GIF, WebP or AVIF); add other files in your stream’s Files tab.');
+    else if (pictures.length > room) setError(`A post holds at most ${MAX_ATTACHMENTS} pictures.`);
+    else setError(null);
+    const added = pictures.slice(0, Math.max(0, room)).map((file) => ({ id: nextAttachment++, file, url: URL.createObjectURL(file) }));
+    if (added.length) setAttachments((a) => [...a, ...added]);
+  };
+  const removeAttachment = (id: number) => {
+    setAttachments((a) => {
+      const gone = a.find((x) => x.id === id);
+      if (gone) URL.revokeObjectURL(gone.url);
+      return a.filter((x) => x.id !== id);
+    });
+  };
 
   useEffect(() => {
     const ta = bodyRef.current;
@@ -31,13 +68,22 @@ export function PostEditor({ initialTitle = '', initialBody = '', submitLabel, o
     if (autoFocus) bodyRef.current?.focus();
   }, [autoFocus]);
 
-  const empty = !title.trim() && !body.trim();
+  const empty = !title.trim() && !body.trim() && attachments.length === 0;
   const submit = async () => {
     if (busy || empty) return;
     setBusy(true);
     setError(null);
+    let text = body;
     try {
-      await onSubmit(title.trim(), body);
+      if (attachments.length && attach) {
+        const refs = await attach(attachments.map((a) => a.file));
+        // Stored now: from here on they are part of the text, so a failed post keeps them without storing them twice.
+        text = [body.trimEnd(), refs.join('\n\n')].filter(Boolean).join('\n\n');
+        attachments.forEach((a) => URL.revokeObjectURL(a.url));
+        setAttachments([]);
+        setBody(text);
+      }
+      await onSubmit(title.trim(), text);
       setTitle('');
       setBody('');
     } catch (e) {
@@ -67,9 +113,52 @@ export function PostEditor({ initialTitle = '', initialBody = '', submitLabel, o
       <label className="visually-hidden" htmlFor={`${idBase}-title`}>Title (optional)</label>
       <input id={`${idBase}-title`} className="editor-title" placeholder="Title (optional)" value={title} onChange={(e) => setTitle(e.target.value)} maxLength={500} />
       <label className="visually-hidden" htmlFor={`${idBase}-body`}>Post</label>
-      <textarea id={`${idBase}-body`} ref={bodyRef} className="editor-body" placeholder={bodyPlaceholder} value={body} onChange={(e) => setBody(e.target.value)} rows={2} />
+      <textarea
+        id={`${idBase}-body`} ref={bodyRef} className="editor-body" placeholder={bodyPlaceholder} value={body} onChange={(e) => setBody(e.target.value)} rows={2}
+        onPaste={attach ? (e) => {
+          const files = Array.from(e.clipboardData.files);
+          if (files.length) {
+            e.preventDefault();
+            addPictures(files);
+          }
+        } : undefined}
+        onDragOver={attach ? (e) => {
+          if (Array.from(e.dataTransfer.types).includes('Files')) e.preventDefault();
+        } : undefined}
+        onDrop={attach ? (e) => {
+          if (!e.dataTransfer.files.length) return;
+          e.preventDefault();
+          e.stopPropagation();
+          addPictures(Array.from(e.dataTransfer.files));
+        } : undefined}
+      />
+      {attachments.length ? (
+        <ul className="attachments" aria-label="Pictures to post">
+          {attachments.map((a) => (
+            <li key={a.id} className="attachment">
+              <img src={a.url} alt={a.file.name} />
+              <button type="button" className="attachment-remove" aria-label={`Remove ${a.file.name}`} onClick={() => removeAttachment(a.id)}>
+                <Icon name="close" size={14} />
+              </button>
+            </li>
+          ))}
+        </ul>
+      ) : null}
       {error ? <p className="form-error" role="alert">{error}</p> : null}
       <div className="editor-foot">
+        {attach ? (
+          <>
+            <input ref={fileInput} type="file" accept="image/png,image/jpeg,image/gif,image/webp,image/avif" multiple className="visually-hidden" tabIndex={-1} aria-hidden="true"
+              onChange={(e) => {
+                const files = Array.from(e.currentTarget.files ?? []);
+                e.currentTarget.value = '';
+                addPictures(files);
+              }} />
+            <button type="button" className="icon-button" aria-label="Attach pictures" title="Attach pictures" onClick={() => fileInput.current?.click()} disabled={busy || attachments.length >= MAX_ATTACHMENTS}>
+              <Icon name="image" size={20} />
+            </button>
+          </>
+        ) : null}
         {leading}
         <span className="editor-hint">Markdown · Ctrl+Enter</span>
         {onCancel ? <button type="button" className="button button-quiet" onClick={onCancel}>Cancel</button> : null}

@@ -1,8 +1,23 @@
 // Markdown to React elements, never to an HTML string: marked only tokenizes, and every token
 // becomes an element whose text React escapes. Raw HTML in a post shows as text; links open
-// only for http(s), mailto and drayer: schemes. Post bodies are untrusted (anyone's stream).
-import { Fragment, type ReactNode } from 'react';
+// only for http(s), mailto and drayer: schemes; images come only from the post's own stream
+// (a relative path, read through the node). Post bodies are untrusted (anyone's stream).
+import { createContext, Fragment, useContext, type ReactNode } from 'react';
 import { Lexer, type Token, type Tokens } from 'marked';
+import { streamFileRef } from './files';
+import { StreamImage } from '../components/StreamImage';
+
+/** The stream whose files a post's relative image paths name. */
+const StreamContext = createContext<string | null>(null);
+/** Pictures one post shows at most; the rest show as their alt text (a post cannot make the app read a thousand files). */
+export const MAX_POST_IMAGES = 16;
+
+function MdImage({ href, alt, index }: { href: string; alt: string; index: number }) {
+  const streamKey = useContext(StreamContext);
+  const path = streamKey && index < MAX_POST_IMAGES ? streamFileRef(href) : null;
+  if (!streamKey || !path) return <span className="md-image-alt">{alt ? `[${alt}]` : '[image]'}</span>;
+  return <StreamImage publicKey={streamKey} path={path} alt={alt} />;
+}
 
 const SAFE_LINK = /^(https?:|mailto:|drayer:)/i;
 
@@ -39,9 +54,8 @@ function inlineToken(t: Token, key: string): ReactNode {
       );
     }
     case 'image': {
-      // Images from the stream's own files come with attachments; until then, the alt text.
       const img = t as Tokens.Image;
-      return <span key={key} className="md-image-alt">{img.text ? `[${img.text}]` : '[image]'}</span>;
+      return <MdImage key={key} href={img.href} alt={img.text} index={imageIndex(img)} />;
     }
     case 'text': {
       const tx = t as Tokens.Text;
@@ -128,10 +142,33 @@ function decodeEntities(s: string): string {
   return s.replace(/&(amp|lt|gt|quot|#39);/g, (_, e: string) => ({ amp: '&', lt: '<', gt: '>', quot: '"', '#39': "'" })[e] ?? _);
 }
 
+function walkTokens(tokens: Token[] | undefined, fn: (t: Token) => void): void {
+  for (const t of tokens ?? []) {
+    fn(t);
+    const x = t as Token & { tokens?: Token[]; items?: { tokens: Token[] }[]; header?: { tokens: Token[] }[]; rows?: { tokens: Token[] }[][] };
+    walkTokens(x.tokens, fn);
+    for (const it of x.items ?? []) walkTokens(it.tokens, fn);
+    for (const c of x.header ?? []) walkTokens(c.tokens, fn);
+    for (const r of x.rows ?? []) for (const c of r) walkTokens(c.tokens, fn);
+  }
+}
+
+/** Each image token's place among the document's images, numbered as parsed. */
+const imageIndexes = new WeakMap<Token, number>();
+function imageIndex(t: Token): number {
+  return imageIndexes.get(t) ?? 0;
+}
+
 export function parseMarkdown(src: string): Token[] {
   return new Lexer({ gfm: true, breaks: true }).lex(src);
 }
 
-export function Markdown({ source, className }: { source: string; className?: string }) {
-  return <div className={className ?? 'md'}>{blocks(parseMarkdown(source), 'm')}</div>;
+export function Markdown({ source, className, streamKey }: { source: string; className?: string; streamKey?: string }) {
+  const tokens = parseMarkdown(source);
+  let n = 0;
+  walkTokens(tokens, (t) => {
+    if (t.type === 'image') imageIndexes.set(t, n++);
+  });
+  const body = <div className={className ?? 'md'}>{blocks(tokens, 'm')}</div>;
+  return streamKey ? <StreamContext.Provider value={streamKey}>{body}</StreamContext.Provider> : body;
 }

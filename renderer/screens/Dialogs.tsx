@@ -9,6 +9,10 @@ import { useTimeline } from '../stores/timeline';
 import { useUi, type Dialog as DialogState } from '../stores/ui';
 import { formatCount } from '../lib/time';
 import { useShallow } from 'zustand/react/shallow';
+import { DeleteFileDialog, FilePreviewDialog } from './FileDialogs';
+import { AvatarPicker } from '../components/AvatarPicker';
+import { useFiles } from '../stores/files';
+import { ShareDialog } from './ShareDialog';
 
 function useSubmit<T>(fn: () => Promise<T>, then: (v: T) => void) {
   const [busy, setBusy] = useState(false);
@@ -142,8 +146,18 @@ function ProfileDialog({ publicKey }: { publicKey?: string }) {
   const s = useStreams((st) => (publicKey ? st.byKey[publicKey] : undefined));
   const [name, setName] = useState(s?.name ?? '');
   const [about, setAbout] = useState(s?.about ?? '');
+  const [picture, setPicture] = useState<File | null | undefined>(undefined);
   const { busy, error, run } = useSubmit(
-    async () => (publicKey ? (await useStreams.getState().setInfo(publicKey, name.trim(), about.trim()), publicKey) : (await useStreams.getState().create(name.trim(), about.trim())).publicKey),
+    async () => {
+      const pk = publicKey ? (await useStreams.getState().setInfo(publicKey, name.trim(), about.trim()), publicKey) : (await useStreams.getState().create(name.trim(), about.trim())).publicKey;
+      if (picture !== undefined) {
+        const saving = useFiles.getState().setAvatar(pk, picture);
+        // A new stream exists once made: a picture that fails then is said, not a reason to make it twice.
+        if (publicKey) await saving;
+        else await saving.catch((e) => toast(`The picture was not saved: ${messageOf(e)}`, 'error'));
+      }
+      return pk;
+    },
     (pk) => {
       closeDialog();
       toast(publicKey ? 'Profile saved' : 'Stream created');
@@ -159,6 +173,7 @@ function ProfileDialog({ publicKey }: { publicKey?: string }) {
         </>
       }>
       <form id="profile-form" className="form" onSubmit={(e) => { e.preventDefault(); void run(); }}>
+        <AvatarPicker publicKey={publicKey ?? (name || 'new')} name={name} value={picture} hasCurrent={!!s?.avatar} onChange={setPicture} />
         <label className="field">
           <span className="field-label">Name</span>
           <input className="input" value={name} onChange={(e) => setName(e.target.value)} autoFocus maxLength={80} required />
@@ -187,5 +202,11 @@ export function Dialogs() {
       return <ProfileDialog publicKey={d.publicKey} />;
     case 'newStream':
       return <ProfileDialog />;
+    case 'share':
+      return <ShareDialog publicKey={d.publicKey} />;
+    case 'deleteFile':
+      return <DeleteFileDialog publicKey={d.publicKey} path={d.path} />;
+    case 'filePreview':
+      return <FilePreviewDialog publicKey={d.publicKey} path={d.path} />;
   }
 }

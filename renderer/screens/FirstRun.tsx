@@ -1,15 +1,24 @@
-// First run: make your stream in one step (name, about), or follow someone first.
-import { useState } from 'react';
+// First run: make your stream in one step (name, about, a picture), or follow someone first.
+import { useEffect, useMemo, useRef, useState } from 'react';
 import { messageOf } from '../stores/errors';
 import { useStreams } from '../stores/streams';
 import { useUi } from '../stores/ui';
 import { Avatar } from '../components/Avatar';
+import { AVATAR_ACCEPT } from '../components/AvatarPicker';
+import { Icon } from '../components/Icon';
+import { useFiles } from '../stores/files';
 
 export function FirstRun({ onDone }: { onDone: () => void }) {
   const [name, setName] = useState('');
   const [about, setAbout] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  const [picture, setPicture] = useState<File | null>(null);
+  const pictureInput = useRef<HTMLInputElement>(null);
+  const preview = useMemo(() => (picture ? URL.createObjectURL(picture) : null), [picture]);
+  useEffect(() => () => {
+    if (preview) URL.revokeObjectURL(preview);
+  }, [preview]);
   const openDialog = useUi((s) => s.openDialog);
 
   const submit = async (e: React.FormEvent) => {
@@ -18,7 +27,11 @@ export function FirstRun({ onDone }: { onDone: () => void }) {
     setBusy(true);
     setError(null);
     try {
-      await useStreams.getState().create(name.trim(), about.trim());
+      const s = await useStreams.getState().create(name.trim(), about.trim());
+      if (picture) {
+        // The stream exists now: a picture that fails is said, and can be set again in Edit profile.
+        await useFiles.getState().setAvatar(s.publicKey, picture).catch((err) => useUi.getState().toast(`Your picture was not saved: ${messageOf(err)}`, 'error'));
+      }
       onDone();
     } catch (err) {
       setError(messageOf(err));
@@ -37,11 +50,23 @@ export function FirstRun({ onDone }: { onDone: () => void }) {
         <h1>Make your stream</h1>
         <p className="lead">A stream is your own feed of posts and files. It lives on this computer, and anyone you share it with keeps a signed copy: no account, no server.</p>
         <form onSubmit={submit} className="form">
-          <div className="welcome-preview" aria-hidden="true">
-            <Avatar publicKey={name || 'drayer'} name={name || '?'} size={56} />
-            <div>
+          <div className="welcome-preview">
+            <Avatar publicKey={name || 'drayer'} name={name || '?'} size={56} src={preview} />
+            <div className="welcome-preview-text" aria-hidden="true">
               <div className="welcome-preview-name">{name.trim() || 'Your name'}</div>
               <div className="welcome-preview-about">{about.trim() || 'A line about you'}</div>
+            </div>
+            <input ref={pictureInput} type="file" accept={AVATAR_ACCEPT} className="visually-hidden" tabIndex={-1} aria-hidden="true"
+              onChange={(e) => {
+                const f = e.currentTarget.files?.[0];
+                e.currentTarget.value = '';
+                if (f) setPicture(f);
+              }} />
+            <div className="welcome-preview-actions">
+              <button type="button" className="button button-sm" onClick={() => pictureInput.current?.click()}>
+                <Icon name="image" size={16} /> {picture ? 'Change picture' : 'Add a picture'}
+              </button>
+              {picture ? <button type="button" className="button button-sm button-quiet" onClick={() => setPicture(null)}>Remove</button> : null}
             </div>
           </div>
           <label className="field">

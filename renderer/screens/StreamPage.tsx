@@ -1,5 +1,5 @@
 // A stream's page: profile header (avatar, name, about, fingerprint, key with copy, follow
-// state, sync line) and its posts.
+// state, sync line, share) and its tabs: posts, files, and its site when it has an index.html.
 import { useCallback, useEffect, useState } from 'react';
 import type { TimelineItem } from '../api/transport';
 import { Avatar } from '../components/Avatar';
@@ -11,8 +11,12 @@ import { codeOf, messageOf } from '../stores/errors';
 import { useStreams } from '../stores/streams';
 import { useSync } from '../stores/sync';
 import { useTimeline } from '../stores/timeline';
-import { useUi } from '../stores/ui';
+import { useUi, type StreamTab } from '../stores/ui';
 import { agoSentence, formatCount } from '../lib/time';
+import { FilesTab, SiteTab, useFileDrop } from './StreamFiles';
+
+const TAB_ORDER = ['posts', 'files', 'site'] as const;
+type Tab = (typeof TAB_ORDER)[number];
 
 function useStreamPosts(publicKey: string, version: number) {
   const posts = useStreams((s) => s.posts[publicKey] ?? null);
@@ -23,7 +27,7 @@ function useStreamPosts(publicKey: string, version: number) {
   return { posts, error };
 }
 
-export function StreamPage({ publicKey }: { publicKey: string }) {
+export function StreamPage({ publicKey, tab: routeTab }: { publicKey: string; tab?: StreamTab }) {
   const details = useStreams((s) => s.details[publicKey]);
   const summary = useStreams((s) => s.byKey[publicKey]);
   const loaded = useStreams((s) => s.loaded);
@@ -38,6 +42,9 @@ export function StreamPage({ publicKey }: { publicKey: string }) {
   }, [publicKey]);
   useEffect(reload, [reload, summary?.records]);
   const { posts, error } = useStreamPosts(publicKey, details?.lastSeq ?? 0);
+  const hasSite = !!details?.files.some((f) => f.path === 'index.html');
+  const tab: Tab = routeTab === 'files' ? 'files' : routeTab === 'site' && (hasSite || !details) ? 'site' : 'posts';
+  const dropping = useFileDrop(publicKey, !!details?.owned && tab === 'files');
 
   if (loadError?.code === 'NOT_FOUND' || (loaded && !summary && !details)) {
     return (
@@ -84,6 +91,9 @@ export function StreamPage({ publicKey }: { publicKey: string }) {
         <div className="profile-top">
           <Avatar publicKey={s.publicKey} name={name} size={72} />
           <div className="profile-actions">
+            <button type="button" className="button" onClick={() => openDialog({ kind: 'share', publicKey })}>
+              <Icon name="share" size={16} /> Share
+            </button>
             {s.owned ? (
               <button type="button" className="button" onClick={() => openDialog({ kind: 'editProfile', publicKey })}>Edit profile</button>
             ) : (
@@ -100,6 +110,11 @@ export function StreamPage({ publicKey }: { publicKey: string }) {
         </div>
         <h2 className="profile-name">{name}</h2>
         {s.about ? <p className="profile-about">{s.about}</p> : null}
+        {hasSite && details?.localUrl ? (
+          <a className="profile-link" href={details.localUrl} target="_blank" rel="noopener noreferrer">
+            <Icon name="globe" size={16} /> Website
+          </a>
+        ) : null}
         {partial ? <p className="badge">{partial}</p> : null}
         <p className="profile-sync">{syncLine}</p>
         {progress?.error && !active ? <p className="profile-error">Last sync failed: {progress.error}</p> : null}
@@ -118,33 +133,70 @@ export function StreamPage({ publicKey }: { publicKey: string }) {
         ) : null}
       </section>
       {loadError ? <ErrorBanner text={loadError.text} onRetry={reload} /> : null}
-      <div className="tabs" role="tablist" aria-label="Stream sections">
-        <button type="button" role="tab" aria-selected="true" className="tab active">Posts <span className="tab-count">{formatCount(s.posts)}</span></button>
+      <StreamTabs
+        tab={tab}
+        tabs={[
+          { id: 'posts', label: 'Posts', count: s.posts },
+          { id: 'files', label: 'Files', count: details?.files.length },
+          ...(hasSite ? [{ id: 'site' as const, label: 'Site' }] : []),
+        ]}
+        onSelect={(t) => navigate({ name: 'stream', publicKey, ...(t === 'posts' ? {} : { tab: t }) }, { replace: true })}
+      />
+      <div role="tabpanel" id={`stream-panel-${tab}`} aria-labelledby={`stream-tab-${tab}`}>
+        {tab === 'files' ? (details ? <FilesTab s={details} dropping={dropping} /> : <SkeletonCards count={2} />) : tab === 'site' ? (details ? <SiteTab s={details} /> : <SkeletonCards count={1} />) : (
+          <>
+          {error ? <ErrorBanner text={error} /> : null}
+          {posts === null ? <SkeletonCards count={2} /> : posts.length === 0 ? (
+            <EmptyState icon="feather" title="No posts yet" text={s.owned ? 'Posts you write on Home appear here.' : 'When this stream posts, the posts appear here.'} />
+          ) : (
+            <div className="feed" role="feed" aria-label={`Posts of ${name}`}>
+              {posts.map((p) => {
+                const item: TimelineItem = { ...p, streamKey: publicKey, streamName: name };
+                return (
+                  <PostCard
+                    key={p.key}
+                    item={item}
+                    own={s.owned}
+                    onOpenStream={() => window.scrollTo({ top: 0, behavior: 'smooth' })}
+                    onDelete={(it) => openDialog({ kind: 'deletePost', item: it })}
+                    loadFull={async (it) => ({ title: it.title, body: it.body })}
+                    onSave={async (it, t, b) => {
+                      await useTimeline.getState().edit(it, t, b);
+                      toast('Post updated');
+                    }}
+                  />
+                );
+              })}
+            </div>
+          )}
+          </>
+        )}
       </div>
-      {error ? <ErrorBanner text={error} /> : null}
-      {posts === null ? <SkeletonCards count={2} /> : posts.length === 0 ? (
-        <EmptyState icon="feather" title="No posts yet" text={s.owned ? 'Posts you write on Home appear here.' : 'When this stream posts, the posts appear here.'} />
-      ) : (
-        <div className="feed" role="feed" aria-label={`Posts of ${name}`}>
-          {posts.map((p) => {
-            const item: TimelineItem = { ...p, streamKey: publicKey, streamName: name };
-            return (
-              <PostCard
-                key={p.key}
-                item={item}
-                own={s.owned}
-                onOpenStream={() => window.scrollTo({ top: 0, behavior: 'smooth' })}
-                onDelete={(it) => openDialog({ kind: 'deletePost', item: it })}
-                loadFull={async (it) => ({ title: it.title, body: it.body })}
-                onSave={async (it, t, b) => {
-                  await useTimeline.getState().edit(it, t, b);
-                  toast('Post updated');
-                }}
-              />
-            );
-          })}
-        </div>
-      )}
     </>
+  );
+}
+
+function StreamTabs({ tab, tabs, onSelect }: { tab: Tab; tabs: { id: Tab; label: string; count?: number }[]; onSelect: (t: Tab) => void }) {
+  const onKey = (e: React.KeyboardEvent, i: number) => {
+    const d = e.key === 'ArrowRight' ? 1 : e.key === 'ArrowLeft' ? -1 : 0;
+    if (!d) return;
+    e.preventDefault();
+    const next = tabs[(i + d + tabs.length) % tabs.length]!;
+    onSelect(next.id);
+    setTimeout(() => document.getElementById(`stream-tab-${next.id}`)?.focus(), 0);
+  };
+  return (
+    <div className="tabs" role="tablist" aria-label="Stream sections">
+      {tabs.map((t, i) => (
+        <button
+          key={t.id} type="button" role="tab" id={`stream-tab-${t.id}`} aria-controls={tab === t.id ? `stream-panel-${t.id}` : undefined}
+          aria-selected={tab === t.id} tabIndex={tab === t.id ? 0 : -1}
+          className={tab === t.id ? 'tab active' : 'tab'}
+          onClick={() => onSelect(t.id)} onKeyDown={(e) => onKey(e, i)}
+        >
+          {t.label}{t.count !== undefined ? <span className="tab-count">{formatCount(t.count)}</span> : null}
+        </button>
+      ))}
+    </div>
   );
 }

@@ -6,18 +6,25 @@ import type { ConnectionState } from '../api/transport';
 
 export type Route =
   | { name: 'home' }
-  | { name: 'stream'; publicKey: string }
+  | { name: 'stream'; publicKey: string; tab?: StreamTab }
   | { name: 'search'; query: string }
   | { name: 'nearby' }
   | { name: 'settings' }
   | { name: 'welcome' };
+
+/** A stream page's tabs besides Posts (the default, not written in the URL). */
+export type StreamTab = 'files' | 'site';
+const TABS: readonly string[] = ['files', 'site'] satisfies StreamTab[];
 
 export type Dialog =
   | { kind: 'follow'; key?: string }
   | { kind: 'deletePost'; item: TimelineItem }
   | { kind: 'unfollow'; publicKey: string }
   | { kind: 'editProfile'; publicKey: string }
-  | { kind: 'newStream' };
+  | { kind: 'newStream' }
+  | { kind: 'share'; publicKey: string }
+  | { kind: 'deleteFile'; publicKey: string; path: string }
+  | { kind: 'filePreview'; publicKey: string; path: string };
 
 export interface Toast {
   id: number;
@@ -28,10 +35,22 @@ export interface Toast {
 export function parseHash(hash: string): Route {
   const h = hash.replace(/^#\/?/, '');
   const [head, ...rest] = h.split('/');
-  const tail = decodeURIComponent(rest.join('/'));
+  let tail: string;
+  try {
+    tail = decodeURIComponent(rest.join('/'));
+  } catch {
+    return { name: 'home' };
+  }
   switch (head) {
-    case 'stream':
+    case 'stream': {
+      // #/stream/<key>/files: a key is written encoded, so a last segment that is a tab's name is one
+      const last = rest.length > 1 ? rest[rest.length - 1]! : '';
+      if (TABS.includes(last)) {
+        const pk = decodeURIComponent(rest.slice(0, -1).join('/'));
+        return pk ? { name: 'stream', publicKey: pk, tab: last as StreamTab } : { name: 'home' };
+      }
       return tail ? { name: 'stream', publicKey: tail } : { name: 'home' };
+    }
     case 'search':
       return { name: 'search', query: tail };
     case 'nearby':
@@ -48,7 +67,7 @@ export function parseHash(hash: string): Route {
 export function hashOf(r: Route): string {
   switch (r.name) {
     case 'stream':
-      return `#/stream/${encodeURIComponent(r.publicKey)}`;
+      return `#/stream/${encodeURIComponent(r.publicKey)}${r.tab ? `/${r.tab}` : ''}`;
     case 'search':
       return r.query ? `#/search/${encodeURIComponent(r.query)}` : '#/search';
     case 'home':

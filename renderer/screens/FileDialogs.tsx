@@ -1,0 +1,112 @@
+// A file's preview (images large, text and markdown as text, anything else with a way to open
+// it in the browser) and the confirmation before a file is deleted.
+import { useEffect, useState } from 'react';
+import { Dialog } from '../components/Dialog';
+import { Icon } from '../components/Icon';
+import { StreamImage } from '../components/StreamImage';
+import { SkeletonCards } from '../components/States';
+import { encodePath, fileKind, formatSize, typeLabel } from '../lib/files';
+import { Markdown } from '../lib/markdown';
+import { absoluteTime } from '../lib/time';
+import { messageOf } from '../stores/errors';
+import { useFiles } from '../stores/files';
+import { useStreams } from '../stores/streams';
+import { useUi } from '../stores/ui';
+
+/** Where the node serves a file of a stream on this computer (its LAN server, sandboxed), or null. */
+export function fileUrl(localUrl: string | null | undefined, path: string): string | null {
+  return localUrl ? `${localUrl}webAccess/${encodePath(path)}` : null;
+}
+
+function baseName(path: string): string {
+  return path.slice(path.lastIndexOf('/') + 1);
+}
+
+function TextPreview({ publicKey, path, markdown }: { publicKey: string; path: string; markdown: boolean }) {
+  const [text, setText] = useState<{ text: string; truncated: boolean } | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    useFiles.getState().readText(publicKey, path).then(setText, (e) => setError(messageOf(e)));
+  }, [publicKey, path]);
+  if (error) return <p className="form-error" role="alert">{error}</p>;
+  if (!text) return <SkeletonCards count={1} />;
+  return (
+    <>
+      {markdown ? <Markdown source={text.text} streamKey={publicKey} className="md preview-md" /> : <pre className="preview-text" tabIndex={0}>{text.text}</pre>}
+      {text.truncated ? <p className="field-hint">Only the first 256 KB are shown.</p> : null}
+    </>
+  );
+}
+
+export function FilePreviewDialog({ publicKey, path }: { publicKey: string; path: string }) {
+  const closeDialog = useUi((s) => s.closeDialog);
+  const details = useStreams((s) => s.details[publicKey]);
+  const f = details?.files.find((x) => x.path === path) ?? { path, size: 0, mime: '', time: 0 };
+  const kind = details ? fileKind(f) : 'other';
+  const href = fileUrl(details?.localUrl, path);
+  useEffect(() => {
+    if (!details) void useStreams.getState().loadDetails(publicKey).catch(() => {});
+  }, [details, publicKey]);
+  return (
+    <Dialog
+      title={baseName(path)}
+      size="lg"
+      onClose={closeDialog}
+      footer={
+        <>
+          <span className="preview-meta">{f.mime ? `${typeLabel(f)} · ${formatSize(f.size)}${f.time ? ` · ${absoluteTime(f.time)}` : ''}` : ''}</span>
+          {href ? (
+            <a className="button" href={href} target="_blank" rel="noopener noreferrer">
+              <Icon name="external" size={16} /> Open in browser
+            </a>
+          ) : null}
+          <button type="button" className="button button-primary" onClick={closeDialog} autoFocus>Close</button>
+        </>
+      }
+    >
+      {path.includes('/') ? <p className="preview-path mono">{path}</p> : null}
+      {kind === 'image' ? (
+        <div className="preview-image"><StreamImage publicKey={publicKey} path={path} alt={baseName(path)} className="preview-img" open={false} /></div>
+      ) : kind === 'text' || kind === 'markdown' ? (
+        <TextPreview publicKey={publicKey} path={path} markdown={kind === 'markdown'} />
+      ) : (
+        <div className="preview-none">
+          <span className="empty-icon"><Icon name={kind === 'html' ? 'globe' : 'file'} size={28} /></span>
+          <p>{kind === 'html' ? 'Web pages open in your browser, where the stream’s scripts run apart from this app.' : 'This kind of file opens in your browser.'}</p>
+        </div>
+      )}
+    </Dialog>
+  );
+}
+
+export function DeleteFileDialog({ publicKey, path }: { publicKey: string; path: string }) {
+  const { closeDialog, toast } = useUi();
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const run = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      await useFiles.getState().remove(publicKey, path);
+      closeDialog();
+      toast(`Deleted ${baseName(path)}`);
+    } catch (e) {
+      setError(messageOf(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <Dialog title="Delete this file?" size="sm" onClose={closeDialog}
+      footer={
+        <>
+          <button type="button" className="button button-quiet" onClick={closeDialog} autoFocus>Cancel</button>
+          <button type="button" className="button button-danger" onClick={() => void run()} disabled={busy}>{busy ? 'Deleting…' : 'Delete'}</button>
+        </>
+      }>
+      <p>It disappears from your stream, and from every copy of it the next time they sync. Posts that show it will show its name instead.</p>
+      <p className="quote mono">{path}</p>
+      {error ? <p className="form-error" role="alert">{error}</p> : null}
+    </Dialog>
+  );
+}

@@ -1,0 +1,106 @@
+// Share a stream: with a phone (a QR code of its web address on this network, one per address
+// with a picker when there are several, and the address to copy), or with another computer
+// (a QR code and the drayer: link of its key, which Drayer follows).
+import { useEffect, useState } from 'react';
+import { CopyButton } from '../components/CopyButton';
+import { Dialog } from '../components/Dialog';
+import { Icon } from '../components/Icon';
+import { QrCode } from '../components/QrCode';
+import { ErrorBanner } from '../components/States';
+import { messageOf } from '../stores/errors';
+import { useStreams } from '../stores/streams';
+import { useUi } from '../stores/ui';
+
+type Pane = 'phone' | 'computer';
+
+function hostOf(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return url;
+  }
+}
+
+export function ShareDialog({ publicKey }: { publicKey: string }) {
+  const closeDialog = useUi((s) => s.closeDialog);
+  const details = useStreams((s) => s.details[publicKey]);
+  const [pane, setPane] = useState<Pane>('phone');
+  const [picked, setPicked] = useState(0);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    useStreams.getState().loadDetails(publicKey).catch((e) => setError(messageOf(e)));
+  }, [publicKey]);
+
+  const name = details?.name || 'this stream';
+  const urls = details?.webUrls ?? [];
+  const url = urls[Math.min(picked, urls.length - 1)];
+  const tab = (id: Pane, label: string, icon: 'phone' | 'laptop') => (
+    <button
+      type="button" role="tab" id={`share-tab-${id}`} aria-controls={`share-panel-${id}`} aria-selected={pane === id} tabIndex={pane === id ? 0 : -1}
+      className={pane === id ? 'segment active' : 'segment'}
+      onClick={() => setPane(id)}
+      onKeyDown={(e) => {
+        if (e.key === 'ArrowRight' || e.key === 'ArrowLeft') {
+          e.preventDefault();
+          const next = pane === 'phone' ? 'computer' : 'phone';
+          setPane(next);
+          document.getElementById(`share-tab-${next}`)?.focus();
+        }
+      }}
+    >
+      <Icon name={icon} size={16} /> {label}
+    </button>
+  );
+
+  return (
+    <Dialog title={`Share ${name}`} onClose={closeDialog}>
+      <div className="segmented share-switch" role="tablist" aria-label="Share with">
+        {tab('phone', 'Phone', 'phone')}
+        {tab('computer', 'Another computer', 'laptop')}
+      </div>
+      {error ? <ErrorBanner text={error} /> : null}
+      {!details ? <div className="share-body"><div className="qr qr-loading" /></div> : pane === 'phone' ? (
+        <div className="share-body" role="tabpanel" id="share-panel-phone" aria-labelledby="share-tab-phone">
+          {!details.serve ? (
+            <div className="share-off">
+              <Icon name="alert" size={20} />
+              <p>This computer does not share {name} on the network, so a phone cannot open it. Turn on “Share followed streams” in Settings, or share it from its author’s computer.</p>
+            </div>
+          ) : !url ? (
+            <div className="share-off">
+              <Icon name="alert" size={20} />
+              <p>The network server of this computer is off, so there is no address for a phone. Start Drayer with its network server on.</p>
+            </div>
+          ) : (
+            <>
+              <QrCode text={url} label={`QR code of ${url}`} />
+              <p className="share-hint">Scan with a phone on the same Wi-Fi.</p>
+              {urls.length > 1 ? (
+                <label className="field share-picker">
+                  <span className="field-label">Network</span>
+                  <select className="select" value={Math.min(picked, urls.length - 1)} onChange={(e) => setPicked(Number(e.target.value))}>
+                    {urls.map((u, i) => <option key={u} value={i}>{hostOf(u)}</option>)}
+                  </select>
+                </label>
+              ) : null}
+              <div className="share-url">
+                <span className="mono" title={url}>{url}</span>
+                <CopyButton text={url} label="Copy address" className="button button-sm" />
+              </div>
+            </>
+          )}
+        </div>
+      ) : (
+        <div className="share-body" role="tabpanel" id="share-panel-computer" aria-labelledby="share-tab-computer">
+          <QrCode text={details.link} label={`QR code of the link ${details.link}`} />
+          <p className="share-hint">In Drayer on the other computer, choose Follow a stream and paste this link.</p>
+          <div className="share-url">
+            <span className="mono" title={details.link}>{details.link}</span>
+            <CopyButton text={details.link} label="Copy link" className="button button-sm" />
+          </div>
+          <p className="share-words"><span className="keybox-label">Fingerprint</span> <span className="mono">{details.fingerprint}</span></p>
+        </div>
+      )}
+    </Dialog>
+  );
+}
