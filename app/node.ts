@@ -15,7 +15,7 @@ import { Library, StreamEntry } from './library.js';
 import { addPost, editPost, listPosts, POST_TYPE } from './posts.js';
 import type { DrayerRecord } from './record.js';
 import { Stream } from './store.js';
-import { Applier, CursorStore, peerId, pull, PullResult, remoteTips } from './sync.js';
+import { Applier, CursorStore, latestWindowStart, peerId, pull, PullResult } from './sync.js';
 import { LanServer } from './server.js';
 import { Discovery, Peer, RateLimit, TokenBucket } from './discovery.js';
 import { preparedApplier, VerifierPool } from './verifier.js';
@@ -624,8 +624,7 @@ export class DrayerNode implements DrayerApi {
       if (latest !== undefined) {
         if (!Number.isSafeInteger(latest) || latest < 1) throw new DrayerError('INVALID_ARGUMENT', '--latest needs a positive whole number.');
         if (!from) throw new DrayerError('INVALID_ARGUMENT', 'A partial follow (latest N) needs a URL to ask for the newest records.');
-        const tips = await remoteTips(from, pk);
-        minId = Math.max(1, tips.id - latest + 1);
+        minId = await latestWindowStart(from, pk, latest);
       }
       const file = this.uniqueFile(`follow-${Buffer.from(pk).toString('base64url').slice(0, 10)}`);
       const s = Stream.create(path.join(this.dataDir, file), { followKey: pk, minId, metaOnly, latest });
