@@ -51,6 +51,11 @@ export interface PostView {
   mod: number;
   title: string;
   body: string;
+  /**
+   * A metadata-only copy could not fetch this post's text from the stream's sources (title and
+   * body are empty): what happened and what to do. Absent when the post reads normally.
+   */
+  unavailable?: string;
 }
 
 export interface TimelineItem extends PostView {
@@ -113,6 +118,8 @@ export interface DrayerRequests {
   editPost: [{ publicKey: string; key: string; title: string; body: string }, PostView];
   deletePost: [{ publicKey: string; key: string }, boolean];
   listPosts: [{ publicKey: string; limit?: number; offset?: number }, PostView[]];
+  /** one post; a metadata-only copy fetches its text from the stream's sources (an error says why it could not) */
+  getPost: [{ publicKey: string; key: string }, PostView];
   /** `key`: a public key in any accepted form, or a link */
   follow: [{ key: string; url?: string } & PartialSettings, StreamSummary];
   unfollow: [{ publicKey: string; deleteData?: boolean }, void];
@@ -155,7 +162,7 @@ export interface DrayerApi {
 }
 
 export const METHODS: readonly Method[] = [
-  'status', 'listStreams', 'createStream', 'streamDetails', 'setStreamInfo', 'post', 'editPost', 'deletePost', 'listPosts',
+  'status', 'listStreams', 'createStream', 'streamDetails', 'setStreamInfo', 'post', 'editPost', 'deletePost', 'listPosts', 'getPost',
   'follow', 'unfollow', 'syncNow', 'addFiles', 'deleteFile', 'timeline', 'search', 'nearby', 'setPrimaryServers',
   'setStreamSettings', 'getSettings', 'setSettings',
 ];

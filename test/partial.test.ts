@@ -10,7 +10,7 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { randomBytes } from '../app/crypto.js';
+import { blake2b256, randomBytes } from '../app/crypto.js';
 import { addBytes, chunkCount } from '../app/files.js';
 import { DrayerNode } from '../app/node.js';
 import { addPost, POST_TYPE } from '../app/posts.js';
@@ -244,4 +244,227 @@ test('a node following the latest N keeps N posts as the writer deletes them (AP
   } finally {
     await Promise.all([a.stop(), b.stop()]);
   }
+});
+
+// ---------- metadata only: fetched when opened ----------
+
+/** A writer with posts, a small site and a big (chunked) file. */
+async function siteWriter(name: string): Promise<{ w: Stream; big: Uint8Array }> {
+  const w = writer(name);
+  addPost(w, { title: 'Hello', body: 'the first post' }, { key: 'hello' });
+  addPost(w, { title: 'Again', body: 'the second post' }, { key: 'again' });
+  await addBytes(w, 'index.html', utf8('<h1>It works</h1>'));
+  await addBytes(w, 'about.html', utf8('<p>about</p>'));
+  const big = randomBytes(2 * 1024 * 1024 + 4321);
+  await addBytes(w, 'big.bin', big);
+  return { w, big };
+}
+
+test('a metadata-only clone opens values with get and cat: fetched from its source, verified, kept (real CLI)', async () => {
+  const url = await server();
+  const { w, big } = await siteWriter('metacli');
+  // Its source is a proxy that can be stopped, or made to send forged values.
+  let mode: 'ok' | 'forge' = 'ok';
+  const proxy = await listen(async (req, res) => {
+    if (mode === 'forge' && /\/(value|chunk)\//.test(req.url!)) {
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      res.end('forged');
+      return;
+    }
+    const up = await forward(url, req.url!);
+    res.writeHead(up.status, { 'content-type': up.type, 'content-length': up.body.length });
+    res.end(up.body);
+  });
+  const file = `meta-${n++}.stream`;
+  const c = await run(['clone', proxy.url, key(w), file, '--meta-only']);
+  assert.equal(c.code, 0, c.err);
+  const ls = await run(['ls', file, '--type', 'file']);
+  assert.match(ls.out, /index\.html/);
+
+  const g = await run(['get', file, POST_TYPE, 'hello']);
+  assert.equal(g.code, 0, g.err);
+  assert.deepEqual(JSON.parse(g.out), { title: 'Hello', body: 'the first post' });
+  const cat = await run(['cat', file, 'index.html']);
+  assert.equal(cat.code, 0, cat.err);
+  assert.equal(cat.out, '<h1>It works</h1>');
+  const bigCat = await run(['cat', file, 'big.bin']);
+  assert.equal(bigCat.code, 0, bigCat.err);
+  assert.ok(bigCat.stdout.equals(Buffer.from(big)), `big.bin read back (${bigCat.stdout.length} bytes)`);
+
+  // Kept: the values and chunks are in the file now, checked by verify; other values are not.
+  const m = Stream.open(path.join(dir, file), { readonly: true });
+  assert.equal(text(m.get(POST_TYPE, 'hello')!.val), JSON.stringify({ title: 'Hello', body: 'the first post' }));
+  assert.ok(m.get('file', 'index.html')!.val);
+  assert.equal(m.get(POST_TYPE, 'again')!.val, null);
+  assert.equal(chunkCount(m), 3);
+  m.close();
+  assert.equal((await run(['verify', file])).code, 0);
+
+  // A source that sends other bytes: refused by the signed hash, nothing kept, and said so.
+  mode = 'forge';
+  const forged = await run(['get', file, POST_TYPE, 'again']);
+  assert.equal(forged.code, 1);
+  assert.match(forged.err, /^drayer: Could not fetch the value of post\/again/);
+  assert.match(forged.err, /does not match its signed hash/);
+  const forgedFile = await run(['cat', file, 'about.html']);
+  assert.equal(forgedFile.code, 1);
+  assert.match(forgedFile.err, /does not match its signed hash/);
+
+  // Its source gone: says which source failed how, and what to do (--from another peer).
+  await proxy.close();
+  const dead = await run(['get', file, POST_TYPE, 'again']);
+  assert.equal(dead.code, 1);
+  assert.ok(dead.err.includes(proxy.url), dead.err);
+  assert.match(dead.err, /cannot be reached/);
+  assert.match(dead.err, /--from http:\/\/HOST:PORT/);
+  const from = await run(['get', file, POST_TYPE, 'again', '--from', url]);
+  assert.equal(from.code, 0, from.err);
+  assert.equal(JSON.parse(from.out).title, 'Again');
+  const fromCat = await run(['cat', file, 'about.html', '--from', url]);
+  assert.equal(fromCat.code, 0, fromCat.err);
+  assert.equal(fromCat.out, '<p>about</p>');
+});
+
+test('opening is bounded: a source that never answers costs a timeout, not a hang', async () => {
+  const url = await server();
+  const { w } = await siteWriter('bounded');
+  const m = follower(w, { metaOnly: true });
+  await pull(m, url);
+  const held: http.ServerResponse[] = [];
+  const hang = await listen((_req, res) => void held.push(res)); // headers never come
+  const { openValue, OpenError } = await import('../app/open.js');
+  const t0 = Date.now();
+  await assert.rejects(openValue(m, m.get(POST_TYPE, 'hello')!, { sources: [hang.url], timeoutMs: 300, deadlineMs: 600 }), (e: unknown) => {
+    assert.ok(e instanceof OpenError && e.timedOut, String(e));
+    assert.match((e as Error).message, /did not answer within/);
+    return true;
+  });
+  assert.ok(Date.now() - t0 < 3000, `gave up after ${Date.now() - t0} ms`);
+  // The deadline holds across sources: the next one is not tried once it has passed.
+  const t1 = Date.now();
+  await assert.rejects(openValue(m, m.get(POST_TYPE, 'hello')!, { sources: [hang.url, `${hang.url}/b`, url], timeoutMs: 400, deadlineMs: 500 }));
+  assert.ok(Date.now() - t1 < 3000);
+  // A later source that answers is used.
+  const v = await openValue(m, m.get(POST_TYPE, 'hello')!, { sources: [hang.url, url], timeoutMs: 300, deadlineMs: 5000 });
+  assert.equal(JSON.parse(text(v)).title, 'Hello');
+  // A page of posts costs one timeout per dead source, not one per post.
+  for (let i = 0; i < 12; i++) addPost(w, { title: `more ${i}`, body: '' }, { key: `more${i}` });
+  await pull(m, url);
+  const { openValues } = await import('../app/open.js');
+  const page = m.list(POST_TYPE, { limit: 100 }).filter((r) => r.val === null);
+  assert.equal(page.length, 13);
+  const t2 = Date.now();
+  const failed = await openValues(m, page, { sources: [hang.url], timeoutMs: 300 });
+  assert.equal(failed.size, 13);
+  assert.ok(Date.now() - t2 < 1500, `a page with a dead source took ${Date.now() - t2} ms`);
+  assert.ok([...failed.values()].filter((x) => /not asked again/.test(x)).length >= 13 - 4, [...failed.values()].join('\n'));
+  const t3 = Date.now();
+  assert.equal((await openValues(m, page, { sources: [hang.url, url], timeoutMs: 300 })).size, 0);
+  assert.ok(Date.now() - t3 < 3000);
+  assert.ok(m.list(POST_TYPE, { limit: 100 }).every((r) => r.val !== null), 'all kept');
+});
+
+test('a node following metadata-only serves webAccess/index.html and big files, and shows titles and bodies; without a source it says so (502/504)', async () => {
+  const a = await DrayerNode.start({ dataDir: path.join(tmpDir(), 'a'), host: '127.0.0.1', port: 0, discovery: false, autoSync: false });
+  const b = await DrayerNode.start({ dataDir: path.join(tmpDir(), 'b'), host: '127.0.0.1', port: 0, discovery: false, autoSync: false });
+  let aStopped = false;
+  try {
+    const st = await a.call('createStream', { name: 'Site' });
+    const site = tmpDir('drayer-site-');
+    fs.writeFileSync(path.join(site, 'index.html'), '<h1>Hello from the site</h1>');
+    fs.writeFileSync(path.join(site, 'later.html'), '<p>later</p>');
+    const big = randomBytes(3 * 1024 * 1024 + 99);
+    fs.writeFileSync(path.join(site, 'big.bin'), big);
+    const video = randomBytes(4 * 1024 * 1024 + 7);
+    fs.writeFileSync(path.join(site, 'video.bin'), video);
+    await a.call('addFiles', { publicKey: st.publicKey, paths: [site] });
+    await a.call('post', { publicKey: st.publicKey, title: 'First', body: 'a body' });
+    await a.call('post', { publicKey: st.publicKey, title: 'Second', body: 'another body' });
+    const f = await b.call('follow', { key: st.publicKey, url: `http://127.0.0.1:${a.lanAddress()!.port}`, metaOnly: true });
+    assert.equal(f.partial.metaOnly, true);
+    const web = `http://127.0.0.1:${b.lanAddress()!.port}/${Buffer.from(st.publicKey, 'base64').toString('base64url')}`;
+
+    const index = await fetch(`${web}/webAccess/index.html`);
+    assert.equal(index.status, 200);
+    assert.equal(await index.text(), '<h1>Hello from the site</h1>');
+    assert.match(index.headers.get('content-type')!, /^text\/html/);
+    const home = await fetch(`${web}/`, { redirect: 'manual' });
+    assert.equal(home.status, 302, 'the stream has a site');
+    const bigRes = await fetch(`${web}/webAccess/big.bin`);
+    assert.equal(bigRes.status, 200);
+    assert.ok(Buffer.from(await bigRes.arrayBuffer()).equals(Buffer.from(big)));
+    const part = await fetch(`${web}/webAccess/big.bin`, { headers: { range: 'bytes=1048570-1048580' } });
+    assert.equal(part.status, 206);
+    assert.ok(Buffer.from(await part.arrayBuffer()).equals(Buffer.from(big.subarray(1048570, 1048581))));
+    // Seeking into a file never opened: only the chunks of the range are fetched.
+    const MiB = 1024 * 1024;
+    const seek = await fetch(`${web}/webAccess/video.bin`, { headers: { range: `bytes=${2 * MiB + 5}-${3 * MiB + 10}` } });
+    assert.equal(seek.status, 206);
+    assert.ok(Buffer.from(await seek.arrayBuffer()).equals(Buffer.from(video.subarray(2 * MiB + 5, 3 * MiB + 11))));
+    const held = async (i: number) => (await fetch(`${web}/chunk/${hex(blake2b256(video.subarray(i * MiB, (i + 1) * MiB)))}`)).status;
+    assert.deepEqual([await held(0), await held(1), await held(2), await held(3), await held(4)], [404, 404, 200, 200, 404]);
+
+    const posts = (await b.call('listPosts', { publicKey: st.publicKey })).map((p) => `${p.title}|${p.body}`).sort();
+    assert.deepEqual(posts, ['First|a body', 'Second|another body']);
+    const tl = (await b.call('timeline', {})).filter((t) => t.streamKey === st.publicKey).map((t) => `${t.title}|${t.body}`).sort();
+    assert.deepEqual(tl, ['First|a body', 'Second|another body']);
+    const hits = await b.call('search', { query: 'another' });
+    assert.equal(hits.length, 1, 'opened posts are searchable');
+
+    // The writer posts once more and goes away: what was not opened yet cannot be fetched.
+    const third = await a.call('post', { publicKey: st.publicKey, title: 'Third', body: 'too late' });
+    await b.call('syncNow', { publicKey: st.publicKey });
+    await a.stop();
+    aStopped = true;
+    const gone = await fetch(`${web}/webAccess/later.html`);
+    assert.equal(gone.status, 502);
+    assert.match(await gone.text(), /metadata.*sources/);
+    const again = await fetch(`${web}/webAccess/index.html`);
+    assert.equal(again.status, 200, 'what was opened is kept');
+    const listed = await b.call('listPosts', { publicKey: st.publicKey });
+    const t3 = listed.find((p) => p.key === third.key)!;
+    assert.equal(t3.title, '');
+    assert.match(t3.unavailable ?? '', /Could not fetch .*cannot be reached/);
+    assert.equal(listed.filter((p) => p.unavailable).length, 1);
+    await assert.rejects(b.call('getPost', { publicKey: st.publicKey, key: third.key }), /Could not fetch the value of post\//);
+    assert.equal((await b.call('getPost', { publicKey: st.publicKey, key: listed.find((p) => p.title === 'First')!.key })).body, 'a body');
+  } finally {
+    await Promise.all([aStopped ? undefined : a.stop(), b.stop()]);
+  }
+});
+
+test('web access of a metadata-only copy whose sources do not answer in time is a 504, within the request time', async () => {
+  const url = await server();
+  const { w } = await siteWriter('slow');
+  const m = follower(w, { metaOnly: true });
+  await pull(m, url);
+  const held: http.ServerResponse[] = [];
+  const hang = await listen((_req, res) => void held.push(res));
+  const lan = new LanServer({
+    resolve: (pk) => (hex(pk) === hex(m.publicKey) ? m : undefined), shared: () => [],
+    opener: () => ({ sources: [hang.url] }), limits: { requestTimeoutMs: 1500 },
+  });
+  const { port } = await lan.listen();
+  cleanup.push(() => lan.close());
+  const t0 = Date.now();
+  const r = await fetch(`http://127.0.0.1:${port}/${Buffer.from(m.publicKey).toString('base64url')}/webAccess/index.html`);
+  assert.equal(r.status, 504);
+  assert.match(await r.text(), /did not answer in time/);
+  assert.ok(Date.now() - t0 < 1500, `answered after ${Date.now() - t0} ms`);
+});
+
+test('the page a phone gets for a metadata-only copy without index.html shows the posts, fetched as it is opened', async () => {
+  const url = await server();
+  const w = writer('posts only');
+  addPost(w, { title: 'Shown on the phone', body: 'fetched when the page was asked for' });
+  const m = follower(w, { metaOnly: true });
+  await pull(m, url);
+  const lan = new LanServer({ resolve: (pk) => (hex(pk) === hex(m.publicKey) ? m : undefined), shared: () => [], opener: () => ({ sources: [url] }) });
+  const { port } = await lan.listen();
+  cleanup.push(() => lan.close());
+  const page = await fetch(`http://127.0.0.1:${port}/${Buffer.from(m.publicKey).toString('base64url')}/`);
+  assert.equal(page.status, 200);
+  const html = await page.text();
+  assert.match(html, /Shown on the phone/);
+  assert.match(html, /fetched when the page was asked for/);
 });
