@@ -118,8 +118,8 @@ export interface DrayerRequests {
   editPost: [{ publicKey: string; key: string; title: string; body: string }, PostView];
   deletePost: [{ publicKey: string; key: string }, boolean];
   listPosts: [{ publicKey: string; limit?: number; offset?: number }, PostView[]];
-  /** one post; a metadata-only copy fetches its text from the stream's sources (an error says why it could not) */
-  getPost: [{ publicKey: string; key: string }, PostView];
+  /** one post whole (the timeline holds excerpts); null when there is none with that key */
+  getPost: [{ publicKey: string; key: string }, PostView | null];
   /** `key`: a public key in any accepted form, or a link */
   follow: [{ key: string; url?: string } & PartialSettings, StreamSummary];
   unfollow: [{ publicKey: string; deleteData?: boolean }, void];

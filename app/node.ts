@@ -12,7 +12,7 @@ import { randomBytes } from './crypto.js';
 import { DrayerError, isDrayerError } from './errors.js';
 import { fingerprint, formatKey, keyLink, parseKey } from './keys.js';
 import { Library, StreamEntry } from './library.js';
-import { addPost, editPost, POST_TYPE, postView } from './posts.js';
+import { addPost, editPost, listPosts, POST_TYPE, postView } from './posts.js';
 import { openValue, openValues, type OpenOptions } from './open.js';
 import type { DrayerRecord } from './record.js';
 import { Stream } from './store.js';
@@ -660,6 +660,7 @@ export class DrayerNode implements DrayerApi {
     },
     listPosts: async ({ publicKey, limit, offset }) => {
       const s = this.stream(publicKey);
+      if (!s.partial.metaOnly) return listPosts(s, { limit, offset });
       const recs = s.list(POST_TYPE, { order: 'ts', limit, offset });
       const failed = await this.readPosts(s, recs);
       return recs.map((r) => {
@@ -669,9 +670,9 @@ export class DrayerNode implements DrayerApi {
     },
     getPost: async ({ publicKey, key }) => {
       const s = this.stream(publicKey);
-      if (typeof key !== 'string') throw new DrayerError('INVALID_ARGUMENT', 'getPost needs the key of a post.');
-      const r = s.get(POST_TYPE, key);
-      if (!r) throw new DrayerError('NOT_FOUND', `There is no post with key ${key} in this stream.`);
+      const r = s.get(POST_TYPE, String(key));
+      if (!r) return null;
+      // A metadata-only copy fetches it now; when it cannot, the error says why and what to do.
       return postView(r.val ? r : { ...r, val: await openValue(s, r, this.openOptions(s)) });
     },
     follow: async ({ key, url, latest, metaOnly }) => {

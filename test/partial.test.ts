@@ -427,7 +427,8 @@ test('a node following metadata-only serves webAccess/index.html and big files, 
     assert.match(t3.unavailable ?? '', /Could not fetch .*cannot be reached/);
     assert.equal(listed.filter((p) => p.unavailable).length, 1);
     await assert.rejects(b.call('getPost', { publicKey: st.publicKey, key: third.key }), /Could not fetch the value of post\//);
-    assert.equal((await b.call('getPost', { publicKey: st.publicKey, key: listed.find((p) => p.title === 'First')!.key })).body, 'a body');
+    assert.equal((await b.call('getPost', { publicKey: st.publicKey, key: listed.find((p) => p.title === 'First')!.key }))?.body, 'a body');
+    assert.equal(await b.call('getPost', { publicKey: st.publicKey, key: 'no such post' }), null);
   } finally {
     await Promise.all([aStopped ? undefined : a.stop(), b.stop()]);
   }
