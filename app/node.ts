@@ -13,12 +13,12 @@ import { DrayerError, isDrayerError } from './errors.js';
 import { fingerprint, formatKey, keyLink, parseKey } from './keys.js';
 import { Library, StreamEntry } from './library.js';
 import { addPost, editPost, listPosts, POST_TYPE, postView } from './posts.js';
-import { openValue, openValues, type OpenOptions } from './open.js';
 import type { DrayerRecord } from './record.js';
 import { Stream } from './store.js';
 import { Applier, CursorStore, latestWindowStart, peerId, pull, PullResult } from './sync.js';
 import { LanServer } from './server.js';
 import { Discovery, Peer, RateLimit, TokenBucket } from './discovery.js';
+import { openValue, openValues, type OpenOptions } from './open.js';
 import { preparedApplier, VerifierPool } from './verifier.js';
 import { addPaths, deleteFile, gcChunks, listFiles } from './files.js';
 
