@@ -4,7 +4,7 @@
 import type { ErrorCode } from './errors.js';
 
 export interface PartialSettings {
-  /** keep only the latest N records by id; the window moves on as the stream grows */
+  /** keep only the N newest live records (by id; drayer/info is kept beside them); the window moves on as the stream changes */
   latest?: number;
   /** keep records without values; values and chunks are fetched when opened */
   metaOnly?: boolean;
@@ -72,6 +72,11 @@ export interface PostView {
   mod: number;
   title: string;
   body: string;
+  /**
+   * A metadata-only copy could not fetch this post's text from the stream's sources (title and
+   * body are empty): what happened and what to do. Absent when the post reads normally.
+   */
+  unavailable?: string;
 }
 
 export interface TimelineItem extends PostView {

@@ -76,11 +76,11 @@ registerCommand({
     const [url, keyText, file] = args as [string, string, string];
     const pk = parseKey(keyText);
     const latest = positiveInt(opts.latest, 'latest', 'clone');
-    const { peerId, remoteTips, rejectionSummary } = await import('./sync.js');
+    const { peerId, latestWindowStart, rejectionSummary } = await import('./sync.js');
     const peer = peerId(url);
     if (fs.existsSync(file)) throw new DrayerError('EXISTS', await alreadyThere(file, pk));
     let minId = 0;
-    if (latest !== undefined) minId = Math.max(1, (await remoteTips(peer, pk)).id - latest + 1);
+    if (latest !== undefined) minId = await latestWindowStart(peer, pk, latest);
     const { Stream } = await import('./store.js');
     // The folders the clone makes too, so that one that receives nothing leaves nothing behind.
     const made = missingDirs(path.dirname(path.resolve(file)));

@@ -366,17 +366,36 @@ function missingRecord(file: string, type: string, key: string): DrayerError {
   return new DrayerError('NOT_FOUND', `There is no record ${type}/${key} in ${file}; list them with "drayer ls ${file} --type ${type}".`);
 }
 
+/** --from: where a metadata-only copy fetches what is opened, before the sources the file names. */
+const fromOption = { from: { type: 'string', multiple: true } } as const;
+
+/** How get and cat open what a metadata-only copy holds without its value. */
+async function openOptions(s: Stream, file: string, opts: Options, retry: string): Promise<import('./open.js').OpenOptions> {
+  const { streamSources } = await import('./open.js');
+  const sources = [...(Array.isArray(opts.from) ? opts.from : []), ...streamSources(s)];
+  const how = `${retry.replace('FILE', file)} --from http://HOST:PORT`;
+  return {
+    sources,
+    advice: sources.length ? `Try again when one of them is running, or name a peer that holds this stream with its values: ${how}` : `Name a peer that holds this stream with its values: ${how}`,
+  };
+}
+
 registerCommand({
   name: 'get',
-  usage: 'get FILE TYPE KEY',
-  summary: "write a record's value (raw bytes) to stdout",
+  usage: 'get FILE TYPE KEY [--from URL]...',
+  summary: "write a record's value (raw bytes) to stdout (a metadata-only copy fetches it from its sources)",
+  options: fromOption,
   positionals: [3, 3],
-  run: ({ args: [file, type, key] }) =>
+  run: ({ args: [file, type, key], opts }) =>
     withStream(file!, async (s) => {
       const r = s.get(type!, key!);
       if (!r) throw missingRecord(file!, type!, key!);
-      if (!r.val) throw new DrayerError('NOT_FOUND', `${file} holds ${type}/${key} without its value (a metadata-only copy); sync it from a full copy to read it.`);
-      await writeOut(r.val);
+      let val = r.val;
+      if (!val) {
+        const { openValue } = await import('./open.js');
+        val = await openValue(s, r, await openOptions(s, file!, opts, `drayer get FILE ${type} ${key}`));
+      }
+      await writeOut(val);
     }),
 });
 
@@ -521,14 +540,18 @@ registerCommand({
 
 registerCommand({
   name: 'cat',
-  usage: 'cat FILE PATH',
-  summary: "write a stored file's bytes to stdout",
+  usage: 'cat FILE PATH [--from URL]...',
+  summary: "write a stored file's bytes to stdout (a metadata-only copy fetches them from its sources)",
+  options: fromOption,
   positionals: [2, 2],
-  async run({ args: [file, p] }) {
+  async run({ args: [file, p], opts }) {
     const { openFileStream, statFile } = await import('./files.js');
+    const { metadataOnlyFile, openFileRange } = await import('./open.js');
     await withStream(file!, async (s) => {
-      if (!statFile(s, p!)) throw new DrayerError('NOT_FOUND', `There is no file ${p} in ${file}; list files with "drayer ls ${file} --type file".`);
-      const src = openFileStream(s, p!);
+      const held = statFile(s, p!);
+      if (!held && !metadataOnlyFile(s, p!)) throw new DrayerError('NOT_FOUND', `There is no file ${p} in ${file}; list files with "drayer ls ${file} --type file".`);
+      // A metadata-only copy opens it from its sources (value, then chunks as they are written out).
+      const src = s.partial.metaOnly || !held ? await openFileRange(s, p!, {}, await openOptions(s, file!, opts, `drayer cat FILE ${p}`)) : openFileStream(s, p!);
       try {
         for await (const chunk of src) {
           if (!(await writeOut(chunk as Uint8Array))) break; // the reader went away (e.g. | head)

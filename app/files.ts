@@ -579,7 +579,7 @@ function loadFull(s: Stream, p: string): Loaded {
   const key = normalizeFilePath(p);
   const r = s.get(FILE_TYPE, key);
   if (!r) throw new DrayerError('NOT_FOUND', `There is no file "${key}" in this stream.`);
-  if (!r.val) throw new DrayerError('NOT_FOUND', `Only the metadata of file "${key}" is held here; sync its value from a mirror to read it.`);
+  if (!r.val) throw new DrayerError('NOT_FOUND', `Only the metadata of file "${key}" is held here (a metadata-only copy); open it with drayer cat or the node's web access, which fetch it from the stream's sources.`);
   const { header, body } = parseFileValue(r.val);
   const size = header.size ?? (header.enc === 'chunks' ? 0 : smallContent(header, body).length);
   return { key, id: r.id, mod: r.mod, header, body, size, len: r.val.length };

@@ -542,6 +542,19 @@ export class Library {
     if (current) this.reconcile(pk, stream);
   }
 
+  /**
+   * A metadata-only copy fetched the values of posts it held without them (open.ts): their titles
+   * and bodies reach the timeline and search. The change feed did not move, so neither does the
+   * indexed seq.
+   */
+  notePostValues(stream: Stream, records: DrayerRecord[]): void {
+    const pk = this.requireEntry(stream);
+    const rows = records
+      .filter((r) => r.type === POST_TYPE && r.val)
+      .map((r): FeedRow => ({ id: r.id, key: r.key, ts: r.ts, mod: r.mod, val: Buffer.from(r.val!.buffer, r.val!.byteOffset, r.val!.byteLength) }));
+    if (rows.length) this.tx(() => this.writePosts(pk, rows));
+  }
+
   // ---------- reading the timeline ----------
 
   private cached(sql: string): Database.Statement {

@@ -14,9 +14,10 @@ import { Library, StreamEntry } from './library.js';
 import { addPost, editPost, listPosts, POST_TYPE, postView } from './posts.js';
 import type { DrayerRecord } from './record.js';
 import { Stream } from './store.js';
-import { Applier, CursorStore, peerId, pull, PullResult, remoteTips } from './sync.js';
+import { Applier, CursorStore, latestWindowStart, peerId, pull, PullResult } from './sync.js';
 import { LanServer } from './server.js';
 import { Discovery, Peer, RateLimit, TokenBucket } from './discovery.js';
+import { openValue, openValues, type OpenOptions } from './open.js';
 import { preparedApplier, VerifierPool } from './verifier.js';
 import { addBytes, addFile, addPaths, deleteFile, gcChunks, listFiles, normalizeFilePath, openFileStream, statFile } from './files.js';
 import { decodeBase64, uploadMime, uploadTime, Uploads, UPLOAD_CHUNK_BYTES } from './uploads.js';
@@ -54,6 +55,8 @@ const ANNOUNCED_PULLS: RateLimit = { burst: 16, perSecond: 2 };
 const MAX_HEARD_SOURCES = 4;
 /** Entries kept in memory per peer URL or address (backoff, cursors, pull budgets), oldest dropped. */
 const MAX_PEER_STATES = 1024;
+/** A post whose text a metadata-only copy could not fetch is not asked for again on every read for this long. */
+const OPEN_RETRY_MS = 30_000;
 
 interface PullHint {
   publicKey: Uint8Array;
@@ -96,6 +99,8 @@ export class DrayerNode implements DrayerApi {
   private readonly pullBucket = new TokenBucket(ANNOUNCED_PULLS, Date.now());
   private readonly syncing = new Map<string, Promise<SyncReport[]>>();
   private readonly seenSeq = new Map<string, number>();
+  /** posts whose text could not be fetched lately (see OPEN_RETRY_MS), by stream, id and hash */
+  private readonly openFailures = new Map<string, { until: number; why: string }>();
   private timers: NodeJS.Timeout[] = [];
   private server: LanServer | null = null;
   private discovery: Discovery | null = null;
@@ -158,6 +163,7 @@ export class DrayerNode implements DrayerApi {
         resolve: (pk) => this.servedStream(pk),
         shared: () => this.sharedStreams(),
         log: (m: string) => this.log(m),
+        opener: (s) => this.openOptions(s),
       });
       this.lan = await this.server.listen();
     }
@@ -416,6 +422,44 @@ export class DrayerNode implements DrayerApi {
         this.log(`watching ${pk}: ${(err as Error).message}`);
       }
     }
+  }
+
+  // ---------- opening a metadata-only copy ----------
+
+  /** Where a metadata-only copy fetches what is opened (the sources sync uses), and what it tells the index. */
+  private openOptions(s: Stream): OpenOptions {
+    return {
+      sources: this.sourcesFor(s),
+      onValue: (r) => this.library.notePostValues(s, [r]),
+      advice: 'Try again when one of them is reachable, or add a peer that holds this stream with its values to its sources.',
+    };
+  }
+
+  /**
+   * Posts being read: a metadata-only copy fetches the text of those it holds without it. Answers
+   * why each one it could not fetch was not; such a post is not asked for again for a while.
+   */
+  private async readPosts(s: Stream, recs: DrayerRecord[]): Promise<Map<number, string>> {
+    const failed = new Map<number, string>();
+    if (!s.partial.metaOnly) return failed;
+    const pk = formatKey(s.publicKey);
+    const key = (r: DrayerRecord) => `${pk} ${r.id} ${Buffer.from(r.hash).toString('hex')}`;
+    const todo: DrayerRecord[] = [];
+    for (const r of recs) {
+      if (r.val) continue;
+      const f = this.openFailures.get(key(r));
+      if (f && f.until > Date.now()) failed.set(r.id, f.why);
+      else todo.push(r);
+    }
+    if (todo.length === 0) return failed;
+    const now = await openValues(s, todo, this.openOptions(s));
+    for (const r of todo) {
+      const why = now.get(r.id);
+      if (why === undefined) continue;
+      failed.set(r.id, why);
+      remember(this.openFailures, key(r), { until: Date.now() + OPEN_RETRY_MS, why });
+    }
+    return failed;
   }
 
   // ---------- sync ----------
@@ -753,10 +797,22 @@ export class DrayerNode implements DrayerApi {
       if (ok) this.afterChange(s, { stored: s.changesSince(before).records, removed: old ? [old.id] : [] }, true);
       return ok;
     },
-    listPosts: ({ publicKey, limit, offset }) => listPosts(this.stream(publicKey), { limit, offset }),
-    getPost: ({ publicKey, key }) => {
-      const r = this.stream(publicKey).get(POST_TYPE, String(key));
-      return r ? postView(r) : null;
+    listPosts: async ({ publicKey, limit, offset }) => {
+      const s = this.stream(publicKey);
+      if (!s.partial.metaOnly) return listPosts(s, { limit, offset });
+      const recs = s.list(POST_TYPE, { order: 'ts', limit, offset });
+      const failed = await this.readPosts(s, recs);
+      return recs.map((r) => {
+        const why = failed.get(r.id);
+        return why !== undefined ? { ...postView(r), unavailable: why } : postView(r.val ? r : s.getById(r.id) ?? r);
+      });
+    },
+    getPost: async ({ publicKey, key }) => {
+      const s = this.stream(publicKey);
+      const r = s.get(POST_TYPE, String(key));
+      if (!r) return null;
+      // A metadata-only copy fetches it now; when it cannot, the error says why and what to do.
+      return postView(r.val ? r : { ...r, val: await openValue(s, r, this.openOptions(s)) });
     },
     follow: async ({ key, url, latest, metaOnly }) => {
       const { pk, source } = parseFollowTarget(key);
@@ -767,8 +823,7 @@ export class DrayerNode implements DrayerApi {
       if (latest !== undefined) {
         if (!Number.isSafeInteger(latest) || latest < 1) throw new DrayerError('INVALID_ARGUMENT', '--latest needs a positive whole number.');
         if (!from) throw new DrayerError('INVALID_ARGUMENT', 'A partial follow (latest N) needs a URL to ask for the newest records.');
-        const tips = await remoteTips(from, pk);
-        minId = Math.max(1, tips.id - latest + 1);
+        minId = await latestWindowStart(from, pk, latest);
       }
       const file = this.uniqueFile(`follow-${Buffer.from(pk).toString('base64url').slice(0, 10)}`);
       const s = Stream.create(path.join(this.dataDir, file), { followKey: pk, minId, metaOnly, latest });
@@ -873,7 +928,27 @@ export class DrayerNode implements DrayerApi {
       this.afterChange(s, { stored: s.changesSince(before, { metaOnly: true, limit: 10_000 }).records, removed: [] }, true);
       return this.summary(pk);
     },
-    timeline: ({ limit, before }) => named(this.library.timeline({ limit, before })),
+    timeline: async ({ limit, before }) => {
+      const items = this.library.timeline({ limit, before });
+      // Posts of metadata-only copies are fetched as they are shown, then read again from the index.
+      const unread = new Map<string, DrayerRecord[]>();
+      const metaOnly = new Map<string, boolean>();
+      for (const t of items) {
+        const s = this.streams.get(t.streamKey);
+        if (s && !metaOnly.has(t.streamKey)) metaOnly.set(t.streamKey, s.partial.metaOnly === true);
+        const r = s && metaOnly.get(t.streamKey) ? s.getById(t.id) : undefined;
+        if (r && r.val === null && r.type === POST_TYPE) unread.set(t.streamKey, [...(unread.get(t.streamKey) ?? []), r]);
+      }
+      if (unread.size === 0) return named(items);
+      const failed = new Map<string, string>();
+      await Promise.all([...unread].map(async ([pk, recs]) => {
+        for (const [id, why] of await this.readPosts(this.streams.get(pk)!, recs)) failed.set(`${pk} ${id}`, why);
+      }));
+      return named(this.library.timeline({ limit, before })).map((t) => {
+        const why = failed.get(`${t.streamKey} ${t.id}`);
+        return why !== undefined ? { ...t, unavailable: why } : t;
+      });
+    },
     search: ({ query, limit }) => named(this.library.search(query, { limit })),
     nearby: () => {
       const out: NearbyStream[] = [];

@@ -7,6 +7,7 @@
 import * as http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { parseKey } from './keys.js';
+import type { OpenOptions } from './open.js';
 import type { Stream } from './store.js';
 import { DEFAULT_LIMITS, type RouteContext, type ServerLimits } from './server/context.js';
 import { admissions, Guard, REFUSALS, type Refusal } from './server/guard.js';
@@ -29,6 +30,11 @@ export interface ServerOptions {
   limits?: Partial<ServerLimits>;
   /** where failures are described (never sent to clients) */
   log?: (message: string) => void;
+  /**
+   * How a metadata-only copy opens what a request asks for: the stream's sources (and who to tell
+   * of each value filled in). Without it, such files are not found here.
+   */
+  opener?(s: Stream): Pick<OpenOptions, 'sources' | 'onValue'>;
 }
 
 export interface ServerStats {
@@ -52,7 +58,8 @@ export interface ServerStats {
   closed: { stalled: number; idle: number };
 }
 
-type Route = (ctx: RouteContext) => void;
+/** A route answers at once, or (fetching what a metadata-only copy lacks) by a promise. */
+type Route = (ctx: RouteContext) => void | Promise<void>;
 
 /** Per-stream endpoints by the path segment after the key. */
 const ROUTES: Record<string, Route> = {
@@ -235,13 +242,15 @@ export class LanServer {
     res.once('close', admitted.done);
     res.once('finish', admitted.done);
     try {
-      this.route(req, res);
+      const later = this.route(req, res);
+      later?.catch((e) => this.fail(req, res, e));
     } catch (e) {
       this.fail(req, res, e);
     }
   }
 
   private fail(req: http.IncomingMessage, res: http.ServerResponse, e: unknown): void {
+    if (res.destroyed && !res.headersSent) return; // the client left while the answer was being fetched
     if (res.headersSent) {
       this.log(`server: ${req.method} ${safeUrl(req.url)} failed after its answer began: ${describe(e)}`);
       res.destroy();
@@ -257,7 +266,7 @@ export class LanServer {
     sendText(req, res, 500, 'Something went wrong on this node while answering; try again later.');
   }
 
-  private route(req: http.IncomingMessage, res: http.ServerResponse): void {
+  private route(req: http.IncomingMessage, res: http.ServerResponse): void | Promise<void> {
     const method = req.method ?? '';
     if (method !== 'GET' && method !== 'HEAD') {
       res.setHeader('Connection', 'close');
@@ -290,15 +299,13 @@ export class LanServer {
       req, res, stream, keyRaw, args: rest.slice(1), query, limits: this.limits, log: (m) => this.log(m),
       room: () => room(res),
       reserve: (bytes) => reserve(res, bytes),
+      opener: this.opts.opener && (() => this.opts.opener!(stream)),
     };
     const op = rest[0]!;
-    if (op === '' && rest.length === 1) {
-      web.home(ctx);
-      return;
-    }
+    if (op === '' && rest.length === 1) return web.home(ctx);
     const handler = Object.hasOwn(ROUTES, op) ? ROUTES[op] : undefined;
     if (!handler) throw new HttpError(404, 'There is nothing at this address.');
-    handler(ctx);
+    return handler(ctx);
   }
 }
 

@@ -285,7 +285,7 @@ export interface CreateOptions extends PartialFilter {
   keyPair?: KeyPair;
   /** create a mirror of someone else's stream: no secret key, no info record yet */
   followKey?: Uint8Array;
-  /** a "latest N" mirror: minId follows the ID tip as the stream grows (see keepLatest) */
+  /** a "latest N" mirror: minId follows the N-th newest live record as the stream changes (see keepLatest) */
   latest?: number;
 }
 
@@ -534,6 +534,8 @@ export class Stream {
       countType: db.prepare(`SELECT count(*) FROM records WHERE type = ?`).pluck(),
       // a latest-N window moving on (keepLatest): drayer/info stays, like in every partial copy
       windowDrop: db.prepare(`DELETE FROM records WHERE chain = ? AND id < ? AND NOT (type = 'drayer' AND key = 'info') RETURNING id`).pluck(),
+      // the id of the (OFFSET+1)-th newest record a reader sees (drayer/info is kept beside every window, not in it)
+      nthNewest: db.prepare(`SELECT id FROM records INDEXED BY records_chain_id WHERE chain = ? AND NOT (type = 'drayer' AND key = 'info') ORDER BY id DESC LIMIT 1 OFFSET ?`).pluck(),
       topSeqSet: db.prepare(`UPDATE records SET seq = ? WHERE seq = (SELECT max(seq) FROM records)`),
       countAfter: db.prepare(`SELECT count(*) FROM records WHERE seq > ? AND ${inRange}`).pluck(),
       listTs: db.prepare(`SELECT * FROM records WHERE type = ? ORDER BY ts DESC, id DESC LIMIT ? OFFSET ?`),
@@ -688,6 +690,11 @@ export class Stream {
     return this.st.types.all() as { type: string; n: number }[];
   }
 
+  /** The ID-chain tip: the largest id held for the stream's own chain (0 when empty). */
+  idTip(): number {
+    return (this.st.maxId.get(this.chain) as number | null) ?? 0;
+  }
+
   /** The M-chain tip: the largest mod held for the stream's own chain (0 when empty). */
   mtip(): number {
     return (this.st.maxMod.get(this.chain) as number | null) ?? 0;
@@ -707,18 +714,20 @@ export class Stream {
   }
 
   /**
-   * A "latest N" mirror moves its window as the stream grows: minId follows the ID tip, and
-   * records that fall below it are removed (arriving now, they would be skipped). Ids of deleted
-   * records count too, so the window can hold fewer than N. Seqs stay above all handed out: if
-   * the row holding the last seq goes, the newest remaining row takes that seq. Returns the ids
-   * of the records removed.
+   * A "latest N" mirror keeps the N newest live records (by id, drayer/info aside: it is kept
+   * beside the window, as in every partial copy). Ids of deleted records leave holes, so the window
+   * starts at the id of the N-th newest record held, not at the ID tip less N. This moves it up as
+   * the stream grows: records that fall below it are removed (arriving now, they would be skipped).
+   * It never moves down here; lowerWindow does that, on a peer's word (sync.ts openWindow).
+   * Seqs stay above all handed out: if the row holding the last seq goes, the newest remaining row
+   * takes that seq. Returns the ids of the records removed.
    */
   keepLatest(): number[] {
-    const latest = Number(this.meta('latest') ?? 0);
-    if (!(latest > 0)) return [];
+    const latest = this.latest;
+    if (!latest) return [];
     const removed = this.db.transaction((): number[] => {
-      const minId = ((this.st.maxId.get(this.chain) as number | null) ?? 0) - latest + 1;
-      if (minId <= (this.partial.minId ?? 0)) return [];
+      const minId = this.st.nthNewest.get(this.chain, latest - 1) as number | undefined;
+      if (minId === undefined || minId <= (this.partial.minId ?? 0)) return []; // fewer than N held: keep them all
       const top = this.lastSeq();
       this.st.metaSet.run('minId', minId);
       const ids = this.st.windowDrop.all(this.chain, minId) as number[];
@@ -727,6 +736,45 @@ export class Stream {
     }).immediate();
     this.checkpoints.wrote(removed.length);
     return removed;
+  }
+
+  /** N of a "latest N" mirror (0 for any other copy). */
+  get latest(): number {
+    const n = Number(this.meta('latest') ?? 0);
+    return Number.isSafeInteger(n) && n > 0 ? n : 0;
+  }
+
+  /**
+   * Where a window of the `n` newest live records starts in this copy, as far as it can vouch for
+   * it: the id of its n-th newest record (drayer/info aside), or 0 when the stream has fewer (the
+   * window is the whole stream). Undefined when this copy cannot tell: it keeps only records
+   * changed lately (minMod), or keeps a window and holds fewer than n, or a pull into it has not
+   * finished (it may lack records it is about to get).
+   */
+  windowStart(n: number): number | undefined {
+    if (!Number.isSafeInteger(n) || n < 1) return undefined;
+    const { minId, minMod } = this.partial;
+    if (minMod || (!this.writable && this.unfinishedSyncs().length > 0)) return undefined;
+    const id = this.st.nthNewest.get(this.chain, n - 1) as number | undefined;
+    if (id !== undefined) return id;
+    return minId && minId > 1 ? undefined : 0;
+  }
+
+  /**
+   * Move a "latest N" window's start down to `minId` (records were deleted inside it, so older
+   * ones belong to it now). Those were skipped by every pull so far, so every sync cursor of this
+   * copy must start over: they are keyed on `windowEpoch` (sync.ts windowCursors), bumped here.
+   * Answers whether the window moved.
+   */
+  lowerWindow(minId: number): boolean {
+    if (!Number.isSafeInteger(minId) || minId < 1) throw new DrayerError('INVALID_ARGUMENT', `A window start is an id from 1, not ${minId}.`);
+    return this.db.transaction((): boolean => {
+      const { minId: now = 0, minMod } = this.partial;
+      if (minMod || now <= minId) return false;
+      this.st.metaSet.run('minId', minId);
+      this.st.metaSet.run('windowEpoch', Number(this.meta('windowEpoch') ?? 0) + 1);
+      return true;
+    }).immediate();
   }
 
   /** How many rows of the change feed come after `seq` and pass the filters: a follower's "records to go". */

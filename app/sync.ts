@@ -627,9 +627,10 @@ function decodeRecords(items: unknown[], pk: Uint8Array, rejections: RejectionCo
 /** Pull everything new for `stream` from the peer at `baseUrl`. Resumable: progress is saved per page. */
 export async function pull(stream: Stream, baseUrl: string, opts: PullOptions = {}): Promise<PullResult> {
   const peer = peerId(baseUrl);
+  await openWindow(stream, peer, opts); // a "latest N" window may first reach further back
   const pk = stream.publicKey;
   const pkText = Buffer.from(pk).toString('base64');
-  const cursors = opts.cursors ?? streamCursors(stream);
+  const cursors = windowCursors(stream, opts.cursors ?? streamCursors(stream));
   const apply: Applier = opts.applier ?? ((s, recs) => s.apply(recs));
   const maxBytes = opts.maxResponseBytes ?? SYNC_LIMITS.maxResponseBytes;
   const timeoutMs = opts.timeoutMs ?? SYNC_LIMITS.timeoutMs;
@@ -809,6 +810,59 @@ function accountApplied(result: PullResult, r: ApplyResult): void {
   }
 }
 
+/**
+ * Before a "latest N" mirror pulls: if records were deleted inside its window, older ones belong
+ * to it now, and only a peer can say which (ids of deleted records leave holes). The peer's
+ * /tips?latest=N names where its N newest live records start; the window reaches down to there
+ * (Stream.lowerWindow, which restarts every cursor so the pull brings those records), and after
+ * the pull keepLatest trims it to N again. Peers behind this copy (lower tips), peers that cannot
+ * tell and older peers that do not answer `start` change nothing: the window stays as it is. A
+ * failing /tips is left to the pull itself to report.
+ */
+async function openWindow(stream: Stream, peer: string, opts: PullOptions): Promise<void> {
+  const latest = stream.latest;
+  if (!latest || (stream.partial.minId ?? 0) <= 1) return;
+  let tips: Awaited<ReturnType<typeof remoteTips>>;
+  try {
+    tips = await remoteTips(peer, stream.publicKey, { latest, timeoutMs: Math.min(opts.timeoutMs ?? SYNC_LIMITS.timeoutMs, WINDOW_TIPS_TIMEOUT_MS), signal: opts.signal });
+  } catch {
+    return;
+  }
+  const to = lowerWindowTo(stream, tips);
+  if (to !== undefined) stream.lowerWindow(to);
+}
+
+/** Where a "latest N" copy's window must reach down to, given a peer's tips; undefined: it stays. */
+export function lowerWindowTo(stream: Stream, tips: { id: number; mod: number; start?: number }): number | undefined {
+  const minId = stream.partial.minId ?? 0;
+  if (!stream.latest || minId <= 1 || stream.partial.minMod) return undefined;
+  if (tips.start === undefined || tips.start >= minId) return undefined;
+  // A peer that lacks records this copy holds has an older window: it would pull old records in.
+  if (tips.id < stream.idTip() || tips.mod < stream.mtip()) return undefined;
+  return Math.max(1, tips.start);
+}
+
+/** A slow /tips delays the pull by at most this much (it is one small answer). */
+const WINDOW_TIPS_TIMEOUT_MS = 10_000;
+
+/**
+ * Cursors of a copy whose window was lowered are kept apart per window epoch (Stream.lowerWindow):
+ * a cursor taken under a narrower filter skipped records that the copy now wants.
+ */
+export function windowCursors(stream: Stream, inner: CursorStore): CursorStore {
+  const epoch = Number(stream.meta('windowEpoch') ?? 0);
+  if (!epoch) return inner;
+  const tag = `#w${epoch}`;
+  return {
+    getCursor: (peer, pk, node) => inner.getCursor(peer, pk, node + tag),
+    setCursor: (peer, pk, node, seq) => inner.setCursor(peer, pk, node + tag, seq),
+    lastNodeId: (peer, pk) => {
+      const n = inner.lastNodeId?.(peer, pk);
+      return n?.endsWith(tag) ? n.slice(0, -tag.length) : undefined; // another epoch's: start over
+    },
+  };
+}
+
 /** Move a "latest N" mirror's window on (Stream.keepLatest), and report what left it. */
 function leaveWindow(stream: Stream, result: PullResult): void {
   const ids = stream.keepLatest();
@@ -977,12 +1031,18 @@ export async function fetchMissingChunks(
   return store.stored;
 }
 
-/** The peer's tips for a stream (GET /<pk>/tips): what a "latest N" follow needs to pick its range. */
-export async function remoteTips(baseUrl: string, pk: Uint8Array, opts: { timeoutMs?: number } = {}): Promise<{ node: string; id: number; mod: number; seq: number }> {
-  const url = `${peerId(baseUrl)}/${urlSafeKey(pk)}/tips`;
+/**
+ * The peer's tips for a stream (GET /<pk>/tips): what a "latest N" follow needs to pick its range.
+ * With `latest`, a peer that can tell also answers `start`: the id of its N-th newest live record
+ * (0: it has fewer). Older peers ignore the question and answer without it.
+ */
+export async function remoteTips(
+  baseUrl: string, pk: Uint8Array, opts: { timeoutMs?: number; latest?: number; signal?: AbortSignal } = {},
+): Promise<{ node: string; id: number; mod: number; seq: number; start?: number }> {
+  const url = `${peerId(baseUrl)}/${urlSafeKey(pk)}/tips${opts.latest ? `?latest=${opts.latest}` : ''}`;
   let buf: Uint8Array;
   try {
-    buf = await fetchBounded(url, { maxBytes: 4096, timeoutMs: opts.timeoutMs ?? SYNC_LIMITS.timeoutMs });
+    buf = await fetchBounded(url, { maxBytes: 4096, timeoutMs: opts.timeoutMs ?? SYNC_LIMITS.timeoutMs, signal: opts.signal });
   } catch (e) {
     if (e instanceof HttpStatusError) throw new DrayerError('NOT_FOUND', `${peerId(baseUrl)} does not serve this stream (HTTP ${e.status}).`);
     throw e;
@@ -993,5 +1053,18 @@ export async function remoteTips(baseUrl: string, pk: Uint8Array, opts: { timeou
   if (typeof node !== 'string' || node.length > MAX_NODE_ID || !Number.isSafeInteger(m.id) || !Number.isSafeInteger(m.mod) || !Number.isSafeInteger(m.seq)) {
     throw new DrayerError('IO', `${url} sent malformed tips.`);
   }
-  return { node, id: m.id as number, mod: m.mod as number, seq: m.seq as number };
+  const id = m.id as number;
+  // A start is an id the peer holds (or 0), so never above its ID tip; anything else is ignored.
+  const start = opts.latest && Number.isSafeInteger(m.start) && (m.start as number) >= 0 && (m.start as number) <= id ? (m.start as number) : undefined;
+  return { node, id, mod: m.mod as number, seq: m.seq as number, ...(start !== undefined ? { start } : {}) };
+}
+
+/**
+ * Where a new "latest N" copy of a stream starts (its minId): where the peer says its N newest
+ * live records start, or, from a peer that does not say, the ID tip less N (ids of deleted
+ * records then count too; the first sync from a peer that tells corrects it).
+ */
+export async function latestWindowStart(baseUrl: string, pk: Uint8Array, latest: number): Promise<number> {
+  const tips = await remoteTips(baseUrl, pk, { latest });
+  return Math.max(1, tips.start ?? tips.id - latest + 1);
 }

@@ -33,6 +33,7 @@ import fc from 'fast-check';
 import { encode } from '@msgpack/msgpack';
 import { ChangesOptions, PartialFilter, Stream } from '../app/store.js';
 import { DrayerRecord } from '../app/record.js';
+import { lowerWindowTo, windowCursors, type CursorStore } from '../app/sync.js';
 import { hex, tmpDir, utf8 } from './helpers.js';
 
 // Hundreds of small stream files are created and closed here; on a disk each costs a few fsyncs
@@ -399,6 +400,182 @@ test(`convergence: random writer histories, random partial syncs among mirrors o
     fcParams(RUNS),
   );
   console.log(`# convergence: ${JSON.stringify(counts)} in ${Date.now() - t0} ms`);
+});
+
+// ---------- "latest N" windows ----------
+//
+// A latest-N copy holds the N newest live records by id (drayer/info beside them). Deletes leave
+// holes in the ids, so its window start moves down as well as up: before each pull it asks its
+// source where the N newest start (Stream.windowStart, answered only by a copy that can vouch for
+// it), reaches down there if needed (lowerWindowTo, Stream.lowerWindow: every cursor of the copy
+// starts over, windowCursors), and after a pull that drained its source trims to N again
+// (Stream.keepLatest). Here those steps run as sync.ts pull() runs them, without HTTP; pulls stop
+// part way at random (a window is trimmed only after a drain, as in pull()). At the end each
+// window copy drains a random other copy, then the writer, and must hold exactly the writer's N
+// newest live records and drayer/info, bit for bit; fresh ones cloned from up-to-date copies too.
+
+type LOp = WOp | { t: 'batch'; ops: WOp[] } | { t: 'sync'; m: number; src: number; limit: number; stopAfter: number };
+
+const lopArb: fc.Arbitrary<LOp> = fc.oneof(
+  { weight: 10, arbitrary: wopArb },
+  { weight: 1, arbitrary: fc.record({ t: fc.constant('batch' as const), ops: fc.array(wopArb, { minLength: 1, maxLength: 5 }) }) },
+  { weight: 8, arbitrary: fc.record({ t: fc.constant('sync' as const), m: fc.nat(), src: fc.nat(), limit: fc.integer({ min: 1, max: 6 }), stopAfter: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 3 })) }) },
+);
+
+interface LNode {
+  name: string;
+  s: Stream;
+  /** the copy's cursors, as a CursorStore keeps them (the node id it was taken from, and the seq) */
+  cursors: Map<string, { node: string; seq: number }>;
+}
+
+const lcounts = { runs: 0, syncs: 0, lowered: 0, trimmed: 0, stored: 0, removed: 0, interrupted: 0 };
+
+function cursorStore(m: LNode): CursorStore {
+  return {
+    getCursor: (peer, _pk, node) => (m.cursors.get(peer)?.node === node ? m.cursors.get(peer)!.seq : 0),
+    setCursor: (peer, _pk, node, seq) => void m.cursors.set(peer, { node, seq }),
+    lastNodeId: (peer) => m.cursors.get(peer)?.node,
+  };
+}
+
+/**
+ * One pull of `src` into `m`, as sync.ts pull() does it (openWindow, pages with the copy's filter,
+ * keepLatest after a drain). Answers whether it drained the source.
+ */
+function windowPull(m: LNode, src: LNode, limit: number, stopAfter: number): boolean {
+  lcounts.syncs++;
+  const latest = m.s.latest;
+  if (latest && (m.s.partial.minId ?? 0) > 1) {
+    const to = lowerWindowTo(m.s, { id: src.s.idTip(), mod: src.s.mtip(), start: src.s.windowStart(latest) });
+    if (to !== undefined && m.s.lowerWindow(to)) lcounts.lowered++;
+  }
+  const cursors = windowCursors(m.s, cursorStore(m));
+  const filter = m.s.partial;
+  const last = cursors.lastNodeId!(src.name, '');
+  let since = last === src.s.nodeId ? cursors.getCursor(src.name, '', last) : 0;
+  for (let pages = 1; ; pages++) {
+    const page = src.s.changesSince(since, { limit, minId: filter.minId, metaOnly: filter.metaOnly });
+    const res = m.s.apply(page.records);
+    for (const x of res.rejected) assert.match(x.reason, NORMAL, `${m.name} <- ${src.name}: ${short(x.record)}`);
+    lcounts.stored += res.stored.length;
+    lcounts.removed += res.removed.length;
+    since = page.seq;
+    cursors.setCursor(src.name, '', src.s.nodeId, since);
+    if (!page.more) break;
+    if (stopAfter && pages >= stopAfter) {
+      lcounts.interrupted++;
+      return false;
+    }
+  }
+  const gone = m.s.keepLatest();
+  if (gone.length) lcounts.trimmed++;
+  return true;
+}
+
+/** The writer's N newest live records (drayer/info aside) and drayer/info, as a latest-N copy must hold them. */
+function expectedWindow(w: Stream, latest: number, metaOnly: boolean): string[] {
+  const isInfo = (r: DrayerRecord) => r.type === 'drayer' && r.key === 'info';
+  const lv = [...w.iterate()];
+  const top = lv.filter((r) => !isInfo(r)).sort((a, b) => b.id - a.id).slice(0, latest);
+  return [...top, ...lv.filter(isInfo)].map((r) => row(metaOnly ? { ...r, val: null } : r)).sort();
+}
+
+interface LatestInput { ops: LOp[]; n: number; extra: number; seed: number }
+
+function latestRun(dir: string, input: LatestInput): void {
+  const run = ++runNo;
+  lcounts.runs++;
+  const rnd = prng(input.seed);
+  const file = (x: string) => path.join(dir, `l${run}-${x}.stream`);
+  const w = Stream.create(file('w'));
+  const node = (name: string, s: Stream): LNode => ({ name, s, cursors: new Map() });
+  const writer = node('writer', w);
+  // A new window copy starts where its source says the N newest start, as clone does (sync.ts latestWindowStart).
+  const windowCopy = (name: string, latest: number, metaOnly: boolean, from: LNode) =>
+    node(name, Stream.create(file(name), { followKey: w.publicKey, latest, metaOnly, minId: Math.max(1, from.s.windowStart(latest) ?? 1) }));
+  const full = node('full', Stream.create(file('full'), { followKey: w.publicKey }));
+  const win = windowCopy('win', input.n, false, writer);
+  const wide = windowCopy('wide', input.n + input.extra, false, writer);
+  const winMeta = windowCopy('winMeta', input.n, true, writer);
+  const nodes = [full, win, wide, winMeta];
+  const windows = [win, wide, winMeta];
+  const sources = (m: LNode) => [writer, ...nodes].filter((x) => x !== m && (m.s.partial.metaOnly || !x.s.partial.metaOnly));
+  const counter = { keys: 0 };
+  const archive = new Map<string, DrayerRecord>();
+  let archived = 0;
+  const archiveFeed = () => {
+    for (let p = w.changesSince(archived, { limit: 1000 }); ; p = w.changesSince(archived, { limit: 1000 })) {
+      for (const r of p.records) archive.set(hex(r.sig), r);
+      archived = p.seq;
+      if (!p.more) break;
+    }
+  };
+  const check = (m: LNode, what: string) => {
+    assertSameSet(held(m.s), expectedWindow(w, m.s.latest, m.s.partial.metaOnly ?? false), `${what}: ${m.name} (latest ${m.s.latest}, minId ${m.s.partial.minId})`);
+    assert.deepEqual(m.s.verify().problems, [], `${what}: ${m.name} verify`);
+  };
+  try {
+    for (const op of input.ops) {
+      if (op.t === 'sync') {
+        const m = nodes[op.m % nodes.length]!;
+        const from = sources(m);
+        const src = from[op.src % from.length]!;
+        // Whatever it pulled before, from whom, and however far: one drain of the writer makes a window exact.
+        if (windowPull(m, src, op.limit, op.stopAfter) && src === writer && m.s.latest) check(m, 'after a sync with the writer');
+      } else if (op.t === 'batch') {
+        for (const r of w.batch((b) => op.ops.forEach((o) => runWOp(w, b, o, counter)))) archive.set(hex(r.sig), r);
+        archiveFeed();
+      } else {
+        runWOp(w, w, op, counter);
+        archiveFeed();
+      }
+    }
+    // Every window copy drains a random other copy, then the writer.
+    for (const m of rnd.shuffle(windows)) {
+      windowPull(m, rnd.pick(sources(m)), 1 + rnd.int(6), 0);
+      windowPull(m, writer, 1 + rnd.int(6), 0);
+      check(m, 'after draining the writer');
+    }
+    windowPull(full, writer, 50, 0);
+    for (const m of windows) check(m, 'at the end');
+    // No ghost comes back: all the writer ever signed, replayed, changes nothing.
+    for (const m of windows) {
+      const res = m.s.apply(rnd.shuffle([...archive.values()]).map((r) => (m.s.partial.metaOnly ? { ...r, val: null } : r)));
+      assert.deepEqual(res.stored.map(short), [], `replaying history into ${m.name}`);
+      check(m, 'after replaying history');
+    }
+    // Fresh window copies cloned from up-to-date copies (a full mirror, a wider window) only.
+    for (const from of [full, wide]) {
+      for (const metaOnly of [false, true]) {
+        const f = windowCopy(`fresh-${from.name}-${metaOnly}`, input.n, metaOnly, from);
+        windowPull(f, from, 1 + rnd.int(6), 0);
+        check(f, `cloned from ${from.name}`);
+        f.s.close();
+      }
+    }
+  } finally {
+    for (const x of [writer, ...nodes]) x.s.close();
+  }
+}
+
+test(`latest-N windows hold the N newest live records through random deletes, partial pulls and stale sources (fast-check, ${RUNS} runs)`, () => {
+  const dir = tmpDir();
+  const t0 = Date.now();
+  fc.assert(
+    fc.property(
+      fc.record({
+        ops: fc.array(lopArb, { minLength: 5, maxLength: 120, size: 'medium' }),
+        n: fc.integer({ min: 1, max: 6 }),
+        extra: fc.integer({ min: 0, max: 4 }),
+        seed: fc.noShrink(fc.integer()),
+      }),
+      (input) => latestRun(dir, input),
+    ),
+    fcParams(RUNS),
+  );
+  console.log(`# latest windows: ${JSON.stringify(lcounts)} in ${Date.now() - t0} ms`);
+  assert.ok(lcounts.lowered > 0 && lcounts.trimmed > 0 && lcounts.interrupted > 0, `the windows moved both ways, and pulls stopped part way: ${JSON.stringify(lcounts)}`);
 });
 
 // ---------- the writer against the Python model (shared/model/chains.py, class Writer) ----------

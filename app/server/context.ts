@@ -1,6 +1,7 @@
 // What every per-stream route handler gets: the request, the response, the stream it names,
 // the query, the server's limits, and what its answer may hold in memory.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { OpenOptions } from '../open.js';
 import type { Stream } from '../store.js';
 
 export interface ServerLimits {
@@ -74,4 +75,6 @@ export interface RouteContext {
   room(): number;
   /** count bytes this answer holds in memory until it ends; throws 429/503 when they do not fit */
   reserve(bytes: number): void;
+  /** where a metadata-only copy fetches what this request opens (absent: it cannot) */
+  opener?: () => Pick<OpenOptions, 'sources' | 'onValue'>;
 }

@@ -89,11 +89,19 @@ export function changes(ctx: RouteContext): void {
   }
 }
 
-/** GET /<pk>/tips → msgpack {node, id, mod, seq}: what a "latest N" follow needs to choose minId. */
+/**
+ * GET /<pk>/tips[?latest=N] → msgpack {node, id, mod, seq[, start]}: what a "latest N" follow needs
+ * to choose minId. `start` is the id of the N-th newest live record (0: there are fewer), given
+ * only when this copy can vouch for it (Stream.windowStart).
+ */
 export function tips(ctx: RouteContext): void {
   noArgs(ctx);
   const s = ctx.stream;
-  const body = encodeWire({ node: s.nodeId, id: (q(s).maxId.get(chain(s)) as number | null) ?? 0, mod: s.mtip(), seq: s.lastSeq() });
+  const latest = uintParam(ctx.query, 'latest');
+  const start = latest ? s.windowStart(latest) : undefined;
+  const body = encodeWire({
+    node: s.nodeId, id: (q(s).maxId.get(chain(s)) as number | null) ?? 0, mod: s.mtip(), seq: s.lastSeq(), ...(start !== undefined ? { start } : {}),
+  });
   sendBody(ctx.req, ctx.res, 200, MSGPACK, body, { 'Cache-Control': 'no-store' });
 }
 

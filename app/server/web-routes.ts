@@ -3,8 +3,10 @@
 // without an index.html; and `/`, the list of streams this node shares.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream';
+import type { Readable } from 'node:stream';
 import type { Statement } from 'better-sqlite3';
 import { CHUNK_SIZE, FILE_TYPE, listFiles, normalizeFilePath, openFileStream, rawFileBody, statFile, type FileEntry } from '../files.js';
+import { metadataOnlyFile, OPEN_LIMITS, openFile, OpenError, openFileRange, openValues, rangeIsMissing, type OpenOptions } from '../open.js';
 import { isDrayerError } from '../errors.js';
 import { formatKey, streamName } from '../keys.js';
 import { listPosts, POST_TYPE } from '../posts.js';
@@ -55,17 +57,42 @@ export function filePathOf(args: string[]): { key: string; dirIndex: boolean } {
   }
 }
 
+/** Whether the stream has the file: with its value, or (where it can be fetched) its metadata only. */
+function hasFile(ctx: RouteContext, key: string): boolean {
+  return statFile(ctx.stream, key) !== undefined || (ctx.opener !== undefined && metadataOnlyFile(ctx.stream, key) !== undefined);
+}
+
+/**
+ * How this request opens what a metadata-only copy lacks: within half the request timeout (the
+ * socket's idle limit while nothing is sent yet), so the client is told "no source answered"
+ * rather than cut off. Not stopped when the client leaves: what arrives is kept for the next one.
+ */
+function openOptions(ctx: RouteContext): OpenOptions {
+  const deadlineMs = Math.max(1, Math.min(OPEN_LIMITS.deadlineMs, Math.floor(ctx.limits.requestTimeoutMs / 2)));
+  return { ...ctx.opener!(), deadlineMs, timeoutMs: Math.min(OPEN_LIMITS.timeoutMs, deadlineMs) };
+}
+
+/** A fetch for a metadata-only copy failed: 504 when every source ran out of time, else 502 (details in the log). */
+function openFailed(ctx: RouteContext, e: unknown): never {
+  if (isDrayerError(e, 'CORRUPT')) throw new HttpError(500, 'This file is damaged on this node.'); // its author signed a malformed value
+  if (!(e instanceof OpenError)) throw e;
+  ctx.log(`server: ${e.message}`);
+  throw new HttpError(e.timedOut ? 504 : 502, e.timedOut
+    ? 'This node keeps only the metadata of this stream and fetches contents when asked, but its sources did not answer in time. Try again in a moment.'
+    : 'This node keeps only the metadata of this stream and fetches contents when asked, but none of its sources sent this. Try again later.');
+}
+
 /** GET /<pk>/ — the stream's site: its index.html (via webAccess/, so relative links work) or a generated page. */
-export function home(ctx: RouteContext): void {
-  if (statFile(ctx.stream, 'index.html')) {
+export function home(ctx: RouteContext): void | Promise<void> {
+  if (hasFile(ctx, 'index.html')) {
     redirect(ctx.req, ctx.res, 302, 'webAccess/');
     return;
   }
-  generatedPage(ctx);
+  return generatedPage(ctx);
 }
 
 /** GET /<pk>/webAccess/<path> */
-export function webAccess(ctx: RouteContext): void {
+export function webAccess(ctx: RouteContext): void | Promise<void> {
   if (ctx.args.length === 0) {
     redirect(ctx.req, ctx.res, 301, 'webAccess/');
     return;
@@ -79,22 +106,32 @@ export function webAccess(ctx: RouteContext): void {
     throw e;
   }
   if (!f) {
+    // Held without its value (a metadata-only copy): fetched from the stream's sources, then served.
+    if (ctx.opener && metadataOnlyFile(ctx.stream, key)) {
+      return openFile(ctx.stream, key, openOptions(ctx)).then(
+        (opened) => {
+          if (!opened) throw new HttpError(404, 'There is no such file in this stream.');
+          return serveFile(ctx, opened);
+        },
+        (e) => openFailed(ctx, e),
+      );
+    }
     if (dirIndex && key === 'index.html') return generatedPage(ctx);
     // A folder named without its trailing slash: send the browser to the folder so relative links work.
-    if (!dirIndex && statFile(ctx.stream, `${key}/index.html`)) {
+    if (!dirIndex && hasFile(ctx, `${key}/index.html`)) {
       redirect(ctx.req, ctx.res, 301, `${encodeURIComponent(key.slice(key.lastIndexOf('/') + 1))}/`);
       return;
     }
     throw new HttpError(404, 'There is no such file in this stream.');
   }
-  serveFile(ctx, f);
+  return serveFile(ctx, f);
 }
 
 function contentType(mime: string): string {
   return /^text\//i.test(mime) && !/charset=/i.test(mime) ? `${mime}; charset=utf-8` : mime;
 }
 
-function serveFile(ctx: RouteContext, f: FileEntry): void {
+function serveFile(ctx: RouteContext, f: FileEntry): void | Promise<void> {
   const { req, res, stream: s } = ctx;
   const hash = fileHash(s, f.path);
   if (!hash) throw new HttpError(404, 'There is no such file in this stream.');
@@ -135,6 +172,12 @@ function serveFile(ctx: RouteContext, f: FileEntry): void {
   // way out and the next (a chunk is read whole, past the stream's high-water mark).
   const held = f.chunked ? Math.min(length, 2 * CHUNK_SIZE) : length;
   if (req.method !== 'HEAD' && held > UNCOUNTED_BODY) ctx.reserve(held);
+  const send = (body: Readable | undefined): void => sendFile(ctx, f, body, { ...headers, ETag: etag, 'Content-Length': length }, range ? `bytes ${start}-${end}/${f.size}` : undefined);
+  // Chunks a metadata-only copy lacks: fetched before the answer begins (the first of them) and
+  // while it is sent (the rest), so a dead source is a 502/504, not a cut-off body.
+  if (req.method !== 'HEAD' && ctx.opener && f.chunked && s.partial.metaOnly && rangeIsMissing(s, f, start, end)) {
+    return openFileRange(s, f.path, { start, end }, openOptions(ctx)).then(send, (e) => openFailed(ctx, e));
+  }
   let body;
   try {
     body = req.method === 'HEAD' ? undefined : openFileStream(s, f.path, { start, end });
@@ -143,9 +186,14 @@ function serveFile(ctx: RouteContext, f: FileEntry): void {
     if (isDrayerError(e, 'CORRUPT')) throw new HttpError(500, 'This file is damaged on this node.');
     throw e;
   }
-  setHeaders(res, { ...headers, ETag: etag, 'Content-Length': length });
-  if (range) res.setHeader('Content-Range', `bytes ${start}-${end}/${f.size}`);
-  res.statusCode = range ? 206 : 200;
+  send(body);
+}
+
+function sendFile(ctx: RouteContext, f: FileEntry, body: Readable | undefined, headers: Record<string, string | number>, contentRange: string | undefined): void {
+  const { res } = ctx;
+  setHeaders(res, headers);
+  if (contentRange) res.setHeader('Content-Range', contentRange);
+  res.statusCode = contentRange ? 206 : 200;
   if (!body) {
     res.end();
     return;
@@ -156,11 +204,19 @@ function serveFile(ctx: RouteContext, f: FileEntry): void {
   });
 }
 
-function generatedPage(ctx: RouteContext): void {
+function generatedPage(ctx: RouteContext): void | Promise<void> {
   const { stream: s, query } = ctx;
   const pageText = query.get('page');
   const page = pageText === null ? 1 : parseUint(pageText, 'The page number');
   if (page < 1 || page > MAX_PAGE_NUMBER) throw new HttpError(400, `The page number must be from 1 to ${MAX_PAGE_NUMBER}.`);
+  // A metadata-only copy fetches the posts on the page first; any it cannot get show empty.
+  const unread = ctx.opener ? s.list(POST_TYPE, { order: 'ts', limit: POSTS_PER_PAGE, offset: (page - 1) * POSTS_PER_PAGE }).filter((r) => r.val === null) : [];
+  if (unread.length) return openValues(s, unread, openOptions(ctx)).then(() => sendPage(ctx, page));
+  sendPage(ctx, page);
+}
+
+function sendPage(ctx: RouteContext, page: number): void {
+  const s = ctx.stream;
   const info = s.info();
   const files = listFiles(s);
   const avatar = avatarFile(s, info.avatar);
