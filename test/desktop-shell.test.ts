@@ -300,3 +300,45 @@ test('a notice shows the title, else a line of the body without markdown, cut sh
   assert.equal(excerpt({ title: '', body: 'a'.repeat(500) }).length, 140);
   assert.equal(excerpt({ title: ' ', body: '' }), 'New post');
 });
+
+// ---------- packaging ----------
+
+test('workers start from app.asar.unpacked in the packaged app, and from where they are elsewhere', async () => {
+  const { unpacked } = await import('../app/threads.js');
+  const packed = new URL('file:///opt/Drayer/resources/app.asar/dist/app/verify-worker.js');
+  assert.equal(unpacked(packed).href, 'file:///opt/Drayer/resources/app.asar.unpacked/dist/app/verify-worker.js');
+  const win = new URL('file:///C:/Program%20Files/Drayer/resources/app.asar/dist/app/checkpointer-worker.js');
+  assert.equal(unpacked(win).href, 'file:///C:/Program%20Files/Drayer/resources/app.asar.unpacked/dist/app/checkpointer-worker.js');
+  const dev = new URL('file:///home/me/drayer/dist/app/verify-worker.js');
+  assert.equal(unpacked(dev), dev);
+});
+
+test('electron-builder.yml: the four installers, the drayer: protocol, icons, unpacked workers and native addons', () => {
+  const root = new URL('../../', import.meta.url);
+  const yml = fs.readFileSync(new URL('electron-builder.yml', root), 'utf8');
+  assert.match(yml, /^appId: org\.drayer\.app$/m);
+  assert.match(yml, /^productName: Drayer$/m);
+  assert.match(yml, /target: \[AppImage, deb\]/);
+  assert.match(yml, /^mac:\n(?:  .*\n)*  target: dmg$/m);
+  assert.match(yml, /^win:\n(?:  .*\n)*  target: nsis$/m);
+  assert.match(yml, /schemes: \[drayer\]/);
+  assert.match(yml, /mimeTypes: \[x-scheme-handler\/drayer\]/);
+  for (const p of ['dist/app/**', 'node_modules/better-sqlite3/**', 'node_modules/sodium-native/**', 'node_modules/require-addon/**']) assert.ok(yml.includes(`  - ${p}\n`), p);
+  assert.match(yml, /^npmRebuild: true$/m);
+  for (const icon of [...yml.matchAll(/icon: (\S+)/g)].map((m) => m[1]!)) assert.ok(fs.existsSync(new URL(icon, root)), icon);
+});
+
+test('the icons are real: PNGs 16 to 1024 px of their stated size, an .ico and an .icns', () => {
+  const res = new URL('../../resources/', import.meta.url);
+  for (const s of [16, 24, 32, 48, 64, 128, 256, 512, 1024]) {
+    const png = fs.readFileSync(new URL(`icons/${s}x${s}.png`, res));
+    assert.equal(png.readUInt32BE(16), s);
+    assert.equal(png.readUInt32BE(20), s);
+    assert.ok(png.length > 200, 'not an empty image');
+  }
+  const ico = fs.readFileSync(new URL('icon.ico', res));
+  assert.equal(ico.readUInt16LE(2), 1);
+  assert.ok(ico.readUInt16LE(4) >= 5, 'several sizes');
+  assert.equal(fs.readFileSync(new URL('icon.icns', res)).subarray(0, 4).toString('latin1'), 'icns');
+  for (const t of ['tray.png', 'tray@2x.png', 'trayTemplate.png', 'trayTemplate@2x.png']) assert.ok(fs.existsSync(new URL(`tray/${t}`, res)), t);
+});
