@@ -4,7 +4,7 @@
 import Database from 'better-sqlite3';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { blake2b256, bytesEqual, generateKeyPair, KeyPair, keyPairFromSeed, libsodiumSecretKey, randomBytes } from './crypto.js';
+import { blake2b256, bytesEqual, generateKeyPair, KeyPair, randomBytes } from './crypto.js';
 import { DrayerError, isDrayerError } from './errors.js';
 import { checkRecord, checkShape, DrayerRecord, LIMITS, signRecord, UnsignedRecord } from './record.js';
 import { encode } from '@msgpack/msgpack';
@@ -13,6 +13,7 @@ import type { PrimaryServer } from './api.js';
 // URLs are checked and written as sync addresses peers; sync.ts needs this module only as a type.
 import { peerId } from './sync.js';
 import { Checkpoints } from './checkpointer.js';
+import { isSealedKeyFile, readKeyFileDetail, sealKeyFile, SEALED_ELSEWHERE, writeKeyFile } from './keystore.js';
 import { collectLeftovers } from './files.js';
 
 export const FORMAT = 'drayer-stream';
@@ -188,29 +189,8 @@ export function keyPathFor(file: string): string {
   return file + KEY_SUFFIX;
 }
 
-/** Read a secret key file: base64 of libsodium's 64-byte key (the original format), or of a 32-byte seed. */
-export function readKeyFile(file: string): KeyPair {
-  const text = fs.readFileSync(file, 'utf8').trim();
-  const raw = Buffer.from(text, 'base64');
-  if (raw.length !== 64 && raw.length !== 32) {
-    throw new DrayerError('CORRUPT', `The secret key file ${file} is damaged (expected base64 of a 64-byte key). Restore it from a backup.`);
-  }
-  const kp = keyPairFromSeed(raw.subarray(0, 32));
-  if (raw.length === 64 && !bytesEqual(kp.publicKey, raw.subarray(32))) {
-    throw new DrayerError('CORRUPT', `The secret key file ${file} is damaged (its halves do not match). Restore it from a backup.`);
-  }
-  return kp;
-}
-
-export function writeKeyFile(file: string, key: KeyPair): void {
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, Buffer.from(libsodiumSecretKey(key)).toString('base64') + '\n', { mode: 0o600, flag: 'wx' });
-  try {
-    fs.linkSync(tmp, file); // fails if it exists: never overwrite a secret key
-  } finally {
-    fs.unlinkSync(tmp);
-  }
-}
+// Key files are read and written by keystore.ts (plain or sealed by the desktop app's keychain).
+export { readKeyFile, writeKeyFile } from './keystore.js';
 
 function sqliteError(e: unknown, file: string): DrayerError {
   const code = (e as { code?: string }).code ?? '';
@@ -265,7 +245,14 @@ function readIdentity(db: Database.Database, file: string, expectedKey?: Uint8Ar
 function keyPairBeside(file: string, publicKey: Uint8Array): KeyPair | null {
   const keyFile = keyPathFor(file);
   if (!fs.existsSync(keyFile)) return null;
-  const kp = readKeyFile(keyFile);
+  let kp: KeyPair;
+  try {
+    kp = readKeyFileDetail(keyFile).keyPair;
+  } catch (e) {
+    // A key sealed by the desktop app, in a process without its keychain (the CLI): read-only here.
+    if (isDrayerError(e, 'NOT_WRITABLE') && isSealedKeyFile(keyFile)) return null;
+    throw e;
+  }
   if (!bytesEqual(kp.publicKey, publicKey)) {
     throw new DrayerError('KEY_MISMATCH', `The secret key in ${keyFile} belongs to another stream; nothing was changed. Move it away or restore the right one.`);
   }
@@ -840,9 +827,24 @@ export class Stream {
 
   private requireKey(): KeyPair {
     if (!this.keyPair) {
+      const keyFile = keyPathFor(this.file);
+      if (isSealedKeyFile(keyFile)) throw new DrayerError('NOT_WRITABLE', `The secret key of ${this.file} (${keyFile}) ${SEALED_ELSEWHERE}`);
       throw new DrayerError('NOT_WRITABLE', `${this.file} is a mirror: its secret key (${keyPathFor(this.file)}) is not here, so it cannot be written.`);
     }
     return this.keyPair;
+  }
+
+  private keySealChecked = false;
+
+  /** After the first write here, a plain key file is sealed where the process has a keychain (keystore.ts). */
+  private sealKeyOnce(kp: KeyPair): void {
+    if (this.keySealChecked) return;
+    this.keySealChecked = true;
+    try {
+      sealKeyFile(keyPathFor(this.file), kp);
+    } catch {
+      // the plain file stays, and keeps working; the next open tries again
+    }
   }
 
   private beginWrite(): WriteCtx {
@@ -947,6 +949,7 @@ export class Stream {
     try {
       const out = this.writeRun.immediate(fn, kp) as { result: T; written: DrayerRecord[] };
       this.checkpoints.wrote(out.written.length);
+      this.sealKeyOnce(kp);
       return out;
     } catch (e) {
       throw isDrayerError(e) ? e : sqliteError(e, this.file);
@@ -987,6 +990,7 @@ export class Stream {
       throw isDrayerError(e) ? e : sqliteError(e, this.file);
     }
     this.checkpoints.wrote(written.length);
+    this.sealKeyOnce(kp);
     return written;
   }
 

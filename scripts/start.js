@@ -1,6 +1,8 @@
 #!/usr/bin/env node
-// `npm start`: open the desktop app where an Electron binary exists; otherwise say so and serve
-// the same UI from a headless node on 127.0.0.1 (its URL, with the access token, is printed).
+// `npm start`: open the desktop app where an Electron binary exists; otherwise say so in one line
+// and serve the same UI from a headless node on 127.0.0.1 (its URL, with the access token, is
+// printed), opened in the default browser when there is a display to show it on (never in CI or
+// tests; DRAYER_NO_BROWSER=1 turns it off).
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -17,12 +19,40 @@ function electronBinary() {
   return fs.existsSync(bin) ? bin : null;
 }
 
+/** A browser can be shown: a desktop session on Linux, always on macOS and Windows; never in CI or tests. */
+function canOpenBrowser(env = process.env, platform = process.platform) {
+  if (env.CI || env.NODE_TEST_CONTEXT || env.DRAYER_NO_BROWSER) return false;
+  if (platform === 'darwin' || platform === 'win32') return true;
+  return Boolean(env.DISPLAY || env.WAYLAND_DISPLAY);
+}
+
+function openBrowser(url) {
+  const [cmd, args] = process.platform === 'darwin' ? ['open', [url]] : process.platform === 'win32' ? ['cmd', ['/c', 'start', '""', url]] : ['xdg-open', [url]];
+  try {
+    const p = spawn(cmd, args, { stdio: 'ignore', detached: true, windowsVerbatimArguments: process.platform === 'win32' });
+    p.on('error', () => console.error(`Could not open a browser (${cmd}); open the URL above yourself.`));
+    p.unref();
+  } catch {
+    /* the URL is printed anyway */
+  }
+}
+
 const bin = electronBinary();
 const args = bin ? [root, ...process.argv.slice(2)] : [path.join(root, 'bin', 'drayer.js'), 'serve', '--ui', ...process.argv.slice(2)];
+if (!bin) console.error('No Electron binary here (downloading one needs internet access): serving the same UI from a headless node instead.');
+const child = spawn(bin ?? process.execPath, args, { stdio: bin ? 'inherit' : ['inherit', 'pipe', 'inherit'] });
 if (!bin) {
-  console.error('No Electron binary here (get one with `npx install-electron`, which needs internet access).');
-  console.error('Starting a headless node with the same UI instead; open the URL below in a browser.');
+  let opened = false;
+  let buffered = '';
+  child.stdout.on('data', (chunk) => {
+    process.stdout.write(chunk);
+    buffered = (buffered + chunk.toString('utf8')).slice(-4096);
+    const m = /Web UI: (http:\/\/127\.0\.0\.1:\d+\/\S*)/.exec(buffered);
+    if (m && !opened) {
+      opened = true;
+      if (canOpenBrowser()) openBrowser(m[1]);
+    }
+  });
 }
-const child = spawn(bin ?? process.execPath, args, { stdio: 'inherit' });
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig));
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
