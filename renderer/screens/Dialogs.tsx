@@ -9,6 +9,7 @@ import { useTimeline } from '../stores/timeline';
 import { useUi, type Dialog as DialogState } from '../stores/ui';
 import { formatCount } from '../lib/time';
 import { useShallow } from 'zustand/react/shallow';
+import { KeyDialogs } from './KeyDialogs';
 
 function useSubmit<T>(fn: () => Promise<T>, then: (v: T) => void) {
   const [busy, setBusy] = useState(false);
@@ -187,5 +188,7 @@ export function Dialogs() {
       return <ProfileDialog publicKey={d.publicKey} />;
     case 'newStream':
       return <ProfileDialog />;
+    default:
+      return <KeyDialogs d={d} />;
   }
 }

@@ -1,5 +1,8 @@
-// First run: make your stream in one step (name, about), or follow someone first.
+// First run: make your stream in one step (name, about), then back up its key (skippable); or
+// restore one from its backup words, open a stream file, or follow someone first.
 import { useState } from 'react';
+import { KeyBackupFlow } from '../components/KeyBackupFlow';
+import { OpenFileForm, RestoreForm } from './KeyDialogs';
 import { messageOf } from '../stores/errors';
 import { useStreams } from '../stores/streams';
 import { useUi } from '../stores/ui';
@@ -11,6 +14,11 @@ export function FirstRun({ onDone }: { onDone: () => void }) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const openDialog = useUi((s) => s.openDialog);
+  const [step, setStep] = useState<{ name: 'create' | 'restore' | 'open' } | { name: 'backup'; publicKey: string }>({ name: 'create' });
+  const finish = (publicKey?: string) => {
+    onDone();
+    if (publicKey) useUi.getState().navigate({ name: 'stream', publicKey });
+  };
 
   const submit = async (e: React.FormEvent) => {
     e.preventDefault();
@@ -18,8 +26,10 @@ export function FirstRun({ onDone }: { onDone: () => void }) {
     setBusy(true);
     setError(null);
     try {
-      await useStreams.getState().create(name.trim(), about.trim());
-      onDone();
+      // stay on this screen for the key backup step once the stream exists
+      useUi.getState().navigate({ name: 'welcome' }, { replace: true });
+      const s = await useStreams.getState().create(name.trim(), about.trim());
+      setStep({ name: 'backup', publicKey: s.publicKey });
     } catch (err) {
       setError(messageOf(err));
     } finally {
@@ -27,13 +37,41 @@ export function FirstRun({ onDone }: { onDone: () => void }) {
     }
   };
 
+  const brand = (
+    <div className="brand brand-large">
+      <span className="brand-mark" aria-hidden="true" />
+      <span className="brand-name">Drayer</span>
+    </div>
+  );
+  if (step.name === 'backup') {
+    return (
+      <main className="welcome">
+        <div className="welcome-card welcome-wide card">
+          {brand}
+          <h1>Back up your key</h1>
+          <KeyBackupFlow publicKey={step.publicKey} onDone={() => finish()} onSkip={() => finish()} />
+        </div>
+      </main>
+    );
+  }
+  if (step.name === 'restore' || step.name === 'open') {
+    return (
+      <main className="welcome">
+        <div className="welcome-card welcome-wide card">
+          {brand}
+          <h1>{step.name === 'restore' ? 'Restore your stream' : 'Open a stream file'}</h1>
+          {step.name === 'restore'
+            ? <RestoreForm onCancel={() => setStep({ name: 'create' })} onRestored={(pk) => finish(pk)} />
+            : <OpenFileForm onCancel={() => setStep({ name: 'create' })} onOpened={(pk) => finish(pk)} />}
+        </div>
+      </main>
+    );
+  }
+
   return (
     <main className="welcome">
       <div className="welcome-card card">
-        <div className="brand brand-large">
-          <span className="brand-mark" aria-hidden="true" />
-          <span className="brand-name">Drayer</span>
-        </div>
+        {brand}
         <h1>Make your stream</h1>
         <p className="lead">A stream is your own feed of posts and files. It lives on this computer, and anyone you share it with keeps a signed copy: no account, no server.</p>
         <form onSubmit={submit} className="form">
@@ -58,6 +96,12 @@ export function FirstRun({ onDone }: { onDone: () => void }) {
             <button type="submit" className="button button-primary" disabled={!name.trim() || busy}>{busy ? 'Creating…' : 'Create stream'}</button>
           </div>
         </form>
+        <div className="welcome-alt">
+          <span>Already have a stream?</span>
+          <button type="button" className="link-button" onClick={() => setStep({ name: 'restore' })}>Restore from backup words</button>
+          <span aria-hidden="true">·</span>
+          <button type="button" className="link-button" onClick={() => setStep({ name: 'open' })}>Open a stream file</button>
+        </div>
       </div>
     </main>
   );

@@ -17,7 +17,12 @@ export type Dialog =
   | { kind: 'deletePost'; item: TimelineItem }
   | { kind: 'unfollow'; publicKey: string }
   | { kind: 'editProfile'; publicKey: string }
-  | { kind: 'newStream' };
+  | { kind: 'newStream' }
+  | { kind: 'keyBackup'; publicKey: string }
+  | { kind: 'restore' }
+  | { kind: 'openFile' }
+  | { kind: 'exportStream'; publicKey: string }
+  | { kind: 'verify'; publicKey: string };
 
 export interface Toast {
   id: number;
