@@ -280,7 +280,8 @@ test('stream page: sync status, verify (intact, incomplete, sync to finish), exp
     await page.getByRole('button', { name: 'Sync now' }).click();
     const banner = page.getByRole('alert').filter({ hasText: 'Cannot reach' });
     await banner.waitFor();
-    await banner.getByText('check that the computer is on').waitFor();
+    await banner.getByText('check the address and that the peer is running').waitFor();
+    await banner.getByText('Drayer tries again by itself').waitFor();
     await shoot(page, 'stream-peer-gone-light-wide');
     await assertAccessible(page, 'stream page with a sync error');
     assert.deepEqual(problems.errors, []);

@@ -8,7 +8,7 @@ export function Dialog({ title, onClose, children, footer, size = 'md' }: {
   onClose: () => void;
   children: ReactNode;
   footer?: ReactNode;
-  size?: 'sm' | 'md';
+  size?: 'sm' | 'md' | 'lg';
 }) {
   const ref = useRef<HTMLDialogElement>(null);
   const close = useRef(onClose);

@@ -34,7 +34,7 @@ function useRun<T>(fn: () => Promise<T>, then: (v: T) => void) {
 function KeyBackupDialog({ publicKey }: { publicKey: string }) {
   const { closeDialog } = useUi();
   return (
-    <Dialog title="Back up your key" onClose={closeDialog}>
+    <Dialog title="Back up your key" size="lg" onClose={closeDialog}>
       <KeyBackupFlow publicKey={publicKey} onDone={closeDialog} onSkip={closeDialog} skipLabel="Later" />
     </Dialog>
   );

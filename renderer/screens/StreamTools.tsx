@@ -11,6 +11,8 @@ import { useSync } from '../stores/sync';
 import { useUi } from '../stores/ui';
 
 const host = (u: string) => u.replace(/^https?:\/\//, '').replace(/\/+$/, '');
+/** A sync error for people: addresses as host:port, without the request's path and query. */
+const plain = (msg: string) => msg.replace(/https?:\/\/([^/\s]+)\/[^\s]*/g, '$1').replace(/\s*$/, '');
 
 function partialText(s: StreamSummary): string {
   if (s.partial.metaOnly) return 'Titles only: the rest is fetched when opened';
@@ -46,7 +48,7 @@ export function SyncStatus({ s }: { s: StreamSummary & Partial<StreamDetails> })
       const reports = await useSync.getState().syncNow(s.publicKey);
       const bad = reports.filter((r) => r.error);
       if (reports.length === 0) setFailed('There is no address to sync from yet. Add one in the follow options, or wait until a computer that has this stream is nearby.');
-      else if (bad.length === reports.length) setFailed(`${bad[0]!.error} It is tried again by itself; check that the computer is on and on the same network.`);
+      else if (bad.length === reports.length) setFailed(`${plain(bad[0]!.error!)} Drayer tries again by itself.`);
       else toast(reports.some((r) => r.stored) ? `Synced: ${formatCount(reports.reduce((n, r) => n + r.stored, 0))} new records` : 'Up to date');
     } catch (e) {
       setFailed(messageOf(e));
@@ -74,7 +76,7 @@ export function SyncStatus({ s }: { s: StreamSummary & Partial<StreamDetails> })
       {!active && (failed || lastError) ? (
         <div className="banner banner-error sync-error" role="alert">
           <Icon name="alert" size={18} />
-          <span>{failed ?? `The last sync failed: ${lastError} Drayer tries again by itself; check that the computer is on and on the same network.`}</span>
+          <span>{failed ?? `The last sync failed: ${plain(lastError!)} Drayer tries again by itself.`}</span>
           <button type="button" className="button button-quiet" onClick={() => void syncNow()}>Try again</button>
         </div>
       ) : null}
@@ -126,7 +128,7 @@ function ServersEditor({ d }: { d: StreamDetails }) {
         }}>
           <div className="inline-form">
             <label className="visually-hidden" htmlFor="server-url">Server address</label>
-            <input id="server-url" className="input mono" value={url} placeholder="https://mirror.example.org" spellCheck={false} inputMode="url"
+            <input id="server-url" className="input mono" value={url} placeholder="Add a server, like https://mirror.example.org" spellCheck={false} inputMode="url"
               aria-invalid={problem ? true : undefined} aria-describedby={problem ? 'server-error' : undefined}
               onChange={(e) => { setUrl(e.target.value); setProblem(null); }} />
             <button type="submit" className="button" disabled={busy}>Add</button>
