@@ -151,17 +151,30 @@ export function VirtualFeed({ ids, render, estimate = 180, overscan = 900, onNea
     return () => window.removeEventListener('keydown', onKey);
   }, [keys, ids, offsets]);
 
+  // Rendered items are kept per id while `render` is the same function: a scroll re-renders the
+  // window, and React skips an element it has seen before, so cards already shown cost nothing.
+  const cache = useRef<{ render: VirtualFeedProps['render']; nodes: Map<string, ReactNode> }>({ render, nodes: new Map() });
+  if (cache.current.render !== render) cache.current = { render, nodes: new Map() };
   const { start, end } = range;
+  if (cache.current.nodes.size > 4 * (end - start) + 200) {
+    for (const k of cache.current.nodes.keys()) if (ids.indexOf(k) < start - 50 || ids.indexOf(k) > end + 50) cache.current.nodes.delete(k);
+  }
   const top = offsets[Math.min(start, ids.length)]!;
   const bottom = offsets[ids.length]! - offsets[Math.min(end, ids.length)]!;
   const items: ReactNode[] = [];
   for (let i = start; i < end && i < ids.length; i++) {
     const id = ids[i]!;
-    items.push(
-      <div key={id} className="vitem" data-vid={id} data-vindex={i} ref={measure} tabIndex={-1}>
-        {render(id, i)}
-      </div>,
-    );
+    const nodes = cache.current.nodes;
+    let node = nodes.get(id);
+    if (!node) {
+      node = (
+        <div key={id} className="vitem" data-vid={id} data-vindex={i} ref={measure} tabIndex={-1}>
+          {render(id, i)}
+        </div>
+      );
+      nodes.set(id, node);
+    }
+    items.push(node);
   }
   return (
     <div ref={list} className="vfeed" role="feed" aria-busy={busy} aria-label={label}>
