@@ -127,7 +127,7 @@ export function VirtualFeed({ ids, render, estimate = 180, overscan = 900, onNea
       const el = list.current;
       if (!el || ids.length === 0) return;
       e.preventDefault();
-      const focused = (document.activeElement as HTMLElement | null)?.closest?.('[data-vindex]') as HTMLElement | null;
+      const focused = (document.activeElement as HTMLElement | null)?.closest?.('.vitem') as HTMLElement | null;
       let i = focused ? Number(focused.dataset.vindex) : focusIndex.current;
       if (i < 0 || i >= ids.length) {
         // from the first item whose top is under the header
@@ -138,14 +138,19 @@ export function VirtualFeed({ ids, render, estimate = 180, overscan = 900, onNea
       focusIndex.current = next;
       const listTop = el.getBoundingClientRect().top + window.scrollY;
       window.scrollTo({ top: listTop + offsets[next]! - headerHeight() - 8 });
-      requestAnimationFrame(() => requestAnimationFrame(() => {
-        const item = el.querySelector<HTMLElement>(`[data-vindex="${next}"]`);
-        if (!item) return;
-        // marked, so the ring shows for keyboard focus only (a click inside a card focuses it too)
+      let tries = 0;
+      const land = () => {
+        // the item's article takes focus (a feed holds articles only); marked, so the ring shows
+        // for keyboard focus, not when a click lands inside a card
+        const item = el.querySelector<HTMLElement>(`[data-vindex="${next}"] > article, [data-vindex="${next}"] > *`);
+        // the window may render it a frame or two after the scroll
+        if (!item) return void (tries++ < 20 && requestAnimationFrame(land));
+        if (item.tabIndex < 0 && !item.hasAttribute('tabindex')) item.tabIndex = -1;
         item.dataset.kbd = '';
         item.addEventListener('blur', () => delete item.dataset.kbd, { once: true });
         item.focus({ preventScroll: true });
-      }));
+      };
+      requestAnimationFrame(land);
     };
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);
@@ -168,7 +173,7 @@ export function VirtualFeed({ ids, render, estimate = 180, overscan = 900, onNea
     let node = nodes.get(id);
     if (!node) {
       node = (
-        <div key={id} className="vitem" data-vid={id} data-vindex={i} ref={measure} tabIndex={-1}>
+        <div key={id} className="vitem" data-vid={id} data-vindex={i} ref={measure}>
           {render(id, i)}
         </div>
       );
