@@ -132,7 +132,10 @@ function ExportDialog({ publicKey }: { publicKey: string }) {
   const s = useStreams((st) => st.details[publicKey] ?? st.byKey[publicKey]);
   const [path, setPath] = useState('');
   const [done, setDone] = useState<{ path: string; records: number } | null>(null);
-  const { busy, error, run } = useRun(() => useStreamTools.getState().exportTo(publicKey, path.trim()), setDone);
+  const { busy, error, run } = useRun(() => {
+    setDone(null);
+    return useStreamTools.getState().exportTo(publicKey, path.trim());
+  }, setDone);
   const href = exportDownloadUrl(publicKey);
   return (
     <Dialog title="Export a copy" onClose={closeDialog}

@@ -10,6 +10,8 @@ import { serverProblem, useStreamTools } from '../stores/streamTools';
 import { useSync } from '../stores/sync';
 import { useUi } from '../stores/ui';
 
+/** Sources of one sync round are asked within this long of each other. */
+const ROUND_MS = 30_000;
 const host = (u: string) => u.replace(/^https?:\/\//, '').replace(/\/+$/, '');
 /** A sync error for people: addresses as host:port, without the request's path and query. */
 const plain = (msg: string) => msg.replace(/https?:\/\/([^/\s]+)\/[^\s]*/g, '$1').replace(/\s*$/, '');
@@ -34,7 +36,10 @@ export function SyncStatus({ s }: { s: StreamSummary & Partial<StreamDetails> })
   const active = (progress && !progress.done) || syncing;
   const ok = liveOk && (!s.lastOk || liveOk.at >= s.lastOk.at) ? liveOk : s.lastOk ?? null;
   const last = s.lastSync ?? null;
-  const lastError = progress?.done && progress.error ? progress.error : last?.error && (!ok || last.at > ok.at) ? last.error : null;
+  // A failure is the stream's state only when no source answered in that round: a round asks its
+  // sources one after another, and one that is down (a mirror) beside one that works is no news.
+  const failure = progress?.done && progress.error ? { at: progress.at, error: progress.error } : last?.error ? { at: last.at, error: last.error } : null;
+  const lastError = failure && (!ok || failure.at - ok.at > ROUND_MS) ? failure.error : null;
   const line = [
     ok ? `Synced ${agoSentence(ok.at)} from ${host(ok.peer)}` : s.sources[0] ? `Not synced yet · from ${host(s.sources[0])}` : 'Not synced yet',
     records,
