@@ -80,6 +80,8 @@ test('key backup at first run with its check, then "restore from words" on anoth
     assert.equal(words.length, 32);
     pk = (await a.call('listStreams', undefined))[0]!.publicKey;
     assert.deepEqual(words, (await a.call('keyBackup', { publicKey: pk })).words);
+    await shoot(page, 'first-run-backup-light-wide');
+    await assertAccessible(page, 'first run key backup');
     await passCheck(page, words, true);
     await page.getByRole('button', { name: 'Done' }).click();
     await page.getByRole('heading', { name: 'Home', level: 1 }).waitFor();
