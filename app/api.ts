@@ -46,6 +46,14 @@ export interface StreamDetails extends StreamSummary {
   nodeId: string;
   /** the stream's web page on this computer (its site, or the generated page); null when the LAN server is off or does not serve it */
   localUrl?: string | null;
+  /** where the stream file is, on the node's machine */
+  path: string;
+  /** the last pull of this stream (a mirror): when (ms), from where, what it brought, or why it failed */
+  lastSync: LastSync | null;
+  /** the last pull that worked */
+  lastOk: { at: number; peer: string } | null;
+  /** a mirror still being synced: a pull stopped before the end (verify says "incomplete") */
+  incomplete: boolean;
 }
 
 /** A file as stored (`putFile`, `uploadFinish`): its normalized path, and whether the content changed. */
@@ -63,6 +71,43 @@ export interface FileBytes {
   offset: number;
   /** base64 of the bytes from offset, at most READ_FILE_MAX of them */
   data: string;
+}
+
+export interface LastSync {
+  at: number;
+  peer: string;
+  records: number;
+  stored: number;
+  error?: string;
+}
+
+/** What verifyStream found (the same report as `drayer verify`). */
+export interface VerifyReportView {
+  /** no problem, and not incomplete */
+  intact: boolean;
+  records: number;
+  metaOnly: number;
+  problems: { id: number; what: string }[];
+  partial: boolean;
+  /** a mirror still being synced: a sync completes it */
+  incomplete?: { missing: number; unfinished: string[] };
+}
+
+/** A stream's secret key as words, for a paper backup. */
+export interface KeyBackup {
+  publicKey: string;
+  name: string;
+  /** 32 words from the PGP word list, in order */
+  words: string[];
+}
+
+/** What a set of secret-key words stands for, before restoring. */
+export interface WordsCheck {
+  publicKey: string;
+  fingerprint: string;
+  /** 'owned': already yours here; 'mirror': followed here, restoring makes it yours; 'new' */
+  held: 'owned' | 'mirror' | 'new';
+  name: string;
 }
 
 export interface PostView {
@@ -121,6 +166,8 @@ export interface Settings {
   serveFollowed: boolean;
   /** automatic sync interval, seconds */
   syncIntervalS: number;
+  /** desktop notifications for new posts in followed streams */
+  notifications: boolean;
 }
 
 export interface NodeStatus {
@@ -168,6 +215,18 @@ export interface DrayerRequests {
   setStreamSettings: [{ publicKey: string; serve?: boolean; announce?: boolean; sources?: string[] }, StreamSummary];
   getSettings: [void, Settings];
   setSettings: [Partial<Settings>, Settings];
+  /** the secret key of one of your streams as words (for a paper backup) */
+  keyBackup: [{ publicKey: string }, KeyBackup];
+  /** which stream a backup's words belong to, and whether it is here already */
+  checkWords: [{ words: string }, WordsCheck];
+  /** make a stream yours from its backup words: a copy held here gets the key, else it is fetched (from `url`, nearby or its sources) */
+  restoreStream: [{ words: string; url?: string }, StreamSummary];
+  /** take in a stream file by its path on the node's machine: writable when its key file is beside it, else a mirror */
+  openStreamFile: [{ path: string }, StreamSummary];
+  /** write a copy without the secret key at `path` (a file, or a folder to put NAME.stream in) */
+  exportStream: [{ publicKey: string; path: string }, { path: string; records: number; bytes: number }];
+  /** check every signature, value and chain link of a stream */
+  verifyStream: [{ publicKey: string }, VerifyReportView];
 }
 
 export interface DrayerEvents {
@@ -201,6 +260,7 @@ export const METHODS: readonly Method[] = [
   'follow', 'unfollow', 'syncNow', 'addFiles', 'deleteFile', 'timeline', 'search', 'nearby', 'setPrimaryServers',
   'setStreamSettings', 'getSettings', 'setSettings',
   'putFile', 'uploadBegin', 'uploadChunk', 'uploadFinish', 'uploadCancel', 'readFile', 'setAvatar',
+  'keyBackup', 'checkWords', 'restoreStream', 'openStreamFile', 'exportStream', 'verifyStream',
 ];
 
 /** Bytes `readFile` returns at most per call. */

@@ -612,55 +612,12 @@ registerCommand({
   summary: 'write a copy without the secret key (a mirror to share)',
   positionals: [2, 2],
   async run({ args: [file, out] }) {
-    const { Stream, keyPathFor } = await import('./store.js');
-    const { randomBytes } = await import('./crypto.js');
+    const { exportStream } = await import('./export.js');
     if (fs.existsSync(out!)) throw new DrayerError('EXISTS', `${out} already exists; choose another name (nothing was written).`);
-    // A key file already beside OUT would make the copy writable, the opposite of an export.
-    if (fs.existsSync(keyPathFor(out!))) throw new DrayerError('EXISTS', `${keyPathFor(out!)} exists, so a copy at ${out} would not be keyless; choose another name.`);
-    const dir = path.dirname(out!);
-    if (!fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory()) throw new DrayerError('NOT_FOUND', `The folder ${dir} does not exist; create it first or choose another place for ${path.basename(out!)}.`);
-    const tmp = path.join(dir, `.${path.basename(out!)}.${process.pid}.tmp`);
-    const cleanup = () => {
-      for (const f of [tmp, tmp + '-wal', tmp + '-shm']) fs.rmSync(f, { force: true });
-    };
-    const { dropUnreferencedChunks } = await import('./files.js');
     let records = 0;
-    try {
-      await withStream(file!, (s) => {
-        // VACUUM INTO, not a page copy: free pages (which may hold bytes of deleted or cancelled
-        // files) stay behind, and the copy is one consistent snapshot however busy the stream is.
-        try {
-          s.db.prepare('VACUUM INTO ?').run(tmp);
-        } catch (e) {
-          const code = (e as { code?: string }).code;
-          if (code === 'SQLITE_FULL') throw new DrayerError('IO', `The disk is full while writing ${out}; nothing was written. Free some space and try again.`, { cause: e });
-          if (code === 'SQLITE_CANTOPEN') throw new DrayerError('IO', `Cannot write ${out}: ${(e as Error).message}; check that its folder is writable.`, { cause: e });
-          throw fsError(e, out!, 'write');
-        }
-      });
-      // The copy is another database: a new node id makes followers restart their cursors.
-      const copy = Stream.open(tmp);
-      try {
-        copy.setMeta('nodeId', Buffer.from(randomBytes(16)).toString('hex'));
-        // Only chunks a file refers to leave this machine: not those of an add still running
-        // (or killed where nothing collected yet), which may be a private file never meant to go.
-        dropUnreferencedChunks(copy);
-        records = copy.count();
-      } finally {
-        copy.close();
-      }
-      try {
-        fs.linkSync(tmp, out!); // fails if OUT appeared meanwhile: never overwrite
-      } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        if (code === 'EEXIST') throw new DrayerError('EXISTS', `${out} already exists; choose another name (nothing was written).`);
-        // Filesystems without hard links (FAT on USB sticks): rename after one more check.
-        if (fs.existsSync(out!)) throw new DrayerError('EXISTS', `${out} already exists; choose another name (nothing was written).`);
-        fs.renameSync(tmp, out!);
-      }
-    } finally {
-      cleanup();
-    }
+    await withStream(file!, (s) => {
+      records = exportStream(s, out!).records;
+    });
     print(`Exported ${file} to ${out}: ${records} records, without the secret key (a read-only copy to share).`);
   },
 });

@@ -11,6 +11,10 @@ export type ErrorCode =
   | 'PROTECTED'
   | 'EXISTS'
   | 'IO'
+  /** no room left on the disk: nothing was changed */
+  | 'DISK_FULL'
+  /** a peer or source could not be reached */
+  | 'UNREACHABLE'
   /** the caller stopped it (Ctrl-C, an AbortSignal); what it had half done is undone */
   | 'CANCELLED';
 

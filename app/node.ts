@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { encode } from '@msgpack/msgpack';
-import type { Arg, DrayerApi, DrayerEvent, DrayerEvents, DrayerRequests, Envelope, EventName, Method, NearbyStream, PrimaryServer, Ret, Settings, StreamDetails, StreamSummary, SyncReport } from './api.js';
+import type { Arg, DrayerApi, DrayerEvent, DrayerEvents, DrayerRequests, Envelope, EventName, LastSync, Method, NearbyStream, PrimaryServer, Ret, Settings, StreamDetails, StreamSummary, SyncReport, VerifyReportView } from './api.js';
 import { AVATAR_MAX, METHODS, PUT_FILE_MAX, READ_FILE_MAX } from './api.js';
 import { randomBytes } from './crypto.js';
 import { DrayerError, isDrayerError } from './errors.js';
@@ -13,17 +13,19 @@ import { fingerprint, formatKey, keyLink, parseKey, streamName } from './keys.js
 import { Library, StreamEntry } from './library.js';
 import { addPost, editPost, listPosts, POST_TYPE, postView } from './posts.js';
 import type { DrayerRecord } from './record.js';
-import { Stream } from './store.js';
-import { Applier, CursorStore, latestWindowStart, peerId, pull, PullResult } from './sync.js';
+import { keyPathFor, Stream, writeKeyFile } from './store.js';
+import { parseSecret, secretWords } from './keybackup.js';
+import { exportStream } from './export.js';
+import { Applier, CursorStore, latestWindowStart, peerId, pull, PullResult, remoteTips } from './sync.js';
 import { LanServer } from './server.js';
 import { Discovery, Peer, RateLimit, TokenBucket } from './discovery.js';
 import { openValue, openValues, type OpenOptions } from './open.js';
-import { preparedApplier, VerifierPool } from './verifier.js';
+import { preparedApplier, verifyStreamParallel, VerifierPool } from './verifier.js';
 import { addBytes, addFile, addPaths, deleteFile, gcChunks, listFiles, normalizeFilePath, openFileStream, statFile } from './files.js';
 import { decodeBase64, uploadMime, uploadTime, Uploads, UPLOAD_CHUNK_BYTES } from './uploads.js';
 import { DataDirWatcher, StreamProbe } from './datadir.js';
 
-export const DEFAULT_SETTINGS: Settings = { name: os.hostname(), discovery: true, serveFollowed: true, syncIntervalS: 60 };
+export const DEFAULT_SETTINGS: Settings = { name: os.hostname(), discovery: true, serveFollowed: true, syncIntervalS: 60, notifications: false };
 
 export interface NodeOptions {
   dataDir: string;
@@ -594,6 +596,7 @@ export class DrayerNode implements DrayerApi {
         remember(this.peerState, url, { failures: 0, nextTry: 0 });
         if (proven) this.library.upsertPeer({ url, lastOk: Date.now(), lastSeen: Date.now(), failures: 0, nextTry: 0 });
         this.emit('syncProgress', { publicKey: pk, peer: url, records: res.records, bytes: res.bytes, done: true });
+        this.noteSync(pk, { at: Date.now(), peer: url, records: res.records, stored: res.stored });
         reports.push({ publicKey: pk, peer: url, records: res.records, stored: res.stored, removed: res.removed, duplicates: res.duplicates, rejected: res.rejected, bytes: res.bytes });
       } catch (err) {
         const failures = st.failures + 1;
@@ -602,10 +605,21 @@ export class DrayerNode implements DrayerApi {
         if (proven) this.library.upsertPeer({ url, failures, nextTry: Date.now() + backoff });
         const msg = (err as Error).message;
         this.emit('syncProgress', { publicKey: pk, peer: url, records: 0, bytes: 0, done: true, error: msg });
+        this.noteSync(pk, { at: Date.now(), peer: url, records: 0, stored: 0, error: msg });
         reports.push({ publicKey: pk, peer: url, records: 0, stored: 0, removed: 0, rejected: 0, bytes: 0, error: msg });
       }
     }
     return reports;
+  }
+
+  /** The last pull of a stream, and the last that worked, kept in its library entry for its page. */
+  private noteSync(pk: string, last: LastSync): void {
+    try {
+      if (!this.library.getStream(pk)) return;
+      this.library.updateStream(pk, { settings: last.error ? { lastSync: last } : { lastSync: last, lastOk: { at: last.at, peer: last.peer } } });
+    } catch (e) {
+      this.log(`noting the last sync of ${pk}: ${(e as Error).message}`);
+    }
   }
 
   /** Sync cursors in library.db once `proven()`; until then in memory (bounded). */
@@ -708,6 +722,9 @@ export class DrayerNode implements DrayerApi {
     try {
       return { ok: true, value: await this.call(method as Method, arg as never) };
     } catch (e) {
+      if (isDiskFull(e)) {
+        return { ok: false, error: { code: 'DISK_FULL', message: `The disk is full, so nothing was saved. Free some space on the disk that holds ${this.dataDir}, then try again.` } };
+      }
       if (isDrayerError(e)) return { ok: false, error: { code: e.code, message: e.message } };
       this.log(`${method} failed: ${(e as Error)?.stack ?? e}`);
       return { ok: false, error: { code: 'INTERNAL', message: `${method} failed unexpectedly: ${(e as Error)?.message ?? e}` } };
@@ -766,6 +783,10 @@ export class DrayerNode implements DrayerApi {
         files: listFiles(s).map((f) => ({ path: f.path, size: f.size, mime: f.mime, time: f.time })),
         lastSeq: s.lastSeq(),
         nodeId: s.nodeId,
+        path: s.file,
+        lastSync: asLastSync(this.entry(sum.publicKey).settings.lastSync),
+        lastOk: asLastOk(this.entry(sum.publicKey).settings.lastOk),
+        incomplete: !s.writable && s.unfinishedSyncs().length > 0,
       } satisfies StreamDetails;
     },
     setStreamInfo: ({ publicKey, name, about }) => {
@@ -979,8 +1000,8 @@ export class DrayerNode implements DrayerApi {
     getSettings: () => this.settings(),
     setSettings: async (patch) => {
       const next = { ...this.settings(), ...patch };
-      if (typeof next.name !== 'string' || typeof next.discovery !== 'boolean' || typeof next.serveFollowed !== 'boolean') {
-        throw new DrayerError('INVALID_ARGUMENT', 'Settings: name is text, discovery and serveFollowed are true or false.');
+      if (typeof next.name !== 'string' || typeof next.discovery !== 'boolean' || typeof next.serveFollowed !== 'boolean' || typeof next.notifications !== 'boolean') {
+        throw new DrayerError('INVALID_ARGUMENT', 'Settings: name is text, discovery, serveFollowed and notifications are true or false.');
       }
       if (!Number.isFinite(next.syncIntervalS) || next.syncIntervalS < 5) throw new DrayerError('INVALID_ARGUMENT', 'The sync interval is at least 5 seconds.');
       this.library.setSetting('settings', next);
@@ -992,7 +1013,173 @@ export class DrayerNode implements DrayerApi {
       }
       return next;
     },
+    keyBackup: ({ publicKey }) => {
+      const s = this.stream(publicKey);
+      const kp = s.keyPairForBackup();
+      if (!kp) throw new DrayerError('NOT_WRITABLE', 'This stream is a copy of someone else\'s: its secret key is not on this computer, so there is nothing to back up here.');
+      return { publicKey: formatKey(s.publicKey), name: String(s.info().name ?? ''), words: secretWords(kp) };
+    },
+    checkWords: ({ words }) => {
+      const kp = parseSecret(words);
+      const pk = formatKey(kp.publicKey);
+      const s = this.streams.get(pk);
+      return { publicKey: pk, fingerprint: fingerprint(kp.publicKey), held: s ? (s.writable ? 'owned' : 'mirror') : 'new', name: s ? String(s.info().name ?? '') : '' };
+    },
+    restoreStream: ({ words, url }) => this.restore(words, url),
+    openStreamFile: ({ path: p }) => this.openFile(p),
+    exportStream: ({ publicKey, path: p }) => {
+      const s = this.stream(publicKey);
+      if (typeof p !== 'string' || !p.trim()) throw new DrayerError('INVALID_ARGUMENT', 'Say where to write the copy: a file name, or a folder.');
+      let out = path.resolve(expandHome(p.trim()));
+      if (fs.statSync(out, { throwIfNoEntry: false })?.isDirectory()) out = path.join(out, path.basename(s.file));
+      const r = exportStream(s, out);
+      return { path: out, ...r };
+    },
+    verifyStream: async ({ publicKey }) => {
+      const s = this.stream(publicKey);
+      let report: VerifyReportView;
+      try {
+        report = this.pool ? await verifyStreamParallel(s, this.pool) : s.verify();
+      } catch (e) {
+        // Damage below the records (SQLite pages) is a verify result, not a crash.
+        const code = String((e as { code?: unknown }).code ?? '');
+        if (!code.startsWith('SQLITE_')) throw e;
+        report = { intact: false, records: 0, metaOnly: 0, partial: false, problems: [{ id: 0, what: `the stream file itself is damaged (${(e as Error).message})` }] };
+      }
+      return report;
+    },
   };
+
+  /** restoreStream: the key goes beside a copy held here, or beside a fresh copy fetched whole first. */
+  private async restore(words: string, url?: string): Promise<StreamSummary> {
+    const kp = parseSecret(words);
+    const pk = formatKey(kp.publicKey);
+    const held = this.streams.get(pk);
+    if (held?.writable) throw new DrayerError('EXISTS', `"${String(held.info().name ?? '') || pk}" is already yours on this computer; nothing to restore.`);
+    if (held) {
+      const p = held.partial;
+      if (p.minId || p.minMod || p.metaOnly) {
+        throw new DrayerError('INVALID_ARGUMENT', 'The copy here is partial (latest posts or titles only), and a stream you write to must be whole. Unfollow it (deleting the copy), then restore again.');
+      }
+      if (url) await this.syncStream(pk, url, true);
+      this.giveKey(held, kp);
+      return this.summary(pk);
+    }
+    if (url !== undefined) peerId(url); // a bad address is said before anything is made
+    const file = this.uniqueFile(`restored-${Buffer.from(kp.publicKey).toString('base64url').slice(0, 10)}`);
+    const full = path.join(this.dataDir, file);
+    const s = Stream.create(full, { followKey: kp.publicKey });
+    if (url) s.setMeta('sources', JSON.stringify([peerId(url)]));
+    this.streams.set(pk, s);
+    this.library.addStream({ publicKey: pk, file, owned: false, name: '', settings: url ? { sources: [peerId(url)] } : {} });
+    this.seenSeq.set(pk, s.lastSeq());
+    const undo = () => {
+      this.streams.delete(pk);
+      this.seenSeq.delete(pk);
+      this.library.removeStream(pk);
+      s.close();
+      for (const f of ['', '-wal', '-shm']) fs.rmSync(full + f, { force: true });
+      this.emit('streamsChanged', {});
+    };
+    let reports: SyncReport[];
+    try {
+      reports = await this.syncStream(pk, undefined, true);
+    } catch (e) {
+      undo();
+      throw e;
+    }
+    // A stream is never empty (its drayer/info record): without it, nothing of it was found, and
+    // writing to an empty copy would sign records that clash with the ones already out there.
+    if (!s.get('drayer', 'info')) {
+      undo();
+      const failed = reports.find((r) => r.error);
+      if (failed) throw new DrayerError('UNREACHABLE', `Could not fetch the stream to restore: ${failed.error} Nothing was changed; check the address and try again.`);
+      if (reports.length === 0) throw new DrayerError('NOT_FOUND', 'No computer nearby has this stream, and no address was given. Give the address of a computer or mirror that holds it (its owner\'s, or any follower\'s), then try again.');
+      throw new DrayerError('NOT_FOUND', `${reports.map((r) => r.peer).join(', ')} does not hold this stream. Check the words (a wrong word gives another stream), or give another address.`);
+    }
+    if (s.unfinishedSyncs().length > 0) {
+      undo();
+      throw new DrayerError('UNREACHABLE', 'The stream could only be fetched in part, and a stream you write to must be whole. Nothing was changed; try again.');
+    }
+    this.giveKey(s, kp);
+    return this.summary(pk);
+  }
+
+  private giveKey(s: Stream, kp: import('./crypto.js').KeyPair): void {
+    const keyFile = keyPathFor(s.file);
+    if (!fs.existsSync(keyFile)) writeKeyFile(keyFile, kp);
+    if (!s.takeKeyBeside()) throw new DrayerError('IO', `The secret key could not be put beside ${s.file}.`);
+    this.library.indexStream(s); // records it as owned
+    const pk = formatKey(s.publicKey);
+    this.log(`${this.library.getStream(pk)?.file ?? s.file}: restored from its backup words, your own stream now.`);
+    this.emit('streamsChanged', {});
+    this.discovery?.announceNow();
+  }
+
+  /** openStreamFile: a stream file anywhere on this machine, served where it is. */
+  private openFile(given: string): StreamSummary {
+    if (typeof given !== 'string' || !given.trim()) throw new DrayerError('INVALID_ARGUMENT', 'Give the path of a stream file (NAME.stream).');
+    const full = path.resolve(expandHome(given.trim()));
+    const st = fs.statSync(full, { throwIfNoEntry: false });
+    if (!st) throw new DrayerError('NOT_FOUND', `There is no file at ${full}; check the path.`);
+    if (st.isDirectory()) throw new DrayerError('NOT_A_STREAM', `${full} is a folder, not a stream file; give the path of a NAME.stream file inside it.`);
+    const probe = Stream.probe(full);
+    const pk = formatKey(probe.publicKey);
+    const held = this.streams.get(pk);
+    if (held) {
+      const e = this.library.getStream(pk);
+      const same = path.resolve(held.file) === full;
+      throw new DrayerError('EXISTS', same
+        ? `${full} is already open here${e?.name ? ` ("${e.name}")` : ''}.`
+        : `This computer already holds that stream${e?.name ? ` ("${e.name}")` : ''}, in ${held.file}. Open one copy at a time.`);
+    }
+    const s = Stream.open(full, { expectedKey: probe.publicKey });
+    try {
+      this.library.addStream({ publicKey: pk, file: full, owned: s.writable, name: String(s.info().name ?? '') });
+      try {
+        this.library.indexStream(s);
+      } catch (e) {
+        this.library.removeStream(pk);
+        throw e;
+      }
+    } catch (e) {
+      s.close();
+      throw e;
+    }
+    const rel = this.library.getStream(pk)!.file;
+    if (this.releasedFiles().includes(rel)) this.library.setSetting(RELEASED_FILES, this.releasedFiles().filter((f) => f !== rel));
+    this.streams.set(pk, s);
+    this.seenSeq.set(pk, s.lastSeq());
+    this.log(`Opened ${full}: ${describeStream(String(s.info().name ?? ''), pk)}, ${s.writable ? 'your own stream (its key file is beside it)' : 'a read-only mirror (no key file beside it)'}.`);
+    this.emit('streamsChanged', {});
+    this.discovery?.announceNow();
+    return this.summary(pk);
+  }
+}
+
+function expandHome(p: string): string {
+  return p === '~' || p.startsWith('~/') ? path.join(os.homedir(), p.slice(1)) : p;
+}
+
+/** No room on the disk, however it surfaced (SQLite, the file system, a sentence of ours). */
+function isDiskFull(e: unknown): boolean {
+  const code = String((e as { code?: unknown })?.code ?? '');
+  if (code === 'SQLITE_FULL' || code === 'ENOSPC' || code === 'DISK_FULL') return true;
+  const cause = (e as { cause?: unknown })?.cause;
+  return cause !== undefined && cause !== e && isDiskFull(cause);
+}
+
+function asLastSync(v: unknown): LastSync | null {
+  if (!v || typeof v !== 'object') return null;
+  const o = v as Record<string, unknown>;
+  if (typeof o.at !== 'number' || typeof o.peer !== 'string') return null;
+  return { at: o.at, peer: o.peer, records: Number(o.records) || 0, stored: Number(o.stored) || 0, ...(typeof o.error === 'string' ? { error: o.error } : {}) };
+}
+
+function asLastOk(v: unknown): { at: number; peer: string } | null {
+  if (!v || typeof v !== 'object') return null;
+  const o = v as Record<string, unknown>;
+  return typeof o.at === 'number' && typeof o.peer === 'string' ? { at: o.at, peer: o.peer } : null;
 }
 
 /** `avatar` of drayer/info when it names a possible file path (it is the author's word, not checked further). */

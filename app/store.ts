@@ -483,6 +483,11 @@ export class Stream {
     return this.keyPair !== null;
   }
 
+  /** The key pair, for a backup of it as words (keybackup.ts); null in a mirror. */
+  keyPairForBackup(): KeyPair | null {
+    return this.keyPair;
+  }
+
   /** Become writable when the secret key file has been put beside the file since it was opened; true if so. */
   takeKeyBeside(): boolean {
     if (this.keyPair || this.db.readonly) return false;

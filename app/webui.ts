@@ -4,6 +4,7 @@
 // dist/renderer when built.
 import * as fs from 'node:fs';
 import * as http from 'node:http';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { timingSafeEqual } from 'node:crypto';
@@ -88,6 +89,7 @@ export class WebUi {
     if (url.pathname.startsWith('/api/')) {
       if (!this.authorized(req, url)) return void json(res, 401, { ok: false, error: { code: 'UNAUTHORIZED', message: 'Open the URL with the token that `drayer serve --ui` printed.' } });
       if (url.pathname === '/api/events' && req.method === 'GET') return this.events(req, res);
+      if (url.pathname === '/api/export' && req.method === 'GET') return this.download(url, res);
       const method = url.pathname.slice('/api/'.length);
       if (req.method !== 'POST') return void json(res, 405, { ok: false, error: { code: 'INVALID_ARGUMENT', message: 'Use POST for API calls.' } });
       let arg: unknown;
@@ -114,6 +116,31 @@ export class WebUi {
       clearInterval(ping);
       this.streams.delete(res);
     });
+  }
+
+  /** A keyless copy of a stream as a download (exportStream into a temporary folder, sent, removed). */
+  private async download(url: URL, res: http.ServerResponse): Promise<void> {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'drayer-export-'));
+    try {
+      const env = await this.api.callEnvelope('exportStream', { publicKey: url.searchParams.get('publicKey') ?? '', path: dir });
+      if (!env.ok) return void json(res, env.error.code === 'NOT_FOUND' ? 404 : 400, env);
+      const file = (env.value as { path: string }).path;
+      const name = path.basename(file).replace(/[^\w.-]+/g, '_') || 'stream.stream';
+      res.writeHead(200, {
+        'content-type': 'application/vnd.drayer.stream',
+        'content-length': fs.statSync(file).size,
+        'content-disposition': `attachment; filename="${name}"`,
+        'cache-control': 'no-store',
+      });
+      await new Promise<void>((resolve) => {
+        const src = fs.createReadStream(file);
+        src.on('error', () => resolve(void res.destroy()));
+        res.on('close', () => resolve());
+        src.pipe(res);
+      });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   }
 
   private serveStatic(url: URL, res: http.ServerResponse): void {

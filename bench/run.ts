@@ -10,6 +10,7 @@ const BENCHES: Record<string, () => Promise<{ run(): Promise<Record<string, unkn
   clone: () => import('./clone.js'),
   incremental: () => import('./incremental.js'),
   bigfile: () => import('./bigfile.js'),
+  ui: () => import('./ui.js'),
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -2,15 +2,18 @@
 import '@fontsource/inter/latin-400.css';
 import '@fontsource/inter/latin-600.css';
 import './styles/app.css';
+import './styles/tools.css';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './App';
 import { connectEvents, reloadAll } from './stores/events';
+import { connectNotifications } from './stores/notify';
 import { applyTheme, useSettings, watchSystemTheme } from './stores/settings';
 
 applyTheme(useSettings.getState().theme);
 watchSystemTheme();
 connectEvents();
+connectNotifications();
 void reloadAll();
 
 // A file dropped where nothing takes it must not navigate the window away from the app.

@@ -13,6 +13,7 @@ import { DeleteFileDialog, FilePreviewDialog } from './FileDialogs';
 import { AvatarPicker } from '../components/AvatarPicker';
 import { useFiles } from '../stores/files';
 import { ShareDialog } from './ShareDialog';
+import { KeyDialogs } from './KeyDialogs';
 
 function useSubmit<T>(fn: () => Promise<T>, then: (v: T) => void) {
   const [busy, setBusy] = useState(false);
@@ -208,5 +209,7 @@ export function Dialogs() {
       return <DeleteFileDialog publicKey={d.publicKey} path={d.path} />;
     case 'filePreview':
       return <FilePreviewDialog publicKey={d.publicKey} path={d.path} />;
+    default:
+      return <KeyDialogs d={d} />;
   }
 }

@@ -1,5 +1,8 @@
-// First run: make your stream in one step (name, about, a picture), or follow someone first.
+// First run: make your stream in one step (name, about, a picture), then back up its key
+// (skippable); or restore one from its backup words, open a stream file, or follow someone first.
 import { useEffect, useMemo, useRef, useState } from 'react';
+import { KeyBackupFlow } from '../components/KeyBackupFlow';
+import { OpenFileForm, RestoreForm } from './KeyDialogs';
 import { messageOf } from '../stores/errors';
 import { useStreams } from '../stores/streams';
 import { useUi } from '../stores/ui';
@@ -20,6 +23,11 @@ export function FirstRun({ onDone }: { onDone: () => void }) {
     if (preview) URL.revokeObjectURL(preview);
   }, [preview]);
   const openDialog = useUi((s) => s.openDialog);
+  const [step, setStep] = useState<{ name: 'create' | 'restore' | 'open' } | { name: 'backup'; publicKey: string }>({ name: 'create' });
+  const finish = (publicKey?: string) => {
+    onDone();
+    if (publicKey) useUi.getState().navigate({ name: 'stream', publicKey });
+  };
 
   const submit = async (e: React.FormEvent) => {
     e.preventDefault();
@@ -27,12 +35,14 @@ export function FirstRun({ onDone }: { onDone: () => void }) {
     setBusy(true);
     setError(null);
     try {
+      // stay on this screen for the key backup step once the stream exists
+      useUi.getState().navigate({ name: 'welcome' }, { replace: true });
       const s = await useStreams.getState().create(name.trim(), about.trim());
       if (picture) {
         // The stream exists now: a picture that fails is said, and can be set again in Edit profile.
         await useFiles.getState().setAvatar(s.publicKey, picture).catch((err) => useUi.getState().toast(`Your picture was not saved: ${messageOf(err)}`, 'error'));
       }
-      onDone();
+      setStep({ name: 'backup', publicKey: s.publicKey });
     } catch (err) {
       setError(messageOf(err));
     } finally {
@@ -40,13 +50,41 @@ export function FirstRun({ onDone }: { onDone: () => void }) {
     }
   };
 
+  const brand = (
+    <div className="brand brand-large">
+      <span className="brand-mark" aria-hidden="true" />
+      <span className="brand-name">Drayer</span>
+    </div>
+  );
+  if (step.name === 'backup') {
+    return (
+      <main className="welcome">
+        <div className="welcome-card welcome-wide card">
+          {brand}
+          <h1>Back up your key</h1>
+          <KeyBackupFlow publicKey={step.publicKey} onDone={() => finish()} onSkip={() => finish()} />
+        </div>
+      </main>
+    );
+  }
+  if (step.name === 'restore' || step.name === 'open') {
+    return (
+      <main className="welcome">
+        <div className="welcome-card welcome-wide card">
+          {brand}
+          <h1>{step.name === 'restore' ? 'Restore your stream' : 'Open a stream file'}</h1>
+          {step.name === 'restore'
+            ? <RestoreForm onCancel={() => setStep({ name: 'create' })} onRestored={(pk) => finish(pk)} />
+            : <OpenFileForm onCancel={() => setStep({ name: 'create' })} onOpened={(pk) => finish(pk)} />}
+        </div>
+      </main>
+    );
+  }
+
   return (
     <main className="welcome">
       <div className="welcome-card card">
-        <div className="brand brand-large">
-          <span className="brand-mark" aria-hidden="true" />
-          <span className="brand-name">Drayer</span>
-        </div>
+        {brand}
         <h1>Make your stream</h1>
         <p className="lead">A stream is your own feed of posts and files. It lives on this computer, and anyone you share it with keeps a signed copy: no account, no server.</p>
         <form onSubmit={submit} className="form">
@@ -83,6 +121,12 @@ export function FirstRun({ onDone }: { onDone: () => void }) {
             <button type="submit" className="button button-primary" disabled={!name.trim() || busy}>{busy ? 'Creating…' : 'Create stream'}</button>
           </div>
         </form>
+        <div className="welcome-alt">
+          <span>Already have a stream?</span>
+          <button type="button" className="link-button" onClick={() => setStep({ name: 'restore' })}>Restore from backup words</button>
+          <span aria-hidden="true">·</span>
+          <button type="button" className="link-button" onClick={() => setStep({ name: 'open' })}>Open a stream file</button>
+        </div>
       </div>
     </main>
   );

@@ -7,6 +7,7 @@ import { Icon, type IconName } from '../components/Icon';
 import { messageOf } from '../stores/errors';
 import { useSettings, type ThemePref } from '../stores/settings';
 import { useUi } from '../stores/ui';
+import { NotificationsSection, StreamsSection } from './SettingsExtra';
 
 const THEMES: { value: ThemePref; label: string; icon: IconName }[] = [
   { value: 'system', label: 'System', icon: 'monitor' },
@@ -102,6 +103,8 @@ export function Settings() {
               </div>
             ) : null}
           </section>
+          <NotificationsSection />
+          <StreamsSection />
           <section className="card settings-section" aria-labelledby="network">
             <h2 id="network">Network</h2>
             <Toggle id="discovery" label="Find streams nearby" hint="Announce your streams on this network and list the ones around you." checked={node.discovery} onChange={(v) => void save({ discovery: v })} />

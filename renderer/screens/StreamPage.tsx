@@ -9,10 +9,10 @@ import { PostCard } from '../components/PostCard';
 import { EmptyState, ErrorBanner, SkeletonCards } from '../components/States';
 import { codeOf, messageOf } from '../stores/errors';
 import { useStreams } from '../stores/streams';
-import { useSync } from '../stores/sync';
+import { StreamToolsCard, SyncStatus } from './StreamTools';
 import { useTimeline } from '../stores/timeline';
 import { useUi, type StreamTab } from '../stores/ui';
-import { agoSentence, formatCount } from '../lib/time';
+import { formatCount } from '../lib/time';
 import { FilesTab, SiteTab, useFileDrop } from './StreamFiles';
 
 const TAB_ORDER = ['posts', 'files', 'site'] as const;
@@ -31,11 +31,8 @@ export function StreamPage({ publicKey, tab: routeTab }: { publicKey: string; ta
   const details = useStreams((s) => s.details[publicKey]);
   const summary = useStreams((s) => s.byKey[publicKey]);
   const loaded = useStreams((s) => s.loaded);
-  const progress = useSync((s) => s.progress[publicKey]);
-  const lastOk = useSync((s) => s.lastOk[publicKey]);
   const { openDialog, navigate, toast } = useUi();
   const [loadError, setLoadError] = useState<{ code: string; text: string } | null>(null);
-  const [syncing, setSyncing] = useState(false);
 
   const reload = useCallback(() => {
     useStreams.getState().loadDetails(publicKey).then(() => setLoadError(null), (e) => setLoadError({ code: codeOf(e), text: messageOf(e) }));
@@ -56,28 +53,6 @@ export function StreamPage({ publicKey, tab: routeTab }: { publicKey: string; ta
   if (!s) return <SkeletonCards count={2} />;
   const name = s.name || 'Unnamed stream';
   const partial = s.partial.metaOnly ? 'Titles only (metadata copy)' : s.partial.minId > 0 ? 'Latest posts only' : null;
-  const active = progress && !progress.done;
-  const syncLine = s.owned
-    ? `Your stream · ${formatCount(s.posts)} ${s.posts === 1 ? 'post' : 'posts'} · ${formatCount(s.records)} records`
-    : [
-        active ? `Syncing… ${formatCount(progress.records)}${progress.recordsTotal ? ` of ${formatCount(progress.recordsTotal)}` : ''} records` : lastOk ? `Synced ${agoSentence(lastOk.at)} from ${lastOk.peer.replace(/^https?:\/\//, '')}` : s.sources[0] ? `Following from ${s.sources[0].replace(/^https?:\/\//, '')}` : 'Following',
-        `${formatCount(s.records)} records`,
-      ].join(' · ');
-
-  const syncNow = async () => {
-    setSyncing(true);
-    try {
-      const reports = await useSync.getState().syncNow(publicKey);
-      const failed = reports.filter((r) => r.error);
-      if (reports.length === 0) toast('No address to sync from yet. Add one, or wait for the stream to be seen nearby.', 'error');
-      else if (failed.length === reports.length) toast(`Could not reach ${failed[0]!.peer.replace(/^https?:\/\//, '')}: ${failed[0]!.error}`, 'error');
-      else toast('Up to date');
-    } catch (e) {
-      toast(messageOf(e), 'error');
-    } finally {
-      setSyncing(false);
-    }
-  };
 
   return (
     <>
@@ -98,9 +73,6 @@ export function StreamPage({ publicKey, tab: routeTab }: { publicKey: string; ta
               <button type="button" className="button" onClick={() => openDialog({ kind: 'editProfile', publicKey })}>Edit profile</button>
             ) : (
               <>
-                <button type="button" className="button" onClick={() => void syncNow()} disabled={syncing}>
-                  <Icon name="sync" size={16} className={syncing ? 'spin' : undefined} /> {syncing ? 'Syncing…' : 'Sync now'}
-                </button>
                 <button type="button" className="button button-following" onClick={() => openDialog({ kind: 'unfollow', publicKey })}>
                   <span className="when-idle">Following</span><span className="when-hover">Unfollow</span>
                 </button>
@@ -116,8 +88,7 @@ export function StreamPage({ publicKey, tab: routeTab }: { publicKey: string; ta
           </a>
         ) : null}
         {partial ? <p className="badge">{partial}</p> : null}
-        <p className="profile-sync">{syncLine}</p>
-        {progress?.error && !active ? <p className="profile-error">Last sync failed: {progress.error}</p> : null}
+        <SyncStatus s={s} />
         {details ? (
           <div className="keybox">
             <div className="keybox-row">
@@ -133,6 +104,7 @@ export function StreamPage({ publicKey, tab: routeTab }: { publicKey: string; ta
         ) : null}
       </section>
       {loadError ? <ErrorBanner text={loadError.text} onRetry={reload} /> : null}
+      {details ? <StreamToolsCard d={details} /> : null}
       <StreamTabs
         tab={tab}
         tabs={[

@@ -8,6 +8,8 @@ import { messageOf } from './errors';
 export type ThemePref = 'system' | 'light' | 'dark';
 
 const THEME_KEY = 'drayer.theme';
+/** counts loads and saves, so a load that started before a save does not undo it on screen */
+let changes = 0;
 
 function readTheme(): ThemePref {
   try {
@@ -52,14 +54,17 @@ export const useSettings = create<SettingsState>()((set) => ({
     set({ theme });
   },
   async load() {
+    const at = ++changes;
     try {
       const [node, status] = await Promise.all([transport().call('getSettings', undefined), transport().call('status', undefined)]);
+      if (at !== changes) return; // a change was saved meanwhile: its answer is newer
       set({ node, status, error: null });
     } catch (e) {
       set({ error: messageOf(e) });
     }
   },
   async update(patch) {
+    changes++;
     const node = await transport().call('setSettings', patch);
     const status = await transport().call('status', undefined);
     set({ node, status, error: null });

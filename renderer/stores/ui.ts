@@ -24,7 +24,12 @@ export type Dialog =
   | { kind: 'newStream' }
   | { kind: 'share'; publicKey: string }
   | { kind: 'deleteFile'; publicKey: string; path: string }
-  | { kind: 'filePreview'; publicKey: string; path: string };
+  | { kind: 'filePreview'; publicKey: string; path: string }
+  | { kind: 'keyBackup'; publicKey: string }
+  | { kind: 'restore' }
+  | { kind: 'openFile' }
+  | { kind: 'exportStream'; publicKey: string }
+  | { kind: 'verify'; publicKey: string };
 
 export interface Toast {
   id: number;

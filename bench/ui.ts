@@ -1,0 +1,149 @@
+// The desktop UI's speed with a small and a huge library, measured in Chromium through Playwright
+// in one run: time from navigation to the first paint of the timeline (the renderer's
+// `drayer:timeline-painted` mark, against the navigation's start), and the frame times
+// (requestAnimationFrame deltas) while scrolling the timeline 20 screens. The library is built
+// fast: posts written straight into a stream file in a temp data dir, taken in at the node's start.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Browser } from 'playwright-core';
+import { DrayerNode } from '../app/node.js';
+import { WebUi, defaultStaticDir } from '../app/webui.js';
+import { chromium } from 'playwright-core';
+import { buildWriter, machine, ratio, removeDir, tempDir } from './common.js';
+
+const RUNS = 5;
+const SCREENS = 20;
+
+interface Figures {
+  posts: number;
+  firstPaintMs: number;
+  firstPaintRunsMs: number[];
+  frames: number;
+  frameP50Ms: number;
+  frameP95Ms: number;
+  frameMaxMs: number;
+  scrolledPx: number;
+  domCards: number;
+}
+
+const quantile = (xs: number[], q: number): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? 0;
+};
+const round1 = (x: number): number => Math.round(x * 10) / 10;
+
+/** In the page: scroll SCREENS screens a step per frame and keep every frame's delta. */
+const SCROLL = `new Promise((resolve) => {
+  const step = Math.round(innerHeight / 10), goal = ${SCREENS} * innerHeight;
+  const deltas = []; let last = 0, moved = 0, stuck = 0;
+  const frame = (t) => {
+    if (last) deltas.push(t - last);
+    last = t;
+    const before = scrollY;
+    scrollBy(0, step);
+    moved += scrollY - before;
+    // at the end of what is loaded, wait for the next page; at the end of the library, stop
+    stuck = scrollY === before ? stuck + 1 : 0;
+    if (moved >= goal || stuck > 30 || deltas.length > 2000) return resolve({ deltas, moved, cards: document.querySelectorAll('article').length });
+    requestAnimationFrame(frame);
+  };
+  requestAnimationFrame(frame);
+})`;
+
+async function measure(browser: Browser, posts: number): Promise<Figures> {
+  const dir = tempDir('drayer-bench-ui-');
+  const data = path.join(dir, 'data');
+  fs.mkdirSync(data);
+  buildWriter(data, posts).close();
+  const node = await DrayerNode.start({ dataDir: data, host: null, discovery: false, autoSync: false });
+  const ui = new WebUi(node);
+  try {
+    const [s] = await node.call('listStreams', undefined);
+    if (!s || s.posts !== posts) throw new Error(`the library holds ${s?.posts} posts, not ${posts}`);
+    const { url } = await ui.listen();
+    const paints: number[] = [];
+    let scroll: { deltas: number[]; moved: number; cards: number } | null = null;
+    for (let run = 0; run <= RUNS; run++) {
+      const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, reducedMotion: 'reduce' });
+      try {
+        const page = await context.newPage();
+        await page.goto(url);
+        await page.locator('article').first().waitFor({ timeout: 30_000 });
+        let mark = 0;
+        for (let i = 0; i < 200 && !mark; i++) {
+          mark = (await page.evaluate(`performance.getEntriesByName('drayer:timeline-painted')[0]?.startTime ?? 0`)) as number;
+          if (!mark) await page.waitForTimeout(10);
+        }
+        if (!mark) throw new Error('the timeline never marked its first paint');
+        if (run > 0) paints.push(mark); // run 0 warms the browser and the node
+        if (run === RUNS) {
+          await page.mouse.move(640, 400);
+          await page.waitForTimeout(300);
+          scroll = (await page.evaluate(SCROLL)) as { deltas: number[]; moved: number; cards: number };
+        }
+      } finally {
+        await context.close();
+      }
+    }
+    const d = scroll!.deltas.slice(2); // the first frames follow the evaluate call itself
+    return {
+      posts,
+      firstPaintMs: round1(quantile(paints, 0.5)),
+      firstPaintRunsMs: paints.map(round1),
+      frames: d.length,
+      frameP50Ms: round1(quantile(d, 0.5)),
+      frameP95Ms: round1(quantile(d, 0.95)),
+      frameMaxMs: round1(Math.max(...d)),
+      scrolledPx: Math.round(scroll!.moved),
+      domCards: scroll!.cards,
+    };
+  } finally {
+    await ui.close();
+    await node.stop();
+    removeDir(dir);
+  }
+}
+
+/** The Chromium the UI tests use (test/ui-harness.ts findChromium; that module is a test's, with node:test hooks). */
+async function launchBrowser(): Promise<Browser> {
+  let executablePath = process.env.DRAYER_CHROMIUM;
+  if (!executablePath) {
+    try {
+      const mod = (await import('@sparticuz/chromium')) as unknown as { default: { executablePath(): Promise<string> } };
+      executablePath = await mod.default.executablePath();
+    } catch {
+      executablePath = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => fs.existsSync(p));
+    }
+  }
+  if (!executablePath) throw new Error('No Chromium: install the npm dev dependencies (@sparticuz/chromium), or set DRAYER_CHROMIUM.');
+  return chromium.launch({
+    executablePath,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-default-apps', '--disable-extensions', '--mute-audio', '--disable-dev-shm-usage'],
+  });
+}
+
+export async function run(): Promise<Record<string, unknown>> {
+  const index = path.join(defaultStaticDir(), 'index.html');
+  if (!fs.existsSync(index)) throw new Error(`The renderer is not built (${index} is missing): run "npm run build" first.`);
+  const browser = await launchBrowser();
+  try {
+    const small = await measure(browser, 100);
+    const big = await measure(browser, Number(process.env.BENCH_POSTS ?? 100_000));
+    return {
+      bench: 'ui',
+      small,
+      big,
+      firstPaintRatio: ratio(big.firstPaintMs, small.firstPaintMs),
+      goals: {
+        firstPaintMs: 500,
+        firstPaintRatio: 1.2,
+        frameP95Ms: 20,
+        met: Math.max(small.firstPaintMs, big.firstPaintMs) <= 500 && big.firstPaintMs <= 1.2 * small.firstPaintMs && Math.max(small.frameP95Ms, big.frameP95Ms) <= 20,
+      },
+      machine: machine(),
+    };
+  } finally {
+    await browser.close();
+  }
+}

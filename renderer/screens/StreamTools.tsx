@@ -1,0 +1,186 @@
+// The stream page's status and tools: the sync line (last sync, from where, records, partial or
+// full) with "Sync now" and its progress, primary servers (editable on your own streams), key
+// backup, export and verify.
+import { useState } from 'react';
+import type { StreamDetails, StreamSummary } from '../api/transport';
+import { Icon } from '../components/Icon';
+import { agoSentence, formatCount } from '../lib/time';
+import { messageOf } from '../stores/errors';
+import { serverProblem, useStreamTools } from '../stores/streamTools';
+import { useSync } from '../stores/sync';
+import { useUi } from '../stores/ui';
+
+/** Sources of one sync round are asked within this long of each other. */
+const ROUND_MS = 30_000;
+const host = (u: string) => u.replace(/^https?:\/\//, '').replace(/\/+$/, '');
+/** A sync error for people: addresses as host:port, without the request's path and query. */
+const plain = (msg: string) => msg.replace(/https?:\/\/([^/\s]+)\/[^\s]*/g, '$1').replace(/\s*$/, '');
+
+function partialText(s: StreamSummary): string {
+  if (s.partial.metaOnly) return 'Titles only: the rest is fetched when opened';
+  if (s.partial.minId > 0) return 'Latest posts only';
+  return 'Full copy';
+}
+
+/** The sync line of a stream's header, and for a copy of someone else's, Sync now with its progress. */
+export function SyncStatus({ s }: { s: StreamSummary & Partial<StreamDetails> }) {
+  const progress = useSync((st) => st.progress[s.publicKey]);
+  const liveOk = useSync((st) => st.lastOk[s.publicKey]);
+  const toast = useUi((st) => st.toast);
+  const [syncing, setSyncing] = useState(false);
+  const [failed, setFailed] = useState<string | null>(null);
+  const records = `${formatCount(s.records)} records`;
+  if (s.owned) {
+    return <p className="profile-sync">Your stream · {formatCount(s.posts)} {s.posts === 1 ? 'post' : 'posts'} · {records}</p>;
+  }
+  const active = (progress && !progress.done) || syncing;
+  const ok = liveOk && (!s.lastOk || liveOk.at >= s.lastOk.at) ? liveOk : s.lastOk ?? null;
+  const last = s.lastSync ?? null;
+  // A failure is the stream's state only when no source answered in that round: a round asks its
+  // sources one after another, and one that is down (a mirror) beside one that works is no news.
+  const failure = progress?.done && progress.error ? { at: progress.at, error: progress.error } : last?.error ? { at: last.at, error: last.error } : null;
+  const lastError = failure && (!ok || failure.at - ok.at > ROUND_MS) ? failure.error : null;
+  const line = [
+    ok ? `Synced ${agoSentence(ok.at)} from ${host(ok.peer)}` : s.sources[0] ? `Not synced yet · from ${host(s.sources[0])}` : 'Not synced yet',
+    records,
+    partialText(s) + (s.incomplete ? ' (unfinished)' : ''),
+  ].join(' · ');
+
+  const syncNow = async () => {
+    setSyncing(true);
+    setFailed(null);
+    try {
+      const reports = await useSync.getState().syncNow(s.publicKey);
+      const bad = reports.filter((r) => r.error);
+      if (reports.length === 0) setFailed('There is no address to sync from yet. Add one in the follow options, or wait until a computer that has this stream is nearby.');
+      else if (bad.length === reports.length) setFailed(`${plain(bad[0]!.error!)} Drayer tries again by itself.`);
+      else toast(reports.some((r) => r.stored) ? `Synced: ${formatCount(reports.reduce((n, r) => n + r.stored, 0))} new records` : 'Up to date');
+    } catch (e) {
+      setFailed(messageOf(e));
+    } finally {
+      setSyncing(false);
+    }
+  };
+  const pct = progress?.recordsTotal ? Math.min(100, Math.round((100 * progress.records) / progress.recordsTotal)) : null;
+  return (
+    <div className="sync-status">
+      <div className="sync-status-row">
+        <p className="profile-sync">{line}</p>
+        <button type="button" className="button button-sm" onClick={() => void syncNow()} disabled={syncing} aria-keyshortcuts="Control+R">
+          <Icon name="sync" size={14} className={active ? 'spin' : undefined} /> {active ? 'Syncing…' : 'Sync now'}
+        </button>
+      </div>
+      {active && progress && !progress.done ? (
+        <div className="progress" role="status">
+          <div className="progress-bar" role="progressbar" aria-label="Sync progress" aria-valuemin={0} aria-valuemax={100} aria-valuenow={pct ?? undefined}>
+            <span className={pct === null ? 'indeterminate' : undefined} style={pct !== null ? { width: `${pct}%` } : undefined} />
+          </div>
+          <span>{formatCount(progress.records)}{progress.recordsTotal ? ` of ${formatCount(progress.recordsTotal)}` : ''} records from {host(progress.peer)}</span>
+        </div>
+      ) : null}
+      {!active && (failed || lastError) ? (
+        <div className="banner banner-error sync-error" role="alert">
+          <Icon name="alert" size={18} />
+          <span>{failed ?? `The last sync failed: ${plain(lastError!)} Drayer tries again by itself.`}</span>
+          <button type="button" className="button button-quiet" onClick={() => void syncNow()}>Try again</button>
+        </div>
+      ) : null}
+    </div>
+  );
+}
+
+function ServersEditor({ d }: { d: StreamDetails }) {
+  const [url, setUrl] = useState('');
+  const [problem, setProblem] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const urls = d.primaryServers.map((p) => p.url);
+  const save = async (next: string[]) => {
+    setBusy(true);
+    try {
+      await useStreamTools.getState().setServers(d.publicKey, next);
+      return true;
+    } catch (e) {
+      setProblem(messageOf(e));
+      return false;
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <div className="servers">
+      {urls.length ? (
+        <ul className="server-list" aria-label="Primary servers">
+          {urls.map((u) => (
+            <li key={u} className="server-row">
+              <Icon name="server" size={16} />
+              <span className="mono server-url">{u}</span>
+              {d.owned ? (
+                <button type="button" className="icon-button icon-button-sm" aria-label={`Remove ${u}`} disabled={busy} onClick={() => void save(urls.filter((x) => x !== u))}>
+                  <Icon name="close" size={14} />
+                </button>
+              ) : null}
+            </li>
+          ))}
+        </ul>
+      ) : <p className="setting-hint">{d.owned ? 'None yet.' : 'The author names none.'}</p>}
+      {d.owned ? (
+        <form className="server-add" noValidate onSubmit={async (e) => {
+          e.preventDefault();
+          const p = serverProblem(url, urls);
+          setProblem(p);
+          if (p) return;
+          if (await save([...urls, url.trim()])) setUrl('');
+        }}>
+          <div className="inline-form">
+            <label className="visually-hidden" htmlFor="server-url">Server address</label>
+            <input id="server-url" className="input mono" value={url} placeholder="Add a server, like https://mirror.example.org" spellCheck={false} inputMode="url"
+              aria-invalid={problem ? true : undefined} aria-describedby={problem ? 'server-error' : undefined}
+              onChange={(e) => { setUrl(e.target.value); setProblem(null); }} />
+            <button type="submit" className="button" disabled={busy}>Add</button>
+          </div>
+          {problem ? <span className="field-error" id="server-error" role="alert">{problem}</span> : null}
+        </form>
+      ) : null}
+    </div>
+  );
+}
+
+/** The card of tools under a stream's header, folded until opened. */
+export function StreamToolsCard({ d }: { d: StreamDetails }) {
+  const openDialog = useUi((s) => s.openDialog);
+  return (
+    <details className="card tools">
+      <summary className="tools-summary">
+        <Icon name="settings" size={18} />
+        <span className="tools-title">Stream file, servers{d.owned ? ' and key' : ''}</span>
+        <span className="tools-sub">{d.primaryServers.length ? `${d.primaryServers.length} ${d.primaryServers.length === 1 ? 'server' : 'servers'}` : ''}</span>
+      </summary>
+      <div className="tool-row tool-row-top">
+        <div className="setting-text">
+          <span className="setting-label">Primary servers</span>
+          <p className="setting-hint">{d.owned ? 'Always-on mirrors you name in the stream itself: followers sync from them when you are away.' : 'Always-on mirrors the author names: this copy syncs from them too.'}</p>
+        </div>
+      </div>
+      <ServersEditor d={d} />
+      {d.owned ? (
+        <div className="tool-row">
+          <div className="setting-text">
+            <span className="setting-label">Secret key</span>
+            <p className="setting-hint">Back it up as 32 words, to restore this stream on another computer.</p>
+          </div>
+          <button type="button" className="button" onClick={() => openDialog({ kind: 'keyBackup', publicKey: d.publicKey })}><Icon name="shield" size={16} /> Back up key</button>
+        </div>
+      ) : null}
+      <div className="tool-row">
+        <div className="setting-text">
+          <span className="setting-label">Stream file</span>
+          <p className="setting-hint mono" title={d.path}>{d.path}</p>
+        </div>
+        <div className="tool-actions">
+          <button type="button" className="button" onClick={() => openDialog({ kind: 'verify', publicKey: d.publicKey })}><Icon name="check" size={16} /> Verify</button>
+          <button type="button" className="button" onClick={() => openDialog({ kind: 'exportStream', publicKey: d.publicKey })}><Icon name="download" size={16} /> Export</button>
+        </div>
+      </div>
+    </details>
+  );
+}

@@ -1,0 +1,46 @@
+// Desktop notifications for new posts in followed streams, while the window is in the background:
+// posts that arrive behind the "new posts" pill, when the node's notifications setting is on and
+// the browser allows them. Clicking one opens the stream.
+import { useSettings } from './settings';
+import { useStreams } from './streams';
+import { useTimeline } from './timeline';
+import { useUi } from './ui';
+
+export type Permission = 'granted' | 'denied' | 'default' | 'unsupported';
+
+export function notificationPermission(): Permission {
+  return typeof Notification === 'undefined' ? 'unsupported' : Notification.permission;
+}
+
+export async function requestNotifications(): Promise<Permission> {
+  if (typeof Notification === 'undefined') return 'unsupported';
+  if (Notification.permission !== 'default') return Notification.permission;
+  try {
+    return await Notification.requestPermission();
+  } catch {
+    return Notification.permission;
+  }
+}
+
+export function connectNotifications(): () => void {
+  const seen = new Set<string>();
+  return useTimeline.subscribe((st, prev) => {
+    if (st.pending === prev.pending) return;
+    const fresh = st.pending.filter((id) => !seen.has(id));
+    for (const id of st.pending) seen.add(id);
+    if (!fresh.length || !useSettings.getState().node?.notifications || notificationPermission() !== 'granted') return;
+    if (document.visibilityState === 'visible' && document.hasFocus()) return;
+    const items = fresh.map((id) => st.posts[id]!).filter((p) => p && !useStreams.getState().byKey[p.streamKey]?.owned);
+    if (!items.length) return;
+    const first = items[0]!;
+    const n = new Notification(items.length === 1 ? first.streamName || 'New post' : `${items.length} new posts`, {
+      body: items.length === 1 ? (first.title || first.body).slice(0, 140) : items.map((p) => p.streamName).filter((x, i, a) => a.indexOf(x) === i).join(', '),
+      tag: 'drayer-new-posts',
+    });
+    n.onclick = () => {
+      window.focus();
+      useUi.getState().navigate({ name: 'stream', publicKey: first.streamKey });
+      n.close();
+    };
+  });
+}
