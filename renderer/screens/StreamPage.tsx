@@ -14,6 +14,7 @@ import { useTimeline } from '../stores/timeline';
 import { useUi, type StreamTab } from '../stores/ui';
 import { agoSentence, formatCount } from '../lib/time';
 import { FilesTab, SiteTab, useFileDrop } from './StreamFiles';
+import { FollowState } from './FollowState';
 
 const TAB_ORDER = ['posts', 'files', 'site'] as const;
 type Tab = (typeof TAB_ORDER)[number];
@@ -54,7 +55,7 @@ export function StreamPage({ publicKey, tab: routeTab }: { publicKey: string; ta
   }
   const s = details ?? summary;
   if (!s) return <SkeletonCards count={2} />;
-  const name = s.name || 'Unnamed stream';
+  const name = s.name || useStreams.getState().pending[publicKey]?.name || 'Unnamed stream';
   const partial = s.partial.metaOnly ? 'Titles only (metadata copy)' : s.partial.minId > 0 ? 'Latest posts only' : null;
   const active = progress && !progress.done;
   const syncLine = s.owned
@@ -117,7 +118,7 @@ export function StreamPage({ publicKey, tab: routeTab }: { publicKey: string; ta
         ) : null}
         {partial ? <p className="badge">{partial}</p> : null}
         <p className="profile-sync">{syncLine}</p>
-        {progress?.error && !active ? <p className="profile-error">Last sync failed: {progress.error}</p> : null}
+        {progress?.error && !active && s.records > 0 ? <p className="profile-error">Last sync failed: {progress.error}</p> : null}
         {details ? (
           <div className="keybox">
             <div className="keybox-row">
@@ -133,6 +134,7 @@ export function StreamPage({ publicKey, tab: routeTab }: { publicKey: string; ta
         ) : null}
       </section>
       {loadError ? <ErrorBanner text={loadError.text} onRetry={reload} /> : null}
+      <FollowState s={s} name={name} />
       <StreamTabs
         tab={tab}
         tabs={[
