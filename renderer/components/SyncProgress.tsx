@@ -17,7 +17,8 @@ export function ProgressBar({ fraction, label }: { fraction: number | null; labe
 }
 
 /** `label`: what the bar is for, for screen readers ("Fetching Ada"). */
-export function SyncProgress({ p, label, head }: { p: Progress; label: string; head?: React.ReactNode }) {
+/** `line`: words in place of the counts, before there are any ("Connecting to …"). */
+export function SyncProgress({ p, label, head, line }: { p: Progress; label: string; head?: React.ReactNode; line?: string }) {
   const v = describeProgress(p);
   return (
     <div className="sync-progress">
@@ -29,7 +30,7 @@ export function SyncProgress({ p, label, head }: { p: Progress; label: string; h
       ) : null}
       <ProgressBar fraction={v.fraction} label={label} />
       <div className="sync-progress-line">
-        <span>{v.records}</span>
+        {line ? <span>{line}</span> : <span>{v.records}</span>}
         {v.chunks ? <span>{v.chunks}</span> : null}
         {v.bytes ? <span>{v.bytes}</span> : null}
       </div>

@@ -74,8 +74,10 @@ function FollowDialog({ initialKey }: { initialKey?: string }) {
       const s = await useStreams.getState().follow({ key: key.trim(), url: url.trim() || undefined, ...scopeRequest(scope) });
       const last = useSync.getState().progress[s.publicKey];
       const name = s.name || 'the stream';
-      if (last?.error && s.records === 0) toast(`Following ${name}. Nothing arrived yet: see its page.`, 'error');
-      else toast(`Following ${name}`);
+      const failed = !!last?.error && s.records === 0;
+      // the stream's page says what went wrong; a toast says it when the dialog was put away
+      if (failed && !visible.current) toast(`Following ${name}, but nothing arrived yet: ${last!.error}`, 'error');
+      else if (!failed) toast(`Following ${name}`);
       if (visible.current) {
         closeDialog();
         navigate({ name: 'stream', publicKey: s.publicKey });

@@ -77,7 +77,7 @@ export function FollowState({ s, name }: { s: StreamSummary; name: string }) {
   if (pending) {
     return (
       <section className="card follow-state" aria-label="Sync progress">
-        <SyncProgress p={{ publicKey: s.publicKey, peer: '', records: 0, bytes: 0, done: false, at: 0 }} label={`Connecting for ${name}`} head="Connecting…" />
+        <SyncProgress p={{ publicKey: s.publicKey, peer: '', records: 0, bytes: 0, done: false, at: 0 }} label={`Connecting for ${name}`} head={`Fetching ${name}`} line="Connecting…" />
       </section>
     );
   }
@@ -92,6 +92,7 @@ export function FollowState({ s, name }: { s: StreamSummary; name: string }) {
             <Icon name="sync" size={16} className={retrying ? 'spin' : undefined} /> {retrying ? 'Trying…' : 'Try again'}
           </button>
         </div>
+        <p className="follow-state-or">Or fetch it from another address:</p>
         <SourceForm publicKey={s.publicKey} onSynced={() => toast('Fetched')} />
       </section>
     );

@@ -132,7 +132,7 @@ export function NearbyRow({ n, compact = false }: { n: NearbyStream; compact?: b
           {progress && !progress.done ? (
             <SyncProgress p={progress} label={`Fetching ${name}`} />
           ) : (
-            <SyncProgress p={{ publicKey: n.publicKey, peer: '', records: 0, bytes: 0, done: false, at: Date.now() }} label={`Connecting to ${fromLabel(n)}`} />
+            <SyncProgress p={{ publicKey: n.publicKey, peer: '', records: 0, bytes: 0, done: false, at: 0 }} label={`Connecting to ${fromLabel(n)}`} line={`Connecting to ${fromLabel(n)}…`} />
           )}
         </div>
       ) : null}

@@ -13,6 +13,7 @@ export function RightRail() {
   const known = useStreams(useShallow((s) => ({ byKey: s.byKey, pending: s.pending, nearby: s.nearby })));
   const names = active.map((p) => displayName(known, p.publicKey));
   const navigate = useUi((s) => s.navigate);
+  const onNearby = useUi((s) => s.route.name === 'nearby');
   const mine = useStreams(useShallow(selectMine));
   const own = mine[0];
   return (
@@ -25,6 +26,7 @@ export function RightRail() {
           <CopyButton text={own.publicKey} label="Copy key" className="button button-sm" />
         </section>
       ) : null}
+      {onNearby ? null : (
       <section className="rail-section" aria-labelledby="rail-nearby">
         <h2 className="section-label rail-head" id="rail-nearby">
           <span>Nearby</span>
@@ -39,6 +41,7 @@ export function RightRail() {
         )}
         {nearby.length > 5 ? <button type="button" className="link-button" onClick={() => navigate({ name: 'nearby' })}>Show all {nearby.length}</button> : null}
       </section>
+      )}
       {active.length > 0 ? (
         <section className="rail-section" aria-labelledby="rail-syncing">
           <h2 className="section-label" id="rail-syncing">Syncing</h2>

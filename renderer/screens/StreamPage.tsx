@@ -34,6 +34,7 @@ export function StreamPage({ publicKey, tab: routeTab }: { publicKey: string; ta
   const loaded = useStreams((s) => s.loaded);
   const progress = useSync((s) => s.progress[publicKey]);
   const lastOk = useSync((s) => s.lastOk[publicKey]);
+  const pendingName = useStreams((s) => s.pending[publicKey]?.name);
   const { openDialog, navigate, toast } = useUi();
   const [loadError, setLoadError] = useState<{ code: string; text: string } | null>(null);
   const [syncing, setSyncing] = useState(false);
@@ -55,7 +56,7 @@ export function StreamPage({ publicKey, tab: routeTab }: { publicKey: string; ta
   }
   const s = details ?? summary;
   if (!s) return <SkeletonCards count={2} />;
-  const name = s.name || useStreams.getState().pending[publicKey]?.name || 'Unnamed stream';
+  const name = pendingName || s.name || 'Unnamed stream';
   const partial = s.partial.metaOnly ? 'Titles only (metadata copy)' : s.partial.minId > 0 ? 'Latest posts only' : null;
   const active = progress && !progress.done;
   const syncLine = s.owned

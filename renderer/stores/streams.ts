@@ -140,5 +140,6 @@ export const selectFollowed = (s: StreamsState): StreamSummary[] => s.keys.map((
 
 /** The name to show for a stream: its own, else the one Nearby announced, else a placeholder. */
 export function displayName(st: Pick<StreamsState, 'byKey' | 'pending' | 'nearby'>, publicKey: string, fallback = 'New stream'): string {
-  return st.byKey[publicKey]?.name || st.pending[publicKey]?.name || st.nearby.find((n) => n.publicKey === publicKey)?.name || fallback;
+  // while a follow from Nearby clones, the node names the stream by its key's words: the announced name reads better
+  return st.pending[publicKey]?.name || st.byKey[publicKey]?.name || st.nearby.find((n) => n.publicKey === publicKey)?.name || fallback;
 }
