@@ -127,7 +127,7 @@ export function NearbyRow({ n, compact = false }: { n: NearbyStream; compact?: b
           </div>
         )}
       </div>
-      {pending ? (
+      {pending && !compact ? (
         <div className="nearby-progress">
           {progress && !progress.done ? (
             <SyncProgress p={progress} label={`Fetching ${name}`} />

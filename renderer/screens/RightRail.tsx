@@ -8,7 +8,9 @@ import { NearbyRow } from './Nearby';
 import { useUi } from '../stores/ui';
 
 export function RightRail() {
-  const nearby = useStreams(useShallow((s) => [...s.nearby].sort((a, b) => Number(a.following) - Number(b.following))));
+  // streams to discover: the ones followed already are in the sidebar (a follow under way stays until it is done)
+  const nearby = useStreams(useShallow((s) => s.nearby.filter((n) => !n.following || s.pending[n.publicKey])));
+  const nearbyAll = useStreams((s) => s.nearby.length);
   const active = useSync(useShallow(selectActive));
   const known = useStreams(useShallow((s) => ({ byKey: s.byKey, pending: s.pending, nearby: s.nearby })));
   const names = active.map((p) => displayName(known, p.publicKey));
@@ -33,7 +35,7 @@ export function RightRail() {
           {nearby.length > 0 ? <span className="live-dot" title="Live: computers appear and leave as they come and go"><span className="visually-hidden">live</span></span> : null}
         </h2>
         {nearby.length === 0 ? (
-          <p className="rail-empty">Streams on this network appear here by themselves.</p>
+          <p className="rail-empty">{nearbyAll > 0 ? `You follow every stream nearby (${nearbyAll}).` : 'Streams on this network appear here by themselves.'}</p>
         ) : (
           <ul className="rail-list">
             {nearby.slice(0, 5).map((n) => <NearbyRow key={n.publicKey} n={n} compact />)}
