@@ -56,6 +56,12 @@ test('progress: records with and without a total, file parts, bytes, and the bar
 
   assert.equal(peerLabel('http://192.168.1.20:15723'), '192.168.1.20:15723');
   assert.equal(peerLabel('http://[fe80::1]:80/'), '[fe80::1]:80');
+  const { cleanSyncError } = await load('lib/progress.ts');
+  assert.equal(
+    cleanSyncError('Cannot reach http://127.0.0.1:9/tIHx_Z/changes?since=0&limit=1000&count=1: check the address and that the peer is running.'),
+    'Cannot reach 127.0.0.1:9: check the address and that the peer is running.',
+  );
+  assert.equal(cleanSyncError('Cannot reach http://10.0.0.2:80 (ECONNREFUSED): check'), 'Cannot reach http://10.0.0.2:80 (ECONNREFUSED): check');
 });
 
 test('streams store: a follow from Nearby asks its computer, holds a pending state, and names it meanwhile', async () => {

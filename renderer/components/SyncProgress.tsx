@@ -31,8 +31,7 @@ export function SyncProgress({ p, label, head, line }: { p: Progress; label: str
       <ProgressBar fraction={v.fraction} label={label} />
       <div className="sync-progress-line">
         {line ? <span>{line}</span> : <span>{v.records}</span>}
-        {v.chunks ? <span>{v.chunks}</span> : null}
-        {v.bytes ? <span>{v.bytes}</span> : null}
+        {v.chunks || v.bytes ? <span>{[v.chunks, v.bytes].filter(Boolean).join(' · ')}</span> : null}
       </div>
     </div>
   );

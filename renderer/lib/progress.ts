@@ -63,3 +63,8 @@ export function describeProgress(p: P): ProgressView {
 export function peerLabel(url: string): string {
   return url.replace(/^https?:\/\//, '').replace(/\/$/, '');
 }
+
+/** A sync error as a person reads it: a peer's request URL cut to its host ("Cannot reach 10.0.0.2:80: …"). */
+export function cleanSyncError(message: string): string {
+  return message.replace(/https?:\/\/([^/\s]+)\/[^\s]*?(?=:\s|\s|$)/g, '$1');
+}

@@ -9,7 +9,7 @@ import { messageOf } from '../stores/errors';
 import { useStreams } from '../stores/streams';
 import { useSync } from '../stores/sync';
 import { useUi } from '../stores/ui';
-import { peerLabel } from '../lib/progress';
+import { cleanSyncError, peerLabel } from '../lib/progress';
 
 function SourceForm({ publicKey, onSynced }: { publicKey: string; onSynced: () => void }) {
   const [url, setUrl] = useState('');
@@ -86,7 +86,7 @@ export function FollowState({ s, name }: { s: StreamSummary; name: string }) {
       <section className="card follow-state follow-state-error" role="alert" aria-label="Nothing arrived">
         <div className="follow-state-title"><Icon name="alert" size={18} /> Could not reach {peerLabel(progress.peer)}</div>
         <p>The computer this stream comes from may be off, asleep or on another network. Drayer keeps trying by itself; you can also try now, or give another address.</p>
-        <p className="follow-state-detail">{progress.error}</p>
+        <p className="follow-state-detail">{cleanSyncError(progress.error)}</p>
         <div className="follow-state-actions">
           <button type="button" className="button button-primary" onClick={() => void retry()} disabled={retrying}>
             <Icon name="sync" size={16} className={retrying ? 'spin' : undefined} /> {retrying ? 'Trying…' : 'Try again'}
