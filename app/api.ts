@@ -133,7 +133,10 @@ export interface NearbyStream {
   publicKey: string;
   name: string;
   following: boolean;
-  peers: { address: string; port: number }[];
+  /** the computers that announce it, with their node names (Settings.name) when they gave one */
+  peers: { address: string; port: number; name?: string }[];
+  /** when it last changed (µs), as announced */
+  mtip?: number;
 }
 
 export interface SyncReport {
@@ -237,6 +240,8 @@ export interface DrayerEvents {
     chunks?: number; chunksTotal?: number; done: boolean; error?: string;
   };
   peerFound: { nodeId: string; address: string; port: number; name: string; streams: string[] };
+  /** a node left the LAN (it said goodbye, or went silent): its streams leave Nearby */
+  peerLost: { nodeId: string; address: string; port: number; name: string };
   streamsChanged: Record<string, never>;
 }
 

@@ -374,6 +374,7 @@ export class Discovery extends EventEmitter {
     for (const t of [this.sweepTimer, this.networkTimer]) if (t) clearInterval(t);
     this.retryTimer = this.announceTimer = this.coalesceTimer = this.sweepTimer = this.networkTimer = null;
     this.helloTimer = this.helloRetryTimer = this.helloAnswerTimer = null;
+    await this.sayGoodbye();
     await this.closeSocket();
   }
 
@@ -584,6 +585,29 @@ export class Discovery extends EventEmitter {
     this.retryTimer.unref();
   }
 
+  /**
+   * A 'b' packet: this node leaves, so others drop it from Nearby at once instead of after its
+   * announcements stop (minutes). Best effort, waited for at most 200 ms. Anyone could send one
+   * in another node's name; the worst it does is hide that node until its next announcement.
+   */
+  private sayGoodbye(): Promise<void> {
+    const sock = this.socket;
+    if (!sock || !this.joined) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, 200);
+      try {
+        sock.send(frame(this.nodeId, { t: 'b' }), this.port, this.group, (err) => {
+          if (!err) this.counters.sent++;
+          clearTimeout(t);
+          resolve();
+        });
+      } catch {
+        clearTimeout(t);
+        resolve();
+      }
+    });
+  }
+
   private async closeSocket(): Promise<void> {
     const sock = this.socket;
     this.socket = null;
@@ -730,6 +754,7 @@ export class Discovery extends EventEmitter {
     else if (t === 'q') ok = this.onAsk(m, nodeId, address, now);
     else if (t === 'r') ok = this.onRecord(m, nodeId, address);
     else if (t === 'h') ok = this.onHello(nodeId, address, now);
+    else if (t === 'b') ok = this.onGoodbye(nodeId, address, now);
     if (!ok) return this.drop('invalid');
     this.counters.received++;
   }
@@ -853,6 +878,16 @@ export class Discovery extends EventEmitter {
       this.schedulePeriodic();
     }, delay);
     this.helloAnswerTimer.unref();
+    return true;
+  }
+
+  /** A node leaves: forget it and its streams now. */
+  private onGoodbye(nodeId: string, address: string, now: number): boolean {
+    const p = this.peerMap.get(`${address}/${nodeId}`);
+    if (p) {
+      this.dropPeer(p);
+      this.emit('peerLost', this.publicPeer(p, now));
+    }
     return true;
   }
 

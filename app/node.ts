@@ -515,6 +515,17 @@ export class DrayerNode implements DrayerApi {
     return [...urls];
   }
 
+  /** The LAN address of a computer that announces stream `pk`, if one does. */
+  private nearbySource(pk: string): string | undefined {
+    const self = Buffer.from(this.nodeId).toString('hex');
+    for (const n of this.discovery?.nearby() ?? []) {
+      if (formatKey(n.publicKey) !== pk) continue;
+      const p = n.peers.find((x) => x.nodeId !== self && x.port > 0);
+      if (p) return `http://${p.address.includes(':') ? `[${p.address}]` : p.address}:${p.port}`;
+    }
+    return undefined;
+  }
+
   /** Pull one stream from every known source (or just `only`); failures back off per peer. */
   syncStream(pk: string, only?: string, force = false): Promise<SyncReport[]> {
     const key = `${pk} ${only ?? '*'}`;
@@ -691,6 +702,7 @@ export class DrayerNode implements DrayerApi {
     d.on('peer', (p: Peer) => {
       this.emit('peerFound', { nodeId: p.nodeId, address: p.address, port: p.port, name: p.name, streams: p.streams.map((x) => formatKey(x.publicKey)) });
     });
+    d.on('peerLost', (p: Peer) => this.emit('peerLost', { nodeId: p.nodeId, address: p.address, port: p.port, name: p.name }));
     d.on('stream', (x: { publicKey: Uint8Array; mtip: number; address: string; port: number }) =>
       this.pullOnAnnouncement({ publicKey: x.publicKey, address: x.address, port: x.port, mod: x.mtip }));
     d.on('record', (x: { record: DrayerRecord; address: string; port: number }) =>
@@ -837,13 +849,14 @@ export class DrayerNode implements DrayerApi {
     },
     follow: async ({ key, url, latest, metaOnly }) => {
       const { pk, source } = parseFollowTarget(key);
-      const from = url ?? source;
       const pkText = formatKey(pk);
+      // Without an address, a partial follow asks a computer nearby that announces the stream.
+      const from = url ?? source ?? (latest !== undefined ? this.nearbySource(pkText) : undefined);
       if (this.streams.has(pkText)) throw new DrayerError('EXISTS', `You already hold this stream (${this.library.getStream(pkText)?.name || pkText}).`);
       let minId = 0;
       if (latest !== undefined) {
         if (!Number.isSafeInteger(latest) || latest < 1) throw new DrayerError('INVALID_ARGUMENT', '--latest needs a positive whole number.');
-        if (!from) throw new DrayerError('INVALID_ARGUMENT', 'A partial follow (latest N) needs a URL to ask for the newest records.');
+        if (!from) throw new DrayerError('INVALID_ARGUMENT', 'To keep only the latest posts, Drayer must ask a computer that has the stream how far it goes: give its address, or follow it from Nearby.');
         minId = await latestWindowStart(from, pk, latest);
       }
       const file = this.uniqueFile(`follow-${Buffer.from(pk).toString('base64url').slice(0, 10)}`);
@@ -973,9 +986,14 @@ export class DrayerNode implements DrayerApi {
     search: ({ query, limit }) => named(this.library.search(query, { limit })),
     nearby: () => {
       const out: NearbyStream[] = [];
+      const names = new Map((this.discovery?.peers() ?? []).map((p) => [`${p.address}/${p.nodeId}`, p.name]));
       for (const n of this.discovery?.nearby() ?? []) {
         const pk = formatKey(n.publicKey);
-        out.push({ publicKey: pk, name: n.name ?? '', following: this.streams.has(pk), peers: n.peers.map((p) => ({ address: p.address, port: p.port })) });
+        const peers = n.peers.map((p) => {
+          const name = names.get(`${p.address}/${p.nodeId}`);
+          return name ? { address: p.address, port: p.port, name } : { address: p.address, port: p.port };
+        });
+        out.push({ publicKey: pk, name: n.name ?? '', following: this.streams.has(pk), peers, mtip: n.mtip });
       }
       return out;
     },
@@ -1010,6 +1028,8 @@ export class DrayerNode implements DrayerApi {
         this.discovery = null;
       } else if (next.discovery && !this.discovery && this.lan && this.opts.discovery !== false) {
         await this.startDiscovery();
+      } else if (patch.name !== undefined) {
+        this.discovery?.announceNow(); // Nearby on other computers shows the new name now
       }
       return next;
     },

@@ -152,6 +152,12 @@ test('discovery on a private network namespace: three nodes', { timeout: 30_000 
     assert.ok(r.dExpiredMs !== null && r.dExpiredMs >= 800 && r.dExpiredMs <= 2500, show);
   });
 
+  await t.test('a node that stops says goodbye: dropped at once (not after its 3-minute expiry), with a peerLost event', () => {
+    assert.ok(r.gSeen !== null, show);
+    assert.ok(r.goodbyeMs !== null && r.goodbyeMs < 1000, show);
+    assert.equal(r.goodbyeLostEvent, true, show);
+  });
+
   await t.test('the peers map is bounded; the stalest peer is evicted', () => {
     assert.deepEqual(r.cap, { count: 3, hasNewest: true, hasOldest: false });
   });

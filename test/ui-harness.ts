@@ -70,10 +70,13 @@ export interface UiNode {
   stop(): Promise<void>;
 }
 
-/** `drayer serve --ui` as a child process on 127.0.0.1 without discovery; resolves once it prints its URLs. */
-export async function startUiNode(name: string, opts: { dataDir?: string } = {}): Promise<UiNode> {
+/**
+ * `drayer serve --ui` as a child process on 127.0.0.1, without discovery unless asked (only ever
+ * inside a private network namespace: see test/netns.ts); resolves once it prints its URLs.
+ */
+export async function startUiNode(name: string, opts: { dataDir?: string; discovery?: boolean } = {}): Promise<UiNode> {
   const dataDir = opts.dataDir ?? path.join(tmpDir('drayer-ui-'), name);
-  const child: ChildProcess = spawn(process.execPath, [BIN, 'serve', '--data', dataDir, '--host', '127.0.0.1', '--port', '0', '--no-discovery', '--ui', '--json'], {
+  const child: ChildProcess = spawn(process.execPath, [BIN, 'serve', '--data', dataDir, '--host', '127.0.0.1', '--port', '0', ...(opts.discovery ? [] : ['--no-discovery']), '--ui', '--json'], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, DRAYER_DEBUG: '' },
   });

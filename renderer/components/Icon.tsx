@@ -23,6 +23,7 @@ const PATHS = {
   moon: 'M20 14.5A8 8 0 0 1 9.5 4a8 8 0 1 0 10.5 10.5Z',
   monitor: 'M3 5h18v11H3zM8 20h8m-4-4v4',
   arrowUp: 'M12 19V5m-6 6 6-6 6 6',
+  chevronDown: 'M6 9l6 6 6-6',
   arrowLeft: 'M19 12H5m6-6-6 6 6 6',
   key: 'M15 9a3 3 0 1 0 0-.01M12.5 11.5 4 20m3-3 2 2m-4-.5 1.5 1.5',
   share: 'M12 3v12m-4-8 4-4 4 4M5 13v6a2 2 0 0 0 2 2h10a2 2 0 0 0 2-2v-6',

@@ -2,6 +2,7 @@
 // Narrow windows show it as icons, then as a bottom bar (CSS).
 import type { StreamSummary } from '../api/transport';
 import type { Route } from '../stores/ui';
+import { useStreams } from '../stores/streams';
 import { Avatar } from './Avatar';
 import { Icon, type IconName } from './Icon';
 
@@ -37,6 +38,8 @@ function NavItem({ icon, label, active, onClick, badge }: { icon: IconName; labe
 }
 
 function StreamItem({ s, active, syncing, onClick }: { s: StreamSummary; active: boolean; syncing: boolean; onClick: () => void }) {
+  const pendingName = useStreams((st) => st.pending[s.publicKey]?.name);
+  const name = pendingName || s.name;
   return (
     <li>
       <a
@@ -48,8 +51,8 @@ function StreamItem({ s, active, syncing, onClick }: { s: StreamSummary; active:
           onClick();
         }}
       >
-        <Avatar publicKey={s.publicKey} name={s.name || '?'} size={28} />
-        <span className="stream-item-name">{s.name || 'Fetching…'}</span>
+        <Avatar publicKey={s.publicKey} name={name || '?'} size={28} />
+        <span className="stream-item-name">{name || 'Fetching…'}</span>
         {syncing ? <span className="spinner" role="status" aria-label="Syncing" /> : null}
       </a>
     </li>

@@ -1,9 +1,13 @@
 // The dialogs: follow by key, delete a post, unfollow, edit your profile, make another stream.
 // Each keeps what was typed when the request fails and says why.
-import { useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { Dialog } from '../components/Dialog';
-import { messageOf } from '../stores/errors';
-import { useStreams } from '../stores/streams';
+import { codeOf, messageOf } from '../stores/errors';
+import { displayName, scopeRequest, useStreams, type FollowScope } from '../stores/streams';
+import { ScopePicker } from '../components/FollowScope';
+import { SyncProgress } from '../components/SyncProgress';
+import { Icon } from '../components/Icon';
+import { peerLabel } from '../lib/progress';
 import { selectActive, useSync } from '../stores/sync';
 import { useTimeline } from '../stores/timeline';
 import { useUi, type Dialog as DialogState } from '../stores/ui';
@@ -33,64 +37,113 @@ function useSubmit<T>(fn: () => Promise<T>, then: (v: T) => void) {
   return { busy, error, run };
 }
 
+/** What a failed follow means and what to do, by the node's error code. */
+function followAdvice(code: string): string | null {
+  switch (code) {
+    case 'INVALID_ARGUMENT':
+      return 'Copy the key again, or ask for its drayer: link or QR code. Words can be separated by spaces or commas.';
+    case 'IO':
+      return 'Check the address, and that the other computer is on, awake, on this network and running Drayer.';
+    case 'EXISTS':
+      return null;
+    default:
+      return 'Try again in a moment.';
+  }
+}
+
 function FollowDialog({ initialKey }: { initialKey?: string }) {
   const { closeDialog, navigate, toast } = useUi();
   const [key, setKey] = useState(initialKey ?? '');
   const [url, setUrl] = useState('');
-  const [mode, setMode] = useState<'all' | 'latest' | 'meta'>('all');
-  const [latest, setLatest] = useState(50);
+  const [scope, setScope] = useState<FollowScope>({ kind: 'all' });
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<{ code: string; text: string } | null>(null);
+  // Streams held when the dialog opened: the new one's progress is the one not among them.
+  const [before] = useState(() => new Set(useStreams.getState().keys));
+  const visible = useRef(true);
+  useEffect(() => () => { visible.current = false; }, []);
   const active = useSync(useShallow(selectActive));
-  const { busy, error, run } = useSubmit(
-    () => useStreams.getState().follow({
-      key: key.trim(),
-      url: url.trim() || undefined,
-      latest: mode === 'latest' ? latest : undefined,
-      metaOnly: mode === 'meta' ? true : undefined,
-    }),
-    (s) => {
-      closeDialog();
-      toast(`Following ${s.name || 'the stream'}`);
-      navigate({ name: 'stream', publicKey: s.publicKey });
-    },
-  );
-  const p = active[0];
+  const p = active.find((x) => !before.has(x.publicKey));
+  const names = useStreams(useShallow((st) => ({ byKey: st.byKey, pending: st.pending, nearby: st.nearby })));
+  const existing = error?.code === 'EXISTS' ? useStreams.getState().keys.find((k) => key.includes(k)) : undefined;
+
+  const run = async () => {
+    if (busy || !key.trim()) return;
+    setBusy(true);
+    setError(null);
+    try {
+      const s = await useStreams.getState().follow({ key: key.trim(), url: url.trim() || undefined, ...scopeRequest(scope) });
+      const last = useSync.getState().progress[s.publicKey];
+      const name = s.name || 'the stream';
+      const failed = !!last?.error && s.records === 0;
+      // the stream's page says what went wrong; a toast says it when the dialog was put away
+      if (failed && !visible.current) toast(`Following ${name}, but nothing arrived yet: ${last!.error}`, 'error');
+      else if (!failed) toast(`Following ${name}`);
+      if (visible.current) {
+        closeDialog();
+        navigate({ name: 'stream', publicKey: s.publicKey });
+      }
+    } catch (e) {
+      if (visible.current) setError({ code: codeOf(e), text: messageOf(e) });
+      else toast(messageOf(e), 'error');
+    } finally {
+      if (visible.current) setBusy(false);
+    }
+  };
+  const advice = error ? followAdvice(error.code) : null;
   return (
     <Dialog
       title="Follow a stream"
       onClose={closeDialog}
       footer={
-        <>
-          <button type="button" className="button button-quiet" onClick={closeDialog}>Cancel</button>
-          <button type="submit" form="follow-form" className="button button-primary" disabled={!key.trim() || busy}>{busy ? 'Following…' : 'Follow'}</button>
-        </>
+        busy ? (
+          <button type="button" className="button button-quiet" onClick={closeDialog}>Continue in background</button>
+        ) : (
+          <>
+            <button type="button" className="button button-quiet" onClick={closeDialog}>Cancel</button>
+            <button type="submit" form="follow-form" className="button button-primary" disabled={!key.trim()}>Follow</button>
+          </>
+        )
       }
     >
       <form id="follow-form" className="form" onSubmit={(e) => { e.preventDefault(); void run(); }}>
         <label className="field">
           <span className="field-label">Key or link</span>
-          <textarea className="input mono" rows={2} value={key} onChange={(e) => setKey(e.target.value)} placeholder="Paste a key, its words, or a drayer: link" autoFocus spellCheck={false} />
+          <textarea
+            className={error?.code === 'INVALID_ARGUMENT' ? 'input mono input-invalid' : 'input mono'} rows={3} value={key}
+            onChange={(e) => { setKey(e.target.value); if (error?.code === 'INVALID_ARGUMENT' || error?.code === 'EXISTS') setError(null); }}
+            placeholder="Paste a key, its 32 words, or a drayer: link" autoFocus spellCheck={false} disabled={busy}
+            aria-invalid={error?.code === 'INVALID_ARGUMENT' || undefined} aria-describedby="follow-key-hint"
+          />
+          <span className="field-hint" id="follow-key-hint">The person you follow finds it under Share on their stream.</span>
         </label>
         <label className="field">
           <span className="field-label">Address <span className="field-optional">optional</span></span>
-          <input className="input mono" value={url} onChange={(e) => setUrl(e.target.value)} placeholder="http://192.168.1.20:15723" spellCheck={false} inputMode="url" />
+          <input className="input mono" value={url} onChange={(e) => setUrl(e.target.value)} placeholder="http://192.168.1.20:15723" spellCheck={false} inputMode="url" disabled={busy} />
           <span className="field-hint">Where to fetch it from, if it is not nearby or on a known server.</span>
         </label>
-        <fieldset className="field choice">
-          <legend className="field-label">Keep</legend>
-          <label className="radio"><input type="radio" name="mode" checked={mode === 'all'} onChange={() => setMode('all')} /> Everything</label>
-          <label className="radio">
-            <input type="radio" name="mode" checked={mode === 'latest'} onChange={() => setMode('latest')} /> The latest
-            <input className="input input-num" type="number" min={1} value={latest} aria-label="Number of latest posts" onChange={(e) => setLatest(Math.max(1, Number(e.target.value) || 1))} onFocus={() => setMode('latest')} /> posts
-          </label>
-          <label className="radio"><input type="radio" name="mode" checked={mode === 'meta'} onChange={() => setMode('meta')} /> Titles only, fetch the rest when opened</label>
-        </fieldset>
-        {busy && p ? (
-          <div className="progress" role="status">
-            <div className="progress-bar"><span style={{ width: p.recordsTotal ? `${Math.min(100, (100 * p.records) / p.recordsTotal)}%` : '30%' }} /></div>
-            <span>{formatCount(p.records)}{p.recordsTotal ? ` of ${formatCount(p.recordsTotal)}` : ''} records</span>
+        <ScopePicker scope={scope} onChange={setScope} />
+        {busy ? (
+          <div className="follow-progress" role="status" aria-live="polite">
+            {p ? (
+              <SyncProgress p={p} label={`Fetching ${displayName(names, p.publicKey, 'the stream')}`} head={`Fetching ${displayName(names, p.publicKey, 'the stream')} from ${peerLabel(p.peer)}`} />
+            ) : (
+              <SyncProgress p={{ publicKey: '', peer: '', records: 0, bytes: 0, done: false, at: 0 }} label="Looking for the stream" head="Looking for the stream…" />
+            )}
           </div>
         ) : null}
-        {error ? <p className="form-error" role="alert">{error}</p> : null}
+        {error ? (
+          <div className="form-error follow-error" role="alert">
+            <Icon name="alert" size={18} />
+            <div>
+              <p className="follow-error-text">{error.text}</p>
+              {advice ? <p className="follow-error-advice">{advice}</p> : null}
+              {existing ? (
+                <button type="button" className="button button-sm" onClick={() => { closeDialog(); navigate({ name: 'stream', publicKey: existing }); }}>Open it</button>
+              ) : null}
+            </div>
+          </div>
+        ) : null}
       </form>
     </Dialog>
   );
@@ -121,22 +174,33 @@ function UnfollowDialog({ publicKey }: { publicKey: string }) {
   const { closeDialog, navigate, toast } = useUi();
   const s = useStreams((st) => st.byKey[publicKey]);
   const [deleteData, setDeleteData] = useState(false);
+  const name = s?.name || 'this stream';
   const { busy, error, run } = useSubmit(() => useStreams.getState().unfollow(publicKey, deleteData), () => {
     closeDialog();
-    toast(`Unfollowed ${s?.name || 'the stream'}`);
+    toast(deleteData ? `Unfollowed ${s?.name || 'the stream'} and deleted its copy` : `Unfollowed ${s?.name || 'the stream'}`);
     void useTimeline.getState().loadInitial();
     navigate({ name: 'home' });
   });
   return (
-    <Dialog title={`Unfollow ${s?.name || 'this stream'}?`} size="sm" onClose={closeDialog}
+    <Dialog title={`Unfollow ${name}?`} size="sm" onClose={closeDialog}
       footer={
         <>
-          <button type="button" className="button button-quiet" onClick={closeDialog}>Cancel</button>
-          <button type="button" className="button button-danger" onClick={() => void run()} disabled={busy}>{busy ? 'Unfollowing…' : 'Unfollow'}</button>
+          <button type="button" className="button button-quiet" onClick={closeDialog} autoFocus>Cancel</button>
+          <button type="button" className="button button-danger" onClick={() => void run()} disabled={busy}>{busy ? 'Unfollowing…' : deleteData ? 'Unfollow and delete' : 'Unfollow'}</button>
         </>
       }>
       <p>Its posts leave your timeline and this computer stops fetching it.</p>
-      <label className="radio"><input type="checkbox" checked={deleteData} onChange={(e) => setDeleteData(e.target.checked)} /> Also delete the copy on this computer</label>
+      <fieldset className="field choice unfollow-choice">
+        <legend className="visually-hidden">The copy on this computer</legend>
+        <label className="radio">
+          <input type="radio" name="unfollow-data" checked={!deleteData} onChange={() => setDeleteData(false)} />
+          <span className="radio-text">Keep the copy<span className="radio-hint">{s ? `${formatCount(s.records)} records stay on this computer, in the data folder` : 'It stays on this computer'}</span></span>
+        </label>
+        <label className="radio">
+          <input type="radio" name="unfollow-data" checked={deleteData} onChange={() => setDeleteData(true)} />
+          <span className="radio-text">Delete the copy<span className="radio-hint">Frees the space; following again downloads it again</span></span>
+        </label>
+      </fieldset>
       {error ? <p className="form-error" role="alert">{error}</p> : null}
     </Dialog>
   );

@@ -1,70 +1,183 @@
-// Nearby: streams other computers on this network announce, each one click from following.
-import { useEffect, useState } from 'react';
+// Nearby: streams other computers on this network announce, each one click from following (or
+// two, with the options popover: latest N posts, titles only). The list is live: computers that
+// appear or leave come and go by the node's events.
+import { useEffect, useRef, useState } from 'react';
+import { useShallow } from 'zustand/react/shallow';
 import type { NearbyStream } from '../api/transport';
 import { Avatar } from '../components/Avatar';
+import { DEFAULT_LATEST, ScopePicker, scopeLabel } from '../components/FollowScope';
+import { Icon } from '../components/Icon';
+import { SyncProgress } from '../components/SyncProgress';
 import { EmptyState } from '../components/States';
 import { messageOf } from '../stores/errors';
 import { useSettings } from '../stores/settings';
-import { useStreams } from '../stores/streams';
+import { useStreams, type FollowScope } from '../stores/streams';
+import { useSync } from '../stores/sync';
 import { useUi } from '../stores/ui';
+import { relativeTime } from '../lib/time';
+
+/** "Ada's laptop" (or its address when it gave no name), and how many more computers have it. */
+function fromLabel(n: NearbyStream): string {
+  const p = n.peers[0];
+  if (!p) return 'Nearby';
+  const who = p.name || p.address;
+  return n.peers.length > 1 ? `${who} and ${n.peers.length - 1} more` : who;
+}
+
+async function startFollow(n: NearbyStream, scope: FollowScope): Promise<void> {
+  const { toast } = useUi.getState();
+  try {
+    const s = await useStreams.getState().followNearby(n, scope);
+    const p = useSync.getState().progress[s.publicKey];
+    if (p?.error && s.records === 0) toast(`Following ${s.name || n.name || 'the stream'}, but nothing arrived yet: ${p.error}`, 'error');
+    else toast(`Following ${s.name || n.name || 'the stream'}${scopeLabel(scope) ? ` (${scopeLabel(scope)})` : ''}`);
+  } catch (e) {
+    toast(messageOf(e), 'error');
+  }
+}
+
+/** The ▾ beside Follow: a small popover to follow only part of the stream. */
+function FollowOptions({ n, compact }: { n: NearbyStream; compact: boolean }) {
+  const [open, setOpen] = useState(false);
+  const [scope, setScope] = useState<FollowScope>({ kind: 'latest', n: DEFAULT_LATEST });
+  const wrap = useRef<HTMLDivElement>(null);
+  const button = useRef<HTMLButtonElement>(null);
+  const name = n.name || 'this stream';
+  useEffect(() => {
+    if (!open) return;
+    wrap.current?.querySelector<HTMLInputElement>('.popover input:checked')?.focus();
+    const onDown = (e: MouseEvent) => {
+      if (!wrap.current?.contains(e.target as Node)) setOpen(false);
+    };
+    document.addEventListener('mousedown', onDown);
+    return () => document.removeEventListener('mousedown', onDown);
+  }, [open]);
+  return (
+    <div className="popover-wrap" ref={wrap}>
+      <button
+        ref={button} type="button" className={`button button-primary split-more${compact ? ' button-sm' : ''}`}
+        aria-label={`Follow options for ${name}`} aria-haspopup="dialog" aria-expanded={open} onClick={() => setOpen((o) => !o)}
+      >
+        <Icon name="chevronDown" size={16} />
+      </button>
+      {open ? (
+        <div
+          className="popover" role="dialog" aria-label={`Follow ${name}`}
+          onKeyDown={(e) => {
+            if (e.key === 'Escape') {
+              e.stopPropagation();
+              setOpen(false);
+              button.current?.focus();
+            }
+          }}
+        >
+          <form
+            className="form"
+            onSubmit={(e) => {
+              e.preventDefault();
+              setOpen(false);
+              void startFollow(n, scope);
+            }}
+          >
+            <ScopePicker scope={scope} onChange={setScope} legend={`Follow ${name}: keep`} />
+            <div className="popover-foot">
+              <button type="button" className="button button-quiet button-sm" onClick={() => { setOpen(false); button.current?.focus(); }}>Cancel</button>
+              <button type="submit" className="button button-primary button-sm">Follow</button>
+            </div>
+          </form>
+        </div>
+      ) : null}
+    </div>
+  );
+}
 
 export function NearbyRow({ n, compact = false }: { n: NearbyStream; compact?: boolean }) {
-  const [busy, setBusy] = useState(false);
-  const { toast, navigate } = useUi();
-  const follow = async () => {
-    setBusy(true);
-    try {
-      const p = n.peers[0];
-      const host = p ? (p.address.includes(':') ? `[${p.address}]` : p.address) : null;
-      await useStreams.getState().follow({ key: n.publicKey, url: p && host ? `http://${host}:${p.port}` : undefined });
-      toast(`Following ${n.name || 'the stream'}`);
-      void useStreams.getState().loadNearby();
-    } catch (e) {
-      toast(messageOf(e), 'error');
-    } finally {
-      setBusy(false);
-    }
-  };
+  const pending = useStreams((s) => s.pending[n.publicKey]);
+  const held = useStreams((s) => !!s.byKey[n.publicKey]);
+  const progress = useSync((s) => s.progress[n.publicKey]);
+  const navigate = useUi((s) => s.navigate);
+  const name = n.name || 'Unnamed stream';
+  const following = n.following || held;
+  const open = () => navigate({ name: 'stream', publicKey: n.publicKey });
+  const updated = n.mtip ? relativeTime(n.mtip) : null;
   return (
-    <li className={compact ? 'nearby-row compact' : 'card nearby-row'}>
-      <Avatar publicKey={n.publicKey} name={n.name || '?'} size={compact ? 28 : 40} />
-      <div className="nearby-main">
-        <div className="nearby-name">{n.name || 'Unnamed stream'}</div>
-        {!compact ? <div className="nearby-sub">{n.peers.length === 1 ? `On ${n.peers[0]!.address}` : `On ${n.peers.length} computers`}</div> : null}
+    <li className={compact ? 'nearby-row compact' : 'card nearby-row'} data-key={n.publicKey}>
+      <div className="nearby-line">
+        <Avatar publicKey={n.publicKey} name={name} size={compact ? 32 : 44} />
+        <div className="nearby-main">
+          <div className="nearby-name">{name}</div>
+          <div className="nearby-sub">
+            <Icon name="laptop" size={compact ? 12 : 14} />
+            <span className="nearby-from">{fromLabel(n)}</span>
+            {!compact && updated ? <span className="nearby-updated">· updated {updated === 'now' ? 'just now' : updated}</span> : null}
+          </div>
+        </div>
+        {pending ? (
+          <span className="nearby-state" role="status"><span className="spinner" aria-hidden="true" />{compact ? <span className="visually-hidden">Following…</span> : 'Following…'}</span>
+        ) : following ? (
+          <button type="button" className={compact ? 'button button-sm button-quiet nearby-following' : 'button nearby-following'} onClick={open} aria-label={`Open ${name}`}>
+            <Icon name="check" size={14} /> Following
+          </button>
+        ) : (
+          <div className="split">
+            <button type="button" className={`button button-primary split-main${compact ? ' button-sm' : ''}`} onClick={() => void startFollow(n, { kind: 'all' })} aria-label={`Follow ${name}`}>
+              {compact ? null : <Icon name="plus" size={16} />} Follow
+            </button>
+            <FollowOptions n={n} compact={compact} />
+          </div>
+        )}
       </div>
-      {n.following ? (
-        <button type="button" className="button button-sm" onClick={() => navigate({ name: 'stream', publicKey: n.publicKey })}>Following</button>
-      ) : (
-        <button type="button" className="button button-primary button-sm" onClick={() => void follow()} disabled={busy} aria-label={`Follow ${n.name || 'stream'}`}>
-          {busy ? 'Following…' : 'Follow'}
-        </button>
-      )}
+      {pending && !compact ? (
+        <div className="nearby-progress">
+          {progress && !progress.done ? (
+            <SyncProgress p={progress} label={`Fetching ${name}`} />
+          ) : (
+            <SyncProgress p={{ publicKey: n.publicKey, peer: '', records: 0, bytes: 0, done: false, at: 0 }} label={`Connecting to ${fromLabel(n)}`} line={`Connecting to ${fromLabel(n)}…`} />
+          )}
+        </div>
+      ) : null}
     </li>
   );
 }
 
 export function Nearby() {
-  const nearby = useStreams((s) => s.nearby);
+  const nearby = useStreams(useShallow((s) => [...s.nearby].sort((a, b) => Number(a.following) - Number(b.following) || (a.name || '\uffff').localeCompare(b.name || '\uffff'))));
   const node = useSettings((s) => s.node);
+  const openDialog = useUi((s) => s.openDialog);
   useEffect(() => {
     void useStreams.getState().loadNearby();
+    // Events say when computers come and go; this catches a stream a computer stopped announcing.
     const t = setInterval(() => void useStreams.getState().loadNearby(), 5000);
     return () => clearInterval(t);
   }, []);
+  const off = !!node && !node.discovery;
+  const computers = new Set(nearby.flatMap((n) => n.peers.map((p) => `${p.address}:${p.port}`))).size;
   return (
     <>
       <header className="page-head">
         <h1>Nearby</h1>
       </header>
-      {node && !node.discovery ? (
+      {off ? (
         <EmptyState icon="nearby" title="Finding nearby streams is off" text="Turn it on to see streams from computers on this network, and to let them see yours."
           action={<button type="button" className="button button-primary" onClick={() => void useSettings.getState().update({ discovery: true })}>Turn on</button>} />
-      ) : nearby.length === 0 ? (
-        <EmptyState icon="nearby" title="No one nearby yet" text="Streams on the same Wi-Fi show up here by themselves. Ask a friend to open Drayer." />
       ) : (
-        <ul className="nearby-list" aria-label="Streams nearby">
-          {nearby.map((n) => <NearbyRow key={n.publicKey} n={n} />)}
-        </ul>
+        <>
+          <section className="card radar-card" aria-label="This computer">
+            <span className="radar" aria-hidden="true"><span /><span /><Icon name="nearby" size={22} /></span>
+            <div className="radar-text">
+              <p className="radar-title">{nearby.length === 0 ? 'Looking for streams on this network…' : `${nearby.length} ${nearby.length === 1 ? 'stream' : 'streams'} on ${computers} ${computers === 1 ? 'computer' : 'computers'} nearby`}</p>
+              <p className="radar-sub">{node?.name ? <>Others see this computer as <strong>{node.name}</strong>.</> : 'Others on the same Wi-Fi see your streams here too.'}</p>
+            </div>
+          </section>
+          {nearby.length === 0 ? (
+            <EmptyState icon="nearby" title="No one nearby yet" text="Streams on the same Wi-Fi show up here by themselves. Ask a friend to open Drayer, or follow someone by their key."
+              action={<button type="button" className="button" onClick={() => openDialog({ kind: 'follow' })}>Follow by key</button>} />
+          ) : (
+            <ul className="nearby-list" aria-label="Streams nearby">
+              {nearby.map((n) => <NearbyRow key={n.publicKey} n={n} />)}
+            </ul>
+          )}
+        </>
       )}
     </>
   );

@@ -1,17 +1,21 @@
 // The right rail on wide windows: streams nearby and what is syncing now.
 import { useShallow } from 'zustand/react/shallow';
-import { selectMine, useStreams } from '../stores/streams';
+import { displayName, selectMine, useStreams } from '../stores/streams';
 import { CopyButton } from '../components/CopyButton';
 import { selectActive, useSync } from '../stores/sync';
-import { formatCount } from '../lib/time';
+import { SyncProgress } from '../components/SyncProgress';
 import { NearbyRow } from './Nearby';
 import { useUi } from '../stores/ui';
 
 export function RightRail() {
-  const nearby = useStreams((s) => s.nearby);
-  const byKey = useStreams((s) => s.byKey);
+  // streams to discover: the ones followed already are in the sidebar (a follow under way stays until it is done)
+  const nearby = useStreams(useShallow((s) => s.nearby.filter((n) => !n.following || s.pending[n.publicKey])));
+  const nearbyAll = useStreams((s) => s.nearby.length);
   const active = useSync(useShallow(selectActive));
+  const known = useStreams(useShallow((s) => ({ byKey: s.byKey, pending: s.pending, nearby: s.nearby })));
+  const names = active.map((p) => displayName(known, p.publicKey));
   const navigate = useUi((s) => s.navigate);
+  const onNearby = useUi((s) => s.route.name === 'nearby');
   const mine = useStreams(useShallow(selectMine));
   const own = mine[0];
   return (
@@ -24,10 +28,14 @@ export function RightRail() {
           <CopyButton text={own.publicKey} label="Copy key" className="button button-sm" />
         </section>
       ) : null}
-      <section className="rail-section">
-        <h2 className="section-label">Nearby</h2>
+      {onNearby ? null : (
+      <section className="rail-section" aria-labelledby="rail-nearby">
+        <h2 className="section-label rail-head" id="rail-nearby">
+          <span>Nearby</span>
+          {nearby.length > 0 ? <span className="live-dot" title="Live: computers appear and leave as they come and go"><span className="visually-hidden">live</span></span> : null}
+        </h2>
         {nearby.length === 0 ? (
-          <p className="rail-empty">Streams on this network appear here.</p>
+          <p className="rail-empty">{nearbyAll > 0 ? `You follow every stream nearby (${nearbyAll}).` : 'Streams on this network appear here by themselves.'}</p>
         ) : (
           <ul className="rail-list">
             {nearby.slice(0, 5).map((n) => <NearbyRow key={n.publicKey} n={n} compact />)}
@@ -35,25 +43,20 @@ export function RightRail() {
         )}
         {nearby.length > 5 ? <button type="button" className="link-button" onClick={() => navigate({ name: 'nearby' })}>Show all {nearby.length}</button> : null}
       </section>
+      )}
       {active.length > 0 ? (
-        <section className="rail-section">
-          <h2 className="section-label">Syncing</h2>
+        <section className="rail-section" aria-labelledby="rail-syncing">
+          <h2 className="section-label" id="rail-syncing">Syncing</h2>
           <ul className="rail-list">
-            {active.map((p) => {
-              const pct = p.recordsTotal ? Math.min(100, Math.round((100 * p.records) / p.recordsTotal)) : null;
-              return (
-                <li key={p.publicKey} className="sync-row">
-                  <div className="sync-row-head">
-                    <span>{byKey[p.publicKey]?.name || 'New stream'}</span>
-                    <span>{pct !== null ? `${pct}%` : ''}</span>
-                  </div>
-                  <div className="progress-bar" role="progressbar" aria-label={`Syncing ${byKey[p.publicKey]?.name || 'stream'}`} aria-valuemin={0} aria-valuemax={100} aria-valuenow={pct ?? undefined}>
-                    <span style={{ width: `${pct ?? 30}%` }} />
-                  </div>
-                  <div className="sync-row-sub">{formatCount(p.records)}{p.recordsTotal ? ` of ${formatCount(p.recordsTotal)}` : ''} records</div>
-                </li>
-              );
-            })}
+            {active.map((p, i) => (
+              <li key={p.publicKey} className="sync-row">
+                <SyncProgress
+                  p={p}
+                  label={`Syncing ${names[i] ?? 'stream'}`}
+                  head={<button type="button" className="link-button sync-row-name" onClick={() => navigate({ name: 'stream', publicKey: p.publicKey })}>{names[i] ?? 'New stream'}</button>}
+                />
+              </li>
+            ))}
           </ul>
         </section>
       ) : null}

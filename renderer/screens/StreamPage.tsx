@@ -14,6 +14,7 @@ import { useTimeline } from '../stores/timeline';
 import { useUi, type StreamTab } from '../stores/ui';
 import { formatCount } from '../lib/time';
 import { FilesTab, SiteTab, useFileDrop } from './StreamFiles';
+import { FollowState } from './FollowState';
 
 const TAB_ORDER = ['posts', 'files', 'site'] as const;
 type Tab = (typeof TAB_ORDER)[number];
@@ -31,6 +32,7 @@ export function StreamPage({ publicKey, tab: routeTab }: { publicKey: string; ta
   const details = useStreams((s) => s.details[publicKey]);
   const summary = useStreams((s) => s.byKey[publicKey]);
   const loaded = useStreams((s) => s.loaded);
+  const pendingName = useStreams((s) => s.pending[publicKey]?.name);
   const { openDialog, navigate, toast } = useUi();
   const [loadError, setLoadError] = useState<{ code: string; text: string } | null>(null);
 
@@ -51,7 +53,7 @@ export function StreamPage({ publicKey, tab: routeTab }: { publicKey: string; ta
   }
   const s = details ?? summary;
   if (!s) return <SkeletonCards count={2} />;
-  const name = s.name || 'Unnamed stream';
+  const name = pendingName || s.name || 'Unnamed stream';
   const partial = s.partial.metaOnly ? 'Titles only (metadata copy)' : s.partial.minId > 0 ? 'Latest posts only' : null;
 
   return (
@@ -104,6 +106,7 @@ export function StreamPage({ publicKey, tab: routeTab }: { publicKey: string; ta
         ) : null}
       </section>
       {loadError ? <ErrorBanner text={loadError.text} onRetry={reload} /> : null}
+      <FollowState s={s} name={name} />
       {details ? <StreamToolsCard d={details} /> : null}
       <StreamTabs
         tab={tab}

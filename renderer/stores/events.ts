@@ -55,6 +55,7 @@ export function connectEvents(): () => void {
         nearby();
         break;
       case 'peerFound':
+      case 'peerLost':
         nearby();
         break;
     }

@@ -12,6 +12,28 @@ export interface FollowRequest {
   metaOnly?: boolean;
 }
 
+/** How much of a stream to keep: everything, the latest N posts, or titles only (metadata). */
+export type FollowScope = { kind: 'all' } | { kind: 'latest'; n: number } | { kind: 'meta' };
+
+/** A follow from Nearby, from the click until its first sync is done. */
+export interface PendingFollow {
+  publicKey: string;
+  /** the name Nearby showed, until the stream's own arrives */
+  name: string;
+  scope: FollowScope;
+}
+
+/** The address to pull a stream seen nearby from: its first computer's LAN server. */
+export function nearbyUrl(n: NearbyStream): string | undefined {
+  const p = n.peers.find((x) => x.port > 0);
+  if (!p) return undefined;
+  return `http://${p.address.includes(':') ? `[${p.address}]` : p.address}:${p.port}`;
+}
+
+export function scopeRequest(scope: FollowScope): Pick<FollowRequest, 'latest' | 'metaOnly'> {
+  return scope.kind === 'latest' ? { latest: scope.n } : scope.kind === 'meta' ? { metaOnly: true } : {};
+}
+
 interface StreamsState {
   byKey: Record<string, StreamSummary>;
   /** in the node's order (by name) */
@@ -20,6 +42,8 @@ interface StreamsState {
   error: string | null;
   details: Record<string, StreamDetails>;
   nearby: NearbyStream[];
+  /** follows started from Nearby and not finished, by key */
+  pending: Record<string, PendingFollow>;
   /** the newest posts of one stream, for its page */
   posts: Record<string, PostView[]>;
   load(): Promise<void>;
@@ -29,6 +53,10 @@ interface StreamsState {
   create(name: string, about: string): Promise<StreamSummary>;
   setInfo(publicKey: string, name: string, about: string): Promise<void>;
   follow(req: FollowRequest): Promise<StreamSummary>;
+  /** one click in Nearby: follow from the computer that announced it */
+  followNearby(n: NearbyStream, scope?: FollowScope): Promise<StreamSummary>;
+  /** where to sync a followed stream from (replaces the addresses the user gave) */
+  setSources(publicKey: string, urls: string[]): Promise<void>;
   unfollow(publicKey: string, deleteData: boolean): Promise<void>;
 }
 
@@ -39,6 +67,7 @@ export const useStreams = create<StreamsState>()((set, get) => ({
   error: null,
   details: {},
   nearby: [],
+  pending: {},
   posts: {},
   async loadPosts(publicKey) {
     const list = await transport().call('listPosts', { publicKey, limit: 100 });
@@ -77,14 +106,40 @@ export const useStreams = create<StreamsState>()((set, get) => ({
     await get().load();
     return s;
   },
+  async followNearby(n, scope = { kind: 'all' }) {
+    const pk = n.publicKey;
+    if (get().pending[pk]) throw new Error('already following');
+    set({ pending: { ...get().pending, [pk]: { publicKey: pk, name: n.name, scope } } });
+    try {
+      const s = await get().follow({ key: pk, url: nearbyUrl(n), ...scopeRequest(scope) });
+      void get().loadNearby();
+      return s;
+    } finally {
+      const pending = { ...get().pending };
+      delete pending[pk];
+      set({ pending });
+    }
+  },
+  async setSources(publicKey, urls) {
+    await transport().call('setStreamSettings', { publicKey, sources: urls });
+    await get().load();
+  },
   async unfollow(publicKey, deleteData) {
     await transport().call('unfollow', { publicKey, deleteData });
     const details = { ...get().details };
     delete details[publicKey];
-    set({ details });
-    await get().load();
+    const posts = { ...get().posts };
+    delete posts[publicKey];
+    set({ details, posts });
+    await Promise.all([get().load(), get().loadNearby()]);
   },
 }));
 
 export const selectMine = (s: StreamsState): StreamSummary[] => s.keys.map((k) => s.byKey[k]!).filter((x) => x.owned);
 export const selectFollowed = (s: StreamsState): StreamSummary[] => s.keys.map((k) => s.byKey[k]!).filter((x) => !x.owned);
+
+/** The name to show for a stream: its own, else the one Nearby announced, else a placeholder. */
+export function displayName(st: Pick<StreamsState, 'byKey' | 'pending' | 'nearby'>, publicKey: string, fallback = 'New stream'): string {
+  // while a follow from Nearby clones, the node names the stream by its key's words: the announced name reads better
+  return st.pending[publicKey]?.name || st.byKey[publicKey]?.name || st.nearby.find((n) => n.publicKey === publicKey)?.name || fallback;
+}
