@@ -572,7 +572,7 @@ test('clone takes the 32 key words separated by commas (or other punctuation), a
       assert.equal(j.publicKey, st.publicKey);
       assert.equal(j.name, 'Worded');
     }
-    const typo = await drayerAsync(dir, ['clone', url, words.join(', ').replace(words[5]!, `${words[5]}x`), 'typo.stream'], { HOME: home });
+    const typo = await drayerAsync(dir, ['clone', url, words.map((w, i) => (i === 5 ? `${w}x` : w)).join(', '), 'typo.stream'], { HOME: home });
     assert.equal(typo.code, 1);
     assert.match(typo.err, new RegExp(`unknown PGP word "${words[5]}x" at position 6 of 32`));
   } finally {

@@ -112,3 +112,22 @@ test('generated avatars: stable colour per key, initials from the name', async (
   assert.equal(initials('Émile Zola Jr'), 'ÉJ');
   assert.equal(initials(''), '?');
 });
+
+test('an error from the Electron preload (plain data across contextBridge) becomes an ApiError with its code', async () => {
+  const { fromPreload } = await load('api/index.ts');
+  const { ApiError } = await load('api/transport.ts');
+  const { codeOf } = await load('stores/errors.ts');
+  const t = fromPreload({
+    call: async (method: string) => {
+      if (method === 'status') return { ok: 1 };
+      throw { name: 'ApiError', code: 'DISK_FULL', message: 'The disk is full, so nothing was saved.' };
+    },
+    subscribe: () => () => {},
+    onConnection: () => () => {},
+  });
+  assert.deepEqual(await t.call('status', undefined), { ok: 1 });
+  const e = await t.call('post', { publicKey: 'k', title: '', body: 'x' }).catch((x: unknown) => x);
+  assert.ok(e instanceof ApiError);
+  assert.equal(codeOf(e), 'DISK_FULL');
+  assert.equal(e.message, 'The disk is full, so nothing was saved.');
+});

@@ -70,7 +70,8 @@ export function SyncStatus({ s }: { s: StreamSummary & Partial<StreamDetails> })
           <Icon name="sync" size={14} className={active ? 'spin' : undefined} /> {active ? 'Syncing…' : 'Sync now'}
         </button>
       </div>
-      {active && progress && !progress.done ? (
+      {/* An empty copy (a first clone) shows its progress and failures in FollowState, with more to do there. */}
+      {active && progress && !progress.done && s.records > 0 ? (
         <div className="progress" role="status">
           <div className="progress-bar" role="progressbar" aria-label="Sync progress" aria-valuemin={0} aria-valuemax={100} aria-valuenow={pct ?? undefined}>
             <span className={pct === null ? 'indeterminate' : undefined} style={pct !== null ? { width: `${pct}%` } : undefined} />
@@ -78,7 +79,7 @@ export function SyncStatus({ s }: { s: StreamSummary & Partial<StreamDetails> })
           <span>{formatCount(progress.records)}{progress.recordsTotal ? ` of ${formatCount(progress.recordsTotal)}` : ''} records from {host(progress.peer)}</span>
         </div>
       ) : null}
-      {!active && (failed || lastError) ? (
+      {!active && (failed || lastError) && s.records > 0 ? (
         <div className="banner banner-error sync-error" role="alert">
           <Icon name="alert" size={18} />
           <span>{failed ?? `The last sync failed: ${plain(lastError!)} Drayer tries again by itself.`}</span>
