@@ -6,7 +6,6 @@ import * as path from 'node:path';
 import { commands, note, openStream, print, printJson, registerCommand, UsageError, humanSize } from './cli.js';
 import { DrayerError, isDrayerError } from './errors.js';
 import { formatKey, parseKey, streamName } from './keys.js';
-import { decodePrimaryServers } from './msgpack.js';
 import type { Stream } from './store.js';
 import type { PullProgress, PullResult } from './sync.js';
 
@@ -180,25 +179,6 @@ async function alreadyThere(file: string, pk: Uint8Array): Promise<string> {
   return `${file} already exists; choose another file name (nothing was changed).`;
 }
 
-function sourcesOf(s: Stream): string[] {
-  const urls: string[] = [];
-  try {
-    const v = JSON.parse(String(s.meta('sources') ?? '[]'));
-    if (Array.isArray(v)) urls.push(...v.filter((x) => typeof x === 'string'));
-  } catch {
-    /* unreadable list: fall back to primary servers */
-  }
-  const rec = s.get('drayer', 'primaryServers');
-  if (rec?.val) {
-    try {
-      for (const x of decodePrimaryServers(rec.val)) urls.push(x.url);
-    } catch {
-      /* a malformed record is ignored */
-    }
-  }
-  return [...new Set(urls)];
-}
-
 /** A pull that removed or replaced records may have orphaned big files' chunks (a running node collects its own). */
 async function collectReplacedChunks(s: Stream, r: PullResult): Promise<void> {
   if (r.removed === 0 && r.stored === 0) return;
@@ -217,7 +197,7 @@ registerCommand({
     const { rejectionSummary } = await import('./sync.js');
     const s = await openStream(file);
     try {
-      const urls = given.length ? given : sourcesOf(s);
+      const urls = given.length ? given : (await import('./open.js')).streamSources(s);
       if (urls.length === 0) throw new DrayerError('INVALID_ARGUMENT', `${file} knows no peer to sync from; give a URL: drayer sync ${file} http://HOST:PORT`);
       const results: (PullResult | { peer: string; error: string })[] = [];
       let failures = 0;

@@ -9,7 +9,6 @@ import type { Statement } from 'better-sqlite3';
 import { blake2b256, bytesEqual } from './crypto.js';
 import { DrayerError, isDrayerError } from './errors.js';
 import { FILE_TYPE, getChunk, normalizeFilePath, openFileStream, parseFileValue, putChunk, statFile, type FileEntry } from './files.js';
-import { decodePrimaryServers } from './msgpack.js';
 import { LIMITS, type DrayerRecord } from './record.js';
 import type { Stream } from './store.js';
 import { fetchBounded, peerId, urlSafeKey } from './sync.js';
@@ -53,22 +52,7 @@ export class OpenError extends DrayerError {
 
 /** The URLs a stream file itself names: where it was cloned from (meta `sources`) and its primary servers. */
 export function streamSources(s: Stream): string[] {
-  const urls: string[] = [];
-  try {
-    const v = JSON.parse(String(s.meta('sources') ?? '[]'));
-    if (Array.isArray(v)) urls.push(...v.filter((x) => typeof x === 'string'));
-  } catch {
-    /* unreadable list: fall back to primary servers */
-  }
-  const rec = s.get('drayer', 'primaryServers');
-  if (rec?.val) {
-    try {
-      for (const x of decodePrimaryServers(rec.val)) urls.push(x.url);
-    } catch {
-      /* a malformed record is ignored */
-    }
-  }
-  return [...new Set(urls)];
+  return [...new Set([...s.recordedSources(), ...s.primaryServers().map((p) => p.url)])];
 }
 
 /** Each source once, normalised, at most maxSources; bad URLs are dropped. */
