@@ -89,6 +89,9 @@ export function checkRecord(r: DrayerRecord, streamKey: Uint8Array): string | nu
   return null;
 }
 
+/** Longer than `max` bytes in UTF-8? A UTF-16 unit takes 3 bytes at most, so most strings need no encoding (verify checks every record). */
+const utf8Over = (s: string, max: number): boolean => s.length * 3 > max && utf8.encode(s).length > max;
+
 const isUint = (n: unknown): n is number => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
 
 /** Structural checks shared by every path that accepts records from outside. */
@@ -98,8 +101,8 @@ export function checkShape(r: DrayerRecord): string | null {
   if (!isUint(r.mod) || r.mod < 1) return 'its mod is not a positive integer';
   if (!isUint(r.prev) || r.prev >= r.id) return 'its prev does not point below its id';
   if (!isUint(r.prevch) || r.prevch >= r.mod) return 'its prevch does not point below its mod';
-  if (typeof r.type !== 'string' || utf8.encode(r.type).length > LIMITS.typeBytes) return 'its type is missing or too long';
-  if (typeof r.key !== 'string' || utf8.encode(r.key).length > LIMITS.keyBytes) return 'its key is missing or too long';
+  if (typeof r.type !== 'string' || utf8Over(r.type, LIMITS.typeBytes)) return 'its type is missing or too long';
+  if (typeof r.key !== 'string' || utf8Over(r.key, LIMITS.keyBytes)) return 'its key is missing or too long';
   if (!(r.hash instanceof Uint8Array) || r.hash.length !== 32) return 'its hash is not 32 bytes';
   if (!(r.sig instanceof Uint8Array) || r.sig.length !== 64) return 'its signature is not 64 bytes';
   if (!(r.chain instanceof Uint8Array) || r.chain.length !== 32) return 'its chain is not a 32-byte key';
