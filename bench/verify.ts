@@ -25,7 +25,8 @@ export async function run(): Promise<Record<string, unknown>> {
       sodiumCpu.push(r.cpuMicros);
       return r.rate;
     };
-    const all = await bracketed(rawVerifyRate, 2000, () => verifyStreamParallel(s, pool), sodium);
+    let path = '';
+    const all = await bracketed(rawVerifyRate, 2000, () => verifyStreamParallel(s, pool, { onPath: (p) => (path = p) }), sodium);
     const par = all.value;
     if (!par.intact || par.records !== records) throw new Error(`verifyStreamParallel: ${JSON.stringify(par.problems.slice(0, 3))}`);
     s.close();
@@ -51,7 +52,7 @@ export async function run(): Promise<Record<string, unknown>> {
       raw_sodium_cpu_us_per_verify: Math.round(sodiumCpuEach * 10) / 10, cpu_ratio_to_limit: ratio(sodiumCpuEach, cpuEach),
       // how the parallel phase's CPU splits: the main thread's share, the rest is the workers'
       main_cpu_us_per_record_parallel: mainEach, worker_cpu_us_per_record_parallel: mainEach === null ? null : Math.round((cpuEach - mainEach) * 10) / 10,
-      main_cpu_share_parallel: all.mainCpuMs === null ? null : ratio(all.mainCpuMs, all.cpuMs),
+      main_cpu_share_parallel: all.mainCpuMs === null ? null : ratio(all.mainCpuMs, all.cpuMs), parallel_path: path,
       raw_around_single: one.raw, raw_around_parallel: all.raw, single_s: seconds(one.ms), parallel_s: seconds(all.ms), ...machine(),
     };
   } finally {
