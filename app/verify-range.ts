@@ -79,6 +79,13 @@ export interface ModRangeResult {
 
 const mBroken = (id: number, prevch: number, lastMod: number) => `record ${id}: M chain broken: prevch is ${prevch} but the record before it by mod has mod ${lastMod}`;
 
+/**
+ * hash and sig as one blob (one buffer made for them, not two: each costs a malloc, and a row's
+ * buffers were the better part of reading it), where both are blobs of their size; else each alone.
+ */
+const WELL_FORMED = `typeof(hash) = 'blob' AND length(hash) = 32 AND typeof(sig) = 'blob' AND length(sig) = 64`;
+const HASH_SIG = `CASE WHEN ${WELL_FORMED} THEN CAST(hash || sig AS BLOB) END, CASE WHEN ${WELL_FORMED} THEN NULL ELSE hash END, CASE WHEN ${WELL_FORMED} THEN NULL ELSE sig END`;
+
 const view = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 
 type Sqlite = typeof Database;
@@ -135,11 +142,14 @@ export class RangeReader {
     const chain = c.chain;
     let lastId = 0;
     let lastMod = 0;
-    for (const a of this.rows('id, type, key, val, hash, ts, mod, prev, prevch, sig', 'id', chain, range)) {
+    for (const a of this.rows(`id, type, key, val, ts, mod, prev, prevch, ${HASH_SIG}`, 'id', chain, range)) {
       // as store.ts rowToRecord builds it, so every check sees the same values
+      const hs = a[8] as Buffer | null;
       const r: DrayerRecord = {
-        id: a[0] as number, type: a[1] as string, key: a[2] as string, val: a[3] ? view(a[3] as Buffer) : null, hash: view(a[4] as Buffer),
-        ts: a[5] as number, mod: a[6] as number, prev: a[7] as number, prevch: a[8] as number, sig: view(a[9] as Buffer), chain,
+        id: a[0] as number, type: a[1] as string, key: a[2] as string, val: a[3] ? view(a[3] as Buffer) : null,
+        hash: hs ? new Uint8Array(hs.buffer, hs.byteOffset, 32) : view(a[9] as Buffer),
+        ts: a[4] as number, mod: a[5] as number, prev: a[6] as number, prevch: a[7] as number,
+        sig: hs ? new Uint8Array(hs.buffer, hs.byteOffset + 32, 64) : view(a[10] as Buffer), chain,
       };
       const first = out.records === 0;
       out.records++;
