@@ -381,10 +381,16 @@ function openSnapshot(stream: Stream): Snapshot {
   }
 }
 
-/** Records per ID-order range a worker checks in one job: ~50 ms of work, so the threads end together. */
+/** Most records per ID-order range a worker checks in one job: ~60 ms of work. */
 const ID_RANGE = 1024;
-/** Records per mod-order range (no signatures: each costs a few µs). */
+/** Most records per mod-order range (no signatures: each costs a few µs). */
 const MOD_RANGE = 16_384;
+/**
+ * Ranges shrink towards the end (to what is left over this many ranges per worker, down to
+ * MIN_RANGE), so the workers finish together: the last range's time is time one worker waits.
+ */
+const RANGES_LEFT = 4;
+const MIN_RANGE = 64;
 /** Ranges per worker at once: the next one is queued while it checks this one. */
 const DEPTH = 2;
 /** Ranges checked ahead of the first one still running, at most: answers waiting to be joined stay few. */
@@ -468,11 +474,12 @@ async function verifyInWorkers(stream: Stream, pool: VerifierPool, snap: Snapsho
     opts.onPath?.('workers');
     const rc: RangeCheck = { ...c, chain };
     const joiner = new RangeJoiner(c);
-    const idRanges = rangesOf(db, chain, 'id', opts.rangeSize ?? ID_RANGE);
+    const size = (most: number) => (left: number) => opts.rangeSize ?? Math.max(MIN_RANGE, Math.min(most, Math.ceil(left / (session.workers * RANGES_LEFT))));
+    const idRanges = rangesOf(db, chain, 'id', size(ID_RANGE));
     await inRanges(session, idRanges, (w, range) => session.ids(w, rc, range), (r) => joiner.ids(r));
     // Where mods do not rise with ids (a stream with edits: an edit gives a record the newest mod),
     // the M chain needs a pass of its own, in mod order.
-    const modRanges = () => rangesOf(db, chain, 'mod', opts.rangeSize ?? MOD_RANGE);
+    const modRanges = () => rangesOf(db, chain, 'mod', size(MOD_RANGE));
     if (!joiner.idsDone()) await inRanges(session, modRanges(), (w, range) => session.mods(w, rc, range), (r) => joiner.mods(r));
     return finish(joiner, joiner.info && bytesEqual(chain, c.streamKey), c);
   } finally {
@@ -480,16 +487,22 @@ async function verifyInWorkers(stream: Stream, pool: VerifierPool, snap: Snapsho
   }
 }
 
-/** One order's ranges of `size` records, bounds found in the snapshot's covering index (no row is read). */
-function* rangesOf(db: Database.Database, chain: Buffer, order: 'id' | 'mod', size: number): Generator<Range> {
+/**
+ * One order's ranges, of size(records left) records each; bounds (and the count) come from the
+ * snapshot's covering index, no row is read.
+ */
+function* rangesOf(db: Database.Database, chain: Buffer, order: 'id' | 'mod', size: (left: number) => number): Generator<Range> {
   const from = db.prepare(`SELECT ${order} FROM records WHERE chain = ? ORDER BY ${order} LIMIT 1 OFFSET ?`).pluck();
   const next = db.prepare(`SELECT ${order} FROM records WHERE chain = ? AND ${order} > ? ORDER BY ${order} LIMIT 1 OFFSET ?`).pluck();
+  let left = db.prepare(`SELECT count(*) FROM records WHERE chain = ?`).pluck().get(chain) as number;
   let after: number | null = null;
   for (;;) {
-    const upTo: number | null = ((after === null ? from.get(chain, size - 1) : next.get(chain, after, size - 1)) as number | undefined) ?? null;
+    const n = size(left);
+    const upTo: number | null = ((after === null ? from.get(chain, n - 1) : next.get(chain, after, n - 1)) as number | undefined) ?? null;
     yield { after, upTo }; // the last range is open: it ends where the chain does
     if (upTo === null) return;
     after = upTo;
+    left -= n;
   }
 }
 
