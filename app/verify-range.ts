@@ -80,11 +80,12 @@ export interface ModRangeResult {
 const mBroken = (id: number, prevch: number, lastMod: number) => `record ${id}: M chain broken: prevch is ${prevch} but the record before it by mod has mod ${lastMod}`;
 
 /**
- * hash and sig as one blob (one buffer made for them, not two: each costs a malloc, and a row's
- * buffers were the better part of reading it), where both are blobs of their size; else each alone.
+ * A row's bytes as one blob, hash ‖ sig, then 0x01 ‖ val unless val is null: one buffer made for
+ * them, not three (each costs a malloc; a row's buffers were the better part of reading it).
+ * Null where a column is not of its usual type and size: the row is read again as it is.
  */
-const WELL_FORMED = `typeof(hash) = 'blob' AND length(hash) = 32 AND typeof(sig) = 'blob' AND length(sig) = 64`;
-const HASH_SIG = `CASE WHEN ${WELL_FORMED} THEN CAST(hash || sig AS BLOB) END, CASE WHEN ${WELL_FORMED} THEN NULL ELSE hash END, CASE WHEN ${WELL_FORMED} THEN NULL ELSE sig END`;
+const PACKED = `CASE WHEN typeof(hash) = 'blob' AND length(hash) = 32 AND typeof(sig) = 'blob' AND length(sig) = 64 AND typeof(val) IN ('blob', 'null')
+  THEN CAST(hash || sig || CASE WHEN val IS NULL THEN x'' ELSE x'01' || val END AS BLOB) END`;
 
 const view = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 
@@ -117,13 +118,18 @@ export class RangeReader {
     this.db.close();
   }
 
-  private rows(columns: string, order: 'id' | 'mod', chain: Uint8Array, range: Range): IterableIterator<unknown[]> {
-    const sql = `SELECT ${columns} FROM records WHERE chain = ?${range.after !== null ? ` AND ${order} > ?` : ''}${range.upTo !== null ? ` AND ${order} <= ?` : ''} ORDER BY ${order === 'id' ? 'id' : 'mod, id'}`;
+  private statement(sql: string): Database.Statement {
     let st = this.statements.get(sql);
     if (!st) {
       st = this.db.prepare(sql).raw(true);
       this.statements.set(sql, st);
     }
+    return st;
+  }
+
+  private rows(columns: string, order: 'id' | 'mod', chain: Uint8Array, range: Range): IterableIterator<unknown[]> {
+    const sql = `SELECT ${columns} FROM records WHERE chain = ?${range.after !== null ? ` AND ${order} > ?` : ''}${range.upTo !== null ? ` AND ${order} <= ?` : ''} ORDER BY ${order === 'id' ? 'id' : 'mod, id'}`;
+    const st = this.statement(sql);
     const args: unknown[] = [Buffer.from(chain.buffer, chain.byteOffset, chain.byteLength)];
     if (range.after !== null) args.push(range.after);
     if (range.upTo !== null) args.push(range.upTo);
@@ -142,14 +148,16 @@ export class RangeReader {
     const chain = c.chain;
     let lastId = 0;
     let lastMod = 0;
-    for (const a of this.rows(`id, type, key, val, ts, mod, prev, prevch, ${HASH_SIG}`, 'id', chain, range)) {
+    for (const a of this.rows(`id, type, key, ts, mod, prev, prevch, ${PACKED}, seq`, 'id', chain, range)) {
       // as store.ts rowToRecord builds it, so every check sees the same values
-      const hs = a[8] as Buffer | null;
+      const p = a[7] as Buffer | null;
+      const odd = p ? null : (this.statement('SELECT val, hash, sig FROM records WHERE seq = ?').get(a[8]) as [Buffer | null, Buffer, Buffer]);
       const r: DrayerRecord = {
-        id: a[0] as number, type: a[1] as string, key: a[2] as string, val: a[3] ? view(a[3] as Buffer) : null,
-        hash: hs ? new Uint8Array(hs.buffer, hs.byteOffset, 32) : view(a[9] as Buffer),
-        ts: a[4] as number, mod: a[5] as number, prev: a[6] as number, prevch: a[7] as number,
-        sig: hs ? new Uint8Array(hs.buffer, hs.byteOffset + 32, 64) : view(a[10] as Buffer), chain,
+        id: a[0] as number, type: a[1] as string, key: a[2] as string,
+        val: p ? (p.length > 96 ? new Uint8Array(p.buffer, p.byteOffset + 97, p.length - 97) : null) : odd![0] ? view(odd![0]) : null,
+        hash: p ? new Uint8Array(p.buffer, p.byteOffset, 32) : view(odd![1]),
+        ts: a[3] as number, mod: a[4] as number, prev: a[5] as number, prevch: a[6] as number,
+        sig: p ? new Uint8Array(p.buffer, p.byteOffset + 32, 64) : view(odd![2]), chain,
       };
       const first = out.records === 0;
       out.records++;

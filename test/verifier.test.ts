@@ -323,6 +323,8 @@ test('workers that read the file report what Stream.verify reports: tampered val
   db.prepare(`UPDATE records SET val = NULL WHERE id = ?`).run(at(61));
   db.prepare(`UPDATE records SET hash = 'not a blob' WHERE id = ?`).run(at(70));
   db.prepare(`UPDATE records SET type = CAST(type AS BLOB) WHERE id = ?`).run(at(71));
+  db.prepare(`UPDATE records SET val = CAST(val AS TEXT) WHERE id = ?`).run(at(72));
+  db.prepare(`UPDATE records SET val = x'' WHERE id = ?`).run(at(73)); // empty, not null
   db.prepare(`DELETE FROM records WHERE id IN (?, ?)`).run(at(100), at(101)); // both chains broken
   db.prepare(`UPDATE records SET prev = ? WHERE id = ?`).run(at(120), at(130)); // pointing back, at a held record
   const damaged = await sameAsVerify(w, p, /^workers$/);
