@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Writable } from 'node:stream';
+import { Worker } from 'node:worker_threads';
 import { encodePost } from '../app/posts.js';
 import { Stream } from '../app/store.js';
 
@@ -105,6 +106,27 @@ export function rawVerifyRate(ms = 2000, backend: RawBackend = 'node'): number {
   return timedLoop(ms, (k) => {
     if (!ops.verify(msgs[k & 255]!, sigs[k & 255]!)) throw new Error('raw verify failed');
   });
+}
+
+/**
+ * rawVerifyRate on `threads` threads at once, started together: the rate they reach between them.
+ * Unlike the single-core rate times the threads, it meets the machine's other load as the
+ * workers of a parallel phase do (on a busy machine, threads get less than a core each).
+ */
+export async function rawVerifyRateThreads(ms: number, threads: number, backend: RawBackend = 'node'): Promise<number> {
+  const workers = Array.from({ length: threads }, () => new Worker(new URL('./raw-worker.js', import.meta.url)));
+  try {
+    const next = (w: Worker) => new Promise<unknown>((resolve, reject) => {
+      w.once('message', resolve);
+      w.once('error', reject);
+    });
+    await Promise.all(workers.map(next)); // all loaded: the measurement starts together
+    const rates = workers.map(next);
+    for (const w of workers) w.postMessage({ ms, backend });
+    return ((await Promise.all(rates)) as number[]).reduce((a, b) => a + b, 0);
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
 }
 
 /**
