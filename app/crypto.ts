@@ -36,16 +36,19 @@ const sodium: Sodium | null = (() => {
 // hash-wasm's hasher is created asynchronously once; after that every call is synchronous.
 const blake = sodium ? null : await createBLAKE2b(256);
 
-/** BLAKE2b with a 32-byte digest, unkeyed: libsodium's crypto_generichash default. */
-export function blake2b256(data: Uint8Array): Uint8Array {
+/** BLAKE2b with a 32-byte digest, unkeyed: libsodium's crypto_generichash default. Written into `out` when given. */
+export function blake2b256(data: Uint8Array, out?: Uint8Array): Uint8Array {
   if (sodium) {
-    const out = new Uint8Array(32);
-    sodium.crypto_generichash(out, data);
-    return out;
+    const o = out ?? new Uint8Array(32);
+    sodium.crypto_generichash(o, data);
+    return o;
   }
   blake!.init();
   blake!.update(data);
-  return blake!.digest('binary');
+  const d = blake!.digest('binary');
+  if (!out) return d;
+  out.set(d);
+  return out;
 }
 
 /** Streaming BLAKE2b-256 for data that does not fit in memory at once. */

@@ -14,6 +14,7 @@ import type { PrimaryServer } from './api.js';
 import { peerId } from './sync.js';
 import { Checkpoints } from './checkpointer.js';
 import { isSealedKeyFile, readKeyFileDetail, sealKeyFile, SEALED_ELSEWHERE, writeKeyFile } from './keystore.js';
+import { linkIsMissing } from './verify-range.js';
 import { collectLeftovers } from './files.js';
 
 export const FORMAT = 'drayer-stream';
@@ -142,15 +143,7 @@ const UNFINISHED_SYNCS = 'unfinishedSyncs';
 /** Most peers it remembers (pulls can be triggered by any address on the LAN). */
 const MAX_UNFINISHED = 16;
 
-/**
- * How verify reads one chain link that does not meet the record held before it (`before`):
- * in a mirror, a link pointing above it names a record not fetched yet (a sync that stopped part
- * way). A link pointing below it contradicts a held record, which no sync ever leaves (rule 2
- * refuses a record inside a held gap, rule 3 removes them), and a writer misses nothing: damage.
- */
-export function linkIsMissing(points: number, before: number, mirror: boolean): boolean {
-  return mirror && points > before;
-}
+export { linkIsMissing };
 
 /** The end of a verify report, shared with verifyStreamParallel. */
 export function verifyReport(parts: { records: number; metaOnly: number; problems: Problem[]; partial: boolean; missing: number; unfinished: string[]; named: boolean }): VerifyReport {

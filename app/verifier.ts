@@ -1,6 +1,8 @@
 // Parallel record verification: a pool of worker threads checks Ed25519 signatures and value
 // hashes (the expensive part of receiving records), while the main thread keeps the cheap,
-// order-dependent work: shape checks, the gap rules (Stream.apply) and chain linkage.
+// order-dependent work: shape checks, the gap rules (Stream.apply) and chain linkage. To verify a
+// whole stream the workers read the file themselves: reading and packing rows on the main thread
+// took a sixth of the CPU, which on a machine with as many cores as workers slowed them down.
 import Database from 'better-sqlite3';
 import * as os from 'node:os';
 import type { Worker } from 'node:worker_threads';
@@ -10,7 +12,8 @@ import { valueProblem } from './msgpack.js';
 import { checkRecord, checkShape, DrayerRecord, signingBytes } from './record.js';
 import { linkIsMissing, verifyReport, type ApplyOptions, type ApplyResult, type Problem, type Rejection, type Stream, type VerifyReport } from './store.js';
 import type { Applier } from './sync.js';
-import { BATCH, CODE, JobAnswer, WORKER_MARK } from './verify-worker.js';
+import { BATCH, CODE, WORKER_MARK, type FileWork, type Job, type JobAnswer } from './verify-worker.js';
+import { modsOf, RangeJoiner, type IdRangeResult, type ModRangeResult, type Range, type RangeCheck } from './verify-range.js';
 
 // The reasons checkRecord gives (record.ts); test/verifier.test.ts proves they stay identical.
 const REASON = {
@@ -114,8 +117,18 @@ interface Slot {
 interface Pending {
   slot: Slot;
   n: number;
-  resolve(codes: Uint8Array): void;
+  resolve(answer: NonNullable<JobAnswer['codes'] | JobAnswer['result']>): void;
   reject(e: Error): void;
+}
+
+/** The workers of one verifyStreamParallel, each holding the same snapshot of the stream file. */
+export interface FileSession {
+  readonly workers: number;
+  /** Check one range in worker `w` (0 ≤ w < workers). */
+  ids(w: number, check: RangeCheck, range: Range): Promise<IdRangeResult>;
+  mods(w: number, check: RangeCheck, range: Range): Promise<ModRangeResult>;
+  /** End the workers' read transactions (after any range still running). */
+  close(): Promise<void>;
 }
 
 export interface VerifierPoolOptions {
@@ -132,6 +145,7 @@ export class VerifierPool {
   private slots: Slot[] = [];
   private readonly pending = new Map<number, Pending>();
   private nextJob = 1;
+  private nextSession = 1;
   private closed = false;
 
   constructor(opts: VerifierPoolOptions = {}) {
@@ -163,16 +177,54 @@ export class VerifierPool {
   /** Send one packed batch; resolves with one CODE per record. */
   submit(n: number, buf: ArrayBuffer): Promise<Uint8Array> {
     this.assertOpen();
-    while (this.slots.length < this.threads) this.slots.push(this.spawn());
+    this.fill();
     let slot = this.slots[0]!;
     for (const s of this.slots) if (s.load < slot.load) slot = s;
+    return this.send(slot, n, { n, buf }, [buf]) as Promise<Uint8Array>;
+  }
+
+  /**
+   * Every worker opens `file` read-only and takes a snapshot of it (verifyStreamParallel); null
+   * when one of them cannot (e.g. a read-only directory without the WAL index).
+   */
+  async openFile(file: string): Promise<FileSession | null> {
+    this.assertOpen();
+    this.fill();
+    const slots = [...this.slots];
+    const session = this.nextSession++;
+    const job = (slot: Slot, n: number, m: FileWork) => this.send(slot, n, { ...m, session });
+    const opened = await Promise.allSettled(slots.map((slot) => job(slot, 1, { kind: 'open', file })));
+    // (after close() of the pool, or a worker's death, there is nothing left to close: its thread is gone)
+    const close = () => Promise.allSettled(slots.map(async (slot, i) => opened[i]!.status === 'fulfilled' && job(slot, 1, { kind: 'close' }))).then(() => {});
+    if (opened.some((o) => o.status === 'rejected')) {
+      await close();
+      return null;
+    }
+    return {
+      workers: slots.length,
+      ids: (w, check, range) => job(slots[w]!, ID_RANGE, { kind: 'ids', check, range }) as Promise<IdRangeResult>,
+      mods: (w, check, range) => job(slots[w]!, MOD_RANGE / 8, { kind: 'mods', check, range }) as Promise<ModRangeResult>,
+      close,
+    };
+  }
+
+  /** Start the workers not running yet. */
+  private fill(): void {
+    while (this.slots.length < this.threads) this.slots.push(this.spawn());
+  }
+
+  /** One job to one worker; `n` is its weight for balancing (records). Resolves with the answer. */
+  private send(slot: Slot, n: number, m: Omit<Job, 'job'> | (FileWork & { session: number }), transfer: ArrayBuffer[] = []): Promise<unknown> {
+    this.assertOpen();
+    // a worker that died is gone from slots and would never answer
+    if (!this.slots.includes(slot)) return Promise.reject(new Error('a verifier worker exited'));
     const job = this.nextJob++;
-    return new Promise<Uint8Array>((resolve, reject) => {
+    return new Promise((resolve, reject) => {
       this.pending.set(job, { slot, n, resolve, reject });
       if (slot.jobs.size === 0) slot.worker.ref();
       slot.jobs.add(job);
       slot.load += n;
-      slot.worker.postMessage({ job, n, buf }, [buf]);
+      slot.worker.postMessage({ ...m, job }, transfer);
     });
   }
 
@@ -198,7 +250,8 @@ export class VerifierPool {
       const p = this.pending.get(m.job);
       if (!p) return;
       this.settle(m.job, p);
-      if (m.codes) p.resolve(m.codes);
+      const answer = m.codes ?? m.result;
+      if (answer) p.resolve(answer);
       else p.reject(new Error(`a verifier worker failed: ${m.error}`));
     });
     const lost = (e: Error) => {
@@ -283,48 +336,231 @@ function rowToRecord(r: Row): DrayerRecord {
   };
 }
 
+/** The snapshot a check reads: taken when the call starts, held until done(). */
+interface Snapshot {
+  db: Database.Database;
+  /** a connection of our own, so other threads can be proven to read the same snapshot */
+  own: boolean;
+  /** Whether anything was committed to the file since the snapshot was taken (true when unsure). */
+  changed(): boolean;
+  done(): void;
+}
+
 /** A read-only connection of our own: one snapshot for the whole check, the stream's connection stays free. */
-function openSnapshot(stream: Stream): { db: Database.Database; done(): void } {
+function openSnapshot(stream: Stream): Snapshot {
+  let probe: Database.Database | null = null;
+  let db: Database.Database | null = null;
   try {
-    const db = new Database(stream.file, { readonly: true, fileMustExist: true });
+    // data_version changes when another connection commits. Read before the snapshot is taken, an
+    // unchanged value later proves no commit landed in between: readers that began meanwhile
+    // (the workers) see this same snapshot.
+    probe = new Database(stream.file, { readonly: true, fileMustExist: true });
+    const version = () => probe!.pragma('data_version', { simple: true }) as number;
+    const v0 = version();
+    db = new Database(stream.file, { readonly: true, fileMustExist: true });
     db.pragma('busy_timeout = 5000');
     db.exec('BEGIN');
+    db.prepare('SELECT max(seq) FROM records').get(); // WAL takes the snapshot at the first read, not at BEGIN
+    const snap = db;
+    const p = probe;
     return {
-      db,
+      db: snap,
+      own: true,
+      changed: () => version() !== v0,
       done: () => {
-        if (db.inTransaction) db.exec('COMMIT');
-        db.close();
+        p.close();
+        if (snap.inTransaction) snap.exec('COMMIT');
+        snap.close();
       },
     };
   } catch {
+    probe?.close();
+    db?.close();
     // e.g. a read-only directory without the WAL index: read through the stream's own connection
-    return { db: stream.db, done: () => {} };
+    return { db: stream.db, own: false, changed: () => true, done: () => {} };
+  }
+}
+
+/** Most records per ID-order range a worker checks in one job: ~60 ms of work. */
+const ID_RANGE = 1024;
+/** Most records per mod-order range (no signatures: each costs a few µs). */
+const MOD_RANGE = 16_384;
+/**
+ * Ranges shrink towards the end (to what is left over this many ranges per worker, down to
+ * MIN_RANGE), so the workers finish together: the last range's time is time one worker waits.
+ */
+const RANGES_LEFT = 4;
+const MIN_RANGE = 64;
+/** Ranges per worker at once: the next one is queued while it checks this one. */
+const DEPTH = 2;
+/** Ranges checked ahead of the first one still running, at most: answers waiting to be joined stay few. */
+const AHEAD = 64;
+
+/** What a check adds up to, before verifyReport. */
+interface Tally {
+  records: number;
+  metaOnly: number;
+  missing: number;
+  problems: Problem[];
+  /** drayer/info is there (a stream without one is noted, not broken) */
+  named: boolean;
+}
+
+/**
+ * Stream.verify with the signatures and value hashes checked in the pool. Each worker opens the
+ * file itself and checks ranges of it, the main thread only joins the ranges' answers (see
+ * verify-range.ts); where the workers cannot read the very snapshot taken at the call (a file
+ * with records of several chains, a commit landing while they opened it, a file they cannot
+ * open), the main thread reads the rows and sends them to the pool instead.
+ * Same report (and the same problems, in the same order) as Stream.verify.
+ */
+export async function verifyStreamParallel(stream: Stream, pool: VerifierPool, opts: VerifyParallelOptions = {}): Promise<VerifyReport> {
+  const filter = stream.partial;
+  const check = {
+    streamKey: stream.publicKey,
+    partial: Boolean(filter.minId || filter.minMod),
+    mirror: !stream.writable,
+    maxProblems: opts.maxProblems ?? 1000,
+  };
+  const snap = openSnapshot(stream);
+  let tally: Tally;
+  try {
+    tally = (await verifyInWorkers(stream, pool, snap, check, opts)) ?? (await verifyOnMain(snap.db, pool, check));
+  } finally {
+    snap.done();
+  }
+  return verifyReport({ ...tally, partial: check.partial, unfinished: check.mirror ? stream.unfinishedSyncs() : [] });
+}
+
+export interface VerifyParallelOptions {
+  maxProblems?: number;
+  /**
+   * For tests and benches: told which way the check goes, 'workers' (once every worker holds the
+   * snapshot, before any range is read) or 'main: ' and why.
+   */
+  onPath?: (path: string) => void;
+  /** For tests: records per range (small ones put many range boundaries in a small stream). */
+  rangeSize?: number;
+}
+
+type Check = Omit<RangeCheck, 'chain'>;
+
+/** The end of Stream.verify: a stream with no records, or without drayer/info. */
+function finish(j: RangeJoiner, info: boolean, c: Check): Tally {
+  if (j.records === 0) j.add({ id: 0, what: 'the stream holds no records (not even drayer/info): it has never been synced' });
+  // No drayer/info is no damage (the original Drayer never wrote one): verifyReport notes it.
+  return { records: j.records, metaOnly: j.metaOnly, missing: j.missing, problems: j.problems, named: info };
+}
+
+/** The workers read the file: null when they cannot read the snapshot the call took. */
+async function verifyInWorkers(stream: Stream, pool: VerifierPool, snap: Snapshot, c: Check, opts: VerifyParallelOptions): Promise<Tally | null> {
+  const no = (reason: string) => {
+    opts.onPath?.(`main: ${reason}`);
+    return null;
+  };
+  if (!snap.own) return no('the file cannot be opened again');
+  const db = snap.db;
+  // The ranges read one chain through its indexes; other chains' records (damage) need the main path.
+  const lowest = db.prepare('SELECT chain FROM records ORDER BY chain LIMIT 1').pluck().get();
+  const highest = db.prepare('SELECT chain FROM records ORDER BY chain DESC LIMIT 1').pluck().get();
+  if (!Buffer.isBuffer(lowest) || !Buffer.isBuffer(highest)) return no('no records');
+  if (!lowest.equals(highest)) return no('several chains');
+  const chain = lowest;
+  const session = await pool.openFile(stream.file);
+  if (!session) return no('a worker cannot open the file');
+  try {
+    if (snap.changed()) return no('written to meanwhile');
+    opts.onPath?.('workers');
+    const rc: RangeCheck = { ...c, chain };
+    const joiner = new RangeJoiner(c);
+    const size = (most: number) => (left: number) => opts.rangeSize ?? Math.max(MIN_RANGE, Math.min(most, Math.ceil(left / (session.workers * RANGES_LEFT))));
+    const idRanges = rangesOf(db, chain, 'id', size(ID_RANGE));
+    await inRanges(session, idRanges, (w, range) => session.ids(w, rc, range), (r) => joiner.ids(r));
+    // Where mods do not rise with ids (a stream with edits: an edit gives a record the newest mod),
+    // the M chain needs a pass of its own, in mod order.
+    const modRanges = () => rangesOf(db, chain, 'mod', size(MOD_RANGE));
+    if (!joiner.idsDone()) await inRanges(session, modRanges(), (w, range) => session.mods(w, rc, range), (r) => joiner.mods(r));
+    return finish(joiner, joiner.info && bytesEqual(chain, c.streamKey), c);
+  } finally {
+    await session.close();
   }
 }
 
 /**
- * Stream.verify with the signatures and value hashes checked in the pool, pipelined: rows are read
- * and sent in batches while earlier batches are being checked, with a bounded number in flight.
- * Same report (and the same problems, in the same order) as Stream.verify.
+ * One order's ranges, of size(records left) records each; bounds (and the count) come from the
+ * snapshot's covering index, no row is read.
  */
-export async function verifyStreamParallel(stream: Stream, pool: VerifierPool, opts: { maxProblems?: number } = {}): Promise<VerifyReport> {
-  const maxProblems = opts.maxProblems ?? 1000;
-  const problems: Problem[] = [];
-  const add = (id: number, what: string) => {
-    if (problems.length < maxProblems) problems.push({ id, what });
+function* rangesOf(db: Database.Database, chain: Buffer, order: 'id' | 'mod', size: (left: number) => number): Generator<Range> {
+  const from = db.prepare(`SELECT ${order} FROM records WHERE chain = ? ORDER BY ${order} LIMIT 1 OFFSET ?`).pluck();
+  const next = db.prepare(`SELECT ${order} FROM records WHERE chain = ? AND ${order} > ? ORDER BY ${order} LIMIT 1 OFFSET ?`).pluck();
+  let left = db.prepare(`SELECT count(*) FROM records WHERE chain = ?`).pluck().get(chain) as number;
+  let after: number | null = null;
+  for (;;) {
+    const n = size(left);
+    const upTo: number | null = ((after === null ? from.get(chain, n - 1) : next.get(chain, after, n - 1)) as number | undefined) ?? null;
+    yield { after, upTo }; // the last range is open: it ends where the chain does
+    if (upTo === null) return;
+    after = upTo;
+    left -= n;
+  }
+}
+
+/**
+ * Check `ranges` in the session's workers, DEPTH at a time each (a worker that is done takes the
+ * next range: a thread slowed by the machine's other work does less), and hand the answers to
+ * `join` in range order. Fails with the first failure, after the ranges still out are answered.
+ */
+async function inRanges<R>(
+  session: FileSession,
+  ranges: Iterator<Range>,
+  check: (worker: number, range: Range) => Promise<R>,
+  join: (r: R) => void,
+): Promise<void> {
+  const answers = new Map<number, R>();
+  let handedOut = 0;
+  let joined = 0;
+  let failed = false;
+  let waiting: (() => void)[] = [];
+  const wakeAll = () => {
+    const w = waiting;
+    waiting = [];
+    for (const f of w) f();
   };
-  const filter = stream.partial;
-  const partial = Boolean(filter.minId || filter.minMod);
-  const mirror = !stream.writable;
-  let missing = 0;
-  let named = false;
-  const streamKey = stream.publicKey;
-  let records = 0;
-  let metaOnly = 0;
+  const lane = async (w: number) => {
+    for (;;) {
+      while (!failed && handedOut - joined >= AHEAD) await new Promise<void>((r) => waiting.push(r));
+      if (failed) return;
+      const next = ranges.next();
+      if (next.done) return;
+      const i = handedOut++;
+      try {
+        answers.set(i, await check(w, next.value));
+      } catch (e) {
+        failed = true;
+        wakeAll();
+        throw e;
+      }
+      for (let a = answers.get(joined); a !== undefined; a = answers.get(joined)) {
+        answers.delete(joined++);
+        join(a);
+      }
+      wakeAll();
+    }
+  };
+  const lanes = await Promise.allSettled(Array.from({ length: session.workers * DEPTH }, (_, i) => lane(i % session.workers)));
+  const failure = lanes.find((l) => l.status === 'rejected');
+  if (failure) throw failure.reason;
+}
+
+/**
+ * The main thread reads the rows and sends them to the pool in batches, pipelined (a bounded
+ * number in flight); the M chain is read in mod order from SQLite.
+ */
+async function verifyOnMain(db: Database.Database, pool: VerifierPool, c: Check): Promise<Tally> {
+  const streamKey = c.streamKey;
+  const joiner = new RangeJoiner(c);
+  const add = (id: number, what: string) => joiner.add({ id, what });
   let lastId = 0;
-  let mods = new Float64Array(1 << 14);
-  let prevchs = new Float64Array(1 << 14);
-  let ids = new Float64Array(1 << 14);
 
   // One batch in flight: what its problems need once its answer is back.
   interface Sent {
@@ -364,64 +600,38 @@ export async function verifyStreamParallel(stream: Stream, pool: VerifierPool, o
     while (inflight.length >= maxInflight) await drainOne();
   };
 
-  const snap = openSnapshot(stream);
   try {
-    const rows = snap.db.prepare('SELECT * FROM records ORDER BY chain, id').iterate() as IterableIterator<Row>;
+    const rows = db.prepare('SELECT * FROM records ORDER BY chain, id').iterate() as IterableIterator<Row>;
     for (const row of rows) {
       const r = rowToRecord(row);
       if (packer.full(r.val?.length ?? 0)) await send();
-      if (records === mods.length) {
-        const grow = (a: Float64Array) => {
-          const b = new Float64Array(a.length * 2);
-          b.set(a);
-          return b;
-        };
-        mods = grow(mods);
-        prevchs = grow(prevchs);
-        ids = grow(ids);
-      }
-      mods[records] = r.mod;
-      prevchs[records] = r.prevch;
-      ids[records] = r.id;
-      records++;
-      if (r.val === null) metaOnly++;
+      joiner.records++;
+      if (r.val === null) joiner.metaOnly++;
       const i = packer.count;
       packer.add(r);
       cur.ids.push(r.id);
       cur.labels.push(`${r.type}/${r.key}`);
       const bad = valueProblem(r.type, r.key, r.val);
       if (bad) cur.values.set(i, bad);
-      if (!partial && r.prev !== lastId) {
-        if (linkIsMissing(r.prev, lastId, mirror)) missing++;
+      if (!c.partial && r.prev !== lastId) {
+        if (linkIsMissing(r.prev, lastId, c.mirror)) joiner.missing++;
         else cur.linkage.set(i, `record ${r.id}: ID chain broken: prev is ${r.prev} but the record before it is ${lastId}`);
       }
       lastId = r.id;
     }
     if (packer.count > 0) await send();
     while (inflight.length > 0) await drainOne();
-
-    // The M chain, as Stream.verify checks it (a stable sort by mod).
-    const order = Array.from({ length: records }, (_, i) => i);
-    order.sort((a, b) => mods[a]! - mods[b]!);
-    let lastMod = 0;
-    for (const i of order) {
-      const mod = mods[i]!;
-      const id = ids[i]!;
-      if (!partial && prevchs[i] !== lastMod) {
-        if (linkIsMissing(prevchs[i]!, lastMod, mirror)) missing++;
-        else add(id, `record ${id}: M chain broken: prevch is ${prevchs[i]} but the record before it by mod has mod ${lastMod}`);
-      }
-      if (mod === lastMod) add(id, `record ${id}: mod ${mod} is not unique`);
-      lastMod = mod;
-    }
-    if (records === 0) add(0, 'the stream holds no records (not even drayer/info): it has never been synced');
-    named = snap.db.prepare(`SELECT 1 FROM records WHERE chain = ? AND type = 'drayer' AND key = 'info' LIMIT 1`).get(Buffer.from(streamKey)) !== undefined;
   } finally {
     // Wait for anything still out (after an error) so no answer lands after we return.
     await Promise.allSettled(inflight.map((s) => s.answer));
-    snap.done();
   }
-  return verifyReport({ records, metaOnly, problems, partial, missing, unfinished: mirror ? stream.unfinishedSyncs() : [], named });
+
+  // The M chain as Stream.verify checks it: records by mod, ties in the order above (a stable sort).
+  // SQLite sorts (spilling to disk when big), so memory stays bounded.
+  const byMod = db.prepare('SELECT id, mod, prevch FROM records ORDER BY mod, chain, id').raw(true).iterate() as IterableIterator<[number, number, number]>;
+  joiner.mods(modsOf(byMod, c));
+  const info = db.prepare(`SELECT 1 FROM records WHERE chain = ? AND type = 'drayer' AND key = 'info' LIMIT 1`).get(Buffer.from(streamKey));
+  return finish(joiner, Boolean(info), c);
 }
 
 /**

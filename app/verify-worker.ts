@@ -1,10 +1,12 @@
 // Worker side of VerifierPool (verifier.ts): checks value hashes and Ed25519 signatures of a
-// packed batch and answers one status byte per record. Importing crypto.js initialises hash-wasm
+// packed batch and answers one status byte per record; or, for verifyStreamParallel, opens the
+// stream file itself and checks ranges of it (verify-range.ts). Importing crypto.js initialises hash-wasm
 // (top-level await) in this thread before the first message is handled; messages that arrive
 // meanwhile wait in the port's queue. The main thread imports this module too, for the batch
 // layout; it only listens for jobs when started by VerifierPool.
 import { parentPort, workerData } from 'node:worker_threads';
 import { blake2b256, verify } from './crypto.js';
+import { RangeReader, type IdRangeResult, type ModRangeResult, type Range, type RangeCheck } from './verify-range.js';
 
 /**
  * One batch travels as a single transferred ArrayBuffer:
@@ -35,9 +37,17 @@ export interface Job {
   buf: ArrayBuffer;
 }
 
+/**
+ * Jobs on a stream file: `open` takes a read snapshot (kept by the worker under `session` until
+ * `close`), `ids` and `mods` check one range of it.
+ */
+export type FileWork = { kind: 'open'; file: string } | { kind: 'ids' | 'mods'; check: RangeCheck; range: Range } | { kind: 'close' };
+export type FileJob = { job: number; session: number } & FileWork;
+
 export interface JobAnswer {
   job: number;
   codes?: Uint8Array;
+  result?: IdRangeResult | ModRangeResult | true;
   error?: string;
 }
 
@@ -77,14 +87,33 @@ export function verifyBatch(n: number, buf: ArrayBuffer): Uint8Array {
   return codes;
 }
 
+const readers = new Map<number, RangeReader>();
+
+function fileJob(m: FileJob): IdRangeResult | ModRangeResult | true {
+  if (m.kind === 'open') {
+    readers.set(m.session, new RangeReader(m.file));
+    return true;
+  }
+  const reader = readers.get(m.session);
+  if (m.kind === 'close') {
+    readers.delete(m.session);
+    reader?.close();
+    return true;
+  }
+  if (!reader) throw new Error(`no open stream file for session ${m.session}`);
+  return m.kind === 'ids' ? reader.ids(m.check, m.range) : reader.mods(m.check, m.range);
+}
+
 const port = parentPort;
-if (port && workerData === WORKER_MARK) port.on('message', (m: Job) => {
-  let codes: Uint8Array;
+if (port && workerData === WORKER_MARK) port.on('message', (m: Job | FileJob) => {
   try {
-    codes = verifyBatch(m.n, m.buf);
+    if ('kind' in m) {
+      port.postMessage({ job: m.job, result: fileJob(m) } satisfies JobAnswer);
+      return;
+    }
+    const codes = verifyBatch(m.n, m.buf);
+    port.postMessage({ job: m.job, codes } satisfies JobAnswer, [codes.buffer as ArrayBuffer]);
   } catch (e) {
     port.postMessage({ job: m.job, error: String((e as Error)?.stack ?? e) } satisfies JobAnswer);
-    return;
   }
-  port.postMessage({ job: m.job, codes } satisfies JobAnswer, [codes.buffer as ArrayBuffer]);
 });

@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Writable } from 'node:stream';
+import { Worker } from 'node:worker_threads';
 import { encodePost } from '../app/posts.js';
 import { Stream } from '../app/store.js';
 
@@ -108,22 +109,75 @@ export function rawVerifyRate(ms = 2000, backend: RawBackend = 'node'): number {
 }
 
 /**
+ * rawVerifyRate on `threads` threads at once, started together: the rate they reach between them.
+ * Unlike the single-core rate times the threads, it meets the machine's other load as the
+ * workers of a parallel phase do (on a busy machine, threads get less than a core each).
+ */
+export async function rawVerifyRateThreads(ms: number, threads: number, backend: RawBackend = 'node'): Promise<number> {
+  const workers = Array.from({ length: threads }, () => new Worker(new URL('./raw-worker.js', import.meta.url)));
+  try {
+    const next = (w: Worker) => new Promise<unknown>((resolve, reject) => {
+      w.once('message', resolve);
+      w.once('error', reject);
+    });
+    await Promise.all(workers.map(next)); // all loaded: the measurement starts together
+    const rates = workers.map(next);
+    for (const w of workers) w.postMessage({ ms, backend });
+    return ((await Promise.all(rates)) as number[]).reduce((a, b) => a + b, 0);
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+}
+
+/**
  * The machine is shared, so its speed drifts: a phase's reference rate is measured right before
- * and right after it (half the time each), and the phase is compared with their mean.
+ * and right after it (half the time each), and the phase is compared with their mean. `also`, a
+ * second reference, is measured the same way (inside the first).
  */
 export async function bracketed<T>(
   raw: (ms: number) => number,
   ms: number,
   phase: () => Promise<T> | T,
-): Promise<{ value: T; ms: number; raw: number; cpuMs: number }> {
+  also?: (ms: number) => number,
+): Promise<{ value: T; ms: number; raw: number; rawAlso: number | null; cpuMs: number; mainCpuMs: number | null }> {
   const before = raw(ms / 2);
+  const alsoBefore = also?.(ms / 2) ?? 0;
   const c0 = process.cpuUsage();
+  const m0 = mainThreadCpuMs();
   const t0 = performance.now();
   const value = await phase();
   const took = performance.now() - t0;
   const c = process.cpuUsage(c0); // every thread of the process: main and workers
+  const m1 = mainThreadCpuMs();
+  const alsoAfter = also?.(ms / 2) ?? 0;
   const after = raw(ms / 2);
-  return { value, ms: took, raw: Math.round((before + after) / 2), cpuMs: (c.user + c.system) / 1000 };
+  return {
+    value, ms: took, raw: Math.round((before + after) / 2), rawAlso: also ? Math.round((alsoBefore + alsoAfter) / 2) : null,
+    cpuMs: (c.user + c.system) / 1000, mainCpuMs: m0 !== null && m1 !== null ? m1 - m0 : null,
+  };
+}
+
+/**
+ * CPU ms the main thread alone has run (process.cpuUsage counts every thread), or null where the
+ * OS does not say: Linux's per-thread schedstat, in ns. On a shared machine this tells how the
+ * work splits between the main thread and the workers whatever the load.
+ */
+export function mainThreadCpuMs(): number | null {
+  try {
+    return Number(fs.readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ')[0]) / 1e6;
+  } catch {
+    return null;
+  }
+}
+
+/** rawVerifyRate, also telling the CPU µs one verification took (load-independent, unlike the rate). */
+export function rawVerifyCpu(ms = 2000, backend: RawBackend = 'node'): { rate: number; cpuMicros: number } {
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  const rate = rawVerifyRate(ms, backend);
+  const took = performance.now() - t0;
+  const c = process.cpuUsage(c0);
+  return { rate, cpuMicros: Math.round(((c.user + c.system) / ((rate * took) / 1000)) * 10) / 10 };
 }
 
 /** CPU µs spent per item (all threads): comparable even when the machine is busy with other work. */

@@ -1,12 +1,12 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { NO_NAME_NOTE, Stream } from '../app/store.js';
 import { checkRecord, DrayerRecord, signRecord } from '../app/record.js';
 import { blake2b256, generateKeyPair } from '../app/crypto.js';
-import { applyParallel, INLINE_BELOW, verifyStreamParallel, VerifierPool } from '../app/verifier.js';
+import { applyParallel, INLINE_BELOW, verifyStreamParallel, VerifierPool, type VerifyParallelOptions } from '../app/verifier.js';
 import { text, tmpDir, utf8 } from './helpers.js';
 
 const pools: VerifierPool[] = [];
@@ -228,10 +228,13 @@ test('verifyStreamParallel reports what Stream.verify reports, on intact and dam
   for (const threads of [1, 3]) assert.deepEqual(await verifyStreamParallel(w, pool(threads)), expected);
   assert.deepEqual(await verifyStreamParallel(w, p, { maxProblems: 3 }), w.verify({ maxProblems: 3 }));
 
-  // the stream stays usable while (and after) the check reads its own snapshot
-  const check = verifyStreamParallel(w, p);
+  // the stream stays usable while (and after) the check reads its own snapshot; a write before
+  // the workers took theirs sends the check the main thread's way, still on the call's snapshot
+  const paths: string[] = [];
+  const check = verifyStreamParallel(w, p, { onPath: (x) => paths.push(x) });
   w.put('post', 'during', utf8('x'));
   assert.deepEqual(await check, expected);
+  assert.deepEqual(paths, ['main: written to meanwhile']);
   db.prepare(`DELETE FROM records WHERE type = 'drayer'`).run();
   assert.deepEqual(await verifyStreamParallel(w, p), w.verify());
   // no name record is a note, not damage (the original never wrote one); what deleting it broke is damage
@@ -276,4 +279,221 @@ test('an idle pool that was never closed does not keep a process alive', async (
     console.log(out.filter((x) => x === null).length);`;
   const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], { timeout: 20_000 });
   assert.equal(stdout.trim(), '200');
+});
+
+/** verifyStreamParallel at several range sizes (1: every link is where two ranges meet), each time Stream.verify's report. */
+async function sameAsVerify(s: Stream, p: VerifierPool, path: RegExp, opts: VerifyParallelOptions = {}) {
+  const expected = s.verify(opts);
+  for (const rangeSize of [1, 2, 3, 7, 64, undefined]) {
+    const paths: string[] = [];
+    const got = await verifyStreamParallel(s, p, { ...opts, rangeSize, onPath: (x) => paths.push(x) });
+    assert.deepEqual(got, expected, `rangeSize ${rangeSize}`);
+    assert.match(paths.join(' '), path, `rangeSize ${rangeSize}`);
+  }
+  return expected;
+}
+
+/** A writer whose chains have gaps: edits and deletes among n posts. */
+function churned(file: string, n: number, seed = 3): Stream {
+  const w = Stream.create(file);
+  const rnd = rng(seed);
+  w.batch((b) => {
+    for (let i = 0; i < n; i++) b.put('post', `k${i}`, utf8(`value ${i}`));
+  });
+  for (let i = 0; i < n / 4; i++) {
+    const k = `k${Math.floor(rnd() * n)}`;
+    if (rnd() < 0.3) w.delete('post', k);
+    else w.put('post', k, utf8(`edited ${i}`));
+  }
+  return w;
+}
+
+test('workers that read the file report what Stream.verify reports: tampered values, bad signatures, broken chains, odd column types', async () => {
+  const d = tmpDir();
+  const w = churned(path.join(d, 'w.stream'), 300);
+  w.put('drayer', 'primaryServers', utf8('not msgpack')); // a value problem, signed by the writer
+  const p = pool(2);
+  const intact = await sameAsVerify(w, p, /^workers$/);
+  assert.equal(intact.problems.length, 1, JSON.stringify(intact.problems));
+  const ids = (w.db.prepare('SELECT id FROM records ORDER BY id').pluck().all() as number[]).filter((id) => id > 1);
+  const at = (i: number) => ids[i]!;
+  const db = w.db;
+  db.prepare(`UPDATE records SET val = ? WHERE id = ?`).run(Buffer.from('tampered'), at(3));
+  db.prepare(`UPDATE records SET ts = ts + 1 WHERE id = ?`).run(at(40));
+  db.prepare(`UPDATE records SET sig = randomblob(64) WHERE id = ?`).run(at(41)); // two in a row: a range's first record and its link
+  db.prepare(`UPDATE records SET sig = x'00' WHERE id = ?`).run(at(60));
+  db.prepare(`UPDATE records SET val = NULL WHERE id = ?`).run(at(61));
+  db.prepare(`UPDATE records SET hash = 'not a blob' WHERE id = ?`).run(at(70));
+  db.prepare(`UPDATE records SET type = CAST(type AS BLOB) WHERE id = ?`).run(at(71));
+  db.prepare(`UPDATE records SET val = CAST(val AS TEXT) WHERE id = ?`).run(at(72));
+  db.prepare(`UPDATE records SET val = x'' WHERE id = ?`).run(at(73)); // empty, not null
+  db.prepare(`DELETE FROM records WHERE id IN (?, ?)`).run(at(100), at(101)); // both chains broken
+  db.prepare(`UPDATE records SET prev = ? WHERE id = ?`).run(at(120), at(130)); // pointing back, at a held record
+  const damaged = await sameAsVerify(w, p, /^workers$/);
+  assert.ok(damaged.problems.length >= 10, JSON.stringify(damaged.problems));
+  assert.equal(damaged.intact, false);
+  for (const maxProblems of [1, 3]) await sameAsVerify(w, p, /^workers$/, { maxProblems });
+
+  // mods that no longer rise with ids: the M chain gets a pass of its own, in mod order
+  db.prepare(`UPDATE records SET mod = (SELECT mod FROM records WHERE id = ?) WHERE id = ?`).run(at(151), at(150));
+  const a = db.prepare('SELECT mod FROM records WHERE id = ?').pluck();
+  const [m1, m2] = [a.get(at(170)), a.get(at(200))];
+  db.prepare(`UPDATE records SET mod = ? WHERE id = ?`).run(m2, at(170));
+  db.prepare(`UPDATE records SET mod = ? WHERE id = ?`).run(m1, at(200));
+  const moved = await sameAsVerify(w, p, /^workers$/);
+  assert.match(JSON.stringify(moved.problems), /not unique/);
+  assert.match(JSON.stringify(moved.problems), /M chain broken/);
+  // the drayer/info record gone: a note (streams of the original Drayer have none), not a problem
+  db.prepare(`DELETE FROM records WHERE type = 'drayer' AND key = 'info'`).run();
+  const unnamed = await sameAsVerify(w, p, /^workers$/);
+  assert.match(JSON.stringify(unnamed.notes), /no name record/);
+  assert.doesNotMatch(JSON.stringify(unnamed.problems), /drayer\/info/);
+  w.close();
+});
+
+test('workers that read the file report what Stream.verify reports on mirrors: incomplete, metadata-only, partial', async () => {
+  const d = tmpDir();
+  const w = churned(path.join(d, 'w.stream'), 400, 11);
+  const p = pool(2);
+  const follow = (name: string, opts: Parameters<typeof Stream.create>[1] = {}) => Stream.create(path.join(d, name), { followKey: w.publicKey, ...opts });
+  const all = w.changesSince(0, { limit: 10_000 }).records;
+
+  // a mirror still syncing: links to records not fetched yet, a peer whose pull stopped
+  const half = follow('half.stream');
+  half.apply(w.changesSince(0, { limit: 150 }).records);
+  half.markSync('http://peer.example', true);
+  const incomplete = await sameAsVerify(half, p, /^workers$/);
+  assert.ok(incomplete.incomplete && incomplete.incomplete.missing > 0, JSON.stringify(incomplete));
+  assert.deepEqual(incomplete.problems, []);
+  // ... and damaged too
+  half.db.prepare(`UPDATE records SET val = ? WHERE id = (SELECT max(id) FROM records)`).run(Buffer.from('tampered'));
+  const both = await sameAsVerify(half, p, /^workers$/);
+  assert.ok(both.incomplete && both.problems.length === 1, JSON.stringify(both));
+
+  const meta = follow('meta.stream', { metaOnly: true });
+  meta.apply(w.changesSince(0, { limit: 10_000, metaOnly: true }).records);
+  assert.equal((await sameAsVerify(meta, p, /^workers$/)).metaOnly, all.length);
+
+  const full = follow('full.stream');
+  full.apply(all);
+  assert.equal((await sameAsVerify(full, p, /^workers$/)).intact, true);
+
+  const latest = follow('latest.stream', { latest: 40 });
+  latest.apply(all);
+  latest.keepLatest();
+  const partial = await sameAsVerify(latest, p, /^workers$/);
+  assert.equal(partial.partial, true);
+  assert.ok(partial.records < 60, JSON.stringify(partial));
+
+  const recent = follow('recent.stream', { minMod: all[Math.floor(all.length / 2)]!.mod });
+  recent.apply(all);
+  assert.equal((await sameAsVerify(recent, p, /^workers$/)).partial, true);
+  for (const s of [w, half, meta, full, latest, recent]) s.close();
+});
+
+test('records of another chain, or none at all: the main thread reads them, with the same report', async () => {
+  const d = tmpDir();
+  const w = churned(path.join(d, 'w.stream'), 100);
+  const p = pool(2);
+  const other = generateKeyPair();
+  const r = w.getById(5)!;
+  const foreign = signRecord({ ...r, chain: other.publicKey }, other);
+  w.db.prepare(`INSERT INTO records (seq, chain, id, type, key, val, hash, ts, mod, prev, prevch, sig) VALUES ((SELECT max(seq) + 1 FROM records), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+    .run(Buffer.from(foreign.chain), foreign.id, foreign.type, foreign.key, Buffer.from(foreign.val!), Buffer.from(foreign.hash), foreign.ts, foreign.mod, foreign.prev, foreign.prevch, Buffer.from(foreign.sig));
+  assert.match(JSON.stringify((await sameAsVerify(w, p, /^main: several chains$/)).problems), /another chain/);
+  w.db.prepare('DELETE FROM records').run();
+  await sameAsVerify(w, p, /^main: no records$/);
+  w.close();
+});
+
+test('workers keep the snapshot taken at the call while this process writes the stream', async () => {
+  const d = tmpDir();
+  const w = churned(path.join(d, 'w.stream'), 3000);
+  const p = pool(2);
+  const expected = w.verify();
+  let timer: NodeJS.Timeout | undefined;
+  const write = () => {
+    w.put('post', `k${Math.floor(Math.random() * 3000)}`, utf8('edited while checked'));
+    w.delete('post', `k${Math.floor(Math.random() * 3000)}`);
+    w.put('post', `new${Math.random()}`, utf8('new'));
+  };
+  const paths: string[] = [];
+  const got = await verifyStreamParallel(w, p, {
+    rangeSize: 50,
+    onPath: (x) => {
+      paths.push(x);
+      // the workers hold their snapshot now: write at once and on and on while they read
+      write();
+      timer = setInterval(write, 5);
+    },
+  });
+  clearInterval(timer);
+  assert.deepEqual(paths, ['workers']);
+  assert.deepEqual(got, expected);
+  assert.notDeepEqual(w.verify(), expected);
+  assert.deepEqual(await verifyStreamParallel(w, p), w.verify());
+  w.close();
+});
+
+test('workers read one consistent snapshot while another process writes the stream', async () => {
+  const d = tmpDir();
+  const file = path.join(d, 'w.stream');
+  churned(file, 1500).close();
+  const store = new URL('../app/store.js', import.meta.url).href;
+  const script = `
+    const { Stream } = await import(${JSON.stringify(store)});
+    const s = Stream.open(${JSON.stringify(file)});
+    let i = 0;
+    for (;;) {
+      // edits, deletes (gaps that re-sign records) and new records, in bursts
+      s.batch((b) => {
+        for (let j = 0; j < 20; j++) {
+          const k = 'k' + Math.floor(Math.random() * 1500);
+          if (j % 4 === 0) b.delete('post', k); else b.put('post', k, new TextEncoder().encode('w' + i));
+        }
+        b.put('post', 'n' + i, new TextEncoder().encode('new'));
+      });
+      if (i++ === 0) console.log('writing');
+      await new Promise((r) => setTimeout(r, 15));
+    }`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      child.stdout!.once('data', () => resolve());
+      child.once('exit', (code) => reject(new Error(`the writer exited (${code})`)));
+    });
+    const w = Stream.open(file, { readonly: true });
+    const p = pool(2);
+    const paths: string[] = [];
+    const counts = new Set<number>();
+    for (let i = 0; i < 40 && (paths.filter((x) => x === 'workers').length < 4 || i < 8); i++) {
+      const r = await verifyStreamParallel(w, p, { rangeSize: 5, onPath: (x) => paths.push(x) });
+      assert.deepEqual(r.problems, [], `${paths.at(-1)}: ${JSON.stringify(r.problems.slice(0, 3))}`);
+      assert.equal(r.intact, true);
+      counts.add(r.records);
+    }
+    assert.ok(paths.includes('workers'), paths.join());
+    assert.ok(counts.size > 1, 'the writer kept writing');
+    w.close();
+  } finally {
+    child.kill();
+  }
+});
+
+test('the pool keeps checking records sent to it while its workers read a file, and a check ends when the pool closes', async () => {
+  const { w, mixed } = fixture(600);
+  const p = pool(2);
+  const expected = mixed.map((r) => checkRecord(r, w.publicKey));
+  const [report, ...answers] = await Promise.all([
+    verifyStreamParallel(w, p, { rangeSize: 16 }),
+    p.verify(mixed, w.publicKey),
+    p.verify(mixed.slice(100, 400), w.publicKey),
+  ]);
+  assert.deepEqual(report, w.verify());
+  assert.deepEqual(answers, [expected, expected.slice(100, 400)]);
+
+  const closing = new VerifierPool({ threads: 2 });
+  const check = verifyStreamParallel(w, closing, { rangeSize: 4, onPath: () => void closing.close() });
+  await assert.rejects(check, /closed/);
+  w.close();
 });
