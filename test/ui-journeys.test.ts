@@ -166,3 +166,36 @@ test('a post on another node arrives live behind a "new posts" pill', async () =
     await context.close();
   }
 });
+
+test('search finds posts across streams, with the matching words highlighted and stream content kept as text', async () => {
+  const a = await node('search');
+  const mine = await a.call('createStream', { name: 'Ada' });
+  const other = await a.call('createStream', { name: 'Bo' });
+  await a.call('post', { publicKey: mine.publicKey, title: 'Garden', body: 'The tomatoes are ripe.' });
+  await a.call('post', { publicKey: other.publicKey, title: 'Market', body: 'Cheap <b>tomatoes</b> today <img src=x onerror="window.__pwned=1">' });
+  await a.call('post', { publicKey: other.publicKey, title: 'Weather', body: 'Rain all week.' });
+  const { page, context, problems } = await openApp(browser, a.url);
+  try {
+    await page.getByRole('heading', { name: 'Home', level: 1 }).waitFor();
+    await page.keyboard.press('Control+k');
+    await page.getByLabel('Search posts').fill('tomato');
+    const results = page.getByRole('list', { name: 'Results' }).getByRole('listitem');
+    await results.nth(1).waitFor();
+    assert.equal(await results.count(), 2, 'both posts that say tomatoes, from both streams, and not the weather');
+    const names = (await results.locator('.result-name').allTextContents()).sort();
+    assert.deepEqual(names, ['Ada', 'Bo']);
+    // the matched word (a prefix of it, as typed) is highlighted in each snippet
+    const marks = await page.locator('.results mark').allTextContents();
+    assert.ok(marks.length >= 2 && marks.every((m) => m.toLowerCase() === 'tomatoes'), marks.join(','));
+    // the hostile markup stays text: no element it asks for
+    assert.equal(await page.locator('.results b, .results img[src="x"]').count(), 0);
+    assert.equal(await page.evaluate('window.__pwned'), undefined);
+    // a result opens its stream
+    await results.filter({ hasText: 'Market' }).getByRole('button').click();
+    await page.getByRole('heading', { name: 'Bo', level: 2 }).waitFor();
+    await assertAccessible(page, 'stream page from search');
+    assert.deepEqual(problems.errors, []);
+  } finally {
+    await context.close();
+  }
+});
