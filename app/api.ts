@@ -151,6 +151,8 @@ export interface SyncReport {
   /** everything received, file chunks included */
   bytes: number;
   error?: string;
+  /** not pulled, and why (the LAN-only sync mode skips sources off the local network); nothing was sent */
+  skipped?: string;
 }
 
 export interface ImportSummary {
@@ -159,6 +161,14 @@ export interface ImportSummary {
   removed: string[];
   unchanged: number;
 }
+
+/**
+ * normal: sync from every source; paused: no pulls at all (others can still fetch from this
+ * computer); lan: pull only from peers on the local network (loopback, private and link-local
+ * addresses, *.local names).
+ */
+export type SyncMode = 'normal' | 'paused' | 'lan';
+export const SYNC_MODES: readonly SyncMode[] = ['normal', 'paused', 'lan'];
 
 export interface Settings {
   /** this node's display name on the LAN */
@@ -171,6 +181,8 @@ export interface Settings {
   syncIntervalS: number;
   /** desktop notifications for new posts in followed streams */
   notifications: boolean;
+  /** what sync may fetch: everything, nothing (paused), or only from the local network */
+  syncMode: SyncMode;
 }
 
 export interface NodeStatus {
@@ -243,6 +255,8 @@ export interface DrayerEvents {
   /** a node left the LAN (it said goodbye, or went silent): its streams leave Nearby */
   peerLost: { nodeId: string; address: string; port: number; name: string };
   streamsChanged: Record<string, never>;
+  /** the node's settings changed (from any window, the tray or the CLI's API): the new ones */
+  settingsChanged: Settings;
 }
 
 export type Method = keyof DrayerRequests;

@@ -16,7 +16,11 @@ export type ErrorCode =
   /** a peer or source could not be reached */
   | 'UNREACHABLE'
   /** the caller stopped it (Ctrl-C, an AbortSignal); what it had half done is undone */
-  | 'CANCELLED';
+  | 'CANCELLED'
+  /** sync is paused (the syncMode setting): nothing was fetched */
+  | 'SYNC_PAUSED'
+  /** sync is LAN only (the syncMode setting) and the address is not on the local network */
+  | 'LAN_ONLY';
 
 export class DrayerError extends Error {
   readonly code: ErrorCode;

@@ -5,8 +5,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { encode } from '@msgpack/msgpack';
-import type { Arg, DrayerApi, DrayerEvent, DrayerEvents, DrayerRequests, Envelope, EventName, LastSync, Method, NearbyStream, PrimaryServer, Ret, Settings, StreamDetails, StreamSummary, SyncReport, VerifyReportView } from './api.js';
-import { AVATAR_MAX, METHODS, PUT_FILE_MAX, READ_FILE_MAX } from './api.js';
+import type { Arg, DrayerApi, DrayerEvent, DrayerEvents, DrayerRequests, Envelope, EventName, LastSync, Method, NearbyStream, PrimaryServer, Ret, Settings, StreamDetails, StreamSummary, SyncMode, SyncReport, VerifyReportView } from './api.js';
+import { AVATAR_MAX, METHODS, PUT_FILE_MAX, READ_FILE_MAX, SYNC_MODES } from './api.js';
+import { isLanHost, isLanUrl } from './lan.js';
 import { randomBytes } from './crypto.js';
 import { DrayerError, isDrayerError } from './errors.js';
 import { fingerprint, formatKey, keyLink, parseKey, streamName } from './keys.js';
@@ -25,7 +26,7 @@ import { addBytes, addFile, addPaths, deleteFile, gcChunks, listFiles, normalize
 import { decodeBase64, uploadMime, uploadTime, Uploads, UPLOAD_CHUNK_BYTES } from './uploads.js';
 import { DataDirWatcher, StreamProbe } from './datadir.js';
 
-export const DEFAULT_SETTINGS: Settings = { name: os.hostname(), discovery: true, serveFollowed: true, syncIntervalS: 60, notifications: false };
+export const DEFAULT_SETTINGS: Settings = { name: os.hostname(), discovery: true, serveFollowed: true, syncIntervalS: 60, notifications: false, syncMode: 'normal' };
 
 export interface NodeOptions {
   dataDir: string;
@@ -310,7 +311,23 @@ export class DrayerNode implements DrayerApi {
   }
 
   private settings(): Settings {
-    return { ...DEFAULT_SETTINGS, ...this.library.getSetting<Partial<Settings>>('settings', {}) };
+    const s = { ...DEFAULT_SETTINGS, ...this.library.getSetting<Partial<Settings>>('settings', {}) };
+    return SYNC_MODES.includes(s.syncMode) ? s : { ...s, syncMode: 'normal' };
+  }
+
+  private syncMode(): SyncMode {
+    return this.settings().syncMode;
+  }
+
+  /** Sync is paused: say so, and what to do (`what`: what could not be done). */
+  private pausedError(what: string): DrayerError {
+    return new DrayerError('SYNC_PAUSED', `Sync is paused, so ${what}. Turn sync back on (Settings → Sync, or Pause Sync in the tray menu), then try again.`);
+  }
+
+  /** Why the LAN-only mode skips a source, or undefined when it may be pulled from. */
+  private lanSkip(url: string): string | undefined {
+    if (this.syncMode() !== 'lan' || isLanUrl(url)) return undefined;
+    return `Sync is LAN only, and ${url} is not on the local network, so it was not contacted. Switch sync back to Normal (Settings → Sync, or LAN Only in the tray menu) to sync from it.`;
   }
 
   private servedStream(pk: Uint8Array): Stream | undefined {
@@ -430,10 +447,15 @@ export class DrayerNode implements DrayerApi {
 
   /** Where a metadata-only copy fetches what is opened (the sources sync uses), and what it tells the index. */
   private openOptions(s: Stream): OpenOptions {
+    const mode = this.syncMode();
+    // Fetching a post's text is a pull too: none while paused, only nearby ones when LAN only.
+    const sources = mode === 'paused' ? [] : this.sourcesFor(s).filter((u) => mode !== 'lan' || isLanUrl(u));
     return {
-      sources: this.sourcesFor(s),
+      sources,
       onValue: (r) => this.library.notePostValues(s, [r]),
-      advice: 'Try again when one of them is reachable, or add a peer that holds this stream with its values to its sources.',
+      advice: mode === 'paused'
+        ? 'Sync is paused: turn it back on (Settings → Sync, or Pause Sync in the tray menu) to fetch it.'
+        : `${mode === 'lan' ? 'Sync is LAN only, so only sources on the local network are asked. ' : ''}Try again when one of them is reachable, or add a peer that holds this stream with its values to its sources.`,
     };
   }
 
@@ -575,10 +597,20 @@ export class DrayerNode implements DrayerApi {
   private async runSyncNow(pk: string, only: string | undefined, force: boolean): Promise<SyncReport[]> {
     const s = this.stream(pk);
     if (s.writable && !only) return [];
+    // The mode is read as the pull starts (a pull waiting for its slot may find sync paused).
+    if (this.syncMode() === 'paused') {
+      if (force) throw this.pausedError('nothing was fetched');
+      return [];
+    }
     const reports: SyncReport[] = [];
     const configured = this.configuredSources(s);
     for (const url of only ? [peerId(only)] : this.sourcesFor(s)) {
       if (this.stopped) break;
+      const skipped = this.lanSkip(url);
+      if (skipped) {
+        reports.push({ publicKey: pk, peer: url, records: 0, stored: 0, removed: 0, rejected: 0, bytes: 0, skipped });
+        continue;
+      }
       const st = this.peerState.get(url) ?? { failures: 0, nextTry: 0 };
       if (!force && st.nextTry > Date.now()) continue;
       // A peer heard of only on the LAN enters library.db once it has served a verified new
@@ -657,6 +689,8 @@ export class DrayerNode implements DrayerApi {
     const pk = formatKey(hint.publicKey);
     const s = this.streams.get(pk);
     if (this.stopped || !s || s.writable || hint.mod <= s.mtip()) return;
+    const mode = this.syncMode();
+    if (mode === 'paused' || (mode === 'lan' && !isLanHost(hint.address))) return;
     if (!Number.isInteger(hint.port) || hint.port <= 0 || hint.port > 65535) return;
     if (this.announcedPulls.has(pk)) {
       // one at a time per stream; the latest hint is tried when it ends
@@ -682,7 +716,8 @@ export class DrayerNode implements DrayerApi {
   private scheduleSync(): void {
     const tick = async () => {
       if (this.stopped) return;
-      for (const [pk, s] of this.streams) if (!s.writable) await this.syncStream(pk).catch(() => {});
+      // Paused: no pulls this round; the timer keeps going, so sync resumes by itself.
+      if (this.syncMode() !== 'paused') for (const [pk, s] of this.streams) if (!s.writable) await this.syncStream(pk).catch(() => {});
       if (!this.stopped) this.timers.push(setTimeout(tick, this.settings().syncIntervalS * 1000));
     };
     this.timers.push(setTimeout(tick, 1000));
@@ -853,6 +888,8 @@ export class DrayerNode implements DrayerApi {
       // Without an address, a partial follow asks a computer nearby that announces the stream.
       const from = url ?? source ?? (latest !== undefined ? this.nearbySource(pkText) : undefined);
       if (this.streams.has(pkText)) throw new DrayerError('EXISTS', `You already hold this stream (${this.library.getStream(pkText)?.name || pkText}).`);
+      if (this.syncMode() === 'paused') throw this.pausedError('a stream cannot be followed now (following fetches it)');
+      if (from && this.lanSkip(peerId(from))) throw new DrayerError('LAN_ONLY', this.lanSkip(peerId(from))!.replace('so it was not contacted', 'so the stream was not followed'));
       let minId = 0;
       if (latest !== undefined) {
         if (!Number.isSafeInteger(latest) || latest < 1) throw new DrayerError('INVALID_ARGUMENT', '--latest needs a positive whole number.');
@@ -885,6 +922,7 @@ export class DrayerNode implements DrayerApi {
       this.discovery?.announceNow();
     },
     syncNow: async ({ publicKey }) => {
+      if (this.syncMode() === 'paused') throw this.pausedError('nothing was synced');
       const keys = publicKey ? [formatKey(this.stream(publicKey).publicKey)] : [...this.streams.keys()];
       const out: SyncReport[] = [];
       for (const pk of keys) out.push(...(await this.syncStream(pk, undefined, true)));
@@ -1022,6 +1060,8 @@ export class DrayerNode implements DrayerApi {
         throw new DrayerError('INVALID_ARGUMENT', 'Settings: name is text, discovery, serveFollowed and notifications are true or false.');
       }
       if (!Number.isFinite(next.syncIntervalS) || next.syncIntervalS < 5) throw new DrayerError('INVALID_ARGUMENT', 'The sync interval is at least 5 seconds.');
+      if (!SYNC_MODES.includes(next.syncMode)) throw new DrayerError('INVALID_ARGUMENT', `The sync mode is one of ${SYNC_MODES.join(', ')}.`);
+      const before = this.settings();
       this.library.setSetting('settings', next);
       if (!next.discovery && this.discovery) {
         await this.discovery.stop();
@@ -1031,6 +1071,8 @@ export class DrayerNode implements DrayerApi {
       } else if (patch.name !== undefined) {
         this.discovery?.announceNow(); // Nearby on other computers shows the new name now
       }
+      if (next.syncMode !== before.syncMode) this.log(`Sync mode: ${next.syncMode}.`);
+      this.emit('settingsChanged', next);
       return next;
     },
     keyBackup: ({ publicKey }) => {
@@ -1076,6 +1118,7 @@ export class DrayerNode implements DrayerApi {
     const pk = formatKey(kp.publicKey);
     const held = this.streams.get(pk);
     if (held?.writable) throw new DrayerError('EXISTS', `"${String(held.info().name ?? '') || pk}" is already yours on this computer; nothing to restore.`);
+    if ((url || !held) && this.syncMode() === 'paused') throw this.pausedError('the stream cannot be fetched to restore it');
     if (held) {
       const p = held.partial;
       if (p.minId || p.minMod || p.metaOnly) {
@@ -1086,6 +1129,7 @@ export class DrayerNode implements DrayerApi {
       return this.summary(pk);
     }
     if (url !== undefined) peerId(url); // a bad address is said before anything is made
+    if (url !== undefined && this.lanSkip(peerId(url))) throw new DrayerError('LAN_ONLY', this.lanSkip(peerId(url))!.replace('so it was not contacted', 'so the stream was not fetched to restore it'));
     const file = this.uniqueFile(`restored-${Buffer.from(kp.publicKey).toString('base64url').slice(0, 10)}`);
     const full = path.join(this.dataDir, file);
     const s = Stream.create(full, { followKey: kp.publicKey });
@@ -1112,6 +1156,7 @@ export class DrayerNode implements DrayerApi {
     // writing to an empty copy would sign records that clash with the ones already out there.
     if (!s.get('drayer', 'info')) {
       undo();
+      if (reports.length > 0 && reports.every((r) => r.skipped)) throw new DrayerError('LAN_ONLY', 'Sync is LAN only, and no computer on the local network has this stream. Switch sync back to Normal (Settings → Sync, or LAN Only in the tray menu) to fetch it from its sources, then try again.');
       const failed = reports.find((r) => r.error);
       if (failed) throw new DrayerError('UNREACHABLE', `Could not fetch the stream to restore: ${failed.error} Nothing was changed; check the address and try again.`);
       if (reports.length === 0) throw new DrayerError('NOT_FOUND', 'No computer nearby has this stream, and no address was given. Give the address of a computer or mirror that holds it (its owner\'s, or any follower\'s), then try again.');

@@ -9,14 +9,14 @@ import {
 } from 'electron';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { PostView, StreamSummary } from '../app/api.js';
+import type { PostView, Settings, StreamSummary, SyncMode } from '../app/api.js';
 import { exportKeyFile, useKeyCipher } from '../app/keystore.js';
 import { DrayerNode } from '../app/node.js';
 import { KEY_SUFFIX } from '../app/store.js';
 import { keyCipherFrom } from './cipher.js';
 import { APP_SCHEME, APP_URL, CHANNELS, IpcRouter, type SenderFrame } from './ipc.js';
 import { linkFromArgv, parseDrayerLink, streamOfPage, streamRoute, type DrayerLink } from './links.js';
-import { appMenu, routeOf, trayMenu, type Command, type MenuSpec, type ThemeChoice } from './menu.js';
+import { appMenu, routeOf, syncModeAfter, trayMenu, trayStateOf, type Command, type MenuSpec, type ThemeChoice } from './menu.js';
 import { allowPermission, decideNavigation, decideWindowOpen, type NavigationDecision } from './navigation.js';
 import { NotificationPolicy } from './notify.js';
 import { appHeaders, resolveAppFile } from './protocol.js';
@@ -213,9 +213,30 @@ function buildTray(): void {
     log(`no tray here: ${(e as Error).message}`);
     return;
   }
-  tray.setToolTip('Drayer');
-  tray.setContextMenu(Menu.buildFromTemplate(toElectron(trayMenu({ paused: false, lanOnly: false, syncModes: false }))));
   tray.on('click', () => showWindow());
+  void currentSyncMode().then(updateTray);
+  // A change from the Settings screen (or the tray itself) moves the check marks.
+  node?.subscribe((e) => {
+    if (e.event === 'settingsChanged') updateTray(e.data.syncMode);
+  });
+}
+
+async function currentSyncMode(): Promise<SyncMode> {
+  const r = await node?.callEnvelope('getSettings', undefined);
+  return r?.ok ? (r.value as Settings).syncMode : 'normal';
+}
+
+function updateTray(mode: SyncMode): void {
+  if (!tray) return;
+  tray.setToolTip(mode === 'paused' ? 'Drayer (sync paused)' : mode === 'lan' ? 'Drayer (LAN only)' : 'Drayer');
+  tray.setContextMenu(Menu.buildFromTemplate(toElectron(trayMenu(trayStateOf(mode)))));
+}
+
+/** Pause Sync / LAN Only: the engine's setting, through the API like the Settings screen. */
+async function setSyncMode(c: 'pauseSync' | 'lanOnly'): Promise<void> {
+  const r = await node!.callEnvelope('setSettings', { syncMode: syncModeAfter(c, await currentSyncMode()) });
+  if (!r.ok) throw new Error(r.error.message);
+  // settingsChanged updates the tray and every window
 }
 
 function toElectron(items: MenuSpec[]): MenuItemConstructorOptions[] {
@@ -246,6 +267,9 @@ async function runCommand(c: Command): Promise<void> {
     case 'quit':
       app.quit();
       return;
+    case 'pauseSync':
+    case 'lanOnly':
+      return setSyncMode(c);
     case 'themeSystem':
     case 'themeLight':
     case 'themeDark': {

@@ -4,6 +4,7 @@
 // (renderer/App.tsx: Ctrl/Cmd+K search, +, settings, +N new post) are shown in the menu but not
 // registered with it, so the key reaches the page and does exactly what it does in a browser.
 // Plain module (tested under Node).
+import type { SyncMode } from '../app/api.js';
 
 export type Command =
   | 'newPost' | 'addFiles' | 'openStreamFile' | 'exportStream' | 'exportKeys'
@@ -114,6 +115,20 @@ export interface TrayState {
   lanOnly: boolean;
   /** whether the engine offers the sync modes (setSyncMode) */
   syncModes: boolean;
+}
+
+/** The tray's check marks for the engine's sync mode. */
+export function trayStateOf(mode: SyncMode): TrayState {
+  return { paused: mode === 'paused', lanOnly: mode === 'lan', syncModes: true };
+}
+
+/**
+ * The sync mode after a click on Pause Sync or LAN Only: an item that is on turns back to
+ * normal; one that is off turns its mode on (so pausing while LAN only pauses everything).
+ */
+export function syncModeAfter(c: 'pauseSync' | 'lanOnly', mode: SyncMode): SyncMode {
+  const own: SyncMode = c === 'pauseSync' ? 'paused' : 'lan';
+  return mode === own ? 'normal' : own;
 }
 
 export function trayMenu(s: TrayState): MenuSpec[] {

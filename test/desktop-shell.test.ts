@@ -9,7 +9,7 @@ import type { PostView } from '../app/api.js';
 import { keyLink } from '../app/keys.js';
 import { keyCipherFrom } from '../main/cipher.js';
 import { linkFromArgv, parseDrayerLink, streamOfPage, streamRoute } from '../main/links.js';
-import { appMenu, commandsOf, routeOf, trayMenu, UI_SHORTCUTS, type MenuSpec } from '../main/menu.js';
+import { appMenu, commandsOf, routeOf, syncModeAfter, trayMenu, trayStateOf, UI_SHORTCUTS, type MenuSpec } from '../main/menu.js';
 import { allowPermission, decideNavigation, decideWindowOpen } from '../main/navigation.js';
 import { excerpt, NotificationPolicy } from '../main/notify.js';
 import { APP_CSP, appHeaders, resolveAppFile } from '../main/protocol.js';
@@ -216,12 +216,33 @@ test('menu commands that are places in the UI navigate to its routes', () => {
   assert.equal(routeOf('exportKeys'), null);
 });
 
-test('the tray: open, pause sync, LAN only, quit; the sync modes say when the engine lacks them', () => {
-  const t = trayMenu({ paused: true, lanOnly: false, syncModes: true });
-  assert.deepEqual(commandsOf(t), ['openWindow', 'pauseSync', 'lanOnly', 'quit']);
-  assert.equal(t.find((i) => i.command === 'pauseSync')!.checked, true);
+test('the tray: open, pause sync, LAN only, quit; the check marks follow the engine\'s sync mode', () => {
+  const item = (t: MenuSpec[], c: string) => t.find((i) => i.command === c)!;
+  const paused = trayMenu(trayStateOf('paused'));
+  assert.deepEqual(commandsOf(paused), ['openWindow', 'pauseSync', 'lanOnly', 'quit']);
+  assert.deepEqual([item(paused, 'pauseSync').checked, item(paused, 'lanOnly').checked], [true, false]);
+  for (const c of ['pauseSync', 'lanOnly']) {
+    assert.equal(item(paused, c).enabled, true);
+    assert.equal(item(paused, c).type, 'checkbox');
+    assert.ok(!item(paused, c).label!.includes('not in this version'));
+  }
+  const lan = trayMenu(trayStateOf('lan'));
+  assert.deepEqual([item(lan, 'pauseSync').checked, item(lan, 'lanOnly').checked], [false, true]);
+  const normal = trayMenu(trayStateOf('normal'));
+  assert.deepEqual([item(normal, 'pauseSync').checked, item(normal, 'lanOnly').checked], [false, false]);
+  // an engine without the modes: shown, disabled, saying why
   const off = trayMenu({ paused: false, lanOnly: false, syncModes: false });
-  assert.equal(off.find((i) => i.command === 'lanOnly')!.enabled, false);
+  assert.equal(item(off, 'lanOnly').enabled, false);
+  assert.match(item(off, 'lanOnly').label!, /not in this version/);
+});
+
+test('tray clicks: an item that is on turns sync back to normal, one that is off turns its mode on', () => {
+  assert.equal(syncModeAfter('pauseSync', 'normal'), 'paused');
+  assert.equal(syncModeAfter('pauseSync', 'paused'), 'normal');
+  assert.equal(syncModeAfter('pauseSync', 'lan'), 'paused');
+  assert.equal(syncModeAfter('lanOnly', 'normal'), 'lan');
+  assert.equal(syncModeAfter('lanOnly', 'lan'), 'normal');
+  assert.equal(syncModeAfter('lanOnly', 'paused'), 'lan');
 });
 
 // ---------- the key cipher ----------

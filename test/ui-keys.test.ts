@@ -308,6 +308,20 @@ test('settings: notifications and sync interval are stored; key backup, restore 
     await page.getByLabel('Check for new posts').selectOption('300');
     for (let i = 0; i < 50 && (await n.call('getSettings', undefined)).syncIntervalS !== 300; i++) await new Promise((r) => setTimeout(r, 100));
     assert.equal((await n.call('getSettings', undefined)).syncIntervalS, 300);
+    // the sync mode: chosen here, set by the tray (another API caller) too, shown in the sidebar
+    const modes = page.getByRole('radiogroup', { name: 'Sync' });
+    await modes.getByRole('radio', { name: 'LAN only' }).click();
+    for (let i = 0; i < 50 && (await n.call('getSettings', undefined)).syncMode !== 'lan'; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.equal((await n.call('getSettings', undefined)).syncMode, 'lan');
+    const sidebar = page.getByRole('navigation', { name: 'Main' });
+    await sidebar.getByRole('status').filter({ hasText: 'LAN only' }).waitFor();
+    await n.call('setSettings', { syncMode: 'paused' }); // as the tray does
+    await sidebar.getByRole('status').filter({ hasText: 'Sync paused' }).waitFor();
+    assert.equal(await modes.getByRole('radio', { name: 'Paused' }).getAttribute('aria-checked'), 'true');
+    await page.getByText('Others nearby can still fetch your streams from you').waitFor();
+    await modes.getByRole('radio', { name: 'Normal' }).click();
+    await sidebar.getByRole('status').waitFor({ state: 'detached' });
+    assert.equal((await n.call('getSettings', undefined)).syncMode, 'normal');
     await page.reload();
     assert.equal(await page.getByRole('switch', { name: 'New posts' }).isChecked(), true);
 

@@ -5,7 +5,7 @@ import { ApiError, unwrap, type Envelope, type EventName } from '../../app/api';
 import type { ConnectionState, DrayerEvent, Transport } from './transport';
 
 /** Every event the node sends; SSE needs each name to listen for it. */
-const EVENT_NAMES = ['recordsChanged', 'syncProgress', 'peerFound', 'peerLost', 'streamsChanged'] as const satisfies readonly EventName[];
+const EVENT_NAMES = ['recordsChanged', 'syncProgress', 'peerFound', 'peerLost', 'streamsChanged', 'settingsChanged'] as const satisfies readonly EventName[];
 
 export function httpTransport(token: string, base = ''): Transport {
   const listeners = new Set<(e: DrayerEvent) => void>();

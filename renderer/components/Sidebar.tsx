@@ -2,6 +2,7 @@
 // Narrow windows show it as icons, then as a bottom bar (CSS).
 import type { StreamSummary } from '../api/transport';
 import type { Route } from '../stores/ui';
+import { useSettings } from '../stores/settings';
 import { useStreams } from '../stores/streams';
 import { Avatar } from './Avatar';
 import { Icon, type IconName } from './Icon';
@@ -59,6 +60,31 @@ function StreamItem({ s, active, syncing, onClick }: { s: StreamSummary; active:
   );
 }
 
+/** Shown only while sync is paused or LAN only (Settings → Sync, or the tray), so it is not forgotten. */
+function SyncModeItem({ onClick }: { onClick: () => void }) {
+  const mode = useSettings((st) => st.node?.syncMode);
+  if (mode !== 'paused' && mode !== 'lan') return null;
+  const label = mode === 'paused' ? 'Sync paused' : 'LAN only';
+  const hint = mode === 'paused' ? 'Nothing is fetched until you turn sync back on. Open Settings.' : 'Syncing only with computers on this network. Open Settings.';
+  return (
+    <li>
+      <a
+        href="#"
+        className="nav-item sync-mode-item"
+        data-mode={mode}
+        title={hint}
+        onClick={(e) => {
+          e.preventDefault();
+          onClick();
+        }}
+      >
+        <Icon name={mode === 'paused' ? 'alert' : 'nearby'} />
+        <span className="nav-label" role="status">{label}</span>
+      </a>
+    </li>
+  );
+}
+
 export function Sidebar({ route, mine, followed, syncing, nearbyCount, onNavigate, onFollow, onNewStream }: SidebarProps) {
   const isStream = (pk: string) => route.name === 'stream' && route.publicKey === pk;
   return (
@@ -101,6 +127,7 @@ export function Sidebar({ route, mine, followed, syncing, nearbyCount, onNavigat
         </ul>
       </div>
       <ul className="nav nav-bottom">
+        <SyncModeItem onClick={() => onNavigate({ name: 'settings' })} />
         <NavItem icon="settings" label="Settings" active={route.name === 'settings'} onClick={() => onNavigate({ name: 'settings' })} />
       </ul>
     </nav>

@@ -23,8 +23,8 @@ function SourceForm({ publicKey, onSynced }: { publicKey: string; onSynced: () =
       const clean = /^https?:\/\//i.test(url.trim()) ? url.trim() : `http://${url.trim()}`;
       await useStreams.getState().setSources(publicKey, [clean]);
       const reports = await useSync.getState().syncNow(publicKey);
-      const bad = reports.find((r) => r.error);
-      if (bad && !reports.some((r) => !r.error)) setError(bad.error!);
+      const bad = reports.find((r) => r.error || r.skipped);
+      if (bad && !reports.some((r) => !r.error && !r.skipped)) setError(bad.error ?? bad.skipped!);
       else onSynced();
     } catch (e) {
       setError(messageOf(e));
@@ -54,7 +54,8 @@ export function FollowState({ s, name }: { s: StreamSummary; name: string }) {
     setRetrying(true);
     try {
       const reports = await useSync.getState().syncNow(s.publicKey);
-      if (reports.length > 0 && reports.every((r) => r.error)) toast(`Still cannot reach ${peerLabel(reports[0]!.peer)}.`, 'error');
+      if (reports.length > 0 && reports.every((r) => r.skipped)) toast(reports[0]!.skipped!, 'error');
+      else if (reports.length > 0 && reports.every((r) => r.error || r.skipped)) toast(`Still cannot reach ${peerLabel(reports[0]!.peer)}.`, 'error');
     } catch (e) {
       toast(messageOf(e), 'error');
     } finally {

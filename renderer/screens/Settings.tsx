@@ -15,6 +15,12 @@ const THEMES: { value: ThemePref; label: string; icon: IconName }[] = [
   { value: 'dark', label: 'Dark', icon: 'moon' },
 ];
 
+const SYNC_MODES: { value: NodeSettings['syncMode']; label: string; hint: string }[] = [
+  { value: 'normal', label: 'Normal', hint: 'Fetch from nearby computers and from the internet.' },
+  { value: 'lan', label: 'LAN only', hint: 'Fetch only from computers on this network (local addresses); mirrors on the internet are skipped.' },
+  { value: 'paused', label: 'Paused', hint: 'Fetch nothing until you turn it back on. Others nearby can still fetch your streams from you.' },
+];
+
 const INTERVALS = [
   { s: 15, label: 'Every 15 seconds' },
   { s: 60, label: 'Every minute' },
@@ -109,6 +115,19 @@ export function Settings() {
             <h2 id="network">Network</h2>
             <Toggle id="discovery" label="Find streams nearby" hint="Announce your streams on this network and list the ones around you." checked={node.discovery} onChange={(v) => void save({ discovery: v })} />
             <Toggle id="serve-followed" label="Share streams you follow" hint="Others nearby can fetch them from you too; every copy helps a stream travel." checked={node.serveFollowed} onChange={(v) => void save({ serveFollowed: v })} />
+            <div className="setting-row">
+              <div className="setting-text">
+                <span className="setting-label" id="sync-mode-label">Sync</span>
+                <p className="setting-hint" id="sync-mode-hint">{SYNC_MODES.find((m) => m.value === node.syncMode)?.hint}</p>
+              </div>
+              <div className="segmented" role="radiogroup" aria-labelledby="sync-mode-label" aria-describedby="sync-mode-hint">
+                {SYNC_MODES.map((m) => (
+                  <button key={m.value} type="button" role="radio" aria-checked={node.syncMode === m.value} className={node.syncMode === m.value ? 'segment active' : 'segment'} onClick={() => node.syncMode !== m.value && void save({ syncMode: m.value })}>
+                    {m.label}
+                  </button>
+                ))}
+              </div>
+            </div>
             <div className="setting-row">
               <div className="setting-text">
                 <label htmlFor="interval" className="setting-label">Check for new posts</label>

@@ -51,9 +51,11 @@ export function SyncStatus({ s }: { s: StreamSummary & Partial<StreamDetails> })
     setFailed(null);
     try {
       const reports = await useSync.getState().syncNow(s.publicKey);
-      const bad = reports.filter((r) => r.error);
+      const tried = reports.filter((r) => !r.skipped);
+      const bad = tried.filter((r) => r.error);
       if (reports.length === 0) setFailed('There is no address to sync from yet. Add one in the follow options, or wait until a computer that has this stream is nearby.');
-      else if (bad.length === reports.length) setFailed(`${plain(bad[0]!.error!)} Drayer tries again by itself.`);
+      else if (tried.length === 0) setFailed(reports[0]!.skipped!); // LAN only, and no source on the LAN
+      else if (bad.length === tried.length) setFailed(`${plain(bad[0]!.error!)} Drayer tries again by itself.`);
       else toast(reports.some((r) => r.stored) ? `Synced: ${formatCount(reports.reduce((n, r) => n + r.stored, 0))} new records` : 'Up to date');
     } catch (e) {
       setFailed(messageOf(e));

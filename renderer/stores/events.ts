@@ -54,6 +54,9 @@ export function connectEvents(): () => void {
         void useStreams.getState().load();
         nearby();
         break;
+      case 'settingsChanged':
+        useSettings.getState().applied(e.data);
+        break;
       case 'peerFound':
       case 'peerLost':
         nearby();

@@ -36,6 +36,8 @@ interface SettingsState {
   setTheme(t: ThemePref): void;
   load(): Promise<void>;
   update(patch: Partial<Settings>): Promise<void>;
+  /** settings changed elsewhere (the tray, another window): the node's event carries them */
+  applied(node: Settings): void;
 }
 
 export const useSettings = create<SettingsState>()((set) => ({
@@ -68,6 +70,10 @@ export const useSettings = create<SettingsState>()((set) => ({
     const node = await transport().call('setSettings', patch);
     const status = await transport().call('status', undefined);
     set({ node, status, error: null });
+  },
+  applied(node) {
+    changes++; // a load under way is older
+    set({ node });
   },
 }));
 
