@@ -18,7 +18,7 @@ const plain = (msg: string) => msg.replace(/https?:\/\/([^/\s]+)\/[^\s]*/g, '$1'
 
 function partialText(s: StreamSummary): string {
   if (s.partial.metaOnly) return 'Titles only: the rest is fetched when opened';
-  if (s.partial.minId > 0) return 'Latest posts only';
+  if (s.partial.minId > 0) return 'Latest records only';
   return 'Full copy';
 }
 
