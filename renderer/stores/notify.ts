@@ -8,21 +8,45 @@ import { useUi } from './ui';
 
 export type Permission = 'granted' | 'denied' | 'default' | 'unsupported';
 
+/**
+ * The Permissions API's answer, kept current: some browsers (headless Chromium, embedded ones)
+ * report `Notification.permission` as "denied" while notifications are in fact granted, and
+ * `new Notification` works there. Granted by either means granted.
+ */
+let queried: PermissionState | null = null;
+let watching = false;
+
+function watchPermission(): void {
+  if (watching || typeof navigator === 'undefined' || !navigator.permissions?.query) return;
+  watching = true;
+  navigator.permissions.query({ name: 'notifications' as PermissionName }).then(
+    (status) => {
+      queried = status.state;
+      status.onchange = () => (queried = status.state);
+    },
+    () => {},
+  );
+}
+
 export function notificationPermission(): Permission {
-  return typeof Notification === 'undefined' ? 'unsupported' : Notification.permission;
+  if (typeof Notification === 'undefined') return 'unsupported';
+  watchPermission();
+  return Notification.permission !== 'granted' && queried === 'granted' ? 'granted' : Notification.permission;
 }
 
 export async function requestNotifications(): Promise<Permission> {
   if (typeof Notification === 'undefined') return 'unsupported';
-  if (Notification.permission !== 'default') return Notification.permission;
+  const now = notificationPermission();
+  if (now !== 'default') return now;
   try {
     return await Notification.requestPermission();
   } catch {
-    return Notification.permission;
+    return notificationPermission();
   }
 }
 
 export function connectNotifications(): () => void {
+  watchPermission();
   const seen = new Set<string>();
   return useTimeline.subscribe((st, prev) => {
     if (st.pending === prev.pending) return;
