@@ -1,5 +1,6 @@
 // Desktop notifications for new posts in followed streams, while the window is in the background:
-// posts that arrive behind the "new posts" pill, when the node's notifications setting is on and
+// posts a refresh brings from elsewhere (behind the "new posts" pill, or shown at once in an empty
+// timeline), when the node's notifications setting is on and
 // the browser allows them. Clicking one opens the stream.
 import { useSettings } from './settings';
 import { useStreams } from './streams';
@@ -49,9 +50,10 @@ export function connectNotifications(): () => void {
   watchPermission();
   const seen = new Set<string>();
   return useTimeline.subscribe((st, prev) => {
-    if (st.pending === prev.pending) return;
-    const fresh = st.pending.filter((id) => !seen.has(id));
-    for (const id of st.pending) seen.add(id);
+    // Posts from elsewhere, whether held behind the pill or shown at once (a timeline that was empty).
+    if (st.arrived === prev.arrived) return;
+    const fresh = st.arrived.filter((id) => !seen.has(id));
+    for (const id of st.arrived) seen.add(id);
     if (!fresh.length || !useSettings.getState().node?.notifications || notificationPermission() !== 'granted') return;
     if (document.visibilityState === 'visible' && document.hasFocus()) return;
     const items = fresh.map((id) => st.posts[id]!).filter((p) => p && !useStreams.getState().byKey[p.streamKey]?.owned);
