@@ -893,7 +893,7 @@ export class DrayerNode implements DrayerApi {
       let minId = 0;
       if (latest !== undefined) {
         if (!Number.isSafeInteger(latest) || latest < 1) throw new DrayerError('INVALID_ARGUMENT', '--latest needs a positive whole number.');
-        if (!from) throw new DrayerError('INVALID_ARGUMENT', 'To keep only the latest posts, Drayer must ask a computer that has the stream how far it goes: give its address, or follow it from Nearby.');
+        if (!from) throw new DrayerError('INVALID_ARGUMENT', 'To keep only the latest records, Drayer must ask a computer that has the stream how far it goes: give its address, or follow it from Nearby.');
         minId = await latestWindowStart(from, pk, latest);
       }
       const file = this.uniqueFile(`follow-${Buffer.from(pk).toString('base64url').slice(0, 10)}`);
@@ -1122,7 +1122,7 @@ export class DrayerNode implements DrayerApi {
     if (held) {
       const p = held.partial;
       if (p.minId || p.minMod || p.metaOnly) {
-        throw new DrayerError('INVALID_ARGUMENT', 'The copy here is partial (latest posts or titles only), and a stream you write to must be whole. Unfollow it (deleting the copy), then restore again.');
+        throw new DrayerError('INVALID_ARGUMENT', 'The copy here is partial (latest records or titles only), and a stream you write to must be whole. Unfollow it (deleting the copy), then restore again.');
       }
       if (url) await this.syncStream(pk, url, true);
       this.giveKey(held, kp);

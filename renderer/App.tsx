@@ -34,13 +34,31 @@ function Toasts() {
   );
 }
 
+/**
+ * Ctrl+R: on the page of a stream you follow, pull that stream (its page shows the progress);
+ * anywhere else, every stream. A toast says how it went.
+ */
+async function syncShortcut(): Promise<void> {
+  const route = useUi.getState().route;
+  const s = route.name === 'stream' ? useStreams.getState().byKey[route.publicKey] : undefined;
+  const key = s && !s.owned ? s.publicKey : undefined;
+  if (useSync.getState().manual[key ?? '']?.busy) return;
+  const outcome = await useSync.getState().syncByHand(key);
+  useUi.getState().toast(outcome.text, outcome.ok ? 'info' : 'error');
+}
+
 function useShortcuts() {
   const { navigate } = useUi();
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
       const mod = e.ctrlKey || e.metaKey;
-      if (!mod || e.altKey || useUi.getState().dialog) return;
-      if (e.key === 'k') {
+      if (!mod || e.altKey) return;
+      // Ctrl+R is "sync now", never a reload that would lose what is typed (Shift+Ctrl+R still reloads).
+      if (e.key === 'r' && !e.shiftKey) e.preventDefault();
+      if (useUi.getState().dialog) return;
+      if (e.key === 'r' && !e.shiftKey) {
+        if (!e.repeat) void syncShortcut();
+      } else if (e.key === 'k') {
         e.preventDefault();
         navigate({ name: 'search', query: '' });
       } else if (e.key === ',') {

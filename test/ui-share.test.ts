@@ -260,7 +260,7 @@ function fsShot(buf: Buffer, name: string): void {
   fs.writeFileSync(path.join(SHOTS, `${name}.png`), buf);
 }
 
-test('pictures: an avatar chosen at first run and changed in Edit profile; a picture attached to a post, stored in the stream and shown', async () => {
+test('pictures: an avatar chosen at first run and changed in Edit profile; a picture attached to a post (and another while editing it), stored in the stream and shown', async () => {
   const a = await node('pictures');
   const { page, context, problems } = await openApp(browser, a.url);
   try {
@@ -302,6 +302,26 @@ test('pictures: an avatar chosen at first run and changed in Edit profile; a pic
     await card.getByRole('button', { name: 'Open image: Garden View' }).click();
     await page.getByRole('dialog').locator('.preview-image img').waitFor();
     await page.keyboard.press('Escape');
+
+    // editing the post attaches pictures too (the composer's attach, in the in-place editor)
+    await card.getByRole('button', { name: 'Post actions' }).click();
+    await page.getByRole('menuitem', { name: 'Edit' }).click();
+    const editForm = card.locator('form.editor');
+    const [editChooser] = await Promise.all([page.waitForEvent('filechooser'), editForm.getByRole('button', { name: 'Attach pictures' }).click()]);
+    await editChooser.setFiles({ name: 'Pond.png', mimeType: 'image/png', buffer: makePng(500, 260, [30, 90, 200], [200, 230, 250]) });
+    await editForm.getByRole('list', { name: 'Pictures to post' }).getByRole('img', { name: 'Pond.png' }).waitFor();
+    await editForm.getByRole('button', { name: 'Save' }).click();
+    await editForm.waitFor({ state: 'detached' });
+    await card.locator('img[alt="Pond"]').waitFor();
+    assert.equal(await imageLoaded(page, 'article .md-image img[alt="Pond"]'), 500, 'the new picture shows in the card, read through the node');
+    assert.equal(await card.locator('img[alt="Garden View"]').count(), 1, 'the first picture stays');
+    const [edited] = await a.call('listPosts', { publicKey: mine!.publicKey });
+    assert.equal(edited!.key, post!.key, 'the same post, edited');
+    assert.ok(edited!.body.startsWith(post!.body), edited!.body);
+    const pondRef = /!\[Pond\]\((media\/[^)]+\.png)\)/.exec(edited!.body)?.[1];
+    assert.ok(pondRef, edited!.body);
+    const detailsAfterEdit = await a.call('streamDetails', { publicKey: mine!.publicKey });
+    assert.ok(detailsAfterEdit.files.some((f) => f.path === pondRef && f.mime === 'image/png'), 'the edit\'s picture is a file of the stream');
 
     // Edit profile: a new picture replaces the old one
     await go(page, `#/stream/${encodeURIComponent(mine!.publicKey)}`);

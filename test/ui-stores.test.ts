@@ -45,6 +45,50 @@ test('timeline merge: your own new posts show at once, others wait behind the pi
   assert.deepEqual(d.pending, []);
 });
 
+test('timeline refresh: posts from elsewhere are `arrived` (what notifications announce), in an empty timeline too; your writes are not', async () => {
+  const { setTransport } = await load('api/index.ts');
+  const { useTimeline, postId } = await load('stores/timeline.ts');
+  let head: Item[] = [];
+  setTransport({
+    async call(method: string) {
+      if (method === 'timeline') return head;
+      throw new Error(`unexpected ${method}`);
+    },
+    subscribe: () => () => {},
+    onConnection: () => () => {},
+  });
+  const t = () => useTimeline.getState();
+  // before the first load, a refresh announces nothing (all of it would look new)
+  head = [item('B', 1, 90)];
+  await t().refreshHead(false);
+  assert.deepEqual(t().arrived, []);
+  head = [];
+  await t().loadInitial();
+  assert.deepEqual(t().ids, []);
+  // an empty timeline shows a followed stream's first post at once, and it is news
+  const b1 = item('B', 1, 90);
+  head = [b1];
+  await t().refreshHead(false);
+  assert.deepEqual(t().ids, [postId(b1)]);
+  assert.deepEqual(t().arrived, [postId(b1)]);
+  // your own write: shown, not news (the same list as before)
+  const before = t().arrived;
+  const a1 = item('A', 1, 100);
+  head = [a1, b1];
+  await t().refreshHead(true);
+  assert.equal(t().arrived, before);
+  // a later one waits behind the pill and is news
+  const b2 = item('B', 2, 110);
+  head = [b2, a1, b1];
+  await t().refreshHead(false);
+  assert.deepEqual(t().pending, [postId(b2)]);
+  assert.deepEqual(t().arrived, [postId(b2)]);
+  // a refresh with nothing new leaves it alone
+  const last = t().arrived;
+  await t().refreshHead(false);
+  assert.equal(t().arrived, last);
+});
+
 test('timeline merge: edits update in place, deletions inside the page leave, older pages stay', async () => {
   const { mergeHead, postId } = await load('stores/timeline.ts');
   const posts = [item('A', 4, 400), item('A', 3, 300), item('A', 2, 200), item('A', 1, 100)];

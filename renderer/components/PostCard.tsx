@@ -1,8 +1,9 @@
 // One post: avatar, stream name, time, title and markdown body; your own posts have a ⋯ menu
-// (edit, delete) and edit in place.
+// (edit, delete) and edit in place, where pictures can be attached as in the composer.
 import { useState } from 'react';
 import type { TimelineItem } from '../api/transport';
 import { Markdown } from '../lib/markdown';
+import { attachTo } from '../stores/files';
 import { Avatar } from './Avatar';
 import { Menu } from './Menu';
 import { PostEditor } from './PostEditor';
@@ -51,6 +52,7 @@ export function PostCard({ item, own, onOpenStream, onDelete, loadFull, onSave }
             initialTitle={editing.title}
             initialBody={editing.body}
             submitLabel="Save"
+            attach={attachTo(item.streamKey)}
             onCancel={() => setEditing(null)}
             onSubmit={async (t, b) => {
               await onSave(item, t, b);

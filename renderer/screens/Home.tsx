@@ -4,7 +4,7 @@ import { Avatar } from '../components/Avatar';
 import { PostEditor } from '../components/PostEditor';
 import { selectMine, useStreams } from '../stores/streams';
 import { useTimeline } from '../stores/timeline';
-import { useFiles } from '../stores/files';
+import { attachTo } from '../stores/files';
 import { useShallow } from 'zustand/react/shallow';
 import { Timeline } from './Timeline';
 import { useUi } from '../stores/ui';
@@ -31,7 +31,7 @@ function Composer() {
           submitLabel="Post"
           bodyPlaceholder="What's new?"
           onSubmit={(title, body) => useTimeline.getState().post(current.publicKey, title, body)}
-          attach={(files) => useFiles.getState().attach(current.publicKey, files)}
+          attach={attachTo(current.publicKey)}
           leading={
             mine.length > 1 ? (
               <>

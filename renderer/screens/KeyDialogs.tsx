@@ -171,7 +171,7 @@ export function VerifyReport({ publicKey }: { publicKey: string }) {
   }
   if (v.error) return <p className="form-error" role="alert">{v.error}</p>;
   const r = v.report!;
-  const extra = [r.metaOnly ? `${formatCount(r.metaOnly)} without their content (titles only)` : '', r.partial ? 'a partial copy (latest posts only)' : ''].filter(Boolean).join(', ');
+  const extra = [r.metaOnly ? `${formatCount(r.metaOnly)} without their content (titles only)` : '', r.partial ? 'a partial copy (latest records only)' : ''].filter(Boolean).join(', ');
   return (
     <div className="verify" role="status">
       {r.intact ? (

@@ -1,5 +1,5 @@
 // Nearby: streams other computers on this network announce, each one click from following (or
-// two, with the options popover: latest N posts, titles only). The list is live: computers that
+// two, with the options popover: latest N records, titles only). The list is live: computers that
 // appear or leave come and go by the node's events.
 import { useEffect, useRef, useState } from 'react';
 import { useShallow } from 'zustand/react/shallow';

@@ -54,7 +54,7 @@ export function StreamPage({ publicKey, tab: routeTab }: { publicKey: string; ta
   const s = details ?? summary;
   if (!s) return <SkeletonCards count={2} />;
   const name = pendingName || s.name || 'Unnamed stream';
-  const partial = s.partial.metaOnly ? 'Titles only (metadata copy)' : s.partial.minId > 0 ? 'Latest posts only' : null;
+  const partial = s.partial.metaOnly ? 'Titles only (metadata copy)' : s.partial.minId > 0 ? 'Latest records only' : null;
 
   return (
     <>

@@ -7,18 +7,16 @@ import { Icon } from '../components/Icon';
 import { agoSentence, formatCount } from '../lib/time';
 import { messageOf } from '../stores/errors';
 import { serverProblem, useStreamTools } from '../stores/streamTools';
-import { useSync } from '../stores/sync';
+import { plainSyncError as plain, useSync } from '../stores/sync';
 import { useUi } from '../stores/ui';
 
 /** Sources of one sync round are asked within this long of each other. */
 const ROUND_MS = 30_000;
 const host = (u: string) => u.replace(/^https?:\/\//, '').replace(/\/+$/, '');
-/** A sync error for people: addresses as host:port, without the request's path and query. */
-const plain = (msg: string) => msg.replace(/https?:\/\/([^/\s]+)\/[^\s]*/g, '$1').replace(/\s*$/, '');
 
 function partialText(s: StreamSummary): string {
   if (s.partial.metaOnly) return 'Titles only: the rest is fetched when opened';
-  if (s.partial.minId > 0) return 'Latest posts only';
+  if (s.partial.minId > 0) return 'Latest records only';
   return 'Full copy';
 }
 
@@ -27,8 +25,10 @@ export function SyncStatus({ s }: { s: StreamSummary & Partial<StreamDetails> })
   const progress = useSync((st) => st.progress[s.publicKey]);
   const liveOk = useSync((st) => st.lastOk[s.publicKey]);
   const toast = useUi((st) => st.toast);
-  const [syncing, setSyncing] = useState(false);
-  const [failed, setFailed] = useState<string | null>(null);
+  // The button and Ctrl+R (App's shortcuts) both go through the store, so either shows here.
+  const manual = useSync((st) => st.manual[s.publicKey]);
+  const syncing = !!manual?.busy;
+  const failed = manual?.failed ?? null;
   const records = `${formatCount(s.records)} records`;
   if (s.owned) {
     return <p className="profile-sync">Your stream · {formatCount(s.posts)} {s.posts === 1 ? 'post' : 'posts'} · {records}</p>;
@@ -47,21 +47,8 @@ export function SyncStatus({ s }: { s: StreamSummary & Partial<StreamDetails> })
   ].join(' · ');
 
   const syncNow = async () => {
-    setSyncing(true);
-    setFailed(null);
-    try {
-      const reports = await useSync.getState().syncNow(s.publicKey);
-      const tried = reports.filter((r) => !r.skipped);
-      const bad = tried.filter((r) => r.error);
-      if (reports.length === 0) setFailed('There is no address to sync from yet. Add one in the follow options, or wait until a computer that has this stream is nearby.');
-      else if (tried.length === 0) setFailed(reports[0]!.skipped!); // LAN only, and no source on the LAN
-      else if (bad.length === tried.length) setFailed(`${plain(bad[0]!.error!)} Drayer tries again by itself.`);
-      else toast(reports.some((r) => r.stored) ? `Synced: ${formatCount(reports.reduce((n, r) => n + r.stored, 0))} new records` : 'Up to date');
-    } catch (e) {
-      setFailed(messageOf(e));
-    } finally {
-      setSyncing(false);
-    }
+    const outcome = await useSync.getState().syncByHand(s.publicKey);
+    if (outcome.ok) toast(outcome.text);
   };
   const pct = progress?.recordsTotal ? Math.min(100, Math.round((100 * progress.records) / progress.recordsTotal)) : null;
   return (

@@ -226,3 +226,8 @@ export const useFiles = create<FilesState>()((set, get) => ({
     await Promise.all([useStreams.getState().load(), useStreams.getState().loadDetails(publicKey).catch(() => {})]);
   },
 }));
+
+/** The editor's `attach` for posts of one stream (the composer and the in-place editor): pictures become files of the stream. */
+export function attachTo(publicKey: string): (files: File[]) => Promise<string[]> {
+  return (files) => useFiles.getState().attach(publicKey, files);
+}

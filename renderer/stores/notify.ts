@@ -1,5 +1,6 @@
 // Desktop notifications for new posts in followed streams, while the window is in the background:
-// posts that arrive behind the "new posts" pill, when the node's notifications setting is on and
+// posts a refresh brings from elsewhere (behind the "new posts" pill, or shown at once in an empty
+// timeline), when the node's notifications setting is on and
 // the browser allows them. Clicking one opens the stream.
 import { useSettings } from './settings';
 import { useStreams } from './streams';
@@ -8,26 +9,51 @@ import { useUi } from './ui';
 
 export type Permission = 'granted' | 'denied' | 'default' | 'unsupported';
 
+/**
+ * The Permissions API's answer, kept current: some browsers (headless Chromium, embedded ones)
+ * report `Notification.permission` as "denied" while notifications are in fact granted, and
+ * `new Notification` works there. Granted by either means granted.
+ */
+let queried: PermissionState | null = null;
+let watching = false;
+
+function watchPermission(): void {
+  if (watching || typeof navigator === 'undefined' || !navigator.permissions?.query) return;
+  watching = true;
+  navigator.permissions.query({ name: 'notifications' as PermissionName }).then(
+    (status) => {
+      queried = status.state;
+      status.onchange = () => (queried = status.state);
+    },
+    () => {},
+  );
+}
+
 export function notificationPermission(): Permission {
-  return typeof Notification === 'undefined' ? 'unsupported' : Notification.permission;
+  if (typeof Notification === 'undefined') return 'unsupported';
+  watchPermission();
+  return Notification.permission !== 'granted' && queried === 'granted' ? 'granted' : Notification.permission;
 }
 
 export async function requestNotifications(): Promise<Permission> {
   if (typeof Notification === 'undefined') return 'unsupported';
-  if (Notification.permission !== 'default') return Notification.permission;
+  const now = notificationPermission();
+  if (now !== 'default') return now;
   try {
     return await Notification.requestPermission();
   } catch {
-    return Notification.permission;
+    return notificationPermission();
   }
 }
 
 export function connectNotifications(): () => void {
+  watchPermission();
   const seen = new Set<string>();
   return useTimeline.subscribe((st, prev) => {
-    if (st.pending === prev.pending) return;
-    const fresh = st.pending.filter((id) => !seen.has(id));
-    for (const id of st.pending) seen.add(id);
+    // Posts from elsewhere, whether held behind the pill or shown at once (a timeline that was empty).
+    if (st.arrived === prev.arrived) return;
+    const fresh = st.arrived.filter((id) => !seen.has(id));
+    for (const id of st.arrived) seen.add(id);
     if (!fresh.length || !useSettings.getState().node?.notifications || notificationPermission() !== 'granted') return;
     if (document.visibilityState === 'visible' && document.hasFocus()) return;
     const items = fresh.map((id) => st.posts[id]!).filter((p) => p && !useStreams.getState().byKey[p.streamKey]?.owned);

@@ -12,7 +12,7 @@ export interface FollowRequest {
   metaOnly?: boolean;
 }
 
-/** How much of a stream to keep: everything, the latest N posts, or titles only (metadata). */
+/** How much of a stream to keep: everything, the latest N records (posts and files), or titles only (metadata). */
 export type FollowScope = { kind: 'all' } | { kind: 'latest'; n: number } | { kind: 'meta' };
 
 /** A follow from Nearby, from the click until its first sync is done. */

@@ -60,6 +60,11 @@ interface TimelineState extends TimelineData {
   error: string | null;
   hasMore: boolean;
   loadingMore: boolean;
+  /**
+   * Posts the last refresh brought from elsewhere (not your writes), shown at once or held behind
+   * the pill: what notifications announce. Set only when there is news, so a change means news.
+   */
+  arrived: PostId[];
   loadInitial(): Promise<void>;
   loadMore(): Promise<void>;
   /** Re-read the first page after a change; `local` writes (ours) show at once. */
@@ -82,6 +87,7 @@ export const useTimeline = create<TimelineState>()((set, get) => ({
   error: null,
   hasMore: false,
   loadingMore: false,
+  arrived: [],
   async loadInitial() {
     set({ status: get().ids.length ? 'ready' : 'loading', error: null });
     try {
@@ -119,7 +125,12 @@ export const useTimeline = create<TimelineState>()((set, get) => ({
       try {
         const limit = Math.max(PAGE, Math.min(200, get().ids.length + get().pending.length));
         const page = await transport().call('timeline', { limit });
-        set({ ...mergeHead(get(), page, limit, local), status: 'ready', error: null });
+        const before = get();
+        const known = new Set([...before.ids, ...before.pending]);
+        const merged = mergeHead(before, page, limit, local);
+        // Before the first load there is nothing to compare with: all of it would look new.
+        const arrived = local || before.status !== 'ready' ? [] : [...merged.ids, ...merged.pending].filter((id) => !known.has(id));
+        set({ ...merged, status: 'ready', error: null, ...(arrived.length ? { arrived } : {}) });
       } catch (e) {
         set({ error: messageOf(e) });
       } finally {
