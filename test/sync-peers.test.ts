@@ -20,7 +20,7 @@ import { LanServer } from '../app/server.js';
 import { keyPathFor, NO_NAME_NOTE, Stream, writeKeyFile } from '../app/store.js';
 import { fetchMissingChunks, pull, RETRY_LIMITS } from '../app/sync.js';
 import { VerifierPool, verifyStreamParallel } from '../app/verifier.js';
-import { hex, tmpDir, utf8 } from './helpers.js';
+import { hex, packOld, tmpDir, utf8 } from './helpers.js';
 
 const BIN = fileURLToPath(new URL('../../bin/drayer.js', import.meta.url));
 const dir = tmpDir('drayer-peers-');
@@ -93,40 +93,6 @@ const show = (r: { code: number | null; out: string; err: string }) => `exit ${r
 
 // ---------- an original Drayer node, as the Python code answers ----------
 
-/** msgpack as msgpack-python 0.x packs it: every byte string (text or binary) as *str*. */
-function packOld(v: unknown, out: number[] = []): number[] {
-  const bytes = (b: Uint8Array) => {
-    const l = b.length;
-    if (l < 32) out.push(0xa0 | l);
-    else if (l < 256) out.push(0xd9, l);
-    else if (l < 65536) out.push(0xda, l >> 8, l & 255);
-    else out.push(0xdb, (l >>> 24) & 255, (l >> 16) & 255, (l >> 8) & 255, l & 255);
-    for (const x of b) out.push(x);
-  };
-  if (typeof v === 'string') bytes(utf8(v));
-  else if (v instanceof Uint8Array) bytes(v);
-  else if (typeof v === 'number') {
-    if (v >= 0 && v < 128) out.push(v);
-    else {
-      out.push(v < 0 ? 0xd3 : 0xcf);
-      const b = BigInt.asUintN(64, BigInt(v));
-      for (let i = 7; i >= 0; i--) out.push(Number((b >> BigInt(i * 8)) & 255n));
-    }
-  } else if (Array.isArray(v)) {
-    const l = v.length;
-    if (l < 16) out.push(0x90 | l);
-    else out.push(0xdc, l >> 8, l & 255);
-    for (const x of v) packOld(x, out);
-  } else if (v && typeof v === 'object') {
-    const e = Object.entries(v);
-    out.push(0x80 | e.length);
-    for (const [k, x] of e) {
-      packOld(k, out);
-      packOld(x, out);
-    }
-  } else throw new Error(`cannot pack ${String(v)}`);
-  return out;
-}
 
 /**
  * A stream as the original Drayer writes it: records appended in order, no drayer/info record.

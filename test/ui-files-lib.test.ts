@@ -1,28 +1,10 @@
 // Unit tests of the renderer's file helpers (sizes, kinds, attachment paths, image references,
 // the stream tab in the route), loaded from source through Vite's module loader like ui-stores.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { createServer, type ViteDevServer } from 'vite';
+import { rendererModules } from './renderer-modules.js';
 
-const RENDERER = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../renderer');
-let vite: ViteDevServer;
-
-before(async () => {
-  vite = await createServer({
-    configFile: path.join(RENDERER, 'vite.config.ts'),
-    server: { middlewareMode: true, hmr: false, watch: null },
-    appType: 'custom',
-    logLevel: 'error',
-  });
-});
-after(async () => {
-  await vite?.close();
-});
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-const load = (p: string): Promise<any> => vite.ssrLoadModule(path.join(RENDERER, p));
+const load = rendererModules();
 
 test('file helpers: sizes, kinds and labels; only raster images are shown from blobs', async () => {
   const { formatSize, fileKind, typeLabel, inlineImageType } = await load('lib/files.ts');

@@ -2,28 +2,11 @@
 // parts, bytes, the bar's fraction), and the streams store's follows from Nearby (the address
 // asked, partial scopes, the pending state, the name shown meanwhile), against a fake transport.
 // Loaded from the TypeScript source through Vite's module loader, as ui-stores.test.ts does.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { createServer, type ViteDevServer } from 'vite';
+import { rendererModules } from './renderer-modules.js';
 
-const RENDERER = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../renderer');
-let vite: ViteDevServer;
-
-before(async () => {
-  vite = await createServer({
-    configFile: path.join(RENDERER, 'vite.config.ts'),
-    server: { middlewareMode: true, hmr: false, watch: null },
-    appType: 'custom',
-    logLevel: 'error',
-  });
-});
-after(async () => {
-  await vite?.close();
-});
-
-const load = (p: string): Promise<any> => vite.ssrLoadModule(path.join(RENDERER, p));
+const load = rendererModules();
 
 test('progress: records with and without a total, file parts, bytes, and the bar', async () => {
   const { describeProgress, formatBytes, peerLabel } = await load('lib/progress.ts');

@@ -1,28 +1,10 @@
 // Unit tests of the renderer's logic (stores, routes, markdown, snippets, avatars), loaded from
 // the TypeScript source through Vite's module loader, the same transform the bundle gets.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { createServer, type ViteDevServer } from 'vite';
+import { rendererModules } from './renderer-modules.js';
 
-const RENDERER = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../renderer');
-let vite: ViteDevServer;
-
-before(async () => {
-  vite = await createServer({
-    configFile: path.join(RENDERER, 'vite.config.ts'),
-    server: { middlewareMode: true, hmr: false, watch: null },
-    appType: 'custom',
-    logLevel: 'error',
-  });
-});
-after(async () => {
-  await vite?.close();
-});
-
-/** A renderer module, typed loosely: the renderer has its own (DOM, bundler) tsconfig. */
-const load = (p: string): Promise<any> => vite.ssrLoadModule(path.join(RENDERER, p));
+const load = rendererModules();
 
 interface Item { streamKey: string; streamName: string; key: string; id: number; ts: number; mod: number; title: string; body: string }
 const item = (streamKey: string, id: number, ts: number, title = `p${id}`): Item => ({ streamKey, streamName: streamKey, key: `k${id}`, id, ts, mod: ts, title, body: '' });

@@ -18,24 +18,7 @@ import { AvatarPicker } from '../components/AvatarPicker';
 import { useFiles } from '../stores/files';
 import { ShareDialog } from './ShareDialog';
 import { KeyDialogs } from './KeyDialogs';
-
-function useSubmit<T>(fn: () => Promise<T>, then: (v: T) => void) {
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const run = async () => {
-    if (busy) return;
-    setBusy(true);
-    setError(null);
-    try {
-      then(await fn());
-    } catch (e) {
-      setError(messageOf(e));
-    } finally {
-      setBusy(false);
-    }
-  };
-  return { busy, error, run };
-}
+import { useSubmit } from '../lib/useSubmit';
 
 /** What a failed follow means and what to do, by the node's error code. */
 function followAdvice(code: string): string | null {

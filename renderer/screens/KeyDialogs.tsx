@@ -6,30 +6,12 @@ import { Dialog } from '../components/Dialog';
 import { Icon } from '../components/Icon';
 import { KeyBackupFlow } from '../components/KeyBackupFlow';
 import { formatCount } from '../lib/time';
-import { messageOf } from '../stores/errors';
 import { useStreams } from '../stores/streams';
 import { exportDownloadUrl, useStreamTools } from '../stores/streamTools';
 import { useSettings } from '../stores/settings';
 import { useSync } from '../stores/sync';
 import { useUi, type Dialog as DialogState } from '../stores/ui';
-
-function useRun<T>(fn: () => Promise<T>, then: (v: T) => void) {
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const run = async () => {
-    if (busy) return;
-    setBusy(true);
-    setError(null);
-    try {
-      then(await fn());
-    } catch (e) {
-      setError(messageOf(e));
-    } finally {
-      setBusy(false);
-    }
-  };
-  return { busy, error, run };
-}
+import { useSubmit } from '../lib/useSubmit';
 
 function KeyBackupDialog({ publicKey }: { publicKey: string }) {
   const { closeDialog } = useUi();
@@ -50,7 +32,7 @@ export function RestoreForm({ onRestored, onCancel }: { onRestored: (publicKey: 
     const t = setTimeout(() => useStreamTools.getState().checkWords(words).then(setCheck, () => setCheck(null)), 250);
     return () => clearTimeout(t);
   }, [words]);
-  const { busy, error, run } = useRun(() => useStreamTools.getState().restore(words, url), (s) => onRestored(s.publicKey));
+  const { busy, error, run } = useSubmit(() => useStreamTools.getState().restore(words, url), (s) => onRestored(s.publicKey));
   return (
     <form id="restore-form" className="form" onSubmit={(e) => { e.preventDefault(); void run(); }}>
       <p className="backup-lead">Type or paste the 32 words of your backup, in order. Spaces, commas or new lines between them are all fine.</p>
@@ -97,7 +79,7 @@ function RestoreDialog() {
 export function OpenFileForm({ onOpened, onCancel }: { onOpened: (publicKey: string, owned: boolean) => void; onCancel: () => void }) {
   const [path, setPath] = useState('');
   const dataDir = useSettings((st) => st.status?.dataDir ?? null);
-  const { busy, error, run } = useRun(() => useStreamTools.getState().openFile(path.trim()), (s) => onOpened(s.publicKey, s.owned));
+  const { busy, error, run } = useSubmit(() => useStreamTools.getState().openFile(path.trim()), (s) => onOpened(s.publicKey, s.owned));
   return (
     <form className="form" onSubmit={(e) => { e.preventDefault(); void run(); }}>
       <p className="backup-lead">
@@ -132,7 +114,7 @@ function ExportDialog({ publicKey }: { publicKey: string }) {
   const s = useStreams((st) => st.details[publicKey] ?? st.byKey[publicKey]);
   const [path, setPath] = useState('');
   const [done, setDone] = useState<{ path: string; records: number } | null>(null);
-  const { busy, error, run } = useRun(() => {
+  const { busy, error, run } = useSubmit(() => {
     setDone(null);
     return useStreamTools.getState().exportTo(publicKey, path.trim());
   }, setDone);
