@@ -182,8 +182,8 @@ async function alreadyThere(file: string, pk: Uint8Array): Promise<string> {
 /** A pull that removed or replaced records may have orphaned big files' chunks (a running node collects its own). */
 async function collectReplacedChunks(s: Stream, r: PullResult): Promise<void> {
   if (r.removed === 0 && r.stored === 0) return;
-  const { chunkCount, gcChunks } = await import('./files.js');
-  if (chunkCount(s) > 0) gcChunks(s);
+  const { gcChunks } = await import('./files.js');
+  gcChunks(s);
 }
 
 registerCommand({

@@ -409,7 +409,7 @@ registerCommand({
     const files = type === 'file' ? await import('./files.js') : undefined;
     return withStream(file!, (s) => {
       if (!s.delete(type!, key!)) throw missingRecord(file!, type!, key!);
-      if (files && files.chunkCount(s) > 0) files.gcChunks(s);
+      files?.gcChunks(s);
       note(`Deleted ${type}/${key}.`);
     });
   },

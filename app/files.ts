@@ -177,6 +177,7 @@ interface Stmts {
   chunkHashes: Statement;
   deleteChunk: Statement;
   chunkCount: Statement;
+  anyChunk: Statement;
   fileHead: Statement;
   fileHeads: Statement;
   fileKeys: Statement;
@@ -205,6 +206,7 @@ function stmts(s: Stream): Stmts {
       chunkHashes: db.prepare('SELECT hash FROM chunks').pluck(),
       deleteChunk: db.prepare('DELETE FROM chunks WHERE hash = ?'),
       chunkCount: db.prepare('SELECT count(*) FROM chunks').pluck(),
+      anyChunk: db.prepare('SELECT 1 FROM chunks LIMIT 1').pluck(),
       fileHead: db.prepare(`${head} WHERE chain = ? AND type = '${FILE_TYPE}' AND key = ? AND val IS NOT NULL ORDER BY mod DESC LIMIT 1`),
       fileHeads: db.prepare(`${head} WHERE chain = ? AND type = '${FILE_TYPE}' AND val IS NOT NULL ORDER BY key`),
       fileKeys: db.prepare(`SELECT key FROM records WHERE chain = ? AND type = '${FILE_TYPE}'`).pluck(),
@@ -346,6 +348,7 @@ export function chunkCount(s: Stream): number {
  * Reads only manifests, pins and the chunk index, never chunk data.
  */
 export function gcChunks(s: Stream): number {
+  if (stmts(s).anyChunk.get() === undefined) return 0; // most streams hold no big file: one probe, no manifest reads
   return collectChunks(s, {});
 }
 
