@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DrayerError, isDrayerError } from './errors.js';
 import { fingerprint, formatKey, keyLink, keyWords, streamName } from './keys.js';
+import { cleanName, jsonSafe, terminalSafe } from './text.js';
 import type { Stream } from './store.js';
 
 // ---------- the command table ----------
@@ -86,17 +87,20 @@ export class UsageError extends Error {
 
 // ---------- output ----------
 
+// Lines for a terminal: names in them are cleaned where they are made (text.ts cleanName); this
+// also drops any control or bidi character that got through, so no output moves the cursor or
+// retitles the window.
 export function print(line = ''): void {
-  process.stdout.write(line + '\n');
+  process.stdout.write(terminalSafe(line) + '\n');
 }
 
 /** Exactly one JSON document on stdout (what `--json` promises). */
 export function printJson(value: unknown): void {
-  process.stdout.write(JSON.stringify(value, null, 2) + '\n');
+  process.stdout.write(jsonSafe(JSON.stringify(value, null, 2)) + '\n');
 }
 
 export function note(line: string): void {
-  process.stderr.write(line + '\n');
+  process.stderr.write(terminalSafe(line) + '\n');
 }
 
 let stdoutClosed = false;
@@ -257,7 +261,7 @@ registerCommand({
         file: file!,
         name: streamName(meta.name, s.publicKey),
         // no name in drayer/info (none, or the original Drayer's streams, which never have one): made from the key
-        nameFromKey: streamName(meta.name, s.publicKey) !== meta.name,
+        nameFromKey: cleanName(meta.name) === '',
         about: typeof meta.about === 'string' ? meta.about : '',
         publicKey: formatKey(s.publicKey),
         fingerprint: fingerprint(s.publicKey),
@@ -281,7 +285,8 @@ registerCommand({
         .join(', ');
       const why = infoProblem ? 'its name record is unreadable' : s.get('drayer', 'info') ? 'its name record gives no name' : 'it has no name record';
       print(`Name:         ${info.name}${info.nameFromKey ? ` (made from the key: ${why})` : ''}`);
-      if (info.about) print(`About:        ${info.about}`);
+      // the author's text, lines and all: each line indented under the label, so none reads as another field
+      if (info.about) print(`About:        ${terminalSafe(info.about).split(/\r\n|\r|\n/).join('\n              ')}`);
       print(`Public key:   ${info.publicKey}`);
       print(`Fingerprint:  ${info.fingerprint}`);
       print(`Key as words: ${info.words}`);

@@ -28,6 +28,7 @@ import * as os from 'node:os';
 import { bytesEqual } from './crypto.js';
 import { MSGPACK_LIMITS } from './msgpack.js';
 import { checkRecord, decodeWire, DrayerRecord, encodeWire, fromWire, toWire } from './record.js';
+import { cleanName as cleanText } from './text.js';
 
 export const MULTICAST_GROUP = '224.7.130.8';
 export const MULTICAST_PORT = 15723;
@@ -171,11 +172,9 @@ const EXPIRY_SLACK_MS = 500;
 const utf8 = new TextEncoder();
 const utf8Lenient = new TextDecoder('utf-8', { fatal: false });
 
-/** Cut to at most `maxBytes` of UTF-8 without splitting a character; drop control characters. */
+/** Cleaned as every shown name is (text.ts), cut to at most `maxBytes` of UTF-8 without splitting a character. */
 export function cleanName(s: unknown, maxBytes = NAME_BYTES): string {
-  let str = typeof s === 'string' ? s : s instanceof Uint8Array ? utf8Lenient.decode(s) : '';
-  // eslint-disable-next-line no-control-regex
-  str = str.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, ' ').trim();
+  const str = cleanText(typeof s === 'string' ? s : s instanceof Uint8Array ? utf8Lenient.decode(s) : '');
   if (utf8.encode(str).length <= maxBytes) return str;
   let out = '';
   let n = 0;

@@ -15,6 +15,7 @@ import { CHUNK_SIZE, ChunkStore, chunkProblem } from './chunk-writer.js';
 import { blake2b256, bytesEqual } from './crypto.js';
 import { DrayerError, isDrayerError } from './errors.js';
 import { LIMITS } from './record.js';
+import { pathCharProblem, visiblePath } from './text.js';
 import type { Stream } from './store.js';
 
 export const FILE_TYPE = 'file';
@@ -79,6 +80,17 @@ export function normalizeFilePath(p: string): string {
   }
   if (Buffer.byteLength(n) > LIMITS.keyBytes) throw bad(`it is longer than ${LIMITS.keyBytes} bytes`);
   return n;
+}
+
+/**
+ * A path for a file being added: as normalizeFilePath, and refusing control, bidi and invisible
+ * characters (text.ts), which would let the name pass for another. Files a followed stream
+ * already holds keep their paths; they are shown with such characters written out (visiblePath).
+ */
+export function newFilePath(p: string): string {
+  const why = typeof p === 'string' ? pathCharProblem(p) : null;
+  if (why) throw new DrayerError('INVALID_ARGUMENT', `The file name "${visiblePath(p)}" cannot be added: ${why}. Rename the file without it, then add it again.`);
+  return normalizeFilePath(p);
 }
 
 // ---------- the value layout ----------
@@ -897,7 +909,7 @@ function fsError(e: unknown, abs: string): DrayerError {
 
 /** Add or replace the file `relPath` with the content of the file at `source` on disk. */
 export async function addFile(s: Stream, relPath: string, source: string, opts: { mime?: string; signal?: AbortSignal } = {}): Promise<{ path: string; changed: boolean }> {
-  const key = normalizeFilePath(relPath);
+  const key = newFilePath(relPath);
   let outcome: Outcome = 'unchanged';
   const ing = new Ingest(s, (_k, o) => (outcome = o), opts.signal);
   await ing.run(() => ing.file(key, source, opts.mime ?? mimeForPath(key)));
@@ -906,7 +918,7 @@ export async function addFile(s: Stream, relPath: string, source: string, opts: 
 
 /** Add or replace the file `relPath` with `data` (time: mtime in µs, default now). */
 export async function addBytes(s: Stream, relPath: string, data: Uint8Array, opts: { mime?: string; time?: number; signal?: AbortSignal } = {}): Promise<{ path: string; changed: boolean }> {
-  const key = normalizeFilePath(relPath);
+  const key = newFilePath(relPath);
   const mime = opts.mime ?? mimeForPath(key);
   const time = Math.round(opts.time ?? Date.now() * 1000);
   let outcome: Outcome = 'unchanged';
@@ -1000,7 +1012,7 @@ async function walk(dir: string, prefix: string, includeDotfiles: boolean, skipp
       } else if (isFile) {
         let key: string;
         try {
-          key = normalizeFilePath(childRel);
+          key = newFilePath(childRel);
         } catch {
           skipped.push(childRel);
           continue;
@@ -1069,7 +1081,7 @@ async function ingestAll(
 export async function importFolder(
   s: Stream, dir: string, opts: { prefix?: string; onProgress?: (p: ImportProgress) => void; includeDotfiles?: boolean; signal?: AbortSignal } = {},
 ): Promise<ImportResult> {
-  const prefix = opts.prefix ? normalizeFilePath(opts.prefix.replace(/\/+$/, '')) : '';
+  const prefix = opts.prefix ? newFilePath(opts.prefix.replace(/\/+$/, '')) : '';
   if (!s.writable) throw new DrayerError('NOT_WRITABLE', `${s.file} is a mirror: its secret key is not here, so files cannot be added to it.`);
   const skipped: string[] = [];
   const found = await walk(dir, prefix, opts.includeDotfiles ?? false, skipped);
@@ -1094,7 +1106,7 @@ export async function addPaths(s: Stream, fsPaths: string[], opts: { onProgress?
     if (st.isDirectory()) {
       for (const f of await walk(p, '', false, skipped)) byKey.set(f.key, f);
     } else if (st.isFile()) {
-      const key = normalizeFilePath(path.basename(p));
+      const key = newFilePath(path.basename(p));
       byKey.set(key, { key, abs: p, size: st.size });
     } else {
       throw new DrayerError('INVALID_ARGUMENT', `${p} is neither a file nor a folder, so it cannot be added.`);

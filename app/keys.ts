@@ -3,6 +3,7 @@
 // and always yields exactly 32 bytes (or says which forms it accepts).
 import { DrayerError } from './errors.js';
 import { fromPgpWords, splitWords, toPgpWords } from './pgpwords.js';
+import { cleanName } from './text.js';
 
 export const KEY_BYTES = 32;
 /** The original Drayer showed the words of pk[:24]; we keep that length for display. */
@@ -43,9 +44,10 @@ export function keyName(pk: Uint8Array): string {
   return toPgpWords(pk.subarray(0, NAME_WORDS));
 }
 
-/** A stream's name to show: its drayer/info name when it has one, else keyName. */
+/** A stream's name to show: its drayer/info name when it has one (cleaned: text.ts), else keyName. */
 export function streamName(name: unknown, pk: Uint8Array): string {
-  return typeof name === 'string' && name.trim() !== '' ? name : keyName(pk);
+  const clean = cleanName(name);
+  return clean !== '' ? clean : keyName(pk);
 }
 
 /** A link that survives URLs and chat apps unescaped: `drayer:` + URL-safe base64, no padding. */

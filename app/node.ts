@@ -25,6 +25,7 @@ import { preparedApplier, verifyStreamParallel, VerifierPool } from './verifier.
 import { addBytes, addFile, addPaths, deleteFile, gcChunks, listFiles, normalizeFilePath, openFileStream, statFile } from './files.js';
 import { decodeBase64, uploadMime, uploadTime, Uploads, UPLOAD_CHUNK_BYTES } from './uploads.js';
 import { DataDirWatcher, StreamProbe } from './datadir.js';
+import { cleanName, terminalSafe } from './text.js';
 
 export const DEFAULT_SETTINGS: Settings = { name: os.hostname(), discovery: true, serveFollowed: true, syncIntervalS: 60, notifications: false, syncMode: 'normal' };
 
@@ -77,9 +78,9 @@ function remember<V>(map: Map<string, V>, key: string, value: V): void {
 /** Library setting: stream files in the data directory unfollowed with their data kept, not to be taken in again. */
 const RELEASED_FILES = 'releasedFiles';
 
-/** Timeline entries of streams without a name record (the original Drayer's) carry words of their key. */
+/** Timeline entries carry cleaned names (text.ts); those of streams without a name record (the original Drayer's), words of their key. */
 function named<T extends { streamKey: string; streamName: string }>(entries: T[]): T[] {
-  return entries.map((e) => (e.streamName ? e : { ...e, streamName: streamName('', parseKey(e.streamKey)) }));
+  return entries.map((e) => ({ ...e, streamName: streamName(e.streamName, parseKey(e.streamKey)) }));
 }
 
 function slug(name: string): string {
@@ -122,7 +123,9 @@ export class DrayerNode implements DrayerApi {
     this.dataDir = path.resolve(opts.dataDir);
     this.library = Library.open(this.dataDir);
     this.uploads = new Uploads(this.dataDir);
-    this.log = opts.log ?? (() => {});
+    // Every log line goes out terminal-safe (names in it are cleaned where they are put in).
+    const sink = opts.log;
+    this.log = sink ? (m) => sink(terminalSafe(m)) : () => {};
     let id = this.library.getSetting<string>('nodeId', '');
     if (!/^[0-9a-f]{32}$/.test(id)) {
       id = Buffer.from(randomBytes(16)).toString('hex');
@@ -392,7 +395,7 @@ export class DrayerNode implements DrayerApi {
 
   private writable(publicKey: string): Stream {
     const s = this.stream(publicKey);
-    if (!s.writable) throw new DrayerError('NOT_WRITABLE', `${this.library.getStream(formatKey(s.publicKey))?.name || 'This stream'} is someone else's stream: only its author can change it.`);
+    if (!s.writable) throw new DrayerError('NOT_WRITABLE', `${cleanName(this.library.getStream(formatKey(s.publicKey))?.name) || 'This stream'} is someone else's stream: only its author can change it.`);
     return s;
   }
 
@@ -887,7 +890,7 @@ export class DrayerNode implements DrayerApi {
       const pkText = formatKey(pk);
       // Without an address, a partial follow asks a computer nearby that announces the stream.
       const from = url ?? source ?? (latest !== undefined ? this.nearbySource(pkText) : undefined);
-      if (this.streams.has(pkText)) throw new DrayerError('EXISTS', `You already hold this stream (${this.library.getStream(pkText)?.name || pkText}).`);
+      if (this.streams.has(pkText)) throw new DrayerError('EXISTS', `You already hold this stream (${cleanName(this.library.getStream(pkText)?.name) || pkText}).`);
       if (this.syncMode() === 'paused') throw this.pausedError('a stream cannot be followed now (following fetches it)');
       if (from && this.lanSkip(peerId(from))) throw new DrayerError('LAN_ONLY', this.lanSkip(peerId(from))!.replace('so it was not contacted', 'so the stream was not followed'));
       let minId = 0;
@@ -1079,13 +1082,13 @@ export class DrayerNode implements DrayerApi {
       const s = this.stream(publicKey);
       const kp = s.keyPairForBackup();
       if (!kp) throw new DrayerError('NOT_WRITABLE', 'This stream is a copy of someone else\'s: its secret key is not on this computer, so there is nothing to back up here.');
-      return { publicKey: formatKey(s.publicKey), name: String(s.info().name ?? ''), words: secretWords(kp) };
+      return { publicKey: formatKey(s.publicKey), name: cleanName(s.info().name), words: secretWords(kp) };
     },
     checkWords: ({ words }) => {
       const kp = parseSecret(words);
       const pk = formatKey(kp.publicKey);
       const s = this.streams.get(pk);
-      return { publicKey: pk, fingerprint: fingerprint(kp.publicKey), held: s ? (s.writable ? 'owned' : 'mirror') : 'new', name: s ? String(s.info().name ?? '') : '' };
+      return { publicKey: pk, fingerprint: fingerprint(kp.publicKey), held: s ? (s.writable ? 'owned' : 'mirror') : 'new', name: s ? cleanName(s.info().name) : '' };
     },
     restoreStream: ({ words, url }) => this.restore(words, url),
     openStreamFile: ({ path: p }) => this.openFile(p),
@@ -1117,7 +1120,7 @@ export class DrayerNode implements DrayerApi {
     const kp = parseSecret(words);
     const pk = formatKey(kp.publicKey);
     const held = this.streams.get(pk);
-    if (held?.writable) throw new DrayerError('EXISTS', `"${String(held.info().name ?? '') || pk}" is already yours on this computer; nothing to restore.`);
+    if (held?.writable) throw new DrayerError('EXISTS', `"${cleanName(held.info().name) || pk}" is already yours on this computer; nothing to restore.`);
     if ((url || !held) && this.syncMode() === 'paused') throw this.pausedError('the stream cannot be fetched to restore it');
     if (held) {
       const p = held.partial;
@@ -1195,8 +1198,8 @@ export class DrayerNode implements DrayerApi {
       const e = this.library.getStream(pk);
       const same = path.resolve(held.file) === full;
       throw new DrayerError('EXISTS', same
-        ? `${full} is already open here${e?.name ? ` ("${e.name}")` : ''}.`
-        : `This computer already holds that stream${e?.name ? ` ("${e.name}")` : ''}, in ${held.file}. Open one copy at a time.`);
+        ? `${full} is already open here${e?.name ? ` ("${cleanName(e.name)}")` : ''}.`
+        : `This computer already holds that stream${e?.name ? ` ("${cleanName(e.name)}")` : ''}, in ${held.file}. Open one copy at a time.`);
     }
     const s = Stream.open(full, { expectedKey: probe.publicKey });
     try {
@@ -1281,5 +1284,6 @@ export function parseFollowTarget(text: string): { pk: Uint8Array; source?: stri
 
 /** A stream in a log line: its name when known, and its key. */
 function describeStream(name: string, pk: string): string {
-  return name ? `"${name}" (${pk})` : `stream ${pk}`;
+  const n = cleanName(name);
+  return n ? `"${n}" (${pk})` : `stream ${pk}`;
 }

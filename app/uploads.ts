@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { PUT_FILE_MAX } from './api.js';
 import { randomBytes } from './crypto.js';
 import { DrayerError } from './errors.js';
-import { mimeForPath, normalizeFilePath } from './files.js';
+import { mimeForPath, newFilePath } from './files.js';
 
 /** Decoded bytes one call may carry (its base64 stays well under the web UI's 1 MiB body bound). */
 export const UPLOAD_CHUNK_BYTES = PUT_FILE_MAX;
@@ -73,7 +73,7 @@ export class Uploads {
   }
 
   async begin(a: { publicKey: string; path: string; size: number; mime?: string; time?: number }): Promise<UploadSession> {
-    const key = normalizeFilePath(a.path);
+    const key = newFilePath(a.path); // refused before any byte is sent
     if (!Number.isSafeInteger(a.size) || a.size < 0 || a.size > MAX_UPLOAD_BYTES) {
       throw new DrayerError('INVALID_ARGUMENT', `An upload declares its size in bytes, at most ${MAX_UPLOAD_BYTES / 1024 ** 3} GiB.`);
     }

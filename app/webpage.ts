@@ -4,6 +4,7 @@
 // markdown-html.ts (a fixed set of tags), and the only script is the page's own (local times).
 import { markdownToHtml } from './markdown-html.js';
 import type { PostView } from './posts.js';
+import { cleanName, terminalSafe, visiblePath } from './text.js';
 
 export function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -172,14 +173,14 @@ function postBody(body: string, filesBase: string): string {
 export function streamPage(p: StreamPageInput): string {
   const base = `/${encodeURIComponent(p.urlKey)}/`;
   const filesBase = `${base}webAccess/`;
-  const title = p.name || 'Unnamed stream';
+  const title = cleanName(p.name) || 'Unnamed stream';
   const avatar = (cls: string) =>
     p.avatar
       ? `<img class="avatar ${cls}" src="${escapeHtml(filesBase + encodePath(p.avatar))}" alt="">`
       : `<span class="avatar ${cls}" style="background:${avatarColor(p.publicKey)}" aria-hidden="true">${escapeHtml(initials(title))}</span>`;
   const parts: string[] = [];
   parts.push(`<header class="profile">${avatar('big')}<h1>${escapeHtml(title)}</h1>`);
-  if (p.about) parts.push(`<p class="about">${escapeHtml(p.about)}</p>`);
+  if (p.about) parts.push(`<p class="about">${escapeHtml(terminalSafe(p.about))}</p>`);
   parts.push(`<p class="meta">${p.totalPosts === 1 ? '1 post' : `${p.totalPosts.toLocaleString('en-US')} posts`}${p.files.length ? ` · ${(p.files.length + p.moreFiles).toLocaleString('en-US')} files` : ''}</p>`);
   parts.push('</header>');
 
@@ -207,7 +208,8 @@ export function streamPage(p: StreamPageInput): string {
     parts.push('<section><h2 class="section">Files</h2><div class="files-card"><ul class="files">');
     for (const f of p.files) {
       const href = `${filesBase}${encodePath(f.path)}`;
-      parts.push(`<li><a href="${escapeHtml(href)}">${escapeHtml(f.path)}</a><span class="meta">${escapeHtml(size(f.size))}</span></li>`);
+      // a path with bidi or invisible characters shows them written out (‹U+202E›), not as what they fake
+      parts.push(`<li><a href="${escapeHtml(href)}">${escapeHtml(visiblePath(f.path))}</a><span class="meta">${escapeHtml(size(f.size))}</span></li>`);
     }
     parts.push('</ul></div>');
     if (p.moreFiles > 0) parts.push(`<p class="meta">and ${p.moreFiles} more files.</p>`);
@@ -220,7 +222,7 @@ export function streamPage(p: StreamPageInput): string {
 /** The streams this node shares, for `/`. */
 export function indexPage(streams: { name: string; publicKey: string; urlKey: string }[]): string {
   const items = streams.map(
-    (s) => `<li><a href="/${escapeHtml(encodeURIComponent(s.urlKey))}/">${escapeHtml(s.name || 'Unnamed stream')}</a><div class="key">${escapeHtml(s.publicKey)}</div></li>`,
+    (s) => `<li><a href="/${escapeHtml(encodeURIComponent(s.urlKey))}/">${escapeHtml(cleanName(s.name) || 'Unnamed stream')}</a><div class="key">${escapeHtml(s.publicKey)}</div></li>`,
   );
   const body = `<header class="profile"><h1>Drayer</h1><p class="meta">Streams shared by this node</p></header>
 ${streams.length ? `<div class="files-card"><ul class="files">${items.join('\n')}</ul></div>` : '<p class="empty">This node shares no streams.</p>'}`;

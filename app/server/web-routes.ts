@@ -13,6 +13,7 @@ import { listPosts, POST_TYPE } from '../posts.js';
 import type { Stream } from '../store.js';
 import { indexPage, streamPage, streamPageCsp } from '../webpage.js';
 import { randomBytes } from '../crypto.js';
+import { hasHiddenChars, visiblePath } from '../text.js';
 import type { RouteContext } from './context.js';
 import { acceptsGzip, CONTENT_CSP, etagMatches, HttpError, ifRangeHolds, PAGE_CSP, parseRange, parseUint, sendBody, setHeaders, UNCOUNTED_BODY } from './http.js';
 
@@ -146,6 +147,13 @@ function serveFile(ctx: RouteContext, f: FileEntry): void | Promise<void> {
     'Accept-Ranges': 'bytes',
   };
   if (storedGzip) headers.Vary = 'Accept-Encoding';
+  if (hasHiddenChars(f.path)) {
+    // A name with bidi or control characters may pass for another ("exe.jpg"): never shown as
+    // its declared type, only saved, under the name with those characters written out.
+    const shown = visiblePath(f.path.slice(f.path.lastIndexOf('/') + 1));
+    headers['Content-Type'] = 'application/octet-stream';
+    headers['Content-Disposition'] = `attachment; filename="${shown.replace(/[^\x20-\x7e]|["\\]/g, '_')}"; filename*=UTF-8''${encodeURIComponent(shown)}`;
+  }
 
   if (etagMatches(req.headers['if-none-match'], [etag, gzEtag])) {
     setHeaders(res, { ...headers, ETag: wantGzip ? gzEtag : etag });

@@ -1,6 +1,7 @@
 // Pure helpers for a stream's files: sizes for people, what kind of preview a file gets, the
 // paths attachments take, and a post's image references as stream paths. File names and types
 // come from streams (untrusted): they only ever become text, never markup or a navigable blob.
+import { hasHiddenChars } from '../../app/text';
 
 export function formatSize(n: number): string {
   if (n < 1000) return `${n} B`;
@@ -28,6 +29,8 @@ export function inlineImageType(mime: string): string | null {
 export type FileKind = 'image' | 'text' | 'markdown' | 'html' | 'other';
 
 export function fileKind(f: { path: string; mime: string }): FileKind {
+  // a name with bidi or control characters may pass for another: no preview, only the download (as the node serves it)
+  if (hasHiddenChars(f.path)) return 'other';
   const m = f.mime.toLowerCase();
   if (inlineImageType(m)) return 'image';
   if (m.startsWith('text/html')) return 'html';
@@ -40,6 +43,7 @@ export function fileKind(f: { path: string; mime: string }): FileKind {
 export function typeLabel(f: { path: string; mime: string }): string {
   const m = f.mime.toLowerCase();
   const ext = /\.([a-z0-9]{1,8})$/i.exec(f.path)?.[1]?.toUpperCase();
+  if (hasHiddenChars(f.path)) return ext ? `${ext} file` : 'File';
   if (m.startsWith('image/')) return `${ext ?? 'Image'} image`;
   if (m.startsWith('text/html')) return 'Web page';
   if (m.startsWith('video/')) return `${ext ?? ''} video`.trim();

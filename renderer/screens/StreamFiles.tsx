@@ -8,6 +8,7 @@ import { StreamImage } from '../components/StreamImage';
 import { EmptyState } from '../components/States';
 import { fromDataTransfer, fromFileList, hasFiles, type PickedFile } from '../lib/drop';
 import { fileKind, formatSize, typeLabel } from '../lib/files';
+import { visiblePath } from '../../app/text';
 import { absoluteTime, formatCount, relativeTime } from '../lib/time';
 import { useFiles } from '../stores/files';
 import { useUi } from '../stores/ui';
@@ -72,9 +73,10 @@ export function useFileDrop(publicKey: string, enabled: boolean): boolean {
 function FileRowView({ f, publicKey, owned, localUrl }: { f: FileRow; publicKey: string; owned: boolean; localUrl: string | null }) {
   const openDialog = useUi((s) => s.openDialog);
   const kind = fileKind(f);
-  const slash = f.path.lastIndexOf('/');
-  const dir = slash >= 0 ? f.path.slice(0, slash + 1) : '';
-  const base = f.path.slice(slash + 1);
+  const shown = visiblePath(f.path); // bidi and control characters written out, never obeyed
+  const slash = shown.lastIndexOf('/');
+  const dir = slash >= 0 ? shown.slice(0, slash + 1) : '';
+  const base = shown.slice(slash + 1);
   const href = fileUrl(localUrl, f.path);
   const previewable = kind === 'image' || kind === 'text' || kind === 'markdown';
   const open = () => {
@@ -86,7 +88,7 @@ function FileRowView({ f, publicKey, owned, localUrl }: { f: FileRow; publicKey:
       <span className="file-thumb" aria-hidden="true">
         {kind === 'image' && f.size <= 4_000_000 ? <StreamImage publicKey={publicKey} path={f.path} alt="" className="file-thumb-img" open={false} /> : <Icon name={KIND_ICON[kind]} size={20} />}
       </span>
-      <button type="button" className="file-name" onClick={open} title={f.path}>
+      <button type="button" className="file-name" onClick={open} title={shown}>
         {dir ? <span className="file-dir">{dir}</span> : null}
         <span className="file-base">{base}</span>
       </button>
