@@ -20,6 +20,7 @@ import { exportStream } from './export.js';
 import { Applier, CursorStore, latestWindowStart, peerId, pull, PullResult, remoteTips } from './sync.js';
 import { LanServer } from './server.js';
 import { Discovery, Peer, RateLimit, TokenBucket } from './discovery.js';
+import { NearbyVerifier, type VerifiedInfo } from './nearby.js';
 import { openValue, openValues, type OpenOptions } from './open.js';
 import { preparedApplier, verifyStreamParallel, VerifierPool } from './verifier.js';
 import { addBytes, addFile, addPaths, deleteFile, gcChunks, listFiles, normalizeFilePath, openFileStream, statFile } from './files.js';
@@ -108,6 +109,10 @@ export class DrayerNode implements DrayerApi {
   private timers: NodeJS.Timeout[] = [];
   private server: LanServer | null = null;
   private discovery: Discovery | null = null;
+  /** what Nearby shows: announced streams whose node answered with their signed drayer/info */
+  private nearbyInfo: NearbyVerifier | null = null;
+  /** peers a peerFound listed verified streams of (so the event that empties their list goes out too) */
+  private readonly shownPeers = new Set<string>();
   private dataDirWatcher: DataDirWatcher | null = null;
   /** streams let go of (their file went away), until their syncs end and they are closed */
   private readonly closing = new Map<string, Promise<void>>();
@@ -187,6 +192,7 @@ export class DrayerNode implements DrayerApi {
     this.dataDirWatcher?.stop();
     await Promise.allSettled([...this.syncing.values()]);
     await Promise.allSettled([...this.closing.values()]);
+    this.nearbyInfo?.stop();
     await this.discovery?.stop().catch(() => {});
     await this.server?.close().catch(() => {});
     await this.pool?.close().catch(() => {});
@@ -545,7 +551,9 @@ export class DrayerNode implements DrayerApi {
     const self = Buffer.from(this.nodeId).toString('hex');
     for (const n of this.discovery?.nearby() ?? []) {
       if (formatKey(n.publicKey) !== pk) continue;
-      const p = n.peers.find((x) => x.nodeId !== self && x.port > 0);
+      const usable = n.peers.filter((x) => x.nodeId !== self && x.port > 0);
+      // one that proved it serves the stream first (nearby.ts), else any that announced it
+      const p = usable.find((x) => this.nearbyInfo?.verified(x.address, x.port, n.publicKey)) ?? usable[0];
       if (p) return `http://${p.address.includes(':') ? `[${p.address}]` : p.address}:${p.port}`;
     }
     return undefined;
@@ -736,17 +744,45 @@ export class DrayerNode implements DrayerApi {
           .filter((x) => this.library.getStream(formatKey(x.publicKey))?.settings.announce !== false)
           .map((x) => ({ publicKey: x.publicKey, mtip: this.streams.get(formatKey(x.publicKey))!.mtip(), name: x.name })),
     });
-    d.on('warning', (w: unknown) => this.log(`discovery: ${String((w as Error)?.message ?? w)}`));
-    d.on('peer', (p: Peer) => {
-      this.emit('peerFound', { nodeId: p.nodeId, address: p.address, port: p.port, name: p.name, streams: p.streams.map((x) => formatKey(x.publicKey)) });
+    // Nearby lists a stream once its node proved it serves it (nearby.ts); a change there is a peerFound
+    const v = new NearbyVerifier({
+      onChange: (address, port) => {
+        for (const p of d.peers()) if (p.address === address && p.port === port) this.peerFound(p);
+      },
     });
-    d.on('peerLost', (p: Peer) => this.emit('peerLost', { nodeId: p.nodeId, address: p.address, port: p.port, name: p.name }));
-    d.on('stream', (x: { publicKey: Uint8Array; mtip: number; address: string; port: number }) =>
-      this.pullOnAnnouncement({ publicKey: x.publicKey, address: x.address, port: x.port, mod: x.mtip }));
+    d.on('warning', (w: unknown) => this.log(`discovery: ${String((w as Error)?.message ?? w)}`));
+    d.on('peer', (p: Peer) => this.peerFound(p));
+    d.on('peerLost', (p: Peer) => {
+      if (!this.shownPeers.delete(`${p.address}/${p.nodeId}`)) return; // it never showed
+      this.emit('peerLost', { nodeId: p.nodeId, address: p.address, port: p.port, name: p.name });
+    });
+    d.on('stream', (x: { publicKey: Uint8Array; mtip: number; address: string; port: number }) => {
+      v.want(x.address, x.port, x.publicKey, x.mtip);
+      this.pullOnAnnouncement({ publicKey: x.publicKey, address: x.address, port: x.port, mod: x.mtip });
+    });
     d.on('record', (x: { record: DrayerRecord; address: string; port: number }) =>
       this.pullOnAnnouncement({ publicKey: x.record.chain, address: x.address, port: x.port, mod: x.record.mod }));
     await d.start();
     this.discovery = d;
+    this.nearbyInfo = v;
+  }
+
+  /** A peer's streams that Nearby shows: those it proved it serves. */
+  private verifiedStreams(p: { address: string; port: number; streams: { publicKey: Uint8Array }[] }): string[] {
+    const v = this.nearbyInfo;
+    return v ? p.streams.filter((s) => v.verified(p.address, p.port, s.publicKey)).map((s) => formatKey(s.publicKey)) : [];
+  }
+
+  /** peerFound for a peer with streams to show (or that had some): made-up announcements stay silent. */
+  private peerFound(p: Peer): void {
+    const key = `${p.address}/${p.nodeId}`;
+    const streams = this.verifiedStreams(p);
+    if (streams.length === 0 && !this.shownPeers.has(key)) return;
+    if (streams.length > 0) {
+      if (this.shownPeers.size >= 1024) this.shownPeers.clear(); // only decides whether an emptied list is announced
+      this.shownPeers.add(key);
+    } else this.shownPeers.delete(key);
+    this.emit('peerFound', { nodeId: p.nodeId, address: p.address, port: p.port, name: p.name, streams });
   }
 
   // ---------- DrayerApi ----------
@@ -1026,15 +1062,23 @@ export class DrayerNode implements DrayerApi {
     },
     search: ({ query, limit }) => named(this.library.search(query, { limit })),
     nearby: () => {
+      // Only streams whose node answered with their signed drayer/info, named by it (not by the packet).
       const out: NearbyStream[] = [];
+      const v = this.nearbyInfo;
+      if (!v) return out;
       const names = new Map((this.discovery?.peers() ?? []).map((p) => [`${p.address}/${p.nodeId}`, p.name]));
       for (const n of this.discovery?.nearby() ?? []) {
         const pk = formatKey(n.publicKey);
-        const peers = n.peers.map((p) => {
+        let info: VerifiedInfo | undefined;
+        const peers: NearbyStream['peers'] = [];
+        for (const p of n.peers) {
+          const proved = v.verified(p.address, p.port, n.publicKey);
+          if (!proved) continue;
+          if (!info || proved.mod > info.mod) info = proved; // the later info names the stream
           const name = names.get(`${p.address}/${p.nodeId}`);
-          return name ? { address: p.address, port: p.port, name } : { address: p.address, port: p.port };
-        });
-        out.push({ publicKey: pk, name: n.name ?? '', following: this.streams.has(pk), peers, mtip: n.mtip });
+          peers.push(name ? { address: p.address, port: p.port, name } : { address: p.address, port: p.port });
+        }
+        if (info) out.push({ publicKey: pk, name: streamName(info.name, n.publicKey), following: this.streams.has(pk), peers, mtip: n.mtip });
       }
       return out;
     },
@@ -1067,6 +1111,9 @@ export class DrayerNode implements DrayerApi {
       const before = this.settings();
       this.library.setSetting('settings', next);
       if (!next.discovery && this.discovery) {
+        this.nearbyInfo?.stop();
+        this.nearbyInfo = null;
+        this.shownPeers.clear();
         await this.discovery.stop();
         this.discovery = null;
       } else if (next.discovery && !this.discovery && this.lan && this.opts.discovery !== false) {

@@ -1,0 +1,111 @@
+// Nearby shows only streams whose node proved it serves them (issue 14.10). The verifier alone
+// against fake HTTP servers on 127.0.0.1; the whole node against hostile announcers with real
+// multicast in a private network namespace (test/fixtures/nearby-child.ts).
+import assert from 'node:assert/strict';
+import * as http from 'node:http';
+import * as path from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { randomBytes } from '../app/crypto.js';
+import { NearbyVerifier } from '../app/nearby.js';
+import { DrayerNode } from '../app/node.js';
+import { netnsAvailable, NETNS_SKIP_REASON, runInNetns } from './netns.js';
+import { tmpDir } from './helpers.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const child = path.join(here, 'fixtures', 'nearby-child.js');
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function until(cond: () => boolean, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (cond()) return true;
+    await sleep(10);
+  }
+  return cond();
+}
+
+test('the verifier: a real node\'s signed info is shown by its name; silence, 404s and junk are not, and cost few requests', async () => {
+  const node = await DrayerNode.start({ dataDir: tmpDir(), host: '127.0.0.1', port: 0, discovery: false, autoSync: false });
+  // a server that answers everything slowly with junk, counting requests
+  let requests = 0;
+  let inFlight = 0;
+  let maxInFlight = 0;
+  const junk = http.createServer((_req, res) => {
+    requests++;
+    inFlight++;
+    maxInFlight = Math.max(maxInFlight, inFlight);
+    setTimeout(() => {
+      inFlight--;
+      res.writeHead(200, { 'content-type': 'application/json' }).end('[["info", 1]]');
+    }, 50);
+  });
+  await new Promise<void>((r) => junk.listen(0, '127.0.0.1', () => r()));
+  const junkPort = (junk.address() as { port: number }).port;
+  const changes: string[] = [];
+  const v = new NearbyVerifier({ onChange: (a, p) => changes.push(`${a}:${p}`) });
+  try {
+    const s = await node.call('createStream', { name: 'Alice\x1b]0;x\x07\nFAKE' });
+    await node.call('post', { publicKey: s.publicKey, title: 't', body: 'b' });
+    const port = node.lanAddress()!.port;
+    const pk = new Uint8Array(Buffer.from(s.publicKey, 'base64'));
+
+    // 300 made-up streams at the junk server: at most 2 lookups at a time there, few in all
+    const fakes = Array.from({ length: 300 }, () => randomBytes(32));
+    for (const f of fakes) v.want('127.0.0.1', junkPort, f, 1);
+    v.want('127.0.0.1', port, pk, 1);
+    assert.ok(await until(() => v.verified('127.0.0.1', port, pk) !== undefined, 3000), 'the real stream was verified');
+    assert.deepEqual(v.verified('127.0.0.1', port, pk)!.name, 'Alice]0;x FAKE', 'named by its signed info, cleaned');
+    assert.ok(changes.includes(`127.0.0.1:${port}`));
+    await sleep(1500);
+    for (const f of fakes) v.want('127.0.0.1', junkPort, f, 2); // announced again
+    await sleep(500);
+    assert.ok(fakes.every((f) => v.verified('127.0.0.1', junkPort, f) === undefined));
+    assert.ok(maxInFlight <= 2, `at most 2 requests at a time to one address, saw ${maxInFlight}`);
+    // the first two lookups fail (the record is not msgpack), then the address waits 4 s
+    assert.ok(requests <= 6, `${requests} requests for 300 made-up streams`);
+    // nothing listens: refused, never shown; a non-LAN or metadata address is never asked
+    const closed = randomBytes(32);
+    v.want('127.0.0.1', 1, closed, 1);
+    v.want('8.8.8.8', 80, closed, 1);
+    v.want('169.254.169.254', 80, closed, 1);
+    await sleep(300);
+    assert.equal(v.verified('127.0.0.1', 1, closed), undefined);
+    const st = v.stats();
+    assert.ok(st.lookups <= 5, JSON.stringify(st)); // the real one, 2-3 junk, the closed port
+    // the real stream's key at the junk server: not shown there (a lookup of it fails)
+    v.want('127.0.0.1', junkPort, pk, 1);
+    assert.equal(v.verified('127.0.0.1', junkPort, pk), undefined);
+  } finally {
+    v.stop();
+    junk.closeAllConnections();
+    await new Promise<void>((r) => junk.close(() => r()));
+    await node.stop();
+  }
+});
+
+test('Nearby on a LAN with hostile announcers: only the real node\'s stream, by its verified name, within a second', { timeout: 60_000 }, async (t) => {
+  if (!netnsAvailable()) {
+    t.skip(NETNS_SKIP_REASON);
+    return;
+  }
+  const run = await runInNetns(process.execPath, ['--enable-source-maps', child], { env: { ...process.env, DRAYER_NEARBY_CHILD: '1' }, timeoutMs: 45_000 });
+  assert.equal(run.code, 0, `exit ${run.code}${run.timedOut ? ' (killed)' : ''}\n${run.stderr}`);
+  const line = run.stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop();
+  assert.ok(line, run.stdout);
+  const r = JSON.parse(line).result;
+  const show = JSON.stringify(r, null, 1);
+  t.diagnostic(show);
+  assert.ok(r.sent.every((n: number) => n >= 50), show);
+  assert.ok(r.heard >= 4, `discovery heard the announcers and the real node: ${show}`);
+  assert.equal(r.shownOther, 0, `made-up streams showed in Nearby: ${show}`);
+  assert.equal(r.eventedOther, 0, `made-up streams were listed in peerFound: ${show}`);
+  assert.ok(r.realMs !== null && r.realMs <= 1500, show);
+  assert.deepEqual(r.real, { name: 'Real \u2615 stream', peers: ['R'] }, show);
+  assert.deepEqual(r.names, ['Real \u2615 stream'], show);
+  // 10 s of announcements: a few lookups each (2 requests per lookup), not one per stream
+  // (the real node asks them too: two nodes, each at most 4 lookups in 10 s)
+  assert.ok(r.requests.forged <= 20 && r.requests.unsigned <= 20, show);
+  assert.ok(r.requests.forged >= 2 && r.requests.unsigned >= 2, `the fake servers were asked at all: ${show}`);
+  assert.ok(r.goneMs !== null && r.goneMs <= 1500, show);
+});
