@@ -12,14 +12,16 @@ import { messageOf } from '../stores/errors';
 import { useFiles } from '../stores/files';
 import { useStreams } from '../stores/streams';
 import { useUi } from '../stores/ui';
+import { visiblePath } from '../../app/text';
 
 /** Where the node serves a file of a stream on this computer (its LAN server, sandboxed), or null. */
 export function fileUrl(localUrl: string | null | undefined, path: string): string | null {
   return localUrl ? `${localUrl}webAccess/${encodePath(path)}` : null;
 }
 
+/** The name to show: bidi and control characters written out (app/text.ts), never obeyed. */
 function baseName(path: string): string {
-  return path.slice(path.lastIndexOf('/') + 1);
+  return visiblePath(path.slice(path.lastIndexOf('/') + 1));
 }
 
 function TextPreview({ publicKey, path, markdown }: { publicKey: string; path: string; markdown: boolean }) {
@@ -64,7 +66,7 @@ export function FilePreviewDialog({ publicKey, path }: { publicKey: string; path
         </>
       }
     >
-      {path.includes('/') ? <p className="preview-path mono">{path}</p> : null}
+      {path.includes('/') ? <p className="preview-path mono">{visiblePath(path)}</p> : null}
       {kind === 'image' ? (
         <div className="preview-image"><StreamImage publicKey={publicKey} path={path} alt={baseName(path)} className="preview-img" open={false} /></div>
       ) : kind === 'text' || kind === 'markdown' ? (
@@ -105,7 +107,7 @@ export function DeleteFileDialog({ publicKey, path }: { publicKey: string; path:
         </>
       }>
       <p>It disappears from your stream, and from every copy of it the next time they sync. Posts that show it will show its name instead.</p>
-      <p className="quote mono">{path}</p>
+      <p className="quote mono">{visiblePath(path)}</p>
       {error ? <p className="form-error" role="alert">{error}</p> : null}
     </Dialog>
   );
