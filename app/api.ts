@@ -220,7 +220,8 @@ export interface DrayerRequests {
   deleteFiles: [{ publicKey: string; paths?: string[]; folder?: string }, { removed: string[] }];
   /**
    * A folder update (a site updated from its folder): given each file's path, size and hash (app/site.ts),
-   * which to send (add, change) and which of the stream's files in `under` the folder no longer has (remove).
+   * which to send (add, change) and which of the stream's files in `under` the folder no longer has (remove:
+   * at its top or in subfolders it still has; folders it does not have at all, and the app's media/, are kept).
    * Writes nothing: send those with putFile/upload*, then deleteFiles the removed ones.
    */
   folderDiff: [{ publicKey: string; under: string; files: FolderFile[] }, FolderDiff];

@@ -1151,7 +1151,8 @@ async function contentDigest(s: Stream, key: string): Promise<string> {
 /**
  * What a folder update must send: files the stream lacks (add) or holds with other content
  * (change, by size then digest; a new mtime alone changes nothing), and the stream's files in
- * folder `under` ('' for all) that the folder no longer has (remove), except the app's own media.
+ * folder `under` ('' for all) that the folder no longer has (remove): at its top, or in a subfolder
+ * it still has; never the app's own media, nor a folder it does not have at all.
  * Reads only; the caller sends what is asked and then deletes `remove` (deleteFiles).
  */
 export async function folderDiff(s: Stream, under: string, files: unknown): Promise<FolderDiff> {
@@ -1178,8 +1179,18 @@ export async function folderDiff(s: Stream, under: string, files: unknown): Prom
     else if (held.size !== f.size || (await contentDigest(s, key).catch(() => '')) !== f.hash) out.change.push(key);
     else out.unchanged++;
   }
+  // Folders the picked folder does not have at all are kept: they sit beside the site (added on
+  // their own), they did not leave it. Files at its top and in its folders that left are removed.
+  const topOf = (k: string) => {
+    const rel = dir ? k.slice(dir.length + 1) : k;
+    const slash = rel.indexOf('/');
+    return slash < 0 ? null : rel.slice(0, slash);
+  };
+  const tops = new Set([...seen].map(topOf));
   for (const k of stmts(s).fileKeys.all(Buffer.from(s.publicKey)) as string[]) {
-    if (!seen.has(k) && inFolder(k, dir) && !isAppMedia(k)) out.remove.push(k);
+    if (seen.has(k) || !inFolder(k, dir) || isAppMedia(k)) continue;
+    const top = topOf(k);
+    if (top === null || tops.has(top)) out.remove.push(k);
   }
   out.remove.sort();
   return out;

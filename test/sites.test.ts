@@ -126,11 +126,12 @@ test('a folder update of a subfolder touches only that folder; a folder is remov
   const n = await startNode('site-folders');
   try {
     const { publicKey: pk } = await n.call('createStream', { name: 'Docs' });
-    for (const [p, d] of [['index.html', 'home'], ['docs/a.md', 'A'], ['docs/deep/b.md', 'B'], ['docsx/c.md', 'C'], ['notes.txt', 'n']]) {
+    for (const [p, d] of [['index.html', 'home'], ['docs/a.md', 'A'], ['docs/old.md', 'O'], ['docs/deep/b.md', 'B'], ['docs/deep/x/y.md', 'Y'], ['docs/beside/c.md', 'C'], ['docsx/c.md', 'C'], ['notes.txt', 'n']]) {
       await n.call('putFile', { publicKey: pk, path: p, data: b64(d) });
     }
-    const diff = await n.call('folderDiff', { publicKey: pk, under: 'docs', files: [entry('docs/a.md', 'A2')] });
-    assert.deepEqual(diff, { add: [], change: ['docs/a.md'], remove: ['docs/deep/b.md'], unchanged: 0 }, 'docsx/ and the top are not in docs/');
+    const diff = await n.call('folderDiff', { publicKey: pk, under: 'docs', files: [entry('docs/a.md', 'A2'), entry('docs/deep/z.md', 'Z')] });
+    assert.deepEqual(diff, { add: ['docs/deep/z.md'], change: ['docs/a.md'], remove: ['docs/deep/b.md', 'docs/deep/x/y.md', 'docs/old.md'], unchanged: 0 },
+      'what left docs/ and docs/deep/ goes; docs/beside/ (a folder the picked one does not have), docsx/ and the top stay');
     const outside = await n.callEnvelope('folderDiff', { publicKey: pk, under: 'docs', files: [entry('notes.txt', 'n')] });
     assert.equal(!outside.ok && outside.error.code, 'INVALID_ARGUMENT');
     for (const files of [[{ path: 'a', size: -1, hash: '0'.repeat(64) }], [{ path: 'a', size: 1, hash: 'xyz' }], [{ path: '../a', size: 1, hash: '0'.repeat(64) }], 'nope', [entry('a', 'x'), entry('a', 'x')]]) {
@@ -139,7 +140,7 @@ test('a folder update of a subfolder touches only that folder; a folder is remov
     }
 
     // remove a folder whole: its files and subfolders, nothing beside it
-    assert.deepEqual(await n.call('deleteFiles', { publicKey: pk, folder: 'docs/' }), { removed: ['docs/a.md', 'docs/deep/b.md'] });
+    assert.deepEqual(await n.call('deleteFiles', { publicKey: pk, folder: 'docs/' }), { removed: ['docs/a.md', 'docs/beside/c.md', 'docs/deep/b.md', 'docs/deep/x/y.md', 'docs/old.md'] });
     const left = (await n.call('streamDetails', { publicKey: pk })).files.map((f) => f.path).sort();
     assert.deepEqual(left, ['docsx/c.md', 'index.html', 'notes.txt']);
     assert.deepEqual(await n.call('deleteFiles', { publicKey: pk, folder: 'docs' }), { removed: [] });
