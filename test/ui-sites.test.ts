@@ -51,6 +51,12 @@ async function accessibleWithFrame(page: Page, problems: { errors: string[] }, s
   problems.errors.push(...mine.filter((e) => !/^Access to XMLHttpRequest at 'http:\/\/127\.0\.0\.1:\d+\/[\w-]+\/webAccess\/.*' from origin 'null'/.test(e) && e !== 'Failed to load resource: net::ERR_FAILED'));
 }
 
+/** Screenshots of a tab start at the tabs: the stream header above them is another screen's subject. */
+async function shootTab(page: Page, name: string): Promise<void> {
+  await page.evaluate(`document.querySelector('[role=tablist]').scrollIntoView({ block: 'start' })`);
+  await shoot(page, name);
+}
+
 const INDEX = (v: string) => `<!doctype html><html lang="en"><meta charset="utf-8"><title>Ada</title><link rel="stylesheet" href="css/site.css">
 <h1>Ada’s engine, ${v}</h1><p class="lead">Notes on the Analytical Engine.</p><p><a href="about.html">About</a></p>`;
 
@@ -108,7 +114,7 @@ test('a folder website: which folder, the Site tab previews it, update from the 
     assert.deepEqual(files.filter((p) => !p.startsWith('media/') && !p.startsWith('project/')), ['about.html', 'css/site.css', 'css/vendor/reset.css', 'index.html']);
     assert.equal(await page.getByRole('tab', { name: /^Files/ }).textContent(), 'Files8', 'post pictures not counted');
     await assertAccessible(page, 'files tab with folders');
-    await shoot(page, 'files-folders-light-wide');
+    await shootTab(page, 'files-folders-light-wide');
 
     // the Site tab previews the site as the node serves it, styles and all
     await page.getByRole('tab', { name: /^Site/ }).click();
@@ -121,7 +127,7 @@ test('a folder website: which folder, the Site tab previews it, update from the 
     await main.getByText(/No phone can reach this computer right now/).waitFor();
     assert.equal(await main.locator('.site-urls').count(), 0, 'no loopback address offered to a phone');
     await accessibleWithFrame(page, problems, 'site tab');
-    await shoot(page, 'site-light-wide');
+    await shootTab(page, 'site-light-wide');
 
     // update from the same folder: one page changed, one gone, the css untouched
     const before = (await a.call('streamDetails', { publicKey: pk })).files.find((f) => f.path === 'css/site.css')!;
@@ -168,10 +174,10 @@ test('a folder website: which folder, the Site tab previews it, update from the 
       const o = await openApp(browser, url, { dark, width, height: width > 600 ? 800 : 860 });
       try {
         await o.page.getByRole('list', { name: 'Files of Ada Lovelace' }).locator('[data-path="index.html"]').waitFor();
-        await shoot(o.page, `files-folders-${name}`);
+        await shootTab(o.page, `files-folders-${name}`);
         await o.page.getByRole('tab', { name: /^Site/ }).click();
         await o.page.frameLocator('iframe[title^="Preview of"]').getByRole('heading', { name: /version two/ }).waitFor();
-        await shoot(o.page, `site-${name}`);
+        await shootTab(o.page, `site-${name}`);
         assert.deepEqual(o.problems.errors, []);
       } finally {
         await o.context.close();

@@ -134,11 +134,12 @@ export function useFileDrop(publicKey: string, enabled: boolean, onPicked: (pick
   return over;
 }
 
-function FileRowView({ f, publicKey, owned, localUrl }: { f: FileRow; publicKey: string; owned: boolean; localUrl: string | null }) {
+function FileRowView({ f, publicKey, owned, localUrl, within }: { f: FileRow; publicKey: string; owned: boolean; localUrl: string | null; within?: string }) {
   const openDialog = useUi((s) => s.openDialog);
   const kind = fileKind(f);
   const slash = f.path.lastIndexOf('/');
-  const dir = slash >= 0 ? f.path.slice(0, slash + 1) : '';
+  // Under its folder's row a file shows its path inside that folder; its name says the whole path.
+  const dir = slash >= 0 ? f.path.slice(within ? within.length + 1 : 0, slash + 1) : '';
   const base = f.path.slice(slash + 1);
   const href = fileUrl(localUrl, f.path);
   const previewable = kind === 'image' || kind === 'text' || kind === 'markdown';
@@ -151,7 +152,7 @@ function FileRowView({ f, publicKey, owned, localUrl }: { f: FileRow; publicKey:
       <span className="file-thumb" aria-hidden="true">
         {kind === 'image' && f.size <= 4_000_000 ? <StreamImage publicKey={publicKey} path={f.path} alt="" className="file-thumb-img" open={false} /> : <Icon name={KIND_ICON[kind]} size={20} />}
       </span>
-      <button type="button" className="file-name" onClick={open} title={f.path}>
+      <button type="button" className="file-name" onClick={open} title={f.path} aria-label={within ? f.path : undefined}>
         {dir ? <span className="file-dir">{dir}</span> : null}
         <span className="file-base">{base}</span>
       </button>
@@ -209,6 +210,7 @@ function FolderRowView({ g, owned, onRemove }: { g: Folder; owned: boolean; onRe
       <span className="file-meta">
         <span className="file-type">{formatCount(g.files.length)} {g.files.length === 1 ? 'file' : 'files'}</span>
         <span className="file-size">{formatSize(g.size)}</span>
+        <span className="file-date" aria-hidden="true" />
       </span>
       <span className="file-actions">
         {owned ? (
@@ -258,7 +260,7 @@ export function FilesTab({ s }: { s: StreamDetails }) {
     input.value = '';
     flow.start(picked, 'add');
   };
-  const row = (f: FileRow) => <FileRowView key={f.path} f={f} publicKey={s.publicKey} owned={s.owned} localUrl={s.localUrl ?? null} />;
+  const row = (f: FileRow, within?: string) => <FileRowView key={f.path} f={f} publicKey={s.publicKey} owned={s.owned} localUrl={s.localUrl ?? null} within={within} />;
 
   return (
     <section className={dropping ? 'files-panel dropping' : 'files-panel'} aria-label="Files">
@@ -303,11 +305,11 @@ export function FilesTab({ s }: { s: StreamDetails }) {
             <li key={`dir:${g.name}`} className="folder-group">
               <ul className="folder-files" aria-label={`Folder ${g.name}`}>
                 <FolderRowView g={g} owned={s.owned} onRemove={() => setRemoving(g)} />
-                {g.files.map(row)}
+                {g.files.map((f) => row(f, g.name))}
               </ul>
             </li>
           ))}
-          {loose.map(row)}
+          {loose.map((f) => row(f))}
         </ul>
       )}
       {s.owned && shown.length > 0 ? <p className="files-drop-hint">Drop files or folders anywhere on this page to add them.</p> : null}
