@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { assertAccessible, launchBrowser, openApp, shoot, startUiNode, type UiNode } from './ui-harness.js';
+import { assertAccessible, assertAccessibleWithFrames, launchBrowser, openApp, shoot, startUiNode, type UiNode } from './ui-harness.js';
 import { tmpDir } from './helpers.js';
 
 let browser: Browser;
@@ -36,19 +36,6 @@ function write(root: string, files: Record<string, string>): void {
 async function pickFolder(page: Page, button: string, dir: string): Promise<void> {
   const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.getByRole('main').getByRole('button', { name: button }).click()]);
   await chooser.setFiles(dir);
-}
-
-/**
- * axe on a page that frames the site: axe reads every frame's stylesheets by XHR, which the
- * sandboxed site (an opaque origin) may not do, so Chromium logs a CORS refusal (as it should).
- * Those two lines, and only those, are not the app's problems.
- */
-async function accessibleWithFrame(page: Page, problems: { errors: string[] }, screen: string): Promise<void> {
-  const n = problems.errors.length;
-  await assertAccessible(page, screen);
-  await page.waitForTimeout(300);
-  const mine = problems.errors.splice(n);
-  problems.errors.push(...mine.filter((e) => !/^Access to XMLHttpRequest at 'http:\/\/127\.0\.0\.1:\d+\/[\w-]+\/webAccess\/.*' from origin 'null'/.test(e) && e !== 'Failed to load resource: net::ERR_FAILED'));
 }
 
 /** Screenshots of a tab start at the tabs: the stream header above them is another screen's subject. */
@@ -126,7 +113,7 @@ test('a folder website: which folder, the Site tab previews it, update from the 
     // a phone cannot open 127.0.0.1: said plainly, no loopback address offered
     await main.getByText(/No phone can reach this computer right now/).waitFor();
     assert.equal(await main.locator('.site-urls').count(), 0, 'no loopback address offered to a phone');
-    await accessibleWithFrame(page, problems, 'site tab');
+    await assertAccessibleWithFrames(page, problems, 'site tab');
     await shootTab(page, 'site-light-wide');
 
     // update from the same folder: one page changed, one gone, the css untouched
@@ -138,7 +125,7 @@ test('a folder website: which folder, the Site tab previews it, update from the 
     dialog = page.getByRole('dialog', { name: 'Update the website?' });
     await dialog.getByText('about.html').waitFor();
     await dialog.getByText(/1 changed, 1 removed, 2 unchanged/).waitFor();
-    await accessibleWithFrame(page, problems, 'update confirmation');
+    await assertAccessibleWithFrames(page, problems, 'update confirmation');
     await dialog.getByRole('button', { name: 'Update' }).click();
     await page.getByText('Site updated: 1 changed, 1 removed, 2 unchanged').waitFor();
     await frame.getByRole('heading', { name: 'Ada’s engine, version two' }).waitFor();

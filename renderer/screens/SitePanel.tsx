@@ -46,7 +46,7 @@ export function SitePanel({ s }: { s: StreamDetails }) {
         </div>
       </div>
       <div className="site-actions">
-        {site ? <a className="button button-primary" href={site} target="_blank" rel="noopener noreferrer"><Icon name="external" size={16} /> Open site</a> : null}
+        {s.localUrl ? <a className="button button-primary" href={s.localUrl} target="_blank" rel="noopener noreferrer"><Icon name="external" size={16} /> Open site</a> : null}
         {s.owned ? (
           <>
             <input ref={folderInput} type="file" multiple className="visually-hidden" tabIndex={-1} aria-hidden="true"
