@@ -1,6 +1,8 @@
 // Files a person picks or drops, with the paths they get in the stream: a file under its name, a
 // folder's files under the folder's name and their relative paths (from a drag of a folder, or
-// an <input webkitdirectory>). Dot-files are left out, as `drayer add` leaves them out.
+// an <input webkitdirectory>). Dot-files are left out, as `drayer add` leaves them out. A folder
+// holding a website gives its files to the top of the stream (folderChoice, asSite), and each file
+// is hashed the way the node compares files (fileDigest), so only changed ones are sent.
 import { DIGEST_PIECE, FOLDER_FILES_MAX, hex, siteRoots } from '../../app/site';
 import { safeName } from './files';
 
