@@ -126,6 +126,7 @@ test('a folder website: which folder, the Site tab previews it, update from the 
     await dialog.getByText('about.html').waitFor();
     await dialog.getByText(/1 changed, 1 removed, 2 unchanged/).waitFor();
     await assertAccessibleWithFrames(page, problems, 'update confirmation');
+    await shoot(page, 'site-update-confirm-light-wide');
     await dialog.getByRole('button', { name: 'Update' }).click();
     await page.getByText('Site updated: 1 changed, 1 removed, 2 unchanged').waitFor();
     await frame.getByRole('heading', { name: 'Ada’s engine, version two' }).waitFor();
