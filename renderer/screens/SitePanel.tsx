@@ -75,11 +75,13 @@ export function SitePanel({ s }: { s: StreamDetails }) {
           <iframe key={s.lastSeq} className="site-frame" title={`Preview of ${name}’s website`} src={site}
             sandbox="allow-scripts allow-forms allow-popups" referrerPolicy="no-referrer" loading="lazy" />
         </figure>
-      ) : !site ? (
+      ) : site ? (
+        <p className="site-note"><Icon name="globe" size={16} /> Open site shows it in your browser, where its pages run apart from this app.</p>
+      ) : (
         <p className="site-note">
           <Icon name="alert" size={16} /> This computer does not serve the stream on the network right now, so the site cannot be previewed here.
         </p>
-      ) : null}
+      )}
       <div className="site-phone">
         <h3 className="site-subtitle"><Icon name="phone" size={16} /> On a phone</h3>
         {!s.serve ? (
