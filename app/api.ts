@@ -73,6 +73,10 @@ export interface FileBytes {
   data: string;
 }
 
+/** A file of a folder on the person's computer: its stream path, size, and content hash (app/site.ts). */
+export interface FolderFile { path: string; size: number; hash: string }
+export interface FolderDiff { add: string[]; change: string[]; remove: string[]; unchanged: number }
+
 export interface LastSync {
   at: number;
   peer: string;
@@ -212,6 +216,15 @@ export interface DrayerRequests {
   syncNow: [{ publicKey?: string }, SyncReport[]];
   addFiles: [{ publicKey: string; paths: string[] }, ImportSummary];
   deleteFile: [{ publicKey: string; path: string }, boolean];
+  /** delete several files at once: the listed paths, or every file in a folder; answers the paths deleted */
+  deleteFiles: [{ publicKey: string; paths?: string[]; folder?: string }, { removed: string[] }];
+  /**
+   * A folder update (a site updated from its folder): given each file's path, size and hash (app/site.ts),
+   * which to send (add, change) and which of the stream's files in `under` the folder no longer has (remove:
+   * at its top or in subfolders it still has; folders it does not have at all, and the app's media/, are kept).
+   * Writes nothing: send those with putFile/upload*, then deleteFiles the removed ones.
+   */
+  folderDiff: [{ publicKey: string; under: string; files: FolderFile[] }, FolderDiff];
   /** a file from its bytes (base64, at most 512 KiB decoded); mime is used only when the name's extension says nothing; time in µs */
   putFile: [{ publicKey: string; path: string; data: string; mime?: string; time?: number }, StoredFile];
   /** a bigger file in chunks: begin with its size, send chunks in order (each at most chunkBytes), then finish */
@@ -276,7 +289,7 @@ export interface DrayerApi {
 
 export const METHODS: readonly Method[] = [
   'status', 'listStreams', 'createStream', 'streamDetails', 'setStreamInfo', 'post', 'editPost', 'deletePost', 'listPosts', 'getPost',
-  'follow', 'unfollow', 'syncNow', 'addFiles', 'deleteFile', 'timeline', 'search', 'nearby', 'setPrimaryServers',
+  'follow', 'unfollow', 'syncNow', 'addFiles', 'deleteFile', 'deleteFiles', 'folderDiff', 'timeline', 'search', 'nearby', 'setPrimaryServers',
   'setStreamSettings', 'getSettings', 'setSettings',
   'putFile', 'uploadBegin', 'uploadChunk', 'uploadFinish', 'uploadCancel', 'readFile', 'setAvatar',
   'keyBackup', 'checkWords', 'restoreStream', 'openStreamFile', 'exportStream', 'verifyStream',

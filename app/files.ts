@@ -6,6 +6,7 @@ import { encode } from '@msgpack/msgpack';
 import { decodeBounded, MSGPACK_LIMITS, MsgpackError } from './msgpack.js';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
+import { createHash } from 'node:crypto';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
@@ -17,6 +18,8 @@ import { DrayerError, isDrayerError } from './errors.js';
 import { LIMITS } from './record.js';
 import { pathCharProblem, visiblePath } from './text.js';
 import type { Stream } from './store.js';
+import type { FolderDiff, FolderFile } from './api.js';
+import { DIGEST_PIECE, FOLDER_FILES_MAX, inFolder, isAppMedia } from './site.js';
 
 export const FILE_TYPE = 'file';
 /** Files up to this size are stored inline in their record; larger ones are chunked. */
@@ -1113,4 +1116,121 @@ export async function addPaths(s: Stream, fsPaths: string[], opts: { onProgress?
     }
   }
   return ingestAll(s, [...byKey.values()], null, opts.onProgress, skipped, opts.signal);
+}
+
+// ---------- folder updates ----------
+
+
+/** Digests by record hash: a file unchanged since the last update is not read again. */
+const digestCache = new Map<string, string>();
+const DIGEST_CACHE_MAX = 20_000;
+
+/**
+ * The content digest both sides compare (app/site.ts): SHA-256 of the SHA-256s of each 1 MiB
+ * piece, so a browser hashes a big file in constant memory with WebCrypto and so does this side.
+ */
+async function contentDigest(s: Stream, key: string): Promise<string> {
+  const rec = s.get(FILE_TYPE, key);
+  const cacheKey = rec ? Buffer.from(rec.hash).toString('hex') : '';
+  const hit = cacheKey ? digestCache.get(cacheKey) : undefined;
+  if (hit) return hit;
+  const outer = createHash('sha256');
+  let piece = createHash('sha256');
+  let inPiece = 0;
+  for await (const part of openFileStream(s, key)) {
+    let b = part as Buffer;
+    while (b.length > 0) {
+      const n = Math.min(b.length, DIGEST_PIECE - inPiece);
+      piece.update(b.subarray(0, n));
+      inPiece += n;
+      b = b.subarray(n);
+      if (inPiece === DIGEST_PIECE) {
+        outer.update(piece.digest());
+        piece = createHash('sha256');
+        inPiece = 0;
+      }
+    }
+  }
+  if (inPiece > 0) outer.update(piece.digest());
+  const d = outer.digest('hex');
+  if (cacheKey) {
+    if (digestCache.size >= DIGEST_CACHE_MAX) digestCache.delete(digestCache.keys().next().value!);
+    digestCache.set(cacheKey, d);
+  }
+  return d;
+}
+
+/**
+ * What a folder update must send: files the stream lacks (add) or holds with other content
+ * (change, by size then digest; a new mtime alone changes nothing), and the stream's files in
+ * folder `under` ('' for all) that the folder no longer has (remove): at its top, or in a subfolder
+ * it still has; never the app's own media, nor a folder it does not have at all.
+ * Reads only; the caller sends what is asked and then deletes `remove` (deleteFiles).
+ */
+export async function folderDiff(s: Stream, under: string, files: unknown): Promise<FolderDiff> {
+  if (!s.writable) throw new DrayerError('NOT_WRITABLE', `${s.file} is a mirror: its secret key is not here, so it cannot be updated from a folder.`);
+  const dir = under === '' ? '' : normalizeFilePath(under.replace(/\/+$/, ''));
+  if (!Array.isArray(files)) throw new DrayerError('INVALID_ARGUMENT', 'A folder update lists its files: path, size and hash of each.');
+  if (files.length > FOLDER_FILES_MAX) throw new DrayerError('INVALID_ARGUMENT', `A folder update takes at most ${FOLDER_FILES_MAX} files; this folder has ${files.length}. Update a smaller folder.`);
+  const out: FolderDiff = { add: [], change: [], remove: [], unchanged: 0 };
+  const seen = new Set<string>();
+  for (const f of files as Partial<FolderFile>[]) {
+    const key = normalizeFilePath(f?.path as string);
+    if (!Number.isSafeInteger(f.size) || f.size! < 0) throw new DrayerError('INVALID_ARGUMENT', `The size of "${key}" must be a number of bytes.`);
+    if (typeof f.hash !== 'string' || !/^[0-9a-f]{64}$/.test(f.hash)) throw new DrayerError('INVALID_ARGUMENT', `The hash of "${key}" must be 64 hex digits (SHA-256 of its 1 MiB pieces' SHA-256s).`);
+    if (!inFolder(key, dir)) throw new DrayerError('INVALID_ARGUMENT', `"${key}" is not in the folder "${dir}" being updated.`);
+    if (seen.has(key)) throw new DrayerError('INVALID_ARGUMENT', `"${key}" is listed twice.`);
+    seen.add(key);
+    let held: FileEntry | undefined;
+    try {
+      held = statFile(s, key);
+    } catch {
+      held = undefined; // a damaged value is simply replaced
+    }
+    if (!held) out.add.push(key);
+    else if (held.size !== f.size || (await contentDigest(s, key).catch(() => '')) !== f.hash) out.change.push(key);
+    else out.unchanged++;
+  }
+  // Folders the picked folder does not have at all are kept: they sit beside the site (added on
+  // their own), they did not leave it. Files at its top and in its folders that left are removed.
+  const topOf = (k: string) => {
+    const rel = dir ? k.slice(dir.length + 1) : k;
+    const slash = rel.indexOf('/');
+    return slash < 0 ? null : rel.slice(0, slash);
+  };
+  const tops = new Set([...seen].map(topOf));
+  for (const k of stmts(s).fileKeys.all(Buffer.from(s.publicKey)) as string[]) {
+    if (seen.has(k) || !inFolder(k, dir) || isAppMedia(k)) continue;
+    const top = topOf(k);
+    if (top === null || tops.has(top)) out.remove.push(k);
+  }
+  out.remove.sort();
+  return out;
+}
+
+/**
+ * Delete several files in one go (their chunks collected once): the listed `paths`, or every file
+ * in `folder`. Returns the paths deleted; files already gone are skipped.
+ */
+export function deleteFiles(s: Stream, what: { paths?: unknown; folder?: unknown }): string[] {
+  let keys: string[];
+  if (what.folder !== undefined) {
+    if (typeof what.folder !== 'string' || what.folder.replace(/\/+$/, '') === '') throw new DrayerError('INVALID_ARGUMENT', 'Name the folder to remove, like "css".');
+    const dir = normalizeFilePath(what.folder.replace(/\/+$/, ''));
+    keys = (stmts(s).fileKeys.all(Buffer.from(s.publicKey)) as string[]).filter((k) => inFolder(k, dir));
+  } else {
+    if (!Array.isArray(what.paths)) throw new DrayerError('INVALID_ARGUMENT', 'Give the paths of the files to delete, or a folder.');
+    if (what.paths.length > FOLDER_FILES_MAX) throw new DrayerError('INVALID_ARGUMENT', `At most ${FOLDER_FILES_MAX} files can be deleted at once.`);
+    const held = new Set(stmts(s).fileKeys.all(Buffer.from(s.publicKey)) as string[]);
+    keys = [...new Set(what.paths.map((p) => normalizeFilePath(p as string)))].filter((k) => held.has(k));
+  }
+  keys.sort();
+  if (keys.length === 0) return [];
+  const ing = new Ingest(s, () => {});
+  try {
+    ing.remove(keys);
+  } finally {
+    ing.end();
+  }
+  return keys;
 }

@@ -23,7 +23,7 @@ import { Discovery, Peer, RateLimit, TokenBucket } from './discovery.js';
 import { NearbyVerifier, type VerifiedInfo } from './nearby.js';
 import { openValue, openValues, type OpenOptions } from './open.js';
 import { preparedApplier, verifyStreamParallel, VerifierPool } from './verifier.js';
-import { addBytes, addFile, addPaths, deleteFile, gcChunks, listFiles, normalizeFilePath, openFileStream, statFile } from './files.js';
+import { addBytes, addFile, addPaths, deleteFile, deleteFiles, folderDiff, gcChunks, listFiles, normalizeFilePath, openFileStream, statFile } from './files.js';
 import { decodeBase64, uploadMime, uploadTime, Uploads, UPLOAD_CHUNK_BYTES } from './uploads.js';
 import { DataDirWatcher, StreamProbe } from './datadir.js';
 import { cleanName, terminalSafe } from './text.js';
@@ -981,6 +981,14 @@ export class DrayerNode implements DrayerApi {
       if (ok) this.afterChange(s, { stored: s.changesSince(before, { metaOnly: true }).records, removed: [] }, true);
       return ok;
     },
+    deleteFiles: ({ publicKey, paths, folder }) => {
+      const s = this.writable(publicKey);
+      const before = s.lastSeq();
+      const removed = deleteFiles(s, { paths, folder });
+      if (removed.length > 0) this.afterChange(s, { stored: s.changesSince(before, { metaOnly: true, limit: 10_000 }).records, removed: [] }, true);
+      return { removed };
+    },
+    folderDiff: ({ publicKey, under, files }) => folderDiff(this.writable(publicKey), typeof under === 'string' ? under : '', files),
     putFile: ({ publicKey, path: p, data, mime, time }) => {
       const s = this.writable(publicKey);
       const key = normalizeFilePath(p);

@@ -67,3 +67,52 @@ test('a post shows pictures of its own stream only, at most 16 of them', async (
   // without a stream to read from, a picture is its alt text
   assert.ok(!renderToStaticMarkup(createElement(Markdown, { source: '![a](media/a.png)' })).includes('md-image-loading'));
 });
+
+test('folder websites: which folder is the site, its files re-keyed; the browser\'s digest is the node\'s', async () => {
+  const { folderChoice, asSite, fileDigest } = await load('lib/drop.ts');
+  const { isAppMedia } = await import('../app/site.js');
+  const f = (path: string, data = path) => ({ path, file: new Blob([data]) });
+  const site = [f('mysite/index.html'), f('mysite/css/a.css'), f('mysite/css/vendor/r.css')];
+  assert.deepEqual(folderChoice(site), { kind: 'site', folder: 'mysite', root: '' });
+  assert.deepEqual(asSite(site, 'mysite', '').map((x: { path: string }) => x.path), ['index.html', 'css/a.css', 'css/vendor/r.css'], 'nested folders keep their relative paths');
+  const project = [f('project/README.md'), f('project/public/index.html'), f('project/public/blog/index.html'), f('project/src/x.js')];
+  assert.deepEqual(folderChoice(project), { kind: 'ask', folder: 'project', roots: ['public'] });
+  assert.deepEqual(asSite(project, 'project', 'public').map((x: { path: string }) => x.path), ['index.html', 'blog/index.html']);
+  assert.deepEqual(folderChoice([f('album/a.png'), f('album/b/c.txt')]), { kind: 'plain' }, 'no index.html: a folder of files');
+  assert.deepEqual(folderChoice([f('index.html'), f('style.css')]), { kind: 'plain' }, 'loose files are added as they are');
+  assert.deepEqual(folderChoice([f('a/index.html'), f('b/index.html')]), { kind: 'plain' }, 'two folders dropped at once');
+  assert.ok(isAppMedia('media/avatar-mabc.png') && !isAppMedia('media/logo.png'));
+
+  // WebCrypto in pieces (the browser) and node:crypto over the stream (the node) agree, across pieces
+  const { DrayerNode } = await import('../app/node.js');
+  const { tmpDir } = await import('./helpers.js');
+  const n = await DrayerNode.start({ dataDir: tmpDir(), host: '127.0.0.1', port: 0, discovery: false, autoSync: false });
+  try {
+    const { publicKey } = await n.call('createStream', { name: 'Digest' });
+    const big = Buffer.alloc(2 * 1024 * 1024 + 17, 7);
+    big.write('different start');
+    const { uploadId, chunkBytes } = await n.call('uploadBegin', { publicKey, path: 'big.bin', size: big.length });
+    for (let off = 0; off < big.length; off += chunkBytes) await n.call('uploadChunk', { uploadId, offset: off, data: big.subarray(off, off + chunkBytes).toString('base64') });
+    await n.call('uploadFinish', { uploadId });
+    await n.call('putFile', { publicKey, path: 'empty.txt', data: '' });
+    const files = [
+      { path: 'big.bin', size: big.length, hash: await fileDigest(new Blob([big])) },
+      { path: 'empty.txt', size: 0, hash: await fileDigest(new Blob([])) },
+    ];
+    assert.deepEqual(await n.call('folderDiff', { publicKey, under: '', files }), { add: [], change: [], remove: [], unchanged: 2 });
+  } finally {
+    await n.stop();
+  }
+});
+
+test('a phone is offered LAN addresses only; a folder update reads like a sentence', async () => {
+  const { phoneUrls, folderReport, userFiles } = await load('lib/files.ts');
+  assert.deepEqual(phoneUrls(['http://127.0.0.1:5/k/', 'http://192.168.1.20:5/k/', 'http://[::1]:5/k/', 'http://localhost:5/k/', 'http://10.0.0.2:5/k/', 'nonsense']), ['http://192.168.1.20:5/k/', 'http://10.0.0.2:5/k/']);
+  assert.deepEqual(phoneUrls(['http://127.0.0.1:5/k/']), [], 'loopback only: no address a phone can reach');
+  assert.equal(folderReport({ added: 0, changed: 3, removed: 1, unchanged: 40 }), '3 changed, 1 removed, 40 unchanged');
+  assert.equal(folderReport({ added: 2, changed: 0, removed: 0, unchanged: 0 }), '2 added');
+  assert.equal(folderReport({ added: 0, changed: 0, removed: 0, unchanged: 0 }), '0 unchanged');
+  const files = [{ path: 'index.html' }, { path: 'media/avatar-mabc12.webp' }, { path: 'media/mjx3k2a9z1-cake.png' }, { path: 'media/logo.png' }];
+  assert.deepEqual(userFiles(files).map((x: { path: string }) => x.path), ['index.html', 'media/logo.png']);
+  assert.equal(userFiles(files, true).length, 4);
+});

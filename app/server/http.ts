@@ -15,12 +15,13 @@ export class HttpError extends Error {
 /**
  * Stream content runs in a sandbox without allow-same-origin: an opaque origin, so pages of one
  * stream cannot read another stream (or this node's answers) through same-origin requests, and
- * get no cookies or storage shared with anything else served here.
+ * get no cookies or storage shared with anything else served here. Framed only by pages of this
+ * computer: the web UI's Site tab previews the site (from another port, so not 'self').
  */
 export const CONTENT_CSP =
   "sandbox allow-scripts allow-forms allow-popups allow-modals allow-downloads; " +
   "default-src 'self' 'unsafe-inline' 'unsafe-eval' data: blob:; connect-src 'self'; " +
-  "base-uri 'self'; form-action 'self'; frame-ancestors 'self'";
+  "base-uri 'self'; form-action 'self'; frame-ancestors 'self' http://127.0.0.1:* http://localhost:*";
 
 /** Pages this node generates run no script at all. */
 export const PAGE_CSP =

@@ -2,6 +2,7 @@
 // paths attachments take, and a post's image references as stream paths. File names and types
 // come from streams (untrusted): they only ever become text, never markup or a navigable blob.
 import { hasHiddenChars } from '../../app/text';
+import { isAppMedia } from '../../app/site';
 
 export function formatSize(n: number): string {
   if (n < 1000) return `${n} B`;
@@ -90,4 +91,31 @@ export function attachmentPath(fileName: string, now = Date.now(), rand = Math.r
 export function imageMarkdown(alt: string, path: string): string {
   const cleanAlt = alt.replace(/\.[a-z0-9]{1,5}$/i, '').replace(/[[\]\\\n\r]/g, ' ').trim() || 'image';
   return `![${cleanAlt}](${encodePath(path)})`;
+}
+
+/** The person's files: without the app's own media (avatars, post pictures), which stay in the stream. */
+export function userFiles<T extends { path: string }>(files: readonly T[], withMedia = false): T[] {
+  return withMedia ? [...files] : files.filter((f) => !isAppMedia(f.path));
+}
+
+/** A stream's web addresses a phone can open: loopback ones (this computer only) left out. */
+export function phoneUrls(webUrls: readonly string[]): string[] {
+  return webUrls.filter((u) => {
+    try {
+      const h = new URL(u).hostname.replace(/^\[|\]$/g, '');
+      return !(h === 'localhost' || h === '::1' || /^127\./.test(h) || h === '0.0.0.0');
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** "3 changed, 1 removed, 40 unchanged": the parts that are not zero (new files count as added). */
+export function folderReport(r: { added: number; changed: number; removed: number; unchanged: number }): string {
+  const parts: string[] = [];
+  if (r.added) parts.push(`${r.added.toLocaleString('en')} added`);
+  if (r.changed) parts.push(`${r.changed.toLocaleString('en')} changed`);
+  if (r.removed) parts.push(`${r.removed.toLocaleString('en')} removed`);
+  if (r.unchanged || parts.length === 0) parts.push(`${r.unchanged.toLocaleString('en')} unchanged`);
+  return parts.join(', ');
 }

@@ -1,15 +1,16 @@
 // A file's preview (images large, text and markdown as text, anything else with a way to open
-// it in the browser) and the confirmation before a file is deleted.
+// it in the browser), the confirmations before a file or a folder is deleted, the question of
+// which folder is a website, and what a site update will remove.
 import { useEffect, useState } from 'react';
 import { Dialog } from '../components/Dialog';
 import { Icon } from '../components/Icon';
 import { StreamImage } from '../components/StreamImage';
 import { SkeletonCards } from '../components/States';
-import { encodePath, fileKind, formatSize, typeLabel } from '../lib/files';
+import { encodePath, fileKind, folderReport, formatSize, typeLabel } from '../lib/files';
 import { Markdown } from '../lib/markdown';
 import { absoluteTime } from '../lib/time';
 import { messageOf } from '../stores/errors';
-import { useFiles } from '../stores/files';
+import { useFiles, type FolderPlan } from '../stores/files';
 import { useStreams } from '../stores/streams';
 import { useUi } from '../stores/ui';
 import { visiblePath } from '../../app/text';
@@ -108,6 +109,101 @@ export function DeleteFileDialog({ publicKey, path }: { publicKey: string; path:
       }>
       <p>It disappears from your stream, and from every copy of it the next time they sync. Posts that show it will show its name instead.</p>
       <p className="quote mono">{visiblePath(path)}</p>
+      {error ? <p className="form-error" role="alert">{error}</p> : null}
+    </Dialog>
+  );
+}
+
+/**
+ * Which folder of a picked one is the website (index.html lies only deeper): each candidate, and
+ * (when adding) the whole folder as plain files. Asked once per pick.
+ */
+export function SiteRootDialog({ folder, roots, counts, total, allowPlain, onChoose, onClose }: {
+  folder: string;
+  roots: string[];
+  /** files in each candidate, by root */
+  counts: Record<string, number>;
+  total: number;
+  allowPlain: boolean;
+  onChoose: (root: string | null) => void;
+  onClose: () => void;
+}) {
+  const files = (n: number) => `${n.toLocaleString('en')} ${n === 1 ? 'file' : 'files'}`;
+  return (
+    <Dialog title="Which folder is the website?" onClose={onClose}
+      footer={<button type="button" className="button button-quiet" onClick={onClose}>Cancel</button>}>
+      <p>{roots.length === 1 ? `“${folder}” holds a website in ${folder}/${roots[0]}/.` : `“${folder}” holds ${roots.length} folders with an index.html.`} A website’s folder becomes the top of your stream, so a phone opens its index.html.</p>
+      <div className="choice-list">
+        {roots.map((r, i) => (
+          <button key={r} type="button" className="choice" onClick={() => onChoose(r)} autoFocus={i === 0}>
+            <Icon name="globe" size={20} />
+            <span className="choice-text">
+              <span className="choice-title">Publish {folder}/{r}/ as the website</span>
+              <span className="choice-hint">Only its {files(counts[r] ?? 0)} are added; the rest of {folder} stays out.</span>
+            </span>
+          </button>
+        ))}
+        {allowPlain ? (
+          <button type="button" className="choice" onClick={() => onChoose(null)}>
+            <Icon name="folder" size={20} />
+            <span className="choice-text">
+              <span className="choice-title">Add {folder} as a folder of files</span>
+              <span className="choice-hint">All {files(total)} under {folder}/; no website.</span>
+            </span>
+          </button>
+        ) : null}
+      </div>
+    </Dialog>
+  );
+}
+
+/** Before a folder update removes files: which ones, so nothing goes unseen. */
+export function ConfirmUpdateDialog({ plan, onConfirm, onClose }: { plan: FolderPlan; onConfirm: () => void; onClose: () => void }) {
+  const { add, change, remove, unchanged } = plan.diff;
+  const shown = remove.slice(0, 6);
+  return (
+    <Dialog title="Update the website?" size="sm" onClose={onClose}
+      footer={
+        <>
+          <button type="button" className="button button-quiet" onClick={onClose} autoFocus>Cancel</button>
+          <button type="button" className="button button-primary" onClick={onConfirm}>Update</button>
+        </>
+      }>
+      <p>{folderReport({ added: add.length, changed: change.length, removed: remove.length, unchanged })}. These files are no longer in the folder and leave the website, here and on every copy:</p>
+      <ul className="quote mono file-gone-list">
+        {shown.map((p) => <li key={p}>{p}</li>)}
+        {remove.length > shown.length ? <li>and {(remove.length - shown.length).toLocaleString('en')} more</li> : null}
+      </ul>
+    </Dialog>
+  );
+}
+
+export function RemoveFolderDialog({ publicKey, folder, count, size, onClose }: { publicKey: string; folder: string; count: number; size: number; onClose: () => void }) {
+  const toast = useUi((s) => s.toast);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const run = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      const n = await useFiles.getState().removeFolder(publicKey, folder);
+      onClose();
+      toast(`Removed ${folder} (${n.toLocaleString('en')} ${n === 1 ? 'file' : 'files'})`);
+    } catch (e) {
+      setError(messageOf(e));
+      setBusy(false);
+    }
+  };
+  return (
+    <Dialog title="Remove this folder?" size="sm" onClose={onClose}
+      footer={
+        <>
+          <button type="button" className="button button-quiet" onClick={onClose} autoFocus>Cancel</button>
+          <button type="button" className="button button-danger" onClick={() => void run()} disabled={busy}>{busy ? 'Removing…' : 'Remove folder'}</button>
+        </>
+      }>
+      <p>Its {count.toLocaleString('en')} {count === 1 ? 'file' : 'files'} ({formatSize(size)}) disappear from your stream, and from every copy of it the next time they sync.</p>
+      <p className="quote mono">{folder}/</p>
       {error ? <p className="form-error" role="alert">{error}</p> : null}
     </Dialog>
   );

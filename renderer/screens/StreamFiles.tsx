@@ -1,35 +1,100 @@
-// A stream's Files tab (list, open, add by button or drag-and-drop, folders too, delete) and its
-// Site tab (when its files hold an index.html). Names and types come from the stream: text only.
-import { useEffect, useRef, useState } from 'react';
+// A stream's Files tab: its folders and files (open, add by button or drag-and-drop, folders too,
+// delete a file or a folder whole), without the app's own media unless asked. A folder with an
+// index.html becomes the stream's website (its files at the top), asking once when the site lies
+// deeper; adding compares with what the stream holds, so only new and changed files travel.
+// Names and types come from the stream: text only.
+import { useEffect, useRef, useState, type ReactNode } from 'react';
 import type { StreamDetails } from '../api/transport';
-import { CopyButton } from '../components/CopyButton';
 import { Icon, type IconName } from '../components/Icon';
 import { StreamImage } from '../components/StreamImage';
 import { EmptyState } from '../components/States';
-import { fromDataTransfer, fromFileList, hasFiles, type PickedFile } from '../lib/drop';
-import { fileKind, formatSize, typeLabel } from '../lib/files';
+import { asSite, folderChoice, fromDataTransfer, fromFileList, hasFiles, type PickedFile } from '../lib/drop';
+import { fileKind, folderReport, formatSize, typeLabel, userFiles } from '../lib/files';
 import { visiblePath } from '../../app/text';
 import { absoluteTime, formatCount, relativeTime } from '../lib/time';
-import { useFiles } from '../stores/files';
+import { messageOf } from '../stores/errors';
+import { useFiles, type FolderPlan } from '../stores/files';
 import { useUi } from '../stores/ui';
-import { fileUrl } from './FileDialogs';
+import { ConfirmUpdateDialog, fileUrl, RemoveFolderDialog, SiteRootDialog } from './FileDialogs';
+import '../styles/sites.css';
 
 type FileRow = StreamDetails['files'][number];
 
 const KIND_ICON: Record<ReturnType<typeof fileKind>, IconName> = { image: 'image', text: 'fileText', markdown: 'fileText', html: 'globe', other: 'file' };
 
-/** Upload what was picked or dropped, then say what happened in one toast. */
-async function addPicked(publicKey: string, picked: PickedFile[]): Promise<void> {
-  const { toast } = useUi.getState();
-  if (picked.length === 0) return;
-  const r = await useFiles.getState().upload(publicKey, picked);
-  if (r.failed.length === 0) toast(r.stored.length === 1 ? `Added ${r.stored[0]}` : `Added ${formatCount(r.stored.length)} files`);
-  else toast(`${r.failed.length === 1 ? `${r.failed[0]!.path} was not added` : `${formatCount(r.failed.length)} files were not added`}: ${r.failed[0]!.message}`, 'error');
+type Mode = 'add' | 'update';
+
+type Pending =
+  | { step: 'root'; picked: PickedFile[]; folder: string; roots: string[]; mode: Mode }
+  | { step: 'confirm'; plan: FolderPlan }
+  | null;
+
+/**
+ * Adding what was picked or dropped, and updating the site from its folder: which folder is the
+ * site (asked once when unclear), compare, send only what differs, and (an update) remove what
+ * left the folder after a confirmation; then one toast says what happened.
+ */
+export function useFolderFlow(publicKey: string): { start: (picked: PickedFile[], mode: Mode) => void; dialogs: ReactNode } {
+  const [pending, setPending] = useState<Pending>(null);
+  const apply = async (plan: FolderPlan, mode: Mode) => {
+    const { toast } = useUi.getState();
+    const r = await useFiles.getState().applyFolder(publicKey, plan, { remove: mode === 'update' });
+    if (r.failed.length > 0) {
+      toast(`${r.failed.length === 1 ? `${r.failed[0]!.path} was not added` : `${formatCount(r.failed.length)} files were not added`}: ${r.failed[0]!.message}`, 'error');
+      return;
+    }
+    const sent = r.added + r.changed;
+    if (mode === 'update') toast(sent + r.removed === 0 ? `The site is up to date: ${folderReport(r)}` : `Site updated: ${folderReport(r)}`);
+    else if (sent === 0) toast(`Nothing new: ${r.unchanged === 1 ? 'the file was' : `all ${formatCount(r.unchanged)} files were`} already there`);
+    else if (sent === 1 && r.unchanged === 0) toast(`Added ${[...plan.diff.add, ...plan.diff.change][0]}`);
+    else toast(r.unchanged === 0 && r.changed === 0 ? `Added ${formatCount(sent)} files` : `Added: ${folderReport(r)}`);
+  };
+  const run = async (files: PickedFile[], mode: Mode) => {
+    try {
+      const plan = await useFiles.getState().compareFolder(publicKey, files, '');
+      if (mode === 'update' && plan.diff.remove.length > 0) setPending({ step: 'confirm', plan });
+      else await apply(plan, mode);
+    } catch (e) {
+      useUi.getState().toast(messageOf(e), 'error');
+    }
+  };
+  const start = (picked: PickedFile[], mode: Mode) => {
+    if (picked.length === 0) return;
+    const c = folderChoice(picked);
+    if (c.kind === 'site') void run(asSite(picked, c.folder, c.root), mode);
+    else if (c.kind === 'ask') setPending({ step: 'root', picked, folder: c.folder, roots: c.roots, mode });
+    else if (mode === 'update') useUi.getState().toast('That folder has no index.html, so it is not a website. Choose the folder that holds your site’s index.html.', 'error');
+    else void run(picked, mode);
+  };
+  let dialogs: ReactNode = null;
+  if (pending?.step === 'root') {
+    const { picked, folder, roots, mode } = pending;
+    const counts = Object.fromEntries(roots.map((r) => [r, asSite(picked, folder, r).length]));
+    dialogs = (
+      <SiteRootDialog folder={folder} roots={roots} counts={counts} total={picked.length} allowPlain={mode === 'add'} onClose={() => setPending(null)}
+        onChoose={(root) => {
+          setPending(null);
+          void run(root === null ? picked : asSite(picked, folder, root), mode);
+        }} />
+    );
+  } else if (pending?.step === 'confirm') {
+    const { plan } = pending;
+    dialogs = (
+      <ConfirmUpdateDialog plan={plan} onClose={() => setPending(null)}
+        onConfirm={() => {
+          setPending(null);
+          void apply(plan, 'update').catch((e) => useUi.getState().toast(messageOf(e), 'error'));
+        }} />
+    );
+  }
+  return { start, dialogs };
 }
 
 /** Drag files or folders anywhere on the page to add them (your own streams only). */
-export function useFileDrop(publicKey: string, enabled: boolean): boolean {
+export function useFileDrop(publicKey: string, enabled: boolean, onPicked: (picked: PickedFile[]) => void): boolean {
   const [over, setOver] = useState(false);
+  const drop = useRef(onPicked);
+  drop.current = onPicked;
   useEffect(() => {
     if (!enabled) return;
     let depth = 0;
@@ -54,7 +119,7 @@ export function useFileDrop(publicKey: string, enabled: boolean): boolean {
       depth = 0;
       setOver(false);
       if (useUi.getState().dialog) return;
-      void fromDataTransfer(e.dataTransfer).then((picked) => addPicked(publicKey, picked));
+      void fromDataTransfer(e.dataTransfer).then((picked) => drop.current(picked));
     };
     window.addEventListener('dragenter', onEnter);
     window.addEventListener('dragover', onOver);
@@ -70,13 +135,15 @@ export function useFileDrop(publicKey: string, enabled: boolean): boolean {
   return over;
 }
 
-function FileRowView({ f, publicKey, owned, localUrl }: { f: FileRow; publicKey: string; owned: boolean; localUrl: string | null }) {
+function FileRowView({ f, publicKey, owned, localUrl, within }: { f: FileRow; publicKey: string; owned: boolean; localUrl: string | null; within?: string }) {
   const openDialog = useUi((s) => s.openDialog);
   const kind = fileKind(f);
   const shown = visiblePath(f.path); // bidi and control characters written out, never obeyed
-  const slash = shown.lastIndexOf('/');
-  const dir = slash >= 0 ? shown.slice(0, slash + 1) : '';
-  const base = shown.slice(slash + 1);
+  // Under its folder's row a file shows its path inside that folder; its name says the whole path.
+  const rel = visiblePath(within ? f.path.slice(within.length + 1) : f.path);
+  const slash = rel.lastIndexOf('/');
+  const dir = slash >= 0 ? rel.slice(0, slash + 1) : '';
+  const base = rel.slice(slash + 1);
   const href = fileUrl(localUrl, f.path);
   const previewable = kind === 'image' || kind === 'text' || kind === 'markdown';
   const open = () => {
@@ -88,7 +155,7 @@ function FileRowView({ f, publicKey, owned, localUrl }: { f: FileRow; publicKey:
       <span className="file-thumb" aria-hidden="true">
         {kind === 'image' && f.size <= 4_000_000 ? <StreamImage publicKey={publicKey} path={f.path} alt="" className="file-thumb-img" open={false} /> : <Icon name={KIND_ICON[kind]} size={20} />}
       </span>
-      <button type="button" className="file-name" onClick={open} title={shown}>
+      <button type="button" className="file-name" onClick={open} title={shown} aria-label={within ? shown : undefined}>
         {dir ? <span className="file-dir">{dir}</span> : null}
         <span className="file-base">{base}</span>
       </button>
@@ -113,29 +180,103 @@ function FileRowView({ f, publicKey, owned, localUrl }: { f: FileRow; publicKey:
   );
 }
 
-export function FilesTab({ s, dropping }: { s: StreamDetails; dropping: boolean }) {
+interface Folder {
+  name: string;
+  files: FileRow[];
+  size: number;
+}
+
+/** Top-level folders (each with every file under it), then the files at the top. */
+function group(files: FileRow[]): { folders: Folder[]; loose: FileRow[] } {
+  const byName = new Map<string, Folder>();
+  const loose: FileRow[] = [];
+  for (const f of files) {
+    const slash = f.path.indexOf('/');
+    if (slash < 0) {
+      loose.push(f);
+      continue;
+    }
+    const name = f.path.slice(0, slash);
+    let g = byName.get(name);
+    if (!g) byName.set(name, (g = { name, files: [], size: 0 }));
+    g.files.push(f);
+    g.size += f.size;
+  }
+  return { folders: [...byName.values()].sort((a, b) => a.name.localeCompare(b.name)), loose };
+}
+
+function FolderRowView({ g, owned, onRemove }: { g: Folder; owned: boolean; onRemove: () => void }) {
+  return (
+    <li className="file-row folder-row" data-folder={g.name}>
+      <span className="file-thumb" aria-hidden="true"><Icon name="folder" size={20} /></span>
+      <span className="file-name folder-name" title={`${g.name}/`}><span className="file-base">{g.name}/</span></span>
+      <span className="file-meta">
+        <span className="file-type">{formatCount(g.files.length)} {g.files.length === 1 ? 'file' : 'files'}</span>
+        <span className="file-size">{formatSize(g.size)}</span>
+        <span className="file-date" aria-hidden="true" />
+      </span>
+      <span className="file-actions">
+        {owned ? (
+          <button type="button" className="icon-button icon-button-danger" aria-label={`Remove folder ${g.name}`} title="Remove folder" onClick={onRemove}>
+            <Icon name="trash" size={16} />
+          </button>
+        ) : null}
+      </span>
+    </li>
+  );
+}
+
+/** Progress of adding files, or of comparing them with the stream first. */
+export function UploadStatus({ publicKey }: { publicKey: string }) {
+  const upload = useFiles((st) => st.uploads[publicKey]);
+  if (!upload) return null;
+  const pct = upload.bytesTotal > 0 ? Math.min(100, Math.round((100 * upload.bytes) / upload.bytesTotal)) : 0;
+  const n = `${formatCount(Math.min(upload.files + 1, upload.filesTotal))} of ${formatCount(upload.filesTotal)}`;
+  return (
+    <div className="progress files-progress" role="status">
+      <div className="progress-bar" role="progressbar" aria-label={upload.comparing ? 'Comparing files' : 'Adding files'} aria-valuemin={0} aria-valuemax={100} aria-valuenow={pct}><span style={{ width: `${pct}%` }} /></div>
+      <span>{upload.comparing ? `Comparing ${n} with the stream` : `Adding ${n}`} · {upload.current} · {formatSize(upload.bytes)} of {formatSize(upload.bytesTotal)}</span>
+    </div>
+  );
+}
+
+export function FilesTab({ s }: { s: StreamDetails }) {
   const upload = useFiles((st) => st.uploads[s.publicKey]);
+  const flow = useFolderFlow(s.publicKey);
+  const dropping = useFileDrop(s.publicKey, s.owned, (picked) => flow.start(picked, 'add'));
+  const [showMedia, setShowMedia] = useState(false);
+  const [removing, setRemoving] = useState<Folder | null>(null);
   const filesInput = useRef<HTMLInputElement>(null);
   const folderInput = useRef<HTMLInputElement>(null);
   useEffect(() => {
     // React does not know the attribute: set it by hand so the picker takes folders.
     folderInput.current?.setAttribute('webkitdirectory', '');
   }, []);
-  const total = s.files.reduce((n, f) => n + f.size, 0);
+  const mine = userFiles(s.files);
+  const media = s.files.length - mine.length;
+  const shown = showMedia ? s.files : mine;
+  const total = mine.reduce((n, f) => n + f.size, 0);
+  const { folders, loose } = group(shown);
   const onPicked = (input: HTMLInputElement | null) => {
     if (!input?.files) return;
     const picked = fromFileList(input.files);
     input.value = '';
-    void addPicked(s.publicKey, picked);
+    flow.start(picked, 'add');
   };
-  const pct = upload && upload.bytesTotal > 0 ? Math.min(100, Math.round((100 * upload.bytes) / upload.bytesTotal)) : 0;
+  const row = (f: FileRow, within?: string) => <FileRowView key={f.path} f={f} publicKey={s.publicKey} owned={s.owned} localUrl={s.localUrl ?? null} within={within} />;
 
   return (
     <section className={dropping ? 'files-panel dropping' : 'files-panel'} aria-label="Files">
       <div className="files-toolbar">
         <p className="files-summary">
-          {s.files.length === 0 ? 'No files' : `${formatCount(s.files.length)} ${s.files.length === 1 ? 'file' : 'files'} · ${formatSize(total)}`}
+          {mine.length === 0 ? 'No files' : `${formatCount(mine.length)} ${mine.length === 1 ? 'file' : 'files'} · ${formatSize(total)}`}
         </p>
+        {media > 0 ? (
+          <label className="files-media-toggle">
+            <input type="checkbox" checked={showMedia} onChange={(e) => setShowMedia(e.currentTarget.checked)} />
+            <span>Show post pictures ({formatCount(media)})</span>
+          </label>
+        ) : null}
         {s.owned ? (
           <>
             <input ref={filesInput} id="add-files-input" type="file" multiple className="visually-hidden" tabIndex={-1} aria-hidden="true" onChange={(e) => onPicked(e.currentTarget)} />
@@ -149,29 +290,32 @@ export function FilesTab({ s, dropping }: { s: StreamDetails; dropping: boolean 
           </>
         ) : null}
       </div>
-      {upload ? (
-        <div className="progress files-progress" role="status">
-          <div className="progress-bar" role="progressbar" aria-label="Adding files" aria-valuemin={0} aria-valuemax={100} aria-valuenow={pct}><span style={{ width: `${pct}%` }} /></div>
-          <span>Adding {formatCount(Math.min(upload.files + 1, upload.filesTotal))} of {formatCount(upload.filesTotal)} · {upload.current} · {formatSize(upload.bytes)} of {formatSize(upload.bytesTotal)}</span>
-        </div>
-      ) : null}
-      {s.files.length === 0 ? (
+      <UploadStatus publicKey={s.publicKey} />
+      {shown.length === 0 ? (
         <div className="card files-empty">
           <EmptyState
             icon="folder"
             title={s.owned ? 'Drop files here' : 'No files'}
             text={s.owned
-              ? 'Pictures, documents, a whole folder: everyone who follows this stream gets a copy. A file named index.html makes it a website.'
+              ? 'Pictures, documents, a whole folder: everyone who follows this stream gets a copy. Add a folder that holds an index.html and it becomes the stream’s website.'
               : 'When this stream adds files, they appear here.'}
             action={s.owned ? <button type="button" className="button" onClick={() => filesInput.current?.click()}><Icon name="upload" size={16} /> Choose files</button> : undefined}
           />
         </div>
       ) : (
         <ul className="card file-list" aria-label={`Files of ${s.name || 'this stream'}`}>
-          {s.files.map((f) => <FileRowView key={f.path} f={f} publicKey={s.publicKey} owned={s.owned} localUrl={s.localUrl ?? null} />)}
+          {folders.map((g) => (
+            <li key={`dir:${g.name}`} className="folder-group">
+              <ul className="folder-files" aria-label={`Folder ${g.name}`}>
+                <FolderRowView g={g} owned={s.owned} onRemove={() => setRemoving(g)} />
+                {g.files.map((f) => row(f, g.name))}
+              </ul>
+            </li>
+          ))}
+          {loose.map((f) => row(f))}
         </ul>
       )}
-      {s.owned && s.files.length > 0 ? <p className="files-drop-hint">Drop files or folders anywhere on this page to add them.</p> : null}
+      {s.owned && shown.length > 0 ? <p className="files-drop-hint">Drop files or folders anywhere on this page to add them.</p> : null}
       {dropping ? (
         <div className="drop-overlay" aria-hidden="true">
           <div className="drop-card">
@@ -180,40 +324,8 @@ export function FilesTab({ s, dropping }: { s: StreamDetails; dropping: boolean 
           </div>
         </div>
       ) : null}
-    </section>
-  );
-}
-
-export function SiteTab({ s }: { s: StreamDetails }) {
-  const openDialog = useUi((st) => st.openDialog);
-  const pages = s.files.filter((f) => fileKind(f) === 'html');
-  const url = s.localUrl ?? null;
-  return (
-    <section className="card site-card" aria-label="Website">
-      <div className="site-hero">
-        <span className="site-icon" aria-hidden="true"><Icon name="globe" size={28} /></span>
-        <div>
-          <h2 className="site-title">{s.name || 'This stream'}’s website</h2>
-          <p className="site-text">
-            Made of this stream’s files: index.html and {formatCount(s.files.length - 1)} more ({formatCount(pages.length)} {pages.length === 1 ? 'page' : 'pages'}).
-            Everyone who follows the stream carries a copy, and a phone on this Wi-Fi can open it.
-          </p>
-        </div>
-      </div>
-      {url ? (
-        <div className="share-url">
-          <span className="mono" title={url}>{url}</span>
-          <CopyButton text={url} label="Copy address" className="button button-sm" />
-        </div>
-      ) : (
-        <p className="site-text">This computer does not serve the stream on the network right now, so the site cannot be opened here.</p>
-      )}
-      <div className="site-actions">
-        {url ? (
-          <a className="button button-primary" href={url} target="_blank" rel="noopener noreferrer"><Icon name="external" size={16} /> Open site</a>
-        ) : null}
-        <button type="button" className="button" onClick={() => openDialog({ kind: 'share', publicKey: s.publicKey })}><Icon name="qr" size={16} /> Share with a phone</button>
-      </div>
+      {flow.dialogs}
+      {removing ? <RemoveFolderDialog publicKey={s.publicKey} folder={removing.name} count={removing.files.length} size={removing.size} onClose={() => setRemoving(null)} /> : null}
     </section>
   );
 }

@@ -13,7 +13,9 @@ import { StreamToolsCard, SyncStatus } from './StreamTools';
 import { useTimeline } from '../stores/timeline';
 import { useUi, type StreamTab } from '../stores/ui';
 import { formatCount } from '../lib/time';
-import { FilesTab, SiteTab, useFileDrop } from './StreamFiles';
+import { FilesTab } from './StreamFiles';
+import { SitePanel } from './SitePanel';
+import { userFiles } from '../lib/files';
 import { FollowState } from './FollowState';
 
 const TAB_ORDER = ['posts', 'files', 'site'] as const;
@@ -43,7 +45,6 @@ export function StreamPage({ publicKey, tab: routeTab }: { publicKey: string; ta
   const { posts, error } = useStreamPosts(publicKey, details?.lastSeq ?? 0);
   const hasSite = !!details?.files.some((f) => f.path === 'index.html');
   const tab: Tab = routeTab === 'files' ? 'files' : routeTab === 'site' && (hasSite || !details) ? 'site' : 'posts';
-  const dropping = useFileDrop(publicKey, !!details?.owned && tab === 'files');
 
   if (loadError?.code === 'NOT_FOUND' || (loaded && !summary && !details)) {
     return (
@@ -112,13 +113,13 @@ export function StreamPage({ publicKey, tab: routeTab }: { publicKey: string; ta
         tab={tab}
         tabs={[
           { id: 'posts', label: 'Posts', count: s.posts },
-          { id: 'files', label: 'Files', count: details?.files.length },
+          { id: 'files', label: 'Files', count: details ? userFiles(details.files).length : undefined },
           ...(hasSite ? [{ id: 'site' as const, label: 'Site' }] : []),
         ]}
         onSelect={(t) => navigate({ name: 'stream', publicKey, ...(t === 'posts' ? {} : { tab: t }) }, { replace: true })}
       />
       <div role="tabpanel" id={`stream-panel-${tab}`} aria-labelledby={`stream-tab-${tab}`}>
-        {tab === 'files' ? (details ? <FilesTab s={details} dropping={dropping} /> : <SkeletonCards count={2} />) : tab === 'site' ? (details ? <SiteTab s={details} /> : <SkeletonCards count={1} />) : (
+        {tab === 'files' ? (details ? <FilesTab s={details} /> : <SkeletonCards count={2} />) : tab === 'site' ? (details ? <SitePanel s={details} /> : <SkeletonCards count={1} />) : (
           <>
           {error ? <ErrorBanner text={error} /> : null}
           {posts === null ? <SkeletonCards count={2} /> : posts.length === 0 ? (

@@ -3,9 +3,9 @@
 // deletes, attachments and avatars. Only this store talks to the transport about files.
 import { create } from 'zustand';
 import { transport } from '../api';
-import { PUT_FILE_MAX } from '../../app/api';
+import { PUT_FILE_MAX, type FolderDiff } from '../../app/api';
 import { attachmentPath, imageMarkdown, inlineImageType } from '../lib/files';
-import type { PickedFile } from '../lib/drop';
+import { fileDigest, type PickedFile } from '../lib/drop';
 import { messageOf } from './errors';
 import { useStreams } from './streams';
 
@@ -28,6 +28,24 @@ export interface UploadProgress {
   bytes: number;
   bytesTotal: number;
   current: string;
+  /** comparing with what the stream holds (hashing), before anything is sent */
+  comparing?: boolean;
+}
+
+/** A folder compared with the stream: its files as they will be stored, and what differs. */
+export interface FolderPlan {
+  /** the stream folder it stands for ('' for the top: a site) */
+  under: string;
+  files: PickedFile[];
+  diff: FolderDiff;
+}
+
+export interface FolderResult {
+  added: number;
+  changed: number;
+  removed: number;
+  unchanged: number;
+  failed: { path: string; message: string }[];
 }
 
 export interface UploadResult {
@@ -42,6 +60,12 @@ interface FilesState {
   readText(publicKey: string, path: string): Promise<{ text: string; truncated: boolean }>;
   upload(publicKey: string, files: PickedFile[]): Promise<UploadResult>;
   remove(publicKey: string, path: string): Promise<void>;
+  /** remove a folder whole; resolves to how many files went */
+  removeFolder(publicKey: string, folder: string): Promise<number>;
+  /** hash the picked files and ask the node which differ from what the stream holds (nothing is sent yet) */
+  compareFolder(publicKey: string, files: PickedFile[], under: string): Promise<FolderPlan>;
+  /** send only the new and changed files of a plan; with `remove`, delete the files that left the folder */
+  applyFolder(publicKey: string, plan: FolderPlan, opts: { remove: boolean }): Promise<FolderResult>;
   /** upload images into media/ and give the markdown that shows each */
   attach(publicKey: string, files: File[]): Promise<string[]>;
   setAvatar(publicKey: string, file: File | null): Promise<void>;
@@ -209,6 +233,49 @@ export const useFiles = create<FilesState>()((set, get) => ({
   async remove(publicKey, path) {
     await transport().call('deleteFile', { publicKey, path });
     await useStreams.getState().loadDetails(publicKey);
+  },
+  async removeFolder(publicKey, folder) {
+    const { removed } = await transport().call('deleteFiles', { publicKey, folder });
+    await useStreams.getState().loadDetails(publicKey);
+    return removed.length;
+  },
+  async compareFolder(publicKey, files, under) {
+    const progress: UploadProgress = { files: 0, filesTotal: files.length, bytes: 0, bytesTotal: files.reduce((n, f) => n + f.file.size, 0), current: '', comparing: true };
+    const publish = () => set({ uploads: { ...get().uploads, [publicKey]: { ...progress } } });
+    try {
+      const entries = [];
+      for (const f of files) {
+        progress.current = f.path;
+        publish();
+        entries.push({ path: f.path, size: f.file.size, hash: await fileDigest(f.file) });
+        progress.files++;
+        progress.bytes += f.file.size;
+      }
+      const diff = await transport().call('folderDiff', { publicKey, under, files: entries });
+      return { under, files, diff };
+    } finally {
+      const uploads = { ...get().uploads };
+      delete uploads[publicKey];
+      set({ uploads });
+    }
+  },
+  async applyFolder(publicKey, plan, { remove }) {
+    const send = new Set([...plan.diff.add, ...plan.diff.change]);
+    const r = send.size > 0 ? await get().upload(publicKey, plan.files.filter((f) => send.has(f.path))) : { stored: [], failed: [] };
+    const stored = new Set(r.stored);
+    let removed = 0;
+    if (remove && plan.diff.remove.length > 0 && r.failed.length === 0) {
+      // only once everything new is in: a failed update never leaves the site with pages missing
+      removed = (await transport().call('deleteFiles', { publicKey, paths: plan.diff.remove })).removed.length;
+      await useStreams.getState().loadDetails(publicKey).catch(() => {});
+    }
+    return {
+      added: plan.diff.add.filter((p) => stored.has(p)).length,
+      changed: plan.diff.change.filter((p) => stored.has(p)).length,
+      removed,
+      unchanged: plan.diff.unchanged,
+      failed: r.failed,
+    };
   },
   async attach(publicKey, files) {
     const out: string[] = [];
