@@ -187,7 +187,9 @@ export function excerpt(s: string): string {
   const cut = s.slice(0, end).trimEnd();
   // Pictures attached after the cut still show in the timeline (attachments sit at a post's end).
   const images = (s.slice(cut.length).match(STREAM_IMAGE) ?? []).slice(0, EXCERPT_IMAGES);
-  return `${cut}…${images.length ? `\n\n${images.join('\n\n')}` : ''}${CUT_MARK}`;
+  // "…" where a paragraph is cut short; a cut between paragraphs ends as written
+  const between = /^\s*\n\s*\n/.test(s.slice(end));
+  return `${cut}${between ? '' : '…'}${images.length ? `\n\n${images.join('\n\n')}` : ''}${CUT_MARK}`;
 }
 
 /** A stored excerpt as shown: the text, and whether the post holds more. */
