@@ -190,7 +190,7 @@ function PostCardInner({ item, own, onOpenStream, onDelete, loadFull, onSave, st
           <>
             {item.title ? <h3 id={titleId} className="post-title" dir="auto">{item.title}</h3> : null}
             {source ? (
-              <div ref={body} id={bodyId} className={collapsed ? 'post-body-wrap collapsed' : 'post-body-wrap'}>
+              <div ref={body} id={bodyId} className={collapsed && overflows ? 'post-body-wrap collapsed' : 'post-body-wrap'}>
                 <Markdown source={source} className="md post-body" streamKey={item.streamKey} />
               </div>
             ) : null}

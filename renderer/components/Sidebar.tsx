@@ -56,7 +56,7 @@ function StreamItem({ s, active, syncing, onClick }: { s: StreamSummary; active:
         }}
       >
         <Avatar publicKey={s.publicKey} name={name || '?'} size={28} />
-        <span className="stream-item-name">{name || 'Fetching…'}</span>
+        <span className="stream-item-name" title={name || undefined}>{name || 'Fetching…'}</span>
         {syncing ? <span className="spinner" role="status" aria-label="Syncing" /> : null}
       </a>
       <StreamItemMenu s={s} name={name || 'Unnamed stream'} />
