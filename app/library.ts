@@ -194,8 +194,13 @@ export function excerpt(s: string): string {
 
 /** A stored excerpt as shown: the text, and whether the post holds more. */
 export function splitExcerpt(stored: string): { body: string; cut: boolean } {
-  return stored.endsWith(CUT_MARK) ? { body: stored.slice(0, -CUT_MARK.length), cut: true } : { body: stored, cut: false };
+  if (stored.endsWith(CUT_MARK)) return { body: stored.slice(0, -CUT_MARK.length), cut: true };
+  // Rows indexed before excerpts were marked: cut at exactly EXCERPT_CHARS (one less before a
+  // surrogate pair), pictures after "…". A whole post of that length only gets a needless "Show more".
+  const old = stored.length === EXCERPT_CHARS || stored.length === EXCERPT_CHARS - 1 || OLD_CUT.test(stored);
+  return { body: stored, cut: old };
 }
+const OLD_CUT = new RegExp(`^[\\s\\S]{${EXCERPT_CHARS - 1},${EXCERPT_CHARS}}…\\n\\n!\\[`);
 
 function clampLimit(n: number | undefined, dflt: number, max: number): number {
   if (n === undefined || !Number.isFinite(n)) return dflt;

@@ -72,6 +72,10 @@ test('the timeline excerpt is cut between words, never inside a link, and says i
   const pics = splitExcerpt(excerpt(`${words}\n\n![a](media/a.png)`));
   assert.ok(pics.cut && pics.body.endsWith('![a](media/a.png)'));
   assert.deepEqual(splitExcerpt(excerpt('short and whole')), { body: 'short and whole', cut: false });
+  // rows a library indexed before excerpts were marked: cut at exactly EXCERPT_CHARS
+  assert.equal(splitExcerpt('x'.repeat(EXCERPT_CHARS)).cut, true);
+  assert.equal(splitExcerpt(`${'x'.repeat(EXCERPT_CHARS)}…\n\n![a](media/a.png)`).cut, true);
+  assert.equal(splitExcerpt('x'.repeat(EXCERPT_CHARS - 10)).cut, false);
   // one word longer than the excerpt: kept whole up to a bound, never split mid-word below it
   const long = splitExcerpt(excerpt('a'.repeat(700) + ' tail ' + 'b '.repeat(400)));
   assert.ok(long.cut && long.body.startsWith('a'.repeat(700)));
