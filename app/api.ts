@@ -131,6 +131,8 @@ export interface PostView {
 export interface TimelineItem extends PostView {
   streamKey: string;
   streamName: string;
+  /** `body` is the post's start (cut between words, outside links): getPost has the whole */
+  cut?: boolean;
 }
 
 export interface NearbyStream {

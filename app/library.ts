@@ -124,7 +124,8 @@ function toEntry(r: StreamRow): StreamEntry {
 }
 
 function toTimeline(r: TimelineRow): TimelineEntry {
-  return { streamKey: r.stream_pk, streamName: r.stream_name, key: r.key, id: r.id, ts: r.ts, mod: r.mod, title: r.title, body: r.body };
+  const { body, cut } = splitExcerpt(r.body);
+  return { streamKey: r.stream_pk, streamName: r.stream_name, key: r.key, id: r.id, ts: r.ts, mod: r.mod, title: r.title, body, ...(cut ? { cut } : {}) };
 }
 
 function checkPublicKey(pk: string): void {
@@ -138,16 +139,68 @@ function checkPublicKey(pk: string): void {
 const STREAM_IMAGE = /!\[[^\]\n]{0,200}\]\((?![a-z][a-z0-9+.-]*:|\/)[^()\s]{1,300}\)/gi;
 const EXCERPT_IMAGES = 4;
 
-function excerpt(s: string): string {
-  if (s.length <= EXCERPT_CHARS) return s;
-  let cut = s.slice(0, EXCERPT_CHARS);
-  const last = cut.charCodeAt(cut.length - 1);
-  if (last >= 0xd800 && last <= 0xdbff) cut = cut.slice(0, -1); // never split a surrogate pair
-  // Pictures attached after the cut still show in the timeline (attachments sit at a post's end).
-  const rest = s.slice(cut.length);
-  const images = (rest.match(STREAM_IMAGE) ?? []).slice(0, EXCERPT_IMAGES);
-  return images.length ? `${cut}…\n\n${images.join('\n\n')}` : cut;
+/**
+ * Ends an excerpt that is not the whole body (then the timeline item says `cut`): a noncharacter,
+ * never shown. A body that itself ends with one only costs a reader one needless "Show more".
+ */
+const CUT_MARK = '\uffff';
+/** A first word longer than the excerpt is kept whole up to this many characters. */
+const MAX_WORD = 2 * EXCERPT_CHARS;
+/** A link as written: `[text](href "title")` or `![alt](path)`, within bounds. */
+const LINK_AT = /^!?\[[^\]\n]{0,500}\]\([^()\s]{0,2000}(?:\s+"[^"\n]{0,200}")?\)/;
+
+/** Where to end an excerpt of s: between words, before a paragraph when one is near, outside links and code. */
+function cutPoint(s: string): number {
+  let end = EXCERPT_CHARS;
+  if (!/\s/.test(s[end] ?? ' ')) {
+    const head = s.slice(0, end);
+    const para = head.lastIndexOf('\n\n');
+    const space = Math.max(head.lastIndexOf(' '), head.lastIndexOf('\n'), head.lastIndexOf('\t'));
+    if (para >= EXCERPT_CHARS * 0.6) end = para;
+    else if (space > 0) end = space;
+    else {
+      const next = s.slice(0, MAX_WORD + 1).search(/\s/);
+      end = next > 0 ? next : EXCERPT_CHARS;
+    }
+  }
+  // A link (or picture) that would be cut is left out whole: never a live link to half a URL.
+  for (let i = s.indexOf('[', Math.max(0, end - 3000)); i !== -1 && i < end; i = s.indexOf('[', i + 1)) {
+    const start = i > 0 && s[i - 1] === '!' ? i - 1 : i;
+    const m = LINK_AT.exec(s.slice(start, start + 2800));
+    if (m && start + m[0].length > end) {
+      end = start;
+      break;
+    }
+  }
+  // an inline code span left open shows its backtick: end before it
+  const head = s.slice(0, end);
+  if (((head.match(/`/g) ?? []).length & 1) === 1 && !/^ {0,3}```/m.test(head)) end = head.lastIndexOf('`');
+  const last = s.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end--; // never split a surrogate pair
+  return end;
 }
+
+/** What the timeline keeps of a post body: the whole of it, or its start and its pictures, marked as cut. */
+export function excerpt(s: string): string {
+  if (s.length <= EXCERPT_CHARS) return s;
+  const end = cutPoint(s);
+  const cut = s.slice(0, end).trimEnd();
+  // Pictures attached after the cut still show in the timeline (attachments sit at a post's end).
+  const images = (s.slice(cut.length).match(STREAM_IMAGE) ?? []).slice(0, EXCERPT_IMAGES);
+  // "…" where a paragraph is cut short; a cut between paragraphs ends as written
+  const between = /^\s*\n\s*\n/.test(s.slice(end));
+  return `${cut}${between ? '' : '…'}${images.length ? `\n\n${images.join('\n\n')}` : ''}${CUT_MARK}`;
+}
+
+/** A stored excerpt as shown: the text, and whether the post holds more. */
+export function splitExcerpt(stored: string): { body: string; cut: boolean } {
+  if (stored.endsWith(CUT_MARK)) return { body: stored.slice(0, -CUT_MARK.length), cut: true };
+  // Rows indexed before excerpts were marked: cut at exactly EXCERPT_CHARS (one less before a
+  // surrogate pair), pictures after "…". A whole post of that length only gets a needless "Show more".
+  const old = stored.length === EXCERPT_CHARS || stored.length === EXCERPT_CHARS - 1 || OLD_CUT.test(stored);
+  return { body: stored, cut: old };
+}
+const OLD_CUT = new RegExp(`^[\\s\\S]{${EXCERPT_CHARS - 1},${EXCERPT_CHARS}}…\\n\\n!\\[`);
 
 function clampLimit(n: number | undefined, dflt: number, max: number): number {
   if (n === undefined || !Number.isFinite(n)) return dflt;
@@ -611,7 +664,7 @@ export class Library {
     } catch (e) {
       throw sqliteError(e, this.file);
     }
-    return rows.map((r) => ({ ...toTimeline(r), snippet: makeSnippet(r.title, r.body, terms) }));
+    return rows.map((r) => ({ ...toTimeline(r), snippet: makeSnippet(r.title, splitExcerpt(r.body).body, terms) }));
   }
 
   // ---------- rebuilding ----------

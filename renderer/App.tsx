@@ -16,7 +16,18 @@ import { StreamPage } from './screens/StreamPage';
 import { reloadAll } from './stores/events';
 import { selectFollowed, selectMine, useStreams } from './stores/streams';
 import { selectActive, useSync } from './stores/sync';
-import { useUi } from './stores/ui';
+import { hashOf, useUi } from './stores/ui';
+import { ErrorBoundary, ScreenError } from './components/ErrorBoundary';
+import { PostView } from './screens/PostView';
+
+/** A dialog that failed to render: closed, and said so. */
+function DialogError() {
+  useEffect(() => {
+    useUi.getState().closeDialog();
+    useUi.getState().toast('That window could not be shown: something in it is malformed.', 'error');
+  }, []);
+  return null;
+}
 
 function Toasts() {
   const { toasts, dismissToast } = useUi();
@@ -25,6 +36,9 @@ function Toasts() {
       {toasts.map((t) => (
         <div key={t.id} className={`toast toast-${t.tone}`}>
           <span>{t.text}</span>
+          {t.action ? (
+            <button type="button" className="toast-action" onClick={() => { t.action!.run(); dismissToast(t.id); }}>{t.action.label}</button>
+          ) : null}
           <button type="button" className="icon-button icon-button-sm" aria-label="Dismiss" onClick={() => dismissToast(t.id)}>
             <Icon name="close" size={14} />
           </button>
@@ -78,6 +92,7 @@ function useShortcuts() {
 export function App() {
   const route = useUi((s) => s.route);
   const connection = useUi((s) => s.connection);
+  const dialog = useUi((s) => s.dialog);
   const { navigate, openDialog } = useUi();
   const { loaded, error } = useStreams(useShallow((s) => ({ loaded: s.loaded, error: s.error })));
   const mine = useStreams(useShallow(selectMine));
@@ -124,6 +139,9 @@ export function App() {
     case 'stream':
       screen = <StreamPage key={route.publicKey} publicKey={route.publicKey} tab={route.tab} />;
       break;
+    case 'post':
+      screen = <PostView key={`${route.publicKey}/${route.key}`} publicKey={route.publicKey} postKey={route.key} />;
+      break;
     case 'search':
       screen = <Search initial={route.query} />;
       break;
@@ -152,10 +170,11 @@ export function App() {
       />
       <main id="main" className="main" tabIndex={-1}>
         {connection === 'lost' ? <div className="banner banner-warn" role="status">Live updates paused: reconnecting to Drayer…</div> : null}
-        {screen}
+        {/* one screen that fails to render shows a note; the sidebar and the rest keep working */}
+        <ErrorBoundary resetKey={hashOf(route)} fallback={(_, retry) => <ScreenError retry={retry} />}>{screen}</ErrorBoundary>
       </main>
       <RightRail />
-      <Dialogs />
+      <ErrorBoundary resetKey={dialog} fallback={() => <DialogError />}><Dialogs /></ErrorBoundary>
       <Toasts />
     </div>
   );

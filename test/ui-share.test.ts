@@ -298,10 +298,11 @@ test('pictures: an avatar chosen at first run and changed in Edit profile; a pic
     assert.ok(details.files.some((f) => f.path === ref && f.mime === 'image/png'), 'the picture is a file of the stream');
     await shoot(page, 'home-picture-light-wide');
     await assertAccessible(page, 'home with a picture');
-    // clicking it opens it large
+    // clicking it opens it large, with its alt text; Esc closes
     await card.getByRole('button', { name: 'Open image: Garden View' }).click();
-    await page.getByRole('dialog').locator('.preview-image img').waitFor();
+    await page.getByRole('dialog', { name: 'Picture: Garden View' }).locator('img[alt="Garden View"]').waitFor();
     await page.keyboard.press('Escape');
+    await page.getByRole('dialog', { name: 'Picture: Garden View' }).waitFor({ state: 'detached' });
 
     // editing the post attaches pictures too (the composer's attach, in the in-place editor)
     await card.getByRole('button', { name: 'Post actions' }).click();

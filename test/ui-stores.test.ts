@@ -117,7 +117,7 @@ test('markdown renders to elements without raw HTML, unsafe links or images from
   assert.match(html, /&lt;script&gt;/);
   assert.match(html, /<a href="https:\/\/ok.example\/" target="_blank" rel="noopener noreferrer nofollow">b<\/a>/);
   assert.match(html, /\[pic\]/);
-  assert.match(html, /<h3 class="md-heading">Hi<\/h3>/);
+  assert.match(html, /<h3 class="md-heading" dir="auto">Hi<\/h3>/);
   assert.equal(safeHref(' JavaScript:alert(1)'), null);
   assert.equal(safeHref('drayer:abc'), 'drayer:abc');
 });

@@ -2,7 +2,7 @@
 import { useState } from 'react';
 import { Icon } from './Icon';
 
-async function copyText(text: string): Promise<boolean> {
+export async function copyText(text: string): Promise<boolean> {
   try {
     await navigator.clipboard.writeText(text);
     return true;

@@ -1,11 +1,22 @@
-// One post: avatar, stream name, time, title and markdown body; your own posts have a ⋯ menu
-// (edit, delete) and edit in place, where pictures can be attached as in the composer.
-import { useState } from 'react';
+// One post: avatar, stream name, time (a link to the post's own page), title and markdown body;
+// a ⋯ menu (open, copy link; edit and delete on your own posts) and edit in place, where
+// pictures can be attached as in the composer. A long post is collapsed after about 12 lines
+// with "Show more"; an excerpt (the timeline keeps the start of long posts) loads the whole post
+// when opened. Each card renders inside its own error boundary: one bad post shows a note, and
+// the rest of the list stays.
+import { useEffect, useLayoutEffect, useRef, useState } from 'react';
 import type { TimelineItem } from '../api/transport';
 import { Markdown } from '../lib/markdown';
+import { absoluteTime } from '../lib/time';
+import { messageOf } from '../stores/errors';
 import { attachTo } from '../stores/files';
+import { useDeletes } from '../stores/deletes';
+import { postId } from '../stores/timeline';
+import { hashOf, useUi } from '../stores/ui';
 import { Avatar } from './Avatar';
-import { Menu } from './Menu';
+import { copyText } from './CopyButton';
+import { ErrorBoundary } from './ErrorBoundary';
+import { Menu, type MenuItem } from './Menu';
 import { PostEditor } from './PostEditor';
 import { RelativeTime } from './RelativeTime';
 
@@ -17,42 +28,158 @@ export interface PostCardProps {
   /** the full post to edit (the timeline holds excerpts) */
   loadFull: (item: TimelineItem) => Promise<{ title: string; body: string }>;
   onSave: (item: TimelineItem, title: string, body: string) => Promise<void>;
+  /** the post's own page: the whole post, never collapsed, no link to itself */
+  standalone?: boolean;
 }
 
-export function PostCard({ item, own, onOpenStream, onDelete, loadFull, onSave }: PostCardProps) {
-  const [editing, setEditing] = useState<{ title: string; body: string } | null>(null);
-  const name = item.streamName || 'Unnamed stream';
-  const titleId = `post-${item.streamKey.slice(0, 8)}-${item.key}`;
+/** Collapsed height, in lines of body text (UI.md: "collapse after ~12 lines"). */
+const COLLAPSED_LINES = 12;
+/** A post only a little longer than that is shown whole: a "Show more" for two lines is noise. */
+const SLACK_LINES = 3;
+
+/**
+ * Whole bodies loaded and posts opened by "Show more", by post and version: a windowed feed
+ * unmounts cards scrolled away, and they come back as the reader left them.
+ */
+const opened = new Map<string, { full?: string; expanded: boolean }>();
+const openedKey = (item: TimelineItem) => `${postId(item)}@${item.mod}`;
+function remember(item: TimelineItem, v: { full?: string; expanded: boolean }) {
+  opened.delete(openedKey(item));
+  opened.set(openedKey(item), v);
+  if (opened.size > 300) opened.delete(opened.keys().next().value!);
+}
+
+/** A link to a post's own page, as this app is opened (without its query: no token in a copied link). */
+export function postLink(publicKey: string, key: string): string {
+  return `${location.origin}${location.pathname}${hashOf({ name: 'post', publicKey, key })}`;
+}
+
+export function PostCard(props: PostCardProps) {
+  const hidden = useDeletes((s) => !!s.hidden[postId(props.item)]);
+  if (hidden) return null;
   return (
-    <article className="card post" aria-labelledby={item.title ? titleId : undefined} aria-label={item.title ? undefined : `Post by ${name}`} data-post-key={item.key}>
+    <ErrorBoundary
+      resetKey={openedKey(props.item)}
+      fallback={() => (
+        <article className="card post post-broken" aria-label={`Post by ${props.item.streamName || 'Unnamed stream'}`} data-post-key={props.item.key}>
+          <p>This post could not be shown.</p>
+        </article>
+      )}
+    >
+      <PostCardInner {...props} />
+    </ErrorBoundary>
+  );
+}
+
+function PostCardInner({ item, own, onOpenStream, onDelete, loadFull, onSave, standalone = false }: PostCardProps) {
+  const [editing, setEditing] = useState<{ title: string; body: string } | null>(null);
+  const [state, setState] = useState(() => opened.get(openedKey(item)) ?? { expanded: false });
+  const [loading, setLoading] = useState(false);
+  const [overflows, setOverflows] = useState(false);
+  const body = useRef<HTMLDivElement>(null);
+  const { navigate, toast } = useUi();
+  const name = item.streamName || 'Unnamed stream';
+  const base = `post-${item.streamKey.slice(0, 8).replace(/[^\w-]/g, '_')}-${item.key.replace(/[^\w-]/g, '_')}`;
+  const titleId = `${base}-title`;
+  const bodyId = `${base}-body`;
+  const source = state.full ?? item.body;
+  // an excerpt always has more; a whole body only when it is taller than the collapsed height
+  const more = !standalone && (!!item.cut && state.full === undefined);
+  const collapsible = !standalone && (overflows || more);
+  const collapsed = collapsible && !state.expanded;
+
+  useLayoutEffect(() => {
+    const el = body.current;
+    if (!el || standalone) return;
+    const check = () => {
+      const line = parseFloat(getComputedStyle(el).lineHeight) || 22;
+      setOverflows(el.scrollHeight > line * (COLLAPSED_LINES + SLACK_LINES));
+    };
+    check();
+    if (typeof ResizeObserver === 'undefined') return;
+    const ro = new ResizeObserver(check);
+    // the content's size, not the clipped box's: pictures load, the window narrows
+    if (el.firstElementChild) ro.observe(el.firstElementChild);
+    return () => ro.disconnect();
+  }, [source, standalone, editing]);
+
+  useEffect(() => setState(opened.get(openedKey(item)) ?? { expanded: false }), [item.mod]); // eslint-disable-line react-hooks/exhaustive-deps
+
+  const openPost = () => navigate({ name: 'post', publicKey: item.streamKey, key: item.key });
+  const toggle = async () => {
+    if (state.expanded) {
+      const next = { ...state, expanded: false };
+      setState(next);
+      remember(item, next);
+      // the reader was at the end of a long post: bring its start back into view
+      const card = body.current?.closest('article');
+      if (card && card.getBoundingClientRect().top < 0) card.scrollIntoView({ block: 'start' });
+      return;
+    }
+    let full = state.full;
+    if (item.cut && full === undefined) {
+      setLoading(true);
+      try {
+        full = (await loadFull(item)).body;
+      } catch (e) {
+        toast(`The rest of this post could not be read: ${messageOf(e)}`, 'error');
+        return;
+      } finally {
+        setLoading(false);
+      }
+    }
+    const next = { full, expanded: true };
+    setState(next);
+    remember(item, next);
+  };
+
+  const menu: MenuItem[] = [
+    ...(standalone ? [] : [{ label: 'Open post', onSelect: openPost }]),
+    {
+      label: 'Copy link',
+      onSelect: () => void copyText(postLink(item.streamKey, item.key)).then((ok) => toast(ok ? 'Link copied' : 'The link could not be copied', ok ? 'info' : 'error')),
+    },
+    ...(own
+      ? [
+          { label: 'Edit', onSelect: () => void loadFull(item).then(setEditing, (e) => toast(`This post could not be opened for editing: ${messageOf(e)}`, 'error')) },
+          { label: 'Delete…', danger: true, onSelect: () => onDelete(item) },
+        ]
+      : []),
+  ];
+
+  return (
+    <article
+      className={standalone ? 'card post post-standalone' : 'card post'} data-post-key={item.key}
+      aria-labelledby={item.title && !editing ? titleId : undefined} aria-label={item.title && !editing ? undefined : item.title || `Post by ${name}`}
+    >
       <button type="button" className="post-avatar" onClick={() => onOpenStream(item.streamKey)} aria-label={`Open ${name}`} tabIndex={-1}>
         <Avatar publicKey={item.streamKey} name={name} />
       </button>
       <div className="post-main">
         <header className="post-head">
-          <button type="button" className="post-author" onClick={() => onOpenStream(item.streamKey)}>
-            {name}
+          {/* the name is cut with an ellipsis when long: the tooltip and the accessible name hold it whole */}
+          <button type="button" className="post-author" onClick={() => onOpenStream(item.streamKey)} title={name}>
+            <bdi>{name}</bdi>
           </button>
           <span className="post-dot" aria-hidden="true">·</span>
-          <span className="post-time"><RelativeTime us={item.ts} /></span>
-          {item.mod > item.ts + 1_000_000 ? <span className="post-edited">edited</span> : null}
-          {own && !editing ? (
-            <Menu
-              label="Post actions"
-              items={[
-                { label: 'Edit', onSelect: () => void loadFull(item).then(setEditing) },
-                { label: 'Delete…', danger: true, onSelect: () => onDelete(item) },
-              ]}
-            />
-          ) : null}
+          {standalone ? (
+            <span className="post-time"><time dateTime={new Date(item.ts / 1000).toISOString()}>{absoluteTime(item.ts)}</time></span>
+          ) : (
+            <a className="post-time post-time-link" href={hashOf({ name: 'post', publicKey: item.streamKey, key: item.key })} onClick={(e) => { e.preventDefault(); openPost(); }}>
+              <RelativeTime us={item.ts} />
+            </a>
+          )}
+          {item.mod > item.ts + 1_000_000 ? <span className="post-edited" title={absoluteTime(item.mod)}>edited</span> : null}
+          {!editing ? <Menu label="Post actions" items={menu} /> : null}
         </header>
         {editing ? (
           <PostEditor
-            idBase={`edit-${item.key}`}
+            idBase={`edit-${base}`}
             initialTitle={editing.title}
             initialBody={editing.body}
             submitLabel="Save"
             attach={attachTo(item.streamKey)}
+            streamKey={item.streamKey}
             onCancel={() => setEditing(null)}
             onSubmit={async (t, b) => {
               await onSave(item, t, b);
@@ -61,8 +188,18 @@ export function PostCard({ item, own, onOpenStream, onDelete, loadFull, onSave }
           />
         ) : (
           <>
-            {item.title ? <h3 id={titleId} className="post-title">{item.title}</h3> : null}
-            {item.body ? <Markdown source={item.body} className="md post-body" streamKey={item.streamKey} /> : null}
+            {item.title ? <h3 id={titleId} className="post-title" dir="auto">{item.title}</h3> : null}
+            {source ? (
+              <div ref={body} id={bodyId} className={collapsed && overflows ? 'post-body-wrap collapsed' : 'post-body-wrap'}>
+                <Markdown source={source} className="md post-body" streamKey={item.streamKey} />
+              </div>
+            ) : null}
+            {item.unavailable && !source ? <p className="post-unavailable">{item.unavailable}</p> : null}
+            {collapsible ? (
+              <button type="button" className="post-more" aria-expanded={!collapsed} aria-controls={bodyId} onClick={() => void toggle()} disabled={loading}>
+                {loading ? 'Loading…' : collapsed ? 'Show more' : 'Show less'}
+              </button>
+            ) : null}
           </>
         )}
       </div>

@@ -1,11 +1,43 @@
 // Title (optional) and markdown body, growing with the text; Ctrl/⌘+Enter submits. What is
 // typed stays when submitting fails, with the reason beside it. With `attach`, pictures can be
 // added (button, paste or drop): previewed here, stored as files of the stream when posting,
-// and shown by the markdown appended to the body.
+// and shown by the markdown appended to the body. Pictures a post already ends with show as
+// thumbnails too (with Remove), not as their markdown; the markdown is still what is stored.
 import { useEffect, useRef, useState, type ReactNode } from 'react';
 import { messageOf } from '../stores/errors';
-import { inlineImageType } from '../lib/files';
+import { inlineImageType, streamFileRef } from '../lib/files';
 import { Icon } from './Icon';
+import { StreamImage } from './StreamImage';
+
+/** A picture already stored in the stream, as the post's markdown names it. */
+interface Kept {
+  id: number;
+  md: string;
+  alt: string;
+  path: string;
+}
+
+const PICTURE_LINE = /^!\[([^\]\n]{0,200})\]\(([^()\s]{1,300})\)$/;
+
+/** A body's trailing lines that each show one picture of the stream (how attachments are written), apart from its text. */
+export function splitAttachments(body: string): { text: string; pictures: { md: string; alt: string; path: string }[] } {
+  const lines = body.split('\n');
+  let i = lines.length;
+  const pictures: { md: string; alt: string; path: string }[] = [];
+  while (i > 0) {
+    const line = lines[i - 1]!.trim();
+    if (line === '') {
+      i--;
+      continue;
+    }
+    const m = PICTURE_LINE.exec(line);
+    const path = m ? streamFileRef(m[2]!) : null;
+    if (!m || !path) break;
+    pictures.unshift({ md: line, alt: m[1]!, path });
+    i--;
+  }
+  return pictures.length ? { text: lines.slice(0, i).join('\n').trimEnd(), pictures } : { text: body, pictures };
+}
 
 interface Attachment {
   id: number;
@@ -16,7 +48,7 @@ interface Attachment {
 let nextAttachment = 1;
 const MAX_ATTACHMENTS = 8;
 
-export function PostEditor({ initialTitle = '', initialBody = '', submitLabel, onSubmit, onCancel, autoFocus = true, leading, bodyPlaceholder = 'Write in markdown…', idBase = 'edit', attach }: {
+export function PostEditor({ initialTitle = '', initialBody = '', submitLabel, onSubmit, onCancel, autoFocus = true, leading, bodyPlaceholder = 'Write in markdown…', idBase = 'edit', attach, streamKey }: {
   initialTitle?: string;
   initialBody?: string;
   submitLabel: string;
@@ -28,9 +60,13 @@ export function PostEditor({ initialTitle = '', initialBody = '', submitLabel, o
   idBase?: string;
   /** store pictures as files and give the markdown that shows each */
   attach?: (files: File[]) => Promise<string[]>;
+  /** the stream the post's pictures are files of: with it, pictures at the body's end show as thumbnails */
+  streamKey?: string;
 }) {
+  const [initial] = useState(() => (streamKey ? splitAttachments(initialBody) : { text: initialBody, pictures: [] }));
   const [title, setTitle] = useState(initialTitle);
-  const [body, setBody] = useState(initialBody);
+  const [body, setBody] = useState(initial.text);
+  const [kept, setKept] = useState<Kept[]>(() => initial.pictures.map((p) => ({ ...p, id: nextAttachment++ })));
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [attachments, setAttachments] = useState<Attachment[]>([]);
@@ -42,7 +78,7 @@ export function PostEditor({ initialTitle = '', initialBody = '', submitLabel, o
 
   const addPictures = (files: File[]) => {
     const pictures = files.filter((f) => inlineImageType(f.type));
-    const room = MAX_ATTACHMENTS - attachments.length;
+    const room = MAX_ATTACHMENTS - attachments.length - kept.length;
     if (pictures.length < files.length) setError('Only pictures can be attached (PNG, JPEG, GIF, WebP or AVIF); add other files in your stream’s Files tab.');
     else if (pictures.length > room) setError(`A post holds at most ${MAX_ATTACHMENTS} pictures.`);
     else setError(null);
@@ -68,24 +104,30 @@ export function PostEditor({ initialTitle = '', initialBody = '', submitLabel, o
     if (autoFocus) bodyRef.current?.focus();
   }, [autoFocus]);
 
-  const empty = !title.trim() && !body.trim() && attachments.length === 0;
+  const empty = !title.trim() && !body.trim() && attachments.length === 0 && kept.length === 0;
   const submit = async () => {
     if (busy || empty) return;
     setBusy(true);
     setError(null);
-    let text = body;
+    let stored = kept;
     try {
       if (attachments.length && attach) {
         const refs = await attach(attachments.map((a) => a.file));
-        // Stored now: from here on they are part of the text, so a failed post keeps them without storing them twice.
-        text = [body.trimEnd(), refs.join('\n\n')].filter(Boolean).join('\n\n');
+        // Stored now: from here on they are kept pictures, so a failed post keeps them without storing them twice.
+        const added = refs.map((md) => {
+          const m = PICTURE_LINE.exec(md);
+          return { id: nextAttachment++, md, alt: m?.[1] ?? '', path: (m && streamFileRef(m[2]!)) || '' };
+        });
+        stored = [...kept, ...added];
         attachments.forEach((a) => URL.revokeObjectURL(a.url));
         setAttachments([]);
-        setBody(text);
+        setKept(stored);
       }
+      const text = [body.trimEnd(), ...stored.map((k) => k.md)].filter(Boolean).join('\n\n');
       await onSubmit(title.trim(), text);
       setTitle('');
       setBody('');
+      setKept([]);
     } catch (e) {
       setError(messageOf(e));
     } finally {
@@ -132,8 +174,16 @@ export function PostEditor({ initialTitle = '', initialBody = '', submitLabel, o
           addPictures(Array.from(e.dataTransfer.files));
         } : undefined}
       />
-      {attachments.length ? (
+      {attachments.length || kept.length ? (
         <ul className="attachments" aria-label="Pictures to post">
+          {kept.map((k) => (
+            <li key={k.id} className="attachment">
+              {streamKey && k.path ? <StreamImage publicKey={streamKey} path={k.path} alt={k.alt} className="attachment-img" open={false} /> : <span className="md-image-alt">[{k.alt}]</span>}
+              <button type="button" className="attachment-remove" aria-label={`Remove ${k.alt || 'picture'}`} title={`Remove ${k.alt || 'picture'}`} onClick={() => setKept((x) => x.filter((y) => y.id !== k.id))}>
+                <Icon name="close" size={14} />
+              </button>
+            </li>
+          ))}
           {attachments.map((a) => (
             <li key={a.id} className="attachment">
               <img src={a.url} alt={a.file.name} />
@@ -154,7 +204,7 @@ export function PostEditor({ initialTitle = '', initialBody = '', submitLabel, o
                 e.currentTarget.value = '';
                 addPictures(files);
               }} />
-            <button type="button" className="icon-button" aria-label="Attach pictures" title="Attach pictures" onClick={() => fileInput.current?.click()} disabled={busy || attachments.length >= MAX_ATTACHMENTS}>
+            <button type="button" className="icon-button" aria-label="Attach pictures" title="Attach pictures" onClick={() => fileInput.current?.click()} disabled={busy || attachments.length + kept.length >= MAX_ATTACHMENTS}>
               <Icon name="image" size={20} />
             </button>
           </>

@@ -6,6 +6,9 @@ import { useSettings } from '../stores/settings';
 import { useStreams } from '../stores/streams';
 import { Avatar } from './Avatar';
 import { Icon, type IconName } from './Icon';
+import { Menu } from './Menu';
+import { useUi } from '../stores/ui';
+import { useSync } from '../stores/sync';
 
 export interface SidebarProps {
   route: Route;
@@ -53,9 +56,10 @@ function StreamItem({ s, active, syncing, onClick }: { s: StreamSummary; active:
         }}
       >
         <Avatar publicKey={s.publicKey} name={name || '?'} size={28} />
-        <span className="stream-item-name">{name || 'Fetching…'}</span>
+        <span className="stream-item-name" title={name || undefined}>{name || 'Fetching…'}</span>
         {syncing ? <span className="spinner" role="status" aria-label="Syncing" /> : null}
       </a>
+      <StreamItemMenu s={s} name={name || 'Unnamed stream'} />
     </li>
   );
 }
@@ -131,5 +135,46 @@ export function Sidebar({ route, mine, followed, syncing, nearbyCount, onNavigat
         <NavItem icon="settings" label="Settings" active={route.name === 'settings'} onClick={() => onNavigate({ name: 'settings' })} />
       </ul>
     </nav>
+  );
+}
+
+/**
+ * ⋯ beside each stream: what its page offers (share, settings, unfollow or edit profile), one
+ * click from anywhere, so a stream whose page cannot be shown can still be left.
+ */
+function StreamItemMenu({ s, name }: { s: StreamSummary; name: string }) {
+  const { navigate, openDialog, toast } = useUi.getState();
+  const settings = () => {
+    navigate({ name: 'stream', publicKey: s.publicKey });
+    // the page's tools card holds the stream's settings: opened and brought into view once drawn
+    let tries = 0;
+    const find = () => {
+      const tools = document.querySelector<HTMLDetailsElement>('#main details.tools');
+      if (!tools) return void (tries++ < 20 && setTimeout(find, 50));
+      tools.open = true;
+      tools.scrollIntoView({ block: 'start' });
+      tools.querySelector<HTMLElement>('summary')?.focus({ preventScroll: true });
+    };
+    setTimeout(find, 0);
+  };
+  const items = s.owned
+    ? [
+        { label: 'Share…', onSelect: () => openDialog({ kind: 'share', publicKey: s.publicKey }) },
+        { label: 'Edit profile…', onSelect: () => openDialog({ kind: 'editProfile', publicKey: s.publicKey }) },
+        { label: 'Stream settings', onSelect: settings },
+      ]
+    : [
+        {
+          label: 'Sync now',
+          onSelect: () => void useSync.getState().syncByHand(s.publicKey).then((o) => toast(o.text, o.ok ? 'info' : 'error')),
+        },
+        { label: 'Share…', onSelect: () => openDialog({ kind: 'share', publicKey: s.publicKey }) },
+        { label: 'Stream settings', onSelect: settings },
+        { label: 'Unfollow…', danger: true, onSelect: () => openDialog({ kind: 'unfollow', publicKey: s.publicKey }) },
+      ];
+  return (
+    <div className="stream-item-menu">
+      <Menu label={`Actions for ${name}`} items={items} />
+    </div>
   );
 }

@@ -19,6 +19,7 @@ import { useFiles } from '../stores/files';
 import { ShareDialog } from './ShareDialog';
 import { KeyDialogs } from './KeyDialogs';
 import { useSubmit } from '../lib/useSubmit';
+import { deleteWithUndo } from '../stores/deletes';
 
 /** What a failed follow means and what to do, by the node's error code. */
 function followAdvice(code: string): string | null {
@@ -133,22 +134,23 @@ function FollowDialog({ initialKey }: { initialKey?: string }) {
 }
 
 function DeletePostDialog({ d }: { d: Extract<DialogState, { kind: 'deletePost' }> }) {
-  const { closeDialog, toast } = useUi();
-  const { busy, error, run } = useSubmit(() => useTimeline.getState().remove(d.item), () => {
+  const { closeDialog } = useUi();
+  // The toast that follows offers Undo for 5 s (stores/deletes.ts says why nothing is written before).
+  const run = () => {
     closeDialog();
-    toast('Post deleted');
-  });
+    deleteWithUndo(d.item);
+    d.then?.();
+  };
   return (
     <Dialog title="Delete this post?" size="sm" onClose={closeDialog}
       footer={
         <>
           <button type="button" className="button button-quiet" onClick={closeDialog} autoFocus>Cancel</button>
-          <button type="button" className="button button-danger" onClick={() => void run()} disabled={busy}>{busy ? 'Deleting…' : 'Delete'}</button>
+          <button type="button" className="button button-danger" onClick={run}>Delete</button>
         </>
       }>
       <p>It disappears from your stream, and from every copy of it the next time they sync.</p>
-      {d.item.title ? <p className="quote">{d.item.title}</p> : null}
-      {error ? <p className="form-error" role="alert">{error}</p> : null}
+      {d.item.title ? <p className="quote" dir="auto">{d.item.title}</p> : null}
     </Dialog>
   );
 }

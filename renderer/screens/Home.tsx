@@ -9,6 +9,14 @@ import { useShallow } from 'zustand/react/shallow';
 import { Timeline } from './Timeline';
 import { useUi } from '../stores/ui';
 
+/** A name as the stream picker lists it: cut at a word near 48 characters (the option's title holds it whole). */
+function shortName(name: string): string {
+  if (name.length <= 48) return name || 'Unnamed stream';
+  const cut = name.slice(0, 48);
+  const space = cut.lastIndexOf(' ');
+  return `${(space > 24 ? cut.slice(0, space) : cut).trimEnd()}…`;
+}
+
 function Composer() {
   const mine = useStreams(useShallow(selectMine));
   const [pk, setPk] = useState<string | null>(null);
@@ -32,12 +40,14 @@ function Composer() {
           bodyPlaceholder="What's new?"
           onSubmit={(title, body) => useTimeline.getState().post(current.publicKey, title, body)}
           attach={attachTo(current.publicKey)}
+          streamKey={current.publicKey}
           leading={
             mine.length > 1 ? (
               <>
                 <label className="visually-hidden" htmlFor="composer-stream">Post to</label>
-                <select id="composer-stream" className="select select-sm" value={current.publicKey} onChange={(e) => setPk(e.target.value)}>
-                  {mine.map((s) => <option key={s.publicKey} value={s.publicKey}>{s.name}</option>)}
+                {/* a long name is cut with an ellipsis here; the tooltip holds it whole */}
+                <select id="composer-stream" className="select select-sm composer-stream" value={current.publicKey} onChange={(e) => setPk(e.target.value)} title={`Post to ${current.name}`}>
+                  {mine.map((s) => <option key={s.publicKey} value={s.publicKey} title={s.name}>{shortName(s.name)}</option>)}
                 </select>
               </>
             ) : null

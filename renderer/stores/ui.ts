@@ -7,6 +7,7 @@ import type { ConnectionState } from '../api/transport';
 export type Route =
   | { name: 'home' }
   | { name: 'stream'; publicKey: string; tab?: StreamTab }
+  | { name: 'post'; publicKey: string; key: string }
   | { name: 'search'; query: string }
   | { name: 'nearby' }
   | { name: 'settings' }
@@ -18,7 +19,7 @@ const TABS: readonly string[] = ['files', 'site'] satisfies StreamTab[];
 
 export type Dialog =
   | { kind: 'follow'; key?: string }
-  | { kind: 'deletePost'; item: TimelineItem }
+  | { kind: 'deletePost'; item: TimelineItem; then?: () => void }
   | { kind: 'unfollow'; publicKey: string }
   | { kind: 'editProfile'; publicKey: string }
   | { kind: 'newStream' }
@@ -35,6 +36,8 @@ export interface Toast {
   id: number;
   text: string;
   tone: 'info' | 'error';
+  /** one button in the toast (Undo) */
+  action?: { label: string; run: () => void };
 }
 
 export function parseHash(hash: string): Route {
@@ -56,6 +59,16 @@ export function parseHash(hash: string): Route {
       }
       return tail ? { name: 'stream', publicKey: tail } : { name: 'home' };
     }
+    case 'post': {
+      // #/post/<stream key>/<post key>, each encoded (a key's "/" is %2F)
+      if (rest.length !== 2) return { name: 'home' };
+      try {
+        const [pk, key] = rest.map(decodeURIComponent) as [string, string];
+        return pk && key ? { name: 'post', publicKey: pk, key } : { name: 'home' };
+      } catch {
+        return { name: 'home' };
+      }
+    }
     case 'search':
       return { name: 'search', query: tail };
     case 'nearby':
@@ -73,6 +86,8 @@ export function hashOf(r: Route): string {
   switch (r.name) {
     case 'stream':
       return `#/stream/${encodeURIComponent(r.publicKey)}${r.tab ? `/${r.tab}` : ''}`;
+    case 'post':
+      return `#/post/${encodeURIComponent(r.publicKey)}/${encodeURIComponent(r.key)}`;
     case 'search':
       return r.query ? `#/search/${encodeURIComponent(r.query)}` : '#/search';
     case 'home':
@@ -91,7 +106,7 @@ interface UiState {
   syncFromLocation(): void;
   openDialog(d: Dialog): void;
   closeDialog(): void;
-  toast(text: string, tone?: Toast['tone']): void;
+  toast(text: string, tone?: Toast['tone'], action?: Toast['action']): void;
   dismissToast(id: number): void;
   setConnection(c: ConnectionState): void;
 }
@@ -120,9 +135,9 @@ export const useUi = create<UiState>()((set, get) => ({
   closeDialog() {
     set({ dialog: null });
   },
-  toast(text, tone = 'info') {
+  toast(text, tone = 'info', action) {
     const id = nextToast++;
-    set({ toasts: [...get().toasts, { id, text, tone }] });
+    set({ toasts: [...get().toasts, { id, text, tone, ...(action ? { action } : {}) }] });
     setTimeout(() => get().dismissToast(id), 5000);
   },
   dismissToast(id) {
