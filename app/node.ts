@@ -101,6 +101,8 @@ export class DrayerNode implements DrayerApi {
   private readonly pullBuckets = new Map<string, TokenBucket>();
   private readonly pullBucket = new TokenBucket(ANNOUNCED_PULLS, Date.now());
   private readonly syncing = new Map<string, Promise<SyncReport[]>>();
+  /** the latest progress of each running pull, for windows that subscribe meanwhile */
+  private readonly liveProgress = new Map<string, DrayerEvents['syncProgress']>();
   /** the running (or waiting) pull of each stream, to stop it (cancelSync) */
   private readonly cancels = new Map<string, AbortController>();
   private readonly seenSeq = new Map<string, number>();
@@ -797,11 +799,18 @@ export class DrayerNode implements DrayerApi {
   // ---------- DrayerApi ----------
 
   private emit<E extends EventName>(event: E, data: DrayerEvents[E]): void {
+    if (event === 'syncProgress') {
+      const p = data as DrayerEvents['syncProgress'];
+      if (p.done) this.liveProgress.delete(p.publicKey);
+      else this.liveProgress.set(p.publicKey, p);
+    }
     this.events.emit('event', { event, data } as DrayerEvent);
   }
 
   subscribe(listener: (e: DrayerEvent) => void): () => void {
     this.events.on('event', listener);
+    // A window opened mid-pull learns of it now, not at its next event (a held-up file may send none for a while).
+    for (const data of this.liveProgress.values()) listener({ event: 'syncProgress', data });
     return () => this.events.off('event', listener);
   }
 

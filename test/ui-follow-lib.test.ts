@@ -166,3 +166,11 @@ test('sync store: a good sync clears an old failure (a failed Sync now too); a s
   st().onProgress({ publicKey: 'PK', peer: 'http://10.0.0.3:80', records: 1, bytes: 0, done: true });
   assert.equal(syncView(st(), 'PK', { lastOk: ok0 }).kind, 'ok');
 });
+
+test('progress: a pull gone quiet tells no time left (its old speed says nothing)', async () => {
+  const { describeProgress, STALL_MS } = await load('lib/progress.ts');
+  const samples = [{ at: 1000, size: 0 }, { at: 5000, size: 8_000_000 }];
+  const p = { records: 7, recordsTotal: 7, bytes: 0, size: 8_000_000, sizeTotal: 50_000_000, done: false };
+  assert.equal(describeProgress(p, samples, 6000).line, '8 MB of 50 MB · about 20 s left');
+  assert.equal(describeProgress(p, samples, 5000 + STALL_MS + 1).line, '8 MB of 50 MB');
+});

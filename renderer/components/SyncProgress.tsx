@@ -2,8 +2,20 @@
 // comes in bytes ("12.4 MB of 50 MB · about 20 s left"), and Cancel. Each screen shows it once
 // (the stream page's card, Nearby's row, the follow dialog, else the right rail); elsewhere a
 // spinner or "Syncing…" is the compact status.
+import { useEffect, useState } from 'react';
 import type { Progress } from '../stores/sync';
 import { describeProgress } from '../lib/progress';
+
+/** The time now, renewed every second while `on`: "time left" is dropped once a pull goes quiet. */
+function useNow(on: boolean): number {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    if (!on) return;
+    const t = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(t);
+  }, [on]);
+  return now;
+}
 
 export function ProgressBar({ fraction, label }: { fraction: number | null; label: string }) {
   const pct = fraction === null ? undefined : Math.round(fraction * 100);
@@ -26,7 +38,8 @@ export function ProgressBar({ fraction, label }: { fraction: number | null; labe
 export function SyncProgress({ p, label, head, line, onCancel, cancelLabel }: {
   p: Progress; label: string; head?: React.ReactNode; line?: string; onCancel?: () => void; cancelLabel?: string;
 }) {
-  const v = describeProgress(p, p.samples);
+  const now = useNow(!p.done && !!p.samples?.length);
+  const v = describeProgress(p, p.samples, now);
   return (
     <div className="sync-progress">
       {head ? (

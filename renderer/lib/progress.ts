@@ -63,7 +63,11 @@ export function timeLeft(seconds: number): string {
   return `about ${h} h${m ? ` ${m} min` : ''} left`;
 }
 
-export function describeProgress(p: P, samples: readonly Sample[] = []): ProgressView {
+/** A pull that sent nothing for this long has no "time left" to tell (the other computer went quiet). */
+export const STALL_MS = 5000;
+
+/** `now`: to tell a pull gone quiet (nothing since STALL_MS), whose old speed says nothing. */
+export function describeProgress(p: P, samples: readonly Sample[] = [], now?: number): ProgressView {
   const recordsTotal = p.recordsTotal !== undefined ? Math.max(p.recordsTotal, p.records) : undefined;
   const size = p.size ?? 0;
   const sizeTotal = p.sizeTotal !== undefined && p.sizeTotal > 0 ? Math.max(p.sizeTotal, size) : undefined;
@@ -83,7 +87,8 @@ export function describeProgress(p: P, samples: readonly Sample[] = []): Progres
   // "100 %" says done: while the pull still runs (a last chunk being stored, the done event on its way) it is 99.
   if (percent !== null && percent >= 100 && !p.done) percent = 99;
   if (fraction !== null && !p.done) fraction = Math.min(fraction, 0.99);
-  const rate = sizeTotal !== undefined ? speed(samples) : null;
+  const quiet = now !== undefined && samples.length > 0 && now - samples[samples.length - 1]!.at > STALL_MS;
+  const rate = sizeTotal !== undefined && !quiet ? speed(samples) : null;
   const left = rate && sizeTotal !== undefined && !p.done ? timeLeft((sizeTotal - size) / rate) || null : null;
   return { fraction, percent, amount, left, line: left ? `${amount} · ${left}` : amount };
 }

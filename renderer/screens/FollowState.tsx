@@ -11,7 +11,7 @@ import { codeOf, explainFollowError, explainSyncError, messageOf, type Explained
 import { useStreams } from '../stores/streams';
 import { syncView, useSync, type Progress } from '../stores/sync';
 import { useUi } from '../stores/ui';
-import { peerLabel } from '../lib/progress';
+import { formatBytes, peerLabel } from '../lib/progress';
 import { formatCount } from '../lib/time';
 
 /** A pull worth a card: a first clone, or one bringing more than a glance's worth. */
@@ -93,13 +93,14 @@ export function FollowState({ s, name }: { s: StreamSummary & Partial<StreamDeta
   }
   if (view.kind === 'stopped') {
     const got = s.records > 0;
-    const files = s.files?.length ?? 0;
+    const amount = progress?.cancelled && progress.sizeTotal ? `${formatBytes(progress.size ?? 0)} of ${formatBytes(progress.sizeTotal)}` : null;
+    const posts = `${formatCount(s.posts)} ${s.posts === 1 ? 'post' : 'posts'}`;
     return (
       <section className="card follow-state" aria-label="Sync stopped">
         <div className="follow-state-title"><Icon name="sync" size={18} /> {got ? `You stopped fetching ${name}` : `You stopped fetching ${name} before anything arrived`}</div>
         <p>
           {got
-            ? `What arrived is kept (${formatCount(s.posts)} ${s.posts === 1 ? 'post' : 'posts'}${files ? `, ${formatCount(files)} ${files === 1 ? 'file' : 'files'}` : ''}). Drayer leaves it as it is until you resume.`
+            ? `What arrived is kept: ${amount ? `${amount}, ` : ''}${posts} to read. Drayer fetches nothing more of it until you resume.`
             : 'Resume to fetch it, or unfollow it if you changed your mind.'}
         </p>
         <div className="follow-state-actions">

@@ -76,7 +76,9 @@ export const useSync = create<SyncState>()((set, get) => ({
     // The speed is measured within one pull: a new one (another peer, or after a done) starts over.
     const same = prev && !prev.done && prev.peer === p.peer && (prev.size ?? 0) <= (p.size ?? 0);
     const samples = p.done || p.size === undefined ? undefined : [...(same ? prev.samples ?? [] : []), { at, size: p.size }].filter((x) => at - x.at <= SPEED_WINDOW_MS);
-    set({ progress: { ...get().progress, [p.publicKey]: { ...p, at, samples } }, lastOk, manual });
+    // A stop keeps the amount the pull had reached, so the page can say what arrived.
+    const reached = p.cancelled && prev && !prev.done ? { size: prev.size, sizeTotal: prev.sizeTotal } : {};
+    set({ progress: { ...get().progress, [p.publicKey]: { ...reached, ...p, at, samples } }, lastOk, manual });
     // The stream's page shows the last sync from its details: read again when a pull ends.
     if (p.done && useStreams.getState().details[p.publicKey]) void useStreams.getState().loadDetails(p.publicKey).catch(() => {});
   },
@@ -133,7 +135,8 @@ export function syncView(st: Pick<SyncState, 'progress' | 'lastOk' | 'manual'>, 
   const failed = p?.error ? { at: p.at, peer: p.peer, error: p.error } : last?.error ? { at: last.at, peer: last.peer, error: last.error } : null;
   const hand = st.manual[publicKey]?.failed;
   if (failed && (!ok || failed.at - ok.at > ROUND_MS)) return { kind: 'failed', ...failed };
-  if (hand) return { kind: 'failed', at: Date.now(), peer: '', error: hand }; // a Sync now that failed, until a sync works
+  // a Sync now that failed, until a sync works (in the node's words when they came, which name the address)
+  if (hand) return failed && (!ok || failed.at >= ok.at) ? { kind: 'failed', ...failed } : { kind: 'failed', at: Date.now(), peer: '', error: hand };
   if (ok) return { kind: 'ok', at: ok.at, peer: ok.peer };
   return { kind: 'never' };
 }
