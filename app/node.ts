@@ -962,6 +962,7 @@ export class DrayerNode implements DrayerApi {
       this.seenSeq.set(pkText, s.lastSeq());
       this.emit('streamsChanged', {});
       await this.syncStream(pkText, undefined, true);
+      this.discovery?.announceNow(); // a copy more on the LAN: Nearby on other computers learns it now, not in 30 s
       return this.summary(pkText);
     },
     unfollow: ({ publicKey, deleteData }) => {
