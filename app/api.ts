@@ -83,6 +83,8 @@ export interface LastSync {
   records: number;
   stored: number;
   error?: string;
+  /** stopped by the user (cancelSync): what arrived is kept; automatic sync leaves the stream alone until a sync by hand */
+  cancelled?: boolean;
 }
 
 /** What verifyStream found (the same report as `drayer verify`). */
@@ -138,7 +140,10 @@ export interface TimelineItem extends PostView {
 export interface NearbyStream {
   publicKey: string;
   name: string;
+  /** held here (followed, or yours) */
   following: boolean;
+  /** yours: this computer holds its key (made here, or restored from its words); others carry a copy */
+  owned?: boolean;
   /** the computers that announce it, with their node names (Settings.name) when they gave one */
   peers: { address: string; port: number; name?: string }[];
   /** when it last changed (µs), as announced */
@@ -159,6 +164,8 @@ export interface SyncReport {
   error?: string;
   /** not pulled, and why (the LAN-only sync mode skips sources off the local network); nothing was sent */
   skipped?: string;
+  /** stopped by cancelSync part way: what arrived is kept */
+  cancelled?: boolean;
 }
 
 export interface ImportSummary {
@@ -216,6 +223,8 @@ export interface DrayerRequests {
   follow: [{ key: string; url?: string } & PartialSettings, StreamSummary];
   unfollow: [{ publicKey: string; deleteData?: boolean }, void];
   syncNow: [{ publicKey?: string }, SyncReport[]];
+  /** stop the running pull of a stream, keeping what arrived; it syncs again by hand (syncNow with its key). False: none ran */
+  cancelSync: [{ publicKey: string }, boolean];
   addFiles: [{ publicKey: string; paths: string[] }, ImportSummary];
   deleteFile: [{ publicKey: string; path: string }, boolean];
   /** delete several files at once: the listed paths, or every file in a folder; answers the paths deleted */
@@ -265,6 +274,10 @@ export interface DrayerEvents {
   syncProgress: {
     publicKey: string; peer: string; records: number; bytes: number; recordsTotal?: number;
     chunks?: number; chunksTotal?: number; done: boolean; error?: string;
+    /** bytes done and in all (record values and file chunks; see PullProgress.size): what a bar follows */
+    size?: number; sizeTotal?: number;
+    /** done: stopped by cancelSync, what arrived is kept */
+    cancelled?: boolean;
   };
   peerFound: { nodeId: string; address: string; port: number; name: string; streams: string[] };
   /** a node left the LAN (it said goodbye, or went silent): its streams leave Nearby */
@@ -291,7 +304,7 @@ export interface DrayerApi {
 
 export const METHODS: readonly Method[] = [
   'status', 'listStreams', 'createStream', 'streamDetails', 'setStreamInfo', 'post', 'editPost', 'deletePost', 'listPosts', 'getPost',
-  'follow', 'unfollow', 'syncNow', 'addFiles', 'deleteFile', 'deleteFiles', 'folderDiff', 'timeline', 'search', 'nearby', 'setPrimaryServers',
+  'follow', 'unfollow', 'syncNow', 'cancelSync', 'addFiles', 'deleteFile', 'deleteFiles', 'folderDiff', 'timeline', 'search', 'nearby', 'setPrimaryServers',
   'setStreamSettings', 'getSettings', 'setSettings',
   'putFile', 'uploadBegin', 'uploadChunk', 'uploadFinish', 'uploadCancel', 'readFile', 'setAvatar',
   'keyBackup', 'checkWords', 'restoreStream', 'openStreamFile', 'exportStream', 'verifyStream',

@@ -103,6 +103,10 @@ export class DrayerNode implements DrayerApi {
   private readonly pullBuckets = new Map<string, TokenBucket>();
   private readonly pullBucket = new TokenBucket(ANNOUNCED_PULLS, Date.now());
   private readonly syncing = new Map<string, Promise<SyncReport[]>>();
+  /** the latest progress of each running pull, for windows that subscribe meanwhile */
+  private readonly liveProgress = new Map<string, DrayerEvents['syncProgress']>();
+  /** the running (or waiting) pull of each stream, to stop it (cancelSync) */
+  private readonly cancels = new Map<string, AbortController>();
   private readonly seenSeq = new Map<string, number>();
   /** posts whose text could not be fetched lately (see OPEN_RETRY_MS), by stream, id and hash */
   private readonly openFailures = new Map<string, { until: number; why: string }>();
@@ -564,9 +568,20 @@ export class DrayerNode implements DrayerApi {
     const key = `${pk} ${only ?? '*'}`;
     const running = this.syncing.get(key);
     if (running) return running;
-    const job = this.runSync(pk, only, force).finally(() => this.syncing.delete(key));
+    // One pull of a stream at a time: two would fetch the same chunks twice, and the first to end
+    // would say "synced" while the other still brings the rest. A pull not asked for by hand joins
+    // the running one; one asked for by hand (a follow, Sync now) waits for it, then runs.
+    const other = [...this.syncing].find(([k]) => k.startsWith(`${pk} `))?.[1];
+    if (other && !force) return other;
+    const job = (other ? other.catch(() => []).then(() => this.runSync(pk, only, force)) : this.runSync(pk, only, force))
+      .finally(() => this.syncing.delete(key));
     this.syncing.set(key, job);
     return job;
+  }
+
+  /** A stream whose last pull the user stopped: automatic sync leaves it alone until a sync by hand. */
+  private held(pk: string): boolean {
+    return asLastSync(this.library.getStream(pk)?.settings.lastSync)?.cancelled === true;
   }
 
   /** Verify in the worker pool (the next page while this one is applied), then index and announce. */
@@ -602,12 +617,23 @@ export class DrayerNode implements DrayerApi {
   }
 
   private async runSync(pk: string, only: string | undefined, force: boolean): Promise<SyncReport[]> {
-    return this.slot(() => this.runSyncNow(pk, only, force));
+    const stop = new AbortController();
+    this.cancels.set(pk, stop);
+    try {
+      return await this.slot(async () => {
+        if (!stop.signal.aborted) return this.runSyncNow(pk, only, force, stop.signal);
+        this.noteSync(pk, { at: Date.now(), peer: only ?? '', records: 0, stored: 0, cancelled: true }); // stopped while waiting its turn
+        return [];
+      });
+    } finally {
+      if (this.cancels.get(pk) === stop) this.cancels.delete(pk);
+    }
   }
 
-  private async runSyncNow(pk: string, only: string | undefined, force: boolean): Promise<SyncReport[]> {
+  private async runSyncNow(pk: string, only: string | undefined, force: boolean, signal: AbortSignal): Promise<SyncReport[]> {
     const s = this.stream(pk);
     if (s.writable && !only) return [];
+    if (!force && this.held(pk)) return [];
     // The mode is read as the pull starts (a pull waiting for its slot may find sync paused).
     if (this.syncMode() === 'paused') {
       if (force) throw this.pausedError('nothing was fetched');
@@ -641,8 +667,10 @@ export class DrayerNode implements DrayerApi {
           // others for long; the cursor keeps the work done, the next round resumes.
           maxDurationMs: force ? undefined : 5 * 60_000,
           applier,
+          signal,
           onProgress: (p) => this.emit('syncProgress', {
-            publicKey: pk, peer: url, records: p.records, recordsTotal: p.recordsTotal, bytes: p.bytes, chunks: p.chunks, chunksTotal: p.chunksTotal, done: false,
+            publicKey: pk, peer: url, records: p.records, recordsTotal: p.recordsTotal, bytes: p.bytes, chunks: p.chunks, chunksTotal: p.chunksTotal,
+            size: p.size, sizeTotal: p.sizeTotal, done: false,
           }),
         });
         if (res.infoFilled) this.afterChange(s, { stored: [s.get('drayer', 'info')!], removed: [] }, false); // the name arrived
@@ -650,27 +678,49 @@ export class DrayerNode implements DrayerApi {
         remember(this.peerState, url, { failures: 0, nextTry: 0 });
         if (proven) this.library.upsertPeer({ url, lastOk: Date.now(), lastSeen: Date.now(), failures: 0, nextTry: 0 });
         this.emit('syncProgress', { publicKey: pk, peer: url, records: res.records, bytes: res.bytes, done: true });
-        this.noteSync(pk, { at: Date.now(), peer: url, records: res.records, stored: res.stored });
         reports.push({ publicKey: pk, peer: url, records: res.records, stored: res.stored, removed: res.removed, duplicates: res.duplicates, rejected: res.rejected, bytes: res.bytes });
       } catch (err) {
+        if (signal.aborted) {
+          // Stopped by the user: what arrived is kept (cursors move per page, chunks are stored as
+          // they come); no backoff, no other source, and no automatic sync until one by hand.
+          this.emit('syncProgress', { publicKey: pk, peer: url, records: 0, bytes: 0, done: true, cancelled: true });
+          reports.push({ publicKey: pk, peer: url, records: 0, stored: 0, removed: 0, rejected: 0, bytes: 0, cancelled: true });
+          break;
+        }
         const failures = st.failures + 1;
         const backoff = Math.min(30 * 60_000, 5_000 * 2 ** Math.min(failures, 10));
         remember(this.peerState, url, { failures, nextTry: Date.now() + backoff });
         if (proven) this.library.upsertPeer({ url, failures, nextTry: Date.now() + backoff });
         const msg = (err as Error).message;
         this.emit('syncProgress', { publicKey: pk, peer: url, records: 0, bytes: 0, done: true, error: msg });
-        this.noteSync(pk, { at: Date.now(), peer: url, records: 0, stored: 0, error: msg });
         reports.push({ publicKey: pk, peer: url, records: 0, stored: 0, removed: 0, rejected: 0, bytes: 0, error: msg });
       }
     }
+    this.noteRound(pk, reports);
     return reports;
+  }
+
+  /**
+   * A round of pulls as the stream's state: stopped by the user, else synced when any source
+   * answered (a dead mirror beside a live source is no news, and an old error is cleared), else
+   * the first failure. A round that asked no one (every source backing off) changes nothing.
+   */
+  private noteRound(pk: string, reports: SyncReport[]): void {
+    const at = Date.now();
+    const tried = reports.filter((r) => !r.skipped);
+    const stopped = tried.find((r) => r.cancelled);
+    const good = tried.filter((r) => !r.error && !r.cancelled);
+    const sum = (k: 'records' | 'stored') => good.reduce((n, r) => n + r[k], 0);
+    if (stopped) this.noteSync(pk, { at, peer: stopped.peer, records: sum('records'), stored: sum('stored'), cancelled: true });
+    else if (good.length) this.noteSync(pk, { at, peer: good[good.length - 1]!.peer, records: sum('records'), stored: sum('stored') });
+    else if (tried[0]) this.noteSync(pk, { at, peer: tried[0].peer, records: 0, stored: 0, error: tried[0].error });
   }
 
   /** The last pull of a stream, and the last that worked, kept in its library entry for its page. */
   private noteSync(pk: string, last: LastSync): void {
     try {
       if (!this.library.getStream(pk)) return;
-      this.library.updateStream(pk, { settings: last.error ? { lastSync: last } : { lastSync: last, lastOk: { at: last.at, peer: last.peer } } });
+      this.library.updateStream(pk, { settings: last.error || last.cancelled ? { lastSync: last } : { lastSync: last, lastOk: { at: last.at, peer: last.peer } } });
     } catch (e) {
       this.log(`noting the last sync of ${pk}: ${(e as Error).message}`);
     }
@@ -788,11 +838,18 @@ export class DrayerNode implements DrayerApi {
   // ---------- DrayerApi ----------
 
   private emit<E extends EventName>(event: E, data: DrayerEvents[E]): void {
+    if (event === 'syncProgress') {
+      const p = data as DrayerEvents['syncProgress'];
+      if (p.done) this.liveProgress.delete(p.publicKey);
+      else this.liveProgress.set(p.publicKey, p);
+    }
     this.events.emit('event', { event, data } as DrayerEvent);
   }
 
   subscribe(listener: (e: DrayerEvent) => void): () => void {
     this.events.on('event', listener);
+    // A window opened mid-pull learns of it now, not at its next event (a held-up file may send none for a while).
+    for (const data of this.liveProgress.values()) listener({ event: 'syncProgress', data });
     return () => this.events.off('event', listener);
   }
 
@@ -944,6 +1001,7 @@ export class DrayerNode implements DrayerApi {
       this.seenSeq.set(pkText, s.lastSeq());
       this.emit('streamsChanged', {});
       await this.syncStream(pkText, undefined, true);
+      this.discovery?.announceNow(); // a copy more on the LAN: Nearby on other computers learns it now, not in 30 s
       return this.summary(pkText);
     },
     unfollow: ({ publicKey, deleteData }) => {
@@ -962,10 +1020,18 @@ export class DrayerNode implements DrayerApi {
     },
     syncNow: async ({ publicKey }) => {
       if (this.syncMode() === 'paused') throw this.pausedError('nothing was synced');
-      const keys = publicKey ? [formatKey(this.stream(publicKey).publicKey)] : [...this.streams.keys()];
+      // One stream by hand resumes it when the user had stopped it; "all" leaves stopped ones stopped.
+      const keys = publicKey ? [formatKey(this.stream(publicKey).publicKey)] : [...this.streams.keys()].filter((pk) => !this.held(pk));
       const out: SyncReport[] = [];
       for (const pk of keys) out.push(...(await this.syncStream(pk, undefined, true)));
       return out;
+    },
+    cancelSync: ({ publicKey }) => {
+      const pk = formatKey(this.stream(publicKey).publicKey);
+      const stop = this.cancels.get(pk);
+      if (!stop || stop.signal.aborted) return false;
+      stop.abort();
+      return true;
     },
     addFiles: async ({ publicKey, paths }) => {
       const s = this.stream(publicKey);
@@ -1086,7 +1152,8 @@ export class DrayerNode implements DrayerApi {
           const name = names.get(`${p.address}/${p.nodeId}`);
           peers.push(name ? { address: p.address, port: p.port, name } : { address: p.address, port: p.port });
         }
-        if (info) out.push({ publicKey: pk, name: streamName(info.name, n.publicKey), following: this.streams.has(pk), peers, mtip: n.mtip });
+        const held = this.streams.get(pk);
+        if (info) out.push({ publicKey: pk, name: streamName(info.name, n.publicKey), following: !!held, ...(held?.writable ? { owned: true } : {}), peers, mtip: n.mtip });
       }
       return out;
     },
@@ -1296,7 +1363,10 @@ function asLastSync(v: unknown): LastSync | null {
   if (!v || typeof v !== 'object') return null;
   const o = v as Record<string, unknown>;
   if (typeof o.at !== 'number' || typeof o.peer !== 'string') return null;
-  return { at: o.at, peer: o.peer, records: Number(o.records) || 0, stored: Number(o.stored) || 0, ...(typeof o.error === 'string' ? { error: o.error } : {}) };
+  return {
+    at: o.at, peer: o.peer, records: Number(o.records) || 0, stored: Number(o.stored) || 0,
+    ...(typeof o.error === 'string' ? { error: o.error } : {}), ...(o.cancelled === true ? { cancelled: true } : {}),
+  };
 }
 
 function asLastOk(v: unknown): { at: number; peer: string } | null {
@@ -1329,7 +1399,12 @@ export function imageKind(b: Uint8Array): { mime: string; ext: string } | null {
 export function parseFollowTarget(text: string): { pk: Uint8Array; source?: string } {
   const t = text.trim();
   if (/^https?:\/\//i.test(t)) {
-    const u = new URL(t);
+    let u: URL;
+    try {
+      u = new URL(t);
+    } catch {
+      throw new DrayerError('INVALID_ARGUMENT', `${t.slice(0, 200)} is not a URL; a stream's web address looks like http://host:port/<key>/`);
+    }
     const seg = u.pathname.split('/').filter(Boolean)[0];
     if (!seg) throw new DrayerError('INVALID_ARGUMENT', `${t} does not name a stream; a stream's web address looks like http://host:port/<key>/`);
     return { pk: parseKey(decodeURIComponent(seg)), source: `${u.protocol}//${u.host}` };

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import { DrayerError, isDrayerError } from './errors.js';
 import { ChunkStore } from './chunk-writer.js';
-import { listFiles, missingChunks } from './files.js';
+import { FILE_TYPE, listFiles, missingChunks, parseFileValue } from './files.js';
 import { blake2b256, bytesEqual } from './crypto.js';
 import { MSGPACK_LIMITS, MsgpackError, type MsgpackLimits } from './msgpack.js';
 import { decodeWire, DrayerRecord, fromWire } from './record.js';
@@ -91,6 +91,14 @@ export interface PullProgress {
   /** big files: chunks stored so far of those missing when the fetch began */
   chunks?: number;
   chunksTotal?: number;
+  /**
+   * What a progress bar follows, in bytes: the values of the records received plus the file
+   * chunks stored. `sizeTotal` is the whole when it can be told: the records' share is
+   * estimated from the peer's count (`left`) and the average value so far, and big files count
+   * by their manifests' sizes as soon as those records arrive (exactly, once their chunks are asked).
+   */
+  size: number;
+  sizeTotal?: number;
 }
 
 export interface PullOptions {
@@ -658,6 +666,13 @@ export async function pull(stream: Stream, baseUrl: string, opts: PullOptions = 
   const readAhead = new AbortController();
   const signal = opts.signal ? AbortSignal.any([opts.signal, readAhead.signal]) : readAhead.signal;
   let recordsTotal: number | undefined;
+  // The byte-weighted progress (PullProgress.size): values received, and file data named so far.
+  let valueBytes = 0;
+  let fileBytes = 0;
+  const sizeSoFar = (total: number | undefined) => ({
+    size: valueBytes,
+    sizeTotal: total === undefined ? undefined : Math.round(result.records ? (valueBytes * total) / result.records : 0) + fileBytes,
+  });
   const request = (at: number, lim: number, count = false): PageRequest => {
     const q = new URLSearchParams({ since: String(at), limit: String(lim) });
     if (count) q.set('count', '1');
@@ -726,6 +741,7 @@ export async function pull(stream: Stream, baseUrl: string, opts: PullOptions = 
       for (const x of got.rejections) addRejections(result.rejections, x.reason, x.count, x.samples);
       result.rejected += page.records.length - recs.length;
       result.records += recs.length;
+      for (const r of recs) valueBytes += r.val?.byteLength ?? 0;
       // Peers that do not count (or lie) leave the total unknown or low; it is only ever a progress hint.
       if (recordsTotal === undefined && page.left !== undefined) {
         recordsTotal = result.records + page.left;
@@ -739,6 +755,7 @@ export async function pull(stream: Stream, baseUrl: string, opts: PullOptions = 
         account(applied);
         valid = validCount(applied);
         stored = applied.stored.length;
+        fileBytes += manifestBytes(applied.stored);
       }
       if (page.more && stored && !unfinished) {
         stream.markSync(peer, true);
@@ -746,7 +763,7 @@ export async function pull(stream: Stream, baseUrl: string, opts: PullOptions = 
       }
       since = page.seq;
       cursors.setCursor(peer, pkText, page.node, since);
-      opts.onProgress?.({ records: result.records, recordsTotal, bytes: result.bytes, seq: since, lastSeq: page.last });
+      opts.onProgress?.({ records: result.records, recordsTotal, bytes: result.bytes, seq: since, lastSeq: page.last, ...sizeSoFar(recordsTotal) });
       if (!page.more) {
         stream.markSync(peer, false);
         break;
@@ -785,9 +802,9 @@ export async function pull(stream: Stream, baseUrl: string, opts: PullOptions = 
     let chunkBytes = 0;
     result.chunks = await fetchMissingChunks(stream, peer, {
       ...opts,
-      onChunks: (done, total, bytes) => {
+      onChunks: (done, total, bytes, totalBytes) => {
         chunkBytes = bytes;
-        opts.onProgress?.({ ...atRecords, bytes: result.bytes + bytes, chunks: done, chunksTotal: total });
+        opts.onProgress?.({ ...atRecords, bytes: result.bytes + bytes, chunks: done, chunksTotal: total, size: valueBytes + bytes, sizeTotal: valueBytes + totalBytes });
       },
     });
     result.chunkBytes = chunkBytes;
@@ -893,6 +910,7 @@ async function pullNewRecords(
   const guard = new ReplayGuard(stream);
   let unfinished = false;
   let calls = 0;
+  let valueBytes = 0; // an original peer tells no total: its progress counts without one
   for (;;) {
     if (Date.now() > deadline) throw new DrayerError('IO', `Sync with ${peer} took too long and was stopped.`);
     const url = `${peer}/${quotePlusKey(pk)}/newRecords/${t}`;
@@ -920,6 +938,7 @@ async function pullNewRecords(
     result.rejected += list.length - recs.length;
     if (recs.length === 0) break;
     result.records += recs.length;
+    for (const x of recs) valueBytes += x.val?.byteLength ?? 0;
     const r = await apply(stream, recs);
     if (r.stored.length && !unfinished) {
       stream.markSync(peer, true);
@@ -932,7 +951,7 @@ async function pullNewRecords(
     const last = Math.max(...recs.map((x) => x.mod));
     if (last <= t) break;
     t = last;
-    opts.onProgress?.({ records: result.records, bytes: result.bytes, seq: t });
+    opts.onProgress?.({ records: result.records, bytes: result.bytes, seq: t, size: valueBytes });
     // Original peers cannot filter, so a partial copy is sent records outside its range: honest, not waste.
     const replaying = guard.page(list.length, r.stored.length, buf.byteLength, r.skipped);
     if (replaying) throw new DrayerError('IO', `${peer} ${replaying}${result.rejected ? ` Rejected: ${rejectionSummary(result.rejections)}.` : ''}`);
@@ -966,27 +985,61 @@ export async function fetchValue(stream: Stream, baseUrl: string, id: number, op
   return val;
 }
 
+/** Bytes of big files named by these records' manifests (an estimate of the chunks still to come). */
+function manifestBytes(recs: DrayerRecord[]): number {
+  let n = 0;
+  for (const r of recs) {
+    if (r.type !== FILE_TYPE || !r.val) continue;
+    try {
+      const { header } = parseFileValue(r.val);
+      if (header.enc === 'chunks') n += header.size ?? 0;
+    } catch {
+      // a malformed manifest adds nothing; reading the file says what is wrong with it
+    }
+  }
+  return n;
+}
+
+/** Each chunk's size in a big file (by hash, hex), from its manifest: all chunkSize but the last. */
+function chunkSizes(stream: Stream, p: string): Map<string, number> {
+  const out = new Map<string, number>();
+  const val = stream.get(FILE_TYPE, p)?.val;
+  if (!val) return out;
+  try {
+    const { header } = parseFileValue(val);
+    const cs = header.chunkSize ?? 0;
+    (header.chunks ?? []).forEach((h, i) => out.set(Buffer.from(h).toString('hex'), Math.min(cs, (header.size ?? 0) - i * cs)));
+  } catch {
+    // no sizes: the progress total counts this file as it arrives
+  }
+  return out;
+}
+
 /** After records arrive, fetch chunks of big files that are not here yet (verified, resumable). */
 export async function fetchMissingChunks(
   stream: Stream,
   peer: string,
-  opts: PullOptions & { paths?: string[]; onChunks?: (done: number, total: number, bytes: number) => void } = {},
+  opts: PullOptions & { paths?: string[]; onChunks?: (done: number, total: number, bytes: number, totalBytes: number) => void } = {},
 ): Promise<number> {
   const paths = opts.paths ?? listFiles(stream).filter((f) => f.chunked).map((f) => f.path);
   const timeoutMs = opts.timeoutMs ?? SYNC_LIMITS.timeoutMs;
   const queue: Uint8Array[] = [];
   const seen = new Set<string>();
+  let totalBytes = 0;
   for (const p of paths) {
+    const sizes = chunkSizes(stream, p);
     for (const h of missingChunks(stream, p)) {
       const k = Buffer.from(h).toString('hex');
       if (!seen.has(k)) {
         seen.add(k);
         queue.push(h);
+        totalBytes += sizes.get(k) ?? 0;
       }
     }
   }
   if (queue.length === 0) return 0;
   const total = queue.length;
+  opts.onChunks?.(0, total, 0, totalBytes); // the whole is known before the first chunk arrives
   let fetched = 0;
   let bytes = 0;
   // A worker thread verifies each chunk against its hash and stores it (in transactions of about
@@ -1012,7 +1065,7 @@ export async function fetchMissingChunks(
         await store.put(buf, len, h);
         fetched++;
         bytes += len;
-        opts.onChunks?.(fetched, total, bytes);
+        opts.onChunks?.(fetched, total, bytes, Math.max(totalBytes, bytes));
       }
     } catch (e) {
       queue.length = 0; // the first failure ends the fetch: the other workers take no new chunk

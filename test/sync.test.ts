@@ -386,10 +386,13 @@ test('a big file is cloned chunk by chunk (at most 4 at once), verified, and rea
   const progress: PullProgress[] = [];
   const r = await pull(f, proxy.url, { applier: (s, recs) => applyParallel(s, recs, pool), onProgress: (p) => progress.push({ ...p }) });
   assert.ok(maxInFlight > 1 && maxInFlight <= 4, `${maxInFlight} chunk requests at once`);
-  // chunk progress: one event per chunk stored, counting up to the total, bytes growing by the data
+  // chunk progress: the whole told before the first chunk (0 done), then one event per chunk stored,
+  // counting up to the total, bytes growing by the data; sizes weigh the file by its bytes
   const chunkEvents = progress.filter((p) => p.chunksTotal !== undefined);
-  assert.equal(chunkEvents.length, wantChunks);
-  assert.deepEqual(chunkEvents.map((p) => p.chunks), Array.from({ length: wantChunks }, (_, i) => i + 1));
+  assert.equal(chunkEvents.length, wantChunks + 1);
+  assert.deepEqual(chunkEvents.map((p) => p.chunks), Array.from({ length: wantChunks + 1 }, (_, i) => i));
+  assert.ok(chunkEvents.every((p) => p.sizeTotal! >= data.length && p.size <= p.sizeTotal!));
+  assert.equal(chunkEvents.at(-1)!.size, chunkEvents.at(-1)!.sizeTotal);
   assert.ok(chunkEvents.every((p) => p.chunksTotal === wantChunks && p.recordsTotal === r.records));
   assert.ok(chunkEvents.at(-1)!.bytes >= data.length);
   assert.equal(r.chunks, wantChunks);

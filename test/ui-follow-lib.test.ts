@@ -8,8 +8,8 @@ import { rendererModules } from './renderer-modules.js';
 
 const load = rendererModules();
 
-test('progress: records with and without a total, file parts, bytes, and the bar', async () => {
-  const { describeProgress, formatBytes, peerLabel } = await load('lib/progress.ts');
+test('progress: one model by bytes (record values and file chunks), what is left, never 100 % before done', async () => {
+  const { describeProgress, formatBytes, peerLabel, speed, timeLeft } = await load('lib/progress.ts');
   assert.equal(formatBytes(0), '0 B');
   assert.equal(formatBytes(999), '999 B');
   assert.equal(formatBytes(1500), '1.5 kB');
@@ -17,26 +17,46 @@ test('progress: records with and without a total, file parts, bytes, and the bar
   assert.equal(formatBytes(123_456_789), '123 MB');
   assert.equal(formatBytes(2_000_000_000), '2 GB');
 
-  let v = describeProgress({ records: 0, bytes: 0 });
+  let v = describeProgress({ records: 0, bytes: 0, done: false });
   assert.equal(v.fraction, null, 'no total yet: an indeterminate bar');
   assert.equal(v.line, '0 records');
 
-  v = describeProgress({ records: 1204, recordsTotal: 5000, bytes: 2_500_000 });
-  assert.equal(v.line, '1,204 of 5,000 records · 2.5 MB');
+  // The case of the issue: seven records in, a 50 MB file still to come. By records it was "100 %";
+  // by bytes it has barely begun.
+  v = describeProgress({ records: 7, recordsTotal: 7, bytes: 9000, size: 6000, sizeTotal: 50_006_000, done: false });
+  assert.equal(v.percent, 0);
+  assert.equal(v.amount, '6 kB of 50 MB');
+  v = describeProgress({ records: 7, recordsTotal: 7, chunks: 12, chunksTotal: 48, bytes: 12_409_000, size: 12_406_000, sizeTotal: 50_006_000, done: false });
   assert.equal(v.percent, 24);
+  assert.equal(v.line, '12.4 MB of 50 MB', 'no time left before the speed is known');
+  // with a speed measured over the last seconds: what is left, in words
+  const samples = [{ at: 0, size: 4_406_000 }, { at: 4000, size: 12_406_000 }];
+  assert.equal(speed(samples), 2_000_000);
+  v = describeProgress({ records: 7, recordsTotal: 7, bytes: 0, size: 12_406_000, sizeTotal: 50_006_000, done: false }, samples);
+  assert.equal(v.line, '12.4 MB of 50 MB · about 20 s left');
+  assert.equal(speed([{ at: 0, size: 1 }, { at: 500, size: 9 }]), null, 'half a second says nothing yet');
+  assert.equal(timeLeft(3), 'a few seconds left');
+  assert.equal(timeLeft(42), 'about 40 s left');
+  assert.equal(timeLeft(200), 'about 3 min left');
+  assert.equal(timeLeft(2 * 3600 + 600), 'about 2 h 10 min left');
 
-  // file parts come after the records: the bar follows them
-  v = describeProgress({ records: 8, recordsTotal: 8, chunks: 24, chunksTotal: 48, bytes: 25_000_000 });
-  assert.equal(v.line, '8 of 8 records · 24 of 48 file parts · 25 MB');
-  assert.equal(v.percent, 55);
-  assert.equal(describeProgress({ records: 1, recordsTotal: 1, chunks: 1, chunksTotal: 1, bytes: 10 }).chunks, '1 of 1 file part');
+  // every byte in, the pull not ended yet (the last chunk being stored): 99, not 100
+  v = describeProgress({ records: 7, recordsTotal: 7, bytes: 0, size: 50_006_000, sizeTotal: 50_006_000, done: false });
+  assert.equal(v.percent, 99);
+  assert.equal(describeProgress({ records: 7, recordsTotal: 7, bytes: 0, size: 50_006_000, sizeTotal: 50_006_000, done: true }).percent, 100);
 
+  // records without values (a titles-only copy): counted instead
+  v = describeProgress({ records: 1204, recordsTotal: 5000, bytes: 2_500_000, size: 0, sizeTotal: 0, done: false });
+  assert.equal(v.amount, '1,204 of 5,000 records');
+  assert.equal(v.percent, 24);
   // a total smaller than what arrived (the stream grew meanwhile) never shows "9 of 8"
-  v = describeProgress({ records: 9, recordsTotal: 8, bytes: 0 });
-  assert.equal(v.records, '9 of 9 records');
-  assert.equal(v.percent, 100);
-  assert.equal(describeProgress({ records: 0, recordsTotal: 0, bytes: 0 }).percent, 100);
-
+  v = describeProgress({ records: 9, recordsTotal: 8, bytes: 0, done: false });
+  assert.equal(v.amount, '9 of 9 records');
+  assert.equal(v.percent, 99);
+  assert.equal(describeProgress({ records: 0, recordsTotal: 0, bytes: 0, done: true }).percent, 100);
+  // an original peer tells no total: an indeterminate bar with the bytes so far
+  v = describeProgress({ records: 40, bytes: 0, size: 1_200_000, done: false });
+  assert.deepEqual([v.fraction, v.amount], [null, '1.2 MB']);
   assert.equal(peerLabel('http://192.168.1.20:15723'), '192.168.1.20:15723');
   assert.equal(peerLabel('http://[fe80::1]:80/'), '[fe80::1]:80');
   const { cleanSyncError } = await load('lib/progress.ts');
@@ -93,4 +113,64 @@ test('streams store: a follow from Nearby asks its computer, holds a pending sta
   assert.equal(displayName(useStreams.getState(), 'PK'), 'Ada');
   assert.equal(displayName(useStreams.getState(), 'other', 'New stream'), 'New stream');
   assert.equal(calls.filter((c) => c.method === 'follow').length, 1);
+});
+
+test('sync store: a good sync clears an old failure (a failed Sync now too); a stop reads as stopped; the speed is measured per pull', async () => {
+  const { setTransport } = await load('api/index.ts');
+  const { useSync, syncView } = await load('stores/sync.ts');
+  let fail = true;
+  const calls: string[] = [];
+  setTransport({
+    async call(method: string) {
+      calls.push(method);
+      if (method === 'syncNow') {
+        if (fail) return [{ publicKey: 'PK', peer: 'http://10.0.0.2:80', records: 0, stored: 0, removed: 0, rejected: 0, bytes: 0, error: 'Cannot reach http://10.0.0.2:80/x/changes?since=0 (ECONNREFUSED): check the address and that the peer is running.' }];
+        return [{ publicKey: 'PK', peer: 'http://10.0.0.2:80', records: 1, stored: 1, removed: 0, rejected: 0, bytes: 100 }];
+      }
+      if (method === 'cancelSync') return true;
+      throw new Error(`unexpected ${method}`);
+    },
+    subscribe: () => () => {},
+    onConnection: () => () => {},
+  });
+  const st = () => useSync.getState();
+  const ok0 = { at: Date.now() - 3600_000, peer: 'http://10.0.0.2:80' };
+  // an hour ago it synced; now Sync now fails: the failure shows
+  const out = await st().syncByHand('PK');
+  assert.equal(out.ok, false);
+  st().onProgress({ publicKey: 'PK', peer: 'http://10.0.0.2:80', records: 0, bytes: 0, done: true, error: 'Cannot reach http://10.0.0.2:80 (ECONNREFUSED): check' });
+  assert.equal(syncView(st(), 'PK', { lastOk: ok0 }).kind, 'failed');
+  // the peer is back, and the next sync (the scheduler's, not a click) works: the failure is gone
+  st().onProgress({ publicKey: 'PK', peer: 'http://10.0.0.2:80', records: 1, bytes: 10, done: false, size: 10, sizeTotal: 20 });
+  assert.equal(syncView(st(), 'PK', { lastOk: ok0 }).kind, 'active');
+  st().onProgress({ publicKey: 'PK', peer: 'http://10.0.0.2:80', records: 1, bytes: 10, done: true });
+  const v = syncView(st(), 'PK', { lastOk: ok0, lastSync: { at: ok0.at + 10, peer: ok0.peer, records: 0, stored: 0, error: 'old' } });
+  assert.equal(v.kind, 'ok');
+  assert.ok(Date.now() - v.at < 5000, 'synced just now');
+  assert.equal(st().manual.PK.failed, null);
+
+  // speed samples: within one pull only
+  st().onProgress({ publicKey: 'PK', peer: 'http://10.0.0.2:80', records: 1, bytes: 0, done: false, size: 100, sizeTotal: 1000 });
+  st().onProgress({ publicKey: 'PK', peer: 'http://10.0.0.2:80', records: 1, bytes: 0, done: false, size: 300, sizeTotal: 1000 });
+  assert.equal(st().progress.PK.samples.length, 2);
+  st().onProgress({ publicKey: 'PK', peer: 'http://10.0.0.3:80', records: 1, bytes: 0, done: false, size: 50, sizeTotal: 1000 });
+  assert.equal(st().progress.PK.samples.length, 1, 'another peer: measured afresh');
+
+  // stopped by the user: stopped, until a sync works
+  await st().cancel('PK');
+  assert.ok(calls.includes('cancelSync'));
+  st().onProgress({ publicKey: 'PK', peer: 'http://10.0.0.3:80', records: 0, bytes: 0, done: true, cancelled: true });
+  assert.equal(syncView(st(), 'PK', { lastOk: ok0 }).kind, 'stopped');
+  assert.equal(syncView({ progress: {}, lastOk: {}, manual: {} }, 'PK', { lastSync: { at: 5, peer: '', records: 0, stored: 0, cancelled: true } }).kind, 'stopped', 'from the node after a reload too');
+  fail = false;
+  st().onProgress({ publicKey: 'PK', peer: 'http://10.0.0.3:80', records: 1, bytes: 0, done: true });
+  assert.equal(syncView(st(), 'PK', { lastOk: ok0 }).kind, 'ok');
+});
+
+test('progress: a pull gone quiet tells no time left (its old speed says nothing)', async () => {
+  const { describeProgress, STALL_MS } = await load('lib/progress.ts');
+  const samples = [{ at: 1000, size: 0 }, { at: 5000, size: 8_000_000 }];
+  const p = { records: 7, recordsTotal: 7, bytes: 0, size: 8_000_000, sizeTotal: 50_000_000, done: false };
+  assert.equal(describeProgress(p, samples, 6000).line, '8 MB of 50 MB · about 20 s left');
+  assert.equal(describeProgress(p, samples, 5000 + STALL_MS + 1).line, '8 MB of 50 MB');
 });

@@ -280,10 +280,13 @@ test('stream page: sync status, verify (intact, incomplete, sync to finish), exp
     // the peer goes away: the failure is a state with what to do, and a retry
     await a.stop();
     await page.getByRole('button', { name: 'Sync now' }).click();
-    const banner = page.getByRole('alert').filter({ hasText: 'Cannot reach' });
+    // in plain words, the node's own behind Details (issue 13)
+    const banner = page.getByRole('alert').filter({ hasText: 'Could not reach the computer at' });
     await banner.waitFor();
-    await banner.getByText('check the address and that the peer is running').waitFor();
-    await banner.getByText('Drayer tries again by itself').waitFor();
+    await banner.getByText('Check that it is on, awake and on this network with Drayer open, then try again.', { exact: false }).waitFor();
+    await banner.getByRole('button', { name: 'Try again' }).waitFor();
+    await banner.getByText('Details').click();
+    await banner.getByText(/Cannot reach .*check the address and that the peer is running/).waitFor();
     await shoot(page, 'stream-peer-gone-light-wide');
     await assertAccessible(page, 'stream page with a sync error');
     assert.deepEqual(problems.errors, []);

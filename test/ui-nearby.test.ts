@@ -10,9 +10,9 @@ import { netnsAvailable, NETNS_SKIP_REASON, runInNetns } from './netns.js';
 
 const child = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'ui-nearby-child.js');
 
-test('follow journey on a LAN in a private namespace: nearby, one-click follow with progress, partial, words, errors, unfollow', { timeout: 200_000 }, async (t) => {
+test('follow journey on a LAN in a private namespace: nearby, one-click follow with progress, partial, words, errors, unfollow', { timeout: 300_000 }, async (t) => {
   if (!netnsAvailable()) return t.skip(NETNS_SKIP_REASON);
-  const r = await runInNetns(process.execPath, ['--enable-source-maps', child], { timeoutMs: 190_000 });
+  const r = await runInNetns(process.execPath, ['--enable-source-maps', child], { timeoutMs: 280_000 });
   const line = r.stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop() ?? '';
   let out: { ok: boolean; error?: string; checks: Record<string, string>; timings: Record<string, number> };
   try {

@@ -11,7 +11,7 @@ export interface Transport extends DrayerApi {
 }
 
 export type {
-  Arg, DrayerEvent, DrayerEvents, Method, NearbyStream, NodeStatus, PostView, Ret, Settings, StreamDetails,
+  Arg, DrayerEvent, DrayerEvents, LastSync, Method, NearbyStream, NodeStatus, PostView, Ret, Settings, StreamDetails,
   StreamSummary, SyncReport, TimelineItem,
 } from '../../app/api';
 export { ApiError } from '../../app/api';

@@ -2,11 +2,11 @@
 // Each keeps what was typed when the request fails and says why.
 import { useEffect, useRef, useState } from 'react';
 import { Dialog } from '../components/Dialog';
-import { codeOf, messageOf } from '../stores/errors';
+import { codeOf, explainFollowError, explainSyncError, messageOf, type Explained } from '../stores/errors';
+import { Problem } from '../components/Problem';
 import { displayName, scopeRequest, useStreams, type FollowScope } from '../stores/streams';
 import { ScopePicker } from '../components/FollowScope';
 import { SyncProgress } from '../components/SyncProgress';
-import { Icon } from '../components/Icon';
 import { peerLabel } from '../lib/progress';
 import { selectActive, useSync } from '../stores/sync';
 import { useTimeline } from '../stores/timeline';
@@ -21,27 +21,13 @@ import { KeyDialogs } from './KeyDialogs';
 import { useSubmit } from '../lib/useSubmit';
 import { deleteWithUndo } from '../stores/deletes';
 
-/** What a failed follow means and what to do, by the node's error code. */
-function followAdvice(code: string): string | null {
-  switch (code) {
-    case 'INVALID_ARGUMENT':
-      return 'Copy the key again, or ask for its drayer: link or QR code. Words can be separated by spaces or commas.';
-    case 'IO':
-      return 'Check the address, and that the other computer is on, awake, on this network and running Drayer.';
-    case 'EXISTS':
-      return null;
-    default:
-      return 'Try again in a moment.';
-  }
-}
-
 function FollowDialog({ initialKey }: { initialKey?: string }) {
   const { closeDialog, navigate, toast } = useUi();
   const [key, setKey] = useState(initialKey ?? '');
   const [url, setUrl] = useState('');
   const [scope, setScope] = useState<FollowScope>({ kind: 'all' });
   const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<{ code: string; text: string } | null>(null);
+  const [error, setError] = useState<Explained | null>(null);
   // Streams held when the dialog opened: the new one's progress is the one not among them.
   const [before] = useState(() => new Set(useStreams.getState().keys));
   const visible = useRef(true);
@@ -49,32 +35,35 @@ function FollowDialog({ initialKey }: { initialKey?: string }) {
   const active = useSync(useShallow(selectActive));
   const p = active.find((x) => !before.has(x.publicKey));
   const names = useStreams(useShallow((st) => ({ byKey: st.byKey, pending: st.pending, nearby: st.nearby })));
-  const existing = error?.code === 'EXISTS' ? useStreams.getState().keys.find((k) => key.includes(k)) : undefined;
+  const existing = error?.exists ? useStreams.getState().keys.find((k) => key.includes(k)) : undefined;
 
   const run = async () => {
     if (busy || !key.trim()) return;
     setBusy(true);
     setError(null);
     try {
-      const s = await useStreams.getState().follow({ key: key.trim(), url: url.trim() || undefined, ...scopeRequest(scope) });
+      // "192.168.1.20:15723" is how people (and Share) write an address: it means http.
+      const address = url.trim() && !/^[a-z][a-z0-9+.-]*:\/\//i.test(url.trim()) ? `http://${url.trim()}` : url.trim();
+      const s = await useStreams.getState().follow({ key: key.trim(), url: address || undefined, ...scopeRequest(scope) });
       const last = useSync.getState().progress[s.publicKey];
       const name = s.name || 'the stream';
       const failed = !!last?.error && s.records === 0;
       // the stream's page says what went wrong; a toast says it when the dialog was put away
-      if (failed && !visible.current) toast(`Following ${name}, but nothing arrived yet: ${last!.error}`, 'error');
+      if (last?.cancelled) toast(`Stopped fetching ${name}: what arrived is kept. Resume it on its page.`);
+      else if (failed && !visible.current) toast(`Following ${name}, but nothing arrived yet: ${explainSyncError(last!.error!).text}`, 'error');
       else if (!failed) toast(`Following ${name}`);
       if (visible.current) {
         closeDialog();
         navigate({ name: 'stream', publicKey: s.publicKey });
       }
     } catch (e) {
-      if (visible.current) setError({ code: codeOf(e), text: messageOf(e) });
-      else toast(messageOf(e), 'error');
+      const explained = explainFollowError(codeOf(e), messageOf(e));
+      if (visible.current) setError(explained);
+      else toast(`${explained.text} ${explained.advice}`, 'error');
     } finally {
       if (visible.current) setBusy(false);
     }
   };
-  const advice = error ? followAdvice(error.code) : null;
   return (
     <Dialog
       title="Follow a stream"
@@ -94,38 +83,41 @@ function FollowDialog({ initialKey }: { initialKey?: string }) {
         <label className="field">
           <span className="field-label">Key or link</span>
           <textarea
-            className={error?.code === 'INVALID_ARGUMENT' ? 'input mono input-invalid' : 'input mono'} rows={3} value={key}
-            onChange={(e) => { setKey(e.target.value); if (error?.code === 'INVALID_ARGUMENT' || error?.code === 'EXISTS') setError(null); }}
+            className={error?.field === 'key' ? 'input mono input-invalid' : 'input mono'} rows={3} value={key}
+            onChange={(e) => { setKey(e.target.value); setError(null); }}
             placeholder="Paste a key, its 32 words, or a drayer: link" autoFocus spellCheck={false} disabled={busy}
-            aria-invalid={error?.code === 'INVALID_ARGUMENT' || undefined} aria-describedby="follow-key-hint"
+            aria-invalid={error?.field === 'key' || undefined} aria-describedby={error ? 'follow-key-hint follow-problem' : 'follow-key-hint'}
           />
           <span className="field-hint" id="follow-key-hint">The person you follow finds it under Share on their stream.</span>
         </label>
         <label className="field">
           <span className="field-label">Address <span className="field-optional">optional</span></span>
-          <input className="input mono" value={url} onChange={(e) => setUrl(e.target.value)} placeholder="http://192.168.1.20:15723" spellCheck={false} inputMode="url" disabled={busy} />
+          <input
+            className={error?.field === 'address' ? 'input mono input-invalid' : 'input mono'} value={url} onChange={(e) => { setUrl(e.target.value); setError(null); }}
+            placeholder="192.168.1.20:15723" spellCheck={false} inputMode="url" disabled={busy}
+            aria-invalid={error?.field === 'address' || undefined} aria-describedby={error?.field === 'address' ? 'follow-problem' : undefined}
+          />
           <span className="field-hint">Where to fetch it from, if it is not nearby or on a known server.</span>
         </label>
         <ScopePicker scope={scope} onChange={setScope} />
         {busy ? (
           <div className="follow-progress" role="status" aria-live="polite">
             {p ? (
-              <SyncProgress p={p} label={`Fetching ${displayName(names, p.publicKey, 'the stream')}`} head={`Fetching ${displayName(names, p.publicKey, 'the stream')} from ${peerLabel(p.peer)}`} />
+              <SyncProgress
+                p={p} label={`Fetching ${displayName(names, p.publicKey, 'the stream')}`} head={`Fetching ${displayName(names, p.publicKey, 'the stream')} from ${peerLabel(p.peer)}`}
+                onCancel={() => void useSync.getState().cancel(p.publicKey)} cancelLabel={`Cancel fetching ${displayName(names, p.publicKey, 'the stream')}`}
+              />
             ) : (
               <SyncProgress p={{ publicKey: '', peer: '', records: 0, bytes: 0, done: false, at: 0 }} label="Looking for the stream" head="Looking for the stream…" />
             )}
           </div>
         ) : null}
         {error ? (
-          <div className="form-error follow-error" role="alert">
-            <Icon name="alert" size={18} />
-            <div>
-              <p className="follow-error-text">{error.text}</p>
-              {advice ? <p className="follow-error-advice">{advice}</p> : null}
-              {existing ? (
-                <button type="button" className="button button-sm" onClick={() => { closeDialog(); navigate({ name: 'stream', publicKey: existing }); }}>Open it</button>
-              ) : null}
-            </div>
+          <div id="follow-problem">
+            <Problem
+              e={error} className="follow-error"
+              actions={existing ? <button type="button" className="button button-sm" onClick={() => { closeDialog(); navigate({ name: 'stream', publicKey: existing }); }}>Open it</button> : undefined}
+            />
           </div>
         ) : null}
       </form>

@@ -9,7 +9,7 @@ import { DEFAULT_LATEST, ScopePicker, scopeLabel } from '../components/FollowSco
 import { Icon } from '../components/Icon';
 import { SyncProgress } from '../components/SyncProgress';
 import { EmptyState } from '../components/States';
-import { messageOf } from '../stores/errors';
+import { codeOf, explainFollowError, explainSyncError, messageOf } from '../stores/errors';
 import { useSettings } from '../stores/settings';
 import { useStreams, type FollowScope } from '../stores/streams';
 import { useSync } from '../stores/sync';
@@ -29,10 +29,13 @@ async function startFollow(n: NearbyStream, scope: FollowScope): Promise<void> {
   try {
     const s = await useStreams.getState().followNearby(n, scope);
     const p = useSync.getState().progress[s.publicKey];
-    if (p?.error && s.records === 0) toast(`Following ${s.name || n.name || 'the stream'}, but nothing arrived yet: ${p.error}`, 'error');
-    else toast(`Following ${s.name || n.name || 'the stream'}${scopeLabel(scope) ? ` (${scopeLabel(scope)})` : ''}`);
+    const name = s.name || n.name || 'the stream';
+    if (p?.cancelled) toast(`Stopped fetching ${name}: what arrived is kept. Resume it on its page.`);
+    else if (p?.error && s.records === 0) toast(`Following ${name}, but nothing arrived yet. ${explainSyncError(p.error).text}`, 'error');
+    else toast(`Following ${name}${scopeLabel(scope) ? ` (${scopeLabel(scope)})` : ''}`);
   } catch (e) {
-    toast(messageOf(e), 'error');
+    const x = explainFollowError(codeOf(e), messageOf(e));
+    toast(`${x.text} ${x.advice}`, 'error');
   }
 }
 
@@ -108,11 +111,16 @@ export function NearbyRow({ n, compact = false }: { n: NearbyStream; compact?: b
           <div className="nearby-name">{name}</div>
           <div className="nearby-sub">
             <Icon name="laptop" size={compact ? 12 : 14} />
-            <span className="nearby-from">{fromLabel(n)}</span>
+            <span className="nearby-from">{n.owned ? `Your stream, on ${fromLabel(n)}` : fromLabel(n)}</span>
             {!compact && updated ? <span className="nearby-updated">· updated {updated === 'now' ? 'just now' : updated}</span> : null}
           </div>
         </div>
-        {pending ? (
+        {n.owned ? (
+          // Yours, carried by another computer: good to know it travels, nothing to follow.
+          <button type="button" className={compact ? 'button button-sm button-quiet nearby-yours' : 'button button-quiet nearby-yours'} onClick={open} aria-label={`Open ${name}, your stream`}>
+            Yours
+          </button>
+        ) : pending ? (
           <span className="nearby-state" role="status"><span className="spinner" aria-hidden="true" />{compact ? <span className="visually-hidden">Following…</span> : 'Following…'}</span>
         ) : following ? (
           <button type="button" className={compact ? 'button button-sm button-quiet nearby-following' : 'button nearby-following'} onClick={open} aria-label={`Open ${name}`}>
@@ -130,9 +138,12 @@ export function NearbyRow({ n, compact = false }: { n: NearbyStream; compact?: b
       {pending && !compact ? (
         <div className="nearby-progress">
           {progress && !progress.done ? (
-            <SyncProgress p={progress} label={`Fetching ${name}`} />
+            <SyncProgress p={progress} label={`Fetching ${name}`} onCancel={() => void useSync.getState().cancel(n.publicKey)} cancelLabel={`Cancel fetching ${name}`} />
           ) : (
-            <SyncProgress p={{ publicKey: n.publicKey, peer: '', records: 0, bytes: 0, done: false, at: 0 }} label={`Connecting to ${fromLabel(n)}`} line={`Connecting to ${fromLabel(n)}…`} />
+            <SyncProgress
+              p={{ publicKey: n.publicKey, peer: '', records: 0, bytes: 0, done: false, at: 0 }} label={`Connecting to ${fromLabel(n)}`} line={`Connecting to ${fromLabel(n)}…`}
+              onCancel={() => void useSync.getState().cancel(n.publicKey)} cancelLabel={`Cancel fetching ${name}`}
+            />
           )}
         </div>
       ) : null}
@@ -141,7 +152,9 @@ export function NearbyRow({ n, compact = false }: { n: NearbyStream; compact?: b
 }
 
 export function Nearby() {
-  const nearby = useStreams(useShallow((s) => [...s.nearby].sort((a, b) => Number(a.following) - Number(b.following) || (a.name || '\uffff').localeCompare(b.name || '\uffff'))));
+  // new streams first, then those followed, then your own carried by others
+  const rank = (n: NearbyStream) => (n.owned ? 2 : n.following ? 1 : 0);
+  const nearby = useStreams(useShallow((s) => [...s.nearby].sort((a, b) => rank(a) - rank(b) || (a.name || '\uffff').localeCompare(b.name || '\uffff'))));
   const node = useSettings((s) => s.node);
   const openDialog = useUi((s) => s.openDialog);
   useEffect(() => {

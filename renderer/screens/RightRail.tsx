@@ -11,7 +11,13 @@ export function RightRail() {
   // streams to discover: the ones followed already are in the sidebar (a follow under way stays until it is done)
   const nearby = useStreams(useShallow((s) => s.nearby.filter((n) => !n.following || s.pending[n.publicKey])));
   const nearbyAll = useStreams((s) => s.nearby.length);
-  const active = useSync(useShallow(selectActive));
+  const route = useUi((s) => s.route);
+  const followDialog = useUi((s) => s.dialog?.kind === 'follow');
+  const pendingKeys = useStreams((s) => s.pending);
+  // Each pull shows in full once per screen: the stream's own page and Nearby's rows show theirs,
+  // the follow dialog its new stream; the rail shows the rest (the sidebar's spinners stay compact).
+  const active = useSync(useShallow(selectActive)).filter((p) =>
+    !(route.name === 'stream' && route.publicKey === p.publicKey) && !(route.name === 'nearby' && pendingKeys[p.publicKey]) && !followDialog);
   const known = useStreams(useShallow((s) => ({ byKey: s.byKey, pending: s.pending, nearby: s.nearby })));
   const names = active.map((p) => displayName(known, p.publicKey));
   const navigate = useUi((s) => s.navigate);
@@ -54,6 +60,7 @@ export function RightRail() {
                   p={p}
                   label={`Syncing ${names[i] ?? 'stream'}`}
                   head={<button type="button" className="link-button sync-row-name" onClick={() => navigate({ name: 'stream', publicKey: p.publicKey })}>{names[i] ?? 'New stream'}</button>}
+                  onCancel={() => void useSync.getState().cancel(p.publicKey)} cancelLabel={`Cancel syncing ${names[i] ?? 'stream'}`}
                 />
               </li>
             ))}

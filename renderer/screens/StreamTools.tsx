@@ -7,11 +7,9 @@ import { Icon } from '../components/Icon';
 import { agoSentence, formatCount } from '../lib/time';
 import { messageOf } from '../stores/errors';
 import { serverProblem, useStreamTools } from '../stores/streamTools';
-import { plainSyncError as plain, useSync } from '../stores/sync';
+import { syncView, useSync } from '../stores/sync';
 import { useUi } from '../stores/ui';
 
-/** Sources of one sync round are asked within this long of each other. */
-const ROUND_MS = 30_000;
 const host = (u: string) => u.replace(/^https?:\/\//, '').replace(/\/+$/, '');
 
 function partialText(s: StreamSummary): string {
@@ -28,20 +26,16 @@ export function SyncStatus({ s }: { s: StreamSummary & Partial<StreamDetails> })
   // The button and Ctrl+R (App's shortcuts) both go through the store, so either shows here.
   const manual = useSync((st) => st.manual[s.publicKey]);
   const syncing = !!manual?.busy;
-  const failed = manual?.failed ?? null;
   const records = `${formatCount(s.records)} records`;
   if (s.owned) {
     return <p className="profile-sync">Your stream · {formatCount(s.posts)} {s.posts === 1 ? 'post' : 'posts'} · {records}</p>;
   }
   const active = (progress && !progress.done) || syncing;
   const ok = liveOk && (!s.lastOk || liveOk.at >= s.lastOk.at) ? liveOk : s.lastOk ?? null;
-  const last = s.lastSync ?? null;
-  // A failure is the stream's state only when no source answered in that round: a round asks its
-  // sources one after another, and one that is down (a mirror) beside one that works is no news.
-  const failure = progress?.done && progress.error ? { at: progress.at, error: progress.error } : last?.error ? { at: last.at, error: last.error } : null;
-  const lastError = failure && (!ok || failure.at - ok.at > ROUND_MS) ? failure.error : null;
+  // Its progress, a stop and failures show in full once, below the header (FollowState); here a word.
+  const stopped = syncView({ progress: progress ? { [s.publicKey]: progress } : {}, lastOk: liveOk ? { [s.publicKey]: liveOk } : {}, manual: {} }, s.publicKey, s).kind === 'stopped';
   const line = [
-    ok ? `Synced ${agoSentence(ok.at)} from ${host(ok.peer)}` : s.sources[0] ? `Not synced yet · from ${host(s.sources[0])}` : 'Not synced yet',
+    stopped ? 'Sync stopped' : ok ? `Synced ${agoSentence(ok.at)} from ${host(ok.peer)}` : active ? 'Fetching…' : s.sources[0] ? `Not synced yet · from ${host(s.sources[0])}` : 'Not synced yet',
     records,
     partialText(s) + (s.incomplete ? ' (unfinished)' : ''),
   ].join(' · ');
@@ -50,7 +44,6 @@ export function SyncStatus({ s }: { s: StreamSummary & Partial<StreamDetails> })
     const outcome = await useSync.getState().syncByHand(s.publicKey);
     if (outcome.ok) toast(outcome.text);
   };
-  const pct = progress?.recordsTotal ? Math.min(100, Math.round((100 * progress.records) / progress.recordsTotal)) : null;
   return (
     <div className="sync-status">
       <div className="sync-status-row">
@@ -59,22 +52,6 @@ export function SyncStatus({ s }: { s: StreamSummary & Partial<StreamDetails> })
           <Icon name="sync" size={14} className={active ? 'spin' : undefined} /> {active ? 'Syncing…' : 'Sync now'}
         </button>
       </div>
-      {/* An empty copy (a first clone) shows its progress and failures in FollowState, with more to do there. */}
-      {active && progress && !progress.done && s.records > 0 ? (
-        <div className="progress" role="status">
-          <div className="progress-bar" role="progressbar" aria-label="Sync progress" aria-valuemin={0} aria-valuemax={100} aria-valuenow={pct ?? undefined}>
-            <span className={pct === null ? 'indeterminate' : undefined} style={pct !== null ? { width: `${pct}%` } : undefined} />
-          </div>
-          <span>{formatCount(progress.records)}{progress.recordsTotal ? ` of ${formatCount(progress.recordsTotal)}` : ''} records from {host(progress.peer)}</span>
-        </div>
-      ) : null}
-      {!active && (failed || lastError) && s.records > 0 ? (
-        <div className="banner banner-error sync-error" role="alert">
-          <Icon name="alert" size={18} />
-          <span>{failed ?? `The last sync failed: ${plain(lastError!)} Drayer tries again by itself.`}</span>
-          <button type="button" className="button button-quiet" onClick={() => void syncNow()}>Try again</button>
-        </div>
-      ) : null}
     </div>
   );
 }
