@@ -157,7 +157,7 @@ export const useTimeline = create<TimelineState>()((set, get) => ({
   atTop: false,
   setAtTop(atTop) {
     if (atTop === get().atTop) return;
-    set(atTop ? { atTop, ...revealPending(get()) } : { atTop });
+    set(atTop ? { ...revealPending(get()), atTop } : { atTop });
   },
   async loadInitial() {
     set({ status: get().ids.length ? 'ready' : 'loading', error: null });
