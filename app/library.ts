@@ -98,7 +98,7 @@ export interface RebuildReport {
 
 type StreamRow = { pk: string; file: string; owned: number; name: string; added: number; settings: string };
 type TimelineRow = { stream_pk: string; stream_name: string; key: string; id: number; ts: number; mod: number; title: string; body: string };
-type FeedRow = { id: number; key: string; ts: number; mod: number; val: Buffer | null };
+type FeedRow = { id: number; prev: number; type: string; key: string; ts: number; mod: number; val: Buffer | null };
 
 /** Post values larger than this are indexed as empty posts (the writer never makes them; a rogue one could). */
 const MAX_POST_VAL = 1024 * 1024;
@@ -340,6 +340,7 @@ export class Library {
         RETURNING rid`).pluck(),
       ftsPut: db.prepare(`INSERT OR REPLACE INTO timeline_fts (rowid, title, body) VALUES (?, ?, ?)`),
       postDelete: db.prepare(`DELETE FROM timeline WHERE stream_pk = ? AND id = ?`),
+      postsDropGap: db.prepare(`DELETE FROM timeline WHERE stream_pk = ? AND id > ? AND id < ?`),
       postsDropStream: db.prepare(`DELETE FROM timeline WHERE stream_pk = ?`),
       postsCount: db.prepare(`SELECT count(*) FROM timeline WHERE stream_pk = ?`).pluck(),
       postsCountAll: db.prepare(`SELECT count(*) FROM timeline`).pluck(),
@@ -492,17 +493,28 @@ export class Library {
 
   // ---------- timeline indexing ----------
 
-  /** Upsert posts; the search index is touched only for rows that actually changed. */
-  private writePosts(pk: string, rows: FeedRow[]): void {
+  /**
+   * Index change-feed rows in one transaction: upsert posts (the search index is touched only for
+   * rows that actually changed), and drop the rows inside each record's ID gap. A signed gap
+   * (prev, id) says no live record has an id strictly between them, ever (ids only grow, DESIGN
+   * §3), so this is exact: it is how a delete, and the old id of a re-issued ID tip, leave the
+   * timeline although neither leaves a row in the feed. Returns the timeline rows dropped.
+   */
+  private writeRows(pk: string, rows: FeedRow[]): number {
+    let dropped = 0;
     for (const r of rows) {
+      if (r.id - r.prev > 1) dropped += this.st.postsDropGap.run(pk, r.prev, r.id).changes;
+      if (r.type !== POST_TYPE) continue;
       const p = decodePost(r.val && r.val.length <= MAX_POST_VAL ? r.val : null);
       const rid = this.st.postUpsert.get(pk, r.id, r.key, r.ts, r.mod, p.title, excerpt(p.body)) as number | undefined;
       if (rid !== undefined) this.st.ftsPut.run(rid, p.title, p.body);
     }
+    return dropped;
   }
 
   /**
-   * Drop timeline rows of posts no longer live in the stream. Counting first keeps the common case
+   * Drop timeline rows of posts no longer live in the stream: a safety net under the gaps above
+   * (and what catches up after a stream file was replaced). Counting first keeps the common case
    * (nothing deleted) at two index counts; the difference itself is one SQL statement.
    */
   private reconcile(pk: string, s: Stream): number {
@@ -517,6 +529,7 @@ export class Library {
    * Bring the stream's timeline rows up to date from its change feed, then drop deleted posts.
    * Incremental: starts from the seq indexed last time, unless the stream file was replaced
    * (another node id, or a lower last seq), in which case the stream is re-indexed from scratch.
+   * Every record in the feed is read (posts with their values): any record's ID gap may cover a post.
    */
   indexStream(stream: Stream): { indexed: number; removed: number } {
     const pk = this.requireEntry(stream);
@@ -527,10 +540,11 @@ export class Library {
     // whatever is no longer live is dropped by reconcile() below.
     let since = state && state.nodeId === nodeId && state.seq <= last ? state.seq : 0;
     let indexed = 0;
+    let removed = 0;
     if (since < last) {
       // Stream the feed row by row (only post values are read) and write in bounded batches.
       const feed = stream.db.prepare(
-        `SELECT id, key, ts, mod, CASE WHEN length(val) <= ? THEN val END AS val FROM records WHERE seq > ? AND seq <= ? AND type = ? ORDER BY seq`,
+        `SELECT id, prev, type, key, ts, mod, CASE WHEN type = ? AND length(val) <= ? THEN val END AS val FROM records WHERE seq > ? AND seq <= ? ORDER BY seq`,
       );
       let batch: FeedRow[] = [];
       let bytes = 0;
@@ -538,18 +552,18 @@ export class Library {
         const rows = batch;
         batch = [];
         bytes = 0;
-        this.tx(() => this.writePosts(pk, rows));
+        removed += this.tx(() => this.writeRows(pk, rows));
       };
-      for (const r of feed.iterate(MAX_POST_VAL, since, last, POST_TYPE) as IterableIterator<FeedRow>) {
+      for (const r of feed.iterate(POST_TYPE, MAX_POST_VAL, since, last) as IterableIterator<FeedRow>) {
         batch.push(r);
-        indexed++;
+        if (r.type === POST_TYPE) indexed++;
         bytes += r.val?.length ?? 0;
         if (batch.length >= FLUSH_ROWS || bytes >= FLUSH_BYTES) flush();
       }
       flush();
       since = last;
     }
-    const removed = this.reconcile(pk, stream);
+    removed += this.reconcile(pk, stream);
     this.tx(() => {
       this.st.stateSet.run(pk, nodeId, since);
       this.refreshEntry(pk, stream, (this.st.streamGet.get(pk) as StreamRow).name);
@@ -558,41 +572,18 @@ export class Library {
   }
 
   /**
-   * Fast path after Stream.apply (or local writes: pass the written records, and the ids deleted):
-   * index exactly what changed. When the index was up to date before, it stays marked up to date.
+   * After Stream.apply, or local writes (`stored`: the records written, `removed`: ids the caller
+   * knows are gone). Records a store removes leave nothing in its change feed, so those ids are
+   * dropped here (unless the stream holds them again: an id may be removed and stored again within
+   * one apply); everything written since the last indexing is then read from the feed, so the
+   * index cannot drift from the stream whatever the caller passed (issue 13: a re-issued ID tip
+   * once left its old id in the timeline and search until a restart).
    */
   noteApplied(stream: Stream, result: { stored: DrayerRecord[]; removed: number[] }): void {
     const pk = this.requireEntry(stream);
-    const toRow = (r: DrayerRecord): FeedRow => ({ id: r.id, key: r.key, ts: r.ts, mod: r.mod, val: r.val ? Buffer.from(r.val.buffer, r.val.byteOffset, r.val.byteLength) : null });
-    // The last version of each id wins; an id also in `removed` may have been removed and stored
-    // again (or the reverse) within one apply, so the stream itself says which is true now.
-    const posts = new Map<number, FeedRow>();
-    const gone = new Set<number>();
-    let info = false;
-    for (const r of result.stored) {
-      if (r.type === POST_TYPE) posts.set(r.id, toRow(r));
-      else if (r.type === 'drayer' && r.key === 'info') info = true;
-    }
-    for (const id of result.removed) {
-      const live = stream.getById(id);
-      if (live?.type === POST_TYPE) posts.set(id, toRow(live));
-      else {
-        posts.delete(id);
-        gone.add(id);
-      }
-    }
-    // Each stored record took exactly one new seq, so if the index was at the seq before them it is now current.
-    const state = this.st.stateGet.get(pk) as { nodeId: string; seq: number } | undefined;
-    const last = stream.lastSeq();
-    const current = state !== undefined && state.nodeId === stream.nodeId && state.seq + result.stored.length === last;
-    this.tx(() => {
-      this.writePosts(pk, [...posts.values()]);
-      for (const id of gone) this.st.postDelete.run(pk, id);
-      if (current) this.st.stateSet.run(pk, stream.nodeId, last);
-      if (info) this.refreshEntry(pk, stream, (this.st.streamGet.get(pk) as StreamRow).name);
-    });
-    // A local delete leaves no record behind and may re-issue a neighbour under a new id: catch that here.
-    if (current) this.reconcile(pk, stream);
+    const gone = result.removed.filter((id) => stream.getById(id)?.type !== POST_TYPE);
+    if (gone.length) this.tx(() => { for (const id of gone) this.st.postDelete.run(pk, id); });
+    this.indexStream(stream);
   }
 
   /**
@@ -604,8 +595,8 @@ export class Library {
     const pk = this.requireEntry(stream);
     const rows = records
       .filter((r) => r.type === POST_TYPE && r.val)
-      .map((r): FeedRow => ({ id: r.id, key: r.key, ts: r.ts, mod: r.mod, val: Buffer.from(r.val!.buffer, r.val!.byteOffset, r.val!.byteLength) }));
-    if (rows.length) this.tx(() => this.writePosts(pk, rows));
+      .map((r): FeedRow => ({ id: r.id, prev: r.prev, type: r.type, key: r.key, ts: r.ts, mod: r.mod, val: Buffer.from(r.val!.buffer, r.val!.byteOffset, r.val!.byteLength) }));
+    if (rows.length) this.tx(() => this.writeRows(pk, rows));
   }
 
   // ---------- reading the timeline ----------

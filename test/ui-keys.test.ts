@@ -391,7 +391,7 @@ test('Ctrl+R syncs now: on a followed stream\'s page that stream, elsewhere ever
     await page.waitForTimeout(1_000);
     assert.equal((await b.call('listPosts', { publicKey: s.publicKey })).length, 2);
     await page.keyboard.press('Control+r');
-    await page.getByRole('button', { name: '1 new post' }).waitFor({ timeout: 10_000 });
+    await page.getByRole('article').filter({ hasText: 'Pulled from Home' }).waitFor({ timeout: 10_000 }); // at the top: shown at once
     assert.equal((await b.call('listPosts', { publicKey: s.publicKey })).length, 3);
     assert.equal(await page.evaluate('window.__notReloaded === true'), true);
 

@@ -1,9 +1,12 @@
 // The left column: where to go (Home, Search, Nearby, Settings) and the streams you hold.
 // Narrow windows show it as icons, then as a bottom bar (CSS).
+import { useEffect, useMemo } from 'react';
 import type { StreamSummary } from '../api/transport';
 import type { Route } from '../stores/ui';
 import { useSettings } from '../stores/settings';
 import { useStreams } from '../stores/streams';
+import { useTimeline } from '../stores/timeline';
+import { newestByStream, unreadStreams, useUnread } from '../stores/unread';
 import { Avatar } from './Avatar';
 import { Icon, type IconName } from './Icon';
 import { Menu } from './Menu';
@@ -41,7 +44,29 @@ function NavItem({ icon, label, active, onClick, badge }: { icon: IconName; labe
   );
 }
 
-function StreamItem({ s, active, syncing, onClick }: { s: StreamSummary; active: boolean; syncing: boolean; onClick: () => void }) {
+/**
+ * Followed streams holding posts newer than the reader has seen (stores/unread.ts), from the posts
+ * this window holds (Home's timeline, a stream page's list). The stream whose page is open is seen.
+ */
+function useUnreadFollowed(followed: StreamSummary[], route: Route): Set<string> {
+  const timelinePosts = useTimeline((st) => st.posts);
+  const pagePosts = useStreams((st) => st.posts);
+  const lastSeen = useUnread((st) => st.lastSeen);
+  const newest = useMemo(() => {
+    const all: { streamKey: string; ts: number }[] = Object.values(timelinePosts);
+    for (const [streamKey, list] of Object.entries(pagePosts)) for (const p of list) all.push({ streamKey, ts: p.ts });
+    return newestByStream(all);
+  }, [timelinePosts, pagePosts]);
+  const open = route.name === 'stream' ? route.publicKey : null;
+  const openNewest = open ? newest[open] : undefined;
+  useEffect(() => {
+    if (open && openNewest !== undefined) useUnread.getState().markSeen(open, openNewest);
+  }, [open, openNewest]);
+  const keys = followed.map((s) => s.publicKey).filter((k) => k !== open);
+  return unreadStreams(keys, newest, lastSeen);
+}
+
+function StreamItem({ s, active, syncing, unread = false, onClick }: { s: StreamSummary; active: boolean; syncing: boolean; unread?: boolean; onClick: () => void }) {
   const pendingName = useStreams((st) => st.pending[s.publicKey]?.name);
   const name = pendingName || s.name;
   return (
@@ -57,6 +82,7 @@ function StreamItem({ s, active, syncing, onClick }: { s: StreamSummary; active:
       >
         <Avatar publicKey={s.publicKey} name={name || '?'} size={28} />
         <span className="stream-item-name" title={name || undefined}>{name || 'Fetching…'}</span>
+        {unread ? <span className="unread-dot" data-unread=""><span className="visually-hidden">, new posts</span></span> : null}
         {syncing ? <span className="spinner" role="status" aria-label="Syncing" /> : null}
       </a>
       <StreamItemMenu s={s} name={name || 'Unnamed stream'} />
@@ -91,6 +117,7 @@ function SyncModeItem({ onClick }: { onClick: () => void }) {
 
 export function Sidebar({ route, mine, followed, syncing, nearbyCount, onNavigate, onFollow, onNewStream }: SidebarProps) {
   const isStream = (pk: string) => route.name === 'stream' && route.publicKey === pk;
+  const unread = useUnreadFollowed(followed, route);
   return (
     <nav className="sidebar" aria-label="Main">
       <div className="brand">
@@ -121,7 +148,7 @@ export function Sidebar({ route, mine, followed, syncing, nearbyCount, onNavigat
         </ul>
         <h2 className="section-label" id="following-label">Following</h2>
         <ul aria-labelledby="following-label">
-          {followed.map((s) => <StreamItem key={s.publicKey} s={s} active={isStream(s.publicKey)} syncing={syncing.has(s.publicKey)} onClick={() => onNavigate({ name: 'stream', publicKey: s.publicKey })} />)}
+          {followed.map((s) => <StreamItem key={s.publicKey} s={s} active={isStream(s.publicKey)} syncing={syncing.has(s.publicKey)} unread={unread.has(s.publicKey)} onClick={() => onNavigate({ name: 'stream', publicKey: s.publicKey })} />)}
           <li>
             <button type="button" className="stream-item stream-add" onClick={onFollow}>
               <span className="stream-add-icon"><Icon name="userPlus" size={16} /></span>

@@ -17,6 +17,8 @@ export interface VirtualFeedProps {
   busy?: boolean;
   /** J/K navigation on the window (off where another list owns the keys) */
   keys?: boolean;
+  /** called when an item has been in view (half of it, or half the viewport), once per mount of the item */
+  onSeen?: (id: string) => void;
 }
 
 /** Index of the first offset > y (offsets ascending, offsets[i] = top of item i). */
@@ -43,7 +45,15 @@ function typing(el: Element | null): boolean {
   return tag === 'INPUT' || tag === 'TEXTAREA' || tag === 'SELECT' || (el as HTMLElement).isContentEditable;
 }
 
-export function VirtualFeed({ ids, render, estimate = 180, overscan = 900, onNearEnd, label, busy, keys = true }: VirtualFeedProps) {
+/** Each id once, first place kept: two items under one React key leave stale cards behind (issue 13). */
+export function uniqueIds(ids: string[]): string[] {
+  const seen = new Set<string>();
+  const out = ids.filter((id) => !seen.has(id) && (seen.add(id), true));
+  return out.length === ids.length ? ids : out;
+}
+
+export function VirtualFeed({ ids: given, render, estimate = 180, overscan = 900, onNearEnd, label, busy, keys = true, onSeen }: VirtualFeedProps) {
+  const ids = useMemo(() => uniqueIds(given), [given]);
   const list = useRef<HTMLDivElement>(null);
   const heights = useRef(new Map<string, number>());
   const [version, setVersion] = useState(0);
@@ -111,12 +121,23 @@ export function VirtualFeed({ ids, render, estimate = 180, overscan = 900, onNea
     }
   }), []);
   useEffect(() => () => observer?.disconnect(), [observer]);
+  // what the reader has had in view (unread marks): half the item, or half the viewport for a tall one
+  const seenRef = useRef(onSeen);
+  seenRef.current = onSeen;
+  const seer = useMemo(() => typeof IntersectionObserver === 'undefined' ? null : new IntersectionObserver((entries) => {
+    for (const e of entries) {
+      const id = (e.target as HTMLElement).dataset.vid;
+      if (id && e.isIntersecting && (e.intersectionRatio >= 0.5 || e.intersectionRect.height >= window.innerHeight / 2)) seenRef.current?.(id);
+    }
+  }, { threshold: [0, 0.25, 0.5, 0.75, 1] }), []);
+  useEffect(() => () => seer?.disconnect(), [seer]);
   const measure = useCallback((el: HTMLDivElement | null) => {
+    if (el) seer?.observe(el);
     if (!el || !observer) return;
     observer.observe(el);
     const id = el.dataset.vid!;
     if (!heights.current.has(id) && el.offsetHeight > 0) heights.current.set(id, el.offsetHeight);
-  }, [observer]);
+  }, [observer, seer]);
 
   // J/K: the next or previous item, scrolled under the header and focused
   const focusIndex = useRef(-1);
@@ -158,7 +179,7 @@ export function VirtualFeed({ ids, render, estimate = 180, overscan = 900, onNea
 
   // Rendered items are kept per id while `render` is the same function: a scroll re-renders the
   // window, and React skips an element it has seen before, so cards already shown cost nothing.
-  const cache = useRef<{ render: VirtualFeedProps['render']; nodes: Map<string, ReactNode> }>({ render, nodes: new Map() });
+  const cache = useRef<{ render: VirtualFeedProps['render']; nodes: Map<string, { i: number; node: ReactNode }> }>({ render, nodes: new Map() });
   if (cache.current.render !== render) cache.current = { render, nodes: new Map() };
   const { start, end } = range;
   if (cache.current.nodes.size > 4 * (end - start) + 200) {
@@ -170,16 +191,20 @@ export function VirtualFeed({ ids, render, estimate = 180, overscan = 900, onNea
   for (let i = start; i < end && i < ids.length; i++) {
     const id = ids[i]!;
     const nodes = cache.current.nodes;
-    let node = nodes.get(id);
-    if (!node) {
-      node = (
-        <div key={id} className="vitem" data-vid={id} data-vindex={i} ref={measure}>
-          {render(id, i)}
-        </div>
-      );
-      nodes.set(id, node);
+    let held = nodes.get(id);
+    // an item that moved (posts arrived above it) is rendered again: its index drives J/K
+    if (!held || held.i !== i) {
+      held = {
+        i,
+        node: (
+          <div key={id} className="vitem" data-vid={id} data-vindex={i} ref={measure}>
+            {render(id, i)}
+          </div>
+        ),
+      };
+      nodes.set(id, held);
     }
-    items.push(node);
+    items.push(held.node);
   }
   return (
     <div ref={list} className="vfeed" role="feed" aria-busy={busy} aria-label={label}>
