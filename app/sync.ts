@@ -501,9 +501,12 @@ const REFUSED_ADDRESS = 'EDRAYER_REFUSED_ADDRESS';
  * dns.lookup, then every address the name resolves to is checked like a literal one, so a name
  * cannot lead to a metadata service (or, LAN only, out of the LAN) on the connection itself.
  */
-function guardedLookup(lanOnly: boolean | undefined): net.LookupFunction {
+export function guardedLookup(
+  lanOnly: boolean | undefined,
+  resolve: (host: string, o: dns.LookupAllOptions, cb: (e: NodeJS.ErrnoException | null, a: dns.LookupAddress[]) => void) => void = dns.lookup,
+): net.LookupFunction {
   return (hostname, options, callback) => {
-    dns.lookup(hostname, { ...options, all: true }, (err, addrs) => {
+    resolve(hostname, { ...options, all: true }, (err, addrs) => {
       if (err) return callback(err, '', 0);
       for (const a of addrs) {
         const why = refusedHost(a.address, lanOnly === true);
