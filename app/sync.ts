@@ -114,6 +114,8 @@ export interface PullOptions {
   fetchChunks?: boolean;
   /** sync is LAN only: no request (redirects and resolved names included) leaves the local network */
   lanOnly?: boolean;
+  /** the local address to connect from (a host with several; the clones bench gives each follower its own) */
+  localAddress?: string;
 }
 
 export interface PullResult {
@@ -432,6 +434,8 @@ export interface FetchOptions {
   lanOnly?: boolean;
   /** the pool of kept-alive connections for big bodies fetched several at once (chunks) */
   pool?: 'chunks';
+  /** the local address to connect from */
+  localAddress?: string;
 }
 
 /** fetchBounded's work: each part of the body goes to `sink` as it arrives; answers the body's length. */
@@ -542,6 +546,7 @@ function request(target: URL, opts: FetchOptions, signal: AbortSignal, fresh: bo
       headers: { accept: opts.pool === 'chunks' ? '*/*' : 'application/msgpack, */*' },
       signal,
       lookup: guardedLookup(opts.lanOnly),
+      ...(opts.localAddress ? { localAddress: opts.localAddress } : {}),
     }, resolve);
     req.on('error', (e: NodeJS.ErrnoException) => reject(signal.aborted ? stopped(e) : connectError(e, url)));
   });
@@ -733,7 +738,7 @@ export async function pull(stream: Stream, baseUrl: string, opts: PullOptions = 
     if (filter.minMod) q.set('minMod', String(filter.minMod));
     if (filter.metaOnly) q.set('meta', '1');
     const url = `${peer}/${urlSafeKey(pk)}/changes?${q}`;
-    const got = fetchBounded(url, { maxBytes, timeoutMs, signal, lanOnly: opts.lanOnly }).then((buf) => {
+    const got = fetchBounded(url, { maxBytes, timeoutMs, signal, lanOnly: opts.lanOnly, localAddress: opts.localAddress }).then((buf) => {
       const page = parseChangesPage(buf, url);
       // Records are decoded here too (the costly part); their rejections are merged when the page is used.
       const rejections: RejectionCount[] = [];
@@ -979,7 +984,7 @@ async function pullNewRecords(
     let buf: Uint8Array;
     let drayer = false;
     try {
-      buf = await fetchBounded(url, { maxBytes, timeoutMs, signal: opts.signal, onDrayer: (d) => (drayer = d), lanOnly: opts.lanOnly });
+      buf = await fetchBounded(url, { maxBytes, timeoutMs, signal: opts.signal, onDrayer: (d) => (drayer = d), lanOnly: opts.lanOnly, localAddress: opts.localAddress });
     } catch (e) {
       if (e instanceof HttpStatusError) throw newRecordsFailed(peer, pk, e, how, calls === 0);
       if (isTransient(e) && progressed > 0 && resumes < PULL_RESUMES.max && !opts.signal?.aborted) {
@@ -1085,7 +1090,7 @@ export async function fetchMissingChunks(
         // The body lands in a buffer the writer gave back (no garbage per chunk), grown if a chunk is bigger.
         let buf = store.take();
         let len = 0;
-        await httpGetBody(base + Buffer.from(h).toString('hex'), { maxBytes: 4 * 1024 * 1024, timeoutMs, signal: opts.signal, lanOnly: opts.lanOnly }, (part) => {
+        await httpGetBody(base + Buffer.from(h).toString('hex'), { maxBytes: 4 * 1024 * 1024, timeoutMs, signal: opts.signal, lanOnly: opts.lanOnly, localAddress: opts.localAddress }, (part) => {
           if (len + part.byteLength > buf.byteLength) {
             const bigger = new ArrayBuffer(Math.max(2 * buf.byteLength, len + part.byteLength));
             new Uint8Array(bigger).set(new Uint8Array(buf, 0, len));
