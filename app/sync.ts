@@ -371,10 +371,34 @@ function isTransient(e: unknown): boolean {
 }
 
 /**
- * A pull whose page fails for a reason that may pass goes on from its cursor after a backoff, at
- * most `max` times, and only after at least one page was applied since the last failure.
+ * A pull whose page fails for a reason that may pass goes on from its cursor after a backoff
+ * (doubling with each failure in a row, jittered): only once it has applied a page (a peer
+ * that never answered is not waited for, so a dead or hostile one costs a single timeout), at
+ * most `stalled` times in a row without a page applied in between, and at most `max` times in all.
  */
-export const PULL_RESUMES = { max: 8, baseMs: 500, maxMs: 8000 } as const;
+export const PULL_RESUMES = { max: 12, stalled: 3, baseMs: 500, maxMs: 8000 } as const;
+
+/** A pull's resumes (PULL_RESUMES). */
+class Resumes {
+  private pages = 0;
+  private inRow = 0;
+  private count = 0;
+
+  /** a page was applied */
+  progress(): void {
+    this.pages++;
+    this.inRow = 0;
+  }
+
+  /** Whether the pull goes on after `e` (then after the wait), or ends with it. */
+  async after(e: unknown, peer: string, signal?: AbortSignal): Promise<boolean> {
+    if (!isTransient(e) || signal?.aborted || this.pages === 0) return false;
+    if (this.count >= PULL_RESUMES.max || this.inRow >= PULL_RESUMES.stalled) return false;
+    this.count++;
+    await sleep(backoff(++this.inRow, PULL_RESUMES.baseMs, PULL_RESUMES.maxMs), peer, signal);
+    return true;
+  }
+}
 
 /** Reset connections are asked again this many times, after a backoff (doubling, with jitter). */
 export const RESET_RETRIES = { tries: 4, baseMs: 150, maxMs: 3000 } as const;
@@ -397,7 +421,9 @@ async function withRetries<T>(url: string, signal: AbortSignal | undefined, atte
     try {
       return await attempt(resets > 0);
     } catch (e) {
-      if (e instanceof NoAnswerError && resets < RESET_RETRIES.tries && !signal?.aborted) {
+      // 408: the server gave up waiting for this request (RFC 9110 lets the client repeat it).
+      const again = e instanceof NoAnswerError || (e instanceof HttpStatusError && e.status === 408);
+      if (again && resets < RESET_RETRIES.tries && !signal?.aborted) {
         await sleep(backoff(++resets, RESET_RETRIES.baseMs, RESET_RETRIES.maxMs), url, signal);
         continue;
       }
@@ -538,7 +564,9 @@ function connectError(e: NodeJS.ErrnoException, url: string): DrayerError {
 }
 
 /** One GET to `target` on a pooled connection (or a `fresh` one): its answer's head. */
-function request(target: URL, opts: FetchOptions, signal: AbortSignal, fresh: boolean, url: string, stopped: (e?: unknown) => DrayerError): Promise<http.IncomingMessage> {
+function request(
+  target: URL, opts: FetchOptions, signal: AbortSignal, fresh: boolean, url: string, stopped: (e?: unknown) => DrayerError,
+): Promise<http.IncomingMessage> {
   return new Promise((resolve, reject) => {
     const mod = target.protocol === 'https:' ? https : http;
     const req = mod.get(target, {
@@ -558,7 +586,9 @@ const MAX_REDIRECTS = 10;
  * GET `url`, following redirects here (a peer that redirects in a loop is told apart), each hop
  * checked like the first address: never a metadata service, and only the LAN when sync is LAN only.
  */
-async function following(url: string, opts: FetchOptions, signal: AbortSignal, fresh: boolean, stopped: (e?: unknown) => DrayerError): Promise<http.IncomingMessage> {
+async function following(
+  url: string, opts: FetchOptions, signal: AbortSignal, fresh: boolean, stopped: (e?: unknown) => DrayerError,
+): Promise<http.IncomingMessage> {
   const seen = [url];
   let target = new URL(url);
   const first = refusedTarget(target, opts.lanOnly);
@@ -750,9 +780,7 @@ export async function pull(stream: Stream, baseUrl: string, opts: PullOptions = 
     return { since: at, limit: lim, url, got };
   };
   let ahead: PageRequest | undefined;
-  // Pages applied since the pull began or last resumed (PULL_RESUMES), and resumes so far.
-  let progressed = 0;
-  let resumes = 0;
+  const resumes = new Resumes();
   try {
     for (let first = true; ; first = false) {
       if (Date.now() > deadline) throw new DrayerError('IO', `Sync with ${peer} took too long and was stopped; it resumes from here next time.`);
@@ -778,12 +806,8 @@ export async function pull(stream: Stream, baseUrl: string, opts: PullOptions = 
           throw new DrayerError('IO', `${peer} is a Drayer node and failed while answering (HTTP ${e.status}${e.text ? `: "${e.text}"` : ''}); try again later, or ask whoever runs it to look at its log.`);
         }
         if (e instanceof HttpStatusError) throw new DrayerError('IO', e.message);
-        if (isTransient(e) && progressed > 0 && resumes < PULL_RESUMES.max && !opts.signal?.aborted) {
-          // Broken off, not answered in time, too busy: go on from the cursor after a while.
-          progressed = 0;
-          await sleep(backoff(++resumes, PULL_RESUMES.baseMs, PULL_RESUMES.maxMs), peer, opts.signal);
-          continue;
-        }
+        // Broken off, not answered in time, too busy: go on from the cursor after a while.
+        if (await resumes.after(e, peer, opts.signal)) continue;
         throw e;
       }
       const { buf, page } = got;
@@ -828,7 +852,7 @@ export async function pull(stream: Stream, baseUrl: string, opts: PullOptions = 
       }
       since = page.seq;
       cursors.setCursor(peer, pkText, page.node, since);
-      progressed++;
+      resumes.progress();
       opts.onProgress?.({ records: result.records, recordsTotal, bytes: result.bytes, seq: since, lastSeq: page.last });
       if (!page.more) {
         stream.markSync(peer, false);
@@ -976,8 +1000,7 @@ async function pullNewRecords(
   const guard = new ReplayGuard(stream);
   let unfinished = false;
   let calls = 0;
-  let progressed = 0;
-  let resumes = 0;
+  const resumes = new Resumes();
   for (;;) {
     if (Date.now() > deadline) throw new DrayerError('IO', `Sync with ${peer} took too long and was stopped.`);
     const url = `${peer}/${quotePlusKey(pk)}/newRecords/${t}`;
@@ -987,11 +1010,7 @@ async function pullNewRecords(
       buf = await fetchBounded(url, { maxBytes, timeoutMs, signal: opts.signal, onDrayer: (d) => (drayer = d), lanOnly: opts.lanOnly, localAddress: opts.localAddress });
     } catch (e) {
       if (e instanceof HttpStatusError) throw newRecordsFailed(peer, pk, e, how, calls === 0);
-      if (isTransient(e) && progressed > 0 && resumes < PULL_RESUMES.max && !opts.signal?.aborted) {
-        progressed = 0; // as in pull: go on from the newest mod applied, after a while
-        await sleep(backoff(++resumes, PULL_RESUMES.baseMs, PULL_RESUMES.maxMs), peer, opts.signal);
-        continue;
-      }
+      if (await resumes.after(e, peer, opts.signal)) continue; // as in pull: from the newest mod applied
       throw e;
     }
     if (calls++ === 0 && drayer && how.remembered) {
@@ -1022,7 +1041,7 @@ async function pullNewRecords(
     const last = Math.max(...recs.map((x) => x.mod));
     if (last <= t) break;
     t = last;
-    progressed++;
+    resumes.progress();
     opts.onProgress?.({ records: result.records, bytes: result.bytes, seq: t });
     // Original peers cannot filter, so a partial copy is sent records outside its range: honest, not waste.
     const replaying = guard.page(list.length, r.stored.length, buf.byteLength, r.skipped);
