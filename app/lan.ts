@@ -2,7 +2,7 @@
 // and safe: an IP literal is judged by its range; a name is local only when it is localhost or
 // ends in .local (mDNS); any other name could resolve anywhere, so it is not LAN (nothing is
 // resolved here).
-import { isIP } from 'node:net';
+import { BlockList, isIP } from 'node:net';
 
 function ipv4Lan(a: string): boolean {
   const p = a.split('.').map(Number);
@@ -45,4 +45,45 @@ export function isLanUrl(url: string): boolean {
   } catch {
     return false;
   }
+}
+
+// Cloud metadata services (issue 14.5): they answer any process on the machine with its
+// credentials, so no address a stream or a peer names may lead there, in any sync mode. The
+// usual list (the addresses SSRF guards block): AWS (IMDS, its IPv6 twin, ECS/EKS credential
+// agents), GCP, Azure (IMDS and its WireServer), Alibaba, Oracle, Tencent, Scaleway, OpenStack
+// and DigitalOcean (which share 169.254.169.254).
+const METADATA_ADDRESSES = [
+  '169.254.169.254', '169.254.170.2', '169.254.170.23', '100.100.100.200', '192.0.0.192',
+  '168.63.129.16', '169.254.0.23', '169.254.42.42', 'fd00:ec2::254', 'fd00:ec2::23', '64:ff9b::a9fe:a9fe',
+];
+const METADATA_NAMES = new Set([
+  'metadata', 'metadata.google.internal', 'metadata.goog', 'instance-data', 'instance-data.ec2.internal',
+  'metadata.tencentyun.com', 'metadata.azure.internal',
+]);
+const metadataBlock = new BlockList();
+for (const a of METADATA_ADDRESSES) metadataBlock.addAddress(a, isIP(a) === 6 ? 'ipv6' : 'ipv4');
+
+/**
+ * A cloud metadata service's address or name (IPv4-mapped IPv6 forms included). `host` as in a
+ * URL's hostname (IPv6 with or without brackets) or a resolved address.
+ */
+export function isMetadataHost(host: string): boolean {
+  const h = host.trim().replace(/^\[(.*)\]$/, '$1').replace(/\.$/, '').toLowerCase().split('%')[0]!;
+  const v = isIP(h);
+  if (v === 0) return METADATA_NAMES.has(h);
+  try {
+    return metadataBlock.check(h, v === 6 ? 'ipv6' : 'ipv4');
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Why a client must not connect to `host` (a URL's hostname, or an address a name resolved to),
+ * or undefined when it may: never a metadata service; when `lanOnly`, only the local network.
+ */
+export function refusedHost(host: string, lanOnly: boolean): string | undefined {
+  if (isMetadataHost(host)) return 'a cloud metadata service, which Drayer never contacts';
+  if (lanOnly && !isLanHost(host)) return 'not on the local network, and sync is LAN only';
+  return undefined;
 }

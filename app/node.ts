@@ -178,7 +178,7 @@ export class DrayerNode implements DrayerApi {
         resolve: (pk) => this.servedStream(pk),
         shared: () => this.sharedStreams(),
         log: (m: string) => this.log(m),
-        opener: (s) => this.openOptions(s),
+        opener: (s) => this.openOptions(s, true),
       });
       this.lan = await this.server.listen();
     }
@@ -458,13 +458,20 @@ export class DrayerNode implements DrayerApi {
 
   // ---------- opening a metadata-only copy ----------
 
-  /** Where a metadata-only copy fetches what is opened (the sources sync uses), and what it tells the index. */
-  private openOptions(s: Stream): OpenOptions {
+  /**
+   * Where a metadata-only copy fetches what is opened (the sources sync uses), and what it tells
+   * the index. For a `stranger` (a request to the LAN server) only the copy's own sources: those
+   * its user gave and its author named, never peers merely heard of on the LAN (issue 14.5).
+   */
+  private openOptions(s: Stream, stranger = false): OpenOptions {
     const mode = this.syncMode();
+    const self = this.lan ? [`http://127.0.0.1:${this.lan.port}`, `http://localhost:${this.lan.port}`] : [];
+    const own = [...this.configuredSources(s)].filter((u) => !self.includes(u));
     // Fetching a post's text is a pull too: none while paused, only nearby ones when LAN only.
-    const sources = mode === 'paused' ? [] : this.sourcesFor(s).filter((u) => mode !== 'lan' || isLanUrl(u));
+    const sources = mode === 'paused' ? [] : (stranger ? own : this.sourcesFor(s)).filter((u) => mode !== 'lan' || isLanUrl(u));
     return {
       sources,
+      lanOnly: mode === 'lan',
       onValue: (r) => this.library.notePostValues(s, [r]),
       advice: mode === 'paused'
         ? 'Sync is paused: turn it back on (Settings → Sync, or Pause Sync in the tray menu) to fetch it.'
@@ -663,6 +670,7 @@ export class DrayerNode implements DrayerApi {
       try {
         const res: PullResult = await pull(s, url, {
           cursors: this.cursorsFor(() => proven),
+          lanOnly: this.syncMode() === 'lan',
           // Scheduled pulls get a time budget so one slow or hostile source cannot hold up the
           // others for long; the cursor keeps the work done, the next round resumes.
           maxDurationMs: force ? undefined : 5 * 60_000,

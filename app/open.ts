@@ -40,6 +40,8 @@ export interface OpenOptions {
    * timeout per page, not one per post.
    */
   down?: Map<string, boolean>;
+  /** sync is LAN only: no fetch (redirects and resolved names included) leaves the local network */
+  lanOnly?: boolean;
 }
 
 /** Why opening failed: every source tried, and whether they all ran out of time (a 504, not a 502). */
@@ -100,7 +102,7 @@ async function fromSources(
     const timeoutMs = Math.min(perRequest, left);
     const t0 = Date.now();
     try {
-      const got = await fetchBounded(`${src}/${urlSafeKey(s.publicKey)}/${path}`, { maxBytes, timeoutMs, signal: opts.signal });
+      const got = await fetchBounded(`${src}/${urlSafeKey(s.publicKey)}/${path}`, { maxBytes, timeoutMs, signal: opts.signal, lanOnly: opts.lanOnly });
       const bad = accept(got);
       if (!bad) return got;
       tried.push({ source: src, why: bad, timedOut: false });

@@ -56,6 +56,8 @@ export interface ServerStats {
   refused: Record<Refusal, number>;
   /** connections this server closed: answers that stalled, idle ones closed to make room */
   closed: { stalled: number; idle: number };
+  /** requests refused (429) because their address, or everyone, made enough on-demand fetches lately */
+  fetchesRefused: number;
 }
 
 /** A route answers at once, or (fetching what a metadata-only copy lacks) by a promise. */
@@ -136,7 +138,10 @@ export class LanServer {
       {
         requestTimeout: limits.requestTimeoutMs,
         headersTimeout: limits.headersTimeoutMs,
-        keepAliveTimeout: Math.min(5000, limits.requestTimeoutMs),
+        // Longer than the 4 s a client of ours keeps an idle connection (sync.ts CLIENT_IDLE_MS),
+        // so a request is not sent down a socket this server is closing at that moment (issue
+        // 14.2); no longer than the headers timeout, which a kept-alive connection waits under.
+        keepAliveTimeout: Math.min(8000, limits.headersTimeoutMs, limits.requestTimeoutMs),
         // How often Node checks the two timeouts above; its default (30 s) would let slow clients linger.
         connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(limits.headersTimeoutMs / 4))),
         maxHeaderSize: 16 * 1024,
@@ -182,6 +187,7 @@ export class LanServer {
       buffered: g.heldBytes,
       refused: Object.fromEntries(REFUSALS.map((k) => [k, r[k]])) as Record<Refusal, number>,
       closed: { ...g.closed },
+      fetchesRefused: g.fetchesRefused,
     };
   }
 
@@ -230,7 +236,7 @@ export class LanServer {
     if ((req.headers['content-length'] && req.headers['content-length'] !== '0') || req.headers['transfer-encoding'] || this.guard.scarce) {
       res.setHeader('Connection', 'close');
     }
-    const admitted = this.guard.admit(req.socket);
+    const admitted = this.guard.admit(req.socket, res);
     if (typeof admitted === 'string') {
       const e = refusal(admitted);
       res.setHeader('Connection', 'close');
@@ -299,7 +305,13 @@ export class LanServer {
       req, res, stream, keyRaw, args: rest.slice(1), query, limits: this.limits, log: (m) => this.log(m),
       room: () => room(res),
       reserve: (bytes) => reserve(res, bytes),
-      opener: this.opts.opener && (() => this.opts.opener!(stream)),
+      opener: this.opts.opener && (() => {
+        const wait = this.guard.fetchWait(req.socket);
+        if (wait > 0) {
+          throw new HttpError(429, 'This node keeps only the metadata of this stream and has fetched as many contents as it does for one address in a minute; try again in a moment.', { 'Retry-After': String(Math.ceil(wait / 1000)) });
+        }
+        return this.opts.opener!(stream);
+      }),
     };
     const op = rest[0]!;
     if (op === '' && rest.length === 1) return web.home(ctx);

@@ -2,13 +2,17 @@
 // verify and apply them, and keep a cursor per (peer, stream) tied to the peer's store id so a
 // replaced database restarts the feed. Falls back to the original Drayer's newRecords endpoint.
 // Every response is bounded in size and time: a hostile peer can waste a request, nothing more.
+import * as dns from 'node:dns';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
+import * as https from 'node:https';
+import type * as net from 'node:net';
 import { DrayerError, isDrayerError } from './errors.js';
 import { ChunkStore } from './chunk-writer.js';
 import { FILE_TYPE, listFiles, missingChunks, parseFileValue } from './files.js';
 import { blake2b256, bytesEqual } from './crypto.js';
 import { MSGPACK_LIMITS, MsgpackError, type MsgpackLimits } from './msgpack.js';
+import { refusedHost } from './lan.js';
 import { decodeWire, DrayerRecord, fromWire } from './record.js';
 import { DRAYER_SYNC_HEADER } from './server/http.js';
 import type { ApplyResult, Stream } from './store.js';
@@ -116,6 +120,10 @@ export interface PullOptions {
   maxDurationMs?: number;
   /** fetch missing chunks of big files after the records (default: unless metaOnly) */
   fetchChunks?: boolean;
+  /** sync is LAN only: no request (redirects and resolved names included) leaves the local network */
+  lanOnly?: boolean;
+  /** the local address to connect from (a host with several; the clones bench gives each follower its own) */
+  localAddress?: string;
 }
 
 export interface PullResult {
@@ -349,13 +357,84 @@ function sleep(ms: number, url: string, signal?: AbortSignal): Promise<void> {
   });
 }
 
-/** Run one GET (`attempt`), asking again after 429/503 as RETRY_LIMITS allow; then a sentence saying so. */
-async function withRetries<T>(url: string, signal: AbortSignal | undefined, attempt: () => Promise<T>): Promise<T> {
+/**
+ * A GET that got no byte of answer because the connection broke under it (a kept-alive socket the
+ * server closed as it was reused, a connection refused by a busy server's guard): asking again,
+ * on a new connection, is safe and usually works (issue 14.2).
+ */
+class NoAnswerError extends DrayerError {
+  readonly transient = true;
+}
+
+/**
+ * A failure that may well pass: an answer broken off or not given in time, a peer too busy to
+ * answer now. A pull that was making progress resumes from its cursor after one (PULL_RESUMES).
+ */
+class TransientError extends DrayerError {
+  readonly transient = true;
+}
+
+function isTransient(e: unknown): boolean {
+  return (e as { transient?: boolean } | undefined)?.transient === true;
+}
+
+/**
+ * A pull whose page fails for a reason that may pass goes on from its cursor after a backoff
+ * (doubling with each failure in a row, jittered): only once it has applied a page (a peer
+ * that never answered is not waited for, so a dead or hostile one costs a single timeout), at
+ * most `stalled` times in a row without a page applied in between, and at most `max` times in all.
+ */
+export const PULL_RESUMES = { max: 12, stalled: 3, baseMs: 500, maxMs: 8000 } as const;
+
+/** A pull's resumes (PULL_RESUMES). */
+class Resumes {
+  private pages = 0;
+  private inRow = 0;
+  private count = 0;
+
+  /** a page was applied */
+  progress(): void {
+    this.pages++;
+    this.inRow = 0;
+  }
+
+  /** Whether the pull goes on after `e` (then after the wait), or ends with it. */
+  async after(e: unknown, peer: string, signal?: AbortSignal): Promise<boolean> {
+    if (!isTransient(e) || signal?.aborted || this.pages === 0) return false;
+    if (this.count >= PULL_RESUMES.max || this.inRow >= PULL_RESUMES.stalled) return false;
+    this.count++;
+    await sleep(backoff(++this.inRow, PULL_RESUMES.baseMs, PULL_RESUMES.maxMs), peer, signal);
+    return true;
+  }
+}
+
+/** Reset connections are asked again this many times, after a backoff (doubling, with jitter). */
+export const RESET_RETRIES = { tries: 4, baseMs: 150, maxMs: 3000 } as const;
+
+/** The n-th backoff (n from 1): doubling from baseMs, capped, then somewhere between half and all of it. */
+function backoff(n: number, baseMs: number, maxMs: number): number {
+  const full = Math.min(maxMs, baseMs * 2 ** (n - 1));
+  return Math.round(full / 2 + (Math.random() * full) / 2);
+}
+
+/**
+ * Run one GET (`attempt`), asking again after 429/503 as RETRY_LIMITS allow, and after a reset
+ * that brought no byte of answer as RESET_RETRIES allow (then on a `fresh` connection); then a
+ * sentence saying so.
+ */
+async function withRetries<T>(url: string, signal: AbortSignal | undefined, attempt: (fresh: boolean) => Promise<T>): Promise<T> {
   let waited = 0;
+  let resets = 0;
   for (let tries = 1; ; tries++) {
     try {
-      return await attempt();
+      return await attempt(resets > 0);
     } catch (e) {
+      // 408: the server gave up waiting for this request (RFC 9110 lets the client repeat it).
+      const again = e instanceof NoAnswerError || (e instanceof HttpStatusError && e.status === 408);
+      if (again && resets < RESET_RETRIES.tries && !signal?.aborted) {
+        await sleep(backoff(++resets, RESET_RETRIES.baseMs, RESET_RETRIES.maxMs), url, signal);
+        continue;
+      }
       if (!retriable(e)) throw e;
       const wait = Math.max(RETRY_LIMITS.minWaitMs, e.retryAfterMs ?? RETRY_LIMITS.defaultWaitMs);
       if (tries >= RETRY_LIMITS.tries || waited + wait > RETRY_LIMITS.totalWaitMs) {
@@ -364,7 +443,7 @@ async function withRetries<T>(url: string, signal: AbortSignal | undefined, atte
         const tail = tries >= RETRY_LIMITS.tries
           ? `${tries} times in ${Math.round(waited / 100) / 10} s${said}; try again later (other syncs from this machine to the same peer share its limit)`
           : `${tries === 1 ? '' : `${tries} times, `}and asks to wait ${Math.ceil(wait / 1000)} s more${said}; try again later`;
-        throw new DrayerError('IO', `${url} answered HTTP ${e.status} (${why}) ${tail}.`, { cause: e });
+        throw new TransientError('IO', `${url} answered HTTP ${e.status} (${why}) ${tail}.`, { cause: e });
       }
       await sleep(wait, url, signal);
       waited += wait;
@@ -385,12 +464,18 @@ export interface FetchOptions {
   signal?: AbortSignal;
   /** told whether a 2xx answer carries the Drayer-Sync header */
   onDrayer?: (drayer: boolean) => void;
+  /** sync is LAN only: every address asked (each redirect, each address a name resolves to) must be on the local network */
+  lanOnly?: boolean;
+  /** the pool of kept-alive connections for big bodies fetched several at once (chunks) */
+  pool?: 'chunks';
+  /** the local address to connect from */
+  localAddress?: string;
 }
 
 /** fetchBounded's work: each part of the body goes to `sink` as it arrives; answers the body's length. */
 function fetchBody(url: string, opts: FetchOptions, sink: (part: Uint8Array) => void): Promise<number> {
-  // A refused answer has no body parts: the sink has seen nothing when it is asked again.
-  return withRetries(url, opts.signal, () => fetchBodyOnce(url, opts, sink));
+  // A refused answer, or one that never began, has no body parts: the sink has seen nothing when it is asked again.
+  return withRetries(url, opts.signal, (fresh) => fetchBodyOnce(url, opts, sink, fresh));
 }
 
 /** The first line of a body, at most 200 characters, without control characters (it is printed). */
@@ -400,173 +485,191 @@ function sayable(body: Buffer): string | undefined {
 }
 
 /** What a server said with an error status, when it is a Drayer node's text/plain: at most a line. */
-async function errorText(res: Response, drayer: boolean): Promise<string | undefined> {
+async function errorText(res: http.IncomingMessage, drayer: boolean): Promise<string | undefined> {
   try {
-    if (!drayer || !/^text\/plain\b/i.test(res.headers.get('content-type') ?? '') || !res.body) return undefined;
-    const reader = res.body.getReader();
-    const parts: Uint8Array[] = [];
+    if (!drayer || !/^text\/plain\b/i.test(res.headers['content-type'] ?? '')) return undefined;
+    const parts: Buffer[] = [];
     let n = 0;
-    while (n < 400) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      parts.push(value);
-      n += value.byteLength;
+    for await (const part of res as AsyncIterable<Buffer>) {
+      parts.push(part);
+      if ((n += part.byteLength) >= 400) break;
     }
     return sayable(Buffer.concat(parts));
   } catch {
     return undefined; // the words are a courtesy; the status says what happened
   } finally {
-    await res.body?.cancel().catch(() => {});
+    res.destroy();
   }
 }
 
-async function fetchBodyOnce(url: string, opts: FetchOptions, sink: (part: Uint8Array) => void): Promise<number> {
-  const timeout = AbortSignal.timeout(opts.timeoutMs);
-  const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
-  const res = await fetchFollowing(url, opts.timeoutMs, signal);
-  const drayer = res.headers.has(DRAYER_SYNC_HEADER);
-  if (!res.ok) throw new HttpStatusError(res.status, url, retryAfter(res.headers.get('retry-after')), drayer, await errorText(res, drayer));
-  opts.onDrayer?.(drayer);
-  const declared = Number(res.headers.get('content-length') ?? '-1');
-  if (declared > opts.maxBytes) {
-    await res.body?.cancel().catch(() => {});
-    throw new DrayerError('IO', `${url} sent ${declared} bytes, more than the ${opts.maxBytes} allowed.`);
+/**
+ * Client connections kept alive are dropped after this long idle: below the 5 s most servers
+ * keep them (Node's default, and this LAN server's keepAliveTimeout is longer still), so a
+ * request is not sent down a socket the server is closing at that moment. Node's agent also
+ * takes a second off any shorter timeout the server announces in its Keep-Alive header.
+ */
+const CLIENT_IDLE_MS = 4000;
+
+const agents = new Map<string, http.Agent>();
+
+/** The pool of kept-alive connections for a protocol, a sync mode (they never share sockets) and a kind of body. */
+function agentFor(protocol: string, opts: FetchOptions): http.Agent {
+  const key = `${protocol} ${opts.lanOnly ? 'lan' : 'any'} ${opts.pool ?? 'pages'}`;
+  let a = agents.get(key);
+  if (!a) {
+    // Chunks: 8 sockets at most per peer (a pull fetches 4 at once). Pages: one pull uses two at
+    // once (a page and the one read ahead); many pulls from one process may each use their own.
+    const o: http.AgentOptions = { keepAlive: true, timeout: CLIENT_IDLE_MS, ...(opts.pool === 'chunks' ? { maxSockets: 8 } : {}) };
+    a = protocol === 'https:' ? new https.Agent(o) : new http.Agent(o);
+    agents.set(key, a);
   }
-  let total = 0;
-  try {
-    const reader = res.body!.getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      total += value.byteLength;
-      if (total > opts.maxBytes) {
-        await reader.cancel().catch(() => {});
-        throw new DrayerError('IO', `${url} sent more than the ${opts.maxBytes} bytes allowed for one response.`);
+  return a;
+}
+
+/** Why `target` may not be asked (a metadata service; outside the LAN in LAN-only mode), or undefined. */
+function refusedTarget(target: URL, lanOnly: boolean | undefined): string | undefined {
+  const why = refusedHost(target.hostname, lanOnly === true);
+  return why && `${target.hostname} is ${why}`;
+}
+
+/** An error the lookup below gives: the name resolved to an address this client must not contact. */
+const REFUSED_ADDRESS = 'EDRAYER_REFUSED_ADDRESS';
+
+/**
+ * dns.lookup, then every address the name resolves to is checked like a literal one, so a name
+ * cannot lead to a metadata service (or, LAN only, out of the LAN) on the connection itself.
+ */
+export function guardedLookup(
+  lanOnly: boolean | undefined,
+  resolve: (host: string, o: dns.LookupAllOptions, cb: (e: NodeJS.ErrnoException | null, a: dns.LookupAddress[]) => void) => void = dns.lookup,
+): net.LookupFunction {
+  return (hostname, options, callback) => {
+    resolve(hostname, { ...options, all: true }, (err, addrs) => {
+      if (err) return callback(err, '', 0);
+      for (const a of addrs) {
+        const why = refusedHost(a.address, lanOnly === true);
+        if (why) {
+          const e: NodeJS.ErrnoException = new Error(`${hostname} resolves to ${a.address}, ${why}`);
+          e.code = REFUSED_ADDRESS;
+          return callback(e, '', 0);
+        }
       }
-      sink(value);
-    }
-  } catch (e) {
-    if (isDrayerError(e)) throw e;
-    const name = (e as Error)?.name;
-    if (name === 'TimeoutError' || name === 'AbortError') throw networkError(e, url, opts.timeoutMs);
-    throw new DrayerError('IO', `${url} broke off its answer after ${total} bytes; try again later.`, { cause: e });
-  }
-  return total;
+      if (addrs.length === 0) return callback(Object.assign(new Error(`${hostname} has no address`), { code: 'ENOTFOUND' }), '', 0);
+      if ((options as { all?: boolean }).all) (callback as unknown as (e: null, a: dns.LookupAddress[]) => void)(null, addrs);
+      else callback(null, addrs[0]!.address, addrs[0]!.family);
+    });
+  };
+}
+
+/** Errors of a connection that broke before any byte of answer: the request can be sent again. */
+const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'UND_ERR_SOCKET']);
+
+/** What a failed connection means to the caller: a reset (asked again), a refused address, or unreachable. */
+function connectError(e: NodeJS.ErrnoException, url: string): DrayerError {
+  if (e.code === REFUSED_ADDRESS) return new DrayerError('IO', `${url} was not contacted: ${e.message}.`, { cause: e });
+  if (e.code && RESET_CODES.has(e.code)) return new NoAnswerError('IO', `${url} closed the connection without answering (${e.code}); try again later.`, { cause: e });
+  return new DrayerError('IO', `Cannot reach ${url}${e.code ? ` (${e.code})` : ''}: check the address and that the peer is running.`, { cause: e });
+}
+
+/** One GET to `target` on a pooled connection (or a `fresh` one): its answer's head. */
+function request(
+  target: URL, opts: FetchOptions, signal: AbortSignal, fresh: boolean, url: string, stopped: (e?: unknown) => DrayerError,
+): Promise<http.IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const mod = target.protocol === 'https:' ? https : http;
+    const req = mod.get(target, {
+      agent: fresh ? false : agentFor(target.protocol, opts),
+      headers: { accept: opts.pool === 'chunks' ? '*/*' : 'application/msgpack, */*' },
+      signal,
+      lookup: guardedLookup(opts.lanOnly),
+      ...(opts.localAddress ? { localAddress: opts.localAddress } : {}),
+    }, resolve);
+    req.on('error', (e: NodeJS.ErrnoException) => reject(signal.aborted ? stopped(e) : connectError(e, url)));
+  });
 }
 
 const MAX_REDIRECTS = 10;
 
 /**
- * fetch, following redirects here rather than in fetch: a peer that redirects in a loop is told
- * apart (fetch's own error says only "fetch failed").
+ * GET `url`, following redirects here (a peer that redirects in a loop is told apart), each hop
+ * checked like the first address: never a metadata service, and only the LAN when sync is LAN only.
  */
-async function fetchFollowing(url: string, timeoutMs: number, signal: AbortSignal): Promise<Response> {
+async function following(
+  url: string, opts: FetchOptions, signal: AbortSignal, fresh: boolean, stopped: (e?: unknown) => DrayerError,
+): Promise<http.IncomingMessage> {
   const seen = [url];
-  for (let at = url; ; ) {
-    let res: Response;
-    try {
-      res = await fetch(at, { signal, redirect: 'manual', headers: { accept: 'application/msgpack, */*' } });
-    } catch (e) {
-      throw networkError(e, url, timeoutMs);
-    }
-    const location = res.status >= 300 && res.status < 400 ? res.headers.get('location') : null;
-    if (location === null) return res;
-    await res.body?.cancel().catch(() => {});
+  let target = new URL(url);
+  const first = refusedTarget(target, opts.lanOnly);
+  if (first) throw new DrayerError('IO', `${url} was not contacted: ${first}.`);
+  for (;;) {
+    const res = await request(target, opts, signal, fresh, url, stopped);
+    const status = res.statusCode ?? 0;
+    const location = status >= 300 && status < 400 ? res.headers.location : undefined;
+    if (location === undefined) return res;
+    res.destroy();
     let next: URL;
     try {
-      next = new URL(location, at);
+      next = new URL(location, target);
     } catch {
       throw new DrayerError('IO', `${url} redirects to "${location.slice(0, 200)}", which is not an address; check the peer's address.`);
     }
     if (next.protocol !== 'http:' && next.protocol !== 'https:') throw new DrayerError('IO', `${url} redirects to a ${next.protocol} address; only http and https peers are supported.`);
+    const refused = refusedTarget(next, opts.lanOnly);
+    if (refused) throw new DrayerError('IO', `${url} redirects to ${next.origin}, which was not contacted: ${refused}.`);
     if (seen.includes(next.href)) {
       const hops = seen.length - seen.indexOf(next.href);
       throw new DrayerError('IO', `${url} redirects in a loop (${hops === 1 ? 'to itself' : `back to an address already asked, after ${hops} redirects`}); check the peer's address.`);
     }
     if (seen.length > MAX_REDIRECTS) throw new DrayerError('IO', `${url} redirected ${MAX_REDIRECTS} times without an answer; check the peer's address.`);
     seen.push(next.href);
-    at = next.href;
+    target = next;
   }
 }
 
-// Chunks come over node:http with kept-alive connections: for hundreds of 1 MiB bodies it costs
-// about a third less CPU per byte than fetch (measured: 3.6–5.8 against 5.5–7.9 ms per MiB with
-// four at once on this project's 2-core test machine), CPU a big-file clone is short of.
-const chunkAgent = new http.Agent({ keepAlive: true, maxSockets: 8 });
-
-/** fetchBody for plain http: over node:http, with the same bounds (size, time, abort, retries), no redirects. */
-function httpGetBody(url: string, opts: FetchOptions, sink: (part: Uint8Array) => void): Promise<number> {
-  return withRetries(url, opts.signal, () => httpGetBodyOnce(url, opts, sink));
+/** One try of a bounded GET: headers, redirects and body within opts.timeoutMs, at most opts.maxBytes. */
+async function fetchBodyOnce(url: string, opts: FetchOptions, sink: (part: Uint8Array) => void, fresh: boolean): Promise<number> {
+  const timeout = AbortSignal.timeout(opts.timeoutMs);
+  const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
+  const stopped = (e?: unknown) => timeout.aborted
+    ? new TransientError('IO', `${url} did not answer within ${timeLimit(opts.timeoutMs)}.`, { cause: e })
+    : new DrayerError('IO', `Sync with ${url} was stopped.`, { cause: e });
+  if (signal.aborted) throw stopped();
+  const res = await following(url, opts, signal, fresh, stopped);
+  const status = res.statusCode ?? 0;
+  const drayer = res.headers[DRAYER_SYNC_HEADER.toLowerCase()] !== undefined;
+  if (status < 200 || status > 299) {
+    const h = res.headers['retry-after'];
+    throw new HttpStatusError(status, url, retryAfter(Array.isArray(h) ? h[0] : h), drayer, await errorText(res, drayer));
+  }
+  opts.onDrayer?.(drayer);
+  const declared = Number(res.headers['content-length'] ?? '-1');
+  if (declared > opts.maxBytes) {
+    res.destroy();
+    throw new DrayerError('IO', `${url} sent ${declared} bytes, more than the ${opts.maxBytes} allowed.`);
+  }
+  let total = 0;
+  try {
+    for await (const part of res as AsyncIterable<Buffer>) {
+      total += part.byteLength;
+      if (total > opts.maxBytes) throw new DrayerError('IO', `${url} sent more than the ${opts.maxBytes} bytes allowed for one response.`);
+      sink(part);
+    }
+    if (!res.complete) throw new Error('the connection closed before the end of the answer');
+  } catch (e) {
+    res.destroy(); // a connection with half a body left is not reused
+    if (isDrayerError(e)) throw e;
+    if (signal.aborted) throw stopped(e);
+    throw new TransientError('IO', `${url} broke off its answer after ${total} bytes; try again later.`, { cause: e });
+  }
+  return total;
 }
 
-function httpGetBodyOnce(url: string, opts: FetchOptions, sink: (part: Uint8Array) => void): Promise<number> {
-  return new Promise((resolve, reject) => {
-    let total = 0;
-    let settled = false;
-    let req: http.ClientRequest | undefined;
-    const finish = (err: Error | null) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      opts.signal?.removeEventListener('abort', onAbort);
-      if (err) {
-        req?.destroy(); // a connection with half a body left is not reused
-        reject(err);
-      } else resolve(total);
-    };
-    const brokeOff = (cause?: Error) => new DrayerError('IO', `${url} broke off its answer after ${total} bytes; try again later.`, { cause });
-    const timer = setTimeout(() => finish(new DrayerError('IO', `${url} did not answer within ${timeLimit(opts.timeoutMs)}.`)), opts.timeoutMs);
-    const onAbort = () => finish(new DrayerError('IO', `Sync with ${url} was stopped.`));
-    if (opts.signal?.aborted) return onAbort();
-    opts.signal?.addEventListener('abort', onAbort, { once: true });
-    req = http.get(url, { agent: chunkAgent, headers: { accept: '*/*' } }, (res) => {
-      const status = res.statusCode ?? 0;
-      if (status < 200 || status > 299) {
-        const h = res.headers['retry-after'];
-        const drayer = res.headers[DRAYER_SYNC_HEADER.toLowerCase()] !== undefined;
-        const refused = (text?: string) => finish(new HttpStatusError(status, url, retryAfter(Array.isArray(h) ? h[0] : h), drayer, text));
-        if (!drayer || !/^text\/plain\b/i.test(res.headers['content-type'] ?? '')) return refused();
-        // a Drayer node's own words for it: a line, read within the same time limit
-        const parts: Buffer[] = [];
-        let n = 0;
-        res.on('data', (part: Buffer) => {
-          parts.push(part);
-          if ((n += part.byteLength) >= 400) refused(sayable(Buffer.concat(parts)));
-        });
-        res.on('end', () => refused(sayable(Buffer.concat(parts))));
-        res.on('close', () => refused(sayable(Buffer.concat(parts))));
-        res.on('error', () => refused());
-        return;
-      }
-      const declared = Number(res.headers['content-length'] ?? '-1');
-      if (declared > opts.maxBytes) return finish(new DrayerError('IO', `${url} sent ${declared} bytes, more than the ${opts.maxBytes} allowed.`));
-      res.on('data', (part: Buffer) => {
-        if (settled) return;
-        total += part.byteLength;
-        if (total > opts.maxBytes) return finish(new DrayerError('IO', `${url} sent more than the ${opts.maxBytes} bytes allowed for one response.`));
-        sink(part);
-      });
-      res.on('end', () => finish(res.complete ? null : brokeOff()));
-      res.on('close', () => finish(brokeOff())); // after 'end' this changes nothing
-      res.on('error', (e) => finish(brokeOff(e)));
-    });
-    req.on('error', (e: NodeJS.ErrnoException) => {
-      if (total > 0) return finish(brokeOff(e));
-      finish(new DrayerError('IO', `Cannot reach ${url}${e.code ? ` (${e.code})` : ''}: check the address and that the peer is running.`, { cause: e }));
-    });
-  });
+/** The body of a chunk (or any big body fetched several at once): fetchBody on the chunk pool. */
+function httpGetBody(url: string, opts: FetchOptions, sink: (part: Uint8Array) => void): Promise<number> {
+  return fetchBody(url, { ...opts, pool: 'chunks' }, sink);
 }
 
 const timeLimit = (ms: number) => (ms < 10_000 ? `${ms / 1000} s` : `${Math.round(ms / 1000)} s`);
-
-function networkError(e: unknown, url: string, timeoutMs: number): DrayerError {
-  const name = (e as Error)?.name;
-  if (name === 'TimeoutError') return new DrayerError('IO', `${url} did not answer within ${timeLimit(timeoutMs)}.`, { cause: e });
-  if (name === 'AbortError') return new DrayerError('IO', `Sync with ${url} was stopped.`, { cause: e });
-  const cause = (e as { cause?: { code?: string } })?.cause?.code;
-  return new DrayerError('IO', `Cannot reach ${url}${cause ? ` (${cause})` : ''}: check the address and that the peer is running.`, { cause: e });
-}
-
 interface ChangesPageWire {
   node: string;
   seq: number;
@@ -680,7 +783,7 @@ export async function pull(stream: Stream, baseUrl: string, opts: PullOptions = 
     if (filter.minMod) q.set('minMod', String(filter.minMod));
     if (filter.metaOnly) q.set('meta', '1');
     const url = `${peer}/${urlSafeKey(pk)}/changes?${q}`;
-    const got = fetchBounded(url, { maxBytes, timeoutMs, signal }).then((buf) => {
+    const got = fetchBounded(url, { maxBytes, timeoutMs, signal, lanOnly: opts.lanOnly, localAddress: opts.localAddress }).then((buf) => {
       const page = parseChangesPage(buf, url);
       // Records are decoded here too (the costly part); their rejections are merged when the page is used.
       const rejections: RejectionCount[] = [];
@@ -692,6 +795,7 @@ export async function pull(stream: Stream, baseUrl: string, opts: PullOptions = 
     return { since: at, limit: lim, url, got };
   };
   let ahead: PageRequest | undefined;
+  const resumes = new Resumes();
   try {
     for (let first = true; ; first = false) {
       if (Date.now() > deadline) throw new DrayerError('IO', `Sync with ${peer} took too long and was stopped; it resumes from here next time.`);
@@ -717,6 +821,8 @@ export async function pull(stream: Stream, baseUrl: string, opts: PullOptions = 
           throw new DrayerError('IO', `${peer} is a Drayer node and failed while answering (HTTP ${e.status}${e.text ? `: "${e.text}"` : ''}); try again later, or ask whoever runs it to look at its log.`);
         }
         if (e instanceof HttpStatusError) throw new DrayerError('IO', e.message);
+        // Broken off, not answered in time, too busy: go on from the cursor after a while.
+        if (await resumes.after(e, peer, opts.signal)) continue;
         throw e;
       }
       const { buf, page } = got;
@@ -763,6 +869,7 @@ export async function pull(stream: Stream, baseUrl: string, opts: PullOptions = 
       }
       since = page.seq;
       cursors.setCursor(peer, pkText, page.node, since);
+      resumes.progress();
       opts.onProgress?.({ records: result.records, recordsTotal, bytes: result.bytes, seq: since, lastSeq: page.last, ...sizeSoFar(recordsTotal) });
       if (!page.more) {
         stream.markSync(peer, false);
@@ -791,7 +898,7 @@ export async function pull(stream: Stream, baseUrl: string, opts: PullOptions = 
   const info = filter.metaOnly ? stream.get('drayer', 'info') : undefined;
   if (info && !info.val) {
     try {
-      await fetchValue(stream, peer, info.id, { timeoutMs, signal: opts.signal });
+      await fetchValue(stream, peer, info.id, { timeoutMs, signal: opts.signal, lanOnly: opts.lanOnly });
       result.infoFilled = true;
     } catch {
       // Not fatal: the name shows once a later sync gets it.
@@ -841,7 +948,7 @@ async function openWindow(stream: Stream, peer: string, opts: PullOptions): Prom
   if (!latest || (stream.partial.minId ?? 0) <= 1) return;
   let tips: Awaited<ReturnType<typeof remoteTips>>;
   try {
-    tips = await remoteTips(peer, stream.publicKey, { latest, timeoutMs: Math.min(opts.timeoutMs ?? SYNC_LIMITS.timeoutMs, WINDOW_TIPS_TIMEOUT_MS), signal: opts.signal });
+    tips = await remoteTips(peer, stream.publicKey, { latest, timeoutMs: Math.min(opts.timeoutMs ?? SYNC_LIMITS.timeoutMs, WINDOW_TIPS_TIMEOUT_MS), signal: opts.signal, lanOnly: opts.lanOnly });
   } catch {
     return;
   }
@@ -911,15 +1018,17 @@ async function pullNewRecords(
   let unfinished = false;
   let calls = 0;
   let valueBytes = 0; // an original peer tells no total: its progress counts without one
+  const resumes = new Resumes();
   for (;;) {
     if (Date.now() > deadline) throw new DrayerError('IO', `Sync with ${peer} took too long and was stopped.`);
     const url = `${peer}/${quotePlusKey(pk)}/newRecords/${t}`;
     let buf: Uint8Array;
     let drayer = false;
     try {
-      buf = await fetchBounded(url, { maxBytes, timeoutMs, signal: opts.signal, onDrayer: (d) => (drayer = d) });
+      buf = await fetchBounded(url, { maxBytes, timeoutMs, signal: opts.signal, onDrayer: (d) => (drayer = d), lanOnly: opts.lanOnly, localAddress: opts.localAddress });
     } catch (e) {
       if (e instanceof HttpStatusError) throw newRecordsFailed(peer, pk, e, how, calls === 0);
+      if (await resumes.after(e, peer, opts.signal)) continue; // as in pull: from the newest mod applied
       throw e;
     }
     if (calls++ === 0 && drayer && how.remembered) {
@@ -951,6 +1060,7 @@ async function pullNewRecords(
     const last = Math.max(...recs.map((x) => x.mod));
     if (last <= t) break;
     t = last;
+    resumes.progress();
     opts.onProgress?.({ records: result.records, bytes: result.bytes, seq: t, size: valueBytes });
     // Original peers cannot filter, so a partial copy is sent records outside its range: honest, not waste.
     const replaying = guard.page(list.length, r.stored.length, buf.byteLength, r.skipped);
@@ -974,12 +1084,12 @@ function newRecordsFailed(peer: string, pk: Uint8Array, e: HttpStatusError, how:
 }
 
 /** Fetch and verify the value of one record held without it (metadata-only mirrors). */
-export async function fetchValue(stream: Stream, baseUrl: string, id: number, opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<Uint8Array> {
+export async function fetchValue(stream: Stream, baseUrl: string, id: number, opts: { timeoutMs?: number; signal?: AbortSignal; lanOnly?: boolean } = {}): Promise<Uint8Array> {
   const rec = stream.getById(id);
   if (!rec) throw new DrayerError('NOT_FOUND', `Record ${id} is not in this stream.`);
   if (rec.val) return rec.val;
   const url = `${peerId(baseUrl)}/${urlSafeKey(stream.publicKey)}/value/${id}`;
-  const val = await fetchBounded(url, { maxBytes: 16 * 1024 * 1024, timeoutMs: opts.timeoutMs ?? SYNC_LIMITS.timeoutMs, signal: opts.signal });
+  const val = await fetchBounded(url, { maxBytes: 16 * 1024 * 1024, timeoutMs: opts.timeoutMs ?? SYNC_LIMITS.timeoutMs, signal: opts.signal, lanOnly: opts.lanOnly });
   if (!bytesEqual(blake2b256(val), rec.hash)) throw new DrayerError('INVALID_RECORD', `${baseUrl} sent a value for record ${id} that does not match its signed hash; it was discarded.`);
   stream.fillValue(id, val);
   return val;
@@ -1046,14 +1156,13 @@ export async function fetchMissingChunks(
   // a few MiB) while this thread keeps receiving; a bad chunk never costs the good ones their place.
   const store = ChunkStore.forStream(stream, { verify: true });
   const base = `${peerId(peer)}/${urlSafeKey(stream.publicKey)}/chunk/`;
-  const getBody = base.startsWith('http:') ? httpGetBody : fetchBody;
   const worker = async () => {
     try {
       for (let h = queue.shift(); h; h = queue.shift()) {
         // The body lands in a buffer the writer gave back (no garbage per chunk), grown if a chunk is bigger.
         let buf = store.take();
         let len = 0;
-        await getBody(base + Buffer.from(h).toString('hex'), { maxBytes: 4 * 1024 * 1024, timeoutMs, signal: opts.signal }, (part) => {
+        await httpGetBody(base + Buffer.from(h).toString('hex'), { maxBytes: 4 * 1024 * 1024, timeoutMs, signal: opts.signal, lanOnly: opts.lanOnly, localAddress: opts.localAddress }, (part) => {
           if (len + part.byteLength > buf.byteLength) {
             const bigger = new ArrayBuffer(Math.max(2 * buf.byteLength, len + part.byteLength));
             new Uint8Array(bigger).set(new Uint8Array(buf, 0, len));
@@ -1090,12 +1199,12 @@ export async function fetchMissingChunks(
  * (0: it has fewer). Older peers ignore the question and answer without it.
  */
 export async function remoteTips(
-  baseUrl: string, pk: Uint8Array, opts: { timeoutMs?: number; latest?: number; signal?: AbortSignal } = {},
+  baseUrl: string, pk: Uint8Array, opts: { timeoutMs?: number; latest?: number; signal?: AbortSignal; lanOnly?: boolean } = {},
 ): Promise<{ node: string; id: number; mod: number; seq: number; start?: number }> {
   const url = `${peerId(baseUrl)}/${urlSafeKey(pk)}/tips${opts.latest ? `?latest=${opts.latest}` : ''}`;
   let buf: Uint8Array;
   try {
-    buf = await fetchBounded(url, { maxBytes: 4096, timeoutMs: opts.timeoutMs ?? SYNC_LIMITS.timeoutMs, signal: opts.signal });
+    buf = await fetchBounded(url, { maxBytes: 4096, timeoutMs: opts.timeoutMs ?? SYNC_LIMITS.timeoutMs, signal: opts.signal, lanOnly: opts.lanOnly });
   } catch (e) {
     if (e instanceof HttpStatusError) throw new DrayerError('NOT_FOUND', `${peerId(baseUrl)} does not serve this stream (HTTP ${e.status}).`);
     throw e;

@@ -8,6 +8,7 @@ const BENCHES: Record<string, () => Promise<{ run(): Promise<Record<string, unkn
   apply: () => import('./apply.js'),
   file: () => import('./file.js'),
   clone: () => import('./clone.js'),
+  clones: () => import('./clones.js'),
   incremental: () => import('./incremental.js'),
   bigfile: () => import('./bigfile.js'),
   ui: () => import('./ui.js'),

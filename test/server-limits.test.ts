@@ -300,6 +300,36 @@ test('a /changes page is cut to what its address may still hold, and the cut ski
   }
 });
 
+test('stalled downloads from four addresses leave room: a well-behaved client still gets big answers and small ones (issue 14.7)', async (t: TestContext) => {
+  // The stalled readers are not cut during the test: what they hold must not keep others out.
+  const { srv, port } = await startServer({ limits: { stallTimeoutMs: 120_000 } });
+  const bigPath = `/${urlKey(B)}/webAccess/big.bin`;
+  const attackers = ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5'];
+  const hogs: net.Socket[] = [];
+  for (const from of attackers) {
+    hogs.push(...(await Promise.all(Array.from({ length: DEFAULT_LIMITS.maxConcurrentPerAddress }, () => hog(port, from, getRequest(bigPath))))));
+  }
+  await until(() => srv.stats().requests >= hogs.length, 'the server to see the stalled requests');
+  await sleep(300);
+  const held = srv.stats().buffered;
+  t.diagnostic(`${hogs.length} stalled downloads from ${attackers.length} addresses: ${(held / MiB).toFixed(1)} MiB held in this process, ${srv.stats().active} answers in flight, refused ${JSON.stringify(srv.stats().refused)}`);
+  assert.ok(held <= DEFAULT_LIMITS.maxBufferedBytes, `${held} bytes held`);
+  // A well-behaved client: big answers (the whole 32 MiB file, and a 1 MiB range) and small ones, several times.
+  for (let round = 0; round < 3; round++) {
+    const file = await get(port, bigPath, '127.0.0.6');
+    assert.equal(file.status, 200, `round ${round}: ${file.status} ${file.body.subarray(0, 200)}`);
+    assert.equal(file.body.length, BIG);
+    const part = await get(port, bigPath, '127.0.0.6', { Range: `bytes=${MiB}-${2 * MiB - 1}` });
+    assert.equal(part.status, 206);
+    assert.equal(part.body.length, MiB);
+    const tips = await get(port, `/${urlKey(S)}/tips`, '127.0.0.6');
+    assert.equal(tips.status, 200);
+  }
+  assert.equal(srv.stats().refused.memory, 0, JSON.stringify(srv.stats().refused));
+  for (const h of hogs) h.destroy();
+  await until(() => srv.stats().active === 0 && srv.stats().buffered === 0, 'the stalled downloads to be let go');
+});
+
 test('addresses are counted per IPv4 address and per IPv6 /64', () => {
   assert.equal(addressKey('10.0.0.7'), '10.0.0.7');
   assert.equal(addressKey('::ffff:10.0.0.7'), '10.0.0.7');

@@ -14,7 +14,7 @@ import { DrayerNode } from '../app/node.js';
 import type { DrayerRecord } from '../app/record.js';
 import { LanServer } from '../app/server.js';
 import { Stream } from '../app/store.js';
-import { fetchMissingChunks, fetchValue, peerId, pull, remoteTips, streamCursors, type PullProgress } from '../app/sync.js';
+import { fetchMissingChunks, fetchValue, peerId, pull, PULL_RESUMES, remoteTips, streamCursors, type PullProgress } from '../app/sync.js';
 import { applyParallel, verifyStreamParallel, VerifierPool } from '../app/verifier.js';
 import { hex, packOld, tmpDir, utf8 } from './helpers.js';
 
@@ -157,32 +157,55 @@ test('a clone interrupted after its first page resumes where it stopped and redo
   assert.equal(r2.records, w.count() - firstPage, 'no record travels twice');
   assert.deepEqual(live(f), live(w));
 
-  // A peer that dies in the middle of its third page: the pull fails clearly, keeps two pages, and
-  // the next pull (peer back up) fetches only the rest.
+  // A peer that dies in the middle of its third page: the pull goes on from its cursor after a
+  // moment (issue 14.2) and completes; no page before the break travels twice.
   const w2 = writer('dies');
   w2.batch((b) => {
     for (let i = 0; i < 400; i++) b.put('note', `n${i}`, utf8(`value ${i} `.repeat(20)));
   });
   let pages = 0;
-  let dead = true;
+  let breakFrom = 3;
+  let breakTo = 3;
+  const asked: string[] = [];
   const proxy = await listen(async (req, res) => {
     const up = await forward(base, req);
-    if (req.url!.includes('/changes') && dead && ++pages === 3) {
-      res.writeHead(up.status, { 'content-type': up.type, 'content-length': up.body.length });
-      res.write(up.body.subarray(0, up.body.length >> 1));
-      setTimeout(() => res.socket?.destroy(), 20);
-      return;
+    if (req.url!.includes('/changes')) {
+      asked.push(new URL(req.url!, 'http://x').searchParams.get('since')!);
+      if (++pages >= breakFrom && pages <= breakTo) {
+        res.writeHead(up.status, { 'content-type': up.type, 'content-length': up.body.length });
+        res.write(up.body.subarray(0, up.body.length >> 1));
+        setTimeout(() => res.socket?.destroy(), 20);
+        return;
+      }
     }
     res.writeHead(up.status, { 'content-type': up.type, 'content-length': up.body.length });
     res.end(up.body);
   });
   const f2 = follower(w2);
-  await assert.rejects(pull(f2, proxy.url, { pageLimit: 100 }), (e: Error) => e.message.includes(proxy.url) && /broke off its answer/.test(e.message));
-  assert.equal(f2.count(), 200);
-  dead = false;
   const r3 = await pull(f2, proxy.url, { pageLimit: 100 });
-  assert.equal(r3.records, w2.count() - 200);
+  assert.equal(r3.records, w2.count());
   assert.deepEqual(live(f2), live(w2));
+  assert.ok(f2.verify().intact);
+  assert.equal(asked[3], asked[2], 'the broken page is asked again from the same cursor');
+  assert.equal(new Set(asked).size, asked.length - 1, `only the broken page is asked twice: ${asked.join(' ')}`);
+
+  // A peer that breaks off every page after the second: a few resumes in a row bring nothing, so
+  // the pull ends with a clear error, keeping the two pages; the next pull (peer well) fetches the rest.
+  const w3 = writer('dies-always');
+  w3.batch((b) => {
+    for (let i = 0; i < 400; i++) b.put('note', `n${i}`, utf8(`value ${i} `.repeat(20)));
+  });
+  pages = 0;
+  breakTo = Infinity;
+  asked.length = 0;
+  const f3 = follower(w3);
+  await assert.rejects(pull(f3, proxy.url, { pageLimit: 100 }), (e: Error) => e.message.includes(proxy.url) && /broke off its answer/.test(e.message));
+  assert.equal(f3.count(), 200);
+  assert.equal(asked.length, 3 + PULL_RESUMES.stalled, `pages asked: ${asked.join(' ')}`);
+  breakFrom = Infinity;
+  const r4 = await pull(f3, proxy.url, { pageLimit: 100 });
+  assert.equal(r4.records, w3.count() - 200);
+  assert.deepEqual(live(f3), live(w3));
 });
 
 test('a replaced peer database (another node id, other seqs) resets the cursor and the follower still converges', async () => {

@@ -31,6 +31,8 @@ export interface ServerLimits {
   headersTimeoutMs: number;
   /** records per original-Drayer newRecords answer */
   newRecordsLimit: number;
+  /** fetches a metadata-only copy makes per minute for what one address opens (four times this for all); more get 429 */
+  openFetchesPerMinute: number;
 }
 
 const MiB = 1024 * 1024;
@@ -57,6 +59,8 @@ export const DEFAULT_LIMITS: ServerLimits = {
   requestTimeoutMs: 30_000,
   headersTimeoutMs: 10_000,
   newRecordsLimit: 100,
+  // A page of a site with its pictures, a few times a minute; a generated page of posts is one.
+  openFetchesPerMinute: 60,
 };
 
 export interface RouteContext {

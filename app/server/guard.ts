@@ -2,8 +2,12 @@
 // (issue 7): connections, requests in flight, and bytes of answers held in memory. Answers whose
 // bytes stop moving are cut, and idle connections make room when connections run short, so
 // clients that ask and never read, or connect and say nothing, cannot lock anyone else out.
+// What an answer holds is what is still buffered in this process for it (issue 14.7), not what
+// it reserved nor what the kernel took, and one address's share shrinks as more addresses hold
+// something, so stalled readers from a few addresses cannot keep everyone else's big answers out.
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import type { Readable } from 'node:stream';
 import type { ServerLimits } from './context.js';
 
 /** Why a connection or a request was refused: the bound that refused it. */
@@ -31,7 +35,28 @@ interface Peer {
   key: string;
   connections: number;
   active: number;
-  held: number;
+  /** the answers being sent to it, each with what it reserved */
+  answers: Set<Answer>;
+}
+
+/** An answer let in: what it reserved, and where its bytes wait in this process. */
+interface Answer {
+  reserved: number;
+  res?: ServerResponse;
+  /** a body piped into the response (a file): its read-ahead is held too */
+  body?: Readable;
+}
+
+/**
+ * What an answer holds now: its reservation until its bytes are being sent, then what is still
+ * buffered in this process (the response's and its socket's queue, a piped body's read-ahead;
+ * bytes the kernel took are not), never more than it reserved.
+ */
+function heldBy(a: Answer): number {
+  const res = a.res;
+  if (!res || a.reserved === 0) return a.reserved;
+  if (a.body ? !res.headersSent : !res.writableEnded) return a.reserved;
+  return Math.min(a.reserved, res.writableLength + (a.body?.readableLength ?? 0));
 }
 
 interface Conn {
@@ -54,6 +79,8 @@ export interface Admission {
   room(): number;
   /** count `bytes` more as held until the answer ends; the bound that refuses them, if one does */
   hold(bytes: number): Refusal | undefined;
+  /** the body piped into the answer: once it flows, its read-ahead is counted instead of the reservation */
+  track(body: Readable): void;
   /** the answer ended (sent or abandoned) */
   done(): void;
 }
@@ -62,10 +89,12 @@ export class Guard {
   private readonly conns = new Map<Socket, Conn>();
   private readonly peers = new Map<string, Peer>();
   private active = 0;
-  private held = 0;
   private timer: NodeJS.Timeout | undefined;
   readonly refused = Object.fromEntries(REFUSALS.map((r) => [r, 0])) as Record<Refusal, number>;
   readonly closed = { stalled: 0, idle: 0 };
+  /** on-demand fetches refused (fetchWait) */
+  fetchesRefused = 0;
+  private readonly fetchBuckets = new Map<string, { tokens: number; at: number }>();
 
   constructor(private readonly limits: ServerLimits) {}
 
@@ -77,8 +106,29 @@ export class Guard {
     return this.active;
   }
 
+  /** Bytes of answers held in this process now (see heldBy). */
   get heldBytes(): number {
-    return this.held;
+    let n = 0;
+    for (const p of this.peers.values()) n += this.heldOf(p);
+    return n;
+  }
+
+  private heldOf(p: Peer): number {
+    let n = 0;
+    for (const a of p.answers) n += heldBy(a);
+    return n;
+  }
+
+  /**
+   * What one address may hold now: its fixed share while it is alone, less as more addresses hold
+   * something (the server's bound over their number, plus one so a newcomer finds room), never
+   * below an eighth of the bound (one 8 MiB record's page still fits with the defaults).
+   */
+  private shareOf(peer: Peer): number {
+    let holders = 1;
+    for (const p of this.peers.values()) if (p !== peer && p.answers.size > 0 && this.heldOf(p) > 0) holders++;
+    const all = this.limits.maxBufferedBytes;
+    return Math.min(this.limits.maxBufferedBytesPerAddress, Math.max(Math.floor(all / 8), Math.floor(all / (holders + 1))));
   }
 
   /** Past this many connections, answers close their connection instead of keeping it alive. */
@@ -125,7 +175,7 @@ export class Guard {
    * checked last, and no address may fill it alone (its share is below it), so a refusal to
    * one address never becomes a refusal to everyone.
    */
-  admit(sock: Socket): Admission | Refusal {
+  admit(sock: Socket, res?: ServerResponse): Admission | Refusal {
     const conn = this.conns.get(sock);
     const peer = conn?.peer ?? this.peer(addressKey(sock.remoteAddress));
     const why = peer.active >= this.limits.maxConcurrentPerAddress ? 'addressBusy' : this.active >= this.limits.maxConcurrent ? 'busy' : undefined;
@@ -137,30 +187,31 @@ export class Guard {
     this.active++;
     peer.active++;
     if (conn) conn.busy++;
-    let mine = 0;
+    const answer: Answer = { reserved: 0, res };
+    peer.answers.add(answer);
     let ended = false;
-    const room = () => Math.max(0, Math.min(this.limits.maxBufferedBytesPerAddress - peer.held, this.limits.maxBufferedBytes - this.held));
+    const room = () => Math.max(0, Math.min(this.shareOf(peer) - this.heldOf(peer), this.limits.maxBufferedBytes - this.heldBytes));
     return {
       room,
       hold: (bytes) => {
         if (ended || bytes <= 0) return undefined;
-        const why = bytes > this.limits.maxBufferedBytesPerAddress - peer.held ? 'addressMemory' : bytes > this.limits.maxBufferedBytes - this.held ? 'memory' : undefined;
+        const why = bytes > this.shareOf(peer) - this.heldOf(peer) ? 'addressMemory' : bytes > this.limits.maxBufferedBytes - this.heldBytes ? 'memory' : undefined;
         if (why) {
           this.refused[why]++;
           return why;
         }
-        mine += bytes;
-        peer.held += bytes;
-        this.held += bytes;
+        answer.reserved += bytes;
         return undefined;
+      },
+      track: (body) => {
+        answer.body = body;
       },
       done: () => {
         if (ended) return;
         ended = true;
         this.active--;
         peer.active--;
-        peer.held -= mine;
-        this.held -= mine;
+        peer.answers.delete(answer);
         if (conn) {
           conn.busy--;
           // Its writes are judged from now on, not from before the answer began.
@@ -169,6 +220,33 @@ export class Guard {
         this.prune(peer);
       },
     };
+  }
+
+  /**
+   * A request asks this node to fetch what a metadata-only copy lacks (issue 14.5): each address
+   * may make openFetchesPerMinute such fetches (in a burst, then at that rate), all of them four
+   * times that, so strangers cannot use this node to make requests for them. Answers 0 when it
+   * may, else the ms until it may.
+   */
+  fetchWait(sock: Socket, now = Date.now()): number {
+    const per = this.limits.openFetchesPerMinute;
+    const buckets = [[addressKey(sock.remoteAddress), per], ['*', 4 * per]] as const;
+    const state = buckets.map(([key, cap]) => {
+      const b = this.fetchBuckets.get(key) ?? { tokens: cap, at: now };
+      b.tokens = Math.min(cap, b.tokens + ((now - b.at) * cap) / 60_000);
+      b.at = now;
+      this.fetchBuckets.set(key, b);
+      return { b, cap };
+    });
+    const short = state.find(({ b }) => b.tokens < 1);
+    if (short) {
+      this.fetchesRefused++;
+      return Math.ceil(((1 - short.b.tokens) * 60_000) / short.cap);
+    }
+    for (const { b } of state) b.tokens -= 1;
+    // Full buckets say nothing: dropped, so the map holds only addresses that fetched lately.
+    if (this.fetchBuckets.size > 1024) for (const [k, b] of this.fetchBuckets) if (k !== '*' && b.tokens >= per - 1) this.fetchBuckets.delete(k);
+    return 0;
   }
 
   /** Cut every connection whose pending writes have not moved for stallTimeoutMs. */
@@ -193,14 +271,14 @@ export class Guard {
   private peer(key: string): Peer {
     let p = this.peers.get(key);
     if (!p) {
-      p = { key, connections: 0, active: 0, held: 0 };
+      p = { key, connections: 0, active: 0, answers: new Set() };
       this.peers.set(key, p);
     }
     return p;
   }
 
   private prune(p: Peer): void {
-    if (p.connections === 0 && p.active === 0 && p.held === 0) this.peers.delete(p.key);
+    if (p.connections === 0 && p.active === 0 && p.answers.size === 0) this.peers.delete(p.key);
   }
 
   private refuse(sock: Socket, peer: Peer, why: Refusal): false {

@@ -71,6 +71,11 @@ export function reserve(res: ServerResponse, bytes: number): void {
   if (why) throw refusal(why);
 }
 
+/** A body piped into this answer: what it holds is then measured, its read-ahead included (guard.ts heldBy). */
+export function trackBody(res: ServerResponse, body: import('node:stream').Readable): void {
+  admissions.get(res)?.track(body);
+}
+
 /** Send a whole body (omitted for HEAD, Content-Length kept); a big one counts as held until sent. */
 export function sendBody(req: IncomingMessage, res: ServerResponse, status: number, type: string, body: Uint8Array | string, headers: Record<string, string | number> = {}): void {
   const buf = typeof body === 'string' ? Buffer.from(body, 'utf8') : Buffer.from(body.buffer, body.byteOffset, body.byteLength);

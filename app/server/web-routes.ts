@@ -15,7 +15,7 @@ import { indexPage, streamPage, streamPageCsp } from '../webpage.js';
 import { randomBytes } from '../crypto.js';
 import { hasHiddenChars, visiblePath } from '../text.js';
 import type { RouteContext } from './context.js';
-import { acceptsGzip, CONTENT_CSP, etagMatches, HttpError, ifRangeHolds, PAGE_CSP, parseRange, parseUint, sendBody, setHeaders, UNCOUNTED_BODY } from './http.js';
+import { acceptsGzip, CONTENT_CSP, etagMatches, HttpError, ifRangeHolds, PAGE_CSP, parseRange, parseUint, sendBody, setHeaders, trackBody, UNCOUNTED_BODY } from './http.js';
 
 const POSTS_PER_PAGE = 20;
 const MAX_PAGE_NUMBER = 100_000;
@@ -207,6 +207,7 @@ function sendFile(ctx: RouteContext, f: FileEntry, body: Readable | undefined, h
     return;
   }
   // On any failure mid-body the socket is destroyed: the client sees a short body, never a wrong one.
+  trackBody(res, body);
   pipeline(body, res, (e) => {
     if (e && (e as NodeJS.ErrnoException).code !== 'ERR_STREAM_PREMATURE_CLOSE') ctx.log(`server: sending file "${f.path}" failed midway: ${e.message}`);
   });
