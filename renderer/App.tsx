@@ -18,6 +18,13 @@ import { selectFollowed, selectMine, useStreams } from './stores/streams';
 import { selectActive, useSync } from './stores/sync';
 import { useUi } from './stores/ui';
 
+/** What the event channel's state means to a person, and the one thing to do. */
+const CONNECTION_BANNER = {
+  lost: 'Live updates paused: reconnecting to Drayer…',
+  gone: 'Drayer is not answering at this address. If it was restarted, it may be at a new one: open the link it printed (or run drayer ui-link).',
+  signedOut: 'This tab is not signed in to Drayer. Open the link it printed (or run drayer ui-link).',
+} as const;
+
 function Toasts() {
   const { toasts, dismissToast } = useUi();
   return (
@@ -151,7 +158,7 @@ export function App() {
         onNewStream={() => openDialog({ kind: 'newStream' })}
       />
       <main id="main" className="main" tabIndex={-1}>
-        {connection === 'lost' ? <div className="banner banner-warn" role="status">Live updates paused: reconnecting to Drayer…</div> : null}
+        {connection === 'lost' || connection === 'gone' || connection === 'signedOut' ? <div className="banner banner-warn" role="status">{CONNECTION_BANNER[connection]}</div> : null}
         {screen}
       </main>
       <RightRail />
