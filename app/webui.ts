@@ -295,17 +295,17 @@ export class WebUi {
   }
 }
 
-const UNAUTHORIZED = 'This browser is not signed in to Drayer. Open the link that `drayer serve --ui` printed (it works once), or get a new one with `drayer ui-link`.';
+const UNAUTHORIZED = 'This browser is not signed in to Drayer. Open the link that "drayer serve --ui" printed (it works once), or get a new one with "drayer ui-link".';
 
 const FALLBACK_PAGE = `<!doctype html><meta charset="utf-8"><title>Drayer</title>
 <body style="font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto">
 <h1>Drayer</h1><p>This node is running. The desktop UI has not been built into <code>dist/renderer</code> yet;
 the API is at <code>POST /api/&lt;method&gt;</code> with the token as <code>Authorization: Bearer</code>.</p></body>`;
 
-const EXPIRED_PAGE = `<!doctype html><html lang="en"><meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>Drayer: link used</title>
+const EXPIRED_PAGE = `<!doctype html><html lang="en"><meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>Drayer: sign-in link no longer works</title>
 <body style="font-family:system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem;line-height:1.5;color-scheme:light dark">
-<h1 style="font-size:1.4rem">This sign-in link has been used</h1>
-<p>A link from <code>drayer serve --ui</code> signs in one browser once, within two minutes, so that a copy of it is worth nothing later.</p>
+<h1 style="font-size:1.4rem">This sign-in link no longer works</h1>
+<p>It was used already, or is older than two minutes: a link from <code>drayer serve --ui</code> signs in one browser once, so that a copy of it is worth nothing later.</p>
 <p>For a new link, run <code>drayer ui-link</code> (with the same <code>--data</code> folder as the node), or restart <code>drayer serve --ui</code>.</p></body></html>`;
 
 function validPort(p: unknown): boolean {

@@ -109,7 +109,7 @@ export function App() {
     return (
       <main className="welcome">
         <div className="welcome-card card">
-          <h1>Drayer is not reachable</h1>
+          <h1>{connection === 'signedOut' ? 'This tab is not signed in' : 'Drayer is not reachable'}</h1>
           <ErrorBanner text={error} onRetry={() => void reloadAll()} />
         </div>
       </main>
