@@ -308,9 +308,16 @@ test('npm start opens the browser on a one-time link: the opener\'s argv never h
   child.stdout.on('data', (d) => (stdout += d));
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   try {
-    for (let i = 0; i < 200 && !fs.existsSync(argvFile); i++) await new Promise((r) => setTimeout(r, 100));
-    assert.ok(fs.existsSync(argvFile), `the opener never ran; output: ${stdout}`);
-    const argv = JSON.parse(fs.readFileSync(argvFile, 'utf8')) as string[];
+    // Read once the opener has written it whole.
+    let argv: string[] | null = null;
+    for (let i = 0; i < 200 && !argv; i++) {
+      try {
+        argv = JSON.parse(fs.readFileSync(argvFile, 'utf8')) as string[];
+      } catch {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    assert.ok(argv, `the opener never ran; output: ${stdout}`);
     const token = (JSON.parse(fs.readFileSync(path.join(data, 'webui.json'), 'utf8')) as { token: string }).token;
     assert.equal(argv.length, 1);
     assert.ok(!argv[0]!.includes(token), `the opener was given the token: ${argv[0]}`);
