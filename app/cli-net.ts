@@ -273,7 +273,8 @@ registerCommand({
     const dataDir = path.resolve(typeof opts.data === 'string' ? opts.data : defaultDataDir());
     const host = typeof opts.host === 'string' ? opts.host : '0.0.0.0';
     const port = portOption(opts.port, 'port', 15723);
-    const uiPort = portOption(opts['ui-port'], 'ui-port', 0);
+    // Without --ui-port the web UI keeps the port of last time (data directory's webui.json).
+    const uiPort = opts['ui-port'] === undefined ? undefined : portOption(opts['ui-port'], 'ui-port', 0);
     const { DrayerNode } = await import('./node.js');
     const log = (m: string) => note(m);
     const start = (p: number) => DrayerNode.start({ dataDir, host, port: p, discovery: opts['no-discovery'] === true ? false : undefined, log });
@@ -290,24 +291,26 @@ registerCommand({
         throw listenError(e2, 'The node', host, 0, '--port');
       }
     }
-    let ui: { url: string } | null = null;
+    let ui: { url: string; token: string } | null = null;
     let webui: import('./webui.js').WebUi | null = null;
     if (opts.ui) {
       const { WebUi } = await import('./webui.js');
-      webui = new WebUi(node, { port: uiPort });
+      webui = new WebUi(node, { port: uiPort, stateFile: path.join(dataDir, WEBUI_STATE) });
       try {
         ui = await webui.listen();
       } catch (e) {
         // no node without the UI that was asked for: stop it, then say why
         await webui.close().catch(() => {});
         await node.stop().catch(() => {});
-        throw listenError(e, 'The web UI', '127.0.0.1', uiPort, '--ui-port');
+        throw listenError(e, 'The web UI', '127.0.0.1', uiPort ?? 0, '--ui-port');
       }
+      if (webui.movedFrom) note(`The web UI's port of last time (${webui.movedFrom}) is taken, so it moved to ${new URL(ui.url).port}: open the new link below (a tab still open at the old address says so).`);
     }
     const lan = node.lanAddress();
     const status = await node.call('status', undefined);
     // One line: a long-running process is read line by line by whatever started it.
-    if (opts.json) print(JSON.stringify({ dataDir, nodeId: status.nodeId, lan, discovery: status.discovery, ui: ui?.url ?? null }));
+    // `ui` signs one browser in once; `token` is for scripts (Authorization: Bearer), and is never printed elsewhere.
+    if (opts.json) print(JSON.stringify({ dataDir, nodeId: status.nodeId, lan, discovery: status.discovery, ui: ui?.url ?? null, token: ui?.token ?? null }));
     else {
       print(`Drayer node serving ${dataDir}`);
       if (lan) {
@@ -318,7 +321,7 @@ registerCommand({
         for (const h of hosts.length ? hosts : ['127.0.0.1']) print(`LAN: http://${h}:${lan.port}/`);
         print(`Discovery: ${status.discovery ? 'on' : 'off'}`);
       }
-      if (ui) print(`Web UI: ${ui.url}`);
+      if (ui) print(`Web UI: ${ui.url}  (works once, for two minutes; \`drayer ui-link\` makes a new one)`);
       print('Stop with Ctrl-C.');
     }
     await new Promise<void>((resolve) => {
@@ -329,6 +332,36 @@ registerCommand({
     await webui?.close();
     await node.stop();
     if (!opts.json) note('Stopped cleanly.');
+  },
+});
+
+/** Where `serve --ui` keeps its web UI's port and token, inside the data directory (0600). */
+const WEBUI_STATE = 'webui.json';
+
+registerCommand({
+  name: 'ui-link',
+  usage: 'ui-link [--data DIR] [--json]',
+  summary: "print a new link that signs a browser in to the running node's web UI (once, for two minutes)",
+  options: { data: { type: 'string' }, json: { type: 'boolean' } },
+  positionals: [0, 0],
+  async run({ opts }) {
+    const dataDir = path.resolve(typeof opts.data === 'string' ? opts.data : defaultDataDir());
+    const { readWebUiState } = await import('./webui.js');
+    const state = readWebUiState(path.join(dataDir, WEBUI_STATE));
+    const start = `Start it with "drayer serve --ui${typeof opts.data === 'string' ? ` --data ${dataDir}` : ''}".`;
+    if (!state) throw new DrayerError('NOT_FOUND', `No web UI has run for ${dataDir}. ${start}`);
+    let res: Response;
+    try {
+      res = await fetch(`http://127.0.0.1:${state.port}/auth/link`, { method: 'POST', headers: { authorization: `Bearer ${state.token}` }, signal: AbortSignal.timeout(10_000) });
+    } catch {
+      throw new DrayerError('UNREACHABLE', `The web UI of ${dataDir} is not running (nothing answers on 127.0.0.1:${state.port}). ${start}`);
+    }
+    const body = (await res.json().catch(() => null)) as { url?: unknown } | null;
+    if (!res.ok || typeof body?.url !== 'string') {
+      throw new DrayerError('UNREACHABLE', `Port ${state.port} did not answer as the web UI of ${dataDir} (HTTP ${res.status}): it may have moved. Restart "drayer serve --ui" for a new link.`);
+    }
+    if (opts.json) return printJson({ ui: body.url });
+    print(body.url);
   },
 });
 

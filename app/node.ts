@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { encode } from '@msgpack/msgpack';
 import type { Arg, DrayerApi, DrayerEvent, DrayerEvents, DrayerRequests, Envelope, EventName, LastSync, Method, NearbyStream, PrimaryServer, Ret, Settings, StreamDetails, StreamSummary, SyncMode, SyncReport, VerifyReportView } from './api.js';
 import { AVATAR_MAX, METHODS, PUT_FILE_MAX, READ_FILE_MAX, SYNC_MODES } from './api.js';
+import { SYNC_INTERVAL_MAX_S, SYNC_INTERVAL_MIN_S } from './api-schema.js';
 import { isLanHost, isLanUrl } from './lan.js';
 import { randomBytes } from './crypto.js';
 import { DrayerError, isDrayerError } from './errors.js';
@@ -324,7 +325,9 @@ export class DrayerNode implements DrayerApi {
   }
 
   private settings(): Settings {
-    const s = { ...DEFAULT_SETTINGS, ...this.library.getSetting<Partial<Settings>>('settings', {}) };
+    const stored = this.library.getSetting<Partial<Settings>>('settings', {});
+    // Known fields only: whatever else an older version stored is dropped at the next save.
+    const s = { ...DEFAULT_SETTINGS, ...Object.fromEntries(Object.keys(DEFAULT_SETTINGS).filter((k) => Object.hasOwn(stored, k)).map((k) => [k, stored[k as keyof Settings]])) } as Settings;
     return SYNC_MODES.includes(s.syncMode) ? s : { ...s, syncMode: 'normal' };
   }
 
@@ -783,13 +786,18 @@ export class DrayerNode implements DrayerApi {
   }
 
   private scheduleSync(): void {
+    let timer: NodeJS.Timeout;
     const tick = async () => {
+      this.timers = this.timers.filter((t) => t !== timer); // one sync timer at a time, not one more per round
       if (this.stopped) return;
       // Paused: no pulls this round; the timer keeps going, so sync resumes by itself.
       if (this.syncMode() !== 'paused') for (const [pk, s] of this.streams) if (!s.writable) await this.syncStream(pk).catch(() => {});
-      if (!this.stopped) this.timers.push(setTimeout(tick, this.settings().syncIntervalS * 1000));
+      // Clamped: a setting stored before it was bounded must not overflow setTimeout into a 1 ms loop.
+      const s = this.settings().syncIntervalS;
+      const every = Number.isFinite(s) ? Math.min(Math.max(s, SYNC_INTERVAL_MIN_S), SYNC_INTERVAL_MAX_S) : DEFAULT_SETTINGS.syncIntervalS;
+      if (!this.stopped) this.timers.push((timer = setTimeout(tick, every * 1000)));
     };
-    this.timers.push(setTimeout(tick, 1000));
+    this.timers.push((timer = setTimeout(tick, 1000)));
   }
 
   private async startDiscovery(): Promise<void> {
@@ -1185,11 +1193,13 @@ export class DrayerNode implements DrayerApi {
     },
     getSettings: () => this.settings(),
     setSettings: async (patch) => {
-      const next = { ...this.settings(), ...patch };
+      const next = { ...this.settings(), ...Object.fromEntries(Object.entries(patch ?? {}).filter(([k]) => Object.hasOwn(DEFAULT_SETTINGS, k))) } as Settings;
       if (typeof next.name !== 'string' || typeof next.discovery !== 'boolean' || typeof next.serveFollowed !== 'boolean' || typeof next.notifications !== 'boolean') {
         throw new DrayerError('INVALID_ARGUMENT', 'Settings: name is text, discovery, serveFollowed and notifications are true or false.');
       }
-      if (!Number.isFinite(next.syncIntervalS) || next.syncIntervalS < 5) throw new DrayerError('INVALID_ARGUMENT', 'The sync interval is at least 5 seconds.');
+      if (!Number.isFinite(next.syncIntervalS) || next.syncIntervalS < SYNC_INTERVAL_MIN_S || next.syncIntervalS > SYNC_INTERVAL_MAX_S) {
+        throw new DrayerError('INVALID_ARGUMENT', `The sync interval is from ${SYNC_INTERVAL_MIN_S} seconds to ${SYNC_INTERVAL_MAX_S / 86400} days (${SYNC_INTERVAL_MAX_S} seconds).`);
+      }
       if (!SYNC_MODES.includes(next.syncMode)) throw new DrayerError('INVALID_ARGUMENT', `The sync mode is one of ${SYNC_MODES.join(', ')}.`);
       const before = this.settings();
       this.library.setSetting('settings', next);
@@ -1415,7 +1425,13 @@ export function parseFollowTarget(text: string): { pk: Uint8Array; source?: stri
     }
     const seg = u.pathname.split('/').filter(Boolean)[0];
     if (!seg) throw new DrayerError('INVALID_ARGUMENT', `${t} does not name a stream; a stream's web address looks like http://host:port/<key>/`);
-    return { pk: parseKey(decodeURIComponent(seg)), source: `${u.protocol}//${u.host}` };
+    let key: string;
+    try {
+      key = decodeURIComponent(seg);
+    } catch {
+      throw new DrayerError('INVALID_ARGUMENT', `${t} has broken percent-encoding (a % not followed by two hex digits); copy the stream's address again.`);
+    }
+    return { pk: parseKey(key), source: `${u.protocol}//${u.host}` };
   }
   return { pk: parseKey(t) };
 }

@@ -1,10 +1,12 @@
 // The IPC transport's main side: DrayerApi over Electron IPC, as thin as the web UI's HTTP+SSE.
 // `drayer:call` (invoke) forwards (method, arg) and answers an envelope; `drayer:subscribe` starts
 // the events of one renderer on `drayer:event`. Every message is checked to come from the app's
-// own page (the top frame of app://drayer/), never from a frame or page elsewhere. It knows
-// nothing of the methods beyond their names. Plain module: no electron import (tested under Node).
+// own page (the top frame of app://drayer/), never from a frame or page elsewhere, and every
+// argument is checked against its method's schema (app/api-schema.ts) before the engine sees it.
+// Plain module: no electron import (tested under Node).
 import type { DrayerEvent, Envelope } from '../app/api.js';
 import { METHODS } from '../app/api.js';
+import { checkArg } from '../app/api-schema.js';
 
 export const CHANNELS = {
   call: 'drayer:call',
@@ -72,7 +74,10 @@ export class IpcRouter {
     if (typeof method !== 'string' || !(METHODS as readonly string[]).includes(method)) {
       return Promise.resolve({ ok: false, error: { code: 'UNKNOWN_METHOD', message: `Unknown request ${String(method).slice(0, 80)}.` } });
     }
-    const job = this.api.callEnvelope(method, arg).catch((e: unknown): IpcEnvelope => ({
+    // The same argument schemas as the web UI's HTTP: a bad argument never reaches the engine.
+    const checked = checkArg(method, arg);
+    if (!checked.ok) return Promise.resolve(checked);
+    const job = this.api.callEnvelope(method, checked.value).catch((e: unknown): IpcEnvelope => ({
       ok: false, error: { code: 'INTERNAL', message: `${method} failed unexpectedly: ${(e as Error)?.message ?? e}` },
     }));
     this.inFlight.add(job);

@@ -29,6 +29,13 @@ function DialogError() {
   return null;
 }
 
+/** What the event channel's state means to a person, and the one thing to do. */
+const CONNECTION_BANNER = {
+  lost: 'Live updates paused: reconnecting to Drayer…',
+  gone: 'Drayer is not answering at this address. If it was restarted, it may be at a new one: open the link it printed (or run drayer ui-link).',
+  signedOut: 'This tab is not signed in to Drayer. Open the link it printed (or run drayer ui-link).',
+} as const;
+
 function Toasts() {
   const { toasts, dismissToast } = useUi();
   return (
@@ -117,7 +124,7 @@ export function App() {
     return (
       <main className="welcome">
         <div className="welcome-card card">
-          <h1>Drayer is not reachable</h1>
+          <h1>{connection === 'signedOut' ? 'This tab is not signed in' : 'Drayer is not reachable'}</h1>
           <ErrorBanner text={error} onRetry={() => void reloadAll()} />
         </div>
       </main>
@@ -169,7 +176,7 @@ export function App() {
         onNewStream={() => openDialog({ kind: 'newStream' })}
       />
       <main id="main" className="main" tabIndex={-1}>
-        {connection === 'lost' ? <div className="banner banner-warn" role="status">Live updates paused: reconnecting to Drayer…</div> : null}
+        {connection === 'lost' || connection === 'gone' || connection === 'signedOut' ? <div className="banner banner-warn" role="status">{CONNECTION_BANNER[connection]}</div> : null}
         {/* one screen that fails to render shows a note; the sidebar and the rest keep working */}
         <ErrorBoundary resetKey={hashOf(route)} fallback={(_, retry) => <ScreenError retry={retry} />}>{screen}</ErrorBoundary>
       </main>

@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 // `npm start`: open the desktop app where an Electron binary exists; otherwise say so in one line
-// and serve the same UI from a headless node on 127.0.0.1 (its URL, with the access token, is
-// printed), opened in the default browser when there is a display to show it on (never in CI or
-// tests; DRAYER_NO_BROWSER=1 turns it off).
+// and serve the same UI from a headless node on 127.0.0.1, opened in the default browser when
+// there is a display to show it on (never in CI or tests; DRAYER_NO_BROWSER=1 turns it off).
+// The browser gets a sign-in link with a one-time code, never the API token: other local users
+// can read a program's arguments (/proc), so what xdg-open is given must be worth nothing later.
+// DRAYER_OPENER=PROGRAM opens the link with PROGRAM instead; DRAYER_HEADLESS=1 skips Electron.
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -21,13 +23,17 @@ function electronBinary() {
 
 /** A browser can be shown: a desktop session on Linux, always on macOS and Windows; never in CI or tests. */
 function canOpenBrowser(env = process.env, platform = process.platform) {
-  if (env.CI || env.NODE_TEST_CONTEXT || env.DRAYER_NO_BROWSER) return false;
+  if (env.DRAYER_NO_BROWSER) return false;
+  if (env.DRAYER_OPENER) return true; // an explicit choice
+  if (env.CI || env.NODE_TEST_CONTEXT) return false;
   if (platform === 'darwin' || platform === 'win32') return true;
   return Boolean(env.DISPLAY || env.WAYLAND_DISPLAY);
 }
 
 function openBrowser(url) {
-  const [cmd, args] = process.platform === 'darwin' ? ['open', [url]] : process.platform === 'win32' ? ['cmd', ['/c', 'start', '""', url]] : ['xdg-open', [url]];
+  const [cmd, args] = process.env.DRAYER_OPENER
+    ? [process.env.DRAYER_OPENER, [url]]
+    : process.platform === 'darwin' ? ['open', [url]] : process.platform === 'win32' ? ['cmd', ['/c', 'start', '""', url]] : ['xdg-open', [url]];
   try {
     const p = spawn(cmd, args, { stdio: 'ignore', detached: true, windowsVerbatimArguments: process.platform === 'win32' });
     p.on('error', () => console.error(`Could not open a browser (${cmd}); open the URL above yourself.`));
@@ -37,9 +43,9 @@ function openBrowser(url) {
   }
 }
 
-const bin = electronBinary();
+const bin = process.env.DRAYER_HEADLESS ? null : electronBinary();
 const args = bin ? [root, ...process.argv.slice(2)] : [path.join(root, 'bin', 'drayer.js'), 'serve', '--ui', ...process.argv.slice(2)];
-if (!bin) console.error('No Electron binary here (downloading one needs internet access): serving the same UI from a headless node instead.');
+if (!bin) console.error(process.env.DRAYER_HEADLESS ? 'DRAYER_HEADLESS is set: serving the UI from a headless node.' : 'No Electron binary here (downloading one needs internet access): serving the same UI from a headless node instead.');
 const child = spawn(bin ?? process.execPath, args, { stdio: bin ? 'inherit' : ['inherit', 'pipe', 'inherit'] });
 if (!bin) {
   let opened = false;
@@ -47,7 +53,8 @@ if (!bin) {
   child.stdout.on('data', (chunk) => {
     process.stdout.write(chunk);
     buffered = (buffered + chunk.toString('utf8')).slice(-4096);
-    const m = /Web UI: (http:\/\/127\.0\.0\.1:\d+\/\S*)/.exec(buffered);
+    // The printed link carries a one-time code (see app/webui.ts), not the token.
+    const m = /Web UI: (http:\/\/127\.0\.0\.1:\d+\/\?code=[\w-]+)/.exec(buffered);
     if (m && !opened) {
       opened = true;
       if (canOpenBrowser()) openBrowser(m[1]);

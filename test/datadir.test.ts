@@ -78,9 +78,9 @@ async function serve(dir: string): Promise<Served> {
     });
     child.on('exit', (code) => reject(new Error(`drayer serve exited (${code}): ${err}`)));
   });
-  const status = JSON.parse(first) as { lan: { port: number }; ui: string };
+  const status = JSON.parse(first) as { lan: { port: number }; ui: string; token: string };
   const ui = new URL(status.ui);
-  const client = httpApiClient(`http://127.0.0.1:${ui.port}`, ui.searchParams.get('token')!);
+  const client = httpApiClient(`http://127.0.0.1:${ui.port}`, status.token);
   return {
     lan: `http://127.0.0.1:${status.lan.port}`,
     async call<T>(method: string, arg?: unknown): Promise<T> {

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import type { DrayerEvent, StreamSummary } from '../app/api.js';
 import { METHODS } from '../app/api.js';
+import { SAMPLES } from './api-samples.js';
 import { DrayerNode } from '../app/node.js';
 import { APP_URL, CHANNELS, IpcRouter, isAppFrame, type EventSink } from '../main/ipc.js';
 import { Shutdown } from '../main/shutdown.js';
@@ -62,7 +63,7 @@ test('a call from the app crosses as an envelope with the value; engine errors a
 test('every DrayerApi method is routed; unknown methods and odd method values are refused before the engine', async () => {
   let called = 0;
   const router = new IpcRouter({ callEnvelope: async (m) => (called++, { ok: true, value: m }), subscribe: () => () => {} });
-  for (const m of METHODS) assert.deepEqual(await router.call(app, m, {}), { ok: true, value: m });
+  for (const m of METHODS) assert.deepEqual(await router.call(app, m, SAMPLES[m] ?? {}), { ok: true, value: m });
   const n = called;
   for (const m of ['constructor', '__proto__', 'stop', 'callEnvelope', 'toString', '', 42, null, { method: 'status' }]) {
     const r = await router.call(app, m, {});
@@ -123,11 +124,11 @@ test('shutdown: calls under way are answered before the node stops, later calls 
     },
     subscribe: () => () => {},
   });
-  const inFlight = router.call(app, 'post', {});
+  const inFlight = router.call(app, 'post', SAMPLES.post);
   const sd = new Shutdown({ ipc: router, node: { stop: async () => void order.push('node stopped') } });
   const done = sd.run();
   assert.equal(sd.run(), done, 'one shutdown, whoever asks');
-  const late = await router.call(app, 'post', {});
+  const late = await router.call(app, 'post', SAMPLES.post);
   assert.equal(!late.ok && late.error.code, 'SHUTTING_DOWN');
   setTimeout(release, 50);
   assert.deepEqual(await inFlight, { ok: true, value: 'post' });

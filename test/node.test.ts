@@ -109,7 +109,7 @@ test('the web UI transport needs its token, forwards calls and streams events', 
 
     const events: DrayerEvent[] = [];
     const ctl = new AbortController();
-    const es = await fetch(`${base}/api/events?token=${ui.token}`, { signal: ctl.signal });
+    const es = await fetch(`${base}/api/events`, { headers: { authorization: `Bearer ${ui.token}` }, signal: ctl.signal });
     const reader = es.body!.getReader();
     const reading = (async () => {
       let buf = '';

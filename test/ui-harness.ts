@@ -62,8 +62,12 @@ export async function launchBrowser(): Promise<Browser> {
 
 export interface UiNode {
   dataDir: string;
-  /** the web UI's URL with its token */
+  /** the web UI's address, with no credential in it: openApp signs each new browser context in */
   url: string;
+  /** the API token (`Authorization: Bearer`), as `serve --ui --json` prints it */
+  token: string;
+  /** a fresh one-time sign-in link (what `drayer ui-link` prints) */
+  signInUrl(): Promise<string>;
   /** the LAN server's URL (127.0.0.1 here), what a follower pulls from */
   lanUrl: string;
   call<M extends Method>(method: M, arg: Arg<M>): Promise<Ret<M>>;
@@ -95,12 +99,15 @@ export async function startUiNode(name: string, opts: { dataDir?: string; discov
       reject(new Error(`drayer serve exited with ${code}: ${stderr}`));
     });
   });
-  const info = JSON.parse(line) as { ui: string; lan: { host: string; port: number } };
+  const info = JSON.parse(line) as { ui: string; token: string; lan: { host: string; port: number } };
   const ui = new URL(info.ui);
-  const token = ui.searchParams.get('token')!;
+  const token = info.token;
+  tokens.set(ui.origin, token);
   return {
     dataDir,
-    url: info.ui,
+    url: `${ui.origin}/`,
+    token,
+    signInUrl: () => signInLink(ui.origin, token),
     lanUrl: `http://127.0.0.1:${info.lan.port}`,
     async call(method, arg) {
       const res = await fetch(`${ui.origin}/api/${method}`, {
@@ -117,6 +124,29 @@ export async function startUiNode(name: string, opts: { dataDir?: string; discov
       clearTimeout(t);
     },
   };
+}
+
+/** API tokens of the nodes started here, by web UI origin: openApp signs a context in with them. */
+const tokens = new Map<string, string>();
+
+/** A one-time sign-in link from the node's `/auth/link` (the same as `drayer ui-link`). */
+export async function signInLink(origin: string, token: string): Promise<string> {
+  const res = await fetch(`${origin}/auth/link`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+  assert.equal(res.status, 200, `sign-in link: HTTP ${res.status}`);
+  return ((await res.json()) as { url: string }).url;
+}
+
+/**
+ * The URL to open a fresh context at: for a node started here, the same address with a new
+ * one-time code (the node answers it with the session cookie and the address without the code,
+ * as a person's browser gets it from `npm start`). Other URLs pass unchanged.
+ */
+async function withSignIn(url: string): Promise<string> {
+  const u = new URL(url);
+  const token = tokens.get(u.origin);
+  if (!token || u.searchParams.has('code')) return url;
+  u.searchParams.set('code', new URL(await signInLink(u.origin, token)).searchParams.get('code')!);
+  return u.href;
 }
 
 export interface PageProblems {
@@ -139,7 +169,7 @@ export async function openApp(browser: Browser, url: string, opts: { width?: num
   });
   page.on('pageerror', (e) => problems.errors.push(`pageerror: ${e.message}`));
   page.setDefaultTimeout(15_000);
-  await page.goto(url);
+  await page.goto(await withSignIn(url));
   return { context, page, problems };
 }
 

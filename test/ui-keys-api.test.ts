@@ -204,11 +204,13 @@ test('exportStream writes a keyless copy that verifies; into a folder by name; n
     assert.equal(intoDir.path, path.join(out, s.file));
     assert.equal((await envError(a, 'exportStream', { publicKey: s.publicKey, path: path.join(out, 'no', 'such', 'x.stream') })).code, 'NOT_FOUND');
 
-    const { url, port } = await ui.listen();
-    const token = new URL(url).searchParams.get('token')!;
+    const { port, token } = await ui.listen();
+    // The download is an ordinary link: the browser's session cookie signs it, never a token in the URL.
+    const signedIn = { headers: { cookie: `drayer_${port}=${token}` } };
     const q = `publicKey=${encodeURIComponent(s.publicKey)}`;
     assert.equal((await fetch(`http://127.0.0.1:${port}/api/export?${q}`)).status, 401);
-    const res = await fetch(`http://127.0.0.1:${port}/api/export?${q}&token=${token}`);
+    assert.equal((await fetch(`http://127.0.0.1:${port}/api/export?${q}&token=${token}`)).status, 401);
+    const res = await fetch(`http://127.0.0.1:${port}/api/export?${q}`, signedIn);
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-disposition') ?? '', /attachment; filename="Exported\.stream"/);
     const file = path.join(out, 'downloaded.stream');
@@ -220,7 +222,7 @@ test('exportStream writes a keyless copy that verifies; into a folder by name; n
     } finally {
       dl.close();
     }
-    assert.equal((await fetch(`http://127.0.0.1:${port}/api/export?publicKey=AAAA&token=${token}`)).status, 400);
+    assert.equal((await fetch(`http://127.0.0.1:${port}/api/export?publicKey=AAAA`, signedIn)).status, 400);
   } finally {
     await ui.close();
     await a.stop();

@@ -1,17 +1,25 @@
-// DrayerApi over the headless node's web UI: POST /api/<method> with the token as a bearer,
-// events from one shared EventSource on /api/events (the token in its query: EventSource sends
-// no headers). Failures come back as ApiError with a code, never as a raw network exception.
+// DrayerApi over the headless node's web UI: POST /api/<method> as JSON, events from one shared
+// EventSource on /api/events. The credential is the HttpOnly session cookie the sign-in link set
+// (same-origin requests carry it; this page never sees it), never a token in a URL. Failures come
+// back as ApiError with a code, never as a raw network exception.
 import { ApiError, unwrap, type Envelope, type EventName } from '../../app/api';
 import type { ConnectionState, DrayerEvent, Transport } from './transport';
 
 /** Every event the node sends; SSE needs each name to listen for it. */
 const EVENT_NAMES = ['recordsChanged', 'syncProgress', 'peerFound', 'peerLost', 'streamsChanged', 'settingsChanged'] as const satisfies readonly EventName[];
 
-export function httpTransport(token: string, base = ''): Transport {
+/** Reconnecting longer than this: say the node may have moved (restarted on another port). */
+const GONE_AFTER_MS = 10_000;
+/** How often a closed event channel (the address answered, but not as Drayer) is tried again. */
+const RETRY_MS = 5_000;
+
+export function httpTransport(base = ''): Transport {
   const listeners = new Set<(e: DrayerEvent) => void>();
   const connListeners = new Set<(s: ConnectionState) => void>();
   let source: EventSource | null = null;
   let state: ConnectionState = 'connecting';
+  let goneTimer: ReturnType<typeof setTimeout> | undefined;
+  let retryTimer: ReturnType<typeof setTimeout> | undefined;
 
   const setState = (s: ConnectionState) => {
     if (s === state) return;
@@ -19,14 +27,46 @@ export function httpTransport(token: string, base = ''): Transport {
     for (const l of connListeners) l(s);
   };
 
+  /** Why the event channel closed: not signed in (401), or not Drayer (anything else) here any more. */
+  const diagnose = async () => {
+    try {
+      const res = await fetch(`${base}/api/status`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+      setState(res.status === 401 ? 'signedOut' : res.ok ? 'lost' : 'gone');
+    } catch {
+      setState('gone');
+    }
+  };
+
   const open = () => {
     if (source) return;
-    source = new EventSource(`${base}/api/events?token=${encodeURIComponent(token)}`);
-    source.onopen = () => setState('open');
-    // EventSource retries by itself; until it is back, the UI says the live updates paused.
-    source.onerror = () => setState('lost');
+    const es = new EventSource(`${base}/api/events`);
+    source = es;
+    es.onopen = () => {
+      clearTimeout(goneTimer);
+      goneTimer = undefined;
+      setState('open');
+    };
+    es.onerror = () => {
+      if (es.readyState === EventSource.CLOSED) {
+        // The address answered, but not with events (signed out, or another program has the port now):
+        // EventSource gives up here, so try again now and then, and say what is wrong meanwhile.
+        source = null;
+        clearTimeout(goneTimer);
+        goneTimer = undefined;
+        void diagnose();
+        clearTimeout(retryTimer);
+        retryTimer = setTimeout(open, RETRY_MS);
+        return;
+      }
+      // EventSource retries by itself; until it is back, the UI says the live updates paused.
+      if (state !== 'gone' && state !== 'signedOut') setState('lost');
+      goneTimer ??= setTimeout(() => {
+        goneTimer = undefined;
+        if (state !== 'open') setState('gone');
+      }, GONE_AFTER_MS);
+    };
     for (const name of EVENT_NAMES) {
-      source.addEventListener(name, (m) => {
+      es.addEventListener(name, (m) => {
         let data: unknown;
         try {
           data = JSON.parse((m as MessageEvent<string>).data);
@@ -45,12 +85,13 @@ export function httpTransport(token: string, base = ''): Transport {
       try {
         res = await fetch(`${base}/api/${method}`, {
           method: 'POST',
-          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          headers: { 'content-type': 'application/json' },
           body: JSON.stringify(arg ?? {}),
         });
       } catch {
         throw new ApiError('UNREACHABLE', 'Drayer is not answering. Check that the node is still running, then try again.');
       }
+      if (res.status === 401) setState('signedOut');
       let env: Envelope<never>;
       try {
         env = (await res.json()) as Envelope<never>;

@@ -1,5 +1,5 @@
 // Picks the transport once at start: Electron's preload (when it exposes one) or the web UI's
-// HTTP+SSE with the token from the page URL. Stores ask `transport()`; tests may `setTransport`.
+// HTTP+SSE (signed in by the session cookie). Stores ask `transport()`; tests may `setTransport`.
 import { httpTransport } from './http';
 import { ApiError, type Transport } from './transport';
 
@@ -11,23 +11,6 @@ declare global {
 }
 
 let current: Transport | null = null;
-
-function tokenFromPage(): string {
-  const fromUrl = new URLSearchParams(window.location.search).get('token');
-  if (fromUrl) {
-    try {
-      sessionStorage.setItem('drayer.token', fromUrl);
-    } catch {
-      /* storage off: the URL keeps it */
-    }
-    return fromUrl;
-  }
-  try {
-    return sessionStorage.getItem('drayer.token') ?? '';
-  } catch {
-    return '';
-  }
-}
 
 /**
  * contextBridge passes errors as plain data ({ name, code, message }), not Error objects: rebuild the
@@ -47,7 +30,7 @@ export function fromPreload(t: Transport): Transport {
 }
 
 export function transport(): Transport {
-  if (!current) current = window.drayer ? fromPreload(window.drayer) : httpTransport(tokenFromPage());
+  if (!current) current = window.drayer ? fromPreload(window.drayer) : httpTransport();
   return current;
 }
 

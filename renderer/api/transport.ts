@@ -3,7 +3,11 @@
 // stores receive one at start and never learn which.
 import type { DrayerApi } from '../../app/api';
 
-export type ConnectionState = 'connecting' | 'open' | 'lost';
+/**
+ * lost: reconnecting; gone: not answering for a while, or another program has the address now
+ * (the node may have restarted on another port); signedOut: the node answers, this page is not signed in.
+ */
+export type ConnectionState = 'connecting' | 'open' | 'lost' | 'gone' | 'signedOut';
 
 export interface Transport extends DrayerApi {
   /** Called with the event channel's state now and on every change; after 'lost' → 'open', events may have been missed. */

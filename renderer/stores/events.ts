@@ -66,7 +66,7 @@ export function connectEvents(): () => void {
   let wasLost = false;
   const offConn = t.onConnection((c) => {
     useUi.getState().setConnection(c);
-    if (c === 'lost') wasLost = true;
+    if (c !== 'open' && c !== 'connecting') wasLost = true;
     if (c === 'open' && wasLost) {
       wasLost = false;
       void reloadAll();

@@ -84,14 +84,8 @@ export const useStreamTools = create<ToolsState>()((set, get) => ({
   },
 }));
 
-/** The web UI's download link of a keyless copy (the token rides in the URL: a link sends no headers). */
+/** The web UI's download link of a keyless copy (the session cookie signs it, as it does every API call). */
 export function exportDownloadUrl(publicKey: string): string | null {
   if (window.drayer) return null; // Electron saves through a native dialog instead
-  let token = new URLSearchParams(window.location.search).get('token');
-  try {
-    token ??= sessionStorage.getItem('drayer.token');
-  } catch {
-    /* no storage */
-  }
-  return token ? `/api/export?publicKey=${encodeURIComponent(publicKey)}&token=${encodeURIComponent(token)}` : null;
+  return `/api/export?publicKey=${encodeURIComponent(publicKey)}`;
 }
