@@ -50,8 +50,16 @@ export const API_SCHEMAS = {
   follow: z.strictObject({ key: keyOrLink, url: url.optional(), latest: count.optional(), metaOnly: z.boolean().optional() }),
   unfollow: z.strictObject({ publicKey, deleteData: z.boolean().optional() }),
   syncNow: z.strictObject({ publicKey: publicKey.optional() }),
+  cancelSync: z.strictObject({ publicKey }),
   addFiles: z.strictObject({ publicKey, paths: z.array(localPath).max(10_000) }),
   deleteFile: z.strictObject({ publicKey, path: filePath }),
+  deleteFiles: z.strictObject({ publicKey, paths: z.array(filePath).max(10_000).optional(), folder: filePath.optional() }),
+  folderDiff: z.strictObject({
+    publicKey,
+    under: filePath,
+    // a hash is the hex of a digest (app/site.ts); 10,000 files is the folder update's own bound
+    files: z.array(z.strictObject({ path: filePath, size: count, hash: z.string().max(128) })).max(10_000),
+  }),
   putFile: z.strictObject({ publicKey, path: filePath, data: z.string().max(base64Chars(PUT_FILE_MAX) + 4), mime: mime.optional(), time: time.optional() }),
   uploadBegin: z.strictObject({ publicKey, path: filePath, size: count, mime: mime.optional(), time: time.optional() }),
   uploadChunk: z.strictObject({ uploadId, offset: count, data: z.string().max(base64Chars(PUT_FILE_MAX) + 4) }),
