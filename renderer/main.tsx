@@ -4,6 +4,7 @@ import '@fontsource/inter/latin-600.css';
 import './styles/app.css';
 import './styles/tools.css';
 import './styles/follow.css';
+import './styles/calm.css';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './App';

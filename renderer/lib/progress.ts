@@ -21,18 +21,9 @@ export interface ProgressView {
   line: string;
 }
 
-export function formatBytes(n: number): string {
-  if (!Number.isFinite(n) || n <= 0) return '0 B';
-  if (n < 1000) return `${Math.round(n)} B`;
-  const units = ['kB', 'MB', 'GB', 'TB'];
-  let v = n;
-  let i = -1;
-  do {
-    v /= 1000;
-    i++;
-  } while (v >= 1000 && i < units.length - 1);
-  return `${v >= 100 ? Math.round(v) : v.toFixed(1).replace(/\.0$/, '')} ${units[i]}`;
-}
+/** Sizes read the same in the app and on the phone page: app/units.ts says how. */
+export { formatBytes } from '../../app/units';
+import { formatBytes } from '../../app/units';
 
 const plural = (n: number, one: string, many: string) => (n === 1 ? one : many);
 

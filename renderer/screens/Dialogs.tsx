@@ -94,7 +94,7 @@ function FollowDialog({ initialKey }: { initialKey?: string }) {
           <span className="field-label">Key or link</span>
           <textarea
             className={error?.code === 'INVALID_ARGUMENT' ? 'input mono input-invalid' : 'input mono'} rows={3} value={key}
-            onChange={(e) => { setKey(e.target.value); if (error?.code === 'INVALID_ARGUMENT' || error?.code === 'EXISTS') setError(null); }}
+            onChange={(e) => { setKey(e.target.value); setError(null); }}
             placeholder="Paste a key, its 32 words, or a drayer: link" autoFocus spellCheck={false} disabled={busy}
             aria-invalid={error?.code === 'INVALID_ARGUMENT' || undefined} aria-describedby="follow-key-hint"
           />
@@ -102,7 +102,7 @@ function FollowDialog({ initialKey }: { initialKey?: string }) {
         </label>
         <label className="field">
           <span className="field-label">Address <span className="field-optional">optional</span></span>
-          <input className="input mono" value={url} onChange={(e) => setUrl(e.target.value)} placeholder="http://192.168.1.20:15723" spellCheck={false} inputMode="url" disabled={busy} />
+          <input className="input mono" value={url} onChange={(e) => { setUrl(e.target.value); setError(null); }} placeholder="http://192.168.1.20:15723" spellCheck={false} inputMode="url" disabled={busy} />
           <span className="field-hint">Where to fetch it from, if it is not nearby or on a known server.</span>
         </label>
         <ScopePicker scope={scope} onChange={setScope} />
@@ -163,7 +163,7 @@ function UnfollowDialog({ publicKey }: { publicKey: string }) {
     toast(deleteData ? `Unfollowed ${s?.name || 'the stream'} and deleted its copy` : `Unfollowed ${s?.name || 'the stream'}`);
     void useTimeline.getState().loadInitial();
     navigate({ name: 'home' });
-  });
+  }, [deleteData]);
   return (
     <Dialog title={`Unfollow ${name}?`} size="sm" onClose={closeDialog}
       footer={
@@ -177,7 +177,7 @@ function UnfollowDialog({ publicKey }: { publicKey: string }) {
         <legend className="visually-hidden">The copy on this computer</legend>
         <label className="radio">
           <input type="radio" name="unfollow-data" checked={!deleteData} onChange={() => setDeleteData(false)} />
-          <span className="radio-text">Keep the copy<span className="radio-hint">{s ? `${formatCount(s.records)} records stay on this computer, in the data folder` : 'It stays on this computer'}</span></span>
+          <span className="radio-text">Keep the copy<span className="radio-hint">{s ? `Its ${formatCount(s.posts)} ${s.posts === 1 ? 'post stays' : 'posts stay'} on this computer, in the data folder, with its files` : 'It stays on this computer'}</span></span>
         </label>
         <label className="radio">
           <input type="radio" name="unfollow-data" checked={deleteData} onChange={() => setDeleteData(true)} />
@@ -211,6 +211,7 @@ function ProfileDialog({ publicKey }: { publicKey?: string }) {
       toast(publicKey ? 'Profile saved' : 'Stream created');
       navigate({ name: 'stream', publicKey: pk });
     },
+    [name, about, picture],
   );
   return (
     <Dialog title={publicKey ? 'Edit profile' : 'New stream'} onClose={closeDialog}

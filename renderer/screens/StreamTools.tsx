@@ -1,10 +1,11 @@
-// The stream page's status and tools: the sync line (last sync, from where, records, partial or
-// full) with "Sync now" and its progress, primary servers (editable on your own streams), key
-// backup, export and verify.
+// The stream page's status and tools: the one status line ("Synced 2 min ago · 128 posts · 8 files
+// · 180 kB", and what a partial copy keeps) with "Sync now" and its progress, primary servers
+// (editable on your own streams), key backup, export and verify.
 import { useState } from 'react';
 import type { StreamDetails, StreamSummary } from '../api/transport';
 import { Icon } from '../components/Icon';
 import { agoSentence, formatCount } from '../lib/time';
+import { formatBytes } from '../lib/progress';
 import { messageOf } from '../stores/errors';
 import { serverProblem, useStreamTools } from '../stores/streamTools';
 import { plainSyncError as plain, useSync } from '../stores/sync';
@@ -14,10 +15,29 @@ import { useUi } from '../stores/ui';
 const ROUND_MS = 30_000;
 const host = (u: string) => u.replace(/^https?:\/\//, '').replace(/\/+$/, '');
 
-function partialText(s: StreamSummary): string {
-  if (s.partial.metaOnly) return 'Titles only: the rest is fetched when opened';
-  if (s.partial.minId > 0) return 'Latest records only';
-  return 'Full copy';
+/** What a partial copy keeps, in a person's words; null for a full copy. */
+function partialText(s: StreamSummary): string | null {
+  if (s.partial.metaOnly) return 'Titles only';
+  if (s.partial.latest) return `Latest ${formatCount(s.partial.latest)} posts and files`;
+  if (s.partial.minId > 0 || s.partial.minMod > 0) return 'Latest posts and files only';
+  return null;
+}
+
+/** A stream's files as its owner sees them: its avatar and post pictures (under media/) are not among them. */
+export function userFiles<F extends { path: string }>(files: readonly F[]): F[] {
+  return files.filter((f) => !f.path.startsWith('media/'));
+}
+
+const plural = (n: number, one: string, many: string) => `${formatCount(n)} ${n === 1 ? one : many}`;
+
+/** "128 posts · 8 files · 180 kB": what people count in a stream (never records). */
+export function streamCounts(s: StreamSummary & Partial<StreamDetails>): string[] {
+  const files = s.files ? userFiles(s.files).length : 0;
+  return [
+    plural(s.posts, 'post', 'posts'),
+    ...(files ? [plural(files, 'file', 'files')] : []),
+    ...(s.bytes ? [formatBytes(s.bytes)] : []),
+  ];
 }
 
 /** The sync line of a stream's header, and for a copy of someone else's, Sync now with its progress. */
@@ -29,9 +49,9 @@ export function SyncStatus({ s }: { s: StreamSummary & Partial<StreamDetails> })
   const manual = useSync((st) => st.manual[s.publicKey]);
   const syncing = !!manual?.busy;
   const failed = manual?.failed ?? null;
-  const records = `${formatCount(s.records)} records`;
+  const counts = streamCounts(s);
   if (s.owned) {
-    return <p className="profile-sync">Your stream · {formatCount(s.posts)} {s.posts === 1 ? 'post' : 'posts'} · {records}</p>;
+    return <p className="profile-sync">{['Your stream', ...counts].join(' · ')}</p>;
   }
   const active = (progress && !progress.done) || syncing;
   const ok = liveOk && (!s.lastOk || liveOk.at >= s.lastOk.at) ? liveOk : s.lastOk ?? null;
@@ -40,11 +60,14 @@ export function SyncStatus({ s }: { s: StreamSummary & Partial<StreamDetails> })
   // sources one after another, and one that is down (a mirror) beside one that works is no news.
   const failure = progress?.done && progress.error ? { at: progress.at, error: progress.error } : last?.error ? { at: last.at, error: last.error } : null;
   const lastError = failure && (!ok || failure.at - ok.at > ROUND_MS) ? failure.error : null;
+  const partial = partialText(s);
   const line = [
-    ok ? `Synced ${agoSentence(ok.at)} from ${host(ok.peer)}` : s.sources[0] ? `Not synced yet · from ${host(s.sources[0])}` : 'Not synced yet',
-    records,
-    partialText(s) + (s.incomplete ? ' (unfinished)' : ''),
+    !ok ? 'Not synced yet' : s.incomplete ? `Partly synced ${agoSentence(ok.at)}` : `Synced ${agoSentence(ok.at)}`,
+    ...counts,
+    ...(partial ? [partial] : []),
   ].join(' · ');
+  // Where from is there on hover, not in the line: a host and port means little to most people.
+  const from = ok ? `Last synced from ${host(ok.peer)}` : s.sources[0] ? `Syncs from ${host(s.sources[0])}` : undefined;
 
   const syncNow = async () => {
     const outcome = await useSync.getState().syncByHand(s.publicKey);
@@ -54,7 +77,7 @@ export function SyncStatus({ s }: { s: StreamSummary & Partial<StreamDetails> })
   return (
     <div className="sync-status">
       <div className="sync-status-row">
-        <p className="profile-sync">{line}</p>
+        <p className="profile-sync" title={from}>{line}</p>
         <button type="button" className="button button-sm" onClick={() => void syncNow()} disabled={syncing} aria-keyshortcuts="Control+R">
           <Icon name="sync" size={14} className={active ? 'spin' : undefined} /> {active ? 'Syncing…' : 'Sync now'}
         </button>
@@ -65,7 +88,7 @@ export function SyncStatus({ s }: { s: StreamSummary & Partial<StreamDetails> })
           <div className="progress-bar" role="progressbar" aria-label="Sync progress" aria-valuemin={0} aria-valuemax={100} aria-valuenow={pct ?? undefined}>
             <span className={pct === null ? 'indeterminate' : undefined} style={pct !== null ? { width: `${pct}%` } : undefined} />
           </div>
-          <span>{formatCount(progress.records)}{progress.recordsTotal ? ` of ${formatCount(progress.recordsTotal)}` : ''} records from {host(progress.peer)}</span>
+          <span>Fetching from {host(progress.peer)}{pct !== null ? ` · ${pct} %` : '…'}</span>
         </div>
       ) : null}
       {!active && (failed || lastError) && s.records > 0 ? (
