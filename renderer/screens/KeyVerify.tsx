@@ -26,6 +26,7 @@ export function KeyVerifyDialog({ publicKey }: { publicKey: string }) {
   const words = details ? details.fingerprint.split(/\s+/).filter(Boolean) : [];
   const cmp = compareWords(words, theirs);
   const comparing = cmp.verdict !== 'empty';
+  const differ = cmp.pairs.filter((p) => p.state === 'differ').length;
   return (
     <Dialog title="Key & verify" onClose={closeDialog}
       footer={<button type="button" className="button" onClick={closeDialog}>Done</button>}>
@@ -35,6 +36,20 @@ export function KeyVerifyDialog({ publicKey }: { publicKey: string }) {
           ? <>These words stand for “{name}”. Read them to someone who follows you, or send them: if their copy shows the same words, they have your real stream.</>
           : <>To be sure this is the real “{name}”, ask its author for their words (read aloud, or in a message) and compare them below. Only the same stream has the same words.</>}
       </p>
+      <label className="field">
+        <span className="field-label">Compare with their words</span>
+        <textarea
+          className="input mono kv-input" rows={2} value={theirs} onChange={(e) => setTheirs(e.target.value)}
+          placeholder="Paste or type the words they read to you" spellCheck={false} autoComplete="off" autoCapitalize="off"
+          aria-describedby={`${ids}-verdict`}
+        />
+      </label>
+      <div id={`${ids}-verdict`} role="status" className={`kv-verdict kv-${cmp.verdict}`}>
+        {cmp.verdict === 'match' ? <><Icon name="shield" size={18} /><span><strong>Match</strong> · all {words.length} words are the same: this is the real “{name}”.</span></>
+          : cmp.verdict === 'mismatch' ? <><Icon name="alert" size={18} /><span><strong>Does not match</strong> · {differ === 1 ? '1 word differs' : `${differ} words differ`} (marked below). If you are comparing the same stream, this copy is not theirs: do not trust it.</span></>
+          : cmp.verdict === 'partial' ? <><Icon name="check" size={18} /><span>{cmp.pairs.filter((p) => p.state === 'match').length} of {words.length} words match so far.</span></>
+          : null}
+      </div>
       <section className="kv-section" aria-labelledby={`${ids}-words`}>
         <div className="kv-head">
           <h3 id={`${ids}-words`}>{comparing ? 'Your words beside theirs' : 'Your words'}</h3>
@@ -62,20 +77,6 @@ export function KeyVerifyDialog({ publicKey }: { publicKey: string }) {
           </ol>
         ) : <div className="kv-grid kv-loading" aria-busy="true" aria-label="Loading" />}
       </section>
-      <label className="field">
-        <span className="field-label">Compare with their words</span>
-        <textarea
-          className="input mono kv-input" rows={2} value={theirs} onChange={(e) => setTheirs(e.target.value)}
-          placeholder="Paste or type the words they read to you" spellCheck={false} autoComplete="off" autoCapitalize="off"
-          aria-describedby={`${ids}-verdict`}
-        />
-      </label>
-      <div id={`${ids}-verdict`} role="status" className={`kv-verdict kv-${cmp.verdict}`}>
-        {cmp.verdict === 'match' ? <><Icon name="shield" size={18} /><span><strong>Match</strong> · all {words.length} words are the same: this is the real “{name}”.</span></>
-          : cmp.verdict === 'mismatch' ? <><Icon name="alert" size={18} /><span><strong>Does not match</strong> · {cmp.pairs.filter((p) => p.state === 'differ').length} of the words differ (marked). Check you are comparing the same stream; if so, this copy is not theirs.</span></>
-          : cmp.verdict === 'partial' ? <><Icon name="check" size={18} /><span>{cmp.pairs.filter((p) => p.state === 'match').length} of {words.length} words match so far.</span></>
-          : null}
-      </div>
       <section className="kv-section" aria-labelledby={`${ids}-key`}>
         <div className="kv-head">
           <h3 id={`${ids}-key`}>Key</h3>
