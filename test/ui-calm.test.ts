@@ -75,7 +75,8 @@ for (const v of VARIANTS) {
       await profile.getByRole('heading', { name: 'Ada Lovelace', level: 2 }).waitFor();
       // one line: when, posts, the user's files (the avatar is not one), the size; never records
       const line = profile.getByText(/^Synced (just now|\d+ min ago) · 2 posts · 1 file · \d+(\.\d)? kB$/);
-      await line.waitFor();
+      // (the line fills in as the details arrive: slow on a loaded machine)
+      await line.waitFor({ timeout: 30_000 });
       const text = await page.locator('#main').innerText();
       assert.ok(!/records?\b/i.test(text), `no "records" on the stream page:\n${text}`);
       assert.ok(!text.includes('Fingerprint') && !text.includes(adaKey), 'the key and its words are not on the page');
