@@ -27,7 +27,8 @@ export interface StreamSummary {
   serve: boolean;
   /** announced by multicast discovery */
   announce: boolean;
-  partial: { minId: number; minMod: number; metaOnly: boolean };
+  /** `latest`: N of a copy that keeps the N newest posts and files (0 for any other) */
+  partial: { minId: number; minMod: number; metaOnly: boolean; latest?: number };
   /** URLs the user gave to sync this stream from */
   sources: string[];
   /** the stream's avatar: the path of an image among its files (drayer/info `avatar`) */
@@ -42,6 +43,8 @@ export interface StreamDetails extends StreamSummary {
   webUrls: string[];
   primaryServers: PrimaryServer[];
   files: { path: string; size: number; mime: string; time: number }[];
+  /** what this copy holds, in bytes: every file's content and every other record's value (the size people see) */
+  bytes: number;
   lastSeq: number;
   nodeId: string;
   /** the stream's web page on this computer (its site, or the generated page); null when the LAN server is off or does not serve it */

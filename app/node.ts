@@ -385,7 +385,7 @@ export class DrayerNode implements DrayerApi {
       posts: s.count(POST_TYPE),
       serve: this.servedStream(s.publicKey) !== undefined,
       announce: e.settings.announce !== false,
-      partial: { minId: partial.minId ?? 0, minMod: partial.minMod ?? 0, metaOnly: partial.metaOnly ?? false },
+      partial: { minId: partial.minId ?? 0, minMod: partial.minMod ?? 0, metaOnly: partial.metaOnly ?? false, ...(s.latest ? { latest: s.latest } : {}) },
       sources: this.givenSources(e, s),
       ...(avatarPath(info.avatar) ? { avatar: avatarPath(info.avatar) } : {}),
     };
@@ -932,6 +932,7 @@ export class DrayerNode implements DrayerApi {
     streamDetails: ({ publicKey }) => {
       const s = this.stream(publicKey);
       const sum = this.summary(formatKey(s.publicKey));
+      const files = listFiles(s);
       return {
         ...sum,
         fingerprint: fingerprint(s.publicKey),
@@ -939,7 +940,8 @@ export class DrayerNode implements DrayerApi {
         webUrls: this.webUrls(s.publicKey),
         localUrl: this.localWebUrl(s.publicKey),
         primaryServers: this.primaryServers(s),
-        files: listFiles(s).map((f) => ({ path: f.path, size: f.size, mime: f.mime, time: f.time })),
+        files: files.map((f) => ({ path: f.path, size: f.size, mime: f.mime, time: f.time })),
+        bytes: files.reduce((n, f) => n + f.size, 0) + valueBytes(s),
         lastSeq: s.lastSeq(),
         nodeId: s.nodeId,
         path: s.file,
@@ -1440,4 +1442,9 @@ export function parseFollowTarget(text: string): { pk: Uint8Array; source?: stri
 function describeStream(name: string, pk: string): string {
   const n = cleanName(name);
   return n ? `"${n}" (${pk})` : `stream ${pk}`;
+}
+
+/** Bytes of every live value but files' (theirs count by content size, chunks included): posts, the profile. */
+function valueBytes(s: Stream): number {
+  return Number(s.db.prepare(`SELECT coalesce(sum(length(val)), 0) FROM records WHERE type != 'file'`).pluck().get()) || 0;
 }

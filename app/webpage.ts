@@ -5,6 +5,7 @@
 import { markdownToHtml } from './markdown-html.js';
 import type { PostView } from './posts.js';
 import { cleanName, terminalSafe, visiblePath } from './text.js';
+import { formatBytes } from './units.js';
 
 export function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -26,13 +27,6 @@ function timeElement(us: number): string {
   const iso = isoTime(us);
   if (!iso) return '';
   return `<time datetime="${iso}">${escapeHtml(iso.slice(0, 16).replace('T', ' '))} UTC</time>`;
-}
-
-function size(n: number): string {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
-  if (n < 1024 ** 3) return `${(n / 1024 / 1024).toFixed(1)} MiB`;
-  return `${(n / 1024 ** 3).toFixed(2)} GiB`;
 }
 
 // The desktop app's generated avatars: initials on a colour from the key, the same everywhere.
@@ -209,7 +203,7 @@ export function streamPage(p: StreamPageInput): string {
     for (const f of p.files) {
       const href = `${filesBase}${encodePath(f.path)}`;
       // a path with bidi or invisible characters shows them written out (‹U+202E›), not as what they fake
-      parts.push(`<li><a href="${escapeHtml(href)}">${escapeHtml(visiblePath(f.path))}</a><span class="meta">${escapeHtml(size(f.size))}</span></li>`);
+      parts.push(`<li><a href="${escapeHtml(href)}">${escapeHtml(visiblePath(f.path))}</a><span class="meta">${escapeHtml(formatBytes(f.size))}</span></li>`);
     }
     parts.push('</ul></div>');
     if (p.moreFiles > 0) parts.push(`<p class="meta">and ${p.moreFiles} more files.</p>`);

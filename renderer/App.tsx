@@ -1,10 +1,12 @@
 // The app shell: sidebar, main column, right rail and dialogs, or the first-run screen when this
-// computer holds no stream yet. Keyboard shortcuts live here.
+// computer holds no stream yet (and the shell's skeleton until the first reads are in). Keyboard
+// shortcuts live here.
 import { useEffect, useMemo, useState } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import { Sidebar } from './components/Sidebar';
 import { ErrorBanner } from './components/States';
 import { Icon } from './components/Icon';
+import { BootShell } from './components/Skeleton';
 import { Dialogs } from './screens/Dialogs';
 import { FirstRun } from './screens/FirstRun';
 import { Home } from './screens/Home';
@@ -119,7 +121,7 @@ export function App() {
     window.scrollTo({ top: 0 });
   }, [route.name, route.name === 'stream' ? route.publicKey : '']);
 
-  if (!loaded) return <div className="boot" aria-busy="true" aria-label="Loading" />;
+  if (!loaded) return <BootShell />;
   if (error && mine.length + followed.length === 0) {
     return (
       <main className="welcome">

@@ -9,8 +9,8 @@ const load = rendererModules();
 test('file helpers: sizes, kinds and labels; only raster images are shown from blobs', async () => {
   const { formatSize, fileKind, typeLabel, inlineImageType } = await load('lib/files.ts');
   assert.equal(formatSize(999), '999 B');
-  assert.equal(formatSize(1500), '1.5 KB');
-  assert.equal(formatSize(77_200), '77.2 KB');
+  assert.equal(formatSize(1500), '1.5 kB');
+  assert.equal(formatSize(77_200), '77.2 kB');
   assert.equal(formatSize(3_400_000_000), '3.4 GB');
   assert.equal(fileKind({ path: 'a.png', mime: 'image/png' }), 'image');
   assert.equal(fileKind({ path: 'a.svg', mime: 'image/svg+xml' }), 'other', 'an SVG never becomes a blob: URL of the app');

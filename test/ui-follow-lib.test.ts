@@ -47,11 +47,11 @@ test('progress: one model by bytes (record values and file chunks), what is left
 
   // records without values (a titles-only copy): counted instead
   v = describeProgress({ records: 1204, recordsTotal: 5000, bytes: 2_500_000, size: 0, sizeTotal: 0, done: false });
-  assert.equal(v.amount, '1,204 of 5,000 records');
+  assert.equal(v.amount, '1,204 of 5,000 items');
   assert.equal(v.percent, 24);
   // a total smaller than what arrived (the stream grew meanwhile) never shows "9 of 8"
   v = describeProgress({ records: 9, recordsTotal: 8, bytes: 0, done: false });
-  assert.equal(v.amount, '9 of 9 records');
+  assert.equal(v.amount, '9 of 9 items');
   assert.equal(v.percent, 99);
   assert.equal(describeProgress({ records: 0, recordsTotal: 0, bytes: 0, done: true }).percent, 100);
   // an original peer tells no total: an indeterminate bar with the bytes so far

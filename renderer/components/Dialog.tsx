@@ -1,7 +1,17 @@
-// A modal dialog on the native <dialog>: focus moves in and is trapped, Esc closes, the page
-// behind is inert. Full-screen on narrow windows (CSS).
+// A modal dialog on the native <dialog>: focus moves in (to its first field, so typing starts at
+// once) and is trapped, Esc closes, the page behind is inert. Full-screen on narrow windows (CSS).
 import { useEffect, useRef, type ReactNode } from 'react';
 import { Icon } from './Icon';
+
+const FIELD = 'input:not([type=hidden]):not([type=file]):not([disabled]), textarea:not([disabled]), select:not([disabled])';
+const CONTROL = `${FIELD}, button:not([disabled]), a[href], [tabindex]:not([tabindex="-1"])`;
+
+function firstControl(d: HTMLDialogElement): HTMLElement | null {
+  const visible = (el: HTMLElement) => el.getClientRects().length > 0;
+  const pick = (where: string, sel: string) => [...d.querySelectorAll<HTMLElement>(`${where} :is(${sel})`)].find(visible) ?? null;
+  // A confirmation without fields starts on its footer's first button: Cancel, never the danger.
+  return pick('.dialog-body', '[data-autofocus]') ?? pick('.dialog-body', FIELD) ?? pick('.dialog-body', CONTROL) ?? pick('.dialog-foot', CONTROL);
+}
 
 export function Dialog({ title, onClose, children, footer, size = 'md' }: {
   title: string;
@@ -18,6 +28,9 @@ export function Dialog({ title, onClose, children, footer, size = 'md' }: {
     if (!d) return;
     const before = document.activeElement as HTMLElement | null;
     if (!d.open) d.showModal();
+    // showModal focuses the first focusable element, which is the header's Close button: move on
+    // to the first field (or what asks for it with data-autofocus), else the body's first control.
+    firstControl(d)?.focus();
     const onCancel = (e: Event) => {
       e.preventDefault();
       close.current();

@@ -17,18 +17,18 @@ export function ScopePicker({ scope, onChange, legend = 'Keep' }: { scope: Follo
         <span className="radio-text">Everything<span className="radio-hint">Every post and file, kept in sync</span></span>
       </label>
       <label className="radio">
-        <input type="radio" name={name} checked={scope.kind === 'latest'} onChange={() => onChange({ kind: 'latest', n })} aria-label="The latest records only" />
+        <input type="radio" name={name} checked={scope.kind === 'latest'} onChange={() => onChange({ kind: 'latest', n })} aria-label="Only the latest posts and files" />
         <span className="radio-text">
           <span className="radio-inline">
             The latest
             <input
-              className="input input-num" type="number" min={1} max={100000} value={n} aria-label="How many of the latest records"
+              className="input input-num" type="number" min={1} max={100000} value={n} aria-label="How many of the latest posts and files"
               onChange={(e) => onChange({ kind: 'latest', n: Math.max(1, Math.floor(Number(e.target.value)) || 1) })}
               onFocus={() => scope.kind !== 'latest' && onChange({ kind: 'latest', n })}
             />
-            records
+            posts and files
           </span>
-          <span className="radio-hint">Posts and files count alike; older ones are left out as new ones arrive</span>
+          <span className="radio-hint">Older ones are left out as new ones arrive</span>
         </span>
       </label>
       <label className="radio">
@@ -40,5 +40,5 @@ export function ScopePicker({ scope, onChange, legend = 'Keep' }: { scope: Follo
 }
 
 export function scopeLabel(scope: FollowScope): string | null {
-  return scope.kind === 'latest' ? `latest ${scope.n} records` : scope.kind === 'meta' ? 'titles only' : null;
+  return scope.kind === 'latest' ? `latest ${scope.n} posts and files` : scope.kind === 'meta' ? 'titles only' : null;
 }

@@ -4,17 +4,10 @@
 import { hasHiddenChars } from '../../app/text';
 import { isAppMedia } from '../../app/site';
 
-export function formatSize(n: number): string {
-  if (n < 1000) return `${n} B`;
-  const units = ['KB', 'MB', 'GB', 'TB'];
-  let v = n;
-  let i = -1;
-  do {
-    v /= 1000;
-    i++;
-  } while (v >= 1000 && i < units.length - 1);
-  return `${v >= 100 ? Math.round(v) : v.toFixed(1)} ${units[i]}`;
-}
+import { formatBytes } from '../../app/units';
+
+/** A file's size, the one way sizes are written everywhere (app/units.ts). */
+export const formatSize = formatBytes;
 
 /**
  * Raster image types shown inline from a blob: URL. SVG is not among them: a blob: URL lives in

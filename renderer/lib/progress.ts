@@ -19,7 +19,7 @@ export interface ProgressView {
   fraction: number | null;
   /** whole percent, or null; never 100 before the pull is done */
   percent: number | null;
-  /** what arrived of what comes: "12.4 MB of 50 MB", else "120 of 500 records", else "120 records" */
+  /** what arrived of what comes: "12.4 MB of 50 MB", else "120 of 500 items" (people count posts and files, never records) */
   amount: string;
   /** "about 20 s left", or null while the speed is not known */
   left: string | null;
@@ -27,18 +27,9 @@ export interface ProgressView {
   line: string;
 }
 
-export function formatBytes(n: number): string {
-  if (!Number.isFinite(n) || n <= 0) return '0 B';
-  if (n < 1000) return `${Math.round(n)} B`;
-  const units = ['kB', 'MB', 'GB', 'TB'];
-  let v = n;
-  let i = -1;
-  do {
-    v /= 1000;
-    i++;
-  } while (v >= 1000 && i < units.length - 1);
-  return `${v >= 100 ? Math.round(v) : v.toFixed(1).replace(/\.0$/, '')} ${units[i]}`;
-}
+/** Sizes read the same in the app and on the phone page: app/units.ts says how. */
+export { formatBytes } from '../../app/units';
+import { formatBytes } from '../../app/units';
 
 const plural = (n: number, one: string, many: string) => (n === 1 ? one : many);
 
@@ -79,9 +70,9 @@ export function describeProgress(p: P, samples: readonly Sample[] = [], now?: nu
   } else if (recordsTotal !== undefined) {
     // records without values (a titles-only copy) or an empty stream: count them instead
     fraction = recordsTotal === 0 ? 1 : p.records / recordsTotal;
-    amount = `${formatCount(p.records)} of ${formatCount(recordsTotal)} ${plural(recordsTotal, 'record', 'records')}`;
+    amount = `${formatCount(p.records)} of ${formatCount(recordsTotal)} ${plural(recordsTotal, 'item', 'items')}`;
   } else {
-    amount = size > 0 ? formatBytes(size) : `${formatCount(p.records)} ${plural(p.records, 'record', 'records')}`;
+    amount = size > 0 ? formatBytes(size) : `${formatCount(p.records)} ${plural(p.records, 'item', 'items')}`;
   }
   let percent = fraction === null ? null : Math.floor(fraction * 100);
   // "100 %" says done: while the pull still runs (a last chunk being stored, the done event on its way) it is 99.

@@ -157,7 +157,7 @@ function UnfollowDialog({ publicKey }: { publicKey: string }) {
     toast(deleteData ? `Unfollowed ${s?.name || 'the stream'} and deleted its copy` : `Unfollowed ${s?.name || 'the stream'}`);
     void useTimeline.getState().loadInitial();
     navigate({ name: 'home' });
-  });
+  }, [deleteData]);
   return (
     <Dialog title={`Unfollow ${name}?`} size="sm" onClose={closeDialog}
       footer={
@@ -171,7 +171,7 @@ function UnfollowDialog({ publicKey }: { publicKey: string }) {
         <legend className="visually-hidden">The copy on this computer</legend>
         <label className="radio">
           <input type="radio" name="unfollow-data" checked={!deleteData} onChange={() => setDeleteData(false)} />
-          <span className="radio-text">Keep the copy<span className="radio-hint">{s ? `${formatCount(s.records)} records stay on this computer, in the data folder` : 'It stays on this computer'}</span></span>
+          <span className="radio-text">Keep the copy<span className="radio-hint">{s ? `Its ${formatCount(s.posts)} ${s.posts === 1 ? 'post stays' : 'posts stay'} on this computer, in the data folder, with its files` : 'It stays on this computer'}</span></span>
         </label>
         <label className="radio">
           <input type="radio" name="unfollow-data" checked={deleteData} onChange={() => setDeleteData(true)} />
@@ -205,6 +205,7 @@ function ProfileDialog({ publicKey }: { publicKey?: string }) {
       toast(publicKey ? 'Profile saved' : 'Stream created');
       navigate({ name: 'stream', publicKey: pk });
     },
+    [name, about, picture],
   );
   return (
     <Dialog title={publicKey ? 'Edit profile' : 'New stream'} onClose={closeDialog}

@@ -6,12 +6,15 @@ import { Dialog } from '../components/Dialog';
 import { Icon } from '../components/Icon';
 import { KeyBackupFlow } from '../components/KeyBackupFlow';
 import { formatCount } from '../lib/time';
+import { formatBytes } from '../lib/progress';
 import { useStreams } from '../stores/streams';
 import { exportDownloadUrl, useStreamTools } from '../stores/streamTools';
 import { useSettings } from '../stores/settings';
 import { useSync } from '../stores/sync';
 import { useUi, type Dialog as DialogState } from '../stores/ui';
 import { useSubmit } from '../lib/useSubmit';
+import { KeyVerifyDialog } from './KeyVerify';
+import { streamCounts } from './StreamTools';
 
 function KeyBackupDialog({ publicKey }: { publicKey: string }) {
   const { closeDialog } = useUi();
@@ -32,7 +35,7 @@ export function RestoreForm({ onRestored, onCancel }: { onRestored: (publicKey: 
     const t = setTimeout(() => useStreamTools.getState().checkWords(words).then(setCheck, () => setCheck(null)), 250);
     return () => clearTimeout(t);
   }, [words]);
-  const { busy, error, run } = useSubmit(() => useStreamTools.getState().restore(words, url), (s) => onRestored(s.publicKey));
+  const { busy, error, run } = useSubmit(() => useStreamTools.getState().restore(words, url), (s) => onRestored(s.publicKey), [words, url]);
   return (
     <form id="restore-form" className="form" onSubmit={(e) => { e.preventDefault(); void run(); }}>
       <p className="backup-lead">Type or paste the 32 words of your backup, in order. Spaces, commas or new lines between them are all fine.</p>
@@ -79,7 +82,7 @@ function RestoreDialog() {
 export function OpenFileForm({ onOpened, onCancel }: { onOpened: (publicKey: string, owned: boolean) => void; onCancel: () => void }) {
   const [path, setPath] = useState('');
   const dataDir = useSettings((st) => st.status?.dataDir ?? null);
-  const { busy, error, run } = useSubmit(() => useStreamTools.getState().openFile(path.trim()), (s) => onOpened(s.publicKey, s.owned));
+  const { busy, error, run } = useSubmit(() => useStreamTools.getState().openFile(path.trim()), (s) => onOpened(s.publicKey, s.owned), [path]);
   return (
     <form className="form" onSubmit={(e) => { e.preventDefault(); void run(); }}>
       <p className="backup-lead">
@@ -113,11 +116,11 @@ function ExportDialog({ publicKey }: { publicKey: string }) {
   const { closeDialog } = useUi();
   const s = useStreams((st) => st.details[publicKey] ?? st.byKey[publicKey]);
   const [path, setPath] = useState('');
-  const [done, setDone] = useState<{ path: string; records: number } | null>(null);
+  const [done, setDone] = useState<{ path: string; bytes: number } | null>(null);
   const { busy, error, run } = useSubmit(() => {
     setDone(null);
     return useStreamTools.getState().exportTo(publicKey, path.trim());
-  }, setDone);
+  }, setDone, [path]);
   const href = exportDownloadUrl(publicKey);
   return (
     <Dialog title="Export a copy" onClose={closeDialog}
@@ -138,7 +141,7 @@ function ExportDialog({ publicKey }: { publicKey: string }) {
           <span className="field-hint">A folder (the copy is named after the stream) or a file name. Nothing is ever overwritten.</span>
         </label>
       </form>
-      {done ? <p className="ok-line" role="status"><Icon name="check" size={16} /> Saved {formatCount(done.records)} records to <span className="mono">{done.path}</span></p> : null}
+      {done ? <p className="ok-line" role="status"><Icon name="check" size={16} /> Saved a copy ({formatBytes(done.bytes)}) to <span className="mono">{done.path}</span></p> : null}
       {error ? <p className="form-error" role="alert">{error}</p> : null}
     </Dialog>
   );
@@ -147,19 +150,22 @@ function ExportDialog({ publicKey }: { publicKey: string }) {
 export function VerifyReport({ publicKey }: { publicKey: string }) {
   const v = useStreamTools((st) => st.verify[publicKey]);
   const owned = useStreams((st) => st.byKey[publicKey]?.owned);
+  const stream = useStreams((st) => st.details[publicKey] ?? st.byKey[publicKey]);
+  // People count posts and files, not records: the stream's own counts, without the size.
+  const counts = stream ? streamCounts({ ...stream, bytes: undefined }).join(', ') : '';
   const [syncing, setSyncing] = useState(false);
   if (!v || v.running) {
     return <div className="progress" role="status"><div className="progress-bar progress-indeterminate"><span /></div><span>Checking every signature, value and link…</span></div>;
   }
   if (v.error) return <p className="form-error" role="alert">{v.error}</p>;
   const r = v.report!;
-  const extra = [r.metaOnly ? `${formatCount(r.metaOnly)} without their content (titles only)` : '', r.partial ? 'a partial copy (latest records only)' : ''].filter(Boolean).join(', ');
+  const extra = [r.metaOnly ? `${formatCount(r.metaOnly)} without their content (titles only)` : '', r.partial ? 'a partial copy: the latest posts and files' : ''].filter(Boolean).join(', ');
   return (
     <div className="verify" role="status">
       {r.intact ? (
         <div className="verify-head verify-ok">
           <span className="ok-badge"><Icon name="shield" size={22} /></span>
-          <div><h3>Intact</h3><p>{formatCount(r.records)} records verified: every signature, value and link checks out{extra ? ` (${extra})` : ''}.</p></div>
+          <div><h3>Intact</h3><p>Every signature, value and link checks out{counts ? ` (${counts})` : ''}: this is the stream as its author wrote it{extra ? `; ${extra}` : ''}.</p></div>
         </div>
       ) : null}
       {r.incomplete && !r.problems.length ? (
@@ -168,8 +174,8 @@ export function VerifyReport({ publicKey }: { publicKey: string }) {
           <div>
             <h3>Incomplete</h3>
             <p>
-              The {formatCount(r.records)} records here verify, but this copy is still being synced
-              {r.incomplete.missing ? ` (${formatCount(r.incomplete.missing)} ${r.incomplete.missing === 1 ? 'record is' : 'records are'} not fetched yet)` : ''}
+              What is here verifies, but this copy is still being synced
+              {r.incomplete.missing ? ` (${formatCount(r.incomplete.missing)} more to fetch)` : ''}
               {r.incomplete.unfinished.length ? ` (the last sync from ${r.incomplete.unfinished.map((u) => u.replace(/^https?:\/\//, '')).join(', ')} did not finish)` : ''}. Sync to finish it.
             </p>
           </div>
@@ -229,6 +235,8 @@ export function KeyDialogs({ d }: { d: DialogState }) {
       return <ExportDialog publicKey={d.publicKey} />;
     case 'verify':
       return <VerifyDialog publicKey={d.publicKey} />;
+    case 'keyVerify':
+      return <KeyVerifyDialog publicKey={d.publicKey} />;
     default:
       return null;
   }

@@ -1,7 +1,11 @@
-// The right rail on wide windows: streams nearby and what is syncing now.
+// The right rail on wide windows: Share for the stream in view (your main stream elsewhere),
+// streams nearby and what is syncing now.
+import { useEffect } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import { displayName, selectMine, useStreams } from '../stores/streams';
 import { CopyButton } from '../components/CopyButton';
+import { Icon } from '../components/Icon';
+import { QrCode } from '../components/QrCode';
 import { selectActive, useSync } from '../stores/sync';
 import { SyncProgress } from '../components/SyncProgress';
 import { NearbyRow } from './Nearby';
@@ -22,18 +26,13 @@ export function RightRail() {
   const names = active.map((p) => displayName(known, p.publicKey));
   const navigate = useUi((s) => s.navigate);
   const onNearby = useUi((s) => s.route.name === 'nearby');
-  const mine = useStreams(useShallow(selectMine));
-  const own = mine[0];
+  const viewing = useUi((s) => (s.route.name === 'stream' ? s.route.publicKey : null));
+  const main = useStreams((s) => selectMine(s)[0]?.publicKey ?? null);
+  const held = useStreams((s) => (viewing ? !!s.byKey[viewing] : false));
+  const sharing = viewing && held ? viewing : main;
   return (
-    <aside className="rail" aria-label="Nearby and syncing">
-      {own ? (
-        <section className="rail-section share-card">
-          <h2 className="section-label">Your key</h2>
-          <p>Anyone can follow {mine.length > 1 ? `“${own.name}”` : 'you'} with this key.</p>
-          <span className="mono">{own.publicKey}</span>
-          <CopyButton text={own.publicKey} label="Copy key" className="button button-sm" />
-        </section>
-      ) : null}
+    <aside className="rail" aria-label="Share, nearby and syncing">
+      {sharing ? <ShareCard publicKey={sharing} /> : null}
       {onNearby ? null : (
       <section className="rail-section" aria-labelledby="rail-nearby">
         <h2 className="section-label rail-head" id="rail-nearby">
@@ -68,5 +67,37 @@ export function RightRail() {
         </section>
       ) : null}
     </aside>
+  );
+}
+
+/** The rail's first card: the stream in view, as a phone or another computer would take it. */
+function ShareCard({ publicKey }: { publicKey: string }) {
+  const details = useStreams((s) => s.details[publicKey]);
+  const name = useStreams((s) => s.byKey[publicKey]?.name) || 'this stream';
+  const openDialog = useUi((s) => s.openDialog);
+  useEffect(() => {
+    // The stream page loads these itself; Home and the rest need them for the QR and the link.
+    if (!useStreams.getState().details[publicKey]) useStreams.getState().loadDetails(publicKey).catch(() => {});
+  }, [publicKey]);
+  const phone = details?.serve ? details.webUrls[0] : undefined;
+  return (
+    <section className="rail-section share-card" aria-labelledby="rail-share">
+      <h2 className="section-label" id="rail-share">Share</h2>
+      <div className="share-card-body">
+        <button type="button" className="share-card-qr" onClick={() => openDialog({ kind: 'share', publicKey })} aria-label={`Open Share for ${name}`} title="Open Share: a bigger code, and every address">
+          {details ? <QrCode text={phone ?? details.link} label="" size={88} /> : <span className="qr qr-loading" />}
+        </button>
+        <div className="share-card-text">
+          <p className="share-card-name" title={name}>{name}</p>
+          <p>{phone ? 'Scan with a phone on the same Wi-Fi, or send the link to someone with Drayer.' : 'Send the link to someone with Drayer: they follow it by pasting it.'}</p>
+        </div>
+      </div>
+      <div className="share-card-actions">
+        {details ? <CopyButton text={details.link} label="Copy link" className="button button-sm" /> : <button type="button" className="button button-sm" disabled>Copy link</button>}
+        <button type="button" className="button button-sm button-quiet" onClick={() => openDialog({ kind: 'share', publicKey })}>
+          <Icon name="qr" size={16} /> Open Share
+        </button>
+      </div>
+    </section>
   );
 }

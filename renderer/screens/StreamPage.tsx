@@ -1,12 +1,14 @@
-// A stream's page: profile header (avatar, name, about, fingerprint, key with copy, follow
-// state, sync line, share) and its tabs: posts, files, and its site when it has an index.html.
+// A stream's page: profile header (avatar, name, about, one status line, and the actions: Share,
+// Following or Edit profile, ⋯ with Key & verify) and its tabs: posts, files, and its site when it
+// has an index.html. The key and its words stay behind Key & verify until asked for.
 import { useCallback, useEffect, useState } from 'react';
 import type { TimelineItem } from '../api/transport';
 import { Avatar } from '../components/Avatar';
-import { CopyButton } from '../components/CopyButton';
 import { Icon } from '../components/Icon';
+import { Menu, type MenuItem } from '../components/Menu';
 import { PostCard } from '../components/PostCard';
 import { EmptyState, ErrorBanner, SkeletonCards } from '../components/States';
+import { ProfileSkeleton } from '../components/Skeleton';
 import { codeOf, messageOf } from '../stores/errors';
 import { useStreams } from '../stores/streams';
 import { StreamToolsCard, SyncStatus } from './StreamTools';
@@ -53,10 +55,8 @@ export function StreamPage({ publicKey, tab: routeTab }: { publicKey: string; ta
     );
   }
   const s = details ?? summary;
-  if (!s) return <SkeletonCards count={2} />;
+  if (!s) return <><ProfileSkeleton /><SkeletonCards count={2} /></>;
   const name = pendingName || s.name || 'Unnamed stream';
-  const partial = s.partial.metaOnly ? 'Titles only (metadata copy)' : s.partial.minId > 0 ? 'Latest records only' : null;
-
   return (
     <>
       <header className="page-head page-head-back">
@@ -75,12 +75,11 @@ export function StreamPage({ publicKey, tab: routeTab }: { publicKey: string; ta
             {s.owned ? (
               <button type="button" className="button" onClick={() => openDialog({ kind: 'editProfile', publicKey })}>Edit profile</button>
             ) : (
-              <>
-                <button type="button" className="button button-following" onClick={() => openDialog({ kind: 'unfollow', publicKey })}>
-                  <span className="when-idle">Following</span><span className="when-hover">Unfollow</span>
-                </button>
-              </>
+              <button type="button" className="button button-following" onClick={() => openDialog({ kind: 'unfollow', publicKey })}>
+                <span className="when-idle">Following</span><span className="when-hover">Unfollow</span>
+              </button>
             )}
+            <Menu label={`More for ${name}`} items={moreItems(s.owned, publicKey, openDialog)} />
           </div>
         </div>
         <h2 className="profile-name">{name}</h2>
@@ -90,21 +89,7 @@ export function StreamPage({ publicKey, tab: routeTab }: { publicKey: string; ta
             <Icon name="globe" size={16} /> Website
           </a>
         ) : null}
-        {partial ? <p className="badge">{partial}</p> : null}
         <SyncStatus s={s} />
-        {details ? (
-          <div className="keybox">
-            <div className="keybox-row">
-              <span className="keybox-label">Fingerprint</span>
-              <span className="mono keybox-words">{details.fingerprint}</span>
-            </div>
-            <div className="keybox-row">
-              <span className="keybox-label">Key</span>
-              <span className="mono keybox-key" title={details.publicKey}>{details.publicKey}</span>
-              <CopyButton text={details.publicKey} label="Copy key" />
-            </div>
-          </div>
-        ) : null}
       </section>
       {loadError ? <ErrorBanner text={loadError.text} onRetry={reload} /> : null}
       <FollowState s={s} name={name} />
@@ -150,6 +135,17 @@ export function StreamPage({ publicKey, tab: routeTab }: { publicKey: string; ta
       </div>
     </>
   );
+}
+
+/** The ⋯ of a stream's header: what is there but seldom needed. */
+function moreItems(owned: boolean, publicKey: string, openDialog: ReturnType<typeof useUi.getState>['openDialog']): MenuItem[] {
+  return [
+    { label: 'Key & verify', onSelect: () => openDialog({ kind: 'keyVerify', publicKey }) },
+    ...(owned ? [{ label: 'Back up key', onSelect: () => openDialog({ kind: 'keyBackup', publicKey }) }] : []),
+    { label: 'Check the stream file', onSelect: () => openDialog({ kind: 'verify', publicKey }) },
+    { label: 'Export a copy', onSelect: () => openDialog({ kind: 'exportStream', publicKey }) },
+    ...(owned ? [] : [{ label: 'Unfollow', danger: true, onSelect: () => openDialog({ kind: 'unfollow', publicKey }) }]),
+  ];
 }
 
 function StreamTabs({ tab, tabs, onSelect }: { tab: Tab; tabs: { id: Tab; label: string; count?: number }[]; onSelect: (t: Tab) => void }) {

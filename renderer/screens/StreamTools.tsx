@@ -1,10 +1,12 @@
-// The stream page's status and tools: the sync line (last sync, from where, records, partial or
-// full) with "Sync now" and its progress, primary servers (editable on your own streams), key
-// backup, export and verify.
+// The stream page's status and tools: the one status line ("Synced 2 min ago · 128 posts · 8 files
+// · 180 kB", and what a partial copy keeps) with "Sync now" and its progress, primary servers
+// (editable on your own streams), key backup, export and verify.
 import { useState } from 'react';
 import type { StreamDetails, StreamSummary } from '../api/transport';
 import { Icon } from '../components/Icon';
 import { agoSentence, formatCount } from '../lib/time';
+import { formatBytes } from '../lib/progress';
+import { userFiles } from '../lib/files';
 import { messageOf } from '../stores/errors';
 import { serverProblem, useStreamTools } from '../stores/streamTools';
 import { syncView, useSync } from '../stores/sync';
@@ -12,10 +14,24 @@ import { useUi } from '../stores/ui';
 
 const host = (u: string) => u.replace(/^https?:\/\//, '').replace(/\/+$/, '');
 
-function partialText(s: StreamSummary): string {
-  if (s.partial.metaOnly) return 'Titles only: the rest is fetched when opened';
-  if (s.partial.minId > 0) return 'Latest records only';
-  return 'Full copy';
+/** What a partial copy keeps, in a person's words; null for a full copy. */
+function partialText(s: StreamSummary): string | null {
+  if (s.partial.metaOnly) return 'Titles only';
+  if (s.partial.latest) return `Latest ${formatCount(s.partial.latest)} posts and files`;
+  if (s.partial.minId > 0 || s.partial.minMod > 0) return 'Latest posts and files only';
+  return null;
+}
+
+const plural = (n: number, one: string, many: string) => `${formatCount(n)} ${n === 1 ? one : many}`;
+
+/** "128 posts · 8 files · 180 kB": what people count in a stream (never records). */
+export function streamCounts(s: StreamSummary & Partial<StreamDetails>): string[] {
+  const files = s.files ? userFiles(s.files).length : 0;
+  return [
+    plural(s.posts, 'post', 'posts'),
+    ...(files ? [plural(files, 'file', 'files')] : []),
+    ...(s.bytes ? [formatBytes(s.bytes)] : []),
+  ];
 }
 
 /** The sync line of a stream's header, and for a copy of someone else's, Sync now with its progress. */
@@ -26,19 +42,22 @@ export function SyncStatus({ s }: { s: StreamSummary & Partial<StreamDetails> })
   // The button and Ctrl+R (App's shortcuts) both go through the store, so either shows here.
   const manual = useSync((st) => st.manual[s.publicKey]);
   const syncing = !!manual?.busy;
-  const records = `${formatCount(s.records)} records`;
+  const counts = streamCounts(s);
   if (s.owned) {
-    return <p className="profile-sync">Your stream · {formatCount(s.posts)} {s.posts === 1 ? 'post' : 'posts'} · {records}</p>;
+    return <p className="profile-sync">{['Your stream', ...counts].join(' · ')}</p>;
   }
   const active = (progress && !progress.done) || syncing;
   const ok = liveOk && (!s.lastOk || liveOk.at >= s.lastOk.at) ? liveOk : s.lastOk ?? null;
   // Its progress, a stop and failures show in full once, below the header (FollowState); here a word.
   const stopped = syncView({ progress: progress ? { [s.publicKey]: progress } : {}, lastOk: liveOk ? { [s.publicKey]: liveOk } : {}, manual: {} }, s.publicKey, s).kind === 'stopped';
+  const partial = partialText(s);
   const line = [
-    stopped ? 'Sync stopped' : ok ? `Synced ${agoSentence(ok.at)} from ${host(ok.peer)}` : active ? 'Fetching…' : s.sources[0] ? `Not synced yet · from ${host(s.sources[0])}` : 'Not synced yet',
-    records,
-    partialText(s) + (s.incomplete ? ' (unfinished)' : ''),
+    stopped ? 'Sync stopped' : ok ? `${s.incomplete ? 'Partly synced' : 'Synced'} ${agoSentence(ok.at)}` : active ? 'Fetching…' : 'Not synced yet',
+    ...counts,
+    ...(partial ? [partial] : []),
   ].join(' · ');
+  // Where from is there on hover, not in the line: a host and port means little to most people.
+  const from = ok ? `Last synced from ${host(ok.peer)}` : s.sources[0] ? `Syncs from ${host(s.sources[0])}` : undefined;
 
   const syncNow = async () => {
     const outcome = await useSync.getState().syncByHand(s.publicKey);
@@ -47,7 +66,7 @@ export function SyncStatus({ s }: { s: StreamSummary & Partial<StreamDetails> })
   return (
     <div className="sync-status">
       <div className="sync-status-row">
-        <p className="profile-sync">{line}</p>
+        <p className="profile-sync" title={from}>{line}</p>
         <button type="button" className="button button-sm" onClick={() => void syncNow()} disabled={syncing} aria-keyshortcuts="Control+R">
           <Icon name="sync" size={14} className={active ? 'spin' : undefined} /> {active ? 'Syncing…' : 'Sync now'}
         </button>

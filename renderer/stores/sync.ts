@@ -44,7 +44,7 @@ export function syncOutcome(reports: SyncReport[], all = false): SyncOutcome {
   }
   if (bad.length === tried.length) return { ok: false, text: `${plainSyncError(bad[0]!.error!)} Drayer tries again by itself.` };
   const stored = reports.reduce((n, r) => n + r.stored, 0);
-  return { ok: true, text: stored ? `Synced: ${formatCount(stored)} new ${stored === 1 ? 'record' : 'records'}` : 'Up to date' };
+  return { ok: true, text: stored ? `Synced: ${formatCount(stored)} ${stored === 1 ? 'change' : 'changes'}` : 'Up to date' };
 }
 
 interface SyncState {

@@ -30,7 +30,8 @@ export type Dialog =
   | { kind: 'restore' }
   | { kind: 'openFile' }
   | { kind: 'exportStream'; publicKey: string }
-  | { kind: 'verify'; publicKey: string };
+  | { kind: 'verify'; publicKey: string }
+  | { kind: 'keyVerify'; publicKey: string };
 
 export interface Toast {
   id: number;
