@@ -19,7 +19,7 @@ test('progress: one model by bytes (record values and file chunks), what is left
 
   let v = describeProgress({ records: 0, bytes: 0, done: false });
   assert.equal(v.fraction, null, 'no total yet: an indeterminate bar');
-  assert.equal(v.line, '0 records');
+  assert.equal(v.line, '0 items');
 
   // The case of the issue: seven records in, a 50 MB file still to come. By records it was "100 %";
   // by bytes it has barely begun.

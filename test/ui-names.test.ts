@@ -43,9 +43,10 @@ test('a hostile stream\'s name and bidi file name show neutralised in the Files 
 
   const { page, context, problems } = await openApp(browser, `${node.url}#/stream/${encodeURIComponent(pk)}/files`);
   try {
-    const row = page.locator('.file-row').first();
+    // the file sits under its folder's row (docs/), which names the folder
+    const row = page.locator('.folder-files .file-row:not(.folder-row)').first();
     await row.waitFor();
-    assert.equal(await row.locator('.file-dir').textContent(), 'docs/');
+    assert.equal(await page.locator('.folder-row .file-base').first().textContent(), 'docs/');
     assert.equal(await row.locator('.file-base').textContent(), '\u2039U+202E\u203agpj.exe');
     assert.equal(await row.locator('.file-type').textContent(), 'EXE file', 'typed by its real extension, not as the image it claims');
     const text = await page.locator('body').innerText();
