@@ -182,6 +182,15 @@ test('unread dots: a followed stream with posts not seen is marked in the sideba
     await sidebar.getByRole('link', { name: 'Home' }).click();
     await article(page, 'Third').waitFor();
     await unread.waitFor({ state: 'detached' });
+
+    // A post read on its own page (its permalink) is seen too.
+    await sidebar.getByRole('link', { name: 'Settings' }).click();
+    const fifth = await a.call('post', { publicKey: sa.publicKey, title: 'Fifth', body: 'Read on its own page.' });
+    await b.call('syncNow', { publicKey: sa.publicKey });
+    await unread.waitFor();
+    await page.evaluate((h) => { (globalThis as unknown as { location: { hash: string } }).location.hash = h; }, `#/post/${encodeURIComponent(sa.publicKey)}/${encodeURIComponent(fifth.key)}`);
+    await page.getByText('Read on its own page.').waitFor();
+    await unread.waitFor({ state: 'detached' });
     assert.deepEqual(problems.errors, []);
   } finally {
     await context.close();

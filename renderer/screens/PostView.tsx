@@ -10,6 +10,7 @@ import { EmptyState, ErrorBanner, SkeletonCards } from '../components/States';
 import { messageOf } from '../stores/errors';
 import { useStreams } from '../stores/streams';
 import { useTimeline } from '../stores/timeline';
+import { useUnread } from '../stores/unread';
 import { useUi } from '../stores/ui';
 
 export function PostView({ publicKey, postKey }: { publicKey: string; postKey: string }) {
@@ -31,6 +32,10 @@ export function PostView({ publicKey, postKey }: { publicKey: string; postKey: s
   }, [publicKey, postKey]);
   // again whenever the stream changes (an edit or a delete arriving)
   useEffect(load, [load, summary?.records]);
+  // a post read on its own page counts as seen, as on Home (the sidebar's unread dot)
+  useEffect(() => {
+    if (post) useUnread.getState().markSeen(publicKey, post.ts);
+  }, [publicKey, post]);
 
   const back = () => (history.length > 1 ? history.back() : navigate({ name: 'home' }));
   let content;
