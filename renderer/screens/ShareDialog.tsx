@@ -10,6 +10,7 @@ import { ErrorBanner } from '../components/States';
 import { messageOf } from '../stores/errors';
 import { useStreams } from '../stores/streams';
 import { useUi } from '../stores/ui';
+import { phoneUrls } from '../lib/files';
 
 type Pane = 'phone' | 'computer';
 
@@ -74,7 +75,14 @@ export function ShareDialog({ publicKey }: { publicKey: string }) {
           ) : (
             <>
               <QrCode text={url} label={`QR code of ${url}`} />
-              <p className="share-hint">Scan with a phone on the same Wi-Fi.</p>
+              {phoneUrls(urls).length > 0 ? (
+                <p className="share-hint">Scan with a phone on the same Wi-Fi.</p>
+              ) : (
+                // 127.0.0.1 on a phone is the phone itself: say so rather than offer a QR that cannot work there
+                <p className="share-hint share-hint-warn" role="note">
+                  Only this computer can open this address: it has no network address a phone can reach. Connect it to the Wi-Fi your phone uses, then open Share again.
+                </p>
+              )}
               {urls.length > 1 ? (
                 <label className="field share-picker">
                   <span className="field-label">Network</span>
