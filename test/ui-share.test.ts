@@ -62,9 +62,18 @@ async function go(page: Page, hash: string): Promise<void> {
 }
 
 async function imageLoaded(page: Page, selector: string): Promise<number> {
-  await page.locator(selector).first().waitFor();
+  const img = page.locator(selector).first();
+  await img.waitFor();
+  // A collapsed post clips what lies below its fold, and a lazy picture there never loads (its
+  // decode() would wait forever): open the post first, and bound the wait all the same.
+  const more = page.getByRole('article').filter({ has: img }).getByRole('button', { name: 'Show more' });
+  if (await more.count()) await more.first().click();
+  await img.scrollIntoViewIfNeeded();
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  return page.locator(selector).first().evaluate((img: any) => img.decode().then(() => img.naturalWidth as number, () => 0));
+  return img.evaluate((el: any) => Promise.race([
+    el.decode().then(() => el.naturalWidth as number, () => 0),
+    new Promise<number>((resolve) => setTimeout(() => resolve(-1), 10_000)), // -1: still not loaded after 10 s
+  ]));
 }
 
 test('files: add with the chooser and by drop (folders keep their paths), list, open, delete; a Site tab once index.html is there', async () => {
