@@ -232,7 +232,7 @@ test('the web UI keeps its port and token across restarts; when the port is take
 });
 
 /** `drayer serve ... --ui` (args appended) as a child; resolves with its first stdout line. */
-async function serve(args: string[]): Promise<{ line: string; stop(): Promise<{ stdout: string; stderr: string }> }> {
+async function serve(args: string[]): Promise<{ line: string; stop(waitFor?: RegExp): Promise<{ stdout: string; stderr: string }> }> {
   const child = spawn(process.execPath, [BIN, 'serve', '--host', '127.0.0.1', '--port', '0', '--no-discovery', '--ui', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DRAYER_DEBUG: '' } });
   let stdout = '';
   let stderr = '';
@@ -249,7 +249,9 @@ async function serve(args: string[]): Promise<{ line: string; stop(): Promise<{ 
   });
   return {
     line,
-    async stop() {
+    /** waitFor: stop only once stdout shows it (the plain output prints its lines one at a time), at most 20 s */
+    async stop(waitFor?: RegExp) {
+      for (const end = Date.now() + 20_000; waitFor && !waitFor.test(stdout) && Date.now() < end; ) await new Promise((r) => setTimeout(r, 20));
       child.kill('SIGTERM');
       await exited;
       return { stdout, stderr };
@@ -289,7 +291,7 @@ test('serve --ui --json prints the link to open (ui) and the API token (token); 
   }
 
   const c = await serve(['--data', data]);
-  const { stdout, stderr } = await c.stop();
+  const { stdout, stderr } = await c.stop(/Web UI: /);
   assert.match(stdout, /Web UI: http:\/\/127\.0\.0\.1:\d+\/\?code=/);
   assert.ok(!stdout.includes(info.token) && !stderr.includes(info.token), 'the token stays out of the output (service journals)');
 });
