@@ -157,3 +157,34 @@ test('an error from the Electron preload (plain data across contextBridge) becom
   assert.equal(codeOf(e), 'DISK_FULL');
   assert.equal(e.message, 'The disk is full, so nothing was saved.');
 });
+
+test('settings: a change from elsewhere (the tray) that arrives while a save is answered is not undone by the older answer', async () => {
+  const { setTransport } = await load('api/index.ts');
+  const { useSettings } = await load('stores/settings.ts');
+  const base = { name: 'n', discovery: true, serveFollowed: true, syncIntervalS: 60, notifications: false, syncMode: 'normal' };
+  let answer!: () => void;
+  setTransport({
+    async call(method: string, arg: Record<string, unknown>) {
+      if (method === 'setSettings') {
+        await new Promise<void>((r) => (answer = r)); // the answer is held back
+        return { ...base, ...arg };
+      }
+      if (method === 'status') return {};
+      throw new Error(`unexpected ${method}`);
+    },
+    subscribe: () => () => {},
+    onConnection: () => () => {},
+  });
+  const saving = useSettings.getState().update({ syncMode: 'lan' });
+  await new Promise((r) => setTimeout(r, 0));
+  useSettings.getState().applied({ ...base, syncMode: 'paused' }); // the tray pauses; its event comes first
+  answer();
+  await saving;
+  assert.equal(useSettings.getState().node.syncMode, 'paused');
+  // with nothing from elsewhere, a save's answer is what shows
+  const again = useSettings.getState().update({ syncMode: 'normal' });
+  await new Promise((r) => setTimeout(r, 0));
+  answer();
+  await again;
+  assert.equal(useSettings.getState().node.syncMode, 'normal');
+});

@@ -66,10 +66,12 @@ export const useSettings = create<SettingsState>()((set) => ({
     }
   },
   async update(patch) {
-    changes++;
+    const at = ++changes;
     const node = await transport().call('setSettings', patch);
     const status = await transport().call('status', undefined);
-    set({ node, status, error: null });
+    // A change from elsewhere (the tray) whose event came in meanwhile is newer than this answer:
+    // keep it, or the screen would show the mode it had before.
+    set(at === changes ? { node, status, error: null } : { status, error: null });
   },
   applied(node) {
     changes++; // a load under way is older
