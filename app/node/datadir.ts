@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isDrayerError } from '../core/errors.js';
 import { formatKey } from '../core/keys.js';
-import { STREAM_SUFFIX } from './library.js';
+import { STREAM_SUFFIX } from './library-schema.js';
 import { KEY_SUFFIX, Stream } from '../store/store.js';
 
 /** How soon after a change in the directory it is looked at: one scan for a burst of events. */

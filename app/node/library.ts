@@ -2,103 +2,18 @@
 // of a data directory. It lists the streams followed and owned, keeps settings, peers and sync
 // cursors, and a timeline with a full-text index across all streams. Everything but the settings
 // (global and per stream) and the peer list can be rebuilt from the stream files: see rebuild().
-import type { TimelineItem } from './api.js';
 import Database from 'better-sqlite3';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DrayerError, isDrayerError } from '../core/errors.js';
+import { DrayerError } from '../core/errors.js';
 import { decodePost, POST_TYPE } from '../store/posts.js';
 import type { DrayerRecord } from '../core/record.js';
 import { Stream } from '../store/store.js';
-
-export const LIBRARY_FILE = 'library.db';
-export const STREAM_SUFFIX = '.stream';
-/** Characters of a post body kept in the timeline (the full body is only in the search index). */
-export const EXCERPT_CHARS = 500;
-
-/** Library schema migrations, one change each, never edited after release. Index = version - 1. */
-const MIGRATIONS: string[] = [
-  `CREATE TABLE streams (
-     pk TEXT PRIMARY KEY,
-     file TEXT NOT NULL UNIQUE,
-     owned INTEGER NOT NULL,
-     name TEXT NOT NULL DEFAULT '',
-     added INTEGER NOT NULL,
-     settings TEXT NOT NULL DEFAULT '{}');
-   CREATE TABLE settings (k TEXT PRIMARY KEY, v TEXT NOT NULL) WITHOUT ROWID;
-   CREATE TABLE peers (
-     url TEXT PRIMARY KEY,
-     last_seen INTEGER NOT NULL DEFAULT 0,
-     last_ok INTEGER NOT NULL DEFAULT 0,
-     failures INTEGER NOT NULL DEFAULT 0,
-     next_try INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
-   CREATE TABLE cursors (
-     peer TEXT NOT NULL, node_id TEXT NOT NULL, stream_pk TEXT NOT NULL,
-     seq INTEGER NOT NULL, updated INTEGER NOT NULL,
-     PRIMARY KEY (peer, stream_pk)) WITHOUT ROWID;
-   CREATE INDEX cursors_stream ON cursors (stream_pk);
-   CREATE TABLE index_state (stream_pk TEXT PRIMARY KEY, node_id TEXT NOT NULL, seq INTEGER NOT NULL) WITHOUT ROWID;
-   -- rid is explicit so VACUUM cannot renumber the rows the search index points at.
-   CREATE TABLE timeline (
-     rid INTEGER PRIMARY KEY,
-     stream_pk TEXT NOT NULL, id INTEGER NOT NULL, key TEXT NOT NULL,
-     ts INTEGER NOT NULL, mod INTEGER NOT NULL, title TEXT NOT NULL, body TEXT NOT NULL,
-     UNIQUE (stream_pk, id));
-   CREATE INDEX timeline_ts ON timeline (ts, stream_pk, id);
-   CREATE INDEX timeline_stream_ts ON timeline (stream_pk, ts, id);
-   -- Contentless: it indexes the whole body while the timeline keeps only an excerpt.
-   CREATE VIRTUAL TABLE timeline_fts USING fts5 (title, body, content='', contentless_delete=1, tokenize='unicode61 remove_diacritics 2');
-   CREATE TRIGGER timeline_fts_delete AFTER DELETE ON timeline BEGIN
-     DELETE FROM timeline_fts WHERE rowid = old.rid;
-   END;`,
-];
-
-export interface StreamSettings {
-  /** served to the LAN and to mirrors */
-  serve?: boolean;
-  /** announced by multicast discovery */
-  announce?: boolean;
-  [k: string]: unknown;
-}
-
-export interface StreamEntry {
-  /** base64 of the 32-byte public key */
-  publicKey: string;
-  /** the stream file, relative to the data directory (absolute when it lives elsewhere) */
-  file: string;
-  /** the secret key is present: the stream is writable here */
-  owned: boolean;
-  /** display name, from the stream's drayer/info record once it is known */
-  name: string;
-  /** when it was added to the library, ms since the epoch */
-  added: number;
-  settings: StreamSettings;
-}
-
-/** A post in the timeline (µs times; `body` is the first EXCERPT_CHARS characters): the API's own shape. */
-export type TimelineEntry = TimelineItem;
-
-export interface PeerEntry {
-  url: string;
-  /** ms since the epoch; 0 = never */
-  lastSeen: number;
-  lastOk: number;
-  /** consecutive failures */
-  failures: number;
-  /** do not try before this time (ms) */
-  nextTry: number;
-}
-
-export interface RebuildReport {
-  streams: number;
-  posts: number;
-  /** stream files that could not be read, with the reason; their entries were kept if they had one */
-  skipped: { file: string; reason: string }[];
-}
-
-type StreamRow = { pk: string; file: string; owned: number; name: string; added: number; settings: string };
-type TimelineRow = { stream_pk: string; stream_name: string; key: string; id: number; ts: number; mod: number; title: string; body: string };
-type FeedRow = { id: number; prev: number; type: string; key: string; ts: number; mod: number; val: Buffer | null };
+import { excerpt, ftsQuery, makeSnippet, searchTerms, splitExcerpt } from './timeline-text.js';
+import {
+  checkPublicKey, type FeedRow, LIBRARY_FILE, MIGRATIONS, parseJson, parseSettings, type PeerEntry, type RebuildReport, sqliteError,
+  type StreamEntry, type StreamRow, type StreamSettings, STREAM_SUFFIX, type TimelineEntry, type TimelineRow, toEntry, toTimeline,
+} from './library-schema.js';
 
 /** Post values larger than this are indexed as empty posts (the writer never makes them; a rogue one could). */
 const MAX_POST_VAL = 1024 * 1024;
@@ -106,150 +21,9 @@ const MAX_POST_VAL = 1024 * 1024;
 const FLUSH_ROWS = 2000;
 const FLUSH_BYTES = 16 * 1024 * 1024;
 
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
-
-function parseSettings(text: string): StreamSettings {
-  const v = parseJson(text);
-  return v && typeof v === 'object' && !Array.isArray(v) ? (v as StreamSettings) : {};
-}
-
-function toEntry(r: StreamRow): StreamEntry {
-  return { publicKey: r.pk, file: r.file, owned: r.owned === 1, name: r.name, added: r.added, settings: parseSettings(r.settings) };
-}
-
-function toTimeline(r: TimelineRow): TimelineEntry {
-  const { body, cut } = splitExcerpt(r.body);
-  return { streamKey: r.stream_pk, streamName: r.stream_name, key: r.key, id: r.id, ts: r.ts, mod: r.mod, title: r.title, body, ...(cut ? { cut } : {}) };
-}
-
-function checkPublicKey(pk: string): void {
-  const raw = typeof pk === 'string' ? Buffer.from(pk, 'base64') : Buffer.alloc(0);
-  if (raw.length !== 32 || raw.toString('base64') !== pk) {
-    throw new DrayerError('INVALID_ARGUMENT', `"${String(pk).slice(0, 60)}" is not a stream public key (base64 of 32 bytes).`);
-  }
-}
-
-/** Pictures a post shows from its own stream's files (`![alt](relative/path)`), as written. */
-const STREAM_IMAGE = /!\[[^\]\n]{0,200}\]\((?![a-z][a-z0-9+.-]*:|\/)[^()\s]{1,300}\)/gi;
-const EXCERPT_IMAGES = 4;
-
-/**
- * Ends an excerpt that is not the whole body (then the timeline item says `cut`): a noncharacter,
- * never shown. A body that itself ends with one only costs a reader one needless "Show more".
- */
-const CUT_MARK = '\uffff';
-/** A first word longer than the excerpt is kept whole up to this many characters. */
-const MAX_WORD = 2 * EXCERPT_CHARS;
-/** A link as written: `[text](href "title")` or `![alt](path)`, within bounds. */
-const LINK_AT = /^!?\[[^\]\n]{0,500}\]\([^()\s]{0,2000}(?:\s+"[^"\n]{0,200}")?\)/;
-
-/** Where to end an excerpt of s: between words, before a paragraph when one is near, outside links and code. */
-function cutPoint(s: string): number {
-  let end = EXCERPT_CHARS;
-  if (!/\s/.test(s[end] ?? ' ')) {
-    const head = s.slice(0, end);
-    const para = head.lastIndexOf('\n\n');
-    const space = Math.max(head.lastIndexOf(' '), head.lastIndexOf('\n'), head.lastIndexOf('\t'));
-    if (para >= EXCERPT_CHARS * 0.6) end = para;
-    else if (space > 0) end = space;
-    else {
-      const next = s.slice(0, MAX_WORD + 1).search(/\s/);
-      end = next > 0 ? next : EXCERPT_CHARS;
-    }
-  }
-  // A link (or picture) that would be cut is left out whole: never a live link to half a URL.
-  for (let i = s.indexOf('[', Math.max(0, end - 3000)); i !== -1 && i < end; i = s.indexOf('[', i + 1)) {
-    const start = i > 0 && s[i - 1] === '!' ? i - 1 : i;
-    const m = LINK_AT.exec(s.slice(start, start + 2800));
-    if (m && start + m[0].length > end) {
-      end = start;
-      break;
-    }
-  }
-  // an inline code span left open shows its backtick: end before it
-  const head = s.slice(0, end);
-  if (((head.match(/`/g) ?? []).length & 1) === 1 && !/^ {0,3}```/m.test(head)) end = head.lastIndexOf('`');
-  const last = s.charCodeAt(end - 1);
-  if (last >= 0xd800 && last <= 0xdbff) end--; // never split a surrogate pair
-  return end;
-}
-
-/** What the timeline keeps of a post body: the whole of it, or its start and its pictures, marked as cut. */
-export function excerpt(s: string): string {
-  if (s.length <= EXCERPT_CHARS) return s;
-  const end = cutPoint(s);
-  const cut = s.slice(0, end).trimEnd();
-  // Pictures attached after the cut still show in the timeline (attachments sit at a post's end).
-  const images = (s.slice(cut.length).match(STREAM_IMAGE) ?? []).slice(0, EXCERPT_IMAGES);
-  // "…" where a paragraph is cut short; a cut between paragraphs ends as written
-  const between = /^\s*\n\s*\n/.test(s.slice(end));
-  return `${cut}${between ? '' : '…'}${images.length ? `\n\n${images.join('\n\n')}` : ''}${CUT_MARK}`;
-}
-
-/** A stored excerpt as shown: the text, and whether the post holds more. */
-export function splitExcerpt(stored: string): { body: string; cut: boolean } {
-  if (stored.endsWith(CUT_MARK)) return { body: stored.slice(0, -CUT_MARK.length), cut: true };
-  // Rows indexed before excerpts were marked: cut at exactly EXCERPT_CHARS (one less before a
-  // surrogate pair), pictures after "…". A whole post of that length only gets a needless "Show more".
-  const old = stored.length === EXCERPT_CHARS || stored.length === EXCERPT_CHARS - 1 || OLD_CUT.test(stored);
-  return { body: stored, cut: old };
-}
-const OLD_CUT = new RegExp(`^[\\s\\S]{${EXCERPT_CHARS - 1},${EXCERPT_CHARS}}…\\n\\n!\\[`);
-
 function clampLimit(n: number | undefined, dflt: number, max: number): number {
   if (n === undefined || !Number.isFinite(n)) return dflt;
   return Math.max(0, Math.min(Math.floor(n), max));
-}
-
-/** Search terms from user text: words only, so nothing a person types is FTS5 syntax. */
-function searchTerms(query: string): string[] {
-  return (String(query).match(/[\p{L}\p{N}\p{M}_]+/gu) ?? []).slice(0, 32);
-}
-
-/** A quoted FTS5 query: every term must match; the last one also as a prefix (search as you type). */
-function ftsQuery(terms: string[]): string {
-  return terms.map((t, i) => `"${t.replace(/"/g, '""')}"${i === terms.length - 1 ? '*' : ''}`).join(' ');
-}
-
-function escapeRegExp(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
-/** Plain text around the first word that starts with a search term, from the title or the excerpt. */
-function makeSnippet(title: string, body: string, terms: string[]): string {
-  const text = body ? (title ? `${title} — ${body}` : body) : title;
-  const re = new RegExp(`(?<![\\p{L}\\p{N}\\p{M}_])(?:${terms.map(escapeRegExp).join('|')})`, 'iu');
-  const at = text.search(re);
-  const before = 40;
-  const width = 160;
-  let start = at <= before ? 0 : at - before;
-  if (start > 0) {
-    const space = text.indexOf(' ', start);
-    if (space !== -1 && space < at) start = space + 1;
-  }
-  let end = Math.min(text.length, start + width);
-  if (end < text.length) {
-    const space = text.lastIndexOf(' ', end);
-    if (space > Math.max(at, start)) end = space;
-  }
-  return `${start > 0 ? '…' : ''}${text.slice(start, end).replace(/\s+/g, ' ').trim()}${end < text.length ? '…' : ''}`;
-}
-
-function sqliteError(e: unknown, file: string): DrayerError {
-  if (isDrayerError(e)) return e;
-  const code = (e as { code?: string }).code ?? '';
-  if (code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_CORRUPT')) {
-    return new DrayerError('CORRUPT', `The library database ${file} is damaged. Quit Drayer, move that file away and start again: the library is rebuilt from the stream files (settings return to their defaults).`, { cause: e });
-  }
-  if (code === 'SQLITE_FULL') return new DrayerError('IO', `The disk is full while writing ${file}; nothing was changed. Free some space and try again.`, { cause: e });
-  if (code === 'SQLITE_READONLY' || code === 'SQLITE_CANTOPEN') return new DrayerError('IO', `Cannot write ${file} (${(e as Error).message}); check that the data directory is writable.`, { cause: e });
-  return new DrayerError('IO', `${file}: ${(e as Error).message}`, { cause: e });
 }
 
 export class Library {

@@ -1,0 +1,132 @@
+// The library database's shape: its tables and their migrations, the rows as the rest of the
+// node sees them (stream entries, peers, timeline entries), and its errors in plain words.
+import type { TimelineItem } from './api.js';
+import { DrayerError, isDrayerError } from '../core/errors.js';
+import { splitExcerpt } from './timeline-text.js';
+
+export const LIBRARY_FILE = 'library.db';
+export const STREAM_SUFFIX = '.stream';
+
+/** Library schema migrations, one change each, never edited after release. Index = version - 1. */
+export const MIGRATIONS: string[] = [
+  `CREATE TABLE streams (
+     pk TEXT PRIMARY KEY,
+     file TEXT NOT NULL UNIQUE,
+     owned INTEGER NOT NULL,
+     name TEXT NOT NULL DEFAULT '',
+     added INTEGER NOT NULL,
+     settings TEXT NOT NULL DEFAULT '{}');
+   CREATE TABLE settings (k TEXT PRIMARY KEY, v TEXT NOT NULL) WITHOUT ROWID;
+   CREATE TABLE peers (
+     url TEXT PRIMARY KEY,
+     last_seen INTEGER NOT NULL DEFAULT 0,
+     last_ok INTEGER NOT NULL DEFAULT 0,
+     failures INTEGER NOT NULL DEFAULT 0,
+     next_try INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
+   CREATE TABLE cursors (
+     peer TEXT NOT NULL, node_id TEXT NOT NULL, stream_pk TEXT NOT NULL,
+     seq INTEGER NOT NULL, updated INTEGER NOT NULL,
+     PRIMARY KEY (peer, stream_pk)) WITHOUT ROWID;
+   CREATE INDEX cursors_stream ON cursors (stream_pk);
+   CREATE TABLE index_state (stream_pk TEXT PRIMARY KEY, node_id TEXT NOT NULL, seq INTEGER NOT NULL) WITHOUT ROWID;
+   -- rid is explicit so VACUUM cannot renumber the rows the search index points at.
+   CREATE TABLE timeline (
+     rid INTEGER PRIMARY KEY,
+     stream_pk TEXT NOT NULL, id INTEGER NOT NULL, key TEXT NOT NULL,
+     ts INTEGER NOT NULL, mod INTEGER NOT NULL, title TEXT NOT NULL, body TEXT NOT NULL,
+     UNIQUE (stream_pk, id));
+   CREATE INDEX timeline_ts ON timeline (ts, stream_pk, id);
+   CREATE INDEX timeline_stream_ts ON timeline (stream_pk, ts, id);
+   -- Contentless: it indexes the whole body while the timeline keeps only an excerpt.
+   CREATE VIRTUAL TABLE timeline_fts USING fts5 (title, body, content='', contentless_delete=1, tokenize='unicode61 remove_diacritics 2');
+   CREATE TRIGGER timeline_fts_delete AFTER DELETE ON timeline BEGIN
+     DELETE FROM timeline_fts WHERE rowid = old.rid;
+   END;`,
+];
+
+export interface StreamSettings {
+  /** served to the LAN and to mirrors */
+  serve?: boolean;
+  /** announced by multicast discovery */
+  announce?: boolean;
+  [k: string]: unknown;
+}
+
+export interface StreamEntry {
+  /** base64 of the 32-byte public key */
+  publicKey: string;
+  /** the stream file, relative to the data directory (absolute when it lives elsewhere) */
+  file: string;
+  /** the secret key is present: the stream is writable here */
+  owned: boolean;
+  /** display name, from the stream's drayer/info record once it is known */
+  name: string;
+  /** when it was added to the library, ms since the epoch */
+  added: number;
+  settings: StreamSettings;
+}
+
+/** A post in the timeline (µs times; `body` is the first EXCERPT_CHARS characters): the API's own shape. */
+export type TimelineEntry = TimelineItem;
+
+export interface PeerEntry {
+  url: string;
+  /** ms since the epoch; 0 = never */
+  lastSeen: number;
+  lastOk: number;
+  /** consecutive failures */
+  failures: number;
+  /** do not try before this time (ms) */
+  nextTry: number;
+}
+
+export interface RebuildReport {
+  streams: number;
+  posts: number;
+  /** stream files that could not be read, with the reason; their entries were kept if they had one */
+  skipped: { file: string; reason: string }[];
+}
+
+export type StreamRow = { pk: string; file: string; owned: number; name: string; added: number; settings: string };
+export type TimelineRow = { stream_pk: string; stream_name: string; key: string; id: number; ts: number; mod: number; title: string; body: string };
+export type FeedRow = { id: number; prev: number; type: string; key: string; ts: number; mod: number; val: Buffer | null };
+
+export function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+export function parseSettings(text: string): StreamSettings {
+  const v = parseJson(text);
+  return v && typeof v === 'object' && !Array.isArray(v) ? (v as StreamSettings) : {};
+}
+
+export function toEntry(r: StreamRow): StreamEntry {
+  return { publicKey: r.pk, file: r.file, owned: r.owned === 1, name: r.name, added: r.added, settings: parseSettings(r.settings) };
+}
+
+export function toTimeline(r: TimelineRow): TimelineEntry {
+  const { body, cut } = splitExcerpt(r.body);
+  return { streamKey: r.stream_pk, streamName: r.stream_name, key: r.key, id: r.id, ts: r.ts, mod: r.mod, title: r.title, body, ...(cut ? { cut } : {}) };
+}
+
+export function checkPublicKey(pk: string): void {
+  const raw = typeof pk === 'string' ? Buffer.from(pk, 'base64') : Buffer.alloc(0);
+  if (raw.length !== 32 || raw.toString('base64') !== pk) {
+    throw new DrayerError('INVALID_ARGUMENT', `"${String(pk).slice(0, 60)}" is not a stream public key (base64 of 32 bytes).`);
+  }
+}
+
+export function sqliteError(e: unknown, file: string): DrayerError {
+  if (isDrayerError(e)) return e;
+  const code = (e as { code?: string }).code ?? '';
+  if (code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_CORRUPT')) {
+    return new DrayerError('CORRUPT', `The library database ${file} is damaged. Quit Drayer, move that file away and start again: the library is rebuilt from the stream files (settings return to their defaults).`, { cause: e });
+  }
+  if (code === 'SQLITE_FULL') return new DrayerError('IO', `The disk is full while writing ${file}; nothing was changed. Free some space and try again.`, { cause: e });
+  if (code === 'SQLITE_READONLY' || code === 'SQLITE_CANTOPEN') return new DrayerError('IO', `Cannot write ${file} (${(e as Error).message}); check that the data directory is writable.`, { cause: e });
+  return new DrayerError('IO', `${file}: ${(e as Error).message}`, { cause: e });
+}
