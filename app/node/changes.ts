@@ -1,0 +1,65 @@
+// After a stream changes (a write here, a pull, a write by another process such as the CLI):
+// the library index, the UI (recordsChanged) and LAN followers (an announcement) learn of it.
+import { formatKey } from '../core/keys.js';
+import type { DrayerRecord } from '../core/record.js';
+import { gcChunks } from '../store/files.js';
+import type { Stream } from '../store/store.js';
+import { emit } from './events.js';
+import { servedStream, type NodeState } from './state.js';
+
+/** Everything a write changes reaches the index, the UI and the LAN. */
+export function afterChange(n: NodeState, s: Stream, res: { stored: DrayerRecord[]; removed: number[] }, local: boolean): void {
+  const pk = formatKey(s.publicKey);
+  if (res.stored.length === 0 && res.removed.length === 0) return;
+  n.library.noteApplied(s, res);
+  // A mirror that lost or replaced a big file drops the chunks nothing refers to any more.
+  if (!local && (res.removed.length > 0 || res.stored.some((r) => r.type === 'file'))) gcChunks(s);
+  n.seenSeq.set(pk, s.lastSeq());
+  // Only a changed info record can rename the stream: no decoding on every synced page.
+  if (res.stored.some((r) => r.type === 'drayer' && r.key === 'info')) {
+    const name = s.info().name;
+    const e = n.library.getStream(pk);
+    if (e && name && name !== e.name) n.library.updateStream(pk, { name: String(name) });
+  }
+  emit(n, 'recordsChanged', { publicKey: pk, stored: res.stored.length, removed: res.removed.length, local });
+  announce(n, s, res.stored);
+}
+
+function announce(n: NodeState, s: Stream, stored: DrayerRecord[]): void {
+  if (!n.discovery || !servedStream(n, s.publicKey)) return;
+  const e = n.library.getStream(formatKey(s.publicKey));
+  if (e?.settings.announce === false) return;
+  // The newest record tells LAN followers there is something to pull.
+  const newest = stored.reduce<DrayerRecord | undefined>((a, r) => (!a || r.mod > a.mod ? r : a), undefined);
+  if (newest) n.discovery.announceRecord(s.publicKey, newest);
+}
+
+/** Writes by other processes (the CLI beside `drayer serve`) are noticed by polling the seq. */
+export function watchLocalChanges(n: NodeState): void {
+  for (const [pk, s] of n.streams) {
+    try {
+      const seq = s.lastSeq();
+      if (seq === n.seenSeq.get(pk)) continue;
+      n.seenSeq.set(pk, seq);
+      const r = n.library.indexStream(s);
+      emit(n, 'recordsChanged', { publicKey: pk, stored: r.indexed, removed: r.removed, local: true });
+      const tip = s.changesSince(Math.max(0, seq - 1), { limit: 1, metaOnly: true }).records;
+      announce(n, s, tip);
+    } catch (err) {
+      n.log(`watching ${pk}: ${(err as Error).message}`);
+    }
+  }
+}
+
+/** A local write of records the caller did not count (files, the avatar): those since seq `before` (10,000 at most) go out. */
+export function afterWrite(n: NodeState, s: Stream, before: number): void {
+  afterChange(n, s, { stored: s.changesSince(before, { metaOnly: true, limit: 10_000 }).records, removed: [] }, true);
+}
+
+/** Store a file the caller sent as bytes (or a finished upload), then index and announce it. */
+export async function storeFile(n: NodeState, s: Stream, write: () => Promise<{ path: string; changed: boolean }>): Promise<{ path: string; changed: boolean }> {
+  const before = s.lastSeq();
+  const r = await write();
+  if (r.changed) afterWrite(n, s, before);
+  return r;
+}

@@ -1,0 +1,111 @@
+// Reading posts (a stream's, the timeline): a metadata-only copy fetches the text it holds
+// without as posts are shown, from its sources, and says why of those it could not fetch.
+import type { PostView, TimelineItem } from './api.js';
+import { isLanUrl } from '../net/lan.js';
+import { formatKey, parseKey, streamName } from '../core/keys.js';
+import type { DrayerRecord } from '../core/record.js';
+import { listPosts, POST_TYPE, postView } from '../store/posts.js';
+import type { Stream } from '../store/store.js';
+import { openValue, openValues, type OpenOptions } from '../net/open.js';
+import { configuredSources, sourcesFor } from './sources.js';
+import { remember, streamOf, syncModeOf, type NodeState } from './state.js';
+
+/** A post whose text a metadata-only copy could not fetch is not asked for again on every read for this long. */
+const OPEN_RETRY_MS = 30_000;
+
+/** Timeline entries carry cleaned names (text.ts); those of streams without a name record (the original Drayer's), words of their key. */
+export function named<T extends { streamKey: string; streamName: string }>(entries: T[]): T[] {
+  return entries.map((e) => ({ ...e, streamName: streamName(e.streamName, parseKey(e.streamKey)) }));
+}
+
+/**
+ * Where a metadata-only copy fetches what is opened (the sources sync uses), and what it tells
+ * the index. For a `stranger` (a request to the LAN server) only the copy's own sources: those
+ * its user gave and its author named, never peers merely heard of on the LAN (issue 14.5).
+ */
+export function openOptions(n: NodeState, s: Stream, stranger = false): OpenOptions {
+  const mode = syncModeOf(n);
+  const self = n.lan ? [`http://127.0.0.1:${n.lan.port}`, `http://localhost:${n.lan.port}`] : [];
+  const own = [...configuredSources(n, s)].filter((u) => !self.includes(u));
+  // Fetching a post's text is a pull too: none while paused, only nearby ones when LAN only.
+  const sources = mode === 'paused' ? [] : (stranger ? own : sourcesFor(n, s)).filter((u) => mode !== 'lan' || isLanUrl(u));
+  return {
+    sources,
+    lanOnly: mode === 'lan',
+    onValue: (r) => n.library.notePostValues(s, [r]),
+    advice: mode === 'paused'
+      ? 'Sync is paused: turn it back on (Settings → Sync, or Pause Sync in the tray menu) to fetch it.'
+      : `${mode === 'lan' ? 'Sync is LAN only, so only sources on the local network are asked. ' : ''}Try again when one of them is reachable, or add a peer that holds this stream with its values to its sources.`,
+  };
+}
+
+/**
+ * Posts being read: a metadata-only copy fetches the text of those it holds without it. Answers
+ * why each one it could not fetch was not; such a post is not asked for again for a while.
+ */
+async function readPosts(n: NodeState, s: Stream, recs: DrayerRecord[]): Promise<Map<number, string>> {
+  const failed = new Map<number, string>();
+  if (!s.partial.metaOnly) return failed;
+  const pk = formatKey(s.publicKey);
+  const key = (r: DrayerRecord) => `${pk} ${r.id} ${Buffer.from(r.hash).toString('hex')}`;
+  const todo: DrayerRecord[] = [];
+  for (const r of recs) {
+    if (r.val) continue;
+    const f = n.openFailures.get(key(r));
+    if (f && f.until > Date.now()) failed.set(r.id, f.why);
+    else todo.push(r);
+  }
+  if (todo.length === 0) return failed;
+  const now = await openValues(s, todo, openOptions(n, s));
+  for (const r of todo) {
+    const why = now.get(r.id);
+    if (why === undefined) continue;
+    failed.set(r.id, why);
+    remember(n.openFailures, key(r), { until: Date.now() + OPEN_RETRY_MS, why });
+  }
+  return failed;
+}
+
+/** listPosts: a stream's posts, newest first. */
+export async function streamPosts(n: NodeState, publicKey: string, limit?: number, offset?: number): Promise<PostView[]> {
+  const s = streamOf(n, publicKey);
+  if (!s.partial.metaOnly) return listPosts(s, { limit, offset });
+  const recs = s.list(POST_TYPE, { order: 'ts', limit, offset });
+  const failed = await readPosts(n, s, recs);
+  return recs.map((r) => {
+    const why = failed.get(r.id);
+    return why !== undefined ? { ...postView(r), unavailable: why } : postView(r.val ? r : s.getById(r.id) ?? r);
+  });
+}
+
+/** getPost: one post, or null. */
+export async function streamPost(n: NodeState, publicKey: string, key: string): Promise<PostView | null> {
+  const s = streamOf(n, publicKey);
+  const r = s.get(POST_TYPE, String(key));
+  if (!r) return null;
+  // A metadata-only copy fetches it now; when it cannot, the error says why and what to do.
+  return postView(r.val ? r : { ...r, val: await openValue(s, r, openOptions(n, s)) });
+}
+
+/** timeline: posts across streams, newest first. */
+export async function timeline(n: NodeState, limit?: number, before?: { ts: number; streamKey: string; id: number }): Promise<TimelineItem[]> {
+  const items = n.library.timeline({ limit, before });
+  // Posts of metadata-only copies are fetched as they are shown, then read again from the index.
+  const unread = new Map<string, DrayerRecord[]>();
+  const metaOnly = new Map<string, boolean>();
+  for (const t of items) {
+    const s = n.streams.get(t.streamKey);
+    if (s && !metaOnly.has(t.streamKey)) metaOnly.set(t.streamKey, s.partial.metaOnly === true);
+    const r = s && metaOnly.get(t.streamKey) ? s.getById(t.id) : undefined;
+    if (r && r.val === null && r.type === POST_TYPE) unread.set(t.streamKey, [...(unread.get(t.streamKey) ?? []), r]);
+  }
+  if (unread.size === 0) return named(items);
+  const failed = new Map<string, string>();
+  await Promise.all([...unread].map(async ([pk, recs]) => {
+    for (const [id, why] of await readPosts(n, n.streams.get(pk)!, recs)) failed.set(`${pk} ${id}`, why);
+  }));
+  return named(n.library.timeline({ limit, before })).map((t) => {
+    const why = failed.get(`${t.streamKey} ${t.id}`);
+    return why !== undefined ? { ...t, unavailable: why } : t;
+  });
+}

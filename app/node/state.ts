@@ -1,0 +1,195 @@
+// What a running Node's parts share (the streams held, the library, the LAN server, discovery,
+// the scheduler's books), and the small look-ups every part of the node makes on it.
+import type { EventEmitter } from 'node:events';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { DrayerEvents, Settings, SyncMode, SyncReport } from './api.js';
+import { SYNC_MODES } from './api.js';
+import { isLanUrl } from '../net/lan.js';
+import { DrayerError } from '../core/errors.js';
+import { formatKey, parseKey, streamName } from '../core/keys.js';
+import { cleanName } from '../core/text.js';
+import type { Library } from './library.js';
+import type { StreamEntry } from './library-schema.js';
+import type { Stream } from '../store/store.js';
+import type { LanServer } from '../net/server/server.js';
+import type { Discovery, TokenBucket } from '../net/discovery.js';
+import type { NearbyVerifier } from '../net/nearby.js';
+import type { VerifierPool } from '../store/verifier.js';
+import type { Uploads } from './uploads.js';
+import type { DataDirWatcher } from './datadir.js';
+
+export const DEFAULT_SETTINGS: Settings = { name: os.hostname(), discovery: true, serveFollowed: true, syncIntervalS: 60, notifications: false, syncMode: 'normal' };
+
+export interface NodeOptions {
+  dataDir: string;
+  /** LAN server address; null = no LAN server */
+  host?: string | null;
+  port?: number;
+  /** override the discovery setting for this run */
+  discovery?: boolean;
+  /** run the automatic sync scheduler (default true) */
+  autoSync?: boolean;
+  log?: (msg: string) => void;
+}
+
+export interface PeerState {
+  failures: number;
+  nextTry: number;
+}
+
+/** An announcement heard on the LAN: a stream has a record as new as `mod` at address:port. */
+export interface PullHint {
+  publicKey: Uint8Array;
+  address: string;
+  port: number;
+  mod: number;
+}
+
+/** The scheduler's books (scheduler.ts): who is backing off, what is running, what waits its turn. */
+export interface SyncState {
+  readonly peerState: Map<string, PeerState>;
+  /** cursors of peers that have not served a verified record yet: kept out of library.db */
+  readonly looseCursors: Map<string, { node: string; seq: number }>;
+  /** streams with an announcement-started pull running → the latest hint heard meanwhile */
+  readonly announcedPulls: Map<string, PullHint | null>;
+  readonly pullBuckets: Map<string, TokenBucket>;
+  readonly pullBucket: TokenBucket;
+  readonly syncing: Map<string, Promise<SyncReport[]>>;
+  /** the running (or waiting) pull of each stream, to stop it (cancelSync) */
+  readonly cancels: Map<string, AbortController>;
+  activePulls: number;
+  readonly pullWaiters: (() => void)[];
+}
+
+export interface NodeState {
+  readonly opts: NodeOptions;
+  readonly dataDir: string;
+  readonly library: Library;
+  readonly nodeId: Uint8Array;
+  readonly log: (msg: string) => void;
+  readonly uploads: Uploads;
+  readonly streams: Map<string, Stream>;
+  readonly seenSeq: Map<string, number>;
+  /** streams let go of (their file went away), until their syncs end and they are closed */
+  readonly closing: Map<string, Promise<void>>;
+  readonly events: EventEmitter;
+  /** the latest progress of each running pull, for windows that subscribe meanwhile */
+  readonly liveProgress: Map<string, DrayerEvents['syncProgress']>;
+  /** posts whose text could not be fetched lately (see OPEN_RETRY_MS), by stream, id and hash */
+  readonly openFailures: Map<string, { until: number; why: string }>;
+  /** peers a peerFound listed verified streams of (so the event that empties their list goes out too) */
+  readonly shownPeers: Set<string>;
+  readonly sync: SyncState;
+  timers: NodeJS.Timeout[];
+  server: LanServer | null;
+  discovery: Discovery | null;
+  /** what Nearby shows: announced streams whose node answered with their signed drayer/info */
+  nearbyInfo: NearbyVerifier | null;
+  dataDirWatcher: DataDirWatcher | null;
+  pool: VerifierPool | null;
+  lan: { host: string; port: number } | null;
+  stopped: boolean;
+}
+
+/** Entries kept in memory per peer URL or address (backoff, cursors, pull budgets), oldest dropped. */
+const MAX_PEER_STATES = 1024;
+
+/** Set a key of a bounded map as the newest, dropping the oldest beyond MAX_PEER_STATES. */
+export function remember<V>(map: Map<string, V>, key: string, value: V): void {
+  map.delete(key);
+  map.set(key, value);
+  if (map.size > MAX_PEER_STATES) map.delete(map.keys().next().value!);
+}
+
+/** Library setting: stream files in the data directory unfollowed with their data kept, not to be taken in again. */
+export const RELEASED_FILES = 'releasedFiles';
+
+export function releasedFiles(n: NodeState): string[] {
+  const list = n.library.getSetting<unknown>(RELEASED_FILES, []);
+  if (!Array.isArray(list)) return [];
+  const kept = list.filter((f): f is string => typeof f === 'string' && fs.existsSync(path.join(n.dataDir, f)));
+  if (kept.length !== list.length) n.library.setSetting(RELEASED_FILES, kept.length ? kept : undefined); // deleted since
+  return kept;
+}
+
+/** Where to sync a followed stream from as the user set it, else as its file records it (clone, follow). */
+export function givenSources(e: StreamEntry | undefined, s: Stream): string[] {
+  const set = e?.settings.sources;
+  return Array.isArray(set) ? set.filter((x): x is string => typeof x === 'string') : s.recordedSources();
+}
+
+export function streamOf(n: NodeState, publicKey: string): Stream {
+  const pk = formatKey(parseKey(publicKey));
+  const s = n.streams.get(pk);
+  if (!s) throw new DrayerError('NOT_FOUND', `This node does not hold stream ${pk}; follow it first.`);
+  return s;
+}
+
+export function entryOf(n: NodeState, pk: string): StreamEntry {
+  const e = n.library.getStream(pk);
+  if (!e) throw new DrayerError('NOT_FOUND', `This node does not hold stream ${pk}.`);
+  return e;
+}
+
+export function writableOf(n: NodeState, publicKey: string): Stream {
+  const s = streamOf(n, publicKey);
+  if (!s.writable) throw new DrayerError('NOT_WRITABLE', `${cleanName(n.library.getStream(formatKey(s.publicKey))?.name) || 'This stream'} is someone else's stream: only its author can change it.`);
+  return s;
+}
+
+export function settingsOf(n: NodeState): Settings {
+  const stored = n.library.getSetting<Partial<Settings>>('settings', {});
+  // Known fields only: whatever else an older version stored is dropped at the next save.
+  const s = { ...DEFAULT_SETTINGS, ...Object.fromEntries(Object.keys(DEFAULT_SETTINGS).filter((k) => Object.hasOwn(stored, k)).map((k) => [k, stored[k as keyof Settings]])) } as Settings;
+  return SYNC_MODES.includes(s.syncMode) ? s : { ...s, syncMode: 'normal' };
+}
+
+export function syncModeOf(n: NodeState): SyncMode {
+  return settingsOf(n).syncMode;
+}
+
+/** Sync is paused: say so, and what to do (`what`: what could not be done). */
+export function pausedError(what: string): DrayerError {
+  return new DrayerError('SYNC_PAUSED', `Sync is paused, so ${what}. Turn sync back on (Settings → Sync, or Pause Sync in the tray menu), then try again.`);
+}
+
+/** Why the LAN-only mode skips a source, or undefined when it may be pulled from. */
+export function lanSkip(n: NodeState, url: string): string | undefined {
+  if (syncModeOf(n) !== 'lan' || isLanUrl(url)) return undefined;
+  return `Sync is LAN only, and ${url} is not on the local network, so it was not contacted. Switch sync back to Normal (Settings → Sync, or LAN Only in the tray menu) to sync from it.`;
+}
+
+export function servedStream(n: NodeState, pk: Uint8Array): Stream | undefined {
+  const key = formatKey(pk);
+  const s = n.streams.get(key);
+  if (!s) return undefined;
+  const e = n.library.getStream(key);
+  if (!e || e.settings.serve === false) return undefined;
+  if (!e.owned && !settingsOf(n).serveFollowed && e.settings.serve !== true) return undefined;
+  return s;
+}
+
+export function sharedStreams(n: NodeState): { publicKey: Uint8Array; name: string }[] {
+  const out: { publicKey: Uint8Array; name: string }[] = [];
+  for (const [pk, s] of n.streams) if (servedStream(n, s.publicKey)) out.push({ publicKey: parseKey(pk), name: streamName(n.library.getStream(pk)?.name, s.publicKey) });
+  return out;
+}
+
+export function uniqueFile(n: NodeState, base: string): string {
+  for (let i = 0; ; i++) {
+    const f = `${base}${i ? `-${i}` : ''}.stream`;
+    if (!fs.existsSync(path.join(n.dataDir, f)) && !fs.existsSync(path.join(n.dataDir, f + '.privatekey'))) return f;
+  }
+}
+
+/** A stream in a log line: its name when known, and its key. */
+export function describeStream(name: string, pk: string): string {
+  const n = cleanName(name);
+  return n ? `"${n}" (${pk})` : `stream ${pk}`;
+}
+
+export function expandHome(p: string): string {
+  return p === '~' || p.startsWith('~/') ? path.join(os.homedir(), p.slice(1)) : p;
+}

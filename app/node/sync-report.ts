@@ -1,0 +1,51 @@
+// Sync bookkeeping: the last pull of each stream and the last one that worked, kept in its
+// library entry for its page, and whether the user stopped it (then automatic sync leaves it be).
+import type { LastSync, SyncReport } from './api.js';
+import type { NodeState } from './state.js';
+
+export function asLastSync(v: unknown): LastSync | null {
+  if (!v || typeof v !== 'object') return null;
+  const o = v as Record<string, unknown>;
+  if (typeof o.at !== 'number' || typeof o.peer !== 'string') return null;
+  return {
+    at: o.at, peer: o.peer, records: Number(o.records) || 0, stored: Number(o.stored) || 0,
+    ...(typeof o.error === 'string' ? { error: o.error } : {}), ...(o.cancelled === true ? { cancelled: true } : {}),
+  };
+}
+
+export function asLastOk(v: unknown): { at: number; peer: string } | null {
+  if (!v || typeof v !== 'object') return null;
+  const o = v as Record<string, unknown>;
+  return typeof o.at === 'number' && typeof o.peer === 'string' ? { at: o.at, peer: o.peer } : null;
+}
+
+/** A stream whose last pull the user stopped: automatic sync leaves it alone until a sync by hand. */
+export function heldBack(n: NodeState, pk: string): boolean {
+  return asLastSync(n.library.getStream(pk)?.settings.lastSync)?.cancelled === true;
+}
+
+/**
+ * A round of pulls as the stream's state: stopped by the user, else synced when any source
+ * answered (a dead mirror beside a live source is no news, and an old error is cleared), else
+ * the first failure. A round that asked no one (every source backing off) changes nothing.
+ */
+export function noteRound(n: NodeState, pk: string, reports: SyncReport[]): void {
+  const at = Date.now();
+  const tried = reports.filter((r) => !r.skipped);
+  const stopped = tried.find((r) => r.cancelled);
+  const good = tried.filter((r) => !r.error && !r.cancelled);
+  const sum = (k: 'records' | 'stored') => good.reduce((x, r) => x + r[k], 0);
+  if (stopped) noteSync(n, pk, { at, peer: stopped.peer, records: sum('records'), stored: sum('stored'), cancelled: true });
+  else if (good.length) noteSync(n, pk, { at, peer: good[good.length - 1]!.peer, records: sum('records'), stored: sum('stored') });
+  else if (tried[0]) noteSync(n, pk, { at, peer: tried[0].peer, records: 0, stored: 0, error: tried[0].error });
+}
+
+/** The last pull of a stream, and the last that worked, kept in its library entry for its page. */
+export function noteSync(n: NodeState, pk: string, last: LastSync): void {
+  try {
+    if (!n.library.getStream(pk)) return;
+    n.library.updateStream(pk, { settings: last.error || last.cancelled ? { lastSync: last } : { lastSync: last, lastOk: { at: last.at, peer: last.peer } } });
+  } catch (e) {
+    n.log(`noting the last sync of ${pk}: ${(e as Error).message}`);
+  }
+}
