@@ -186,8 +186,8 @@ export function uniqueFile(n: NodeState, base: string): string {
 
 /** A stream in a log line: its name when known, and its key. */
 export function describeStream(name: string, pk: string): string {
-  const n = cleanName(name);
-  return n ? `"${n}" (${pk})` : `stream ${pk}`;
+  const clean = cleanName(name);
+  return clean ? `"${clean}" (${pk})` : `stream ${pk}`;
 }
 
 export function expandHome(p: string): string {
