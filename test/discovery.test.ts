@@ -8,7 +8,8 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { decode } from '@msgpack/msgpack';
 import { randomBytes } from '../app/core/crypto.js';
-import { buildAnnouncePackets, cleanName, Discovery, MAGIC, MAX_PACKET } from '../app/net/discovery.js';
+import { Discovery } from '../app/net/discovery.js';
+import { buildAnnouncePackets, cleanName, MAGIC, MAX_PACKET } from '../app/net/discovery-wire.js';
 import { netnsAvailable, NETNS_SKIP_REASON, runInNetns } from './netns.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));

@@ -11,7 +11,7 @@ import * as vm from 'node:vm';
 import { decode, encode } from '@msgpack/msgpack';
 import fc from 'fast-check';
 import { generateKeyPair, randomBytes } from '../app/core/crypto.js';
-import { buildAnnouncePackets, MAGIC } from '../app/net/discovery.js';
+import { buildAnnouncePackets, MAGIC } from '../app/net/discovery-wire.js';
 import { isDrayerError } from '../app/core/errors.js';
 import { addBytes, parseFileValue } from '../app/store/files.js';
 import {

@@ -13,7 +13,7 @@ import { DrayerNode } from '../app/node/node.js';
 import { addPost } from '../app/store/posts.js';
 import { Stream } from '../app/store/store.js';
 import { cleanName, jsonSafe, pathCharProblem, terminalSafe, visiblePath } from '../app/core/text.js';
-import { cleanName as discoveryName } from '../app/net/discovery.js';
+import { cleanName as discoveryName } from '../app/net/discovery-wire.js';
 import { streamPage } from '../app/net/server/webpage.js';
 import { tmpDir } from './helpers.js';
 

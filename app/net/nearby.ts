@@ -18,7 +18,7 @@ import { DrayerError } from '../core/errors.js';
 import { isLanHost } from './lan.js';
 import { decodeBounded, decodeInfo, type MsgpackLimits } from '../core/msgpack.js';
 import { checkRecord, fromWire } from '../core/record.js';
-import { TokenBucket } from './discovery.js';
+import { TokenBucket } from './rate.js';
 import { cleanName } from '../core/text.js';
 
 export interface NearbyLimits {

@@ -1,0 +1,95 @@
+// The `drayer` commands on stored files: add (files and folders, with progress and a clean stop
+// on Ctrl-C) and cat. Heavy modules load inside `run`, so `drayer help` starts instantly.
+import * as fs from 'node:fs';
+import { DrayerError, isDrayerError } from '../core/errors.js';
+import { fromOption, fsError, openOptions, withStream } from './input.js';
+import { humanSize, note, print, printJson, writeOut } from './output.js';
+import { Command, jsonOption } from './table.js';
+
+export const addCommand: Command = {
+  name: 'add',
+  usage: 'add FILE PATH...',
+  summary: 'add files and folders (a folder with index.html is a website)',
+  options: jsonOption,
+  positionals: [2, Infinity],
+  async run({ args: [file, ...paths], opts }) {
+    for (const p of paths) {
+      try {
+        fs.statSync(p);
+      } catch (e) {
+        throw fsError(e, p, 'add');
+      }
+    }
+    const { addPaths } = await import('../store/files.js');
+    const tty = process.stderr.isTTY === true;
+    let last = 0;
+    // Ctrl-C (or a TERM) stops the add and removes what it half wrote before exiting; a second one
+    // stops at once (the default), and the next open of the stream collects what is left.
+    const ac = new AbortController();
+    let stoppedBy: NodeJS.Signals | undefined;
+    const stop = (sig: NodeJS.Signals) => {
+      stoppedBy = sig;
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      if (tty && last) process.stderr.write('\r\x1b[K');
+      note('Stopping: removing what this add had written (press Ctrl-C again to stop at once)...');
+      ac.abort();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+    let result: Awaited<ReturnType<typeof addPaths>>;
+    try {
+      result = await withStream(file!, (s) =>
+        addPaths(s, paths, {
+          signal: ac.signal,
+          onProgress: tty
+            ? (p) => {
+                const now = Date.now();
+                if (stoppedBy || (now - last < 100 && p.files < p.filesTotal)) return; // ~10 redraws a second is plenty
+                last = now;
+                process.stderr.write(`\rAdding: ${p.files}/${p.filesTotal} files, ${humanSize(p.bytes)} of ${humanSize(p.bytesTotal)}\x1b[K`);
+              }
+            : undefined,
+        }),
+      );
+    } catch (e) {
+      if (!stoppedBy || !isDrayerError(e, 'CANCELLED')) throw e;
+      note(`drayer: ${e.message}`);
+      return stoppedBy === 'SIGINT' ? 130 : 143; // as a shell reports a process ended by the signal
+    } finally {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      if (tty && last && !stoppedBy) process.stderr.write('\r\x1b[K');
+    }
+    if (opts.json) return printJson(result);
+    for (const p of result.added) print(`added    ${p}`);
+    for (const p of result.updated) print(`updated  ${p}`);
+    for (const p of result.removed) print(`removed  ${p}`);
+    print(`${result.added.length} added, ${result.updated.length} updated, ${result.removed.length} removed, ${result.unchanged} unchanged.`);
+  },
+};
+
+export const catCommand: Command = {
+  name: 'cat',
+  usage: 'cat FILE PATH [--from URL]...',
+  summary: "write a stored file's bytes to stdout (a metadata-only copy fetches them from its sources)",
+  options: fromOption,
+  positionals: [2, 2],
+  async run({ args: [file, p], opts }) {
+    const { openFileStream, statFile } = await import('../store/files.js');
+    const { metadataOnlyFile, openFileRange } = await import('../net/open.js');
+    await withStream(file!, async (s) => {
+      const held = statFile(s, p!);
+      if (!held && !metadataOnlyFile(s, p!)) throw new DrayerError('NOT_FOUND', `There is no file ${p} in ${file}; list files with "drayer ls ${file} --type file".`);
+      // A metadata-only copy opens it from its sources (value, then chunks as they are written out).
+      const src = s.partial.metaOnly || !held ? await openFileRange(s, p!, {}, await openOptions(s, file!, opts, `drayer cat FILE ${p}`)) : openFileStream(s, p!);
+      try {
+        for await (const chunk of src) {
+          if (!(await writeOut(chunk as Uint8Array))) break; // the reader went away (e.g. | head)
+        }
+      } finally {
+        src.destroy();
+      }
+    });
+  },
+};

@@ -1,0 +1,193 @@
+// The `drayer` commands about a whole stream file: create, info, servers, verify and export.
+// Heavy modules (SQLite, crypto) load inside `run`, so `drayer help` starts instantly.
+import * as fs from 'node:fs';
+import { DrayerError } from '../core/errors.js';
+import { fingerprint, formatKey, keyLink, keyWords, streamName } from '../core/keys.js';
+import { cleanName, terminalSafe } from '../core/text.js';
+import { withStream } from './input.js';
+import { humanSize, note, print, printJson, timeOf } from './output.js';
+import { Command, commands, jsonOption, str, UsageError } from './table.js';
+
+/** The stream file's bytes on disk, its write-ahead log included. */
+function fileSize(file: string): number {
+  let n = 0;
+  for (const f of [file, file + '-wal']) {
+    try {
+      n += fs.statSync(f).size;
+    } catch {
+      // no WAL: the stream is fully checkpointed
+    }
+  }
+  return n;
+}
+
+export const createCommand: Command = {
+  name: 'create',
+  usage: 'create FILE [--name N] [--about A]',
+  summary: 'create a new stream (prints its public key)',
+  options: { name: { type: 'string' }, about: { type: 'string' } },
+  positionals: [1, 1],
+  async run({ args: [file], opts }) {
+    const { Stream } = await import('../store/store.js');
+    const s = Stream.create(file!, { name: str(opts, 'name'), about: str(opts, 'about') });
+    try {
+      print(formatKey(s.publicKey));
+      note(`Created ${file}. Its secret key is in ${file}.privatekey: back it up and keep it private, since whoever has it can write to this stream.`);
+    } finally {
+      s.close();
+    }
+  },
+};
+
+export const infoCommand: Command = {
+  name: 'info',
+  usage: 'info FILE [--json]',
+  summary: 'show a stream: name, public key, fingerprint, primary servers, records, size',
+  options: jsonOption,
+  positionals: [1, 1],
+  run: ({ args: [file], opts }) =>
+    withStream(file!, (s) => {
+      const meta = s.info();
+      const infoProblem = s.infoProblem();
+      // the author signed an info that is no map: say so once, show the rest
+      if (infoProblem) note(`drayer: ${file}: drayer/info: ${infoProblem}. The stream shows without a name; "drayer verify ${file}" lists every such problem.`);
+      const serversProblem = s.primaryServersProblem();
+      if (serversProblem) note(`drayer: ${file}: drayer/primaryServers: ${serversProblem}. The stream shows without primary servers; "drayer verify ${file}" lists every such problem.`);
+      const types: Record<string, number> = {};
+      for (const t of s.types()) types[t.type] = t.n;
+      const info = {
+        file: file!,
+        name: streamName(meta.name, s.publicKey),
+        // no name in drayer/info (none, or the original Drayer's streams, which never have one): made from the key
+        nameFromKey: cleanName(meta.name) === '',
+        about: typeof meta.about === 'string' ? meta.about : '',
+        publicKey: formatKey(s.publicKey),
+        fingerprint: fingerprint(s.publicKey),
+        words: keyWords(s.publicKey),
+        link: keyLink(s.publicKey),
+        writable: s.writable,
+        mode: s.writable ? 'writable' : 'mirror',
+        records: s.count(),
+        types,
+        lastSeq: s.lastSeq(),
+        fileSize: fileSize(file!),
+        nodeId: s.nodeId,
+        partial: s.partial,
+        primaryServers: s.primaryServers(),
+      };
+      if (opts.json) return printJson(info);
+      const byType = Object.entries(types).map(([t, n]) => `${t} ${n}`).join(', ');
+      const p = info.partial;
+      const partial = [p.minId ? `ids from ${p.minId}` : '', p.minMod ? `changes from ${timeOf(p.minMod)}` : '', p.metaOnly ? 'no values' : '']
+        .filter(Boolean)
+        .join(', ');
+      const why = infoProblem ? 'its name record is unreadable' : s.get('drayer', 'info') ? 'its name record gives no name' : 'it has no name record';
+      print(`Name:         ${info.name}${info.nameFromKey ? ` (made from the key: ${why})` : ''}`);
+      // the author's text, lines and all: each line indented under the label, so none reads as another field
+      if (info.about) print(`About:        ${terminalSafe(info.about).split(/\r\n|\r|\n/).join('\n              ')}`);
+      print(`Public key:   ${info.publicKey}`);
+      print(`Fingerprint:  ${info.fingerprint}`);
+      print(`Key as words: ${info.words}`);
+      print(`Link:         ${info.link}`);
+      print(`Mode:         ${s.writable ? `writable (secret key in ${file}.privatekey)` : 'mirror (read-only: no secret key here)'}`);
+      print(`Servers:      ${info.primaryServers.map((x) => x.url).join(', ') || (serversProblem ? '(unreadable)' : '(none)')}`);
+      if (partial) print(`Partial copy: ${partial}`);
+      print(`Records:      ${info.records}${byType ? ` (${byType})` : ''}`);
+      print(`Last seq:     ${info.lastSeq}`);
+      print(`File size:    ${humanSize(info.fileSize)}`);
+    }),
+};
+
+export const serversCommand: Command = {
+  name: 'servers',
+  usage: 'servers FILE [URL...] [--clear] [--json]',
+  summary: "show or set a stream's primary servers (URLs replace the list)",
+  details:
+    'Primary servers are always-on peers (mirrors) that the author names in the stream itself, in a\n' +
+    'signed record: a follower syncs from them when it knows no other source. Without URLs, this\n' +
+    'lists them, one a line. With URLs (http:// or https://, at most 16), they replace the list;\n' +
+    '--clear empties it. Only the writer, who holds FILE.privatekey, can set them.',
+  options: { clear: { type: 'boolean' }, ...jsonOption },
+  positionals: [1, Infinity],
+  run: ({ args: [file, ...urls], opts }) =>
+    withStream(file!, (s) => {
+      const setting = urls.length > 0 || opts.clear === true;
+      if (urls.length > 0 && opts.clear) throw new UsageError('Give URLs to replace the list, or --clear to empty it, not both.', commands.get('servers'));
+      let servers;
+      if (setting) {
+        if (!s.writable) {
+          throw new DrayerError('NOT_WRITABLE', `${file} is a mirror: its secret key (${file}.privatekey) is not here, and only the stream's writer can set its primary servers. Nothing was changed.`);
+        }
+        servers = s.setPrimaryServers(urls).servers;
+        note(servers.length
+          ? `${file} now names ${servers.length} primary server${servers.length === 1 ? '' : 's'}: followers sync from ${servers.length === 1 ? 'it' : 'them'} when they know no other source.`
+          : `${file} now names no primary servers.`);
+      } else {
+        const problem = s.primaryServersProblem();
+        if (problem) note(`drayer: ${file}: drayer/primaryServers: ${problem}. Set them anew with "drayer servers ${file} URL...".`);
+        servers = s.primaryServers();
+        if (!servers.length && !problem && !opts.json) note(`${file} names no primary servers; set them with "drayer servers ${file} URL...".`);
+      }
+      if (opts.json) return printJson({ file: file!, primaryServers: servers });
+      for (const x of servers) print(x.url);
+    }),
+};
+
+/** verify's words for a mirror that is still being synced: what is here verifies, the rest is to come. */
+function incompleteText(file: string, records: number, inc: { missing: number; unfinished: string[] }, damaged: boolean): string {
+  const why = [
+    inc.missing ? `${inc.missing} chain link${inc.missing === 1 ? ' points' : 's point'} to records not fetched yet` : '',
+    inc.unfinished.length ? `the last sync from ${inc.unfinished.join(', ')} did not finish` : '',
+  ].filter(Boolean).join(', and ');
+  const head = damaged ? `It is also incomplete` : `${file}: incomplete: the ${records} records here verify, but this copy is still being synced`;
+  return `${head} (${why}). Run "drayer sync ${file}" to fetch the rest.`;
+}
+
+export const verifyCommand: Command = {
+  name: 'verify',
+  usage: 'verify FILE [--json]',
+  summary: 'check every signature, value and chain link (exit 0 only when intact)',
+  options: jsonOption,
+  positionals: [1, 1],
+  run: ({ args: [file], opts }) =>
+    withStream(file!, (s) => {
+      let report;
+      try {
+        report = s.verify();
+      } catch (e) {
+        // Damage below the records (SQLite pages) is a verify result, not a crash.
+        const code = String((e as { code?: unknown }).code ?? '');
+        if (!code.startsWith('SQLITE_')) throw e;
+        report = { intact: false, records: 0, metaOnly: 0, partial: false, problems: [{ id: 0, what: `the database itself is damaged (${(e as Error).message})` }] };
+      }
+      if (opts.json) printJson({ file, ...report });
+      else if (report.intact) {
+        const extra = [report.metaOnly ? `${report.metaOnly} without values` : '', report.partial ? 'a partial copy' : ''].filter(Boolean).join(', ');
+        print(`${file}: intact, ${report.records} records verified${extra ? ` (${extra})` : ''}.`);
+      } else {
+        if (report.problems.length) {
+          print(`${file}: ${report.problems.length} problem${report.problems.length === 1 ? '' : 's'} found:`);
+          for (const p of report.problems) print(`  ${p.what}`);
+        }
+        if (report.incomplete) print(incompleteText(file, report.records, report.incomplete, report.problems.length > 0));
+      }
+      if (!opts.json) for (const n of ('notes' in report ? report.notes : undefined) ?? []) print(`Note: ${n}.`);
+      return report.intact ? 0 : 1;
+    }),
+};
+
+export const exportCommand: Command = {
+  name: 'export',
+  usage: 'export FILE OUT',
+  summary: 'write a copy without the secret key (a mirror to share)',
+  positionals: [2, 2],
+  async run({ args: [file, out] }) {
+    const { exportStream } = await import('../store/export.js');
+    if (fs.existsSync(out!)) throw new DrayerError('EXISTS', `${out} already exists; choose another name (nothing was written).`);
+    let records = 0;
+    await withStream(file!, (s) => {
+      records = exportStream(s, out!).records;
+    });
+    print(`Exported ${file} to ${out}: ${records} records, without the secret key (a read-only copy to share).`);
+  },
+};
