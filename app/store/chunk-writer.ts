@@ -37,7 +37,7 @@ export interface WriterConfig {
   txBytes: number;
   /** WAL checkpoint interval in bytes while writing */
   checkpointBytes: number;
-  /** the chunk operation (files.ts) each chunk is pinned to, in the transaction that stores it */
+  /** the chunk operation (chunks.ts) each chunk is pinned to, in the transaction that stores it */
   op?: number;
 }
 

@@ -39,7 +39,7 @@ export const MIGRATIONS: string[] = [
    CREATE INDEX records_chain_mod ON records(chain, mod);
    CREATE INDEX records_type_key ON records(type, key);
    CREATE INDEX records_type_ts ON records(type, ts);`,
-  // Chunk writes in progress (files.ts): an operation's row, and a pin per chunk it committed whose
+  // Chunk writes in progress (chunks.ts): an operation's row, and a pin per chunk it committed whose
   // manifest may not be stored yet. A stream from before held no record of them, so any chunk in
   // it may be a leftover: a row no process owns has its first open collect them once.
   `CREATE TABLE chunk_ops (id INTEGER PRIMARY KEY, pid INTEGER NOT NULL, place TEXT NOT NULL, started INTEGER NOT NULL, beat INTEGER NOT NULL);

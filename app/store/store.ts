@@ -106,7 +106,7 @@ export class Stream {
     let db: Database.Database | undefined;
     try {
       db = new Database(file);
-      // Space of collected chunks goes back to the disk (files.ts reclaimSpace); only settable before the first table.
+      // Space of collected chunks goes back to the disk (chunks.ts reclaimSpace); only settable before the first table.
       db.pragma('auto_vacuum = INCREMENTAL');
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = NORMAL');

@@ -56,7 +56,6 @@ export function applyVerified(
   return result;
 }
 
-
 /**
  * applyParallel, with each page's signatures sent to the pool as soon as pull has decoded the page
  * (Applier.prepare): the workers check the next page while the main thread applies this one.

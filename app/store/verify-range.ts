@@ -138,7 +138,7 @@ export class RangeReader {
     let lastId = 0;
     let lastMod = 0;
     for (const a of this.rows(`id, type, key, ts, mod, prev, prevch, ${PACKED}, seq`, 'id', chain, range)) {
-      // as store.ts rowToRecord builds it, so every check sees the same values
+      // as schema.ts rowToRecord builds it, so every check sees the same values
       const p = a[7] as Buffer | null;
       const odd = p ? null : (this.statement('SELECT val, hash, sig FROM records WHERE seq = ?').get(a[8]) as [Buffer | null, Buffer, Buffer]);
       const r: DrayerRecord = {
