@@ -7,7 +7,17 @@ import { startWorker } from '../core/threads.js';
 import { blake2b256, bytesEqual } from '../core/crypto.js';
 import { DrayerError, type ErrorCode } from '../core/errors.js';
 import { LIMITS } from '../core/record.js';
-import type { Stream } from './store.js';
+import type Database from 'better-sqlite3';
+import type { Checkpoints } from './checkpointer.js';
+
+/** What a chunk writer needs of a stream (a Stream is one): its file, connection and checkpoints. */
+export interface ChunkTarget {
+  readonly file: string;
+  readonly db: Database.Database;
+  /** the connection's own wal_autocheckpoint, restored when the last writer is done */
+  readonly walPages: number;
+  readonly checkpoints: Checkpoints;
+}
 
 /** Why a chunk may not be stored under `expectedHash`, or null when it may. */
 export function chunkProblem(data: Uint8Array, expectedHash: Uint8Array): DrayerError | null {
@@ -27,7 +37,7 @@ export interface WriterConfig {
   txBytes: number;
   /** WAL checkpoint interval in bytes while writing */
   checkpointBytes: number;
-  /** the chunk operation (files.ts) each chunk is pinned to, in the transaction that stores it */
+  /** the chunk operation (chunks.ts) each chunk is pinned to, in the transaction that stores it */
   op?: number;
 }
 
@@ -57,13 +67,13 @@ const TX_BYTES = 4 * CHUNK_SIZE;
  */
 const BULK_CHECKPOINT_BYTES = 1024 * 1024 * 1024;
 
-const bulkWriters = new WeakMap<Stream, { n: number; normal: number }>();
+const bulkWriters = new WeakMap<ChunkTarget, { n: number; normal: number }>();
 
 /**
  * Checkpoint less often on the stream's own connection too while chunks go in, so its small commits
  * meanwhile do not checkpoint the chunk writer's WAL; nested and concurrent writers share one setting.
  */
-function holdCheckpoints(s: Stream): void {
+function holdCheckpoints(s: ChunkTarget): void {
   const b = bulkWriters.get(s);
   if (b) {
     b.n++;
@@ -81,7 +91,7 @@ function holdCheckpoints(s: Stream): void {
  * what went in has ended. Back at once, the next small commit would checkpoint the whole big
  * WAL itself, on this thread, for seconds.
  */
-function releaseCheckpoints(s: Stream): void {
+function releaseCheckpoints(s: ChunkTarget): void {
   const b = bulkWriters.get(s);
   if (!b || --b.n > 0) return;
   bulkWriters.delete(s);
@@ -115,7 +125,7 @@ export class ChunkStore {
    * each chunk to this chunk operation, so no collection takes it before its manifest is stored.
    * Always `terminate()` it.
    */
-  static forStream(s: Stream, opts: { verify: boolean; op?: number }): ChunkStore {
+  static forStream(s: ChunkTarget, opts: { verify: boolean; op?: number }): ChunkStore {
     holdCheckpoints(s);
     try {
       return new ChunkStore(s, { verify: opts.verify, txBytes: TX_BYTES, checkpointBytes: BULK_CHECKPOINT_BYTES, op: opts.op });
@@ -125,7 +135,7 @@ export class ChunkStore {
     }
   }
 
-  private constructor(private readonly stream: Stream, opts: Omit<WriterConfig, 'file'>) {
+  private constructor(private readonly stream: ChunkTarget, opts: Omit<WriterConfig, 'file'>) {
     const file = stream.file;
     this.maxQueued = 2 * opts.txBytes;
     this.checkpointBytes = opts.checkpointBytes;

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from '../core/crypto.js';
 import { DrayerError } from '../core/errors.js';
-import { dropUnreferencedChunks } from './files.js';
+import { dropUnreferencedChunks } from './chunks.js';
 import { keyPathFor, Stream } from './store.js';
 
 function fsError(e: unknown, file: string): Error {

@@ -10,7 +10,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { bytesEqual, keyPairFromSeed, libsodiumSecretKey, type KeyPair } from '../core/crypto.js';
-import { DrayerError } from '../core/errors.js';
+import { DrayerError, isDrayerError } from '../core/errors.js';
 
 /** What the desktop app passes in: the shape of Electron's safeStorage. */
 export interface KeyCipher {
@@ -179,4 +179,29 @@ export function exportKeyFile(file: string, dest: string): void {
   if (fs.existsSync(dest)) throw new DrayerError('EXISTS', `${dest} already exists; refusing to overwrite a secret key.`);
   fs.mkdirSync(path.dirname(path.resolve(dest)), { recursive: true });
   writeSecretFile(dest, plainKeyText(kp), false);
+}
+
+/** A stream's key file name: beside it, NAME.stream.privatekey. */
+export const KEY_SUFFIX = '.privatekey';
+
+export function keyPathFor(file: string): string {
+  return file + KEY_SUFFIX;
+}
+
+/** The secret key beside a stream file, or null when there is none (a mirror). */
+export function keyPairBeside(file: string, publicKey: Uint8Array): KeyPair | null {
+  const keyFile = keyPathFor(file);
+  if (!fs.existsSync(keyFile)) return null;
+  let kp: KeyPair;
+  try {
+    kp = readKeyFileDetail(keyFile).keyPair;
+  } catch (e) {
+    // A key sealed by the desktop app, in a process without its keychain (the CLI): read-only here.
+    if (isDrayerError(e, 'NOT_WRITABLE') && isSealedKeyFile(keyFile)) return null;
+    throw e;
+  }
+  if (!bytesEqual(kp.publicKey, publicKey)) {
+    throw new DrayerError('KEY_MISMATCH', `The secret key in ${keyFile} belongs to another stream; nothing was changed. Move it away or restore the right one.`);
+  }
+  return kp;
 }

@@ -2,23 +2,14 @@
 // A worker opens the stream file read-only and checks one range of one chain, in ID order
 // (signatures, value hashes, value problems, the ID links inside the range) or in mod order (the
 // M links and unique mods inside it). It answers only counts, problems, and the range's first and
-// last links, so joining costs the main thread nothing per record. Stream.verify (store.ts) stays
+// last links, so joining costs the main thread nothing per record. Stream.verify (verify.ts) stays
 // the reference: test/verifier.test.ts proves the joined report is identical, problem for problem.
 import type Database from 'better-sqlite3';
 import { createRequire } from 'node:module';
 import { checkRecord, type DrayerRecord } from '../core/record.js';
 import { valueProblem } from '../core/msgpack.js';
-import type { Problem } from './store.js';
-
-/**
- * How verify reads one chain link that does not meet the record held before it (`before`):
- * in a mirror, a link pointing above it names a record not fetched yet (a sync that stopped part
- * way). A link pointing below it contradicts a held record, which no sync ever leaves (rule 2
- * refuses a record inside a held gap, rule 3 removes them), and a writer misses nothing: damage.
- */
-export function linkIsMissing(points: number, before: number, mirror: boolean): boolean {
-  return mirror && points > before;
-}
+import { idChainBroken, linkIsMissing, mChainBroken, modNotUnique } from './chains.js';
+import type { Problem } from './verify.js';
 
 /** What every range of one check shares. */
 export interface RangeCheck {
@@ -76,8 +67,6 @@ export interface ModRangeResult {
   firstPrevch: number;
   lastMod: number;
 }
-
-const mBroken = (id: number, prevch: number, lastMod: number) => `record ${id}: M chain broken: prevch is ${prevch} but the record before it by mod has mod ${lastMod}`;
 
 /**
  * A row's bytes as one blob, hash ‖ sig, then 0x01 ‖ val unless val is null: one buffer made for
@@ -149,7 +138,7 @@ export class RangeReader {
     let lastId = 0;
     let lastMod = 0;
     for (const a of this.rows(`id, type, key, ts, mod, prev, prevch, ${PACKED}, seq`, 'id', chain, range)) {
-      // as store.ts rowToRecord builds it, so every check sees the same values
+      // as schema.ts rowToRecord builds it, so every check sees the same values
       const p = a[7] as Buffer | null;
       const odd = p ? null : (this.statement('SELECT val, hash, sig FROM records WHERE seq = ?').get(a[8]) as [Buffer | null, Buffer, Buffer]);
       const r: DrayerRecord = {
@@ -173,14 +162,14 @@ export class RangeReader {
         out.firstPrevch = r.prevch;
       } else if (!c.partial && r.prev !== lastId) {
         if (linkIsMissing(r.prev, lastId, c.mirror)) out.missing++;
-        else add(r.id, `record ${r.id}: ID chain broken: prev is ${r.prev} but the record before it is ${lastId}`);
+        else add(r.id, idChainBroken(r.id, r.prev, lastId));
       }
       lastId = r.id;
       if (out.modsRise) {
         if (typeof r.mod !== 'number' || (!first && !(r.mod > lastMod))) out.modsRise = false;
         else if (!first && !c.partial && r.prevch !== lastMod) {
           if (linkIsMissing(r.prevch, lastMod, c.mirror)) out.mMissing++;
-          else if (out.mProblems.length < c.maxProblems) out.mProblems.push({ id: r.id, what: mBroken(r.id, r.prevch, lastMod) });
+          else if (out.mProblems.length < c.maxProblems) out.mProblems.push({ id: r.id, what: mChainBroken(r.id, r.prevch, lastMod) });
         }
         lastMod = r.mod;
       }
@@ -211,9 +200,9 @@ export function modsOf(rows: Iterable<[number, number, number]>, c: Pick<RangeCh
     } else {
       if (!c.partial && prevch !== lastMod) {
         if (linkIsMissing(prevch, lastMod, c.mirror)) out.missing++;
-        else add(id, mBroken(id, prevch, lastMod));
+        else add(id, mChainBroken(id, prevch, lastMod));
       }
-      if (mod === lastMod) add(id, `record ${id}: mod ${mod} is not unique`);
+      if (mod === lastMod) add(id, modNotUnique(id, mod));
     }
     lastMod = mod;
   }
@@ -256,7 +245,7 @@ export class RangeJoiner {
     for (const p of r.problems.slice(0, r.firstOwn)) this.add(p);
     if (!this.c.partial && r.firstPrev !== this.lastId) {
       if (linkIsMissing(r.firstPrev, this.lastId, this.c.mirror)) this.missing++;
-      else this.add({ id: r.firstId, what: `record ${r.firstId}: ID chain broken: prev is ${r.firstPrev} but the record before it is ${this.lastId}` });
+      else this.add({ id: r.firstId, what: idChainBroken(r.firstId, r.firstPrev, this.lastId) });
     }
     for (const p of r.problems.slice(r.firstOwn)) this.add(p);
     this.lastId = r.lastId;
@@ -267,7 +256,7 @@ export class RangeJoiner {
     }
     if (!this.c.partial && r.firstPrevch !== this.lastMod) {
       if (linkIsMissing(r.firstPrevch, this.lastMod, this.c.mirror)) this.mMissing++;
-      else this.mProblems.push({ id: r.firstId, what: mBroken(r.firstId, r.firstPrevch, this.lastMod) });
+      else this.mProblems.push({ id: r.firstId, what: mChainBroken(r.firstId, r.firstPrevch, this.lastMod) });
     }
     this.mMissing += r.mMissing;
     for (const p of r.mProblems) if (this.mProblems.length < this.c.maxProblems) this.mProblems.push(p);
@@ -295,9 +284,9 @@ export class RangeJoiner {
     const id = r.firstId;
     if (!this.c.partial && r.firstPrevch !== this.lastMod) {
       if (linkIsMissing(r.firstPrevch, this.lastMod, this.c.mirror)) this.missing++;
-      else this.add({ id, what: mBroken(id, r.firstPrevch, this.lastMod) });
+      else this.add({ id, what: mChainBroken(id, r.firstPrevch, this.lastMod) });
     }
-    if (r.firstMod === this.lastMod) this.add({ id, what: `record ${id}: mod ${r.firstMod} is not unique` });
+    if (r.firstMod === this.lastMod) this.add({ id, what: modNotUnique(id, r.firstMod) });
     for (const p of r.problems) this.add(p);
     this.lastMod = r.lastMod;
   }

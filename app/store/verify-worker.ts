@@ -1,4 +1,4 @@
-// Worker side of VerifierPool (verifier.ts): checks value hashes and Ed25519 signatures of a
+// Worker side of VerifierPool (verifier-pool.ts): checks value hashes and Ed25519 signatures of a
 // packed batch and answers one status byte per record; or, for verifyStreamParallel, opens the
 // stream file itself and checks ranges of it (verify-range.ts). Importing crypto.js initialises hash-wasm
 // (top-level await) in this thread before the first message is handled; messages that arrive

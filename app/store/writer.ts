@@ -1,0 +1,209 @@
+// The writer of a stream (where its secret key is present): puts, edits and deletes that keep both
+// chains perfect (DESIGN §3: successors patched to skip what left, tips re-issued), each operation
+// signed and written in one transaction.
+import type Database from 'better-sqlite3';
+import { blake2b256, bytesEqual, type KeyPair } from '../core/crypto.js';
+import { DrayerError, isDrayerError } from '../core/errors.js';
+import { LIMITS, signRecord, type DrayerRecord, type UnsignedRecord } from '../core/record.js';
+import { editedPrevch, nextMod } from './chains.js';
+import { keyPathFor, sealKeyFile } from './keystore.js';
+import { rowToRecord, sqliteError, type Handle, type Row } from './schema.js';
+
+export function nowMicros(): number {
+  return Date.now() * 1000;
+}
+
+/** The writer's working set during one operation: records to re-sign, by id. */
+interface WriteCtx {
+  /** the tips when the operation began */
+  idTip: number;
+  mTip: number;
+  nextId: number;
+  nextMod: number;
+  /** the seq for the next row written: above every seq ever handed out */
+  nextSeq: number;
+  dirty: Map<number, UnsignedRecord>;
+}
+
+/** What Stream.batch hands its callback. */
+export interface BatchWriter {
+  put(type: string, key: string, value: Uint8Array, ts?: number): void;
+  delete(type: string, key: string): boolean;
+}
+
+export class Writer {
+  private readonly h: Handle;
+  private readonly run: Database.Transaction<(fn: (ctx: WriteCtx, kp: KeyPair) => unknown, kp: KeyPair) => { result: unknown; written: DrayerRecord[] }>;
+  private keySealChecked = false;
+
+  constructor(h: Handle) {
+    this.h = h;
+    // Made once: better-sqlite3 transaction wrappers are not free to build on every write.
+    this.run = h.db.transaction((fn: (ctx: WriteCtx, kp: KeyPair) => unknown, kp: KeyPair) => {
+      const ctx = this.beginWrite();
+      const result = fn(ctx, kp);
+      return { result, written: this.finishWrite(ctx, kp) };
+    });
+  }
+
+  /** Create or edit the record (type, key). Atomic and durable against a process crash when it returns. */
+  put(kp: KeyPair, type: string, key: string, value: Uint8Array, ts?: number): DrayerRecord | undefined {
+    const { written } = this.writeTx(kp, (ctx) => this.putIn(ctx, type, key, value, ts));
+    return written.find((r) => r.type === type && r.key === key);
+  }
+
+  /** Delete the record (type, key); false when there is none. Leaves no trace but patched neighbours. */
+  delete(kp: KeyPair, type: string, key: string): boolean {
+    return this.writeTx(kp, (ctx) => this.deleteIn(ctx, type, key)).result;
+  }
+
+  /** Many writes in one transaction (imports). Each op is applied in order; the batch is atomic. */
+  batch(kp: KeyPair, fn: (w: BatchWriter) => void): DrayerRecord[] {
+    const written: DrayerRecord[] = [];
+    const run = this.h.db.transaction(() => {
+      // Each op flushes its own re-signed records so the next op's queries see them.
+      const step = <T>(op: (ctx: WriteCtx) => T): T => {
+        const ctx = this.beginWrite();
+        const out = op(ctx);
+        written.push(...this.finishWrite(ctx, kp));
+        return out;
+      };
+      fn({
+        put: (type, key, value, ts) => step((ctx) => this.putIn(ctx, type, key, value, ts)),
+        delete: (type, key) => step((ctx) => this.deleteIn(ctx, type, key)),
+      });
+    });
+    try {
+      run.immediate();
+    } catch (e) {
+      throw isDrayerError(e) ? e : sqliteError(e, this.h.file);
+    }
+    this.h.checkpoints.wrote(written.length);
+    this.sealKeyOnce(kp);
+    return written;
+  }
+
+  private writeTx<T>(kp: KeyPair, fn: (ctx: WriteCtx, kp: KeyPair) => T): { result: T; written: DrayerRecord[] } {
+    try {
+      const out = this.run.immediate(fn, kp) as { result: T; written: DrayerRecord[] };
+      this.h.checkpoints.wrote(out.written.length);
+      this.sealKeyOnce(kp);
+      return out;
+    } catch (e) {
+      throw isDrayerError(e) ? e : sqliteError(e, this.h.file);
+    }
+  }
+
+  /** After the first write here, a plain key file is sealed where the process has a keychain (keystore.ts). */
+  private sealKeyOnce(kp: KeyPair): void {
+    if (this.keySealChecked) return;
+    this.keySealChecked = true;
+    try {
+      sealKeyFile(keyPathFor(this.h.file), kp);
+    } catch {
+      // the plain file stays, and keeps working; the next open tries again
+    }
+  }
+
+  private beginWrite(): WriteCtx {
+    const t = this.h.st.tips.get(this.h.chain, this.h.chain) as { id: number | null; mod: number | null; seq: number | null };
+    const idTip = t.id ?? 0;
+    const mTip = t.mod ?? 0;
+    // Seqs are taken from the last one at the start: rows this operation deletes cannot lend theirs.
+    return { idTip, mTip, nextId: idTip + 1, nextMod: nextMod(mTip, nowMicros()), nextSeq: (t.seq ?? 0) + 1, dirty: new Map() };
+  }
+
+  /** The current state of a live record: the pending version if this operation touched it. */
+  private current(ctx: WriteCtx, row: Row | undefined): UnsignedRecord | undefined {
+    if (!row) return undefined;
+    return ctx.dirty.get(row.id) ?? rowToRecord(row);
+  }
+
+  private finishWrite(ctx: WriteCtx, kp: KeyPair): DrayerRecord[] {
+    const out: DrayerRecord[] = [];
+    for (const r of ctx.dirty.values()) {
+      const s = signRecord(r, kp);
+      this.h.st.upsert.run(ctx.nextSeq++, this.h.chain, s.id, s.type, s.key, s.val, s.hash, s.ts, s.mod, s.prev, s.prevch, s.sig);
+      out.push(s);
+    }
+    return out;
+  }
+
+  /** Take a record out of the M chain: the record after it is patched to skip it. */
+  private unlinkM(ctx: WriteCtx, r: UnsignedRecord): void {
+    const succ = this.current(ctx, this.h.st.modAfter.get(this.h.chain, r.mod) as Row | undefined);
+    if (succ && succ.id !== r.id) ctx.dirty.set(succ.id, { ...succ, prevch: r.prevch });
+  }
+
+  /** Take a record out of the ID chain: the record after it is patched to skip it. */
+  private unlinkId(ctx: WriteCtx, r: UnsignedRecord): void {
+    const succ = this.current(ctx, this.h.st.idAfter.get(this.h.chain, r.id) as Row | undefined);
+    if (succ && succ.id !== r.id) ctx.dirty.set(succ.id, { ...succ, prev: r.prev });
+  }
+
+  private putIn(ctx: WriteCtx, type: string, key: string, value: Uint8Array, ts?: number): void {
+    checkText(type, key);
+    if (value.length > LIMITS.valueBytes) {
+      throw new DrayerError('INVALID_ARGUMENT', `A value may be at most ${LIMITS.valueBytes} bytes; store large data as a file (drayer add).`);
+    }
+    const hash = blake2b256(value);
+    const old = this.current(ctx, this.h.st.byKey.get(this.h.chain, type, key) as Row | undefined);
+    if (!old) {
+      // A new record goes on both tips; nothing else changed yet in this operation.
+      const r: UnsignedRecord = {
+        id: ctx.nextId++, type, key, val: value, hash, ts: ts ?? nowMicros(), mod: ctx.nextMod++, prev: ctx.idTip, prevch: ctx.mTip, chain: this.h.chain,
+      };
+      ctx.dirty.set(r.id, r);
+      return;
+    }
+    if (bytesEqual(old.hash, hash) && (ts === undefined || ts === old.ts)) return; // nothing changes
+    // An edit moves the record to the front of the M chain; its old place is patched over.
+    this.unlinkM(ctx, old);
+    ctx.dirty.set(old.id, { ...old, val: value, hash, ts: ts ?? old.ts, mod: ctx.nextMod++, prevch: editedPrevch(old, ctx.mTip) });
+  }
+
+  private deleteIn(ctx: WriteCtx, type: string, key: string): boolean {
+    if (type === 'drayer' && key === 'info') {
+      throw new DrayerError('PROTECTED', 'The drayer/info record keeps a stream non-empty and cannot be deleted; edit it instead.');
+    }
+    const { st, chain, file } = this.h;
+    const x = this.current(ctx, st.byKey.get(chain, type, key) as Row | undefined);
+    if (!x) return false;
+    const { idTip, mTip } = ctx;
+    st.deleteId.run(chain, x.id);
+    ctx.dirty.delete(x.id);
+    this.unlinkId(ctx, x);
+    this.unlinkM(ctx, x);
+    if (x.id === idTip) {
+      // The new ID tip is re-issued with the next id (and mod) so a fresh signature covers the gap.
+      const q = this.current(ctx, st.byId.get(chain, x.prev) as Row | undefined);
+      if (!q) throw new DrayerError('CORRUPT', `${file}: the ID chain is broken at record ${x.id} (no record ${x.prev}). Run drayer verify.`);
+      st.deleteId.run(chain, q.id);
+      ctx.dirty.delete(q.id);
+      this.unlinkM(ctx, q); // q has no ID successor: it is the ID tip now
+      const prev = (st.maxId.get(chain) as number | null) ?? 0;
+      const prevch = this.maxModExcept(ctx, q.id);
+      const r: UnsignedRecord = { ...q, id: ctx.nextId++, mod: ctx.nextMod++, prev, prevch };
+      ctx.dirty.set(r.id, r);
+    } else if (x.mod === mTip) {
+      // The new M tip moves to the front (next mod) so a fresh signature covers the gap.
+      const q = this.current(ctx, st.modAfter.get(chain, x.prevch - 1) as Row | undefined);
+      if (!q || q.mod !== x.prevch) throw new DrayerError('CORRUPT', `${file}: the M chain is broken at record ${x.id}. Run drayer verify.`);
+      ctx.dirty.set(q.id, { ...q, mod: ctx.nextMod++ });
+    }
+    return true;
+  }
+
+  /** Max mod among live records other than `id`, seeing pending changes (mods only change for `id`). */
+  private maxModExcept(ctx: WriteCtx, id: number): number {
+    const m = (this.h.st.maxMod.get(this.h.chain) as number | null) ?? 0;
+    let best = m;
+    for (const r of ctx.dirty.values()) if (r.id !== id && r.mod > best) best = r.mod;
+    return best;
+  }
+}
+
+function checkText(type: string, key: string): void {
+  if (!type || Buffer.byteLength(type) > LIMITS.typeBytes) throw new DrayerError('INVALID_ARGUMENT', `A record type must be 1–${LIMITS.typeBytes} bytes.`);
+  if (Buffer.byteLength(key) > LIMITS.keyBytes) throw new DrayerError('INVALID_ARGUMENT', `A record key may be at most ${LIMITS.keyBytes} bytes.`);
+}
