@@ -11,7 +11,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
 import { after, before } from 'node:test';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from 'playwright-core';
 import { AxeBuilder } from '@axe-core/playwright';
 import type { Arg, Method, Ret } from '../app/api.js';
 import { unwrap, type Envelope } from '../app/api.js';
@@ -283,6 +283,8 @@ export interface UiSuite {
   node(name: string, opts?: { dataDir?: string; discovery?: boolean }): Promise<UiNode>;
   /** the app at `url` in a fresh signed-in context; closed when the file ends if not before */
   open(url: string, opts?: OpenOptions): Promise<App>;
+  /** a bare context (no sign-in, no console capture), closed when the file ends if not before */
+  context(opts?: BrowserContextOptions): Promise<BrowserContext>;
   /** the app at `url` for `fn`, its context closed afterwards however `fn` ends */
   withApp<T>(url: string, fn: (app: App) => Promise<T>): Promise<T>;
   withApp<T>(url: string, opts: OpenOptions, fn: (app: App) => Promise<T>): Promise<T>;
@@ -309,10 +311,14 @@ export function uiSuite(): UiSuite {
     assert.ok(browser, 'the browser starts in the before hook: use the suite inside a test or hook');
     return browser;
   };
+  const track = (c: BrowserContext): BrowserContext => {
+    contexts.add(c);
+    c.once('close', () => contexts.delete(c));
+    return c;
+  };
   const open = async (url: string, opts: OpenOptions = {}): Promise<App> => {
     const app = await openApp(need(), url, opts);
-    contexts.add(app.context);
-    app.context.once('close', () => contexts.delete(app.context));
+    track(app.context);
     return app;
   };
   return {
@@ -325,6 +331,9 @@ export function uiSuite(): UiSuite {
       return n;
     },
     open,
+    async context(opts = {}) {
+      return track(await need().newContext(opts));
+    },
     async withApp<T>(url: string, a: OpenOptions | ((app: App) => Promise<T>), b?: (app: App) => Promise<T>): Promise<T> {
       const [opts, fn] = typeof a === 'function' ? [{}, a] : [a, b!];
       const app = await open(url, opts);
