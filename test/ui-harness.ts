@@ -339,6 +339,15 @@ export function uiSuite(): UiSuite {
       const app = await open(url, opts);
       try {
         return await fn(app);
+      } catch (e) {
+        // what the page showed when it failed, for the person reading the report
+        const file = path.join(SHOTS, 'failed', `${new Date().toISOString().replace(/[:.]/g, '-')}.png`);
+        fs.mkdirSync(path.dirname(file), { recursive: true });
+        await within(app.page.screenshot({ path: file }), 10_000, 'a screenshot of the failure').then(
+          () => console.error(`# the page at the failure: ${file}`),
+          () => undefined,
+        );
+        throw e;
       } finally {
         await within(app.context.close(), 15_000, 'closing the page').catch(() => undefined);
       }
