@@ -15,10 +15,10 @@ import { chromium, type Browser, type BrowserContext, type BrowserContextOptions
 import { AxeBuilder } from '@axe-core/playwright';
 import type { Arg, Method, Ret } from '../app/api.js';
 import { unwrap, type Envelope } from '../app/api.js';
-import { tmpDir } from './helpers.js';
+import { DRAYER_BIN, tmpDir } from './helpers.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const BIN = path.join(ROOT, 'bin', 'drayer.js');
+const BIN = DRAYER_BIN;
 export const SHOTS = path.join(ROOT, 'test-results', 'ui');
 
 export interface FoundBrowser {

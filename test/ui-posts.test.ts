@@ -10,7 +10,6 @@ import { assertAccessible, go, shoot, uiSuite, VIEWS } from './ui-harness.js';
 
 const ui = uiSuite();
 
-
 function makePng(w: number, h: number): Buffer {
   const png = new PNG({ width: w, height: h });
   for (let y = 0; y < h; y++) {
