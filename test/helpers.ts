@@ -1,8 +1,38 @@
-// Shared test helpers: real temporary directories, cleaned up after each test file.
+// Shared test helpers: real temporary directories, cleaned up after each test file, and the
+// `drayer` command run as a child process.
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+/** bin/drayer.js, what `npm install -g` puts on the PATH */
+export const DRAYER_BIN = fileURLToPath(new URL('../../bin/drayer.js', import.meta.url));
+
+export interface CliRun {
+  code: number | null;
+  /** stdout as text, and as the bytes it was */
+  out: string;
+  stdout: Buffer;
+  err: string;
+}
+
+/** The `drayer` command with `args`, run to its end (DRAYER_DEBUG off, as a person runs it). */
+export function runDrayer(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, [DRAYER_BIN, ...args], { cwd: opts.cwd, env: { ...process.env, DRAYER_DEBUG: '', ...opts.env } });
+    const out: Buffer[] = [];
+    let err = '';
+    p.stdout.on('data', (d: Buffer) => out.push(d));
+    p.stderr.on('data', (d) => (err += d));
+    p.on('error', reject);
+    p.on('close', (code) => {
+      const stdout = Buffer.concat(out);
+      resolve({ code, out: stdout.toString('utf8'), stdout, err });
+    });
+  });
+}
 
 const dirs: string[] = [];
 after(() => {

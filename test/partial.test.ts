@@ -2,73 +2,31 @@
 // records however the writer deletes, and a metadata-only copy fetches a value when it is opened
 // (CLI get/cat, the API, a node's web access), verified against the signed hash, and keeps it.
 // Real CLI child processes, real HTTP on 127.0.0.1, real nodes.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { blake2b256, randomBytes } from '../app/core/crypto.js';
 import { addBytes, chunkCount } from '../app/store/files.js';
 import { DrayerNode } from '../app/node/node.js';
 import { addPost, POST_TYPE } from '../app/store/posts.js';
-import { LanServer } from '../app/net/server/server.js';
 import { Stream } from '../app/store/store.js';
 import { pull } from '../app/net/sync.js';
-import { hex, text, tmpDir, utf8 } from './helpers.js';
+import { hex, runDrayer, text, tmpDir, utf8, type CliRun } from './helpers.js';
+import { lanBench } from './lan-harness.js';
 
-const BIN = fileURLToPath(new URL('../../bin/drayer.js', import.meta.url));
-const dir = tmpDir('drayer-partial-');
-const served = new Map<string, Stream>();
-const cleanup: (() => Promise<void> | void)[] = [];
-after(async () => {
-  for (const f of cleanup.reverse()) await f();
-});
-
+const bench = lanBench('drayer-partial-');
+const { dir, writer, follower, listen } = bench;
 let n = 0;
-function writer(name: string): Stream {
-  const s = Stream.create(path.join(dir, `${name}-${n++}.stream`), { name });
-  served.set(hex(s.publicKey), s);
-  cleanup.push(() => s.close());
-  return s;
-}
-
-function follower(of: Stream, opts: { metaOnly?: boolean; minId?: number; latest?: number } = {}): Stream {
-  const s = Stream.create(path.join(dir, `follow-${n++}.stream`), { followKey: of.publicKey, ...opts });
-  cleanup.push(() => s.close());
-  return s;
-}
 
 /** A LAN server for the streams in `streams` (by hex key). */
 async function serve(streams: Map<string, Stream>): Promise<string> {
-  const lan = new LanServer({ resolve: (pk) => streams.get(hex(pk)), shared: () => [] });
-  const { port } = await lan.listen();
-  cleanup.push(() => lan.close());
-  return `http://127.0.0.1:${port}`;
+  return (await bench.serve({ resolve: (pk) => streams.get(hex(pk)) })).url;
 }
 
-let base = '';
 async function server(): Promise<string> {
-  if (!base) base = await serve(served);
-  return base;
-}
-
-async function listen(handler: http.RequestListener): Promise<{ url: string; close: () => Promise<void> }> {
-  const srv = http.createServer(handler);
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  let closed = false;
-  const close = () => {
-    if (closed) return Promise.resolve();
-    closed = true;
-    return new Promise<void>((r) => {
-      srv.closeAllConnections();
-      srv.close(() => r());
-    });
-  };
-  cleanup.push(close);
-  return { url: `http://127.0.0.1:${(srv.address() as AddressInfo).port}`, close };
+  return (await bench.lan()).url;
 }
 
 /** Forward a request to `to` (a proxy in front of a real server). */
@@ -77,20 +35,10 @@ async function forward(to: string, url: string): Promise<{ status: number; type:
   return { status: r.status, type: r.headers.get('content-type') ?? '', body: Buffer.from(await r.arrayBuffer()) };
 }
 
-function run(args: string[]): Promise<{ code: number | null; out: string; err: string; stdout: Buffer }> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [BIN, ...args], { cwd: dir, env: { ...process.env, DRAYER_DEBUG: '' } });
-    const out: Buffer[] = [];
-    let err = '';
-    p.stdout.on('data', (d) => out.push(d));
-    p.stderr.on('data', (d) => (err += d));
-    p.on('error', reject);
-    p.on('close', (code) => {
-      const stdout = Buffer.concat(out);
-      assert.doesNotMatch(err, /\n\s+at .+:\d+:\d+/, `stack trace on stderr for ${args.join(' ')}: ${err}`);
-      resolve({ code, out: stdout.toString('utf8'), err, stdout });
-    });
-  });
+async function run(args: string[]): Promise<CliRun> {
+  const r = await runDrayer(args, { cwd: dir });
+  assert.doesNotMatch(r.err, /\n\s+at .+:\d+:\d+/, `stack trace on stderr for ${args.join(' ')}: ${r.err}`);
+  return r;
 }
 
 const key = (s: Stream) => Buffer.from(s.publicKey).toString('base64');
@@ -441,12 +389,10 @@ test('web access of a metadata-only copy whose sources do not answer in time is 
   await pull(m, url);
   const held: http.ServerResponse[] = [];
   const hang = await listen((_req, res) => void held.push(res));
-  const lan = new LanServer({
-    resolve: (pk) => (hex(pk) === hex(m.publicKey) ? m : undefined), shared: () => [],
+  const { port } = await bench.serve({
+    resolve: (pk) => (hex(pk) === hex(m.publicKey) ? m : undefined),
     opener: () => ({ sources: [hang.url] }), limits: { requestTimeoutMs: 1500 },
   });
-  const { port } = await lan.listen();
-  cleanup.push(() => lan.close());
   const t0 = Date.now();
   const r = await fetch(`http://127.0.0.1:${port}/${Buffer.from(m.publicKey).toString('base64url')}/webAccess/index.html`);
   assert.equal(r.status, 504);
@@ -460,9 +406,7 @@ test('the page a phone gets for a metadata-only copy without index.html shows th
   addPost(w, { title: 'Shown on the phone', body: 'fetched when the page was asked for' });
   const m = follower(w, { metaOnly: true });
   await pull(m, url);
-  const lan = new LanServer({ resolve: (pk) => (hex(pk) === hex(m.publicKey) ? m : undefined), shared: () => [], opener: () => ({ sources: [url] }) });
-  const { port } = await lan.listen();
-  cleanup.push(() => lan.close());
+  const { port } = await bench.serve({ resolve: (pk) => (hex(pk) === hex(m.publicKey) ? m : undefined), opener: () => ({ sources: [url] }) });
   const page = await fetch(`http://127.0.0.1:${port}/${Buffer.from(m.publicKey).toString('base64url')}/`);
   assert.equal(page.status, 200);
   const html = await page.text();

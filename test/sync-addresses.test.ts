@@ -2,58 +2,36 @@
 // redirect names leads to a cloud metadata service, in any sync mode; LAN only checks every
 // redirect hop and every address a name resolves to; a metadata-only copy fetches for strangers
 // only at a bounded rate. Nothing here leaves 127.0.0.1: refused addresses are never contacted.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { addBytes } from '../app/store/files.js';
 import { isMetadataHost, refusedHost } from '../app/net/lan.js';
 import { DrayerNode } from '../app/node/node.js';
-import { LanServer } from '../app/net/server/server.js';
 import { Stream } from '../app/store/store.js';
 import { guardedLookup, pull } from '../app/net/sync.js';
-import { hex, tmpDir, utf8 } from './helpers.js';
+import { hex, utf8 } from './helpers.js';
+import { lanBench } from './lan-harness.js';
 
-const dir = tmpDir('drayer-addresses-');
-const cleanup: (() => Promise<void> | void)[] = [];
-after(async () => {
-  for (const f of cleanup.reverse()) await f();
-});
+const bench = lanBench('drayer-addresses-');
+const { dir } = bench;
 
-let n = 0;
-const served = new Map<string, Stream>();
 function writer(): Stream {
-  const s = Stream.create(path.join(dir, `w-${n++}.stream`), { name: 'addresses' });
+  const s = bench.writer('addresses');
   s.put('note', 'a', utf8('hello'));
-  served.set(hex(s.publicKey), s);
-  cleanup.push(() => s.close());
   return s;
 }
 function follower(of: Stream, metaOnly = false): Stream {
-  const s = Stream.create(path.join(dir, `f-${n++}.stream`), { followKey: of.publicKey, metaOnly });
-  cleanup.push(() => s.close());
-  return s;
+  return bench.follower(of, { metaOnly });
 }
 
-let base = '';
 async function lan(): Promise<string> {
-  if (!base) {
-    const srv = new LanServer({ resolve: (pk) => served.get(hex(pk)), shared: () => [] });
-    base = `http://127.0.0.1:${(await srv.listen()).port}`;
-    cleanup.push(() => srv.close());
-  }
-  return base;
+  return (await bench.lan()).url;
 }
 
 async function listen(handler: http.RequestListener): Promise<string> {
-  const srv = http.createServer(handler);
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  cleanup.push(() => new Promise<void>((r) => {
-    srv.closeAllConnections();
-    srv.close(() => r());
-  }));
-  return `http://127.0.0.1:${(srv.address() as AddressInfo).port}`;
+  return (await bench.listen(handler)).url;
 }
 
 test('cloud metadata addresses and names, in every spelling, are refused; link-local and private LAN addresses are not', () => {
@@ -147,16 +125,14 @@ test('a metadata-only copy fetches what strangers open at a bounded rate per add
   const m = follower(w, true);
   await pull(m, up);
   let asked = 0;
-  const srv = new LanServer({
-    resolve: (pk) => (hex(pk) === hex(m.publicKey) ? m : undefined), shared: () => [],
+  const { port, srv } = await bench.serve({
+    resolve: (pk) => (hex(pk) === hex(m.publicKey) ? m : undefined),
     opener: () => {
       asked++;
       return { sources: [up] };
     },
     limits: { openFetchesPerMinute: 3 },
   });
-  const { port } = await srv.listen();
-  cleanup.push(() => srv.close());
   const get = (file: string, from: string) => new Promise<{ status: number; retryAfter?: string; body: string }>((resolve, reject) => {
     http.get({ host: '127.0.0.1', port, path: `/${Buffer.from(m.publicKey).toString('base64url')}/webAccess/${file}`, localAddress: from, agent: false }, (res) => {
       let body = '';

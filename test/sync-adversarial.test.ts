@@ -1,72 +1,37 @@
-// Hostile peers (real node:http servers on 127.0.0.1) against the sync client: forged, tampered,
+// Listening peers (real node:http servers on 127.0.0.1) against the sync client: forged, tampered,
 // foreign and stale records, huge, endless and dripping answers, pages that never end, garbage.
 // The follower must store nothing bad, stay bounded in memory and time, and keep syncing with
 // honest peers.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import * as path from 'node:path';
 import { blake2b256, generateKeyPair, randomBytes } from '../app/core/crypto.js';
 import { addBytes, chunkCount, readFileBytes } from '../app/store/files.js';
-import { DrayerNode } from '../app/node/node.js';
+import type { DrayerNode } from '../app/node/node.js';
 import { encodeWire, signRecord, toWire, type DrayerRecord } from '../app/core/record.js';
-import { LanServer } from '../app/net/server/server.js';
 import { Stream } from '../app/store/store.js';
 import { fetchMissingChunks, pull, rejectionSummary, remoteTips } from '../app/net/sync.js';
 import { hex, tmpDir, utf8 } from './helpers.js';
+import { lanBench, type Listening } from './lan-harness.js';
 
-const dir = tmpDir('drayer-sync-adv-');
-const served = new Map<string, Stream>();
-const cleanup: (() => Promise<void> | void)[] = [];
-after(async () => {
-  for (const f of cleanup.reverse()) await f();
-});
+const bench = lanBench('drayer-sync-adv-');
 
-let n = 0;
 function writer(name: string, count = 20): Stream {
-  const s = Stream.create(path.join(dir, `${name}-${n++}.stream`), { name });
+  const s = bench.writer(name);
   s.batch((w) => {
     for (let i = 0; i < count; i++) w.put('note', `n${i}`, utf8(`${name} ${i}`));
   });
-  served.set(hex(s.publicKey), s);
-  cleanup.push(() => s.close());
   return s;
 }
 
-function follower(of: Stream): Stream {
-  const s = Stream.create(path.join(dir, `follow-${n++}.stream`), { followKey: of.publicKey });
-  cleanup.push(() => s.close());
-  return s;
-}
+const follower = (of: Stream): Stream => bench.follower(of);
 
-let honestBase = '';
 async function honest(): Promise<string> {
-  if (!honestBase) {
-    const lan = new LanServer({ resolve: (pk) => served.get(hex(pk)), shared: () => [] });
-    honestBase = `http://127.0.0.1:${(await lan.listen()).port}`;
-    cleanup.push(() => lan.close());
-  }
-  return honestBase;
+  return (await bench.lan()).url;
 }
 
-interface Hostile {
-  url: string;
-  /** requests received, by path kind */
-  hits: string[];
-}
-
-async function hostile(handler: (req: http.IncomingMessage, res: http.ServerResponse, hit: number) => void): Promise<Hostile> {
-  const hits: string[] = [];
-  const srv = http.createServer((req, res) => {
-    hits.push(req.url ?? '');
-    res.on('error', () => {});
-    handler(req, res, hits.length);
-  });
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  cleanup.push(() => new Promise<void>((r) => { srv.closeAllConnections(); srv.close(() => r()); }));
-  return { url: `http://127.0.0.1:${(srv.address() as AddressInfo).port}`, hits };
-}
+/** A peer that answers with `handler`; `hits` are the requests it received, by path. */
+const hostile = bench.listen;
 
 function sendPage(res: http.ServerResponse, page: unknown): void {
   const body = Buffer.from(encodeWire(page));
@@ -135,9 +100,7 @@ test('forged, tampered, foreign, stale, resurrected and undecodable records are 
 test('a peer serving another stream under our key gets everything rejected', async () => {
   const { w, f, before } = await scene('wrong-stream');
   const other = writer('impostor', 30);
-  const lan = new LanServer({ resolve: () => other, shared: () => [] });
-  const url = `http://127.0.0.1:${(await lan.listen()).port}`;
-  cleanup.push(() => lan.close());
+  const { url } = await bench.serve({ resolve: () => other });
   const r = await pull(f, url);
   assert.equal(r.stored, 0);
   assert.equal(r.rejected, other.count());
@@ -185,7 +148,7 @@ test('a huge answer is cut at maxResponseBytes: declared or streamed, memory sta
 test('slow drip, silence and endless slow streams are cut by timeoutMs; a pull that goes on too long is stopped', async () => {
   const { f, before } = await scene('slow');
   const timers: NodeJS.Timeout[] = [];
-  cleanup.push(() => timers.forEach((t) => clearInterval(t)));
+  bench.onClose(() => timers.forEach((t) => clearInterval(t)));
 
   const drip = await hostile((_req, res) => {
     res.writeHead(200, { 'content-type': 'application/msgpack' });
@@ -224,7 +187,7 @@ test('slow drip, silence and endless slow streams are cut by timeoutMs; a pull t
 test('pages that never end (empty, not advancing, all forged, switching store ids) stop with an error', async () => {
   const { w, f, before } = await scene('endless');
   const opts = { maxDurationMs: 8000, timeoutMs: 2000 };
-  const expectStop = async (h: Hostile, message: RegExp, maxHits: number) => {
+  const expectStop = async (h: Listening, message: RegExp, maxHits: number) => {
     const t0 = Date.now();
     await assert.rejects(pull(f, h.url, opts), message);
     assert.ok(Date.now() - t0 < 4000, `stopped after ${Date.now() - t0} ms`);
@@ -361,8 +324,7 @@ test('a node with a hostile and an honest source reports the failure and converg
       res.end();
     }
   });
-  const node = await DrayerNode.start({ dataDir: tmpDir('drayer-sync-adv-node-'), host: '127.0.0.1', port: 0, discovery: false, autoSync: false });
-  cleanup.push(() => node.stop());
+  const node = await bench.node(tmpDir('drayer-sync-adv-node-'));
   const pk = Buffer.from(w.publicKey).toString('base64');
   // first follow from the honest peer, then set both sources (hostile first)
   await node.call('follow', { key: pk, url: base });
@@ -432,7 +394,7 @@ test('hostile chunk answers (endless, oversized, dripping, cut off, refused) fai
 });
 
 /** A peer serving `w`'s real signed records `per` a page, round and round, always with `more: true`. */
-async function replayer(w: Stream, per: number, left: (total: number) => number): Promise<Hostile & { sent: () => number }> {
+async function replayer(w: Stream, per: number, left: (total: number) => number): Promise<Listening & { sent: () => number }> {
   const all = [...w.iterate()].map((r) => toWire(r));
   let sent = 0;
   const h = await hostile((req, res, hit) => {
@@ -479,8 +441,7 @@ test('a peer replaying valid records forever is stopped after about what it said
   assert.deepEqual(live(held), live(w));
 
   // A node's pull triggered by discovery (forced: no time budget of its own) stops the same way.
-  const node = await DrayerNode.start({ dataDir: tmpDir('drayer-sync-adv-replay-'), host: '127.0.0.1', port: 0, discovery: false, autoSync: false });
-  cleanup.push(() => node.stop());
+  const node = await bench.node(tmpDir('drayer-sync-adv-replay-'));
   const pk = Buffer.from(w.publicKey).toString('base64');
   await node.call('follow', { key: pk, url: await honest() });
   const again = await replayer(w, per, () => 1e9);

@@ -2,7 +2,7 @@
 // error page for paths they do not know, streams without drayer/info), Drayer nodes that fail or
 // are busy (429/503 with Retry-After), sources that hold what a copy already has, big files, and
 // clones that receive nothing. Real HTTP on 127.0.0.1, real `drayer` processes.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -10,59 +10,29 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { blake2b256, generateKeyPair, randomBytes, type KeyPair } from '../app/core/crypto.js';
 import { addBytes, chunkCount, readFileBytes } from '../app/store/files.js';
 import { formatKey, keyName } from '../app/core/keys.js';
-import { DrayerNode } from '../app/node/node.js';
 import { signRecord, type DrayerRecord } from '../app/core/record.js';
-import { LanServer } from '../app/net/server/server.js';
 import { keyPathFor, NO_NAME_NOTE, Stream, writeKeyFile } from '../app/store/store.js';
 import { fetchMissingChunks, pull, RETRY_LIMITS } from '../app/net/sync.js';
 import { VerifierPool, verifyStreamParallel } from '../app/store/verifier.js';
-import { hex, packOld, tmpDir, utf8 } from './helpers.js';
+import { DRAYER_BIN, hex, packOld, runDrayer, tmpDir, utf8 } from './helpers.js';
+import { lanBench, type Served } from './lan-harness.js';
 
-const BIN = fileURLToPath(new URL('../../bin/drayer.js', import.meta.url));
-const dir = tmpDir('drayer-peers-');
-const cleanup: (() => Promise<void> | void)[] = [];
-after(async () => {
-  for (const f of cleanup.reverse()) await f();
-});
-
+const bench = lanBench('drayer-peers-');
+const { dir, writer } = bench;
 let n = 0;
-const served = new Map<string, Stream>();
 
-function writer(name: string): Stream {
-  const s = Stream.create(path.join(dir, `${name}-${n++}.stream`), { name });
-  served.set(hex(s.publicKey), s);
-  cleanup.push(() => s.close());
-  return s;
-}
+const follower = (pk: Uint8Array): Stream => bench.follower(pk);
 
-function follower(pk: Uint8Array): Stream {
-  const s = Stream.create(path.join(dir, `follow-${n++}.stream`), { followKey: pk });
-  cleanup.push(() => s.close());
-  return s;
-}
-
-/** A LAN server for the streams in `served` (each call: another server, another peer URL). */
-async function lanServer(opts: { resolve?: (pk: Uint8Array) => Stream | undefined } = {}): Promise<{ url: string; srv: LanServer }> {
-  const srv = new LanServer({ resolve: opts.resolve ?? ((pk) => served.get(hex(pk))), shared: () => [] });
-  const { port } = await srv.listen();
-  cleanup.push(() => srv.close());
-  return { url: `http://127.0.0.1:${port}`, srv };
+/** A LAN server for the streams writer() made (each call: another server, another peer URL). */
+async function lanServer(opts: { resolve?: (pk: Uint8Array) => Stream | undefined } = {}): Promise<Served> {
+  return bench.serve(opts);
 }
 
 async function listen(handler: http.RequestListener): Promise<{ url: string; hits: string[] }> {
-  const hits: string[] = [];
-  const srv = http.createServer((req, res) => {
-    hits.push(req.url ?? '');
-    res.on('error', () => {});
-    handler(req, res);
-  });
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  cleanup.push(() => new Promise<void>((r) => { srv.closeAllConnections(); srv.close(() => r()); }));
-  return { url: `http://127.0.0.1:${(srv.address() as AddressInfo).port}`, hits };
+  return bench.listen(handler);
 }
 
 /** Forward a request to `target` as it is, status, type and body. */
@@ -77,17 +47,7 @@ function live(s: Stream): string[] {
   return [...s.iterate()].map((r) => `${r.id}:${r.type}/${r.key}#${hex(r.hash)}@${r.mod}/${r.prev}/${r.prevch}/${hex(r.sig)}=${r.val ? hex(r.val) : '-'}`).sort();
 }
 
-function run(args: string[], cwd = dir): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, DRAYER_DEBUG: '' } });
-    let out = '';
-    let err = '';
-    p.stdout.on('data', (d) => (out += d));
-    p.stderr.on('data', (d) => (err += d));
-    p.on('error', reject);
-    p.on('close', (code) => resolve({ code, out, err }));
-  });
-}
+const run = (args: string[], cwd = dir) => runDrayer(args, { cwd });
 
 const show = (r: { code: number | null; out: string; err: string }) => `exit ${r.code}\nstdout: ${r.out}\nstderr: ${r.err}`;
 
@@ -228,8 +188,7 @@ test('a node follows an original node: a name from the key in its API and pages,
   const o = new OriginalStream(40);
   const orig = await originalNode(o);
   const key = formatKey(o.publicKey);
-  const node = await DrayerNode.start({ dataDir: tmpDir('drayer-peers-node-'), host: '127.0.0.1', port: 0, discovery: false, autoSync: false });
-  cleanup.push(() => node.stop());
+  const node = await bench.node(tmpDir('drayer-peers-node-'));
   const f = await node.call('follow', { key, url: orig.url });
   assert.equal(f.records, 40);
   assert.equal(f.name, keyName(o.publicKey));
@@ -256,7 +215,7 @@ test('a stream without drayer/info verifies intact in its writer too (an origina
   m.close();
   writeKeyFile(keyPathFor(file), o.kp);
   const s = Stream.open(file);
-  cleanup.push(() => s.close());
+  bench.onClose(() => s.close());
   assert.equal(s.writable, true);
   const report = s.verify();
   assert.equal(report.intact, true, JSON.stringify(report));
@@ -271,9 +230,7 @@ test('a Drayer node failing on /changes is reported as failing, not taken for an
   // the same node answers newRecords well: falling back would hide the failure
   const broken = Object.create(w, { changesSince: { value: () => { throw new Error('disk on fire'); } } }) as Stream;
   const logged: string[] = [];
-  const srv = new LanServer({ resolve: (pk) => (hex(pk) === hex(w.publicKey) ? broken : undefined), shared: () => [], log: (m) => logged.push(m) });
-  const url = `http://127.0.0.1:${(await srv.listen()).port}`;
-  cleanup.push(() => srv.close());
+  const { url, srv } = await bench.serve({ resolve: (pk) => (hex(pk) === hex(w.publicKey) ? broken : undefined), log: (m) => logged.push(m) });
   const f = follower(w.publicKey);
   await assert.rejects(pull(f, url), (e: Error & { code?: string }) => {
     assert.equal(e.code, 'IO');
@@ -339,9 +296,7 @@ test('the LAN server\'s own 429 (this address over its share) is waited out: the
   const big = writer('share-big');
   await addBytes(big, 'big.bin', new Uint8Array(16 * 1024 * 1024).fill(7));
   // One request in flight per address: a client that asks for a big file and stops reading holds it.
-  const srv = new LanServer({ resolve: (pk) => served.get(hex(pk)), shared: () => [], limits: { maxConcurrent: 2, maxConcurrentPerAddress: 1 } });
-  const { port } = await srv.listen();
-  cleanup.push(() => srv.close());
+  const { port, srv } = await bench.serve({ limits: { maxConcurrent: 2, maxConcurrentPerAddress: 1 } });
   const hog = await new Promise<net.Socket>((resolve, reject) => {
     const sock = net.connect({ port, host: '127.0.0.1' }, () => {
       sock.on('error', () => undefined);
@@ -351,7 +306,7 @@ test('the LAN server\'s own 429 (this address over its share) is waited out: the
     });
     sock.once('error', reject);
   });
-  cleanup.push(() => void hog.destroy());
+  bench.onClose(() => void hog.destroy());
   for (const t0 = Date.now(); srv.stats().active < 1 && Date.now() - t0 < 5000; ) await new Promise((r) => setTimeout(r, 10));
   assert.equal(srv.stats().active, 1);
   const f = follower(w.publicKey);
@@ -494,7 +449,7 @@ test('a clone answered with no record, or stopped by Ctrl-C before anything arri
 
   // stopped by Ctrl-C while the peer says nothing
   const silent = await listen(() => {});
-  const p = spawn(process.execPath, [BIN, 'clone', silent.url, key, file], { cwd: where, env: { ...process.env, DRAYER_DEBUG: '' } });
+  const p = spawn(process.execPath, [DRAYER_BIN, 'clone', silent.url, key, file], { cwd: where, env: { ...process.env, DRAYER_DEBUG: '' } });
   const exited = new Promise<number | null>((r) => p.on('exit', (code) => r(code)));
   for (const t0 = Date.now(); silent.hits.length === 0 && Date.now() - t0 < 10_000; ) await new Promise((r) => setTimeout(r, 20));
   assert.ok(fs.existsSync(path.join(where, file)), 'the clone had begun');

@@ -2,52 +2,32 @@
 // (a kept-alive socket the server closes as it is reused, a connection refused by a busy server)
 // is asked again on a new connection, a bounded number of times; a pull that breaks off midway
 // goes on from its cursor while it makes progress (sync.test.ts: "a clone interrupted...").
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as http from 'node:http';
 import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
-import * as path from 'node:path';
-import { LanServer } from '../app/net/server/server.js';
 import { Stream } from '../app/store/store.js';
 import { pull, RESET_RETRIES } from '../app/net/sync.js';
-import { hex, tmpDir, utf8 } from './helpers.js';
+import { hex, utf8 } from './helpers.js';
+import { lanBench } from './lan-harness.js';
 
-const dir = tmpDir('drayer-retry-');
-const cleanup: (() => Promise<void> | void)[] = [];
-after(async () => {
-  for (const f of cleanup.reverse()) await f();
-});
-
-let n = 0;
-const served = new Map<string, Stream>();
+const bench = lanBench('drayer-retry-');
 
 function writer(records: number): Stream {
-  const s = Stream.create(path.join(dir, `w-${n++}.stream`), { name: 'retry' });
+  const s = bench.writer('retry');
   s.batch((b) => {
     for (let i = 0; i < records; i++) b.put('note', `n${i}`, utf8(`value ${i} `.repeat(10)));
   });
-  served.set(hex(s.publicKey), s);
-  cleanup.push(() => s.close());
   return s;
 }
 
-function follower(of: Stream): Stream {
-  const s = Stream.create(path.join(dir, `f-${n++}.stream`), { followKey: of.publicKey });
-  cleanup.push(() => s.close());
-  return s;
-}
+const follower = (of: Stream): Stream => bench.follower(of);
 
 const live = (s: Stream) => [...s.iterate()].map((r) => `${r.id}:${r.mod}:${hex(r.sig)}:${r.val ? hex(r.val) : '-'}`).sort();
 
-let lanPort = 0;
 async function lan(): Promise<number> {
-  if (!lanPort) {
-    const srv = new LanServer({ resolve: (pk) => served.get(hex(pk)), shared: () => [] });
-    lanPort = (await srv.listen()).port;
-    cleanup.push(() => srv.close());
-  }
-  return lanPort;
+  return (await bench.lan()).port;
 }
 
 /**
@@ -70,7 +50,7 @@ async function front(drop: (i: number) => boolean): Promise<{ url: string; conne
     c.on('close', () => up.destroy());
   });
   await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  cleanup.push(() => new Promise<void>((r) => srv.close(() => r())));
+  bench.onClose(() => new Promise<void>((r) => srv.close(() => r())));
   return { url: `http://127.0.0.1:${(srv.address() as AddressInfo).port}`, connections: () => count };
 }
 
@@ -93,7 +73,7 @@ test('a server that closes each kept-alive connection as its next request arrive
   let resets = 0;
   // Each connection answers one request and keeps the socket open; a second request on it is met
   // by a closed connection, as when a server's keep-alive timeout fires as the client reuses it.
-  const srv = http.createServer((req, res) => {
+  const front = await bench.listen((req, res) => {
     const sock = req.socket as net.Socket & { answered?: boolean };
     if (sock.answered) {
       resets++;
@@ -107,14 +87,8 @@ test('a server that closes each kept-alive connection as its next request arrive
       up.pipe(res);
     });
   });
-  srv.keepAliveTimeout = 60_000;
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  cleanup.push(() => new Promise<void>((r) => {
-    srv.closeAllConnections();
-    srv.close(() => r());
-  }));
-  const url = `http://127.0.0.1:${(srv.address() as AddressInfo).port}`;
-  const r = await pull(f, url, { pageLimit: 100 });
+  front.server.keepAliveTimeout = 60_000;
+  const r = await pull(f, front.url, { pageLimit: 100 });
   assert.equal(r.records, w.count());
   assert.deepEqual(live(f), live(w));
   assert.ok(f.verify().intact);

@@ -1,56 +1,30 @@
 // The sync client (DESIGN §4) against real peers over HTTP on 127.0.0.1: a LanServer serving a
 // real writer stream, followers in other files, a tiny original-Drayer node, and the CLI.
-import { peerId } from '../app/core/peer.js';
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { randomBytes } from '../app/core/crypto.js';
 import { addBytes, chunkCount, missingChunks, readFileBytes, statFile } from '../app/store/files.js';
 import { DrayerNode } from '../app/node/node.js';
 import type { DrayerRecord } from '../app/core/record.js';
-import { LanServer } from '../app/net/server/server.js';
+import type { LanServer } from '../app/net/server/server.js';
 import { Stream } from '../app/store/store.js';
+import { peerId } from '../app/core/peer.js';
 import { fetchMissingChunks, fetchValue, pull, PULL_RESUMES, remoteTips, streamCursors, type PullProgress } from '../app/net/sync.js';
 import { applyParallel, verifyStreamParallel, VerifierPool } from '../app/store/verifier.js';
-import { hex, packOld, tmpDir, utf8 } from './helpers.js';
+import { DRAYER_BIN, hex, packOld, runDrayer, tmpDir, utf8 } from './helpers.js';
+import { lanBench } from './lan-harness.js';
 
-const BIN = fileURLToPath(new URL('../../bin/drayer.js', import.meta.url));
-const dir = tmpDir('drayer-sync-');
-const served = new Map<string, Stream>();
-const cleanup: (() => Promise<void> | void)[] = [];
-after(async () => {
-  for (const f of cleanup.reverse()) await f();
-});
-
+const bench = lanBench('drayer-sync-');
+const { dir, writer, follower, listen } = bench;
 let n = 0;
-function writer(name: string): Stream {
-  const s = Stream.create(path.join(dir, `${name}-${n++}.stream`), { name });
-  served.set(hex(s.publicKey), s);
-  cleanup.push(() => s.close());
-  return s;
-}
 
-function follower(of: Stream, opts: { metaOnly?: boolean; minId?: number; latest?: number } = {}): Stream {
-  const s = Stream.create(path.join(dir, `follow-${n++}.stream`), { followKey: of.publicKey, ...opts });
-  cleanup.push(() => s.close());
-  return s;
-}
-
-let lan: LanServer | undefined;
-let base = '';
 async function server(): Promise<{ srv: LanServer; base: string }> {
-  if (!lan) {
-    lan = new LanServer({ resolve: (pk) => served.get(hex(pk)), shared: () => [] });
-    const { port } = await lan.listen();
-    base = `http://127.0.0.1:${port}`;
-    cleanup.push(() => lan!.close());
-  }
-  return { srv: lan, base };
+  const { srv, url } = await bench.lan();
+  return { srv, base: url };
 }
 
 /** Every live record, every signed field: two copies are equal only if they hold the same signed records. */
@@ -70,13 +44,6 @@ function churn(s: Stream, count: number, tag: string): void {
   s.delete('note', `${tag}${count - 1}`); // the ID tip
   s.put('note', `${tag}0`, utf8('moved to the front'));
   s.delete('note', `${tag}0`); // the M tip
-}
-
-async function listen(handler: http.RequestListener): Promise<{ url: string; server: http.Server }> {
-  const srv = http.createServer(handler);
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  cleanup.push(() => new Promise<void>((r) => { srv.closeAllConnections(); srv.close(() => r()); }));
-  return { url: `http://127.0.0.1:${(srv.address() as AddressInfo).port}`, server: srv };
 }
 
 /** Forward a request to `target`, body and status as they are. */
@@ -213,9 +180,7 @@ test('a replaced peer database (another node id, other seqs) resets the cursor a
   const w = writer('replaced');
   churn(w, 120, 'x');
   let current: Stream = w;
-  const lan2 = new LanServer({ resolve: (pk) => (hex(pk) === hex(w.publicKey) ? current : undefined), shared: () => [] });
-  const url = `http://127.0.0.1:${(await lan2.listen()).port}`;
-  cleanup.push(() => lan2.close());
+  const { url } = await bench.serve({ resolve: (pk) => (hex(pk) === hex(w.publicKey) ? current : undefined) });
 
   const f = follower(w);
   await pull(f, url, { pageLimit: 50 });
@@ -226,7 +191,7 @@ test('a replaced peer database (another node id, other seqs) resets the cursor a
   // The peer's database is replaced by a compact copy made by pulling (fresh seqs, a new node id),
   // which then receives new edits: asked from the old cursor it would have nothing to say.
   const copy = Stream.create(path.join(dir, `copy-${n++}.stream`), { followKey: w.publicKey });
-  cleanup.push(() => copy.close());
+  bench.onClose(() => copy.close());
   copy.apply(w.changesSince(0, { limit: 10_000 }).records);
   const before = w.lastSeq();
   w.put('note', 'x1', utf8('edited after the copy'));
@@ -250,7 +215,7 @@ test('a replaced peer database (another node id, other seqs) resets the cursor a
   const exported = path.join(dir, `exported-${n++}.stream`);
   await w.db.backup(exported);
   const ex = Stream.open(exported);
-  cleanup.push(() => ex.close());
+  bench.onClose(() => ex.close());
   ex.setMeta('nodeId', hex(randomBytes(16)));
   current = ex;
   const r2 = await pull(f, url, { pageLimit: 50 });
@@ -345,9 +310,7 @@ test('a "latest N" follow keeps a moving window of the newest N ids, and its own
   await pull(f, base);
   assert.deepEqual(live(f), window(w, tipOf(w)));
   // A full mirror of the window mirror pulls through it with a cursor.
-  const lanF = new LanServer({ resolve: (pk) => (hex(pk) === hex(f.publicKey) ? f : undefined), shared: () => [] });
-  const fBase = `http://127.0.0.1:${(await lanF.listen()).port}`;
-  cleanup.push(() => lanF.close());
+  const fBase = (await bench.serve({ resolve: (pk) => (hex(pk) === hex(f.publicKey) ? f : undefined) })).url;
   const g = follower(w);
   await pull(g, fBase);
   for (let round = 0; round < 3; round++) {
@@ -393,7 +356,7 @@ test('a big file is cloned chunk by chunk (at most 4 at once), verified, and rea
   assert.ok(wantChunks >= 3);
 
   const pool = new VerifierPool({ threads: 2 });
-  cleanup.push(() => pool.close());
+  bench.onClose(() => pool.close());
   // Through a proxy that holds each chunk a moment: chunks come several at a time, never more than 4.
   let inFlight = 0;
   let maxInFlight = 0;
@@ -500,17 +463,7 @@ test('an original Drayer peer (newRecords only, str-packed bytes) is followed th
 
 // ---------- the CLI ----------
 
-function run(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [BIN, ...args], { cwd: dir, env: { ...process.env, DRAYER_DEBUG: '', ...env } });
-    let out = '';
-    let err = '';
-    p.stdout.on('data', (d) => (out += d));
-    p.stderr.on('data', (d) => (err += d));
-    p.on('error', reject);
-    p.on('close', (code) => resolve({ code, out, err }));
-  });
-}
+const run = (args: string[], env: NodeJS.ProcessEnv = {}) => runDrayer(args, { cwd: dir, env });
 
 test('drayer clone and drayer sync (real processes) follow a stream served by a `drayer serve` child, which stops cleanly on SIGTERM', async () => {
   const data = path.join(tmpDir('drayer-sync-serve-'), 'node');
@@ -521,13 +474,13 @@ test('drayer clone and drayer sync (real processes) follow a stream served by a 
   const file = (await node.call('streamDetails', { publicKey: st.publicKey })).file;
   await node.stop();
 
-  const child = spawn(process.execPath, [BIN, 'serve', '--data', data, '--no-discovery', '--host', '127.0.0.1', '--port', '0', '--json'], {
+  const child = spawn(process.execPath, [DRAYER_BIN, 'serve', '--data', data, '--no-discovery', '--host', '127.0.0.1', '--port', '0', '--json'], {
     env: { ...process.env, HOME: home, DRAYER_DEBUG: '' },
   });
   let err = '';
   child.stderr.on('data', (d) => (err += d));
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-  cleanup.push(() => {
+  bench.onClose(() => {
     if (child.exitCode === null) child.kill('SIGKILL');
   });
   const line = await new Promise<string>((resolve, reject) => {
@@ -630,7 +583,7 @@ test('an interrupted clone: verify calls it incomplete (not corrupt) and names s
 
   // Killed mid-way (SIGKILL while it waits for its fourth page).
   const mirror = path.join(dir, `interrupted-${n++}.stream`);
-  const child = spawn(process.execPath, [BIN, 'clone', proxy.url, key, mirror], { cwd: dir, env: { ...process.env, DRAYER_DEBUG: '' } });
+  const child = spawn(process.execPath, [DRAYER_BIN, 'clone', proxy.url, key, mirror], { cwd: dir, env: { ...process.env, DRAYER_DEBUG: '' } });
   const exited = new Promise<NodeJS.Signals | null>((r) => child.on('exit', (_code, sig) => r(sig)));
   await hangs;
   // The fourth page was asked for ahead, while the third was being applied: wait for that one.
@@ -701,7 +654,7 @@ test('verify tells a mirror still syncing from a damaged one: missing records ar
   assert.equal(rep.intact, false);
   assert.ok(rep.incomplete && rep.incomplete.missing > 0 && rep.incomplete.unfinished.length === 1, JSON.stringify(rep.incomplete));
   const pool = new VerifierPool({ threads: 2 });
-  cleanup.push(() => pool.close());
+  bench.onClose(() => pool.close());
   assert.deepEqual(await verifyStreamParallel(f, pool), rep);
 
   // Complete it; then make a held record contradict another's signed gap (a validly signed patch

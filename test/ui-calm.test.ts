@@ -4,16 +4,16 @@
 // match; the rail's Share card (QR, Copy link, Open Share) follows the stream in view, and Share
 // is one click from Home; dialogs start on their first field; an error goes when the input
 // changes; the first paint, before any script, is the app shell.
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Browser, Locator, Page } from 'playwright-core';
+import type { Locator } from 'playwright-core';
 import jsQRModule from 'jsqr';
 import { PNG } from 'pngjs';
 import * as path from 'node:path';
-import { assertAccessible, launchBrowser, openApp, shoot, SHOTS, startUiNode, type UiNode } from './ui-harness.js';
+import { assertAccessible, go, shoot, SHOTS, uiSuite, VIEWS, type UiNode } from './ui-harness.js';
 
 const jsQR = jsQRModule as unknown as typeof jsQRModule.default;
-let browser: Browser;
+const ui = uiSuite();
 let writer: UiNode;
 let reader: UiNode;
 let adaKey = '';
@@ -22,8 +22,7 @@ let boKey = '';
 const PIXEL = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==';
 
 before(async () => {
-  browser = await launchBrowser();
-  [writer, reader] = await Promise.all([startUiNode('ada'), startUiNode('bo')]);
+  [writer, reader] = await Promise.all([ui.node('ada'), ui.node('bo')]);
   const ada = await writer.call('createStream', { name: 'Ada Lovelace', about: 'Notes on engines, numbers and the poetry of science.' });
   adaKey = ada.publicKey;
   await writer.call('setAvatar', { publicKey: adaKey, data: PIXEL });
@@ -36,21 +35,8 @@ before(async () => {
   await reader.call('follow', { key: adaKey, url: writer.lanUrl });
 });
 
-after(async () => {
-  await Promise.allSettled([writer?.stop(), reader?.stop()]);
-  await browser?.close();
-});
-
-const VARIANTS = [
-  { id: 'light-wide', dark: false, width: 1280, height: 860 },
-  { id: 'dark-wide', dark: true, width: 1280, height: 860 },
-  { id: 'light-narrow', dark: false, width: 400, height: 860 },
-  { id: 'dark-narrow', dark: true, width: 400, height: 860 },
-] as const;
-
-async function go(page: Page, hash: string): Promise<void> {
-  await page.evaluate(`location.hash = ${JSON.stringify(hash)}`);
-}
+// taller than the usual views: the stream header and the rail's Share card both in the picture
+const VARIANTS = VIEWS.map((v) => ({ ...v, height: 860 }));
 
 async function isFocused(l: Locator): Promise<boolean> {
   return l.evaluate((el) => el === (el as unknown as { ownerDocument: { activeElement: unknown } }).ownerDocument.activeElement);
@@ -68,8 +54,7 @@ test('the API counts a stream in posts, files and bytes (its files under media/ 
 
 for (const v of VARIANTS) {
   test(`stream header and Key & verify, ${v.id}: one status line, no key until asked, words compared`, async () => {
-    const { page, context, problems } = await openApp(browser, reader.url, v);
-    try {
+    await ui.withApp(reader.url, v, async ({ page, problems }) => {
       await go(page, `#/stream/${encodeURIComponent(adaKey)}`);
       const profile = page.getByRole('region', { name: 'Profile' });
       await profile.getByRole('heading', { name: 'Ada Lovelace', level: 2 }).waitFor();
@@ -130,9 +115,7 @@ for (const v of VARIANTS) {
       await go(page, `#/stream/${encodeURIComponent(boKey)}`);
       await page.getByRole('region', { name: 'Profile' }).getByText(/^Your stream · 1 post · \d+ B$/).waitFor();
       assert.deepEqual(problems.errors, []);
-    } finally {
-      await context.close();
-    }
+    });
   });
 }
 
@@ -144,8 +127,7 @@ async function qrOf(img: Locator): Promise<string | null> {
 
 for (const v of VARIANTS.filter((x) => x.width > 1200)) {
   test(`the rail's Share card, ${v.id}: the stream in view, Copy link and Open Share; no bare key`, async () => {
-    const { page, context, problems } = await openApp(browser, reader.url, v);
-    try {
+    await ui.withApp(reader.url, v, async ({ page, context, problems }) => {
       await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(reader.url).origin });
       const rail = page.getByRole('complementary');
       const card = rail.getByRole('region', { name: 'Share' });
@@ -181,29 +163,23 @@ for (const v of VARIANTS.filter((x) => x.width > 1200)) {
       await page.getByRole('dialog', { name: 'Share Ada Lovelace' }).waitFor();
       await page.keyboard.press('Escape');
       assert.deepEqual(problems.errors, []);
-    } finally {
-      await context.close();
-    }
+    });
   });
 }
 
 test('Share is one click from Home, also where the rail is hidden', async () => {
   for (const width of [1280, 900, 400]) {
-    const { page, context } = await openApp(browser, reader.url, { width });
-    try {
+    await ui.withApp(reader.url, { width }, async ({ page }) => {
       await page.getByRole('heading', { name: 'Home', level: 1 }).waitFor();
       assert.equal(await page.getByRole('complementary').isVisible(), width >= 1200);
       await page.getByRole('main').getByRole('button', { name: 'Share Bo Chen' }).click();
       await page.getByRole('dialog', { name: 'Share Bo Chen' }).getByRole('img', { name: /^QR code of http/ }).waitFor();
-    } finally {
-      await context.close();
-    }
+    });
   }
 });
 
 test('every dialog starts on its first field (or Cancel), and an error goes when the input changes', async () => {
-  const { page, context, problems } = await openApp(browser, reader.url);
-  try {
+  await ui.withApp(reader.url, async ({ page, problems }) => {
     await page.getByRole('heading', { name: 'Home', level: 1 }).waitFor();
     const focused = async (dialogName: string, field: (d: Locator) => Locator) => {
       const d = page.getByRole('dialog', { name: dialogName });
@@ -276,9 +252,7 @@ test('every dialog starts on its first field (or Cancel), and an error goes when
     await d.getByText(/^Its 2 posts stay on this computer/).waitFor();
     await close(d);
     assert.deepEqual(problems.errors, []);
-  } finally {
-    await context.close();
-  }
+  });
 });
 
 test('the first paint, before any script, is the app shell with skeletons', async () => {
@@ -287,7 +261,7 @@ test('the first paint, before any script, is the app shell with skeletons', asyn
   assert.match(html, /Loading Drayer…/);
   assert.ok(!/<style|style="/.test(html), 'no inline style: the CSP allows only the stylesheet');
   for (const dark of [false, true]) {
-    const context = await browser.newContext({ javaScriptEnabled: false, viewport: { width: 1280, height: 800 }, colorScheme: dark ? 'dark' : 'light' });
+    const context = await ui.context({ javaScriptEnabled: false, viewport: { width: 1280, height: 800 }, colorScheme: dark ? 'dark' : 'light' });
     try {
       const page = await context.newPage();
       await page.goto(reader.url);

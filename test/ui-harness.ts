@@ -1,6 +1,8 @@
 // What the UI tests stand on: a real Chromium found without downloading anything, real headless
 // nodes (`drayer serve --ui`, child processes on 127.0.0.1), and helpers that look at pages the
-// way the tests need (console and CSP errors, axe, screenshots under test-results/ui/).
+// way the tests need (console and CSP errors, axe, screenshots under test-results/ui/). A test
+// file calls uiSuite() once: it owns the browser and the nodes for the file, closes every page's
+// context even when a test fails, and bounds the waits that have no timeout of their own.
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -8,14 +10,15 @@ import * as path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { after, before } from 'node:test';
+import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from 'playwright-core';
 import { AxeBuilder } from '@axe-core/playwright';
 import type { Arg, Method, Ret } from '../app/node/api.js';
 import { unwrap, type Envelope } from '../app/node/api.js';
-import { tmpDir } from './helpers.js';
+import { DRAYER_BIN, tmpDir } from './helpers.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const BIN = path.join(ROOT, 'bin', 'drayer.js');
+const BIN = DRAYER_BIN;
 export const SHOTS = path.join(ROOT, 'test-results', 'ui');
 
 export interface FoundBrowser {
@@ -169,22 +172,28 @@ export async function openApp(browser: Browser, url: string, opts: { width?: num
   });
   page.on('pageerror', (e) => problems.errors.push(`pageerror: ${e.message}`));
   page.setDefaultTimeout(15_000);
-  await page.goto(await withSignIn(url));
+  try {
+    await page.goto(await withSignIn(url));
+  } catch (e) {
+    await context.close().catch(() => undefined);
+    throw e;
+  }
   return { context, page, problems };
 }
 
 export async function shoot(page: Page, name: string): Promise<string> {
   fs.mkdirSync(SHOTS, { recursive: true });
   const file = path.join(SHOTS, `${name}.png`);
-  // Let fonts, the theme and entry animations settle: screenshots are for people to judge.
-  await page.evaluate('document.fonts.ready.then(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(() => r(true)))))');
+  // Let fonts, the theme and entry animations settle: screenshots are for people to judge. A
+  // loaded machine may take long; after 10 s the picture is taken as it is.
+  await within(page.evaluate('document.fonts.ready.then(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(() => r(true)))))'), 10_000, 'fonts and two frames').catch(() => undefined);
   await page.screenshot({ path: file, fullPage: false });
   return file;
 }
 
 /** axe on the page as it is now: no serious or critical violations. */
 export async function assertAccessible(page: Page, screen: string): Promise<void> {
-  const r = await new AxeBuilder({ page }).analyze();
+  const r = await within(new AxeBuilder({ page }).analyze(), 90_000, `axe on ${screen}`);
   const bad = r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
   const text = bad.map((v) => `${v.id} (${v.impact}): ${v.help}\n    ${v.nodes.slice(0, 3).map((n) => n.target.join(' ') + ' — ' + (n.failureSummary ?? '').replace(/\s+/g, ' ')).join('\n    ')}`).join('\n');
   assert.equal(bad.length, 0, `${screen}: accessibility violations\n${text}`);
@@ -204,3 +213,144 @@ export async function assertAccessibleWithFrames(page: Page, problems: PageProbl
 }
 
 export const hostname = os.hostname();
+
+/** `p`, or a clear error once `ms` have passed (page.evaluate and close() have no timeout of their own). */
+export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no answer in ${ms / 1000} s`)), ms);
+  });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
+
+/** The four looks every screen is checked in: light and dark, wide and narrow. */
+export const VIEWS = [
+  { id: 'light-wide', dark: false, width: 1280, height: 800 },
+  { id: 'dark-wide', dark: true, width: 1280, height: 800 },
+  { id: 'light-narrow', dark: false, width: 400, height: 860 },
+  { id: 'dark-narrow', dark: true, width: 400, height: 860 },
+] as const;
+export type View = (typeof VIEWS)[number];
+
+/** Move the app to a route, as a link would. */
+export async function go(page: Page, hash: string): Promise<void> {
+  await page.evaluate(`location.hash = ${JSON.stringify(hash)}`);
+}
+
+/** Wait until an expression is true in the page (waitForFunction evaluates strings, which the CSP forbids). */
+export async function until(page: Page, expr: string, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await within(page.evaluate(expr), ms, `waiting for ${expr}`))) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${expr}`);
+    await page.waitForTimeout(50);
+  }
+}
+
+/**
+ * The natural width of the first picture `selector` finds once it has loaded, 0 if it failed, -1
+ * if it has not loaded in 10 s. A collapsed post clips what lies below its fold, and a lazy
+ * picture there never loads (its decode() would wait forever): the post is opened first.
+ */
+export async function imageLoaded(page: Page, selector: string): Promise<number> {
+  const img = page.locator(selector).first();
+  await img.waitFor();
+  const more = page.getByRole('article').filter({ has: img }).getByRole('button', { name: 'Show more' });
+  if (await more.count()) await more.first().click();
+  await img.scrollIntoViewIfNeeded();
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  return img.evaluate((el: any) => Promise.race([
+    el.decode().then(() => el.naturalWidth as number, () => 0),
+    new Promise<number>((resolve) => setTimeout(() => resolve(-1), 10_000)),
+  ]));
+}
+
+export interface App {
+  context: BrowserContext;
+  page: Page;
+  problems: PageProblems;
+}
+
+export interface OpenOptions {
+  width?: number;
+  height?: number;
+  dark?: boolean;
+}
+
+export interface UiSuite {
+  /** the file's Chromium (launched by the suite's before hook) */
+  readonly browser: Browser;
+  /** a headless node (startUiNode) that is stopped when the file ends */
+  node(name: string, opts?: { dataDir?: string; discovery?: boolean }): Promise<UiNode>;
+  /** the app at `url` in a fresh signed-in context; closed when the file ends if not before */
+  open(url: string, opts?: OpenOptions): Promise<App>;
+  /** a bare context (no sign-in, no console capture), closed when the file ends if not before */
+  context(opts?: BrowserContextOptions): Promise<BrowserContext>;
+  /** the app at `url` for `fn`, its context closed afterwards however `fn` ends */
+  withApp<T>(url: string, fn: (app: App) => Promise<T>): Promise<T>;
+  withApp<T>(url: string, opts: OpenOptions, fn: (app: App) => Promise<T>): Promise<T>;
+}
+
+/**
+ * The browser and node lifecycle of one UI test file: registers the before hook that launches
+ * Chromium and the after hook that stops every node and context it made and closes the browser,
+ * each wait bounded so a stuck child cannot hold the run.
+ */
+export function uiSuite(): UiSuite {
+  let browser: Browser | undefined;
+  const nodes: UiNode[] = [];
+  const contexts = new Set<BrowserContext>();
+  before(async () => {
+    browser = await launchBrowser();
+  });
+  after(async () => {
+    await within(Promise.allSettled([...contexts].map((c) => c.close())), 15_000, 'closing pages').catch(() => undefined);
+    await within(Promise.allSettled(nodes.map((n) => n.stop())), 30_000, 'stopping nodes').catch(() => undefined);
+    await within(browser?.close() ?? Promise.resolve(), 15_000, 'closing Chromium').catch(() => undefined);
+  });
+  const need = (): Browser => {
+    assert.ok(browser, 'the browser starts in the before hook: use the suite inside a test or hook');
+    return browser;
+  };
+  const track = (c: BrowserContext): BrowserContext => {
+    contexts.add(c);
+    c.once('close', () => contexts.delete(c));
+    return c;
+  };
+  const open = async (url: string, opts: OpenOptions = {}): Promise<App> => {
+    const app = await openApp(need(), url, opts);
+    track(app.context);
+    return app;
+  };
+  return {
+    get browser() {
+      return need();
+    },
+    async node(name, opts = {}) {
+      const n = await startUiNode(name, opts);
+      nodes.push(n);
+      return n;
+    },
+    open,
+    async context(opts = {}) {
+      return track(await need().newContext(opts));
+    },
+    async withApp<T>(url: string, a: OpenOptions | ((app: App) => Promise<T>), b?: (app: App) => Promise<T>): Promise<T> {
+      const [opts, fn] = typeof a === 'function' ? [{}, a] : [a, b!];
+      const app = await open(url, opts);
+      try {
+        return await fn(app);
+      } catch (e) {
+        // what the page showed when it failed, for the person reading the report
+        const file = path.join(SHOTS, 'failed', `${new Date().toISOString().replace(/[:.]/g, '-')}.png`);
+        fs.mkdirSync(path.dirname(file), { recursive: true });
+        await within(app.page.screenshot({ path: file }), 10_000, 'a screenshot of the failure').then(
+          () => console.error(`# the page at the failure: ${file}`),
+          () => undefined,
+        );
+        throw e;
+      } finally {
+        await within(app.context.close(), 15_000, 'closing the page').catch(() => undefined);
+      }
+    },
+  };
+}

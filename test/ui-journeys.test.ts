@@ -1,31 +1,14 @@
 // The desktop UI's journeys, end to end: a real Chromium drives the renderer served by real
 // headless nodes (`drayer serve --ui` on 127.0.0.1), and every check reads what a person sees.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Browser } from 'playwright-core';
-import { assertAccessible, launchBrowser, openApp, shoot, startUiNode, type UiNode } from './ui-harness.js';
+import { assertAccessible, shoot, uiSuite } from './ui-harness.js';
 
-let browser: Browser;
-const nodes: UiNode[] = [];
-
-before(async () => {
-  browser = await launchBrowser();
-});
-after(async () => {
-  await Promise.allSettled(nodes.map((n) => n.stop()));
-  await browser?.close();
-});
-
-async function node(name: string): Promise<UiNode> {
-  const n = await startUiNode(name);
-  nodes.push(n);
-  return n;
-}
+const ui = uiSuite();
 
 test('first run: a person makes their stream and lands on Home', async () => {
-  const a = await node('first-run');
-  const { page, context, problems } = await openApp(browser, a.url);
-  try {
+  const a = await ui.node('first-run');
+  await ui.withApp(a.url, async ({ page, problems }) => {
     await page.getByRole('heading', { name: 'Make your stream' }).waitFor();
     await page.getByLabel('Name').fill('Ada Lovelace');
     await page.getByLabel('About').fill('Notes on the Analytical Engine');
@@ -45,16 +28,13 @@ test('first run: a person makes their stream and lands on Home', async () => {
     await page.getByRole('button', { name: 'Post', exact: true }).click();
     await page.getByRole('article').filter({ hasText: 'Hello, world' }).waitFor();
     assert.deepEqual(problems.errors, []);
-  } finally {
-    await context.close();
-  }
+  });
 });
 
 test('post, edit and delete: each shows in the timeline and reaches the stream', async () => {
-  const a = await node('posting');
+  const a = await ui.node('posting');
   const s = await a.call('createStream', { name: 'Bo', about: '' });
-  const { page, context, problems } = await openApp(browser, a.url);
-  try {
+  await ui.withApp(a.url, async ({ page, problems }) => {
     await page.getByRole('heading', { name: 'Home', level: 1 }).waitFor();
     await page.getByLabel('Title (optional)').fill('Garden log');
     await page.getByLabel('Post', { exact: true }).fill('The **tomatoes** are in.\n\n- basil\n- mint');
@@ -90,13 +70,11 @@ test('post, edit and delete: each shows in the timeline and reaches the stream',
     await page.getByText('Nothing here yet').waitFor();
     assert.equal((await a.call('listPosts', { publicKey: s.publicKey })).length, 0);
     assert.deepEqual(problems.errors, []);
-  } finally {
-    await context.close();
-  }
+  });
 });
 
 test('a hostile post renders as text: no element, script or link it asks for', async () => {
-  const a = await node('hostile');
+  const a = await ui.node('hostile');
   const s = await a.call('createStream', { name: 'Mallory' });
   const hostile = [
     '<img src=x onerror="window.__pwned = 1">',
@@ -106,8 +84,7 @@ test('a hostile post renders as text: no element, script or link it asks for', a
     'Code keeps what was typed: `a &amp; <b>`',
   ].join('\n\n');
   await a.call('post', { publicKey: s.publicKey, title: '<b>title</b>', body: hostile });
-  const { page, context, problems } = await openApp(browser, a.url);
-  try {
+  await ui.withApp(a.url, async ({ page, problems }) => {
     const card = page.getByRole('article').first();
     await card.waitFor();
     assert.equal(await card.locator('img, script, iframe, b').count(), 0);
@@ -118,25 +95,21 @@ test('a hostile post renders as text: no element, script or link it asks for', a
     assert.equal(await card.locator('code').textContent(), 'a &amp; <b>');
     assert.equal(await page.evaluate('window.__pwned'), undefined);
     assert.deepEqual(problems.errors, []);
-  } finally {
-    await context.close();
-  }
+  });
 });
 
 test('a post on another node arrives live, at once on top for a reader at the top of Home', async () => {
-  const a = await node('writer');
+  const a = await ui.node('writer');
   const sa = await a.call('createStream', { name: 'Ada', about: 'Writes from node A' });
   await a.call('post', { publicKey: sa.publicKey, title: 'Earlier', body: 'Already there before the follow.' });
   // B checks its sources every 5 s: set before it starts its scheduler, by a first run.
-  const b0 = await startUiNode('reader');
+  const b0 = await ui.node('reader');
   await b0.call('setSettings', { syncIntervalS: 5 });
   await b0.stop();
-  const b = await startUiNode('reader', { dataDir: b0.dataDir });
-  nodes.push(b);
+  const b = await ui.node('reader', { dataDir: b0.dataDir });
   await b.call('createStream', { name: 'Bo' });
 
-  const { page, context, problems } = await openApp(browser, b.url);
-  try {
+  await ui.withApp(b.url, async ({ page, problems }) => {
     await page.getByRole('heading', { name: 'Home', level: 1 }).waitFor();
     await page.getByRole('button', { name: 'Follow a stream' }).first().click();
     const dialog = page.getByRole('dialog', { name: 'Follow a stream' });
@@ -158,20 +131,17 @@ test('a post on another node arrives live, at once on top for a reader at the to
     assert.equal(await page.getByRole('button', { name: /new posts?$/ }).count(), 0);
     await shoot(page, 'home-live-post-light-wide');
     assert.deepEqual(problems.errors, []);
-  } finally {
-    await context.close();
-  }
+  });
 });
 
 test('search finds posts across streams, with the matching words highlighted and stream content kept as text', async () => {
-  const a = await node('search');
+  const a = await ui.node('search');
   const mine = await a.call('createStream', { name: 'Ada' });
   const other = await a.call('createStream', { name: 'Bo' });
   await a.call('post', { publicKey: mine.publicKey, title: 'Garden', body: 'The tomatoes are ripe.' });
   await a.call('post', { publicKey: other.publicKey, title: 'Market', body: 'Cheap <b>tomatoes</b> today <img src=x onerror="window.__pwned=1">' });
   await a.call('post', { publicKey: other.publicKey, title: 'Weather', body: 'Rain all week.' });
-  const { page, context, problems } = await openApp(browser, a.url);
-  try {
+  await ui.withApp(a.url, async ({ page, problems }) => {
     await page.getByRole('heading', { name: 'Home', level: 1 }).waitFor();
     await page.keyboard.press('Control+k');
     await page.getByLabel('Search posts').fill('tomato');
@@ -191,7 +161,5 @@ test('search finds posts across streams, with the matching words highlighted and
     await page.getByRole('heading', { name: 'Bo', level: 2 }).waitFor();
     await assertAccessible(page, 'stream page from search');
     assert.deepEqual(problems.errors, []);
-  } finally {
-    await context.close();
-  }
+  });
 });

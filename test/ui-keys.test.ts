@@ -2,42 +2,18 @@
 // backup with its check and a restore on another node, opening stream files, the stream page's
 // sync status, servers, verify and export, settings, errors as states, the windowed timeline, and
 // axe plus screenshots of the new screens.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { Stream } from '../app/store/store.js';
 import { encodePost } from '../app/store/posts.js';
-import { assertAccessible, launchBrowser, openApp, shoot, startUiNode, type UiNode } from './ui-harness.js';
+import { assertAccessible, shoot, uiSuite, until, VIEWS, type UiNode } from './ui-harness.js';
 import { tmpDir } from './helpers.js';
 
-let browser: Browser;
-const nodes: UiNode[] = [];
-
-before(async () => {
-  browser = await launchBrowser();
-});
-after(async () => {
-  await Promise.allSettled(nodes.map((n) => n.stop()));
-  await browser?.close();
-});
-
-async function node(name: string, dataDir?: string): Promise<UiNode> {
-  const n = await startUiNode(name, dataDir ? { dataDir } : {});
-  nodes.push(n);
-  return n;
-}
-
-/** Wait until an expression is true in the page (waitForFunction evaluates strings, which the CSP forbids). */
-async function until(page: Page, expr: string, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await page.evaluate(expr))) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${expr}`);
-    await page.waitForTimeout(50);
-  }
-}
+const ui = uiSuite();
 
 /** The words of the backup grid, in order. */
 async function gridWords(page: Page): Promise<string[]> {
@@ -66,13 +42,12 @@ async function passCheck(page: Page, words: string[], wrongFirst = false): Promi
 }
 
 test('key backup at first run with its check, then "restore from words" on another node: it posts, and followers accept it', async () => {
-  const a = await node('ada');
-  const b = await node('bo');
-  const c = await node('cy');
-  const { page, context, problems } = await openApp(browser, a.url);
-  let words: string[];
-  let pk: string;
-  try {
+  const a = await ui.node('ada');
+  const b = await ui.node('bo');
+  const c = await ui.node('cy');
+  let words: string[] = [];
+  let pk = '';
+  await ui.withApp(a.url, async ({ page, problems }) => {
     await page.getByLabel('Name').fill('Ada Lovelace');
     await page.getByRole('button', { name: 'Create stream' }).click();
     await page.getByRole('heading', { name: 'Back up your key' }).waitFor();
@@ -89,13 +64,10 @@ test('key backup at first run with its check, then "restore from words" on anoth
     await page.getByRole('button', { name: 'Post', exact: true }).click();
     await page.getByRole('article').filter({ hasText: 'Written on the first computer' }).waitFor();
     assert.deepEqual(problems.errors, []);
-  } finally {
-    await context.close();
-  }
+  });
   await c.call('follow', { key: pk, url: a.lanUrl });
 
-  const second = await openApp(browser, b.url);
-  try {
+  await ui.withApp(b.url, async (second) => {
     const p2 = second.page;
     await p2.getByRole('button', { name: 'Restore from backup words' }).click();
     const box = p2.getByLabel('Backup words');
@@ -118,9 +90,7 @@ test('key backup at first run with its check, then "restore from words" on anoth
     await p2.getByRole('button', { name: 'Post', exact: true }).click();
     await p2.getByRole('article').filter({ hasText: 'Written on the second computer' }).waitFor();
     assert.deepEqual(second.problems.errors, []);
-  } finally {
-    await second.context.close();
-  }
+  });
   // C, a follower of the stream from A, takes the post B signed
   await c.call('setStreamSettings', { publicKey: pk, sources: [b.lanUrl] });
   const reports = await c.call('syncNow', { publicKey: pk });
@@ -139,9 +109,8 @@ test('open a stream file: a damaged one says so and keeps the path; with its key
   theirs.close();
   fs.rmSync(path.join(dir, 'theirs.stream.privatekey'));
   fs.writeFileSync(path.join(dir, 'broken.stream'), 'SQLite format 3\0'.padEnd(8192, '\u0007'));
-  const n = await node('opener');
-  const { page, context, problems } = await openApp(browser, n.url);
-  try {
+  const n = await ui.node('opener');
+  await ui.withApp(n.url, async ({ page, problems }) => {
     await page.getByRole('button', { name: 'Open a stream file' }).click();
     const field = page.getByLabel('Path of the stream file');
     await field.fill(path.join(dir, 'broken.stream'));
@@ -170,22 +139,19 @@ test('open a stream file: a damaged one says so and keeps the path; with its key
     const list = await n.call('listStreams', undefined);
     assert.deepEqual(list.map((s) => [s.name, s.owned]).sort(), [['Notes on a stick', true], ['Somebody else', false]]);
     assert.deepEqual(problems.errors.filter((e) => !/Failed to load resource/.test(e)), []);
-  } finally {
-    await context.close();
-  }
+  });
 });
 
 test('stream page: sync status, verify (intact, incomplete, sync to finish), export and its download, primary servers, a peer gone', async () => {
-  const a = await node('writer');
-  const b = await node('reader');
+  const a = await ui.node('writer');
+  const b = await ui.node('reader');
   const s = await a.call('createStream', { name: 'Ada', about: 'Writes from A' });
   for (let i = 0; i < 3; i++) await a.call('post', { publicKey: s.publicKey, title: `Note ${i}`, body: 'text' });
   await b.call('follow', { key: s.publicKey, url: a.lanUrl });
   const out = tmpDir();
 
   // the writer's own page: the servers editor validates inline
-  const own = await openApp(browser, a.url);
-  try {
+  await ui.withApp(a.url, async (own) => {
     const page = own.page;
     await page.evaluate(`location.hash = ${JSON.stringify(`#/stream/${encodeURIComponent(s.publicKey)}`)}`);
     await page.getByText('Your stream · 3 posts').waitFor();
@@ -214,12 +180,9 @@ test('stream page: sync status, verify (intact, incomplete, sync to finish), exp
     await page.getByRole('list', { name: 'Primary servers' }).getByText('https://mirror.example.org').waitFor({ state: 'detached' });
     assert.deepEqual((await a.call('streamDetails', { publicKey: s.publicKey })).primaryServers.map((p) => p.url), ['http://127.0.0.1:9']);
     assert.deepEqual(own.problems.errors, []);
-  } finally {
-    await own.context.close();
-  }
+  });
 
-  const { page, context, problems } = await openApp(browser, b.url);
-  try {
+  await ui.withApp(b.url, async ({ page, problems }) => {
     await page.evaluate(`location.hash = ${JSON.stringify(`#/stream/${encodeURIComponent(s.publicKey)}`)}`);
     const host = a.lanUrl.replace('http://', '');
     const line = page.getByText(/^Synced (just now|\d+ min ago) · \d+ posts?( · [^·]+)*$/);
@@ -292,16 +255,13 @@ test('stream page: sync status, verify (intact, incomplete, sync to finish), exp
     await shoot(page, 'stream-peer-gone-light-wide');
     await assertAccessible(page, 'stream page with a sync error');
     assert.deepEqual(problems.errors, []);
-  } finally {
-    await context.close();
-  }
+  });
 });
 
 test('settings: notifications and sync interval are stored; key backup, restore and open are there too', async () => {
-  const n = await node('settings');
+  const n = await ui.node('settings');
   const s = await n.call('createStream', { name: 'Cy' });
-  const { page, context, problems } = await openApp(browser, n.url);
-  try {
+  await ui.withApp(n.url, async ({ page, context, problems }) => {
     await context.grantPermissions(['notifications']);
     await page.evaluate('location.hash = "#/settings"');
     const toggle = page.getByRole('switch', { name: 'New posts' });
@@ -343,30 +303,27 @@ test('settings: notifications and sync interval are stored; key backup, restore 
     await restore.getByText('already yours on this computer').waitFor();
     assert.equal(await restore.getByRole('button', { name: 'Restore', exact: true }).isDisabled(), true);
     assert.deepEqual(problems.errors, []);
-  } finally {
-    await context.close();
-  }
+  });
 });
 
 /** A reader node that does not pull by itself during a test: its interval set long before its scheduler starts. */
 async function quietReader(name: string): Promise<UiNode> {
-  const first = await startUiNode(name);
+  const first = await ui.node(name);
   await first.call('setSettings', { syncIntervalS: 3600 });
   await first.stop();
-  const n = await node(name, first.dataDir);
+  const n = await ui.node(name, { dataDir: first.dataDir });
   await new Promise((r) => setTimeout(r, 2_000)); // its first round (a second after start) is behind it
   return n;
 }
 
 test('Ctrl+R syncs now: on a followed stream\'s page that stream, elsewhere every stream, with a toast; the page does not reload', async () => {
-  const a = await node('ctrlr-writer');
+  const a = await ui.node('ctrlr-writer');
   const s = await a.call('createStream', { name: 'Ada', about: 'Writes from A' });
   await a.call('post', { publicKey: s.publicKey, title: 'Before', body: 'Already there.' });
   const b = await quietReader('ctrlr-reader');
   await b.call('follow', { key: s.publicKey, url: a.lanUrl });
   assert.equal((await b.call('listPosts', { publicKey: s.publicKey })).length, 1);
-  const { page, context, problems } = await openApp(browser, `${b.url}#/stream/${encodeURIComponent(s.publicKey)}`);
-  try {
+  await ui.withApp(`${b.url}#/stream/${encodeURIComponent(s.publicKey)}`, async ({ page, problems }) => {
     await page.getByRole('heading', { name: 'Ada', level: 2 }).waitFor();
     const feed = page.getByRole('feed', { name: 'Posts of Ada' });
     await feed.getByRole('article').filter({ hasText: 'Before' }).waitFor();
@@ -402,21 +359,18 @@ test('Ctrl+R syncs now: on a followed stream\'s page that stream, elsewhere ever
     await page.keyboard.press('Control+r');
     await page.locator('.toast-error').filter({ hasText: 'Drayer tries again by itself' }).waitFor({ timeout: 20_000 });
     assert.deepEqual(problems.errors.filter((e) => !/Failed to load resource/.test(e)), []);
-  } finally {
-    await context.close();
-  }
+  });
 });
 
 test('notifications: a new post in a followed stream, with the window in the background, shows one; clicking it opens the stream', async () => {
-  const a = await node('notify-writer');
+  const a = await ui.node('notify-writer');
   const s = await a.call('createStream', { name: 'Ada', about: 'Writes from A' });
   await a.call('post', { publicKey: s.publicKey, title: 'Before', body: 'Already there.' });
   const b = await quietReader('notify-reader');
   await b.call('createStream', { name: 'Bo' });
   await b.call('follow', { key: s.publicKey, url: a.lanUrl });
   await b.call('setSettings', { notifications: true });
-  const { page, context, problems } = await openApp(browser, b.url);
-  try {
+  await ui.withApp(b.url, async ({ page, context, problems }) => {
     await context.grantPermissions(['notifications'], { origin: new URL(b.url).origin });
     // Record every Notification made, and put the window in the background (notifications are for then).
     await context.addInitScript(`(() => {
@@ -463,9 +417,7 @@ test('notifications: a new post in a followed stream, with the window in the bac
     assert.match(page.url(), new RegExp(`#/stream/${encodeURIComponent(s.publicKey).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
     await page.getByRole('feed', { name: 'Posts of Ada' }).getByRole('article').filter({ hasText: 'Ring the bell' }).waitFor();
     assert.deepEqual(problems.errors, []);
-  } finally {
-    await context.close();
-  }
+  });
 });
 
 test('a full disk: the composer says what happened and what to do, and keeps the post', { skip: process.getuid?.() !== 0 ? 'needs root to mount a small tmpfs' : false }, async () => {
@@ -473,10 +425,9 @@ test('a full disk: the composer says what happened and what to do, and keeps the
   execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', mnt]);
   let n: UiNode | null = null;
   try {
-    n = await startUiNode('full', { dataDir: path.join(mnt, 'data') });
+    n = await ui.node('full', { dataDir: path.join(mnt, 'data') });
     await n.call('createStream', { name: 'Full disk' });
-    const { page, context, problems } = await openApp(browser, n.url);
-    try {
+    await ui.withApp(n.url, async ({ page, problems }) => {
       await page.getByRole('heading', { name: 'Home', level: 1 }).waitFor();
       const fd = fs.openSync(path.join(mnt, 'filler'), 'w');
       try {
@@ -498,9 +449,7 @@ test('a full disk: the composer says what happened and what to do, and keeps the
       await page.getByRole('button', { name: 'Post', exact: true }).click();
       await page.getByRole('article').filter({ hasText: 'Will not fit' }).waitFor();
       assert.deepEqual(problems.errors, []);
-    } finally {
-      await context.close();
-    }
+    });
   } finally {
     await n?.stop();
     execFileSync('umount', [mnt]);
@@ -516,9 +465,8 @@ test('the timeline is windowed: a few cards in the DOM of 400 posts, paging as i
     for (let i = 0; i < 400; i++) w.put('post', `p${String(i).padStart(4, '0')}`, encodePost({ title: `Post ${i}`, body: i % 3 ? 'short' : 'A longer body.\n\n'.repeat(i % 7 + 1) }), 1_700_000_000_000_000 + i * 1_000_000);
   });
   s.close();
-  const n = await node('many', dataDir);
-  const { page, context, problems } = await openApp(browser, n.url);
-  try {
+  const n = await ui.node('many', { dataDir });
+  await ui.withApp(n.url, async ({ page, problems }) => {
     await page.getByRole('article').filter({ hasText: 'Post 399' }).waitFor();
     const inDom = await page.getByRole('article').count();
     assert.ok(inDom > 3 && inDom < 30, `${inDom} cards in the DOM`);
@@ -540,40 +488,27 @@ test('the timeline is windowed: a few cards in the DOM of 400 posts, paging as i
     const outline = (await page.evaluate('[getComputedStyle(document.activeElement).outlineStyle, document.activeElement.outerHTML.slice(0, 100)]')) as string[];
     assert.equal(outline[0], 'solid', outline[1]);
     assert.deepEqual(problems.errors, []);
-  } finally {
-    await context.close();
-  }
+  });
 });
 
-const VARIANTS = [
-  { id: 'light-wide', dark: false, width: 1280, height: 800 },
-  { id: 'dark-wide', dark: true, width: 1280, height: 800 },
-  { id: 'light-narrow', dark: false, width: 400, height: 860 },
-  { id: 'dark-narrow', dark: true, width: 400, height: 860 },
-] as const;
-
 test('the new screens: accessible, light and dark, wide and narrow, with screenshots', async () => {
-  const a = await node('shots-a');
-  const b = await node('shots-b');
-  const fresh = await node('shots-fresh');
+  const a = await ui.node('shots-a');
+  const b = await ui.node('shots-b');
+  const fresh = await ui.node('shots-fresh');
   const s = await a.call('createStream', { name: 'Ada Lovelace', about: 'Notes on engines, numbers and the poetry of science.' });
   await a.call('post', { publicKey: s.publicKey, title: 'On the Analytical Engine', body: 'The engine *weaves algebraic patterns*.' });
   await a.call('setPrimaryServers', { publicKey: s.publicKey, servers: [{ type: 'http', url: 'https://mirror.example.org' }] });
   await b.call('createStream', { name: 'Bo Chen' });
   await b.call('follow', { key: s.publicKey, url: a.lanUrl });
-  for (const v of VARIANTS) {
+  for (const v of VIEWS) {
     // the key backup step of the first run
-    const first = await openApp(browser, fresh.url, v);
-    try {
+    await ui.withApp(fresh.url, v, async (first) => {
       await first.page.getByRole('button', { name: 'Restore from backup words' }).click();
       await first.page.getByLabel('Backup words').waitFor();
       await shoot(first.page, `restore-${v.id}`);
       await assertAccessible(first.page, `restore ${v.id}`);
-    } finally {
-      await first.context.close();
-    }
-    const { page, context, problems } = await openApp(browser, a.url, v);
-    try {
+    });
+    await ui.withApp(a.url, v, async ({ page, problems }) => {
       await page.evaluate(`location.hash = ${JSON.stringify(`#/stream/${encodeURIComponent(s.publicKey)}`)}`);
       await page.getByRole('heading', { name: 'Ada Lovelace', level: 2 }).waitFor();
       await page.getByText('Stream file, servers and key').click();
@@ -595,11 +530,8 @@ test('the new screens: accessible, light and dark, wide and narrow, with screens
       await shoot(page, `settings-keys-${v.id}`);
       await assertAccessible(page, `settings ${v.id}`);
       assert.deepEqual(problems.errors, []);
-    } finally {
-      await context.close();
-    }
-    const follower = await openApp(browser, b.url, v);
-    try {
+    });
+    await ui.withApp(b.url, v, async (follower) => {
       await follower.page.evaluate(`location.hash = ${JSON.stringify(`#/stream/${encodeURIComponent(s.publicKey)}`)}`);
       await follower.page.getByText(/^Synced .* · \d+ posts?/).waitFor();
       await shoot(follower.page, `stream-follower-${v.id}`);
@@ -608,8 +540,6 @@ test('the new screens: accessible, light and dark, wide and narrow, with screens
       await follower.page.getByRole('button', { name: 'Verify' }).click();
       await follower.page.getByRole('dialog').getByRole('heading', { name: 'Intact' }).waitFor();
       await shoot(follower.page, `verify-${v.id}`);
-    } finally {
-      await follower.context.close();
-    }
+    });
   }
 });

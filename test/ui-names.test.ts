@@ -2,26 +2,16 @@
 // terminal escapes and a newline, and whose file name holds a bidi override. A real Chromium
 // against a real headless node: the name shows cleaned, the file with the override written out
 // and typed by its real extension, never previewed as the picture it pretends to be.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Browser } from 'playwright-core';
 import { encode } from '@msgpack/msgpack';
 import { Stream } from '../app/store/store.js';
-import { launchBrowser, openApp, shoot, startUiNode, type UiNode } from './ui-harness.js';
+import { shoot, uiSuite } from './ui-harness.js';
 import { tmpDir } from './helpers.js';
 
-let browser: Browser;
-let node: UiNode | null = null;
-
-before(async () => {
-  browser = await launchBrowser();
-});
-after(async () => {
-  await node?.stop();
-  await browser?.close();
-});
+const ui = uiSuite();
 
 test('a hostile stream\'s name and bidi file name show neutralised in the Files tab', async () => {
   const dir = tmpDir();
@@ -39,10 +29,9 @@ test('a hostile stream\'s name and bidi file name show neutralised in the Files 
   const pk = Buffer.from(s.publicKey).toString('base64');
   s.close();
   fs.copyFileSync(path.join(dir, 'evil.stream'), path.join(dataDir, 'evil.stream'));
-  node = await startUiNode('names', { dataDir });
+  const node = await ui.node('names', { dataDir });
 
-  const { page, context, problems } = await openApp(browser, `${node.url}#/stream/${encodeURIComponent(pk)}/files`);
-  try {
+  await ui.withApp(`${node.url}#/stream/${encodeURIComponent(pk)}/files`, async ({ page, problems }) => {
     // the file sits under its folder's row (docs/), which names the folder
     const row = page.locator('.folder-files .file-row:not(.folder-row)').first();
     await row.waitFor();
@@ -58,7 +47,5 @@ test('a hostile stream\'s name and bidi file name show neutralised in the Files 
     await page.waitForTimeout(300);
     assert.equal(await page.locator('.dialog img').count(), 0);
     assert.deepEqual(problems.errors, []);
-  } finally {
-    await context.close();
-  }
+  });
 });

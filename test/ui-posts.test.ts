@@ -3,32 +3,12 @@
 // working; long posts collapse with "Show more" and are never cut inside a word or a link; every
 // post has its own page; pictures open large; Delete can be undone for 5 s; the editor shows a
 // post's pictures as thumbnails; long stream names never push the Post button out of its card.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Browser, Page } from 'playwright-core';
 import { PNG } from 'pngjs';
-import { assertAccessible, launchBrowser, openApp, shoot, startUiNode, type UiNode } from './ui-harness.js';
+import { assertAccessible, go, shoot, uiSuite, VIEWS } from './ui-harness.js';
 
-let browser: Browser;
-const nodes: UiNode[] = [];
-
-before(async () => {
-  browser = await launchBrowser();
-});
-after(async () => {
-  await Promise.allSettled(nodes.map((n) => n.stop()));
-  await browser?.close();
-});
-
-async function node(name: string): Promise<UiNode> {
-  const n = await startUiNode(name);
-  nodes.push(n);
-  return n;
-}
-
-async function go(page: Page, hash: string): Promise<void> {
-  await page.evaluate(`location.hash = ${JSON.stringify(hash)}`);
-}
+const ui = uiSuite();
 
 function makePng(w: number, h: number): Buffer {
   const png = new PNG({ width: w, height: h });
@@ -63,8 +43,8 @@ const HOSTILE = [
 ];
 
 test('a followed stream posting hostile bodies leaves the app working; long posts collapse; unfollow from the sidebar', async () => {
-  const a = await node('mallory');
-  const b = await node('reader');
+  const a = await ui.node('mallory');
+  const b = await ui.node('reader');
   const m = await a.call('createStream', { name: 'Mallory', about: 'Posts what breaks things' });
   await a.call('post', { publicKey: m.publicKey, title: 'Before', body: 'An ordinary post, written first.' });
   for (const p of HOSTILE) await a.call('post', { publicKey: m.publicKey, ...p });
@@ -72,8 +52,7 @@ test('a followed stream posting hostile bodies leaves the app working; long post
   await b.call('createStream', { name: 'Bo' });
   await b.call('follow', { key: m.publicKey, url: a.lanUrl });
 
-  const { page, context, problems } = await openApp(browser, b.url);
-  try {
+  await ui.withApp(b.url, async ({ page, problems }) => {
     await page.getByRole('heading', { name: 'Home', level: 1 }).waitFor();
     const feed = page.getByRole('feed', { name: 'Posts' });
     await feed.getByRole('article', { name: 'After' }).waitFor();
@@ -133,13 +112,11 @@ test('a followed stream posting hostile bodies leaves the app working; long post
     assert.equal((await b.call('listStreams', undefined)).some((s) => s.publicKey === m.publicKey), false);
     assert.equal(await page.getByText('This post could not be shown').count(), 0);
     assert.deepEqual(problems.errors, []);
-  } finally {
-    await context.close();
-  }
+  });
 });
 
 test('every post has its own page: the whole post, who wrote it, from the time and the ⋯ menu; axe and screenshots', async () => {
-  const a = await node('permalink');
+  const a = await ui.node('permalink');
   const s = await a.call('createStream', { name: 'Ada Lovelace', about: '' });
   const pic = 'media/engine.png';
   await a.call('putFile', { publicKey: s.publicKey, path: pic, data: makePng(900, 600).toString('base64') });
@@ -147,14 +124,8 @@ test('every post has its own page: the whole post, who wrote it, from the time a
   const p = await a.call('post', { publicKey: s.publicKey, title: 'Notes on the engine', body: `${long}\n\n![The Analytical Engine, a drawing](${pic})` });
   await a.call('post', { publicKey: s.publicKey, title: 'ملاحظة', body: `${ARABIC}\n\n${ARABIC}` });
 
-  for (const v of [
-    { id: 'light-wide', dark: false, width: 1280, height: 800 },
-    { id: 'dark-wide', dark: true, width: 1280, height: 800 },
-    { id: 'light-narrow', dark: false, width: 400, height: 860 },
-    { id: 'dark-narrow', dark: true, width: 400, height: 860 },
-  ]) {
-    const { page, context, problems } = await openApp(browser, a.url, v);
-    try {
+  for (const v of VIEWS) {
+    await ui.withApp(a.url, v, async ({ page, problems }) => {
       const card = page.getByRole('article', { name: 'Notes on the engine' });
       await card.waitFor();
       await card.getByRole('button', { name: 'Show more' }).waitFor();
@@ -202,19 +173,16 @@ test('every post has its own page: the whole post, who wrote it, from the time a
       await go(page, `#/post/${encodeURIComponent(s.publicKey)}/${encodeURIComponent(p.key)}`);
       await page.getByRole('article', { name: 'Notes on the engine' }).waitFor();
       assert.deepEqual(problems.errors, []);
-    } finally {
-      await context.close();
-    }
+    });
   }
 });
 
 test('Delete can be undone for 5 s: nothing is written until then', async () => {
-  const a = await node('undo');
+  const a = await ui.node('undo');
   const s = await a.call('createStream', { name: 'Bo' });
   await a.call('post', { publicKey: s.publicKey, title: 'Keep me', body: 'Deleted by mistake.' });
   await a.call('post', { publicKey: s.publicKey, title: 'Drop me', body: 'Deleted on purpose.' });
-  const { page, context, problems } = await openApp(browser, a.url);
-  try {
+  await ui.withApp(a.url, async ({ page, problems }) => {
     const del = async (title: string) => {
       const card = page.getByRole('article', { name: title });
       await card.getByRole('button', { name: 'Post actions' }).click();
@@ -239,19 +207,16 @@ test('Delete can be undone for 5 s: nothing is written until then', async () => 
     assert.ok(Date.now() - t0 > 3500, 'not before the 5 s');
     assert.equal(await page.getByRole('article', { name: 'Drop me' }).count(), 0);
     assert.deepEqual(problems.errors, []);
-  } finally {
-    await context.close();
-  }
+  });
 });
 
 test('the editor shows a post\'s pictures as thumbnails with Remove, and stores markdown', async () => {
-  const a = await node('thumbs');
+  const a = await ui.node('thumbs');
   const s = await a.call('createStream', { name: 'Cy' });
   await a.call('putFile', { publicKey: s.publicKey, path: 'media/one.png', data: makePng(300, 200).toString('base64') });
   await a.call('putFile', { publicKey: s.publicKey, path: 'media/two.png', data: makePng(200, 300).toString('base64') });
   await a.call('post', { publicKey: s.publicKey, title: 'Two pictures', body: 'The pond in spring.\n\n![One](media/one.png)\n\n![Two](media/two.png)' });
-  const { page, context, problems } = await openApp(browser, a.url);
-  try {
+  await ui.withApp(a.url, async ({ page, problems }) => {
     const card = page.getByRole('article', { name: 'Two pictures' });
     await card.getByRole('button', { name: 'Post actions' }).click();
     await page.getByRole('menuitem', { name: 'Edit' }).click();
@@ -268,19 +233,16 @@ test('the editor shows a post\'s pictures as thumbnails with Remove, and stores 
     const [p] = await a.call('listPosts', { publicKey: s.publicKey });
     assert.equal(p!.body, 'The pond in late spring.\n\n![Two](media/two.png)');
     assert.deepEqual(problems.errors, []);
-  } finally {
-    await context.close();
-  }
+  });
 });
 
 test('long stream names: the composer\'s picker is cut with its name in a tooltip, Post stays in its card at 480 px', async () => {
-  const a = await node('names');
+  const a = await ui.node('names');
   const long = `${'Ein sehr langer Name für einen Strom '.repeat(5)}`.trim().slice(0, 200);
   await a.call('createStream', { name: long });
   await a.call('createStream', { name: `${long} (zwei)`.slice(0, 200) });
   for (const width of [480, 1280]) {
-    const { page, context, problems } = await openApp(browser, a.url, { width, height: 800 });
-    try {
+    await ui.withApp(a.url, { width, height: 800 }, async ({ page, problems }) => {
       const composer = page.getByRole('region', { name: 'New post' });
       const picker = composer.getByLabel('Post to');
       await picker.waitFor();
@@ -293,20 +255,17 @@ test('long stream names: the composer\'s picker is cut with its name in a toolti
       assert.ok(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth'), 'no sideways scrolling');
       await shoot(page, `posts-long-names-${width}`);
       assert.deepEqual(problems.errors, []);
-    } finally {
-      await context.close();
-    }
+    });
   }
 });
 
 test('one post that cannot be drawn shows a note in its place; the other posts and the app stay', async () => {
-  const a = await node('broken-card');
+  const a = await ui.node('broken-card');
   const s = await a.call('createStream', { name: 'Di' });
   await a.call('post', { publicKey: s.publicKey, title: 'Fine before', body: 'Drawn as usual.' });
   await a.call('post', { publicKey: s.publicKey, title: 'Explodes when drawn', body: 'x' });
   await a.call('post', { publicKey: s.publicKey, title: 'Fine after', body: 'Drawn as usual.' });
-  const { page, context, problems } = await openApp(browser, a.url);
-  try {
+  await ui.withApp(a.url, async ({ page, problems }) => {
     // A fault no input reaches today, made by the test: the DOM refuses this one title.
     await page.addInitScript(`{
       const d = Object.getOwnPropertyDescriptor(Node.prototype, 'textContent');
@@ -326,7 +285,5 @@ test('one post that cannot be drawn shows a note in its place; the other posts a
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Settings' }).click();
     await page.getByRole('heading', { name: 'Appearance' }).waitFor();
     assert.deepEqual(problems.errors.filter((e) => !/boom: this post cannot be drawn|above error occurred/i.test(e)), []);
-  } finally {
-    await context.close();
-  }
+  });
 });

@@ -1,12 +1,11 @@
 // Every main screen of the desktop UI, light and dark, wide and narrow: no serious or critical
 // accessibility violations (axe), visible keyboard focus, and a screenshot of each under
 // test-results/ui/ for people to look at.
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Browser, Page } from 'playwright-core';
-import { assertAccessible, launchBrowser, openApp, shoot, startUiNode, type UiNode } from './ui-harness.js';
+import { assertAccessible, go, shoot, uiSuite, VIEWS, type UiNode } from './ui-harness.js';
 
-let browser: Browser;
+const ui = uiSuite();
 let writer: UiNode;
 let reader: UiNode;
 let fresh: UiNode;
@@ -14,8 +13,7 @@ let adaKey = '';
 const MIN = 60_000_000; // µs
 
 before(async () => {
-  browser = await launchBrowser();
-  [writer, reader, fresh] = await Promise.all([startUiNode('ada'), startUiNode('bo'), startUiNode('fresh')]);
+  [writer, reader, fresh] = await Promise.all([ui.node('ada'), ui.node('bo'), ui.node('fresh')]);
   const ada = await writer.call('createStream', { name: 'Ada Lovelace', about: 'Notes on engines, numbers and the poetry of science.' });
   adaKey = ada.publicKey;
   await writer.call('post', { publicKey: adaKey, title: 'On the Analytical Engine', body: 'The engine *weaves algebraic patterns* just as the Jacquard loom weaves flowers and leaves.\n\nThree things it needs:\n\n1. a **store** for numbers\n2. a **mill** to work on them\n3. cards to say what to do' });
@@ -26,26 +24,9 @@ before(async () => {
   void MIN;
 });
 
-after(async () => {
-  await Promise.allSettled([writer?.stop(), reader?.stop(), fresh?.stop()]);
-  await browser?.close();
-});
-
-const VARIANTS = [
-  { id: 'light-wide', dark: false, width: 1280, height: 800 },
-  { id: 'dark-wide', dark: true, width: 1280, height: 800 },
-  { id: 'light-narrow', dark: false, width: 400, height: 860 },
-  { id: 'dark-narrow', dark: true, width: 400, height: 860 },
-] as const;
-
-async function go(page: Page, hash: string): Promise<void> {
-  await page.evaluate(`location.hash = ${JSON.stringify(hash)}`);
-}
-
-for (const v of VARIANTS) {
+for (const v of VIEWS) {
   test(`main screens, ${v.id}: accessible, and screenshots taken`, async () => {
-    const { page, context, problems } = await openApp(browser, reader.url, v);
-    try {
+    await ui.withApp(reader.url, v, async ({ page, problems }) => {
       assert.equal(await page.evaluate('document.documentElement.dataset.theme'), v.dark ? 'dark' : 'light', 'the system theme is followed');
 
       await page.getByRole('article').filter({ hasText: 'On the Analytical Engine' }).waitFor();
@@ -90,28 +71,22 @@ for (const v of VARIANTS) {
       await dialog.waitFor({ state: 'detached' });
       // The bad key's error surfaced in the dialog, not as a console error.
       assert.deepEqual(problems.errors, []);
-    } finally {
-      await context.close();
-    }
+    });
   });
 }
 
 test('first run screen, light and dark, wide and narrow', async () => {
-  for (const v of VARIANTS) {
-    const { page, context } = await openApp(browser, fresh.url, v);
-    try {
+  for (const v of VIEWS) {
+    await ui.withApp(fresh.url, v, async ({ page }) => {
       await page.getByRole('heading', { name: 'Make your stream' }).waitFor();
       await shoot(page, `first-run-${v.id}`);
       await assertAccessible(page, `first run ${v.id}`);
-    } finally {
-      await context.close();
-    }
+    });
   }
 });
 
 test('keyboard: focus is visible, every nav item is reachable, the theme can be set to dark', async () => {
-  const { page, context } = await openApp(browser, reader.url);
-  try {
+  await ui.withApp(reader.url, async ({ page }) => {
     await page.getByRole('heading', { name: 'Home', level: 1 }).waitFor();
     await page.keyboard.press('Tab');
     const first = await page.evaluate('document.activeElement.textContent');
@@ -138,7 +113,5 @@ test('keyboard: focus is visible, every nav item is reachable, the theme can be 
     await page.getByRole('heading', { name: 'Appearance' }).waitFor();
     assert.equal(await page.evaluate('document.documentElement.dataset.theme'), 'dark');
     assert.equal(await page.getByRole('radio', { name: 'Dark' }).getAttribute('aria-checked'), 'true');
-  } finally {
-    await context.close();
-  }
+  });
 });

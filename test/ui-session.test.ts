@@ -2,37 +2,20 @@
 // item 14): the sign-in code leaves the address bar and is not in the page's reach; a node
 // restarted on the same data directory keeps its port and the open tab carries on; when the port
 // is taken the node moves, and the stale tab says to open the new link.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as http from 'node:http';
 import * as path from 'node:path';
-import type { Browser } from 'playwright-core';
-import { assertAccessible, launchBrowser, openApp, shoot, startUiNode, type UiNode } from './ui-harness.js';
+import { assertAccessible, shoot, uiSuite } from './ui-harness.js';
 import { tmpDir } from './helpers.js';
 
-let browser: Browser;
-const nodes: UiNode[] = [];
-
-before(async () => {
-  browser = await launchBrowser();
-});
-after(async () => {
-  await Promise.allSettled(nodes.map((n) => n.stop()));
-  await browser?.close();
-});
-
-async function node(name: string, dataDir: string): Promise<UiNode> {
-  const n = await startUiNode(name, { dataDir });
-  nodes.push(n);
-  return n;
-}
+const ui = uiSuite();
 
 test('the tab signs in once, keeps going across a restart on the same port, and says to open the new link when the node moved', async () => {
   const dataDir = path.join(tmpDir('drayer-ui-'), 'session');
-  const first = await node('session', dataDir);
+  const first = await ui.node('session', { dataDir });
   await first.call('createStream', { name: 'Kept', about: '' });
-  const { page, context, problems } = await openApp(browser, first.url);
-  try {
+  await ui.withApp(first.url, async ({ page, context, problems }) => {
     await page.getByRole('heading', { name: 'Home', level: 1 }).waitFor();
     // The code has left the address bar and the history entry; the cookie is out of the page's reach.
     assert.equal(new URL(page.url()).search, '');
@@ -50,7 +33,7 @@ test('the tab signs in once, keeps going across a restart on the same port, and 
     // Restarted on the same data directory: the same address, and the open tab carries on.
     await first.stop();
     await page.getByRole('status').filter({ hasText: /Live updates paused|not answering/ }).waitFor();
-    const second = await node('session', dataDir);
+    const second = await ui.node('session', { dataDir });
     assert.equal(second.url, first.url, 'the web UI keeps its port');
     await page.getByRole('status').filter({ hasText: /Live updates paused|not answering/ }).waitFor({ state: 'detached', timeout: 20_000 });
     await second.call('post', { publicKey: (await second.call('listStreams', undefined))[0]!.publicKey, title: '', body: 'After the restart' });
@@ -62,7 +45,7 @@ test('the tab signs in once, keeps going across a restart on the same port, and 
     const squatter = http.createServer((_q, r) => r.writeHead(404, { 'content-type': 'text/plain' }).end('something else'));
     await new Promise<void>((r) => squatter.listen(port, '127.0.0.1', () => r()));
     try {
-      const third = await node('session', dataDir);
+      const third = await ui.node('session', { dataDir });
       assert.notEqual(third.url, first.url);
       const banner = page.getByRole('status').filter({ hasText: 'Drayer is not answering at this address' });
       await banner.waitFor({ timeout: 30_000 });
@@ -70,27 +53,22 @@ test('the tab signs in once, keeps going across a restart on the same port, and 
       await shoot(page, 'session-moved-light');
       await assertAccessible(page, 'stale tab');
       // The new link works in a new tab.
-      const moved = await openApp(browser, third.url, { dark: true, width: 480 });
-      try {
+      await ui.withApp(third.url, { dark: true, width: 480 }, async (moved) => {
         await moved.page.getByRole('heading', { name: 'Home', level: 1 }).waitFor();
         await moved.page.getByRole('article').filter({ hasText: 'After the restart' }).waitFor();
         assert.deepEqual(moved.problems.errors.filter((e) => !/Failed to load resource/.test(e)), []);
-      } finally {
-        await moved.context.close();
-      }
+      });
     } finally {
       await new Promise((r) => squatter.close(r));
     }
     // The console saw the connection drop (the browser logs failed event-stream loads): nothing else.
     assert.deepEqual(problems.errors.filter((e) => !/Failed to load resource|ERR_CONNECTION_REFUSED|EventSource/.test(e)), []);
-  } finally {
-    await context.close();
-  }
+  });
 });
 
 test('a tab without a session (a bookmark in another browser) says how to sign in', async () => {
-  const n = await node('signed-out', path.join(tmpDir('drayer-ui-'), 'out'));
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, reducedMotion: 'reduce' });
+  const n = await ui.node('signed-out', { dataDir: path.join(tmpDir('drayer-ui-'), 'out') });
+  const context = await ui.context({ viewport: { width: 1280, height: 800 }, reducedMotion: 'reduce' });
   try {
     const page = await context.newPage();
     await page.goto(n.url); // no code: not signed in
@@ -100,7 +78,7 @@ test('a tab without a session (a bookmark in another browser) says how to sign i
     await shoot(page, 'session-signed-out-light');
     // A used link says so, and what to do.
     const link = await n.signInUrl();
-    const once = await browser.newContext();
+    const once = await ui.context();
     await (await once.newPage()).goto(link);
     await once.close();
     const res = await page.goto(link);

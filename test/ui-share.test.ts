@@ -2,32 +2,17 @@
 // nodes: files added with the chooser and by drop (folders keep their paths), listed, opened and
 // deleted, a Site tab once there is an index.html; the Share dialog's QR codes decoded from a
 // screenshot and opened on an emulated phone; avatars and pictures attached to posts.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { devices, type Browser, type Page } from 'playwright-core';
+import { devices, type Page } from 'playwright-core';
 import jsQRModule from 'jsqr';
 import { PNG } from 'pngjs';
-import { assertAccessible, assertAccessibleWithFrames, launchBrowser, openApp, shoot, SHOTS, startUiNode, type UiNode } from './ui-harness.js';
+import { assertAccessible, assertAccessibleWithFrames, go, imageLoaded, shoot, SHOTS, uiSuite, VIEWS, within } from './ui-harness.js';
 import { tmpDir } from './helpers.js';
 
-let browser: Browser;
-const nodes: UiNode[] = [];
-
-before(async () => {
-  browser = await launchBrowser();
-});
-after(async () => {
-  await Promise.allSettled(nodes.map((n) => n.stop()));
-  await browser?.close();
-});
-
-async function node(name: string): Promise<UiNode> {
-  const n = await startUiNode(name);
-  nodes.push(n);
-  return n;
-}
+const ui = uiSuite();
 
 /** A real picture: w×h, a diagonal gradient from one colour to another. */
 function makePng(w: number, h: number, from: [number, number, number], to: [number, number, number]): Buffer {
@@ -57,30 +42,10 @@ async function decodeQr(page: Page, selector: string): Promise<string> {
   return code.data;
 }
 
-async function go(page: Page, hash: string): Promise<void> {
-  await page.evaluate(`location.hash = ${JSON.stringify(hash)}`);
-}
-
-async function imageLoaded(page: Page, selector: string): Promise<number> {
-  const img = page.locator(selector).first();
-  await img.waitFor();
-  // A collapsed post clips what lies below its fold, and a lazy picture there never loads (its
-  // decode() would wait forever): open the post first, and bound the wait all the same.
-  const more = page.getByRole('article').filter({ has: img }).getByRole('button', { name: 'Show more' });
-  if (await more.count()) await more.first().click();
-  await img.scrollIntoViewIfNeeded();
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  return img.evaluate((el: any) => Promise.race([
-    el.decode().then(() => el.naturalWidth as number, () => 0),
-    new Promise<number>((resolve) => setTimeout(() => resolve(-1), 10_000)), // -1: still not loaded after 10 s
-  ]));
-}
-
 test('files: add with the chooser and by drop (folders keep their paths), list, open, delete; a Site tab once index.html is there', async () => {
-  const a = await node('files');
+  const a = await ui.node('files');
   const s = await a.call('createStream', { name: 'Ada Lovelace', about: 'Notes and drawings' });
-  const { page, context, problems } = await openApp(browser, `${a.url}#/stream/${encodeURIComponent(s.publicKey)}/files`);
-  try {
+  await ui.withApp(`${a.url}#/stream/${encodeURIComponent(s.publicKey)}/files`, async ({ page, context, problems }) => {
     const main = page.getByRole('main');
     await main.getByRole('heading', { name: 'Drop files here' }).waitFor();
     assert.equal(await page.getByRole('tab', { name: /^Site/ }).count(), 0, 'no Site tab without index.html');
@@ -187,13 +152,11 @@ test('files: add with the chooser and by drop (folders keep their paths), list, 
     await page.reload();
     await page.getByRole('link', { name: 'Open site' }).waitFor();
     assert.deepEqual(problems.errors, []);
-  } finally {
-    await context.close();
-  }
+  });
 });
 
 test('share: the QR codes decode to the stream\'s web address and key link; a phone sees the site, or the posts with markdown, avatar and pictures', async () => {
-  const a = await node('share');
+  const a = await ui.node('share');
   const cafe = await a.call('createStream', { name: 'Cafe Lumen', about: 'Coffee, cake & the odd concert.' });
   await a.call('setAvatar', { publicKey: cafe.publicKey, data: b64(makePng(128, 128, [201, 42, 42], [255, 180, 0])) });
   await a.call('putFile', { publicKey: cafe.publicKey, path: 'media/cake.png', data: b64(makePng(600, 400, [250, 220, 180], [160, 90, 40])) });
@@ -202,68 +165,68 @@ test('share: the QR codes decode to the stream\'s web address and key link; a ph
   await a.call('putFile', { publicKey: site.publicKey, path: 'index.html', data: b64('<!doctype html><meta name="viewport" content="width=device-width"><title>Ada</title><h1>Welcome to Ada’s site</h1>') });
   const cafeDetails = await a.call('streamDetails', { publicKey: cafe.publicKey });
 
-  const { page, context, problems } = await openApp(browser, `${a.url}#/stream/${encodeURIComponent(cafe.publicKey)}`);
-  const phone = await browser.newContext({ ...devices['Pixel 7'], timezoneId: 'Asia/Tokyo', locale: 'en-GB' });
-  try {
-    await page.getByRole('heading', { name: 'Cafe Lumen', level: 2 }).waitFor();
-    await page.getByRole('main').getByRole('button', { name: 'Share' }).click();
-    const dialog = page.getByRole('dialog', { name: 'Share Cafe Lumen' });
-    // these nodes listen on 127.0.0.1 only: the dialog says a phone cannot reach it, not "scan with a phone"
-    await dialog.getByText('Only this computer can open this address: it has no network address a phone can reach.', { exact: false }).waitFor();
-    assert.equal(await dialog.getByText('Scan with a phone on the same Wi-Fi.').count(), 0);
-    await dialog.locator('.qr img').waitFor();
-    await dialog.getByText(cafeDetails.webUrls[0]!).waitFor();
-    await dialog.getByRole('button', { name: 'Copy address' }).waitFor();
-    await shoot(page, 'share-phone-light-wide');
-    await assertAccessible(page, 'share dialog, phone');
-    const url = await decodeQr(page, '.dialog .qr img');
-    assert.equal(url, cafeDetails.webUrls[0]);
+  await ui.withApp(`${a.url}#/stream/${encodeURIComponent(cafe.publicKey)}`, async ({ page, problems }) => {
+    const phone = await ui.browser.newContext({ ...devices['Pixel 7'], timezoneId: 'Asia/Tokyo', locale: 'en-GB' });
+    try {
+      await page.getByRole('heading', { name: 'Cafe Lumen', level: 2 }).waitFor();
+      await page.getByRole('main').getByRole('button', { name: 'Share' }).click();
+      const dialog = page.getByRole('dialog', { name: 'Share Cafe Lumen' });
+      // these nodes listen on 127.0.0.1 only: the dialog says a phone cannot reach it, not "scan with a phone"
+      await dialog.getByText('Only this computer can open this address: it has no network address a phone can reach.', { exact: false }).waitFor();
+      assert.equal(await dialog.getByText('Scan with a phone on the same Wi-Fi.').count(), 0);
+      await dialog.locator('.qr img').waitFor();
+      await dialog.getByText(cafeDetails.webUrls[0]!).waitFor();
+      await dialog.getByRole('button', { name: 'Copy address' }).waitFor();
+      await shoot(page, 'share-phone-light-wide');
+      await assertAccessible(page, 'share dialog, phone');
+      const url = await decodeQr(page, '.dialog .qr img');
+      assert.equal(url, cafeDetails.webUrls[0]);
 
-    await dialog.getByRole('tab', { name: 'Another computer' }).click();
-    await dialog.getByText(cafeDetails.link).waitFor();
-    assert.equal(await decodeQr(page, '.dialog .qr img'), cafeDetails.link);
-    assert.match(cafeDetails.link, /^drayer:/);
-    await shoot(page, 'share-computer-light-wide');
-    await assertAccessible(page, 'share dialog, computer');
-    await page.keyboard.press('Escape');
+      await dialog.getByRole('tab', { name: 'Another computer' }).click();
+      await dialog.getByText(cafeDetails.link).waitFor();
+      assert.equal(await decodeQr(page, '.dialog .qr img'), cafeDetails.link);
+      assert.match(cafeDetails.link, /^drayer:/);
+      await shoot(page, 'share-computer-light-wide');
+      await assertAccessible(page, 'share dialog, computer');
+      await page.keyboard.press('Escape');
 
-    // the phone opens the decoded address: the generated page of a stream without index.html
-    const mobile = await phone.newPage();
-    const phoneErrors: string[] = [];
-    mobile.on('console', (m) => m.type() === 'error' && phoneErrors.push(m.text()));
-    mobile.on('pageerror', (e) => phoneErrors.push(e.message));
-    await mobile.goto(url);
-    await mobile.getByRole('heading', { name: 'Cafe Lumen', level: 1 }).waitFor();
-    assert.equal(await mobile.locator('strong').first().textContent(), 'lemon cake');
-    assert.equal(await mobile.locator('em').first().textContent(), 'espresso');
-    assert.equal(await imageLoaded(mobile, 'img.avatar.big'), 128, 'the avatar shows');
-    assert.equal(await imageLoaded(mobile, 'img[alt="the cake"]'), 600, 'the post picture shows');
-    await mobile.getByText('<script>window.__pwned = 1</script>').waitFor();
-    assert.equal(await mobile.evaluate('window.__pwned'), undefined);
-    // dates in the reader's time zone (Tokyo here), formatted by the page's own script
-    const iso = (await mobile.locator('article time').first().getAttribute('datetime'))!;
-    const tokyo = new Intl.DateTimeFormat('en-GB', { timeZone: 'Asia/Tokyo', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(new Date(iso));
-    const shown = (await mobile.locator('article time').first().textContent())!;
-    assert.ok(shown.includes(tokyo) && !shown.includes('UTC'), `${shown} shows ${tokyo}`);
-    // it fits a phone: nothing wider than the screen
-    assert.equal(await mobile.evaluate('document.documentElement.scrollWidth <= window.innerWidth'), true);
-    fsShot(await mobile.screenshot({ fullPage: true }), 'phone-stream-page');
-    assert.deepEqual(phoneErrors, []);
+      // the phone opens the decoded address: the generated page of a stream without index.html
+      const mobile = await phone.newPage();
+      const phoneErrors: string[] = [];
+      mobile.on('console', (m) => m.type() === 'error' && phoneErrors.push(m.text()));
+      mobile.on('pageerror', (e) => phoneErrors.push(e.message));
+      await mobile.goto(url);
+      await mobile.getByRole('heading', { name: 'Cafe Lumen', level: 1 }).waitFor();
+      assert.equal(await mobile.locator('strong').first().textContent(), 'lemon cake');
+      assert.equal(await mobile.locator('em').first().textContent(), 'espresso');
+      assert.equal(await imageLoaded(mobile, 'img.avatar.big'), 128, 'the avatar shows');
+      assert.equal(await imageLoaded(mobile, 'img[alt="the cake"]'), 600, 'the post picture shows');
+      await mobile.getByText('<script>window.__pwned = 1</script>').waitFor();
+      assert.equal(await mobile.evaluate('window.__pwned'), undefined);
+      // dates in the reader's time zone (Tokyo here), formatted by the page's own script
+      const iso = (await mobile.locator('article time').first().getAttribute('datetime'))!;
+      const tokyo = new Intl.DateTimeFormat('en-GB', { timeZone: 'Asia/Tokyo', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(new Date(iso));
+      const shown = (await mobile.locator('article time').first().textContent())!;
+      assert.ok(shown.includes(tokyo) && !shown.includes('UTC'), `${shown} shows ${tokyo}`);
+      // it fits a phone: nothing wider than the screen
+      assert.equal(await mobile.evaluate('document.documentElement.scrollWidth <= window.innerWidth'), true);
+      fsShot(await mobile.screenshot({ fullPage: true }), 'phone-stream-page');
+      assert.deepEqual(phoneErrors, []);
 
-    // a stream with an index.html: its Share QR takes the phone to the site itself
-    await go(page, `#/stream/${encodeURIComponent(site.publicKey)}`);
-    await page.getByRole('heading', { name: 'Ada site', level: 2 }).waitFor();
-    await page.getByRole('main').getByRole('button', { name: 'Share' }).click();
-    await page.getByRole('dialog', { name: 'Share Ada site' }).locator('.qr img').waitFor();
-    const siteUrl = await decodeQr(page, '.dialog .qr img');
-    await mobile.goto(siteUrl);
-    await mobile.getByRole('heading', { name: 'Welcome to Ada’s site' }).waitFor();
-    fsShot(await mobile.screenshot(), 'phone-site');
-    assert.deepEqual(problems.errors, []);
-  } finally {
-    await phone.close();
-    await context.close();
-  }
+      // a stream with an index.html: its Share QR takes the phone to the site itself
+      await go(page, `#/stream/${encodeURIComponent(site.publicKey)}`);
+      await page.getByRole('heading', { name: 'Ada site', level: 2 }).waitFor();
+      await page.getByRole('main').getByRole('button', { name: 'Share' }).click();
+      await page.getByRole('dialog', { name: 'Share Ada site' }).locator('.qr img').waitFor();
+      const siteUrl = await decodeQr(page, '.dialog .qr img');
+      await mobile.goto(siteUrl);
+      await mobile.getByRole('heading', { name: 'Welcome to Ada’s site' }).waitFor();
+      fsShot(await mobile.screenshot(), 'phone-site');
+      assert.deepEqual(problems.errors, []);
+    } finally {
+      await within(phone.close(), 15_000, 'closing the phone').catch(() => undefined);
+    }
+  });
 });
 
 function fsShot(buf: Buffer, name: string): void {
@@ -272,9 +235,8 @@ function fsShot(buf: Buffer, name: string): void {
 }
 
 test('pictures: an avatar chosen at first run and changed in Edit profile; a picture attached to a post (and another while editing it), stored in the stream and shown', async () => {
-  const a = await node('pictures');
-  const { page, context, problems } = await openApp(browser, a.url);
-  try {
+  const a = await ui.node('pictures');
+  await ui.withApp(a.url, async ({ page, problems }) => {
     await page.getByRole('heading', { name: 'Make your stream' }).waitFor();
     await page.getByLabel('Name').fill('Bo Chen');
     const [avatarChooser] = await Promise.all([page.waitForEvent('filechooser'), page.getByRole('button', { name: 'Add a picture' }).click()]);
@@ -349,20 +311,11 @@ test('pictures: an avatar chosen at first run and changed in Edit profile; a pic
     assert.ok(after!.avatar && after!.avatar !== mine!.avatar, 'a new avatar file');
     assert.equal(await imageLoaded(page, '.profile img.avatar-image'), 200);
     assert.deepEqual(problems.errors, []);
-  } finally {
-    await context.close();
-  }
+  });
 });
 
-const VARIANTS = [
-  { id: 'light-wide', dark: false, width: 1280, height: 800 },
-  { id: 'dark-wide', dark: true, width: 1280, height: 800 },
-  { id: 'light-narrow', dark: false, width: 400, height: 860 },
-  { id: 'dark-narrow', dark: true, width: 400, height: 860 },
-] as const;
-
 test('files, site and share screens, light and dark, wide and narrow: accessible, screenshots taken', async () => {
-  const a = await node('screens');
+  const a = await ui.node('screens');
   const s = await a.call('createStream', { name: 'Ada Lovelace', about: 'Notes on engines, numbers and the poetry of science.' });
   await a.call('setAvatar', { publicKey: s.publicKey, data: b64(makePng(160, 160, [59, 91, 219], [112, 72, 232])) });
   const files: [string, string | Buffer][] = [
@@ -375,9 +328,8 @@ test('files, site and share screens, light and dark, wide and narrow: accessible
   ];
   for (const [p, data] of files) await a.call('putFile', { publicKey: s.publicKey, path: p, data: b64(data) });
   await a.call('post', { publicKey: s.publicKey, title: 'The loom', body: 'How the Jacquard loom inspired the *engine*:\n\n![the loom](drawings/loom.png)' });
-  for (const v of VARIANTS) {
-    const { page, context, problems } = await openApp(browser, `${a.url}#/stream/${encodeURIComponent(s.publicKey)}/files`, v);
-    try {
+  for (const v of VIEWS) {
+    await ui.withApp(`${a.url}#/stream/${encodeURIComponent(s.publicKey)}/files`, v, async ({ page, problems }) => {
       await page.locator('[data-path="drawings/loom.png"] img').waitFor();
       const toTabs = 'window.scrollTo({ top: document.querySelector(".tabs").getBoundingClientRect().top + window.scrollY - 64 })';
       await page.evaluate(toTabs);
@@ -397,8 +349,6 @@ test('files, site and share screens, light and dark, wide and narrow: accessible
       await assertAccessible(page, `share ${v.id}`);
       await page.keyboard.press('Escape');
       assert.deepEqual(problems.errors, []);
-    } finally {
-      await context.close();
-    }
+    });
   }
 });

@@ -4,24 +4,15 @@
 // previews it in a sandboxed frame and says plainly that no phone can reach 127.0.0.1; "Update
 // from folder" sends only what changed and removes what left, after saying so; a folder is
 // removed whole; the app's own media (avatar, post pictures) stay out of Files.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { assertAccessible, assertAccessibleWithFrames, launchBrowser, openApp, shoot, startUiNode, type UiNode } from './ui-harness.js';
+import type { Page } from 'playwright-core';
+import { assertAccessible, assertAccessibleWithFrames, shoot, uiSuite, VIEWS } from './ui-harness.js';
 import { tmpDir } from './helpers.js';
 
-let browser: Browser;
-const nodes: UiNode[] = [];
-
-before(async () => {
-  browser = await launchBrowser();
-});
-after(async () => {
-  await Promise.allSettled(nodes.map((n) => n.stop()));
-  await browser?.close();
-});
+const ui = uiSuite();
 
 const b64 = (b: Uint8Array | string) => Buffer.from(b).toString('base64');
 const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAAAAAA6fptVAAAACklEQVR4nGNgAAAAAgABSK+kcQAAAABJRU5ErkJggg==', 'base64');
@@ -48,8 +39,7 @@ const INDEX = (v: string) => `<!doctype html><html lang="en"><meta charset="utf-
 <h1>Ada’s engine, ${v}</h1><p class="lead">Notes on the Analytical Engine.</p><p><a href="about.html">About</a></p>`;
 
 test('a folder website: which folder, the Site tab previews it, update from the folder, remove a folder; post pictures are not Files', async () => {
-  const a = await startUiNode('sites');
-  nodes.push(a);
+  const a = await ui.node('sites');
   const s = await a.call('createStream', { name: 'Ada Lovelace', about: 'Notes and drawings' });
   const pk = s.publicKey;
   // the app's own media: an avatar and a post's picture
@@ -69,8 +59,7 @@ test('a folder website: which folder, the Site tab previews it, update from the 
   write(project, { 'README.md': '# Project', 'public/index.html': '<h1>Public</h1>', 'public/blog/index.html': '<h1>Blog</h1>', 'src/app.js': 'x' });
 
   const url = `${a.url}#/stream/${encodeURIComponent(pk)}/files`;
-  const { page, context, problems } = await openApp(browser, url);
-  try {
+  await ui.withApp(url, async ({ page, problems }) => {
     const main = page.getByRole('main');
     // the avatar and the post picture are in the stream, not among the person's Files
     await main.getByRole('heading', { name: 'Drop files here' }).waitFor();
@@ -151,25 +140,18 @@ test('a folder website: which folder, the Site tab previews it, update from the 
     assert.ok(!files.some((p) => p.startsWith('project/')));
     assert.ok(files.includes('css/vendor/reset.css'));
     assert.deepEqual(problems.errors, []);
-  } finally {
-    await context.close();
-  }
+  });
 
   // how it looks: Files and Site, light and dark, wide and narrow
-  for (const dark of [false, true]) {
-    for (const width of [1280, 420]) {
-      const name = `${dark ? 'dark' : 'light'}-${width > 600 ? 'wide' : 'narrow'}`;
-      const o = await openApp(browser, url, { dark, width, height: width > 600 ? 800 : 860 });
-      try {
-        await o.page.getByRole('list', { name: 'Files of Ada Lovelace' }).locator('[data-path="index.html"]').waitFor();
-        await shootTab(o.page, `files-folders-${name}`);
-        await o.page.getByRole('tab', { name: /^Site/ }).click();
-        await o.page.frameLocator('iframe[title^="Preview of"]').getByRole('heading', { name: /version two/ }).waitFor();
-        await shootTab(o.page, `site-${name}`);
-        assert.deepEqual(o.problems.errors, []);
-      } finally {
-        await o.context.close();
-      }
-    }
+  for (const v of VIEWS) {
+    // narrow here is 420 px wide
+    await ui.withApp(url, { ...v, width: v.width > 600 ? v.width : 420 }, async (o) => {
+      await o.page.getByRole('list', { name: 'Files of Ada Lovelace' }).locator('[data-path="index.html"]').waitFor();
+      await shootTab(o.page, `files-folders-${v.id}`);
+      await o.page.getByRole('tab', { name: /^Site/ }).click();
+      await o.page.frameLocator('iframe[title^="Preview of"]').getByRole('heading', { name: /version two/ }).waitFor();
+      await shootTab(o.page, `site-${v.id}`);
+      assert.deepEqual(o.problems.errors, []);
+    });
   }
 });

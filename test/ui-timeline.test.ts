@@ -3,27 +3,12 @@
 // from a second node keep Home newest first with one card per post; new posts appear at once at
 // the top and wait behind the pill only when the reader has scrolled away; followed streams with
 // posts not seen carry an unread dot in the sidebar, kept across a reload.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Browser, Page } from 'playwright-core';
-import { assertAccessible, launchBrowser, openApp, shoot, startUiNode, type UiNode } from './ui-harness.js';
+import type { Page } from 'playwright-core';
+import { assertAccessible, shoot, uiSuite } from './ui-harness.js';
 
-let browser: Browser;
-const nodes: UiNode[] = [];
-
-before(async () => {
-  browser = await launchBrowser();
-});
-after(async () => {
-  await Promise.allSettled(nodes.map((n) => n.stop()));
-  await browser?.close();
-});
-
-async function node(name: string): Promise<UiNode> {
-  const n = await startUiNode(name);
-  nodes.push(n);
-  return n;
-}
+const ui = uiSuite();
 
 const PNG = Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000000' + '1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082', 'hex').toString('base64');
 
@@ -54,9 +39,9 @@ async function assertOrdered(page: Page, when: string): Promise<string[]> {
 const article = (page: Page, title: string) => page.getByRole('feed', { name: 'Posts' }).getByRole('article', { name: title, exact: true });
 
 test('Home through the journey of issue 13: one card per post, newest first, live posts, edits and deletes; the pill only away from the top', async () => {
-  const a = await node('tl-writer');
+  const a = await ui.node('tl-writer');
   const sa = await a.call('createStream', { name: 'Ada', about: '' });
-  const b = await node('tl-reader');
+  const b = await ui.node('tl-reader');
   const sb = await b.call('createStream', { name: 'Bo', about: '' });
   // The journey of item 1 on B: avatar, a post with a picture, edited, another post, deleted.
   await b.call('setAvatar', { publicKey: sb.publicKey, data: PNG });
@@ -70,8 +55,7 @@ test('Home through the journey of issue 13: one card per post, newest first, liv
   assert.equal(new Set(keys).size, keys.length, 'the API lists each post once');
   await a.call('post', { publicKey: sa.publicKey, title: 'Ada earlier', body: 'Before the follow.' });
 
-  const { page, context, problems } = await openApp(browser, b.url);
-  try {
+  await ui.withApp(b.url, async ({ page, problems }) => {
     await article(page, 'Cat').waitFor();
     await page.reload(); // the journey's "reload"
     await article(page, 'Cat').waitFor();
@@ -132,24 +116,21 @@ test('Home through the journey of issue 13: one card per post, newest first, liv
     assert.equal(new Set(final).size, final.length);
     await assertAccessible(page, 'home with live posts');
     assert.deepEqual(problems.errors, []);
-  } finally {
-    await context.close();
-  }
+  });
 });
 
 test('unread dots: a followed stream with posts not seen is marked in the sidebar, across a reload, until its page or the post is viewed', async () => {
-  const a = await node('dot-writer');
+  const a = await ui.node('dot-writer');
   const sa = await a.call('createStream', { name: 'Ada', about: '' });
   await a.call('post', { publicKey: sa.publicKey, title: 'First', body: 'Hello.' });
-  const b = await node('dot-reader');
+  const b = await ui.node('dot-reader');
   await b.call('createStream', { name: 'Bo', about: '' });
   await b.call('follow', { key: sa.publicKey, url: a.lanUrl });
 
-  const { page, context, problems } = await openApp(browser, b.url);
-  const sidebar = page.getByRole('navigation', { name: 'Main' });
-  const ada = sidebar.getByRole('link', { name: /^Ada/ });
-  const unread = sidebar.getByRole('link', { name: /^Ada\b.*new posts$/ });
-  try {
+  await ui.withApp(b.url, async ({ page, problems }) => {
+    const sidebar = page.getByRole('navigation', { name: 'Main' });
+    const ada = sidebar.getByRole('link', { name: /^Ada/ });
+    const unread = sidebar.getByRole('link', { name: /^Ada\b.*new posts$/ });
     // On Home at the top the post is in view: seen, no dot.
     await article(page, 'First').waitFor();
     await ada.waitFor();
@@ -192,18 +173,13 @@ test('unread dots: a followed stream with posts not seen is marked in the sideba
     await page.getByText('Read on its own page.').waitFor();
     await unread.waitFor({ state: 'detached' });
     assert.deepEqual(problems.errors, []);
-  } finally {
-    await context.close();
-  }
+  });
   // narrow and dark: the dot sits on the avatar
-  const narrow = await openApp(browser, b.url + '#/settings', { width: 800, height: 700, dark: true });
-  try {
+  await ui.withApp(b.url + '#/settings', { width: 800, height: 700, dark: true }, async ({ page }) => {
     await a.call('post', { publicKey: sa.publicKey, title: 'Fourth', body: 'Narrow.' });
     await b.call('syncNow', { publicKey: sa.publicKey });
-    await narrow.page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: /^Ada\b.*new posts$/ }).waitFor();
-    await shoot(narrow.page, 'sidebar-unread-dark-narrow');
-    await assertAccessible(narrow.page, 'sidebar with an unread dot');
-  } finally {
-    await narrow.context.close();
-  }
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: /^Ada\b.*new posts$/ }).waitFor();
+    await shoot(page, 'sidebar-unread-dark-narrow');
+    await assertAccessible(page, 'sidebar with an unread dot');
+  });
 });

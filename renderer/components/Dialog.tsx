@@ -1,6 +1,7 @@
 // A modal dialog on the native <dialog>: focus moves in (to its first field, so typing starts at
 // once) and is trapped, Esc closes, the page behind is inert. Full-screen on narrow windows (CSS).
-import { useEffect, useRef, type ReactNode } from 'react';
+import { useRef, type ReactNode } from 'react';
+import { useModalDialog } from './DialogModal';
 import { Icon } from './Icon';
 
 const FIELD = 'input:not([type=hidden]):not([type=file]):not([disabled]), textarea:not([disabled]), select:not([disabled])';
@@ -21,33 +22,15 @@ export function Dialog({ title, onClose, children, footer, size = 'md' }: {
   size?: 'sm' | 'md' | 'lg';
 }) {
   const ref = useRef<HTMLDialogElement>(null);
-  const close = useRef(onClose);
-  close.current = onClose;
-  useEffect(() => {
-    const d = ref.current;
-    if (!d) return;
-    const before = document.activeElement as HTMLElement | null;
-    if (!d.open) d.showModal();
-    // showModal focuses the first focusable element, which is the header's Close button: move on
-    // to the first field (or what asks for it with data-autofocus), else the body's first control.
-    firstControl(d)?.focus();
-    const onCancel = (e: Event) => {
-      e.preventDefault();
-      close.current();
-    };
-    d.addEventListener('cancel', onCancel);
-    return () => {
-      d.removeEventListener('cancel', onCancel);
-      if (d.open) d.close();
-      before?.focus?.();
-    };
-  }, []);
+  // showModal focuses the first focusable element, which is the header's Close button: move on
+  // to the first field (or what asks for it with data-autofocus), else the body's first control.
+  const close = useModalDialog(ref, onClose, firstControl);
   const titleId = `dlg-${title.replace(/\W+/g, '-').toLowerCase()}`;
   return (
     <dialog ref={ref} className={`dialog dialog-${size}`} aria-labelledby={titleId}>
       <div className="dialog-head">
         <h2 id={titleId}>{title}</h2>
-        <button type="button" className="icon-button" onClick={() => close.current()} aria-label="Close">
+        <button type="button" className="icon-button" onClick={close} aria-label="Close">
           <Icon name="close" size={18} />
         </button>
       </div>

@@ -1,29 +1,14 @@
 // A picture of a post, large: a modal <dialog> over a dimmed page, the alt text under it, Esc or
-// a click beside the picture closes, focus returns to what opened it.
-import { useEffect, useRef } from 'react';
+// a click beside the picture closes, focus returns to what opened it (DialogModal, as Dialog).
+import { useRef } from 'react';
 import { createPortal } from 'react-dom';
+import { useModalDialog } from './DialogModal';
 import { Icon } from './Icon';
 
 export function Lightbox({ src, alt, onClose }: { src: string; alt: string; onClose: () => void }) {
   const ref = useRef<HTMLDialogElement>(null);
-  const close = useRef(onClose);
-  close.current = onClose;
-  useEffect(() => {
-    const d = ref.current;
-    if (!d) return;
-    const before = document.activeElement as HTMLElement | null;
-    if (!d.open) d.showModal();
-    const onCancel = (e: Event) => {
-      e.preventDefault();
-      close.current();
-    };
-    d.addEventListener('cancel', onCancel);
-    return () => {
-      d.removeEventListener('cancel', onCancel);
-      if (d.open) d.close();
-      before?.focus?.();
-    };
-  }, []);
+  // focus starts on the Close button (autoFocus): the picture itself takes no keys
+  const close = useModalDialog(ref, onClose);
   return createPortal(
     <dialog
       ref={ref}
@@ -31,14 +16,14 @@ export function Lightbox({ src, alt, onClose }: { src: string; alt: string; onCl
       aria-label={alt ? `Picture: ${alt}` : 'Picture'}
       onClick={(e) => {
         // the backdrop and the space around the picture are the dialog itself
-        if (e.target === e.currentTarget || (e.target as HTMLElement).classList.contains('lightbox-stage')) close.current();
+        if (e.target === e.currentTarget || (e.target as HTMLElement).classList.contains('lightbox-stage')) close();
       }}
     >
       <div className="lightbox-stage">
         <img src={src} alt={alt} />
         {alt ? <p className="lightbox-alt" dir="auto">{alt}</p> : null}
       </div>
-      <button type="button" className="icon-button lightbox-close" onClick={() => close.current()} aria-label="Close picture" autoFocus>
+      <button type="button" className="icon-button lightbox-close" onClick={() => close()} aria-label="Close picture" autoFocus>
         <Icon name="close" size={20} />
       </button>
     </dialog>,

@@ -10,7 +10,7 @@ import { encodePath, fileKind, folderReport, formatSize, typeLabel } from '../li
 import { Markdown } from '../lib/markdown';
 import { absoluteTime } from '../lib/time';
 import { messageOf } from '../stores/errors';
-import { useFiles, type FolderPlan } from '../stores/files';
+import { TEXT_PREVIEW_MAX, useFiles, type FolderPlan } from '../stores/files';
 import { useStreams } from '../stores/streams';
 import { useUi } from '../stores/ui';
 import { visiblePath } from '../../app/core/text';
@@ -36,7 +36,7 @@ function TextPreview({ publicKey, path, markdown }: { publicKey: string; path: s
   return (
     <>
       {markdown ? <Markdown source={text.text} streamKey={publicKey} className="md preview-md" /> : <pre className="preview-text" tabIndex={0}>{text.text}</pre>}
-      {text.truncated ? <p className="field-hint">Only the first 256 KB are shown.</p> : null}
+      {text.truncated ? <p className="field-hint">Only the first {formatSize(TEXT_PREVIEW_MAX)} are shown.</p> : null}
     </>
   );
 }
