@@ -364,3 +364,37 @@ test('where it can be fetched, it downloads Electron with its progress, checks i
     await m.close();
   }
 });
+
+test('npm run dist hands electron-builder the same Electron (electronDist), passes its arguments on, and rebuilds better-sqlite3 for Node after', async () => {
+  const s = sandbox();
+  const dist = path.join(s.dir, 'override');
+  standIn(path.join(dist, EXE), path.join(s.dir, 'unused.json'));
+  // npm's own tools, as `npm run` names them in npm_execpath: stand-ins that record their arguments
+  const tools = path.join(s.dir, 'npm', 'bin');
+  fs.mkdirSync(tools, { recursive: true });
+  for (const t of ['npx', 'npm']) {
+    fs.writeFileSync(path.join(tools, `${t}-cli.js`), `require('fs').appendFileSync(${JSON.stringify(path.join(s.dir, 'calls.jsonl'))}, JSON.stringify(['${t}', ...process.argv.slice(2)]) + '\\n');\n`);
+  }
+  const env = { ...s.env, ELECTRON_OVERRIDE_DIST_PATH: dist, npm_execpath: path.join(tools, 'npm-cli.js') };
+  const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+    const c = spawn(process.execPath, [path.join(ROOT, 'scripts', 'dist.js'), '--dir'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    c.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    c.once('exit', (code) => resolve({ code, stderr }));
+  });
+  assert.equal(r.code, 0, r.stderr);
+  const calls = fs.readFileSync(path.join(s.dir, 'calls.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as string[]);
+  assert.deepEqual(calls, [
+    ['npx', '--yes', 'electron-builder@26.17.0', `-c.electronDist=${dist}`, '--dir'],
+    ['npm', 'rebuild', 'better-sqlite3'],
+  ]);
+
+  // without any Electron to be had, it says why and builds nothing
+  fs.rmSync(path.join(s.dir, 'calls.jsonl'));
+  const none = spawn(process.execPath, [path.join(ROOT, 'scripts', 'dist.js')], { env: { ...env, ELECTRON_OVERRIDE_DIST_PATH: '', ELECTRON_SKIP_BINARY_DOWNLOAD: '1' }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let said = '';
+  none.stderr!.setEncoding('utf8').on('data', (d: string) => (said += d));
+  assert.equal(await new Promise((resolve) => none.once('exit', resolve)), 1);
+  assert.match(said, /^No Electron binary here, and ELECTRON_SKIP_BINARY_DOWNLOAD is set\. Installers need Electron/);
+  assert.equal(fs.existsSync(path.join(s.dir, 'calls.jsonl')), false);
+});
