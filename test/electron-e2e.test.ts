@@ -358,10 +358,10 @@ test('the tray\'s Pause Sync sets the sync mode the UI shows, and a second click
   const { app, page } = first;
   await go(page, '#/settings');
   // a settings change rebuilds the tray's menu, which is recorded from now on
-  const notify = page.getByRole('switch', { name: 'New posts' });
-  await notify.check();
-  await waitFor('the tray menu', async () => (await call<{ notifications: boolean }>(page, 'getSettings', undefined)).notifications);
-  await page.waitForTimeout(300);
+  // (a click, not check(): the switch follows the saved setting, which comes back over IPC)
+  await page.getByRole('switch', { name: 'New posts' }).click();
+  await waitFor('the notifications setting', async () => (await call<{ notifications: boolean }>(page, 'getSettings', undefined)).notifications);
+  await waitFor('the tray menu rebuilt', () => app.evaluate(() => (globalThis as unknown as { __e2e: { menus: Electron.Menu[] } }).__e2e.menus.some((m) => m.items.some((i) => i.label.startsWith('Pause Sync')))));
   assert.match(await clickMenuItem(app, 'Pause Sync'), /^Pause Sync/);
   const sidebarNote = page.getByText('Sync paused', { exact: true }).first();
   await sidebarNote.waitFor();
