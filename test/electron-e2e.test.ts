@@ -272,7 +272,7 @@ async function quit(app: ElectronApplication): Promise<void> {
     a.quit();
   }).catch(() => {}); // the process may be gone before the answer
   await closed;
-  apps.splice(apps.indexOf(app), 1);
+  if (apps.includes(app)) apps.splice(apps.indexOf(app), 1);
 }
 
 // ---------- the journey in Electron on this checkout ----------
