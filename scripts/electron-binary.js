@@ -125,19 +125,24 @@ function removeStale(pkg) {
 
 const mb = (n) => `${(n / 1e6).toFixed(0)} MB`;
 
-/** Reports a download's progress: a line each 10% (or one line kept current on a terminal). */
+/**
+ * Reports a download's progress: a line each 10% (or one line kept current on a terminal).
+ * `end()` finishes a terminal's line, so what is said next starts on its own.
+ */
 function progressReporter(log, version, stream) {
   const tty = Boolean(stream?.isTTY);
   let lastStep = -1;
   let lastAt = 0;
-  return ({ transferred, total, percent }) => {
+  let open = false;
+  const report = ({ transferred, total, percent }) => {
     const pct = Math.floor((total ? percent : 0) * 100);
     const text = total ? `Downloading Electron ${version}: ${pct}% (${mb(transferred)} of ${mb(total)})` : `Downloading Electron ${version}: ${mb(transferred)}`;
     if (tty) {
       const now = Date.now();
       if (now - lastAt < 200 && pct < 100) return;
       lastAt = now;
-      stream.write(`\r${text}${pct >= 100 ? '\n' : ''}`);
+      stream.write(`\r${text}\x1b[K`);
+      open = true;
       return;
     }
     const step = total ? Math.floor(pct / 10) : Math.floor(transferred / 10e6);
@@ -145,6 +150,11 @@ function progressReporter(log, version, stream) {
     lastStep = step;
     log(text);
   };
+  report.end = () => {
+    if (open) stream.write('\n');
+    open = false;
+  };
+  return report;
 }
 
 /**
@@ -162,6 +172,7 @@ export async function ensureElectron({ env = process.env, log = (m) => console.e
   const tmp = path.join(pkg, `${TEMP_PREFIX}${process.pid}-${Date.now().toString(36)}`);
   const stall = new AbortController();
   let timer = null;
+  let report = null;
   const poke = () => {
     clearTimeout(timer);
     timer = setTimeout(() => stall.abort(new Error(`the download sent nothing for ${STALL_MS / 1000} s`)), STALL_MS);
@@ -172,7 +183,7 @@ export async function ensureElectron({ env = process.env, log = (m) => console.e
     const { extract } = pkgRequire('@electron-internal/extract-zip');
     const { platform, arch } = installTarget(env);
     log(`Downloading Electron ${version} for ${platform}-${arch} (once: it is kept beside the electron package)…`);
-    const report = progressReporter(log, version, progressStream);
+    report = progressReporter(log, version, progressStream);
     poke();
     // The same call as electron's install.js, with its checksums unless it is told to fetch them.
     const zip = await get.downloadArtifact({
@@ -193,6 +204,7 @@ export async function ensureElectron({ env = process.env, log = (m) => console.e
       },
     });
     clearTimeout(timer);
+    report.end();
     await extract(zip, { dir: tmp });
     const bin = path.join(tmp, want);
     const got = readText(path.join(tmp, 'version'))?.trim().replace(/^v/, '');
@@ -211,6 +223,7 @@ export async function ensureElectron({ env = process.env, log = (m) => console.e
     log(`Electron ${version} is ready.`);
     return { path: path.join(dist, want), distDir: dist, source: 'downloaded', version };
   } catch (e) {
+    report?.end();
     return { path: null, reason: `Electron could not be downloaded (${why(stall.signal.aborted ? stall.signal.reason : e)})`, version };
   } finally {
     clearTimeout(timer);
