@@ -48,11 +48,16 @@ const electron = binaries.findElectron();
 const noDisplay = process.platform === 'linux' && !process.env.DISPLAY && !process.env.WAYLAND_DISPLAY;
 const built = fs.existsSync(path.join(ROOT, 'dist', 'main', 'index.js')) && fs.existsSync(path.join(ROOT, 'dist', 'renderer', 'index.html'));
 
-function skipReason(): string | false {
-  if (!electron.path) return `${electron.reason}; on a machine with internet access, \`node scripts/electron-binary.js\` fetches it`;
+/** Why no Electron app can run here at all (a packaged one included), or false. */
+function baseSkip(): string | false {
   if (noDisplay) return 'no display: run the Electron tests under xvfb-run on Linux';
   if (!built) return 'the app is not built: npm run build';
   return false;
+}
+
+function skipReason(): string | false {
+  if (!electron.path) return `${electron.reason}; on a machine with internet access, \`node scripts/electron-binary.js\` fetches it`;
+  return baseSkip();
 }
 
 /** The packaged app's executable: DRAYER_E2E_PACKAGED (the executable or its folder), else what `electron-builder --dir` left in release/. */
@@ -79,9 +84,10 @@ function packagedApp(): string | null {
 
 const SKIP = skipReason();
 if (SKIP) console.log(`# Electron end-to-end tests skipped: ${SKIP}`);
-const packaged = SKIP ? null : packagedApp();
-const PACKAGED_SKIP = SKIP || (packaged ? false : 'no packaged app: build one with `npx electron-builder@26.17.0 --config electron-builder.yml --dir` (needs internet access), or set DRAYER_E2E_PACKAGED');
-if (!SKIP && PACKAGED_SKIP) console.log(`# packaged-app test skipped: ${PACKAGED_SKIP}`);
+// A packaged app carries its own Electron: it needs no binary in node_modules.
+const packaged = baseSkip() ? null : packagedApp();
+const PACKAGED_SKIP = baseSkip() || (packaged ? false : 'no packaged app: build one with `npm run dist -- --dir` (needs internet access), or set DRAYER_E2E_PACKAGED');
+if (PACKAGED_SKIP && PACKAGED_SKIP !== SKIP) console.log(`# packaged-app test skipped: ${PACKAGED_SKIP}`);
 
 const dev: Exe | null = electron.path ? { path: electron.path, appArgs: [ROOT], label: 'electron' } : null;
 
