@@ -1,25 +1,17 @@
 #!/usr/bin/env node
-// `npm start`: open the desktop app where an Electron binary exists; otherwise say so in one line
+// `npm start`: open the desktop app. Electron's binary is found, and fetched the first time (with
+// its progress shown), the way the electron package does it (scripts/electron-binary.js: it honours
+// ELECTRON_OVERRIDE_DIST_PATH, ELECTRON_SKIP_BINARY_DOWNLOAD and Electron's mirror and cache
+// settings). Only when no binary can be had (offline, skipped, failed) does it say why in one line
 // and serve the same UI from a headless node on 127.0.0.1, opened in the default browser when
 // there is a display to show it on (never in CI or tests; DRAYER_NO_BROWSER=1 turns it off).
 // The browser gets a sign-in link with a one-time code, never the API token: other local users
 // can read a program's arguments (/proc), so what xdg-open is given must be worth nothing later.
 // DRAYER_OPENER=PROGRAM opens the link with PROGRAM instead; DRAYER_HEADLESS=1 skips Electron.
+// Arguments are passed on: to the app (a drayer: link), or to `drayer serve --ui` (--data DIR…).
 import { spawn } from 'node:child_process';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const electronDir = path.join(root, 'node_modules', 'electron');
-
-function electronBinary() {
-  // Read electron's path.txt ourselves: requiring the package would try to download the binary.
-  const pathFile = path.join(electronDir, 'path.txt');
-  if (!fs.existsSync(pathFile)) return null;
-  const bin = path.join(electronDir, 'dist', fs.readFileSync(pathFile, 'utf8').trim());
-  return fs.existsSync(bin) ? bin : null;
-}
+import { ensureElectron, ROOT as root } from './electron-binary.js';
 
 /** A browser can be shown: a desktop session on Linux, always on macOS and Windows; never in CI or tests. */
 function canOpenBrowser(env = process.env, platform = process.platform) {
@@ -43,10 +35,14 @@ function openBrowser(url) {
   }
 }
 
-const bin = process.env.DRAYER_HEADLESS ? null : electronBinary();
+const found = process.env.DRAYER_HEADLESS ? null : await ensureElectron();
+const bin = found?.path ?? null;
 const args = bin ? [root, ...process.argv.slice(2)] : [path.join(root, 'bin', 'drayer.js'), 'serve', '--ui', ...process.argv.slice(2)];
-if (!bin) console.error(process.env.DRAYER_HEADLESS ? 'DRAYER_HEADLESS is set: serving the UI from a headless node.' : 'No Electron binary here (downloading one needs internet access): serving the same UI from a headless node instead.');
-const child = spawn(bin ?? process.execPath, args, { stdio: bin ? 'inherit' : ['inherit', 'pipe', 'inherit'] });
+if (!bin) console.error(found ? `${found.reason}: serving the same UI from a headless node instead.` : 'DRAYER_HEADLESS is set: serving the UI from a headless node.');
+// The app is Electron itself, never Node: a variable left over from elsewhere must not turn it into one.
+const env = { ...process.env };
+if (bin) delete env.ELECTRON_RUN_AS_NODE;
+const child = spawn(bin ?? process.execPath, args, { stdio: bin ? 'inherit' : ['inherit', 'pipe', 'inherit'], env });
 if (!bin) {
   let opened = false;
   let buffered = '';
