@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Library, LIBRARY_FILE, TimelineEntry } from '../app/node/library.js';
+import { Library, LIBRARY_FILE, type TimelineEntry } from '../app/node/library.js';
 import { Stream } from '../app/store/store.js';
 import { addPost, editPost, encodePost, POST_TYPE } from '../app/store/posts.js';
 import { isDrayerError } from '../app/core/errors.js';
