@@ -27,16 +27,10 @@ export default tseslint.config(
       'no-async-promise-executor': 'error',
       // Dead code is usually a half-finished change (a value computed and then not used, an import left
       // behind by a refactor). `_name` marks a parameter or binding that is unused on purpose.
-      '@typescript-eslint/no-unused-vars': [
-        'error',
-        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none', ignoreRestSiblings: true },
-      ],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none', ignoreRestSiblings: true }],
       // Type-only imports marked `type` are erased at build time, so they cannot load a module (or
       // start a cycle at run time) by accident; `--fix` writes them. `import('x').T` in a type is fine.
-      '@typescript-eslint/consistent-type-imports': [
-        'error',
-        { fixStyle: 'inline-type-imports', disallowTypeAnnotations: false },
-      ],
+      '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports', disallowTypeAnnotations: false }],
     },
   },
   {

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // `npm run lint` (and so `npm test` and CI): ESLint, the Prettier check and the dependency rules,
-// run side by side (each is one process on its own core), each one's findings printed under its
-// name, and a last line that says which failed and what to do. All three always run, so one
-// failing does not hide the others' findings.
+// run side by side (separate processes, on separate cores where there are), each one's findings
+// printed under its name, and a last line that says which failed and what to do. All three always
+// run, so one failing does not hide the others' findings.
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,7 +12,12 @@ const bin = (name) => path.join(root, 'node_modules', '.bin', name);
 
 const checks = [
   { name: 'eslint', cmd: bin('eslint'), args: ['.'], fix: 'fix the code (`npx eslint --fix .` fixes type imports)' },
-  { name: 'prettier', cmd: bin('prettier'), args: ['--check', '.', '--log-level', 'warn'], fix: 'run `npm run format`' },
+  {
+    name: 'prettier',
+    cmd: bin('prettier'),
+    args: ['--check', '.', '--log-level', 'warn', '--cache', '--cache-strategy', 'content'],
+    fix: 'run `npm run format`',
+  },
   {
     name: 'dependency rules',
     cmd: bin('depcruise'),
