@@ -117,9 +117,11 @@ export function App() {
     window.addEventListener('popstate', onPop);
     return () => window.removeEventListener('popstate', onPop);
   }, []);
+  // A new page starts at its top (another stream's page is a new page too).
+  const page = route.name === 'stream' ? `stream:${route.publicKey}` : route.name;
   useEffect(() => {
     window.scrollTo({ top: 0 });
-  }, [route.name, route.name === 'stream' ? route.publicKey : '']);
+  }, [page]);
 
   if (!loaded) return <BootShell />;
   if (error && mine.length + followed.length === 0) {

@@ -31,8 +31,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import fc from 'fast-check';
 import { encode } from '@msgpack/msgpack';
-import { ChangesOptions, PartialFilter, Stream } from '../app/store/store.js';
-import { DrayerRecord } from '../app/core/record.js';
+import { type ChangesOptions, type PartialFilter, Stream } from '../app/store/store.js';
+import type { DrayerRecord } from '../app/core/record.js';
 import { lowerWindowTo, windowCursors, type CursorStore } from '../app/net/sync.js';
 import { hex, tmpDir, utf8 } from './helpers.js';
 

@@ -3,7 +3,7 @@
 // left byte for byte and reported once. Real `drayer` child processes, real HTTP on 127.0.0.1.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';

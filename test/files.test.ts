@@ -9,7 +9,7 @@ import { Stream } from '../app/store/store.js';
 import { blake2b256 } from '../app/core/crypto.js';
 import { isDrayerError } from '../app/core/errors.js';
 import {
-  addBytes, addFile, addPaths, chunkCount, collectLeftovers, deleteFile, gcChunks, getChunk, importFolder, ImportProgress, listFiles,
+  addBytes, addFile, addPaths, chunkCount, collectLeftovers, deleteFile, gcChunks, getChunk, importFolder, type ImportProgress, listFiles,
   missingChunks, normalizeFilePath, openFileStream, parseFileValue, putChunk, rawFileBody, readFileBytes, statFile,
 } from '../app/store/files.js';
 import { tmpDir, utf8 } from './helpers.js';

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { availableBackends, blake2b256, cryptoBackend, keyPairFromSeed, setCryptoBackend, sign, verify } from '../app/core/crypto.js';
-import { decodeWire, encodeWire, fromWire, signingBytes, toWire, DrayerRecord } from '../app/core/record.js';
+import { decodeWire, encodeWire, fromWire, signingBytes, toWire, type DrayerRecord } from '../app/core/record.js';
 import { hex, unhex } from './helpers.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));

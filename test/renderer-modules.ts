@@ -8,7 +8,6 @@ import { createServer, type ViteDevServer } from 'vite';
 const RENDERER = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../renderer');
 
 /** A loader of renderer modules, typed loosely: the renderer has its own (DOM, bundler) tsconfig. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function rendererModules(): (p: string) => Promise<any> {
   let vite: ViteDevServer | undefined;
   before(async () => {

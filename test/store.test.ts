@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { Stream } from '../app/store/store.js';
-import { DrayerRecord } from '../app/core/record.js';
+import type { DrayerRecord } from '../app/core/record.js';
 import { text, tmpDir, utf8 } from './helpers.js';
 
 function live(s: Stream): string[] {

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { NO_NAME_NOTE, Stream } from '../app/store/store.js';
-import { checkRecord, DrayerRecord, signRecord } from '../app/core/record.js';
+import { checkRecord, type DrayerRecord, signRecord } from '../app/core/record.js';
 import { blake2b256, generateKeyPair } from '../app/core/crypto.js';
 import { applyParallel, INLINE_BELOW, verifyStreamParallel, VerifierPool, type VerifyParallelOptions } from '../app/store/verifier.js';
 import { text, tmpDir, utf8 } from './helpers.js';

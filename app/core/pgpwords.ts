@@ -1,6 +1,7 @@
 // PGP word list: encodes bytes as words (e.g. for reading key fingerprints aloud) and parses them back.
 
-/** Two-syllable words, used for bytes at even positions (index 0, 2, 4, ...). */
+/** Two-syllable words, used for bytes at even positions (index 0, 2, 4, ...). Kept in columns. */
+// prettier-ignore
 export const EVEN_WORDS: readonly string[] = Object.freeze([
   'aardvark', 'absurd', 'accrue', 'acme', 'adrift', 'adult', 'afflict',
   'ahead', 'aimless', 'algol', 'allow', 'alone', 'ammo', 'ancient', 'apple',
@@ -44,6 +45,7 @@ export const EVEN_WORDS: readonly string[] = Object.freeze([
 ]);
 
 /** Three-syllable words, used for bytes at odd positions (index 1, 3, 5, ...). */
+// prettier-ignore
 export const ODD_WORDS: readonly string[] = Object.freeze([
   'adroitness', 'adviser', 'aftermath', 'aggregate', 'alkali', 'almighty',
   'amulet', 'amusement', 'antenna', 'applicant', 'apollo', 'armistice',

@@ -1,7 +1,7 @@
 // The record: its fields, the exact bytes its signature covers (the original Drayer layout),
 // and its msgpack wire form (shared with original Drayer nodes).
 import { encode } from '@msgpack/msgpack';
-import { blake2b256, bytesEqual, KeyPair, sign, verify } from './crypto.js';
+import { blake2b256, bytesEqual, type KeyPair, sign, verify } from './crypto.js';
 import { DrayerError } from './errors.js';
 import { decodeBounded, MSGPACK_LIMITS, type MsgpackLimits } from './msgpack.js';
 

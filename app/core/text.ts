@@ -20,7 +20,6 @@ const FORMAT = '\\u061c\\u200b\\u200e\\u200f\\u2028\\u2029\\u202a-\\u202e\\u2060
 const UNSAFE = new RegExp(`[${CONTROL}${FORMAT}]`);
 const UNSAFE_ALL = new RegExp(`[${CONTROL}${FORMAT}]`, 'g');
 /** Terminal-unsafe but for tab and newline, which a multi-line message keeps. */
-// eslint-disable-next-line no-control-regex
 const TERMINAL_ALL = new RegExp(`[\\u0000-\\u0008\\u000b-\\u001f\\u007f-\\u009f${FORMAT}]`, 'g');
 const JSON_UNSAFE_ALL = new RegExp(`[\\u007f-\\u009f${FORMAT}]`, 'g');
 // a lone surrogate half is no character: it shows as U+FFFD wherever it goes

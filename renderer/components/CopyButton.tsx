@@ -22,17 +22,14 @@ export async function copyText(text: string): Promise<boolean> {
 
 export function CopyButton({ text, label = 'Copy', className }: { text: string; label?: string; className?: string }) {
   const [done, setDone] = useState(false);
+  const copy = async () => {
+    if (await copyText(text)) {
+      setDone(true);
+      setTimeout(() => setDone(false), 1500);
+    }
+  };
   return (
-    <button
-      type="button"
-      className={className ?? 'button button-quiet button-sm'}
-      onClick={async () => {
-        if (await copyText(text)) {
-          setDone(true);
-          setTimeout(() => setDone(false), 1500);
-        }
-      }}
-    >
+    <button type="button" className={className ?? 'button button-quiet button-sm'} onClick={() => void copy()}>
       <Icon name={done ? 'check' : 'copy'} size={16} />
       <span aria-live="polite">{done ? 'Copied' : label}</span>
     </button>

@@ -87,7 +87,7 @@ export function FirstRun({ onDone }: { onDone: () => void }) {
         {brand}
         <h1>Make your stream</h1>
         <p className="lead">A stream is your own feed of posts and files. It lives on this computer, and anyone you share it with keeps a signed copy: no account, no server.</p>
-        <form onSubmit={submit} className="form">
+        <form onSubmit={(e) => void submit(e)} className="form">
           <div className="welcome-preview">
             <Avatar publicKey={name || 'drayer'} name={name || '?'} size={56} src={preview} />
             <div className="welcome-preview-text" aria-hidden="true">

@@ -32,7 +32,7 @@ export function RestoreForm({ onRestored, onCancel }: { onRestored: (publicKey: 
   useEffect(() => {
     setCheck(null);
     if (words.trim().split(/[^A-Za-z0-9+/=]+/).filter(Boolean).length < 32 && words.trim().length < 40) return;
-    const t = setTimeout(() => useStreamTools.getState().checkWords(words).then(setCheck, () => setCheck(null)), 250);
+    const t = setTimeout(() => void useStreamTools.getState().checkWords(words).then(setCheck, () => setCheck(null)), 250);
     return () => clearTimeout(t);
   }, [words]);
   const { busy, error, run } = useSubmit(() => useStreamTools.getState().restore(words, url), (s) => onRestored(s.publicKey), [words, url]);
@@ -154,6 +154,19 @@ export function VerifyReport({ publicKey }: { publicKey: string }) {
   // People count posts and files, not records: the stream's own counts, without the size.
   const counts = stream ? streamCounts({ ...stream, bytes: undefined }).join(', ') : '';
   const [syncing, setSyncing] = useState(false);
+  const syncToFinish = async () => {
+    setSyncing(true);
+    try {
+      await useSync.getState().syncNow(publicKey);
+    } catch {
+      /* the report below says what is left */
+    }
+    try {
+      await useStreamTools.getState().runVerify(publicKey);
+    } finally {
+      setSyncing(false);
+    }
+  };
   if (!v || v.running) {
     return <div className="progress" role="status"><div className="progress-bar progress-indeterminate"><span /></div><span>Checking every signature, value and link…</span></div>;
   }
@@ -194,16 +207,7 @@ export function VerifyReport({ publicKey }: { publicKey: string }) {
         <ul className="problem-list">{r.problems.slice(0, 50).map((p, i) => <li key={i}>{p.id ? <span className="mono">#{p.id}</span> : null} {p.what}</li>)}</ul>
       ) : null}
       {r.incomplete && !owned ? (
-        <button type="button" className="button button-primary" disabled={syncing} onClick={async () => {
-          setSyncing(true);
-          try {
-            await useSync.getState().syncNow(publicKey);
-          } catch {
-            /* the report below says what is left */
-          }
-          await useStreamTools.getState().runVerify(publicKey);
-          setSyncing(false);
-        }}>
+        <button type="button" className="button button-primary" disabled={syncing} onClick={() => void syncToFinish()}>
           <Icon name="sync" size={16} className={syncing ? 'spin' : undefined} /> {syncing ? 'Syncing…' : 'Sync to finish'}
         </button>
       ) : null}

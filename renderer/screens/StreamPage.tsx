@@ -20,8 +20,7 @@ import { SitePanel } from './SitePanel';
 import { userFiles } from '../lib/files';
 import { FollowState } from './FollowState';
 
-const TAB_ORDER = ['posts', 'files', 'site'] as const;
-type Tab = (typeof TAB_ORDER)[number];
+type Tab = 'posts' | 'files' | 'site';
 
 function useStreamPosts(publicKey: string, version: number) {
   const posts = useStreams((s) => s.posts[publicKey] ?? null);

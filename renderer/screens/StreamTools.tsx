@@ -110,12 +110,14 @@ function ServersEditor({ d }: { d: StreamDetails }) {
         </ul>
       ) : <p className="setting-hint">{d.owned ? 'None yet.' : 'The author names none.'}</p>}
       {d.owned ? (
-        <form className="server-add" noValidate onSubmit={async (e) => {
+        <form className="server-add" noValidate onSubmit={(e) => {
           e.preventDefault();
           const p = serverProblem(url, urls);
           setProblem(p);
           if (p) return;
-          if (await save([...urls, url.trim()])) setUrl('');
+          void save([...urls, url.trim()]).then((saved) => {
+            if (saved) setUrl('');
+          });
         }}>
           <div className="inline-form">
             <label className="visually-hidden" htmlFor="server-url">Server address</label>
