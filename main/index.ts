@@ -2,7 +2,8 @@
 // imports electron, and every decision here that can be made without Electron is a plain module
 // beside this one with its tests (ipc, protocol, navigation, window, menu, notify, links, cipher,
 // shutdown). What is left is wiring: the Node in this process, one window on app://drayer/, IPC,
-// menus, tray, notifications, drayer: links and a clean shutdown.
+// menus, tray, notifications, drayer: links and a clean shutdown. This file itself runs in `npm test`
+// against a recording stand-in of electron (test/desktop-main.scenarios.ts, test/electron-standin/).
 import {
   app, BrowserWindow, dialog, ipcMain, Menu, nativeImage, nativeTheme, Notification, powerMonitor, protocol, safeStorage, screen, session, shell, Tray,
   type IpcMainEvent, type IpcMainInvokeEvent, type MenuItemConstructorOptions, type WebContents,

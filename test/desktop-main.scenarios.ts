@@ -149,7 +149,13 @@ test('main starts as in Electron: app:// privileged before ready, one secure win
 });
 
 test('the app:// handler answers dist/renderer files with the CSP and refuses every way out', async () => {
-  const r = await launch();
+  // An app folder of its own (a copy of dist/renderer), so the links planted below never sit in the build.
+  const appPath = tmpDir('drayer-app-');
+  const RENDERER = path.join(appPath, 'dist', 'renderer');
+  fs.cpSync(path.join(ROOT, 'dist', 'renderer'), RENDERER, { recursive: true });
+  fs.symlinkSync(path.join(ROOT, 'dist', 'main'), path.join(appPath, 'dist', 'main'));
+  const r = await launch({ appPath });
+  assert.equal(r.win().loads[0]!.status, 200);
   const asset = fs.readdirSync(path.join(RENDERER, 'assets')).find((f) => f.endsWith('.js'))!;
   const js = await protocol.fetch(`${APP_URL}assets/${asset}`);
   assert.equal(js.status, 200);
@@ -164,44 +170,40 @@ test('the app:// handler answers dist/renderer files with the CSP and refuses ev
     assert.equal(await res.text(), index, route);
   }
 
-  // A file outside dist/renderer to aim at, and links to it from inside (a file and a folder).
+  // Files outside dist/renderer to aim at (beside it, above it, elsewhere), and links to one from inside.
   const outside = tmpDir('drayer-outside-');
   fs.writeFileSync(path.join(outside, 'secret.js'), 'the secret');
-  const linkFile = path.join(RENDERER, `standin-out-${process.pid}.js`);
-  const linkDir = path.join(RENDERER, `standin-out-${process.pid}`);
-  fs.symlinkSync(path.join(outside, 'secret.js'), linkFile);
-  fs.symlinkSync(outside, linkDir);
-  try {
-    const ways = [
-      'app://drayer/../package.json', // the URL parser drops it: /package.json, not there
-      'app://drayer/%2e%2e/%2e%2e/package.json',
-      'app://drayer/..%2f..%2fpackage.json',
-      'app://drayer/assets/..%2f..%2f..%2fpackage.json',
-      'app://drayer/..%5c..%5cpackage.json',
-      `app://drayer/${encodeURIComponent(path.join(ROOT, 'package.json'))}`,
-      `app://drayer//${path.join(ROOT, 'package.json').replace(/^\//, '')}`,
-      'app://drayer/%00.js',
-      'app://drayer/%E0%A4%A.js',
-      'app://drayer/assets/missing.js',
-      'app://elsewhere/index.html',
-      `app://drayer/standin-out-${process.pid}.js`,
-      `app://drayer/standin-out-${process.pid}/secret.js`,
-    ];
-    for (const u of ways) {
-      const res = await protocol.fetch(u);
-      const body = await res.text();
-      assert.equal(res.status, 404, u);
-      assert.equal(res.headers.get('content-security-policy'), APP_CSP, u);
-      assert.ok(!body.includes('the secret') && !body.includes('"name": "drayer"'), u);
-    }
-    // An absolute path that names no file is a client route: the page, never the file.
-    const abs = await protocol.fetch('app://drayer//etc/passwd');
-    assert.equal(await abs.text(), index);
-  } finally {
-    fs.rmSync(linkFile);
-    fs.rmSync(linkDir);
+  fs.writeFileSync(path.join(appPath, 'dist', 'secret.js'), 'the secret');
+  fs.writeFileSync(path.join(appPath, 'secret.js'), 'the secret');
+  fs.symlinkSync(path.join(outside, 'secret.js'), path.join(RENDERER, 'linked.js'));
+  fs.symlinkSync(outside, path.join(RENDERER, 'linked'));
+  const ways = [
+    'app://drayer/../secret.js', // the URL parser drops it: /secret.js, not there
+    'app://drayer/%2e%2e/secret.js',
+    'app://drayer/%2e%2e/%2e%2e/secret.js',
+    'app://drayer/..%2fsecret.js',
+    'app://drayer/assets/..%2f..%2f..%2fsecret.js',
+    'app://drayer/..%5csecret.js',
+    `app://drayer/${encodeURIComponent(path.join(outside, 'secret.js'))}`,
+    `app://drayer/${path.join(outside, 'secret.js')}`,
+    `app://drayer/${encodeURIComponent(path.join(ROOT, 'package.json'))}`,
+    'app://drayer/linked.js',
+    'app://drayer/linked/secret.js',
+    'app://drayer/%00.js',
+    'app://drayer/%E0%A4%A.js',
+    'app://drayer/assets/missing.js',
+    'app://elsewhere/index.html',
+  ];
+  for (const u of ways) {
+    const res = await protocol.fetch(u);
+    const body = await res.text();
+    assert.equal(res.status, 404, u);
+    assert.equal(res.headers.get('content-security-policy'), APP_CSP, u);
+    assert.ok(!body.includes('the secret') && !body.includes('"name": "drayer"'), u);
   }
-  void r;
+  // An absolute path that names no file is a client route: the page, never the file.
+  const abs = await protocol.fetch('app://drayer//etc/passwd');
+  assert.equal(await abs.text(), index);
   await quit();
 });
 

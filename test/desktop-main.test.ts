@@ -82,8 +82,8 @@ interface FileCoverage {
 
 /**
  * Line coverage of one main/ file: a line of the .ts counts when code starting on it was compiled
- * (a source-map segment at a token that is not a closing bracket or a separator: a lone `}` after a
- * return is not a line of its own), and it is covered when any of that code ran in any run.
+ * (a source-map segment at a token that is not a comment, a closing bracket or a separator: a lone
+ * `}` after a return is not a line of its own), and it is covered when any of that code ran in any run.
  */
 function coverageOf(tsFile: string, scripts: V8Script[]): FileCoverage {
   const js = path.join(ROOT, 'dist', 'main', path.basename(tsFile).replace(/\.ts$/, '.js'));
@@ -96,7 +96,7 @@ function coverageOf(tsFile: string, scripts: V8Script[]): FileCoverage {
   const lines = new Map<number, boolean>();
   for (const [genLine, genCol, srcLine] of decodeMappings(map.mappings)) {
     const at = lineStarts[genLine]! + genCol;
-    if (at >= code.length || /[\s)\]};,]/.test(code[at]!)) continue;
+    if (at >= code.length || /[\s)\]};,]/.test(code[at]!) || code.startsWith('//', at) || code.startsWith('/*', at)) continue;
     const ran = runs.some((c) => c[at]! > 0);
     lines.set(srcLine, (lines.get(srcLine) ?? false) || ran);
   }
