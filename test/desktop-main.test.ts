@@ -121,7 +121,7 @@ test(`main/ runs under the electron stand-in; every file of main/ has at least $
   const files = ['desktop-ipc.test.js', 'desktop-shell.test.js', 'desktop-main.scenarios.js'].map((f) => path.join(DIST_TEST, f));
   // NODE_TEST_CONTEXT would make the inner runner report to this one instead of running its files.
   const { NODE_TEST_CONTEXT: _, ...env } = process.env;
-  const r = await runInNetns(process.execPath, ['--enable-source-maps', '--test', '--test-concurrency=1', '--test-reporter=dot', ...files], {
+  const r = await runInNetns(process.execPath, ['--enable-source-maps', '--test', '--test-concurrency=1', '--test-reporter=spec', ...files], {
     cwd: ROOT,
     env: { ...env, NODE_V8_COVERAGE: covDir },
     timeoutMs: 300_000,
