@@ -6,13 +6,14 @@
 // V8 coverage on, and checks that every line of main/ ran. It can also run alone:
 //   unshare -rn node --enable-source-maps --test dist/test/desktop-main.scenarios.js
 import { strict as assert } from 'node:assert';
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import { register } from 'node:module';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, test } from 'node:test';
-import type { DrayerEvent, NodeStatus, PostView, Settings, StreamDetails, StreamSummary } from '../app/api.js';
+import type { DrayerEvent, ImportSummary, NodeStatus, PostView, Settings, StreamDetails, StreamSummary } from '../app/api.js';
 import { SEALED_HEADER } from '../app/keystore.js';
 import { DrayerNode } from '../app/node.js';
 import { APP_URL, CHANNELS } from '../main/ipc.js';
@@ -580,18 +581,22 @@ test('damaged or unwritable preferences and window place are ignored, and the lo
   }
 });
 
-test('shutdown: a call in flight is answered, then the Node closes; the post is there when reopened', async () => {
+test('shutdown: calls in flight are answered, then the Node closes; what they wrote is there when reopened', async () => {
   const r = await launch();
   const mine: StreamSummary = await r.drayer.call('createStream', { name: 'Journal' });
   const status: NodeStatus = await r.drayer.call('status');
   assert.ok(status.lan, 'the app serves the LAN');
+  // A slow call (a big file is hashed and written in chunks) and a quick one, both under way at the quit.
+  const big = path.join(tmpDir(), 'big.bin');
+  fs.writeFileSync(big, crypto.randomBytes(24 * 1024 * 1024));
+  const slow = r.drayer.call('addFiles', { publicKey: mine.publicKey, paths: [big] });
   const body = 'A long last post. '.repeat(6000);
-  const slow = r.drayer.call('post', { publicKey: mine.publicKey, title: 'Last words', body });
-  Menu.applicationMenu!.click('Quit Drayer'); // File → Quit Drayer, while the post is being written
+  const quick = r.drayer.call('post', { publicKey: mine.publicKey, title: 'Last words', body });
+  Menu.applicationMenu!.click('Quit Drayer'); // File → Quit Drayer, while both are being written
   assert.equal(app.quitted, false, 'the quit waits for the shutdown');
   await assert.rejects(r.drayer.call('listStreams'), (e: { code?: string }) => e.code === 'SHUTTING_DOWN');
-  const answered: PostView = await slow;
-  assert.equal(answered.title, 'Last words');
+  assert.deepEqual(((await slow) as ImportSummary).added, ['big.bin']);
+  assert.equal(((await quick) as PostView).title, 'Last words');
   await until(() => app.quitted, 'the quit after the shutdown');
   assert.equal(app.quitCalls, 2, 'quit, held for the shutdown, then quit again');
   assert.equal(standin.windows.length, 0);
@@ -600,6 +605,8 @@ test('shutdown: a call in flight is answered, then the Node closes; the post is 
   try {
     const posts = await reopened.call('listPosts', { publicKey: mine.publicKey });
     assert.deepEqual(posts.map((p) => [p.title, p.body.length]), [['Last words', body.length]]);
+    const details = await reopened.call('streamDetails', { publicKey: mine.publicKey });
+    assert.deepEqual(details.files.map((f) => [f.path, f.size]), [['big.bin', 24 * 1024 * 1024]]);
   } finally {
     await reopened.stop();
   }
