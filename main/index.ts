@@ -2,7 +2,8 @@
 // imports electron, and every decision here that can be made without Electron is a plain module
 // beside this one with its tests (ipc, protocol, navigation, window, menu, notify, links, cipher,
 // shutdown). What is left is wiring: the Node in this process, one window on app://drayer/, IPC,
-// menus, tray, notifications, drayer: links and a clean shutdown.
+// menus, tray, notifications, drayer: links and a clean shutdown. This file itself runs in `npm test`
+// against a recording stand-in of electron (test/desktop-main.scenarios.ts, test/electron-standin/).
 import {
   app, BrowserWindow, dialog, ipcMain, Menu, nativeImage, nativeTheme, Notification, powerMonitor, protocol, safeStorage, screen, session, shell, Tray,
   type IpcMainEvent, type IpcMainInvokeEvent, type MenuItemConstructorOptions, type WebContents,
@@ -19,7 +20,7 @@ import { linkFromArgv, parseDrayerLink, streamOfPage, streamRoute, type DrayerLi
 import { appMenu, routeOf, syncModeAfter, trayMenu, trayStateOf, type Command, type MenuSpec, type ThemeChoice } from './menu.js';
 import { allowPermission, decideNavigation, decideWindowOpen, type NavigationDecision } from './navigation.js';
 import { NotificationPolicy } from './notify.js';
-import { appHeaders, resolveAppFile } from './protocol.js';
+import { answerAppRequest } from './protocol.js';
 import { Shutdown } from './shutdown.js';
 import { parseWindowState, restoreWindowState, windowOptions, type WindowState } from './window.js';
 
@@ -97,11 +98,7 @@ function secureSessions(): void {
 }
 
 function serveAppPages(): void {
-  protocol.handle(APP_SCHEME, async (req) => {
-    const file = resolveAppFile(req.url, rendererDir, (f) => fs.existsSync(f) && fs.statSync(f).isFile());
-    if (!file || !fs.existsSync(file)) return new Response('Not found.', { status: 404, headers: appHeaders('x.txt') });
-    return new Response(await fs.promises.readFile(file), { headers: appHeaders(file) });
-  });
+  protocol.handle(APP_SCHEME, (req) => answerAppRequest(req.url, rendererDir));
 }
 
 function frameOf(e: IpcMainEvent | IpcMainInvokeEvent): SenderFrame | null {

@@ -2,6 +2,7 @@
 // every answer carries the headers computed here, the strict CSP first. The renderer is the same
 // bundle the headless node's web UI serves; here it talks over IPC, so it needs no connection at
 // all. Plain module: no electron import (tested under Node); index.ts hands it to protocol.handle.
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { APP_HOST, APP_SCHEME } from './ipc.js';
 
@@ -73,4 +74,25 @@ export function resolveAppFile(url: string, root: string, exists: (f: string) =>
   // Asset-looking paths that are missing are missing; anything else is the page (a client route).
   if (rel && path.extname(rel) !== '' && path.extname(rel) !== '.html') return null;
   return path.join(base, 'index.html');
+}
+
+/** True when `file` is a file whose real path (symlinks followed) is inside root's real path. */
+function fileInside(file: string, root: string): boolean {
+  try {
+    const base = fs.realpathSync(root);
+    const real = fs.realpathSync(file);
+    return (real === base || real.startsWith(base + path.sep)) && fs.statSync(real).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The answer to an app:// request (index.ts hands this to protocol.handle): the file with
+ * appHeaders, or 404. Never a file outside root, by ../, encoded or absolute paths, or a symlink.
+ */
+export async function answerAppRequest(url: string, root: string): Promise<Response> {
+  const file = resolveAppFile(url, root, (f) => fileInside(f, root));
+  if (!file || !fileInside(file, root)) return new Response('Not found.', { status: 404, headers: appHeaders('x.txt') });
+  return new Response(await fs.promises.readFile(file), { headers: appHeaders(file) });
 }

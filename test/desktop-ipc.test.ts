@@ -136,6 +136,21 @@ test('shutdown: calls under way are answered before the node stops, later calls 
   assert.deepEqual(order, ['start post', 'end post', 'node stopped']);
 });
 
+test('shutdown never rejects: a failing step is logged and the next one still runs', async () => {
+  const logged: string[] = [];
+  let stopped = false;
+  const sd = new Shutdown({
+    ipc: { close: async () => { throw new Error('IPC broke'); } },
+    node: { stop: async () => { stopped = true; throw new Error('disk gone'); } },
+    log: (m) => logged.push(m),
+  });
+  assert.equal(sd.started, false);
+  await sd.run();
+  assert.equal(sd.started, true);
+  assert.equal(stopped, true, 'the node is stopped even when closing IPC failed');
+  assert.deepEqual(logged, ['closing IPC: IPC broke', 'stopping the node: disk gone']);
+});
+
 test('the node stops cleanly after a shutdown with a write answered: the post is in the file', async () => {
   const dir = tmpDir();
   const n = await DrayerNode.start({ dataDir: dir, host: null, autoSync: false, discovery: false });

@@ -287,6 +287,17 @@ test('no notices for your own streams, with the setting off, or with the window 
   }
 });
 
+test('a stream forgotten (unfollowed) is at first sight again when followed anew: its clone is not news', () => {
+  let now = 0;
+  const p = new NotificationPolicy(() => now);
+  p.baseline('A', [post('a', 1)]);
+  assert.equal(p.decide('A', [post('b', 2)], followed)?.postKey, 'b');
+  p.forget('A');
+  now = 120_000;
+  assert.equal(p.decide('A', [post('c', 3), post('b', 2)], followed), null, 'the new first clone sets the baseline');
+  assert.equal(p.decide('A', [post('d', 4)], followed)?.postKey, 'd');
+});
+
 test('edits of old posts are not news (posts are new by their creation time)', () => {
   const p = new NotificationPolicy(() => 0);
   p.baseline('A', [post('a', 10)]);
