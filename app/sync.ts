@@ -103,6 +103,8 @@ export interface PullProgress {
    */
   size: number;
   sizeTotal?: number;
+  /** set while the pull waits for a busy peer: "… is busy; asking again in N s" */
+  waiting?: string;
 }
 
 export interface PullOptions {
@@ -114,8 +116,13 @@ export interface PullOptions {
   pageLimit?: number;
   /** per response */
   maxResponseBytes?: number;
-  /** per request */
+  /**
+   * per request: the wait for an answer to begin, and for each next part of it; the whole answer
+   * gets ANSWER_TIME_FACTOR times this
+   */
   timeoutMs?: number;
+  /** how long the pull keeps asking a peer that answers "busy" (429, 503 with Retry-After) before it gives up (BUSY_LIMITS) */
+  busyWaitMs?: number;
   /** the whole pull */
   maxDurationMs?: number;
   /** fetch missing chunks of big files after the records (default: unless metaOnly) */
@@ -330,15 +337,58 @@ function retryAfter(v: string | null | undefined): number | undefined {
 }
 
 /**
- * Answers that mean "not now" are asked again, a bounded number of times: a LAN server answers
- * 429 when this address has its share (a few syncs from one machine) and 503 when busy, both with
- * Retry-After. A 503 without Retry-After (a proxy without its backend, maintenance) promises
- * nothing soon and fails at once; a 429 without it waits defaultWaitMs.
+ * Answers that mean "not now" are asked again: a LAN server answers 429 when this address has its
+ * share (a few syncs from one machine) and 503 with Retry-After when its queue of sync answers is
+ * full (server/admission.ts). Each wait is what the peer asks, clamped (a hostile or broken
+ * Retry-After, huge or unreadable, cannot stall anyone: at most maxWaitMs, and at most a quarter
+ * of the patience so a few tries always fit) and jittered upwards, so refused clients spread out.
+ * A pull keeps asking for pullWaitMs without an answer in between (and never past its own time
+ * budget); a single request (tips, a value opened on demand) for requestWaitMs. A 503 without
+ * Retry-After (a proxy without its backend, maintenance) promises nothing soon and fails at once.
  */
-export const RETRY_LIMITS = { tries: 5, totalWaitMs: 10_000, defaultWaitMs: 1000, minWaitMs: 100 } as const;
+export const BUSY_LIMITS = { pullWaitMs: 5 * 60_000, requestWaitMs: 10_000, maxWaitMs: 30_000, defaultWaitMs: 1000, minWaitMs: 100 } as const;
 
 function retriable(e: unknown): e is HttpStatusError {
   return e instanceof HttpStatusError && (e.status === 429 || (e.status === 503 && e.retryAfterMs !== undefined));
+}
+
+/** How long one pull (or one request) keeps asking a busy peer: BUSY_LIMITS. */
+export class Patience {
+  /** since when every answer has been "busy" (undefined: the last one was not) */
+  private since: number | undefined;
+  private tries = 0;
+
+  constructor(
+    private readonly budgetMs: number,
+    private readonly deadline = Number.POSITIVE_INFINITY,
+    /** told of each wait, before it begins */
+    readonly onWait?: (ms: number, e: HttpStatusError) => void,
+  ) {}
+
+  /** An answer came: the patience starts over. */
+  answered(): void {
+    this.since = undefined;
+    this.tries = 0;
+  }
+
+  /** The ms to wait before asking again after the busy answer `e`, or the error that ends the asking. */
+  next(e: HttpStatusError, url: string): number | DrayerError {
+    const now = Date.now();
+    this.since ??= now;
+    this.tries++;
+    const cap = Math.max(BUSY_LIMITS.minWaitMs, Math.min(BUSY_LIMITS.maxWaitMs, this.budgetMs / 4));
+    const asked = Math.max(BUSY_LIMITS.minWaitMs, e.retryAfterMs ?? BUSY_LIMITS.defaultWaitMs);
+    const wait = Math.round(Math.min(cap, asked) * (1 + Math.random() / 2));
+    const over = now + wait - this.since > this.budgetMs;
+    if (!over && now + wait <= this.deadline) return wait;
+    const said = e.text ? `: "${e.text}"` : '';
+    const asking = `asked ${this.tries} time${this.tries === 1 ? '' : 's'} over ${Math.round((now - this.since) / 1000)} s`;
+    const end = over ? 'gave up waiting' : "the sync's time is up";
+    const what = e.status === 429
+      ? `${url} answered HTTP 429 (too many requests from this address${said}), ${asking}; ${end}. Other syncs from this machine to the same peer share its limit: let them finish, or try again later. What arrived is kept.`
+      : `${url} is busy (HTTP ${e.status}${said}), ${asking}; ${end}. What arrived is kept: sync again in a few minutes and it goes on from there.`;
+    return new DrayerError('IO', what, { cause: e });
+  }
 }
 
 function sleep(ms: number, url: string, signal?: AbortSignal): Promise<void> {
@@ -418,40 +468,38 @@ function backoff(n: number, baseMs: number, maxMs: number): number {
 }
 
 /**
- * Run one GET (`attempt`), asking again after 429/503 as RETRY_LIMITS allow, and after a reset
- * that brought no byte of answer as RESET_RETRIES allow (then on a `fresh` connection); then a
- * sentence saying so.
+ * Run one GET (`attempt`), asking again after 429/503 as opts.busy (or a request's own Patience)
+ * allows, and after a reset that brought no byte of answer as RESET_RETRIES allow (then on a
+ * `fresh` connection); then a sentence saying so.
  */
-async function withRetries<T>(url: string, signal: AbortSignal | undefined, attempt: (fresh: boolean) => Promise<T>): Promise<T> {
-  let waited = 0;
+async function withRetries<T>(url: string, opts: FetchOptions, attempt: (fresh: boolean) => Promise<T>): Promise<T> {
+  const patience = opts.busy ?? new Patience(BUSY_LIMITS.requestWaitMs);
   let resets = 0;
-  for (let tries = 1; ; tries++) {
+  for (;;) {
     try {
-      return await attempt(resets > 0);
+      const got = await attempt(resets > 0);
+      patience.answered();
+      return got;
     } catch (e) {
       // 408: the server gave up waiting for this request (RFC 9110 lets the client repeat it).
       const again = e instanceof NoAnswerError || (e instanceof HttpStatusError && e.status === 408);
-      if (again && resets < RESET_RETRIES.tries && !signal?.aborted) {
-        await sleep(backoff(++resets, RESET_RETRIES.baseMs, RESET_RETRIES.maxMs), url, signal);
+      if (again && resets < RESET_RETRIES.tries && !opts.signal?.aborted) {
+        await sleep(backoff(++resets, RESET_RETRIES.baseMs, RESET_RETRIES.maxMs), url, opts.signal);
         continue;
       }
       if (!retriable(e)) throw e;
-      const wait = Math.max(RETRY_LIMITS.minWaitMs, e.retryAfterMs ?? RETRY_LIMITS.defaultWaitMs);
-      if (tries >= RETRY_LIMITS.tries || waited + wait > RETRY_LIMITS.totalWaitMs) {
-        const why = e.status === 429 ? 'too many requests from this address' : 'busy';
-        const said = e.text ? `: "${e.text}"` : '';
-        const tail = tries >= RETRY_LIMITS.tries
-          ? `${tries} times in ${Math.round(waited / 100) / 10} s${said}; try again later (other syncs from this machine to the same peer share its limit)`
-          : `${tries === 1 ? '' : `${tries} times, `}and asks to wait ${Math.ceil(wait / 1000)} s more${said}; try again later`;
-        throw new TransientError('IO', `${url} answered HTTP ${e.status} (${why}) ${tail}.`, { cause: e });
-      }
-      await sleep(wait, url, signal);
-      waited += wait;
+      const wait = patience.next(e, url);
+      if (typeof wait !== 'number') throw wait;
+      patience.onWait?.(wait, e);
+      await sleep(wait, url, opts.signal);
     }
   }
 }
 
-/** GET with a size cap and a time limit covering headers and body (slow drip included). */
+/**
+ * GET with a size cap and time limits: the answer must begin within timeoutMs, go on with no
+ * silence of timeoutMs, and end within ANSWER_TIME_FACTOR × timeoutMs (a slow drip is cut).
+ */
 export async function fetchBounded(url: string, opts: FetchOptions): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
   const total = await fetchBody(url, opts, (part) => void parts.push(part));
@@ -470,12 +518,14 @@ export interface FetchOptions {
   pool?: 'chunks';
   /** the local address to connect from */
   localAddress?: string;
+  /** how long busy answers are waited out (a pull's, shared by its requests); default: one request's */
+  busy?: Patience;
 }
 
 /** fetchBounded's work: each part of the body goes to `sink` as it arrives; answers the body's length. */
 function fetchBody(url: string, opts: FetchOptions, sink: (part: Uint8Array) => void): Promise<number> {
   // A refused answer, or one that never began, has no body parts: the sink has seen nothing when it is asked again.
-  return withRetries(url, opts.signal, (fresh) => fetchBodyOnce(url, opts, sink, fresh));
+  return withRetries(url, opts, (fresh) => fetchBodyOnce(url, opts, sink, fresh));
 }
 
 /** The first line of a body, at most 200 characters, without control characters (it is printed). */
@@ -626,20 +676,67 @@ async function following(
   }
 }
 
-/** One try of a bounded GET: headers, redirects and body within opts.timeoutMs, at most opts.maxBytes. */
+/**
+ * A whole answer may take this many times timeoutMs. Not one limit for all of it: an answer that
+ * begins late (a loaded peer) but then flows must not be cut for the wait before it (issue 14.2).
+ */
+export const ANSWER_TIME_FACTOR = 3;
+
+/**
+ * One try of a bounded GET, at most opts.maxBytes: its answer (redirects included) begins within
+ * opts.timeoutMs, no part of it is more than that after the one before, and it ends within
+ * ANSWER_TIME_FACTOR times that.
+ */
 async function fetchBodyOnce(url: string, opts: FetchOptions, sink: (part: Uint8Array) => void, fresh: boolean): Promise<number> {
-  const timeout = AbortSignal.timeout(opts.timeoutMs);
-  const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
-  const stopped = (e?: unknown) => timeout.aborted
-    ? new TransientError('IO', `${url} did not answer within ${timeLimit(opts.timeoutMs)}.`, { cause: e })
-    : new DrayerError('IO', `Sync with ${url} was stopped.`, { cause: e });
-  if (signal.aborted) throw stopped();
-  const res = await following(url, opts, signal, fresh, stopped);
+  const timer = new AbortController();
+  let late: 'silent' | 'stalled' | 'slow' | undefined;
+  let total = 0;
+  let begun = false;
+  const idle = setTimeout(() => {
+    late = begun ? 'stalled' : 'silent';
+    timer.abort();
+  }, opts.timeoutMs);
+  const whole = setTimeout(() => {
+    late = 'slow';
+    timer.abort();
+  }, opts.timeoutMs * ANSWER_TIME_FACTOR);
+  const signal = opts.signal ? AbortSignal.any([opts.signal, timer.signal]) : timer.signal;
+  const stopped = (e?: unknown) => {
+    if (!late) return new DrayerError('IO', `Sync with ${url} was stopped.`, { cause: e });
+    const t = timeLimit(opts.timeoutMs);
+    const why = late === 'silent' ? `${url} did not answer within ${t}; try again later.`
+      : late === 'stalled' ? `${url} stopped sending: nothing more came within ${t}, after ${total} bytes of its answer; try again later.`
+      : `${url} did not answer within ${timeLimit(opts.timeoutMs * ANSWER_TIME_FACTOR)}: only ${total} bytes came, too slowly; try again later.`;
+    return new TransientError('IO', why, { cause: e });
+  };
+  try {
+    if (signal.aborted) throw stopped();
+    const res = await following(url, opts, signal, fresh, stopped);
+    begun = true;
+    idle.refresh();
+    total = await readAnswer(res, url, opts, signal, stopped, sink, (n) => {
+      total = n;
+      idle.refresh();
+    });
+    return total;
+  } finally {
+    clearTimeout(idle);
+    clearTimeout(whole);
+  }
+}
+
+/** The body of an answer that began: an error status becomes an HttpStatusError; `moved` is told of each part. */
+async function readAnswer(
+  res: http.IncomingMessage, url: string, opts: FetchOptions, signal: AbortSignal, stopped: (e?: unknown) => DrayerError,
+  sink: (part: Uint8Array) => void, moved: (total: number) => void,
+): Promise<number> {
   const status = res.statusCode ?? 0;
   const drayer = res.headers[DRAYER_SYNC_HEADER.toLowerCase()] !== undefined;
   if (status < 200 || status > 299) {
     const h = res.headers['retry-after'];
-    throw new HttpStatusError(status, url, retryAfter(Array.isArray(h) ? h[0] : h), drayer, await errorText(res, drayer));
+    // One that cannot be read still says "later": it is waited as one without a delay would be.
+    const wait = h === undefined ? undefined : retryAfter(Array.isArray(h) ? h[0] : h) ?? BUSY_LIMITS.defaultWaitMs;
+    throw new HttpStatusError(status, url, wait, drayer, await errorText(res, drayer));
   }
   opts.onDrayer?.(drayer);
   const declared = Number(res.headers['content-length'] ?? '-1');
@@ -653,6 +750,7 @@ async function fetchBodyOnce(url: string, opts: FetchOptions, sink: (part: Uint8
       total += part.byteLength;
       if (total > opts.maxBytes) throw new DrayerError('IO', `${url} sent more than the ${opts.maxBytes} bytes allowed for one response.`);
       sink(part);
+      moved(total);
     }
     if (!res.complete) throw new Error('the connection closed before the end of the answer');
   } catch (e) {
@@ -749,6 +847,7 @@ export async function pull(stream: Stream, baseUrl: string, opts: PullOptions = 
   const filter = stream.partial;
   const result: PullResult = { peer, protocol: 'changes', records: 0, stored: 0, removed: 0, duplicates: 0, rejected: 0, rejections: [], bytes: 0, chunks: 0, chunkBytes: 0 };
   const account = (r: ApplyResult) => accountApplied(result, r);
+  const { progress, busy } = watch(peer, opts, deadline);
 
   if (isOriginal(peer, cursors)) return pullNewRecords(stream, peer, opts, result, apply, { cursors, remembered: true });
 
@@ -783,7 +882,7 @@ export async function pull(stream: Stream, baseUrl: string, opts: PullOptions = 
     if (filter.minMod) q.set('minMod', String(filter.minMod));
     if (filter.metaOnly) q.set('meta', '1');
     const url = `${peer}/${urlSafeKey(pk)}/changes?${q}`;
-    const got = fetchBounded(url, { maxBytes, timeoutMs, signal, lanOnly: opts.lanOnly, localAddress: opts.localAddress }).then((buf) => {
+    const got = fetchBounded(url, { maxBytes, timeoutMs, signal, lanOnly: opts.lanOnly, localAddress: opts.localAddress, busy }).then((buf) => {
       const page = parseChangesPage(buf, url);
       // Records are decoded here too (the costly part); their rejections are merged when the page is used.
       const rejections: RejectionCount[] = [];
@@ -870,7 +969,7 @@ export async function pull(stream: Stream, baseUrl: string, opts: PullOptions = 
       since = page.seq;
       cursors.setCursor(peer, pkText, page.node, since);
       resumes.progress();
-      opts.onProgress?.({ records: result.records, recordsTotal, bytes: result.bytes, seq: since, lastSeq: page.last, ...sizeSoFar(recordsTotal) });
+      progress({ records: result.records, recordsTotal, bytes: result.bytes, seq: since, lastSeq: page.last, ...sizeSoFar(recordsTotal) });
       if (!page.more) {
         stream.markSync(peer, false);
         break;
@@ -909,15 +1008,32 @@ export async function pull(stream: Stream, baseUrl: string, opts: PullOptions = 
     let chunkBytes = 0;
     result.chunks = await fetchMissingChunks(stream, peer, {
       ...opts,
+      busy,
       onChunks: (done, total, bytes, totalBytes) => {
         chunkBytes = bytes;
-        opts.onProgress?.({ ...atRecords, bytes: result.bytes + bytes, chunks: done, chunksTotal: total, size: valueBytes + bytes, sizeTotal: valueBytes + totalBytes });
+        progress({ ...atRecords, bytes: result.bytes + bytes, chunks: done, chunksTotal: total, size: valueBytes + bytes, sizeTotal: valueBytes + totalBytes });
       },
     });
     result.chunkBytes = chunkBytes;
     result.bytes += chunkBytes;
   }
   return result;
+}
+
+/**
+ * A pull's progress reports, and its patience with a busy peer: each wait is reported as progress
+ * (the last counts, with `waiting` saying why nothing moves).
+ */
+function watch(peer: string, opts: PullOptions, deadline: number): { progress: (p: PullProgress) => void; busy: Patience } {
+  let last: PullProgress = { records: 0, bytes: 0, seq: 0, size: 0 };
+  const progress = (p: PullProgress) => {
+    last = p;
+    opts.onProgress?.(p);
+  };
+  const busy = new Patience(opts.busyWaitMs ?? BUSY_LIMITS.pullWaitMs, deadline, (ms, e) => {
+    opts.onProgress?.({ ...last, waiting: `${peer} is busy${e.status === 429 ? ' (too many requests from this address)' : ''}; asking again in ${Math.ceil(ms / 1000)} s` });
+  });
+  return { progress, busy };
 }
 
 /** Add what a page's apply did to the pull's counts: records already held are duplicates, not rejections. */
@@ -1012,6 +1128,7 @@ async function pullNewRecords(
   const maxBytes = opts.maxResponseBytes ?? SYNC_LIMITS.maxResponseBytes;
   const timeoutMs = opts.timeoutMs ?? SYNC_LIMITS.timeoutMs;
   const deadline = Date.now() + (opts.maxDurationMs ?? SYNC_LIMITS.maxDurationMs);
+  const { progress, busy } = watch(peer, opts, deadline);
   let t = stream.mtip();
   // Each call must bring a newer mod, but its page may pad that with records that change nothing.
   const guard = new ReplayGuard(stream);
@@ -1025,7 +1142,7 @@ async function pullNewRecords(
     let buf: Uint8Array;
     let drayer = false;
     try {
-      buf = await fetchBounded(url, { maxBytes, timeoutMs, signal: opts.signal, onDrayer: (d) => (drayer = d), lanOnly: opts.lanOnly, localAddress: opts.localAddress });
+      buf = await fetchBounded(url, { maxBytes, timeoutMs, signal: opts.signal, onDrayer: (d) => (drayer = d), lanOnly: opts.lanOnly, localAddress: opts.localAddress, busy });
     } catch (e) {
       if (e instanceof HttpStatusError) throw newRecordsFailed(peer, pk, e, how, calls === 0);
       if (await resumes.after(e, peer, opts.signal)) continue; // as in pull: from the newest mod applied
@@ -1061,7 +1178,7 @@ async function pullNewRecords(
     if (last <= t) break;
     t = last;
     resumes.progress();
-    opts.onProgress?.({ records: result.records, bytes: result.bytes, seq: t, size: valueBytes });
+    progress({ records: result.records, bytes: result.bytes, seq: t, size: valueBytes });
     // Original peers cannot filter, so a partial copy is sent records outside its range: honest, not waste.
     const replaying = guard.page(list.length, r.stored.length, buf.byteLength, r.skipped);
     if (replaying) throw new DrayerError('IO', `${peer} ${replaying}${result.rejected ? ` Rejected: ${rejectionSummary(result.rejections)}.` : ''}`);
@@ -1129,8 +1246,9 @@ function chunkSizes(stream: Stream, p: string): Map<string, number> {
 export async function fetchMissingChunks(
   stream: Stream,
   peer: string,
-  opts: PullOptions & { paths?: string[]; onChunks?: (done: number, total: number, bytes: number, totalBytes: number) => void } = {},
+  opts: PullOptions & { paths?: string[]; onChunks?: (done: number, total: number, bytes: number, totalBytes: number) => void; busy?: Patience } = {},
 ): Promise<number> {
+  const busy = opts.busy ?? new Patience(opts.busyWaitMs ?? BUSY_LIMITS.pullWaitMs);
   const paths = opts.paths ?? listFiles(stream).filter((f) => f.chunked).map((f) => f.path);
   const timeoutMs = opts.timeoutMs ?? SYNC_LIMITS.timeoutMs;
   const queue: Uint8Array[] = [];
@@ -1162,7 +1280,7 @@ export async function fetchMissingChunks(
         // The body lands in a buffer the writer gave back (no garbage per chunk), grown if a chunk is bigger.
         let buf = store.take();
         let len = 0;
-        await httpGetBody(base + Buffer.from(h).toString('hex'), { maxBytes: 4 * 1024 * 1024, timeoutMs, signal: opts.signal, lanOnly: opts.lanOnly, localAddress: opts.localAddress }, (part) => {
+        await httpGetBody(base + Buffer.from(h).toString('hex'), { maxBytes: 4 * 1024 * 1024, timeoutMs, signal: opts.signal, lanOnly: opts.lanOnly, localAddress: opts.localAddress, busy }, (part) => {
           if (len + part.byteLength > buf.byteLength) {
             const bigger = new ArrayBuffer(Math.max(2 * buf.byteLength, len + part.byteLength));
             new Uint8Array(bigger).set(new Uint8Array(buf, 0, len));
