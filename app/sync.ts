@@ -692,14 +692,24 @@ async function fetchBodyOnce(url: string, opts: FetchOptions, sink: (part: Uint8
   let late: 'silent' | 'stalled' | 'slow' | undefined;
   let total = 0;
   let begun = false;
-  const idle = setTimeout(() => {
-    late = begun ? 'stalled' : 'silent';
+  let ended = false;
+  const started = Date.now();
+  let moved = started;
+  // A timer that fires late because this process was busy (many pulls decoding and applying at
+  // once) runs before the I/O that waited behind it: the answer may be here, unread. So each
+  // limit is judged again after that I/O (setImmediate runs once the loop has polled).
+  const expire = (why: NonNullable<typeof late>) => {
+    if (ended) return;
+    late = why;
     timer.abort();
-  }, opts.timeoutMs);
-  const whole = setTimeout(() => {
-    late = 'slow';
-    timer.abort();
-  }, opts.timeoutMs * ANSWER_TIME_FACTOR);
+  };
+  const onIdle = () => setImmediate(() => {
+    const left = opts.timeoutMs - (Date.now() - moved);
+    if (left > 0 && !ended) idle = setTimeout(onIdle, left);
+    else expire(begun ? 'stalled' : 'silent');
+  });
+  let idle = setTimeout(onIdle, opts.timeoutMs);
+  const whole = setTimeout(() => setImmediate(() => expire('slow')), opts.timeoutMs * ANSWER_TIME_FACTOR);
   const signal = opts.signal ? AbortSignal.any([opts.signal, timer.signal]) : timer.signal;
   const stopped = (e?: unknown) => {
     if (!late) return new DrayerError('IO', `Sync with ${url} was stopped.`, { cause: e });
@@ -713,13 +723,14 @@ async function fetchBodyOnce(url: string, opts: FetchOptions, sink: (part: Uint8
     if (signal.aborted) throw stopped();
     const res = await following(url, opts, signal, fresh, stopped);
     begun = true;
-    idle.refresh();
+    moved = Date.now();
     total = await readAnswer(res, url, opts, signal, stopped, sink, (n) => {
       total = n;
-      idle.refresh();
+      moved = Date.now();
     });
     return total;
   } finally {
+    ended = true;
     clearTimeout(idle);
     clearTimeout(whole);
   }

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { LanServer, type ServerLimits } from '../app/server.js';
 import { Stream } from '../app/store.js';
-import { pull, type PullProgress } from '../app/sync.js';
+import { fetchBounded, pull, type PullProgress } from '../app/sync.js';
 import { hex, tmpDir, utf8 } from './helpers.js';
 
 const dir = tmpDir('drayer-busy-');
@@ -225,4 +225,26 @@ test('an answer whose first byte comes late but which then streams is not cut of
   assert.equal(r.records, w.count());
   assert.deepEqual(live(f), live(w));
   assert.ok(f.verify().intact);
+});
+
+test('an answer that came while this process was too busy to read it is not taken for a timeout', async () => {
+  // The peer runs in another process and answers after 200 ms; this process is blocked for 1.2 s
+  // meanwhile (as a follower process is, decoding and applying many pulls' pages), so the 500 ms
+  // timer comes due before the answer is read, though the answer is there.
+  const code = `const http = require('node:http');
+    const s = http.createServer((_q, r) => setTimeout(() => r.end('x'.repeat(1000)), 200));
+    s.listen(0, '127.0.0.1', () => console.log(s.address().port));
+    process.stdin.on('end', () => process.exit(0)).resume();`;
+  const c = spawn(process.execPath, ['-e', code], { stdio: ['pipe', 'pipe', 'inherit'] });
+  cleanup.push(() => void c.stdin!.end());
+  const port = await new Promise<number>((resolve) => c.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))));
+  const got = fetchBounded(`http://127.0.0.1:${port}/x`, { maxBytes: 1 << 20, timeoutMs: 500 });
+  await new Promise((r) => setTimeout(r, 50)); // the request is out
+  // Blocked from the check phase, as from an I/O callback: the loop's next turn runs its timers before it polls.
+  await new Promise((r) => setImmediate(r));
+  const until = performance.now() + 1200;
+  while (performance.now() < until) {
+    // busy
+  }
+  assert.equal((await got).byteLength, 1000);
 });
