@@ -1,8 +1,8 @@
 // 100k posts appended one at a time (Stream.put: each its own committed transaction), against
 // the raw Ed25519 sign rates (node:crypto, the baseline, and libsodium) measured in the same run.
 import * as path from 'node:path';
-import { cryptoBackend } from '../app/crypto.js';
-import { Stream } from '../app/store.js';
+import { cryptoBackend } from '../app/core/crypto.js';
+import { Stream } from '../app/store/store.js';
 import { bracketed, cpuMicrosEach, machine, perSecond, postValue, ratio, rawSignRate, removeDir, seconds, tempDir } from './common.js';
 
 export async function run(): Promise<Record<string, unknown>> {

@@ -3,8 +3,8 @@
 // Then a second fresh mirror does the same pipelined, as a sync client can: the next page is read
 // and verified in the pool while the current one is applied (pool.verify + applyVerified).
 import * as path from 'node:path';
-import { Stream } from '../app/store.js';
-import { applyParallel, applyVerified, VerifierPool } from '../app/verifier.js';
+import { Stream } from '../app/store/store.js';
+import { applyParallel, applyVerified, VerifierPool } from '../app/store/verifier.js';
 import { bracketed, buildWriter, cpuMicrosEach, machine, perSecond, ratio, rawVerifyRate, removeDir, seconds, tempDir } from './common.js';
 
 export async function run(): Promise<Record<string, unknown>> {

@@ -10,10 +10,10 @@ import * as path from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { pathToFileURL } from 'node:url';
-import { addFile, missingChunks, openFileStream, statFile } from '../app/files.js';
-import { Stream } from '../app/store.js';
-import { pull, rejectionSummary } from '../app/sync.js';
-import { applyParallel, VerifierPool } from '../app/verifier.js';
+import { addFile, missingChunks, openFileStream, statFile } from '../app/store/files.js';
+import { Stream } from '../app/store/store.js';
+import { pull, rejectionSummary } from '../app/net/sync.js';
+import { applyParallel, VerifierPool } from '../app/store/verifier.js';
 import { childServer } from './clone.js';
 import { devNull, machine, makeFile, removeDir, rssSampler, seconds, tempDir } from './common.js';
 

@@ -11,6 +11,7 @@
 //   node dist/bench/clone.js --serve-stream FILE   a LanServer for the stream in FILE
 //   node dist/bench/clone.js --serve-file FILE     plain node:http serving FILE with fs.createReadStream
 // Each prints `PORT <n>` once listening and exits when its stdin closes.
+import type { Applier } from '../app/store/verifier.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
@@ -18,13 +19,13 @@ import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import Hypercore from 'hypercore';
-import { bytesEqual } from '../app/crypto.js';
-import { encodePost } from '../app/posts.js';
-import { LanServer } from '../app/server.js';
-import { Stream } from '../app/store.js';
-import type { DrayerRecord } from '../app/record.js';
-import { pull, rejectionSummary, type Applier } from '../app/sync.js';
-import { applyParallel, preparedApplier, VerifierPool } from '../app/verifier.js';
+import { bytesEqual } from '../app/core/crypto.js';
+import { encodePost } from '../app/store/posts.js';
+import { LanServer } from '../app/net/server/server.js';
+import { Stream } from '../app/store/store.js';
+import type { DrayerRecord } from '../app/core/record.js';
+import { pull, rejectionSummary } from '../app/net/sync.js';
+import { applyParallel, preparedApplier, VerifierPool } from '../app/store/verifier.js';
 import { machine, perSecond, ratio, rawVerifyRate, removeDir, seconds, tempDir } from './common.js';
 
 export const POST_BYTES = 200;

@@ -14,9 +14,9 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Stream } from '../app/store.js';
-import { pull, rejectionSummary } from '../app/sync.js';
-import { preparedApplier, VerifierPool } from '../app/verifier.js';
+import { Stream } from '../app/store/store.js';
+import { pull, rejectionSummary } from '../app/net/sync.js';
+import { preparedApplier, VerifierPool } from '../app/store/verifier.js';
 import { buildWriter200, childServer } from './clone.js';
 import { machine, removeDir, seconds, tempDir } from './common.js';
 

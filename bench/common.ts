@@ -7,8 +7,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Writable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
-import { encodePost } from '../app/posts.js';
-import { Stream } from '../app/store.js';
+import { encodePost } from '../app/store/posts.js';
+import { Stream } from '../app/store/store.js';
 
 export function tempDir(prefix = 'drayer-bench-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));

@@ -5,8 +5,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { pathToFileURL } from 'node:url';
-import { Stream } from '../app/store.js';
-import { addFile, openFileStream } from '../app/files.js';
+import { Stream } from '../app/store/store.js';
+import { addFile, openFileStream } from '../app/store/files.js';
 import { devNull, makeFile, rssSampler } from './common.js';
 
 const MiB = 1024 * 1024;

@@ -6,12 +6,13 @@
 // The follower is built by applying the writer's feed locally (apply with verified: true, which
 // is what a finished clone holds) and its cursor for the server is set to the writer's last seq,
 // exactly what a completed pull leaves behind.
+import { peerId } from '../app/core/peer.js';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { Stream } from '../app/store.js';
-import { peerId, pull, streamCursors, urlSafeKey } from '../app/sync.js';
-import { applyParallel, VerifierPool } from '../app/verifier.js';
+import { Stream } from '../app/store/store.js';
+import { pull, streamCursors, urlSafeKey } from '../app/net/sync.js';
+import { applyParallel, VerifierPool } from '../app/store/verifier.js';
 import { buildWriter200, childServer, inProcessServer, post200 } from './clone.js';
 import { machine, removeDir, seconds, tempDir } from './common.js';
 

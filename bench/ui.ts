@@ -6,8 +6,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Browser } from 'playwright-core';
-import { DrayerNode } from '../app/node.js';
-import { WebUi, defaultStaticDir } from '../app/webui.js';
+import { DrayerNode } from '../app/node/node.js';
+import { WebUi, defaultStaticDir } from '../app/node/webui.js';
 import { chromium } from 'playwright-core';
 import { buildWriter, machine, ratio, removeDir, tempDir } from './common.js';
 

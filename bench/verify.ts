@@ -1,9 +1,9 @@
 // Verifying a 100k-record stream: Stream.verify (one thread) and verifyStreamParallel (a worker
 // per core), against the raw single-core Ed25519 verify rate measured in the same run.
-import { cryptoBackend } from '../app/crypto.js';
-import { VerifierPool, verifyStreamParallel } from '../app/verifier.js';
+import { cryptoBackend } from '../app/core/crypto.js';
+import { VerifierPool, verifyStreamParallel } from '../app/store/verifier.js';
 import * as path from 'node:path';
-import { Stream } from '../app/store.js';
+import { Stream } from '../app/store/store.js';
 import { bracketed, buildWriter, cpuMicrosEach, machine, perSecond, postValue, ratio, rawVerifyCpu, rawVerifyRate, rawVerifyRateThreads, removeDir, seconds, tempDir } from './common.js';
 
 export async function run(): Promise<Record<string, unknown>> {

@@ -1,8 +1,8 @@
-// Electron's safeStorage as the key cipher app/keystore.ts takes. On Linux, safeStorage falls
+// Electron's safeStorage as the key cipher app/store/keystore.ts takes. On Linux, safeStorage falls
 // back to a fixed password ("basic_text") when no keyring (Secret Service, KWallet) is there:
 // that protects nothing, so keys stay plain 0600 files instead, as they would without the app.
 // Plain module: safeStorage is passed in (tested under Node).
-import type { KeyCipher } from '../app/keystore.js';
+import type { KeyCipher } from '../app/store/keystore.js';
 
 export interface SafeStorageLike {
   isEncryptionAvailable(): boolean;

@@ -9,10 +9,10 @@ import {
 } from 'electron';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { PostView, Settings, StreamSummary, SyncMode } from '../app/api.js';
-import { exportKeyFile, useKeyCipher } from '../app/keystore.js';
-import { DrayerNode } from '../app/node.js';
-import { KEY_SUFFIX } from '../app/store.js';
+import type { PostView, Settings, StreamSummary, SyncMode } from '../app/node/api.js';
+import { exportKeyFile, useKeyCipher } from '../app/store/keystore.js';
+import { DrayerNode } from '../app/node/node.js';
+import { KEY_SUFFIX } from '../app/store/store.js';
 import { keyCipherFrom } from './cipher.js';
 import { APP_SCHEME, APP_URL, CHANNELS, IpcRouter, type SenderFrame } from './ipc.js';
 import { linkFromArgv, parseDrayerLink, streamOfPage, streamRoute, type DrayerLink } from './links.js';

@@ -2,11 +2,11 @@
 // `drayer:call` (invoke) forwards (method, arg) and answers an envelope; `drayer:subscribe` starts
 // the events of one renderer on `drayer:event`. Every message is checked to come from the app's
 // own page (the top frame of app://drayer/), never from a frame or page elsewhere, and every
-// argument is checked against its method's schema (app/api-schema.ts) before the engine sees it.
+// argument is checked against its method's schema (app/node/api-schema.ts) before the engine sees it.
 // Plain module: no electron import (tested under Node).
-import type { DrayerEvent, Envelope } from '../app/api.js';
-import { METHODS } from '../app/api.js';
-import { checkArg } from '../app/api-schema.js';
+import type { DrayerEvent, Envelope } from '../app/node/api.js';
+import { METHODS } from '../app/node/api.js';
+import { checkArg } from '../app/node/api-schema.js';
 
 export const CHANNELS = {
   call: 'drayer:call',

@@ -1,7 +1,7 @@
 // drayer: links handed to the app by the OS: on macOS in `open-url`, on Windows and Linux as an
 // argument of the process (the first launch's argv, or a second launch's, given to the first by
 // the single-instance lock). Plain module (tested under Node).
-import { formatKey, parseKey } from '../app/keys.js';
+import { formatKey, parseKey } from '../app/core/keys.js';
 
 export interface DrayerLink {
   /** the stream's public key, standard base64 */

@@ -4,7 +4,7 @@
 // (renderer/App.tsx: Ctrl/Cmd+K search, +, settings, +N new post) are shown in the menu but not
 // registered with it, so the key reaches the page and does exactly what it does in a browser.
 // Plain module (tested under Node).
-import type { SyncMode } from '../app/api.js';
+import type { SyncMode } from '../app/node/api.js';
 
 export type Command =
   | 'newPost' | 'addFiles' | 'openStreamFile' | 'exportStream' | 'exportKeys'

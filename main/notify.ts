@@ -3,7 +3,7 @@
 // what was there before (a first clone or the app's start sets a baseline), and rate-limited: at
 // most one notice per stream a minute (later posts fold into "N new posts"), a few a minute in all.
 // Plain module with an injected clock (tested under Node); index.ts shows the notices.
-import type { PostView } from '../app/api.js';
+import type { PostView } from '../app/node/api.js';
 
 export interface Notice {
   publicKey: string;

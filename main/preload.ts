@@ -4,7 +4,7 @@
 // load modules. Errors cross contextBridge as data ({ name, code, message }): Error objects keep
 // only their message there.
 import { contextBridge, ipcRenderer } from 'electron';
-import type { DrayerEvent, Envelope } from '../app/api.js';
+import type { DrayerEvent, Envelope } from '../app/node/api.js';
 
 const CALL = 'drayer:call';
 const SUBSCRIBE = 'drayer:subscribe';

@@ -53,7 +53,7 @@ if (!bin) {
   child.stdout.on('data', (chunk) => {
     process.stdout.write(chunk);
     buffered = (buffered + chunk.toString('utf8')).slice(-4096);
-    // The printed link carries a one-time code (see app/webui.ts), not the token.
+    // The printed link carries a one-time code (see app/node/webui.ts), not the token.
     const m = /Web UI: (http:\/\/127\.0\.0\.1:\d+\/\?code=[\w-]+)/.exec(buffered);
     if (m && !opened) {
       opened = true;

@@ -9,9 +9,9 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import fc from 'fast-check';
-import { ApplyOptions, ApplyResult, PartialFilter, Stream } from '../app/store.js';
-import { DrayerRecord, signRecord, UnsignedRecord } from '../app/record.js';
-import { blake2b256, generateKeyPair, KeyPair } from '../app/crypto.js';
+import { ApplyOptions, ApplyResult, PartialFilter, Stream } from '../app/store/store.js';
+import { DrayerRecord, signRecord, UnsignedRecord } from '../app/core/record.js';
+import { blake2b256, generateKeyPair, KeyPair } from '../app/core/crypto.js';
 import { hex, tmpDir, utf8 } from './helpers.js';
 
 // Many small stream files: tmpfs where there is one (they are real SQLite files either way).

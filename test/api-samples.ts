@@ -1,5 +1,5 @@
 // A well-formed argument for every DrayerApi method, for tests of the transports' argument checks.
-import type { Method } from '../app/api.js';
+import type { Method } from '../app/node/api.js';
 
 export const PK = 'A'.repeat(43);
 

@@ -6,12 +6,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as http from 'node:http';
 import * as path from 'node:path';
-import type { Method } from '../app/api.js';
+import type { Method } from '../app/node/api.js';
 import { SAMPLES } from './api-samples.js';
-import { METHODS } from '../app/api.js';
-import { API_SCHEMAS, checkArg, SYNC_INTERVAL_MAX_S } from '../app/api-schema.js';
-import { DrayerNode } from '../app/node.js';
-import { WebUi } from '../app/webui.js';
+import { METHODS } from '../app/node/api.js';
+import { API_SCHEMAS, checkArg, SYNC_INTERVAL_MAX_S } from '../app/node/api-schema.js';
+import { DrayerNode } from '../app/node/node.js';
+import { WebUi } from '../app/node/webui.js';
 import { IpcRouter } from '../main/ipc.js';
 import { tmpDir } from './helpers.js';
 

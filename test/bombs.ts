@@ -1,6 +1,6 @@
 // Hostile msgpack from issue 7: tiny inputs whose headers declare huge lengths. An unbounded
 // decoder allocates what they declare (an array32 of 33 M items is 260 MB of heap for 5 bytes).
-import { MAGIC } from '../app/discovery.js';
+import { MAGIC } from '../app/net/discovery.js';
 
 /** array32 header declaring 33 554 432 items */
 export const ARRAY32_33M = [0xdd, 0x02, 0x00, 0x00, 0x00];

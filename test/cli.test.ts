@@ -9,8 +9,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import { parseKey, keyWords } from '../app/keys.js';
-import { DrayerNode } from '../app/node.js';
+import { parseKey, keyWords } from '../app/core/keys.js';
+import { DrayerNode } from '../app/node/node.js';
 import { tmpDir } from './helpers.js';
 
 // dist/test/cli.test.js -> bin/drayer.js
@@ -383,8 +383,8 @@ test('a collection in another process does not harm an add in progress', async (
   const { dir, file } = newStream();
   const data = crypto.randomBytes(96 * 1024 * 1024);
   fs.writeFileSync(path.join(dir, 'big.bin'), data);
-  const { Stream } = await import('../app/store.js');
-  const { gcChunks, readFileBytes } = await import('../app/files.js');
+  const { Stream } = await import('../app/store/store.js');
+  const { gcChunks, readFileBytes } = await import('../app/store/files.js');
   const child = spawn(process.execPath, [BIN, 'add', file, 'big.bin'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   child.stderr.on('data', (d) => (err += d));
@@ -442,9 +442,9 @@ test('rm of a big file, and a sync that brings its deletion, leave none of its c
   const pk = JSON.parse(ok(dir, ['info', file, '--json']).out).publicKey as string;
 
   // A mirror clones it over HTTP; the writer deletes the file with rm; the mirror syncs.
-  const { LanServer } = await import('../app/server.js');
-  const { Stream } = await import('../app/store.js');
-  let served: import('../app/store.js').Stream | undefined;
+  const { LanServer } = await import('../app/net/server/server.js');
+  const { Stream } = await import('../app/store/store.js');
+  let served: import('../app/store/store.js').Stream | undefined;
   const lan = new LanServer({ resolve: () => served, shared: () => [] });
   const url = `http://127.0.0.1:${(await lan.listen()).port}`;
   const child = (args: string[]) => new Promise<void>((resolve, reject) => {

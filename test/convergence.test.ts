@@ -31,9 +31,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import fc from 'fast-check';
 import { encode } from '@msgpack/msgpack';
-import { ChangesOptions, PartialFilter, Stream } from '../app/store.js';
-import { DrayerRecord } from '../app/record.js';
-import { lowerWindowTo, windowCursors, type CursorStore } from '../app/sync.js';
+import { ChangesOptions, PartialFilter, Stream } from '../app/store/store.js';
+import { DrayerRecord } from '../app/core/record.js';
+import { lowerWindowTo, windowCursors, type CursorStore } from '../app/net/sync.js';
 import { hex, tmpDir, utf8 } from './helpers.js';
 
 // Hundreds of small stream files are created and closed here; on a disk each costs a few fsyncs

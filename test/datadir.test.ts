@@ -8,11 +8,11 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Envelope, StreamSummary, SyncReport, TimelineItem } from '../app/api.js';
-import { DrayerNode } from '../app/node.js';
-import { addPost } from '../app/posts.js';
-import { Stream } from '../app/store.js';
-import { httpApiClient } from '../app/webui.js';
+import type { Envelope, StreamSummary, SyncReport, TimelineItem } from '../app/node/api.js';
+import { DrayerNode } from '../app/node/node.js';
+import { addPost } from '../app/store/posts.js';
+import { Stream } from '../app/store/store.js';
+import { httpApiClient } from '../app/node/webui.js';
 import { tmpDir } from './helpers.js';
 
 const BIN = fileURLToPath(new URL('../../bin/drayer.js', import.meta.url));

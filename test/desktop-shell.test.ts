@@ -5,8 +5,8 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import type { PostView } from '../app/api.js';
-import { keyLink } from '../app/keys.js';
+import type { PostView } from '../app/node/api.js';
+import { keyLink } from '../app/core/keys.js';
 import { keyCipherFrom } from '../main/cipher.js';
 import { linkFromArgv, parseDrayerLink, streamOfPage, streamRoute } from '../main/links.js';
 import { appMenu, commandsOf, routeOf, syncModeAfter, trayMenu, trayStateOf, UI_SHORTCUTS, type MenuSpec } from '../main/menu.js';
@@ -325,7 +325,7 @@ test('a notice shows the title, else a line of the body without markdown, cut sh
 // ---------- packaging ----------
 
 test('workers start from app.asar.unpacked in the packaged app, and from where they are elsewhere', async () => {
-  const { unpacked } = await import('../app/threads.js');
+  const { unpacked } = await import('../app/core/threads.js');
   const packed = new URL('file:///opt/Drayer/resources/app.asar/dist/app/verify-worker.js');
   assert.equal(unpacked(packed).href, 'file:///opt/Drayer/resources/app.asar.unpacked/dist/app/verify-worker.js');
   const win = new URL('file:///C:/Program%20Files/Drayer/resources/app.asar/dist/app/checkpointer-worker.js');

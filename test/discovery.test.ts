@@ -7,8 +7,8 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { decode } from '@msgpack/msgpack';
-import { randomBytes } from '../app/crypto.js';
-import { buildAnnouncePackets, cleanName, Discovery, MAGIC, MAX_PACKET } from '../app/discovery.js';
+import { randomBytes } from '../app/core/crypto.js';
+import { buildAnnouncePackets, cleanName, Discovery, MAGIC, MAX_PACKET } from '../app/net/discovery.js';
 import { netnsAvailable, NETNS_SKIP_REASON, runInNetns } from './netns.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));

@@ -5,13 +5,13 @@ import * as path from 'node:path';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { gunzipSync } from 'node:zlib';
-import { Stream } from '../app/store.js';
-import { blake2b256 } from '../app/crypto.js';
-import { isDrayerError } from '../app/errors.js';
+import { Stream } from '../app/store/store.js';
+import { blake2b256 } from '../app/core/crypto.js';
+import { isDrayerError } from '../app/core/errors.js';
 import {
   addBytes, addFile, addPaths, chunkCount, collectLeftovers, deleteFile, gcChunks, getChunk, importFolder, ImportProgress, listFiles,
   missingChunks, normalizeFilePath, openFileStream, parseFileValue, putChunk, rawFileBody, readFileBytes, statFile,
-} from '../app/files.js';
+} from '../app/store/files.js';
 import { tmpDir, utf8 } from './helpers.js';
 
 const MiB = 1024 * 1024;

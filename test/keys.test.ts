@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DrayerError } from '../app/errors.js';
-import { fingerprint, formatKey, isKey, keyLink, parseKey } from '../app/keys.js';
-import { EVEN_WORDS, fromPgpWords, toPgpWords } from '../app/pgpwords.js';
+import { DrayerError } from '../app/core/errors.js';
+import { fingerprint, formatKey, isKey, keyLink, parseKey } from '../app/core/keys.js';
+import { EVEN_WORDS, fromPgpWords, toPgpWords } from '../app/core/pgpwords.js';
 import { hex, unhex } from './helpers.js';
 
 // The key of shared/vectors/original-drayer-signatures.json (seed 00..1f).
@@ -117,7 +117,7 @@ test('garbage and near misses are rejected with the accepted forms named', () =>
 });
 
 test('the key as 32 words parses back to the key; the 24-word fingerprint is its prefix', async () => {
-  const { keyWords, fingerprint, parseKey } = await import('../app/keys.js');
+  const { keyWords, fingerprint, parseKey } = await import('../app/core/keys.js');
   const pk = new Uint8Array(Buffer.from('03a107bff3ce10be1d70dd18e74bc09967e4d6309ba50d5f1ddc8664125531b8', 'hex'));
   assert.deepEqual(parseKey(keyWords(pk)), pk);
   assert.ok(keyWords(pk).startsWith(fingerprint(pk) + ' '));

@@ -1,4 +1,4 @@
-// Secret keys at rest (app/keystore.ts): sealed by the cipher the desktop app passes in (here a
+// Secret keys at rest (app/store/keystore.ts): sealed by the cipher the desktop app passes in (here a
 // real AES-256-GCM cipher with a test key, standing in for Electron's safeStorage), plain 0600
 // files without one, plain files migrated on a stream's first write, and the CLI's view of a
 // sealed key: read-only, saying the app holds it, until an explicit export.
@@ -9,9 +9,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, test } from 'node:test';
-import { exportKeyFile, isSealedKeyFile, readKeyFile, SEALED_HEADER, useKeyCipher, type KeyCipher } from '../app/keystore.js';
-import { formatKey } from '../app/keys.js';
-import { keyPathFor, Stream } from '../app/store.js';
+import { exportKeyFile, isSealedKeyFile, readKeyFile, SEALED_HEADER, useKeyCipher, type KeyCipher } from '../app/store/keystore.js';
+import { formatKey } from '../app/core/keys.js';
+import { keyPathFor, Stream } from '../app/store/store.js';
 import { tmpDir, utf8 } from './helpers.js';
 
 const BIN = fileURLToPath(new URL('../../bin/drayer.js', import.meta.url));

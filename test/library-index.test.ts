@@ -6,12 +6,12 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import fc from 'fast-check';
-import { DrayerNode } from '../app/node.js';
-import { Library } from '../app/library.js';
-import { Stream } from '../app/store.js';
-import type { DrayerRecord } from '../app/record.js';
-import { addPost, decodePost, editPost, encodePost, POST_TYPE } from '../app/posts.js';
-import { addBytes, deleteFile, FILE_TYPE } from '../app/files.js';
+import { DrayerNode } from '../app/node/node.js';
+import { Library } from '../app/node/library.js';
+import { Stream } from '../app/store/store.js';
+import type { DrayerRecord } from '../app/core/record.js';
+import { addPost, decodePost, editPost, encodePost, POST_TYPE } from '../app/store/posts.js';
+import { addBytes, deleteFile, FILE_TYPE } from '../app/store/files.js';
 import { tmpDir } from './helpers.js';
 
 const PNG = Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000000' + '1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082', 'hex').toString('base64');

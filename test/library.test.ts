@@ -2,10 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Library, LIBRARY_FILE, TimelineEntry } from '../app/library.js';
-import { Stream } from '../app/store.js';
-import { addPost, editPost, encodePost, POST_TYPE } from '../app/posts.js';
-import { isDrayerError } from '../app/errors.js';
+import { Library, LIBRARY_FILE, TimelineEntry } from '../app/node/library.js';
+import { Stream } from '../app/store/store.js';
+import { addPost, editPost, encodePost, POST_TYPE } from '../app/store/posts.js';
+import { isDrayerError } from '../app/core/errors.js';
 import { tmpDir } from './helpers.js';
 
 const b64 = (s: Stream): string => Buffer.from(s.publicKey).toString('base64');

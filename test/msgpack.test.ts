@@ -1,4 +1,4 @@
-// The bounded msgpack decoder (app/msgpack.ts): every decode of outside bytes goes through it.
+// The bounded msgpack decoder (app/core/msgpack.ts): every decode of outside bytes goes through it.
 // What Drayer and original Drayer nodes send decodes exactly as the library decodes it; hostile
 // headers (declared lengths beyond the input, too deep, too many items) are refused before the
 // library allocates anything; and fast-check throws random, structured, truncated and
@@ -10,15 +10,15 @@ import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
 import { decode, encode } from '@msgpack/msgpack';
 import fc from 'fast-check';
-import { generateKeyPair, randomBytes } from '../app/crypto.js';
-import { buildAnnouncePackets, MAGIC } from '../app/discovery.js';
-import { isDrayerError } from '../app/errors.js';
-import { addBytes, parseFileValue } from '../app/files.js';
+import { generateKeyPair, randomBytes } from '../app/core/crypto.js';
+import { buildAnnouncePackets, MAGIC } from '../app/net/discovery.js';
+import { isDrayerError } from '../app/core/errors.js';
+import { addBytes, parseFileValue } from '../app/store/files.js';
 import {
   decodeBounded, decodeInfo, decodePrimaryServers, MSGPACK_LIMITS, MsgpackError, type MsgpackLimits, valueProblem,
-} from '../app/msgpack.js';
-import { decodeWire, encodeWire, fromWire, toWire } from '../app/record.js';
-import { Stream } from '../app/store.js';
+} from '../app/core/msgpack.js';
+import { decodeWire, encodeWire, fromWire, toWire } from '../app/core/record.js';
+import { Stream } from '../app/store/store.js';
 import { arrayBomb, ARRAY32_33M } from './bombs.js';
 import { tmpDir, utf8 } from './helpers.js';
 

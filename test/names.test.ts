@@ -9,12 +9,12 @@ import * as http from 'node:http';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { encode } from '@msgpack/msgpack';
-import { DrayerNode } from '../app/node.js';
-import { addPost } from '../app/posts.js';
-import { Stream } from '../app/store.js';
-import { cleanName, jsonSafe, pathCharProblem, terminalSafe, visiblePath } from '../app/text.js';
-import { cleanName as discoveryName } from '../app/discovery.js';
-import { streamPage } from '../app/webpage.js';
+import { DrayerNode } from '../app/node/node.js';
+import { addPost } from '../app/store/posts.js';
+import { Stream } from '../app/store/store.js';
+import { cleanName, jsonSafe, pathCharProblem, terminalSafe, visiblePath } from '../app/core/text.js';
+import { cleanName as discoveryName } from '../app/net/discovery.js';
+import { streamPage } from '../app/net/server/webpage.js';
 import { tmpDir } from './helpers.js';
 
 const BIN = fileURLToPath(new URL('../../bin/drayer.js', import.meta.url));

@@ -6,9 +6,9 @@ import * as http from 'node:http';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { randomBytes } from '../app/crypto.js';
-import { NearbyVerifier } from '../app/nearby.js';
-import { DrayerNode } from '../app/node.js';
+import { randomBytes } from '../app/core/crypto.js';
+import { NearbyVerifier } from '../app/net/nearby.js';
+import { DrayerNode } from '../app/node/node.js';
 import { netnsAvailable, NETNS_SKIP_REASON, runInNetns } from './netns.js';
 import { tmpDir } from './helpers.js';
 

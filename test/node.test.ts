@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
-import { DrayerNode } from '../app/node.js';
-import { WebUi, httpApiClient } from '../app/webui.js';
-import type { DrayerEvent } from '../app/api.js';
+import { DrayerNode } from '../app/node/node.js';
+import { WebUi, httpApiClient } from '../app/node/webui.js';
+import type { DrayerEvent } from '../app/node/api.js';
 import { tmpDir } from './helpers.js';
 
 async function startNode(name: string): Promise<DrayerNode> {

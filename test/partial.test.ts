@@ -10,13 +10,13 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { blake2b256, randomBytes } from '../app/crypto.js';
-import { addBytes, chunkCount } from '../app/files.js';
-import { DrayerNode } from '../app/node.js';
-import { addPost, POST_TYPE } from '../app/posts.js';
-import { LanServer } from '../app/server.js';
-import { Stream } from '../app/store.js';
-import { pull } from '../app/sync.js';
+import { blake2b256, randomBytes } from '../app/core/crypto.js';
+import { addBytes, chunkCount } from '../app/store/files.js';
+import { DrayerNode } from '../app/node/node.js';
+import { addPost, POST_TYPE } from '../app/store/posts.js';
+import { LanServer } from '../app/net/server/server.js';
+import { Stream } from '../app/store/store.js';
+import { pull } from '../app/net/sync.js';
 import { hex, text, tmpDir, utf8 } from './helpers.js';
 
 const BIN = fileURLToPath(new URL('../../bin/drayer.js', import.meta.url));
@@ -332,7 +332,7 @@ test('opening is bounded: a source that never answers costs a timeout, not a han
   await pull(m, url);
   const held: http.ServerResponse[] = [];
   const hang = await listen((_req, res) => void held.push(res)); // headers never come
-  const { openValue, OpenError } = await import('../app/open.js');
+  const { openValue, OpenError } = await import('../app/net/open.js');
   const t0 = Date.now();
   await assert.rejects(openValue(m, m.get(POST_TYPE, 'hello')!, { sources: [hang.url], timeoutMs: 300, deadlineMs: 600 }), (e: unknown) => {
     assert.ok(e instanceof OpenError && e.timedOut, String(e));
@@ -350,7 +350,7 @@ test('opening is bounded: a source that never answers costs a timeout, not a han
   // A page of posts costs one timeout per dead source, not one per post.
   for (let i = 0; i < 12; i++) addPost(w, { title: `more ${i}`, body: '' }, { key: `more${i}` });
   await pull(m, url);
-  const { openValues } = await import('../app/open.js');
+  const { openValues } = await import('../app/net/open.js');
   const page = m.list(POST_TYPE, { limit: 100 }).filter((r) => r.val === null);
   assert.equal(page.length, 13);
   const t2 = Date.now();

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 
-import { EVEN_WORDS, ODD_WORDS, fromPgpWords, toPgpWords } from './../app/pgpwords.js';
+import { EVEN_WORDS, ODD_WORDS, fromPgpWords, toPgpWords } from '../app/core/pgpwords.js';
 
 const KEY_HEX = '03a107bff3ce10be1d70dd18e74bc09967e4d6309ba50d5f1ddc8664125531b8';
 // Encoding produced by the original Drayer (even list at every position).

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { availableBackends, blake2b256, cryptoBackend, keyPairFromSeed, setCryptoBackend, sign, verify } from '../app/crypto.js';
-import { decodeWire, encodeWire, fromWire, signingBytes, toWire, DrayerRecord } from '../app/record.js';
+import { availableBackends, blake2b256, cryptoBackend, keyPairFromSeed, setCryptoBackend, sign, verify } from '../app/core/crypto.js';
+import { decodeWire, encodeWire, fromWire, signingBytes, toWire, DrayerRecord } from '../app/core/record.js';
 import { hex, unhex } from './helpers.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -109,7 +109,7 @@ function msgpackStrMap(r: DrayerRecord): Uint8Array {
 
 test('BLAKE2b-256 (libsodium) matches hash-wasm, whole and streamed', async () => {
   const { createBLAKE2b } = await import('hash-wasm');
-  const { blake2b256Hasher } = await import('../app/crypto.js');
+  const { blake2b256Hasher } = await import('../app/core/crypto.js');
   const ref = await createBLAKE2b(256);
   for (const n of [0, 1, 127, 128, 129, 65_536, 1_048_577]) {
     const data = new Uint8Array(n).map((_, i) => (i * 31 + n) & 255);

@@ -7,8 +7,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import { Stream } from '../app/store.js';
-import { isDrayerError } from '../app/errors.js';
+import { Stream } from '../app/store/store.js';
+import { isDrayerError } from '../app/core/errors.js';
 import { tmpDir, utf8 } from './helpers.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -93,7 +93,7 @@ test('a process killed with SIGKILL loses no acknowledged write', async () => {
   const d = tmpDir();
   const f = path.join(d, 'a.stream');
   Stream.create(f).close();
-  const storeUrl = new URL('../app/store.js', import.meta.url).href;
+  const storeUrl = new URL('../app/store/store.js', import.meta.url).href;
   // The child acknowledges each put on stdout only after put() returned; we kill it mid-stream.
   const script = `
     const { Stream } = await import(${JSON.stringify(storeUrl)});

@@ -7,10 +7,10 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { randomBytes } from '../app/crypto.js';
-import { addBytes } from '../app/files.js';
-import { LanServer, type ServerOptions } from '../app/server.js';
-import { Stream } from '../app/store.js';
+import { randomBytes } from '../app/core/crypto.js';
+import { addBytes } from '../app/store/files.js';
+import { LanServer, type ServerOptions } from '../app/net/server/server.js';
+import { Stream } from '../app/store/store.js';
 import { hex, tmpDir, utf8 } from './helpers.js';
 
 const dir = tmpDir('drayer-server-adv-');

@@ -9,10 +9,10 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { addBytes } from '../app/files.js';
-import { decodeWire } from '../app/record.js';
-import { addressKey, DEFAULT_LIMITS, LanServer, type ServerOptions } from '../app/server.js';
-import { Stream } from '../app/store.js';
+import { addBytes } from '../app/store/files.js';
+import { decodeWire } from '../app/core/record.js';
+import { addressKey, DEFAULT_LIMITS, LanServer, type ServerOptions } from '../app/net/server/server.js';
+import { Stream } from '../app/store/store.js';
 import { tmpDir } from './helpers.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));

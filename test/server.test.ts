@@ -7,12 +7,12 @@ import * as http from 'node:http';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import * as zlib from 'node:zlib';
-import { blake2b256, bytesEqual, keyPairFromSeed, randomBytes } from '../app/crypto.js';
-import { addBytes, parseFileValue } from '../app/files.js';
-import { addPost } from '../app/posts.js';
-import { checkRecord, decodeWire, fromWire, type DrayerRecord } from '../app/record.js';
-import { LanServer, type ServerOptions } from '../app/server.js';
-import { Stream } from '../app/store.js';
+import { blake2b256, bytesEqual, keyPairFromSeed, randomBytes } from '../app/core/crypto.js';
+import { addBytes, parseFileValue } from '../app/store/files.js';
+import { addPost } from '../app/store/posts.js';
+import { checkRecord, decodeWire, fromWire, type DrayerRecord } from '../app/core/record.js';
+import { LanServer, type ServerOptions } from '../app/net/server/server.js';
+import { Stream } from '../app/store/store.js';
 import { hex, text, tmpDir, utf8 } from './helpers.js';
 
 const dir = tmpDir('drayer-server-');
@@ -434,7 +434,7 @@ test('a write by another process shows in the next /changes at once', async () =
   const W = makeStream('shared-file');
   const before = await getMsgpack(`${base}/${urlKey(W)}/changes?since=0`);
   assert.equal(before.more, false);
-  const storeUrl = new URL('../app/store.js', import.meta.url).href;
+  const storeUrl = new URL('../app/store/store.js', import.meta.url).href;
   const script = `
     const { Stream } = await import(${JSON.stringify(storeUrl)});
     const s = Stream.open(${JSON.stringify(W.file)});

@@ -5,10 +5,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import * as path from 'node:path';
-import { DrayerNode } from '../app/node.js';
-import type { FolderFile } from '../app/api.js';
-import { DIGEST_PIECE, isAppMedia, siteRoots } from '../app/site.js';
-import { randomBytes } from '../app/crypto.js';
+import { DrayerNode } from '../app/node/node.js';
+import type { FolderFile } from '../app/node/api.js';
+import { DIGEST_PIECE, isAppMedia, siteRoots } from '../app/core/site.js';
+import { randomBytes } from '../app/core/crypto.js';
 import { tmpDir } from './helpers.js';
 
 async function startNode(name: string): Promise<DrayerNode> {

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
-import { Stream } from '../app/store.js';
-import { DrayerRecord } from '../app/record.js';
+import { Stream } from '../app/store/store.js';
+import { DrayerRecord } from '../app/core/record.js';
 import { text, tmpDir, utf8 } from './helpers.js';
 
 function live(s: Stream): string[] {

@@ -7,12 +7,12 @@ import assert from 'node:assert/strict';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
-import { addBytes } from '../app/files.js';
-import { isMetadataHost, refusedHost } from '../app/lan.js';
-import { DrayerNode } from '../app/node.js';
-import { LanServer } from '../app/server.js';
-import { Stream } from '../app/store.js';
-import { guardedLookup, pull } from '../app/sync.js';
+import { addBytes } from '../app/store/files.js';
+import { isMetadataHost, refusedHost } from '../app/net/lan.js';
+import { DrayerNode } from '../app/node/node.js';
+import { LanServer } from '../app/net/server/server.js';
+import { Stream } from '../app/store/store.js';
+import { guardedLookup, pull } from '../app/net/sync.js';
 import { hex, tmpDir, utf8 } from './helpers.js';
 
 const dir = tmpDir('drayer-addresses-');

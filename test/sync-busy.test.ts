@@ -8,9 +8,9 @@ import { spawn } from 'node:child_process';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
-import { LanServer, type ServerLimits } from '../app/server.js';
-import { Stream } from '../app/store.js';
-import { fetchBounded, pull, type PullProgress } from '../app/sync.js';
+import { LanServer, type ServerLimits } from '../app/net/server/server.js';
+import { Stream } from '../app/store/store.js';
+import { fetchBounded, pull, type PullProgress } from '../app/net/sync.js';
 import { hex, tmpDir, utf8 } from './helpers.js';
 
 const dir = tmpDir('drayer-busy-');

@@ -7,11 +7,11 @@ import assert from 'node:assert/strict';
 import * as http from 'node:http';
 import * as path from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { DrayerNode } from '../app/node.js';
-import { ApiError, type DrayerEvent, type Settings } from '../app/api.js';
-import { isDrayerError } from '../app/errors.js';
-import { isLanHost, isLanUrl } from '../app/lan.js';
-import { parseKey } from '../app/keys.js';
+import { DrayerNode } from '../app/node/node.js';
+import { ApiError, type DrayerEvent, type Settings } from '../app/node/api.js';
+import { isDrayerError } from '../app/core/errors.js';
+import { isLanHost, isLanUrl } from '../app/net/lan.js';
+import { parseKey } from '../app/core/keys.js';
 import { tmpDir } from './helpers.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

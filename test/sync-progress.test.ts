@@ -7,9 +7,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { DrayerEvents } from '../app/api.js';
-import { randomBytes } from '../app/crypto.js';
-import { DrayerNode } from '../app/node.js';
+import type { DrayerEvents } from '../app/node/api.js';
+import { randomBytes } from '../app/core/crypto.js';
+import { DrayerNode } from '../app/node/node.js';
 import { tmpDir } from './helpers.js';
 
 async function startNode(name: string, dataDir = path.join(tmpDir(), name), port = 0): Promise<DrayerNode> {

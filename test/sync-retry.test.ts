@@ -8,9 +8,9 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
-import { LanServer } from '../app/server.js';
-import { Stream } from '../app/store.js';
-import { pull, RESET_RETRIES } from '../app/sync.js';
+import { LanServer } from '../app/net/server/server.js';
+import { Stream } from '../app/store/store.js';
+import { pull, RESET_RETRIES } from '../app/net/sync.js';
 import { hex, tmpDir, utf8 } from './helpers.js';
 
 const dir = tmpDir('drayer-retry-');

@@ -1,5 +1,6 @@
 // The sync client (DESIGN §4) against real peers over HTTP on 127.0.0.1: a LanServer serving a
 // real writer stream, followers in other files, a tiny original-Drayer node, and the CLI.
+import { peerId } from '../app/core/peer.js';
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -8,14 +9,14 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { randomBytes } from '../app/crypto.js';
-import { addBytes, chunkCount, missingChunks, readFileBytes, statFile } from '../app/files.js';
-import { DrayerNode } from '../app/node.js';
-import type { DrayerRecord } from '../app/record.js';
-import { LanServer } from '../app/server.js';
-import { Stream } from '../app/store.js';
-import { fetchMissingChunks, fetchValue, peerId, pull, PULL_RESUMES, remoteTips, streamCursors, type PullProgress } from '../app/sync.js';
-import { applyParallel, verifyStreamParallel, VerifierPool } from '../app/verifier.js';
+import { randomBytes } from '../app/core/crypto.js';
+import { addBytes, chunkCount, missingChunks, readFileBytes, statFile } from '../app/store/files.js';
+import { DrayerNode } from '../app/node/node.js';
+import type { DrayerRecord } from '../app/core/record.js';
+import { LanServer } from '../app/net/server/server.js';
+import { Stream } from '../app/store/store.js';
+import { fetchMissingChunks, fetchValue, pull, PULL_RESUMES, remoteTips, streamCursors, type PullProgress } from '../app/net/sync.js';
+import { applyParallel, verifyStreamParallel, VerifierPool } from '../app/store/verifier.js';
 import { hex, packOld, tmpDir, utf8 } from './helpers.js';
 
 const BIN = fileURLToPath(new URL('../../bin/drayer.js', import.meta.url));

@@ -4,8 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DrayerNode } from '../app/node.js';
-import { WebUi } from '../app/webui.js';
+import { DrayerNode } from '../app/node/node.js';
+import { WebUi } from '../app/node/webui.js';
 import { tmpDir } from './helpers.js';
 
 async function startNode(name: string): Promise<DrayerNode> {

@@ -1,11 +1,11 @@
 // Unit tests of the calmer screens' logic: comparing fingerprint words (Key & verify), and the one
 // way sizes are written, the same in the app (renderer modules, through Vite's loader) and on the
-// phone page (app/webpage.ts).
+// phone page (app/net/server/webpage.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rendererModules } from './renderer-modules.js';
-import { formatBytes } from '../app/units.js';
-import { streamPage } from '../app/webpage.js';
+import { formatBytes } from '../app/core/units.js';
+import { streamPage } from '../app/net/server/webpage.js';
 
 const load = rendererModules();
 const MINE = ['sawdust', 'sympathy', 'atlas', 'trombonist'];

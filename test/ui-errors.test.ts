@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import * as http from 'node:http';
 import * as path from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { DrayerNode } from '../app/node.js';
-import { fingerprint, parseKey } from '../app/keys.js';
+import { DrayerNode } from '../app/node/node.js';
+import { fingerprint, parseKey } from '../app/core/keys.js';
 import { tmpDir } from './helpers.js';
 import { rendererModules } from './renderer-modules.js';
 

@@ -4,10 +4,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DrayerNode } from '../app/node.js';
-import { PUT_FILE_MAX, READ_FILE_MAX } from '../app/api.js';
-import { markdownToHtml, streamFileRef } from '../app/markdown-html.js';
-import { randomBytes } from '../app/crypto.js';
+import { DrayerNode } from '../app/node/node.js';
+import { PUT_FILE_MAX, READ_FILE_MAX } from '../app/node/api.js';
+import { markdownToHtml, streamFileRef } from '../app/net/server/markdown-html.js';
+import { randomBytes } from '../app/core/crypto.js';
 import { tmpDir } from './helpers.js';
 
 async function startNode(name: string): Promise<DrayerNode> {

@@ -70,7 +70,7 @@ test('a post shows pictures of its own stream only, at most 16 of them', async (
 
 test('folder websites: which folder is the site, its files re-keyed; the browser\'s digest is the node\'s', async () => {
   const { folderChoice, asSite, fileDigest } = await load('lib/drop.ts');
-  const { isAppMedia } = await import('../app/site.js');
+  const { isAppMedia } = await import('../app/core/site.js');
   const f = (path: string, data = path) => ({ path, file: new Blob([data]) });
   const site = [f('mysite/index.html'), f('mysite/css/a.css'), f('mysite/css/vendor/r.css')];
   assert.deepEqual(folderChoice(site), { kind: 'site', folder: 'mysite', root: '' });
@@ -84,7 +84,7 @@ test('folder websites: which folder is the site, its files re-keyed; the browser
   assert.ok(isAppMedia('media/avatar-mabc.png') && !isAppMedia('media/logo.png'));
 
   // WebCrypto in pieces (the browser) and node:crypto over the stream (the node) agree, across pieces
-  const { DrayerNode } = await import('../app/node.js');
+  const { DrayerNode } = await import('../app/node/node.js');
   const { tmpDir } = await import('./helpers.js');
   const n = await DrayerNode.start({ dataDir: tmpDir(), host: '127.0.0.1', port: 0, discovery: false, autoSync: false });
   try {

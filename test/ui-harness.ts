@@ -10,8 +10,8 @@ import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { AxeBuilder } from '@axe-core/playwright';
-import type { Arg, Method, Ret } from '../app/api.js';
-import { unwrap, type Envelope } from '../app/api.js';
+import type { Arg, Method, Ret } from '../app/node/api.js';
+import { unwrap, type Envelope } from '../app/node/api.js';
 import { tmpDir } from './helpers.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');

@@ -6,11 +6,11 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DrayerNode } from '../app/node.js';
-import { WebUi } from '../app/webui.js';
-import { fromPgpWords } from '../app/pgpwords.js';
-import { parseSecret } from '../app/keybackup.js';
-import { readKeyFile, Stream } from '../app/store.js';
+import { DrayerNode } from '../app/node/node.js';
+import { WebUi } from '../app/node/webui.js';
+import { fromPgpWords } from '../app/core/pgpwords.js';
+import { parseSecret } from '../app/core/keybackup.js';
+import { readKeyFile, Stream } from '../app/store/store.js';
 import { tmpDir } from './helpers.js';
 
 async function startNode(name: string, dataDir = path.join(tmpDir(), name)): Promise<DrayerNode> {

@@ -8,8 +8,8 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { Stream } from '../app/store.js';
-import { encodePost } from '../app/posts.js';
+import { Stream } from '../app/store/store.js';
+import { encodePost } from '../app/store/posts.js';
 import { assertAccessible, launchBrowser, openApp, shoot, startUiNode, type UiNode } from './ui-harness.js';
 import { tmpDir } from './helpers.js';
 

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rendererModules } from './renderer-modules.js';
-import { excerpt, EXCERPT_CHARS, splitExcerpt } from '../app/library.js';
+import { excerpt, EXCERPT_CHARS, splitExcerpt } from '../app/node/library.js';
 
 const load = rendererModules();
 

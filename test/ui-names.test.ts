@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { encode } from '@msgpack/msgpack';
-import { Stream } from '../app/store.js';
+import { Stream } from '../app/store/store.js';
 import { launchBrowser, openApp, shoot, startUiNode, type UiNode } from './ui-harness.js';
 import { tmpDir } from './helpers.js';
 

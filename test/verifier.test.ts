@@ -3,10 +3,10 @@ import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
-import { NO_NAME_NOTE, Stream } from '../app/store.js';
-import { checkRecord, DrayerRecord, signRecord } from '../app/record.js';
-import { blake2b256, generateKeyPair } from '../app/crypto.js';
-import { applyParallel, INLINE_BELOW, verifyStreamParallel, VerifierPool, type VerifyParallelOptions } from '../app/verifier.js';
+import { NO_NAME_NOTE, Stream } from '../app/store/store.js';
+import { checkRecord, DrayerRecord, signRecord } from '../app/core/record.js';
+import { blake2b256, generateKeyPair } from '../app/core/crypto.js';
+import { applyParallel, INLINE_BELOW, verifyStreamParallel, VerifierPool, type VerifyParallelOptions } from '../app/store/verifier.js';
 import { text, tmpDir, utf8 } from './helpers.js';
 
 const pools: VerifierPool[] = [];
@@ -264,9 +264,9 @@ test('close ends the workers, fails waiting calls, and refuses new ones', async 
 });
 
 test('an idle pool that was never closed does not keep a process alive', async () => {
-  const verifier = new URL('../app/verifier.js', import.meta.url).href;
-  const record = new URL('../app/record.js', import.meta.url).href;
-  const crypto = new URL('../app/crypto.js', import.meta.url).href;
+  const verifier = new URL('../app/store/verifier.js', import.meta.url).href;
+  const record = new URL('../app/core/record.js', import.meta.url).href;
+  const crypto = new URL('../app/core/crypto.js', import.meta.url).href;
   const script = `
     const { VerifierPool } = await import(${JSON.stringify(verifier)});
     const { signRecord } = await import(${JSON.stringify(record)});
@@ -439,7 +439,7 @@ test('workers read one consistent snapshot while another process writes the stre
   const d = tmpDir();
   const file = path.join(d, 'w.stream');
   churned(file, 1500).close();
-  const store = new URL('../app/store.js', import.meta.url).href;
+  const store = new URL('../app/store/store.js', import.meta.url).href;
   const script = `
     const { Stream } = await import(${JSON.stringify(store)});
     const s = Stream.open(${JSON.stringify(file)});

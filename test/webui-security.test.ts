@@ -10,8 +10,8 @@ import * as http from 'node:http';
 import * as path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { DrayerNode } from '../app/node.js';
-import { WebUi } from '../app/webui.js';
+import { DrayerNode } from '../app/node/node.js';
+import { WebUi } from '../app/node/webui.js';
 import { tmpDir } from './helpers.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');

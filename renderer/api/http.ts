@@ -2,7 +2,7 @@
 // EventSource on /api/events. The credential is the HttpOnly session cookie the sign-in link set
 // (same-origin requests carry it; this page never sees it), never a token in a URL. Failures come
 // back as ApiError with a code, never as a raw network exception.
-import { ApiError, unwrap, type Envelope, type EventName } from '../../app/api';
+import { ApiError, unwrap, type Envelope, type EventName } from '../../app/node/api';
 import type { ConnectionState, DrayerEvent, Transport } from './transport';
 
 /** Every event the node sends; SSE needs each name to listen for it. */

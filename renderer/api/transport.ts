@@ -1,7 +1,7 @@
 // The renderer's one door to the engine: the DrayerApi plus the state of its event channel.
 // HTTP+SSE (the headless node's web UI) implements it today, Electron IPC will tomorrow; the
 // stores receive one at start and never learn which.
-import type { DrayerApi } from '../../app/api';
+import type { DrayerApi } from '../../app/node/api';
 
 /**
  * lost: reconnecting; gone: not answering for a while, or another program has the address now
@@ -17,5 +17,5 @@ export interface Transport extends DrayerApi {
 export type {
   Arg, DrayerEvent, DrayerEvents, LastSync, Method, NearbyStream, NodeStatus, PostView, Ret, Settings, StreamDetails,
   StreamSummary, SyncReport, TimelineItem,
-} from '../../app/api';
-export { ApiError } from '../../app/api';
+} from '../../app/node/api';
+export { ApiError } from '../../app/node/api';

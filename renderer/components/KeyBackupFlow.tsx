@@ -1,7 +1,7 @@
 // Key backup: the secret key as 32 numbered words to copy onto paper, then a check that three of
 // them, asked by position, were written down. Skippable; Settings and the stream page offer it later.
 import { useEffect, useMemo, useState } from 'react';
-import type { KeyBackup } from '../../app/api';
+import type { KeyBackup } from '../../app/node/api';
 import { messageOf } from '../stores/errors';
 import { checkAnswers, pickPositions, useStreamTools } from '../stores/streamTools';
 import { Icon } from './Icon';

@@ -3,7 +3,7 @@
 // an <input webkitdirectory>). Dot-files are left out, as `drayer add` leaves them out. A folder
 // holding a website gives its files to the top of the stream (folderChoice, asSite), and each file
 // is hashed the way the node compares files (fileDigest), so only changed ones are sent.
-import { DIGEST_PIECE, FOLDER_FILES_MAX, hex, siteRoots } from '../../app/site';
+import { DIGEST_PIECE, FOLDER_FILES_MAX, hex, siteRoots } from '../../app/core/site';
 import { safeName } from './files';
 
 export interface PickedFile {
@@ -111,7 +111,7 @@ export function asSite(picked: PickedFile[], folder: string, root: string): Pick
 }
 
 /**
- * The content digest the node compares files by (app/site.ts): SHA-256 of the SHA-256s of each
+ * The content digest the node compares files by (app/core/site.ts): SHA-256 of the SHA-256s of each
  * 1 MiB piece, read a piece at a time (WebCrypto: the app's pages are secure contexts).
  */
 export async function fileDigest(file: Blob): Promise<string> {

@@ -1,12 +1,12 @@
 // Pure helpers for a stream's files: sizes for people, what kind of preview a file gets, the
 // paths attachments take, and a post's image references as stream paths. File names and types
 // come from streams (untrusted): they only ever become text, never markup or a navigable blob.
-import { hasHiddenChars } from '../../app/text';
-import { isAppMedia } from '../../app/site';
+import { hasHiddenChars } from '../../app/core/text';
+import { isAppMedia } from '../../app/core/site';
 
-import { formatBytes } from '../../app/units';
+import { formatBytes } from '../../app/core/units';
 
-/** A file's size, the one way sizes are written everywhere (app/units.ts). */
+/** A file's size, the one way sizes are written everywhere (app/core/units.ts). */
 export const formatSize = formatBytes;
 
 /**
@@ -53,7 +53,7 @@ export function encodePath(p: string): string {
   return p.split('/').map(encodeURIComponent).join('/');
 }
 
-/** The same rule as the node's (app/markdown-html.ts): a relative path among the stream's files, or null. */
+/** The same rule as the node's (app/net/server/markdown-html.ts): a relative path among the stream's files, or null. */
 export function streamFileRef(href: string): string | null {
   let h = href.trim();
   if (h === '' || /^[a-z][a-z0-9+.-]*:/i.test(h) || h.startsWith('/') || h.startsWith('\\') || h.includes('?') || h.includes('#')) return null;

@@ -3,7 +3,7 @@
 // `sizeTotal`), so a stream of seven records and one 50 MB file is not "100 %" once the seven
 // records are in. Shared by the stream page, the right rail, the follow dialog and Nearby so
 // that each says the same thing the same way.
-import type { DrayerEvents } from '../../app/api';
+import type { DrayerEvents } from '../../app/node/api';
 import { formatCount } from './time';
 
 type P = Pick<DrayerEvents['syncProgress'], 'records' | 'recordsTotal' | 'chunks' | 'chunksTotal' | 'bytes' | 'size' | 'sizeTotal' | 'done'>;
@@ -27,9 +27,9 @@ export interface ProgressView {
   line: string;
 }
 
-/** Sizes read the same in the app and on the phone page: app/units.ts says how. */
-export { formatBytes } from '../../app/units';
-import { formatBytes } from '../../app/units';
+/** Sizes read the same in the app and on the phone page: app/core/units.ts says how. */
+export { formatBytes } from '../../app/core/units';
+import { formatBytes } from '../../app/core/units';
 
 const plural = (n: number, one: string, many: string) => (n === 1 ? one : many);
 

@@ -13,14 +13,14 @@ import { messageOf } from '../stores/errors';
 import { useFiles, type FolderPlan } from '../stores/files';
 import { useStreams } from '../stores/streams';
 import { useUi } from '../stores/ui';
-import { visiblePath } from '../../app/text';
+import { visiblePath } from '../../app/core/text';
 
 /** Where the node serves a file of a stream on this computer (its LAN server, sandboxed), or null. */
 export function fileUrl(localUrl: string | null | undefined, path: string): string | null {
   return localUrl ? `${localUrl}webAccess/${encodePath(path)}` : null;
 }
 
-/** The name to show: bidi and control characters written out (app/text.ts), never obeyed. */
+/** The name to show: bidi and control characters written out (app/core/text.ts), never obeyed. */
 function baseName(path: string): string {
   return visiblePath(path.slice(path.lastIndexOf('/') + 1));
 }

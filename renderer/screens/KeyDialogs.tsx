@@ -1,7 +1,7 @@
 // Dialogs of the key and stream-file journeys: back up a key, restore a stream from its words,
 // open a stream file, export a copy, verify. Each keeps what was typed when a request fails.
 import { useEffect, useState } from 'react';
-import type { WordsCheck } from '../../app/api';
+import type { WordsCheck } from '../../app/node/api';
 import { Dialog } from '../components/Dialog';
 import { Icon } from '../components/Icon';
 import { KeyBackupFlow } from '../components/KeyBackupFlow';

@@ -10,7 +10,7 @@ import { StreamImage } from '../components/StreamImage';
 import { EmptyState } from '../components/States';
 import { asSite, folderChoice, fromDataTransfer, fromFileList, hasFiles, type PickedFile } from '../lib/drop';
 import { fileKind, folderReport, formatSize, typeLabel, userFiles } from '../lib/files';
-import { visiblePath } from '../../app/text';
+import { visiblePath } from '../../app/core/text';
 import { absoluteTime, formatCount, relativeTime } from '../lib/time';
 import { messageOf } from '../stores/errors';
 import { useFiles, type FolderPlan } from '../stores/files';

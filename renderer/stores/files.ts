@@ -3,7 +3,7 @@
 // deletes, attachments and avatars. Only this store talks to the transport about files.
 import { create } from 'zustand';
 import { transport } from '../api';
-import { PUT_FILE_MAX, type FolderDiff } from '../../app/api';
+import { PUT_FILE_MAX, type FolderDiff } from '../../app/node/api';
 import { attachmentPath, imageMarkdown, inlineImageType } from '../lib/files';
 import { fileDigest, type PickedFile } from '../lib/drop';
 import { messageOf } from './errors';

@@ -2,7 +2,7 @@
 // file, export, verify, primary servers. Results are per stream so a page shows the latest.
 import { create } from 'zustand';
 import { transport } from '../api';
-import type { KeyBackup, PrimaryServer, StreamSummary, VerifyReportView, WordsCheck } from '../../app/api';
+import type { KeyBackup, PrimaryServer, StreamSummary, VerifyReportView, WordsCheck } from '../../app/node/api';
 import { useStreams } from './streams';
 import { useTimeline } from './timeline';
 

@@ -1,0 +1,369 @@
+// The network commands of `drayer`: serve (the headless node), clone and sync (one-shot pulls).
+// Loaded by cli.ts on demand, so local commands start without the network stack.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { commands, note, openStream, print, printJson, registerCommand, UsageError, humanSize } from './cli.js';
+import { DrayerError, isDrayerError } from '../core/errors.js';
+import { formatKey, parseKey, streamName } from '../core/keys.js';
+import type { Stream } from '../store/store.js';
+import type { PullProgress, PullResult } from '../net/sync.js';
+
+export function defaultDataDir(): string {
+  return process.env.DRAYER_DATA || path.join(os.homedir(), '.drayer');
+}
+
+function progressPrinter(json: boolean): { update(p: PullProgress): void; done(): void } {
+  const tty = process.stderr.isTTY && !json;
+  let last = 0;
+  return {
+    update(p) {
+      if (!tty || Date.now() - last < 100) return;
+      last = Date.now();
+      const pct = (n: number, of: number) => ` (${Math.min(100, Math.round((n / Math.max(1, of)) * 100))}%)`;
+      const recs = p.recordsTotal !== undefined ? `${p.records} of ${p.recordsTotal} records` : `${p.records} records`;
+      const chunks = p.chunksTotal ? `, ${p.chunks} of ${p.chunksTotal} file chunks${pct(p.chunks ?? 0, p.chunksTotal)}` : '';
+      const seq = !p.chunksTotal && p.lastSeq ? pct(p.seq, p.lastSeq) : '';
+      process.stderr.write(`\r${recs}, ${humanSize(p.bytes)}${seq}${chunks}   `);
+    },
+    done() {
+      if (tty && last) process.stderr.write('\n');
+    },
+  };
+}
+
+async function pullWithPool(s: Stream, url: string, json: boolean): Promise<PullResult> {
+  const { pull } = await import('../net/sync.js');
+  const { VerifierPool, preparedApplier } = await import('../store/verifier.js');
+  const pool = new VerifierPool();
+  const progress = progressPrinter(json);
+  try {
+    return await pull(s, url, { applier: preparedApplier(pool), onProgress: (p) => progress.update(p) });
+  } finally {
+    progress.done();
+    await pool.close();
+  }
+}
+
+function reportPull(r: PullResult, summary: (list: PullResult['rejections']) => string): string {
+  const parts = [`${r.records} records from ${r.peer}`, `${r.stored} stored`];
+  if (r.removed) parts.push(`${r.removed} removed`);
+  if (r.duplicates) parts.push(`${r.duplicates} already held`);
+  if (r.rejected) parts.push(`${r.rejected} rejected (${summary(r.rejections)})`);
+  if (r.chunks) parts.push(`${r.chunks} file chunks (${humanSize(r.chunkBytes)})`);
+  parts.push(`${humanSize(r.bytes)} received`);
+  if (r.protocol === 'newRecords') parts.push('(original Drayer protocol)');
+  return parts.join(', ');
+}
+
+function positiveInt(v: unknown, name: string, cmd: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (typeof v !== 'string' || !/^\+?\d+$/.test(v.trim()) || !Number.isSafeInteger(n) || n < 1) {
+    throw new UsageError(`--${name} needs a positive whole number, like --${name} 10, not ${String(v) || 'nothing'}.`, commands.get(cmd));
+  }
+  return n;
+}
+
+registerCommand({
+  name: 'clone',
+  usage: 'clone URL PUBKEY FILE [--latest N] [--meta-only] [--json]',
+  summary: 'follow a stream: copy it from a peer into a new mirror file',
+  options: { latest: { type: 'string' }, 'meta-only': { type: 'boolean' }, json: { type: 'boolean' } },
+  positionals: [3, 3],
+  async run({ args, opts }) {
+    const [url, keyText, file] = args as [string, string, string];
+    const pk = parseKey(keyText);
+    const latest = positiveInt(opts.latest, 'latest', 'clone');
+    const { latestWindowStart, rejectionSummary } = await import('../net/sync.js');
+    const { peerId } = await import('../core/peer.js');
+    const peer = peerId(url);
+    if (fs.existsSync(file)) throw new DrayerError('EXISTS', await alreadyThere(file, pk));
+    let minId = 0;
+    if (latest !== undefined) minId = await latestWindowStart(peer, pk, latest);
+    const { Stream } = await import('../store/store.js');
+    // The folders the clone makes too, so that one that receives nothing leaves nothing behind.
+    const made = missingDirs(path.dirname(path.resolve(file)));
+    const s = Stream.create(file, { followKey: pk, minId, latest, metaOnly: opts['meta-only'] === true });
+    const removeAll = () => {
+      s.close();
+      for (const f of [file, `${file}-wal`, `${file}-shm`]) fs.rmSync(f, { force: true });
+      for (const d of made) {
+        try {
+          fs.rmdirSync(d); // only while empty: anything else put there meanwhile stays
+        } catch {
+          break;
+        }
+      }
+    };
+    const received = () => {
+      try {
+        return s.count();
+      } catch {
+        return 0;
+      }
+    };
+    // Stopped by Ctrl-C (a peer that never answers) before anything arrived: nothing is left either.
+    const onSignal = (sig: NodeJS.Signals) => {
+      if (received() === 0) removeAll();
+      process.exit(sig === 'SIGINT' ? 130 : 143);
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    try {
+      s.setMeta('sources', JSON.stringify([peer]));
+      let r: PullResult;
+      try {
+        r = await pullWithPool(s, peer, opts.json === true);
+      } catch (e) {
+        const n = received();
+        if (n === 0) {
+          // Nothing arrived: no empty copy is left behind, so the same clone can simply be run again.
+          removeAll();
+          if (!isDrayerError(e)) throw e;
+          throw new DrayerError(e.code, `${sentence(e.message)} Nothing was received, so ${file} was not created.`, { cause: e });
+        }
+        if (!isDrayerError(e)) throw e;
+        // What arrived is verified and kept; the cursor in the file lets sync go on from there.
+        throw new DrayerError(e.code, `${sentence(e.message)} ${file} is kept with the ${n} records received: "drayer sync ${file}" continues the clone.`, { cause: e });
+      }
+      if (received() === 0) {
+        removeAll();
+        throw new DrayerError('NOT_FOUND', `${peer} sent no records of stream ${formatKey(pk)}; check the key and the address. Nothing was received, so ${file} was not created.`);
+      }
+      const own = s.info().name;
+      const name = streamName(own, pk);
+      const infoProblem = s.infoProblem();
+      if (infoProblem) note(`drayer: ${file}: drayer/info: ${infoProblem}. The stream shows by a name made from its key; "drayer verify ${file}" lists every such problem.`);
+      // Streams made by the original Drayer have no name record: they show by words of their key.
+      const fromKey = name !== own;
+      if (opts.json) printJson({ file, publicKey: formatKey(pk), ...r, name, nameFromKey: fromKey });
+      else print(`Cloned "${name}"${fromKey && !infoProblem ? ' (it has no name record: named from its key)' : ''} into ${file}: ${reportPull(r, rejectionSummary)}.`);
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      s.close();
+    }
+  },
+});
+
+/** A message as a sentence: ending with a full stop. */
+const sentence = (m: string) => (/[.!?]$/.test(m) ? m : `${m}.`);
+
+/** The folders above `dir` (itself included) that do not exist yet, deepest first. */
+function missingDirs(dir: string): string[] {
+  const out: string[] = [];
+  for (let d = dir; !fs.existsSync(d); d = path.dirname(d)) {
+    out.push(d);
+    if (path.dirname(d) === d) break;
+  }
+  return out;
+}
+
+/** Why clone will not write to `file`, and what to do instead: a copy of the same stream is synced, not cloned again. */
+async function alreadyThere(file: string, pk: Uint8Array): Promise<string> {
+  const { Stream } = await import('../store/store.js');
+  let held: Uint8Array | undefined;
+  let unfinished = false;
+  try {
+    const s = Stream.open(file, { readonly: true });
+    held = s.publicKey;
+    unfinished = s.unfinishedSyncs().length > 0;
+    s.close();
+  } catch {
+    // not a stream file (or unreadable): say only that it exists
+  }
+  if (held && Buffer.from(held).equals(pk)) {
+    return `${file} already holds a copy of this stream${unfinished ? ' (its last sync did not finish)' : ''}; bring it up to date with "drayer sync ${file}" (nothing was changed).`;
+  }
+  if (held) return `${file} already holds another stream (${formatKey(held)}); choose another file name (nothing was changed).`;
+  return `${file} already exists; choose another file name (nothing was changed).`;
+}
+
+/** A pull that removed or replaced records may have orphaned big files' chunks (a running node collects its own). */
+async function collectReplacedChunks(s: Stream, r: PullResult): Promise<void> {
+  if (r.removed === 0 && r.stored === 0) return;
+  const { gcChunks } = await import('../store/files.js');
+  gcChunks(s);
+}
+
+registerCommand({
+  name: 'sync',
+  usage: 'sync FILE [URL...] [--json]',
+  summary: "pull a mirror's new records (from URLs, else where it was cloned from and its primary servers)",
+  options: { json: { type: 'boolean' } },
+  positionals: [1, Infinity],
+  async run({ args, opts }) {
+    const [file, ...given] = args as [string, ...string[]];
+    const { rejectionSummary } = await import('../net/sync.js');
+    const s = await openStream(file);
+    try {
+      const urls = given.length ? given : (await import('../net/open.js')).streamSources(s);
+      if (urls.length === 0) throw new DrayerError('INVALID_ARGUMENT', `${file} knows no peer to sync from; give a URL: drayer sync ${file} http://HOST:PORT`);
+      const results: (PullResult | { peer: string; error: string })[] = [];
+      let failures = 0;
+      for (const url of urls) {
+        try {
+          const r = await pullWithPool(s, url, opts.json === true);
+          results.push(r);
+          await collectReplacedChunks(s, r);
+          if (!opts.json) print(reportPull(r, rejectionSummary));
+        } catch (e) {
+          failures++;
+          results.push({ peer: url, error: (e as Error).message });
+          if (!opts.json) note(`${url}: ${(e as Error).message}`);
+        }
+      }
+      if (opts.json) printJson({ file, results });
+      return failures === urls.length ? 1 : 0;
+    } finally {
+      s.close();
+    }
+  },
+});
+
+/** A port option: a number 0–65535 (0: any free port), or `dflt` when not given. */
+function portOption(v: unknown, name: string, dflt: number): number {
+  if (v === undefined) return dflt;
+  const n = Number(v);
+  if (typeof v !== 'string' || !/^\d+$/.test(v.trim()) || n > 65535) {
+    throw new UsageError(`--${name} needs a port number (0–65535; 0 picks a free one), not ${String(v) || 'nothing'}.`, commands.get('serve'));
+  }
+  return n;
+}
+
+/** The machine's own IPv4 addresses, to offer when --host names none of them. */
+function ownAddresses(): string[] {
+  return Object.values(os.networkInterfaces()).flatMap((l) => (l ?? []).filter((a) => a.family === 'IPv4').map((a) => a.address));
+}
+
+/**
+ * A failed listen as sentences: what happened and what to do. `who` is "The node" or "The web
+ * UI"; `flag` the option that chooses the port. Errors that are not about listening pass through.
+ */
+function listenError(e: unknown, who: string, host: string, port: number, flag: string): unknown {
+  const code = (e as NodeJS.ErrnoException).code;
+  const stopped = 'Nothing was left running.';
+  switch (code) {
+    case 'EADDRINUSE':
+      return new DrayerError('IO', `${who} cannot listen on port ${port}: another program is using it. Choose another port with ${flag}, or leave ${flag} out to use a free one. ${stopped}`, { cause: e });
+    case 'EADDRNOTAVAIL':
+      return new DrayerError('IO', `${who} cannot listen on ${host}: it is not an address of this machine. Give one of its addresses with --host (${ownAddresses().join(', ') || '127.0.0.1'}), or 0.0.0.0 for all of them. ${stopped}`, { cause: e });
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+    case 'EAI_NONAME':
+      return new DrayerError('IO', `${who} cannot listen on ${host}: no address of this machine has that name. Give one of its addresses with --host (${ownAddresses().join(', ') || '127.0.0.1'}), or 0.0.0.0 for all of them. ${stopped}`, { cause: e });
+    case 'EACCES':
+    case 'EPERM':
+      return new DrayerError('IO', `${who} is not allowed to listen on port ${port} here (ports below 1024 need administrator rights). Choose a port above 1023 with ${flag}. ${stopped}`, { cause: e });
+    default:
+      return e;
+  }
+}
+
+registerCommand({
+  name: 'serve',
+  usage: 'serve [--data DIR] [--host H] [--port P] [--no-discovery] [--ui] [--ui-port P] [--json]',
+  summary: 'run a node: serve and sync the streams in DIR on the LAN until stopped',
+  options: {
+    data: { type: 'string' }, host: { type: 'string' }, port: { type: 'string' }, 'no-discovery': { type: 'boolean' },
+    ui: { type: 'boolean' }, 'ui-port': { type: 'string' }, json: { type: 'boolean' },
+  },
+  positionals: [0, 0],
+  async run({ opts }) {
+    const dataDir = path.resolve(typeof opts.data === 'string' ? opts.data : defaultDataDir());
+    const host = typeof opts.host === 'string' ? opts.host : '0.0.0.0';
+    const port = portOption(opts.port, 'port', 15723);
+    // Without --ui-port the web UI keeps the port of last time (data directory's webui.json).
+    const uiPort = opts['ui-port'] === undefined ? undefined : portOption(opts['ui-port'], 'ui-port', 0);
+    const { DrayerNode } = await import('../node/node.js');
+    const log = (m: string) => note(m);
+    const start = (p: number) => DrayerNode.start({ dataDir, host, port: p, discovery: opts['no-discovery'] === true ? false : undefined, log });
+    // A start that fails stops whatever it had started (DrayerNode.start), so nothing is left half-running.
+    let node;
+    try {
+      node = await start(port);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EADDRINUSE' || opts.port !== undefined) throw listenError(e, 'The node', host, port, '--port');
+      note(`Port ${port} is taken; using a free one.`);
+      try {
+        node = await start(0);
+      } catch (e2) {
+        throw listenError(e2, 'The node', host, 0, '--port');
+      }
+    }
+    let ui: { url: string; token: string } | null = null;
+    let webui: import('../node/webui.js').WebUi | null = null;
+    if (opts.ui) {
+      const { WebUi } = await import('../node/webui.js');
+      webui = new WebUi(node, { port: uiPort, stateFile: path.join(dataDir, WEBUI_STATE) });
+      try {
+        ui = await webui.listen();
+      } catch (e) {
+        // no node without the UI that was asked for: stop it, then say why
+        await webui.close().catch(() => {});
+        await node.stop().catch(() => {});
+        throw listenError(e, 'The web UI', '127.0.0.1', uiPort ?? 0, '--ui-port');
+      }
+      if (webui.movedFrom) note(`The web UI's port of last time (${webui.movedFrom}) is taken, so it moved to ${new URL(ui.url).port}: open the new link below (a tab still open at the old address says so).`);
+    }
+    const lan = node.lanAddress();
+    const status = await node.call('status', undefined);
+    // One line: a long-running process is read line by line by whatever started it.
+    // `ui` signs one browser in once; `token` is for scripts (Authorization: Bearer), and is never printed elsewhere.
+    if (opts.json) print(JSON.stringify({ dataDir, nodeId: status.nodeId, lan, discovery: status.discovery, ui: ui?.url ?? null, token: ui?.token ?? null }));
+    else {
+      print(`Drayer node serving ${dataDir}`);
+      if (lan) {
+        // 0.0.0.0 is no address to give a phone: list the machine's LAN addresses instead.
+        const hosts = lan.host === '0.0.0.0'
+          ? Object.values(os.networkInterfaces()).flatMap((l) => (l ?? []).filter((a) => a.family === 'IPv4' && !a.internal).map((a) => a.address))
+          : [lan.host];
+        for (const h of hosts.length ? hosts : ['127.0.0.1']) print(`LAN: http://${h}:${lan.port}/`);
+        print(`Discovery: ${status.discovery ? 'on' : 'off'}`);
+      }
+      if (ui) print(`Web UI: ${ui.url}  (works once, for two minutes; \`drayer ui-link\` makes a new one)`);
+      print('Stop with Ctrl-C.');
+    }
+    await new Promise<void>((resolve) => {
+      const stop = () => resolve();
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+    await webui?.close();
+    await node.stop();
+    if (!opts.json) note('Stopped cleanly.');
+  },
+});
+
+/** Where `serve --ui` keeps its web UI's port and token, inside the data directory (0600). */
+const WEBUI_STATE = 'webui.json';
+
+registerCommand({
+  name: 'ui-link',
+  usage: 'ui-link [--data DIR] [--json]',
+  summary: "print a new link that signs a browser in to the running node's web UI (once, for two minutes)",
+  options: { data: { type: 'string' }, json: { type: 'boolean' } },
+  positionals: [0, 0],
+  async run({ opts }) {
+    const dataDir = path.resolve(typeof opts.data === 'string' ? opts.data : defaultDataDir());
+    const { readWebUiState } = await import('../node/webui.js');
+    const state = readWebUiState(path.join(dataDir, WEBUI_STATE));
+    const start = `Start it with "drayer serve --ui${typeof opts.data === 'string' ? ` --data ${dataDir}` : ''}".`;
+    if (!state) throw new DrayerError('NOT_FOUND', `No web UI has run for ${dataDir}. ${start}`);
+    let res: Response;
+    try {
+      res = await fetch(`http://127.0.0.1:${state.port}/auth/link`, { method: 'POST', headers: { authorization: `Bearer ${state.token}` }, signal: AbortSignal.timeout(10_000) });
+    } catch {
+      throw new DrayerError('UNREACHABLE', `The web UI of ${dataDir} is not running (nothing answers on 127.0.0.1:${state.port}). ${start}`);
+    }
+    const body = (await res.json().catch(() => null)) as { url?: unknown } | null;
+    if (!res.ok || typeof body?.url !== 'string') {
+      throw new DrayerError('UNREACHABLE', `Port ${state.port} did not answer as the web UI of ${dataDir} (HTTP ${res.status}): it may have moved. Restart "drayer serve --ui" for a new link.`);
+    }
+    if (opts.json) return printJson({ ui: body.url });
+    print(body.url);
+  },
+});
+
+export { parseKey };

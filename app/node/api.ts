@@ -1,0 +1,329 @@
+// DrayerApi: the one door between a UI and the engine. Requests and events are the only two
+// verbs; transports (Electron IPC, HTTP+SSE for the headless node's web UI, in-process calls in
+// tests) forward `call(method, arg)` and `subscribe(listener)` and know nothing of the methods.
+import type { ErrorCode } from '../core/errors.js';
+import type { FolderDiff, FolderFile, PrimaryServer } from '../core/shapes.js';
+export type { FolderDiff, FolderFile, PrimaryServer };
+
+export interface PartialSettings {
+  /** keep only the N newest live records (by id; drayer/info is kept beside them); the window moves on as the stream changes */
+  latest?: number;
+  /** keep records without values; values and chunks are fetched when opened */
+  metaOnly?: boolean;
+}
+
+
+export interface StreamSummary {
+  publicKey: string;
+  name: string;
+  about: string;
+  owned: boolean;
+  file: string;
+  records: number;
+  posts: number;
+  /** served to the LAN and to mirrors */
+  serve: boolean;
+  /** announced by multicast discovery */
+  announce: boolean;
+  /** `latest`: N of a copy that keeps the N newest posts and files (0 for any other) */
+  partial: { minId: number; minMod: number; metaOnly: boolean; latest?: number };
+  /** URLs the user gave to sync this stream from */
+  sources: string[];
+  /** the stream's avatar: the path of an image among its files (drayer/info `avatar`) */
+  avatar?: string;
+}
+
+export interface StreamDetails extends StreamSummary {
+  fingerprint: string;
+  /** a link others can follow by */
+  link: string;
+  /** URLs a phone on the LAN can open (also what the QR code shows) */
+  webUrls: string[];
+  primaryServers: PrimaryServer[];
+  files: { path: string; size: number; mime: string; time: number }[];
+  /** what this copy holds, in bytes: every file's content and every other record's value (the size people see) */
+  bytes: number;
+  lastSeq: number;
+  nodeId: string;
+  /** the stream's web page on this computer (its site, or the generated page); null when the LAN server is off or does not serve it */
+  localUrl?: string | null;
+  /** where the stream file is, on the node's machine */
+  path: string;
+  /** the last pull of this stream (a mirror): when (ms), from where, what it brought, or why it failed */
+  lastSync: LastSync | null;
+  /** the last pull that worked */
+  lastOk: { at: number; peer: string } | null;
+  /** a mirror still being synced: a pull stopped before the end (verify says "incomplete") */
+  incomplete: boolean;
+}
+
+/** A file as stored (`putFile`, `uploadFinish`): its normalized path, and whether the content changed. */
+export interface StoredFile {
+  path: string;
+  changed: boolean;
+}
+
+/** Part of a file's content, base64 (`readFile`). */
+export interface FileBytes {
+  path: string;
+  mime: string;
+  /** the whole file's size */
+  size: number;
+  offset: number;
+  /** base64 of the bytes from offset, at most READ_FILE_MAX of them */
+  data: string;
+}
+
+
+export interface LastSync {
+  at: number;
+  peer: string;
+  records: number;
+  stored: number;
+  error?: string;
+  /** stopped by the user (cancelSync): what arrived is kept; automatic sync leaves the stream alone until a sync by hand */
+  cancelled?: boolean;
+}
+
+/** What verifyStream found (the same report as `drayer verify`). */
+export interface VerifyReportView {
+  /** no problem, and not incomplete */
+  intact: boolean;
+  records: number;
+  metaOnly: number;
+  problems: { id: number; what: string }[];
+  partial: boolean;
+  /** a mirror still being synced: a sync completes it */
+  incomplete?: { missing: number; unfinished: string[] };
+}
+
+/** A stream's secret key as words, for a paper backup. */
+export interface KeyBackup {
+  publicKey: string;
+  name: string;
+  /** 32 words from the PGP word list, in order */
+  words: string[];
+}
+
+/** What a set of secret-key words stands for, before restoring. */
+export interface WordsCheck {
+  publicKey: string;
+  fingerprint: string;
+  /** 'owned': already yours here; 'mirror': followed here, restoring makes it yours; 'new' */
+  held: 'owned' | 'mirror' | 'new';
+  name: string;
+}
+
+export interface PostView {
+  key: string;
+  id: number;
+  ts: number;
+  mod: number;
+  title: string;
+  body: string;
+  /**
+   * A metadata-only copy could not fetch this post's text from the stream's sources (title and
+   * body are empty): what happened and what to do. Absent when the post reads normally.
+   */
+  unavailable?: string;
+}
+
+export interface TimelineItem extends PostView {
+  streamKey: string;
+  streamName: string;
+  /** `body` is the post's start (cut between words, outside links): getPost has the whole */
+  cut?: boolean;
+}
+
+export interface NearbyStream {
+  publicKey: string;
+  name: string;
+  /** held here (followed, or yours) */
+  following: boolean;
+  /** yours: this computer holds its key (made here, or restored from its words); others carry a copy */
+  owned?: boolean;
+  /** the computers that announce it, with their node names (Settings.name) when they gave one */
+  peers: { address: string; port: number; name?: string }[];
+  /** when it last changed (µs), as announced */
+  mtip?: number;
+}
+
+export interface SyncReport {
+  publicKey: string;
+  peer: string;
+  records: number;
+  stored: number;
+  removed: number;
+  /** records held already (not rejections) */
+  duplicates?: number;
+  rejected: number;
+  /** everything received, file chunks included */
+  bytes: number;
+  error?: string;
+  /** not pulled, and why (the LAN-only sync mode skips sources off the local network); nothing was sent */
+  skipped?: string;
+  /** stopped by cancelSync part way: what arrived is kept */
+  cancelled?: boolean;
+}
+
+export interface ImportSummary {
+  added: string[];
+  updated: string[];
+  removed: string[];
+  unchanged: number;
+}
+
+/**
+ * normal: sync from every source; paused: no pulls at all (others can still fetch from this
+ * computer); lan: pull only from peers on the local network (loopback, private and link-local
+ * addresses, *.local names).
+ */
+export type SyncMode = 'normal' | 'paused' | 'lan';
+export const SYNC_MODES: readonly SyncMode[] = ['normal', 'paused', 'lan'];
+
+export interface Settings {
+  /** this node's display name on the LAN */
+  name: string;
+  /** multicast discovery on/off */
+  discovery: boolean;
+  /** also serve streams we follow (every mirror helps a stream travel) */
+  serveFollowed: boolean;
+  /** automatic sync interval, seconds */
+  syncIntervalS: number;
+  /** desktop notifications for new posts in followed streams */
+  notifications: boolean;
+  /** what sync may fetch: everything, nothing (paused), or only from the local network */
+  syncMode: SyncMode;
+}
+
+export interface NodeStatus {
+  dataDir: string;
+  nodeId: string;
+  lan: { host: string; port: number } | null;
+  discovery: boolean;
+  peers: number;
+}
+
+/** Every request: argument type and result type. */
+export interface DrayerRequests {
+  status: [void, NodeStatus];
+  listStreams: [void, StreamSummary[]];
+  createStream: [{ name: string; about?: string }, StreamSummary];
+  streamDetails: [{ publicKey: string }, StreamDetails];
+  setStreamInfo: [{ publicKey: string; name?: string; about?: string }, StreamSummary];
+  post: [{ publicKey: string; title: string; body: string }, PostView];
+  editPost: [{ publicKey: string; key: string; title: string; body: string }, PostView];
+  deletePost: [{ publicKey: string; key: string }, boolean];
+  listPosts: [{ publicKey: string; limit?: number; offset?: number }, PostView[]];
+  /** one post whole (the timeline holds excerpts); null when there is none with that key */
+  getPost: [{ publicKey: string; key: string }, PostView | null];
+  /** `key`: a public key in any accepted form, or a link */
+  follow: [{ key: string; url?: string } & PartialSettings, StreamSummary];
+  unfollow: [{ publicKey: string; deleteData?: boolean }, void];
+  syncNow: [{ publicKey?: string }, SyncReport[]];
+  /** stop the running pull of a stream, keeping what arrived; it syncs again by hand (syncNow with its key). False: none ran */
+  cancelSync: [{ publicKey: string }, boolean];
+  addFiles: [{ publicKey: string; paths: string[] }, ImportSummary];
+  deleteFile: [{ publicKey: string; path: string }, boolean];
+  /** delete several files at once: the listed paths, or every file in a folder; answers the paths deleted */
+  deleteFiles: [{ publicKey: string; paths?: string[]; folder?: string }, { removed: string[] }];
+  /**
+   * A folder update (a site updated from its folder): given each file's path, size and hash (app/core/site.ts),
+   * which to send (add, change) and which of the stream's files in `under` the folder no longer has (remove:
+   * at its top or in subfolders it still has; folders it does not have at all, and the app's media/, are kept).
+   * Writes nothing: send those with putFile/upload*, then deleteFiles the removed ones.
+   */
+  folderDiff: [{ publicKey: string; under: string; files: FolderFile[] }, FolderDiff];
+  /** a file from its bytes (base64, at most 512 KiB decoded); mime is used only when the name's extension says nothing; time in µs */
+  putFile: [{ publicKey: string; path: string; data: string; mime?: string; time?: number }, StoredFile];
+  /** a bigger file in chunks: begin with its size, send chunks in order (each at most chunkBytes), then finish */
+  uploadBegin: [{ publicKey: string; path: string; size: number; mime?: string; time?: number }, { uploadId: string; chunkBytes: number }];
+  uploadChunk: [{ uploadId: string; offset: number; data: string }, { received: number }];
+  uploadFinish: [{ uploadId: string }, StoredFile];
+  uploadCancel: [{ uploadId: string }, boolean];
+  /** bytes of a file (at most READ_FILE_MAX per call; ask again from offset for more) */
+  readFile: [{ publicKey: string; path: string; offset?: number; length?: number }, FileBytes];
+  /** set the stream's avatar from image bytes (PNG, JPEG, GIF or WebP, base64, at most 1 MiB), or remove it (null) */
+  setAvatar: [{ publicKey: string; data: string | null }, StreamSummary];
+  timeline: [{ limit?: number; before?: { ts: number; streamKey: string; id: number } }, TimelineItem[]];
+  search: [{ query: string; limit?: number }, (TimelineItem & { snippet: string })[]];
+  nearby: [void, NearbyStream[]];
+  setPrimaryServers: [{ publicKey: string; servers: PrimaryServer[] }, PrimaryServer[]];
+  setStreamSettings: [{ publicKey: string; serve?: boolean; announce?: boolean; sources?: string[] }, StreamSummary];
+  getSettings: [void, Settings];
+  setSettings: [Partial<Settings>, Settings];
+  /** the secret key of one of your streams as words (for a paper backup) */
+  keyBackup: [{ publicKey: string }, KeyBackup];
+  /** which stream a backup's words belong to, and whether it is here already */
+  checkWords: [{ words: string }, WordsCheck];
+  /** make a stream yours from its backup words: a copy held here gets the key, else it is fetched (from `url`, nearby or its sources) */
+  restoreStream: [{ words: string; url?: string }, StreamSummary];
+  /** take in a stream file by its path on the node's machine: writable when its key file is beside it, else a mirror */
+  openStreamFile: [{ path: string }, StreamSummary];
+  /** write a copy without the secret key at `path` (a file, or a folder to put NAME.stream in) */
+  exportStream: [{ publicKey: string; path: string }, { path: string; records: number; bytes: number }];
+  /** check every signature, value and chain link of a stream */
+  verifyStream: [{ publicKey: string }, VerifyReportView];
+}
+
+export interface DrayerEvents {
+  recordsChanged: { publicKey: string; stored: number; removed: number; local: boolean };
+  /** records (and, for big files, chunks) done so far, with totals where the peer told them */
+  syncProgress: {
+    publicKey: string; peer: string; records: number; bytes: number; recordsTotal?: number;
+    chunks?: number; chunksTotal?: number; done: boolean; error?: string;
+    /** bytes done and in all (record values and file chunks; see PullProgress.size): what a bar follows */
+    size?: number; sizeTotal?: number;
+    /** done: stopped by cancelSync, what arrived is kept */
+    cancelled?: boolean;
+  };
+  peerFound: { nodeId: string; address: string; port: number; name: string; streams: string[] };
+  /** a node left the LAN (it said goodbye, or went silent): its streams leave Nearby */
+  peerLost: { nodeId: string; address: string; port: number; name: string };
+  streamsChanged: Record<string, never>;
+  /** the node's settings changed (from any window, the tray or the CLI's API): the new ones */
+  settingsChanged: Settings;
+}
+
+export type Method = keyof DrayerRequests;
+export type Arg<M extends Method> = DrayerRequests[M][0];
+export type Ret<M extends Method> = DrayerRequests[M][1];
+export type EventName = keyof DrayerEvents;
+export type DrayerEvent = { [E in EventName]: { event: E; data: DrayerEvents[E] } }[EventName];
+
+/** Errors cross every transport as data, never as thrown stack traces. */
+export type Envelope<T> = { ok: true; value: T } | { ok: false; error: { code: ErrorCode | 'INTERNAL' | 'UNKNOWN_METHOD'; message: string } };
+
+/** What every transport exposes; the renderer codes against this only. */
+export interface DrayerApi {
+  call<M extends Method>(method: M, arg: Arg<M>): Promise<Ret<M>>;
+  subscribe(listener: (e: DrayerEvent) => void): () => void;
+}
+
+export const METHODS: readonly Method[] = [
+  'status', 'listStreams', 'createStream', 'streamDetails', 'setStreamInfo', 'post', 'editPost', 'deletePost', 'listPosts', 'getPost',
+  'follow', 'unfollow', 'syncNow', 'cancelSync', 'addFiles', 'deleteFile', 'deleteFiles', 'folderDiff', 'timeline', 'search', 'nearby', 'setPrimaryServers',
+  'setStreamSettings', 'getSettings', 'setSettings',
+  'putFile', 'uploadBegin', 'uploadChunk', 'uploadFinish', 'uploadCancel', 'readFile', 'setAvatar',
+  'keyBackup', 'checkWords', 'restoreStream', 'openStreamFile', 'exportStream', 'verifyStream',
+];
+
+/** Bytes `readFile` returns at most per call. */
+export const READ_FILE_MAX = 2 * 1024 * 1024;
+/** Decoded bytes `putFile` and one `uploadChunk` carry at most. */
+export const PUT_FILE_MAX = 512 * 1024;
+/** Decoded bytes of an avatar image at most. */
+export const AVATAR_MAX = 1024 * 1024;
+
+export class ApiError extends Error {
+  constructor(readonly code: string, message: string) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+/** Client side of any transport: turn an envelope back into a value or an ApiError. */
+export function unwrap<T>(env: Envelope<T>): T {
+  if (env.ok) return env.value;
+  throw new ApiError(env.error.code, env.error.message);
+}

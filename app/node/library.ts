@@ -1,0 +1,738 @@
+// The library database (DESIGN §2): one small SQLite file, `library.db`, beside the stream files
+// of a data directory. It lists the streams followed and owned, keeps settings, peers and sync
+// cursors, and a timeline with a full-text index across all streams. Everything but the settings
+// (global and per stream) and the peer list can be rebuilt from the stream files: see rebuild().
+import type { TimelineItem } from './api.js';
+import Database from 'better-sqlite3';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { DrayerError, isDrayerError } from '../core/errors.js';
+import { decodePost, POST_TYPE } from '../store/posts.js';
+import type { DrayerRecord } from '../core/record.js';
+import { Stream } from '../store/store.js';
+
+export const LIBRARY_FILE = 'library.db';
+export const STREAM_SUFFIX = '.stream';
+/** Characters of a post body kept in the timeline (the full body is only in the search index). */
+export const EXCERPT_CHARS = 500;
+
+/** Library schema migrations, one change each, never edited after release. Index = version - 1. */
+const MIGRATIONS: string[] = [
+  `CREATE TABLE streams (
+     pk TEXT PRIMARY KEY,
+     file TEXT NOT NULL UNIQUE,
+     owned INTEGER NOT NULL,
+     name TEXT NOT NULL DEFAULT '',
+     added INTEGER NOT NULL,
+     settings TEXT NOT NULL DEFAULT '{}');
+   CREATE TABLE settings (k TEXT PRIMARY KEY, v TEXT NOT NULL) WITHOUT ROWID;
+   CREATE TABLE peers (
+     url TEXT PRIMARY KEY,
+     last_seen INTEGER NOT NULL DEFAULT 0,
+     last_ok INTEGER NOT NULL DEFAULT 0,
+     failures INTEGER NOT NULL DEFAULT 0,
+     next_try INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
+   CREATE TABLE cursors (
+     peer TEXT NOT NULL, node_id TEXT NOT NULL, stream_pk TEXT NOT NULL,
+     seq INTEGER NOT NULL, updated INTEGER NOT NULL,
+     PRIMARY KEY (peer, stream_pk)) WITHOUT ROWID;
+   CREATE INDEX cursors_stream ON cursors (stream_pk);
+   CREATE TABLE index_state (stream_pk TEXT PRIMARY KEY, node_id TEXT NOT NULL, seq INTEGER NOT NULL) WITHOUT ROWID;
+   -- rid is explicit so VACUUM cannot renumber the rows the search index points at.
+   CREATE TABLE timeline (
+     rid INTEGER PRIMARY KEY,
+     stream_pk TEXT NOT NULL, id INTEGER NOT NULL, key TEXT NOT NULL,
+     ts INTEGER NOT NULL, mod INTEGER NOT NULL, title TEXT NOT NULL, body TEXT NOT NULL,
+     UNIQUE (stream_pk, id));
+   CREATE INDEX timeline_ts ON timeline (ts, stream_pk, id);
+   CREATE INDEX timeline_stream_ts ON timeline (stream_pk, ts, id);
+   -- Contentless: it indexes the whole body while the timeline keeps only an excerpt.
+   CREATE VIRTUAL TABLE timeline_fts USING fts5 (title, body, content='', contentless_delete=1, tokenize='unicode61 remove_diacritics 2');
+   CREATE TRIGGER timeline_fts_delete AFTER DELETE ON timeline BEGIN
+     DELETE FROM timeline_fts WHERE rowid = old.rid;
+   END;`,
+];
+
+export interface StreamSettings {
+  /** served to the LAN and to mirrors */
+  serve?: boolean;
+  /** announced by multicast discovery */
+  announce?: boolean;
+  [k: string]: unknown;
+}
+
+export interface StreamEntry {
+  /** base64 of the 32-byte public key */
+  publicKey: string;
+  /** the stream file, relative to the data directory (absolute when it lives elsewhere) */
+  file: string;
+  /** the secret key is present: the stream is writable here */
+  owned: boolean;
+  /** display name, from the stream's drayer/info record once it is known */
+  name: string;
+  /** when it was added to the library, ms since the epoch */
+  added: number;
+  settings: StreamSettings;
+}
+
+/** A post in the timeline (µs times; `body` is the first EXCERPT_CHARS characters): the API's own shape. */
+export type TimelineEntry = TimelineItem;
+
+export interface PeerEntry {
+  url: string;
+  /** ms since the epoch; 0 = never */
+  lastSeen: number;
+  lastOk: number;
+  /** consecutive failures */
+  failures: number;
+  /** do not try before this time (ms) */
+  nextTry: number;
+}
+
+export interface RebuildReport {
+  streams: number;
+  posts: number;
+  /** stream files that could not be read, with the reason; their entries were kept if they had one */
+  skipped: { file: string; reason: string }[];
+}
+
+type StreamRow = { pk: string; file: string; owned: number; name: string; added: number; settings: string };
+type TimelineRow = { stream_pk: string; stream_name: string; key: string; id: number; ts: number; mod: number; title: string; body: string };
+type FeedRow = { id: number; prev: number; type: string; key: string; ts: number; mod: number; val: Buffer | null };
+
+/** Post values larger than this are indexed as empty posts (the writer never makes them; a rogue one could). */
+const MAX_POST_VAL = 1024 * 1024;
+/** Flush indexed rows to the library every so many rows or bytes, so memory stays bounded. */
+const FLUSH_ROWS = 2000;
+const FLUSH_BYTES = 16 * 1024 * 1024;
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function parseSettings(text: string): StreamSettings {
+  const v = parseJson(text);
+  return v && typeof v === 'object' && !Array.isArray(v) ? (v as StreamSettings) : {};
+}
+
+function toEntry(r: StreamRow): StreamEntry {
+  return { publicKey: r.pk, file: r.file, owned: r.owned === 1, name: r.name, added: r.added, settings: parseSettings(r.settings) };
+}
+
+function toTimeline(r: TimelineRow): TimelineEntry {
+  const { body, cut } = splitExcerpt(r.body);
+  return { streamKey: r.stream_pk, streamName: r.stream_name, key: r.key, id: r.id, ts: r.ts, mod: r.mod, title: r.title, body, ...(cut ? { cut } : {}) };
+}
+
+function checkPublicKey(pk: string): void {
+  const raw = typeof pk === 'string' ? Buffer.from(pk, 'base64') : Buffer.alloc(0);
+  if (raw.length !== 32 || raw.toString('base64') !== pk) {
+    throw new DrayerError('INVALID_ARGUMENT', `"${String(pk).slice(0, 60)}" is not a stream public key (base64 of 32 bytes).`);
+  }
+}
+
+/** Pictures a post shows from its own stream's files (`![alt](relative/path)`), as written. */
+const STREAM_IMAGE = /!\[[^\]\n]{0,200}\]\((?![a-z][a-z0-9+.-]*:|\/)[^()\s]{1,300}\)/gi;
+const EXCERPT_IMAGES = 4;
+
+/**
+ * Ends an excerpt that is not the whole body (then the timeline item says `cut`): a noncharacter,
+ * never shown. A body that itself ends with one only costs a reader one needless "Show more".
+ */
+const CUT_MARK = '\uffff';
+/** A first word longer than the excerpt is kept whole up to this many characters. */
+const MAX_WORD = 2 * EXCERPT_CHARS;
+/** A link as written: `[text](href "title")` or `![alt](path)`, within bounds. */
+const LINK_AT = /^!?\[[^\]\n]{0,500}\]\([^()\s]{0,2000}(?:\s+"[^"\n]{0,200}")?\)/;
+
+/** Where to end an excerpt of s: between words, before a paragraph when one is near, outside links and code. */
+function cutPoint(s: string): number {
+  let end = EXCERPT_CHARS;
+  if (!/\s/.test(s[end] ?? ' ')) {
+    const head = s.slice(0, end);
+    const para = head.lastIndexOf('\n\n');
+    const space = Math.max(head.lastIndexOf(' '), head.lastIndexOf('\n'), head.lastIndexOf('\t'));
+    if (para >= EXCERPT_CHARS * 0.6) end = para;
+    else if (space > 0) end = space;
+    else {
+      const next = s.slice(0, MAX_WORD + 1).search(/\s/);
+      end = next > 0 ? next : EXCERPT_CHARS;
+    }
+  }
+  // A link (or picture) that would be cut is left out whole: never a live link to half a URL.
+  for (let i = s.indexOf('[', Math.max(0, end - 3000)); i !== -1 && i < end; i = s.indexOf('[', i + 1)) {
+    const start = i > 0 && s[i - 1] === '!' ? i - 1 : i;
+    const m = LINK_AT.exec(s.slice(start, start + 2800));
+    if (m && start + m[0].length > end) {
+      end = start;
+      break;
+    }
+  }
+  // an inline code span left open shows its backtick: end before it
+  const head = s.slice(0, end);
+  if (((head.match(/`/g) ?? []).length & 1) === 1 && !/^ {0,3}```/m.test(head)) end = head.lastIndexOf('`');
+  const last = s.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end--; // never split a surrogate pair
+  return end;
+}
+
+/** What the timeline keeps of a post body: the whole of it, or its start and its pictures, marked as cut. */
+export function excerpt(s: string): string {
+  if (s.length <= EXCERPT_CHARS) return s;
+  const end = cutPoint(s);
+  const cut = s.slice(0, end).trimEnd();
+  // Pictures attached after the cut still show in the timeline (attachments sit at a post's end).
+  const images = (s.slice(cut.length).match(STREAM_IMAGE) ?? []).slice(0, EXCERPT_IMAGES);
+  // "…" where a paragraph is cut short; a cut between paragraphs ends as written
+  const between = /^\s*\n\s*\n/.test(s.slice(end));
+  return `${cut}${between ? '' : '…'}${images.length ? `\n\n${images.join('\n\n')}` : ''}${CUT_MARK}`;
+}
+
+/** A stored excerpt as shown: the text, and whether the post holds more. */
+export function splitExcerpt(stored: string): { body: string; cut: boolean } {
+  if (stored.endsWith(CUT_MARK)) return { body: stored.slice(0, -CUT_MARK.length), cut: true };
+  // Rows indexed before excerpts were marked: cut at exactly EXCERPT_CHARS (one less before a
+  // surrogate pair), pictures after "…". A whole post of that length only gets a needless "Show more".
+  const old = stored.length === EXCERPT_CHARS || stored.length === EXCERPT_CHARS - 1 || OLD_CUT.test(stored);
+  return { body: stored, cut: old };
+}
+const OLD_CUT = new RegExp(`^[\\s\\S]{${EXCERPT_CHARS - 1},${EXCERPT_CHARS}}…\\n\\n!\\[`);
+
+function clampLimit(n: number | undefined, dflt: number, max: number): number {
+  if (n === undefined || !Number.isFinite(n)) return dflt;
+  return Math.max(0, Math.min(Math.floor(n), max));
+}
+
+/** Search terms from user text: words only, so nothing a person types is FTS5 syntax. */
+function searchTerms(query: string): string[] {
+  return (String(query).match(/[\p{L}\p{N}\p{M}_]+/gu) ?? []).slice(0, 32);
+}
+
+/** A quoted FTS5 query: every term must match; the last one also as a prefix (search as you type). */
+function ftsQuery(terms: string[]): string {
+  return terms.map((t, i) => `"${t.replace(/"/g, '""')}"${i === terms.length - 1 ? '*' : ''}`).join(' ');
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** Plain text around the first word that starts with a search term, from the title or the excerpt. */
+function makeSnippet(title: string, body: string, terms: string[]): string {
+  const text = body ? (title ? `${title} — ${body}` : body) : title;
+  const re = new RegExp(`(?<![\\p{L}\\p{N}\\p{M}_])(?:${terms.map(escapeRegExp).join('|')})`, 'iu');
+  const at = text.search(re);
+  const before = 40;
+  const width = 160;
+  let start = at <= before ? 0 : at - before;
+  if (start > 0) {
+    const space = text.indexOf(' ', start);
+    if (space !== -1 && space < at) start = space + 1;
+  }
+  let end = Math.min(text.length, start + width);
+  if (end < text.length) {
+    const space = text.lastIndexOf(' ', end);
+    if (space > Math.max(at, start)) end = space;
+  }
+  return `${start > 0 ? '…' : ''}${text.slice(start, end).replace(/\s+/g, ' ').trim()}${end < text.length ? '…' : ''}`;
+}
+
+function sqliteError(e: unknown, file: string): DrayerError {
+  if (isDrayerError(e)) return e;
+  const code = (e as { code?: string }).code ?? '';
+  if (code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_CORRUPT')) {
+    return new DrayerError('CORRUPT', `The library database ${file} is damaged. Quit Drayer, move that file away and start again: the library is rebuilt from the stream files (settings return to their defaults).`, { cause: e });
+  }
+  if (code === 'SQLITE_FULL') return new DrayerError('IO', `The disk is full while writing ${file}; nothing was changed. Free some space and try again.`, { cause: e });
+  if (code === 'SQLITE_READONLY' || code === 'SQLITE_CANTOPEN') return new DrayerError('IO', `Cannot write ${file} (${(e as Error).message}); check that the data directory is writable.`, { cause: e });
+  return new DrayerError('IO', `${file}: ${(e as Error).message}`, { cause: e });
+}
+
+export class Library {
+  readonly dataDir: string;
+  readonly db: Database.Database;
+  private readonly file: string;
+  private readonly st: ReturnType<Library['prepare']>;
+  private readonly listCache = new Map<string, Database.Statement>();
+
+  private constructor(dataDir: string, file: string, db: Database.Database) {
+    this.dataDir = dataDir;
+    this.file = file;
+    this.db = db;
+    this.st = this.prepare();
+  }
+
+  /** Open the library of a data directory, creating the directory and library.db if missing. */
+  static open(dataDir: string): Library {
+    const dir = path.resolve(dataDir);
+    const file = path.join(dir, LIBRARY_FILE);
+    let db: Database.Database;
+    try {
+      fs.mkdirSync(dir, { recursive: true });
+      db = new Database(file);
+    } catch (e) {
+      if ((e as { code?: string }).code?.startsWith('E')) {
+        throw new DrayerError('IO', `Cannot create the data directory ${dir}: ${(e as Error).message}. Choose a writable place.`, { cause: e });
+      }
+      throw sqliteError(e, file);
+    }
+    try {
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL');
+      db.pragma('busy_timeout = 5000');
+      const version = db.pragma('user_version', { simple: true }) as number;
+      if (version > MIGRATIONS.length) {
+        throw new DrayerError('NOT_A_STREAM', `${file} was written by a newer Drayer (library schema ${version}); update Drayer to use this data directory.`);
+      }
+      if (version < MIGRATIONS.length) {
+        db.transaction(() => {
+          for (let v = version; v < MIGRATIONS.length; v++) db.exec(MIGRATIONS[v]!);
+          db.pragma(`user_version = ${MIGRATIONS.length}`);
+        }).immediate();
+      }
+      return new Library(dir, file, db);
+    } catch (e) {
+      db.close();
+      throw sqliteError(e, file);
+    }
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  private prepare() {
+    const db = this.db;
+    return {
+      streamGet: db.prepare(`SELECT * FROM streams WHERE pk = ?`),
+      streamByFile: db.prepare(`SELECT * FROM streams WHERE file = ?`),
+      streamList: db.prepare(`SELECT * FROM streams ORDER BY name COLLATE NOCASE, pk`),
+      streamInsert: db.prepare(`INSERT INTO streams (pk, file, owned, name, added, settings) VALUES (?, ?, ?, ?, ?, ?)`),
+      streamUpdate: db.prepare(`UPDATE streams SET name = ?, settings = ? WHERE pk = ?`),
+      streamRefresh: db.prepare(`UPDATE streams SET name = ?, owned = ? WHERE pk = ? AND (name != ? OR owned != ?)`),
+      streamUpsert: db.prepare(`INSERT INTO streams (pk, file, owned, name, added, settings) VALUES (?, ?, ?, ?, ?, ?)
+        ON CONFLICT (pk) DO UPDATE SET file = excluded.file, owned = excluded.owned, name = excluded.name`),
+      streamDelete: db.prepare(`DELETE FROM streams WHERE pk = ?`),
+      settingGet: db.prepare(`SELECT v FROM settings WHERE k = ?`).pluck(),
+      settingSet: db.prepare(`INSERT OR REPLACE INTO settings (k, v) VALUES (?, ?)`),
+      settingDelete: db.prepare(`DELETE FROM settings WHERE k = ?`),
+      cursorGet: db.prepare(`SELECT node_id, seq FROM cursors WHERE peer = ? AND stream_pk = ?`),
+      cursorSet: db.prepare(`INSERT OR REPLACE INTO cursors (peer, node_id, stream_pk, seq, updated) VALUES (?, ?, ?, ?, ?)`),
+      cursorsDropStream: db.prepare(`DELETE FROM cursors WHERE stream_pk = ?`),
+      peerUpsert: db.prepare(`INSERT INTO peers (url, last_seen, last_ok, failures, next_try)
+        VALUES (@url, coalesce(@lastSeen, 0), coalesce(@lastOk, 0), coalesce(@failures, 0), coalesce(@nextTry, 0))
+        ON CONFLICT (url) DO UPDATE SET last_seen = coalesce(@lastSeen, last_seen), last_ok = coalesce(@lastOk, last_ok),
+          failures = coalesce(@failures, failures), next_try = coalesce(@nextTry, next_try)`),
+      peerList: db.prepare(`SELECT url, last_seen AS lastSeen, last_ok AS lastOk, failures, next_try AS nextTry FROM peers ORDER BY url`),
+      peerGet: db.prepare(`SELECT url, last_seen AS lastSeen, last_ok AS lastOk, failures, next_try AS nextTry FROM peers WHERE url = ?`),
+      peerDelete: db.prepare(`DELETE FROM peers WHERE url = ?`),
+      stateGet: db.prepare(`SELECT node_id AS nodeId, seq FROM index_state WHERE stream_pk = ?`),
+      stateSet: db.prepare(`INSERT OR REPLACE INTO index_state (stream_pk, node_id, seq) VALUES (?, ?, ?)`),
+      stateDrop: db.prepare(`DELETE FROM index_state WHERE stream_pk = ?`),
+      postUpsert: db.prepare(`INSERT INTO timeline (stream_pk, id, key, ts, mod, title, body) VALUES (?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT (stream_pk, id) DO UPDATE SET key = excluded.key, ts = excluded.ts, mod = excluded.mod, title = excluded.title, body = excluded.body
+        WHERE timeline.mod != excluded.mod OR timeline.ts != excluded.ts OR timeline.key != excluded.key
+          OR timeline.title != excluded.title OR timeline.body != excluded.body
+        RETURNING rid`).pluck(),
+      ftsPut: db.prepare(`INSERT OR REPLACE INTO timeline_fts (rowid, title, body) VALUES (?, ?, ?)`),
+      postDelete: db.prepare(`DELETE FROM timeline WHERE stream_pk = ? AND id = ?`),
+      postsDropGap: db.prepare(`DELETE FROM timeline WHERE stream_pk = ? AND id > ? AND id < ?`),
+      postsDropStream: db.prepare(`DELETE FROM timeline WHERE stream_pk = ?`),
+      postsCount: db.prepare(`SELECT count(*) FROM timeline WHERE stream_pk = ?`).pluck(),
+      postsCountAll: db.prepare(`SELECT count(*) FROM timeline`).pluck(),
+      postsKeepOnly: db.prepare(`DELETE FROM timeline WHERE stream_pk = ? AND id NOT IN (SELECT value FROM json_each(?))`),
+    };
+  }
+
+  private tx<T>(fn: () => T): T {
+    try {
+      return this.db.transaction(fn).immediate();
+    } catch (e) {
+      throw sqliteError(e, this.file);
+    }
+  }
+
+  // ---------- streams ----------
+
+  /** The stored file name: relative to the data directory when it lies inside it. */
+  private relFile(file: string): string {
+    if (typeof file !== 'string' || file === '') throw new DrayerError('INVALID_ARGUMENT', 'A stream entry needs the name of its stream file.');
+    if (!path.isAbsolute(file)) return path.normalize(file);
+    const rel = path.relative(this.dataDir, file);
+    return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : path.normalize(file);
+  }
+
+  /** The absolute path of a stream entry's file. */
+  pathOf(entry: Pick<StreamEntry, 'file'>): string {
+    return path.resolve(this.dataDir, entry.file);
+  }
+
+  addStream(e: { publicKey: string; file: string; owned: boolean; name?: string; settings?: StreamSettings }): StreamEntry {
+    checkPublicKey(e.publicKey);
+    const file = this.relFile(e.file);
+    return this.tx(() => {
+      if (this.st.streamGet.get(e.publicKey)) {
+        throw new DrayerError('EXISTS', `Stream ${e.publicKey} is already in the library; nothing was changed.`);
+      }
+      const other = this.st.streamByFile.get(file) as StreamRow | undefined;
+      if (other) throw new DrayerError('EXISTS', `The file ${file} already belongs to stream ${other.pk} in the library; choose another file name.`);
+      this.st.streamInsert.run(e.publicKey, file, e.owned ? 1 : 0, e.name ?? '', Date.now(), JSON.stringify(e.settings ?? {}));
+      return toEntry(this.st.streamGet.get(e.publicKey) as StreamRow);
+    });
+  }
+
+  /** Forget a stream: its entry, timeline rows and cursors. The stream file itself is left alone. */
+  removeStream(publicKey: string): void {
+    this.tx(() => {
+      this.st.postsDropStream.run(publicKey);
+      this.st.stateDrop.run(publicKey);
+      this.st.cursorsDropStream.run(publicKey);
+      this.st.streamDelete.run(publicKey);
+    });
+  }
+
+  getStream(publicKey: string): StreamEntry | undefined {
+    const r = this.st.streamGet.get(publicKey) as StreamRow | undefined;
+    return r ? toEntry(r) : undefined;
+  }
+
+  listStreams(): StreamEntry[] {
+    return (this.st.streamList.all() as StreamRow[]).map(toEntry);
+  }
+
+  /**
+   * Rename, and merge settings shallowly (a key set to undefined is removed). The name is
+   * replaced again by the stream's own drayer/info name whenever indexing finds one.
+   */
+  updateStream(publicKey: string, patch: { name?: string; settings?: StreamSettings }): StreamEntry {
+    return this.tx(() => {
+      const r = this.st.streamGet.get(publicKey) as StreamRow | undefined;
+      if (!r) throw new DrayerError('NOT_FOUND', `Stream ${publicKey} is not in the library; add it first.`);
+      const name = patch.name ?? r.name;
+      const settings = patch.settings ? { ...parseSettings(r.settings), ...patch.settings } : parseSettings(r.settings);
+      this.st.streamUpdate.run(name, JSON.stringify(settings), publicKey);
+      return toEntry(this.st.streamGet.get(publicKey) as StreamRow);
+    });
+  }
+
+  private requireEntry(s: Stream): string {
+    const pk = Buffer.from(s.publicKey).toString('base64');
+    if (!this.st.streamGet.get(pk)) {
+      throw new DrayerError('NOT_FOUND', `Stream ${pk} (${s.file}) is not in the library; add it with addStream before indexing it.`);
+    }
+    return pk;
+  }
+
+  /** Keep the entry's name (from drayer/info) and owned flag in step with the stream file. */
+  private refreshEntry(pk: string, s: Stream, fallbackName: string): void {
+    const infoName = s.info().name;
+    const name = typeof infoName === 'string' && infoName.trim() !== '' ? infoName : fallbackName;
+    const owned = s.writable ? 1 : 0;
+    this.st.streamRefresh.run(name, owned, pk, name, owned);
+  }
+
+  // ---------- settings ----------
+
+  getSetting<T>(key: string, fallback: T): T {
+    const text = this.st.settingGet.get(key) as string | undefined;
+    if (text === undefined) return fallback;
+    const v = parseJson(text);
+    return v === undefined ? fallback : (v as T);
+  }
+
+  /** Store a JSON-serialisable value; undefined removes the setting (back to the default). */
+  setSetting(key: string, value: unknown): void {
+    if (value === undefined) {
+      this.st.settingDelete.run(key);
+      return;
+    }
+    const text = JSON.stringify(value);
+    if (text === undefined) throw new DrayerError('INVALID_ARGUMENT', `The setting ${key} must be a JSON value (not a function or symbol).`);
+    this.st.settingSet.run(key, text);
+  }
+
+  // ---------- peers and cursors ----------
+
+  /** The seq to pull from, or 0 when none is held or it was taken from another database (node id). */
+  getCursor(peer: string, streamPk: string, nodeId: string): number {
+    const r = this.st.cursorGet.get(peer, streamPk) as { node_id: string; seq: number } | undefined;
+    return r && r.node_id === nodeId ? r.seq : 0;
+  }
+
+  /** The peer's store id the cursor was taken from: pull() needs it to ask from the cursor at all. */
+  lastNodeId(peer: string, streamPk: string): string | undefined {
+    return (this.st.cursorGet.get(peer, streamPk) as { node_id: string } | undefined)?.node_id;
+  }
+
+  setCursor(peer: string, streamPk: string, nodeId: string, seq: number): void {
+    if (!Number.isSafeInteger(seq) || seq < 0) throw new DrayerError('INVALID_ARGUMENT', `A sync cursor is a non-negative integer, not ${seq}.`);
+    this.st.cursorSet.run(peer, nodeId, streamPk, seq, Date.now());
+  }
+
+  /** Insert a peer or update the fields given (times in ms since the epoch). */
+  upsertPeer(p: { url: string; lastSeen?: number; lastOk?: number; failures?: number; nextTry?: number }): void {
+    if (typeof p.url !== 'string' || p.url === '') throw new DrayerError('INVALID_ARGUMENT', 'A peer needs a URL or host.');
+    this.st.peerUpsert.run({ url: p.url, lastSeen: p.lastSeen ?? null, lastOk: p.lastOk ?? null, failures: p.failures ?? null, nextTry: p.nextTry ?? null });
+  }
+
+  getPeer(url: string): PeerEntry | undefined {
+    return this.st.peerGet.get(url) as PeerEntry | undefined;
+  }
+
+  listPeers(): PeerEntry[] {
+    return this.st.peerList.all() as PeerEntry[];
+  }
+
+  removePeer(url: string): void {
+    this.st.peerDelete.run(url);
+  }
+
+  // ---------- timeline indexing ----------
+
+  /**
+   * Index change-feed rows in one transaction: upsert posts (the search index is touched only for
+   * rows that actually changed), and drop the rows inside each record's ID gap. A signed gap
+   * (prev, id) says no live record has an id strictly between them, ever (ids only grow, DESIGN
+   * §3), so this is exact: it is how a delete, and the old id of a re-issued ID tip, leave the
+   * timeline although neither leaves a row in the feed. Returns the timeline rows dropped.
+   */
+  private writeRows(pk: string, rows: FeedRow[]): number {
+    let dropped = 0;
+    for (const r of rows) {
+      if (r.id - r.prev > 1) dropped += this.st.postsDropGap.run(pk, r.prev, r.id).changes;
+      if (r.type !== POST_TYPE) continue;
+      const p = decodePost(r.val && r.val.length <= MAX_POST_VAL ? r.val : null);
+      const rid = this.st.postUpsert.get(pk, r.id, r.key, r.ts, r.mod, p.title, excerpt(p.body)) as number | undefined;
+      if (rid !== undefined) this.st.ftsPut.run(rid, p.title, p.body);
+    }
+    return dropped;
+  }
+
+  /**
+   * Drop timeline rows of posts no longer live in the stream: a safety net under the gaps above
+   * (and what catches up after a stream file was replaced). Counting first keeps the common case
+   * (nothing deleted) at two index counts; the difference itself is one SQL statement.
+   */
+  private reconcile(pk: string, s: Stream): number {
+    const live = s.count(POST_TYPE);
+    const indexed = this.st.postsCount.get(pk) as number;
+    if (live === indexed) return 0;
+    const ids = s.db.prepare(`SELECT json_group_array(id) FROM records WHERE type = ?`).pluck().get(POST_TYPE) as string;
+    return this.tx(() => this.st.postsKeepOnly.run(pk, ids).changes);
+  }
+
+  /**
+   * Bring the stream's timeline rows up to date from its change feed, then drop deleted posts.
+   * Incremental: starts from the seq indexed last time, unless the stream file was replaced
+   * (another node id, or a lower last seq), in which case the stream is re-indexed from scratch.
+   * Every record in the feed is read (posts with their values): any record's ID gap may cover a post.
+   */
+  indexStream(stream: Stream): { indexed: number; removed: number } {
+    const pk = this.requireEntry(stream);
+    const nodeId = stream.nodeId;
+    const last = stream.lastSeq();
+    const state = this.st.stateGet.get(pk) as { nodeId: string; seq: number } | undefined;
+    // From scratch, rows still held are upserted (unchanged ones cost no search-index work) and
+    // whatever is no longer live is dropped by reconcile() below.
+    let since = state && state.nodeId === nodeId && state.seq <= last ? state.seq : 0;
+    let indexed = 0;
+    let removed = 0;
+    if (since < last) {
+      // Stream the feed row by row (only post values are read) and write in bounded batches.
+      const feed = stream.db.prepare(
+        `SELECT id, prev, type, key, ts, mod, CASE WHEN type = ? AND length(val) <= ? THEN val END AS val FROM records WHERE seq > ? AND seq <= ? ORDER BY seq`,
+      );
+      let batch: FeedRow[] = [];
+      let bytes = 0;
+      const flush = () => {
+        const rows = batch;
+        batch = [];
+        bytes = 0;
+        removed += this.tx(() => this.writeRows(pk, rows));
+      };
+      for (const r of feed.iterate(POST_TYPE, MAX_POST_VAL, since, last) as IterableIterator<FeedRow>) {
+        batch.push(r);
+        if (r.type === POST_TYPE) indexed++;
+        bytes += r.val?.length ?? 0;
+        if (batch.length >= FLUSH_ROWS || bytes >= FLUSH_BYTES) flush();
+      }
+      flush();
+      since = last;
+    }
+    removed += this.reconcile(pk, stream);
+    this.tx(() => {
+      this.st.stateSet.run(pk, nodeId, since);
+      this.refreshEntry(pk, stream, (this.st.streamGet.get(pk) as StreamRow).name);
+    });
+    return { indexed, removed };
+  }
+
+  /**
+   * After Stream.apply, or local writes (`stored`: the records written, `removed`: ids the caller
+   * knows are gone). Records a store removes leave nothing in its change feed, so those ids are
+   * dropped here (unless the stream holds them again: an id may be removed and stored again within
+   * one apply); everything written since the last indexing is then read from the feed, so the
+   * index cannot drift from the stream whatever the caller passed (issue 13: a re-issued ID tip
+   * once left its old id in the timeline and search until a restart).
+   */
+  noteApplied(stream: Stream, result: { stored: DrayerRecord[]; removed: number[] }): void {
+    const pk = this.requireEntry(stream);
+    const gone = result.removed.filter((id) => stream.getById(id)?.type !== POST_TYPE);
+    if (gone.length) this.tx(() => { for (const id of gone) this.st.postDelete.run(pk, id); });
+    this.indexStream(stream);
+  }
+
+  /**
+   * A metadata-only copy fetched the values of posts it held without them (open.ts): their titles
+   * and bodies reach the timeline and search. The change feed did not move, so neither does the
+   * indexed seq.
+   */
+  notePostValues(stream: Stream, records: DrayerRecord[]): void {
+    const pk = this.requireEntry(stream);
+    const rows = records
+      .filter((r) => r.type === POST_TYPE && r.val)
+      .map((r): FeedRow => ({ id: r.id, prev: r.prev, type: r.type, key: r.key, ts: r.ts, mod: r.mod, val: Buffer.from(r.val!.buffer, r.val!.byteOffset, r.val!.byteLength) }));
+    if (rows.length) this.tx(() => this.writeRows(pk, rows));
+  }
+
+  // ---------- reading the timeline ----------
+
+  private cached(sql: string): Database.Statement {
+    let st = this.listCache.get(sql);
+    if (!st) {
+      st = this.db.prepare(sql);
+      this.listCache.set(sql, st);
+    }
+    return st;
+  }
+
+  /** Posts across streams, newest first; pass the last entry's (ts, streamKey, id) as `before` for the next page. */
+  timeline(opts: { limit?: number; before?: { ts: number; streamKey: string; id: number }; streams?: string[] } = {}): TimelineEntry[] {
+    const limit = clampLimit(opts.limit, 50, 1000);
+    if (limit === 0 || (opts.streams && opts.streams.length === 0)) return [];
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (opts.before) {
+      where.push('(t.ts, t.stream_pk, t.id) < (?, ?, ?)');
+      params.push(opts.before.ts, opts.before.streamKey, opts.before.id);
+    }
+    if (opts.streams) {
+      where.push('t.stream_pk IN (SELECT value FROM json_each(?))');
+      params.push(JSON.stringify(opts.streams));
+    }
+    const sql = `SELECT t.stream_pk, coalesce(s.name, '') AS stream_name, t.key, t.id, t.ts, t.mod, t.title, t.body
+      FROM timeline t LEFT JOIN streams s ON s.pk = t.stream_pk
+      ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
+      ORDER BY t.ts DESC, t.stream_pk DESC, t.id DESC LIMIT ?`;
+    return (this.cached(sql).all(...params, limit) as TimelineRow[]).map(toTimeline);
+  }
+
+  /**
+   * Full-text search over titles and bodies, best match first. The query is taken as plain words
+   * (never FTS syntax): all must match, the last one also as a prefix. `snippet` is plain text.
+   */
+  search(query: string, opts: { limit?: number; streams?: string[] } = {}): (TimelineEntry & { snippet: string })[] {
+    const limit = clampLimit(opts.limit, 50, 1000);
+    const terms = searchTerms(query);
+    if (limit === 0 || terms.length === 0 || (opts.streams && opts.streams.length === 0)) return [];
+    const params: unknown[] = [ftsQuery(terms)];
+    let filter = '';
+    if (opts.streams) {
+      filter = 'AND t.stream_pk IN (SELECT value FROM json_each(?))';
+      params.push(JSON.stringify(opts.streams));
+    }
+    const sql = `SELECT t.stream_pk, coalesce(s.name, '') AS stream_name, t.key, t.id, t.ts, t.mod, t.title, t.body
+      FROM timeline_fts f JOIN timeline t ON t.rid = f.rowid LEFT JOIN streams s ON s.pk = t.stream_pk
+      WHERE timeline_fts MATCH ? ${filter}
+      ORDER BY f.rank, t.ts DESC LIMIT ?`;
+    let rows: TimelineRow[];
+    try {
+      rows = this.cached(sql).all(...params, limit) as TimelineRow[];
+    } catch (e) {
+      throw sqliteError(e, this.file);
+    }
+    return rows.map((r) => ({ ...toTimeline(r), snippet: makeSnippet(r.title, splitExcerpt(r.body).body, terms) }));
+  }
+
+  // ---------- rebuilding ----------
+
+  /**
+   * Re-create everything rebuildable from the stream files: the stream list (from the *.stream
+   * files in the data directory and the files of known entries) and the timeline. Settings, each
+   * surviving stream's settings and added time, and the peer list are kept; sync cursors are
+   * dropped (a restored stream file may be older than its cursor), so the next sync starts over.
+   * Unreadable files are reported in `skipped`; an entry whose file still exists is kept.
+   */
+  rebuild(): RebuildReport {
+    const old = new Map((this.st.streamList.all() as StreamRow[]).map((r) => [r.pk, r]));
+    const candidates = new Set<string>();
+    let names: string[] = [];
+    try {
+      names = fs.readdirSync(this.dataDir);
+    } catch (e) {
+      throw new DrayerError('IO', `Cannot read the data directory ${this.dataDir}: ${(e as Error).message}.`, { cause: e });
+    }
+    for (const n of names.sort()) if (n.endsWith(STREAM_SUFFIX)) candidates.add(path.join(this.dataDir, n));
+    for (const r of old.values()) {
+      const p = this.pathOf(r);
+      if (fs.existsSync(p)) candidates.add(p);
+    }
+    const skipped: RebuildReport['skipped'] = [];
+    const found = new Map<string, { file: string; owned: boolean }>();
+    const keepUnreadable = new Set<string>();
+    for (const p of candidates) {
+      const rel = this.relFile(p);
+      let s: Stream | undefined;
+      try {
+        if (!fs.statSync(p).isFile()) continue;
+        s = Stream.open(p, { readonly: true });
+        const pk = Buffer.from(s.publicKey).toString('base64');
+        const prior = found.get(pk);
+        // Two copies of one stream: prefer the owned one, then the one the library already knew.
+        if (prior) {
+          const better = (s.writable && !prior.owned) || (s.writable === prior.owned && old.get(pk)?.file === rel);
+          const loser = better ? prior.file : rel;
+          skipped.push({ file: loser, reason: `it holds the same stream (${pk}) as ${better ? rel : prior.file}` });
+          if (!better) continue;
+        }
+        found.set(pk, { file: rel, owned: s.writable });
+      } catch (e) {
+        skipped.push({ file: rel, reason: (e as Error).message });
+        for (const r of old.values()) if (r.file === rel) keepUnreadable.add(r.pk);
+      } finally {
+        s?.close();
+      }
+    }
+    this.tx(() => {
+      this.db.exec(`DELETE FROM timeline; DELETE FROM index_state; DELETE FROM cursors;`);
+      for (const r of old.values()) if (!found.has(r.pk) && !keepUnreadable.has(r.pk)) this.st.streamDelete.run(r.pk);
+      // Free file names first, so two entries can swap files without a UNIQUE clash.
+      for (const [pk, f] of found) {
+        const holder = this.st.streamByFile.get(f.file) as StreamRow | undefined;
+        if (holder && holder.pk !== pk) this.st.streamDelete.run(holder.pk);
+      }
+      for (const [pk, f] of found) {
+        const prev = old.get(pk);
+        this.st.streamUpsert.run(pk, f.file, f.owned ? 1 : 0, prev?.name ?? '', prev?.added ?? Date.now(), prev?.settings ?? '{}');
+      }
+    });
+    let streams = 0;
+    for (const f of found.values()) {
+      let s: Stream | undefined;
+      try {
+        s = Stream.open(this.pathOf(f), { readonly: true });
+        this.indexStream(s);
+        streams++;
+      } catch (e) {
+        skipped.push({ file: f.file, reason: (e as Error).message });
+      } finally {
+        s?.close();
+      }
+    }
+    return { streams, posts: this.st.postsCountAll.get() as number, skipped };
+  }
+}
