@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
+import { SyncQueue } from '../app/net/server/admission.js';
 import { LanServer, type ServerLimits } from '../app/net/server/server.js';
 import { Stream } from '../app/store/store.js';
 import { fetchBounded, pull, type PullProgress } from '../app/net/sync.js';
@@ -247,4 +248,25 @@ test('an answer that came while this process was too busy to read it is not take
     // busy
   }
   assert.equal((await got).byteLength, 1000);
+});
+
+test('beyond the bound, the address refused earliest goes in first (a follower coming back at busy moments does not starve)', async () => {
+  const q = new SyncQueue({ maxSyncQueue: 1, maxSyncWaitMs: 10_000, maxLagMs: 10_000 });
+  const res = () => ({ destroyed: false }) as unknown as http.ServerResponse;
+  const ran: string[] = [];
+  const job = (who: string) => q.submit(res(), () => ran.push(who), who);
+  assert.equal(job('x'), undefined, 'the first goes in');
+  assert.equal(job('a')?.why, 'queue', 'a is refused first');
+  assert.equal(job('b')?.why, 'queue', 'then b');
+  assert.equal(job('c')?.why, 'queue', 'then c');
+  assert.equal(job('b')?.why, 'queue', 'b asks again: a was refused before it');
+  assert.equal(job('a'), undefined, 'a asks again and goes in, past the bound');
+  assert.equal(job('b')?.why, 'queue', 'twice the bound is full');
+  assert.equal(job('y')?.why, 'queue');
+  await new Promise((r) => setImmediate(r));
+  await new Promise((r) => setTimeout(r, 50));
+  assert.deepEqual(ran, ['x', 'a']);
+  assert.equal(job('b'), undefined, 'once there is room, b (refused next) goes in');
+  assert.equal(q.counts.firstRefusedFirst, 1);
+  q.stop();
 });

@@ -2,7 +2,10 @@
 // from a bounded queue, and a request that would wait too long is answered at once with 503 and a
 // Retry-After that grows with the queue, instead of waiting unseen in the kernel while the event
 // loop builds pages for everyone before it (200 followers' first pages took over 30 s that way).
-// Only routes whose clients ask again after a 503 come here, never the web UI's own API.
+// Only routes whose clients ask again after a 503 come here, never the web UI's own API. Who has
+// been refused longest goes first: beyond the bound, spare places go to the addresses refused
+// earliest (else a follower that happens to come back at busy moments can starve while others
+// with a page in hand take every free place: 4 of 200 in the clones bench).
 import type { ServerResponse } from 'node:http';
 
 export interface AdmissionLimits {
@@ -38,6 +41,9 @@ const SLICE_MS = 20;
 const SPARE_TURNS = 16;
 /** How often the lag is measured. */
 const PROBE_MS = 200;
+/** Addresses refused and not let in since, remembered at most this many and this long. */
+const REFUSED_MAX = 4096;
+const REFUSED_FORGET_MS = 10 * 60_000;
 /** A client is never told to wait longer than this (it clamps what it is told, too). */
 const MAX_RETRY_AFTER_S = 60;
 
@@ -51,7 +57,9 @@ export class SyncQueue {
   private lastDone = 0;
   private lag = 0;
   private probe: NodeJS.Timeout | undefined;
-  readonly counts = { answered: 0, refused: 0, lagging: 0, abandoned: 0 };
+  /** address → when it was first refused without being let in since; in that order (oldest first) */
+  private readonly refusedSince = new Map<string, number>();
+  readonly counts = { answered: 0, refused: 0, lagging: 0, abandoned: 0, firstRefusedFirst: 0 };
 
   constructor(private readonly limits: AdmissionLimits) {}
 
@@ -73,6 +81,12 @@ export class SyncQueue {
       // The latest late tick counts in full; an old one fades, so one slow moment passes quickly.
       this.lag = Math.max(0, now - expected, this.lag / 2);
       expected = now + PROBE_MS;
+      // Addresses that stopped asking (gave up, went away) are forgotten.
+      const old = Date.now() - REFUSED_FORGET_MS;
+      for (const [who, at] of this.refusedSince) {
+        if (at > old) break;
+        this.refusedSince.delete(who);
+      }
     }, PROBE_MS);
     this.probe.unref();
   }
@@ -85,19 +99,30 @@ export class SyncQueue {
   }
 
   /**
-   * Run `work` (which answers `res`) in turn, or say why not: the queue is full, the wait it would
-   * have is past maxSyncWaitMs, or the event loop lags badly. The work runs later, never now.
+   * Run `work` (which answers `res`, asked from address `who`) in turn, or say why not: the queue
+   * is full, the wait it would have is past maxSyncWaitMs, or the event loop lags badly. Up to
+   * twice the bound, an address refused before goes in when it is among the earliest refused.
+   * The work runs later, never now.
    */
-  submit(res: ServerResponse, work: () => void): Busy | undefined {
+  submit(res: ServerResponse, work: () => void, who: string): Busy | undefined {
     if (this.lag > this.limits.maxLagMs) {
       this.counts.lagging++;
       return { why: 'lag', retryAfterS: jittered(this.lag + this.waiting * this.paceMs), waiting: this.waiting };
     }
     const wait = (this.waiting + 1) * this.paceMs;
     if (this.waiting >= this.limits.maxSyncQueue || wait > this.limits.maxSyncWaitMs) {
-      this.counts.refused++;
-      return { why: 'queue', retryAfterS: jittered(Math.max(wait, this.waiting * this.paceMs)), waiting: this.waiting };
+      const spare = Math.min(this.limits.maxSyncQueue, Math.floor(this.limits.maxSyncWaitMs / this.paceMs)) * 2 - this.waiting;
+      if (!(spare > 0 && this.rank(who) < spare)) {
+        this.counts.refused++;
+        if (!this.refusedSince.has(who)) {
+          if (this.refusedSince.size >= REFUSED_MAX) this.refusedSince.delete(this.refusedSince.keys().next().value!);
+          this.refusedSince.set(who, Date.now());
+        }
+        return { why: 'queue', retryAfterS: jittered(Math.max(wait, this.waiting * this.paceMs)), waiting: this.waiting };
+      }
+      this.counts.firstRefusedFirst++;
     }
+    this.refusedSince.delete(who);
     if (this.waiting === 0) this.lastDone = performance.now(); // the pace counts from when it began to wait
     this.items.push({ res, work });
     if (!this.scheduled) {
@@ -112,6 +137,17 @@ export class SyncQueue {
     if (--this.spare > 0) setImmediate(this.turn);
     else this.drain();
   };
+
+  /** Where `who` stands among the addresses refused and not let in since (0: refused earliest); Infinity if it is not. */
+  private rank(who: string): number {
+    if (!this.refusedSince.has(who)) return Number.POSITIVE_INFINITY;
+    let i = 0;
+    for (const k of this.refusedSince.keys()) {
+      if (k === who) return i;
+      i++;
+    }
+    return i;
+  }
 
   private readonly drain = (): void => {
     this.scheduled = false;

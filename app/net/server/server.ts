@@ -5,7 +5,7 @@
 // address may hold (connections, requests, bytes waiting for it) is bounded below what all may,
 // stalled answers are cut, and idle connections make room, so no one client can lock others out.
 // Sync answers wait their turn in a bounded queue; past it a client is told 503 and when to come
-// back (server/admission.ts), so a crowd of followers is answered, never left waiting unseen.
+// back (admission.ts), so a crowd of followers is answered, never left waiting unseen.
 import * as http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { parseKey } from '../../core/keys.js';
@@ -13,7 +13,7 @@ import type { OpenOptions } from '../open.js';
 import type { Stream } from '../../store/store.js';
 import { DEFAULT_LIMITS, type RouteContext, type ServerLimits } from './context.js';
 import { SyncQueue } from './admission.js';
-import { admissions, Guard, REFUSALS, type Refusal } from './guard.js';
+import { addressKey, admissions, Guard, REFUSALS, type Refusal } from './guard.js';
 import { HttpError, refusal, reserve, room, sendText } from './http.js';
 import * as sync from './sync-routes.js';
 import * as web from './web-routes.js';
@@ -64,9 +64,10 @@ export interface ServerStats {
   /**
    * Sync answers (admission.ts): waiting their turn now, answered from the queue, refused with
    * 503 because the queue was full or its wait too long (`busy`) or the event loop lagged
-   * (`lagging`), and dropped because the client left before its turn (`abandoned`).
+   * (`lagging`), dropped because the client left before its turn (`abandoned`), and let in past
+   * the bound because their address was among those refused earliest (`firstRefusedFirst`).
    */
-  sync: { waiting: number; answered: number; busy: number; lagging: number; abandoned: number };
+  sync: { waiting: number; answered: number; busy: number; lagging: number; abandoned: number; firstRefusedFirst: number };
 }
 
 /** A route answers at once, or (fetching what a metadata-only copy lacks) by a promise. */
@@ -205,7 +206,7 @@ export class LanServer {
       refused: Object.fromEntries(REFUSALS.map((k) => [k, r[k]])) as Record<Refusal, number>,
       closed: { ...g.closed },
       fetchesRefused: g.fetchesRefused,
-      sync: { waiting: this.queue.waiting, answered: this.queue.counts.answered, busy: this.queue.counts.refused, lagging: this.queue.counts.lagging, abandoned: this.queue.counts.abandoned },
+      sync: { waiting: this.queue.waiting, answered: this.queue.counts.answered, busy: this.queue.counts.refused, lagging: this.queue.counts.lagging, abandoned: this.queue.counts.abandoned, firstRefusedFirst: this.queue.counts.firstRefusedFirst },
     };
   }
 
@@ -343,7 +344,7 @@ export class LanServer {
     const handler = Object.hasOwn(ROUTES, op) ? ROUTES[op] : undefined;
     if (!handler) throw new HttpError(404, 'There is nothing at this address.');
     if (!QUEUED.has(op)) return handler(ctx);
-    const busy = this.queue.submit(res, () => this.answer(req, res, () => handler(ctx)));
+    const busy = this.queue.submit(res, () => this.answer(req, res, () => handler(ctx)), addressKey(req.socket.remoteAddress));
     if (busy) {
       // Said at once, on a connection kept open for the next try: cheaper than any wait.
       const why = busy.why === 'lag' ? 'is overloaded' : `is busy answering other syncs (${busy.waiting} waiting)`;
