@@ -4,8 +4,9 @@
 // pull() call: its own retries and resumes included, nothing more). The server runs in a child
 // process (clone.ts --serve-stream); the followers in BENCH_PROCS (4) child processes, each
 // running its share of the clones at once with a verifier pool. On one small machine the
-// followers' verifying competes with the server for the CPU (across a LAN it would not): a
-// request not answered within the client's 30 s is then a timeout, reported as such. Every copy is checked against the
+// followers' verifying competes with the server for the CPU (across a LAN it would not): the
+// server then answers the excess 503 with Retry-After (server/admission.ts) and the followers
+// wait their turn (counted: busy_waits). Every copy is checked against the
 // writer (every record's id, mod, signature and value) and then deleted. Baseline in the same
 // run: one clone alone, the same way. Prints how many finished, how long, and why the others did not.
 import { spawn } from 'node:child_process';
@@ -40,20 +41,23 @@ interface ChildResult {
   ms: number[];
   /** and why the others did not, after how many records */
   failed: { i: number; ms: number; error: string; records: number }[];
+  /** times a follower waited because the server said it was busy */
+  waits: number;
 }
 
 /** In a child: clones i = from .. from+count-1 at once; prints one JSON line (ChildResult). */
 async function followersChild(url: string, pkHex: string, want: string, dir: string, from: number, count: number): Promise<void> {
   const pool = new VerifierPool();
   const pk = new Uint8Array(Buffer.from(pkHex, 'hex'));
-  const out: ChildResult = { finished: 0, ms: [], failed: [] };
+  const out: ChildResult = { finished: 0, ms: [], failed: [], waits: 0 };
   const t0 = performance.now();
   await Promise.all(Array.from({ length: count }, async (_, k) => {
     const i = from + k;
     const file = path.join(dir, `f${i}.stream`);
     const f = Stream.create(file, { followKey: pk });
     try {
-      const res = await pull(f, url, { applier: preparedApplier(pool), localAddress: addressOf(i) });
+      const onProgress = (p: { waiting?: string }) => void (p.waiting && out.waits++);
+      const res = await pull(f, url, { applier: preparedApplier(pool), localAddress: addressOf(i), onProgress });
       if (res.rejected > 0) throw new Error(`rejected ${res.rejected}: ${rejectionSummary(res.rejections)}`);
       const got = digest(f);
       if (got !== want) throw new Error(`the copy differs from the writer (${f.count()} records)`);
@@ -94,9 +98,10 @@ async function clones(url: string, pkHex: string, want: string, dir: string, fol
   const parts = await Promise.all(Array.from({ length: procs }, (_, p) => [p * per, Math.min(per, followers - p * per)] as const)
     .filter(([, n]) => n > 0)
     .map(([from, n]) => childFollowers(url, pkHex, want, dir, from, n)));
-  const results: ChildResult = { finished: 0, ms: [], failed: [] };
+  const results: ChildResult = { finished: 0, ms: [], failed: [], waits: 0 };
   for (const r of parts) {
     results.finished += r.finished;
+    results.waits += r.waits;
     results.ms.push(...r.ms);
     results.failed.push(...r.failed);
   }
@@ -138,6 +143,7 @@ export async function run(): Promise<Record<string, unknown>> {
         finished: all.results.finished, failed: all.results.failed.length,
         all_done_s: seconds(all.wallMs),
         clone_s_median: seconds(quantile(all.results.ms, 0.5)), clone_s_p90: seconds(quantile(all.results.ms, 0.9)),
+        busy_waits: all.results.waits,
         baseline_one_clone_s: seconds(alone.wallMs),
         ratio_all_to_one: Math.round((all.wallMs / alone.wallMs) * 10) / 10,
         failures: Object.fromEntries(errors),

@@ -15,7 +15,7 @@ import { addBytes, chunkCount, readFileBytes } from '../app/store/files.js';
 import { formatKey, keyName } from '../app/core/keys.js';
 import { signRecord, type DrayerRecord } from '../app/core/record.js';
 import { keyPathFor, NO_NAME_NOTE, Stream, writeKeyFile } from '../app/store/store.js';
-import { fetchMissingChunks, pull, RETRY_LIMITS } from '../app/net/sync.js';
+import { fetchMissingChunks, pull } from '../app/net/sync.js';
 import { VerifierPool, verifyStreamParallel } from '../app/store/verifier.js';
 import { DRAYER_BIN, hex, packOld, runDrayer, tmpDir, utf8 } from './helpers.js';
 import { lanBench, type Served } from './lan-harness.js';
@@ -319,7 +319,7 @@ test('the LAN server\'s own 429 (this address over its share) is waited out: the
   assert.deepEqual(live(f), live(w));
 });
 
-test('a peer answering 429 forever fails within a bounded time with a clear sentence, for pages and for chunks', async () => {
+test('a peer answering 429 forever fails within the pull\'s patience with a clear sentence, for pages and for chunks', async () => {
   const { url: base } = await lanServer();
   const w = writer('refusing');
   await addBytes(w, 'big.bin', randomBytes(2 * 1024 * 1024 + 1));
@@ -331,26 +331,27 @@ test('a peer answering 429 forever fails within a bounded time with a clear sent
   };
   const always = await listen((_req, res) => refuse(res));
   const chunksRefused = await listen((req, res) => (req.url!.includes('/chunk/') ? refuse(res) : void forward(base, req, res)));
-  const bound = RETRY_LIMITS.totalWaitMs + 5000;
+  // (each wait is at most a quarter of the patience: a few tries fit in it)
+  const busyWaitMs = 4000;
   const t0 = Date.now();
-  const [pages, chunks] = await Promise.allSettled([pull(follower(w.publicKey), always.url), fetchMissingChunks(hold, chunksRefused.url)]);
+  const [pages, chunks] = await Promise.allSettled([pull(follower(w.publicKey), always.url, { busyWaitMs }), fetchMissingChunks(hold, chunksRefused.url, { busyWaitMs })]);
   const took = Date.now() - t0;
-  assert.ok(took < bound, `${took} ms`);
+  assert.ok(took < busyWaitMs + 3000, `${took} ms`);
   for (const [what, got] of [['pages', pages], ['chunks', chunks]] as const) {
     assert.equal(got.status, 'rejected', what);
     const e = (got as PromiseRejectedResult).reason as Error & { code?: string };
     assert.equal(e.code, 'IO', what);
-    assert.match(e.message, /answered HTTP 429 \(too many requests from this address\) 5 times in 4 s: "This node is already answering as much as it does for one address; try again in a moment\."; try again later/, what);
+    assert.match(e.message, /answered HTTP 429 \(too many requests from this address: "This node is already answering as much as it does for one address; try again in a moment\."\), asked \d+ times over \d+ s; gave up waiting\. Other syncs from this machine to the same peer share its limit: let them finish, or try again later\. What arrived is kept\./, what);
   }
-  assert.equal(always.hits.length, RETRY_LIMITS.tries);
+  assert.ok(always.hits.length >= 3 && always.hits.length <= 5, `${always.hits.length} tries`);
   assert.equal(chunkCount(hold), 0);
 
-  // a Retry-After longer than the wait allowed fails at once
+  // a Retry-After longer than the patience is clamped: asked again within it, then given up
   const later = await listen((_req, res) => refuse(res, '3600'));
   const t1 = Date.now();
-  await assert.rejects(pull(follower(w.publicKey), later.url), /answered HTTP 429 \(too many requests from this address\) and asks to wait 3600 s more.*try again later/);
-  assert.ok(Date.now() - t1 < 1000);
-  assert.equal(later.hits.length, 1);
+  await assert.rejects(pull(follower(w.publicKey), later.url, { busyWaitMs: 2000 }), /answered HTTP 429 .*asked \d+ times over \d+ s; gave up waiting/);
+  assert.ok(Date.now() - t1 < 2500, `${Date.now() - t1} ms`);
+  assert.ok(later.hits.length >= 2, `${later.hits.length} tries`);
 });
 
 // ---------- what sync and clone report ----------

@@ -33,6 +33,12 @@ export interface ServerLimits {
   newRecordsLimit: number;
   /** fetches a metadata-only copy makes per minute for what one address opens (four times this for all); more get 429 */
   openFetchesPerMinute: number;
+  /** sync answers (changes, newRecords, tips, values, chunks) waiting their turn; more get 503 with Retry-After (admission.ts) */
+  maxSyncQueue: number;
+  /** the longest a sync request is let wait its turn (estimated from the recent pace); longer gets 503 */
+  maxSyncWaitMs: number;
+  /** past this event-loop lag, sync requests get 503 with Retry-After */
+  maxLagMs: number;
 }
 
 const MiB = 1024 * 1024;
@@ -61,6 +67,11 @@ export const DEFAULT_LIMITS: ServerLimits = {
   newRecordsLimit: 100,
   // A page of a site with its pictures, a few times a minute; a generated page of posts is one.
   openFetchesPerMinute: 60,
+  // Below maxConcurrent, so a busy node says "later" with a wait that fits its queue (and keeps the
+  // connection) before the guard's flat refusal; a third of a client's 30 s wait for an answer.
+  maxSyncQueue: 48,
+  maxSyncWaitMs: 10_000,
+  maxLagMs: 3000,
 };
 
 export interface RouteContext {

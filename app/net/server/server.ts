@@ -4,13 +4,16 @@
 // flight, time), no path leaves its stream, and errors never show internals. What one client
 // address may hold (connections, requests, bytes waiting for it) is bounded below what all may,
 // stalled answers are cut, and idle connections make room, so no one client can lock others out.
+// Sync answers wait their turn in a bounded queue; past it a client is told 503 and when to come
+// back (admission.ts), so a crowd of followers is answered, never left waiting unseen.
 import * as http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { parseKey } from '../../core/keys.js';
 import type { OpenOptions } from '../open.js';
 import type { Stream } from '../../store/store.js';
 import { DEFAULT_LIMITS, type RouteContext, type ServerLimits } from './context.js';
-import { admissions, Guard, REFUSALS, type Refusal } from './guard.js';
+import { SyncQueue } from './admission.js';
+import { addressKey, admissions, Guard, REFUSALS, type Refusal } from './guard.js';
 import { HttpError, refusal, reserve, room, sendText } from './http.js';
 import * as sync from './sync-routes.js';
 import * as web from './web-routes.js';
@@ -58,6 +61,13 @@ export interface ServerStats {
   closed: { stalled: number; idle: number };
   /** requests refused (429) because their address, or everyone, made enough on-demand fetches lately */
   fetchesRefused: number;
+  /**
+   * Sync answers (admission.ts): waiting their turn now, answered from the queue, refused with
+   * 503 because the queue was full or its wait too long (`busy`) or the event loop lagged
+   * (`lagging`), dropped because the client left before its turn (`abandoned`), and let in past
+   * the bound because their address was among those refused earliest (`firstRefusedFirst`).
+   */
+  sync: { waiting: number; answered: number; busy: number; lagging: number; abandoned: number; firstRefusedFirst: number };
 }
 
 /** A route answers at once, or (fetching what a metadata-only copy lacks) by a promise. */
@@ -75,6 +85,12 @@ const ROUTES: Record<string, Route> = {
   listRecordsJSON: sync.listRecordsJSON,
   webAccess: web.webAccess,
 };
+
+/**
+ * Routes a follower asks again after a 503 with Retry-After (sync.ts): their answers wait their
+ * turn in the sync queue. The phone pages and the original Drayer's JSON listings are answered at once.
+ */
+const QUEUED = new Set(['changes', 'tips', 'record', 'value', 'chunk', 'newRecords']);
 
 /** Standard base64 holds '/', so a raw key can span path segments: 44 characters at most, 43 with no padding. */
 const MAX_RAW_KEY_CHARS = 64;
@@ -117,6 +133,7 @@ export class LanServer {
   private readonly server: http.Server;
   private readonly sockets = new Set<Socket>();
   private readonly guard: Guard;
+  private readonly queue: SyncQueue;
   private requests = 0;
   private bound: { host: string; port: number } | null = null;
 
@@ -134,6 +151,7 @@ export class LanServer {
     limits.maxBufferedBytesPerAddress = Math.min(limits.maxBufferedBytesPerAddress, limits.maxBufferedBytes);
     this.limits = limits;
     this.guard = new Guard(limits);
+    this.queue = new SyncQueue(limits);
     this.server = http.createServer(
       {
         requestTimeout: limits.requestTimeoutMs,
@@ -188,6 +206,7 @@ export class LanServer {
       refused: Object.fromEntries(REFUSALS.map((k) => [k, r[k]])) as Record<Refusal, number>,
       closed: { ...g.closed },
       fetchesRefused: g.fetchesRefused,
+      sync: { waiting: this.queue.waiting, answered: this.queue.counts.answered, busy: this.queue.counts.refused, lagging: this.queue.counts.lagging, abandoned: this.queue.counts.abandoned, firstRefusedFirst: this.queue.counts.firstRefusedFirst },
     };
   }
 
@@ -201,6 +220,7 @@ export class LanServer {
         const a = this.server.address() as AddressInfo;
         this.bound = { host, port: a.port };
         this.guard.start();
+        this.queue.start();
         resolve({ ...this.bound });
       });
     });
@@ -209,6 +229,7 @@ export class LanServer {
   /** Stop listening and cut every open connection (downloads in progress included). */
   close(): Promise<void> {
     this.guard.stop();
+    this.queue.stop();
     return new Promise((resolve) => {
       if (!this.server.listening) {
         for (const s of this.sockets) s.destroy();
@@ -247,8 +268,13 @@ export class LanServer {
     // 'finish' comes once the last byte is with the kernel, so what the answer held is free.
     res.once('close', admitted.done);
     res.once('finish', admitted.done);
+    this.answer(req, res, () => this.route(req, res));
+  }
+
+  /** Run a handler; whatever it throws, now or later, becomes the answer (fail). */
+  private answer(req: http.IncomingMessage, res: http.ServerResponse, handler: () => void | Promise<void>): void {
     try {
-      const later = this.route(req, res);
+      const later = handler();
       later?.catch((e) => this.fail(req, res, e));
     } catch (e) {
       this.fail(req, res, e);
@@ -317,7 +343,13 @@ export class LanServer {
     if (op === '' && rest.length === 1) return web.home(ctx);
     const handler = Object.hasOwn(ROUTES, op) ? ROUTES[op] : undefined;
     if (!handler) throw new HttpError(404, 'There is nothing at this address.');
-    return handler(ctx);
+    if (!QUEUED.has(op)) return handler(ctx);
+    const busy = this.queue.submit(res, () => this.answer(req, res, () => handler(ctx)), addressKey(req.socket.remoteAddress));
+    if (busy) {
+      // Said at once, on a connection kept open for the next try: cheaper than any wait.
+      const why = busy.why === 'lag' ? 'is overloaded' : `is busy answering other syncs (${busy.waiting} waiting)`;
+      throw new HttpError(503, `This node ${why}; try again in ${busy.retryAfterS} s.`, { 'Retry-After': String(busy.retryAfterS) });
+    }
   }
 }
 
