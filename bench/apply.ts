@@ -57,12 +57,22 @@ export async function run(): Promise<Record<string, unknown>> {
     const pipeRate = perSecond(records, pipe.ms);
     const rawSodium = rawVerifyRate(1000, 'sodium');
     return {
-      bench: 'apply', records, page: pageSize, threads: pool.threads,
-      records_per_s: rate, raw_verify_per_s: seq.raw, ratio_to_raw_verify: ratio(rate, seq.raw),
-      cpu_us_per_record: cpuMicrosEach(seq.cpuMs, records), raw_cpu_us_per_verify: Math.round(1e7 / seq.raw) / 10,
-      seconds: seconds(seq.ms), feed_read_s: seconds(readMs),
-      pipelined_records_per_s: pipeRate, pipelined_raw_verify_per_s: pipe.raw, pipelined_ratio_to_raw_verify: ratio(pipeRate, pipe.raw),
-      raw_sodium_verify_per_s: rawSodium, pipelined_ratio_to_raw_sodium: ratio(pipeRate, rawSodium),
+      bench: 'apply',
+      records,
+      page: pageSize,
+      threads: pool.threads,
+      records_per_s: rate,
+      raw_verify_per_s: seq.raw,
+      ratio_to_raw_verify: ratio(rate, seq.raw),
+      cpu_us_per_record: cpuMicrosEach(seq.cpuMs, records),
+      raw_cpu_us_per_verify: Math.round(1e7 / seq.raw) / 10,
+      seconds: seconds(seq.ms),
+      feed_read_s: seconds(readMs),
+      pipelined_records_per_s: pipeRate,
+      pipelined_raw_verify_per_s: pipe.raw,
+      pipelined_ratio_to_raw_verify: ratio(pipeRate, pipe.raw),
+      raw_sodium_verify_per_s: rawSodium,
+      pipelined_ratio_to_raw_sodium: ratio(pipeRate, rawSodium),
       ...machine(),
     };
   } finally {

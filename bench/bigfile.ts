@@ -151,18 +151,29 @@ export async function run(): Promise<Record<string, unknown>> {
 
     const clone = mib / cloneS;
     return {
-      bench: 'bigfile', file_mib: mib, chunks,
+      bench: 'bigfile',
+      file_mib: mib,
+      chunks,
       clone_mib_s: round(clone),
-      http_to_file_mib_s: round(toFile.mibS), http_to_file_fsync_mib_s: round(toFileSynced.mibS), http_to_null_mib_s: round(toNull.mibS),
-      ratio_to_http_to_file: ratio(clone, toFile.mibS), ratio_to_http_to_file_fsync: ratio(clone, toFileSynced.mibS),
+      http_to_file_mib_s: round(toFile.mibS),
+      http_to_file_fsync_mib_s: round(toFileSynced.mibS),
+      http_to_null_mib_s: round(toNull.mibS),
+      ratio_to_http_to_file: ratio(clone, toFile.mibS),
+      ratio_to_http_to_file_fsync: ratio(clone, toFileSynced.mibS),
       ratio_to_http_to_null: ratio(clone, toNull.mibS),
       goal_ratio: 0.5,
-      follower_peak_rss_growth_mib: round(cloneRss), http_to_file_peak_rss_growth_mib: round(toFile.rss),
+      follower_peak_rss_growth_mib: round(cloneRss),
+      http_to_file_peak_rss_growth_mib: round(toFile.rss),
       goal_rss_mib: 100,
-      clone_to_ram_disk_mib_s: ram ? round(mib / ram.s) : null, http_to_ram_disk_file_mib_s: ramPlain ? round(ramPlain) : null,
-      ratio_on_ram_disk: ram && ramPlain ? ratio(mib / ram.s, ramPlain) : null, ram_disk_follower_peak_rss_growth_mib: ram ? round(ram.rss) : null,
-      clone_s: seconds(cloneS * 1000), writer_add_s: seconds(addS * 1000), follower_file_mib: round(followerMib),
-      server: 'child process (RSS counted: the follower, this process only)', ...machine(),
+      clone_to_ram_disk_mib_s: ram ? round(mib / ram.s) : null,
+      http_to_ram_disk_file_mib_s: ramPlain ? round(ramPlain) : null,
+      ratio_on_ram_disk: ram && ramPlain ? ratio(mib / ram.s, ramPlain) : null,
+      ram_disk_follower_peak_rss_growth_mib: ram ? round(ram.rss) : null,
+      clone_s: seconds(cloneS * 1000),
+      writer_add_s: seconds(addS * 1000),
+      follower_file_mib: round(followerMib),
+      server: 'child process (RSS counted: the follower, this process only)',
+      ...machine(),
     };
   } finally {
     await pool.close();

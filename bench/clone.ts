@@ -148,9 +148,15 @@ async function hypercoreClone(dir: string, n: number, size: number): Promise<{ p
   return { perS: perSecond(n, ms), ms, appendMs };
 }
 
-
 /** One Drayer clone of `w` from `url` into a fresh follower; records/s. */
-async function drayerClone(dir: string, name: string, w: Stream, url: string, pool: VerifierPool, applier?: Applier): Promise<{ perS: number; ms: number; records: number; bytes: number }> {
+async function drayerClone(
+  dir: string,
+  name: string,
+  w: Stream,
+  url: string,
+  pool: VerifierPool,
+  applier?: Applier,
+): Promise<{ perS: number; ms: number; records: number; bytes: number }> {
   const f = Stream.create(path.join(dir, `${name}.stream`), { followKey: w.publicKey });
   try {
     const t0 = performance.now();
@@ -181,7 +187,10 @@ async function poolVerifyRate(w: Stream, pool: VerifierPool): Promise<number> {
   const answers = await Promise.all(pages.map((p) => pool.verify(p, w.publicKey)));
   const ms = performance.now() - t0;
   if (answers.some((a) => a.some((x) => x !== null))) throw new Error('pool verify rejected a record');
-  return perSecond(pages.reduce((n, p) => n + p.length, 0), ms);
+  return perSecond(
+    pages.reduce((n, p) => n + p.length, 0),
+    ms,
+  );
 }
 
 export async function run(): Promise<Record<string, unknown>> {
@@ -225,23 +234,41 @@ export async function run(): Promise<Record<string, unknown>> {
     w.close();
 
     return {
-      bench: 'clone', records, post_bytes: POST_BYTES, threads: pool.threads,
-      records_per_s: sep.perS, records_per_s_server_in_process: inproc.perS,
-      raw_verify_per_s: raw, raw_verify_multi_per_s: rawMulti,
-      ratio_to_raw_verify: ratio(sep.perS, raw), ratio_to_multi_core_verify: ratio(sep.perS, rawMulti),
-      raw_sodium_verify_multi_per_s: rawSodiumMulti, ratio_to_multi_core_sodium_verify: ratio(sep.perS, rawSodiumMulti),
+      bench: 'clone',
+      records,
+      post_bytes: POST_BYTES,
+      threads: pool.threads,
+      records_per_s: sep.perS,
+      records_per_s_server_in_process: inproc.perS,
+      raw_verify_per_s: raw,
+      raw_verify_multi_per_s: rawMulti,
+      ratio_to_raw_verify: ratio(sep.perS, raw),
+      ratio_to_multi_core_verify: ratio(sep.perS, rawMulti),
+      raw_sodium_verify_multi_per_s: rawSodiumMulti,
+      ratio_to_multi_core_sodium_verify: ratio(sep.perS, rawSodiumMulti),
       ratio_to_multi_core_verify_server_in_process: ratio(inproc.perS, rawMulti),
-      records_per_s_prepared: prep.perS, ratio_to_multi_core_verify_prepared: ratio(prep.perS, rawMulti),
-      ratio_to_hypercore_prepared: ratio(prep.perS, hc.perS), clone_s_prepared: seconds(prep.ms),
-      records_per_s_prepared_server_in_process: inprocPrep.perS, ratio_to_multi_core_verify_prepared_server_in_process: ratio(inprocPrep.perS, rawMulti),
-      pool_verify_per_s: poolRate, ratio_to_pool_verify: ratio(sep.perS, poolRate), ratio_to_pool_verify_prepared: ratio(prep.perS, poolRate),
+      records_per_s_prepared: prep.perS,
+      ratio_to_multi_core_verify_prepared: ratio(prep.perS, rawMulti),
+      ratio_to_hypercore_prepared: ratio(prep.perS, hc.perS),
+      clone_s_prepared: seconds(prep.ms),
+      records_per_s_prepared_server_in_process: inprocPrep.perS,
+      ratio_to_multi_core_verify_prepared_server_in_process: ratio(inprocPrep.perS, rawMulti),
+      pool_verify_per_s: poolRate,
+      ratio_to_pool_verify: ratio(sep.perS, poolRate),
+      ratio_to_pool_verify_prepared: ratio(prep.perS, poolRate),
       meets_goals: sep.perS >= 2 * hc.perS && sep.perS >= 0.7 * rawMulti,
       meets_goals_prepared: prep.perS >= 2 * hc.perS && prep.perS >= 0.7 * rawMulti,
-      hypercore_blocks_per_s: hc.perS, ratio_to_hypercore: ratio(sep.perS, hc.perS),
+      hypercore_blocks_per_s: hc.perS,
+      ratio_to_hypercore: ratio(sep.perS, hc.perS),
       ratio_to_hypercore_server_in_process: ratio(inproc.perS, hc.perS),
-      clone_s: seconds(sep.ms), clone_s_server_in_process: seconds(inproc.ms), hypercore_s: seconds(hc.ms),
-      wire_mib: Math.round((sep.bytes / 1048576) * 10) / 10, build_writer_s: seconds(buildMs), hypercore_append_s: seconds(hc.appendMs),
-      server: 'child process (records_per_s, *_prepared) and in process (*_server_in_process)', ...machine(),
+      clone_s: seconds(sep.ms),
+      clone_s_server_in_process: seconds(inproc.ms),
+      hypercore_s: seconds(hc.ms),
+      wire_mib: Math.round((sep.bytes / 1048576) * 10) / 10,
+      build_writer_s: seconds(buildMs),
+      hypercore_append_s: seconds(hc.appendMs),
+      server: 'child process (records_per_s, *_prepared) and in process (*_server_in_process)',
+      ...machine(),
     };
   } finally {
     await pool.close();

@@ -27,7 +27,10 @@ function digest(s: Stream): string {
   for (const r of s.iterate()) {
     n.writeBigInt64LE(BigInt(r.id), 0);
     n.writeBigInt64LE(BigInt(r.mod), 8);
-    h.update(n).update(r.sig).update(r.hash).update(r.val ?? Buffer.alloc(0));
+    h.update(n)
+      .update(r.sig)
+      .update(r.hash)
+      .update(r.val ?? Buffer.alloc(0));
   }
   return h.digest('hex');
 }
@@ -51,25 +54,27 @@ async function followersChild(url: string, pkHex: string, want: string, dir: str
   const pk = new Uint8Array(Buffer.from(pkHex, 'hex'));
   const out: ChildResult = { finished: 0, ms: [], failed: [], waits: 0 };
   const t0 = performance.now();
-  await Promise.all(Array.from({ length: count }, async (_, k) => {
-    const i = from + k;
-    const file = path.join(dir, `f${i}.stream`);
-    const f = Stream.create(file, { followKey: pk });
-    try {
-      const onProgress = (p: { waiting?: string }) => void (p.waiting && out.waits++);
-      const res = await pull(f, url, { applier: preparedApplier(pool), localAddress: addressOf(i), onProgress });
-      if (res.rejected > 0) throw new Error(`rejected ${res.rejected}: ${rejectionSummary(res.rejections)}`);
-      const got = digest(f);
-      if (got !== want) throw new Error(`the copy differs from the writer (${f.count()} records)`);
-      out.finished++;
-      out.ms.push(performance.now() - t0);
-    } catch (e) {
-      out.failed.push({ i, ms: performance.now() - t0, error: (e as Error).message, records: f.count() });
-    } finally {
-      f.close();
-      for (const x of ['', '-wal', '-shm']) fs.rmSync(file + x, { force: true });
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: count }, async (_, k) => {
+      const i = from + k;
+      const file = path.join(dir, `f${i}.stream`);
+      const f = Stream.create(file, { followKey: pk });
+      try {
+        const onProgress = (p: { waiting?: string }) => void (p.waiting && out.waits++);
+        const res = await pull(f, url, { applier: preparedApplier(pool), localAddress: addressOf(i), onProgress });
+        if (res.rejected > 0) throw new Error(`rejected ${res.rejected}: ${rejectionSummary(res.rejections)}`);
+        const got = digest(f);
+        if (got !== want) throw new Error(`the copy differs from the writer (${f.count()} records)`);
+        out.finished++;
+        out.ms.push(performance.now() - t0);
+      } catch (e) {
+        out.failed.push({ i, ms: performance.now() - t0, error: (e as Error).message, records: f.count() });
+      } finally {
+        f.close();
+        for (const x of ['', '-wal', '-shm']) fs.rmSync(file + x, { force: true });
+      }
+    }),
+  );
   await pool.close();
   process.stdout.write(`${JSON.stringify(out)}\n`);
 }
@@ -92,12 +97,21 @@ function childFollowers(url: string, pkHex: string, want: string, dir: string, f
   });
 }
 
-async function clones(url: string, pkHex: string, want: string, dir: string, followers: number, procs: number): Promise<{ wallMs: number; results: ChildResult }> {
+async function clones(
+  url: string,
+  pkHex: string,
+  want: string,
+  dir: string,
+  followers: number,
+  procs: number,
+): Promise<{ wallMs: number; results: ChildResult }> {
   const t0 = performance.now();
   const per = Math.ceil(followers / procs);
-  const parts = await Promise.all(Array.from({ length: procs }, (_, p) => [p * per, Math.min(per, followers - p * per)] as const)
-    .filter(([, n]) => n > 0)
-    .map(([from, n]) => childFollowers(url, pkHex, want, dir, from, n)));
+  const parts = await Promise.all(
+    Array.from({ length: procs }, (_, p) => [p * per, Math.min(per, followers - p * per)] as const)
+      .filter(([, n]) => n > 0)
+      .map(([from, n]) => childFollowers(url, pkHex, want, dir, from, n)),
+  );
   const results: ChildResult = { finished: 0, ms: [], failed: [], waits: 0 };
   for (const r of parts) {
     results.finished += r.finished;
@@ -139,10 +153,15 @@ export async function run(): Promise<Record<string, unknown>> {
         errors.set(why, (errors.get(why) ?? 0) + 1);
       }
       return {
-        bench: 'clones', records: count, followers, procs,
-        finished: all.results.finished, failed: all.results.failed.length,
+        bench: 'clones',
+        records: count,
+        followers,
+        procs,
+        finished: all.results.finished,
+        failed: all.results.failed.length,
         all_done_s: seconds(all.wallMs),
-        clone_s_median: seconds(quantile(all.results.ms, 0.5)), clone_s_p90: seconds(quantile(all.results.ms, 0.9)),
+        clone_s_median: seconds(quantile(all.results.ms, 0.5)),
+        clone_s_p90: seconds(quantile(all.results.ms, 0.9)),
         busy_waits: all.results.waits,
         baseline_one_clone_s: seconds(alone.wallMs),
         ratio_all_to_one: Math.round((all.wallMs / alone.wallMs) * 10) / 10,

@@ -116,10 +116,11 @@ export function rawVerifyRate(ms = 2000, backend: RawBackend = 'node'): number {
 export async function rawVerifyRateThreads(ms: number, threads: number, backend: RawBackend = 'node'): Promise<number> {
   const workers = Array.from({ length: threads }, () => new Worker(new URL('./raw-worker.js', import.meta.url)));
   try {
-    const next = (w: Worker) => new Promise<unknown>((resolve, reject) => {
-      w.once('message', resolve);
-      w.once('error', reject);
-    });
+    const next = (w: Worker) =>
+      new Promise<unknown>((resolve, reject) => {
+        w.once('message', resolve);
+        w.once('error', reject);
+      });
     await Promise.all(workers.map(next)); // all loaded: the measurement starts together
     const rates = workers.map(next);
     for (const w of workers) w.postMessage({ ms, backend });
@@ -152,8 +153,12 @@ export async function bracketed<T>(
   const alsoAfter = also?.(ms / 2) ?? 0;
   const after = raw(ms / 2);
   return {
-    value, ms: took, raw: Math.round((before + after) / 2), rawAlso: also ? Math.round((alsoBefore + alsoAfter) / 2) : null,
-    cpuMs: (c.user + c.system) / 1000, mainCpuMs: m0 !== null && m1 !== null ? m1 - m0 : null,
+    value,
+    ms: took,
+    raw: Math.round((before + after) / 2),
+    rawAlso: also ? Math.round((alsoBefore + alsoAfter) / 2) : null,
+    cpuMs: (c.user + c.system) / 1000,
+    mainCpuMs: m0 !== null && m1 !== null ? m1 - m0 : null,
   };
 }
 

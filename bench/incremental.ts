@@ -119,17 +119,28 @@ export async function run(): Promise<Record<string, unknown>> {
       }
 
       return {
-        bench: 'incremental', records, reps,
-        median_ms: inc.latency.median, p95_ms: inc.latency.p95, min_ms: inc.latency.min, max_ms: inc.latency.max,
-        baseline_get_median_ms: baseline.ms.median, baseline_get_p95_ms: baseline.ms.p95, baseline_get_bytes: baseline.bytes,
+        bench: 'incremental',
+        records,
+        reps,
+        median_ms: inc.latency.median,
+        p95_ms: inc.latency.p95,
+        min_ms: inc.latency.min,
+        max_ms: inc.latency.max,
+        baseline_get_median_ms: baseline.ms.median,
+        baseline_get_p95_ms: baseline.ms.p95,
+        baseline_get_bytes: baseline.bytes,
         ratio_median_to_get: round2(inc.latency.median / baseline.ms.median),
-        goal_ms: 20, meets_goal: inc.latency.p95 < 20,
+        goal_ms: 20,
+        meets_goal: inc.latency.p95 < 20,
         put_median_ms: inc.put.median,
-        server_child_median_ms: sep.latency.median, server_child_p95_ms: sep.latency.p95,
+        server_child_median_ms: sep.latency.median,
+        server_child_p95_ms: sep.latency.p95,
         server_child_get_median_ms: childBase.ms.median,
         server: 'in process (median_ms) and child process',
-        build_writer_s: seconds(buildMs), build_follower_s: seconds(followerMs),
-        writer_file_mib: Math.round(fs.statSync(w.file).size / 1048576), ...machine(),
+        build_writer_s: seconds(buildMs),
+        build_follower_s: seconds(followerMs),
+        writer_file_mib: Math.round(fs.statSync(w.file).size / 1048576),
+        ...machine(),
       };
     } finally {
       await local.server.close();

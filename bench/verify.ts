@@ -4,7 +4,21 @@ import { cryptoBackend } from '../app/core/crypto.js';
 import { VerifierPool, verifyStreamParallel } from '../app/store/verifier.js';
 import * as path from 'node:path';
 import { Stream } from '../app/store/store.js';
-import { bracketed, buildWriter, cpuMicrosEach, machine, perSecond, postValue, ratio, rawVerifyCpu, rawVerifyRate, rawVerifyRateThreads, removeDir, seconds, tempDir } from './common.js';
+import {
+  bracketed,
+  buildWriter,
+  cpuMicrosEach,
+  machine,
+  perSecond,
+  postValue,
+  ratio,
+  rawVerifyCpu,
+  rawVerifyRate,
+  rawVerifyRateThreads,
+  removeDir,
+  seconds,
+  tempDir,
+} from './common.js';
 
 export async function run(): Promise<Record<string, unknown>> {
   const n = Number(process.env.BENCH_RECORDS ?? 100_000);
@@ -48,23 +62,40 @@ export async function run(): Promise<Record<string, unknown>> {
     const cpuEach = cpuMicrosEach(all.cpuMs, records);
     const mainEach = all.mainCpuMs === null ? null : cpuMicrosEach(all.mainCpuMs, records);
     return {
-      bench: 'verify', records, threads: pool.threads,
-      single_per_s: singleRate, parallel_per_s: parRate, raw_verify_per_s: raw,
-      single_ratio_to_raw: ratio(singleRate, one.raw), parallel_ratio_to_raw: ratio(parRate, all.raw), speedup: ratio(parRate, singleRate),
-      cpu_us_per_record_single: cpuMicrosEach(one.cpuMs, records), cpu_us_per_record_parallel: cpuEach,
+      bench: 'verify',
+      records,
+      threads: pool.threads,
+      single_per_s: singleRate,
+      parallel_per_s: parRate,
+      raw_verify_per_s: raw,
+      single_ratio_to_raw: ratio(singleRate, one.raw),
+      parallel_ratio_to_raw: ratio(parRate, all.raw),
+      speedup: ratio(parRate, singleRate),
+      cpu_us_per_record_single: cpuMicrosEach(one.cpuMs, records),
+      cpu_us_per_record_parallel: cpuEach,
       raw_cpu_us_per_verify: Math.round(1e7 / raw) / 10,
-      raw_sodium_verify_per_s: rawSodium, parallel_ratio_to_raw_sodium: ratio(parRate, rawSodium), verifier: cryptoBackend(),
+      raw_sodium_verify_per_s: rawSodium,
+      parallel_ratio_to_raw_sodium: ratio(parRate, rawSodium),
+      verifier: cryptoBackend(),
       // the goal (issue 8 §5): parallel rate / (libsodium single-core rate × threads)
       ratio_to_limit: ratio(parRate, rawSodium * pool.threads),
       // the same from CPU time, which the machine's other load does not change: what one raw
       // verification costs over what a record costs all threads (the main thread competes with the workers)
-      raw_sodium_cpu_us_per_verify: Math.round(sodiumCpuEach * 10) / 10, cpu_ratio_to_limit: ratio(sodiumCpuEach, cpuEach),
+      raw_sodium_cpu_us_per_verify: Math.round(sodiumCpuEach * 10) / 10,
+      cpu_ratio_to_limit: ratio(sodiumCpuEach, cpuEach),
       // how the parallel phase's CPU splits: the main thread's share, the rest is the workers'
-      main_cpu_us_per_record_parallel: mainEach, worker_cpu_us_per_record_parallel: mainEach === null ? null : Math.round((cpuEach - mainEach) * 10) / 10,
-      main_cpu_share_parallel: all.mainCpuMs === null ? null : ratio(all.mainCpuMs, all.cpuMs), parallel_path: way,
+      main_cpu_us_per_record_parallel: mainEach,
+      worker_cpu_us_per_record_parallel: mainEach === null ? null : Math.round((cpuEach - mainEach) * 10) / 10,
+      main_cpu_share_parallel: all.mainCpuMs === null ? null : ratio(all.mainCpuMs, all.cpuMs),
+      parallel_path: way,
       // libsodium verifying on as many threads at once, bracketing the phase: the limit as the machine's load allows it now
-      raw_sodium_threads_per_s: rawThreads, ratio_to_threads_raw: ratio(parRate, rawThreads),
-      raw_around_single: one.raw, raw_around_parallel: all.raw, single_s: seconds(one.ms), parallel_s: seconds(all.ms), ...machine(),
+      raw_sodium_threads_per_s: rawThreads,
+      ratio_to_threads_raw: ratio(parRate, rawThreads),
+      raw_around_single: one.raw,
+      raw_around_parallel: all.raw,
+      single_s: seconds(one.ms),
+      parallel_s: seconds(all.ms),
+      ...machine(),
     };
   } finally {
     await pool.close();

@@ -5,8 +5,25 @@
 // menus, tray, notifications, drayer: links and a clean shutdown. This file itself runs in `npm test`
 // against a recording stand-in of electron (test/desktop-main.scenarios.ts, test/electron-standin/).
 import {
-  app, BrowserWindow, dialog, ipcMain, Menu, nativeImage, nativeTheme, Notification, powerMonitor, protocol, safeStorage, screen, session, shell, Tray,
-  type IpcMainEvent, type IpcMainInvokeEvent, type MenuItemConstructorOptions, type WebContents,
+  app,
+  BrowserWindow,
+  dialog,
+  ipcMain,
+  Menu,
+  nativeImage,
+  nativeTheme,
+  Notification,
+  powerMonitor,
+  protocol,
+  safeStorage,
+  screen,
+  session,
+  shell,
+  Tray,
+  type IpcMainEvent,
+  type IpcMainInvokeEvent,
+  type MenuItemConstructorOptions,
+  type WebContents,
 } from 'electron';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -59,10 +76,13 @@ if (!app.requestSingleInstanceLock()) {
     else pendingLink = l;
   });
   registerProtocolClient();
-  app.whenReady().then(start).catch((e: unknown) => {
-    dialog.showErrorBox('Drayer could not start', (e as Error)?.message ?? String(e));
-    app.exit(1);
-  });
+  app
+    .whenReady()
+    .then(start)
+    .catch((e: unknown) => {
+      dialog.showErrorBox('Drayer could not start', (e as Error)?.message ?? String(e));
+      app.exit(1);
+    });
 }
 
 function registerProtocolClient(): void {
@@ -149,7 +169,11 @@ function act(d: NavigationDecision): void {
 
 function createWindow(): void {
   const saved = parseWindowState(readText(windowStateFile()));
-  const state = restoreWindowState(saved, screen.getAllDisplays().map((d) => d.workArea), screen.getPrimaryDisplay().workArea);
+  const state = restoreWindowState(
+    saved,
+    screen.getAllDisplays().map((d) => d.workArea),
+    screen.getPrimaryDisplay().workArea,
+  );
   const icon = path.join(root, 'resources', 'icons', '512x512.png');
   win = new BrowserWindow(windowOptions(state, { preload, icon: fs.existsSync(icon) ? icon : undefined, dark: nativeTheme.shouldUseDarkColors }));
   if (state.maximized) win.maximize();
@@ -290,7 +314,9 @@ async function runCommand(c: Command): Promise<void> {
       return;
     case 'help':
       await dialog.showMessageBox(showWindow(), {
-        type: 'info', title: 'Drayer Help', message: 'Drayer',
+        type: 'info',
+        title: 'Drayer Help',
+        message: 'Drayer',
         detail: `Make a stream, post, and follow others by their key or a drayer: link; streams on the same network show under Nearby.\n\nYour streams are kept in ${node?.dataDir ?? 'the data folder'}.`,
       });
       return;
@@ -332,20 +358,36 @@ async function addFiles(): Promise<void> {
 }
 
 async function openStreamFile(): Promise<void> {
-  const r = await dialog.showOpenDialog(showWindow(), { title: 'Open a stream file', properties: ['openFile'], filters: [{ name: 'Drayer streams', extensions: ['stream'] }] });
+  const r = await dialog.showOpenDialog(showWindow(), {
+    title: 'Open a stream file',
+    properties: ['openFile'],
+    filters: [{ name: 'Drayer streams', extensions: ['stream'] }],
+  });
   if (r.canceled || !r.filePaths[0]) return;
   const done = await node!.callEnvelope('openStreamFile', { path: r.filePaths[0] });
-  if (!done.ok) return problem('Opening a stream file', done.error.code === 'UNKNOWN_METHOD' ? 'This version of the engine cannot open stream files from the app yet.' : done.error.message);
+  if (!done.ok)
+    return problem(
+      'Opening a stream file',
+      done.error.code === 'UNKNOWN_METHOD' ? 'This version of the engine cannot open stream files from the app yet.' : done.error.message,
+    );
   navigate(streamRoute((done.value as StreamSummary).publicKey));
 }
 
 async function exportStream(): Promise<void> {
   const pk = win ? streamOfPage(win.webContents.getURL()) : null;
   if (!pk) return problem('Export a stream', 'Open the stream to export first, then try again.');
-  const r = await dialog.showSaveDialog(showWindow(), { title: 'Export a copy without the secret key', defaultPath: 'copy.stream', filters: [{ name: 'Drayer streams', extensions: ['stream'] }] });
+  const r = await dialog.showSaveDialog(showWindow(), {
+    title: 'Export a copy without the secret key',
+    defaultPath: 'copy.stream',
+    filters: [{ name: 'Drayer streams', extensions: ['stream'] }],
+  });
   if (r.canceled || !r.filePath) return;
   const done = await node!.callEnvelope('exportStream', { publicKey: pk, path: r.filePath });
-  if (!done.ok) return problem('Export a stream', done.error.code === 'UNKNOWN_METHOD' ? 'This version of the engine cannot export streams from the app yet; use `drayer export`.' : done.error.message);
+  if (!done.ok)
+    return problem(
+      'Export a stream',
+      done.error.code === 'UNKNOWN_METHOD' ? 'This version of the engine cannot export streams from the app yet; use `drayer export`.' : done.error.message,
+    );
 }
 
 /** The explicit export of secret keys (sealed with the OS keychain here) as plain key files. */
@@ -355,7 +397,11 @@ async function exportKeys(): Promise<void> {
   if (mine.length === 0) return problem('Export secret keys', 'You have no stream of your own here.');
   const w = showWindow();
   const ok = await dialog.showMessageBox(w, {
-    type: 'warning', buttons: ['Choose a Folder…', 'Cancel'], defaultId: 1, cancelId: 1, title: 'Export secret keys',
+    type: 'warning',
+    buttons: ['Choose a Folder…', 'Cancel'],
+    defaultId: 1,
+    cancelId: 1,
+    title: 'Export secret keys',
     message: `Export the secret keys of ${mine.length} stream${mine.length === 1 ? '' : 's'} as plain files?`,
     detail: 'Whoever has a key file can write to its stream. Keep them private: a USB stick in a drawer, not a shared folder.',
   });
@@ -373,7 +419,8 @@ async function exportKeys(): Promise<void> {
       problem(`Exporting the key of ${s.name}`, (e as Error).message);
     }
   }
-  if (out.length) await dialog.showMessageBox(w, { type: 'info', message: `Exported ${out.length} key file${out.length === 1 ? '' : 's'}.`, detail: out.join('\n') });
+  if (out.length)
+    await dialog.showMessageBox(w, { type: 'info', message: `Exported ${out.length} key file${out.length === 1 ? '' : 's'}.`, detail: out.join('\n') });
 }
 
 function problem(title: string, message: string): void {
@@ -441,18 +488,21 @@ app.on('before-quit', (e) => {
     app.quit();
   });
 });
-app.whenReady().then(() => {
-  // macOS and Linux (systemd logind) announce a shutdown or logout: hold it for a clean stop.
-  // (the docs give the listener an event to delay with; the typings leave it out)
-  const onShutdown = (e?: { preventDefault?: () => void }): void => {
-    e?.preventDefault?.();
-    void shutdown.run().then(() => {
-      shutdownDone = true;
-      app.quit();
-    });
-  };
-  powerMonitor.on('shutdown', onShutdown as () => void);
-}).catch(() => {});
+app
+  .whenReady()
+  .then(() => {
+    // macOS and Linux (systemd logind) announce a shutdown or logout: hold it for a clean stop.
+    // (the docs give the listener an event to delay with; the typings leave it out)
+    const onShutdown = (e?: { preventDefault?: () => void }): void => {
+      e?.preventDefault?.();
+      void shutdown.run().then(() => {
+        shutdownDone = true;
+        app.quit();
+      });
+    };
+    powerMonitor.on('shutdown', onShutdown as () => void);
+  })
+  .catch(() => {});
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   process.on(sig, () => void shutdown.run().then(() => app.exit(0)));
 }

@@ -65,7 +65,10 @@ export class IpcRouter {
   private readonly inFlight = new Set<Promise<unknown>>();
   private closed = false;
 
-  constructor(private readonly api: ApiHost, private readonly trusted: (f: SenderFrame | null | undefined) => boolean = isAppFrame) {}
+  constructor(
+    private readonly api: ApiHost,
+    private readonly trusted: (f: SenderFrame | null | undefined) => boolean = isAppFrame,
+  ) {}
 
   /** `drayer:call`: an envelope always, never a thrown error. */
   call(frame: SenderFrame | null | undefined, method: unknown, arg: unknown): Promise<IpcEnvelope> {
@@ -78,7 +81,8 @@ export class IpcRouter {
     const checked = checkArg(method, arg);
     if (!checked.ok) return Promise.resolve(checked);
     const job = this.api.callEnvelope(method, checked.value).catch((e: unknown): IpcEnvelope => ({
-      ok: false, error: { code: 'INTERNAL', message: `${method} failed unexpectedly: ${(e as Error)?.message ?? e}` },
+      ok: false,
+      error: { code: 'INTERNAL', message: `${method} failed unexpectedly: ${(e as Error)?.message ?? e}` },
     }));
     this.inFlight.add(job);
     void job.finally(() => this.inFlight.delete(job));
@@ -113,10 +117,7 @@ export class IpcRouter {
     this.closed = true;
     for (const id of [...this.subs.keys()]) this.unsubscribe(id);
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      Promise.allSettled([...this.inFlight]),
-      new Promise<void>((r) => (timer = setTimeout(r, timeoutMs))),
-    ]);
+    await Promise.race([Promise.allSettled([...this.inFlight]), new Promise<void>((r) => (timer = setTimeout(r, timeoutMs)))]);
     clearTimeout(timer);
   }
 

@@ -7,17 +7,52 @@
 import type { SyncMode } from '../app/node/api.js';
 
 export type Command =
-  | 'newPost' | 'addFiles' | 'openStreamFile' | 'exportStream' | 'exportKeys'
-  | 'search' | 'settings' | 'home' | 'nearby'
-  | 'themeSystem' | 'themeLight' | 'themeDark'
-  | 'openWindow' | 'pauseSync' | 'lanOnly' | 'quit'
-  | 'help' | 'about';
+  | 'newPost'
+  | 'addFiles'
+  | 'openStreamFile'
+  | 'exportStream'
+  | 'exportKeys'
+  | 'search'
+  | 'settings'
+  | 'home'
+  | 'nearby'
+  | 'themeSystem'
+  | 'themeLight'
+  | 'themeDark'
+  | 'openWindow'
+  | 'pauseSync'
+  | 'lanOnly'
+  | 'quit'
+  | 'help'
+  | 'about';
 
 export type Role =
-  | 'about' | 'services' | 'hide' | 'hideOthers' | 'unhide' | 'quit' | 'close'
-  | 'undo' | 'redo' | 'cut' | 'copy' | 'paste' | 'pasteAndMatchStyle' | 'delete' | 'selectAll'
-  | 'reload' | 'forceReload' | 'toggleDevTools' | 'resetZoom' | 'zoomIn' | 'zoomOut' | 'togglefullscreen'
-  | 'minimize' | 'zoom' | 'front' | 'window';
+  | 'about'
+  | 'services'
+  | 'hide'
+  | 'hideOthers'
+  | 'unhide'
+  | 'quit'
+  | 'close'
+  | 'undo'
+  | 'redo'
+  | 'cut'
+  | 'copy'
+  | 'paste'
+  | 'pasteAndMatchStyle'
+  | 'delete'
+  | 'selectAll'
+  | 'reload'
+  | 'forceReload'
+  | 'toggleDevTools'
+  | 'resetZoom'
+  | 'zoomIn'
+  | 'zoomOut'
+  | 'togglefullscreen'
+  | 'minimize'
+  | 'zoom'
+  | 'front'
+  | 'window';
 
 export interface MenuSpec {
   label?: string;
@@ -70,8 +105,15 @@ export function appMenu(s: MenuState): MenuSpec[] {
   const edit: MenuSpec = {
     label: '&Edit',
     submenu: [
-      { role: 'undo' }, { role: 'redo' }, sep, { role: 'cut' }, { role: 'copy' }, { role: 'paste' },
-      ...(mac ? [{ role: 'pasteAndMatchStyle' } as MenuSpec] : []), { role: 'delete' }, { role: 'selectAll' },
+      { role: 'undo' },
+      { role: 'redo' },
+      sep,
+      { role: 'cut' },
+      { role: 'copy' },
+      { role: 'paste' },
+      ...(mac ? [{ role: 'pasteAndMatchStyle' } as MenuSpec] : []),
+      { role: 'delete' },
+      { role: 'selectAll' },
       sep,
       { label: 'Search', command: 'search', accelerator: UI_SHORTCUTS.search, registerAccelerator: false },
     ],
@@ -83,9 +125,15 @@ export function appMenu(s: MenuState): MenuSpec[] {
       { label: 'Home', command: 'home', accelerator: 'CmdOrCtrl+1' },
       { label: 'Nearby', command: 'nearby', accelerator: 'CmdOrCtrl+2' },
       sep,
-      { label: 'Theme', type: 'submenu', submenu: [theme('System', 'themeSystem', 'system'), theme('Light', 'themeLight', 'light'), theme('Dark', 'themeDark', 'dark')] },
+      {
+        label: 'Theme',
+        type: 'submenu',
+        submenu: [theme('System', 'themeSystem', 'system'), theme('Light', 'themeLight', 'light'), theme('Dark', 'themeDark', 'dark')],
+      },
       sep,
-      { role: 'resetZoom' }, { role: 'zoomIn' }, { role: 'zoomOut' },
+      { role: 'resetZoom' },
+      { role: 'zoomIn' },
+      { role: 'zoomOut' },
       sep,
       { role: 'togglefullscreen' },
       ...(s.dev ? [sep, { role: 'reload' } as MenuSpec, { role: 'toggleDevTools' } as MenuSpec] : []),
@@ -93,17 +141,22 @@ export function appMenu(s: MenuState): MenuSpec[] {
   };
   const help: MenuSpec = {
     label: '&Help',
-    submenu: [
-      { label: 'Drayer Help', command: 'help' },
-      ...(mac ? [] : [{ label: 'About Drayer', command: 'about' } as MenuSpec]),
-    ],
+    submenu: [{ label: 'Drayer Help', command: 'help' }, ...(mac ? [] : [{ label: 'About Drayer', command: 'about' } as MenuSpec])],
   };
   const macApp: MenuSpec = {
     label: 'Drayer',
     submenu: [
-      { role: 'about' }, sep,
+      { role: 'about' },
+      sep,
       { label: 'Settings…', command: 'settings', accelerator: UI_SHORTCUTS.settings, registerAccelerator: false },
-      sep, { role: 'services' }, sep, { role: 'hide' }, { role: 'hideOthers' }, { role: 'unhide' }, sep, { role: 'quit' },
+      sep,
+      { role: 'services' },
+      sep,
+      { role: 'hide' },
+      { role: 'hideOthers' },
+      { role: 'unhide' },
+      sep,
+      { role: 'quit' },
     ],
   };
   const windowMenu: MenuSpec = { role: 'window', submenu: [{ role: 'minimize' }, { role: 'zoom' }, sep, { role: 'front' }] };

@@ -4,11 +4,7 @@
 // will-navigate, will-frame-navigate and setWindowOpenHandler.
 import { APP_HOST, APP_SCHEME } from './ipc.js';
 
-export type NavigationDecision =
-  | { action: 'allow' }
-  | { action: 'external'; url: string }
-  | { action: 'drayer'; link: string }
-  | { action: 'deny' };
+export type NavigationDecision = { action: 'allow' } | { action: 'external'; url: string } | { action: 'drayer'; link: string } | { action: 'deny' };
 
 const EXTERNAL = new Set(['http:', 'https:', 'mailto:']);
 

@@ -37,7 +37,14 @@ const BODY_MAX = 140;
 
 /** A line of a post for a notice: its title, else the start of its body without markdown marks. */
 export function excerpt(p: Pick<PostView, 'title' | 'body'>): string {
-  const t = p.title.trim() || p.body.replace(/!\[[^\]]*\]\([^)]*\)/g, '').replace(/\[([^\]]*)\]\([^)]*\)/g, '$1').replace(/[#>*_`~]+/g, '').replace(/\s+/g, ' ').trim();
+  const t =
+    p.title.trim() ||
+    p.body
+      .replace(/!\[[^\]]*\]\([^)]*\)/g, '')
+      .replace(/\[([^\]]*)\]\([^)]*\)/g, '$1')
+      .replace(/[#>*_`~]+/g, '')
+      .replace(/\s+/g, ' ')
+      .trim();
   return t.length > BODY_MAX ? `${t.slice(0, BODY_MAX - 1)}…` : t || 'New post';
 }
 
@@ -50,7 +57,10 @@ export class NotificationPolicy {
   private tokens: number;
   private refilledAt: number;
 
-  constructor(private readonly now: () => number = Date.now, private readonly limits: NotifyLimits = DEFAULT_LIMITS) {
+  constructor(
+    private readonly now: () => number = Date.now,
+    private readonly limits: NotifyLimits = DEFAULT_LIMITS,
+  ) {
     this.tokens = limits.burst;
     this.refilledAt = now();
   }

@@ -46,7 +46,16 @@ function Toasts() {
         <div key={t.id} className={`toast toast-${t.tone}`}>
           <span>{t.text}</span>
           {t.action ? (
-            <button type="button" className="toast-action" onClick={() => { t.action!.run(); dismissToast(t.id); }}>{t.action.label}</button>
+            <button
+              type="button"
+              className="toast-action"
+              onClick={() => {
+                t.action!.run();
+                dismissToast(t.id);
+              }}
+            >
+              {t.action.label}
+            </button>
           ) : null}
           <button type="button" className="icon-button icon-button-sm" aria-label="Dismiss" onClick={() => dismissToast(t.id)}>
             <Icon name="close" size={14} />
@@ -138,7 +147,12 @@ export function App() {
   if (firstRun) {
     return (
       <>
-        <FirstRun onDone={() => { setWelcomeDone(true); navigate({ name: 'home' }, { replace: true }); }} />
+        <FirstRun
+          onDone={() => {
+            setWelcomeDone(true);
+            navigate({ name: 'home' }, { replace: true });
+          }}
+        />
         <Dialogs />
         <Toasts />
       </>
@@ -168,7 +182,9 @@ export function App() {
 
   return (
     <div className="shell">
-      <a className="skip-link" href="#main">Skip to content</a>
+      <a className="skip-link" href="#main">
+        Skip to content
+      </a>
       <Sidebar
         route={route}
         mine={mine}
@@ -180,12 +196,20 @@ export function App() {
         onNewStream={() => openDialog({ kind: 'newStream' })}
       />
       <main id="main" className="main" tabIndex={-1}>
-        {connection === 'lost' || connection === 'gone' || connection === 'signedOut' ? <div className="banner banner-warn" role="status">{CONNECTION_BANNER[connection]}</div> : null}
+        {connection === 'lost' || connection === 'gone' || connection === 'signedOut' ? (
+          <div className="banner banner-warn" role="status">
+            {CONNECTION_BANNER[connection]}
+          </div>
+        ) : null}
         {/* one screen that fails to render shows a note; the sidebar and the rest keep working */}
-        <ErrorBoundary resetKey={hashOf(route)} fallback={(_, retry) => <ScreenError retry={retry} />}>{screen}</ErrorBoundary>
+        <ErrorBoundary resetKey={hashOf(route)} fallback={(_, retry) => <ScreenError retry={retry} />}>
+          {screen}
+        </ErrorBoundary>
       </main>
       <RightRail />
-      <ErrorBoundary resetKey={dialog} fallback={() => <DialogError />}><Dialogs /></ErrorBoundary>
+      <ErrorBoundary resetKey={dialog} fallback={() => <DialogError />}>
+        <Dialogs />
+      </ErrorBoundary>
       <Toasts />
     </div>
   );

@@ -86,7 +86,8 @@ export function findElectron(env = process.env) {
   const bin = path.join(distDir, want);
   const installedVersion = readText(path.join(distDir, 'version'))?.trim().replace(/^v/, '');
   if (installedVersion === version && pathTxt === want && fs.existsSync(bin)) return { path: bin, distDir, source: 'node_modules/electron', version };
-  if (env.ELECTRON_SKIP_BINARY_DOWNLOAD) return { path: null, reason: 'No Electron binary here, and ELECTRON_SKIP_BINARY_DOWNLOAD is set', canFetch: false, version };
+  if (env.ELECTRON_SKIP_BINARY_DOWNLOAD)
+    return { path: null, reason: 'No Electron binary here, and ELECTRON_SKIP_BINARY_DOWNLOAD is set', canFetch: false, version };
   return { path: null, reason: `No Electron ${version} binary here yet`, canFetch: true, version };
 }
 
@@ -136,7 +137,9 @@ function progressReporter(log, version, stream) {
   let open = false;
   const report = ({ transferred, total, percent }) => {
     const pct = Math.floor((total ? percent : 0) * 100);
-    const text = total ? `Downloading Electron ${version}: ${pct}% (${mb(transferred)} of ${mb(total)})` : `Downloading Electron ${version}: ${mb(transferred)}`;
+    const text = total
+      ? `Downloading Electron ${version}: ${pct}% (${mb(transferred)} of ${mb(total)})`
+      : `Downloading Electron ${version}: ${mb(transferred)}`;
     if (tty) {
       const now = Date.now();
       if (now - lastAt < 200 && pct < 100) return;
@@ -191,7 +194,10 @@ export async function ensureElectron({ env = process.env, log = (m) => console.e
       artifactName: 'electron',
       force: env.force_no_cache === 'true',
       cacheRoot: env.electron_config_cache,
-      checksums: env.electron_use_remote_checksums || env.npm_config_electron_use_remote_checksums ? undefined : JSON.parse(fs.readFileSync(path.join(pkg, 'checksums.json'), 'utf8')),
+      checksums:
+        env.electron_use_remote_checksums || env.npm_config_electron_use_remote_checksums
+          ? undefined
+          : JSON.parse(fs.readFileSync(path.join(pkg, 'checksums.json'), 'utf8')),
       platform,
       arch,
       downloadOptions: {

@@ -11,7 +11,20 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const layers = {
   core: ['record', 'crypto', 'msgpack', 'keys', 'pgpwords', 'keybackup', 'errors', 'threads', 'text', 'units', 'site'],
-  store: ['store', 'files', 'chunk-writer', 'chunk-writer-worker', 'verifier', 'verify-range', 'verify-worker', 'checkpointer', 'checkpointer-worker', 'keystore', 'export', 'posts'],
+  store: [
+    'store',
+    'files',
+    'chunk-writer',
+    'chunk-writer-worker',
+    'verifier',
+    'verify-range',
+    'verify-worker',
+    'checkpointer',
+    'checkpointer-worker',
+    'keystore',
+    'export',
+    'posts',
+  ],
   net: ['sync', 'open', 'discovery', 'lan', 'nearby'],
   'net/server': ['webpage', 'markdown-html'],
   node: ['node', 'library', 'datadir', 'uploads', 'api', 'api-schema', 'webui'],
@@ -41,7 +54,8 @@ for (const [from, to] of moves) {
 // 2. Rewrite imports.
 const SOURCE = /\.(ts|tsx|js|mjs)$/;
 const files = git('ls-files', '-co', '--exclude-standard', 'app', 'main', 'renderer', 'test', 'bench', 'scripts', 'bin')
-  .split('\n').filter((f) => SOURCE.test(f) && exists(f) && !f.endsWith('relayer.mjs'));
+  .split('\n')
+  .filter((f) => SOURCE.test(f) && exists(f) && !f.endsWith('relayer.mjs'));
 
 /** The source file a specifier names, relative to the repo root, if one exists there. */
 function sourceOf(dir, spec) {

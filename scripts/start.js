@@ -25,7 +25,11 @@ function canOpenBrowser(env = process.env, platform = process.platform) {
 function openBrowser(url) {
   const [cmd, args] = process.env.DRAYER_OPENER
     ? [process.env.DRAYER_OPENER, [url]]
-    : process.platform === 'darwin' ? ['open', [url]] : process.platform === 'win32' ? ['cmd', ['/c', 'start', '""', url]] : ['xdg-open', [url]];
+    : process.platform === 'darwin'
+      ? ['open', [url]]
+      : process.platform === 'win32'
+        ? ['cmd', ['/c', 'start', '""', url]]
+        : ['xdg-open', [url]];
   try {
     const p = spawn(cmd, args, { stdio: 'ignore', detached: true, windowsVerbatimArguments: process.platform === 'win32' });
     p.on('error', () => console.error(`Could not open a browser (${cmd}); open the URL above yourself.`));
@@ -38,7 +42,8 @@ function openBrowser(url) {
 const found = process.env.DRAYER_HEADLESS ? null : await ensureElectron();
 const bin = found?.path ?? null;
 const args = bin ? [root, ...process.argv.slice(2)] : [path.join(root, 'bin', 'drayer.js'), 'serve', '--ui', ...process.argv.slice(2)];
-if (!bin) console.error(found ? `${found.reason}: serving the same UI from a headless node instead.` : 'DRAYER_HEADLESS is set: serving the UI from a headless node.');
+if (!bin)
+  console.error(found ? `${found.reason}: serving the same UI from a headless node instead.` : 'DRAYER_HEADLESS is set: serving the UI from a headless node.');
 // The app is Electron itself, never Node: a variable left over from elsewhere must not turn it into one.
 const env = { ...process.env };
 if (bin) delete env.ELECTRON_RUN_AS_NODE;

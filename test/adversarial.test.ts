@@ -26,14 +26,20 @@ function row(r: DrayerRecord): string {
 }
 const held = (s: Stream) => [...s.iterate()].map(row).sort();
 function expected(w: Stream, f: PartialFilter = {}): string[] {
-  return [...w.iterate()]
-    // a partial copy keeps its range and drayer/info, always
-    .filter((r) => (r.id >= (f.minId ?? 0) && r.mod >= (f.minMod ?? 0)) || (r.type === 'drayer' && r.key === 'info'))
-    .map((r) => row(f.metaOnly ? { ...r, val: null } : r))
-    .sort();
+  return (
+    [...w.iterate()]
+      // a partial copy keeps its range and drayer/info, always
+      .filter((r) => (r.id >= (f.minId ?? 0) && r.mod >= (f.minMod ?? 0)) || (r.type === 'drayer' && r.key === 'info'))
+      .map((r) => row(f.metaOnly ? { ...r, val: null } : r))
+      .sort()
+  );
 }
 
-interface Mirror { s: Stream; f: PartialFilter; cursor: number }
+interface Mirror {
+  s: Stream;
+  f: PartialFilter;
+  cursor: number;
+}
 
 function mirrorOf(w: Stream, f: PartialFilter = {}): Mirror {
   return { s: Stream.create(newFile('m'), { followKey: w.publicKey, ...f }), f, cursor: 0 };
@@ -63,7 +69,9 @@ function expectRejected(m: Mirror, recs: DrayerRecord[], why: RegExp, opts?: App
   const before = held(m.s);
   const seq = m.s.lastSeq();
   let res!: ApplyResult;
-  assert.doesNotThrow(() => { res = m.s.apply(recs, opts); });
+  assert.doesNotThrow(() => {
+    res = m.s.apply(recs, opts);
+  });
   assert.deepEqual(res.stored, [], 'nothing stored');
   assert.deepEqual(res.removed, [], 'nothing removed');
   assert.equal(res.skipped, 0);
@@ -102,12 +110,18 @@ function honest(): Honest {
   for (let i = 0; i < 12; i++) w.put('post', `k${i}`, utf8(`v${i}`));
   record();
   const early = new Map([...w.iterate()].map((r) => [r.key, r]));
-  w.put('post', 'k3', utf8('e3')); record(); // an edit: k3 leaves its place in the M chain
-  w.delete('post', 'k7'); record(); // in the middle of both chains
-  w.delete('post', 'k11'); record(); // the ID tip: k10 is re-issued with a new id (and mod)
-  w.put('post', 'k5', utf8('e5')); record();
-  w.delete('post', 'k5'); record(); // the M tip: k10 moves to the front again
-  w.put('post', 'k12', utf8('v12')); record();
+  w.put('post', 'k3', utf8('e3'));
+  record(); // an edit: k3 leaves its place in the M chain
+  w.delete('post', 'k7');
+  record(); // in the middle of both chains
+  w.delete('post', 'k11');
+  record(); // the ID tip: k10 is re-issued with a new id (and mod)
+  w.put('post', 'k5', utf8('e5'));
+  record();
+  w.delete('post', 'k5');
+  record(); // the M tip: k10 moves to the front again
+  w.put('post', 'k12', utf8('v12'));
+  record();
   assert.deepEqual(w.verify().problems, []);
   const m = mirrorOf(w);
   drain(m, w);
@@ -127,7 +141,14 @@ test('tampered values and fields with the original signature are rejected', () =
   const h = honest();
   const r = honestRecord(h, 'k4');
   const m8 = honestRecord(h, 'k8');
-  expectRejected(h.m, [{ ...r, val: utf8('evil') }, { ...r, val: new Uint8Array(0) }], /does not match its hash/);
+  expectRejected(
+    h.m,
+    [
+      { ...r, val: utf8('evil') },
+      { ...r, val: new Uint8Array(0) },
+    ],
+    /does not match its hash/,
+  );
   const evilVal = utf8('evil');
   const tampered: DrayerRecord[] = [
     { ...r, val: evilVal, hash: blake2b256(evilVal) }, // value and hash swapped together
@@ -150,7 +171,14 @@ test('tampered values and fields with the original signature are rejected', () =
   const meta = mirrorOf(h.w, { metaOnly: true });
   drain(meta, h.w);
   assertConverged(meta, h.w);
-  expectRejected(meta, [{ ...r, val: null, hash: blake2b256(utf8('x')) }, { ...r, val: null, mod: r.mod + 5 }], /signature is not valid/);
+  expectRejected(
+    meta,
+    [
+      { ...r, val: null, hash: blake2b256(utf8('x')) },
+      { ...r, val: null, mod: r.mod + 5 },
+    ],
+    /signature is not valid/,
+  );
   drain(h.m, h.w);
   assertConverged(h.m, h.w);
   drain(meta, h.w);
@@ -193,14 +221,45 @@ test('malformed records are rejected without throwing, even when validly signed 
   const r = honestRecord(h, 'k4');
   const bad = (u: Record<string, unknown>) => ({ ...r, ...u }) as unknown as DrayerRecord;
   const signedBad = (u: Partial<DrayerRecord>) => resign({ ...r, ...u }, h.kp);
-  expectRejected(h.m, [bad({ sig: r.sig.subarray(0, 63) }), bad({ sig: new Uint8Array(0) }), bad({ sig: new Uint8Array(65) }), bad({ sig: 'x'.repeat(64) })], /signature is not 64 bytes/);
-  expectRejected(h.m, [bad({ hash: r.hash.subarray(0, 31) }), bad({ hash: new Uint8Array(33) }), bad({ hash: Array.from(r.hash) }), bad({ hash: null })], /hash is not 32 bytes/);
+  expectRejected(
+    h.m,
+    [bad({ sig: r.sig.subarray(0, 63) }), bad({ sig: new Uint8Array(0) }), bad({ sig: new Uint8Array(65) }), bad({ sig: 'x'.repeat(64) })],
+    /signature is not 64 bytes/,
+  );
+  expectRejected(
+    h.m,
+    [bad({ hash: r.hash.subarray(0, 31) }), bad({ hash: new Uint8Array(33) }), bad({ hash: Array.from(r.hash) }), bad({ hash: null })],
+    /hash is not 32 bytes/,
+  );
   expectRejected(h.m, [bad({ chain: r.chain.subarray(0, 31) }), bad({ chain: new Uint8Array(0) }), bad({ chain: undefined })], /chain is not a 32-byte key/);
-  expectRejected(h.m, [signedBad({ id: 0 }), bad({ id: -1 }), bad({ id: 1.5 }), bad({ id: NaN }), bad({ id: Infinity }), bad({ id: 2 ** 53 }), bad({ id: '5' }), bad({ id: 5n })], /id is not a positive integer/);
-  expectRejected(h.m, [signedBad({ mod: -r.mod, prevch: 0 }), bad({ mod: 0, prevch: 0 }), bad({ mod: r.mod + 0.5 }), bad({ mod: 2 ** 53 }), bad({ mod: NaN }), bad({ mod: BigInt(r.mod) })], /mod is not a positive integer/);
+  expectRejected(
+    h.m,
+    [signedBad({ id: 0 }), bad({ id: -1 }), bad({ id: 1.5 }), bad({ id: NaN }), bad({ id: Infinity }), bad({ id: 2 ** 53 }), bad({ id: '5' }), bad({ id: 5n })],
+    /id is not a positive integer/,
+  );
+  expectRejected(
+    h.m,
+    [
+      signedBad({ mod: -r.mod, prevch: 0 }),
+      bad({ mod: 0, prevch: 0 }),
+      bad({ mod: r.mod + 0.5 }),
+      bad({ mod: 2 ** 53 }),
+      bad({ mod: NaN }),
+      bad({ mod: BigInt(r.mod) }),
+    ],
+    /mod is not a positive integer/,
+  );
   expectRejected(h.m, [bad({ ts: 1.5 }), bad({ ts: NaN }), bad({ ts: 2 ** 60 }), bad({ ts: undefined })], /ts is not an integer/);
-  expectRejected(h.m, [signedBad({ prev: r.id }), signedBad({ prev: r.id + 1 }), signedBad({ prev: -1 }), bad({ prev: 0.5 })], /prev does not point below its id/);
-  expectRejected(h.m, [signedBad({ prevch: r.mod }), signedBad({ prevch: r.mod + 1 }), signedBad({ prevch: -1 }), bad({ prevch: 2 ** 53 })], /prevch does not point below its mod/);
+  expectRejected(
+    h.m,
+    [signedBad({ prev: r.id }), signedBad({ prev: r.id + 1 }), signedBad({ prev: -1 }), bad({ prev: 0.5 })],
+    /prev does not point below its id/,
+  );
+  expectRejected(
+    h.m,
+    [signedBad({ prevch: r.mod }), signedBad({ prevch: r.mod + 1 }), signedBad({ prevch: -1 }), bad({ prevch: 2 ** 53 })],
+    /prevch does not point below its mod/,
+  );
   expectRejected(h.m, [bad({ type: 7 }), bad({ type: null }), signedBad({ type: 't'.repeat(257) })], /type is missing or too long/);
   expectRejected(h.m, [bad({ key: undefined }), signedBad({ key: 'k'.repeat(4097) })], /key is missing or too long/);
   expectRejected(h.m, [bad({ val: 'v4' }), bad({ val: [1, 2] })], /value is not bytes/);
@@ -338,7 +397,11 @@ test('metadata-only copies: refused by a full mirror, kept by a metadata-only on
   expectRejected(lazy, [{ ...k4, val: utf8('not it') }], /does not match its hash/);
   const seq = lazy.s.lastSeq();
   res = lazy.s.apply([k4]);
-  assert.deepEqual(res.stored.map((r) => r.id), [k4.id], 'filled');
+  assert.deepEqual(
+    res.stored.map((r) => r.id),
+    [k4.id],
+    'filled',
+  );
   assert.deepEqual(res.removed, []);
   assert.ok(lazy.s.lastSeq() > seq, 'the fill is a change in the feed');
   assert.deepEqual(lazy.s.get('post', 'k4'), k4);
@@ -359,8 +422,14 @@ test('duplicates are idempotent: nothing stored, the feed does not move', () => 
   // The same new record twice in one call: stored once.
   const r = h.w.put('post', 'dup', utf8('x'));
   const res = h.m.s.apply([r, r, r]);
-  assert.deepEqual(res.stored.map((x) => x.key), ['dup']);
-  assert.deepEqual(res.rejected.map((x) => x.reason), ['already held', 'already held']);
+  assert.deepEqual(
+    res.stored.map((x) => x.key),
+    ['dup'],
+  );
+  assert.deepEqual(
+    res.rejected.map((x) => x.reason),
+    ['already held', 'already held'],
+  );
   drain(h.m, h.w);
   assertConverged(h.m, h.w);
 });
@@ -369,7 +438,13 @@ test('duplicates are idempotent: nothing stored, the feed does not move', () => 
 
 const mutations: [string, (r: DrayerRecord, evil: KeyPair) => DrayerRecord][] = [
   ['val', (r) => ({ ...r, val: utf8(`x${r.id}`) })],
-  ['val+hash', (r) => { const v = utf8(`y${r.mod}`); return { ...r, val: v, hash: blake2b256(v) }; }],
+  [
+    'val+hash',
+    (r) => {
+      const v = utf8(`y${r.mod}`);
+      return { ...r, val: v, hash: blake2b256(v) };
+    },
+  ],
   ['ts', (r) => ({ ...r, ts: r.ts + 1 })],
   ['mod', (r) => ({ ...r, mod: r.mod + 1 })],
   ['prev', (r) => ({ ...r, prev: r.prev ? r.prev - 1 : r.id + 1 })],

@@ -45,4 +45,3 @@ export const SAMPLES: Partial<Record<Method, unknown>> = {
   exportStream: { publicKey: PK, path: '/tmp' },
   verifyStream: { publicKey: PK },
 };
-

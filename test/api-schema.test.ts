@@ -43,7 +43,8 @@ function badArgs(method: Method): { what: string; arg: unknown; field: string }[
     if (typeof value !== 'object') out.push({ what: `wrong type ${at.join('.')}`, arg: setAt(sample, at, { nested: true }), field });
   }
   for (const [k, v] of Object.entries(sample as object)) {
-    if (v !== null && typeof v === 'object' && !Array.isArray(v)) out.push({ what: `unknown key in ${k}`, arg: setAt(sample, [k], { ...v, zzUnknown: 1 }), field: 'zzUnknown' });
+    if (v !== null && typeof v === 'object' && !Array.isArray(v))
+      out.push({ what: `unknown key in ${k}`, arg: setAt(sample, [k], { ...v, zzUnknown: 1 }), field: 'zzUnknown' });
   }
   return out;
 }
@@ -90,11 +91,21 @@ test('every method: a good argument passes; unknown keys, oversize strings, huge
 
 function post(port: number, method: string, token: string, body: string): Promise<{ ok: boolean; error?: { code: string; message: string } }> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: `/api/${method}`, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, agent: false }, (res) => {
-      let b = '';
-      res.on('data', (d) => (b += d));
-      res.on('end', () => resolve(JSON.parse(b)));
-    });
+    const req = http.request(
+      {
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path: `/api/${method}`,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        agent: false,
+      },
+      (res) => {
+        let b = '';
+        res.on('data', (d) => (b += d));
+        res.on('end', () => resolve(JSON.parse(b)));
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -154,7 +165,10 @@ test('a huge stored sync interval is clamped where the timer is set: no 1 ms loo
     await setup.call('setStreamSettings', { publicKey: s.publicKey, sources: [sourceUrl] });
     // The engine refuses it now, so store it as an older version did.
     await assert.rejects(setup.call('setSettings', { syncIntervalS: 3_000_000 }), /sync interval is from 5 seconds to 7 days/);
-    (setup as unknown as { library: { setSetting(k: string, v: unknown): void } }).library.setSetting('settings', { syncIntervalS: 3_000_000, evil: 'x'.repeat(1000) });
+    (setup as unknown as { library: { setSetting(k: string, v: unknown): void } }).library.setSetting('settings', {
+      syncIntervalS: 3_000_000,
+      evil: 'x'.repeat(1000),
+    });
     assert.equal(SYNC_INTERVAL_MAX_S < 2 ** 31 / 1000, true);
     await setup.stop();
   } finally {

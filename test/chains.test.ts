@@ -7,8 +7,21 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { DrayerRecord } from '../app/core/record.js';
 import {
-  covers, editedPrevch, fillsValue, IN_ID_GAP, IN_M_GAP, inHeldIdGap, inHeldModGap, inIdGap, inModGap, inPartialRange, linkIsMissing, nextMod,
-  receive, staleReason, type Version,
+  covers,
+  editedPrevch,
+  fillsValue,
+  IN_ID_GAP,
+  IN_M_GAP,
+  inHeldIdGap,
+  inHeldModGap,
+  inIdGap,
+  inModGap,
+  inPartialRange,
+  linkIsMissing,
+  nextMod,
+  receive,
+  staleReason,
+  type Version,
 } from '../app/store/chains.js';
 import { Stream } from '../app/store/store.js';
 import { tmpDir, utf8 } from './helpers.js';
@@ -16,7 +29,13 @@ import { tmpDir, utf8 } from './helpers.js';
 const sig = (b: number) => new Uint8Array(64).fill(b);
 const hash = (b: number) => new Uint8Array(32).fill(b);
 const v = (id: number, mod: number, prev: number, prevch: number, opts: { sig?: number; val?: Uint8Array | null; hash?: number } = {}): Version => ({
-  id, mod, prev, prevch, sig: sig(opts.sig ?? 1), hash: hash(opts.hash ?? 1), val: opts.val === undefined ? utf8('x') : opts.val,
+  id,
+  mod,
+  prev,
+  prevch,
+  sig: sig(opts.sig ?? 1),
+  hash: hash(opts.hash ?? 1),
+  val: opts.val === undefined ? utf8('x') : opts.val,
 });
 
 test('gaps: strictly between the link and the record, and a record never covers itself', () => {
@@ -87,7 +106,6 @@ test('receive() over a Map decides as Stream.apply does, for every signed versio
         else if (op < 0.7) w.put('post', live[Math.floor(rand() * live.length)]!, utf8(`e${step}`));
         else w.delete('post', live[Math.floor(rand() * live.length)]!);
         signed.push(...w.changesSince(before).records); // with the patches and re-issued tips it signed
-
       }
       // Every version ever signed, shuffled: stale ones, superseded patches, deleted records.
       for (let i = signed.length - 1; i > 0; i--) {
@@ -101,10 +119,18 @@ test('receive() over a Map decides as Stream.apply does, for every signed versio
         const want = receive(held, r);
         if ('refused' in want) {
           refusals++;
-          assert.deepEqual(got.rejected.map((x) => x.reason), [want.refused], `seed ${seed}: record ${links(r)}`);
+          assert.deepEqual(
+            got.rejected.map((x) => x.reason),
+            [want.refused],
+            `seed ${seed}: record ${links(r)}`,
+          );
         } else {
           assert.equal(got.rejected.length, 0, `seed ${seed}: record ${links(r)} refused by the store: ${got.rejected[0]?.reason}`);
-          assert.deepEqual([...got.removed].sort((a, b) => a - b), [...want.removed].sort((a, b) => a - b), `seed ${seed}: removed by ${links(r)}`);
+          assert.deepEqual(
+            [...got.removed].sort((a, b) => a - b),
+            [...want.removed].sort((a, b) => a - b),
+            `seed ${seed}: removed by ${links(r)}`,
+          );
         }
       }
       assert.ok(refusals > 0, 'the shuffle delivered stale or deleted records');

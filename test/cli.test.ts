@@ -70,13 +70,19 @@ test('post, then ls --json shows it with its title; ls groups all types', () => 
   ok(dir, ['put', file, 'note', 'n1', '--value', 'x']);
 
   const posts = JSON.parse(ok(dir, ['ls', file, '--type', 'post', '--json']).out);
-  assert.deepEqual(posts.map((p: { key: string }) => p.key), [key2, key]); // newest first
+  assert.deepEqual(
+    posts.map((p: { key: string }) => p.key),
+    [key2, key],
+  ); // newest first
   assert.equal(posts[1].title, 'Hello');
   assert.equal(posts[0].type, 'post');
   assert.equal(typeof posts[0].id, 'number');
 
   const all = JSON.parse(ok(dir, ['ls', file, '--json']).out);
-  assert.deepEqual(all.map((r: { type: string }) => r.type), ['drayer', 'note', 'post', 'post']);
+  assert.deepEqual(
+    all.map((r: { type: string }) => r.type),
+    ['drayer', 'note', 'post', 'post'],
+  );
 
   const lines = ok(dir, ['ls', file]).out.trim().split('\n');
   assert.equal(lines.length, 4);
@@ -152,7 +158,10 @@ test('verify passes an intact stream and names the record whose value was tamper
   assert.equal(json.code, 1);
   const report = JSON.parse(json.out);
   assert.equal(report.intact, false);
-  assert.deepEqual(report.problems.map((p: { id: number }) => p.id), [row.id]);
+  assert.deepEqual(
+    report.problems.map((p: { id: number }) => p.id),
+    [row.id],
+  );
 });
 
 test('export writes a keyless copy: a mirror that verifies and refuses writes', () => {
@@ -161,7 +170,10 @@ test('export writes a keyless copy: a mirror that verifies and refuses writes', 
   ok(dir, ['export', file, 'copy.stream']);
   assert.ok(fs.existsSync(path.join(dir, 'copy.stream')));
   assert.ok(!fs.existsSync(path.join(dir, 'copy.stream.privatekey')));
-  assert.deepEqual(fs.readdirSync(dir).filter((f) => f.includes('.tmp')), []);
+  assert.deepEqual(
+    fs.readdirSync(dir).filter((f) => f.includes('.tmp')),
+    [],
+  );
 
   const orig = JSON.parse(ok(dir, ['info', file, '--json']).out);
   const copy = JSON.parse(ok(dir, ['info', 'copy.stream', '--json']).out);
@@ -192,7 +204,14 @@ test('a file that is not a stream is refused and left byte for byte as it was', 
   const junk = crypto.randomBytes(8192);
   const f = path.join(dir, 'x.stream');
   fs.writeFileSync(f, junk);
-  for (const args of [['info', 'x.stream'], ['ls', 'x.stream'], ['verify', 'x.stream'], ['put', 'x.stream', 't', 'k', '--value', 'v'], ['get', 'x.stream', 't', 'k'], ['export', 'x.stream', 'y.stream']]) {
+  for (const args of [
+    ['info', 'x.stream'],
+    ['ls', 'x.stream'],
+    ['verify', 'x.stream'],
+    ['put', 'x.stream', 't', 'k', '--value', 'v'],
+    ['get', 'x.stream', 't', 'k'],
+    ['export', 'x.stream', 'y.stream'],
+  ]) {
     fails(dir, args, 1, /x\.stream is not a Drayer stream file/);
   }
   assert.deepEqual(fs.readFileSync(f), junk);
@@ -216,7 +235,8 @@ test('wrong arguments exit 2 with the usage on stderr; help goes to stdout', () 
   fails(dir, ['info'], 2, /Usage: drayer info FILE/);
 
   const help = ok(dir, ['help']);
-  for (const c of ['create', 'info', 'servers', 'post', 'put', 'get', 'rm', 'ls', 'add', 'cat', 'verify', 'export', 'help']) assert.match(help.out, new RegExp(`^  ${c} `, 'm'));
+  for (const c of ['create', 'info', 'servers', 'post', 'put', 'get', 'rm', 'ls', 'add', 'cat', 'verify', 'export', 'help'])
+    assert.match(help.out, new RegExp(`^  ${c} `, 'm'));
   assert.equal(help.err, '');
   assert.match(ok(dir, ['--help']).out, /Commands:/);
   assert.match(ok(dir, ['put', '--help']).out, /^Usage: drayer put FILE TYPE KEY/);
@@ -294,11 +314,19 @@ function bytesOf(file: string): Buffer {
  * Start `drayer add FILE SRC` and send `signal` once at least `minChunks` chunks are committed;
  * resolves with how it ended. Fails when the add finished before it could be interrupted.
  */
-async function interruptedAdd(dir: string, file: string, src: string, signal: NodeJS.Signals, minChunks: number): Promise<{ code: number | null; signal: NodeJS.Signals | null; err: string }> {
+async function interruptedAdd(
+  dir: string,
+  file: string,
+  src: string,
+  signal: NodeJS.Signals,
+  minChunks: number,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; err: string }> {
   const child = spawn(process.execPath, [BIN, 'add', file, src], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DRAYER_DEBUG: '' } });
   let err = '';
   child.stderr.on('data', (d) => (err += d));
-  const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, sig) => resolve({ code, signal: sig })));
+  const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('close', (code, sig) => resolve({ code, signal: sig })),
+  );
   let exited = false;
   void ended.then(() => (exited = true));
   const db = new Database(path.join(dir, file), { readonly: true });
@@ -447,10 +475,11 @@ test('rm of a big file, and a sync that brings its deletion, leave none of its c
   let served: import('../app/store/store.js').Stream | undefined;
   const lan = new LanServer({ resolve: () => served, shared: () => [] });
   const url = `http://127.0.0.1:${(await lan.listen()).port}`;
-  const child = (args: string[]) => new Promise<void>((resolve, reject) => {
-    const c = spawn(process.execPath, [BIN, ...args], { cwd: dir, stdio: 'ignore' });
-    c.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`drayer ${args[0]} exited ${code}`))));
-  });
+  const child = (args: string[]) =>
+    new Promise<void>((resolve, reject) => {
+      const c = spawn(process.execPath, [BIN, ...args], { cwd: dir, stdio: 'ignore' });
+      c.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`drayer ${args[0]} exited ${code}`))));
+    });
   try {
     served = Stream.open(path.join(dir, file));
     await child(['clone', url, pk, 'm.stream']);
@@ -497,7 +526,10 @@ test('servers sets, shows and clears the primary servers; info shows them; bad U
   assert.equal(set.out, 'http://mirror.example:8089\nhttps://b.example/drayer\n');
   assert.match(set.err, /2 primary servers/);
   assert.equal(ok(dir, ['servers', file]).out, 'http://mirror.example:8089\nhttps://b.example/drayer\n');
-  const expected = [{ type: 'http', url: 'http://mirror.example:8089' }, { type: 'http', url: 'https://b.example/drayer' }];
+  const expected = [
+    { type: 'http', url: 'http://mirror.example:8089' },
+    { type: 'http', url: 'https://b.example/drayer' },
+  ];
   assert.deepEqual(JSON.parse(ok(dir, ['servers', file, '--json']).out).primaryServers, expected);
   assert.deepEqual(JSON.parse(ok(dir, ['info', file, '--json']).out).primaryServers, expected);
   assert.match(ok(dir, ['info', file]).out, /^Servers: +http:\/\/mirror\.example:8089, https:\/\/b\.example\/drayer$/m);
@@ -526,7 +558,11 @@ test('servers sets, shows and clears the primary servers; info shows them; bad U
 
 test('help help, help --help and --help on help explain help', () => {
   const dir = tmpDir('drayer-cli-');
-  for (const args of [['help', 'help'], ['help', '--help'], ['help', '-h']]) {
+  for (const args of [
+    ['help', 'help'],
+    ['help', '--help'],
+    ['help', '-h'],
+  ]) {
     const r = ok(dir, args);
     assert.match(r.out, /^Usage: drayer help \[COMMAND\]/, args.join(' '));
     assert.equal(r.err, '');
@@ -558,7 +594,13 @@ test('--latest takes a positive whole number: -2, 0, 2.5 and x are each named as
 
 test('clone takes the 32 key words separated by commas (or other punctuation), as people paste them', async () => {
   const home = tmpDir('drayer-cli-home-');
-  const node = await DrayerNode.start({ dataDir: path.join(tmpDir('drayer-cli-node-'), 'node'), host: '127.0.0.1', port: 0, discovery: false, autoSync: false });
+  const node = await DrayerNode.start({
+    dataDir: path.join(tmpDir('drayer-cli-node-'), 'node'),
+    host: '127.0.0.1',
+    port: 0,
+    discovery: false,
+    autoSync: false,
+  });
   try {
     const st = await node.call('createStream', { name: 'Worded' });
     await node.call('post', { publicKey: st.publicKey, title: 'hi', body: 'there' });
@@ -591,9 +633,19 @@ test('serve --ui --ui-port BUSY: a clear sentence, exit 1, and no node is left r
   const dir = tmpDir('drayer-cli-');
   const busy = await busyPort();
   try {
-    const r = await drayerAsync(dir, ['serve', '--data', path.join(dir, 'node'), '--no-discovery', '--host', '127.0.0.1', '--port', '0', '--ui', '--ui-port', String(busy.port)], { HOME: dir }, 20_000);
+    const r = await drayerAsync(
+      dir,
+      ['serve', '--data', path.join(dir, 'node'), '--no-discovery', '--host', '127.0.0.1', '--port', '0', '--ui', '--ui-port', String(busy.port)],
+      { HOME: dir },
+      20_000,
+    );
     assert.equal(r.code, 1, `serve still ran (code ${r.code}): ${r.err}`); // null: it was still running when killed
-    assert.match(r.err, new RegExp(`^drayer: The web UI cannot listen on port ${busy.port}: another program is using it\\. Choose another port with --ui-port, or leave --ui-port out to use a free one\\.`));
+    assert.match(
+      r.err,
+      new RegExp(
+        `^drayer: The web UI cannot listen on port ${busy.port}: another program is using it\\. Choose another port with --ui-port, or leave --ui-port out to use a free one\\.`,
+      ),
+    );
     assert.doesNotMatch(r.err, /unexpected error|EADDRINUSE/);
     assert.equal(r.out, ''); // it never said it was serving
     fails(dir, ['serve', '--ui', '--ui-port', 'x'], 2, /--ui-port needs a port number/);
@@ -602,23 +654,43 @@ test('serve --ui --ui-port BUSY: a clear sentence, exit 1, and no node is left r
   }
 });
 
-test('serve --port BUSY and serve --host with an address not on this machine: clear sentences, exit 1, nothing left running', { timeout: 120_000 }, async () => {
-  const dir = tmpDir('drayer-cli-');
-  const busy = await busyPort();
-  try {
-    const r = await drayerAsync(dir, ['serve', '--data', path.join(dir, 'node'), '--no-discovery', '--host', '127.0.0.1', '--port', String(busy.port)], { HOME: dir }, 20_000);
+test(
+  'serve --port BUSY and serve --host with an address not on this machine: clear sentences, exit 1, nothing left running',
+  { timeout: 120_000 },
+  async () => {
+    const dir = tmpDir('drayer-cli-');
+    const busy = await busyPort();
+    try {
+      const r = await drayerAsync(
+        dir,
+        ['serve', '--data', path.join(dir, 'node'), '--no-discovery', '--host', '127.0.0.1', '--port', String(busy.port)],
+        { HOME: dir },
+        20_000,
+      );
+      assert.equal(r.code, 1, r.err);
+      assert.match(
+        r.err,
+        new RegExp(`^drayer: The node cannot listen on port ${busy.port}: another program is using it\\. Choose another port with --port, or leave --port out`),
+      );
+      assert.equal(r.out, '');
+    } finally {
+      await busy.close();
+    }
+    // 10.99.99.99 is on no interface here (checked): binding fails locally, nothing is sent
+    const local = Object.values(os.networkInterfaces()).flatMap((l) => (l ?? []).map((a) => a.address));
+    assert.ok(!local.includes('10.99.99.99'), 'this test needs 10.99.99.99 to be no address of this machine');
+    const r = await drayerAsync(
+      dir,
+      ['serve', '--data', path.join(dir, 'node2'), '--no-discovery', '--host', '10.99.99.99', '--port', '0', '--ui'],
+      { HOME: dir },
+      20_000,
+    );
     assert.equal(r.code, 1, r.err);
-    assert.match(r.err, new RegExp(`^drayer: The node cannot listen on port ${busy.port}: another program is using it\\. Choose another port with --port, or leave --port out`));
+    assert.match(
+      r.err,
+      /^drayer: The node cannot listen on 10\.99\.99\.99: it is not an address of this machine\. Give one of its addresses with --host .*, or 0\.0\.0\.0 for all of them\./,
+    );
+    assert.doesNotMatch(r.err, /unexpected error|EADDRNOTAVAIL/);
     assert.equal(r.out, '');
-  } finally {
-    await busy.close();
-  }
-  // 10.99.99.99 is on no interface here (checked): binding fails locally, nothing is sent
-  const local = Object.values(os.networkInterfaces()).flatMap((l) => (l ?? []).map((a) => a.address));
-  assert.ok(!local.includes('10.99.99.99'), 'this test needs 10.99.99.99 to be no address of this machine');
-  const r = await drayerAsync(dir, ['serve', '--data', path.join(dir, 'node2'), '--no-discovery', '--host', '10.99.99.99', '--port', '0', '--ui'], { HOME: dir }, 20_000);
-  assert.equal(r.code, 1, r.err);
-  assert.match(r.err, /^drayer: The node cannot listen on 10\.99\.99\.99: it is not an address of this machine\. Give one of its addresses with --host .*, or 0\.0\.0\.0 for all of them\./);
-  assert.doesNotMatch(r.err, /unexpected error|EADDRNOTAVAIL/);
-  assert.equal(r.out, '');
-});
+  },
+);

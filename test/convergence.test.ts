@@ -72,7 +72,10 @@ function inRange(r: DrayerRecord, f: PartialFilter): boolean {
 
 /** The writer's live records restricted to a mirror's range, as that mirror must hold them. */
 function expected(w: Stream, f: PartialFilter): string[] {
-  return [...w.iterate()].filter((r) => inRange(r, f)).map((r) => row(f.metaOnly ? { ...r, val: null } : r)).sort();
+  return [...w.iterate()]
+    .filter((r) => inRange(r, f))
+    .map((r) => row(f.metaOnly ? { ...r, val: null } : r))
+    .sort();
 }
 
 function held(s: Stream): string[] {
@@ -91,15 +94,19 @@ function assertSameSet(got: string[], want: string[], what: string): void {
 
 /** Deterministic PRNG (xorshift32) for choices that need not shrink. */
 function prng(seed: number) {
-  let x = (seed | 0) || 0x9e3779b9;
+  let x = seed | 0 || 0x9e3779b9;
   const next = () => {
-    x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
     return (x >>> 0) / 0x100000000;
   };
   return {
     next,
     int: (n: number) => Math.floor(next() * n),
-    pick<T>(xs: readonly T[]): T { return xs[Math.floor(next() * xs.length)]!; },
+    pick<T>(xs: readonly T[]): T {
+      return xs[Math.floor(next() * xs.length)]!;
+    },
     shuffle<T>(xs: readonly T[]): T[] {
       const a = [...xs];
       for (let i = a.length - 1; i > 0; i--) {
@@ -137,13 +144,24 @@ const wopArb: fc.Arbitrary<WOp> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ t: fc.constant('editTip' as const), which: fc.constantFrom<Tip>('id', 'mod'), v: fc.nat({ max: 5 }) }) },
   { weight: 3, arbitrary: fc.record({ t: fc.constant('del' as const), pick: fc.noBias(fc.nat()) }) },
   { weight: 2, arbitrary: fc.record({ t: fc.constant('delTip' as const), which: fc.constantFrom<Tip>('id', 'mod') }) },
-  { weight: 1, arbitrary: fc.record({ t: fc.constant('delRun' as const), n: fc.integer({ min: 2, max: 6 }), which: fc.constantFrom<Tip | 'any'>('id', 'mod', 'any'), pick: fc.noBias(fc.nat()) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      t: fc.constant('delRun' as const),
+      n: fc.integer({ min: 2, max: 6 }),
+      which: fc.constantFrom<Tip | 'any'>('id', 'mod', 'any'),
+      pick: fc.noBias(fc.nat()),
+    }),
+  },
 );
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 10, arbitrary: wopArb },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('batch' as const), ops: fc.array(wopArb, { minLength: 1, maxLength: 5 }) }) },
-  { weight: 12, arbitrary: fc.record({ t: fc.constant('pull' as const), m: fc.nat(), src: fc.nat(), limit: fc.integer({ min: 1, max: 5 }), filter: fc.boolean() }) },
+  {
+    weight: 12,
+    arbitrary: fc.record({ t: fc.constant('pull' as const), m: fc.nat(), src: fc.nat(), limit: fc.integer({ min: 1, max: 5 }), filter: fc.boolean() }),
+  },
   { weight: 2, arbitrary: fc.record({ t: fc.constant('sync' as const), m: fc.nat(), src: fc.nat() }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('replay' as const), m: fc.nat(), k: fc.nat(), n: fc.integer({ min: 1, max: 4 }) }) },
 );
@@ -160,18 +178,27 @@ function runWOp(w: Stream, out: WriterLike, op: WOp, counter: { keys: number }):
   const idTip = () => [...w.iterate()].reduce((a, b) => (b.id > a.id ? b : a));
   const mTip = () => [...w.iterate()].reduce((a, b) => (b.mod > a.mod ? b : a));
   const tip = (which: Tip) => (which === 'id' ? idTip() : mTip());
-  const edit = (r: DrayerRecord, v: number) =>
-    out.put(r.type, r.key, r.type === 'drayer' ? encode({ name: `stream ${v}` }) : value(v));
+  const edit = (r: DrayerRecord, v: number) => out.put(r.type, r.key, r.type === 'drayer' ? encode({ name: `stream ${v}` }) : value(v));
   const del = (r: DrayerRecord | undefined) => {
     if (!r || (r.type === 'drayer' && r.key === 'info')) return; // the info record is never deleted
     assert.equal(out.delete(r.type, r.key), true);
   };
   switch (op.t) {
-    case 'create': out.put(TYPES[op.type]!, `k${++counter.keys}`, value(op.v)); break;
-    case 'edit': if (posts.length) edit(posts[op.pick % posts.length]!, op.v); break;
-    case 'editTip': edit(tip(op.which), op.v); break;
-    case 'del': if (posts.length) del(posts[op.pick % posts.length]); break;
-    case 'delTip': del(tip(op.which)); break;
+    case 'create':
+      out.put(TYPES[op.type]!, `k${++counter.keys}`, value(op.v));
+      break;
+    case 'edit':
+      if (posts.length) edit(posts[op.pick % posts.length]!, op.v);
+      break;
+    case 'editTip':
+      edit(tip(op.which), op.v);
+      break;
+    case 'del':
+      if (posts.length) del(posts[op.pick % posts.length]);
+      break;
+    case 'delTip':
+      del(tip(op.which));
+      break;
     case 'delRun':
       for (let i = 0; i < op.n; i++) {
         const ps = [...w.iterate()].filter((r) => !(r.type === 'drayer' && r.key === 'info'));
@@ -191,7 +218,17 @@ interface Node {
   cursors: Map<string, number>;
 }
 
-interface Counts { pulls: number; stored: number; removed: number; rejected: number; replays: number; replayStored: number; runs: number; writerOps: number; mirrorsChecked: number; }
+interface Counts {
+  pulls: number;
+  stored: number;
+  removed: number;
+  rejected: number;
+  replays: number;
+  replayStored: number;
+  runs: number;
+  writerOps: number;
+  mirrorsChecked: number;
+}
 const counts: Counts = { pulls: 0, stored: 0, removed: 0, rejected: 0, replays: 0, replayStored: 0, runs: 0, writerOps: 0, mirrorsChecked: 0 };
 
 const NORMAL = /^(stale|already held|deleted)/;
@@ -240,7 +277,13 @@ let runNo = 0;
 const fraction = fc.noBias(fc.integer({ min: 0, max: 9999 })).map((n) => n / 10_000);
 
 /** minIdPick, minModAt (when, in the run), minModPick: fractions in [0, 1); seed drives the final phase. */
-interface RunInput { ops: Op[]; minIdPick: number; minModAt: number; minModPick: number; seed: number }
+interface RunInput {
+  ops: Op[];
+  minIdPick: number;
+  minModAt: number;
+  minModPick: number;
+  seed: number;
+}
 
 function convergenceRun(dir: string, input: RunInput): void {
   const run = ++runNo;
@@ -350,8 +393,13 @@ function convergenceRun(dir: string, input: RunInput): void {
     }
 
     // A stale mirror, and fresh ones of every kind, that pull only from up-to-date mirrors (not the writer).
-    const fresh = [late, mk('fresh-full', {}), mk('fresh-minId', { minId }), mk('fresh-meta', { metaOnly: true }),
-      mk('fresh-combo', nodes.find((n) => n.name === 'combo')!.f)];
+    const fresh = [
+      late,
+      mk('fresh-full', {}),
+      mk('fresh-minId', { minId }),
+      mk('fresh-meta', { metaOnly: true }),
+      mk('fresh-combo', nodes.find((n) => n.name === 'combo')!.f),
+    ];
     for (const m of fresh) {
       // A source can serve m only if its range covers m's, and it has values if m keeps them.
       const covers = (s: Node) => (s.f.minId ?? 0) <= (m.f.minId ?? 0) && (s.f.minMod ?? 0) <= (m.f.minMod ?? 0) && (!s.f.metaOnly || !!m.f.metaOnly);
@@ -419,7 +467,16 @@ type LOp = WOp | { t: 'batch'; ops: WOp[] } | { t: 'sync'; m: number; src: numbe
 const lopArb: fc.Arbitrary<LOp> = fc.oneof(
   { weight: 10, arbitrary: wopArb },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('batch' as const), ops: fc.array(wopArb, { minLength: 1, maxLength: 5 }) }) },
-  { weight: 8, arbitrary: fc.record({ t: fc.constant('sync' as const), m: fc.nat(), src: fc.nat(), limit: fc.integer({ min: 1, max: 6 }), stopAfter: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 3 })) }) },
+  {
+    weight: 8,
+    arbitrary: fc.record({
+      t: fc.constant('sync' as const),
+      m: fc.nat(),
+      src: fc.nat(),
+      limit: fc.integer({ min: 1, max: 6 }),
+      stopAfter: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 3 })),
+    }),
+  },
 );
 
 interface LNode {
@@ -477,11 +534,19 @@ function windowPull(m: LNode, src: LNode, limit: number, stopAfter: number): boo
 function expectedWindow(w: Stream, latest: number, metaOnly: boolean): string[] {
   const isInfo = (r: DrayerRecord) => r.type === 'drayer' && r.key === 'info';
   const lv = [...w.iterate()];
-  const top = lv.filter((r) => !isInfo(r)).sort((a, b) => b.id - a.id).slice(0, latest);
+  const top = lv
+    .filter((r) => !isInfo(r))
+    .sort((a, b) => b.id - a.id)
+    .slice(0, latest);
   return [...top, ...lv.filter(isInfo)].map((r) => row(metaOnly ? { ...r, val: null } : r)).sort();
 }
 
-interface LatestInput { ops: LOp[]; n: number; extra: number; seed: number }
+interface LatestInput {
+  ops: LOp[];
+  n: number;
+  extra: number;
+  seed: number;
+}
 
 function latestRun(dir: string, input: LatestInput): void {
   const run = ++runNo;
@@ -512,7 +577,11 @@ function latestRun(dir: string, input: LatestInput): void {
     }
   };
   const check = (m: LNode, what: string) => {
-    assertSameSet(held(m.s), expectedWindow(w, m.s.latest, m.s.partial.metaOnly ?? false), `${what}: ${m.name} (latest ${m.s.latest}, minId ${m.s.partial.minId})`);
+    assertSameSet(
+      held(m.s),
+      expectedWindow(w, m.s.latest, m.s.partial.metaOnly ?? false),
+      `${what}: ${m.name} (latest ${m.s.latest}, minId ${m.s.partial.minId})`,
+    );
     assert.deepEqual(m.s.verify().problems, [], `${what}: ${m.name} verify`);
   };
   try {
@@ -575,12 +644,23 @@ test(`latest-N windows hold the N newest live records through random deletes, pa
     fcParams(RUNS),
   );
   console.log(`# latest windows: ${JSON.stringify(lcounts)} in ${Date.now() - t0} ms`);
-  assert.ok(lcounts.lowered > 0 && lcounts.trimmed > 0 && lcounts.interrupted > 0, `the windows moved both ways, and pulls stopped part way: ${JSON.stringify(lcounts)}`);
+  assert.ok(
+    lcounts.lowered > 0 && lcounts.trimmed > 0 && lcounts.interrupted > 0,
+    `the windows moved both ways, and pulls stopped part way: ${JSON.stringify(lcounts)}`,
+  );
 });
 
 // ---------- the writer against the Python model (shared/model/chains.py, class Writer) ----------
 
-interface MRec { id: number; key: string; val: string; mod: number; prev: number; prevch: number; dirty?: boolean }
+interface MRec {
+  id: number;
+  key: string;
+  val: string;
+  mod: number;
+  prev: number;
+  prevch: number;
+  dirty?: boolean;
+}
 
 /** A line-by-line port of chains.py's Writer (plus: an edit to the same value changes nothing, as in store.ts). */
 class ModelWriter {
@@ -595,15 +675,35 @@ class ModelWriter {
   private tips(exclude: number[] = []): [number, number] {
     let i = 0;
     let m = 0;
-    for (const r of this.live.values()) if (!exclude.includes(r.id)) { i = Math.max(i, r.id); m = Math.max(m, r.mod); }
+    for (const r of this.live.values())
+      if (!exclude.includes(r.id)) {
+        i = Math.max(i, r.id);
+        m = Math.max(m, r.mod);
+      }
     return [i, m];
   }
   private relink(): void {
     const xs = [...this.live.values()].sort((a, b) => a.id - b.id);
-    xs.forEach((b, i) => { const want = i ? xs[i - 1]!.id : 0; if (b.prev !== want) { b.prev = want; b.dirty = true; } });
+    xs.forEach((b, i) => {
+      const want = i ? xs[i - 1]!.id : 0;
+      if (b.prev !== want) {
+        b.prev = want;
+        b.dirty = true;
+      }
+    });
     const ys = [...this.live.values()].sort((a, b) => a.mod - b.mod);
-    ys.forEach((b, i) => { const want = i ? ys[i - 1]!.mod : 0; if (b.prevch !== want) { b.prevch = want; b.dirty = true; } });
-    for (const r of this.live.values()) if (r.dirty) { delete r.dirty; this.emitted.add(r.id); }
+    ys.forEach((b, i) => {
+      const want = i ? ys[i - 1]!.mod : 0;
+      if (b.prevch !== want) {
+        b.prevch = want;
+        b.dirty = true;
+      }
+    });
+    for (const r of this.live.values())
+      if (r.dirty) {
+        delete r.dirty;
+        this.emitted.add(r.id);
+      }
   }
   put(key: string, val: string): void {
     const id = this.byKey.get(key);
@@ -667,12 +767,23 @@ test(`the writer's chain upkeep matches the Python model (fast-check, ${MODEL_RU
         wops.forEach((op, step) => {
           // Apply the op to the real writer through a recorder, then the same put/delete calls to the model.
           const calls: [string, string, string?][] = [];
-          runWOp(w, {
-            put: (type, key, v) => { calls.push(['put', `${type}\u0000${key}`, hex(v)]); return w.put(type, key, v); },
-            delete: (type, key) => { calls.push(['del', `${type}\u0000${key}`]); return w.delete(type, key); },
-          }, op, counter);
+          runWOp(
+            w,
+            {
+              put: (type, key, v) => {
+                calls.push(['put', `${type}\u0000${key}`, hex(v)]);
+                return w.put(type, key, v);
+              },
+              delete: (type, key) => {
+                calls.push(['del', `${type}\u0000${key}`]);
+                return w.delete(type, key);
+              },
+            },
+            op,
+            counter,
+          );
           model.emitted.clear();
-          for (const [c, key, v] of calls) (c === 'put' ? model.put(key, v!) : model.delete(key));
+          for (const [c, key, v] of calls) c === 'put' ? model.put(key, v!) : model.delete(key);
           ops++;
           const at = `step ${step} (${JSON.stringify(op)})`;
           assertPerfectChains(w);
@@ -696,7 +807,11 @@ test(`the writer's chain upkeep matches the Python model (fast-check, ${MODEL_RU
           seq = page.seq;
           // (A step may be several deletes: a record re-issued then deleted again in the same step shows in neither.)
           const emitted = [...model.emitted].filter((id) => model.live.has(id)).sort((a, b) => a - b);
-          assert.deepEqual(page.records.map((r) => r.id).sort((a, b) => a - b), emitted, `${at}: records re-signed`);
+          assert.deepEqual(
+            page.records.map((r) => r.id).sort((a, b) => a - b),
+            emitted,
+            `${at}: records re-signed`,
+          );
           // New ids and mods are above every one ever issued: the tips hold them.
           for (const r of page.records) {
             if (r.id > maxId) maxId = r.id;

@@ -111,7 +111,10 @@ async function rootPage(n: Served): Promise<string> {
 
 async function titles(n: Served, pk?: string): Promise<string[]> {
   const items = await n.call<TimelineItem[]>('timeline', { limit: 1000 });
-  return items.filter((t) => !pk || t.streamKey === pk).map((t) => t.title).sort();
+  return items
+    .filter((t) => !pk || t.streamKey === pk)
+    .map((t) => t.title)
+    .sort();
 }
 
 test('a stream made with drayer create in DIR before start is served, on the timeline and searchable, and the CLI still writes it', async () => {
@@ -132,10 +135,16 @@ test('a stream made with drayer create in DIR before start is served, on the tim
     assert.match(await page.text(), /My site/);
     assert.equal(await status(`${n.lan}/${urlKey(pk)}/changes?since=0`), 200);
     const streams = await n.call<StreamSummary[]>('listStreams');
-    assert.deepEqual(streams.map((s) => [s.publicKey, s.file, s.owned, s.name, s.posts]), [[pk, 'my.stream', true, 'Mine', 1]]);
+    assert.deepEqual(
+      streams.map((s) => [s.publicKey, s.file, s.owned, s.name, s.posts]),
+      [[pk, 'my.stream', true, 'Mine', 1]],
+    );
     assert.deepEqual(await titles(n), ['Hello from the CLI']);
     const hits = await n.call<TimelineItem[]>('search', { query: 'okapi' });
-    assert.deepEqual(hits.map((h) => h.streamKey), [pk]);
+    assert.deepEqual(
+      hits.map((h) => h.streamKey),
+      [pk],
+    );
 
     // The CLI's local commands keep working on the file the node holds, and the node sees the writes.
     drayer(['post', file, '--title', 'Second, while serving', '--body', 'b']);
@@ -174,7 +183,10 @@ test('a stream created beside a running node is served within a second or two; d
     await until('the kept stream is served', async () => (await n.call<StreamSummary[]>('listStreams')).some((s) => s.publicKey === keptPk));
     await n.call('unfollow', { publicKey: keptPk });
     await sleep(2600); // past a periodic rescan
-    assert.deepEqual((await n.call<StreamSummary[]>('listStreams')).map((s) => s.publicKey), [pk]);
+    assert.deepEqual(
+      (await n.call<StreamSummary[]>('listStreams')).map((s) => s.publicKey),
+      [pk],
+    );
     assert.ok(fs.existsSync(kept));
 
     fs.rmSync(file);
@@ -186,7 +198,10 @@ test('a stream created beside a running node is served within a second or two; d
     assert.deepEqual(await n.call<StreamSummary[]>('listStreams'), []);
     assert.deepEqual(await titles(n), []);
     assert.deepEqual(await n.call<TimelineItem[]>('search', { query: 'quokka' }), []);
-    assert.ok(n.log().some((l) => l.includes('late.stream is gone')), n.log().join('\n'));
+    assert.ok(
+      n.log().some((l) => l.includes('late.stream is gone')),
+      n.log().join('\n'),
+    );
     // What SQLite kept beside the deleted file went with it; the key file is the user's.
     await until('the WAL of the deleted file is removed', () => !fs.existsSync(file + '-wal') && !fs.existsSync(file + '-shm'));
     assert.ok(fs.existsSync(file + '.privatekey'));
@@ -211,7 +226,10 @@ test('a stream file renamed beside the running node is served under its new name
     assert.equal(s!.owned, true);
     assert.equal(s!.posts, 5);
     assert.deepEqual(await titles(n), ['p0', 'p1', 'p2', 'p3', 'p4']);
-    assert.deepEqual(fs.readdirSync(dir).filter((f) => f.startsWith('old.stream')), []);
+    assert.deepEqual(
+      fs.readdirSync(dir).filter((f) => f.startsWith('old.stream')),
+      [],
+    );
     assert.match(drayer(['verify', path.join(dir, 'new.stream')]), /intact/);
   } finally {
     await n.stop();
@@ -236,7 +254,8 @@ test('streams cloned into DIR are followed, synced from where they were cloned f
 
     await drayerAsync(['clone', url, b.publicKey, path.join(dir, 'late.stream')]);
     const late = await until('the stream cloned while running is followed', async () =>
-      (await n!.call<StreamSummary[]>('listStreams')).find((s) => s.publicKey === b.publicKey && s.name === 'Cloned late'));
+      (await n!.call<StreamSummary[]>('listStreams')).find((s) => s.publicKey === b.publicKey && s.name === 'Cloned late'),
+    );
     assert.deepEqual([late.file, late.owned, late.sources], ['late.stream', false, [url]]);
     await until('its post is on the timeline', async () => (await titles(n!, b.publicKey)).includes('late post'));
     assert.equal(await status(`${n.lan}/${urlKey(b.publicKey)}/changes?since=0`), 200);
@@ -244,7 +263,10 @@ test('streams cloned into DIR are followed, synced from where they were cloned f
     // The node syncs them from the URL the clone recorded.
     await source.call('post', { publicKey: b.publicKey, title: 'newer post', body: '' });
     const reports = await n.call<SyncReport[]>('syncNow', { publicKey: b.publicKey });
-    assert.deepEqual(reports.map((r) => [r.peer, r.error]), [[url, undefined]]);
+    assert.deepEqual(
+      reports.map((r) => [r.peer, r.error]),
+      [[url, undefined]],
+    );
     assert.deepEqual(await titles(n, b.publicKey), ['late post', 'newer post']);
     await assert.rejects(n.call('post', { publicKey: b.publicKey, title: 'x', body: '' }), /NOT_WRITABLE/);
   } finally {
@@ -321,10 +343,19 @@ test('a junk file, a damaged stream and a second copy of a held stream are left 
     assert.match(linesAbout('garbled.stream')[0]!, /damaged|not a Drayer stream/);
     for (const f of bad) assert.equal(sha(path.join(dir, f)), before.get(f), `${f} was changed`);
     // Not even a WAL beside them.
-    assert.deepEqual(fs.readdirSync(dir).filter((f) => bad.some((b) => f.startsWith(b) && f !== b)), []);
+    assert.deepEqual(
+      fs.readdirSync(dir).filter((f) => bad.some((b) => f.startsWith(b) && f !== b)),
+      [],
+    );
 
     const streams = await n.call<StreamSummary[]>('listStreams');
-    assert.deepEqual(streams.map((s) => [s.publicKey, s.file, s.owned]).sort(), [[good, 'good.stream', true], [mirror, 'mirror.stream', false]].sort());
+    assert.deepEqual(
+      streams.map((s) => [s.publicKey, s.file, s.owned]).sort(),
+      [
+        [good, 'good.stream', true],
+        [mirror, 'mirror.stream', false],
+      ].sort(),
+    );
     assert.equal(await status(`${n.lan}/${urlKey(good)}/changes?since=0`), 200);
     assert.equal(n.alive(), true);
   } finally {

@@ -41,7 +41,8 @@ test('only the app page in the top frame is trusted', () => {
     { url: 'file:///index.html', top: true },
     { url: 'about:blank', top: true },
     { url: 'not a url', top: true },
-  ]) assert.equal(isAppFrame(f), false, f.url);
+  ])
+    assert.equal(isAppFrame(f), false, f.url);
   assert.equal(isAppFrame(null), false);
   assert.equal(isAppFrame(undefined), false);
 });
@@ -87,7 +88,12 @@ test('calls and subscriptions from anything but the app page are refused, and th
 });
 
 test('an engine that throws still answers an envelope', async () => {
-  const router = new IpcRouter({ callEnvelope: async () => { throw new Error('boom'); }, subscribe: () => () => {} });
+  const router = new IpcRouter({
+    callEnvelope: async () => {
+      throw new Error('boom');
+    },
+    subscribe: () => () => {},
+  });
   const r = await router.call(app, 'status', undefined);
   assert.equal(!r.ok && r.error.code, 'INTERNAL');
   assert.match(!r.ok ? r.error.message : '', /boom/);
@@ -140,8 +146,17 @@ test('shutdown never rejects: a failing step is logged and the next one still ru
   const logged: string[] = [];
   let stopped = false;
   const sd = new Shutdown({
-    ipc: { close: async () => { throw new Error('IPC broke'); } },
-    node: { stop: async () => { stopped = true; throw new Error('disk gone'); } },
+    ipc: {
+      close: async () => {
+        throw new Error('IPC broke');
+      },
+    },
+    node: {
+      stop: async () => {
+        stopped = true;
+        throw new Error('disk gone');
+      },
+    },
     log: (m) => logged.push(m),
   });
   assert.equal(sd.started, false);
@@ -163,7 +178,10 @@ test('the node stops cleanly after a shutdown with a write answered: the post is
   const again = await DrayerNode.start({ dataDir: dir, host: null, autoSync: false, discovery: false });
   try {
     const posts = await again.call('listPosts', { publicKey: pk });
-    assert.deepEqual(posts.map((p) => p.title), ['Last words']);
+    assert.deepEqual(
+      posts.map((p) => p.title),
+      ['Last words'],
+    );
   } finally {
     await again.stop();
   }
@@ -197,7 +215,10 @@ test('the bundled preload is one file needing only electron, and exposes exactly
   assert.equal(await api.call!('status', undefined), 'pong');
   assert.deepEqual(sent.at(-1), [CHANNELS.call, 'status', undefined]);
   answer = { ok: false, error: { code: 'NOT_FOUND', message: 'No such stream.' } };
-  await assert.rejects(async () => api.call!('streamDetails', {}), (e: { code?: string; message?: string }) => e.code === 'NOT_FOUND' && e.message === 'No such stream.');
+  await assert.rejects(
+    async () => api.call!('streamDetails', {}),
+    (e: { code?: string; message?: string }) => e.code === 'NOT_FOUND' && e.message === 'No such stream.',
+  );
 
   const got: unknown[] = [];
   const off = api.subscribe!((e: unknown) => got.push(e)) as () => void;

@@ -20,8 +20,22 @@ import { APP_URL, CHANNELS } from '../main/ipc.js';
 import { APP_CSP } from '../main/protocol.js';
 import { tmpDir } from './helpers.js';
 import {
-  app, contextBridge, dialog, ipcRenderer, Menu, nativeTheme, Notification, powerMonitor, protocol, screen, session, shell, standin,
-  StandinEvent, Tray, type StandinBrowserWindow,
+  app,
+  contextBridge,
+  dialog,
+  ipcRenderer,
+  Menu,
+  nativeTheme,
+  Notification,
+  powerMonitor,
+  protocol,
+  screen,
+  session,
+  shell,
+  standin,
+  StandinEvent,
+  Tray,
+  type StandinBrowserWindow,
 } from './electron-standin/index.js';
 
 // Before main/ is imported (dynamically, below): `electron` is the stand-in from here on.
@@ -215,7 +229,10 @@ test('an IPC envelope from the stand-in renderer reaches the real Node and back;
   const post: PostView = await r.drayer.call('post', { publicKey: made.publicKey, title: 'Hello', body: 'From the stand-in renderer.' });
   assert.equal(post.title, 'Hello');
   const back: PostView[] = await r.drayer.call('listPosts', { publicKey: made.publicKey });
-  assert.deepEqual(back.map((p) => p.title), ['Hello']);
+  assert.deepEqual(
+    back.map((p) => p.title),
+    ['Hello'],
+  );
   await until(() => r.events.some((e) => e.event === 'recordsChanged' && e.data.publicKey === made.publicKey), 'recordsChanged at the page');
   assert.ok(w.webContents.sent.some((s) => s.channel === CHANNELS.event && (s.args[0] as DrayerEvent).event === 'recordsChanged'));
   await assert.rejects(r.drayer.call('noSuchMethod', {}), (e: { code?: string }) => e.code === 'UNKNOWN_METHOD');
@@ -275,10 +292,22 @@ test('the menu holds every item README names, with its shortcut, and each click 
   const menu = () => Menu.applicationMenu!;
   assert.deepEqual(labels(menu().items), ['&File', '&Edit', '&View', '&Help']);
   const expect: [string, string | undefined][] = [
-    ['New Post', 'CmdOrCtrl+N'], ['Add Files…', 'CmdOrCtrl+Shift+A'], ['Open Stream File…', 'CmdOrCtrl+O'], ['Export Stream…', 'CmdOrCtrl+Shift+E'],
-    ['Export Secret Keys…', undefined], ['Settings', 'CmdOrCtrl+,'], ['Quit Drayer', 'Ctrl+Q'], ['Search', 'CmdOrCtrl+K'],
-    ['Home', 'CmdOrCtrl+1'], ['Nearby', 'CmdOrCtrl+2'], ['Theme', undefined], ['System', undefined], ['Light', undefined], ['Dark', undefined],
-    ['Drayer Help', undefined], ['About Drayer', undefined],
+    ['New Post', 'CmdOrCtrl+N'],
+    ['Add Files…', 'CmdOrCtrl+Shift+A'],
+    ['Open Stream File…', 'CmdOrCtrl+O'],
+    ['Export Stream…', 'CmdOrCtrl+Shift+E'],
+    ['Export Secret Keys…', undefined],
+    ['Settings', 'CmdOrCtrl+,'],
+    ['Quit Drayer', 'Ctrl+Q'],
+    ['Search', 'CmdOrCtrl+K'],
+    ['Home', 'CmdOrCtrl+1'],
+    ['Nearby', 'CmdOrCtrl+2'],
+    ['Theme', undefined],
+    ['System', undefined],
+    ['Light', undefined],
+    ['Dark', undefined],
+    ['Drayer Help', undefined],
+    ['About Drayer', undefined],
   ];
   for (const [label, acc] of expect) {
     const item = menu().find(label);
@@ -293,7 +322,13 @@ test('the menu holds every item README names, with its shortcut, and each click 
   }
 
   // Places in the UI: the window goes there and the page is told.
-  for (const [label, route, name] of [['New Post', '#/', 'newPost'], ['Search', '#/search', 'search'], ['Settings', '#/settings', 'settings'], ['Nearby', '#/nearby', 'nearby'], ['Home', '#/', 'home']] as const) {
+  for (const [label, route, name] of [
+    ['New Post', '#/', 'newPost'],
+    ['Search', '#/search', 'search'],
+    ['Settings', '#/settings', 'settings'],
+    ['Nearby', '#/nearby', 'nearby'],
+    ['Home', '#/', 'home'],
+  ] as const) {
     const loads = r.win().loads.length;
     menu().click(label);
     await until(() => r.win().loads.length > loads, `${label} to load`);
@@ -335,7 +370,10 @@ test('the menu holds every item README names, with its shortcut, and each click 
   menu().click('Add Files…');
   await until(() => pageRoute(r) === `#/stream/${encodeURIComponent(mine.publicKey)}/files`, 'the files page');
   const details: StreamDetails = await r.drayer.call('streamDetails', { publicKey: mine.publicKey });
-  assert.deepEqual(details.files.map((f) => f.path), ['notes.txt']);
+  assert.deepEqual(
+    details.files.map((f) => f.path),
+    ['notes.txt'],
+  );
 
   // File → Export Stream… exports the stream the window shows, without its secret key.
   const out = tmpDir('drayer-export-');
@@ -355,7 +393,10 @@ test('the menu holds every item README names, with its shortcut, and each click 
   menu().click('Open Stream File…');
   await until(() => pageRoute(r) === `#/stream/${encodeURIComponent(theirs.publicKey)}`, 'the opened stream');
   const opened: PostView[] = await r.drayer.call('listPosts', { publicKey: theirs.publicKey });
-  assert.deepEqual(opened.map((p) => p.title), ['On the stick']);
+  assert.deepEqual(
+    opened.map((p) => p.title),
+    ['On the stick'],
+  );
 
   // Export Stream… on a page that shows no stream says what to do.
   menu().click('Home');
@@ -459,7 +500,8 @@ test('a drayer: link reaches the running app: at launch, from a second instance,
   for (const m of made) links.push(((await peers.call('streamDetails', { publicKey: m.publicKey })) as StreamDetails).link);
   await peers.stop();
   const link = async (i: number): Promise<string> => links[i]!;
-  const held = async (r: Run, i: number): Promise<boolean> => ((await r.drayer.call('listStreams')) as StreamSummary[]).some((s) => s.publicKey === made[i]!.publicKey);
+  const held = async (r: Run, i: number): Promise<boolean> =>
+    ((await r.drayer.call('listStreams')) as StreamSummary[]).some((s) => s.publicKey === made[i]!.publicKey);
   const route = (i: number): string => `#/stream/${encodeURIComponent(made[i]!.publicKey)}`;
 
   const r = await launch({ argv: ['--some-flag', await link(0)] });
@@ -539,7 +581,10 @@ test('the window opens where it was left, on a display that is still there, maxi
   const w = r.win();
   w.setBounds({ x: 200, y: 100, width: 1000, height: 700 });
   await until(() => fs.existsSync(path.join(r.userData, 'window-state.json')), 'the place saved after a move');
-  assert.deepEqual(JSON.parse(fs.readFileSync(path.join(r.userData, 'window-state.json'), 'utf8')), { bounds: { x: 200, y: 100, width: 1000, height: 700 }, maximized: false });
+  assert.deepEqual(JSON.parse(fs.readFileSync(path.join(r.userData, 'window-state.json'), 'utf8')), {
+    bounds: { x: 200, y: 100, width: 1000, height: 700 },
+    maximized: false,
+  });
   await quit();
   const again = await launch({ userData: r.userData });
   assert.deepEqual([again.win().options.x, again.win().options.y, again.win().options.width, again.win().options.height], [200, 100, 1000, 700]);
@@ -569,12 +614,18 @@ test('damaged or unwritable preferences and window place are ignored, and the lo
     assert.equal(nativeTheme.themeSource, 'system');
     assert.equal(r.win().options.width, 1100, 'the default size');
     r.win().emit('close', new StandinEvent());
-    assert.ok(said.some((m) => m.startsWith("[drayer] saving the window's place:")), said.join('\n'));
+    assert.ok(
+      said.some((m) => m.startsWith("[drayer] saving the window's place:")),
+      said.join('\n'),
+    );
     fs.rmSync(path.join(userData, 'desktop.json'));
     fs.mkdirSync(path.join(userData, 'desktop.json'));
     Menu.applicationMenu!.click('Dark');
     assert.equal(nativeTheme.themeSource, 'dark', 'the theme still changes');
-    assert.ok(said.some((m) => m.startsWith('[drayer] saving preferences:')), said.join('\n'));
+    assert.ok(
+      said.some((m) => m.startsWith('[drayer] saving preferences:')),
+      said.join('\n'),
+    );
     await quit();
   } finally {
     console.log = log;
@@ -604,9 +655,15 @@ test('shutdown: calls in flight are answered, then the Node closes; what they wr
   const reopened = await DrayerNode.start({ dataDir: path.join(r.userData, 'data'), host: null, discovery: false, autoSync: false });
   try {
     const posts = await reopened.call('listPosts', { publicKey: mine.publicKey });
-    assert.deepEqual(posts.map((p) => [p.title, p.body.length]), [['Last words', body.length]]);
+    assert.deepEqual(
+      posts.map((p) => [p.title, p.body.length]),
+      [['Last words', body.length]],
+    );
     const details = await reopened.call('streamDetails', { publicKey: mine.publicKey });
-    assert.deepEqual(details.files.map((f) => [f.path, f.size]), [['big.bin', 24 * 1024 * 1024]]);
+    assert.deepEqual(
+      details.files.map((f) => [f.path, f.size]),
+      [['big.bin', 24 * 1024 * 1024]],
+    );
   } finally {
     await reopened.stop();
   }

@@ -100,7 +100,10 @@ function coverageOf(tsFile: string, scripts: V8Script[]): FileCoverage {
     const ran = runs.some((c) => c[at]! > 0);
     lines.set(srcLine, (lines.get(srcLine) ?? false) || ran);
   }
-  const missed = [...lines].filter(([, ran]) => !ran).map(([l]) => l + 1).sort((a, b) => a - b);
+  const missed = [...lines]
+    .filter(([, ran]) => !ran)
+    .map(([l]) => l + 1)
+    .sort((a, b) => a - b);
   return { file: `main/${path.basename(tsFile)}`, lines: lines.size, covered: lines.size - missed.length, missed };
 }
 
@@ -129,17 +132,29 @@ test(`main/ runs under the electron stand-in; every file of main/ has at least $
   assert.equal(r.timedOut, false, 'the desktop tests ran past 5 minutes');
   assert.equal(r.code, 0, `the desktop tests failed:\n${r.stdout.slice(-20_000)}\n${r.stderr.slice(-5_000)}`);
 
-  const scripts: V8Script[] = fs.readdirSync(covDir)
+  const scripts: V8Script[] = fs
+    .readdirSync(covDir)
     .filter((f) => f.endsWith('.json'))
     .flatMap((f) => (JSON.parse(fs.readFileSync(path.join(covDir, f), 'utf8')) as { result: V8Script[] }).result)
     .filter((s) => s.url.includes('/dist/main/'));
-  const mainTs = fs.readdirSync(path.join(ROOT, 'main')).filter((f) => f.endsWith('.ts')).sort();
+  const mainTs = fs
+    .readdirSync(path.join(ROOT, 'main'))
+    .filter((f) => f.endsWith('.ts'))
+    .sort();
   const table = mainTs.map((f) => coverageOf(path.join(ROOT, 'main', f), scripts));
   const pct = (c: FileCoverage): number => (c.lines ? (100 * c.covered) / c.lines : 100);
-  const rows = table.map((c) => `${c.file.padEnd(22)} ${String(c.covered).padStart(5)} / ${String(c.lines).padEnd(5)} ${pct(c).toFixed(1).padStart(6)}%  ${ranges(c.missed)}`);
+  const rows = table.map(
+    (c) => `${c.file.padEnd(22)} ${String(c.covered).padStart(5)} / ${String(c.lines).padEnd(5)} ${pct(c).toFixed(1).padStart(6)}%  ${ranges(c.missed)}`,
+  );
   const all = table.reduce((a, c) => ({ lines: a.lines + c.lines, covered: a.covered + c.covered }), { lines: 0, covered: 0 });
-  console.log(['Line coverage of main/ (desktop-ipc, desktop-shell, desktop-main.scenarios):', `${'file'.padEnd(22)} covered/lines       %  lines not run`, ...rows,
-    `${'all'.padEnd(22)} ${String(all.covered).padStart(5)} / ${String(all.lines).padEnd(5)} ${((100 * all.covered) / all.lines).toFixed(1).padStart(6)}%`].join('\n'));
+  console.log(
+    [
+      'Line coverage of main/ (desktop-ipc, desktop-shell, desktop-main.scenarios):',
+      `${'file'.padEnd(22)} covered/lines       %  lines not run`,
+      ...rows,
+      `${'all'.padEnd(22)} ${String(all.covered).padStart(5)} / ${String(all.lines).padEnd(5)} ${((100 * all.covered) / all.lines).toFixed(1).padStart(6)}%`,
+    ].join('\n'),
+  );
   for (const c of table) {
     assert.ok(c.lines > 0, `${c.file}: no lines measured (never loaded?)`);
     assert.ok(pct(c) >= MIN_LINES, `${c.file}: ${pct(c).toFixed(1)}% of lines covered, under ${MIN_LINES}% (lines not run: ${ranges(c.missed)})`);

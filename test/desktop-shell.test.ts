@@ -72,7 +72,11 @@ test('a damaged window-state file is ignored', () => {
 // ---------- app pages and CSP ----------
 
 test('the CSP allows no inline script or style, no eval, no remote code, no frames or plugins', () => {
-  const d = Object.fromEntries(APP_CSP.split(';').map((x) => x.trim().split(/\s+/)).map(([k, ...v]) => [k, v]));
+  const d = Object.fromEntries(
+    APP_CSP.split(';')
+      .map((x) => x.trim().split(/\s+/))
+      .map(([k, ...v]) => [k, v]),
+  );
   assert.deepEqual(d['default-src'], ["'self'"]);
   assert.deepEqual(d['script-src'], ["'self'"]);
   assert.deepEqual(d['style-src'], ["'self'"]);
@@ -110,7 +114,15 @@ test('app:// paths map into the renderer folder only; client routes get the page
   assert.equal(r('app://drayer/assets/a.js'), path.join(root, 'assets', 'a.js'));
   assert.equal(r('app://drayer/settings'), path.join(root, 'index.html'));
   assert.equal(r('app://drayer/assets/missing.js'), null);
-  for (const bad of ['app://drayer/../secret.js', 'app://drayer/%2e%2e/%2e%2e/etc/passwd', 'app://drayer/..%2fsecret.js', 'app://drayer/%00.js', 'app://other/index.html', 'file:///etc/passwd', 'app://drayer/%E0%A4%A']) {
+  for (const bad of [
+    'app://drayer/../secret.js',
+    'app://drayer/%2e%2e/%2e%2e/etc/passwd',
+    'app://drayer/..%2fsecret.js',
+    'app://drayer/%00.js',
+    'app://other/index.html',
+    'file:///etc/passwd',
+    'app://drayer/%E0%A4%A',
+  ]) {
     const got = r(bad);
     assert.ok(got === null || got === path.join(root, 'index.html'), `${bad} -> ${got}`);
   }
@@ -124,7 +136,17 @@ test('the window never navigates away: web and mail links go to the system brows
   assert.deepEqual(decideNavigation('http://192.168.1.5:8080/x/'), { action: 'external', url: 'http://192.168.1.5:8080/x/' });
   assert.deepEqual(decideNavigation('mailto:a@example.com'), { action: 'external', url: 'mailto:a@example.com' });
   assert.equal(decideNavigation('drayer:abc').action, 'drayer');
-  for (const u of ['file:///etc/passwd', 'javascript:alert(1)', 'data:text/html,<script>1</script>', 'app://evil/', 'chrome://settings', 'smb://host/share', 'ms-msdt:/id', 'https://user:pw@example.com/', 'nonsense']) {
+  for (const u of [
+    'file:///etc/passwd',
+    'javascript:alert(1)',
+    'data:text/html,<script>1</script>',
+    'app://evil/',
+    'chrome://settings',
+    'smb://host/share',
+    'ms-msdt:/id',
+    'https://user:pw@example.com/',
+    'nonsense',
+  ]) {
     assert.equal(decideNavigation(u).action, 'deny', u);
   }
 });
@@ -159,7 +181,8 @@ test('drayer: links from argv (Windows, Linux) and open-url (macOS) name a strea
   assert.equal(linkFromArgv(['C:\\Program Files\\Drayer\\Drayer.exe', '.', link])?.link, link);
   assert.equal(linkFromArgv(['/usr/bin/drayer']), null);
   assert.equal(linkFromArgv(['/usr/bin/drayer', `--x=${link}`]), null, 'a flag is not a link');
-  for (const bad of ['drayer:', 'drayer:nope', 'https://example.com/', `drayer:${'A'.repeat(5000)}`, 42, null]) assert.equal(parseDrayerLink(bad), null, String(bad).slice(0, 20));
+  for (const bad of ['drayer:', 'drayer:nope', 'https://example.com/', `drayer:${'A'.repeat(5000)}`, 42, null])
+    assert.equal(parseDrayerLink(bad), null, String(bad).slice(0, 20));
 });
 
 test('the page says which stream it shows; a stream route round-trips', () => {
@@ -199,9 +222,19 @@ for (const platform of ['linux', 'win32', 'darwin'] as const) {
       assert.equal(find(m, label)!.registerAccelerator, false, `${label}: the page handles its key`);
     }
     const view = m.find((i) => i.label === '&View')!.submenu!;
-    assert.deepEqual(view.filter((i) => i.role?.startsWith('zoom') || i.role === 'resetZoom').map((i) => i.role), ['resetZoom', 'zoomIn', 'zoomOut']);
+    assert.deepEqual(
+      view.filter((i) => i.role?.startsWith('zoom') || i.role === 'resetZoom').map((i) => i.role),
+      ['resetZoom', 'zoomIn', 'zoomOut'],
+    );
     const theme = find(view, 'Theme')!.submenu!;
-    assert.deepEqual(theme.map((i) => [i.label, i.type, i.checked]), [['System', 'radio', false], ['Light', 'radio', false], ['Dark', 'radio', true]]);
+    assert.deepEqual(
+      theme.map((i) => [i.label, i.type, i.checked]),
+      [
+        ['System', 'radio', false],
+        ['Light', 'radio', false],
+        ['Dark', 'radio', true],
+      ],
+    );
     const accels = accelerators(m);
     assert.equal(new Set(accels).size, accels.length, `no shortcut twice: ${accels.join(' ')}`);
     assert.ok(!JSON.stringify(m).includes('toggleDevTools'), 'no developer tools in a release');
@@ -216,7 +249,7 @@ test('menu commands that are places in the UI navigate to its routes', () => {
   assert.equal(routeOf('exportKeys'), null);
 });
 
-test('the tray: open, pause sync, LAN only, quit; the check marks follow the engine\'s sync mode', () => {
+test("the tray: open, pause sync, LAN only, quit; the check marks follow the engine's sync mode", () => {
   const item = (t: MenuSpec[], c: string) => t.find((i) => i.command === c)!;
   const paused = trayMenu(trayStateOf('paused'));
   assert.deepEqual(commandsOf(paused), ['openWindow', 'pauseSync', 'lanOnly', 'quit']);
@@ -247,7 +280,7 @@ test('tray clicks: an item that is on turns sync back to normal, one that is off
 
 // ---------- the key cipher ----------
 
-test('safeStorage seals keys only where it really encrypts (not Linux\'s basic_text fallback)', () => {
+test("safeStorage seals keys only where it really encrypts (not Linux's basic_text fallback)", () => {
   const fake = (available: boolean, backend?: string) => ({
     isEncryptionAvailable: () => available,
     encryptString: (s: string) => Buffer.from(s),
@@ -279,7 +312,11 @@ test('what a stream holds at start or after its first clone is not news; a new p
 });
 
 test('no notices for your own streams, with the setting off, or with the window in front', () => {
-  for (const ctx of [{ ...followed, owned: true }, { ...followed, enabled: false }, { ...followed, focused: true }]) {
+  for (const ctx of [
+    { ...followed, owned: true },
+    { ...followed, enabled: false },
+    { ...followed, focused: true },
+  ]) {
     const p = new NotificationPolicy(() => 0);
     p.baseline('A', []);
     assert.equal(p.decide('A', [post('n', 9)], ctx), null, JSON.stringify(ctx));
@@ -355,7 +392,8 @@ test('electron-builder.yml: the four installers, the drayer: protocol, icons, un
   assert.match(yml, /^win:\n(?:  .*\n)*  target: nsis$/m);
   assert.match(yml, /schemes: \[drayer\]/);
   assert.match(yml, /mimeTypes: \[x-scheme-handler\/drayer\]/);
-  for (const p of ['dist/app/**', 'node_modules/better-sqlite3/**', 'node_modules/sodium-native/**', 'node_modules/require-addon/**']) assert.ok(yml.includes(`  - ${p}\n`), p);
+  for (const p of ['dist/app/**', 'node_modules/better-sqlite3/**', 'node_modules/sodium-native/**', 'node_modules/require-addon/**'])
+    assert.ok(yml.includes(`  - ${p}\n`), p);
   assert.match(yml, /^npmRebuild: true$/m);
   for (const icon of [...yml.matchAll(/icon: (\S+)/g)].map((m) => m[1]!)) assert.ok(fs.existsSync(new URL(icon, root)), icon);
 });

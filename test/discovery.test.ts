@@ -57,7 +57,10 @@ test('announces split into packets of at most 1200 bytes, every stream covered',
       assert.ok(Buffer.byteLength(name!) <= 64);
     }
   });
-  assert.deepEqual(seen, streams.map((s) => Buffer.from(s.publicKey).toString('hex')));
+  assert.deepEqual(
+    seen,
+    streams.map((s) => Buffer.from(s.publicKey).toString('hex')),
+  );
 
   // beyond the part limit the packets cover a prefix and say they are not the full list
   const capped = buildAnnouncePackets(nodeId, { port: 8080, name: 'node', intervalMs: 30000, round: 8 }, streams, 2);
@@ -89,7 +92,11 @@ test('a Discovery that was never started sends nothing and holds nothing', () =>
 });
 
 function lastJson(stdout: string): { result: Record<string, any> } {
-  const line = stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop();
+  const line = stdout
+    .trim()
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .pop();
   assert.ok(line, `the child printed no result:\n${stdout}`);
   return JSON.parse(line);
 }
@@ -204,7 +211,9 @@ test('a late starter sees an earlier node and its streams in nearby within 2 s',
   const run = await runs.late;
   assert.equal(run.code, 0, describe(run));
   const r = lastJson(run.stdout).result;
-  t.diagnostic(`late starter: node started in ${r.startedMs} ms; the earlier node's stream was in nearby ${r.nearbyMs} ms after the start call (${r.sinceStartedMs} ms after start resolved)`);
+  t.diagnostic(
+    `late starter: node started in ${r.startedMs} ms; the earlier node's stream was in nearby ${r.nearbyMs} ms after the start call (${r.sinceStartedMs} ms after start resolved)`,
+  );
   assert.ok(r.seen, `the earlier node never showed up in nearby: ${JSON.stringify(r)}`);
   assert.ok(r.nearbyMs <= 2000, JSON.stringify(r));
 });
@@ -242,7 +251,9 @@ test('hellos: answered promptly, a flood of them answered at most about once a s
   });
 
   assert.deepEqual(r.warnings, [], show);
-  t.diagnostic(`one hello answered after ${r.single.firstAnswerMs} ms; ${r.flood.sent} hellos in ${r.flood.floodMs} ms (${r.flood.hellosAccepted} accepted) were answered by ${r.flood.answerRounds} announcements (${r.flood.answerPackets} packets, closest ${r.flood.minGapMs} ms apart); hello ${r.networkChange.helloAfterChangeMs} ms after an address appeared`);
+  t.diagnostic(
+    `one hello answered after ${r.single.firstAnswerMs} ms; ${r.flood.sent} hellos in ${r.flood.floodMs} ms (${r.flood.hellosAccepted} accepted) were answered by ${r.flood.answerRounds} announcements (${r.flood.answerPackets} packets, closest ${r.flood.minGapMs} ms apart); hello ${r.networkChange.helloAfterChangeMs} ms after an address appeared`,
+  );
 });
 
 // Issue 7: a 10 s flood injected 133 fake peers and 702 fake nearby streams, kept for up to 3 h,
@@ -291,8 +302,13 @@ test('a discovery flood: bounded peers and streams, capped intervals, nothing un
     assert.deepEqual(r.later, { peers: 0, nearby: 0 }, show);
   });
 
-  for (const [name, p] of [['one address', r.one], ['40 addresses', r.many]] as const) {
-    t.diagnostic(`flood from ${name}: ${p.sender.sent} packets in ${p.sender.ms} ms cost the node ${p.cpuMs} ms CPU, RSS ${p.rssBeforeMB} -> max ${p.rssMaxMB} MB; ${p.peers} peers, ${p.nearbyEntries} stream entries, ${p.pulls} pulls held`);
+  for (const [name, p] of [
+    ['one address', r.one],
+    ['40 addresses', r.many],
+  ] as const) {
+    t.diagnostic(
+      `flood from ${name}: ${p.sender.sent} packets in ${p.sender.ms} ms cost the node ${p.cpuMs} ms CPU, RSS ${p.rssBeforeMB} -> max ${p.rssMaxMB} MB; ${p.peers} peers, ${p.nearbyEntries} stream entries, ${p.pulls} pulls held`,
+    );
   }
   t.diagnostic(`a genuine mirror's announcement was pulled in ${r.mirrorPullMs} ms after the flood`);
 });

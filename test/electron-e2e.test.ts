@@ -86,7 +86,8 @@ const SKIP = skipReason();
 if (SKIP) console.log(`# Electron end-to-end tests skipped: ${SKIP}`);
 // A packaged app carries its own Electron: it needs no binary in node_modules.
 const packaged = baseSkip() ? null : packagedApp();
-const PACKAGED_SKIP = baseSkip() || (packaged ? false : 'no packaged app: build one with `npm run dist -- --dir` (needs internet access), or set DRAYER_E2E_PACKAGED');
+const PACKAGED_SKIP =
+  baseSkip() || (packaged ? false : 'no packaged app: build one with `npm run dist -- --dir` (needs internet access), or set DRAYER_E2E_PACKAGED');
 if (PACKAGED_SKIP && PACKAGED_SKIP !== SKIP) console.log(`# packaged-app test skipped: ${PACKAGED_SKIP}`);
 
 const dev: Exe | null = electron.path ? { path: electron.path, appArgs: [ROOT], label: 'electron' } : null;
@@ -258,25 +259,27 @@ async function go(page: Page, hash: string): Promise<void> {
  */
 async function quit(app: ElectronApplication): Promise<void> {
   const closed = app.waitForEvent('close', { timeout: 60_000 });
-  await app.evaluate(({ app: a, Menu }) => {
-    const g = globalThis as unknown as { __e2e?: { menus: Electron.Menu[] } };
-    const menus = [...(g.__e2e?.menus ?? [])].reverse();
-    const appMenu = Menu.getApplicationMenu();
-    if (appMenu) menus.push(appMenu);
-    const find = (items: Electron.MenuItem[]): Electron.MenuItem | null => {
-      for (const i of items) {
-        if (i.label === 'Quit Drayer' && i.role !== 'quit') return i;
-        const sub = i.submenu ? find(i.submenu.items) : null;
-        if (sub) return sub;
+  await app
+    .evaluate(({ app: a, Menu }) => {
+      const g = globalThis as unknown as { __e2e?: { menus: Electron.Menu[] } };
+      const menus = [...(g.__e2e?.menus ?? [])].reverse();
+      const appMenu = Menu.getApplicationMenu();
+      if (appMenu) menus.push(appMenu);
+      const find = (items: Electron.MenuItem[]): Electron.MenuItem | null => {
+        for (const i of items) {
+          if (i.label === 'Quit Drayer' && i.role !== 'quit') return i;
+          const sub = i.submenu ? find(i.submenu.items) : null;
+          if (sub) return sub;
+        }
+        return null;
+      };
+      for (const m of menus) {
+        const item = find(m.items);
+        if (item) return void item.click();
       }
-      return null;
-    };
-    for (const m of menus) {
-      const item = find(m.items);
-      if (item) return void item.click();
-    }
-    a.quit();
-  }).catch(() => {}); // the process may be gone before the answer
+      a.quit();
+    })
+    .catch(() => {}); // the process may be gone before the answer
   await closed;
   if (apps.includes(app)) apps.splice(apps.indexOf(app), 1);
 }
@@ -288,17 +291,20 @@ let udd = '';
 let other: UiNode | null = null;
 let otherStream: { publicKey: string; link: string; name: string } | null = null;
 
-test('the window loads app://drayer/ under its CSP; first run, a post, a follow of another node, and Share\'s QR code, whose address answers', { skip: SKIP }, async () => {
-  udd = await userData('journey');
-  first = await launch(dev!, udd);
-  const { page, errors } = first;
+test(
+  "the window loads app://drayer/ under its CSP; first run, a post, a follow of another node, and Share's QR code, whose address answers",
+  { skip: SKIP },
+  async () => {
+    udd = await userData('journey');
+    first = await launch(dev!, udd);
+    const { page, errors } = first;
 
-  // The page and what it may do: the CSP header on every answer, no inline script, no Node.
-  const csp = await page.evaluate(() => fetch((globalThis as unknown as PageGlobals).location.href).then((r) => r.headers.get('content-security-policy')));
-  assert.ok(csp, 'app:// answers carry a CSP');
-  assert.match(csp, /default-src 'self'/);
-  assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/);
-  const inline = (await page.evaluate(`new Promise((resolve) => {
+    // The page and what it may do: the CSP header on every answer, no inline script, no Node.
+    const csp = await page.evaluate(() => fetch((globalThis as unknown as PageGlobals).location.href).then((r) => r.headers.get('content-security-policy')));
+    assert.ok(csp, 'app:// answers carry a CSP');
+    assert.match(csp, /default-src 'self'/);
+    assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/);
+    const inline = (await page.evaluate(`new Promise((resolve) => {
     let blocked = false;
     document.addEventListener('securitypolicyviolation', () => (blocked = true), { once: true });
     const s = document.createElement('script');
@@ -306,39 +312,42 @@ test('the window loads app://drayer/ under its CSP; first run, a post, a follow 
     document.head.appendChild(s);
     setTimeout(() => resolve({ ran: window.__inlineRan === true, blocked }), 200);
   })`)) as { ran: boolean; blocked: boolean };
-  assert.deepEqual(inline, { ran: false, blocked: true }, 'an inline script is refused by the CSP');
-  errors.splice(0); // the refusal just provoked is logged as a console error
-  const surface = (await page.evaluate(`({ drayer: Object.keys(window.drayer).sort(), require: typeof window.require, process: typeof window.process })`)) as object;
-  assert.deepEqual(surface, { drayer: ['call', 'onConnection', 'subscribe'], require: 'undefined', process: 'undefined' });
+    assert.deepEqual(inline, { ran: false, blocked: true }, 'an inline script is refused by the CSP');
+    errors.splice(0); // the refusal just provoked is logged as a console error
+    const surface = (await page.evaluate(
+      `({ drayer: Object.keys(window.drayer).sort(), require: typeof window.require, process: typeof window.process })`,
+    )) as object;
+    assert.deepEqual(surface, { drayer: ['call', 'onConnection', 'subscribe'], require: 'undefined', process: 'undefined' });
 
-  await firstRun(page, 'Ada in Electron');
-  await postFromComposer(page, 'Hello from the desktop app');
-  await shoot(page, 'electron-home');
+    await firstRun(page, 'Ada in Electron');
+    await postFromComposer(page, 'Hello from the desktop app');
+    await shoot(page, 'electron-home');
 
-  // a second node, headless, on 127.0.0.1
-  other = await startUiNode('e2e-other');
-  nodes.push(other);
-  const s = await other.call('createStream', { name: 'Bo on a headless node', about: 'Posts from elsewhere' });
-  await other.call('post', { publicKey: s.publicKey, title: 'From Bo', body: 'Written on the other node.' });
-  otherStream = { publicKey: s.publicKey, link: (await other.call('streamDetails', { publicKey: s.publicKey })).link, name: s.name };
-  await follow(page, s.publicKey, other.lanUrl, s.name);
-  await page.getByRole('article').filter({ hasText: 'From Bo' }).waitFor();
+    // a second node, headless, on 127.0.0.1
+    other = await startUiNode('e2e-other');
+    nodes.push(other);
+    const s = await other.call('createStream', { name: 'Bo on a headless node', about: 'Posts from elsewhere' });
+    await other.call('post', { publicKey: s.publicKey, title: 'From Bo', body: 'Written on the other node.' });
+    otherStream = { publicKey: s.publicKey, link: (await other.call('streamDetails', { publicKey: s.publicKey })).link, name: s.name };
+    await follow(page, s.publicKey, other.lanUrl, s.name);
+    await page.getByRole('article').filter({ hasText: 'From Bo' }).waitFor();
 
-  // Share on our own stream: the QR code's address answers with the stream's page
-  const mine = (await call<Stream[]>(page, 'listStreams', undefined)).find((x) => x.owned)!;
-  await go(page, `#/stream/${encodeURIComponent(mine.publicKey)}`);
-  await page.getByRole('heading', { name: 'Ada in Electron', level: 2 }).waitFor();
-  await page.getByRole('main').getByRole('button', { name: 'Share' }).click();
-  await page.locator('.dialog .qr img').waitFor();
-  await shoot(page, 'electron-share');
-  const url = await decodeQr(page, '.dialog .qr img');
-  assert.match(url, /^http:\/\//);
-  const res = await fetch(url);
-  assert.equal(res.status, 200, `${url} answers`);
-  assert.match(await res.text(), /Ada in Electron/);
-  await page.keyboard.press('Escape');
-  assert.deepEqual(errors, []);
-});
+    // Share on our own stream: the QR code's address answers with the stream's page
+    const mine = (await call<Stream[]>(page, 'listStreams', undefined)).find((x) => x.owned)!;
+    await go(page, `#/stream/${encodeURIComponent(mine.publicKey)}`);
+    await page.getByRole('heading', { name: 'Ada in Electron', level: 2 }).waitFor();
+    await page.getByRole('main').getByRole('button', { name: 'Share' }).click();
+    await page.locator('.dialog .qr img').waitFor();
+    await shoot(page, 'electron-share');
+    const url = await decodeQr(page, '.dialog .qr img');
+    assert.match(url, /^http:\/\//);
+    const res = await fetch(url);
+    assert.equal(res.status, 200, `${url} answers`);
+    assert.match(await res.text(), /Ada in Electron/);
+    await page.keyboard.press('Escape');
+    assert.deepEqual(errors, []);
+  },
+);
 
 test('a drayer: link given to a second launch reaches the first instance, which shows the stream', { skip: SKIP }, async () => {
   assert.ok(first && otherStream, 'the first test ran');
@@ -346,7 +355,9 @@ test('a drayer: link given to a second launch reaches the first instance, which 
   await go(page, '#/');
   await page.getByRole('heading', { name: 'Home', level: 1 }).waitFor();
   // as the OS starts the app for a clicked link: the same app and data, the link as an argument
-  const second = spawn(dev!.path, [...(process.platform === 'linux' ? ['--no-sandbox'] : []), `--user-data-dir=${udd}`, ...dev!.appArgs, otherStream.link], { stdio: 'ignore' });
+  const second = spawn(dev!.path, [...(process.platform === 'linux' ? ['--no-sandbox'] : []), `--user-data-dir=${udd}`, ...dev!.appArgs, otherStream.link], {
+    stdio: 'ignore',
+  });
   const code = await new Promise<number | null>((resolve, reject) => {
     const t = setTimeout(() => reject(new Error('the second instance did not quit within 60 s')), 60_000);
     second.once('exit', (c) => {
@@ -359,7 +370,7 @@ test('a drayer: link given to a second launch reaches the first instance, which 
   await page.getByRole('heading', { name: otherStream.name, level: 2 }).waitFor();
 });
 
-test('the tray\'s Pause Sync sets the sync mode the UI shows, and a second click turns it back', { skip: SKIP }, async () => {
+test("the tray's Pause Sync sets the sync mode the UI shows, and a second click turns it back", { skip: SKIP }, async () => {
   assert.ok(first, 'the first test ran');
   const { app, page } = first;
   await go(page, '#/settings');
@@ -367,7 +378,11 @@ test('the tray\'s Pause Sync sets the sync mode the UI shows, and a second click
   // (a click, not check(): the switch follows the saved setting, which comes back over IPC)
   await page.getByRole('switch', { name: 'New posts' }).click();
   await waitFor('the notifications setting', async () => (await call<{ notifications: boolean }>(page, 'getSettings', undefined)).notifications);
-  await waitFor('the tray menu rebuilt', () => app.evaluate(() => (globalThis as unknown as { __e2e: { menus: Electron.Menu[] } }).__e2e.menus.some((m) => m.items.some((i) => i.label.startsWith('Pause Sync')))));
+  await waitFor('the tray menu rebuilt', () =>
+    app.evaluate(() =>
+      (globalThis as unknown as { __e2e: { menus: Electron.Menu[] } }).__e2e.menus.some((m) => m.items.some((i) => i.label.startsWith('Pause Sync'))),
+    ),
+  );
   assert.match(await clickMenuItem(app, 'Pause Sync'), /^Pause Sync/);
   const sidebarNote = page.getByText('Sync paused', { exact: true }).first();
   await sidebarNote.waitFor();
@@ -380,7 +395,7 @@ test('the tray\'s Pause Sync sets the sync mode the UI shows, and a second click
   assert.equal((await call<{ syncMode: string }>(page, 'getSettings', undefined)).syncMode, 'normal');
 });
 
-test('a followed stream\'s new post becomes a desktop notification while the window is in the background', { skip: SKIP }, async () => {
+test("a followed stream's new post becomes a desktop notification while the window is in the background", { skip: SKIP }, async () => {
   assert.ok(first && other && otherStream, 'the first test ran');
   const { app, page } = first;
   assert.equal((await call<{ notifications: boolean }>(page, 'getSettings', undefined)).notifications, true);
@@ -404,9 +419,12 @@ test('quitting while a post is being written keeps it: after a restart it is the
   const title = `Written as the app quits ${Date.now()}`;
   const mine = (await call<Stream[]>(page, 'listStreams', undefined)).find((x) => x.owned)!;
   // the post's call is under way (sent over IPC, not yet answered) when Quit is clicked
-  await page.evaluate(([publicKey, t]) => {
-    void (globalThis as unknown as PageGlobals).drayer.call('post', { publicKey, title: t, body: 'x'.repeat(100_000) }).catch(() => {});
-  }, [mine.publicKey, title] as const);
+  await page.evaluate(
+    ([publicKey, t]) => {
+      void (globalThis as unknown as PageGlobals).drayer.call('post', { publicKey, title: t, body: 'x'.repeat(100_000) }).catch(() => {});
+    },
+    [mine.publicKey, title] as const,
+  );
   await quit(app);
   first = null;
 
@@ -419,28 +437,34 @@ test('quitting while a post is being written keeps it: after a restart it is the
 
 // ---------- the packaged app ----------
 
-test('the packaged app (electron-builder --dir): starts its node (native addons), follows with verification in worker threads, posts, quits', { skip: PACKAGED_SKIP }, async () => {
-  const exe: Exe = { path: packaged!, appArgs: [], label: 'packaged' };
-  const dir = await userData('packaged');
-  const b = await startUiNode('e2e-packaged-other');
-  nodes.push(b);
-  const s = await b.call('createStream', { name: 'Packaged peer' });
-  for (let i = 0; i < 20; i++) await b.call('post', { publicKey: s.publicKey, title: `Post ${i}`, body: `Body ${i}` });
-  const { app, page, errors } = await launch(exe, dir);
-  // where it runs from: resources/app.asar, with the engine unpacked beside it
-  const where = await app.evaluate(({ app: a }) => ({ packaged: a.isPackaged, appPath: a.getAppPath(), resources: process.resourcesPath }));
-  assert.equal(where.packaged, true);
-  assert.match(where.appPath, /app\.asar$/);
-  for (const f of ['dist/app/verify-worker.js', 'node_modules/better-sqlite3', 'node_modules/sodium-native']) {
-    assert.ok(fs.existsSync(path.join(where.resources, 'app.asar.unpacked', ...f.split('/'))), `${f} is unpacked`);
-  }
-  await firstRun(page, 'Packaged Ada');
-  await postFromComposer(page, 'Posted from the packaged app');
-  await follow(page, s.publicKey, b.lanUrl, 'Packaged peer');
-  await page.getByRole('article').filter({ hasText: 'Post 19' }).waitFor();
-  const report = await call<{ ok?: boolean; status?: string }>(page, 'verifyStream', { publicKey: s.publicKey }).catch((e: unknown) => ({ error: String((e as Error)?.message ?? e) }));
-  assert.ok(!('error' in report), `verify answered: ${JSON.stringify(report)}`);
-  await shoot(page, 'electron-packaged-home');
-  assert.deepEqual(errors, []);
-  await quit(app);
-});
+test(
+  'the packaged app (electron-builder --dir): starts its node (native addons), follows with verification in worker threads, posts, quits',
+  { skip: PACKAGED_SKIP },
+  async () => {
+    const exe: Exe = { path: packaged!, appArgs: [], label: 'packaged' };
+    const dir = await userData('packaged');
+    const b = await startUiNode('e2e-packaged-other');
+    nodes.push(b);
+    const s = await b.call('createStream', { name: 'Packaged peer' });
+    for (let i = 0; i < 20; i++) await b.call('post', { publicKey: s.publicKey, title: `Post ${i}`, body: `Body ${i}` });
+    const { app, page, errors } = await launch(exe, dir);
+    // where it runs from: resources/app.asar, with the engine unpacked beside it
+    const where = await app.evaluate(({ app: a }) => ({ packaged: a.isPackaged, appPath: a.getAppPath(), resources: process.resourcesPath }));
+    assert.equal(where.packaged, true);
+    assert.match(where.appPath, /app\.asar$/);
+    for (const f of ['dist/app/verify-worker.js', 'node_modules/better-sqlite3', 'node_modules/sodium-native']) {
+      assert.ok(fs.existsSync(path.join(where.resources, 'app.asar.unpacked', ...f.split('/'))), `${f} is unpacked`);
+    }
+    await firstRun(page, 'Packaged Ada');
+    await postFromComposer(page, 'Posted from the packaged app');
+    await follow(page, s.publicKey, b.lanUrl, 'Packaged peer');
+    await page.getByRole('article').filter({ hasText: 'Post 19' }).waitFor();
+    const report = await call<{ ok?: boolean; status?: string }>(page, 'verifyStream', { publicKey: s.publicKey }).catch((e: unknown) => ({
+      error: String((e as Error)?.message ?? e),
+    }));
+    assert.ok(!('error' in report), `verify answered: ${JSON.stringify(report)}`);
+    await shoot(page, 'electron-packaged-home');
+    assert.deepEqual(errors, []);
+    await quit(app);
+  },
+);

@@ -9,8 +9,25 @@ import { Stream } from '../app/store/store.js';
 import { blake2b256 } from '../app/core/crypto.js';
 import { isDrayerError } from '../app/core/errors.js';
 import {
-  addBytes, addFile, addPaths, chunkCount, collectLeftovers, deleteFile, gcChunks, getChunk, importFolder, type ImportProgress, listFiles,
-  missingChunks, normalizeFilePath, openFileStream, parseFileValue, putChunk, rawFileBody, readFileBytes, statFile,
+  addBytes,
+  addFile,
+  addPaths,
+  chunkCount,
+  collectLeftovers,
+  deleteFile,
+  gcChunks,
+  getChunk,
+  importFolder,
+  type ImportProgress,
+  listFiles,
+  missingChunks,
+  normalizeFilePath,
+  openFileStream,
+  parseFileValue,
+  putChunk,
+  rawFileBody,
+  readFileBytes,
+  statFile,
 } from '../app/store/files.js';
 import { tmpDir, utf8 } from './helpers.js';
 
@@ -21,7 +38,9 @@ function noise(n: number, seed: number): Buffer {
   const out = Buffer.alloc(n);
   let x = (seed * 2654435761) >>> 0 || 1;
   for (let i = 0; i < n; i += 4) {
-    x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
     out.writeUInt32LE(x >>> 0, Math.min(i, n - 4));
   }
   return out;
@@ -29,7 +48,15 @@ function noise(n: number, seed: number): Buffer {
 
 async function collect(r: NodeJS.ReadableStream): Promise<Buffer> {
   const parts: Buffer[] = [];
-  await pipeline(r, new Writable({ write(c, _e, cb) { parts.push(c); cb(); } }));
+  await pipeline(
+    r,
+    new Writable({
+      write(c, _e, cb) {
+        parts.push(c);
+        cb();
+      },
+    }),
+  );
   return Buffer.concat(parts);
 }
 
@@ -42,7 +69,11 @@ test('paths: relative, forward slashes, NFC; traversal and oddities are rejected
   assert.equal(normalizeFilePath('a/b/c.txt'), 'a/b/c.txt');
   assert.equal(normalizeFilePath('cafe\u0301.txt'), 'caf\u00e9.txt');
   for (const bad of ['', '/etc/passwd', '../x', 'a/../../x', 'a//b', 'a/', './a', 'a/./b', 'a\\b', 'a\u0000b', '..', 'x/..']) {
-    assert.throws(() => normalizeFilePath(bad), (e) => isDrayerError(e, 'INVALID_ARGUMENT') && /cannot be used/.test(e.message), bad);
+    assert.throws(
+      () => normalizeFilePath(bad),
+      (e) => isDrayerError(e, 'INVALID_ARGUMENT') && /cannot be used/.test(e.message),
+      bad,
+    );
   }
 });
 
@@ -77,7 +108,10 @@ test('a small text file round trips gzipped, a small binary file stays binary', 
   const seq = s.lastSeq();
   assert.equal((await addBytes(s, 'img/x.png', bin, { time: 5 })).changed, false);
   assert.equal(s.lastSeq(), seq);
-  assert.deepEqual(listFiles(s).map((f) => f.path), ['img/x.png', 'index.html']);
+  assert.deepEqual(
+    listFiles(s).map((f) => f.path),
+    ['img/x.png', 'index.html'],
+  );
   assert.deepEqual(s.verify().problems, []);
   s.close();
 });
@@ -118,7 +152,15 @@ test('a 5 MiB file round trips chunked, with ranges from any offset', async () =
   assert.equal(chunkCount(s), 6);
 
   assert.ok((await collect(openFileStream(s, 'media/big.bin'))).equals(data));
-  const ranges: [number, number][] = [[0, 0], [1, 100], [MiB - 1, MiB], [MiB, 2 * MiB - 1], [3 * MiB + 7, 5 * MiB + 12344], [2 * MiB + 5, 4 * MiB + 9], [5 * MiB, 5 * MiB + 99999]];
+  const ranges: [number, number][] = [
+    [0, 0],
+    [1, 100],
+    [MiB - 1, MiB],
+    [MiB, 2 * MiB - 1],
+    [3 * MiB + 7, 5 * MiB + 12344],
+    [2 * MiB + 5, 4 * MiB + 9],
+    [5 * MiB, 5 * MiB + 99999],
+  ];
   for (const [start, end] of ranges) {
     const got = await collect(openFileStream(s, 'media/big.bin', { start, end }));
     assert.ok(got.equals(data.subarray(start, Math.min(end, data.length - 1) + 1)), `${start}-${end}`);
@@ -173,20 +215,29 @@ test('a mirror holding a manifest without chunks: NOT_FOUND, missingChunks, veri
   const missing = missingChunks(m, 'v.mp4');
   assert.equal(missing.length, 4);
   assert.equal(listFiles(m)[0]!.chunked, true);
-  assert.throws(() => openFileStream(m, 'v.mp4'), (e) => isDrayerError(e, 'NOT_FOUND') && e.message.includes(Buffer.from(missing[0]!).toString('hex')));
+  assert.throws(
+    () => openFileStream(m, 'v.mp4'),
+    (e) => isDrayerError(e, 'NOT_FOUND') && e.message.includes(Buffer.from(missing[0]!).toString('hex')),
+  );
 
   // A tampered chunk is refused and nothing is stored.
   const good = getChunk(w, missing[1]!)!;
   const bad = Buffer.from(good);
   bad[1000] ^= 1;
-  assert.throws(() => putChunk(m, bad, missing[1]!), (e) => isDrayerError(e, 'INVALID_RECORD'));
+  assert.throws(
+    () => putChunk(m, bad, missing[1]!),
+    (e) => isDrayerError(e, 'INVALID_RECORD'),
+  );
   assert.equal(getChunk(m, missing[1]!), undefined);
 
   putChunk(m, good, missing[1]!);
   assert.equal(missingChunks(m, 'v.mp4').length, 3);
   // Chunk 1 alone is readable now; a range touching chunk 0 still fails.
   assert.ok((await collect(openFileStream(m, 'v.mp4', { start: MiB + 5, end: 2 * MiB - 1 }))).equals(data.subarray(MiB + 5, 2 * MiB)));
-  assert.throws(() => openFileStream(m, 'v.mp4', { start: 10, end: MiB + 10 }), (e) => isDrayerError(e, 'NOT_FOUND'));
+  assert.throws(
+    () => openFileStream(m, 'v.mp4', { start: 10, end: MiB + 10 }),
+    (e) => isDrayerError(e, 'NOT_FOUND'),
+  );
   // A chunk vanishing mid-read fails the stream with NOT_FOUND too.
   for (const h of missingChunks(m, 'v.mp4')) putChunk(m, getChunk(w, h)!, h);
   const r = openFileStream(m, 'v.mp4');
@@ -283,11 +334,14 @@ test('addFile reports missing sources and folders clearly', async () => {
   await assert.rejects(addFile(s, 'x', path.join(d, 'nope')), (e) => isDrayerError(e, 'NOT_FOUND'));
   await assert.rejects(addFile(s, 'x', d), (e) => isDrayerError(e, 'INVALID_ARGUMENT') && /folder/.test(e.message));
   await assert.rejects(addFile(s, '../x', d), (e) => isDrayerError(e, 'INVALID_ARGUMENT'));
-  assert.throws(() => openFileStream(s, 'nope.txt'), (e) => isDrayerError(e, 'NOT_FOUND'));
+  assert.throws(
+    () => openFileStream(s, 'nope.txt'),
+    (e) => isDrayerError(e, 'NOT_FOUND'),
+  );
   s.close();
 });
 
-test('overlapping big-file writes restore the stream\'s checkpoint setting when the last one ends', async () => {
+test("overlapping big-file writes restore the stream's checkpoint setting when the last one ends", async () => {
   const d = tmpDir();
   const s = Stream.create(path.join(d, 'cp.stream'));
   try {
@@ -409,7 +463,10 @@ test('a collection keeps what operations in progress pinned, and takes what thos
     }
     assert.equal(collectLeftovers(s), 2);
     assert.equal(chunkCount(s), kept + 2);
-    assert.deepEqual(s.db.prepare('SELECT pid, place FROM chunk_ops ORDER BY id').all(), cases.filter((c) => c.stays).map(({ pid, place }) => ({ pid, place })));
+    assert.deepEqual(
+      s.db.prepare('SELECT pid, place FROM chunk_ops ORDER BY id').all(),
+      cases.filter((c) => c.stays).map(({ pid, place }) => ({ pid, place })),
+    );
     assert.equal(s.db.prepare('SELECT count(*) FROM chunk_pins').pluck().get(), 2);
     assert.equal(collectLeftovers(s), 0, 'nothing stale: nothing collected');
     assert.ok((await readFileBytes(s, 'big.bin')).equals(noise(3 * MiB, 6)));

@@ -94,7 +94,10 @@ test('words with a misspelt or missing word say which, not "not base64"', () => 
   rejects(words.slice(0, 20).join(',').replace('upset', 'upsett'), /unknown PGP word "upsett"/); // and too few: the typo first
   rejects(fingerprint(pk).split(' ').join(', '), /fingerprint/);
   for (const text of [words.join(', ').replace('upset', 'upsett'), words.slice(0, 31).join(', ')]) {
-    assert.throws(() => parseKey(text), (e: Error) => !/not base64/.test(e.message));
+    assert.throws(
+      () => parseKey(text),
+      (e: Error) => !/not base64/.test(e.message),
+    );
   }
 });
 

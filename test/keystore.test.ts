@@ -95,7 +95,10 @@ test('a sealed key without the cipher (the CLI) opens read-only and says the app
   useKeyCipher(null);
   const ro = Stream.open(file);
   assert.equal(ro.writable, false);
-  assert.throws(() => ro.put('post', 'p2', utf8('no')), (e: Error & { code?: string }) => e.code === 'NOT_WRITABLE' && /desktop app/.test(e.message));
+  assert.throws(
+    () => ro.put('post', 'p2', utf8('no')),
+    (e: Error & { code?: string }) => e.code === 'NOT_WRITABLE' && /desktop app/.test(e.message),
+  );
   ro.close();
   assert.throws(() => readKeyFile(keyPathFor(file)), /desktop app/);
 
@@ -115,7 +118,10 @@ test('the explicit export writes a plain 0600 copy the CLI writes with, and neve
   exportKeyFile(keyPathFor(file), out);
   assert.ok(!isSealedKeyFile(out));
   if (process.platform !== 'win32') assert.equal(mode(out), 0o600);
-  assert.throws(() => exportKeyFile(keyPathFor(file), out), (e: Error & { code?: string }) => e.code === 'EXISTS');
+  assert.throws(
+    () => exportKeyFile(keyPathFor(file), out),
+    (e: Error & { code?: string }) => e.code === 'EXISTS',
+  );
   useKeyCipher(null);
   assert.deepEqual(readKeyFile(out).publicKey, Stream.open(file).publicKey);
 
@@ -128,7 +134,7 @@ test('the explicit export writes a plain 0600 copy the CLI writes with, and neve
   assert.equal(r.code, 0, r.err);
 });
 
-test('a plain key file keeps working with the cipher, and is sealed on its stream\'s first write, not on open', () => {
+test("a plain key file keeps working with the cipher, and is sealed on its stream's first write, not on open", () => {
   const dir = tmpDir();
   const file = path.join(dir, 'e.stream');
   const s = Stream.create(file, { name: 'e' });
@@ -153,7 +159,11 @@ test('a plain key file keeps working with the cipher, and is sealed on its strea
   assert.equal(again.writable, true);
   assert.equal(again.verify().problems.length, 0);
   again.close();
-  assert.deepEqual(fs.readdirSync(dir).filter((f) => f.endsWith('.tmp')), [], 'no temporary file left');
+  assert.deepEqual(
+    fs.readdirSync(dir).filter((f) => f.endsWith('.tmp')),
+    [],
+    'no temporary file left',
+  );
 });
 
 test('where the OS offers no encryption keys stay plain, and a keychain that garbles keys never replaces a plain file', () => {

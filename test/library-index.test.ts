@@ -14,7 +14,10 @@ import { addPost, decodePost, editPost, encodePost, POST_TYPE } from '../app/sto
 import { addBytes, deleteFile, FILE_TYPE } from '../app/store/files.js';
 import { tmpDir } from './helpers.js';
 
-const PNG = Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000000' + '1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082', 'hex').toString('base64');
+const PNG = Buffer.from(
+  '89504e470d0a1a0a0000000d4948445200000001000000010806000000' + '1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082',
+  'hex',
+).toString('base64');
 
 async function startNode(name: string): Promise<DrayerNode> {
   return DrayerNode.start({ dataDir: path.join(tmpDir(), name), host: '127.0.0.1', port: 0, discovery: false, autoSync: false });
@@ -43,9 +46,16 @@ test('the journey of issue 13: avatar, post with a picture, edit, post, delete t
     assert.equal(await n.call('deletePost', { publicKey: s.publicKey, key: b.key }), true);
     const tl = await n.call('timeline', {});
     assert.deepEqual(dupKeys(tl), [], `timeline: ${JSON.stringify(tl.map((t) => [t.key, t.id]))}`);
-    assert.deepEqual(tl.map((t) => t.key), [a.key]);
+    assert.deepEqual(
+      tl.map((t) => t.key),
+      [a.key],
+    );
     const found = await n.call('search', { query: 'cat' });
-    assert.deepEqual(found.map((t) => t.key), [a.key], `search: ${JSON.stringify(found.map((t) => [t.key, t.id]))}`);
+    assert.deepEqual(
+      found.map((t) => t.key),
+      [a.key],
+      `search: ${JSON.stringify(found.map((t) => [t.key, t.id]))}`,
+    );
     assert.match(found[0]!.body, /lovely/);
   } finally {
     await n.stop();
@@ -104,8 +114,18 @@ function checkIndex(lib: Library, s: Stream, tokens: Map<string, string>, who: s
   const got = rows.map((t) => JSON.stringify([t.key, t.id, t.ts, t.mod, t.title, t.body])).sort();
   assert.deepEqual(got, want, `${who}: timeline rows`);
   assert.equal(new Set(rows.map((t) => t.key)).size, rows.length, `${who}: one row per post key`);
-  const liveKeys = [...s.iterate()].filter((r) => r.type === POST_TYPE).map((r) => `${r.key}#${r.id}`).sort();
-  assert.deepEqual(lib.search('common', { limit: 1000, streams: [pk] }).map((t) => `${t.key}#${t.id}`).sort(), liveKeys, `${who}: search of a word in every post`);
+  const liveKeys = [...s.iterate()]
+    .filter((r) => r.type === POST_TYPE)
+    .map((r) => `${r.key}#${r.id}`)
+    .sort();
+  assert.deepEqual(
+    lib
+      .search('common', { limit: 1000, streams: [pk] })
+      .map((t) => `${t.key}#${t.id}`)
+      .sort(),
+    liveKeys,
+    `${who}: search of a word in every post`,
+  );
   // Every version's own word: found once while that version is live, never after.
   const liveBodies = new Map([...s.iterate()].filter((r) => r.type === POST_TYPE).map((r) => [r.key, decodePost(r.val).body]));
   for (const [token, key] of tokens) {
@@ -223,7 +243,7 @@ test('property: the timeline and search of the writer and a follower follow ever
         }
         pull(10_000, 50);
         checkIndex(flib, f, tokens, 'follower drained');
-        assert.deepEqual(livePosts(f), livePosts(w), 'the follower holds the writer\'s posts');
+        assert.deepEqual(livePosts(f), livePosts(w), "the follower holds the writer's posts");
       } finally {
         w.close();
         f.close();

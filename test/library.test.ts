@@ -42,16 +42,28 @@ test('streams are added, listed, updated and removed', () => {
   assert.equal(e.name, '');
   assert.deepEqual(e.settings, { serve: true });
   assert.ok(e.added > 0 && e.added <= Date.now());
-  assert.deepEqual(lib.listStreams().map((x) => x.file), ['bob.stream', 'alice.stream']);
+  assert.deepEqual(
+    lib.listStreams().map((x) => x.file),
+    ['bob.stream', 'alice.stream'],
+  );
 
-  assert.throws(() => lib.addStream({ publicKey: b64(a), file: 'other.stream', owned: true }), (err) => isDrayerError(err, 'EXISTS') && /already in the library/.test(err.message));
-  assert.throws(() => lib.addStream({ publicKey: 'not a key', file: 'x.stream', owned: false }), (err) => isDrayerError(err, 'INVALID_ARGUMENT'));
+  assert.throws(
+    () => lib.addStream({ publicKey: b64(a), file: 'other.stream', owned: true }),
+    (err) => isDrayerError(err, 'EXISTS') && /already in the library/.test(err.message),
+  );
+  assert.throws(
+    () => lib.addStream({ publicKey: 'not a key', file: 'x.stream', owned: false }),
+    (err) => isDrayerError(err, 'INVALID_ARGUMENT'),
+  );
 
   const u = lib.updateStream(b64(b), { settings: { announce: true, partial: { latest: 10 } } });
   assert.deepEqual(u.settings, { serve: true, announce: true, partial: { latest: 10 } }, 'settings merge');
   assert.deepEqual(lib.updateStream(b64(b), { settings: { serve: undefined } }).settings, { announce: true, partial: { latest: 10 } });
   assert.equal(lib.updateStream(b64(b), { name: 'Bobby' }).name, 'Bobby');
-  assert.throws(() => lib.updateStream('AAAA', { name: 'x' }), (err) => isDrayerError(err, 'NOT_FOUND'));
+  assert.throws(
+    () => lib.updateStream('AAAA', { name: 'x' }),
+    (err) => isDrayerError(err, 'NOT_FOUND'),
+  );
 
   // indexing fills the display name from drayer/info
   lib.indexStream(b);
@@ -66,9 +78,15 @@ test('streams are added, listed, updated and removed', () => {
   assert.equal(lib.getCursor('http://peer', b64(a), 'n1'), 0);
   assert.ok(fs.existsSync(a.file), 'the stream file is left alone');
   lib.removeStream(b64(a)); // idempotent
-  assert.deepEqual(lib.listStreams().map((x) => x.publicKey), [b64(b)]);
+  assert.deepEqual(
+    lib.listStreams().map((x) => x.publicKey),
+    [b64(b)],
+  );
   // indexing a stream that is not in the library says so
-  assert.throws(() => lib.indexStream(a), (err) => isDrayerError(err, 'NOT_FOUND') && /addStream/.test(err.message));
+  assert.throws(
+    () => lib.indexStream(a),
+    (err) => isDrayerError(err, 'NOT_FOUND') && /addStream/.test(err.message),
+  );
   a.close();
   b.close();
   lib.close();
@@ -104,7 +122,10 @@ test('a cursor is valid only for the node id it was taken from; peers upsert and
   lib.setCursor('p1', 'S', 'nodeC', 3);
   assert.equal(lib.getCursor('p1', 'S', 'nodeC'), 3);
   assert.equal(lib.getCursor('p1', 'S', 'nodeA'), 0);
-  assert.throws(() => lib.setCursor('p1', 'S', 'n', -1), (err) => isDrayerError(err, 'INVALID_ARGUMENT'));
+  assert.throws(
+    () => lib.setCursor('p1', 'S', 'n', -1),
+    (err) => isDrayerError(err, 'INVALID_ARGUMENT'),
+  );
 
   lib.upsertPeer({ url: 'http://b:1', lastSeen: 10 });
   lib.upsertPeer({ url: 'http://a:1', failures: 2, nextTry: 99 });
@@ -170,9 +191,15 @@ test('edits and deletes (of the ID tip, the M tip and the middle) show after ind
   assert.ok(r.removed >= 3, `removed ${r.removed}`);
   const tl = lib.timeline();
   assert.deepEqual(titles(tl), ['t6', 't5', 't3', 't1', 't0 edited']);
-  assert.deepEqual(tl.map((x) => x.key), [keys[6], keys[5], keys[3], keys[1], keys[0]]);
+  assert.deepEqual(
+    tl.map((x) => x.key),
+    [keys[6], keys[5], keys[3], keys[1], keys[0]],
+  );
   assert.equal(tl.length, a.count(POST_TYPE));
-  assert.deepEqual(lib.search('edited').map((x) => x.title), ['t0 edited']);
+  assert.deepEqual(
+    lib.search('edited').map((x) => x.title),
+    ['t0 edited'],
+  );
   assert.deepEqual(lib.indexStream(a), { indexed: 0, removed: 0 }, 'nothing changed');
   a.close();
   lib.close();
@@ -197,7 +224,10 @@ test('a mirror that receives a delete through apply shows it after noteApplied',
   w.delete(POST_TYPE, keys[2]!);
   editPost(w, keys[4]!, { title: 'post 4 edited', body: 'text' });
   cur = pull(m, w, cur.since);
-  assert.ok(cur.results.some((x) => x.removed.length > 0), 'the delete reached the mirror as a removal');
+  assert.ok(
+    cur.results.some((x) => x.removed.length > 0),
+    'the delete reached the mirror as a removal',
+  );
   for (const res of cur.results) lib.noteApplied(m, res);
   assert.deepEqual(titles(lib.timeline()), ['post 5', 'post 4 edited', 'post 3', 'post 1', 'post 0']);
   assert.deepEqual(lib.indexStream(m), { indexed: 0, removed: 0 }, 'noteApplied left the index current');
@@ -244,15 +274,43 @@ test('search finds title and body words, never chokes on user input, and respect
   lib.indexStream(a);
   lib.indexStream(b);
 
-  assert.deepEqual(lib.search('gardening').map((x) => x.title), ['Gardening notes']);
-  assert.deepEqual(lib.search('tomatoes').map((x) => x.title).sort(), ['Bread', 'Gardening notes']);
-  assert.deepEqual(lib.search('tomatoes', { streams: [b64(b)] }).map((x) => x.title), ['Bread']);
+  assert.deepEqual(
+    lib.search('gardening').map((x) => x.title),
+    ['Gardening notes'],
+  );
+  assert.deepEqual(
+    lib
+      .search('tomatoes')
+      .map((x) => x.title)
+      .sort(),
+    ['Bread', 'Gardening notes'],
+  );
+  assert.deepEqual(
+    lib.search('tomatoes', { streams: [b64(b)] }).map((x) => x.title),
+    ['Bread'],
+  );
   assert.deepEqual(lib.search('tomatoes', { streams: [] }), []);
-  assert.deepEqual(lib.search('espr').map((x) => x.title), ['Café review'], 'prefix on the last term');
-  assert.deepEqual(lib.search('cafe').map((x) => x.title), ['Café review'], 'diacritics are ignored');
-  assert.deepEqual(lib.search('bitter espresso').map((x) => x.title), ['Café review'], 'all terms, any order');
+  assert.deepEqual(
+    lib.search('espr').map((x) => x.title),
+    ['Café review'],
+    'prefix on the last term',
+  );
+  assert.deepEqual(
+    lib.search('cafe').map((x) => x.title),
+    ['Café review'],
+    'diacritics are ignored',
+  );
+  assert.deepEqual(
+    lib.search('bitter espresso').map((x) => x.title),
+    ['Café review'],
+    'all terms, any order',
+  );
   assert.deepEqual(lib.search('bitter tomatoes'), []);
-  assert.deepEqual(lib.search('needle').map((x) => x.title), ['Long one'], 'the whole body is searchable');
+  assert.deepEqual(
+    lib.search('needle').map((x) => x.title),
+    ['Long one'],
+    'the whole body is searchable',
+  );
   assert.ok(lib.search('needle')[0]!.body.length <= 500, 'the timeline keeps an excerpt');
   const hit = lib.search('sun')[0]!;
   assert.match(hit.snippet, /sun/);
@@ -261,15 +319,25 @@ test('search finds title and body words, never chokes on user input, and respect
   for (const q of ['foo" OR (', '"', '(', 'AND', 'NOT', 'a OR', '*', 'title:x', '^', 'NEAR(a b)', '', '   ', '""""', 'bread" OR "x']) {
     assert.doesNotThrow(() => lib.search(q), `query ${JSON.stringify(q)}`);
   }
-  assert.deepEqual(lib.search('bread" (').map((x) => x.title), ['Bread'], 'punctuation is ignored');
+  assert.deepEqual(
+    lib.search('bread" (').map((x) => x.title),
+    ['Bread'],
+    'punctuation is ignored',
+  );
   assert.deepEqual(lib.search('bread" OR (sourdough'), [], 'OR is a word, not an operator: every word must match');
 
   // edits and deletes reach the index
   const k = a.list(POST_TYPE).find((r) => r.ts === 1 * SEC)!.key;
   editPost(a, k, { title: 'Gardening notes', body: 'Cucumbers now.' });
   lib.indexStream(a);
-  assert.deepEqual(lib.search('tomatoes').map((x) => x.title), ['Bread']);
-  assert.deepEqual(lib.search('cucumbers').map((x) => x.title), ['Gardening notes']);
+  assert.deepEqual(
+    lib.search('tomatoes').map((x) => x.title),
+    ['Bread'],
+  );
+  assert.deepEqual(
+    lib.search('cucumbers').map((x) => x.title),
+    ['Gardening notes'],
+  );
   a.delete(POST_TYPE, k);
   lib.indexStream(a);
   assert.deepEqual(lib.search('cucumbers'), []);
@@ -303,7 +371,10 @@ test('rebuild reproduces the timeline; deleting library.db and rebuilding loses 
   const r = lib.rebuild();
   assert.equal(r.streams, 3);
   assert.equal(r.posts, 21);
-  assert.deepEqual(r.skipped.map((x) => x.file), ['junk.stream']);
+  assert.deepEqual(
+    r.skipped.map((x) => x.file),
+    ['junk.stream'],
+  );
   assert.match(r.skipped[0]!.reason, /not a Drayer stream|not an SQLite/);
   assert.deepEqual(lib.timeline({ limit: 1000 }), before);
   assert.deepEqual(lib.listStreams(), streamsBefore, 'entries, names, settings and added times are kept');
@@ -319,11 +390,17 @@ test('rebuild reproduces the timeline; deleting library.db and rebuilding loses 
   const r2 = lib.rebuild();
   assert.equal(r2.streams, 3);
   assert.deepEqual(
-    lib.listStreams().map((e) => [e.publicKey, e.file, e.owned, e.name]).sort(),
+    lib
+      .listStreams()
+      .map((e) => [e.publicKey, e.file, e.owned, e.name])
+      .sort(),
     streamsBefore.map((e) => [e.publicKey, e.file, e.owned, e.name]).sort(),
   );
   assert.deepEqual(lib.timeline({ limit: 1000 }), before);
-  assert.deepEqual(lib.search('walt').map((x) => x.title), ['from walt']);
+  assert.deepEqual(
+    lib.search('walt').map((x) => x.title),
+    ['from walt'],
+  );
 
   // a stream file that disappears leaves the library on the next rebuild
   for (const f of ['bob.stream', 'bob.stream.privatekey', 'bob.stream-wal', 'bob.stream-shm']) fs.rmSync(path.join(d, f), { force: true });
@@ -338,7 +415,9 @@ test('rebuild reproduces the timeline; deleting library.db and rebuilding loses 
 function rng(seed: number) {
   let x = seed * 2654435761 + 1;
   return () => {
-    x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
     return ((x >>> 0) % 1_000_000) / 1_000_000;
   };
 }
@@ -366,7 +445,9 @@ test('random edits, deletes and partial pulls: noteApplied keeps the timeline eq
         const page = w.changesSince(since, { limit: 1 + Math.floor(rnd() * 4) });
         lib.noteApplied(m, m.apply(page.records));
         since = page.seq;
-        const live = m.list(POST_TYPE, { limit: 1000 }).map((r) => ({ id: r.id, key: r.key, mod: r.mod, title: JSON.parse(Buffer.from(r.val!).toString()).title }));
+        const live = m
+          .list(POST_TYPE, { limit: 1000 })
+          .map((r) => ({ id: r.id, key: r.key, mod: r.mod, title: JSON.parse(Buffer.from(r.val!).toString()).title }));
         assert.deepEqual(view(lib.timeline({ limit: 1000 })), view(live), `seed ${seed} step ${step}`);
       }
     }
@@ -406,7 +487,13 @@ test('indexing a 20k-post stream, then again with no changes', () => {
   const a = owned(lib, 'big');
   const N = 20_000;
   a.batch((b) => {
-    for (let i = 0; i < N; i++) b.put(POST_TYPE, `k${i}`, encodePost({ title: `post number ${i}`, body: `some words for the index ${i % 97} ${'lorem ipsum '.repeat(i % 20)}` }), (i + 1) * SEC);
+    for (let i = 0; i < N; i++)
+      b.put(
+        POST_TYPE,
+        `k${i}`,
+        encodePost({ title: `post number ${i}`, body: `some words for the index ${i % 97} ${'lorem ipsum '.repeat(i % 20)}` }),
+        (i + 1) * SEC,
+      );
   });
   let t = performance.now();
   const first = lib.indexStream(a);

@@ -14,9 +14,7 @@ import { generateKeyPair, randomBytes } from '../app/core/crypto.js';
 import { buildAnnouncePackets, MAGIC } from '../app/net/discovery-wire.js';
 import { isDrayerError } from '../app/core/errors.js';
 import { addBytes, parseFileValue } from '../app/store/files.js';
-import {
-  decodeBounded, decodeInfo, decodePrimaryServers, MSGPACK_LIMITS, MsgpackError, type MsgpackLimits, valueProblem,
-} from '../app/core/msgpack.js';
+import { decodeBounded, decodeInfo, decodePrimaryServers, MSGPACK_LIMITS, MsgpackError, type MsgpackLimits, valueProblem } from '../app/core/msgpack.js';
 import { decodeWire, encodeWire, fromWire, toWire } from '../app/core/record.js';
 import { Stream } from '../app/store/store.js';
 import { arrayBomb, ARRAY32_33M } from './bombs.js';
@@ -38,13 +36,16 @@ const profiles = Object.entries(MSGPACK_LIMITS) as [string, MsgpackLimits][];
 
 /** Decoding as `L` throws a MsgpackError whose reason matches `why`. */
 function refused(buf: Uint8Array, L: MsgpackLimits, why: RegExp): void {
-  assert.throws(() => decodeBounded(buf, L), (e: unknown) => {
-    assert.ok(e instanceof MsgpackError, String(e));
-    assert.ok(isDrayerError(e));
-    assert.match(e.reason, why);
-    assert.match(e.message, new RegExp(`^${L.what.replace(/^a/, 'A').replace(/[/]/g, '\\/')} `));
-    return true;
-  });
+  assert.throws(
+    () => decodeBounded(buf, L),
+    (e: unknown) => {
+      assert.ok(e instanceof MsgpackError, String(e));
+      assert.ok(isDrayerError(e));
+      assert.match(e.reason, why);
+      assert.match(e.message, new RegExp(`^${L.what.replace(/^a/, 'A').replace(/[/]/g, '\\/')} `));
+      return true;
+    },
+  );
 }
 
 test('what Drayer sends decodes exactly as the library decodes it', async () => {
@@ -66,13 +67,24 @@ test('what Drayer sends decodes exactly as the library decodes it', async () => 
   // announce packets of many streams, a query, a record announcement
   const streams = Array.from({ length: 60 }, (_, i) => ({ publicKey: randomBytes(32), mtip: 1_700_000_000_000_000 + i, name: `stream ${i} `.repeat(6) }));
   const { packets } = buildAnnouncePackets(randomBytes(16), { port: 8080, name: 'n'.repeat(64), intervalMs: 30_000, round: 1 }, streams);
-  const bodies = [...packets.map((p) => p.subarray(20)), encodeWire({ t: 'q', k: kp.publicKey, m: 5 }), encodeWire({ t: 'r', p: 8080, r: toWire(s.get('post', 'p1')!, true) })];
+  const bodies = [
+    ...packets.map((p) => p.subarray(20)),
+    encodeWire({ t: 'q', k: kp.publicKey, m: 5 }),
+    encodeWire({ t: 'r', p: 8080, r: toWire(s.get('post', 'p1')!, true) }),
+  ];
   for (const b of bodies) assert.deepEqual(decodeBounded(b, MSGPACK_LIMITS.discovery), asLib(b));
   // values written by an author
   const info = encode({ name: 'Wire', about: 'x'.repeat(5000), avatar: randomBytes(2000), more: { nested: [1, 2, { a: 'b' }] } });
   assert.deepEqual(decodeInfo(info), asLib(info, false));
-  const servers = encode([{ type: 'http', url: 'http://a:1' }, { type: 'other', url: 'x' }, { type: 'http', url: 'http://b:2' }]);
-  assert.deepEqual(decodePrimaryServers(servers), [{ type: 'http', url: 'http://a:1' }, { type: 'http', url: 'http://b:2' }]);
+  const servers = encode([
+    { type: 'http', url: 'http://a:1' },
+    { type: 'other', url: 'x' },
+    { type: 'http', url: 'http://b:2' },
+  ]);
+  assert.deepEqual(decodePrimaryServers(servers), [
+    { type: 'http', url: 'http://a:1' },
+    { type: 'http', url: 'http://b:2' },
+  ]);
   for (const f of ['a/b.txt', 'big.bin']) {
     const { header } = parseFileValue(s.get('file', f)!.val!);
     assert.equal(header.enc, f === 'big.bin' ? 'chunks' : header.enc);
@@ -104,11 +116,23 @@ test('the 300-byte bombs, and every header that declares more than the input hol
     refused(deep, L, new RegExp(`nests deeper than ${L.maxDepth} levels`));
     assert.doesNotThrow(() => decodeBounded(deep.subarray(1), L));
     // too long for the profile (yet within the input)
-    refused(encode(new Array(L.maxArray + 1).fill(0)), { ...L, maxBytes: Infinity }, new RegExp(`holds an array of ${L.maxArray + 1} items, more than the ${L.maxArray} allowed`));
+    refused(
+      encode(new Array(L.maxArray + 1).fill(0)),
+      { ...L, maxBytes: Infinity },
+      new RegExp(`holds an array of ${L.maxArray + 1} items, more than the ${L.maxArray} allowed`),
+    );
   }
   // the input itself too big, and too many items in all
   refused(new Uint8Array(1201), MSGPACK_LIMITS.discovery, /is 1201 bytes, more than the 1200 allowed/);
-  refused(encode([[1, 2, 3], [4, 5, 6], [7, 8, 9]]), { ...MSGPACK_LIMITS.discovery, maxItems: 10 }, /holds more than 10 items/);
+  refused(
+    encode([
+      [1, 2, 3],
+      [4, 5, 6],
+      [7, 8, 9],
+    ]),
+    { ...MSGPACK_LIMITS.discovery, maxItems: 10 },
+    /holds more than 10 items/,
+  );
   refused(encode({ name: 'x'.repeat(65) }), { ...MSGPACK_LIMITS.discovery, rawStrings: false }, /holds a string of 65 bytes, more than the 64 allowed/);
   // what the library still refuses comes out as a MsgpackError too
   refused(Uint8Array.from([0x81, 0x91, 0x01, 0x02]), MSGPACK_LIMITS.info, /is not usable msgpack \(The type of key must be string or number/); // a map keyed by an array
@@ -150,11 +174,14 @@ test('author-signed values: what does not decode as its type requires is a probl
   assert.equal(valueProblem('post', 'p', bomb), null); // untyped values are any bytes
   assert.equal(valueProblem('drayer', 'other', bomb), null);
   assert.equal(valueProblem('file', 'x', bomb), null); // any bytes may be put as a file: reading one says it is malformed
-  assert.throws(() => parseFileValue(Buffer.concat([Uint8Array.from([bomb.length, 1, 0, 0]), bomb, new Uint8Array(256)])), (e: unknown) => {
-    assert.ok(isDrayerError(e, 'CORRUPT'));
-    assert.match((e as Error).message, /its header declares more items than it holds/);
-    return true;
-  });
+  assert.throws(
+    () => parseFileValue(Buffer.concat([Uint8Array.from([bomb.length, 1, 0, 0]), bomb, new Uint8Array(256)])),
+    (e: unknown) => {
+      assert.ok(isDrayerError(e, 'CORRUPT'));
+      assert.match((e as Error).message, /its header declares more items than it holds/);
+      return true;
+    },
+  );
 });
 
 // ---------- fuzz ----------
@@ -172,12 +199,25 @@ const valueArb = fc.letrec((tie) => ({
   ),
   node: fc.oneof({ depthSize: 'small', withCrossShrink: true }, tie('leaf'), tie('array'), tie('map')),
   array: fc.array(tie('node'), { maxLength: 6 }),
-  map: fc.dictionary(fc.string({ maxLength: 12 }).filter((k) => k !== '__proto__'), tie('node'), { maxKeys: 6 }),
+  map: fc.dictionary(
+    fc.string({ maxLength: 12 }).filter((k) => k !== '__proto__'),
+    tie('node'),
+    { maxKeys: 6 },
+  ),
 })).node;
 
 const lyingHeaders = [
-  [0xdd, 0xff, 0xff, 0xff, 0xff], [0xdd, 0x02, 0x00, 0x00, 0x00], [0xdc, 0xff, 0xff], [0xdf, 0xff, 0xff, 0xff, 0xff], [0xde, 0xff, 0xff],
-  [0xdb, 0xff, 0xff, 0xff, 0xff], [0xc6, 0x7f, 0xff, 0xff, 0xff], [0xc9, 0xff, 0xff, 0xff, 0xff, 0x05], [0xda, 0xff, 0xff], [0x9f], [0x8f],
+  [0xdd, 0xff, 0xff, 0xff, 0xff],
+  [0xdd, 0x02, 0x00, 0x00, 0x00],
+  [0xdc, 0xff, 0xff],
+  [0xdf, 0xff, 0xff, 0xff, 0xff],
+  [0xde, 0xff, 0xff],
+  [0xdb, 0xff, 0xff, 0xff, 0xff],
+  [0xc6, 0x7f, 0xff, 0xff, 0xff],
+  [0xc9, 0xff, 0xff, 0xff, 0xff, 0x05],
+  [0xda, 0xff, 0xff],
+  [0x9f],
+  [0x8f],
 ].map((h) => Uint8Array.from(h));
 
 /** Bytes from outside: random, structured, truncated, and structured with lying headers spliced in. */
@@ -199,18 +239,27 @@ const inputArb = fc.oneof(
 /** Every decoder of outside bytes, as its callers use it: each returns, or throws a DrayerError. */
 const decoders: [string, (b: Uint8Array) => unknown][] = [
   ...profiles.map(([name, L]) => [`decodeBounded ${name}`, (b: Uint8Array) => decodeBounded(b, L)] as [string, (b: Uint8Array) => unknown]),
-  ['discovery packet body, then its record', (b) => {
-    const m = decodeWire(b, MSGPACK_LIMITS.discovery) as { r?: unknown };
-    if (m && typeof m === 'object' && 'r' in m) fromWire(m.r, new Uint8Array(32));
-  }],
-  ['changes page, then its records', (b) => {
-    const m = decodeWire(b, MSGPACK_LIMITS.changesPage) as { records?: unknown };
-    if (m && Array.isArray(m.records)) for (const r of m.records) fromWire(r, new Uint8Array(32));
-  }],
-  ['newRecords list, then its records', (b) => {
-    const m = decodeWire(b, MSGPACK_LIMITS.newRecords);
-    if (Array.isArray(m)) for (const r of m) fromWire(r, new Uint8Array(32));
-  }],
+  [
+    'discovery packet body, then its record',
+    (b) => {
+      const m = decodeWire(b, MSGPACK_LIMITS.discovery) as { r?: unknown };
+      if (m && typeof m === 'object' && 'r' in m) fromWire(m.r, new Uint8Array(32));
+    },
+  ],
+  [
+    'changes page, then its records',
+    (b) => {
+      const m = decodeWire(b, MSGPACK_LIMITS.changesPage) as { records?: unknown };
+      if (m && Array.isArray(m.records)) for (const r of m.records) fromWire(r, new Uint8Array(32));
+    },
+  ],
+  [
+    'newRecords list, then its records',
+    (b) => {
+      const m = decodeWire(b, MSGPACK_LIMITS.newRecords);
+      if (Array.isArray(m)) for (const r of m) fromWire(r, new Uint8Array(32));
+    },
+  ],
   ['drayer/info', decodeInfo],
   ['drayer/primaryServers', decodePrimaryServers],
   ['file value', (b) => parseFileValue(Buffer.concat([Uint8Array.from([b.length & 0xff, b.length >> 8, 0, 0]), b]))],
@@ -256,7 +305,7 @@ test('fuzz: every decoder of outside bytes returns or refuses with a DrayerError
   assert.ok(ms < 60_000, `${Math.round(ms)} ms for ${runs} runs`);
 });
 
-test('fuzz: valid msgpack within a profile\'s limits decodes exactly as the library decodes it (fast-check)', () => {
+test("fuzz: valid msgpack within a profile's limits decodes exactly as the library decodes it (fast-check)", () => {
   const L: MsgpackLimits = { ...MSGPACK_LIMITS.info, maxDepth: 16, maxMap: 64, maxArray: 64 };
   fc.assert(
     fc.property(valueArb, (v) => {

@@ -48,12 +48,14 @@ function hostileStream(file: string): Stream {
 
 function get(url: string): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
   return new Promise((resolve, reject) => {
-    http.get(url, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-    }).on('error', reject);
+    http
+      .get(url, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (d) => (body += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      })
+      .on('error', reject);
   });
 }
 
@@ -100,7 +102,10 @@ test('drayer info and a drayer serve child never print a hostile name raw', asyn
   const data = path.join(dir, 'data');
   fs.mkdirSync(data);
   fs.copyFileSync(path.join(dir, 'evil.stream'), path.join(data, 'evil.stream')); // a mirror: no key beside it
-  const child = spawn(process.execPath, [BIN, 'serve', '--data', data, '--host', '127.0.0.1', '--port', '0', '--no-discovery'], { cwd: dir, env: { ...process.env, DRAYER_DEBUG: '' } });
+  const child = spawn(process.execPath, [BIN, 'serve', '--data', data, '--host', '127.0.0.1', '--port', '0', '--no-discovery'], {
+    cwd: dir,
+    env: { ...process.env, DRAYER_DEBUG: '' },
+  });
   let out = '';
   child.stdout.on('data', (d) => (out += d));
   child.stderr.on('data', (d) => (out += d));
@@ -150,12 +155,26 @@ test('the API names a hostile stream cleanly; its bidi file shows written out on
     const file = await get(`http://127.0.0.1:${lan.port}/${urlKey}/webAccess/${encodeURIComponent(RLO_FILE)}`);
     assert.equal(file.status, 200);
     assert.equal(file.headers['content-type'], 'application/octet-stream', 'not served as the image/jpeg it claims');
-    assert.match(String(file.headers['content-disposition']), /^attachment; filename="_U\+202E_gpj\.exe"; filename\*=UTF-8''%E2%80%B9U%2B202E%E2%80%BAgpj\.exe$/);
+    assert.match(
+      String(file.headers['content-disposition']),
+      /^attachment; filename="_U\+202E_gpj\.exe"; filename\*=UTF-8''%E2%80%B9U%2B202E%E2%80%BAgpj\.exe$/,
+    );
   } finally {
     await node.stop();
   }
   // the phone page renderer alone, for a stream name that was not cleaned before it
-  const html = streamPage({ name: HOSTILE, about: '', publicKey: 'k', urlKey: 'k', posts: [], page: 1, totalPosts: 0, pageSize: 20, files: [{ path: RLO_FILE, size: 3, mime: 'image/jpeg' }], moreFiles: 0 });
+  const html = streamPage({
+    name: HOSTILE,
+    about: '',
+    publicKey: 'k',
+    urlKey: 'k',
+    posts: [],
+    page: 1,
+    totalPosts: 0,
+    pageSize: 20,
+    files: [{ path: RLO_FILE, size: 3, mime: 'image/jpeg' }],
+    moreFiles: 0,
+  });
   assertClean(html, 'streamPage');
 });
 
@@ -166,7 +185,8 @@ test('adding a file whose name holds a bidi control is refused, saying which cha
   try {
     const s = await node.call('createStream', { name: 'Mine' });
     const b64 = Buffer.from('hello').toString('base64');
-    const expected = /The file name "‹U\+202E›gpj\.exe" cannot be added: character 1 is U\+202E RIGHT-TO-LEFT OVERRIDE, .*Rename the file without it, then add it again\./;
+    const expected =
+      /The file name "‹U\+202E›gpj\.exe" cannot be added: character 1 is U\+202E RIGHT-TO-LEFT OVERRIDE, .*Rename the file without it, then add it again\./;
     await assert.rejects(node.call('putFile', { publicKey: s.publicKey, path: RLO_FILE, data: b64 }), expected);
     await assert.rejects(node.call('uploadBegin', { publicKey: s.publicKey, path: `docs/${RLO_FILE}`, size: 5 }), /character 6 is U\+202E/);
     const src = path.join(dir, RLO_FILE);

@@ -25,7 +25,7 @@ async function until(cond: () => boolean, ms: number): Promise<boolean> {
   return cond();
 }
 
-test('the verifier: a real node\'s signed info is shown by its name; silence, 404s and junk are not, and cost few requests', async () => {
+test("the verifier: a real node's signed info is shown by its name; silence, 404s and junk are not, and cost few requests", async () => {
   const node = await DrayerNode.start({ dataDir: tmpDir(), host: '127.0.0.1', port: 0, discovery: false, autoSync: false });
   // a server that answers everything slowly with junk, counting requests
   let requests = 0;
@@ -84,19 +84,26 @@ test('the verifier: a real node\'s signed info is shown by its name; silence, 40
   }
 });
 
-test('Nearby on a LAN with hostile announcers: only the real node\'s stream, by its verified name, within a second', { timeout: 60_000 }, async (t) => {
+test("Nearby on a LAN with hostile announcers: only the real node's stream, by its verified name, within a second", { timeout: 60_000 }, async (t) => {
   if (!netnsAvailable()) {
     t.skip(NETNS_SKIP_REASON);
     return;
   }
   const run = await runInNetns(process.execPath, ['--enable-source-maps', child], { env: { ...process.env, DRAYER_NEARBY_CHILD: '1' }, timeoutMs: 45_000 });
   assert.equal(run.code, 0, `exit ${run.code}${run.timedOut ? ' (killed)' : ''}\n${run.stderr}`);
-  const line = run.stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop();
+  const line = run.stdout
+    .trim()
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .pop();
   assert.ok(line, run.stdout);
   const r = JSON.parse(line).result;
   const show = JSON.stringify(r, null, 1);
   t.diagnostic(show);
-  assert.ok(r.sent.every((n: number) => n >= 50), show);
+  assert.ok(
+    r.sent.every((n: number) => n >= 50),
+    show,
+  );
   assert.ok(r.heard >= 4, `discovery heard the announcers and the real node: ${show}`);
   assert.equal(r.shownOther, 0, `made-up streams showed in Nearby: ${show}`);
   assert.equal(r.eventedOther, 0, `made-up streams were listed in peerFound: ${show}`);

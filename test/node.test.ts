@@ -73,7 +73,13 @@ test('a partial follow holds exactly the latest N posts', async () => {
     await b.call('syncNow', { publicKey: s.publicKey });
     const newest = Array.from({ length: 10 }, (_, i) => `p${25 + i}`).sort();
     assert.deepEqual((await b.call('listPosts', { publicKey: s.publicKey, limit: 100 })).map((p) => p.title).sort(), newest);
-    assert.deepEqual((await b.call('timeline', { limit: 100 })).filter((t) => t.streamKey === s.publicKey).map((t) => t.title).sort(), newest);
+    assert.deepEqual(
+      (await b.call('timeline', { limit: 100 }))
+        .filter((t) => t.streamKey === s.publicKey)
+        .map((t) => t.title)
+        .sort(),
+      newest,
+    );
   } finally {
     await Promise.all([a.stop(), b.stop()]);
   }
@@ -159,7 +165,10 @@ test('a follower syncs from the primary servers named in the stream itself', asy
     assert.deepEqual(summary.sources, []);
     await a.call('post', { publicKey: s.publicKey, title: 'via primary', body: '' });
     const reports = await b.call('syncNow', { publicKey: s.publicKey });
-    assert.deepEqual(reports.map((r) => [r.peer, r.error]), [[urlOf(a), undefined]]);
+    assert.deepEqual(
+      reports.map((r) => [r.peer, r.error]),
+      [[urlOf(a), undefined]],
+    );
     assert.deepEqual(await postsOf(b, s.publicKey), ['via primary|']);
     const details = await b.call('streamDetails', { publicKey: s.publicKey });
     assert.deepEqual(details.primaryServers, [{ type: 'http', url: urlOf(a) }]);

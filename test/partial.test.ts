@@ -45,16 +45,27 @@ const key = (s: Stream) => Buffer.from(s.publicKey).toString('base64');
 
 /** The titles of the writer's `count` newest live posts (by id), newest first. */
 function newestTitles(w: Stream, count: number): string[] {
-  return [...w.iterate()].filter((r) => r.type === POST_TYPE).sort((a, b) => b.id - a.id).slice(0, count).map((r) => JSON.parse(text(r.val)).title);
+  return [...w.iterate()]
+    .filter((r) => r.type === POST_TYPE)
+    .sort((a, b) => b.id - a.id)
+    .slice(0, count)
+    .map((r) => JSON.parse(text(r.val)).title);
 }
 
 /** The titles of the posts a copy holds, newest first by id (values or not: metadata carries the key). */
 function heldKeys(s: Stream): string[] {
-  return [...s.iterate()].filter((r) => r.type === POST_TYPE).sort((a, b) => b.id - a.id).map((r) => r.key);
+  return [...s.iterate()]
+    .filter((r) => r.type === POST_TYPE)
+    .sort((a, b) => b.id - a.id)
+    .map((r) => r.key);
 }
 
 function newestKeys(w: Stream, count: number): string[] {
-  return [...w.iterate()].filter((r) => r.type === POST_TYPE).sort((a, b) => b.id - a.id).slice(0, count).map((r) => r.key);
+  return [...w.iterate()]
+    .filter((r) => r.type === POST_TYPE)
+    .sort((a, b) => b.id - a.id)
+    .slice(0, count)
+    .map((r) => r.key);
 }
 
 // ---------- latest N: the N newest live records ----------
@@ -130,8 +141,21 @@ test('a latest-N window holds the N newest live records after deletes anywhere, 
     ['the ID tip', () => w.delete(POST_TYPE, newestKeys(w, 1)[0]!)],
     ['the middle of the window', () => w.delete(POST_TYPE, newestKeys(w, 3)[2]!)],
     ['the whole window', () => newestKeys(w, N).forEach((k) => w.delete(POST_TYPE, k))],
-    ['an edit of an old record, and a delete', () => { w.put(POST_TYPE, 'c2', utf8('{"title":"c2 edited","body":""}')); w.delete(POST_TYPE, newestKeys(w, 2)[1]!); }],
-    ['new records and the ID tip', () => { w.put(POST_TYPE, 'new1', utf8('{}')); w.put(POST_TYPE, 'new2', utf8('{}')); w.delete(POST_TYPE, 'new2'); }],
+    [
+      'an edit of an old record, and a delete',
+      () => {
+        w.put(POST_TYPE, 'c2', utf8('{"title":"c2 edited","body":""}'));
+        w.delete(POST_TYPE, newestKeys(w, 2)[1]!);
+      },
+    ],
+    [
+      'new records and the ID tip',
+      () => {
+        w.put(POST_TYPE, 'new1', utf8('{}'));
+        w.put(POST_TYPE, 'new2', utf8('{}'));
+        w.delete(POST_TYPE, 'new2');
+      },
+    ],
   ];
   for (const [what, change] of rounds) {
     change();
@@ -187,7 +211,10 @@ test('a node following the latest N keeps N posts as the writer deletes them (AP
     await a.call('deletePost', { publicKey: st.publicKey, key: keys.pop()! });
     await b.call('syncNow', { publicKey: st.publicKey });
     assert.deepEqual(await titles(), ['p3', 'p4', 'p5', 'p7']);
-    const tl = (await b.call('timeline', { limit: 100 })).filter((t) => t.streamKey === st.publicKey).map((t) => t.title).sort();
+    const tl = (await b.call('timeline', { limit: 100 }))
+      .filter((t) => t.streamKey === st.publicKey)
+      .map((t) => t.title)
+      .sort();
     assert.deepEqual(tl, ['p3', 'p4', 'p5', 'p7']);
   } finally {
     await Promise.all([a.stop(), b.stop()]);
@@ -309,7 +336,10 @@ test('opening is bounded: a source that never answers costs a timeout, not a han
   const t3 = Date.now();
   assert.equal((await openValues(m, page, { sources: [hang.url, url], timeoutMs: 300 })).size, 0);
   assert.ok(Date.now() - t3 < 3000);
-  assert.ok(m.list(POST_TYPE, { limit: 100 }).every((r) => r.val !== null), 'all kept');
+  assert.ok(
+    m.list(POST_TYPE, { limit: 100 }).every((r) => r.val !== null),
+    'all kept',
+  );
 });
 
 test('a node following metadata-only serves webAccess/index.html and big files, and shows titles and bodies; without a source it says so (502/504)', async () => {
@@ -354,7 +384,10 @@ test('a node following metadata-only serves webAccess/index.html and big files, 
 
     const posts = (await b.call('listPosts', { publicKey: st.publicKey })).map((p) => `${p.title}|${p.body}`).sort();
     assert.deepEqual(posts, ['First|a body', 'Second|another body']);
-    const tl = (await b.call('timeline', {})).filter((t) => t.streamKey === st.publicKey).map((t) => `${t.title}|${t.body}`).sort();
+    const tl = (await b.call('timeline', {}))
+      .filter((t) => t.streamKey === st.publicKey)
+      .map((t) => `${t.title}|${t.body}`)
+      .sort();
     assert.deepEqual(tl, ['First|a body', 'Second|another body']);
     const hits = await b.call('search', { query: 'another' });
     assert.equal(hits.length, 1, 'opened posts are searchable');
@@ -391,7 +424,8 @@ test('web access of a metadata-only copy whose sources do not answer in time is 
   const hang = await listen((_req, res) => void held.push(res));
   const { port } = await bench.serve({
     resolve: (pk) => (hex(pk) === hex(m.publicKey) ? m : undefined),
-    opener: () => ({ sources: [hang.url] }), limits: { requestTimeoutMs: 1500 },
+    opener: () => ({ sources: [hang.url] }),
+    limits: { requestTimeoutMs: 1500 },
   });
   const t0 = Date.now();
   const r = await fetch(`http://127.0.0.1:${port}/${Buffer.from(m.publicKey).toString('base64url')}/webAccess/index.html`);

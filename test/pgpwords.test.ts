@@ -55,12 +55,15 @@ test('mixed case and hyphen-separated input parses', () => {
 });
 
 test('unknown word throws a message naming the word and position', () => {
-  assert.throws(() => fromPgpWords('aardvark adroitness flibbertigibbet'), (err: unknown) => {
-    assert.ok(err instanceof Error);
-    assert.match(err.message, /flibbertigibbet/);
-    assert.match(err.message, /position 3/);
-    return true;
-  });
+  assert.throws(
+    () => fromPgpWords('aardvark adroitness flibbertigibbet'),
+    (err: unknown) => {
+      assert.ok(err instanceof Error);
+      assert.match(err.message, /flibbertigibbet/);
+      assert.match(err.message, /position 3/);
+      return true;
+    },
+  );
   // An odd-list word at an even position is not accepted either.
   assert.throws(() => fromPgpWords('adroitness'), /Unknown PGP word "adroitness" at position 1/);
 });

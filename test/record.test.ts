@@ -9,14 +9,26 @@ import { hex, unhex } from './helpers.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 // shared/ sits beside the repository; tests run from dist/test
-const vectorFile = [path.join(here, '../../../shared/vectors/original-drayer-signatures.json'), path.join(here, '../../test/vectors/original-drayer-signatures.json')]
-  .find((f) => fs.existsSync(f))!;
+const vectorFile = [
+  path.join(here, '../../../shared/vectors/original-drayer-signatures.json'),
+  path.join(here, '../../test/vectors/original-drayer-signatures.json'),
+].find((f) => fs.existsSync(f))!;
 const V = JSON.parse(fs.readFileSync(vectorFile, 'utf8'));
 
 function vectorRecords(): (DrayerRecord & { signed: string })[] {
   return V.records.map((r: any) => ({
-    id: r.id, type: r.type, key: r.key, val: unhex(r.val_hex), hash: unhex(r.hash_hex), ts: r.ts, mod: r.mod,
-    prev: r.prev, prevch: r.prevch, sig: unhex(r.sig_hex), chain: unhex(V.public_key_hex), signed: r.signed_bytes_hex,
+    id: r.id,
+    type: r.type,
+    key: r.key,
+    val: unhex(r.val_hex),
+    hash: unhex(r.hash_hex),
+    ts: r.ts,
+    mod: r.mod,
+    prev: r.prev,
+    prevch: r.prevch,
+    sig: unhex(r.sig_hex),
+    chain: unhex(V.public_key_hex),
+    signed: r.signed_bytes_hex,
   }));
 }
 
@@ -58,7 +70,8 @@ test('libsodium, node crypto and tweetnacl give identical signatures and agree o
       for (const m of msgs) {
         const s = sign(m, kp2);
         assert.ok(verify(m, s, kp2.publicKey));
-        const bad = new Uint8Array(s); bad[0]! ^= 1;
+        const bad = new Uint8Array(s);
+        bad[0]! ^= 1;
         assert.ok(!verify(m, bad, kp2.publicKey));
       }
     }
@@ -99,11 +112,22 @@ function msgpackStrMap(r: DrayerRecord): Uint8Array {
   const enc = new TextEncoder();
   parts.push(0x80 | 11);
   const fields: [string, () => void][] = [
-    ['id', () => int(r.id)], ['type', () => str(enc.encode(r.type))], ['key', () => str(enc.encode(r.key))],
-    ['val', () => str(r.val!)], ['hash', () => str(r.hash)], ['ts', () => int(r.ts)], ['mod', () => int(r.mod)],
-    ['prev', () => int(r.prev)], ['prevch', () => int(r.prevch)], ['sig', () => str(r.sig)], ['chain', () => str(r.chain)],
+    ['id', () => int(r.id)],
+    ['type', () => str(enc.encode(r.type))],
+    ['key', () => str(enc.encode(r.key))],
+    ['val', () => str(r.val!)],
+    ['hash', () => str(r.hash)],
+    ['ts', () => int(r.ts)],
+    ['mod', () => int(r.mod)],
+    ['prev', () => int(r.prev)],
+    ['prevch', () => int(r.prevch)],
+    ['sig', () => str(r.sig)],
+    ['chain', () => str(r.chain)],
   ];
-  for (const [k, f] of fields) { str(enc.encode(k)); f(); }
+  for (const [k, f] of fields) {
+    str(enc.encode(k));
+    f();
+  }
   return new Uint8Array(parts);
 }
 

@@ -22,18 +22,24 @@ test('a file of random bytes is refused as not a stream and left untouched', () 
   const f = path.join(d, 'x.stream');
   fs.writeFileSync(f, Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 37) % 256)));
   const before = snapshot([f, f + '-wal', f + '-shm']);
-  assert.throws(() => Stream.open(f), (e: unknown) => isDrayerError(e, 'NOT_A_STREAM') && /not a Drayer stream/.test((e as Error).message));
+  assert.throws(
+    () => Stream.open(f),
+    (e: unknown) => isDrayerError(e, 'NOT_A_STREAM') && /not a Drayer stream/.test((e as Error).message),
+  );
   assert.deepEqual(snapshot([f, f + '-wal', f + '-shm']), before);
 });
 
-test('another application\'s SQLite database is refused and not switched to WAL', () => {
+test("another application's SQLite database is refused and not switched to WAL", () => {
   const d = tmpDir();
   const f = path.join(d, 'other.db');
   const db = new Database(f);
-  db.exec('CREATE TABLE notes (t TEXT); INSERT INTO notes VALUES (\'keep me\')');
+  db.exec("CREATE TABLE notes (t TEXT); INSERT INTO notes VALUES ('keep me')");
   db.close();
   const before = snapshot([f, f + '-wal']);
-  assert.throws(() => Stream.open(f), (e: unknown) => isDrayerError(e, 'NOT_A_STREAM'));
+  assert.throws(
+    () => Stream.open(f),
+    (e: unknown) => isDrayerError(e, 'NOT_A_STREAM'),
+  );
   assert.deepEqual(snapshot([f, f + '-wal']), before);
   const again = new Database(f, { readonly: true });
   assert.equal(again.pragma('journal_mode', { simple: true }), 'delete');
@@ -52,17 +58,26 @@ test('a secret key that belongs to another stream is refused and nothing changes
   fs.renameSync(path.join(d, 'a.stream.privatekey.wrong'), path.join(d, 'a.stream.privatekey'));
   const files = [path.join(d, 'a.stream'), path.join(d, 'a.stream.privatekey')];
   const before = snapshot(files);
-  assert.throws(() => Stream.open(path.join(d, 'a.stream')), (e: unknown) => isDrayerError(e, 'KEY_MISMATCH') && /belongs to another stream/.test((e as Error).message));
+  assert.throws(
+    () => Stream.open(path.join(d, 'a.stream')),
+    (e: unknown) => isDrayerError(e, 'KEY_MISMATCH') && /belongs to another stream/.test((e as Error).message),
+  );
   assert.deepEqual(snapshot(files), before);
   // opening as a specific stream refuses a file holding another one
-  assert.throws(() => Stream.open(path.join(d, 'b.stream'), { expectedKey: new Uint8Array(32) }), (e: unknown) => isDrayerError(e, 'KEY_MISMATCH'));
+  assert.throws(
+    () => Stream.open(path.join(d, 'b.stream'), { expectedKey: new Uint8Array(32) }),
+    (e: unknown) => isDrayerError(e, 'KEY_MISMATCH'),
+  );
 });
 
 test('a damaged secret key file gives a clear error', () => {
   const d = tmpDir();
   Stream.create(path.join(d, 'a.stream')).close();
   fs.writeFileSync(path.join(d, 'a.stream.privatekey'), 'not base64 of a key');
-  assert.throws(() => Stream.open(path.join(d, 'a.stream')), (e: unknown) => isDrayerError(e, 'CORRUPT') && /secret key file/.test((e as Error).message));
+  assert.throws(
+    () => Stream.open(path.join(d, 'a.stream')),
+    (e: unknown) => isDrayerError(e, 'CORRUPT') && /secret key file/.test((e as Error).message),
+  );
 });
 
 test('a truncated stream file is reported as damaged, not as a crash', () => {

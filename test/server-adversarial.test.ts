@@ -39,7 +39,11 @@ function makeStream(name: string): Stream {
 const urlKey = (s: Stream) => Buffer.from(s.publicKey).toString('base64url');
 
 /** A request sent byte for byte as given (no URL normalisation, unlike fetch). */
-function raw(base: string, p: string, opts: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+function raw(
+  base: string,
+  p: string,
+  opts: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
   const u = new URL(base);
   return new Promise((resolve, reject) => {
     const req = http.request({ host: u.hostname, port: u.port, path: p, method: opts.method ?? 'GET', headers: opts.headers, agent: false }, (res) => {
@@ -144,7 +148,17 @@ test('an oversized URL gets 414, and huge headers are refused without harm', asy
 
 test('unknown streams and unknown addresses are 404', async () => {
   const stranger = Buffer.from(randomBytes(32)).toString('base64url');
-  for (const p of [`/${stranger}/changes`, `/${stranger}/`, `/${stranger}/webAccess/index.html`, '/not-a-key/changes', '/favicon.ico', `/${urlKey(S)}/nope`, `/${urlKey(S)}/constructor`, `/${urlKey(S)}/__proto__`, `/${urlKey(S)}/changes/extra`]) {
+  for (const p of [
+    `/${stranger}/changes`,
+    `/${stranger}/`,
+    `/${stranger}/webAccess/index.html`,
+    '/not-a-key/changes',
+    '/favicon.ico',
+    `/${urlKey(S)}/nope`,
+    `/${urlKey(S)}/constructor`,
+    `/${urlKey(S)}/__proto__`,
+    `/${urlKey(S)}/changes/extra`,
+  ]) {
     const r = await raw(base, p);
     assert.equal(r.status, 404, p);
   }
@@ -165,12 +179,28 @@ test('anything but GET and HEAD is 405, and request bodies are not read', async 
 test('malformed numbers are 400 with a plain sentence', async () => {
   const k = urlKey(S);
   const bad = [
-    `/${k}/changes?since=abc`, `/${k}/changes?since=-1`, `/${k}/changes?since=1e3`, `/${k}/changes?since=`,
-    `/${k}/changes?since=99999999999999999999`, `/${k}/changes?limit=ten`, `/${k}/changes?limit=1.5`,
-    `/${k}/changes?minId=0x10`, `/${k}/changes?minMod=%20`, `/${k}/changes?meta=yes`,
-    `/${k}/record/abc`, `/${k}/record/-1`, `/${k}/value/1.0`, `/${k}/chunk/zz`, `/${k}/chunk/${'a'.repeat(63)}`,
-    `/${k}/newRecords/xyz`, `/${k}/newRecords/1e9`, `/${k}/newestRecordsJSON/post?after=x`, `/${k}/listRecordsJSON/post?before=1.5`,
-    `/${urlKey(T)}/?page=-3`, `/${urlKey(T)}/?page=0`, `/${urlKey(T)}/?page=1000000`,
+    `/${k}/changes?since=abc`,
+    `/${k}/changes?since=-1`,
+    `/${k}/changes?since=1e3`,
+    `/${k}/changes?since=`,
+    `/${k}/changes?since=99999999999999999999`,
+    `/${k}/changes?limit=ten`,
+    `/${k}/changes?limit=1.5`,
+    `/${k}/changes?minId=0x10`,
+    `/${k}/changes?minMod=%20`,
+    `/${k}/changes?meta=yes`,
+    `/${k}/record/abc`,
+    `/${k}/record/-1`,
+    `/${k}/value/1.0`,
+    `/${k}/chunk/zz`,
+    `/${k}/chunk/${'a'.repeat(63)}`,
+    `/${k}/newRecords/xyz`,
+    `/${k}/newRecords/1e9`,
+    `/${k}/newestRecordsJSON/post?after=x`,
+    `/${k}/listRecordsJSON/post?before=1.5`,
+    `/${urlKey(T)}/?page=-3`,
+    `/${urlKey(T)}/?page=0`,
+    `/${urlKey(T)}/?page=1000000`,
   ];
   for (const p of bad) {
     const r = await raw(base, p);
@@ -231,11 +261,13 @@ test('too many requests in flight get 503 with Retry-After, one address never fi
   /** A GET from a given source address (all of 127/8 is loopback). */
   const from = (addr: string, p: string) =>
     new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }>((resolve, reject) => {
-      http.get({ host: '127.0.0.1', port: srv.port, path: p, localAddress: addr, agent: false }, (res) => {
-        const parts: Buffer[] = [];
-        res.on('data', (d: Buffer) => parts.push(d));
-        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(parts).toString('latin1') }));
-      }).on('error', reject);
+      http
+        .get({ host: '127.0.0.1', port: srv.port, path: p, localAddress: addr, agent: false }, (res) => {
+          const parts: Buffer[] = [];
+          res.on('data', (d: Buffer) => parts.push(d));
+          res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(parts).toString('latin1') }));
+        })
+        .on('error', reject);
     });
   const socks = [await hog('127.0.0.1')];
   assert.equal(srv.stats().active, 1);
@@ -273,7 +305,12 @@ test('an internal failure is a generic 500 with no stack trace; the detail goes 
   assert.ok(logged.length >= 7);
   assert.match(logged[0]!, /failed/);
   // A logger that throws does not break the answer.
-  const { base: b2 } = await startServer({ resolve: () => broken, log: () => { throw new Error('log down'); } });
+  const { base: b2 } = await startServer({
+    resolve: () => broken,
+    log: () => {
+      throw new Error('log down');
+    },
+  });
   assert.equal((await raw(b2, `/${urlKey(broken)}/changes`)).status, 500);
 });
 

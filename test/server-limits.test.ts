@@ -56,7 +56,12 @@ function hog(port: number, from: string, request?: string): Promise<net.Socket> 
 
 const getRequest = (p: string) => `GET ${p} HTTP/1.1\r\nHost: x\r\n\r\n`;
 
-interface Answer { status: number; headers: http.IncomingHttpHeaders; body: Buffer; ms: number }
+interface Answer {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+  ms: number;
+}
 
 /** A well-behaved GET from source address `from`, timed from connect to the last byte. */
 function get(port: number, p: string, from: string, headers: Record<string, string> = {}): Promise<Answer> {
@@ -135,20 +140,23 @@ test('an answer that stops moving is cut after stallTimeoutMs; a slow reader tha
   const stalled = await hog(port, '127.0.0.1', getRequest(bigPath));
   // The slow reader reads 2 MiB, then waits 0.3 s, over an 8 MiB range.
   const slow = new Promise<{ status: number; bytes: number; complete: boolean }>((resolve, reject) => {
-    const req = http.get({ host: '127.0.0.1', port, path: bigPath, localAddress: '127.0.0.3', agent: false, headers: { Range: `bytes=0-${8 * MiB - 1}` } }, (res) => {
-      let bytes = 0;
-      let windowEnd = 2 * MiB;
-      res.on('data', (d: Buffer) => {
-        bytes += d.length;
-        if (bytes >= windowEnd) {
-          windowEnd += 2 * MiB;
-          res.pause();
-          setTimeout(() => res.resume(), 300);
-        }
-      });
-      res.on('end', () => resolve({ status: res.statusCode!, bytes, complete: res.complete }));
-      res.on('error', reject);
-    });
+    const req = http.get(
+      { host: '127.0.0.1', port, path: bigPath, localAddress: '127.0.0.3', agent: false, headers: { Range: `bytes=0-${8 * MiB - 1}` } },
+      (res) => {
+        let bytes = 0;
+        let windowEnd = 2 * MiB;
+        res.on('data', (d: Buffer) => {
+          bytes += d.length;
+          if (bytes >= windowEnd) {
+            windowEnd += 2 * MiB;
+            res.pause();
+            setTimeout(() => res.resume(), 300);
+          }
+        });
+        res.on('end', () => resolve({ status: res.statusCode!, bytes, complete: res.complete }));
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
   });
   await until(() => srv.stats().closed?.stalled === 1, 'the stalled answer to be cut', 8000);
@@ -204,7 +212,10 @@ test('512 idle connections from 16 addresses fill the server: a newcomer still g
 });
 
 test('64 stalled /changes readers of big values from one address cost the server a bounded amount of memory', async (t: TestContext) => {
-  const child = fork(path.join(here, 'fixtures', 'server-child.js'), [tmpDir('drayer-server-child-')], { execArgv: ['--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(path.join(here, 'fixtures', 'server-child.js'), [tmpDir('drayer-server-child-')], {
+    execArgv: ['--expose-gc'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   const messages: unknown[] = [];
   let wake: () => void = () => undefined;
   child.on('message', (m) => {
@@ -242,7 +253,9 @@ test('64 stalled /changes readers of big values from one address cost the server
     }, 'the server to settle');
     const attacked = await measure();
     const growth = attacked.rss - base.rss;
-    t.diagnostic(`RSS ${(base.rss / MiB).toFixed(0)} MiB before, ${(attacked.rss / MiB).toFixed(0)} MiB with 64 stalled readers (+${(growth / MiB).toFixed(0)} MiB); answers held in memory: ${((attacked.stats.buffered ?? NaN) / MiB).toFixed(1)} MiB`);
+    t.diagnostic(
+      `RSS ${(base.rss / MiB).toFixed(0)} MiB before, ${(attacked.rss / MiB).toFixed(0)} MiB with 64 stalled readers (+${(growth / MiB).toFixed(0)} MiB); answers held in memory: ${((attacked.stats.buffered ?? NaN) / MiB).toFixed(1)} MiB`,
+    );
     assert.ok(growth < 256 * MiB, `RSS grew by ${(growth / MiB).toFixed(0)} MiB`);
     assert.ok(attacked.stats.buffered <= DEFAULT_LIMITS.maxBufferedBytesPerAddress, `${attacked.stats.buffered} bytes held for one address`);
     // Another address still gets a full page, at once.
@@ -312,7 +325,9 @@ test('stalled downloads from four addresses leave room: a well-behaved client st
   await until(() => srv.stats().requests >= hogs.length, 'the server to see the stalled requests');
   await sleep(300);
   const held = srv.stats().buffered;
-  t.diagnostic(`${hogs.length} stalled downloads from ${attackers.length} addresses: ${(held / MiB).toFixed(1)} MiB held in this process, ${srv.stats().active} answers in flight, refused ${JSON.stringify(srv.stats().refused)}`);
+  t.diagnostic(
+    `${hogs.length} stalled downloads from ${attackers.length} addresses: ${(held / MiB).toFixed(1)} MiB held in this process, ${srv.stats().active} answers in flight, refused ${JSON.stringify(srv.stats().refused)}`,
+  );
   assert.ok(held <= DEFAULT_LIMITS.maxBufferedBytes, `${held} bytes held`);
   // A well-behaved client: big answers (the whole 32 MiB file, and a 1 MiB range) and small ones, several times.
   for (let round = 0; round < 3; round++) {

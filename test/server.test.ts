@@ -52,7 +52,12 @@ const b64 = (s: Stream) => Buffer.from(s.publicKey).toString('base64');
 const quotePlus = (s: Stream) => encodeURIComponent(b64(s)).replace(/%20/g, '+');
 
 /** A raw GET that shows bytes as sent (no decompression, no redirects). */
-function raw(base: string, p: string, headers: Record<string, string> = {}, method = 'GET'): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {
+function raw(
+  base: string,
+  p: string,
+  headers: Record<string, string> = {},
+  method = 'GET',
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {
   const u = new URL(base);
   return new Promise((resolve, reject) => {
     const req = http.request({ host: u.hostname, port: u.port, path: p, method, headers, agent: false }, (res) => {
@@ -91,7 +96,10 @@ async function mirrorVia(base: string, s: Stream, query: string, mirrorOpts: { m
     assert.ok(page.seq >= since);
     const recs = (page.records as unknown[]).map((m) => fromWire(m, s.publicKey));
     const res = mirror.apply(recs);
-    assert.deepEqual(res.rejected.filter((x) => !/^(stale|already|deleted)/.test(x.reason)), []);
+    assert.deepEqual(
+      res.rejected.filter((x) => !/^(stale|already|deleted)/.test(x.reason)),
+      [],
+    );
     since = page.seq;
     if (!page.more) break;
     assert.ok(pages < 10_000);
@@ -186,7 +194,7 @@ test('/tips gives the node, the id and mod tips and the last seq', async () => {
   assert.equal(t.seq, A.lastSeq());
 });
 
-test('the stream key works URL-safe, raw standard base64 (with slashes), percent-encoded and quote_plus\'d', async () => {
+test("the stream key works URL-safe, raw standard base64 (with slashes), percent-encoded and quote_plus'd", async () => {
   const forms = [urlKey(A), b64(A), quotePlus(A), quotePlus(A).replace(/%2B/g, '%20'), b64(A).replace(/=$/, '')];
   assert.ok(b64(A).includes('/'));
   for (const k of forms) {
@@ -244,7 +252,7 @@ test('record/<id>, value/<id> and chunk/<hash> serve a record, its value and a f
   assert.ok(bytesEqual(new Uint8Array(await whole.arrayBuffer()), big));
 });
 
-test('newRecords/<t> answers the original Drayer shape for a quote_plus\'d key, oldest first, bounded', async () => {
+test("newRecords/<t> answers the original Drayer shape for a quote_plus'd key, oldest first, bounded", async () => {
   const srv = await startServer({ limits: { newRecordsLimit: 10 } });
   const mirror = Stream.create(path.join(dir, 'orig-mirror.stream'), { followKey: A.publicKey });
   let t = 0;
@@ -265,7 +273,10 @@ test('newRecords/<t> answers the original Drayer shape for a quote_plus\'d key, 
       assert.ok(x.mod > t);
       assert.equal(checkRecord(x, A.publicKey), null);
     }
-    assert.deepEqual(recs.map((x) => x.mod), [...recs.map((x) => x.mod)].sort((a, b) => a - b));
+    assert.deepEqual(
+      recs.map((x) => x.mod),
+      [...recs.map((x) => x.mod)].sort((a, b) => a - b),
+    );
     mirror.apply(recs);
     t = recs[recs.length - 1]!.mod;
   }
@@ -277,12 +288,21 @@ test('newRecords/<t> answers the original Drayer shape for a quote_plus\'d key, 
 test('newestRecordsJSON and listRecordsJSON list [key, id] by id and [key, mod] by mod, newest first', async () => {
   const notes = [...A.iterate()].filter((r) => r.type === 'note');
   const newest = (await (await fetch(`${base}/${urlKey(A)}/newestRecordsJSON/note`)).json()) as [string, number][];
-  assert.deepEqual(newest, [...notes].sort((a, b) => b.id - a.id).map((r) => [r.key, r.id]));
+  assert.deepEqual(
+    newest,
+    [...notes].sort((a, b) => b.id - a.id).map((r) => [r.key, r.id]),
+  );
   const recent = (await (await fetch(`${base}/${urlKey(A)}/listRecordsJSON/note`)).json()) as [string, number][];
-  assert.deepEqual(recent, [...notes].sort((a, b) => b.mod - a.mod).map((r) => [r.key, r.mod]));
+  assert.deepEqual(
+    recent,
+    [...notes].sort((a, b) => b.mod - a.mod).map((r) => [r.key, r.mod]),
+  );
   const ids = notes.map((r) => r.id).sort((a, b) => a - b);
   const bounded = (await (await fetch(`${base}/${urlKey(A)}/newestRecordsJSON/note?after=${ids[2]}&before=${ids[6]}`)).json()) as [string, number][];
-  assert.deepEqual(bounded.map((x) => x[1]), [ids[5], ids[4], ids[3]]);
+  assert.deepEqual(
+    bounded.map((x) => x[1]),
+    [ids[5], ids[4], ids[3]],
+  );
   const res = await fetch(`${base}/${quotePlus(A)}/listRecordsJSON/nothing-of-this-type`);
   assert.match(res.headers.get('content-type')!, /^application\/json/);
   assert.deepEqual(await res.json(), []);
@@ -376,7 +396,11 @@ test('the phone view serves index.html and nested files with types, CSP, Range, 
 
 test('a stream without index.html gets a generated, escaped, paged page of its posts and files', async () => {
   const P = makeStream('poster', { about: 'I write <b>bold</b> things & more' });
-  P.put('drayer', 'info', new Uint8Array(Buffer.from((await import('@msgpack/msgpack')).encode({ name: 'Bob "the" <Builder>', about: 'I write <b>bold</b> things & more' }))));
+  P.put(
+    'drayer',
+    'info',
+    new Uint8Array(Buffer.from((await import('@msgpack/msgpack')).encode({ name: 'Bob "the" <Builder>', about: 'I write <b>bold</b> things & more' }))),
+  );
   for (let i = 0; i < 25; i++) addPost(P, { title: `Post number ${i}`, body: `body ${i}` }, { ts: 1_700_000_000_000_000 + i * 1_000_000 });
   addPost(P, { title: '<script>alert(1)</script>', body: 'a <img src=x onerror=alert(1)> & "quotes"' }, { ts: 1_800_000_000_000_000 });
   await addBytes(P, 'pics/cat <1>.png', randomBytes(100));
@@ -423,7 +447,9 @@ test('/ lists the shared streams as HTML, or JSON when asked', async () => {
   const html = await res.text();
   assert.ok(html.includes(`href="/${urlKey(A)}/"`));
   assert.ok(html.includes('alice'));
-  const json = (await (await fetch(`${base}/`, { headers: { Accept: 'application/json' } })).json()) as { streams: { publicKey: string; name: string; url: string }[] };
+  const json = (await (await fetch(`${base}/`, { headers: { Accept: 'application/json' } })).json()) as {
+    streams: { publicKey: string; name: string; url: string }[];
+  };
   const a = json.streams.find((x) => x.publicKey === b64(A));
   assert.ok(a);
   assert.equal(a.name, 'alice');

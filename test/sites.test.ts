@@ -20,7 +20,12 @@ const b64 = (b: Uint8Array | string) => Buffer.from(b).toString('base64');
 /** What the browser computes (renderer/lib/drop.ts): SHA-256 of the SHA-256s of each 1 MiB piece. */
 function digest(data: Buffer): string {
   const outer = createHash('sha256');
-  for (let off = 0; off < data.length; off += DIGEST_PIECE) outer.update(createHash('sha256').update(data.subarray(off, off + DIGEST_PIECE)).digest());
+  for (let off = 0; off < data.length; off += DIGEST_PIECE)
+    outer.update(
+      createHash('sha256')
+        .update(data.subarray(off, off + DIGEST_PIECE))
+        .digest(),
+    );
   return outer.digest('hex');
 }
 
@@ -62,7 +67,8 @@ test('a folder update sends only what changed, removes what left the folder, kee
       if (data.length <= 512 * 1024) await a.call('putFile', { publicKey: pk, path: p, data: b64(data) });
       else {
         const { uploadId, chunkBytes } = await a.call('uploadBegin', { publicKey: pk, path: p, size: data.length });
-        for (let off = 0; off < data.length; off += chunkBytes) await a.call('uploadChunk', { uploadId, offset: off, data: b64(data.subarray(off, off + chunkBytes)) });
+        for (let off = 0; off < data.length; off += chunkBytes)
+          await a.call('uploadChunk', { uploadId, offset: off, data: b64(data.subarray(off, off + chunkBytes)) });
         await a.call('uploadFinish', { uploadId });
       }
     }
@@ -80,14 +86,24 @@ test('a folder update sends only what changed, removes what left the folder, kee
     assert.deepEqual(diff, { add: [], change: [], remove: [], unchanged: 5 });
 
     // one page edited, one removed, one new; the css and the big file unchanged (only their mtime moved)
-    const v2 = { ...v1, 'index.html': '<!doctype html><link rel="stylesheet" href="css/a.css"><h1>Version two</h1>', 'news.html': '<h1>News</h1>' } as Record<string, string | Buffer>;
+    const v2 = { ...v1, 'index.html': '<!doctype html><link rel="stylesheet" href="css/a.css"><h1>Version two</h1>', 'news.html': '<h1>News</h1>' } as Record<
+      string,
+      string | Buffer
+    >;
     delete v2['about.html'];
     diff = await a.call('folderDiff', { publicKey: pk, under: '', files: Object.entries(v2).map(([p, d]) => entry(p, d)) });
-    assert.deepEqual(diff, { add: ['news.html'], change: ['index.html'], remove: ['about.html'], unchanged: 3 }, 'media/ of posts and the avatar are not removed');
+    assert.deepEqual(
+      diff,
+      { add: ['news.html'], change: ['index.html'], remove: ['about.html'], unchanged: 3 },
+      'media/ of posts and the avatar are not removed',
+    );
 
     // a changed file of the same size is found by its hash
     const sameSize = { ...v2, 'css/a.css': 'h1 { color: teal }' };
-    assert.deepEqual((await a.call('folderDiff', { publicKey: pk, under: '', files: Object.entries(sameSize).map(([p, d]) => entry(p, d)) })).change, ['index.html', 'css/a.css']);
+    assert.deepEqual((await a.call('folderDiff', { publicKey: pk, under: '', files: Object.entries(sameSize).map(([p, d]) => entry(p, d)) })).change, [
+      'index.html',
+      'css/a.css',
+    ]);
 
     // apply v2: only the changed files are written
     const before = a.call('streamDetails', { publicKey: pk });
@@ -98,8 +114,16 @@ test('a folder update sends only what changed, removes what left the folder, kee
     const after = await a.call('streamDetails', { publicKey: pk });
     assert.equal(after.files.find((f) => f.path === 'css/a.css')!.time, cssBefore.time, 'an unchanged file is not rewritten');
     assert.ok(after.lastSeq - seqBefore <= 6, `a few records written (two files, a delete and its patches), not the whole site: ${after.lastSeq - seqBefore}`);
-    assert.deepEqual(after.files.map((f) => f.path).sort(), [avatar, 'css/a.css', 'css/vendor/reset.css', 'index.html', 'media/mjx3k2a9z1-cake.png', 'news.html', 'video/big.bin'].sort());
-    assert.deepEqual(await a.call('folderDiff', { publicKey: pk, under: '', files: Object.entries(v2).map(([p, d]) => entry(p, d)) }), { add: [], change: [], remove: [], unchanged: 5 });
+    assert.deepEqual(
+      after.files.map((f) => f.path).sort(),
+      [avatar, 'css/a.css', 'css/vendor/reset.css', 'index.html', 'media/mjx3k2a9z1-cake.png', 'news.html', 'video/big.bin'].sort(),
+    );
+    assert.deepEqual(await a.call('folderDiff', { publicKey: pk, under: '', files: Object.entries(v2).map(([p, d]) => entry(p, d)) }), {
+      add: [],
+      change: [],
+      remove: [],
+      unchanged: 5,
+    });
 
     // the follower converges, and its phone page serves the new site over real HTTP
     const [report] = await b.call('syncNow', { publicKey: pk });
@@ -126,21 +150,41 @@ test('a folder update of a subfolder touches only that folder; a folder is remov
   const n = await startNode('site-folders');
   try {
     const { publicKey: pk } = await n.call('createStream', { name: 'Docs' });
-    for (const [p, d] of [['index.html', 'home'], ['docs/a.md', 'A'], ['docs/old.md', 'O'], ['docs/deep/b.md', 'B'], ['docs/deep/x/y.md', 'Y'], ['docs/beside/c.md', 'C'], ['docsx/c.md', 'C'], ['notes.txt', 'n']]) {
+    for (const [p, d] of [
+      ['index.html', 'home'],
+      ['docs/a.md', 'A'],
+      ['docs/old.md', 'O'],
+      ['docs/deep/b.md', 'B'],
+      ['docs/deep/x/y.md', 'Y'],
+      ['docs/beside/c.md', 'C'],
+      ['docsx/c.md', 'C'],
+      ['notes.txt', 'n'],
+    ]) {
       await n.call('putFile', { publicKey: pk, path: p, data: b64(d) });
     }
     const diff = await n.call('folderDiff', { publicKey: pk, under: 'docs', files: [entry('docs/a.md', 'A2'), entry('docs/deep/z.md', 'Z')] });
-    assert.deepEqual(diff, { add: ['docs/deep/z.md'], change: ['docs/a.md'], remove: ['docs/deep/b.md', 'docs/deep/x/y.md', 'docs/old.md'], unchanged: 0 },
-      'what left docs/ and docs/deep/ goes; docs/beside/ (a folder the picked one does not have), docsx/ and the top stay');
+    assert.deepEqual(
+      diff,
+      { add: ['docs/deep/z.md'], change: ['docs/a.md'], remove: ['docs/deep/b.md', 'docs/deep/x/y.md', 'docs/old.md'], unchanged: 0 },
+      'what left docs/ and docs/deep/ goes; docs/beside/ (a folder the picked one does not have), docsx/ and the top stay',
+    );
     const outside = await n.callEnvelope('folderDiff', { publicKey: pk, under: 'docs', files: [entry('notes.txt', 'n')] });
     assert.equal(!outside.ok && outside.error.code, 'INVALID_ARGUMENT');
-    for (const files of [[{ path: 'a', size: -1, hash: '0'.repeat(64) }], [{ path: 'a', size: 1, hash: 'xyz' }], [{ path: '../a', size: 1, hash: '0'.repeat(64) }], 'nope', [entry('a', 'x'), entry('a', 'x')]]) {
+    for (const files of [
+      [{ path: 'a', size: -1, hash: '0'.repeat(64) }],
+      [{ path: 'a', size: 1, hash: 'xyz' }],
+      [{ path: '../a', size: 1, hash: '0'.repeat(64) }],
+      'nope',
+      [entry('a', 'x'), entry('a', 'x')],
+    ]) {
       const env = await n.callEnvelope('folderDiff', { publicKey: pk, under: '', files: files as never });
       assert.equal(!env.ok && env.error.code, 'INVALID_ARGUMENT', JSON.stringify(files));
     }
 
     // remove a folder whole: its files and subfolders, nothing beside it
-    assert.deepEqual(await n.call('deleteFiles', { publicKey: pk, folder: 'docs/' }), { removed: ['docs/a.md', 'docs/beside/c.md', 'docs/deep/b.md', 'docs/deep/x/y.md', 'docs/old.md'] });
+    assert.deepEqual(await n.call('deleteFiles', { publicKey: pk, folder: 'docs/' }), {
+      removed: ['docs/a.md', 'docs/beside/c.md', 'docs/deep/b.md', 'docs/deep/x/y.md', 'docs/old.md'],
+    });
     const left = (await n.call('streamDetails', { publicKey: pk })).files.map((f) => f.path).sort();
     assert.deepEqual(left, ['docsx/c.md', 'index.html', 'notes.txt']);
     assert.deepEqual(await n.call('deleteFiles', { publicKey: pk, folder: 'docs' }), { removed: [] });
@@ -160,7 +204,10 @@ test('a mirror cannot be updated from a folder', async () => {
     const { publicKey: pk } = await a.call('createStream', { name: 'Mine' });
     await a.call('putFile', { publicKey: pk, path: 'index.html', data: b64('x') });
     await b.call('follow', { key: pk, url: `http://127.0.0.1:${a.lanAddress()!.port}` });
-    for (const [m, arg] of [['folderDiff', { publicKey: pk, under: '', files: [] }], ['deleteFiles', { publicKey: pk, folder: 'x' }]] as const) {
+    for (const [m, arg] of [
+      ['folderDiff', { publicKey: pk, under: '', files: [] }],
+      ['deleteFiles', { publicKey: pk, folder: 'x' }],
+    ] as const) {
       const env = await b.callEnvelope(m, arg);
       assert.equal(!env.ok && env.error.code, 'NOT_WRITABLE', m);
     }

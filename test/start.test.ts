@@ -47,7 +47,15 @@ function sandbox(): Sandbox {
   fs.mkdirSync(tmp);
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const k of Object.keys(env)) if (/^(ELECTRON_|electron_|npm_config_electron|DRAYER_)/i.test(k)) delete env[k];
-  Object.assign(env, { DRAYER_ELECTRON_PACKAGE: pkg, electron_config_cache: cache, TMPDIR: tmp, TMP: tmp, TEMP: tmp, DRAYER_NO_BROWSER: '1', ELECTRON_GET_NO_PROGRESS: '1' });
+  Object.assign(env, {
+    DRAYER_ELECTRON_PACKAGE: pkg,
+    electron_config_cache: cache,
+    TMPDIR: tmp,
+    TMP: tmp,
+    TEMP: tmp,
+    DRAYER_NO_BROWSER: '1',
+    ELECTRON_GET_NO_PROGRESS: '1',
+  });
   return { dir, pkg, cache, tmp, env };
 }
 
@@ -248,10 +256,11 @@ async function mirror(body: Buffer, opts: { cutAfter?: number } = {}): Promise<{
   return {
     url: `http://127.0.0.1:${(srv.address() as net.AddressInfo).port}/`,
     hits,
-    close: () => new Promise<void>((r) => {
-      srv.closeAllConnections();
-      srv.close(() => r());
-    }),
+    close: () =>
+      new Promise<void>((r) => {
+        srv.closeAllConnections();
+        srv.close(() => r());
+      }),
   };
 }
 
@@ -259,7 +268,11 @@ async function mirror(body: Buffer, opts: { cutAfter?: number } = {}): Promise<{
 function assertNothingLeft(s: Sandbox): void {
   assert.deepEqual(tree(s.pkg), ['checksums.json', 'index.js', 'install.js', 'package.json'], 'no binary, path.txt or partial folder in the electron package');
   assert.deepEqual(tree(s.cache), [], 'nothing cached');
-  assert.deepEqual(tree(s.tmp).filter((f) => !f.startsWith('drayer-')), [], 'no temporary download left');
+  assert.deepEqual(
+    tree(s.tmp).filter((f) => !f.startsWith('drayer-')),
+    [],
+    'no temporary download left',
+  );
 }
 
 test('with ELECTRON_OVERRIDE_DIST_PATH naming a binary, npm start launches it on the app with a drayer: link passed through', async () => {
@@ -310,7 +323,10 @@ test('with the mirror unreachable, it says it tried and why it failed, serves th
   const said = lines(r.stderr);
   assert.equal(said.length, 2, r.stderr);
   assert.match(said[0]!, new RegExp(`^Downloading Electron ${VERSION.replace(/\./g, '\\.')} for ${process.platform}-`));
-  assert.match(said[1]!, /^Electron could not be downloaded \(fetch failed: connect ECONNREFUSED 127\.0\.0\.1:\d+\): serving the same UI from a headless node instead\.$/);
+  assert.match(
+    said[1]!,
+    /^Electron could not be downloaded \(fetch failed: connect ECONNREFUSED 127\.0\.0\.1:\d+\): serving the same UI from a headless node instead\.$/,
+  );
   assertNothingLeft(s);
 });
 
@@ -327,12 +343,18 @@ test('a download that fails its checksum, or breaks off, is thrown away: the web
       assert.match(said[0]!, /^Downloading Electron /);
       const last = said[said.length - 1]!;
       if (variant === 'checksum') {
-        assert.ok(said.some((l) => /^Downloading Electron [\d.]+: 100% /.test(l)), `the progress was shown: ${r.stderr}`);
+        assert.ok(
+          said.some((l) => /^Downloading Electron [\d.]+: 100% /.test(l)),
+          `the progress was shown: ${r.stderr}`,
+        );
         assert.match(last, /^Electron could not be downloaded \(.*checksum.*\): serving the same UI/i);
       } else {
         assert.match(last, /^Electron could not be downloaded \(.+\): serving the same UI/);
       }
-      assert.ok(m.hits.some((h) => h.endsWith('.zip')), 'it asked the mirror');
+      assert.ok(
+        m.hits.some((h) => h.endsWith('.zip')),
+        'it asked the mirror',
+      );
       assertNothingLeft(s);
     } finally {
       await m.close();
@@ -340,39 +362,51 @@ test('a download that fails its checksum, or breaks off, is thrown away: the web
   }
 });
 
-test('where it can be fetched, it downloads Electron with its progress, checks it, puts it in place and launches it; the next start just launches', { skip: win ? 'a stand-in inside a zip is a script here, and Windows starts only .exe files (the override test covers launching on Windows)' : false }, async () => {
-  const s = sandbox();
-  const out = path.join(s.dir, 'argv.json');
-  const m = await mirror(fakeElectronZip(out));
-  try {
-    // this zip is not Electron's: its checksum comes from the mirror, as electron_use_remote_checksums asks
-    Object.assign(s.env, { ELECTRON_MIRROR: m.url, electron_use_remote_checksums: '1' });
-    const r = await start([LINK], s.env);
-    assert.equal(r.code, 3, r.stderr);
-    const said = lines(r.stderr);
-    assert.match(said[0]!, /^Downloading Electron .* \(once: it is kept beside the electron package\)…$/);
-    const steps = said.filter((l) => /^Downloading Electron [\d.]+: \d+% \(/.test(l));
-    assert.ok(steps.length >= 2, `progress in steps: ${r.stderr}`);
-    assert.match(steps[steps.length - 1]!, /: 100% \(/);
-    assert.equal(said[said.length - 1], `Electron ${VERSION} is ready.`);
-    assert.deepEqual((JSON.parse(fs.readFileSync(out, 'utf8')) as { argv: string[] }).argv, [ROOT, LINK]);
-    // in place as electron's own install.js leaves it: dist/, its version, and path.txt
-    assert.equal(fs.readFileSync(path.join(s.pkg, 'path.txt'), 'utf8'), EXE);
-    assert.equal(fs.readFileSync(path.join(s.pkg, 'dist', 'version'), 'utf8'), VERSION);
-    assert.deepEqual(tree(s.pkg).filter((f) => f.startsWith('.')), [], 'no temporary folder');
-    assert.deepEqual(tree(s.tmp).filter((f) => !f.startsWith('drayer-')), [], 'no temporary download');
+test(
+  'where it can be fetched, it downloads Electron with its progress, checks it, puts it in place and launches it; the next start just launches',
+  { skip: win ? 'a stand-in inside a zip is a script here, and Windows starts only .exe files (the override test covers launching on Windows)' : false },
+  async () => {
+    const s = sandbox();
+    const out = path.join(s.dir, 'argv.json');
+    const m = await mirror(fakeElectronZip(out));
+    try {
+      // this zip is not Electron's: its checksum comes from the mirror, as electron_use_remote_checksums asks
+      Object.assign(s.env, { ELECTRON_MIRROR: m.url, electron_use_remote_checksums: '1' });
+      const r = await start([LINK], s.env);
+      assert.equal(r.code, 3, r.stderr);
+      const said = lines(r.stderr);
+      assert.match(said[0]!, /^Downloading Electron .* \(once: it is kept beside the electron package\)…$/);
+      const steps = said.filter((l) => /^Downloading Electron [\d.]+: \d+% \(/.test(l));
+      assert.ok(steps.length >= 2, `progress in steps: ${r.stderr}`);
+      assert.match(steps[steps.length - 1]!, /: 100% \(/);
+      assert.equal(said[said.length - 1], `Electron ${VERSION} is ready.`);
+      assert.deepEqual((JSON.parse(fs.readFileSync(out, 'utf8')) as { argv: string[] }).argv, [ROOT, LINK]);
+      // in place as electron's own install.js leaves it: dist/, its version, and path.txt
+      assert.equal(fs.readFileSync(path.join(s.pkg, 'path.txt'), 'utf8'), EXE);
+      assert.equal(fs.readFileSync(path.join(s.pkg, 'dist', 'version'), 'utf8'), VERSION);
+      assert.deepEqual(
+        tree(s.pkg).filter((f) => f.startsWith('.')),
+        [],
+        'no temporary folder',
+      );
+      assert.deepEqual(
+        tree(s.tmp).filter((f) => !f.startsWith('drayer-')),
+        [],
+        'no temporary download',
+      );
 
-    fs.rmSync(out);
-    const hits = m.hits.length;
-    const again = await start([LINK], s.env);
-    assert.equal(again.code, 3);
-    assert.deepEqual(lines(again.stderr), [], 'no download the second time');
-    assert.equal(m.hits.length, hits);
-    assert.deepEqual((JSON.parse(fs.readFileSync(out, 'utf8')) as { argv: string[] }).argv, [ROOT, LINK]);
-  } finally {
-    await m.close();
-  }
-});
+      fs.rmSync(out);
+      const hits = m.hits.length;
+      const again = await start([LINK], s.env);
+      assert.equal(again.code, 3);
+      assert.deepEqual(lines(again.stderr), [], 'no download the second time');
+      assert.equal(m.hits.length, hits);
+      assert.deepEqual((JSON.parse(fs.readFileSync(out, 'utf8')) as { argv: string[] }).argv, [ROOT, LINK]);
+    } finally {
+      await m.close();
+    }
+  },
+);
 
 test('npm run dist hands electron-builder the same Electron (electronDist), passes its arguments on, and rebuilds better-sqlite3 for Node after', async () => {
   const s = sandbox();
@@ -382,7 +416,10 @@ test('npm run dist hands electron-builder the same Electron (electronDist), pass
   const tools = path.join(s.dir, 'npm', 'bin');
   fs.mkdirSync(tools, { recursive: true });
   for (const t of ['npx', 'npm']) {
-    fs.writeFileSync(path.join(tools, `${t}-cli.js`), `require('fs').appendFileSync(${JSON.stringify(path.join(s.dir, 'calls.jsonl'))}, JSON.stringify(['${t}', ...process.argv.slice(2)]) + '\\n');\n`);
+    fs.writeFileSync(
+      path.join(tools, `${t}-cli.js`),
+      `require('fs').appendFileSync(${JSON.stringify(path.join(s.dir, 'calls.jsonl'))}, JSON.stringify(['${t}', ...process.argv.slice(2)]) + '\\n');\n`,
+    );
   }
   const env = { ...s.env, ELECTRON_OVERRIDE_DIST_PATH: dist, npm_execpath: path.join(tools, 'npm-cli.js') };
   const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
@@ -392,7 +429,11 @@ test('npm run dist hands electron-builder the same Electron (electronDist), pass
     c.once('exit', (code) => resolve({ code, stderr }));
   });
   assert.equal(r.code, 0, r.stderr);
-  const calls = fs.readFileSync(path.join(s.dir, 'calls.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as string[]);
+  const calls = fs
+    .readFileSync(path.join(s.dir, 'calls.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as string[]);
   assert.deepEqual(calls, [
     ['npx', '--yes', 'electron-builder@26.17.0', `-c.electronDist=${dist}`, '--dir'],
     ['npm', 'rebuild', 'better-sqlite3'],
@@ -400,7 +441,10 @@ test('npm run dist hands electron-builder the same Electron (electronDist), pass
 
   // without any Electron to be had, it says why and builds nothing
   fs.rmSync(path.join(s.dir, 'calls.jsonl'));
-  const none = spawn(process.execPath, [path.join(ROOT, 'scripts', 'dist.js')], { env: { ...env, ELECTRON_OVERRIDE_DIST_PATH: '', ELECTRON_SKIP_BINARY_DOWNLOAD: '1' }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const none = spawn(process.execPath, [path.join(ROOT, 'scripts', 'dist.js')], {
+    env: { ...env, ELECTRON_OVERRIDE_DIST_PATH: '', ELECTRON_SKIP_BINARY_DOWNLOAD: '1' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let said = '';
   none.stderr!.setEncoding('utf8').on('data', (d: string) => (said += d));
   assert.equal(await new Promise((resolve) => none.once('exit', resolve)), 1);

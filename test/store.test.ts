@@ -13,7 +13,10 @@ function pullAll(to: Stream, from: Stream, since = 0, limit = 1000): number {
   for (;;) {
     const page = from.changesSince(since, { limit });
     const res = to.apply(page.records);
-    assert.deepEqual(res.rejected.filter((x) => !x.reason.startsWith('stale') && !x.reason.startsWith('already') && !x.reason.startsWith('deleted')), []);
+    assert.deepEqual(
+      res.rejected.filter((x) => !x.reason.startsWith('stale') && !x.reason.startsWith('already') && !x.reason.startsWith('deleted')),
+      [],
+    );
     since = page.seq;
     if (!page.more) return since;
   }
@@ -67,7 +70,9 @@ test('a mirror that synced from a stale mirror first converges to the writer', (
 function rng(seed: number) {
   let x = seed * 2654435761 + 1;
   return () => {
-    x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
     return ((x >>> 0) % 1_000_000) / 1_000_000;
   };
 }
@@ -158,9 +163,18 @@ test('lists page newest first by ts or by id; the secret key file is private', a
   // ts order differs from creation order on purpose
   const ts = [50, 10, 40, 20, 30];
   ts.forEach((t, i) => s.put('post', `k${i}`, utf8(`v${i}`), t));
-  assert.deepEqual(s.list('post').map((r) => r.ts), [50, 40, 30, 20, 10]);
-  assert.deepEqual(s.list('post', { order: 'id' }).map((r) => r.key), ['k4', 'k3', 'k2', 'k1', 'k0']);
-  assert.deepEqual(s.list('post', { limit: 2, offset: 2 }).map((r) => r.ts), [30, 20]);
+  assert.deepEqual(
+    s.list('post').map((r) => r.ts),
+    [50, 40, 30, 20, 10],
+  );
+  assert.deepEqual(
+    s.list('post', { order: 'id' }).map((r) => r.key),
+    ['k4', 'k3', 'k2', 'k1', 'k0'],
+  );
+  assert.deepEqual(
+    s.list('post', { limit: 2, offset: 2 }).map((r) => r.ts),
+    [30, 20],
+  );
   assert.equal(s.count('post'), 5);
   assert.equal(s.count(), 6);
   s.put('post', 'k1', utf8('edited')); // an edit keeps its ts
@@ -185,7 +199,11 @@ test('seqs are never reused, even when the newest row is the one deleted', () =>
   w.delete('post', 'c');
   assert.ok(w.lastSeq() > top, 'the re-issued tip took a new seq');
   const page = w.changesSince(top);
-  assert.deepEqual(page.records.map((r) => r.key), ['b'], 'a follower at the old top seq still sees the change');
+  assert.deepEqual(
+    page.records.map((r) => r.key),
+    ['b'],
+    'a follower at the old top seq still sees the change',
+  );
   // b (edited) holds the top seq and is the M tip but not the ID tip.
   w.put('post', 'd', utf8('d'));
   w.put('post', 'b', utf8('b2'));
@@ -267,7 +285,10 @@ test('setPrimaryServers writes only lists followers can read: normalised, no dup
   const s = Stream.create(path.join(tmpDir(), 'p.stream'), { name: 'p' });
   try {
     const { servers } = s.setPrimaryServers(['http://a.example:1/', ' https://b.example/x/ ', 'http://a.example:1']);
-    assert.deepEqual(servers, [{ type: 'http', url: 'http://a.example:1' }, { type: 'http', url: 'https://b.example/x' }]);
+    assert.deepEqual(servers, [
+      { type: 'http', url: 'http://a.example:1' },
+      { type: 'http', url: 'https://b.example/x' },
+    ]);
     assert.deepEqual(s.primaryServers(), servers);
     assert.equal(s.primaryServersProblem(), null);
     const before = s.lastSeq();
@@ -275,7 +296,10 @@ test('setPrimaryServers writes only lists followers can read: normalised, no dup
     assert.equal(long(3).length, 4096);
     assert.throws(() => s.setPrimaryServers([long(1) + 'x']), /at most 4096 characters.*Nothing was changed/);
     // 16 URLs of 4096 characters: each within limits, together more than a reader decodes
-    assert.throws(() => s.setPrimaryServers(Array.from({ length: 16 }, (_, i) => long(i))), /Followers could not read that list.*fewer or shorter URLs\. Nothing was changed/);
+    assert.throws(
+      () => s.setPrimaryServers(Array.from({ length: 16 }, (_, i) => long(i))),
+      /Followers could not read that list.*fewer or shorter URLs\. Nothing was changed/,
+    );
     assert.throws(() => s.setPrimaryServers(Array.from({ length: 17 }, (_, i) => `http://m${i}.example`)), /at most 16 primary servers.*17 were given/);
     assert.equal(s.lastSeq(), before); // nothing was written
     assert.deepEqual(s.setPrimaryServers([]).servers, []);

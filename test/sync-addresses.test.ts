@@ -35,9 +35,23 @@ async function listen(handler: http.RequestListener): Promise<string> {
 }
 
 test('cloud metadata addresses and names, in every spelling, are refused; link-local and private LAN addresses are not', () => {
-  for (const h of ['169.254.169.254', '[::ffff:169.254.169.254]', '::ffff:a9fe:a9fe', '[fd00:ec2::254]', 'fd00:ec2:0:0:0:0:0:254', '100.100.100.200',
-    '169.254.170.2', '192.0.0.192', '168.63.129.16', 'metadata.google.internal', 'METADATA.GOOGLE.INTERNAL.', 'metadata', 'instance-data',
-    new URL('http://2852039166/').hostname, new URL('http://0xa9.0376.169.254/').hostname]) {
+  for (const h of [
+    '169.254.169.254',
+    '[::ffff:169.254.169.254]',
+    '::ffff:a9fe:a9fe',
+    '[fd00:ec2::254]',
+    'fd00:ec2:0:0:0:0:0:254',
+    '100.100.100.200',
+    '169.254.170.2',
+    '192.0.0.192',
+    '168.63.129.16',
+    'metadata.google.internal',
+    'METADATA.GOOGLE.INTERNAL.',
+    'metadata',
+    'instance-data',
+    new URL('http://2852039166/').hostname,
+    new URL('http://0xa9.0376.169.254/').hostname,
+  ]) {
     assert.equal(isMetadataHost(h), true, h);
     assert.match(refusedHost(h, false) ?? '', /metadata/, h);
     assert.match(refusedHost(h, true) ?? '', /metadata/, h);
@@ -51,11 +65,17 @@ test('cloud metadata addresses and names, in every spelling, are refused; link-l
 });
 
 test('a name is checked by the addresses it resolves to: a metadata address always, a public one when LAN only', async () => {
-  const resolveTo = (...addresses: string[]) => (_h: string, _o: unknown, cb: (e: null, a: { address: string; family: number }[]) => void) =>
-    cb(null, addresses.map((address) => ({ address, family: address.includes(':') ? 6 : 4 })));
-  const ask = (lanOnly: boolean, ...addresses: string[]) => new Promise<string>((resolve) => {
-    guardedLookup(lanOnly, resolveTo(...addresses))('mirror.example', { all: true }, (e, a) => resolve(e ? `refused: ${e.message}` : JSON.stringify(a)));
-  });
+  const resolveTo =
+    (...addresses: string[]) =>
+    (_h: string, _o: unknown, cb: (e: null, a: { address: string; family: number }[]) => void) =>
+      cb(
+        null,
+        addresses.map((address) => ({ address, family: address.includes(':') ? 6 : 4 })),
+      );
+  const ask = (lanOnly: boolean, ...addresses: string[]) =>
+    new Promise<string>((resolve) => {
+      guardedLookup(lanOnly, resolveTo(...addresses))('mirror.example', { all: true }, (e, a) => resolve(e ? `refused: ${e.message}` : JSON.stringify(a)));
+    });
   assert.match(await ask(false, '169.254.169.254'), /refused: mirror\.example resolves to 169\.254\.169\.254, a cloud metadata service/);
   assert.match(await ask(false, '192.168.1.9', 'fd00:ec2::254'), /refused: .*fd00:ec2::254/, 'any bad address refuses the name');
   assert.match(await ask(true, '203.0.113.8'), /refused: .*not on the local network/);
@@ -73,14 +93,20 @@ test('a pull never contacts a metadata address given as a peer, nor follows a re
     res.writeHead(302, { location: 'http://169.254.169.254/latest/meta-data/iam/security-credentials/' });
     res.end();
   });
-  await assert.rejects(pull(follower(w), toMetadata), (e: Error) => e.message.includes(toMetadata) && /redirects to http:\/\/169\.254\.169\.254, which was not contacted.*metadata/.test(e.message));
+  await assert.rejects(
+    pull(follower(w), toMetadata),
+    (e: Error) => e.message.includes(toMetadata) && /redirects to http:\/\/169\.254\.169\.254, which was not contacted.*metadata/.test(e.message),
+  );
   await assert.rejects(pull(follower(w), toMetadata, { lanOnly: true }), /redirects to http:\/\/169\.254\.169\.254, which was not contacted.*metadata/);
 
   const toInternet = await listen((_req, res) => {
     res.writeHead(307, { location: 'http://203.0.113.9:1/elsewhere' });
     res.end();
   });
-  await assert.rejects(pull(follower(w), toInternet, { lanOnly: true }), /redirects to http:\/\/203\.0\.113\.9:1, which was not contacted: .*not on the local network, and sync is LAN only/);
+  await assert.rejects(
+    pull(follower(w), toInternet, { lanOnly: true }),
+    /redirects to http:\/\/203\.0\.113\.9:1, which was not contacted: .*not on the local network, and sync is LAN only/,
+  );
 
   const withinLan = await listen((req, res) => {
     res.writeHead(307, { location: `${up}${req.url}` });
@@ -100,17 +126,30 @@ test('a primary server at a metadata address is never fetched by followers, in n
   try {
     const s = await a.call('createStream', { name: 'Alice' });
     const url = `http://127.0.0.1:${a.lanAddress()!.port}`;
-    await a.call('setPrimaryServers', { publicKey: s.publicKey, servers: [{ type: 'http', url: 'http://169.254.169.254/latest' }, { type: 'http', url: 'http://metadata.google.internal' }] });
+    await a.call('setPrimaryServers', {
+      publicKey: s.publicKey,
+      servers: [
+        { type: 'http', url: 'http://169.254.169.254/latest' },
+        { type: 'http', url: 'http://metadata.google.internal' },
+      ],
+    });
     await b.call('follow', { key: s.publicKey, url });
     for (const mode of ['normal', 'lan'] as const) {
       await b.call('setSettings', { syncMode: mode });
       const reports = await b.call('syncNow', { publicKey: s.publicKey });
-      assert.ok(reports.some((x) => x.peer === url && !x.error), JSON.stringify(reports));
+      assert.ok(
+        reports.some((x) => x.peer === url && !x.error),
+        JSON.stringify(reports),
+      );
       for (const peer of ['http://169.254.169.254/latest', 'http://metadata.google.internal']) {
         const r = reports.find((x) => x.peer === peer);
         assert.ok(r, `${mode}: ${JSON.stringify(reports)}`);
         // (LAN only skips a name outside the LAN before asking anything: never contacted either)
-        assert.match(r.error ?? r.skipped ?? '', mode === 'lan' && !peer.includes('169.254') ? /not contacted/ : /was not contacted: .*cloud metadata service/, `${mode}: ${JSON.stringify(r)}`);
+        assert.match(
+          r.error ?? r.skipped ?? '',
+          mode === 'lan' && !peer.includes('169.254') ? /not contacted/ : /was not contacted: .*cloud metadata service/,
+          `${mode}: ${JSON.stringify(r)}`,
+        );
       }
     }
   } finally {
@@ -133,13 +172,19 @@ test('a metadata-only copy fetches what strangers open at a bounded rate per add
     },
     limits: { openFetchesPerMinute: 3 },
   });
-  const get = (file: string, from: string) => new Promise<{ status: number; retryAfter?: string; body: string }>((resolve, reject) => {
-    http.get({ host: '127.0.0.1', port, path: `/${Buffer.from(m.publicKey).toString('base64url')}/webAccess/${file}`, localAddress: from, agent: false }, (res) => {
-      let body = '';
-      res.on('data', (d) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, retryAfter: res.headers['retry-after'] as string | undefined, body }));
-    }).on('error', reject);
-  });
+  const get = (file: string, from: string) =>
+    new Promise<{ status: number; retryAfter?: string; body: string }>((resolve, reject) => {
+      http
+        .get(
+          { host: '127.0.0.1', port, path: `/${Buffer.from(m.publicKey).toString('base64url')}/webAccess/${file}`, localAddress: from, agent: false },
+          (res) => {
+            let body = '';
+            res.on('data', (d) => (body += d));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, retryAfter: res.headers['retry-after'] as string | undefined, body }));
+          },
+        )
+        .on('error', reject);
+    });
   for (let i = 0; i < 3; i++) assert.equal((await get(`f${i}.txt`, '127.0.0.2')).status, 200);
   const refused = await get('f3.txt', '127.0.0.2');
   assert.equal(refused.status, 429);

@@ -40,7 +40,9 @@ function sendPage(res: http.ServerResponse, page: unknown): void {
 }
 
 function live(s: Stream): string[] {
-  return [...s.iterate()].map((r) => `${r.id}:${r.type}/${r.key}#${hex(r.hash)}@${r.mod}/${r.prev}/${r.prevch}/${hex(r.sig)}=${r.val ? hex(r.val) : '-'}`).sort();
+  return [...s.iterate()]
+    .map((r) => `${r.id}:${r.type}/${r.key}#${hex(r.hash)}@${r.mod}/${r.prev}/${r.prevch}/${hex(r.sig)}=${r.val ? hex(r.val) : '-'}`)
+    .sort();
 }
 
 /** A writer, and a follower that already holds its honest records. */
@@ -88,8 +90,15 @@ test('forged, tampered, foreign, stale, resurrected and undecodable records are 
   assert.equal(r.removed, 0);
   assert.deepEqual(live(f), before, 'nothing stored, nothing removed');
   assert.ok(f.verify().intact);
-  for (const [, why] of bad) assert.ok(r.rejections.some((x) => why.test(x.reason)), `a rejection matching ${why}: ${rejectionSummary(r.rejections, 20)}`);
-  assert.equal(r.rejections.filter((x) => /undecodable/.test(x.reason)).reduce((n, x) => n + x.count, 0), junk.length);
+  for (const [, why] of bad)
+    assert.ok(
+      r.rejections.some((x) => why.test(x.reason)),
+      `a rejection matching ${why}: ${rejectionSummary(r.rejections, 20)}`,
+    );
+  assert.equal(
+    r.rejections.filter((x) => /undecodable/.test(x.reason)).reduce((n, x) => n + x.count, 0),
+    junk.length,
+  );
 
   // the honest peer still brings the real record
   const ok = await pull(f, await honest());
@@ -104,7 +113,10 @@ test('a peer serving another stream under our key gets everything rejected', asy
   const r = await pull(f, url);
   assert.equal(r.stored, 0);
   assert.equal(r.rejected, other.count());
-  assert.ok(r.rejections.every((x) => /another chain/.test(x.reason)), rejectionSummary(r.rejections));
+  assert.ok(
+    r.rejections.every((x) => /another chain/.test(x.reason)),
+    rejectionSummary(r.rejections),
+  );
   assert.deepEqual(live(f), before);
   assert.equal(f.count(), w.count());
 });
@@ -216,10 +228,17 @@ test('pages that never end (empty, not advancing, all forged, switching store id
   const attacker = generateKeyPair();
   const forged = (i: number) => {
     const v = utf8(`forged ${i}`);
-    return toWire(signRecord({ id: 1000 + i, type: 'note', key: `f${i}`, val: v, hash: blake2b256(v), ts: 1, mod: w.mtip() + 1000 + i, prev: 1, prevch: 1, chain: w.publicKey }, attacker));
+    return toWire(
+      signRecord(
+        { id: 1000 + i, type: 'note', key: `f${i}`, val: v, hash: blake2b256(v), ts: 1, mod: w.mtip() + 1000 + i, prev: 1, prevch: 1, chain: w.publicKey },
+        attacker,
+      ),
+    );
   };
   await expectStop(
-    await hostile((_req, res, hit) => sendPage(res, { node: 'forger', seq: hit, more: true, records: Array.from({ length: 50 }, (_, i) => forged(hit * 50 + i)) })),
+    await hostile((_req, res, hit) =>
+      sendPage(res, { node: 'forger', seq: hit, more: true, records: Array.from({ length: 50 }, (_, i) => forged(hit * 50 + i)) }),
+    ),
     /no valid record|empty pages|kept sending records/,
     30,
   );
@@ -257,8 +276,19 @@ test('garbage and wrong shapes fail with a clear error and store nothing', async
     ['no node id', (res) => sendPage(res, { seq: 9, more: false, records: [] }), /malformed/],
     ['a node id of a megabyte', (res) => sendPage(res, { node: 'n'.repeat(1 << 20), seq: 9, more: false, records: [] }), /malformed|node id|store id/],
     ['seq going backwards', (res) => sendPage(res, { node: 'x', seq: -5, more: false, records: [] }), /backwards|malformed/],
-    ['more records than asked', (res) => sendPage(res, { node: 'x', seq: 9, more: false, records: Array.from({ length: 6 }, () => toWire(f.get('note', 'n1')!)) }), /more records than asked/],
-    ['HTTP 500', (res) => { res.statusCode = 500; res.end('oops'); }, /HTTP 500/],
+    [
+      'more records than asked',
+      (res) => sendPage(res, { node: 'x', seq: 9, more: false, records: Array.from({ length: 6 }, () => toWire(f.get('note', 'n1')!)) }),
+      /more records than asked/,
+    ],
+    [
+      'HTTP 500',
+      (res) => {
+        res.statusCode = 500;
+        res.end('oops');
+      },
+      /HTTP 500/,
+    ],
   ];
   for (const [what, answer, message] of cases) {
     const h = await hostile((_req, res) => answer(res));
@@ -356,31 +386,51 @@ test('hostile chunk answers (endless, oversized, dripping, cut off, refused) fai
   const f = follower(w);
   await pull(f, base, { fetchChunks: false });
   const cases: [string, (res: http.ServerResponse) => void, RegExp][] = [
-    ['endless', (res) => {
-      res.writeHead(200);
-      const block = Buffer.alloc(64 * 1024, 1);
-      const pump = () => {
-        while (!res.destroyed && res.write(block));
-        if (!res.destroyed) res.once('drain', pump);
-      };
-      pump();
-    }, /more than the \d+ bytes allowed/],
-    ['declared too big', (res) => {
-      res.writeHead(200, { 'content-length': String(64 * 1024 * 1024) });
-      res.write(Buffer.alloc(1024));
-    }, /sent 67108864 bytes, more than/],
-    ['drip', (res) => {
-      res.writeHead(200);
-      const t = setInterval(() => (res.destroyed ? clearInterval(t) : res.write('x')), 50);
-    }, /did not answer within/],
-    ['cut off', (res) => {
-      res.writeHead(200, { 'content-length': String(1024 * 1024) });
-      res.write(Buffer.alloc(1000), () => res.destroy());
-    }, /broke off its answer after/],
-    ['refused', (res) => {
-      res.writeHead(403);
-      res.end('no');
-    }, /HTTP 403/],
+    [
+      'endless',
+      (res) => {
+        res.writeHead(200);
+        const block = Buffer.alloc(64 * 1024, 1);
+        const pump = () => {
+          while (!res.destroyed && res.write(block));
+          if (!res.destroyed) res.once('drain', pump);
+        };
+        pump();
+      },
+      /more than the \d+ bytes allowed/,
+    ],
+    [
+      'declared too big',
+      (res) => {
+        res.writeHead(200, { 'content-length': String(64 * 1024 * 1024) });
+        res.write(Buffer.alloc(1024));
+      },
+      /sent 67108864 bytes, more than/,
+    ],
+    [
+      'drip',
+      (res) => {
+        res.writeHead(200);
+        const t = setInterval(() => (res.destroyed ? clearInterval(t) : res.write('x')), 50);
+      },
+      /did not answer within/,
+    ],
+    [
+      'cut off',
+      (res) => {
+        res.writeHead(200, { 'content-length': String(1024 * 1024) });
+        res.write(Buffer.alloc(1000), () => res.destroy());
+      },
+      /broke off its answer after/,
+    ],
+    [
+      'refused',
+      (res) => {
+        res.writeHead(403);
+        res.end('no');
+      },
+      /HTTP 403/,
+    ],
   ];
   for (const [name, answer, want] of cases) {
     const evil = await hostile((req, res) => (req.url!.includes('/chunk/') ? answer(res) : res.end()));
@@ -445,7 +495,10 @@ test('a peer replaying valid records forever is stopped after about what it said
   const pk = Buffer.from(w.publicKey).toString('base64');
   await node.call('follow', { key: pk, url: await honest() });
   const again = await replayer(w, per, () => 1e9);
-  const reports = await Promise.race([node.syncStream(pk, again.url, true), new Promise<'still pulling'>((r) => setTimeout(() => r('still pulling'), 10_000).unref())]);
+  const reports = await Promise.race([
+    node.syncStream(pk, again.url, true),
+    new Promise<'still pulling'>((r) => setTimeout(() => r('still pulling'), 10_000).unref()),
+  ]);
   assert.notEqual(reports, 'still pulling', `${again.hits.length} pages and counting`);
   const report = (reports as Awaited<ReturnType<DrayerNode['syncStream']>>)[0]!;
   assert.match(report.error ?? '', /kept sending records/);
@@ -460,15 +513,25 @@ test('rejections are counted per reason with a few samples, however many pages o
   const base = good[1] as Record<string, unknown>;
   // More kinds of bad record than reasons kept: every field wrong in its own way, forged, tampered.
   const kinds: unknown[] = [
-    null, 42, 'text',
-    ...['id', 'type', 'key', 'val', 'hash', 'mod', 'prev', 'prevch', 'sig', 'chain'].map((k) => ({ ...base, [k]: k === 'val' || k === 'hash' || k === 'sig' || k === 'chain' ? 7 : [] })),
+    null,
+    42,
+    'text',
+    ...['id', 'type', 'key', 'val', 'hash', 'mod', 'prev', 'prevch', 'sig', 'chain'].map((k) => ({
+      ...base,
+      [k]: k === 'val' || k === 'hash' || k === 'sig' || k === 'chain' ? 7 : [],
+    })),
     { ...base, type: new Uint8Array([0xff, 0xfe]) },
     { ...base, key: new Uint8Array([0xc3, 0x28]) },
-    { ...base, ts: [] }, { ...base, type: '' },
-    { ...base, id: 0 }, { ...base, mod: 0 }, { ...base, prev: 1e6 }, { ...base, prevch: (base.mod as number) + 1 },
-    { ...base, hash: new Uint8Array(5) }, { ...base, sig: new Uint8Array(5) },
+    { ...base, ts: [] },
+    { ...base, type: '' },
+    { ...base, id: 0 },
+    { ...base, mod: 0 },
+    { ...base, prev: 1e6 },
+    { ...base, prevch: (base.mod as number) + 1 },
+    { ...base, hash: new Uint8Array(5) },
+    { ...base, sig: new Uint8Array(5) },
     { ...base, val: utf8('tampered') },
-    toWire(signRecord({ ...(w.get('note', 'n1')!), val: utf8('forged'), hash: blake2b256(utf8('forged')) }, attacker)),
+    toWire(signRecord({ ...w.get('note', 'n1')!, val: utf8('forged'), hash: blake2b256(utf8('forged')) }, attacker)),
   ];
   const per = 20;
   const junk = 20; // per page: no more than it stores, what a pull tolerates of records that bring nothing
@@ -483,9 +546,16 @@ test('rejections are counted per reason with a few samples, however many pages o
   assert.equal(r.rejected, pages * junk);
   const counts = r.rejections;
   assert.ok(Array.isArray(counts) && counts.length <= 20, `${counts.length} reasons kept`);
-  assert.equal(counts.reduce((n, x) => n + x.count, 0), r.rejected, 'every rejection is counted once');
+  assert.equal(
+    counts.reduce((n, x) => n + x.count, 0),
+    r.rejected,
+    'every rejection is counted once',
+  );
   for (const x of counts) assert.ok(x.samples.length <= 5 && x.count >= x.samples.length, JSON.stringify(x));
-  assert.ok(counts.some((x) => /other reasons/.test(x.reason)), 'reasons beyond the kept ones are counted together');
+  assert.ok(
+    counts.some((x) => /other reasons/.test(x.reason)),
+    'reasons beyond the kept ones are counted together',
+  );
   // the kinds seen most are counted exactly: each kind came pages * junk / kinds.length times, give or take one per page
   const sig = counts.find((x) => /signature is not valid/.test(x.reason));
   assert.ok(sig && sig.count >= pages * Math.floor(junk / kinds.length), JSON.stringify(sig));

@@ -56,14 +56,21 @@ async function listen(handler: http.RequestListener): Promise<{ url: string; hit
     handler(req, res);
   });
   await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  cleanup.push(() => new Promise<void>((r) => {
-    srv.closeAllConnections();
-    srv.close(() => r());
-  }));
+  cleanup.push(
+    () =>
+      new Promise<void>((r) => {
+        srv.closeAllConnections();
+        srv.close(() => r());
+      }),
+  );
   return { url: `http://127.0.0.1:${(srv.address() as AddressInfo).port}`, hits: () => hits };
 }
 
-interface Got { status: number; headers: http.IncomingHttpHeaders; body: string }
+interface Got {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
 
 /**
  * GETs of `paths`, all at once, each on its own connection, from another process (as followers
@@ -93,12 +100,14 @@ function burst(port: number, paths: string[]): Promise<Got[]> {
 /** One GET on its own connection. */
 function get(port: number, p: string): Promise<Got> {
   return new Promise((resolve, reject) => {
-    http.get({ host: '127.0.0.1', port, path: p, agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-    }).on('error', reject);
+    http
+      .get({ host: '127.0.0.1', port, path: p, agent: false }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (d) => (body += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      })
+      .on('error', reject);
   });
 }
 
@@ -176,7 +185,11 @@ test('a hostile peer answering 503 with huge or garbage Retry-After forever cann
   const w = writer(5);
   const afters = ['99999999999999999999', '999999999', 'soon', '-1', 'Wed, 21 Oct 2099 07:28:00 GMT', '1e12', 'x'.repeat(2000)];
   const h = await listen((req, res) => {
-    res.writeHead(503, { 'Retry-After': afters[(Number(req.headers['x-n'] ?? 0) + Math.floor(Math.random() * 100)) % afters.length]!, 'Content-Type': 'text/plain; charset=utf-8', 'Drayer-Sync': 'changes' });
+    res.writeHead(503, {
+      'Retry-After': afters[(Number(req.headers['x-n'] ?? 0) + Math.floor(Math.random() * 100)) % afters.length]!,
+      'Content-Type': 'text/plain; charset=utf-8',
+      'Drayer-Sync': 'changes',
+    });
     res.end('This node is busy; try again later.\n');
   });
   const f = follower(w);
@@ -184,7 +197,10 @@ test('a hostile peer answering 503 with huge or garbage Retry-After forever cann
   const t0 = Date.now();
   await assert.rejects(pull(f, h.url, { busyWaitMs: 2000, onProgress: (p) => void (p.waiting && waits.push(p.waiting)) }), (e: Error & { code?: string }) => {
     assert.equal(e.code, 'IO');
-    assert.match(e.message, /is busy \(HTTP 503: "This node is busy; try again later\."\), asked \d+ times over \d+ s; gave up waiting\. What arrived is kept: sync again in a few minutes and it goes on from there\./);
+    assert.match(
+      e.message,
+      /is busy \(HTTP 503: "This node is busy; try again later\."\), asked \d+ times over \d+ s; gave up waiting\. What arrived is kept: sync again in a few minutes and it goes on from there\./,
+    );
     return true;
   });
   const took = Date.now() - t0;
@@ -206,7 +222,11 @@ test('an answer whose first byte comes late but which then streams is not cut of
       up.on('end', () => {
         const body = Buffer.concat(parts);
         setTimeout(() => {
-          res.writeHead(up.statusCode ?? 502, { 'Content-Type': up.headers['content-type'] ?? 'application/msgpack', 'Content-Length': body.length, 'Drayer-Sync': 'changes' });
+          res.writeHead(up.statusCode ?? 502, {
+            'Content-Type': up.headers['content-type'] ?? 'application/msgpack',
+            'Content-Length': body.length,
+            'Drayer-Sync': 'changes',
+          });
           const step = Math.ceil(body.length / 8);
           let at = 0;
           const next = () => {

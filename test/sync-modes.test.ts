@@ -39,10 +39,11 @@ async function countingProxy(target: DrayerNode): Promise<{ url: string; port: n
     port,
     count: () => n,
     reset: () => void (n = 0),
-    close: () => new Promise<void>((r) => {
-      server.closeAllConnections();
-      server.close(() => r());
-    }),
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }
 
@@ -60,12 +61,48 @@ async function titles(n: DrayerNode, pk: string): Promise<string[]> {
 }
 
 test('LAN addresses: loopback, private, CGNAT, unique-local and link-local, *.local; nothing else', () => {
-  for (const h of ['127.0.0.1', '10.1.2.3', '172.16.0.1', '172.31.255.255', '192.168.1.20', '100.64.0.1', '100.127.255.254', '169.254.3.4',
-    '::1', '[::1]', 'fd12:3456::1', 'fc00::1', 'fe80::1', 'fe80::1%eth0', '[fe80::abcd]', '::ffff:192.168.0.5', 'localhost', 'box.local', 'Box.LOCAL.']) {
+  for (const h of [
+    '127.0.0.1',
+    '10.1.2.3',
+    '172.16.0.1',
+    '172.31.255.255',
+    '192.168.1.20',
+    '100.64.0.1',
+    '100.127.255.254',
+    '169.254.3.4',
+    '::1',
+    '[::1]',
+    'fd12:3456::1',
+    'fc00::1',
+    'fe80::1',
+    'fe80::1%eth0',
+    '[fe80::abcd]',
+    '::ffff:192.168.0.5',
+    'localhost',
+    'box.local',
+    'Box.LOCAL.',
+  ]) {
     assert.equal(isLanHost(h), true, h);
   }
-  for (const h of ['203.0.113.5', '8.8.8.8', '172.32.0.1', '172.15.0.1', '100.128.0.1', '192.169.0.1', '2001:db8::1', '::ffff:8.8.8.8', '::', '0.0.0.0',
-    'example.com', 'mybox', 'local', '.local', 'localhost.example.com', 'evil.local.example.com', '']) {
+  for (const h of [
+    '203.0.113.5',
+    '8.8.8.8',
+    '172.32.0.1',
+    '172.15.0.1',
+    '100.128.0.1',
+    '192.169.0.1',
+    '2001:db8::1',
+    '::ffff:8.8.8.8',
+    '::',
+    '0.0.0.0',
+    'example.com',
+    'mybox',
+    'local',
+    '.local',
+    'localhost.example.com',
+    'evil.local.example.com',
+    '',
+  ]) {
     assert.equal(isLanHost(h), false, h);
   }
   assert.equal(isLanUrl('http://192.168.1.20:15723'), true);
@@ -104,7 +141,10 @@ test('paused: no pull on syncNow, the schedule or an announcement; others still 
     proxy.reset();
     await a.call('post', { publicKey: s.publicKey, title: 'two', body: '2' });
     await sleep(2500); // the scheduler's first round is 1 s after the start
-    await assert.rejects(b.call('syncNow', { publicKey: s.publicKey }), (e: unknown) => isCode('SYNC_PAUSED')(e) && /paused/i.test((e as Error).message) && /Settings/.test((e as Error).message));
+    await assert.rejects(
+      b.call('syncNow', { publicKey: s.publicKey }),
+      (e: unknown) => isCode('SYNC_PAUSED')(e) && /paused/i.test((e as Error).message) && /Settings/.test((e as Error).message),
+    );
     await assert.rejects(b.call('syncNow', {}), isCode('SYNC_PAUSED'));
     const env = await b.callEnvelope('syncNow', {});
     assert.equal(env.ok, false);
@@ -133,7 +173,10 @@ test('paused: no pull on syncNow, the schedule or an announcement; others still 
     // and syncNow works again
     await a.call('post', { publicKey: s.publicKey, title: 'three', body: '3' });
     const reports = await b.call('syncNow', { publicKey: s.publicKey });
-    assert.ok(reports.some((r) => r.peer === proxy.url && !r.error && r.stored > 0), JSON.stringify(reports));
+    assert.ok(
+      reports.some((r) => r.peer === proxy.url && !r.error && r.stored > 0),
+      JSON.stringify(reports),
+    );
   } finally {
     await Promise.all([a.stop(), b.stop(), c?.stop()]);
     await proxy.close();
@@ -169,7 +212,10 @@ test('LAN only: a source on 127.0.0.1 is pulled; public sources and primary serv
     // the primary server arrived with the pull: the next round skips it as well
     reports = await b.call('syncNow', { publicKey: s.publicKey });
     assert.ok(reports.find((r) => r.peer === 'http://203.0.113.6:1')?.skipped, JSON.stringify(reports));
-    assert.deepEqual(reports.filter((r) => !r.skipped).map((r) => r.peer), [proxy.url]);
+    assert.deepEqual(
+      reports.filter((r) => !r.skipped).map((r) => r.peer),
+      [proxy.url],
+    );
     // a skipped source is not a failed one: the stream page's last sync is the LAN pull
     const d = await b.call('streamDetails', { publicKey: s.publicKey });
     assert.equal(d.lastSync?.peer, proxy.url);

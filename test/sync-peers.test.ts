@@ -44,7 +44,9 @@ async function forward(target: string, req: http.IncomingMessage, res: http.Serv
 }
 
 function live(s: Stream): string[] {
-  return [...s.iterate()].map((r) => `${r.id}:${r.type}/${r.key}#${hex(r.hash)}@${r.mod}/${r.prev}/${r.prevch}/${hex(r.sig)}=${r.val ? hex(r.val) : '-'}`).sort();
+  return [...s.iterate()]
+    .map((r) => `${r.id}:${r.type}/${r.key}#${hex(r.hash)}@${r.mod}/${r.prev}/${r.prevch}/${hex(r.sig)}=${r.val ? hex(r.val) : '-'}`)
+    .sort();
 }
 
 const run = (args: string[], cwd = dir) => runDrayer(args, { cwd });
@@ -52,7 +54,6 @@ const run = (args: string[], cwd = dir) => runDrayer(args, { cwd });
 const show = (r: { code: number | null; out: string; err: string }) => `exit ${r.code}\nstdout: ${r.out}\nstderr: ${r.err}`;
 
 // ---------- an original Drayer node, as the Python code answers ----------
-
 
 /**
  * A stream as the original Drayer writes it: records appended in order, no drayer/info record.
@@ -77,10 +78,23 @@ class OriginalStream {
       const id = (last?.id ?? 0) + 1;
       const val = utf8(`an old-style post ${id} `.repeat(1 + (id % 5)));
       this.mod += 1000;
-      this.records.push(signRecord({
-        id, type: 'publicSocialPost', key: `post-${id}`, val, hash: blake2b256(val), ts: this.mod - 1,
-        mod: this.mod, prev: last?.id ?? 0, prevch: last?.mod ?? 0, chain: this.kp.publicKey,
-      }, this.kp));
+      this.records.push(
+        signRecord(
+          {
+            id,
+            type: 'publicSocialPost',
+            key: `post-${id}`,
+            val,
+            hash: blake2b256(val),
+            ts: this.mod - 1,
+            mod: this.mod,
+            prev: last?.id ?? 0,
+            prevch: last?.mod ?? 0,
+            chain: this.kp.publicKey,
+          },
+          this.kp,
+        ),
+      );
     }
   }
 }
@@ -106,11 +120,25 @@ async function originalNode(s: OriginalStream): Promise<{ url: string; hits: str
   return listen((req, res) => {
     const [, pk, op, t] = /^\/([^/]+)\/([^/?]+)\/?([^?]*)/.exec(req.url ?? '') ?? [];
     if (op !== 'newRecords') return cherryPy500(res, `AttributeError: 'DrayerWebServer' object has no attribute '${op}'`);
-    if (pk !== key) return cherryPy500(res, 'KeyError: b\'...\'');
+    if (pk !== key) return cherryPy500(res, "KeyError: b'...'");
     const list = s.records.filter((r) => r.mod > Number(t)).slice(0, 100);
-    const body = Buffer.from(packOld(list.map((r) => ({
-      hash: r.hash, type: r.type, key: r.key, val: r.val!, id: r.id, sig: r.sig, prev: r.prev, prevch: r.prevch, ts: r.ts, mod: r.mod, chain: r.chain,
-    }))));
+    const body = Buffer.from(
+      packOld(
+        list.map((r) => ({
+          hash: r.hash,
+          type: r.type,
+          key: r.key,
+          val: r.val!,
+          id: r.id,
+          sig: r.sig,
+          prev: r.prev,
+          prevch: r.prevch,
+          ts: r.ts,
+          mod: r.mod,
+          chain: r.chain,
+        })),
+      ),
+    );
     res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': body.length });
     res.end(body);
   });
@@ -181,7 +209,11 @@ test('an original node (500 error page for /changes) is cloned and synced throug
   const other = formatKey(generateKeyPair().publicKey);
   const miss = await run(['clone', orig.url, other, path.join(dir, `miss-${n++}.stream`)]);
   assert.equal(miss.code, 1, show(miss));
-  assert.match(miss.err, /answered HTTP 500 to Drayer's sync request and HTTP 500 to the original Drayer's \(newRecords\).*does not hold this stream \(check the key and the address\) or it is failing/, show(miss));
+  assert.match(
+    miss.err,
+    /answered HTTP 500 to Drayer's sync request and HTTP 500 to the original Drayer's \(newRecords\).*does not hold this stream \(check the key and the address\) or it is failing/,
+    show(miss),
+  );
 });
 
 test('a node follows an original node: a name from the key in its API and pages, newRecords remembered in memory', async () => {
@@ -195,7 +227,10 @@ test('a node follows an original node: a name from the key in its API and pages,
   assert.equal((await node.call('listStreams', undefined as never))[0]!.name, keyName(o.publicKey));
   const lan = node.lanAddress()!;
   const index = (await (await fetch(`http://127.0.0.1:${lan.port}/`, { headers: { accept: 'application/json' } })).json()) as { streams: { name: string }[] };
-  assert.deepEqual(index.streams.map((x: { name: string }) => x.name), [keyName(o.publicKey)]);
+  assert.deepEqual(
+    index.streams.map((x: { name: string }) => x.name),
+    [keyName(o.publicKey)],
+  );
   const page = await (await fetch(`http://127.0.0.1:${lan.port}/${Buffer.from(o.publicKey).toString('base64url')}/`)).text();
   assert.ok(page.includes(keyName(o.publicKey)), 'the phone page shows the name too');
 
@@ -228,13 +263,22 @@ test('a stream without drayer/info verifies intact in its writer too (an origina
 test('a Drayer node failing on /changes is reported as failing, not taken for an original node; one not sharing the stream is a 404 at once', async () => {
   const w = writer('failing');
   // the same node answers newRecords well: falling back would hide the failure
-  const broken = Object.create(w, { changesSince: { value: () => { throw new Error('disk on fire'); } } }) as Stream;
+  const broken = Object.create(w, {
+    changesSince: {
+      value: () => {
+        throw new Error('disk on fire');
+      },
+    },
+  }) as Stream;
   const logged: string[] = [];
   const { url, srv } = await bench.serve({ resolve: (pk) => (hex(pk) === hex(w.publicKey) ? broken : undefined), log: (m) => logged.push(m) });
   const f = follower(w.publicKey);
   await assert.rejects(pull(f, url), (e: Error & { code?: string }) => {
     assert.equal(e.code, 'IO');
-    assert.match(e.message, /is a Drayer node and failed while answering \(HTTP 500: "Something went wrong on this node while answering; try again later\."\); try again later, or ask whoever runs it to look at its log\./);
+    assert.match(
+      e.message,
+      /is a Drayer node and failed while answering \(HTTP 500: "Something went wrong on this node while answering; try again later\."\); try again later, or ask whoever runs it to look at its log\./,
+    );
     return true;
   });
   assert.equal(srv.stats().requests, 1, 'no fallback request');
@@ -243,7 +287,10 @@ test('a Drayer node failing on /changes is reported as failing, not taken for an
 
   // a Drayer node without the stream
   const { url: other, srv: otherSrv } = await lanServer({ resolve: () => undefined });
-  await assert.rejects(pull(f, other), (e: Error & { code?: string }) => e.code === 'NOT_FOUND' && /does not share stream .*This node does not share that stream/.test(e.message));
+  await assert.rejects(
+    pull(f, other),
+    (e: Error & { code?: string }) => e.code === 'NOT_FOUND' && /does not share stream .*This node does not share that stream/.test(e.message),
+  );
   assert.equal(otherSrv.stats().requests, 1);
 
   // the CLI says the same
@@ -274,7 +321,11 @@ test('429 and 503 with Retry-After are asked again after the delay: the pages an
       refusals++;
       const status = kind === 'changes' || refusals % 2 ? 429 : 503;
       res.writeHead(status, { 'Retry-After': '1', 'Content-Type': 'text/plain; charset=utf-8', 'Drayer-Sync': 'changes' });
-      res.end(status === 429 ? 'This node is already answering as much as it does for one address; try again in a moment.\n' : 'This node is busy; try again in a moment.\n');
+      res.end(
+        status === 429
+          ? 'This node is already answering as much as it does for one address; try again in a moment.\n'
+          : 'This node is busy; try again in a moment.\n',
+      );
       return;
     }
     void forward(base, req, res);
@@ -290,7 +341,7 @@ test('429 and 503 with Retry-After are asked again after the delay: the pages an
   assert.ok(took >= 1000, `waited for Retry-After (${took} ms)`);
 });
 
-test('the LAN server\'s own 429 (this address over its share) is waited out: the pull gets its page once the share frees', async () => {
+test("the LAN server's own 429 (this address over its share) is waited out: the pull gets its page once the share frees", async () => {
   const w = writer('share');
   w.put('note', 'hello', utf8('hello'));
   const big = writer('share-big');
@@ -307,11 +358,11 @@ test('the LAN server\'s own 429 (this address over its share) is waited out: the
     sock.once('error', reject);
   });
   bench.onClose(() => void hog.destroy());
-  for (const t0 = Date.now(); srv.stats().active < 1 && Date.now() - t0 < 5000; ) await new Promise((r) => setTimeout(r, 10));
+  for (const t0 = Date.now(); srv.stats().active < 1 && Date.now() - t0 < 5000;) await new Promise((r) => setTimeout(r, 10));
   assert.equal(srv.stats().active, 1);
   const f = follower(w.publicKey);
   const pulling = pull(f, `http://127.0.0.1:${port}`);
-  for (const t0 = Date.now(); srv.stats().refused.addressBusy < 1 && Date.now() - t0 < 5000; ) await new Promise((r) => setTimeout(r, 10));
+  for (const t0 = Date.now(); srv.stats().refused.addressBusy < 1 && Date.now() - t0 < 5000;) await new Promise((r) => setTimeout(r, 10));
   assert.equal(srv.stats().refused.addressBusy, 1, 'the first request was refused with 429');
   hog.destroy();
   const r = await pulling;
@@ -319,7 +370,7 @@ test('the LAN server\'s own 429 (this address over its share) is waited out: the
   assert.deepEqual(live(f), live(w));
 });
 
-test('a peer answering 429 forever fails within the pull\'s patience with a clear sentence, for pages and for chunks', async () => {
+test("a peer answering 429 forever fails within the pull's patience with a clear sentence, for pages and for chunks", async () => {
   const { url: base } = await lanServer();
   const w = writer('refusing');
   await addBytes(w, 'big.bin', randomBytes(2 * 1024 * 1024 + 1));
@@ -334,14 +385,24 @@ test('a peer answering 429 forever fails within the pull\'s patience with a clea
   // (each wait is at most a quarter of the patience: a few tries fit in it)
   const busyWaitMs = 4000;
   const t0 = Date.now();
-  const [pages, chunks] = await Promise.allSettled([pull(follower(w.publicKey), always.url, { busyWaitMs }), fetchMissingChunks(hold, chunksRefused.url, { busyWaitMs })]);
+  const [pages, chunks] = await Promise.allSettled([
+    pull(follower(w.publicKey), always.url, { busyWaitMs }),
+    fetchMissingChunks(hold, chunksRefused.url, { busyWaitMs }),
+  ]);
   const took = Date.now() - t0;
   assert.ok(took < busyWaitMs + 3000, `${took} ms`);
-  for (const [what, got] of [['pages', pages], ['chunks', chunks]] as const) {
+  for (const [what, got] of [
+    ['pages', pages],
+    ['chunks', chunks],
+  ] as const) {
     assert.equal(got.status, 'rejected', what);
     const e = (got as PromiseRejectedResult).reason as Error & { code?: string };
     assert.equal(e.code, 'IO', what);
-    assert.match(e.message, /answered HTTP 429 \(too many requests from this address: "This node is already answering as much as it does for one address; try again in a moment\."\), asked \d+ times over \d+ s; gave up waiting\. Other syncs from this machine to the same peer share its limit: let them finish, or try again later\. What arrived is kept\./, what);
+    assert.match(
+      e.message,
+      /answered HTTP 429 \(too many requests from this address: "This node is already answering as much as it does for one address; try again in a moment\."\), asked \d+ times over \d+ s; gave up waiting\. Other syncs from this machine to the same peer share its limit: let them finish, or try again later\. What arrived is kept\./,
+      what,
+    );
   }
   assert.ok(always.hits.length >= 3 && always.hits.length <= 5, `${always.hits.length} tries`);
   assert.equal(chunkCount(hold), 0);
@@ -452,7 +513,7 @@ test('a clone answered with no record, or stopped by Ctrl-C before anything arri
   const silent = await listen(() => {});
   const p = spawn(process.execPath, [DRAYER_BIN, 'clone', silent.url, key, file], { cwd: where, env: { ...process.env, DRAYER_DEBUG: '' } });
   const exited = new Promise<number | null>((r) => p.on('exit', (code) => r(code)));
-  for (const t0 = Date.now(); silent.hits.length === 0 && Date.now() - t0 < 10_000; ) await new Promise((r) => setTimeout(r, 20));
+  for (const t0 = Date.now(); silent.hits.length === 0 && Date.now() - t0 < 10_000;) await new Promise((r) => setTimeout(r, 20));
   assert.ok(fs.existsSync(path.join(where, file)), 'the clone had begun');
   p.kill('SIGINT');
   assert.equal(await exited, 130);

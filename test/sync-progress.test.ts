@@ -31,7 +31,7 @@ async function bigStream(a: DrayerNode, size: number): Promise<{ pk: string; con
 
 async function readWhole(n: DrayerNode, pk: string, p: string, size: number): Promise<Buffer> {
   const parts: Buffer[] = [];
-  for (let off = 0; off < size; ) {
+  for (let off = 0; off < size;) {
     const r = await n.call('readFile', { publicKey: pk, path: p, offset: off });
     const b = Buffer.from(r.data, 'base64');
     parts.push(b);
@@ -115,7 +115,10 @@ test('Cancel stops a clone and keeps what arrived; nothing syncs it by itself; S
     assert.equal(await b.call('cancelSync', { publicKey: pk }), false, 'nothing runs now');
 
     // Stopped by the user: "sync all" (and the scheduler) leave it alone.
-    assert.deepEqual((await b.call('syncNow', {})).filter((r) => r.publicKey === pk), []);
+    assert.deepEqual(
+      (await b.call('syncNow', {})).filter((r) => r.publicKey === pk),
+      [],
+    );
     // Sync now of the stream itself resumes, fetching only the chunks that are missing.
     events.length = 0;
     const reports = await b.call('syncNow', { publicKey: pk });
@@ -152,7 +155,10 @@ test('an old failure clears on the next good round, and a dead mirror beside a l
     // a second source that is down, asked after the live one in the same round
     await b.call('setStreamSettings', { publicKey: s.publicKey, sources: [lanUrl(a), 'http://127.0.0.1:9'] });
     const reports = await b.call('syncNow', { publicKey: s.publicKey });
-    assert.deepEqual(reports.map((r) => !!r.error), [false, true]);
+    assert.deepEqual(
+      reports.map((r) => !!r.error),
+      [false, true],
+    );
     d = await b.call('streamDetails', { publicKey: s.publicKey });
     assert.equal(d.lastSync?.error, undefined, `the round worked: ${d.lastSync?.error}`);
     assert.equal(d.lastSync?.peer, lanUrl(a));

@@ -112,7 +112,9 @@ test('a clone interrupted after its first page resumes where it stopped and redo
   let firstPage = 0;
   await assert.rejects(
     pull(f, base, {
-      pageLimit: 100, signal: ctl.signal, onProgress: (p) => {
+      pageLimit: 100,
+      signal: ctl.signal,
+      onProgress: (p) => {
         firstPage = p.records;
         ctl.abort();
       },
@@ -257,7 +259,10 @@ test('a metadata-only follow holds no values; fetchValue fills one after checkin
     }
   });
   const other = w.get('note', 'm8')!;
-  await assert.rejects(fetchValue(f, evil.url, other.id), (e: Error & { code?: string }) => e.code === 'INVALID_RECORD' && /does not match its signed hash/.test(e.message));
+  await assert.rejects(
+    fetchValue(f, evil.url, other.id),
+    (e: Error & { code?: string }) => e.code === 'INVALID_RECORD' && /does not match its signed hash/.test(e.message),
+  );
   assert.equal(f.getById(other.id)!.val, null);
   // a later pull from the honest peer does not undo the filled value
   await pull(f, base);
@@ -377,7 +382,10 @@ test('a big file is cloned chunk by chunk (at most 4 at once), verified, and rea
   // counting up to the total, bytes growing by the data; sizes weigh the file by its bytes
   const chunkEvents = progress.filter((p) => p.chunksTotal !== undefined);
   assert.equal(chunkEvents.length, wantChunks + 1);
-  assert.deepEqual(chunkEvents.map((p) => p.chunks), Array.from({ length: wantChunks + 1 }, (_, i) => i));
+  assert.deepEqual(
+    chunkEvents.map((p) => p.chunks),
+    Array.from({ length: wantChunks + 1 }, (_, i) => i),
+  );
   assert.ok(chunkEvents.every((p) => p.sizeTotal! >= data.length && p.size <= p.sizeTotal!));
   assert.equal(chunkEvents.at(-1)!.size, chunkEvents.at(-1)!.sizeTotal);
   assert.ok(chunkEvents.every((p) => p.chunksTotal === wantChunks && p.recordsTotal === r.records));
@@ -397,7 +405,10 @@ test('a big file is cloned chunk by chunk (at most 4 at once), verified, and rea
   // the one value a metadata-only copy fetches at once: drayer/info, for the stream's name
   assert.equal(rm.infoFilled, true);
   assert.equal(m.info().name, 'files');
-  assert.deepEqual([...m.iterate()].filter((r) => r.val !== null).map((r) => `${r.type}/${r.key}`), ['drayer/info']);
+  assert.deepEqual(
+    [...m.iterate()].filter((r) => r.val !== null).map((r) => `${r.type}/${r.key}`),
+    ['drayer/info'],
+  );
   assert.equal((await pull(m, base)).infoFilled, undefined, 'fetched once');
   // opened lazily: the manifest (a value), then the chunks
   await fetchValue(m, base, m.get('file', 'big.bin')!.id);
@@ -408,9 +419,18 @@ test('a big file is cloned chunk by chunk (at most 4 at once), verified, and rea
 
 // ---------- an original Drayer node (the Python reference), as it looks on the wire ----------
 
-
 const oldWire = (r: DrayerRecord) => ({
-  id: r.id, type: r.type, key: r.key, val: r.val!, hash: r.hash, ts: r.ts, mod: r.mod, prev: r.prev, prevch: r.prevch, sig: r.sig, chain: r.chain,
+  id: r.id,
+  type: r.type,
+  key: r.key,
+  val: r.val!,
+  hash: r.hash,
+  ts: r.ts,
+  mod: r.mod,
+  prev: r.prev,
+  prevch: r.prevch,
+  sig: r.sig,
+  chain: r.chain,
 });
 
 /** An original Drayer node: no /changes, only /<quote_plus(b64 pk)>/newRecords/<t>, ≤100 records a call. */
@@ -541,7 +561,10 @@ test('drayer clone and drayer sync (real processes) follow a stream served by a 
   assert.equal(JSON.parse(pc.out).records, 5 + 1); // and drayer/info, which every copy keeps
   const p = Stream.open(part, { readonly: true });
   assert.equal(p.count(), 5 + 1);
-  assert.ok([...p.iterate()].every((x) => x.val === null || x.type === 'drayer'), 'no values but the stream info');
+  assert.ok(
+    [...p.iterate()].every((x) => x.val === null || x.type === 'drayer'),
+    'no values but the stream info',
+  );
   assert.equal(p.info().name, 'Served');
   assert.deepEqual(p.partial, { minId: Math.max(...[...p.iterate()].map((x) => x.id)) - 4, minMod: 0, metaOnly: true });
   p.close();
@@ -595,7 +618,7 @@ test('an interrupted clone: verify calls it incomplete (not corrupt) and names s
       m.close();
     }
   };
-  for (const t0 = Date.now(); held() < 180 && Date.now() - t0 < 5000; ) await new Promise((r) => setTimeout(r, 20));
+  for (const t0 = Date.now(); held() < 180 && Date.now() - t0 < 5000;) await new Promise((r) => setTimeout(r, 20));
   child.kill('SIGKILL');
   assert.equal(await exited, 'SIGKILL');
   assert.equal(held(), 180, 'three pages were stored');
@@ -665,14 +688,22 @@ test('verify tells a mirror still syncing from a damaged one: missing records ar
   const held = f.getById(victim.id)!;
   w.delete(victim.type, victim.key);
   const patched = [...w.iterate()].find((r) => r.prev < victim.id && r.id > victim.id)!;
-  f.db.prepare('UPDATE records SET prev = ?, prevch = ?, mod = ?, sig = ? WHERE id = ?').run(patched.prev, patched.prevch, patched.mod, Buffer.from(patched.sig), patched.id);
+  f.db
+    .prepare('UPDATE records SET prev = ?, prevch = ?, mod = ?, sig = ? WHERE id = ?')
+    .run(patched.prev, patched.prevch, patched.mod, Buffer.from(patched.sig), patched.id);
   const tampered = [...f.iterate()].find((r) => r.type === 'note' && r.id !== held.id && r.id !== patched.id)!;
   f.db.prepare('UPDATE records SET val = ? WHERE id = ?').run(Buffer.from('tampered'), tampered.id);
   const bad = f.verify();
   assert.equal(bad.intact, false);
   assert.equal(bad.incomplete, undefined, JSON.stringify(bad.incomplete));
-  assert.ok(bad.problems.some((p) => p.id === patched.id && /ID chain broken/.test(p.what)), JSON.stringify(bad.problems));
-  assert.ok(bad.problems.some((p) => /does not match its hash/.test(p.what)), JSON.stringify(bad.problems));
+  assert.ok(
+    bad.problems.some((p) => p.id === patched.id && /ID chain broken/.test(p.what)),
+    JSON.stringify(bad.problems),
+  );
+  assert.ok(
+    bad.problems.some((p) => /does not match its hash/.test(p.what)),
+    JSON.stringify(bad.problems),
+  );
   assert.deepEqual(await verifyStreamParallel(f, pool), bad);
 });
 

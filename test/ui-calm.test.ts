@@ -26,7 +26,11 @@ before(async () => {
   const ada = await writer.call('createStream', { name: 'Ada Lovelace', about: 'Notes on engines, numbers and the poetry of science.' });
   adaKey = ada.publicKey;
   await writer.call('setAvatar', { publicKey: adaKey, data: PIXEL });
-  await writer.call('post', { publicKey: adaKey, title: 'On the Analytical Engine', body: 'The engine *weaves algebraic patterns* just as the Jacquard loom weaves flowers and leaves.' });
+  await writer.call('post', {
+    publicKey: adaKey,
+    title: 'On the Analytical Engine',
+    body: 'The engine *weaves algebraic patterns* just as the Jacquard loom weaves flowers and leaves.',
+  });
   await writer.call('post', { publicKey: adaKey, title: '', body: 'Quick note: Bernoulli numbers by machine are entirely possible.' });
   await writer.call('putFile', { publicKey: adaKey, path: 'notes/note-g.txt', data: Buffer.from('Note G: '.repeat(300)).toString('base64') });
   const bo = await reader.call('createStream', { name: 'Bo Chen', about: 'Gardening, bikes, the odd photo.' });
@@ -65,7 +69,7 @@ for (const v of VARIANTS) {
       const text = await page.locator('#main').innerText();
       assert.ok(!/records?\b/i.test(text), `no "records" on the stream page:\n${text}`);
       assert.ok(!text.includes('Fingerprint') && !text.includes(adaKey), 'the key and its words are not on the page');
-      assert.equal(await page.getByRole('tab', { name: /^Files/ }).innerText(), 'Files1', 'the Files tab counts the user\'s files only');
+      assert.equal(await page.getByRole('tab', { name: /^Files/ }).innerText(), 'Files1', "the Files tab counts the user's files only");
       for (const name of ['Share', 'More for Ada Lovelace']) await profile.getByRole('button', { name, exact: true }).waitFor();
       await profile.getByRole('button', { name: /^Following/ }).waitFor();
       await shoot(page, `calm-stream-${v.id}`);
@@ -103,7 +107,7 @@ for (const v of VARIANTS) {
       await input.fill(wrong.join(' '));
       await dialog.getByRole('status').getByText('Does not match', { exact: true }).waitFor();
       const bad = grid.getByRole('listitem').nth(6);
-      assert.match(await bad.getAttribute('class') ?? '', /kv-differ/);
+      assert.match((await bad.getAttribute('class')) ?? '', /kv-differ/);
       assert.match(await bad.innerText(), new RegExp(`${words[6]}\\s+${wrong[6]}`));
       assert.equal(await grid.locator('.kv-differ').count(), 1);
       await shoot(page, `calm-key-mismatch-${v.id}`);
@@ -113,7 +117,10 @@ for (const v of VARIANTS) {
 
       // your own stream's header: the same line, without a sync
       await go(page, `#/stream/${encodeURIComponent(boKey)}`);
-      await page.getByRole('region', { name: 'Profile' }).getByText(/^Your stream · 1 post · \d+ B$/).waitFor();
+      await page
+        .getByRole('region', { name: 'Profile' })
+        .getByText(/^Your stream · 1 post · \d+ B$/)
+        .waitFor();
       assert.deepEqual(problems.errors, []);
     });
   });
@@ -173,7 +180,10 @@ test('Share is one click from Home, also where the rail is hidden', async () => 
       await page.getByRole('heading', { name: 'Home', level: 1 }).waitFor();
       assert.equal(await page.getByRole('complementary').isVisible(), width >= 1200);
       await page.getByRole('main').getByRole('button', { name: 'Share Bo Chen' }).click();
-      await page.getByRole('dialog', { name: 'Share Bo Chen' }).getByRole('img', { name: /^QR code of http/ }).waitFor();
+      await page
+        .getByRole('dialog', { name: 'Share Bo Chen' })
+        .getByRole('img', { name: /^QR code of http/ })
+        .waitFor();
     });
   }
 });
@@ -197,7 +207,10 @@ test('every dialog starts on its first field (or Cancel), and an error goes when
     };
 
     // Follow: a bad key's error goes as soon as the key changes
-    await page.getByRole('button', { name: /^Follow/ }).first().click();
+    await page
+      .getByRole('button', { name: /^Follow/ })
+      .first()
+      .click();
     let d = await focused('Follow a stream', (x) => x.getByLabel('Key or link'));
     await page.keyboard.type('not a key');
     await d.getByRole('button', { name: 'Follow', exact: true }).click();
@@ -207,7 +220,10 @@ test('every dialog starts on its first field (or Cancel), and an error goes when
     await d.getByRole('alert').waitFor({ state: 'detached' });
     await close(d);
 
-    await page.getByRole('button', { name: /New stream/ }).first().click();
+    await page
+      .getByRole('button', { name: /New stream/ })
+      .first()
+      .click();
     d = await focused('New stream', (x) => x.getByLabel('Name'));
     await close(d);
 
@@ -241,7 +257,11 @@ test('every dialog starts on its first field (or Cancel), and an error goes when
     d = await focused('Key & verify', (x) => x.getByLabel('Compare with their words'));
     await close(d);
     // a confirmation without fields starts on Cancel, never on the dangerous button
-    await page.getByRole('feed').getByRole('button', { name: /More|Post actions/ }).first().click();
+    await page
+      .getByRole('feed')
+      .getByRole('button', { name: /More|Post actions/ })
+      .first()
+      .click();
     await page.getByRole('menuitem', { name: /^Delete/ }).click();
     d = await focused('Delete this post?', (x) => x.getByRole('button', { name: 'Cancel' }));
     await close(d);

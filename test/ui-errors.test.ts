@@ -60,14 +60,19 @@ test('the Follow dialog and Nearby: every follow error in one plain sentence wit
     assert.equal(x.field, 'key');
     x = await explain({ key: fingerprint(parseKey(s.publicKey)) });
     assert.deepEqual([x.text, x.field], ['Those are the fingerprint words, not the key.', 'key']);
-    x = await explain({ key: Array(32).fill('aardvark').join(' ').replace(/aardvark$/, 'aardvarx') });
+    x = await explain({
+      key: Array(32)
+        .fill('aardvark')
+        .join(' ')
+        .replace(/aardvark$/, 'aardvarx'),
+    });
     assert.deepEqual([x.text, x.advice], ['One of the words is not in the word list.', 'Check the spelling of each word.']);
     x = await explain({ key: '   ' });
     assert.equal(x.text, 'There is no key yet.');
     x = await explain({ key: 'http://127.0.0.1:1/' });
     assert.deepEqual([x.text, x.field], ['That web address does not point to a stream.', 'key']);
     x = await explain({ key: 'http://[::1' });
-    assert.equal(x.code, 'INVALID_ARGUMENT', 'a malformed link is the key\'s fault, not an internal error');
+    assert.equal(x.code, 'INVALID_ARGUMENT', "a malformed link is the key's fault, not an internal error");
     assert.equal(x.field, 'key');
 
     // the address: never "Copy the key again"
@@ -92,7 +97,10 @@ test('the Follow dialog and Nearby: every follow error in one plain sentence wit
     assert.match(x.text, /outside this network/);
     await b.call('setSettings', { syncMode: 'paused' });
     x = await explain({ key: s.publicKey, url: lanUrl(a) });
-    assert.deepEqual([x.code, x.text, x.advice], ['SYNC_PAUSED', 'Sync is paused, so nothing can be fetched now.', 'Turn sync back on in Settings, then follow again.']);
+    assert.deepEqual(
+      [x.code, x.text, x.advice],
+      ['SYNC_PAUSED', 'Sync is paused, so nothing can be fetched now.', 'Turn sync back on in Settings, then follow again.'],
+    );
     await b.call('setSettings', { syncMode: 'normal' });
     x = { ...explainFollowError('INTERNAL', 'follow failed unexpectedly: boom'), code: '', message: '' };
     assert.equal(x.text, 'Something went wrong while following.');
@@ -102,7 +110,7 @@ test('the Follow dialog and Nearby: every follow error in one plain sentence wit
   }
 });
 
-test('a stream page\'s sync: every failure of a first sync in plain words (unreachable, not shared, failing, hostile, busy)', async () => {
+test("a stream page's sync: every failure of a first sync in plain words (unreachable, not shared, failing, hostile, busy)", async () => {
   const { explainSyncError } = await load('stores/errors.ts');
   const a = await startNode('a');
   const b = await startNode('b');
@@ -125,7 +133,10 @@ test('a stream page\'s sync: every failure of a first sync in plain words (unrea
       return x;
     };
     let x = await failure('http://127.0.0.1:9');
-    assert.deepEqual([x.text, x.advice, x.retry], ['Could not reach the computer at 127.0.0.1:9.', 'Check that it is on, awake and on this network with Drayer open, then try again.', true]);
+    assert.deepEqual(
+      [x.text, x.advice, x.retry],
+      ['Could not reach the computer at 127.0.0.1:9.', 'Check that it is on, awake and on this network with Drayer open, then try again.', true],
+    );
     x = await failure(lanUrl(other));
     assert.equal(x.text, `The computer at ${lanUrl(other).slice(7)} does not have this stream.`);
     x = await failure(failing.url);
@@ -137,12 +148,30 @@ test('a stream page\'s sync: every failure of a first sync in plain words (unrea
     assert.equal(x.text, `The computer at ${busy.url.slice(7)} is busy right now.`);
 
     // words the node uses that a test on this machine cannot provoke quickly
-    assert.equal(explainSyncError('http://10.0.0.2:80/x/changes?since=0 did not answer within 30 s.').text, 'The computer at 10.0.0.2:80 did not answer in time.');
-    assert.equal(explainSyncError('Cannot reach http://nas.local:80/x/changes?since=0 (ENOTFOUND): check the address and that the peer is running.').text, 'No computer answers to the name nas.local:80.');
-    assert.equal(explainSyncError('Sync with http://10.0.0.2:80 took too long and was stopped; it resumes from here next time.').text, 'This sync took too long and was paused.');
-    assert.equal(explainSyncError('http://10.0.0.2:80/x/chunk/ab broke off its answer after 1000 bytes; try again later.').text, 'The connection to 10.0.0.2:80 broke off.');
-    assert.match(explainSyncError('Sync is LAN only, and http://203.0.113.7:80 is not on the local network, so it was not contacted. Switch…').text, /not on this network/);
-    assert.equal(explainSyncError('Sync is paused, so nothing was synced. Turn sync back on (Settings → Sync), then try again.').text, 'Sync is paused, so nothing was fetched.');
+    assert.equal(
+      explainSyncError('http://10.0.0.2:80/x/changes?since=0 did not answer within 30 s.').text,
+      'The computer at 10.0.0.2:80 did not answer in time.',
+    );
+    assert.equal(
+      explainSyncError('Cannot reach http://nas.local:80/x/changes?since=0 (ENOTFOUND): check the address and that the peer is running.').text,
+      'No computer answers to the name nas.local:80.',
+    );
+    assert.equal(
+      explainSyncError('Sync with http://10.0.0.2:80 took too long and was stopped; it resumes from here next time.').text,
+      'This sync took too long and was paused.',
+    );
+    assert.equal(
+      explainSyncError('http://10.0.0.2:80/x/chunk/ab broke off its answer after 1000 bytes; try again later.').text,
+      'The connection to 10.0.0.2:80 broke off.',
+    );
+    assert.match(
+      explainSyncError('Sync is LAN only, and http://203.0.113.7:80 is not on the local network, so it was not contacted. Switch…').text,
+      /not on this network/,
+    );
+    assert.equal(
+      explainSyncError('Sync is paused, so nothing was synced. Turn sync back on (Settings → Sync), then try again.').text,
+      'Sync is paused, so nothing was fetched.',
+    );
     assert.equal(explainSyncError('something new').text, 'The sync did not work.');
   } finally {
     await Promise.all([a.stop(), b.stop(), other.stop(), failing.close(), garbage.close(), busy.close()]);

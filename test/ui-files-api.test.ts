@@ -37,9 +37,18 @@ test('putFile stores bytes under a path, readFile gives them back; the name deci
     const s = await n.call('createStream', { name: 'Files' });
     const events: string[] = [];
     const off = n.subscribe((e) => events.push(e.event));
-    const r = await n.call('putFile', { publicKey: s.publicKey, path: 'notes/hello.txt', data: b64('Hello, phone'), mime: 'application/x-evil', time: 1_700_000_000_000_000 });
+    const r = await n.call('putFile', {
+      publicKey: s.publicKey,
+      path: 'notes/hello.txt',
+      data: b64('Hello, phone'),
+      mime: 'application/x-evil',
+      time: 1_700_000_000_000_000,
+    });
     assert.deepEqual(r, { path: 'notes/hello.txt', changed: true });
-    assert.deepEqual(await n.call('putFile', { publicKey: s.publicKey, path: 'notes/hello.txt', data: b64('Hello, phone') }), { path: 'notes/hello.txt', changed: false });
+    assert.deepEqual(await n.call('putFile', { publicKey: s.publicKey, path: 'notes/hello.txt', data: b64('Hello, phone') }), {
+      path: 'notes/hello.txt',
+      changed: false,
+    });
     off();
     assert.ok(events.includes('recordsChanged'), 'a stored file is announced to the UI');
     const d = await n.call('streamDetails', { publicKey: s.publicKey });
@@ -84,7 +93,12 @@ test('a big file goes up in ordered, bounded chunks and reads back in bounded pa
   try {
     const s = await n.call('createStream', { name: 'Big' });
     const content = Buffer.from(randomBytes(3 * 1024 * 1024 + 12345));
-    const { uploadId, chunkBytes } = await n.call('uploadBegin', { publicKey: s.publicKey, path: 'video/clip.mp4', size: content.length, time: 1_650_000_000_000_000 });
+    const { uploadId, chunkBytes } = await n.call('uploadBegin', {
+      publicKey: s.publicKey,
+      path: 'video/clip.mp4',
+      size: content.length,
+      time: 1_650_000_000_000_000,
+    });
     assert.equal(chunkBytes, PUT_FILE_MAX);
     // out of order, too big, past the announced size: refused, the session goes on
     assert.equal((await n.callEnvelope('uploadChunk', { uploadId, offset: chunkBytes, data: b64(content.subarray(0, 10)) })).ok, false);
@@ -110,7 +124,10 @@ test('a big file goes up in ordered, bounded chunks and reads back in bounded pa
     await n.call('uploadChunk', { uploadId: c.uploadId, offset: 0, data: b64('12345') });
     assert.equal(await n.call('uploadCancel', { uploadId: c.uploadId }), true);
     assert.equal(fs.readdirSync(path.join(n.dataDir, '.uploads')).length, 0);
-    assert.equal((await n.call('streamDetails', { publicKey: s.publicKey })).files.some((x) => x.path === 'gone.bin'), false);
+    assert.equal(
+      (await n.call('streamDetails', { publicKey: s.publicKey })).files.some((x) => x.path === 'gone.bin'),
+      false,
+    );
     // an empty file is a file too
     const e = await n.call('uploadBegin', { publicKey: s.publicKey, path: 'empty.txt', size: 0 });
     assert.deepEqual(await n.call('uploadFinish', { uploadId: e.uploadId }), { path: 'empty.txt', changed: true });
@@ -179,7 +196,8 @@ test('the phone page renders markdown safely, with the avatar, post images and l
     await n.call('setAvatar', { publicKey: s.publicKey, data: b64(PNG) });
     await n.call('putFile', { publicKey: s.publicKey, path: 'media/cake 1.png', data: b64(PNG) });
     await n.call('post', {
-      publicKey: s.publicKey, title: 'Today',
+      publicKey: s.publicKey,
+      title: 'Today',
       body: 'We have **lemon cake** and *espresso*.\n\n![the cake](media/cake%201.png)\n\n<script>alert(1)</script>\n\n[x](javascript:alert(1)) [menu](https://example.org/menu)\n\n![remote](https://tracker.example/p.png)',
     });
     const d = await n.call('streamDetails', { publicKey: s.publicKey });
@@ -224,7 +242,10 @@ test('markdownToHtml builds only known tags and escapes every text and attribute
     ['![x" onerror="alert(1)](a.png)', (h) => assert.ok(h.includes('alt="x&quot; onerror=&quot;alert(1)"'), h)],
     ['![x](../../etc/passwd) ![y](/abs.png) ![z](//host/p.png) ![w](a.png?x=1)', (h) => assert.ok(!h.includes('<img'), h)],
     ['![ok](./pics/a%20b.png)', (h) => assert.ok(h.includes('<img src="/K/webAccess/pics/a%20b.png" alt="ok"'), h)],
-    ['# Head\n\n> quote\n\n- one\n- two\n\n1. x', (h) => assert.equal(h, '<h3>Head</h3><blockquote><p>quote</p></blockquote><ul><li>one</li><li>two</li></ul><ol><li>x</li></ol>')],
+    [
+      '# Head\n\n> quote\n\n- one\n- two\n\n1. x',
+      (h) => assert.equal(h, '<h3>Head</h3><blockquote><p>quote</p></blockquote><ul><li>one</li><li>two</li></ul><ol><li>x</li></ol>'),
+    ],
     ['```\n<script>\n```', (h) => assert.equal(h, '<pre><code>&lt;script&gt;</code></pre>')],
     ['Tom &amp; Jerry <b>x</b>', (h) => assert.equal(h, '<p>Tom &amp; Jerry &lt;b&gt;x&lt;/b&gt;</p>')],
     ['| a | b |\n|---|--:|\n| <i>1</i> | 2 |', (h) => assert.ok(h.includes('<td>&lt;i&gt;1&lt;/i&gt;</td>') && h.includes('class="al-right"'), h)],

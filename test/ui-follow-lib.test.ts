@@ -30,11 +30,21 @@ test('progress: one model by bytes (record values and file chunks), what is left
   assert.equal(v.percent, 24);
   assert.equal(v.line, '12.4 MB of 50 MB', 'no time left before the speed is known');
   // with a speed measured over the last seconds: what is left, in words
-  const samples = [{ at: 0, size: 4_406_000 }, { at: 4000, size: 12_406_000 }];
+  const samples = [
+    { at: 0, size: 4_406_000 },
+    { at: 4000, size: 12_406_000 },
+  ];
   assert.equal(speed(samples), 2_000_000);
   v = describeProgress({ records: 7, recordsTotal: 7, bytes: 0, size: 12_406_000, sizeTotal: 50_006_000, done: false }, samples);
   assert.equal(v.line, '12.4 MB of 50 MB · about 20 s left');
-  assert.equal(speed([{ at: 0, size: 1 }, { at: 500, size: 9 }]), null, 'half a second says nothing yet');
+  assert.equal(
+    speed([
+      { at: 0, size: 1 },
+      { at: 500, size: 9 },
+    ]),
+    null,
+    'half a second says nothing yet',
+  );
   assert.equal(timeLeft(3), 'a few seconds left');
   assert.equal(timeLeft(42), 'about 40 s left');
   assert.equal(timeLeft(200), 'about 3 min left');
@@ -124,7 +134,19 @@ test('sync store: a good sync clears an old failure (a failed Sync now too); a s
     async call(method: string) {
       calls.push(method);
       if (method === 'syncNow') {
-        if (fail) return [{ publicKey: 'PK', peer: 'http://10.0.0.2:80', records: 0, stored: 0, removed: 0, rejected: 0, bytes: 0, error: 'Cannot reach http://10.0.0.2:80/x/changes?since=0 (ECONNREFUSED): check the address and that the peer is running.' }];
+        if (fail)
+          return [
+            {
+              publicKey: 'PK',
+              peer: 'http://10.0.0.2:80',
+              records: 0,
+              stored: 0,
+              removed: 0,
+              rejected: 0,
+              bytes: 0,
+              error: 'Cannot reach http://10.0.0.2:80/x/changes?since=0 (ECONNREFUSED): check the address and that the peer is running.',
+            },
+          ];
         return [{ publicKey: 'PK', peer: 'http://10.0.0.2:80', records: 1, stored: 1, removed: 0, rejected: 0, bytes: 100 }];
       }
       if (method === 'cancelSync') return true;
@@ -138,7 +160,14 @@ test('sync store: a good sync clears an old failure (a failed Sync now too); a s
   // an hour ago it synced; now Sync now fails: the failure shows
   const out = await st().syncByHand('PK');
   assert.equal(out.ok, false);
-  st().onProgress({ publicKey: 'PK', peer: 'http://10.0.0.2:80', records: 0, bytes: 0, done: true, error: 'Cannot reach http://10.0.0.2:80 (ECONNREFUSED): check' });
+  st().onProgress({
+    publicKey: 'PK',
+    peer: 'http://10.0.0.2:80',
+    records: 0,
+    bytes: 0,
+    done: true,
+    error: 'Cannot reach http://10.0.0.2:80 (ECONNREFUSED): check',
+  });
   assert.equal(syncView(st(), 'PK', { lastOk: ok0 }).kind, 'failed');
   // the peer is back, and the next sync (the scheduler's, not a click) works: the failure is gone
   st().onProgress({ publicKey: 'PK', peer: 'http://10.0.0.2:80', records: 1, bytes: 10, done: false, size: 10, sizeTotal: 20 });
@@ -161,7 +190,11 @@ test('sync store: a good sync clears an old failure (a failed Sync now too); a s
   assert.ok(calls.includes('cancelSync'));
   st().onProgress({ publicKey: 'PK', peer: 'http://10.0.0.3:80', records: 0, bytes: 0, done: true, cancelled: true });
   assert.equal(syncView(st(), 'PK', { lastOk: ok0 }).kind, 'stopped');
-  assert.equal(syncView({ progress: {}, lastOk: {}, manual: {} }, 'PK', { lastSync: { at: 5, peer: '', records: 0, stored: 0, cancelled: true } }).kind, 'stopped', 'from the node after a reload too');
+  assert.equal(
+    syncView({ progress: {}, lastOk: {}, manual: {} }, 'PK', { lastSync: { at: 5, peer: '', records: 0, stored: 0, cancelled: true } }).kind,
+    'stopped',
+    'from the node after a reload too',
+  );
   fail = false;
   st().onProgress({ publicKey: 'PK', peer: 'http://10.0.0.3:80', records: 1, bytes: 0, done: true });
   assert.equal(syncView(st(), 'PK', { lastOk: ok0 }).kind, 'ok');
@@ -169,7 +202,10 @@ test('sync store: a good sync clears an old failure (a failed Sync now too); a s
 
 test('progress: a pull gone quiet tells no time left (its old speed says nothing)', async () => {
   const { describeProgress, STALL_MS } = await load('lib/progress.ts');
-  const samples = [{ at: 1000, size: 0 }, { at: 5000, size: 8_000_000 }];
+  const samples = [
+    { at: 1000, size: 0 },
+    { at: 5000, size: 8_000_000 },
+  ];
   const p = { records: 7, recordsTotal: 7, bytes: 0, size: 8_000_000, sizeTotal: 50_000_000, done: false };
   assert.equal(describeProgress(p, samples, 6000).line, '8 MB of 50 MB · about 20 s left');
   assert.equal(describeProgress(p, samples, 5000 + STALL_MS + 1).line, '8 MB of 50 MB');

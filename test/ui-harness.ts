@@ -50,14 +50,22 @@ export async function findChromium(): Promise<FoundBrowser | null> {
 
 export async function launchBrowser(): Promise<Browser> {
   const found = await findChromium();
-  assert.ok(found, 'No Chromium: install the npm dev dependencies (@sparticuz/chromium), Debian\'s chromium, or set DRAYER_CHROMIUM.');
+  assert.ok(found, "No Chromium: install the npm dev dependencies (@sparticuz/chromium), Debian's chromium, or set DRAYER_CHROMIUM.");
   return chromium.launch({
     executablePath: found.executablePath,
     headless: true,
     // A fresh profile each launch (Playwright makes a temporary user data dir), nothing phoning home.
     args: [
-      '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      '--no-first-run', '--disable-default-apps', '--disable-extensions', '--mute-audio', '--disable-dev-shm-usage',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--disable-default-apps',
+      '--disable-extensions',
+      '--mute-audio',
+      '--disable-dev-shm-usage',
       '--font-render-hinting=none',
     ],
   });
@@ -83,10 +91,14 @@ export interface UiNode {
  */
 export async function startUiNode(name: string, opts: { dataDir?: string; discovery?: boolean } = {}): Promise<UiNode> {
   const dataDir = opts.dataDir ?? path.join(tmpDir('drayer-ui-'), name);
-  const child: ChildProcess = spawn(process.execPath, [BIN, 'serve', '--data', dataDir, '--host', '127.0.0.1', '--port', '0', ...(opts.discovery ? [] : ['--no-discovery']), '--ui', '--json'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, DRAYER_DEBUG: '' },
-  });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [BIN, 'serve', '--data', dataDir, '--host', '127.0.0.1', '--port', '0', ...(opts.discovery ? [] : ['--no-discovery']), '--ui', '--json'],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, DRAYER_DEBUG: '' },
+    },
+  );
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -157,7 +169,11 @@ export interface PageProblems {
   errors: string[];
 }
 
-export async function openApp(browser: Browser, url: string, opts: { width?: number; height?: number; dark?: boolean } = {}): Promise<{ context: BrowserContext; page: Page; problems: PageProblems }> {
+export async function openApp(
+  browser: Browser,
+  url: string,
+  opts: { width?: number; height?: number; dark?: boolean } = {},
+): Promise<{ context: BrowserContext; page: Page; problems: PageProblems }> {
   const context = await browser.newContext({
     viewport: { width: opts.width ?? 1280, height: opts.height ?? 800 },
     colorScheme: opts.dark ? 'dark' : 'light',
@@ -186,7 +202,11 @@ export async function shoot(page: Page, name: string): Promise<string> {
   const file = path.join(SHOTS, `${name}.png`);
   // Let fonts, the theme and entry animations settle: screenshots are for people to judge. A
   // loaded machine may take long; after 10 s the picture is taken as it is.
-  await within(page.evaluate('document.fonts.ready.then(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(() => r(true)))))'), 10_000, 'fonts and two frames').catch(() => undefined);
+  await within(
+    page.evaluate('document.fonts.ready.then(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(() => r(true)))))'),
+    10_000,
+    'fonts and two frames',
+  ).catch(() => undefined);
   await page.screenshot({ path: file, fullPage: false });
   return file;
 }
@@ -195,7 +215,15 @@ export async function shoot(page: Page, name: string): Promise<string> {
 export async function assertAccessible(page: Page, screen: string): Promise<void> {
   const r = await within(new AxeBuilder({ page }).analyze(), 90_000, `axe on ${screen}`);
   const bad = r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  const text = bad.map((v) => `${v.id} (${v.impact}): ${v.help}\n    ${v.nodes.slice(0, 3).map((n) => n.target.join(' ') + ' — ' + (n.failureSummary ?? '').replace(/\s+/g, ' ')).join('\n    ')}`).join('\n');
+  const text = bad
+    .map(
+      (v) =>
+        `${v.id} (${v.impact}): ${v.help}\n    ${v.nodes
+          .slice(0, 3)
+          .map((n) => n.target.join(' ') + ' — ' + (n.failureSummary ?? '').replace(/\s+/g, ' '))
+          .join('\n    ')}`,
+    )
+    .join('\n');
   assert.equal(bad.length, 0, `${screen}: accessibility violations\n${text}`);
 }
 
@@ -209,7 +237,13 @@ export async function assertAccessibleWithFrames(page: Page, problems: PageProbl
   await assertAccessible(page, screen);
   await page.waitForTimeout(300);
   const mine = problems.errors.splice(n);
-  problems.errors.push(...mine.filter((e) => !/^Access to XMLHttpRequest at 'http:\/\/127\.0\.0\.1:\d+\/[\w-]+\/webAccess\/[^']*' from origin 'null'/.test(e) && e !== 'Failed to load resource: net::ERR_FAILED'));
+  problems.errors.push(
+    ...mine.filter(
+      (e) =>
+        !/^Access to XMLHttpRequest at 'http:\/\/127\.0\.0\.1:\d+\/[\w-]+\/webAccess\/[^']*' from origin 'null'/.test(e) &&
+        e !== 'Failed to load resource: net::ERR_FAILED',
+    ),
+  );
 }
 
 export const hostname = os.hostname();
@@ -258,10 +292,15 @@ export async function imageLoaded(page: Page, selector: string): Promise<number>
   if (await more.count()) await more.first().click();
   await img.scrollIntoViewIfNeeded();
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  return img.evaluate((el: any) => Promise.race([
-    el.decode().then(() => el.naturalWidth as number, () => 0),
-    new Promise<number>((resolve) => setTimeout(() => resolve(-1), 10_000)),
-  ]));
+  return img.evaluate((el: any) =>
+    Promise.race([
+      el.decode().then(
+        () => el.naturalWidth as number,
+        () => 0,
+      ),
+      new Promise<number>((resolve) => setTimeout(() => resolve(-1), 10_000)),
+    ]),
+  );
 }
 
 export interface App {

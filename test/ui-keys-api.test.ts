@@ -89,7 +89,10 @@ test('restoreStream: fetched whole from another node, writable here, and its new
     // C follows the stream from A; the post written on B verifies there too
     await c.call('setStreamSettings', { publicKey: s.publicKey, sources: [lanUrl(b)] });
     const reports = await c.call('syncNow', { publicKey: s.publicKey });
-    assert.ok(reports.every((x) => !x.error), JSON.stringify(reports));
+    assert.ok(
+      reports.every((x) => !x.error),
+      JSON.stringify(reports),
+    );
     const got = await c.call('getPost', { publicKey: s.publicKey, key: p.key });
     assert.equal(got?.title, 'From the restored install');
     assert.equal((await c.call('verifyStream', { publicKey: s.publicKey })).intact, true);
@@ -280,34 +283,38 @@ test('settings: notifications are stored, and only true or false', async () => {
   }
 });
 
-test('a full disk is said plainly (DISK_FULL, what to do), and nothing is half written', { skip: process.getuid?.() !== 0 ? 'needs root to mount a small tmpfs' : false }, async () => {
-  const mnt = tmpDir('drayer-full-');
-  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=3m', 'tmpfs', mnt]);
-  let n: DrayerNode | null = null;
-  try {
-    n = await startNode('full', path.join(mnt, 'data'));
-    const s = await n.call('createStream', { name: 'Full' });
-    await n.call('post', { publicKey: s.publicKey, title: 'before', body: 'fits' });
-    // fill what is left
-    const fd = fs.openSync(path.join(mnt, 'filler'), 'w');
+test(
+  'a full disk is said plainly (DISK_FULL, what to do), and nothing is half written',
+  { skip: process.getuid?.() !== 0 ? 'needs root to mount a small tmpfs' : false },
+  async () => {
+    const mnt = tmpDir('drayer-full-');
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=3m', 'tmpfs', mnt]);
+    let n: DrayerNode | null = null;
     try {
-      const chunk = Buffer.alloc(64 * 1024, 1);
-      for (;;) fs.writeSync(fd, chunk);
-    } catch (e) {
-      assert.equal((e as NodeJS.ErrnoException).code, 'ENOSPC');
+      n = await startNode('full', path.join(mnt, 'data'));
+      const s = await n.call('createStream', { name: 'Full' });
+      await n.call('post', { publicKey: s.publicKey, title: 'before', body: 'fits' });
+      // fill what is left
+      const fd = fs.openSync(path.join(mnt, 'filler'), 'w');
+      try {
+        const chunk = Buffer.alloc(64 * 1024, 1);
+        for (;;) fs.writeSync(fd, chunk);
+      } catch (e) {
+        assert.equal((e as NodeJS.ErrnoException).code, 'ENOSPC');
+      } finally {
+        fs.closeSync(fd);
+      }
+      const big = 'a long post that will not fit '.repeat(2000);
+      const e = await envError(n, 'post', { publicKey: s.publicKey, title: 'after', body: big });
+      assert.equal(e.code, 'DISK_FULL', JSON.stringify(e));
+      assert.match(e.message, /disk is full.*Free some space/);
+      fs.rmSync(path.join(mnt, 'filler'));
+      const p = await n.call('post', { publicKey: s.publicKey, title: 'after', body: big });
+      assert.equal(p.title, 'after');
+      assert.equal((await n.call('verifyStream', { publicKey: s.publicKey })).intact, true);
     } finally {
-      fs.closeSync(fd);
+      await n?.stop();
+      execFileSync('umount', [mnt]);
     }
-    const big = 'a long post that will not fit '.repeat(2000);
-    const e = await envError(n, 'post', { publicKey: s.publicKey, title: 'after', body: big });
-    assert.equal(e.code, 'DISK_FULL', JSON.stringify(e));
-    assert.match(e.message, /disk is full.*Free some space/);
-    fs.rmSync(path.join(mnt, 'filler'));
-    const p = await n.call('post', { publicKey: s.publicKey, title: 'after', body: big });
-    assert.equal(p.title, 'after');
-    assert.equal((await n.call('verifyStream', { publicKey: s.publicKey })).intact, true);
-  } finally {
-    await n?.stop();
-    execFileSync('umount', [mnt]);
-  }
-});
+  },
+);

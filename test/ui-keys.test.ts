@@ -77,7 +77,10 @@ test('key backup at first run with its check, then "restore from words" on anoth
     await box.fill(bad.join(' '));
     await p2.getByLabel('Fetch it from').fill(a.lanUrl);
     await p2.getByRole('button', { name: 'Restore', exact: true }).click();
-    await p2.getByRole('alert').filter({ hasText: /"wordy" at position 10/ }).waitFor();
+    await p2
+      .getByRole('alert')
+      .filter({ hasText: /"wordy" at position 10/ })
+      .waitFor();
     assert.equal(await box.inputValue(), bad.join(' '));
     await box.fill(words.join('\n'));
     await p2.getByText('A stream with the fingerprint').waitFor();
@@ -94,7 +97,10 @@ test('key backup at first run with its check, then "restore from words" on anoth
   // C, a follower of the stream from A, takes the post B signed
   await c.call('setStreamSettings', { publicKey: pk, sources: [b.lanUrl] });
   const reports = await c.call('syncNow', { publicKey: pk });
-  assert.ok(reports.every((r) => !r.error), JSON.stringify(reports));
+  assert.ok(
+    reports.every((r) => !r.error),
+    JSON.stringify(reports),
+  );
   const titles = (await c.call('listPosts', { publicKey: pk })).map((p) => p.body);
   assert.ok(titles.includes('Written on the second computer'), titles.join(' | '));
   assert.equal((await c.call('verifyStream', { publicKey: pk })).intact, true);
@@ -115,7 +121,10 @@ test('open a stream file: a damaged one says so and keeps the path; with its key
     const field = page.getByLabel('Path of the stream file');
     await field.fill(path.join(dir, 'broken.stream'));
     await page.getByRole('button', { name: 'Open', exact: true }).click();
-    await page.getByRole('alert').filter({ hasText: /broken\.stream is (damaged|not a Drayer stream file|an SQLite database but not)/ }).waitFor();
+    await page
+      .getByRole('alert')
+      .filter({ hasText: /broken\.stream is (damaged|not a Drayer stream file|an SQLite database but not)/ })
+      .waitFor();
     assert.equal(await field.inputValue(), path.join(dir, 'broken.stream'));
     await field.fill(path.join(dir, 'nothing-here.stream'));
     await page.getByRole('button', { name: 'Open', exact: true }).click();
@@ -137,8 +146,14 @@ test('open a stream file: a damaged one says so and keeps the path; with its key
     await page.getByRole('heading', { name: 'Somebody else', level: 2 }).waitFor();
     await page.getByRole('button', { name: 'Following' }).waitFor(); // a mirror
     const list = await n.call('listStreams', undefined);
-    assert.deepEqual(list.map((s) => [s.name, s.owned]).sort(), [['Notes on a stick', true], ['Somebody else', false]]);
-    assert.deepEqual(problems.errors.filter((e) => !/Failed to load resource/.test(e)), []);
+    assert.deepEqual(list.map((s) => [s.name, s.owned]).sort(), [
+      ['Notes on a stick', true],
+      ['Somebody else', false],
+    ]);
+    assert.deepEqual(
+      problems.errors.filter((e) => !/Failed to load resource/.test(e)),
+      [],
+    );
   });
 });
 
@@ -168,7 +183,10 @@ test('stream page: sync status, verify (intact, incomplete, sync to finish), exp
     await page.getByRole('button', { name: 'Add', exact: true }).click();
     await page.getByRole('list', { name: 'Primary servers' }).getByText('https://mirror.example.org').waitFor();
     assert.equal(await url.inputValue(), '');
-    assert.deepEqual((await a.call('streamDetails', { publicKey: s.publicKey })).primaryServers.map((p) => p.url), ['https://mirror.example.org']);
+    assert.deepEqual(
+      (await a.call('streamDetails', { publicKey: s.publicKey })).primaryServers.map((p) => p.url),
+      ['https://mirror.example.org'],
+    );
     await url.fill('https://mirror.example.org/');
     await page.getByRole('button', { name: 'Add', exact: true }).click();
     await page.getByRole('alert').filter({ hasText: 'in the list already' }).waitFor();
@@ -178,7 +196,10 @@ test('stream page: sync status, verify (intact, incomplete, sync to finish), exp
     await shoot(page, 'stream-tools-own-light-wide');
     await page.getByRole('button', { name: 'Remove https://mirror.example.org' }).click();
     await page.getByRole('list', { name: 'Primary servers' }).getByText('https://mirror.example.org').waitFor({ state: 'detached' });
-    assert.deepEqual((await a.call('streamDetails', { publicKey: s.publicKey })).primaryServers.map((p) => p.url), ['http://127.0.0.1:9']);
+    assert.deepEqual(
+      (await a.call('streamDetails', { publicKey: s.publicKey })).primaryServers.map((p) => p.url),
+      ['http://127.0.0.1:9'],
+    );
     assert.deepEqual(own.problems.errors, []);
   });
 
@@ -190,7 +211,10 @@ test('stream page: sync status, verify (intact, incomplete, sync to finish), exp
     assert.equal(await line.getAttribute('title'), `Last synced from ${host}`, 'where from is there on hover');
     await a.call('post', { publicKey: s.publicKey, title: 'Fresh', body: 'new on A' });
     await page.getByRole('button', { name: 'Sync now' }).click();
-    await page.getByText(/^(Synced: \d+ changes?|Up to date)$/).first().waitFor();
+    await page
+      .getByText(/^(Synced: \d+ changes?|Up to date)$/)
+      .first()
+      .waitFor();
     await page.getByRole('article').filter({ hasText: 'Fresh' }).waitFor();
 
     await page.getByText('Stream file, servers').click();
@@ -316,7 +340,7 @@ async function quietReader(name: string): Promise<UiNode> {
   return n;
 }
 
-test('Ctrl+R syncs now: on a followed stream\'s page that stream, elsewhere every stream, with a toast; the page does not reload', async () => {
+test("Ctrl+R syncs now: on a followed stream's page that stream, elsewhere every stream, with a toast; the page does not reload", async () => {
   const a = await ui.node('ctrlr-writer');
   const s = await a.call('createStream', { name: 'Ada', about: 'Writes from A' });
   await a.call('post', { publicKey: s.publicKey, title: 'Before', body: 'Already there.' });
@@ -335,7 +359,10 @@ test('Ctrl+R syncs now: on a followed stream\'s page that stream, elsewhere ever
     assert.equal((await b.call('listPosts', { publicKey: s.publicKey })).length, 1, 'the reader does not pull by itself');
     await page.keyboard.press('Control+r');
     await feed.getByRole('article').filter({ hasText: 'Pulled by Ctrl+R' }).waitFor({ timeout: 10_000 });
-    await page.getByRole('status').getByText(/^Synced: \d+ changes?$/).waitFor();
+    await page
+      .getByRole('status')
+      .getByText(/^Synced: \d+ changes?$/)
+      .waitFor();
     assert.equal(await page.evaluate('window.__notReloaded === true'), true, 'Ctrl+R did not reload the page');
     assert.equal((await b.call('listPosts', { publicKey: s.publicKey })).length, 2);
 
@@ -358,7 +385,10 @@ test('Ctrl+R syncs now: on a followed stream\'s page that stream, elsewhere ever
     await a.stop();
     await page.keyboard.press('Control+r');
     await page.locator('.toast-error').filter({ hasText: 'Drayer tries again by itself' }).waitFor({ timeout: 20_000 });
-    assert.deepEqual(problems.errors.filter((e) => !/Failed to load resource/.test(e)), []);
+    assert.deepEqual(
+      problems.errors.filter((e) => !/Failed to load resource/.test(e)),
+      [],
+    );
   });
 });
 
@@ -398,7 +428,10 @@ test('notifications: a new post in a followed stream, with the window in the bac
 
     await a.call('post', { publicKey: s.publicKey, title: 'Ring the bell', body: 'A post to notify about.' });
     const reports = await b.call('syncNow', { publicKey: s.publicKey });
-    assert.ok(reports.some((r) => r.stored > 0), JSON.stringify(reports));
+    assert.ok(
+      reports.some((r) => r.stored > 0),
+      JSON.stringify(reports),
+    );
     await until(page, 'window.__notifications.length > 0');
     const made = (await page.evaluate('window.__notifications.map((x) => ({ title: x.title, body: x.body }))')) as { title: string; body: string }[];
     assert.equal(made.length, 1, JSON.stringify(made));
@@ -420,41 +453,45 @@ test('notifications: a new post in a followed stream, with the window in the bac
   });
 });
 
-test('a full disk: the composer says what happened and what to do, and keeps the post', { skip: process.getuid?.() !== 0 ? 'needs root to mount a small tmpfs' : false }, async () => {
-  const mnt = tmpDir('drayer-ui-full-');
-  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', mnt]);
-  let n: UiNode | null = null;
-  try {
-    n = await ui.node('full', { dataDir: path.join(mnt, 'data') });
-    await n.call('createStream', { name: 'Full disk' });
-    await ui.withApp(n.url, async ({ page, problems }) => {
-      await page.getByRole('heading', { name: 'Home', level: 1 }).waitFor();
-      const fd = fs.openSync(path.join(mnt, 'filler'), 'w');
-      try {
-        for (;;) fs.writeSync(fd, Buffer.alloc(64 * 1024, 1));
-      } catch {
-        /* full */
-      } finally {
-        fs.closeSync(fd);
-      }
-      const body = 'A long thought that needs room. '.repeat(600);
-      await page.getByLabel('Title (optional)').fill('Will not fit');
-      await page.getByLabel('Post', { exact: true }).fill(body);
-      await page.getByRole('button', { name: 'Post', exact: true }).click();
-      await page.getByRole('alert').filter({ hasText: 'The disk is full, so nothing was saved. Free some space' }).waitFor();
-      assert.equal(await page.getByLabel('Post', { exact: true }).inputValue(), body, 'nothing typed is lost');
-      assert.equal(await page.getByLabel('Title (optional)').inputValue(), 'Will not fit');
-      await shoot(page, 'disk-full-light-wide');
-      fs.rmSync(path.join(mnt, 'filler'));
-      await page.getByRole('button', { name: 'Post', exact: true }).click();
-      await page.getByRole('article').filter({ hasText: 'Will not fit' }).waitFor();
-      assert.deepEqual(problems.errors, []);
-    });
-  } finally {
-    await n?.stop();
-    execFileSync('umount', [mnt]);
-  }
-});
+test(
+  'a full disk: the composer says what happened and what to do, and keeps the post',
+  { skip: process.getuid?.() !== 0 ? 'needs root to mount a small tmpfs' : false },
+  async () => {
+    const mnt = tmpDir('drayer-ui-full-');
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', mnt]);
+    let n: UiNode | null = null;
+    try {
+      n = await ui.node('full', { dataDir: path.join(mnt, 'data') });
+      await n.call('createStream', { name: 'Full disk' });
+      await ui.withApp(n.url, async ({ page, problems }) => {
+        await page.getByRole('heading', { name: 'Home', level: 1 }).waitFor();
+        const fd = fs.openSync(path.join(mnt, 'filler'), 'w');
+        try {
+          for (;;) fs.writeSync(fd, Buffer.alloc(64 * 1024, 1));
+        } catch {
+          /* full */
+        } finally {
+          fs.closeSync(fd);
+        }
+        const body = 'A long thought that needs room. '.repeat(600);
+        await page.getByLabel('Title (optional)').fill('Will not fit');
+        await page.getByLabel('Post', { exact: true }).fill(body);
+        await page.getByRole('button', { name: 'Post', exact: true }).click();
+        await page.getByRole('alert').filter({ hasText: 'The disk is full, so nothing was saved. Free some space' }).waitFor();
+        assert.equal(await page.getByLabel('Post', { exact: true }).inputValue(), body, 'nothing typed is lost');
+        assert.equal(await page.getByLabel('Title (optional)').inputValue(), 'Will not fit');
+        await shoot(page, 'disk-full-light-wide');
+        fs.rmSync(path.join(mnt, 'filler'));
+        await page.getByRole('button', { name: 'Post', exact: true }).click();
+        await page.getByRole('article').filter({ hasText: 'Will not fit' }).waitFor();
+        assert.deepEqual(problems.errors, []);
+      });
+    } finally {
+      await n?.stop();
+      execFileSync('umount', [mnt]);
+    }
+  },
+);
 
 test('the timeline is windowed: a few cards in the DOM of 400 posts, paging as it scrolls, J/K move between posts', async () => {
   const dir = tmpDir();
@@ -462,7 +499,13 @@ test('the timeline is windowed: a few cards in the DOM of 400 posts, paging as i
   fs.mkdirSync(dataDir);
   const s = Stream.create(path.join(dataDir, 'many.stream'), { name: 'Many' });
   s.batch((w) => {
-    for (let i = 0; i < 400; i++) w.put('post', `p${String(i).padStart(4, '0')}`, encodePost({ title: `Post ${i}`, body: i % 3 ? 'short' : 'A longer body.\n\n'.repeat(i % 7 + 1) }), 1_700_000_000_000_000 + i * 1_000_000);
+    for (let i = 0; i < 400; i++)
+      w.put(
+        'post',
+        `p${String(i).padStart(4, '0')}`,
+        encodePost({ title: `Post ${i}`, body: i % 3 ? 'short' : 'A longer body.\n\n'.repeat((i % 7) + 1) }),
+        1_700_000_000_000_000 + i * 1_000_000,
+      );
   });
   s.close();
   const n = await ui.node('many', { dataDir });
@@ -485,7 +528,9 @@ test('the timeline is windowed: a few cards in the DOM of 400 posts, paging as i
     await until(page, 'document.activeElement?.tagName === "ARTICLE" && document.activeElement.textContent.includes("Post 398")');
     await page.keyboard.press('k');
     await until(page, 'document.activeElement?.tagName === "ARTICLE" && document.activeElement.textContent.includes("Post 399")');
-    const outline = (await page.evaluate('[getComputedStyle(document.activeElement).outlineStyle, document.activeElement.outerHTML.slice(0, 100)]')) as string[];
+    const outline = (await page.evaluate(
+      '[getComputedStyle(document.activeElement).outlineStyle, document.activeElement.outerHTML.slice(0, 100)]',
+    )) as string[];
     assert.equal(outline[0], 'solid', outline[1]);
     assert.deepEqual(problems.errors, []);
   });

@@ -13,7 +13,7 @@ import { tmpDir } from './helpers.js';
 
 const ui = uiSuite();
 
-test('a hostile stream\'s name and bidi file name show neutralised in the Files tab', async () => {
+test("a hostile stream's name and bidi file name show neutralised in the Files tab", async () => {
   const dir = tmpDir();
   const dataDir = path.join(dir, 'data');
   fs.mkdirSync(dataDir);

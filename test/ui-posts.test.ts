@@ -59,16 +59,28 @@ test('a followed stream posting hostile bodies leaves the app working; long post
     await feed.getByRole('article', { name: 'Deep quotes' }).waitFor();
     // the hostile bodies show as their text; nothing nested thousands deep
     assert.ok((await feed.getByText('Shown as plain text: it nests too deeply to format.').count()) >= 1);
-    assert.equal(await page.locator('blockquote blockquote blockquote blockquote blockquote blockquote blockquote blockquote blockquote blockquote blockquote blockquote blockquote blockquote blockquote blockquote blockquote blockquote blockquote blockquote blockquote blockquote').count(), 0);
+    assert.equal(
+      await page
+        .locator(
+          'blockquote blockquote blockquote blockquote blockquote blockquote blockquote blockquote blockquote blockquote blockquote blockquote blockquote blockquote blockquote blockquote blockquote blockquote blockquote blockquote blockquote blockquote',
+        )
+        .count(),
+      0,
+    );
     // Arabic reads right to left
     const arabic = feed.getByRole('article', { name: 'حديقة' }).locator('p', { hasText: 'مرحبا' });
     assert.equal(await arabic.getAttribute('dir'), 'auto');
-    assert.equal(await arabic.evaluate((el) => (globalThis as unknown as { getComputedStyle(e: unknown): { direction: string } }).getComputedStyle(el).direction), 'rtl');
+    assert.equal(
+      await arabic.evaluate((el) => (globalThis as unknown as { getComputedStyle(e: unknown): { direction: string } }).getComputedStyle(el).direction),
+      'rtl',
+    );
 
     // the big post on Home: its start, cut between words and before the link, and "Show more"
     const big = feed.getByRole('article', { name: 'The big one' });
     await big.scrollIntoViewIfNeeded();
-    for (const href of await big.locator('a').evaluateAll((els) => els.map((e) => (e as unknown as { getAttribute(n: string): string | null }).getAttribute('href')))) {
+    for (const href of await big
+      .locator('a')
+      .evaluateAll((els) => els.map((e) => (e as unknown as { getAttribute(n: string): string | null }).getAttribute('href')))) {
       assert.ok(href === LONG_URL || href?.startsWith('#/post/'), `no link to a cut URL: ${href}`);
     }
     assert.equal(await big.getByText('THE LAST LINE OF THE BIG POST').count(), 0, 'Home holds the excerpt');
@@ -109,7 +121,10 @@ test('a followed stream posting hostile bodies leaves the app working; long post
     await dialog.getByRole('button', { name: 'Unfollow' }).click();
     await item.waitFor({ state: 'detached' });
     await page.getByRole('heading', { name: 'Home', level: 1 }).waitFor();
-    assert.equal((await b.call('listStreams', undefined)).some((s) => s.publicKey === m.publicKey), false);
+    assert.equal(
+      (await b.call('listStreams', undefined)).some((s) => s.publicKey === m.publicKey),
+      false,
+    );
     assert.equal(await page.getByText('This post could not be shown').count(), 0);
     assert.deepEqual(problems.errors, []);
   });
@@ -133,7 +148,7 @@ test('every post has its own page: the whole post, who wrote it, from the time a
       // the time opens the post's own page
       await card.locator('a.post-time-link').click();
       await page.getByRole('heading', { name: 'Post', level: 1 }).waitFor();
-      assert.match(await page.evaluate('location.hash') as string, /^#\/post\//);
+      assert.match((await page.evaluate('location.hash')) as string, /^#\/post\//);
       const whole = page.getByRole('article', { name: 'Notes on the engine' });
       await whole.getByText('Line 40 of the notes').waitFor();
       assert.equal(await whole.getByRole('button', { name: 'Show more' }).count(), 0, 'never collapsed on its own page');
@@ -155,7 +170,11 @@ test('every post has its own page: the whole post, who wrote it, from the time a
       await assertAccessible(page, `lightbox ${v.id}`);
       await page.keyboard.press('Escape');
       await lightbox.waitFor({ state: 'detached' });
-      assert.equal(await open.evaluate((el) => el === (globalThis as unknown as { document: { activeElement: unknown } }).document.activeElement), true, 'focus returns to the picture');
+      assert.equal(
+        await open.evaluate((el) => el === (globalThis as unknown as { document: { activeElement: unknown } }).document.activeElement),
+        true,
+        'focus returns to the picture',
+      );
       // back, then the ⋯ menu's Open post and Copy link
       await page.getByRole('button', { name: 'Back' }).click();
       await page.getByRole('heading', { name: 'Home', level: 1 }).waitFor();
@@ -194,7 +213,11 @@ test('Delete can be undone for 5 s: nothing is written until then', async () => 
     await page.getByRole('button', { name: 'Undo' }).click();
     await page.getByRole('article', { name: 'Keep me' }).waitFor();
     await new Promise((r) => setTimeout(r, 6000));
-    assert.deepEqual((await a.call('listPosts', { publicKey: s.publicKey })).map((p) => p.title).sort(), ['Drop me', 'Keep me'], 'an undone delete is never written');
+    assert.deepEqual(
+      (await a.call('listPosts', { publicKey: s.publicKey })).map((p) => p.title).sort(),
+      ['Drop me', 'Keep me'],
+      'an undone delete is never written',
+    );
     await page.getByRole('article', { name: 'Keep me' }).waitFor();
 
     await del('Drop me');
@@ -210,7 +233,7 @@ test('Delete can be undone for 5 s: nothing is written until then', async () => 
   });
 });
 
-test('the editor shows a post\'s pictures as thumbnails with Remove, and stores markdown', async () => {
+test("the editor shows a post's pictures as thumbnails with Remove, and stores markdown", async () => {
   const a = await ui.node('thumbs');
   const s = await a.call('createStream', { name: 'Cy' });
   await a.call('putFile', { publicKey: s.publicKey, path: 'media/one.png', data: makePng(300, 200).toString('base64') });
@@ -236,7 +259,7 @@ test('the editor shows a post\'s pictures as thumbnails with Remove, and stores 
   });
 });
 
-test('long stream names: the composer\'s picker is cut with its name in a tooltip, Post stays in its card at 480 px', async () => {
+test("long stream names: the composer's picker is cut with its name in a tooltip, Post stays in its card at 480 px", async () => {
   const a = await ui.node('names');
   const long = `${'Ein sehr langer Name für einen Strom '.repeat(5)}`.trim().slice(0, 200);
   await a.call('createStream', { name: long });
@@ -284,6 +307,9 @@ test('one post that cannot be drawn shows a note in its place; the other posts a
     await feed.getByRole('article').filter({ hasText: 'Still posting' }).waitFor();
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Settings' }).click();
     await page.getByRole('heading', { name: 'Appearance' }).waitFor();
-    assert.deepEqual(problems.errors.filter((e) => !/boom: this post cannot be drawn|above error occurred/i.test(e)), []);
+    assert.deepEqual(
+      problems.errors.filter((e) => !/boom: this post cannot be drawn|above error occurred/i.test(e)),
+      [],
+    );
   });
 });

@@ -16,10 +16,22 @@ before(async () => {
   [writer, reader, fresh] = await Promise.all([ui.node('ada'), ui.node('bo'), ui.node('fresh')]);
   const ada = await writer.call('createStream', { name: 'Ada Lovelace', about: 'Notes on engines, numbers and the poetry of science.' });
   adaKey = ada.publicKey;
-  await writer.call('post', { publicKey: adaKey, title: 'On the Analytical Engine', body: 'The engine *weaves algebraic patterns* just as the Jacquard loom weaves flowers and leaves.\n\nThree things it needs:\n\n1. a **store** for numbers\n2. a **mill** to work on them\n3. cards to say what to do' });
-  await writer.call('post', { publicKey: adaKey, title: '', body: 'Quick note: Bernoulli numbers by machine are entirely possible. Draft of note G is [here](https://example.org/note-g).' });
+  await writer.call('post', {
+    publicKey: adaKey,
+    title: 'On the Analytical Engine',
+    body: 'The engine *weaves algebraic patterns* just as the Jacquard loom weaves flowers and leaves.\n\nThree things it needs:\n\n1. a **store** for numbers\n2. a **mill** to work on them\n3. cards to say what to do',
+  });
+  await writer.call('post', {
+    publicKey: adaKey,
+    title: '',
+    body: 'Quick note: Bernoulli numbers by machine are entirely possible. Draft of note G is [here](https://example.org/note-g).',
+  });
   const bo = await reader.call('createStream', { name: 'Bo Chen', about: 'Gardening, bikes, the odd photo.' });
-  await reader.call('post', { publicKey: bo.publicKey, title: 'Garden log, week 12', body: 'The tomatoes are finally in. Basil next to them keeps the bugs off, or so they say.\n\n> Plant when the soil is warm, not when the calendar says so.' });
+  await reader.call('post', {
+    publicKey: bo.publicKey,
+    title: 'Garden log, week 12',
+    body: 'The tomatoes are finally in. Basil next to them keeps the bugs off, or so they say.\n\n> Plant when the soil is warm, not when the calendar says so.',
+  });
   await reader.call('follow', { key: adaKey, url: writer.lanUrl });
   void MIN;
 });
@@ -41,7 +53,10 @@ for (const v of VIEWS) {
       await assertAccessible(page, `stream page ${v.id}`);
 
       await go(page, '#/search/engine');
-      await page.locator('mark', { hasText: /engine/i }).first().waitFor();
+      await page
+        .locator('mark', { hasText: /engine/i })
+        .first()
+        .waitFor();
       await shoot(page, `search-${v.id}`);
       await assertAccessible(page, `search ${v.id}`);
 
@@ -58,7 +73,10 @@ for (const v of VIEWS) {
 
       await go(page, '#/');
       await page.getByRole('heading', { name: 'Home', level: 1 }).waitFor();
-      await page.getByRole('button', { name: /^Follow/ }).first().click();
+      await page
+        .getByRole('button', { name: /^Follow/ })
+        .first()
+        .click();
       const dialog = page.getByRole('dialog', { name: 'Follow a stream' });
       await dialog.waitFor();
       await dialog.getByLabel('Key or link').fill('not a key');

@@ -27,15 +27,23 @@ test('the tab signs in once, keeps going across a restart on the same port, and 
     assert.equal(cookies[0]!.sameSite, 'Strict');
     assert.equal(cookies[0]!.value, first.token);
     // An export link (a plain download) carries no credential either.
-    const exportHref = await page.evaluate(`fetch('/api/listStreams', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' }).then((r) => r.status)`);
+    const exportHref = await page.evaluate(
+      `fetch('/api/listStreams', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' }).then((r) => r.status)`,
+    );
     assert.equal(exportHref, 200, 'the cookie signs same-origin calls');
 
     // Restarted on the same data directory: the same address, and the open tab carries on.
     await first.stop();
-    await page.getByRole('status').filter({ hasText: /Live updates paused|not answering/ }).waitFor();
+    await page
+      .getByRole('status')
+      .filter({ hasText: /Live updates paused|not answering/ })
+      .waitFor();
     const second = await ui.node('session', { dataDir });
     assert.equal(second.url, first.url, 'the web UI keeps its port');
-    await page.getByRole('status').filter({ hasText: /Live updates paused|not answering/ }).waitFor({ state: 'detached', timeout: 20_000 });
+    await page
+      .getByRole('status')
+      .filter({ hasText: /Live updates paused|not answering/ })
+      .waitFor({ state: 'detached', timeout: 20_000 });
     await second.call('post', { publicKey: (await second.call('listStreams', undefined))[0]!.publicKey, title: '', body: 'After the restart' });
     await page.getByRole('article').filter({ hasText: 'After the restart' }).waitFor({ timeout: 20_000 });
 
@@ -56,13 +64,19 @@ test('the tab signs in once, keeps going across a restart on the same port, and 
       await ui.withApp(third.url, { dark: true, width: 480 }, async (moved) => {
         await moved.page.getByRole('heading', { name: 'Home', level: 1 }).waitFor();
         await moved.page.getByRole('article').filter({ hasText: 'After the restart' }).waitFor();
-        assert.deepEqual(moved.problems.errors.filter((e) => !/Failed to load resource/.test(e)), []);
+        assert.deepEqual(
+          moved.problems.errors.filter((e) => !/Failed to load resource/.test(e)),
+          [],
+        );
       });
     } finally {
       await new Promise((r) => squatter.close(r));
     }
     // The console saw the connection drop (the browser logs failed event-stream loads): nothing else.
-    assert.deepEqual(problems.errors.filter((e) => !/Failed to load resource|ERR_CONNECTION_REFUSED|EventSource/.test(e)), []);
+    assert.deepEqual(
+      problems.errors.filter((e) => !/Failed to load resource|ERR_CONNECTION_REFUSED|EventSource/.test(e)),
+      [],
+    );
   });
 });
 

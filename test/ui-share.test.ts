@@ -155,14 +155,22 @@ test('files: add with the chooser and by drop (folders keep their paths), list, 
   });
 });
 
-test('share: the QR codes decode to the stream\'s web address and key link; a phone sees the site, or the posts with markdown, avatar and pictures', async () => {
+test("share: the QR codes decode to the stream's web address and key link; a phone sees the site, or the posts with markdown, avatar and pictures", async () => {
   const a = await ui.node('share');
   const cafe = await a.call('createStream', { name: 'Cafe Lumen', about: 'Coffee, cake & the odd concert.' });
   await a.call('setAvatar', { publicKey: cafe.publicKey, data: b64(makePng(128, 128, [201, 42, 42], [255, 180, 0])) });
   await a.call('putFile', { publicKey: cafe.publicKey, path: 'media/cake.png', data: b64(makePng(600, 400, [250, 220, 180], [160, 90, 40])) });
-  await a.call('post', { publicKey: cafe.publicKey, title: 'Today', body: 'We have **lemon cake** and *espresso*.\n\n![the cake](media/cake.png)\n\n<script>window.__pwned = 1</script>' });
+  await a.call('post', {
+    publicKey: cafe.publicKey,
+    title: 'Today',
+    body: 'We have **lemon cake** and *espresso*.\n\n![the cake](media/cake.png)\n\n<script>window.__pwned = 1</script>',
+  });
   const site = await a.call('createStream', { name: 'Ada site' });
-  await a.call('putFile', { publicKey: site.publicKey, path: 'index.html', data: b64('<!doctype html><meta name="viewport" content="width=device-width"><title>Ada</title><h1>Welcome to Ada’s site</h1>') });
+  await a.call('putFile', {
+    publicKey: site.publicKey,
+    path: 'index.html',
+    data: b64('<!doctype html><meta name="viewport" content="width=device-width"><title>Ada</title><h1>Welcome to Ada’s site</h1>'),
+  });
   const cafeDetails = await a.call('streamDetails', { publicKey: cafe.publicKey });
 
   await ui.withApp(`${a.url}#/stream/${encodeURIComponent(cafe.publicKey)}`, async ({ page, problems }) => {
@@ -268,7 +276,10 @@ test('pictures: an avatar chosen at first run and changed in Edit profile; a pic
     const ref = /!\[Garden View\]\((media\/[^)]+\.png)\)/.exec(post!.body)?.[1];
     assert.ok(ref, post!.body);
     const details = await a.call('streamDetails', { publicKey: mine!.publicKey });
-    assert.ok(details.files.some((f) => f.path === ref && f.mime === 'image/png'), 'the picture is a file of the stream');
+    assert.ok(
+      details.files.some((f) => f.path === ref && f.mime === 'image/png'),
+      'the picture is a file of the stream',
+    );
     await shoot(page, 'home-picture-light-wide');
     await assertAccessible(page, 'home with a picture');
     // clicking it opens it large, with its alt text; Esc closes
@@ -295,7 +306,10 @@ test('pictures: an avatar chosen at first run and changed in Edit profile; a pic
     const pondRef = /!\[Pond\]\((media\/[^)]+\.png)\)/.exec(edited!.body)?.[1];
     assert.ok(pondRef, edited!.body);
     const detailsAfterEdit = await a.call('streamDetails', { publicKey: mine!.publicKey });
-    assert.ok(detailsAfterEdit.files.some((f) => f.path === pondRef && f.mime === 'image/png'), 'the edit\'s picture is a file of the stream');
+    assert.ok(
+      detailsAfterEdit.files.some((f) => f.path === pondRef && f.mime === 'image/png'),
+      "the edit's picture is a file of the stream",
+    );
 
     // Edit profile: a new picture replaces the old one
     await go(page, `#/stream/${encodeURIComponent(mine!.publicKey)}`);

@@ -87,7 +87,10 @@ test('a folder website: which folder, the Site tab previews it, update from the 
     await page.getByText('Added 4 files').waitFor();
     await list.locator('[data-path="css/vendor/reset.css"]').waitFor();
     let files = (await a.call('streamDetails', { publicKey: pk })).files.map((f) => f.path).sort();
-    assert.deepEqual(files.filter((p) => !p.startsWith('media/') && !p.startsWith('project/')), ['about.html', 'css/site.css', 'css/vendor/reset.css', 'index.html']);
+    assert.deepEqual(
+      files.filter((p) => !p.startsWith('media/') && !p.startsWith('project/')),
+      ['about.html', 'css/site.css', 'css/vendor/reset.css', 'index.html'],
+    );
     assert.equal(await page.getByRole('tab', { name: /^Files/ }).textContent(), 'Files8', 'post pictures not counted');
     await assertAccessible(page, 'files tab with folders');
     await shootTab(page, 'files-folders-light-wide');
@@ -98,7 +101,11 @@ test('a folder website: which folder, the Site tab previews it, update from the 
     const h1 = frame.getByRole('heading', { name: 'Ada’s engine, version one' });
     await h1.waitFor();
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
-    assert.equal(await h1.evaluate((e: any) => e.ownerDocument.defaultView.getComputedStyle(e).color as string), 'rgb(0, 0, 128)', 'the site\'s nested css/ loads in the preview');
+    assert.equal(
+      await h1.evaluate((e: any) => e.ownerDocument.defaultView.getComputedStyle(e).color as string),
+      'rgb(0, 0, 128)',
+      "the site's nested css/ loads in the preview",
+    );
     // a phone cannot open 127.0.0.1: said plainly, no loopback address offered
     await main.getByText(/No phone can reach this computer right now/).waitFor();
     assert.equal(await main.locator('.site-urls').count(), 0, 'no loopback address offered to a phone');
@@ -122,7 +129,7 @@ test('a folder website: which folder, the Site tab previews it, update from the 
     const d = await a.call('streamDetails', { publicKey: pk });
     assert.equal(d.files.find((f) => f.path === 'css/site.css')!.time, before.time, 'an unchanged file did not travel');
     assert.ok(!d.files.some((f) => f.path === 'about.html'));
-    assert.ok(d.files.some((f) => f.path === 'media/mjx3k2a9z1-cake.png') && d.files.some((f) => f.path === d.avatar), 'the app\'s media stay');
+    assert.ok(d.files.some((f) => f.path === 'media/mjx3k2a9z1-cake.png') && d.files.some((f) => f.path === d.avatar), "the app's media stay");
     // the same folder again: nothing to do, nothing asked
     await pickFolder(page, 'Update from folder', site);
     await page.getByText('The site is up to date: 3 unchanged').waitFor();
@@ -149,7 +156,10 @@ test('a folder website: which folder, the Site tab previews it, update from the 
       await o.page.getByRole('list', { name: 'Files of Ada Lovelace' }).locator('[data-path="index.html"]').waitFor();
       await shootTab(o.page, `files-folders-${v.id}`);
       await o.page.getByRole('tab', { name: /^Site/ }).click();
-      await o.page.frameLocator('iframe[title^="Preview of"]').getByRole('heading', { name: /version two/ }).waitFor();
+      await o.page
+        .frameLocator('iframe[title^="Preview of"]')
+        .getByRole('heading', { name: /version two/ })
+        .waitFor();
       await shootTab(o.page, `site-${v.id}`);
       assert.deepEqual(o.problems.errors, []);
     });

@@ -6,8 +6,26 @@ import { rendererModules } from './renderer-modules.js';
 
 const load = rendererModules();
 
-interface Item { streamKey: string; streamName: string; key: string; id: number; ts: number; mod: number; title: string; body: string }
-const item = (streamKey: string, id: number, ts: number, title = `p${id}`): Item => ({ streamKey, streamName: streamKey, key: `k${id}`, id, ts, mod: ts, title, body: '' });
+interface Item {
+  streamKey: string;
+  streamName: string;
+  key: string;
+  id: number;
+  ts: number;
+  mod: number;
+  title: string;
+  body: string;
+}
+const item = (streamKey: string, id: number, ts: number, title = `p${id}`): Item => ({
+  streamKey,
+  streamName: streamKey,
+  key: `k${id}`,
+  id,
+  ts,
+  mod: ts,
+  title,
+  body: '',
+});
 
 test('timeline merge: your own new posts show at once, others wait behind the pill', async () => {
   const { mergeHead, postId } = await load('stores/timeline.ts');
@@ -93,12 +111,21 @@ test('timeline order ties break by stream key, then id, as the node orders them'
   const { compareItems } = await load('stores/timeline.ts');
   const list = [item('A', 1, 5), item('B', 1, 5), item('B', 2, 5), item('A', 9, 6)];
   list.sort(compareItems);
-  assert.deepEqual(list.map((x) => `${x.streamKey}${x.id}`), ['A9', 'B2', 'B1', 'A1']);
+  assert.deepEqual(
+    list.map((x) => `${x.streamKey}${x.id}`),
+    ['A9', 'B2', 'B1', 'A1'],
+  );
 });
 
 test('routes round-trip through the URL hash, keys with / + = included', async () => {
   const { parseHash, hashOf } = await load('stores/ui.ts');
-  for (const r of [{ name: 'home' }, { name: 'stream', publicKey: 'ab/c+d=' }, { name: 'search', query: 'två ord' }, { name: 'settings' }, { name: 'nearby' }]) {
+  for (const r of [
+    { name: 'home' },
+    { name: 'stream', publicKey: 'ab/c+d=' },
+    { name: 'search', query: 'två ord' },
+    { name: 'settings' },
+    { name: 'nearby' },
+  ]) {
     assert.deepEqual(parseHash(hashOf(r)), r);
   }
   assert.deepEqual(parseHash('#/nonsense'), { name: 'home' });
@@ -109,9 +136,12 @@ test('markdown renders to elements without raw HTML, unsafe links or images from
   const { Markdown, safeHref } = await load('lib/markdown.tsx');
   const { createElement } = await import('react');
   const { renderToStaticMarkup } = await import('react-dom/server');
-  const html: string = renderToStaticMarkup(createElement(Markdown, {
-    source: '# Hi\n\n**bold** <script>alert(1)</script> <img src=x onerror=alert(1)>\n\n[a](javascript:alert(1)) [b](https://ok.example/) ![pic](http://tracker.example/p.png)\n\n- [x] done',
-  }));
+  const html: string = renderToStaticMarkup(
+    createElement(Markdown, {
+      source:
+        '# Hi\n\n**bold** <script>alert(1)</script> <img src=x onerror=alert(1)>\n\n[a](javascript:alert(1)) [b](https://ok.example/) ![pic](http://tracker.example/p.png)\n\n- [x] done',
+    }),
+  );
   assert.ok(!/<script|<img|onerror=|javascript:/i.test(html.replace(/&lt;[^&]*&gt;/g, '')), html);
   assert.match(html, /<strong>bold<\/strong>/);
   assert.match(html, /&lt;script&gt;/);

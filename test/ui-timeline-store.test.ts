@@ -12,7 +12,16 @@ const RUNS = Number(process.env.DRAYER_FC_RUNS ?? 150);
 const SEED = process.env.DRAYER_FC_SEED === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(process.env.DRAYER_FC_SEED);
 console.log(`ui-timeline-store tests: DRAYER_FC_SEED=${SEED}`);
 
-interface Item { streamKey: string; streamName: string; key: string; id: number; ts: number; mod: number; title: string; body: string }
+interface Item {
+  streamKey: string;
+  streamName: string;
+  key: string;
+  id: number;
+  ts: number;
+  mod: number;
+  title: string;
+  body: string;
+}
 
 type Op =
   | { k: 'arrive'; stream: number; age: number }
@@ -77,7 +86,10 @@ test('property: Home shows each post once, newest first, whatever the order of a
       };
       for (let i = 0; i < start; i++) put(make(['A', 'B', 'C'][i % 3]!, NOW - (start - i) * 60 * SEC));
       setTransport({
-        async call(method: string, arg: { limit?: number; before?: { ts: number; streamKey: string; id: number }; publicKey?: string; key?: string; title?: string; body?: string }) {
+        async call(
+          method: string,
+          arg: { limit?: number; before?: { ts: number; streamKey: string; id: number }; publicKey?: string; key?: string; title?: string; body?: string },
+        ) {
           await Promise.resolve();
           if (method === 'timeline') {
             const b = arg.before;
@@ -112,7 +124,8 @@ test('property: Home shows each post once, newest first, whatever the order of a
         assert.equal(new Set(all).size, all.length, `${after}: each post once (shown ${shown.join(' ')} | pending ${pending.join(' ')})`);
         for (const id of all) assert.ok(posts[id], `${after}: ${id} is held`);
         for (const list of [shown, pending]) {
-          for (let i = 1; i < list.length; i++) assert.ok(compareItems(posts[list[i - 1]!], posts[list[i]!]) < 0, `${after}: newest first (${list[i - 1]} before ${list[i]})`);
+          for (let i = 1; i < list.length; i++)
+            assert.ok(compareItems(posts[list[i - 1]!], posts[list[i]!]) < 0, `${after}: newest first (${list[i - 1]} before ${list[i]})`);
         }
         if (t().atTop) assert.deepEqual(pending, [], `${after}: at the top nothing waits behind the pill`);
       };
@@ -129,7 +142,8 @@ test('property: Home shows each post once, newest first, whatever the order of a
             if (p) put({ ...p, title: `${p.title}+`, mod: (clock += 1000) });
             break;
           }
-          case 'remoteMove': { // a re-issue (DESIGN §3): same post, new id and mod
+          case 'remoteMove': {
+            // a re-issue (DESIGN §3): same post, new id and mod
             const p = pickLive(op.pick);
             if (p) put({ ...p, id: nextId(p.streamKey), mod: (clock += 1000) });
             break;
@@ -180,7 +194,7 @@ test('property: Home shows each post once, newest first, whatever the order of a
       await t().refreshHead(true);
       check('final');
       const page = rows().slice(0, limit);
-      assert.deepEqual(t().ids.slice(0, page.length), page.map(postId), 'the list starts with the node\'s newest posts, in order');
+      assert.deepEqual(t().ids.slice(0, page.length), page.map(postId), "the list starts with the node's newest posts, in order");
       for (const p of page) assert.deepEqual(t().posts[postId(p)], p, 'each card shows the latest version');
     }),
     { numRuns: RUNS, seed: SEED, includeErrorInReport: true, interruptAfterTimeLimit: 120_000 },

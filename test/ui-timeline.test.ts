@@ -10,21 +10,27 @@ import { assertAccessible, shoot, uiSuite } from './ui-harness.js';
 
 const ui = uiSuite();
 
-const PNG = Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000000' + '1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082', 'hex').toString('base64');
+const PNG = Buffer.from(
+  '89504e470d0a1a0a0000000d4948445200000001000000010806000000' + '1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082',
+  'hex',
+).toString('base64');
 
 /** The cards on Home as a person reads them, top to bottom: accessible name and time. */
 async function cards(page: Page): Promise<{ name: string; time: number }[]> {
   // runs in the page (this file is compiled without the DOM's types)
   type El = { getAttribute(n: string): string | null; querySelector(s: string): { dateTime?: string } | null };
   type Doc = { getElementById(id: string): { textContent: string | null } | null };
-  return page.getByRole('feed', { name: 'Posts' }).getByRole('article').evaluateAll((els: El[]) =>
-    els.map((el) => {
-      const doc = (globalThis as unknown as { document: Doc }).document;
-      const by = el.getAttribute('aria-labelledby');
-      const name = (by ? doc.getElementById(by)?.textContent : el.getAttribute('aria-label')) ?? '';
-      return { name: name.trim(), time: Date.parse(el.querySelector('time')?.dateTime ?? '') };
-    }),
-  );
+  return page
+    .getByRole('feed', { name: 'Posts' })
+    .getByRole('article')
+    .evaluateAll((els: El[]) =>
+      els.map((el) => {
+        const doc = (globalThis as unknown as { document: Doc }).document;
+        const by = el.getAttribute('aria-labelledby');
+        const name = (by ? doc.getElementById(by)?.textContent : el.getAttribute('aria-label')) ?? '';
+        return { name: name.trim(), time: Date.parse(el.querySelector('time')?.dateTime ?? '') };
+      }),
+    );
 }
 
 /** Newest first, one card per post: what Home must show at every moment. */
@@ -45,7 +51,8 @@ test('Home through the journey of issue 13: one card per post, newest first, liv
   const sb = await b.call('createStream', { name: 'Bo', about: '' });
   // The journey of item 1 on B: avatar, a post with a picture, edited, another post, deleted.
   await b.call('setAvatar', { publicKey: sb.publicKey, data: PNG });
-  for (let i = 1; i <= 8; i++) await b.call('post', { publicKey: sb.publicKey, title: `Bo note ${i}`, body: `Filler so the page scrolls.\n\n${'A line of text. '.repeat(12)}` });
+  for (let i = 1; i <= 8; i++)
+    await b.call('post', { publicKey: sb.publicKey, title: `Bo note ${i}`, body: `Filler so the page scrolls.\n\n${'A line of text. '.repeat(12)}` });
   await b.call('putFile', { publicKey: sb.publicKey, path: 'media/cat.png', data: PNG, mime: 'image/png' });
   const cat = await b.call('post', { publicKey: sb.publicKey, title: 'Cat', body: 'My cat.\n\n![cat](media/cat.png)' });
   await b.call('editPost', { publicKey: sb.publicKey, key: cat.key, title: 'Cat', body: 'My lovely cat.\n\n![cat](media/cat.png)' });
@@ -78,7 +85,7 @@ test('Home through the journey of issue 13: one card per post, newest first, liv
     await pill.waitFor({ state: 'detached' });
     const names = await assertOrdered(page, 'after the pill');
     const nodeOrder = (await b.call('timeline', {})).map((t) => t.title);
-    assert.deepEqual(names, nodeOrder.slice(0, names.length), 'the cards in the node\'s order');
+    assert.deepEqual(names, nodeOrder.slice(0, names.length), "the cards in the node's order");
     assert.equal(names[0], 'Ada live 1', 'the newest on top');
     assert.ok(names.includes('Ada earlier'));
 
@@ -169,7 +176,12 @@ test('unread dots: a followed stream with posts not seen is marked in the sideba
     const fifth = await a.call('post', { publicKey: sa.publicKey, title: 'Fifth', body: 'Read on its own page.' });
     await b.call('syncNow', { publicKey: sa.publicKey });
     await unread.waitFor();
-    await page.evaluate((h) => { (globalThis as unknown as { location: { hash: string } }).location.hash = h; }, `#/post/${encodeURIComponent(sa.publicKey)}/${encodeURIComponent(fifth.key)}`);
+    await page.evaluate(
+      (h) => {
+        (globalThis as unknown as { location: { hash: string } }).location.hash = h;
+      },
+      `#/post/${encodeURIComponent(sa.publicKey)}/${encodeURIComponent(fifth.key)}`,
+    );
     await page.getByText('Read on its own page.').waitFor();
     await unread.waitFor({ state: 'detached' });
     assert.deepEqual(problems.errors, []);
@@ -178,7 +190,10 @@ test('unread dots: a followed stream with posts not seen is marked in the sideba
   await ui.withApp(b.url + '#/settings', { width: 800, height: 700, dark: true }, async ({ page }) => {
     await a.call('post', { publicKey: sa.publicKey, title: 'Fourth', body: 'Narrow.' });
     await b.call('syncNow', { publicKey: sa.publicKey });
-    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: /^Ada\b.*new posts$/ }).waitFor();
+    await page
+      .getByRole('navigation', { name: 'Main' })
+      .getByRole('link', { name: /^Ada\b.*new posts$/ })
+      .waitFor();
     await shoot(page, 'sidebar-unread-dark-narrow');
     await assertAccessible(page, 'sidebar with an unread dot');
   });

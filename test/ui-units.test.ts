@@ -20,7 +20,10 @@ function sources(dir: string): string[] {
 
 /** The code of a file without its comments (what a person could see lives in the code). */
 function code(file: string): string {
-  return fs.readFileSync(file, 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|[^:\\'"`])\/\/.*$/gm, '$1');
+  return fs
+    .readFileSync(file, 'utf8')
+    .replace(/\/\*[\s\S]*?\*\//g, '')
+    .replace(/(^|[^:\\'"`])\/\/.*$/gm, '$1');
 }
 
 test('sizes shown to people are written by formatBytes alone: no unit spelt in a string in the renderer or the phone page', () => {
@@ -33,12 +36,14 @@ test('sizes shown to people are written by formatBytes alone: no unit spelt in a
   assert.ok(files.length > 20, `renderer sources found: ${files.length}`);
   const found: string[] = [];
   for (const f of files) {
-    code(f).split('\n').forEach((line, i) => {
-      // strings only: a size in a string or in JSX text
-      for (const m of line.matchAll(/'[^']*'|"[^"]*"|`[^`]*`|>[^<>{}]*</g)) {
-        if (unit.test(m[0])) found.push(`${path.relative(ROOT, f)}:${i + 1}: ${m[0]}`);
-      }
-    });
+    code(f)
+      .split('\n')
+      .forEach((line, i) => {
+        // strings only: a size in a string or in JSX text
+        for (const m of line.matchAll(/'[^']*'|"[^"]*"|`[^`]*`|>[^<>{}]*</g)) {
+          if (unit.test(m[0])) found.push(`${path.relative(ROOT, f)}:${i + 1}: ${m[0]}`);
+        }
+      });
   }
   assert.deepEqual(found, [], 'spell sizes with formatBytes (app/units.ts)');
 });

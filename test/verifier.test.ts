@@ -111,7 +111,10 @@ test('pool answers exactly what checkRecord answers, inline and in workers, on a
   // records the input shares buffers with (SQLite rows, subarrays) are not disturbed by transfer
   const again = await p.verify(mixed, w.publicKey);
   assert.deepEqual(again, expected);
-  assert.deepEqual(mixed.map((r) => checkRecord(r, w.publicKey)), expected);
+  assert.deepEqual(
+    mixed.map((r) => checkRecord(r, w.publicKey)),
+    expected,
+  );
   w.close();
 });
 
@@ -125,7 +128,10 @@ test('a value bigger than a batch is checked too', async () => {
   const recs = [...w.iterate()];
   const bad = { ...recs[2]!, val: new Uint8Array(big).fill(8, 100, 101) };
   const input = [...recs, bad];
-  assert.deepEqual(await pool(2).verify(input, w.publicKey), input.map((r) => checkRecord(r, w.publicKey)));
+  assert.deepEqual(
+    await pool(2).verify(input, w.publicKey),
+    input.map((r) => checkRecord(r, w.publicKey)),
+  );
   w.close();
 });
 
@@ -249,7 +255,10 @@ test('close ends the workers, fails waiting calls, and refuses new ones', async 
   const { w, good } = fixture(400);
   const p = new VerifierPool({ threads: 2 });
   assert.equal(p.threads, 2);
-  assert.deepEqual(await p.verify(good, w.publicKey), good.map(() => null));
+  assert.deepEqual(
+    await p.verify(good, w.publicKey),
+    good.map(() => null),
+  );
   const waiting = assert.rejects(p.verify(good, w.publicKey), /closed/);
   await p.close();
   await waiting;
@@ -398,8 +407,23 @@ test('records of another chain, or none at all: the main thread reads them, with
   const other = generateKeyPair();
   const r = w.getById(5)!;
   const foreign = signRecord({ ...r, chain: other.publicKey }, other);
-  w.db.prepare(`INSERT INTO records (seq, chain, id, type, key, val, hash, ts, mod, prev, prevch, sig) VALUES ((SELECT max(seq) + 1 FROM records), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-    .run(Buffer.from(foreign.chain), foreign.id, foreign.type, foreign.key, Buffer.from(foreign.val!), Buffer.from(foreign.hash), foreign.ts, foreign.mod, foreign.prev, foreign.prevch, Buffer.from(foreign.sig));
+  w.db
+    .prepare(
+      `INSERT INTO records (seq, chain, id, type, key, val, hash, ts, mod, prev, prevch, sig) VALUES ((SELECT max(seq) + 1 FROM records), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    )
+    .run(
+      Buffer.from(foreign.chain),
+      foreign.id,
+      foreign.type,
+      foreign.key,
+      Buffer.from(foreign.val!),
+      Buffer.from(foreign.hash),
+      foreign.ts,
+      foreign.mod,
+      foreign.prev,
+      foreign.prevch,
+      Buffer.from(foreign.sig),
+    );
   assert.match(JSON.stringify((await sameAsVerify(w, p, /^main: several chains$/)).problems), /another chain/);
   w.db.prepare('DELETE FROM records').run();
   await sameAsVerify(w, p, /^main: no records$/);

@@ -30,12 +30,15 @@ interface Raw {
 /** One request exactly as given (Host, Origin, Sec-Fetch-Site, Cookie included): fetch would rewrite some. */
 function raw(port: number, opts: { method?: string; path?: string; headers?: Record<string, string>; body?: string } = {}): Promise<Raw> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, method: opts.method ?? 'GET', path: opts.path ?? '/', headers: { host: `127.0.0.1:${port}`, ...opts.headers }, agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
-    });
+    const req = http.request(
+      { host: '127.0.0.1', port, method: opts.method ?? 'GET', path: opts.path ?? '/', headers: { host: `127.0.0.1:${port}`, ...opts.headers }, agent: false },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (d) => (body += d));
+        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
+      },
+    );
     req.on('error', reject);
     // A stream answer (events) never ends by itself: headers are enough.
     req.on('response', (res) => {
@@ -50,7 +53,10 @@ function raw(port: number, opts: { method?: string; path?: string; headers?: Rec
 
 const JSON_TYPE = { 'content-type': 'application/json' };
 
-async function withUi(fn: (ui: WebUi, port: number, token: string, node: DrayerNode, url: string) => Promise<void>, opts: ConstructorParameters<typeof WebUi>[1] = {}): Promise<void> {
+async function withUi(
+  fn: (ui: WebUi, port: number, token: string, node: DrayerNode, url: string) => Promise<void>,
+  opts: ConstructorParameters<typeof WebUi>[1] = {},
+): Promise<void> {
   const node = await startNode();
   const ui = new WebUi(node, { staticDir: tmpDir(), ...opts });
   try {
@@ -70,7 +76,10 @@ test('the token is never taken from the query string (calls, events, downloads)'
     assert.equal((await raw(port, { path: `/api/events?token=${token}` })).status, 401);
     assert.equal((await raw(port, { path: `/api/export?publicKey=x&token=${token}` })).status, 401);
     // The same calls with the credential in a header or the session cookie work.
-    assert.equal((await raw(port, { method: 'POST', path: '/api/listStreams', headers: { ...JSON_TYPE, authorization: `Bearer ${token}` }, body: '{}' })).status, 200);
+    assert.equal(
+      (await raw(port, { method: 'POST', path: '/api/listStreams', headers: { ...JSON_TYPE, authorization: `Bearer ${token}` }, body: '{}' })).status,
+      200,
+    );
     assert.equal((await raw(port, { path: '/api/events', headers: { cookie: `other=1; drayer_${port}=${token}` } })).status, 200);
   });
 });
@@ -102,7 +111,9 @@ test('a cross-site POST is refused and writes nothing, whatever credential it ca
     assert.deepEqual(await node.call('listPosts', { publicKey: s.publicKey }), []);
     // Its own page (same origin, JSON, the cookie) may.
     const own = await raw(port, {
-      method: 'POST', path: '/api/post', body,
+      method: 'POST',
+      path: '/api/post',
+      body,
       headers: { ...JSON_TYPE, origin: `http://127.0.0.1:${port}`, 'sec-fetch-site': 'same-origin', cookie: `drayer_${port}=${token}` },
     });
     assert.equal(own.status, 200, own.body);
@@ -163,11 +174,14 @@ test('the sign-in code works once, expires, and sets a HttpOnly SameSite=Strict 
     void ui;
   });
   // Expired: a code unused for longer than its lifetime.
-  await withUi(async (ui, port) => {
-    const late = new URL(ui.signInUrl());
-    await new Promise((r) => setTimeout(r, 400));
-    assert.equal((await raw(port, { path: late.pathname + late.search })).status, 401);
-  }, { codeTtlMs: 200 });
+  await withUi(
+    async (ui, port) => {
+      const late = new URL(ui.signInUrl());
+      await new Promise((r) => setTimeout(r, 400));
+      assert.equal((await raw(port, { path: late.pathname + late.search })).status, 401);
+    },
+    { codeTtlMs: 200 },
+  );
 });
 
 test('GET /% and other broken percent-encoding answer 400, not 500 (web UI and LAN server)', async () => {
@@ -233,7 +247,10 @@ test('the web UI keeps its port and token across restarts; when the port is take
 
 /** `drayer serve ... --ui` (args appended) as a child; resolves with its first stdout line. */
 async function serve(args: string[]): Promise<{ line: string; stop(waitFor?: RegExp): Promise<{ stdout: string; stderr: string }> }> {
-  const child = spawn(process.execPath, [BIN, 'serve', '--host', '127.0.0.1', '--port', '0', '--no-discovery', '--ui', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DRAYER_DEBUG: '' } });
+  const child = spawn(process.execPath, [BIN, 'serve', '--host', '127.0.0.1', '--port', '0', '--no-discovery', '--ui', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, DRAYER_DEBUG: '' },
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d) => (stdout += d));
@@ -251,7 +268,7 @@ async function serve(args: string[]): Promise<{ line: string; stop(waitFor?: Reg
     line,
     /** waitFor: stop only once stdout shows it (the plain output prints its lines one at a time), at most 20 s */
     async stop(waitFor?: RegExp) {
-      for (const end = Date.now() + 20_000; waitFor && !waitFor.test(stdout) && Date.now() < end; ) await new Promise((r) => setTimeout(r, 20));
+      for (const end = Date.now() + 20_000; waitFor && !waitFor.test(stdout) && Date.now() < end;) await new Promise((r) => setTimeout(r, 20));
       child.kill('SIGTERM');
       await exited;
       return { stdout, stderr };
@@ -275,7 +292,11 @@ test('serve --ui --json prints the link to open (ui) and the API token (token); 
   try {
     assert.equal(new URL(again.ui).port, ui.port);
     assert.equal(again.token, info.token);
-    const res = await fetch(`${ui.origin}/api/listStreams`, { method: 'POST', headers: { authorization: `Bearer ${again.token}`, 'content-type': 'application/json' }, body: '{}' });
+    const res = await fetch(`${ui.origin}/api/listStreams`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${again.token}`, 'content-type': 'application/json' },
+      body: '{}',
+    });
     assert.equal(res.status, 200);
     // `drayer ui-link` asks the running node for a fresh link.
     const link = spawn(process.execPath, [BIN, 'ui-link', '--data', data], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -296,16 +317,23 @@ test('serve --ui --json prints the link to open (ui) and the API token (token); 
   assert.ok(!stdout.includes(info.token) && !stderr.includes(info.token), 'the token stays out of the output (service journals)');
 });
 
-test('npm start opens the browser on a one-time link: the opener\'s argv never holds the token', async () => {
+test("npm start opens the browser on a one-time link: the opener's argv never holds the token", async () => {
   const dir = tmpDir();
   const data = path.join(dir, 'node');
   const argvFile = path.join(dir, 'argv.json');
   // A stand-in for xdg-open: records the arguments it was started with, as /proc would show them.
   const opener = path.join(dir, 'opener.mjs');
-  fs.writeFileSync(opener, `#!${process.execPath}\nimport * as fs from 'node:fs';\nfs.writeFileSync(${JSON.stringify(argvFile)}, JSON.stringify(process.argv.slice(2)));\n`, { mode: 0o755 });
+  fs.writeFileSync(
+    opener,
+    `#!${process.execPath}\nimport * as fs from 'node:fs';\nfs.writeFileSync(${JSON.stringify(argvFile)}, JSON.stringify(process.argv.slice(2)));\n`,
+    { mode: 0o755 },
+  );
   const env: NodeJS.ProcessEnv = { ...process.env, DRAYER_OPENER: opener, DRAYER_HEADLESS: '1', DRAYER_DEBUG: '' };
   delete env.DRAYER_NO_BROWSER;
-  const child = spawn(process.execPath, [path.join(ROOT, 'scripts', 'start.js'), '--data', data, '--host', '127.0.0.1', '--port', '0', '--no-discovery'], { stdio: ['ignore', 'pipe', 'pipe'], env });
+  const child = spawn(process.execPath, [path.join(ROOT, 'scripts', 'start.js'), '--data', data, '--host', '127.0.0.1', '--port', '0', '--no-discovery'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env,
+  });
   let stdout = '';
   child.stdout.on('data', (d) => (stdout += d));
   const exited = new Promise<void>((r) => child.once('exit', () => r()));

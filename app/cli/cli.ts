@@ -16,8 +16,18 @@ import { Command, commands, Options, OptionSpec, registerCommand, UsageError } f
 
 // The built-in commands, in the order `drayer help` lists them (help itself comes last).
 for (const c of [
-  createCommand, infoCommand, serversCommand, postCommand, putCommand, getCommand, rmCommand, lsCommand,
-  addCommand, catCommand, verifyCommand, exportCommand,
+  createCommand,
+  infoCommand,
+  serversCommand,
+  postCommand,
+  putCommand,
+  getCommand,
+  rmCommand,
+  lsCommand,
+  addCommand,
+  catCommand,
+  verifyCommand,
+  exportCommand,
 ]) {
   registerCommand(c);
 }
@@ -85,7 +95,7 @@ function commandHelp(c: Command): string {
 registerCommand({
   name: 'help',
   usage: 'help [COMMAND]',
-  summary: "show this text, or how to use one command",
+  summary: 'show this text, or how to use one command',
   positionals: [0, 1],
   async run({ args: [topic] }) {
     if (topic === undefined) {
@@ -149,7 +159,8 @@ async function dispatch(argv: string[]): Promise<number> {
     print(version());
     return 0;
   }
-  if (first.startsWith('-') && first !== '--help' && first !== '-h') throw new UsageError(`Unknown option ${first}; a command comes first, e.g. "drayer info FILE".`);
+  if (first.startsWith('-') && first !== '--help' && first !== '-h')
+    throw new UsageError(`Unknown option ${first}; a command comes first, e.g. "drayer info FILE".`);
   const cmd = await findCommand(first === '--help' || first === '-h' ? 'help' : first);
   if (!cmd) throw new UsageError(`There is no command "${first}".`);
 
@@ -168,7 +179,11 @@ async function dispatch(argv: string[]): Promise<number> {
   const [min, max] = cmd.positionals ?? [0, Infinity];
   const n = parsed.positionals.length;
   if (n < min) throw new UsageError(`${cmd.name} needs ${min === max ? min : `at least ${min}`} argument${min === 1 ? '' : 's'}, got ${n}.`, cmd);
-  if (n > max) throw new UsageError(`${cmd.name} takes ${max === min ? '' : 'at most '}${max} argument${max === 1 ? '' : 's'}, got ${n}: ${parsed.positionals.slice(max).join(' ')} is extra.`, cmd);
+  if (n > max)
+    throw new UsageError(
+      `${cmd.name} takes ${max === min ? '' : 'at most '}${max} argument${max === 1 ? '' : 's'}, got ${n}: ${parsed.positionals.slice(max).join(' ')} is extra.`,
+      cmd,
+    );
   const code = await cmd.run({ args: parsed.positionals, opts: parsed.values as Options });
   return typeof code === 'number' ? code : 0;
 }

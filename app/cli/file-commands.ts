@@ -80,9 +80,11 @@ export const catCommand: Command = {
     const { metadataOnlyFile, openFileRange } = await import('../net/open.js');
     await withStream(file!, async (s) => {
       const held = statFile(s, p!);
-      if (!held && !metadataOnlyFile(s, p!)) throw new DrayerError('NOT_FOUND', `There is no file ${p} in ${file}; list files with "drayer ls ${file} --type file".`);
+      if (!held && !metadataOnlyFile(s, p!))
+        throw new DrayerError('NOT_FOUND', `There is no file ${p} in ${file}; list files with "drayer ls ${file} --type file".`);
       // A metadata-only copy opens it from its sources (value, then chunks as they are written out).
-      const src = s.partial.metaOnly || !held ? await openFileRange(s, p!, {}, await openOptions(s, file!, opts, `drayer cat FILE ${p}`)) : openFileStream(s, p!);
+      const src =
+        s.partial.metaOnly || !held ? await openFileRange(s, p!, {}, await openOptions(s, file!, opts, `drayer cat FILE ${p}`)) : openFileStream(s, p!);
       try {
         for await (const chunk of src) {
           if (!(await writeOut(chunk as Uint8Array))) break; // the reader went away (e.g. | head)

@@ -64,6 +64,8 @@ export async function openOptions(s: Stream, file: string, opts: Options, retry:
   const how = `${retry.replace('FILE', file)} --from http://HOST:PORT`;
   return {
     sources,
-    advice: sources.length ? `Try again when one of them is running, or name a peer that holds this stream with its values: ${how}` : `Name a peer that holds this stream with its values: ${how}`,
+    advice: sources.length
+      ? `Try again when one of them is running, or name a peer that holds this stream with its values: ${how}`
+      : `Name a peer that holds this stream with its values: ${how}`,
   };
 }

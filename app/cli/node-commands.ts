@@ -36,16 +36,32 @@ function listenError(e: unknown, who: string, host: string, port: number, flag: 
   const stopped = 'Nothing was left running.';
   switch (code) {
     case 'EADDRINUSE':
-      return new DrayerError('IO', `${who} cannot listen on port ${port}: another program is using it. Choose another port with ${flag}, or leave ${flag} out to use a free one. ${stopped}`, { cause: e });
+      return new DrayerError(
+        'IO',
+        `${who} cannot listen on port ${port}: another program is using it. Choose another port with ${flag}, or leave ${flag} out to use a free one. ${stopped}`,
+        { cause: e },
+      );
     case 'EADDRNOTAVAIL':
-      return new DrayerError('IO', `${who} cannot listen on ${host}: it is not an address of this machine. Give one of its addresses with --host (${ownAddresses().join(', ') || '127.0.0.1'}), or 0.0.0.0 for all of them. ${stopped}`, { cause: e });
+      return new DrayerError(
+        'IO',
+        `${who} cannot listen on ${host}: it is not an address of this machine. Give one of its addresses with --host (${ownAddresses().join(', ') || '127.0.0.1'}), or 0.0.0.0 for all of them. ${stopped}`,
+        { cause: e },
+      );
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
     case 'EAI_NONAME':
-      return new DrayerError('IO', `${who} cannot listen on ${host}: no address of this machine has that name. Give one of its addresses with --host (${ownAddresses().join(', ') || '127.0.0.1'}), or 0.0.0.0 for all of them. ${stopped}`, { cause: e });
+      return new DrayerError(
+        'IO',
+        `${who} cannot listen on ${host}: no address of this machine has that name. Give one of its addresses with --host (${ownAddresses().join(', ') || '127.0.0.1'}), or 0.0.0.0 for all of them. ${stopped}`,
+        { cause: e },
+      );
     case 'EACCES':
     case 'EPERM':
-      return new DrayerError('IO', `${who} is not allowed to listen on port ${port} here (ports below 1024 need administrator rights). Choose a port above 1023 with ${flag}. ${stopped}`, { cause: e });
+      return new DrayerError(
+        'IO',
+        `${who} is not allowed to listen on port ${port} here (ports below 1024 need administrator rights). Choose a port above 1023 with ${flag}. ${stopped}`,
+        { cause: e },
+      );
     default:
       return e;
   }
@@ -56,8 +72,13 @@ registerCommand({
   usage: 'serve [--data DIR] [--host H] [--port P] [--no-discovery] [--ui] [--ui-port P] [--json]',
   summary: 'run a node: serve and sync the streams in DIR on the LAN until stopped',
   options: {
-    data: { type: 'string' }, host: { type: 'string' }, port: { type: 'string' }, 'no-discovery': { type: 'boolean' },
-    ui: { type: 'boolean' }, 'ui-port': { type: 'string' }, json: { type: 'boolean' },
+    data: { type: 'string' },
+    host: { type: 'string' },
+    port: { type: 'string' },
+    'no-discovery': { type: 'boolean' },
+    ui: { type: 'boolean' },
+    'ui-port': { type: 'string' },
+    json: { type: 'boolean' },
   },
   positionals: [0, 0],
   async run({ opts }) {
@@ -95,7 +116,10 @@ registerCommand({
         await node.stop().catch(() => {});
         throw listenError(e, 'The web UI', '127.0.0.1', uiPort ?? 0, '--ui-port');
       }
-      if (webui.movedFrom) note(`The web UI's port of last time (${webui.movedFrom}) is taken, so it moved to ${new URL(ui.url).port}: open the new link below (a tab still open at the old address says so).`);
+      if (webui.movedFrom)
+        note(
+          `The web UI's port of last time (${webui.movedFrom}) is taken, so it moved to ${new URL(ui.url).port}: open the new link below (a tab still open at the old address says so).`,
+        );
     }
     const lan = node.lanAddress();
     const status = await node.call('status', undefined);
@@ -106,9 +130,10 @@ registerCommand({
       print(`Drayer node serving ${dataDir}`);
       if (lan) {
         // 0.0.0.0 is no address to give a phone: list the machine's LAN addresses instead.
-        const hosts = lan.host === '0.0.0.0'
-          ? Object.values(os.networkInterfaces()).flatMap((l) => (l ?? []).filter((a) => a.family === 'IPv4' && !a.internal).map((a) => a.address))
-          : [lan.host];
+        const hosts =
+          lan.host === '0.0.0.0'
+            ? Object.values(os.networkInterfaces()).flatMap((l) => (l ?? []).filter((a) => a.family === 'IPv4' && !a.internal).map((a) => a.address))
+            : [lan.host];
         for (const h of hosts.length ? hosts : ['127.0.0.1']) print(`LAN: http://${h}:${lan.port}/`);
         print(`Discovery: ${status.discovery ? 'on' : 'off'}`);
       }
@@ -143,13 +168,20 @@ registerCommand({
     if (!state) throw new DrayerError('NOT_FOUND', `No web UI has run for ${dataDir}. ${start}`);
     let res: Response;
     try {
-      res = await fetch(`http://127.0.0.1:${state.port}/auth/link`, { method: 'POST', headers: { authorization: `Bearer ${state.token}` }, signal: AbortSignal.timeout(10_000) });
+      res = await fetch(`http://127.0.0.1:${state.port}/auth/link`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${state.token}` },
+        signal: AbortSignal.timeout(10_000),
+      });
     } catch {
       throw new DrayerError('UNREACHABLE', `The web UI of ${dataDir} is not running (nothing answers on 127.0.0.1:${state.port}). ${start}`);
     }
     const body = (await res.json().catch(() => null)) as { url?: unknown } | null;
     if (!res.ok || typeof body?.url !== 'string') {
-      throw new DrayerError('UNREACHABLE', `Port ${state.port} did not answer as the web UI of ${dataDir} (HTTP ${res.status}): it may have moved. Restart "drayer serve --ui" for a new link.`);
+      throw new DrayerError(
+        'UNREACHABLE',
+        `Port ${state.port} did not answer as the web UI of ${dataDir} (HTTP ${res.status}): it may have moved. Restart "drayer serve --ui" for a new link.`,
+      );
     }
     if (opts.json) return printJson({ ui: body.url });
     print(body.url);

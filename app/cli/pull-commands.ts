@@ -123,20 +123,29 @@ registerCommand({
         }
         if (!isDrayerError(e)) throw e;
         // What arrived is verified and kept; the cursor in the file lets sync go on from there.
-        throw new DrayerError(e.code, `${sentence(e.message)} ${file} is kept with the ${n} records received: "drayer sync ${file}" continues the clone.`, { cause: e });
+        throw new DrayerError(e.code, `${sentence(e.message)} ${file} is kept with the ${n} records received: "drayer sync ${file}" continues the clone.`, {
+          cause: e,
+        });
       }
       if (received() === 0) {
         removeAll();
-        throw new DrayerError('NOT_FOUND', `${peer} sent no records of stream ${formatKey(pk)}; check the key and the address. Nothing was received, so ${file} was not created.`);
+        throw new DrayerError(
+          'NOT_FOUND',
+          `${peer} sent no records of stream ${formatKey(pk)}; check the key and the address. Nothing was received, so ${file} was not created.`,
+        );
       }
       const own = s.info().name;
       const name = streamName(own, pk);
       const infoProblem = s.infoProblem();
-      if (infoProblem) note(`drayer: ${file}: drayer/info: ${infoProblem}. The stream shows by a name made from its key; "drayer verify ${file}" lists every such problem.`);
+      if (infoProblem)
+        note(`drayer: ${file}: drayer/info: ${infoProblem}. The stream shows by a name made from its key; "drayer verify ${file}" lists every such problem.`);
       // Streams made by the original Drayer have no name record: they show by words of their key.
       const fromKey = name !== own;
       if (opts.json) printJson({ file, publicKey: formatKey(pk), ...r, name, nameFromKey: fromKey });
-      else print(`Cloned "${name}"${fromKey && !infoProblem ? ' (it has no name record: named from its key)' : ''} into ${file}: ${reportPull(r, rejectionSummary)}.`);
+      else
+        print(
+          `Cloned "${name}"${fromKey && !infoProblem ? ' (it has no name record: named from its key)' : ''} into ${file}: ${reportPull(r, rejectionSummary)}.`,
+        );
     } finally {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);

@@ -111,8 +111,14 @@ export const lsCommand: Command = {
           const batch = s.list(type, { order: 'ts', limit: page, offset });
           for (const r of batch) {
             const row: ListRow = {
-              type: r.type, key: r.key, id: r.id, ts: r.ts, mod: r.mod, time: timeOf(r.ts),
-              size: r.val ? r.val.length : null, hash: Buffer.from(r.hash).toString('hex'),
+              type: r.type,
+              key: r.key,
+              id: r.id,
+              ts: r.ts,
+              mod: r.mod,
+              time: timeOf(r.ts),
+              size: r.val ? r.val.length : null,
+              hash: Buffer.from(r.hash).toString('hex'),
             };
             if (type === POST_TYPE) row.title = decodePost(r.val).title;
             if (type === files?.FILE_TYPE && r.val) {

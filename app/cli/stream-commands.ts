@@ -52,7 +52,10 @@ export const infoCommand: Command = {
       // the author signed an info that is no map: say so once, show the rest
       if (infoProblem) note(`drayer: ${file}: drayer/info: ${infoProblem}. The stream shows without a name; "drayer verify ${file}" lists every such problem.`);
       const serversProblem = s.primaryServersProblem();
-      if (serversProblem) note(`drayer: ${file}: drayer/primaryServers: ${serversProblem}. The stream shows without primary servers; "drayer verify ${file}" lists every such problem.`);
+      if (serversProblem)
+        note(
+          `drayer: ${file}: drayer/primaryServers: ${serversProblem}. The stream shows without primary servers; "drayer verify ${file}" lists every such problem.`,
+        );
       const types: Record<string, number> = {};
       for (const t of s.types()) types[t.type] = t.n;
       const info = {
@@ -76,7 +79,9 @@ export const infoCommand: Command = {
         primaryServers: s.primaryServers(),
       };
       if (opts.json) return printJson(info);
-      const byType = Object.entries(types).map(([t, n]) => `${t} ${n}`).join(', ');
+      const byType = Object.entries(types)
+        .map(([t, n]) => `${t} ${n}`)
+        .join(', ');
       const p = info.partial;
       const partial = [p.minId ? `ids from ${p.minId}` : '', p.minMod ? `changes from ${timeOf(p.minMod)}` : '', p.metaOnly ? 'no values' : '']
         .filter(Boolean)
@@ -84,7 +89,12 @@ export const infoCommand: Command = {
       const why = infoProblem ? 'its name record is unreadable' : s.get('drayer', 'info') ? 'its name record gives no name' : 'it has no name record';
       print(`Name:         ${info.name}${info.nameFromKey ? ` (made from the key: ${why})` : ''}`);
       // the author's text, lines and all: each line indented under the label, so none reads as another field
-      if (info.about) print(`About:        ${terminalSafe(info.about).split(/\r\n|\r|\n/).join('\n              ')}`);
+      if (info.about)
+        print(
+          `About:        ${terminalSafe(info.about)
+            .split(/\r\n|\r|\n/)
+            .join('\n              ')}`,
+        );
       print(`Public key:   ${info.publicKey}`);
       print(`Fingerprint:  ${info.fingerprint}`);
       print(`Key as words: ${info.words}`);
@@ -116,12 +126,17 @@ export const serversCommand: Command = {
       let servers;
       if (setting) {
         if (!s.writable) {
-          throw new DrayerError('NOT_WRITABLE', `${file} is a mirror: its secret key (${file}.privatekey) is not here, and only the stream's writer can set its primary servers. Nothing was changed.`);
+          throw new DrayerError(
+            'NOT_WRITABLE',
+            `${file} is a mirror: its secret key (${file}.privatekey) is not here, and only the stream's writer can set its primary servers. Nothing was changed.`,
+          );
         }
         servers = s.setPrimaryServers(urls).servers;
-        note(servers.length
-          ? `${file} now names ${servers.length} primary server${servers.length === 1 ? '' : 's'}: followers sync from ${servers.length === 1 ? 'it' : 'them'} when they know no other source.`
-          : `${file} now names no primary servers.`);
+        note(
+          servers.length
+            ? `${file} now names ${servers.length} primary server${servers.length === 1 ? '' : 's'}: followers sync from ${servers.length === 1 ? 'it' : 'them'} when they know no other source.`
+            : `${file} now names no primary servers.`,
+        );
       } else {
         const problem = s.primaryServersProblem();
         if (problem) note(`drayer: ${file}: drayer/primaryServers: ${problem}. Set them anew with "drayer servers ${file} URL...".`);
@@ -138,7 +153,9 @@ function incompleteText(file: string, records: number, inc: { missing: number; u
   const why = [
     inc.missing ? `${inc.missing} chain link${inc.missing === 1 ? ' points' : 's point'} to records not fetched yet` : '',
     inc.unfinished.length ? `the last sync from ${inc.unfinished.join(', ')} did not finish` : '',
-  ].filter(Boolean).join(', and ');
+  ]
+    .filter(Boolean)
+    .join(', and ');
   const head = damaged ? `It is also incomplete` : `${file}: incomplete: the ${records} records here verify, but this copy is still being synced`;
   return `${head} (${why}). Run "drayer sync ${file}" to fetch the rest.`;
 }
@@ -158,7 +175,13 @@ export const verifyCommand: Command = {
         // Damage below the records (SQLite pages) is a verify result, not a crash.
         const code = String((e as { code?: unknown }).code ?? '');
         if (!code.startsWith('SQLITE_')) throw e;
-        report = { intact: false, records: 0, metaOnly: 0, partial: false, problems: [{ id: 0, what: `the database itself is damaged (${(e as Error).message})` }] };
+        report = {
+          intact: false,
+          records: 0,
+          metaOnly: 0,
+          partial: false,
+          problems: [{ id: 0, what: `the database itself is damaged (${(e as Error).message})` }],
+        };
       }
       if (opts.json) printJson({ file, ...report });
       else if (report.intact) {

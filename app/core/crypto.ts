@@ -22,7 +22,9 @@ interface Sodium {
 const sodium: Sodium | null = (() => {
   try {
     const s = createRequire(import.meta.url)('sodium-native') as Sodium;
-    const pk = new Uint8Array(32), sk = new Uint8Array(64), sig = new Uint8Array(64);
+    const pk = new Uint8Array(32),
+      sk = new Uint8Array(64),
+      sig = new Uint8Array(64);
     s.crypto_sign_seed_keypair(pk, sk, new Uint8Array(32));
     s.crypto_sign_detached(sig, sk, sk);
     return s.crypto_sign_verify_detached(sig, sk, pk) ? s : null;

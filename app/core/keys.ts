@@ -79,7 +79,10 @@ export function parseKey(text: string): Uint8Array {
   if (!s) throw invalid('it is empty');
 
   if (s.toLowerCase().startsWith(LINK_SCHEME)) {
-    s = s.slice(LINK_SCHEME.length).replace(/^\/\//, '').replace(/[/?#].*$/, '');
+    s = s
+      .slice(LINK_SCHEME.length)
+      .replace(/^\/\//, '')
+      .replace(/[/?#].*$/, '');
   }
 
   // Words: several alphabetic tokens between spaces or punctuation (see splitWords). A base64 key

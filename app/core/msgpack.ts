@@ -43,23 +43,97 @@ const VALUE_BYTES = 8 * MiB;
 /** Limits that fit each kind of input (DESIGN §4, §5). */
 export const MSGPACK_LIMITS = {
   // "DRY1" ‖ node id ‖ map, ≤ 1200 bytes in all: announce map → s → [pk, mtip, name] is depth 3.
-  discovery: { what: 'a discovery packet', maxBytes: 1200, maxDepth: 4, maxItems: 1200, maxArray: 600, maxMap: 32, maxStr: 64, maxBin: 1200, maxExt: 16, rawStrings: true },
+  discovery: {
+    what: 'a discovery packet',
+    maxBytes: 1200,
+    maxDepth: 4,
+    maxItems: 1200,
+    maxArray: 600,
+    maxMap: 32,
+    maxStr: 64,
+    maxBin: 1200,
+    maxExt: 16,
+    rawStrings: true,
+  },
   // {node, seq, more, records: [wire record…], last, left}: depth 3. Values ride inside as bins
   // bounded only by the response (an oversized one is rejected per record, not per page), and are
   // views into the input, never copies. Items: 10 000 records of 11 fields, with room.
-  changesPage: { what: 'a changes page', maxBytes: RESPONSE_BYTES, maxDepth: 4, maxItems: 400_000, maxArray: 10_000, maxMap: 64, maxStr: 256, maxBin: RESPONSE_BYTES, maxExt: 16, rawStrings: true },
+  changesPage: {
+    what: 'a changes page',
+    maxBytes: RESPONSE_BYTES,
+    maxDepth: 4,
+    maxItems: 400_000,
+    maxArray: 10_000,
+    maxMap: 64,
+    maxStr: 256,
+    maxBin: RESPONSE_BYTES,
+    maxExt: 16,
+    rawStrings: true,
+  },
   // original Drayer: a list of wire records (about 100 a call; sync.ts refuses more than 10 000)
-  newRecords: { what: 'a newRecords list', maxBytes: RESPONSE_BYTES, maxDepth: 3, maxItems: 400_000, maxArray: 10_000, maxMap: 64, maxStr: 256, maxBin: RESPONSE_BYTES, maxExt: 16, rawStrings: true },
+  newRecords: {
+    what: 'a newRecords list',
+    maxBytes: RESPONSE_BYTES,
+    maxDepth: 3,
+    maxItems: 400_000,
+    maxArray: 10_000,
+    maxMap: 64,
+    maxStr: 256,
+    maxBin: RESPONSE_BYTES,
+    maxExt: 16,
+    rawStrings: true,
+  },
   /** GET /<pk>/tips: {node, id, mod, seq} */
-  tips: { what: 'a tips answer', maxBytes: 4096, maxDepth: 2, maxItems: 256, maxArray: 64, maxMap: 64, maxStr: 256, maxBin: 4096, maxExt: 16, rawStrings: true },
+  tips: {
+    what: 'a tips answer',
+    maxBytes: 4096,
+    maxDepth: 2,
+    maxItems: 256,
+    maxArray: 64,
+    maxMap: 64,
+    maxStr: 256,
+    maxBin: 4096,
+    maxExt: 16,
+    rawStrings: true,
+  },
   // drayer/info {name, about, …}: written by the stream's author, so a signature proves nothing
   // about its shape. A little nesting is allowed for fields other implementations may add.
-  info: { what: 'a drayer/info value', maxBytes: VALUE_BYTES, maxDepth: 4, maxItems: 4096, maxArray: 1024, maxMap: 256, maxStr: VALUE_BYTES, maxBin: VALUE_BYTES, maxExt: 16 },
+  info: {
+    what: 'a drayer/info value',
+    maxBytes: VALUE_BYTES,
+    maxDepth: 4,
+    maxItems: 4096,
+    maxArray: 1024,
+    maxMap: 256,
+    maxStr: VALUE_BYTES,
+    maxBin: VALUE_BYTES,
+    maxExt: 16,
+  },
   /** drayer/primaryServers: [{type, url}, …] (node.ts keeps 16) */
-  primaryServers: { what: 'a drayer/primaryServers value', maxBytes: 64 * 1024, maxDepth: 3, maxItems: 4096, maxArray: 256, maxMap: 32, maxStr: 4096, maxBin: 4096, maxExt: 16 },
+  primaryServers: {
+    what: 'a drayer/primaryServers value',
+    maxBytes: 64 * 1024,
+    maxDepth: 3,
+    maxItems: 4096,
+    maxArray: 256,
+    maxMap: 32,
+    maxStr: 4096,
+    maxBin: 4096,
+    maxExt: 16,
+  },
   // A file value's header {enc, time, mime, size, chunkSize, chunks: [32-byte hash…]}: a manifest
   // of a value's size lists at most VALUE_BYTES / 34 chunk hashes.
-  fileHeader: { what: 'a file header', maxBytes: VALUE_BYTES, maxDepth: 3, maxItems: 300_000, maxArray: 250_000, maxMap: 64, maxStr: 4096, maxBin: VALUE_BYTES, maxExt: 16 },
+  fileHeader: {
+    what: 'a file header',
+    maxBytes: VALUE_BYTES,
+    maxDepth: 3,
+    maxItems: 300_000,
+    maxArray: 250_000,
+    maxMap: 64,
+    maxStr: 4096,
+    maxBin: VALUE_BYTES,
+    maxExt: 16,
+  },
 } as const satisfies Record<string, MsgpackLimits>;
 
 /** Bytes refused by decodeBounded. `reason` completes "<what> that …" or "<source> sent <what> that …". */
@@ -103,7 +177,8 @@ export function prescan(b: Uint8Array, L: MsgpackLimits): void {
   /** a str/bin/ext body of `len` bytes after a header of `head` bytes */
   const body = (len: number, head: number, max: number, kind: string) => {
     // (the library checks this too before reading; most often the input was cut short)
-    if (len > n - pos - head) fail(`is not msgpack (cut short: ${kind === 'ext' ? 'an' : 'a'} ${kind} of ${bytes(len)} with ${bytes(Math.max(0, n - pos - head))} left)`);
+    if (len > n - pos - head)
+      fail(`is not msgpack (cut short: ${kind === 'ext' ? 'an' : 'a'} ${kind} of ${bytes(len)} with ${bytes(Math.max(0, n - pos - head))} left)`);
     if (len > max) fail(`holds ${kind === 'ext' ? 'an' : 'a'} ${kind} of ${bytes(len)}, more than the ${max} allowed`);
     pos += head + len;
   };
@@ -112,7 +187,8 @@ export function prescan(b: Uint8Array, L: MsgpackLimits): void {
     pos += head;
     // each value takes at least a byte: a count beyond the bytes left is a lie, refused before anything is allocated
     if (values > n - pos) fail(`declares more items than it holds (${isMap ? 'a map of' : 'an array of'} ${count} with ${bytes(n - pos)} left)`);
-    if (count > (isMap ? L.maxMap : L.maxArray)) fail(`holds ${isMap ? 'a map' : 'an array'} of ${count} items, more than the ${isMap ? L.maxMap : L.maxArray} allowed`);
+    if (count > (isMap ? L.maxMap : L.maxArray))
+      fail(`holds ${isMap ? 'a map' : 'an array'} of ${count} items, more than the ${isMap ? L.maxMap : L.maxArray} allowed`);
     if (values === 0) return;
     if (depth + 1 > L.maxDepth) fail(`nests deeper than ${L.maxDepth} levels`);
     items += values;
@@ -132,29 +208,97 @@ export function prescan(b: Uint8Array, L: MsgpackLimits): void {
     else if (h <= 0xbf) body(h & 0x1f, 1, strMax, 'string');
     else {
       switch (h) {
-        case 0xcc: case 0xd0: need(2); pos += 2; break;
-        case 0xcd: case 0xd1: need(3); pos += 3; break;
-        case 0xca: case 0xce: case 0xd2: need(5); pos += 5; break;
-        case 0xcb: case 0xcf: case 0xd3: need(9); pos += 9; break;
-        case 0xd9: need(2); body(u8(), 2, strMax, 'string'); break;
-        case 0xda: need(3); body(u16(), 3, strMax, 'string'); break;
-        case 0xdb: need(5); body(u32(), 5, strMax, 'string'); break;
-        case 0xc4: need(2); body(u8(), 2, L.maxBin, 'bin'); break;
-        case 0xc5: need(3); body(u16(), 3, L.maxBin, 'bin'); break;
-        case 0xc6: need(5); body(u32(), 5, L.maxBin, 'bin'); break;
-        case 0xd4: body(1, 2, L.maxExt, 'ext'); break;
-        case 0xd5: body(2, 2, L.maxExt, 'ext'); break;
-        case 0xd6: body(4, 2, L.maxExt, 'ext'); break;
-        case 0xd7: body(8, 2, L.maxExt, 'ext'); break;
-        case 0xd8: body(16, 2, L.maxExt, 'ext'); break;
-        case 0xc7: need(2); body(u8(), 3, L.maxExt, 'ext'); break;
-        case 0xc8: need(3); body(u16(), 4, L.maxExt, 'ext'); break;
-        case 0xc9: need(5); body(u32(), 6, L.maxExt, 'ext'); break;
-        case 0xdc: need(3); open(u16(), 3, false); break;
-        case 0xdd: need(5); open(u32(), 5, false); break;
-        case 0xde: need(3); open(u16(), 3, true); break;
-        case 0xdf: need(5); open(u32(), 5, true); break;
-        default: fail(`is not msgpack (the never-used byte 0x${h.toString(16)} at byte ${pos})`); // 0xc1
+        case 0xcc:
+        case 0xd0:
+          need(2);
+          pos += 2;
+          break;
+        case 0xcd:
+        case 0xd1:
+          need(3);
+          pos += 3;
+          break;
+        case 0xca:
+        case 0xce:
+        case 0xd2:
+          need(5);
+          pos += 5;
+          break;
+        case 0xcb:
+        case 0xcf:
+        case 0xd3:
+          need(9);
+          pos += 9;
+          break;
+        case 0xd9:
+          need(2);
+          body(u8(), 2, strMax, 'string');
+          break;
+        case 0xda:
+          need(3);
+          body(u16(), 3, strMax, 'string');
+          break;
+        case 0xdb:
+          need(5);
+          body(u32(), 5, strMax, 'string');
+          break;
+        case 0xc4:
+          need(2);
+          body(u8(), 2, L.maxBin, 'bin');
+          break;
+        case 0xc5:
+          need(3);
+          body(u16(), 3, L.maxBin, 'bin');
+          break;
+        case 0xc6:
+          need(5);
+          body(u32(), 5, L.maxBin, 'bin');
+          break;
+        case 0xd4:
+          body(1, 2, L.maxExt, 'ext');
+          break;
+        case 0xd5:
+          body(2, 2, L.maxExt, 'ext');
+          break;
+        case 0xd6:
+          body(4, 2, L.maxExt, 'ext');
+          break;
+        case 0xd7:
+          body(8, 2, L.maxExt, 'ext');
+          break;
+        case 0xd8:
+          body(16, 2, L.maxExt, 'ext');
+          break;
+        case 0xc7:
+          need(2);
+          body(u8(), 3, L.maxExt, 'ext');
+          break;
+        case 0xc8:
+          need(3);
+          body(u16(), 4, L.maxExt, 'ext');
+          break;
+        case 0xc9:
+          need(5);
+          body(u32(), 6, L.maxExt, 'ext');
+          break;
+        case 0xdc:
+          need(3);
+          open(u16(), 3, false);
+          break;
+        case 0xdd:
+          need(5);
+          open(u32(), 5, false);
+          break;
+        case 0xde:
+          need(3);
+          open(u16(), 3, true);
+          break;
+        case 0xdf:
+          need(5);
+          open(u32(), 5, true);
+          break;
+        default:
+          fail(`is not msgpack (the never-used byte 0x${h.toString(16)} at byte ${pos})`); // 0xc1
       }
     }
   }

@@ -9,6 +9,7 @@ export function peerId(url: string): string {
   } catch {
     throw new DrayerError('INVALID_ARGUMENT', `"${url}" is not a URL; give one like http://192.168.1.5:8089`);
   }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new DrayerError('INVALID_ARGUMENT', `Only http and https peers are supported, not ${u.protocol}`);
+  if (u.protocol !== 'http:' && u.protocol !== 'https:')
+    throw new DrayerError('INVALID_ARGUMENT', `Only http and https peers are supported, not ${u.protocol}`);
   return `${u.protocol}//${u.host}${u.pathname.replace(/\/+$/, '')}`;
 }

@@ -145,9 +145,7 @@ export function fromPgpWords(text: string): Uint8Array {
     const expected = i % 2 === 0 ? EVEN_INDEX : ODD_INDEX;
     const value = expected.get(word) ?? EVEN_INDEX.get(word);
     if (value === undefined) {
-      throw new Error(
-        `Unknown PGP word "${raw}" at position ${i + 1} of ${words.length}`,
-      );
+      throw new Error(`Unknown PGP word "${raw}" at position ${i + 1} of ${words.length}`);
     }
     out[i] = value;
   }

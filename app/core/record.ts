@@ -125,8 +125,17 @@ export function checkShape(r: DrayerRecord): string | null {
 /** The wire map, with exactly the original Drayer keys. `val` is nil in a metadata-only copy. */
 export function toWire(r: DrayerRecord, metaOnly = false): Record<string, unknown> {
   return {
-    id: r.id, type: r.type, key: r.key, val: metaOnly ? null : r.val, hash: r.hash,
-    ts: r.ts, mod: r.mod, prev: r.prev, prevch: r.prevch, sig: r.sig, chain: r.chain,
+    id: r.id,
+    type: r.type,
+    key: r.key,
+    val: metaOnly ? null : r.val,
+    hash: r.hash,
+    ts: r.ts,
+    mod: r.mod,
+    prev: r.prev,
+    prevch: r.prevch,
+    sig: r.sig,
+    chain: r.chain,
   };
 }
 

@@ -8,5 +8,14 @@ export interface PrimaryServer {
 }
 
 /** A file of a folder on the person's computer: its stream path, size, and content hash (core/site.ts). */
-export interface FolderFile { path: string; size: number; hash: string }
-export interface FolderDiff { add: string[]; change: string[]; remove: string[]; unchanged: number }
+export interface FolderFile {
+  path: string;
+  size: number;
+  hash: string;
+}
+export interface FolderDiff {
+  add: string[];
+  change: string[];
+  remove: string[];
+  unchanged: number;
+}

@@ -27,12 +27,29 @@ const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[
 const HAS_LONE_SURROGATE = new RegExp(LONE_SURROGATE.source);
 
 const NAMES: Record<number, string> = {
-  0x1b: 'ESCAPE', 0x0a: 'LINE FEED', 0x0d: 'CARRIAGE RETURN', 0x09: 'TAB', 0x07: 'BELL', 0x7f: 'DELETE',
-  0x061c: 'ARABIC LETTER MARK', 0x200b: 'ZERO WIDTH SPACE', 0x200e: 'LEFT-TO-RIGHT MARK', 0x200f: 'RIGHT-TO-LEFT MARK',
-  0x2028: 'LINE SEPARATOR', 0x2029: 'PARAGRAPH SEPARATOR', 0x202a: 'LEFT-TO-RIGHT EMBEDDING', 0x202b: 'RIGHT-TO-LEFT EMBEDDING',
-  0x202c: 'POP DIRECTIONAL FORMATTING', 0x202d: 'LEFT-TO-RIGHT OVERRIDE', 0x202e: 'RIGHT-TO-LEFT OVERRIDE',
-  0x2060: 'WORD JOINER', 0x2066: 'LEFT-TO-RIGHT ISOLATE', 0x2067: 'RIGHT-TO-LEFT ISOLATE', 0x2068: 'FIRST STRONG ISOLATE',
-  0x2069: 'POP DIRECTIONAL ISOLATE', 0xfeff: 'ZERO WIDTH NO-BREAK SPACE',
+  0x1b: 'ESCAPE',
+  0x0a: 'LINE FEED',
+  0x0d: 'CARRIAGE RETURN',
+  0x09: 'TAB',
+  0x07: 'BELL',
+  0x7f: 'DELETE',
+  0x061c: 'ARABIC LETTER MARK',
+  0x200b: 'ZERO WIDTH SPACE',
+  0x200e: 'LEFT-TO-RIGHT MARK',
+  0x200f: 'RIGHT-TO-LEFT MARK',
+  0x2028: 'LINE SEPARATOR',
+  0x2029: 'PARAGRAPH SEPARATOR',
+  0x202a: 'LEFT-TO-RIGHT EMBEDDING',
+  0x202b: 'RIGHT-TO-LEFT EMBEDDING',
+  0x202c: 'POP DIRECTIONAL FORMATTING',
+  0x202d: 'LEFT-TO-RIGHT OVERRIDE',
+  0x202e: 'RIGHT-TO-LEFT OVERRIDE',
+  0x2060: 'WORD JOINER',
+  0x2066: 'LEFT-TO-RIGHT ISOLATE',
+  0x2067: 'RIGHT-TO-LEFT ISOLATE',
+  0x2068: 'FIRST STRONG ISOLATE',
+  0x2069: 'POP DIRECTIONAL ISOLATE',
+  0xfeff: 'ZERO WIDTH NO-BREAK SPACE',
 };
 
 function codePoint(c: number): string {
@@ -41,7 +58,8 @@ function codePoint(c: number): string {
 
 /** "U+202E RIGHT-TO-LEFT OVERRIDE", "U+0001 (a control character)". */
 export function describeChar(c: number): string {
-  const name = NAMES[c] ?? (c <= 0x9f ? '(a control character)' : c >= 0xd800 && c <= 0xdfff ? '(half of a broken character)' : '(an invisible formatting character)');
+  const name =
+    NAMES[c] ?? (c <= 0x9f ? '(a control character)' : c >= 0xd800 && c <= 0xdfff ? '(half of a broken character)' : '(an invisible formatting character)');
   return `${codePoint(c)} ${name}`;
 }
 

@@ -71,7 +71,10 @@ export class PeerTable {
   private streamCount = 0;
 
   /** `maxPeers`: peers kept at most; `defaultIntervalMs`: assumed for a peer that names none */
-  constructor(private readonly maxPeers: number, private readonly defaultIntervalMs: number) {}
+  constructor(
+    private readonly maxPeers: number,
+    private readonly defaultIntervalMs: number,
+  ) {}
 
   /** Peers held, including ones past their time that the next sweep forgets. */
   get size(): number {

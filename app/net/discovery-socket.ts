@@ -35,7 +35,10 @@ export class GroupSocket {
   private retryMs = RETRY_MIN_MS;
   private retryTimer: NodeJS.Timeout | null = null;
 
-  constructor(private readonly opts: GroupSocketOptions, private readonly hooks: GroupSocketHooks) {}
+  constructor(
+    private readonly opts: GroupSocketOptions,
+    private readonly hooks: GroupSocketHooks,
+  ) {}
 
   /** Whether the socket is bound (it may not have joined the group yet). */
   get isOpen(): boolean {
@@ -110,7 +113,11 @@ export class GroupSocket {
     if (any) this.retryMs = RETRY_MIN_MS;
     else {
       this.hooks.counters.errors++;
-      this.hooks.warn('join', `cannot join multicast group ${this.opts.group} (no multicast route?): ${lastErr?.message ?? 'unknown error'}; retrying`, lastErr);
+      this.hooks.warn(
+        'join',
+        `cannot join multicast group ${this.opts.group} (no multicast route?): ${lastErr?.message ?? 'unknown error'}; retrying`,
+        lastErr,
+      );
       this.scheduleRetry();
     }
   }

@@ -96,8 +96,14 @@ export function buildAnnouncePackets(
   maxParts = MAX_ANNOUNCE_PARTS,
 ): { packets: Uint8Array[]; covered: number } {
   const base = {
-    t: 'a', p: info.port, nm: cleanName(info.name), v: info.intervalMs, q: info.round >>> 0,
-    i: 0, c: 0xff, f: 0, // placeholders of the largest encoded size, fixed below
+    t: 'a',
+    p: info.port,
+    nm: cleanName(info.name),
+    v: info.intervalMs,
+    q: info.round >>> 0,
+    i: 0,
+    c: 0xff,
+    f: 0, // placeholders of the largest encoded size, fixed below
   };
   const parts: unknown[][] = [];
   let current: unknown[] = [];
@@ -107,10 +113,16 @@ export function buildAnnouncePackets(
   for (const s of streams) {
     const entry = streamEntry(s);
     const entrySize = encodeWire(entry).length;
-    if (baseSize + entrySize > MAX_PACKET) { covered++; continue; } // cannot ever fit: skip it
+    if (baseSize + entrySize > MAX_PACKET) {
+      covered++;
+      continue;
+    } // cannot ever fit: skip it
     if (size + entrySize > MAX_PACKET) {
       parts.push(current);
-      if (parts.length >= maxParts) { current = []; break; }
+      if (parts.length >= maxParts) {
+        current = [];
+        break;
+      }
       current = [];
       size = baseSize;
     }
@@ -153,11 +165,7 @@ export interface AnnounceMessage {
 }
 
 export type DiscoveryMessage =
-  | AnnounceMessage
-  | { t: 'q'; publicKey: Uint8Array; mod: number }
-  | { t: 'r'; port: number; record: DrayerRecord }
-  | { t: 'h' }
-  | { t: 'b' };
+  AnnounceMessage | { t: 'q'; publicKey: Uint8Array; mod: number } | { t: 'r'; port: number; record: DrayerRecord } | { t: 'h' } | { t: 'b' };
 
 type Msg = Record<string, unknown>;
 

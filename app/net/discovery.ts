@@ -9,8 +9,22 @@ import { DrayerRecord, toWire } from '../core/record.js';
 import { NearbyStream, Peer, PeerTable } from './discovery-peers.js';
 import { GroupSocket, networkKey } from './discovery-socket.js';
 import {
-  AnnouncedStream, AnnounceMessage, buildAnnouncePackets, cleanName, decodeMessage, frame, hexOf, isKey, isPort, isUint,
-  MAX_ANNOUNCE_PARTS, MAX_PACKET, MULTICAST_GROUP, MULTICAST_PORT, NODE_ID_BYTES, readHeader,
+  AnnouncedStream,
+  AnnounceMessage,
+  buildAnnouncePackets,
+  cleanName,
+  decodeMessage,
+  frame,
+  hexOf,
+  isKey,
+  isPort,
+  isUint,
+  MAX_ANNOUNCE_PARTS,
+  MAX_PACKET,
+  MULTICAST_GROUP,
+  MULTICAST_PORT,
+  NODE_ID_BYTES,
+  readHeader,
 } from './discovery-wire.js';
 import { RateLimit, TokenBucket } from './rate.js';
 
@@ -133,7 +147,15 @@ export class Discovery extends EventEmitter {
   private readonly answered = new Map<string, { at: number; mtip: number }>();
   private readonly warned = new Map<string, number>();
   private readonly counters: DiscoveryStats = {
-    sent: 0, received: 0, dropped: 0, rateLimited: 0, oversize: 0, invalid: 0, own: 0, unsent: 0, errors: 0,
+    sent: 0,
+    received: 0,
+    dropped: 0,
+    rateLimited: 0,
+    oversize: 0,
+    invalid: 0,
+    own: 0,
+    unsent: 0,
+    errors: 0,
   };
 
   constructor(opts: DiscoveryOptions) {

@@ -8,12 +8,14 @@ function ipv4Lan(a: string): boolean {
   const p = a.split('.').map(Number);
   if (p.length !== 4 || p.some((x) => !Number.isInteger(x) || x < 0 || x > 255)) return false;
   const [x, y] = p as [number, number, number, number];
-  return x === 127 // loopback
-    || x === 10 // RFC 1918
-    || (x === 172 && y >= 16 && y <= 31)
-    || (x === 192 && y === 168)
-    || (x === 100 && y >= 64 && y <= 127) // CGNAT, 100.64/10
-    || (x === 169 && y === 254); // link-local
+  return (
+    x === 127 || // loopback
+    x === 10 || // RFC 1918
+    (x === 172 && y >= 16 && y <= 31) ||
+    (x === 192 && y === 168) ||
+    (x === 100 && y >= 64 && y <= 127) || // CGNAT, 100.64/10
+    (x === 169 && y === 254)
+  ); // link-local
 }
 
 function ipv6Lan(a: string): boolean {
@@ -24,13 +26,19 @@ function ipv6Lan(a: string): boolean {
   if (s.startsWith('::')) return false; // unspecified, other embedded forms
   const first = parseInt(s.split(':')[0]!, 16);
   if (!Number.isFinite(first)) return false;
-  return (first & 0xfe00) === 0xfc00 // fc00::/7 unique local
-    || (first & 0xffc0) === 0xfe80; // fe80::/10 link-local
+  return (
+    (first & 0xfe00) === 0xfc00 || // fc00::/7 unique local
+    (first & 0xffc0) === 0xfe80
+  ); // fe80::/10 link-local
 }
 
 /** A host (as in a URL, IPv6 with or without brackets) on the local network. */
 export function isLanHost(host: string): boolean {
-  const h = host.trim().replace(/^\[(.*)\]$/, '$1').replace(/\.$/, '').toLowerCase();
+  const h = host
+    .trim()
+    .replace(/^\[(.*)\]$/, '$1')
+    .replace(/\.$/, '')
+    .toLowerCase();
   if (!h) return false;
   const v = isIP(h.split('%')[0]!);
   if (v === 4) return ipv4Lan(h);
@@ -53,12 +61,26 @@ export function isLanUrl(url: string): boolean {
 // agents), GCP, Azure (IMDS and its WireServer), Alibaba, Oracle, Tencent, Scaleway, OpenStack
 // and DigitalOcean (which share 169.254.169.254).
 const METADATA_ADDRESSES = [
-  '169.254.169.254', '169.254.170.2', '169.254.170.23', '100.100.100.200', '192.0.0.192',
-  '168.63.129.16', '169.254.0.23', '169.254.42.42', 'fd00:ec2::254', 'fd00:ec2::23', '64:ff9b::a9fe:a9fe',
+  '169.254.169.254',
+  '169.254.170.2',
+  '169.254.170.23',
+  '100.100.100.200',
+  '192.0.0.192',
+  '168.63.129.16',
+  '169.254.0.23',
+  '169.254.42.42',
+  'fd00:ec2::254',
+  'fd00:ec2::23',
+  '64:ff9b::a9fe:a9fe',
 ];
 const METADATA_NAMES = new Set([
-  'metadata', 'metadata.google.internal', 'metadata.goog', 'instance-data', 'instance-data.ec2.internal',
-  'metadata.tencentyun.com', 'metadata.azure.internal',
+  'metadata',
+  'metadata.google.internal',
+  'metadata.goog',
+  'instance-data',
+  'instance-data.ec2.internal',
+  'metadata.tencentyun.com',
+  'metadata.azure.internal',
 ]);
 const metadataBlock = new BlockList();
 for (const a of METADATA_ADDRESSES) metadataBlock.addAddress(a, isIP(a) === 6 ? 'ipv6' : 'ipv4');
@@ -68,7 +90,12 @@ for (const a of METADATA_ADDRESSES) metadataBlock.addAddress(a, isIP(a) === 6 ? 
  * URL's hostname (IPv6 with or without brackets) or a resolved address.
  */
 export function isMetadataHost(host: string): boolean {
-  const h = host.trim().replace(/^\[(.*)\]$/, '$1').replace(/\.$/, '').toLowerCase().split('%')[0]!;
+  const h = host
+    .trim()
+    .replace(/^\[(.*)\]$/, '$1')
+    .replace(/\.$/, '')
+    .toLowerCase()
+    .split('%')[0]!;
   const v = isIP(h);
   if (v === 0) return METADATA_NAMES.has(h);
   try {

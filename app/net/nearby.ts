@@ -69,8 +69,16 @@ export const NEARBY_LIMITS: NearbyLimits = {
 
 /** A wire record with its value: {id, type, key, val, hash, ts, mod, prev, prevch, sig, chain}. */
 const RECORD_LIMITS: MsgpackLimits = {
-  what: 'a drayer/info record', maxBytes: NEARBY_LIMITS.maxRecordBytes, maxDepth: 2, maxItems: 64, maxArray: 16, maxMap: 32,
-  maxStr: 4096, maxBin: NEARBY_LIMITS.maxRecordBytes, maxExt: 16, rawStrings: true,
+  what: 'a drayer/info record',
+  maxBytes: NEARBY_LIMITS.maxRecordBytes,
+  maxDepth: 2,
+  maxItems: 64,
+  maxArray: 16,
+  maxMap: 32,
+  maxStr: 4096,
+  maxBin: NEARBY_LIMITS.maxRecordBytes,
+  maxExt: 16,
+  rawStrings: true,
 };
 
 /** What a verified drayer/info says. */
@@ -259,10 +267,13 @@ export class NearbyVerifier {
       }
     }
     if (wake !== Infinity && !this.timer) {
-      this.timer = setTimeout(() => {
-        this.timer = null;
-        this.pump();
-      }, Math.max(10, wake - now));
+      this.timer = setTimeout(
+        () => {
+          this.timer = null;
+          this.pump();
+        },
+        Math.max(10, wake - now),
+      );
       this.timer.unref();
     }
   }
@@ -312,11 +323,14 @@ export class NearbyVerifier {
     } catch {
       throw new DrayerError('INVALID_RECORD', 'its list of drayer records is not JSON');
     }
-    const row = Array.isArray(rows) ? rows.find((r): r is [string, number] => Array.isArray(r) && r[0] === 'info' && Number.isSafeInteger(r[1]) && r[1] > 0) : undefined;
+    const row = Array.isArray(rows)
+      ? rows.find((r): r is [string, number] => Array.isArray(r) && r[0] === 'info' && Number.isSafeInteger(r[1]) && r[1] > 0)
+      : undefined;
     if (!row) throw new DrayerError('NOT_FOUND', 'it lists no drayer/info record for the stream');
     const body = await this.get(`${base}/record/${row[1]}`, this.limits.maxRecordBytes);
     const r = fromWire(decodeBounded(body, RECORD_LIMITS), job.pk);
-    if (r.type !== 'drayer' || r.key !== 'info' || r.id !== row[1]) throw new DrayerError('INVALID_RECORD', 'it answered another record than the stream\'s drayer/info');
+    if (r.type !== 'drayer' || r.key !== 'info' || r.id !== row[1])
+      throw new DrayerError('INVALID_RECORD', "it answered another record than the stream's drayer/info");
     if (r.val === null) throw new DrayerError('INVALID_RECORD', 'its drayer/info came without its value');
     const why = checkRecord(r, job.pk);
     if (why) throw new DrayerError('INVALID_RECORD', `its drayer/info is not the stream's: ${why}`);

@@ -47,7 +47,10 @@ export interface OpenOptions {
 
 /** Why opening failed: every source tried, and whether they all ran out of time (a 504, not a 502). */
 export class OpenError extends DrayerError {
-  constructor(message: string, readonly timedOut: boolean) {
+  constructor(
+    message: string,
+    readonly timedOut: boolean,
+  ) {
     super('IO', message);
     this.name = 'OpenError';
   }
@@ -83,7 +86,13 @@ interface Tried {
  * (it verifies them and answers null, or says why not). Bounded by the options' deadline.
  */
 async function fromSources(
-  s: Stream, path: string, maxBytes: number, what: string, opts: OpenOptions, accept: (b: Uint8Array) => string | null, deadline: number,
+  s: Stream,
+  path: string,
+  maxBytes: number,
+  what: string,
+  opts: OpenOptions,
+  accept: (b: Uint8Array) => string | null,
+  deadline: number,
 ): Promise<Uint8Array> {
   const sources = cleanSources(opts.sources);
   const tried: Tried[] = [];
@@ -119,7 +128,10 @@ async function fromSources(
   const said = tried.length
     ? `no source sent it: ${tried.map((t) => `${t.source} ${t.why}`).join('; ')}.`
     : 'this copy knows no source to fetch it from (it was not cloned or followed from a URL, and the stream names no primary server).';
-  throw new OpenError(`Could not fetch ${what}, which this metadata-only copy holds without its contents: ${said}${opts.advice ? ` ${opts.advice}` : ''}`, timedOut);
+  throw new OpenError(
+    `Could not fetch ${what}, which this metadata-only copy holds without its contents: ${said}${opts.advice ? ` ${opts.advice}` : ''}`,
+    timedOut,
+  );
 }
 
 /** What a source did, in a few words (the sync client's sentences name the whole URL). */
@@ -130,7 +142,11 @@ function reason(e: unknown, url: string): string {
   if (status) return `answered HTTP ${status[1]}`;
   const reach = /^Cannot reach \S+( \([^)]*\))?:/.exec(m);
   if (reach) return `cannot be reached${reach[1] ?? ''}`;
-  return m.split(url).join('it').replace(/^it /, '').replace(/[.;]\s*$/, '');
+  return m
+    .split(url)
+    .join('it')
+    .replace(/^it /, '')
+    .replace(/[.;]\s*$/, '');
 }
 
 /** Fetches in flight per stream, so a page opened twice at once asks each source once. */
@@ -159,8 +175,15 @@ export async function openValue(s: Stream, r: DrayerRecord, opts: OpenOptions): 
     const held = s.getById(r.id);
     if (held?.val && bytesEqual(held.hash, r.hash)) return held.val; // filled meanwhile
     const deadline = Date.now() + (opts.deadlineMs ?? OPEN_LIMITS.deadlineMs);
-    const val = await fromSources(s, `value/${r.id}`, LIMITS.valueBytes, `the value of ${describe(r)}`, opts, (v) =>
-      bytesEqual(blake2b256(v), r.hash) ? null : 'sent a value that does not match its signed hash (a changed or forged copy)', deadline);
+    const val = await fromSources(
+      s,
+      `value/${r.id}`,
+      LIMITS.valueBytes,
+      `the value of ${describe(r)}`,
+      opts,
+      (v) => (bytesEqual(blake2b256(v), r.hash) ? null : 'sent a value that does not match its signed hash (a changed or forged copy)'),
+      deadline,
+    );
     try {
       s.fillValue(r.id, val);
     } catch (e) {
@@ -180,10 +203,18 @@ async function openChunk(s: Stream, file: string, index: number, hash: Uint8Arra
   if (have) return have;
   const hex = Buffer.from(hash).toString('hex');
   return once(s, `c${hex}`, async () => {
-    const data = await fromSources(s, `chunk/${hex}`, len, `chunk ${index} of file "${file}"`, opts, (d) => {
-      if (d.length !== len) return `sent ${d.length} bytes for a chunk of ${len}`;
-      return bytesEqual(blake2b256(d), hash) ? null : 'sent a chunk that does not match its hash';
-    }, deadline);
+    const data = await fromSources(
+      s,
+      `chunk/${hex}`,
+      len,
+      `chunk ${index} of file "${file}"`,
+      opts,
+      (d) => {
+        if (d.length !== len) return `sent ${d.length} bytes for a chunk of ${len}`;
+        return bytesEqual(blake2b256(d), hash) ? null : 'sent a chunk that does not match its hash';
+      },
+      deadline,
+    );
     if (!s.db.readonly) putChunk(s, data, hash);
     return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   });
@@ -257,7 +288,8 @@ export async function openFileRange(s: Stream, p: string, range: { start?: numbe
       const ahead = i < last ? chunk(i + 1, Date.now() + (opts.timeoutMs ?? OPEN_LIMITS.timeoutMs) * OPEN_LIMITS.maxSources) : undefined;
       ahead?.catch(() => {}); // awaited next round, or dropped if the reader went away
       const data = await cur;
-      if (data.length !== lenOf(i)) throw new DrayerError('CORRUPT', `Chunk ${i} of file "${f!.path}" has the wrong length; the stream file is damaged. Run drayer verify.`);
+      if (data.length !== lenOf(i))
+        throw new DrayerError('CORRUPT', `Chunk ${i} of file "${f!.path}" has the wrong length; the stream file is damaged. Run drayer verify.`);
       const off = i * m.cs;
       const from = Math.max(0, start - off);
       const to = Math.min(data.length, end - off + 1);

@@ -10,7 +10,10 @@ export interface RateLimit {
 export class TokenBucket {
   tokens: number;
   last: number;
-  constructor(readonly limit: RateLimit, now: number) {
+  constructor(
+    readonly limit: RateLimit,
+    now: number,
+  ) {
     this.tokens = limit.burst;
     this.last = now;
   }

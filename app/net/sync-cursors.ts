@@ -60,7 +60,6 @@ export function rememberOriginal(peer: string, cursors: CursorStore, yes: boolea
   cursors.setOriginal?.(peer, yes);
 }
 
-
 /**
  * Cursors of a copy whose window was lowered are kept apart per window epoch (Stream.lowerWindow):
  * a cursor taken under a narrower filter skipped records that the copy now wants.

@@ -86,9 +86,10 @@ export class Patience {
     const said = e.text ? `: "${e.text}"` : '';
     const asking = `asked ${this.tries} time${this.tries === 1 ? '' : 's'} over ${Math.round((now - this.since) / 1000)} s`;
     const end = over ? 'gave up waiting' : "the sync's time is up";
-    const what = e.status === 429
-      ? `${url} answered HTTP 429 (too many requests from this address${said}), ${asking}; ${end}. Other syncs from this machine to the same peer share its limit: let them finish, or try again later. What arrived is kept.`
-      : `${url} is busy (HTTP ${e.status}${said}), ${asking}; ${end}. What arrived is kept: sync again in a few minutes and it goes on from there.`;
+    const what =
+      e.status === 429
+        ? `${url} answered HTTP 429 (too many requests from this address${said}), ${asking}; ${end}. Other syncs from this machine to the same peer share its limit: let them finish, or try again later. What arrived is kept.`
+        : `${url} is busy (HTTP ${e.status}${said}), ${asking}; ${end}. What arrived is kept: sync again in a few minutes and it goes on from there.`;
     return new DrayerError('IO', what, { cause: e });
   }
 }
@@ -232,7 +233,12 @@ function fetchBody(url: string, opts: FetchOptions, sink: (part: Uint8Array) => 
 
 /** The first line of a body, at most 200 characters, without control characters (it is printed). */
 function sayable(body: Buffer): string | undefined {
-  const text = body.subarray(0, 400).toString('utf8').split('\n')[0]!.replace(/[^\x20-\x7e\u00a0-\uffff]/g, '?').trim();
+  const text = body
+    .subarray(0, 400)
+    .toString('utf8')
+    .split('\n')[0]!
+    .replace(/[^\x20-\x7e\u00a0-\uffff]/g, '?')
+    .trim();
   return text ? (text.length > 200 ? `${text.slice(0, 200)}…` : text) : undefined;
 }
 
@@ -319,23 +325,33 @@ const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'UND_ERR_SOC
 /** What a failed connection means to the caller: a reset (asked again), a refused address, or unreachable. */
 function connectError(e: NodeJS.ErrnoException, url: string): DrayerError {
   if (e.code === REFUSED_ADDRESS) return new DrayerError('IO', `${url} was not contacted: ${e.message}.`, { cause: e });
-  if (e.code && RESET_CODES.has(e.code)) return new NoAnswerError('IO', `${url} closed the connection without answering (${e.code}); try again later.`, { cause: e });
+  if (e.code && RESET_CODES.has(e.code))
+    return new NoAnswerError('IO', `${url} closed the connection without answering (${e.code}); try again later.`, { cause: e });
   return new DrayerError('IO', `Cannot reach ${url}${e.code ? ` (${e.code})` : ''}: check the address and that the peer is running.`, { cause: e });
 }
 
 /** One GET to `target` on a pooled connection (or a `fresh` one): its answer's head. */
 function request(
-  target: URL, opts: FetchOptions, signal: AbortSignal, fresh: boolean, url: string, stopped: (e?: unknown) => DrayerError,
+  target: URL,
+  opts: FetchOptions,
+  signal: AbortSignal,
+  fresh: boolean,
+  url: string,
+  stopped: (e?: unknown) => DrayerError,
 ): Promise<http.IncomingMessage> {
   return new Promise((resolve, reject) => {
     const mod = target.protocol === 'https:' ? https : http;
-    const req = mod.get(target, {
-      agent: fresh ? false : agentFor(target.protocol, opts),
-      headers: { accept: opts.pool === 'chunks' ? '*/*' : 'application/msgpack, */*' },
-      signal,
-      lookup: guardedLookup(opts.lanOnly),
-      ...(opts.localAddress ? { localAddress: opts.localAddress } : {}),
-    }, resolve);
+    const req = mod.get(
+      target,
+      {
+        agent: fresh ? false : agentFor(target.protocol, opts),
+        headers: { accept: opts.pool === 'chunks' ? '*/*' : 'application/msgpack, */*' },
+        signal,
+        lookup: guardedLookup(opts.lanOnly),
+        ...(opts.localAddress ? { localAddress: opts.localAddress } : {}),
+      },
+      resolve,
+    );
     req.on('error', (e: NodeJS.ErrnoException) => reject(signal.aborted ? stopped(e) : connectError(e, url)));
   });
 }
@@ -347,7 +363,11 @@ const MAX_REDIRECTS = 10;
  * checked like the first address: never a metadata service, and only the LAN when sync is LAN only.
  */
 async function following(
-  url: string, opts: FetchOptions, signal: AbortSignal, fresh: boolean, stopped: (e?: unknown) => DrayerError,
+  url: string,
+  opts: FetchOptions,
+  signal: AbortSignal,
+  fresh: boolean,
+  stopped: (e?: unknown) => DrayerError,
 ): Promise<http.IncomingMessage> {
   const seen = [url];
   let target = new URL(url);
@@ -365,12 +385,16 @@ async function following(
     } catch {
       throw new DrayerError('IO', `${url} redirects to "${location.slice(0, 200)}", which is not an address; check the peer's address.`);
     }
-    if (next.protocol !== 'http:' && next.protocol !== 'https:') throw new DrayerError('IO', `${url} redirects to a ${next.protocol} address; only http and https peers are supported.`);
+    if (next.protocol !== 'http:' && next.protocol !== 'https:')
+      throw new DrayerError('IO', `${url} redirects to a ${next.protocol} address; only http and https peers are supported.`);
     const refused = refusedTarget(next, opts.lanOnly);
     if (refused) throw new DrayerError('IO', `${url} redirects to ${next.origin}, which was not contacted: ${refused}.`);
     if (seen.includes(next.href)) {
       const hops = seen.length - seen.indexOf(next.href);
-      throw new DrayerError('IO', `${url} redirects in a loop (${hops === 1 ? 'to itself' : `back to an address already asked, after ${hops} redirects`}); check the peer's address.`);
+      throw new DrayerError(
+        'IO',
+        `${url} redirects in a loop (${hops === 1 ? 'to itself' : `back to an address already asked, after ${hops} redirects`}); check the peer's address.`,
+      );
     }
     if (seen.length > MAX_REDIRECTS) throw new DrayerError('IO', `${url} redirected ${MAX_REDIRECTS} times without an answer; check the peer's address.`);
     seen.push(next.href);
@@ -405,20 +429,24 @@ async function fetchBodyOnce(url: string, opts: FetchOptions, sink: (part: Uint8
     late = why;
     timer.abort();
   };
-  const onIdle = () => setImmediate(() => {
-    const left = opts.timeoutMs - (Date.now() - moved);
-    if (left > 0 && !ended) idle = setTimeout(onIdle, left);
-    else expire(begun ? 'stalled' : 'silent');
-  });
+  const onIdle = () =>
+    setImmediate(() => {
+      const left = opts.timeoutMs - (Date.now() - moved);
+      if (left > 0 && !ended) idle = setTimeout(onIdle, left);
+      else expire(begun ? 'stalled' : 'silent');
+    });
   let idle = setTimeout(onIdle, opts.timeoutMs);
   const whole = setTimeout(() => setImmediate(() => expire('slow')), opts.timeoutMs * ANSWER_TIME_FACTOR);
   const signal = opts.signal ? AbortSignal.any([opts.signal, timer.signal]) : timer.signal;
   const stopped = (e?: unknown) => {
     if (!late) return new DrayerError('IO', `Sync with ${url} was stopped.`, { cause: e });
     const t = timeLimit(opts.timeoutMs);
-    const why = late === 'silent' ? `${url} did not answer within ${t}; try again later.`
-      : late === 'stalled' ? `${url} stopped sending: nothing more came within ${t}, after ${total} bytes of its answer; try again later.`
-      : `${url} did not answer within ${timeLimit(opts.timeoutMs * ANSWER_TIME_FACTOR)}: only ${total} bytes came, too slowly; try again later.`;
+    const why =
+      late === 'silent'
+        ? `${url} did not answer within ${t}; try again later.`
+        : late === 'stalled'
+          ? `${url} stopped sending: nothing more came within ${t}, after ${total} bytes of its answer; try again later.`
+          : `${url} did not answer within ${timeLimit(opts.timeoutMs * ANSWER_TIME_FACTOR)}: only ${total} bytes came, too slowly; try again later.`;
     return new TransientError('IO', why, { cause: e });
   };
   try {
@@ -440,15 +468,20 @@ async function fetchBodyOnce(url: string, opts: FetchOptions, sink: (part: Uint8
 
 /** The body of an answer that began: an error status becomes an HttpStatusError; `moved` is told of each part. */
 async function readAnswer(
-  res: http.IncomingMessage, url: string, opts: FetchOptions, signal: AbortSignal, stopped: (e?: unknown) => DrayerError,
-  sink: (part: Uint8Array) => void, moved: (total: number) => void,
+  res: http.IncomingMessage,
+  url: string,
+  opts: FetchOptions,
+  signal: AbortSignal,
+  stopped: (e?: unknown) => DrayerError,
+  sink: (part: Uint8Array) => void,
+  moved: (total: number) => void,
 ): Promise<number> {
   const status = res.statusCode ?? 0;
   const drayer = res.headers[DRAYER_SYNC_HEADER.toLowerCase()] !== undefined;
   if (status < 200 || status > 299) {
     const h = res.headers['retry-after'];
     // One that cannot be read still says "later": it is waited as one without a delay would be.
-    const wait = h === undefined ? undefined : retryAfter(Array.isArray(h) ? h[0] : h) ?? BUSY_LIMITS.defaultWaitMs;
+    const wait = h === undefined ? undefined : (retryAfter(Array.isArray(h) ? h[0] : h) ?? BUSY_LIMITS.defaultWaitMs);
     throw new HttpStatusError(status, url, wait, drayer, await errorText(res, drayer));
   }
   opts.onDrayer?.(drayer);

@@ -25,7 +25,12 @@ export async function openWindow(stream: Stream, peer: string, opts: PullOptions
   if (!latest || (stream.partial.minId ?? 0) <= 1) return;
   let tips: Awaited<ReturnType<typeof remoteTips>>;
   try {
-    tips = await remoteTips(peer, stream.publicKey, { latest, timeoutMs: Math.min(opts.timeoutMs ?? SYNC_LIMITS.timeoutMs, WINDOW_TIPS_TIMEOUT_MS), signal: opts.signal, lanOnly: opts.lanOnly });
+    tips = await remoteTips(peer, stream.publicKey, {
+      latest,
+      timeoutMs: Math.min(opts.timeoutMs ?? SYNC_LIMITS.timeoutMs, WINDOW_TIPS_TIMEOUT_MS),
+      signal: opts.signal,
+      lanOnly: opts.lanOnly,
+    });
   } catch {
     return;
   }
@@ -54,13 +59,24 @@ export function leaveWindow(stream: Stream, result: PullResult): void {
 }
 
 /** Fetch and verify the value of one record held without it (metadata-only mirrors). */
-export async function fetchValue(stream: Stream, baseUrl: string, id: number, opts: { timeoutMs?: number; signal?: AbortSignal; lanOnly?: boolean } = {}): Promise<Uint8Array> {
+export async function fetchValue(
+  stream: Stream,
+  baseUrl: string,
+  id: number,
+  opts: { timeoutMs?: number; signal?: AbortSignal; lanOnly?: boolean } = {},
+): Promise<Uint8Array> {
   const rec = stream.getById(id);
   if (!rec) throw new DrayerError('NOT_FOUND', `Record ${id} is not in this stream.`);
   if (rec.val) return rec.val;
   const url = `${peerId(baseUrl)}/${urlSafeKey(stream.publicKey)}/value/${id}`;
-  const val = await fetchBounded(url, { maxBytes: 16 * 1024 * 1024, timeoutMs: opts.timeoutMs ?? SYNC_LIMITS.timeoutMs, signal: opts.signal, lanOnly: opts.lanOnly });
-  if (!bytesEqual(blake2b256(val), rec.hash)) throw new DrayerError('INVALID_RECORD', `${baseUrl} sent a value for record ${id} that does not match its signed hash; it was discarded.`);
+  const val = await fetchBounded(url, {
+    maxBytes: 16 * 1024 * 1024,
+    timeoutMs: opts.timeoutMs ?? SYNC_LIMITS.timeoutMs,
+    signal: opts.signal,
+    lanOnly: opts.lanOnly,
+  });
+  if (!bytesEqual(blake2b256(val), rec.hash))
+    throw new DrayerError('INVALID_RECORD', `${baseUrl} sent a value for record ${id} that does not match its signed hash; it was discarded.`);
   stream.fillValue(id, val);
   return val;
 }
@@ -102,7 +118,11 @@ export async function fetchMissingChunks(
   opts: PullOptions & { paths?: string[]; onChunks?: (done: number, total: number, bytes: number, totalBytes: number) => void; busy?: Patience } = {},
 ): Promise<number> {
   const busy = opts.busy ?? new Patience(opts.busyWaitMs ?? BUSY_LIMITS.pullWaitMs);
-  const paths = opts.paths ?? listFiles(stream).filter((f) => f.chunked).map((f) => f.path);
+  const paths =
+    opts.paths ??
+    listFiles(stream)
+      .filter((f) => f.chunked)
+      .map((f) => f.path);
   const timeoutMs = opts.timeoutMs ?? SYNC_LIMITS.timeoutMs;
   const queue: Uint8Array[] = [];
   const seen = new Set<string>();
@@ -133,15 +153,19 @@ export async function fetchMissingChunks(
         // The body lands in a buffer the writer gave back (no garbage per chunk), grown if a chunk is bigger.
         let buf = store.take();
         let len = 0;
-        await httpGetBody(base + Buffer.from(h).toString('hex'), { maxBytes: 4 * 1024 * 1024, timeoutMs, signal: opts.signal, lanOnly: opts.lanOnly, localAddress: opts.localAddress, busy }, (part) => {
-          if (len + part.byteLength > buf.byteLength) {
-            const bigger = new ArrayBuffer(Math.max(2 * buf.byteLength, len + part.byteLength));
-            new Uint8Array(bigger).set(new Uint8Array(buf, 0, len));
-            buf = bigger;
-          }
-          new Uint8Array(buf, len).set(part);
-          len += part.byteLength;
-        });
+        await httpGetBody(
+          base + Buffer.from(h).toString('hex'),
+          { maxBytes: 4 * 1024 * 1024, timeoutMs, signal: opts.signal, lanOnly: opts.lanOnly, localAddress: opts.localAddress, busy },
+          (part) => {
+            if (len + part.byteLength > buf.byteLength) {
+              const bigger = new ArrayBuffer(Math.max(2 * buf.byteLength, len + part.byteLength));
+              new Uint8Array(bigger).set(new Uint8Array(buf, 0, len));
+              buf = bigger;
+            }
+            new Uint8Array(buf, len).set(part);
+            len += part.byteLength;
+          },
+        );
         await store.put(buf, len, h);
         fetched++;
         bytes += len;
@@ -170,7 +194,9 @@ export async function fetchMissingChunks(
  * (0: it has fewer). Older peers ignore the question and answer without it.
  */
 export async function remoteTips(
-  baseUrl: string, pk: Uint8Array, opts: { timeoutMs?: number; latest?: number; signal?: AbortSignal; lanOnly?: boolean } = {},
+  baseUrl: string,
+  pk: Uint8Array,
+  opts: { timeoutMs?: number; latest?: number; signal?: AbortSignal; lanOnly?: boolean } = {},
 ): Promise<{ node: string; id: number; mod: number; seq: number; start?: number }> {
   const url = `${peerId(baseUrl)}/${urlSafeKey(pk)}/tips${opts.latest ? `?latest=${opts.latest}` : ''}`;
   let buf: Uint8Array;
@@ -201,4 +227,3 @@ export async function latestWindowStart(baseUrl: string, pk: Uint8Array, latest:
   const tips = await remoteTips(baseUrl, pk, { latest });
   return Math.max(1, tips.start ?? tips.id - latest + 1);
 }
-

@@ -7,7 +7,19 @@ import type { Applier } from '../store/verifier.js';
 import { rememberOriginal, type CursorStore } from './sync-cursors.js';
 import { fetchBounded, HttpStatusError, Resumes } from './sync-fetch.js';
 import { leaveWindow } from './sync-files.js';
-import { accountApplied, decodeAnswer, decodeRecords, rejectionSummary, ReplayGuard, SYNC_LIMITS, tallyRejection, validCount, watch, type PullOptions, type PullResult } from './sync-pages.js';
+import {
+  accountApplied,
+  decodeAnswer,
+  decodeRecords,
+  rejectionSummary,
+  ReplayGuard,
+  SYNC_LIMITS,
+  tallyRejection,
+  validCount,
+  watch,
+  type PullOptions,
+  type PullResult,
+} from './sync-pages.js';
 
 /** quote_plus(base64(pk)), as the original Drayer builds its URLs. */
 export function quotePlusKey(pk: Uint8Array): string {
@@ -20,8 +32,17 @@ export function quotePlusKey(pk: Uint8Array): string {
  * `how.pull` pulls its changes feed instead, should a remembered peer turn out to be a Drayer node.
  */
 export async function pullNewRecords(
-  stream: Stream, peer: string, opts: PullOptions, result: PullResult, apply: Applier,
-  how: { cursors: CursorStore; remembered?: boolean; changes?: HttpStatusError; pull: (stream: Stream, peer: string, opts: PullOptions) => Promise<PullResult> },
+  stream: Stream,
+  peer: string,
+  opts: PullOptions,
+  result: PullResult,
+  apply: Applier,
+  how: {
+    cursors: CursorStore;
+    remembered?: boolean;
+    changes?: HttpStatusError;
+    pull: (stream: Stream, peer: string, opts: PullOptions) => Promise<PullResult>;
+  },
 ): Promise<PullResult> {
   result.protocol = 'newRecords';
   const pk = stream.publicKey;
@@ -42,7 +63,15 @@ export async function pullNewRecords(
     let buf: Uint8Array;
     let drayer = false;
     try {
-      buf = await fetchBounded(url, { maxBytes, timeoutMs, signal: opts.signal, onDrayer: (d) => (drayer = d), lanOnly: opts.lanOnly, localAddress: opts.localAddress, busy });
+      buf = await fetchBounded(url, {
+        maxBytes,
+        timeoutMs,
+        signal: opts.signal,
+        onDrayer: (d) => (drayer = d),
+        lanOnly: opts.lanOnly,
+        localAddress: opts.localAddress,
+        busy,
+      });
     } catch (e) {
       if (e instanceof HttpStatusError) throw newRecordsFailed(peer, pk, e, how, calls === 0);
       if (await resumes.after(e, peer, opts.signal)) continue; // as in pull: from the newest mod applied
@@ -89,13 +118,24 @@ export async function pullNewRecords(
 }
 
 /** What to say when newRecords answers an error status: `first`, to the pull's first call. */
-function newRecordsFailed(peer: string, pk: Uint8Array, e: HttpStatusError, how: { remembered?: boolean; changes?: HttpStatusError }, first: boolean): DrayerError {
+function newRecordsFailed(
+  peer: string,
+  pk: Uint8Array,
+  e: HttpStatusError,
+  how: { remembered?: boolean; changes?: HttpStatusError },
+  first: boolean,
+): DrayerError {
   const key = Buffer.from(pk).toString('base64');
-  if (!first) return new DrayerError('IO', `${e.message} part way through the original Drayer protocol; what arrived is kept, and the next sync goes on from there.`);
-  if (how.changes?.status === 404 && e.status === 404) return new DrayerError('NOT_FOUND', `${peer} does not serve stream ${key} (HTTP 404); check the key and the address.`);
+  if (!first)
+    return new DrayerError('IO', `${e.message} part way through the original Drayer protocol; what arrived is kept, and the next sync goes on from there.`);
+  if (how.changes?.status === 404 && e.status === 404)
+    return new DrayerError('NOT_FOUND', `${peer} does not serve stream ${key} (HTTP 404); check the key and the address.`);
   // An original node answers 500 both for a path it does not know and for a stream it does not hold.
   const asked = how.remembered
     ? `${peer}, an original Drayer node when last asked, answered HTTP ${e.status} for stream ${key}`
     : `${peer} answered HTTP ${how.changes!.status} to Drayer's sync request and HTTP ${e.status} to the original Drayer's (newRecords) for stream ${key}`;
-  return new DrayerError(e.status === 404 ? 'NOT_FOUND' : 'IO', `${asked}: it does not hold this stream (check the key and the address) or it is failing (try again later).`);
+  return new DrayerError(
+    e.status === 404 ? 'NOT_FOUND' : 'IO',
+    `${asked}: it does not hold this stream (check the key and the address) or it is failing (try again later).`,
+  );
 }

@@ -192,7 +192,8 @@ export class ReplayGuard {
     this.waste += items - stored - excused;
     this.wasteBytes += bytes - useful;
     // (the first line spares reading what is held while the waste is below what this pull stored)
-    const over = (this.waste > this.stored + this.slackRecords || this.wasteBytes > this.storedBytes + SYNC_LIMITS.slackBytes) &&
+    const over =
+      (this.waste > this.stored + this.slackRecords || this.wasteBytes > this.storedBytes + SYNC_LIMITS.slackBytes) &&
       (this.waste > this.held().records + this.stored + this.slackRecords || this.wasteBytes > this.held().bytes + this.storedBytes + SYNC_LIMITS.slackBytes);
     const kept = `the ${this.stored} new record${this.stored === 1 ? '' : 's'} it sent ${this.stored === 1 ? 'is' : 'are'} kept`;
     if (over) {
@@ -219,7 +220,6 @@ function fileBytes(file: string): number {
 }
 
 const sizeText = (n: number) => (n < 1024 * 1024 ? `${Math.ceil(n / 1024)} KiB` : `${(n / (1024 * 1024)).toFixed(1)} MiB`);
-
 
 export interface ChangesPageWire {
   node: string;
@@ -258,7 +258,15 @@ export function parseChangesPage(buf: Uint8Array, url: string): ChangesPageWire 
   const m = decodeAnswer(buf, url, MSGPACK_LIMITS.changesPage);
   const o = m as Record<string, unknown>;
   const node = o?.node instanceof Uint8Array ? Buffer.from(o.node).toString('utf8') : o?.node;
-  if (!o || typeof o !== 'object' || typeof node !== 'string' || node.length > MAX_NODE_ID || !Number.isSafeInteger(o.seq) || typeof o.more !== 'boolean' || !Array.isArray(o.records)) {
+  if (
+    !o ||
+    typeof o !== 'object' ||
+    typeof node !== 'string' ||
+    node.length > MAX_NODE_ID ||
+    !Number.isSafeInteger(o.seq) ||
+    typeof o.more !== 'boolean' ||
+    !Array.isArray(o.records)
+  ) {
     throw new DrayerError('IO', `${url} sent a malformed changes page.`);
   }
   const count = (v: unknown) => (Number.isSafeInteger(v) && (v as number) >= 0 ? (v as number) : undefined);
@@ -289,7 +297,10 @@ export function watch(peer: string, opts: PullOptions, deadline: number): { prog
     opts.onProgress?.(p);
   };
   const busy = new Patience(opts.busyWaitMs ?? BUSY_LIMITS.pullWaitMs, deadline, (ms, e) => {
-    opts.onProgress?.({ ...last, waiting: `${peer} is busy${e.status === 429 ? ' (too many requests from this address)' : ''}; asking again in ${Math.ceil(ms / 1000)} s` });
+    opts.onProgress?.({
+      ...last,
+      waiting: `${peer} is busy${e.status === 429 ? ' (too many requests from this address)' : ''}; asking again in ${Math.ceil(ms / 1000)} s`,
+    });
   });
   return { progress, busy };
 }

@@ -14,19 +14,44 @@ import { fetchBounded, HttpStatusError, Resumes, urlSafeKey } from './sync-fetch
 import { fetchMissingChunks, fetchValue, leaveWindow, manifestBytes, openWindow } from './sync-files.js';
 import { pullNewRecords } from './sync-original.js';
 import {
-  accountApplied, addRejections, decodeRecords, parseChangesPage, rejectionSummary, ReplayGuard, SYNC_LIMITS, validCount, watch,
-  type ChangesPageWire, type PullOptions, type PullResult, type RejectionCount,
+  accountApplied,
+  addRejections,
+  decodeRecords,
+  parseChangesPage,
+  rejectionSummary,
+  ReplayGuard,
+  SYNC_LIMITS,
+  validCount,
+  watch,
+  type ChangesPageWire,
+  type PullOptions,
+  type PullResult,
+  type RejectionCount,
 } from './sync-pages.js';
 
 export { streamCursors, windowCursors, type CursorStore } from './sync-cursors.js';
 export {
-  ANSWER_TIME_FACTOR, BUSY_LIMITS, fetchBounded, guardedLookup, Patience, PULL_RESUMES, RESET_RETRIES, urlSafeKey, type FetchOptions,
+  ANSWER_TIME_FACTOR,
+  BUSY_LIMITS,
+  fetchBounded,
+  guardedLookup,
+  Patience,
+  PULL_RESUMES,
+  RESET_RETRIES,
+  urlSafeKey,
+  type FetchOptions,
 } from './sync-fetch.js';
 export { fetchMissingChunks, fetchValue, latestWindowStart, lowerWindowTo, remoteTips } from './sync-files.js';
 export { quotePlusKey } from './sync-original.js';
 export {
-  REJECTION_LIMITS, rejectionSummary, SYNC_LIMITS, tallyRejection,
-  type PullOptions, type PullProgress, type PullResult, type RejectionCount,
+  REJECTION_LIMITS,
+  rejectionSummary,
+  SYNC_LIMITS,
+  tallyRejection,
+  type PullOptions,
+  type PullProgress,
+  type PullResult,
+  type RejectionCount,
 } from './sync-pages.js';
 
 /** A changes page asked for (possibly ahead of need), fetched and decoded. */
@@ -49,7 +74,19 @@ export async function pull(stream: Stream, baseUrl: string, opts: PullOptions = 
   const timeoutMs = opts.timeoutMs ?? SYNC_LIMITS.timeoutMs;
   const deadline = Date.now() + (opts.maxDurationMs ?? SYNC_LIMITS.maxDurationMs);
   const filter = stream.partial;
-  const result: PullResult = { peer, protocol: 'changes', records: 0, stored: 0, removed: 0, duplicates: 0, rejected: 0, rejections: [], bytes: 0, chunks: 0, chunkBytes: 0 };
+  const result: PullResult = {
+    peer,
+    protocol: 'changes',
+    records: 0,
+    stored: 0,
+    removed: 0,
+    duplicates: 0,
+    rejected: 0,
+    rejections: [],
+    bytes: 0,
+    chunks: 0,
+    chunkBytes: 0,
+  };
   const account = (r: ApplyResult) => accountApplied(result, r);
   const { progress, busy } = watch(peer, opts, deadline);
 
@@ -114,14 +151,20 @@ export async function pull(stream: Stream, baseUrl: string, opts: PullOptions = 
           return await pullNewRecords(stream, peer, opts, result, apply, { cursors, changes: e, pull });
         }
         if (first && e instanceof HttpStatusError && e.drayer && e.status === 404) {
-          throw new DrayerError('NOT_FOUND', `${peer} does not share stream ${pkText}${e.text ? ` ("${e.text}")` : ''}; check the key, or ask whoever runs that node to share the stream.`);
+          throw new DrayerError(
+            'NOT_FOUND',
+            `${peer} does not share stream ${pkText}${e.text ? ` ("${e.text}")` : ''}; check the key, or ask whoever runs that node to share the stream.`,
+          );
         }
         if (isDrayerError(e) && /more than/.test(e.message) && limit > 1) {
           limit = Math.max(1, Math.floor(limit / 4)); // a page of big values: ask for fewer
           continue;
         }
         if (e instanceof HttpStatusError && e.drayer && e.status >= 500) {
-          throw new DrayerError('IO', `${peer} is a Drayer node and failed while answering (HTTP ${e.status}${e.text ? `: "${e.text}"` : ''}); try again later, or ask whoever runs it to look at its log.`);
+          throw new DrayerError(
+            'IO',
+            `${peer} is a Drayer node and failed while answering (HTTP ${e.status}${e.text ? `: "${e.text}"` : ''}); try again later, or ask whoever runs it to look at its log.`,
+          );
         }
         if (e instanceof HttpStatusError) throw new DrayerError('IO', e.message);
         // Broken off, not answered in time, too busy: go on from the cursor after a while.

@@ -66,7 +66,13 @@ export const API_SCHEMAS = {
   uploadFinish: z.strictObject({ uploadId }),
   uploadCancel: z.strictObject({ uploadId }),
   readFile: z.strictObject({ publicKey, path: filePath, offset: count.optional(), length: count.optional() }),
-  setAvatar: z.strictObject({ publicKey, data: z.string().max(base64Chars(AVATAR_MAX) + 4).nullable() }),
+  setAvatar: z.strictObject({
+    publicKey,
+    data: z
+      .string()
+      .max(base64Chars(AVATAR_MAX) + 4)
+      .nullable(),
+  }),
   timeline: z.strictObject({
     limit: limit(1000).optional(),
     before: z.strictObject({ ts: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER), streamKey: publicKey, id: count }).optional(),
@@ -97,8 +103,16 @@ export const API_SCHEMAS = {
 type Schemas = typeof API_SCHEMAS;
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 type Fits<M extends Method & keyof Schemas> = [Arg<M>] extends [void]
-  ? [z.output<Schemas[M]>] extends [void] ? true : false
-  : [Same<keyof Arg<M>, keyof z.input<Schemas[M]>>, [Arg<M>] extends [z.input<Schemas[M]>] ? true : false, [z.output<Schemas[M]>] extends [Arg<M>] ? true : false] extends [true, true, true] ? true : false;
+  ? [z.output<Schemas[M]>] extends [void]
+    ? true
+    : false
+  : [
+        Same<keyof Arg<M>, keyof z.input<Schemas[M]>>,
+        [Arg<M>] extends [z.input<Schemas[M]>] ? true : false,
+        [z.output<Schemas[M]>] extends [Arg<M>] ? true : false,
+      ] extends [true, true, true]
+    ? true
+    : false;
 type Mismatch = { [M in Method & keyof Schemas]: Fits<M> extends true ? never : M }[Method & keyof Schemas];
 const schemasMatchTheApi: [Mismatch] extends [never] ? true : { schemaDisagreesWithDrayerRequests: Mismatch } = true as const;
 void schemasMatchTheApi;
@@ -121,7 +135,13 @@ export function checkArg(method: string, arg: unknown): Checked {
   }
   const r = schema.safeParse(arg);
   if (r.success) return { ok: true, value: r.data };
-  return refuse(method, r.error.issues.slice(0, 3).map((i) => describeIssue(i, schema, arg)).join('; '));
+  return refuse(
+    method,
+    r.error.issues
+      .slice(0, 3)
+      .map((i) => describeIssue(i, schema, arg))
+      .join('; '),
+  );
 }
 
 function refuse(method: string, what: string): Checked {
@@ -133,7 +153,10 @@ function describeIssue(i: z.core.$ZodIssue, schema: z.ZodType, arg: unknown): st
   const field = at ? `"${at}"` : 'the argument';
   switch (i.code) {
     case 'unrecognized_keys':
-      return `${at ? `${field} has` : 'it has'} no field${i.keys.length === 1 ? '' : 's'} ${i.keys.slice(0, 5).map((k) => `"${k.slice(0, 40)}"`).join(', ')} (allowed: ${allowedKeys(schema, i.path).join(', ') || 'none'})`;
+      return `${at ? `${field} has` : 'it has'} no field${i.keys.length === 1 ? '' : 's'} ${i.keys
+        .slice(0, 5)
+        .map((k) => `"${k.slice(0, 40)}"`)
+        .join(', ')} (allowed: ${allowedKeys(schema, i.path).join(', ') || 'none'})`;
     case 'too_big':
       return `${field} is too ${i.origin === 'string' ? 'long' : i.origin === 'array' ? 'long' : 'big'} (at most ${fmt(i.maximum)}${i.origin === 'string' ? ' characters' : i.origin === 'array' ? ' items' : ''})`;
     case 'too_small':
@@ -172,7 +195,16 @@ function fmt(n: number | bigint): string {
 }
 
 function expected(t: string): string {
-  const words: Record<string, string> = { int: 'a whole number', string: 'text', number: 'a number', boolean: 'true or false', object: 'an object', array: 'a list', undefined: 'left out', null: 'null' };
+  const words: Record<string, string> = {
+    int: 'a whole number',
+    string: 'text',
+    number: 'a number',
+    boolean: 'true or false',
+    object: 'an object',
+    array: 'a list',
+    undefined: 'left out',
+    null: 'null',
+  };
   return words[t] ?? t;
 }
 

@@ -12,7 +12,6 @@ export interface PartialSettings {
   metaOnly?: boolean;
 }
 
-
 export interface StreamSummary {
   publicKey: string;
   name: string;
@@ -73,7 +72,6 @@ export interface FileBytes {
   /** base64 of the bytes from offset, at most READ_FILE_MAX of them */
   data: string;
 }
-
 
 export interface LastSync {
   at: number;
@@ -270,10 +268,18 @@ export interface DrayerEvents {
   recordsChanged: { publicKey: string; stored: number; removed: number; local: boolean };
   /** records (and, for big files, chunks) done so far, with totals where the peer told them */
   syncProgress: {
-    publicKey: string; peer: string; records: number; bytes: number; recordsTotal?: number;
-    chunks?: number; chunksTotal?: number; done: boolean; error?: string;
+    publicKey: string;
+    peer: string;
+    records: number;
+    bytes: number;
+    recordsTotal?: number;
+    chunks?: number;
+    chunksTotal?: number;
+    done: boolean;
+    error?: string;
     /** bytes done and in all (record values and file chunks; see PullProgress.size): what a bar follows */
-    size?: number; sizeTotal?: number;
+    size?: number;
+    sizeTotal?: number;
     /** done: stopped by cancelSync, what arrived is kept */
     cancelled?: boolean;
   };
@@ -301,11 +307,44 @@ export interface DrayerApi {
 }
 
 export const METHODS: readonly Method[] = [
-  'status', 'listStreams', 'createStream', 'streamDetails', 'setStreamInfo', 'post', 'editPost', 'deletePost', 'listPosts', 'getPost',
-  'follow', 'unfollow', 'syncNow', 'cancelSync', 'addFiles', 'deleteFile', 'deleteFiles', 'folderDiff', 'timeline', 'search', 'nearby', 'setPrimaryServers',
-  'setStreamSettings', 'getSettings', 'setSettings',
-  'putFile', 'uploadBegin', 'uploadChunk', 'uploadFinish', 'uploadCancel', 'readFile', 'setAvatar',
-  'keyBackup', 'checkWords', 'restoreStream', 'openStreamFile', 'exportStream', 'verifyStream',
+  'status',
+  'listStreams',
+  'createStream',
+  'streamDetails',
+  'setStreamInfo',
+  'post',
+  'editPost',
+  'deletePost',
+  'listPosts',
+  'getPost',
+  'follow',
+  'unfollow',
+  'syncNow',
+  'cancelSync',
+  'addFiles',
+  'deleteFile',
+  'deleteFiles',
+  'folderDiff',
+  'timeline',
+  'search',
+  'nearby',
+  'setPrimaryServers',
+  'setStreamSettings',
+  'getSettings',
+  'setSettings',
+  'putFile',
+  'uploadBegin',
+  'uploadChunk',
+  'uploadFinish',
+  'uploadCancel',
+  'readFile',
+  'setAvatar',
+  'keyBackup',
+  'checkWords',
+  'restoreStream',
+  'openStreamFile',
+  'exportStream',
+  'verifyStream',
 ];
 
 /** Bytes `readFile` returns at most per call. */
@@ -316,7 +355,10 @@ export const PUT_FILE_MAX = 512 * 1024;
 export const AVATAR_MAX = 1024 * 1024;
 
 export class ApiError extends Error {
-  constructor(readonly code: string, message: string) {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
     super(message);
     this.name = 'ApiError';
   }

@@ -57,7 +57,11 @@ export function afterWrite(n: NodeState, s: Stream, before: number): void {
 }
 
 /** Store a file the caller sent as bytes (or a finished upload), then index and announce it. */
-export async function storeFile(n: NodeState, s: Stream, write: () => Promise<{ path: string; changed: boolean }>): Promise<{ path: string; changed: boolean }> {
+export async function storeFile(
+  n: NodeState,
+  s: Stream,
+  write: () => Promise<{ path: string; changed: boolean }>,
+): Promise<{ path: string; changed: boolean }> {
   const before = s.lastSeq();
   const r = await write();
   if (r.changed) afterWrite(n, s, before);

@@ -69,7 +69,10 @@ export class DataDirWatcher {
   /** the last trouble with the directory itself, said once while it lasts */
   private trouble = '';
 
-  constructor(private readonly dir: string, private readonly host: DataDirHost) {}
+  constructor(
+    private readonly dir: string,
+    private readonly host: DataDirHost,
+  ) {}
 
   /** Watch the directory and rescan it periodically (call after a first scan()). */
   start(): void {

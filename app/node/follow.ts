@@ -41,7 +41,11 @@ export function parseFollowTarget(text: string): { pk: Uint8Array; source?: stri
 }
 
 function slug(name: string): string {
-  const s = name.normalize('NFKD').replace(/[^\w.-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40);
+  const s = name
+    .normalize('NFKD')
+    .replace(/[^\w.-]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 40);
   return s || 'stream';
 }
 
@@ -69,11 +73,16 @@ export async function follow(n: NodeState, a: Arg<'follow'>): Promise<StreamSumm
   const from = url ?? source ?? (latest !== undefined ? nearbySource(n, pkText) : undefined);
   if (n.streams.has(pkText)) throw new DrayerError('EXISTS', `You already hold this stream (${cleanName(n.library.getStream(pkText)?.name) || pkText}).`);
   if (syncModeOf(n) === 'paused') throw pausedError('a stream cannot be followed now (following fetches it)');
-  if (from && lanSkip(n, peerId(from))) throw new DrayerError('LAN_ONLY', lanSkip(n, peerId(from))!.replace('so it was not contacted', 'so the stream was not followed'));
+  if (from && lanSkip(n, peerId(from)))
+    throw new DrayerError('LAN_ONLY', lanSkip(n, peerId(from))!.replace('so it was not contacted', 'so the stream was not followed'));
   let minId = 0;
   if (latest !== undefined) {
     if (!Number.isSafeInteger(latest) || latest < 1) throw new DrayerError('INVALID_ARGUMENT', '--latest needs a positive whole number.');
-    if (!from) throw new DrayerError('INVALID_ARGUMENT', 'To keep only the latest records, Drayer must ask a computer that has the stream how far it goes: give its address, or follow it from Nearby.');
+    if (!from)
+      throw new DrayerError(
+        'INVALID_ARGUMENT',
+        'To keep only the latest records, Drayer must ask a computer that has the stream how far it goes: give its address, or follow it from Nearby.',
+      );
     minId = await latestWindowStart(from, pk, latest);
   }
   const file = uniqueFile(n, `follow-${Buffer.from(pk).toString('base64url').slice(0, 10)}`);
@@ -92,7 +101,8 @@ export async function follow(n: NodeState, a: Arg<'follow'>): Promise<StreamSumm
 /** unfollow: stop holding a stream, its copy deleted or kept (then not taken in again). */
 export function unfollow(n: NodeState, publicKey: string, deleteData?: boolean): void {
   const s = streamOf(n, publicKey);
-  if (s.writable && deleteData) throw new DrayerError('PROTECTED', 'This is your own stream; its files are not deleted from here. Remove them by hand if you really mean it.');
+  if (s.writable && deleteData)
+    throw new DrayerError('PROTECTED', 'This is your own stream; its files are not deleted from here. Remove them by hand if you really mean it.');
   const pk = formatKey(s.publicKey);
   const e = entryOf(n, pk);
   s.close();
@@ -115,14 +125,18 @@ export async function restore(n: NodeState, words: string, url?: string): Promis
   if (held) {
     const p = held.partial;
     if (p.minId || p.minMod || p.metaOnly) {
-      throw new DrayerError('INVALID_ARGUMENT', 'The copy here is partial (latest records or titles only), and a stream you write to must be whole. Unfollow it (deleting the copy), then restore again.');
+      throw new DrayerError(
+        'INVALID_ARGUMENT',
+        'The copy here is partial (latest records or titles only), and a stream you write to must be whole. Unfollow it (deleting the copy), then restore again.',
+      );
     }
     if (url) await syncStream(n, pk, url, true);
     giveKey(n, held, kp);
     return summary(n, pk);
   }
   if (url !== undefined) peerId(url); // a bad address is said before anything is made
-  if (url !== undefined && lanSkip(n, peerId(url))) throw new DrayerError('LAN_ONLY', lanSkip(n, peerId(url))!.replace('so it was not contacted', 'so the stream was not fetched to restore it'));
+  if (url !== undefined && lanSkip(n, peerId(url)))
+    throw new DrayerError('LAN_ONLY', lanSkip(n, peerId(url))!.replace('so it was not contacted', 'so the stream was not fetched to restore it'));
   const file = uniqueFile(n, `restored-${Buffer.from(kp.publicKey).toString('base64url').slice(0, 10)}`);
   const full = path.join(n.dataDir, file);
   const s = Stream.create(full, { followKey: kp.publicKey });
@@ -149,11 +163,23 @@ export async function restore(n: NodeState, words: string, url?: string): Promis
   // writing to an empty copy would sign records that clash with the ones already out there.
   if (!s.get('drayer', 'info')) {
     undo();
-    if (reports.length > 0 && reports.every((r) => r.skipped)) throw new DrayerError('LAN_ONLY', 'Sync is LAN only, and no computer on the local network has this stream. Switch sync back to Normal (Settings → Sync, or LAN Only in the tray menu) to fetch it from its sources, then try again.');
+    if (reports.length > 0 && reports.every((r) => r.skipped))
+      throw new DrayerError(
+        'LAN_ONLY',
+        'Sync is LAN only, and no computer on the local network has this stream. Switch sync back to Normal (Settings → Sync, or LAN Only in the tray menu) to fetch it from its sources, then try again.',
+      );
     const failed = reports.find((r) => r.error);
-    if (failed) throw new DrayerError('UNREACHABLE', `Could not fetch the stream to restore: ${failed.error} Nothing was changed; check the address and try again.`);
-    if (reports.length === 0) throw new DrayerError('NOT_FOUND', 'No computer nearby has this stream, and no address was given. Give the address of a computer or mirror that holds it (its owner\'s, or any follower\'s), then try again.');
-    throw new DrayerError('NOT_FOUND', `${reports.map((r) => r.peer).join(', ')} does not hold this stream. Check the words (a wrong word gives another stream), or give another address.`);
+    if (failed)
+      throw new DrayerError('UNREACHABLE', `Could not fetch the stream to restore: ${failed.error} Nothing was changed; check the address and try again.`);
+    if (reports.length === 0)
+      throw new DrayerError(
+        'NOT_FOUND',
+        "No computer nearby has this stream, and no address was given. Give the address of a computer or mirror that holds it (its owner's, or any follower's), then try again.",
+      );
+    throw new DrayerError(
+      'NOT_FOUND',
+      `${reports.map((r) => r.peer).join(', ')} does not hold this stream. Check the words (a wrong word gives another stream), or give another address.`,
+    );
   }
   if (s.unfinishedSyncs().length > 0) {
     undo();

@@ -19,7 +19,9 @@ export function openKnownStreams(n: NodeState): void {
     // Deleted while the node was not running (a missing folder is more likely an unmounted disk).
     if (!fs.existsSync(file) && fs.existsSync(path.dirname(file))) {
       n.library.removeStream(e.publicKey);
-      n.log(`${e.file} is gone: stopped serving ${describeStream(e.name, e.publicKey)} and took its posts off the timeline. Put the file back to serve it again.`);
+      n.log(
+        `${e.file} is gone: stopped serving ${describeStream(e.name, e.publicKey)} and took its posts off the timeline. Put the file back to serve it again.`,
+      );
       continue;
     }
     try {
@@ -62,7 +64,9 @@ function adoptFile(n: NodeState, file: string, probe: StreamProbe): void {
       n.library.removeStream(pk);
       const code = String((e as { code?: unknown }).code ?? '');
       if (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB') {
-        throw new DrayerError('CORRUPT', `${full} is damaged (${(e as Error).message}). Restore it from a backup or clone the stream again from a mirror.`, { cause: e });
+        throw new DrayerError('CORRUPT', `${full} is damaged (${(e as Error).message}). Restore it from a backup or clone the stream again from a mirror.`, {
+          cause: e,
+        });
       }
       throw e;
     }
@@ -73,7 +77,9 @@ function adoptFile(n: NodeState, file: string, probe: StreamProbe): void {
   n.streams.set(pk, s);
   n.seenSeq.set(pk, s.lastSeq());
   const sources = givenSources(n.library.getStream(pk), s);
-  const what = s.writable ? 'your own stream (its key file is beside it)' : `a mirror (no key file beside it)${sources.length ? `, synced from ${sources.join(', ')}` : ''}`;
+  const what = s.writable
+    ? 'your own stream (its key file is beside it)'
+    : `a mirror (no key file beside it)${sources.length ? `, synced from ${sources.join(', ')}` : ''}`;
   n.log(`Serving ${file}, found in the data directory: ${describeStream(String(s.info().name ?? ''), pk)}, ${what}.`);
   emit(n, 'streamsChanged', {});
   n.discovery?.announceNow();
@@ -100,9 +106,11 @@ function dropStream(n: NodeState, pk: string, why: 'gone' | 'replaced'): void {
   n.closing.set(pk, closed);
   const file = e?.file ?? s.file;
   const who = describeStream(e?.name ?? '', pk);
-  n.log(why === 'gone'
-    ? `${file} is gone: stopped serving ${who} and took its posts off the timeline. Put the file back to serve it again.`
-    : `${file} was replaced by another file: stopped serving ${who}; the file now at that name is looked at on its own.`);
+  n.log(
+    why === 'gone'
+      ? `${file} is gone: stopped serving ${who} and took its posts off the timeline. Put the file back to serve it again.`
+      : `${file} was replaced by another file: stopped serving ${who}; the file now at that name is looked at on its own.`,
+  );
   emit(n, 'streamsChanged', {});
   n.discovery?.announceNow();
 }
@@ -130,9 +138,12 @@ export function openStreamFile(n: NodeState, given: string): StreamSummary {
   if (held) {
     const e = n.library.getStream(pk);
     const same = path.resolve(held.file) === full;
-    throw new DrayerError('EXISTS', same
-      ? `${full} is already open here${e?.name ? ` ("${cleanName(e.name)}")` : ''}.`
-      : `This computer already holds that stream${e?.name ? ` ("${cleanName(e.name)}")` : ''}, in ${held.file}. Open one copy at a time.`);
+    throw new DrayerError(
+      'EXISTS',
+      same
+        ? `${full} is already open here${e?.name ? ` ("${cleanName(e.name)}")` : ''}.`
+        : `This computer already holds that stream${e?.name ? ` ("${cleanName(e.name)}")` : ''}, in ${held.file}. Open one copy at a time.`,
+    );
   }
   const s = Stream.open(full, { expectedKey: probe.publicKey });
   try {
@@ -148,10 +159,16 @@ export function openStreamFile(n: NodeState, given: string): StreamSummary {
     throw e;
   }
   const rel = n.library.getStream(pk)!.file;
-  if (releasedFiles(n).includes(rel)) n.library.setSetting(RELEASED_FILES, releasedFiles(n).filter((f) => f !== rel));
+  if (releasedFiles(n).includes(rel))
+    n.library.setSetting(
+      RELEASED_FILES,
+      releasedFiles(n).filter((f) => f !== rel),
+    );
   n.streams.set(pk, s);
   n.seenSeq.set(pk, s.lastSeq());
-  n.log(`Opened ${full}: ${describeStream(String(s.info().name ?? ''), pk)}, ${s.writable ? 'your own stream (its key file is beside it)' : 'a read-only mirror (no key file beside it)'}.`);
+  n.log(
+    `Opened ${full}: ${describeStream(String(s.info().name ?? ''), pk)}, ${s.writable ? 'your own stream (its key file is beside it)' : 'a read-only mirror (no key file beside it)'}.`,
+  );
   emit(n, 'streamsChanged', {});
   n.discovery?.announceNow();
   return summary(n, pk);

@@ -124,9 +124,15 @@ export function sqliteError(e: unknown, file: string): DrayerError {
   if (isDrayerError(e)) return e;
   const code = (e as { code?: string }).code ?? '';
   if (code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_CORRUPT')) {
-    return new DrayerError('CORRUPT', `The library database ${file} is damaged. Quit Drayer, move that file away and start again: the library is rebuilt from the stream files (settings return to their defaults).`, { cause: e });
+    return new DrayerError(
+      'CORRUPT',
+      `The library database ${file} is damaged. Quit Drayer, move that file away and start again: the library is rebuilt from the stream files (settings return to their defaults).`,
+      { cause: e },
+    );
   }
-  if (code === 'SQLITE_FULL') return new DrayerError('IO', `The disk is full while writing ${file}; nothing was changed. Free some space and try again.`, { cause: e });
-  if (code === 'SQLITE_READONLY' || code === 'SQLITE_CANTOPEN') return new DrayerError('IO', `Cannot write ${file} (${(e as Error).message}); check that the data directory is writable.`, { cause: e });
+  if (code === 'SQLITE_FULL')
+    return new DrayerError('IO', `The disk is full while writing ${file}; nothing was changed. Free some space and try again.`, { cause: e });
+  if (code === 'SQLITE_READONLY' || code === 'SQLITE_CANTOPEN')
+    return new DrayerError('IO', `Cannot write ${file} (${(e as Error).message}); check that the data directory is writable.`, { cause: e });
   return new DrayerError('IO', `${file}: ${(e as Error).message}`, { cause: e });
 }

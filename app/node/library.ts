@@ -11,8 +11,23 @@ import type { DrayerRecord } from '../core/record.js';
 import { Stream } from '../store/store.js';
 import { excerpt, ftsQuery, makeSnippet, searchTerms, splitExcerpt } from './timeline-text.js';
 import {
-  checkPublicKey, type FeedRow, LIBRARY_FILE, MIGRATIONS, parseJson, parseSettings, type PeerEntry, type RebuildReport, sqliteError,
-  type StreamEntry, type StreamRow, type StreamSettings, STREAM_SUFFIX, type TimelineEntry, type TimelineRow, toEntry, toTimeline,
+  checkPublicKey,
+  type FeedRow,
+  LIBRARY_FILE,
+  MIGRATIONS,
+  parseJson,
+  parseSettings,
+  type PeerEntry,
+  type RebuildReport,
+  sqliteError,
+  type StreamEntry,
+  type StreamRow,
+  type StreamSettings,
+  STREAM_SUFFIX,
+  type TimelineEntry,
+  type TimelineRow,
+  toEntry,
+  toTimeline,
 } from './library-schema.js';
 
 /** Post values larger than this are indexed as empty posts (the writer never makes them; a rogue one could). */
@@ -107,11 +122,15 @@ export class Library {
       stateGet: db.prepare(`SELECT node_id AS nodeId, seq FROM index_state WHERE stream_pk = ?`),
       stateSet: db.prepare(`INSERT OR REPLACE INTO index_state (stream_pk, node_id, seq) VALUES (?, ?, ?)`),
       stateDrop: db.prepare(`DELETE FROM index_state WHERE stream_pk = ?`),
-      postUpsert: db.prepare(`INSERT INTO timeline (stream_pk, id, key, ts, mod, title, body) VALUES (?, ?, ?, ?, ?, ?, ?)
+      postUpsert: db
+        .prepare(
+          `INSERT INTO timeline (stream_pk, id, key, ts, mod, title, body) VALUES (?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT (stream_pk, id) DO UPDATE SET key = excluded.key, ts = excluded.ts, mod = excluded.mod, title = excluded.title, body = excluded.body
         WHERE timeline.mod != excluded.mod OR timeline.ts != excluded.ts OR timeline.key != excluded.key
           OR timeline.title != excluded.title OR timeline.body != excluded.body
-        RETURNING rid`).pluck(),
+        RETURNING rid`,
+        )
+        .pluck(),
       ftsPut: db.prepare(`INSERT OR REPLACE INTO timeline_fts (rowid, title, body) VALUES (?, ?, ?)`),
       postDelete: db.prepare(`DELETE FROM timeline WHERE stream_pk = ? AND id = ?`),
       postsDropGap: db.prepare(`DELETE FROM timeline WHERE stream_pk = ? AND id > ? AND id < ?`),
@@ -356,7 +375,10 @@ export class Library {
   noteApplied(stream: Stream, result: { stored: DrayerRecord[]; removed: number[] }): void {
     const pk = this.requireEntry(stream);
     const gone = result.removed.filter((id) => stream.getById(id)?.type !== POST_TYPE);
-    if (gone.length) this.tx(() => { for (const id of gone) this.st.postDelete.run(pk, id); });
+    if (gone.length)
+      this.tx(() => {
+        for (const id of gone) this.st.postDelete.run(pk, id);
+      });
     this.indexStream(stream);
   }
 
@@ -369,7 +391,15 @@ export class Library {
     const pk = this.requireEntry(stream);
     const rows = records
       .filter((r) => r.type === POST_TYPE && r.val)
-      .map((r): FeedRow => ({ id: r.id, prev: r.prev, type: r.type, key: r.key, ts: r.ts, mod: r.mod, val: Buffer.from(r.val!.buffer, r.val!.byteOffset, r.val!.byteLength) }));
+      .map((r): FeedRow => ({
+        id: r.id,
+        prev: r.prev,
+        type: r.type,
+        key: r.key,
+        ts: r.ts,
+        mod: r.mod,
+        val: Buffer.from(r.val!.buffer, r.val!.byteOffset, r.val!.byteLength),
+      }));
     if (rows.length) this.tx(() => this.writeRows(pk, rows));
   }
 

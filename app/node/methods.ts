@@ -48,7 +48,11 @@ export function apiMethods(n: NodeState): Handlers {
       discovery: n.discovery !== null,
       peers: n.discovery?.peers().length ?? 0,
     }),
-    listStreams: () => n.library.listStreams().filter((e) => n.streams.has(e.publicKey)).map((e) => summary(n, e.publicKey)),
+    listStreams: () =>
+      n.library
+        .listStreams()
+        .filter((e) => n.streams.has(e.publicKey))
+        .map((e) => summary(n, e.publicKey)),
     createStream: ({ name, about }) => createStream(n, name, about),
     streamDetails: ({ publicKey }) => details(n, publicKey),
     setStreamInfo: ({ publicKey, name, about }) => {
@@ -139,7 +143,8 @@ export function apiMethods(n: NodeState): Handlers {
       const f = statFile(s, key);
       if (!f) throw new DrayerError('NOT_FOUND', `There is no file "${key}" in this stream (or only its metadata is on this computer).`);
       const from = offset ?? 0;
-      if (!Number.isSafeInteger(from) || from < 0 || from > f.size) throw new DrayerError('INVALID_ARGUMENT', `The offset must be from 0 to ${f.size}, the size of "${key}".`);
+      if (!Number.isSafeInteger(from) || from < 0 || from > f.size)
+        throw new DrayerError('INVALID_ARGUMENT', `The offset must be from 0 to ${f.size}, the size of "${key}".`);
       if (length !== undefined && (!Number.isSafeInteger(length) || length < 0)) throw new DrayerError('INVALID_ARGUMENT', 'The length is a number of bytes.');
       const len = Math.min(length ?? READ_FILE_MAX, READ_FILE_MAX, f.size - from);
       const parts: Buffer[] = [];
@@ -147,7 +152,8 @@ export function apiMethods(n: NodeState): Handlers {
         try {
           for await (const part of openFileStream(s, key, { start: from, end: from + len - 1 })) parts.push(part as Buffer);
         } catch (e) {
-          if (isDrayerError(e, 'NOT_FOUND')) throw new DrayerError('NOT_FOUND', `Part of "${key}" is not on this computer yet; it arrives when the stream syncs.`);
+          if (isDrayerError(e, 'NOT_FOUND'))
+            throw new DrayerError('NOT_FOUND', `Part of "${key}" is not on this computer yet; it arrives when the stream syncs.`);
           throw e;
         }
       }
@@ -197,11 +203,19 @@ export function apiMethods(n: NodeState): Handlers {
     getSettings: () => settingsOf(n),
     setSettings: async (patch) => {
       const next = { ...settingsOf(n), ...Object.fromEntries(Object.entries(patch ?? {}).filter(([k]) => Object.hasOwn(DEFAULT_SETTINGS, k))) } as Settings;
-      if (typeof next.name !== 'string' || typeof next.discovery !== 'boolean' || typeof next.serveFollowed !== 'boolean' || typeof next.notifications !== 'boolean') {
+      if (
+        typeof next.name !== 'string' ||
+        typeof next.discovery !== 'boolean' ||
+        typeof next.serveFollowed !== 'boolean' ||
+        typeof next.notifications !== 'boolean'
+      ) {
         throw new DrayerError('INVALID_ARGUMENT', 'Settings: name is text, discovery, serveFollowed and notifications are true or false.');
       }
       if (!Number.isFinite(next.syncIntervalS) || next.syncIntervalS < SYNC_INTERVAL_MIN_S || next.syncIntervalS > SYNC_INTERVAL_MAX_S) {
-        throw new DrayerError('INVALID_ARGUMENT', `The sync interval is from ${SYNC_INTERVAL_MIN_S} seconds to ${SYNC_INTERVAL_MAX_S / 86400} days (${SYNC_INTERVAL_MAX_S} seconds).`);
+        throw new DrayerError(
+          'INVALID_ARGUMENT',
+          `The sync interval is from ${SYNC_INTERVAL_MIN_S} seconds to ${SYNC_INTERVAL_MAX_S / 86400} days (${SYNC_INTERVAL_MAX_S} seconds).`,
+        );
       }
       if (!SYNC_MODES.includes(next.syncMode)) throw new DrayerError('INVALID_ARGUMENT', `The sync mode is one of ${SYNC_MODES.join(', ')}.`);
       const before = settingsOf(n);
@@ -220,14 +234,23 @@ export function apiMethods(n: NodeState): Handlers {
     keyBackup: ({ publicKey }) => {
       const s = streamOf(n, publicKey);
       const kp = s.keyPairForBackup();
-      if (!kp) throw new DrayerError('NOT_WRITABLE', 'This stream is a copy of someone else\'s: its secret key is not on this computer, so there is nothing to back up here.');
+      if (!kp)
+        throw new DrayerError(
+          'NOT_WRITABLE',
+          "This stream is a copy of someone else's: its secret key is not on this computer, so there is nothing to back up here.",
+        );
       return { publicKey: formatKey(s.publicKey), name: cleanName(s.info().name), words: secretWords(kp) };
     },
     checkWords: ({ words }) => {
       const kp = parseSecret(words);
       const pk = formatKey(kp.publicKey);
       const s = n.streams.get(pk);
-      return { publicKey: pk, fingerprint: fingerprint(kp.publicKey), held: s ? (s.writable ? 'owned' : 'mirror') : 'new', name: s ? cleanName(s.info().name) : '' };
+      return {
+        publicKey: pk,
+        fingerprint: fingerprint(kp.publicKey),
+        held: s ? (s.writable ? 'owned' : 'mirror') : 'new',
+        name: s ? cleanName(s.info().name) : '',
+      };
     },
     restoreStream: ({ words, url }) => restore(n, words, url),
     openStreamFile: ({ path: p }) => openStreamFile(n, p),
@@ -248,7 +271,13 @@ export function apiMethods(n: NodeState): Handlers {
         // Damage below the records (SQLite pages) is a verify result, not a crash.
         const code = String((e as { code?: unknown }).code ?? '');
         if (!code.startsWith('SQLITE_')) throw e;
-        report = { intact: false, records: 0, metaOnly: 0, partial: false, problems: [{ id: 0, what: `the stream file itself is damaged (${(e as Error).message})` }] };
+        report = {
+          intact: false,
+          records: 0,
+          metaOnly: 0,
+          partial: false,
+          problems: [{ id: 0, what: `the stream file itself is damaged (${(e as Error).message})` }],
+        };
       }
       return report;
     },

@@ -45,11 +45,28 @@ export class DrayerNode implements DrayerApi {
     const events = new EventEmitter();
     events.setMaxListeners(100);
     this.n = {
-      opts, dataDir: this.dataDir, library: this.library, nodeId: this.nodeId, log, events,
+      opts,
+      dataDir: this.dataDir,
+      library: this.library,
+      nodeId: this.nodeId,
+      log,
+      events,
       uploads: new Uploads(this.dataDir),
-      streams: new Map(), seenSeq: new Map(), closing: new Map(), liveProgress: new Map(), openFailures: new Map(), shownPeers: new Set(),
+      streams: new Map(),
+      seenSeq: new Map(),
+      closing: new Map(),
+      liveProgress: new Map(),
+      openFailures: new Map(),
+      shownPeers: new Set(),
       sync: newSyncState(),
-      timers: [], server: null, discovery: null, nearbyInfo: null, dataDirWatcher: null, pool: null, lan: null, stopped: false,
+      timers: [],
+      server: null,
+      discovery: null,
+      nearbyInfo: null,
+      dataDirWatcher: null,
+      pool: null,
+      lan: null,
+      stopped: false,
     };
     this.handlers = apiMethods(this.n);
   }
@@ -92,7 +109,7 @@ export class DrayerNode implements DrayerApi {
     const n = this.n;
     if (n.stopped) return;
     n.stopped = true;
-    for (const t of n.timers) clearInterval(t), clearTimeout(t);
+    for (const t of n.timers) (clearInterval(t), clearTimeout(t));
     n.timers = [];
     n.dataDirWatcher?.stop();
     await Promise.allSettled([...n.sync.syncing.values()]);
@@ -124,7 +141,13 @@ export class DrayerNode implements DrayerApi {
       return { ok: true, value: await this.call(method as Method, arg as never) };
     } catch (e) {
       if (isDiskFull(e)) {
-        return { ok: false, error: { code: 'DISK_FULL', message: `The disk is full, so nothing was saved. Free some space on the disk that holds ${this.dataDir}, then try again.` } };
+        return {
+          ok: false,
+          error: {
+            code: 'DISK_FULL',
+            message: `The disk is full, so nothing was saved. Free some space on the disk that holds ${this.dataDir}, then try again.`,
+          },
+        };
       }
       if (isDrayerError(e)) return { ok: false, error: { code: e.code, message: e.message } };
       this.n.log(`${method} failed: ${(e as Error)?.stack ?? e}`);

@@ -36,7 +36,8 @@ export async function startDiscovery(n: NodeState): Promise<void> {
     pullOnAnnouncement(n, { publicKey: x.publicKey, address: x.address, port: x.port, mod: x.mtip });
   });
   d.on('record', (x: { record: DrayerRecord; address: string; port: number }) =>
-    pullOnAnnouncement(n, { publicKey: x.record.chain, address: x.address, port: x.port, mod: x.record.mod }));
+    pullOnAnnouncement(n, { publicKey: x.record.chain, address: x.address, port: x.port, mod: x.record.mod }),
+  );
   await d.start();
   n.discovery = d;
   n.nearbyInfo = v;
@@ -87,7 +88,8 @@ export function nearbyStreams(n: NodeState): NearbyStream[] {
       peers.push(name ? { address: p.address, port: p.port, name } : { address: p.address, port: p.port });
     }
     const held = n.streams.get(pk);
-    if (info) out.push({ publicKey: pk, name: streamName(info.name, x.publicKey), following: !!held, ...(held?.writable ? { owned: true } : {}), peers, mtip: x.mtip });
+    if (info)
+      out.push({ publicKey: pk, name: streamName(info.name, x.publicKey), following: !!held, ...(held?.writable ? { owned: true } : {}), peers, mtip: x.mtip });
   }
   return out;
 }

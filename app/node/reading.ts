@@ -33,9 +33,10 @@ export function openOptions(n: NodeState, s: Stream, stranger = false): OpenOpti
     sources,
     lanOnly: mode === 'lan',
     onValue: (r) => n.library.notePostValues(s, [r]),
-    advice: mode === 'paused'
-      ? 'Sync is paused: turn it back on (Settings → Sync, or Pause Sync in the tray menu) to fetch it.'
-      : `${mode === 'lan' ? 'Sync is LAN only, so only sources on the local network are asked. ' : ''}Try again when one of them is reachable, or add a peer that holds this stream with its values to its sources.`,
+    advice:
+      mode === 'paused'
+        ? 'Sync is paused: turn it back on (Settings → Sync, or Pause Sync in the tray menu) to fetch it.'
+        : `${mode === 'lan' ? 'Sync is LAN only, so only sources on the local network are asked. ' : ''}Try again when one of them is reachable, or add a peer that holds this stream with its values to its sources.`,
   };
 }
 
@@ -74,7 +75,7 @@ export async function streamPosts(n: NodeState, publicKey: string, limit?: numbe
   const failed = await readPosts(n, s, recs);
   return recs.map((r) => {
     const why = failed.get(r.id);
-    return why !== undefined ? { ...postView(r), unavailable: why } : postView(r.val ? r : s.getById(r.id) ?? r);
+    return why !== undefined ? { ...postView(r), unavailable: why } : postView(r.val ? r : (s.getById(r.id) ?? r));
   });
 }
 
@@ -101,9 +102,11 @@ export async function timeline(n: NodeState, limit?: number, before?: { ts: numb
   }
   if (unread.size === 0) return named(items);
   const failed = new Map<string, string>();
-  await Promise.all([...unread].map(async ([pk, recs]) => {
-    for (const [id, why] of await readPosts(n, n.streams.get(pk)!, recs)) failed.set(`${pk} ${id}`, why);
-  }));
+  await Promise.all(
+    [...unread].map(async ([pk, recs]) => {
+      for (const [id, why] of await readPosts(n, n.streams.get(pk)!, recs)) failed.set(`${pk} ${id}`, why);
+    }),
+  );
   return named(n.library.timeline({ limit, before })).map((t) => {
     const why = failed.get(`${t.streamKey} ${t.id}`);
     return why !== undefined ? { ...t, unavailable: why } : t;

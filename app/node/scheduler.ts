@@ -52,8 +52,7 @@ export function syncStream(n: NodeState, pk: string, only?: string, force = fals
   // the running one; one asked for by hand (a follow, Sync now) waits for it, then runs.
   const other = [...syncing].find(([k]) => k.startsWith(`${pk} `))?.[1];
   if (other && !force) return other;
-  const job = (other ? other.catch(() => []).then(() => runSync(n, pk, only, force)) : runSync(n, pk, only, force))
-    .finally(() => syncing.delete(key));
+  const job = (other ? other.catch(() => []).then(() => runSync(n, pk, only, force)) : runSync(n, pk, only, force)).finally(() => syncing.delete(key));
   syncing.set(key, job);
   return job;
 }
@@ -152,17 +151,35 @@ async function runSyncNow(n: NodeState, pk: string, only: string | undefined, fo
         maxDurationMs: force ? undefined : 5 * 60_000,
         applier,
         signal,
-        onProgress: (p) => emit(n, 'syncProgress', {
-          publicKey: pk, peer: url, records: p.records, recordsTotal: p.recordsTotal, bytes: p.bytes, chunks: p.chunks, chunksTotal: p.chunksTotal,
-          size: p.size, sizeTotal: p.sizeTotal, done: false,
-        }),
+        onProgress: (p) =>
+          emit(n, 'syncProgress', {
+            publicKey: pk,
+            peer: url,
+            records: p.records,
+            recordsTotal: p.recordsTotal,
+            bytes: p.bytes,
+            chunks: p.chunks,
+            chunksTotal: p.chunksTotal,
+            size: p.size,
+            sizeTotal: p.sizeTotal,
+            done: false,
+          }),
       });
       if (res.infoFilled) afterChange(n, s, { stored: [s.get('drayer', 'info')!], removed: [] }, false); // the name arrived
       if (res.leftWindow) afterChange(n, s, { stored: [], removed: res.leftWindow }, false); // off the timeline too
       remember(peerState, url, { failures: 0, nextTry: 0 });
       if (proven) n.library.upsertPeer({ url, lastOk: Date.now(), lastSeen: Date.now(), failures: 0, nextTry: 0 });
       emit(n, 'syncProgress', { publicKey: pk, peer: url, records: res.records, bytes: res.bytes, done: true });
-      reports.push({ publicKey: pk, peer: url, records: res.records, stored: res.stored, removed: res.removed, duplicates: res.duplicates, rejected: res.rejected, bytes: res.bytes });
+      reports.push({
+        publicKey: pk,
+        peer: url,
+        records: res.records,
+        stored: res.stored,
+        removed: res.removed,
+        duplicates: res.duplicates,
+        rejected: res.rejected,
+        bytes: res.bytes,
+      });
     } catch (err) {
       if (signal.aborted) {
         // Stopped by the user: what arrived is kept (cursors move per page, chunks are stored as

@@ -20,7 +20,14 @@ import type { VerifierPool } from '../store/verifier.js';
 import type { Uploads } from './uploads.js';
 import type { DataDirWatcher } from './datadir.js';
 
-export const DEFAULT_SETTINGS: Settings = { name: os.hostname(), discovery: true, serveFollowed: true, syncIntervalS: 60, notifications: false, syncMode: 'normal' };
+export const DEFAULT_SETTINGS: Settings = {
+  name: os.hostname(),
+  discovery: true,
+  serveFollowed: true,
+  syncIntervalS: 60,
+  notifications: false,
+  syncMode: 'normal',
+};
 
 export interface NodeOptions {
   dataDir: string;
@@ -135,14 +142,25 @@ export function entryOf(n: NodeState, pk: string): StreamEntry {
 
 export function writableOf(n: NodeState, publicKey: string): Stream {
   const s = streamOf(n, publicKey);
-  if (!s.writable) throw new DrayerError('NOT_WRITABLE', `${cleanName(n.library.getStream(formatKey(s.publicKey))?.name) || 'This stream'} is someone else's stream: only its author can change it.`);
+  if (!s.writable)
+    throw new DrayerError(
+      'NOT_WRITABLE',
+      `${cleanName(n.library.getStream(formatKey(s.publicKey))?.name) || 'This stream'} is someone else's stream: only its author can change it.`,
+    );
   return s;
 }
 
 export function settingsOf(n: NodeState): Settings {
   const stored = n.library.getSetting<Partial<Settings>>('settings', {});
   // Known fields only: whatever else an older version stored is dropped at the next save.
-  const s = { ...DEFAULT_SETTINGS, ...Object.fromEntries(Object.keys(DEFAULT_SETTINGS).filter((k) => Object.hasOwn(stored, k)).map((k) => [k, stored[k as keyof Settings]])) } as Settings;
+  const s = {
+    ...DEFAULT_SETTINGS,
+    ...Object.fromEntries(
+      Object.keys(DEFAULT_SETTINGS)
+        .filter((k) => Object.hasOwn(stored, k))
+        .map((k) => [k, stored[k as keyof Settings]]),
+    ),
+  } as Settings;
   return SYNC_MODES.includes(s.syncMode) ? s : { ...s, syncMode: 'normal' };
 }
 
@@ -173,7 +191,8 @@ export function servedStream(n: NodeState, pk: Uint8Array): Stream | undefined {
 
 export function sharedStreams(n: NodeState): { publicKey: Uint8Array; name: string }[] {
   const out: { publicKey: Uint8Array; name: string }[] = [];
-  for (const [pk, s] of n.streams) if (servedStream(n, s.publicKey)) out.push({ publicKey: parseKey(pk), name: streamName(n.library.getStream(pk)?.name, s.publicKey) });
+  for (const [pk, s] of n.streams)
+    if (servedStream(n, s.publicKey)) out.push({ publicKey: parseKey(pk), name: streamName(n.library.getStream(pk)?.name, s.publicKey) });
   return out;
 }
 

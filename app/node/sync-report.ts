@@ -8,8 +8,12 @@ export function asLastSync(v: unknown): LastSync | null {
   const o = v as Record<string, unknown>;
   if (typeof o.at !== 'number' || typeof o.peer !== 'string') return null;
   return {
-    at: o.at, peer: o.peer, records: Number(o.records) || 0, stored: Number(o.stored) || 0,
-    ...(typeof o.error === 'string' ? { error: o.error } : {}), ...(o.cancelled === true ? { cancelled: true } : {}),
+    at: o.at,
+    peer: o.peer,
+    records: Number(o.records) || 0,
+    stored: Number(o.stored) || 0,
+    ...(typeof o.error === 'string' ? { error: o.error } : {}),
+    ...(o.cancelled === true ? { cancelled: true } : {}),
   };
 }
 

@@ -24,7 +24,11 @@ const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 /** Strict base64 of at most `max` decoded bytes (what a browser's FileReader or btoa gives). */
 export function decodeBase64(data: unknown, max: number, what = 'The data'): Buffer {
   if (typeof data !== 'string') throw new DrayerError('INVALID_ARGUMENT', `${what} must be base64 text.`);
-  const tooBig = () => new DrayerError('INVALID_ARGUMENT', `${what} may be at most ${Math.round(max / 1024)} KiB per request; send bigger files in chunks (uploadBegin, uploadChunk, uploadFinish).`);
+  const tooBig = () =>
+    new DrayerError(
+      'INVALID_ARGUMENT',
+      `${what} may be at most ${Math.round(max / 1024)} KiB per request; send bigger files in chunks (uploadBegin, uploadChunk, uploadFinish).`,
+    );
   if (data.length > Math.ceil(max / 3) * 4) throw tooBig();
   if (data.length % 4 !== 0 || !BASE64.test(data)) throw new DrayerError('INVALID_ARGUMENT', `${what} is not valid base64.`);
   const b = Buffer.from(data, 'base64');
@@ -93,8 +97,17 @@ export class Uploads {
       throw ioError(e);
     }
     const s: UploadSession = {
-      id, publicKey: a.publicKey, path: key, size: a.size, mime: uploadMime(key, a.mime), time: uploadTime(a.time),
-      received: 0, file, fh, touched: Date.now(), busy: false,
+      id,
+      publicKey: a.publicKey,
+      path: key,
+      size: a.size,
+      mime: uploadMime(key, a.mime),
+      time: uploadTime(a.time),
+      received: 0,
+      file,
+      fh,
+      touched: Date.now(),
+      busy: false,
     };
     this.sessions.set(id, s);
     return s;
@@ -103,7 +116,7 @@ export class Uploads {
   private get(id: unknown): UploadSession {
     const s = typeof id === 'string' ? this.sessions.get(id) : undefined;
     if (!s) throw new DrayerError('NOT_FOUND', 'This upload is not running any more (it finished, was cancelled, or sat idle too long); start it again.');
-    if (s.busy) throw new DrayerError('INVALID_ARGUMENT', 'Send an upload\'s chunks one after the other, each after the previous one was answered.');
+    if (s.busy) throw new DrayerError('INVALID_ARGUMENT', "Send an upload's chunks one after the other, each after the previous one was answered.");
     return s;
   }
 
@@ -112,7 +125,8 @@ export class Uploads {
     const s = this.get(id);
     if (offset !== s.received) throw new DrayerError('INVALID_ARGUMENT', `This upload expects the chunk at byte ${s.received}, not ${String(offset)}.`);
     const bytes = decodeBase64(data, UPLOAD_CHUNK_BYTES, 'A chunk');
-    if (s.received + bytes.length > s.size) throw new DrayerError('INVALID_ARGUMENT', `The chunks add up to more than the ${s.size} bytes this upload announced.`);
+    if (s.received + bytes.length > s.size)
+      throw new DrayerError('INVALID_ARGUMENT', `The chunks add up to more than the ${s.size} bytes this upload announced.`);
     s.busy = true;
     try {
       await s.fh.write(bytes, 0, bytes.length, s.received);
@@ -130,7 +144,8 @@ export class Uploads {
   /** Hand the complete temporary file to `add`, then remove it whatever happens. */
   async finish<T>(id: unknown, add: (s: UploadSession) => Promise<T>): Promise<T> {
     const s = this.get(id);
-    if (s.received !== s.size) throw new DrayerError('INVALID_ARGUMENT', `This upload has ${s.received} of its ${s.size} bytes; send the rest before finishing it.`);
+    if (s.received !== s.size)
+      throw new DrayerError('INVALID_ARGUMENT', `This upload has ${s.received} of its ${s.size} bytes; send the rest before finishing it.`);
     s.busy = true;
     try {
       await s.fh.close();

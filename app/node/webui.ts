@@ -34,8 +34,14 @@ export interface WebUiOptions {
 
 const MAX_BODY = 1024 * 1024;
 const MIME: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8',
-  '.svg': 'image/svg+xml', '.png': 'image/png', '.json': 'application/json', '.ico': 'image/x-icon', '.woff2': 'font/woff2',
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.json': 'application/json',
+  '.ico': 'image/x-icon',
+  '.woff2': 'font/woff2',
 };
 
 export function defaultStaticDir(): string {
@@ -67,7 +73,10 @@ export class WebUi {
   private readonly codes = new Map<string, number>();
   private readonly saved: Partial<WebUiState>;
 
-  constructor(private readonly api: ApiHost, private readonly opts: WebUiOptions = {}) {
+  constructor(
+    private readonly api: ApiHost,
+    private readonly opts: WebUiOptions = {},
+  ) {
     this.saved = opts.stateFile ? readState(opts.stateFile) : {};
     this.token = opts.token ?? this.saved.token ?? Buffer.from(randomBytes(32)).toString('base64url');
   }
@@ -77,24 +86,28 @@ export class WebUi {
    * signs a browser in once (a one-time code, see signInUrl); the token itself is never in it.
    */
   async listen(): Promise<{ url: string; port: number; token: string }> {
-    const server = http.createServer((req, res) => void this.handle(req, res).catch(() => {
-      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
-      res.end('Internal error.');
-    }));
+    const server = http.createServer(
+      (req, res) =>
+        void this.handle(req, res).catch(() => {
+          if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
+          res.end('Internal error.');
+        }),
+    );
     server.on('connection', (s) => {
       this.sockets.add(s);
       s.on('close', () => this.sockets.delete(s));
     });
     server.headersTimeout = 10_000;
     server.requestTimeout = 60_000;
-    const bind = (port: number) => new Promise<void>((resolve, reject) => {
-      const fail = (e: Error) => reject(e);
-      server.once('error', fail);
-      server.listen(port, '127.0.0.1', () => {
-        server.off('error', fail);
-        resolve();
+    const bind = (port: number) =>
+      new Promise<void>((resolve, reject) => {
+        const fail = (e: Error) => reject(e);
+        server.once('error', fail);
+        server.listen(port, '127.0.0.1', () => {
+          server.off('error', fail);
+          resolve();
+        });
       });
-    });
     const remembered = this.opts.port === undefined && validPort(this.saved.port) ? this.saved.port! : null;
     try {
       await bind(this.opts.port ?? remembered ?? 0);
@@ -182,7 +195,8 @@ export class WebUi {
     }
     if (url.pathname.startsWith('/api/') || url.pathname.startsWith('/auth/')) {
       const foreign = this.crossSite(req);
-      if (foreign) return void json(res, 403, { ok: false, error: { code: 'UNAUTHORIZED', message: `Drayer refused ${foreign}: only its own page may call it.` } });
+      if (foreign)
+        return void json(res, 403, { ok: false, error: { code: 'UNAUTHORIZED', message: `Drayer refused ${foreign}: only its own page may call it.` } });
       if (!this.authorized(req)) return void json(res, 401, { ok: false, error: { code: 'UNAUTHORIZED', message: UNAUTHORIZED } });
       if (url.pathname === '/auth/link' && req.method === 'POST') return void json(res, 200, { url: this.signInUrl() });
       if (url.pathname === '/api/events' && req.method === 'GET') return this.events(req, res);
@@ -191,7 +205,11 @@ export class WebUi {
       if (req.method !== 'POST') return void json(res, 405, { ok: false, error: { code: 'INVALID_ARGUMENT', message: 'Use POST for API calls.' } });
       // JSON only: a form or text/plain POST (what another page can send without asking) is refused.
       const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-      if (type !== 'application/json') return void json(res, 415, { ok: false, error: { code: 'INVALID_ARGUMENT', message: 'API calls send their argument as JSON (Content-Type: application/json).' } });
+      if (type !== 'application/json')
+        return void json(res, 415, {
+          ok: false,
+          error: { code: 'INVALID_ARGUMENT', message: 'API calls send their argument as JSON (Content-Type: application/json).' },
+        });
       let arg: unknown;
       try {
         const body = await readBody(req);
@@ -221,7 +239,8 @@ export class WebUi {
       res.setHeader('set-cookie', `${this.cookieName}=${this.token}; Path=/api; HttpOnly; SameSite=Strict; Max-Age=${COOKIE_MAX_AGE_S}`);
     } else if (!this.authorized(req)) {
       res.writeHead(401, {
-        'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store',
+        'content-type': 'text/html; charset=utf-8',
+        'cache-control': 'no-store',
         'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
       });
       return void res.end(EXPIRED_PAGE);
@@ -289,13 +308,15 @@ export class WebUi {
       'content-type': MIME[path.extname(target)] ?? 'application/octet-stream',
       'cache-control': 'no-store',
       // Strict: no inline script or style, no plugins, not framed; stream content can never run here.
-      'content-security-policy': "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; frame-src http: https:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+      'content-security-policy':
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; frame-src http: https:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
     });
     fs.createReadStream(target).pipe(res);
   }
 }
 
-const UNAUTHORIZED = 'This browser is not signed in to Drayer. Open the link that "drayer serve --ui" printed (it works once), or get a new one with "drayer ui-link".';
+const UNAUTHORIZED =
+  'This browser is not signed in to Drayer. Open the link that "drayer serve --ui" printed (it works once), or get a new one with "drayer ui-link".';
 
 const FALLBACK_PAGE = `<!doctype html><meta charset="utf-8"><title>Drayer</title>
 <body style="font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto">

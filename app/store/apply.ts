@@ -36,7 +36,7 @@ export function applyRecords(h: Handle, filter: PartialFilter, records: DrayerRe
   const result: ApplyResult = { stored: [], removed: [], rejected: [], skipped: 0 };
   const checked: DrayerRecord[] = [];
   for (const r of records) {
-    const why = opts.verified ? checkShape(r) ?? (bytesEqual(r.chain, h.publicKey) ? null : 'it belongs to another chain') : checkRecord(r, h.publicKey);
+    const why = opts.verified ? (checkShape(r) ?? (bytesEqual(r.chain, h.publicKey) ? null : 'it belongs to another chain')) : checkRecord(r, h.publicKey);
     if (why) result.rejected.push({ record: r, reason: why });
     else if (r.val === null && !allowMetaOnly) result.rejected.push({ record: r, reason: 'it has no value and this copy keeps values' });
     else if (!inPartialRange(r, filter)) result.skipped++;

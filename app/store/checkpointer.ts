@@ -39,7 +39,10 @@ export class Checkpoints {
   private readonly pending = new Int32Array(new SharedArrayBuffer(4));
 
   /** `every`: units of work between checkpoints */
-  constructor(private readonly file: string, private readonly every: number) {}
+  constructor(
+    private readonly file: string,
+    private readonly every: number,
+  ) {}
 
   wrote(n: number): void {
     this.done += n;

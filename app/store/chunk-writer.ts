@@ -21,9 +21,13 @@ export interface ChunkTarget {
 
 /** Why a chunk may not be stored under `expectedHash`, or null when it may. */
 export function chunkProblem(data: Uint8Array, expectedHash: Uint8Array): DrayerError | null {
-  if (data.length > LIMITS.valueBytes) return new DrayerError('INVALID_RECORD', `A chunk of ${data.length} bytes is larger than any Drayer writes; it was not stored.`);
+  if (data.length > LIMITS.valueBytes)
+    return new DrayerError('INVALID_RECORD', `A chunk of ${data.length} bytes is larger than any Drayer writes; it was not stored.`);
   if (!bytesEqual(blake2b256(data), expectedHash)) {
-    return new DrayerError('INVALID_RECORD', `The chunk received for ${Buffer.from(expectedHash).toString('hex')} does not match its hash, so it was not stored; fetch it again from another peer.`);
+    return new DrayerError(
+      'INVALID_RECORD',
+      `The chunk received for ${Buffer.from(expectedHash).toString('hex')} does not match its hash, so it was not stored; fetch it again from another peer.`,
+    );
   }
   return null;
 }
@@ -48,10 +52,7 @@ export type WriterJob = { buf: ArrayBuffer; len: number; hash: Uint8Array } | { 
  * Worker → this thread. `buffers`: those no longer needed (their chunks stored or refused), given
  * back for reuse; `fatal`: the worker stopped.
  */
-export type WriterReply =
-  | { buffers: ArrayBuffer[]; stored: number; bad?: { code: ErrorCode; message: string } }
-  | { fatal: string }
-  | { done: true };
+export type WriterReply = { buffers: ArrayBuffer[]; stored: number; bad?: { code: ErrorCode; message: string } } | { fatal: string } | { done: true };
 
 /** Big files are cut in chunks of this size; `take` hands out (and reuses) buffers of it. */
 export const CHUNK_SIZE = 1024 * 1024;
@@ -135,7 +136,10 @@ export class ChunkStore {
     }
   }
 
-  private constructor(private readonly stream: ChunkTarget, opts: Omit<WriterConfig, 'file'>) {
+  private constructor(
+    private readonly stream: ChunkTarget,
+    opts: Omit<WriterConfig, 'file'>,
+  ) {
     const file = stream.file;
     this.maxQueued = 2 * opts.txBytes;
     this.checkpointBytes = opts.checkpointBytes;
@@ -210,7 +214,10 @@ export class ChunkStore {
   }
 
   private fail(why: string): void {
-    this.failure ??= new DrayerError('IO', `Could not store file data in ${this.stream.file}: ${why}. What was stored before is kept; check free disk space and try again.`);
+    this.failure ??= new DrayerError(
+      'IO',
+      `Could not store file data in ${this.stream.file}: ${why}. What was stored before is kept; check free disk space and try again.`,
+    );
     this.wake();
   }
 

@@ -92,7 +92,9 @@ function place(): string {
       }
     };
     const where = [os.hostname(), read('/proc/sys/kernel/random/boot_id'), read('/proc/self/ns/pid', true)].join('|');
-    here = Buffer.from(blake2b256(Buffer.from(where))).toString('hex').slice(0, 32);
+    here = Buffer.from(blake2b256(Buffer.from(where)))
+      .toString('hex')
+      .slice(0, 32);
   }
   return here;
 }
@@ -160,10 +162,12 @@ export function endOp(s: ChunkTable, id: number, collect: boolean): void {
     return;
   }
   const st = stmts(s);
-  s.db.transaction(() => {
-    st.dropPins.run(id);
-    st.dropOp.run(id);
-  }).immediate();
+  s.db
+    .transaction(() => {
+      st.dropPins.run(id);
+      st.dropOp.run(id);
+    })
+    .immediate();
 }
 
 // ---------- chunks ----------
@@ -202,30 +206,32 @@ export function gcChunks(s: ChunkTable): number {
 function collectChunks(s: ChunkTable, opts: { ending?: number; unpinned?: boolean }): number {
   const st = stmts(s);
   // One immediate transaction: no other connection can store a manifest or pin a chunk between scan and delete.
-  const deleted = s.db.transaction(() => {
-    const now = Date.now();
-    for (const op of st.ops.all() as OpRow[]) {
-      if (op.id === opts.ending || opts.unpinned || opStale(op, now)) {
-        st.dropPins.run(op.id);
-        st.dropOp.run(op.id);
+  const deleted = s.db
+    .transaction(() => {
+      const now = Date.now();
+      for (const op of st.ops.all() as OpRow[]) {
+        if (op.id === opts.ending || opts.unpinned || opStale(op, now)) {
+          st.dropPins.run(op.id);
+          st.dropOp.run(op.id);
+        }
       }
-    }
-    const live = new Set<string>();
-    for (const h of st.pinned.iterate() as IterableIterator<Buffer>) live.add(hkey(h));
-    for (const val of st.manifests.iterate() as IterableIterator<Buffer>) {
-      let header: FileHeader;
-      try {
-        header = parseFileValue(val).header;
-      } catch {
-        continue; // an unreadable manifest cannot be served whatever we keep
+      const live = new Set<string>();
+      for (const h of st.pinned.iterate() as IterableIterator<Buffer>) live.add(hkey(h));
+      for (const val of st.manifests.iterate() as IterableIterator<Buffer>) {
+        let header: FileHeader;
+        try {
+          header = parseFileValue(val).header;
+        } catch {
+          continue; // an unreadable manifest cannot be served whatever we keep
+        }
+        for (const h of header.chunks ?? []) live.add(hkey(h));
       }
-      for (const h of header.chunks ?? []) live.add(hkey(h));
-    }
-    const dead: Buffer[] = [];
-    for (const h of st.chunkHashes.iterate() as IterableIterator<Buffer>) if (!live.has(hkey(h))) dead.push(h);
-    for (const h of dead) st.deleteChunk.run(h);
-    return dead.length;
-  }).immediate();
+      const dead: Buffer[] = [];
+      for (const h of st.chunkHashes.iterate() as IterableIterator<Buffer>) if (!live.has(hkey(h))) dead.push(h);
+      for (const h of dead) st.deleteChunk.run(h);
+      return dead.length;
+    })
+    .immediate();
   if (deleted > 0) reclaimSpace(s);
   return deleted;
 }
@@ -283,7 +289,6 @@ export function dropUnreferencedChunks(s: ChunkTable): number {
   if (n > 0) s.db.exec('VACUUM'); // the whole pages of dropped chunks go, not only their bytes
   return n;
 }
-
 
 /** Whether this copy holds the chunk. */
 export function hasChunk(s: ChunkTable, hash: Uint8Array): boolean {

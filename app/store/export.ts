@@ -11,7 +11,8 @@ function fsError(e: unknown, file: string): Error {
   const code = (e as NodeJS.ErrnoException).code;
   if (code === 'ENOENT') return new DrayerError('NOT_FOUND', `Cannot write ${file}: its folder does not exist.`, { cause: e });
   if (code === 'EACCES' || code === 'EPERM') return new DrayerError('IO', `Cannot write ${file}: permission denied.`, { cause: e });
-  if (code === 'ENOSPC') return new DrayerError('IO', `The disk is full while writing ${file}; nothing was written. Free some space and try again.`, { cause: e });
+  if (code === 'ENOSPC')
+    return new DrayerError('IO', `The disk is full while writing ${file}; nothing was written. Free some space and try again.`, { cause: e });
   return e as Error;
 }
 
@@ -19,9 +20,11 @@ function fsError(e: unknown, file: string): Error {
 export function exportStream(s: Stream, out: string): { records: number; bytes: number } {
   if (fs.existsSync(out)) throw new DrayerError('EXISTS', `${out} already exists; choose another name (nothing was written).`);
   // A key file already beside OUT would make the copy writable, the opposite of an export.
-  if (fs.existsSync(keyPathFor(out))) throw new DrayerError('EXISTS', `${keyPathFor(out)} exists, so a copy at ${out} would not be keyless; choose another name.`);
+  if (fs.existsSync(keyPathFor(out)))
+    throw new DrayerError('EXISTS', `${keyPathFor(out)} exists, so a copy at ${out} would not be keyless; choose another name.`);
   const dir = path.dirname(out);
-  if (!fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory()) throw new DrayerError('NOT_FOUND', `The folder ${dir} does not exist; create it first or choose another place for ${path.basename(out)}.`);
+  if (!fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory())
+    throw new DrayerError('NOT_FOUND', `The folder ${dir} does not exist; create it first or choose another place for ${path.basename(out)}.`);
   const tmp = path.join(dir, `.${path.basename(out)}.${process.pid}.${Buffer.from(randomBytes(4)).toString('hex')}.tmp`);
   const cleanup = () => {
     for (const f of [tmp, tmp + '-wal', tmp + '-shm']) fs.rmSync(f, { force: true });
@@ -34,8 +37,10 @@ export function exportStream(s: Stream, out: string): { records: number; bytes: 
       s.db.prepare('VACUUM INTO ?').run(tmp);
     } catch (e) {
       const code = (e as { code?: string }).code;
-      if (code === 'SQLITE_FULL') throw new DrayerError('IO', `The disk is full while writing ${out}; nothing was written. Free some space and try again.`, { cause: e });
-      if (code === 'SQLITE_CANTOPEN') throw new DrayerError('IO', `Cannot write ${out}: ${(e as Error).message}; check that its folder is writable.`, { cause: e });
+      if (code === 'SQLITE_FULL')
+        throw new DrayerError('IO', `The disk is full while writing ${out}; nothing was written. Free some space and try again.`, { cause: e });
+      if (code === 'SQLITE_CANTOPEN')
+        throw new DrayerError('IO', `Cannot write ${out}: ${(e as Error).message}; check that its folder is writable.`, { cause: e });
       throw fsError(e, out);
     }
     // The copy is another database: a new node id makes followers restart their cursors.

@@ -57,7 +57,8 @@ export function mtip(h: Handle): number {
 export function fillValue(h: Handle, id: number, val: Uint8Array): boolean {
   const row = h.st.byId.get(h.chain, id) as Row | undefined;
   if (!row) return false;
-  if (!bytesEqual(blake2b256(val), row.hash)) throw new DrayerError('INVALID_RECORD', `The value offered for record ${id} does not match its signed hash; it was not stored.`);
+  if (!bytesEqual(blake2b256(val), row.hash))
+    throw new DrayerError('INVALID_RECORD', `The value offered for record ${id} does not match its signed hash; it was not stored.`);
   if (row.val) return false;
   h.db.prepare('UPDATE records SET val = ? WHERE chain = ? AND id = ? AND val IS NULL').run(val, h.chain, id);
   return true;

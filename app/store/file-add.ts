@@ -9,7 +9,18 @@ import { LIMITS } from '../core/record.js';
 import { FOLDER_FILES_MAX, inFolder } from '../core/site.js';
 import { beginOp, endOp } from './chunks.js';
 import { filePaths } from './file-read.js';
-import { encodeFileValue, FILE_TYPE, mimeForPath, newFilePath, normalizeFilePath, parseFileValue, SMALL_FILE_MAX, smallContent, smallFileValue, type FileHeader } from './file-value.js';
+import {
+  encodeFileValue,
+  FILE_TYPE,
+  mimeForPath,
+  newFilePath,
+  normalizeFilePath,
+  parseFileValue,
+  SMALL_FILE_MAX,
+  smallContent,
+  smallFileValue,
+  type FileHeader,
+} from './file-value.js';
 import type { Stream } from './store.js';
 
 /** Small files queued for one Stream.batch are flushed at this many bytes (bounds memory). */
@@ -104,7 +115,10 @@ async function chunkFile(w: ChunkWriter, fh: fsp.FileHandle, check: () => void, 
 export type Outcome = 'added' | 'updated' | 'unchanged';
 
 function cancelledError(key: string): DrayerError {
-  return new DrayerError('CANCELLED', `Adding ${key} was cancelled: it was not added, and what had been written of it is removed. Files added before it are kept; run the same add again to finish.`);
+  return new DrayerError(
+    'CANCELLED',
+    `Adding ${key} was cancelled: it was not added, and what had been written of it is removed. Files added before it are kept; run the same add again to finish.`,
+  );
 }
 
 /**
@@ -117,7 +131,11 @@ export class Ingest {
   /** chunks may now be orphans: a big file was replaced or removed, or one's writing failed */
   orphans = false;
   private op: number | undefined;
-  constructor(readonly s: Stream, private readonly done: (key: string, o: Outcome) => void, private readonly signal?: AbortSignal) {
+  constructor(
+    readonly s: Stream,
+    private readonly done: (key: string, o: Outcome) => void,
+    private readonly signal?: AbortSignal,
+  ) {
     if (!s.writable) throw new DrayerError('NOT_WRITABLE', `${s.file} is a mirror: its secret key is not here, so files cannot be added to it.`);
   }
 
@@ -186,8 +204,12 @@ export class Ingest {
     const old = this.old(key);
     if (old?.header.enc === 'chunks') {
       const h = old.header;
-      const same = h.size === w.size && h.chunkSize === CHUNK_SIZE && (h.mime ?? mimeForPath(key)) === mime &&
-        h.chunks!.length === w.hashes.length && h.chunks!.every((c, i) => bytesEqual(c, w.hashes[i]!));
+      const same =
+        h.size === w.size &&
+        h.chunkSize === CHUNK_SIZE &&
+        (h.mime ?? mimeForPath(key)) === mime &&
+        h.chunks!.length === w.hashes.length &&
+        h.chunks!.every((c, i) => bytesEqual(c, w.hashes[i]!));
       if (same) return this.finish(key, 'unchanged');
       this.opId();
       this.orphans = true;
@@ -195,7 +217,10 @@ export class Ingest {
     const header = { enc: 'chunks', time, mime, size: w.size, chunkSize: CHUNK_SIZE, chunks: w.hashes };
     const val = encodeFileValue(header);
     if (val.length > LIMITS.valueBytes) {
-      throw new DrayerError('INVALID_ARGUMENT', `"${key}" is too big for one Drayer file (at most about ${Math.floor(LIMITS.valueBytes / 34 / 1024)} GiB); split it.`);
+      throw new DrayerError(
+        'INVALID_ARGUMENT',
+        `"${key}" is too big for one Drayer file (at most about ${Math.floor(LIMITS.valueBytes / 34 / 1024)} GiB); split it.`,
+      );
     }
     this.flush(); // keep record order the same as file order
     this.s.put(FILE_TYPE, key, val);
@@ -204,16 +229,21 @@ export class Ingest {
 
   /** Chunk in-memory content (addBytes of more than 1 MiB); the caller's bytes are copied, never taken over. */
   async bytesChunked(key: string, data: Uint8Array, mime: string, time: number): Promise<Outcome> {
-    return this.chunked(key, async (w) => {
-      for (let off = 0; off < data.length; off += CHUNK_SIZE) {
-        this.check(key);
-        const part = data.subarray(off, off + CHUNK_SIZE);
-        const buf = w.take();
-        buf.set(part);
-        await w.add(buf, part.length);
-      }
-      await w.flush();
-    }, mime, time);
+    return this.chunked(
+      key,
+      async (w) => {
+        for (let off = 0; off < data.length; off += CHUNK_SIZE) {
+          this.check(key);
+          const part = data.subarray(off, off + CHUNK_SIZE);
+          const buf = w.take();
+          buf.set(part);
+          await w.add(buf, part.length);
+        }
+        await w.flush();
+      },
+      mime,
+      time,
+    );
   }
 
   /** A file on disk: small ones are read whole; big ones stream through a ChunkWriter. */
@@ -306,13 +336,20 @@ export class Ingest {
 export function fsError(e: unknown, abs: string): DrayerError {
   const code = (e as { code?: string }).code;
   if (code === 'ENOENT') return new DrayerError('NOT_FOUND', `${abs} does not exist.`, { cause: e });
-  if (code === 'EISDIR') return new DrayerError('INVALID_ARGUMENT', `${abs} is a folder; add folders with importFolder (drayer add works with both).`, { cause: e });
-  if (code === 'EACCES' || code === 'EPERM') return new DrayerError('IO', `${abs} cannot be read (permission denied); check its permissions and try again.`, { cause: e });
+  if (code === 'EISDIR')
+    return new DrayerError('INVALID_ARGUMENT', `${abs} is a folder; add folders with importFolder (drayer add works with both).`, { cause: e });
+  if (code === 'EACCES' || code === 'EPERM')
+    return new DrayerError('IO', `${abs} cannot be read (permission denied); check its permissions and try again.`, { cause: e });
   return new DrayerError('IO', `Could not read ${abs}: ${(e as Error).message}.`, { cause: e });
 }
 
 /** Add or replace the file `relPath` with the content of the file at `source` on disk. */
-export async function addFile(s: Stream, relPath: string, source: string, opts: { mime?: string; signal?: AbortSignal } = {}): Promise<{ path: string; changed: boolean }> {
+export async function addFile(
+  s: Stream,
+  relPath: string,
+  source: string,
+  opts: { mime?: string; signal?: AbortSignal } = {},
+): Promise<{ path: string; changed: boolean }> {
   const key = newFilePath(relPath);
   let outcome: Outcome = 'unchanged';
   const ing = new Ingest(s, (_k, o) => (outcome = o), opts.signal);
@@ -321,7 +358,12 @@ export async function addFile(s: Stream, relPath: string, source: string, opts: 
 }
 
 /** Add or replace the file `relPath` with `data` (time: mtime in µs, default now). */
-export async function addBytes(s: Stream, relPath: string, data: Uint8Array, opts: { mime?: string; time?: number; signal?: AbortSignal } = {}): Promise<{ path: string; changed: boolean }> {
+export async function addBytes(
+  s: Stream,
+  relPath: string,
+  data: Uint8Array,
+  opts: { mime?: string; time?: number; signal?: AbortSignal } = {},
+): Promise<{ path: string; changed: boolean }> {
   const key = newFilePath(relPath);
   const mime = opts.mime ?? mimeForPath(key);
   const time = Math.round(opts.time ?? Date.now() * 1000);
@@ -364,7 +406,8 @@ export function deleteFile(s: Stream, p: string): boolean {
 export function deleteFiles(s: Stream, what: { paths?: unknown; folder?: unknown }): string[] {
   let keys: string[];
   if (what.folder !== undefined) {
-    if (typeof what.folder !== 'string' || what.folder.replace(/\/+$/, '') === '') throw new DrayerError('INVALID_ARGUMENT', 'Name the folder to remove, like "css".');
+    if (typeof what.folder !== 'string' || what.folder.replace(/\/+$/, '') === '')
+      throw new DrayerError('INVALID_ARGUMENT', 'Name the folder to remove, like "css".');
     const dir = normalizeFilePath(what.folder.replace(/\/+$/, ''));
     keys = filePaths(s).filter((k) => inFolder(k, dir));
   } else {

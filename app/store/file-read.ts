@@ -7,7 +7,16 @@ import { getChunk, hasChunk, hkey } from './chunks.js';
 import { FILE_TYPE, mimeForPath, normalizeFilePath, parseFileValue, smallContent, type FileHeader } from './file-value.js';
 import type { Stream } from './store.js';
 
-export interface FileEntry { path: string; size: number; mime: string; time: number; chunked: boolean; enc: string; id: number; mod: number }
+export interface FileEntry {
+  path: string;
+  size: number;
+  mime: string;
+  time: number;
+  chunked: boolean;
+  enc: string;
+  id: number;
+  mod: number;
+}
 
 const HEAD_BYTES = 4096;
 const stmtCache = new WeakMap<Stream, { fileHead: Statement; fileHeads: Statement; fileKeys: Statement }>();
@@ -33,7 +42,15 @@ export function filePaths(s: Stream): string[] {
   return stmts(s).fileKeys.all(Buffer.from(s.publicKey)) as string[];
 }
 
-interface Loaded { key: string; id: number; mod: number; header: FileHeader; body: Uint8Array; size: number; len: number }
+interface Loaded {
+  key: string;
+  id: number;
+  mod: number;
+  header: FileHeader;
+  body: Uint8Array;
+  size: number;
+  len: number;
+}
 
 type HeadRow = { id: number; key: string; mod: number; len: number; head: Buffer; tail: Buffer };
 
@@ -59,8 +76,14 @@ function headRow(s: Stream, key: string): HeadRow | undefined {
 
 function entryOf(l: Loaded): FileEntry {
   return {
-    path: l.key, size: l.size, mime: l.header.mime ?? mimeForPath(l.key), time: l.header.time,
-    chunked: l.header.enc === 'chunks', enc: l.header.enc, id: l.id, mod: l.mod,
+    path: l.key,
+    size: l.size,
+    mime: l.header.mime ?? mimeForPath(l.key),
+    time: l.header.time,
+    chunked: l.header.enc === 'chunks',
+    enc: l.header.enc,
+    id: l.id,
+    mod: l.mod,
   };
 }
 
@@ -89,14 +112,21 @@ function loadFull(s: Stream, p: string): Loaded {
   const key = normalizeFilePath(p);
   const r = s.get(FILE_TYPE, key);
   if (!r) throw new DrayerError('NOT_FOUND', `There is no file "${key}" in this stream.`);
-  if (!r.val) throw new DrayerError('NOT_FOUND', `Only the metadata of file "${key}" is held here (a metadata-only copy); open it with drayer cat or the node's web access, which fetch it from the stream's sources.`);
+  if (!r.val)
+    throw new DrayerError(
+      'NOT_FOUND',
+      `Only the metadata of file "${key}" is held here (a metadata-only copy); open it with drayer cat or the node's web access, which fetch it from the stream's sources.`,
+    );
   const { header, body } = parseFileValue(r.val);
   const size = header.size ?? (header.enc === 'chunks' ? 0 : smallContent(header, body).length);
   return { key, id: r.id, mod: r.mod, header, body, size, len: r.val.length };
 }
 
 function missingChunkError(key: string, hash: Uint8Array, index: number): DrayerError {
-  return new DrayerError('NOT_FOUND', `Chunk ${index} (${Buffer.from(hash).toString('hex')}) of file "${key}" is not here yet; sync the stream from a mirror that holds it, then try again.`);
+  return new DrayerError(
+    'NOT_FOUND',
+    `Chunk ${index} (${Buffer.from(hash).toString('hex')}) of file "${key}" is not here yet; sync the stream from a mirror that holds it, then try again.`,
+  );
 }
 
 /**
@@ -139,7 +169,8 @@ export function openFileStream(s: Stream, p: string, range: { start?: number; en
         const data = getChunk(s, chunks[i]!);
         if (!data) throw missingChunkError(f.key, chunks[i]!, i);
         const expected = Math.min(cs, f.size - i * cs);
-        if (data.length !== expected) throw new DrayerError('CORRUPT', `Chunk ${i} of file "${f.key}" has the wrong length; the stream file is damaged. Run drayer verify.`);
+        if (data.length !== expected)
+          throw new DrayerError('CORRUPT', `Chunk ${i} of file "${f.key}" has the wrong length; the stream file is damaged. Run drayer verify.`);
         const off = i * cs;
         const from = Math.max(0, start - off);
         const to = Math.min(expected, end - off + 1);

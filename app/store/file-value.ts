@@ -12,17 +12,44 @@ export const FILE_TYPE = 'file';
 /** Files up to this size are stored inline in their record; larger ones are chunked. */
 export const SMALL_FILE_MAX = 1024 * 1024;
 
-export interface FileHeader { enc: string; time: number; mime?: string; size?: number; chunkSize?: number; chunks?: Uint8Array[] }
+export interface FileHeader {
+  enc: string;
+  time: number;
+  mime?: string;
+  size?: number;
+  chunkSize?: number;
+  chunks?: Uint8Array[];
+}
 
 // ---------- mime types ----------
 
 const MIME: Record<string, string> = {
-  html: 'text/html', htm: 'text/html', css: 'text/css', js: 'text/javascript', mjs: 'text/javascript',
-  json: 'application/json', txt: 'text/plain', md: 'text/markdown', svg: 'image/svg+xml',
-  png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg', gif: 'image/gif', webp: 'image/webp',
-  ico: 'image/x-icon', woff: 'font/woff', woff2: 'font/woff2', pdf: 'application/pdf',
-  mp4: 'video/mp4', webm: 'video/webm', mp3: 'audio/mpeg', wav: 'audio/wav', ogg: 'audio/ogg',
-  zip: 'application/zip', wasm: 'application/wasm', xml: 'application/xml',
+  html: 'text/html',
+  htm: 'text/html',
+  css: 'text/css',
+  js: 'text/javascript',
+  mjs: 'text/javascript',
+  json: 'application/json',
+  txt: 'text/plain',
+  md: 'text/markdown',
+  svg: 'image/svg+xml',
+  png: 'image/png',
+  jpg: 'image/jpeg',
+  jpeg: 'image/jpeg',
+  gif: 'image/gif',
+  webp: 'image/webp',
+  ico: 'image/x-icon',
+  woff: 'font/woff',
+  woff2: 'font/woff2',
+  pdf: 'application/pdf',
+  mp4: 'video/mp4',
+  webm: 'video/webm',
+  mp3: 'audio/mpeg',
+  wav: 'audio/wav',
+  ogg: 'audio/ogg',
+  zip: 'application/zip',
+  wasm: 'application/wasm',
+  xml: 'application/xml',
 };
 /** Already-compressed formats: gzip would only cost time. */
 const INCOMPRESSIBLE = new Set(['png', 'jpg', 'jpeg', 'gif', 'webp', 'woff', 'woff2', 'mp4', 'webm', 'mp3', 'ogg', 'zip', 'gz', 'zst', 'xz', '7z']);
@@ -43,7 +70,10 @@ export function mimeForPath(p: string): string {
 /** A stream file path: relative, forward slashes, NFC, no empty, `.` or `..` segments. */
 export function normalizeFilePath(p: string): string {
   const bad = (why: string) =>
-    new DrayerError('INVALID_ARGUMENT', `The file path ${JSON.stringify(p)} cannot be used: ${why}. Use a relative path with forward slashes, like "images/cat.png".`);
+    new DrayerError(
+      'INVALID_ARGUMENT',
+      `The file path ${JSON.stringify(p)} cannot be used: ${why}. Use a relative path with forward slashes, like "images/cat.png".`,
+    );
   if (typeof p !== 'string') throw new DrayerError('INVALID_ARGUMENT', 'A file path must be text, like "images/cat.png".');
   const n = p.normalize('NFC');
   if (n === '') throw bad('it is empty');
@@ -65,7 +95,8 @@ export function normalizeFilePath(p: string): string {
  */
 export function newFilePath(p: string): string {
   const why = typeof p === 'string' ? pathCharProblem(p) : null;
-  if (why) throw new DrayerError('INVALID_ARGUMENT', `The file name "${visiblePath(p)}" cannot be added: ${why}. Rename the file without it, then add it again.`);
+  if (why)
+    throw new DrayerError('INVALID_ARGUMENT', `The file name "${visiblePath(p)}" cannot be added: ${why}. Rename the file without it, then add it again.`);
   return normalizeFilePath(p);
 }
 
@@ -92,7 +123,7 @@ export function parseFileValue(val: Uint8Array): { header: FileHeader; body: Uin
   const m = raw as Record<string, unknown>;
   const enc = m.enc instanceof Uint8Array ? utf8Decoder.decode(m.enc) : m.enc;
   if (typeof enc !== 'string') throw malformed('its header has no enc');
-  const time = typeof m.time === 'bigint' ? Number(m.time) : m.time ?? 0;
+  const time = typeof m.time === 'bigint' ? Number(m.time) : (m.time ?? 0);
   if (typeof time !== 'number' || !Number.isFinite(time)) throw malformed('its header time is not a number');
   const header: FileHeader = { enc, time: Math.round(time) };
   const mime = m.mime instanceof Uint8Array ? utf8Decoder.decode(m.mime) : m.mime;

@@ -12,7 +12,12 @@ import { filePaths, openFileStream, statFile, type FileEntry } from './file-read
 import { FILE_TYPE, mimeForPath, newFilePath, normalizeFilePath } from './file-value.js';
 import type { Stream } from './store.js';
 
-export interface ImportProgress { files: number; filesTotal: number; bytes: number; bytesTotal: number }
+export interface ImportProgress {
+  files: number;
+  filesTotal: number;
+  bytes: number;
+  bytesTotal: number;
+}
 export interface ImportResult {
   added: string[];
   updated: string[];
@@ -24,7 +29,11 @@ export interface ImportResult {
 
 // ---------- folders ----------
 
-interface Found { key: string; abs: string; size: number }
+interface Found {
+  key: string;
+  abs: string;
+  size: number;
+}
 
 function insideRoot(real: string, root: string): boolean {
   return real === root || real.startsWith(root.endsWith(path.sep) ? root : root + path.sep);
@@ -100,14 +109,23 @@ async function walk(dir: string, prefix: string, includeDotfiles: boolean, skipp
 }
 
 async function ingestAll(
-  s: Stream, found: Found[], removeUnder: string | null, onProgress: ((p: ImportProgress) => void) | undefined, skipped: string[], signal?: AbortSignal,
+  s: Stream,
+  found: Found[],
+  removeUnder: string | null,
+  onProgress: ((p: ImportProgress) => void) | undefined,
+  skipped: string[],
+  signal?: AbortSignal,
 ): Promise<ImportResult> {
   const result: ImportResult = { added: [], updated: [], removed: [], unchanged: 0, skipped };
-  const ing = new Ingest(s, (key, o) => {
-    if (o === 'added') result.added.push(key);
-    else if (o === 'updated') result.updated.push(key);
-    else result.unchanged++;
-  }, signal);
+  const ing = new Ingest(
+    s,
+    (key, o) => {
+      if (o === 'added') result.added.push(key);
+      else if (o === 'updated') result.updated.push(key);
+      else result.unchanged++;
+    },
+    signal,
+  );
   const progress: ImportProgress = { files: 0, filesTotal: found.length, bytes: 0, bytesTotal: found.reduce((n, f) => n + f.size, 0) };
   onProgress?.({ ...progress });
   const seen = new Set<string>(skipped);
@@ -148,7 +166,9 @@ async function ingestAll(
  * mtime), and remove files no longer there (only under `prefix` when one is given).
  */
 export async function importFolder(
-  s: Stream, dir: string, opts: { prefix?: string; onProgress?: (p: ImportProgress) => void; includeDotfiles?: boolean; signal?: AbortSignal } = {},
+  s: Stream,
+  dir: string,
+  opts: { prefix?: string; onProgress?: (p: ImportProgress) => void; includeDotfiles?: boolean; signal?: AbortSignal } = {},
 ): Promise<ImportResult> {
   const prefix = opts.prefix ? newFilePath(opts.prefix.replace(/\/+$/, '')) : '';
   if (!s.writable) throw new DrayerError('NOT_WRITABLE', `${s.file} is a mirror: its secret key is not here, so files cannot be added to it.`);
@@ -161,7 +181,11 @@ export async function importFolder(
  * Add files (under their base name) and folders (their contents, keyed relative to the folder).
  * Adding never removes: files already in the stream but absent here stay.
  */
-export async function addPaths(s: Stream, fsPaths: string[], opts: { onProgress?: (p: ImportProgress) => void; signal?: AbortSignal } = {}): Promise<ImportResult> {
+export async function addPaths(
+  s: Stream,
+  fsPaths: string[],
+  opts: { onProgress?: (p: ImportProgress) => void; signal?: AbortSignal } = {},
+): Promise<ImportResult> {
   if (!s.writable) throw new DrayerError('NOT_WRITABLE', `${s.file} is a mirror: its secret key is not here, so files cannot be added to it.`);
   const byKey = new Map<string, Found>(); // a later path wins over an earlier one with the same key
   const skipped: string[] = [];
@@ -236,13 +260,18 @@ export async function folderDiff(s: Stream, under: string, files: unknown): Prom
   if (!s.writable) throw new DrayerError('NOT_WRITABLE', `${s.file} is a mirror: its secret key is not here, so it cannot be updated from a folder.`);
   const dir = under === '' ? '' : normalizeFilePath(under.replace(/\/+$/, ''));
   if (!Array.isArray(files)) throw new DrayerError('INVALID_ARGUMENT', 'A folder update lists its files: path, size and hash of each.');
-  if (files.length > FOLDER_FILES_MAX) throw new DrayerError('INVALID_ARGUMENT', `A folder update takes at most ${FOLDER_FILES_MAX} files; this folder has ${files.length}. Update a smaller folder.`);
+  if (files.length > FOLDER_FILES_MAX)
+    throw new DrayerError(
+      'INVALID_ARGUMENT',
+      `A folder update takes at most ${FOLDER_FILES_MAX} files; this folder has ${files.length}. Update a smaller folder.`,
+    );
   const out: FolderDiff = { add: [], change: [], remove: [], unchanged: 0 };
   const seen = new Set<string>();
   for (const f of files as Partial<FolderFile>[]) {
     const key = normalizeFilePath(f?.path as string);
     if (!Number.isSafeInteger(f.size) || f.size! < 0) throw new DrayerError('INVALID_ARGUMENT', `The size of "${key}" must be a number of bytes.`);
-    if (typeof f.hash !== 'string' || !/^[0-9a-f]{64}$/.test(f.hash)) throw new DrayerError('INVALID_ARGUMENT', `The hash of "${key}" must be 64 hex digits (SHA-256 of its 1 MiB pieces' SHA-256s).`);
+    if (typeof f.hash !== 'string' || !/^[0-9a-f]{64}$/.test(f.hash))
+      throw new DrayerError('INVALID_ARGUMENT', `The hash of "${key}" must be 64 hex digits (SHA-256 of its 1 MiB pieces' SHA-256s).`);
     if (!inFolder(key, dir)) throw new DrayerError('INVALID_ARGUMENT', `"${key}" is not in the folder "${dir}" being updated.`);
     if (seen.has(key)) throw new DrayerError('INVALID_ARGUMENT', `"${key}" is listed twice.`);
     seen.add(key);

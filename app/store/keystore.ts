@@ -24,7 +24,7 @@ export const SEALED_HEADER = 'drayer-sealed-key/1 safeStorage';
 
 /** Said wherever a sealed key is met without the cipher that reads it. */
 export const SEALED_ELSEWHERE =
-  'is encrypted by the Drayer desktop app (with this computer\'s keychain), so only the app can use it. ' +
+  "is encrypted by the Drayer desktop app (with this computer's keychain), so only the app can use it. " +
   'Export it from the app (File → Export Secret Keys…) to write to this stream from here.';
 
 let cipher: KeyCipher | null = null;
@@ -76,7 +76,8 @@ function sealedText(c: KeyCipher, kp: KeyPair): string {
   } catch {
     /* said below */
   }
-  if (back !== plain) throw new DrayerError('IO', 'The keychain did not give the secret key back unchanged, so it was not sealed with it; nothing was written.');
+  if (back !== plain)
+    throw new DrayerError('IO', 'The keychain did not give the secret key back unchanged, so it was not sealed with it; nothing was written.');
   return `${SEALED_HEADER}\n${Buffer.from(sealed).toString('base64')}\n`;
 }
 
@@ -111,13 +112,18 @@ export function readKeyFileDetail(file: string): KeyFileRead {
   const text = fs.readFileSync(file, 'utf8');
   if (!isSealedKeyText(text)) return { keyPair: keyPairFromText(text, file), sealed: false };
   const [header, body = ''] = text.split('\n');
-  if (header !== SEALED_HEADER) throw new DrayerError('NOT_WRITABLE', `The secret key file ${file} was sealed by a newer Drayer (${header}); update Drayer to use it.`);
+  if (header !== SEALED_HEADER)
+    throw new DrayerError('NOT_WRITABLE', `The secret key file ${file} was sealed by a newer Drayer (${header}); update Drayer to use it.`);
   if (!cipher) throw new DrayerError('NOT_WRITABLE', `The secret key file ${file} ${SEALED_ELSEWHERE}`);
   let plain: string;
   try {
     plain = cipher.decryptString(Buffer.from(body.trim(), 'base64'));
   } catch (e) {
-    throw new DrayerError('NOT_WRITABLE', `The secret key file ${file} could not be decrypted with this computer's keychain (${(e as Error).message}). It was sealed by Drayer for another user or computer; restore the key from its backup words.`, { cause: e });
+    throw new DrayerError(
+      'NOT_WRITABLE',
+      `The secret key file ${file} could not be decrypted with this computer's keychain (${(e as Error).message}). It was sealed by Drayer for another user or computer; restore the key from its backup words.`,
+      { cause: e },
+    );
   }
   return { keyPair: keyPairFromText(plain, file), sealed: true };
 }
@@ -201,7 +207,10 @@ export function keyPairBeside(file: string, publicKey: Uint8Array): KeyPair | nu
     throw e;
   }
   if (!bytesEqual(kp.publicKey, publicKey)) {
-    throw new DrayerError('KEY_MISMATCH', `The secret key in ${keyFile} belongs to another stream; nothing was changed. Move it away or restore the right one.`);
+    throw new DrayerError(
+      'KEY_MISMATCH',
+      `The secret key in ${keyFile} belongs to another stream; nothing was changed. Move it away or restore the right one.`,
+    );
   }
   return kp;
 }

@@ -27,7 +27,8 @@ export function encodePost(p: Post): Uint8Array {
   if (typeof p.title !== 'string' || typeof p.body !== 'string') throw new DrayerError('INVALID_ARGUMENT', 'A post needs a title and a body (text).');
   if (p.title.length > LIMITS.titleChars) throw new DrayerError('INVALID_ARGUMENT', `A post title may be at most ${LIMITS.titleChars} characters.`);
   const bytes = new TextEncoder().encode(JSON.stringify({ title: p.title, body: p.body }));
-  if (bytes.length > LIMITS.bodyBytes) throw new DrayerError('INVALID_ARGUMENT', `A post may be at most ${LIMITS.bodyBytes / 1024} KiB; add large content as a file.`);
+  if (bytes.length > LIMITS.bodyBytes)
+    throw new DrayerError('INVALID_ARGUMENT', `A post may be at most ${LIMITS.bodyBytes / 1024} KiB; add large content as a file.`);
   return bytes;
 }
 

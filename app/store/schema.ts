@@ -48,8 +48,18 @@ export const MIGRATIONS: string[] = [
 ];
 
 export type Row = {
-  seq: number; chain: Buffer; id: number; type: string; key: string; val: Buffer | null; hash: Buffer;
-  ts: number; mod: number; prev: number; prevch: number; sig: Buffer;
+  seq: number;
+  chain: Buffer;
+  id: number;
+  type: string;
+  key: string;
+  val: Buffer | null;
+  hash: Buffer;
+  ts: number;
+  mod: number;
+  prev: number;
+  prevch: number;
+  sig: Buffer;
 };
 
 /** Every column but the value: metadata-only reads never touch value bytes. */
@@ -57,8 +67,15 @@ export const META_COLS = 'seq, chain, id, type, key, NULL AS val, hash, ts, mod,
 
 export function rowToRecord(r: Row): DrayerRecord {
   return {
-    id: r.id, type: r.type, key: r.key, val: r.val ? new Uint8Array(r.val.buffer, r.val.byteOffset, r.val.byteLength) : null,
-    hash: new Uint8Array(r.hash.buffer, r.hash.byteOffset, r.hash.byteLength), ts: r.ts, mod: r.mod, prev: r.prev, prevch: r.prevch,
+    id: r.id,
+    type: r.type,
+    key: r.key,
+    val: r.val ? new Uint8Array(r.val.buffer, r.val.byteOffset, r.val.byteLength) : null,
+    hash: new Uint8Array(r.hash.buffer, r.hash.byteOffset, r.hash.byteLength),
+    ts: r.ts,
+    mod: r.mod,
+    prev: r.prev,
+    prevch: r.prevch,
     sig: new Uint8Array(r.sig.buffer, r.sig.byteOffset, r.sig.byteLength),
     chain: new Uint8Array(r.chain.buffer, r.chain.byteOffset, r.chain.byteLength),
   };
@@ -67,8 +84,12 @@ export function rowToRecord(r: Row): DrayerRecord {
 export function sqliteError(e: unknown, file: string): DrayerError {
   const code = (e as { code?: string }).code ?? '';
   if (code === 'SQLITE_NOTADB') return new DrayerError('NOT_A_STREAM', `${file} is not a Drayer stream file (it is not an SQLite database).`, { cause: e });
-  if (code.startsWith('SQLITE_CORRUPT')) return new DrayerError('CORRUPT', `${file} is damaged (SQLite reports corruption). Restore it from a backup or clone the stream again from a mirror.`, { cause: e });
-  if (code === 'SQLITE_FULL') return new DrayerError('IO', `The disk is full while writing ${file}; nothing was changed. Free some space and try again.`, { cause: e });
+  if (code.startsWith('SQLITE_CORRUPT'))
+    return new DrayerError('CORRUPT', `${file} is damaged (SQLite reports corruption). Restore it from a backup or clone the stream again from a mirror.`, {
+      cause: e,
+    });
+  if (code === 'SQLITE_FULL')
+    return new DrayerError('IO', `The disk is full while writing ${file}; nothing was changed. Free some space and try again.`, { cause: e });
   if (code === 'SQLITE_CANTOPEN') return new DrayerError('IO', `Cannot open ${file}: ${(e as Error).message}.`, { cause: e });
   if (code === 'SQLITE_READONLY') return new DrayerError('IO', `${file} is read-only here; nothing was changed.`, { cause: e });
   return new DrayerError('IO', `${file}: ${(e as Error).message}`, { cause: e });
@@ -104,7 +125,8 @@ export function readIdentity(db: Database.Database, file: string, expectedKey?: 
   }
   if (format !== FORMAT || typeof pkText !== 'string') throw new DrayerError('NOT_A_STREAM', `${file} is an SQLite database but not a Drayer stream file.`);
   const version = db.pragma('user_version', { simple: true }) as number;
-  if (version > MIGRATIONS.length) throw new DrayerError('NOT_A_STREAM', `${file} was written by a newer Drayer (schema ${version}); update Drayer to open it.`);
+  if (version > MIGRATIONS.length)
+    throw new DrayerError('NOT_A_STREAM', `${file} was written by a newer Drayer (schema ${version}); update Drayer to open it.`);
   const publicKey = new Uint8Array(Buffer.from(pkText, 'base64'));
   if (publicKey.length !== 32) throw new DrayerError('CORRUPT', `${file} holds a malformed public key.`);
   if (expectedKey && !bytesEqual(expectedKey, publicKey)) {
@@ -125,7 +147,9 @@ export function prepareStatements(db: Database.Database) {
     byKey: db.prepare(`SELECT * FROM records INDEXED BY records_type_key WHERE chain = ? AND type = ? AND key = ? ORDER BY mod DESC LIMIT 1`),
     maxId: db.prepare(`SELECT max(id) AS v FROM records WHERE chain = ?`).pluck(),
     // One call for what a write starts from: the two tips and the last seq.
-    tips: db.prepare(`SELECT (SELECT max(id) FROM records WHERE chain = ?) AS id, (SELECT max(mod) FROM records WHERE chain = ?) AS mod, (SELECT max(seq) FROM records) AS seq`),
+    tips: db.prepare(
+      `SELECT (SELECT max(id) FROM records WHERE chain = ?) AS id, (SELECT max(mod) FROM records WHERE chain = ?) AS mod, (SELECT max(seq) FROM records) AS seq`,
+    ),
     maxMod: db.prepare(`SELECT max(mod) AS v FROM records WHERE chain = ?`).pluck(),
     idAfter: db.prepare(`SELECT * FROM records WHERE chain = ? AND id > ? ORDER BY id LIMIT 1`),
     modAfter: db.prepare(`SELECT * FROM records WHERE chain = ? AND mod > ? ORDER BY mod LIMIT 1`),
@@ -145,7 +169,11 @@ export function prepareStatements(db: Database.Database) {
     // a latest-N window moving on (keepLatest): drayer/info stays, like in every partial copy
     windowDrop: db.prepare(`DELETE FROM records WHERE chain = ? AND id < ? AND NOT (type = 'drayer' AND key = 'info') RETURNING id`).pluck(),
     // the id of the (OFFSET+1)-th newest record a reader sees (drayer/info is kept beside every window, not in it)
-    nthNewest: db.prepare(`SELECT id FROM records INDEXED BY records_chain_id WHERE chain = ? AND NOT (type = 'drayer' AND key = 'info') ORDER BY id DESC LIMIT 1 OFFSET ?`).pluck(),
+    nthNewest: db
+      .prepare(
+        `SELECT id FROM records INDEXED BY records_chain_id WHERE chain = ? AND NOT (type = 'drayer' AND key = 'info') ORDER BY id DESC LIMIT 1 OFFSET ?`,
+      )
+      .pluck(),
     topSeqSet: db.prepare(`UPDATE records SET seq = ? WHERE seq = (SELECT max(seq) FROM records)`),
     countAfter: db.prepare(`SELECT count(*) FROM records WHERE seq > ? AND ${inRange}`).pluck(),
     listTs: db.prepare(`SELECT * FROM records WHERE type = ? ORDER BY ts DESC, id DESC LIMIT ? OFFSET ?`),

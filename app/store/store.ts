@@ -17,7 +17,21 @@ import { collectLeftovers } from './chunks.js';
 import { isSealedKeyFile, keyPairBeside, keyPathFor, SEALED_ELSEWHERE, writeKeyFile } from './keystore.js';
 import { applyRecords, type ApplyOptions, type ApplyResult } from './apply.js';
 import * as feed from './feed.js';
-import { CHECKPOINT_ROWS, FORMAT, lastSeqOf, metaOf, MIGRATIONS, prepareStatements, readIdentity, rowToRecord, sqliteError, tuneWal, WAL_PAGES, type Handle, type Row } from './schema.js';
+import {
+  CHECKPOINT_ROWS,
+  FORMAT,
+  lastSeqOf,
+  metaOf,
+  MIGRATIONS,
+  prepareStatements,
+  readIdentity,
+  rowToRecord,
+  sqliteError,
+  tuneWal,
+  WAL_PAGES,
+  type Handle,
+  type Row,
+} from './schema.js';
 import * as sync from './sync-state.js';
 import { verifyStream, type VerifyReport } from './verify.js';
 import { nowMicros, Writer, type BatchWriter } from './writer.js';
@@ -90,13 +104,14 @@ export class Stream {
   static create(file: string, opts: CreateOptions = {}): Stream {
     if (fs.existsSync(file)) throw new DrayerError('EXISTS', `${file} already exists; choose another file name (nothing was changed).`);
     const following = opts.followKey !== undefined;
-    const kp = following ? null : opts.keyPair ?? generateKeyPair();
+    const kp = following ? null : (opts.keyPair ?? generateKeyPair());
     const publicKey = following ? new Uint8Array(opts.followKey!) : kp!.publicKey;
     if (publicKey.length !== 32) throw new DrayerError('INVALID_ARGUMENT', 'A stream key is 32 bytes.');
     // Each filter is safe alone: the chain it cuts (ID or M) still vouches for every gap in range.
     // Together, a deleted record may have both its covering records out of range, and a replayed
     // old copy could not be refuted, so a mirror keeps one range at most.
-    if (opts.minId && opts.minMod) throw new DrayerError('INVALID_ARGUMENT', 'A partial copy keeps either the latest records by id (minId) or by change time (minMod), not both.');
+    if (opts.minId && opts.minMod)
+      throw new DrayerError('INVALID_ARGUMENT', 'A partial copy keeps either the latest records by id (minId) or by change time (minMod), not both.');
     const keyFile = keyPathFor(file);
     fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
     if (kp) {
@@ -204,7 +219,10 @@ export class Stream {
       for (const table of ['meta', 'records']) {
         const rows = db.pragma(`quick_check(${table})`) as { quick_check: string }[];
         if (rows.length !== 1 || rows[0]!.quick_check !== 'ok') {
-          throw new DrayerError('CORRUPT', `${file} is damaged (SQLite reports: ${rows[0]?.quick_check ?? 'no answer'}). Restore it from a backup or clone the stream again from a mirror.`);
+          throw new DrayerError(
+            'CORRUPT',
+            `${file} is damaged (SQLite reports: ${rows[0]?.quick_check ?? 'no answer'}). Restore it from a backup or clone the stream again from a mirror.`,
+          );
         }
       }
       return { publicKey, writable: keyPairBeside(file, publicKey) !== null };
@@ -344,17 +362,23 @@ export class Stream {
       let url: string;
       const text = String(u).trim();
       // "localhost:8089" would read as a URL of scheme "localhost:": say what is missing instead.
-      if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) throw refuse(`"${u}" is not a URL: a primary server's URL starts with http:// or https://, e.g. http://${text || '192.168.1.5:15723'}.`);
-      if (!/^https?:/i.test(text)) throw refuse(`"${u}" is not an http:// or https:// URL: primary servers are Drayer nodes or mirrors that answer over HTTP, e.g. http://192.168.1.5:15723.`);
+      if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(text))
+        throw refuse(`"${u}" is not a URL: a primary server's URL starts with http:// or https://, e.g. http://${text || '192.168.1.5:15723'}.`);
+      if (!/^https?:/i.test(text))
+        throw refuse(
+          `"${u}" is not an http:// or https:// URL: primary servers are Drayer nodes or mirrors that answer over HTTP, e.g. http://192.168.1.5:15723.`,
+        );
       try {
         url = peerId(String(u).trim());
       } catch (e) {
         throw refuse(`${(e as Error).message.replace(/:$/, '')}.`);
       }
-      if (url.length > MSGPACK_LIMITS.primaryServers.maxStr) throw refuse(`A primary server's URL has at most ${MSGPACK_LIMITS.primaryServers.maxStr} characters; ${url.slice(0, 40)}… has ${url.length}.`);
+      if (url.length > MSGPACK_LIMITS.primaryServers.maxStr)
+        throw refuse(`A primary server's URL has at most ${MSGPACK_LIMITS.primaryServers.maxStr} characters; ${url.slice(0, 40)}… has ${url.length}.`);
       if (!clean.includes(url)) clean.push(url);
     }
-    if (clean.length > MAX_PRIMARY_SERVERS) throw refuse(`A stream names at most ${MAX_PRIMARY_SERVERS} primary servers (followers read no more); ${clean.length} were given.`);
+    if (clean.length > MAX_PRIMARY_SERVERS)
+      throw refuse(`A stream names at most ${MAX_PRIMARY_SERVERS} primary servers (followers read no more); ${clean.length} were given.`);
     const servers = clean.map((url) => ({ type: 'http' as const, url }));
     const val = encode(servers);
     const problem = valueProblem('drayer', PRIMARY_SERVERS_KEY, val);
@@ -488,7 +512,10 @@ export class Stream {
     const filter = this.partial;
     const mirror = !this.writable;
     return verifyStream(this.h, {
-      partial: Boolean(filter.minId || filter.minMod), mirror, maxProblems: opts.maxProblems ?? 1000, unfinished: mirror ? this.unfinishedSyncs() : [],
+      partial: Boolean(filter.minId || filter.minMod),
+      mirror,
+      maxProblems: opts.maxProblems ?? 1000,
+      unfinished: mirror ? this.unfinishedSyncs() : [],
     });
   }
 }

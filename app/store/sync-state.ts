@@ -62,15 +62,17 @@ export function latestOf(h: Handle): number {
 export function keepLatest(h: Handle): number[] {
   const latest = latestOf(h);
   if (!latest) return [];
-  const removed = h.db.transaction((): number[] => {
-    const minId = h.st.nthNewest.get(h.chain, latest - 1) as number | undefined;
-    if (minId === undefined || minId <= (partialOf(h).minId ?? 0)) return []; // fewer than N held: keep them all
-    const top = lastSeqOf(h);
-    h.st.metaSet.run('minId', minId);
-    const ids = h.st.windowDrop.all(h.chain, minId) as number[];
-    if (lastSeqOf(h) < top) h.st.topSeqSet.run(top);
-    return ids;
-  }).immediate();
+  const removed = h.db
+    .transaction((): number[] => {
+      const minId = h.st.nthNewest.get(h.chain, latest - 1) as number | undefined;
+      if (minId === undefined || minId <= (partialOf(h).minId ?? 0)) return []; // fewer than N held: keep them all
+      const top = lastSeqOf(h);
+      h.st.metaSet.run('minId', minId);
+      const ids = h.st.windowDrop.all(h.chain, minId) as number[];
+      if (lastSeqOf(h) < top) h.st.topSeqSet.run(top);
+      return ids;
+    })
+    .immediate();
   h.checkpoints.wrote(removed.length);
   return removed;
 }
@@ -99,11 +101,13 @@ export function windowStart(h: Handle, n: number, writable: boolean): number | u
  */
 export function lowerWindow(h: Handle, minId: number): boolean {
   if (!Number.isSafeInteger(minId) || minId < 1) throw new DrayerError('INVALID_ARGUMENT', `A window start is an id from 1, not ${minId}.`);
-  return h.db.transaction((): boolean => {
-    const { minId: now = 0, minMod } = partialOf(h);
-    if (minMod || now <= minId) return false;
-    h.st.metaSet.run('minId', minId);
-    h.st.metaSet.run('windowEpoch', Number(metaOf(h, 'windowEpoch') ?? 0) + 1);
-    return true;
-  }).immediate();
+  return h.db
+    .transaction((): boolean => {
+      const { minId: now = 0, minMod } = partialOf(h);
+      if (minMod || now <= minId) return false;
+      h.st.metaSet.run('minId', minId);
+      h.st.metaSet.run('windowEpoch', Number(metaOf(h, 'windowEpoch') ?? 0) + 1);
+      return true;
+    })
+    .immediate();
 }

@@ -37,12 +37,7 @@ export async function applyParallel(
  * The second half of applyParallel, for callers that pipeline: `reasons` is what pool.verify
  * answered for exactly these records (e.g. started while the previous page was being applied).
  */
-export function applyVerified(
-  stream: Stream,
-  records: DrayerRecord[],
-  reasons: (string | null)[],
-  opts: Omit<ApplyOptions, 'verified'> = {},
-): ApplyResult {
+export function applyVerified(stream: Stream, records: DrayerRecord[], reasons: (string | null)[], opts: Omit<ApplyOptions, 'verified'> = {}): ApplyResult {
   if (reasons.length !== records.length) throw new RangeError('applyVerified: one reason per record is needed');
   const ok: DrayerRecord[] = [];
   const rejected: Rejection[] = [];

@@ -147,11 +147,22 @@ async function verifyInWorkers(stream: Stream, pool: VerifierPool, snap: Snapsho
     const joiner = new RangeJoiner(c);
     const size = (most: number) => (left: number) => opts.rangeSize ?? Math.max(MIN_RANGE, Math.min(most, Math.ceil(left / (session.workers * RANGES_LEFT))));
     const idRanges = rangesOf(db, chain, 'id', size(ID_RANGE));
-    await inRanges(session, idRanges, (w, range) => session.ids(w, rc, range), (r) => joiner.ids(r));
+    await inRanges(
+      session,
+      idRanges,
+      (w, range) => session.ids(w, rc, range),
+      (r) => joiner.ids(r),
+    );
     // Where mods do not rise with ids (a stream with edits: an edit gives a record the newest mod),
     // the M chain needs a pass of its own, in mod order.
     const modRanges = () => rangesOf(db, chain, 'mod', size(MOD_RANGE));
-    if (!joiner.idsDone()) await inRanges(session, modRanges(), (w, range) => session.mods(w, rc, range), (r) => joiner.mods(r));
+    if (!joiner.idsDone())
+      await inRanges(
+        session,
+        modRanges(),
+        (w, range) => session.mods(w, rc, range),
+        (r) => joiner.mods(r),
+      );
     return finish(joiner, joiner.info && bytesEqual(chain, c.streamKey), c);
   } finally {
     await session.close();

@@ -128,8 +128,21 @@ export class RangeReader {
   /** Stream.verify's first loop over one range of the chain in ID order. */
   ids(c: RangeCheck, range: Range): IdRangeResult {
     const out: IdRangeResult = {
-      records: 0, metaOnly: 0, missing: 0, problems: [], firstOwn: 0, firstId: 0, firstPrev: 0, lastId: 0, info: false,
-      modsRise: true, firstMod: 0, firstPrevch: 0, lastMod: 0, mMissing: 0, mProblems: [],
+      records: 0,
+      metaOnly: 0,
+      missing: 0,
+      problems: [],
+      firstOwn: 0,
+      firstId: 0,
+      firstPrev: 0,
+      lastId: 0,
+      info: false,
+      modsRise: true,
+      firstMod: 0,
+      firstPrevch: 0,
+      lastMod: 0,
+      mMissing: 0,
+      mProblems: [],
     };
     const add = (id: number, what: string) => {
       if (out.problems.length < c.maxProblems) out.problems.push({ id, what });
@@ -142,11 +155,17 @@ export class RangeReader {
       const p = a[7] as Buffer | null;
       const odd = p ? null : (this.statement('SELECT val, hash, sig FROM records WHERE seq = ?').get(a[8]) as [Buffer | null, Buffer, Buffer]);
       const r: DrayerRecord = {
-        id: a[0] as number, type: a[1] as string, key: a[2] as string,
+        id: a[0] as number,
+        type: a[1] as string,
+        key: a[2] as string,
         val: p ? (p.length > 96 ? new Uint8Array(p.buffer, p.byteOffset + 97, p.length - 97) : null) : odd![0] ? view(odd![0]) : null,
         hash: p ? new Uint8Array(p.buffer, p.byteOffset, 32) : view(odd![1]),
-        ts: a[3] as number, mod: a[4] as number, prev: a[5] as number, prevch: a[6] as number,
-        sig: p ? new Uint8Array(p.buffer, p.byteOffset + 32, 64) : view(odd![2]), chain,
+        ts: a[3] as number,
+        mod: a[4] as number,
+        prev: a[5] as number,
+        prevch: a[6] as number,
+        sig: p ? new Uint8Array(p.buffer, p.byteOffset + 32, 64) : view(odd![2]),
+        chain,
       };
       const first = out.records === 0;
       out.records++;

@@ -105,15 +105,16 @@ function fileJob(m: FileJob): IdRangeResult | ModRangeResult | true {
 }
 
 const port = parentPort;
-if (port && workerData === WORKER_MARK) port.on('message', (m: Job | FileJob) => {
-  try {
-    if ('kind' in m) {
-      port.postMessage({ job: m.job, result: fileJob(m) } satisfies JobAnswer);
-      return;
+if (port && workerData === WORKER_MARK)
+  port.on('message', (m: Job | FileJob) => {
+    try {
+      if ('kind' in m) {
+        port.postMessage({ job: m.job, result: fileJob(m) } satisfies JobAnswer);
+        return;
+      }
+      const codes = verifyBatch(m.n, m.buf);
+      port.postMessage({ job: m.job, codes } satisfies JobAnswer, [codes.buffer as ArrayBuffer]);
+    } catch (e) {
+      port.postMessage({ job: m.job, error: String((e as Error)?.stack ?? e) } satisfies JobAnswer);
     }
-    const codes = verifyBatch(m.n, m.buf);
-    port.postMessage({ job: m.job, codes } satisfies JobAnswer, [codes.buffer as ArrayBuffer]);
-  } catch (e) {
-    port.postMessage({ job: m.job, error: String((e as Error)?.stack ?? e) } satisfies JobAnswer);
-  }
-});
+  });

@@ -29,7 +29,15 @@ export interface VerifyReport {
 }
 
 /** The end of a verify report, shared with verifyStreamParallel. */
-export function verifyReport(parts: { records: number; metaOnly: number; problems: Problem[]; partial: boolean; missing: number; unfinished: string[]; named: boolean }): VerifyReport {
+export function verifyReport(parts: {
+  records: number;
+  metaOnly: number;
+  problems: Problem[];
+  partial: boolean;
+  missing: number;
+  unfinished: string[];
+  named: boolean;
+}): VerifyReport {
   const { missing, unfinished, named, ...rest } = parts;
   const incomplete = missing > 0 || unfinished.length > 0 ? { missing, unfinished } : undefined;
   // No drayer/info is no damage: the original Drayer never wrote one, and every signature and link still holds.

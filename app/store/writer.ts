@@ -151,7 +151,16 @@ export class Writer {
     if (!old) {
       // A new record goes on both tips; nothing else changed yet in this operation.
       const r: UnsignedRecord = {
-        id: ctx.nextId++, type, key, val: value, hash, ts: ts ?? nowMicros(), mod: ctx.nextMod++, prev: ctx.idTip, prevch: ctx.mTip, chain: this.h.chain,
+        id: ctx.nextId++,
+        type,
+        key,
+        val: value,
+        hash,
+        ts: ts ?? nowMicros(),
+        mod: ctx.nextMod++,
+        prev: ctx.idTip,
+        prevch: ctx.mTip,
+        chain: this.h.chain,
       };
       ctx.dirty.set(r.id, r);
       return;

@@ -15,7 +15,19 @@ export interface Transport extends DrayerApi {
 }
 
 export type {
-  Arg, DrayerEvent, DrayerEvents, LastSync, Method, NearbyStream, NodeStatus, PostView, Ret, Settings, StreamDetails,
-  StreamSummary, SyncReport, TimelineItem,
+  Arg,
+  DrayerEvent,
+  DrayerEvents,
+  LastSync,
+  Method,
+  NearbyStream,
+  NodeStatus,
+  PostView,
+  Ret,
+  Settings,
+  StreamDetails,
+  StreamSummary,
+  SyncReport,
+  TimelineItem,
 } from '../../app/node/api';
 export { ApiError } from '../../app/node/api';

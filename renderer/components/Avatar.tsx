@@ -14,14 +14,21 @@ export function Avatar({ publicKey, name, size = 40, src }: { publicKey: string;
   }, [publicKey, path, src]);
   const image = src !== undefined ? src : url;
   if (image) {
-    return <img className="avatar avatar-image" src={image} alt="" aria-hidden="true" width={size} height={size} style={{ width: size, height: size }} draggable={false} />;
+    return (
+      <img
+        className="avatar avatar-image"
+        src={image}
+        alt=""
+        aria-hidden="true"
+        width={size}
+        height={size}
+        style={{ width: size, height: size }}
+        draggable={false}
+      />
+    );
   }
   return (
-    <span
-      className="avatar"
-      aria-hidden="true"
-      style={{ width: size, height: size, fontSize: Math.round(size * 0.4), background: avatarColor(publicKey) }}
-    >
+    <span className="avatar" aria-hidden="true" style={{ width: size, height: size, fontSize: Math.round(size * 0.4), background: avatarColor(publicKey) }}>
       {initials(name || '?')}
     </span>
   );

@@ -14,7 +14,13 @@ function firstControl(d: HTMLDialogElement): HTMLElement | null {
   return pick('.dialog-body', '[data-autofocus]') ?? pick('.dialog-body', FIELD) ?? pick('.dialog-body', CONTROL) ?? pick('.dialog-foot', CONTROL);
 }
 
-export function Dialog({ title, onClose, children, footer, size = 'md' }: {
+export function Dialog({
+  title,
+  onClose,
+  children,
+  footer,
+  size = 'md',
+}: {
   title: string;
   onClose: () => void;
   children: ReactNode;

@@ -8,7 +8,11 @@ import { useCallback, useEffect, useRef, type RefObject } from 'react';
  * where showModal puts it, the first autofocus or focusable element). Returns a stable close()
  * that calls the latest onClose.
  */
-export function useModalDialog(ref: RefObject<HTMLDialogElement | null>, onClose: () => void, focus?: (d: HTMLDialogElement) => HTMLElement | null): () => void {
+export function useModalDialog(
+  ref: RefObject<HTMLDialogElement | null>,
+  onClose: () => void,
+  focus?: (d: HTMLDialogElement) => HTMLElement | null,
+): () => void {
   const latest = useRef(onClose);
   latest.current = onClose;
   const pick = useRef(focus);

@@ -23,7 +23,11 @@ export class ErrorBoundary extends Component<Props, { error: Error | null; key: 
 
   override componentDidCatch(error: unknown, info: ErrorInfo) {
     // kept for whoever debugs, without the stack of components (it can be as deep as the bug)
-    console.warn('A part of the screen could not be shown:', error instanceof Error ? error.message : error, info.componentStack?.split('\n').slice(0, 4).join('\n'));
+    console.warn(
+      'A part of the screen could not be shown:',
+      error instanceof Error ? error.message : error,
+      info.componentStack?.split('\n').slice(0, 4).join('\n'),
+    );
   }
 
   override render() {
@@ -38,8 +42,12 @@ export function ScreenError({ retry }: { retry: () => void }) {
       <h2>This screen could not be shown</h2>
       <p>Something in it is malformed. Your streams are safe; the rest of the app works.</p>
       <div className="screen-error-actions">
-        <button type="button" className="button" onClick={retry}>Try again</button>
-        <a className="button button-quiet" href="#/">Go to Home</a>
+        <button type="button" className="button" onClick={retry}>
+          Try again
+        </button>
+        <a className="button button-quiet" href="#/">
+          Go to Home
+        </a>
       </div>
     </div>
   );

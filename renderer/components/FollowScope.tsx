@@ -14,15 +14,28 @@ export function ScopePicker({ scope, onChange, legend = 'Keep' }: { scope: Follo
       <legend className="field-label">{legend}</legend>
       <label className="radio">
         <input type="radio" name={name} checked={scope.kind === 'all'} onChange={() => onChange({ kind: 'all' })} />
-        <span className="radio-text">Everything<span className="radio-hint">Every post and file, kept in sync</span></span>
+        <span className="radio-text">
+          Everything<span className="radio-hint">Every post and file, kept in sync</span>
+        </span>
       </label>
       <label className="radio">
-        <input type="radio" name={name} checked={scope.kind === 'latest'} onChange={() => onChange({ kind: 'latest', n })} aria-label="Only the latest posts and files" />
+        <input
+          type="radio"
+          name={name}
+          checked={scope.kind === 'latest'}
+          onChange={() => onChange({ kind: 'latest', n })}
+          aria-label="Only the latest posts and files"
+        />
         <span className="radio-text">
           <span className="radio-inline">
             The latest
             <input
-              className="input input-num" type="number" min={1} max={100000} value={n} aria-label="How many of the latest posts and files"
+              className="input input-num"
+              type="number"
+              min={1}
+              max={100000}
+              value={n}
+              aria-label="How many of the latest posts and files"
               onChange={(e) => onChange({ kind: 'latest', n: Math.max(1, Math.floor(Number(e.target.value)) || 1) })}
               onFocus={() => scope.kind !== 'latest' && onChange({ kind: 'latest', n })}
             />
@@ -33,7 +46,9 @@ export function ScopePicker({ scope, onChange, legend = 'Keep' }: { scope: Follo
       </label>
       <label className="radio">
         <input type="radio" name={name} checked={scope.kind === 'meta'} onChange={() => onChange({ kind: 'meta' })} />
-        <span className="radio-text">Titles only<span className="radio-hint">Small and quick; the rest is fetched when opened</span></span>
+        <span className="radio-text">
+          Titles only<span className="radio-hint">Small and quick; the rest is fetched when opened</span>
+        </span>
       </label>
     </fieldset>
   );

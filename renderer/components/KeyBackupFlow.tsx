@@ -12,7 +12,9 @@ export function WordGrid({ words }: { words: string[] }) {
     <ol className="word-grid" aria-label="Secret key words, in order">
       {words.map((w, i) => (
         <li key={i} className="word-cell">
-          <span className="word-n" aria-hidden="true">{i + 1}</span>
+          <span className="word-n" aria-hidden="true">
+            {i + 1}
+          </span>
           <span className="word-w mono">{w}</span>
         </li>
       ))}
@@ -20,7 +22,13 @@ export function WordGrid({ words }: { words: string[] }) {
   );
 }
 
-export function KeyBackupFlow({ publicKey, onDone, onSkip, skipLabel = 'Skip for now', heading }: {
+export function KeyBackupFlow({
+  publicKey,
+  onDone,
+  onSkip,
+  skipLabel = 'Skip for now',
+  heading,
+}: {
   publicKey: string;
   onDone: () => void;
   onSkip: () => void;
@@ -37,7 +45,10 @@ export function KeyBackupFlow({ publicKey, onDone, onSkip, skipLabel = 'Skip for
 
   const load = () => {
     setError(null);
-    useStreamTools.getState().keyBackup(publicKey).then(setBackup, (e) => setError(messageOf(e)));
+    useStreamTools
+      .getState()
+      .keyBackup(publicKey)
+      .then(setBackup, (e) => setError(messageOf(e)));
   };
   useEffect(load, [publicKey]);
 
@@ -47,10 +58,16 @@ export function KeyBackupFlow({ publicKey, onDone, onSkip, skipLabel = 'Skip for
   if (step === 'done') {
     return (
       <div className="backup-done" role="status">
-        <span className="ok-badge"><Icon name="shield" size={28} /></span>
+        <span className="ok-badge">
+          <Icon name="shield" size={28} />
+        </span>
         <h3>Your key is backed up</h3>
         <p>Keep the paper somewhere safe. To write to “{backup.name}” on another computer, choose “Restore from backup words” there.</p>
-        <div className="form-actions"><button type="button" className="button button-primary" onClick={onDone} autoFocus>Done</button></div>
+        <div className="form-actions">
+          <button type="button" className="button button-primary" onClick={onDone} autoFocus>
+            Done
+          </button>
+        </div>
       </div>
     );
   }
@@ -81,14 +98,29 @@ export function KeyBackupFlow({ publicKey, onDone, onSkip, skipLabel = 'Skip for
                   aria-describedby={wrong ? `check-err-${pos}` : undefined}
                   onChange={(e) => setAnswers(answers.map((a, j) => (j === i ? e.target.value : a)))}
                 />
-                {wrong ? <span className="field-error" id={`check-err-${pos}`}>That is not word {pos + 1}. Look again at your paper.</span> : null}
+                {wrong ? (
+                  <span className="field-error" id={`check-err-${pos}`}>
+                    That is not word {pos + 1}. Look again at your paper.
+                  </span>
+                ) : null}
               </label>
             );
           })}
         </div>
         <div className="form-actions">
-          <button type="button" className="button button-quiet" onClick={() => { setResult(null); setStep('show'); }}>Show the words again</button>
-          <button type="submit" className="button button-primary" disabled={answers.some((a) => !a.trim())}>Check</button>
+          <button
+            type="button"
+            className="button button-quiet"
+            onClick={() => {
+              setResult(null);
+              setStep('show');
+            }}
+          >
+            Show the words again
+          </button>
+          <button type="submit" className="button button-primary" disabled={answers.some((a) => !a.trim())}>
+            Check
+          </button>
         </div>
       </form>
     );
@@ -98,14 +130,20 @@ export function KeyBackupFlow({ publicKey, onDone, onSkip, skipLabel = 'Skip for
     <div className="form">
       {heading ? heading(backup) : null}
       <p className="backup-lead">
-        These 32 words are the secret key of <strong>{backup.name || 'your stream'}</strong>. With them you can restore it on another computer;
-        whoever has them can post as you. Write them on paper, in order, and keep it somewhere safe.
+        These 32 words are the secret key of <strong>{backup.name || 'your stream'}</strong>. With them you can restore it on another computer; whoever has them
+        can post as you. Write them on paper, in order, and keep it somewhere safe.
       </p>
       <WordGrid words={backup.words} />
-      <p className="backup-warn"><Icon name="shield" size={16} /> Never share these words. Your public key is the one to give to people.</p>
+      <p className="backup-warn">
+        <Icon name="shield" size={16} /> Never share these words. Your public key is the one to give to people.
+      </p>
       <div className="form-actions">
-        <button type="button" className="button button-quiet" onClick={onSkip}>{skipLabel}</button>
-        <button type="button" className="button button-primary" onClick={() => setStep('check')}>I wrote them down</button>
+        <button type="button" className="button button-quiet" onClick={onSkip}>
+          {skipLabel}
+        </button>
+        <button type="button" className="button button-primary" onClick={() => setStep('check')}>
+          I wrote them down
+        </button>
       </div>
     </div>
   );

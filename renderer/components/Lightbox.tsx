@@ -21,7 +21,11 @@ export function Lightbox({ src, alt, onClose }: { src: string; alt: string; onCl
     >
       <div className="lightbox-stage">
         <img src={src} alt={alt} />
-        {alt ? <p className="lightbox-alt" dir="auto">{alt}</p> : null}
+        {alt ? (
+          <p className="lightbox-alt" dir="auto">
+            {alt}
+          </p>
+        ) : null}
       </div>
       <button type="button" className="icon-button lightbox-close" onClick={() => close()} aria-label="Close picture" autoFocus>
         <Icon name="close" size={20} />

@@ -84,7 +84,7 @@ function PostCardInner({ item, own, onOpenStream, onDelete, loadFull, onSave, st
   const bodyId = `${base}-body`;
   const source = state.full ?? item.body;
   // an excerpt always has more; a whole body only when it is taller than the collapsed height
-  const more = !standalone && (!!item.cut && state.full === undefined);
+  const more = !standalone && !!item.cut && state.full === undefined;
   const collapsible = !standalone && (overflows || more);
   const collapsed = collapsible && !state.expanded;
 
@@ -137,11 +137,15 @@ function PostCardInner({ item, own, onOpenStream, onDelete, loadFull, onSave, st
     ...(standalone ? [] : [{ label: 'Open post', onSelect: openPost }]),
     {
       label: 'Copy link',
-      onSelect: () => void copyText(postLink(item.streamKey, item.key)).then((ok) => toast(ok ? 'Link copied' : 'The link could not be copied', ok ? 'info' : 'error')),
+      onSelect: () =>
+        void copyText(postLink(item.streamKey, item.key)).then((ok) => toast(ok ? 'Link copied' : 'The link could not be copied', ok ? 'info' : 'error')),
     },
     ...(own
       ? [
-          { label: 'Edit', onSelect: () => void loadFull(item).then(setEditing, (e) => toast(`This post could not be opened for editing: ${messageOf(e)}`, 'error')) },
+          {
+            label: 'Edit',
+            onSelect: () => void loadFull(item).then(setEditing, (e) => toast(`This post could not be opened for editing: ${messageOf(e)}`, 'error')),
+          },
           { label: 'Delete…', danger: true, onSelect: () => onDelete(item) },
         ]
       : []),
@@ -149,8 +153,10 @@ function PostCardInner({ item, own, onOpenStream, onDelete, loadFull, onSave, st
 
   return (
     <article
-      className={standalone ? 'card post post-standalone' : 'card post'} data-post-key={item.key}
-      aria-labelledby={item.title && !editing ? titleId : undefined} aria-label={item.title && !editing ? undefined : item.title || `Post by ${name}`}
+      className={standalone ? 'card post post-standalone' : 'card post'}
+      data-post-key={item.key}
+      aria-labelledby={item.title && !editing ? titleId : undefined}
+      aria-label={item.title && !editing ? undefined : item.title || `Post by ${name}`}
     >
       <button type="button" className="post-avatar" onClick={() => onOpenStream(item.streamKey)} aria-label={`Open ${name}`} tabIndex={-1}>
         <Avatar publicKey={item.streamKey} name={name} />
@@ -161,15 +167,30 @@ function PostCardInner({ item, own, onOpenStream, onDelete, loadFull, onSave, st
           <button type="button" className="post-author" onClick={() => onOpenStream(item.streamKey)} title={name}>
             <bdi>{name}</bdi>
           </button>
-          <span className="post-dot" aria-hidden="true">·</span>
+          <span className="post-dot" aria-hidden="true">
+            ·
+          </span>
           {standalone ? (
-            <span className="post-time"><time dateTime={new Date(item.ts / 1000).toISOString()}>{absoluteTime(item.ts)}</time></span>
+            <span className="post-time">
+              <time dateTime={new Date(item.ts / 1000).toISOString()}>{absoluteTime(item.ts)}</time>
+            </span>
           ) : (
-            <a className="post-time post-time-link" href={hashOf({ name: 'post', publicKey: item.streamKey, key: item.key })} onClick={(e) => { e.preventDefault(); openPost(); }}>
+            <a
+              className="post-time post-time-link"
+              href={hashOf({ name: 'post', publicKey: item.streamKey, key: item.key })}
+              onClick={(e) => {
+                e.preventDefault();
+                openPost();
+              }}
+            >
               <RelativeTime us={item.ts} />
             </a>
           )}
-          {item.mod > item.ts + 1_000_000 ? <span className="post-edited" title={absoluteTime(item.mod)}>edited</span> : null}
+          {item.mod > item.ts + 1_000_000 ? (
+            <span className="post-edited" title={absoluteTime(item.mod)}>
+              edited
+            </span>
+          ) : null}
           {!editing ? <Menu label="Post actions" items={menu} /> : null}
         </header>
         {editing ? (
@@ -188,7 +209,11 @@ function PostCardInner({ item, own, onOpenStream, onDelete, loadFull, onSave, st
           />
         ) : (
           <>
-            {item.title ? <h3 id={titleId} className="post-title" dir="auto">{item.title}</h3> : null}
+            {item.title ? (
+              <h3 id={titleId} className="post-title" dir="auto">
+                {item.title}
+              </h3>
+            ) : null}
             {source ? (
               <div ref={body} id={bodyId} className={collapsed && overflows ? 'post-body-wrap collapsed' : 'post-body-wrap'}>
                 <Markdown source={source} className="md post-body" streamKey={item.streamKey} />

@@ -48,7 +48,19 @@ interface Attachment {
 let nextAttachment = 1;
 const MAX_ATTACHMENTS = 8;
 
-export function PostEditor({ initialTitle = '', initialBody = '', submitLabel, onSubmit, onCancel, autoFocus = true, leading, bodyPlaceholder = 'Write in markdown…', idBase = 'edit', attach, streamKey }: {
+export function PostEditor({
+  initialTitle = '',
+  initialBody = '',
+  submitLabel,
+  onSubmit,
+  onCancel,
+  autoFocus = true,
+  leading,
+  bodyPlaceholder = 'Write in markdown…',
+  idBase = 'edit',
+  attach,
+  streamKey,
+}: {
   initialTitle?: string;
   initialBody?: string;
   submitLabel: string;
@@ -152,34 +164,73 @@ export function PostEditor({ initialTitle = '', initialBody = '', submitLabel, o
         }
       }}
     >
-      <label className="visually-hidden" htmlFor={`${idBase}-title`}>Title (optional)</label>
-      <input id={`${idBase}-title`} className="editor-title" placeholder="Title (optional)" value={title} onChange={(e) => setTitle(e.target.value)} maxLength={500} />
-      <label className="visually-hidden" htmlFor={`${idBase}-body`}>Post</label>
+      <label className="visually-hidden" htmlFor={`${idBase}-title`}>
+        Title (optional)
+      </label>
+      <input
+        id={`${idBase}-title`}
+        className="editor-title"
+        placeholder="Title (optional)"
+        value={title}
+        onChange={(e) => setTitle(e.target.value)}
+        maxLength={500}
+      />
+      <label className="visually-hidden" htmlFor={`${idBase}-body`}>
+        Post
+      </label>
       <textarea
-        id={`${idBase}-body`} ref={bodyRef} className="editor-body" placeholder={bodyPlaceholder} value={body} onChange={(e) => setBody(e.target.value)} rows={2}
-        onPaste={attach ? (e) => {
-          const files = Array.from(e.clipboardData.files);
-          if (files.length) {
-            e.preventDefault();
-            addPictures(files);
-          }
-        } : undefined}
-        onDragOver={attach ? (e) => {
-          if (Array.from(e.dataTransfer.types).includes('Files')) e.preventDefault();
-        } : undefined}
-        onDrop={attach ? (e) => {
-          if (!e.dataTransfer.files.length) return;
-          e.preventDefault();
-          e.stopPropagation();
-          addPictures(Array.from(e.dataTransfer.files));
-        } : undefined}
+        id={`${idBase}-body`}
+        ref={bodyRef}
+        className="editor-body"
+        placeholder={bodyPlaceholder}
+        value={body}
+        onChange={(e) => setBody(e.target.value)}
+        rows={2}
+        onPaste={
+          attach
+            ? (e) => {
+                const files = Array.from(e.clipboardData.files);
+                if (files.length) {
+                  e.preventDefault();
+                  addPictures(files);
+                }
+              }
+            : undefined
+        }
+        onDragOver={
+          attach
+            ? (e) => {
+                if (Array.from(e.dataTransfer.types).includes('Files')) e.preventDefault();
+              }
+            : undefined
+        }
+        onDrop={
+          attach
+            ? (e) => {
+                if (!e.dataTransfer.files.length) return;
+                e.preventDefault();
+                e.stopPropagation();
+                addPictures(Array.from(e.dataTransfer.files));
+              }
+            : undefined
+        }
       />
       {attachments.length || kept.length ? (
         <ul className="attachments" aria-label="Pictures to post">
           {kept.map((k) => (
             <li key={k.id} className="attachment">
-              {streamKey && k.path ? <StreamImage publicKey={streamKey} path={k.path} alt={k.alt} className="attachment-img" open={false} /> : <span className="md-image-alt">[{k.alt}]</span>}
-              <button type="button" className="attachment-remove" aria-label={`Remove ${k.alt || 'picture'}`} title={`Remove ${k.alt || 'picture'}`} onClick={() => setKept((x) => x.filter((y) => y.id !== k.id))}>
+              {streamKey && k.path ? (
+                <StreamImage publicKey={streamKey} path={k.path} alt={k.alt} className="attachment-img" open={false} />
+              ) : (
+                <span className="md-image-alt">[{k.alt}]</span>
+              )}
+              <button
+                type="button"
+                className="attachment-remove"
+                aria-label={`Remove ${k.alt || 'picture'}`}
+                title={`Remove ${k.alt || 'picture'}`}
+                onClick={() => setKept((x) => x.filter((y) => y.id !== k.id))}
+              >
                 <Icon name="close" size={14} />
               </button>
             </li>
@@ -194,24 +245,47 @@ export function PostEditor({ initialTitle = '', initialBody = '', submitLabel, o
           ))}
         </ul>
       ) : null}
-      {error ? <p className="form-error" role="alert">{error}</p> : null}
+      {error ? (
+        <p className="form-error" role="alert">
+          {error}
+        </p>
+      ) : null}
       <div className="editor-foot">
         {attach ? (
           <>
-            <input ref={fileInput} type="file" accept="image/png,image/jpeg,image/gif,image/webp,image/avif" multiple className="visually-hidden" tabIndex={-1} aria-hidden="true"
+            <input
+              ref={fileInput}
+              type="file"
+              accept="image/png,image/jpeg,image/gif,image/webp,image/avif"
+              multiple
+              className="visually-hidden"
+              tabIndex={-1}
+              aria-hidden="true"
               onChange={(e) => {
                 const files = Array.from(e.currentTarget.files ?? []);
                 e.currentTarget.value = '';
                 addPictures(files);
-              }} />
-            <button type="button" className="icon-button" aria-label="Attach pictures" title="Attach pictures" onClick={() => fileInput.current?.click()} disabled={busy || attachments.length + kept.length >= MAX_ATTACHMENTS}>
+              }}
+            />
+            <button
+              type="button"
+              className="icon-button"
+              aria-label="Attach pictures"
+              title="Attach pictures"
+              onClick={() => fileInput.current?.click()}
+              disabled={busy || attachments.length + kept.length >= MAX_ATTACHMENTS}
+            >
               <Icon name="image" size={20} />
             </button>
           </>
         ) : null}
         {leading}
         <span className="editor-hint">Markdown · Ctrl+Enter</span>
-        {onCancel ? <button type="button" className="button button-quiet" onClick={onCancel}>Cancel</button> : null}
+        {onCancel ? (
+          <button type="button" className="button button-quiet" onClick={onCancel}>
+            Cancel
+          </button>
+        ) : null}
         <button type="submit" className="button button-primary" disabled={busy || empty}>
           {busy ? `${submitLabel}…` : submitLabel}
         </button>

@@ -14,7 +14,9 @@ export function Problem({ e, actions, className }: { e: Explained; actions?: Rea
         {e.detail && e.detail !== e.text ? (
           <details className="problem-details">
             <summary>Details</summary>
-            <p className="problem-detail" dir="auto">{e.detail}</p>
+            <p className="problem-detail" dir="auto">
+              {e.detail}
+            </p>
           </details>
         ) : null}
       </div>

@@ -18,7 +18,13 @@ export function QrCode({ text, label, size = 240 }: { text: string; label: strin
   }, [text]);
   return (
     <div className="qr" style={{ width: size, height: size }}>
-      {url ? <img src={url} alt={label} width={size} height={size} /> : failed ? <span className="qr-failed">This text is too long for a QR code.</span> : <span className="qr-loading" aria-hidden="true" />}
+      {url ? (
+        <img src={url} alt={label} width={size} height={size} />
+      ) : failed ? (
+        <span className="qr-failed">This text is too long for a QR code.</span>
+      ) : (
+        <span className="qr-loading" aria-hidden="true" />
+      )}
     </div>
   );
 }

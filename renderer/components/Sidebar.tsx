@@ -38,7 +38,11 @@ function NavItem({ icon, label, active, onClick, badge }: { icon: IconName; labe
       >
         <Icon name={icon} />
         <span className="nav-label">{label}</span>
-        {badge ? <span className="nav-badge" aria-label={`${badge} new`}>{badge}</span> : null}
+        {badge ? (
+          <span className="nav-badge" aria-label={`${badge} new`}>
+            {badge}
+          </span>
+        ) : null}
       </a>
     </li>
   );
@@ -66,7 +70,19 @@ function useUnreadFollowed(followed: StreamSummary[], route: Route): Set<string>
   return unreadStreams(keys, newest, lastSeen);
 }
 
-function StreamItem({ s, active, syncing, unread = false, onClick }: { s: StreamSummary; active: boolean; syncing: boolean; unread?: boolean; onClick: () => void }) {
+function StreamItem({
+  s,
+  active,
+  syncing,
+  unread = false,
+  onClick,
+}: {
+  s: StreamSummary;
+  active: boolean;
+  syncing: boolean;
+  unread?: boolean;
+  onClick: () => void;
+}) {
   const pendingName = useStreams((st) => st.pending[s.publicKey]?.name);
   const name = pendingName || s.name;
   return (
@@ -81,8 +97,14 @@ function StreamItem({ s, active, syncing, unread = false, onClick }: { s: Stream
         }}
       >
         <Avatar publicKey={s.publicKey} name={name || '?'} size={28} />
-        <span className="stream-item-name" title={name || undefined}>{name || 'Fetching…'}</span>
-        {unread ? <span className="unread-dot" data-unread=""><span className="visually-hidden">, new posts</span></span> : null}
+        <span className="stream-item-name" title={name || undefined}>
+          {name || 'Fetching…'}
+        </span>
+        {unread ? (
+          <span className="unread-dot" data-unread="">
+            <span className="visually-hidden">, new posts</span>
+          </span>
+        ) : null}
         {syncing ? <span className="spinner" role="status" aria-label="Syncing" /> : null}
       </a>
       <StreamItemMenu s={s} name={name || 'Unnamed stream'} />
@@ -95,7 +117,8 @@ function SyncModeItem({ onClick }: { onClick: () => void }) {
   const mode = useSettings((st) => st.node?.syncMode);
   if (mode !== 'paused' && mode !== 'lan') return null;
   const label = mode === 'paused' ? 'Sync paused' : 'LAN only';
-  const hint = mode === 'paused' ? 'Nothing is fetched until you turn sync back on. Open Settings.' : 'Syncing only with computers on this network. Open Settings.';
+  const hint =
+    mode === 'paused' ? 'Nothing is fetched until you turn sync back on. Open Settings.' : 'Syncing only with computers on this network. Open Settings.';
   return (
     <li>
       <a
@@ -109,7 +132,9 @@ function SyncModeItem({ onClick }: { onClick: () => void }) {
         }}
       >
         <Icon name={mode === 'paused' ? 'alert' : 'nearby'} />
-        <span className="nav-label" role="status">{label}</span>
+        <span className="nav-label" role="status">
+          {label}
+        </span>
       </a>
     </li>
   );
@@ -136,22 +161,47 @@ export function Sidebar({ route, mine, followed, syncing, nearbyCount, onNavigat
         </li>
       </ul>
       <div className="sidebar-streams">
-        <h2 className="section-label" id="mine-label">My streams</h2>
+        <h2 className="section-label" id="mine-label">
+          My streams
+        </h2>
         <ul aria-labelledby="mine-label">
-          {mine.map((s) => <StreamItem key={s.publicKey} s={s} active={isStream(s.publicKey)} syncing={false} onClick={() => onNavigate({ name: 'stream', publicKey: s.publicKey })} />)}
+          {mine.map((s) => (
+            <StreamItem
+              key={s.publicKey}
+              s={s}
+              active={isStream(s.publicKey)}
+              syncing={false}
+              onClick={() => onNavigate({ name: 'stream', publicKey: s.publicKey })}
+            />
+          ))}
           <li>
             <button type="button" className="stream-item stream-add" onClick={onNewStream}>
-              <span className="stream-add-icon"><Icon name="plus" size={16} /></span>
+              <span className="stream-add-icon">
+                <Icon name="plus" size={16} />
+              </span>
               <span className="stream-item-name">New stream</span>
             </button>
           </li>
         </ul>
-        <h2 className="section-label" id="following-label">Following</h2>
+        <h2 className="section-label" id="following-label">
+          Following
+        </h2>
         <ul aria-labelledby="following-label">
-          {followed.map((s) => <StreamItem key={s.publicKey} s={s} active={isStream(s.publicKey)} syncing={syncing.has(s.publicKey)} unread={unread.has(s.publicKey)} onClick={() => onNavigate({ name: 'stream', publicKey: s.publicKey })} />)}
+          {followed.map((s) => (
+            <StreamItem
+              key={s.publicKey}
+              s={s}
+              active={isStream(s.publicKey)}
+              syncing={syncing.has(s.publicKey)}
+              unread={unread.has(s.publicKey)}
+              onClick={() => onNavigate({ name: 'stream', publicKey: s.publicKey })}
+            />
+          ))}
           <li>
             <button type="button" className="stream-item stream-add" onClick={onFollow}>
-              <span className="stream-add-icon"><Icon name="userPlus" size={16} /></span>
+              <span className="stream-add-icon">
+                <Icon name="userPlus" size={16} />
+              </span>
               <span className="stream-item-name">Follow a stream</span>
             </button>
           </li>
@@ -193,7 +243,11 @@ function StreamItemMenu({ s, name }: { s: StreamSummary; name: string }) {
     : [
         {
           label: 'Sync now',
-          onSelect: () => void useSync.getState().syncByHand(s.publicKey).then((o) => toast(o.text, o.ok ? 'info' : 'error')),
+          onSelect: () =>
+            void useSync
+              .getState()
+              .syncByHand(s.publicKey)
+              .then((o) => toast(o.text, o.ok ? 'info' : 'error')),
         },
         { label: 'Share…', onSelect: () => openDialog({ kind: 'share', publicKey: s.publicKey }) },
         { label: 'Stream settings', onSelect: settings },

@@ -23,7 +23,9 @@ export function SkeletonCards({ count = 3 }: { count?: number }) {
 export function EmptyState({ icon, title, text, action }: { icon: IconName; title: string; text: string; action?: ReactNode }) {
   return (
     <div className="empty">
-      <span className="empty-icon"><Icon name={icon} size={28} /></span>
+      <span className="empty-icon">
+        <Icon name={icon} size={28} />
+      </span>
       <h2>{title}</h2>
       <p>{text}</p>
       {action}
@@ -36,7 +38,11 @@ export function ErrorBanner({ text, onRetry }: { text: string; onRetry?: () => v
     <div className="banner banner-error" role="alert">
       <Icon name="alert" size={18} />
       <span>{text}</span>
-      {onRetry ? <button type="button" className="button button-quiet" onClick={onRetry}>Try again</button> : null}
+      {onRetry ? (
+        <button type="button" className="button button-quiet" onClick={onRetry}>
+          Try again
+        </button>
+      ) : null}
     </div>
   );
 }

@@ -5,7 +5,19 @@ import { useEffect, useState } from 'react';
 import { imageKey, useFiles } from '../stores/files';
 import { Lightbox } from './Lightbox';
 
-export function StreamImage({ publicKey, path, alt, className = 'md-image', open = true }: { publicKey: string; path: string; alt: string; className?: string; open?: boolean }) {
+export function StreamImage({
+  publicKey,
+  path,
+  alt,
+  className = 'md-image',
+  open = true,
+}: {
+  publicKey: string;
+  path: string;
+  alt: string;
+  className?: string;
+  open?: boolean;
+}) {
   const state = useFiles((s) => s.images[imageKey(publicKey, path)]);
   const [large, setLarge] = useState(false);
   useEffect(() => {
@@ -16,7 +28,13 @@ export function StreamImage({ publicKey, path, alt, className = 'md-image', open
   if (!open) return <img className={className} src={state.url} alt={alt} loading="lazy" decoding="async" draggable={false} />;
   return (
     <>
-      <button type="button" className={`${className} md-image-button`} onClick={() => setLarge(true)} aria-label={alt ? `Open image: ${alt}` : 'Open image'} title={alt || undefined}>
+      <button
+        type="button"
+        className={`${className} md-image-button`}
+        onClick={() => setLarge(true)}
+        aria-label={alt ? `Open image: ${alt}` : 'Open image'}
+        title={alt || undefined}
+      >
         <img src={state.url} alt={alt} loading="lazy" decoding="async" draggable={false} />
       </button>
       {large ? <Lightbox src={state.url} alt={alt} onClose={() => setLarge(false)} /> : null}

@@ -22,7 +22,11 @@ export function ProgressBar({ fraction, label }: { fraction: number | null; labe
   return (
     <div
       className={fraction === null ? 'progress-bar indeterminate' : 'progress-bar'}
-      role="progressbar" aria-label={label} aria-valuemin={0} aria-valuemax={100} aria-valuenow={pct}
+      role="progressbar"
+      aria-label={label}
+      aria-valuemin={0}
+      aria-valuemax={100}
+      aria-valuenow={pct}
       aria-valuetext={pct === undefined ? 'Starting' : `${pct}%`}
     >
       <span style={pct === undefined ? undefined : { width: `${Math.max(2, pct)}%` }} />
@@ -35,8 +39,20 @@ export function ProgressBar({ fraction, label }: { fraction: number | null; labe
  * the amount, before there is one ("Connecting…"). `onCancel`: offers Cancel (stops the pull,
  * keeping what arrived); `cancelLabel` names it for screen readers.
  */
-export function SyncProgress({ p, label, head, line, onCancel, cancelLabel }: {
-  p: Progress; label: string; head?: React.ReactNode; line?: string; onCancel?: () => void; cancelLabel?: string;
+export function SyncProgress({
+  p,
+  label,
+  head,
+  line,
+  onCancel,
+  cancelLabel,
+}: {
+  p: Progress;
+  label: string;
+  head?: React.ReactNode;
+  line?: string;
+  onCancel?: () => void;
+  cancelLabel?: string;
 }) {
   const now = useNow(!p.done && !!p.samples?.length);
   const v = describeProgress(p, p.samples, now);
@@ -51,10 +67,22 @@ export function SyncProgress({ p, label, head, line, onCancel, cancelLabel }: {
       <ProgressBar fraction={line ? null : v.fraction} label={label} />
       <div className="sync-progress-foot">
         <div className="sync-progress-line">
-          {line ? <span>{line}</span> : <><span className="sync-progress-amount">{v.amount}</span>{v.left ? <span>{v.left}</span> : null}</>}
+          {line ? (
+            <span>{line}</span>
+          ) : (
+            <>
+              <span className="sync-progress-amount">{v.amount}</span>
+              {v.left ? <span>{v.left}</span> : null}
+            </>
+          )}
         </div>
         {onCancel ? (
-          <button type="button" className="button button-quiet button-sm sync-progress-cancel" onClick={onCancel} aria-label={cancelLabel ?? `Cancel: ${label}`}>
+          <button
+            type="button"
+            className="button button-quiet button-sm sync-progress-cancel"
+            onClick={onCancel}
+            aria-label={cancelLabel ?? `Cancel: ${label}`}
+          >
             Cancel
           </button>
         ) : null}

@@ -102,49 +102,68 @@ export function VirtualFeed({ ids: given, render, estimate = 180, overscan = 900
 
   // measure what is rendered; a changed height re-lays the window out once per frame
   const pending = useRef(0);
-  const observer = useMemo(() => typeof ResizeObserver === 'undefined' ? null : new ResizeObserver((entries) => {
-    let changed = false;
-    for (const e of entries) {
-      const id = (e.target as HTMLElement).dataset.vid;
-      if (!id) continue;
-      const h = (e.target as HTMLElement).offsetHeight;
-      if (h > 0 && heights.current.get(id) !== h) {
-        heights.current.set(id, h);
-        changed = true;
-      }
-    }
-    if (changed && !pending.current) {
-      pending.current = requestAnimationFrame(() => {
-        pending.current = 0;
-        setVersion((v) => v + 1);
-      });
-    }
-  }), []);
+  const observer = useMemo(
+    () =>
+      typeof ResizeObserver === 'undefined'
+        ? null
+        : new ResizeObserver((entries) => {
+            let changed = false;
+            for (const e of entries) {
+              const id = (e.target as HTMLElement).dataset.vid;
+              if (!id) continue;
+              const h = (e.target as HTMLElement).offsetHeight;
+              if (h > 0 && heights.current.get(id) !== h) {
+                heights.current.set(id, h);
+                changed = true;
+              }
+            }
+            if (changed && !pending.current) {
+              pending.current = requestAnimationFrame(() => {
+                pending.current = 0;
+                setVersion((v) => v + 1);
+              });
+            }
+          }),
+    [],
+  );
   useEffect(() => () => observer?.disconnect(), [observer]);
   // what the reader has had in view (unread marks): half the item, or half the viewport for a tall one
   const seenRef = useRef(onSeen);
   seenRef.current = onSeen;
-  const seer = useMemo(() => typeof IntersectionObserver === 'undefined' ? null : new IntersectionObserver((entries) => {
-    for (const e of entries) {
-      const id = (e.target as HTMLElement).dataset.vid;
-      if (id && e.isIntersecting && (e.intersectionRatio >= 0.5 || e.intersectionRect.height >= window.innerHeight / 2)) seenRef.current?.(id);
-    }
-  }, { threshold: [0, 0.25, 0.5, 0.75, 1] }), []);
+  const seer = useMemo(
+    () =>
+      typeof IntersectionObserver === 'undefined'
+        ? null
+        : new IntersectionObserver(
+            (entries) => {
+              for (const e of entries) {
+                const id = (e.target as HTMLElement).dataset.vid;
+                if (id && e.isIntersecting && (e.intersectionRatio >= 0.5 || e.intersectionRect.height >= window.innerHeight / 2)) seenRef.current?.(id);
+              }
+            },
+            { threshold: [0, 0.25, 0.5, 0.75, 1] },
+          ),
+    [],
+  );
   useEffect(() => () => seer?.disconnect(), [seer]);
-  const measure = useCallback((el: HTMLDivElement | null) => {
-    if (el) seer?.observe(el);
-    if (!el || !observer) return;
-    observer.observe(el);
-    const id = el.dataset.vid!;
-    if (!heights.current.has(id) && el.offsetHeight > 0) heights.current.set(id, el.offsetHeight);
-  }, [observer, seer]);
+  const measure = useCallback(
+    (el: HTMLDivElement | null) => {
+      if (el) seer?.observe(el);
+      if (!el || !observer) return;
+      observer.observe(el);
+      const id = el.dataset.vid!;
+      if (!heights.current.has(id) && el.offsetHeight > 0) heights.current.set(id, el.offsetHeight);
+    },
+    [observer, seer],
+  );
 
   // J/K: the next or previous item, scrolled under the header and focused
   const focusIndex = useRef(-1);
   useEffect(() => {
     if (!keys) return;
     const onKey = (e: KeyboardEvent) => {
-      if (e.ctrlKey || e.metaKey || e.altKey || (e.key !== 'j' && e.key !== 'k') || typing(document.activeElement) || document.querySelector('dialog[open]')) return;
+      if (e.ctrlKey || e.metaKey || e.altKey || (e.key !== 'j' && e.key !== 'k') || typing(document.activeElement) || document.querySelector('dialog[open]'))
+        return;
       const el = list.current;
       if (!el || ids.length === 0) return;
       e.preventDefault();

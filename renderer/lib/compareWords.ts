@@ -19,7 +19,7 @@ export interface Comparison {
 
 /** Words as people write them: any run of letters, case ignored (commas, new lines, numbers between are fine). */
 export function wordsOf(text: string): string[] {
-  return (text.toLowerCase().match(/\p{L}+/gu) ?? []);
+  return text.toLowerCase().match(/\p{L}+/gu) ?? [];
 }
 
 export function compareWords(yours: readonly string[], text: string): Comparison {
@@ -34,9 +34,6 @@ export function compareWords(yours: readonly string[], text: string): Comparison
     return { yours: yours[i]!, theirs: t, state };
   });
   const given = Math.min(theirs.length, mine.length);
-  const verdict = given === 0 ? 'empty'
-    : pairs.some((p) => p.state === 'differ') ? 'mismatch'
-    : pairs.every((p) => p.state === 'match') ? 'match'
-    : 'partial';
+  const verdict = given === 0 ? 'empty' : pairs.some((p) => p.state === 'differ') ? 'mismatch' : pairs.every((p) => p.state === 'match') ? 'match' : 'partial';
   return { pairs, given, verdict };
 }

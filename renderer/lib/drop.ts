@@ -87,10 +87,7 @@ export function hasFiles(dt: DataTransfer | null): boolean {
  * files become the site's, keyed relative to it), `ask` when index.html lies only deeper (which
  * folder is the site? the person says, once), `plain` otherwise (files keep the folder's name).
  */
-export type FolderChoice =
-  | { kind: 'plain' }
-  | { kind: 'site'; folder: string; root: string }
-  | { kind: 'ask'; folder: string; roots: string[] };
+export type FolderChoice = { kind: 'plain' } | { kind: 'site'; folder: string; root: string } | { kind: 'ask'; folder: string; roots: string[] };
 
 export function folderChoice(picked: PickedFile[]): FolderChoice {
   const first = picked[0]?.path ?? '';

@@ -70,19 +70,34 @@ export function streamFileRef(href: string): string | null {
 
 /** A file name made safe as one path segment of a stream (no slashes, controls or dot-only names). */
 export function safeName(name: string): string {
-  const n = name.normalize('NFC').replace(/[\u0000-\u001f\u007f/\\]+/g, '-').trim();
+  const n = name
+    .normalize('NFC')
+    .replace(/[\u0000-\u001f\u007f/\\]+/g, '-')
+    .trim();
   return n === '' || /^\.+$/.test(n) ? 'file' : n;
 }
 
 /** Where an attached image goes: media/<time>-<name>, unique enough without asking the node. */
 export function attachmentPath(fileName: string, now = Date.now(), rand = Math.random()): string {
-  const base = safeName(fileName).toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/-+\./g, '.').replace(/^-+|-+$/g, '').slice(-60) || 'image';
-  return `media/${now.toString(36)}${Math.floor(rand * 1296).toString(36).padStart(2, '0')}-${base}`;
+  const base =
+    safeName(fileName)
+      .toLowerCase()
+      .replace(/[^a-z0-9._-]+/g, '-')
+      .replace(/-+\./g, '.')
+      .replace(/^-+|-+$/g, '')
+      .slice(-60) || 'image';
+  return `media/${now.toString(36)}${Math.floor(rand * 1296)
+    .toString(36)
+    .padStart(2, '0')}-${base}`;
 }
 
 /** The markdown that shows an attachment in a post. */
 export function imageMarkdown(alt: string, path: string): string {
-  const cleanAlt = alt.replace(/\.[a-z0-9]{1,5}$/i, '').replace(/[[\]\\\n\r]/g, ' ').trim() || 'image';
+  const cleanAlt =
+    alt
+      .replace(/\.[a-z0-9]{1,5}$/i, '')
+      .replace(/[[\]\\\n\r]/g, ' ')
+      .trim() || 'image';
   return `![${cleanAlt}](${encodePath(path)})`;
 }
 

@@ -82,10 +82,18 @@ function block(t: Token, key: string): ReactNode {
       // Post headings sit under the post's own title: h3 and smaller.
       const level = Math.min(6, h.depth + 2);
       const Tag = `h${level}` as 'h3';
-      return <Tag key={key} className="md-heading" dir="auto">{inline(h.tokens, key)}</Tag>;
+      return (
+        <Tag key={key} className="md-heading" dir="auto">
+          {inline(h.tokens, key)}
+        </Tag>
+      );
     }
     case 'paragraph':
-      return <p key={key} dir="auto">{inline((t as Tokens.Paragraph).tokens, key)}</p>;
+      return (
+        <p key={key} dir="auto">
+          {inline((t as Tokens.Paragraph).tokens, key)}
+        </p>
+      );
     case 'text': {
       const tx = t as Tokens.Text;
       return <Fragment key={key}>{tx.tokens ? inline(tx.tokens, key) : decodeEntities(tx.text)}</Fragment>;
@@ -97,7 +105,11 @@ function block(t: Token, key: string): ReactNode {
         </pre>
       );
     case 'blockquote':
-      return <blockquote key={key} dir="auto">{blocks((t as Tokens.Blockquote).tokens, key)}</blockquote>;
+      return (
+        <blockquote key={key} dir="auto">
+          {blocks((t as Tokens.Blockquote).tokens, key)}
+        </blockquote>
+      );
     case 'hr':
       return <hr key={key} />;
     case 'list': {
@@ -108,7 +120,13 @@ function block(t: Token, key: string): ReactNode {
           {blocks(it.tokens, `${key}.${i}`)}
         </li>
       ));
-      return l.ordered ? <ol key={key} start={typeof l.start === 'number' && l.start !== 1 ? l.start : undefined}>{items}</ol> : <ul key={key}>{items}</ul>;
+      return l.ordered ? (
+        <ol key={key} start={typeof l.start === 'number' && l.start !== 1 ? l.start : undefined}>
+          {items}
+        </ol>
+      ) : (
+        <ul key={key}>{items}</ul>
+      );
     }
     case 'table': {
       const tb = t as Tokens.Table;
@@ -116,11 +134,23 @@ function block(t: Token, key: string): ReactNode {
         <div key={key} className="md-table">
           <table>
             <thead>
-              <tr>{tb.header.map((c, i) => <th key={i} dir="auto" style={{ textAlign: tb.align[i] ?? undefined }}>{inline(c.tokens, `${key}.h${i}`)}</th>)}</tr>
+              <tr>
+                {tb.header.map((c, i) => (
+                  <th key={i} dir="auto" style={{ textAlign: tb.align[i] ?? undefined }}>
+                    {inline(c.tokens, `${key}.h${i}`)}
+                  </th>
+                ))}
+              </tr>
             </thead>
             <tbody>
               {tb.rows.map((r, ri) => (
-                <tr key={ri}>{r.map((c, i) => <td key={i} dir="auto" style={{ textAlign: tb.align[i] ?? undefined }}>{inline(c.tokens, `${key}.${ri}.${i}`)}</td>)}</tr>
+                <tr key={ri}>
+                  {r.map((c, i) => (
+                    <td key={i} dir="auto" style={{ textAlign: tb.align[i] ?? undefined }}>
+                      {inline(c.tokens, `${key}.${ri}.${i}`)}
+                    </td>
+                  ))}
+                </tr>
               ))}
             </tbody>
           </table>
@@ -128,7 +158,11 @@ function block(t: Token, key: string): ReactNode {
       );
     }
     case 'html':
-      return <p key={key} dir="auto">{(t as Tokens.HTML).text}</p>;
+      return (
+        <p key={key} dir="auto">
+          {(t as Tokens.HTML).text}
+        </p>
+      );
     default:
       return inlineToken(t, key);
   }
@@ -249,9 +283,7 @@ export function tokenDepth(tokens: Token[]): number {
   return max;
 }
 
-export type Prepared =
-  | { kind: 'markdown'; tokens: Token[]; images: ImageIndexes }
-  | { kind: 'text'; text: string };
+export type Prepared = { kind: 'markdown'; tokens: Token[]; images: ImageIndexes } | { kind: 'text'; text: string };
 
 export function parseMarkdown(src: string): Token[] {
   return new Lexer({ gfm: true, breaks: true }).lex(src);
@@ -309,7 +341,9 @@ export function Markdown({ source, className, streamKey }: { source: string; cla
   if (p.kind === 'text') {
     return (
       <div className={`${className ?? 'md'} md-plain`}>
-        <p dir="auto" className="md-plain-text">{p.text}</p>
+        <p dir="auto" className="md-plain-text">
+          {p.text}
+        </p>
         <p className="md-plain-note">Shown as plain text: it nests too deeply to format.</p>
       </div>
     );

@@ -31,7 +31,12 @@ function FollowDialog({ initialKey }: { initialKey?: string }) {
   // Streams held when the dialog opened: the new one's progress is the one not among them.
   const [before] = useState(() => new Set(useStreams.getState().keys));
   const visible = useRef(true);
-  useEffect(() => () => { visible.current = false; }, []);
+  useEffect(
+    () => () => {
+      visible.current = false;
+    },
+    [],
+  );
   const active = useSync(useShallow(selectActive));
   const p = active.find((x) => !before.has(x.publicKey));
   const names = useStreams(useShallow((st) => ({ byKey: st.byKey, pending: st.pending, nearby: st.nearby })));
@@ -70,32 +75,67 @@ function FollowDialog({ initialKey }: { initialKey?: string }) {
       onClose={closeDialog}
       footer={
         busy ? (
-          <button type="button" className="button button-quiet" onClick={closeDialog}>Continue in background</button>
+          <button type="button" className="button button-quiet" onClick={closeDialog}>
+            Continue in background
+          </button>
         ) : (
           <>
-            <button type="button" className="button button-quiet" onClick={closeDialog}>Cancel</button>
-            <button type="submit" form="follow-form" className="button button-primary" disabled={!key.trim()}>Follow</button>
+            <button type="button" className="button button-quiet" onClick={closeDialog}>
+              Cancel
+            </button>
+            <button type="submit" form="follow-form" className="button button-primary" disabled={!key.trim()}>
+              Follow
+            </button>
           </>
         )
       }
     >
-      <form id="follow-form" className="form" onSubmit={(e) => { e.preventDefault(); void run(); }}>
+      <form
+        id="follow-form"
+        className="form"
+        onSubmit={(e) => {
+          e.preventDefault();
+          void run();
+        }}
+      >
         <label className="field">
           <span className="field-label">Key or link</span>
           <textarea
-            className={error?.field === 'key' ? 'input mono input-invalid' : 'input mono'} rows={3} value={key}
-            onChange={(e) => { setKey(e.target.value); setError(null); }}
-            placeholder="Paste a key, its 32 words, or a drayer: link" autoFocus spellCheck={false} disabled={busy}
-            aria-invalid={error?.field === 'key' || undefined} aria-describedby={error ? 'follow-key-hint follow-problem' : 'follow-key-hint'}
+            className={error?.field === 'key' ? 'input mono input-invalid' : 'input mono'}
+            rows={3}
+            value={key}
+            onChange={(e) => {
+              setKey(e.target.value);
+              setError(null);
+            }}
+            placeholder="Paste a key, its 32 words, or a drayer: link"
+            autoFocus
+            spellCheck={false}
+            disabled={busy}
+            aria-invalid={error?.field === 'key' || undefined}
+            aria-describedby={error ? 'follow-key-hint follow-problem' : 'follow-key-hint'}
           />
-          <span className="field-hint" id="follow-key-hint">The person you follow finds it under Share on their stream.</span>
+          <span className="field-hint" id="follow-key-hint">
+            The person you follow finds it under Share on their stream.
+          </span>
         </label>
         <label className="field">
-          <span className="field-label">Address <span className="field-optional">optional</span></span>
+          <span className="field-label">
+            Address <span className="field-optional">optional</span>
+          </span>
           <input
-            className={error?.field === 'address' ? 'input mono input-invalid' : 'input mono'} value={url} onChange={(e) => { setUrl(e.target.value); setError(null); }}
-            placeholder="192.168.1.20:15723" spellCheck={false} inputMode="url" disabled={busy}
-            aria-invalid={error?.field === 'address' || undefined} aria-describedby={error?.field === 'address' ? 'follow-problem' : undefined}
+            className={error?.field === 'address' ? 'input mono input-invalid' : 'input mono'}
+            value={url}
+            onChange={(e) => {
+              setUrl(e.target.value);
+              setError(null);
+            }}
+            placeholder="192.168.1.20:15723"
+            spellCheck={false}
+            inputMode="url"
+            disabled={busy}
+            aria-invalid={error?.field === 'address' || undefined}
+            aria-describedby={error?.field === 'address' ? 'follow-problem' : undefined}
           />
           <span className="field-hint">Where to fetch it from, if it is not nearby or on a known server.</span>
         </label>
@@ -104,19 +144,40 @@ function FollowDialog({ initialKey }: { initialKey?: string }) {
           <div className="follow-progress" role="status" aria-live="polite">
             {p ? (
               <SyncProgress
-                p={p} label={`Fetching ${displayName(names, p.publicKey, 'the stream')}`} head={`Fetching ${displayName(names, p.publicKey, 'the stream')} from ${peerLabel(p.peer)}`}
-                onCancel={() => void useSync.getState().cancel(p.publicKey)} cancelLabel={`Cancel fetching ${displayName(names, p.publicKey, 'the stream')}`}
+                p={p}
+                label={`Fetching ${displayName(names, p.publicKey, 'the stream')}`}
+                head={`Fetching ${displayName(names, p.publicKey, 'the stream')} from ${peerLabel(p.peer)}`}
+                onCancel={() => void useSync.getState().cancel(p.publicKey)}
+                cancelLabel={`Cancel fetching ${displayName(names, p.publicKey, 'the stream')}`}
               />
             ) : (
-              <SyncProgress p={{ publicKey: '', peer: '', records: 0, bytes: 0, done: false, at: 0 }} label="Looking for the stream" head="Looking for the stream…" />
+              <SyncProgress
+                p={{ publicKey: '', peer: '', records: 0, bytes: 0, done: false, at: 0 }}
+                label="Looking for the stream"
+                head="Looking for the stream…"
+              />
             )}
           </div>
         ) : null}
         {error ? (
           <div id="follow-problem">
             <Problem
-              e={error} className="follow-error"
-              actions={existing ? <button type="button" className="button button-sm" onClick={() => { closeDialog(); navigate({ name: 'stream', publicKey: existing }); }}>Open it</button> : undefined}
+              e={error}
+              className="follow-error"
+              actions={
+                existing ? (
+                  <button
+                    type="button"
+                    className="button button-sm"
+                    onClick={() => {
+                      closeDialog();
+                      navigate({ name: 'stream', publicKey: existing });
+                    }}
+                  >
+                    Open it
+                  </button>
+                ) : undefined
+              }
             />
           </div>
         ) : null}
@@ -134,15 +195,27 @@ function DeletePostDialog({ d }: { d: Extract<DialogState, { kind: 'deletePost' 
     d.then?.();
   };
   return (
-    <Dialog title="Delete this post?" size="sm" onClose={closeDialog}
+    <Dialog
+      title="Delete this post?"
+      size="sm"
+      onClose={closeDialog}
       footer={
         <>
-          <button type="button" className="button button-quiet" onClick={closeDialog} autoFocus>Cancel</button>
-          <button type="button" className="button button-danger" onClick={run}>Delete</button>
+          <button type="button" className="button button-quiet" onClick={closeDialog} autoFocus>
+            Cancel
+          </button>
+          <button type="button" className="button button-danger" onClick={run}>
+            Delete
+          </button>
         </>
-      }>
+      }
+    >
       <p>It disappears from your stream, and from every copy of it the next time they sync.</p>
-      {d.item.title ? <p className="quote" dir="auto">{d.item.title}</p> : null}
+      {d.item.title ? (
+        <p className="quote" dir="auto">
+          {d.item.title}
+        </p>
+      ) : null}
     </Dialog>
   );
 }
@@ -152,33 +225,58 @@ function UnfollowDialog({ publicKey }: { publicKey: string }) {
   const s = useStreams((st) => st.byKey[publicKey]);
   const [deleteData, setDeleteData] = useState(false);
   const name = s?.name || 'this stream';
-  const { busy, error, run } = useSubmit(() => useStreams.getState().unfollow(publicKey, deleteData), () => {
-    closeDialog();
-    toast(deleteData ? `Unfollowed ${s?.name || 'the stream'} and deleted its copy` : `Unfollowed ${s?.name || 'the stream'}`);
-    void useTimeline.getState().loadInitial();
-    navigate({ name: 'home' });
-  }, [deleteData]);
+  const { busy, error, run } = useSubmit(
+    () => useStreams.getState().unfollow(publicKey, deleteData),
+    () => {
+      closeDialog();
+      toast(deleteData ? `Unfollowed ${s?.name || 'the stream'} and deleted its copy` : `Unfollowed ${s?.name || 'the stream'}`);
+      void useTimeline.getState().loadInitial();
+      navigate({ name: 'home' });
+    },
+    [deleteData],
+  );
   return (
-    <Dialog title={`Unfollow ${name}?`} size="sm" onClose={closeDialog}
+    <Dialog
+      title={`Unfollow ${name}?`}
+      size="sm"
+      onClose={closeDialog}
       footer={
         <>
-          <button type="button" className="button button-quiet" onClick={closeDialog} autoFocus>Cancel</button>
-          <button type="button" className="button button-danger" onClick={() => void run()} disabled={busy}>{busy ? 'Unfollowing…' : deleteData ? 'Unfollow and delete' : 'Unfollow'}</button>
+          <button type="button" className="button button-quiet" onClick={closeDialog} autoFocus>
+            Cancel
+          </button>
+          <button type="button" className="button button-danger" onClick={() => void run()} disabled={busy}>
+            {busy ? 'Unfollowing…' : deleteData ? 'Unfollow and delete' : 'Unfollow'}
+          </button>
         </>
-      }>
+      }
+    >
       <p>Its posts leave your timeline and this computer stops fetching it.</p>
       <fieldset className="field choice unfollow-choice">
         <legend className="visually-hidden">The copy on this computer</legend>
         <label className="radio">
           <input type="radio" name="unfollow-data" checked={!deleteData} onChange={() => setDeleteData(false)} />
-          <span className="radio-text">Keep the copy<span className="radio-hint">{s ? `Its ${formatCount(s.posts)} ${s.posts === 1 ? 'post stays' : 'posts stay'} on this computer, in the data folder, with its files` : 'It stays on this computer'}</span></span>
+          <span className="radio-text">
+            Keep the copy
+            <span className="radio-hint">
+              {s
+                ? `Its ${formatCount(s.posts)} ${s.posts === 1 ? 'post stays' : 'posts stay'} on this computer, in the data folder, with its files`
+                : 'It stays on this computer'}
+            </span>
+          </span>
         </label>
         <label className="radio">
           <input type="radio" name="unfollow-data" checked={deleteData} onChange={() => setDeleteData(true)} />
-          <span className="radio-text">Delete the copy<span className="radio-hint">Frees the space; following again downloads it again</span></span>
+          <span className="radio-text">
+            Delete the copy<span className="radio-hint">Frees the space; following again downloads it again</span>
+          </span>
         </label>
       </fieldset>
-      {error ? <p className="form-error" role="alert">{error}</p> : null}
+      {error ? (
+        <p className="form-error" role="alert">
+          {error}
+        </p>
+      ) : null}
     </Dialog>
   );
 }
@@ -191,7 +289,9 @@ function ProfileDialog({ publicKey }: { publicKey?: string }) {
   const [picture, setPicture] = useState<File | null | undefined>(undefined);
   const { busy, error, run } = useSubmit(
     async () => {
-      const pk = publicKey ? (await useStreams.getState().setInfo(publicKey, name.trim(), about.trim()), publicKey) : (await useStreams.getState().create(name.trim(), about.trim())).publicKey;
+      const pk = publicKey
+        ? (await useStreams.getState().setInfo(publicKey, name.trim(), about.trim()), publicKey)
+        : (await useStreams.getState().create(name.trim(), about.trim())).publicKey;
       if (picture !== undefined) {
         const saving = useFiles.getState().setAvatar(pk, picture);
         // A new stream exists once made: a picture that fails then is said, not a reason to make it twice.
@@ -208,24 +308,44 @@ function ProfileDialog({ publicKey }: { publicKey?: string }) {
     [name, about, picture],
   );
   return (
-    <Dialog title={publicKey ? 'Edit profile' : 'New stream'} onClose={closeDialog}
+    <Dialog
+      title={publicKey ? 'Edit profile' : 'New stream'}
+      onClose={closeDialog}
       footer={
         <>
-          <button type="button" className="button button-quiet" onClick={closeDialog}>Cancel</button>
-          <button type="submit" form="profile-form" className="button button-primary" disabled={!name.trim() || busy}>{busy ? 'Saving…' : publicKey ? 'Save' : 'Create'}</button>
+          <button type="button" className="button button-quiet" onClick={closeDialog}>
+            Cancel
+          </button>
+          <button type="submit" form="profile-form" className="button button-primary" disabled={!name.trim() || busy}>
+            {busy ? 'Saving…' : publicKey ? 'Save' : 'Create'}
+          </button>
         </>
-      }>
-      <form id="profile-form" className="form" onSubmit={(e) => { e.preventDefault(); void run(); }}>
+      }
+    >
+      <form
+        id="profile-form"
+        className="form"
+        onSubmit={(e) => {
+          e.preventDefault();
+          void run();
+        }}
+      >
         <AvatarPicker publicKey={publicKey ?? (name || 'new')} name={name} value={picture} hasCurrent={!!s?.avatar} onChange={setPicture} />
         <label className="field">
           <span className="field-label">Name</span>
           <input className="input" value={name} onChange={(e) => setName(e.target.value)} autoFocus maxLength={80} required />
         </label>
         <label className="field">
-          <span className="field-label">About <span className="field-optional">optional</span></span>
+          <span className="field-label">
+            About <span className="field-optional">optional</span>
+          </span>
           <textarea className="input" rows={3} value={about} onChange={(e) => setAbout(e.target.value)} maxLength={500} />
         </label>
-        {error ? <p className="form-error" role="alert">{error}</p> : null}
+        {error ? (
+          <p className="form-error" role="alert">
+            {error}
+          </p>
+        ) : null}
       </form>
     </Dialog>
   );

@@ -29,13 +29,27 @@ function TextPreview({ publicKey, path, markdown }: { publicKey: string; path: s
   const [text, setText] = useState<{ text: string; truncated: boolean } | null>(null);
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
-    useFiles.getState().readText(publicKey, path).then(setText, (e) => setError(messageOf(e)));
+    useFiles
+      .getState()
+      .readText(publicKey, path)
+      .then(setText, (e) => setError(messageOf(e)));
   }, [publicKey, path]);
-  if (error) return <p className="form-error" role="alert">{error}</p>;
+  if (error)
+    return (
+      <p className="form-error" role="alert">
+        {error}
+      </p>
+    );
   if (!text) return <SkeletonCards count={1} />;
   return (
     <>
-      {markdown ? <Markdown source={text.text} streamKey={publicKey} className="md preview-md" /> : <pre className="preview-text" tabIndex={0}>{text.text}</pre>}
+      {markdown ? (
+        <Markdown source={text.text} streamKey={publicKey} className="md preview-md" />
+      ) : (
+        <pre className="preview-text" tabIndex={0}>
+          {text.text}
+        </pre>
+      )}
       {text.truncated ? <p className="field-hint">Only the first {formatSize(TEXT_PREVIEW_MAX)} are shown.</p> : null}
     </>
   );
@@ -48,7 +62,11 @@ export function FilePreviewDialog({ publicKey, path }: { publicKey: string; path
   const kind = details ? fileKind(f) : 'other';
   const href = fileUrl(details?.localUrl, path);
   useEffect(() => {
-    if (!details) void useStreams.getState().loadDetails(publicKey).catch(() => {});
+    if (!details)
+      void useStreams
+        .getState()
+        .loadDetails(publicKey)
+        .catch(() => {});
   }, [details, publicKey]);
   return (
     <Dialog
@@ -63,19 +81,29 @@ export function FilePreviewDialog({ publicKey, path }: { publicKey: string; path
               <Icon name="external" size={16} /> Open in browser
             </a>
           ) : null}
-          <button type="button" className="button button-primary" onClick={closeDialog} autoFocus>Close</button>
+          <button type="button" className="button button-primary" onClick={closeDialog} autoFocus>
+            Close
+          </button>
         </>
       }
     >
       {path.includes('/') ? <p className="preview-path mono">{visiblePath(path)}</p> : null}
       {kind === 'image' ? (
-        <div className="preview-image"><StreamImage publicKey={publicKey} path={path} alt={baseName(path)} className="preview-img" open={false} /></div>
+        <div className="preview-image">
+          <StreamImage publicKey={publicKey} path={path} alt={baseName(path)} className="preview-img" open={false} />
+        </div>
       ) : kind === 'text' || kind === 'markdown' ? (
         <TextPreview publicKey={publicKey} path={path} markdown={kind === 'markdown'} />
       ) : (
         <div className="preview-none">
-          <span className="empty-icon"><Icon name={kind === 'html' ? 'globe' : 'file'} size={28} /></span>
-          <p>{kind === 'html' ? 'Web pages open in your browser, where the stream’s scripts run apart from this app.' : 'This kind of file opens in your browser.'}</p>
+          <span className="empty-icon">
+            <Icon name={kind === 'html' ? 'globe' : 'file'} size={28} />
+          </span>
+          <p>
+            {kind === 'html'
+              ? 'Web pages open in your browser, where the stream’s scripts run apart from this app.'
+              : 'This kind of file opens in your browser.'}
+          </p>
         </div>
       )}
     </Dialog>
@@ -100,16 +128,28 @@ export function DeleteFileDialog({ publicKey, path }: { publicKey: string; path:
     }
   };
   return (
-    <Dialog title="Delete this file?" size="sm" onClose={closeDialog}
+    <Dialog
+      title="Delete this file?"
+      size="sm"
+      onClose={closeDialog}
       footer={
         <>
-          <button type="button" className="button button-quiet" onClick={closeDialog} autoFocus>Cancel</button>
-          <button type="button" className="button button-danger" onClick={() => void run()} disabled={busy}>{busy ? 'Deleting…' : 'Delete'}</button>
+          <button type="button" className="button button-quiet" onClick={closeDialog} autoFocus>
+            Cancel
+          </button>
+          <button type="button" className="button button-danger" onClick={() => void run()} disabled={busy}>
+            {busy ? 'Deleting…' : 'Delete'}
+          </button>
         </>
-      }>
+      }
+    >
       <p>It disappears from your stream, and from every copy of it the next time they sync. Posts that show it will show its name instead.</p>
       <p className="quote mono">{visiblePath(path)}</p>
-      {error ? <p className="form-error" role="alert">{error}</p> : null}
+      {error ? (
+        <p className="form-error" role="alert">
+          {error}
+        </p>
+      ) : null}
     </Dialog>
   );
 }
@@ -118,7 +158,15 @@ export function DeleteFileDialog({ publicKey, path }: { publicKey: string; path:
  * Which folder of a picked one is the website (index.html lies only deeper): each candidate, and
  * (when adding) the whole folder as plain files. Asked once per pick.
  */
-export function SiteRootDialog({ folder, roots, counts, total, allowPlain, onChoose, onClose }: {
+export function SiteRootDialog({
+  folder,
+  roots,
+  counts,
+  total,
+  allowPlain,
+  onChoose,
+  onClose,
+}: {
   folder: string;
   roots: string[];
   /** files in each candidate, by root */
@@ -130,16 +178,30 @@ export function SiteRootDialog({ folder, roots, counts, total, allowPlain, onCho
 }) {
   const files = (n: number) => `${n.toLocaleString('en')} ${n === 1 ? 'file' : 'files'}`;
   return (
-    <Dialog title="Which folder is the website?" onClose={onClose}
-      footer={<button type="button" className="button button-quiet" onClick={onClose}>Cancel</button>}>
-      <p>{roots.length === 1 ? `“${folder}” holds a website in ${folder}/${roots[0]}/.` : `“${folder}” holds ${roots.length} folders with an index.html.`} A website’s folder becomes the top of your stream, so a phone opens its index.html.</p>
+    <Dialog
+      title="Which folder is the website?"
+      onClose={onClose}
+      footer={
+        <button type="button" className="button button-quiet" onClick={onClose}>
+          Cancel
+        </button>
+      }
+    >
+      <p>
+        {roots.length === 1 ? `“${folder}” holds a website in ${folder}/${roots[0]}/.` : `“${folder}” holds ${roots.length} folders with an index.html.`} A
+        website’s folder becomes the top of your stream, so a phone opens its index.html.
+      </p>
       <div className="choice-list">
         {roots.map((r, i) => (
           <button key={r} type="button" className="choice" onClick={() => onChoose(r)} autoFocus={i === 0}>
             <Icon name="globe" size={20} />
             <span className="choice-text">
-              <span className="choice-title">Publish {folder}/{r}/ as the website</span>
-              <span className="choice-hint">Only its {files(counts[r] ?? 0)} are added; the rest of {folder} stays out.</span>
+              <span className="choice-title">
+                Publish {folder}/{r}/ as the website
+              </span>
+              <span className="choice-hint">
+                Only its {files(counts[r] ?? 0)} are added; the rest of {folder} stays out.
+              </span>
             </span>
           </button>
         ))}
@@ -148,7 +210,9 @@ export function SiteRootDialog({ folder, roots, counts, total, allowPlain, onCho
             <Icon name="folder" size={20} />
             <span className="choice-text">
               <span className="choice-title">Add {folder} as a folder of files</span>
-              <span className="choice-hint">All {files(total)} under {folder}/; no website.</span>
+              <span className="choice-hint">
+                All {files(total)} under {folder}/; no website.
+              </span>
             </span>
           </button>
         ) : null}
@@ -162,23 +226,48 @@ export function ConfirmUpdateDialog({ plan, onConfirm, onClose }: { plan: Folder
   const { add, change, remove, unchanged } = plan.diff;
   const shown = remove.slice(0, 6);
   return (
-    <Dialog title="Update the website?" size="sm" onClose={onClose}
+    <Dialog
+      title="Update the website?"
+      size="sm"
+      onClose={onClose}
       footer={
         <>
-          <button type="button" className="button button-quiet" onClick={onClose} autoFocus>Cancel</button>
-          <button type="button" className="button button-primary" onClick={onConfirm}>Update</button>
+          <button type="button" className="button button-quiet" onClick={onClose} autoFocus>
+            Cancel
+          </button>
+          <button type="button" className="button button-primary" onClick={onConfirm}>
+            Update
+          </button>
         </>
-      }>
-      <p>{folderReport({ added: add.length, changed: change.length, removed: remove.length, unchanged })}. These files are no longer in the folder and leave the website, here and on every copy:</p>
+      }
+    >
+      <p>
+        {folderReport({ added: add.length, changed: change.length, removed: remove.length, unchanged })}. These files are no longer in the folder and leave the
+        website, here and on every copy:
+      </p>
       <ul className="quote mono file-gone-list">
-        {shown.map((p) => <li key={p}>{p}</li>)}
+        {shown.map((p) => (
+          <li key={p}>{p}</li>
+        ))}
         {remove.length > shown.length ? <li>and {(remove.length - shown.length).toLocaleString('en')} more</li> : null}
       </ul>
     </Dialog>
   );
 }
 
-export function RemoveFolderDialog({ publicKey, folder, count, size, onClose }: { publicKey: string; folder: string; count: number; size: number; onClose: () => void }) {
+export function RemoveFolderDialog({
+  publicKey,
+  folder,
+  count,
+  size,
+  onClose,
+}: {
+  publicKey: string;
+  folder: string;
+  count: number;
+  size: number;
+  onClose: () => void;
+}) {
   const toast = useUi((s) => s.toast);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
@@ -195,16 +284,31 @@ export function RemoveFolderDialog({ publicKey, folder, count, size, onClose }: 
     }
   };
   return (
-    <Dialog title="Remove this folder?" size="sm" onClose={onClose}
+    <Dialog
+      title="Remove this folder?"
+      size="sm"
+      onClose={onClose}
       footer={
         <>
-          <button type="button" className="button button-quiet" onClick={onClose} autoFocus>Cancel</button>
-          <button type="button" className="button button-danger" onClick={() => void run()} disabled={busy}>{busy ? 'Removing…' : 'Remove folder'}</button>
+          <button type="button" className="button button-quiet" onClick={onClose} autoFocus>
+            Cancel
+          </button>
+          <button type="button" className="button button-danger" onClick={() => void run()} disabled={busy}>
+            {busy ? 'Removing…' : 'Remove folder'}
+          </button>
         </>
-      }>
-      <p>Its {count.toLocaleString('en')} {count === 1 ? 'file' : 'files'} ({formatSize(size)}) disappear from your stream, and from every copy of it the next time they sync.</p>
+      }
+    >
+      <p>
+        Its {count.toLocaleString('en')} {count === 1 ? 'file' : 'files'} ({formatSize(size)}) disappear from your stream, and from every copy of it the next
+        time they sync.
+      </p>
       <p className="quote mono">{folder}/</p>
-      {error ? <p className="form-error" role="alert">{error}</p> : null}
+      {error ? (
+        <p className="form-error" role="alert">
+          {error}
+        </p>
+      ) : null}
     </Dialog>
   );
 }

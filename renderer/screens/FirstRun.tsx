@@ -19,9 +19,12 @@ export function FirstRun({ onDone }: { onDone: () => void }) {
   const [picture, setPicture] = useState<File | null>(null);
   const pictureInput = useRef<HTMLInputElement>(null);
   const preview = useMemo(() => (picture ? URL.createObjectURL(picture) : null), [picture]);
-  useEffect(() => () => {
-    if (preview) URL.revokeObjectURL(preview);
-  }, [preview]);
+  useEffect(
+    () => () => {
+      if (preview) URL.revokeObjectURL(preview);
+    },
+    [preview],
+  );
   const openDialog = useUi((s) => s.openDialog);
   const [step, setStep] = useState<{ name: 'create' | 'restore' | 'open' } | { name: 'backup'; publicKey: string }>({ name: 'create' });
   const finish = (publicKey?: string) => {
@@ -40,7 +43,10 @@ export function FirstRun({ onDone }: { onDone: () => void }) {
       const s = await useStreams.getState().create(name.trim(), about.trim());
       if (picture) {
         // The stream exists now: a picture that fails is said, and can be set again in Edit profile.
-        await useFiles.getState().setAvatar(s.publicKey, picture).catch((err) => useUi.getState().toast(`Your picture was not saved: ${messageOf(err)}`, 'error'));
+        await useFiles
+          .getState()
+          .setAvatar(s.publicKey, picture)
+          .catch((err) => useUi.getState().toast(`Your picture was not saved: ${messageOf(err)}`, 'error'));
       }
       setStep({ name: 'backup', publicKey: s.publicKey });
     } catch (err) {
@@ -73,9 +79,11 @@ export function FirstRun({ onDone }: { onDone: () => void }) {
         <div className="welcome-card welcome-wide card">
           {brand}
           <h1>{step.name === 'restore' ? 'Restore your stream' : 'Open a stream file'}</h1>
-          {step.name === 'restore'
-            ? <RestoreForm onCancel={() => setStep({ name: 'create' })} onRestored={(pk) => finish(pk)} />
-            : <OpenFileForm onCancel={() => setStep({ name: 'create' })} onOpened={(pk) => finish(pk)} />}
+          {step.name === 'restore' ? (
+            <RestoreForm onCancel={() => setStep({ name: 'create' })} onRestored={(pk) => finish(pk)} />
+          ) : (
+            <OpenFileForm onCancel={() => setStep({ name: 'create' })} onOpened={(pk) => finish(pk)} />
+          )}
         </div>
       </main>
     );
@@ -86,7 +94,9 @@ export function FirstRun({ onDone }: { onDone: () => void }) {
       <div className="welcome-card card">
         {brand}
         <h1>Make your stream</h1>
-        <p className="lead">A stream is your own feed of posts and files. It lives on this computer, and anyone you share it with keeps a signed copy: no account, no server.</p>
+        <p className="lead">
+          A stream is your own feed of posts and files. It lives on this computer, and anyone you share it with keeps a signed copy: no account, no server.
+        </p>
         <form onSubmit={(e) => void submit(e)} className="form">
           <div className="welcome-preview">
             <Avatar publicKey={name || 'drayer'} name={name || '?'} size={56} src={preview} />
@@ -94,17 +104,28 @@ export function FirstRun({ onDone }: { onDone: () => void }) {
               <div className="welcome-preview-name">{name.trim() || 'Your name'}</div>
               <div className="welcome-preview-about">{about.trim() || 'A line about you'}</div>
             </div>
-            <input ref={pictureInput} type="file" accept={AVATAR_ACCEPT} className="visually-hidden" tabIndex={-1} aria-hidden="true"
+            <input
+              ref={pictureInput}
+              type="file"
+              accept={AVATAR_ACCEPT}
+              className="visually-hidden"
+              tabIndex={-1}
+              aria-hidden="true"
               onChange={(e) => {
                 const f = e.currentTarget.files?.[0];
                 e.currentTarget.value = '';
                 if (f) setPicture(f);
-              }} />
+              }}
+            />
             <div className="welcome-preview-actions">
               <button type="button" className="button button-sm" onClick={() => pictureInput.current?.click()}>
                 <Icon name="image" size={16} /> {picture ? 'Change picture' : 'Add a picture'}
               </button>
-              {picture ? <button type="button" className="button button-sm button-quiet" onClick={() => setPicture(null)}>Remove</button> : null}
+              {picture ? (
+                <button type="button" className="button button-sm button-quiet" onClick={() => setPicture(null)}>
+                  Remove
+                </button>
+              ) : null}
             </div>
           </div>
           <label className="field">
@@ -112,20 +133,41 @@ export function FirstRun({ onDone }: { onDone: () => void }) {
             <input className="input" value={name} onChange={(e) => setName(e.target.value)} placeholder="e.g. Ada's notes" required autoFocus maxLength={80} />
           </label>
           <label className="field">
-            <span className="field-label">About <span className="field-optional">optional</span></span>
-            <textarea className="input" value={about} onChange={(e) => setAbout(e.target.value)} rows={3} placeholder="What you'll post about" maxLength={500} />
+            <span className="field-label">
+              About <span className="field-optional">optional</span>
+            </span>
+            <textarea
+              className="input"
+              value={about}
+              onChange={(e) => setAbout(e.target.value)}
+              rows={3}
+              placeholder="What you'll post about"
+              maxLength={500}
+            />
           </label>
-          {error ? <p className="form-error" role="alert">{error}</p> : null}
+          {error ? (
+            <p className="form-error" role="alert">
+              {error}
+            </p>
+          ) : null}
           <div className="form-actions">
-            <button type="button" className="button button-quiet" onClick={() => openDialog({ kind: 'follow' })}>Follow someone instead</button>
-            <button type="submit" className="button button-primary" disabled={!name.trim() || busy}>{busy ? 'Creating…' : 'Create stream'}</button>
+            <button type="button" className="button button-quiet" onClick={() => openDialog({ kind: 'follow' })}>
+              Follow someone instead
+            </button>
+            <button type="submit" className="button button-primary" disabled={!name.trim() || busy}>
+              {busy ? 'Creating…' : 'Create stream'}
+            </button>
           </div>
         </form>
         <div className="welcome-alt">
           <span>Already have a stream?</span>
-          <button type="button" className="link-button" onClick={() => setStep({ name: 'restore' })}>Restore from backup words</button>
+          <button type="button" className="link-button" onClick={() => setStep({ name: 'restore' })}>
+            Restore from backup words
+          </button>
           <span aria-hidden="true">·</span>
-          <button type="button" className="link-button" onClick={() => setStep({ name: 'open' })}>Open a stream file</button>
+          <button type="button" className="link-button" onClick={() => setStep({ name: 'open' })}>
+            Open a stream file
+          </button>
         </div>
       </div>
     </main>

@@ -33,7 +33,10 @@ function SourceForm({ publicKey, onSynced }: { publicKey: string; onSynced: () =
       await useStreams.getState().setSources(publicKey, [clean]);
       const reports = await useSync.getState().syncNow(publicKey);
       const bad = reports.find((r) => r.error || r.skipped);
-      if (bad && !reports.some((r) => !r.error && !r.skipped)) setError(bad.error ? explainSyncError(bad.error) : { text: bad.skipped!, advice: 'Change it in Settings, or give an address on this network.', detail: '' });
+      if (bad && !reports.some((r) => !r.error && !r.skipped))
+        setError(
+          bad.error ? explainSyncError(bad.error) : { text: bad.skipped!, advice: 'Change it in Settings, or give an address on this network.', detail: '' },
+        );
       else onSynced();
     } catch (e) {
       setError(explainFollowError(codeOf(e), messageOf(e)));
@@ -42,10 +45,32 @@ function SourceForm({ publicKey, onSynced }: { publicKey: string; onSynced: () =
     }
   };
   return (
-    <form className="source-form" onSubmit={(e) => { e.preventDefault(); void submit(); }}>
-      <label className="visually-hidden" htmlFor={`source-${publicKey}`}>Address to fetch it from</label>
-      <input id={`source-${publicKey}`} className="input mono" value={url} onChange={(e) => { setUrl(e.target.value); setError(null); }} placeholder="192.168.1.20:15723" spellCheck={false} inputMode="url" disabled={busy} />
-      <button type="submit" className="button" disabled={!url.trim() || busy}>{busy ? 'Trying…' : 'Fetch from here'}</button>
+    <form
+      className="source-form"
+      onSubmit={(e) => {
+        e.preventDefault();
+        void submit();
+      }}
+    >
+      <label className="visually-hidden" htmlFor={`source-${publicKey}`}>
+        Address to fetch it from
+      </label>
+      <input
+        id={`source-${publicKey}`}
+        className="input mono"
+        value={url}
+        onChange={(e) => {
+          setUrl(e.target.value);
+          setError(null);
+        }}
+        placeholder="192.168.1.20:15723"
+        spellCheck={false}
+        inputMode="url"
+        disabled={busy}
+      />
+      <button type="submit" className="button" disabled={!url.trim() || busy}>
+        {busy ? 'Trying…' : 'Fetch from here'}
+      </button>
       {error ? <Problem e={error} className="source-form-error" /> : null}
     </form>
   );
@@ -74,8 +99,15 @@ export function FollowState({ s, name }: { s: StreamSummary & Partial<StreamDeta
     return (
       <section className="card follow-state" aria-label="Sync progress">
         <SyncProgress
-          p={p} label={`Fetching ${name}`} onCancel={cancel} cancelLabel={`Cancel fetching ${name}`}
-          head={<>Fetching {name} from <span className="mono">{peerLabel(p.peer)}</span></>}
+          p={p}
+          label={`Fetching ${name}`}
+          onCancel={cancel}
+          cancelLabel={`Cancel fetching ${name}`}
+          head={
+            <>
+              Fetching {name} from <span className="mono">{peerLabel(p.peer)}</span>
+            </>
+          }
         />
         <p className="follow-state-hint">Posts show up here as they arrive. You can leave this page; it carries on. Cancel keeps what arrived.</p>
       </section>
@@ -85,8 +117,12 @@ export function FollowState({ s, name }: { s: StreamSummary & Partial<StreamDeta
     return (
       <section className="card follow-state" aria-label="Sync progress">
         <SyncProgress
-          p={{ publicKey: s.publicKey, peer: '', records: 0, bytes: 0, done: false, at: 0 }} label={`Connecting for ${name}`} head={`Fetching ${name}`} line="Connecting…"
-          onCancel={cancel} cancelLabel={`Cancel fetching ${name}`}
+          p={{ publicKey: s.publicKey, peer: '', records: 0, bytes: 0, done: false, at: 0 }}
+          label={`Connecting for ${name}`}
+          head={`Fetching ${name}`}
+          line="Connecting…"
+          onCancel={cancel}
+          cancelLabel={`Cancel fetching ${name}`}
         />
       </section>
     );
@@ -97,7 +133,9 @@ export function FollowState({ s, name }: { s: StreamSummary & Partial<StreamDeta
     const posts = `${formatCount(s.posts)} ${s.posts === 1 ? 'post' : 'posts'}`;
     return (
       <section className="card follow-state" aria-label="Sync stopped">
-        <div className="follow-state-title"><Icon name="sync" size={18} /> {got ? `You stopped fetching ${name}` : `You stopped fetching ${name} before anything arrived`}</div>
+        <div className="follow-state-title">
+          <Icon name="sync" size={18} /> {got ? `You stopped fetching ${name}` : `You stopped fetching ${name} before anything arrived`}
+        </div>
         <p>
           {got
             ? `What arrived is kept: ${amount ? `${amount}, ` : ''}${posts} to read. Drayer fetches nothing more of it until you resume.`
@@ -136,7 +174,9 @@ export function FollowState({ s, name }: { s: StreamSummary & Partial<StreamDeta
   if (s.records > 0) return null;
   return (
     <section className="card follow-state" aria-label="Waiting for this stream">
-      <div className="follow-state-title"><Icon name="nearby" size={18} /> Waiting for {name}</div>
+      <div className="follow-state-title">
+        <Icon name="nearby" size={18} /> Waiting for {name}
+      </div>
       <p>
         {heardNearby
           ? 'A computer nearby has it: it arrives in a moment.'

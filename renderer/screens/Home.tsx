@@ -26,7 +26,9 @@ function Composer() {
     return (
       <section className="card composer composer-empty" aria-label="New post">
         <p>Make a stream of your own to post.</p>
-        <button type="button" className="button button-primary" onClick={() => useUi.getState().openDialog({ kind: 'newStream' })}>Make your stream</button>
+        <button type="button" className="button button-primary" onClick={() => useUi.getState().openDialog({ kind: 'newStream' })}>
+          Make your stream
+        </button>
       </section>
     );
   }
@@ -45,10 +47,22 @@ function Composer() {
           leading={
             mine.length > 1 ? (
               <>
-                <label className="visually-hidden" htmlFor="composer-stream">Post to</label>
+                <label className="visually-hidden" htmlFor="composer-stream">
+                  Post to
+                </label>
                 {/* a long name is cut with an ellipsis here; the tooltip holds it whole */}
-                <select id="composer-stream" className="select select-sm composer-stream" value={current.publicKey} onChange={(e) => setPk(e.target.value)} title={`Post to ${current.name}`}>
-                  {mine.map((s) => <option key={s.publicKey} value={s.publicKey} title={s.name}>{shortName(s.name)}</option>)}
+                <select
+                  id="composer-stream"
+                  className="select select-sm composer-stream"
+                  value={current.publicKey}
+                  onChange={(e) => setPk(e.target.value)}
+                  title={`Post to ${current.name}`}
+                >
+                  {mine.map((s) => (
+                    <option key={s.publicKey} value={s.publicKey} title={s.name}>
+                      {shortName(s.name)}
+                    </option>
+                  ))}
                 </select>
               </>
             ) : null
@@ -68,7 +82,12 @@ export function Home() {
         <h1>Home</h1>
         {main ? (
           // Share is one click from Home at any width (the rail's Share card hides on narrower windows).
-          <button type="button" className="button button-sm home-share" onClick={() => openDialog({ kind: 'share', publicKey: main.publicKey })} aria-label={`Share ${main.name}`}>
+          <button
+            type="button"
+            className="button button-sm home-share"
+            onClick={() => openDialog({ kind: 'share', publicKey: main.publicKey })}
+            aria-label={`Share ${main.name}`}
+          >
             <Icon name="share" size={16} /> Share
           </button>
         ) : null}

@@ -58,14 +58,21 @@ function FollowOptions({ n, compact }: { n: NearbyStream; compact: boolean }) {
   return (
     <div className="popover-wrap" ref={wrap}>
       <button
-        ref={button} type="button" className={`button button-primary split-more${compact ? ' button-sm' : ''}`}
-        aria-label={`Follow options for ${name}`} aria-haspopup="dialog" aria-expanded={open} onClick={() => setOpen((o) => !o)}
+        ref={button}
+        type="button"
+        className={`button button-primary split-more${compact ? ' button-sm' : ''}`}
+        aria-label={`Follow options for ${name}`}
+        aria-haspopup="dialog"
+        aria-expanded={open}
+        onClick={() => setOpen((o) => !o)}
       >
         <Icon name="chevronDown" size={16} />
       </button>
       {open ? (
         <div
-          className="popover" role="dialog" aria-label={`Follow ${name}`}
+          className="popover"
+          role="dialog"
+          aria-label={`Follow ${name}`}
           onKeyDown={(e) => {
             if (e.key === 'Escape') {
               e.stopPropagation();
@@ -84,8 +91,19 @@ function FollowOptions({ n, compact }: { n: NearbyStream; compact: boolean }) {
           >
             <ScopePicker scope={scope} onChange={setScope} legend={`Follow ${name}: keep`} />
             <div className="popover-foot">
-              <button type="button" className="button button-quiet button-sm" onClick={() => { setOpen(false); button.current?.focus(); }}>Cancel</button>
-              <button type="submit" className="button button-primary button-sm">Follow</button>
+              <button
+                type="button"
+                className="button button-quiet button-sm"
+                onClick={() => {
+                  setOpen(false);
+                  button.current?.focus();
+                }}
+              >
+                Cancel
+              </button>
+              <button type="submit" className="button button-primary button-sm">
+                Follow
+              </button>
             </div>
           </form>
         </div>
@@ -117,18 +135,36 @@ export function NearbyRow({ n, compact = false }: { n: NearbyStream; compact?: b
         </div>
         {n.owned ? (
           // Yours, carried by another computer: good to know it travels, nothing to follow.
-          <button type="button" className={compact ? 'button button-sm button-quiet nearby-yours' : 'button button-quiet nearby-yours'} onClick={open} aria-label={`Open ${name}, your stream`}>
+          <button
+            type="button"
+            className={compact ? 'button button-sm button-quiet nearby-yours' : 'button button-quiet nearby-yours'}
+            onClick={open}
+            aria-label={`Open ${name}, your stream`}
+          >
             Yours
           </button>
         ) : pending ? (
-          <span className="nearby-state" role="status"><span className="spinner" aria-hidden="true" />{compact ? <span className="visually-hidden">Following…</span> : 'Following…'}</span>
+          <span className="nearby-state" role="status">
+            <span className="spinner" aria-hidden="true" />
+            {compact ? <span className="visually-hidden">Following…</span> : 'Following…'}
+          </span>
         ) : following ? (
-          <button type="button" className={compact ? 'button button-sm button-quiet nearby-following' : 'button nearby-following'} onClick={open} aria-label={`Open ${name}`}>
+          <button
+            type="button"
+            className={compact ? 'button button-sm button-quiet nearby-following' : 'button nearby-following'}
+            onClick={open}
+            aria-label={`Open ${name}`}
+          >
             <Icon name="check" size={14} /> Following
           </button>
         ) : (
           <div className="split">
-            <button type="button" className={`button button-primary split-main${compact ? ' button-sm' : ''}`} onClick={() => void startFollow(n, { kind: 'all' })} aria-label={`Follow ${name}`}>
+            <button
+              type="button"
+              className={`button button-primary split-main${compact ? ' button-sm' : ''}`}
+              onClick={() => void startFollow(n, { kind: 'all' })}
+              aria-label={`Follow ${name}`}
+            >
               {compact ? null : <Icon name="plus" size={16} />} Follow
             </button>
             <FollowOptions n={n} compact={compact} />
@@ -138,11 +174,19 @@ export function NearbyRow({ n, compact = false }: { n: NearbyStream; compact?: b
       {pending && !compact ? (
         <div className="nearby-progress">
           {progress && !progress.done ? (
-            <SyncProgress p={progress} label={`Fetching ${name}`} onCancel={() => void useSync.getState().cancel(n.publicKey)} cancelLabel={`Cancel fetching ${name}`} />
+            <SyncProgress
+              p={progress}
+              label={`Fetching ${name}`}
+              onCancel={() => void useSync.getState().cancel(n.publicKey)}
+              cancelLabel={`Cancel fetching ${name}`}
+            />
           ) : (
             <SyncProgress
-              p={{ publicKey: n.publicKey, peer: '', records: 0, bytes: 0, done: false, at: 0 }} label={`Connecting to ${fromLabel(n)}`} line={`Connecting to ${fromLabel(n)}…`}
-              onCancel={() => void useSync.getState().cancel(n.publicKey)} cancelLabel={`Cancel fetching ${name}`}
+              p={{ publicKey: n.publicKey, peer: '', records: 0, bytes: 0, done: false, at: 0 }}
+              label={`Connecting to ${fromLabel(n)}`}
+              line={`Connecting to ${fromLabel(n)}…`}
+              onCancel={() => void useSync.getState().cancel(n.publicKey)}
+              cancelLabel={`Cancel fetching ${name}`}
             />
           )}
         </div>
@@ -171,23 +215,57 @@ export function Nearby() {
         <h1>Nearby</h1>
       </header>
       {off ? (
-        <EmptyState icon="nearby" title="Finding nearby streams is off" text="Turn it on to see streams from computers on this network, and to let them see yours."
-          action={<button type="button" className="button button-primary" onClick={() => void useSettings.getState().update({ discovery: true })}>Turn on</button>} />
+        <EmptyState
+          icon="nearby"
+          title="Finding nearby streams is off"
+          text="Turn it on to see streams from computers on this network, and to let them see yours."
+          action={
+            <button type="button" className="button button-primary" onClick={() => void useSettings.getState().update({ discovery: true })}>
+              Turn on
+            </button>
+          }
+        />
       ) : (
         <>
           <section className="card radar-card" aria-label="This computer">
-            <span className="radar" aria-hidden="true"><span /><span /><Icon name="nearby" size={22} /></span>
+            <span className="radar" aria-hidden="true">
+              <span />
+              <span />
+              <Icon name="nearby" size={22} />
+            </span>
             <div className="radar-text">
-              <p className="radar-title">{nearby.length === 0 ? 'Looking for streams on this network…' : `${nearby.length} ${nearby.length === 1 ? 'stream' : 'streams'} on ${computers} ${computers === 1 ? 'computer' : 'computers'} nearby`}</p>
-              <p className="radar-sub">{node?.name ? <>Others see this computer as <strong>{node.name}</strong>.</> : 'Others on the same Wi-Fi see your streams here too.'}</p>
+              <p className="radar-title">
+                {nearby.length === 0
+                  ? 'Looking for streams on this network…'
+                  : `${nearby.length} ${nearby.length === 1 ? 'stream' : 'streams'} on ${computers} ${computers === 1 ? 'computer' : 'computers'} nearby`}
+              </p>
+              <p className="radar-sub">
+                {node?.name ? (
+                  <>
+                    Others see this computer as <strong>{node.name}</strong>.
+                  </>
+                ) : (
+                  'Others on the same Wi-Fi see your streams here too.'
+                )}
+              </p>
             </div>
           </section>
           {nearby.length === 0 ? (
-            <EmptyState icon="nearby" title="No one nearby yet" text="Streams on the same Wi-Fi show up here by themselves. Ask a friend to open Drayer, or follow someone by their key."
-              action={<button type="button" className="button" onClick={() => openDialog({ kind: 'follow' })}>Follow by key</button>} />
+            <EmptyState
+              icon="nearby"
+              title="No one nearby yet"
+              text="Streams on the same Wi-Fi show up here by themselves. Ask a friend to open Drayer, or follow someone by their key."
+              action={
+                <button type="button" className="button" onClick={() => openDialog({ kind: 'follow' })}>
+                  Follow by key
+                </button>
+              }
+            />
           ) : (
             <ul className="nearby-list" aria-label="Streams nearby">
-              {nearby.map((n) => <NearbyRow key={n.publicKey} n={n} />)}
+              {nearby.map((n) => (
+                <NearbyRow key={n.publicKey} n={n} />
+              ))}
             </ul>
           )}
         </>

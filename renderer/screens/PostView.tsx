@@ -22,13 +22,15 @@ export function PostView({ publicKey, postKey }: { publicKey: string; postKey: s
   const name = pendingName || summary?.name || 'Unnamed stream';
 
   const load = useCallback(() => {
-    transport().call('getPost', { publicKey, key: postKey }).then(
-      (p) => {
-        setPost(p);
-        setError(null);
-      },
-      (e) => setError(messageOf(e)),
-    );
+    transport()
+      .call('getPost', { publicKey, key: postKey })
+      .then(
+        (p) => {
+          setPost(p);
+          setError(null);
+        },
+        (e) => setError(messageOf(e)),
+      );
   }, [publicKey, postKey]);
   // again whenever the stream changes (an edit or a delete arriving)
   useEffect(load, [load, summary?.records]);
@@ -49,9 +51,13 @@ export function PostView({ publicKey, postKey }: { publicKey: string; postKey: s
         text={summary ? 'It was deleted, or this computer has not received it yet.' : 'This computer does not hold the stream it belongs to.'}
         action={
           summary ? (
-            <button type="button" className="button" onClick={() => navigate({ name: 'stream', publicKey })}>Open <bdi className="post-view-name">{name}</bdi></button>
+            <button type="button" className="button" onClick={() => navigate({ name: 'stream', publicKey })}>
+              Open <bdi className="post-view-name">{name}</bdi>
+            </button>
           ) : (
-            <button type="button" className="button" onClick={() => openDialog({ kind: 'follow', key: publicKey })}>Follow this stream</button>
+            <button type="button" className="button" onClick={() => openDialog({ kind: 'follow', key: publicKey })}>
+              Follow this stream
+            </button>
           )
         }
       />
@@ -75,7 +81,10 @@ export function PostView({ publicKey, postKey }: { publicKey: string; postKey: s
           }}
         />
         <button type="button" className="button button-quiet post-view-more" onClick={() => navigate({ name: 'stream', publicKey })}>
-          All posts of <bdi className="post-view-name" title={name}>{name}</bdi>
+          All posts of{' '}
+          <bdi className="post-view-name" title={name}>
+            {name}
+          </bdi>
         </button>
       </>
     );

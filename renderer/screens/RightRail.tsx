@@ -20,8 +20,9 @@ export function RightRail() {
   const pendingKeys = useStreams((s) => s.pending);
   // Each pull shows in full once per screen: the stream's own page and Nearby's rows show theirs,
   // the follow dialog its new stream; the rail shows the rest (the sidebar's spinners stay compact).
-  const active = useSync(useShallow(selectActive)).filter((p) =>
-    !(route.name === 'stream' && route.publicKey === p.publicKey) && !(route.name === 'nearby' && pendingKeys[p.publicKey]) && !followDialog);
+  const active = useSync(useShallow(selectActive)).filter(
+    (p) => !(route.name === 'stream' && route.publicKey === p.publicKey) && !(route.name === 'nearby' && pendingKeys[p.publicKey]) && !followDialog,
+  );
   const known = useStreams(useShallow((s) => ({ byKey: s.byKey, pending: s.pending, nearby: s.nearby })));
   const names = active.map((p) => displayName(known, p.publicKey));
   const navigate = useUi((s) => s.navigate);
@@ -34,32 +35,51 @@ export function RightRail() {
     <aside className="rail" aria-label="Share, nearby and syncing">
       {sharing ? <ShareCard publicKey={sharing} /> : null}
       {onNearby ? null : (
-      <section className="rail-section" aria-labelledby="rail-nearby">
-        <h2 className="section-label rail-head" id="rail-nearby">
-          <span>Nearby</span>
-          {nearby.length > 0 ? <span className="live-dot" title="Live: computers appear and leave as they come and go"><span className="visually-hidden">live</span></span> : null}
-        </h2>
-        {nearby.length === 0 ? (
-          <p className="rail-empty">{nearbyAll > 0 ? `You follow every stream nearby (${nearbyAll}).` : 'Streams on this network appear here by themselves.'}</p>
-        ) : (
-          <ul className="rail-list">
-            {nearby.slice(0, 5).map((n) => <NearbyRow key={n.publicKey} n={n} compact />)}
-          </ul>
-        )}
-        {nearby.length > 5 ? <button type="button" className="link-button" onClick={() => navigate({ name: 'nearby' })}>Show all {nearby.length}</button> : null}
-      </section>
+        <section className="rail-section" aria-labelledby="rail-nearby">
+          <h2 className="section-label rail-head" id="rail-nearby">
+            <span>Nearby</span>
+            {nearby.length > 0 ? (
+              <span className="live-dot" title="Live: computers appear and leave as they come and go">
+                <span className="visually-hidden">live</span>
+              </span>
+            ) : null}
+          </h2>
+          {nearby.length === 0 ? (
+            <p className="rail-empty">
+              {nearbyAll > 0 ? `You follow every stream nearby (${nearbyAll}).` : 'Streams on this network appear here by themselves.'}
+            </p>
+          ) : (
+            <ul className="rail-list">
+              {nearby.slice(0, 5).map((n) => (
+                <NearbyRow key={n.publicKey} n={n} compact />
+              ))}
+            </ul>
+          )}
+          {nearby.length > 5 ? (
+            <button type="button" className="link-button" onClick={() => navigate({ name: 'nearby' })}>
+              Show all {nearby.length}
+            </button>
+          ) : null}
+        </section>
       )}
       {active.length > 0 ? (
         <section className="rail-section" aria-labelledby="rail-syncing">
-          <h2 className="section-label" id="rail-syncing">Syncing</h2>
+          <h2 className="section-label" id="rail-syncing">
+            Syncing
+          </h2>
           <ul className="rail-list">
             {active.map((p, i) => (
               <li key={p.publicKey} className="sync-row">
                 <SyncProgress
                   p={p}
                   label={`Syncing ${names[i] ?? 'stream'}`}
-                  head={<button type="button" className="link-button sync-row-name" onClick={() => navigate({ name: 'stream', publicKey: p.publicKey })}>{names[i] ?? 'New stream'}</button>}
-                  onCancel={() => void useSync.getState().cancel(p.publicKey)} cancelLabel={`Cancel syncing ${names[i] ?? 'stream'}`}
+                  head={
+                    <button type="button" className="link-button sync-row-name" onClick={() => navigate({ name: 'stream', publicKey: p.publicKey })}>
+                      {names[i] ?? 'New stream'}
+                    </button>
+                  }
+                  onCancel={() => void useSync.getState().cancel(p.publicKey)}
+                  cancelLabel={`Cancel syncing ${names[i] ?? 'stream'}`}
                 />
               </li>
             ))}
@@ -77,23 +97,47 @@ function ShareCard({ publicKey }: { publicKey: string }) {
   const openDialog = useUi((s) => s.openDialog);
   useEffect(() => {
     // The stream page loads these itself; Home and the rest need them for the QR and the link.
-    if (!useStreams.getState().details[publicKey]) useStreams.getState().loadDetails(publicKey).catch(() => {});
+    if (!useStreams.getState().details[publicKey])
+      useStreams
+        .getState()
+        .loadDetails(publicKey)
+        .catch(() => {});
   }, [publicKey]);
   const phone = details?.serve ? details.webUrls[0] : undefined;
   return (
     <section className="rail-section share-card" aria-labelledby="rail-share">
-      <h2 className="section-label" id="rail-share">Share</h2>
+      <h2 className="section-label" id="rail-share">
+        Share
+      </h2>
       <div className="share-card-body">
-        <button type="button" className="share-card-qr" onClick={() => openDialog({ kind: 'share', publicKey })} aria-label={`Open Share for ${name}`} title="Open Share: a bigger code, and every address">
+        <button
+          type="button"
+          className="share-card-qr"
+          onClick={() => openDialog({ kind: 'share', publicKey })}
+          aria-label={`Open Share for ${name}`}
+          title="Open Share: a bigger code, and every address"
+        >
           {details ? <QrCode text={phone ?? details.link} label="" size={88} /> : <span className="qr qr-loading" />}
         </button>
         <div className="share-card-text">
-          <p className="share-card-name" title={name}>{name}</p>
-          <p>{phone ? 'Scan with a phone on the same Wi-Fi, or send the link to someone with Drayer.' : 'Send the link to someone with Drayer: they follow it by pasting it.'}</p>
+          <p className="share-card-name" title={name}>
+            {name}
+          </p>
+          <p>
+            {phone
+              ? 'Scan with a phone on the same Wi-Fi, or send the link to someone with Drayer.'
+              : 'Send the link to someone with Drayer: they follow it by pasting it.'}
+          </p>
         </div>
       </div>
       <div className="share-card-actions">
-        {details ? <CopyButton text={details.link} label="Copy link" className="button button-sm" /> : <button type="button" className="button button-sm" disabled>Copy link</button>}
+        {details ? (
+          <CopyButton text={details.link} label="Copy link" className="button button-sm" />
+        ) : (
+          <button type="button" className="button button-sm" disabled>
+            Copy link
+          </button>
+        )}
         <button type="button" className="button button-sm button-quiet" onClick={() => openDialog({ kind: 'share', publicKey })}>
           <Icon name="qr" size={16} /> Open Share
         </button>

@@ -26,7 +26,10 @@ export function highlight(text: string, query: string): ReactNode[] {
 /** The node's snippets are plain text cut from markdown: drop the syntax and the repeated title. */
 export function cleanSnippet(snippet: string, title: string): string {
   let t = title && snippet.startsWith(`${title} — `) ? snippet.slice(title.length + 3) : snippet;
-  t = t.replace(/!?\[([^\]]*)\]\([^)]*\)/g, '$1').replace(/(\*\*|__|\*|_|~~|`)/g, '').replace(/(^|\s)(#{1,6}|>|[-+]|\d+\.)\s/g, '$1');
+  t = t
+    .replace(/!?\[([^\]]*)\]\([^)]*\)/g, '$1')
+    .replace(/(\*\*|__|\*|_|~~|`)/g, '')
+    .replace(/(^|\s)(#{1,6}|>|[-+]|\d+\.)\s/g, '$1');
   return t;
 }
 
@@ -51,8 +54,18 @@ export function Search({ initial }: { initial: string }) {
       </header>
       <div className="search-box" role="search">
         <Icon name="search" size={18} />
-        <label htmlFor="search-input" className="visually-hidden">Search posts</label>
-        <input id="search-input" ref={input} type="search" className="search-input" placeholder="Search all posts" value={q} onChange={(e) => setQ(e.target.value)} />
+        <label htmlFor="search-input" className="visually-hidden">
+          Search posts
+        </label>
+        <input
+          id="search-input"
+          ref={input}
+          type="search"
+          className="search-input"
+          placeholder="Search all posts"
+          value={q}
+          onChange={(e) => setQ(e.target.value)}
+        />
       </div>
       {error ? <ErrorBanner text={error} /> : null}
       {!query.trim() ? (
@@ -68,8 +81,12 @@ export function Search({ initial }: { initial: string }) {
                 <span className="result-main">
                   <span className="result-head">
                     <span className="result-name">{r.streamName || 'Unnamed stream'}</span>
-                    <span className="post-dot" aria-hidden="true">·</span>
-                    <span className="post-time"><RelativeTime us={r.ts} /></span>
+                    <span className="post-dot" aria-hidden="true">
+                      ·
+                    </span>
+                    <span className="post-time">
+                      <RelativeTime us={r.ts} />
+                    </span>
                   </span>
                   {r.title ? <span className="result-title">{highlight(r.title, query)}</span> : null}
                   <span className="result-snippet">{highlight(cleanSnippet(r.snippet, r.title), query)}</span>

@@ -33,10 +33,22 @@ function Toggle({ id, label, hint, checked, onChange }: { id: string; label: str
   return (
     <div className="setting-row">
       <div className="setting-text">
-        <label htmlFor={id} className="setting-label">{label}</label>
-        <p className="setting-hint" id={`${id}-hint`}>{hint}</p>
+        <label htmlFor={id} className="setting-label">
+          {label}
+        </label>
+        <p className="setting-hint" id={`${id}-hint`}>
+          {hint}
+        </p>
       </div>
-      <input id={id} type="checkbox" role="switch" className="switch" checked={checked} aria-describedby={`${id}-hint`} onChange={(e) => onChange(e.target.checked)} />
+      <input
+        id={id}
+        type="checkbox"
+        role="switch"
+        className="switch"
+        checked={checked}
+        aria-describedby={`${id}-hint`}
+        onChange={(e) => onChange(e.target.checked)}
+      />
     </div>
   );
 }
@@ -56,7 +68,10 @@ export function Settings() {
       toast(messageOf(e), 'error');
     }
   };
-  const intervals = node && !INTERVALS.some((i) => i.s === node.syncIntervalS) ? [...INTERVALS, { s: node.syncIntervalS, label: `Every ${node.syncIntervalS} seconds` }] : INTERVALS;
+  const intervals =
+    node && !INTERVALS.some((i) => i.s === node.syncIntervalS)
+      ? [...INTERVALS, { s: node.syncIntervalS, label: `Every ${node.syncIntervalS} seconds` }]
+      : INTERVALS;
 
   return (
     <>
@@ -68,12 +83,21 @@ export function Settings() {
         <h2 id="appearance">Appearance</h2>
         <div className="setting-row">
           <div className="setting-text">
-            <span className="setting-label" id="theme-label">Theme</span>
+            <span className="setting-label" id="theme-label">
+              Theme
+            </span>
             <p className="setting-hint">System follows your computer's light or dark mode.</p>
           </div>
           <div className="segmented" role="radiogroup" aria-labelledby="theme-label">
             {THEMES.map((t) => (
-              <button key={t.value} type="button" role="radio" aria-checked={theme === t.value} className={theme === t.value ? 'segment active' : 'segment'} onClick={() => setTheme(t.value)}>
+              <button
+                key={t.value}
+                type="button"
+                role="radio"
+                aria-checked={theme === t.value}
+                className={theme === t.value ? 'segment active' : 'segment'}
+                onClick={() => setTheme(t.value)}
+              >
                 <Icon name={t.icon} size={16} /> {t.label}
               </button>
             ))}
@@ -92,12 +116,16 @@ export function Settings() {
               }}
             >
               <div className="setting-text">
-                <label htmlFor="node-name" className="setting-label">Name on the network</label>
+                <label htmlFor="node-name" className="setting-label">
+                  Name on the network
+                </label>
                 <p className="setting-hint">What people nearby see next to your streams.</p>
               </div>
               <div className="inline-form">
                 <input id="node-name" className="input" value={name} onChange={(e) => setName(e.target.value)} maxLength={64} />
-                <button type="submit" className="button" disabled={!name.trim() || name.trim() === node.name}>Save</button>
+                <button type="submit" className="button" disabled={!name.trim() || name.trim() === node.name}>
+                  Save
+                </button>
               </div>
             </form>
             {status ? (
@@ -113,16 +141,39 @@ export function Settings() {
           <StreamsSection />
           <section className="card settings-section" aria-labelledby="network">
             <h2 id="network">Network</h2>
-            <Toggle id="discovery" label="Find streams nearby" hint="Announce your streams on this network and list the ones around you." checked={node.discovery} onChange={(v) => void save({ discovery: v })} />
-            <Toggle id="serve-followed" label="Share streams you follow" hint="Others nearby can fetch them from you too; every copy helps a stream travel." checked={node.serveFollowed} onChange={(v) => void save({ serveFollowed: v })} />
+            <Toggle
+              id="discovery"
+              label="Find streams nearby"
+              hint="Announce your streams on this network and list the ones around you."
+              checked={node.discovery}
+              onChange={(v) => void save({ discovery: v })}
+            />
+            <Toggle
+              id="serve-followed"
+              label="Share streams you follow"
+              hint="Others nearby can fetch them from you too; every copy helps a stream travel."
+              checked={node.serveFollowed}
+              onChange={(v) => void save({ serveFollowed: v })}
+            />
             <div className="setting-row">
               <div className="setting-text">
-                <span className="setting-label" id="sync-mode-label">Sync</span>
-                <p className="setting-hint" id="sync-mode-hint">{SYNC_MODES.find((m) => m.value === node.syncMode)?.hint}</p>
+                <span className="setting-label" id="sync-mode-label">
+                  Sync
+                </span>
+                <p className="setting-hint" id="sync-mode-hint">
+                  {SYNC_MODES.find((m) => m.value === node.syncMode)?.hint}
+                </p>
               </div>
               <div className="segmented" role="radiogroup" aria-labelledby="sync-mode-label" aria-describedby="sync-mode-hint">
                 {SYNC_MODES.map((m) => (
-                  <button key={m.value} type="button" role="radio" aria-checked={node.syncMode === m.value} className={node.syncMode === m.value ? 'segment active' : 'segment'} onClick={() => node.syncMode !== m.value && void save({ syncMode: m.value })}>
+                  <button
+                    key={m.value}
+                    type="button"
+                    role="radio"
+                    aria-checked={node.syncMode === m.value}
+                    className={node.syncMode === m.value ? 'segment active' : 'segment'}
+                    onClick={() => node.syncMode !== m.value && void save({ syncMode: m.value })}
+                  >
                     {m.label}
                   </button>
                 ))}
@@ -130,18 +181,28 @@ export function Settings() {
             </div>
             <div className="setting-row">
               <div className="setting-text">
-                <label htmlFor="interval" className="setting-label">Check for new posts</label>
+                <label htmlFor="interval" className="setting-label">
+                  Check for new posts
+                </label>
                 <p className="setting-hint">Nearby streams also tell you at once when they post.</p>
               </div>
               <select id="interval" className="select" value={node.syncIntervalS} onChange={(e) => void save({ syncIntervalS: Number(e.target.value) })}>
-                {intervals.map((i) => <option key={i.s} value={i.s}>{i.label}</option>)}
+                {intervals.map((i) => (
+                  <option key={i.s} value={i.s}>
+                    {i.label}
+                  </option>
+                ))}
               </select>
             </div>
             {status ? (
               <div className="setting-row">
                 <div className="setting-text">
                   <span className="setting-label">Serving</span>
-                  <p className="setting-hint">{status.lan ? `On port ${status.lan.port}${status.discovery ? `, ${status.peers} ${status.peers === 1 ? 'computer' : 'computers'} nearby` : ''}` : 'Not serving on the network'}</p>
+                  <p className="setting-hint">
+                    {status.lan
+                      ? `On port ${status.lan.port}${status.discovery ? `, ${status.peers} ${status.peers === 1 ? 'computer' : 'computers'} nearby` : ''}`
+                      : 'Not serving on the network'}
+                  </p>
                 </div>
               </div>
             ) : null}

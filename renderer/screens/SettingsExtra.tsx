@@ -24,20 +24,33 @@ export function NotificationsSection() {
       toast(messageOf(e), 'error');
     }
   };
-  const hint = node.notifications && perm === 'denied'
-    ? 'This browser blocks notifications from Drayer: allow them in its site settings (the icon left of the address).'
-    : node.notifications && perm === 'unsupported'
-      ? 'This browser cannot show notifications; the desktop app will.'
-      : 'A notification when someone you follow posts while Drayer is in the background. Click it to open the stream.';
+  const hint =
+    node.notifications && perm === 'denied'
+      ? 'This browser blocks notifications from Drayer: allow them in its site settings (the icon left of the address).'
+      : node.notifications && perm === 'unsupported'
+        ? 'This browser cannot show notifications; the desktop app will.'
+        : 'A notification when someone you follow posts while Drayer is in the background. Click it to open the stream.';
   return (
     <section className="card settings-section" aria-labelledby="notifications">
       <h2 id="notifications">Notifications</h2>
       <div className="setting-row">
         <div className="setting-text">
-          <label htmlFor="notify" className="setting-label">New posts</label>
-          <p className="setting-hint" id="notify-hint">{hint}</p>
+          <label htmlFor="notify" className="setting-label">
+            New posts
+          </label>
+          <p className="setting-hint" id="notify-hint">
+            {hint}
+          </p>
         </div>
-        <input id="notify" type="checkbox" role="switch" className="switch" checked={node.notifications} aria-describedby="notify-hint" onChange={(e) => void set(e.target.checked)} />
+        <input
+          id="notify"
+          type="checkbox"
+          role="switch"
+          className="switch"
+          checked={node.notifications}
+          aria-describedby="notify-hint"
+          onChange={(e) => void set(e.target.checked)}
+        />
       </div>
     </section>
   );
@@ -55,12 +68,37 @@ export function StreamsSection() {
           <Avatar publicKey={s.publicKey} name={s.name || '?'} size={32} />
           <div className="setting-text">
             <span className="setting-label">{s.name || 'Unnamed stream'}</span>
-            <p className="setting-hint">{s.owned ? 'Yours' : 'Followed'} · {s.file}</p>
+            <p className="setting-hint">
+              {s.owned ? 'Yours' : 'Followed'} · {s.file}
+            </p>
           </div>
           <div className="tool-actions">
-            {s.owned ? <button type="button" className="button button-sm" aria-label={`Back up the key of ${s.name}`} onClick={() => openDialog({ kind: 'keyBackup', publicKey: s.publicKey })}><Icon name="shield" size={14} /> Back up key</button> : null}
-            <button type="button" className="button button-sm" aria-label={`Export ${s.name}`} onClick={() => openDialog({ kind: 'exportStream', publicKey: s.publicKey })}><Icon name="download" size={14} /> Export</button>
-            <button type="button" className="button button-sm" aria-label={`Verify ${s.name}`} onClick={() => openDialog({ kind: 'verify', publicKey: s.publicKey })}><Icon name="check" size={14} /> Verify</button>
+            {s.owned ? (
+              <button
+                type="button"
+                className="button button-sm"
+                aria-label={`Back up the key of ${s.name}`}
+                onClick={() => openDialog({ kind: 'keyBackup', publicKey: s.publicKey })}
+              >
+                <Icon name="shield" size={14} /> Back up key
+              </button>
+            ) : null}
+            <button
+              type="button"
+              className="button button-sm"
+              aria-label={`Export ${s.name}`}
+              onClick={() => openDialog({ kind: 'exportStream', publicKey: s.publicKey })}
+            >
+              <Icon name="download" size={14} /> Export
+            </button>
+            <button
+              type="button"
+              className="button button-sm"
+              aria-label={`Verify ${s.name}`}
+              onClick={() => openDialog({ kind: 'verify', publicKey: s.publicKey })}
+            >
+              <Icon name="check" size={14} /> Verify
+            </button>
           </div>
         </div>
       ))}
@@ -70,8 +108,12 @@ export function StreamsSection() {
           <p className="setting-hint">From its 32 backup words (it becomes yours to write here), or from its stream file.</p>
         </div>
         <div className="tool-actions">
-          <button type="button" className="button" onClick={() => openDialog({ kind: 'restore' })}><Icon name="key" size={16} /> Restore from words</button>
-          <button type="button" className="button" onClick={() => openDialog({ kind: 'openFile' })}><Icon name="folder" size={16} /> Open a file</button>
+          <button type="button" className="button" onClick={() => openDialog({ kind: 'restore' })}>
+            <Icon name="key" size={16} /> Restore from words
+          </button>
+          <button type="button" className="button" onClick={() => openDialog({ kind: 'openFile' })}>
+            <Icon name="folder" size={16} /> Open a file
+          </button>
         </div>
       </div>
     </section>

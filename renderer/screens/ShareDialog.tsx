@@ -29,7 +29,10 @@ export function ShareDialog({ publicKey }: { publicKey: string }) {
   const [picked, setPicked] = useState(0);
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
-    useStreams.getState().loadDetails(publicKey).catch((e) => setError(messageOf(e)));
+    useStreams
+      .getState()
+      .loadDetails(publicKey)
+      .catch((e) => setError(messageOf(e)));
   }, [publicKey]);
 
   const name = details?.name || 'this stream';
@@ -37,7 +40,12 @@ export function ShareDialog({ publicKey }: { publicKey: string }) {
   const url = urls[Math.min(picked, urls.length - 1)];
   const tab = (id: Pane, label: string, icon: 'phone' | 'laptop') => (
     <button
-      type="button" role="tab" id={`share-tab-${id}`} aria-controls={`share-panel-${id}`} aria-selected={pane === id} tabIndex={pane === id ? 0 : -1}
+      type="button"
+      role="tab"
+      id={`share-tab-${id}`}
+      aria-controls={`share-panel-${id}`}
+      aria-selected={pane === id}
+      tabIndex={pane === id ? 0 : -1}
       className={pane === id ? 'segment active' : 'segment'}
       onClick={() => setPane(id)}
       onKeyDown={(e) => {
@@ -60,12 +68,19 @@ export function ShareDialog({ publicKey }: { publicKey: string }) {
         {tab('computer', 'Another computer', 'laptop')}
       </div>
       {error ? <ErrorBanner text={error} /> : null}
-      {!details ? <div className="share-body"><div className="qr qr-loading" /></div> : pane === 'phone' ? (
+      {!details ? (
+        <div className="share-body">
+          <div className="qr qr-loading" />
+        </div>
+      ) : pane === 'phone' ? (
         <div className="share-body" role="tabpanel" id="share-panel-phone" aria-labelledby="share-tab-phone">
           {!details.serve ? (
             <div className="share-off">
               <Icon name="alert" size={20} />
-              <p>This computer does not share {name} on the network, so a phone cannot open it. Turn on “Share followed streams” in Settings, or share it from its author’s computer.</p>
+              <p>
+                This computer does not share {name} on the network, so a phone cannot open it. Turn on “Share followed streams” in Settings, or share it from
+                its author’s computer.
+              </p>
             </div>
           ) : !url ? (
             <div className="share-off">
@@ -80,19 +95,26 @@ export function ShareDialog({ publicKey }: { publicKey: string }) {
               ) : (
                 // 127.0.0.1 on a phone is the phone itself: say so rather than offer a QR that cannot work there
                 <p className="share-hint share-hint-warn" role="note">
-                  Only this computer can open this address: it has no network address a phone can reach. Connect it to the Wi-Fi your phone uses, then open Share again.
+                  Only this computer can open this address: it has no network address a phone can reach. Connect it to the Wi-Fi your phone uses, then open
+                  Share again.
                 </p>
               )}
               {urls.length > 1 ? (
                 <label className="field share-picker">
                   <span className="field-label">Network</span>
                   <select className="select" value={Math.min(picked, urls.length - 1)} onChange={(e) => setPicked(Number(e.target.value))}>
-                    {urls.map((u, i) => <option key={u} value={i}>{hostOf(u)}</option>)}
+                    {urls.map((u, i) => (
+                      <option key={u} value={i}>
+                        {hostOf(u)}
+                      </option>
+                    ))}
                   </select>
                 </label>
               ) : null}
               <div className="share-url">
-                <span className="mono" title={url}>{url}</span>
+                <span className="mono" title={url}>
+                  {url}
+                </span>
                 <CopyButton text={url} label="Copy address" className="button button-sm" />
               </div>
             </>
@@ -103,10 +125,14 @@ export function ShareDialog({ publicKey }: { publicKey: string }) {
           <QrCode text={details.link} label={`QR code of the link ${details.link}`} />
           <p className="share-hint">In Drayer on the other computer, choose Follow a stream and paste this link.</p>
           <div className="share-url">
-            <span className="mono" title={details.link}>{details.link}</span>
+            <span className="mono" title={details.link}>
+              {details.link}
+            </span>
             <CopyButton text={details.link} label="Copy link" className="button button-sm" />
           </div>
-          <p className="share-words"><span className="keybox-label">Fingerprint</span> <span className="mono">{details.fingerprint}</span></p>
+          <p className="share-words">
+            <span className="keybox-label">Fingerprint</span> <span className="mono">{details.fingerprint}</span>
+          </p>
         </div>
       )}
     </Dialog>

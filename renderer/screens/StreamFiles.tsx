@@ -24,10 +24,7 @@ const KIND_ICON: Record<ReturnType<typeof fileKind>, IconName> = { image: 'image
 
 type Mode = 'add' | 'update';
 
-type Pending =
-  | { step: 'root'; picked: PickedFile[]; folder: string; roots: string[]; mode: Mode }
-  | { step: 'confirm'; plan: FolderPlan }
-  | null;
+type Pending = { step: 'root'; picked: PickedFile[]; folder: string; roots: string[]; mode: Mode } | { step: 'confirm'; plan: FolderPlan } | null;
 
 /**
  * Adding what was picked or dropped, and updating the site from its folder: which folder is the
@@ -40,7 +37,10 @@ export function useFolderFlow(publicKey: string): { start: (picked: PickedFile[]
     const { toast } = useUi.getState();
     const r = await useFiles.getState().applyFolder(publicKey, plan, { remove: mode === 'update' });
     if (r.failed.length > 0) {
-      toast(`${r.failed.length === 1 ? `${r.failed[0]!.path} was not added` : `${formatCount(r.failed.length)} files were not added`}: ${r.failed[0]!.message}`, 'error');
+      toast(
+        `${r.failed.length === 1 ? `${r.failed[0]!.path} was not added` : `${formatCount(r.failed.length)} files were not added`}: ${r.failed[0]!.message}`,
+        'error',
+      );
       return;
     }
     const sent = r.added + r.changed;
@@ -63,7 +63,8 @@ export function useFolderFlow(publicKey: string): { start: (picked: PickedFile[]
     const c = folderChoice(picked);
     if (c.kind === 'site') void run(asSite(picked, c.folder, c.root), mode);
     else if (c.kind === 'ask') setPending({ step: 'root', picked, folder: c.folder, roots: c.roots, mode });
-    else if (mode === 'update') useUi.getState().toast('That folder has no index.html, so it is not a website. Choose the folder that holds your site’s index.html.', 'error');
+    else if (mode === 'update')
+      useUi.getState().toast('That folder has no index.html, so it is not a website. Choose the folder that holds your site’s index.html.', 'error');
     else void run(picked, mode);
   };
   let dialogs: ReactNode = null;
@@ -71,20 +72,30 @@ export function useFolderFlow(publicKey: string): { start: (picked: PickedFile[]
     const { picked, folder, roots, mode } = pending;
     const counts = Object.fromEntries(roots.map((r) => [r, asSite(picked, folder, r).length]));
     dialogs = (
-      <SiteRootDialog folder={folder} roots={roots} counts={counts} total={picked.length} allowPlain={mode === 'add'} onClose={() => setPending(null)}
+      <SiteRootDialog
+        folder={folder}
+        roots={roots}
+        counts={counts}
+        total={picked.length}
+        allowPlain={mode === 'add'}
+        onClose={() => setPending(null)}
         onChoose={(root) => {
           setPending(null);
           void run(root === null ? picked : asSite(picked, folder, root), mode);
-        }} />
+        }}
+      />
     );
   } else if (pending?.step === 'confirm') {
     const { plan } = pending;
     dialogs = (
-      <ConfirmUpdateDialog plan={plan} onClose={() => setPending(null)}
+      <ConfirmUpdateDialog
+        plan={plan}
+        onClose={() => setPending(null)}
         onConfirm={() => {
           setPending(null);
           void apply(plan, 'update').catch((e) => useUi.getState().toast(messageOf(e), 'error'));
-        }} />
+        }}
+      />
     );
   }
   return { start, dialogs };
@@ -153,7 +164,11 @@ function FileRowView({ f, publicKey, owned, localUrl, within }: { f: FileRow; pu
   return (
     <li className="file-row" data-path={f.path}>
       <span className="file-thumb" aria-hidden="true">
-        {kind === 'image' && f.size <= 4_000_000 ? <StreamImage publicKey={publicKey} path={f.path} alt="" className="file-thumb-img" open={false} /> : <Icon name={KIND_ICON[kind]} size={20} />}
+        {kind === 'image' && f.size <= 4_000_000 ? (
+          <StreamImage publicKey={publicKey} path={f.path} alt="" className="file-thumb-img" open={false} />
+        ) : (
+          <Icon name={KIND_ICON[kind]} size={20} />
+        )}
       </span>
       <button type="button" className="file-name" onClick={open} title={shown} aria-label={within ? shown : undefined}>
         {dir ? <span className="file-dir">{dir}</span> : null}
@@ -162,7 +177,9 @@ function FileRowView({ f, publicKey, owned, localUrl, within }: { f: FileRow; pu
       <span className="file-meta">
         <span className="file-type">{typeLabel(f)}</span>
         <span className="file-size">{formatSize(f.size)}</span>
-        <time className="file-date" dateTime={new Date(f.time / 1000).toISOString()} title={absoluteTime(f.time)}>{relativeTime(f.time)}</time>
+        <time className="file-date" dateTime={new Date(f.time / 1000).toISOString()} title={absoluteTime(f.time)}>
+          {relativeTime(f.time)}
+        </time>
       </span>
       <span className="file-actions">
         {href ? (
@@ -171,7 +188,13 @@ function FileRowView({ f, publicKey, owned, localUrl, within }: { f: FileRow; pu
           </a>
         ) : null}
         {owned ? (
-          <button type="button" className="icon-button icon-button-danger" aria-label={`Delete ${f.path}`} title="Delete" onClick={() => openDialog({ kind: 'deleteFile', publicKey, path: f.path })}>
+          <button
+            type="button"
+            className="icon-button icon-button-danger"
+            aria-label={`Delete ${f.path}`}
+            title="Delete"
+            onClick={() => openDialog({ kind: 'deleteFile', publicKey, path: f.path })}
+          >
             <Icon name="trash" size={16} />
           </button>
         ) : null}
@@ -208,10 +231,16 @@ function group(files: FileRow[]): { folders: Folder[]; loose: FileRow[] } {
 function FolderRowView({ g, owned, onRemove }: { g: Folder; owned: boolean; onRemove: () => void }) {
   return (
     <li className="file-row folder-row" data-folder={g.name}>
-      <span className="file-thumb" aria-hidden="true"><Icon name="folder" size={20} /></span>
-      <span className="file-name folder-name" title={`${g.name}/`}><span className="file-base">{g.name}/</span></span>
+      <span className="file-thumb" aria-hidden="true">
+        <Icon name="folder" size={20} />
+      </span>
+      <span className="file-name folder-name" title={`${g.name}/`}>
+        <span className="file-base">{g.name}/</span>
+      </span>
       <span className="file-meta">
-        <span className="file-type">{formatCount(g.files.length)} {g.files.length === 1 ? 'file' : 'files'}</span>
+        <span className="file-type">
+          {formatCount(g.files.length)} {g.files.length === 1 ? 'file' : 'files'}
+        </span>
         <span className="file-size">{formatSize(g.size)}</span>
         <span className="file-date" aria-hidden="true" />
       </span>
@@ -234,8 +263,19 @@ export function UploadStatus({ publicKey }: { publicKey: string }) {
   const n = `${formatCount(Math.min(upload.files + 1, upload.filesTotal))} of ${formatCount(upload.filesTotal)}`;
   return (
     <div className="progress files-progress" role="status">
-      <div className="progress-bar" role="progressbar" aria-label={upload.comparing ? 'Comparing files' : 'Adding files'} aria-valuemin={0} aria-valuemax={100} aria-valuenow={pct}><span style={{ width: `${pct}%` }} /></div>
-      <span>{upload.comparing ? `Comparing ${n} with the stream` : `Adding ${n}`} · {upload.current} · {formatSize(upload.bytes)} of {formatSize(upload.bytesTotal)}</span>
+      <div
+        className="progress-bar"
+        role="progressbar"
+        aria-label={upload.comparing ? 'Comparing files' : 'Adding files'}
+        aria-valuemin={0}
+        aria-valuemax={100}
+        aria-valuenow={pct}
+      >
+        <span style={{ width: `${pct}%` }} />
+      </div>
+      <span>
+        {upload.comparing ? `Comparing ${n} with the stream` : `Adding ${n}`} · {upload.current} · {formatSize(upload.bytes)} of {formatSize(upload.bytesTotal)}
+      </span>
     </div>
   );
 }
@@ -263,7 +303,9 @@ export function FilesTab({ s }: { s: StreamDetails }) {
     input.value = '';
     flow.start(picked, 'add');
   };
-  const row = (f: FileRow, within?: string) => <FileRowView key={f.path} f={f} publicKey={s.publicKey} owned={s.owned} localUrl={s.localUrl ?? null} within={within} />;
+  const row = (f: FileRow, within?: string) => (
+    <FileRowView key={f.path} f={f} publicKey={s.publicKey} owned={s.owned} localUrl={s.localUrl ?? null} within={within} />
+  );
 
   return (
     <section className={dropping ? 'files-panel dropping' : 'files-panel'} aria-label="Files">
@@ -279,8 +321,26 @@ export function FilesTab({ s }: { s: StreamDetails }) {
         ) : null}
         {s.owned ? (
           <>
-            <input ref={filesInput} id="add-files-input" type="file" multiple className="visually-hidden" tabIndex={-1} aria-hidden="true" onChange={(e) => onPicked(e.currentTarget)} />
-            <input ref={folderInput} id="add-folder-input" type="file" multiple className="visually-hidden" tabIndex={-1} aria-hidden="true" onChange={(e) => onPicked(e.currentTarget)} />
+            <input
+              ref={filesInput}
+              id="add-files-input"
+              type="file"
+              multiple
+              className="visually-hidden"
+              tabIndex={-1}
+              aria-hidden="true"
+              onChange={(e) => onPicked(e.currentTarget)}
+            />
+            <input
+              ref={folderInput}
+              id="add-folder-input"
+              type="file"
+              multiple
+              className="visually-hidden"
+              tabIndex={-1}
+              aria-hidden="true"
+              onChange={(e) => onPicked(e.currentTarget)}
+            />
             <button type="button" className="button button-sm" onClick={() => folderInput.current?.click()} disabled={!!upload}>
               <Icon name="folderPlus" size={16} /> Add folder
             </button>
@@ -296,10 +356,18 @@ export function FilesTab({ s }: { s: StreamDetails }) {
           <EmptyState
             icon="folder"
             title={s.owned ? 'Drop files here' : 'No files'}
-            text={s.owned
-              ? 'Pictures, documents, a whole folder: everyone who follows this stream gets a copy. Add a folder that holds an index.html and it becomes the stream’s website.'
-              : 'When this stream adds files, they appear here.'}
-            action={s.owned ? <button type="button" className="button" onClick={() => filesInput.current?.click()}><Icon name="upload" size={16} /> Choose files</button> : undefined}
+            text={
+              s.owned
+                ? 'Pictures, documents, a whole folder: everyone who follows this stream gets a copy. Add a folder that holds an index.html and it becomes the stream’s website.'
+                : 'When this stream adds files, they appear here.'
+            }
+            action={
+              s.owned ? (
+                <button type="button" className="button" onClick={() => filesInput.current?.click()}>
+                  <Icon name="upload" size={16} /> Choose files
+                </button>
+              ) : undefined
+            }
           />
         </div>
       ) : (
@@ -325,7 +393,15 @@ export function FilesTab({ s }: { s: StreamDetails }) {
         </div>
       ) : null}
       {flow.dialogs}
-      {removing ? <RemoveFolderDialog publicKey={s.publicKey} folder={removing.name} count={removing.files.length} size={removing.size} onClose={() => setRemoving(null)} /> : null}
+      {removing ? (
+        <RemoveFolderDialog
+          publicKey={s.publicKey}
+          folder={removing.name}
+          count={removing.files.length}
+          size={removing.size}
+          onClose={() => setRemoving(null)}
+        />
+      ) : null}
     </section>
   );
 }

@@ -26,7 +26,13 @@ function useStreamPosts(publicKey: string, version: number) {
   const posts = useStreams((s) => s.posts[publicKey] ?? null);
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
-    useStreams.getState().loadPosts(publicKey).then(() => setError(null), (e) => setError(messageOf(e)));
+    useStreams
+      .getState()
+      .loadPosts(publicKey)
+      .then(
+        () => setError(null),
+        (e) => setError(messageOf(e)),
+      );
   }, [publicKey, version]);
   return { posts, error };
 }
@@ -40,7 +46,13 @@ export function StreamPage({ publicKey, tab: routeTab }: { publicKey: string; ta
   const [loadError, setLoadError] = useState<{ code: string; text: string } | null>(null);
 
   const reload = useCallback(() => {
-    useStreams.getState().loadDetails(publicKey).then(() => setLoadError(null), (e) => setLoadError({ code: codeOf(e), text: messageOf(e) }));
+    useStreams
+      .getState()
+      .loadDetails(publicKey)
+      .then(
+        () => setLoadError(null),
+        (e) => setLoadError({ code: codeOf(e), text: messageOf(e) }),
+      );
   }, [publicKey]);
   useEffect(reload, [reload, summary?.records]);
   const { posts, error } = useStreamPosts(publicKey, details?.lastSeq ?? 0);
@@ -49,12 +61,26 @@ export function StreamPage({ publicKey, tab: routeTab }: { publicKey: string; ta
 
   if (loadError?.code === 'NOT_FOUND' || (loaded && !summary && !details)) {
     return (
-      <EmptyState icon="search" title="Not on this computer" text="This node does not hold that stream. Follow it by its key to read it here."
-        action={<button type="button" className="button" onClick={() => openDialog({ kind: 'follow', key: publicKey })}>Follow this stream</button>} />
+      <EmptyState
+        icon="search"
+        title="Not on this computer"
+        text="This node does not hold that stream. Follow it by its key to read it here."
+        action={
+          <button type="button" className="button" onClick={() => openDialog({ kind: 'follow', key: publicKey })}>
+            Follow this stream
+          </button>
+        }
+      />
     );
   }
   const s = details ?? summary;
-  if (!s) return <><ProfileSkeleton /><SkeletonCards count={2} /></>;
+  if (!s)
+    return (
+      <>
+        <ProfileSkeleton />
+        <SkeletonCards count={2} />
+      </>
+    );
   const name = pendingName || s.name || 'Unnamed stream';
   return (
     <>
@@ -72,10 +98,13 @@ export function StreamPage({ publicKey, tab: routeTab }: { publicKey: string; ta
               <Icon name="share" size={16} /> Share
             </button>
             {s.owned ? (
-              <button type="button" className="button" onClick={() => openDialog({ kind: 'editProfile', publicKey })}>Edit profile</button>
+              <button type="button" className="button" onClick={() => openDialog({ kind: 'editProfile', publicKey })}>
+                Edit profile
+              </button>
             ) : (
               <button type="button" className="button button-following" onClick={() => openDialog({ kind: 'unfollow', publicKey })}>
-                <span className="when-idle">Following</span><span className="when-hover">Unfollow</span>
+                <span className="when-idle">Following</span>
+                <span className="when-hover">Unfollow</span>
               </button>
             )}
             <Menu label={`More for ${name}`} items={moreItems(s.owned, publicKey, openDialog)} />
@@ -103,32 +132,50 @@ export function StreamPage({ publicKey, tab: routeTab }: { publicKey: string; ta
         onSelect={(t) => navigate({ name: 'stream', publicKey, ...(t === 'posts' ? {} : { tab: t }) }, { replace: true })}
       />
       <div role="tabpanel" id={`stream-panel-${tab}`} aria-labelledby={`stream-tab-${tab}`}>
-        {tab === 'files' ? (details ? <FilesTab s={details} /> : <SkeletonCards count={2} />) : tab === 'site' ? (details ? <SitePanel s={details} /> : <SkeletonCards count={1} />) : (
-          <>
-          {error ? <ErrorBanner text={error} /> : null}
-          {posts === null ? <SkeletonCards count={2} /> : posts.length === 0 ? (
-            <EmptyState icon="feather" title="No posts yet" text={s.owned ? 'Posts you write on Home appear here.' : 'When this stream posts, the posts appear here.'} />
+        {tab === 'files' ? (
+          details ? (
+            <FilesTab s={details} />
           ) : (
-            <div className="feed" role="feed" aria-label={`Posts of ${name}`}>
-              {posts.map((p) => {
-                const item: TimelineItem = { ...p, streamKey: publicKey, streamName: name };
-                return (
-                  <PostCard
-                    key={p.key}
-                    item={item}
-                    own={s.owned}
-                    onOpenStream={() => window.scrollTo({ top: 0, behavior: 'smooth' })}
-                    onDelete={(it) => openDialog({ kind: 'deletePost', item: it })}
-                    loadFull={async (it) => ({ title: it.title, body: it.body })}
-                    onSave={async (it, t, b) => {
-                      await useTimeline.getState().edit(it, t, b);
-                      toast('Post updated');
-                    }}
-                  />
-                );
-              })}
-            </div>
-          )}
+            <SkeletonCards count={2} />
+          )
+        ) : tab === 'site' ? (
+          details ? (
+            <SitePanel s={details} />
+          ) : (
+            <SkeletonCards count={1} />
+          )
+        ) : (
+          <>
+            {error ? <ErrorBanner text={error} /> : null}
+            {posts === null ? (
+              <SkeletonCards count={2} />
+            ) : posts.length === 0 ? (
+              <EmptyState
+                icon="feather"
+                title="No posts yet"
+                text={s.owned ? 'Posts you write on Home appear here.' : 'When this stream posts, the posts appear here.'}
+              />
+            ) : (
+              <div className="feed" role="feed" aria-label={`Posts of ${name}`}>
+                {posts.map((p) => {
+                  const item: TimelineItem = { ...p, streamKey: publicKey, streamName: name };
+                  return (
+                    <PostCard
+                      key={p.key}
+                      item={item}
+                      own={s.owned}
+                      onOpenStream={() => window.scrollTo({ top: 0, behavior: 'smooth' })}
+                      onDelete={(it) => openDialog({ kind: 'deletePost', item: it })}
+                      loadFull={async (it) => ({ title: it.title, body: it.body })}
+                      onSave={async (it, t, b) => {
+                        await useTimeline.getState().edit(it, t, b);
+                        toast('Post updated');
+                      }}
+                    />
+                  );
+                })}
+              </div>
+            )}
           </>
         )}
       </div>
@@ -160,12 +207,19 @@ function StreamTabs({ tab, tabs, onSelect }: { tab: Tab; tabs: { id: Tab; label:
     <div className="tabs" role="tablist" aria-label="Stream sections">
       {tabs.map((t, i) => (
         <button
-          key={t.id} type="button" role="tab" id={`stream-tab-${t.id}`} aria-controls={tab === t.id ? `stream-panel-${t.id}` : undefined}
-          aria-selected={tab === t.id} tabIndex={tab === t.id ? 0 : -1}
+          key={t.id}
+          type="button"
+          role="tab"
+          id={`stream-tab-${t.id}`}
+          aria-controls={tab === t.id ? `stream-panel-${t.id}` : undefined}
+          aria-selected={tab === t.id}
+          tabIndex={tab === t.id ? 0 : -1}
           className={tab === t.id ? 'tab active' : 'tab'}
-          onClick={() => onSelect(t.id)} onKeyDown={(e) => onKey(e, i)}
+          onClick={() => onSelect(t.id)}
+          onKeyDown={(e) => onKey(e, i)}
         >
-          {t.label}{t.count !== undefined ? <span className="tab-count">{formatCount(t.count)}</span> : null}
+          {t.label}
+          {t.count !== undefined ? <span className="tab-count">{formatCount(t.count)}</span> : null}
         </button>
       ))}
     </div>

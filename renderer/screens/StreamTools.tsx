@@ -27,11 +27,7 @@ const plural = (n: number, one: string, many: string) => `${formatCount(n)} ${n 
 /** "128 posts · 8 files · 180 kB": what people count in a stream (never records). */
 export function streamCounts(s: StreamSummary & Partial<StreamDetails>): string[] {
   const files = s.files ? userFiles(s.files).length : 0;
-  return [
-    plural(s.posts, 'post', 'posts'),
-    ...(files ? [plural(files, 'file', 'files')] : []),
-    ...(s.bytes ? [formatBytes(s.bytes)] : []),
-  ];
+  return [plural(s.posts, 'post', 'posts'), ...(files ? [plural(files, 'file', 'files')] : []), ...(s.bytes ? [formatBytes(s.bytes)] : [])];
 }
 
 /** The sync line of a stream's header, and for a copy of someone else's, Sync now with its progress. */
@@ -47,9 +43,11 @@ export function SyncStatus({ s }: { s: StreamSummary & Partial<StreamDetails> })
     return <p className="profile-sync">{['Your stream', ...counts].join(' · ')}</p>;
   }
   const active = (progress && !progress.done) || syncing;
-  const ok = liveOk && (!s.lastOk || liveOk.at >= s.lastOk.at) ? liveOk : s.lastOk ?? null;
+  const ok = liveOk && (!s.lastOk || liveOk.at >= s.lastOk.at) ? liveOk : (s.lastOk ?? null);
   // Its progress, a stop and failures show in full once, below the header (FollowState); here a word.
-  const stopped = syncView({ progress: progress ? { [s.publicKey]: progress } : {}, lastOk: liveOk ? { [s.publicKey]: liveOk } : {}, manual: {} }, s.publicKey, s).kind === 'stopped';
+  const stopped =
+    syncView({ progress: progress ? { [s.publicKey]: progress } : {}, lastOk: liveOk ? { [s.publicKey]: liveOk } : {}, manual: {} }, s.publicKey, s).kind ===
+    'stopped';
   const partial = partialText(s);
   const line = [
     stopped ? 'Sync stopped' : ok ? `${s.incomplete ? 'Partly synced' : 'Synced'} ${agoSentence(ok.at)}` : active ? 'Fetching…' : 'Not synced yet',
@@ -66,7 +64,9 @@ export function SyncStatus({ s }: { s: StreamSummary & Partial<StreamDetails> })
   return (
     <div className="sync-status">
       <div className="sync-status-row">
-        <p className="profile-sync" title={from}>{line}</p>
+        <p className="profile-sync" title={from}>
+          {line}
+        </p>
         <button type="button" className="button button-sm" onClick={() => void syncNow()} disabled={syncing} aria-keyshortcuts="Control+R">
           <Icon name="sync" size={14} className={active ? 'spin' : undefined} /> {active ? 'Syncing…' : 'Sync now'}
         </button>
@@ -101,32 +101,63 @@ function ServersEditor({ d }: { d: StreamDetails }) {
               <Icon name="server" size={16} />
               <span className="mono server-url">{u}</span>
               {d.owned ? (
-                <button type="button" className="icon-button icon-button-sm" aria-label={`Remove ${u}`} disabled={busy} onClick={() => void save(urls.filter((x) => x !== u))}>
+                <button
+                  type="button"
+                  className="icon-button icon-button-sm"
+                  aria-label={`Remove ${u}`}
+                  disabled={busy}
+                  onClick={() => void save(urls.filter((x) => x !== u))}
+                >
                   <Icon name="close" size={14} />
                 </button>
               ) : null}
             </li>
           ))}
         </ul>
-      ) : <p className="setting-hint">{d.owned ? 'None yet.' : 'The author names none.'}</p>}
+      ) : (
+        <p className="setting-hint">{d.owned ? 'None yet.' : 'The author names none.'}</p>
+      )}
       {d.owned ? (
-        <form className="server-add" noValidate onSubmit={(e) => {
-          e.preventDefault();
-          const p = serverProblem(url, urls);
-          setProblem(p);
-          if (p) return;
-          void save([...urls, url.trim()]).then((saved) => {
-            if (saved) setUrl('');
-          });
-        }}>
+        <form
+          className="server-add"
+          noValidate
+          onSubmit={(e) => {
+            e.preventDefault();
+            const p = serverProblem(url, urls);
+            setProblem(p);
+            if (p) return;
+            void save([...urls, url.trim()]).then((saved) => {
+              if (saved) setUrl('');
+            });
+          }}
+        >
           <div className="inline-form">
-            <label className="visually-hidden" htmlFor="server-url">Server address</label>
-            <input id="server-url" className="input mono" value={url} placeholder="Add a server, like https://mirror.example.org" spellCheck={false} inputMode="url"
-              aria-invalid={problem ? true : undefined} aria-describedby={problem ? 'server-error' : undefined}
-              onChange={(e) => { setUrl(e.target.value); setProblem(null); }} />
-            <button type="submit" className="button" disabled={busy}>Add</button>
+            <label className="visually-hidden" htmlFor="server-url">
+              Server address
+            </label>
+            <input
+              id="server-url"
+              className="input mono"
+              value={url}
+              placeholder="Add a server, like https://mirror.example.org"
+              spellCheck={false}
+              inputMode="url"
+              aria-invalid={problem ? true : undefined}
+              aria-describedby={problem ? 'server-error' : undefined}
+              onChange={(e) => {
+                setUrl(e.target.value);
+                setProblem(null);
+              }}
+            />
+            <button type="submit" className="button" disabled={busy}>
+              Add
+            </button>
           </div>
-          {problem ? <span className="field-error" id="server-error" role="alert">{problem}</span> : null}
+          {problem ? (
+            <span className="field-error" id="server-error" role="alert">
+              {problem}
+            </span>
+          ) : null}
         </form>
       ) : null}
     </div>
@@ -146,7 +177,11 @@ export function StreamToolsCard({ d }: { d: StreamDetails }) {
       <div className="tool-row tool-row-top">
         <div className="setting-text">
           <span className="setting-label">Primary servers</span>
-          <p className="setting-hint">{d.owned ? 'Always-on mirrors you name in the stream itself: followers sync from them when you are away.' : 'Always-on mirrors the author names: this copy syncs from them too.'}</p>
+          <p className="setting-hint">
+            {d.owned
+              ? 'Always-on mirrors you name in the stream itself: followers sync from them when you are away.'
+              : 'Always-on mirrors the author names: this copy syncs from them too.'}
+          </p>
         </div>
       </div>
       <ServersEditor d={d} />
@@ -156,17 +191,25 @@ export function StreamToolsCard({ d }: { d: StreamDetails }) {
             <span className="setting-label">Secret key</span>
             <p className="setting-hint">Back it up as 32 words, to restore this stream on another computer.</p>
           </div>
-          <button type="button" className="button" onClick={() => openDialog({ kind: 'keyBackup', publicKey: d.publicKey })}><Icon name="shield" size={16} /> Back up key</button>
+          <button type="button" className="button" onClick={() => openDialog({ kind: 'keyBackup', publicKey: d.publicKey })}>
+            <Icon name="shield" size={16} /> Back up key
+          </button>
         </div>
       ) : null}
       <div className="tool-row">
         <div className="setting-text">
           <span className="setting-label">Stream file</span>
-          <p className="setting-hint mono" title={d.path}>{d.path}</p>
+          <p className="setting-hint mono" title={d.path}>
+            {d.path}
+          </p>
         </div>
         <div className="tool-actions">
-          <button type="button" className="button" onClick={() => openDialog({ kind: 'verify', publicKey: d.publicKey })}><Icon name="check" size={16} /> Verify</button>
-          <button type="button" className="button" onClick={() => openDialog({ kind: 'exportStream', publicKey: d.publicKey })}><Icon name="download" size={16} /> Export</button>
+          <button type="button" className="button" onClick={() => openDialog({ kind: 'verify', publicKey: d.publicKey })}>
+            <Icon name="check" size={16} /> Verify
+          </button>
+          <button type="button" className="button" onClick={() => openDialog({ kind: 'exportStream', publicKey: d.publicKey })}>
+            <Icon name="download" size={16} /> Export
+          </button>
         </div>
       </div>
     </details>

@@ -47,7 +47,8 @@ export function Timeline() {
   }, [painted]);
 
   if (status === 'loading' || status === 'idle') return <SkeletonCards />;
-  if (status === 'error') return <ErrorBanner text={`The timeline could not be read. ${error ?? ''}`} onRetry={() => void useTimeline.getState().loadInitial()} />;
+  if (status === 'error')
+    return <ErrorBanner text={`The timeline could not be read. ${error ?? ''}`} onRetry={() => void useTimeline.getState().loadInitial()} />;
 
   return (
     <div className="timeline">
@@ -73,7 +74,11 @@ export function Timeline() {
           icon="feather"
           title="Nothing here yet"
           text="Write your first post above, or follow someone to see theirs."
-          action={<button type="button" className="button" onClick={() => openDialog({ kind: 'follow' })}>Follow a stream</button>}
+          action={
+            <button type="button" className="button" onClick={() => openDialog({ kind: 'follow' })}>
+              Follow a stream
+            </button>
+          }
         />
       ) : (
         <VirtualFeed

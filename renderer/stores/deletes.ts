@@ -32,7 +32,10 @@ export function deleteWithUndo(item: TimelineItem): void {
     waiting.delete(id);
     try {
       await useTimeline.getState().remove(item);
-      await useStreams.getState().loadPosts(item.streamKey).catch(() => {});
+      await useStreams
+        .getState()
+        .loadPosts(item.streamKey)
+        .catch(() => {});
     } catch (e) {
       useUi.getState().toast(`The post was not deleted: ${messageOf(e)}`, 'error');
     } finally {

@@ -55,7 +55,10 @@ export function explainSyncError(message: string): Explained {
     return out('Sync is paused, so nothing was fetched.', 'Turn sync back on in Settings.');
   }
   if (/not contacted|not on the local network|LAN only|this network only/i.test(message)) {
-    return out(`The computer${at} is not on this network, and Drayer syncs only on this network.`, 'Allow other networks in Settings, or sync from a computer nearby.');
+    return out(
+      `The computer${at} is not on this network, and Drayer syncs only on this network.`,
+      'Allow other networks in Settings, or sync from a computer nearby.',
+    );
   }
   if (/ENOTFOUND|EAI_AGAIN|EAI_NONAME/.test(message)) {
     return out(`No computer answers to the name ${host || 'given'}.`, 'Check the address, or follow from Nearby.', { field: 'address', retry: true });
@@ -91,7 +94,11 @@ export function explainSyncError(message: string): Explained {
     return out('The sync was stopped.', 'What arrived is kept; sync again to fetch the rest.', { retry: true });
   }
   // malformed pages, replays, forged records, store ids that keep changing: a broken or hostile peer
-  if (/malformed|not msgpack|kept sending|keeps|no valid record|more records than|goes backwards|oversized|sent more than|sent \d+ bytes|did not send|sent something/.test(message)) {
+  if (
+    /malformed|not msgpack|kept sending|keeps|no valid record|more records than|goes backwards|oversized|sent more than|sent \d+ bytes|did not send|sent something/.test(
+      message,
+    )
+  ) {
     return out(`${them} sent data Drayer cannot use, so the sync stopped.`, 'What arrived is kept. Try another computer that has the stream.');
   }
   return out('The sync did not work.', 'Try again in a moment; Details say what the other computer answered.', { retry: true });
@@ -110,21 +117,32 @@ export function explainFollowError(code: string, message: string): Explained {
     case 'SYNC_PAUSED':
       return out('Sync is paused, so nothing can be fetched now.', 'Turn sync back on in Settings, then follow again.');
     case 'LAN_ONLY':
-      return out('That address is outside this network, and Drayer syncs only on this network.', 'Use an address on this network, or allow other networks in Settings.', { field: 'address' });
+      return out(
+        'That address is outside this network, and Drayer syncs only on this network.',
+        'Use an address on this network, or allow other networks in Settings.',
+        { field: 'address' },
+      );
     case 'DISK_FULL':
       return out('The disk is full.', 'Free some space on this computer, then try again.', { retry: true });
     case 'INVALID_ARGUMENT':
       if (/^That is not a stream key/.test(message)) {
-        if (/fingerprint/.test(message)) return out('Those are the fingerprint words, not the key.', 'Ask for the full key, a drayer: link or the QR code.', { field: 'key' });
+        if (/fingerprint/.test(message))
+          return out('Those are the fingerprint words, not the key.', 'Ask for the full key, a drayer: link or the QR code.', { field: 'key' });
         if (/check its spelling/.test(message)) return out('One of the words is not in the word list.', 'Check the spelling of each word.', { field: 'key' });
         if (/it is empty/.test(message)) return out('There is no key yet.', 'Paste the key, its words or a drayer: link.', { field: 'key' });
         return out('That is not a stream key.', 'Copy the key again, whole: it is under Share on the other computer.', { field: 'key' });
       }
-      if (/does not name a stream|a stream's web address/.test(message)) return out('That web address does not point to a stream.', 'Copy the stream\u2019s link from Share instead.', { field: 'key' });
+      if (/does not name a stream|a stream's web address/.test(message))
+        return out('That web address does not point to a stream.', 'Copy the stream\u2019s link from Share instead.', { field: 'key' });
       if (/is not a URL|Only http and https|Invalid URL/.test(message)) {
-        return out('That address is not one Drayer can use.', 'Type it like 192.168.1.20:15723, or leave it empty to find the stream nearby.', { field: 'address' });
+        return out('That address is not one Drayer can use.', 'Type it like 192.168.1.20:15723, or leave it empty to find the stream nearby.', {
+          field: 'address',
+        });
       }
-      if (/latest records/.test(message)) return out('To keep only the latest posts, Drayer needs an address.', 'Give the address of a computer that has the stream, or follow it from Nearby.', { field: 'address' });
+      if (/latest records/.test(message))
+        return out('To keep only the latest posts, Drayer needs an address.', 'Give the address of a computer that has the stream, or follow it from Nearby.', {
+          field: 'address',
+        });
       return out('Drayer could not follow that.', 'Check the key and the address.');
     case 'NOT_FOUND':
       return explainSyncError(message);

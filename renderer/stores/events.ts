@@ -34,7 +34,12 @@ export function connectEvents(): () => void {
     void useTimeline.getState().refreshHead(wasLocal);
     void useStreams.getState().load();
     const details = useStreams.getState().details;
-    for (const pk of touched) if (details[pk]) void useStreams.getState().loadDetails(pk).catch(() => {});
+    for (const pk of touched)
+      if (details[pk])
+        void useStreams
+          .getState()
+          .loadDetails(pk)
+          .catch(() => {});
     touched.clear();
   }, 150);
   const nearby = debounce(() => void useStreams.getState().loadNearby(), 300);

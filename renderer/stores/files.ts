@@ -95,7 +95,12 @@ function base64ToBytes(s: string): Uint8Array<ArrayBuffer> {
 class TooBig extends Error {}
 
 /** Up to `max` bytes of a file from its start; `whole` refuses a file bigger than that (TooBig). */
-async function readBytes(publicKey: string, path: string, max: number, whole = false): Promise<{ parts: Uint8Array<ArrayBuffer>[]; size: number; mime: string }> {
+async function readBytes(
+  publicKey: string,
+  path: string,
+  max: number,
+  whole = false,
+): Promise<{ parts: Uint8Array<ArrayBuffer>[]; size: number; mime: string }> {
   const parts: Uint8Array<ArrayBuffer>[] = [];
   let offset = 0;
   let size = 0;
@@ -226,7 +231,10 @@ export const useFiles = create<FilesState>()((set, get) => ({
       const uploads = { ...get().uploads };
       delete uploads[publicKey];
       set({ uploads });
-      await useStreams.getState().loadDetails(publicKey).catch(() => {});
+      await useStreams
+        .getState()
+        .loadDetails(publicKey)
+        .catch(() => {});
     }
     return result;
   },
@@ -240,7 +248,14 @@ export const useFiles = create<FilesState>()((set, get) => ({
     return removed.length;
   },
   async compareFolder(publicKey, files, under) {
-    const progress: UploadProgress = { files: 0, filesTotal: files.length, bytes: 0, bytesTotal: files.reduce((n, f) => n + f.file.size, 0), current: '', comparing: true };
+    const progress: UploadProgress = {
+      files: 0,
+      filesTotal: files.length,
+      bytes: 0,
+      bytesTotal: files.reduce((n, f) => n + f.file.size, 0),
+      current: '',
+      comparing: true,
+    };
     const publish = () => set({ uploads: { ...get().uploads, [publicKey]: { ...progress } } });
     try {
       const entries = [];
@@ -261,13 +276,22 @@ export const useFiles = create<FilesState>()((set, get) => ({
   },
   async applyFolder(publicKey, plan, { remove }) {
     const send = new Set([...plan.diff.add, ...plan.diff.change]);
-    const r = send.size > 0 ? await get().upload(publicKey, plan.files.filter((f) => send.has(f.path))) : { stored: [], failed: [] };
+    const r =
+      send.size > 0
+        ? await get().upload(
+            publicKey,
+            plan.files.filter((f) => send.has(f.path)),
+          )
+        : { stored: [], failed: [] };
     const stored = new Set(r.stored);
     let removed = 0;
     if (remove && plan.diff.remove.length > 0 && r.failed.length === 0) {
       // only once everything new is in: a failed update never leaves the site with pages missing
       removed = (await transport().call('deleteFiles', { publicKey, paths: plan.diff.remove })).removed.length;
-      await useStreams.getState().loadDetails(publicKey).catch(() => {});
+      await useStreams
+        .getState()
+        .loadDetails(publicKey)
+        .catch(() => {});
     }
     return {
       added: plan.diff.add.filter((p) => stored.has(p)).length,
@@ -290,7 +314,13 @@ export const useFiles = create<FilesState>()((set, get) => ({
   async setAvatar(publicKey, file) {
     const data = file ? await blobToBase64(await avatarBlob(file)) : null;
     await transport().call('setAvatar', { publicKey, data });
-    await Promise.all([useStreams.getState().load(), useStreams.getState().loadDetails(publicKey).catch(() => {})]);
+    await Promise.all([
+      useStreams.getState().load(),
+      useStreams
+        .getState()
+        .loadDetails(publicKey)
+        .catch(() => {}),
+    ]);
   },
 }));
 

@@ -60,7 +60,13 @@ export function connectNotifications(): () => void {
     if (!items.length) return;
     const first = items[0]!;
     const n = new Notification(items.length === 1 ? first.streamName || 'New post' : `${items.length} new posts`, {
-      body: items.length === 1 ? (first.title || first.body).slice(0, 140) : items.map((p) => p.streamName).filter((x, i, a) => a.indexOf(x) === i).join(', '),
+      body:
+        items.length === 1
+          ? (first.title || first.body).slice(0, 140)
+          : items
+              .map((p) => p.streamName)
+              .filter((x, i, a) => a.indexOf(x) === i)
+              .join(', '),
       tag: 'drayer-new-posts',
     });
     n.onclick = () => {

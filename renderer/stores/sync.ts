@@ -40,7 +40,12 @@ export function syncOutcome(reports: SyncReport[], all = false): SyncOutcome {
   const tried = reports.filter((r) => !r.skipped);
   const bad = tried.filter((r) => r.error);
   if (reports.length === 0) {
-    return { ok: false, text: all ? 'There is nothing to sync from yet: follow a stream, or wait until a computer that has one is nearby.' : 'There is no address to sync from yet. Add one in the follow options, or wait until a computer that has this stream is nearby.' };
+    return {
+      ok: false,
+      text: all
+        ? 'There is nothing to sync from yet: follow a stream, or wait until a computer that has one is nearby.'
+        : 'There is no address to sync from yet. Add one in the follow options, or wait until a computer that has this stream is nearby.',
+    };
   }
   if (bad.length === tried.length) return { ok: false, text: `${plainSyncError(bad[0]!.error!)} Drayer tries again by itself.` };
   const stored = reports.reduce((n, r) => n + r.stored, 0);
@@ -71,16 +76,22 @@ export const useSync = create<SyncState>()((set, get) => ({
     const good = p.done && !p.error && !p.cancelled;
     const lastOk = good ? { ...get().lastOk, [p.publicKey]: { at, peer: p.peer } } : get().lastOk;
     // A sync that works clears an old failure, the one a person's Sync now left too.
-    const manual = good && get().manual[p.publicKey]?.failed ? { ...get().manual, [p.publicKey]: { busy: !!get().manual[p.publicKey]?.busy, failed: null } } : get().manual;
+    const manual =
+      good && get().manual[p.publicKey]?.failed ? { ...get().manual, [p.publicKey]: { busy: !!get().manual[p.publicKey]?.busy, failed: null } } : get().manual;
     const prev = get().progress[p.publicKey];
     // The speed is measured within one pull: a new one (another peer, or after a done) starts over.
     const same = prev && !prev.done && prev.peer === p.peer && (prev.size ?? 0) <= (p.size ?? 0);
-    const samples = p.done || p.size === undefined ? undefined : [...(same ? prev.samples ?? [] : []), { at, size: p.size }].filter((x) => at - x.at <= SPEED_WINDOW_MS);
+    const samples =
+      p.done || p.size === undefined ? undefined : [...(same ? (prev.samples ?? []) : []), { at, size: p.size }].filter((x) => at - x.at <= SPEED_WINDOW_MS);
     // A stop keeps the amount the pull had reached, so the page can say what arrived.
     const reached = p.cancelled && prev && !prev.done ? { size: prev.size, sizeTotal: prev.sizeTotal } : {};
     set({ progress: { ...get().progress, [p.publicKey]: { ...reached, ...p, at, samples } }, lastOk, manual });
     // The stream's page shows the last sync from its details: read again when a pull ends.
-    if (p.done && useStreams.getState().details[p.publicKey]) void useStreams.getState().loadDetails(p.publicKey).catch(() => {});
+    if (p.done && useStreams.getState().details[p.publicKey])
+      void useStreams
+        .getState()
+        .loadDetails(p.publicKey)
+        .catch(() => {});
   },
   syncNow(publicKey) {
     return transport().call('syncNow', { publicKey });
@@ -121,11 +132,15 @@ export type SyncView =
   | { kind: 'never' };
 
 /** `s`: what the node said last of the stream (its details), beside the live events. */
-export function syncView(st: Pick<SyncState, 'progress' | 'lastOk' | 'manual'>, publicKey: string, s?: { lastSync?: LastSync | null; lastOk?: { at: number; peer: string } | null }): SyncView {
+export function syncView(
+  st: Pick<SyncState, 'progress' | 'lastOk' | 'manual'>,
+  publicKey: string,
+  s?: { lastSync?: LastSync | null; lastOk?: { at: number; peer: string } | null },
+): SyncView {
   const p = st.progress[publicKey];
   if (p && !p.done) return { kind: 'active', p };
   const live = st.lastOk[publicKey];
-  const ok = live && (!s?.lastOk || live.at >= s.lastOk.at) ? live : s?.lastOk ?? undefined;
+  const ok = live && (!s?.lastOk || live.at >= s.lastOk.at) ? live : (s?.lastOk ?? undefined);
   const last = s?.lastSync ?? undefined;
   // The newest word wins: a live event, else the node's record of the last round.
   if (p?.cancelled && (!last || p.at >= last.at)) return { kind: 'stopped', at: p.at };

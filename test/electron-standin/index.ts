@@ -21,10 +21,38 @@
 import { EventEmitter } from 'node:events';
 import * as fs from 'node:fs';
 import type {
-  App, BaseWindow, BrowserWindow as EBrowserWindow, BrowserWindowConstructorOptions, ContextBridge, CustomScheme, Dialog, Display,
-  HandlerDetails, IpcMain, IpcMainInvokeEvent, IpcRenderer, Menu as EMenu, MenuItemConstructorOptions, MessageBoxOptions, MessageBoxReturnValue,
-  NativeImage, NativeTheme, Notification as ENotification, NotificationConstructorOptions, OpenDialogOptions, OpenDialogReturnValue,
-  Protocol, Rectangle, SafeStorage, SaveDialogOptions, SaveDialogReturnValue, Screen, Session, Shell, Tray as ETray, WebContents,
+  App,
+  BaseWindow,
+  BrowserWindow as EBrowserWindow,
+  BrowserWindowConstructorOptions,
+  ContextBridge,
+  CustomScheme,
+  Dialog,
+  Display,
+  HandlerDetails,
+  IpcMain,
+  IpcMainInvokeEvent,
+  IpcRenderer,
+  Menu as EMenu,
+  MenuItemConstructorOptions,
+  MessageBoxOptions,
+  MessageBoxReturnValue,
+  NativeImage,
+  NativeTheme,
+  Notification as ENotification,
+  NotificationConstructorOptions,
+  OpenDialogOptions,
+  OpenDialogReturnValue,
+  Protocol,
+  Rectangle,
+  SafeStorage,
+  SaveDialogOptions,
+  SaveDialogReturnValue,
+  Screen,
+  Session,
+  Shell,
+  Tray as ETray,
+  WebContents,
   WindowOpenHandlerResponse,
 } from 'electron';
 
@@ -84,7 +112,16 @@ export class StandinWebContents extends EventEmitter implements Pick<WebContents
 
   /** Not Electron: window.open / target=_blank from the page. */
   open(url: string): WindowOpenHandlerResponse | null {
-    return this.windowOpenHandler?.({ url, frameName: '', features: '', disposition: 'foreground-tab', referrer: { url: this.url, policy: 'no-referrer' }, postBody: undefined } as unknown as HandlerDetails) ?? null;
+    return (
+      this.windowOpenHandler?.({
+        url,
+        frameName: '',
+        features: '',
+        disposition: 'foreground-tab',
+        referrer: { url: this.url, policy: 'no-referrer' },
+        postBody: undefined,
+      } as unknown as HandlerDetails) ?? null
+    );
   }
 
   destroy(): void {
@@ -101,8 +138,26 @@ export interface PageLoad {
   body: string;
 }
 
-type WindowUsed = 'maximize' | 'loadURL' | 'isDestroyed' | 'isMinimized' | 'isFullScreen' | 'isMaximized' | 'getNormalBounds' | 'getBounds'
-  | 'setBounds' | 'restore' | 'show' | 'hide' | 'focus' | 'blur' | 'isVisible' | 'isFocused' | 'close' | 'minimize' | 'setFullScreen';
+type WindowUsed =
+  | 'maximize'
+  | 'loadURL'
+  | 'isDestroyed'
+  | 'isMinimized'
+  | 'isFullScreen'
+  | 'isMaximized'
+  | 'getNormalBounds'
+  | 'getBounds'
+  | 'setBounds'
+  | 'restore'
+  | 'show'
+  | 'hide'
+  | 'focus'
+  | 'blur'
+  | 'isVisible'
+  | 'isFocused'
+  | 'close'
+  | 'minimize'
+  | 'setFullScreen';
 
 export class StandinBrowserWindow extends EventEmitter implements Pick<EBrowserWindow, WindowUsed> {
   readonly webContents = new StandinWebContents();
@@ -239,8 +294,17 @@ export class StandinBrowserWindow extends EventEmitter implements Pick<EBrowserW
 
 // ---------- app ----------
 
-type AppUsed = 'isPackaged' | 'getAppPath' | 'getPath' | 'requestSingleInstanceLock' | 'quit' | 'exit' | 'setAsDefaultProtocolClient'
-  | 'whenReady' | 'isReady' | 'showAboutPanel';
+type AppUsed =
+  | 'isPackaged'
+  | 'getAppPath'
+  | 'getPath'
+  | 'requestSingleInstanceLock'
+  | 'quit'
+  | 'exit'
+  | 'setAsDefaultProtocolClient'
+  | 'whenReady'
+  | 'isReady'
+  | 'showAboutPanel';
 
 export class StandinApp extends EventEmitter implements Pick<App, AppUsed> {
   isPackaged = false;
@@ -265,7 +329,17 @@ export class StandinApp extends EventEmitter implements Pick<App, AppUsed> {
 
   reset(): void {
     this.removeAllListeners();
-    Object.assign(this, { isPackaged: false, paths: {}, singleInstanceLock: true, aboutShown: 0, quitCalls: 0, quitting: false, quitted: false, exitCode: null, ready: false });
+    Object.assign(this, {
+      isPackaged: false,
+      paths: {},
+      singleInstanceLock: true,
+      aboutShown: 0,
+      quitCalls: 0,
+      quitting: false,
+      quitted: false,
+      exitCode: null,
+      ready: false,
+    });
     this.protocolClients.length = 0;
     this.readyP = new Promise((r) => (this.markReady = r));
   }
@@ -378,9 +452,25 @@ export class StandinNativeTheme extends EventEmitter implements Pick<NativeTheme
 function display(id: number, workArea: Rectangle): Display {
   const size = { width: workArea.width, height: workArea.height };
   return {
-    id, label: `Display ${id}`, bounds: { ...workArea }, workArea, size, workAreaSize: size, accelerometerSupport: 'unknown', colorDepth: 24,
-    colorSpace: 'srgb', depthPerComponent: 8, detected: true, displayFrequency: 60, internal: false, maximumCursorSize: { width: 0, height: 0 },
-    monochrome: false, nativeOrigin: { x: workArea.x, y: workArea.y }, rotation: 0, scaleFactor: 1, touchSupport: 'unknown',
+    id,
+    label: `Display ${id}`,
+    bounds: { ...workArea },
+    workArea,
+    size,
+    workAreaSize: size,
+    accelerometerSupport: 'unknown',
+    colorDepth: 24,
+    colorSpace: 'srgb',
+    depthPerComponent: 8,
+    detected: true,
+    displayFrequency: 60,
+    internal: false,
+    maximumCursorSize: { width: 0, height: 0 },
+    monochrome: false,
+    nativeOrigin: { x: workArea.x, y: workArea.y },
+    rotation: 0,
+    scaleFactor: 1,
+    touchSupport: 'unknown',
   };
 }
 
@@ -501,7 +591,10 @@ export class StandinMenu {
 
 export class StandinImage implements Pick<NativeImage, 'isEmpty' | 'setTemplateImage' | 'isTemplateImage'> {
   private template = false;
-  constructor(readonly path: string, private readonly empty: boolean) {}
+  constructor(
+    readonly path: string,
+    private readonly empty: boolean,
+  ) {}
   isEmpty(): boolean {
     return this.empty;
   }
@@ -518,7 +611,10 @@ export const nativeImage = {
   createFromPath(path: string): StandinImage {
     let ok = false;
     try {
-      ok = fs.readFileSync(path).subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
+      ok = fs
+        .readFileSync(path)
+        .subarray(0, 8)
+        .equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
     } catch {
       ok = false;
     }

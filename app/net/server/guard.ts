@@ -28,7 +28,12 @@ export function addressKey(address: string | undefined): string {
   const h = head ? head.split(':') : [];
   const t = tail ? tail.split(':') : [];
   const groups = tail === undefined ? h : [...h, ...Array<string>(Math.max(0, 8 - h.length - t.length)).fill('0'), ...t];
-  return groups.slice(0, 4).map((g) => (parseInt(g, 16) || 0).toString(16)).join(':') + '::/64';
+  return (
+    groups
+      .slice(0, 4)
+      .map((g) => (parseInt(g, 16) || 0).toString(16))
+      .join(':') + '::/64'
+  );
 }
 
 interface Peer {
@@ -195,7 +200,8 @@ export class Guard {
       room,
       hold: (bytes) => {
         if (ended || bytes <= 0) return undefined;
-        const why = bytes > this.shareOf(peer) - this.heldOf(peer) ? 'addressMemory' : bytes > this.limits.maxBufferedBytes - this.heldBytes ? 'memory' : undefined;
+        const why =
+          bytes > this.shareOf(peer) - this.heldOf(peer) ? 'addressMemory' : bytes > this.limits.maxBufferedBytes - this.heldBytes ? 'memory' : undefined;
         if (why) {
           this.refused[why]++;
           return why;
@@ -230,7 +236,10 @@ export class Guard {
    */
   fetchWait(sock: Socket, now = Date.now()): number {
     const per = this.limits.openFetchesPerMinute;
-    const buckets = [[addressKey(sock.remoteAddress), per], ['*', 4 * per]] as const;
+    const buckets = [
+      [addressKey(sock.remoteAddress), per],
+      ['*', 4 * per],
+    ] as const;
     const state = buckets.map(([key, cap]) => {
       const b = this.fetchBuckets.get(key) ?? { tokens: cap, at: now };
       b.tokens = Math.min(cap, b.tokens + ((now - b.at) * cap) / 60_000);
@@ -297,7 +306,8 @@ export class Guard {
     let victim: Conn | undefined;
     for (const c of this.conns.values()) {
       if (c.busy > 0 || !eligible(c)) continue;
-      if (!victim || c.peer.connections > victim.peer.connections || (c.peer.connections === victim.peer.connections && c.idleSince < victim.idleSince)) victim = c;
+      if (!victim || c.peer.connections > victim.peer.connections || (c.peer.connections === victim.peer.connections && c.idleSince < victim.idleSince))
+        victim = c;
     }
     if (!victim) return false;
     this.closed.idle++;

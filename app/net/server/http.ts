@@ -7,7 +7,11 @@ import { DRAYER_SYNC_HEADER } from '../protocol.js';
 
 /** An answer the request earned (bad input, not found...): its message is safe to show. */
 export class HttpError extends Error {
-  constructor(readonly status: number, message: string, readonly headers: Record<string, string> = {}) {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
     super(message);
     this.name = 'HttpError';
   }
@@ -20,14 +24,12 @@ export class HttpError extends Error {
  * computer: the web UI's Site tab previews the site (from another port, so not 'self').
  */
 export const CONTENT_CSP =
-  "sandbox allow-scripts allow-forms allow-popups allow-modals allow-downloads; " +
+  'sandbox allow-scripts allow-forms allow-popups allow-modals allow-downloads; ' +
   "default-src 'self' 'unsafe-inline' 'unsafe-eval' data: blob:; connect-src 'self'; " +
   "base-uri 'self'; form-action 'self'; frame-ancestors 'self' http://127.0.0.1:* http://localhost:*";
 
 /** Pages this node generates run no script at all. */
-export const PAGE_CSP =
-  "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
-
+export const PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 /**
  * Every answer carries these: no sniffing a msgpack body or a value into HTML, no referrer
@@ -72,7 +74,14 @@ export function trackBody(res: ServerResponse, body: import('node:stream').Reada
 }
 
 /** Send a whole body (omitted for HEAD, Content-Length kept); a big one counts as held until sent. */
-export function sendBody(req: IncomingMessage, res: ServerResponse, status: number, type: string, body: Uint8Array | string, headers: Record<string, string | number> = {}): void {
+export function sendBody(
+  req: IncomingMessage,
+  res: ServerResponse,
+  status: number,
+  type: string,
+  body: Uint8Array | string,
+  headers: Record<string, string | number> = {},
+): void {
   const buf = typeof body === 'string' ? Buffer.from(body, 'utf8') : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
   if (req.method !== 'HEAD' && buf.length > UNCOUNTED_BODY) reserve(res, buf.length);
   setHeaders(res, { 'Content-Type': type, 'Content-Length': buf.length, ...headers });

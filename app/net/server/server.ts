@@ -206,7 +206,14 @@ export class LanServer {
       refused: Object.fromEntries(REFUSALS.map((k) => [k, r[k]])) as Record<Refusal, number>,
       closed: { ...g.closed },
       fetchesRefused: g.fetchesRefused,
-      sync: { waiting: this.queue.waiting, answered: this.queue.counts.answered, busy: this.queue.counts.refused, lagging: this.queue.counts.lagging, abandoned: this.queue.counts.abandoned, firstRefusedFirst: this.queue.counts.firstRefusedFirst },
+      sync: {
+        waiting: this.queue.waiting,
+        answered: this.queue.counts.answered,
+        busy: this.queue.counts.refused,
+        lagging: this.queue.counts.lagging,
+        abandoned: this.queue.counts.abandoned,
+        firstRefusedFirst: this.queue.counts.firstRefusedFirst,
+      },
     };
   }
 
@@ -328,16 +335,29 @@ export class LanServer {
       return;
     }
     const ctx: RouteContext = {
-      req, res, stream, keyRaw, args: rest.slice(1), query, limits: this.limits, log: (m) => this.log(m),
+      req,
+      res,
+      stream,
+      keyRaw,
+      args: rest.slice(1),
+      query,
+      limits: this.limits,
+      log: (m) => this.log(m),
       room: () => room(res),
       reserve: (bytes) => reserve(res, bytes),
-      opener: this.opts.opener && (() => {
-        const wait = this.guard.fetchWait(req.socket);
-        if (wait > 0) {
-          throw new HttpError(429, 'This node keeps only the metadata of this stream and has fetched as many contents as it does for one address in a minute; try again in a moment.', { 'Retry-After': String(Math.ceil(wait / 1000)) });
-        }
-        return this.opts.opener!(stream);
-      }),
+      opener:
+        this.opts.opener &&
+        (() => {
+          const wait = this.guard.fetchWait(req.socket);
+          if (wait > 0) {
+            throw new HttpError(
+              429,
+              'This node keeps only the metadata of this stream and has fetched as many contents as it does for one address in a minute; try again in a moment.',
+              { 'Retry-After': String(Math.ceil(wait / 1000)) },
+            );
+          }
+          return this.opts.opener!(stream);
+        }),
     };
     const op = rest[0]!;
     if (op === '' && rest.length === 1) return web.home(ctx);
@@ -354,7 +374,7 @@ export class LanServer {
 }
 
 function describe(e: unknown): string {
-  return e instanceof Error ? e.stack ?? `${e.name}: ${e.message}` : String(e);
+  return e instanceof Error ? (e.stack ?? `${e.name}: ${e.message}`) : String(e);
 }
 
 function safeUrl(url: string | undefined): string {

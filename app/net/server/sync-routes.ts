@@ -5,7 +5,20 @@ import { getChunk } from '../../store/files.js';
 import { encodeWire, toWire, type DrayerRecord } from '../../core/record.js';
 import type { Stream } from '../../store/store.js';
 import type { RouteContext } from './context.js';
-import { boolParam, clip, etagMatches, HttpError, ifRangeHolds, parseInt64, parseRange, parseUint, sendBody, setHeaders, uintParam, UNCOUNTED_BODY } from './http.js';
+import {
+  boolParam,
+  clip,
+  etagMatches,
+  HttpError,
+  ifRangeHolds,
+  parseInt64,
+  parseRange,
+  parseUint,
+  sendBody,
+  setHeaders,
+  uintParam,
+  UNCOUNTED_BODY,
+} from './http.js';
 
 const MSGPACK = 'application/msgpack';
 /** The original Drayer answered its msgpack endpoints as octet-stream. */
@@ -64,7 +77,7 @@ export function changes(ctx: RouteContext): void {
   const minMod = uintParam(query, 'minMod');
   const meta = boolParam(query, 'meta');
   const count = boolParam(query, 'count');
-  for (let n = limit; ; ) {
+  for (let n = limit; ;) {
     // The page is cut to what this answer may hold in memory (slow readers' pages wait there);
     // the byte cap ends a page before the row that would overflow it, so `seq` is that of the
     // last row included and the follower's next page starts right after it: nothing is skipped.
@@ -100,7 +113,11 @@ export function tips(ctx: RouteContext): void {
   const latest = uintParam(ctx.query, 'latest');
   const start = latest ? s.windowStart(latest) : undefined;
   const body = encodeWire({
-    node: s.nodeId, id: (q(s).maxId.get(chain(s)) as number | null) ?? 0, mod: s.mtip(), seq: s.lastSeq(), ...(start !== undefined ? { start } : {}),
+    node: s.nodeId,
+    id: (q(s).maxId.get(chain(s)) as number | null) ?? 0,
+    mod: s.mtip(),
+    seq: s.lastSeq(),
+    ...(start !== undefined ? { start } : {}),
   });
   sendBody(ctx.req, ctx.res, 200, MSGPACK, body, { 'Cache-Control': 'no-store' });
 }
@@ -151,7 +168,8 @@ function sendBytes(ctx: RouteContext, data: Uint8Array, etag: string, cacheContr
   }
   if (range) {
     sendBody(req, res, 206, 'application/octet-stream', data.subarray(range.start, range.end + 1), {
-      ...headers, 'Content-Range': `bytes ${range.start}-${range.end}/${data.length}`,
+      ...headers,
+      'Content-Range': `bytes ${range.start}-${range.end}/${data.length}`,
     });
     return;
   }
@@ -166,7 +184,7 @@ function sendBytes(ctx: RouteContext, data: Uint8Array, etag: string, cacheContr
 export function newRecords(ctx: RouteContext): void {
   const t = parseInt64(oneArg(ctx, 'a time (µs)'), 'The time');
   const s = ctx.stream;
-  for (let limit = ctx.limits.newRecordsLimit; ; ) {
+  for (let limit = ctx.limits.newRecordsLimit; ;) {
     // As for changes: the list is cut to what this answer may hold in memory.
     const room = ctx.room();
     const maxBytes = Math.min(ctx.limits.maxPageBytes, room);

@@ -15,7 +15,20 @@ import { indexPage, streamPage, streamPageCsp } from './webpage.js';
 import { randomBytes } from '../../core/crypto.js';
 import { hasHiddenChars, visiblePath } from '../../core/text.js';
 import type { RouteContext } from './context.js';
-import { acceptsGzip, CONTENT_CSP, etagMatches, HttpError, ifRangeHolds, PAGE_CSP, parseRange, parseUint, sendBody, setHeaders, trackBody, UNCOUNTED_BODY } from './http.js';
+import {
+  acceptsGzip,
+  CONTENT_CSP,
+  etagMatches,
+  HttpError,
+  ifRangeHolds,
+  PAGE_CSP,
+  parseRange,
+  parseUint,
+  sendBody,
+  setHeaders,
+  trackBody,
+  UNCOUNTED_BODY,
+} from './http.js';
 
 const POSTS_PER_PAGE = 20;
 const MAX_PAGE_NUMBER = 100_000;
@@ -28,7 +41,11 @@ function fileHash(s: Stream, key: string): string | undefined {
   let st = hashQueries.get(s);
   if (!st) {
     // INDEXED BY: otherwise SQLite walks the whole chain by mod to skip a sort of at most a few rows.
-    st = s.db.prepare(`SELECT hash FROM records INDEXED BY records_type_key WHERE chain = ? AND type = '${FILE_TYPE}' AND key = ? AND val IS NOT NULL ORDER BY mod DESC LIMIT 1`).pluck();
+    st = s.db
+      .prepare(
+        `SELECT hash FROM records INDEXED BY records_type_key WHERE chain = ? AND type = '${FILE_TYPE}' AND key = ? AND val IS NOT NULL ORDER BY mod DESC LIMIT 1`,
+      )
+      .pluck();
     hashQueries.set(s, st);
   }
   const h = st.get(Buffer.from(s.publicKey), key) as Buffer | undefined;
@@ -78,9 +95,12 @@ function openFailed(ctx: RouteContext, e: unknown): never {
   if (isDrayerError(e, 'CORRUPT')) throw new HttpError(500, 'This file is damaged on this node.'); // its author signed a malformed value
   if (!(e instanceof OpenError)) throw e;
   ctx.log(`server: ${e.message}`);
-  throw new HttpError(e.timedOut ? 504 : 502, e.timedOut
-    ? 'This node keeps only the metadata of this stream and fetches contents when asked, but its sources did not answer in time. Try again in a moment.'
-    : 'This node keeps only the metadata of this stream and fetches contents when asked, but none of its sources sent this. Try again later.');
+  throw new HttpError(
+    e.timedOut ? 504 : 502,
+    e.timedOut
+      ? 'This node keeps only the metadata of this stream and fetches contents when asked, but its sources did not answer in time. Try again in a moment.'
+      : 'This node keeps only the metadata of this stream and fetches contents when asked, but none of its sources sent this. Try again later.',
+  );
 }
 
 /** GET /<pk>/ — the stream's site: its index.html (via webAccess/, so relative links work) or a generated page. */
@@ -180,7 +200,8 @@ function serveFile(ctx: RouteContext, f: FileEntry): void | Promise<void> {
   // way out and the next (a chunk is read whole, past the stream's high-water mark).
   const held = f.chunked ? Math.min(length, 2 * CHUNK_SIZE) : length;
   if (req.method !== 'HEAD' && held > UNCOUNTED_BODY) ctx.reserve(held);
-  const send = (body: Readable | undefined): void => sendFile(ctx, f, body, { ...headers, ETag: etag, 'Content-Length': length }, range ? `bytes ${start}-${end}/${f.size}` : undefined);
+  const send = (body: Readable | undefined): void =>
+    sendFile(ctx, f, body, { ...headers, ETag: etag, 'Content-Length': length }, range ? `bytes ${start}-${end}/${f.size}` : undefined);
   // Chunks a metadata-only copy lacks: fetched before the answer begins (the first of them) and
   // while it is sent (the rest), so a dead source is a 502/504, not a cut-off body.
   if (req.method !== 'HEAD' && ctx.opener && f.chunked && s.partial.metaOnly && rangeIsMissing(s, f, start, end)) {
@@ -197,7 +218,13 @@ function serveFile(ctx: RouteContext, f: FileEntry): void | Promise<void> {
   send(body);
 }
 
-function sendFile(ctx: RouteContext, f: FileEntry, body: Readable | undefined, headers: Record<string, string | number>, contentRange: string | undefined): void {
+function sendFile(
+  ctx: RouteContext,
+  f: FileEntry,
+  body: Readable | undefined,
+  headers: Record<string, string | number>,
+  contentRange: string | undefined,
+): void {
   const { res } = ctx;
   setHeaders(res, headers);
   if (contentRange) res.setHeader('Content-Range', contentRange);

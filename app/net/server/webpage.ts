@@ -37,7 +37,7 @@ function initials(name: string): string {
   const words = name.trim().split(/\s+/).filter(Boolean);
   if (words.length === 0) return '?';
   const first = [...words[0]!][0] ?? '';
-  const second = words.length > 1 ? [...words[words.length - 1]!][0] ?? '' : '';
+  const second = words.length > 1 ? ([...words[words.length - 1]!][0] ?? '') : '';
   return (first + second).toUpperCase();
 }
 
@@ -167,7 +167,9 @@ export function streamPage(p: StreamPageInput): string {
   const parts: string[] = [];
   parts.push(`<header class="profile">${avatar('big')}<h1>${escapeHtml(title)}</h1>`);
   if (p.about) parts.push(`<p class="about">${escapeHtml(terminalSafe(p.about))}</p>`);
-  parts.push(`<p class="meta">${p.totalPosts === 1 ? '1 post' : `${p.totalPosts.toLocaleString('en-US')} posts`}${p.files.length ? ` · ${(p.files.length + p.moreFiles).toLocaleString('en-US')} files` : ''}</p>`);
+  parts.push(
+    `<p class="meta">${p.totalPosts === 1 ? '1 post' : `${p.totalPosts.toLocaleString('en-US')} posts`}${p.files.length ? ` · ${(p.files.length + p.moreFiles).toLocaleString('en-US')} files` : ''}</p>`,
+  );
   parts.push('</header>');
 
   parts.push('<main>');
@@ -208,7 +210,8 @@ export function streamPage(p: StreamPageInput): string {
 /** The streams this node shares, for `/`. */
 export function indexPage(streams: { name: string; publicKey: string; urlKey: string }[]): string {
   const items = streams.map(
-    (s) => `<li><a href="/${escapeHtml(encodeURIComponent(s.urlKey))}/">${escapeHtml(cleanName(s.name) || 'Unnamed stream')}</a><div class="key">${escapeHtml(s.publicKey)}</div></li>`,
+    (s) =>
+      `<li><a href="/${escapeHtml(encodeURIComponent(s.urlKey))}/">${escapeHtml(cleanName(s.name) || 'Unnamed stream')}</a><div class="key">${escapeHtml(s.publicKey)}</div></li>`,
   );
   const body = `<header class="profile"><h1>Drayer</h1><p class="meta">Streams shared by this node</p></header>
 ${streams.length ? `<div class="files-card"><ul class="files">${items.join('\n')}</ul></div>` : '<p class="empty">This node shares no streams.</p>'}`;
