@@ -43,7 +43,7 @@ function decodeMappings(mappings: string): [number, number, number][] {
   const out: [number, number, number][] = [];
   let srcLine = 0;
   let src = 0;
-  let srcCol = 0;
+  let _srcCol = 0; // decoded only to keep the fields in step
   mappings.split(';').forEach((line, genLine) => {
     let genCol = 0;
     for (const seg of line.split(',')) {
@@ -65,7 +65,7 @@ function decodeMappings(mappings: string): [number, number, number][] {
       if (v.length >= 4) {
         src += v[1]!;
         srcLine += v[2]!;
-        srcCol += v[3]!;
+        _srcCol += v[3]!;
         if (src === 0) out.push([genLine, genCol, srcLine]);
       }
     }

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as http from 'node:http';
+import type * as http from 'node:http';
 import * as path from 'node:path';
 import { blake2b256, randomBytes } from '../app/core/crypto.js';
 import { addBytes, chunkCount } from '../app/store/files.js';

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { addBytes } from '../app/store/files.js';
 import { isMetadataHost, refusedHost } from '../app/net/lan.js';
 import { DrayerNode } from '../app/node/node.js';
-import { Stream } from '../app/store/store.js';
+import { type Stream } from '../app/store/store.js';
 import { guardedLookup, pull } from '../app/net/sync.js';
 import { hex, utf8 } from './helpers.js';
 import { lanBench } from './lan-harness.js';

@@ -4,12 +4,12 @@
 // honest peers.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as http from 'node:http';
+import type * as http from 'node:http';
 import { blake2b256, generateKeyPair, randomBytes } from '../app/core/crypto.js';
 import { addBytes, chunkCount, readFileBytes } from '../app/store/files.js';
 import type { DrayerNode } from '../app/node/node.js';
 import { encodeWire, signRecord, toWire, type DrayerRecord } from '../app/core/record.js';
-import { Stream } from '../app/store/store.js';
+import { type Stream } from '../app/store/store.js';
 import { fetchMissingChunks, pull, rejectionSummary, remoteTips } from '../app/net/sync.js';
 import { hex, tmpDir, utf8 } from './helpers.js';
 import { lanBench, type Listening } from './lan-harness.js';

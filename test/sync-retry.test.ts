@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import * as http from 'node:http';
 import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { Stream } from '../app/store/store.js';
+import { type Stream } from '../app/store/store.js';
 import { pull, RESET_RETRIES } from '../app/net/sync.js';
 import { hex, utf8 } from './helpers.js';
 import { lanBench } from './lan-harness.js';

@@ -3,8 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as http from 'node:http';
+import type * as http from 'node:http';
 import * as path from 'node:path';
 import { randomBytes } from '../app/core/crypto.js';
 import { addBytes, chunkCount, missingChunks, readFileBytes, statFile } from '../app/store/files.js';

@@ -291,7 +291,7 @@ export async function imageLoaded(page: Page, selector: string): Promise<number>
   const more = page.getByRole('article').filter({ has: img }).getByRole('button', { name: 'Show more' });
   if (await more.count()) await more.first().click();
   await img.scrollIntoViewIfNeeded();
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+
   return img.evaluate((el: any) =>
     Promise.race([
       el.decode().then(

@@ -100,7 +100,7 @@ test('a folder website: which folder, the Site tab previews it, update from the 
     const frame = page.frameLocator('iframe[title="Preview of Ada Lovelace’s website"]');
     const h1 = frame.getByRole('heading', { name: 'Ada’s engine, version one' });
     await h1.waitFor();
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+
     assert.equal(
       await h1.evaluate((e: any) => e.ownerDocument.defaultView.getComputedStyle(e).color as string),
       'rgb(0, 0, 128)',

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import { DrayerError, isDrayerError } from '../core/errors.js';
 import { fromOption, fsError, openOptions, withStream } from './input.js';
 import { humanSize, note, print, printJson, writeOut } from './output.js';
-import { Command, jsonOption } from './table.js';
+import { type Command, jsonOption } from './table.js';
 
 export const addCommand: Command = {
   name: 'add',

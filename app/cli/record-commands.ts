@@ -3,7 +3,7 @@
 import { DrayerError } from '../core/errors.js';
 import { fromOption, openOptions, readInput, withStream } from './input.js';
 import { humanSize, note, print, printJson, timeOf, writeOut } from './output.js';
-import { Command, commands, jsonOption, oneOf, str, UsageError } from './table.js';
+import { type Command, commands, jsonOption, oneOf, str, UsageError } from './table.js';
 
 export const postCommand: Command = {
   name: 'post',

@@ -6,7 +6,7 @@ import { fingerprint, formatKey, keyLink, keyWords, streamName } from '../core/k
 import { cleanName, terminalSafe } from '../core/text.js';
 import { withStream } from './input.js';
 import { humanSize, note, print, printJson, timeOf } from './output.js';
-import { Command, commands, jsonOption, str, UsageError } from './table.js';
+import { type Command, commands, jsonOption, str, UsageError } from './table.js';
 
 /** The stream file's bytes on disk, its write-ahead log included. */
 function fileSize(file: string): number {

@@ -21,7 +21,7 @@
 //   'b' goodbye   {}   the node leaves (best effort; see Discovery.stop).
 import { bytesEqual } from '../core/crypto.js';
 import { MSGPACK_LIMITS } from '../core/msgpack.js';
-import { checkRecord, decodeWire, DrayerRecord, encodeWire, fromWire } from '../core/record.js';
+import { checkRecord, decodeWire, type DrayerRecord, encodeWire, fromWire } from '../core/record.js';
 import { cleanName as cleanText } from '../core/text.js';
 
 export const MULTICAST_GROUP = '224.7.130.8';

@@ -2,15 +2,15 @@
 // file runs it: the socket and group membership, when to announce, ask and say hello, and which
 // packets to take in (rate limits), as events for the node. What goes on the wire is in
 // discovery-wire.ts; what is heard is held, within bounds, in discovery-peers.ts.
-import * as dgram from 'node:dgram';
+import type * as dgram from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import { bytesEqual } from '../core/crypto.js';
-import { DrayerRecord, toWire } from '../core/record.js';
-import { NearbyStream, Peer, PeerTable } from './discovery-peers.js';
+import { type DrayerRecord, toWire } from '../core/record.js';
+import { type NearbyStream, type Peer, PeerTable } from './discovery-peers.js';
 import { GroupSocket, networkKey } from './discovery-socket.js';
 import {
-  AnnouncedStream,
-  AnnounceMessage,
+  type AnnouncedStream,
+  type AnnounceMessage,
   buildAnnouncePackets,
   cleanName,
   decodeMessage,
@@ -26,7 +26,7 @@ import {
   NODE_ID_BYTES,
   readHeader,
 } from './discovery-wire.js';
-import { RateLimit, TokenBucket } from './rate.js';
+import { type RateLimit, TokenBucket } from './rate.js';
 
 // What callers of Discovery use, from the files it is made of.
 export type { AnnouncedStream, NearbyStream, Peer, RateLimit };

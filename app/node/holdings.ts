@@ -7,7 +7,7 @@ import { DrayerError } from '../core/errors.js';
 import { formatKey, parseKey } from '../core/keys.js';
 import { cleanName } from '../core/text.js';
 import { Stream } from '../store/store.js';
-import { DataDirWatcher, StreamProbe } from './datadir.js';
+import { DataDirWatcher, type StreamProbe } from './datadir.js';
 import { emit } from './events.js';
 import { describeStream, expandHome, givenSources, RELEASED_FILES, releasedFiles, type NodeState } from './state.js';
 import { summary } from './views.js';

@@ -3,7 +3,7 @@
 import type { NearbyStream } from './api.js';
 import { formatKey, streamName } from '../core/keys.js';
 import type { DrayerRecord } from '../core/record.js';
-import { Discovery, Peer } from '../net/discovery.js';
+import { Discovery, type Peer } from '../net/discovery.js';
 import { NearbyVerifier, type VerifiedInfo } from '../net/nearby.js';
 import { emit } from './events.js';
 import { pullOnAnnouncement } from './scheduler.js';

@@ -6,8 +6,8 @@ import { SYNC_INTERVAL_MAX_S, SYNC_INTERVAL_MIN_S } from './api-schema.js';
 import { peerId } from '../core/peer.js';
 import { formatKey } from '../core/keys.js';
 import { isLanHost } from '../net/lan.js';
-import { CursorStore, pull, PullResult } from '../net/sync.js';
-import { RateLimit, TokenBucket } from '../net/discovery.js';
+import { type CursorStore, pull, type PullResult } from '../net/sync.js';
+import { type RateLimit, TokenBucket } from '../net/discovery.js';
 import type { Applier } from '../store/verifier.js';
 import { preparedApplier } from '../store/verifier.js';
 import { afterChange } from './changes.js';
@@ -253,15 +253,23 @@ export function pullOnAnnouncement(n: NodeState, hint: PullHint): void {
 /** Every syncIntervalS (from a second after the start), a round of pulls of every followed stream. */
 export function scheduleSync(n: NodeState): void {
   let timer: NodeJS.Timeout;
-  const tick = async () => {
-    n.timers = n.timers.filter((t) => t !== timer); // one sync timer at a time, not one more per round
-    if (n.stopped) return;
+  const round = async () => {
     // Paused: no pulls this round; the timer keeps going, so sync resumes by itself.
     if (syncModeOf(n) !== 'paused') for (const [pk, s] of n.streams) if (!s.writable) await syncStream(n, pk).catch(() => {});
-    // Clamped: a setting stored before it was bounded must not overflow setTimeout into a 1 ms loop.
-    const s = settingsOf(n).syncIntervalS;
-    const every = Number.isFinite(s) ? Math.min(Math.max(s, SYNC_INTERVAL_MIN_S), SYNC_INTERVAL_MAX_S) : DEFAULT_SETTINGS.syncIntervalS;
-    if (!n.stopped) n.timers.push((timer = setTimeout(tick, every * 1000)));
+  };
+  const tick = () => {
+    n.timers = n.timers.filter((t) => t !== timer); // one sync timer at a time, not one more per round
+    if (n.stopped) return;
+    // Each pull reports its own failure; whatever else goes wrong in a round, the next one is still set.
+    void round()
+      .catch(() => {})
+      .finally(() => {
+        if (n.stopped) return;
+        // Clamped: a setting stored before it was bounded must not overflow setTimeout into a 1 ms loop.
+        const s = settingsOf(n).syncIntervalS;
+        const every = Number.isFinite(s) ? Math.min(Math.max(s, SYNC_INTERVAL_MIN_S), SYNC_INTERVAL_MAX_S) : DEFAULT_SETTINGS.syncIntervalS;
+        n.timers.push((timer = setTimeout(tick, every * 1000)));
+      });
   };
   n.timers.push((timer = setTimeout(tick, 1000)));
 }

@@ -1,6 +1,6 @@
 // Folders and streams: adding a folder's files (walked safely: no symlink out of it, each folder
 // once), making a stream mirror a folder, and what a folder update must send (folderDiff).
-import * as fs from 'node:fs';
+import type * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import * as path from 'node:path';

@@ -5,7 +5,7 @@ import { peerId } from '../core/peer.js';
 import Database from 'better-sqlite3';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { generateKeyPair, KeyPair, randomBytes } from '../core/crypto.js';
+import { generateKeyPair, type KeyPair, randomBytes } from '../core/crypto.js';
 import { DrayerError, isDrayerError } from '../core/errors.js';
 import type { DrayerRecord } from '../core/record.js';
 import { encode } from '@msgpack/msgpack';

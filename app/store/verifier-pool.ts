@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import { startWorker } from '../core/threads.js';
 import { bytesEqual } from '../core/crypto.js';
-import { checkRecord, checkShape, DrayerRecord, signingBytes } from '../core/record.js';
+import { checkRecord, checkShape, type DrayerRecord, signingBytes } from '../core/record.js';
 import { BATCH, CODE, WORKER_MARK, type FileWork, type Job, type JobAnswer } from './verify-worker.js';
 import type { IdRangeResult, ModRangeResult, Range, RangeCheck } from './verify-range.js';
 

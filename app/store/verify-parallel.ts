@@ -118,7 +118,7 @@ export interface VerifyParallelOptions {
 type Check = Omit<RangeCheck, 'chain'>;
 
 /** The end of Stream.verify: a stream with no records, or without drayer/info. */
-function finish(j: RangeJoiner, info: boolean, c: Check): Tally {
+function finish(j: RangeJoiner, info: boolean): Tally {
   if (j.records === 0) j.add({ id: 0, what: 'the stream holds no records (not even drayer/info): it has never been synced' });
   // No drayer/info is no damage (the original Drayer never wrote one): verifyReport notes it.
   return { records: j.records, metaOnly: j.metaOnly, missing: j.missing, problems: j.problems, named: info };
@@ -163,7 +163,7 @@ async function verifyInWorkers(stream: Stream, pool: VerifierPool, snap: Snapsho
         (w, range) => session.mods(w, rc, range),
         (r) => joiner.mods(r),
       );
-    return finish(joiner, joiner.info && bytesEqual(chain, c.streamKey), c);
+    return finish(joiner, joiner.info && bytesEqual(chain, c.streamKey));
   } finally {
     await session.close();
   }
@@ -306,7 +306,7 @@ async function verifyOnMain(db: Database.Database, pool: VerifierPool, c: Check)
     while (inflight.length > 0) await drainOne();
   } finally {
     // Wait for anything still out (after an error) so no answer lands after we return.
-    await Promise.allSettled(inflight.map((s) => s.answer));
+    await Promise.allSettled(inflight.flatMap((s) => (s.answer ? [s.answer] : [])));
   }
 
   // The M chain as Stream.verify checks it: records by mod, ties in the order above (a stable sort).
@@ -314,5 +314,5 @@ async function verifyOnMain(db: Database.Database, pool: VerifierPool, c: Check)
   const byMod = db.prepare('SELECT id, mod, prevch FROM records ORDER BY mod, chain, id').raw(true).iterate() as IterableIterator<[number, number, number]>;
   joiner.mods(modsOf(byMod, c));
   const info = db.prepare(`SELECT 1 FROM records WHERE chain = ? AND type = 'drayer' AND key = 'info' LIMIT 1`).get(Buffer.from(streamKey));
-  return finish(joiner, Boolean(info), c);
+  return finish(joiner, Boolean(info));
 }
