@@ -5,10 +5,10 @@
 // fast: posts written straight into a stream file in a temp data dir, taken in at the node's start.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Browser } from 'playwright-core';
 import { DrayerNode } from '../app/node/node.js';
 import { WebUi, defaultStaticDir } from '../app/node/webui.js';
-import { chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { launchBrowser } from '../test/chromium.js';
 import { buildWriter, machine, ratio, removeDir, tempDir } from './common.js';
 
 const RUNS = 5;
@@ -102,36 +102,6 @@ async function measure(browser: Browser, posts: number): Promise<Figures> {
     await node.stop();
     removeDir(dir);
   }
-}
-
-/** The Chromium the UI tests use (test/ui-harness.ts findChromium; that module is a test's, with node:test hooks). */
-async function launchBrowser(): Promise<Browser> {
-  let executablePath = process.env.DRAYER_CHROMIUM;
-  if (!executablePath) {
-    try {
-      const mod = (await import('@sparticuz/chromium')) as unknown as { default: { executablePath(): Promise<string> } };
-      executablePath = await mod.default.executablePath();
-    } catch {
-      executablePath = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => fs.existsSync(p));
-    }
-  }
-  if (!executablePath) throw new Error('No Chromium: install the npm dev dependencies (@sparticuz/chromium), or set DRAYER_CHROMIUM.');
-  return chromium.launch({
-    executablePath,
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--disable-default-apps',
-      '--disable-extensions',
-      '--mute-audio',
-      '--disable-dev-shm-usage',
-    ],
-  });
 }
 
 export async function run(): Promise<Record<string, unknown>> {

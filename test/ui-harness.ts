@@ -11,65 +11,18 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
 import { after, before } from 'node:test';
-import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, type BrowserContextOptions, type Page } from 'playwright-core';
 import { AxeBuilder } from '@axe-core/playwright';
 import type { Arg, Method, Ret } from '../app/node/api.js';
 import { unwrap, type Envelope } from '../app/node/api.js';
 import { DRAYER_BIN, tmpDir } from './helpers.js';
+import { launchBrowser } from './chromium.js';
+
+export { findChromium, launchBrowser, type FoundBrowser } from './chromium.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const BIN = DRAYER_BIN;
 export const SHOTS = path.join(ROOT, 'test-results', 'ui');
-
-export interface FoundBrowser {
-  executablePath: string;
-  source: string;
-}
-
-/**
- * A Chromium to drive, never downloaded: DRAYER_CHROMIUM when set (an explicit choice wins),
- * else the one inside the npm package @sparticuz/chromium (unpacked to the temp dir on first
- * use), else Debian's /usr/bin/chromium. null when there is none.
- */
-export async function findChromium(): Promise<FoundBrowser | null> {
-  const fromEnv = process.env.DRAYER_CHROMIUM;
-  if (fromEnv) {
-    if (!fs.existsSync(fromEnv)) throw new Error(`DRAYER_CHROMIUM=${fromEnv} does not exist`);
-    return { executablePath: fromEnv, source: 'DRAYER_CHROMIUM' };
-  }
-  try {
-    const mod = (await import('@sparticuz/chromium')) as unknown as { default: { executablePath(): Promise<string> } };
-    const p = await mod.default.executablePath();
-    if (p && fs.existsSync(p)) return { executablePath: p, source: '@sparticuz/chromium' };
-  } catch {
-    /* not installed or not for this platform: try the system's */
-  }
-  for (const p of ['/usr/bin/chromium', '/usr/bin/chromium-browser']) if (fs.existsSync(p)) return { executablePath: p, source: p };
-  return null;
-}
-
-export async function launchBrowser(): Promise<Browser> {
-  const found = await findChromium();
-  assert.ok(found, "No Chromium: install the npm dev dependencies (@sparticuz/chromium), Debian's chromium, or set DRAYER_CHROMIUM.");
-  return chromium.launch({
-    executablePath: found.executablePath,
-    headless: true,
-    // A fresh profile each launch (Playwright makes a temporary user data dir), nothing phoning home.
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--disable-default-apps',
-      '--disable-extensions',
-      '--mute-audio',
-      '--disable-dev-shm-usage',
-      '--font-render-hinting=none',
-    ],
-  });
-}
 
 export interface UiNode {
   dataDir: string;
