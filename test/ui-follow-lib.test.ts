@@ -37,6 +37,21 @@ test('progress: one model by bytes (record values and file chunks), what is left
   assert.equal(speed(samples), 2_000_000);
   v = describeProgress({ records: 7, recordsTotal: 7, bytes: 0, size: 12_406_000, sizeTotal: 50_006_000, done: false }, samples);
   assert.equal(v.line, '12.4 MB of 50 MB · about 20 s left');
+  // a busy peer: the pull says why nothing moves (the host, not the URL), instead of a time left
+  v = describeProgress(
+    {
+      records: 7,
+      recordsTotal: 7,
+      bytes: 0,
+      size: 12_406_000,
+      sizeTotal: 50_006_000,
+      done: false,
+      waiting: 'http://10.0.0.2:4000 is busy; asking again in 20 s',
+    },
+    samples,
+  );
+  assert.equal(v.line, '12.4 MB of 50 MB · 10.0.0.2:4000 is busy; asking again in 20 s');
+  assert.equal(describeProgress({ records: 7, bytes: 0, done: true, waiting: 'http://10.0.0.2:4000 is busy; asking again in 20 s' }).left, null);
   assert.equal(
     speed([
       { at: 0, size: 1 },

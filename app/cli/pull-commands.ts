@@ -14,8 +14,16 @@ import { commands, registerCommand, UsageError } from './table.js';
 function progressPrinter(json: boolean): { update(p: PullProgress): void; done(): void } {
   const tty = process.stderr.isTTY && !json;
   let last = 0;
+  let waiting: string | undefined;
   return {
     update(p) {
+      // A busy peer can keep a pull waiting for minutes: say so once per wait, on a terminal or not.
+      if (p.waiting && p.waiting !== waiting && !json) {
+        if (tty && last) process.stderr.write('\n');
+        note(p.waiting);
+        last = 0;
+      }
+      waiting = p.waiting;
       if (!tty || Date.now() - last < 100) return;
       last = Date.now();
       const pct = (n: number, of: number) => ` (${Math.min(100, Math.round((n / Math.max(1, of)) * 100))}%)`;

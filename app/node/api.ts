@@ -282,6 +282,8 @@ export interface DrayerEvents {
     sizeTotal?: number;
     /** done: stopped by cancelSync, what arrived is kept */
     cancelled?: boolean;
+    /** not done: the peer answered "busy" and is asked again later ("… is busy; asking again in 20 s") */
+    waiting?: string;
   };
   peerFound: { nodeId: string; address: string; port: number; name: string; streams: string[] };
   /** a node left the LAN (it said goodbye, or went silent): its streams leave Nearby */

@@ -162,6 +162,7 @@ async function runSyncNow(n: NodeState, pk: string, only: string | undefined, fo
             chunksTotal: p.chunksTotal,
             size: p.size,
             sizeTotal: p.sizeTotal,
+            waiting: p.waiting,
             done: false,
           }),
       });

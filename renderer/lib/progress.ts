@@ -6,7 +6,7 @@
 import type { DrayerEvents } from '../../app/node/api';
 import { formatCount } from './time';
 
-type P = Pick<DrayerEvents['syncProgress'], 'records' | 'recordsTotal' | 'chunks' | 'chunksTotal' | 'bytes' | 'size' | 'sizeTotal' | 'done'>;
+type P = Pick<DrayerEvents['syncProgress'], 'records' | 'recordsTotal' | 'chunks' | 'chunksTotal' | 'bytes' | 'size' | 'sizeTotal' | 'done' | 'waiting'>;
 
 /** A point of a pull's progress in time, for its speed (bytes done at `at`, ms). */
 export interface Sample {
@@ -21,7 +21,7 @@ export interface ProgressView {
   percent: number | null;
   /** what arrived of what comes: "12.4 MB of 50 MB", else "120 of 500 items" (people count posts and files, never records) */
   amount: string;
-  /** "about 20 s left", or null while the speed is not known */
+  /** "about 20 s left", or why nothing moves ("10.0.0.2:80 is busy; asking again in 20 s"), or null while the speed is not known */
   left: string | null;
   /** amount and left, joined: "12.4 MB of 50 MB · about 20 s left" */
   line: string;
@@ -80,7 +80,9 @@ export function describeProgress(p: P, samples: readonly Sample[] = [], now?: nu
   if (fraction !== null && !p.done) fraction = Math.min(fraction, 0.99);
   const quiet = now !== undefined && samples.length > 0 && now - samples[samples.length - 1]!.at > STALL_MS;
   const rate = sizeTotal !== undefined && !quiet ? speed(samples) : null;
-  const left = rate && sizeTotal !== undefined && !p.done ? timeLeft((sizeTotal - size) / rate) || null : null;
+  // A busy peer: the pull waits its turn, and says so instead of a time left it cannot know.
+  const waiting = p.waiting && !p.done ? p.waiting.replace(/https?:\/\/([^/\s]+)\/?/g, '$1') : null;
+  const left = waiting ?? (rate && sizeTotal !== undefined && !p.done ? timeLeft((sizeTotal - size) / rate) || null : null);
   return { fraction, percent, amount, left, line: left ? `${amount} · ${left}` : amount };
 }
 
