@@ -161,13 +161,16 @@ export function FirstRun({ onDone }: { onDone: () => void }) {
         </form>
         <div className="welcome-alt">
           <span>Already have a stream?</span>
-          <button type="button" className="link-button" onClick={() => setStep({ name: 'restore' })}>
-            Restore from backup words
-          </button>
-          <span aria-hidden="true">·</span>
-          <button type="button" className="link-button" onClick={() => setStep({ name: 'open' })}>
-            Open a stream file
-          </button>
+          {/* kept on one line together, so a narrow window never starts a line with the dot */}
+          <span className="welcome-alt-links">
+            <button type="button" className="link-button" onClick={() => setStep({ name: 'restore' })}>
+              Restore from backup words
+            </button>
+            <span aria-hidden="true">·</span>
+            <button type="button" className="link-button" onClick={() => setStep({ name: 'open' })}>
+              Open a stream file
+            </button>
+          </span>
         </div>
       </div>
     </main>
