@@ -11,7 +11,7 @@ import { DrayerError, isDrayerError } from '../core/errors.js';
 import { fingerprint, formatKey } from '../core/keys.js';
 import { parseSecret, secretWords } from '../core/keybackup.js';
 import { cleanName } from '../core/text.js';
-import { addPost, editPost, POST_TYPE } from '../store/posts.js';
+import { editPost, encodePost, newPostKey, POST_TYPE, postView } from '../store/posts.js';
 import { exportStream } from '../store/export.js';
 import { verifyStreamParallel } from '../store/verifier.js';
 import { addBytes, addFile, addPaths, deleteFile, deleteFiles, folderDiff, normalizeFilePath, openFileStream, statFile } from '../store/files.js';
@@ -63,11 +63,12 @@ export function apiMethods(n: NodeState): Handlers {
       if (name) n.library.updateStream(formatKey(s.publicKey), { name });
       return summary(n, formatKey(s.publicKey));
     },
-    post: ({ publicKey, title, body }) => {
+    // Group commit: posts arriving together share a transaction; each answer waits for the disk.
+    post: async ({ publicKey, title, body }) => {
       const s = streamOf(n, publicKey);
-      const p = addPost(s, { title, body });
-      afterChange(n, s, { stored: [s.get(POST_TYPE, p.key)!], removed: [] }, true);
-      return p;
+      const r = await s.putDurable(POST_TYPE, newPostKey(), encodePost({ title, body }));
+      if (s.db.open) afterChange(n, s, { stored: [r], removed: [] }, true); // closed meanwhile (unfollowed): nothing to tell
+      return postView(r);
     },
     editPost: ({ publicKey, key, title, body }) => {
       const s = streamOf(n, publicKey);

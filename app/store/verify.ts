@@ -3,7 +3,7 @@
 import { checkRecord } from '../core/record.js';
 import { valueProblem } from '../core/msgpack.js';
 import { idChainBroken, linkIsMissing, mChainBroken, modNotUnique } from './chains.js';
-import { rowToRecord, type Handle, type Row } from './schema.js';
+import { rowByKey, rowToRecord, type Handle, type Row } from './schema.js';
 
 export interface Problem {
   id: number;
@@ -94,6 +94,6 @@ export function verifyStream(h: Handle, c: VerifyScope): VerifyReport {
     lastMod = mod;
   }
   if (records === 0) add(0, 'the stream holds no records (not even drayer/info): it has never been synced');
-  const named = h.st.byKey.get(h.chain, 'drayer', 'info') !== undefined;
+  const named = rowByKey(h, 'drayer', 'info') !== undefined;
   return verifyReport({ records, metaOnly, problems, partial, missing, unfinished: mirror ? c.unfinished : [], named });
 }

@@ -7,7 +7,8 @@ import { DrayerError, isDrayerError } from '../core/errors.js';
 import { LIMITS, signRecord, type DrayerRecord, type UnsignedRecord } from '../core/record.js';
 import { editedPrevch, nextMod } from './chains.js';
 import { keyPathFor, sealKeyFile } from './keystore.js';
-import { rowToRecord, sqliteError, type Handle, type Row } from './schema.js';
+import { GroupCommit } from './group-commit.js';
+import { rowByKey, rowToRecord, sqliteError, type Handle, type Row } from './schema.js';
 
 export function nowMicros(): number {
   return Date.now() * 1000;
@@ -25,6 +26,29 @@ interface WriteCtx {
   dirty: Map<number, UnsignedRecord>;
 }
 
+/**
+ * Checkpoints are asked for by rows written (schema.ts CHECKPOINT_ROWS), counted as a lone put
+ * writes them: about 5 WAL pages a row. Rows committed together share their pages (a group of 256
+ * writes ~45 pages, not 1,280), so this many of them count as one.
+ */
+const GROUP_ROWS_PER_PUT = 16;
+
+/** Where a write starts: the two tips and the last seq handed out. */
+interface Tips {
+  id: number;
+  mod: number;
+  seq: number;
+}
+
+/** One put of a group commit (Writer.putGroup). */
+export interface GroupPut {
+  kp: KeyPair;
+  type: string;
+  key: string;
+  value: Uint8Array;
+  ts?: number;
+}
+
 /** What Stream.batch hands its callback. */
 export interface BatchWriter {
   put(type: string, key: string, value: Uint8Array, ts?: number): void;
@@ -34,7 +58,9 @@ export interface BatchWriter {
 export class Writer {
   private readonly h: Handle;
   private readonly run: Database.Transaction<(fn: (ctx: WriteCtx, kp: KeyPair) => unknown, kp: KeyPair) => { result: unknown; written: DrayerRecord[] }>;
+  private readonly runGroup: Database.Transaction<(ops: GroupPut[], out: (DrayerRecord | undefined)[]) => void>;
   private keySealChecked = false;
+  private group: GroupCommit<GroupPut, DrayerRecord> | null = null;
 
   constructor(h: Handle) {
     this.h = h;
@@ -43,6 +69,24 @@ export class Writer {
       const ctx = this.beginWrite();
       const result = fn(ctx, kp);
       return { result, written: this.finishWrite(ctx, kp) };
+    });
+    this.runGroup = h.db.transaction((ops: GroupPut[], out: (DrayerRecord | undefined)[]) => {
+      // Puts only add or move records to the tips, so each one's tips follow from what the one
+      // before wrote: one query for the group instead of one a put.
+      let tips: Tips | undefined;
+      for (const op of ops) {
+        const ctx = this.beginWrite(tips);
+        this.putIn(ctx, op.type, op.key, op.value, op.ts);
+        const written = this.finishWrite(ctx, op.kp);
+        tips = { id: ctx.idTip, mod: ctx.mTip, seq: ctx.nextSeq - 1 };
+        let mine: DrayerRecord | undefined;
+        for (const r of written) {
+          if (r.id > tips.id) tips.id = r.id;
+          if (r.mod > tips.mod) tips.mod = r.mod;
+          if (r.type === op.type && r.key === op.key) mine = r;
+        }
+        out.push(mine);
+      }
     });
   }
 
@@ -55,6 +99,64 @@ export class Writer {
   /** Delete the record (type, key); false when there is none. Leaves no trace but patched neighbours. */
   delete(kp: KeyPair, type: string, key: string): boolean {
     return this.writeTx(kp, (ctx) => this.deleteIn(ctx, type, key)).result;
+  }
+
+  /**
+   * Create or edit the record (type, key) with a group commit: puts made together share one
+   * transaction, and the promise resolves once this one's commit is on disk (group-commit.ts).
+   * Bad arguments are refused at once, before anything joins a group.
+   */
+  putDurable(op: GroupPut): Promise<DrayerRecord> {
+    try {
+      checkPut(op.type, op.key, op.value, op.ts);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    this.group ??= new GroupCommit(this.h.file, (ops) => this.putGroup(ops));
+    return this.group.submit(op);
+  }
+
+  /** Commit and sync the puts still queued (before the stream closes). */
+  drain(): void {
+    this.group?.drain();
+  }
+
+  /**
+   * Independent puts in one transaction, each as put() would do it, in order: the record of each,
+   * or why it failed. When one put fails, the transaction is rolled back and run again without
+   * it, so a bad put cannot take the others with it. A failure that is not one put's (a busy
+   * lock, a full disk, a failed commit) fails them all.
+   */
+  putGroup(ops: GroupPut[]): (DrayerRecord | Error)[] {
+    const results: (DrayerRecord | Error)[] = new Array<DrayerRecord | Error>(ops.length);
+    let live = ops.map((_, i) => i);
+    while (live.length > 0) {
+      const out: (DrayerRecord | undefined)[] = [];
+      const group = live.map((i) => ops[i]!);
+      try {
+        this.runGroup.immediate(group, out);
+      } catch (e) {
+        const err = isDrayerError(e) ? e : sqliteError(e, this.h.file);
+        // `out` holds one entry per put done: the one after them threw.
+        const bad = out.length < group.length && isOnePutsFault(e) ? live[out.length]! : undefined;
+        if (bad === undefined) {
+          for (const i of live) results[i] = err;
+          return results;
+        }
+        results[bad] = err;
+        live = live.filter((i) => i !== bad);
+        continue;
+      }
+      this.h.checkpoints.wrote(Math.ceil(group.length / GROUP_ROWS_PER_PUT));
+      this.sealKeyOnce(group[0]!.kp);
+      live.forEach((i, k) => (results[i] = out[k] ?? this.record(ops[i]!.type, ops[i]!.key)));
+      break;
+    }
+    return results;
+  }
+
+  private record(type: string, key: string): DrayerRecord {
+    return rowToRecord(rowByKey(this.h, type, key)!);
   }
 
   /** Many writes in one transaction (imports). Each op is applied in order; the batch is atomic. */
@@ -105,8 +207,9 @@ export class Writer {
     }
   }
 
-  private beginWrite(): WriteCtx {
-    const t = this.h.st.tips.get(this.h.chain, this.h.chain) as { id: number | null; mod: number | null; seq: number | null };
+  /** `tips`: where the write before it in this transaction left them, when known (putGroup). */
+  private beginWrite(tips?: Tips): WriteCtx {
+    const t = tips ?? (this.h.st.tips.get(this.h.chain, this.h.chain) as { id: number | null; mod: number | null; seq: number | null });
     const idTip = t.id ?? 0;
     const mTip = t.mod ?? 0;
     // Seqs are taken from the last one at the start: rows this operation deletes cannot lend theirs.
@@ -123,7 +226,9 @@ export class Writer {
     const out: DrayerRecord[] = [];
     for (const r of ctx.dirty.values()) {
       const s = signRecord(r, kp);
-      this.h.st.upsert.run(ctx.nextSeq++, this.h.chain, s.id, s.type, s.key, s.val, s.hash, s.ts, s.mod, s.prev, s.prevch, s.sig);
+      // An id above the tip is new (deleted rows are gone): nothing to replace.
+      const stmt = s.id > ctx.idTip ? this.h.st.insert : this.h.st.upsert;
+      stmt.run(ctx.nextSeq++, this.h.chain, s.id, s.type, s.key, s.val, s.hash, s.ts, s.mod, s.prev, s.prevch, s.sig);
       out.push(s);
     }
     return out;
@@ -142,12 +247,9 @@ export class Writer {
   }
 
   private putIn(ctx: WriteCtx, type: string, key: string, value: Uint8Array, ts?: number): void {
-    checkText(type, key);
-    if (value.length > LIMITS.valueBytes) {
-      throw new DrayerError('INVALID_ARGUMENT', `A value may be at most ${LIMITS.valueBytes} bytes; store large data as a file (drayer add).`);
-    }
+    checkPut(type, key, value, ts);
     const hash = blake2b256(value);
-    const old = this.current(ctx, this.h.st.byKey.get(this.h.chain, type, key) as Row | undefined);
+    const old = this.current(ctx, rowByKey(this.h, type, key));
     if (!old) {
       // A new record goes on both tips; nothing else changed yet in this operation.
       const r: UnsignedRecord = {
@@ -176,7 +278,7 @@ export class Writer {
       throw new DrayerError('PROTECTED', 'The drayer/info record keeps a stream non-empty and cannot be deleted; edit it instead.');
     }
     const { st, chain, file } = this.h;
-    const x = this.current(ctx, st.byKey.get(chain, type, key) as Row | undefined);
+    const x = this.current(ctx, rowByKey(this.h, type, key));
     if (!x) return false;
     const { idTip, mTip } = ctx;
     st.deleteId.run(chain, x.id);
@@ -212,7 +314,25 @@ export class Writer {
   }
 }
 
+/** Whether an error thrown during a put is that put's own (bad input, a constraint), not the store's. */
+function isOnePutsFault(e: unknown): boolean {
+  if (isDrayerError(e)) return (e as DrayerError).code === 'INVALID_ARGUMENT';
+  const code = (e as { code?: unknown }).code;
+  if (typeof code === 'string' && code.startsWith('SQLITE_')) return code.startsWith('SQLITE_CONSTRAINT');
+  return true;
+}
+
+function checkPut(type: string, key: string, value: Uint8Array, ts: number | undefined): void {
+  checkText(type, key);
+  if (!(value instanceof Uint8Array)) throw new DrayerError('INVALID_ARGUMENT', 'A record value must be bytes.');
+  if (value.length > LIMITS.valueBytes) {
+    throw new DrayerError('INVALID_ARGUMENT', `A value may be at most ${LIMITS.valueBytes} bytes; store large data as a file (drayer add).`);
+  }
+  if (ts !== undefined && !Number.isSafeInteger(ts)) throw new DrayerError('INVALID_ARGUMENT', `A record's ts is a whole number of microseconds, not ${ts}.`);
+}
+
 function checkText(type: string, key: string): void {
+  if (typeof type !== 'string' || typeof key !== 'string') throw new DrayerError('INVALID_ARGUMENT', 'A record type and key must be text.');
   if (!type || Buffer.byteLength(type) > LIMITS.typeBytes) throw new DrayerError('INVALID_ARGUMENT', `A record type must be 1–${LIMITS.typeBytes} bytes.`);
   if (Buffer.byteLength(key) > LIMITS.keyBytes) throw new DrayerError('INVALID_ARGUMENT', `A record key may be at most ${LIMITS.keyBytes} bytes.`);
 }
