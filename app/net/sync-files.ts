@@ -5,10 +5,11 @@ import { DrayerError } from '../core/errors.js';
 import { MSGPACK_LIMITS } from '../core/msgpack.js';
 import { peerId } from '../core/peer.js';
 import type { DrayerRecord } from '../core/record.js';
-import { ChunkStore } from '../store/chunk-writer.js';
+import { chunkMismatch, ChunkStore } from '../store/chunk-writer.js';
+import { ChunkConnection } from './chunk-fetch.js';
 import { FILE_TYPE, listFiles, missingChunks, parseFileValue } from '../store/files.js';
 import type { Stream } from '../store/store.js';
-import { BUSY_LIMITS, fetchBounded, httpGetBody, HttpStatusError, Patience, urlSafeKey } from './sync-fetch.js';
+import { BUSY_LIMITS, fetchBounded, httpGetBody, HttpStatusError, Patience, urlSafeKey, type FetchOptions } from './sync-fetch.js';
 import { decodeAnswer, MAX_NODE_ID, SYNC_LIMITS, type PullOptions, type PullResult } from './sync-pages.js';
 
 /**
@@ -112,6 +113,25 @@ function chunkSizes(stream: Stream, p: string): Map<string, number> {
 }
 
 /** After records arrive, fetch chunks of big files that are not here yet (verified, resumable). */
+/** A chunk answer longer than this is refused (Drayer writes 1 MiB chunks; the value limit is far above). */
+const MAX_CHUNK_BYTES = 4 * 1024 * 1024;
+
+/** One chunk through the general client into `buf` (grown, and told to `grown`, if the chunk is bigger); its length. */
+async function getChunk(url: string, buf: ArrayBuffer, opts: FetchOptions, grown: (b: ArrayBuffer) => void): Promise<number> {
+  let len = 0;
+  await httpGetBody(url, opts, (part) => {
+    if (len + part.byteLength > buf.byteLength) {
+      const bigger = new ArrayBuffer(Math.max(2 * buf.byteLength, len + part.byteLength));
+      new Uint8Array(bigger).set(new Uint8Array(buf, 0, len));
+      buf = bigger;
+      grown(buf);
+    }
+    new Uint8Array(buf, len).set(part);
+    len += part.byteLength;
+  });
+  return len;
+}
+
 export async function fetchMissingChunks(
   stream: Stream,
   peer: string,
@@ -143,29 +163,30 @@ export async function fetchMissingChunks(
   opts.onChunks?.(0, total, 0, totalBytes); // the whole is known before the first chunk arrives
   let fetched = 0;
   let bytes = 0;
-  // A worker thread verifies each chunk against its hash and stores it (in transactions of about
-  // a few MiB) while this thread keeps receiving; a bad chunk never costs the good ones their place.
-  const store = ChunkStore.forStream(stream, { verify: true });
+  // Each chunk is hashed here as it arrives; a worker thread stores the verified ones (in
+  // transactions of a few MiB) while this thread keeps receiving.
+  const store = ChunkStore.forStream(stream, { verify: false, fetching: true });
   const base = `${peerId(peer)}/${urlSafeKey(stream.publicKey)}/chunk/`;
+  const get = { maxBytes: MAX_CHUNK_BYTES, timeoutMs, signal: opts.signal, lanOnly: opts.lanOnly, localAddress: opts.localAddress };
   const worker = async () => {
+    // Each worker its own kept-alive connection, its reads landing in the chunk's buffer (chunk-fetch.ts).
+    const conn = await ChunkConnection.to(peerId(peer), get);
+    const path = new URL(base).pathname;
     try {
       for (let h = queue.shift(); h; h = queue.shift()) {
-        // The body lands in a buffer the writer gave back (no garbage per chunk), grown if a chunk is bigger.
+        const hex = Buffer.from(h).toString('hex');
         let buf = store.take();
-        let len = 0;
-        await httpGetBody(
-          base + Buffer.from(h).toString('hex'),
-          { maxBytes: 4 * 1024 * 1024, timeoutMs, signal: opts.signal, lanOnly: opts.lanOnly, localAddress: opts.localAddress, busy },
-          (part) => {
-            if (len + part.byteLength > buf.byteLength) {
-              const bigger = new ArrayBuffer(Math.max(2 * buf.byteLength, len + part.byteLength));
-              new Uint8Array(bigger).set(new Uint8Array(buf, 0, len));
-              buf = bigger;
-            }
-            new Uint8Array(buf, len).set(part);
-            len += part.byteLength;
-          },
-        );
+        let len: number;
+        let hash: Uint8Array;
+        const got = conn ? await conn.get(path + hex, buf) : 'fallback';
+        if (got !== 'fallback') ({ buf, len, hash } = got);
+        else {
+          // Not the plain case (or no fast connection): the general client, which retries, waits and explains.
+          len = await getChunk(base + hex, buf, { ...get, busy }, (b) => (buf = b));
+          hash = blake2b256(new Uint8Array(buf, 0, len));
+        }
+        // Only the chunk its signed manifest names is stored; a wrong one costs the others nothing.
+        if (!bytesEqual(hash, h)) throw store.refuse(chunkMismatch(h));
         await store.put(buf, len, h);
         fetched++;
         bytes += len;
@@ -174,6 +195,8 @@ export async function fetchMissingChunks(
     } catch (e) {
       queue.length = 0; // the first failure ends the fetch: the other workers take no new chunk
       throw e;
+    } finally {
+      conn?.close();
     }
   };
   try {

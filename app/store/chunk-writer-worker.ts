@@ -4,9 +4,11 @@
 // them, and fills them again.
 import Database from 'better-sqlite3';
 import { parentPort, workerData } from 'node:worker_threads';
-import { chunkProblem, type WriterConfig, type WriterJob, type WriterReply } from './chunk-writer.js';
+import type { WriterConfig, WriterJob, WriterReply } from './chunk-writer.js';
 
 const cfg = workerData as WriterConfig;
+// Loaded only when this worker checks hashes: the crypto modules cost a worker ~7 MiB of memory.
+const { chunkProblem } = cfg.verify ? await import('./chunk-writer.js') : { chunkProblem: undefined };
 const port = parentPort!;
 const send = (m: WriterReply) => port.postMessage(m, 'buffers' in m ? m.buffers : []);
 
@@ -27,6 +29,7 @@ try {
   // checkpoints spaced out while the bulk of data goes in (each one fsyncs).
   db = new Database(cfg.file, { fileMustExist: true, timeout: 60_000 });
   db.pragma('synchronous = NORMAL');
+  db.pragma(`cache_size = -${cfg.cacheKiB}`);
   const pageSize = db.pragma('page_size', { simple: true }) as number;
   // Checkpoints every checkpointBytes are asked of the checkpointer thread (by ChunkStore, as
   // commits are reported); this connection's own, at twice that, is only the backstop.
@@ -65,7 +68,7 @@ port.on('message', (m: WriterJob) => {
       return;
     }
     const data = new Uint8Array(m.buf, 0, m.len);
-    const bad = cfg.verify ? chunkProblem(data, m.hash) : null;
+    const bad = chunkProblem ? chunkProblem(data, m.hash) : null;
     if (bad) {
       send({ buffers: [m.buf], stored: 0, bad: { code: bad.code, message: bad.message } });
       return;

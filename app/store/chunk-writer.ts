@@ -23,13 +23,16 @@ export interface ChunkTarget {
 export function chunkProblem(data: Uint8Array, expectedHash: Uint8Array): DrayerError | null {
   if (data.length > LIMITS.valueBytes)
     return new DrayerError('INVALID_RECORD', `A chunk of ${data.length} bytes is larger than any Drayer writes; it was not stored.`);
-  if (!bytesEqual(blake2b256(data), expectedHash)) {
-    return new DrayerError(
-      'INVALID_RECORD',
-      `The chunk received for ${Buffer.from(expectedHash).toString('hex')} does not match its hash, so it was not stored; fetch it again from another peer.`,
-    );
-  }
+  if (!bytesEqual(blake2b256(data), expectedHash)) return chunkMismatch(expectedHash);
   return null;
+}
+
+/** The error for a chunk whose bytes do not hash to `expectedHash`. */
+export function chunkMismatch(expectedHash: Uint8Array): DrayerError {
+  return new DrayerError(
+    'INVALID_RECORD',
+    `The chunk received for ${Buffer.from(expectedHash).toString('hex')} does not match its hash, so it was not stored; fetch it again from another peer.`,
+  );
 }
 
 /** What the worker is started with. */
@@ -43,6 +46,8 @@ export interface WriterConfig {
   checkpointBytes: number;
   /** the chunk operation (chunks.ts) each chunk is pinned to, in the transaction that stores it */
   op?: number;
+  /** the connection's page cache, KiB: a write buffer here, nothing is read back */
+  cacheKiB: number;
 }
 
 /** This thread → worker: a chunk's buffer (transferred) and its length, or the end. */
@@ -58,6 +63,16 @@ export type WriterReply = { buffers: ArrayBuffer[]; stored: number; bad?: { code
 export const CHUNK_SIZE = 1024 * 1024;
 /** Chunks are stored in transactions of about this many bytes (one commit each, not one per chunk). */
 const TX_BYTES = 4 * CHUNK_SIZE;
+/**
+ * Chunks from peers: smaller transactions, so fewer chunk buffers wait (a 1 GiB clone's memory
+ * growth stays within 32 MiB: 2 MiB queued, the chunks in flight, the worker and its connection).
+ */
+const FETCH_TX_BYTES = 2 * CHUNK_SIZE;
+/**
+ * The chunk writer's page cache, KiB. better-sqlite3's default is 16 MiB a connection, all of it
+ * filled by a big transfer (pages written once, never read back); 1 MiB costs no speed.
+ */
+const WRITER_CACHE_KIB = 1024;
 /**
  * While chunks are stored, the WAL is checkpointed about every this many bytes. A checkpoint
  * writes every byte a second time (WAL, then the database) and syncs both, which on a disk-bound
@@ -126,10 +141,11 @@ export class ChunkStore {
    * each chunk to this chunk operation, so no collection takes it before its manifest is stored.
    * Always `terminate()` it.
    */
-  static forStream(s: ChunkTarget, opts: { verify: boolean; op?: number }): ChunkStore {
+  static forStream(s: ChunkTarget, opts: { verify: boolean; op?: number; fetching?: boolean }): ChunkStore {
     holdCheckpoints(s);
     try {
-      return new ChunkStore(s, { verify: opts.verify, txBytes: TX_BYTES, checkpointBytes: BULK_CHECKPOINT_BYTES, op: opts.op });
+      const txBytes = opts.fetching ? FETCH_TX_BYTES : TX_BYTES;
+      return new ChunkStore(s, { verify: opts.verify, txBytes, checkpointBytes: BULK_CHECKPOINT_BYTES, op: opts.op, cacheKiB: WRITER_CACHE_KIB });
     } catch (e) {
       releaseCheckpoints(s);
       throw e;
@@ -197,6 +213,12 @@ export class ChunkStore {
     await this.ended;
     this.stream.checkpoints.now(); // move what went into the WAL into the database, in the background
     if (this.failure) throw this.failure;
+  }
+
+  /** A chunk refused before it was handed over (its hash did not match): the first one is `bad`; answers it. */
+  refuse(e: DrayerError): DrayerError {
+    this.bad ??= e;
+    return e;
   }
 
   /** End the worker at once (after a failure); what it committed stays. */
