@@ -13,6 +13,7 @@ import { Library } from '../app/node/library.js';
 import { MIGRATIONS } from '../app/node/library-schema.js';
 import type { NodeState } from '../app/node/state.js';
 import { excerpt } from '../app/node/timeline-text.js';
+import { watchLocalChanges } from '../app/node/changes.js';
 import { addPost, decodePost, encodePost, POST_TYPE } from '../app/store/posts.js';
 import { Stream } from '../app/store/store.js';
 import { tmpDir } from './helpers.js';
@@ -177,6 +178,36 @@ test('a node shows Home from library.db before it has opened every stream file; 
     await changed;
     assert.equal(n.streams.size, N, 'all opened soon after');
     assert.ok((await node.call('listStreams', undefined)).every((s) => s.about === s.name.replace('stream', 'about')));
+  } finally {
+    await node.stop();
+  }
+});
+
+test('writes by another process are noticed with the streams polled in turns, 50 a time, not all of a big library at every tick', async () => {
+  const dataDir = path.join(tmpDir(), 'data');
+  const node = await DrayerNode.start({ dataDir, host: null, discovery: false, autoSync: false });
+  try {
+    const n = (node as unknown as { n: NodeState }).n;
+    const N = 60;
+    const keys: string[] = [];
+    for (let i = 0; i < N; i++) keys.push((await node.call('createStream', { name: `s${i}` })).publicKey);
+    let polled = 0;
+    for (const s of n.streams.values()) {
+      const own = s.lastSeq.bind(s);
+      s.lastSeq = () => (polled++, own());
+    }
+    watchLocalChanges(n);
+    assert.ok(polled <= 50, `one tick polled ${polled} of ${N} streams`);
+    // The CLI writes to the last stream through its own connection: one of the next two ticks sees it.
+    const other = Stream.open(path.join(dataDir, n.library.getStream(keys[N - 1]!)!.file));
+    addPost(other, { title: 'from the command line', body: '' });
+    other.close();
+    watchLocalChanges(n);
+    watchLocalChanges(n);
+    assert.deepEqual(
+      (await node.call('timeline', { limit: 5 })).map((t) => t.title),
+      ['from the command line'],
+    );
   } finally {
     await node.stop();
   }

@@ -6,14 +6,30 @@ import { fingerprint, formatKey, keyLink, parseKey, streamName } from '../core/k
 import type { StreamEntry } from './library-schema.js';
 import { listFiles, normalizeFilePath } from '../store/files.js';
 import { POST_TYPE } from '../store/posts.js';
-import type { Stream } from '../store/store.js';
+import type { Stream, StreamInfo } from '../store/store.js';
 import { asLastOk, asLastSync } from './sync-report.js';
 import { entryOf, givenSources, servedStream, settingsOf, streamOf, type NodeState } from './state.js';
+
+/**
+ * What summary() reads of a stream's records, kept while its last seq stays (every change of
+ * records moves it, a removal too): the UI asks for every stream's summary after each change,
+ * and counting 500 streams' records each time kept a node busy for a second.
+ */
+const fromRecords = new WeakMap<Stream, { seq: number; info: StreamInfo; records: number; posts: number }>();
+
+function recordsPart(s: Stream): { info: StreamInfo; records: number; posts: number } {
+  const seq = s.lastSeq();
+  const known = fromRecords.get(s);
+  if (known && known.seq === seq) return known;
+  const part = { seq, info: s.info(), records: s.count(), posts: s.count(POST_TYPE) };
+  fromRecords.set(s, part);
+  return part;
+}
 
 export function summary(n: NodeState, pk: string): StreamSummary {
   const s = streamOf(n, pk);
   const e = entryOf(n, pk);
-  const info = s.info();
+  const { info, records, posts } = recordsPart(s);
   const partial = s.partial;
   return {
     publicKey: pk,
@@ -22,8 +38,8 @@ export function summary(n: NodeState, pk: string): StreamSummary {
     about: String(info.about ?? ''),
     owned: s.writable,
     file: e.file,
-    records: s.count(),
-    posts: s.count(POST_TYPE),
+    records,
+    posts,
     serve: servedStream(n, s.publicKey) !== undefined,
     announce: e.settings.announce !== false,
     partial: { minId: partial.minId ?? 0, minMod: partial.minMod ?? 0, metaOnly: partial.metaOnly ?? false, ...(s.latest ? { latest: s.latest } : {}) },
