@@ -51,16 +51,22 @@ export function connectEvents(): () => void {
   const refresh = throttle(() => {
     const wasLocal = local && !remote;
     local = remote = false;
-    void useTimeline.getState().refreshHead(wasLocal);
-    void useStreams.getState().load();
-    const details = useStreams.getState().details;
-    for (const pk of touched)
-      if (details[pk])
-        void useStreams
-          .getState()
-          .loadDetails(pk)
-          .catch(() => {});
+    const pks = [...touched];
     touched.clear();
+    // The post first: with hundreds of streams, their list (asked for and drawn again) would hold back its card.
+    void useTimeline
+      .getState()
+      .refreshHead(wasLocal)
+      .finally(() => {
+        void useStreams.getState().load();
+        const details = useStreams.getState().details;
+        for (const pk of pks)
+          if (details[pk])
+            void useStreams
+              .getState()
+              .loadDetails(pk)
+              .catch(() => {});
+      });
   }, 150);
   const nearby = debounce(() => void useStreams.getState().loadNearby(), 300);
 
