@@ -34,9 +34,21 @@ function announce(n: NodeState, s: Stream, stored: DrayerRecord[]): void {
   if (newest) n.discovery.announceRecord(s.publicKey, newest);
 }
 
+/**
+ * Streams whose seq one poll looks at. With more, they take turns: polling all 500 streams of a
+ * big library twice a second kept the node's thread busy between everything else it did.
+ */
+const POLLED_PER_TICK = 50;
+const pollTurn = new WeakMap<NodeState, number>();
+
 /** Writes by other processes (the CLI beside `drayer serve`) are noticed by polling the seq. */
 export function watchLocalChanges(n: NodeState): void {
-  for (const [pk, s] of n.streams) {
+  const held = [...n.streams];
+  const from = (pollTurn.get(n) ?? 0) % Math.max(1, held.length);
+  const count = Math.min(held.length, POLLED_PER_TICK);
+  pollTurn.set(n, from + count);
+  for (let i = 0; i < count; i++) {
+    const [pk, s] = held[(from + i) % held.length]!;
     try {
       const seq = s.lastSeq();
       if (seq === n.seenSeq.get(pk)) continue;

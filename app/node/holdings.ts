@@ -12,7 +12,11 @@ import { emit } from './events.js';
 import { describeStream, expandHome, givenSources, RELEASED_FILES, releasedFiles, type NodeState } from './state.js';
 import { summary } from './views.js';
 
-/** The streams of the library, as the node starts; those whose file was deleted meanwhile are forgotten. */
+/**
+ * The streams of the library, as the node starts: held, to be opened when first asked for or by
+ * openWaiting (Home paints from library.db meanwhile). Those whose file was deleted meanwhile are
+ * forgotten.
+ */
 export function openKnownStreams(n: NodeState): void {
   for (const e of n.library.listStreams()) {
     const file = n.library.pathOf(e);
@@ -24,15 +28,41 @@ export function openKnownStreams(n: NodeState): void {
       );
       continue;
     }
-    try {
-      const s = Stream.open(file, { expectedKey: parseKey(e.publicKey) });
-      n.streams.set(e.publicKey, s);
-      n.seenSeq.set(e.publicKey, s.lastSeq());
-      n.library.indexStream(s);
-    } catch (err) {
-      n.log(`cannot open ${e.file}: ${(err as Error).message}`);
+    n.streams.later(e.publicKey, () => {
+      let s: Stream | undefined;
+      try {
+        s = Stream.open(file, { expectedKey: parseKey(e.publicKey) });
+        n.seenSeq.set(e.publicKey, s.lastSeq());
+        n.library.indexStream(s);
+        return s;
+      } catch (err) {
+        // Not opened: not held (as before); opened but not indexed: held, its index caught up by the next change.
+        n.log(`cannot open ${e.file}: ${(err as Error).message}`);
+        return s;
+      }
+    });
+  }
+}
+
+/** How long the opening of held streams runs before it lets other work (the UI's requests) go first. */
+const OPEN_SLICE_MS = 8;
+
+/** Open the held streams not opened yet, a slice at a time; then the UI and the LAN hear of them all. */
+export async function openWaiting(n: NodeState): Promise<void> {
+  const keys = n.streams.unopened();
+  if (keys.length === 0) return;
+  let slice = performance.now();
+  for (const pk of keys) {
+    if (n.stopped) return;
+    n.streams.get(pk);
+    if (performance.now() - slice > OPEN_SLICE_MS) {
+      await new Promise((r) => setImmediate(r));
+      slice = performance.now();
     }
   }
+  if (n.stopped) return;
+  emit(n, 'streamsChanged', {});
+  n.discovery?.announceNow();
 }
 
 /** Stream files put in the data directory (by the CLI, a clone, a copy) are served too. */

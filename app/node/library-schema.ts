@@ -42,6 +42,21 @@ export const MIGRATIONS: string[] = [
    CREATE TRIGGER timeline_fts_delete AFTER DELETE ON timeline BEGIN
      DELETE FROM timeline_fts WHERE rowid = old.rid;
    END;`,
+  // 2: the search index gets prefix indexes (1–3 characters), so search as you type does not
+  // merge the lists of every word that starts with "g" (seconds in a library of a million posts).
+  // FTS5 cannot add them to a table, so it is made again: whole bodies are indexed from the
+  // timeline itself; rows holding only the start of a long post (cut: ending with U+FFFF, or
+  // 499+ characters as before cuts were marked) are dropped with their stream's index state, so
+  // the next indexing reads those posts whole from the stream file again. Nothing is lost.
+  `DROP TRIGGER timeline_fts_delete;
+   DROP TABLE timeline_fts;
+   DELETE FROM index_state WHERE stream_pk IN (SELECT DISTINCT stream_pk FROM timeline WHERE substr(body, -1) = char(65535) OR length(body) >= 499);
+   DELETE FROM timeline WHERE substr(body, -1) = char(65535) OR length(body) >= 499;
+   CREATE VIRTUAL TABLE timeline_fts USING fts5 (title, body, content='', contentless_delete=1, prefix='1 2 3', tokenize='unicode61 remove_diacritics 2');
+   INSERT INTO timeline_fts (rowid, title, body) SELECT rid, title, body FROM timeline;
+   CREATE TRIGGER timeline_fts_delete AFTER DELETE ON timeline BEGIN
+     DELETE FROM timeline_fts WHERE rowid = old.rid;
+   END;`,
 ];
 
 export interface StreamSettings {

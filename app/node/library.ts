@@ -35,6 +35,8 @@ const MAX_POST_VAL = 1024 * 1024;
 /** Flush indexed rows to the library every so many rows or bytes, so memory stays bounded. */
 const FLUSH_ROWS = 2000;
 const FLUSH_BYTES = 16 * 1024 * 1024;
+/** Search ranks at most this many matches, the newest indexed (see search()). */
+export const RANKED = 1000;
 
 function clampLimit(n: number | undefined, dflt: number, max: number): number {
   if (n === undefined || !Number.isFinite(n)) return dflt;
@@ -191,6 +193,11 @@ export class Library {
   getStream(publicKey: string): StreamEntry | undefined {
     const r = this.st.streamGet.get(publicKey) as StreamRow | undefined;
     return r ? toEntry(r) : undefined;
+  }
+
+  /** Posts of a stream in the timeline. */
+  postCount(publicKey: string): number {
+    return this.st.postsCount.get(publicKey) as number;
   }
 
   listStreams(): StreamEntry[] {
@@ -356,6 +363,13 @@ export class Library {
       flush();
       since = last;
     }
+    // Nothing new in the feed since it was indexed (a node starting, a poll): the index already
+    // matches the stream, so neither the counts of reconcile() nor a write are needed (at start
+    // they cost a second for 500 streams). The entry still follows a key file put beside it.
+    if (state && state.nodeId === nodeId && state.seq === last) {
+      this.refreshEntry(pk, stream, (this.st.streamGet.get(pk) as StreamRow).name);
+      return { indexed, removed };
+    }
     removed += this.reconcile(pk, stream);
     this.tx(() => {
       this.st.stateSet.run(pk, nodeId, since);
@@ -446,12 +460,15 @@ export class Library {
     const params: unknown[] = [ftsQuery(terms)];
     let filter = '';
     if (opts.streams) {
-      filter = 'AND t.stream_pk IN (SELECT value FROM json_each(?))';
+      filter = 'AND rowid IN (SELECT rid FROM timeline WHERE stream_pk IN (SELECT value FROM json_each(?)))';
       params.push(JSON.stringify(opts.streams));
     }
+    // Ranking every match costs as much as there are matches (a first letter typed matches most
+    // of a big library: seconds); the index walks them newest-indexed first for nearly nothing.
+    // So the best of the RANKED newest matches are shown: all of them when fewer match.
     const sql = `SELECT t.stream_pk, coalesce(s.name, '') AS stream_name, t.key, t.id, t.ts, t.mod, t.title, t.body
-      FROM timeline_fts f JOIN timeline t ON t.rid = f.rowid LEFT JOIN streams s ON s.pk = t.stream_pk
-      WHERE timeline_fts MATCH ? ${filter}
+      FROM (SELECT rowid, rank FROM timeline_fts WHERE timeline_fts MATCH ? ${filter} ORDER BY rowid DESC LIMIT ${RANKED}) f
+      JOIN timeline t ON t.rid = f.rowid LEFT JOIN streams s ON s.pk = t.stream_pk
       ORDER BY f.rank, t.ts DESC LIMIT ?`;
     let rows: TimelineRow[];
     try {

@@ -25,7 +25,7 @@ import { named, streamPost, streamPosts, timeline } from './reading.js';
 import { cancelSync, syncStream } from './scheduler.js';
 import { heldBack } from './sync-report.js';
 import { DEFAULT_SETTINGS, entryOf, expandHome, pausedError, settingsOf, streamOf, syncModeOf, writableOf, type NodeState } from './state.js';
-import { avatarPath, details, summary } from './views.js';
+import { avatarPath, details, entrySummary, summary } from './views.js';
 
 export type Handlers = { [M in Method]: (a: DrayerRequests[M][0]) => DrayerRequests[M][1] | Promise<DrayerRequests[M][1]> };
 
@@ -52,7 +52,8 @@ export function apiMethods(n: NodeState): Handlers {
       n.library
         .listStreams()
         .filter((e) => n.streams.has(e.publicKey))
-        .map((e) => summary(n, e.publicKey)),
+        // one not opened yet (just after start) is described from the library; streamsChanged follows once all are open
+        .map((e) => (n.streams.isOpen(e.publicKey) ? summary(n, e.publicKey) : entrySummary(n, e))),
     createStream: ({ name, about }) => createStream(n, name, about),
     streamDetails: ({ publicKey }) => details(n, publicKey),
     setStreamInfo: ({ publicKey, name, about }) => {

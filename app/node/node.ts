@@ -13,7 +13,8 @@ import type { Stream } from '../store/store.js';
 import { VerifierPool } from '../store/verifier.js';
 import { watchLocalChanges } from './changes.js';
 import { subscribe } from './events.js';
-import { openKnownStreams, watchDataDir } from './holdings.js';
+import { HeldStreams } from './held-streams.js';
+import { openKnownStreams, openWaiting, watchDataDir } from './holdings.js';
 import { Library } from './library.js';
 import { apiMethods, type Handlers } from './methods.js';
 import { startDiscovery } from './presence.js';
@@ -52,7 +53,7 @@ export class DrayerNode implements DrayerApi {
       log,
       events,
       uploads: new Uploads(this.dataDir),
-      streams: new Map(),
+      streams: new HeldStreams(),
       seenSeq: new Map(),
       closing: new Map(),
       liveProgress: new Map(),
@@ -103,6 +104,8 @@ export class DrayerNode implements DrayerApi {
     // Writes by other processes (the CLI beside `drayer serve`) are noticed by polling the seq.
     n.timers.push(setInterval(() => watchLocalChanges(n), 500));
     if (n.opts.autoSync !== false) scheduleSync(n);
+    // The library's streams open now, between requests: Home is served from library.db meanwhile.
+    void openWaiting(n).catch((e: unknown) => n.log(`Opening the streams failed: ${(e as Error).message}`));
   }
 
   async stop(): Promise<void> {

@@ -95,7 +95,7 @@ export async function timeline(n: NodeState, limit?: number, before?: { ts: numb
   const unread = new Map<string, DrayerRecord[]>();
   const metaOnly = new Map<string, boolean>();
   for (const t of items) {
-    const s = n.streams.get(t.streamKey);
+    const s = n.streams.peek(t.streamKey); // one not opened yet shows what the index holds
     if (s && !metaOnly.has(t.streamKey)) metaOnly.set(t.streamKey, s.partial.metaOnly === true);
     const r = s && metaOnly.get(t.streamKey) ? s.getById(t.id) : undefined;
     if (r && r.val === null && r.type === POST_TYPE) unread.set(t.streamKey, [...(unread.get(t.streamKey) ?? []), r]);

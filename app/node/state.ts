@@ -19,6 +19,7 @@ import type { NearbyVerifier } from '../net/nearby.js';
 import type { VerifierPool } from '../store/verifier.js';
 import type { Uploads } from './uploads.js';
 import type { DataDirWatcher } from './datadir.js';
+import type { HeldStreams } from './held-streams.js';
 
 export const DEFAULT_SETTINGS: Settings = {
   name: os.hostname(),
@@ -77,7 +78,8 @@ export interface NodeState {
   readonly nodeId: Uint8Array;
   readonly log: (msg: string) => void;
   readonly uploads: Uploads;
-  readonly streams: Map<string, Stream>;
+  /** opened when first asked for, or soon after start (held-streams.ts) */
+  readonly streams: HeldStreams;
   readonly seenSeq: Map<string, number>;
   /** streams let go of (their file went away), until their syncs end and they are closed */
   readonly closing: Map<string, Promise<void>>;

@@ -2,17 +2,34 @@
 // addresses its page is served at (on this computer, and for a phone on the LAN).
 import * as os from 'node:os';
 import type { StreamDetails, StreamSummary } from './api.js';
-import { fingerprint, formatKey, keyLink, streamName } from '../core/keys.js';
+import { fingerprint, formatKey, keyLink, parseKey, streamName } from '../core/keys.js';
+import type { StreamEntry } from './library-schema.js';
 import { listFiles, normalizeFilePath } from '../store/files.js';
 import { POST_TYPE } from '../store/posts.js';
-import type { Stream } from '../store/store.js';
+import type { Stream, StreamInfo } from '../store/store.js';
 import { asLastOk, asLastSync } from './sync-report.js';
-import { entryOf, givenSources, servedStream, streamOf, type NodeState } from './state.js';
+import { entryOf, givenSources, servedStream, settingsOf, streamOf, type NodeState } from './state.js';
+
+/**
+ * What summary() reads of a stream's records, kept while its last seq stays (every change of
+ * records moves it, a removal too): the UI asks for every stream's summary after each change,
+ * and counting 500 streams' records each time kept a node busy for a second.
+ */
+const fromRecords = new WeakMap<Stream, { seq: number; info: StreamInfo; records: number; posts: number }>();
+
+function recordsPart(s: Stream): { info: StreamInfo; records: number; posts: number } {
+  const seq = s.lastSeq();
+  const known = fromRecords.get(s);
+  if (known && known.seq === seq) return known;
+  const part = { seq, info: s.info(), records: s.count(), posts: s.count(POST_TYPE) };
+  fromRecords.set(s, part);
+  return part;
+}
 
 export function summary(n: NodeState, pk: string): StreamSummary {
   const s = streamOf(n, pk);
   const e = entryOf(n, pk);
-  const info = s.info();
+  const { info, records, posts } = recordsPart(s);
   const partial = s.partial;
   return {
     publicKey: pk,
@@ -21,13 +38,37 @@ export function summary(n: NodeState, pk: string): StreamSummary {
     about: String(info.about ?? ''),
     owned: s.writable,
     file: e.file,
-    records: s.count(),
-    posts: s.count(POST_TYPE),
+    records,
+    posts,
     serve: servedStream(n, s.publicKey) !== undefined,
     announce: e.settings.announce !== false,
     partial: { minId: partial.minId ?? 0, minMod: partial.minMod ?? 0, metaOnly: partial.metaOnly ?? false, ...(s.latest ? { latest: s.latest } : {}) },
     sources: givenSources(e, s),
     ...(avatarPath(info.avatar) ? { avatar: avatarPath(info.avatar) } : {}),
+  };
+}
+
+/**
+ * A stream not opened yet (just after start), from what the library knows: its name, owner,
+ * settings and indexed posts. What only the file knows (about, avatar, a partial copy's range,
+ * the sources it records) is left empty until it is open and the UI hears streamsChanged.
+ */
+export function entrySummary(n: NodeState, e: StreamEntry): StreamSummary {
+  const key = parseKey(e.publicKey);
+  const posts = n.library.postCount(e.publicKey);
+  const serve = e.settings.serve !== false && (e.owned || settingsOf(n).serveFollowed || e.settings.serve === true);
+  return {
+    publicKey: e.publicKey,
+    name: streamName(e.name, key),
+    about: '',
+    owned: e.owned,
+    file: e.file,
+    records: posts,
+    posts,
+    serve,
+    announce: e.settings.announce !== false,
+    partial: { minId: 0, minMod: 0, metaOnly: false },
+    sources: Array.isArray(e.settings.sources) ? e.settings.sources.filter((x): x is string => typeof x === 'string') : [],
   };
 }
 

@@ -8,6 +8,26 @@ import { useSync } from './sync';
 import { useTimeline } from './timeline';
 import { useUi } from './ui';
 
+/**
+ * fn at once for the first call, then once more at the end of each `ms` that had calls: a post
+ * arriving shows without waiting, and a clone's page after page still folds into a refresh per `ms`.
+ */
+function throttle(fn: () => void, ms: number): () => void {
+  let t: ReturnType<typeof setTimeout> | null = null;
+  let again = false;
+  const tick = () => {
+    if (!again) return void (t = null);
+    again = false;
+    fn();
+    t = setTimeout(tick, ms);
+  };
+  return () => {
+    if (t) return void (again = true);
+    fn();
+    t = setTimeout(tick, ms);
+  };
+}
+
 function debounce(fn: () => void, ms: number): () => void {
   let t: ReturnType<typeof setTimeout> | null = null;
   return () => {
@@ -28,19 +48,25 @@ export function connectEvents(): () => void {
   let remote = false;
   let local = false;
   const touched = new Set<string>();
-  const refresh = debounce(() => {
+  const refresh = throttle(() => {
     const wasLocal = local && !remote;
     local = remote = false;
-    void useTimeline.getState().refreshHead(wasLocal);
-    void useStreams.getState().load();
-    const details = useStreams.getState().details;
-    for (const pk of touched)
-      if (details[pk])
-        void useStreams
-          .getState()
-          .loadDetails(pk)
-          .catch(() => {});
+    const pks = [...touched];
     touched.clear();
+    // The post first: with hundreds of streams, their list (asked for and drawn again) would hold back its card.
+    void useTimeline
+      .getState()
+      .refreshHead(wasLocal)
+      .finally(() => {
+        void useStreams.getState().load();
+        const details = useStreams.getState().details;
+        for (const pk of pks)
+          if (details[pk])
+            void useStreams
+              .getState()
+              .loadDetails(pk)
+              .catch(() => {});
+      });
   }, 150);
   const nearby = debounce(() => void useStreams.getState().loadNearby(), 300);
 
