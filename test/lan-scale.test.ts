@@ -73,3 +73,19 @@ test('fourteen nodes behind one address all show; a flood of made-up node ids fr
   assert.ok(r.flood.mostFromOneHostileAddress <= 64, show);
   assert.ok(r.flood.peersAfter > r.honest + 100, `the flood did not reach the table (nothing was tested): ${show}`);
 });
+
+test("Trickle's repairs: a lost full listing is asked of its node alone; an older M-tip heard is answered within a second", { timeout: 60_000 }, async (t) => {
+  if (!netnsAvailable()) return t.skip(NETNS_SKIP_REASON);
+  const r = await run('repair', 50_000);
+  const show = JSON.stringify(r, null, 1);
+  t.diagnostic(show);
+  assert.ok(r.seenMs !== null, show);
+  assert.ok(r.lostListing.askedMs !== null, `the receiver never asked for the listing it lacks: ${show}`);
+  assert.equal(r.lostListing.targetedHellos, 1, show);
+  assert.ok(r.lostListing.fullListingMs !== null && r.lostListing.fullListingMs <= 3000, show);
+  assert.equal(r.lostListing.othersAnswered, 0, `a targeted hello was answered by another node: ${show}`);
+  assert.equal(r.lostListing.stillHoldsTwo, true, show);
+  assert.ok(r.olderTip.announcedMs !== null && r.olderTip.announcedMs <= 1500, `an older M-tip heard was not answered soon: ${show}`);
+  assert.equal(r.olderTip.packets, 1, show);
+  assert.equal(r.olderTip.afterSameTip, 0, show);
+});

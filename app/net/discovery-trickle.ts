@@ -23,7 +23,7 @@ export function holdingsDigest(streams: AnnouncedStream[]): Uint8Array {
 }
 
 export class LanTips {
-  /** per stream we serve: who (address/node id) announced it this interval, at which M-tip, when */
+  /** per stream we serve: who (by address) announced it this interval, at which M-tip, when */
   private readonly heard = new Map<string, Map<string, { mtip: number; at: number }>>();
   /** our streams and their M-tips as last listed (to compare announcements heard with, cheaply) */
   private served = new Map<string, number>();
@@ -46,7 +46,7 @@ export class LanTips {
     return this.served.get(k);
   }
 
-  /** `who` announced stream `k` (one we serve) at `mtip`. */
+  /** `who` (an address) announced stream `k` (one we serve) at `mtip`. */
   noteHeard(k: string, who: string, mtip: number, now: number): void {
     if (!this.served.has(k)) return;
     let h = this.heard.get(k);
@@ -93,6 +93,8 @@ export class LanTips {
 /** Peers asked for their full listing at once at most, and asks remembered. */
 const FULL_ASKS_MAX = 64;
 const FULL_ASKED_MAX = 1024;
+/** Our asks go out at most this often (made-up node ids must not spend our send budget). */
+const FULL_ASK_SPACING_MS = 1000;
 
 /**
  * Targeted hellos: a peer announces holdings whose full listing we lack (lost, or dropped by a
@@ -102,17 +104,22 @@ const FULL_ASKED_MAX = 1024;
 export class FullAsks {
   private readonly waiting = new Map<string, NodeJS.Timeout>();
   private readonly asked = new Map<string, number>();
+  private lastSent = 0;
 
   constructor(private readonly intervalMs: number) {}
 
-  /** Ask `nodeId` after `delayMs` by `send`, if `stillWanted` then and nobody asked meanwhile. */
+  /**
+   * Ask `nodeId` after `delayMs` by `send`, if `stillWanted` then and nobody asked meanwhile (and
+   * we asked nobody within a second: then the peer's next announcement brings the want back).
+   */
   want(nodeId: string, now: number, delayMs: number, stillWanted: () => boolean, send: () => void): void {
     if (this.waiting.has(nodeId) || this.waiting.size >= FULL_ASKS_MAX || this.recentlyAsked(nodeId, now)) return;
     const t = setTimeout(() => {
       this.waiting.delete(nodeId);
       const at = Date.now();
-      if (!stillWanted() || this.recentlyAsked(nodeId, at)) return;
+      if (!stillWanted() || this.recentlyAsked(nodeId, at) || at - this.lastSent < FULL_ASK_SPACING_MS) return;
       this.heard(nodeId, at);
+      this.lastSent = at;
       send();
     }, delayMs);
     t.unref();

@@ -54,6 +54,7 @@ const WARN_REPEAT_MS = 60_000;
 /** A stream heard at an older M-tip than ours is announced after a random part of this (others may first). */
 const NEWER_DELAY_MIN_MS = 100;
 const NEWER_DELAY_MAX_MS = 600;
+const NEWER_SPACING_MS = 1000;
 /** A lost full listing is asked for (a targeted hello) after a random part of this, once per peer per interval. */
 const FULL_ASK_DELAY_MIN_MS = 200;
 const FULL_ASK_DELAY_MAX_MS = 1000;
@@ -85,7 +86,7 @@ export class Discovery extends EventEmitter {
   private rotate = 0;
   /** when our last full listing went out (what answers a hello), and the holdings digest it named */
   private lastFull = 0;
-  private lastFullDigest = '';
+  private fullDigest?: Uint8Array;
   /** when our last periodic announcement went out: the Trickle interval counts from it */
   private lastPeriodic = 0;
   private fullWanted = false;
@@ -93,6 +94,7 @@ export class Discovery extends EventEmitter {
   /** streams heard at an older M-tip than ours, to announce soon, with when we noticed */
   private readonly newer = new Map<string, number>();
   private newerTimer: NodeJS.Timeout | null = null;
+  private lastNewer = 0;
   private readonly fullAsks: FullAsks;
 
   private readonly table: PeerTable;
@@ -280,7 +282,7 @@ export class Discovery extends EventEmitter {
       // too big to announce (a long key): announce the stream's new M-tip instead
       this.counters.unsent++;
       const s = this.safeStreams().find((x) => bytesEqual(x.publicKey, streamKey));
-      this.announceStreams([{ publicKey: streamKey, mtip: Math.max(record.mod, s?.mtip ?? 0), name: s?.name }], false, this.currentDigest());
+      this.announceStreams([{ publicKey: streamKey, mtip: Math.max(record.mod, s?.mtip ?? 0), name: s?.name }], false, this.fullDigest);
       return;
     }
     this.send(packet);
@@ -378,13 +380,12 @@ export class Discovery extends EventEmitter {
     const all = this.safeStreams();
     this.lan.setServed(all);
     const digest = holdingsDigest(all);
-    const digestHex = hexOf(digest);
     if (!full) {
       const since = this.lastPeriodic;
       this.lastPeriodic = now;
       const list = all.filter((s) => s.own || this.lan.othersAt(hexOf(s.publicKey), s.mtip, since) < SUPPRESS_K);
       this.lan.newInterval();
-      if (digestHex === this.lastFullDigest) {
+      if (this.fullDigest && bytesEqual(digest, this.fullDigest)) {
         this.counters.suppressed += all.length - list.length;
         this.announceStreams(list, false, digest, MAX_ANNOUNCE_PARTS);
         return;
@@ -394,8 +395,8 @@ export class Discovery extends EventEmitter {
     if (this.rotate > 0 && this.rotate < all.length) list = [...all.slice(this.rotate), ...all.slice(0, this.rotate)];
     // the digest only when one round lists every stream: a receiver can then hold the listing
     let covered = this.announceStreams(list, true, digest, MAX_ANNOUNCE_PARTS, true);
+    this.fullDigest = covered < all.length ? undefined : digest;
     if (covered < all.length) covered = this.announceStreams(list, true, undefined, MAX_ANNOUNCE_PARTS);
-    else this.lastFullDigest = digestHex;
     this.lastFull = now;
     this.rotate = covered >= all.length ? 0 : (this.rotate + covered) % all.length;
   }
@@ -417,11 +418,6 @@ export class Discovery extends EventEmitter {
     if (dryIfShort && covered < streams.length) return covered;
     for (const p of packets) this.send(p);
     return covered;
-  }
-
-  /** The current holdings digest, for partial answers (so receivers keep holding our listing). */
-  private currentDigest(): Uint8Array | undefined {
-    return this.lastFullDigest ? Buffer.from(this.lastFullDigest, 'hex') : undefined;
   }
 
   // ---- receiving -------------------------------------------------------------------------
@@ -480,11 +476,10 @@ export class Discovery extends EventEmitter {
     this.lastHeard = now;
     if (changed) this.emit('peer', changed);
     if (wantFull) this.askFull(nodeId, address, now);
-    const who = `${address}/${nodeId}`;
     for (const s of m.streams) {
       const k = hexOf(s.publicKey);
       this.lan.noteTip(k, s.mtip, now);
-      this.lan.noteHeard(k, who, s.mtip, now);
+      this.lan.noteHeard(k, address, s.mtip, now); // by address: made-up node ids of one host count once
       const mine = this.lan.servedTip(k);
       if (mine !== undefined && s.mtip < mine && !this.newer.has(k)) this.announceNewer(k, now);
     }
@@ -507,7 +502,7 @@ export class Discovery extends EventEmitter {
       if (!last || now - last.at >= ASK_ANSWER_SPACING_MS || last.mtip < mine.mtip) {
         if (this.answered.size >= 1024) this.answered.clear();
         this.answered.set(k, { at: now, mtip: mine.mtip });
-        this.announceStreams([mine], false, this.currentDigest());
+        this.announceStreams([mine], false, this.fullDigest);
       }
     }
   }
@@ -519,8 +514,11 @@ export class Discovery extends EventEmitter {
   private announceNewer(k: string, now: number): void {
     this.newer.set(k, now);
     if (this.newerTimer) return;
-    const delay = NEWER_DELAY_MIN_MS + Math.random() * (NEWER_DELAY_MAX_MS - NEWER_DELAY_MIN_MS);
+    // at most one a second: an old M-tip announced again and again must not make us talk as often
+    const wait = Math.max(0, this.lastNewer + NEWER_SPACING_MS - now);
+    const delay = wait + NEWER_DELAY_MIN_MS + Math.random() * (NEWER_DELAY_MAX_MS - NEWER_DELAY_MIN_MS);
     this.newerTimer = setTimeout(() => {
+      this.lastNewer = Date.now();
       this.newerTimer = null;
       if (!this.running) return;
       const list: AnnouncedStream[] = [];
@@ -530,7 +528,7 @@ export class Discovery extends EventEmitter {
         if (s && this.lan.othersAt(key, s.mtip, since) === 0) list.push(s);
       }
       this.newer.clear();
-      if (list.length > 0) this.announceStreams(list, false, this.currentDigest(), MAX_ANNOUNCE_PARTS);
+      if (list.length > 0) this.announceStreams(list, false, this.fullDigest, MAX_ANNOUNCE_PARTS);
     }, delay);
     this.newerTimer.unref();
   }
