@@ -25,7 +25,8 @@ export type ToChild =
   | { op: 'follow'; id: number; keys: string[] }
   | { op: 'post'; id: number; title: string }
   | { op: 'counters'; id: number }
-  | { op: 'refollow'; id: number; key: string }
+  | { op: 'create'; id: number; name: string }
+  | { op: 'followFresh'; id: number; key: string }
   | { op: 'stop'; id: number };
 
 /** What `counters` answers: totals since the node started. */
@@ -37,6 +38,8 @@ export interface Counters {
   /** HTTP requests this node made */
   requested: number;
   rss: number;
+  /** follow calls not answered yet */
+  following: number;
 }
 
 /** Child → parent. */
@@ -50,10 +53,13 @@ export type FromChild =
 export const now = (): number => performance.timeOrigin + performance.now();
 
 async function main(addr: string, dataDir: string): Promise<void> {
-  const send = (m: FromChild): void => void process.send!(m);
+  const send = (m: FromChild): void => {
+    if (process.connected) process.send!(m); // the parent may be gone (it was stopped): then nobody listens
+  };
   // Counted where they happen (node:http's diagnostics channels): no change to the node's code.
   let served = 0;
   let requested = 0;
+  let following = 0;
   dc.subscribe('http.server.request.start', () => served++);
   dc.subscribe('http.client.request.start', () => requested++);
   const t0 = now();
@@ -88,7 +94,12 @@ async function main(addr: string, dataDir: string): Promise<void> {
       case 'follow':
         // One after another, as a person following each would; arrivals are reported as they land.
         for (const key of m.keys) {
-          await node.call('follow', { key });
+          following++;
+          try {
+            await node.call('follow', { key });
+          } finally {
+            following--;
+          }
           await check(key, now());
         }
         return null;
@@ -99,13 +110,17 @@ async function main(addr: string, dataDir: string): Promise<void> {
       }
       case 'counters': {
         const cpu = process.cpuUsage();
-        const c: Counters = { cpuUs: cpu.user + cpu.system, served, requested, rss: process.memoryUsage().rss };
+        const c: Counters = { cpuUs: cpu.user + cpu.system, served, requested, rss: process.memoryUsage().rss, following };
         return c;
       }
-      case 'refollow': {
-        // A fresh follow: the copy dropped, then followed again by key alone (sources: announced holders).
-        await node.call('unfollow', { publicKey: m.key, deleteData: true });
-        seen.delete(m.key);
+      case 'create': {
+        // another stream of this node's, with one post: what the fresh follows ask for
+        const x = await node.call('createStream', { name: m.name });
+        await node.call('post', { publicKey: x.publicKey, title: 'extra', body: `${m.name} from ${addr}` });
+        return { pk: x.publicKey };
+      }
+      case 'followFresh': {
+        // A stream this node never held, followed by key alone: its sources are the announced holders.
         const t = now();
         const s = await node.call('follow', { key: m.key });
         const ms = now() - t;

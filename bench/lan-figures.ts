@@ -8,6 +8,8 @@ export interface SizeFigures {
   converge_s: number | null;
   /** share of the N·(N−1) first posts held when the wait ended */
   converged_share: number;
+  /** follow calls (one per stream, each node's one after another) still unanswered 30 s after convergence */
+  follows_unanswered: number;
   one_post_median_ms: number | null;
   one_post_max_ms: number | null;
   /** one post → followers that never got it within the wait */
@@ -107,6 +109,7 @@ const pct = (x: number): string => `${round(x * 100, 1)}%`;
 export function table(sizes: SizeFigures[], exps: ReturnType<typeof exponents>): string {
   const rows: [string, (s: SizeFigures) => string, string][] = [
     ['converged (all first posts held)', (s) => (s.converge_s === null ? `no (${pct(s.converged_share)})` : fmt(s.converge_s, ' s', 1)), '≤ 15 s at 40'],
+    ['follow calls unanswered 30 s later', (s) => String(s.follows_unanswered), '0'],
     ['one post → all followers, median', (s) => fmt(s.one_post_median_ms, ' ms'), '≤ 200 ms'],
     ['one post → all followers, max', (s) => fmt(s.one_post_max_ms, ' ms') + (s.one_post_missing ? ` (${s.one_post_missing} missing)` : ''), ''],
     ['all post at once: within 1 s', (s) => pct(s.burst_within_1s), ''],
@@ -117,7 +120,7 @@ export function table(sizes: SizeFigures[], exps: ReturnType<typeof exponents>):
     ['  … per followed stream', (s) => fmt(s.idle_requests_per_min_per_follow, '', 2), 'flat'],
     ['idle CPU per node (mean / max)', (s) => `${fmt(s.idle_cpu_s_per_min, '', 2)} / ${fmt(s.idle_cpu_s_per_min_max, '', 2)} s/min`, 'exponent ≤ 1'],
     ['multicast, LAN-wide', (s) => `${fmt(s.multicast_bytes_per_s)} B/s (${fmt(s.multicast_packets_per_s, '', 1)} pkt/s)`, 'exponent ≤ 1'],
-    ['fresh follow came back empty', (s) => `${pct(s.follow_empty_share)} of ${s.follow_tries}`, '0%'],
+    ['fresh follow of a new stream came back empty', (s) => `${pct(s.follow_empty_share)} of ${s.follow_tries}`, '0%'],
     ['fresh follow, median time', (s) => fmt(s.follow_median_ms, ' ms'), ''],
     ['RSS per node', (s) => fmt(s.rss_mb_per_node, ' MB'), ''],
     ['load average start → end', (s) => `${s.load_start} → ${s.load_end}`, ''],

@@ -9,7 +9,7 @@
 // itself again under `unshare -n` (test/netns.ts) and refuses when that cannot be done.
 //
 // BENCH_LAN_N="10,20,40" sizes; BENCH_LAN_IDLE_S=60 idle window; BENCH_LAN_ROUNDS=3 single posts;
-// BENCH_LAN_FOLLOWS=6 fresh follows per size.
+// BENCH_LAN_FOLLOWS=5 fresh follows per size.
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import * as dgram from 'node:dgram';
 import * as os from 'node:os';
@@ -187,6 +187,7 @@ async function measureSize(n: number, idleS: number, rounds: number, followTries
     const want = n * (n - 1);
 
     // 1. Convergence: every node follows every other stream (by key alone: sources are the announced holders).
+    let followsPendingAt30s = 0;
     const t0 = now();
     const follows = nodes.map((c) => c.ask({ op: 'follow', keys: nodes.filter((o) => o !== c).map((o) => o.pk) }));
     const convergeWait = Math.max(60_000, n * 3000);
@@ -195,8 +196,19 @@ async function measureSize(n: number, idleS: number, rounds: number, followTries
     for (const c of nodes) for (const t of arrivals.get(c.pk)?.get('first')?.values() ?? []) lastFirst = Math.max(lastFirst, t);
     const convergeS = converged ? round((lastFirst - t0) / 1000, 2) : null;
     const convergedShare = round(count('first') / want, 3);
-    await Promise.allSettled(follows);
     say(`N = ${n}: ${converged ? `converged in ${convergeS} s` : `not converged after ${convergeWait / 1000} s (${convergedShare})`}`);
+    // The follow calls themselves: each answers once its first pull ends (they are not waited for longer).
+    let followsLeft = nodes.length;
+    for (const f of follows)
+      void f.then(
+        () => followsLeft--,
+        (e: unknown) => (followsLeft--, say(`a follow failed: ${String(e)}`)),
+      );
+    if (!(await until(() => followsLeft === 0, 30_000))) {
+      const pending = (await Promise.all(nodes.map((c) => c.ask<Counters>({ op: 'counters' })))).reduce((a, c) => a + c.following, 0);
+      say(`N = ${n}: ${pending} follow calls had not answered ${round((now() - t0) / 1000)} s after they were made`);
+      followsPendingAt30s = pending;
+    }
     await sleep(2000);
 
     // 2. One post at a time → all N−1 followers.
@@ -236,21 +248,38 @@ async function measureSize(n: number, idleS: number, rounds: number, followTries
     const cpu = after.map((c, i) => perMin((c.cpuUs - before[i]!.cpuUs) / 1e6));
     say(`N = ${n}: idle ${round(idleMs / 1000)} s: ${round(perMin(requests))} requests a minute`);
 
-    // 5. Fresh follows: a node drops its copy of a stream and follows it again by key alone.
+    // 5. Fresh follows: a stream new on the LAN, held by all but its tester, then followed there by key alone.
     const followMs: number[] = [];
     let empty = 0;
     for (let k = 0; k < followTries; k++) {
-      const i = (k * 7 + 1) % n;
-      const j = (i + 1 + k) % n === i ? (i + 1) % n : (i + 1 + k) % n;
-      const r = await nodes[i]!.ask<{ posts: number; ms: number }>({ op: 'refollow', key: nodes[j]!.pk });
-      if (r.posts === 0) empty++;
-      followMs.push(r.ms);
+      const owner = nodes[(k * 3) % n]!;
+      const tester = nodes[(k * 3 + 1) % n]!;
+      const title = 'extra';
+      try {
+        const { pk } = await owner.ask<{ pk: string }>({ op: 'create', name: `extra ${k}` });
+        const holders = nodes.filter((c) => c !== owner && c !== tester);
+        // the holders' follow calls are not waited for (one may hang): their copies' arrivals are
+        for (const c of holders) c.ask({ op: 'follow', keys: [pk] }).catch((e: unknown) => say(`a follow failed: ${String(e)}`));
+        await until(() => (arrivals.get(pk)?.get(title)?.size ?? 0) >= holders.length, 30_000);
+        await sleep(1000); // the holders' announcements go out (each coalesced within 500 ms)
+        const r = await Promise.race([
+          tester.ask<{ posts: number; ms: number }>({ op: 'followFresh', key: pk }),
+          sleep(60_000).then(() => Promise.reject(new Error(`${tester.addr}: the follow did not answer within 60 s`))),
+        ]);
+        if (r.posts === 0) empty++;
+        followMs.push(r.ms);
+      } catch (e) {
+        // counted as empty: the follow did not bring the posts
+        say(`a fresh follow failed: ${(e as Error).message}`);
+        empty++;
+      }
     }
 
     return {
       n,
       converge_s: convergeS,
       converged_share: convergedShare,
+      follows_unanswered: followsPendingAt30s,
       one_post_median_ms: single.length ? round(median(single)!) : null,
       one_post_max_ms: single.length ? round(Math.max(...single)) : null,
       one_post_missing: singleMissing,
@@ -288,7 +317,7 @@ async function runInside(): Promise<Record<string, unknown>> {
   const ns = sizes();
   const idleS = envInt('BENCH_LAN_IDLE_S', 60);
   const rounds = Math.max(1, envInt('BENCH_LAN_ROUNDS', 3));
-  const followTries = envInt('BENCH_LAN_FOLLOWS', 6);
+  const followTries = envInt('BENCH_LAN_FOLLOWS', 5);
   const loadStart = load1();
   const figures: SizeFigures[] = [];
   for (const n of ns) figures.push(await measureSize(n, idleS, rounds, followTries));
