@@ -579,7 +579,9 @@ export class Discovery extends EventEmitter {
 
   /** A record announced (signature checked, value dropped): the node may pull. */
   private onRecord(record: DrayerRecord, port: number, nodeId: string, address: string): void {
-    this.lan.noteTip(hexOf(record.chain), record.mod, Date.now());
+    const k = hexOf(record.chain);
+    this.lan.noteTip(k, record.mod, Date.now());
+    this.lan.noteHeard(k, address, record.mod, Date.now()); // its writer announced that M-tip: it counts for Trickle
     const ev: RecordEvent = { record, address, port, nodeId };
     this.emit('record', ev);
   }
