@@ -13,6 +13,7 @@ const BENCHES: Record<string, () => Promise<{ run(): Promise<Record<string, unkn
   bigfile: () => import('./bigfile.js'),
   ui: () => import('./ui.js'),
   library: () => import('./library.js'),
+  lan: () => import('./lan.js'),
 };
 
 export async function main(argv: string[]): Promise<number> {

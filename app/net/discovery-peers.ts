@@ -1,10 +1,14 @@
 // What LAN discovery has heard, held within bounds: the peers and the streams they announce.
 //
 // What a packet says is unauthenticated and node ids cost nothing to make up, so what other
-// hosts can make a node hold is bounded per source address and in total (least recently heard
-// evicted first), a peer is known by its address and node id together (so nobody can take over
-// another's entry), and an announced interval counts only up to MAX_PEER_INTERVAL_MS. A peer
-// (and each stream it listed) is forgotten after three of its intervals without a word.
+// hosts can make a node hold is bounded per source address and in total; when the total is
+// reached, room is made at the address holding the most (its least recently heard first), so
+// a host making up thousands of node ids only churns its own share and never pushes out the
+// peers of other addresses. A peer is known by its address and node id together (so nobody can
+// take over another's entry), and an announced interval counts only up to MAX_PEER_INTERVAL_MS.
+// A peer is forgotten after three of its intervals without a word; a stream it listed too,
+// unless its last full listing named it and the peer still announces that listing's holdings
+// digest (its periodic announcements leave out streams others announce: discovery-wire.ts).
 import type { AnnouncedStream, AnnounceMessage } from './discovery-wire.js';
 import { hexOf } from './discovery-wire.js';
 
@@ -26,10 +30,11 @@ export interface NearbyStream {
   peers: { address: string; port: number; nodeId: string }[];
 }
 
-// One address may be a few nodes on one machine, not more. What they list together holds a
+// One address may be several nodes on one machine (or behind one NAT), up to this many; more
+// than that from one address is a host making node ids up. What they list together holds a
 // full announce round (16 packets, at most ~420 streams); a node serving more rotates through
 // them (see Discovery.sendAnnounce), so the least recently heard make room.
-const MAX_PEERS_PER_ADDRESS = 8;
+export const MAX_PEERS_PER_ADDRESS = 64;
 const MAX_STREAMS_PER_ADDRESS = 512;
 /** Stream entries (stream, peer) kept over all peers: a few hundred bytes each. */
 const MAX_STREAMS = 4096;
@@ -41,7 +46,8 @@ const MAX_STREAMS = 4096;
 export const MAX_PEER_INTERVAL_MS = 120_000;
 const EXPIRY_SLACK_MS = 500;
 
-type StreamEntry = AnnouncedStream & { seen: number; q?: number };
+/** `held`: named by the peer's last complete full listing (kept while its digest stands) */
+type StreamEntry = AnnouncedStream & { seen: number; q?: number; held?: boolean };
 
 interface PeerState {
   /** address and node id: the map key */
@@ -56,6 +62,9 @@ interface PeerState {
   intervalMs: number;
   /** parts received of the current full announce round */
   round?: { q: number; c: number; parts: Set<number> };
+  /** the holdings digest of the last complete full listing, and the one last announced */
+  fullDigest?: string;
+  liveDigest?: string;
 }
 
 /** What the peers heard from one address hold, to bound it. */
@@ -82,10 +91,11 @@ export class PeerTable {
   }
 
   /**
-   * Take in an announcement from `nodeId` at `address`. Returns the peer as it now stands when
+   * Take in an announcement from `nodeId` at `address`. `changed`: the peer as it now stands when
    * something others would see changed (new peer, port, name, or streams), else null.
+   * `wantFull`: the peer announces holdings this table has no full listing of (it was lost).
    */
-  announce(m: AnnounceMessage, nodeId: string, address: string, now: number): Peer | null {
+  announce(m: AnnounceMessage, nodeId: string, address: string, now: number): { changed: Peer | null; wantFull: boolean } {
     const { port, name } = m;
     const interval = m.intervalMs !== undefined ? Math.min(MAX_PEER_INTERVAL_MS, Math.max(100, m.intervalMs)) : this.defaultIntervalMs;
     const key = `${address}/${nodeId}`;
@@ -112,8 +122,9 @@ export class PeerTable {
       const k = hexOf(s.publicKey);
       const old = p.streams.get(k);
       if (!old || old.mtip !== s.mtip || old.name !== s.name) changed = true;
-      this.putStream(p, k, { ...s, seen: now, q: full ? full.q : old?.q });
+      this.putStream(p, k, { ...s, seen: now, q: full ? full.q : old?.q, held: old?.held });
     }
+    p.liveDigest = m.digest;
     if (full) {
       const { q, c } = full;
       if (!p.round || p.round.q !== q || p.round.c !== c) p.round = { q, c, parts: new Set() };
@@ -123,12 +134,20 @@ export class PeerTable {
           if (s.q !== q) {
             this.dropStream(p, k);
             changed = true;
-          }
+          } else s.held = true;
         }
         p.round = undefined;
+        p.fullDigest = m.digest;
       }
     }
-    return changed ? this.publicPeer(p, now) : null;
+    const wantFull = !full && m.digest !== undefined && m.digest !== p.fullDigest;
+    return { changed: changed ? this.publicPeer(p, now) : null, wantFull };
+  }
+
+  /** Whether a full listing from this peer is needed (see announce's `wantFull`) still. */
+  wantsFull(nodeId: string, address: string): boolean {
+    const p = this.peerMap.get(`${address}/${nodeId}`);
+    return !!p && p.liveDigest !== undefined && p.liveDigest !== p.fullDigest;
   }
 
   /** A peer says goodbye: forget it and its streams now. Returns it, if it was known. */
@@ -147,7 +166,7 @@ export class PeerTable {
         this.dropPeer(p);
         lost.push(this.publicPeer(p, now));
       } else {
-        for (const [k, s] of [...p.streams]) if (!this.streamFresh(p, s.seen, now)) this.dropStream(p, k);
+        for (const [k, s] of [...p.streams]) if (!this.streamFresh(p, s, now)) this.dropStream(p, k);
       }
     }
     return lost;
@@ -165,7 +184,7 @@ export class PeerTable {
     for (const p of this.peerMap.values()) {
       if (this.expired(p, now)) continue;
       for (const [k, s] of p.streams) {
-        if (!this.streamFresh(p, s.seen, now)) continue;
+        if (!this.streamFresh(p, s, now)) continue;
         let n = by.get(k);
         if (!n) by.set(k, (n = { publicKey: s.publicKey, mtip: s.mtip, peers: [] }));
         if (s.name && !n.name) n.name = s.name;
@@ -180,24 +199,39 @@ export class PeerTable {
     return now - p.lastSeen > 3 * p.intervalMs + EXPIRY_SLACK_MS;
   }
 
-  private streamFresh(p: PeerState, seen: number, now: number): boolean {
-    return now - seen <= 3 * p.intervalMs + EXPIRY_SLACK_MS;
+  /** Heard lately, or named by the peer's full listing whose holdings it still announces. */
+  private streamFresh(p: PeerState, s: StreamEntry, now: number): boolean {
+    if (s.held && p.fullDigest !== undefined && p.liveDigest === p.fullDigest) return true;
+    return now - s.seen <= 3 * p.intervalMs + EXPIRY_SLACK_MS;
   }
 
   private publicPeer(p: PeerState, now: number): Peer {
     const streams: AnnouncedStream[] = [];
     for (const s of p.streams.values()) {
-      if (!this.streamFresh(p, s.seen, now)) continue;
+      if (!this.streamFresh(p, s, now)) continue;
       streams.push(s.name ? { publicKey: s.publicKey, mtip: s.mtip, name: s.name } : { publicKey: s.publicKey, mtip: s.mtip });
     }
     return { nodeId: p.nodeId, address: p.address, port: p.port, name: p.name, streams, lastSeen: p.lastSeen };
   }
 
-  /** A new peer, making room for it: first among its address's peers, then among all. */
+  /** The address holding the most peers (or stream entries): where room is made when all is full. */
+  private largest(by: 'peers' | 'streams'): AddressState | undefined {
+    let out: AddressState | undefined;
+    for (const a of this.addresses.values()) {
+      const n = by === 'peers' ? a.peers.size : a.streams;
+      if (!out || n > (by === 'peers' ? out.peers.size : out.streams)) out = a;
+    }
+    return out;
+  }
+
+  /** A new peer, making room for it: first among its address's peers, then at the fullest address. */
   private addPeer(p: PeerState): void {
     const mine = this.addresses.get(p.address);
     if (mine && mine.peers.size >= MAX_PEERS_PER_ADDRESS) this.dropPeer(stalest(mine.peers));
-    if (this.peerMap.size >= this.maxPeers) this.dropPeer(this.peerMap.values().next().value!);
+    if (this.peerMap.size >= this.maxPeers) {
+      const a = this.largest('peers');
+      if (a) this.dropPeer(stalest(a.peers));
+    }
     let a = this.addresses.get(p.address);
     if (!a) this.addresses.set(p.address, (a = { peers: new Set(), streams: 0 }));
     a.peers.add(p);
@@ -221,30 +255,28 @@ export class PeerTable {
       return;
     }
     const a = this.addresses.get(p.address)!;
-    if (a.streams >= MAX_STREAMS_PER_ADDRESS) {
-      // the least recently heard entry among this address's peers (each peer's first is its oldest)
-      let victim: PeerState | undefined;
-      let oldest = Infinity;
-      for (const q of a.peers) {
-        const first = q.streams.values().next();
-        if (!first.done && first.value.seen < oldest) {
-          oldest = first.value.seen;
-          victim = q;
-        }
-      }
-      if (victim) this.dropStream(victim, victim.streams.keys().next().value!);
-    }
+    if (a.streams >= MAX_STREAMS_PER_ADDRESS) this.dropOldestStream(a);
     if (this.streamCount >= MAX_STREAMS) {
-      // the oldest entry of the least recently heard peer that has any
-      for (const q of this.peerMap.values()) {
-        if (q.streams.size === 0) continue;
-        this.dropStream(q, q.streams.keys().next().value!);
-        break;
-      }
+      const fullest = this.largest('streams');
+      if (fullest) this.dropOldestStream(fullest);
     }
     p.streams.set(k, entry);
     this.streamCount++;
     a.streams++;
+  }
+
+  /** The least recently heard entry among an address's peers (each peer's first is its oldest). */
+  private dropOldestStream(a: AddressState): void {
+    let victim: PeerState | undefined;
+    let oldest = Infinity;
+    for (const q of a.peers) {
+      const first = q.streams.values().next();
+      if (!first.done && first.value.seen < oldest) {
+        oldest = first.value.seen;
+        victim = q;
+      }
+    }
+    if (victim) this.dropStream(victim, victim.streams.keys().next().value!);
   }
 
   private dropStream(p: PeerState, k: string): void {

@@ -10,7 +10,18 @@
 // Messages (the map's `t`):
 //   'a' announce  { p: http port, nm: name, v: announce interval (ms),
 //                   s: [[pk(32), mtip, name?], ...], q: round, i: part, c: parts, f: 1 if the
-//                   round's parts list every stream the node serves }
+//                   round's parts list every stream the node serves,
+//                   h?: holdings digest (8 bytes): names the set of streams the node serves }
+//                 A full listing (f=1) goes out at start, in answer to a hello, and whenever the
+//                 served set (so `h`) changed. The periodic announcement in between is
+//                 Trickle-like (RFC 6206): it always lists the streams the node writes, but a
+//                 mirrored stream only when fewer than 2 others announced it at the same or a
+//                 newer M-tip since the node's last periodic one; a node that hears a stream
+//                 announced at an older M-tip than its own announces it soon. So each stream
+//                 is listed about 2-3 times a period however many hold it: bytes linear in N.
+//                 A receiver keeps what the last full listing said while the node announces the
+//                 same `h`; a different `h` without the full listing (lost) makes it ask that
+//                 node (a targeted hello). Older nodes ignore `h` and always list everything.
 //   'q' ask       { k: pk(32), m: mod }   "anything newer than mod m for chain k?"
 //   'r' record    { p: http port, r: wire record without its value (val nil) }
 //   'h' hello     {}   "who is there?": sent by a node that starts, rejoins the group, or whose
@@ -18,6 +29,8 @@
 //                 others. Every node answers with its announcement, once for all the hellos heard
 //                 within a second, after a random delay (so a LAN's nodes do not answer at once).
 //                 Older nodes drop it as an unknown message; other fields are ignored.
+//                 { n?: node id(16) }: only that node answers (with its full listing); older
+//                 nodes answer it as any hello.
 //   'b' goodbye   {}   the node leaves (best effort; see Discovery.stop).
 import { bytesEqual } from '../core/crypto.js';
 import { MSGPACK_LIMITS } from '../core/msgpack.js';
@@ -42,7 +55,12 @@ export interface AnnouncedStream {
   /** the stream's M-tip mod (µs), so a receiver knows if it is behind */
   mtip: number;
   name?: string;
+  /** this node writes the stream (never sent: a writer always lists its streams, see above) */
+  own?: boolean;
 }
+
+/** Size of the holdings digest `h`. */
+export const DIGEST_BYTES = 8;
 
 const utf8 = new TextEncoder();
 const utf8Lenient = new TextDecoder('utf-8', { fatal: false });
@@ -91,7 +109,7 @@ function streamEntry(s: AnnouncedStream): unknown[] {
  */
 export function buildAnnouncePackets(
   nodeId: Uint8Array,
-  info: { port: number; name: string; intervalMs: number; round: number; partial?: boolean },
+  info: { port: number; name: string; intervalMs: number; round: number; partial?: boolean; digest?: Uint8Array },
   streams: AnnouncedStream[],
   maxParts = MAX_ANNOUNCE_PARTS,
 ): { packets: Uint8Array[]; covered: number } {
@@ -104,6 +122,7 @@ export function buildAnnouncePackets(
     i: 0,
     c: 0xff,
     f: 0, // placeholders of the largest encoded size, fixed below
+    ...(info.digest ? { h: info.digest } : {}),
   };
   const parts: unknown[][] = [];
   let current: unknown[] = [];
@@ -162,10 +181,12 @@ export interface AnnounceMessage {
   streams: AnnouncedStream[];
   /** set when the packet is part `i` of `c` of a full round `q` (flag f): it lists every stream */
   full?: { q: number; i: number; c: number };
+  /** hex of the holdings digest `h`, when the sender gave one (newer nodes) */
+  digest?: string;
 }
 
 export type DiscoveryMessage =
-  AnnounceMessage | { t: 'q'; publicKey: Uint8Array; mod: number } | { t: 'r'; port: number; record: DrayerRecord } | { t: 'h' } | { t: 'b' };
+  AnnounceMessage | { t: 'q'; publicKey: Uint8Array; mod: number } | { t: 'r'; port: number; record: DrayerRecord } | { t: 'h'; target?: string } | { t: 'b' };
 
 type Msg = Record<string, unknown>;
 
@@ -187,7 +208,8 @@ export function decodeMessage(packet: Uint8Array): DiscoveryMessage | null {
   if (t === 'a') return announce(m);
   if (t === 'q') return isKey(m.k) && isUint(m.m) ? { t, publicKey: new Uint8Array(m.k), mod: m.m } : null;
   if (t === 'r') return record(m);
-  if (t === 'h' || t === 'b') return { t };
+  if (t === 'h') return m.n instanceof Uint8Array && m.n.length === NODE_ID_BYTES ? { t, target: hexOf(m.n) } : { t };
+  if (t === 'b') return { t };
   return null;
 }
 
@@ -204,6 +226,7 @@ function announce(m: Msg): AnnounceMessage | null {
   const out: AnnounceMessage = { t: 'a', port, name: cleanName(m.nm), streams };
   if (isUint(m.v)) out.intervalMs = m.v;
   const { q, i, c } = m;
+  if (m.h instanceof Uint8Array && m.h.length === DIGEST_BYTES) out.digest = hexOf(m.h);
   if (m.f === 1 && isUint(q) && isUint(i) && isUint(c) && c >= 1 && c <= 64 && i < c) out.full = { q, i, c };
   return out;
 }

@@ -8,6 +8,8 @@ import { bytesEqual } from '../core/crypto.js';
 import { type DrayerRecord, toWire } from '../core/record.js';
 import { type NearbyStream, type Peer, PeerTable } from './discovery-peers.js';
 import { GroupSocket, networkKey } from './discovery-socket.js';
+import type { AskEvent, DiscoveryOptions, DiscoveryStats, HelloEvent, RecordEvent, StreamEvent } from './discovery-types.js';
+import { FullAsks, holdingsDigest, LanTips, SUPPRESS_K } from './discovery-trickle.js';
 import {
   type AnnouncedStream,
   type AnnounceMessage,
@@ -30,72 +32,8 @@ import { type RateLimit, TokenBucket } from './rate.js';
 
 // What callers of Discovery use, from the files it is made of.
 export type { AnnouncedStream, NearbyStream, Peer, RateLimit };
+export type { AskEvent, DiscoveryOptions, DiscoveryStats, HelloEvent, RecordEvent, StreamEvent } from './discovery-types.js';
 export { TokenBucket };
-
-export interface DiscoveryOptions {
-  /** 16 random bytes identifying this node (stable across restarts) */
-  nodeId: Uint8Array;
-  httpPort: () => number;
-  name: () => string;
-  streams: () => AnnouncedStream[];
-  group?: string;
-  port?: number;
-  /** periodic announce interval, default 30 s (jittered down by up to 25%) */
-  announceIntervalMs?: number;
-  /** bind/multicast interface address; default: all */
-  interface?: string;
-  /** receive limit per sender address, default burst 20, 10 packets/s */
-  rateLimit?: RateLimit;
-  /** known peers kept at most (least recently heard evicted), default 256 */
-  maxPeers?: number;
-}
-
-export interface StreamEvent {
-  publicKey: Uint8Array;
-  mtip: number;
-  name?: string;
-  address: string;
-  port: number;
-  nodeId: string;
-}
-
-export interface RecordEvent {
-  record: DrayerRecord;
-  address: string;
-  port: number;
-  nodeId: string;
-}
-
-export interface HelloEvent {
-  address: string;
-  nodeId: string;
-}
-
-export interface AskEvent {
-  publicKey: Uint8Array;
-  mod: number;
-  address: string;
-  nodeId: string;
-}
-
-export interface DiscoveryStats {
-  /** packets sent (the kernel took them) */
-  sent: number;
-  /** packets from other nodes accepted for processing */
-  received: number;
-  /** packets discarded (sum of the reasons below) */
-  dropped: number;
-  rateLimited: number;
-  oversize: number;
-  /** wrong magic, undecodable, wrong shape, or a record whose signature does not verify */
-  invalid: number;
-  /** our own packets looped back (ignored, not counted as dropped) */
-  own: number;
-  /** packets we did not send because they would exceed MAX_PACKET or our own send rate */
-  unsent: number;
-  /** send or socket errors */
-  errors: number;
-}
 
 const MIN_ANNOUNCE_SPACING_MS = 500; // announceNow() coalesces within this window
 const ASK_ANSWER_SPACING_MS = 1000; // per stream
@@ -113,6 +51,13 @@ const HELLO_SPACING_MS = 1000;
 const NETWORK_CHECK_MS = 3000;
 const RATE_BUCKETS_MAX = 1024;
 const WARN_REPEAT_MS = 60_000;
+/** A stream heard at an older M-tip than ours is announced after a random part of this (others may first). */
+const NEWER_DELAY_MIN_MS = 100;
+const NEWER_DELAY_MAX_MS = 600;
+const NEWER_SPACING_MS = 1000;
+/** A lost full listing is asked for (a targeted hello) after a random part of this, once per peer per interval. */
+const FULL_ASK_DELAY_MIN_MS = 200;
+const FULL_ASK_DELAY_MAX_MS = 1000;
 
 export class Discovery extends EventEmitter {
   private readonly opts: DiscoveryOptions;
@@ -139,6 +84,18 @@ export class Discovery extends EventEmitter {
   private networkKey = '';
   private round = 0;
   private rotate = 0;
+  /** when our last full listing went out (what answers a hello), and the holdings digest it named */
+  private lastFull = 0;
+  private fullDigest?: Uint8Array;
+  /** when our last periodic announcement went out: the Trickle interval counts from it */
+  private lastPeriodic = 0;
+  private fullWanted = false;
+  private readonly lan = new LanTips();
+  /** streams heard at an older M-tip than ours, to announce soon, with when we noticed */
+  private readonly newer = new Map<string, number>();
+  private newerTimer: NodeJS.Timeout | null = null;
+  private lastNewer = 0;
+  private readonly fullAsks: FullAsks;
 
   private readonly table: PeerTable;
   private readonly buckets = new Map<string, TokenBucket>();
@@ -156,6 +113,8 @@ export class Discovery extends EventEmitter {
     own: 0,
     unsent: 0,
     errors: 0,
+    suppressed: 0,
+    recordsSuppressed: 0,
   };
 
   constructor(opts: DiscoveryOptions) {
@@ -180,6 +139,7 @@ export class Discovery extends EventEmitter {
       },
     );
     this.intervalMs = Math.max(100, opts.announceIntervalMs ?? 30_000);
+    this.fullAsks = new FullAsks(this.intervalMs);
     this.limit = opts.rateLimit ?? { burst: 20, perSecond: 10 };
     this.table = new PeerTable(Math.max(1, opts.maxPeers ?? 256), this.intervalMs);
     const now = Date.now();
@@ -206,9 +166,11 @@ export class Discovery extends EventEmitter {
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
-    for (const t of [this.announceTimer, this.coalesceTimer, this.helloTimer, this.helloRetryTimer, this.helloAnswerTimer]) {
+    for (const t of [this.announceTimer, this.coalesceTimer, this.helloTimer, this.helloRetryTimer, this.helloAnswerTimer, this.newerTimer]) {
       if (t) clearTimeout(t);
     }
+    this.fullAsks.stop();
+    this.newerTimer = null;
     for (const t of [this.sweepTimer, this.networkTimer]) if (t) clearInterval(t);
     this.announceTimer = this.coalesceTimer = this.sweepTimer = this.networkTimer = null;
     this.helloTimer = this.helloRetryTimer = this.helloAnswerTimer = null;
@@ -226,22 +188,29 @@ export class Discovery extends EventEmitter {
     return this.sock.sendLast(frame(this.nodeId, { t: 'b' }));
   }
 
-  /** Announce our streams now (rate limited: calls within 500 ms are coalesced into one). */
-  announceNow(): void {
+  /**
+   * Announce every stream we serve now, a full listing (rate limited: calls within 500 ms are
+   * coalesced into one). `periodic`: the timer's announcement, which leaves out what others
+   * announced (unless our holdings changed since our last full listing).
+   */
+  announceNow(periodic = false): void {
     if (!this.running) return;
+    if (!periodic) this.fullWanted = true;
     const wait = this.lastAnnounce + MIN_ANNOUNCE_SPACING_MS - Date.now();
     if (wait > 0) {
       if (!this.coalesceTimer) {
         this.coalesceTimer = setTimeout(() => {
           this.coalesceTimer = null;
-          this.announceNow();
+          this.announceNow(!this.fullWanted);
         }, wait);
         this.coalesceTimer.unref();
       }
       return;
     }
     this.lastAnnounce = Date.now();
-    this.sendAnnounce();
+    const full = this.fullWanted;
+    this.fullWanted = false;
+    this.sendAnnounce(full);
     this.schedulePeriodic();
   }
 
@@ -289,19 +258,31 @@ export class Discovery extends EventEmitter {
     this.helloNow();
   }
 
-  /** Tell LAN followers about a new record (metadata only) so they pull within a second. */
-  announceRecord(streamKey: Uint8Array, record: DrayerRecord): void {
+  /**
+   * Tell LAN followers about a new record (metadata only) so they pull within a second. The
+   * stream's writer always does; a `mirror` that applied it only when nothing on the LAN
+   * announced that M-tip yet (it came from outside: a server, a phone), so a post costs the LAN
+   * one packet and one signature check per node, not one per mirror.
+   */
+  announceRecord(streamKey: Uint8Array, record: DrayerRecord, mirror = false): void {
     if (!this.running) return;
     if (!bytesEqual(record.chain, streamKey)) {
       this.warn('chain', 'not announcing a record of another chain (sibling chains are not supported)');
       return;
     }
+    const k = hexOf(streamKey);
+    this.lan.bumpServed(k, record.mod);
+    if (mirror && this.lan.announced(k, record.mod)) {
+      this.counters.recordsSuppressed++;
+      return;
+    }
+    this.lan.noteTip(k, record.mod, Date.now());
     const packet = frame(this.nodeId, { t: 'r', p: this.safePort(), r: toWire(record, true) });
     if (packet.length > MAX_PACKET) {
       // too big to announce (a long key): announce the stream's new M-tip instead
       this.counters.unsent++;
       const s = this.safeStreams().find((x) => bytesEqual(x.publicKey, streamKey));
-      this.announceStreams([{ publicKey: streamKey, mtip: Math.max(record.mod, s?.mtip ?? 0), name: s?.name }], false);
+      this.announceStreams([{ publicKey: streamKey, mtip: Math.max(record.mod, s?.mtip ?? 0), name: s?.name }], false, this.fullDigest);
       return;
     }
     this.send(packet);
@@ -357,7 +338,7 @@ export class Discovery extends EventEmitter {
     this.announceTimer = setTimeout(() => {
       this.announceTimer = null;
       this.sock.join(); // if not joined yet
-      this.announceNow();
+      this.announceNow(true);
     }, delay);
     this.announceTimer.unref();
   }
@@ -388,24 +369,53 @@ export class Discovery extends EventEmitter {
     }
   }
 
-  private sendAnnounce(): void {
+  /**
+   * Our announcement: a full listing (`full`, or when our holdings changed since the last one),
+   * else the periodic one, which leaves out each mirrored stream that at least SUPPRESS_K others
+   * announced at our M-tip or newer since our last periodic one (Trickle): each stream then goes
+   * out a few times a period however many nodes hold it. A stream we write always goes out.
+   */
+  private sendAnnounce(full: boolean): void {
+    const now = Date.now();
     const all = this.safeStreams();
+    this.lan.setServed(all);
+    const digest = holdingsDigest(all);
+    if (!full) {
+      const since = this.lastPeriodic;
+      this.lastPeriodic = now;
+      const list = all.filter((s) => s.own || this.lan.othersAt(hexOf(s.publicKey), s.mtip, since) < SUPPRESS_K);
+      this.lan.newInterval();
+      if (this.fullDigest && bytesEqual(digest, this.fullDigest)) {
+        this.counters.suppressed += all.length - list.length;
+        this.announceStreams(list, false, digest, MAX_ANNOUNCE_PARTS);
+        return;
+      } // else our holdings changed since our last full listing: a full one
+    }
     let list = all;
     if (this.rotate > 0 && this.rotate < all.length) list = [...all.slice(this.rotate), ...all.slice(0, this.rotate)];
-    const covered = this.announceStreams(list, true);
+    // the digest only when one round lists every stream: a receiver can then hold the listing
+    let covered = this.announceStreams(list, true, digest, MAX_ANNOUNCE_PARTS, true);
+    this.fullDigest = covered < all.length ? undefined : digest;
+    if (covered < all.length) covered = this.announceStreams(list, true, undefined, MAX_ANNOUNCE_PARTS);
+    this.lastFull = now;
     this.rotate = covered >= all.length ? 0 : (this.rotate + covered) % all.length;
   }
 
-  /** Returns how many of `streams` the packets covered. */
-  private announceStreams(streams: AnnouncedStream[], periodic: boolean): number {
+  /**
+   * Sends `streams` in at most `maxParts` packets; returns how many of them the packets covered.
+   * `full`: the listing names every stream we serve (flag f). `dryIfShort`: send nothing unless
+   * every stream fits (the caller then sends without the digest).
+   */
+  private announceStreams(streams: AnnouncedStream[], full: boolean, digest?: Uint8Array, maxParts = 1, dryIfShort = false): number {
     this.round = (this.round + 1) >>> 0;
-    // a partial answer (to an ask, for a long record) must not read as "all my streams"
+    // a partial answer (to an ask, for a long record, a periodic one) must not read as "all my streams"
     const { packets, covered } = buildAnnouncePackets(
       this.nodeId,
-      { port: this.safePort(), name: this.safeName(), intervalMs: this.intervalMs, round: this.round, partial: !periodic },
+      { port: this.safePort(), name: this.safeName(), intervalMs: this.intervalMs, round: this.round, partial: !full, digest },
       streams,
-      periodic ? MAX_ANNOUNCE_PARTS : 1,
+      maxParts,
     );
+    if (dryIfShort && covered < streams.length) return covered;
     for (const p of packets) this.send(p);
     return covered;
   }
@@ -443,7 +453,7 @@ export class Discovery extends EventEmitter {
     if (m.t === 'a') this.onAnnounce(m, nodeId, address, now);
     else if (m.t === 'q') this.onAsk(m.publicKey, m.mod, nodeId, address, now);
     else if (m.t === 'r') this.onRecord(m.record, m.port, nodeId, address);
-    else if (m.t === 'h') this.onHello(nodeId, address, now);
+    else if (m.t === 'h') this.onHello(nodeId, address, now, m.target);
     else this.onGoodbye(nodeId, address, now);
     this.counters.received++;
   }
@@ -462,9 +472,17 @@ export class Discovery extends EventEmitter {
   }
 
   private onAnnounce(m: AnnounceMessage, nodeId: string, address: string, now: number): void {
-    const changed = this.table.announce(m, nodeId, address, now);
+    const { changed, wantFull } = this.table.announce(m, nodeId, address, now);
     this.lastHeard = now;
     if (changed) this.emit('peer', changed);
+    if (wantFull) this.askFull(nodeId, address, now);
+    for (const s of m.streams) {
+      const k = hexOf(s.publicKey);
+      this.lan.noteTip(k, s.mtip, now);
+      this.lan.noteHeard(k, address, s.mtip, now); // by address: made-up node ids of one host count once
+      const mine = this.lan.servedTip(k);
+      if (mine !== undefined && s.mtip < mine && !this.newer.has(k)) this.announceNewer(k, now);
+    }
     for (const s of m.streams) {
       const ev: StreamEvent = { publicKey: s.publicKey, mtip: s.mtip, address, port: m.port, nodeId };
       if (s.name) ev.name = s.name;
@@ -484,16 +502,57 @@ export class Discovery extends EventEmitter {
       if (!last || now - last.at >= ASK_ANSWER_SPACING_MS || last.mtip < mine.mtip) {
         if (this.answered.size >= 1024) this.answered.clear();
         this.answered.set(k, { at: now, mtip: mine.mtip });
-        this.announceStreams([mine], false);
+        this.announceStreams([mine], false, this.fullDigest);
       }
     }
   }
 
   /**
-   * Someone asks who is there: answer with our announcement, after a random delay, and at most
-   * once a second however many ask; every hello heard before the answer goes shares it.
+   * Someone announced a stream we serve at an older M-tip than ours (Trickle's inconsistency):
+   * announce ours soon, unless in the meantime another announces it at our M-tip or newer.
    */
-  private onHello(nodeId: string, address: string, now: number): void {
+  private announceNewer(k: string, now: number): void {
+    this.newer.set(k, now);
+    if (this.newerTimer) return;
+    // at most one a second: an old M-tip announced again and again must not make us talk as often
+    const wait = Math.max(0, this.lastNewer + NEWER_SPACING_MS - now);
+    const delay = wait + NEWER_DELAY_MIN_MS + Math.random() * (NEWER_DELAY_MAX_MS - NEWER_DELAY_MIN_MS);
+    this.newerTimer = setTimeout(() => {
+      this.lastNewer = Date.now();
+      this.newerTimer = null;
+      if (!this.running) return;
+      const list: AnnouncedStream[] = [];
+      const streams = new Map(this.safeStreams().map((s) => [hexOf(s.publicKey), s]));
+      for (const [key, since] of this.newer) {
+        const s = streams.get(key);
+        if (s && this.lan.othersAt(key, s.mtip, since) === 0) list.push(s);
+      }
+      this.newer.clear();
+      if (list.length > 0) this.announceStreams(list, false, this.fullDigest, MAX_ANNOUNCE_PARTS);
+    }, delay);
+    this.newerTimer.unref();
+  }
+
+  /** A peer announces holdings whose full listing we lack: ask it alone (FullAsks), once our own hello was answered. */
+  private askFull(nodeId: string, address: string, now: number): void {
+    const answers = Math.max(0, this.lastHello + HELLO_SPACING_MS + HELLO_JITTER_MAX_MS - now);
+    const delay = answers + FULL_ASK_DELAY_MIN_MS + Math.random() * (FULL_ASK_DELAY_MAX_MS - FULL_ASK_DELAY_MIN_MS);
+    this.fullAsks.want(
+      nodeId,
+      now,
+      delay,
+      () => this.running && this.table.wantsFull(nodeId, address),
+      () => this.send(frame(this.nodeId, { t: 'h', n: Buffer.from(nodeId, 'hex') })),
+    );
+  }
+
+  /**
+   * Someone asks who is there: answer with our full listing, after a random delay, and at most
+   * once a second however many ask; every hello heard before the answer goes shares it. A
+   * hello for another node (`target`) is that node's to answer: it only tells us the ask is made.
+   */
+  private onHello(nodeId: string, address: string, now: number, target?: string): void {
+    if (target !== undefined && target !== hexOf(this.nodeId)) return this.fullAsks.heard(target, now);
     const ev: HelloEvent = { address, nodeId };
     this.emit('hello', ev);
     this.helloHeard = now;
@@ -503,10 +562,10 @@ export class Discovery extends EventEmitter {
     this.helloAnswerTimer = setTimeout(() => {
       this.helloAnswerTimer = null;
       if (!this.running) return;
-      // an announcement that went out after the last hello arrived (a change, the periodic one) answered it
-      if (this.lastAnnounce > this.helloHeard) return;
+      // a full listing that went out after the last hello arrived (a change, say) answered it
+      if (this.lastFull > this.helloHeard) return;
       this.lastHelloAnswer = this.lastAnnounce = Date.now();
-      this.sendAnnounce();
+      this.sendAnnounce(true);
       this.schedulePeriodic();
     }, delay);
     this.helloAnswerTimer.unref();
@@ -520,6 +579,9 @@ export class Discovery extends EventEmitter {
 
   /** A record announced (signature checked, value dropped): the node may pull. */
   private onRecord(record: DrayerRecord, port: number, nodeId: string, address: string): void {
+    const k = hexOf(record.chain);
+    this.lan.noteTip(k, record.mod, Date.now());
+    this.lan.noteHeard(k, address, record.mod, Date.now()); // its writer announced that M-tip: it counts for Trickle
     const ev: RecordEvent = { record, address, port, nodeId };
     this.emit('record', ev);
   }
@@ -529,6 +591,8 @@ export class Discovery extends EventEmitter {
     const now = Date.now();
     for (const p of this.table.sweep(now)) this.emit('peerLost', p);
     for (const [k, a] of this.answered) if (now - a.at > ASK_ANSWER_SPACING_MS) this.answered.delete(k);
+    this.lan.sweep(now);
+    this.fullAsks.sweep(now);
     for (const [addr, b] of this.buckets) {
       if (now - b.last > 60_000) this.buckets.delete(addr);
     }

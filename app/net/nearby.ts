@@ -183,7 +183,7 @@ export class NearbyVerifier {
       this.counters.dropped++;
       return;
     }
-    const entry: Entry = { state: 'queued', info: e?.state === 'ok' ? e.info : undefined, at: e?.at ?? 0, mtip };
+    const entry: Entry = { state: 'queued', info: e?.state === 'ok' ? e.info : undefined, at: e?.at ?? 0, mtip: Math.max(mtip, e?.mtip ?? 0) };
     this.entries.set(key, entry);
     this.touch(key, entry);
     a.queue.push({ key, address, port, pk: new Uint8Array(pk) });
@@ -195,7 +195,8 @@ export class NearbyVerifier {
   verified(address: string, port: number, pk: Uint8Array): VerifiedInfo | undefined {
     const e = this.entries.get(`${address}|${port}|${hexOf(pk)}`);
     if (!e?.info) return undefined;
-    // a queued or running recheck keeps showing the last verified answer; an old one expires
+    if (e.state === 'queued' || e.state === 'running') return e.info; // until the recheck answers (bounded by its timeout)
+    // an old one expires
     return Date.now() - e.at <= this.limits.ttlMs + this.limits.timeoutMs * 2 + 1000 ? e.info : undefined;
   }
 

@@ -29,9 +29,10 @@ function announce(n: NodeState, s: Stream, stored: DrayerRecord[]): void {
   if (!n.discovery || !servedStream(n, s.publicKey)) return;
   const e = n.library.getStream(formatKey(s.publicKey));
   if (e?.settings.announce === false) return;
-  // The newest record tells LAN followers there is something to pull.
+  // The newest record tells LAN followers there is something to pull (a mirror's only when the
+  // LAN has not heard of it yet: discovery.ts announceRecord).
   const newest = stored.reduce<DrayerRecord | undefined>((a, r) => (!a || r.mod > a.mod ? r : a), undefined);
-  if (newest) n.discovery.announceRecord(s.publicKey, newest);
+  if (newest) n.discovery.announceRecord(s.publicKey, newest, !s.writable);
 }
 
 /**

@@ -12,12 +12,17 @@ import { settingsOf, sharedStreams, type NodeState } from './state.js';
 export async function startDiscovery(n: NodeState): Promise<void> {
   const d = new Discovery({
     nodeId: n.nodeId,
+    interface: n.opts.multicastInterface,
     httpPort: () => n.lan?.port ?? 0,
     name: () => settingsOf(n).name,
     streams: () =>
       sharedStreams(n)
         .filter((x) => n.library.getStream(formatKey(x.publicKey))?.settings.announce !== false)
-        .map((x) => ({ publicKey: x.publicKey, mtip: n.streams.get(formatKey(x.publicKey))!.mtip(), name: x.name })),
+        .map((x) => {
+          const s = n.streams.get(formatKey(x.publicKey))!;
+          // a writer always lists its streams; mirrors leave theirs out when others announce them
+          return { publicKey: x.publicKey, mtip: s.mtip(), name: x.name, own: s.writable };
+        }),
   });
   // Nearby lists a stream once its node proved it serves it (nearby.ts); a change there is a peerFound
   const v = new NearbyVerifier({
@@ -81,6 +86,9 @@ export function nearbyStreams(n: NodeState): NearbyStream[] {
     let info: VerifiedInfo | undefined;
     const peers: NearbyStream['peers'] = [];
     for (const p of x.peers) {
+      // a holder known from its full listing is not announced again while others announce the
+      // stream: its proof is renewed here, when asked for, not by its announcements
+      v.want(p.address, p.port, x.publicKey, 0);
       const proved = v.verified(p.address, p.port, x.publicKey);
       if (!proved) continue;
       if (!info || proved.mod > info.mod) info = proved; // the later info names the stream

@@ -1,0 +1,73 @@
+// What LAN discovery (discovery.ts) is given and hands on: its options, its events, its counters.
+import type { DrayerRecord } from '../core/record.js';
+import type { AnnouncedStream } from './discovery-wire.js';
+import type { RateLimit } from './rate.js';
+
+export interface DiscoveryOptions {
+  /** 16 random bytes identifying this node (stable across restarts) */
+  nodeId: Uint8Array;
+  httpPort: () => number;
+  name: () => string;
+  streams: () => AnnouncedStream[];
+  group?: string;
+  port?: number;
+  /** periodic announce interval, default 30 s (jittered down by up to 25%) */
+  announceIntervalMs?: number;
+  /** bind/multicast interface address; default: all */
+  interface?: string;
+  /** receive limit per sender address, default burst 20, 10 packets/s */
+  rateLimit?: RateLimit;
+  /** known peers kept at most (least recently heard evicted), default 256 */
+  maxPeers?: number;
+}
+
+export interface StreamEvent {
+  publicKey: Uint8Array;
+  mtip: number;
+  name?: string;
+  address: string;
+  port: number;
+  nodeId: string;
+}
+
+export interface RecordEvent {
+  record: DrayerRecord;
+  address: string;
+  port: number;
+  nodeId: string;
+}
+
+export interface HelloEvent {
+  address: string;
+  nodeId: string;
+}
+
+export interface AskEvent {
+  publicKey: Uint8Array;
+  mod: number;
+  address: string;
+  nodeId: string;
+}
+
+export interface DiscoveryStats {
+  /** packets sent (the kernel took them) */
+  sent: number;
+  /** packets from other nodes accepted for processing */
+  received: number;
+  /** packets discarded (sum of the reasons below) */
+  dropped: number;
+  rateLimited: number;
+  oversize: number;
+  /** wrong magic, undecodable, wrong shape, or a record whose signature does not verify */
+  invalid: number;
+  /** our own packets looped back (ignored, not counted as dropped) */
+  own: number;
+  /** packets we did not send because they would exceed MAX_PACKET or our own send rate */
+  unsent: number;
+  /** send or socket errors */
+  errors: number;
+  /** stream entries left out of periodic announcements because others announced them (Trickle) */
+  suppressed: number;
+  /** record announcements not sent: a mirror's, of a record the LAN already announced */
+  recordsSuppressed: number;
+}
