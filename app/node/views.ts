@@ -6,7 +6,7 @@ import { fingerprint, formatKey, keyLink, streamName } from '../core/keys.js';
 import { listFiles, normalizeFilePath } from '../store/files.js';
 import { POST_TYPE } from '../store/posts.js';
 import type { Stream } from '../store/store.js';
-import { asLastOk, asLastSync } from './sync-report.js';
+import { lastSyncOf } from './sync-report.js';
 import { entryOf, givenSources, servedStream, streamOf, type NodeState } from './state.js';
 
 export function summary(n: NodeState, pk: string): StreamSummary {
@@ -47,8 +47,7 @@ export function details(n: NodeState, publicKey: string): StreamDetails {
     lastSeq: s.lastSeq(),
     nodeId: s.nodeId,
     path: s.file,
-    lastSync: asLastSync(entryOf(n, sum.publicKey).settings.lastSync),
-    lastOk: asLastOk(entryOf(n, sum.publicKey).settings.lastOk),
+    ...lastSyncOf(n, sum.publicKey, entryOf(n, sum.publicKey).settings),
     incomplete: !s.writable && s.unfinishedSyncs().length > 0,
   } satisfies StreamDetails;
 }
