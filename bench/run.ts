@@ -12,6 +12,7 @@ const BENCHES: Record<string, () => Promise<{ run(): Promise<Record<string, unkn
   incremental: () => import('./incremental.js'),
   bigfile: () => import('./bigfile.js'),
   ui: () => import('./ui.js'),
+  lan: () => import('./lan.js'),
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -59,12 +59,22 @@ export function netnsAvailable(): boolean {
 export const NETNS_SKIP_REASON =
   'needs a private network namespace: run as root (unshare -n) or enable unprivileged user namespaces (unshare -rn), with iproute2 installed';
 
-export function runInNetns(command: string, args: string[], opts: NetnsOptions = {}): Promise<NetnsResult> {
+/**
+ * The command line that runs `command args` in a fresh private namespace (set up as runInNetns does),
+ * for a caller that wants to spawn it itself (bench/lan.ts streams its output); null when unavailable.
+ */
+export function netnsCommand(command: string, args: string[], multicastRoute = true): { file: string; args: string[] } | null {
   const flags = unshareFlags();
-  if (!flags) return Promise.reject(new Error(NETNS_SKIP_REASON));
-  const setup = opts.multicastRoute === false ? NETNS_SETUP_NO_ROUTE : NETNS_SETUP;
+  if (!flags) return null;
+  const setup = multicastRoute ? NETNS_SETUP : NETNS_SETUP_NO_ROUTE;
+  return { file: 'unshare', args: [...flags, 'sh', '-c', `${setup}; exec "$@"`, 'sh', command, ...args] };
+}
+
+export function runInNetns(command: string, args: string[], opts: NetnsOptions = {}): Promise<NetnsResult> {
+  const cmd = netnsCommand(command, args, opts.multicastRoute !== false);
+  if (!cmd) return Promise.reject(new Error(NETNS_SKIP_REASON));
   return new Promise((resolve, reject) => {
-    const child = spawn('unshare', [...flags, 'sh', '-c', `${setup}; exec "$@"`, 'sh', command, ...args], {
+    const child = spawn(cmd.file, cmd.args, {
       cwd: opts.cwd,
       env: opts.env ?? process.env,
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -10,7 +10,11 @@ const RETRY_MAX_MS = 60_000;
 export interface GroupSocketOptions {
   group: string;
   port: number;
-  /** bind/multicast interface address; default: all */
+  /**
+   * The local address multicast leaves from (IP_MULTICAST_IF: it becomes the packets' source
+   * address, which receivers take as this node's) and the group is joined on; default: all.
+   * The socket stays bound to all addresses: one bound to a unicast address receives no multicast.
+   */
   interface?: string;
 }
 

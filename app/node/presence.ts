@@ -12,6 +12,7 @@ import { settingsOf, sharedStreams, type NodeState } from './state.js';
 export async function startDiscovery(n: NodeState): Promise<void> {
   const d = new Discovery({
     nodeId: n.nodeId,
+    interface: n.opts.multicastInterface,
     httpPort: () => n.lan?.port ?? 0,
     name: () => settingsOf(n).name,
     streams: () =>

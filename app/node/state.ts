@@ -37,6 +37,12 @@ export interface NodeOptions {
   port?: number;
   /** override the discovery setting for this run */
   discovery?: boolean;
+  /**
+   * The local address discovery sends its multicast from and joins the group on (default: every
+   * LAN address). Several nodes on one machine, each on its own 127.0.0.K, then look to one
+   * another like hosts on a LAN (bench/lan.ts).
+   */
+  multicastInterface?: string;
   /** run the automatic sync scheduler (default true) */
   autoSync?: boolean;
   log?: (msg: string) => void;

@@ -1,0 +1,144 @@
+// One node of `bench lan` (bench/lan.ts forks N of these inside one private network namespace):
+// a real headless DrayerNode with its own data directory, its LAN server AND its discovery
+// multicast on its own 127.0.0.K, one stream of its own. The parent drives it over IPC (post,
+// follow, counters, stop) and hears from it when a followed stream's post arrives.
+import * as dc from 'node:diagnostics_channel';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import { DrayerNode } from '../app/node/node.js';
+
+/** Why this process must not multicast, or null when it is in a private, loopback-only namespace. */
+export function notIsolated(): string | null {
+  for (const [name, addrs] of Object.entries(os.networkInterfaces())) {
+    for (const a of addrs ?? []) if (!a.internal) return `interface ${name} (${a.address}) is not loopback`;
+  }
+  try {
+    if (fs.readlinkSync('/proc/self/ns/net') === fs.readlinkSync('/proc/1/ns/net')) return 'same network namespace as pid 1';
+  } catch {
+    // unreadable without privileges (user namespace): the interface check above stands
+  }
+  return null;
+}
+
+/** Parent → child. */
+export type ToChild =
+  | { op: 'follow'; id: number; keys: string[] }
+  | { op: 'post'; id: number; title: string }
+  | { op: 'counters'; id: number }
+  | { op: 'refollow'; id: number; key: string }
+  | { op: 'stop'; id: number };
+
+/** What `counters` answers: totals since the node started. */
+export interface Counters {
+  /** CPU time of the whole process (main thread and workers), µs */
+  cpuUs: number;
+  /** HTTP requests this node's servers received */
+  served: number;
+  /** HTTP requests this node made */
+  requested: number;
+  rss: number;
+}
+
+/** Child → parent. */
+export type FromChild =
+  | { op: 'ready'; pk: string; port: number; startedMs: number }
+  | { op: 'arrive'; pk: string; title: string; t: number }
+  | { op: 'reply'; id: number; value?: unknown; error?: string }
+  | { op: 'failed'; error: string };
+
+/** Wall-clock ms with sub-ms precision, comparable across processes on one machine. */
+export const now = (): number => performance.timeOrigin + performance.now();
+
+async function main(addr: string, dataDir: string): Promise<void> {
+  const send = (m: FromChild): void => void process.send!(m);
+  // Counted where they happen (node:http's diagnostics channels): no change to the node's code.
+  let served = 0;
+  let requested = 0;
+  dc.subscribe('http.server.request.start', () => served++);
+  dc.subscribe('http.client.request.start', () => requested++);
+  const t0 = now();
+  const node = await DrayerNode.start({ dataDir, host: addr, port: 0, multicastInterface: addr, log: () => {} });
+  const mine = await node.call('createStream', { name: `node ${addr}` });
+  await node.call('post', { publicKey: mine.publicKey, title: 'first', body: `the first post of ${addr}` });
+
+  // The posts each followed stream showed so far: a recordsChanged from a pull reports the new ones.
+  const seen = new Map<string, Set<string>>();
+  const check = async (pk: string, t: number): Promise<void> => {
+    if (pk === mine.publicKey) return;
+    let posts;
+    try {
+      posts = await node.call('listPosts', { publicKey: pk, limit: 50 });
+    } catch {
+      return; // unfollowed meanwhile
+    }
+    let s = seen.get(pk);
+    if (!s) seen.set(pk, (s = new Set()));
+    for (const p of posts) {
+      if (s.has(p.title)) continue;
+      s.add(p.title);
+      send({ op: 'arrive', pk, title: p.title, t });
+    }
+  };
+  node.subscribe((e) => {
+    if (e.event === 'recordsChanged' && !e.data.local) void check(e.data.publicKey, now());
+  });
+
+  const handle = async (m: ToChild): Promise<unknown> => {
+    switch (m.op) {
+      case 'follow':
+        // One after another, as a person following each would; arrivals are reported as they land.
+        for (const key of m.keys) {
+          await node.call('follow', { key });
+          await check(key, now());
+        }
+        return null;
+      case 'post': {
+        const t = now();
+        await node.call('post', { publicKey: mine.publicKey, title: m.title, body: `${m.title} from ${addr}` });
+        return { t };
+      }
+      case 'counters': {
+        const cpu = process.cpuUsage();
+        const c: Counters = { cpuUs: cpu.user + cpu.system, served, requested, rss: process.memoryUsage().rss };
+        return c;
+      }
+      case 'refollow': {
+        // A fresh follow: the copy dropped, then followed again by key alone (sources: announced holders).
+        await node.call('unfollow', { publicKey: m.key, deleteData: true });
+        seen.delete(m.key);
+        const t = now();
+        const s = await node.call('follow', { key: m.key });
+        const ms = now() - t;
+        await check(m.key, now());
+        return { posts: s.posts, ms };
+      }
+      case 'stop':
+        await node.stop();
+        return null;
+    }
+  };
+  process.on('message', (m: ToChild) => {
+    handle(m).then(
+      (value) => {
+        send({ op: 'reply', id: m.id, value });
+        if (m.op === 'stop') setImmediate(() => process.exit(0));
+      },
+      (e: unknown) => send({ op: 'reply', id: m.id, error: String((e as Error)?.message ?? e) }),
+    );
+  });
+  process.on('disconnect', () => void node.stop().finally(() => process.exit(0)));
+  send({ op: 'ready', pk: mine.publicKey, port: node.lanAddress()!.port, startedMs: now() - t0 });
+}
+
+if (process.env.DRAYER_BENCH_LAN_CHILD === '1' && process.send) {
+  const why = notIsolated();
+  const [addr, dataDir] = process.argv.slice(2);
+  if (why || !addr || !dataDir) {
+    process.send({ op: 'failed', error: why ? `refusing to multicast outside a private network namespace: ${why}` : 'usage: lan-child ADDR DATADIR' });
+    process.exit(3);
+  }
+  main(addr, dataDir).catch((e: unknown) => {
+    process.send!({ op: 'failed', error: String((e as Error)?.stack ?? e) });
+    process.exit(1);
+  });
+}

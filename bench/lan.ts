@@ -1,0 +1,341 @@
+// bench lan: a busy LAN (issue 17). N real headless nodes, each its own process (bench/lan-child.ts)
+// with its own data directory and stream, its LAN server and its discovery multicast on its own
+// 127.0.0.K (hosts on a LAN, as receivers see them), each following every other node's stream.
+// Per N it measures convergence, one post → all followers, all nodes posting at once, an idle
+// window (HTTP requests counted at the servers, CPU per node, multicast bytes heard by a passive
+// socket) and fresh follows; then the fitted exponent of each figure over the sizes.
+//
+// It multicasts, so it runs only inside a private network namespace: run from outside, it runs
+// itself again under `unshare -n` (test/netns.ts) and refuses when that cannot be done.
+//
+// BENCH_LAN_N="10,20,40" sizes; BENCH_LAN_IDLE_S=60 idle window; BENCH_LAN_ROUNDS=3 single posts;
+// BENCH_LAN_FOLLOWS=6 fresh follows per size.
+import { fork, spawn, type ChildProcess } from 'node:child_process';
+import * as dgram from 'node:dgram';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { MULTICAST_GROUP, MULTICAST_PORT } from '../app/net/discovery-wire.js';
+import { netnsCommand, NETNS_SKIP_REASON } from '../test/netns.js';
+import { removeDir, tempDir } from './common.js';
+import { notIsolated, now, type Counters, type FromChild, type ToChild } from './lan-child.js';
+import { exponents, goalsMet, median, round, table, type SizeFigures } from './lan-figures.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const INNER = 'DRAYER_BENCH_LAN_INNER';
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const load1 = (): number => round(os.loadavg()[0]!, 2);
+const say = (m: string): void => void process.stderr.write(`[bench lan] ${m}\n`);
+
+function envInt(name: string, dflt: number): number {
+  const v = process.env[name];
+  if (v === undefined || v === '') return dflt;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name}=${v} is not a whole number`);
+  return n;
+}
+
+export function sizes(): number[] {
+  const text = process.env.BENCH_LAN_N ?? '10,20,40';
+  const ns = text.split(',').map((x) => Number(x.trim()));
+  // 127.0.0.2 … 127.0.0.(N+1): at most 250 nodes
+  if (ns.length === 0 || ns.some((n) => !Number.isInteger(n) || n < 2 || n > 250)) {
+    throw new Error(`BENCH_LAN_N="${text}": give sizes between 2 and 250, separated by commas (e.g. "10,20,40")`);
+  }
+  return ns;
+}
+
+/** A message to a node, before it is numbered. */
+type Request = ToChild extends infer T ? (T extends ToChild ? Omit<T, 'id'> : never) : never;
+
+/** A node process and its IPC. */
+class Child {
+  pk = '';
+  private nextId = 1;
+  private readonly waiting = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
+  readonly exited: Promise<void>;
+
+  constructor(
+    readonly addr: string,
+    readonly proc: ChildProcess,
+    onArrive: (m: { pk: string; title: string; t: number }, to: Child) => void,
+  ) {
+    proc.on('message', (m: FromChild) => {
+      if (m.op === 'arrive') onArrive(m, this);
+      else if (m.op === 'reply') {
+        const w = this.waiting.get(m.id);
+        this.waiting.delete(m.id);
+        if (m.error !== undefined) w?.reject(new Error(`${addr}: ${m.error}`));
+        else w?.resolve(m.value);
+      }
+    });
+    this.exited = new Promise((r) => proc.once('exit', () => r()));
+    void this.exited.then(() => {
+      for (const w of this.waiting.values()) w.reject(new Error(`the node on ${addr} exited`));
+      this.waiting.clear();
+    });
+  }
+
+  ask<T>(m: Request): Promise<T> {
+    const id = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      this.waiting.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      this.proc.send({ ...m, id });
+    });
+  }
+}
+
+/** Fork the nodes, each on 127.0.0.(K+2); resolves once every one has its stream and first post. */
+async function startNodes(n: number, root: string, onArrive: (m: { pk: string; title: string; t: number }, to: Child) => void): Promise<Child[]> {
+  const script = path.join(here, 'lan-child.js');
+  const children: Child[] = [];
+  const ready: Promise<void>[] = [];
+  for (let k = 0; k < n; k++) {
+    const addr = `127.0.0.${k + 2}`;
+    const proc = fork(script, [addr, path.join(root, `node${k}`)], {
+      env: { ...process.env, DRAYER_BENCH_LAN_CHILD: '1' },
+      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    });
+    const c = new Child(addr, proc, onArrive);
+    children.push(c);
+    ready.push(
+      new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`the node on ${addr} did not start within 180 s`)), 180_000);
+        proc.on('message', (m: FromChild) => {
+          if (m.op === 'ready') {
+            c.pk = m.pk;
+            clearTimeout(timer);
+            resolve();
+          } else if (m.op === 'failed') {
+            clearTimeout(timer);
+            reject(new Error(`the node on ${addr} failed: ${m.error}`));
+          }
+        });
+        proc.once('exit', (code) => reject(new Error(`the node on ${addr} exited (${code}) before it was ready`)));
+      }),
+    );
+  }
+  try {
+    await Promise.all(ready);
+  } catch (e) {
+    await stopNodes(children);
+    throw e;
+  }
+  return children;
+}
+
+async function stopNodes(children: Child[]): Promise<void> {
+  await Promise.all(
+    children.map(async (c) => {
+      if (c.proc.exitCode !== null || c.proc.signalCode !== null) return;
+      const t = setTimeout(() => c.proc.kill('SIGKILL'), 15_000);
+      await c.ask({ op: 'stop' }).catch(() => {});
+      await c.exited;
+      clearTimeout(t);
+    }),
+  );
+}
+
+/** Waits until `done()` or `ms` passed; true when done. */
+async function until(done: () => boolean, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (!done()) {
+    if (Date.now() > end) return false;
+    await sleep(20);
+  }
+  return true;
+}
+
+/** A socket that only listens to the discovery group (never sends): every node's multicast, counted. */
+async function multicastCounter(): Promise<{ bytes: number; packets: number; close(): Promise<void> }> {
+  const sock = dgram.createSocket({ type: 'udp4', reuseAddr: true });
+  const c = { bytes: 0, packets: 0, close: () => new Promise<void>((r) => sock.close(() => r())) };
+  sock.on('message', (msg) => {
+    c.bytes += msg.length;
+    c.packets++;
+  });
+  await new Promise<void>((resolve, reject) => {
+    sock.once('error', reject);
+    sock.bind({ port: MULTICAST_PORT, exclusive: false }, () => resolve());
+  });
+  sock.addMembership(MULTICAST_GROUP, '127.0.0.1');
+  return c;
+}
+
+async function measureSize(n: number, idleS: number, rounds: number, followTries: number): Promise<SizeFigures> {
+  const loadStart = load1();
+  const root = tempDir('drayer-bench-lan-');
+  // arrivals[pk][title] → follower address → time it landed
+  const arrivals = new Map<string, Map<string, Map<string, number>>>();
+  const arrived = (pk: string, title: string): Map<string, number> => {
+    let byTitle = arrivals.get(pk);
+    if (!byTitle) arrivals.set(pk, (byTitle = new Map()));
+    let m = byTitle.get(title);
+    if (!m) byTitle.set(title, (m = new Map()));
+    return m;
+  };
+  const onArrive = (m: { pk: string; title: string; t: number }, to: Child): void => {
+    const at = arrived(m.pk, m.title);
+    if (!at.has(to.addr)) at.set(to.addr, m.t);
+  };
+  const mc = await multicastCounter();
+  say(`N = ${n}: starting ${n} nodes (load ${loadStart})`);
+  const nodes = await startNodes(n, root, onArrive);
+  try {
+    const count = (title: string): number => nodes.reduce((a, c) => a + (arrivals.get(c.pk)?.get(title)?.size ?? 0), 0);
+    const want = n * (n - 1);
+
+    // 1. Convergence: every node follows every other stream (by key alone: sources are the announced holders).
+    const t0 = now();
+    const follows = nodes.map((c) => c.ask({ op: 'follow', keys: nodes.filter((o) => o !== c).map((o) => o.pk) }));
+    const convergeWait = Math.max(60_000, n * 3000);
+    const converged = await until(() => count('first') >= want, convergeWait);
+    let lastFirst = 0;
+    for (const c of nodes) for (const t of arrivals.get(c.pk)?.get('first')?.values() ?? []) lastFirst = Math.max(lastFirst, t);
+    const convergeS = converged ? round((lastFirst - t0) / 1000, 2) : null;
+    const convergedShare = round(count('first') / want, 3);
+    await Promise.allSettled(follows);
+    say(`N = ${n}: ${converged ? `converged in ${convergeS} s` : `not converged after ${convergeWait / 1000} s (${convergedShare})`}`);
+    await sleep(2000);
+
+    // 2. One post at a time → all N−1 followers.
+    const single: number[] = [];
+    let singleMissing = 0;
+    for (let r = 0; r < rounds; r++) {
+      const poster = nodes[(r * 7) % n]!;
+      const title = `one-${r}`;
+      const { t } = await poster.ask<{ t: number }>({ op: 'post', title });
+      await until(() => (arrivals.get(poster.pk)?.get(title)?.size ?? 0) >= n - 1, 20_000);
+      const at = arrivals.get(poster.pk)?.get(title) ?? new Map<string, number>();
+      for (const v of at.values()) single.push(v - t);
+      singleMissing += n - 1 - at.size;
+      await sleep(1000);
+    }
+    say(`N = ${n}: one post → followers, median ${round(median(single) ?? NaN)} ms`);
+
+    // 3. Every node posts at once.
+    const posted = await Promise.all(nodes.map((c) => c.ask<{ t: number }>({ op: 'post', title: 'burst' }).then((r) => ({ c, t: r.t }))));
+    await until(() => count('burst') >= want, 60_000);
+    const burst: number[] = [];
+    for (const { c, t } of posted) for (const v of arrivals.get(c.pk)?.get('burst')?.values() ?? []) burst.push(v - t);
+    const within = (ms: number): number => round(burst.filter((d) => d <= ms).length / want, 3);
+    say(`N = ${n}: all at once, ${round(within(2000) * 100, 1)}% within 2 s`);
+
+    // 4. Idle: nothing changes; what does the LAN cost?
+    await sleep(5000);
+    const snap = (): Promise<Counters[]> => Promise.all(nodes.map((c) => c.ask<Counters>({ op: 'counters' })));
+    const before = await snap();
+    const mcBefore = { bytes: mc.bytes, packets: mc.packets };
+    const tIdle = now();
+    await sleep(idleS * 1000);
+    const after = await snap();
+    const idleMs = now() - tIdle;
+    const perMin = (x: number): number => (x * 60_000) / idleMs;
+    const requests = after.reduce((a, c, i) => a + c.served - before[i]!.served, 0);
+    const cpu = after.map((c, i) => perMin((c.cpuUs - before[i]!.cpuUs) / 1e6));
+    say(`N = ${n}: idle ${round(idleMs / 1000)} s: ${round(perMin(requests))} requests a minute`);
+
+    // 5. Fresh follows: a node drops its copy of a stream and follows it again by key alone.
+    const followMs: number[] = [];
+    let empty = 0;
+    for (let k = 0; k < followTries; k++) {
+      const i = (k * 7 + 1) % n;
+      const j = (i + 1 + k) % n === i ? (i + 1) % n : (i + 1 + k) % n;
+      const r = await nodes[i]!.ask<{ posts: number; ms: number }>({ op: 'refollow', key: nodes[j]!.pk });
+      if (r.posts === 0) empty++;
+      followMs.push(r.ms);
+    }
+
+    return {
+      n,
+      converge_s: convergeS,
+      converged_share: convergedShare,
+      one_post_median_ms: single.length ? round(median(single)!) : null,
+      one_post_max_ms: single.length ? round(Math.max(...single)) : null,
+      one_post_missing: singleMissing,
+      burst_within_1s: within(1000),
+      burst_within_2s: within(2000),
+      burst_median_ms: burst.length ? round(median(burst)!) : null,
+      burst_max_ms: burst.length ? round(Math.max(...burst)) : null,
+      burst_missing: want - burst.length,
+      idle_window_s: round(idleMs / 1000, 1),
+      idle_requests_per_min: round(perMin(requests)),
+      idle_requests_per_min_per_follow: round(perMin(requests) / want, 3),
+      idle_cpu_s_per_min: round(cpu.reduce((a, b) => a + b, 0) / n, 3),
+      idle_cpu_s_per_min_max: round(Math.max(...cpu), 3),
+      multicast_bytes_per_s: round(((mc.bytes - mcBefore.bytes) * 1000) / idleMs),
+      multicast_packets_per_s: round(((mc.packets - mcBefore.packets) * 1000) / idleMs, 2),
+      follow_tries: followTries,
+      follow_empty_share: followTries ? round(empty / followTries, 3) : 0,
+      follow_median_ms: followMs.length ? round(median(followMs)!) : null,
+      requests_total: after.reduce((a, c) => a + c.served, 0),
+      rss_mb_per_node: round(after.reduce((a, c) => a + c.rss, 0) / n / 2 ** 20),
+      load_start: loadStart,
+      load_end: load1(),
+    };
+  } finally {
+    await stopNodes(nodes);
+    await mc.close();
+    removeDir(root);
+  }
+}
+
+/** Inside the namespace: every size, the table on stdout, the JSON result returned. */
+async function runInside(): Promise<Record<string, unknown>> {
+  const why = notIsolated();
+  if (why) throw new Error(`bench lan refuses to multicast outside a private network namespace: ${why}`);
+  const ns = sizes();
+  const idleS = envInt('BENCH_LAN_IDLE_S', 60);
+  const rounds = Math.max(1, envInt('BENCH_LAN_ROUNDS', 3));
+  const followTries = envInt('BENCH_LAN_FOLLOWS', 6);
+  const loadStart = load1();
+  const figures: SizeFigures[] = [];
+  for (const n of ns) figures.push(await measureSize(n, idleS, rounds, followTries));
+  const exps = exponents(figures);
+  console.log(table(figures, exps));
+  return {
+    bench: 'lan',
+    cores: os.availableParallelism(),
+    node: process.version,
+    load_start: loadStart,
+    load_end: load1(),
+    idle_window_s: idleS,
+    sizes: figures.map((f) => ({ ...f, goals_met: goalsMet(f) })),
+    exponents: exps,
+    goals: {
+      converge_s: '≤ 15 at N = 40',
+      one_post_median_ms: '≤ 200 at N = 40',
+      burst_within_2s: '≥ 0.95',
+      follow_empty_share: '0',
+      exponents: 'idle requests ≤ 2 (per follow ≈ 0), idle CPU per node ≤ 1, multicast bytes ≤ 1',
+    },
+  };
+}
+
+/** Outside: the same bench again in a fresh private namespace; its lines shown as they come, its result returned. */
+async function runOutside(): Promise<Record<string, unknown>> {
+  sizes(); // a bad BENCH_LAN_N is reported before anything starts
+  const cmd = netnsCommand(process.execPath, ['--enable-source-maps', path.join(here, 'run.js'), 'lan']);
+  if (!cmd) throw new Error(`bench lan multicasts, so it runs only in a private network namespace, and none can be made here: ${NETNS_SKIP_REASON}`);
+  const child = spawn(cmd.file, cmd.args, { env: { ...process.env, [INNER]: '1' }, stdio: ['ignore', 'pipe', 'inherit'] });
+  let pending = '';
+  let last = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => {
+    pending += d;
+    const lines = pending.split('\n');
+    pending = lines.pop()!;
+    for (const l of lines) {
+      if (last) console.log(last);
+      last = l;
+    }
+  });
+  const code = await new Promise<number | null>((r) => child.on('close', (c) => r(c)));
+  if (pending) (last && console.log(last), (last = pending));
+  if (code !== 0) throw new Error(`bench lan failed inside its namespace (exit ${code})`);
+  return JSON.parse(last) as Record<string, unknown>;
+}
+
+export function run(): Promise<Record<string, unknown>> {
+  return process.env[INNER] === '1' ? runInside() : runOutside();
+}
