@@ -72,14 +72,14 @@ interface Try {
 
 /**
  * Sources in order, and when to stop: 'all' tries every one (Sync now), 'one' stops at the first
- * that answers (a round), 'tip' goes on until the copy is as new as `target` (a follow).
+ * that answers (a round), 'tip' at the first that leaves the copy with records, as new as the tip
+ * that source announced (a follow).
  */
 interface Group {
   tries: Try[];
   until: 'all' | 'one' | 'tip';
   /** LAN holders: a pull without error counts for the safety net and remembers the tip pulled */
   lan?: boolean;
-  target?: number;
   /** a round's configured sources: the next round starts with the next one */
   rotate?: boolean;
 }
@@ -205,17 +205,22 @@ function roundPlan(n: NodeState, s: Stream, holders: Holder[], now: number): Gro
   const mine = s.mtip();
   const newer = capUnproven(holders.filter((h) => h.mtip > mine && !tipPulled(n, h.url, pk, h.mtip, now)));
   if (newer.length) groups.push({ tries: newer.map((h) => ({ url: h.url, tip: h.mtip })), until: 'one', lan: true });
-  else if (holders.some((h) => h.mtip > 0) && checkDue(n, pk, now))
+  // due, or a pull of this copy broke off part way (its tip may already be the newest): one holder anyway
+  else if (holders.some((h) => h.mtip > 0) && (checkDue(n, pk, now) || s.unfinishedSyncs().length > 0))
     groups.push({ tries: capUnproven(holders.filter((h) => h.mtip > 0)).map((h) => ({ url: h.url })), until: 'one', lan: true });
   return groups;
 }
 
-/** A follow: the address given (or recorded), then the holders heard, until one gives the stream as new as announced. */
+/**
+ * A follow: the address given (or recorded), then the holders heard (best first), one after
+ * another until one gives records, as new as the tip it announced (one that announced more than it
+ * gave, or nothing, makes way for the next). A holder with a newer tip left untried is the next round's.
+ */
 function followPlan(n: NodeState, s: Stream): Group[] {
   const holders = holdersOf(n, formatKey(s.publicKey)).filter((h) => h.mtip > 0);
   const given = [...configuredSources(n, s)];
   const tries = [...given.map((url) => ({ url })), ...holders.filter((h) => !given.includes(h.url)).map((h) => ({ url: h.url, tip: h.mtip }))];
-  return [{ tries: tries.slice(0, Math.max(FOLLOW_TRIES, given.length)), until: 'tip', lan: true, target: Math.max(0, ...holders.map((h) => h.mtip)) }];
+  return [{ tries: tries.slice(0, Math.max(FOLLOW_TRIES, given.length)), until: 'tip', lan: true }];
 }
 
 function planOf(n: NodeState, s: Stream, only: string | undefined, kind: PullKind): Group[] {
@@ -257,7 +262,7 @@ async function runSyncNow(n: NodeState, pk: string, only: string | undefined, fo
       if (r.error || r.cancelled) continue;
       if (g.lan) notePulled(n, t.url, pk, t.tip);
       if (g.until === 'one') break;
-      if (g.until === 'tip' && s.mtip() > 0 && s.mtip() >= (g.target ?? 0)) break;
+      if (g.until === 'tip' && s.mtip() > 0 && s.mtip() >= (t.tip ?? 0)) break;
     }
   }
   noteRound(n, pk, reports);
