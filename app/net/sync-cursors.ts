@@ -29,7 +29,10 @@ export function streamCursors(s: Stream): CursorStore {
       const c = read(peer);
       return c && c.node === nodeId ? c.seq : 0;
     },
-    setCursor: (peer, _pk, nodeId, seq) => s.setMeta(`cursor:${peer}`, JSON.stringify({ node: nodeId, seq })),
+    setCursor: (peer, _pk, nodeId, seq) => {
+      const c = read(peer);
+      if (c?.node !== nodeId || c.seq !== seq) s.setMeta(`cursor:${peer}`, JSON.stringify({ node: nodeId, seq })); // unmoved: no write
+    },
     lastNodeId: (peer) => read(peer)?.node,
     original: (peer) => s.meta(`original:${peer}`) === 1,
     setOriginal: (peer, yes) => {

@@ -93,7 +93,8 @@ export async function follow(n: NodeState, a: Arg<'follow'>): Promise<StreamSumm
   n.library.addStream({ publicKey: pkText, file, owned: false, name: '', settings: from ? { sources: [peerId(from)] } : {} });
   n.seenSeq.set(pkText, s.lastSeq());
   emit(n, 'streamsChanged', {});
-  await syncStream(n, pkText, undefined, true);
+  // The address given, else the holders heard on the LAN one after another (best first) until one gives the stream.
+  await syncStream(n, pkText, undefined, true, 'follow');
   n.discovery?.announceNow(); // a copy more on the LAN: Nearby on other computers learns it now, not in 30 s
   return summary(n, pkText);
 }

@@ -270,6 +270,8 @@ export class Library {
 
   setCursor(peer: string, streamPk: string, nodeId: string, seq: number): void {
     if (!Number.isSafeInteger(seq) || seq < 0) throw new DrayerError('INVALID_ARGUMENT', `A sync cursor is a non-negative integer, not ${seq}.`);
+    const held = this.st.cursorGet.get(peer, streamPk) as { node_id: string; seq: number } | undefined;
+    if (held && held.node_id === nodeId && held.seq === seq) return; // a pull that moved nothing writes nothing
     this.st.cursorSet.run(peer, nodeId, streamPk, seq, Date.now());
   }
 

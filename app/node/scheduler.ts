@@ -1,39 +1,62 @@
-// The sync scheduler: when to pull what from whom. A round every syncIntervalS, pulls that LAN
-// announcements start (rate-limited), one pull per stream at a time and a few at once in all,
-// backoff per failing peer, and cursors kept in library.db only for peers that proved themselves.
+// The sync scheduler: when to pull what from whom. A round every syncIntervalS pulls a stream
+// from a LAN holder only when one announces a newer M-tip (a slow safety net aside), and from one
+// configured source; announcements queue hints per stream (pulled as the rate allows, never
+// dropped for it); one pull per stream at a time and a few at once in all; backoff per failing
+// peer; cursors kept in library.db only for peers that proved themselves, and written only when
+// they move.
 import type { SyncReport } from './api.js';
 import { SYNC_INTERVAL_MAX_S, SYNC_INTERVAL_MIN_S } from './api-schema.js';
 import { peerId } from '../core/peer.js';
 import { formatKey } from '../core/keys.js';
 import { isLanHost } from '../net/lan.js';
 import { type CursorStore, pull, type PullResult } from '../net/sync.js';
-import { type RateLimit, TokenBucket } from '../net/discovery.js';
+import { type RateLimit, TokenBucket } from '../net/rate.js';
 import type { Applier } from '../store/verifier.js';
 import { preparedApplier } from '../store/verifier.js';
+import type { Stream } from '../store/store.js';
 import { afterChange } from './changes.js';
 import { emit } from './events.js';
-import { configuredSources, sourcesFor } from './sources.js';
+import { configuredSources, type Holder, holdersOf, lanHolders, MAX_HEARD_SOURCES, sourcesFor, urlOf } from './sources.js';
 import { heldBack, noteRound, noteSync } from './sync-report.js';
 import { DEFAULT_SETTINGS, lanSkip, pausedError, remember, settingsOf, streamOf, syncModeOf, type NodeState, type PullHint, type SyncState } from './state.js';
 
-const MAX_PULLS = 4;
+/** Pulls running at once; more wait their turn (when every node posts at once, ~N pulls queue here). */
+const MAX_PULLS = 6;
 /**
  * Pulls that LAN announcements start. An announcement is a hint anyone can send (any M-tip can
  * be claimed, any genuine record replayed, and ports cost nothing, so every packet can name a
  * new URL): it never skips a peer's backoff, and starts pulls at a bounded rate, per source
- * address and in total. The scheduled sync catches up on whatever is not pulled at once.
+ * address and in total. Hints wait (newest per stream and address) until tokens come back:
+ * the burst lets every stream of a busy LAN be pulled at once when all post together, the
+ * rate bounds what a host announcing made-up tips costs.
  */
-const ANNOUNCED_PULLS_PER_ADDRESS: RateLimit = { burst: 4, perSecond: 0.5 };
-const ANNOUNCED_PULLS: RateLimit = { burst: 16, perSecond: 2 };
+const ANNOUNCED_PULLS_PER_ADDRESS: RateLimit = { burst: 32, perSecond: 2 };
+const ANNOUNCED_PULLS: RateLimit = { burst: 64, perSecond: 16 };
+/** Addresses whose hints a stream keeps waiting at once (the lowest tip makes room). */
+const MAX_HINT_ADDRESSES = 8;
+/**
+ * The safety net: a stream is pulled from one LAN holder this often (jittered ±25%) even when no
+ * announcement says it changed (a lost packet, a holder that does not announce). A holder's tip
+ * pulled without reaching it is not pulled again for it within this time either.
+ */
+export const SAFETY_CHECK_MS = 10 * 60_000;
+/** A follow tries holders one after another until one gives the stream: at most this many, starting within this time. */
+const FOLLOW_TRIES = 8;
+const FOLLOW_BUDGET_MS = 30_000;
 
 /** Empty books for a node starting. */
 export function newSyncState(): SyncState {
   return {
     peerState: new Map(),
     looseCursors: new Map(),
-    announcedPulls: new Map(),
+    hints: new Map(),
+    hintTimer: null,
     pullBuckets: new Map(),
     pullBucket: new TokenBucket(ANNOUNCED_PULLS, Date.now()),
+    tipsPulled: new Map(),
+    nextCheck: new Map(),
+    rotation: new Map(),
+    quietSyncs: new Map(),
     syncing: new Map(),
     cancels: new Map(),
     activePulls: 0,
@@ -41,8 +64,31 @@ export function newSyncState(): SyncState {
   };
 }
 
-/** Pull one stream from every known source (or just `only`); failures back off per peer. */
-export function syncStream(n: NodeState, pk: string, only?: string, force = false): Promise<SyncReport[]> {
+/** One source to try; `tip`: the M-tip it announced (skipped once ours is as new). */
+interface Try {
+  url: string;
+  tip?: number;
+}
+
+/**
+ * Sources in order, and when to stop: 'all' tries every one (Sync now), 'one' stops at the first
+ * that answers (a round), 'tip' at the first that leaves the copy with records, as new as the tip
+ * that source announced (a follow).
+ */
+interface Group {
+  tries: Try[];
+  until: 'all' | 'one' | 'tip';
+  /** LAN holders: a pull without error counts for the safety net and remembers the tip pulled */
+  lan?: boolean;
+  /** a round's configured sources: the next round starts with the next one */
+  rotate?: boolean;
+}
+
+/** What a pull of a stream asks: every source (by hand), a scheduled round's plan, or a follow's. */
+export type PullKind = 'all' | 'round' | 'follow';
+
+/** Pull one stream: from `only`, or as `kind` says; failures back off per peer. */
+export function syncStream(n: NodeState, pk: string, only?: string, force = false, kind: PullKind = force ? 'all' : 'round'): Promise<SyncReport[]> {
   const { syncing } = n.sync;
   const key = `${pk} ${only ?? '*'}`;
   const running = syncing.get(key);
@@ -52,7 +98,11 @@ export function syncStream(n: NodeState, pk: string, only?: string, force = fals
   // the running one; one asked for by hand (a follow, Sync now) waits for it, then runs.
   const other = [...syncing].find(([k]) => k.startsWith(`${pk} `))?.[1];
   if (other && !force) return other;
-  const job = (other ? other.catch(() => []).then(() => runSync(n, pk, only, force)) : runSync(n, pk, only, force)).finally(() => syncing.delete(key));
+  const run = () => runSync(n, pk, only, force, kind);
+  const job = (other ? other.catch(() => []).then(run) : run()).finally(() => {
+    syncing.delete(key);
+    if (n.sync.hints.has(pk)) drainSoon(n); // hints that waited for this pull
+  });
   syncing.set(key, job);
   return job;
 }
@@ -97,12 +147,12 @@ async function slot<T>(st: SyncState, fn: () => Promise<T>): Promise<T> {
   }
 }
 
-async function runSync(n: NodeState, pk: string, only: string | undefined, force: boolean): Promise<SyncReport[]> {
+async function runSync(n: NodeState, pk: string, only: string | undefined, force: boolean, kind: PullKind): Promise<SyncReport[]> {
   const stop = new AbortController();
   n.sync.cancels.set(pk, stop);
   try {
     return await slot(n.sync, async () => {
-      if (!stop.signal.aborted) return runSyncNow(n, pk, only, force, stop.signal);
+      if (!stop.signal.aborted) return runSyncNow(n, pk, only, force, kind, stop.signal);
       noteSync(n, pk, { at: Date.now(), peer: only ?? '', records: 0, stored: 0, cancelled: true }); // stopped while waiting its turn
       return [];
     });
@@ -111,7 +161,76 @@ async function runSync(n: NodeState, pk: string, only: string | undefined, force
   }
 }
 
-async function runSyncNow(n: NodeState, pk: string, only: string | undefined, force: boolean, signal: AbortSignal): Promise<SyncReport[]> {
+/** The tip `url` announced for `pk` was pulled lately without error: not again for that tip. */
+function tipPulled(n: NodeState, url: string, pk: string, tip: number, now = Date.now()): boolean {
+  const t = n.sync.tipsPulled.get(`${url} ${pk}`);
+  return t !== undefined && t.until > now && t.mod >= tip;
+}
+
+/** After a LAN holder answered: the safety net waits its time again, and its tip counts as pulled. */
+function notePulled(n: NodeState, url: string, pk: string, tip: number | undefined): void {
+  const now = Date.now();
+  remember(n.sync.nextCheck, pk, now + SAFETY_CHECK_MS * (0.75 + Math.random() / 2));
+  if (tip !== undefined) remember(n.sync.tipsPulled, `${url} ${pk}`, { mod: tip, until: now + SAFETY_CHECK_MS });
+}
+
+/** Whether the safety net is due for a stream; the first time, a random moment within its period (nodes started together spread). */
+function checkDue(n: NodeState, pk: string, now: number): boolean {
+  let at = n.sync.nextCheck.get(pk);
+  if (at === undefined) remember(n.sync.nextCheck, pk, (at = now + SAFETY_CHECK_MS * Math.random()));
+  return at <= now;
+}
+
+/** Holders to try, at most MAX_HEARD_SOURCES of them unproven (anyone can announce). */
+function capUnproven(list: Holder[]): Holder[] {
+  let unproven = 0;
+  return list.filter((h) => h.proven || unproven++ < MAX_HEARD_SOURCES);
+}
+
+/**
+ * A scheduled round's pulls of a stream: one configured source (the user's or the author's; a
+ * different one first each round, the next on failure), unless it announces itself on the LAN;
+ * and one LAN holder (the next on failure) only when one announces a newer tip than ours, or when
+ * the safety net is due. An idle LAN costs no pull at all.
+ */
+function roundPlan(n: NodeState, s: Stream, holders: Holder[], now: number): Group[] {
+  const pk = formatKey(s.publicKey);
+  const heard = new Set(holders.map((h) => h.url));
+  const groups: Group[] = [];
+  const polled = [...configuredSources(n, s)].filter((u) => !heard.has(u));
+  if (polled.length) {
+    const start = (n.sync.rotation.get(pk) ?? 0) % polled.length;
+    groups.push({ tries: [...polled.slice(start), ...polled.slice(0, start)].map((url) => ({ url })), until: 'one', rotate: true });
+  }
+  const mine = s.mtip();
+  const newer = capUnproven(holders.filter((h) => h.mtip > mine && !tipPulled(n, h.url, pk, h.mtip, now)));
+  if (newer.length) groups.push({ tries: newer.map((h) => ({ url: h.url, tip: h.mtip })), until: 'one', lan: true });
+  // due, or a pull of this copy broke off part way (its tip may already be the newest): one holder anyway
+  else if (holders.some((h) => h.mtip > 0) && (checkDue(n, pk, now) || s.unfinishedSyncs().length > 0))
+    groups.push({ tries: capUnproven(holders.filter((h) => h.mtip > 0)).map((h) => ({ url: h.url })), until: 'one', lan: true });
+  return groups;
+}
+
+/**
+ * A follow: the address given (or recorded), then the holders heard (best first), one after
+ * another until one gives records, as new as the tip it announced (one that announced more than it
+ * gave, or nothing, makes way for the next). A holder with a newer tip left untried is the next round's.
+ */
+function followPlan(n: NodeState, s: Stream): Group[] {
+  const holders = holdersOf(n, formatKey(s.publicKey)).filter((h) => h.mtip > 0);
+  const given = [...configuredSources(n, s)];
+  const tries = [...given.map((url) => ({ url })), ...holders.filter((h) => !given.includes(h.url)).map((h) => ({ url: h.url, tip: h.mtip }))];
+  return [{ tries: tries.slice(0, Math.max(FOLLOW_TRIES, given.length)), until: 'tip', lan: true }];
+}
+
+function planOf(n: NodeState, s: Stream, only: string | undefined, kind: PullKind): Group[] {
+  if (only) return [{ tries: [{ url: peerId(only) }], until: 'all' }];
+  if (kind === 'follow') return followPlan(n, s);
+  if (kind === 'round') return roundPlan(n, s, holdersOf(n, formatKey(s.publicKey)), Date.now());
+  return [{ tries: sourcesFor(n, s).map((url) => ({ url })), until: 'all' }];
+}
+
+async function runSyncNow(n: NodeState, pk: string, only: string | undefined, force: boolean, kind: PullKind, signal: AbortSignal): Promise<SyncReport[]> {
   const s = streamOf(n, pk);
   if (s.writable && !only) return [];
   if (!force && heldBack(n, pk)) return [];
@@ -120,86 +239,108 @@ async function runSyncNow(n: NodeState, pk: string, only: string | undefined, fo
     if (force) throw pausedError('nothing was fetched');
     return [];
   }
-  const { peerState } = n.sync;
   const reports: SyncReport[] = [];
   const configured = configuredSources(n, s);
-  for (const url of only ? [peerId(only)] : sourcesFor(n, s)) {
-    if (n.stopped) break;
-    const skipped = lanSkip(n, url);
-    if (skipped) {
-      reports.push({ publicKey: pk, peer: url, records: 0, stored: 0, removed: 0, rejected: 0, bytes: 0, skipped });
-      continue;
-    }
-    const st = peerState.get(url) ?? { failures: 0, nextTry: 0 };
-    if (!force && st.nextTry > Date.now()) continue;
-    // A peer heard of only on the LAN enters library.db once it has served a verified new
-    // record: anyone can announce, and answer a pull with an empty page.
-    let proven = configured.has(url) || n.library.getPeer(url) !== undefined;
-    const base = applierFor(n);
-    const applier: Applier = async (stream, recs) => {
-      const r = await base(stream, recs);
-      if (r.stored.length > 0) proven = true;
-      return r;
-    };
-    applier.prepare = base.prepare;
-    try {
-      const res: PullResult = await pull(s, url, {
-        cursors: cursorsFor(n, () => proven),
-        lanOnly: syncModeOf(n) === 'lan',
-        // Scheduled pulls get a time budget so one slow or hostile source cannot hold up the
-        // others for long; the cursor keeps the work done, the next round resumes.
-        maxDurationMs: force ? undefined : 5 * 60_000,
-        applier,
-        signal,
-        onProgress: (p) =>
-          emit(n, 'syncProgress', {
-            publicKey: pk,
-            peer: url,
-            records: p.records,
-            recordsTotal: p.recordsTotal,
-            bytes: p.bytes,
-            chunks: p.chunks,
-            chunksTotal: p.chunksTotal,
-            size: p.size,
-            sizeTotal: p.sizeTotal,
-            waiting: p.waiting,
-            done: false,
-          }),
-      });
-      if (res.infoFilled) afterChange(n, s, { stored: [s.get('drayer', 'info')!], removed: [] }, false); // the name arrived
-      if (res.leftWindow) afterChange(n, s, { stored: [], removed: res.leftWindow }, false); // off the timeline too
-      remember(peerState, url, { failures: 0, nextTry: 0 });
-      if (proven) n.library.upsertPeer({ url, lastOk: Date.now(), lastSeen: Date.now(), failures: 0, nextTry: 0 });
-      emit(n, 'syncProgress', { publicKey: pk, peer: url, records: res.records, bytes: res.bytes, done: true });
-      reports.push({
-        publicKey: pk,
-        peer: url,
-        records: res.records,
-        stored: res.stored,
-        removed: res.removed,
-        duplicates: res.duplicates,
-        rejected: res.rejected,
-        bytes: res.bytes,
-      });
-    } catch (err) {
-      if (signal.aborted) {
-        // Stopped by the user: what arrived is kept (cursors move per page, chunks are stored as
-        // they come); no backoff, no other source, and no automatic sync until one by hand.
-        emit(n, 'syncProgress', { publicKey: pk, peer: url, records: 0, bytes: 0, done: true, cancelled: true });
-        reports.push({ publicKey: pk, peer: url, records: 0, stored: 0, removed: 0, rejected: 0, bytes: 0, cancelled: true });
-        break;
+  const started = Date.now();
+  let stopped = false;
+  for (const g of planOf(n, s, only, kind)) {
+    if (g.rotate) remember(n.sync.rotation, pk, (n.sync.rotation.get(pk) ?? 0) + 1);
+    for (const t of g.tries) {
+      if (n.stopped || stopped) break;
+      if (t.tip !== undefined && g.until !== 'tip' && s.mtip() >= t.tip) break; // another source brought it meanwhile
+      if (g.until === 'tip' && Date.now() - started > FOLLOW_BUDGET_MS) break;
+      const skipped = lanSkip(n, t.url);
+      if (skipped) {
+        reports.push({ publicKey: pk, peer: t.url, records: 0, stored: 0, removed: 0, rejected: 0, bytes: 0, skipped });
+        continue;
       }
-      const failures = st.failures + 1;
-      const backoff = Math.min(30 * 60_000, 5_000 * 2 ** Math.min(failures, 10));
-      remember(peerState, url, { failures, nextTry: Date.now() + backoff });
-      if (proven) n.library.upsertPeer({ url, failures, nextTry: Date.now() + backoff });
-      const msg = (err as Error).message;
-      emit(n, 'syncProgress', { publicKey: pk, peer: url, records: 0, bytes: 0, done: true, error: msg });
-      reports.push({ publicKey: pk, peer: url, records: 0, stored: 0, removed: 0, rejected: 0, bytes: 0, error: msg });
+      const st = n.sync.peerState.get(t.url) ?? { failures: 0, nextTry: 0 };
+      if (!force && st.nextTry > Date.now()) continue;
+      const r = await pullFrom(n, s, t.url, configured.has(t.url), force, signal);
+      reports.push(r);
+      if (r.cancelled) stopped = true;
+      if (r.error || r.cancelled) continue;
+      if (g.lan) notePulled(n, t.url, pk, t.tip);
+      if (g.until === 'one') break;
+      if (g.until === 'tip' && s.mtip() > 0 && s.mtip() >= (t.tip ?? 0)) break;
     }
   }
   noteRound(n, pk, reports);
   return reports;
+}
+
+/** One pull of a stream from one source, as a report; a failure backs the source off. */
+async function pullFrom(n: NodeState, s: Stream, url: string, configured: boolean, force: boolean, signal: AbortSignal): Promise<SyncReport> {
+  const pk = formatKey(s.publicKey);
+  const { peerState } = n.sync;
+  const st = peerState.get(url) ?? { failures: 0, nextTry: 0 };
+  // A peer heard of only on the LAN enters library.db once it has served a verified new
+  // record: anyone can announce, and answer a pull with an empty page.
+  const known = n.library.getPeer(url);
+  let proven = configured || known !== undefined;
+  const base = applierFor(n);
+  const applier: Applier = async (stream, recs) => {
+    const r = await base(stream, recs);
+    if (r.stored.length > 0) proven = true;
+    return r;
+  };
+  applier.prepare = base.prepare;
+  try {
+    const res: PullResult = await pull(s, url, {
+      cursors: cursorsFor(n, () => proven),
+      lanOnly: syncModeOf(n) === 'lan',
+      // Scheduled pulls get a time budget so one slow or hostile source cannot hold up the
+      // others for long; the cursor keeps the work done, the next round resumes.
+      maxDurationMs: force ? undefined : 5 * 60_000,
+      applier,
+      signal,
+      onProgress: (p) =>
+        emit(n, 'syncProgress', {
+          publicKey: pk,
+          peer: url,
+          records: p.records,
+          recordsTotal: p.recordsTotal,
+          bytes: p.bytes,
+          chunks: p.chunks,
+          chunksTotal: p.chunksTotal,
+          size: p.size,
+          sizeTotal: p.sizeTotal,
+          waiting: p.waiting,
+          done: false,
+        }),
+    });
+    if (res.infoFilled) afterChange(n, s, { stored: [s.get('drayer', 'info')!], removed: [] }, false); // the name arrived
+    if (res.leftWindow) afterChange(n, s, { stored: [], removed: res.leftWindow }, false); // off the timeline too
+    remember(peerState, url, { failures: 0, nextTry: 0 });
+    // library.db hears of the peer when it is new there, recovers, or brought something: an empty pull writes nothing.
+    if (proven && (!known || known.failures || known.nextTry || res.stored || res.removed))
+      n.library.upsertPeer({ url, lastOk: Date.now(), lastSeen: Date.now(), failures: 0, nextTry: 0 });
+    emit(n, 'syncProgress', { publicKey: pk, peer: url, records: res.records, bytes: res.bytes, done: true });
+    return {
+      publicKey: pk,
+      peer: url,
+      records: res.records,
+      stored: res.stored,
+      removed: res.removed,
+      duplicates: res.duplicates,
+      rejected: res.rejected,
+      bytes: res.bytes,
+    };
+  } catch (err) {
+    if (signal.aborted) {
+      // Stopped by the user: what arrived is kept (cursors move per page, chunks are stored as
+      // they come); no backoff, no other source, and no automatic sync until one by hand.
+      emit(n, 'syncProgress', { publicKey: pk, peer: url, records: 0, bytes: 0, done: true, cancelled: true });
+      return { publicKey: pk, peer: url, records: 0, stored: 0, removed: 0, rejected: 0, bytes: 0, cancelled: true };
+    }
+    const failures = st.failures + 1;
+    const backoff = Math.min(30 * 60_000, 5_000 * 2 ** Math.min(failures, 10));
+    remember(peerState, url, { failures, nextTry: Date.now() + backoff });
+    if (proven) n.library.upsertPeer({ url, failures, nextTry: Date.now() + backoff });
+    const msg = (err as Error).message;
+    emit(n, 'syncProgress', { publicKey: pk, peer: url, records: 0, bytes: 0, done: true, error: msg });
+    return { publicKey: pk, peer: url, records: 0, stored: 0, removed: 0, rejected: 0, bytes: 0, error: msg };
+  }
 }
 
 /** Sync cursors in library.db once `proven()`; until then in memory (bounded). */
@@ -221,48 +362,117 @@ function cursorsFor(n: NodeState, proven: () => boolean): CursorStore {
   };
 }
 
-/** An announcement says a followed stream has something newer at a peer: maybe pull (see ANNOUNCED_PULLS). */
+/**
+ * An announcement says a followed stream has something newer at a peer: queue it (the newest
+ * hint per stream and address, a few addresses per stream, so the queue is bounded by the
+ * streams followed) and pull as the rate limits allow (drainHints).
+ */
 export function pullOnAnnouncement(n: NodeState, hint: PullHint): void {
-  const { announcedPulls, pullBuckets, pullBucket, peerState } = n.sync;
   const pk = formatKey(hint.publicKey);
   const s = n.streams.get(pk);
   if (n.stopped || !s || s.writable || hint.mod <= s.mtip()) return;
   const mode = syncModeOf(n);
   if (mode === 'paused' || (mode === 'lan' && !isLanHost(hint.address))) return;
   if (!Number.isInteger(hint.port) || hint.port <= 0 || hint.port > 65535) return;
-  if (announcedPulls.has(pk)) {
-    // one at a time per stream; the latest hint is tried when it ends
-    announcedPulls.set(pk, hint);
-    return;
+  if (tipPulled(n, urlOf(hint.address, hint.port), pk, hint.mod)) return;
+  const { hints } = n.sync;
+  let waiting = hints.get(pk);
+  if (!waiting) hints.set(pk, (waiting = new Map()));
+  const old = waiting.get(hint.address);
+  if (old && old.mod >= hint.mod) return;
+  waiting.delete(hint.address); // to the end: the order hints were heard in breaks ties
+  if (waiting.size >= MAX_HINT_ADDRESSES) {
+    const lowest = [...waiting].reduce((a, b) => (b[1].mod < a[1].mod ? b : a));
+    if (lowest[1].mod >= hint.mod) return;
+    waiting.delete(lowest[0]);
   }
-  const url = peerId(`http://${hint.address.includes(':') ? `[${hint.address}]` : hint.address}:${hint.port}`);
-  const now = Date.now();
-  if ((peerState.get(url)?.nextTry ?? 0) > now) return;
-  let bucket = pullBuckets.get(hint.address);
-  if (!bucket) remember(pullBuckets, hint.address, (bucket = new TokenBucket(ANNOUNCED_PULLS_PER_ADDRESS, now)));
-  if (!bucket.take(now) || !pullBucket.take(now)) return;
-  announcedPulls.set(pk, null);
-  void syncStream(n, pk, url)
-    .catch(() => {})
-    .finally(() => {
-      const next = announcedPulls.get(pk);
-      announcedPulls.delete(pk);
-      if (next) pullOnAnnouncement(n, next);
-    });
+  waiting.set(hint.address, { ...hint, publicKey: s.publicKey });
+  drainHints(n);
 }
 
-/** Every syncIntervalS (from a second after the start), a round of pulls of every followed stream. */
+/** Drain the hints on the next turn (after the pull that ends now has let go of its stream). */
+function drainSoon(n: NodeState): void {
+  setImmediate(() => drainHints(n));
+}
+
+/** Tokens a bucket holds now (refilled to `now`), without taking one. */
+function tokens(b: TokenBucket, now: number): number {
+  return Math.min(b.limit.burst, b.tokens + ((now - b.last) / 1000) * b.limit.perSecond);
+}
+
+/** Start a pull for every stream with a hint that may go now; wake again when tokens are back for the rest. */
+export function drainHints(n: NodeState): void {
+  const { hints, pullBuckets, pullBucket, peerState, syncing } = n.sync;
+  if (n.stopped) return;
+  const mode = syncModeOf(n);
+  const now = Date.now();
+  let wake = Infinity;
+  const busy = new Set([...syncing.keys()].map((k) => k.slice(0, k.indexOf(' '))));
+  for (const [pk, waiting] of hints) {
+    const s = n.streams.get(pk);
+    if (!s || s.writable || mode === 'paused') {
+      hints.delete(pk);
+      continue;
+    }
+    if (busy.has(pk)) continue; // when that pull ends, this runs again
+    const mine = s.mtip();
+    const candidates: { h: PullHint; url: string; proven: boolean }[] = [];
+    for (const [address, h] of waiting) {
+      const url = urlOf(h.address, h.port);
+      // old news, a peer backing off (hints never skip it; the round asks again), or a tip already pulled
+      if (h.mod <= mine || (peerState.get(url)?.nextTry ?? 0) > now || tipPulled(n, url, pk, h.mod, now)) waiting.delete(address);
+      else candidates.push({ h, url, proven: n.library.getPeer(url) !== undefined });
+    }
+    if (waiting.size === 0) {
+      hints.delete(pk);
+      continue;
+    }
+    candidates.sort((a, b) => +b.proven - +a.proven || b.h.mod - a.h.mod); // stable: heard first among equals
+    for (const c of candidates) {
+      let bucket = pullBuckets.get(c.h.address);
+      if (!bucket) remember(pullBuckets, c.h.address, (bucket = new TokenBucket(ANNOUNCED_PULLS_PER_ADDRESS, now)));
+      const mineLeft = tokens(bucket, now);
+      const allLeft = tokens(pullBucket, now);
+      if (mineLeft < 1 || allLeft < 1) {
+        const need = Math.max(mineLeft < 1 ? (1 - mineLeft) / bucket.limit.perSecond : 0, allLeft < 1 ? (1 - allLeft) / pullBucket.limit.perSecond : 0);
+        wake = Math.min(wake, now + need * 1000);
+        continue;
+      }
+      bucket.take(now);
+      pullBucket.take(now);
+      waiting.delete(c.h.address);
+      const { url, h } = c;
+      void syncStream(n, pk, url).then(
+        (reports) => {
+          if (reports.length > 0 && reports.every((r) => !r.error && !r.cancelled && !r.skipped)) notePulled(n, url, pk, h.mod);
+        },
+        () => {},
+      );
+      break;
+    }
+  }
+  if (wake !== Infinity && hints.size > 0) {
+    const st = n.sync;
+    if (st.hintTimer) clearTimeout(st.hintTimer);
+    st.hintTimer = setTimeout(
+      () => {
+        st.hintTimer = null;
+        drainHints(n);
+      },
+      Math.max(20, wake - now),
+    );
+    st.hintTimer.unref();
+  }
+}
+
+/** Every syncIntervalS (from a second after the start), a round over every followed stream (roundPlan). */
 export function scheduleSync(n: NodeState): void {
   let timer: NodeJS.Timeout;
-  const round = async () => {
-    // Paused: no pulls this round; the timer keeps going, so sync resumes by itself.
-    if (syncModeOf(n) !== 'paused') for (const [pk, s] of n.streams) if (!s.writable) await syncStream(n, pk).catch(() => {});
-  };
   const tick = () => {
     n.timers = n.timers.filter((t) => t !== timer); // one sync timer at a time, not one more per round
     if (n.stopped) return;
     // Each pull reports its own failure; whatever else goes wrong in a round, the next one is still set.
-    void round()
+    void syncRound(n)
       .catch(() => {})
       .finally(() => {
         if (n.stopped) return;
@@ -273,4 +483,16 @@ export function scheduleSync(n: NodeState): void {
       });
   };
   n.timers.push((timer = setTimeout(tick, 1000)));
+}
+
+/** One scheduled round: each followed stream whose plan has something to ask, one after another. */
+export async function syncRound(n: NodeState): Promise<void> {
+  // Paused: no pulls this round; the timer keeps going, so sync resumes by itself.
+  if (syncModeOf(n) === 'paused') return;
+  const holders = lanHolders(n); // what discovery heard, read once a round
+  for (const [pk, s] of n.streams) {
+    if (s.writable || n.stopped) continue;
+    if (roundPlan(n, s, holders.get(pk) ?? [], Date.now()).length === 0) continue; // nothing to ask: no pull at all
+    await syncStream(n, pk).catch(() => {});
+  }
 }

@@ -1,12 +1,13 @@
 // Where a stream is pulled from: the sources its user gave, the primary servers its author
-// named, and computers heard of on the LAN (a few at a time, as anyone can claim to be one).
+// named, and computers heard of on the LAN, each with the M-tip it announces for the stream
+// (a few unproven ones at a time, as anyone can claim to be one).
 import { peerId } from '../core/peer.js';
 import { formatKey } from '../core/keys.js';
 import type { Stream } from '../store/store.js';
 import { givenSources, type NodeState } from './state.js';
 
 /** Sources a sync round takes from peers only heard of on the LAN (see sourcesFor). */
-const MAX_HEARD_SOURCES = 4;
+export const MAX_HEARD_SOURCES = 4;
 
 /** The sources the user gave and the stream's author named (its primary servers). */
 export function configuredSources(n: NodeState, s: Stream): Set<string> {
@@ -25,26 +26,80 @@ export function configuredSources(n: NodeState, s: Stream): Set<string> {
       /* a bad URL in the record is skipped */
     }
   }
+  if (n.lan) {
+    urls.delete(`http://127.0.0.1:${n.lan.port}`);
+    urls.delete(`http://localhost:${n.lan.port}`);
+  }
   return urls;
 }
 
+/** A computer on the LAN that announces a stream, as a source to pull it from. */
+export interface Holder {
+  url: string;
+  address: string;
+  port: number;
+  /** the M-tip it announced for the stream */
+  mtip: number;
+  /** it served a verified new record before (it has a row in library.db) */
+  proven: boolean;
+  /** Nearby checked that it serves the stream (its signed drayer/info) */
+  verified: boolean;
+}
+
+export const urlOf = (address: string, port: number): string => `http://${address.includes(':') ? `[${address}]` : address}:${port}`;
+
+/**
+ * The holders of every stream heard on the LAN (by stream key), best first: proven, then
+ * verified, then the newest announced tip; equals in random order, so that followers spread
+ * over the holders instead of all asking the same one. One pass over what discovery heard.
+ */
+export function lanHolders(n: NodeState): Map<string, Holder[]> {
+  const out = new Map<string, Holder[]>();
+  const d = n.discovery;
+  if (!d) return out;
+  const self = Buffer.from(n.nodeId).toString('hex');
+  const proven = new Map<string, boolean>();
+  for (const p of d.peers()) {
+    if (p.nodeId === self || p.port === 0) continue;
+    const url = urlOf(p.address, p.port);
+    let known = proven.get(url);
+    if (known === undefined) proven.set(url, (known = n.library.getPeer(url) !== undefined));
+    for (const x of p.streams) {
+      const pk = formatKey(x.publicKey);
+      let list = out.get(pk);
+      if (!list) out.set(pk, (list = []));
+      const verified = n.nearbyInfo?.verified(p.address, p.port, x.publicKey) !== undefined;
+      list.push({ url, address: p.address, port: p.port, mtip: x.mtip, proven: known, verified });
+    }
+  }
+  for (const list of out.values()) rankHolders(list);
+  return out;
+}
+
+/** The holders of one stream, best first (see lanHolders). */
+export function holdersOf(n: NodeState, pk: string): Holder[] {
+  return lanHolders(n).get(pk) ?? [];
+}
+
+/** Best first, in place: proven, verified, newest tip, then at random. */
+export function rankHolders(list: Holder[]): Holder[] {
+  const order = new Map(list.map((h) => [h, Math.random()]));
+  return list.sort((a, b) => +b.proven - +a.proven || +b.verified - +a.verified || b.mtip - a.mtip || order.get(a)! - order.get(b)!);
+}
+
+/** Every source of a stream, for a pull asked for by hand (Sync now, restore): see DESIGN §sync. */
 export function sourcesFor(n: NodeState, s: Stream, extra?: string): string[] {
   const pk = formatKey(s.publicKey);
   const urls = new Set<string>();
   if (extra) urls.add(peerId(extra));
   for (const u of configuredSources(n, s)) urls.add(u);
-  const heard: string[] = [];
-  for (const x of n.discovery?.nearby() ?? []) {
-    if (formatKey(x.publicKey) !== pk) continue;
-    for (const p of x.peers) {
-      if (p.nodeId === Buffer.from(n.nodeId).toString('hex') || p.port === 0) continue;
-      const url = `http://${p.address.includes(':') ? `[${p.address}]` : p.address}:${p.port}`;
-      if (n.library.getPeer(url)) urls.add(url);
-      else heard.push(url);
-    }
-  }
   // Peers only heard of on the LAN have not served anything yet and may be made up by the
-  // hundred: a few a round, picked at random so made-up ones cannot crowd out an honest one.
+  // hundred: a few, picked at random so made-up ones cannot crowd out an honest one.
+  const heard: string[] = [];
+  for (const h of holdersOf(n, pk)) {
+    if (h.proven) urls.add(h.url);
+    else heard.push(h.url);
+  }
   for (let i = 0; i < heard.length && i < MAX_HEARD_SOURCES; i++) {
     const j = i + Math.floor(Math.random() * (heard.length - i));
     [heard[i], heard[j]] = [heard[j]!, heard[i]!];
@@ -57,15 +112,9 @@ export function sourcesFor(n: NodeState, s: Stream, extra?: string): string[] {
   return [...urls];
 }
 
-/** The LAN address of a computer that announces stream `pk`, if one does. */
+/** The LAN address of a computer that announces stream `pk` (verified and newest first), if one does. */
 export function nearbySource(n: NodeState, pk: string): string | undefined {
-  const self = Buffer.from(n.nodeId).toString('hex');
-  for (const x of n.discovery?.nearby() ?? []) {
-    if (formatKey(x.publicKey) !== pk) continue;
-    const usable = x.peers.filter((p) => p.nodeId !== self && p.port > 0);
-    // one that proved it serves the stream first (nearby.ts), else any that announced it
-    const p = usable.find((y) => n.nearbyInfo?.verified(y.address, y.port, x.publicKey)) ?? usable[0];
-    if (p) return `http://${p.address.includes(':') ? `[${p.address}]` : p.address}:${p.port}`;
-  }
-  return undefined;
+  const list = holdersOf(n, pk).filter((h) => h.mtip > 0);
+  // a verified holder first here (the answer sets the window of a partial copy), then the newest tip
+  return (list.find((h) => h.verified) ?? list[0])?.url;
 }

@@ -4,7 +4,7 @@ import type { EventEmitter } from 'node:events';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { DrayerEvents, Settings, SyncMode, SyncReport } from './api.js';
+import type { DrayerEvents, LastSync, Settings, SyncMode, SyncReport } from './api.js';
 import { SYNC_MODES } from './api.js';
 import { isLanUrl } from '../net/lan.js';
 import { DrayerError } from '../core/errors.js';
@@ -14,7 +14,8 @@ import type { Library } from './library.js';
 import type { StreamEntry } from './library-schema.js';
 import type { Stream } from '../store/store.js';
 import type { LanServer } from '../net/server/server.js';
-import type { Discovery, TokenBucket } from '../net/discovery.js';
+import type { Discovery } from '../net/discovery.js';
+import type { TokenBucket } from '../net/rate.js';
 import type { NearbyVerifier } from '../net/nearby.js';
 import type { VerifierPool } from '../store/verifier.js';
 import type { Uploads } from './uploads.js';
@@ -66,10 +67,19 @@ export interface SyncState {
   readonly peerState: Map<string, PeerState>;
   /** cursors of peers that have not served a verified record yet: kept out of library.db */
   readonly looseCursors: Map<string, { node: string; seq: number }>;
-  /** streams with an announcement-started pull running → the latest hint heard meanwhile */
-  readonly announcedPulls: Map<string, PullHint | null>;
+  /** announcement hints waiting to be pulled: by followed stream, the newest hint per source address */
+  readonly hints: Map<string, Map<string, PullHint>>;
+  hintTimer: NodeJS.Timeout | null;
   readonly pullBuckets: Map<string, TokenBucket>;
   readonly pullBucket: TokenBucket;
+  /** `url pk` → the tip a holder announced when it was last pulled without error, and until when that counts */
+  readonly tipsPulled: Map<string, { mod: number; until: number }>;
+  /** when each followed stream is next due a pull from a LAN holder even with no newer tip (the safety net) */
+  readonly nextCheck: Map<string, number>;
+  /** which configured source of each stream the next round starts with */
+  readonly rotation: Map<string, number>;
+  /** the last pull of each stream when it changed nothing, kept in memory only (an empty pull writes nothing) */
+  readonly quietSyncs: Map<string, LastSync>;
   readonly syncing: Map<string, Promise<SyncReport[]>>;
   /** the running (or waiting) pull of each stream, to stop it (cancelSync) */
   readonly cancels: Map<string, AbortController>;

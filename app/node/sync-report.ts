@@ -1,7 +1,7 @@
 // Sync bookkeeping: the last pull of each stream and the last one that worked, kept in its
 // library entry for its page, and whether the user stopped it (then automatic sync leaves it be).
 import type { LastSync, SyncReport } from './api.js';
-import type { NodeState } from './state.js';
+import { remember, type NodeState } from './state.js';
 
 export function asLastSync(v: unknown): LastSync | null {
   if (!v || typeof v !== 'object') return null;
@@ -44,12 +44,39 @@ export function noteRound(n: NodeState, pk: string, reports: SyncReport[]): void
   else if (tried[0]) noteSync(n, pk, { at, peer: tried[0].peer, records: 0, stored: 0, error: tried[0].error });
 }
 
-/** The last pull of a stream, and the last that worked, kept in its library entry for its page. */
+/**
+ * The last pull of a stream, and the last that worked, kept in its library entry for its page.
+ * A pull that brought nothing new while the entry already says "synced" (or repeats the failure it
+ * already names) is kept in memory only: an idle LAN's pulls write nothing to library.db.
+ */
 export function noteSync(n: NodeState, pk: string, last: LastSync): void {
   try {
-    if (!n.library.getStream(pk)) return;
+    const e = n.library.getStream(pk);
+    if (!e) return;
+    const prev = asLastSync(e.settings.lastSync);
+    const quiet =
+      prev !== null &&
+      !prev.cancelled &&
+      !last.cancelled &&
+      last.stored === 0 &&
+      (last.error ? prev.error === last.error && prev.peer === last.peer : !prev.error);
+    if (quiet) return remember(n.sync.quietSyncs, pk, last);
+    n.sync.quietSyncs.delete(pk);
     n.library.updateStream(pk, { settings: last.error || last.cancelled ? { lastSync: last } : { lastSync: last, lastOk: { at: last.at, peer: last.peer } } });
   } catch (e) {
     n.log(`noting the last sync of ${pk}: ${(e as Error).message}`);
   }
+}
+
+/** The last pull of a stream and the last that worked, as its page shows them: the entry's, or a later one kept in memory. */
+export function lastSyncOf(
+  n: NodeState,
+  pk: string,
+  settings: Record<string, unknown>,
+): { lastSync: LastSync | null; lastOk: { at: number; peer: string } | null } {
+  const stored = asLastSync(settings.lastSync);
+  const storedOk = asLastOk(settings.lastOk);
+  const q = n.sync.quietSyncs.get(pk);
+  if (!q || (stored && stored.at > q.at)) return { lastSync: stored, lastOk: storedOk };
+  return { lastSync: q, lastOk: q.error ? storedOk : { at: q.at, peer: q.peer } };
 }

@@ -7,7 +7,7 @@ import type { StreamEntry } from './library-schema.js';
 import { listFiles, normalizeFilePath } from '../store/files.js';
 import { POST_TYPE } from '../store/posts.js';
 import type { Stream, StreamInfo } from '../store/store.js';
-import { asLastOk, asLastSync } from './sync-report.js';
+import { lastSyncOf } from './sync-report.js';
 import { entryOf, givenSources, servedStream, settingsOf, streamOf, type NodeState } from './state.js';
 
 /**
@@ -88,8 +88,7 @@ export function details(n: NodeState, publicKey: string): StreamDetails {
     lastSeq: s.lastSeq(),
     nodeId: s.nodeId,
     path: s.file,
-    lastSync: asLastSync(entryOf(n, sum.publicKey).settings.lastSync),
-    lastOk: asLastOk(entryOf(n, sum.publicKey).settings.lastOk),
+    ...lastSyncOf(n, sum.publicKey, entryOf(n, sum.publicKey).settings),
     incomplete: !s.writable && s.unfinishedSyncs().length > 0,
   } satisfies StreamDetails;
 }
