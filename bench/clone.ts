@@ -73,7 +73,8 @@ export interface ChildServer {
 /** Start one of this file's server modes in a child process (see the header). */
 export function childServer(mode: '--serve-stream' | '--serve-file', file: string): Promise<ChildServer> {
   const script = fileURLToPath(import.meta.url);
-  const child = spawn(process.execPath, [script, mode, file], { stdio: ['pipe', 'pipe', 'inherit'] });
+  // The parent's flags go along (e.g. --cpu-prof, so a profile of the client brings one of the server).
+  const child = spawn(process.execPath, [...process.execArgv, script, mode, file], { stdio: ['pipe', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     let out = '';
     const onData = (d: Buffer) => {
