@@ -139,6 +139,37 @@ test('receive() over a Map decides as Stream.apply does, for every signed versio
       assert.deepEqual(inMap, inStore, `seed ${seed}`);
       // Having seen every version, both hold exactly the writer's live records.
       assert.deepEqual(inStore, [...w.iterate()].map(links), `seed ${seed}: converged`);
+      // The same versions in pages of several records, as a pull applies them: one transaction
+      // each, where apply keeps the held tips in memory from record to record (its fast path
+      // for records above everything held) while earlier ones in the page store and remove rows.
+      const m2 = Stream.create(path.join(dir, `m2-${seed}.stream`), { followKey: w.publicKey });
+      const m2Held = new Map<number, DrayerRecord>();
+      for (let i = 0; i < signed.length;) {
+        const page = signed.slice(i, (i += 1 + Math.floor(rand() * 12)));
+        const got = m2.apply(page);
+        const refusedWant: string[] = [];
+        for (const r of page) {
+          const want = receive(m2Held, r);
+          if ('refused' in want) refusedWant.push(want.refused);
+        }
+        assert.deepEqual(
+          got.rejected.map((x) => x.reason),
+          refusedWant,
+          `seed ${seed}: a page of ${page.length}`,
+        );
+      }
+      assert.deepEqual([...m2.iterate()].map(links), inStore, `seed ${seed}: paged`);
+      // And in order, every version as the writer signed it, in pages (a clone): all on the fast path.
+      const m3 = Stream.create(path.join(dir, `m3-${seed}.stream`), { followKey: w.publicKey });
+      for (let since = 0; ;) {
+        const page = w.changesSince(since, { limit: 7 });
+        assert.equal(m3.apply(page.records).rejected.length, 0);
+        since = page.seq;
+        if (!page.more) break;
+      }
+      assert.deepEqual([...m3.iterate()].map(links), inStore, `seed ${seed}: cloned in order`);
+      m2.close();
+      m3.close();
       w.close();
       m.close();
     }

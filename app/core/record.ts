@@ -66,18 +66,19 @@ export function signingBytes(r: UnsignedRecord): Uint8Array {
   return writeSigningBytes(r, out, new DataView(out.buffer));
 }
 
-function writeSigningBytes(r: UnsignedRecord, out: Uint8Array, view: DataView): Uint8Array {
-  writeI64(view, 0, r.id);
-  writeI64(view, 8, r.ts);
-  writeI64(view, 16, r.mod);
-  writeI64(view, 24, r.prev);
-  writeI64(view, 32, r.prevch);
+/** signingBytes written into `out` at `at` (`view` over all of out's buffer), e.g. straight into a batch for the verifier pool. */
+export function writeSigningBytes(r: UnsignedRecord, out: Uint8Array, view: DataView, at = 0): Uint8Array {
+  writeI64(view, at, r.id);
+  writeI64(view, at + 8, r.ts);
+  writeI64(view, at + 16, r.mod);
+  writeI64(view, at + 24, r.prev);
+  writeI64(view, at + 32, r.prevch);
   // a UTF-16 unit is 3 UTF-8 bytes at most: a key that surely fits is encoded into keyBytes
   const key = r.key.length * 3 <= keyBytes.length ? keyBytes.subarray(0, utf8.encodeInto(r.key, keyBytes).written) : utf8.encode(r.key);
-  blake2b256(key, out.subarray(40, 72));
-  out.set(r.hash, 72);
-  out.set(typeHash(r.type), 104);
-  return out;
+  blake2b256(key, out.subarray(at + 40, at + 72));
+  out.set(r.hash, at + 72);
+  out.set(typeHash(r.type), at + 104);
+  return at === 0 && out.length === 136 ? out : out.subarray(at, at + 136);
 }
 
 // checkRecord's working buffers: verification is synchronous, so one set serves every call, and

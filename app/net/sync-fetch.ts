@@ -266,7 +266,10 @@ async function errorText(res: http.IncomingMessage, drayer: boolean): Promise<st
  * request is not sent down a socket the server is closing at that moment. Node's agent also
  * takes a second off any shorter timeout the server announces in its Keep-Alive header.
  */
-const CLIENT_IDLE_MS = 4000;
+export const CLIENT_IDLE_MS = 4000;
+
+/** Kept-alive connections for pages (and other small answers) per peer and local address. */
+export const PAGE_SOCKETS = 16;
 
 const agents = new Map<string, http.Agent>();
 
@@ -276,8 +279,10 @@ function agentFor(protocol: string, opts: FetchOptions): http.Agent {
   let a = agents.get(key);
   if (!a) {
     // Chunks: 8 sockets at most per peer (a pull fetches 4 at once). Pages: one pull uses two at
-    // once (a page and the one read ahead); many pulls from one process may each use their own.
-    const o: http.AgentOptions = { keepAlive: true, timeout: CLIENT_IDLE_MS, ...(opts.pool === 'chunks' ? { maxSockets: 8 } : {}) };
+    // once (a page and the one read ahead); the pulls of one process share at most PAGE_SOCKETS
+    // per peer, what a LAN server answers at once for one address: more would only draw its 429s
+    // (and many followers starting at once would open a connection each). The rest wait their turn here.
+    const o: http.AgentOptions = { keepAlive: true, timeout: CLIENT_IDLE_MS, maxSockets: opts.pool === 'chunks' ? 8 : PAGE_SOCKETS };
     a = protocol === 'https:' ? new https.Agent(o) : new http.Agent(o);
     agents.set(key, a);
   }

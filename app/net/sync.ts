@@ -106,8 +106,16 @@ export async function pull(stream: Stream, baseUrl: string, opts: PullOptions = 
   // One page of read-ahead: while a page is verified and applied, the next one is fetched and
   // decoded, so the network, the main thread and the verifier workers overlap. The cursor still
   // moves only after a page is applied; a read-ahead that is not used is aborted.
-  const readAhead = new AbortController();
-  const signal = opts.signal ? AbortSignal.any([opts.signal, readAhead.signal]) : readAhead.signal;
+  // The read-ahead's own signal, made with the first page read ahead: a pull of one page (the
+  // incremental case) makes none, nor the DOMException an abort() builds.
+  let readAhead: { ctl: AbortController; signal: AbortSignal } | undefined;
+  const aheadSignal = () => {
+    if (!readAhead) {
+      const ctl = new AbortController();
+      readAhead = { ctl, signal: opts.signal ? AbortSignal.any([opts.signal, ctl.signal]) : ctl.signal };
+    }
+    return readAhead.signal;
+  };
   let recordsTotal: number | undefined;
   // The byte-weighted progress (PullProgress.size): values received, and file data named so far.
   let valueBytes = 0;
@@ -116,13 +124,14 @@ export async function pull(stream: Stream, baseUrl: string, opts: PullOptions = 
     size: valueBytes,
     sizeTotal: total === undefined ? undefined : Math.round(result.records ? (valueBytes * total) / result.records : 0) + fileBytes,
   });
-  const request = (at: number, lim: number, count = false): PageRequest => {
+  const request = (at: number, lim: number, count = false, early = false): PageRequest => {
     const q = new URLSearchParams({ since: String(at), limit: String(lim) });
     if (count) q.set('count', '1');
     if (filter.minId) q.set('minId', String(filter.minId));
     if (filter.minMod) q.set('minMod', String(filter.minMod));
     if (filter.metaOnly) q.set('meta', '1');
     const url = `${peer}/${urlSafeKey(pk)}/changes?${q}`;
+    const signal = early ? aheadSignal() : opts.signal;
     const got = fetchBounded(url, { maxBytes, timeoutMs, signal, lanOnly: opts.lanOnly, localAddress: opts.localAddress, busy }).then((buf) => {
       const page = parseChangesPage(buf, url);
       // Records are decoded here too (the costly part); their rejections are merged when the page is used.
@@ -188,7 +197,7 @@ export async function pull(stream: Stream, baseUrl: string, opts: PullOptions = 
       if (page.seq < since) throw new DrayerError('IO', `${peer} sent a page that goes backwards; stopped.`);
       // An honest page that says "more" always moves the cursor on: one that does not would loop forever.
       if (page.more && page.seq === since) throw new DrayerError('IO', `${peer} keeps sending pages whose position does not advance; stopped.`);
-      if (page.more) ahead = request(page.seq, limit);
+      if (page.more) ahead = request(page.seq, limit, false, true);
       const recs = got.recs;
       for (const x of got.rejections) addRejections(result.rejections, x.reason, x.count, x.samples);
       result.rejected += page.records.length - recs.length;
@@ -237,7 +246,7 @@ export async function pull(stream: Stream, baseUrl: string, opts: PullOptions = 
       }
     }
   } finally {
-    readAhead.abort();
+    readAhead?.ctl.abort(); // a page read ahead and not used (or dropped) stops here
   }
   leaveWindow(stream, result); // a "latest N" mirror's window moves on with the stream
   // A metadata-only copy still wants the stream's name: the one value it fetches at once.

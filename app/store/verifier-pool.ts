@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import { startWorker } from '../core/threads.js';
 import { bytesEqual } from '../core/crypto.js';
-import { checkRecord, checkShape, type DrayerRecord, signingBytes } from '../core/record.js';
+import { checkRecord, checkShape, type DrayerRecord, writeSigningBytes } from '../core/record.js';
 import { BATCH, CODE, WORKER_MARK, type FileWork, type Job, type JobAnswer } from './verify-worker.js';
 import type { IdRangeResult, ModRangeResult, Range, RangeCheck } from './verify-range.js';
 
@@ -31,9 +31,8 @@ export const MOD_RANGE = 16_384;
 /** Packs records into one transferable buffer (layout: BATCH in verify-worker.ts). */
 export class Packer {
   private readonly streamKey: Uint8Array;
-  private signed: (Uint8Array | null)[] = [];
-  private sigs: (Uint8Array | null)[] = [];
-  private vals: (Uint8Array | null)[] = [];
+  /** the records to pack, null where one was refused here already */
+  private recs: (DrayerRecord | null)[] = [];
   /** reasons found on this thread (shape, chain), before any signature check */
   pre: (string | null)[] = [];
   valueBytes = 0;
@@ -54,16 +53,8 @@ export class Packer {
   add(r: DrayerRecord): void {
     const why = checkShape(r) ?? (bytesEqual(r.chain, this.streamKey) ? null : REASON.chain);
     this.pre.push(why);
-    if (why) {
-      this.signed.push(null);
-      this.sigs.push(null);
-      this.vals.push(null);
-      return;
-    }
-    this.signed.push(signingBytes(r));
-    this.sigs.push(r.sig);
-    this.vals.push(r.val);
-    if (r.val) this.valueBytes += r.val.length;
+    this.recs.push(why ? null : r);
+    if (!why && r.val) this.valueBytes += r.val.length;
   }
 
   /** The batch buffer; the packer is empty again afterwards. */
@@ -72,18 +63,20 @@ export class Packer {
     const layout = BATCH.layout(n);
     const buf = new ArrayBuffer(layout.vals + this.valueBytes);
     const u8 = new Uint8Array(buf);
+    const view = new DataView(buf);
     const lens = new Int32Array(buf, layout.lens, n);
     u8.set(this.streamKey, layout.pk);
     let off = layout.vals;
     for (let i = 0; i < n; i++) {
-      const sb = this.signed[i];
-      if (!sb) {
+      const r = this.recs[i];
+      if (!r) {
         lens[i] = BATCH.SKIP;
         continue;
       }
-      u8.set(sb, i * BATCH.SIGNED);
-      u8.set(this.sigs[i]!, layout.sigs + i * 64);
-      const v = this.vals[i];
+      // Written in place: no 136-byte array per record for the collector (a clone packs every record).
+      writeSigningBytes(r, u8, view, i * BATCH.SIGNED);
+      u8.set(r.sig, layout.sigs + i * 64);
+      const v = r.val;
       if (v) {
         u8.set(v, off);
         off += v.length;
@@ -93,9 +86,7 @@ export class Packer {
       }
     }
     const pre = this.pre;
-    this.signed = [];
-    this.sigs = [];
-    this.vals = [];
+    this.recs = [];
     this.pre = [];
     this.valueBytes = 0;
     return { n, buf, pre };

@@ -3,6 +3,7 @@
 import type { Statement } from 'better-sqlite3';
 import { getChunk } from '../../store/files.js';
 import { encodeWire, toWire, type DrayerRecord } from '../../core/record.js';
+import { encodeChangesPage } from './changes-page.js';
 import type { Stream } from '../../store/store.js';
 import type { RouteContext } from './context.js';
 import {
@@ -27,6 +28,9 @@ const ORIGINAL_MSGPACK = 'application/octet-stream';
 const JSON_LIST_LIMIT = 250;
 
 interface Queries {
+  count: Statement;
+  countUpTo: Statement;
+  countFrom: Statement;
   maxId: Statement;
   idsAfterMod: Statement;
   newestByType: Statement;
@@ -41,6 +45,9 @@ function q(s: Stream): Queries {
   if (!x) {
     const db = s.db;
     x = {
+      count: db.prepare('SELECT count(*) FROM records').pluck(),
+      countUpTo: db.prepare('SELECT count(*) FROM records WHERE seq <= ?').pluck(),
+      countFrom: db.prepare('SELECT count(*) FROM records WHERE seq > ?').pluck(),
       maxId: db.prepare('SELECT max(id) FROM records WHERE chain = ?').pluck(),
       idsAfterMod: db.prepare('SELECT id FROM records WHERE chain = ? AND mod > ? ORDER BY mod LIMIT ?').pluck(),
       newestByType: db.prepare('SELECT key, id FROM records WHERE chain = ? AND type = ? AND id > ? AND id < ? ORDER BY id DESC LIMIT ?').raw(),
@@ -52,6 +59,19 @@ function q(s: Stream): Queries {
 }
 
 const chain = (s: Stream) => Buffer.from(s.publicKey);
+
+/**
+ * Records after `seq` a copy with these filters gets (a pull's progress total). The filtered count
+ * reads every row after `seq` (2–3 µs each: a tenth of what a clone's server spends per record).
+ * Without filters no column is read: in the first half of the feed (a clone's first page, where
+ * the question is asked) all rows less those up to `seq`, the count of all coming from the
+ * smallest index; further on, the rows after `seq`.
+ */
+function countAfter(s: Stream, seq: number, minId: number | undefined, minMod: number | undefined): number {
+  if (minId || minMod) return s.countChangesAfter(seq, { minId, minMod });
+  const x = q(s);
+  return s.db.transaction(() => (seq <= s.lastSeq() / 2 ? (x.count.get() as number) - (x.countUpTo.get(seq) as number) : (x.countFrom.get(seq) as number)))();
+}
 
 function noArgs(ctx: RouteContext): void {
   if (ctx.args.length !== 0) throw new HttpError(404, 'There is nothing at this address.');
@@ -83,14 +103,17 @@ export function changes(ctx: RouteContext): void {
     // last row included and the follower's next page starts right after it: nothing is skipped.
     const room = ctx.room();
     const page = s.changesSince(since, { limit: n, minId, minMod, metaOnly: meta, maxBytes: Math.min(limits.maxPageBytes, room) });
-    const body = encodeWire({
-      node: s.nodeId,
-      seq: page.seq,
-      more: page.more,
-      last: s.lastSeq(),
-      records: page.records.map((r) => toWire(r, meta)),
-      ...(count ? { left: page.more ? s.countChangesAfter(page.seq, { minId, minMod }) : 0 } : {}),
-    });
+    const body = encodeChangesPage(
+      {
+        node: s.nodeId,
+        seq: page.seq,
+        more: page.more,
+        last: s.lastSeq(),
+        records: page.records,
+        ...(count ? { left: page.more ? countAfter(s, page.seq, minId, minMod) : 0 } : {}),
+      },
+      meta,
+    );
     // Keys and signatures count too: a page over its room is asked again shorter. A single
     // record that does not fit is refused (429/503) by sendBody, and asked for again later.
     if (body.length > UNCOUNTED_BODY && body.length > room && page.records.length > 1) {
