@@ -236,7 +236,10 @@ async function measureSize(n: number, idleS: number, rounds: number, followTries
     const within = (ms: number): number => round(burst.filter((d) => d <= ms).length / want, 3);
     say(`N = ${n}: all at once, ${round(within(2000) * 100, 1)}% within 2 s`);
 
-    // 4. Idle: nothing changes; what does the LAN cost?
+    // 4. Idle: nothing changes; what does the LAN cost? Measured once the LAN has caught up (every
+    // first and burst post everywhere, or the convergence wait over): before that it is still syncing.
+    await until(() => count('first') >= want && count('burst') >= want, convergeWait);
+    const caughtUp = round((count('first') + count('burst')) / (2 * want), 3);
     await sleep(5000);
     const snap = (): Promise<Counters[]> => Promise.all(nodes.map((c) => c.ask<Counters>({ op: 'counters' })));
     const before = await snap();
@@ -291,6 +294,7 @@ async function measureSize(n: number, idleS: number, rounds: number, followTries
       burst_max_ms: burst.length ? round(Math.max(...burst)) : null,
       burst_missing: want - burst.length,
       idle_window_s: round(idleMs / 1000, 1),
+      idle_caught_up: caughtUp,
       idle_requests_per_min: round(perMin(requests)),
       idle_requests_per_min_per_follow: round(perMin(requests) / want, 3),
       idle_cpu_s_per_min: round(cpu.reduce((a, b) => a + b, 0) / n, 3),
