@@ -20,6 +20,8 @@ export interface SizeFigures {
   burst_max_ms: number | null;
   burst_missing: number;
   idle_window_s: number;
+  /** share of the first and burst posts held everywhere when the idle window began (below 1: still syncing) */
+  idle_caught_up: number;
   /** HTTP requests received by all nodes' servers, a minute */
   idle_requests_per_min: number;
   /** the same per followed stream (N·(N−1) follows LAN-wide): flat when requests are linear in follows */
@@ -116,6 +118,7 @@ export function table(sizes: SizeFigures[], exps: ReturnType<typeof exponents>):
     ['all post at once: within 2 s', (s) => pct(s.burst_within_2s), '≥ 95%'],
     ['all post at once: median / max', (s) => `${fmt(s.burst_median_ms, ' ms')} / ${fmt(s.burst_max_ms, ' ms')}`, ''],
     ['all post at once: never arrived', (s) => String(s.burst_missing), '0'],
+    ['idle window began with the LAN caught up', (s) => pct(s.idle_caught_up), '100%'],
     ['idle HTTP requests a minute, all nodes', (s) => fmt(s.idle_requests_per_min), 'exponent ≤ 2'],
     ['  … per followed stream', (s) => fmt(s.idle_requests_per_min_per_follow, '', 2), 'flat'],
     ['idle CPU per node (mean / max)', (s) => `${fmt(s.idle_cpu_s_per_min, '', 2)} / ${fmt(s.idle_cpu_s_per_min_max, '', 2)} s/min`, 'exponent ≤ 1'],

@@ -62,6 +62,7 @@ test('bench lan runs 3 nodes in a namespace and prints sane figures, the JSON li
   assert.equal(s.burst_missing, 0, 'every post of the burst reached every follower');
   assert.ok(s.burst_within_1s! <= s.burst_within_2s! && s.burst_within_2s! <= 1);
   assert.ok(s.requests_total! >= 6, `the servers counted the pulls (${s.requests_total})`);
+  assert.equal(s.idle_caught_up, 1, 'the idle window began once every post was everywhere');
   assert.ok(s.idle_requests_per_min! >= 0);
   assert.ok(s.idle_cpu_s_per_min! > 0 && s.idle_cpu_s_per_min! <= s.idle_cpu_s_per_min_max! && s.idle_cpu_s_per_min_max! < 60);
   assert.ok(s.multicast_bytes_per_s! > 0, 'the passive socket heard the nodes');
