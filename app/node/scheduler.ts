@@ -30,8 +30,8 @@ const MAX_PULLS = 6;
  * the burst lets every stream of a busy LAN be pulled at once when all post together, the
  * rate bounds what a host announcing made-up tips costs.
  */
-const ANNOUNCED_PULLS_PER_ADDRESS: RateLimit = { burst: 32, perSecond: 2 };
-const ANNOUNCED_PULLS: RateLimit = { burst: 64, perSecond: 16 };
+export const ANNOUNCED_PULLS_PER_ADDRESS: RateLimit = { burst: 32, perSecond: 2 };
+export const ANNOUNCED_PULLS: RateLimit = { burst: 64, perSecond: 16 };
 /** Addresses whose hints a stream keeps waiting at once (the lowest tip makes room). */
 const MAX_HINT_ADDRESSES = 8;
 /**
