@@ -3,22 +3,11 @@
 // multicast on its own 127.0.0.K, one stream of its own. The parent drives it over IPC (post,
 // follow, counters, stop) and hears from it when a followed stream's post arrives.
 import * as dc from 'node:diagnostics_channel';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
 import { DrayerNode } from '../app/node/node.js';
+import { notIsolated } from '../test/netns.js';
 
 /** Why this process must not multicast, or null when it is in a private, loopback-only namespace. */
-export function notIsolated(): string | null {
-  for (const [name, addrs] of Object.entries(os.networkInterfaces())) {
-    for (const a of addrs ?? []) if (!a.internal) return `interface ${name} (${a.address}) is not loopback`;
-  }
-  try {
-    if (fs.readlinkSync('/proc/self/ns/net') === fs.readlinkSync('/proc/1/ns/net')) return 'same network namespace as pid 1';
-  } catch {
-    // unreadable without privileges (user namespace): the interface check above stands
-  }
-  return null;
-}
+export { notIsolated };
 
 /** Parent → child. */
 export type ToChild =

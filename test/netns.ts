@@ -2,6 +2,8 @@
 // with multicast routed to it: the only safe place to exercise LAN discovery (DESIGN §7).
 // Multicast sent there can never leave the machine.
 import { spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 
 /**
  * Shell setup run inside the new namespace before the command (set -e: no command on failure).
@@ -97,4 +99,17 @@ export function runInNetns(command: string, args: string[], opts: NetnsOptions =
       resolve({ code, signal, stdout, stderr, timedOut });
     });
   });
+}
+
+/** Why this process is NOT in a private loopback-only namespace (null when it is): children that multicast refuse to run otherwise. */
+export function notIsolated(): string | null {
+  for (const [name, addrs] of Object.entries(os.networkInterfaces())) {
+    for (const a of addrs ?? []) if (!a.internal) return `interface ${name} (${a.address}) is not loopback`;
+  }
+  try {
+    if (fs.readlinkSync('/proc/self/ns/net') === fs.readlinkSync('/proc/1/ns/net')) return 'same network namespace as pid 1';
+  } catch {
+    // unreadable without privileges (user namespace): the interface check above stands
+  }
+  return null;
 }
