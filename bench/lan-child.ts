@@ -3,6 +3,9 @@
 // multicast on its own 127.0.0.K, one stream of its own. The parent drives it over IPC (post,
 // follow, counters, stop) and hears from it when a followed stream's post arrives.
 import * as dc from 'node:diagnostics_channel';
+import * as fs from 'node:fs';
+import * as inspector from 'node:inspector';
+import * as path from 'node:path';
 import { DrayerNode } from '../app/node/node.js';
 import { notIsolated } from '../test/netns.js';
 
@@ -16,6 +19,7 @@ export type ToChild =
   | { op: 'counters'; id: number }
   | { op: 'create'; id: number; name: string }
   | { op: 'followFresh'; id: number; key: string }
+  | { op: 'profile'; id: number; dir: string; start: boolean }
   | { op: 'stop'; id: number };
 
 /** What `counters` answers: totals since the node started. */
@@ -24,6 +28,8 @@ export interface Counters {
   cpuUs: number;
   /** HTTP requests this node's servers received */
   served: number;
+  /** the same, by kind (the path's verb: changes, newestRecordsJSON, record, …) */
+  servedBy: Record<string, number>;
   /** HTTP requests this node made */
   requested: number;
   rss: number;
@@ -34,7 +40,7 @@ export interface Counters {
 /** Child → parent. */
 export type FromChild =
   | { op: 'ready'; pk: string; port: number; startedMs: number }
-  | { op: 'arrive'; pk: string; title: string; t: number }
+  | { op: 'arrive'; pk: string; title: string; t: number; tReq?: number }
   | { op: 'reply'; id: number; value?: unknown; error?: string }
   | { op: 'failed'; error: string };
 
@@ -47,10 +53,24 @@ async function main(addr: string, dataDir: string): Promise<void> {
   };
   // Counted where they happen (node:http's diagnostics channels): no change to the node's code.
   let served = 0;
+  const servedBy: Record<string, number> = {};
   let requested = 0;
   let following = 0;
-  dc.subscribe('http.server.request.start', () => served++);
-  dc.subscribe('http.client.request.start', () => requested++);
+  dc.subscribe('http.server.request.start', (m) => {
+    served++;
+    // /<key>/<verb>/… (sync), /api/…, or another path
+    const url = (m as { request?: { url?: string } }).request?.url ?? '';
+    const kind = url.split('?')[0]!.split('/')[2] ?? 'other';
+    servedBy[kind] = (servedBy[kind] ?? 0) + 1;
+  });
+  // when the last pull of each stream was asked for (/<key>/changes): an arrival's time splits into hearing of it and pulling it
+  const pullAsked = new Map<string, number>();
+  dc.subscribe('http.client.request.start', (m) => {
+    requested++;
+    const path = (m as { request?: { path?: string } }).request?.path ?? '';
+    const parts = path.split('?')[0]!.split('/');
+    if (parts[2] === 'changes' && parts[1]) pullAsked.set(parts[1], now());
+  });
   const t0 = now();
   const node = await DrayerNode.start({ dataDir, host: addr, port: 0, multicastInterface: addr, log: () => {} });
   const mine = await node.call('createStream', { name: `node ${addr}` });
@@ -71,13 +91,15 @@ async function main(addr: string, dataDir: string): Promise<void> {
     for (const p of posts) {
       if (s.has(p.title)) continue;
       s.add(p.title);
-      send({ op: 'arrive', pk, title: p.title, t });
+      send({ op: 'arrive', pk, title: p.title, t, tReq: pullAsked.get(Buffer.from(pk, 'base64').toString('base64url')) });
     }
   };
   node.subscribe((e) => {
     if (e.event === 'recordsChanged' && !e.data.local) void check(e.data.publicKey, now());
   });
 
+  const session = new inspector.Session();
+  const post = (method: string): Promise<unknown> => new Promise((res, rej) => session.post(method, (e, r) => (e ? rej(e) : res(r))));
   const handle = async (m: ToChild): Promise<unknown> => {
     switch (m.op) {
       case 'follow':
@@ -99,7 +121,7 @@ async function main(addr: string, dataDir: string): Promise<void> {
       }
       case 'counters': {
         const cpu = process.cpuUsage();
-        const c: Counters = { cpuUs: cpu.user + cpu.system, served, requested, rss: process.memoryUsage().rss, following };
+        const c: Counters = { cpuUs: cpu.user + cpu.system, served, servedBy: { ...servedBy }, requested, rss: process.memoryUsage().rss, following };
         return c;
       }
       case 'create': {
@@ -116,6 +138,17 @@ async function main(addr: string, dataDir: string): Promise<void> {
         await check(m.key, now());
         return { posts: s.posts, ms };
       }
+      case 'profile':
+        if (m.start) {
+          session.connect();
+          await post('Profiler.enable');
+          await post('Profiler.start');
+        } else {
+          const { profile } = (await post('Profiler.stop')) as { profile: unknown };
+          fs.writeFileSync(path.join(m.dir, `burst-${addr}.cpuprofile`), JSON.stringify(profile));
+          session.disconnect();
+        }
+        return null;
       case 'stop':
         await node.stop();
         return null;

@@ -19,6 +19,8 @@ export interface SizeFigures {
   burst_median_ms: number | null;
   burst_max_ms: number | null;
   burst_missing: number;
+  /** CPU of all nodes from the burst's posts until the last arrival, per delivery (ms) */
+  burst_cpu_ms_per_delivery: number;
   idle_window_s: number;
   /** share of the first and burst posts held everywhere when the idle window began (below 1: still syncing) */
   idle_caught_up: number;
@@ -118,6 +120,7 @@ export function table(sizes: SizeFigures[], exps: ReturnType<typeof exponents>):
     ['all post at once: within 2 s', (s) => pct(s.burst_within_2s), '≥ 95%'],
     ['all post at once: median / max', (s) => `${fmt(s.burst_median_ms, ' ms')} / ${fmt(s.burst_max_ms, ' ms')}`, ''],
     ['all post at once: never arrived', (s) => String(s.burst_missing), '0'],
+    ['all post at once: CPU a delivery, all nodes', (s) => `${s.burst_cpu_ms_per_delivery} ms`, ''],
     ['idle window began with the LAN caught up', (s) => pct(s.idle_caught_up), '100%'],
     ['idle HTTP requests a minute, all nodes', (s) => fmt(s.idle_requests_per_min), 'exponent ≤ 2'],
     ['  … per followed stream', (s) => fmt(s.idle_requests_per_min_per_follow, '', 2), 'flat'],

@@ -61,7 +61,7 @@ class Child {
   constructor(
     readonly addr: string,
     readonly proc: ChildProcess,
-    onArrive: (m: { pk: string; title: string; t: number }, to: Child) => void,
+    onArrive: (m: { pk: string; title: string; t: number; tReq?: number }, to: Child) => void,
   ) {
     proc.on('message', (m: FromChild) => {
       if (m.op === 'arrive') onArrive(m, this);
@@ -89,7 +89,11 @@ class Child {
 }
 
 /** Fork the nodes, each on 127.0.0.(K+2); resolves once every one has its stream and first post. */
-async function startNodes(n: number, root: string, onArrive: (m: { pk: string; title: string; t: number }, to: Child) => void): Promise<Child[]> {
+async function startNodes(
+  n: number,
+  root: string,
+  onArrive: (m: { pk: string; title: string; t: number; tReq?: number }, to: Child) => void,
+): Promise<Child[]> {
   const script = path.join(here, 'lan-child.js');
   const children: Child[] = [];
   const ready: Promise<void>[] = [];
@@ -177,9 +181,13 @@ async function measureSize(n: number, idleS: number, rounds: number, followTries
     if (!m) byTitle.set(title, (m = new Map()));
     return m;
   };
-  const onArrive = (m: { pk: string; title: string; t: number }, to: Child): void => {
+  // when each arrival's pull was asked for (the last /changes request of that stream before it landed)
+  const asked = new Map<string, number>();
+  const onArrive = (m: { pk: string; title: string; t: number; tReq?: number }, to: Child): void => {
     const at = arrived(m.pk, m.title);
-    if (!at.has(to.addr)) at.set(to.addr, m.t);
+    if (at.has(to.addr)) return;
+    at.set(to.addr, m.t);
+    if (m.tReq !== undefined) asked.set(`${m.pk} ${m.title} ${to.addr}`, m.tReq);
   };
   const mc = await multicastCounter();
   say(`N = ${n}: starting ${n} nodes (load ${loadStart})`);
@@ -215,6 +223,7 @@ async function measureSize(n: number, idleS: number, rounds: number, followTries
 
     // 2. One post at a time → all N−1 followers.
     const single: number[] = [];
+    const singleHeard: number[] = []; // post → its pull asked for
     let singleMissing = 0;
     for (let r = 0; r < rounds; r++) {
       const poster = nodes[(r * 7) % n]!;
@@ -222,26 +231,38 @@ async function measureSize(n: number, idleS: number, rounds: number, followTries
       const { t } = await poster.ask<{ t: number }>({ op: 'post', title });
       await until(() => (arrivals.get(poster.pk)?.get(title)?.size ?? 0) >= n - 1, 20_000);
       const at = arrivals.get(poster.pk)?.get(title) ?? new Map<string, number>();
-      for (const v of at.values()) single.push(v - t);
+      for (const [addr, v] of at) {
+        single.push(v - t);
+        const q = asked.get(`${poster.pk} ${title} ${addr}`);
+        if (q !== undefined && q >= t) singleHeard.push(q - t);
+      }
       singleMissing += n - 1 - at.size;
       await sleep(1000);
     }
-    say(`N = ${n}: one post → followers, median ${round(median(single) ?? NaN)} ms`);
+    say(`N = ${n}: one post → followers, median ${round(median(single) ?? NaN)} ms (its pull asked for after ${round(median(singleHeard) ?? NaN)} ms)`);
 
     // 3. Every node posts at once.
+    const snap = (): Promise<Counters[]> => Promise.all(nodes.map((c) => c.ask<Counters>({ op: 'counters' })));
+    // BENCH_LAN_PROF=DIR: each node's main thread is profiled over the burst (scripts/cpuprofile-top.mjs reads them)
+    const profDir = process.env.BENCH_LAN_PROF;
+    if (profDir) await Promise.all(nodes.map((c) => c.ask({ op: 'profile', dir: profDir, start: true })));
+    const cpuBefore = await snap();
     const posted = await Promise.all(nodes.map((c) => c.ask<{ t: number }>({ op: 'post', title: 'burst' }).then((r) => ({ c, t: r.t }))));
     await until(() => count('burst') >= want, 60_000);
     const burst: number[] = [];
     for (const { c, t } of posted) for (const v of arrivals.get(c.pk)?.get('burst')?.values() ?? []) burst.push(v - t);
     const within = (ms: number): number => round(burst.filter((d) => d <= ms).length / want, 3);
-    say(`N = ${n}: all at once, ${round(within(2000) * 100, 1)}% within 2 s`);
+    // the CPU all nodes spent on it (posting, announcing, serving and pulling), per delivery
+    const cpuAfter = await snap();
+    if (profDir) await Promise.all(nodes.map((c) => c.ask({ op: 'profile', dir: profDir, start: false })));
+    const burstCpuMs = cpuAfter.reduce((a, c, i) => a + (c.cpuUs - cpuBefore[i]!.cpuUs) / 1000, 0) / Math.max(1, burst.length);
+    say(`N = ${n}: all at once, ${round(within(2000) * 100, 1)}% within 2 s; ${round(burstCpuMs, 2)} ms of CPU a delivery, all nodes`);
 
     // 4. Idle: nothing changes; what does the LAN cost? Measured once the LAN has caught up (every
     // first and burst post everywhere, or the convergence wait over): before that it is still syncing.
     await until(() => count('first') >= want && count('burst') >= want, convergeWait);
     const caughtUp = round((count('first') + count('burst')) / (2 * want), 3);
     await sleep(5000);
-    const snap = (): Promise<Counters[]> => Promise.all(nodes.map((c) => c.ask<Counters>({ op: 'counters' })));
     const before = await snap();
     const mcBefore = { bytes: mc.bytes, packets: mc.packets };
     const tIdle = now();
@@ -251,7 +272,16 @@ async function measureSize(n: number, idleS: number, rounds: number, followTries
     const perMin = (x: number): number => (x * 60_000) / idleMs;
     const requests = after.reduce((a, c, i) => a + c.served - before[i]!.served, 0);
     const cpu = after.map((c, i) => perMin((c.cpuUs - before[i]!.cpuUs) / 1e6));
-    say(`N = ${n}: idle ${round(idleMs / 1000)} s: ${round(perMin(requests))} requests a minute`);
+    const by: Record<string, number> = {};
+    after.forEach((c, i) => {
+      for (const [k, v] of Object.entries(c.servedBy)) by[k] = (by[k] ?? 0) + v - (before[i]!.servedBy[k] ?? 0);
+    });
+    const kinds = Object.entries(by)
+      .filter(([, v]) => v > 0)
+      .sort((a, b) => b[1] - a[1])
+      .map(([k, v]) => `${k} ${round(perMin(v))}`)
+      .join(', ');
+    say(`N = ${n}: idle ${round(idleMs / 1000)} s: ${round(perMin(requests))} requests a minute (${kinds || 'none'})`);
 
     // 5. Fresh follows: a stream new on the LAN, held by all but its tester, then followed there by key alone.
     const followMs: number[] = [];
@@ -293,6 +323,7 @@ async function measureSize(n: number, idleS: number, rounds: number, followTries
       burst_median_ms: burst.length ? round(median(burst)!) : null,
       burst_max_ms: burst.length ? round(Math.max(...burst)) : null,
       burst_missing: want - burst.length,
+      burst_cpu_ms_per_delivery: round(burstCpuMs, 2),
       idle_window_s: round(idleMs / 1000, 1),
       idle_caught_up: caughtUp,
       idle_requests_per_min: round(perMin(requests)),

@@ -130,9 +130,10 @@ test('discovery on a private network namespace: three nodes', { timeout: 30_000 
     assert.deepEqual(r.nearby, { name: 'alpha', mtip: true, peers: ['A:8001'] });
   });
 
-  await t.test('a signed record announcement reaches the others within 1 s, without its value', () => {
+  await t.test('a signed record announcement reaches the others within 1 s, with its value when it fits, else without', () => {
     assert.ok(r.record.B !== null && r.record.B < 1000, show);
     assert.ok(r.record.C !== null && r.record.C < 1000, show);
+    assert.ok(r.recordBig !== null && r.recordBig < 1000, show);
   });
 
   await t.test('forged record announcements emit nothing', () => {
@@ -298,8 +299,9 @@ test('a discovery flood: bounded peers and streams, capped intervals, nothing un
   });
 
   await t.test('library.db holds only the configured source and the peer that served verified records', () => {
-    assert.deepEqual(r.library.peers, ['author', 'mirror'], show);
-    assert.deepEqual(r.library.cursors, ['author', 'mirror'], show);
+    // the mirror is there only if the follower pulled from it (a short post comes in the packet itself)
+    for (const k of ['peers', 'cursors'])
+      assert.ok(r.library[k].includes('author') && r.library[k].every((p: string) => p === 'author' || p === 'mirror'), show);
     assert.ok(r.mirrorPullMs !== null, `a genuine announcement no longer reached the follower: ${show}`);
   });
 

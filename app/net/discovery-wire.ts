@@ -5,7 +5,7 @@
 // The node id sits in a fixed header so a node drops its own looped-back packets without
 // decoding them. Packets without the magic, larger than the limit, malformed, or beyond a
 // sender's rate are dropped and counted; nothing a packet says is ever written anywhere:
-// record announcements are signature-checked and can only make the node pull.
+// record announcements are signature-checked (and their value, when they carry one, hash-checked).
 //
 // Messages (the map's `t`):
 //   'a' announce  { p: http port, nm: name, v: announce interval (ms),
@@ -23,7 +23,11 @@
 //                 same `h`; a different `h` without the full listing (lost) makes it ask that
 //                 node (a targeted hello). Older nodes ignore `h` and always list everything.
 //   'q' ask       { k: pk(32), m: mod }   "anything newer than mod m for chain k?"
-//   'r' record    { p: http port, r: wire record without its value (val nil) }
+//   'r' record    { p: http port, r: wire record, with its value when the packet stays within
+//                 1200 bytes (a short post), else without it (val nil) }. A follower applies a
+//                 record with its value as it would from a pull (DESIGN §3's rules take any
+//                 signed record, in any order, from anyone), so a short post needs no HTTP at
+//                 all; one without its value makes it pull. Older nodes drop the value and pull.
 //   'h' hello     {}   "who is there?": sent by a node that starts, rejoins the group, or whose
 //                 LAN addresses changed, so it need not wait up to an announce interval for the
 //                 others. Every node answers with its announcement, once for all the hellos heard
@@ -239,7 +243,6 @@ function record(m: Msg): { t: 'r'; port: number; record: DrayerRecord } | null {
   } catch {
     return null;
   }
-  if (checkRecord(r, r.chain) !== null) return null;
-  r.val = null; // it can only trigger a pull
+  if (checkRecord(r, r.chain) !== null) return null; // the signature, and the value's hash when it has one
   return { t: 'r', port: m.p, record: r };
 }

@@ -259,7 +259,8 @@ export class Discovery extends EventEmitter {
   }
 
   /**
-   * Tell LAN followers about a new record (metadata only) so they pull within a second. The
+   * Tell LAN followers about a new record (with its value when the packet has room for it) so they
+   * apply it at once, or pull. The
    * stream's writer always does; a `mirror` that applied it only when nothing on the LAN
    * announced that M-tip yet (it came from outside: a server, a phone), so a post costs the LAN
    * one packet and one signature check per node, not one per mirror.
@@ -277,7 +278,9 @@ export class Discovery extends EventEmitter {
       return;
     }
     this.lan.noteTip(k, record.mod, Date.now());
-    const packet = frame(this.nodeId, { t: 'r', p: this.safePort(), r: toWire(record, true) });
+    // with its value when it fits (followers then need no pull), else without it
+    let packet = frame(this.nodeId, { t: 'r', p: this.safePort(), r: toWire(record, record.val === null) });
+    if (packet.length > MAX_PACKET && record.val !== null) packet = frame(this.nodeId, { t: 'r', p: this.safePort(), r: toWire(record, true) });
     if (packet.length > MAX_PACKET) {
       // too big to announce (a long key): announce the stream's new M-tip instead
       this.counters.unsent++;
@@ -577,7 +580,7 @@ export class Discovery extends EventEmitter {
     if (p) this.emit('peerLost', p);
   }
 
-  /** A record announced (signature checked, value dropped): the node may pull. */
+  /** A record announced (signature checked; its value, when it came with one, hash-checked): the node may apply it or pull. */
   private onRecord(record: DrayerRecord, port: number, nodeId: string, address: string): void {
     const k = hexOf(record.chain);
     this.lan.noteTip(k, record.mod, Date.now());

@@ -8,8 +8,10 @@
 // qualify): /<pk>/newestRecordsJSON/drayer (the ids of the stream's `drayer` records; drayer/info
 // is not always id 1: deleting the newest record re-issues the one before it) and /<pk>/record/<id>.
 //
-// What announcements can make a node do is bounded: answers are cached per (address, port,
-// stream) for a while (failures too), lookups run at most a few per address and a few overall,
+// A proof is kept while its holder keeps announcing the stream (it is asked again only when the
+// stream announces a newer M-tip, which may carry a new name): an idle LAN asks nothing, however
+// many computers hold a stream. What announcements can make a node do is bounded: answers are
+// cached per (address, port, stream) (failures for a while), lookups run at most a few per address and a few overall,
 // wait in bounded queues, start at a bounded rate, and a server (address and port) that fails
 // is not asked again for a while (doubling up to a minute; announcements of it meanwhile are
 // dropped, so it holds no place in the queues); answers are read up to a size and a time.
@@ -22,7 +24,7 @@ import { TokenBucket } from './rate.js';
 import { cleanName } from '../core/text.js';
 
 export interface NearbyLimits {
-  /** a verified answer is believed this long, then asked again */
+  /** a verified answer is believed this long (while its holder announces the stream, it is not asked again before) */
   ttlMs: number;
   /** asked again sooner when the stream announces a newer M-tip (it may have a new name), at most this often */
   recheckMs: number;
@@ -50,10 +52,10 @@ export interface NearbyLimits {
 }
 
 export const NEARBY_LIMITS: NearbyLimits = {
-  ttlMs: 5 * 60_000,
+  ttlMs: 24 * 3600_000,
   recheckMs: 30_000,
   failTtlMs: 30_000,
-  maxEntries: 2048,
+  maxEntries: 8192,
   perAddress: 2,
   overall: 8,
   queuePerServer: 32,

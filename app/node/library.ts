@@ -268,6 +268,11 @@ export class Library {
     return (this.st.cursorGet.get(peer, streamPk) as { node_id: string } | undefined)?.node_id;
   }
 
+  /** The peer served verified records of the stream before (a cursor past 0 is kept only for a peer that proved itself). */
+  servedBefore(peer: string, streamPk: string): boolean {
+    return ((this.st.cursorGet.get(peer, streamPk) as { seq: number } | undefined)?.seq ?? 0) > 0;
+  }
+
   setCursor(peer: string, streamPk: string, nodeId: string, seq: number): void {
     if (!Number.isSafeInteger(seq) || seq < 0) throw new DrayerError('INVALID_ARGUMENT', `A sync cursor is a non-negative integer, not ${seq}.`);
     const held = this.st.cursorGet.get(peer, streamPk) as { node_id: string; seq: number } | undefined;

@@ -6,7 +6,8 @@ import type { DrayerRecord } from '../core/record.js';
 import { Discovery, type Peer } from '../net/discovery.js';
 import { NearbyVerifier, type VerifiedInfo } from '../net/nearby.js';
 import { emit } from './events.js';
-import { pullOnAnnouncement } from './scheduler.js';
+import { pullOnAnnouncement, recordAnnounced } from './scheduler.js';
+import { urlOf } from './sources.js';
 import { settingsOf, sharedStreams, type NodeState } from './state.js';
 
 export async function startDiscovery(n: NodeState): Promise<void> {
@@ -37,12 +38,11 @@ export async function startDiscovery(n: NodeState): Promise<void> {
     emit(n, 'peerLost', { nodeId: p.nodeId, address: p.address, port: p.port, name: p.name });
   });
   d.on('stream', (x: { publicKey: Uint8Array; mtip: number; address: string; port: number }) => {
-    v.want(x.address, x.port, x.publicKey, x.mtip);
+    // a stream held here needs no lookup: its name is in our own copy, and pulls prove its holders
+    if (!n.streams.has(formatKey(x.publicKey))) v.want(x.address, x.port, x.publicKey, x.mtip);
     pullOnAnnouncement(n, { publicKey: x.publicKey, address: x.address, port: x.port, mod: x.mtip });
   });
-  d.on('record', (x: { record: DrayerRecord; address: string; port: number }) =>
-    pullOnAnnouncement(n, { publicKey: x.record.chain, address: x.address, port: x.port, mod: x.record.mod }),
-  );
+  d.on('record', (x: { record: DrayerRecord; address: string; port: number }) => recordAnnounced(n, x));
   await d.start();
   n.discovery = d;
   n.nearbyInfo = v;
@@ -57,10 +57,20 @@ export async function stopDiscovery(n: NodeState): Promise<void> {
   n.discovery = null;
 }
 
+/**
+ * Whether a computer proved it serves a stream: its signed drayer/info checked (nearby.ts), or,
+ * for a stream held here, verified records of it served to us before (a sync cursor past 0).
+ */
+function proved(n: NodeState, address: string, port: number, pk: Uint8Array, held: boolean): VerifiedInfo | true | undefined {
+  const info = n.nearbyInfo?.verified(address, port, pk);
+  if (info) return info;
+  return held && n.library.servedBefore(urlOf(address, port), formatKey(pk)) ? true : undefined;
+}
+
 /** A peer's streams that Nearby shows: those it proved it serves. */
 function verifiedStreams(n: NodeState, p: { address: string; port: number; streams: { publicKey: Uint8Array }[] }): string[] {
-  const v = n.nearbyInfo;
-  return v ? p.streams.filter((s) => v.verified(p.address, p.port, s.publicKey)).map((s) => formatKey(s.publicKey)) : [];
+  if (!n.nearbyInfo) return [];
+  return p.streams.filter((s) => proved(n, p.address, p.port, s.publicKey, n.streams.has(formatKey(s.publicKey)))).map((s) => formatKey(s.publicKey));
 }
 
 /** peerFound for a peer with streams to show (or that had some): made-up announcements stay silent. */
@@ -83,21 +93,30 @@ export function nearbyStreams(n: NodeState): NearbyStream[] {
   const names = new Map((n.discovery?.peers() ?? []).map((p) => [`${p.address}/${p.nodeId}`, p.name]));
   for (const x of n.discovery?.nearby() ?? []) {
     const pk = formatKey(x.publicKey);
+    const entry = n.library.getStream(pk);
     let info: VerifiedInfo | undefined;
+    let shown = false;
     const peers: NearbyStream['peers'] = [];
     for (const p of x.peers) {
-      // a holder known from its full listing is not announced again while others announce the
-      // stream: its proof is renewed here, when asked for, not by its announcements
-      v.want(p.address, p.port, x.publicKey, 0);
-      const proved = v.verified(p.address, p.port, x.publicKey);
-      if (!proved) continue;
-      if (!info || proved.mod > info.mod) info = proved; // the later info names the stream
+      // a holder heard only from its full listing (Trickle leaves it out of later announcements)
+      // is looked up here, once: a proof is kept while it announces the stream
+      if (!entry) v.want(p.address, p.port, x.publicKey, 0);
+      const proof = proved(n, p.address, p.port, x.publicKey, !!entry);
+      if (!proof) continue;
+      shown = true;
+      if (proof !== true && (!info || proof.mod > info.mod)) info = proof; // the later info names the stream
       const name = names.get(`${p.address}/${p.nodeId}`);
       peers.push(name ? { address: p.address, port: p.port, name } : { address: p.address, port: p.port });
     }
-    const held = n.streams.get(pk);
-    if (info)
-      out.push({ publicKey: pk, name: streamName(info.name, x.publicKey), following: !!held, ...(held?.writable ? { owned: true } : {}), peers, mtip: x.mtip });
+    if (!shown && entry) {
+      // held here, but no holder served it to us yet: look its holders up (once each, kept while announced)
+      for (const p of x.peers) v.want(p.address, p.port, x.publicKey, 0);
+      continue;
+    }
+    if (!shown) continue;
+    // a stream held here is named by our own copy, as everywhere else in the app
+    const name = entry ? streamName(entry.name, x.publicKey) : streamName(info?.name ?? '', x.publicKey);
+    out.push({ publicKey: pk, name, following: !!entry, ...(entry?.owned ? { owned: true } : {}), peers, mtip: x.mtip });
   }
   return out;
 }

@@ -18,6 +18,8 @@ import { afterChange } from './changes.js';
 import { emit } from './events.js';
 import { configuredSources, type Holder, holdersOf, lanHolders, MAX_HEARD_SOURCES, sourcesFor, urlOf } from './sources.js';
 import { heldBack, noteRound, noteSync } from './sync-report.js';
+import { bytesEqual } from '../core/crypto.js';
+import type { DrayerRecord } from '../core/record.js';
 import { DEFAULT_SETTINGS, lanSkip, pausedError, remember, settingsOf, streamOf, syncModeOf, type NodeState, type PullHint, type SyncState } from './state.js';
 
 /** Pulls running at once; more wait their turn (when every node posts at once, ~N pulls queue here). */
@@ -370,16 +372,16 @@ function cursorsFor(n: NodeState, proven: () => boolean): CursorStore {
 export function pullOnAnnouncement(n: NodeState, hint: PullHint): void {
   const pk = formatKey(hint.publicKey);
   const s = n.streams.get(pk);
-  if (n.stopped || !s || s.writable || hint.mod <= s.mtip()) return;
+  if (n.stopped || !s || s.writable || (hint.mod <= s.mtip() && !hint.patch)) return;
   const mode = syncModeOf(n);
   if (mode === 'paused' || (mode === 'lan' && !isLanHost(hint.address))) return;
   if (!Number.isInteger(hint.port) || hint.port <= 0 || hint.port > 65535) return;
-  if (tipPulled(n, urlOf(hint.address, hint.port), pk, hint.mod)) return;
+  if (!hint.patch && tipPulled(n, urlOf(hint.address, hint.port), pk, hint.mod)) return;
   const { hints } = n.sync;
   let waiting = hints.get(pk);
   if (!waiting) hints.set(pk, (waiting = new Map()));
   const old = waiting.get(hint.address);
-  if (old && old.mod >= hint.mod) return;
+  if (old && old.mod >= hint.mod && (old.patch || !hint.patch)) return;
   waiting.delete(hint.address); // to the end: the order hints were heard in breaks ties
   if (waiting.size >= MAX_HINT_ADDRESSES) {
     const lowest = [...waiting].reduce((a, b) => (b[1].mod < a[1].mod ? b : a));
@@ -388,6 +390,42 @@ export function pullOnAnnouncement(n: NodeState, hint: PullHint): void {
   }
   waiting.set(hint.address, { ...hint, publicKey: s.publicKey });
   drainHints(n);
+}
+
+/**
+ * A record announced on the LAN (its signature checked by discovery). One that carries its value
+ * (a short post) is applied here at once, as a pull would apply it: DESIGN §3's rules take any
+ * signed record, in any order, from anyone, so the packet is as good a source as a page, and a
+ * post reaches every follower with no HTTP round trip. One without its value, or a file (its
+ * chunks come with a pull), makes this node pull from its announcer: when its tip is newer, or
+ * when it is a version of a record below the tip that this copy does not hold (the patches an
+ * edit or a delete leaves move no M-tip, yet must reach followers).
+ */
+export function recordAnnounced(n: NodeState, x: { record: DrayerRecord; address: string; port: number }): void {
+  const r = x.record;
+  const pk = formatKey(r.chain);
+  const s = n.streams.get(pk);
+  if (n.stopped || !s || s.writable) return;
+  const mode = syncModeOf(n);
+  if (mode === 'paused' || (mode === 'lan' && !isLanHost(x.address)) || heldBack(n, pk)) return;
+  const held = s.getById(r.id);
+  if (held && (held.mod > r.mod || (held.mod === r.mod && bytesEqual(held.sig, r.sig)))) return; // as new or newer here
+  const tip = s.mtip();
+  if (r.val !== null && r.type !== 'file') {
+    try {
+      const res = s.apply([r], { verified: true });
+      if (res.stored.length === 0 && res.removed.length === 0) return; // refused by the rules (stale, deleted since), or outside a partial copy's window
+      afterChange(n, s, res, false);
+      noteSync(n, pk, { at: Date.now(), peer: urlOf(x.address, x.port), records: 1, stored: res.stored.length });
+      // The next record after this copy's M-tip, new: that is all there is. Otherwise a pull follows:
+      // records this copy missed before it (a lost packet, a computer that was off), or the records
+      // an edit or a delete re-signed beside it (patches, which announce nothing of their own).
+      if (!held && res.removed.length === 0 && r.prevch === tip) return;
+    } catch (e) {
+      n.log(`a record announced by ${x.address} could not be applied (${(e as Error).message}); pulling it instead`);
+    }
+  }
+  pullOnAnnouncement(n, { publicKey: r.chain, address: x.address, port: x.port, mod: r.mod, patch: r.mod <= s.mtip() });
 }
 
 /** Drain the hints on the next turn (after the pull that ends now has let go of its stream). */
@@ -420,7 +458,7 @@ export function drainHints(n: NodeState): void {
     for (const [address, h] of waiting) {
       const url = urlOf(h.address, h.port);
       // old news, a peer backing off (hints never skip it; the round asks again), or a tip already pulled
-      if (h.mod <= mine || (peerState.get(url)?.nextTry ?? 0) > now || tipPulled(n, url, pk, h.mod, now)) waiting.delete(address);
+      if ((!h.patch && (h.mod <= mine || tipPulled(n, url, pk, h.mod, now))) || (peerState.get(url)?.nextTry ?? 0) > now) waiting.delete(address);
       else candidates.push({ h, url, proven: n.library.getPeer(url) !== undefined });
     }
     if (waiting.size === 0) {
@@ -444,7 +482,7 @@ export function drainHints(n: NodeState): void {
       const { url, h } = c;
       void syncStream(n, pk, url).then(
         (reports) => {
-          if (reports.length > 0 && reports.every((r) => !r.error && !r.cancelled && !r.skipped)) notePulled(n, url, pk, h.mod);
+          if (!h.patch && reports.length > 0 && reports.every((r) => !r.error && !r.cancelled && !r.skipped)) notePulled(n, url, pk, h.mod);
         },
         () => {},
       );

@@ -60,6 +60,8 @@ export interface PullHint {
   address: string;
   port: number;
   mod: number;
+  /** a record this copy holds another version of, or lacks, below its M-tip (an edit's or a delete's patch): pulled although no newer tip is announced */
+  patch?: boolean;
 }
 
 /** The scheduler's books (scheduler.ts): who is backing off, what is running, what waits its turn. */
