@@ -19,7 +19,7 @@ export type ToChild =
   | { op: 'counters'; id: number }
   | { op: 'create'; id: number; name: string }
   | { op: 'followFresh'; id: number; key: string }
-  | { op: 'profile'; id: number; dir: string; start: boolean }
+  | { op: 'profile'; id: number; dir: string; name: string | null }
   | { op: 'stop'; id: number };
 
 /** What `counters` answers: totals since the node started. */
@@ -99,6 +99,7 @@ async function main(addr: string, dataDir: string): Promise<void> {
   });
 
   const session = new inspector.Session();
+  let profName = '';
   const post = (method: string): Promise<unknown> => new Promise((res, rej) => session.post(method, (e, r) => (e ? rej(e) : res(r))));
   const handle = async (m: ToChild): Promise<unknown> => {
     switch (m.op) {
@@ -139,13 +140,15 @@ async function main(addr: string, dataDir: string): Promise<void> {
         return { posts: s.posts, ms };
       }
       case 'profile':
-        if (m.start) {
+        // name: start profiling (written as NAME-ADDR.cpuprofile); null: stop and write
+        if (m.name !== null) {
+          profName = m.name;
           session.connect();
           await post('Profiler.enable');
           await post('Profiler.start');
         } else {
           const { profile } = (await post('Profiler.stop')) as { profile: unknown };
-          fs.writeFileSync(path.join(m.dir, `burst-${addr}.cpuprofile`), JSON.stringify(profile));
+          fs.writeFileSync(path.join(m.dir, `${profName}-${addr}.cpuprofile`), JSON.stringify(profile));
           session.disconnect();
         }
         return null;

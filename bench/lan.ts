@@ -197,6 +197,13 @@ async function measureSize(n: number, idleS: number, rounds: number, followTries
     const want = n * (n - 1);
 
     // 1. Convergence: every node follows every other stream (by key alone: sources are the announced holders).
+    // BENCH_LAN_PROF=DIR: each node's main thread is profiled over the convergence and over the burst
+    // (DIR/converge-ADDR.cpuprofile, DIR/burst-ADDR.cpuprofile; scripts/cpuprofile-top.mjs reads them)
+    const profDir = process.env.BENCH_LAN_PROF;
+    const profile = async (name: string | null): Promise<void> => {
+      if (profDir) await Promise.all(nodes.map((c) => c.ask({ op: 'profile', dir: profDir, name })));
+    };
+    await profile('converge');
     let followsPendingAt30s = 0;
     const t0 = now();
     const follows = nodes.map((c) => c.ask({ op: 'follow', keys: nodes.filter((o) => o !== c).map((o) => o.pk) }));
@@ -207,6 +214,7 @@ async function measureSize(n: number, idleS: number, rounds: number, followTries
     const convergeS = converged ? round((lastFirst - t0) / 1000, 2) : null;
     const convergedShare = round(count('first') / want, 3);
     say(`N = ${n}: ${converged ? `converged in ${convergeS} s` : `not converged after ${convergeWait / 1000} s (${convergedShare})`}`);
+    await profile(null);
     // The follow calls themselves: each answers once its first pull ends (they are not waited for longer).
     let followsLeft = nodes.length;
     for (const f of follows)
@@ -243,9 +251,7 @@ async function measureSize(n: number, idleS: number, rounds: number, followTries
 
     // 3. Every node posts at once.
     const snap = (): Promise<Counters[]> => Promise.all(nodes.map((c) => c.ask<Counters>({ op: 'counters' })));
-    // BENCH_LAN_PROF=DIR: each node's main thread is profiled over the burst (scripts/cpuprofile-top.mjs reads them)
-    const profDir = process.env.BENCH_LAN_PROF;
-    if (profDir) await Promise.all(nodes.map((c) => c.ask({ op: 'profile', dir: profDir, start: true })));
+    await profile('burst');
     const cpuBefore = await snap();
     const posted = await Promise.all(nodes.map((c) => c.ask<{ t: number }>({ op: 'post', title: 'burst' }).then((r) => ({ c, t: r.t }))));
     await until(() => count('burst') >= want, 60_000);
@@ -254,7 +260,7 @@ async function measureSize(n: number, idleS: number, rounds: number, followTries
     const within = (ms: number): number => round(burst.filter((d) => d <= ms).length / want, 3);
     // the CPU all nodes spent on it (posting, announcing, serving and pulling), per delivery
     const cpuAfter = await snap();
-    if (profDir) await Promise.all(nodes.map((c) => c.ask({ op: 'profile', dir: profDir, start: false })));
+    await profile(null);
     const burstCpuMs = cpuAfter.reduce((a, c, i) => a + (c.cpuUs - cpuBefore[i]!.cpuUs) / 1000, 0) / Math.max(1, burst.length);
     say(`N = ${n}: all at once, ${round(within(2000) * 100, 1)}% within 2 s; ${round(burstCpuMs, 2)} ms of CPU a delivery, all nodes`);
 
