@@ -14,6 +14,7 @@
 // with the share it reached, and the later phases run anyway).
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import * as dgram from 'node:dgram';
+import { decode } from '@msgpack/msgpack';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -154,12 +155,22 @@ async function until(done: () => boolean, ms: number): Promise<boolean> {
 }
 
 /** A socket that only listens to the discovery group (never sends): every node's multicast, counted. */
-async function multicastCounter(): Promise<{ bytes: number; packets: number; close(): Promise<void> }> {
+async function multicastCounter(): Promise<{ bytes: number; packets: number; byKind: Map<string, number>; close(): Promise<void> }> {
   const sock = dgram.createSocket({ type: 'udp4', reuseAddr: true });
-  const c = { bytes: 0, packets: 0, close: () => new Promise<void>((r) => sock.close(() => r())) };
+  // bytes by message: a (announce, full listing 'a*'), r (record), h (hello), q (ask), b (goodbye)
+  const byKind = new Map<string, number>();
+  const c = { bytes: 0, packets: 0, byKind, close: () => new Promise<void>((r) => sock.close(() => r())) };
   sock.on('message', (msg) => {
     c.bytes += msg.length;
     c.packets++;
+    let kind = '?';
+    try {
+      const m = decode(msg.subarray(20)) as { t?: string; f?: number };
+      kind = `${m.t}${m.f === 1 ? '*' : ''}`;
+    } catch {
+      /* not ours */
+    }
+    byKind.set(kind, (byKind.get(kind) ?? 0) + msg.length);
   });
   await new Promise<void>((resolve, reject) => {
     sock.once('error', reject);
@@ -270,10 +281,12 @@ async function measureSize(n: number, idleS: number, rounds: number, followTries
     const caughtUp = round((count('first') + count('burst')) / (2 * want), 3);
     await sleep(5000);
     const before = await snap();
-    const mcBefore = { bytes: mc.bytes, packets: mc.packets };
+    const mcBefore = { bytes: mc.bytes, packets: mc.packets, byKind: new Map(mc.byKind) };
     const tIdle = now();
     await sleep(idleS * 1000);
     const after = await snap();
+    // what the idle window heard (the fresh follows below announce too)
+    const mcIdle = { bytes: mc.bytes - mcBefore.bytes, packets: mc.packets - mcBefore.packets };
     const idleMs = now() - tIdle;
     const perMin = (x: number): number => (x * 60_000) / idleMs;
     const requests = after.reduce((a, c, i) => a + c.served - before[i]!.served, 0);
@@ -288,6 +301,12 @@ async function measureSize(n: number, idleS: number, rounds: number, followTries
       .map(([k, v]) => `${k} ${round(perMin(v))}`)
       .join(', ');
     say(`N = ${n}: idle ${round(idleMs / 1000)} s: ${round(perMin(requests))} requests a minute (${kinds || 'none'})`);
+    const mcKinds = [...mc.byKind]
+      .map(([k, v]) => [k, v - (mcBefore.byKind.get(k) ?? 0)] as const)
+      .filter(([, v]) => v > 0)
+      .map(([k, v]) => `${k} ${round((v * 1000) / idleMs)}`)
+      .join(', ');
+    say(`N = ${n}: idle multicast B/s by message: ${mcKinds || 'none'}`);
 
     // 5. Fresh follows: a stream new on the LAN, held by all but its tester, then followed there by key alone.
     const followMs: number[] = [];
@@ -336,8 +355,8 @@ async function measureSize(n: number, idleS: number, rounds: number, followTries
       idle_requests_per_min_per_follow: round(perMin(requests) / want, 3),
       idle_cpu_s_per_min: round(cpu.reduce((a, b) => a + b, 0) / n, 3),
       idle_cpu_s_per_min_max: round(Math.max(...cpu), 3),
-      multicast_bytes_per_s: round(((mc.bytes - mcBefore.bytes) * 1000) / idleMs),
-      multicast_packets_per_s: round(((mc.packets - mcBefore.packets) * 1000) / idleMs, 2),
+      multicast_bytes_per_s: round((mcIdle.bytes * 1000) / idleMs),
+      multicast_packets_per_s: round((mcIdle.packets * 1000) / idleMs, 2),
       follow_tries: followTries,
       follow_empty_share: followTries ? round(empty / followTries, 3) : 0,
       follow_median_ms: followMs.length ? round(median(followMs)!) : null,

@@ -15,6 +15,7 @@ export function afterChange(n: NodeState, s: Stream, res: { stored: DrayerRecord
   // A mirror that lost or replaced a big file drops the chunks nothing refers to any more.
   if (!local && (res.removed.length > 0 || res.stored.some((r) => r.type === 'file'))) gcChunks(s);
   n.seenSeq.set(pk, s.lastSeq());
+  n.sync.tips.delete(pk);
   // Only a changed info record can rename the stream: no decoding on every synced page.
   if (res.stored.some((r) => r.type === 'drayer' && r.key === 'info')) {
     const name = s.info().name;
@@ -54,6 +55,7 @@ export function watchLocalChanges(n: NodeState): void {
       const seq = s.lastSeq();
       if (seq === n.seenSeq.get(pk)) continue;
       n.seenSeq.set(pk, seq);
+      n.sync.tips.delete(pk);
       const r = n.library.indexStream(s);
       emit(n, 'recordsChanged', { publicKey: pk, stored: r.indexed, removed: r.removed, local: true });
       const tip = s.changesSince(Math.max(0, seq - 1), { limit: 1, metaOnly: true }).records;

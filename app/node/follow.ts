@@ -12,7 +12,7 @@ import { cleanName } from '../core/text.js';
 import { latestWindowStart } from '../net/sync.js';
 import { keyPathFor, Stream, writeKeyFile } from '../store/store.js';
 import { emit } from './events.js';
-import { syncStream } from './scheduler.js';
+import { releaseSyncs, syncStream } from './scheduler.js';
 import { nearbySource } from './sources.js';
 import { entryOf, lanSkip, pausedError, RELEASED_FILES, releasedFiles, streamOf, syncModeOf, uniqueFile, type NodeState } from './state.js';
 import { summary } from './views.js';
@@ -59,6 +59,7 @@ export function createStream(n: NodeState, name: string, about?: string): Stream
   n.library.addStream({ publicKey: pk, file, owned: true, name: name.trim() });
   n.library.indexStream(s);
   n.seenSeq.set(pk, s.lastSeq());
+  n.sync.tips.delete(pk);
   emit(n, 'streamsChanged', {});
   n.discovery?.announceNow();
   return summary(n, pk);
@@ -92,6 +93,7 @@ export async function follow(n: NodeState, a: Arg<'follow'>): Promise<StreamSumm
   n.streams.set(pkText, s);
   n.library.addStream({ publicKey: pkText, file, owned: false, name: '', settings: from ? { sources: [peerId(from)] } : {} });
   n.seenSeq.set(pkText, s.lastSeq());
+  n.sync.tips.delete(pkText);
   emit(n, 'streamsChanged', {});
   // The address given, else the holders heard on the LAN one after another (best first) until one gives the stream.
   await syncStream(n, pkText, undefined, true, 'follow');
@@ -106,6 +108,7 @@ export function unfollow(n: NodeState, publicKey: string, deleteData?: boolean):
     throw new DrayerError('PROTECTED', 'This is your own stream; its files are not deleted from here. Remove them by hand if you really mean it.');
   const pk = formatKey(s.publicKey);
   const e = entryOf(n, pk);
+  releaseSyncs(n, pk);
   s.close();
   n.streams.delete(pk);
   n.library.removeStream(pk);
@@ -145,9 +148,11 @@ export async function restore(n: NodeState, words: string, url?: string): Promis
   n.streams.set(pk, s);
   n.library.addStream({ publicKey: pk, file, owned: false, name: '', settings: url ? { sources: [peerId(url)] } : {} });
   n.seenSeq.set(pk, s.lastSeq());
+  n.sync.tips.delete(pk);
   const undo = () => {
     n.streams.delete(pk);
     n.seenSeq.delete(pk);
+    n.sync.tips.delete(pk);
     n.library.removeStream(pk);
     s.close();
     for (const f of ['', '-wal', '-shm']) fs.rmSync(full + f, { force: true });

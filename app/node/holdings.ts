@@ -33,6 +33,7 @@ export function openKnownStreams(n: NodeState): void {
       try {
         s = Stream.open(file, { expectedKey: parseKey(e.publicKey) });
         n.seenSeq.set(e.publicKey, s.lastSeq());
+        n.sync.tips.delete(e.publicKey);
         n.library.indexStream(s);
         return s;
       } catch (err) {
@@ -106,6 +107,7 @@ function adoptFile(n: NodeState, file: string, probe: StreamProbe): void {
   }
   n.streams.set(pk, s);
   n.seenSeq.set(pk, s.lastSeq());
+  n.sync.tips.delete(pk);
   const sources = givenSources(n.library.getStream(pk), s);
   const what = s.writable
     ? 'your own stream (its key file is beside it)'
@@ -122,6 +124,7 @@ function dropStream(n: NodeState, pk: string, why: 'gone' | 'replaced'): void {
   const e = n.library.getStream(pk);
   n.streams.delete(pk);
   n.seenSeq.delete(pk);
+  n.sync.tips.delete(pk);
   n.library.removeStream(pk);
   const running = [...n.sync.syncing].filter(([key]) => key.startsWith(`${pk} `)).map(([, job]) => job);
   const closed = Promise.allSettled(running).then(() => {
@@ -196,6 +199,7 @@ export function openStreamFile(n: NodeState, given: string): StreamSummary {
     );
   n.streams.set(pk, s);
   n.seenSeq.set(pk, s.lastSeq());
+  n.sync.tips.delete(pk);
   n.log(
     `Opened ${full}: ${describeStream(String(s.info().name ?? ''), pk)}, ${s.writable ? 'your own stream (its key file is beside it)' : 'a read-only mirror (no key file beside it)'}.`,
   );

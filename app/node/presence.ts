@@ -64,7 +64,25 @@ export async function stopDiscovery(n: NodeState): Promise<void> {
 function proved(n: NodeState, address: string, port: number, pk: Uint8Array, held: boolean): VerifiedInfo | true | undefined {
   const info = n.nearbyInfo?.verified(address, port, pk);
   if (info) return info;
-  return held && n.library.servedBefore(urlOf(address, port), formatKey(pk)) ? true : undefined;
+  return held && servedBefore(n, urlOf(address, port), formatKey(pk)) ? true : undefined;
+}
+
+/**
+ * library.servedBefore, remembered: every full listing heard asks it of each stream listed. A yes
+ * stays yes (until the stream is let go of); a no is asked again after a few seconds.
+ */
+const served = new WeakMap<NodeState, Map<string, number>>();
+const SERVED_NO_MS = 5000;
+function servedBefore(n: NodeState, url: string, pk: string): boolean {
+  let m = served.get(n);
+  if (!m) served.set(n, (m = new Map()));
+  const key = `${url} ${pk}`;
+  const until = m.get(key);
+  if (until !== undefined && (until === Infinity || until > Date.now())) return until === Infinity && n.streams.has(pk);
+  const yes = n.library.servedBefore(url, pk);
+  if (m.size >= 8192) m.clear();
+  m.set(key, yes ? Infinity : Date.now() + SERVED_NO_MS);
+  return yes;
 }
 
 /** A peer's streams that Nearby shows: those it proved it serves. */

@@ -56,6 +56,7 @@ export function newSyncState(): SyncState {
     pullBuckets: new Map(),
     pullBucket: new TokenBucket(ANNOUNCED_PULLS, Date.now()),
     tipsPulled: new Map(),
+    tips: new Map(),
     nextCheck: new Map(),
     rotation: new Map(),
     quietSyncs: new Map(),
@@ -101,13 +102,27 @@ export function syncStream(n: NodeState, pk: string, only?: string, force = fals
   const other = [...syncing].find(([k]) => k.startsWith(`${pk} `))?.[1];
   if (other && !force) return other;
   const run = () => runSync(n, pk, only, force, kind);
-  const job = (other ? other.catch(() => []).then(run) : run()).finally(() => {
-    syncing.delete(key);
+  const job: Promise<SyncReport[]> = (other ? other.catch(() => []).then(run) : run()).finally(() => {
+    if (syncing.get(key) === job) syncing.delete(key); // not a later pull's (the stream let go of and taken again)
     if (n.sync.hints.has(pk)) drainSoon(n); // hints that waited for this pull
   });
   syncing.set(key, job);
   return job;
 }
+
+/**
+ * A stream let go of (unfollowed, its file gone): its pulls stop, writing nothing more (no
+ * cursor, no sync state: those would be the next copy's), and a follow of it again starts its own.
+ */
+export function releaseSyncs(n: NodeState, pk: string): void {
+  n.sync.cancels.get(pk)?.abort(RELEASED);
+  n.sync.cancels.delete(pk);
+  for (const k of [...n.sync.syncing.keys()]) if (k.startsWith(`${pk} `)) n.sync.syncing.delete(k);
+  n.sync.hints.delete(pk);
+  n.sync.tips.delete(pk);
+}
+const RELEASED = 'released';
+const released = (signal: AbortSignal): boolean => signal.aborted && signal.reason === RELEASED;
 
 /** Stop the running (or waiting) pull of a stream; false when there is none. */
 export function cancelSync(n: NodeState, pk: string): boolean {
@@ -155,12 +170,19 @@ async function runSync(n: NodeState, pk: string, only: string | undefined, force
   try {
     return await slot(n.sync, async () => {
       if (!stop.signal.aborted) return runSyncNow(n, pk, only, force, kind, stop.signal);
-      noteSync(n, pk, { at: Date.now(), peer: only ?? '', records: 0, stored: 0, cancelled: true }); // stopped while waiting its turn
+      if (!released(stop.signal)) noteSync(n, pk, { at: Date.now(), peer: only ?? '', records: 0, stored: 0, cancelled: true }); // stopped while waiting its turn
       return [];
     });
   } finally {
     if (n.sync.cancels.get(pk) === stop) n.sync.cancels.delete(pk);
   }
+}
+
+/** A held stream's M-tip, read once per change (SyncState.tips). */
+export function tipOf(n: NodeState, pk: string, s: Stream): number {
+  let t = n.sync.tips.get(pk);
+  if (t === undefined) remember(n.sync.tips, pk, (t = s.mtip()));
+  return t;
 }
 
 /** The tip `url` announced for `pk` was pulled lately without error: not again for that tip. */
@@ -267,7 +289,7 @@ async function runSyncNow(n: NodeState, pk: string, only: string | undefined, fo
       if (g.until === 'tip' && s.mtip() > 0 && s.mtip() >= (t.tip ?? 0)) break;
     }
   }
-  noteRound(n, pk, reports);
+  if (!released(signal)) noteRound(n, pk, reports);
   return reports;
 }
 
@@ -289,7 +311,12 @@ async function pullFrom(n: NodeState, s: Stream, url: string, configured: boolea
   applier.prepare = base.prepare;
   try {
     const res: PullResult = await pull(s, url, {
-      cursors: cursorsFor(n, () => proven),
+      // a copy let go of meanwhile writes no cursor: it would be the next copy's (which holds none of it)
+      cursors: cursorsFor(
+        n,
+        () => proven,
+        () => n.streams.peek(pk) === s,
+      ),
       lanOnly: syncModeOf(n) === 'lan',
       // Scheduled pulls get a time budget so one slow or hostile source cannot hold up the
       // others for long; the cursor keeps the work done, the next round resumes.
@@ -332,7 +359,7 @@ async function pullFrom(n: NodeState, s: Stream, url: string, configured: boolea
     if (signal.aborted) {
       // Stopped by the user: what arrived is kept (cursors move per page, chunks are stored as
       // they come); no backoff, no other source, and no automatic sync until one by hand.
-      emit(n, 'syncProgress', { publicKey: pk, peer: url, records: 0, bytes: 0, done: true, cancelled: true });
+      if (!released(signal)) emit(n, 'syncProgress', { publicKey: pk, peer: url, records: 0, bytes: 0, done: true, cancelled: true });
       return { publicKey: pk, peer: url, records: 0, stored: 0, removed: 0, rejected: 0, bytes: 0, cancelled: true };
     }
     const failures = st.failures + 1;
@@ -346,7 +373,7 @@ async function pullFrom(n: NodeState, s: Stream, url: string, configured: boolea
 }
 
 /** Sync cursors in library.db once `proven()`; until then in memory (bounded). */
-function cursorsFor(n: NodeState, proven: () => boolean): CursorStore {
+function cursorsFor(n: NodeState, proven: () => boolean, held: () => boolean): CursorStore {
   const lib = n.library;
   const loose = n.sync.looseCursors;
   const key = (peer: string, pk: string): string => `${peer} ${pk}`;
@@ -357,6 +384,7 @@ function cursorsFor(n: NodeState, proven: () => boolean): CursorStore {
     },
     lastNodeId: (peer, pk) => loose.get(key(peer, pk))?.node ?? lib.lastNodeId(peer, pk),
     setCursor: (peer, pk, node, seq) => {
+      if (!held()) return;
       if (!proven()) return remember(loose, key(peer, pk), { node, seq });
       loose.delete(key(peer, pk));
       lib.setCursor(peer, pk, node, seq);
@@ -372,7 +400,7 @@ function cursorsFor(n: NodeState, proven: () => boolean): CursorStore {
 export function pullOnAnnouncement(n: NodeState, hint: PullHint): void {
   const pk = formatKey(hint.publicKey);
   const s = n.streams.get(pk);
-  if (n.stopped || !s || s.writable || (hint.mod <= s.mtip() && !hint.patch)) return;
+  if (n.stopped || !s || s.writable || (hint.mod <= tipOf(n, pk, s) && !hint.patch)) return;
   const mode = syncModeOf(n);
   if (mode === 'paused' || (mode === 'lan' && !isLanHost(hint.address))) return;
   if (!Number.isInteger(hint.port) || hint.port <= 0 || hint.port > 65535) return;
@@ -453,7 +481,7 @@ export function drainHints(n: NodeState): void {
       continue;
     }
     if (busy.has(pk)) continue; // when that pull ends, this runs again
-    const mine = s.mtip();
+    const mine = tipOf(n, pk, s);
     const candidates: { h: PullHint; url: string; proven: boolean }[] = [];
     for (const [address, h] of waiting) {
       const url = urlOf(h.address, h.port);

@@ -76,6 +76,12 @@ export interface SyncState {
   readonly pullBucket: TokenBucket;
   /** `url pk` → the tip a holder announced when it was last pulled without error, and until when that counts */
   readonly tipsPulled: Map<string, { mod: number; until: number }>;
+  /**
+   * Each held stream's M-tip as last read: every announcement heard is compared with it (a full
+   * listing names every stream its node serves). Forgotten whenever the stream changes (changes.ts);
+   * a write by another process is seen within a poll, and until then a hint at worst pulls for nothing.
+   */
+  readonly tips: Map<string, number>;
   /** when each followed stream is next due a pull from a LAN holder even with no newer tip (the safety net) */
   readonly nextCheck: Map<string, number>;
   /** which configured source of each stream the next round starts with */
