@@ -21,6 +21,8 @@ export interface SizeFigures {
   burst_missing: number;
   /** CPU of all nodes from the burst's posts until the last arrival, per delivery (ms) */
   burst_cpu_ms_per_delivery: number;
+  /** multicast bytes heard over the whole run (the idle figure counts the idle window only) */
+  multicast_bytes_total: number;
   idle_window_s: number;
   /** share of the first and burst posts held everywhere when the idle window began (below 1: still syncing) */
   idle_caught_up: number;

@@ -357,6 +357,7 @@ async function measureSize(n: number, idleS: number, rounds: number, followTries
       idle_cpu_s_per_min_max: round(Math.max(...cpu), 3),
       multicast_bytes_per_s: round((mcIdle.bytes * 1000) / idleMs),
       multicast_packets_per_s: round((mcIdle.packets * 1000) / idleMs, 2),
+      multicast_bytes_total: mc.bytes,
       follow_tries: followTries,
       follow_empty_share: followTries ? round(empty / followTries, 3) : 0,
       follow_median_ms: followMs.length ? round(median(followMs)!) : null,

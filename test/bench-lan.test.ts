@@ -65,7 +65,8 @@ test('bench lan runs 3 nodes in a namespace and prints sane figures, the JSON li
   assert.equal(s.idle_caught_up, 1, 'the idle window began once every post was everywhere');
   assert.ok(s.idle_requests_per_min! >= 0);
   assert.ok(s.idle_cpu_s_per_min! > 0 && s.idle_cpu_s_per_min! <= s.idle_cpu_s_per_min_max! && s.idle_cpu_s_per_min_max! < 60);
-  assert.ok(s.multicast_bytes_per_s! > 0, 'the passive socket heard the nodes');
+  assert.ok(s.multicast_bytes_total! > 0 && s.multicast_bytes_per_s! >= 0, 'the passive socket heard the nodes');
+  assert.ok(s.burst_cpu_ms_per_delivery! > 0);
   assert.equal(s.follow_tries, 2);
   assert.ok(s.follow_empty_share! >= 0 && s.follow_empty_share! <= 1);
   assert.ok(s.rss_mb_per_node! > 10);
