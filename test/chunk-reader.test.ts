@@ -44,8 +44,9 @@ const settled = async (until: () => boolean) => {
 test('chunks are read on the reader thread, byte for byte, and every buffer comes back, with more requests than buffers at once', async () => {
   const { s, data, chunks } = await bigFile('many', 5);
   const base = await serve(s);
-  // 3 rounds of every chunk at once: 18 answers in flight, more than the reader's 8 buffers.
-  const all = [0, 1, 2].flatMap(() => chunks.map((h, i) => ({ h, i })));
+  // Every chunk twice at once: 12 answers in flight, more than the reader's 8 buffers (and
+  // within what the server lets one address have: 16 requests, 24 MiB).
+  const all = [0, 1].flatMap(() => chunks.map((h, i) => ({ h, i })));
   const got = await Promise.all(
     all.map(async ({ h, i }) => {
       const r = await fetch(base + hex(h));
