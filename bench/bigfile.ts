@@ -124,7 +124,14 @@ async function cloneOnce(dir: string, pk: Uint8Array, url: string, pool: Verifie
       const [a, b] = await Promise.all([sha256(fs.createReadStream(src, { highWaterMark: MiB })), sha256(openFileStream(f, 'big.bin'))]);
       if (a !== b) throw new Error('the cloned file differs from the source');
     }
-    return { s, rss: grow, chunks: res.chunks, fileMib: fs.statSync(f.file).size / MiB, clientCpu, serverCpu };
+    return {
+      s,
+      rss: grow,
+      chunks: res.chunks,
+      fileMib: (fs.statSync(f.file).size + (fs.statSync(f.file + '-wal', { throwIfNoEntry: false })?.size ?? 0)) / MiB,
+      clientCpu,
+      serverCpu,
+    };
   } finally {
     f.close();
     for (const x of ['', '-wal', '-shm']) fs.rmSync(path.join(dir, 'follower.stream' + x), { force: true });
@@ -226,7 +233,7 @@ export async function run(): Promise<Record<string, unknown>> {
       ram_disk_follower_peak_rss_growth_mib: ram ? round(ram.rss) : null,
       clone_s: seconds(cloneS * 1000),
       writer_add_s: seconds(addS * 1000),
-      follower_file_mib: round(followerMib),
+      follower_file_mib: round(followerMib), // with its WAL: a big transfer is checkpointed after it
       server: 'child process (RSS counted: the follower, this process only)',
       load1_start: loadStart,
       load1_end: load1(),
