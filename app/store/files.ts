@@ -8,3 +8,4 @@ export { chunkCount, collectLeftovers, dropUnreferencedChunks, gcChunks, getChun
 export { listFiles, missingChunks, openFileStream, rawFileBody, readFileBytes, statFile, type FileEntry } from './file-read.js';
 export { addBytes, addFile, deleteFile, deleteFiles } from './file-add.js';
 export { addPaths, folderDiff, importFolder, type ImportProgress, type ImportResult } from './folders.js';
+export { chunkToServe, type ReadChunk } from './chunk-reader.js';

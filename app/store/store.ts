@@ -36,6 +36,7 @@ import {
 import * as sync from './sync-state.js';
 import { verifyStream, type VerifyReport } from './verify.js';
 import { nowMicros, Writer, type BatchWriter } from './writer.js';
+import { chunkReader } from './chunk-reader.js';
 
 // What other layers import from here, wherever in app/store it now lives.
 export { FORMAT } from './schema.js';
@@ -258,6 +259,7 @@ export class Stream {
     if (!this.db.open) return;
     this.writer.drain(); // queued durable puts are committed, not dropped
     this.checkpoints.settle();
+    chunkReader.forget(this.file); // this connection must be the last, to checkpoint and remove the WAL
     this.db.close();
   }
 

@@ -1,7 +1,7 @@
 // The machine endpoints: what mirrors pull (changes, tips, records, values, chunks) and the
 // original Drayer's endpoints in their original shapes (newRecords, newestRecordsJSON, listRecordsJSON).
 import type { Statement } from 'better-sqlite3';
-import { getChunk } from '../../store/files.js';
+import { chunkToServe } from '../../store/files.js';
 import { encodeWire, toWire, type DrayerRecord } from '../../core/record.js';
 import { encodeChangesPage } from './changes-page.js';
 import type { Stream } from '../../store/store.js';
@@ -166,13 +166,24 @@ export function value(ctx: RouteContext): void {
   sendBytes(ctx, r.val, `"${Buffer.from(r.hash).toString('hex')}"`, 'no-cache');
 }
 
-/** GET /<pk>/chunk/<hex hash> → chunk bytes; content-addressed, so cached for good. */
-export function chunk(ctx: RouteContext): void {
+/**
+ * GET /<pk>/chunk/<hex hash> → chunk bytes; content-addressed, so cached for good. Read off the
+ * event loop into a reused buffer (chunk-reader.ts), given back once the answer is sent or abandoned.
+ */
+export async function chunk(ctx: RouteContext): Promise<void> {
   const hex = oneArg(ctx, 'a chunk hash');
   if (!/^[0-9a-fA-F]{64}$/.test(hex)) throw new HttpError(400, `A chunk is named by its 64-hex-digit hash, not "${clip(hex)}".`);
-  const data = getChunk(ctx.stream, new Uint8Array(Buffer.from(hex, 'hex')));
-  if (!data) throw new HttpError(404, 'This node does not hold that chunk.');
-  sendBytes(ctx, data, `"${hex.toLowerCase()}"`, 'public, max-age=31536000, immutable');
+  const got = await chunkToServe(ctx.stream, new Uint8Array(Buffer.from(hex, 'hex')));
+  if (!got) throw new HttpError(404, 'This node does not hold that chunk.');
+  const { res } = ctx;
+  if (res.destroyed) return got.release(); // the client left while it was read
+  res.once('close', got.release); // sent, or the connection is gone: no byte of the buffer is read after either
+  try {
+    sendBytes(ctx, got.data, `"${hex.toLowerCase()}"`, 'public, max-age=31536000, immutable');
+  } catch (e) {
+    got.release();
+    throw e;
+  }
 }
 
 /** An in-memory body with ETag/304 and single-range support. */
