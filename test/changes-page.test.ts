@@ -4,7 +4,10 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { generateKeyPair } from '../app/core/crypto.js';
 import { decodeWire, encodeWire, signRecord, toWire, type DrayerRecord } from '../app/core/record.js';
-import { encodeChangesPage, type ChangesPageFields } from '../app/net/server/changes-page.js';
+import { encodeChangesPage, encodePackedPage, type ChangesPageFields } from '../app/net/server/changes-page.js';
+import { Stream } from '../app/store/store.js';
+import { tmpDir } from './helpers.js';
+import * as path from 'node:path';
 
 const key = generateKeyPair();
 
@@ -94,4 +97,51 @@ test('pages the direct writer does not handle (a lone surrogate, an unsafe integ
   const big = { ...rec(2), ts: 2 ** 60 };
   const q: ChangesPageFields = { node: 'n', seq: 1, more: false, last: 1, records: [big] };
   assert.deepEqual(Buffer.from(encodeChangesPage(q)), Buffer.from(generic(q)));
+});
+
+test('a page written from packed rows (one blob a row) is byte for byte the page of the same records', () => {
+  const dir = tmpDir();
+  const w = Stream.create(path.join(dir, 'w.stream'), { name: 'packed' });
+  const type = (i: number) => TEXTS[(i * 7) % TEXTS.length]!.slice(0, 80) || 'post';
+  const key = (i: number) => `${TEXTS[(i * 3 + 1) % TEXTS.length]!.slice(0, 100)}-${i}`;
+  w.batch((b) => {
+    for (let i = 0; i < 300; i++) b.put(type(i), key(i), new Uint8Array(SIZES[i % SIZES.length]!).fill(i & 0xff));
+  });
+  for (let i = 0; i < 300; i += 7) w.delete(type(i), key(i));
+  // a metadata-only copy holds records without values (NULL), sent as nil
+  const m = Stream.create(path.join(dir, 'm.stream'), { followKey: w.publicKey, metaOnly: true });
+  m.apply(w.changesSince(0, { limit: 10_000 }).records);
+  let pages = 0;
+  for (const s of [w, m]) {
+    for (const opts of [
+      { limit: 1 },
+      { limit: 16 },
+      { limit: 1000 },
+      { limit: 50, maxBytes: 100_000 },
+      { limit: 1000, metaOnly: true },
+      { limit: 40, minId: 120 },
+    ]) {
+      for (let since = 0; ;) {
+        const packed = s.changesPacked(since, opts);
+        const page = s.changesSince(since, opts);
+        assert.ok(packed, 'every stored row packs');
+        assert.equal(packed.seq, page.seq);
+        assert.equal(packed.more, page.more);
+        assert.equal(packed.rows.length, page.records.length);
+        const head = { node: s.nodeId, seq: page.seq, more: page.more, last: s.lastSeq(), left: since };
+        const meta = opts.metaOnly === true;
+        assert.deepEqual(Buffer.from(encodePackedPage(head, packed.rows, meta)!), Buffer.from(encodeChangesPage({ ...head, records: page.records }, meta)));
+        pages++;
+        since = page.seq;
+        if (!page.more) break;
+      }
+    }
+  }
+  assert.ok(pages > 400);
+  // out of the direct writer's range: the caller encodes records instead
+  const rows = w.changesPacked(0, { limit: 2 })!.rows;
+  assert.equal(encodePackedPage({ node: 'n', seq: 2 ** 60, more: false, last: 1 }, rows), null);
+  assert.equal(encodePackedPage({ node: 'bad \ud800', seq: 1, more: false, last: 1 }, rows), null);
+  w.close();
+  m.close();
 });

@@ -263,13 +263,13 @@ test('a stream without drayer/info verifies intact in its writer too (an origina
 test('a Drayer node failing on /changes is reported as failing, not taken for an original node; one not sharing the stream is a 404 at once', async () => {
   const w = writer('failing');
   // the same node answers newRecords well: falling back would hide the failure
-  const broken = Object.create(w, {
-    changesSince: {
-      value: () => {
-        throw new Error('disk on fire');
-      },
+  const fire = {
+    value: () => {
+      throw new Error('disk on fire');
     },
-  }) as Stream;
+  };
+  // (the server reads pages packed, and as records when a row does not pack: both fail)
+  const broken = Object.create(w, { changesSince: fire, changesPacked: fire }) as Stream;
   const logged: string[] = [];
   const { url, srv } = await bench.serve({ resolve: (pk) => (hex(pk) === hex(w.publicKey) ? broken : undefined), log: (m) => logged.push(m) });
   const f = follower(w.publicKey);

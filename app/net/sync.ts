@@ -13,6 +13,7 @@ import { isOriginal, streamCursors, windowCursors } from './sync-cursors.js';
 import { fetchBounded, HttpStatusError, Resumes, urlSafeKey } from './sync-fetch.js';
 import { fetchMissingChunks, fetchValue, leaveWindow, manifestBytes, openWindow } from './sync-files.js';
 import { pullNewRecords } from './sync-original.js';
+import { decodePlainChangesPage } from './changes-decode.js';
 import {
   accountApplied,
   addRejections,
@@ -133,10 +134,12 @@ export async function pull(stream: Stream, baseUrl: string, opts: PullOptions = 
     const url = `${peer}/${urlSafeKey(pk)}/changes?${q}`;
     const signal = early ? aheadSignal() : opts.signal;
     const got = fetchBounded(url, { maxBytes, timeoutMs, signal, lanOnly: opts.lanOnly, localAddress: opts.localAddress, busy }).then((buf) => {
-      const page = parseChangesPage(buf, url);
       // Records are decoded here too (the costly part); their rejections are merged when the page is used.
+      // A page as Drayer servers write it is read in one pass; anything else by the general decoder.
       const rejections: RejectionCount[] = [];
-      const recs = page.records.length <= lim ? decodeRecords(page.records, pk, rejections, `the page after seq ${at}`) : [];
+      const plain = decodePlainChangesPage(buf, pk, lim);
+      const page = plain?.page ?? parseChangesPage(buf, url);
+      const recs = plain?.recs ?? (page.records.length <= lim ? decodeRecords(page.records, pk, rejections, `the page after seq ${at}`) : []);
       if (recs.length) apply.prepare?.(stream, recs);
       return { buf, page, recs, rejections };
     });

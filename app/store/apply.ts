@@ -5,7 +5,7 @@ import { isDrayerError } from '../core/errors.js';
 import { checkRecord, checkShape, type DrayerRecord } from '../core/record.js';
 import { fillsValue, inHeldIdGap, inHeldModGap, inPartialRange, staleReason, type PartialFilter } from './chains.js';
 import type { Statement } from 'better-sqlite3';
-import { sqliteError, type Handle, type Row } from './schema.js';
+import { GROUP_ROWS_PER_PUT, sqliteError, type Handle, type Row } from './schema.js';
 
 export interface ApplyOptions {
   /** accept records without values (defaults to the stream's own metaOnly setting) */
@@ -59,7 +59,7 @@ export function applyRecords(h: Handle, filter: PartialFilter, records: DrayerRe
   } catch (e) {
     throw isDrayerError(e) ? e : sqliteError(e, h.file);
   }
-  h.checkpoints.wrote(result.stored.length + result.removed.length);
+  h.checkpoints.wrote(Math.ceil((result.stored.length + result.removed.length) / GROUP_ROWS_PER_PUT));
   return result;
 }
 

@@ -105,6 +105,13 @@ export function sqliteError(e: unknown, file: string): DrayerError {
  */
 export const WAL_PAGES = 8000;
 export const CHECKPOINT_ROWS = 256;
+/**
+ * Checkpoints are asked for by rows written (CHECKPOINT_ROWS), counted as a lone put writes them:
+ * about 5 WAL pages a row. Rows committed together share their pages (a group of 256 puts, or a
+ * page of 1,000 records applied, writes ~45 or ~130 pages, not 1,280 or 5,000), so this many of
+ * them count as one.
+ */
+export const GROUP_ROWS_PER_PUT = 16;
 export function tuneWal(db: Database.Database): void {
   db.pragma(`wal_autocheckpoint = ${WAL_PAGES}`);
   const pageSize = db.pragma('page_size', { simple: true }) as number;
@@ -156,12 +163,15 @@ function lazily<T extends Record<string, () => object>>(makers: T): { readonly [
   return out;
 }
 
+// A partial copy's range always includes drayer/info, so it knows the stream's name.
+const inRange = `((id >= ? AND mod >= ?) OR (type = 'drayer' AND key = 'info'))`;
+/** The change feed's rows: (since, since + window, minId, minMod, limit). */
+export const FEED_WINDOW = `WHERE seq > ? AND seq <= ? AND ${inRange} ORDER BY seq LIMIT ?`;
+
 /** Every statement the store's modules run, prepared once per connection (on first use). */
 export function prepareStatements(db: Database.Database) {
   const cols = 'chain, id, type, key, val, hash, ts, mod, prev, prevch, sig';
-  // A partial copy's range always includes drayer/info, so it knows the stream's name.
-  const inRange = `((id >= ? AND mod >= ?) OR (type = 'drayer' AND key = 'info'))`;
-  const window = `WHERE seq > ? AND seq <= ? AND ${inRange} ORDER BY seq LIMIT ?`;
+  const window = FEED_WINDOW;
   return lazily({
     byId: () => db.prepare(`SELECT * FROM records WHERE chain = ? AND id = ?`),
     // INDEXED BY: without it SQLite may walk records_chain_mod, scanning the whole chain per lookup.

@@ -42,7 +42,7 @@ import { chunkReader } from './chunk-reader.js';
 export { FORMAT } from './schema.js';
 export { linkIsMissing, type PartialFilter } from './chains.js';
 export type { ApplyOptions, ApplyResult, Rejection } from './apply.js';
-export type { ChangesOptions, ChangesPage, ListOptions } from './feed.js';
+export { PACKED_HEAD, type ChangesOptions, type ChangesPage, type ListOptions, type PackedPage, type PackedRow } from './feed.js';
 export { NO_NAME_NOTE, verifyReport, type Problem, type VerifyReport } from './verify.js';
 export { nowMicros } from './writer.js';
 // Key files are read and written by keystore.ts (plain or sealed by the desktop app's keychain).
@@ -491,6 +491,11 @@ export class Stream {
    */
   changesSince(since: number, opts: feed.ChangesOptions = {}): feed.ChangesPage {
     return feed.changesSince(this.h, since, opts);
+  }
+
+  /** changesSince's page as packed rows, for a server writing its answer (null: use changesSince; feed.ts). */
+  changesPacked(since: number, opts: feed.ChangesOptions = {}): feed.PackedPage | null {
+    return feed.changesPacked(this.h, since, opts);
   }
 
   // ---------- the writer ----------

@@ -8,7 +8,7 @@ import { LIMITS, signRecord, type DrayerRecord, type UnsignedRecord } from '../c
 import { editedPrevch, nextMod } from './chains.js';
 import { keyPathFor, sealKeyFile } from './keystore.js';
 import { GroupCommit } from './group-commit.js';
-import { rowByKey, rowToRecord, sqliteError, type Handle, type Row } from './schema.js';
+import { GROUP_ROWS_PER_PUT, rowByKey, rowToRecord, sqliteError, type Handle, type Row } from './schema.js';
 
 export function nowMicros(): number {
   return Date.now() * 1000;
@@ -25,13 +25,6 @@ interface WriteCtx {
   nextSeq: number;
   dirty: Map<number, UnsignedRecord>;
 }
-
-/**
- * Checkpoints are asked for by rows written (schema.ts CHECKPOINT_ROWS), counted as a lone put
- * writes them: about 5 WAL pages a row. Rows committed together share their pages (a group of 256
- * writes ~45 pages, not 1,280), so this many of them count as one.
- */
-const GROUP_ROWS_PER_PUT = 16;
 
 /** Where a write starts: the two tips and the last seq handed out. */
 interface Tips {

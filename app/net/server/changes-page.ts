@@ -4,6 +4,7 @@
 // per record it sends in a clone. Anything the writer here does not handle (an integer outside the
 // safe range, a string that is not well-formed UTF-16) sends that page through encodeWire instead.
 import { encodeWire, toWire, type DrayerRecord } from '../../core/record.js';
+import { PACKED_HEAD, type PackedRow } from '../../store/store.js';
 
 export interface ChangesPageFields {
   node: string;
@@ -90,6 +91,30 @@ class Writer {
     else (this.u8(0xc6), this.view.setUint32(this.pos, len), (this.pos += 4));
     this.buf.set(b, this.pos);
     this.pos += len;
+  }
+  /** `len` bytes of `src` from `at`, behind a str header */
+  strBytes(src: Buffer, at: number, len: number): void {
+    if (len < 32) this.u8(0xa0 + len);
+    else if (len < 0x100) (this.u8(0xd9), this.u8(len));
+    else if (len < 0x10000) (this.u8(0xda), this.view.setUint16(this.pos, len), (this.pos += 2));
+    else (this.u8(0xdb), this.view.setUint32(this.pos, len), (this.pos += 4));
+    this.copy(src, at, len);
+  }
+  /** `len` bytes of `src` from `at`, behind a bin header */
+  binBytes(src: Buffer, at: number, len: number): void {
+    if (len < 0x100) (this.u8(0xc4), this.u8(len));
+    else if (len < 0x10000) (this.u8(0xc5), this.view.setUint16(this.pos, len), (this.pos += 2));
+    else (this.u8(0xc6), this.view.setUint32(this.pos, len), (this.pos += 4));
+    this.copy(src, at, len);
+  }
+  copy(src: Buffer, at: number, len: number): void {
+    // short runs by hand: a native copy's call costs more than a few bytes of loop (and no view is made)
+    if (len <= 16) for (let i = 0; i < len; i++) this.buf[this.pos + i] = src[at + i]!;
+    else src.copy(this.buf, this.pos, at, at + len);
+    this.pos += len;
+  }
+  bytes(b: Uint8Array): void {
+    for (let i = 0; i < b.length; i++) this.buf[this.pos++] = b[i]!;
   }
   /** A key, from its bytes made once (a native write per short string costs more than this loop). */
   key(k: string): void {
@@ -194,6 +219,100 @@ export function encodeChangesPage(p: ChangesPageFields, metaOnly = false): Uint8
     w.bin(r.sig);
     w.key('chain');
     w.bin(r.chain);
+  }
+  if (hasLeft) {
+    w.key('left');
+    w.int(p.left!);
+  }
+  if (w.pos !== size) throw new Error(`changes page: wrote ${w.pos} bytes of ${size}`);
+  return w.buf;
+}
+
+/**
+ * What encodePackedPage writes between a record's values, made once: the map header with the
+ * first key, each key, and the bin headers of the fixed-size hash (32), signature (64), chain (32).
+ */
+const K = {
+  id: Uint8Array.from([0x80 | KEYS.length, ...KEY_BYTES.get('id')!]),
+  type: KEY_BYTES.get('type')!,
+  key: KEY_BYTES.get('key')!,
+  val: KEY_BYTES.get('val')!,
+  hash: Uint8Array.from([...KEY_BYTES.get('hash')!, 0xc4, 32]),
+  ts: KEY_BYTES.get('ts')!,
+  mod: KEY_BYTES.get('mod')!,
+  prev: KEY_BYTES.get('prev')!,
+  prevch: KEY_BYTES.get('prevch')!,
+  sig: Uint8Array.from([...KEY_BYTES.get('sig')!, 0xc4, 64]),
+  chain: Uint8Array.from([...KEY_BYTES.get('chain')!, 0xc4, 32]),
+};
+
+/** The page's fields other than its records. */
+export type PageHead = Omit<ChangesPageFields, 'records'>;
+
+/**
+ * The same bytes as encodeChangesPage, written from the store's packed rows (feed.ts
+ * changesPacked: one blob a row, no record objects). Null when a field is out of what the direct
+ * writer handles (an unsafe integer, a node id that is not well-formed): encode the records instead.
+ */
+export function encodePackedPage(p: PageHead, rows: PackedRow[], metaOnly = false): Uint8Array | null {
+  const hasLeft = p.left !== undefined;
+  if (LONE_SURROGATE.test(p.node) || ![p.seq, p.last, p.left ?? 0].every(Number.isSafeInteger)) return null;
+  let size = 1 + 5 + strHead(Buffer.byteLength(p.node)) + Buffer.byteLength(p.node);
+  size += 4 + intBytes(p.seq) + 5 + 1 + 5 + intBytes(p.last) + 8 + arrayHead(rows.length);
+  if (hasLeft) size += 5 + intBytes(p.left!);
+  let keyBytes = 0;
+  for (const k of KEYS) keyBytes += 1 + k.length;
+  // hash and chain as bin8 of 32, the signature as bin8 of 64
+  const fixed = 1 + keyBytes + 2 + 32 + 2 + 64 + 2 + 32;
+  for (const r of rows) {
+    const [, id, ts, mod, prev, prevch, b, t, k, hasVal] = r;
+    if (!Number.isSafeInteger(id) || !Number.isSafeInteger(ts) || !Number.isSafeInteger(mod) || !Number.isSafeInteger(prev) || !Number.isSafeInteger(prevch))
+      return null;
+    const v = b.length - PACKED_HEAD - t - k;
+    size += fixed + intBytes(id) + intBytes(ts) + intBytes(mod) + intBytes(prev) + intBytes(prevch) + strHead(t) + t + strHead(k) + k;
+    size += hasVal && !metaOnly ? binHead(v) + v : 1;
+  }
+  const w = new Writer(Buffer.allocUnsafe(size));
+  w.u8(0x80 | (hasLeft ? 6 : 5));
+  w.key('node');
+  w.str(p.node, Buffer.byteLength(p.node));
+  w.key('seq');
+  w.int(p.seq);
+  w.key('more');
+  w.u8(p.more ? 0xc3 : 0xc2);
+  w.key('last');
+  w.int(p.last);
+  w.key('records');
+  const n = rows.length;
+  if (n < 16) w.u8(0x90 | n);
+  else if (n < 0x10000) (w.u8(0xdc), w.view.setUint16(w.pos, n), (w.pos += 2));
+  else (w.u8(0xdd), w.view.setUint32(w.pos, n), (w.pos += 4));
+  for (const r of rows) {
+    const [, id, ts, mod, prev, prevch, b, t, k, hasVal] = r;
+    const at = PACKED_HEAD + t + k;
+    w.bytes(K.id);
+    w.int(id);
+    w.bytes(K.type);
+    w.strBytes(b, PACKED_HEAD, t);
+    w.bytes(K.key);
+    w.strBytes(b, PACKED_HEAD + t, k);
+    w.bytes(K.val);
+    if (hasVal && !metaOnly) w.binBytes(b, at, b.length - at);
+    else w.u8(0xc0);
+    w.bytes(K.hash);
+    w.copy(b, 0, 32);
+    w.bytes(K.ts);
+    w.int(ts);
+    w.bytes(K.mod);
+    w.int(mod);
+    w.bytes(K.prev);
+    w.int(prev);
+    w.bytes(K.prevch);
+    w.int(prevch);
+    w.bytes(K.sig);
+    w.copy(b, 32, 64);
+    w.bytes(K.chain);
+    w.copy(b, 96, 32);
   }
   if (hasLeft) {
     w.key('left');

@@ -3,7 +3,7 @@
 import type { Statement } from 'better-sqlite3';
 import { chunkToServe } from '../../store/files.js';
 import { encodeWire, toWire, type DrayerRecord } from '../../core/record.js';
-import { encodeChangesPage } from './changes-page.js';
+import { encodeChangesPage, encodePackedPage } from './changes-page.js';
 import type { Stream } from '../../store/store.js';
 import type { RouteContext } from './context.js';
 import {
@@ -102,22 +102,28 @@ export function changes(ctx: RouteContext): void {
     // the byte cap ends a page before the row that would overflow it, so `seq` is that of the
     // last row included and the follower's next page starts right after it: nothing is skipped.
     const room = ctx.room();
-    const page = s.changesSince(since, { limit: n, minId, minMod, metaOnly: meta, maxBytes: Math.min(limits.maxPageBytes, room) });
-    const body = encodeChangesPage(
-      {
-        node: s.nodeId,
-        seq: page.seq,
-        more: page.more,
-        last: s.lastSeq(),
-        records: page.records,
-        ...(count ? { left: page.more ? countAfter(s, page.seq, minId, minMod) : 0 } : {}),
-      },
-      meta,
-    );
+    const opts = { limit: n, minId, minMod, metaOnly: meta, maxBytes: Math.min(limits.maxPageBytes, room) };
+    const head = (p: { seq: number; more: boolean }) => ({
+      node: s.nodeId,
+      seq: p.seq,
+      more: p.more,
+      last: s.lastSeq(),
+      ...(count ? { left: p.more ? countAfter(s, p.seq, minId, minMod) : 0 } : {}),
+    });
+    // Rows packed by the store are written straight into the answer; records the packed form does
+    // not carry (see changesPacked, encodePackedPage) go the general way, the same bytes either way.
+    const packed = s.changesPacked(since, opts);
+    let body = packed && encodePackedPage(head(packed), packed.rows, meta);
+    let sent = packed?.rows.length ?? 0;
+    if (!body) {
+      const page = s.changesSince(since, opts);
+      body = encodeChangesPage({ ...head(page), records: page.records }, meta);
+      sent = page.records.length;
+    }
     // Keys and signatures count too: a page over its room is asked again shorter. A single
     // record that does not fit is refused (429/503) by sendBody, and asked for again later.
-    if (body.length > UNCOUNTED_BODY && body.length > room && page.records.length > 1) {
-      n = Math.ceil(page.records.length / 2);
+    if (body.length > UNCOUNTED_BODY && body.length > room && sent > 1) {
+      n = Math.ceil(sent / 2);
       continue;
     }
     sendBody(ctx.req, ctx.res, 200, MSGPACK, body, { 'Cache-Control': 'no-store' });
