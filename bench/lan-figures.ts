@@ -94,7 +94,8 @@ export function exponents(sizes: SizeFigures[]): Record<string, { exponent: numb
   const out: Record<string, { exponent: number | null; goal: string; meets?: boolean }> = {};
   for (const f of FITTED) {
     const exponent = fittedExponent(sizes.map((s) => ({ n: s.n, y: s[f.key] as number | null })));
-    if (f.nearZero && sizes.length > 1 && sizes.every(f.nearZero)) out[f.key] = { exponent, goal: `${f.goal}; ≤ 0.05 a followed stream at every size`, meets: true };
+    if (f.nearZero && sizes.length > 1 && sizes.every(f.nearZero))
+      out[f.key] = { exponent, goal: `${f.goal}; ≤ 0.05 a followed stream at every size`, meets: true };
     else out[f.key] = { exponent, goal: f.goal, ...(f.max !== undefined && exponent !== null ? { meets: exponent <= f.max } : {}) };
   }
   return out;
