@@ -258,7 +258,9 @@ async function measureSize(n: number, idleS: number, rounds: number, followTries
       singleMissing += n - 1 - at.size;
       await sleep(1000);
     }
-    say(`N = ${n}: one post → followers, median ${round(median(single) ?? NaN)} ms (${singleHeard.length ? `its pull asked for after ${round(median(singleHeard)!)} ms, ${singleHeard.length} of ${single.length} pulled` : 'none pulled: applied from the packet'})`);
+    say(
+      `N = ${n}: one post → followers, median ${round(median(single) ?? NaN)} ms (${singleHeard.length ? `its pull asked for after ${round(median(singleHeard)!)} ms, ${singleHeard.length} of ${single.length} pulled` : 'none pulled: applied from the packet'})`,
+    );
 
     // 3. Every node posts at once.
     const snap = (): Promise<Counters[]> => Promise.all(nodes.map((c) => c.ask<Counters>({ op: 'counters' })));

@@ -116,3 +116,28 @@ test("Nearby on a LAN with hostile announcers: only the real node's stream, by i
   assert.ok(r.requests.forged >= 2 && r.requests.unsigned >= 2, `the fake servers were asked at all: ${show}`);
   assert.ok(r.goneMs !== null && r.goneMs <= 1500, show);
 });
+
+test('lookups waiting their turn are dropped when the stream is no longer wanted (followed meanwhile): no requests', async () => {
+  let requests = 0;
+  const srv = http.createServer((_req, res) => {
+    requests++;
+    res.writeHead(404).end();
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+  const port = (srv.address() as { port: number }).port;
+  const held = new Set<string>();
+  const v = new NearbyVerifier({ stillWanted: (pk) => !held.has(Buffer.from(pk).toString('hex')), limits: { perSecond: 1, burst: 1 } });
+  try {
+    const keys = Array.from({ length: 10 }, () => randomBytes(32));
+    for (const k of keys) v.want('127.0.0.1', port, k, 1);
+    // all but the first wait for tokens (1 a second); then every stream is followed here
+    for (const k of keys) held.add(Buffer.from(k).toString('hex'));
+    await sleep(2500);
+    assert.ok(requests <= 1, `${requests} requests for streams followed while their lookups waited`);
+    assert.ok(v.stats().lookups <= 1, JSON.stringify(v.stats()));
+  } finally {
+    v.stop();
+    srv.closeAllConnections();
+    await new Promise<void>((r) => srv.close(() => r()));
+  }
+});

@@ -36,6 +36,11 @@ export type { AskEvent, DiscoveryOptions, DiscoveryStats, HelloEvent, RecordEven
 export { TokenBucket };
 
 const MIN_ANNOUNCE_SPACING_MS = 500; // announceNow() coalesces within this window
+// … widened by this per peer heard, up to the max: every node receives each full listing, so a
+// busy LAN where everyone follows everyone at once (N nodes, N listings each) would otherwise
+// cost every node N² packets a few seconds long
+const ANNOUNCE_SPACING_PER_PEER_MS = 40;
+const MAX_ANNOUNCE_SPACING_MS = 2000;
 const ASK_ANSWER_SPACING_MS = 1000; // per stream
 // Hellos cost the asker one small packet and every node an announcement: answers are at most
 // one a second however many hellos arrive (hellos are unauthenticated and cost nothing to send).
@@ -100,6 +105,7 @@ export class Discovery extends EventEmitter {
   private readonly table: PeerTable;
   private readonly buckets = new Map<string, TokenBucket>();
   private readonly globalBucket: TokenBucket;
+  private readonly globalLimit: RateLimit;
   private readonly sendBucket: TokenBucket;
   private readonly answered = new Map<string, { at: number; mtip: number }>();
   private readonly warned = new Map<string, number>();
@@ -143,7 +149,11 @@ export class Discovery extends EventEmitter {
     this.limit = opts.rateLimit ?? { burst: 20, perSecond: 10 };
     this.table = new PeerTable(Math.max(1, opts.maxPeers ?? 256), this.intervalMs);
     const now = Date.now();
-    this.globalBucket = new TokenBucket({ burst: this.limit.burst * 10, perSecond: this.limit.perSecond * 10 }, now);
+    // the rate from all addresses together grows with the peers heard (a LAN of 40 nodes that all
+    // follow each other sends more than 10 nodes' worth), up to 4× (peers are bounded, and made-up
+    // ones cost their sender the same packets)
+    this.globalLimit = { burst: this.limit.burst * 10, perSecond: this.limit.perSecond * 10 };
+    this.globalBucket = new TokenBucket(this.globalLimit, now);
     // never send faster than a receiver accepts from one address
     this.sendBucket = new TokenBucket(this.limit, now);
   }
@@ -189,14 +199,15 @@ export class Discovery extends EventEmitter {
   }
 
   /**
-   * Announce every stream we serve now, a full listing (rate limited: calls within 500 ms are
-   * coalesced into one). `periodic`: the timer's announcement, which leaves out what others
+   * Announce every stream we serve now, a full listing (rate limited: calls within 500 ms, more
+   * with many peers, are coalesced into one). `periodic`: the timer's announcement, which leaves out what others
    * announced (unless our holdings changed since our last full listing).
    */
   announceNow(periodic = false): void {
     if (!this.running) return;
     if (!periodic) this.fullWanted = true;
-    const wait = this.lastAnnounce + MIN_ANNOUNCE_SPACING_MS - Date.now();
+    const spacing = Math.min(MAX_ANNOUNCE_SPACING_MS, Math.max(MIN_ANNOUNCE_SPACING_MS, ANNOUNCE_SPACING_PER_PEER_MS * this.table.size));
+    const wait = this.lastAnnounce + spacing - Date.now();
     if (wait > 0) {
       if (!this.coalesceTimer) {
         this.coalesceTimer = setTimeout(() => {
@@ -449,6 +460,9 @@ export class Discovery extends EventEmitter {
       return;
     }
     const now = Date.now();
+    const scale = Math.min(4, Math.max(1, this.table.size / 20));
+    this.globalLimit.perSecond = this.limit.perSecond * 10 * scale;
+    this.globalLimit.burst = this.limit.burst * 10 * scale;
     if (!this.bucketFor(address, now).take(now) || !this.globalBucket.take(now)) return this.drop('rateLimited');
     const m = decodeMessage(msg);
     if (!m) return this.drop('invalid');

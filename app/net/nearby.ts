@@ -129,6 +129,8 @@ export interface NearbyOptions {
   limits?: Partial<NearbyLimits>;
   /** a stream's verified state at (address, port) changed: shown, renamed, or no longer shown */
   onChange?: (address: string, port: number, pk: Uint8Array) => void;
+  /** whether a lookup waiting its turn is still worth its requests when its turn comes (the stream may have been followed meanwhile) */
+  stillWanted?: (pk: Uint8Array) => boolean;
   /** a failed lookup, for the log (once per address per backoff) */
   onFailure?: (address: string, port: number, why: string) => void;
 }
@@ -284,6 +286,10 @@ export class NearbyVerifier {
   private async run(job: Job, a: ServerState): Promise<void> {
     const e = this.entries.get(job.key);
     if (!e || this.stopped) return;
+    if (this.opts.stillWanted && !this.opts.stillWanted(job.pk)) {
+      this.entries.delete(job.key); // asked again if it is announced once more and wanted then
+      return;
+    }
     e.state = 'running';
     this.counters.lookups++;
     const before = e.info;

@@ -10,6 +10,9 @@ import { pullOnAnnouncement, recordAnnounced } from './scheduler.js';
 import { urlOf } from './sources.js';
 import { settingsOf, sharedStreams, type NodeState } from './state.js';
 
+/** Streams held here whose holders Nearby was asked to look up (none had served them to this node). */
+const heldAsked = new Set<string>();
+
 export async function startDiscovery(n: NodeState): Promise<void> {
   const d = new Discovery({
     nodeId: n.nodeId,
@@ -27,6 +30,8 @@ export async function startDiscovery(n: NodeState): Promise<void> {
   });
   // Nearby lists a stream once its node proved it serves it (nearby.ts); a change there is a peerFound
   const v = new NearbyVerifier({
+    // a stream followed while its lookup waited needs none (see the 'stream' handler)
+    stillWanted: (pk) => !n.streams.has(formatKey(pk)) || heldAsked.has(formatKey(pk)),
     onChange: (address, port) => {
       for (const p of d.peers()) if (p.address === address && p.port === port) peerFound(n, p);
     },
@@ -128,6 +133,8 @@ export function nearbyStreams(n: NodeState): NearbyStream[] {
     }
     if (!shown && entry) {
       // held here, but no holder served it to us yet: look its holders up (once each, kept while announced)
+      if (heldAsked.size >= 4096) heldAsked.clear();
+      heldAsked.add(pk);
       for (const p of x.peers) v.want(p.address, p.port, x.publicKey, 0);
       continue;
     }
