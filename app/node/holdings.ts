@@ -10,7 +10,7 @@ import { Stream } from '../store/store.js';
 import { DataDirWatcher, type StreamProbe } from './datadir.js';
 import { emit } from './events.js';
 import { describeStream, expandHome, givenSources, RELEASED_FILES, releasedFiles, type NodeState } from './state.js';
-import { summary } from './views.js';
+import { summary, warmSummary } from './views.js';
 
 /**
  * The streams of the library, as the node starts: held, to be opened when first asked for or by
@@ -34,6 +34,7 @@ export function openKnownStreams(n: NodeState): void {
         s = Stream.open(file, { expectedKey: parseKey(e.publicKey) });
         n.seenSeq.set(e.publicKey, s.lastSeq());
         n.library.indexStream(s);
+        warmSummary(s);
         return s;
       } catch (err) {
         // Not opened: not held (as before); opened but not indexed: held, its index caught up by the next change.

@@ -57,6 +57,17 @@ export const MIGRATIONS: string[] = [
    CREATE TRIGGER timeline_fts_delete AFTER DELETE ON timeline BEGIN
      DELETE FROM timeline_fts WHERE rowid = old.rid;
    END;`,
+  // 3: each stream's number of posts, kept by triggers: the stream list (asked for before Home
+  // paints) read a count of every stream's rows, which is the whole timeline in a big library.
+  // The upsert on timeline fires the insert trigger only when it inserts.
+  `CREATE TABLE stream_posts (stream_pk TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
+   INSERT INTO stream_posts (stream_pk, n) SELECT stream_pk, count(*) FROM timeline GROUP BY stream_pk;
+   CREATE TRIGGER timeline_count_insert AFTER INSERT ON timeline BEGIN
+     INSERT INTO stream_posts (stream_pk, n) VALUES (new.stream_pk, 1) ON CONFLICT (stream_pk) DO UPDATE SET n = n + 1;
+   END;
+   CREATE TRIGGER timeline_count_delete AFTER DELETE ON timeline BEGIN
+     UPDATE stream_posts SET n = n - 1 WHERE stream_pk = old.stream_pk;
+   END;`,
 ];
 
 export interface StreamSettings {

@@ -137,8 +137,8 @@ export class Library {
       postDelete: db.prepare(`DELETE FROM timeline WHERE stream_pk = ? AND id = ?`),
       postsDropGap: db.prepare(`DELETE FROM timeline WHERE stream_pk = ? AND id > ? AND id < ?`),
       postsDropStream: db.prepare(`DELETE FROM timeline WHERE stream_pk = ?`),
-      postsCount: db.prepare(`SELECT count(*) FROM timeline WHERE stream_pk = ?`).pluck(),
-      postsCountAll: db.prepare(`SELECT count(*) FROM timeline`).pluck(),
+      postsCount: db.prepare(`SELECT coalesce((SELECT n FROM stream_posts WHERE stream_pk = ?), 0)`).pluck(),
+      postsCountAll: db.prepare(`SELECT coalesce(sum(n), 0) FROM stream_posts`).pluck(),
       postsKeepOnly: db.prepare(`DELETE FROM timeline WHERE stream_pk = ? AND id NOT IN (SELECT value FROM json_each(?))`),
     };
   }

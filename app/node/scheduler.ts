@@ -5,7 +5,7 @@
 // peer; cursors kept in library.db only for peers that proved themselves, and written only when
 // they move.
 import type { SyncReport } from './api.js';
-import { SYNC_INTERVAL_MAX_S, SYNC_INTERVAL_MIN_S } from './api-schema.js';
+import { SYNC_INTERVAL_MAX_S, SYNC_INTERVAL_MIN_S } from './api.js';
 import { peerId } from '../core/peer.js';
 import { formatKey } from '../core/keys.js';
 import { isLanHost } from '../net/lan.js';

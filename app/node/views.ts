@@ -17,6 +17,11 @@ import { entryOf, givenSources, servedStream, settingsOf, streamOf, type NodeSta
  */
 const fromRecords = new WeakMap<Stream, { seq: number; info: StreamInfo; records: number; posts: number }>();
 
+/** Count a stream's records now (openWaiting does, a slice at a time), not in the next stream list. */
+export function warmSummary(s: Stream): void {
+  recordsPart(s);
+}
+
 function recordsPart(s: Stream): { info: StreamInfo; records: number; posts: number } {
   const seq = s.lastSeq();
   const known = fromRecords.get(s);

@@ -1,6 +1,6 @@
 // The left column: where to go (Home, Search, Nearby, Settings) and the streams you hold.
 // Narrow windows show it as icons, then as a bottom bar (CSS).
-import { useEffect, useMemo } from 'react';
+import { startTransition, useEffect, useMemo, useState } from 'react';
 import type { StreamSummary } from '../api/transport';
 import type { Route } from '../stores/ui';
 import { useSettings } from '../stores/settings';
@@ -68,6 +68,22 @@ function useUnreadFollowed(followed: StreamSummary[], route: Route): Set<string>
   }, [open, openNewest]);
   const keys = followed.map((s) => s.publicKey).filter((k) => k !== open);
   return unreadStreams(keys, newest, lastSeen);
+}
+
+/**
+ * Streams of a list shown in the sidebar's first render (more than a window holds); the rest
+ * come just after, in a transition, so a library of 500 streams does not lay out its whole list
+ * before Home can paint.
+ */
+export const FIRST_RENDER_STREAMS = 30;
+
+function useWholeLists(): boolean {
+  const [whole, setWhole] = useState(false);
+  useEffect(() => {
+    const t = setTimeout(() => startTransition(() => setWhole(true)), 0);
+    return () => clearTimeout(t);
+  }, []);
+  return whole;
 }
 
 function StreamItem({
@@ -143,6 +159,8 @@ function SyncModeItem({ onClick }: { onClick: () => void }) {
 export function Sidebar({ route, mine, followed, syncing, nearbyCount, onNavigate, onFollow, onNewStream }: SidebarProps) {
   const isStream = (pk: string) => route.name === 'stream' && route.publicKey === pk;
   const unread = useUnreadFollowed(followed, route);
+  const whole = useWholeLists();
+  const shown = (list: StreamSummary[]) => (whole ? list : list.slice(0, FIRST_RENDER_STREAMS));
   return (
     <nav className="sidebar" aria-label="Main">
       <div className="brand">
@@ -165,7 +183,7 @@ export function Sidebar({ route, mine, followed, syncing, nearbyCount, onNavigat
           My streams
         </h2>
         <ul aria-labelledby="mine-label">
-          {mine.map((s) => (
+          {shown(mine).map((s) => (
             <StreamItem
               key={s.publicKey}
               s={s}
@@ -187,7 +205,7 @@ export function Sidebar({ route, mine, followed, syncing, nearbyCount, onNavigat
           Following
         </h2>
         <ul aria-labelledby="following-label">
-          {followed.map((s) => (
+          {shown(followed).map((s) => (
             <StreamItem
               key={s.publicKey}
               s={s}
