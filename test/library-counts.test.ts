@@ -8,7 +8,9 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import Database from 'better-sqlite3';
+import { DrayerNode } from '../app/node/node.js';
 import { Library } from '../app/node/library.js';
+import type { NodeState } from '../app/node/state.js';
 import { MIGRATIONS } from '../app/node/library-schema.js';
 import { addPost, editPost, POST_TYPE } from '../app/store/posts.js';
 import { Stream } from '../app/store/store.js';
@@ -94,4 +96,29 @@ test('a library.db of schema 2 gets each stream’s count from its timeline rows
   b.close();
   lib.close();
   fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('the stream list shows a stream file’s settings changed without a new record (its summary is kept only while nothing changed)', async () => {
+  const node = await DrayerNode.start({ dataDir: tmpDir(), host: null, discovery: false, autoSync: false });
+  try {
+    const a = await node.call('createStream', { name: 'Ada', about: 'first' });
+    const listed = async () => (await node.call('listStreams', undefined)).find((x) => x.publicKey === a.publicKey)!;
+    assert.deepEqual((await listed()).sources, []);
+    assert.equal((await listed()).posts, 0);
+    const s = (node as unknown as { n: NodeState }).n.streams.get(a.publicKey)!;
+    const seq = s.lastSeq();
+    // What a follow or a window change writes: the file's own settings, no record.
+    s.setMeta('sources', JSON.stringify(['http://10.0.0.9:15723']));
+    s.setMeta('minId', 7);
+    assert.equal(s.lastSeq(), seq, 'no record was written');
+    const after = await listed();
+    assert.deepEqual(after.sources, ['http://10.0.0.9:15723']);
+    assert.equal(after.partial.minId, 7);
+    await node.call('post', { publicKey: a.publicKey, title: 'one', body: 'two' });
+    assert.equal((await listed()).posts, 1);
+    await node.call('setStreamInfo', { publicKey: a.publicKey, about: 'second' });
+    assert.equal((await listed()).about, 'second');
+  } finally {
+    await node.stop();
+  }
 });

@@ -47,12 +47,16 @@ export function apiMethods(n: NodeState): Handlers {
       discovery: n.discovery !== null,
       peers: n.discovery?.peers().length ?? 0,
     }),
-    listStreams: () =>
-      n.library
-        .listStreams()
-        .filter((e) => n.streams.has(e.publicKey))
-        // one not opened yet (just after start) is described from the library; streamsChanged follows once all are open
-        .map((e) => (n.streams.isOpen(e.publicKey) ? summary(n, e.publicKey) : entrySummary(n, e))),
+    listStreams: () => {
+      const settings = settingsOf(n);
+      return (
+        n.library
+          .listStreams()
+          .filter((e) => n.streams.has(e.publicKey))
+          // one not opened yet (just after start) is described from the library; streamsChanged follows once all are open
+          .map((e) => (n.streams.isOpen(e.publicKey) ? summary(n, e.publicKey, e, settings) : entrySummary(n, e, settings)))
+      );
+    },
     createStream: ({ name, about }) => createStream(n, name, about),
     streamDetails: ({ publicKey }) => details(n, publicKey),
     setStreamInfo: ({ publicKey, name, about }) => {

@@ -1,6 +1,6 @@
 // The left column: where to go (Home, Search, Nearby, Settings) and the streams you hold.
 // Narrow windows show it as icons, then as a bottom bar (CSS).
-import { startTransition, useEffect, useMemo, useState } from 'react';
+import { memo, startTransition, useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { StreamSummary } from '../api/transport';
 import type { Route } from '../stores/ui';
 import { useSettings } from '../stores/settings';
@@ -86,19 +86,30 @@ function useWholeLists(): boolean {
   return whole;
 }
 
-function StreamItem({
-  s,
-  active,
-  syncing,
-  unread = false,
-  onClick,
-}: {
+interface StreamItemProps {
   s: StreamSummary;
   active: boolean;
   syncing: boolean;
   unread?: boolean;
-  onClick: () => void;
-}) {
+  onOpen: (publicKey: string) => void;
+}
+
+/**
+ * A row drawn again only when what it shows changed: every post that arrives refreshes the
+ * timeline and the stream list (new objects, equal values), and redrawing 500 rows each time
+ * held a new post's card back by a tenth of a second or more.
+ */
+const StreamItem = memo(
+  StreamItemRow,
+  (a: StreamItemProps, b: StreamItemProps) =>
+    a.active === b.active && a.syncing === b.syncing && a.unread === b.unread && a.onOpen === b.onOpen && sameSummary(a.s, b.s),
+);
+
+function sameSummary(a: StreamSummary, b: StreamSummary): boolean {
+  return a === b || JSON.stringify(a) === JSON.stringify(b);
+}
+
+function StreamItemRow({ s, active, syncing, unread = false, onOpen }: StreamItemProps) {
   const pendingName = useStreams((st) => st.pending[s.publicKey]?.name);
   const name = pendingName || s.name;
   return (
@@ -109,7 +120,7 @@ function StreamItem({
         aria-current={active ? 'page' : undefined}
         onClick={(e) => {
           e.preventDefault();
-          onClick();
+          onOpen(s.publicKey);
         }}
       >
         <Avatar publicKey={s.publicKey} name={name || '?'} size={28} />
@@ -160,6 +171,10 @@ export function Sidebar({ route, mine, followed, syncing, nearbyCount, onNavigat
   const isStream = (pk: string) => route.name === 'stream' && route.publicKey === pk;
   const unread = useUnreadFollowed(followed, route);
   const whole = useWholeLists();
+  // one callback for every row (App's onNavigate is new on each render), so rows can skip redrawing
+  const navigateRef = useRef(onNavigate);
+  navigateRef.current = onNavigate;
+  const onOpen = useCallback((publicKey: string) => navigateRef.current({ name: 'stream', publicKey }), []);
   const shown = (list: StreamSummary[]) => (whole ? list : list.slice(0, FIRST_RENDER_STREAMS));
   return (
     <nav className="sidebar" aria-label="Main">
@@ -184,13 +199,7 @@ export function Sidebar({ route, mine, followed, syncing, nearbyCount, onNavigat
         </h2>
         <ul aria-labelledby="mine-label">
           {shown(mine).map((s) => (
-            <StreamItem
-              key={s.publicKey}
-              s={s}
-              active={isStream(s.publicKey)}
-              syncing={false}
-              onClick={() => onNavigate({ name: 'stream', publicKey: s.publicKey })}
-            />
+            <StreamItem key={s.publicKey} s={s} active={isStream(s.publicKey)} syncing={false} onOpen={onOpen} />
           ))}
           <li>
             <button type="button" className="stream-item stream-add" onClick={onNewStream}>
@@ -212,7 +221,7 @@ export function Sidebar({ route, mine, followed, syncing, nearbyCount, onNavigat
               active={isStream(s.publicKey)}
               syncing={syncing.has(s.publicKey)}
               unread={unread.has(s.publicKey)}
-              onClick={() => onNavigate({ name: 'stream', publicKey: s.publicKey })}
+              onOpen={onOpen}
             />
           ))}
           <li>
