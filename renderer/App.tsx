@@ -128,9 +128,13 @@ export function App() {
   const [welcomeDone, setWelcomeDone] = useState(false);
   useShortcuts();
 
+  // Not while Home's first page is drawn: a while after, when the page is idle.
   useEffect(() => {
-    const id = requestIdleCallback(() => void Promise.all([loadStreamPage(), loadPostView(), loadSearch(), loadSettings()]).catch(() => {}), { timeout: 3000 });
-    return () => cancelIdleCallback(id);
+    let idle = 0;
+    const t = setTimeout(() => {
+      idle = requestIdleCallback(() => void Promise.all([loadStreamPage(), loadPostView(), loadSearch(), loadSettings()]).catch(() => {}), { timeout: 3000 });
+    }, 2000);
+    return () => (clearTimeout(t), cancelIdleCallback(idle));
   }, []);
 
   useEffect(() => {

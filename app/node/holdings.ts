@@ -48,8 +48,22 @@ export function openKnownStreams(n: NodeState): void {
 /** How long the opening of held streams runs before it lets other work (the UI's requests) go first. */
 const OPEN_SLICE_MS = 8;
 
-/** Open the held streams not opened yet, a slice at a time; then the UI and the LAN hear of them all. */
-export async function openWaiting(n: NodeState): Promise<void> {
+const opening = new WeakMap<NodeState, Promise<void>>();
+
+/**
+ * Open the held streams not opened yet, a slice at a time; then the UI and the LAN hear of them
+ * all. While it runs, a second call (the first sync round) waits for the same opening.
+ */
+export function openWaiting(n: NodeState): Promise<void> {
+  let p = opening.get(n);
+  if (!p) {
+    p = openAll(n).finally(() => opening.delete(n));
+    opening.set(n, p);
+  }
+  return p;
+}
+
+async function openAll(n: NodeState): Promise<void> {
   const keys = n.streams.unopened();
   if (keys.length === 0) return;
   let slice = performance.now();

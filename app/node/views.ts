@@ -82,8 +82,8 @@ export function summary(n: NodeState, pk: string, e = entryOf(n, pk), settings?:
 }
 
 /**
- * A stream not opened yet (just after start), from what the library knows: its name, owner,
- * settings and indexed posts. What only the file knows (about, avatar, a partial copy's range,
+ * A stream not opened yet (just after start), from what the library knows: its name, about,
+ * avatar, owner, settings and indexed posts. What only the file knows (a partial copy's range,
  * the sources it records) is left empty until it is open and the UI hears streamsChanged.
  */
 export function entrySummary(n: NodeState, e: StreamEntry, settings?: Settings): StreamSummary {
@@ -93,7 +93,7 @@ export function entrySummary(n: NodeState, e: StreamEntry, settings?: Settings):
   return {
     publicKey: e.publicKey,
     name: streamName(e.name, key),
-    about: '',
+    about: e.about ?? '',
     owned: e.owned,
     file: e.file,
     records: posts,
@@ -102,6 +102,7 @@ export function entrySummary(n: NodeState, e: StreamEntry, settings?: Settings):
     announce: e.settings.announce !== false,
     partial: { minId: 0, minMod: 0, metaOnly: false },
     sources: Array.isArray(e.settings.sources) ? e.settings.sources.filter((x): x is string => typeof x === 'string') : [],
+    ...(avatarPath(e.avatar) ? { avatar: avatarPath(e.avatar) } : {}),
   };
 }
 
