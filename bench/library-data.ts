@@ -13,7 +13,9 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import Database from 'better-sqlite3';
 import { Library } from '../app/node/library.js';
+import { MIGRATIONS } from '../app/node/library-schema.js';
 import { encodePost } from '../app/store/posts.js';
 import { KEY_SUFFIX, Stream } from '../app/store/store.js';
 
@@ -137,12 +139,7 @@ export function buildLibrary(size: LibrarySize, log: (m: string) => void = () =>
   const doneFile = path.join(dir, 'done.json');
   if (fs.existsSync(doneFile)) {
     const done = JSON.parse(fs.readFileSync(doneFile, 'utf8')) as { livePk: string };
-    // A cache from before a library migration takes it now, once (as the first start after an
-    // upgrade would): each run then measures a start, not an upgrade.
-    const lib = Library.open(path.join(dir, 'data'));
-    lib.db.pragma('wal_checkpoint(TRUNCATE)');
-    lib.close();
-    return { dir, livePk: done.livePk, built: false, buildMs: 0 };
+    return { dir: upgraded(dir), livePk: done.livePk, built: false, buildMs: 0 };
   }
   // Older formats of any size are dead weight: remove them.
   for (const n of fs.readdirSync(os.tmpdir())) {
@@ -207,6 +204,29 @@ export function buildLibrary(size: LibrarySize, log: (m: string) => void = () =>
     fs.rmSync(tmp, { recursive: true, force: true });
     throw e;
   }
+}
+
+/**
+ * The cache as this Drayer's library schema has it. A cache built by an older Drayer stays as it
+ * is (checkouts of that version on the same machine still use it); the newer migrations go to a
+ * copy beside it, made once, so each run measures a start, not an upgrade.
+ */
+function upgraded(dir: string): string {
+  const db = new Database(path.join(dir, 'data', 'library.db'), { readonly: true });
+  const version = db.pragma('user_version', { simple: true }) as number;
+  db.close();
+  if (version >= MIGRATIONS.length) return dir;
+  const up = `${dir}-schema${MIGRATIONS.length}`;
+  if (fs.existsSync(path.join(up, 'done.json'))) return up;
+  const tmp = `${up}.building-${process.pid}`;
+  fs.rmSync(tmp, { recursive: true, force: true });
+  fs.cpSync(dir, tmp, { recursive: true });
+  const lib = Library.open(path.join(tmp, 'data'));
+  lib.db.pragma('wal_checkpoint(TRUNCATE)');
+  lib.close();
+  fs.rmSync(up, { recursive: true, force: true });
+  fs.renameSync(tmp, up);
+  return up;
 }
 
 /** A fresh copy of the built library to run a node on (the cache itself is never written). */
