@@ -1,7 +1,7 @@
 // The app shell: sidebar, main column, right rail and dialogs, or the first-run screen when this
 // computer holds no stream yet (and the shell's skeleton until the first reads are in). Keyboard
 // shortcuts live here.
-import { useEffect, useMemo, useState } from 'react';
+import { lazy, Suspense, useEffect, useMemo, useState } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import { Sidebar } from './components/Sidebar';
 import { ErrorBanner } from './components/States';
@@ -12,15 +12,22 @@ import { FirstRun } from './screens/FirstRun';
 import { Home } from './screens/Home';
 import { Nearby } from './screens/Nearby';
 import { RightRail } from './screens/RightRail';
-import { Search } from './screens/Search';
-import { Settings } from './screens/Settings';
-import { StreamPage } from './screens/StreamPage';
+import { SkeletonCards } from './components/States';
 import { reloadAll } from './stores/events';
 import { selectFollowed, selectMine, useStreams } from './stores/streams';
 import { selectActive, useSync } from './stores/sync';
 import { hashOf, useUi } from './stores/ui';
 import { ErrorBoundary, ScreenError } from './components/ErrorBoundary';
-import { PostView } from './screens/PostView';
+
+// Home comes in the first bundle; the other screens load when first opened, or once the page is idle.
+const loadStreamPage = () => import('./screens/StreamPage');
+const loadPostView = () => import('./screens/PostView');
+const loadSearch = () => import('./screens/Search');
+const loadSettings = () => import('./screens/Settings');
+const StreamPage = lazy(() => loadStreamPage().then((m) => ({ default: m.StreamPage })));
+const PostView = lazy(() => loadPostView().then((m) => ({ default: m.PostView })));
+const Search = lazy(() => loadSearch().then((m) => ({ default: m.Search })));
+const Settings = lazy(() => loadSettings().then((m) => ({ default: m.Settings })));
 
 /** A dialog that failed to render: closed, and said so. */
 function DialogError() {
@@ -121,6 +128,15 @@ export function App() {
   const [welcomeDone, setWelcomeDone] = useState(false);
   useShortcuts();
 
+  // Not while Home's first page is drawn: a while after, when the page is idle.
+  useEffect(() => {
+    let idle = 0;
+    const t = setTimeout(() => {
+      idle = requestIdleCallback(() => void Promise.all([loadStreamPage(), loadPostView(), loadSearch(), loadSettings()]).catch(() => {}), { timeout: 3000 });
+    }, 2000);
+    return () => (clearTimeout(t), cancelIdleCallback(idle));
+  }, []);
+
   useEffect(() => {
     const onPop = () => useUi.getState().syncFromLocation();
     window.addEventListener('popstate', onPop);
@@ -203,7 +219,7 @@ export function App() {
         ) : null}
         {/* one screen that fails to render shows a note; the sidebar and the rest keep working */}
         <ErrorBoundary resetKey={hashOf(route)} fallback={(_, retry) => <ScreenError retry={retry} />}>
-          {screen}
+          <Suspense fallback={<SkeletonCards />}>{screen}</Suspense>
         </ErrorBoundary>
       </main>
       <RightRail />

@@ -80,3 +80,69 @@ test('the timeline excerpt is cut between words, never inside a link, and says i
   const long = splitExcerpt(excerpt('a'.repeat(700) + ' tail ' + 'b '.repeat(400)));
   assert.ok(long.cut && long.body.startsWith('a'.repeat(700)));
 });
+
+test('plain prose skips the lexer and shows exactly what marked makes of it; anything markdown could read goes to marked', async () => {
+  const { isPlainProse, parseMarkdown, prepareMarkdown, Markdown } = await load('lib/markdown.tsx');
+  const { createElement } = await import('react');
+  const { renderToStaticMarkup } = await import('react-dom/server');
+  const fc = await import('fast-check');
+  // what marked makes of a source, reduced to what the card shows
+  const shape = (tokens: { type: string; text?: string; tokens?: unknown[] }[]): unknown =>
+    tokens.map((t) => ({ type: t.type, text: t.text, tokens: t.tokens ? shape(t.tokens as never) : undefined }));
+  const plain = [
+    'Garden river morning coffee.',
+    'Is it raining? Yes, a little (since noon); bring the bread!',
+    '“Quoted” and ‘single’ words, a dash - and an ellipsis…',
+    'مرحبا بالعالم، هذا منشور عربي.',
+    'Straße café naïve, zoë 2024 and x-ray.',
+    '😀 ¿Qué tal? «Bien» — 5 € and 3 °C.',
+  ];
+  for (const src of plain) {
+    assert.equal(isPlainProse(src), true, src);
+    const p = prepareMarkdown(src);
+    assert.equal(p.kind, 'markdown');
+    assert.deepEqual(shape(p.tokens), shape(parseMarkdown(src)), src);
+    assert.equal(renderToStaticMarkup(createElement(Markdown, { source: src })), `<div class="md"><p dir="auto">${src}</p></div>`.replace('&', '&amp;'));
+  }
+  const markdown = [
+    '- a list',
+    '1. ordered',
+    '# heading',
+    '> quote',
+    'a *star*',
+    'snake_case',
+    'a [link](http://x)',
+    'see www.example.com now',
+    'mail me@example.com',
+    'http://example.com',
+    'line one\nline two',
+    'text\n===',
+    'a `code` span',
+    'a &amp; b',
+    '    indented code',
+    'two trailing spaces  ',
+    '<b>html</b>',
+    'a\u00a0non-breaking space',
+    'cost $5 + tax = more',
+    'a ~~strike~~',
+    'col | col',
+    '',
+  ];
+  for (const src of markdown) assert.equal(isPlainProse(src), false, JSON.stringify(src));
+  // Any source the fast path takes, marked reads as that same one paragraph.
+  const prose = [...'abz AZ09 ,.;?!\'"()-éا…“”‘’،w', '😀'];
+  const markup = [...'\n*_#>[]:/@&<$~|`\\=+^{}%\u00a0\u2028\t'];
+  let taken = 0;
+  const char = fc.oneof({ arbitrary: fc.constantFrom(...prose), weight: 30 }, { arbitrary: fc.constantFrom(...markup), weight: 1 });
+  fc.assert(
+    fc.property(fc.array(char, { maxLength: 40 }), (chars) => {
+      const src = chars.join('');
+      if (!isPlainProse(src)) return true;
+      taken++;
+      assert.deepEqual(shape(prepareMarkdown(src).tokens as never), shape(parseMarkdown(src)), JSON.stringify(src));
+      return true;
+    }),
+    { numRuns: 3000 },
+  );
+  assert.ok(taken > 500, `the fast path was tried (${taken} sources)`);
+});

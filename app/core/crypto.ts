@@ -4,8 +4,12 @@
 // loads first; all three give identical bytes (a test proves it).
 import * as nodeCrypto from 'node:crypto';
 import { createRequire } from 'node:module';
-import { createBLAKE2b } from 'hash-wasm';
-import nacl from 'tweetnacl';
+import type nacl from 'tweetnacl';
+
+const require = createRequire(import.meta.url);
+// The fallbacks load only when used: every process (the node's start-up too) pays for them otherwise.
+let naclLib: typeof nacl | null = null;
+const tweetnacl = (): typeof nacl => (naclLib ??= require('tweetnacl') as typeof nacl);
 
 interface Sodium {
   crypto_generichash(out: Uint8Array, data: Uint8Array): void;
@@ -21,7 +25,7 @@ interface Sodium {
 // A native addon: absent or unloadable (another platform, a stripped package) means the fallback.
 const sodium: Sodium | null = (() => {
   try {
-    const s = createRequire(import.meta.url)('sodium-native') as Sodium;
+    const s = require('sodium-native') as Sodium;
     const pk = new Uint8Array(32),
       sk = new Uint8Array(64),
       sig = new Uint8Array(64);
@@ -36,7 +40,7 @@ const sodium: Sodium | null = (() => {
 // BLAKE2b-256 is libsodium's crypto_generichash where sodium-native loads (it hashes the caller's
 // buffer in place; hash-wasm first copies it into wasm memory), else hash-wasm.
 // hash-wasm's hasher is created asynchronously once; after that every call is synchronous.
-const blake = sodium ? null : await createBLAKE2b(256);
+const blake = sodium ? null : await (await import('hash-wasm')).createBLAKE2b(256);
 
 /** BLAKE2b with a 32-byte digest, unkeyed: libsodium's crypto_generichash default. Written into `out` when given. */
 export function blake2b256(data: Uint8Array, out?: Uint8Array): Uint8Array {
@@ -68,7 +72,7 @@ export async function blake2b256Hasher(): Promise<{ update(d: Uint8Array): void;
       },
     };
   }
-  const h = await createBLAKE2b(256);
+  const h = await (await import('hash-wasm')).createBLAKE2b(256);
   h.init();
   return { update: (d) => void h.update(d), digest: () => h.digest('binary') };
 }
@@ -158,7 +162,7 @@ export function keyPairFromSeed(seed: Uint8Array): KeyPair {
     const pub = nodeCrypto.createPublicKey(nodePrivateKey(s)).export({ format: 'der', type: 'spki' });
     return { seed: s, publicKey: new Uint8Array(pub.subarray(pub.length - 32)) };
   }
-  return { seed: s, publicKey: nacl.sign.keyPair.fromSeed(s).publicKey };
+  return { seed: s, publicKey: tweetnacl().sign.keyPair.fromSeed(s).publicKey };
 }
 
 export function generateKeyPair(): KeyPair {
@@ -172,7 +176,7 @@ export function sign(message: Uint8Array, key: KeyPair): Uint8Array {
     return sig;
   }
   if (backend === 'node') return new Uint8Array(nodeCrypto.sign(null, message, nodePrivateKey(key.seed)));
-  return nacl.sign.detached(message, libsodiumSecretKey(key));
+  return tweetnacl().sign.detached(message, libsodiumSecretKey(key));
 }
 
 export function verify(message: Uint8Array, signature: Uint8Array, publicKey: Uint8Array): boolean {
@@ -185,7 +189,7 @@ export function verify(message: Uint8Array, signature: Uint8Array, publicKey: Ui
       return false; // a malformed public key is simply not a valid signer
     }
   }
-  return nacl.sign.detached.verify(message, signature, publicKey);
+  return tweetnacl().sign.detached.verify(message, signature, publicKey);
 }
 
 /** libsodium's 64-byte secret key layout (seed ‖ public key), as the original Drayer stored it. */

@@ -8,7 +8,7 @@
 // is known the moment the last byte is in; the caller stores it only if that hash is the one its
 // signed manifest names.
 import * as net from 'node:net';
-import { createBLAKE2b, type IHasher } from 'hash-wasm';
+import type { IHasher } from 'hash-wasm';
 import { DrayerError } from '../core/errors.js';
 import { refusedHost } from './lan.js';
 import { ANSWER_TIME_FACTOR, guardedLookup, timeLimit, TransientError } from './sync-fetch.js';
@@ -86,6 +86,8 @@ export class ChunkConnection {
       return undefined;
     }
     if (u.protocol !== 'http:' || u.username || u.password) return undefined;
+    // hash-wasm loads with the first big-file fetch, not with every node's start-up
+    const { createBLAKE2b } = await import('hash-wasm');
     return new ChunkConnection(u, opts, await createBLAKE2b(256));
   }
 

@@ -5,12 +5,10 @@
 // The schemas are checked against DrayerRequests at compile time (see `Mismatch` below).
 import { z } from 'zod';
 import type { Arg, Method } from './api.js';
-import { AVATAR_MAX, PUT_FILE_MAX } from './api.js';
+import { AVATAR_MAX, PUT_FILE_MAX, SYNC_INTERVAL_MAX_S, SYNC_INTERVAL_MIN_S } from './api.js';
 import { LIMITS as POST_LIMITS } from '../store/posts.js';
 
-/** Longest sync interval: a week (setTimeout overflows past 2^31 ms, ~24.8 days, into a 1 ms loop). */
-export const SYNC_INTERVAL_MAX_S = 7 * 24 * 3600;
-export const SYNC_INTERVAL_MIN_S = 5;
+export { SYNC_INTERVAL_MAX_S, SYNC_INTERVAL_MIN_S };
 
 const base64Chars = (bytes: number) => Math.ceil(bytes / 3) * 4;
 

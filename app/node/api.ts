@@ -353,6 +353,9 @@ export const METHODS: readonly Method[] = [
 export const READ_FILE_MAX = 2 * 1024 * 1024;
 /** Decoded bytes `putFile` and one `uploadChunk` carry at most. */
 export const PUT_FILE_MAX = 512 * 1024;
+/** Longest sync interval: a week (setTimeout overflows past 2^31 ms, ~24.8 days, into a 1 ms loop). */
+export const SYNC_INTERVAL_MAX_S = 7 * 24 * 3600;
+export const SYNC_INTERVAL_MIN_S = 5;
 /** Decoded bytes of an avatar image at most. */
 export const AVATAR_MAX = 1024 * 1024;
 

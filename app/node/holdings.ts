@@ -10,7 +10,7 @@ import { Stream } from '../store/store.js';
 import { DataDirWatcher, type StreamProbe } from './datadir.js';
 import { emit } from './events.js';
 import { describeStream, expandHome, givenSources, RELEASED_FILES, releasedFiles, type NodeState } from './state.js';
-import { summary } from './views.js';
+import { summary, warmSummary } from './views.js';
 
 /**
  * The streams of the library, as the node starts: held, to be opened when first asked for or by
@@ -35,6 +35,7 @@ export function openKnownStreams(n: NodeState): void {
         n.seenSeq.set(e.publicKey, s.lastSeq());
         n.sync.tips.delete(e.publicKey);
         n.library.indexStream(s);
+        warmSummary(s);
         return s;
       } catch (err) {
         // Not opened: not held (as before); opened but not indexed: held, its index caught up by the next change.
@@ -48,8 +49,22 @@ export function openKnownStreams(n: NodeState): void {
 /** How long the opening of held streams runs before it lets other work (the UI's requests) go first. */
 const OPEN_SLICE_MS = 8;
 
-/** Open the held streams not opened yet, a slice at a time; then the UI and the LAN hear of them all. */
-export async function openWaiting(n: NodeState): Promise<void> {
+const opening = new WeakMap<NodeState, Promise<void>>();
+
+/**
+ * Open the held streams not opened yet, a slice at a time; then the UI and the LAN hear of them
+ * all. While it runs, a second call (the first sync round) waits for the same opening.
+ */
+export function openWaiting(n: NodeState): Promise<void> {
+  let p = opening.get(n);
+  if (!p) {
+    p = openAll(n).finally(() => opening.delete(n));
+    opening.set(n, p);
+  }
+  return p;
+}
+
+async function openAll(n: NodeState): Promise<void> {
   const keys = n.streams.unopened();
   if (keys.length === 0) return;
   let slice = performance.now();

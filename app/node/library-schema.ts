@@ -57,6 +57,20 @@ export const MIGRATIONS: string[] = [
    CREATE TRIGGER timeline_fts_delete AFTER DELETE ON timeline BEGIN
      DELETE FROM timeline_fts WHERE rowid = old.rid;
    END;`,
+  // 3: each stream's number of posts, kept by triggers: the stream list (asked for before Home
+  // paints) read a count of every stream's rows, which is the whole timeline in a big library.
+  // The upsert on timeline fires the insert trigger only when it inserts.
+  `CREATE TABLE stream_posts (stream_pk TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
+   INSERT INTO stream_posts (stream_pk, n) SELECT stream_pk, count(*) FROM timeline GROUP BY stream_pk;
+   CREATE TRIGGER timeline_count_insert AFTER INSERT ON timeline BEGIN
+     INSERT INTO stream_posts (stream_pk, n) VALUES (new.stream_pk, 1) ON CONFLICT (stream_pk) DO UPDATE SET n = n + 1;
+   END;
+   CREATE TRIGGER timeline_count_delete AFTER DELETE ON timeline BEGIN
+     UPDATE stream_posts SET n = n - 1 WHERE stream_pk = old.stream_pk;
+   END;`,
+  // 4: each stream's about and avatar beside its name, so one not opened yet (just after start) shows them.
+  `ALTER TABLE streams ADD COLUMN about TEXT NOT NULL DEFAULT '';
+   ALTER TABLE streams ADD COLUMN avatar TEXT NOT NULL DEFAULT '';`,
 ];
 
 export interface StreamSettings {
@@ -78,6 +92,10 @@ export interface StreamEntry {
   name: string;
   /** when it was added to the library, ms since the epoch */
   added: number;
+  /** from drayer/info, as name (empty until the stream was indexed once) */
+  about?: string;
+  /** from drayer/info: the path of its avatar image among its files, unchecked ('' for none) */
+  avatar?: string;
   settings: StreamSettings;
 }
 
@@ -102,7 +120,7 @@ export interface RebuildReport {
   skipped: { file: string; reason: string }[];
 }
 
-export type StreamRow = { pk: string; file: string; owned: number; name: string; added: number; settings: string };
+export type StreamRow = { pk: string; file: string; owned: number; name: string; added: number; settings: string; about?: string; avatar?: string };
 export type TimelineRow = { stream_pk: string; stream_name: string; key: string; id: number; ts: number; mod: number; title: string; body: string };
 export type FeedRow = { id: number; prev: number; type: string; key: string; ts: number; mod: number; val: Buffer | null };
 
@@ -120,7 +138,16 @@ export function parseSettings(text: string): StreamSettings {
 }
 
 export function toEntry(r: StreamRow): StreamEntry {
-  return { publicKey: r.pk, file: r.file, owned: r.owned === 1, name: r.name, added: r.added, settings: parseSettings(r.settings) };
+  return {
+    publicKey: r.pk,
+    file: r.file,
+    owned: r.owned === 1,
+    name: r.name,
+    added: r.added,
+    settings: parseSettings(r.settings),
+    about: r.about ?? '',
+    avatar: r.avatar ?? '',
+  };
 }
 
 export function toTimeline(r: TimelineRow): TimelineEntry {

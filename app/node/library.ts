@@ -58,7 +58,7 @@ export class Library {
   }
 
   /** Open the library of a data directory, creating the directory and library.db if missing. */
-  static open(dataDir: string): Library {
+  static open(dataDir: string, opts: { log?: (m: string) => void } = {}): Library {
     const dir = path.resolve(dataDir);
     const file = path.join(dir, LIBRARY_FILE);
     let db: Database.Database;
@@ -80,10 +80,14 @@ export class Library {
         throw new DrayerError('NOT_A_STREAM', `${file} was written by a newer Drayer (library schema ${version}); update Drayer to use this data directory.`);
       }
       if (version < MIGRATIONS.length) {
+        // An upgrade re-reads the timeline (schema 2 re-indexes every post): said, as it can take a minute.
+        const t0 = performance.now();
+        if (version > 0) opts.log?.(`Upgrading the library ${file} to this version of Drayer (once; a big library takes a minute)…`);
         db.transaction(() => {
           for (let v = version; v < MIGRATIONS.length; v++) db.exec(MIGRATIONS[v]!);
           db.pragma(`user_version = ${MIGRATIONS.length}`);
         }).immediate();
+        if (version > 0) opts.log?.(`The library was upgraded in ${((performance.now() - t0) / 1000).toFixed(1)} s.`);
       }
       return new Library(dir, file, db);
     } catch (e) {
@@ -104,7 +108,9 @@ export class Library {
       streamList: db.prepare(`SELECT * FROM streams ORDER BY name COLLATE NOCASE, pk`),
       streamInsert: db.prepare(`INSERT INTO streams (pk, file, owned, name, added, settings) VALUES (?, ?, ?, ?, ?, ?)`),
       streamUpdate: db.prepare(`UPDATE streams SET name = ?, settings = ? WHERE pk = ?`),
-      streamRefresh: db.prepare(`UPDATE streams SET name = ?, owned = ? WHERE pk = ? AND (name != ? OR owned != ?)`),
+      streamRefresh: db.prepare(
+        `UPDATE streams SET name = ?, owned = ?, about = ?, avatar = ? WHERE pk = ? AND (name != ? OR owned != ? OR about != ? OR avatar != ?)`,
+      ),
       streamUpsert: db.prepare(`INSERT INTO streams (pk, file, owned, name, added, settings) VALUES (?, ?, ?, ?, ?, ?)
         ON CONFLICT (pk) DO UPDATE SET file = excluded.file, owned = excluded.owned, name = excluded.name`),
       streamDelete: db.prepare(`DELETE FROM streams WHERE pk = ?`),
@@ -137,8 +143,8 @@ export class Library {
       postDelete: db.prepare(`DELETE FROM timeline WHERE stream_pk = ? AND id = ?`),
       postsDropGap: db.prepare(`DELETE FROM timeline WHERE stream_pk = ? AND id > ? AND id < ?`),
       postsDropStream: db.prepare(`DELETE FROM timeline WHERE stream_pk = ?`),
-      postsCount: db.prepare(`SELECT count(*) FROM timeline WHERE stream_pk = ?`).pluck(),
-      postsCountAll: db.prepare(`SELECT count(*) FROM timeline`).pluck(),
+      postsCount: db.prepare(`SELECT coalesce((SELECT n FROM stream_posts WHERE stream_pk = ?), 0)`).pluck(),
+      postsCountAll: db.prepare(`SELECT coalesce(sum(n), 0) FROM stream_posts`).pluck(),
       postsKeepOnly: db.prepare(`DELETE FROM timeline WHERE stream_pk = ? AND id NOT IN (SELECT value FROM json_each(?))`),
     };
   }
@@ -227,12 +233,14 @@ export class Library {
     return pk;
   }
 
-  /** Keep the entry's name (from drayer/info) and owned flag in step with the stream file. */
+  /** Keep the entry's name, about and avatar (from drayer/info) and owned flag in step with the stream file. */
   private refreshEntry(pk: string, s: Stream, fallbackName: string): void {
-    const infoName = s.info().name;
-    const name = typeof infoName === 'string' && infoName.trim() !== '' ? infoName : fallbackName;
+    const info = s.info();
+    const name = typeof info.name === 'string' && info.name.trim() !== '' ? info.name : fallbackName;
+    const about = typeof info.about === 'string' ? info.about : '';
+    const avatar = typeof info.avatar === 'string' ? info.avatar : '';
     const owned = s.writable ? 1 : 0;
-    this.st.streamRefresh.run(name, owned, pk, name, owned);
+    this.st.streamRefresh.run(name, owned, about, avatar, pk, name, owned, about, avatar);
   }
 
   // ---------- settings ----------

@@ -4,8 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { encode } from '@msgpack/msgpack';
 import type { DrayerRequests, Method, Settings, SyncReport, VerifyReportView } from './api.js';
-import { AVATAR_MAX, PUT_FILE_MAX, READ_FILE_MAX, SYNC_MODES } from './api.js';
-import { SYNC_INTERVAL_MAX_S, SYNC_INTERVAL_MIN_S } from './api-schema.js';
+import { AVATAR_MAX, PUT_FILE_MAX, READ_FILE_MAX, SYNC_INTERVAL_MAX_S, SYNC_INTERVAL_MIN_S, SYNC_MODES } from './api.js';
 import { peerId } from '../core/peer.js';
 import { DrayerError, isDrayerError } from '../core/errors.js';
 import { fingerprint, formatKey } from '../core/keys.js';
@@ -48,12 +47,16 @@ export function apiMethods(n: NodeState): Handlers {
       discovery: n.discovery !== null,
       peers: n.discovery?.peers().length ?? 0,
     }),
-    listStreams: () =>
-      n.library
-        .listStreams()
-        .filter((e) => n.streams.has(e.publicKey))
-        // one not opened yet (just after start) is described from the library; streamsChanged follows once all are open
-        .map((e) => (n.streams.isOpen(e.publicKey) ? summary(n, e.publicKey) : entrySummary(n, e))),
+    listStreams: () => {
+      const settings = settingsOf(n);
+      return (
+        n.library
+          .listStreams()
+          .filter((e) => n.streams.has(e.publicKey))
+          // one not opened yet (just after start) is described from the library; streamsChanged follows once all are open
+          .map((e) => (n.streams.isOpen(e.publicKey) ? summary(n, e.publicKey, e, settings) : entrySummary(n, e, settings)))
+      );
+    },
     createStream: ({ name, about }) => createStream(n, name, about),
     streamDetails: ({ publicKey }) => details(n, publicKey),
     setStreamInfo: ({ publicKey, name, about }) => {

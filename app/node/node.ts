@@ -33,10 +33,10 @@ export class DrayerNode implements DrayerApi {
 
   private constructor(readonly opts: NodeOptions) {
     this.dataDir = path.resolve(opts.dataDir);
-    this.library = Library.open(this.dataDir);
     // Every log line goes out terminal-safe (names in it are cleaned where they are put in).
     const sink = opts.log;
     const log = sink ? (m: string) => sink(terminalSafe(m)) : () => {};
+    this.library = Library.open(this.dataDir, { log });
     let id = this.library.getSetting<string>('nodeId', '');
     if (!/^[0-9a-f]{32}$/.test(id)) {
       id = Buffer.from(randomBytes(16)).toString('hex');

@@ -5,7 +5,7 @@
 // peer; cursors kept in library.db only for peers that proved themselves, and written only when
 // they move.
 import type { SyncReport } from './api.js';
-import { SYNC_INTERVAL_MAX_S, SYNC_INTERVAL_MIN_S } from './api-schema.js';
+import { SYNC_INTERVAL_MAX_S, SYNC_INTERVAL_MIN_S } from './api.js';
 import { peerId } from '../core/peer.js';
 import { formatKey } from '../core/keys.js';
 import { isLanHost } from '../net/lan.js';
@@ -15,6 +15,7 @@ import type { Applier } from '../store/verifier.js';
 import { preparedApplier } from '../store/verifier.js';
 import type { Stream } from '../store/store.js';
 import { afterChange } from './changes.js';
+import { openWaiting } from './holdings.js';
 import { emit } from './events.js';
 import { configuredSources, type Holder, holdersOf, lanHolders, MAX_HEARD_SOURCES, sourcesFor, urlOf } from './sources.js';
 import { heldBack, noteRound, noteSync } from './sync-report.js';
@@ -555,6 +556,10 @@ export function scheduleSync(n: NodeState): void {
 export async function syncRound(n: NodeState): Promise<void> {
   // Paused: no pulls this round; the timer keeps going, so sync resumes by itself.
   if (syncModeOf(n) === 'paused') return;
+  // Just after start, the library's streams are still being opened: the round covers them all
+  // (iterating the held streams sees only those opened, and the rest would wait a whole interval).
+  if (n.streams.unopened().length) await openWaiting(n);
+  if (n.stopped) return;
   const holders = lanHolders(n); // what discovery heard, read once a round
   for (const [pk, s] of n.streams) {
     if (s.writable || n.stopped) continue;

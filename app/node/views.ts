@@ -1,36 +1,68 @@
 // How the node shows a stream it holds: its summary and details for the API, and the web
 // addresses its page is served at (on this computer, and for a phone on the LAN).
 import * as os from 'node:os';
-import type { StreamDetails, StreamSummary } from './api.js';
+import type { Statement } from 'better-sqlite3';
+import type { Settings, StreamDetails, StreamSummary } from './api.js';
 import { fingerprint, formatKey, keyLink, parseKey, streamName } from '../core/keys.js';
 import type { StreamEntry } from './library-schema.js';
 import { listFiles, normalizeFilePath } from '../store/files.js';
 import { POST_TYPE } from '../store/posts.js';
+import type { PartialFilter } from '../store/chains.js';
 import type { Stream, StreamInfo } from '../store/store.js';
 import { lastSyncOf } from './sync-report.js';
-import { entryOf, givenSources, servedStream, settingsOf, streamOf, type NodeState } from './state.js';
+import { entryOf, servedStream, settingsOf, streamOf, type NodeState } from './state.js';
+
+interface FilePart {
+  seq: number;
+  changes: number;
+  info: StreamInfo;
+  records: number;
+  posts: number;
+  partial: PartialFilter;
+  latest: number;
+  sources: string[];
+}
 
 /**
- * What summary() reads of a stream's records, kept while its last seq stays (every change of
- * records moves it, a removal too): the UI asks for every stream's summary after each change,
- * and counting 500 streams' records each time kept a node busy for a second.
+ * What summary() reads of a stream file, kept while its last seq and its connection's count of
+ * changed rows stay (every change of records moves the first, of its settings the second): the UI
+ * asks for every stream's summary after each change, and reading 500 files (counts, then six
+ * settings each) kept a node busy for a third of a second after every post.
  */
-const fromRecords = new WeakMap<Stream, { seq: number; info: StreamInfo; records: number; posts: number }>();
+const fromFile = new WeakMap<Stream, FilePart>();
+const changesOf = new WeakMap<object, Statement>();
 
-function recordsPart(s: Stream): { info: StreamInfo; records: number; posts: number } {
+/** Read a stream's counts and settings now (openWaiting does, a slice at a time), not in the next stream list. */
+export function warmSummary(s: Stream): void {
+  filePart(s);
+}
+
+function filePart(s: Stream): FilePart {
   const seq = s.lastSeq();
-  const known = fromRecords.get(s);
-  if (known && known.seq === seq) return known;
-  const part = { seq, info: s.info(), records: s.count(), posts: s.count(POST_TYPE) };
-  fromRecords.set(s, part);
+  let st = changesOf.get(s.db);
+  if (!st) changesOf.set(s.db, (st = s.db.prepare('SELECT total_changes()').pluck()));
+  const changes = st.get() as number;
+  const known = fromFile.get(s);
+  if (known && known.seq === seq && known.changes === changes) return known;
+  const part = {
+    seq,
+    changes,
+    info: s.info(),
+    records: s.count(),
+    posts: s.count(POST_TYPE),
+    partial: s.partial,
+    latest: s.latest,
+    sources: s.recordedSources(),
+  };
+  fromFile.set(s, part);
   return part;
 }
 
-export function summary(n: NodeState, pk: string): StreamSummary {
+/** A held, open stream as the UI lists it; `e` and `settings` when the caller has them (a whole list). */
+export function summary(n: NodeState, pk: string, e = entryOf(n, pk), settings?: Settings): StreamSummary {
   const s = streamOf(n, pk);
-  const e = entryOf(n, pk);
-  const { info, records, posts } = recordsPart(s);
-  const partial = s.partial;
+  const { info, records, posts, partial, latest, sources } = filePart(s);
+  const serveFollowed = (settings ?? settingsOf(n)).serveFollowed;
   return {
     publicKey: pk,
     // a stream without a name record (the original Drayer's) shows by words of its key
@@ -40,27 +72,28 @@ export function summary(n: NodeState, pk: string): StreamSummary {
     file: e.file,
     records,
     posts,
-    serve: servedStream(n, s.publicKey) !== undefined,
+    // as servedStream decides
+    serve: e.settings.serve !== false && (e.owned || serveFollowed || e.settings.serve === true),
     announce: e.settings.announce !== false,
-    partial: { minId: partial.minId ?? 0, minMod: partial.minMod ?? 0, metaOnly: partial.metaOnly ?? false, ...(s.latest ? { latest: s.latest } : {}) },
-    sources: givenSources(e, s),
+    partial: { minId: partial.minId ?? 0, minMod: partial.minMod ?? 0, metaOnly: partial.metaOnly ?? false, ...(latest ? { latest } : {}) },
+    sources: Array.isArray(e.settings.sources) ? e.settings.sources.filter((x): x is string => typeof x === 'string') : sources,
     ...(avatarPath(info.avatar) ? { avatar: avatarPath(info.avatar) } : {}),
   };
 }
 
 /**
- * A stream not opened yet (just after start), from what the library knows: its name, owner,
- * settings and indexed posts. What only the file knows (about, avatar, a partial copy's range,
+ * A stream not opened yet (just after start), from what the library knows: its name, about,
+ * avatar, owner, settings and indexed posts. What only the file knows (a partial copy's range,
  * the sources it records) is left empty until it is open and the UI hears streamsChanged.
  */
-export function entrySummary(n: NodeState, e: StreamEntry): StreamSummary {
+export function entrySummary(n: NodeState, e: StreamEntry, settings?: Settings): StreamSummary {
   const key = parseKey(e.publicKey);
   const posts = n.library.postCount(e.publicKey);
-  const serve = e.settings.serve !== false && (e.owned || settingsOf(n).serveFollowed || e.settings.serve === true);
+  const serve = e.settings.serve !== false && (e.owned || (settings ?? settingsOf(n)).serveFollowed || e.settings.serve === true);
   return {
     publicKey: e.publicKey,
     name: streamName(e.name, key),
-    about: '',
+    about: e.about ?? '',
     owned: e.owned,
     file: e.file,
     records: posts,
@@ -69,6 +102,7 @@ export function entrySummary(n: NodeState, e: StreamEntry): StreamSummary {
     announce: e.settings.announce !== false,
     partial: { minId: 0, minMod: 0, metaOnly: false },
     sources: Array.isArray(e.settings.sources) ? e.settings.sources.filter((x): x is string => typeof x === 'string') : [],
+    ...(avatarPath(e.avatar) ? { avatar: avatarPath(e.avatar) } : {}),
   };
 }
 

@@ -12,7 +12,6 @@ import { fileURLToPath } from 'node:url';
 import { timingSafeEqual } from 'node:crypto';
 import type { DrayerEvent, Envelope, Method } from './api.js';
 import { METHODS } from './api.js';
-import { checkArg } from './api-schema.js';
 import { randomBytes } from '../core/crypto.js';
 
 export interface ApiHost {
@@ -33,6 +32,11 @@ export interface WebUiOptions {
 }
 
 const MAX_BODY = 1024 * 1024;
+
+// The argument schemas load zod (about a hundred modules): after the UI listens, while the page
+// loads, so the node's start-up does not wait for them; the first API call waits if need be.
+let schemas: Promise<typeof import('./api-schema.js')> | null = null;
+const apiSchemas = () => (schemas ??= import('./api-schema.js'));
 const MIME: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
@@ -120,6 +124,7 @@ export class WebUi {
     this.server = server;
     this.port = (server.address() as import('node:net').AddressInfo).port;
     if (this.opts.stateFile) writeState(this.opts.stateFile, { port: this.port, token: this.token });
+    setImmediate(() => void apiSchemas().catch(() => {})); // a failure surfaces on the first call
     return { url: this.signInUrl(), port: this.port, token: this.token };
   }
 
@@ -218,7 +223,7 @@ export class WebUi {
         return void json(res, 400, { ok: false, error: { code: 'INVALID_ARGUMENT', message: `The request body is not JSON: ${(e as Error).message}` } });
       }
       if (!METHODS.includes(method as Method)) return void json(res, 200, await this.api.callEnvelope(method, arg));
-      const checked = checkArg(method, arg);
+      const checked = (await apiSchemas()).checkArg(method, arg);
       if (!checked.ok) return void json(res, 200, checked);
       return void json(res, 200, await this.api.callEnvelope(method, checked.value));
     }

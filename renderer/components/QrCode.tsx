@@ -1,7 +1,6 @@
 // A QR code as an image: dark on light whatever the theme (phones read that best), with its quiet
 // zone, drawn crisp at any scale. The text becomes a data: URL (the page's CSP allows data: images).
 import { useEffect, useState } from 'react';
-import QRCode from 'qrcode';
 
 export function QrCode({ text, label, size = 240 }: { text: string; label: string; size?: number }) {
   const [url, setUrl] = useState<string | null>(null);
@@ -9,7 +8,11 @@ export function QrCode({ text, label, size = 240 }: { text: string; label: strin
   useEffect(() => {
     let live = true;
     setUrl(null);
-    QRCode.toDataURL(text, { errorCorrectionLevel: 'M', margin: 4, scale: 8, color: { dark: '#000000ff', light: '#ffffffff' } })
+    // the encoder loads with the first code shown, not with the app
+    import('qrcode')
+      .then(({ default: QRCode }) =>
+        QRCode.toDataURL(text, { errorCorrectionLevel: 'M', margin: 4, scale: 8, color: { dark: '#000000ff', light: '#ffffffff' } }),
+      )
       .then((u) => live && (setUrl(u), setFailed(false)))
       .catch(() => live && setFailed(true));
     return () => {

@@ -1,6 +1,6 @@
 // The left column: where to go (Home, Search, Nearby, Settings) and the streams you hold.
 // Narrow windows show it as icons, then as a bottom bar (CSS).
-import { useEffect, useMemo } from 'react';
+import { memo, startTransition, useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { StreamSummary } from '../api/transport';
 import type { Route } from '../stores/ui';
 import { useSettings } from '../stores/settings';
@@ -70,19 +70,46 @@ function useUnreadFollowed(followed: StreamSummary[], route: Route): Set<string>
   return unreadStreams(keys, newest, lastSeen);
 }
 
-function StreamItem({
-  s,
-  active,
-  syncing,
-  unread = false,
-  onClick,
-}: {
+/**
+ * Streams of a list shown in the sidebar's first render (more than a window holds); the rest
+ * come just after, in a transition, so a library of 500 streams does not lay out its whole list
+ * before Home can paint.
+ */
+export const FIRST_RENDER_STREAMS = 30;
+
+function useWholeLists(): boolean {
+  const [whole, setWhole] = useState(false);
+  useEffect(() => {
+    const t = setTimeout(() => startTransition(() => setWhole(true)), 0);
+    return () => clearTimeout(t);
+  }, []);
+  return whole;
+}
+
+interface StreamItemProps {
   s: StreamSummary;
   active: boolean;
   syncing: boolean;
   unread?: boolean;
-  onClick: () => void;
-}) {
+  onOpen: (publicKey: string) => void;
+}
+
+/**
+ * A row drawn again only when what it shows changed: every post that arrives refreshes the
+ * timeline and the stream list (new objects, equal values), and redrawing 500 rows each time
+ * held a new post's card back by a tenth of a second or more.
+ */
+const StreamItem = memo(
+  StreamItemRow,
+  (a: StreamItemProps, b: StreamItemProps) =>
+    a.active === b.active && a.syncing === b.syncing && a.unread === b.unread && a.onOpen === b.onOpen && sameSummary(a.s, b.s),
+);
+
+function sameSummary(a: StreamSummary, b: StreamSummary): boolean {
+  return a === b || JSON.stringify(a) === JSON.stringify(b);
+}
+
+function StreamItemRow({ s, active, syncing, unread = false, onOpen }: StreamItemProps) {
   const pendingName = useStreams((st) => st.pending[s.publicKey]?.name);
   const name = pendingName || s.name;
   return (
@@ -93,7 +120,7 @@ function StreamItem({
         aria-current={active ? 'page' : undefined}
         onClick={(e) => {
           e.preventDefault();
-          onClick();
+          onOpen(s.publicKey);
         }}
       >
         <Avatar publicKey={s.publicKey} name={name || '?'} size={28} />
@@ -143,6 +170,12 @@ function SyncModeItem({ onClick }: { onClick: () => void }) {
 export function Sidebar({ route, mine, followed, syncing, nearbyCount, onNavigate, onFollow, onNewStream }: SidebarProps) {
   const isStream = (pk: string) => route.name === 'stream' && route.publicKey === pk;
   const unread = useUnreadFollowed(followed, route);
+  const whole = useWholeLists();
+  // one callback for every row (App's onNavigate is new on each render), so rows can skip redrawing
+  const navigateRef = useRef(onNavigate);
+  navigateRef.current = onNavigate;
+  const onOpen = useCallback((publicKey: string) => navigateRef.current({ name: 'stream', publicKey }), []);
+  const shown = (list: StreamSummary[]) => (whole ? list : list.slice(0, FIRST_RENDER_STREAMS));
   return (
     <nav className="sidebar" aria-label="Main">
       <div className="brand">
@@ -165,14 +198,8 @@ export function Sidebar({ route, mine, followed, syncing, nearbyCount, onNavigat
           My streams
         </h2>
         <ul aria-labelledby="mine-label">
-          {mine.map((s) => (
-            <StreamItem
-              key={s.publicKey}
-              s={s}
-              active={isStream(s.publicKey)}
-              syncing={false}
-              onClick={() => onNavigate({ name: 'stream', publicKey: s.publicKey })}
-            />
+          {shown(mine).map((s) => (
+            <StreamItem key={s.publicKey} s={s} active={isStream(s.publicKey)} syncing={false} onOpen={onOpen} />
           ))}
           <li>
             <button type="button" className="stream-item stream-add" onClick={onNewStream}>
@@ -187,14 +214,14 @@ export function Sidebar({ route, mine, followed, syncing, nearbyCount, onNavigat
           Following
         </h2>
         <ul aria-labelledby="following-label">
-          {followed.map((s) => (
+          {shown(followed).map((s) => (
             <StreamItem
               key={s.publicKey}
               s={s}
               active={isStream(s.publicKey)}
               syncing={syncing.has(s.publicKey)}
               unread={unread.has(s.publicKey)}
-              onClick={() => onNavigate({ name: 'stream', publicKey: s.publicKey })}
+              onOpen={onOpen}
             />
           ))}
           <li>

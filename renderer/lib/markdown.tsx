@@ -283,6 +283,24 @@ export function tokenDepth(tokens: Token[]): number {
   return max;
 }
 
+/**
+ * One line of words, sentence punctuation and non-ASCII marks, with nothing markdown reads as markup (no markers,
+ * no line breaks, no link or entity, no www. autolink, not starting with a digit or a dash):
+ * marked would make it one paragraph of this very text. Most posts are such prose, and a feed
+ * shows it without the lexer, whose first runs (its regular expressions still cold) cost most of
+ * Home's first paint.
+ */
+const PLAIN_PROSE = /^(?:[\p{L}\p{M}"'(]|(?![\x00-\x7f])[\p{P}\p{S}])(?:[\p{L}\p{M}\p{N} ,.;?!'"()-]|(?![\x00-\x7f])[\p{P}\p{S}])*$/u;
+
+export function isPlainProse(src: string): boolean {
+  return src.length <= 4096 && PLAIN_PROSE.test(src) && !/www\./i.test(src) && !/\s$/.test(src) && !/ {2}/.test(src);
+}
+
+/** The paragraph token marked makes of plain prose (what `block` reads of it). */
+function plainParagraph(src: string): Token {
+  return { type: 'paragraph', raw: src, text: src, tokens: [{ type: 'text', raw: src, text: src, escaped: false }] } as Token;
+}
+
 export type Prepared = { kind: 'markdown'; tokens: Token[]; images: ImageIndexes } | { kind: 'text'; text: string };
 
 export function parseMarkdown(src: string): Token[] {
@@ -294,6 +312,7 @@ export function parseMarkdown(src: string): Token[] {
  * nests beyond MAX_MD_DEPTH (before or after lexing) or the lexer fails on it. Never throws.
  */
 export function prepareMarkdown(src: string): Prepared {
+  if (isPlainProse(src)) return { kind: 'markdown', tokens: [plainParagraph(src)], images: new WeakMap() };
   if (sourceDepth(src) > MAX_MD_DEPTH) return { kind: 'text', text: src };
   let tokens: Token[];
   try {
