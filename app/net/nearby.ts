@@ -195,6 +195,12 @@ export class NearbyVerifier {
     this.pump();
   }
 
+  /** Whether a lookup of `pk` at address:port is waiting, running, or answered yes. */
+  pendingOrOk(address: string, port: number, pk: Uint8Array): boolean {
+    const s = this.entries.get(`${address}|${port}|${hexOf(pk)}`)?.state;
+    return s === 'queued' || s === 'running' || s === 'ok';
+  }
+
   /** The verified info of `pk` at address:port, or undefined when it is not (or no longer) shown. */
   verified(address: string, port: number, pk: Uint8Array): VerifiedInfo | undefined {
     const e = this.entries.get(`${address}|${port}|${hexOf(pk)}`);

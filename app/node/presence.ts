@@ -10,10 +10,18 @@ import { pullOnAnnouncement, recordAnnounced } from './scheduler.js';
 import { urlOf } from './sources.js';
 import { settingsOf, sharedStreams, type NodeState } from './state.js';
 
-/** Streams held here whose holders Nearby was asked to look up (none had served them to this node). */
-const heldAsked = new Set<string>();
+/** Streams held here whose holders Nearby was asked to look up (none had served them to this node), per node. */
+const heldAskedOf = new WeakMap<NodeState, Set<string>>();
+function heldAskedBy(n: NodeState): Set<string> {
+  let s = heldAskedOf.get(n);
+  if (!s) heldAskedOf.set(n, (s = new Set()));
+  return s;
+}
 
 export async function startDiscovery(n: NodeState): Promise<void> {
+  const heldAsked = heldAskedBy(n);
+  /** per stream not held here, the holder whose announcement was looked up last */
+  const askedHolder = new Map<string, { address: string; port: number }>();
   const d = new Discovery({
     nodeId: n.nodeId,
     interface: n.opts.multicastInterface,
@@ -44,8 +52,16 @@ export async function startDiscovery(n: NodeState): Promise<void> {
   });
   d.on('stream', (x: { publicKey: Uint8Array; mtip: number; address: string; port: number }) => {
     // a stream held here needs no lookup: its name is in our own copy, and pulls prove its holders
-    if (!n.streams.has(formatKey(x.publicKey))) v.want(x.address, x.port, x.publicKey, x.mtip);
-    pullOnAnnouncement(n, { publicKey: x.publicKey, address: x.address, port: x.port, mod: x.mtip });
+    const pk = formatKey(x.publicKey);
+    if (n.streams.has(pk)) return pullOnAnnouncement(n, { publicKey: x.publicKey, address: x.address, port: x.port, mod: x.mtip });
+    // Another stream: one holder at a time proves it (the one asked last, while its lookup waits or
+    // stands); every holder is looked up when Nearby is shown (nearbyStreams). On a LAN where
+    // everyone holds everything, asking each holder of each stream cost every node N² lookups.
+    const last = askedHolder.get(pk);
+    if (last && !(last.address === x.address && last.port === x.port) && v.pendingOrOk(last.address, last.port, x.publicKey)) return;
+    if (askedHolder.size >= 4096) askedHolder.clear();
+    askedHolder.set(pk, { address: x.address, port: x.port });
+    v.want(x.address, x.port, x.publicKey, x.mtip);
   });
   d.on('record', (x: { record: DrayerRecord; address: string; port: number }) => recordAnnounced(n, x));
   await d.start();
@@ -77,7 +93,7 @@ function proved(n: NodeState, address: string, port: number, pk: Uint8Array, hel
  * stays yes (until the stream is let go of); a no is asked again after a few seconds.
  */
 const served = new WeakMap<NodeState, Map<string, number>>();
-const SERVED_NO_MS = 5000;
+const SERVED_NO_MS = 30_000;
 function servedBefore(n: NodeState, url: string, pk: string): boolean {
   let m = served.get(n);
   if (!m) served.set(n, (m = new Map()));
@@ -133,6 +149,7 @@ export function nearbyStreams(n: NodeState): NearbyStream[] {
     }
     if (!shown && entry) {
       // held here, but no holder served it to us yet: look its holders up (once each, kept while announced)
+      const heldAsked = heldAskedBy(n);
       if (heldAsked.size >= 4096) heldAsked.clear();
       heldAsked.add(pk);
       for (const p of x.peers) v.want(p.address, p.port, x.publicKey, 0);
