@@ -46,6 +46,18 @@ export function tmpDir(prefix = 'drayer-test-'): string {
   return d;
 }
 
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `cond` every 20 ms for up to `ms`: whether it came true. */
+export async function until(cond: () => boolean, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (cond()) return true;
+    await sleep(20);
+  }
+  return cond();
+}
+
 export const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
 export const text = (b: Uint8Array | null | undefined): string => (b ? new TextDecoder().decode(b) : '');
 export const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');

@@ -10,20 +10,10 @@ import { randomBytes } from '../app/core/crypto.js';
 import { NearbyVerifier } from '../app/net/nearby.js';
 import { DrayerNode } from '../app/node/node.js';
 import { netnsAvailable, NETNS_SKIP_REASON, runInNetns } from './netns.js';
-import { tmpDir } from './helpers.js';
+import { sleep, tmpDir, until } from './helpers.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const child = path.join(here, 'fixtures', 'nearby-child.js');
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function until(cond: () => boolean, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (cond()) return true;
-    await sleep(10);
-  }
-  return cond();
-}
 
 test("the verifier: a real node's signed info is shown by its name; silence, 404s and junk are not, and cost few requests", async () => {
   const node = await DrayerNode.start({ dataDir: tmpDir(), host: '127.0.0.1', port: 0, discovery: false, autoSync: false });

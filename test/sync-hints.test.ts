@@ -14,21 +14,11 @@ import { syncRound } from '../app/node/scheduler.js';
 import type { DrayerNode } from '../app/node/node.js';
 import type { NodeState } from '../app/node/state.js';
 import type { Stream } from '../app/store/store.js';
-import { hex, utf8 } from './helpers.js';
+import { hex, sleep, until, utf8 } from './helpers.js';
 import { lanBench } from './lan-harness.js';
 
 const bench = lanBench('drayer-hints-');
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const stateOf = (node: DrayerNode): NodeState => (node as unknown as { n: NodeState }).n;
-
-async function until(cond: () => boolean, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (cond()) return true;
-    await sleep(20);
-  }
-  return cond();
-}
 
 /** What discovery does when a peer announces a stream's tip. */
 function hint(node: DrayerNode, s: Stream, address: string, port: number, mod: number): void {

@@ -11,21 +11,11 @@ import { recordAnnounced } from '../app/node/scheduler.js';
 import type { DrayerNode } from '../app/node/node.js';
 import type { NodeState } from '../app/node/state.js';
 import type { Stream } from '../app/store/store.js';
-import { hex, utf8 } from './helpers.js';
+import { hex, sleep, until, utf8 } from './helpers.js';
 import { lanBench } from './lan-harness.js';
 
 const bench = lanBench('drayer-packet-');
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const stateOf = (node: DrayerNode): NodeState => (node as unknown as { n: NodeState }).n;
-
-async function until(cond: () => boolean, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (cond()) return true;
-    await sleep(20);
-  }
-  return cond();
-}
 
 /** Every live record, as id → mod and signature: two copies are the same when these are. */
 const live = (s: Stream): string[] => [...s.iterate()].map((r) => `${r.id}:${r.mod}:${hex(r.sig)}`).sort();
