@@ -35,6 +35,8 @@ export interface Counters {
   rss: number;
   /** follow calls not answered yet */
   following: number;
+  /** pulls that failed, by message (addresses left out) */
+  pullErrors: Record<string, number>;
 }
 
 /** Child → parent. */
@@ -94,8 +96,16 @@ async function main(addr: string, dataDir: string): Promise<void> {
       send({ op: 'arrive', pk, title: p.title, t, tReq: pullAsked.get(Buffer.from(pk, 'base64').toString('base64url')) });
     }
   };
+  const pullErrors: Record<string, number> = {};
   node.subscribe((e) => {
     if (e.event === 'recordsChanged' && !e.data.local) void check(e.data.publicKey, now());
+    if (e.event === 'syncProgress' && e.data.error) {
+      const why = e.data.error
+        .replace(/\d+\.\d+\.\d+\.\d+(:\d+)?/g, 'ADDR')
+        .replace(/[A-Za-z0-9+/_-]{43}=?/g, 'KEY')
+        .slice(0, 120);
+      pullErrors[why] = (pullErrors[why] ?? 0) + 1;
+    }
   });
 
   const session = new inspector.Session();
@@ -122,7 +132,15 @@ async function main(addr: string, dataDir: string): Promise<void> {
       }
       case 'counters': {
         const cpu = process.cpuUsage();
-        const c: Counters = { cpuUs: cpu.user + cpu.system, served, servedBy: { ...servedBy }, requested, rss: process.memoryUsage().rss, following };
+        const c: Counters = {
+          cpuUs: cpu.user + cpu.system,
+          served,
+          servedBy: { ...servedBy },
+          requested,
+          rss: process.memoryUsage().rss,
+          following,
+          pullErrors: { ...pullErrors },
+        };
         return c;
       }
       case 'create': {

@@ -225,6 +225,20 @@ async function measureSize(n: number, idleS: number, rounds: number, followTries
     const convergeS = converged ? round((lastFirst - t0) / 1000, 2) : null;
     const convergedShare = round(count('first') / want, 3);
     say(`N = ${n}: ${converged ? `converged in ${convergeS} s` : `not converged after ${convergeWait / 1000} s (${convergedShare})`}`);
+    {
+      // pulls that failed so far, all nodes, by message: what slowed the convergence (or stopped it)
+      const errs: Record<string, number> = {};
+      for (const c of await Promise.all(nodes.map((x) => x.ask<Counters>({ op: 'counters' }))))
+        for (const [k, v] of Object.entries(c.pullErrors)) errs[k] = (errs[k] ?? 0) + v;
+      const top = Object.entries(errs).sort((a, b) => b[1] - a[1]);
+      if (top.length)
+        say(
+          `N = ${n}: failed pulls while converging: ${top
+            .slice(0, 5)
+            .map(([k, v]) => `${v}× ${k}`)
+            .join('; ')}`,
+        );
+    }
     await profile(null);
     // The follow calls themselves: each answers once its first pull ends (they are not waited for longer).
     let followsLeft = nodes.length;

@@ -92,3 +92,30 @@ test("Trickle's repairs: a lost full listing is asked of its node alone; an olde
   assert.equal(r.olderTip.packets, 1, show);
   assert.equal(r.olderTip.afterSameTip, 0, show);
 });
+
+test(
+  'a stream followed goes out alone with the new holdings digest and is taken in without a full listing; one let go of sends a full listing',
+  { timeout: 60_000 },
+  async (t) => {
+    if (!netnsAvailable()) return t.skip(NETNS_SKIP_REASON);
+    const r = await run('delta', 50_000);
+    const show = JSON.stringify(r, null, 1);
+    t.diagnostic(show);
+    assert.ok(r.seenMs !== null, show);
+    assert.ok(r.added.heldMs !== null, `the receiver never learned the stream added: ${show}`);
+    // one packet naming the new stream alone (a full listing of all three before)
+    assert.deepEqual(
+      r.added.packets.map((p: { full: boolean; keys: number }) => [p.full, p.keys]),
+      [[false, 1]],
+      `a holdings change went out as more than the stream added: ${show}`,
+    );
+    assert.equal(r.added.fullAsks, 0, `the receiver asked for a full listing although the digest matched: ${show}`);
+    assert.equal(r.added.stillHolds, true, show);
+    assert.ok(r.removed.goneMs !== null, `the stream let go of still shows: ${show}`);
+    assert.ok(
+      r.removed.packets.some((p: { full: boolean; keys: number }) => p.full && p.keys === 2),
+      `a stream let go of should send a full listing: ${show}`,
+    );
+    assert.equal(r.removed.stillHolds, true, show);
+  },
+);

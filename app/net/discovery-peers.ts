@@ -11,6 +11,7 @@
 // digest (its periodic announcements leave out streams others announce: discovery-wire.ts).
 import type { AnnouncedStream, AnnounceMessage } from './discovery-wire.js';
 import { hexOf } from './discovery-wire.js';
+import { digestOfKeys } from './discovery-trickle.js';
 
 export interface Peer {
   /** hex */
@@ -137,6 +138,19 @@ export class PeerTable {
           } else s.held = true;
         }
         p.round = undefined;
+        p.fullDigest = m.digest;
+      }
+    }
+    // Streams added since its last listing, with its new digest (Discovery.holdingsChanged): taken
+    // as its holdings when the digest over what its listing named and these matches.
+    if (!full && m.digest !== undefined && p.fullDigest !== undefined && m.digest !== p.fullDigest && m.streams.length > 0) {
+      const keys = new Set<string>();
+      for (const [k, s] of p.streams) if (s.held) keys.add(k);
+      const added = m.streams.map((s) => hexOf(s.publicKey));
+      for (const k of added) keys.add(k);
+      const entries = added.map((k) => p.streams.get(k));
+      if (entries.every((e) => e !== undefined) && hexOf(digestOfKeys([...keys])) === m.digest) {
+        for (const e of entries) e!.held = true;
         p.fullDigest = m.digest;
       }
     }

@@ -18,8 +18,12 @@ const TIPS_MAX = 4096;
 
 /** The holdings digest of a set of streams: 8 bytes of BLAKE2b over the sorted keys. */
 export function holdingsDigest(streams: AnnouncedStream[]): Uint8Array {
-  const keys = streams.map((s) => hexOf(s.publicKey)).sort();
-  return blake2b256(Buffer.from(keys.join(''), 'hex')).subarray(0, DIGEST_BYTES);
+  return digestOfKeys(streams.map((s) => hexOf(s.publicKey)));
+}
+
+/** The same digest, of streams given by their hex keys (distinct). */
+export function digestOfKeys(hexKeys: string[]): Uint8Array {
+  return blake2b256(Buffer.from([...hexKeys].sort().join(''), 'hex')).subarray(0, DIGEST_BYTES);
 }
 
 export class LanTips {

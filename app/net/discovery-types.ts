@@ -9,6 +9,8 @@ export interface DiscoveryOptions {
   httpPort: () => number;
   name: () => string;
   streams: () => AnnouncedStream[];
+  /** one stream of `streams()`, when served (an ask names one: listing them all per ask cost O(streams) per packet) */
+  stream?: (publicKey: Uint8Array) => AnnouncedStream | undefined;
   group?: string;
   port?: number;
   /** periodic announce interval, default 30 s (jittered down by up to 25%) */

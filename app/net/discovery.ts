@@ -92,6 +92,9 @@ export class Discovery extends EventEmitter {
   /** when our last full listing went out (what answers a hello), and the holdings digest it named */
   private lastFull = 0;
   private fullDigest?: Uint8Array;
+  /** the streams (hex) our holdings digest names, when our listings so far named them all: a delta adds to them */
+  private listed?: Set<string>;
+  private deltaWanted = false;
   /** when our last periodic announcement went out: the Trickle interval counts from it */
   private lastPeriodic = 0;
   private fullWanted = false;
@@ -220,9 +223,23 @@ export class Discovery extends EventEmitter {
     }
     this.lastAnnounce = Date.now();
     const full = this.fullWanted;
-    this.fullWanted = false;
-    this.sendAnnounce(full);
+    const delta = this.deltaWanted;
+    this.fullWanted = this.deltaWanted = false;
+    this.sendAnnounce(full, delta);
     this.schedulePeriodic();
+  }
+
+  /**
+   * Our holdings changed (a stream followed, made or found): when streams were only added since
+   * our last listing, announce those alone with the new holdings digest (a receiver holding our
+   * last listing checks the digest over it and them, and asks for a full listing when it does not
+   * match); otherwise a full listing. When all N nodes of a LAN follow one another, full listings
+   * after each follow cost every node N² stream entries to read; deltas cost it N.
+   */
+  holdingsChanged(): void {
+    if (!this.running) return;
+    this.deltaWanted = true;
+    this.announceNow(true);
   }
 
   /**
@@ -295,7 +312,7 @@ export class Discovery extends EventEmitter {
     if (packet.length > MAX_PACKET) {
       // too big to announce (a long key): announce the stream's new M-tip instead
       this.counters.unsent++;
-      const s = this.safeStreams().find((x) => bytesEqual(x.publicKey, streamKey));
+      const s = this.safeStream(streamKey);
       this.announceStreams([{ publicKey: streamKey, mtip: Math.max(record.mod, s?.mtip ?? 0), name: s?.name }], false, this.fullDigest);
       return;
     }
@@ -374,6 +391,17 @@ export class Discovery extends EventEmitter {
     }
   }
 
+  private safeStream(publicKey: Uint8Array): AnnouncedStream | undefined {
+    if (!this.opts.stream) return this.safeStreams().find((s) => bytesEqual(s.publicKey, publicKey));
+    try {
+      const s = this.opts.stream(publicKey);
+      return s && isKey(s.publicKey) && isUint(s.mtip) ? s : undefined;
+    } catch (err) {
+      this.warn('streams', `cannot list streams to announce: ${(err as Error).message}`, err);
+      return undefined;
+    }
+  }
+
   private safeStreams(): AnnouncedStream[] {
     try {
       return this.opts.streams().filter((s) => isKey(s.publicKey) && isUint(s.mtip));
@@ -389,11 +417,12 @@ export class Discovery extends EventEmitter {
    * announced at our M-tip or newer since our last periodic one (Trickle): each stream then goes
    * out a few times a period however many nodes hold it. A stream we write always goes out.
    */
-  private sendAnnounce(full: boolean): void {
+  private sendAnnounce(full: boolean, delta = false): void {
     const now = Date.now();
     const all = this.safeStreams();
     this.lan.setServed(all);
     const digest = holdingsDigest(all);
+    if (!full && delta && this.sendDelta(all, digest)) return;
     if (!full) {
       const since = this.lastPeriodic;
       this.lastPeriodic = now;
@@ -410,9 +439,23 @@ export class Discovery extends EventEmitter {
     // the digest only when one round lists every stream: a receiver can then hold the listing
     let covered = this.announceStreams(list, true, digest, MAX_ANNOUNCE_PARTS, true);
     this.fullDigest = covered < all.length ? undefined : digest;
+    this.listed = covered < all.length ? undefined : new Set(all.map((s) => hexOf(s.publicKey)));
     if (covered < all.length) covered = this.announceStreams(list, true, undefined, MAX_ANNOUNCE_PARTS);
     this.lastFull = now;
     this.rotate = covered >= all.length ? 0 : (this.rotate + covered) % all.length;
+  }
+
+  /** The streams added since our last listing, with the new digest, in one packet; false when that cannot be (see holdingsChanged). */
+  private sendDelta(all: AnnouncedStream[], digest: Uint8Array): boolean {
+    const listed = this.listed;
+    if (!listed || !this.fullDigest || bytesEqual(digest, this.fullDigest)) return false;
+    const keys = all.map((s) => hexOf(s.publicKey));
+    const added = all.filter((_, i) => !listed.has(keys[i]!));
+    if (added.length === 0 || all.length - added.length !== listed.size) return false; // some went: a full listing says which
+    if (this.announceStreams(added, false, digest, 1, true) < added.length) return false;
+    this.fullDigest = digest;
+    this.listed = new Set(keys);
+    return true;
   }
 
   /**
@@ -511,7 +554,7 @@ export class Discovery extends EventEmitter {
   private onAsk(publicKey: Uint8Array, mod: number, nodeId: string, address: string, now: number): void {
     const ev: AskEvent = { publicKey, mod, address, nodeId };
     this.emit('ask', ev);
-    const mine = this.safeStreams().find((s) => bytesEqual(s.publicKey, publicKey));
+    const mine = this.safeStream(publicKey);
     if (mine && mine.mtip > mod) {
       const k = hexOf(publicKey);
       const last = this.answered.get(k);

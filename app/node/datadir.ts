@@ -13,8 +13,12 @@ import { KEY_SUFFIX, Stream } from '../store/store.js';
 
 /** How soon after a change in the directory it is looked at: one scan for a burst of events. */
 const COALESCE_MS = 150;
-/** The fallback rescan, for filesystems whose changes fs.watch does not report. */
+/** The fallback rescan, for filesystems whose changes fs.watch does not report: the names in the directory this often… */
 const RESCAN_MS = 2000;
+/** …and every held file (deleted, replaced, a key file beside it) when the names changed, or this often. */
+const FULL_RESCAN_MS = 30_000;
+/** A file this node makes is expected within this time: its own creation is no news to look into. */
+const EXPECT_MS = 10_000;
 /** A file changed more recently than this may still be being written: refused quietly, tried again. */
 const SETTLE_MS = 1500;
 
@@ -68,6 +72,11 @@ export class DataDirWatcher {
   private readonly keysRefused = new Map<string, string>();
   /** the last trouble with the directory itself, said once while it lasts */
   private trouble = '';
+  /** files this node is making (a follow, a new stream), by name: until when their creation is expected */
+  private readonly expected = new Map<string, number>();
+  /** the names in the directory at the last full scan, and when it ran */
+  private lastNames = '';
+  private lastFull = 0;
 
   constructor(
     private readonly dir: string,
@@ -79,6 +88,7 @@ export class DataDirWatcher {
     try {
       this.watcher = fs.watch(this.dir, { persistent: false }, (event, name) => {
         // Created, deleted or renamed stream files and key files; writes into held files are not news.
+        if (name !== null && this.wasExpected(String(name))) return;
         if (name === null || (event === 'rename' && /\.stream(\.privatekey)?$/.test(String(name)))) this.soon();
       });
       this.watcher.on('error', (e) => {
@@ -89,7 +99,7 @@ export class DataDirWatcher {
     } catch (e) {
       this.host.log(`Cannot watch ${this.dir} (${(e as Error).message}); stream files put there are found within ${RESCAN_MS / 1000} s instead.`);
     }
-    this.rescan = setInterval(() => this.scan(), RESCAN_MS);
+    this.rescan = setInterval(() => this.scan(true), RESCAN_MS);
     this.rescan.unref();
   }
 
@@ -112,10 +122,36 @@ export class DataDirWatcher {
     this.pending.unref();
   }
 
-  /** Let go of held streams whose files are gone, then take in the new files. Never throws. */
-  scan(): void {
+  /**
+   * `name` (in the data directory) is about to be made by this node: its creation is not looked
+   * into (with a library of hundreds of streams, a scan after each follow made following N streams cost N²).
+   */
+  expect(name: string): void {
+    const until = Date.now() + EXPECT_MS;
+    if (this.expected.size >= 1024) this.expected.clear();
+    for (const f of [name, name + KEY_SUFFIX]) this.expected.set(f, until);
+  }
+
+  private wasExpected(name: string): boolean {
+    const until = this.expected.get(name);
+    if (until === undefined) return false;
+    this.expected.delete(name);
+    return until >= Date.now();
+  }
+
+  /**
+   * Let go of held streams whose files are gone, then take in the new files. Never throws.
+   * `periodic`: the fallback rescan, which looks further only when the names in the directory
+   * changed (or a while has passed: a file replaced under the same name).
+   */
+  scan(periodic = false): void {
     if (this.stopped) return;
     try {
+      if (periodic) {
+        const names = fs.readdirSync(this.dir).sort().join('/');
+        if (names === this.lastNames && Date.now() - this.lastFull < FULL_RESCAN_MS) return;
+      }
+      this.lastFull = Date.now();
       this.checkHeld();
       if (this.checkCandidates()) this.trouble = '';
     } catch (e) {
@@ -178,6 +214,7 @@ export class DataDirWatcher {
       this.complain(`Cannot read the data directory ${this.dir} to find stream files in it: ${(e as Error).message}. Check that it exists and is readable.`);
       return false;
     }
+    this.lastNames = [...names].sort().join('/');
     const present = new Set(names);
     for (const name of this.refused.keys()) if (!present.has(name)) this.refused.delete(name);
     const ignored = this.host.ignored();

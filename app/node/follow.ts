@@ -53,6 +53,7 @@ function slug(name: string): string {
 export function createStream(n: NodeState, name: string, about?: string): StreamSummary {
   if (typeof name !== 'string' || !name.trim()) throw new DrayerError('INVALID_ARGUMENT', 'A stream needs a name.');
   const file = uniqueFile(n, slug(name));
+  n.dataDirWatcher?.expect(file); // taken in below, not by a scan
   const s = Stream.create(path.join(n.dataDir, file), { name: name.trim(), about });
   const pk = formatKey(s.publicKey);
   n.streams.set(pk, s);
@@ -61,7 +62,7 @@ export function createStream(n: NodeState, name: string, about?: string): Stream
   n.seenSeq.set(pk, s.lastSeq());
   n.sync.tips.delete(pk);
   emit(n, 'streamsChanged', {});
-  n.discovery?.announceNow();
+  n.discovery?.holdingsChanged();
   return summary(n, pk);
 }
 
@@ -87,6 +88,7 @@ export async function follow(n: NodeState, a: Arg<'follow'>): Promise<StreamSumm
     minId = await latestWindowStart(from, pk, latest);
   }
   const file = uniqueFile(n, `follow-${Buffer.from(pk).toString('base64url').slice(0, 10)}`);
+  n.dataDirWatcher?.expect(file); // taken in below, not by a scan
   const s = Stream.create(path.join(n.dataDir, file), { followKey: pk, minId, metaOnly, latest });
   // Recorded in the file too, as `drayer clone` does, so the file alone says where to sync it from.
   if (from) s.setMeta('sources', JSON.stringify([peerId(from)]));
@@ -97,7 +99,7 @@ export async function follow(n: NodeState, a: Arg<'follow'>): Promise<StreamSumm
   emit(n, 'streamsChanged', {});
   // The address given, else the holders heard on the LAN one after another (best first) until one gives the stream.
   await syncStream(n, pkText, undefined, true, 'follow');
-  n.discovery?.announceNow(); // a copy more on the LAN: Nearby on other computers learns it now, not in 30 s
+  n.discovery?.holdingsChanged(); // a copy more on the LAN: Nearby on other computers learns it now, not in 30 s
   return summary(n, pkText);
 }
 

@@ -129,7 +129,7 @@ function adoptFile(n: NodeState, file: string, probe: StreamProbe): void {
     : `a mirror (no key file beside it)${sources.length ? `, synced from ${sources.join(', ')}` : ''}`;
   n.log(`Serving ${file}, found in the data directory: ${describeStream(String(s.info().name ?? ''), pk)}, ${what}.`);
   emit(n, 'streamsChanged', {});
-  n.discovery?.announceNow();
+  n.discovery?.holdingsChanged();
 }
 
 /** Stop serving a stream whose file went away; it is closed once its syncs under way end. */
@@ -219,6 +219,6 @@ export function openStreamFile(n: NodeState, given: string): StreamSummary {
     `Opened ${full}: ${describeStream(String(s.info().name ?? ''), pk)}, ${s.writable ? 'your own stream (its key file is beside it)' : 'a read-only mirror (no key file beside it)'}.`,
   );
   emit(n, 'streamsChanged', {});
-  n.discovery?.announceNow();
+  n.discovery?.holdingsChanged();
   return summary(n, pk);
 }

@@ -38,6 +38,12 @@ const FLUSH_BYTES = 16 * 1024 * 1024;
 /** Search ranks at most this many matches, the newest indexed (see search()). */
 export const RANKED = 1000;
 
+/** A kept entry is shared by every caller: none may change it. */
+function frozen(e: StreamEntry): StreamEntry {
+  Object.freeze(e.settings);
+  return Object.freeze(e);
+}
+
 function clampLimit(n: number | undefined, dflt: number, max: number): number {
   if (n === undefined || !Number.isFinite(n)) return dflt;
   return Math.max(0, Math.min(Math.floor(n), max));
@@ -49,6 +55,8 @@ export class Library {
   private readonly file: string;
   private readonly st: ReturnType<Library['prepare']>;
   private readonly listCache = new Map<string, Database.Statement>();
+  /** getStream's answers (null: not in the library), until the stream list is written */
+  private readonly entries = new Map<string, StreamEntry | null>();
 
   private constructor(dataDir: string, file: string, db: Database.Database) {
     this.dataDir = dataDir;
@@ -149,6 +157,16 @@ export class Library {
     };
   }
 
+  /** A transaction that writes the stream list: the entries kept parsed are forgotten (committed or not). */
+  private streamsTx<T>(fn: () => T): T {
+    this.entries.clear();
+    try {
+      return this.tx(fn);
+    } finally {
+      this.entries.clear();
+    }
+  }
+
   private tx<T>(fn: () => T): T {
     try {
       return this.db.transaction(fn).immediate();
@@ -175,7 +193,7 @@ export class Library {
   addStream(e: { publicKey: string; file: string; owned: boolean; name?: string; settings?: StreamSettings }): StreamEntry {
     checkPublicKey(e.publicKey);
     const file = this.relFile(e.file);
-    return this.tx(() => {
+    return this.streamsTx(() => {
       if (this.st.streamGet.get(e.publicKey)) {
         throw new DrayerError('EXISTS', `Stream ${e.publicKey} is already in the library; nothing was changed.`);
       }
@@ -188,7 +206,7 @@ export class Library {
 
   /** Forget a stream: its entry, timeline rows and cursors. The stream file itself is left alone. */
   removeStream(publicKey: string): void {
-    this.tx(() => {
+    this.streamsTx(() => {
       this.st.postsDropStream.run(publicKey);
       this.st.stateDrop.run(publicKey);
       this.st.cursorsDropStream.run(publicKey);
@@ -197,8 +215,15 @@ export class Library {
   }
 
   getStream(publicKey: string): StreamEntry | undefined {
+    // Asked for every announcement sent and every request served (settings decide what is
+    // served): kept parsed until a write to the stream list, which forgets them all.
+    const hit = this.entries.get(publicKey);
+    if (hit !== undefined) return hit ?? undefined;
     const r = this.st.streamGet.get(publicKey) as StreamRow | undefined;
-    return r ? toEntry(r) : undefined;
+    const e = r ? frozen(toEntry(r)) : undefined;
+    if (this.entries.size >= 4096) this.entries.clear();
+    this.entries.set(publicKey, e ?? null);
+    return e;
   }
 
   /** Posts of a stream in the timeline. */
@@ -215,7 +240,7 @@ export class Library {
    * replaced again by the stream's own drayer/info name whenever indexing finds one.
    */
   updateStream(publicKey: string, patch: { name?: string; settings?: StreamSettings }): StreamEntry {
-    return this.tx(() => {
+    return this.streamsTx(() => {
       const r = this.st.streamGet.get(publicKey) as StreamRow | undefined;
       if (!r) throw new DrayerError('NOT_FOUND', `Stream ${publicKey} is not in the library; add it first.`);
       const name = patch.name ?? r.name;
@@ -240,7 +265,7 @@ export class Library {
     const about = typeof info.about === 'string' ? info.about : '';
     const avatar = typeof info.avatar === 'string' ? info.avatar : '';
     const owned = s.writable ? 1 : 0;
-    this.st.streamRefresh.run(name, owned, about, avatar, pk, name, owned, about, avatar);
+    if (this.st.streamRefresh.run(name, owned, about, avatar, pk, name, owned, about, avatar).changes > 0) this.entries.delete(pk);
   }
 
   // ---------- settings ----------
@@ -543,7 +568,7 @@ export class Library {
         s?.close();
       }
     }
-    this.tx(() => {
+    this.streamsTx(() => {
       this.db.exec(`DELETE FROM timeline; DELETE FROM index_state; DELETE FROM cursors;`);
       for (const r of old.values()) if (!found.has(r.pk) && !keepUnreadable.has(r.pk)) this.st.streamDelete.run(r.pk);
       // Free file names first, so two entries can swap files without a UNIQUE clash.

@@ -6,9 +6,9 @@ import type { DrayerRecord } from '../core/record.js';
 import { Discovery, type Peer } from '../net/discovery.js';
 import { NearbyVerifier, type VerifiedInfo } from '../net/nearby.js';
 import { emit } from './events.js';
-import { pullOnAnnouncement, recordAnnounced } from './scheduler.js';
+import { pullOnAnnouncement, recordAnnounced, tipOf } from './scheduler.js';
 import { urlOf } from './sources.js';
-import { settingsOf, sharedStreams, type NodeState } from './state.js';
+import { servedStream, settingsOf, sharedStreams, type NodeState } from './state.js';
 
 /** Streams held here whose holders Nearby was asked to look up (none had served them to this node), per node. */
 const heldAskedOf = new WeakMap<NodeState, Set<string>>();
@@ -18,23 +18,30 @@ function heldAskedBy(n: NodeState): Set<string> {
   return s;
 }
 
+/** How long changes to a peer's listing are gathered before Nearby hears of them. */
+const PEER_CHANGE_MS = 250;
+
 export async function startDiscovery(n: NodeState): Promise<void> {
   const heldAsked = heldAskedBy(n);
   /** per stream not held here, the holder whose announcement was looked up last */
   const askedHolder = new Map<string, { address: string; port: number }>();
+  // a writer always lists its streams; mirrors leave theirs out when others announce them
+  const announced = (x: { publicKey: Uint8Array; name: string }) => {
+    const pk = formatKey(x.publicKey);
+    if (n.library.getStream(pk)?.settings.announce === false) return undefined;
+    const s = n.streams.get(pk)!;
+    return { publicKey: x.publicKey, mtip: tipOf(n, pk, s), name: x.name, own: s.writable };
+  };
   const d = new Discovery({
     nodeId: n.nodeId,
     interface: n.opts.multicastInterface,
     httpPort: () => n.lan?.port ?? 0,
     name: () => settingsOf(n).name,
-    streams: () =>
-      sharedStreams(n)
-        .filter((x) => n.library.getStream(formatKey(x.publicKey))?.settings.announce !== false)
-        .map((x) => {
-          const s = n.streams.get(formatKey(x.publicKey))!;
-          // a writer always lists its streams; mirrors leave theirs out when others announce them
-          return { publicKey: x.publicKey, mtip: s.mtip(), name: x.name, own: s.writable };
-        }),
+    streams: () => sharedStreams(n).flatMap((x) => announced(x) ?? []),
+    stream: (pk) => {
+      const s = servedStream(n, pk);
+      return s ? announced({ publicKey: s.publicKey, name: streamName(n.library.getStream(formatKey(pk))?.name, s.publicKey) }) : undefined;
+    },
   });
   // Nearby lists a stream once its node proved it serves it (nearby.ts); a change there is a peerFound
   const v = new NearbyVerifier({
@@ -45,8 +52,22 @@ export async function startDiscovery(n: NodeState): Promise<void> {
     },
   });
   d.on('warning', (w: unknown) => n.log(`discovery: ${String((w as Error)?.message ?? w)}`));
-  d.on('peer', (p: Peer) => peerFound(n, p));
+  // A peer's listing changes with every stream it follows: Nearby hears of it at most a few times a
+  // second (each telling costs a check of every stream it lists).
+  const changed = new Map<string, Peer>();
+  let flush: NodeJS.Timeout | null = null;
+  d.on('peer', (p: Peer) => {
+    changed.set(`${p.address}/${p.nodeId}`, p);
+    flush ??= setTimeout(() => {
+      flush = null;
+      const ps = [...changed.values()];
+      changed.clear();
+      if (n.discovery === d) for (const q of ps) peerFound(n, q);
+    }, PEER_CHANGE_MS);
+    flush.unref();
+  });
   d.on('peerLost', (p: Peer) => {
+    changed.delete(`${p.address}/${p.nodeId}`);
     if (!n.shownPeers.delete(`${p.address}/${p.nodeId}`)) return; // it never showed
     emit(n, 'peerLost', { nodeId: p.nodeId, address: p.address, port: p.port, name: p.name });
   });
