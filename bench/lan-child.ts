@@ -35,6 +35,10 @@ export interface Counters {
   rss: number;
   /** follow calls not answered yet */
   following: number;
+  /** how long each follow call of the convergence took, ms */
+  followMs: number[];
+  /** events the node emitted, by name */
+  events: Record<string, number>;
   /** pulls that failed, by message (addresses left out) */
   pullErrors: Record<string, number>;
 }
@@ -97,12 +101,15 @@ async function main(addr: string, dataDir: string): Promise<void> {
     }
   };
   const pullErrors: Record<string, number> = {};
+  const followMs: number[] = [];
+  const events: Record<string, number> = {};
   node.subscribe((e) => {
+    events[e.event] = (events[e.event] ?? 0) + 1;
     if (e.event === 'recordsChanged' && !e.data.local) void check(e.data.publicKey, now());
     if (e.event === 'syncProgress' && e.data.error) {
       const why = e.data.error
         .replace(/\d+\.\d+\.\d+\.\d+(:\d+)?/g, 'ADDR')
-        .replace(/[A-Za-z0-9+/_-]{43}=?/g, 'KEY')
+        .replace(/\/[A-Za-z0-9_-]{43}\//g, '/KEY/')
         .slice(0, 120);
       pullErrors[why] = (pullErrors[why] ?? 0) + 1;
     }
@@ -117,10 +124,12 @@ async function main(addr: string, dataDir: string): Promise<void> {
         // One after another, as a person following each would; arrivals are reported as they land.
         for (const key of m.keys) {
           following++;
+          const t = now();
           try {
             await node.call('follow', { key });
           } finally {
             following--;
+            followMs.push(Math.round(now() - t));
           }
           await check(key, now());
         }
@@ -139,6 +148,8 @@ async function main(addr: string, dataDir: string): Promise<void> {
           requested,
           rss: process.memoryUsage().rss,
           following,
+          followMs: [...followMs],
+          events: { ...events },
           pullErrors: { ...pullErrors },
         };
         return c;

@@ -155,11 +155,18 @@ async function until(done: () => boolean, ms: number): Promise<boolean> {
 }
 
 /** A socket that only listens to the discovery group (never sends): every node's multicast, counted. */
-async function multicastCounter(): Promise<{ bytes: number; packets: number; byKind: Map<string, number>; close(): Promise<void> }> {
+async function multicastCounter(): Promise<{
+  bytes: number;
+  packets: number;
+  byKind: Map<string, number>;
+  countByKind: Map<string, number>;
+  close(): Promise<void>;
+}> {
   const sock = dgram.createSocket({ type: 'udp4', reuseAddr: true });
   // bytes by message: a (announce, full listing 'a*'), r (record), h (hello), q (ask), b (goodbye)
   const byKind = new Map<string, number>();
-  const c = { bytes: 0, packets: 0, byKind, close: () => new Promise<void>((r) => sock.close(() => r())) };
+  const countByKind = new Map<string, number>();
+  const c = { bytes: 0, packets: 0, byKind, countByKind, close: () => new Promise<void>((r) => sock.close(() => r())) };
   sock.on('message', (msg) => {
     c.bytes += msg.length;
     c.packets++;
@@ -171,6 +178,7 @@ async function multicastCounter(): Promise<{ bytes: number; packets: number; byK
       /* not ours */
     }
     byKind.set(kind, (byKind.get(kind) ?? 0) + msg.length);
+    countByKind.set(kind, (countByKind.get(kind) ?? 0) + 1);
   });
   await new Promise<void>((resolve, reject) => {
     sock.once('error', reject);
@@ -209,13 +217,15 @@ async function measureSize(n: number, idleS: number, rounds: number, followTries
 
     // 1. Convergence: every node follows every other stream (by key alone: sources are the announced holders).
     // BENCH_LAN_PROF=DIR: each node's main thread is profiled over the convergence and over the burst
-    // (DIR/converge-ADDR.cpuprofile, DIR/burst-ADDR.cpuprofile; scripts/cpuprofile-top.mjs reads them)
+    // (DIR/converge-ADDR.cpuprofile, DIR/burst-ADDR.cpuprofile, DIR/idle-ADDR.cpuprofile; scripts/cpuprofile-top.mjs reads them)
     const profDir = process.env.BENCH_LAN_PROF;
     const profile = async (name: string | null): Promise<void> => {
       if (profDir) await Promise.all(nodes.map((c) => c.ask({ op: 'profile', dir: profDir, name })));
     };
     await profile('converge');
     let followsPendingAt30s = 0;
+    const cpu0 = (await Promise.all(nodes.map((x) => x.ask<Counters>({ op: 'counters' })))).reduce((a, c) => a + c.cpuUs, 0);
+    const mc0 = { bytes: new Map(mc.byKind), count: new Map(mc.countByKind) };
     const t0 = now();
     const follows = nodes.map((c) => c.ask({ op: 'follow', keys: nodes.filter((o) => o !== c).map((o) => o.pk) }));
     const convergeWait = convergeLimitS > 0 ? convergeLimitS * 1000 : Math.max(120_000, n * 6000);
@@ -228,8 +238,21 @@ async function measureSize(n: number, idleS: number, rounds: number, followTries
     {
       // pulls that failed so far, all nodes, by message: what slowed the convergence (or stopped it)
       const errs: Record<string, number> = {};
-      for (const c of await Promise.all(nodes.map((x) => x.ask<Counters>({ op: 'counters' }))))
+      const fms: number[] = [];
+      let cpu = -cpu0;
+      for (const c of await Promise.all(nodes.map((x) => x.ask<Counters>({ op: 'counters' })))) {
         for (const [k, v] of Object.entries(c.pullErrors)) errs[k] = (errs[k] ?? 0) + v;
+        fms.push(...c.followMs);
+        cpu += c.cpuUs;
+      }
+      say(`N = ${n}: CPU of all nodes while converging: ${round(cpu / 1e6, 1)} s (${round(cpu / 1000 / want, 1)} ms a follow)`);
+      const kinds = [...mc.countByKind].map(
+        ([k, v]) => `${k} ${v - (mc0.count.get(k) ?? 0)} (${round(((mc.byKind.get(k) ?? 0) - (mc0.bytes.get(k) ?? 0)) / 1024)} KiB)`,
+      );
+      say(`N = ${n}: multicast while converging, packets by message: ${kinds.join(', ')}`);
+      fms.sort((a, b) => a - b);
+      const q = (f: number): number => fms[Math.min(fms.length - 1, Math.floor(f * fms.length))] ?? NaN;
+      say(`N = ${n}: ${fms.length} follow calls took median ${q(0.5)} ms, p90 ${q(0.9)} ms, max ${q(1)} ms`);
       const top = Object.entries(errs).sort((a, b) => b[1] - a[1]);
       if (top.length)
         say(
@@ -298,9 +321,23 @@ async function measureSize(n: number, idleS: number, rounds: number, followTries
     await sleep(5000);
     const before = await snap();
     const mcBefore = { bytes: mc.bytes, packets: mc.packets, byKind: new Map(mc.byKind) };
+    await profile('idle');
     const tIdle = now();
     await sleep(idleS * 1000);
+    await profile(null);
     const after = await snap();
+    {
+      const ev: Record<string, number> = {};
+      for (let i = 0; i < after.length; i++) for (const [k, v] of Object.entries(after[i]!.events)) ev[k] = (ev[k] ?? 0) + v - (before[i]!.events[k] ?? 0);
+      say(
+        `N = ${n}: events emitted while idle, all nodes: ${
+          Object.entries(ev)
+            .filter(([, v]) => v > 0)
+            .map(([k, v]) => `${k} ${v}`)
+            .join(', ') || 'none'
+        }`,
+      );
+    }
     // what the idle window heard (the fresh follows below announce too)
     const mcIdle = { bytes: mc.bytes - mcBefore.bytes, packets: mc.packets - mcBefore.packets };
     const idleMs = now() - tIdle;

@@ -66,6 +66,8 @@ interface PeerState {
   /** the holdings digest of the last complete full listing, and the one last announced */
   fullDigest?: string;
   liveDigest?: string;
+  /** a digest its streams did not add up to (checked once) */
+  failedDigest?: string;
 }
 
 /** What the peers heard from one address hold, to bound it. */
@@ -143,7 +145,7 @@ export class PeerTable {
     }
     // Streams added since its last listing, with its new digest (Discovery.holdingsChanged): taken
     // as its holdings when the digest over what its listing named and these matches.
-    if (!full && m.digest !== undefined && p.fullDigest !== undefined && m.digest !== p.fullDigest && m.streams.length > 0) {
+    if (!full && m.digest !== undefined && p.fullDigest !== undefined && m.digest !== p.fullDigest && m.digest !== p.failedDigest && m.streams.length > 0) {
       const keys = new Set<string>();
       for (const [k, s] of p.streams) if (s.held) keys.add(k);
       const added = m.streams.map((s) => hexOf(s.publicKey));
@@ -152,7 +154,7 @@ export class PeerTable {
       if (entries.every((e) => e !== undefined) && hexOf(digestOfKeys([...keys])) === m.digest) {
         for (const e of entries) e!.held = true;
         p.fullDigest = m.digest;
-      }
+      } else p.failedDigest = m.digest;
     }
     const wantFull = !full && m.digest !== undefined && m.digest !== p.fullDigest;
     return { changed: changed ? this.publicPeer(p, now) : null, wantFull };
@@ -189,6 +191,16 @@ export class PeerTable {
   peers(now: number): Peer[] {
     const out: Peer[] = [];
     for (const p of this.peerMap.values()) if (!this.expired(p, now)) out.push(this.publicPeer(p, now));
+    return out;
+  }
+
+  /** The peers that announce one stream (hex key), with the M-tip each announced. */
+  holders(k: string, now: number): { address: string; port: number; nodeId: string; mtip: number }[] {
+    const out: { address: string; port: number; nodeId: string; mtip: number }[] = [];
+    for (const p of this.peerMap.values()) {
+      const s = p.streams.get(k);
+      if (s && !this.expired(p, now) && this.streamFresh(p, s, now)) out.push({ address: p.address, port: p.port, nodeId: p.nodeId, mtip: s.mtip });
+    }
     return out;
   }
 

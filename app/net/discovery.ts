@@ -331,6 +331,11 @@ export class Discovery extends EventEmitter {
     return this.table.peers(Date.now());
   }
 
+  /** The peers that announce one stream, each with the M-tip it announced. */
+  holders(publicKey: Uint8Array): { address: string; port: number; nodeId: string; mtip: number }[] {
+    return this.table.holders(hexOf(publicKey), Date.now());
+  }
+
   /** The streams nearby peers announce, each with the peers that have it. */
   nearby(): NearbyStream[] {
     return this.table.nearby(Date.now());

@@ -19,7 +19,7 @@ function heldAskedBy(n: NodeState): Set<string> {
 }
 
 /** How long changes to a peer's listing are gathered before Nearby hears of them. */
-const PEER_CHANGE_MS = 250;
+const PEER_CHANGE_MS = 1000;
 
 export async function startDiscovery(n: NodeState): Promise<void> {
   const heldAsked = heldAskedBy(n);
@@ -52,8 +52,8 @@ export async function startDiscovery(n: NodeState): Promise<void> {
     },
   });
   d.on('warning', (w: unknown) => n.log(`discovery: ${String((w as Error)?.message ?? w)}`));
-  // A peer's listing changes with every stream it follows: Nearby hears of it at most a few times a
-  // second (each telling costs a check of every stream it lists).
+  // A peer's listing changes with every stream it follows: Nearby hears of it at most once a second
+  // (each telling costs a check of every stream it lists).
   const changed = new Map<string, Peer>();
   let flush: NodeJS.Timeout | null = null;
   d.on('peer', (p: Peer) => {

@@ -2,7 +2,7 @@
 // named, and computers heard of on the LAN, each with the M-tip it announces for the stream
 // (a few unproven ones at a time, as anyone can claim to be one).
 import { peerId } from '../core/peer.js';
-import { formatKey } from '../core/keys.js';
+import { formatKey, parseKey } from '../core/keys.js';
 import type { Stream } from '../store/store.js';
 import { givenSources, type NodeState } from './state.js';
 
@@ -78,7 +78,18 @@ export function lanHolders(n: NodeState): Map<string, Holder[]> {
 
 /** The holders of one stream, best first (see lanHolders). */
 export function holdersOf(n: NodeState, pk: string): Holder[] {
-  return lanHolders(n).get(pk) ?? [];
+  const d = n.discovery;
+  if (!d) return [];
+  const self = Buffer.from(n.nodeId).toString('hex');
+  const key = parseKey(pk);
+  const list: Holder[] = [];
+  for (const h of d.holders(key)) {
+    if (h.nodeId === self || h.port === 0) continue;
+    const url = urlOf(h.address, h.port);
+    const verified = n.nearbyInfo?.verified(h.address, h.port, key) !== undefined;
+    list.push({ url, address: h.address, port: h.port, mtip: h.mtip, proven: n.library.getPeer(url) !== undefined, verified });
+  }
+  return rankHolders(list);
 }
 
 /** Best first, in place: proven, verified, newest tip, then at random. */
