@@ -1,5 +1,6 @@
 // After a stream changes (a write here, a pull, a write by another process such as the CLI):
 // the library index, the UI (recordsChanged) and LAN followers (an announcement) learn of it.
+import * as path from 'node:path';
 import { formatKey } from '../core/keys.js';
 import type { DrayerRecord } from '../core/record.js';
 import { gcChunks } from '../store/files.js';
@@ -43,14 +44,45 @@ function announce(n: NodeState, s: Stream, stored: DrayerRecord[]): void {
 const POLLED_PER_TICK = 50;
 const pollTurn = new WeakMap<NodeState, number>();
 
-/** Writes by other processes (the CLI beside `drayer serve`) are noticed by polling the seq. */
+/** A stream's file name when its file is in the data directory (watched), else null. */
+const namesInDir = new WeakMap<Stream, string | null>();
+function inDataDir(n: NodeState, s: Stream): string | null {
+  let name = namesInDir.get(s);
+  if (name === undefined) {
+    const f = path.resolve(s.file);
+    namesInDir.set(s, (name = path.dirname(f) === path.resolve(n.dataDir) ? path.basename(f) : null));
+  }
+  return name;
+}
+
+/** With the data directory watched, every stream is polled only every this many ticks; those written to, at once. */
+const SWEEP_EVERY = 10;
+const ticks = new WeakMap<NodeState, number>();
+
+/**
+ * Writes by other processes (the CLI beside `drayer serve`) are noticed by polling the seq: of the
+ * streams whose files the data directory's watcher saw written to (and those kept elsewhere) at
+ * every tick, of all of them every SWEEP_EVERY ticks (in case the filesystem reports nothing).
+ * Polling all of them at every tick was most of an idle node's CPU.
+ */
 export function watchLocalChanges(n: NodeState): void {
   const held = [...n.streams];
-  const from = (pollTurn.get(n) ?? 0) % Math.max(1, held.length);
-  const count = Math.min(held.length, POLLED_PER_TICK);
-  pollTurn.set(n, from + count);
-  for (let i = 0; i < count; i++) {
-    const [pk, s] = held[(from + i) % held.length]!;
+  const written = n.dataDirWatcher?.takeWritten() ?? null;
+  const tick = (ticks.get(n) ?? 0) + 1;
+  ticks.set(n, tick);
+  const polled: [string, Stream][] = [];
+  if (written === null || tick % SWEEP_EVERY === 0) {
+    const from = (pollTurn.get(n) ?? 0) % Math.max(1, held.length);
+    const count = Math.min(held.length, POLLED_PER_TICK);
+    pollTurn.set(n, from + count);
+    for (let i = 0; i < count; i++) polled.push(held[(from + i) % held.length]!);
+  } else if (written.size > 0 || held.length > 0) {
+    for (const x of held) {
+      const name = inDataDir(n, x[1]);
+      if (name === null || written.has(name)) polled.push(x);
+    }
+  }
+  for (const [pk, s] of polled) {
     try {
       const seq = s.lastSeq();
       if (seq === n.seenSeq.get(pk)) continue;

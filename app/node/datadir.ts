@@ -74,6 +74,8 @@ export class DataDirWatcher {
   private trouble = '';
   /** files this node is making (a follow, a new stream), by name: until when their creation is expected */
   private readonly expected = new Map<string, number>();
+  /** stream files (by name) written to since takeWritten() was last called, by this process or another */
+  private written = new Set<string>();
   /** the names in the directory at the last full scan, and when it ran */
   private lastNames = '';
   private lastFull = 0;
@@ -88,7 +90,11 @@ export class DataDirWatcher {
     try {
       this.watcher = fs.watch(this.dir, { persistent: false }, (event, name) => {
         // Created, deleted or renamed stream files and key files; writes into held files are not news.
-        if (name !== null && this.wasExpected(String(name))) return;
+        if (name !== null) {
+          const base = String(name).replace(/-(wal|shm|journal)$/, '');
+          if (base.endsWith(STREAM_SUFFIX) && this.written.size < 4096) this.written.add(base);
+          if (this.wasExpected(String(name))) return;
+        }
         if (name === null || (event === 'rename' && /\.stream(\.privatekey)?$/.test(String(name)))) this.soon();
       });
       this.watcher.on('error', (e) => {
@@ -120,6 +126,17 @@ export class DataDirWatcher {
       this.scan();
     }, ms);
     this.pending.unref();
+  }
+
+  /**
+   * The stream files in the directory written to (their WAL or the file) since the last call, or
+   * null when the directory is not watched (then every stream must be looked at).
+   */
+  takeWritten(): Set<string> | null {
+    if (!this.watcher) return null;
+    const w = this.written;
+    this.written = new Set();
+    return w;
   }
 
   /**
