@@ -18,6 +18,9 @@ import { pull, rejectionSummary } from '../app/net/sync.js';
 import { applyParallel, VerifierPool } from '../app/store/verifier.js';
 import { childServer } from './clone.js';
 import { devNull, machine, makeFile, removeDir, seconds, tempDir } from './common.js';
+import { Timeline } from './bigfile-timeline.js';
+
+const timeline = new Timeline();
 
 const MiB = 1024 * 1024;
 const round = (n: number) => Math.round(n * 10) / 10;
@@ -77,6 +80,7 @@ async function sha256(readable: Readable): Promise<string> {
 /** Plain HTTP download of `url` into `dst` (a file path, or null for nowhere); MiB/s and RSS growth. */
 async function plainDownload(url: string, dst: string | null, mib: number, fsync = false): Promise<{ mibS: number; rss: number }> {
   global.gc?.();
+  timeline.phase(dst ? 'plain' : 'plain-null', dst);
   const rss = rssSampler();
   const t = performance.now();
   const res = await fetch(url);
@@ -99,6 +103,7 @@ async function plainDownload(url: string, dst: string | null, mib: number, fsync
     fs.rmSync(dst);
     if (got !== mib * MiB) throw new Error(`plain download got ${got} bytes`);
   }
+  timeline.phase('gap', null);
   return { mibS: mib / s, rss: grow };
 }
 
@@ -110,9 +115,14 @@ async function cloneOnce(dir: string, pk: Uint8Array, url: string, pool: Verifie
     const rss = rssSampler();
     const c0 = selfCpu();
     const s0 = childCpu(serverPid);
+    timeline.phase('clone', f.file, serverPid);
+    const pending = (f.checkpoints as unknown as { pending: Int32Array }).pending;
+    timeline.checkpointing = () => pending[0] !== 0;
     const t = performance.now();
-    const res = await pull(f, url, { applier: (s, r) => applyParallel(s, r, pool) });
+    const res = await pull(f, url, { applier: (s, r) => applyParallel(s, r, pool), onProgress: (p) => (timeline.progress = p.bytes) });
     const s = (performance.now() - t) / 1000;
+    timeline.phase('after-clone', f.file);
+    timeline.checkpointing = () => pending[0] !== 0;
     const clientCpu = round(((selfCpu() - c0) * 1000) / mib);
     const serverCpu = round(((childCpu(serverPid) - s0) * 1000) / mib);
     const grow = rss.stop();
@@ -133,8 +143,10 @@ async function cloneOnce(dir: string, pk: Uint8Array, url: string, pool: Verifie
       serverCpu,
     };
   } finally {
+    timeline.phase('close', f.file);
     f.close();
     for (const x of ['', '-wal', '-shm']) fs.rmSync(path.join(dir, 'follower.stream' + x), { force: true });
+    timeline.phase('gap', null);
   }
 }
 
@@ -143,6 +155,7 @@ export async function run(): Promise<Record<string, unknown>> {
   const loadStart = load1();
   const dir = tempDir('drayer-bench-bigfile-');
   const pool = new VerifierPool();
+  timeline.start();
   try {
     const src = path.join(dir, 'big.bin');
     await makeFile(src, mib);
@@ -240,6 +253,7 @@ export async function run(): Promise<Record<string, unknown>> {
       ...machine(),
     };
   } finally {
+    timeline.stop();
     await pool.close();
     removeDir(dir);
   }
