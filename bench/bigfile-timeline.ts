@@ -103,3 +103,34 @@ function cpuSelf(): number {
   const c = process.cpuUsage();
   return (c.user + c.system) / 1e6;
 }
+
+/**
+ * Always on, for every timed round: the MiB/s of its first and second half (does a long transfer
+ * slow down as it goes?), the time to its first file byte, and the most dirty and under-writeback memory the kernel held meanwhile
+ * (sampled every 100 ms).
+ */
+export function roundWatch(totalBytes: number) {
+  const t0 = performance.now();
+  let half = 0;
+  let first = 0;
+  let peak = meminfo();
+  const t = setInterval(() => {
+    const m = meminfo();
+    peak = { dirty: Math.max(peak.dirty, m.dirty), writeback: Math.max(peak.writeback, m.writeback) };
+  }, 100);
+  const r = (n: number) => Math.round(n * 10) / 10;
+  return {
+    /** bytes moved so far */
+    seen(bytes: number): void {
+      if (!first && bytes > 0) first = performance.now();
+      if (!half && bytes >= totalBytes / 2) half = performance.now();
+    },
+    stop() {
+      clearInterval(t);
+      const end = performance.now();
+      const mib = totalBytes / 2 / MiB;
+      const halves = half ? [r(mib / ((half - t0) / 1000)), r(mib / ((end - half) / 1000))] : null;
+      return { halves, firstByteMs: first ? Math.round(first - t0) : null, peakDirtyMib: r(peak.dirty), peakWritebackMib: r(peak.writeback) };
+    },
+  };
+}

@@ -18,7 +18,7 @@ import { pull, rejectionSummary } from '../app/net/sync.js';
 import { applyParallel, VerifierPool } from '../app/store/verifier.js';
 import { childServer } from './clone.js';
 import { devNull, machine, makeFile, removeDir, seconds, tempDir } from './common.js';
-import { Timeline } from './bigfile-timeline.js';
+import { roundWatch, Timeline } from './bigfile-timeline.js';
 
 const timeline = new Timeline();
 
@@ -78,14 +78,17 @@ async function sha256(readable: Readable): Promise<string> {
 }
 
 /** Plain HTTP download of `url` into `dst` (a file path, or null for nowhere); MiB/s and RSS growth. */
-async function plainDownload(url: string, dst: string | null, mib: number, fsync = false): Promise<{ mibS: number; rss: number }> {
+async function plainDownload(url: string, dst: string | null, mib: number, fsync = false) {
   global.gc?.();
   timeline.phase(dst ? 'plain' : 'plain-null', dst);
   const rss = rssSampler();
+  const watch = roundWatch(mib * MiB);
   const t = performance.now();
   const res = await fetch(url);
   if (!res.ok || !res.body) throw new Error(`${url}: HTTP ${res.status}`);
   const body = Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>);
+  let got = 0;
+  body.on('data', (c: Uint8Array) => watch.seen((got += c.byteLength)));
   if (dst) {
     await pipeline(body, fs.createWriteStream(dst));
     if (fsync) {
@@ -98,13 +101,14 @@ async function plainDownload(url: string, dst: string | null, mib: number, fsync
   }
   const s = (performance.now() - t) / 1000;
   const grow = rss.stop();
+  const w = watch.stop();
   if (dst) {
     const got = fs.statSync(dst).size;
     fs.rmSync(dst);
     if (got !== mib * MiB) throw new Error(`plain download got ${got} bytes`);
   }
   timeline.phase('gap', null);
-  return { mibS: mib / s, rss: grow };
+  return { mibS: mib / s, rss: grow, ...w };
 }
 
 /** Clone the stream `pk` from `url` into a fresh follower in `dir`; checks it holds the file (and, given `src`, the same bytes). */
@@ -118,9 +122,17 @@ async function cloneOnce(dir: string, pk: Uint8Array, url: string, pool: Verifie
     timeline.phase('clone', f.file, serverPid);
     const pending = (f.checkpoints as unknown as { pending: Int32Array }).pending;
     timeline.checkpointing = () => pending[0] !== 0;
+    const watch = roundWatch(mib * MiB);
     const t = performance.now();
-    const res = await pull(f, url, { applier: (s, r) => applyParallel(s, r, pool), onProgress: (p) => (timeline.progress = p.bytes) });
+    const res = await pull(f, url, {
+      applier: (s, r) => applyParallel(s, r, pool),
+      onProgress: (p) => {
+        timeline.progress = p.bytes;
+        watch.seen(p.bytes);
+      },
+    });
     const s = (performance.now() - t) / 1000;
+    const w = watch.stop();
     timeline.phase('after-clone', f.file);
     timeline.checkpointing = () => pending[0] !== 0;
     const clientCpu = round(((selfCpu() - c0) * 1000) / mib);
@@ -141,6 +153,7 @@ async function cloneOnce(dir: string, pk: Uint8Array, url: string, pool: Verifie
       fileMib: (fs.statSync(f.file).size + (fs.statSync(f.file + '-wal', { throwIfNoEntry: false })?.size ?? 0)) / MiB,
       clientCpu,
       serverCpu,
+      ...w,
     };
   } finally {
     timeline.phase('close', f.file);
@@ -176,7 +189,7 @@ export async function run(): Promise<Record<string, unknown>> {
     const plain = await childServer('--serve-file', src);
     const server = await childServer('--serve-stream', wfile);
     const dst = path.join(dir, 'download.bin');
-    const plains: { mibS: number; rss: number; clientCpu: number; serverCpu: number }[] = [];
+    const plains: (Awaited<ReturnType<typeof plainDownload>> & { clientCpu: number; serverCpu: number })[] = [];
     const clones: Awaited<ReturnType<typeof cloneOnce>>[] = [];
     let toFileSynced: { mibS: number; rss: number };
     let toNull: { mibS: number; rss: number };
@@ -226,6 +239,13 @@ export async function run(): Promise<Record<string, unknown>> {
       ratio_each_round: pairRatios,
       clone_mib_s_each_round: clones.map((c) => round(mib / c.s)),
       http_to_file_mib_s_each_round: plains.map((p) => round(p.mibS)),
+      // does a round slow down as it goes? MiB/s of its first and second half
+      clone_halves_mib_s_each_round: clones.map((c) => c.halves),
+      http_to_file_halves_mib_s_each_round: plains.map((p) => p.halves),
+      clone_first_byte_ms_each_round: clones.map((c) => c.firstByteMs),
+      // the kernel's dirty and writeback memory at most during each round (page-cache pressure)
+      clone_peak_dirty_writeback_mib_each_round: clones.map((c) => [c.peakDirtyMib, c.peakWritebackMib]),
+      http_to_file_peak_dirty_writeback_mib_each_round: plains.map((p) => [p.peakDirtyMib, p.peakWritebackMib]),
       goal_ratio: GOAL_RATIO,
       meets_goal_ratio: clone / toFile.mibS >= GOAL_RATIO,
       follower_peak_rss_growth_mib: round(cloneRss),
