@@ -5,6 +5,7 @@
 // the peak RSS growth sampled here (every 20 ms) is the follower's (client's) alone. CPU time per
 // MiB is counted for both sides (this process with its threads; the server child from /proc).
 // BENCH_FILE_MIB sets the size (default 1024); BENCH_ROUNDS the alternating rounds (default 3).
+// BENCH_TIMELINE=1 prints a timeline every 250 ms to stderr (bigfile-timeline.ts).
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
