@@ -157,6 +157,11 @@ async function cloneOnce(dir: string, pk: Uint8Array, url: string, pool: Verifie
       ...w,
     };
   } finally {
+    // The checkpoint of what the clone put into the WAL runs in the background after it; the next
+    // round starts once it has ended. (Stream.close waits 5 s at most: a 1 GiB checkpoint went on
+    // past it, its writeback falling on the next rounds, plain download and clone alike.)
+    timeline.phase('checkpoint', f.file);
+    await new Promise<void>((r) => f.checkpoints.whenIdle(r));
     timeline.phase('close', f.file);
     f.close();
     for (const x of ['', '-wal', '-shm']) fs.rmSync(path.join(dir, 'follower.stream' + x), { force: true });
