@@ -5,6 +5,7 @@
 // the peak RSS growth sampled here (every 20 ms) is the follower's (client's) alone. CPU time per
 // MiB is counted for both sides (this process with its threads; the server child from /proc).
 // BENCH_FILE_MIB sets the size (default 1024); BENCH_ROUNDS the alternating rounds (default 3).
+// BENCH_TIMELINE=1 prints a timeline every 250 ms to stderr (bigfile-timeline.ts).
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -18,6 +19,9 @@ import { pull, rejectionSummary } from '../app/net/sync.js';
 import { applyParallel, VerifierPool } from '../app/store/verifier.js';
 import { childServer } from './clone.js';
 import { devNull, machine, makeFile, removeDir, seconds, tempDir } from './common.js';
+import { roundWatch, Timeline } from './bigfile-timeline.js';
+
+const timeline = new Timeline();
 
 const MiB = 1024 * 1024;
 const round = (n: number) => Math.round(n * 10) / 10;
@@ -75,13 +79,17 @@ async function sha256(readable: Readable): Promise<string> {
 }
 
 /** Plain HTTP download of `url` into `dst` (a file path, or null for nowhere); MiB/s and RSS growth. */
-async function plainDownload(url: string, dst: string | null, mib: number, fsync = false): Promise<{ mibS: number; rss: number }> {
+async function plainDownload(url: string, dst: string | null, mib: number, fsync = false) {
   global.gc?.();
+  timeline.phase(dst ? 'plain' : 'plain-null', dst);
   const rss = rssSampler();
+  const watch = roundWatch(mib * MiB);
   const t = performance.now();
   const res = await fetch(url);
   if (!res.ok || !res.body) throw new Error(`${url}: HTTP ${res.status}`);
   const body = Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>);
+  let got = 0;
+  body.on('data', (c: Uint8Array) => watch.seen((got += c.byteLength)));
   if (dst) {
     await pipeline(body, fs.createWriteStream(dst));
     if (fsync) {
@@ -94,12 +102,14 @@ async function plainDownload(url: string, dst: string | null, mib: number, fsync
   }
   const s = (performance.now() - t) / 1000;
   const grow = rss.stop();
+  const w = watch.stop();
   if (dst) {
     const got = fs.statSync(dst).size;
     fs.rmSync(dst);
     if (got !== mib * MiB) throw new Error(`plain download got ${got} bytes`);
   }
-  return { mibS: mib / s, rss: grow };
+  timeline.phase('gap', null);
+  return { mibS: mib / s, rss: grow, ...w };
 }
 
 /** Clone the stream `pk` from `url` into a fresh follower in `dir`; checks it holds the file (and, given `src`, the same bytes). */
@@ -110,9 +120,22 @@ async function cloneOnce(dir: string, pk: Uint8Array, url: string, pool: Verifie
     const rss = rssSampler();
     const c0 = selfCpu();
     const s0 = childCpu(serverPid);
+    timeline.phase('clone', f.file, serverPid);
+    const pending = (f.checkpoints as unknown as { pending: Int32Array }).pending;
+    timeline.checkpointing = () => pending[0] !== 0;
+    const watch = roundWatch(mib * MiB);
     const t = performance.now();
-    const res = await pull(f, url, { applier: (s, r) => applyParallel(s, r, pool) });
+    const res = await pull(f, url, {
+      applier: (s, r) => applyParallel(s, r, pool),
+      onProgress: (p) => {
+        timeline.progress = p.bytes;
+        watch.seen(p.bytes);
+      },
+    });
     const s = (performance.now() - t) / 1000;
+    const w = watch.stop();
+    timeline.phase('after-clone', f.file);
+    timeline.checkpointing = () => pending[0] !== 0;
     const clientCpu = round(((selfCpu() - c0) * 1000) / mib);
     const serverCpu = round(((childCpu(serverPid) - s0) * 1000) / mib);
     const grow = rss.stop();
@@ -131,10 +154,18 @@ async function cloneOnce(dir: string, pk: Uint8Array, url: string, pool: Verifie
       fileMib: (fs.statSync(f.file).size + (fs.statSync(f.file + '-wal', { throwIfNoEntry: false })?.size ?? 0)) / MiB,
       clientCpu,
       serverCpu,
+      ...w,
     };
   } finally {
+    // The checkpoint of what the clone put into the WAL runs in the background after it; the next
+    // round starts once it has ended. (Stream.close waits 5 s at most: a 1 GiB checkpoint went on
+    // past it, its writeback falling on the next rounds, plain download and clone alike.)
+    timeline.phase('checkpoint', f.file);
+    await new Promise<void>((r) => f.checkpoints.whenIdle(r));
+    timeline.phase('close', f.file);
     f.close();
     for (const x of ['', '-wal', '-shm']) fs.rmSync(path.join(dir, 'follower.stream' + x), { force: true });
+    timeline.phase('gap', null);
   }
 }
 
@@ -143,6 +174,7 @@ export async function run(): Promise<Record<string, unknown>> {
   const loadStart = load1();
   const dir = tempDir('drayer-bench-bigfile-');
   const pool = new VerifierPool();
+  timeline.start();
   try {
     const src = path.join(dir, 'big.bin');
     await makeFile(src, mib);
@@ -163,7 +195,7 @@ export async function run(): Promise<Record<string, unknown>> {
     const plain = await childServer('--serve-file', src);
     const server = await childServer('--serve-stream', wfile);
     const dst = path.join(dir, 'download.bin');
-    const plains: { mibS: number; rss: number; clientCpu: number; serverCpu: number }[] = [];
+    const plains: (Awaited<ReturnType<typeof plainDownload>> & { clientCpu: number; serverCpu: number })[] = [];
     const clones: Awaited<ReturnType<typeof cloneOnce>>[] = [];
     let toFileSynced: { mibS: number; rss: number };
     let toNull: { mibS: number; rss: number };
@@ -213,6 +245,13 @@ export async function run(): Promise<Record<string, unknown>> {
       ratio_each_round: pairRatios,
       clone_mib_s_each_round: clones.map((c) => round(mib / c.s)),
       http_to_file_mib_s_each_round: plains.map((p) => round(p.mibS)),
+      // does a round slow down as it goes? MiB/s of its first and second half
+      clone_halves_mib_s_each_round: clones.map((c) => c.halves),
+      http_to_file_halves_mib_s_each_round: plains.map((p) => p.halves),
+      clone_first_byte_ms_each_round: clones.map((c) => c.firstByteMs),
+      // the kernel's dirty and writeback memory at most during each round (page-cache pressure)
+      clone_peak_dirty_writeback_mib_each_round: clones.map((c) => [c.peakDirtyMib, c.peakWritebackMib]),
+      http_to_file_peak_dirty_writeback_mib_each_round: plains.map((p) => [p.peakDirtyMib, p.peakWritebackMib]),
       goal_ratio: GOAL_RATIO,
       meets_goal_ratio: clone / toFile.mibS >= GOAL_RATIO,
       follower_peak_rss_growth_mib: round(cloneRss),
@@ -240,6 +279,7 @@ export async function run(): Promise<Record<string, unknown>> {
       ...machine(),
     };
   } finally {
+    timeline.stop();
     await pool.close();
     removeDir(dir);
   }

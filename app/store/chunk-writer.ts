@@ -69,10 +69,14 @@ const TX_BYTES = 4 * CHUNK_SIZE;
  */
 const FETCH_TX_BYTES = 2 * CHUNK_SIZE;
 /**
- * The chunk writer's page cache, KiB. better-sqlite3's default is 16 MiB a connection, all of it
- * filled by a big transfer (pages written once, never read back); 1 MiB costs no speed.
+ * The chunk writer's page cache, KiB, beyond one transaction's pages. better-sqlite3's default is
+ * 16 MiB a connection, all of it filled by a big transfer (chunk pages are written once, never
+ * read back). A cache smaller than a transaction spills dirty pages into the WAL before the
+ * commit and evicts the B-tree and pointer-map pages each chunk needs, which were then read back
+ * from the WAL: 28 reads and 27 extra writes a MiB, 10-20% of the writer's CPU. So the cache
+ * holds one transaction and this much besides.
  */
-const WRITER_CACHE_KIB = 1024;
+const WRITER_CACHE_SLACK_KIB = 1024;
 /**
  * While chunks are stored, the WAL is checkpointed about every this many bytes. A checkpoint
  * writes every byte a second time (WAL, then the database) and syncs both, which on a disk-bound
@@ -145,7 +149,13 @@ export class ChunkStore {
     holdCheckpoints(s);
     try {
       const txBytes = opts.fetching ? FETCH_TX_BYTES : TX_BYTES;
-      return new ChunkStore(s, { verify: opts.verify, txBytes, checkpointBytes: BULK_CHECKPOINT_BYTES, op: opts.op, cacheKiB: WRITER_CACHE_KIB });
+      return new ChunkStore(s, {
+        verify: opts.verify,
+        txBytes,
+        checkpointBytes: BULK_CHECKPOINT_BYTES,
+        op: opts.op,
+        cacheKiB: txBytes / 1024 + WRITER_CACHE_SLACK_KIB,
+      });
     } catch (e) {
       releaseCheckpoints(s);
       throw e;
