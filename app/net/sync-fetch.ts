@@ -497,13 +497,36 @@ async function readAnswer(
   }
   let total = 0;
   try {
-    for await (const part of res as AsyncIterable<Buffer>) {
-      total += part.byteLength;
-      if (total > opts.maxBytes) throw new DrayerError('IO', `${url} sent more than the ${opts.maxBytes} bytes allowed for one response.`);
-      sink(part);
-      moved(total);
-    }
-    if (!res.complete) throw new Error('the connection closed before the end of the answer');
+    // Events, not `for await`: its async iterator cost about a tenth of a millisecond a request,
+    // as much as the rest of a one-record pull's client side on loopback.
+    await new Promise<void>((resolve, reject) => {
+      let settled = false;
+      const fail = (e: unknown) => {
+        if (settled) return;
+        settled = true;
+        reject(e);
+      };
+      const ended = () => {
+        if (settled) return;
+        settled = true;
+        if (res.complete) resolve();
+        else reject(new Error('the connection closed before the end of the answer'));
+      };
+      res.on('data', (part: Buffer) => {
+        if (settled) return;
+        total += part.byteLength;
+        if (total > opts.maxBytes) return fail(new DrayerError('IO', `${url} sent more than the ${opts.maxBytes} bytes allowed for one response.`));
+        try {
+          sink(part);
+        } catch (e) {
+          return fail(e);
+        }
+        moved(total);
+      });
+      res.once('end', ended);
+      res.once('close', ended);
+      res.once('error', fail);
+    });
   } catch (e) {
     res.destroy(); // a connection with half a body left is not reused
     if (isDrayerError(e)) throw e;

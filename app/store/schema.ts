@@ -5,6 +5,7 @@ import { bytesEqual } from '../core/crypto.js';
 import { DrayerError, isDrayerError } from '../core/errors.js';
 import type { DrayerRecord } from '../core/record.js';
 import type { Checkpoints } from './checkpointer.js';
+import type { MetaCache } from './meta-cache.js';
 
 export const FORMAT = 'drayer-stream';
 
@@ -232,6 +233,8 @@ export interface Handle {
   readonly st: Statements;
   /** its WAL checkpoints, run on the checkpointer thread (see tuneWal) */
   readonly checkpoints: Checkpoints;
+  /** its meta attributes, read through a cache (meta-cache.ts): read and write them with metaOf and setMetaOf */
+  readonly meta: MetaCache;
 }
 
 /**
@@ -250,7 +253,12 @@ export function rowByKey(h: Handle, type: string, key: string): Row | undefined 
 
 /** A meta attribute of the stream (undefined when unset). */
 export function metaOf(h: Handle, k: string): unknown {
-  return h.st.metaGet.get(k);
+  return h.meta.read(k);
+}
+
+/** Set (null: remove) a meta attribute of the stream. */
+export function setMetaOf(h: Handle, k: string, v: string | number | Buffer | null): void {
+  h.meta.write(k, v);
 }
 
 /**

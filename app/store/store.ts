@@ -13,6 +13,7 @@ import { decodeInfo, decodePrimaryServers, MAX_PRIMARY_SERVERS, MSGPACK_LIMITS, 
 import type { PrimaryServer } from '../core/shapes.js';
 import type { PartialFilter } from './chains.js';
 import { Checkpoints } from './checkpointer.js';
+import { MetaCache } from './meta-cache.js';
 import { collectLeftovers } from './chunks.js';
 import { isSealedKeyFile, keyPairBeside, keyPathFor, SEALED_ELSEWHERE, writeKeyFile } from './keystore.js';
 import { applyRecords, type ApplyOptions, type ApplyResult } from './apply.js';
@@ -27,6 +28,7 @@ import {
   readIdentity,
   rowByKey,
   rowToRecord,
+  setMetaOf,
   sqliteError,
   tuneWal,
   WAL_PAGES,
@@ -111,7 +113,14 @@ export class Stream {
     this.chain = Buffer.from(publicKey);
     this.checkpoints = new Checkpoints(file, CHECKPOINT_ROWS);
     this.walPages = db.readonly ? 0 : WAL_PAGES;
-    this.h = { file, db, publicKey, chain: this.chain, st: prepareStatements(db), checkpoints: this.checkpoints };
+    const st = prepareStatements(db);
+    const meta = new MetaCache(
+      db,
+      path.resolve(file),
+      () => st.metaGet,
+      () => st.metaSet,
+    );
+    this.h = { file, db, publicKey, chain: this.chain, st, checkpoints: this.checkpoints, meta };
     this.writer = new Writer(this.h);
   }
 
@@ -256,6 +265,7 @@ export class Stream {
   }
 
   close(): void {
+    this.h.meta.forget();
     if (!this.db.open) return;
     this.writer.drain(); // queued durable puts are committed, not dropped
     this.checkpoints.settle();
@@ -310,7 +320,7 @@ export class Stream {
   }
 
   setMeta(k: string, v: string | number | Buffer | null): void {
-    this.h.st.metaSet.run(k, v);
+    setMetaOf(this.h, k, v);
   }
 
   /** Peers whose last pull into this copy began but did not reach the end of their feed. */

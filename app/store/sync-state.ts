@@ -2,7 +2,7 @@
 // it has not drained, where it was cloned from, its partial range, and a "latest N" window moving on.
 import { DrayerError } from '../core/errors.js';
 import type { PartialFilter } from './chains.js';
-import { lastSeqOf, metaOf, type Handle } from './schema.js';
+import { lastSeqOf, metaOf, setMetaOf, type Handle } from './schema.js';
 
 /** Meta key: the peers whose pull into this copy began and did not drain (Stream.markSync). */
 const UNFINISHED_SYNCS = 'unfinishedSyncs';
@@ -27,8 +27,8 @@ export function unfinishedSyncs(h: Handle): string[] {
 export function markSync(h: Handle, peer: string, unfinished: boolean): void {
   const list = unfinishedSyncs(h);
   const rest = list.filter((x) => x !== peer);
-  if (unfinished) h.st.metaSet.run(UNFINISHED_SYNCS, JSON.stringify([...rest, peer].slice(-MAX_UNFINISHED)));
-  else if (rest.length !== list.length) h.st.metaSet.run(UNFINISHED_SYNCS, rest.length ? JSON.stringify(rest) : null);
+  if (unfinished) setMetaOf(h, UNFINISHED_SYNCS, JSON.stringify([...rest, peer].slice(-MAX_UNFINISHED)));
+  else if (rest.length !== list.length) setMetaOf(h, UNFINISHED_SYNCS, rest.length ? JSON.stringify(rest) : null);
 }
 
 /** Where this copy was cloned or followed from (the `sources` attribute): peers to sync it from. */
@@ -67,7 +67,7 @@ export function keepLatest(h: Handle): number[] {
       const minId = h.st.nthNewest.get(h.chain, latest - 1) as number | undefined;
       if (minId === undefined || minId <= (partialOf(h).minId ?? 0)) return []; // fewer than N held: keep them all
       const top = lastSeqOf(h);
-      h.st.metaSet.run('minId', minId);
+      setMetaOf(h, 'minId', minId);
       const ids = h.st.windowDrop.all(h.chain, minId) as number[];
       if (lastSeqOf(h) < top) h.st.topSeqSet.run(top);
       return ids;
@@ -105,8 +105,8 @@ export function lowerWindow(h: Handle, minId: number): boolean {
     .transaction((): boolean => {
       const { minId: now = 0, minMod } = partialOf(h);
       if (minMod || now <= minId) return false;
-      h.st.metaSet.run('minId', minId);
-      h.st.metaSet.run('windowEpoch', Number(metaOf(h, 'windowEpoch') ?? 0) + 1);
+      setMetaOf(h, 'minId', minId);
+      setMetaOf(h, 'windowEpoch', Number(metaOf(h, 'windowEpoch') ?? 0) + 1);
       return true;
     })
     .immediate();

