@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as inspector from 'node:inspector';
 import * as path from 'node:path';
 import { DrayerNode } from '../app/node/node.js';
+import type { NodeState } from '../app/node/state.js';
 import { notIsolated } from '../test/netns.js';
 
 /** Why this process must not multicast, or null when it is in a private, loopback-only namespace. */
@@ -37,6 +38,10 @@ export interface Counters {
   following: number;
   /** how long each follow call of the convergence took, ms */
   followMs: number[];
+  /** discovery's own counters (sent, received, dropped, rate limited, suppressed…) */
+  discovery: Record<string, number>;
+  /** streams whose M-tip as announced (the scheduler's cache) differs from the copy's */
+  staleTips: number;
   /** events the node emitted, by name */
   events: Record<string, number>;
   /** pulls that failed, by message (addresses left out) */
@@ -49,6 +54,19 @@ export type FromChild =
   | { op: 'arrive'; pk: string; title: string; t: number; tReq?: number }
   | { op: 'reply'; id: number; value?: unknown; error?: string }
   | { op: 'failed'; error: string };
+
+/** What only the node's state shows (the bench looks inside: nothing of it is API). */
+function innerOf(node: DrayerNode): () => { discovery: Record<string, number>; staleTips: number } {
+  const n = (node as unknown as { n: NodeState }).n;
+  return () => {
+    let staleTips = 0;
+    for (const [pk, s] of n.streams) {
+      const t = n.sync.tips.get(pk);
+      if (t !== undefined && t !== s.mtip()) staleTips++;
+    }
+    return { discovery: { ...(n.discovery?.stats() ?? {}) } as Record<string, number>, staleTips };
+  };
+}
 
 /** Wall-clock ms with sub-ms precision, comparable across processes on one machine. */
 export const now = (): number => performance.timeOrigin + performance.now();
@@ -79,6 +97,7 @@ async function main(addr: string, dataDir: string): Promise<void> {
   });
   const t0 = now();
   const node = await DrayerNode.start({ dataDir, host: addr, port: 0, multicastInterface: addr, log: () => {} });
+  const inner = innerOf(node);
   const mine = await node.call('createStream', { name: `node ${addr}` });
   await node.call('post', { publicKey: mine.publicKey, title: 'first', body: `the first post of ${addr}` });
 
@@ -150,6 +169,7 @@ async function main(addr: string, dataDir: string): Promise<void> {
           following,
           followMs: [...followMs],
           events: { ...events },
+          ...inner(),
           pullErrors: { ...pullErrors },
         };
         return c;

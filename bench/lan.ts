@@ -337,6 +337,15 @@ async function measureSize(n: number, idleS: number, rounds: number, followTries
             .join(', ') || 'none'
         }`,
       );
+      const ds: Record<string, number> = {};
+      for (let i = 0; i < after.length; i++)
+        for (const [k, v] of Object.entries(after[i]!.discovery)) ds[k] = (ds[k] ?? 0) + v - (before[i]!.discovery[k] ?? 0);
+      const stale = after.reduce((a, c) => a + c.staleTips, 0);
+      say(
+        `N = ${n}: discovery while idle, all nodes: ${Object.entries(ds)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ')}; stale M-tips at the end: ${stale}`,
+      );
     }
     // what the idle window heard (the fresh follows below announce too)
     const mcIdle = { bytes: mc.bytes - mcBefore.bytes, packets: mc.packets - mcBefore.packets };
