@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { timingSafeEqual } from 'node:crypto';
 import type { DrayerEvent, Envelope, Method } from './api.js';
 import { METHODS } from './api.js';
+import { BOOT_CALLS, bootKey, type BootReply } from './boot-calls.js';
 import { randomBytes } from '../core/crypto.js';
 
 export interface ApiHost {
@@ -76,6 +77,11 @@ export class WebUi {
   /** one-time sign-in codes → when they stop working (ms) */
   private readonly codes = new Map<string, number>();
   private readonly saved: Partial<WebUiState>;
+  /** events told of since listen that change what GET /api/boot answers (see hello in events()) */
+  private changes = 0;
+  private offChanges: (() => void) | null = null;
+  /** index.html as served: with the boot preload in its head (read once per version of the file) */
+  private indexHtml: { mtimeMs: number; size: number; body: Buffer } | null = null;
 
   constructor(
     private readonly api: ApiHost,
@@ -123,6 +129,9 @@ export class WebUi {
     }
     this.server = server;
     this.port = (server.address() as import('node:net').AddressInfo).port;
+    this.offChanges = this.api.subscribe((e) => {
+      if (e.event !== 'syncProgress') this.changes++;
+    });
     if (this.opts.stateFile) writeState(this.opts.stateFile, { port: this.port, token: this.token });
     setImmediate(() => void apiSchemas().catch(() => {})); // a failure surfaces on the first call
     return { url: this.signInUrl(), port: this.port, token: this.token };
@@ -147,6 +156,8 @@ export class WebUi {
   }
 
   async close(): Promise<void> {
+    this.offChanges?.();
+    this.offChanges = null;
     for (const r of this.streams) r.end();
     for (const s of this.sockets) s.destroy();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
@@ -205,6 +216,7 @@ export class WebUi {
       if (!this.authorized(req)) return void json(res, 401, { ok: false, error: { code: 'UNAUTHORIZED', message: UNAUTHORIZED } });
       if (url.pathname === '/auth/link' && req.method === 'POST') return void json(res, 200, { url: this.signInUrl() });
       if (url.pathname === '/api/events' && req.method === 'GET') return this.events(req, res);
+      if (url.pathname === '/api/boot' && req.method === 'GET') return this.boot(res);
       if (url.pathname === '/api/export' && req.method === 'GET') return this.download(url, res);
       const method = url.pathname.slice('/api/'.length);
       if (req.method !== 'POST') return void json(res, 405, { ok: false, error: { code: 'INVALID_ARGUMENT', message: 'Use POST for API calls.' } });
@@ -255,9 +267,21 @@ export class WebUi {
     res.end();
   }
 
+  /**
+   * The reads Home paints from (boot-calls.ts), answered as POST /api/<method> answers each, and the
+   * count of changes told of until then: the page compares it with the `hello` of its event channel.
+   */
+  private async boot(res: http.ServerResponse): Promise<void> {
+    const reply: BootReply = { changes: this.changes, results: {} };
+    for (const c of BOOT_CALLS) reply.results[bootKey(c.method, c.arg)] = await this.api.callEnvelope(c.method, c.arg);
+    json(res, 200, reply);
+  }
+
   private events(req: http.IncomingMessage, res: http.ServerResponse): void {
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
     res.write(': connected\n\n');
+    // What a page read from GET /api/boot is current only if no change came between: this count says.
+    res.write(`event: hello\ndata: ${JSON.stringify({ changes: this.changes })}\n\n`);
     this.streams.add(res);
     const off = this.api.subscribe((e) => res.write(`event: ${e.event}\ndata: ${JSON.stringify(e.data)}\n\n`));
     const ping = setInterval(() => res.write(': ping\n\n'), 25_000);
@@ -309,6 +333,7 @@ export class WebUi {
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
       return void res.end(FALLBACK_PAGE);
     }
+    const isIndex = target === path.join(dir, 'index.html');
     res.writeHead(200, {
       'content-type': MIME[path.extname(target)] ?? 'application/octet-stream',
       'cache-control': 'no-store',
@@ -316,7 +341,25 @@ export class WebUi {
       'content-security-policy':
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; frame-src http: https:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
     });
+    if (isIndex) return void res.end(this.index(target));
     fs.createReadStream(target).pipe(res);
+  }
+
+  /**
+   * index.html with a preload of GET /api/boot in its head: the browser asks for Home's data as it
+   * asks for the scripts, and the node reads it while they load (same-origin, so the session
+   * cookie goes with it; the page's fetch of it takes this reply).
+   */
+  private index(file: string): Buffer {
+    const st = fs.statSync(file);
+    const c = this.indexHtml;
+    if (c && c.mtimeMs === st.mtimeMs && c.size === st.size) return c.body;
+    const html = fs.readFileSync(file, 'utf8');
+    const at = html.search(/<script|<link/i);
+    const link = '<link rel="preload" href="/api/boot" as="fetch" crossorigin>\n    ';
+    const body = Buffer.from(at < 0 ? html : html.slice(0, at) + link + html.slice(at));
+    this.indexHtml = { mtimeMs: st.mtimeMs, size: st.size, body };
+    return body;
   }
 }
 
