@@ -33,9 +33,15 @@ export interface WebUiOptions {
 }
 
 const MAX_BODY = 1024 * 1024;
+/** After the first boot reply, the page paints: what can wait waits this long (ms). */
+const STARTUP_QUIET_MS = 1000;
+/** …and never longer than this after listen (ms), when no page comes. */
+const STARTUP_MAX_MS = 3000;
+/** UI files up to this size are kept in memory once read; bigger ones (source maps) stream. */
+const MAX_CACHED_FILE = 1024 * 1024;
 
-// The argument schemas load zod (about a hundred modules): after the UI listens, while the page
-// loads, so the node's start-up does not wait for them; the first API call waits if need be.
+// The argument schemas load zod (about a hundred modules): once the first page has painted (see
+// startedUp), so neither the node's start-up nor the page's waits for them; a call before waits.
 let schemas: Promise<typeof import('./api-schema.js')> | null = null;
 const apiSchemas = () => (schemas ??= import('./api-schema.js'));
 const MIME: Record<string, string> = {
@@ -80,8 +86,8 @@ export class WebUi {
   /** events told of since listen that change what GET /api/boot answers (see hello in events()) */
   private changes = 0;
   private offChanges: (() => void) | null = null;
-  /** index.html as served: with the boot preload in its head (read once per version of the file) */
-  private indexHtml: { mtimeMs: number; size: number; body: Buffer } | null = null;
+  /** the UI's files as served (fileBody), by path: the renderer's build, a few hundred KiB */
+  private readonly files = new Map<string, { mtimeMs: number; size: number; body: Buffer }>();
 
   constructor(
     private readonly api: ApiHost,
@@ -133,8 +139,25 @@ export class WebUi {
       if (e.event !== 'syncProgress') this.changes++;
     });
     if (this.opts.stateFile) writeState(this.opts.stateFile, { port: this.port, token: this.token });
-    setImmediate(() => void apiSchemas().catch(() => {})); // a failure surfaces on the first call
+    const waited = setTimeout(() => this.settle(), STARTUP_MAX_MS).unref();
+    void this.startedUp().then(() => {
+      clearTimeout(waited);
+      void apiSchemas().catch(() => {}); // a failure surfaces on the first call
+    });
     return { url: this.signInUrl(), port: this.port, token: this.token };
+  }
+
+  private settle = (): void => {};
+  private readonly settled = new Promise<void>((resolve) => (this.settle = resolve));
+
+  /**
+   * Resolves once the first page has what it paints from (STARTUP_QUIET_MS after the first boot
+   * reply, or STARTUP_MAX_MS after listen when no page comes): work that can wait (the API's
+   * argument schemas, the node's opening of its streams) waits for it, and leaves the machine's
+   * cores to the browser while it loads the page.
+   */
+  startedUp(): Promise<void> {
+    return this.settled;
   }
 
   /** The address of the UI with nothing secret in it. */
@@ -275,6 +298,7 @@ export class WebUi {
     const reply: BootReply = { changes: this.changes, results: {} };
     for (const c of BOOT_CALLS) reply.results[bootKey(c.method, c.arg)] = await this.api.callEnvelope(c.method, c.arg);
     json(res, 200, reply);
+    setTimeout(() => this.settle(), STARTUP_QUIET_MS).unref();
   }
 
   private events(req: http.IncomingMessage, res: http.ServerResponse): void {
@@ -341,24 +365,31 @@ export class WebUi {
       'content-security-policy':
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; frame-src http: https:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
     });
-    if (isIndex) return void res.end(this.index(target));
+    const body = this.fileBody(target, isIndex);
+    if (body) return void res.end(body);
     fs.createReadStream(target).pipe(res);
   }
 
   /**
-   * index.html with a preload of GET /api/boot in its head: the browser asks for Home's data as it
-   * asks for the scripts, and the node reads it while they load (same-origin, so the session
-   * cookie goes with it; the page's fetch of it takes this reply).
+   * A file of the UI from memory (read once per version of it: its size and time), so the page's
+   * scripts go out in one write each while the node is busiest; null for a big one (a source map),
+   * which streams. index.html gets a preload of GET /api/boot at the end of its head: the browser
+   * asks for Home's data right after the scripts and styles, and the node reads it while they load
+   * (same-origin, so the session cookie goes with it; the page's fetch of it takes this reply).
    */
-  private index(file: string): Buffer {
+  private fileBody(file: string, isIndex: boolean): Buffer | null {
     const st = fs.statSync(file);
-    const c = this.indexHtml;
+    if (st.size > MAX_CACHED_FILE) return null;
+    const c = this.files.get(file);
     if (c && c.mtimeMs === st.mtimeMs && c.size === st.size) return c.body;
-    const html = fs.readFileSync(file, 'utf8');
-    const at = html.search(/<script|<link/i);
-    const link = '<link rel="preload" href="/api/boot" as="fetch" crossorigin>\n    ';
-    const body = Buffer.from(at < 0 ? html : html.slice(0, at) + link + html.slice(at));
-    this.indexHtml = { mtimeMs: st.mtimeMs, size: st.size, body };
+    let body = fs.readFileSync(file);
+    if (isIndex) {
+      const html = body.toString('utf8');
+      const at = html.search(/<\/head>/i);
+      const link = '  <link rel="preload" href="/api/boot" as="fetch" crossorigin>\n  ';
+      body = Buffer.from(at < 0 ? html : html.slice(0, at) + link + html.slice(at));
+    }
+    this.files.set(file, { mtimeMs: st.mtimeMs, size: st.size, body });
     return body;
   }
 }
