@@ -75,7 +75,8 @@ export function httpTransport(base = '', opts: { boot?: boolean } = {}): Transpo
     // The node's count of changes told of so far: one that differs from the boot reply's means a
     // change came between that reply and this channel, so the page reads all again, as after a lost channel.
     es.addEventListener('hello', (m) => {
-      void boot!.then(() => {
+      if (!boot) return; // without a boot reply, onopen said 'open' already
+      void boot.then(() => {
         let changes: unknown;
         try {
           changes = (JSON.parse((m as MessageEvent<string>).data) as { changes?: unknown }).changes;
