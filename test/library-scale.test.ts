@@ -86,6 +86,40 @@ test(`search ranks the newest ${RANKED} matches when more match; fewer, it ranks
   lib.close();
 });
 
+test('a word of one letter is not weighed (it matches most of a library): its matches come newest first; longer ones best first', () => {
+  const lib = Library.open(tmpDir());
+  const a = withStream(lib, 'alice');
+  // The oldest post matches "m" and "moss" best (the word three times, short); newer ones once, in longer text.
+  a.put(POST_TYPE, 'best', encodePost({ title: 'moss moss', body: 'moss' }));
+  for (let i = 0; i < 5; i++)
+    a.put(POST_TYPE, `new${i}`, encodePost({ title: `walk ${i}`, body: `a long walk by the river and some moss on the old stones ${i}` }));
+  a.put(POST_TYPE, 'other', encodePost({ title: 'nothing here', body: 'starts with no such letter' }));
+  lib.indexStream(a);
+  const newestFirst = lib
+    .timeline({ limit: 100 })
+    .filter((t) => t.key !== 'other')
+    .map((t) => t.key);
+  assert.equal(newestFirst[0], 'new4');
+  assert.deepEqual(
+    lib.search('m').map((h) => h.key),
+    newestFirst,
+  );
+  assert.deepEqual(
+    lib.search('walk m').map((h) => h.key),
+    newestFirst.filter((k) => k !== 'best'),
+  );
+  // a letter with an accent is one letter too
+  assert.deepEqual(
+    lib.search('M\u0301').map((h) => h.key),
+    newestFirst,
+  );
+  // Two letters and more: weighed, the best match first.
+  assert.equal(lib.search('mo')[0]!.key, 'best');
+  assert.equal(lib.search('moss')[0]!.key, 'best');
+  a.close();
+  lib.close();
+});
+
 test('a library.db of schema 1 is upgraded: entries, settings, peers and cursors kept, every post found, long ones whole', () => {
   const dir = tmpDir();
   const lib0 = Library.open(dir); // only to place the stream files; its library.db is replaced below

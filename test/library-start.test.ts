@@ -2,7 +2,8 @@
 // and what a person sees meanwhile must not be poorer for it. A stream not opened yet shows its
 // about and avatar (kept in library.db beside its name); the first sync round waits for the
 // opening instead of skipping the streams not opened yet (they waited a whole interval); and an
-// upgrade of library.db, which can take a minute, says so.
+// upgrade of library.db, which can take a minute, says so. With a web UI, the opening waits until
+// its first page has what it paints from (on two cores the browser needs them while it loads).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
@@ -14,6 +15,7 @@ import type { NodeState } from '../app/node/state.js';
 import { LanServer } from '../app/net/server/server.js';
 import { addPost } from '../app/store/posts.js';
 import { Stream } from '../app/store/store.js';
+import { WebUi } from '../app/node/webui.js';
 import { tmpDir } from './helpers.js';
 
 const PNG = Buffer.from(
@@ -106,4 +108,61 @@ test('an upgrade of library.db says that it runs and how long it took; a new lib
   assert.equal(said.length, 2, said.join(' | '));
   assert.match(said[0]!, /Upgrading the library .*library\.db/);
   assert.match(said[1]!, /upgraded in \d+\.\d s/);
+});
+
+test('with a web UI, the streams open once its first page has what it paints from, not while it loads', async () => {
+  const dataDir = path.join(tmpDir(), 'data');
+  const opts = { dataDir, host: null, discovery: false, autoSync: false } as const;
+  let node = await DrayerNode.start(opts);
+  for (let i = 0; i < 5; i++) await node.call('createStream', { name: `stream ${i}` });
+  await node.stop();
+
+  // As `serve --ui` starts them: the node waits for the web UI's startedUp().
+  let ui: WebUi | null = null;
+  let uiStarted: (p: Promise<void>) => void = () => {};
+  node = await DrayerNode.start({ ...opts, openStreamsAfter: new Promise<void>((resolve) => (uiStarted = (p) => void p.then(resolve))) });
+  try {
+    const n = stateOf(node);
+    ui = new WebUi(node, {});
+    const { token, port } = await ui.listen();
+    uiStarted(ui.startedUp());
+    let started = false;
+    void ui.startedUp().then(() => (started = true));
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(started, false, 'no page yet');
+    assert.equal(n.streams.unopened().length, 5, 'no stream opened while no page has painted');
+    const t0 = performance.now();
+    const res = await fetch(`http://127.0.0.1:${port}/api/boot`, { headers: { authorization: `Bearer ${token}` } });
+    assert.equal(res.status, 200);
+    await ui.startedUp();
+    assert.ok(performance.now() - t0 >= 900, 'a second after the boot reply, the page has painted');
+    for (let i = 0; i < 200 && n.streams.unopened().length; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(n.streams.unopened().length, 0, 'then every stream opens');
+  } finally {
+    await ui?.close();
+    await node.stop();
+  }
+});
+
+test('with a web UI that no page visits, the streams open all the same, a few seconds after start', async () => {
+  const dataDir = path.join(tmpDir(), 'data');
+  const opts = { dataDir, host: null, discovery: false, autoSync: false } as const;
+  let node = await DrayerNode.start(opts);
+  for (let i = 0; i < 3; i++) await node.call('createStream', { name: `stream ${i}` });
+  await node.stop();
+  let ui: WebUi | null = null;
+  let uiStarted: (p: Promise<void>) => void = () => {};
+  node = await DrayerNode.start({ ...opts, openStreamsAfter: new Promise<void>((resolve) => (uiStarted = (p) => void p.then(resolve))) });
+  try {
+    const n = stateOf(node);
+    ui = new WebUi(node, {});
+    await ui.listen();
+    uiStarted(ui.startedUp());
+    assert.equal(n.streams.unopened().length, 3);
+    for (let i = 0; i < 600 && n.streams.unopened().length; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(n.streams.unopened().length, 0, 'opened without a page');
+  } finally {
+    await ui?.close();
+    await node.stop();
+  }
 });

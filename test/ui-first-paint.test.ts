@@ -98,6 +98,16 @@ test('with 45 streams of your own, the sidebar lists them all after the first pa
     assert.equal(await page.getByRole('article', { name: 'Formatted' }).locator('.post-body strong').textContent(), 'bold');
     assert.equal(await page.getByRole('article', { name: 'Formatted' }).locator('.post-body a').getAttribute('href'), 'https://example.org');
     await shoot(page, 'first-paint-45-streams');
+    // A card's full date is made when a pointer comes to its time (not for the first paint), and shows then.
+    const time = page.getByRole('article', { name: 'Hello' }).locator('.post-time-link time').first();
+    assert.equal(await time.getAttribute('title'), null, 'no full date made before it is pointed at');
+    await time.hover();
+    await page.waitForFunction("!!document.querySelector('article .post-time-link time[title]')");
+    const iso = await time.getAttribute('datetime');
+    assert.equal(
+      await time.getAttribute('title'),
+      new Date(iso!).toLocaleString('en-GB', { dateStyle: 'medium', timeStyle: 'short', timeZone: 'Europe/London' }),
+    );
     // The screens in their own chunks open as they did.
     await page.getByRole('link', { name: 'Search' }).click();
     await page.locator('#search-input').waitFor();

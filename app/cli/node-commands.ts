@@ -89,7 +89,11 @@ registerCommand({
     const uiPort = opts['ui-port'] === undefined ? undefined : portOption(opts['ui-port'], 'ui-port', 0);
     const { DrayerNode } = await import('../node/node.js');
     const log = (m: string) => note(m);
-    const start = (p: number) => DrayerNode.start({ dataDir, host, port: p, discovery: opts['no-discovery'] === true ? false : undefined, log });
+    // With the web UI, the library's streams open once its first page has painted (WebUi.startedUp).
+    let uiStarted: (p: Promise<void>) => void = () => {};
+    const openStreamsAfter = opts.ui ? new Promise<void>((resolve) => (uiStarted = (p) => void p.then(resolve, resolve))) : undefined;
+    const start = (p: number) =>
+      DrayerNode.start({ dataDir, host, port: p, discovery: opts['no-discovery'] === true ? false : undefined, log, openStreamsAfter });
     // A start that fails stops whatever it had started (DrayerNode.start), so nothing is left half-running.
     let node;
     try {
@@ -110,6 +114,7 @@ registerCommand({
       webui = new WebUi(node, { port: uiPort, stateFile: path.join(dataDir, WEBUI_STATE) });
       try {
         ui = await webui.listen();
+        uiStarted(webui.startedUp());
       } catch (e) {
         // no node without the UI that was asked for: stop it, then say why
         await webui.close().catch(() => {});

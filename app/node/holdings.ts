@@ -58,7 +58,11 @@ const opening = new WeakMap<NodeState, Promise<void>>();
 export function openWaiting(n: NodeState): Promise<void> {
   let p = opening.get(n);
   if (!p) {
-    p = openAll(n).finally(() => opening.delete(n));
+    // Not while the first page loads: on a machine of two cores, the browser needs them then.
+    p = Promise.resolve(n.opts.openStreamsAfter)
+      .catch(() => {})
+      .then(() => openAll(n))
+      .finally(() => opening.delete(n));
     opening.set(n, p);
   }
   return p;

@@ -46,6 +46,8 @@ export interface NodeOptions {
   multicastInterface?: string;
   /** run the automatic sync scheduler (default true) */
   autoSync?: boolean;
+  /** the library's streams open once this settles (the web UI's first page served), not at once */
+  openStreamsAfter?: Promise<unknown>;
   log?: (msg: string) => void;
 }
 

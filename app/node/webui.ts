@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { timingSafeEqual } from 'node:crypto';
 import type { DrayerEvent, Envelope, Method } from './api.js';
 import { METHODS } from './api.js';
+import { BOOT_CALLS, bootKey, type BootReply } from './boot-calls.js';
 import { randomBytes } from '../core/crypto.js';
 
 export interface ApiHost {
@@ -32,9 +33,15 @@ export interface WebUiOptions {
 }
 
 const MAX_BODY = 1024 * 1024;
+/** After the first boot reply, the page paints: what can wait waits this long (ms). */
+const STARTUP_QUIET_MS = 1000;
+/** …and never longer than this after listen (ms), when no page comes. */
+const STARTUP_MAX_MS = 3000;
+/** UI files up to this size are kept in memory once read; bigger ones (source maps) stream. */
+const MAX_CACHED_FILE = 1024 * 1024;
 
-// The argument schemas load zod (about a hundred modules): after the UI listens, while the page
-// loads, so the node's start-up does not wait for them; the first API call waits if need be.
+// The argument schemas load zod (about a hundred modules): once the first page has painted (see
+// startedUp), so neither the node's start-up nor the page's waits for them; a call before waits.
 let schemas: Promise<typeof import('./api-schema.js')> | null = null;
 const apiSchemas = () => (schemas ??= import('./api-schema.js'));
 const MIME: Record<string, string> = {
@@ -76,6 +83,11 @@ export class WebUi {
   /** one-time sign-in codes → when they stop working (ms) */
   private readonly codes = new Map<string, number>();
   private readonly saved: Partial<WebUiState>;
+  /** events told of since listen that change what GET /api/boot answers (see hello in events()) */
+  private changes = 0;
+  private offChanges: (() => void) | null = null;
+  /** the UI's files as served (fileBody), by path: the renderer's build, a few hundred KiB */
+  private readonly files = new Map<string, { mtimeMs: number; size: number; body: Buffer }>();
 
   constructor(
     private readonly api: ApiHost,
@@ -123,9 +135,29 @@ export class WebUi {
     }
     this.server = server;
     this.port = (server.address() as import('node:net').AddressInfo).port;
+    this.offChanges = this.api.subscribe((e) => {
+      if (e.event !== 'syncProgress') this.changes++;
+    });
     if (this.opts.stateFile) writeState(this.opts.stateFile, { port: this.port, token: this.token });
-    setImmediate(() => void apiSchemas().catch(() => {})); // a failure surfaces on the first call
+    const waited = setTimeout(() => this.settle(), STARTUP_MAX_MS).unref();
+    void this.startedUp().then(() => {
+      clearTimeout(waited);
+      void apiSchemas().catch(() => {}); // a failure surfaces on the first call
+    });
     return { url: this.signInUrl(), port: this.port, token: this.token };
+  }
+
+  private settle = (): void => {};
+  private readonly settled = new Promise<void>((resolve) => (this.settle = resolve));
+
+  /**
+   * Resolves once the first page has what it paints from (STARTUP_QUIET_MS after the first boot
+   * reply, or STARTUP_MAX_MS after listen when no page comes): work that can wait (the API's
+   * argument schemas, the node's opening of its streams) waits for it, and leaves the machine's
+   * cores to the browser while it loads the page.
+   */
+  startedUp(): Promise<void> {
+    return this.settled;
   }
 
   /** The address of the UI with nothing secret in it. */
@@ -147,6 +179,8 @@ export class WebUi {
   }
 
   async close(): Promise<void> {
+    this.offChanges?.();
+    this.offChanges = null;
     for (const r of this.streams) r.end();
     for (const s of this.sockets) s.destroy();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
@@ -205,6 +239,7 @@ export class WebUi {
       if (!this.authorized(req)) return void json(res, 401, { ok: false, error: { code: 'UNAUTHORIZED', message: UNAUTHORIZED } });
       if (url.pathname === '/auth/link' && req.method === 'POST') return void json(res, 200, { url: this.signInUrl() });
       if (url.pathname === '/api/events' && req.method === 'GET') return this.events(req, res);
+      if (url.pathname === '/api/boot' && req.method === 'GET') return this.boot(res);
       if (url.pathname === '/api/export' && req.method === 'GET') return this.download(url, res);
       const method = url.pathname.slice('/api/'.length);
       if (req.method !== 'POST') return void json(res, 405, { ok: false, error: { code: 'INVALID_ARGUMENT', message: 'Use POST for API calls.' } });
@@ -255,9 +290,22 @@ export class WebUi {
     res.end();
   }
 
+  /**
+   * The reads Home paints from (boot-calls.ts), answered as POST /api/<method> answers each, and the
+   * count of changes told of until then: the page compares it with the `hello` of its event channel.
+   */
+  private async boot(res: http.ServerResponse): Promise<void> {
+    const reply: BootReply = { changes: this.changes, results: {} };
+    for (const c of BOOT_CALLS) reply.results[bootKey(c.method, c.arg)] = await this.api.callEnvelope(c.method, c.arg);
+    json(res, 200, reply);
+    setTimeout(() => this.settle(), STARTUP_QUIET_MS).unref();
+  }
+
   private events(req: http.IncomingMessage, res: http.ServerResponse): void {
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
     res.write(': connected\n\n');
+    // What a page read from GET /api/boot is current only if no change came between: this count says.
+    res.write(`event: hello\ndata: ${JSON.stringify({ changes: this.changes })}\n\n`);
     this.streams.add(res);
     const off = this.api.subscribe((e) => res.write(`event: ${e.event}\ndata: ${JSON.stringify(e.data)}\n\n`));
     const ping = setInterval(() => res.write(': ping\n\n'), 25_000);
@@ -309,6 +357,7 @@ export class WebUi {
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
       return void res.end(FALLBACK_PAGE);
     }
+    const isIndex = target === path.join(dir, 'index.html');
     res.writeHead(200, {
       'content-type': MIME[path.extname(target)] ?? 'application/octet-stream',
       'cache-control': 'no-store',
@@ -316,7 +365,32 @@ export class WebUi {
       'content-security-policy':
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; frame-src http: https:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
     });
+    const body = this.fileBody(target, isIndex);
+    if (body) return void res.end(body);
     fs.createReadStream(target).pipe(res);
+  }
+
+  /**
+   * A file of the UI from memory (read once per version of it: its size and time), so the page's
+   * scripts go out in one write each while the node is busiest; null for a big one (a source map),
+   * which streams. index.html gets a preload of GET /api/boot at the end of its head: the browser
+   * asks for Home's data right after the scripts and styles, and the node reads it while they load
+   * (same-origin, so the session cookie goes with it; the page's fetch of it takes this reply).
+   */
+  private fileBody(file: string, isIndex: boolean): Buffer | null {
+    const st = fs.statSync(file);
+    if (st.size > MAX_CACHED_FILE) return null;
+    const c = this.files.get(file);
+    if (c && c.mtimeMs === st.mtimeMs && c.size === st.size) return c.body;
+    let body = fs.readFileSync(file);
+    if (isIndex) {
+      const html = body.toString('utf8');
+      const at = html.search(/<\/head>/i);
+      const link = '  <link rel="preload" href="/api/boot" as="fetch" crossorigin>\n  ';
+      body = Buffer.from(at < 0 ? html : html.slice(0, at) + link + html.slice(at));
+    }
+    this.files.set(file, { mtimeMs: st.mtimeMs, size: st.size, body });
+    return body;
   }
 }
 

@@ -3,6 +3,7 @@
 // (same-origin requests carry it; this page never sees it), never a token in a URL. Failures come
 // back as ApiError with a code, never as a raw network exception.
 import { ApiError, unwrap, type Envelope, type EventName } from '../../app/node/api';
+import { bootKey, type BootReply } from '../../app/node/boot-calls';
 import type { ConnectionState, DrayerEvent, Transport } from './transport';
 
 /** Every event the node sends; SSE needs each name to listen for it. */
@@ -13,7 +14,31 @@ const GONE_AFTER_MS = 10_000;
 /** How often a closed event channel (the address answered, but not as Drayer) is tried again. */
 const RETRY_MS = 5_000;
 
-export function httpTransport(base = ''): Transport {
+/**
+ * GET /api/boot, which the page's HTML preloads (webui.ts): Home's first reads in one reply, asked
+ * for while the scripts loaded. null when there is none (an older node, an error): the calls go out.
+ */
+function fetchBoot(base: string): Promise<BootReply | null> {
+  return fetch(`${base}/api/boot`)
+    .then((r) => (r.ok ? (r.json() as Promise<BootReply>) : null))
+    .then((b) => (b && typeof b.changes === 'number' && b.results && typeof b.results === 'object' ? b : null))
+    .catch(() => null);
+}
+
+export function httpTransport(base = '', opts: { boot?: boolean } = {}): Transport {
+  // Each boot answer serves one call, made before the event channel said hello; the rest go out as always.
+  let left: Map<string, unknown> | null = null;
+  let bootChanges: number | null = null;
+  let booted = false;
+  const boot = opts.boot
+    ? fetchBoot(base).then((b) => {
+        booted = true;
+        if (b) {
+          bootChanges = b.changes;
+          left = new Map(Object.entries(b.results));
+        }
+      })
+    : null;
   const listeners = new Set<(e: DrayerEvent) => void>();
   const connListeners = new Set<(s: ConnectionState) => void>();
   let source: EventSource | null = null;
@@ -44,8 +69,27 @@ export function httpTransport(base = ''): Transport {
     es.onopen = () => {
       clearTimeout(goneTimer);
       goneTimer = undefined;
-      setState('open');
+      // With the boot reply read, 'open' waits for the hello that says whether it is still current.
+      if (!boot) setState('open');
     };
+    // The node's count of changes told of so far: one that differs from the boot reply's means a
+    // change came between that reply and this channel, so the page reads all again, as after a lost channel.
+    es.addEventListener('hello', (m) => {
+      if (!boot) return; // without a boot reply, onopen said 'open' already
+      void boot.then(() => {
+        let changes: unknown;
+        try {
+          changes = (JSON.parse((m as MessageEvent<string>).data) as { changes?: unknown }).changes;
+        } catch {
+          changes = null;
+        }
+        // From here on, events keep the page current: what is left of the boot reply would only grow old.
+        left = null;
+        if (bootChanges !== null && changes !== bootChanges && state === 'connecting') setState('lost');
+        bootChanges = null;
+        setState('open');
+      });
+    });
     es.onerror = () => {
       if (es.readyState === EventSource.CLOSED) {
         // The address answered, but not with events (signed out, or another program has the port now):
@@ -81,6 +125,15 @@ export function httpTransport(base = ''): Transport {
 
   return {
     async call(method, arg) {
+      if (boot) {
+        if (!booted) await boot;
+        const k = bootKey(method, arg);
+        const env = left?.get(k);
+        if (env) {
+          left!.delete(k);
+          return unwrap(env as Envelope<never>);
+        }
+      }
       let res: Response;
       try {
         res = await fetch(`${base}/api/${method}`, {

@@ -30,7 +30,7 @@ export function fromPreload(t: Transport): Transport {
 }
 
 export function transport(): Transport {
-  if (!current) current = window.drayer ? fromPreload(window.drayer) : httpTransport();
+  if (!current) current = window.drayer ? fromPreload(window.drayer) : httpTransport('', { boot: true });
   return current;
 }
 

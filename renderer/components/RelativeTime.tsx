@@ -24,9 +24,12 @@ function useMinuteTick(): number {
 
 export function RelativeTime({ us }: { us: number }) {
   useMinuteTick();
+  // The full date is made when a pointer comes to it: the first formatter of a page costs the
+  // first paint tens of ms (the locale's data loads), for a tooltip nobody has asked for yet.
+  const [hovered, setHovered] = useState(false);
   const iso = new Date(us / 1000).toISOString();
   return (
-    <time dateTime={iso} title={absoluteTime(us)}>
+    <time dateTime={iso} title={hovered ? absoluteTime(us) : undefined} onPointerEnter={() => setHovered(true)}>
       {relativeTime(us)}
     </time>
   );

@@ -5,8 +5,10 @@ import { create } from 'zustand';
 import { transport } from '../api';
 import type { TimelineItem } from '../api/transport';
 import { messageOf } from './errors';
+import { BOOT_TIMELINE_LIMIT } from '../../app/node/boot-calls';
 
-export const PAGE = 40;
+/** The first page is the one the node answers with the page's HTML (GET /api/boot). */
+export const PAGE = BOOT_TIMELINE_LIMIT;
 
 export type PostId = string;
 export const postId = (p: { streamKey: string; key: string }): PostId => `${p.streamKey}/${p.key}`;
