@@ -137,6 +137,13 @@ export function parseSettings(text: string): StreamSettings {
   return v && typeof v === 'object' && !Array.isArray(v) ? (v as StreamSettings) : {};
 }
 
+/** An entry kept and shared by every caller (Library.getStream): none may change it. */
+export function frozenEntry(r: StreamRow): StreamEntry {
+  const e = toEntry(r);
+  Object.freeze(e.settings);
+  return Object.freeze(e);
+}
+
 export function toEntry(r: StreamRow): StreamEntry {
   return {
     publicKey: r.pk,

@@ -26,6 +26,7 @@ import {
   STREAM_SUFFIX,
   type TimelineEntry,
   type TimelineRow,
+  frozenEntry,
   toEntry,
   toTimeline,
 } from './library-schema.js';
@@ -37,12 +38,6 @@ const FLUSH_ROWS = 2000;
 const FLUSH_BYTES = 16 * 1024 * 1024;
 /** Search ranks at most this many matches, the newest indexed (see search()). */
 export const RANKED = 1000;
-
-/** A kept entry is shared by every caller: none may change it. */
-function frozen(e: StreamEntry): StreamEntry {
-  Object.freeze(e.settings);
-  return Object.freeze(e);
-}
 
 function clampLimit(n: number | undefined, dflt: number, max: number): number {
   if (n === undefined || !Number.isFinite(n)) return dflt;
@@ -220,7 +215,7 @@ export class Library {
     const hit = this.entries.get(publicKey);
     if (hit !== undefined) return hit ?? undefined;
     const r = this.st.streamGet.get(publicKey) as StreamRow | undefined;
-    const e = r ? frozen(toEntry(r)) : undefined;
+    const e = r ? frozenEntry(r) : undefined;
     if (this.entries.size >= 4096) this.entries.clear();
     this.entries.set(publicKey, e ?? null);
     return e;
