@@ -154,6 +154,13 @@ async function until(done: () => boolean, ms: number): Promise<boolean> {
   return true;
 }
 
+/** Requests served by all nodes, by kind. */
+function sumKinds(cs: Counters[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const c of cs) for (const [k, v] of Object.entries(c.servedBy)) out[k] = (out[k] ?? 0) + v;
+  return out;
+}
+
 /** A socket that only listens to the discovery group (never sends): every node's multicast, counted. */
 async function multicastCounter(): Promise<{
   bytes: number;
@@ -224,7 +231,9 @@ async function measureSize(n: number, idleS: number, rounds: number, followTries
     };
     await profile('converge');
     let followsPendingAt30s = 0;
-    const cpu0 = (await Promise.all(nodes.map((x) => x.ask<Counters>({ op: 'counters' })))).reduce((a, c) => a + c.cpuUs, 0);
+    const atStart = await Promise.all(nodes.map((x) => x.ask<Counters>({ op: 'counters' })));
+    const cpu0 = atStart.reduce((a, c) => a + c.cpuUs, 0);
+    const served0 = sumKinds(atStart);
     const mc0 = { bytes: new Map(mc.byKind), count: new Map(mc.countByKind) };
     const t0 = now();
     const follows = nodes.map((c) => c.ask({ op: 'follow', keys: nodes.filter((o) => o !== c).map((o) => o.pk) }));
@@ -240,7 +249,13 @@ async function measureSize(n: number, idleS: number, rounds: number, followTries
       const errs: Record<string, number> = {};
       const fms: number[] = [];
       let cpu = -cpu0;
-      for (const c of await Promise.all(nodes.map((x) => x.ask<Counters>({ op: 'counters' })))) {
+      const after = await Promise.all(nodes.map((x) => x.ask<Counters>({ op: 'counters' })));
+      const servedKinds = Object.entries(sumKinds(after))
+        .map(([k, v]) => [k, v - (served0[k] ?? 0)] as const)
+        .filter(([, v]) => v > 0)
+        .sort((a, b) => b[1] - a[1]);
+      say(`N = ${n}: HTTP requests while converging, by kind: ${servedKinds.map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`);
+      for (const c of after) {
         for (const [k, v] of Object.entries(c.pullErrors)) errs[k] = (errs[k] ?? 0) + v;
         fms.push(...c.followMs);
         cpu += c.cpuUs;

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Stream } from '../app/store/store.js';
+import { keyPathFor, Stream } from '../app/store/store.js';
 import type { DrayerRecord } from '../app/core/record.js';
 import { text, tmpDir, utf8 } from './helpers.js';
 
@@ -29,6 +30,45 @@ test('a new stream holds drayer/info and verifies intact', () => {
   assert.equal(s.count(), 1);
   assert.deepEqual(s.verify().problems, []);
   s.close();
+});
+
+test('a new stream file, copied from the empty schema made once, is the file the migrations make', async () => {
+  const { default: Database } = await import('better-sqlite3');
+  const { MIGRATIONS } = await import('../app/store/schema.js');
+  const d = tmpDir();
+  // what creating a stream did before the copy: a fresh file, auto_vacuum, every migration
+  const ref = new Database(path.join(d, 'ref.sqlite'));
+  ref.pragma('auto_vacuum = INCREMENTAL');
+  for (const m of MIGRATIONS) ref.exec(m);
+  ref.pragma(`user_version = ${MIGRATIONS.length}`);
+  const schema = (db: InstanceType<typeof Database>) => db.prepare('SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY name').all();
+  const owned = Stream.create(path.join(d, 'mine.stream'), { name: 'Mine' });
+  const mirror = Stream.create(path.join(d, 'copy.stream'), { followKey: owned.publicKey, minId: 5 });
+  for (const s of [owned, mirror]) {
+    assert.deepEqual(schema(s.db), schema(ref));
+    for (const p of ['user_version', 'auto_vacuum', 'page_size', 'journal_mode'])
+      assert.equal(s.db.pragma(p, { simple: true }), p === 'journal_mode' ? 'wal' : ref.pragma(p, { simple: true }), p);
+    assert.equal(s.db.pragma('integrity_check', { simple: true }), 'ok');
+  }
+  // each file its own: its key, its node id, its filter
+  assert.notEqual(owned.meta('nodeId'), mirror.meta('nodeId'));
+  assert.equal(mirror.partial.minId, 5);
+  assert.equal(owned.partial.minId, 0);
+  assert.deepEqual(owned.verify().problems, []);
+  ref.close();
+  owned.close();
+  mirror.close();
+  // reopened, both are what they were
+  const again = Stream.open(path.join(d, 'mine.stream'));
+  assert.equal(again.info().name, 'Mine');
+  assert.ok(again.writable);
+  again.close();
+  // a file that is there is never touched (nor its key file made)
+  const taken = path.join(d, 'taken.stream');
+  fs.writeFileSync(taken, 'not mine');
+  assert.throws(() => Stream.create(taken, { name: 'x' }), /already exists/);
+  assert.equal(fs.readFileSync(taken, 'utf8'), 'not mine');
+  assert.equal(fs.existsSync(keyPathFor(taken)), false);
 });
 
 test('puts, edits and deletes (including of both tips) keep both chains perfect', () => {

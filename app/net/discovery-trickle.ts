@@ -8,7 +8,7 @@ import { blake2b256 } from '../core/crypto.js';
 import { type AnnouncedStream, DIGEST_BYTES, hexOf } from './discovery-wire.js';
 
 /** A mirrored stream is left out of a periodic announcement when this many others announced it. */
-export const SUPPRESS_K = 2;
+export const SUPPRESS_K = 1;
 /** Streams (and announcers of each) remembered for that count: only streams we serve, a few each. */
 const HEARD_MAX_STREAMS = 4096;
 const HEARD_MAX_PER_STREAM = 8;

@@ -45,6 +45,7 @@ export async function startDiscovery(n: NodeState): Promise<void> {
   });
   // Nearby lists a stream once its node proved it serves it (nearby.ts); a change there is a peerFound
   const v = new NearbyVerifier({
+    limits: n.opts.nearbyLimits,
     // a stream followed while its lookup waited needs none (see the 'stream' handler)
     stillWanted: (pk) => !n.streams.has(formatKey(pk)) || heldAsked.has(formatKey(pk)),
     onChange: (address, port) => {
@@ -82,9 +83,17 @@ export async function startDiscovery(n: NodeState): Promise<void> {
     if (last && !(last.address === x.address && last.port === x.port) && v.pendingOrOk(last.address, last.port, x.publicKey)) return;
     if (askedHolder.size >= 4096) askedHolder.clear();
     askedHolder.set(pk, { address: x.address, port: x.port });
-    v.want(x.address, x.port, x.publicKey, x.mtip);
+    // A first lookup, not a recheck: a newer M-tip is almost always a post, not a new name, and
+    // rechecking on each cost every computer not following a stream two requests per post it
+    // made (N² on a LAN where streams post). Names are rechecked when Nearby is shown
+    // (nearbyStreams) and when a new drayer/info record is announced (below).
+    v.want(x.address, x.port, x.publicKey, 0);
   });
-  d.on('record', (x: { record: DrayerRecord; address: string; port: number }) => recordAnnounced(n, x));
+  d.on('record', (x: { record: DrayerRecord; address: string; port: number }) => {
+    const r = x.record;
+    if (r.type === 'drayer' && r.key === 'info' && !n.streams.has(formatKey(r.chain))) v.want(x.address, x.port, r.chain, r.mod);
+    recordAnnounced(n, x);
+  });
   await d.start();
   n.discovery = d;
   n.nearbyInfo = v;
@@ -157,10 +166,13 @@ export function nearbyStreams(n: NodeState): NearbyStream[] {
     let info: VerifiedInfo | undefined;
     let shown = false;
     const peers: NearbyStream['peers'] = [];
+    // one holder is rechecked when the stream moved on since its proof (its name may have changed)
+    const recheck = entry ? undefined : (x.peers.find((p) => v.verified(p.address, p.port, x.publicKey)) ?? x.peers[0]);
     for (const p of x.peers) {
       // a holder heard only from its full listing (Trickle leaves it out of later announcements)
-      // is looked up here, once: a proof is kept while it announces the stream
-      if (!entry) v.want(p.address, p.port, x.publicKey, 0);
+      // is looked up here, once: a proof is kept while it announces the stream (rechecked at most
+      // every 30 s, see `recheck`)
+      if (!entry) v.want(p.address, p.port, x.publicKey, p === recheck ? x.mtip : 0);
       const proof = proved(n, p.address, p.port, x.publicKey, !!entry);
       if (!proof) continue;
       shown = true;

@@ -16,7 +16,7 @@ import type { Stream } from '../store/store.js';
 import type { LanServer } from '../net/server/server.js';
 import type { Discovery } from '../net/discovery.js';
 import type { TokenBucket } from '../net/rate.js';
-import type { NearbyVerifier } from '../net/nearby.js';
+import type { NearbyLimits, NearbyVerifier } from '../net/nearby.js';
 import type { VerifierPool } from '../store/verifier.js';
 import type { Uploads } from './uploads.js';
 import type { DataDirWatcher } from './datadir.js';
@@ -48,6 +48,8 @@ export interface NodeOptions {
   autoSync?: boolean;
   /** the library's streams open once this settles (the web UI's first page served), not at once */
   openStreamsAfter?: Promise<unknown>;
+  /** Nearby's lookup limits, for tests (default NEARBY_LIMITS) */
+  nearbyLimits?: Partial<NearbyLimits>;
   log?: (msg: string) => void;
 }
 

@@ -20,6 +20,7 @@ import { applyRecords, type ApplyOptions, type ApplyResult } from './apply.js';
 import * as feed from './feed.js';
 import {
   CHECKPOINT_ROWS,
+  emptyStreamImage,
   FORMAT,
   lastSeqOf,
   metaOf,
@@ -144,19 +145,26 @@ export class Stream {
       if (fs.existsSync(keyFile)) throw new DrayerError('EXISTS', `${keyFile} already exists; refusing to overwrite a secret key.`);
       writeKeyFile(keyFile, kp);
     }
+    // the empty schema, copied ('wx': never over a file that appeared meanwhile; that one is not ours to remove)
+    try {
+      fs.writeFileSync(file, emptyStreamImage(), { flag: 'wx' });
+    } catch (e) {
+      if (kp) fs.rmSync(keyFile, { force: true });
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') throw new DrayerError('EXISTS', `${file} already exists; choose another file name (nothing was changed).`);
+      fs.rmSync(file, { force: true }); // a part written (a full disk)
+      if (code === 'ENOSPC') throw new DrayerError('IO', `The disk is full; ${file} was not made. Free some space and try again.`, { cause: e });
+      throw new DrayerError('IO', `Cannot make ${file}: ${(e as Error).message}`, { cause: e });
+    }
     let db: Database.Database | undefined;
     try {
       db = new Database(file);
       // An empty file is laid out with no disk syncs (each cost ~10 ms, ~35 ms a new stream: a LAN
       // node following 40 streams spent seconds in them); an owned stream is synced once, below.
       db.pragma('synchronous = OFF');
-      // Space of collected chunks goes back to the disk (chunks.ts reclaimSpace); only settable before the first table.
-      db.pragma('auto_vacuum = INCREMENTAL');
       db.pragma('journal_mode = WAL');
       tuneWal(db);
       db.transaction(() => {
-        for (const m of MIGRATIONS) db!.exec(m);
-        db!.pragma(`user_version = ${MIGRATIONS.length}`);
         const put = db!.prepare('INSERT INTO meta (k, v) VALUES (?, ?)');
         put.run('format', FORMAT);
         put.run('publicKey', Buffer.from(publicKey).toString('base64'));
