@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { decode } from '@msgpack/msgpack';
 import { randomBytes } from '../app/core/crypto.js';
 import { Discovery } from '../app/net/discovery.js';
+import { PeerTable } from '../app/net/discovery-peers.js';
 import { buildAnnouncePackets, cleanName, MAGIC, MAX_PACKET } from '../app/net/discovery-wire.js';
 import { ANNOUNCED_PULLS, ANNOUNCED_PULLS_PER_ADDRESS } from '../app/node/scheduler.js';
 import { netnsAvailable, NETNS_SKIP_REASON, runInNetns } from './netns.js';
@@ -71,6 +72,21 @@ test('announces split into packets of at most 1200 bytes, every stream covered',
 
   // no streams: still one packet (the node itself is worth knowing)
   assert.equal(buildAnnouncePackets(nodeId, { port: 1, name: '', intervalMs: 1000, round: 0 }, []).packets.length, 1);
+});
+
+test("a peer's newer M-tips are no change of its holdings (Nearby rechecks none of its streams); new streams and names are", () => {
+  const table = new PeerTable(16, 30_000);
+  const [a, b] = [randomBytes(32), randomBytes(32)];
+  const msg = (streams: { publicKey: Uint8Array; mtip: number; name?: string }[], name = 'laptop') => ({ t: 'a' as const, port: 8000, name, streams });
+  const now = Date.now();
+  assert.equal(table.announce(msg([{ publicKey: a, mtip: 1, name: 'A' }]), 'n1', '10.0.0.2', now).changed, true, 'a new peer');
+  // a post: the same stream at a newer M-tip, again and again
+  for (let m = 2; m < 6; m++) assert.equal(table.announce(msg([{ publicKey: a, mtip: m, name: 'A' }]), 'n1', '10.0.0.2', now + m).changed, false);
+  assert.equal(table.peer('n1', '10.0.0.2', now + 10)!.streams[0]!.mtip, 5, 'the peer as it stands has the newest M-tip');
+  assert.equal(table.announce(msg([{ publicKey: b, mtip: 1 }]), 'n1', '10.0.0.2', now + 20).changed, true, 'a stream more');
+  assert.equal(table.announce(msg([{ publicKey: a, mtip: 6, name: 'A2' }]), 'n1', '10.0.0.2', now + 30).changed, true, 'a new name');
+  assert.equal(table.announce(msg([{ publicKey: a, mtip: 6, name: 'A2' }], 'desk'), 'n1', '10.0.0.2', now + 40).changed, true, "the peer's name");
+  assert.equal(table.peer('n2', '10.0.0.2', now), undefined);
 });
 
 test('names are cut to 64 UTF-8 bytes without splitting characters, control characters removed', () => {

@@ -94,11 +94,11 @@ export class PeerTable {
   }
 
   /**
-   * Take in an announcement from `nodeId` at `address`. `changed`: the peer as it now stands when
-   * something others would see changed (new peer, port, name, or streams), else null.
+   * Take in an announcement from `nodeId` at `address`. `changed`: something others would see
+   * changed (a new peer, its port or name, streams it holds or their names; not their M-tips).
    * `wantFull`: the peer announces holdings this table has no full listing of (it was lost).
    */
-  announce(m: AnnounceMessage, nodeId: string, address: string, now: number): { changed: Peer | null; wantFull: boolean } {
+  announce(m: AnnounceMessage, nodeId: string, address: string, now: number): { changed: boolean; wantFull: boolean } {
     const { port, name } = m;
     const interval = m.intervalMs !== undefined ? Math.min(MAX_PEER_INTERVAL_MS, Math.max(100, m.intervalMs)) : this.defaultIntervalMs;
     const key = `${address}/${nodeId}`;
@@ -124,7 +124,9 @@ export class PeerTable {
     for (const s of m.streams) {
       const k = hexOf(s.publicKey);
       const old = p.streams.get(k);
-      if (!old || old.mtip !== s.mtip || old.name !== s.name) changed = true;
+      // a newer M-tip is not a change of what the peer holds: Nearby (a 'peer' event costs a
+      // check of every stream the peer lists) hears of it when it next lists, not at every post
+      if (!old || old.name !== s.name) changed = true;
       this.putStream(p, k, { ...s, seen: now, q: full ? full.q : old?.q, held: old?.held });
     }
     p.liveDigest = m.digest;
@@ -157,7 +159,13 @@ export class PeerTable {
       } else p.failedDigest = m.digest;
     }
     const wantFull = !full && m.digest !== undefined && m.digest !== p.fullDigest;
-    return { changed: changed ? this.publicPeer(p, now) : null, wantFull };
+    return { changed, wantFull };
+  }
+
+  /** One peer as it now stands, if it is held. */
+  peer(nodeId: string, address: string, now: number): Peer | undefined {
+    const p = this.peerMap.get(`${address}/${nodeId}`);
+    return p && !this.expired(p, now) ? this.publicPeer(p, now) : undefined;
   }
 
   /** Whether a full listing from this peer is needed (see announce's `wantFull`) still. */

@@ -39,6 +39,12 @@ export interface RecordEvent {
   nodeId: string;
 }
 
+/** A peer's holdings, port or name changed ('peer' carries the whole peer, for listeners that want it). */
+export interface PeerChangedEvent {
+  nodeId: string;
+  address: string;
+}
+
 export interface HelloEvent {
   address: string;
   nodeId: string;

@@ -8,7 +8,7 @@ import { bytesEqual } from '../core/crypto.js';
 import { type DrayerRecord, toWire } from '../core/record.js';
 import { type NearbyStream, type Peer, PeerTable } from './discovery-peers.js';
 import { GroupSocket, networkKey } from './discovery-socket.js';
-import type { AskEvent, DiscoveryOptions, DiscoveryStats, HelloEvent, RecordEvent, StreamEvent } from './discovery-types.js';
+import type { AskEvent, DiscoveryOptions, DiscoveryStats, HelloEvent, PeerChangedEvent, RecordEvent, StreamEvent } from './discovery-types.js';
 import { FullAsks, holdingsDigest, LanTips, SUPPRESS_K } from './discovery-trickle.js';
 import {
   type AnnouncedStream,
@@ -32,7 +32,7 @@ import { type RateLimit, TokenBucket } from './rate.js';
 
 // What callers of Discovery use, from the files it is made of.
 export type { AnnouncedStream, NearbyStream, Peer, RateLimit };
-export type { AskEvent, DiscoveryOptions, DiscoveryStats, HelloEvent, RecordEvent, StreamEvent } from './discovery-types.js';
+export type { AskEvent, DiscoveryOptions, DiscoveryStats, HelloEvent, PeerChangedEvent, RecordEvent, StreamEvent } from './discovery-types.js';
 export { TokenBucket };
 
 const MIN_ANNOUNCE_SPACING_MS = 500; // announceNow() coalesces within this window
@@ -331,6 +331,11 @@ export class Discovery extends EventEmitter {
     return this.table.peers(Date.now());
   }
 
+  /** One peer heard from lately, as it now stands. */
+  peer(nodeId: string, address: string): Peer | undefined {
+    return this.table.peer(nodeId, address, Date.now());
+  }
+
   /** The peers that announce one stream, each with the M-tip it announced. */
   holders(publicKey: Uint8Array): { address: string; port: number; nodeId: string; mtip: number }[] {
     return this.table.holders(hexOf(publicKey), Date.now());
@@ -539,7 +544,12 @@ export class Discovery extends EventEmitter {
   private onAnnounce(m: AnnounceMessage, nodeId: string, address: string, now: number): void {
     const { changed, wantFull } = this.table.announce(m, nodeId, address, now);
     this.lastHeard = now;
-    if (changed) this.emit('peer', changed);
+    if (changed) {
+      const ev: PeerChangedEvent = { nodeId, address };
+      this.emit('peerChanged', ev);
+      // the peer as it stands lists all its streams: built only for whoever asks for it so
+      if (this.listenerCount('peer') > 0) this.emit('peer', this.table.peer(nodeId, address, now));
+    }
     if (wantFull) this.askFull(nodeId, address, now);
     for (const s of m.streams) {
       const k = hexOf(s.publicKey);

@@ -52,6 +52,8 @@ export class Library {
   private readonly listCache = new Map<string, Database.Statement>();
   /** getStream's answers (null: not in the library), until the stream list is written */
   private readonly entries = new Map<string, StreamEntry | null>();
+  /** settings as parsed (undefined: none stored), see getSetting */
+  private readonly settingCache = new Map<string, unknown>();
 
   private constructor(dataDir: string, file: string, db: Database.Database) {
     this.dataDir = dataDir;
@@ -265,15 +267,24 @@ export class Library {
 
   // ---------- settings ----------
 
+  /**
+   * A stored setting, parsed once and kept (frozen: callers copy to change it). Only this
+   * process writes library.db; the node's settings were read and parsed for every stream it
+   * listed and every record it announced.
+   */
   getSetting<T>(key: string, fallback: T): T {
-    const text = this.st.settingGet.get(key) as string | undefined;
-    if (text === undefined) return fallback;
-    const v = parseJson(text);
+    let v = this.settingCache.get(key);
+    if (!this.settingCache.has(key)) {
+      const text = this.st.settingGet.get(key) as string | undefined;
+      v = text === undefined ? undefined : deepFreeze(parseJson(text));
+      this.settingCache.set(key, v);
+    }
     return v === undefined ? fallback : (v as T);
   }
 
   /** Store a JSON-serialisable value; undefined removes the setting (back to the default). */
   setSetting(key: string, value: unknown): void {
+    this.settingCache.delete(key);
     if (value === undefined) {
       this.st.settingDelete.run(key);
       return;
@@ -596,4 +607,13 @@ export class Library {
     }
     return { streams, posts: this.st.postsCountAll.get() as number, skipped };
   }
+}
+
+/** A parsed JSON value, frozen all the way down (a cached setting is shared by every caller). */
+function deepFreeze<T>(v: T): T {
+  if (v && typeof v === 'object' && !Object.isFrozen(v)) {
+    Object.freeze(v);
+    for (const x of Object.values(v)) deepFreeze(x);
+  }
+  return v;
 }

@@ -3,7 +3,7 @@
 import type { NearbyStream } from './api.js';
 import { formatKey, streamName } from '../core/keys.js';
 import type { DrayerRecord } from '../core/record.js';
-import { Discovery, type Peer } from '../net/discovery.js';
+import { Discovery, type Peer, type PeerChangedEvent } from '../net/discovery.js';
 import { NearbyVerifier, type VerifiedInfo } from '../net/nearby.js';
 import { emit } from './events.js';
 import { pullOnAnnouncement, recordAnnounced, tipOf } from './scheduler.js';
@@ -55,15 +55,19 @@ export async function startDiscovery(n: NodeState): Promise<void> {
   d.on('warning', (w: unknown) => n.log(`discovery: ${String((w as Error)?.message ?? w)}`));
   // A peer's listing changes with every stream it follows: Nearby hears of it at most once a second
   // (each telling costs a check of every stream it lists).
-  const changed = new Map<string, Peer>();
+  const changed = new Map<string, PeerChangedEvent>();
   let flush: NodeJS.Timeout | null = null;
-  d.on('peer', (p: Peer) => {
+  d.on('peerChanged', (p: PeerChangedEvent) => {
     changed.set(`${p.address}/${p.nodeId}`, p);
     flush ??= setTimeout(() => {
       flush = null;
       const ps = [...changed.values()];
       changed.clear();
-      if (n.discovery === d) for (const q of ps) peerFound(n, q);
+      if (n.discovery !== d) return;
+      for (const q of ps) {
+        const peer = d.peer(q.nodeId, q.address);
+        if (peer) peerFound(n, peer);
+      }
     }, PEER_CHANGE_MS);
     flush.unref();
   });
@@ -112,10 +116,10 @@ export async function stopDiscovery(n: NodeState): Promise<void> {
  * Whether a computer proved it serves a stream: its signed drayer/info checked (nearby.ts), or,
  * for a stream held here, verified records of it served to us before (a sync cursor past 0).
  */
-function proved(n: NodeState, address: string, port: number, pk: Uint8Array, held: boolean): VerifiedInfo | true | undefined {
+function proved(n: NodeState, address: string, port: number, pk: Uint8Array, held: boolean, pkText?: string): VerifiedInfo | true | undefined {
   const info = n.nearbyInfo?.verified(address, port, pk);
   if (info) return info;
-  return held && servedBefore(n, urlOf(address, port), formatKey(pk)) ? true : undefined;
+  return held && servedBefore(n, urlOf(address, port), pkText ?? formatKey(pk)) ? true : undefined;
 }
 
 /**
@@ -139,7 +143,12 @@ function servedBefore(n: NodeState, url: string, pk: string): boolean {
 /** A peer's streams that Nearby shows: those it proved it serves. */
 function verifiedStreams(n: NodeState, p: { address: string; port: number; streams: { publicKey: Uint8Array }[] }): string[] {
   if (!n.nearbyInfo) return [];
-  return p.streams.filter((s) => proved(n, p.address, p.port, s.publicKey, n.streams.has(formatKey(s.publicKey)))).map((s) => formatKey(s.publicKey));
+  const out: string[] = [];
+  for (const s of p.streams) {
+    const pk = formatKey(s.publicKey);
+    if (proved(n, p.address, p.port, s.publicKey, n.streams.has(pk), pk)) out.push(pk);
+  }
+  return out;
 }
 
 /** peerFound for a peer with streams to show (or that had some): made-up announcements stay silent. */

@@ -180,8 +180,18 @@ export function writableOf(n: NodeState, publicKey: string): Stream {
   return s;
 }
 
+/** settingsOf's answer per stored settings object (the library keeps one until they change) */
+const settingsMade = new WeakMap<object, Settings>();
+const NONE_STORED = Object.freeze({});
+
 export function settingsOf(n: NodeState): Settings {
-  const stored = n.library.getSetting<Partial<Settings>>('settings', {});
+  const stored = n.library.getSetting<Partial<Settings>>('settings', NONE_STORED);
+  let made = settingsMade.get(stored);
+  if (!made) settingsMade.set(stored, (made = Object.freeze(makeSettings(stored))));
+  return made;
+}
+
+function makeSettings(stored: Partial<Settings>): Settings {
   // Known fields only: whatever else an older version stored is dropped at the next save.
   const s = {
     ...DEFAULT_SETTINGS,
@@ -212,17 +222,24 @@ export function lanSkip(n: NodeState, url: string): string | undefined {
 export function servedStream(n: NodeState, pk: Uint8Array): Stream | undefined {
   const key = formatKey(pk);
   const s = n.streams.get(key);
-  if (!s) return undefined;
-  const e = n.library.getStream(key);
+  return s && servedEntry(n, key) ? s : undefined;
+}
+
+/** The library entry of a stream held here (key `pk`) when this node serves it. */
+function servedEntry(n: NodeState, pk: string, serveFollowed?: boolean): StreamEntry | undefined {
+  const e = n.library.getStream(pk);
   if (!e || e.settings.serve === false) return undefined;
-  if (!e.owned && !settingsOf(n).serveFollowed && e.settings.serve !== true) return undefined;
-  return s;
+  if (!e.owned && e.settings.serve !== true && !(serveFollowed ?? settingsOf(n).serveFollowed)) return undefined;
+  return e;
 }
 
 export function sharedStreams(n: NodeState): { publicKey: Uint8Array; name: string }[] {
   const out: { publicKey: Uint8Array; name: string }[] = [];
-  for (const [pk, s] of n.streams)
-    if (servedStream(n, s.publicKey)) out.push({ publicKey: parseKey(pk), name: streamName(n.library.getStream(pk)?.name, s.publicKey) });
+  const serveFollowed = settingsOf(n).serveFollowed;
+  for (const [pk, s] of n.streams) {
+    const e = servedEntry(n, pk, serveFollowed);
+    if (e) out.push({ publicKey: s.publicKey, name: streamName(e.name, s.publicKey) });
+  }
   return out;
 }
 
