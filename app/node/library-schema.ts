@@ -1,6 +1,8 @@
 // The library database's shape: its tables and their migrations, the rows as the rest of the
 // node sees them (stream entries, peers, timeline entries), and its errors in plain words.
+import type Database from 'better-sqlite3';
 import type { TimelineItem } from './api.js';
+import type { Stream } from '../store/store.js';
 import { DrayerError, isDrayerError } from '../core/errors.js';
 import { splitExcerpt } from './timeline-text.js';
 
@@ -184,4 +186,66 @@ export function sqliteError(e: unknown, file: string): DrayerError {
   if (code === 'SQLITE_READONLY' || code === 'SQLITE_CANTOPEN')
     return new DrayerError('IO', `Cannot write ${file} (${(e as Error).message}); check that the data directory is writable.`, { cause: e });
   return new DrayerError('IO', `${file}: ${(e as Error).message}`, { cause: e });
+}
+
+/** A parsed JSON value, frozen all the way down (a cached setting is shared by every caller). */
+function deepFreeze<T>(v: T): T {
+  if (v && typeof v === 'object' && !Object.isFrozen(v)) {
+    Object.freeze(v);
+    for (const x of Object.values(v)) deepFreeze(x);
+  }
+  return v;
+}
+
+/** Each stream's change-feed read, prepared once (it ran for every change indexed). */
+const feeds = new WeakMap<Stream, Database.Statement>();
+export function feedStatement(stream: Stream): Database.Statement {
+  let st = feeds.get(stream);
+  if (!st)
+    feeds.set(
+      stream,
+      (st = stream.db.prepare(
+        `SELECT id, prev, type, key, ts, mod, CASE WHEN type = ? AND length(val) <= ? THEN val END AS val FROM records WHERE seq > ? AND seq <= ? ORDER BY seq`,
+      )),
+    );
+  return st;
+}
+
+/**
+ * The node's settings in library.db, each parsed once and kept (frozen: callers copy to change
+ * one). Only this process writes library.db; settings were read and parsed for every stream the
+ * node listed and every record it announced.
+ */
+export class LibrarySettings {
+  private readonly cache = new Map<string, unknown>();
+  private readonly st;
+
+  constructor(db: Database.Database) {
+    this.st = {
+      get: db.prepare(`SELECT v FROM settings WHERE k = ?`).pluck(),
+      set: db.prepare(`INSERT OR REPLACE INTO settings (k, v) VALUES (?, ?)`),
+      delete: db.prepare(`DELETE FROM settings WHERE k = ?`),
+    };
+  }
+
+  get<T>(key: string, fallback: T): T {
+    let v = this.cache.get(key);
+    if (!this.cache.has(key)) {
+      const text = this.st.get.get(key) as string | undefined;
+      v = text === undefined ? undefined : deepFreeze(parseJson(text));
+      this.cache.set(key, v);
+    }
+    return v === undefined ? fallback : (v as T);
+  }
+
+  set(key: string, value: unknown): void {
+    this.cache.delete(key);
+    if (value === undefined) {
+      this.st.delete.run(key);
+      return;
+    }
+    const text = JSON.stringify(value);
+    if (text === undefined) throw new DrayerError('INVALID_ARGUMENT', `The setting ${key} must be a JSON value (not a function or symbol).`);
+    this.st.set.run(key, text);
+  }
 }

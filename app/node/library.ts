@@ -12,10 +12,11 @@ import { Stream } from '../store/store.js';
 import { excerpt, ftsQuery, makeSnippet, searchTerms, splitExcerpt } from './timeline-text.js';
 import {
   checkPublicKey,
+  feedStatement,
+  LibrarySettings,
   type FeedRow,
   LIBRARY_FILE,
   MIGRATIONS,
-  parseJson,
   parseSettings,
   type PeerEntry,
   type RebuildReport,
@@ -35,6 +36,8 @@ import {
 const MAX_POST_VAL = 1024 * 1024;
 /** Flush indexed rows to the library every so many rows or bytes, so memory stays bounded. */
 const FLUSH_ROWS = 2000;
+/** A change of at most this many records is indexed in one transaction (noteApplied). */
+const SMALL_CHANGE = 64;
 const FLUSH_BYTES = 16 * 1024 * 1024;
 /** Search ranks at most this many matches, the newest indexed (see search()). */
 export const RANKED = 1000;
@@ -52,14 +55,14 @@ export class Library {
   private readonly listCache = new Map<string, Database.Statement>();
   /** getStream's answers (null: not in the library), until the stream list is written */
   private readonly entries = new Map<string, StreamEntry | null>();
-  /** settings as parsed (undefined: none stored), see getSetting */
-  private readonly settingCache = new Map<string, unknown>();
+  private readonly settings: LibrarySettings;
 
   private constructor(dataDir: string, file: string, db: Database.Database) {
     this.dataDir = dataDir;
     this.file = file;
     this.db = db;
     this.st = this.prepare();
+    this.settings = new LibrarySettings(db);
   }
 
   /** Open the library of a data directory, creating the directory and library.db if missing. */
@@ -119,9 +122,6 @@ export class Library {
       streamUpsert: db.prepare(`INSERT INTO streams (pk, file, owned, name, added, settings) VALUES (?, ?, ?, ?, ?, ?)
         ON CONFLICT (pk) DO UPDATE SET file = excluded.file, owned = excluded.owned, name = excluded.name`),
       streamDelete: db.prepare(`DELETE FROM streams WHERE pk = ?`),
-      settingGet: db.prepare(`SELECT v FROM settings WHERE k = ?`).pluck(),
-      settingSet: db.prepare(`INSERT OR REPLACE INTO settings (k, v) VALUES (?, ?)`),
-      settingDelete: db.prepare(`DELETE FROM settings WHERE k = ?`),
       cursorGet: db.prepare(`SELECT node_id, seq FROM cursors WHERE peer = ? AND stream_pk = ?`),
       cursorSet: db.prepare(`INSERT OR REPLACE INTO cursors (peer, node_id, stream_pk, seq, updated) VALUES (?, ?, ?, ?, ?)`),
       cursorsDropStream: db.prepare(`DELETE FROM cursors WHERE stream_pk = ?`),
@@ -267,31 +267,13 @@ export class Library {
 
   // ---------- settings ----------
 
-  /**
-   * A stored setting, parsed once and kept (frozen: callers copy to change it). Only this
-   * process writes library.db; the node's settings were read and parsed for every stream it
-   * listed and every record it announced.
-   */
   getSetting<T>(key: string, fallback: T): T {
-    let v = this.settingCache.get(key);
-    if (!this.settingCache.has(key)) {
-      const text = this.st.settingGet.get(key) as string | undefined;
-      v = text === undefined ? undefined : deepFreeze(parseJson(text));
-      this.settingCache.set(key, v);
-    }
-    return v === undefined ? fallback : (v as T);
+    return this.settings.get(key, fallback);
   }
 
   /** Store a JSON-serialisable value; undefined removes the setting (back to the default). */
   setSetting(key: string, value: unknown): void {
-    this.settingCache.delete(key);
-    if (value === undefined) {
-      this.st.settingDelete.run(key);
-      return;
-    }
-    const text = JSON.stringify(value);
-    if (text === undefined) throw new DrayerError('INVALID_ARGUMENT', `The setting ${key} must be a JSON value (not a function or symbol).`);
-    this.st.settingSet.run(key, text);
+    this.settings.set(key, value);
   }
 
   // ---------- peers and cursors ----------
@@ -389,9 +371,7 @@ export class Library {
     let removed = 0;
     if (since < last) {
       // Stream the feed row by row (only post values are read) and write in bounded batches.
-      const feed = stream.db.prepare(
-        `SELECT id, prev, type, key, ts, mod, CASE WHEN type = ? AND length(val) <= ? THEN val END AS val FROM records WHERE seq > ? AND seq <= ? ORDER BY seq`,
-      );
+      const feed = feedStatement(stream);
       let batch: FeedRow[] = [];
       let bytes = 0;
       const flush = () => {
@@ -435,11 +415,14 @@ export class Library {
   noteApplied(stream: Stream, result: { stored: DrayerRecord[]; removed: number[] }): void {
     const pk = this.requireEntry(stream);
     const gone = result.removed.filter((id) => stream.getById(id)?.type !== POST_TYPE);
-    if (gone.length)
-      this.tx(() => {
-        for (const id of gone) this.st.postDelete.run(pk, id);
-      });
-    this.indexStream(stream);
+    const work = () => {
+      for (const id of gone) this.st.postDelete.run(pk, id);
+      this.indexStream(stream);
+    };
+    // A few records (a post, a follow's first page): one commit for all of it, not three or four
+    // (their transactions below become savepoints). A big page keeps its bounded batches.
+    if (result.stored.length + gone.length <= SMALL_CHANGE) this.tx(work);
+    else work();
   }
 
   /**
@@ -607,13 +590,4 @@ export class Library {
     }
     return { streams, posts: this.st.postsCountAll.get() as number, skipped };
   }
-}
-
-/** A parsed JSON value, frozen all the way down (a cached setting is shared by every caller). */
-function deepFreeze<T>(v: T): T {
-  if (v && typeof v === 'object' && !Object.isFrozen(v)) {
-    Object.freeze(v);
-    for (const x of Object.values(v)) deepFreeze(x);
-  }
-  return v;
 }
