@@ -1,7 +1,8 @@
 // LAN discovery (DESIGN §5): UDP multicast on 224.7.130.8:15723 (the original Drayer's). This
 // file runs it: the socket and group membership, when to announce, ask and say hello, and which
 // packets to take in (rate limits), as events for the node. What goes on the wire is in
-// discovery-wire.ts; what is heard is held, within bounds, in discovery-peers.ts.
+// discovery-wire.ts, what our announcements list in discovery-listings.ts; what is heard is held,
+// within bounds, in discovery-peers.ts.
 import type * as dgram from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import { bytesEqual } from '../core/crypto.js';
@@ -9,11 +10,30 @@ import { type DrayerRecord, toWire } from '../core/record.js';
 import { type NearbyStream, type Peer, PeerTable } from './discovery-peers.js';
 import { GroupSocket, networkKey } from './discovery-socket.js';
 import type { AskEvent, DiscoveryOptions, DiscoveryStats, HelloEvent, PeerChangedEvent, RecordEvent, StreamEvent } from './discovery-types.js';
-import { FullAsks, holdingsDigest, LanTips, SUPPRESS_K } from './discovery-trickle.js';
+import { FullAsks, LanTips } from './discovery-trickle.js';
+import { Listings } from './discovery-listings.js';
+import {
+  MIN_ANNOUNCE_SPACING_MS,
+  ANNOUNCE_SPACING_PER_PEER_MS,
+  MAX_ANNOUNCE_SPACING_MS,
+  ASK_ANSWER_SPACING_MS,
+  HELLO_ANSWER_SPACING_MS,
+  HELLO_JITTER_MIN_MS,
+  HELLO_JITTER_PER_PEER_MS,
+  HELLO_JITTER_MAX_MS,
+  HELLO_SPACING_MS,
+  NETWORK_CHECK_MS,
+  RATE_BUCKETS_MAX,
+  WARN_REPEAT_MS,
+  NEWER_DELAY_MIN_MS,
+  NEWER_DELAY_MAX_MS,
+  NEWER_SPACING_MS,
+  FULL_ASK_DELAY_MIN_MS,
+  FULL_ASK_DELAY_MAX_MS,
+} from './discovery-timing.js';
 import {
   type AnnouncedStream,
   type AnnounceMessage,
-  buildAnnouncePackets,
   cleanName,
   decodeMessage,
   frame,
@@ -34,35 +54,6 @@ import { type RateLimit, TokenBucket } from './rate.js';
 export type { AnnouncedStream, NearbyStream, Peer, RateLimit };
 export type { AskEvent, DiscoveryOptions, DiscoveryStats, HelloEvent, PeerChangedEvent, RecordEvent, StreamEvent } from './discovery-types.js';
 export { TokenBucket };
-
-const MIN_ANNOUNCE_SPACING_MS = 500; // announceNow() coalesces within this window
-// … widened by this per peer heard, up to the max: every node receives each full listing, so a
-// busy LAN where everyone follows everyone at once (N nodes, N listings each) would otherwise
-// cost every node N² packets a few seconds long
-const ANNOUNCE_SPACING_PER_PEER_MS = 40;
-const MAX_ANNOUNCE_SPACING_MS = 2000;
-const ASK_ANSWER_SPACING_MS = 1000; // per stream
-// Hellos cost the asker one small packet and every node an announcement: answers are at most
-// one a second however many hellos arrive (hellos are unauthenticated and cost nothing to send).
-const HELLO_ANSWER_SPACING_MS = 1000;
-// The answer waits a random part of this window: 100 ms alone, wider on a crowded LAN so the
-// answers (and the asker's receive buffer and rate limits) are spread, at most 1 s.
-const HELLO_JITTER_MIN_MS = 100;
-const HELLO_JITTER_PER_PEER_MS = 10;
-const HELLO_JITTER_MAX_MS = 1000;
-/** Our own hellos: at most one a second; one unanswered hello (lost, say on Wi-Fi) is repeated once. */
-const HELLO_SPACING_MS = 1000;
-/** How often the LAN addresses are compared (os.networkInterfaces(): one getifaddrs call). */
-const NETWORK_CHECK_MS = 3000;
-const RATE_BUCKETS_MAX = 1024;
-const WARN_REPEAT_MS = 60_000;
-/** A stream heard at an older M-tip than ours is announced after a random part of this (others may first). */
-const NEWER_DELAY_MIN_MS = 100;
-const NEWER_DELAY_MAX_MS = 600;
-const NEWER_SPACING_MS = 1000;
-/** A lost full listing is asked for (a targeted hello) after a random part of this, once per peer per interval. */
-const FULL_ASK_DELAY_MIN_MS = 200;
-const FULL_ASK_DELAY_MAX_MS = 1000;
 
 export class Discovery extends EventEmitter {
   private readonly opts: DiscoveryOptions;
@@ -87,18 +78,11 @@ export class Discovery extends EventEmitter {
   /** last accepted announcement from anyone (an answered hello needs no repeat) */
   private lastHeard = 0;
   private networkKey = '';
-  private round = 0;
-  private rotate = 0;
-  /** when our last full listing went out (what answers a hello), and the holdings digest it named */
-  private lastFull = 0;
-  private fullDigest?: Uint8Array;
-  /** the streams (hex) our holdings digest names, when our listings so far named them all: a delta adds to them */
-  private listed?: Set<string>;
   private deltaWanted = false;
-  /** when our last periodic announcement went out: the Trickle interval counts from it */
-  private lastPeriodic = 0;
   private fullWanted = false;
   private readonly lan = new LanTips();
+  /** what our announcements list, and when (discovery-listings.ts) */
+  private readonly listings: Listings;
   /** streams heard at an older M-tip than ours, to announce soon, with when we noticed */
   private readonly newer = new Map<string, number>();
   private newerTimer: NodeJS.Timeout | null = null;
@@ -149,6 +133,16 @@ export class Discovery extends EventEmitter {
     );
     this.intervalMs = Math.max(100, opts.announceIntervalMs ?? 30_000);
     this.fullAsks = new FullAsks(this.intervalMs);
+    this.listings = new Listings({
+      nodeId: this.nodeId,
+      intervalMs: this.intervalMs,
+      lan: this.lan,
+      counters: this.counters,
+      port: () => this.safePort(),
+      name: () => this.safeName(),
+      streams: () => this.safeStreams(),
+      send: (p) => this.send(p),
+    });
     this.limit = opts.rateLimit ?? { burst: 20, perSecond: 10 };
     this.table = new PeerTable(Math.max(1, opts.maxPeers ?? 256), this.intervalMs);
     const now = Date.now();
@@ -192,11 +186,7 @@ export class Discovery extends EventEmitter {
     await this.sock.close();
   }
 
-  /**
-   * A 'b' packet: this node leaves, so others drop it from Nearby at once instead of after its
-   * announcements stop (minutes). Anyone could send one in another node's name; the worst it
-   * does is hide that node until its next announcement.
-   */
+  /** A 'b' packet: we leave, so others drop us from Nearby at once, not minutes later (a forged one hides a node until it next announces). */
   private sayGoodbye(): Promise<void> {
     return this.sock.sendLast(frame(this.nodeId, { t: 'b' }));
   }
@@ -225,7 +215,7 @@ export class Discovery extends EventEmitter {
     const full = this.fullWanted;
     const delta = this.deltaWanted;
     this.fullWanted = this.deltaWanted = false;
-    this.sendAnnounce(full, delta);
+    this.listings.send(full, delta);
     this.schedulePeriodic();
   }
 
@@ -313,7 +303,7 @@ export class Discovery extends EventEmitter {
       // too big to announce (a long key): announce the stream's new M-tip instead
       this.counters.unsent++;
       const s = this.safeStream(streamKey);
-      this.announceStreams([{ publicKey: streamKey, mtip: Math.max(record.mod, s?.mtip ?? 0), name: s?.name }], false, this.fullDigest);
+      this.listings.streams([{ publicKey: streamKey, mtip: Math.max(record.mod, s?.mtip ?? 0), name: s?.name }], false, this.listings.fullDigest);
       return;
     }
     this.send(packet);
@@ -421,72 +411,6 @@ export class Discovery extends EventEmitter {
     }
   }
 
-  /**
-   * Our announcement: a full listing (`full`, or when our holdings changed since the last one),
-   * else the periodic one, which leaves out each mirrored stream that at least SUPPRESS_K others
-   * announced at our M-tip or newer since our last periodic one (Trickle): each stream then goes
-   * out a few times a period however many nodes hold it. A stream we write always goes out.
-   */
-  private sendAnnounce(full: boolean, delta = false): void {
-    const now = Date.now();
-    const all = this.safeStreams();
-    this.lan.setServed(all);
-    const digest = holdingsDigest(all);
-    if (!full && delta && this.sendDelta(all, digest)) return;
-    if (!full) {
-      const since = this.lastPeriodic;
-      this.lastPeriodic = now;
-      const list = all.filter((s) => s.own || this.lan.othersAt(hexOf(s.publicKey), s.mtip, since) < SUPPRESS_K);
-      this.lan.newInterval();
-      if (this.fullDigest && bytesEqual(digest, this.fullDigest)) {
-        this.counters.suppressed += all.length - list.length;
-        this.announceStreams(list, false, digest, MAX_ANNOUNCE_PARTS);
-        return;
-      } // else our holdings changed since our last full listing: a full one
-    }
-    let list = all;
-    if (this.rotate > 0 && this.rotate < all.length) list = [...all.slice(this.rotate), ...all.slice(0, this.rotate)];
-    // the digest only when one round lists every stream: a receiver can then hold the listing
-    let covered = this.announceStreams(list, true, digest, MAX_ANNOUNCE_PARTS, true);
-    this.fullDigest = covered < all.length ? undefined : digest;
-    this.listed = covered < all.length ? undefined : new Set(all.map((s) => hexOf(s.publicKey)));
-    if (covered < all.length) covered = this.announceStreams(list, true, undefined, MAX_ANNOUNCE_PARTS);
-    this.lastFull = now;
-    this.rotate = covered >= all.length ? 0 : (this.rotate + covered) % all.length;
-  }
-
-  /** The streams added since our last listing, with the new digest, in one packet; false when that cannot be (see holdingsChanged). */
-  private sendDelta(all: AnnouncedStream[], digest: Uint8Array): boolean {
-    const listed = this.listed;
-    if (!listed || !this.fullDigest || bytesEqual(digest, this.fullDigest)) return false;
-    const keys = all.map((s) => hexOf(s.publicKey));
-    const added = all.filter((_, i) => !listed.has(keys[i]!));
-    if (added.length === 0 || all.length - added.length !== listed.size) return false; // some went: a full listing says which
-    if (this.announceStreams(added, false, digest, 1, true) < added.length) return false;
-    this.fullDigest = digest;
-    this.listed = new Set(keys);
-    return true;
-  }
-
-  /**
-   * Sends `streams` in at most `maxParts` packets; returns how many of them the packets covered.
-   * `full`: the listing names every stream we serve (flag f). `dryIfShort`: send nothing unless
-   * every stream fits (the caller then sends without the digest).
-   */
-  private announceStreams(streams: AnnouncedStream[], full: boolean, digest?: Uint8Array, maxParts = 1, dryIfShort = false): number {
-    this.round = (this.round + 1) >>> 0;
-    // a partial answer (to an ask, for a long record, a periodic one) must not read as "all my streams"
-    const { packets, covered } = buildAnnouncePackets(
-      this.nodeId,
-      { port: this.safePort(), name: this.safeName(), intervalMs: this.intervalMs, round: this.round, partial: !full, digest },
-      streams,
-      maxParts,
-    );
-    if (dryIfShort && covered < streams.length) return covered;
-    for (const p of packets) this.send(p);
-    return covered;
-  }
-
   // ---- receiving -------------------------------------------------------------------------
 
   private drop(reason: 'rateLimited' | 'oversize' | 'invalid'): void {
@@ -577,7 +501,7 @@ export class Discovery extends EventEmitter {
       if (!last || now - last.at >= ASK_ANSWER_SPACING_MS || last.mtip < mine.mtip) {
         if (this.answered.size >= 1024) this.answered.clear();
         this.answered.set(k, { at: now, mtip: mine.mtip });
-        this.announceStreams([mine], false, this.fullDigest);
+        this.listings.streams([mine], false, this.listings.fullDigest);
       }
     }
   }
@@ -603,7 +527,7 @@ export class Discovery extends EventEmitter {
         if (s && this.lan.othersAt(key, s.mtip, since) === 0) list.push(s);
       }
       this.newer.clear();
-      if (list.length > 0) this.announceStreams(list, false, this.fullDigest, MAX_ANNOUNCE_PARTS);
+      if (list.length > 0) this.listings.streams(list, false, this.listings.fullDigest, MAX_ANNOUNCE_PARTS);
     }, delay);
     this.newerTimer.unref();
   }
@@ -638,9 +562,9 @@ export class Discovery extends EventEmitter {
       this.helloAnswerTimer = null;
       if (!this.running) return;
       // a full listing that went out after the last hello arrived (a change, say) answered it
-      if (this.lastFull > this.helloHeard) return;
+      if (this.listings.lastFull > this.helloHeard) return;
       this.lastHelloAnswer = this.lastAnnounce = Date.now();
-      this.sendAnnounce(true);
+      this.listings.send(true);
       this.schedulePeriodic();
     }, delay);
     this.helloAnswerTimer.unref();
