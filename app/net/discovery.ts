@@ -262,10 +262,7 @@ export class Discovery extends EventEmitter {
     this.helloRetryTimer.unref();
   }
 
-  /**
-   * New or changed LAN addresses (another network, a cable plugged in, Wi-Fi back): join the
-   * group on the new ones, announce, and ask who is there, as at start.
-   */
+  /** New or changed LAN addresses (another network, a cable, Wi-Fi back): join the group on them, announce, and ask who is there. */
   private checkNetwork(): void {
     if (!this.running) return;
     const key = networkKey();
@@ -278,10 +275,9 @@ export class Discovery extends EventEmitter {
 
   /**
    * Tell LAN followers about a new record (with its value when the packet has room for it) so they
-   * apply it at once, or pull. The
-   * stream's writer always does; a `mirror` that applied it only when nothing on the LAN
-   * announced that M-tip yet (it came from outside: a server, a phone), so a post costs the LAN
-   * one packet and one signature check per node, not one per mirror.
+   * apply it at once, or pull. The stream's writer always does; a `mirror` that applied it only when
+   * nothing on the LAN announced that M-tip yet (it came from outside: a server, a phone), so a
+   * post costs the LAN one packet and one signature check per node, not one per mirror.
    */
   announceRecord(streamKey: Uint8Array, record: DrayerRecord, mirror = false): void {
     if (!this.running) return;
@@ -319,6 +315,11 @@ export class Discovery extends EventEmitter {
   /** The peers heard from lately. */
   peers(): Peer[] {
     return this.table.peers(Date.now());
+  }
+
+  /** How many peers are held (some may be past their time). */
+  get peerCount(): number {
+    return this.table.size;
   }
 
   /** One peer heard from lately, as it now stands. */
@@ -506,10 +507,7 @@ export class Discovery extends EventEmitter {
     }
   }
 
-  /**
-   * Someone announced a stream we serve at an older M-tip than ours (Trickle's inconsistency):
-   * announce ours soon, unless in the meantime another announces it at our M-tip or newer.
-   */
+  /** A stream we serve heard at an older M-tip than ours (Trickle's inconsistency): announce ours soon, unless another does first. */
   private announceNewer(k: string, now: number): void {
     this.newer.set(k, now);
     if (this.newerTimer) return;

@@ -18,8 +18,14 @@ function heldAskedBy(n: NodeState): Set<string> {
   return s;
 }
 
-/** How long changes to a peer's listing are gathered before Nearby hears of them. */
+/**
+ * How long changes to a peer's listing are gathered before Nearby hears of them: a second, and
+ * longer on a crowded LAN (each telling costs a check of every stream the peer lists, and when
+ * N nodes follow one another every peer changes every few hundred ms), at most 3 s.
+ */
 const PEER_CHANGE_MS = 1000;
+const PEER_CHANGE_PER_PEER_MS = 25;
+const PEER_CHANGE_MAX_MS = 3000;
 
 export async function startDiscovery(n: NodeState): Promise<void> {
   const heldAsked = heldAskedBy(n);
@@ -59,16 +65,19 @@ export async function startDiscovery(n: NodeState): Promise<void> {
   let flush: NodeJS.Timeout | null = null;
   d.on('peerChanged', (p: PeerChangedEvent) => {
     changed.set(`${p.address}/${p.nodeId}`, p);
-    flush ??= setTimeout(() => {
-      flush = null;
-      const ps = [...changed.values()];
-      changed.clear();
-      if (n.discovery !== d) return;
-      for (const q of ps) {
-        const peer = d.peer(q.nodeId, q.address);
-        if (peer) peerFound(n, peer);
-      }
-    }, PEER_CHANGE_MS);
+    flush ??= setTimeout(
+      () => {
+        flush = null;
+        const ps = [...changed.values()];
+        changed.clear();
+        if (n.discovery !== d) return;
+        for (const q of ps) {
+          const peer = d.peer(q.nodeId, q.address);
+          if (peer) peerFound(n, peer);
+        }
+      },
+      Math.min(PEER_CHANGE_MAX_MS, PEER_CHANGE_MS + PEER_CHANGE_PER_PEER_MS * d.peerCount),
+    );
     flush.unref();
   });
   d.on('peerLost', (p: Peer) => {
