@@ -200,6 +200,8 @@ export interface NodeStatus {
   lan: { host: string; port: number } | null;
   discovery: boolean;
   peers: number;
+  /** `host:port` other computers can add this one by in Nearby (its LAN addresses and server port) */
+  addresses?: string[];
 }
 
 /** Every request: argument type and result type. */

@@ -20,7 +20,7 @@ import { emit } from './events.js';
 import { createStream, follow, restore, unfollow } from './follow.js';
 import { openStreamFile } from './holdings.js';
 import { nearbyStreams, startDiscovery, stopDiscovery } from './presence.js';
-import { addNearby } from './presence-mdns.js';
+import { addNearby, ownAddresses } from './presence-mdns.js';
 import { named, streamPost, streamPosts, timeline } from './reading.js';
 import { cancelSync, syncStream } from './scheduler.js';
 import { heldBack } from './sync-report.js';
@@ -47,6 +47,7 @@ export function apiMethods(n: NodeState): Handlers {
       lan: n.lan,
       discovery: n.discovery !== null,
       peers: n.discovery?.peers().length ?? 0,
+      addresses: ownAddresses(n),
     }),
     listStreams: () => {
       const settings = settingsOf(n);

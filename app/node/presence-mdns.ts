@@ -5,6 +5,7 @@
 // hears on our group is not fetched: one node seen both ways is one peer.
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
+import * as os from 'node:os';
 import { DrayerError } from '../core/errors.js';
 import type { Discovery } from '../net/discovery.js';
 import { fetchListing, type Listing, ListingQueue } from '../net/mdns-listing.js';
@@ -102,6 +103,17 @@ export async function addNearby(n: NodeState, text: string): Promise<{ address: 
   st.added.set(key, { address, port });
   handOver(n, d, st.viaHttp, l);
   return { address, port, name: l.name, streams: l.streams.length };
+}
+
+/** How other computers can add this one in Nearby: `address:port` for each LAN address its server answers on. */
+export function ownAddresses(n: NodeState): string[] {
+  const lan = n.lan;
+  if (!lan) return [];
+  if (lan.host !== '0.0.0.0' && lan.host !== '::') return [`${lan.host.includes(':') ? `[${lan.host}]` : lan.host}:${lan.port}`];
+  const out: string[] = [];
+  for (const list of Object.values(os.networkInterfaces()))
+    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) out.push(`${a.address}:${lan.port}`);
+  return out.slice(0, 4);
 }
 
 /** `host:port`, `[v6]:port` or an http(s) URL; a clear error for anything else. */
