@@ -48,6 +48,7 @@ test(
     assert.equal(r.bSeesA.name, 'Alice \u062f\u0631\u0627\u064a\u0631 notes', show);
     assert.equal(r.bSeesA.peers, 1, `A is one peer, not one per way it was found: ${show}`);
     assert.deepEqual(r.followed, ['Hello'], show);
+    assert.ok(r.newPostMs !== null && r.newPostMs <= 5000, `a new post reached the follower within 5 s, not at a refresh: ${show}`);
     // the flood: made-up nodes and junk are rate limited, never shown; the API stays prompt
     assert.ok(r.flood.sent >= 1000, show);
     assert.ok(r.statsA.mdns.rateLimited > 0, show);

@@ -120,6 +120,8 @@ interface ServerState {
   failures: number;
   until: number;
   state: 'idle' | 'queued' | 'running';
+  /** asked for again (forced) while its fetch ran: fetched once more when it ends */
+  again?: boolean;
 }
 
 export interface ListingQueueOptions {
@@ -150,6 +152,7 @@ export class ListingQueue {
       this.servers.set(key, (s = { at: 0, failures: 0, until: 0, state: 'idle' }));
     }
     if (nodeId) s.nodeId = nodeId;
+    if (s.state === 'running' && force) s.again = true;
     if (s.state !== 'idle' || s.until > now || this.queue.length >= MAX_QUEUE) return;
     if (!force && now - s.at < (this.opts.refreshMs ?? 25_000)) return;
     s.state = 'queued';
@@ -184,6 +187,10 @@ export class ListingQueue {
       void this.run(job.address, job.port, s).finally(() => {
         this.running--;
         s.state = 'idle';
+        if (s.again) {
+          s.again = false;
+          this.want(job.address, job.port, s.nodeId, true);
+        }
         this.pump();
       });
     }

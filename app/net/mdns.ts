@@ -37,6 +37,8 @@ export interface MdnsPeer {
   address: string;
   /** from the SRV record */
   port: number;
+  /** the revision of its listing (TXT `r=`): it changes when the node has new records */
+  rev?: number;
 }
 
 export interface MdnsOptions {
@@ -77,6 +79,8 @@ export class MdnsPresence extends EventEmitter {
   private timers = new Set<NodeJS.Timeout>();
   private answerTimer: NodeJS.Timeout | null = null;
   private lastAnswer = 0;
+  /** our listing's revision, in the TXT record */
+  private rev = 0;
   private readonly counters: MdnsStats = { received: 0, rateLimited: 0, invalid: 0, answered: 0, found: 0 };
 
   constructor(private readonly opts: MdnsOptions) {
@@ -130,6 +134,12 @@ export class MdnsPresence extends EventEmitter {
     return { ...this.counters };
   }
 
+  /** Our listing changed (a new record): announce the new revision (at most once a second, coalesced). */
+  changed(): void {
+    this.rev = (this.rev + 1) >>> 0;
+    this.answerSoon();
+  }
+
   /** Asks the LAN for Drayer nodes now (the answers arrive as 'found'). */
   browse(): void {
     this.mdns?.query({ questions: [{ name: MDNS_SERVICE, type: 'PTR' }] });
@@ -180,7 +190,7 @@ export class MdnsPresence extends EventEmitter {
     const out: Answer[] = [
       { name: MDNS_SERVICE, type: 'PTR', ttl, data: this.instance },
       { name: this.instance, type: 'SRV', ttl, flush: true, data: { port, target: this.host, priority: 0, weight: 0 } },
-      { name: this.instance, type: 'TXT', ttl, flush: true, data: [`id=${this.id}`, 'v=1'] },
+      { name: this.instance, type: 'TXT', ttl, flush: true, data: [`id=${this.id}`, 'v=1', `r=${this.rev}`] },
     ];
     for (const a of localAddresses(this.opts.interface)) out.push({ name: this.host, type: 'A', ttl, flush: true, data: a });
     return out;
@@ -230,14 +240,14 @@ export class MdnsPresence extends EventEmitter {
       const instance = lower(ptr.data);
       const srv = records.find((r): r is SrvAnswer => r.type === 'SRV' && lower(r.name) === instance);
       const txt = records.find((r): r is TxtAnswer => r.type === 'TXT' && lower(r.name) === instance);
-      const nodeId = txt ? idOf(txt.data) : undefined;
+      const { nodeId, rev } = txt ? txtOf(txt.data) : {};
       const port = srv?.data?.port;
       if (!nodeId || typeof port !== 'number' || !Number.isInteger(port) || port <= 0 || port > 65535) {
         this.counters.invalid++;
         continue;
       }
       if (nodeId === this.id) continue; // our own, looped back
-      const peer: MdnsPeer = { nodeId, address, port };
+      const peer: MdnsPeer = rev === undefined ? { nodeId, address, port } : { nodeId, address, port, rev };
       if (ptr.ttl === 0 || srv?.ttl === 0) this.emit('lost', peer);
       else {
         this.counters.found++;
@@ -249,15 +259,18 @@ export class MdnsPresence extends EventEmitter {
 
 const lower = (s: string): string => s.toLowerCase().replace(/\.$/, '');
 
-/** `id=<32 hex>` from a TXT record's strings, or undefined. */
-function idOf(data: TxtAnswer['data']): string | undefined {
+/** `id=<32 hex>` and `r=<revision>` from a TXT record's strings. */
+function txtOf(data: TxtAnswer['data']): { nodeId?: string; rev?: number } {
+  const out: { nodeId?: string; rev?: number } = {};
   const parts = Array.isArray(data) ? data : [data];
   for (const p of parts.slice(0, 16)) {
     const s = typeof p === 'string' ? p : Buffer.isBuffer(p) ? p.toString('latin1') : '';
-    const m = /^id=([0-9a-f]{32})$/i.exec(s);
-    if (m) return m[1]!.toLowerCase();
+    const id = /^id=([0-9a-f]{32})$/i.exec(s);
+    if (id) out.nodeId = id[1]!.toLowerCase();
+    const r = /^r=(\d{1,10})$/.exec(s);
+    if (r) out.rev = Number(r[1]);
   }
-  return undefined;
+  return out;
 }
 
 /** The IPv4 addresses to name in our A records: the LAN's, or loopback when there is none (a test namespace). */

@@ -44,9 +44,15 @@ export async function startMdns(n: NodeState, d: Discovery): Promise<void> {
   if (n.opts.mdns === false) return;
   const p = new MdnsPresence({ nodeId: n.nodeId, httpPort: () => n.lan?.port ?? 0, interface: n.opts.multicastInterface, port: n.opts.mdnsPort });
   p.on('warning', (w: { message: string }) => n.log(`discovery: ${w.message}`));
+  /** the listing revision each node last announced (a new one: read its listing now, not at the next refresh) */
+  const revs = new Map<string, number>();
   p.on('found', (x: MdnsPeer) => {
     if (heardOnGroup(d, viaHttp, x)) return;
-    queue.want(x.address, x.port, x.nodeId);
+    const key = `${x.address}/${x.nodeId}`;
+    const last = revs.get(key);
+    if (last === undefined && revs.size >= 1024) revs.delete(revs.keys().next().value as string);
+    if (x.rev !== undefined) revs.set(key, x.rev);
+    queue.want(x.address, x.port, x.nodeId, last !== undefined && x.rev !== undefined && x.rev !== last);
   });
   p.on('lost', (x: MdnsPeer) => {
     queue.forget(x.address, x.port);
@@ -63,6 +69,11 @@ export async function stopMdns(n: NodeState): Promise<void> {
   clearInterval(st.timer);
   st.queue.stop();
   await st.presence?.stop().catch(() => {});
+}
+
+/** This node's listing changed (a new record): say so on mDNS, so nodes that found us there read it again now. */
+export function mdnsChanged(n: NodeState): void {
+  states.get(n)?.presence?.changed();
 }
 
 /** The mDNS counters (tests, diagnostics); undefined when it does not run. */
