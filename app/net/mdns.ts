@@ -81,6 +81,7 @@ export class MdnsPresence extends EventEmitter {
   private lastAnswer = 0;
   /** our listing's revision, in the TXT record */
   private rev = 0;
+  private readonly warned = new Map<string, number>();
   private readonly counters: MdnsStats = { received: 0, rateLimited: 0, invalid: 0, answered: 0, found: 0 };
 
   constructor(private readonly opts: MdnsOptions) {
@@ -97,11 +98,12 @@ export class MdnsPresence extends EventEmitter {
     if (this.mdns) return Promise.resolve();
     const m = makeMdns({ port: this.opts.port ?? 5353, interface: this.opts.interface, reuseAddr: true });
     this.mdns = m;
-    m.on('warning', (e: Error) => {
-      if (/decode|overflow|bad pointer|out of range/i.test(e.message)) this.counters.invalid++;
-      else this.emit('warning', { message: `mDNS: ${e.message}` });
+    m.on('warning', (e: NodeJS.ErrnoException) => {
+      // a packet that does not decode is someone else's junk: counted, never logged (a flood would fill the log)
+      if (e.syscall === undefined) this.counters.invalid++;
+      else this.warn(`mDNS: ${e.message}`);
     });
-    m.on('error', (e: Error) => this.emit('warning', { message: `mDNS is not available (${e.message}); Nearby relies on the Drayer group alone` }));
+    m.on('error', (e: Error) => this.warn(`mDNS is not available (${e.message}); Nearby relies on the Drayer group alone`));
     m.on('response', (p, rinfo) => this.guard(() => this.onResponse(p.answers ?? [], p.additionals ?? [], rinfo.address)));
     m.on('query', (p, rinfo) => this.guard(() => this.onQuery(p.questions ?? [], rinfo.address)));
     return new Promise((resolve) => {
@@ -162,13 +164,23 @@ export class MdnsPresence extends EventEmitter {
     });
   }
 
+  /** A 'warning' event, each message at most once a minute. */
+  private warn(message: string): void {
+    const now = Date.now();
+    const last = this.warned.get(message);
+    if (last !== undefined && now - last < 60_000) return;
+    if (this.warned.size >= 64) this.warned.clear();
+    this.warned.set(message, now);
+    this.emit('warning', { message });
+  }
+
   private guard(fn: () => void): void {
     try {
       fn();
     } catch (err) {
       // an unforeseen packet shape must never take the node down
       this.counters.invalid++;
-      this.emit('warning', { message: `mDNS packet handling failed: ${(err as Error).message}` });
+      this.warn(`mDNS packet handling failed: ${(err as Error).message}`);
     }
   }
 

@@ -59,7 +59,12 @@ export async function startMdns(n: NodeState, d: Discovery): Promise<void> {
     if (viaHttp.delete(`${x.address}/${x.nodeId}`)) d.forget(x.nodeId, x.address);
   });
   st.presence = p;
-  await p.start();
+  try {
+    await p.start();
+  } catch (err) {
+    // mDNS is a help, never a reason for discovery (or the node) not to start
+    n.log(`discovery: mDNS could not start: ${(err as Error).message}`);
+  }
 }
 
 export async function stopMdns(n: NodeState): Promise<void> {
