@@ -34,6 +34,7 @@ export const SAMPLES: Partial<Record<Method, unknown>> = {
   timeline: { limit: 10, before: { ts: 1, streamKey: PK, id: 1 } },
   search: { query: 'q', limit: 10 },
   nearby: {},
+  addNearby: { address: '192.168.1.20:4657' },
   setPrimaryServers: { publicKey: PK, servers: [{ type: 'http', url: 'http://x' }] },
   setStreamSettings: { publicKey: PK, serve: true, announce: true, sources: ['http://x'] },
   getSettings: {},

@@ -312,6 +312,25 @@ export class Discovery extends EventEmitter {
     this.send(frame(this.nodeId, { t: 'q', k: streamKey, m: mod }));
   }
 
+  /**
+   * A node's listing learned over HTTP (found over mDNS, or at an address typed in:
+   * mdns-listing.ts), held like a full announcement from it, within the same bounds. No Trickle
+   * bookkeeping: nothing about it went out on our group.
+   */
+  heard(nodeId: string, address: string, port: number, name: string, streams: AnnouncedStream[]): void {
+    if (!this.running) return;
+    this.round = (this.round + 1) >>> 0;
+    const m: AnnounceMessage = { t: 'a', port, name, intervalMs: this.intervalMs, streams, full: { q: this.round, i: 0, c: 1 } };
+    const { changed } = this.table.announce(m, nodeId, address, Date.now());
+    if (changed) this.emit('peer', changed);
+    for (const s of streams) this.emit('stream', { publicKey: s.publicKey, mtip: s.mtip, address, port, nodeId, ...(s.name ? { name: s.name } : {}) });
+  }
+
+  /** A node said goodbye another way (mDNS): as a 'b' packet. */
+  forget(nodeId: string, address: string): void {
+    if (this.running) this.onGoodbye(nodeId, address, Date.now());
+  }
+
   /** The peers heard from lately. */
   peers(): Peer[] {
     return this.table.peers(Date.now());

@@ -77,6 +77,7 @@ export const API_SCHEMAS = {
   }),
   search: z.strictObject({ query: z.string().max(1000), limit: limit(1000).optional() }),
   nearby: none,
+  addNearby: z.strictObject({ address: z.string().max(300) }),
   setPrimaryServers: z.strictObject({ publicKey, servers: z.array(z.strictObject({ type: z.literal('http'), url })).max(64) }),
   setStreamSettings: z.strictObject({ publicKey, serve: z.boolean().optional(), announce: z.boolean().optional(), sources: z.array(url).max(64).optional() }),
   getSettings: none,

@@ -200,6 +200,8 @@ export interface NodeStatus {
   lan: { host: string; port: number } | null;
   discovery: boolean;
   peers: number;
+  /** `host:port` other computers can add this one by in Nearby (its LAN addresses and server port) */
+  addresses?: string[];
 }
 
 /** Every request: argument type and result type. */
@@ -246,6 +248,8 @@ export interface DrayerRequests {
   timeline: [{ limit?: number; before?: { ts: number; streamKey: string; id: number } }, TimelineItem[]];
   search: [{ query: string; limit?: number }, (TimelineItem & { snippet: string })[]];
   nearby: [void, NearbyStream[]];
+  /** a computer Nearby does not find by itself (a network that hides computers): `host:port` or a URL; what it serves then shows in Nearby */
+  addNearby: [{ address: string }, { address: string; port: number; name: string; streams: number }];
   setPrimaryServers: [{ publicKey: string; servers: PrimaryServer[] }, PrimaryServer[]];
   setStreamSettings: [{ publicKey: string; serve?: boolean; announce?: boolean; sources?: string[] }, StreamSummary];
   getSettings: [void, Settings];
@@ -330,6 +334,7 @@ export const METHODS: readonly Method[] = [
   'timeline',
   'search',
   'nearby',
+  'addNearby',
   'setPrimaryServers',
   'setStreamSettings',
   'getSettings',

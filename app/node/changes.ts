@@ -7,6 +7,7 @@ import { gcChunks } from '../store/files.js';
 import type { Stream } from '../store/store.js';
 import { emit } from './events.js';
 import { servedStream, type NodeState } from './state.js';
+import { mdnsChanged } from './presence-mdns.js';
 
 /** Everything a write changes reaches the index, the UI and the LAN. */
 export function afterChange(n: NodeState, s: Stream, res: { stored: DrayerRecord[]; removed: number[] }, local: boolean): void {
@@ -35,6 +36,7 @@ function announce(n: NodeState, s: Stream, stored: DrayerRecord[]): void {
   // LAN has not heard of it yet: discovery.ts announceRecord).
   const newest = stored.reduce<DrayerRecord | undefined>((a, r) => (!a || r.mod > a.mod ? r : a), undefined);
   if (newest) n.discovery.announceRecord(s.publicKey, newest, !s.writable);
+  if (newest) mdnsChanged(n); // where our group is filtered, followers learn of it over mDNS
 }
 
 /**

@@ -20,6 +20,7 @@ import { emit } from './events.js';
 import { createStream, follow, restore, unfollow } from './follow.js';
 import { openStreamFile } from './holdings.js';
 import { nearbyStreams, startDiscovery, stopDiscovery } from './presence.js';
+import { addNearby, ownAddresses } from './presence-mdns.js';
 import { named, streamPost, streamPosts, timeline } from './reading.js';
 import { cancelSync, syncStream } from './scheduler.js';
 import { heldBack } from './sync-report.js';
@@ -46,6 +47,7 @@ export function apiMethods(n: NodeState): Handlers {
       lan: n.lan,
       discovery: n.discovery !== null,
       peers: n.discovery?.peers().length ?? 0,
+      addresses: ownAddresses(n),
     }),
     listStreams: () => {
       const settings = settingsOf(n);
@@ -187,6 +189,7 @@ export function apiMethods(n: NodeState): Handlers {
     timeline: ({ limit, before }) => timeline(n, limit, before),
     search: ({ query, limit }) => named(n.library.search(query, { limit })),
     nearby: () => nearbyStreams(n),
+    addNearby: ({ address }) => addNearby(n, address),
     setPrimaryServers: ({ publicKey, servers }) => {
       const s = streamOf(n, publicKey);
       // the store checks and writes the list, so the CLI's `drayer servers` writes the same

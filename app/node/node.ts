@@ -8,6 +8,7 @@ import { METHODS } from './api.js';
 import { randomBytes } from '../core/crypto.js';
 import { DrayerError, isDrayerError } from '../core/errors.js';
 import { terminalSafe } from '../core/text.js';
+import type { DiscoveryStats } from '../net/discovery.js';
 import { LanServer } from '../net/server/server.js';
 import type { Stream } from '../store/store.js';
 import { VerifierPool } from '../store/verifier.js';
@@ -17,10 +18,11 @@ import { HeldStreams } from './held-streams.js';
 import { openKnownStreams, openWaiting, watchDataDir } from './holdings.js';
 import { Library } from './library.js';
 import { apiMethods, type Handlers } from './methods.js';
-import { startDiscovery } from './presence.js';
+import { servedListing, startDiscovery } from './presence.js';
+import { mdnsStats, stopMdns } from './presence-mdns.js';
 import { openOptions } from './reading.js';
 import { newSyncState, pullOnAnnouncement, scheduleSync, syncStream } from './scheduler.js';
-import { servedStream, settingsOf, sharedStreams, type NodeOptions, type NodeState, type PullHint } from './state.js';
+import { servedStream, settingsOf, type NodeOptions, type NodeState, type PullHint } from './state.js';
 import { Uploads } from './uploads.js';
 import { localWebUrl, webUrls } from './views.js';
 
@@ -94,7 +96,8 @@ export class DrayerNode implements DrayerApi {
         host: n.opts.host ?? '0.0.0.0',
         port: n.opts.port ?? 0,
         resolve: (pk) => servedStream(n, pk),
-        shared: () => sharedStreams(n),
+        shared: () => servedListing(n),
+        about: () => ({ id: Buffer.from(n.nodeId).toString('hex'), name: settingsOf(n).name }),
         log: (m: string) => n.log(m),
         opener: (s) => openOptions(n, s, true),
       });
@@ -118,6 +121,7 @@ export class DrayerNode implements DrayerApi {
     await Promise.allSettled([...n.sync.syncing.values()]);
     await Promise.allSettled([...n.closing.values()]);
     n.nearbyInfo?.stop();
+    await stopMdns(n);
     await n.discovery?.stop().catch(() => {});
     await n.server?.close().catch(() => {});
     await n.pool?.close().catch(() => {});
@@ -188,6 +192,10 @@ export class DrayerNode implements DrayerApi {
 
   private get nearbyInfo(): NodeState['nearbyInfo'] {
     return this.n.nearbyInfo;
+  }
+
+  private get lanPresence(): { discovery?: DiscoveryStats; mdns?: ReturnType<typeof mdnsStats> } {
+    return { discovery: this.n.discovery?.stats(), mdns: mdnsStats(this.n) };
   }
 
   private pullOnAnnouncement(hint: PullHint): void {

@@ -6,6 +6,7 @@ import type { DrayerRecord } from '../core/record.js';
 import { Discovery, type Peer, type PeerChangedEvent } from '../net/discovery.js';
 import { NearbyVerifier, type VerifiedInfo } from '../net/nearby.js';
 import { emit } from './events.js';
+import { startMdns, stopMdns } from './presence-mdns.js';
 import { pullOnAnnouncement, recordAnnounced, tipOf } from './scheduler.js';
 import { urlOf } from './sources.js';
 import { servedStream, settingsOf, sharedStreams, type NodeState } from './state.js';
@@ -110,10 +111,21 @@ export async function startDiscovery(n: NodeState): Promise<void> {
   await d.start();
   n.discovery = d;
   n.nearbyInfo = v;
+  await startMdns(n, d);
+}
+
+/** What the LAN server's JSON listing at `/` says of each stream served (read by nodes that found this one over mDNS). */
+export function servedListing(n: NodeState): { publicKey: Uint8Array; name: string; mtip: number; announce: boolean }[] {
+  return sharedStreams(n).map((x) => {
+    const pk = formatKey(x.publicKey);
+    const s = n.streams.get(pk);
+    return { ...x, mtip: s ? tipOf(n, pk, s) : 0, announce: n.library.getStream(pk)?.settings.announce !== false };
+  });
 }
 
 /** Discovery turned off in the settings: Nearby empties, and this node is no longer announced. */
 export async function stopDiscovery(n: NodeState): Promise<void> {
+  await stopMdns(n);
   n.nearbyInfo?.stop();
   n.nearbyInfo = null;
   n.shownPeers.clear();

@@ -44,6 +44,9 @@ export interface NodeOptions {
    * another like hosts on a LAN (bench/lan.ts).
    */
   multicastInterface?: string;
+  /** advertise and browse on mDNS beside discovery (default true; presence-mdns.ts), and on which port (tests) */
+  mdns?: boolean;
+  mdnsPort?: number;
   /** run the automatic sync scheduler (default true) */
   autoSync?: boolean;
   /** the library's streams open once this settles (the web UI's first page served), not at once */

@@ -15,6 +15,8 @@ import { useStreams, type FollowScope } from '../stores/streams';
 import { useSync } from '../stores/sync';
 import { useUi } from '../stores/ui';
 import { relativeTime } from '../lib/time';
+import { AddComputer, OwnAddress } from './NearbyAdd';
+import '../styles/nearby-add.css';
 
 /** "Ada's laptop" (or its address when it gave no name), and how many more computers have it. */
 function fromLabel(n: NearbyStream): string {
@@ -248,6 +250,7 @@ export function Nearby() {
                   'Others on the same Wi-Fi see your streams here too.'
                 )}
               </p>
+              <OwnAddress />
             </div>
           </section>
           {nearby.length === 0 ? (
@@ -268,6 +271,7 @@ export function Nearby() {
               ))}
             </ul>
           )}
+          <AddComputer empty={nearby.length === 0} />
         </>
       )}
     </>

@@ -21,6 +21,13 @@ import * as web from './web-routes.js';
 export { DEFAULT_LIMITS, type ServerLimits } from './context.js';
 export { addressKey } from './guard.js';
 
+export interface SharedStream {
+  publicKey: Uint8Array;
+  name: string;
+  mtip?: number;
+  announce?: boolean;
+}
+
 export interface ServerOptions {
   /** default 127.0.0.1; the node passes its LAN address */
   host?: string;
@@ -28,8 +35,10 @@ export interface ServerOptions {
   port?: number;
   /** the stream with this key if this node shares it; anything else is a 404 */
   resolve(pk: Uint8Array): Stream | undefined;
-  /** the streams listed at `/` */
-  shared(): { publicKey: Uint8Array; name: string }[];
+  /** the streams listed at `/` (the JSON listing adds each one's M-tip and whether it is announced on the LAN) */
+  shared(): SharedStream[];
+  /** this node's id (hex) and name, for the JSON listing at `/` (how a node found over mDNS is known) */
+  about?(): { id: string; name: string };
   limits?: Partial<ServerLimits>;
   /** where failures are described (never sent to clients) */
   log?: (message: string) => void;
@@ -321,7 +330,7 @@ export class LanServer {
     const query = new URLSearchParams(qAt < 0 ? '' : url.slice(qAt + 1));
 
     if (rawPath === '/') {
-      web.rootIndex(req, res, this.opts.shared());
+      web.rootIndex(req, res, this.opts.shared(), this.opts.about?.());
       return;
     }
     const found = splitKey(rawPath.slice(1).split('/'));

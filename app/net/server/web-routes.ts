@@ -286,15 +286,32 @@ function avatarFile(s: Stream, v: unknown): string | undefined {
 }
 
 /** GET / — the shared streams, as HTML or (Accept: application/json) JSON. */
-export function rootIndex(req: IncomingMessage, res: ServerResponse, shared: { publicKey: Uint8Array; name: string }[]): void {
+export function rootIndex(
+  req: IncomingMessage,
+  res: ServerResponse,
+  shared: { publicKey: Uint8Array; name: string; mtip?: number; announce?: boolean }[],
+  about?: { id: string; name: string },
+): void {
   const streams = shared.map((x) => ({
     name: x.name,
     publicKey: formatKey(x.publicKey),
     urlKey: Buffer.from(x.publicKey).toString('base64url'),
+    mtip: x.mtip,
+    announce: x.announce,
   }));
   const headers = { 'Cache-Control': 'no-cache', Vary: 'Accept' };
   if (/\bapplication\/json\b/i.test(req.headers.accept ?? '')) {
-    const body = { streams: streams.map((x) => ({ publicKey: x.publicKey, name: x.name, url: `/${x.urlKey}/` })) };
+    // `node` and each `mtip`: what a node that found this one over mDNS lists in Nearby (mdns-listing.ts)
+    const body = {
+      ...(about ? { node: about } : {}),
+      streams: streams.map((x) => ({
+        publicKey: x.publicKey,
+        name: x.name,
+        url: `/${x.urlKey}/`,
+        ...(x.mtip !== undefined ? { mtip: x.mtip } : {}),
+        ...(x.announce === false ? { announce: false } : {}),
+      })),
+    };
     sendBody(req, res, 200, 'application/json; charset=utf-8', JSON.stringify(body), headers);
     return;
   }
