@@ -3,9 +3,57 @@
 // leaves out what others announced lately (Trickle, discovery-trickle.ts); and when each last went
 // out. Discovery decides when to announce; this decides what.
 import { bytesEqual } from '../core/crypto.js';
-import type { DiscoveryStats } from './discovery-types.js';
+import type { DiscoveryOptions, DiscoveryStats } from './discovery-types.js';
 import { holdingsDigest, type LanTips, SUPPRESS_K } from './discovery-trickle.js';
-import { type AnnouncedStream, buildAnnouncePackets, hexOf, MAX_ANNOUNCE_PARTS } from './discovery-wire.js';
+import { type AnnouncedStream, buildAnnouncePackets, cleanName, hexOf, isKey, isPort, isUint, MAX_ANNOUNCE_PARTS } from './discovery-wire.js';
+
+/**
+ * What the node tells discovery of itself (its port, name, streams), asked so that a throwing
+ * or malformed answer never breaks discovery: it says so ('warning') and announces less.
+ */
+export class Ours {
+  constructor(
+    private readonly opts: Pick<DiscoveryOptions, 'httpPort' | 'name' | 'streams' | 'stream'>,
+    private readonly warn: (key: string, message: string, cause?: unknown) => void,
+  ) {}
+
+  port(): number {
+    try {
+      const p = this.opts.httpPort();
+      return isPort(p) ? p : 0;
+    } catch {
+      return 0;
+    }
+  }
+
+  name(): string {
+    try {
+      return cleanName(this.opts.name());
+    } catch {
+      return '';
+    }
+  }
+
+  stream(publicKey: Uint8Array): AnnouncedStream | undefined {
+    if (!this.opts.stream) return this.streams().find((s) => bytesEqual(s.publicKey, publicKey));
+    try {
+      const s = this.opts.stream(publicKey);
+      return s && isKey(s.publicKey) && isUint(s.mtip) ? s : undefined;
+    } catch (err) {
+      this.warn('streams', `cannot list streams to announce: ${(err as Error).message}`, err);
+      return undefined;
+    }
+  }
+
+  streams(): AnnouncedStream[] {
+    try {
+      return this.opts.streams().filter((s) => isKey(s.publicKey) && isUint(s.mtip));
+    } catch (err) {
+      this.warn('streams', `cannot list streams to announce: ${(err as Error).message}`, err);
+      return [];
+    }
+  }
+}
 
 /** What a Listings sends with, and what it lists. */
 export interface ListingsHost {
@@ -13,10 +61,7 @@ export interface ListingsHost {
   intervalMs: number;
   lan: LanTips;
   counters: DiscoveryStats;
-  port(): number;
-  name(): string;
-  /** every stream this node serves, as announced */
-  streams(): AnnouncedStream[];
+  ours: Ours;
   send(packet: Uint8Array): void;
 }
 
@@ -41,7 +86,7 @@ export class Listings {
    */
   send(full: boolean, delta = false): void {
     const now = Date.now();
-    const all = this.host.streams();
+    const all = this.host.ours.streams();
     this.host.lan.setServed(all);
     const digest = holdingsDigest(all);
     if (!full && delta && this.sendDelta(all, digest)) return;
@@ -90,7 +135,7 @@ export class Listings {
     // a partial answer (to an ask, for a long record, a periodic one) must not read as "all my streams"
     const { packets, covered } = buildAnnouncePackets(
       this.host.nodeId,
-      { port: this.host.port(), name: this.host.name(), intervalMs: this.host.intervalMs, round: this.round, partial: !full, digest },
+      { port: this.host.ours.port(), name: this.host.ours.name(), intervalMs: this.host.intervalMs, round: this.round, partial: !full, digest },
       streams,
       maxParts,
     );

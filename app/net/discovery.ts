@@ -11,7 +11,7 @@ import { type NearbyStream, type Peer, PeerTable } from './discovery-peers.js';
 import { GroupSocket, networkKey } from './discovery-socket.js';
 import type { AskEvent, DiscoveryOptions, DiscoveryStats, HelloEvent, PeerChangedEvent, RecordEvent, StreamEvent } from './discovery-types.js';
 import { FullAsks, LanTips } from './discovery-trickle.js';
-import { Listings } from './discovery-listings.js';
+import { Listings, Ours } from './discovery-listings.js';
 import {
   MIN_ANNOUNCE_SPACING_MS,
   ANNOUNCE_SPACING_PER_PEER_MS,
@@ -34,12 +34,10 @@ import {
 import {
   type AnnouncedStream,
   type AnnounceMessage,
-  cleanName,
   decodeMessage,
   frame,
   hexOf,
   isKey,
-  isPort,
   isUint,
   MAX_ANNOUNCE_PARTS,
   MAX_PACKET,
@@ -71,6 +69,8 @@ export class Discovery extends EventEmitter {
   private helloRetryTimer: NodeJS.Timeout | null = null;
   private helloAnswerTimer: NodeJS.Timeout | null = null;
   private lastAnnounce = 0;
+  /** rounds of the listings learned over HTTP (heard) */
+  private heardRound = 0;
   private lastHello = 0;
   /** when the last hello arrived */
   private helloHeard = 0;
@@ -83,6 +83,8 @@ export class Discovery extends EventEmitter {
   private readonly lan = new LanTips();
   /** what our announcements list, and when (discovery-listings.ts) */
   private readonly listings: Listings;
+  /** what the node says of itself, asked safely */
+  private readonly ours: Ours;
   /** streams heard at an older M-tip than ours, to announce soon, with when we noticed */
   private readonly newer = new Map<string, number>();
   private newerTimer: NodeJS.Timeout | null = null;
@@ -133,14 +135,13 @@ export class Discovery extends EventEmitter {
     );
     this.intervalMs = Math.max(100, opts.announceIntervalMs ?? 30_000);
     this.fullAsks = new FullAsks(this.intervalMs);
+    this.ours = new Ours(opts, (key, message, cause) => this.warn(key, message, cause));
     this.listings = new Listings({
       nodeId: this.nodeId,
       intervalMs: this.intervalMs,
       lan: this.lan,
       counters: this.counters,
-      port: () => this.safePort(),
-      name: () => this.safeName(),
-      streams: () => this.safeStreams(),
+      ours: this.ours,
       send: (p) => this.send(p),
     });
     this.limit = opts.rateLimit ?? { burst: 20, perSecond: 10 };
@@ -293,12 +294,12 @@ export class Discovery extends EventEmitter {
     }
     this.lan.noteTip(k, record.mod, Date.now());
     // with its value when it fits (followers then need no pull), else without it
-    let packet = frame(this.nodeId, { t: 'r', p: this.safePort(), r: toWire(record, record.val === null) });
-    if (packet.length > MAX_PACKET && record.val !== null) packet = frame(this.nodeId, { t: 'r', p: this.safePort(), r: toWire(record, true) });
+    let packet = frame(this.nodeId, { t: 'r', p: this.ours.port(), r: toWire(record, record.val === null) });
+    if (packet.length > MAX_PACKET && record.val !== null) packet = frame(this.nodeId, { t: 'r', p: this.ours.port(), r: toWire(record, true) });
     if (packet.length > MAX_PACKET) {
       // too big to announce (a long key): announce the stream's new M-tip instead
       this.counters.unsent++;
-      const s = this.safeStream(streamKey);
+      const s = this.ours.stream(streamKey);
       this.listings.streams([{ publicKey: streamKey, mtip: Math.max(record.mod, s?.mtip ?? 0), name: s?.name }], false, this.listings.fullDigest);
       return;
     }
@@ -319,10 +320,10 @@ export class Discovery extends EventEmitter {
    */
   heard(nodeId: string, address: string, port: number, name: string, streams: AnnouncedStream[]): void {
     if (!this.running) return;
-    this.round = (this.round + 1) >>> 0;
-    const m: AnnounceMessage = { t: 'a', port, name, intervalMs: this.intervalMs, streams, full: { q: this.round, i: 0, c: 1 } };
-    const { changed } = this.table.announce(m, nodeId, address, Date.now());
-    if (changed) this.emit('peer', changed);
+    this.heardRound = (this.heardRound + 1) >>> 0;
+    const m: AnnounceMessage = { t: 'a', port, name, intervalMs: this.intervalMs, streams, full: { q: this.heardRound, i: 0, c: 1 } };
+    const now = Date.now();
+    if (this.table.announce(m, nodeId, address, now).changed) this.peerChanged(nodeId, address, now);
     for (const s of streams) this.emit('stream', { publicKey: s.publicKey, mtip: s.mtip, address, port, nodeId, ...(s.name ? { name: s.name } : {}) });
   }
 
@@ -394,43 +395,6 @@ export class Discovery extends EventEmitter {
     this.announceTimer.unref();
   }
 
-  private safePort(): number {
-    try {
-      const p = this.opts.httpPort();
-      return isPort(p) ? p : 0;
-    } catch {
-      return 0;
-    }
-  }
-
-  private safeName(): string {
-    try {
-      return cleanName(this.opts.name());
-    } catch {
-      return '';
-    }
-  }
-
-  private safeStream(publicKey: Uint8Array): AnnouncedStream | undefined {
-    if (!this.opts.stream) return this.safeStreams().find((s) => bytesEqual(s.publicKey, publicKey));
-    try {
-      const s = this.opts.stream(publicKey);
-      return s && isKey(s.publicKey) && isUint(s.mtip) ? s : undefined;
-    } catch (err) {
-      this.warn('streams', `cannot list streams to announce: ${(err as Error).message}`, err);
-      return undefined;
-    }
-  }
-
-  private safeStreams(): AnnouncedStream[] {
-    try {
-      return this.opts.streams().filter((s) => isKey(s.publicKey) && isUint(s.mtip));
-    } catch (err) {
-      this.warn('streams', `cannot list streams to announce: ${(err as Error).message}`, err);
-      return [];
-    }
-  }
-
   // ---- receiving -------------------------------------------------------------------------
 
   private drop(reason: 'rateLimited' | 'oversize' | 'invalid'): void {
@@ -488,12 +452,7 @@ export class Discovery extends EventEmitter {
   private onAnnounce(m: AnnounceMessage, nodeId: string, address: string, now: number): void {
     const { changed, wantFull } = this.table.announce(m, nodeId, address, now);
     this.lastHeard = now;
-    if (changed) {
-      const ev: PeerChangedEvent = { nodeId, address };
-      this.emit('peerChanged', ev);
-      // the peer as it stands lists all its streams: built only for whoever asks for it so
-      if (this.listenerCount('peer') > 0) this.emit('peer', this.table.peer(nodeId, address, now));
-    }
+    if (changed) this.peerChanged(nodeId, address, now);
     if (wantFull) this.askFull(nodeId, address, now);
     for (const s of m.streams) {
       const k = hexOf(s.publicKey);
@@ -509,11 +468,18 @@ export class Discovery extends EventEmitter {
     }
   }
 
+  private peerChanged(nodeId: string, address: string, now: number): void {
+    const ev: PeerChangedEvent = { nodeId, address };
+    this.emit('peerChanged', ev);
+    // the peer as it stands lists all its streams: built only for whoever asks for it so
+    if (this.listenerCount('peer') > 0) this.emit('peer', this.table.peer(nodeId, address, now));
+  }
+
   /** Someone asks for news of a stream: if ours is newer, announce it (at most once a second). */
   private onAsk(publicKey: Uint8Array, mod: number, nodeId: string, address: string, now: number): void {
     const ev: AskEvent = { publicKey, mod, address, nodeId };
     this.emit('ask', ev);
-    const mine = this.safeStream(publicKey);
+    const mine = this.ours.stream(publicKey);
     if (mine && mine.mtip > mod) {
       const k = hexOf(publicKey);
       const last = this.answered.get(k);
@@ -538,7 +504,7 @@ export class Discovery extends EventEmitter {
       this.newerTimer = null;
       if (!this.running) return;
       const list: AnnouncedStream[] = [];
-      const streams = new Map(this.safeStreams().map((s) => [hexOf(s.publicKey), s]));
+      const streams = new Map(this.ours.streams().map((s) => [hexOf(s.publicKey), s]));
       for (const [key, since] of this.newer) {
         const s = streams.get(key);
         if (s && this.lan.othersAt(key, s.mtip, since) === 0) list.push(s);
