@@ -24,6 +24,8 @@ export interface StreamSummary {
   serve: boolean;
   /** announced by multicast discovery */
   announce: boolean;
+  /** findable on the internet: announced on the Mainline DHT while the node's DHT is on (Settings.dht) */
+  dht: boolean;
   /** `latest`: N of a copy that keeps the N newest posts and files (0 for any other) */
   partial: { minId: number; minMod: number; metaOnly: boolean; latest?: number };
   /** URLs the user gave to sync this stream from */
@@ -192,6 +194,8 @@ export interface Settings {
   notifications: boolean;
   /** what sync may fetch: everything, nothing (paused), or only from the local network */
   syncMode: SyncMode;
+  /** reach beyond this network: join the Mainline DHT, announce the streams set findable, look up followed ones */
+  dht: boolean;
 }
 
 export interface NodeStatus {
@@ -200,6 +204,8 @@ export interface NodeStatus {
   lan: { host: string; port: number } | null;
   discovery: boolean;
   peers: number;
+  /** the Mainline DHT, while this node is in it: its UDP port, nodes known, streams announced */
+  dht: { port: number; nodes: number; announcing: number } | null;
 }
 
 /** Every request: argument type and result type. */
@@ -247,7 +253,7 @@ export interface DrayerRequests {
   search: [{ query: string; limit?: number }, (TimelineItem & { snippet: string })[]];
   nearby: [void, NearbyStream[]];
   setPrimaryServers: [{ publicKey: string; servers: PrimaryServer[] }, PrimaryServer[]];
-  setStreamSettings: [{ publicKey: string; serve?: boolean; announce?: boolean; sources?: string[] }, StreamSummary];
+  setStreamSettings: [{ publicKey: string; serve?: boolean; announce?: boolean; dht?: boolean; sources?: string[] }, StreamSummary];
   getSettings: [void, Settings];
   setSettings: [Partial<Settings>, Settings];
   /** the secret key of one of your streams as words (for a paper backup) */
