@@ -1,5 +1,6 @@
 // The DHT options shared by `drayer serve` and `drayer clone`: --dht-bootstrap HOST:PORT[,…]
-// (replaces the public routers) and --dht-port N.
+// (replaces the public routers) and --dht-port N. `serve` takes them without --dht too: they then
+// say how to join when the node's setting ("Reach beyond this network") turns the DHT on.
 import { isDrayerError } from '../core/errors.js';
 import { parseBootstrap } from '../net/dht.js';
 import { commands, UsageError } from './table.js';
@@ -11,10 +12,13 @@ export const DHT_OPTIONS = {
 } as const;
 
 /** The bootstrap list and port given, checked; undefined for what was not given. */
-export function dhtOptions(opts: Record<string, unknown>, cmd: string): { bootstrap?: string[]; port?: number } {
+export function dhtOptions(opts: Record<string, unknown>, cmd: string, alone = false): { bootstrap?: string[]; port?: number } {
   const out: { bootstrap?: string[]; port?: number } = {};
-  const given = opts['dht-bootstrap'] !== undefined || opts['dht-port'] !== undefined || opts['dht-announce-all'] !== undefined;
-  if (given && opts.dht !== true) throw new UsageError('--dht-bootstrap, --dht-port and --dht-announce-all go with --dht.', commands.get(cmd));
+  if (opts.dht !== true) {
+    if (opts['dht-announce-all'] !== undefined) throw new UsageError('--dht-announce-all goes with --dht.', commands.get(cmd));
+    if (!alone && (opts['dht-bootstrap'] !== undefined || opts['dht-port'] !== undefined))
+      throw new UsageError('--dht-bootstrap and --dht-port go with --dht.', commands.get(cmd));
+  }
   if (typeof opts['dht-bootstrap'] === 'string') {
     try {
       out.bootstrap = parseBootstrap(opts['dht-bootstrap']);

@@ -75,7 +75,8 @@ registerCommand({
   summary: 'run a node: serve and sync the streams in DIR on the LAN until stopped',
   details:
     '--dht joins the BitTorrent Mainline DHT (through the public routers, or the nodes --dht-bootstrap names; UDP port --dht-port, any free one by default), ' +
-    'announces there the streams set "findable on the internet" (every one served with --dht-announce-all) and looks up followed streams that have no other source.',
+    'announces there the streams set "findable on the internet" (every one served with --dht-announce-all) and looks up followed streams that have no other source. ' +
+    'Without --dht, --dht-bootstrap and --dht-port say how to join when the setting "Reach beyond this network" is turned on.',
   options: {
     ...DHT_OPTIONS,
     'dht-announce-all': { type: 'boolean' },
@@ -92,8 +93,14 @@ registerCommand({
     const dataDir = path.resolve(typeof opts.data === 'string' ? opts.data : defaultDataDir());
     const host = typeof opts.host === 'string' ? opts.host : '0.0.0.0';
     const port = portOption(opts.port, 'port', 15723);
-    const dhtGiven = dhtOptions(opts, 'serve'); // checked even without --dht: its options alone are a mistake
-    const dht = opts.dht === true ? { ...dhtGiven, announceAll: opts['dht-announce-all'] === true } : undefined;
+    // Without --dht, the bootstrap and port given are for when Settings turns the DHT on.
+    const dhtGiven = dhtOptions(opts, 'serve', true);
+    const dht =
+      opts.dht === true
+        ? { ...dhtGiven, announceAll: opts['dht-announce-all'] === true }
+        : Object.keys(dhtGiven).length
+          ? { ...dhtGiven, whenSet: true }
+          : undefined;
     // Without --ui-port the web UI keeps the port of last time (data directory's webui.json).
     const uiPort = opts['ui-port'] === undefined ? undefined : portOption(opts['ui-port'], 'ui-port', 0);
     const { DrayerNode } = await import('../node/node.js');
