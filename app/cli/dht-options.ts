@@ -2,7 +2,7 @@
 // (replaces the public routers) and --dht-port N. `serve` takes them without --dht too: they then
 // say how to join when the node's setting ("Reach beyond this network") turns the DHT on.
 import { isDrayerError } from '../core/errors.js';
-import { parseBootstrap } from '../net/dht.js';
+import { parseBootstrap } from '../net/dht-keys.js';
 import { commands, UsageError } from './table.js';
 
 export const DHT_OPTIONS = {

@@ -7,11 +7,10 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import DHT from 'bittorrent-dht';
-import { blake2b256 } from '../core/crypto.js';
 import { DrayerError } from '../core/errors.js';
+import { dhtInfoHash, PUBLIC_BOOTSTRAP } from './dht-keys.js';
 
-/** The well-known public routers a node joins through when it is given none. */
-export const PUBLIC_BOOTSTRAP = ['router.bittorrent.com:6881', 'router.utorrent.com:6881', 'dht.transmissionbt.com:6881', 'dht.libtorrent.org:25401'];
+export { dhtInfoHash, parseBootstrap, PUBLIC_BOOTSTRAP } from './dht-keys.js';
 
 /** The original's re-announce period (drayer.py: every ten minutes). */
 export const ANNOUNCE_INTERVAL_MS = 10 * 60_000;
@@ -38,12 +37,6 @@ const PEER_TTL_MS = 30 * 60_000;
 const BACKOFF_BASE_MS = 30_000;
 const BACKOFF_MAX_MS = 60 * 60_000;
 
-/** The stream's infohash, the original's: the first 20 bytes of BLAKE2b-256(BLAKE2b-256(public key)). */
-export function dhtInfoHash(publicKey: Uint8Array): Buffer {
-  if (publicKey.length !== 32) throw new DrayerError('INVALID_ARGUMENT', 'A stream key is 32 bytes.');
-  return Buffer.from(blake2b256(blake2b256(publicKey)).subarray(0, 20));
-}
-
 export interface DhtPeer {
   host: string;
   port: number;
@@ -65,25 +58,6 @@ export interface DhtNodeOptions {
   /** one DHT query's timeout (bittorrent-dht's default: 2 s) */
   queryTimeoutMs?: number;
   log?: (msg: string) => void;
-}
-
-/** Parse `HOST:PORT[,HOST:PORT…]`, saying which entry is wrong. */
-export function parseBootstrap(list: string): string[] {
-  const out: string[] = [];
-  for (const raw of list.split(',')) {
-    const item = raw.trim();
-    if (!item) continue;
-    const m = /^([A-Za-z0-9.-]+):(\d{1,5})$/.exec(item);
-    const port = m ? Number(m[2]) : 0;
-    if (!m || port < 1 || port > 65535)
-      throw new DrayerError(
-        'INVALID_ARGUMENT',
-        `"${item}" is not a DHT node address: write HOST:PORT (an IPv4 address or a host name), several separated by commas.`,
-      );
-    out.push(`${m[1]}:${port}`);
-  }
-  if (!out.length) throw new DrayerError('INVALID_ARGUMENT', 'No DHT node address given: write HOST:PORT, several separated by commas.');
-  return out;
 }
 
 interface Announced {

@@ -5,7 +5,6 @@
 // other source. DHT peers come last among a stream's sources (sources.ts), a few per round.
 import * as os from 'node:os';
 import { parseKey } from '../core/keys.js';
-import { DhtNode, dhtStateFile } from '../net/dht.js';
 import { servedStream, settingsOf, syncModeOf, type NodeState } from './state.js';
 
 /** DHT peers a round (or a follow) tries at most per stream. */
@@ -27,6 +26,8 @@ export function dhtWanted(n: NodeState): boolean {
 export async function startDht(n: NodeState): Promise<void> {
   if (n.dht || !dhtWanted(n) || !n.lan) return;
   const run = n.opts.dht || {};
+  // loaded when first turned on: a node without the DHT never loads bittorrent-dht
+  const { DhtNode, dhtStateFile } = await import('../net/dht.js');
   const node = await DhtNode.start({
     bootstrap: run.bootstrap,
     port: run.port,
