@@ -14,6 +14,7 @@ const BENCHES: Record<string, () => Promise<{ run(): Promise<Record<string, unkn
   ui: () => import('./ui.js'),
   library: () => import('./library.js'),
   lan: () => import('./lan.js'),
+  dht: () => import('./dht.js'),
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -83,7 +83,10 @@ test('every method: a good argument passes; unknown keys, oversize strings, huge
   const named = checkArg('setSettings', { name: 'n'.repeat(500_000) });
   assert.match(!named.ok ? named.error.message : '', /"name" is too long \(at most 200 characters\)/);
   const unknown = checkArg('setSettings', { evil: 1 });
-  assert.match(!unknown.ok ? unknown.error.message : '', /no field "evil" \(allowed: name, discovery, serveFollowed, syncIntervalS, notifications, syncMode\)/);
+  assert.match(
+    !unknown.ok ? unknown.error.message : '',
+    /no field "evil" \(allowed: name, discovery, serveFollowed, syncIntervalS, notifications, syncMode, dht\)/,
+  );
   // Methods that take nothing: {} (HTTP), undefined (IPC) and null are the same; anything else is not.
   for (const a of [{}, undefined, null]) assert.deepEqual(checkArg('status', a), { ok: true, value: undefined });
   assert.equal(checkArg('status', 'x').ok, false);

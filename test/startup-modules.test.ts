@@ -36,4 +36,7 @@ test('a node and its web UI load without zod, hash-wasm or tweetnacl; each loads
   for (const p of ['zod', 'hash-wasm', 'tweetnacl']) assert.ok(!start.has(p), `${p} is not loaded at start-up (loaded: ${[...start].join(', ')})`);
   // Where they are needed, they are there.
   assert.ok(packagesLoaded(['app/node/api-schema.js']).has('zod'));
+  // the Mainline DHT too: loaded only when it is turned on (app/node/dht-presence.ts)
+  assert.ok(!start.has('bittorrent-dht') && !start.has('k-rpc'), `the DHT is not loaded at start-up (loaded: ${[...start].join(', ')})`);
+  assert.ok(packagesLoaded(['app/net/dht.js']).has('bittorrent-dht'));
 });

@@ -42,11 +42,24 @@ export interface UiNode {
  * `drayer serve --ui` as a child process on 127.0.0.1, without discovery unless asked (only ever
  * inside a private network namespace: see test/netns.ts); resolves once it prints its URLs.
  */
-export async function startUiNode(name: string, opts: { dataDir?: string; discovery?: boolean } = {}): Promise<UiNode> {
+export async function startUiNode(name: string, opts: { dataDir?: string; discovery?: boolean; args?: string[] } = {}): Promise<UiNode> {
   const dataDir = opts.dataDir ?? path.join(tmpDir('drayer-ui-'), name);
   const child: ChildProcess = spawn(
     process.execPath,
-    [BIN, 'serve', '--data', dataDir, '--host', '127.0.0.1', '--port', '0', ...(opts.discovery ? [] : ['--no-discovery']), '--ui', '--json'],
+    [
+      BIN,
+      'serve',
+      '--data',
+      dataDir,
+      '--host',
+      '127.0.0.1',
+      '--port',
+      '0',
+      ...(opts.discovery ? [] : ['--no-discovery']),
+      '--ui',
+      '--json',
+      ...(opts.args ?? []),
+    ],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, DRAYER_DEBUG: '' },
@@ -272,7 +285,7 @@ export interface UiSuite {
   /** the file's Chromium (launched by the suite's before hook) */
   readonly browser: Browser;
   /** a headless node (startUiNode) that is stopped when the file ends */
-  node(name: string, opts?: { dataDir?: string; discovery?: boolean }): Promise<UiNode>;
+  node(name: string, opts?: { dataDir?: string; discovery?: boolean; args?: string[] }): Promise<UiNode>;
   /** the app at `url` in a fresh signed-in context; closed when the file ends if not before */
   open(url: string, opts?: OpenOptions): Promise<App>;
   /** a bare context (no sign-in, no console capture), closed when the file ends if not before */

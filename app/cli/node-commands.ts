@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { DrayerError } from '../core/errors.js';
 import { note, print, printJson } from './output.js';
 import { commands, registerCommand, UsageError } from './table.js';
+import { DHT_OPTIONS, dhtOptions } from './dht-options.js';
 
 /** Where `serve` and `ui-link` keep a node's streams and state when --data is not given. */
 export function defaultDataDir(): string {
@@ -69,9 +70,16 @@ function listenError(e: unknown, who: string, host: string, port: number, flag: 
 
 registerCommand({
   name: 'serve',
-  usage: 'serve [--data DIR] [--host H] [--port P] [--no-discovery] [--ui] [--ui-port P] [--json]',
+  usage:
+    'serve [--data DIR] [--host H] [--port P] [--no-discovery] [--ui] [--ui-port P] [--dht [--dht-bootstrap HOST:PORT,…] [--dht-port N] [--dht-announce-all]] [--json]',
   summary: 'run a node: serve and sync the streams in DIR on the LAN until stopped',
+  details:
+    '--dht joins the BitTorrent Mainline DHT (through the public routers, or the nodes --dht-bootstrap names; UDP port --dht-port, any free one by default), ' +
+    'announces there the streams set "findable on the internet" (every one served with --dht-announce-all) and looks up followed streams that have no other source. ' +
+    'Without --dht, --dht-bootstrap and --dht-port say how to join when the setting "Reach beyond this network" is turned on.',
   options: {
+    ...DHT_OPTIONS,
+    'dht-announce-all': { type: 'boolean' },
     data: { type: 'string' },
     host: { type: 'string' },
     port: { type: 'string' },
@@ -85,6 +93,14 @@ registerCommand({
     const dataDir = path.resolve(typeof opts.data === 'string' ? opts.data : defaultDataDir());
     const host = typeof opts.host === 'string' ? opts.host : '0.0.0.0';
     const port = portOption(opts.port, 'port', 15723);
+    // Without --dht, the bootstrap and port given are for when Settings turns the DHT on.
+    const dhtGiven = dhtOptions(opts, 'serve', true);
+    const dht =
+      opts.dht === true
+        ? { ...dhtGiven, announceAll: opts['dht-announce-all'] === true }
+        : Object.keys(dhtGiven).length
+          ? { ...dhtGiven, whenSet: true }
+          : undefined;
     // Without --ui-port the web UI keeps the port of last time (data directory's webui.json).
     const uiPort = opts['ui-port'] === undefined ? undefined : portOption(opts['ui-port'], 'ui-port', 0);
     const { DrayerNode } = await import('../node/node.js');
@@ -93,7 +109,7 @@ registerCommand({
     let uiStarted: (p: Promise<void>) => void = () => {};
     const openStreamsAfter = opts.ui ? new Promise<void>((resolve) => (uiStarted = (p) => void p.then(resolve, resolve))) : undefined;
     const start = (p: number) =>
-      DrayerNode.start({ dataDir, host, port: p, discovery: opts['no-discovery'] === true ? false : undefined, log, openStreamsAfter });
+      DrayerNode.start({ dataDir, host, port: p, discovery: opts['no-discovery'] === true ? false : undefined, dht, log, openStreamsAfter });
     // A start that fails stops whatever it had started (DrayerNode.start), so nothing is left half-running.
     let node;
     try {
@@ -130,7 +146,10 @@ registerCommand({
     const status = await node.call('status', undefined);
     // One line: a long-running process is read line by line by whatever started it.
     // `ui` signs one browser in once; `token` is for scripts (Authorization: Bearer), and is never printed elsewhere.
-    if (opts.json) print(JSON.stringify({ dataDir, nodeId: status.nodeId, lan, discovery: status.discovery, ui: ui?.url ?? null, token: ui?.token ?? null }));
+    if (opts.json)
+      print(
+        JSON.stringify({ dataDir, nodeId: status.nodeId, lan, discovery: status.discovery, dht: status.dht, ui: ui?.url ?? null, token: ui?.token ?? null }),
+      );
     else {
       print(`Drayer node serving ${dataDir}`);
       if (lan) {
@@ -141,6 +160,7 @@ registerCommand({
             : [lan.host];
         for (const h of hosts.length ? hosts : ['127.0.0.1']) print(`LAN: http://${h}:${lan.port}/`);
         print(`Discovery: ${status.discovery ? 'on' : 'off'}`);
+        if (status.dht) print(`DHT: on, UDP port ${status.dht.port}, ${status.dht.announcing} stream(s) announced`);
       }
       if (ui) print(`Web UI: ${ui.url}  (works once, for two minutes; \`drayer ui-link\` makes a new one)`);
       print('Stop with Ctrl-C.');

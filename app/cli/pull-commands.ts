@@ -10,6 +10,7 @@ import type { Stream } from '../store/store.js';
 import { openStream } from './input.js';
 import { humanSize, note, print, printJson } from './output.js';
 import { commands, registerCommand, UsageError } from './table.js';
+import { DHT_OPTIONS, dhtOptions } from './dht-options.js';
 
 function progressPrinter(json: boolean): { update(p: PullProgress): void; done(): void } {
   const tty = process.stderr.isTTY && !json;
@@ -73,18 +74,32 @@ function positiveInt(v: unknown, name: string, cmd: string): number | undefined 
 
 registerCommand({
   name: 'clone',
-  usage: 'clone URL PUBKEY FILE [--latest N] [--meta-only] [--json]',
+  usage: 'clone URL PUBKEY FILE [--latest N] [--meta-only] [--json]  |  clone --dht [--dht-bootstrap HOST:PORT,…] [URL] PUBKEY FILE',
   summary: 'follow a stream: copy it from a peer into a new mirror file',
-  options: { latest: { type: 'string' }, 'meta-only': { type: 'boolean' }, json: { type: 'boolean' } },
-  positionals: [3, 3],
+  details:
+    '--dht finds the computers that announce the stream on the BitTorrent Mainline DHT (through the public routers, or the nodes --dht-bootstrap names) ' +
+    'and clones from them, one after another until one gives it (after URL, when one is given).',
+  options: { latest: { type: 'string' }, 'meta-only': { type: 'boolean' }, json: { type: 'boolean' }, ...DHT_OPTIONS },
+  positionals: [2, 3],
   async run({ args, opts }) {
-    const [url, keyText, file] = args as [string, string, string];
+    const dht = dhtOptions(opts, 'clone');
+    if (args.length === 2 && opts.dht !== true)
+      throw new UsageError('clone needs URL PUBKEY FILE, or --dht PUBKEY FILE to find the stream on the DHT.', commands.get('clone'));
+    const [url, keyText, file] = (args.length === 2 ? [undefined, ...args] : args) as [string | undefined, string, string];
     const pk = parseKey(keyText);
     const latest = positiveInt(opts.latest, 'latest', 'clone');
     const { latestWindowStart, rejectionSummary } = await import('../net/sync.js');
     const { peerId } = await import('../core/peer.js');
-    const peer = peerId(url);
     if (fs.existsSync(file)) throw new DrayerError('EXISTS', await alreadyThere(file, pk));
+    // Where to clone from: the URL given, then (with --dht) the computers that announce the stream there.
+    const peers = url ? [peerId(url)] : [];
+    if (opts.dht === true) for (const p of await dhtPeers(pk, dht, opts.json === true)) if (!peers.includes(p)) peers.push(p);
+    if (!peers.length)
+      throw new DrayerError(
+        'NOT_FOUND',
+        `No computer announces stream ${formatKey(pk)} on the DHT. Check the key; its holder must run with the DHT on (drayer serve --dht) and the stream findable. ${file} was not created.`,
+      );
+    let peer = peers[0]!;
     let minId = 0;
     if (latest !== undefined) minId = await latestWindowStart(peer, pk, latest);
     const { Stream } = await import('../store/store.js');
@@ -117,10 +132,21 @@ registerCommand({
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
     try {
-      s.setMeta('sources', JSON.stringify([peer]));
-      let r: PullResult;
+      let r: PullResult | undefined;
       try {
-        r = await pullWithPool(s, peer, opts.json === true);
+        // One after another until one gives records (only a DHT lookup offers several).
+        for (const [i, p] of peers.entries()) {
+          peer = p;
+          s.setMeta('sources', JSON.stringify([peer]));
+          try {
+            r = await pullWithPool(s, peer, opts.json === true);
+          } catch (e) {
+            if (i === peers.length - 1 || received() > 0) throw e;
+            if (!opts.json) note(`${peer}: ${sentence((e as Error).message)} Trying the next computer.`);
+            continue;
+          }
+          if (received() > 0 || i === peers.length - 1) break;
+        }
       } catch (e) {
         const n = received();
         if (n === 0) {
@@ -135,7 +161,7 @@ registerCommand({
           cause: e,
         });
       }
-      if (received() === 0) {
+      if (!r || received() === 0) {
         removeAll();
         throw new DrayerError(
           'NOT_FOUND',
@@ -161,6 +187,22 @@ registerCommand({
     }
   },
 });
+
+/** The HTTP servers that announce stream `pk` on the DHT (joined for this lookup only, bounded by its timeout). */
+async function dhtPeers(pk: Uint8Array, o: { bootstrap?: string[]; port?: number }, json: boolean): Promise<string[]> {
+  const { DhtNode } = await import('../net/dht.js');
+  const dht = await DhtNode.start({ bootstrap: o.bootstrap, port: o.port });
+  try {
+    if (!json) note(`Looking up ${formatKey(pk)} on the DHT…`);
+    // wait for the bootstrap to answer before the lookup (a lookup from an empty table asks only the routers)
+    for (let i = 0; i < 20 && dht.nodeCount === 0; i++) await new Promise((r) => setTimeout(r, 100));
+    const found = await dht.lookup(pk);
+    if (!json) note(`The DHT named ${found.length} computer(s) holding it.`);
+    return found.slice(0, 8).map((p) => `http://${p.host}:${p.port}`);
+  } finally {
+    await dht.stop();
+  }
+}
 
 /** A message as a sentence: ending with a full stop. */
 const sentence = (m: string) => (/[.!?]$/.test(m) ? m : `${m}.`);

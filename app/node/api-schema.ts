@@ -79,7 +79,13 @@ export const API_SCHEMAS = {
   nearby: none,
   addNearby: z.strictObject({ address: z.string().max(300) }),
   setPrimaryServers: z.strictObject({ publicKey, servers: z.array(z.strictObject({ type: z.literal('http'), url })).max(64) }),
-  setStreamSettings: z.strictObject({ publicKey, serve: z.boolean().optional(), announce: z.boolean().optional(), sources: z.array(url).max(64).optional() }),
+  setStreamSettings: z.strictObject({
+    publicKey,
+    serve: z.boolean().optional(),
+    announce: z.boolean().optional(),
+    dht: z.boolean().optional(),
+    sources: z.array(url).max(64).optional(),
+  }),
   getSettings: none,
   setSettings: z.strictObject({
     name: z.string().max(200).optional(),
@@ -88,6 +94,7 @@ export const API_SCHEMAS = {
     syncIntervalS: z.number().min(SYNC_INTERVAL_MIN_S).max(SYNC_INTERVAL_MAX_S).optional(),
     notifications: z.boolean().optional(),
     syncMode: z.enum(['normal', 'paused', 'lan']).optional(),
+    dht: z.boolean().optional(),
   }),
   keyBackup: z.strictObject({ publicKey }),
   checkWords: z.strictObject({ words }),

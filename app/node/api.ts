@@ -24,6 +24,8 @@ export interface StreamSummary {
   serve: boolean;
   /** announced by multicast discovery */
   announce: boolean;
+  /** findable on the internet: announced on the Mainline DHT while the node's DHT is on (Settings.dht) */
+  dht: boolean;
   /** `latest`: N of a copy that keeps the N newest posts and files (0 for any other) */
   partial: { minId: number; minMod: number; metaOnly: boolean; latest?: number };
   /** URLs the user gave to sync this stream from */
@@ -192,6 +194,8 @@ export interface Settings {
   notifications: boolean;
   /** what sync may fetch: everything, nothing (paused), or only from the local network */
   syncMode: SyncMode;
+  /** reach beyond this network: join the Mainline DHT, announce the streams set findable, look up followed ones */
+  dht: boolean;
 }
 
 export interface NodeStatus {
@@ -202,6 +206,8 @@ export interface NodeStatus {
   peers: number;
   /** `host:port` other computers can add this one by in Nearby (its LAN addresses and server port) */
   addresses?: string[];
+  /** the Mainline DHT, while this node is in it: its UDP port, nodes known, streams announced */
+  dht: { port: number; nodes: number; announcing: number } | null;
 }
 
 /** Every request: argument type and result type. */
@@ -251,7 +257,7 @@ export interface DrayerRequests {
   /** a computer Nearby does not find by itself (a network that hides computers): `host:port` or a URL; what it serves then shows in Nearby */
   addNearby: [{ address: string }, { address: string; port: number; name: string; streams: number }];
   setPrimaryServers: [{ publicKey: string; servers: PrimaryServer[] }, PrimaryServer[]];
-  setStreamSettings: [{ publicKey: string; serve?: boolean; announce?: boolean; sources?: string[] }, StreamSummary];
+  setStreamSettings: [{ publicKey: string; serve?: boolean; announce?: boolean; dht?: boolean; sources?: string[] }, StreamSummary];
   getSettings: [void, Settings];
   setSettings: [Partial<Settings>, Settings];
   /** the secret key of one of your streams as words (for a paper backup) */

@@ -14,6 +14,7 @@ import { keyPathFor, Stream, writeKeyFile } from '../store/store.js';
 import { emit } from './events.js';
 import { releaseSyncs, syncStream } from './scheduler.js';
 import { nearbySource } from './sources.js';
+import { lookupOnDht } from './dht-presence.js';
 import { entryOf, lanSkip, pausedError, RELEASED_FILES, releasedFiles, streamOf, syncModeOf, uniqueFile, type NodeState } from './state.js';
 import { summary } from './views.js';
 
@@ -97,7 +98,9 @@ export async function follow(n: NodeState, a: Arg<'follow'>): Promise<StreamSumm
   n.seenSeq.set(pkText, s.lastSeq());
   n.sync.tips.delete(pkText);
   emit(n, 'streamsChanged', {});
-  // The address given, else the holders heard on the LAN one after another (best first) until one gives the stream.
+  // By key alone with the DHT on: who holds it out there is looked up first (bounded: dht.ts).
+  if (!from && n.dht) await lookupOnDht(n, pkText, true);
+  // The address given, else the holders heard on the LAN, then those found on the DHT, one after another (best first) until one gives the stream.
   await syncStream(n, pkText, undefined, true, 'follow');
   n.discovery?.holdingsChanged(); // a copy more on the LAN: Nearby on other computers learns it now, not in 30 s
   return summary(n, pkText);

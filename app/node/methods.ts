@@ -19,6 +19,7 @@ import { afterChange, afterWrite, storeFile } from './changes.js';
 import { emit } from './events.js';
 import { createStream, follow, restore, unfollow } from './follow.js';
 import { openStreamFile } from './holdings.js';
+import { announceToDht, startDht, stopDht } from './dht-presence.js';
 import { nearbyStreams, startDiscovery, stopDiscovery } from './presence.js';
 import { addNearby, ownAddresses } from './presence-mdns.js';
 import { named, streamPost, streamPosts, timeline } from './reading.js';
@@ -48,6 +49,7 @@ export function apiMethods(n: NodeState): Handlers {
       discovery: n.discovery !== null,
       peers: n.discovery?.peers().length ?? 0,
       addresses: ownAddresses(n),
+      dht: n.dht ? { port: n.dht.node.port, nodes: n.dht.node.nodeCount, announcing: n.dht.node.announcing().length } : null,
     }),
     listStreams: () => {
       const settings = settingsOf(n);
@@ -197,15 +199,17 @@ export function apiMethods(n: NodeState): Handlers {
       afterChange(n, s, { stored: [record], removed: [] }, true);
       return clean;
     },
-    setStreamSettings: ({ publicKey, serve, announce, sources }) => {
+    setStreamSettings: ({ publicKey, serve, announce, dht, sources }) => {
       const pk = formatKey(streamOf(n, publicKey).publicKey);
       const e = entryOf(n, pk);
       const settings = { ...e.settings };
       if (serve !== undefined) settings.serve = serve;
       if (announce !== undefined) settings.announce = announce;
+      if (dht !== undefined) settings.dht = dht;
       if (sources !== undefined) settings.sources = sources.map(peerId);
       n.library.updateStream(pk, { settings });
       n.discovery?.announceNow();
+      announceToDht(n);
       return summary(n, pk);
     },
     getSettings: () => settingsOf(n),
@@ -215,9 +219,10 @@ export function apiMethods(n: NodeState): Handlers {
         typeof next.name !== 'string' ||
         typeof next.discovery !== 'boolean' ||
         typeof next.serveFollowed !== 'boolean' ||
-        typeof next.notifications !== 'boolean'
+        typeof next.notifications !== 'boolean' ||
+        typeof next.dht !== 'boolean'
       ) {
-        throw new DrayerError('INVALID_ARGUMENT', 'Settings: name is text, discovery, serveFollowed and notifications are true or false.');
+        throw new DrayerError('INVALID_ARGUMENT', 'Settings: name is text, discovery, serveFollowed, notifications and dht are true or false.');
       }
       if (!Number.isFinite(next.syncIntervalS) || next.syncIntervalS < SYNC_INTERVAL_MIN_S || next.syncIntervalS > SYNC_INTERVAL_MAX_S) {
         throw new DrayerError(
@@ -234,6 +239,16 @@ export function apiMethods(n: NodeState): Handlers {
         await startDiscovery(n);
       } else if (patch.name !== undefined) {
         n.discovery?.announceNow(); // Nearby on other computers shows the new name now
+      }
+      if (next.dht !== before.dht) {
+        if (next.dht) {
+          try {
+            await startDht(n);
+          } catch (e) {
+            n.library.setSetting('settings', { ...next, dht: false }); // not on, so not saved as on
+            throw e;
+          }
+        } else if (!n.opts.dht || n.opts.dht.whenSet) await stopDht(n); // `serve --dht` keeps it for its run
       }
       if (next.syncMode !== before.syncMode) n.log(`Sync mode: ${next.syncMode}.`);
       emit(n, 'settingsChanged', next);

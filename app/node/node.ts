@@ -20,6 +20,7 @@ import { Library } from './library.js';
 import { apiMethods, type Handlers } from './methods.js';
 import { servedListing, startDiscovery } from './presence.js';
 import { mdnsStats, stopMdns } from './presence-mdns.js';
+import { startDht, stopDht } from './dht-presence.js';
 import { openOptions } from './reading.js';
 import { newSyncState, pullOnAnnouncement, scheduleSync, syncStream } from './scheduler.js';
 import { servedStream, settingsOf, type NodeOptions, type NodeState, type PullHint } from './state.js';
@@ -65,6 +66,7 @@ export class DrayerNode implements DrayerApi {
       timers: [],
       server: null,
       discovery: null,
+      dht: null,
       nearbyInfo: null,
       dataDirWatcher: null,
       pool: null,
@@ -104,6 +106,12 @@ export class DrayerNode implements DrayerApi {
       n.lan = await n.server.listen();
     }
     if (settingsOf(n).discovery && n.opts.discovery !== false && n.lan) await startDiscovery(n);
+    try {
+      await startDht(n);
+    } catch (e) {
+      if (n.opts.dht) throw e; // asked for on the command line: no node without it
+      n.log(`${(e as Error).message} The node runs on without it; turn "Reach beyond this network" off and on in Settings to try again.`);
+    }
     // Writes by other processes (the CLI beside `drayer serve`) are noticed by polling the seq.
     n.timers.push(setInterval(() => watchLocalChanges(n), 500));
     if (n.opts.autoSync !== false) scheduleSync(n);
@@ -123,6 +131,7 @@ export class DrayerNode implements DrayerApi {
     n.nearbyInfo?.stop();
     await stopMdns(n);
     await n.discovery?.stop().catch(() => {});
+    await stopDht(n).catch(() => {});
     await n.server?.close().catch(() => {});
     await n.pool?.close().catch(() => {});
     await n.uploads.close().catch(() => {});

@@ -19,6 +19,7 @@ import { openWaiting } from './holdings.js';
 import { emit } from './events.js';
 import { configuredSources, type Holder, holdersOf, lanHolders, MAX_HEARD_SOURCES, sourcesFor, urlOf } from './sources.js';
 import { heldBack, noteRound, noteSync } from './sync-report.js';
+import { dhtPulled, dhtSources, lookupOnDht } from './dht-presence.js';
 import { bytesEqual } from '../core/crypto.js';
 import type { DrayerRecord } from '../core/record.js';
 import { DEFAULT_SETTINGS, lanSkip, pausedError, remember, settingsOf, streamOf, syncModeOf, type NodeState, type PullHint, type SyncState } from './state.js';
@@ -86,6 +87,8 @@ interface Group {
   lan?: boolean;
   /** a round's configured sources: the next round starts with the next one */
   rotate?: boolean;
+  /** DHT peers: asked only when no source before them answered this time */
+  fallback?: boolean;
 }
 
 /** What a pull of a stream asks: every source (by hand), a scheduled round's plan, or a follow's. */
@@ -233,6 +236,9 @@ function roundPlan(n: NodeState, s: Stream, holders: Holder[], now: number): Gro
   // due, or a pull of this copy broke off part way (its tip may already be the newest): one holder anyway
   else if (holders.some((h) => h.mtip > 0) && (checkDue(n, pk, now) || s.unfinishedSyncs().length > 0))
     groups.push({ tries: capUnproven(holders.filter((h) => h.mtip > 0)).map((h) => ({ url: h.url })), until: 'one', lan: true });
+  // then a few peers found on the DHT, when none of the above answered
+  const dht = dhtSources(n, pk).filter((u) => !heard.has(u) && !polled.includes(u));
+  if (dht.length) groups.push({ tries: dht.map((url) => ({ url })), until: 'one', fallback: true });
   return groups;
 }
 
@@ -244,7 +250,9 @@ function roundPlan(n: NodeState, s: Stream, holders: Holder[], now: number): Gro
 function followPlan(n: NodeState, s: Stream): Group[] {
   const holders = holdersOf(n, formatKey(s.publicKey)).filter((h) => h.mtip > 0);
   const given = [...configuredSources(n, s)];
-  const tries = [...given.map((url) => ({ url })), ...holders.filter((h) => !given.includes(h.url)).map((h) => ({ url: h.url, tip: h.mtip }))];
+  const lan = holders.filter((h) => !given.includes(h.url)).map((h) => ({ url: h.url, tip: h.mtip }));
+  const dht = dhtSources(n, formatKey(s.publicKey)).filter((u) => !given.includes(u) && !lan.some((h) => h.url === u));
+  const tries = [...given.map((url) => ({ url })), ...lan, ...dht.map((url) => ({ url }))];
   return [{ tries: tries.slice(0, Math.max(FOLLOW_TRIES, given.length)), until: 'tip', lan: true }];
 }
 
@@ -252,7 +260,8 @@ function planOf(n: NodeState, s: Stream, only: string | undefined, kind: PullKin
   if (only) return [{ tries: [{ url: peerId(only) }], until: 'all' }];
   if (kind === 'follow') return followPlan(n, s);
   if (kind === 'round') return roundPlan(n, s, holdersOf(n, formatKey(s.publicKey)), Date.now());
-  return [{ tries: sourcesFor(n, s).map((url) => ({ url })), until: 'all' }];
+  const all = sourcesFor(n, s);
+  return [{ tries: [...all, ...dhtSources(n, formatKey(s.publicKey)).filter((u) => !all.includes(u))].map((url) => ({ url })), until: 'all' }];
 }
 
 async function runSyncNow(n: NodeState, pk: string, only: string | undefined, force: boolean, kind: PullKind, signal: AbortSignal): Promise<SyncReport[]> {
@@ -268,7 +277,9 @@ async function runSyncNow(n: NodeState, pk: string, only: string | undefined, fo
   const configured = configuredSources(n, s);
   const started = Date.now();
   let stopped = false;
+  let answered = false;
   for (const g of planOf(n, s, only, kind)) {
+    if (g.fallback && answered) break;
     if (g.rotate) remember(n.sync.rotation, pk, (n.sync.rotation.get(pk) ?? 0) + 1);
     for (const t of g.tries) {
       if (n.stopped || stopped) break;
@@ -283,8 +294,10 @@ async function runSyncNow(n: NodeState, pk: string, only: string | undefined, fo
       if (!force && st.nextTry > Date.now()) continue;
       const r = await pullFrom(n, s, t.url, configured.has(t.url), force, signal);
       reports.push(r);
+      dhtPulled(n, t.url, !r.error);
       if (r.cancelled) stopped = true;
       if (r.error || r.cancelled) continue;
+      answered = true;
       if (g.lan) notePulled(n, t.url, pk, t.tip);
       if (g.until === 'one') break;
       if (g.until === 'tip' && s.mtip() > 0 && s.mtip() >= (t.tip ?? 0)) break;
@@ -563,6 +576,8 @@ export async function syncRound(n: NodeState): Promise<void> {
   const holders = lanHolders(n); // what discovery heard, read once a round
   for (const [pk, s] of n.streams) {
     if (s.writable || n.stopped) continue;
+    // found for the next round (a lookup may take seconds; the round does not wait for it)
+    if (n.dht) void lookupOnDht(n, pk).catch(() => {});
     if (roundPlan(n, s, holders.get(pk) ?? [], Date.now()).length === 0) continue; // nothing to ask: no pull at all
     await syncStream(n, pk).catch(() => {});
   }

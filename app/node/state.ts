@@ -15,6 +15,7 @@ import type { StreamEntry } from './library-schema.js';
 import type { Stream } from '../store/store.js';
 import type { LanServer } from '../net/server/server.js';
 import type { Discovery } from '../net/discovery.js';
+import type { DhtNode } from '../net/dht.js';
 import type { TokenBucket } from '../net/rate.js';
 import type { NearbyLimits, NearbyVerifier } from '../net/nearby.js';
 import type { VerifierPool } from '../store/verifier.js';
@@ -29,6 +30,7 @@ export const DEFAULT_SETTINGS: Settings = {
   syncIntervalS: 60,
   notifications: false,
   syncMode: 'normal',
+  dht: false,
 };
 
 export interface NodeOptions {
@@ -47,6 +49,11 @@ export interface NodeOptions {
   /** advertise and browse on mDNS beside discovery (default true; presence-mdns.ts), and on which port (tests) */
   mdns?: boolean;
   mdnsPort?: number;
+  /**
+   * The Mainline DHT for this run: options turn it on whatever the setting says (`drayer serve --dht`),
+   * false keeps it off; undefined follows the node's setting (Settings.dht) with the public routers.
+   */
+  dht?: DhtRunOptions | false;
   /** run the automatic sync scheduler (default true) */
   autoSync?: boolean;
   /** the library's streams open once this settles (the web UI's first page served), not at once */
@@ -54,6 +61,29 @@ export interface NodeOptions {
   /** Nearby's lookup limits, for tests (default NEARBY_LIMITS) */
   nearbyLimits?: Partial<NearbyLimits>;
   log?: (msg: string) => void;
+}
+
+export interface DhtRunOptions {
+  /** HOST:PORT of the nodes to join through (default: the public routers) */
+  bootstrap?: string[];
+  /** its UDP port (default: any free one) */
+  port?: number;
+  /** the address its socket binds (default every IPv4 address) */
+  bindHost?: string;
+  /** announce every stream served, not only those set findable (an always-on mirror) */
+  announceAll?: boolean;
+  /** join only while the node's setting (Settings.dht) is on: these options then say only how */
+  whenSet?: boolean;
+}
+
+/** The node in the Mainline DHT (dht-presence.ts). */
+export interface DhtPresence {
+  readonly node: DhtNode;
+  readonly announceAll: boolean;
+  /** when each followed stream was last looked up, so that rounds do not look it up every time */
+  readonly lookedUp: Map<string, number>;
+  /** brings the announced set up to date now and then */
+  readonly timer: NodeJS.Timeout;
 }
 
 export interface PeerState {
@@ -125,6 +155,8 @@ export interface NodeState {
   timers: NodeJS.Timeout[];
   server: LanServer | null;
   discovery: Discovery | null;
+  /** the Mainline DHT, while joined (dht-presence.ts) */
+  dht: DhtPresence | null;
   /** what Nearby shows: announced streams whose node answered with their signed drayer/info */
   nearbyInfo: NearbyVerifier | null;
   dataDirWatcher: DataDirWatcher | null;

@@ -155,6 +155,13 @@ export function Settings() {
               checked={node.serveFollowed}
               onChange={(v) => void save({ serveFollowed: v })}
             />
+            <Toggle
+              id="dht"
+              label="Reach beyond this network"
+              hint="Find followed streams on the internet through the public BitTorrent DHT; anyone there can see this computer's address beside the streams you make findable."
+              checked={node.dht}
+              onChange={(v) => void save({ dht: v })}
+            />
             <div className="setting-row">
               <div className="setting-text">
                 <span className="setting-label" id="sync-mode-label">

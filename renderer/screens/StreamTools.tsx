@@ -11,6 +11,8 @@ import { messageOf } from '../stores/errors';
 import { serverProblem, useStreamTools } from '../stores/streamTools';
 import { syncView, useSync } from '../stores/sync';
 import { useUi } from '../stores/ui';
+import { useSettings } from '../stores/settings';
+import { useStreams } from '../stores/streams';
 
 const host = (u: string) => u.replace(/^https?:\/\//, '').replace(/\/+$/, '');
 
@@ -164,6 +166,43 @@ function ServersEditor({ d }: { d: StreamDetails }) {
   );
 }
 
+/** "Findable on the internet": this stream announced on the DHT, with what that tells the world. */
+function FindableRow({ d }: { d: StreamDetails }) {
+  const setFindable = useStreams((s) => s.setFindable);
+  const reach = useSettings((s) => s.node?.dht);
+  const toast = useUi((s) => s.toast);
+  const [busy, setBusy] = useState(false);
+  return (
+    <div className="tool-row">
+      <div className="setting-text">
+        <label htmlFor="stream-findable" className="setting-label">
+          Findable on the internet
+        </label>
+        <p className="setting-hint" id="stream-findable-hint">
+          Anyone who has this stream's key can find this computer's address in the public BitTorrent DHT and fetch the stream from it.
+          {reach === false ? ' It takes effect while "Reach beyond this network" is on in Settings.' : ''}
+        </p>
+      </div>
+      <input
+        id="stream-findable"
+        type="checkbox"
+        role="switch"
+        className="switch"
+        checked={d.dht}
+        disabled={busy}
+        aria-describedby="stream-findable-hint"
+        onChange={(e) => {
+          const on = e.target.checked;
+          setBusy(true);
+          setFindable(d.publicKey, on)
+            .catch((err: unknown) => toast(messageOf(err), 'error'))
+            .finally(() => setBusy(false));
+        }}
+      />
+    </div>
+  );
+}
+
 /** The card of tools under a stream's header, folded until opened. */
 export function StreamToolsCard({ d }: { d: StreamDetails }) {
   const openDialog = useUi((s) => s.openDialog);
@@ -185,6 +224,7 @@ export function StreamToolsCard({ d }: { d: StreamDetails }) {
         </div>
       </div>
       <ServersEditor d={d} />
+      <FindableRow d={d} />
       {d.owned ? (
         <div className="tool-row">
           <div className="setting-text">

@@ -57,6 +57,8 @@ interface StreamsState {
   followNearby(n: NearbyStream, scope?: FollowScope): Promise<StreamSummary>;
   /** where to sync a followed stream from (replaces the addresses the user gave) */
   setSources(publicKey: string, urls: string[]): Promise<void>;
+  /** "Findable on the internet": announced on the DHT while the node's DHT is on */
+  setFindable(publicKey: string, on: boolean): Promise<void>;
   unfollow(publicKey: string, deleteData: boolean): Promise<void>;
 }
 
@@ -123,6 +125,10 @@ export const useStreams = create<StreamsState>()((set, get) => ({
   async setSources(publicKey, urls) {
     await transport().call('setStreamSettings', { publicKey, sources: urls });
     await get().load();
+  },
+  async setFindable(publicKey, on) {
+    await transport().call('setStreamSettings', { publicKey, dht: on });
+    await Promise.all([get().load(), get().loadDetails(publicKey)]);
   },
   async unfollow(publicKey, deleteData) {
     await transport().call('unfollow', { publicKey, deleteData });

@@ -1,0 +1,72 @@
+// "Reach beyond this network" (Settings) and "Findable on the internet" (a stream's tools) in the
+// desktop UI: a real Chromium against a real headless node. The node is given a bootstrap node on
+// 127.0.0.1 where nothing listens (`--dht-bootstrap` without `--dht`: used when the setting turns
+// the DHT on), and DRAYER_DHT_NO_PUBLIC, so turning it on here never reaches the public routers.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Locator } from 'playwright-core';
+import { assertAccessible, go, shoot, uiSuite } from './ui-harness.js';
+
+process.env.DRAYER_DHT_NO_PUBLIC = '1';
+const ui = uiSuite();
+
+/** Until a switch shows `want` (the node answered), or fail after 10 s. */
+async function becomes(sw: Locator, want: boolean): Promise<void> {
+  const t0 = Date.now();
+  while ((await sw.isChecked()) !== want) {
+    if (Date.now() - t0 > 10_000) assert.fail(`the switch stayed ${!want}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+test('Settings turns the DHT on and off; a stream is made findable from its page', async () => {
+  const node = await ui.node('dht', { args: ['--dht-bootstrap', '127.0.0.1:9'] });
+  const s = await node.call('createStream', { name: 'Field notes' });
+  await node.call('post', { publicKey: s.publicKey, title: 'Hello', body: 'from far away' });
+
+  await ui.withApp(node.url, { width: 1280, height: 800 }, async ({ page, problems }) => {
+    await go(page, '#/settings');
+    const reach = page.getByRole('switch', { name: 'Reach beyond this network' });
+    await reach.waitFor();
+    assert.equal(await reach.isChecked(), false, 'off by default');
+    await reach.scrollIntoViewIfNeeded();
+    await reach.click();
+    await becomes(page.locator('#dht'), true);
+    const st = (await node.call('status', undefined)) as { dht: { port: number } | null };
+    assert.ok(st.dht && st.dht.port > 0, 'the node joined');
+    await shoot(page, 'dht-settings-light-wide');
+    await assertAccessible(page, 'settings with the DHT');
+
+    await go(page, `#/stream/${encodeURIComponent(s.publicKey)}`);
+    await page.getByText('Stream file, servers and key').click();
+    const findable = page.getByRole('switch', { name: 'Findable on the internet' });
+    await findable.waitFor();
+    assert.equal(await findable.isChecked(), false, 'off by default');
+    await findable.click();
+    await becomes(page.locator('#stream-findable'), true);
+    const list = (await node.call('listStreams', undefined)) as { publicKey: string; dht: boolean }[];
+    assert.equal(list.find((x) => x.publicKey === s.publicKey)?.dht, true);
+    await page.locator('#stream-findable').scrollIntoViewIfNeeded();
+    await shoot(page, 'dht-stream-findable-light-wide');
+    assert.deepEqual(problems.errors, []);
+  });
+
+  await ui.withApp(node.url, { width: 390, height: 844, dark: true }, async ({ page, problems }) => {
+    await go(page, '#/settings');
+    const reach = page.getByRole('switch', { name: 'Reach beyond this network' });
+    await reach.scrollIntoViewIfNeeded();
+    assert.equal(await reach.isChecked(), true, 'kept');
+    await shoot(page, 'dht-settings-dark-narrow');
+    await reach.click();
+    await becomes(page.locator('#dht'), false);
+    assert.equal(((await node.call('status', undefined)) as { dht: unknown }).dht, null, 'the node left the DHT');
+
+    await go(page, `#/stream/${encodeURIComponent(s.publicKey)}`);
+    await page.getByText('Stream file, servers and key').click();
+    await page.locator('#stream-findable').scrollIntoViewIfNeeded();
+    // with the DHT off, the row says the setting waits for it
+    await page.getByText('It takes effect while "Reach beyond this network" is on in Settings.').waitFor();
+    await shoot(page, 'dht-stream-findable-dark-narrow');
+    assert.deepEqual(problems.errors, []);
+  });
+});
