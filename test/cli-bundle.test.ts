@@ -76,6 +76,21 @@ test('the bundled `drayer serve --ui` starts, serves the API and the page, and l
       `loaded outside the bundle: ${ours.filter((l) => !l.includes('/dist/bundle/')).join('\n')}`,
     );
     assert.ok(ours.length <= 30, `${ours.length} module files loaded before the node was ready:\n${ours.join('\n')}`);
+    // As unbundled (startup-modules.test.ts): zod, hash-wasm and tweetnacl wait until their work comes.
+    const packages = new Set<string>();
+    for (const l of loadedAtStart) {
+      const url = l.slice('LOADED '.length);
+      const m = /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url);
+      if (m) packages.add(m[1]!);
+      if (!url.includes('/dist/bundle/')) continue;
+      const map = JSON.parse(fs.readFileSync(fileURLToPath(url) + '.map', 'utf8')) as { sources: string[] };
+      for (const src of map.sources) {
+        const b = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(src);
+        if (b) packages.add(b[1]!);
+      }
+    }
+    assert.ok(packages.has('better-sqlite3') && packages.has('@msgpack/msgpack'), `the probe sees packages: ${[...packages].join(', ')}`);
+    for (const pkg of ['zod', 'hash-wasm', 'tweetnacl']) assert.ok(!packages.has(pkg), `${pkg} is loaded at start-up (loaded: ${[...packages].join(', ')})`);
   } finally {
     p.kill('SIGTERM');
     assert.equal(

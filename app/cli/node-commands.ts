@@ -89,7 +89,7 @@ registerCommand({
     const uiPort = opts['ui-port'] === undefined ? undefined : portOption(opts['ui-port'], 'ui-port', 0);
     const { DrayerNode } = await import('../node/node.js');
     const log = (m: string) => note(m);
-    // With the web UI, the library's streams open once its first page has painted (WebUi.startedUp).
+    // With the web UI, the library's streams open once its first page has painted and the API's schemas are in (WebUi.schemasLoaded).
     let uiStarted: (p: Promise<void>) => void = () => {};
     const openStreamsAfter = opts.ui ? new Promise<void>((resolve) => (uiStarted = (p) => void p.then(resolve, resolve))) : undefined;
     const start = (p: number) =>
@@ -114,7 +114,7 @@ registerCommand({
       webui = new WebUi(node, { port: uiPort, stateFile: path.join(dataDir, WEBUI_STATE) });
       try {
         ui = await webui.listen();
-        uiStarted(webui.startedUp());
+        uiStarted(webui.schemasLoaded());
       } catch (e) {
         // no node without the UI that was asked for: stop it, then say why
         await webui.close().catch(() => {});
