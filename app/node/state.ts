@@ -48,6 +48,8 @@ export interface NodeOptions {
   autoSync?: boolean;
   /** the library's streams open once this settles (the web UI's first page served), not at once */
   openStreamsAfter?: Promise<unknown>;
+  /** whether a person is using the UI right now (its requests coming): the opening of the streams then gives way */
+  uiBusy?: () => boolean;
   log?: (msg: string) => void;
 }
 
