@@ -6,7 +6,9 @@
 //    `drayer:timeline-painted` mark, read as wall-clock time), the browser already running;
 //    readyMs is the part until the node printed its UI link (open, index check, listen).
 //  * search: the API's search (HTTP POST /api/search, as the UI calls it) for each prefix of
-//    several queries typed letter by letter, median and p95 of the round trips; searchUi: the
+//    several queries typed letter by letter, median and p95 of the round trips; searchNode: the
+//    node's own part of each (its Server-Timing header; slow ones are logged with its parts:
+//    reading the request, checking its argument, answering); searchUi: the
 //    same in the page, from typing the query to its results painted, less the UI's 200 ms pause.
 //  * newPost: a post written at a LanServer that the live stream follows, then `syncNow` asked
 //    of the node (what a LAN announcement starts), until its card is painted on the open Home.
@@ -101,6 +103,10 @@ function startNode(data: string, prof?: string): Promise<Child> {
   });
 }
 
+/** The node's own part of the last API call (its Server-Timing), ms. */
+let lastNodeMs = 0;
+let lastTiming = '';
+
 async function api<T>(c: Child, method: string, arg: unknown): Promise<T> {
   const origin = new URL(c.ui).origin;
   const res = await fetch(`${origin}/api/${method}`, {
@@ -109,6 +115,8 @@ async function api<T>(c: Child, method: string, arg: unknown): Promise<T> {
     body: JSON.stringify(arg ?? {}),
   });
   const env = (await res.json()) as { ok: boolean; value?: T; error?: { message: string } };
+  lastTiming = res.headers.get('server-timing') ?? '';
+  lastNodeMs = Number(/node;dur=([\d.]+)/.exec(lastTiming)?.[1] ?? NaN);
   if (!env.ok) throw new Error(`${method}: ${env.error?.message}`);
   return env.value as T;
 }
@@ -175,6 +183,8 @@ interface Figures {
   startMs: number;
   rssAfterStartMiB: number;
   search: ReturnType<typeof stats>;
+  /** the node's own part of each search (its Server-Timing): the rest of a round trip is waiting */
+  searchNode: ReturnType<typeof stats>;
   searchUi: ReturnType<typeof stats>;
   newPost: ReturnType<typeof stats>;
   rssAfterQueriesMiB: number;
@@ -203,11 +213,17 @@ async function measure(browser: Browser, size: LibrarySize, prof: string | undef
     const rssStart = rssMiB(child.proc.pid!);
 
     const searchMs: number[] = [];
+    const searchNodeMs: number[] = [];
+    const slow: string[] = [];
     for (const q of typed()) {
       const t0 = performance.now();
       await api(child, 'search', { query: q, limit: 50 });
-      searchMs.push(performance.now() - t0);
+      const ms = performance.now() - t0;
+      searchMs.push(ms);
+      searchNodeMs.push(lastNodeMs);
+      if (ms > GOALS.searchP95Ms) slow.push(`${q}: ${Math.round(ms)} ms (${lastTiming.replace(/;dur=/g, ' ')})`);
     }
+    if (slow.length) log(`slow searches (${size.streams} streams): ${slow.join('; ')}`);
 
     // The live stream now follows the LanServer; new posts there reach the open Home by sync.
     await api(child, 'setStreamSettings', { publicKey: built.livePk, sources: [`http://127.0.0.1:${port}`] });
@@ -236,6 +252,7 @@ async function measure(browser: Browser, size: LibrarySize, prof: string | undef
       startMs: round1(startMs),
       rssAfterStartMiB: rssStart.rss,
       search: stats(searchMs),
+      searchNode: stats(searchNodeMs),
       searchUi: stats(uiMs),
       newPost: stats(newMs),
       rssAfterQueriesMiB: rssEnd.rss,

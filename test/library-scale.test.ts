@@ -86,7 +86,7 @@ test(`search ranks the newest ${RANKED} matches when more match; fewer, it ranks
   lib.close();
 });
 
-test('a word of one letter is not weighed (it matches most of a library): its matches come newest first; longer ones best first', () => {
+test('a word of one letter, or a last word (still typed) of two, is not weighed: its matches come newest first; longer ones best first', () => {
   const lib = Library.open(tmpDir());
   const a = withStream(lib, 'alice');
   // The oldest post matches "m" and "moss" best (the word three times, short); newer ones once, in longer text.
@@ -113,8 +113,16 @@ test('a word of one letter is not weighed (it matches most of a library): its ma
     lib.search('M\u0301').map((h) => h.key),
     newestFirst,
   );
-  // Two letters and more: weighed, the best match first.
-  assert.equal(lib.search('mo')[0]!.key, 'best');
+  // The word being typed (the last) weighs only from three letters on: two start too many words.
+  assert.deepEqual(
+    lib.search('mo').map((h) => h.key),
+    newestFirst,
+  );
+  assert.deepEqual(
+    lib.search('walk mo').map((h) => h.key),
+    newestFirst.filter((k) => k !== 'best'),
+  );
+  assert.equal(lib.search('mos')[0]!.key, 'best');
   assert.equal(lib.search('moss')[0]!.key, 'best');
   a.close();
   lib.close();

@@ -166,3 +166,49 @@ test('with a web UI that no page visits, the streams open all the same, a few se
     await node.stop();
   }
 });
+
+test('while the web UI is busy the opening of the streams gives way, a slice now and then, and goes on when it is not', async () => {
+  const dataDir = path.join(tmpDir(), 'data');
+  const opts = { dataDir, host: null, discovery: false, autoSync: false } as const;
+  let node = await DrayerNode.start(opts);
+  const count = 120;
+  for (let i = 0; i < count; i++) await node.call('createStream', { name: `stream ${i}` });
+  await node.stop();
+
+  let busy = true;
+  node = await DrayerNode.start({ ...opts, openStreamsAfter: Promise.resolve(), uiBusy: () => busy });
+  try {
+    const n = stateOf(node);
+    const opened = () => count - n.streams.unopened().length;
+    for (let i = 0; i < 500 && opened() === 0; i++) await new Promise((r) => setTimeout(r, 5));
+    assert.ok(opened() > 0, 'the first slice opens some');
+    await new Promise((r) => setTimeout(r, 300));
+    // A slice lasts 8 ms and, while the UI is busy, the next one waits up to 250 ms: all 120 never fit.
+    assert.ok(opened() < count, `the opening gave way while the UI was busy (${opened()} of ${count} open)`);
+    busy = false;
+    for (let i = 0; i < 500 && opened() < count; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(opened(), count, 'then every stream opens');
+  } finally {
+    await node.stop();
+  }
+
+  // The web UI is busy while it answers and a little after (a search typed asks again within that).
+  node = await DrayerNode.start(opts);
+  const ui = new WebUi(node, {});
+  try {
+    const { token, port } = await ui.listen();
+    assert.equal(ui.busy(), false, 'no call yet');
+    const res = await fetch(`http://127.0.0.1:${port}/api/status`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: '{}',
+    });
+    assert.equal(res.status, 200);
+    assert.equal(ui.busy(), true, 'just answered');
+    await new Promise((r) => setTimeout(r, 400));
+    assert.equal(ui.busy(), false, 'quiet again');
+  } finally {
+    await ui.close();
+    await node.stop();
+  }
+});

@@ -4,7 +4,6 @@
 // (SQLite, crypto, files) load inside `run`, so `drayer help` and `--version` start instantly.
 // Exit codes: 0 done, 1 failed (a sentence on stderr says why), 2 misused (usage on stderr).
 import * as fs from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { isDrayerError } from '../core/errors.js';
 import { addCommand, catCommand } from './file-commands.js';
@@ -33,27 +32,18 @@ for (const c of [
 }
 
 /**
- * Modules (relative to this file) that register more commands when imported: the network
- * commands `clone`, `sync`, `serve`, `ui-link`. They load only when a command is not built in or
- * for `help`, and a module that does not exist (yet) is skipped.
+ * Modules that register more commands when imported: the network commands `clone`, `sync`,
+ * `serve`, `ui-link`. They load only when a command is not built in or for `help`. Named
+ * literally, so the bundler (scripts/build-cli.mjs) follows them into chunks of their own.
  */
-export const EXTENSION_MODULES: string[] = ['./pull-commands.js', './node-commands.js'];
+export const EXTENSION_MODULES: (() => Promise<unknown>)[] = [() => import('./pull-commands.js'), () => import('./node-commands.js')];
 
 let extensionsLoaded = false;
 
 async function loadExtensions(): Promise<void> {
   if (extensionsLoaded) return;
   extensionsLoaded = true;
-  for (const spec of EXTENSION_MODULES) {
-    const url = new URL(spec, import.meta.url);
-    try {
-      await import(url.href);
-    } catch (e) {
-      // Only "this very module is absent" is expected; a broken extension must surface.
-      const missing = (e as { code?: string }).code === 'ERR_MODULE_NOT_FOUND' && String((e as Error).message).includes(fileURLToPath(url));
-      if (!missing) throw e;
-    }
-  }
+  for (const load of EXTENSION_MODULES) await load();
 }
 
 // ---------- help and dispatch ----------

@@ -105,11 +105,22 @@ registerCommand({
     const uiPort = opts['ui-port'] === undefined ? undefined : portOption(opts['ui-port'], 'ui-port', 0);
     const { DrayerNode } = await import('../node/node.js');
     const log = (m: string) => note(m);
-    // With the web UI, the library's streams open once its first page has painted (WebUi.startedUp).
+    // With the web UI, the library's streams open once its first page has painted and the API's schemas are in (WebUi.schemasLoaded).
     let uiStarted: (p: Promise<void>) => void = () => {};
     const openStreamsAfter = opts.ui ? new Promise<void>((resolve) => (uiStarted = (p) => void p.then(resolve, resolve))) : undefined;
+    // …and give way while a person uses it (WebUi.busy).
+    let uiBusy = () => false;
     const start = (p: number) =>
-      DrayerNode.start({ dataDir, host, port: p, discovery: opts['no-discovery'] === true ? false : undefined, dht, log, openStreamsAfter });
+      DrayerNode.start({
+        dataDir,
+        host,
+        port: p,
+        discovery: opts['no-discovery'] === true ? false : undefined,
+        dht,
+        log,
+        openStreamsAfter,
+        uiBusy: () => uiBusy(),
+      });
     // A start that fails stops whatever it had started (DrayerNode.start), so nothing is left half-running.
     let node;
     try {
@@ -127,10 +138,12 @@ registerCommand({
     let webui: import('../node/webui.js').WebUi | null = null;
     if (opts.ui) {
       const { WebUi } = await import('../node/webui.js');
-      webui = new WebUi(node, { port: uiPort, stateFile: path.join(dataDir, WEBUI_STATE) });
+      const w = new WebUi(node, { port: uiPort, stateFile: path.join(dataDir, WEBUI_STATE) });
+      webui = w;
+      uiBusy = () => w.busy();
       try {
         ui = await webui.listen();
-        uiStarted(webui.startedUp());
+        uiStarted(webui.schemasLoaded());
       } catch (e) {
         // no node without the UI that was asked for: stop it, then say why
         await webui.close().catch(() => {});

@@ -48,6 +48,13 @@ export function openKnownStreams(n: NodeState): void {
 
 /** How long the opening of held streams runs before it lets other work (the UI's requests) go first. */
 const OPEN_SLICE_MS = 8;
+/**
+ * While the UI is busy (a search typed letter by letter), the opening waits between slices, this
+ * long at a time and at most GIVE_WAY_MAX_MS before its next slice, so it always goes on: else
+ * each answer waited behind a slice, and the slices took the CPU the answers needed.
+ */
+const GIVE_WAY_MS = 25;
+const GIVE_WAY_MAX_MS = 250;
 
 const opening = new WeakMap<NodeState, Promise<void>>();
 
@@ -77,6 +84,9 @@ async function openAll(n: NodeState): Promise<void> {
     n.streams.get(pk);
     if (performance.now() - slice > OPEN_SLICE_MS) {
       await new Promise((r) => setImmediate(r));
+      for (let waited = 0; waited < GIVE_WAY_MAX_MS && n.opts.uiBusy?.() && !n.stopped; waited += GIVE_WAY_MS) {
+        await new Promise((r) => setTimeout(r, GIVE_WAY_MS));
+      }
       slice = performance.now();
     }
   }

@@ -60,6 +60,8 @@ export interface NodeOptions {
   openStreamsAfter?: Promise<unknown>;
   /** Nearby's lookup limits, for tests (default NEARBY_LIMITS) */
   nearbyLimits?: Partial<NearbyLimits>;
+  /** whether a person is using the UI right now (its requests coming): the opening of the streams then gives way */
+  uiBusy?: () => boolean;
   log?: (msg: string) => void;
 }
 
