@@ -97,6 +97,7 @@ export class Listings {
       this.host.lan.newInterval();
       if (this.fullDigest && bytesEqual(digest, this.fullDigest)) {
         this.host.counters.suppressed += all.length - list.length;
+        this.host.counters.listedPeriodic += list.filter((s) => !s.own).length;
         this.streams(list, false, digest, MAX_ANNOUNCE_PARTS);
         return;
       } // else our holdings changed since our last full listing: a full one
@@ -104,6 +105,7 @@ export class Listings {
     let list = all;
     if (this.rotate > 0 && this.rotate < all.length) list = [...all.slice(this.rotate), ...all.slice(0, this.rotate)];
     // the digest only when one round lists every stream: a receiver can then hold the listing
+    this.host.counters.listedFull += all.length;
     let covered = this.streams(list, true, digest, MAX_ANNOUNCE_PARTS, true);
     this.fullDigest = covered < all.length ? undefined : digest;
     this.listed = covered < all.length ? undefined : new Set(all.map((s) => hexOf(s.publicKey)));
@@ -120,6 +122,7 @@ export class Listings {
     const added = all.filter((_, i) => !listed.has(keys[i]!));
     if (added.length === 0 || all.length - added.length !== listed.size) return false; // some went: a full listing says which
     if (this.streams(added, false, digest, 1, true) < added.length) return false;
+    this.host.counters.listedDelta += added.length;
     this.fullDigest = digest;
     this.listed = new Set(keys);
     return true;

@@ -78,4 +78,10 @@ export interface DiscoveryStats {
   suppressed: number;
   /** record announcements not sent: a mirror's, of a record the LAN already announced */
   recordsSuppressed: number;
+  /** stream entries we announced, by why: mirrored ones in periodic announcements, full listings, deltas, answers to an older M-tip heard, answers to asks */
+  listedPeriodic: number;
+  listedFull: number;
+  listedDelta: number;
+  listedNewer: number;
+  listedAsk: number;
 }

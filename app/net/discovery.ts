@@ -110,6 +110,11 @@ export class Discovery extends EventEmitter {
     errors: 0,
     suppressed: 0,
     recordsSuppressed: 0,
+    listedPeriodic: 0,
+    listedFull: 0,
+    listedDelta: 0,
+    listedNewer: 0,
+    listedAsk: 0,
   };
 
   constructor(opts: DiscoveryOptions) {
@@ -487,6 +492,7 @@ export class Discovery extends EventEmitter {
       if (!last || now - last.at >= ASK_ANSWER_SPACING_MS || last.mtip < mine.mtip) {
         if (this.answered.size >= 1024) this.answered.clear();
         this.answered.set(k, { at: now, mtip: mine.mtip });
+        this.counters.listedAsk++;
         this.listings.streams([mine], false, this.listings.fullDigest);
       }
     }
@@ -510,6 +516,7 @@ export class Discovery extends EventEmitter {
         if (s && this.lan.othersAt(key, s.mtip, since) === 0) list.push(s);
       }
       this.newer.clear();
+      this.counters.listedNewer += list.length;
       if (list.length > 0) this.listings.streams(list, false, this.listings.fullDigest, MAX_ANNOUNCE_PARTS);
     }, delay);
     this.newerTimer.unref();
