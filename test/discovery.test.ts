@@ -10,6 +10,8 @@ import { decode } from '@msgpack/msgpack';
 import { randomBytes } from '../app/core/crypto.js';
 import { Discovery } from '../app/net/discovery.js';
 import { PeerTable } from '../app/net/discovery-peers.js';
+import { Listings, Ours } from '../app/net/discovery-listings.js';
+import { LanTips } from '../app/net/discovery-trickle.js';
 import { buildAnnouncePackets, cleanName, MAGIC, MAX_PACKET } from '../app/net/discovery-wire.js';
 import { ANNOUNCED_PULLS, ANNOUNCED_PULLS_PER_ADDRESS } from '../app/node/scheduler.js';
 import { netnsAvailable, NETNS_SKIP_REASON, runInNetns } from './netns.js';
@@ -87,6 +89,46 @@ test("a peer's newer M-tips are no change of its holdings (Nearby rechecks none 
   assert.equal(table.announce(msg([{ publicKey: a, mtip: 6, name: 'A2' }]), 'n1', '10.0.0.2', now + 30).changed, true, 'a new name');
   assert.equal(table.announce(msg([{ publicKey: a, mtip: 6, name: 'A2' }], 'desk'), 'n1', '10.0.0.2', now + 40).changed, true, "the peer's name");
   assert.equal(table.peer('n2', '10.0.0.2', now), undefined);
+});
+
+test("Trickle: a mirror counts a whole interval's announcements, so the writer's, heard before its last periodic one, still spares it listing the stream", () => {
+  const lan = new LanTips();
+  const [mine, theirs] = [randomBytes(32), randomBytes(32)];
+  const streams = [
+    { publicKey: mine, mtip: 5, own: true },
+    { publicKey: theirs, mtip: 7 },
+  ];
+  const counters = {
+    sent: 0,
+    received: 0,
+    dropped: 0,
+    rateLimited: 0,
+    oversize: 0,
+    invalid: 0,
+    own: 0,
+    unsent: 0,
+    errors: 0,
+    suppressed: 0,
+    recordsSuppressed: 0,
+    listedPeriodic: 0,
+    listedFull: 0,
+    listedDelta: 0,
+    listedNewer: 0,
+    listedAsk: 0,
+  };
+  const sent: Uint8Array[] = [];
+  const ours = new Ours({ httpPort: () => 8000, name: () => 'n', streams: () => streams }, () => {});
+  const l = new Listings({ nodeId: randomBytes(16), intervalMs: 30_000, lan, counters, ours, send: (p) => sent.push(p) });
+  l.send(true); // a full listing first (as at start)
+  // its writer announced `theirs` at our M-tip a moment ago; then our periodic announcement goes out…
+  lan.noteHeard(Buffer.from(theirs).toString('hex'), '10.0.0.9', 7, Date.now() - 50);
+  l.send(false);
+  assert.equal(counters.listedPeriodic, 0, 'the writer announced it this interval');
+  // …and the next one, sooner than a whole interval later (periodic ones come every 3/4 to 1 interval)
+  l.send(false);
+  assert.equal(counters.listedPeriodic, 0, "the writer's announcement is within the last interval: still not listed");
+  assert.equal(counters.suppressed, 2);
+  assert.equal(sent.length, 3);
 });
 
 test('names are cut to 64 UTF-8 bytes without splitting characters, control characters removed', () => {

@@ -91,10 +91,14 @@ export class Listings {
     const digest = holdingsDigest(all);
     if (!full && delta && this.sendDelta(all, digest)) return;
     if (!full) {
-      const since = this.lastPeriodic;
+      // What was heard over a whole interval counts, not only since our last periodic one (as
+      // short as 3/4 of it): a writer announces its stream at least once an interval, so its
+      // announcement is always in the window, and mirrors whose window missed it no longer list
+      // the stream (at N = 40, ~2 mirrored entries a packet).
+      const since = Math.min(this.lastPeriodic, now - this.host.intervalMs);
       this.lastPeriodic = now;
       const list = all.filter((s) => s.own || this.host.lan.othersAt(hexOf(s.publicKey), s.mtip, since) < SUPPRESS_K);
-      this.host.lan.newInterval();
+      this.host.lan.newInterval(now, this.host.intervalMs);
       if (this.fullDigest && bytesEqual(digest, this.fullDigest)) {
         this.host.counters.suppressed += all.length - list.length;
         this.host.counters.listedPeriodic += list.filter((s) => !s.own).length;

@@ -70,9 +70,12 @@ export class LanTips {
     return n;
   }
 
-  /** Our periodic announcement went out: a new interval counts afresh. */
-  newInterval(): void {
-    this.heard.clear();
+  /** Our periodic announcement went out: what was heard longer than `keepMs` ago is forgotten. */
+  newInterval(now: number, keepMs: number): void {
+    for (const [k, h] of this.heard) {
+      for (const [who, x] of h) if (now - x.at > keepMs) h.delete(who);
+      if (h.size === 0) this.heard.delete(k);
+    }
   }
 
   /** The LAN announced stream `k` at M-tip `mod`. */
