@@ -12,6 +12,7 @@ import { Discovery } from '../app/net/discovery.js';
 import { PeerTable } from '../app/net/discovery-peers.js';
 import { Listings, Ours } from '../app/net/discovery-listings.js';
 import { LanTips } from '../app/net/discovery-trickle.js';
+import { newDiscoveryStats } from '../app/net/discovery-types.js';
 import { buildAnnouncePackets, cleanName, MAGIC, MAX_PACKET } from '../app/net/discovery-wire.js';
 import { ANNOUNCED_PULLS, ANNOUNCED_PULLS_PER_ADDRESS } from '../app/node/scheduler.js';
 import { netnsAvailable, NETNS_SKIP_REASON, runInNetns } from './netns.js';
@@ -98,24 +99,7 @@ test("Trickle: a mirror counts a whole interval's announcements, so the writer's
     { publicKey: mine, mtip: 5, own: true },
     { publicKey: theirs, mtip: 7 },
   ];
-  const counters = {
-    sent: 0,
-    received: 0,
-    dropped: 0,
-    rateLimited: 0,
-    oversize: 0,
-    invalid: 0,
-    own: 0,
-    unsent: 0,
-    errors: 0,
-    suppressed: 0,
-    recordsSuppressed: 0,
-    listedPeriodic: 0,
-    listedFull: 0,
-    listedDelta: 0,
-    listedNewer: 0,
-    listedAsk: 0,
-  };
+  const counters = newDiscoveryStats();
   const sent: Uint8Array[] = [];
   const ours = new Ours({ httpPort: () => 8000, name: () => 'n', streams: () => streams }, () => {});
   const l = new Listings({ nodeId: randomBytes(16), intervalMs: 30_000, lan, counters, ours, send: (p) => sent.push(p) });

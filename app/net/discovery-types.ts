@@ -85,3 +85,25 @@ export interface DiscoveryStats {
   listedNewer: number;
   listedAsk: number;
 }
+
+/** Counters at zero, as a new Discovery starts. */
+export function newDiscoveryStats(): DiscoveryStats {
+  return {
+    sent: 0,
+    received: 0,
+    dropped: 0,
+    rateLimited: 0,
+    oversize: 0,
+    invalid: 0,
+    own: 0,
+    unsent: 0,
+    errors: 0,
+    suppressed: 0,
+    recordsSuppressed: 0,
+    listedPeriodic: 0,
+    listedFull: 0,
+    listedDelta: 0,
+    listedNewer: 0,
+    listedAsk: 0,
+  };
+}

@@ -9,7 +9,16 @@ import { bytesEqual } from '../core/crypto.js';
 import { type DrayerRecord, toWire } from '../core/record.js';
 import { type NearbyStream, type Peer, PeerTable } from './discovery-peers.js';
 import { GroupSocket, networkKey } from './discovery-socket.js';
-import type { AskEvent, DiscoveryOptions, DiscoveryStats, HelloEvent, PeerChangedEvent, RecordEvent, StreamEvent } from './discovery-types.js';
+import {
+  type AskEvent,
+  type DiscoveryOptions,
+  type DiscoveryStats,
+  type HelloEvent,
+  newDiscoveryStats,
+  type PeerChangedEvent,
+  type RecordEvent,
+  type StreamEvent,
+} from './discovery-types.js';
 import { FullAsks, LanTips } from './discovery-trickle.js';
 import { Listings, Ours } from './discovery-listings.js';
 import {
@@ -98,24 +107,7 @@ export class Discovery extends EventEmitter {
   private readonly sendBucket: TokenBucket;
   private readonly answered = new Map<string, { at: number; mtip: number }>();
   private readonly warned = new Map<string, number>();
-  private readonly counters: DiscoveryStats = {
-    sent: 0,
-    received: 0,
-    dropped: 0,
-    rateLimited: 0,
-    oversize: 0,
-    invalid: 0,
-    own: 0,
-    unsent: 0,
-    errors: 0,
-    suppressed: 0,
-    recordsSuppressed: 0,
-    listedPeriodic: 0,
-    listedFull: 0,
-    listedDelta: 0,
-    listedNewer: 0,
-    listedAsk: 0,
-  };
+  private readonly counters: DiscoveryStats = newDiscoveryStats();
 
   constructor(opts: DiscoveryOptions) {
     super();
