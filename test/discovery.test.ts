@@ -115,6 +115,29 @@ test("Trickle: a mirror counts a whole interval's announcements, so the writer's
   assert.equal(sent.length, 3);
 });
 
+test("Trickle: when more mirrors than it remembers listed a stream, the writer's announcement of a new record still counts", () => {
+  const lan = new LanTips();
+  const theirs = randomBytes(32);
+  const k = Buffer.from(theirs).toString('hex');
+  const streams = [{ publicKey: theirs, mtip: 7 }];
+  const counters = newDiscoveryStats();
+  const ours = new Ours({ httpPort: () => 8000, name: () => 'n', streams: () => streams }, () => {});
+  const l = new Listings({ nodeId: randomBytes(16), intervalMs: 30_000, lan, counters, ours, send: () => {} });
+  l.send(true);
+  // twelve mirrors listed it at the old M-tip (as all do while a LAN converges)…
+  const now = Date.now();
+  for (let i = 0; i < 12; i++) lan.noteHeard(k, `10.0.0.${10 + i}`, 6, now - 5000 + i);
+  // …then its writer posts: a record packet at the new M-tip, which we pulled too
+  lan.noteHeard(k, '10.0.0.2', 7, now - 100);
+  assert.equal(lan.othersAt(k, 7, now - 30_000), 1, 'the writer is remembered');
+  l.send(false);
+  assert.equal(counters.listedPeriodic, 0, 'the writer announced our M-tip: we do not list it');
+  assert.equal(counters.suppressed, 1);
+  // a stale announcer does not push out a newer one
+  for (let i = 0; i < 12; i++) lan.noteHeard(k, `10.0.1.${i}`, 5, now);
+  assert.equal(lan.othersAt(k, 7, now - 30_000), 1, 'the writer is still remembered');
+});
+
 test('names are cut to 64 UTF-8 bytes without splitting characters, control characters removed', () => {
   assert.equal(cleanName('a\u0000b\nc'), 'ab c'); // controls go, a line break is a space (text.ts)
   const cut = cleanName('é'.repeat(40));

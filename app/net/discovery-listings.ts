@@ -101,7 +101,12 @@ export class Listings {
       this.host.lan.newInterval(now, this.host.intervalMs);
       if (this.fullDigest && bytesEqual(digest, this.fullDigest)) {
         this.host.counters.suppressed += all.length - list.length;
-        this.host.counters.listedPeriodic += list.filter((s) => !s.own).length;
+        for (const s of list) {
+          if (s.own) continue;
+          this.host.counters.listedPeriodic++;
+          if (this.host.lan.heardSince(hexOf(s.publicKey), since)) this.host.counters.periodicOlder++;
+          else this.host.counters.periodicUnheard++;
+        }
         this.streams(list, false, digest, MAX_ANNOUNCE_PARTS);
         return;
       } // else our holdings changed since our last full listing: a full one

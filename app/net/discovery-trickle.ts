@@ -59,7 +59,16 @@ export class LanTips {
       this.heard.set(k, (h = new Map()));
     }
     const old = h.get(who);
-    if (!old && h.size >= HEARD_MAX_PER_STREAM) return; // enough to decide
+    if (!old && h.size >= HEARD_MAX_PER_STREAM) {
+      // Full: the stalest announcer (oldest M-tip, then heard longest ago) makes room, so the
+      // writer's announcement of a new record is never refused because mirrors filled the map
+      // while all listed the stream at its old M-tip (they would then all list it again).
+      let stalest: string | undefined;
+      let s: { mtip: number; at: number } | undefined;
+      for (const [w, x] of h) if (!s || x.mtip < s.mtip || (x.mtip === s.mtip && x.at < s.at)) [stalest, s] = [w, x];
+      if (s!.mtip > mtip) return;
+      h.delete(stalest!);
+    }
     h.set(who, { mtip: Math.max(mtip, old?.mtip ?? 0), at: now });
   }
 
@@ -68,6 +77,12 @@ export class LanTips {
     let n = 0;
     for (const h of this.heard.get(k)?.values() ?? []) if (h.at >= since && h.mtip >= mtip) n++;
     return n;
+  }
+
+  /** Whether anyone announced stream `k` since `since`, at any M-tip. */
+  heardSince(k: string, since: number): boolean {
+    for (const h of this.heard.get(k)?.values() ?? []) if (h.at >= since) return true;
+    return false;
   }
 
   /** Our periodic announcement went out: what was heard longer than `keepMs` ago is forgotten. */

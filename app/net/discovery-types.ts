@@ -84,6 +84,9 @@ export interface DiscoveryStats {
   listedDelta: number;
   listedNewer: number;
   listedAsk: number;
+  /** mirrored entries of periodic announcements, by why nobody suppressed them: none heard over the interval, or only at an older M-tip */
+  periodicUnheard: number;
+  periodicOlder: number;
 }
 
 /** Counters at zero, as a new Discovery starts. */
@@ -105,5 +108,7 @@ export function newDiscoveryStats(): DiscoveryStats {
     listedDelta: 0,
     listedNewer: 0,
     listedAsk: 0,
+    periodicUnheard: 0,
+    periodicOlder: 0,
   };
 }
