@@ -98,6 +98,9 @@ async function main(addr: string, dataDir: string): Promise<void> {
   const t0 = now();
   const node = await DrayerNode.start({ dataDir, host: addr, port: 0, multicastInterface: addr, log: () => {} });
   const inner = innerOf(node);
+  // BENCH_LAN_NEARBY=1: each node's Nearby asked for once, as the app's window does at start
+  // (then every stream heard is looked up by name; a headless node looks nothing up)
+  if (process.env.BENCH_LAN_NEARBY === '1') await node.call('nearby', undefined);
   const mine = await node.call('createStream', { name: `node ${addr}` });
   await node.call('post', { publicKey: mine.publicKey, title: 'first', body: `the first post of ${addr}` });
 

@@ -9,7 +9,7 @@
 // itself again under `unshare -n` (test/netns.ts) and refuses when that cannot be done.
 //
 // BENCH_LAN_N="10,20,40" sizes; BENCH_LAN_IDLE_S=60 idle window; BENCH_LAN_ROUNDS=3 single posts;
-// BENCH_LAN_FOLLOWS=5 fresh follows per size; BENCH_LAN_CONVERGE_S: how long convergence is waited
+// BENCH_LAN_NEARBY=1 nodes as the app (Nearby asked for, so names are looked up); BENCH_LAN_FOLLOWS=5 fresh follows per size; BENCH_LAN_CONVERGE_S: how long convergence is waited
 // for (default the larger of 120 s and 6 s a node; a LAN that has not converged by then is reported
 // with the share it reached, and the later phases run anyway).
 import { fork, spawn, type ChildProcess } from 'node:child_process';
@@ -467,6 +467,7 @@ async function runInside(): Promise<Record<string, unknown>> {
   return {
     bench: 'lan',
     cores: os.availableParallelism(),
+    nearby_asked: process.env.BENCH_LAN_NEARBY === '1',
     node: process.version,
     load_start: loadStart,
     load_end: load1(),

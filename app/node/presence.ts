@@ -20,6 +20,13 @@ function heldAskedBy(n: NodeState): Set<string> {
 }
 
 /**
+ * Nodes whose Nearby somebody asked for (the app's window, the web UI, the API). Looking a
+ * stream's name up costs its holder two requests and this node a signature check; a node nobody
+ * asked (a headless always-on mirror) makes none, and the first ask looks up all it heard.
+ */
+const nearbyAsked = new WeakSet<NodeState>();
+
+/**
  * How long changes to a peer's listing are gathered before Nearby hears of them: a second, and
  * longer on a crowded LAN (each telling costs a check of every stream the peer lists, and when
  * N nodes follow one another every peer changes every few hundred ms), at most 3 s.
@@ -93,6 +100,7 @@ export async function startDiscovery(n: NodeState): Promise<void> {
     // Another stream: one holder at a time proves it (the one asked last, while its lookup waits or
     // stands); every holder is looked up when Nearby is shown (nearbyStreams). On a LAN where
     // everyone holds everything, asking each holder of each stream cost every node N² lookups.
+    if (!nearbyAsked.has(n)) return;
     const last = askedHolder.get(pk);
     if (last && !(last.address === x.address && last.port === x.port) && v.pendingOrOk(last.address, last.port, x.publicKey)) return;
     if (askedHolder.size >= 4096) askedHolder.clear();
@@ -105,7 +113,7 @@ export async function startDiscovery(n: NodeState): Promise<void> {
   });
   d.on('record', (x: { record: DrayerRecord; address: string; port: number }) => {
     const r = x.record;
-    if (r.type === 'drayer' && r.key === 'info' && !n.streams.has(formatKey(r.chain))) v.want(x.address, x.port, r.chain, r.mod);
+    if (r.type === 'drayer' && r.key === 'info' && nearbyAsked.has(n) && !n.streams.has(formatKey(r.chain))) v.want(x.address, x.port, r.chain, r.mod);
     recordAnnounced(n, x);
   });
   await d.start();
@@ -187,6 +195,7 @@ function peerFound(n: NodeState, p: Peer): void {
 /** nearby: only streams whose node answered with their signed drayer/info, named by it (not by the packet). */
 export function nearbyStreams(n: NodeState): NearbyStream[] {
   const out: NearbyStream[] = [];
+  nearbyAsked.add(n); // from now on, announcements heard are looked up as they come
   const v = n.nearbyInfo;
   if (!v) return out;
   const names = new Map((n.discovery?.peers() ?? []).map((p) => [`${p.address}/${p.nodeId}`, p.name]));
