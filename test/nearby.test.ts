@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import * as http from 'node:http';
 import * as path from 'node:path';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from '../app/core/crypto.js';
 import { NearbyVerifier } from '../app/net/nearby.js';
@@ -74,12 +74,12 @@ test("the verifier: a real node's signed info is shown by its name; silence, 404
   }
 });
 
-test("Nearby on a LAN with hostile announcers: only the real node's stream, by its verified name, within a second", { timeout: 60_000 }, async (t) => {
-  if (!netnsAvailable()) {
-    t.skip(NETNS_SKIP_REASON);
-    return;
-  }
-  const run = await runInNetns(process.execPath, ['--enable-source-maps', child], { env: { ...process.env, DRAYER_NEARBY_CHILD: '1' }, timeoutMs: 45_000 });
+/** Runs a scenario of fixtures/nearby-child.ts in a private namespace: its observations, and them as text for messages. */
+async function childResult(t: TestContext, scenario: '1' | 'recheck'): Promise<{ r: any; show: string }> {
+  const run = await runInNetns(process.execPath, ['--enable-source-maps', child], {
+    env: { ...process.env, DRAYER_NEARBY_CHILD: scenario },
+    timeoutMs: 45_000,
+  });
   assert.equal(run.code, 0, `exit ${run.code}${run.timedOut ? ' (killed)' : ''}\n${run.stderr}`);
   const line = run.stdout
     .trim()
@@ -90,6 +90,15 @@ test("Nearby on a LAN with hostile announcers: only the real node's stream, by i
   const r = JSON.parse(line).result;
   const show = JSON.stringify(r, null, 1);
   t.diagnostic(show);
+  return { r, show };
+}
+
+test("Nearby on a LAN with hostile announcers: only the real node's stream, by its verified name, within a second", { timeout: 60_000 }, async (t) => {
+  if (!netnsAvailable()) {
+    t.skip(NETNS_SKIP_REASON);
+    return;
+  }
+  const { r, show } = await childResult(t, '1');
   assert.ok(
     r.sent.every((n: number) => n >= 50),
     show,
@@ -112,20 +121,7 @@ test(
   { timeout: 60_000 },
   async (t) => {
     if (!netnsAvailable()) return t.skip(NETNS_SKIP_REASON);
-    const run = await runInNetns(process.execPath, ['--enable-source-maps', child], {
-      env: { ...process.env, DRAYER_NEARBY_CHILD: 'recheck' },
-      timeoutMs: 45_000,
-    });
-    assert.equal(run.code, 0, `exit ${run.code}${run.timedOut ? ' (killed)' : ''}\n${run.stderr}`);
-    const line = run.stdout
-      .trim()
-      .split('\n')
-      .filter((l) => l.startsWith('{'))
-      .pop();
-    assert.ok(line, run.stdout);
-    const r = JSON.parse(line).result;
-    const show = JSON.stringify(r, null, 1);
-    t.diagnostic(show);
+    const { r, show } = await childResult(t, 'recheck');
     // before: every stream heard was looked up at once, whether or not anyone ever looked at Nearby
     assert.equal(r.unaskedLookups, 0, `a node nobody asked for Nearby looked a stream up: ${show}`);
     assert.ok(r.firstMs !== null && r.firstLookups >= 1, `Nearby never showed the stream: ${show}`);
