@@ -83,6 +83,7 @@ export const API_SCHEMAS = {
     publicKey,
     serve: z.boolean().optional(),
     announce: z.boolean().optional(),
+    announcePrivately: z.boolean().optional(),
     dht: z.boolean().optional(),
     sources: z.array(url).max(64).optional(),
   }),

@@ -15,6 +15,7 @@ import { emit } from './events.js';
 import { releaseSyncs, syncStream } from './scheduler.js';
 import { nearbySource } from './sources.js';
 import { lookupOnDht } from './dht-presence.js';
+import { privateLanOf } from './presence-private.js';
 import { entryOf, lanSkip, pausedError, RELEASED_FILES, releasedFiles, streamOf, syncModeOf, uniqueFile, type NodeState } from './state.js';
 import { summary } from './views.js';
 
@@ -100,9 +101,11 @@ export async function follow(n: NodeState, a: Arg<'follow'>): Promise<StreamSumm
   emit(n, 'streamsChanged', {});
   // By key alone with the DHT on: who holds it out there is looked up first (bounded: dht.ts).
   if (!from && n.dht) await lookupOnDht(n, pkText, true);
+  privateLanOf(n)?.learn(pk); // holders heard announcing it privately before it was held here
   // The address given, else the holders heard on the LAN, then those found on the DHT, one after another (best first) until one gives the stream.
   await syncStream(n, pkText, undefined, true, 'follow');
   n.discovery?.holdingsChanged(); // a copy more on the LAN: Nearby on other computers learns it now, not in 30 s
+  privateLanOf(n)?.listSoon(); // and, announced privately, its followers
   return summary(n, pkText);
 }
 
