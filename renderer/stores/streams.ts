@@ -59,6 +59,8 @@ interface StreamsState {
   setSources(publicKey: string, urls: string[]): Promise<void>;
   /** "Findable on the internet": announced on the DHT while the node's DHT is on */
   setFindable(publicKey: string, on: boolean): Promise<void>;
+  /** "Announce privately": announced on the LAN only sealed, for computers that know the key */
+  setAnnouncePrivately(publicKey: string, on: boolean): Promise<void>;
   unfollow(publicKey: string, deleteData: boolean): Promise<void>;
 }
 
@@ -128,6 +130,10 @@ export const useStreams = create<StreamsState>()((set, get) => ({
   },
   async setFindable(publicKey, on) {
     await transport().call('setStreamSettings', { publicKey, dht: on });
+    await Promise.all([get().load(), get().loadDetails(publicKey)]);
+  },
+  async setAnnouncePrivately(publicKey, on) {
+    await transport().call('setStreamSettings', { publicKey, announcePrivately: on });
     await Promise.all([get().load(), get().loadDetails(publicKey)]);
   },
   async unfollow(publicKey, deleteData) {
