@@ -59,3 +59,37 @@ test("a stream is set to announce privately from its page, and leaves the node's
     assert.deepEqual(problems.errors, []);
   });
 });
+
+test('a new stream can be made private from the start', async () => {
+  const node = await ui.node('private-new');
+  // it follows one stream and has none of its own: on a phone (no sidebar), Home offers to make one
+  const other = await ui.node('private-other');
+  const theirs = await other.call('createStream', { name: 'Neighbour' });
+  await node.call('follow', { key: theirs.publicKey, url: other.lanUrl });
+  for (const [opts, shot] of [
+    [{ width: 390, height: 844 }, 'private-new-stream-light-narrow'],
+    [{ width: 1280, height: 800, dark: true }, 'private-new-stream-dark-wide'],
+  ] as const) {
+    await ui.withApp(node.url, opts, async ({ page, problems }) => {
+      await go(page, '#/');
+      await page
+        .getByRole('button', { name: /New stream|Make your stream/ })
+        .filter({ visible: true })
+        .first()
+        .click(); // on a phone, Home's "Make your stream" (the sidebar is folded away)
+      const dialog = page.getByRole('dialog');
+      await dialog.waitFor();
+      await dialog.getByLabel('Name').fill(`Kept quiet ${opts.width}`);
+      const sw = dialog.getByRole('switch', { name: 'Announce privately' });
+      assert.equal(await sw.isChecked(), false, 'off by default');
+      await sw.click();
+      await shoot(page, shot);
+      await assertAccessible(page, 'new stream dialog');
+      await dialog.getByRole('button', { name: 'Create' }).click();
+      await dialog.waitFor({ state: 'detached' });
+      const made = (await node.call('listStreams', undefined)).find((x) => x.name === `Kept quiet ${opts.width}`);
+      assert.equal(made?.announcePrivately, true, 'made private');
+      assert.deepEqual(problems.errors, []);
+    });
+  }
+});

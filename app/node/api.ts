@@ -216,7 +216,8 @@ export interface NodeStatus {
 export interface DrayerRequests {
   status: [void, NodeStatus];
   listStreams: [void, StreamSummary[]];
-  createStream: [{ name: string; about?: string }, StreamSummary];
+  /** announcePrivately: set before the stream is first announced, so its key is never on the air */
+  createStream: [{ name: string; about?: string; announcePrivately?: boolean }, StreamSummary];
   streamDetails: [{ publicKey: string }, StreamDetails];
   setStreamInfo: [{ publicKey: string; name?: string; about?: string }, StreamSummary];
   post: [{ publicKey: string; title: string; body: string }, PostView];

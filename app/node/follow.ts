@@ -52,14 +52,14 @@ function slug(name: string): string {
 }
 
 /** createStream: a new stream of your own, its file named after it. */
-export function createStream(n: NodeState, name: string, about?: string): StreamSummary {
+export function createStream(n: NodeState, name: string, about?: string, announcePrivately?: boolean): StreamSummary {
   if (typeof name !== 'string' || !name.trim()) throw new DrayerError('INVALID_ARGUMENT', 'A stream needs a name.');
   const file = uniqueFile(n, slug(name));
   n.dataDirWatcher?.expect(file); // taken in below, not by a scan
   const s = Stream.create(path.join(n.dataDir, file), { name: name.trim(), about });
   const pk = formatKey(s.publicKey);
   n.streams.set(pk, s);
-  n.library.addStream({ publicKey: pk, file, owned: true, name: name.trim() });
+  n.library.addStream({ publicKey: pk, file, owned: true, name: name.trim(), ...(announcePrivately ? { settings: { announcePrivately: true } } : {}) });
   n.library.indexStream(s);
   n.seenSeq.set(pk, s.lastSeq());
   n.sync.tips.delete(pk);

@@ -62,7 +62,7 @@ export function apiMethods(n: NodeState): Handlers {
           .map((e) => (n.streams.isOpen(e.publicKey) ? summary(n, e.publicKey, e, settings) : entrySummary(n, e, settings)))
       );
     },
-    createStream: ({ name, about }) => createStream(n, name, about),
+    createStream: ({ name, about, announcePrivately }) => createStream(n, name, about, announcePrivately),
     streamDetails: ({ publicKey }) => details(n, publicKey),
     setStreamInfo: ({ publicKey, name, about }) => {
       const s = streamOf(n, publicKey);

@@ -50,7 +50,7 @@ interface StreamsState {
   loadPosts(publicKey: string): Promise<void>;
   loadNearby(): Promise<void>;
   loadDetails(publicKey: string): Promise<void>;
-  create(name: string, about: string): Promise<StreamSummary>;
+  create(name: string, about: string, announcePrivately?: boolean): Promise<StreamSummary>;
   setInfo(publicKey: string, name: string, about: string): Promise<void>;
   follow(req: FollowRequest): Promise<StreamSummary>;
   /** one click in Nearby: follow from the computer that announced it */
@@ -96,8 +96,8 @@ export const useStreams = create<StreamsState>()((set, get) => ({
     const d = await transport().call('streamDetails', { publicKey });
     set({ details: { ...get().details, [publicKey]: d }, byKey: { ...get().byKey, [publicKey]: d } });
   },
-  async create(name, about) {
-    const s = await transport().call('createStream', { name, about });
+  async create(name, about, announcePrivately) {
+    const s = await transport().call('createStream', { name, about, ...(announcePrivately ? { announcePrivately } : {}) });
     await get().load();
     return s;
   },
