@@ -43,7 +43,13 @@ test('a private stream: nothing of it on the air or in listings; its follower fi
     o.plainMs.every((x: number | null) => x !== null),
     `every plain post arrived: ${o.plainMs} ms`,
   );
-  assert.ok(o.fStats.opened >= 3 && o.fStats.badSeal === 0, `the follower opened the private items: ${JSON.stringify(o.fStats)}`);
+  assert.ok(o.fStats.opened >= 3 && o.fStats.badSeal === o.hostile.badSeal, `the follower opened the private items: ${JSON.stringify(o.fStats)}`);
+  assert.deepEqual(
+    o.hostile,
+    { unknown: 5 * 16, invalid: 1, badSeal: 2 },
+    'hostile packets: junk tags skipped unopened, too many items unread, bad seals refused',
+  );
+  assert.notEqual(o.afterHostileMs, null, 'and the next private post still arrived');
   assert.equal(o.strangerSeesOpen, true, "the stranger's Nearby shows the plain stream");
   assert.equal(o.strangerSeesSecret, false, 'but not the private one');
   assert.equal(o.strangerOpened, 0, 'the stranger opened nothing');
