@@ -36,7 +36,7 @@ export const SAMPLES: Partial<Record<Method, unknown>> = {
   nearby: {},
   addNearby: { address: '192.168.1.20:4657' },
   setPrimaryServers: { publicKey: PK, servers: [{ type: 'http', url: 'http://x' }] },
-  setStreamSettings: { publicKey: PK, serve: true, announce: true, dht: true, sources: ['http://x'] },
+  setStreamSettings: { publicKey: PK, serve: true, announce: true, announcePrivately: true, dht: true, sources: ['http://x'] },
   getSettings: {},
   setSettings: { name: 'n', discovery: true, serveFollowed: true, syncIntervalS: 60, notifications: false, syncMode: 'lan', dht: false },
   keyBackup: { publicKey: PK },

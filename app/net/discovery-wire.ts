@@ -36,6 +36,8 @@
 //                 { n?: node id(16) }: only that node answers (with its full listing); older
 //                 nodes answer it as any hello.
 //   'b' goodbye   {}   the node leaves (best effort; see Discovery.stop).
+//   'p' private   { p: http port, e: sealed items }: a private stream's announcements, readable only
+//                 with its key (discovery-private-wire.ts); handed on undecoded.
 import { bytesEqual } from '../core/crypto.js';
 import { MSGPACK_LIMITS } from '../core/msgpack.js';
 import { checkRecord, decodeWire, type DrayerRecord, encodeWire, fromWire } from '../core/record.js';
@@ -190,7 +192,12 @@ export interface AnnounceMessage {
 }
 
 export type DiscoveryMessage =
-  AnnounceMessage | { t: 'q'; publicKey: Uint8Array; mod: number } | { t: 'r'; port: number; record: DrayerRecord } | { t: 'h'; target?: string } | { t: 'b' };
+  | AnnounceMessage
+  | { t: 'q'; publicKey: Uint8Array; mod: number }
+  | { t: 'r'; port: number; record: DrayerRecord }
+  | { t: 'h'; target?: string }
+  | { t: 'b' }
+  | { t: 'p'; body: Record<string, unknown> };
 
 type Msg = Record<string, unknown>;
 
@@ -214,6 +221,7 @@ export function decodeMessage(packet: Uint8Array): DiscoveryMessage | null {
   if (t === 'r') return record(m);
   if (t === 'h') return m.n instanceof Uint8Array && m.n.length === NODE_ID_BYTES ? { t, target: hexOf(m.n) } : { t };
   if (t === 'b') return { t };
+  if (t === 'p') return { t, body: m };
   return null;
 }
 

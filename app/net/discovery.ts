@@ -358,6 +358,11 @@ export class Discovery extends EventEmitter {
     return { ...this.counters };
   }
 
+  /** A packet built elsewhere (private announcements, discovery-private.ts), within our send rate. */
+  sendPacket(packet: Uint8Array): void {
+    this.send(packet);
+  }
+
   private send(packet: Uint8Array): void {
     if (!this.sock.isOpen || !this.running) return;
     if (packet.length > MAX_PACKET || !this.sendBucket.take(Date.now())) {
@@ -429,6 +434,8 @@ export class Discovery extends EventEmitter {
     else if (m.t === 'q') this.onAsk(m.publicKey, m.mod, nodeId, address, now);
     else if (m.t === 'r') this.onRecord(m.record, m.port, nodeId, address);
     else if (m.t === 'h') this.onHello(nodeId, address, now, m.target);
+    else if (m.t === 'p')
+      this.emit('private', { body: m.body, sender, nodeId, address }); // discovery-private.ts
     else this.onGoodbye(nodeId, address, now);
     this.counters.received++;
   }

@@ -24,6 +24,8 @@ export interface StreamSummary {
   serve: boolean;
   /** announced by multicast discovery */
   announce: boolean;
+  /** "Announce privately": announced only sealed, readable by computers that know the key (left out of plain listings and strangers' Nearby) */
+  announcePrivately: boolean;
   /** findable on the internet: announced on the Mainline DHT while the node's DHT is on (Settings.dht) */
   dht: boolean;
   /** `latest`: N of a copy that keeps the N newest posts and files (0 for any other) */
@@ -214,7 +216,8 @@ export interface NodeStatus {
 export interface DrayerRequests {
   status: [void, NodeStatus];
   listStreams: [void, StreamSummary[]];
-  createStream: [{ name: string; about?: string }, StreamSummary];
+  /** announcePrivately: set before the stream is first announced, so its key is never on the air */
+  createStream: [{ name: string; about?: string; announcePrivately?: boolean }, StreamSummary];
   streamDetails: [{ publicKey: string }, StreamDetails];
   setStreamInfo: [{ publicKey: string; name?: string; about?: string }, StreamSummary];
   post: [{ publicKey: string; title: string; body: string }, PostView];
@@ -257,7 +260,10 @@ export interface DrayerRequests {
   /** a computer Nearby does not find by itself (a network that hides computers): `host:port` or a URL; what it serves then shows in Nearby */
   addNearby: [{ address: string }, { address: string; port: number; name: string; streams: number }];
   setPrimaryServers: [{ publicKey: string; servers: PrimaryServer[] }, PrimaryServer[]];
-  setStreamSettings: [{ publicKey: string; serve?: boolean; announce?: boolean; dht?: boolean; sources?: string[] }, StreamSummary];
+  setStreamSettings: [
+    { publicKey: string; serve?: boolean; announce?: boolean; announcePrivately?: boolean; dht?: boolean; sources?: string[] },
+    StreamSummary,
+  ];
   getSettings: [void, Settings];
   setSettings: [Partial<Settings>, Settings];
   /** the secret key of one of your streams as words (for a paper backup) */

@@ -8,6 +8,7 @@ import type { Stream } from '../store/store.js';
 import { emit } from './events.js';
 import { servedStream, type NodeState } from './state.js';
 import { mdnsChanged } from './presence-mdns.js';
+import { announcedPrivately, privateLanOf } from './presence-private.js';
 
 /** Everything a write changes reaches the index, the UI and the LAN. */
 export function afterChange(n: NodeState, s: Stream, res: { stored: DrayerRecord[]; removed: number[] }, local: boolean): void {
@@ -35,6 +36,8 @@ function announce(n: NodeState, s: Stream, stored: DrayerRecord[]): void {
   // The newest record tells LAN followers there is something to pull (a mirror's only when the
   // LAN has not heard of it yet: discovery.ts announceRecord).
   const newest = stored.reduce<DrayerRecord | undefined>((a, r) => (!a || r.mod > a.mod ? r : a), undefined);
+  // a private stream's goes sealed, and not as a bump of the mDNS listing (which does not list it)
+  if (newest && announcedPrivately(n, formatKey(s.publicKey))) return privateLanOf(n)?.announceRecord(s.publicKey, newest, !s.writable);
   if (newest) n.discovery.announceRecord(s.publicKey, newest, !s.writable);
   if (newest) mdnsChanged(n); // where our group is filtered, followers learn of it over mDNS
 }

@@ -15,6 +15,7 @@ import { emit } from './events.js';
 import { releaseSyncs, syncStream } from './scheduler.js';
 import { nearbySource } from './sources.js';
 import { lookupOnDht } from './dht-presence.js';
+import { privateLanOf } from './presence-private.js';
 import { entryOf, lanSkip, pausedError, RELEASED_FILES, releasedFiles, streamOf, syncModeOf, uniqueFile, type NodeState } from './state.js';
 import { summary } from './views.js';
 
@@ -51,14 +52,14 @@ function slug(name: string): string {
 }
 
 /** createStream: a new stream of your own, its file named after it. */
-export function createStream(n: NodeState, name: string, about?: string): StreamSummary {
+export function createStream(n: NodeState, name: string, about?: string, announcePrivately?: boolean): StreamSummary {
   if (typeof name !== 'string' || !name.trim()) throw new DrayerError('INVALID_ARGUMENT', 'A stream needs a name.');
   const file = uniqueFile(n, slug(name));
   n.dataDirWatcher?.expect(file); // taken in below, not by a scan
   const s = Stream.create(path.join(n.dataDir, file), { name: name.trim(), about });
   const pk = formatKey(s.publicKey);
   n.streams.set(pk, s);
-  n.library.addStream({ publicKey: pk, file, owned: true, name: name.trim() });
+  n.library.addStream({ publicKey: pk, file, owned: true, name: name.trim(), ...(announcePrivately ? { settings: { announcePrivately: true } } : {}) });
   n.library.indexStream(s);
   n.seenSeq.set(pk, s.lastSeq());
   n.sync.tips.delete(pk);
@@ -100,9 +101,11 @@ export async function follow(n: NodeState, a: Arg<'follow'>): Promise<StreamSumm
   emit(n, 'streamsChanged', {});
   // By key alone with the DHT on: who holds it out there is looked up first (bounded: dht.ts).
   if (!from && n.dht) await lookupOnDht(n, pkText, true);
+  privateLanOf(n)?.learn(pk); // holders heard announcing it privately before it was held here
   // The address given, else the holders heard on the LAN, then those found on the DHT, one after another (best first) until one gives the stream.
   await syncStream(n, pkText, undefined, true, 'follow');
   n.discovery?.holdingsChanged(); // a copy more on the LAN: Nearby on other computers learns it now, not in 30 s
+  privateLanOf(n)?.listSoon(); // and, announced privately, its followers
   return summary(n, pkText);
 }
 

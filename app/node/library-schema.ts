@@ -80,6 +80,8 @@ export interface StreamSettings {
   serve?: boolean;
   /** announced by multicast discovery */
   announce?: boolean;
+  /** announced only sealed (presence-private.ts); unset: private once another computer is heard announcing it privately */
+  announcePrivately?: boolean;
   [k: string]: unknown;
 }
 

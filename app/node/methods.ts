@@ -20,6 +20,7 @@ import { emit } from './events.js';
 import { createStream, follow, restore, unfollow } from './follow.js';
 import { openStreamFile } from './holdings.js';
 import { announceToDht, startDht, stopDht } from './dht-presence.js';
+import { privateLanOf } from './presence-private.js';
 import { nearbyStreams, startDiscovery, stopDiscovery } from './presence.js';
 import { addNearby, ownAddresses } from './presence-mdns.js';
 import { named, streamPost, streamPosts, timeline } from './reading.js';
@@ -61,7 +62,7 @@ export function apiMethods(n: NodeState): Handlers {
           .map((e) => (n.streams.isOpen(e.publicKey) ? summary(n, e.publicKey, e, settings) : entrySummary(n, e, settings)))
       );
     },
-    createStream: ({ name, about }) => createStream(n, name, about),
+    createStream: ({ name, about, announcePrivately }) => createStream(n, name, about, announcePrivately),
     streamDetails: ({ publicKey }) => details(n, publicKey),
     setStreamInfo: ({ publicKey, name, about }) => {
       const s = streamOf(n, publicKey);
@@ -199,16 +200,18 @@ export function apiMethods(n: NodeState): Handlers {
       afterChange(n, s, { stored: [record], removed: [] }, true);
       return clean;
     },
-    setStreamSettings: ({ publicKey, serve, announce, dht, sources }) => {
+    setStreamSettings: ({ publicKey, serve, announce, announcePrivately, dht, sources }) => {
       const pk = formatKey(streamOf(n, publicKey).publicKey);
       const e = entryOf(n, pk);
       const settings = { ...e.settings };
       if (serve !== undefined) settings.serve = serve;
       if (announce !== undefined) settings.announce = announce;
+      if (announcePrivately !== undefined) settings.announcePrivately = announcePrivately;
       if (dht !== undefined) settings.dht = dht;
       if (sources !== undefined) settings.sources = sources.map(peerId);
       n.library.updateStream(pk, { settings });
       n.discovery?.announceNow();
+      privateLanOf(n)?.listSoon();
       announceToDht(n);
       return summary(n, pk);
     },

@@ -19,6 +19,7 @@ import { openKnownStreams, openWaiting, watchDataDir } from './holdings.js';
 import { Library } from './library.js';
 import { apiMethods, type Handlers } from './methods.js';
 import { servedListing, startDiscovery } from './presence.js';
+import { stopPrivate } from './presence-private.js';
 import { mdnsStats, stopMdns } from './presence-mdns.js';
 import { startDht, stopDht } from './dht-presence.js';
 import { openOptions } from './reading.js';
@@ -130,6 +131,7 @@ export class DrayerNode implements DrayerApi {
     await Promise.allSettled([...n.closing.values()]);
     n.nearbyInfo?.stop();
     await stopMdns(n);
+    stopPrivate(n);
     await n.discovery?.stop().catch(() => {});
     await stopDht(n).catch(() => {});
     await n.server?.close().catch(() => {});

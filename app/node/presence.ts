@@ -7,6 +7,7 @@ import { Discovery, type Peer, type PeerChangedEvent } from '../net/discovery.js
 import { NearbyVerifier, type VerifiedInfo } from '../net/nearby.js';
 import { emit } from './events.js';
 import { startMdns, stopMdns } from './presence-mdns.js';
+import { announcedPrivately, startPrivate, stopPrivate } from './presence-private.js';
 import { pullOnAnnouncement, recordAnnounced, tipOf } from './scheduler.js';
 import { urlOf } from './sources.js';
 import { servedStream, settingsOf, sharedStreams, type NodeState } from './state.js';
@@ -42,7 +43,7 @@ export async function startDiscovery(n: NodeState): Promise<void> {
   // a writer always lists its streams; mirrors leave theirs out when others announce them
   const announced = (x: { publicKey: Uint8Array; name: string }) => {
     const pk = formatKey(x.publicKey);
-    if (n.library.getStream(pk)?.settings.announce === false) return undefined;
+    if (n.library.getStream(pk)?.settings.announce === false || announcedPrivately(n, pk)) return undefined; // private ones go sealed (presence-private.ts)
     const s = n.streams.get(pk)!;
     return { publicKey: x.publicKey, mtip: tipOf(n, pk, s), name: x.name, own: s.writable };
   };
@@ -118,14 +119,17 @@ export async function startDiscovery(n: NodeState): Promise<void> {
   });
   await d.start();
   n.discovery = d;
+  startPrivate(n, d, (pk, s) => tipOf(n, pk, s));
   n.nearbyInfo = v;
   await startMdns(n, d);
 }
 
 /** What the LAN server's JSON listing at `/` says of each stream served (read by nodes that found this one over mDNS). */
 export function servedListing(n: NodeState): { publicKey: Uint8Array; name: string; mtip: number; announce: boolean }[] {
-  return sharedStreams(n).map((x) => {
+  // a stream announced privately is not listed for strangers: a follower knows its key already
+  return sharedStreams(n).flatMap((x) => {
     const pk = formatKey(x.publicKey);
+    if (announcedPrivately(n, pk)) return [];
     const s = n.streams.get(pk);
     return { ...x, mtip: s ? tipOf(n, pk, s) : 0, announce: n.library.getStream(pk)?.settings.announce !== false };
   });
@@ -137,6 +141,7 @@ export async function stopDiscovery(n: NodeState): Promise<void> {
   n.nearbyInfo?.stop();
   n.nearbyInfo = null;
   n.shownPeers.clear();
+  stopPrivate(n);
   await n.discovery?.stop();
   n.discovery = null;
 }

@@ -4,6 +4,7 @@
 import { peerId } from '../core/peer.js';
 import { formatKey, parseKey } from '../core/keys.js';
 import type { Stream } from '../store/store.js';
+import { privateHolders, privateLanOf } from './presence-private.js';
 import { givenSources, type NodeState } from './state.js';
 
 /** Sources a sync round takes from peers only heard of on the LAN (see sourcesFor). */
@@ -72,6 +73,17 @@ export function lanHolders(n: NodeState): Map<string, Holder[]> {
       list.push({ url, address: p.address, port: p.port, mtip: x.mtip, proven: known, verified });
     }
   }
+  // streams announced privately (presence-private.ts): their holders are heard apart
+  for (const [hex, hs] of privateLanOf(n)?.allHolders() ?? []) {
+    const pk = formatKey(Buffer.from(hex, 'hex'));
+    let list = out.get(pk);
+    if (!list) out.set(pk, (list = []));
+    for (const h of hs) {
+      if (h.nodeId === self || h.port === 0) continue;
+      const url = urlOf(h.address, h.port);
+      list.push({ url, address: h.address, port: h.port, mtip: h.mtip, proven: n.library.getPeer(url) !== undefined, verified: false });
+    }
+  }
   for (const list of out.values()) rankHolders(list);
   return out;
 }
@@ -83,7 +95,7 @@ export function holdersOf(n: NodeState, pk: string): Holder[] {
   const self = Buffer.from(n.nodeId).toString('hex');
   const key = parseKey(pk);
   const list: Holder[] = [];
-  for (const h of d.holders(key)) {
+  for (const h of [...d.holders(key), ...privateHolders(n, key)]) {
     if (h.nodeId === self || h.port === 0) continue;
     const url = urlOf(h.address, h.port);
     const verified = n.nearbyInfo?.verified(h.address, h.port, key) !== undefined;

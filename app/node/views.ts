@@ -75,6 +75,7 @@ export function summary(n: NodeState, pk: string, e = entryOf(n, pk), settings?:
     // as servedStream decides
     serve: e.settings.serve !== false && (e.owned || serveFollowed || e.settings.serve === true),
     announce: e.settings.announce !== false,
+    announcePrivately: e.settings.announcePrivately === true,
     dht: e.settings.dht === true,
     partial: { minId: partial.minId ?? 0, minMod: partial.minMod ?? 0, metaOnly: partial.metaOnly ?? false, ...(latest ? { latest } : {}) },
     sources: Array.isArray(e.settings.sources) ? e.settings.sources.filter((x): x is string => typeof x === 'string') : sources,
@@ -101,6 +102,7 @@ export function entrySummary(n: NodeState, e: StreamEntry, settings?: Settings):
     posts,
     serve,
     announce: e.settings.announce !== false,
+    announcePrivately: e.settings.announcePrivately === true,
     dht: e.settings.dht === true,
     partial: { minId: 0, minMod: 0, metaOnly: false },
     sources: Array.isArray(e.settings.sources) ? e.settings.sources.filter((x): x is string => typeof x === 'string') : [],

@@ -287,11 +287,12 @@ function ProfileDialog({ publicKey }: { publicKey?: string }) {
   const [name, setName] = useState(s?.name ?? '');
   const [about, setAbout] = useState(s?.about ?? '');
   const [picture, setPicture] = useState<File | null | undefined>(undefined);
+  const [privately, setPrivately] = useState(false);
   const { busy, error, run } = useSubmit(
     async () => {
       const pk = publicKey
         ? (await useStreams.getState().setInfo(publicKey, name.trim(), about.trim()), publicKey)
-        : (await useStreams.getState().create(name.trim(), about.trim())).publicKey;
+        : (await useStreams.getState().create(name.trim(), about.trim(), privately)).publicKey;
       if (picture !== undefined) {
         const saving = useFiles.getState().setAvatar(pk, picture);
         // A new stream exists once made: a picture that fails then is said, not a reason to make it twice.
@@ -305,7 +306,7 @@ function ProfileDialog({ publicKey }: { publicKey?: string }) {
       toast(publicKey ? 'Profile saved' : 'Stream created');
       navigate({ name: 'stream', publicKey: pk });
     },
-    [name, about, picture],
+    [name, about, picture, privately],
   );
   return (
     <Dialog
@@ -341,6 +342,27 @@ function ProfileDialog({ publicKey }: { publicKey?: string }) {
           </span>
           <textarea className="input" rows={3} value={about} onChange={(e) => setAbout(e.target.value)} maxLength={500} />
         </label>
+        {publicKey ? null : (
+          <div className="setting-row">
+            <div className="setting-text">
+              <label htmlFor="new-private" className="setting-label">
+                Announce privately
+              </label>
+              <p className="setting-hint" id="new-private-hint">
+                Only computers you give its key to can tell it is on this network. Chosen now, its name and key never go out plainly.
+              </p>
+            </div>
+            <input
+              id="new-private"
+              type="checkbox"
+              role="switch"
+              className="switch"
+              checked={privately}
+              aria-describedby="new-private-hint"
+              onChange={(e) => setPrivately(e.target.checked)}
+            />
+          </div>
+        )}
         {error ? (
           <p className="form-error" role="alert">
             {error}

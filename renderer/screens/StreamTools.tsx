@@ -203,6 +203,42 @@ function FindableRow({ d }: { d: StreamDetails }) {
   );
 }
 
+/** "Announce privately": this stream announced on the LAN only sealed, with what that hides. */
+function PrivateRow({ d }: { d: StreamDetails }) {
+  const setPrivately = useStreams((s) => s.setAnnouncePrivately);
+  const toast = useUi((s) => s.toast);
+  const [busy, setBusy] = useState(false);
+  return (
+    <div className="tool-row">
+      <div className="setting-text">
+        <label htmlFor="stream-private" className="setting-label">
+          Announce privately
+        </label>
+        <p className="setting-hint" id="stream-private-hint">
+          Only computers that already have this stream's key can tell it is here: others on this network no longer see its name, key or posts, nor find it in
+          Nearby or this computer's list.
+        </p>
+      </div>
+      <input
+        id="stream-private"
+        type="checkbox"
+        role="switch"
+        className="switch"
+        checked={d.announcePrivately}
+        disabled={busy}
+        aria-describedby="stream-private-hint"
+        onChange={(e) => {
+          const on = e.target.checked;
+          setBusy(true);
+          setPrivately(d.publicKey, on)
+            .catch((err: unknown) => toast(messageOf(err), 'error'))
+            .finally(() => setBusy(false));
+        }}
+      />
+    </div>
+  );
+}
+
 /** The card of tools under a stream's header, folded until opened. */
 export function StreamToolsCard({ d }: { d: StreamDetails }) {
   const openDialog = useUi((s) => s.openDialog);
@@ -224,6 +260,7 @@ export function StreamToolsCard({ d }: { d: StreamDetails }) {
         </div>
       </div>
       <ServersEditor d={d} />
+      <PrivateRow d={d} />
       <FindableRow d={d} />
       {d.owned ? (
         <div className="tool-row">

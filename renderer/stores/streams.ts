@@ -50,7 +50,7 @@ interface StreamsState {
   loadPosts(publicKey: string): Promise<void>;
   loadNearby(): Promise<void>;
   loadDetails(publicKey: string): Promise<void>;
-  create(name: string, about: string): Promise<StreamSummary>;
+  create(name: string, about: string, announcePrivately?: boolean): Promise<StreamSummary>;
   setInfo(publicKey: string, name: string, about: string): Promise<void>;
   follow(req: FollowRequest): Promise<StreamSummary>;
   /** one click in Nearby: follow from the computer that announced it */
@@ -59,6 +59,8 @@ interface StreamsState {
   setSources(publicKey: string, urls: string[]): Promise<void>;
   /** "Findable on the internet": announced on the DHT while the node's DHT is on */
   setFindable(publicKey: string, on: boolean): Promise<void>;
+  /** "Announce privately": announced on the LAN only sealed, for computers that know the key */
+  setAnnouncePrivately(publicKey: string, on: boolean): Promise<void>;
   unfollow(publicKey: string, deleteData: boolean): Promise<void>;
 }
 
@@ -94,8 +96,8 @@ export const useStreams = create<StreamsState>()((set, get) => ({
     const d = await transport().call('streamDetails', { publicKey });
     set({ details: { ...get().details, [publicKey]: d }, byKey: { ...get().byKey, [publicKey]: d } });
   },
-  async create(name, about) {
-    const s = await transport().call('createStream', { name, about });
+  async create(name, about, announcePrivately) {
+    const s = await transport().call('createStream', { name, about, ...(announcePrivately ? { announcePrivately } : {}) });
     await get().load();
     return s;
   },
@@ -128,6 +130,10 @@ export const useStreams = create<StreamsState>()((set, get) => ({
   },
   async setFindable(publicKey, on) {
     await transport().call('setStreamSettings', { publicKey, dht: on });
+    await Promise.all([get().load(), get().loadDetails(publicKey)]);
+  },
+  async setAnnouncePrivately(publicKey, on) {
+    await transport().call('setStreamSettings', { publicKey, announcePrivately: on });
     await Promise.all([get().load(), get().loadDetails(publicKey)]);
   },
   async unfollow(publicKey, deleteData) {
