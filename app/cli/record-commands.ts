@@ -130,6 +130,8 @@ export const lsCommand: Command = {
             };
             if (type === POST_TYPE) row.title = decodePost(r.val).title;
             if (type === SEALED_TYPE && v.access === 'sealed') Object.assign(row, { sealed: true, title: SEALED_NOTE });
+            // where the read key is held, a record still sealed is one that does not open ("drayer get" says why)
+            else if (type === SEALED_TYPE && v.access === 'reader') Object.assign(row, { sealed: true, title: 'damaged: does not open with the read key' });
             if (type === files?.FILE_TYPE && r.val) {
               // a private stream's file is one sealed record: its header is in the opened value
               const st = v.private ? privateFileStat(parseFileValue, r.val) : files.statFile(s, r.key);

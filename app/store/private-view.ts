@@ -185,11 +185,21 @@ export class StreamView {
     return this.stream.delete(r.type, r.key);
   }
 
-  /** Every live record, opened (a private stream's are all opened once: their types are sealed too). */
+  /**
+   * Every live record, opened (a private stream's are all opened once: their types are sealed too).
+   * One that does not open stays as it is stored, of type `sealed`, so a listing still shows the rest.
+   */
   private all(): DrayerRecord[] {
     if (this.opened) return this.opened;
     const out: DrayerRecord[] = [];
-    for (const r of this.stream.iterate()) out.push(this.open(r));
+    for (const r of this.stream.iterate()) {
+      try {
+        out.push(this.open(r));
+      } catch (e) {
+        if ((e as { code?: unknown }).code !== 'CORRUPT') throw e;
+        out.push(r);
+      }
+    }
     return (this.opened = out);
   }
 
