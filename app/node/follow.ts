@@ -5,7 +5,9 @@ import * as path from 'node:path';
 import type { Arg, StreamSummary, SyncReport } from './api.js';
 import type { KeyPair } from '../core/crypto.js';
 import { DrayerError } from '../core/errors.js';
-import { parseSecret } from '../core/keybackup.js';
+import { parseBackup } from '../core/keybackup.js';
+import { MARKER_KEY, MARKER_TYPE, ReadKey } from '../core/private.js';
+import { checkReadKeyFor, readKeyPathFor, writeReadKeyFile } from '../store/private-view.js';
 import { formatKey, parseKey } from '../core/keys.js';
 import { peerId } from '../core/peer.js';
 import { cleanName } from '../core/text.js';
@@ -126,7 +128,9 @@ export function unfollow(n: NodeState, publicKey: string, deleteData?: boolean):
 
 /** restoreStream: the key goes beside a copy held here, or beside a fresh copy fetched whole first. */
 export async function restore(n: NodeState, words: string, url?: string): Promise<StreamSummary> {
-  const kp = parseSecret(words);
+  const { keyPair: kp, readKey: readKeyBytes } = parseBackup(words);
+  // a private stream's 64 words carry its read key too (DESIGN §8): it goes beside the copy with the secret key
+  const readKey = readKeyBytes ? await ReadKey.from(readKeyBytes) : null;
   const pk = formatKey(kp.publicKey);
   const held = n.streams.get(pk);
   if (held?.writable) throw new DrayerError('EXISTS', `"${cleanName(held.info().name) || pk}" is already yours on this computer; nothing to restore.`);
@@ -140,7 +144,7 @@ export async function restore(n: NodeState, words: string, url?: string): Promis
       );
     }
     if (url) await syncStream(n, pk, url, true);
-    giveKey(n, held, kp);
+    giveKey(n, held, kp, readKey);
     return summary(n, pk);
   }
   if (url !== undefined) peerId(url); // a bad address is said before anything is made
@@ -172,7 +176,8 @@ export async function restore(n: NodeState, words: string, url?: string): Promis
   }
   // A stream is never empty (its drayer/info record): without it, nothing of it was found, and
   // writing to an empty copy would sign records that clash with the ones already out there.
-  if (!s.get('drayer', 'info')) {
+  // (a private stream's drayer/info is sealed: its cleartext drayer/private marker says the same)
+  if (!s.get('drayer', 'info') && !s.get(MARKER_TYPE, MARKER_KEY)) {
     undo();
     if (reports.length > 0 && reports.every((r) => r.skipped))
       throw new DrayerError(
@@ -196,11 +201,20 @@ export async function restore(n: NodeState, words: string, url?: string): Promis
     undo();
     throw new DrayerError('UNREACHABLE', 'The stream could only be fetched in part, and a stream you write to must be whole. Nothing was changed; try again.');
   }
-  giveKey(n, s, kp);
+  try {
+    giveKey(n, s, kp, readKey);
+  } catch (e) {
+    undo();
+    throw e;
+  }
   return summary(n, pk);
 }
 
-function giveKey(n: NodeState, s: Stream, kp: KeyPair): void {
+function giveKey(n: NodeState, s: Stream, kp: KeyPair, readKey: ReadKey | null): void {
+  if (readKey && !fs.existsSync(readKeyPathFor(s.file))) {
+    // checked before anything is written: a wrong read key must not sit beside the copy
+    if (checkReadKeyFor(s, readKey, 'The read key in those words does not open this stream') === 'checked') writeReadKeyFile(s.file, readKey);
+  }
   const keyFile = keyPathFor(s.file);
   if (!fs.existsSync(keyFile)) writeKeyFile(keyFile, kp);
   if (!s.takeKeyBeside()) throw new DrayerError('IO', `The secret key could not be put beside ${s.file}.`);

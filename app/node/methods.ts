@@ -1,5 +1,6 @@
 // The DrayerApi methods: one entry per request of api.ts, each checking its argument and doing
 // the work with the node's parts (follow.ts, holdings.ts, reading.ts, scheduler.ts, views.ts ...).
+import { openView } from '../store/private-view.js';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { encode } from '@msgpack/msgpack';
@@ -254,7 +255,7 @@ export function apiMethods(n: NodeState): Handlers {
       emit(n, 'settingsChanged', next);
       return next;
     },
-    keyBackup: ({ publicKey }) => {
+    keyBackup: async ({ publicKey }) => {
       const s = streamOf(n, publicKey);
       const kp = s.keyPairForBackup();
       if (!kp)
@@ -262,7 +263,9 @@ export function apiMethods(n: NodeState): Handlers {
           'NOT_WRITABLE',
           "This stream is a copy of someone else's: its secret key is not on this computer, so there is nothing to back up here.",
         );
-      return { publicKey: formatKey(s.publicKey), name: cleanName(s.info().name), words: secretWords(kp) };
+      // a private stream's backup is 64 words: its read key follows the secret key (private-view.ts)
+      const view = await openView(s);
+      return { publicKey: formatKey(s.publicKey), name: cleanName(view.info().name), words: secretWords(kp, view.readKey?.bytes) };
     },
     checkWords: ({ words }) => {
       const kp = parseSecret(words);

@@ -179,6 +179,9 @@ export class StreamView {
   }
 
   delete(type: string, key: string): boolean {
+    // as the writer refuses for a public stream: the sealed name record keeps the stream non-empty; the marker keeps it private
+    if (this.private && type === 'drayer' && (key === 'info' || key === MARKER_KEY))
+      throw new DrayerError('PROTECTED', `The drayer/${key} record of a private stream cannot be deleted${key === 'info' ? '; edit it instead' : ''}.`);
     const r = this.locate(type, key);
     if (!r) return false;
     this.opened = null;

@@ -1,0 +1,115 @@
+// A private stream held by a node (DESIGN §8), through the DrayerApi in-process: its key backup is
+// 64 words (the read key follows the secret key), a restore from them on another node brings the
+// read key back beside the copy, and nothing the node is asked to write lands in it as plaintext.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parseBackup } from '../app/core/keybackup.js';
+import { formatKey } from '../app/core/keys.js';
+import { DrayerNode } from '../app/node/node.js';
+import { addPost, listPosts } from '../app/store/posts.js';
+import { createPrivateStream, openView, readKeyPathFor } from '../app/store/private-view.js';
+import { Stream } from '../app/store/store.js';
+import { tmpDir } from './helpers.js';
+
+async function startNode(dataDir: string): Promise<DrayerNode> {
+  return DrayerNode.start({ dataDir, host: '127.0.0.1', port: 0, discovery: false, autoSync: false });
+}
+
+test('a private stream never takes a record in clear from a writer that forgot to seal it', async () => {
+  const dir = tmpDir('drayer-private-writer-');
+  const { stream: s, readKey } = await createPrivateStream(path.join(dir, 'p.stream'), { name: 'Hidden' });
+  try {
+    for (const [type, key] of [
+      ['post', 'x'],
+      ['file', 'a.txt'],
+      ['drayer', 'info'],
+    ] as const) {
+      assert.throws(
+        () => s.put(type, key, new TextEncoder().encode('plain')),
+        (e: Error & { code?: string }) => e.code === 'NOT_WRITABLE' && /is a private stream: .* was not; nothing was written/.test(e.message),
+      );
+      await assert.rejects(s.putDurable(type, key, new Uint8Array(1)), /is a private stream/);
+    }
+    // what carrying it needs stays in clear
+    s.setPrimaryServers(['http://192.168.1.5:15723']);
+    assert.equal(s.primaryServers()[0]!.url, 'http://192.168.1.5:15723');
+    // through the view, the same writes are sealed
+    const v = await openView(s);
+    assert.deepEqual(v.readKey?.bytes, readKey.bytes);
+    addPost(v, { title: 'sealed title', body: 'b' });
+    assert.deepEqual(
+      listPosts(v).map((p) => p.title),
+      ['sealed title'],
+    );
+    assert.equal(s.list('post').length, 0, 'no post in clear');
+    assert.throws(
+      () => v.delete('drayer', 'info'),
+      (e: Error & { code?: string }) => e.code === 'PROTECTED',
+    );
+    assert.throws(
+      () => v.delete('drayer', 'private'),
+      (e: Error & { code?: string }) => e.code === 'PROTECTED',
+    );
+    assert.equal(v.info().name, 'Hidden');
+  } finally {
+    s.close();
+  }
+});
+
+test("a private stream's backup words carry its read key, and a restore from them on another node reads it", async () => {
+  const root = tmpDir('drayer-private-node-');
+  const dataA = path.join(root, 'a');
+  fs.mkdirSync(dataA);
+  const { stream, readKey } = await createPrivateStream(path.join(dataA, 'mine.stream'), { name: 'Private diary', about: 'only me' });
+  const pk = formatKey(stream.publicKey);
+  addPost(await openView(stream), { title: 'Dear diary', body: 'a secret' });
+  stream.close();
+  const a = await startNode(dataA);
+  const b = await startNode(path.join(root, 'b'));
+  try {
+    assert.ok((await a.call('listStreams', undefined)).some((x) => x.publicKey === pk));
+    const backup = await a.call('keyBackup', { publicKey: pk });
+    assert.equal(backup.words.length, 64);
+    assert.equal(backup.name, 'Private diary');
+    assert.deepEqual(parseBackup(backup.words.join(' ')).readKey, readKey.bytes);
+
+    // the node cannot seal yet: asked to post, it says so and writes nothing in clear
+    const env = await a.callEnvelope('post', { publicKey: pk, title: 'leak?', body: 'no' });
+    assert.equal(env.ok, false);
+    assert.match((env as { ok: false; error: { message: string } }).error.message, /is a private stream: .* nothing was written/);
+
+    const restored = await b.call('restoreStream', { words: backup.words.join(' '), url: `http://127.0.0.1:${a.lanAddress()!.port}` });
+    assert.equal(restored.publicKey, pk);
+    const file = path.join(b.dataDir, restored.file);
+    assert.ok(fs.existsSync(readKeyPathFor(file)), 'the read key is beside the restored copy');
+    assert.equal(fs.statSync(readKeyPathFor(file)).mode & 0o777, 0o600);
+    await b.stop();
+    const copy = Stream.open(file);
+    try {
+      const v = await openView(copy);
+      assert.equal(v.access, 'reader');
+      assert.ok(copy.writable);
+      assert.deepEqual(
+        listPosts(v).map((p) => p.title),
+        ['Dear diary'],
+      );
+      assert.equal(v.info().name, 'Private diary');
+    } finally {
+      copy.close();
+    }
+
+    // the secret key's 32 words alone restore writing, not reading: no read key is made up
+    const c = await startNode(path.join(root, 'c'));
+    try {
+      const r = await c.call('restoreStream', { words: backup.words.slice(0, 32).join(' '), url: `http://127.0.0.1:${a.lanAddress()!.port}` });
+      assert.ok(!fs.existsSync(readKeyPathFor(path.join(c.dataDir, r.file))));
+    } finally {
+      await c.stop();
+    }
+  } finally {
+    await a.stop();
+    await b.stop().catch(() => undefined);
+  }
+});
