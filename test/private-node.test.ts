@@ -7,8 +7,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseBackup } from '../app/core/keybackup.js';
 import { formatKey } from '../app/core/keys.js';
+import { parseReadLink, ReadKey, readLink } from '../app/core/private.js';
 import { DrayerNode } from '../app/node/node.js';
-import { addPost, listPosts } from '../app/store/posts.js';
+import { addPost, editPost, listPosts } from '../app/store/posts.js';
 import { createPrivateStream, openView, readKeyPathFor } from '../app/store/private-view.js';
 import { Stream } from '../app/store/store.js';
 import { tmpDir } from './helpers.js';
@@ -111,5 +112,73 @@ test("a private stream's backup words carry its read key, and a restore from the
   } finally {
     await a.stop();
     await b.stop().catch(() => undefined);
+  }
+});
+
+test('a node follows a private stream by its read link: its timeline, search and stream page read it, and follow edits and deletes; by key alone it shows nothing', async () => {
+  const root = tmpDir('drayer-private-follow-');
+  const dataA = path.join(root, 'a');
+  fs.mkdirSync(dataA);
+  const file = path.join(dataA, 'mine.stream');
+  const { stream, readKey } = await createPrivateStream(file, { name: 'Private diary' });
+  const pk = formatKey(stream.publicKey);
+  const v = await openView(stream);
+  const first = addPost(v, { title: 'Dear diary', body: 'a quokka secret' });
+  const second = addPost(v, { title: 'Second page', body: 'to be deleted' });
+  stream.close();
+  const link = readLink(parseReadLink(pk).publicKey, readKey.bytes);
+  const a = await startNode(dataA);
+  const b = await startNode(path.join(root, 'b'));
+  const c = await startNode(path.join(root, 'c'));
+  const url = `http://127.0.0.1:${a.lanAddress()!.port}`;
+  try {
+    // a wrong read key: said, and nothing is followed
+    const other = await ReadKey.generate();
+    const wrong = await b.callEnvelope('follow', { key: readLink(parseReadLink(pk).publicKey, other.bytes), url });
+    assert.equal(wrong.ok, false);
+    assert.match(
+      (wrong as { ok: false; error: { message: string } }).error.message,
+      /The read link does not open this stream: that read key is not this stream's.*Nothing was followed\./,
+    );
+    assert.ok(!(await b.call('listStreams', undefined)).some((x) => x.publicKey === pk));
+    assert.deepEqual(
+      fs.readdirSync(b.dataDir).filter((f) => f.includes('.stream')),
+      [],
+      'no copy and no read key left behind',
+    );
+
+    const followed = await b.call('follow', { key: link, url });
+    assert.ok(fs.existsSync(readKeyPathFor(path.join(b.dataDir, followed.file))));
+    assert.equal(followed.posts, 2);
+    const titles = async (n: DrayerNode) => (await n.call('timeline', {})).filter((t) => t.streamKey === pk).map((t) => t.title);
+    assert.deepEqual((await titles(b)).sort(), ['Dear diary', 'Second page']);
+    assert.deepEqual(
+      (await b.call('search', { query: 'quokka' })).map((t) => t.title),
+      ['Dear diary'],
+    );
+    assert.equal((await b.call('getPost', { publicKey: pk, key: first.key }))?.body, 'a quokka secret');
+    assert.deepEqual((await b.call('listPosts', { publicKey: pk })).map((p) => p.title).sort(), ['Dear diary', 'Second page']);
+
+    // by its key alone: a blind mirror, nothing to show
+    await c.call('follow', { key: pk, url });
+    assert.deepEqual(await titles(c), []);
+    assert.deepEqual(await c.call('listPosts', { publicKey: pk }), []);
+
+    // the writer edits one post and deletes the other; the reader follows both
+    const w = Stream.open(file);
+    const wv = await openView(w);
+    editPost(wv, first.key, { title: 'Dear diary, edited', body: 'still secret' });
+    assert.ok(wv.delete('post', second.key));
+    w.close();
+    await b.call('syncNow', { publicKey: pk });
+    assert.deepEqual(await titles(b), ['Dear diary, edited']);
+    assert.equal(await b.call('getPost', { publicKey: pk, key: second.key }), null);
+
+    // what the reader's node says of the stream to others holds no plaintext
+    const listing = await (await fetch(`http://127.0.0.1:${b.lanAddress()!.port}/`)).text();
+    assert.ok(listing.length > 0);
+    assert.doesNotMatch(listing, /diary|quokka|secret/i);
+  } finally {
+    await Promise.all([a.stop(), b.stop(), c.stop()]);
   }
 });

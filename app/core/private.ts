@@ -72,16 +72,19 @@ export function setPrivateBackend(b: PrivateBackend): void {
 
 type KeyedHash = (data: Uint8Array) => Uint8Array;
 
+/** libsodium's keyed BLAKE2b-256, made at once. */
+function sodiumKeyed(key: Uint8Array): KeyedHash {
+  const k = new Uint8Array(key);
+  return (data) => {
+    const out = new Uint8Array(32);
+    sodium!.crypto_generichash(out, data, k);
+    return out;
+  };
+}
+
 /** BLAKE2b-256 keyed with `key`, as a synchronous function (hash-wasm needs its instance made first). */
 async function keyedBlake2b(key: Uint8Array): Promise<KeyedHash> {
-  if (backend === 'sodium') {
-    const k = new Uint8Array(key);
-    return (data) => {
-      const out = new Uint8Array(32);
-      sodium!.crypto_generichash(out, data, k);
-      return out;
-    };
-  }
+  if (backend === 'sodium') return sodiumKeyed(key);
   const h = await (await import('hash-wasm')).createBLAKE2b(256, key);
   return (data) => h.init().update(data).digest('binary');
 }
@@ -94,6 +97,12 @@ export function wrongReadKey(what: string): DrayerError {
     'KEY_MISMATCH',
     `${what}: that read key is not this stream's (a mistyped or cut link, another stream's key, or a key the owner has since changed). Ask the owner for the stream's read link again.`,
   );
+}
+
+function ownKey(bytes: Uint8Array): Uint8Array {
+  if (!(bytes instanceof Uint8Array) || bytes.length !== READ_KEY_BYTES)
+    throw new DrayerError('INVALID_ARGUMENT', `A read key is ${READ_KEY_BYTES} bytes; this one is ${bytes?.length ?? 0}. Copy the whole read link again.`);
+  return new Uint8Array(bytes);
 }
 
 /** A read key with its subkeys: seals and opens the records of one private stream. */
@@ -113,13 +122,20 @@ export class ReadKey {
   }
 
   static async from(bytes: Uint8Array): Promise<ReadKey> {
-    if (!(bytes instanceof Uint8Array) || bytes.length !== READ_KEY_BYTES)
-      throw new DrayerError('INVALID_ARGUMENT', `A read key is ${READ_KEY_BYTES} bytes; this one is ${bytes?.length ?? 0}. Copy the whole read link again.`);
-    const own = new Uint8Array(bytes);
+    const own = ownKey(bytes);
     const derive = await keyedBlake2b(own);
     const sealKey = derive(utf8.encode(CONTEXT.seal));
     const check = derive(utf8.encode(CONTEXT.check)).slice(0, 16);
     return new ReadKey(own, check, sealKey, await keyedBlake2b(derive(utf8.encode(CONTEXT.key))));
+  }
+
+  /** As from(), at once: where libsodium loads (a running node opens a stream's reader synchronously); null elsewhere. */
+  static fromSync(bytes: Uint8Array): ReadKey | null {
+    if (backend !== 'sodium') return null;
+    const own = ownKey(bytes);
+    const derive = sodiumKeyed(own);
+    const check = derive(utf8.encode(CONTEXT.check)).slice(0, 16);
+    return new ReadKey(own, check, derive(utf8.encode(CONTEXT.seal)), sodiumKeyed(derive(utf8.encode(CONTEXT.key))));
   }
 
   /** A fresh random read key. */

@@ -27,6 +27,17 @@ export const SEALED_NOTE = 'sealed: no read key';
 
 /** The read key beside a stream file, or null when there is none (or it is sealed by an app this process is not). */
 export async function readKeyBeside(file: string): Promise<ReadKey | null> {
+  const bytes = readKeyBytesBeside(file);
+  return bytes ? ReadKey.from(bytes) : null;
+}
+
+/** readKeyBeside at once, where libsodium loads (ReadKey.fromSync); null also where it does not. */
+export function readKeyBesideSync(file: string): ReadKey | null {
+  const bytes = readKeyBytesBeside(file);
+  return bytes ? ReadKey.fromSync(bytes) : null;
+}
+
+function readKeyBytesBeside(file: string): Uint8Array | null {
   const keyFile = readKeyPathFor(file);
   if (!fs.existsSync(keyFile)) return null;
   let text: string;
@@ -42,7 +53,7 @@ export async function readKeyBeside(file: string): Promise<ReadKey | null> {
       'CORRUPT',
       `The read key file ${keyFile} is damaged (expected base64 of ${READ_KEY_BYTES} bytes). Restore it from the stream's read link or backup words.`,
     );
-  return ReadKey.from(new Uint8Array(bytes));
+  return new Uint8Array(bytes);
 }
 
 /** Keep `rk` beside `file` (refuses to overwrite a read key file). */
@@ -104,8 +115,9 @@ export class StreamView {
   readonly stream: Stream;
   readonly readKey: ReadKey | null;
   readonly access: Access;
-  /** every opened record of a private stream, made once per view and dropped on each write */
+  /** every opened record of a private stream, made once per view and kept until the stream changes */
   private opened: DrayerRecord[] | null = null;
+  private openedSeq = -1;
 
   constructor(s: Stream, rk: ReadKey | null) {
     this.stream = s;
@@ -193,7 +205,9 @@ export class StreamView {
    * One that does not open stays as it is stored, of type `sealed`, so a listing still shows the rest.
    */
   private all(): DrayerRecord[] {
-    if (this.opened) return this.opened;
+    const seq = this.stream.lastSeq();
+    if (this.opened && this.openedSeq === seq) return this.opened;
+    this.openedSeq = seq;
     const out: DrayerRecord[] = [];
     for (const r of this.stream.iterate()) {
       try {
@@ -219,6 +233,12 @@ export class StreamView {
       .sort((a, b) => by(b) - by(a) || b.id - a.id);
     const offset = opts.offset ?? 0;
     return rows.slice(offset, offset + Math.max(0, Math.min(opts.limit ?? 100, 10_000)));
+  }
+
+  /** The live records of one type, every one (list() pages), as a reader sees them. */
+  ofType(type: string): DrayerRecord[] {
+    if (this.access !== 'reader') return this.access === 'public' ? [...this.stream.iterate()].filter((r) => r.type === type) : [];
+    return this.all().filter((r) => r.type === type);
   }
 
   /** The record types and their counts, as a reader sees them (a blind mirror: `sealed` and the clear ones). */
