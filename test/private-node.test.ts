@@ -76,10 +76,8 @@ test("a private stream's backup words carry its read key, and a restore from the
     assert.equal(backup.name, 'Private diary');
     assert.deepEqual(parseBackup(backup.words.join(' ')).readKey, readKey.bytes);
 
-    // the node cannot seal yet: asked to post, it says so and writes nothing in clear
-    const env = await a.callEnvelope('post', { publicKey: pk, title: 'leak?', body: 'no' });
-    assert.equal(env.ok, false);
-    assert.match((env as { ok: false; error: { message: string } }).error.message, /is a private stream: .* nothing was written/);
+    // the node seals what it is asked to post
+    assert.equal((await a.call('post', { publicKey: pk, title: 'Written by the node', body: 'sealed too' })).title, 'Written by the node');
 
     const restored = await b.call('restoreStream', { words: backup.words.join(' '), url: `http://127.0.0.1:${a.lanAddress()!.port}` });
     assert.equal(restored.publicKey, pk);
@@ -93,8 +91,10 @@ test("a private stream's backup words carry its read key, and a restore from the
       assert.equal(v.access, 'reader');
       assert.ok(copy.writable);
       assert.deepEqual(
-        listPosts(v).map((p) => p.title),
-        ['Dear diary'],
+        listPosts(v)
+          .map((p) => p.title)
+          .sort(),
+        ['Dear diary', 'Written by the node'],
       );
       assert.equal(v.info().name, 'Private diary');
     } finally {
@@ -180,5 +180,40 @@ test('a node follows a private stream by its read link: its timeline, search and
     assert.doesNotMatch(listing, /diary|quokka|secret/i);
   } finally {
     await Promise.all([a.stop(), b.stop(), c.stop()]);
+  }
+});
+
+test('the API makes a private stream: posts, edits, deletes and its name are sealed in its file, the timeline reads them, and its read link lets another node read it', async () => {
+  const root = tmpDir('drayer-private-api-');
+  const a = await startNode(path.join(root, 'a'));
+  const b = await startNode(path.join(root, 'b'));
+  try {
+    const made = await a.call('createStream', { name: 'Zanzibar circle', about: 'marmalade club', private: true });
+    const pk = made.publicKey;
+    assert.doesNotMatch(made.name, /Zanzibar/, 'named by its key in the library (what the node announces must not carry the name)');
+    const p1 = await a.call('post', { publicKey: pk, title: 'Ocelot meeting', body: 'pistachio agenda' });
+    const p2 = await a.call('post', { publicKey: pk, title: 'Gone soon', body: 'x' });
+    await a.call('editPost', { publicKey: pk, key: p1.key, title: 'Ocelot meeting moved', body: 'pistachio agenda, later' });
+    assert.equal(await a.call('deletePost', { publicKey: pk, key: p2.key }), true);
+    await a.call('setStreamInfo', { publicKey: pk, about: 'marmalade club, renamed' });
+    const titles = async (n: DrayerNode) => (await n.call('timeline', {})).filter((t) => t.streamKey === pk).map((t) => t.title);
+    assert.deepEqual(await titles(a), ['Ocelot meeting moved']);
+
+    const d = await a.call('streamDetails', { publicKey: pk });
+    assert.equal(d.private, 'reader');
+    assert.ok(d.readLink?.startsWith(`${d.link}#r=`));
+    const file = path.join(a.dataDir, d.file);
+    const bytes = Buffer.concat([file, `${file}-wal`].filter((f) => fs.existsSync(f)).map((f) => fs.readFileSync(f)));
+    for (const word of ['Zanzibar', 'marmalade', 'Ocelot', 'pistachio', 'Gone soon']) assert.ok(!bytes.includes(word), `${word} is not in the stream file`);
+
+    const url = `http://127.0.0.1:${a.lanAddress()!.port}`;
+    await b.call('follow', { key: d.readLink!, url });
+    assert.deepEqual(await titles(b), ['Ocelot meeting moved']);
+    assert.equal((await b.call('streamDetails', { publicKey: pk })).private, 'reader');
+    // a file from the app is refused, never stored in clear
+    const put = await a.callEnvelope('putFile', { publicKey: pk, path: 'a.txt', data: Buffer.from('hello').toString('base64') });
+    assert.equal(put.ok, false);
+  } finally {
+    await Promise.all([a.stop(), b.stop()]);
   }
 });

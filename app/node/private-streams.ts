@@ -3,9 +3,9 @@
 // in this computer's library.db, which nothing serves), and a stream's posts read through its view.
 // What the node says of a stream to others (discovery, its listing, the LAN server) never comes
 // from here: those keep the stored, sealed records, so names stay the key's words there too.
-import { SEAL_OVERHEAD, SEALED_TYPE } from '../core/private.js';
+import { readLink, SEAL_OVERHEAD, SEALED_TYPE } from '../core/private.js';
 import { POST_TYPE } from '../store/posts.js';
-import { readKeyBesideSync, StreamView } from '../store/private-view.js';
+import { isPrivate, readKeyBesideSync, StreamView } from '../store/private-view.js';
 import type { Stream } from '../store/store.js';
 
 /** A change-feed row (library-schema.ts FeedRow; not imported, so the two modules make no circle). */
@@ -66,4 +66,11 @@ export function livePosts(s: Stream): { count: number; ids(): string } {
     return { count: posts.length, ids: () => JSON.stringify(posts.map((r) => r.id)) };
   }
   return { count: s.count(POST_TYPE), ids: () => s.db.prepare(`SELECT json_group_array(id) FROM records WHERE type = ?`).pluck().get(POST_TYPE) as string };
+}
+
+/** What a stream page says of a private stream: read here or sealed, and the read link to share where the read key is here. */
+export function privacyOf(s: Stream): { private?: 'reader' | 'sealed'; readLink?: string } {
+  const v = readerOf(s);
+  if (v) return { private: 'reader', readLink: readLink(s.publicKey, v.readKey!.bytes) };
+  return isPrivate(s) ? { private: 'sealed' } : {};
 }

@@ -1,6 +1,6 @@
 // How the node shows a stream it holds: its summary and details for the API, and the web
 // addresses its page is served at (on this computer, and for a phone on the LAN).
-import { livePosts } from './private-streams.js';
+import { livePosts, privacyOf } from './private-streams.js';
 import * as os from 'node:os';
 import type { Statement } from 'better-sqlite3';
 import type { Settings, StreamDetails, StreamSummary } from './api.js';
@@ -126,6 +126,7 @@ export function details(n: NodeState, publicKey: string): StreamDetails {
     path: s.file,
     ...lastSyncOf(n, sum.publicKey, entryOf(n, sum.publicKey).settings),
     incomplete: !s.writable && s.unfinishedSyncs().length > 0,
+    ...privacyOf(s),
   } satisfies StreamDetails;
 }
 

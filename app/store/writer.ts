@@ -249,7 +249,7 @@ export class Writer {
     if (this.sealedOnly && type !== SEALED_TYPE && !staysClear(type, key))
       throw new DrayerError(
         'NOT_WRITABLE',
-        `${this.h.file} is a private stream: its records are sealed with its read key, and ${type}/${key} was not; nothing was written. This version writes to private streams only through the drayer command.`,
+        `${this.h.file} is a private stream: its records are sealed with its read key, and ${type}/${key} was not; nothing was written. This version seals posts, the stream's name and about, and (from the drayer command) files up to 1 MiB.`,
       );
     if (type === MARKER_TYPE && key === MARKER_KEY) this.sealedOnly = true;
     const hash = blake2b256(value);
