@@ -3,6 +3,7 @@
 // read key back beside the copy, and nothing the node is asked to write lands in it as plaintext.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseBackup } from '../app/core/keybackup.js';
@@ -12,6 +13,8 @@ import { DrayerNode } from '../app/node/node.js';
 import { addPost, editPost, listPosts } from '../app/store/posts.js';
 import { createPrivateStream, openView, readKeyPathFor } from '../app/store/private-view.js';
 import { Stream } from '../app/store/store.js';
+import { SEALED_HEADER, useKeyCipher, type KeyCipher } from '../app/store/keystore.js';
+import { readerOf } from '../app/node/private-streams.js';
 import { tmpDir } from './helpers.js';
 
 async function startNode(dataDir: string): Promise<DrayerNode> {
@@ -215,5 +218,39 @@ test('the API makes a private stream: posts, edits, deletes and its name are sea
     assert.equal(put.ok, false);
   } finally {
     await Promise.all([a.stop(), b.stop()]);
+  }
+});
+
+test("with the app's keychain the read key is sealed like the secret key; without it, the file says the app holds it", async () => {
+  const key = randomBytes(32);
+  const cipher: KeyCipher = {
+    isEncryptionAvailable: () => true,
+    encryptString(plain) {
+      const iv = randomBytes(12);
+      const e = createCipheriv('aes-256-gcm', key, iv);
+      const body = Buffer.concat([e.update(plain, 'utf8'), e.final()]);
+      return Buffer.concat([iv, e.getAuthTag(), body]);
+    },
+    decryptString(sealed) {
+      const d = createDecipheriv('aes-256-gcm', key, sealed.subarray(0, 12));
+      d.setAuthTag(sealed.subarray(12, 28));
+      return Buffer.concat([d.update(sealed.subarray(28)), d.final()]).toString('utf8');
+    },
+  };
+  const file = path.join(tmpDir('drayer-private-sealed-'), 'p.stream');
+  useKeyCipher(cipher);
+  try {
+    const { stream, readKey } = await createPrivateStream(file, { name: 'Keychained' });
+    const text = fs.readFileSync(readKeyPathFor(file), 'utf8');
+    assert.ok(text.startsWith(SEALED_HEADER), 'sealed by the keychain');
+    assert.ok(!text.includes(Buffer.from(readKey.bytes).toString('base64')), 'no read key bytes in the file');
+    assert.equal(fs.statSync(readKeyPathFor(file)).mode & 0o777, 0o600);
+    assert.equal((await openView(stream)).info().name, 'Keychained');
+    useKeyCipher(null);
+    await assert.rejects(openView(stream), /read key file .* is encrypted by the Drayer desktop app .* clone it with its read link/);
+    assert.equal(readerOf(stream), null, 'a node without the keychain reads nothing, and does not fail');
+    stream.close();
+  } finally {
+    useKeyCipher(null);
   }
 });

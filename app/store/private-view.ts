@@ -11,7 +11,7 @@ import { DrayerError } from '../core/errors.js';
 import { decodeInfo } from '../core/msgpack.js';
 import { MARKER_KEY, MARKER_TYPE, READ_KEY_BYTES, ReadKey, SEAL_OVERHEAD, SEALED_TYPE, staysClear, wrongReadKey } from '../core/private.js';
 import { LIMITS, type DrayerRecord } from '../core/record.js';
-import { readSecretText, writeSecretText } from './keystore.js';
+import { isSealedKeyFile, readSecretText, writeSecretText } from './keystore.js';
 import type { ListOptions } from './feed.js';
 import { Stream, type CreateOptions, type StreamInfo } from './store.js';
 
@@ -44,7 +44,13 @@ function readKeyBytesBeside(file: string): Uint8Array | null {
   try {
     text = readSecretText(keyFile).text;
   } catch (e) {
-    if ((e as { code?: unknown }).code === 'NOT_WRITABLE') return null; // the app's keychain holds it: sealed here
+    // the desktop app sealed it with this computer's keychain: said plainly, not taken for a blind mirror
+    if ((e as { code?: unknown }).code === 'NOT_WRITABLE' && isSealedKeyFile(keyFile))
+      throw new DrayerError(
+        'NOT_WRITABLE',
+        `The read key file ${keyFile} is encrypted by the Drayer desktop app (with this computer's keychain), so only the app can read this stream. To read it here, clone it with its read link (drayer:…#r=…).`,
+        { cause: e },
+      );
     throw e;
   }
   const bytes = Buffer.from(text.trim(), 'base64');
