@@ -88,7 +88,7 @@ registerCommand({
     if (args.length === 2 && opts.dht !== true)
       throw new UsageError('clone needs URL PUBKEY FILE, or --dht PUBKEY FILE to find the stream on the DHT.', commands.get('clone'));
     const [url, keyText, file] = (args.length === 2 ? [undefined, ...args] : args) as [string | undefined, string, string];
-    const { parseReadLink, ReadKey } = await import('../core/private.js');
+    const { parseReadLink, ReadKey } = await import('../store/private-view.js');
     const link = parseReadLink(keyText);
     const pk = link.publicKey;
     const readKey = link.readKey ? await ReadKey.from(link.readKey) : null;

@@ -104,14 +104,12 @@ export const lsCommand: Command = {
   positionals: [1, 1],
   async run({ args: [file], opts }) {
     const { POST_TYPE, decodePost } = await import('../store/posts.js');
-    const { SEALED_TYPE } = await import('../core/private.js');
-    const { SEALED_NOTE } = await import('../store/private-view.js');
+    const { SEALED_NOTE, SEALED_TYPE } = await import('../store/private-view.js');
     await withView(file!, async (v) => {
       const s = v.stream;
       const only = str(opts, 'type');
       const types = only !== undefined ? [only] : v.types().map((t) => t.type);
       const files = types.includes('file') ? await import('../store/files.js') : undefined;
-      const { parseFileValue } = await import('../store/file-value.js');
       const rows: ListRow[] = [];
       for (const type of types) {
         const page = 10_000;
@@ -134,7 +132,7 @@ export const lsCommand: Command = {
             else if (type === SEALED_TYPE && v.access === 'reader') Object.assign(row, { sealed: true, title: 'damaged: does not open with the read key' });
             if (type === files?.FILE_TYPE && r.val) {
               // a private stream's file is one sealed record: its header is in the opened value
-              const st = v.private ? privateFileStat(parseFileValue, r.val) : files.statFile(s, r.key);
+              const st = v.private ? privateFileStat(files.parseFileValue, r.val) : files.statFile(s, r.key);
               if (st) Object.assign(row, { fileSize: st.size, mime: st.mime });
             }
             rows.push(row);

@@ -37,8 +37,7 @@ export const createCommand: Command = {
     const { Stream } = await import('../store/store.js');
     const create = { name: str(opts, 'name'), about: str(opts, 'about') };
     if (opts.private === true) {
-      const { createPrivateStream } = await import('../store/private-view.js');
-      const { readLink } = await import('../core/private.js');
+      const { createPrivateStream, readLink } = await import('../store/private-view.js');
       const { stream, readKey } = await createPrivateStream(file!, create);
       try {
         print(formatKey(stream.publicKey));
@@ -69,7 +68,7 @@ export const linkCommand: Command = {
   positionals: [1, 1],
   run: ({ args: [file] }) =>
     withView(file!, async (v) => {
-      const { readLink } = await import('../core/private.js');
+      const { readLink } = await import('../store/private-view.js');
       const s = v.stream;
       print(v.readKey ? readLink(s.publicKey, v.readKey.bytes) : keyLink(s.publicKey));
       if (v.access === 'sealed') note(`${file} is private and this copy has no read key (a blind mirror): the link lets others mirror it, not read it.`);
@@ -217,7 +216,7 @@ function incompleteText(file: string, records: number, inc: { missing: number; u
  */
 async function verifySealed(v: StreamView, report: VerifyReport): Promise<VerifyReport> {
   const { NO_NAME_NOTE } = await import('../store/store.js');
-  const { SEALED_TYPE } = await import('../core/private.js');
+  const { SEALED_TYPE } = await import('../store/private-view.js');
   const notes = (report.notes ?? []).filter((n) => n !== NO_NAME_NOTE);
   notes.push(
     v.readKey

@@ -6,8 +6,9 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { DrayerError } from '../core/errors.js';
 import { bytesEqual } from '../core/crypto.js';
-import { FILE_TYPE, mimeForPath, newFilePath, normalizeFilePath, parseFileValue, SMALL_FILE_MAX, smallContent, smallFileValue } from './file-value.js';
-import { nowMicros } from './writer.js';
+// through files.ts and store.ts, not the modules behind them: the bundle keeps those in their chunks (scripts/build-cli.mjs)
+import { FILE_TYPE, mimeForPath, newFilePath, normalizeFilePath, parseFileValue, SMALL_FILE_MAX, smallContent, smallFileValue } from './files.js';
+import { nowMicros } from './store.js';
 import type { StreamView } from './private-view.js';
 
 export interface PrivateAddResult {

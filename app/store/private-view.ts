@@ -15,6 +15,9 @@ import { isSealedKeyFile, readSecretText, writeSecretText } from './keystore.js'
 import type { ListOptions } from './feed.js';
 import { Stream, type CreateOptions, type StreamInfo } from './store.js';
 
+// What the commands need of core/private.ts, from here: one module they load for private streams keeps the bundle's chunks few.
+export { parseReadLink, ReadKey, readLink, SEALED_TYPE } from '../core/private.js';
+
 /** A private stream's read key file: beside it, NAME.stream.readkey. */
 export const READ_KEY_SUFFIX = '.readkey';
 
