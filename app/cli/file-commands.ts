@@ -2,7 +2,7 @@
 // on Ctrl-C) and cat. Heavy modules load inside `run`, so `drayer help` starts instantly.
 import * as fs from 'node:fs';
 import { DrayerError, isDrayerError } from '../core/errors.js';
-import { fromOption, fsError, openOptions, withStream } from './input.js';
+import { fromOption, fsError, openOptions, withStream, withView } from './input.js';
 import { humanSize, note, print, printJson, writeOut } from './output.js';
 import { type Command, jsonOption } from './table.js';
 
@@ -21,6 +21,15 @@ export const addCommand: Command = {
       }
     }
     const { addPaths } = await import('../store/files.js');
+    // A private stream's files are sealed records (private-files.ts): small files only, for now.
+    const sealed = await withView(file!, async (v) => (v.private ? (await import('../store/private-files.js')).addPrivatePaths(v, paths) : null));
+    if (sealed) {
+      if (opts.json) return printJson(sealed);
+      for (const p of sealed.added) print(`added    ${p}`);
+      for (const p of sealed.updated) print(`updated  ${p}`);
+      print(`${sealed.added.length} added, ${sealed.updated.length} updated, ${sealed.removed.length} removed, ${sealed.unchanged} unchanged (sealed).`);
+      return;
+    }
     const tty = process.stderr.isTTY === true;
     let last = 0;
     // Ctrl-C (or a TERM) stops the add and removes what it half wrote before exiting; a second one
@@ -78,7 +87,15 @@ export const catCommand: Command = {
   async run({ args: [file, p], opts }) {
     const { openFileStream, statFile } = await import('../store/files.js');
     const { metadataOnlyFile, openFileRange } = await import('../net/open.js');
-    await withStream(file!, async (s) => {
+    await withView(file!, async (v) => {
+      const s = v.stream;
+      if (v.private) {
+        const { readPrivateFile } = await import('../store/private-files.js');
+        const f = readPrivateFile(v, p!);
+        if (!f) throw new DrayerError('NOT_FOUND', `There is no file ${p} in ${file}; list files with "drayer ls ${file} --type file".`);
+        await writeOut(f.data);
+        return;
+      }
       const held = statFile(s, p!);
       if (!held && !metadataOnlyFile(s, p!))
         throw new DrayerError('NOT_FOUND', `There is no file ${p} in ${file}; list files with "drayer ls ${file} --type file".`);

@@ -3,6 +3,7 @@
 import * as fs from 'node:fs';
 import { DrayerError, isDrayerError } from '../core/errors.js';
 import type { OpenOptions } from '../net/open.js';
+import type { StreamView } from '../store/private-view.js';
 import type { Stream } from '../store/store.js';
 import type { Options } from './table.js';
 
@@ -52,6 +53,12 @@ export async function withStream<T>(file: string, fn: (s: Stream) => Promise<T> 
   } finally {
     s.close();
   }
+}
+
+/** Run `fn` on the stream file's view (private-view.ts: a private stream sealed and opened with the read key beside it), closing it afterwards. */
+export async function withView<T>(file: string, fn: (v: StreamView) => Promise<T> | T): Promise<T> {
+  const { openView } = await import('../store/private-view.js');
+  return withStream(file, async (s) => fn(await openView(s)));
 }
 
 /** --from: where a metadata-only copy fetches what is opened, before the sources the file names. */

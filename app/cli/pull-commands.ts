@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DrayerError, isDrayerError } from '../core/errors.js';
-import { formatKey, parseKey, streamName } from '../core/keys.js';
+import { formatKey, streamName } from '../core/keys.js';
 import type { PullProgress, PullResult } from '../net/sync.js';
 import type { Stream } from '../store/store.js';
 import { openStream } from './input.js';
@@ -77,6 +77,8 @@ registerCommand({
   usage: 'clone URL PUBKEY FILE [--latest N] [--meta-only] [--json]  |  clone --dht [--dht-bootstrap HOST:PORT,…] [URL] PUBKEY FILE',
   summary: 'follow a stream: copy it from a peer into a new mirror file',
   details:
+    "PUBKEY may be a private stream's read link (drayer:KEY#r=READKEY): its read key is then checked and kept in FILE.readkey, " +
+    'so the copy reads the stream; a private stream cloned by its key alone is a blind mirror (it syncs and serves, sealed). ' +
     '--dht finds the computers that announce the stream on the BitTorrent Mainline DHT (through the public routers, or the nodes --dht-bootstrap names) ' +
     'and clones from them, one after another until one gives it (after URL, when one is given).',
   options: { latest: { type: 'string' }, 'meta-only': { type: 'boolean' }, json: { type: 'boolean' }, ...DHT_OPTIONS },
@@ -86,7 +88,10 @@ registerCommand({
     if (args.length === 2 && opts.dht !== true)
       throw new UsageError('clone needs URL PUBKEY FILE, or --dht PUBKEY FILE to find the stream on the DHT.', commands.get('clone'));
     const [url, keyText, file] = (args.length === 2 ? [undefined, ...args] : args) as [string | undefined, string, string];
-    const pk = parseKey(keyText);
+    const { parseReadLink, ReadKey } = await import('../store/private-view.js');
+    const link = parseReadLink(keyText);
+    const pk = link.publicKey;
+    const readKey = link.readKey ? await ReadKey.from(link.readKey) : null;
     const latest = positiveInt(opts.latest, 'latest', 'clone');
     const { latestWindowStart, rejectionSummary } = await import('../net/sync.js');
     const { peerId } = await import('../core/peer.js');
@@ -168,17 +173,37 @@ registerCommand({
           `${peer} sent no records of stream ${formatKey(pk)}; check the key and the address. Nothing was received, so ${file} was not created.`,
         );
       }
-      const own = s.info().name;
+      const { checkReadKeyFor, isPrivate, openView, SEALED_NOTE, writeReadKeyFile } = await import('../store/private-view.js');
+      if (readKey) {
+        let checked;
+        try {
+          checked = checkReadKeyFor(s, readKey, `The read link does not open stream ${formatKey(pk)}`);
+        } catch (e) {
+          // a wrong key kept beside the copy would fail every read later: say so now, keep nothing
+          removeAll();
+          if (isDrayerError(e)) throw new DrayerError(e.code, `${e.message} ${file} was not created.`, { cause: e });
+          throw e;
+        }
+        if (checked === 'public') note(`Stream ${formatKey(pk)} is public: the read key in the link is not needed, and was not kept.`);
+        else writeReadKeyFile(file, readKey);
+      }
+      const view = await openView(s);
+      const own = view.info().name;
       const name = streamName(own, pk);
+      if (view.access === 'sealed' && isPrivate(s) && !opts.json)
+        note(
+          `${formatKey(pk)} is a private stream and the key given holds no read key, so ${file} is a blind mirror (${SEALED_NOTE}): it syncs, verifies and serves the stream without reading it. Clone with the read link (drayer:…#r=…) to read it.`,
+        );
       const infoProblem = s.infoProblem();
       if (infoProblem)
         note(`drayer: ${file}: drayer/info: ${infoProblem}. The stream shows by a name made from its key; "drayer verify ${file}" lists every such problem.`);
       // Streams made by the original Drayer have no name record: they show by words of their key.
       const fromKey = name !== own;
-      if (opts.json) printJson({ file, publicKey: formatKey(pk), ...r, name, nameFromKey: fromKey });
+      const access = view.access === 'reader' ? 'private' : view.access;
+      if (opts.json) printJson({ file, publicKey: formatKey(pk), ...r, name, nameFromKey: fromKey, access });
       else
         print(
-          `Cloned "${name}"${fromKey && !infoProblem ? ' (it has no name record: named from its key)' : ''} into ${file}: ${reportPull(r, rejectionSummary)}.`,
+          `Cloned "${name}"${view.access === 'sealed' ? ' (private, sealed: named from its key)' : fromKey && !infoProblem ? ' (it has no name record: named from its key)' : ''} into ${file}: ${reportPull(r, rejectionSummary)}.`,
         );
     } finally {
       process.off('SIGINT', onSignal);

@@ -1,7 +1,7 @@
 // The `drayer` commands on records: post, put, get, rm and ls. Heavy modules (SQLite, crypto)
 // load inside `run`, so `drayer help` starts instantly.
 import { DrayerError } from '../core/errors.js';
-import { fromOption, openOptions, readInput, withStream } from './input.js';
+import { fromOption, openOptions, readInput, withView } from './input.js';
 import { humanSize, note, print, printJson, timeOf, writeOut } from './output.js';
 import { type Command, commands, jsonOption, oneOf, str, UsageError } from './table.js';
 
@@ -17,7 +17,7 @@ export const postCommand: Command = {
     const [which, v] = oneOf(opts, 'body', 'body-file', 'post');
     const body = which === 'body' ? v : readInput(v).toString('utf8');
     const { addPost } = await import('../store/posts.js');
-    await withStream(file!, (s) => print(addPost(s, { title, body }).key));
+    await withView(file!, (v) => print(addPost(v, { title, body }).key));
   },
 };
 
@@ -30,9 +30,9 @@ export const putCommand: Command = {
   async run({ args: [file, type, key], opts }) {
     const [which, v] = oneOf(opts, 'value', 'value-file', 'put');
     const value = which === 'value' ? Buffer.from(v, 'utf8') : readInput(v);
-    await withStream(file!, (s) => {
-      const r = s.put(type!, key!, new Uint8Array(value.buffer, value.byteOffset, value.byteLength));
-      note(`Stored ${type}/${key} (record ${r.id}, ${humanSize(value.length)}).`);
+    await withView(file!, (v) => {
+      const r = v.put(type!, key!, new Uint8Array(value.buffer, value.byteOffset, value.byteLength));
+      note(`Stored ${type}/${key} (record ${r.id}, ${humanSize(value.length)}${v.private ? ', sealed' : ''}).`);
     });
   },
 };
@@ -48,15 +48,17 @@ export const getCommand: Command = {
   options: fromOption,
   positionals: [3, 3],
   run: ({ args: [file, type, key], opts }) =>
-    withStream(file!, async (s) => {
-      const r = s.get(type!, key!);
+    withView(file!, async (v) => {
+      const s = v.stream;
+      // the stored record (sealed in a private stream), so a metadata-only copy fetches what its peers hold
+      const r = v.locate(type!, key!);
       if (!r) throw missingRecord(file!, type!, key!);
       let val = r.val;
       if (!val) {
         const { openValue } = await import('../net/open.js');
         val = await openValue(s, r, await openOptions(s, file!, opts, `drayer get FILE ${type} ${key}`));
       }
-      await writeOut(val);
+      await writeOut(v.open({ ...r, val }).val!);
     }),
 };
 
@@ -68,9 +70,9 @@ export const rmCommand: Command = {
   run: async ({ args: [file, type, key] }) => {
     // A file's chunks are rows apart from its record: collect them too, or a deleted big file stays in the stream.
     const files = type === 'file' ? await import('../store/files.js') : undefined;
-    return withStream(file!, (s) => {
-      if (!s.delete(type!, key!)) throw missingRecord(file!, type!, key!);
-      files?.gcChunks(s);
+    return withView(file!, (v) => {
+      if (!v.delete(type!, key!)) throw missingRecord(file!, type!, key!);
+      files?.gcChunks(v.stream);
       note(`Deleted ${type}/${key}.`);
     });
   },
@@ -90,6 +92,8 @@ interface ListRow {
   /** for `file` records: the file's own size and type (the value is only its header) */
   fileSize?: number;
   mime?: string;
+  /** a private stream's record where this copy holds no read key: its type and key are opaque */
+  sealed?: true;
 }
 
 export const lsCommand: Command = {
@@ -100,15 +104,17 @@ export const lsCommand: Command = {
   positionals: [1, 1],
   async run({ args: [file], opts }) {
     const { POST_TYPE, decodePost } = await import('../store/posts.js');
-    await withStream(file!, async (s) => {
+    const { SEALED_NOTE, SEALED_TYPE } = await import('../store/private-view.js');
+    await withView(file!, async (v) => {
+      const s = v.stream;
       const only = str(opts, 'type');
-      const types = only !== undefined ? [only] : s.types().map((t) => t.type);
+      const types = only !== undefined ? [only] : v.types().map((t) => t.type);
       const files = types.includes('file') ? await import('../store/files.js') : undefined;
       const rows: ListRow[] = [];
       for (const type of types) {
         const page = 10_000;
         for (let offset = 0; ; offset += page) {
-          const batch = s.list(type, { order: 'ts', limit: page, offset });
+          const batch = v.list(type, { order: 'ts', limit: page, offset });
           for (const r of batch) {
             const row: ListRow = {
               type: r.type,
@@ -121,8 +127,12 @@ export const lsCommand: Command = {
               hash: Buffer.from(r.hash).toString('hex'),
             };
             if (type === POST_TYPE) row.title = decodePost(r.val).title;
+            if (type === SEALED_TYPE && v.access === 'sealed') Object.assign(row, { sealed: true, title: SEALED_NOTE });
+            // where the read key is held, a record still sealed is one that does not open ("drayer get" says why)
+            else if (type === SEALED_TYPE && v.access === 'reader') Object.assign(row, { sealed: true, title: 'damaged: does not open with the read key' });
             if (type === files?.FILE_TYPE && r.val) {
-              const st = files.statFile(s, r.key);
+              // a private stream's file is one sealed record: its header is in the opened value
+              const st = v.private ? privateFileStat(files.parseFileValue, r.val) : files.statFile(s, r.key);
               if (st) Object.assign(row, { fileSize: st.size, mime: st.mime });
             }
             rows.push(row);
@@ -141,3 +151,16 @@ export const lsCommand: Command = {
     });
   },
 };
+
+/** A private file's size and type from its opened value (undefined when unreadable). */
+function privateFileStat(
+  parse: (val: Uint8Array) => { header: { size?: number; mime?: string }; body: Uint8Array },
+  val: Uint8Array,
+): { size: number; mime?: string } | undefined {
+  try {
+    const { header, body } = parse(val);
+    return { size: header.size ?? body.length, mime: header.mime };
+  } catch {
+    return undefined;
+  }
+}

@@ -4,7 +4,9 @@ import * as fs from 'node:fs';
 import { DrayerError } from '../core/errors.js';
 import { fingerprint, formatKey, keyLink, keyWords, streamName } from '../core/keys.js';
 import { cleanName, terminalSafe } from '../core/text.js';
-import { withStream } from './input.js';
+import type { StreamView } from '../store/private-view.js';
+import type { VerifyReport } from '../store/store.js';
+import { withStream, withView } from './input.js';
 import { humanSize, note, print, printJson, timeOf } from './output.js';
 import { type Command, commands, jsonOption, str, UsageError } from './table.js';
 
@@ -23,13 +25,33 @@ function fileSize(file: string): number {
 
 export const createCommand: Command = {
   name: 'create',
-  usage: 'create FILE [--name N] [--about A]',
-  summary: 'create a new stream (prints its public key)',
-  options: { name: { type: 'string' }, about: { type: 'string' } },
+  usage: 'create FILE [--name N] [--about A] [--private]',
+  summary: 'create a new stream (prints its public key; a private one, its read link too)',
+  details:
+    'A --private stream is sealed: only holders of its read key read it, and mirrors without it carry,\n' +
+    'verify and serve it as ciphertext. The read key is kept in FILE.readkey; the read link\n' +
+    '(drayer:KEY#r=READKEY, printed on the second line) gives it to the people who may read.',
+  options: { name: { type: 'string' }, about: { type: 'string' }, private: { type: 'boolean' } },
   positionals: [1, 1],
   async run({ args: [file], opts }) {
     const { Stream } = await import('../store/store.js');
-    const s = Stream.create(file!, { name: str(opts, 'name'), about: str(opts, 'about') });
+    const create = { name: str(opts, 'name'), about: str(opts, 'about') };
+    if (opts.private === true) {
+      const { createPrivateStream, readLink } = await import('../store/private-view.js');
+      const { stream, readKey } = await createPrivateStream(file!, create);
+      try {
+        print(formatKey(stream.publicKey));
+        print(readLink(stream.publicKey, readKey.bytes));
+        note(
+          `Created the private stream ${file}. Its secret key is in ${file}.privatekey and its read key in ${file}.readkey: back both up. ` +
+            'Whoever has the read link above can read the stream; give it only to them.',
+        );
+      } finally {
+        stream.close();
+      }
+      return;
+    }
+    const s = Stream.create(file!, create);
     try {
       print(formatKey(s.publicKey));
       note(`Created ${file}. Its secret key is in ${file}.privatekey: back it up and keep it private, since whoever has it can write to this stream.`);
@@ -39,6 +61,20 @@ export const createCommand: Command = {
   },
 };
 
+export const linkCommand: Command = {
+  name: 'link',
+  usage: 'link FILE',
+  summary: "print the stream's link (a private stream's read link where this copy holds the read key)",
+  positionals: [1, 1],
+  run: ({ args: [file] }) =>
+    withView(file!, async (v) => {
+      const { readLink } = await import('../store/private-view.js');
+      const s = v.stream;
+      print(v.readKey ? readLink(s.publicKey, v.readKey.bytes) : keyLink(s.publicKey));
+      if (v.access === 'sealed') note(`${file} is private and this copy has no read key (a blind mirror): the link lets others mirror it, not read it.`);
+    }),
+};
+
 export const infoCommand: Command = {
   name: 'info',
   usage: 'info FILE [--json]',
@@ -46,8 +82,9 @@ export const infoCommand: Command = {
   options: jsonOption,
   positionals: [1, 1],
   run: ({ args: [file], opts }) =>
-    withStream(file!, (s) => {
-      const meta = s.info();
+    withView(file!, (v) => {
+      const s = v.stream;
+      const meta = v.info();
       const infoProblem = s.infoProblem();
       // the author signed an info that is no map: say so once, show the rest
       if (infoProblem) note(`drayer: ${file}: drayer/info: ${infoProblem}. The stream shows without a name; "drayer verify ${file}" lists every such problem.`);
@@ -57,7 +94,7 @@ export const infoCommand: Command = {
           `drayer: ${file}: drayer/primaryServers: ${serversProblem}. The stream shows without primary servers; "drayer verify ${file}" lists every such problem.`,
         );
       const types: Record<string, number> = {};
-      for (const t of s.types()) types[t.type] = t.n;
+      for (const t of v.types()) types[t.type] = t.n;
       const info = {
         file: file!,
         name: streamName(meta.name, s.publicKey),
@@ -70,6 +107,8 @@ export const infoCommand: Command = {
         link: keyLink(s.publicKey),
         writable: s.writable,
         mode: s.writable ? 'writable' : 'mirror',
+        /** public, private (this copy reads it), or sealed (private, and this copy has no read key: a blind mirror) */
+        access: v.access === 'reader' ? 'private' : v.access,
         records: s.count(),
         types,
         lastSeq: s.lastSeq(),
@@ -86,7 +125,14 @@ export const infoCommand: Command = {
       const partial = [p.minId ? `ids from ${p.minId}` : '', p.minMod ? `changes from ${timeOf(p.minMod)}` : '', p.metaOnly ? 'no values' : '']
         .filter(Boolean)
         .join(', ');
-      const why = infoProblem ? 'its name record is unreadable' : s.get('drayer', 'info') ? 'its name record gives no name' : 'it has no name record';
+      const why =
+        v.access === 'sealed'
+          ? 'its name record is sealed: no read key'
+          : infoProblem
+            ? 'its name record is unreadable'
+            : v.get('drayer', 'info')
+              ? 'its name record gives no name'
+              : 'it has no name record';
       print(`Name:         ${info.name}${info.nameFromKey ? ` (made from the key: ${why})` : ''}`);
       // the author's text, lines and all: each line indented under the label, so none reads as another field
       if (info.about)
@@ -100,6 +146,10 @@ export const infoCommand: Command = {
       print(`Key as words: ${info.words}`);
       print(`Link:         ${info.link}`);
       print(`Mode:         ${s.writable ? `writable (secret key in ${file}.privatekey)` : 'mirror (read-only: no secret key here)'}`);
+      if (v.private)
+        print(
+          `Private:      ${v.readKey ? `yes, readable here (read key in ${file}.readkey; "drayer link ${file}" prints the read link)` : 'yes, sealed: no read key (a blind mirror: it syncs and serves the stream without reading it)'}`,
+        );
       print(`Servers:      ${info.primaryServers.map((x) => x.url).join(', ') || (serversProblem ? '(unreadable)' : '(none)')}`);
       if (partial) print(`Partial copy: ${partial}`);
       print(`Records:      ${info.records}${byType ? ` (${byType})` : ''}`);
@@ -160,6 +210,33 @@ function incompleteText(file: string, records: number, inc: { missing: number; u
   return `${head} (${why}). Run "drayer sync ${file}" to fetch the rest.`;
 }
 
+/**
+ * A private stream's part of verify: its name record is sealed, not missing; where the read key is
+ * held, every sealed record must open (its AEAD holds and it is the record its key names).
+ */
+async function verifySealed(v: StreamView, report: VerifyReport): Promise<VerifyReport> {
+  const { NO_NAME_NOTE } = await import('../store/store.js');
+  const { SEALED_TYPE } = await import('../store/private-view.js');
+  const notes = (report.notes ?? []).filter((n) => n !== NO_NAME_NOTE);
+  notes.push(
+    v.readKey
+      ? 'a private stream: every sealed record was opened with the read key too'
+      : 'a private stream, sealed here (no read key): signatures, hashes and links are checked, not what the records say',
+  );
+  const problems = [...report.problems];
+  if (v.readKey) {
+    for (const r of v.stream.iterate()) {
+      if (r.type !== SEALED_TYPE || !r.val) continue;
+      try {
+        v.open(r);
+      } catch (e) {
+        problems.push({ id: r.id, what: `record ${r.id} (${SEALED_TYPE}/${r.key}): ${(e as Error).message}` });
+      }
+    }
+  }
+  return { ...report, problems, intact: report.intact && problems.length === report.problems.length, notes };
+}
+
 export const verifyCommand: Command = {
   name: 'verify',
   usage: 'verify FILE [--json]',
@@ -167,10 +244,12 @@ export const verifyCommand: Command = {
   options: jsonOption,
   positionals: [1, 1],
   run: ({ args: [file], opts }) =>
-    withStream(file!, (s) => {
+    withView(file!, async (v) => {
+      const s = v.stream;
       let report;
       try {
         report = s.verify();
+        if (v.private) report = await verifySealed(v, report);
       } catch (e) {
         // Damage below the records (SQLite pages) is a verify result, not a crash.
         const code = String((e as { code?: unknown }).code ?? '');

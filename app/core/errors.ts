@@ -20,7 +20,9 @@ export type ErrorCode =
   /** sync is paused (the syncMode setting): nothing was fetched */
   | 'SYNC_PAUSED'
   /** sync is LAN only (the syncMode setting) and the address is not on the local network */
-  | 'LAN_ONLY';
+  | 'LAN_ONLY'
+  /** a private stream's record read where its read key is not held (a blind mirror) */
+  | 'SEALED';
 
 export class DrayerError extends Error {
   readonly code: ErrorCode;

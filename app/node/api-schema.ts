@@ -37,7 +37,7 @@ const none = z.union([z.undefined(), z.null(), z.strictObject({})]).transform(()
 export const API_SCHEMAS = {
   status: none,
   listStreams: none,
-  createStream: z.strictObject({ name: streamName, about: about.optional(), announcePrivately: z.boolean().optional() }),
+  createStream: z.strictObject({ name: streamName, about: about.optional(), announcePrivately: z.boolean().optional(), private: z.boolean().optional() }),
   streamDetails: z.strictObject({ publicKey }),
   setStreamInfo: z.strictObject({ publicKey, name: streamName.optional(), about: about.optional() }),
   post: z.strictObject({ publicKey, title: z.string().max(POST_LIMITS.titleChars), body: z.string().max(POST_LIMITS.bodyBytes) }),

@@ -58,6 +58,10 @@ export interface StreamDetails extends StreamSummary {
   lastOk: { at: number; peer: string } | null;
   /** a mirror still being synced: a pull stopped before the end (verify says "incomplete") */
   incomplete: boolean;
+  /** a private stream (DESIGN §8): `reader` where its read key is here, `sealed` where not (a blind mirror) */
+  private?: 'reader' | 'sealed';
+  /** a private stream's read link (drayer:<key>#r=<read key>), where its read key is here: whoever has it reads the stream */
+  readLink?: string;
 }
 
 /** A file as stored (`putFile`, `uploadFinish`): its normalized path, and whether the content changed. */
@@ -216,8 +220,11 @@ export interface NodeStatus {
 export interface DrayerRequests {
   status: [void, NodeStatus];
   listStreams: [void, StreamSummary[]];
-  /** announcePrivately: set before the stream is first announced, so its key is never on the air */
-  createStream: [{ name: string; about?: string; announcePrivately?: boolean }, StreamSummary];
+  /**
+   * announcePrivately: set before the stream is first announced, so its key is never on the air;
+   * `private`: only holders of its read key read it (DESIGN §8); the read key is kept beside it
+   */
+  createStream: [{ name: string; about?: string; announcePrivately?: boolean; private?: boolean }, StreamSummary];
   streamDetails: [{ publicKey: string }, StreamDetails];
   setStreamInfo: [{ publicKey: string; name?: string; about?: string }, StreamSummary];
   post: [{ publicKey: string; title: string; body: string }, PostView];

@@ -4,8 +4,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Arg, StreamSummary, SyncReport } from './api.js';
 import type { KeyPair } from '../core/crypto.js';
-import { DrayerError } from '../core/errors.js';
-import { parseSecret } from '../core/keybackup.js';
+import { DrayerError, isDrayerError } from '../core/errors.js';
+import { parseBackup } from '../core/keybackup.js';
+import { MARKER_KEY, MARKER_TYPE, parseReadLink, ReadKey } from '../core/private.js';
+import { checkReadKeyFor, READ_KEY_SUFFIX, readKeyPathFor, writeReadKeyFile } from '../store/private-view.js';
+import { forgetReader } from './private-streams.js';
 import { formatKey, parseKey } from '../core/keys.js';
 import { peerId } from '../core/peer.js';
 import { cleanName } from '../core/text.js';
@@ -20,8 +23,13 @@ import { entryOf, lanSkip, pausedError, RELEASED_FILES, releasedFiles, streamOf,
 import { summary } from './views.js';
 
 /** A follow target: a key in any form, a drayer: link, or a web URL of a stream (/<pk>/...). */
-export function parseFollowTarget(text: string): { pk: Uint8Array; source?: string } {
+export function parseFollowTarget(text: string): { pk: Uint8Array; source?: string; readKey?: Uint8Array } {
   const t = text.trim();
+  // a private stream's read link, drayer:<key>#r=<read key> (DESIGN §8)
+  if (/^drayer:[^#]*#/i.test(t)) {
+    const { publicKey, readKey } = parseReadLink(t);
+    return readKey ? { pk: publicKey, readKey } : { pk: publicKey };
+  }
   if (/^https?:\/\//i.test(t)) {
     let u: URL;
     try {
@@ -71,7 +79,8 @@ export function createStream(n: NodeState, name: string, about?: string, announc
 /** follow: a copy of someone's stream, fetched now (latest: only the N newest records; metaOnly: without values). */
 export async function follow(n: NodeState, a: Arg<'follow'>): Promise<StreamSummary> {
   const { key, url, latest, metaOnly } = a;
-  const { pk, source } = parseFollowTarget(key);
+  const { pk, source, readKey: readKeyBytes } = parseFollowTarget(key);
+  const readKey = readKeyBytes ? await ReadKey.from(readKeyBytes) : null;
   const pkText = formatKey(pk);
   // Without an address, a partial follow asks a computer nearby that announces the stream.
   const from = url ?? source ?? (latest !== undefined ? nearbySource(n, pkText) : undefined);
@@ -94,6 +103,8 @@ export async function follow(n: NodeState, a: Arg<'follow'>): Promise<StreamSumm
   const s = Stream.create(path.join(n.dataDir, file), { followKey: pk, minId, metaOnly, latest });
   // Recorded in the file too, as `drayer clone` does, so the file alone says where to sync it from.
   if (from) s.setMeta('sources', JSON.stringify([peerId(from)]));
+  // Beside the copy before its first pull, so the timeline opens its posts as they arrive; checked after it.
+  if (readKey) writeReadKeyFile(s.file, readKey);
   n.streams.set(pkText, s);
   n.library.addStream({ publicKey: pkText, file, owned: false, name: '', settings: from ? { sources: [peerId(from)] } : {} });
   n.seenSeq.set(pkText, s.lastSeq());
@@ -104,9 +115,24 @@ export async function follow(n: NodeState, a: Arg<'follow'>): Promise<StreamSumm
   privateLanOf(n)?.learn(pk); // holders heard announcing it privately before it was held here
   // The address given, else the holders heard on the LAN, then those found on the DHT, one after another (best first) until one gives the stream.
   await syncStream(n, pkText, undefined, true, 'follow');
+  if (readKey) keepReadKey(n, s, readKey);
   n.discovery?.holdingsChanged(); // a copy more on the LAN: Nearby on other computers learns it now, not in 30 s
   privateLanOf(n)?.listSoon(); // and, announced privately, its followers
   return summary(n, pkText);
+}
+
+/** After a follow by read link: a key that does not open the stream is refused and the follow undone; one a public stream does not need goes. */
+function keepReadKey(n: NodeState, s: Stream, readKey: ReadKey): void {
+  let checked;
+  try {
+    checked = checkReadKeyFor(s, readKey, 'The read link does not open this stream');
+  } catch (e) {
+    unfollow(n, formatKey(s.publicKey), true);
+    throw isDrayerError(e) ? new DrayerError(e.code, `${e.message} Nothing was followed.`, { cause: e }) : e;
+  }
+  if (checked === 'public') fs.rmSync(readKeyPathFor(s.file), { force: true });
+  forgetReader(s);
+  n.library.indexStream(s, true);
 }
 
 /** unfollow: stop holding a stream, its copy deleted or kept (then not taken in again). */
@@ -120,7 +146,7 @@ export function unfollow(n: NodeState, publicKey: string, deleteData?: boolean):
   s.close();
   n.streams.delete(pk);
   n.library.removeStream(pk);
-  if (deleteData) for (const f of ['', '-wal', '-shm']) fs.rmSync(path.join(n.dataDir, e.file + f), { force: true });
+  if (deleteData) for (const f of ['', '-wal', '-shm', READ_KEY_SUFFIX]) fs.rmSync(path.join(n.dataDir, e.file + f), { force: true });
   // A file kept in the data directory would be taken in again at once: remember it was let go.
   else if (!path.isAbsolute(e.file)) n.library.setSetting(RELEASED_FILES, [...new Set([...releasedFiles(n), e.file])]);
   emit(n, 'streamsChanged', {});
@@ -129,7 +155,9 @@ export function unfollow(n: NodeState, publicKey: string, deleteData?: boolean):
 
 /** restoreStream: the key goes beside a copy held here, or beside a fresh copy fetched whole first. */
 export async function restore(n: NodeState, words: string, url?: string): Promise<StreamSummary> {
-  const kp = parseSecret(words);
+  const { keyPair: kp, readKey: readKeyBytes } = parseBackup(words);
+  // a private stream's 64 words carry its read key too (DESIGN §8): it goes beside the copy with the secret key
+  const readKey = readKeyBytes ? await ReadKey.from(readKeyBytes) : null;
   const pk = formatKey(kp.publicKey);
   const held = n.streams.get(pk);
   if (held?.writable) throw new DrayerError('EXISTS', `"${cleanName(held.info().name) || pk}" is already yours on this computer; nothing to restore.`);
@@ -143,7 +171,7 @@ export async function restore(n: NodeState, words: string, url?: string): Promis
       );
     }
     if (url) await syncStream(n, pk, url, true);
-    giveKey(n, held, kp);
+    giveKey(n, held, kp, readKey);
     return summary(n, pk);
   }
   if (url !== undefined) peerId(url); // a bad address is said before anything is made
@@ -175,7 +203,8 @@ export async function restore(n: NodeState, words: string, url?: string): Promis
   }
   // A stream is never empty (its drayer/info record): without it, nothing of it was found, and
   // writing to an empty copy would sign records that clash with the ones already out there.
-  if (!s.get('drayer', 'info')) {
+  // (a private stream's drayer/info is sealed: its cleartext drayer/private marker says the same)
+  if (!s.get('drayer', 'info') && !s.get(MARKER_TYPE, MARKER_KEY)) {
     undo();
     if (reports.length > 0 && reports.every((r) => r.skipped))
       throw new DrayerError(
@@ -199,11 +228,24 @@ export async function restore(n: NodeState, words: string, url?: string): Promis
     undo();
     throw new DrayerError('UNREACHABLE', 'The stream could only be fetched in part, and a stream you write to must be whole. Nothing was changed; try again.');
   }
-  giveKey(n, s, kp);
+  try {
+    giveKey(n, s, kp, readKey);
+  } catch (e) {
+    undo();
+    throw e;
+  }
   return summary(n, pk);
 }
 
-function giveKey(n: NodeState, s: Stream, kp: KeyPair): void {
+function giveKey(n: NodeState, s: Stream, kp: KeyPair, readKey: ReadKey | null): void {
+  if (readKey && !fs.existsSync(readKeyPathFor(s.file))) {
+    // checked before anything is written: a wrong read key must not sit beside the copy
+    if (checkReadKeyFor(s, readKey, 'The read key in those words does not open this stream') === 'checked') {
+      writeReadKeyFile(s.file, readKey);
+      forgetReader(s);
+      n.library.indexStream(s, true); // its posts, indexed sealed, now open
+    }
+  }
   const keyFile = keyPathFor(s.file);
   if (!fs.existsSync(keyFile)) writeKeyFile(keyFile, kp);
   if (!s.takeKeyBeside()) throw new DrayerError('IO', `The secret key could not be put beside ${s.file}.`);

@@ -5,6 +5,11 @@ import type { TimelineItem } from './api.js';
 import type { Stream } from '../store/store.js';
 import { DrayerError, isDrayerError } from '../core/errors.js';
 import { splitExcerpt } from './timeline-text.js';
+import { SEALED_TYPE } from '../core/private.js';
+import { openFeedRow, readerOf, SEALED_ROW_EXTRA } from './private-streams.js';
+
+// what library.ts counts a stream's posts with (a private stream's opened where its read key is here)
+export { livePosts } from './private-streams.js';
 
 export const LIBRARY_FILE = 'library.db';
 export const STREAM_SUFFIX = '.stream';
@@ -201,7 +206,8 @@ function deepFreeze<T>(v: T): T {
 
 /** Each stream's change-feed read, prepared once (it ran for every change indexed). */
 const feeds = new WeakMap<Stream, Database.Statement>();
-export function feedStatement(stream: Stream): Database.Statement {
+/** The feed's rows from `since` to `last`, with values of `type` up to `maxVal` bytes; a private stream's opened where its read key is here (private-streams.ts). */
+export function feedStatement(stream: Stream): { iterate(type: string, maxVal: number, since: number, last: number): IterableIterator<FeedRow> } {
   let st = feeds.get(stream);
   if (!st)
     feeds.set(
@@ -210,7 +216,14 @@ export function feedStatement(stream: Stream): Database.Statement {
         `SELECT id, prev, type, key, ts, mod, CASE WHEN type = ? AND length(val) <= ? THEN val END AS val FROM records WHERE seq > ? AND seq <= ? ORDER BY seq`,
       )),
     );
-  return st;
+  const feed = st;
+  return {
+    *iterate(type, maxVal, since, last) {
+      const v = readerOf(stream);
+      if (!v) return yield* feed.iterate(type, maxVal, since, last) as IterableIterator<FeedRow>;
+      for (const r of feed.iterate(SEALED_TYPE, maxVal + SEALED_ROW_EXTRA, since, last) as IterableIterator<FeedRow>) yield openFeedRow(v, r);
+    },
+  };
 }
 
 /**

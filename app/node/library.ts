@@ -14,6 +14,7 @@ import {
   checkPublicKey,
   feedStatement,
   LibrarySettings,
+  livePosts,
   type FeedRow,
   LIBRARY_FILE,
   MIGRATIONS,
@@ -346,10 +347,10 @@ export class Library {
    * (nothing deleted) at two index counts; the difference itself is one SQL statement.
    */
   private reconcile(pk: string, s: Stream): number {
-    const live = s.count(POST_TYPE);
+    const live = livePosts(s);
     const indexed = this.st.postsCount.get(pk) as number;
-    if (live === indexed) return 0;
-    const ids = s.db.prepare(`SELECT json_group_array(id) FROM records WHERE type = ?`).pluck().get(POST_TYPE) as string;
+    if (live.count === indexed) return 0;
+    const ids = live.ids();
     return this.tx(() => this.st.postsKeepOnly.run(pk, ids).changes);
   }
 
@@ -358,15 +359,16 @@ export class Library {
    * Incremental: starts from the seq indexed last time, unless the stream file was replaced
    * (another node id, or a lower last seq), in which case the stream is re-indexed from scratch.
    * Every record in the feed is read (posts with their values): any record's ID gap may cover a post.
+   * `fromStart`: from scratch anyway (a read key put beside a private stream opens posts indexed sealed).
    */
-  indexStream(stream: Stream): { indexed: number; removed: number } {
+  indexStream(stream: Stream, fromStart = false): { indexed: number; removed: number } {
     const pk = this.requireEntry(stream);
     const nodeId = stream.nodeId;
     const last = stream.lastSeq();
     const state = this.st.stateGet.get(pk) as { nodeId: string; seq: number } | undefined;
     // From scratch, rows still held are upserted (unchanged ones cost no search-index work) and
     // whatever is no longer live is dropped by reconcile() below.
-    let since = state && state.nodeId === nodeId && state.seq <= last ? state.seq : 0;
+    let since = !fromStart && state && state.nodeId === nodeId && state.seq <= last ? state.seq : 0;
     let indexed = 0;
     let removed = 0;
     if (since < last) {
@@ -380,7 +382,7 @@ export class Library {
         bytes = 0;
         removed += this.tx(() => this.writeRows(pk, rows));
       };
-      for (const r of feed.iterate(POST_TYPE, MAX_POST_VAL, since, last) as IterableIterator<FeedRow>) {
+      for (const r of feed.iterate(POST_TYPE, MAX_POST_VAL, since, last)) {
         batch.push(r);
         if (r.type === POST_TYPE) indexed++;
         bytes += r.val?.length ?? 0;
@@ -392,7 +394,7 @@ export class Library {
     // Nothing new in the feed since it was indexed (a node starting, a poll): the index already
     // matches the stream, so neither the counts of reconcile() nor a write are needed (at start
     // they cost a second for 500 streams). The entry still follows a key file put beside it.
-    if (state && state.nodeId === nodeId && state.seq === last) {
+    if (!fromStart && state && state.nodeId === nodeId && state.seq === last) {
       this.refreshEntry(pk, stream, (this.st.streamGet.get(pk) as StreamRow).name);
       return { indexed, removed };
     }

@@ -1,5 +1,8 @@
 // The DrayerApi methods: one entry per request of api.ts, each checking its argument and doing
 // the work with the node's parts (follow.ts, holdings.ts, reading.ts, scheduler.ts, views.ts ...).
+import { openView } from '../store/private-view.js';
+import { readerOf } from './private-streams.js';
+import { createPrivate, privateInfo, privatePost } from './private-writes.js';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { encode } from '@msgpack/msgpack';
@@ -62,10 +65,13 @@ export function apiMethods(n: NodeState): Handlers {
           .map((e) => (n.streams.isOpen(e.publicKey) ? summary(n, e.publicKey, e, settings) : entrySummary(n, e, settings)))
       );
     },
-    createStream: ({ name, about, announcePrivately }) => createStream(n, name, about, announcePrivately),
+    createStream: ({ name, about, announcePrivately, private: sealed }) =>
+      sealed ? createPrivate(n, name, about, announcePrivately) : createStream(n, name, about, announcePrivately),
     streamDetails: ({ publicKey }) => details(n, publicKey),
     setStreamInfo: ({ publicKey, name, about }) => {
       const s = streamOf(n, publicKey);
+      const reader = readerOf(s);
+      if (reader) return privateInfo(n, s, reader, { name, about });
       const info = { ...s.info(), ...(name !== undefined ? { name } : {}), ...(about !== undefined ? { about } : {}) };
       const r = s.put('drayer', 'info', encode(info));
       afterChange(n, s, { stored: [r], removed: [] }, true);
@@ -75,6 +81,8 @@ export function apiMethods(n: NodeState): Handlers {
     // Group commit: posts arriving together share a transaction; each answer waits for the disk.
     post: async ({ publicKey, title, body }) => {
       const s = streamOf(n, publicKey);
+      const reader = readerOf(s); // a private stream's post is sealed (private-writes.ts)
+      if (reader) return privatePost(n, s, reader, title, body);
       const r = await s.putDurable(POST_TYPE, newPostKey(), encodePost({ title, body }));
       if (s.db.open) afterChange(n, s, { stored: [r], removed: [] }, true); // closed meanwhile (unfollowed): nothing to tell
       return postView(r);
@@ -82,15 +90,16 @@ export function apiMethods(n: NodeState): Handlers {
     editPost: ({ publicKey, key, title, body }) => {
       const s = streamOf(n, publicKey);
       const before = s.lastSeq();
-      const p = editPost(s, key, { title, body });
+      const p = editPost(readerOf(s) ?? s, key, { title, body });
       afterChange(n, s, { stored: s.changesSince(before).records, removed: [] }, true);
       return p;
     },
     deletePost: ({ publicKey, key }) => {
       const s = streamOf(n, publicKey);
-      const old = s.get(POST_TYPE, key);
+      const rs = readerOf(s) ?? s;
+      const old = rs.get(POST_TYPE, key);
       const before = s.lastSeq();
-      const ok = s.delete(POST_TYPE, key);
+      const ok = rs.delete(POST_TYPE, key);
       if (ok) afterChange(n, s, { stored: s.changesSince(before).records, removed: old ? [old.id] : [] }, true);
       return ok;
     },
@@ -257,7 +266,7 @@ export function apiMethods(n: NodeState): Handlers {
       emit(n, 'settingsChanged', next);
       return next;
     },
-    keyBackup: ({ publicKey }) => {
+    keyBackup: async ({ publicKey }) => {
       const s = streamOf(n, publicKey);
       const kp = s.keyPairForBackup();
       if (!kp)
@@ -265,7 +274,9 @@ export function apiMethods(n: NodeState): Handlers {
           'NOT_WRITABLE',
           "This stream is a copy of someone else's: its secret key is not on this computer, so there is nothing to back up here.",
         );
-      return { publicKey: formatKey(s.publicKey), name: cleanName(s.info().name), words: secretWords(kp) };
+      // a private stream's backup is 64 words: its read key follows the secret key (private-view.ts)
+      const view = await openView(s);
+      return { publicKey: formatKey(s.publicKey), name: cleanName(view.info().name), words: secretWords(kp, view.readKey?.bytes) };
     },
     checkWords: ({ words }) => {
       const kp = parseSecret(words);

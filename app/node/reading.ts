@@ -1,5 +1,6 @@
 // Reading posts (a stream's, the timeline): a metadata-only copy fetches the text it holds
 // without as posts are shown, from its sources, and says why of those it could not fetch.
+import { readerOf } from './private-streams.js';
 import type { PostView, TimelineItem } from './api.js';
 import { isLanUrl } from '../net/lan.js';
 import { formatKey, parseKey, streamName } from '../core/keys.js';
@@ -70,6 +71,8 @@ async function readPosts(n: NodeState, s: Stream, recs: DrayerRecord[]): Promise
 /** listPosts: a stream's posts, newest first. */
 export async function streamPosts(n: NodeState, publicKey: string, limit?: number, offset?: number): Promise<PostView[]> {
   const s = streamOf(n, publicKey);
+  const reader = readerOf(s); // a private stream whose read key is here: its posts opened
+  if (reader) return listPosts(reader, { limit, offset });
   if (!s.partial.metaOnly) return listPosts(s, { limit, offset });
   const recs = s.list(POST_TYPE, { order: 'ts', limit, offset });
   const failed = await readPosts(n, s, recs);
@@ -82,8 +85,10 @@ export async function streamPosts(n: NodeState, publicKey: string, limit?: numbe
 /** getPost: one post, or null. */
 export async function streamPost(n: NodeState, publicKey: string, key: string): Promise<PostView | null> {
   const s = streamOf(n, publicKey);
-  const r = s.get(POST_TYPE, String(key));
+  const reader = readerOf(s);
+  const r = (reader ?? s).get(POST_TYPE, String(key));
   if (!r) return null;
+  if (reader && !r.val) return { ...postView(r), unavailable: 'this copy holds only the metadata of this private post' };
   // A metadata-only copy fetches it now; when it cannot, the error says why and what to do.
   return postView(r.val ? r : { ...r, val: await openValue(s, r, openOptions(n, s)) });
 }

@@ -1,12 +1,12 @@
 // How the node shows a stream it holds: its summary and details for the API, and the web
 // addresses its page is served at (on this computer, and for a phone on the LAN).
+import { livePosts, privacyOf } from './private-streams.js';
 import * as os from 'node:os';
 import type { Statement } from 'better-sqlite3';
 import type { Settings, StreamDetails, StreamSummary } from './api.js';
 import { fingerprint, formatKey, keyLink, parseKey, streamName } from '../core/keys.js';
 import type { StreamEntry } from './library-schema.js';
 import { listFiles, normalizeFilePath } from '../store/files.js';
-import { POST_TYPE } from '../store/posts.js';
 import type { PartialFilter } from '../store/chains.js';
 import type { Stream, StreamInfo } from '../store/store.js';
 import { lastSyncOf } from './sync-report.js';
@@ -49,7 +49,7 @@ function filePart(s: Stream): FilePart {
     changes,
     info: s.info(),
     records: s.count(),
-    posts: s.count(POST_TYPE),
+    posts: livePosts(s).count,
     partial: s.partial,
     latest: s.latest,
     sources: s.recordedSources(),
@@ -128,6 +128,7 @@ export function details(n: NodeState, publicKey: string): StreamDetails {
     path: s.file,
     ...lastSyncOf(n, sum.publicKey, entryOf(n, sum.publicKey).settings),
     incomplete: !s.writable && s.unfinishedSyncs().length > 0,
+    ...privacyOf(s),
   } satisfies StreamDetails;
 }
 

@@ -3,7 +3,17 @@
 // each part does lives beside this: file-value.ts (paths, the value layout), chunks.ts (the chunk
 // table, operations in progress, collection), file-read.ts, file-add.ts (add, delete), folders.ts.
 export { CHUNK_SIZE } from './chunk-writer.js';
-export { FILE_TYPE, SMALL_FILE_MAX, mimeForPath, newFilePath, normalizeFilePath, parseFileValue, type FileHeader } from './file-value.js';
+export {
+  FILE_TYPE,
+  SMALL_FILE_MAX,
+  mimeForPath,
+  newFilePath,
+  normalizeFilePath,
+  parseFileValue,
+  smallContent,
+  smallFileValue,
+  type FileHeader,
+} from './file-value.js';
 export { chunkCount, collectLeftovers, dropUnreferencedChunks, gcChunks, getChunk, putChunk } from './chunks.js';
 export { listFiles, missingChunks, openFileStream, rawFileBody, readFileBytes, statFile, type FileEntry } from './file-read.js';
 export { addBytes, addFile, deleteFile, deleteFiles } from './file-add.js';

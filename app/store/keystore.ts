@@ -67,7 +67,11 @@ export function plainKeyText(kp: KeyPair): string {
 }
 
 function sealedText(c: KeyCipher, kp: KeyPair): string {
-  const plain = plainKeyText(kp).trim();
+  return sealedPlain(c, plainKeyText(kp).trim());
+}
+
+/** `plain` sealed with the cipher, as a sealed key file's text. */
+function sealedPlain(c: KeyCipher, plain: string): string {
   const sealed = c.encryptString(plain);
   // Never trust a seal that does not open again: a key that cannot be read back is a stream lost.
   let back: string | null = null;
@@ -109,8 +113,14 @@ export interface KeyFileRead {
 
 /** Read a key file, plain or sealed; a sealed one without this process's cipher throws NOT_WRITABLE saying so. */
 export function readKeyFileDetail(file: string): KeyFileRead {
+  const { text, sealed } = readSecretText(file);
+  return { keyPair: keyPairFromText(text, file), sealed };
+}
+
+/** The text of a secret file (a key file, a read key file), unsealed when it was sealed; NOT_WRITABLE as readKeyFileDetail. */
+export function readSecretText(file: string): { text: string; sealed: boolean } {
   const text = fs.readFileSync(file, 'utf8');
-  if (!isSealedKeyText(text)) return { keyPair: keyPairFromText(text, file), sealed: false };
+  if (!isSealedKeyText(text)) return { text, sealed: false };
   const [header, body = ''] = text.split('\n');
   if (header !== SEALED_HEADER)
     throw new DrayerError('NOT_WRITABLE', `The secret key file ${file} was sealed by a newer Drayer (${header}); update Drayer to use it.`);
@@ -125,7 +135,7 @@ export function readKeyFileDetail(file: string): KeyFileRead {
       { cause: e },
     );
   }
-  return { keyPair: keyPairFromText(plain, file), sealed: true };
+  return { text: plain, sealed: true };
 }
 
 export function readKeyFile(file: string): KeyPair {
@@ -158,6 +168,12 @@ function writeSecretFile(file: string, text: string, replace: boolean): void {
   } catch {
     /* directories cannot be opened for fsync on Windows */
   }
+}
+
+/** A new secret file holding `plain` (refuses to overwrite one), with a key file's protection: sealed when the cipher can, else plain, 0600. */
+export function writeSecretText(file: string, plain: string): void {
+  const c = sealer();
+  writeSecretFile(file, c ? sealedPlain(c, plain.trim()) : plain, false);
 }
 
 /** A new key file (refuses to overwrite one): sealed when the cipher can, else plain. */

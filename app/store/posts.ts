@@ -7,6 +7,9 @@ import type { Stream } from './store.js';
 
 export const POST_TYPE = 'post';
 
+/** What posts need of a stream: a Stream, or a private stream's StreamView (private-view.ts), which seals and opens. */
+export type PostStore = Pick<Stream, 'put' | 'get' | 'list'>;
+
 export interface Post {
   title: string;
   body: string;
@@ -52,15 +55,15 @@ export function newPostKey(): string {
   return `${Date.now().toString(36)}-${Buffer.from(randomBytes(6)).toString('hex')}`;
 }
 
-export function addPost(s: Stream, p: Post, opts: { key?: string; ts?: number } = {}): PostView {
+export function addPost(s: PostStore, p: Post, opts: { key?: string; ts?: number } = {}): PostView {
   return postView(s.put(POST_TYPE, opts.key ?? newPostKey(), encodePost(p), opts.ts));
 }
 
-export function editPost(s: Stream, key: string, p: Post): PostView {
+export function editPost(s: PostStore, key: string, p: Post): PostView {
   if (!s.get(POST_TYPE, key)) throw new DrayerError('NOT_FOUND', `There is no post with key ${key} in this stream.`);
   return postView(s.put(POST_TYPE, key, encodePost(p)));
 }
 
-export function listPosts(s: Stream, opts: { limit?: number; offset?: number } = {}): PostView[] {
+export function listPosts(s: PostStore, opts: { limit?: number; offset?: number } = {}): PostView[] {
   return s.list(POST_TYPE, { order: 'ts', ...opts }).map(postView);
 }

@@ -75,6 +75,8 @@ export interface CreateOptions extends PartialFilter {
   followKey?: Uint8Array;
   /** a "latest N" mirror: minId follows the N-th newest live record as the stream changes (see keepLatest) */
   latest?: number;
+  /** writes the new stream's first records in place of a plain drayer/info (a private stream seals it: private-view.ts) */
+  writeInfo?: (s: Stream, info: StreamInfo) => void;
 }
 
 /** fsync one file, when it exists. */
@@ -180,7 +182,8 @@ export class Stream {
       if (kp) {
         const info: StreamInfo = { name: opts.name ?? path.basename(file).replace(/\.stream$/, '') };
         if (opts.about) info.about = opts.about;
-        s.put('drayer', 'info', encode(info));
+        if (opts.writeInfo) opts.writeInfo(s, info);
+        else s.put('drayer', 'info', encode(info));
         // the author's new stream is on disk when create returns (a mirror's is rebuilt by a pull)
         for (const f of [file, `${file}-wal`]) syncFile(f);
       }

@@ -4,6 +4,7 @@
 import type Database from 'better-sqlite3';
 import { blake2b256, bytesEqual, type KeyPair } from '../core/crypto.js';
 import { DrayerError, isDrayerError } from '../core/errors.js';
+import { MARKER_KEY, MARKER_TYPE, SEALED_TYPE, staysClear } from '../core/private.js';
 import { LIMITS, signRecord, type DrayerRecord, type UnsignedRecord } from '../core/record.js';
 import { editedPrevch, nextMod } from './chains.js';
 import { keyPathFor, sealKeyFile } from './keystore.js';
@@ -53,6 +54,8 @@ export class Writer {
   private readonly run: Database.Transaction<(fn: (ctx: WriteCtx, kp: KeyPair) => unknown, kp: KeyPair) => { result: unknown; written: DrayerRecord[] }>;
   private readonly runGroup: Database.Transaction<(ops: GroupPut[], out: (DrayerRecord | undefined)[]) => void>;
   private keySealChecked = false;
+  /** the stream is private (its drayer/private marker is here): only sealed records and the clear few may be written */
+  private sealedOnly: boolean | undefined;
   private group: GroupCommit<GroupPut, DrayerRecord> | null = null;
 
   constructor(h: Handle) {
@@ -241,6 +244,14 @@ export class Writer {
 
   private putIn(ctx: WriteCtx, type: string, key: string, value: Uint8Array, ts?: number): void {
     checkPut(type, key, value, ts);
+    // The last guard of a private stream (DESIGN §8): a caller that forgot to seal (private-view.ts) never writes plaintext.
+    this.sealedOnly ??= rowByKey(this.h, MARKER_TYPE, MARKER_KEY) !== undefined;
+    if (this.sealedOnly && type !== SEALED_TYPE && !staysClear(type, key))
+      throw new DrayerError(
+        'NOT_WRITABLE',
+        `${this.h.file} is a private stream: its records are sealed with its read key, and ${type}/${key} was not; nothing was written. This version seals posts, the stream's name and about, and (from the drayer command) files up to 1 MiB.`,
+      );
+    if (type === MARKER_TYPE && key === MARKER_KEY) this.sealedOnly = true;
     const hash = blake2b256(value);
     const old = this.current(ctx, rowByKey(this.h, type, key));
     if (!old) {
