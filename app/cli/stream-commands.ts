@@ -1,4 +1,4 @@
-// The `drayer` commands about a whole stream file: create, info, servers, verify and export.
+// The `drayer` commands about a whole stream file: create, info, servers, verify, export and import.
 // Heavy modules (SQLite, crypto) load inside `run`, so `drayer help` starts instantly.
 import * as fs from 'node:fs';
 import { DrayerError } from '../core/errors.js';
@@ -291,5 +291,30 @@ export const exportCommand: Command = {
       records = exportStream(s, out!).records;
     });
     print(`Exported ${file} to ${out}: ${records} records, without the secret key (a read-only copy to share).`);
+  },
+};
+
+export const importCommand: Command = {
+  name: 'import',
+  usage: 'import ORIGINAL.stream OUT.stream [--json]',
+  summary: 'copy a stream file of the original Drayer into a new Drayer file (every record verified; the original is not changed)',
+  options: jsonOption,
+  positionals: [2, 2],
+  async run({ args: [src, out], opts }) {
+    const { importOriginal } = await import('../store/original-file.js');
+    const r = importOriginal(src!, out!);
+    if (opts.json) {
+      printJson({ ...r, publicKey: formatKey(r.publicKey) });
+      return r.rejectedCount ? 1 : 0;
+    }
+    print(`Imported ${src} into ${out}: ${r.records} records, each verified, byte for byte (stream ${formatKey(r.publicKey)}).`);
+    if (r.keyCopied) note(`Its secret key was copied to ${out}.privatekey: you can write to the stream from ${out} (keep the key private).`);
+    if (r.otherChains) note(`${r.otherChains} records of other chains (the original's sibling chains) were not this stream's and were left out.`);
+    if (r.rejectedCount) {
+      print(`${r.rejectedCount} records did not verify and were not imported, for example:`);
+      for (const x of r.rejected) print(`  record ${x.id}: ${x.reason}`);
+    }
+    note(`${src} was not changed.`);
+    return r.rejectedCount ? 1 : 0;
   },
 };

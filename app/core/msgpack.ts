@@ -83,6 +83,20 @@ export const MSGPACK_LIMITS = {
     maxExt: 16,
     rawStrings: true,
   },
+  // one record of an original Drayer's newRecords list, read as it arrives (msgpack-items.ts): a
+  // map of 11 fields, its value at most VALUE_BYTES
+  originalRecord: {
+    what: 'a record in a newRecords list',
+    maxBytes: VALUE_BYTES + 64 * 1024,
+    maxDepth: 2,
+    maxItems: 256,
+    maxArray: 64,
+    maxMap: 64,
+    maxStr: 256,
+    maxBin: VALUE_BYTES + 64 * 1024,
+    maxExt: 16,
+    rawStrings: true,
+  },
   /** GET /<pk>/tips: {node, id, mod, seq} */
   tips: {
     what: 'a tips answer',

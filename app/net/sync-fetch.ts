@@ -127,7 +127,7 @@ export class TransientError extends DrayerError {
   readonly transient = true;
 }
 
-function isTransient(e: unknown): boolean {
+export function isTransient(e: unknown): boolean {
   return (e as { transient?: boolean } | undefined)?.transient === true;
 }
 
@@ -223,10 +223,25 @@ export interface FetchOptions {
   localAddress?: string;
   /** how long busy answers are waited out (a pull's, shared by its requests); default: one request's */
   busy?: Patience;
+  /** how long the answer may take to begin (default timeoutMs): an original Drayer prepares its whole answer first */
+  beginMs?: number;
+  /** how long the whole answer may take (default ANSWER_TIME_FACTOR × timeoutMs; Infinity: as long as it keeps sending) */
+  wholeMs?: number;
+  /** told every WAITING_REPORT_MS, with the ms waited so far, while the answer has not begun */
+  onWaiting?: (ms: number) => void;
 }
 
-/** fetchBounded's work: each part of the body goes to `sink` as it arrives; answers the body's length. */
-function fetchBody(url: string, opts: FetchOptions, sink: (part: Uint8Array) => void): Promise<number> {
+/** How often a wait for an answer to begin is reported (FetchOptions.onWaiting). */
+export const WAITING_REPORT_MS = 1000;
+
+/**
+ * Each part of the body goes to `sink` as it arrives; answers the body's length. A sink that answers
+ * a promise holds the body back until it settles (that time is not silence from the peer).
+ */
+type Sink = (part: Uint8Array) => void | Promise<void>;
+
+/** fetchBounded's work, and a streamed GET's (fetchStreamed). */
+function fetchBody(url: string, opts: FetchOptions, sink: Sink): Promise<number> {
   // A refused answer, or one that never began, has no body parts: the sink has seen nothing when it is asked again.
   return withRetries(url, opts, (fresh) => fetchBodyOnce(url, opts, sink, fresh));
 }
@@ -418,7 +433,7 @@ export const ANSWER_TIME_FACTOR = 3;
  * opts.timeoutMs, no part of it is more than that after the one before, and it ends within
  * ANSWER_TIME_FACTOR times that.
  */
-async function fetchBodyOnce(url: string, opts: FetchOptions, sink: (part: Uint8Array) => void, fresh: boolean): Promise<number> {
+async function fetchBodyOnce(url: string, opts: FetchOptions, sink: Sink, fresh: boolean): Promise<number> {
   const timer = new AbortController();
   let late: 'silent' | 'stalled' | 'slow' | undefined;
   let total = 0;
@@ -434,24 +449,28 @@ async function fetchBodyOnce(url: string, opts: FetchOptions, sink: (part: Uint8
     late = why;
     timer.abort();
   };
+  const beginMs = opts.beginMs ?? opts.timeoutMs;
+  let holding = false; // the sink is at work: the peer is not silent, this side is not reading
   const onIdle = () =>
     setImmediate(() => {
-      const left = opts.timeoutMs - (Date.now() - moved);
+      const left = holding ? opts.timeoutMs : (begun ? opts.timeoutMs : beginMs) - (Date.now() - moved);
       if (left > 0 && !ended) idle = setTimeout(onIdle, left);
       else expire(begun ? 'stalled' : 'silent');
     });
-  let idle = setTimeout(onIdle, opts.timeoutMs);
-  const whole = setTimeout(() => setImmediate(() => expire('slow')), opts.timeoutMs * ANSWER_TIME_FACTOR);
+  let idle = setTimeout(onIdle, Math.min(beginMs, 2 ** 31 - 1));
+  const wholeMs = opts.wholeMs ?? opts.timeoutMs * ANSWER_TIME_FACTOR;
+  const whole = wholeMs < 2 ** 31 ? setTimeout(() => setImmediate(() => expire('slow')), wholeMs) : undefined;
+  const waiting = opts.onWaiting && setInterval(() => !begun && !ended && opts.onWaiting!(Date.now() - started), WAITING_REPORT_MS);
   const signal = opts.signal ? AbortSignal.any([opts.signal, timer.signal]) : timer.signal;
   const stopped = (e?: unknown) => {
     if (!late) return new DrayerError('IO', `Sync with ${url} was stopped.`, { cause: e });
     const t = timeLimit(opts.timeoutMs);
     const why =
       late === 'silent'
-        ? `${url} did not answer within ${t}; try again later.`
+        ? `${url} did not answer within ${timeLimit(beginMs)}; try again later.`
         : late === 'stalled'
           ? `${url} stopped sending: nothing more came within ${t}, after ${total} bytes of its answer; try again later.`
-          : `${url} did not answer within ${timeLimit(opts.timeoutMs * ANSWER_TIME_FACTOR)}: only ${total} bytes came, too slowly; try again later.`;
+          : `${url} did not answer within ${timeLimit(wholeMs)}: only ${total} bytes came, too slowly; try again later.`;
     return new TransientError('IO', why, { cause: e });
   };
   try {
@@ -459,15 +478,22 @@ async function fetchBodyOnce(url: string, opts: FetchOptions, sink: (part: Uint8
     const res = await following(url, opts, signal, fresh, stopped);
     begun = true;
     moved = Date.now();
-    total = await readAnswer(res, url, opts, signal, stopped, sink, (n) => {
+    if (beginMs !== opts.timeoutMs) {
+      // from here, silence is measured by timeoutMs
+      clearTimeout(idle);
+      idle = setTimeout(onIdle, opts.timeoutMs);
+    }
+    total = await readAnswer(res, url, opts, signal, stopped, sink, (n, hold = false) => {
       total = n;
       moved = Date.now();
+      holding = hold;
     });
     return total;
   } finally {
     ended = true;
     clearTimeout(idle);
     clearTimeout(whole);
+    clearInterval(waiting);
   }
 }
 
@@ -478,8 +504,8 @@ async function readAnswer(
   opts: FetchOptions,
   signal: AbortSignal,
   stopped: (e?: unknown) => DrayerError,
-  sink: (part: Uint8Array) => void,
-  moved: (total: number) => void,
+  sink: Sink,
+  moved: (total: number, holding?: boolean) => void,
 ): Promise<number> {
   const status = res.statusCode ?? 0;
   const drayer = res.headers[DRAYER_SYNC_HEADER.toLowerCase()] !== undefined;
@@ -506,7 +532,9 @@ async function readAnswer(
         settled = true;
         reject(e);
       };
-      const ended = () => {
+      let working: Promise<void> | undefined;
+      const ended = (): void => {
+        if (working) return void working.then(ended);
         if (settled) return;
         settled = true;
         if (res.complete) resolve();
@@ -516,16 +544,33 @@ async function readAnswer(
         if (settled) return;
         total += part.byteLength;
         if (total > opts.maxBytes) return fail(new DrayerError('IO', `${url} sent more than the ${opts.maxBytes} bytes allowed for one response.`));
+        let held: void | Promise<void>;
         try {
-          sink(part);
+          held = sink(part);
         } catch (e) {
           return fail(e);
         }
         moved(total);
+        if (!held) return;
+        // The sink works on this part (verifies and stores records): no more until it is done, and
+        // the answer is not settled before (a retry must not overlap it).
+        res.pause();
+        moved(total, true);
+        working = held.then(
+          () => {
+            working = undefined;
+            moved(total);
+            if (!settled) res.resume();
+          },
+          (e) => {
+            working = undefined;
+            fail(e);
+          },
+        );
       });
       res.once('end', ended);
       res.once('close', ended);
-      res.once('error', fail);
+      res.once('error', (e) => (working ? void working.then(() => fail(e)) : fail(e)));
     });
   } catch (e) {
     res.destroy(); // a connection with half a body left is not reused
@@ -534,6 +579,11 @@ async function readAnswer(
     throw new TransientError('IO', `${url} broke off its answer after ${total} bytes; try again later.`, { cause: e });
   }
   return total;
+}
+
+/** A GET whose body goes to `sink` part by part, as it arrives (an original Drayer's newRecords answer). */
+export function fetchStreamed(url: string, opts: FetchOptions, sink: Sink): Promise<number> {
+  return fetchBody(url, opts, sink);
 }
 
 /** The body of a chunk (or any big body fetched several at once): fetchBody on the chunk pool. */

@@ -226,7 +226,7 @@ export async function remoteTips(
   try {
     buf = await fetchBounded(url, { maxBytes: 4096, timeoutMs: opts.timeoutMs ?? SYNC_LIMITS.timeoutMs, signal: opts.signal, lanOnly: opts.lanOnly });
   } catch (e) {
-    if (e instanceof HttpStatusError) throw new DrayerError('NOT_FOUND', `${peerId(baseUrl)} does not serve this stream (HTTP ${e.status}).`);
+    if (e instanceof HttpStatusError) throw new DrayerError('NOT_FOUND', `${peerId(baseUrl)} does not serve this stream (HTTP ${e.status}).`, { cause: e });
     throw e;
   }
   const m = decodeAnswer(buf, url, MSGPACK_LIMITS.tips) as Record<string, unknown> | null;
@@ -247,6 +247,15 @@ export async function remoteTips(
  * records then count too; the first sync from a peer that tells corrects it).
  */
 export async function latestWindowStart(baseUrl: string, pk: Uint8Array, latest: number): Promise<number> {
-  const tips = await remoteTips(baseUrl, pk, { latest });
+  let tips: Awaited<ReturnType<typeof remoteTips>>;
+  try {
+    tips = await remoteTips(baseUrl, pk, { latest });
+  } catch (e) {
+    // An original Drayer node has no /tips (its 500 error page, without the Drayer-Sync header):
+    // the copy takes what it offers, all of it, and keeps the newest N (keepLatest) once it is in.
+    const c = (e as Error).cause;
+    if (c instanceof HttpStatusError && !c.drayer && (c.status === 500 || c.status === 404)) return 1;
+    throw e;
+  }
   return Math.max(1, tips.start ?? tips.id - latest + 1);
 }

@@ -6,6 +6,7 @@ import { DrayerError, isDrayerError } from '../core/errors.js';
 import type { DrayerRecord } from '../core/record.js';
 import type { Checkpoints } from './checkpointer.js';
 import type { MetaCache } from './meta-cache.js';
+import { originalFileError, originalIdentity } from './original-identity.js';
 
 export const FORMAT = 'drayer-stream';
 
@@ -150,7 +151,11 @@ export function readIdentity(db: Database.Database, file: string, expectedKey?: 
   let pkText: unknown;
   try {
     const hasMeta = db.prepare("SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'").get();
-    if (!hasMeta) throw new DrayerError('NOT_A_STREAM', `${file} is an SQLite database but not a Drayer stream file.`);
+    if (!hasMeta) {
+      const original = originalIdentity(db);
+      if (original) throw originalFileError(file, original);
+      throw new DrayerError('NOT_A_STREAM', `${file} is an SQLite database but not a Drayer stream file.`);
+    }
     format = (db.prepare("SELECT v FROM meta WHERE k='format'").get() as { v?: unknown } | undefined)?.v;
     pkText = (db.prepare("SELECT v FROM meta WHERE k='publicKey'").get() as { v?: unknown } | undefined)?.v;
   } catch (e) {

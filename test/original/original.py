@@ -1,0 +1,36 @@
+# The original Python Drayer (EternityForest/drayer) driven from the tests (issue 20): its source
+# is found at $DRAYER_ORIGINAL_SRC. Importing it starts threads that multicast: run this ONLY in a
+# private network namespace (test/netns.ts).
+#   original.py make FILE N       an original stream of N publicSocialPost records (key title, value text)
+#   original.py fixture FILE      the small file under test/fixtures/original/
+#   original.py serve FILE PORT   serve FILE on 127.0.0.1:PORT (its HTTP API); prints "ready" when up
+import os, sys, time
+
+sys.path.insert(0, os.environ["DRAYER_ORIGINAL_SRC"])
+import drayer  # noqa: E402
+
+cmd, fn = sys.argv[1], sys.argv[2]
+if cmd == "make":
+    n = int(sys.argv[3])
+    s = drayer.DrayerStream(fn)
+    t0 = time.time()
+    for i in range(1, n + 1):
+        s.rawSetItem("Post %d" % i, ("An original post, number %d." % i).encode("utf8"), "publicSocialPost")
+    print("made %d records in %.1f s" % (n, time.time() - t0), flush=True)
+    os._exit(0)  # its service thread never ends
+elif cmd == "fixture":
+    # the small file committed under test/fixtures/original/: posts, one edited, msgpack items
+    s = drayer.DrayerStream(fn)
+    for i in range(1, 13):
+        s.rawSetItem("Post %d" % i, ("An original post, number %d. \u0645\u0631\u062d\u0628\u0627" % i).encode("utf8"), "publicSocialPost")
+    s.rawSetItem("Post 3", "Post 3, edited.".encode("utf8"), "publicSocialPost")
+    s["settings"] = {"theme": "dark", "n": 3}
+    s["last"] = "(its delete fails in this snapshot: validateRecord refuses the record it writes)"
+    print("made", flush=True)
+    os._exit(0)
+elif cmd == "serve":
+    drayer.startServer(int(sys.argv[3]))
+    s = drayer.DrayerStream(fn)
+    print("ready", flush=True)
+    while True:
+        time.sleep(3600)
