@@ -8,6 +8,7 @@
 // Written here rather than with @achingbrain/nat-port-mapper 4.0.5: that library reads descriptions
 // and SOAP answers whole with no size limit, speaks only IGD v2 (most home routers are v1), binds
 // UDP 1900 on every interface, and brings 35 packages (libp2p's logger and multiaddr among them).
+import type { MappedPort, PortMapStatus } from '../core/shapes.js';
 import { pmpExternalAddress, pmpMap, PmpError, defaultGateways } from './portmap-pmp.js';
 import { describeGateway, soapAction, ssdpSearch, UpnpError, UPNP_LIMITS, type IgdService } from './portmap-upnp.js';
 
@@ -16,16 +17,7 @@ export interface PortToMap {
   port: number;
 }
 
-export interface MappedPort extends PortToMap {
-  externalPort: number;
-}
-
-/** What the router said, in a form the API and the UI show as it is. */
-export type PortMapStatus =
-  | { state: 'searching' }
-  | { state: 'mapped'; via: 'UPnP' | 'NAT-PMP'; router: string; externalAddress: string | null; ports: MappedPort[]; leaseS: number; renewals: number }
-  | { state: 'no-router'; message: string }
-  | { state: 'refused'; via: 'UPnP' | 'NAT-PMP'; router: string; message: string };
+export type { MappedPort, PortMapStatus };
 
 export interface PortMapperOptions {
   ports: PortToMap[];
