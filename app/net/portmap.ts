@@ -34,6 +34,8 @@ export interface PortMapperOptions {
   /** after a failure, try again this much later */
   retryMs?: number;
   log?: (msg: string) => void;
+  /** called when a mapping is made, moved or lost (the DHT then announces the port the internet sees) */
+  onChange?: () => void;
 }
 
 const DEFAULT_LEASE_S = 3600;
@@ -60,6 +62,11 @@ export class PortMapper {
 
   constructor(private readonly opts: PortMapperOptions) {
     this.lease = opts.leaseS ?? DEFAULT_LEASE_S;
+  }
+
+  /** The port the internet reaches `port` at, while mapped. */
+  externalPort(protocol: 'TCP' | 'UDP', port: number): number | undefined {
+    return this.active?.ports.find((p) => p.protocol === protocol && p.port === port)?.externalPort;
   }
 
   status(): PortMapStatus {
@@ -135,6 +142,7 @@ export class PortMapper {
     const shown = a.ports.map((p) => `${p.protocol} ${externalAddress ?? '?'}:${p.externalPort} → ${p.port}`).join(', ');
     this.opts.log?.(`The router at ${a.router} forwards ${shown} (${a.via}, lease ${a.leaseS || 'permanent'} s).`);
     this.scheduleRenew(a.leaseS);
+    this.opts.onChange?.();
   }
 
   private scheduleRenew(leaseS: number): void {
@@ -144,14 +152,17 @@ export class PortMapper {
       const a = this.active;
       if (!a) return;
       try {
+        const before = a.ports.map((p) => p.externalPort).join();
         const granted = await a.renew();
         this.renewals++;
+        if (a.ports.map((p) => p.externalPort).join() !== before) this.opts.onChange?.();
         if (this.state.state === 'mapped') this.state = { ...this.state, leaseS: granted };
         this.scheduleRenew(granted);
       } catch (e) {
         this.active = null;
         this.state = { state: 'refused', via: a.via, router: a.router, message: `renewing the mapping failed: ${(e as Error).message}` };
         this.opts.log?.(`Port mapping: ${this.state.message}`);
+        this.opts.onChange?.();
         this.later(this.opts.retryMs ?? DEFAULT_RETRY_MS, () => this.attempt());
       }
     });
@@ -204,7 +215,7 @@ export class PortMapper {
     const renew = async () => {
       let granted = this.lease;
       for (const p of ports) {
-        const r = await m.map(p, p.externalPort);
+        const r = await m.map(p, p.externalPort, true);
         if (r.externalPort !== p.externalPort) p.externalPort = r.externalPort; // a router may move it: show the new one
         granted = Math.min(granted, r.leaseS);
       }
@@ -215,32 +226,56 @@ export class PortMapper {
 
   private upnpMapper(svc: IgdService, localAddress: string): Mapper {
     const description = this.opts.description ?? 'Drayer';
-    const add = async (p: PortToMap, externalPort: number, lease: number) => {
-      await soapAction(svc, 'AddPortMapping', [
-        ['NewRemoteHost', ''],
-        ['NewExternalPort', externalPort],
-        ['NewProtocol', p.protocol],
-        ['NewInternalPort', p.port],
-        ['NewInternalClient', localAddress],
-        ['NewEnabled', 1],
-        ['NewPortMappingDescription', description],
-        ['NewLeaseDuration', lease],
-      ]);
-    };
+    const args = (p: PortToMap, externalPort: number, lease: number): [string, string | number][] => [
+      ['NewRemoteHost', ''],
+      ['NewExternalPort', externalPort],
+      ['NewProtocol', p.protocol],
+      ['NewInternalPort', p.port],
+      ['NewInternalClient', localAddress],
+      ['NewEnabled', 1],
+      ['NewPortMappingDescription', description],
+      ['NewLeaseDuration', lease],
+    ];
     let lease = this.lease;
+    /** Map at exactly externalPort; a router that keeps only permanent mappings (725) gets one (removed at stop all the same). */
+    const add = async (p: PortToMap, externalPort: number) => {
+      try {
+        await soapAction(svc, 'AddPortMapping', args(p, externalPort, lease));
+      } catch (e) {
+        if (!(e instanceof UpnpError) || e.upnpCode !== 725 || lease === 0) throw e;
+        lease = 0;
+        await soapAction(svc, 'AddPortMapping', args(p, externalPort, 0));
+      }
+      return externalPort;
+    };
+    /** The port is another computer's on the router (718), or the router's own (729): take another. */
+    const elsewhere = async (p: PortToMap, first: unknown): Promise<number> => {
+      if (svc.serviceType.endsWith(':2')) {
+        // IGD v2 picks a free port itself
+        const r = await soapAction(svc, 'AddAnyPortMapping', args(p, p.port, lease || 3600)).catch(() => null);
+        const reserved = Number(r?.fields('NewReservedPort'));
+        if (Number.isInteger(reserved) && reserved > 0 && reserved < 65536) return reserved;
+      }
+      for (let i = 0; i < 3; i++) {
+        try {
+          return await add(p, 20_000 + Math.floor(Math.random() * 40_000));
+        } catch (e) {
+          if (!isTaken(e)) throw e;
+        }
+      }
+      throw first;
+    };
     return {
       via: 'UPnP',
       router: svc.host,
-      map: async (p, externalPort) => {
+      map: async (p, externalPort, renewing) => {
         try {
-          await add(p, externalPort, lease);
+          return { externalPort: await add(p, externalPort), leaseS: lease };
         } catch (e) {
-          // 725: this router keeps only permanent mappings (removed at stop all the same)
-          if (!(e instanceof UpnpError) || e.upnpCode !== 725 || lease === 0) throw e;
-          lease = 0;
-          await add(p, externalPort, 0);
+          // on renewal the port taken meanwhile is a failure: the next attempt maps afresh
+          if (renewing || !isTaken(e)) throw e;
+          return { externalPort: await elsewhere(p, e), leaseS: lease };
         }
-        return { externalPort, leaseS: lease };
       },
       unmap: async (p) => {
         await soapAction(svc, 'DeletePortMapping', [
@@ -265,10 +300,15 @@ export class PortMapper {
   }
 }
 
+function isTaken(e: unknown): boolean {
+  return e instanceof UpnpError && (e.upnpCode === 718 || e.upnpCode === 729);
+}
+
 interface Mapper {
   via: 'UPnP' | 'NAT-PMP';
   router: string;
-  map: (p: PortToMap, externalPort: number) => Promise<{ externalPort: number; leaseS: number }>;
+  /** map p at externalPort (the router may give another; `renewing`: the same port again, or fail) */
+  map: (p: PortToMap, externalPort: number, renewing?: boolean) => Promise<{ externalPort: number; leaseS: number }>;
   unmap: (p: MappedPort) => Promise<void>;
 }
 

@@ -61,6 +61,7 @@ async function startPortMapping(n: NodeState, dhtPort: number): Promise<PortMapp
       { protocol: 'UDP', port: dhtPort },
     ],
     log: n.log,
+    onChange: () => announceToDht(n),
   });
   m.start();
   return m;
@@ -81,16 +82,20 @@ export function announceToDht(n: NodeState): void {
   const d = n.dht;
   if (!d || !n.lan) return;
   const out: { publicKey: Uint8Array; port: number }[] = [];
+  // the port the internet sees when the router forwards one (it may give another than ours)
+  const port = d.portMap?.externalPort('TCP', n.lan.port) ?? n.lan.port;
   for (const e of n.library.listStreams()) {
     if (!d.announceAll && e.settings.dht !== true) continue;
     const key = parseKey(e.publicKey);
-    if (servedStream(n, key)) out.push({ publicKey: key, port: n.lan.port });
+    if (servedStream(n, key)) out.push({ publicKey: key, port });
   }
   d.node.setAnnounced(out);
 }
 
 /** This node's own LAN server, as a DHT peer would name it (its announce comes back in lookups). */
 function isSelf(n: NodeState, host: string, port: number): boolean {
+  const pm = n.dht?.portMap?.status();
+  if (pm?.state === 'mapped' && host === pm.externalAddress && pm.ports.some((p) => p.protocol === 'TCP' && p.externalPort === port)) return true; // through the router
   if (!n.lan || port !== n.lan.port) return false;
   if (host.startsWith('127.')) return true;
   return Object.values(os.networkInterfaces()).some((l) => (l ?? []).some((a) => a.address === host));

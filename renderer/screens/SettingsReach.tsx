@@ -12,7 +12,7 @@ type PortMapping = NonNullable<NodeStatus['portMapping']>;
 /** The line for a state, in plain words, with its icon and tone. */
 export function routerLine(pm: PortMapping | null | undefined, port: number | undefined): { text: string; icon: IconName; tone: 'ok' | 'muted' | 'warn' } {
   const p = port ?? 'its';
-  if (!pm) return { text: 'The router is not asked to open a port on this run.', icon: 'globe', tone: 'muted' };
+  if (!pm) return { text: 'This computer does not ask the router to open a port (turned off, or it serves only itself).', icon: 'globe', tone: 'muted' };
   switch (pm.state) {
     case 'searching':
       return { text: 'Asking the router to open a port…', icon: 'sync', tone: 'muted' };
