@@ -40,6 +40,8 @@ export interface PortMapperOptions {
 
 const DEFAULT_LEASE_S = 3600;
 const DEFAULT_RETRY_MS = 5 * 60_000;
+/** how long stop() waits for an attempt under way (one that finishes later removes what it mapped itself) */
+const STOP_WAIT_MS = 4000;
 
 interface Active {
   via: 'UPnP' | 'NAT-PMP';
@@ -82,7 +84,9 @@ export class PortMapper {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
-    await this.running;
+    let wait: NodeJS.Timeout | undefined;
+    await Promise.race([this.running, new Promise((r) => (wait = setTimeout(r, STOP_WAIT_MS)))]);
+    clearTimeout(wait);
     const a = this.active;
     this.active = null;
     if (!a) return;
