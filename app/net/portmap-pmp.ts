@@ -44,7 +44,10 @@ function ask(gateway: string, req: Buffer, op: number, size: number, requestMs: 
     const s = dgram.createSocket('udp4');
     let wait = PMP_LIMITS.firstRetryMs;
     let timer: NodeJS.Timeout | undefined;
+    let done = false;
     const end = (fn: () => void) => {
+      if (done) return; // an error after the answer (or the deadline) changes nothing
+      done = true;
       clearTimeout(timer);
       clearTimeout(deadline);
       s.close();
@@ -52,6 +55,7 @@ function ask(gateway: string, req: Buffer, op: number, size: number, requestMs: 
     };
     const deadline = setTimeout(() => end(() => reject(new PmpSilence(`no NAT-PMP answer from ${gateway} within ${requestMs / 1000} s`))), requestMs);
     const send = () => {
+      if (done) return;
       s.send(req, () => {}); // connected: only the gateway's answers arrive
       timer = setTimeout(send, wait);
       wait *= 2;

@@ -87,7 +87,13 @@ export function ssdpSearch(searchMs = UPNP_LIMITS.searchMs): Promise<URL[]> {
       if (done) return;
       done = true;
       for (const t of timers) clearTimeout(t);
-      for (const s of sockets) s.close();
+      for (const s of sockets) {
+        try {
+          s.close();
+        } catch {
+          // one that never bound is closed already
+        }
+      }
       resolve([...found.values()]);
     };
     timers.push(setTimeout(finish, searchMs));
