@@ -132,11 +132,13 @@ export class PortMapper {
       }
       refusal ??= { state: 'refused', via: r.via, router: r.router, message: r.error };
     }
+    const before = this.state;
     this.state = refusal ?? {
       state: 'no-router',
       message: `No router answered (UPnP or NAT-PMP): from the internet this computer is reachable only if the router forwards ${this.portsText()} to it.`,
     };
-    this.opts.log?.(`Port mapping: ${this.state.message}`);
+    // said once, not again at every try (every 5 minutes) while it stays so
+    if (!('message' in before) || before.message !== this.state.message) this.opts.log?.(`Port mapping: ${this.state.message}`);
     this.later(this.opts.retryMs ?? DEFAULT_RETRY_MS, () => this.attempt());
   }
 
@@ -144,7 +146,7 @@ export class PortMapper {
     this.active = a;
     this.state = { state: 'mapped', via: a.via, router: a.router, externalAddress, ports: a.ports, leaseS: a.leaseS, renewals: this.renewals };
     const shown = a.ports.map((p) => `${p.protocol} ${externalAddress ?? '?'}:${p.externalPort} → ${p.port}`).join(', ');
-    this.opts.log?.(`The router at ${a.router} forwards ${shown} (${a.via}, lease ${a.leaseS || 'permanent'} s).`);
+    this.opts.log?.(`The router at ${a.router} forwards ${shown} (${a.via}, ${a.leaseS ? `lease ${a.leaseS} s` : 'permanent until stop'}).`);
     this.scheduleRenew(a.leaseS);
     this.opts.onChange?.();
   }
