@@ -71,12 +71,13 @@ function listenError(e: unknown, who: string, host: string, port: number, flag: 
 registerCommand({
   name: 'serve',
   usage:
-    'serve [--data DIR] [--host H] [--port P] [--no-discovery] [--ui] [--ui-port P] [--dht [--dht-bootstrap HOST:PORT,…] [--dht-port N] [--dht-announce-all]] [--json]',
+    'serve [--data DIR] [--host H] [--port P] [--no-discovery] [--ui] [--ui-port P] [--dht [--dht-bootstrap HOST:PORT,…] [--dht-port N] [--dht-announce-all]] [--no-port-mapping] [--json]',
   summary: 'run a node: serve and sync the streams in DIR on the LAN until stopped',
   details:
     '--dht joins the BitTorrent Mainline DHT (through the public routers, or the nodes --dht-bootstrap names; UDP port --dht-port, any free one by default), ' +
     'announces there the streams set "findable on the internet" (every one served with --dht-announce-all) and looks up followed streams that have no other source. ' +
-    'Without --dht, --dht-bootstrap and --dht-port say how to join when the setting "Reach beyond this network" is turned on.',
+    'Without --dht, --dht-bootstrap and --dht-port say how to join when the setting "Reach beyond this network" is turned on. ' +
+    "While in the DHT the node asks the router (UPnP IGD or NAT-PMP) to forward its HTTP port and the DHT's UDP port, and removes that at stop; --no-port-mapping does not ask.",
   options: {
     ...DHT_OPTIONS,
     'dht-announce-all': { type: 'boolean' },
@@ -84,6 +85,7 @@ registerCommand({
     host: { type: 'string' },
     port: { type: 'string' },
     'no-discovery': { type: 'boolean' },
+    'no-port-mapping': { type: 'boolean' },
     ui: { type: 'boolean' },
     'ui-port': { type: 'string' },
     json: { type: 'boolean' },
@@ -117,6 +119,7 @@ registerCommand({
         port: p,
         discovery: opts['no-discovery'] === true ? false : undefined,
         dht,
+        portMapping: opts['no-port-mapping'] === true ? false : undefined,
         log,
         openStreamsAfter,
         uiBusy: () => uiBusy(),

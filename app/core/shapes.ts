@@ -19,3 +19,17 @@ export interface FolderDiff {
   remove: string[];
   unchanged: number;
 }
+
+/** A port forwarded by the router: this computer's port and the one the internet sees. */
+export interface MappedPort {
+  protocol: 'TCP' | 'UDP';
+  port: number;
+  externalPort: number;
+}
+
+/** Router port mapping (app/net/portmap.ts), as the API reports it while the node is in the DHT. */
+export type PortMapStatus =
+  | { state: 'searching' }
+  | { state: 'mapped'; via: 'UPnP' | 'NAT-PMP'; router: string; externalAddress: string | null; ports: MappedPort[]; leaseS: number; renewals: number }
+  | { state: 'no-router'; message: string }
+  | { state: 'refused'; via: 'UPnP' | 'NAT-PMP'; router: string; message: string };

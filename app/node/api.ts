@@ -2,7 +2,7 @@
 // verbs; transports (Electron IPC, HTTP+SSE for the headless node's web UI, in-process calls in
 // tests) forward `call(method, arg)` and `subscribe(listener)` and know nothing of the methods.
 import type { ErrorCode } from '../core/errors.js';
-import type { FolderDiff, FolderFile, PrimaryServer } from '../core/shapes.js';
+import type { FolderDiff, FolderFile, PortMapStatus, PrimaryServer } from '../core/shapes.js';
 export type { FolderDiff, FolderFile, PrimaryServer };
 
 export interface PartialSettings {
@@ -214,6 +214,8 @@ export interface NodeStatus {
   addresses?: string[];
   /** the Mainline DHT, while this node is in it: its UDP port, nodes known, streams announced */
   dht: { port: number; nodes: number; announcing: number } | null;
+  /** the router's port forwarding, while in the DHT (null: not in it, turned off, or a loopback-only server) */
+  portMapping?: PortMapStatus | null;
 }
 
 /** Every request: argument type and result type. */

@@ -5,6 +5,7 @@
 // other source. DHT peers come last among a stream's sources (sources.ts), a few per round.
 import * as os from 'node:os';
 import { parseKey } from '../core/keys.js';
+import type { PortMapper } from '../net/portmap.js';
 import { servedStream, settingsOf, syncModeOf, type NodeState } from './state.js';
 
 /** DHT peers a round (or a follow) tries at most per stream. */
@@ -38,9 +39,32 @@ export async function startDht(n: NodeState): Promise<void> {
   if (n.stopped) return void (await node.stop());
   const timer = setInterval(() => announceToDht(n), REFRESH_MS);
   timer.unref();
-  n.dht = { node, announceAll: run.announceAll === true, lookedUp: new Map(), timer };
+  const portMap = await startPortMapping(n, node.port);
+  n.dht = { node, announceAll: run.announceAll === true, lookedUp: new Map(), timer, portMap };
   n.log(`Joined the Mainline DHT on UDP port ${node.port}.`);
   announceToDht(n);
+}
+
+/**
+ * Ask the router to forward the LAN server's port (TCP) and the DHT's (UDP), so that the address
+ * announced is reachable from the internet. Not when turned off, nor when the server listens on
+ * loopback only (nothing outside could reach it). It runs in the background: status() says how it goes.
+ */
+async function startPortMapping(n: NodeState, dhtPort: number): Promise<PortMapper | null> {
+  const o = n.opts.portMapping;
+  if (o === false || !n.lan || /^(127\.|::1$|localhost$)/.test(n.lan.host)) return null;
+  const { PortMapper } = await import('../net/portmap.js');
+  const m = new PortMapper({
+    ...o,
+    ports: [
+      { protocol: 'TCP', port: n.lan.port },
+      { protocol: 'UDP', port: dhtPort },
+    ],
+    log: n.log,
+    onChange: () => announceToDht(n),
+  });
+  m.start();
+  return m;
 }
 
 /** Leave the DHT (the setting turned off, or the node stopping); the routing table is saved. */
@@ -48,6 +72,8 @@ export async function stopDht(n: NodeState): Promise<void> {
   const d = n.dht;
   n.dht = null;
   if (d) clearInterval(d.timer);
+  // the mappings go first (each removal bounded in time): the router forwards nothing to a closed port
+  await d?.portMap?.stop();
   await d?.node.stop();
 }
 
@@ -56,16 +82,20 @@ export function announceToDht(n: NodeState): void {
   const d = n.dht;
   if (!d || !n.lan) return;
   const out: { publicKey: Uint8Array; port: number }[] = [];
+  // the port the internet sees when the router forwards one (it may give another than ours)
+  const port = d.portMap?.externalPort('TCP', n.lan.port) ?? n.lan.port;
   for (const e of n.library.listStreams()) {
     if (!d.announceAll && e.settings.dht !== true) continue;
     const key = parseKey(e.publicKey);
-    if (servedStream(n, key)) out.push({ publicKey: key, port: n.lan.port });
+    if (servedStream(n, key)) out.push({ publicKey: key, port });
   }
   d.node.setAnnounced(out);
 }
 
 /** This node's own LAN server, as a DHT peer would name it (its announce comes back in lookups). */
 function isSelf(n: NodeState, host: string, port: number): boolean {
+  const pm = n.dht?.portMap?.status();
+  if (pm?.state === 'mapped' && host === pm.externalAddress && pm.ports.some((p) => p.protocol === 'TCP' && p.externalPort === port)) return true; // through the router
   if (!n.lan || port !== n.lan.port) return false;
   if (host.startsWith('127.')) return true;
   return Object.values(os.networkInterfaces()).some((l) => (l ?? []).some((a) => a.address === host));

@@ -54,6 +54,7 @@ export function apiMethods(n: NodeState): Handlers {
       peers: n.discovery?.peers().length ?? 0,
       addresses: ownAddresses(n),
       dht: n.dht ? { port: n.dht.node.port, nodes: n.dht.node.nodeCount, announcing: n.dht.node.announcing().length } : null,
+      portMapping: n.dht?.portMap?.status() ?? null,
     }),
     listStreams: () => {
       const settings = settingsOf(n);

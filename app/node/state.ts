@@ -16,6 +16,7 @@ import type { Stream } from '../store/store.js';
 import type { LanServer } from '../net/server/server.js';
 import type { Discovery } from '../net/discovery.js';
 import type { DhtNode } from '../net/dht.js';
+import type { PortMapper, PortMapperOptions } from '../net/portmap.js';
 import type { TokenBucket } from '../net/rate.js';
 import type { NearbyLimits, NearbyVerifier } from '../net/nearby.js';
 import type { VerifierPool } from '../store/verifier.js';
@@ -54,6 +55,11 @@ export interface NodeOptions {
    * false keeps it off; undefined follows the node's setting (Settings.dht) with the public routers.
    */
   dht?: DhtRunOptions | false;
+  /**
+   * Router port mapping while in the DHT (default on; `serve --no-port-mapping` gives false); an object
+   * tunes it (tests: which gateways, lease length).
+   */
+  portMapping?: false | Omit<PortMapperOptions, 'ports' | 'log'>;
   /** run the automatic sync scheduler (default true) */
   autoSync?: boolean;
   /** the library's streams open once this settles (the web UI's first page served), not at once */
@@ -86,6 +92,8 @@ export interface DhtPresence {
   readonly lookedUp: Map<string, number>;
   /** brings the announced set up to date now and then */
   readonly timer: NodeJS.Timeout;
+  /** the router asked to forward the HTTP and DHT ports (null: turned off, or the server listens on loopback only) */
+  readonly portMap: PortMapper | null;
 }
 
 export interface PeerState {

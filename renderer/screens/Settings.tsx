@@ -8,6 +8,7 @@ import { messageOf } from '../stores/errors';
 import { useSettings, type ThemePref } from '../stores/settings';
 import { useUi } from '../stores/ui';
 import { NotificationsSection, StreamsSection } from './SettingsExtra';
+import { RouterLine } from './SettingsReach';
 
 const THEMES: { value: ThemePref; label: string; icon: IconName }[] = [
   { value: 'system', label: 'System', icon: 'monitor' },
@@ -162,6 +163,7 @@ export function Settings() {
               checked={node.dht}
               onChange={(v) => void save({ dht: v })}
             />
+            <RouterLine />
             <div className="setting-row">
               <div className="setting-text">
                 <span className="setting-label" id="sync-mode-label">
