@@ -65,9 +65,14 @@ export function createStream(n: NodeState, name: string, about?: string, announc
   const file = uniqueFile(n, slug(name));
   n.dataDirWatcher?.expect(file); // taken in below, not by a scan
   const s = Stream.create(path.join(n.dataDir, file), { name: name.trim(), about });
+  return takeInOwned(n, s, file, name.trim(), announcePrivately);
+}
+
+/** A stream just made here (its file `file`) joins the library, the timeline and the LAN's listings. */
+export function takeInOwned(n: NodeState, s: Stream, file: string, name: string, announcePrivately?: boolean): StreamSummary {
   const pk = formatKey(s.publicKey);
   n.streams.set(pk, s);
-  n.library.addStream({ publicKey: pk, file, owned: true, name: name.trim(), ...(announcePrivately ? { settings: { announcePrivately: true } } : {}) });
+  n.library.addStream({ publicKey: pk, file, owned: true, name, ...(announcePrivately ? { settings: { announcePrivately: true } } : {}) });
   n.library.indexStream(s);
   n.seenSeq.set(pk, s.lastSeq());
   n.sync.tips.delete(pk);

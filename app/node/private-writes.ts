@@ -11,7 +11,7 @@ import { createPrivateStream, type StreamView } from '../store/private-view.js';
 import type { Stream, StreamInfo } from '../store/store.js';
 import { encode } from '@msgpack/msgpack';
 import { afterChange } from './changes.js';
-import { emit } from './events.js';
+import { takeInOwned } from './follow.js';
 import { type NodeState, uniqueFile } from './state.js';
 import { summary } from './views.js';
 
@@ -44,13 +44,6 @@ export async function createPrivate(n: NodeState, name: string, about?: string, 
   const file = uniqueFile(n, 'private');
   n.dataDirWatcher?.expect(file); // taken in below, not by a scan
   const { stream: s } = await createPrivateStream(path.join(n.dataDir, file), { name: name.trim(), about });
-  const pk = formatKey(s.publicKey);
-  n.streams.set(pk, s);
-  n.library.addStream({ publicKey: pk, file, owned: true, name: '', ...(announcePrivately ? { settings: { announcePrivately: true } } : {}) });
-  n.library.indexStream(s);
-  n.seenSeq.set(pk, s.lastSeq());
-  n.sync.tips.delete(pk);
-  emit(n, 'streamsChanged', {});
-  n.discovery?.holdingsChanged();
-  return summary(n, pk);
+  // named '' in the library: what it names goes out in listings, and a private stream's name must not
+  return takeInOwned(n, s, file, '', announcePrivately);
 }
