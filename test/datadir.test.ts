@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Envelope, StreamSummary, SyncReport, TimelineItem } from '../app/node/api.js';
+import { DataDirWatcher } from '../app/node/datadir.js';
 import { DrayerNode } from '../app/node/node.js';
 import { addPost } from '../app/store/posts.js';
 import { Stream } from '../app/store/store.js';
@@ -361,4 +362,35 @@ test('a junk file, a damaged stream and a second copy of a held stream are left 
   } finally {
     await n.stop();
   }
+});
+
+test('the periodic rescan does not look at every held file again when the only new names are files this node made', () => {
+  const dir = tmpDir();
+  let heldCalls = 0;
+  const w = new DataDirWatcher(dir, {
+    held: () => {
+      heldCalls++;
+      return [];
+    },
+    holderOf: () => undefined,
+    ignored: () => new Set(),
+    adopt: () => {},
+    drop: () => {},
+    takeKey: () => {},
+    log: () => {},
+  });
+  w.scan();
+  assert.equal(heldCalls, 1);
+  // a follow: the node makes follow-x.stream, SQLite adds its WAL and shared memory, a read key goes beside it
+  w.expect('follow-x.stream');
+  for (const f of ['follow-x.stream', 'follow-x.stream-wal', 'follow-x.stream-shm', 'follow-x.stream.readkey']) fs.writeFileSync(path.join(dir, f), '');
+  w.scan(true);
+  assert.equal(heldCalls, 1, 'files this node made changed the names, and every held file was looked at again');
+  // a file put there by someone else is news
+  fs.writeFileSync(path.join(dir, 'copied.stream'), 'junk');
+  w.scan(true);
+  assert.equal(heldCalls, 2, 'a new file from elsewhere was not looked into');
+  w.scan(true);
+  assert.equal(heldCalls, 2);
+  w.stop();
 });

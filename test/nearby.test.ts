@@ -124,6 +124,9 @@ test(
     const { r, show } = await childResult(t, 'recheck');
     // before: every stream heard was looked up at once, whether or not anyone ever looked at Nearby
     assert.equal(r.unaskedLookups, 0, `a node nobody asked for Nearby looked a stream up: ${show}`);
+    // before: every change in a peer's listing checked all it lists and emitted peerFound, for nobody
+    assert.equal(r.unaskedPeerEvents, 0, `a node nobody asked for Nearby told of a peer's changes: ${show}`);
+    assert.ok(r.askedPeerEvents >= 1, `once Nearby was asked for, a peer's changes were not told: ${show}`);
     assert.ok(r.firstMs !== null && r.firstLookups >= 1, `Nearby never showed the stream: ${show}`);
     assert.ok(r.announced >= 20, `the stream was not announced again (nothing was tested): ${show}`);
     // before: every announcement at a newer M-tip, 200 ms after the last lookup, looked it up again

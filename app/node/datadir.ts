@@ -76,7 +76,9 @@ export class DataDirWatcher {
   private readonly expected = new Map<string, number>();
   /** stream files (by name) written to since takeWritten() was last called, by this process or another */
   private written = new Set<string>();
-  /** the names in the directory at the last full scan, and when it ran */
+  /** files this node made (a follow, a new stream), by name: their appearing is no news to the periodic rescan either */
+  private readonly made = new Set<string>();
+  /** the names in the directory at the last full scan (less those this node made), and when it ran */
   private lastNames = '';
   private lastFull = 0;
 
@@ -147,6 +149,23 @@ export class DataDirWatcher {
     const until = Date.now() + EXPECT_MS;
     if (this.expected.size >= 1024) this.expected.clear();
     for (const f of [name, name + KEY_SUFFIX]) this.expected.set(f, until);
+    if (this.made.size >= 4096) this.made.clear();
+    this.made.add(name);
+  }
+
+  /**
+   * The directory's names, as the periodic rescan compares them: less the files this node made and
+   * their companions (WAL, key files). While a node follows N streams, each new file changed the
+   * names and made the next rescan look at every held file: N² stats (3% of a node's CPU while 40
+   * nodes followed one another). A made file deleted is still noticed: by the watcher at once, else
+   * at the next full rescan.
+   */
+  private namesKey(names: string[]): string {
+    if (this.made.size === 0) return [...names].sort().join('/');
+    return names
+      .filter((n) => !this.made.has(n.replace(/(-wal|-shm|-journal|\.privatekey|\.readkey)+$/, '')))
+      .sort()
+      .join('/');
   }
 
   private wasExpected(name: string): boolean {
@@ -165,7 +184,7 @@ export class DataDirWatcher {
     if (this.stopped) return;
     try {
       if (periodic) {
-        const names = fs.readdirSync(this.dir).sort().join('/');
+        const names = this.namesKey(fs.readdirSync(this.dir));
         if (names === this.lastNames && Date.now() - this.lastFull < FULL_RESCAN_MS) return;
       }
       this.lastFull = Date.now();
@@ -231,7 +250,7 @@ export class DataDirWatcher {
       this.complain(`Cannot read the data directory ${this.dir} to find stream files in it: ${(e as Error).message}. Check that it exists and is readable.`);
       return false;
     }
-    this.lastNames = [...names].sort().join('/');
+    this.lastNames = this.namesKey(names);
     const present = new Set(names);
     for (const name of this.refused.keys()) if (!present.has(name)) this.refused.delete(name);
     const ignored = this.host.ignored();
