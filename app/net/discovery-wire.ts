@@ -71,9 +71,30 @@ export const DIGEST_BYTES = 8;
 const utf8 = new TextEncoder();
 const utf8Lenient = new TextDecoder('utf-8', { fatal: false });
 
+/**
+ * Names cleaned lately, raw → cleaned: a LAN's listings repeat the same few names (every holder of
+ * a stream names it), and cleaning each entry of each listing heard was a third of reading them.
+ * Bounded: emptied when full.
+ */
+const cleaned = new Map<string, string>();
+const CLEANED_MAX = 2048;
+const CLEANED_RAW_MAX = 256;
+
 /** Cleaned as every shown name is (text.ts), cut to at most `maxBytes` of UTF-8 without splitting a character. */
 export function cleanName(s: unknown, maxBytes = NAME_BYTES): string {
-  const str = cleanText(typeof s === 'string' ? s : s instanceof Uint8Array ? utf8Lenient.decode(s) : '');
+  const raw = typeof s === 'string' ? s : s instanceof Uint8Array ? utf8Lenient.decode(s) : '';
+  if (maxBytes !== NAME_BYTES || raw.length > CLEANED_RAW_MAX) return cleanCut(raw, maxBytes);
+  let out = cleaned.get(raw);
+  if (out === undefined) {
+    out = cleanCut(raw, maxBytes);
+    if (cleaned.size >= CLEANED_MAX) cleaned.clear();
+    cleaned.set(raw, out);
+  }
+  return out;
+}
+
+function cleanCut(raw: string, maxBytes: number): string {
+  const str = cleanText(raw);
   if (utf8.encode(str).length <= maxBytes) return str;
   let out = '';
   let n = 0;
