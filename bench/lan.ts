@@ -268,7 +268,12 @@ async function measureSize(n: number, idleS: number, rounds: number, followTries
       const ds: Record<string, number> = {};
       for (let i = 0; i < after.length; i++)
         for (const [k, v] of Object.entries(after[i]!.discovery)) ds[k] = (ds[k] ?? 0) + v - (atStart[i]!.discovery[k] ?? 0);
-      say(`N = ${n}: discovery while converging, all nodes: ${Object.entries(ds).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+      say(
+        `N = ${n}: discovery while converging, all nodes: ${Object.entries(ds)
+          .filter(([, v]) => v > 0)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ')}`,
+      );
       fms.sort((a, b) => a - b);
       const q = (f: number): number => fms[Math.min(fms.length - 1, Math.floor(f * fms.length))] ?? NaN;
       say(`N = ${n}: ${fms.length} follow calls took median ${q(0.5)} ms, p90 ${q(0.9)} ms, max ${q(1)} ms`);
