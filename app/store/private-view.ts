@@ -9,7 +9,8 @@ import { encode } from '@msgpack/msgpack';
 import * as fs from 'node:fs';
 import { DrayerError } from '../core/errors.js';
 import { decodeInfo } from '../core/msgpack.js';
-import { MARKER_KEY, MARKER_TYPE, READ_KEY_BYTES, ReadKey, SEAL_OVERHEAD, SEALED_TYPE, staysClear, wrongReadKey } from '../core/private.js';
+import { MARKER_KEY, MARKER_TYPE, READ_KEY_BYTES, ReadKey, SEAL_OVERHEAD, SEALED_TYPE, sealedBox, staysClear, wrongReadKey } from '../core/private.js';
+import { beginOp, endOp } from './chunks.js';
 import { LIMITS, type DrayerRecord } from '../core/record.js';
 import { isSealedKeyFile, readSecretText, writeSecretText } from './keystore.js';
 import type { ListOptions } from './feed.js';
@@ -206,7 +207,16 @@ export class StreamView {
     const r = this.locate(type, key);
     if (!r) return false;
     this.opened = null;
-    return this.stream.delete(r.type, r.key);
+    // a big private file: its chunks go with it (registered first, as deleteFile does for public ones)
+    if (!r.val || sealedBox(r.val) === r.val) return this.stream.delete(r.type, r.key);
+    const op = beginOp(this.stream);
+    let gone = false;
+    try {
+      gone = this.stream.delete(r.type, r.key);
+    } finally {
+      endOp(this.stream, op, gone);
+    }
+    return gone;
   }
 
   /**
