@@ -160,23 +160,31 @@ async function readFull(fh: fsp.FileHandle, buf: Buffer, pos: number): Promise<n
   return n;
 }
 
-/** Where a big private file's bytes come from: a file on disk, or bytes in memory. */
-export type SealedSource = { abs: string } | { data: Uint8Array };
+/** Where a big private file's bytes come from: a file on disk, bytes in memory, or a reader (`read` fills `buf` from `pos`, returning what it filled). */
+export type SealedSource = { abs: string } | { data: Uint8Array } | { read: (buf: Buffer, pos: number) => Promise<Uint8Array> };
+
+/** A big file sealed and its chunks stored: the record's value, not stored yet. */
+export interface SealedBig {
+  /** the stored value: the clear chunk list around the sealed manifest */
+  value: Uint8Array;
+  size: number;
+  digest: Uint8Array;
+}
 
 /**
- * Seal and store a big file as `key` (op: the chunk operation of chunks.ts its chunks are pinned
- * to). Reads, seals, hashes and hands over one chunk while the next is read; the chunk worker
- * stores them on the other core. Returns the outcome and whether chunks may now be orphans (the
- * caller ends the operation with a collection then).
+ * Seal a big file's chunks under `v`'s read key and store them (pinned to `op`, the chunk
+ * operation of chunks.ts: the caller ends it, collecting when the value is not stored). Reads,
+ * seals, hashes and hands over one chunk while the next is read; the chunk worker stores them on
+ * the other core. Memory: two plaintext chunks and the writer's bounded queue.
  */
-export async function addSealedBig(
+export async function sealBig(
   v: StreamView,
   key: string,
   src: SealedSource,
   mime: string,
   op: number,
   opts: { time?: number; signal?: AbortSignal; onBytes?: (n: number) => void } = {},
-): Promise<{ outcome: Outcome; orphans: boolean }> {
+): Promise<SealedBig> {
   const s = v.stream;
   const rk = v.readKey;
   if (!rk) throw new DrayerError('NOT_WRITABLE', `${s.file} is private and its read key is not here, so nothing can be sealed for it; nothing was written.`);
@@ -201,6 +209,7 @@ export async function addSealedBig(
     const bufs = [Buffer.allocUnsafe(SEALED_CHUNK_PLAIN), Buffer.allocUnsafe(SEALED_CHUNK_PLAIN)];
     const read = async (buf: Buffer, pos: number): Promise<Uint8Array> => {
       if (fh) return buf.subarray(0, await readFull(fh, buf, pos));
+      if ('read' in src) return src.read(buf, pos);
       return (src as { data: Uint8Array }).data.subarray(pos, pos + SEALED_CHUNK_PLAIN);
     };
     let which = 0;
@@ -231,33 +240,90 @@ export async function addSealedBig(
     await store.close();
     check();
     const sum = digest.digest();
-    // unchanged: the same content and type under this key (its new chunks are orphans then)
-    const old = v.locate(FILE_TYPE, key);
-    let oldManifest: Manifest | null = null;
-    if (old?.val) {
-      try {
-        const o = v.open(old);
-        oldManifest = o.val ? parseManifest(key, o.val) : null;
-      } catch {
-        // an old value that does not open is simply replaced
-      }
-    }
-    if (oldManifest && oldManifest.size === size && oldManifest.mime === mime && bytesEqual(oldManifest.digest, sum))
-      return { outcome: 'unchanged', orphans: true };
     const inner = encodeFileValue({ enc: SEALED_CHUNKS_ENC, time, mime, size, chunkSize: SEALED_CHUNK_PLAIN, prefix, digest: sum });
-    const clear = encodeFileValue(
+    const value = encodeFileValue(
       { enc: 'chunks', sealed: 1, time: 0, size: sealedBytes, chunkSize: CHUNK_SIZE, chunks: hashes },
       rk.seal(FILE_TYPE, key, inner),
     );
-    if (clear.length > LIMITS.valueBytes)
+    if (value.length > LIMITS.valueBytes)
       throw new DrayerError(
         'INVALID_ARGUMENT',
         `"${key}" is too big for one Drayer file (at most about ${Math.floor(LIMITS.valueBytes / 34 / 1024)} GiB); split it.`,
       );
-    s.put(SEALED_TYPE, rk.opaqueKey(FILE_TYPE, key), clear);
-    return { outcome: old ? 'updated' : 'added', orphans: oldManifest !== null };
+    return { value, size, digest: sum };
   } finally {
     await store.terminate();
     await fh?.close().catch(() => undefined);
   }
+}
+
+/** The manifest of the big private file stored as `key`, or null (none, a small one, or one that does not open). */
+function oldManifest(v: StreamView, key: string): { manifest: Manifest | null; exists: boolean } {
+  const old = v.locate(FILE_TYPE, key);
+  if (!old?.val) return { manifest: null, exists: old !== undefined };
+  try {
+    const o = v.open(old);
+    return { manifest: o.val ? parseManifest(key, o.val) : null, exists: true };
+  } catch {
+    return { manifest: null, exists: true }; // an old value that does not open is simply replaced
+  }
+}
+
+/**
+ * Seal and store a big file as `key` (see sealBig). Returns the outcome and whether chunks may now
+ * be orphans (the caller ends its operation with a collection then).
+ */
+export async function addSealedBig(
+  v: StreamView,
+  key: string,
+  src: SealedSource,
+  mime: string,
+  op: number,
+  opts: { time?: number; signal?: AbortSignal; onBytes?: (n: number) => void } = {},
+): Promise<{ outcome: Outcome; orphans: boolean }> {
+  const b = await sealBig(v, key, src, mime, op, opts);
+  // unchanged: the same content and type under this key (its new chunks are orphans then)
+  const old = oldManifest(v, key);
+  if (old.manifest && old.manifest.size === b.size && old.manifest.mime === mime && bytesEqual(old.manifest.digest, b.digest))
+    return { outcome: 'unchanged', orphans: true };
+  v.stream.put(SEALED_TYPE, v.readKey!.opaqueKey(FILE_TYPE, key), b.value);
+  return { outcome: old.exists ? 'updated' : 'added', orphans: old.manifest !== null };
+}
+
+/** A SealedSource reading `f`'s plaintext (a rotation re-seals it): one opened chunk kept at a time. */
+export function sealedFileSource(v: StreamView, f: SealedFile): SealedSource {
+  const { size, chunkSize: cs } = f.manifest;
+  let at = -1;
+  let plain: Uint8Array = new Uint8Array(0);
+  const chunk = (i: number): Uint8Array => {
+    if (i === at) return plain;
+    const data = getChunk(v.stream, f.chunks[i]!);
+    if (!data)
+      throw new DrayerError(
+        'NOT_FOUND',
+        `Chunk ${i} of file "${f.key}" is not here, so it cannot be sealed again; sync the stream until it holds every chunk, then try again.`,
+      );
+    try {
+      plain = f.cipher.openChunk(i, data);
+    } catch (e) {
+      throw isDrayerError(e, 'CORRUPT') ? corrupt(f.key, e.message) : e;
+    }
+    at = i;
+    return plain;
+  };
+  return {
+    read: async (buf, pos) => {
+      let n = 0;
+      while (n < buf.length && pos + n < size) {
+        const i = Math.floor((pos + n) / cs);
+        const p = chunk(i);
+        const off = pos + n - i * cs;
+        const take = Math.min(p.length - off, buf.length - n);
+        if (take <= 0) throw corrupt(f.key, `chunk ${i} is shorter than its manifest says`);
+        buf.set(p.subarray(off, off + take), n);
+        n += take;
+      }
+      return buf.subarray(0, n);
+    },
+  };
 }
