@@ -24,13 +24,14 @@ async function sha256(readable: Readable): Promise<string> {
   return h.digest('hex');
 }
 
-/** Make a private stream in `dir` and add `src` to it as big.bin: seconds and RSS growth of the add. */
+/** Make a private stream `name` in `dir` and add `src` to it as big.bin: seconds and RSS growth of the add. */
 export async function addPrivate(
   dir: string,
   src: string,
   rssSampler: Sampler,
+  name = 'private.stream',
 ): Promise<{ file: string; pk: Uint8Array; rk: ReadKey; s: number; rss: number }> {
-  const { stream: w, readKey: rk } = await createPrivateStream(path.join(dir, 'private.stream'), { name: 'bigfile bench (private)' });
+  const { stream: w, readKey: rk } = await createPrivateStream(path.join(dir, name), { name: 'bigfile bench (private)' });
   try {
     global.gc?.();
     const rss = rssSampler();

@@ -201,6 +201,10 @@ export async function run(): Promise<Record<string, unknown>> {
     again.close();
     for (const x of ['', '-wal', '-shm']) fs.rmSync(path.join(dir, 'writer-again.stream' + x), { force: true });
     const bestAddS = Math.min(addS, addAgainS);
+    // and the private add once more too, so each side is the better of two
+    const privAgain = await addPrivate(dir, src, rssSampler, 'private-again.stream');
+    for (const x of ['', '-wal', '-shm', '.readkey', '.privatekey']) fs.rmSync(path.join(dir, 'private-again.stream' + x), { force: true });
+    const bestPrivAddS = Math.min(priv.s, privAgain.s);
     const pk = w.publicKey;
     const wfile = w.file;
     w.close();
@@ -259,17 +263,18 @@ export async function run(): Promise<Record<string, unknown>> {
     const privClone = mib / Math.min(...privClones.map((c) => c.s));
     const privateFigures = {
       writer_add_mib_s: round(mib / bestAddS),
-      private_add_mib_s: round(mib / priv.s),
+      private_add_mib_s: round(mib / bestPrivAddS),
       writer_add_again_s: seconds(addAgainS * 1000),
-      ratio_private_add_to_public: ratio(bestAddS, priv.s),
+      private_add_again_s: seconds(privAgain.s * 1000),
+      ratio_private_add_to_public: ratio(bestAddS, bestPrivAddS),
       private_clone_mib_s: round(privClone),
       ratio_private_clone_to_public: ratio(privClone, clone),
       private_clone_mib_s_each_round: privClones.map((c) => round(mib / c.s)),
       ratio_private_clone_each_round: privClones.map((c, i) => ratio(clones[i]!.s, c.s)),
       goal_private_ratio: GOAL_PRIVATE_RATIO,
-      meets_goal_private_ratio: bestAddS / priv.s >= GOAL_PRIVATE_RATIO && privClone / clone >= GOAL_PRIVATE_RATIO,
+      meets_goal_private_ratio: bestAddS / bestPrivAddS >= GOAL_PRIVATE_RATIO && privClone / clone >= GOAL_PRIVATE_RATIO,
       writer_add_peak_rss_growth_mib: round(addRssMib),
-      private_add_peak_rss_growth_mib: round(priv.rss),
+      private_add_peak_rss_growth_mib: round(Math.max(priv.rss, privAgain.rss)),
       private_follower_peak_rss_growth_mib: round(Math.max(...privClones.map((c) => c.rss))),
     };
     return {

@@ -180,6 +180,15 @@ test('a big private file: added, read by byte range, carried blind, cloned with 
     withStream(file, (s) => chunkCount(s)),
     8,
   );
+  // touched: sealed again under a fresh prefix, and the old version's chunks collected
+  fs.utimesSync(path.join(src, NAME), new Date(), new Date(Date.now() - 5000));
+  assert.match((await ok(['add', file, path.join(src, NAME)], dir)).out, /0 added, 1 updated/);
+  assert.equal(
+    withStream(file, (s) => chunkCount(s)),
+    8,
+  );
+  assert.equal(new Set(withStream(file, (s) => sealedChunkLists(s)).flatMap((h) => h.chunks!.map((c) => Buffer.from(c).toString('hex')))).size, 8);
+  assert.ok((await ok(['cat', file, NAME], dir)).stdout.equals(data));
 
   const a = await startNode(dataA, pk);
   const proxyA = await recordingProxy(a.url);

@@ -2,16 +2,17 @@
 // FileCipher), stored and served content-addressed by the hash of its ciphertext like any chunk.
 // The record is one sealed record whose value keeps the file layout in clear around its sealed
 // part (core/private.ts sealedBox): a blind mirror reads the list of sealed chunks and nothing
-// else. Inside the seal: {enc: 'sealed-chunks', time, mime, size, chunkSize, prefix, digest}.
+// else. Inside the seal: {enc: 'sealed-chunks', time, mime, size, chunkSize, prefix}.
 //
 // Identical plaintext in two files (or two versions of one file) seals to different chunks: the
 // prefix is fresh for every stored version, as §8 asks, so a mirror cannot tell that two files
 // share content, and no key and nonce ever seal two plaintexts. The price: no deduplication
-// across private files; re-adding an unchanged file is still found unchanged (by its digest).
+// across private files. A re-add of a file whose size, modification time and type are the stored
+// ones is unchanged without reading it (a content digest cost as much as sealing, profiled).
 import * as nodeCrypto from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import { Readable } from 'node:stream';
-import { blake2b256, blake2b256Hasher, bytesEqual } from '../core/crypto.js';
+import { blake2b256 } from '../core/crypto.js';
 import { DrayerError, isDrayerError } from '../core/errors.js';
 import { decodeBounded, MSGPACK_LIMITS } from '../core/msgpack.js';
 import { FILE_PREFIX_BYTES, MAC_BYTES, SEALED_TYPE, type FileCipher } from '../core/private.js';
@@ -35,7 +36,6 @@ interface Manifest {
   size: number;
   chunkSize: number;
   prefix: Uint8Array;
-  digest: Uint8Array;
 }
 
 function corrupt(key: string, why: string): DrayerError {
@@ -57,15 +57,13 @@ function parseManifest(key: string, val: Uint8Array): Manifest | null {
   const count = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
   if (!count(m.size) || !count(m.chunkSize) || m.chunkSize === 0 || m.chunkSize > SEALED_CHUNK_PLAIN || !count(m.time))
     throw corrupt(key, 'its sealed manifest has no valid size, chunk size or time');
-  if (!(m.prefix instanceof Uint8Array) || m.prefix.length !== FILE_PREFIX_BYTES || !(m.digest instanceof Uint8Array) || m.digest.length !== 32)
-    throw corrupt(key, 'its sealed manifest has no valid prefix or digest');
+  if (!(m.prefix instanceof Uint8Array) || m.prefix.length !== FILE_PREFIX_BYTES) throw corrupt(key, 'its sealed manifest has no valid prefix');
   return {
     time: m.time,
     mime: typeof m.mime === 'string' ? m.mime : 'application/octet-stream',
     size: m.size,
     chunkSize: m.chunkSize,
     prefix: m.prefix,
-    digest: m.digest,
   };
 }
 
@@ -168,7 +166,6 @@ export interface SealedBig {
   /** the stored value: the clear chunk list around the sealed manifest */
   value: Uint8Array;
   size: number;
-  digest: Uint8Array;
 }
 
 /**
@@ -199,7 +196,6 @@ export async function sealBig(
   }
   const prefix = new Uint8Array(nodeCrypto.randomBytes(FILE_PREFIX_BYTES));
   const cipher = await rk.fileCipher(prefix);
-  const digest = await blake2b256Hasher();
   const store = ChunkStore.forStream(s, { verify: false, op });
   const hashes: Uint8Array[] = [];
   let size = 0;
@@ -222,7 +218,6 @@ export async function sealBig(
         const out = Buffer.from(store.take());
         const len = cipher.sealChunk(i, cur, out);
         const hash = blake2b256(out.subarray(0, len));
-        digest.update(cur);
         hashes.push(hash);
         size = pos;
         sealedBytes += len;
@@ -239,8 +234,7 @@ export async function sealBig(
     check();
     await store.close();
     check();
-    const sum = digest.digest();
-    const inner = encodeFileValue({ enc: SEALED_CHUNKS_ENC, time, mime, size, chunkSize: SEALED_CHUNK_PLAIN, prefix, digest: sum });
+    const inner = encodeFileValue({ enc: SEALED_CHUNKS_ENC, time, mime, size, chunkSize: SEALED_CHUNK_PLAIN, prefix });
     const value = encodeFileValue(
       { enc: 'chunks', sealed: 1, time: 0, size: sealedBytes, chunkSize: CHUNK_SIZE, chunks: hashes },
       rk.seal(FILE_TYPE, key, inner),
@@ -250,7 +244,7 @@ export async function sealBig(
         'INVALID_ARGUMENT',
         `"${key}" is too big for one Drayer file (at most about ${Math.floor(LIMITS.valueBytes / 34 / 1024)} GiB); split it.`,
       );
-    return { value, size, digest: sum };
+    return { value, size };
   } finally {
     await store.terminate();
     await fh?.close().catch(() => undefined);
@@ -281,11 +275,13 @@ export async function addSealedBig(
   op: number,
   opts: { time?: number; signal?: AbortSignal; onBytes?: (n: number) => void } = {},
 ): Promise<{ outcome: Outcome; orphans: boolean }> {
-  const b = await sealBig(v, key, src, mime, op, opts);
-  // unchanged: the same content and type under this key (its new chunks are orphans then)
   const old = oldManifest(v, key);
-  if (old.manifest && old.manifest.size === b.size && old.manifest.mime === mime && bytesEqual(old.manifest.digest, b.digest))
-    return { outcome: 'unchanged', orphans: true };
+  // unchanged: a file of the stored size, time and type (read nothing, seal nothing)
+  if ('abs' in src && old.manifest && old.manifest.mime === mime) {
+    const st = await fsp.stat(src.abs);
+    if (old.manifest.size === st.size && old.manifest.time === (opts.time ?? Math.floor(st.mtimeMs * 1000))) return { outcome: 'unchanged', orphans: false };
+  }
+  const b = await sealBig(v, key, src, mime, op, opts);
   v.stream.put(SEALED_TYPE, v.readKey!.opaqueKey(FILE_TYPE, key), b.value);
   return { outcome: old.exists ? 'updated' : 'added', orphans: old.manifest !== null };
 }
