@@ -6,6 +6,8 @@
 // MiB is counted for both sides (this process with its threads; the server child from /proc).
 // BENCH_FILE_MIB sets the size (default 1024); BENCH_ROUNDS the alternating rounds (default 3).
 // BENCH_TIMELINE=1 prints a timeline every 250 ms to stderr (bigfile-timeline.ts).
+// The same file is added to a private stream and cloned from it too, alternating with the public
+// clone (bigfile-private.ts): private_* figures, with their ratios to the public ones (goal >= 0.7).
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -20,6 +22,7 @@ import { applyParallel, VerifierPool } from '../app/store/verifier.js';
 import { childServer } from './clone.js';
 import { devNull, machine, makeFile, removeDir, seconds, tempDir } from './common.js';
 import { roundWatch, Timeline } from './bigfile-timeline.js';
+import { addPrivate, clonePrivateOnce } from './bigfile-private.js';
 
 const timeline = new Timeline();
 
@@ -31,6 +34,8 @@ const load1 = () => Math.round(os.loadavg()[0]! * 100) / 100;
 /** Goals (issue 17): the clone at >= 0.9 of the plain download to a file, follower RSS growth < 32 MiB. */
 const GOAL_RATIO = 0.9;
 const GOAL_RSS_MIB = 32;
+/** Goal (issue 19): a private stream's add and clone at >= 0.7 of the public ones. */
+const GOAL_PRIVATE_RATIO = 0.7;
 /** Rounds of (plain download, clone), alternating (BENCH_ROUNDS). */
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
 
@@ -180,9 +185,26 @@ export async function run(): Promise<Record<string, unknown>> {
     await makeFile(src, mib);
     let t = performance.now();
     const w = Stream.create(path.join(dir, 'writer.stream'), { name: 'bigfile bench' });
+    global.gc?.();
+    const addRss = rssSampler();
     await addFile(w, 'big.bin', src);
     w.db.pragma('wal_checkpoint(TRUNCATE)');
     const addS = (performance.now() - t) / 1000;
+    const addRssMib = addRss.stop();
+    const priv = await addPrivate(dir, src, rssSampler);
+    // the public add once more after the private one (the first add also warms up): the better of the two is compared
+    const again = Stream.create(path.join(dir, 'writer-again.stream'), { name: 'bigfile bench' });
+    t = performance.now();
+    await addFile(again, 'big.bin', src);
+    again.db.pragma('wal_checkpoint(TRUNCATE)');
+    const addAgainS = (performance.now() - t) / 1000;
+    again.close();
+    for (const x of ['', '-wal', '-shm']) fs.rmSync(path.join(dir, 'writer-again.stream' + x), { force: true });
+    const bestAddS = Math.min(addS, addAgainS);
+    // and the private add once more too, so each side is the better of two
+    const privAgain = await addPrivate(dir, src, rssSampler, 'private-again.stream');
+    for (const x of ['', '-wal', '-shm', '.readkey', '.privatekey']) fs.rmSync(path.join(dir, 'private-again.stream' + x), { force: true });
+    const bestPrivAddS = Math.min(priv.s, privAgain.s);
     const pk = w.publicKey;
     const wfile = w.file;
     w.close();
@@ -194,9 +216,11 @@ export async function run(): Promise<Record<string, unknown>> {
     // ratio of each round's pair is printed too.
     const plain = await childServer('--serve-file', src);
     const server = await childServer('--serve-stream', wfile);
+    const privServer = await childServer('--serve-stream', priv.file);
     const dst = path.join(dir, 'download.bin');
     const plains: (Awaited<ReturnType<typeof plainDownload>> & { clientCpu: number; serverCpu: number })[] = [];
     const clones: Awaited<ReturnType<typeof cloneOnce>>[] = [];
+    const privClones: Awaited<ReturnType<typeof clonePrivateOnce>>[] = [];
     let toFileSynced: { mibS: number; rss: number };
     let toNull: { mibS: number; rss: number };
     let ram: Awaited<ReturnType<typeof cloneOnce>> | null = null;
@@ -204,10 +228,12 @@ export async function run(): Promise<Record<string, unknown>> {
     try {
       await plainDownload(plain.url, null, mib);
       await cloneOnce(dir, pk, server.url, pool, mib, null, server.child.pid);
+      await clonePrivateOnce(dir, priv.pk, privServer.url, pool, priv.rk, rssSampler, null);
       for (let r = 0; r < ROUNDS; r++) {
         plains.push(await cpuOf(plain.child.pid, mib, () => plainDownload(plain.url, dst, mib)));
         // The first round's clone is checked byte for byte against the source (outside its timing).
         clones.push(await cloneOnce(dir, pk, server.url, pool, mib, r === 0 ? src : null, server.child.pid));
+        privClones.push(await clonePrivateOnce(dir, priv.pk, privServer.url, pool, priv.rk, rssSampler, r === 0 ? src : null));
       }
       toNull = await plainDownload(plain.url, null, mib);
       toFileSynced = await plainDownload(plain.url, dst, mib, true);
@@ -223,7 +249,7 @@ export async function run(): Promise<Record<string, unknown>> {
         }
       }
     } finally {
-      await Promise.all([plain.stop(), server.stop()]);
+      await Promise.all([plain.stop(), server.stop(), privServer.stop()]);
     }
     const toFile = plains.reduce((a, b) => (b.mibS > a.mibS ? b : a));
     const disk = clones.reduce((a, b) => (b.s < a.s ? b : a));
@@ -234,6 +260,23 @@ export async function run(): Promise<Record<string, unknown>> {
     const followerMib = disk.fileMib;
 
     const clone = mib / cloneS;
+    const privClone = mib / Math.min(...privClones.map((c) => c.s));
+    const privateFigures = {
+      writer_add_mib_s: round(mib / bestAddS),
+      private_add_mib_s: round(mib / bestPrivAddS),
+      writer_add_again_s: seconds(addAgainS * 1000),
+      private_add_again_s: seconds(privAgain.s * 1000),
+      ratio_private_add_to_public: ratio(bestAddS, bestPrivAddS),
+      private_clone_mib_s: round(privClone),
+      ratio_private_clone_to_public: ratio(privClone, clone),
+      private_clone_mib_s_each_round: privClones.map((c) => round(mib / c.s)),
+      ratio_private_clone_each_round: privClones.map((c, i) => ratio(clones[i]!.s, c.s)),
+      goal_private_ratio: GOAL_PRIVATE_RATIO,
+      meets_goal_private_ratio: bestAddS / bestPrivAddS >= GOAL_PRIVATE_RATIO && privClone / clone >= GOAL_PRIVATE_RATIO,
+      writer_add_peak_rss_growth_mib: round(addRssMib),
+      private_add_peak_rss_growth_mib: round(Math.max(priv.rss, privAgain.rss)),
+      private_follower_peak_rss_growth_mib: round(Math.max(...privClones.map((c) => c.rss))),
+    };
     return {
       bench: 'bigfile',
       file_mib: mib,
@@ -272,6 +315,8 @@ export async function run(): Promise<Record<string, unknown>> {
       ram_disk_follower_peak_rss_growth_mib: ram ? round(ram.rss) : null,
       clone_s: seconds(cloneS * 1000),
       writer_add_s: seconds(addS * 1000),
+      private_add_s: seconds(priv.s * 1000),
+      ...privateFigures,
       follower_file_mib: round(followerMib), // with its WAL: a big transfer is checkpointed after it
       server: 'child process (RSS counted: the follower, this process only)',
       load1_start: loadStart,

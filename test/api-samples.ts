@@ -45,4 +45,5 @@ export const SAMPLES: Partial<Record<Method, unknown>> = {
   openStreamFile: { path: '/tmp/x.stream' },
   exportStream: { publicKey: PK, path: '/tmp' },
   verifyStream: { publicKey: PK },
+  rotateReadKey: { publicKey: PK },
 };

@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { isDrayerError } from '../core/errors.js';
 import { addCommand, catCommand } from './file-commands.js';
+import { rotateCommand } from './rotate-command.js';
 import { fsError } from './input.js';
 import { guardOutputs, note, print } from './output.js';
 import { getCommand, lsCommand, postCommand, putCommand, rmCommand } from './record-commands.js';
@@ -18,6 +19,7 @@ for (const c of [
   createCommand,
   infoCommand,
   linkCommand,
+  rotateCommand,
   serversCommand,
   postCommand,
   putCommand,

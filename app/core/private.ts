@@ -15,7 +15,7 @@ import type nacl from 'tweetnacl';
 import { bytesEqual } from './crypto.js';
 import { DrayerError } from './errors.js';
 import { keyLink, LINK_SCHEME, parseKey } from './keys.js';
-import { decodeBounded, MsgpackError, type MsgpackLimits } from './msgpack.js';
+import { decodeBounded, MSGPACK_LIMITS, MsgpackError, type MsgpackLimits } from './msgpack.js';
 
 export const READ_KEY_BYTES = 32;
 /** The cleartext type of every sealed record: a blind mirror learns no type. */
@@ -41,7 +41,12 @@ export function staysClear(type: string, key: string): boolean {
 
 // Subkey contexts: each use of the read key gets its own key, so a later use (big files' chunks,
 // a rotation's key id) can be added without weakening these.
-const CONTEXT = { seal: 'drayer private v1 seal', key: 'drayer private v1 key', check: 'drayer private v1 check' } as const;
+const CONTEXT = {
+  seal: 'drayer private v1 seal',
+  key: 'drayer private v1 key',
+  check: 'drayer private v1 check',
+  file: 'drayer private v1 file',
+} as const;
 
 interface Sodium {
   crypto_generichash(out: Uint8Array, data: Uint8Array, key?: Uint8Array): void;
@@ -113,12 +118,15 @@ export class ReadKey {
   readonly check: Uint8Array;
   private readonly sealKey: Uint8Array;
   private readonly keyHash: KeyedHash;
+  /** the subkey each big file's own key is derived from (with the file's random prefix) */
+  private readonly fileRoot: Uint8Array;
 
-  private constructor(bytes: Uint8Array, check: Uint8Array, sealKey: Uint8Array, keyHash: KeyedHash) {
+  private constructor(bytes: Uint8Array, check: Uint8Array, sealKey: Uint8Array, keyHash: KeyedHash, fileRoot: Uint8Array) {
     this.bytes = bytes;
     this.check = check;
     this.sealKey = sealKey;
     this.keyHash = keyHash;
+    this.fileRoot = fileRoot;
   }
 
   static async from(bytes: Uint8Array): Promise<ReadKey> {
@@ -126,7 +134,18 @@ export class ReadKey {
     const derive = await keyedBlake2b(own);
     const sealKey = derive(utf8.encode(CONTEXT.seal));
     const check = derive(utf8.encode(CONTEXT.check)).slice(0, 16);
-    return new ReadKey(own, check, sealKey, await keyedBlake2b(derive(utf8.encode(CONTEXT.key))));
+    return new ReadKey(own, check, sealKey, await keyedBlake2b(derive(utf8.encode(CONTEXT.key))), derive(utf8.encode(CONTEXT.file)));
+  }
+
+  /**
+   * The cipher of one big file's chunks (DESIGN §8): key = keyed BLAKE2b-256 of the file's random
+   * 16-byte prefix under the read key's file subkey; chunk i's nonce = prefix ‖ u64le(i). A fresh
+   * prefix per stored version means no (key, nonce) pair ever seals two plaintexts.
+   */
+  async fileCipher(prefix: Uint8Array): Promise<FileCipher> {
+    if (!(prefix instanceof Uint8Array) || prefix.length !== FILE_PREFIX_BYTES)
+      throw new DrayerError('CORRUPT', `a big file's prefix is ${FILE_PREFIX_BYTES} bytes`);
+    return new FileCipher((await keyedBlake2b(this.fileRoot))(prefix), prefix);
   }
 
   /** As from(), at once: where libsodium loads (a running node opens a stream's reader synchronously); null elsewhere. */
@@ -135,7 +154,7 @@ export class ReadKey {
     const own = ownKey(bytes);
     const derive = sodiumKeyed(own);
     const check = derive(utf8.encode(CONTEXT.check)).slice(0, 16);
-    return new ReadKey(own, check, derive(utf8.encode(CONTEXT.seal)), sodiumKeyed(derive(utf8.encode(CONTEXT.key))));
+    return new ReadKey(own, check, derive(utf8.encode(CONTEXT.seal)), sodiumKeyed(derive(utf8.encode(CONTEXT.key))), derive(utf8.encode(CONTEXT.file)));
   }
 
   /** A fresh random read key. */
@@ -174,7 +193,8 @@ export class ReadKey {
    * the record that key names, so a writer's mix-up is caught, never shown as another record.
    * Throws CORRUPT when the ciphertext does not open (altered, or another key: see checkMarker).
    */
-  open(sealed: Uint8Array, opaqueKey?: string): OpenedValue {
+  open(stored: Uint8Array, opaqueKey?: string): OpenedValue {
+    const sealed = sealedBox(stored);
     if (sealed.length < SEAL_OVERHEAD) throw new DrayerError('CORRUPT', `it is ${sealed.length} bytes, too short to be sealed (at least ${SEAL_OVERHEAD})`);
     const nonce = sealed.subarray(0, NONCE_BYTES);
     const box = sealed.subarray(NONCE_BYTES);
@@ -209,6 +229,76 @@ export class ReadKey {
     const m = parseMarker(markerVal);
     if (!bytesEqual(m.check, this.check)) throw wrongReadKey(what);
   }
+}
+
+/** A big private file's random nonce prefix: 16 bytes, then the chunk index as u64le. */
+export const FILE_PREFIX_BYTES = 16;
+
+/** Seals and opens the chunks of one big private file: each alone, so any byte range reads without the rest. */
+export class FileCipher {
+  constructor(
+    private readonly key: Uint8Array,
+    readonly prefix: Uint8Array,
+  ) {}
+
+  private nonce(index: number): Uint8Array {
+    if (!Number.isSafeInteger(index) || index < 0) throw new DrayerError('INVALID_ARGUMENT', `chunk index ${index} is not a count`);
+    const n = new Uint8Array(NONCE_BYTES);
+    n.set(this.prefix, 0);
+    const dv = new DataView(n.buffer);
+    dv.setUint32(FILE_PREFIX_BYTES, index >>> 0, true);
+    dv.setUint32(FILE_PREFIX_BYTES + 4, Math.floor(index / 2 ** 32), true);
+    return n;
+  }
+
+  /** Seal chunk `index` into `out` (plain.length + MAC_BYTES bytes of it); returns that length. */
+  sealChunk(index: number, plain: Uint8Array, out: Uint8Array): number {
+    const len = plain.length + MAC_BYTES;
+    if (out.length < len) throw new RangeError('the output buffer is too small for the sealed chunk');
+    const nonce = this.nonce(index);
+    if (backend === 'sodium') sodium!.crypto_secretbox_easy(out.subarray(0, len), plain, nonce, this.key);
+    else out.set(tweetnacl().secretbox(plain, nonce, this.key), 0);
+    return len;
+  }
+
+  /** Open chunk `index`; throws CORRUPT when it was altered, swapped with another chunk or file, or moved. */
+  openChunk(index: number, sealed: Uint8Array): Uint8Array {
+    if (sealed.length < MAC_BYTES) throw new DrayerError('CORRUPT', `chunk ${index} is too short to be sealed`);
+    const nonce = this.nonce(index);
+    let plain: Uint8Array | null;
+    if (backend === 'sodium') {
+      plain = new Uint8Array(sealed.length - MAC_BYTES);
+      if (!sodium!.crypto_secretbox_open_easy(plain, sealed, nonce, this.key)) plain = null;
+    } else plain = tweetnacl().secretbox.open(sealed, nonce, this.key);
+    if (!plain) throw new DrayerError('CORRUPT', `chunk ${index} does not open with the read key (it was altered, or is not this file's chunk ${index})`);
+    return plain;
+  }
+}
+
+/**
+ * A big private file's stored value keeps the file value layout in clear, so that a blind mirror
+ * can fetch, keep and serve its chunks like any big file's: u32le(header length) ‖
+ * msgpack{enc: 'chunks', sealed: 1, size, chunkSize, chunks: [hashes of the sealed chunks], time: 0}
+ * ‖ the sealed record (nonce ‖ secretbox(msgpack{type, key, val})). The clear part tells a mirror
+ * only the sealed chunks' count and sizes, which it learns from the chunks anyway.
+ * This returns the sealed part of such a value, and any other value as it is.
+ */
+export function sealedBox(val: Uint8Array): Uint8Array {
+  if (val.length < 8) return val;
+  const hl = new DataView(val.buffer, val.byteOffset, val.byteLength).getUint32(0, true);
+  // A plain sealed value starts with a random nonce: its first four bytes are almost never a length that fits.
+  if (hl < 8 || 4 + hl + SEAL_OVERHEAD > val.length) return val;
+  const first = val[4]!;
+  if (!((first >= 0x80 && first <= 0x8f) || first === 0xde)) return val; // not a msgpack map
+  let m: unknown;
+  try {
+    m = decodeBounded(val.subarray(4, 4 + hl), MSGPACK_LIMITS.fileHeader);
+  } catch {
+    return val;
+  }
+  const h = m as Record<string, unknown> | null;
+  const enc = h && typeof h === 'object' ? (h.enc instanceof Uint8Array ? Buffer.from(h.enc).toString('latin1') : h.enc) : undefined;
+  return enc === 'chunks' && h!.sealed === 1 ? val.subarray(4 + hl) : val;
 }
 
 export interface OpenedValue {

@@ -7,7 +7,7 @@ import { peerId } from '../core/peer.js';
 import type { DrayerRecord } from '../core/record.js';
 import { chunkMismatch, ChunkStore } from '../store/chunk-writer.js';
 import { ChunkConnection } from './chunk-fetch.js';
-import { FILE_TYPE, listFiles, missingChunks, parseFileValue } from '../store/files.js';
+import { FILE_TYPE, hasChunk, listFiles, missingChunks, parseFileValue, sealedChunkLists } from '../store/files.js';
 import type { Stream } from '../store/store.js';
 import { BUSY_LIMITS, fetchBounded, httpGetBody, HttpStatusError, Patience, urlSafeKey, type FetchOptions } from './sync-fetch.js';
 import { decodeAnswer, MAX_NODE_ID, SYNC_LIMITS, type PullOptions, type PullResult } from './sync-pages.js';
@@ -86,7 +86,8 @@ export async function fetchValue(
 export function manifestBytes(recs: DrayerRecord[]): number {
   let n = 0;
   for (const r of recs) {
-    if (r.type !== FILE_TYPE || !r.val) continue;
+    // `sealed`: a private stream's big file keeps the file layout in clear around its sealed part
+    if ((r.type !== FILE_TYPE && r.type !== 'sealed') || !r.val) continue;
     try {
       const { header } = parseFileValue(r.val);
       if (header.enc === 'chunks') n += header.size ?? 0;
@@ -156,6 +157,20 @@ export async function fetchMissingChunks(
         queue.push(h);
         totalBytes += sizes.get(k) ?? 0;
       }
+    }
+  }
+  // A private stream's big files: their chunk lists are in clear, so a blind mirror fetches them too.
+  if (!opts.paths) {
+    for (const header of sealedChunkLists(stream)) {
+      const cs = header.chunkSize ?? 0;
+      (header.chunks ?? []).forEach((h, i) => {
+        const k = Buffer.from(h).toString('hex');
+        if (seen.has(k)) return;
+        seen.add(k);
+        if (hasChunk(stream, h)) return;
+        queue.push(h);
+        totalBytes += Math.min(cs, (header.size ?? 0) - i * cs);
+      });
     }
   }
   if (queue.length === 0) return 0;

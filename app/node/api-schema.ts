@@ -39,6 +39,7 @@ export const API_SCHEMAS = {
   listStreams: none,
   createStream: z.strictObject({ name: streamName, about: about.optional(), announcePrivately: z.boolean().optional(), private: z.boolean().optional() }),
   streamDetails: z.strictObject({ publicKey }),
+  rotateReadKey: z.strictObject({ publicKey }),
   setStreamInfo: z.strictObject({ publicKey, name: streamName.optional(), about: about.optional() }),
   post: z.strictObject({ publicKey, title: z.string().max(POST_LIMITS.titleChars), body: z.string().max(POST_LIMITS.bodyBytes) }),
   editPost: z.strictObject({ publicKey, key: postKey, title: z.string().max(POST_LIMITS.titleChars), body: z.string().max(POST_LIMITS.bodyBytes) }),

@@ -227,6 +227,8 @@ export interface DrayerRequests {
    * `private`: only holders of its read key read it (DESIGN §8); the read key is kept beside it
    */
   createStream: [{ name: string; about?: string; announcePrivately?: boolean; private?: boolean }, StreamSummary];
+  /** a private stream of yours sealed again under a new read key (DESIGN §8): holders of the old read link read nothing new or edited; share the new one */
+  rotateReadKey: [{ publicKey: string }, { readLink: string; records: number; files: number }];
   streamDetails: [{ publicKey: string }, StreamDetails];
   setStreamInfo: [{ publicKey: string; name?: string; about?: string }, StreamSummary];
   post: [{ publicKey: string; title: string; body: string }, PostView];
@@ -373,6 +375,7 @@ export const METHODS: readonly Method[] = [
   'openStreamFile',
   'exportStream',
   'verifyStream',
+  'rotateReadKey',
 ];
 
 /** Bytes `readFile` returns at most per call. */

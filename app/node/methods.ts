@@ -3,6 +3,7 @@
 import { openView } from '../store/private-view.js';
 import { readerOf } from './private-streams.js';
 import { createPrivate, privateInfo, privatePost } from './private-writes.js';
+import { rotateAccess } from './private-rotate.js';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { encode } from '@msgpack/msgpack';
@@ -69,6 +70,7 @@ export function apiMethods(n: NodeState): Handlers {
     createStream: ({ name, about, announcePrivately, private: sealed }) =>
       sealed ? createPrivate(n, name, about, announcePrivately) : createStream(n, name, about, announcePrivately),
     streamDetails: ({ publicKey }) => details(n, publicKey),
+    rotateReadKey: ({ publicKey }) => rotateAccess(n, streamOf(n, publicKey)),
     setStreamInfo: ({ publicKey, name, about }) => {
       const s = streamOf(n, publicKey);
       const reader = readerOf(s);

@@ -53,7 +53,8 @@ function stmts(s: ChunkTable): Stmts {
       chunkCount: db.prepare('SELECT count(*) FROM chunks').pluck(),
       anyChunk: db.prepare('SELECT 1 FROM chunks LIMIT 1').pluck(),
       // Pre-filter in SQL on the bytes of "chunks" so small files are never copied out to be parsed.
-      manifests: db.prepare(`SELECT val FROM records WHERE type = '${FILE_TYPE}' AND val IS NOT NULL AND instr(val, X'6368756e6b73') > 0`).pluck(),
+      // `sealed`: a big file of a private stream keeps its chunk list in clear (core/private.ts sealedBox), so a blind mirror keeps its chunks too.
+      manifests: db.prepare(`SELECT val FROM records WHERE type IN ('${FILE_TYPE}', 'sealed') AND val IS NOT NULL AND instr(val, X'6368756e6b73') > 0`).pluck(),
     };
     stmtCache.set(s, st);
   }

@@ -205,6 +205,24 @@ export function rawFileBody(s: Stream, p: string): { enc: 'gzip' | 'binary'; dat
   return { enc: header.enc, data: Buffer.from(body.buffer, body.byteOffset, body.byteLength) };
 }
 
+/**
+ * The clear chunk lists of a private stream's big files (sealed records whose value keeps the file
+ * layout: core/private.ts sealedBox): what a mirror fetches and keeps, with or without the read key.
+ */
+export function sealedChunkLists(s: Stream): FileHeader[] {
+  const out: FileHeader[] = [];
+  const vals = s.db.prepare(`SELECT val FROM records WHERE type = 'sealed' AND val IS NOT NULL AND instr(val, X'6368756e6b73') > 0`).pluck().all() as Buffer[];
+  for (const val of vals) {
+    try {
+      const { header } = parseFileValue(val);
+      if (header.enc === 'chunks') out.push(header);
+    } catch {
+      // a plain sealed record (its random nonce is no header length)
+    }
+  }
+  return out;
+}
+
 /** The chunks of a big file this copy lacks, in file order, each once. Small files lack none. */
 export function missingChunks(s: Stream, p: string): Uint8Array[] {
   const f = loadFull(s, p);

@@ -14,8 +14,8 @@ export {
   smallFileValue,
   type FileHeader,
 } from './file-value.js';
-export { chunkCount, collectLeftovers, dropUnreferencedChunks, gcChunks, getChunk, putChunk } from './chunks.js';
-export { listFiles, missingChunks, openFileStream, rawFileBody, readFileBytes, statFile, type FileEntry } from './file-read.js';
+export { chunkCount, collectLeftovers, dropUnreferencedChunks, gcChunks, getChunk, hasChunk, putChunk } from './chunks.js';
+export { listFiles, missingChunks, openFileStream, rawFileBody, readFileBytes, sealedChunkLists, statFile, type FileEntry } from './file-read.js';
 export { addBytes, addFile, deleteFile, deleteFiles } from './file-add.js';
 export { addPaths, folderDiff, importFolder, type ImportProgress, type ImportResult } from './folders.js';
 export { chunkToServe, type ReadChunk } from './chunk-reader.js';

@@ -9,7 +9,8 @@ import { encode } from '@msgpack/msgpack';
 import * as fs from 'node:fs';
 import { DrayerError } from '../core/errors.js';
 import { decodeInfo } from '../core/msgpack.js';
-import { MARKER_KEY, MARKER_TYPE, READ_KEY_BYTES, ReadKey, SEAL_OVERHEAD, SEALED_TYPE, staysClear, wrongReadKey } from '../core/private.js';
+import { MARKER_KEY, MARKER_TYPE, READ_KEY_BYTES, ReadKey, SEAL_OVERHEAD, SEALED_TYPE, sealedBox, staysClear, wrongReadKey } from '../core/private.js';
+import { beginOp, endOp } from './chunks.js';
 import { LIMITS, type DrayerRecord } from '../core/record.js';
 import { isSealedKeyFile, readSecretText, writeSecretText } from './keystore.js';
 import type { ListOptions } from './feed.js';
@@ -114,8 +115,28 @@ export interface TypeCount {
   n: number;
 }
 
+/**
+ * A rotation (private-rotate.ts) that stopped between its transaction and putting its new key in
+ * place left NAME.stream.readkey.new: when the marker names that key, it is put in place now.
+ */
+export async function settleRotation(s: Stream): Promise<void> {
+  const pending = `${readKeyPathFor(s.file)}.new`;
+  if (!fs.existsSync(pending)) return;
+  const marker = s.get(MARKER_TYPE, MARKER_KEY);
+  if (!marker?.val) return;
+  try {
+    const bytes = Buffer.from(readSecretText(pending).text.trim(), 'base64');
+    if (bytes.length !== READ_KEY_BYTES) return;
+    (await ReadKey.from(new Uint8Array(bytes))).checkMarker(marker.val, '');
+  } catch {
+    return; // not the key the marker names: the rotation never committed, and the next one removes it
+  }
+  fs.renameSync(pending, readKeyPathFor(s.file));
+}
+
 /** The view of `s` this process can have: opened with the read key beside it, when there is one. */
 export async function openView(s: Stream): Promise<StreamView> {
+  await settleRotation(s);
   const rk = await readKeyBeside(s.file);
   return new StreamView(s, rk);
 }
@@ -128,11 +149,12 @@ export class StreamView {
   private opened: DrayerRecord[] | null = null;
   private openedSeq = -1;
 
-  constructor(s: Stream, rk: ReadKey | null) {
+  /** `unchecked`: the marker is not checked (a rotation seals under the new key before the marker names it). */
+  constructor(s: Stream, rk: ReadKey | null, opts: { unchecked?: boolean } = {}) {
     this.stream = s;
     this.readKey = rk;
     this.access = rk ? 'reader' : isPrivate(s) ? 'sealed' : 'public';
-    if (rk) {
+    if (rk && !opts.unchecked) {
       const marker = s.get(MARKER_TYPE, MARKER_KEY);
       // no marker yet (a copy still syncing): each record's AEAD still refuses a wrong key
       if (marker?.val) rk.checkMarker(marker.val, `${s.file} cannot be read with the read key in ${readKeyPathFor(s.file)}`);
@@ -206,7 +228,16 @@ export class StreamView {
     const r = this.locate(type, key);
     if (!r) return false;
     this.opened = null;
-    return this.stream.delete(r.type, r.key);
+    // a big private file: its chunks go with it (registered first, as deleteFile does for public ones)
+    if (!r.val || sealedBox(r.val) === r.val) return this.stream.delete(r.type, r.key);
+    const op = beginOp(this.stream);
+    let gone = false;
+    try {
+      gone = this.stream.delete(r.type, r.key);
+    } finally {
+      endOp(this.stream, op, gone);
+    }
+    return gone;
   }
 
   /**

@@ -1,0 +1,108 @@
+// Rotating a private stream's read key (DESIGN §8, revocation): every live sealed record of the
+// stream's own chain is opened with the old key, sealed under a new one (big files chunk by chunk)
+// and written again, signed anew, while its old ciphertext is deleted, all in one transaction. A
+// mirror that syncs afterwards receives the new records and, by the gap rules, drops the old ones
+// (and their chunks); a holder of the old key opens nothing written from now on.
+//
+// The new key is written beside the stream as NAME.stream.readkey.new before the transaction and
+// renamed over the old one after it: a crash in between leaves both, and readKeyBeside
+// (private-view.ts) takes whichever the stream's marker names.
+import * as fs from 'node:fs';
+import { DrayerError, isDrayerError } from '../core/errors.js';
+import { bytesEqual } from '../core/crypto.js';
+import { MARKER_KEY, MARKER_TYPE, ReadKey, SEALED_TYPE, staysClear } from '../core/private.js';
+import type { DrayerRecord } from '../core/record.js';
+import { beginOp, endOp } from './chunks.js';
+import { FILE_TYPE } from './file-value.js';
+import { writeSecretText } from './keystore.js';
+import { loadSealedFile, sealBig, sealedFileSource } from './private-bigfile.js';
+import { readKeyPathFor, StreamView } from './private-view.js';
+
+/** What a rotation means, in one sentence (the CLI and the app say it before doing it). */
+export const ROTATE_MEANING =
+  'Rotating the read key seals every record of this stream again under a new key: whoever holds the current read link keeps what they already have but reads nothing new or edited from now on, so send the new read link to everyone who should keep reading.';
+
+/** The pending new key during a rotation. */
+export function pendingKeyPath(file: string): string {
+  return `${readKeyPathFor(file)}.new`;
+}
+
+export interface RotateResult {
+  readKey: ReadKey;
+  /** records sealed again (big files among them) */
+  records: number;
+  files: number;
+  /** ids of the records whose old ciphertext was deleted */
+  removed: number[];
+}
+
+/**
+ * Rotate `v`'s read key. Needs the secret key and the read key here, and every sealed record (and
+ * every chunk of every big file) of the stream's own chain opening with it: anything else is a
+ * clear error and changes nothing.
+ */
+export async function rotateReadKey(v: StreamView): Promise<RotateResult> {
+  const s = v.stream;
+  if (!s.writable) throw new DrayerError('NOT_WRITABLE', `${s.file} is a mirror: only the stream's writer can rotate its read key.`);
+  if (v.access !== 'reader' || !v.readKey)
+    throw new DrayerError(
+      'NOT_WRITABLE',
+      v.access === 'public'
+        ? `${s.file} is a public stream: it has no read key to rotate.`
+        : `${s.file} is private and its read key is not here; restore it (from the read link or the backup words) before rotating it.`,
+    );
+  const pending = pendingKeyPath(s.file);
+  if (fs.existsSync(pending)) fs.rmSync(pending); // a rotation that failed before its transaction: nothing uses it
+  const own = (r: DrayerRecord) => bytesEqual(r.chain, s.publicKey);
+  const sealed = [...s.iterate()].filter((r) => own(r) && r.type === SEALED_TYPE);
+  const missing = sealed.filter((r) => !r.val);
+  if (missing.length)
+    throw new DrayerError(
+      'NOT_FOUND',
+      `${missing.length} sealed records of ${s.file} are held without their values, so they cannot be sealed again; sync the stream fully, then rotate. Nothing was changed.`,
+    );
+  const opened = sealed.map((r) => {
+    try {
+      return { r, o: v.open(r) };
+    } catch (e) {
+      if (!isDrayerError(e, 'CORRUPT')) throw e;
+      throw new DrayerError(
+        'CORRUPT',
+        `Record ${r.id} of ${s.file} does not open with its read key, so it cannot be sealed again: ${e.message} Delete it or write it again, then rotate. Nothing was changed.`,
+      );
+    }
+  });
+  const rk = await ReadKey.generate();
+  const next = new StreamView(s, rk, { unchecked: true });
+  const op = beginOp(s);
+  let committed = false;
+  try {
+    // big files first, chunk by chunk (outside the transaction, pinned to `op` until it commits)
+    const values = new Map<DrayerRecord, Uint8Array>();
+    let files = 0;
+    for (const { r, o } of opened) {
+      if (o.type !== FILE_TYPE) continue;
+      const f = await loadSealedFile(v, o.key);
+      if (!f) continue;
+      const b = await sealBig(next, o.key, sealedFileSource(v, f), f.manifest.mime, op, { time: f.manifest.time });
+      values.set(r, b.value);
+      files++;
+    }
+    writeSecretText(pending, Buffer.from(rk.bytes).toString('base64') + '\n');
+    s.batch((w) => {
+      for (const { r, o } of opened) {
+        // the clear ones stay as they are; a sealed record holds none of them (the writer refuses that)
+        if (staysClear(o.type, o.key)) continue;
+        w.delete(SEALED_TYPE, r.key);
+        w.put(SEALED_TYPE, rk.opaqueKey(o.type, o.key), values.get(r) ?? rk.seal(o.type, o.key, o.val!), r.ts);
+      }
+      w.put(MARKER_TYPE, MARKER_KEY, rk.markerValue());
+    });
+    committed = true;
+    fs.renameSync(pending, readKeyPathFor(s.file));
+    return { readKey: rk, records: opened.length, files, removed: opened.map(({ r }) => r.id) };
+  } finally {
+    if (!committed) fs.rmSync(pending, { force: true });
+    endOp(s, op, true); // the old big files' chunks (or, on failure, the new ones) go
+  }
+}
