@@ -97,6 +97,20 @@ export const MSGPACK_LIMITS = {
     maxExt: 16,
     rawStrings: true,
   },
+  // an original Drayer's LAN packet after its magic: a flat map of 10 fields, its record's key
+  // (text, at most record.ts LIMITS.keyBytes) the only long one
+  originalPacket: {
+    what: "an original Drayer's LAN packet",
+    maxBytes: 4608,
+    maxDepth: 1,
+    maxItems: 64,
+    maxArray: 16,
+    maxMap: 16,
+    maxStr: 64,
+    maxBin: 4096,
+    maxExt: 16,
+    rawStrings: true,
+  },
   /** GET /<pk>/tips: {node, id, mod, seq} */
   tips: {
     what: 'a tips answer',
@@ -322,6 +336,19 @@ export function prescan(b: Uint8Array, L: MsgpackLimits): void {
 const bytes = (k: number) => `${k} byte${k === 1 ? '' : 's'}`;
 
 const decoders = new WeakMap<MsgpackLimits, Decoder>();
+const keyText = new TextDecoder('utf-8', { fatal: false });
+
+/**
+ * A map key: text or a number, or a bin taken as UTF-8 text (what we send the original Drayer has
+ * bin keys: msgpack-bin.ts). The library refuses a str "__proto__" before this; a bin one is refused here.
+ */
+function binKey(key: unknown): string | number {
+  if (typeof key === 'string' || typeof key === 'number') return key;
+  const k = key instanceof Uint8Array ? keyText.decode(key) : null;
+  if (k === null || k === '__proto__')
+    throw new Error(k === null ? `The type of key must be string or number but ${typeof key}` : 'The key __proto__ is not allowed');
+  return k;
+}
 
 function decoderFor(L: MsgpackLimits): Decoder {
   let d = decoders.get(L);
@@ -335,6 +362,7 @@ function decoderFor(L: MsgpackLimits): Decoder {
       maxArrayLength: L.maxArray,
       maxMapLength: L.maxMap,
       maxExtLength: L.maxExt,
+      mapKeyConverter: binKey,
     });
     decoders.set(L, d);
   }

@@ -57,7 +57,21 @@ export interface AskEvent {
   nodeId: string;
 }
 
-export interface DiscoveryStats {
+export interface OriginalStats {
+  /** original packets taken in, by kind */
+  originalRecords: number;
+  originalAsks: number;
+  /** of the record packets, those whose signature verified */
+  originalVerified: number;
+  /** packets sent for originals: with a new record, and answering an ask */
+  originalSent: number;
+  originalAnswers: number;
+}
+
+export const newOriginalStats = (): OriginalStats => ({ originalRecords: 0, originalAsks: 0, originalVerified: 0, originalSent: 0, originalAnswers: 0 });
+
+/** With the original Drayer's packets heard and sent (discovery-original.ts). */
+export interface DiscoveryStats extends OriginalStats {
   /** packets sent (the kernel took them) */
   sent: number;
   /** packets from other nodes accepted for processing */
@@ -110,5 +124,6 @@ export function newDiscoveryStats(): DiscoveryStats {
     listedAsk: 0,
     periodicUnheard: 0,
     periodicOlder: 0,
+    ...newOriginalStats(),
   };
 }

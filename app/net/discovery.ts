@@ -56,6 +56,8 @@ import {
   readHeader,
 } from './discovery-wire.js';
 import { type RateLimit, TokenBucket } from './rate.js';
+import { isOriginalPacket, MAX_ORIGINAL_PACKET } from './discovery-original-wire.js';
+import { OriginalLan } from './discovery-original.js';
 
 // What callers of Discovery use, from the files it is made of.
 export type { AnnouncedStream, NearbyStream, Peer, RateLimit };
@@ -108,6 +110,7 @@ export class Discovery extends EventEmitter {
   private readonly answered = new Map<string, { at: number; mtip: number }>();
   private readonly warned = new Map<string, number>();
   private readonly counters: DiscoveryStats = newDiscoveryStats();
+  private readonly original: OriginalLan; // the original Drayer's packets
 
   constructor(opts: DiscoveryOptions) {
     super();
@@ -151,6 +154,8 @@ export class Discovery extends EventEmitter {
     this.globalBucket = new TokenBucket(this.globalLimit, now);
     // never send faster than a receiver accepts from one address
     this.sendBucket = new TokenBucket(this.limit, now);
+    const host = { nodeId: this.nodeId, ours: this.ours, table: this.table, send: (p: Uint8Array) => this.send(p, MAX_ORIGINAL_PACKET) };
+    this.original = new OriginalLan({ ...host, emit: (e, x) => this.emit(e, x), changed: (id, a, at) => this.peerChanged(id, a, at) }, this.counters);
   }
 
   /** Opens the socket and announces. Resolves even when the network refuses (see 'warning'). */
@@ -290,6 +295,7 @@ export class Discovery extends EventEmitter {
       return;
     }
     this.lan.noteTip(k, record.mod, Date.now());
+    this.original.recordMade(streamKey, record);
     // with its value when it fits (followers then need no pull), else without it
     let packet = frame(this.nodeId, { t: 'r', p: this.ours.port(), r: toWire(record, record.val === null) });
     if (packet.length > MAX_PACKET && record.val !== null) packet = frame(this.nodeId, { t: 'r', p: this.ours.port(), r: toWire(record, true) });
@@ -363,9 +369,9 @@ export class Discovery extends EventEmitter {
     this.send(packet);
   }
 
-  private send(packet: Uint8Array): void {
+  private send(packet: Uint8Array, max = MAX_PACKET): void {
     if (!this.sock.isOpen || !this.running) return;
-    if (packet.length > MAX_PACKET || !this.sendBucket.take(Date.now())) {
+    if (packet.length > max || !this.sendBucket.take(Date.now())) {
       this.counters.unsent++;
       return;
     }
@@ -416,9 +422,9 @@ export class Discovery extends EventEmitter {
 
   private handlePacket(msg: Buffer, address: string): void {
     if (!this.running) return;
-    const sender = readHeader(msg);
+    const sender = isOriginalPacket(msg) ? null : readHeader(msg); // the original Drayer's has no sender
     if (typeof sender === 'string') return this.drop(sender);
-    if (bytesEqual(sender, this.nodeId)) {
+    if (sender && bytesEqual(sender, this.nodeId)) {
       this.counters.own++;
       return;
     }
@@ -427,6 +433,8 @@ export class Discovery extends EventEmitter {
     this.globalLimit.perSecond = this.limit.perSecond * 10 * scale;
     this.globalLimit.burst = this.limit.burst * 10 * scale;
     if (!this.bucketFor(address, now).take(now) || !this.globalBucket.take(now)) return this.drop('rateLimited');
+    const o = sender ? null : this.original.packet(msg, address, now);
+    if (o || !sender) return o === 'invalid' ? this.drop(o) : void (o === 'own' ? this.counters.own++ : this.counters.received++);
     const m = decodeMessage(msg);
     if (!m) return this.drop('invalid');
     const nodeId = hexOf(sender);
@@ -580,6 +588,7 @@ export class Discovery extends EventEmitter {
     for (const p of this.table.sweep(now)) this.emit('peerLost', p);
     for (const [k, a] of this.answered) if (now - a.at > ASK_ANSWER_SPACING_MS) this.answered.delete(k);
     this.lan.sweep(now);
+    this.original.sweep(now);
     this.fullAsks.sweep(now);
     for (const [addr, b] of this.buckets) {
       if (now - b.last > 60_000) this.buckets.delete(addr);

@@ -71,7 +71,7 @@ export const NEARBY_LIMITS: NearbyLimits = {
 
 /** A wire record with its value: {id, type, key, val, hash, ts, mod, prev, prevch, sig, chain}. */
 const RECORD_LIMITS: MsgpackLimits = {
-  what: 'a drayer/info record',
+  what: "a drayer/info record, or an original Drayer node's newest record",
   maxBytes: NEARBY_LIMITS.maxRecordBytes,
   maxDepth: 2,
   maxItems: 64,
@@ -327,10 +327,39 @@ export class NearbyVerifier {
     }
   }
 
-  /** The stream's drayer/info at the peer, signed by the stream's key. Throws why not. */
+  /**
+   * The stream's drayer/info at the peer, signed by the stream's key; failing that (an original
+   * Drayer's stream has none, and an original node answers neither request), the stream's newest
+   * record from an original node. Throws why not.
+   */
   private async lookup(job: Job): Promise<VerifiedInfo> {
     const host = job.address.includes(':') ? `[${job.address}]` : job.address;
-    const base = `http://${host}:${job.port}/${Buffer.from(job.pk).toString('base64url')}`;
+    try {
+      return await this.info(job, `http://${host}:${job.port}/${Buffer.from(job.pk).toString('base64url')}`);
+    } catch (err) {
+      // no drayer/info listed, or a 500 (how an original node answers a key written as base64url):
+      // an original node may prove the stream another way (a 404 is ours: it does not serve the stream)
+      if (!(err instanceof DrayerError) || !(err.code === 'NOT_FOUND' || err.message === 'it answered 500')) throw err;
+      return await this.originalTip(job, `http://${host}:${job.port}`).catch(() => Promise.reject(err));
+    }
+  }
+
+  /**
+   * An original Drayer node's proof: its `crdr/<t>` answers the record the M-chain links after t
+   * (one record, with its value), so for the largest t the stream's newest, signed by the stream's
+   * key. Such streams have no name: they show by the words of their key.
+   */
+  private async originalTip(job: Job, base: string): Promise<VerifiedInfo> {
+    const key = encodeURIComponent(Buffer.from(job.pk).toString('base64')); // as its quote_plus makes it
+    const body = await this.get(`${base}/${key}/crdr/9223372036854775807`, this.limits.maxRecordBytes);
+    const r = fromWire(decodeBounded(body, RECORD_LIMITS), job.pk);
+    const why = checkRecord(r, job.pk);
+    if (why) throw new DrayerError('INVALID_RECORD', `its newest record is not the stream's: ${why}`);
+    return { name: '', mod: r.mod };
+  }
+
+  /** The stream's drayer/info at `base` (the stream's URL), signed by the stream's key. */
+  private async info(job: Job, base: string): Promise<VerifiedInfo> {
     const list = await this.get(`${base}/newestRecordsJSON/drayer`, this.limits.maxListBytes);
     let rows: unknown;
     try {

@@ -4,7 +4,15 @@
 #   original.py make FILE N       an original stream of N publicSocialPost records (key title, value text)
 #   original.py fixture FILE      the small file under test/fixtures/original/
 #   original.py serve FILE PORT   serve FILE on 127.0.0.1:PORT (its HTTP API); prints "ready" when up
-import os, sys, time
+#   original.py lan FILE PORT [KEY URL]
+#                                 on the LAN (issue 20.5): serve FILE on PORT with its local discovery
+#                                 on; with KEY, FILE follows that stream, cloned from URL first (its
+#                                 sync(), which also multicasts its getRecordsSince and record). Then
+#                                 reads commands from stdin, one a line, and answers each on stdout:
+#                                   post TITLE|TEXT   a publicSocialPost (multicast as it writes it)
+#                                   waittip MOD|S     polls its own M-tip up to S seconds until it reaches MOD
+#                                   tip               its M-tip
+import base64, os, sys, time
 
 sys.path.insert(0, os.environ["DRAYER_ORIGINAL_SRC"])
 import drayer  # noqa: E402
@@ -27,6 +35,30 @@ elif cmd == "fixture":
     s["settings"] = {"theme": "dark", "n": 3}
     s["last"] = "(its delete fails in this snapshot: validateRecord refuses the record it writes)"
     print("made", flush=True)
+    os._exit(0)
+elif cmd == "lan":
+    drayer.startServer(int(sys.argv[3]))
+    drayer.startLocalDiscovery()
+    if len(sys.argv) > 4:
+        s = drayer.DrayerStream(fn, pubkey=sys.argv[4])
+        s.sync(sys.argv[5])
+    else:
+        s = drayer.DrayerStream(fn)
+    print("ready", s.getModifiedTip(), base64.b64encode(s.pubkey).decode(), flush=True)
+    for line in sys.stdin:
+        op, _, arg = line.strip().partition(" ")
+        if op == "post":
+            title, _, body = arg.partition("|")
+            s.rawSetItem(title, body.encode("utf8"), "publicSocialPost")
+            print("posted", s.getModifiedTip(), flush=True)
+        elif op == "waittip":
+            mod, secs = arg.split("|")
+            t0 = time.time()
+            while time.time() - t0 < float(secs) and s.getModifiedTip() < int(mod):
+                time.sleep(0.05)
+            print("have" if s.getModifiedTip() >= int(mod) else "missing", "%.3f" % (time.time() - t0), flush=True)
+        elif op == "tip":
+            print("tip", s.getModifiedTip(), flush=True)
     os._exit(0)
 elif cmd == "serve":
     drayer.startServer(int(sys.argv[3]))

@@ -3,6 +3,7 @@
 import type { Statement } from 'better-sqlite3';
 import { chunkToServe } from '../../store/files.js';
 import { encodeWire, toWire, type DrayerRecord } from '../../core/record.js';
+import { encodeBin } from '../../core/msgpack-bin.js';
 import { encodeChangesPage, encodePackedPage } from './changes-page.js';
 import type { Stream } from '../../store/store.js';
 import type { RouteContext } from './context.js';
@@ -241,7 +242,7 @@ export function newRecords(ctx: RouteContext): void {
       }
       return out;
     })();
-    const body = encodeWire(list);
+    const body = encodeBin(list); // every string a bin, as the original reads it (msgpack-bin.ts)
     if (body.length > UNCOUNTED_BODY && body.length > room && list.length > 1) {
       limit = Math.ceil(list.length / 2);
       continue;
