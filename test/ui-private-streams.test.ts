@@ -182,3 +182,83 @@ test('New stream → private; locks; Share read access; a blind copy says sealed
   await assert.rejects(other.call('follow', { key: wrong, url: owner.lanUrl }), /read key is not this stream's/);
   assert.equal((await other.call('listStreams', undefined)).length, 0);
 });
+
+test("a phone opens a private stream's page from its QR address and reads a post, decrypted in the browser; the server never sees the key nor sends plaintext", async () => {
+  const owner = await ui.node('phone-owner');
+  const name = 'مذكرات الهاتف — phone diary';
+  const s = await owner.call('createStream', { name, about: 'Read on a phone, sealed for everyone else', private: true });
+  const title = 'عنوان سري: the secret title';
+  const secret = 'Nobody but the key holder reads this sentence';
+  await owner.call('post', { publicKey: s.publicKey, title: 'An older note', body: 'the first post' });
+  await owner.call('post', {
+    publicKey: s.publicKey,
+    title,
+    body: `${secret}, with **bold**, a [link](https://example.org) and <script>alert(1)</script>.\n\n- one\n- two`,
+  });
+  const d = await owner.call('streamDetails', { publicKey: s.publicKey });
+  const fragment = d.readLink!.slice(d.readLink!.indexOf('#'));
+  const readKey = fragment.slice('#r='.length);
+  const address = `${d.localUrl}${fragment}`; // what Share's QR holds, with this computer's address
+
+  // everything the server answers the phone, and every address it is asked for
+  const answers: { url: string; body: Buffer; headers: Record<string, string> }[] = [];
+  const context = await ui.context({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, colorScheme: 'light' });
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('response', (r) => {
+    answers.push({ url: r.url(), body: Buffer.alloc(0), headers: r.headers() });
+    const a = answers[answers.length - 1]!;
+    void r.body().then(
+      (b) => (a.body = b),
+      () => undefined,
+    );
+  });
+  await page.goto(address);
+  const card = page.getByRole('article').filter({ hasText: secret });
+  await card.waitFor();
+  await card.getByText('bold').waitFor();
+  assert.equal(await card.locator('script').count(), 0, 'raw HTML shows as text');
+  await card.getByText('<script>alert(1)</script>').waitFor();
+  assert.equal(await card.getByRole('link', { name: 'link' }).getAttribute('href'), 'https://example.org');
+  await page.getByRole('heading', { name, level: 1 }).waitFor();
+  await page.getByText('Read on a phone, sealed for everyone else').waitFor();
+  await page.getByText('2 posts · decrypted on this device').waitFor();
+  assert.match((await page.getByRole('article').first().textContent()) ?? '', /the secret title/, 'newest first');
+  await shoot(page, 'private-phone-light-narrow');
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await shoot(page, 'private-phone-dark-narrow');
+  await page.waitForTimeout(200); // the last bodies
+  assert.deepEqual(errors, [], 'no script or CSP errors');
+
+  // the page is under the strict CSP: its one script by nonce, fetches to its own server only
+  const html = answers.find((a) => a.url === d.localUrl)!;
+  assert.match(html.headers['content-security-policy']!, /^default-src 'none'; script-src 'nonce-[^']+'; connect-src 'self';/);
+  assert.ok(!html.headers['content-security-policy']!.includes('unsafe-eval') && !html.headers['content-security-policy']!.includes('wasm'));
+  assert.ok(
+    answers.some((a) => /\/sealed\b/.test(a.url)),
+    'the posts came as sealed records',
+  );
+  // neither the key nor any plaintext in what the server sent or was asked, nor in its log
+  const readKeyForms = [readKey, Buffer.from(readKey, 'base64url').toString('base64'), Buffer.from(readKey, 'base64url').toString('hex')];
+  const plain = [secret, title, name, 'An older note', 'Read on a phone'];
+  for (const a of answers) {
+    assert.ok(!a.url.includes('#'), `the fragment never left the browser: ${a.url}`);
+    const text = a.body.toString('latin1') + a.body.toString('utf8') + a.url;
+    for (const x of [...readKeyForms, ...plain]) {
+      assert.ok(!text.includes(x) && !text.includes(Buffer.from(x).toString('base64')), `${a.url} holds "${x}"`);
+    }
+  }
+  for (const x of [...readKeyForms, ...plain]) assert.ok(!owner.output().includes(x), `the node's log holds "${x}"`);
+
+  // without the key (the address cut before #) the page says what it needs, and shows nothing
+  await page.goto(d.localUrl!);
+  await page.getByText(/This stream is private. Its page needs the read key in its address/).waitFor();
+  assert.equal(await page.getByRole('article').count(), 0);
+  // a wrong key: said plainly, never garbage
+  await page.goto(`${d.localUrl}#r=${readKey.startsWith('A') ? 'B' : 'A'}${readKey.slice(1)}`);
+  await page.getByText(/The key in this address is not this stream’s/).waitFor();
+  assert.equal(await page.getByRole('article').count(), 0);
+  await context.close();
+});
