@@ -140,6 +140,7 @@ test('New stream → private; locks; Share read access; a blind copy says sealed
   for (const v of [
     { width: 1280, height: 800, dark: true, id: 'dark-wide' },
     { width: 390, height: 844, dark: false, id: 'light-narrow' },
+    { width: 820, height: 800, dark: false, id: 'light-medium' }, // the sidebar as avatars: the lock on the avatar's corner
   ]) {
     await ui.withApp(blind.url, v, async ({ page, problems }) => {
       await go(page, `#/stream/${encodeURIComponent(pk)}`);
