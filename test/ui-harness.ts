@@ -35,6 +35,8 @@ export interface UiNode {
   /** the LAN server's URL (127.0.0.1 here), what a follower pulls from */
   lanUrl: string;
   call<M extends Method>(method: M, arg: Arg<M>): Promise<Ret<M>>;
+  /** everything the node printed so far (stdout and stderr): its log */
+  output(): string;
   stop(): Promise<void>;
 }
 
@@ -66,7 +68,9 @@ export async function startUiNode(name: string, opts: { dataDir?: string; discov
     },
   );
   let stderr = '';
-  child.stderr!.on('data', (d) => (stderr += d));
+  let printed = '';
+  child.stderr!.on('data', (d) => ((stderr += d), (printed += d)));
+  child.stdout!.on('data', (d) => (printed += d));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const line = await new Promise<string>((resolve, reject) => {
     const rl = createInterface({ input: child.stdout! });
@@ -90,6 +94,7 @@ export async function startUiNode(name: string, opts: { dataDir?: string; discov
     token,
     signInUrl: () => signInLink(ui.origin, token),
     lanUrl: `http://127.0.0.1:${info.lan.port}`,
+    output: () => printed,
     async call(method, arg) {
       const res = await fetch(`${ui.origin}/api/${method}`, {
         method: 'POST',

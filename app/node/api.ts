@@ -34,6 +34,8 @@ export interface StreamSummary {
   sources: string[];
   /** the stream's avatar: the path of an image among its files (drayer/info `avatar`) */
   avatar?: string;
+  /** a private stream (DESIGN §8): `reader` where its read key is here, `sealed` where not (a blind mirror) */
+  private?: 'reader' | 'sealed';
 }
 
 export interface StreamDetails extends StreamSummary {
@@ -58,10 +60,10 @@ export interface StreamDetails extends StreamSummary {
   lastOk: { at: number; peer: string } | null;
   /** a mirror still being synced: a pull stopped before the end (verify says "incomplete") */
   incomplete: boolean;
-  /** a private stream (DESIGN §8): `reader` where its read key is here, `sealed` where not (a blind mirror) */
-  private?: 'reader' | 'sealed';
   /** a private stream's read link (drayer:<key>#r=<read key>), where its read key is here: whoever has it reads the stream */
   readLink?: string;
+  /** the read link as 64 words (the stream key's 32, then the read key's), where the read key is here */
+  readWords?: string[];
 }
 
 /** A file as stored (`putFile`, `uploadFinish`): its normalized path, and whether the content changed. */

@@ -11,6 +11,7 @@ import { checkReadKeyFor, READ_KEY_SUFFIX, readKeyPathFor, writeReadKeyFile } fr
 import { forgetReader } from './private-streams.js';
 import { formatKey, parseKey } from '../core/keys.js';
 import { peerId } from '../core/peer.js';
+import { fromPgpWords, splitWords } from '../core/pgpwords.js';
 import { cleanName } from '../core/text.js';
 import { latestWindowStart } from '../net/sync.js';
 import { keyPathFor, Stream, writeKeyFile } from '../store/store.js';
@@ -20,7 +21,7 @@ import { nearbySource } from './sources.js';
 import { lookupOnDht } from './dht-presence.js';
 import { privateLanOf } from './presence-private.js';
 import { entryOf, lanSkip, pausedError, RELEASED_FILES, releasedFiles, streamOf, syncModeOf, uniqueFile, type NodeState } from './state.js';
-import { summary } from './views.js';
+import { forgetSummary, summary } from './views.js';
 
 /** A follow target: a key in any form, a drayer: link, or a web URL of a stream (/<pk>/...). */
 export function parseFollowTarget(text: string): { pk: Uint8Array; source?: string; readKey?: Uint8Array } {
@@ -29,6 +30,20 @@ export function parseFollowTarget(text: string): { pk: Uint8Array; source?: stri
   if (/^drayer:[^#]*#/i.test(t)) {
     const { publicKey, readKey } = parseReadLink(t);
     return readKey ? { pk: publicKey, readKey } : { pk: publicKey };
+  }
+  // a read link as its 64 words: the stream key's 32, then the read key's (private-streams.ts readWords)
+  const words = splitWords(t);
+  if (words.length === 64 && words.every((w) => /^[A-Za-z]+$/.test(w))) {
+    let bytes: Uint8Array;
+    try {
+      bytes = fromPgpWords(t);
+    } catch (e) {
+      throw new DrayerError(
+        'INVALID_ARGUMENT',
+        `Those 64 words are not a read link: ${(e as Error).message.replace(/^Unknown/, 'unknown')}; check its spelling.`,
+      );
+    }
+    return { pk: bytes.slice(0, 32), readKey: bytes.slice(32) };
   }
   if (/^https?:\/\//i.test(t)) {
     let u: URL;
@@ -89,6 +104,7 @@ export async function follow(n: NodeState, a: Arg<'follow'>): Promise<StreamSumm
   const pkText = formatKey(pk);
   // Without an address, a partial follow asks a computer nearby that announces the stream.
   const from = url ?? source ?? (latest !== undefined ? nearbySource(n, pkText) : undefined);
+  if (n.streams.has(pkText) && readKey) return addReadKey(n, streamOf(n, pkText), readKey);
   if (n.streams.has(pkText)) throw new DrayerError('EXISTS', `You already hold this stream (${cleanName(n.library.getStream(pkText)?.name) || pkText}).`);
   if (syncModeOf(n) === 'paused') throw pausedError('a stream cannot be followed now (following fetches it)');
   if (from && lanSkip(n, peerId(from)))
@@ -124,6 +140,24 @@ export async function follow(n: NodeState, a: Arg<'follow'>): Promise<StreamSumm
   n.discovery?.holdingsChanged(); // a copy more on the LAN: Nearby on other computers learns it now, not in 30 s
   privateLanOf(n)?.listSoon(); // and, announced privately, its followers
   return summary(n, pkText);
+}
+
+/** A read link for a stream held here without its read key (a blind copy): checked against the copy, then kept beside it, and its posts opened. */
+function addReadKey(n: NodeState, s: Stream, readKey: ReadKey): StreamSummary {
+  const pk = formatKey(s.publicKey);
+  if (fs.existsSync(readKeyPathFor(s.file)))
+    throw new DrayerError('EXISTS', `You already follow this stream and read it here (${cleanName(n.library.getStream(pk)?.name) || pk}).`);
+  if (checkReadKeyFor(s, readKey, 'The read link does not open this stream') !== 'checked')
+    throw new DrayerError(
+      'INVALID_ARGUMENT',
+      'The copy here holds nothing yet to check that read key against. Sync the stream first (Sync now on its page), then give the read link again.',
+    );
+  writeReadKeyFile(s.file, readKey);
+  forgetReader(s);
+  forgetSummary(s);
+  n.library.indexStream(s, true);
+  emit(n, 'streamsChanged', {});
+  return summary(n, pk);
 }
 
 /** After a follow by read link: a key that does not open the stream is refused and the follow undone; one a public stream does not need goes. */
@@ -248,6 +282,7 @@ function giveKey(n: NodeState, s: Stream, kp: KeyPair, readKey: ReadKey | null):
     if (checkReadKeyFor(s, readKey, 'The read key in those words does not open this stream') === 'checked') {
       writeReadKeyFile(s.file, readKey);
       forgetReader(s);
+      forgetSummary(s);
       n.library.indexStream(s, true); // its posts, indexed sealed, now open
     }
   }

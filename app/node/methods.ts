@@ -202,7 +202,7 @@ export function apiMethods(n: NodeState): Handlers {
       return summary(n, pk);
     },
     timeline: ({ limit, before }) => timeline(n, limit, before),
-    search: ({ query, limit }) => named(n.library.search(query, { limit })),
+    search: ({ query, limit }) => named(n.library.search(query, { limit }), n),
     nearby: () => nearbyStreams(n),
     addNearby: ({ address }) => addNearby(n, address),
     setPrimaryServers: ({ publicKey, servers }) => {

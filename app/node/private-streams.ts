@@ -4,6 +4,7 @@
 // What the node says of a stream to others (discovery, its listing, the LAN server) never comes
 // from here: those keep the stored, sealed records, so names stay the key's words there too.
 import { readLink, SEAL_OVERHEAD, SEALED_TYPE } from '../core/private.js';
+import { toPgpWords } from '../core/pgpwords.js';
 import { POST_TYPE } from '../store/posts.js';
 import { isPrivate, readKeyBesideSync, StreamView } from '../store/private-view.js';
 import type { Stream } from '../store/store.js';
@@ -68,9 +69,35 @@ export function livePosts(s: Stream): { count: number; ids(): string } {
   return { count: s.count(POST_TYPE), ids: () => s.db.prepare(`SELECT json_group_array(id) FROM records WHERE type = ?`).pluck().get(POST_TYPE) as string };
 }
 
-/** What a stream page says of a private stream: read here or sealed, and the read link to share where the read key is here. */
-export function privacyOf(s: Stream): { private?: 'reader' | 'sealed'; readLink?: string } {
+/**
+ * How the app names a private stream: the sealed drayer/info's name and about, opened where the
+ * read key is here (the API answers this computer's own UI only; the library, and so what goes
+ * out in listings and announcements, keeps the key's words). Null for a public stream.
+ */
+export function privateLook(s: Stream): { private: 'reader' | 'sealed'; name?: string; about?: string } | null {
   const v = readerOf(s);
-  if (v) return { private: 'reader', readLink: readLink(s.publicKey, v.readKey!.bytes) };
+  if (v) {
+    const info = v.info();
+    return {
+      private: 'reader',
+      ...(typeof info.name === 'string' ? { name: info.name } : {}),
+      ...(typeof info.about === 'string' ? { about: info.about } : {}),
+    };
+  }
+  return isPrivate(s) ? { private: 'sealed' } : null;
+}
+
+/** The read link as 64 words to read aloud or copy by hand: the stream key's 32, then the read key's 32 (follow takes them back). */
+export function readWords(publicKey: Uint8Array, readKey: Uint8Array): string[] {
+  const both = new Uint8Array(64);
+  both.set(publicKey, 0);
+  both.set(readKey, 32);
+  return toPgpWords(both).split(' ');
+}
+
+/** What a stream page says of a private stream: read here or sealed, and the read link to share where the read key is here. */
+export function privacyOf(s: Stream): { private?: 'reader' | 'sealed'; readLink?: string; readWords?: string[] } {
+  const v = readerOf(s);
+  if (v) return { private: 'reader', readLink: readLink(s.publicKey, v.readKey!.bytes), readWords: readWords(s.publicKey, v.readKey!.bytes) };
   return isPrivate(s) ? { private: 'sealed' } : {};
 }

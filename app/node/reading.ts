@@ -1,6 +1,6 @@
 // Reading posts (a stream's, the timeline): a metadata-only copy fetches the text it holds
 // without as posts are shown, from its sources, and says why of those it could not fetch.
-import { readerOf } from './private-streams.js';
+import { privateLook, readerOf } from './private-streams.js';
 import type { PostView, TimelineItem } from './api.js';
 import { isLanUrl } from '../net/lan.js';
 import { formatKey, parseKey, streamName } from '../core/keys.js';
@@ -14,9 +14,22 @@ import { remember, streamOf, syncModeOf, type NodeState } from './state.js';
 /** A post whose text a metadata-only copy could not fetch is not asked for again on every read for this long. */
 const OPEN_RETRY_MS = 30_000;
 
-/** Timeline entries carry cleaned names (text.ts); those of streams without a name record (the original Drayer's), words of their key. */
-export function named<T extends { streamKey: string; streamName: string }>(entries: T[]): T[] {
-  return entries.map((e) => ({ ...e, streamName: streamName(e.streamName, parseKey(e.streamKey)) }));
+/**
+ * Timeline entries carry cleaned names (text.ts); those of streams without a name record (the
+ * original Drayer's), words of their key. A private stream's name is sealed (the library holds ''):
+ * where its read key is here, its opened name, as its page shows it.
+ */
+export function named<T extends { streamKey: string; streamName: string }>(entries: T[], n?: NodeState): T[] {
+  const opened = new Map<string, string | undefined>();
+  const nameOf = (e: T): unknown => {
+    if (e.streamName !== '' || !n) return e.streamName;
+    if (!opened.has(e.streamKey)) {
+      const s = n.streams.peek(e.streamKey);
+      opened.set(e.streamKey, s ? privateLook(s)?.name : undefined);
+    }
+    return opened.get(e.streamKey) ?? '';
+  };
+  return entries.map((e) => ({ ...e, streamName: streamName(nameOf(e), parseKey(e.streamKey)) }));
 }
 
 /**
@@ -105,14 +118,14 @@ export async function timeline(n: NodeState, limit?: number, before?: { ts: numb
     const r = s && metaOnly.get(t.streamKey) ? s.getById(t.id) : undefined;
     if (r && r.val === null && r.type === POST_TYPE) unread.set(t.streamKey, [...(unread.get(t.streamKey) ?? []), r]);
   }
-  if (unread.size === 0) return named(items);
+  if (unread.size === 0) return named(items, n);
   const failed = new Map<string, string>();
   await Promise.all(
     [...unread].map(async ([pk, recs]) => {
       for (const [id, why] of await readPosts(n, n.streams.get(pk)!, recs)) failed.set(`${pk} ${id}`, why);
     }),
   );
-  return named(n.library.timeline({ limit, before })).map((t) => {
+  return named(n.library.timeline({ limit, before }), n).map((t) => {
     const why = failed.get(`${t.streamKey} ${t.id}`);
     return why !== undefined ? { ...t, unavailable: why } : t;
   });

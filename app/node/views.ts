@@ -1,6 +1,6 @@
 // How the node shows a stream it holds: its summary and details for the API, and the web
 // addresses its page is served at (on this computer, and for a phone on the LAN).
-import { livePosts, privacyOf } from './private-streams.js';
+import { livePosts, privacyOf, privateLook } from './private-streams.js';
 import * as os from 'node:os';
 import type { Statement } from 'better-sqlite3';
 import type { Settings, StreamDetails, StreamSummary } from './api.js';
@@ -21,6 +21,8 @@ interface FilePart {
   partial: PartialFilter;
   latest: number;
   sources: string[];
+  /** a private stream's access here, and its opened name and about where the read key is here */
+  look: ReturnType<typeof privateLook>;
 }
 
 /**
@@ -31,6 +33,11 @@ interface FilePart {
  */
 const fromFile = new WeakMap<Stream, FilePart>();
 const changesOf = new WeakMap<object, Statement>();
+
+/** Read it again next time: what the stream's file says has not changed, but how it reads has (a read key put beside it). */
+export function forgetSummary(s: Stream): void {
+  fromFile.delete(s);
+}
 
 /** Read a stream's counts and settings now (openWaiting does, a slice at a time), not in the next stream list. */
 export function warmSummary(s: Stream): void {
@@ -53,6 +60,7 @@ function filePart(s: Stream): FilePart {
     partial: s.partial,
     latest: s.latest,
     sources: s.recordedSources(),
+    look: privateLook(s),
   };
   fromFile.set(s, part);
   return part;
@@ -61,7 +69,9 @@ function filePart(s: Stream): FilePart {
 /** A held, open stream as the UI lists it; `e` and `settings` when the caller has them (a whole list). */
 export function summary(n: NodeState, pk: string, e = entryOf(n, pk), settings?: Settings): StreamSummary {
   const s = streamOf(n, pk);
-  const { info, records, posts, partial, latest, sources } = filePart(s);
+  const { info: stored, records, posts, partial, latest, sources, look } = filePart(s);
+  // a private stream's own drayer/info is sealed: its reader's opened one names it here
+  const info: StreamInfo = look?.private === 'reader' ? { ...stored, name: look.name, about: look.about } : stored;
   const serveFollowed = (settings ?? settingsOf(n)).serveFollowed;
   return {
     publicKey: pk,
@@ -80,6 +90,7 @@ export function summary(n: NodeState, pk: string, e = entryOf(n, pk), settings?:
     partial: { minId: partial.minId ?? 0, minMod: partial.minMod ?? 0, metaOnly: partial.metaOnly ?? false, ...(latest ? { latest } : {}) },
     sources: Array.isArray(e.settings.sources) ? e.settings.sources.filter((x): x is string => typeof x === 'string') : sources,
     ...(avatarPath(info.avatar) ? { avatar: avatarPath(info.avatar) } : {}),
+    ...(look ? { private: look.private } : {}),
   };
 }
 

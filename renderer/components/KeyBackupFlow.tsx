@@ -7,9 +7,9 @@ import { checkAnswers, pickPositions, useStreamTools } from '../stores/streamToo
 import { Icon } from './Icon';
 import { ErrorBanner } from './States';
 
-export function WordGrid({ words }: { words: string[] }) {
+export function WordGrid({ words, label = 'Secret key words, in order' }: { words: string[]; label?: string }) {
   return (
-    <ol className="word-grid" aria-label="Secret key words, in order">
+    <ol className="word-grid" aria-label={label}>
       {words.map((w, i) => (
         <li key={i} className="word-cell">
           <span className="word-n" aria-hidden="true">
@@ -39,7 +39,9 @@ export function KeyBackupFlow({
   const [backup, setBackup] = useState<KeyBackup | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [step, setStep] = useState<'show' | 'check' | 'done'>('show');
-  const asked = useMemo(() => pickPositions(32, 3), []);
+  // 32 words, or 64 for a private stream (its read key's follow the secret key's)
+  const total = backup?.words.length ?? 32;
+  const asked = useMemo(() => pickPositions(total, 3), [total]);
   const [answers, setAnswers] = useState(['', '', '']);
   const [result, setResult] = useState<boolean[] | null>(null);
 
@@ -129,10 +131,18 @@ export function KeyBackupFlow({
   return (
     <div className="form">
       {heading ? heading(backup) : null}
-      <p className="backup-lead">
-        These 32 words are the secret key of <strong>{backup.name || 'your stream'}</strong>. With them you can restore it on another computer; whoever has them
-        can post as you. Write them on paper, in order, and keep it somewhere safe.
-      </p>
+      {backup.words.length > 32 ? (
+        <p className="backup-lead">
+          These {backup.words.length} words are the secret key and the read key of <strong>{backup.name || 'your stream'}</strong>, a private stream. With them
+          you can restore it, and read it, on another computer; whoever has them can post as you and read every post. Write them on paper, in order, and keep it
+          somewhere safe.
+        </p>
+      ) : (
+        <p className="backup-lead">
+          These {backup.words.length} words are the secret key of <strong>{backup.name || 'your stream'}</strong>. With them you can restore it on another
+          computer; whoever has them can post as you. Write them on paper, in order, and keep it somewhere safe.
+        </p>
+      )}
       <WordGrid words={backup.words} />
       <p className="backup-warn">
         <Icon name="shield" size={16} /> Never share these words. Your public key is the one to give to people.

@@ -19,6 +19,8 @@ import { ErrorBoundary } from './ErrorBoundary';
 import { Menu, type MenuItem } from './Menu';
 import { PostEditor } from './PostEditor';
 import { RelativeTime } from './RelativeTime';
+import { Lock } from './Lock';
+import { useStreams } from '../stores/streams';
 
 export interface PostCardProps {
   item: TimelineItem;
@@ -79,6 +81,7 @@ function PostCardInner({ item, own, onOpenStream, onDelete, loadFull, onSave, st
   const body = useRef<HTMLDivElement>(null);
   const { navigate, toast } = useUi();
   const name = item.streamName || 'Unnamed stream';
+  const access = useStreams((st) => st.byKey[item.streamKey]?.private);
   const base = `post-${item.streamKey.slice(0, 8).replace(/[^\w-]/g, '_')}-${item.key.replace(/[^\w-]/g, '_')}`;
   const titleId = `${base}-title`;
   const bodyId = `${base}-body`;
@@ -167,6 +170,7 @@ function PostCardInner({ item, own, onOpenStream, onDelete, loadFull, onSave, st
           <button type="button" className="post-author" onClick={() => onOpenStream(item.streamKey)} title={name}>
             <bdi>{name}</bdi>
           </button>
+          <Lock access={access} size={13} />
           <span className="post-dot" aria-hidden="true">
             ·
           </span>

@@ -10,6 +10,7 @@ import { newestByStream, unreadStreams, useUnread } from '../stores/unread';
 import { Avatar } from './Avatar';
 import { Icon, type IconName } from './Icon';
 import { Menu } from './Menu';
+import { Lock } from './Lock';
 import { useUi } from '../stores/ui';
 import { useSync } from '../stores/sync';
 
@@ -127,6 +128,7 @@ function StreamItemRow({ s, active, syncing, unread = false, onOpen }: StreamIte
         <span className="stream-item-name" title={name || undefined}>
           {name || 'Fetching…'}
         </span>
+        <Lock access={s.private} size={13} />
         {unread ? (
           <span className="unread-dot" data-unread="">
             <span className="visually-hidden">, new posts</span>

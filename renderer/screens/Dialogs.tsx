@@ -20,6 +20,13 @@ import { ShareDialog } from './ShareDialog';
 import { KeyDialogs } from './KeyDialogs';
 import { useSubmit } from '../lib/useSubmit';
 import { deleteWithUndo } from '../stores/deletes';
+import { Lock, PrivateSwitch } from '../components/Lock';
+
+/** A private stream's read link (drayer:<key>#r=<read key>) or its 64 read words: the follow reads what it fetches. */
+export function readLinkIn(text: string): boolean {
+  const t = text.trim();
+  return /^drayer:[^#\s]*#r=/i.test(t) || t.split(/[^A-Za-z]+/).filter(Boolean).length === 64;
+}
 
 function FollowDialog({ initialKey }: { initialKey?: string }) {
   const { closeDialog, navigate, toast } = useUi();
@@ -108,7 +115,7 @@ function FollowDialog({ initialKey }: { initialKey?: string }) {
               setKey(e.target.value);
               setError(null);
             }}
-            placeholder="Paste a key, its 32 words, or a drayer: link"
+            placeholder="Paste a key, its 32 words, or a drayer: link (a private stream's read link or 64 words)"
             autoFocus
             spellCheck={false}
             disabled={busy}
@@ -116,7 +123,13 @@ function FollowDialog({ initialKey }: { initialKey?: string }) {
             aria-describedby={error ? 'follow-key-hint follow-problem' : 'follow-key-hint'}
           />
           <span className="field-hint" id="follow-key-hint">
-            The person you follow finds it under Share on their stream.
+            {readLinkIn(key) ? (
+              <span className="follow-read-link">
+                <Lock access="reader" size={13} /> A read link: this private stream will be readable here, its read key kept on this computer only.
+              </span>
+            ) : (
+              'The person you follow finds it under Share on their stream.'
+            )}
           </span>
         </label>
         <label className="field">
@@ -288,12 +301,15 @@ function ProfileDialog({ publicKey }: { publicKey?: string }) {
   const [about, setAbout] = useState(s?.about ?? '');
   const [picture, setPicture] = useState<File | null | undefined>(undefined);
   const [privately, setPrivately] = useState(false);
+  const [sealed, setSealed] = useState(false);
+  // a private stream holds no pictures from the app in this version (its files would go out unsealed): no avatar for it
+  const pictures = publicKey ? !s?.private : !sealed;
   const { busy, error, run } = useSubmit(
     async () => {
       const pk = publicKey
         ? (await useStreams.getState().setInfo(publicKey, name.trim(), about.trim()), publicKey)
-        : (await useStreams.getState().create(name.trim(), about.trim(), privately)).publicKey;
-      if (picture !== undefined) {
+        : (await useStreams.getState().create(name.trim(), about.trim(), privately, sealed)).publicKey;
+      if (picture !== undefined && pictures) {
         const saving = useFiles.getState().setAvatar(pk, picture);
         // A new stream exists once made: a picture that fails then is said, not a reason to make it twice.
         if (publicKey) await saving;
@@ -306,7 +322,7 @@ function ProfileDialog({ publicKey }: { publicKey?: string }) {
       toast(publicKey ? 'Profile saved' : 'Stream created');
       navigate({ name: 'stream', publicKey: pk });
     },
-    [name, about, picture, privately],
+    [name, about, picture, privately, sealed, pictures],
   );
   return (
     <Dialog
@@ -331,7 +347,7 @@ function ProfileDialog({ publicKey }: { publicKey?: string }) {
           void run();
         }}
       >
-        <AvatarPicker publicKey={publicKey ?? (name || 'new')} name={name} value={picture} hasCurrent={!!s?.avatar} onChange={setPicture} />
+        {pictures ? <AvatarPicker publicKey={publicKey ?? (name || 'new')} name={name} value={picture} hasCurrent={!!s?.avatar} onChange={setPicture} /> : null}
         <label className="field">
           <span className="field-label">Name</span>
           <input className="input" value={name} onChange={(e) => setName(e.target.value)} autoFocus maxLength={80} required />
@@ -342,6 +358,7 @@ function ProfileDialog({ publicKey }: { publicKey?: string }) {
           </span>
           <textarea className="input" rows={3} value={about} onChange={(e) => setAbout(e.target.value)} maxLength={500} />
         </label>
+        {publicKey ? null : <PrivateSwitch id="new-sealed" checked={sealed} onChange={setSealed} />}
         {publicKey ? null : (
           <div className="setting-row">
             <div className="setting-text">

@@ -10,6 +10,7 @@ import { Avatar } from '../components/Avatar';
 import { AVATAR_ACCEPT } from '../components/AvatarPicker';
 import { Icon } from '../components/Icon';
 import { useFiles } from '../stores/files';
+import { Lock, PrivateSwitch } from '../components/Lock';
 
 export function FirstRun({ onDone }: { onDone: () => void }) {
   const [name, setName] = useState('');
@@ -17,6 +18,7 @@ export function FirstRun({ onDone }: { onDone: () => void }) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [picture, setPicture] = useState<File | null>(null);
+  const [sealed, setSealed] = useState(false);
   const pictureInput = useRef<HTMLInputElement>(null);
   const preview = useMemo(() => (picture ? URL.createObjectURL(picture) : null), [picture]);
   useEffect(
@@ -40,8 +42,9 @@ export function FirstRun({ onDone }: { onDone: () => void }) {
     try {
       // stay on this screen for the key backup step once the stream exists
       useUi.getState().navigate({ name: 'welcome' }, { replace: true });
-      const s = await useStreams.getState().create(name.trim(), about.trim());
-      if (picture) {
+      const s = await useStreams.getState().create(name.trim(), about.trim(), false, sealed);
+      // a private stream holds no pictures from the app in this version (Lock.tsx's PrivateSwitch hides the choice)
+      if (picture && !sealed) {
         // The stream exists now: a picture that fails is said, and can be set again in Edit profile.
         await useFiles
           .getState()
@@ -99,9 +102,11 @@ export function FirstRun({ onDone }: { onDone: () => void }) {
         </p>
         <form onSubmit={(e) => void submit(e)} className="form">
           <div className="welcome-preview">
-            <Avatar publicKey={name || 'drayer'} name={name || '?'} size={56} src={preview} />
+            <Avatar publicKey={name || 'drayer'} name={name || '?'} size={56} src={sealed ? null : preview} />
             <div className="welcome-preview-text" aria-hidden="true">
-              <div className="welcome-preview-name">{name.trim() || 'Your name'}</div>
+              <div className="welcome-preview-name">
+                {name.trim() || 'Your name'} {sealed ? <Lock access="reader" size={14} /> : null}
+              </div>
               <div className="welcome-preview-about">{about.trim() || 'A line about you'}</div>
             </div>
             <input
@@ -117,16 +122,18 @@ export function FirstRun({ onDone }: { onDone: () => void }) {
                 if (f) setPicture(f);
               }}
             />
-            <div className="welcome-preview-actions">
-              <button type="button" className="button button-sm" onClick={() => pictureInput.current?.click()}>
-                <Icon name="image" size={16} /> {picture ? 'Change picture' : 'Add a picture'}
-              </button>
-              {picture ? (
-                <button type="button" className="button button-sm button-quiet" onClick={() => setPicture(null)}>
-                  Remove
+            {sealed ? null : (
+              <div className="welcome-preview-actions">
+                <button type="button" className="button button-sm" onClick={() => pictureInput.current?.click()}>
+                  <Icon name="image" size={16} /> {picture ? 'Change picture' : 'Add a picture'}
                 </button>
-              ) : null}
-            </div>
+                {picture ? (
+                  <button type="button" className="button button-sm button-quiet" onClick={() => setPicture(null)}>
+                    Remove
+                  </button>
+                ) : null}
+              </div>
+            )}
           </div>
           <label className="field">
             <span className="field-label">Name</span>
@@ -145,6 +152,7 @@ export function FirstRun({ onDone }: { onDone: () => void }) {
               maxLength={500}
             />
           </label>
+          <PrivateSwitch id="first-sealed" checked={sealed} onChange={setSealed} />
           {error ? (
             <p className="form-error" role="alert">
               {error}

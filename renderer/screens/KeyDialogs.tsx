@@ -63,7 +63,9 @@ export function RestoreForm({ onRestored, onCancel }: { onRestored: (publicKey: 
         void run();
       }}
     >
-      <p className="backup-lead">Type or paste the 32 words of your backup, in order. Spaces, commas or new lines between them are all fine.</p>
+      <p className="backup-lead">
+        Type or paste the words of your backup (32, or 64 for a private stream), in order. Spaces, commas or new lines between them are all fine.
+      </p>
       <label className="field">
         <span className="field-label">Backup words</span>
         <textarea

@@ -17,6 +17,7 @@ import { useUi } from '../stores/ui';
 import { relativeTime } from '../lib/time';
 import { AddComputer, OwnAddress } from './NearbyAdd';
 import '../styles/nearby-add.css';
+import { Lock } from '../components/Lock';
 
 /** "Ada's laptop" (or its address when it gave no name), and how many more computers have it. */
 function fromLabel(n: NearbyStream): string {
@@ -119,7 +120,10 @@ export function NearbyRow({ n, compact = false }: { n: NearbyStream; compact?: b
   const held = useStreams((s) => !!s.byKey[n.publicKey]);
   const progress = useSync((s) => s.progress[n.publicKey]);
   const navigate = useUi((s) => s.navigate);
-  const name = n.name || 'Unnamed stream';
+  // a private stream goes out by its key's words: one held here with its read key shows its own name and a lock
+  const access = useStreams((s) => s.byKey[n.publicKey]?.private);
+  const ownName = useStreams((s) => (s.byKey[n.publicKey]?.private === 'reader' ? s.byKey[n.publicKey]?.name : undefined));
+  const name = ownName || n.name || 'Unnamed stream';
   const following = n.following || held;
   const open = () => navigate({ name: 'stream', publicKey: n.publicKey });
   const updated = n.mtip ? relativeTime(n.mtip) : null;
@@ -128,7 +132,9 @@ export function NearbyRow({ n, compact = false }: { n: NearbyStream; compact?: b
       <div className="nearby-line">
         <Avatar publicKey={n.publicKey} name={name} size={compact ? 32 : 44} />
         <div className="nearby-main">
-          <div className="nearby-name">{name}</div>
+          <div className="nearby-name">
+            {name} <Lock access={access} size={13} />
+          </div>
           <div className="nearby-sub">
             <Icon name="laptop" size={compact ? 12 : 14} />
             <span className="nearby-from">{n.owned ? `Your stream, on ${fromLabel(n)}` : fromLabel(n)}</span>

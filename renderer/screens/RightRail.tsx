@@ -103,7 +103,14 @@ function ShareCard({ publicKey }: { publicKey: string }) {
         .loadDetails(publicKey)
         .catch(() => {});
   }, [publicKey]);
-  const phone = details?.serve ? details.webUrls[0] : undefined;
+  // a private stream: the phone's address and the link carry its read key (after #, never sent to a server);
+  // a sealed copy has none to give, so no phone address (the page could not read it)
+  const readLink = details?.readLink;
+  const phone =
+    details?.serve && details.private !== 'sealed' && details.webUrls[0]
+      ? details.webUrls[0] + (readLink ? readLink.slice(readLink.indexOf('#')) : '')
+      : undefined;
+  const link = readLink ?? details?.link ?? '';
   return (
     <section className="rail-section share-card" aria-labelledby="rail-share">
       <h2 className="section-label" id="rail-share">
@@ -117,22 +124,24 @@ function ShareCard({ publicKey }: { publicKey: string }) {
           aria-label={`Open Share for ${name}`}
           title="Open Share: a bigger code, and every address"
         >
-          {details ? <QrCode text={phone ?? details.link} label="" size={88} /> : <span className="qr qr-loading" />}
+          {details ? <QrCode text={phone ?? link} label="" size={88} /> : <span className="qr qr-loading" />}
         </button>
         <div className="share-card-text">
           <p className="share-card-name" title={name}>
             {name}
           </p>
           <p>
-            {phone
-              ? 'Scan with a phone on the same Wi-Fi, or send the link to someone with Drayer.'
-              : 'Send the link to someone with Drayer: they follow it by pasting it.'}
+            {readLink
+              ? 'Private: whoever scans this code or gets the read link can read it.'
+              : phone
+                ? 'Scan with a phone on the same Wi-Fi, or send the link to someone with Drayer.'
+                : 'Send the link to someone with Drayer: they follow it by pasting it.'}
           </p>
         </div>
       </div>
       <div className="share-card-actions">
         {details ? (
-          <CopyButton text={details.link} label="Copy link" className="button button-sm" />
+          <CopyButton text={link} label={readLink ? 'Copy read link' : 'Copy link'} className="button button-sm" />
         ) : (
           <button type="button" className="button button-sm" disabled>
             Copy link

@@ -11,6 +11,7 @@ import { messageOf } from '../stores/errors';
 import { useStreams } from '../stores/streams';
 import { useUi } from '../stores/ui';
 import { phoneUrls } from '../lib/files';
+import { WordGrid } from '../components/KeyBackupFlow';
 
 type Pane = 'phone' | 'computer';
 
@@ -36,8 +37,12 @@ export function ShareDialog({ publicKey }: { publicKey: string }) {
   }, [publicKey]);
 
   const name = details?.name || 'this stream';
-  const urls = details?.webUrls ?? [];
+  // a private stream's read key rides in the address's fragment (#r=…), which a browser never sends:
+  // the phone's page decrypts there, and the LAN server never sees the key (DESIGN §8)
+  const fragment = details?.readLink ? details.readLink.slice(details.readLink.indexOf('#')) : '';
+  const urls = (details?.webUrls ?? []).map((u) => u + fragment);
   const url = urls[Math.min(picked, urls.length - 1)];
+  const link = details?.readLink ?? details?.link ?? '';
   const tab = (id: Pane, label: string, icon: 'phone' | 'laptop') => (
     <button
       type="button"
@@ -62,7 +67,7 @@ export function ShareDialog({ publicKey }: { publicKey: string }) {
   );
 
   return (
-    <Dialog title={`Share ${name}`} onClose={closeDialog}>
+    <Dialog title={details?.readLink ? `Share read access to ${name}` : `Share ${name}`} onClose={closeDialog}>
       <div className="segmented share-switch" role="tablist" aria-label="Share with">
         {tab('phone', 'Phone', 'phone')}
         {tab('computer', 'Another computer', 'laptop')}
@@ -74,7 +79,12 @@ export function ShareDialog({ publicKey }: { publicKey: string }) {
         </div>
       ) : pane === 'phone' ? (
         <div className="share-body" role="tabpanel" id="share-panel-phone" aria-labelledby="share-tab-phone">
-          {!details.serve ? (
+          {details.private === 'sealed' ? (
+            <div className="share-off">
+              <Icon name="lock" size={20} />
+              <p>{name} is private, and this computer has no read key for it, so a phone could not read it from here. Share it from its author’s computer.</p>
+            </div>
+          ) : !details.serve ? (
             <div className="share-off">
               <Icon name="alert" size={20} />
               <p>
@@ -91,7 +101,10 @@ export function ShareDialog({ publicKey }: { publicKey: string }) {
             <>
               <QrCode text={url} label={`QR code of ${url}`} />
               {phoneUrls(urls).length > 0 ? (
-                <p className="share-hint">Scan with a phone on the same Wi-Fi.</p>
+                <p className="share-hint">
+                  Scan with a phone on the same Wi-Fi.
+                  {fragment ? ' The address holds the read key: the phone decrypts the posts itself, and whoever has the address can read them.' : ''}
+                </p>
               ) : (
                 // 127.0.0.1 on a phone is the phone itself: say so rather than offer a QR that cannot work there
                 <p className="share-hint share-hint-warn" role="note">
@@ -122,14 +135,30 @@ export function ShareDialog({ publicKey }: { publicKey: string }) {
         </div>
       ) : (
         <div className="share-body" role="tabpanel" id="share-panel-computer" aria-labelledby="share-tab-computer">
-          <QrCode text={details.link} label={`QR code of the link ${details.link}`} />
-          <p className="share-hint">In Drayer on the other computer, choose Follow a stream and paste this link.</p>
+          <QrCode text={link} label={details.readLink ? 'QR code of the read link' : `QR code of the link ${link}`} />
+          <p className={details.readLink ? 'share-hint share-hint-note' : 'share-hint'}>
+            {details.readLink
+              ? 'Whoever has this read link, or its words, can read every post: give it only to people you want to read it. In Drayer on their computer, they choose Follow a stream and paste it.'
+              : 'In Drayer on the other computer, choose Follow a stream and paste this link.'}
+          </p>
+          {details.private === 'sealed' ? (
+            <p className="share-hint share-hint-warn" role="note">
+              <Icon name="lock" size={14} /> This computer has no read key for {name}: whoever follows it from this link carries it sealed, unable to read it.
+            </p>
+          ) : null}
           <div className="share-url">
-            <span className="mono" title={details.link}>
-              {details.link}
+            <span className="mono" title={link}>
+              {link}
             </span>
-            <CopyButton text={details.link} label="Copy link" className="button button-sm" />
+            <CopyButton text={link} label={details.readLink ? 'Copy read link' : 'Copy link'} className="button button-sm" />
           </div>
+          {details.readWords ? (
+            <details className="share-read-words">
+              <summary>The read link as 64 words</summary>
+              <WordGrid words={details.readWords} label="Read link words, in order" />
+              <CopyButton text={details.readWords.join(' ')} label="Copy words" className="button button-sm" />
+            </details>
+          ) : null}
           <p className="share-words">
             <span className="keybox-label">Fingerprint</span> <span className="mono">{details.fingerprint}</span>
           </p>

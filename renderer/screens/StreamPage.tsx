@@ -19,10 +19,11 @@ import { FilesTab } from './StreamFiles';
 import { SitePanel } from './SitePanel';
 import { userFiles } from '../lib/files';
 import { FollowState } from './FollowState';
+import { Lock } from '../components/Lock';
 
 type Tab = 'posts' | 'files' | 'site';
 
-function useStreamPosts(publicKey: string, version: number) {
+function useStreamPosts(publicKey: string, version: string) {
   const posts = useStreams((s) => s.posts[publicKey] ?? null);
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
@@ -54,8 +55,9 @@ export function StreamPage({ publicKey, tab: routeTab }: { publicKey: string; ta
         (e) => setLoadError({ code: codeOf(e), text: messageOf(e) }),
       );
   }, [publicKey]);
-  useEffect(reload, [reload, summary?.records]);
-  const { posts, error } = useStreamPosts(publicKey, details?.lastSeq ?? 0);
+  // a blind copy given its read key reads what it held: same records, new posts
+  useEffect(reload, [reload, summary?.records, summary?.private]);
+  const { posts, error } = useStreamPosts(publicKey, `${details?.lastSeq ?? 0} ${summary?.private ?? ''}`);
   const hasSite = !!details?.files.some((f) => f.path === 'index.html');
   const tab: Tab = routeTab === 'files' ? 'files' : routeTab === 'site' && (hasSite || !details) ? 'site' : 'posts';
 
@@ -88,14 +90,17 @@ export function StreamPage({ publicKey, tab: routeTab }: { publicKey: string; ta
         <button type="button" className="icon-button" onClick={() => (history.length > 1 ? history.back() : navigate({ name: 'home' }))} aria-label="Back">
           <Icon name="arrowLeft" size={18} />
         </button>
-        <h1 className="page-head-title">{name}</h1>
+        <h1 className="page-head-title">
+          {name}
+          <Lock access={s.private} size={16} className="title-lock" />
+        </h1>
       </header>
       <section className="card profile" aria-label="Profile">
         <div className="profile-top">
           <Avatar publicKey={s.publicKey} name={name} size={72} />
           <div className="profile-actions">
             <button type="button" className="button" onClick={() => openDialog({ kind: 'share', publicKey })}>
-              <Icon name="share" size={16} /> Share
+              <Icon name={s.private === 'reader' ? 'lock' : 'share'} size={16} /> {s.private === 'reader' ? 'Share read access' : 'Share'}
             </button>
             {s.owned ? (
               <button type="button" className="button" onClick={() => openDialog({ kind: 'editProfile', publicKey })}>
@@ -112,6 +117,14 @@ export function StreamPage({ publicKey, tab: routeTab }: { publicKey: string; ta
         </div>
         <h2 className="profile-name">{name}</h2>
         {s.about ? <p className="profile-about">{s.about}</p> : null}
+        {s.private ? (
+          <p className="profile-private" data-access={s.private}>
+            <Icon name="lock" size={14} />{' '}
+            {s.private === 'reader'
+              ? 'Private: only people with its read link can read it. Computers that carry it see sealed data only.'
+              : 'Sealed: no read key. This computer carries and shares it encrypted, and cannot read it.'}
+          </p>
+        ) : null}
         {hasSite && details?.localUrl ? (
           <a className="profile-link" href={details.localUrl} target="_blank" rel="noopener noreferrer">
             <Icon name="globe" size={16} /> Website
@@ -149,6 +162,17 @@ export function StreamPage({ publicKey, tab: routeTab }: { publicKey: string; ta
             {error ? <ErrorBanner text={error} /> : null}
             {posts === null ? (
               <SkeletonCards count={2} />
+            ) : posts.length === 0 && s.private === 'sealed' ? (
+              <EmptyState
+                icon="lock"
+                title="Sealed: no read key"
+                text="This is a private stream: its posts arrive here encrypted. Ask its owner for the read link (or its 64 words) to read them."
+                action={
+                  <button type="button" className="button" onClick={() => openDialog({ kind: 'follow' })}>
+                    Add the read link
+                  </button>
+                }
+              />
             ) : posts.length === 0 ? (
               <EmptyState
                 icon="feather"

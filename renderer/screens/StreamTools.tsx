@@ -266,7 +266,9 @@ export function StreamToolsCard({ d }: { d: StreamDetails }) {
         <div className="tool-row">
           <div className="setting-text">
             <span className="setting-label">Secret key</span>
-            <p className="setting-hint">Back it up as 32 words, to restore this stream on another computer.</p>
+            <p className="setting-hint">
+              Back it up as {d.private ? 64 : 32} words, to restore this stream on another computer{d.private ? ', its read key with it' : ''}.
+            </p>
           </div>
           <button type="button" className="button" onClick={() => openDialog({ kind: 'keyBackup', publicKey: d.publicKey })}>
             <Icon name="shield" size={16} /> Back up key

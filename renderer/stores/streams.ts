@@ -50,7 +50,8 @@ interface StreamsState {
   loadPosts(publicKey: string): Promise<void>;
   loadNearby(): Promise<void>;
   loadDetails(publicKey: string): Promise<void>;
-  create(name: string, about: string, announcePrivately?: boolean): Promise<StreamSummary>;
+  /** `sealed`: a private stream (DESIGN §8), read only by holders of its read link */
+  create(name: string, about: string, announcePrivately?: boolean, sealed?: boolean): Promise<StreamSummary>;
   setInfo(publicKey: string, name: string, about: string): Promise<void>;
   follow(req: FollowRequest): Promise<StreamSummary>;
   /** one click in Nearby: follow from the computer that announced it */
@@ -96,8 +97,13 @@ export const useStreams = create<StreamsState>()((set, get) => ({
     const d = await transport().call('streamDetails', { publicKey });
     set({ details: { ...get().details, [publicKey]: d }, byKey: { ...get().byKey, [publicKey]: d } });
   },
-  async create(name, about, announcePrivately) {
-    const s = await transport().call('createStream', { name, about, ...(announcePrivately ? { announcePrivately } : {}) });
+  async create(name, about, announcePrivately, sealed) {
+    const s = await transport().call('createStream', {
+      name,
+      about,
+      ...(announcePrivately ? { announcePrivately } : {}),
+      ...(sealed ? { private: true } : {}),
+    });
     await get().load();
     return s;
   },

@@ -17,6 +17,7 @@ import { addressKey, admissions, Guard, REFUSALS, type Refusal } from './guard.j
 import { HttpError, refusal, reserve, room, sendText } from './http.js';
 import * as sync from './sync-routes.js';
 import * as web from './web-routes.js';
+import * as priv from './private-page.js';
 
 export { DEFAULT_LIMITS, type ServerLimits } from './context.js';
 export { addressKey } from './guard.js';
@@ -93,6 +94,8 @@ const ROUTES: Record<string, Route> = {
   newestRecordsJSON: sync.newestRecordsJSON,
   listRecordsJSON: sync.listRecordsJSON,
   webAccess: web.webAccess,
+  sealed: priv.sealedRecords,
+  'private.js': priv.privateScript,
 };
 
 /**

@@ -15,6 +15,7 @@ import { indexPage, streamPage, streamPageCsp } from './webpage.js';
 import { randomBytes } from '../../core/crypto.js';
 import { hasHiddenChars, visiblePath } from '../../core/text.js';
 import type { RouteContext } from './context.js';
+import { isPrivateStream, privatePage } from './private-page.js';
 import {
   acceptsGzip,
   CONTENT_CSP,
@@ -105,6 +106,8 @@ function openFailed(ctx: RouteContext, e: unknown): never {
 
 /** GET /<pk>/ — the stream's site: its index.html (via webAccess/, so relative links work) or a generated page. */
 export function home(ctx: RouteContext): void | Promise<void> {
+  // a private stream's page decrypts in the browser: the server has no plaintext to put in it
+  if (isPrivateStream(ctx.stream)) return privatePage(ctx);
   if (hasFile(ctx, 'index.html')) {
     redirect(ctx.req, ctx.res, 302, 'webAccess/');
     return;

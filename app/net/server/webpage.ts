@@ -80,6 +80,9 @@ article h3.title { font-size: 1.12rem; line-height: 1.3; margin: 8px 0 4px; }
 .img-alt { color: var(--text-2); font-style: italic; }
 .plain { white-space: pre-wrap; }
 .empty { text-align: center; color: var(--text-2); padding: 32px 0; }
+.lock { font-size: .85rem; color: var(--text-2); }
+.notice { background: var(--surface); border: 1px solid var(--border); border-radius: 14px; padding: 14px 16px; text-align: center; }
+button.more { display: block; margin: 16px auto; padding: 8px 16px; border-radius: 999px; background: var(--surface); border: 1px solid var(--border); color: var(--accent); font: inherit; font-weight: 600; }
 ul.files { list-style: none; margin: 0; padding: 0; }
 ul.files li { display: flex; justify-content: space-between; align-items: baseline; gap: 12px; padding: 12px 16px; border-top: 1px solid var(--border); }
 ul.files li:first-child { border-top: 0; }
@@ -100,7 +103,8 @@ const LOCAL_TIMES = `(function () {
   }
 })();`;
 
-function layout(title: string, body: string, nonce?: string): string {
+/** A page in the generated pages' look; `script`, with the nonce, is the src of its one script (else the local-times one). */
+export function layout(title: string, body: string, nonce?: string, script?: string): string {
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -115,7 +119,7 @@ function layout(title: string, body: string, nonce?: string): string {
 <div class="wrap">
 ${body}
 </div>
-${nonce ? `<script nonce="${escapeHtml(nonce)}">${LOCAL_TIMES}</script>\n` : ''}</body>
+${nonce ? (script ? `<script nonce="${escapeHtml(nonce)}" src="${escapeHtml(script)}"></script>\n` : `<script nonce="${escapeHtml(nonce)}">${LOCAL_TIMES}</script>\n`) : ''}</body>
 </html>
 `;
 }

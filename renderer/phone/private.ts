@@ -1,0 +1,307 @@
+// A phone reading a private stream (DESIGN §8): the page's one script. The read key is in the
+// address's fragment (#r=…), which the browser never sends; the LAN server gives the sealed
+// records as it stores them (GET sealed), and this opens them with the same bytes as
+// app/core/private.ts: subkeys are keyed BLAKE2b-256 of a context string, values are
+// nonce(24) ‖ secretbox(msgpack{type, key, val}). Everything from the stream is untrusted: it is
+// put in the page as text nodes and a fixed set of elements, never as HTML.
+import { decode } from '@msgpack/msgpack';
+import { blake2b } from '@noble/hashes/blake2.js';
+import { Lexer, type Token } from 'marked';
+import nacl from 'tweetnacl';
+import { avatarColor, initials } from '../lib/avatar';
+
+const utf8 = new TextEncoder();
+const keyed = (key: Uint8Array, data: Uint8Array): Uint8Array => blake2b(data, { key, dkLen: 32 });
+
+/** The limits core/private.ts's SEALED_LIMITS put on what a sealed value holds. */
+const LIMITS = { maxStrLength: 4096, maxBinLength: 8 * 1024 * 1024, maxArrayLength: 0, maxMapLength: 8, maxExtLength: 0 };
+const MAX_MD_DEPTH = 24;
+const SAFE_LINK = /^(https?:|mailto:)/i;
+
+function fromB64(s: string): Uint8Array {
+  const bin = atob(s.replace(/-/g, '+').replace(/_/g, '/'));
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+function toB64url(b: Uint8Array): string {
+  let bin = '';
+  for (const x of b) bin += String.fromCharCode(x);
+  return btoa(bin).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+class Reader {
+  private readonly sealKey: Uint8Array;
+  private readonly keyKey: Uint8Array;
+  readonly check: Uint8Array;
+
+  constructor(readKey: Uint8Array) {
+    this.sealKey = keyed(readKey, utf8.encode('drayer private v1 seal'));
+    this.keyKey = keyed(readKey, utf8.encode('drayer private v1 key'));
+    this.check = keyed(readKey, utf8.encode('drayer private v1 check')).slice(0, 16);
+  }
+
+  opaqueKey(type: string, key: string): string {
+    const t = utf8.encode(type);
+    const k = utf8.encode(key);
+    const msg = new Uint8Array(4 + t.length + k.length);
+    new DataView(msg.buffer).setUint32(0, t.length, true);
+    msg.set(t, 4);
+    msg.set(k, 4 + t.length);
+    return toB64url(keyed(this.keyKey, msg));
+  }
+
+  /** The record a sealed value holds, or null when it does not open (altered) or is not the record its key names. */
+  open(sealed: Uint8Array, opaqueKey: string): { type: string; key: string; val: Uint8Array } | null {
+    if (sealed.length < 40) return null;
+    const plain = nacl.secretbox.open(sealed.subarray(24), sealed.subarray(0, 24), this.sealKey);
+    if (!plain) return null;
+    let m: unknown;
+    try {
+      m = decode(plain, LIMITS);
+    } catch {
+      return null;
+    }
+    const r = m as { type?: unknown; key?: unknown; val?: unknown } | null;
+    if (!r || typeof r.type !== 'string' || typeof r.key !== 'string' || !(r.val instanceof Uint8Array)) return null;
+    if (this.opaqueKey(r.type, r.key) !== opaqueKey) return null;
+    return { type: r.type, key: r.key, val: r.val };
+  }
+}
+
+interface Page {
+  marker: string | null;
+  records: [string, number, string][];
+  next: string | null;
+}
+
+const $ = (id: string) => document.getElementById(id)!;
+const el = (tag: string, cls?: string, text?: string): HTMLElement => {
+  const e = document.createElement(tag);
+  if (cls) e.className = cls;
+  if (text !== undefined) e.textContent = text;
+  return e;
+};
+
+function status(text: string): void {
+  $('status').textContent = text;
+}
+
+async function fetchPage(query: string): Promise<Page> {
+  const res = await fetch(`sealed${query}`, { headers: { accept: 'application/json' }, credentials: 'omit' });
+  if (!res.ok) throw new Error(`The computer sharing this stream answered ${res.status}: ${(await res.text()).slice(0, 200)}`);
+  const p = (await res.json()) as Page;
+  if (!p || !Array.isArray(p.records)) throw new Error('The computer sharing this stream sent something this page does not read.');
+  return p;
+}
+
+/** Text keeps markdown's entity references as the characters they mean (as markdown-html.ts does). */
+function decodeEntities(s: string): string {
+  return s.replace(/&(amp|lt|gt|quot|#39);/g, (m, e: string) => ({ amp: '&', lt: '<', gt: '>', quot: '"', '#39': "'" })[e] ?? m);
+}
+
+/** Markdown tokens as a fixed set of elements; what is not among them shows as its text. */
+function render(tokens: Token[], parent: HTMLElement, depth: number): void {
+  for (const t of tokens) parent.appendChild(node(t, depth));
+}
+
+function node(t: Token, depth: number): Node {
+  const kids = (tag: string, list: Token[] | undefined, cls?: string) => {
+    const e = el(tag, cls);
+    if (list && depth < MAX_MD_DEPTH) render(list, e, depth + 1);
+    else e.textContent = decodeEntities('text' in t && typeof t.text === 'string' ? t.text : t.raw);
+    return e;
+  };
+  switch (t.type) {
+    case 'paragraph':
+      return kids('p', t.tokens);
+    case 'heading':
+      return kids(`h${Math.min(6, t.depth + 2)}`, t.tokens);
+    case 'text':
+      return t.tokens ? kids('span', t.tokens) : document.createTextNode(decodeEntities(t.text));
+    case 'escape':
+      return document.createTextNode(t.text);
+    case 'strong':
+    case 'em':
+    case 'del':
+      return kids(t.type, t.tokens);
+    case 'codespan':
+      return el('code', undefined, decodeEntities(t.text));
+    case 'code': {
+      const pre = el('pre');
+      pre.appendChild(el('code', undefined, t.text));
+      return pre;
+    }
+    case 'blockquote':
+      return kids('blockquote', t.tokens);
+    case 'list': {
+      const list = el(t.ordered ? 'ol' : 'ul');
+      for (const item of t.items) list.appendChild(kids('li', item.tokens));
+      return list;
+    }
+    case 'link': {
+      if (!SAFE_LINK.test(t.href.trim())) return kids('span', t.tokens);
+      const a = kids('a', t.tokens) as HTMLAnchorElement;
+      a.href = t.href.trim();
+      a.rel = 'noopener noreferrer nofollow';
+      a.target = '_blank';
+      return a;
+    }
+    case 'image':
+      // the stream's pictures are sealed files, which this page does not open yet: their alt text stands in
+      return el('span', 'img-alt', t.text ? `[${t.text}]` : '[picture]');
+    case 'br':
+      return el('br');
+    case 'hr':
+      return el('hr');
+    case 'space':
+      return document.createTextNode('');
+    default:
+      return document.createTextNode(t.raw);
+  }
+}
+
+function bodyOf(text: string): HTMLElement {
+  const div = el('div', 'body');
+  try {
+    render(new Lexer().lex(text), div, 0);
+  } catch {
+    div.replaceChildren(el('p', 'plain', text));
+  }
+  return div;
+}
+
+// The app's generated avatars (lib/avatar.ts): initials on a colour from the key, as in the app.
+function paintAvatar(e: HTMLElement, name: string): void {
+  e.textContent = initials(name);
+  e.style.background = avatarColor(($('key').textContent ?? '').trim());
+}
+
+const when = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+
+function postCard(name: string, ts: number, title: string, body: string): HTMLElement {
+  const article = el('article');
+  const head = el('header');
+  const avatar = head.appendChild(el('span', 'avatar mini'));
+  avatar.setAttribute('aria-hidden', 'true');
+  paintAvatar(avatar, name);
+  const who = el('span', 'who');
+  const b = el('b', undefined, name);
+  b.dir = 'auto';
+  who.appendChild(b);
+  const time = el('time', undefined, when.format(new Date(ts / 1000))) as HTMLTimeElement;
+  time.dateTime = new Date(ts / 1000).toISOString();
+  who.appendChild(time);
+  head.appendChild(who);
+  article.appendChild(head);
+  if (title) {
+    const h = el('h3', 'title', title);
+    h.dir = 'auto';
+    article.appendChild(h);
+  }
+  if (body) {
+    const d = bodyOf(body);
+    d.dir = 'auto';
+    article.appendChild(d);
+  }
+  return article;
+}
+
+function readKeyOfAddress(): Uint8Array | null {
+  const r = new URLSearchParams(location.hash.slice(1)).get('r');
+  if (!r || !/^[A-Za-z0-9_-]{43}=?$/.test(r)) return null;
+  const bytes = fromB64(r.replace(/=$/, ''));
+  return bytes.length === 32 ? bytes : null;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+async function main(): Promise<void> {
+  const rk = readKeyOfAddress();
+  if (!rk) {
+    status('This stream is private. Its page needs the read key in its address (after #r=): scan the QR code its owner shares, or open their whole link.');
+    return;
+  }
+  const reader = new Reader(rk);
+  const infoKey = reader.opaqueKey('drayer', 'info');
+  const first = await fetchPage(`?key=${infoKey}`);
+  if (first.marker) {
+    let m: unknown;
+    try {
+      m = decode(fromB64(first.marker), { ...LIMITS, maxBinLength: 256 });
+    } catch {
+      m = null;
+    }
+    const check = (m as { check?: unknown } | null)?.check;
+    if (check instanceof Uint8Array && !sameBytes(check, reader.check)) {
+      status('The key in this address is not this stream’s (a cut or mistyped link, or a key the owner has since changed). Ask the owner to share it again.');
+      return;
+    }
+  }
+  let name = 'A private stream';
+  const info = first.records[0];
+  const opened = info ? reader.open(fromB64(info[2]), info[0]) : null;
+  if (opened) {
+    try {
+      const i = decode(opened.val, { ...LIMITS, maxArrayLength: 64, maxMapLength: 64 }) as { name?: unknown; about?: unknown } | null;
+      if (typeof i?.name === 'string' && i.name.trim()) name = i.name.trim();
+      if (typeof i?.about === 'string') $('about').textContent = i.about;
+    } catch {
+      // a profile that does not decode leaves the page's own words
+    }
+  }
+  $('name').textContent = name;
+  paintAvatar($('avatar'), name);
+  $('name').dir = 'auto';
+  $('about').dir = 'auto';
+  document.title = name;
+  const posts = $('posts');
+  let shown = 0;
+  let sealed = 0;
+  const more = el('button', 'more', 'Older posts') as HTMLButtonElement;
+  more.type = 'button';
+  const load = async (before: string | null) => {
+    more.disabled = true;
+    const page = await fetchPage(before ? `?before=${encodeURIComponent(before)}` : '');
+    for (const [key, ts, val] of page.records) {
+      const r = reader.open(fromB64(val), key);
+      if (!r) {
+        sealed++;
+        continue;
+      }
+      if (r.type !== 'post') continue;
+      let p: { title?: unknown; body?: unknown } | null = null;
+      try {
+        p = JSON.parse(new TextDecoder().decode(r.val)) as typeof p;
+      } catch {
+        p = { body: new TextDecoder().decode(r.val) };
+      }
+      posts.insertBefore(
+        postCard(name, ts, typeof p?.title === 'string' ? p.title : '', typeof p?.body === 'string' ? p.body : ''),
+        more.isConnected ? more : null,
+      );
+      shown++;
+    }
+    status(
+      `${shown === 1 ? '1 post' : `${shown} posts`}${page.next ? ' so far' : ''} · decrypted on this device${sealed ? ` · ${sealed} records did not open (altered, or sealed with another key)` : ''}`,
+    );
+    if (page.next) {
+      more.onclick = () => void load(page.next).catch(fail);
+      more.disabled = false;
+      if (!more.isConnected) posts.appendChild(more);
+    } else more.remove();
+    if (!page.next && shown === 0) posts.appendChild(el('p', 'empty', 'No posts yet.'));
+  };
+  await load(null);
+}
+
+function fail(e: unknown): void {
+  status(`This page could not read the stream: ${e instanceof Error ? e.message : String(e)} Reload to try again.`);
+}
+
+// a key pasted into the address (or a second link opened in this tab) reads again from the start
+window.addEventListener('hashchange', () => location.reload());
+main().catch(fail);
