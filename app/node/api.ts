@@ -55,7 +55,7 @@ export interface StreamDetails extends StreamSummary {
   /** the last pull of this stream (a mirror): when (ms), from where, what it brought, or why it failed */
   lastSync: LastSync | null;
   /** the last pull that worked */
-  lastOk: { at: number; peer: string } | null;
+  lastOk: { at: number; peer: string; via?: SourceKind } | null;
   /** a mirror still being synced: a pull stopped before the end (verify says "incomplete") */
   incomplete: boolean;
   /** a private stream (DESIGN §8): `reader` where its read key is here, `sealed` where not (a blind mirror) */
@@ -84,6 +84,7 @@ export interface FileBytes {
 export interface LastSync {
   at: number;
   peer: string;
+  via?: SourceKind;
   records: number;
   stored: number;
   error?: string;
@@ -154,9 +155,13 @@ export interface NearbyStream {
   mtip?: number;
 }
 
+/** Where a pull's records came from, as the stream page says it: a primary server the author named, an address the user gave, a computer heard on the LAN, or one found on the DHT. */
+export type SourceKind = 'primary' | 'given' | 'lan' | 'dht';
+
 export interface SyncReport {
   publicKey: string;
   peer: string;
+  via?: SourceKind;
   records: number;
   stored: number;
   removed: number;
@@ -295,6 +300,8 @@ export interface DrayerEvents {
   syncProgress: {
     publicKey: string;
     peer: string;
+    /** what kind of source the peer is (see SourceKind) */
+    via?: SourceKind;
     records: number;
     bytes: number;
     recordsTotal?: number;
