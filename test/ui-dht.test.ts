@@ -34,8 +34,18 @@ test('Settings turns the DHT on and off; a stream is made findable from its page
     await becomes(page.locator('#dht'), true);
     const st = (await node.call('status', undefined)) as { dht: { port: number } | null };
     assert.ok(st.dht && st.dht.port > 0, 'the node joined');
+    // with it, the router switch (on by default); off is saved and the line under it says the router is not asked
+    const ask = page.getByRole('switch', { name: 'Ask the router to open a port' });
+    assert.equal(await ask.isChecked(), true, 'on by default');
     await shoot(page, 'dht-settings-light-wide');
     await assertAccessible(page, 'settings with the DHT');
+    await ask.click();
+    await becomes(page.locator('#port-mapping'), false);
+    assert.equal((await node.call('getSettings', undefined)).portMapping, false);
+    await page.locator('#reach-status').filter({ hasText: 'This computer does not ask the router to open a port' }).waitFor();
+    await ask.click();
+    await becomes(page.locator('#port-mapping'), true);
+    assert.equal((await node.call('getSettings', undefined)).portMapping, true);
 
     await go(page, `#/stream/${encodeURIComponent(s.publicKey)}`);
     await page.getByText('Stream file, servers and key').click();
@@ -59,6 +69,7 @@ test('Settings turns the DHT on and off; a stream is made findable from its page
     await shoot(page, 'dht-settings-dark-narrow');
     await reach.click();
     await becomes(page.locator('#dht'), false);
+    await page.getByRole('switch', { name: 'Ask the router to open a port' }).waitFor({ state: 'detached' }); // only beside the DHT
     assert.equal(((await node.call('status', undefined)) as { dht: unknown }).dht, null, 'the node left the DHT');
 
     await go(page, `#/stream/${encodeURIComponent(s.publicKey)}`);
