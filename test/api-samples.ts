@@ -38,7 +38,7 @@ export const SAMPLES: Partial<Record<Method, unknown>> = {
   setPrimaryServers: { publicKey: PK, servers: [{ type: 'http', url: 'http://x' }] },
   setStreamSettings: { publicKey: PK, serve: true, announce: true, announcePrivately: true, dht: true, sources: ['http://x'] },
   getSettings: {},
-  setSettings: { name: 'n', discovery: true, serveFollowed: true, syncIntervalS: 60, notifications: false, syncMode: 'lan', dht: false },
+  setSettings: { name: 'n', discovery: true, serveFollowed: true, syncIntervalS: 60, notifications: false, syncMode: 'lan', dht: false, portMapping: true },
   keyBackup: { publicKey: PK },
   checkWords: { words: 'w' },
   restoreStream: { words: 'w', url: 'http://x' },

@@ -85,7 +85,7 @@ test('every method: a good argument passes; unknown keys, oversize strings, huge
   const unknown = checkArg('setSettings', { evil: 1 });
   assert.match(
     !unknown.ok ? unknown.error.message : '',
-    /no field "evil" \(allowed: name, discovery, serveFollowed, syncIntervalS, notifications, syncMode, dht\)/,
+    /no field "evil" \(allowed: name, discovery, serveFollowed, syncIntervalS, notifications, syncMode, dht, portMapping\)/,
   );
   // Methods that take nothing: {} (HTTP), undefined (IPC) and null are the same; anything else is not.
   for (const a of [{}, undefined, null]) assert.deepEqual(checkArg('status', a), { ok: true, value: undefined });

@@ -34,8 +34,18 @@ test('Settings turns the DHT on and off; a stream is made findable from its page
     await becomes(page.locator('#dht'), true);
     const st = (await node.call('status', undefined)) as { dht: { port: number } | null };
     assert.ok(st.dht && st.dht.port > 0, 'the node joined');
+    // with it, the router switch (on by default); off is saved and the line under it says the router is not asked
+    const ask = page.getByRole('switch', { name: 'Ask the router to open a port' });
+    assert.equal(await ask.isChecked(), true, 'on by default');
     await shoot(page, 'dht-settings-light-wide');
     await assertAccessible(page, 'settings with the DHT');
+    await ask.click();
+    await becomes(page.locator('#port-mapping'), false);
+    assert.equal((await node.call('getSettings', undefined)).portMapping, false);
+    await page.locator('#reach-status').filter({ hasText: 'This computer does not ask the router to open a port' }).waitFor();
+    await ask.click();
+    await becomes(page.locator('#port-mapping'), true);
+    assert.equal((await node.call('getSettings', undefined)).portMapping, true);
 
     await go(page, `#/stream/${encodeURIComponent(s.publicKey)}`);
     await page.getByText('Stream file, servers and key').click();
@@ -59,6 +69,7 @@ test('Settings turns the DHT on and off; a stream is made findable from its page
     await shoot(page, 'dht-settings-dark-narrow');
     await reach.click();
     await becomes(page.locator('#dht'), false);
+    await page.getByRole('switch', { name: 'Ask the router to open a port' }).waitFor({ state: 'detached' }); // only beside the DHT
     assert.equal(((await node.call('status', undefined)) as { dht: unknown }).dht, null, 'the node left the DHT');
 
     await go(page, `#/stream/${encodeURIComponent(s.publicKey)}`);
@@ -69,4 +80,40 @@ test('Settings turns the DHT on and off; a stream is made findable from its page
     await shoot(page, 'dht-stream-findable-dark-narrow');
     assert.deepEqual(problems.errors, []);
   });
+});
+
+test('a stream found on the DHT says on its page where its posts came from, light and dark, wide and narrow', async () => {
+  // a bootstrap node on 127.0.0.1 that both nodes join through: they know nothing else
+  const { DhtNode } = await import('../app/net/dht.js');
+  const { parseKey } = await import('../app/core/keys.js');
+  const boot = await DhtNode.start({ bindHost: '127.0.0.1', bootstrap: [], queryTimeoutMs: 500 });
+  try {
+    const via = ['--dht', '--dht-bootstrap', `127.0.0.1:${boot.port}`];
+    const a = await ui.node('dht-a', { args: via });
+    const b = await ui.node('dht-b', { args: via });
+    const s = await a.call('createStream', { name: 'Far field notes' });
+    await a.call('post', { publicKey: s.publicKey, title: 'From the ridge', body: 'Wind from the west all day.' });
+    await a.call('setStreamSettings', { publicKey: s.publicKey, dht: true });
+    const t0 = Date.now();
+    while (!(await boot.lookup(parseKey(s.publicKey), 2000)).length) {
+      if (Date.now() - t0 > 20_000) assert.fail('A never announced its stream');
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    await b.call('follow', { key: s.publicKey }); // by key alone: found on the DHT
+    for (const v of [
+      { id: 'light-wide', width: 1280, height: 800, dark: false },
+      { id: 'dark-narrow', width: 390, height: 844, dark: true },
+    ]) {
+      await ui.withApp(b.url, v, async ({ page, problems }) => {
+        await go(page, `#/stream/${encodeURIComponent(s.publicKey)}`);
+        const line = page.getByText(/^Synced (just now|\d+ min ago) from a computer found on the internet · 1 post( · [^·]+)*$/);
+        await line.waitFor();
+        assert.equal(await line.getAttribute('title'), `Last synced from ${a.lanUrl.replace('http://', '')}`, 'the address is on hover');
+        await shoot(page, `dht-stream-source-${v.id}`);
+        assert.deepEqual(problems.errors, []);
+      });
+    }
+  } finally {
+    await boot.stop();
+  }
 });

@@ -206,7 +206,7 @@ test('stream page: sync status, verify (intact, incomplete, sync to finish), exp
   await ui.withApp(b.url, async ({ page, problems }) => {
     await page.evaluate(`location.hash = ${JSON.stringify(`#/stream/${encodeURIComponent(s.publicKey)}`)}`);
     const host = a.lanUrl.replace('http://', '');
-    const line = page.getByText(/^Synced (just now|\d+ min ago) · \d+ posts?( · [^·]+)*$/);
+    const line = page.getByText(/^Synced (just now|\d+ min ago) from the address you gave · \d+ posts?( · [^·]+)*$/);
     await line.waitFor();
     assert.equal(await line.getAttribute('title'), `Last synced from ${host}`, 'where from is there on hover');
     await a.call('post', { publicKey: s.publicKey, title: 'Fresh', body: 'new on A' });

@@ -93,3 +93,34 @@ test('a new stream can be made private from the start', async () => {
     });
   }
 });
+
+test('the first-run screen can make the first stream private from the start', async () => {
+  for (const v of [
+    { id: 'light-wide', width: 1280, height: 800, dark: false },
+    { id: 'dark-narrow', width: 390, height: 844, dark: true },
+  ]) {
+    const node = await ui.node(`private-first-${v.id}`);
+    await ui.withApp(node.url, v, async ({ page, problems }) => {
+      await page.getByRole('heading', { name: 'Make your stream' }).waitFor();
+      await page.getByLabel('Name').fill('Quiet notes');
+      const sw = page.getByRole('switch', { name: 'Announce privately' });
+      assert.equal(await sw.isChecked(), false, 'off by default');
+      await sw.click();
+      await shoot(page, `private-first-run-${v.id}`);
+      if (v.id === 'light-wide') await assertAccessible(page, 'first run with Announce privately');
+      await page.getByRole('button', { name: 'Create stream' }).click();
+      await page.getByRole('heading', { name: 'Back up your key' }).waitFor();
+      const [made] = await node.call('listStreams', undefined);
+      assert.equal(made?.name, 'Quiet notes');
+      assert.equal(made?.announcePrivately, true, 'made private from its first record on');
+      const res = await fetch(`${node.lanUrl}/`, { headers: { accept: 'application/json' } });
+      const body = (await res.json()) as { streams: { publicKey: string }[] };
+      assert.equal(
+        body.streams.some((x) => x.publicKey === made?.publicKey),
+        false,
+        "not in the node's public list",
+      );
+      assert.deepEqual(problems.errors, []);
+    });
+  }
+});

@@ -97,6 +97,7 @@ export const API_SCHEMAS = {
     notifications: z.boolean().optional(),
     syncMode: z.enum(['normal', 'paused', 'lan']).optional(),
     dht: z.boolean().optional(),
+    portMapping: z.boolean().optional(),
   }),
   keyBackup: z.strictObject({ publicKey }),
   checkWords: z.strictObject({ words }),

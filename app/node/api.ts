@@ -57,7 +57,7 @@ export interface StreamDetails extends StreamSummary {
   /** the last pull of this stream (a mirror): when (ms), from where, what it brought, or why it failed */
   lastSync: LastSync | null;
   /** the last pull that worked */
-  lastOk: { at: number; peer: string } | null;
+  lastOk: { at: number; peer: string; via?: SourceKind } | null;
   /** a mirror still being synced: a pull stopped before the end (verify says "incomplete") */
   incomplete: boolean;
   /** a private stream's read link (drayer:<key>#r=<read key>), where its read key is here: whoever has it reads the stream */
@@ -86,6 +86,7 @@ export interface FileBytes {
 export interface LastSync {
   at: number;
   peer: string;
+  via?: SourceKind;
   records: number;
   stored: number;
   error?: string;
@@ -156,9 +157,13 @@ export interface NearbyStream {
   mtip?: number;
 }
 
+/** Where a pull's records came from, as the stream page says it: a primary server the author named, an address the user gave, a computer heard on the LAN, or one found on the DHT. */
+export type SourceKind = 'primary' | 'given' | 'lan' | 'dht';
+
 export interface SyncReport {
   publicKey: string;
   peer: string;
+  via?: SourceKind;
   records: number;
   stored: number;
   removed: number;
@@ -204,6 +209,8 @@ export interface Settings {
   syncMode: SyncMode;
   /** reach beyond this network: join the Mainline DHT, announce the streams set findable, look up followed ones */
   dht: boolean;
+  /** while reaching beyond this network, ask the router to forward this computer's ports (UPnP IGD, NAT-PMP); off: the router is asked nothing */
+  portMapping: boolean;
 }
 
 export interface NodeStatus {
@@ -299,6 +306,8 @@ export interface DrayerEvents {
   syncProgress: {
     publicKey: string;
     peer: string;
+    /** what kind of source the peer is (see SourceKind) */
+    via?: SourceKind;
     records: number;
     bytes: number;
     recordsTotal?: number;

@@ -52,7 +52,7 @@ export async function startDht(n: NodeState): Promise<void> {
  */
 async function startPortMapping(n: NodeState, dhtPort: number): Promise<PortMapper | null> {
   const o = n.opts.portMapping;
-  if (o === false || !n.lan || /^(127\.|::1$|localhost$)/.test(n.lan.host)) return null;
+  if (o === false || !settingsOf(n).portMapping || !n.lan || /^(127\.|::1$|localhost$)/.test(n.lan.host)) return null;
   const { PortMapper } = await import('../net/portmap.js');
   const m = new PortMapper({
     ...o,
@@ -65,6 +65,22 @@ async function startPortMapping(n: NodeState, dhtPort: number): Promise<PortMapp
   });
   m.start();
   return m;
+}
+
+/** The port-mapping setting changed: while in the DHT, ask the router now, or take back what it forwards. */
+export async function setPortMapping(n: NodeState): Promise<void> {
+  const d = n.dht;
+  if (!d) return;
+  if (settingsOf(n).portMapping && !d.portMap) {
+    const m = await startPortMapping(n, d.node.port);
+    if (n.dht === d && !d.portMap) d.portMap = m;
+    else await m?.stop(); // left the DHT (or asked twice) meanwhile
+  } else if (!settingsOf(n).portMapping && d.portMap) {
+    const m = d.portMap;
+    d.portMap = null;
+    await m.stop();
+  }
+  announceToDht(n); // the port the internet sees may have changed
 }
 
 /** Leave the DHT (the setting turned off, or the node stopping); the routing table is saved. */

@@ -23,7 +23,7 @@ import { afterChange, afterWrite, storeFile } from './changes.js';
 import { emit } from './events.js';
 import { createStream, follow, restore, unfollow } from './follow.js';
 import { openStreamFile } from './holdings.js';
-import { announceToDht, startDht, stopDht } from './dht-presence.js';
+import { announceToDht, setPortMapping, startDht, stopDht } from './dht-presence.js';
 import { privateLanOf } from './presence-private.js';
 import { nearbyStreams, startDiscovery, stopDiscovery } from './presence.js';
 import { addNearby, ownAddresses } from './presence-mdns.js';
@@ -235,9 +235,10 @@ export function apiMethods(n: NodeState): Handlers {
         typeof next.discovery !== 'boolean' ||
         typeof next.serveFollowed !== 'boolean' ||
         typeof next.notifications !== 'boolean' ||
-        typeof next.dht !== 'boolean'
+        typeof next.dht !== 'boolean' ||
+        typeof next.portMapping !== 'boolean'
       ) {
-        throw new DrayerError('INVALID_ARGUMENT', 'Settings: name is text, discovery, serveFollowed, notifications and dht are true or false.');
+        throw new DrayerError('INVALID_ARGUMENT', 'Settings: name is text; discovery, serveFollowed, notifications, dht and portMapping are true or false.');
       }
       if (!Number.isFinite(next.syncIntervalS) || next.syncIntervalS < SYNC_INTERVAL_MIN_S || next.syncIntervalS > SYNC_INTERVAL_MAX_S) {
         throw new DrayerError(
@@ -265,6 +266,7 @@ export function apiMethods(n: NodeState): Handlers {
           }
         } else if (!n.opts.dht || n.opts.dht.whenSet) await stopDht(n); // `serve --dht` keeps it for its run
       }
+      if (next.portMapping !== before.portMapping) await setPortMapping(n);
       if (next.syncMode !== before.syncMode) n.log(`Sync mode: ${next.syncMode}.`);
       emit(n, 'settingsChanged', next);
       return next;

@@ -17,7 +17,7 @@ import type { Stream } from '../store/store.js';
 import { afterChange } from './changes.js';
 import { openWaiting } from './holdings.js';
 import { emit } from './events.js';
-import { configuredSources, type Holder, holdersOf, lanHolders, MAX_HEARD_SOURCES, sourcesFor, urlOf } from './sources.js';
+import { configuredSources, type Holder, holdersOf, lanHolders, MAX_HEARD_SOURCES, sourceKind, sourcesFor, urlOf } from './sources.js';
 import { heldBack, noteRound, noteSync } from './sync-report.js';
 import { dhtPulled, dhtSources, lookupOnDht } from './dht-presence.js';
 import { bytesEqual } from '../core/crypto.js';
@@ -310,6 +310,7 @@ async function runSyncNow(n: NodeState, pk: string, only: string | undefined, fo
 /** One pull of a stream from one source, as a report; a failure backs the source off. */
 async function pullFrom(n: NodeState, s: Stream, url: string, configured: boolean, force: boolean, signal: AbortSignal): Promise<SyncReport> {
   const pk = formatKey(s.publicKey);
+  const via = sourceKind(n, s, url);
   const { peerState } = n.sync;
   const st = peerState.get(url) ?? { failures: 0, nextTry: 0 };
   // A peer heard of only on the LAN enters library.db once it has served a verified new
@@ -341,6 +342,7 @@ async function pullFrom(n: NodeState, s: Stream, url: string, configured: boolea
         emit(n, 'syncProgress', {
           publicKey: pk,
           peer: url,
+          via,
           records: p.records,
           recordsTotal: p.recordsTotal,
           bytes: p.bytes,
@@ -358,10 +360,11 @@ async function pullFrom(n: NodeState, s: Stream, url: string, configured: boolea
     // library.db hears of the peer when it is new there, recovers, or brought something: an empty pull writes nothing.
     if (proven && (!known || known.failures || known.nextTry || res.stored || res.removed))
       n.library.upsertPeer({ url, lastOk: Date.now(), lastSeen: Date.now(), failures: 0, nextTry: 0 });
-    emit(n, 'syncProgress', { publicKey: pk, peer: url, records: res.records, bytes: res.bytes, done: true });
+    emit(n, 'syncProgress', { publicKey: pk, peer: url, via, records: res.records, bytes: res.bytes, done: true });
     return {
       publicKey: pk,
       peer: url,
+      via,
       records: res.records,
       stored: res.stored,
       removed: res.removed,
@@ -373,16 +376,16 @@ async function pullFrom(n: NodeState, s: Stream, url: string, configured: boolea
     if (signal.aborted) {
       // Stopped by the user: what arrived is kept (cursors move per page, chunks are stored as
       // they come); no backoff, no other source, and no automatic sync until one by hand.
-      if (!released(signal)) emit(n, 'syncProgress', { publicKey: pk, peer: url, records: 0, bytes: 0, done: true, cancelled: true });
-      return { publicKey: pk, peer: url, records: 0, stored: 0, removed: 0, rejected: 0, bytes: 0, cancelled: true };
+      if (!released(signal)) emit(n, 'syncProgress', { publicKey: pk, peer: url, via, records: 0, bytes: 0, done: true, cancelled: true });
+      return { publicKey: pk, peer: url, via, records: 0, stored: 0, removed: 0, rejected: 0, bytes: 0, cancelled: true };
     }
     const failures = st.failures + 1;
     const backoff = Math.min(30 * 60_000, 5_000 * 2 ** Math.min(failures, 10));
     remember(peerState, url, { failures, nextTry: Date.now() + backoff });
     if (proven) n.library.upsertPeer({ url, failures, nextTry: Date.now() + backoff });
     const msg = (err as Error).message;
-    emit(n, 'syncProgress', { publicKey: pk, peer: url, records: 0, bytes: 0, done: true, error: msg });
-    return { publicKey: pk, peer: url, records: 0, stored: 0, removed: 0, rejected: 0, bytes: 0, error: msg };
+    emit(n, 'syncProgress', { publicKey: pk, peer: url, via, records: 0, bytes: 0, done: true, error: msg });
+    return { publicKey: pk, peer: url, via, records: 0, stored: 0, removed: 0, rejected: 0, bytes: 0, error: msg };
   }
 }
 

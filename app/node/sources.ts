@@ -4,6 +4,7 @@
 import { peerId } from '../core/peer.js';
 import { formatKey, parseKey } from '../core/keys.js';
 import type { Stream } from '../store/store.js';
+import type { SourceKind } from './api.js';
 import { privateHolders, privateLanOf } from './presence-private.js';
 import { givenSources, type NodeState } from './state.js';
 
@@ -133,6 +134,27 @@ export function sourcesFor(n: NodeState, s: Stream, extra?: string): string[] {
     urls.delete(`http://localhost:${n.lan.port}`);
   }
   return [...urls];
+}
+
+/**
+ * What kind of source `url` is for stream `s`, as its page says where records came from: a primary
+ * server its author named, then an address the user gave, a computer heard on the LAN, one found on
+ * the DHT; an address asked by hand and heard of nowhere is one given.
+ */
+export function sourceKind(n: NodeState, s: Stream, url: string): SourceKind {
+  const id = (u: string) => {
+    try {
+      return peerId(u);
+    } catch {
+      return u;
+    }
+  };
+  const u = id(url);
+  if (s.primaryServers().some((p) => id(p.url) === u)) return 'primary';
+  if (givenSources(n.library.getStream(formatKey(s.publicKey)), s).some((g) => id(g) === u)) return 'given';
+  if (holdersOf(n, formatKey(s.publicKey)).some((h) => h.url === u)) return 'lan';
+  if (n.dht?.node.peers(s.publicKey).some((p) => urlOf(p.host, p.port) === u)) return 'dht';
+  return 'given';
 }
 
 /** The LAN address of a computer that announces stream `pk` (verified and newest first), if one does. */

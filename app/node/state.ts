@@ -32,6 +32,7 @@ export const DEFAULT_SETTINGS: Settings = {
   notifications: false,
   syncMode: 'normal',
   dht: false,
+  portMapping: true,
 };
 
 export interface NodeOptions {
@@ -93,7 +94,7 @@ export interface DhtPresence {
   /** brings the announced set up to date now and then */
   readonly timer: NodeJS.Timeout;
   /** the router asked to forward the HTTP and DHT ports (null: turned off, or the server listens on loopback only) */
-  readonly portMap: PortMapper | null;
+  portMap: PortMapper | null;
 }
 
 export interface PeerState {

@@ -27,6 +27,7 @@ export type {
   Settings,
   StreamDetails,
   StreamSummary,
+  SourceKind,
   SyncReport,
   TimelineItem,
 } from '../../app/node/api';

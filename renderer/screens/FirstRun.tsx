@@ -19,6 +19,7 @@ export function FirstRun({ onDone }: { onDone: () => void }) {
   const [error, setError] = useState<string | null>(null);
   const [picture, setPicture] = useState<File | null>(null);
   const [sealed, setSealed] = useState(false);
+  const [privately, setPrivately] = useState(false);
   const pictureInput = useRef<HTMLInputElement>(null);
   const preview = useMemo(() => (picture ? URL.createObjectURL(picture) : null), [picture]);
   useEffect(
@@ -42,7 +43,7 @@ export function FirstRun({ onDone }: { onDone: () => void }) {
     try {
       // stay on this screen for the key backup step once the stream exists
       useUi.getState().navigate({ name: 'welcome' }, { replace: true });
-      const s = await useStreams.getState().create(name.trim(), about.trim(), false, sealed);
+      const s = await useStreams.getState().create(name.trim(), about.trim(), privately, sealed);
       // a private stream holds no pictures from the app in this version (Lock.tsx's PrivateSwitch hides the choice)
       if (picture && !sealed) {
         // The stream exists now: a picture that fails is said, and can be set again in Edit profile.
@@ -153,6 +154,25 @@ export function FirstRun({ onDone }: { onDone: () => void }) {
             />
           </label>
           <PrivateSwitch id="first-sealed" checked={sealed} onChange={setSealed} />
+          <div className="setting-row">
+            <div className="setting-text">
+              <label htmlFor="first-private" className="setting-label">
+                Announce privately
+              </label>
+              <p className="setting-hint" id="first-private-hint">
+                Only computers you give its key to can tell it is on this network. Chosen now, its name and key never go out plainly.
+              </p>
+            </div>
+            <input
+              id="first-private"
+              type="checkbox"
+              role="switch"
+              className="switch"
+              checked={privately}
+              aria-describedby="first-private-hint"
+              onChange={(e) => setPrivately(e.target.checked)}
+            />
+          </div>
           {error ? (
             <p className="form-error" role="alert">
               {error}

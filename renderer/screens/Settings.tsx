@@ -163,6 +163,15 @@ export function Settings() {
               checked={node.dht}
               onChange={(v) => void save({ dht: v })}
             />
+            {node.dht ? (
+              <Toggle
+                id="port-mapping"
+                label="Ask the router to open a port"
+                hint="So that computers on the internet can fetch from this one; the router forwards it until Drayer stops (UPnP or NAT-PMP)."
+                checked={node.portMapping}
+                onChange={(v) => void save({ portMapping: v })}
+              />
+            ) : null}
             <RouterLine />
             <div className="setting-row">
               <div className="setting-text">

@@ -10,9 +10,15 @@ import { useSettings } from '../stores/settings';
 type PortMapping = NonNullable<NodeStatus['portMapping']>;
 
 /** The line for a state, in plain words, with its icon and tone. */
-export function routerLine(pm: PortMapping | null | undefined, port: number | undefined): { text: string; icon: IconName; tone: 'ok' | 'muted' | 'warn' } {
+export function routerLine(
+  pm: PortMapping | null | undefined,
+  port: number | undefined,
+  asked = true,
+): { text: string; icon: IconName; tone: 'ok' | 'muted' | 'warn' } {
   const p = port ?? 'its';
-  if (!pm) return { text: 'This computer does not ask the router to open a port (turned off, or it serves only itself).', icon: 'globe', tone: 'muted' };
+  if (!pm && !asked) return { text: 'This computer does not ask the router to open a port.', icon: 'globe', tone: 'muted' };
+  if (!pm)
+    return { text: 'No port is opened on the router: this computer serves only itself, or was started without port mapping.', icon: 'globe', tone: 'muted' };
   switch (pm.state) {
     case 'searching':
       return { text: 'Asking the router to open a port…', icon: 'sync', tone: 'muted' };
@@ -40,6 +46,7 @@ export function RouterLine() {
   useEffect(() => setStatus(initial), [initial]);
   // in the DHT by the setting, or for this run (`drayer serve --dht`)
   const on = useSettings((s) => s.node?.dht === true) || !!status?.dht;
+  const asked = useSettings((s) => s.node?.portMapping !== false);
   const state = status?.portMapping?.state;
   useEffect(() => {
     if (!on) return;
@@ -58,7 +65,7 @@ export function RouterLine() {
     };
   }, [on, state, status]);
   if (!on || !status?.dht) return null;
-  const line = routerLine(status.portMapping, status.lan?.port);
+  const line = routerLine(status.portMapping, status.lan?.port, asked);
   return (
     <p className={`reach-status reach-${line.tone}`} id="reach-status" role="status">
       <Icon name={line.icon} size={16} />

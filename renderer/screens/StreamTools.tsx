@@ -2,7 +2,7 @@
 // · 180 kB", and what a partial copy keeps) with "Sync now" and its progress, primary servers
 // (editable on your own streams), key backup, export and verify.
 import { useState } from 'react';
-import type { StreamDetails, StreamSummary } from '../api/transport';
+import type { SourceKind, StreamDetails, StreamSummary } from '../api/transport';
 import { Icon } from '../components/Icon';
 import { agoSentence, formatCount } from '../lib/time';
 import { formatBytes } from '../lib/progress';
@@ -23,6 +23,14 @@ function partialText(s: StreamSummary): string | null {
   if (s.partial.minId > 0 || s.partial.minMod > 0) return 'Latest posts and files only';
   return null;
 }
+
+/** Where the last records came from, in a person's words (the address itself is on hover). */
+export const VIA_WORDS: Record<SourceKind, string> = {
+  primary: 'from a primary server',
+  given: 'from the address you gave',
+  lan: 'from a nearby computer',
+  dht: 'from a computer found on the internet',
+};
 
 const plural = (n: number, one: string, many: string) => `${formatCount(n)} ${n === 1 ? one : many}`;
 
@@ -52,7 +60,13 @@ export function SyncStatus({ s }: { s: StreamSummary & Partial<StreamDetails> })
     'stopped';
   const partial = partialText(s);
   const line = [
-    stopped ? 'Sync stopped' : ok ? `${s.incomplete ? 'Partly synced' : 'Synced'} ${agoSentence(ok.at)}` : active ? 'Fetching…' : 'Not synced yet',
+    stopped
+      ? 'Sync stopped'
+      : ok
+        ? `${s.incomplete ? 'Partly synced' : 'Synced'} ${agoSentence(ok.at)}${ok.via ? ` ${VIA_WORDS[ok.via]}` : ''}`
+        : active
+          ? 'Fetching…'
+          : 'Not synced yet',
     ...counts,
     ...(partial ? [partial] : []),
   ].join(' · ');

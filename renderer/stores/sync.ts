@@ -4,7 +4,7 @@
 // clears an old failure as soon as a sync works.
 import { create } from 'zustand';
 import { transport } from '../api';
-import type { DrayerEvents, LastSync, SyncReport } from '../api/transport';
+import type { DrayerEvents, LastSync, SourceKind, SyncReport } from '../api/transport';
 import type { Sample } from '../lib/progress';
 import { formatCount } from '../lib/time';
 import { messageOf } from './errors';
@@ -12,6 +12,9 @@ import { useStreams } from './streams';
 
 /** `samples`: the last few seconds of bytes done, for the speed. */
 export type Progress = DrayerEvents['syncProgress'] & { at: number; samples?: Sample[] };
+
+/** The last pull that worked: when, from where, and what kind of source that was. */
+export type LastOk = { at: number; peer: string; via?: SourceKind };
 
 /** Sources of one sync round are asked within this long of each other. */
 export const ROUND_MS = 30_000;
@@ -56,7 +59,7 @@ interface SyncState {
   /** the latest event per stream */
   progress: Record<string, Progress>;
   /** the last successful pull per stream: when and from where */
-  lastOk: Record<string, { at: number; peer: string }>;
+  lastOk: Record<string, LastOk>;
   onProgress(p: DrayerEvents['syncProgress']): void;
   /** pull one stream (or all) from every known source now */
   syncNow(publicKey?: string): Promise<SyncReport[]>;
@@ -74,7 +77,7 @@ export const useSync = create<SyncState>()((set, get) => ({
   onProgress(p) {
     const at = Date.now();
     const good = p.done && !p.error && !p.cancelled;
-    const lastOk = good ? { ...get().lastOk, [p.publicKey]: { at, peer: p.peer } } : get().lastOk;
+    const lastOk = good ? { ...get().lastOk, [p.publicKey]: { at, peer: p.peer, via: p.via } } : get().lastOk;
     // A sync that works clears an old failure, the one a person's Sync now left too.
     const manual =
       good && get().manual[p.publicKey]?.failed ? { ...get().manual, [p.publicKey]: { busy: !!get().manual[p.publicKey]?.busy, failed: null } } : get().manual;
@@ -128,14 +131,14 @@ export type SyncView =
   | { kind: 'stopped'; at: number }
   /** no source answered in the last round */
   | { kind: 'failed'; at: number; peer: string; error: string }
-  | { kind: 'ok'; at: number; peer: string }
+  | { kind: 'ok'; at: number; peer: string; via?: SourceKind }
   | { kind: 'never' };
 
 /** `s`: what the node said last of the stream (its details), beside the live events. */
 export function syncView(
   st: Pick<SyncState, 'progress' | 'lastOk' | 'manual'>,
   publicKey: string,
-  s?: { lastSync?: LastSync | null; lastOk?: { at: number; peer: string } | null },
+  s?: { lastSync?: LastSync | null; lastOk?: LastOk | null },
 ): SyncView {
   const p = st.progress[publicKey];
   if (p && !p.done) return { kind: 'active', p };
@@ -152,6 +155,6 @@ export function syncView(
   if (failed && (!ok || failed.at - ok.at > ROUND_MS)) return { kind: 'failed', ...failed };
   // a Sync now that failed, until a sync works (in the node's words when they came, which name the address)
   if (hand) return failed && (!ok || failed.at >= ok.at) ? { kind: 'failed', ...failed } : { kind: 'failed', at: Date.now(), peer: '', error: hand };
-  if (ok) return { kind: 'ok', at: ok.at, peer: ok.peer };
+  if (ok) return { kind: 'ok', at: ok.at, peer: ok.peer, via: ok.via };
   return { kind: 'never' };
 }
