@@ -10,12 +10,12 @@
 //    {"stream", "post", "emoji"}.
 // Everything here reads values written by strangers: bounded, and anything malformed is ignored.
 import { DrayerError } from '../core/errors.js';
+import { REACTIONS } from '../core/shapes.js';
 import type { DrayerRecord } from '../core/record.js';
 import { encodePost, type Post, POST_TYPE, type PostStore } from './posts.js';
 
 export const REACTION_TYPE = 'reaction';
-/** The reactions the app offers; others in a stream are ignored (counted nowhere). */
-export const REACTIONS = ['👍', '❤️', '😂', '🎉', '😮', '😢'] as const;
+export { REACTIONS };
 /** A value larger than this is not read for links (a reaction is ~100 bytes; a post's links sit in its first bytes). */
 export const MAX_TALK_VAL = 256 * 1024 + 1024;
 const MAX_KEY = 4096;

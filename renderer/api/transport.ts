@@ -23,11 +23,13 @@ export type {
   NearbyStream,
   NodeStatus,
   PostView,
+  ReactionCount,
   Ret,
   Settings,
   StreamDetails,
   StreamSummary,
   SyncReport,
+  Thread,
   TimelineItem,
 } from '../../app/node/api';
 export { ApiError } from '../../app/node/api';

@@ -19,6 +19,7 @@ import { FilesTab } from './StreamFiles';
 import { SitePanel } from './SitePanel';
 import { userFiles } from '../lib/files';
 import { FollowState } from './FollowState';
+import { useTalk } from '../stores/talk';
 
 type Tab = 'posts' | 'files' | 'site';
 
@@ -55,7 +56,9 @@ export function StreamPage({ publicKey, tab: routeTab }: { publicKey: string; ta
       );
   }, [publicKey]);
   useEffect(reload, [reload, summary?.records]);
-  const { posts, error } = useStreamPosts(publicKey, details?.lastSeq ?? 0);
+  // read again when the stream changes, or a reply or reaction to one of its posts arrives
+  const talk = useTalk((s) => s.version);
+  const { posts, error } = useStreamPosts(publicKey, (details?.lastSeq ?? 0) * 1e6 + talk);
   const hasSite = !!details?.files.some((f) => f.path === 'index.html');
   const tab: Tab = routeTab === 'files' ? 'files' : routeTab === 'site' && (hasSite || !details) ? 'site' : 'posts';
 
