@@ -55,7 +55,8 @@ function talkOf(lib: Library, roots: { pk: string; key: string }[]): string[] {
   const out: string[] = [];
   for (const r of roots) {
     const t = lib.talk.thread(r.pk, r.key);
-    for (const x of t.replies) out.push(`thread ${r.pk.slice(0, 4)}/${r.key}: ${x.stream_pk.slice(0, 4)}/${x.key} → ${x.to_pk.slice(0, 4)}/${x.to_key} ${x.body}`);
+    for (const x of t.replies)
+      out.push(`thread ${r.pk.slice(0, 4)}/${r.key}: ${x.stream_pk.slice(0, 4)}/${x.key} → ${x.to_pk.slice(0, 4)}/${x.to_key} ${x.body}`);
     const around = lib.talk.around([{ streamKey: r.pk, id: -1, key: r.key }]);
     for (const x of around.reactions) out.push(`react ${r.pk.slice(0, 4)}/${r.key}: ${x.stream_pk.slice(0, 4)} ${x.emoji}`);
     for (const c of around.counts) out.push(`answered ${r.pk.slice(0, 4)}/${r.key}: ${c.n}`);
@@ -73,7 +74,9 @@ function truth(writers: Stream[], roots: { pk: string; key: string }[]): string[
       const l = decodeLinks(r.val).reply;
       if (l && isRoot(l.stream, l.post)) answered.set(`${l.stream.slice(0, 4)}/${l.post}`, (answered.get(`${l.stream.slice(0, 4)}/${l.post}`) ?? 0) + 1);
       if (l && isRoot(l.root.stream, l.root.post))
-        out.push(`thread ${l.root.stream.slice(0, 4)}/${l.root.post}: ${b64(w).slice(0, 4)}/${r.key} → ${l.stream.slice(0, 4)}/${l.post} ${decodePost(r.val).body}`);
+        out.push(
+          `thread ${l.root.stream.slice(0, 4)}/${l.root.post}: ${b64(w).slice(0, 4)}/${r.key} → ${l.stream.slice(0, 4)}/${l.post} ${decodePost(r.val).body}`,
+        );
     }
     for (const r of w.list(REACTION_TYPE)) {
       const x = decodeReaction(r.key, r.val)!;
@@ -98,9 +101,7 @@ test('property: replies, edits, deletes and reactions across three streams synce
           writers.push(Stream.create(path.join(d, `n${i}`, `s${i}.stream`), { name: `S${i}` }));
         }
         for (let i = 0; i < N; i++) {
-          copies.push(
-            writers.map((w, j) => (j === i ? w : Stream.create(path.join(d, `n${i}`, `s${j}.stream`), { followKey: w.publicKey }))),
-          );
+          copies.push(writers.map((w, j) => (j === i ? w : Stream.create(path.join(d, `n${i}`, `s${j}.stream`), { followKey: w.publicKey }))));
           copies[i]!.forEach((s, j) => {
             libs[i]!.addStream({ publicKey: b64(s), file: `s${j}.stream`, owned: i === j });
             libs[i]!.indexStream(s);

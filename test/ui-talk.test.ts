@@ -37,11 +37,12 @@ test('reply from a Home card: the reply shows "Replying to", the writer gets it 
     const box = card.getByPlaceholder('Reply to Ada Lovelace…');
     await box.waitFor();
     await box.fill('I bring strawberries 🍓 and a blanket. سأحضر الشاي أيضاً');
+    await shoot(page, 'talk-reply-editor-light-wide');
     await card.getByRole('button', { name: 'Reply', exact: true }).last().click();
     await page.getByText('Reply posted').waitFor();
     const reply = page.getByRole('article', { name: 'Post by Bo Chen' }).filter({ hasText: 'strawberries' });
     await reply.waitFor();
-    assert.match(await reply.locator('.post-replying').innerText(), /Replying to Ada Lovelace/);
+    assert.match(await reply.locator('.post-replying').innerText(), /Replying to\s+Ada Lovelace/);
     // the original counts it, and its link opens the thread
     await card.getByRole('link', { name: '1 reply' }).waitFor();
     await card.getByRole('link', { name: '1 reply' }).click();
@@ -69,6 +70,8 @@ test('react: pick, count, yours pressed, who reacted on hover and on focus, take
     assert.equal(await party.getAttribute('aria-pressed'), 'false');
     assert.match((await party.getAttribute('aria-label'))!, /^Celebrate: 1 \(Ada Lovelace\)$/);
     await card.getByRole('button', { name: 'React' }).click();
+    await card.getByRole('group', { name: 'Reactions' }).waitFor();
+    await shoot(page, 'talk-picker-light-wide');
     await card.getByRole('group', { name: 'Reactions' }).getByRole('button', { name: 'Celebrate' }).click();
     await until(page, `document.querySelector('.reaction-mine .reaction-count')?.textContent === '2'`);
     assert.equal(await party.getAttribute('aria-pressed'), 'true');
@@ -102,9 +105,19 @@ for (const v of VIEWS) {
     if (before.replies.length < 3) {
       await ada.call('syncNow', { publicKey: boKey });
       const first = (await ada.call('thread', { streamKey: adaKey, key: rootKey })).replies[0]!;
-      await ada.call('post', { publicKey: adaKey, title: '', body: 'Perfect, strawberries it is. I will bring a knife.', replyTo: { streamKey: boKey, key: first.key } });
+      await ada.call('post', {
+        publicKey: adaKey,
+        title: '',
+        body: 'Perfect, strawberries it is. I will bring a knife.',
+        replyTo: { streamKey: boKey, key: first.key },
+      });
       await bo.call('syncNow', { publicKey: adaKey });
-      await bo.call('post', { publicKey: boKey, title: '', body: 'Also: should we meet at the north gate at noon?', replyTo: { streamKey: adaKey, key: rootKey } });
+      await bo.call('post', {
+        publicKey: boKey,
+        title: '',
+        body: 'Also: should we meet at the north gate at noon?',
+        replyTo: { streamKey: adaKey, key: rootKey },
+      });
       await bo.call('react', { publicKey: boKey, streamKey: adaKey, key: rootKey, emoji: '👍' });
     }
     const t = await bo.call('thread', { streamKey: adaKey, key: rootKey });
@@ -121,7 +134,7 @@ for (const v of VIEWS) {
       const focused = page.locator('.thread-focused article');
       assert.match(await focused.innerText(), /Perfect, strawberries/);
       assert.equal(await page.locator('.thread-nested .thread-focused').count(), 1, 'the answer to a reply is nested');
-      assert.match(await focused.locator('.post-replying').innerText(), /Replying to Bo Chen/);
+      assert.match(await focused.locator('.post-replying').innerText(), /Replying to\s+Bo Chen/);
       // the replies in time order
       const texts = await page.locator('.thread-item article').allInnerTexts();
       assert.deepEqual(
@@ -135,3 +148,38 @@ for (const v of VIEWS) {
     });
   });
 }
+
+test('a reply to your post, with the window in the background, is a notification "NAME replied to you" that opens the thread', async () => {
+  await ada.call('setSettings', { notifications: true });
+  await ui.withApp(ada.url, async ({ page, context, problems }) => {
+    await context.grantPermissions(['notifications'], { origin: new URL(ada.url).origin });
+    // record every Notification made, with the window in the background (as test/ui-keys.test.ts does)
+    await context.addInitScript(`(() => {
+      const Real = window.Notification;
+      const made = [];
+      window.__notifications = made;
+      function Recorded(title, options) {
+        const n = new Real(title, options);
+        made.push({ title, body: options && options.body, n });
+        return n;
+      }
+      Object.defineProperty(Recorded, 'permission', { get: () => Real.permission });
+      Recorded.requestPermission = (...a) => Real.requestPermission(...a);
+      Recorded.prototype = Real.prototype;
+      window.Notification = Recorded;
+      Object.defineProperty(Document.prototype, 'visibilityState', { get: () => 'hidden', configurable: true });
+      Document.prototype.hasFocus = () => false;
+    })()`);
+    await page.reload();
+    await page.getByRole('article', { name: 'Picnic on Saturday?' }).waitFor();
+    const reply = await bo.call('post', { publicKey: boKey, title: '', body: 'Count me in for the cake.', replyTo: { streamKey: adaKey, key: rootKey } });
+    await ada.call('syncNow', { publicKey: boKey });
+    await until(page, 'window.__notifications.length > 0');
+    const made = (await page.evaluate('window.__notifications.map((x) => ({ title: x.title, body: x.body }))')) as { title: string; body: string }[];
+    assert.deepEqual(made, [{ title: 'Bo Chen replied to you', body: 'Count me in for the cake.' }]);
+    await page.evaluate('window.__notifications[0].n.onclick(new Event("click"))');
+    await page.locator('.thread-focused article').filter({ hasText: 'Count me in for the cake.' }).waitFor();
+    assert.ok(page.url().includes(encodeURIComponent(reply.key)));
+    assert.deepEqual(problems.errors, []);
+  });
+});

@@ -164,7 +164,11 @@ function ThreadView({ thread, focused, focusedKey }: { thread: Thread | null; fo
         <section className="thread-replies" aria-label={replies.length === 1 ? '1 reply' : `${replies.length} replies`}>
           <h2 className="thread-count">{replies.length === 1 ? '1 reply' : `${replies.length} replies`}</h2>
           {replies.map((r) => (
-            <div key={`${r.streamKey}/${r.key}`} className={r.depth === 1 ? 'thread-item thread-nested' : 'thread-item'} ref={isAt(r, focusedKey) ? focusRef : undefined}>
+            <div
+              key={`${r.streamKey}/${r.key}`}
+              className={r.depth === 1 ? 'thread-item thread-nested' : 'thread-item'}
+              ref={isAt(r, focusedKey) ? focusRef : undefined}
+            >
               {isAt(r, focusedKey) ? <div className="thread-focused">{focused}</div> : card(r, r.depth === 0)}
             </div>
           ))}
