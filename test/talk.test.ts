@@ -170,3 +170,32 @@ test('replies and reactions across two nodes: thread, nesting, counts, an edited
     await Promise.all([a.stop(), b.stop()]);
   }
 });
+
+test('a library.db of schema 4 is upgraded: replies and reactions its streams already hold are found', async () => {
+  const { default: Database } = await import('better-sqlite3');
+  const d = tmpDir();
+  let lib = Library.open(d);
+  const a = Stream.create(path.join(d, 'a.stream'), { name: 'A' });
+  lib.addStream({ publicKey: b64(a), file: 'a.stream', owned: true, name: 'A' });
+  const root = a.get(POST_TYPE, addPost(a, { title: 'Root', body: 'r' }).key)!;
+  a.put(POST_TYPE, 'r1', encodeLinkedPost({ title: '', body: 'one' }, { reply: replyTo(b64(a), root) }));
+  setReaction(a, { stream: b64(a), post: root.key }, '😮');
+  lib.indexStream(a);
+  lib.close();
+  // back to schema 4, as the version before conversations left it: every post indexed, no replies table
+  const db = new Database(path.join(d, 'library.db'));
+  db.exec(`DROP TRIGGER timeline_replies_delete; DROP TABLE replies; DROP TABLE reactions; PRAGMA user_version = 4;`);
+  db.close();
+  lib = Library.open(d);
+  lib.indexStream(a); // what the node does for each stream at start
+  assert.deepEqual(
+    lib.talk.thread(b64(a), root.key).replies.map((r) => r.key),
+    ['r1'],
+  );
+  assert.deepEqual(
+    lib.talk.around([{ streamKey: b64(a), id: root.id, key: root.key }]).reactions.map((x) => x.emoji),
+    ['😮'],
+  );
+  a.close();
+  lib.close();
+});
