@@ -8,6 +8,7 @@ import { Library } from '../app/node/library.js';
 import { Stream } from '../app/store/store.js';
 import { addPost, decodePost, POST_TYPE } from '../app/store/posts.js';
 import { decodeLinks, decodeReaction, encodeLinkedPost, REACTION_TYPE, reactionKey, replyTo, setReaction } from '../app/store/talk.js';
+import { keyName, parseKey } from '../app/core/keys.js';
 import { tmpDir, utf8 } from './helpers.js';
 
 async function startNode(name: string): Promise<DrayerNode> {
@@ -149,6 +150,11 @@ test('replies and reactions across two nodes: thread, nesting, counts, an edited
       const me = tl.find((t) => t.key === r1.key)!;
       assert.deepEqual(me.replyTo && [me.replyTo.streamName, me.replyTo.key, me.replyTo.changed], ['Ada', root.key, undefined], who);
     }
+    // the phone page: each reply says what it answers (its own stream by name, another by its key's words)
+    const page = await (await fetch(`${urlOf(a)}/${Buffer.from(sa.publicKey, 'base64').toString('base64url')}/`)).text();
+    assert.ok(page.includes('in reply to Ada'), 'a reply to the stream itself');
+    assert.ok(page.includes(`in reply to ${keyName(parseKey(sb.publicKey))}`), 'a reply to another stream');
+    assert.equal(page.match(/in reply to/g)?.length, 2);
     // the original edited after the reply: the reply says so
     await a.call('editPost', { publicKey: sa.publicKey, key: root.key, title: 'Lunch?', body: 'Who is in? (at 12:30)' });
     await b.call('syncNow', { publicKey: sa.publicKey });
