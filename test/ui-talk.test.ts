@@ -151,6 +151,7 @@ for (const v of VIEWS) {
 
 test('a reply to your post, with the window in the background, is a notification "NAME replied to you" that opens the thread', async () => {
   await ada.call('setSettings', { notifications: true });
+  await ada.call('syncNow', { publicKey: boKey }); // what Bo wrote before is not news: only the reply below arrives
   await ui.withApp(ada.url, async ({ page, context, problems }) => {
     await context.grantPermissions(['notifications'], { origin: new URL(ada.url).origin });
     // record every Notification made, with the window in the background (as test/ui-keys.test.ts does)
