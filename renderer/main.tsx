@@ -5,6 +5,7 @@ import './styles/app.css';
 import './styles/tools.css';
 import './styles/follow.css';
 import './styles/posts.css';
+import './styles/emoji.css';
 import './styles/calm.css';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';

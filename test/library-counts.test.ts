@@ -82,7 +82,8 @@ test('a library.db of schema 2 gets each stream’s count from its timeline rows
   const file = path.join(dir, 'library.db');
   const db = new Database(file);
   db.exec(
-    `DROP TRIGGER timeline_count_insert; DROP TRIGGER timeline_count_delete; DROP TABLE stream_posts; ALTER TABLE streams DROP COLUMN about; ALTER TABLE streams DROP COLUMN avatar;`,
+    `DROP TRIGGER timeline_count_insert; DROP TRIGGER timeline_count_delete; DROP TABLE stream_posts; ALTER TABLE streams DROP COLUMN about; ALTER TABLE streams DROP COLUMN avatar;` +
+      ` DROP TRIGGER timeline_replies_delete; DROP TABLE replies; DROP TABLE reactions;`,
   );
   db.pragma('user_version = 2');
   db.close();

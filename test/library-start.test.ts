@@ -100,7 +100,8 @@ test('an upgrade of library.db says that it runs and how long it took; a new lib
   assert.equal(said.length, 0, said.join(' | '));
   const db = new Database(path.join(dir, 'library.db'));
   db.exec(
-    `DROP TRIGGER timeline_count_insert; DROP TRIGGER timeline_count_delete; DROP TABLE stream_posts; ALTER TABLE streams DROP COLUMN about; ALTER TABLE streams DROP COLUMN avatar;`,
+    `DROP TRIGGER timeline_count_insert; DROP TRIGGER timeline_count_delete; DROP TABLE stream_posts; ALTER TABLE streams DROP COLUMN about; ALTER TABLE streams DROP COLUMN avatar;` +
+      ` DROP TRIGGER timeline_replies_delete; DROP TABLE replies; DROP TABLE reactions;`,
   );
   db.pragma('user_version = 2');
   db.close();

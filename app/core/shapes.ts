@@ -33,3 +33,6 @@ export type PortMapStatus =
   | { state: 'mapped'; via: 'UPnP' | 'NAT-PMP'; router: string; externalAddress: string | null; ports: MappedPort[]; leaseS: number; renewals: number }
   | { state: 'no-router'; message: string }
   | { state: 'refused'; via: 'UPnP' | 'NAT-PMP'; router: string; message: string };
+
+/** The reactions offered on a post (issue 21; app/store/talk.ts): others found in a stream count nowhere. */
+export const REACTIONS = ['👍', '❤️', '😂', '🎉', '😮', '😢'] as const;

@@ -135,6 +135,27 @@ export interface PostView {
    * body are empty): what happened and what to do. Absent when the post reads normally.
    */
   unavailable?: string;
+  /** a reply: the post it answers (issue 21; `changed`: that post was edited or deleted since) */
+  replyTo?: { streamKey: string; key: string; streamName: string; changed?: boolean };
+  /** replies this computer holds to this post */
+  replies?: number;
+  /** reactions to it, per emoji, in the order of REACTIONS */
+  reactions?: ReactionCount[];
+}
+
+/** One emoji's reactions to a post: how many, and who (at most 20 named; `count` counts all). */
+export interface ReactionCount {
+  emoji: string;
+  count: number;
+  by: { streamKey: string; name: string }[];
+}
+
+/** A thread (`thread`): its root (null when this computer does not hold it) and the replies held, nested one level. */
+export interface Thread {
+  root: TimelineItem | null;
+  rootRef: { streamKey: string; key: string };
+  /** by time under their top-level reply; depth 1: answers a reply (deeper answers are shown at depth 1 too) */
+  replies: (TimelineItem & { depth: 0 | 1 })[];
 }
 
 export interface TimelineItem extends PostView {
@@ -240,7 +261,12 @@ export interface DrayerRequests {
   rotateReadKey: [{ publicKey: string }, { readLink: string; records: number; files: number }];
   streamDetails: [{ publicKey: string }, StreamDetails];
   setStreamInfo: [{ publicKey: string; name?: string; about?: string }, StreamSummary];
-  post: [{ publicKey: string; title: string; body: string }, PostView];
+  /** `replyTo`: the post this one answers (any stream's; this computer must hold it) */
+  post: [{ publicKey: string; title: string; body: string; replyTo?: { streamKey: string; key: string } }, PostView];
+  /** react to a post as stream `publicKey` (yours), replacing its reaction to it; emoji null takes it back */
+  react: [{ publicKey: string; streamKey: string; key: string; emoji: string | null }, ReactionCount[]];
+  /** the thread a post belongs to: its root and every reply this computer holds */
+  thread: [{ streamKey: string; key: string }, Thread];
   editPost: [{ publicKey: string; key: string; title: string; body: string }, PostView];
   deletePost: [{ publicKey: string; key: string }, boolean];
   listPosts: [{ publicKey: string; limit?: number; offset?: number }, PostView[]];
@@ -357,6 +383,8 @@ export const METHODS: readonly Method[] = [
   'deletePost',
   'listPosts',
   'getPost',
+  'react',
+  'thread',
   'follow',
   'unfollow',
   'syncNow',

@@ -6,6 +6,7 @@ import type { Stream } from '../store/store.js';
 import { DrayerError, isDrayerError } from '../core/errors.js';
 import { splitExcerpt } from './timeline-text.js';
 import { SEALED_TYPE } from '../core/private.js';
+import { REACTION_TYPE } from '../store/talk.js';
 import { openFeedRow, readerOf, SEALED_ROW_EXTRA } from './private-streams.js';
 
 // what library.ts counts a stream's posts with (a private stream's opened where its read key is here)
@@ -78,6 +79,23 @@ export const MIGRATIONS: string[] = [
   // 4: each stream's about and avatar beside its name, so one not opened yet (just after start) shows them.
   `ALTER TABLE streams ADD COLUMN about TEXT NOT NULL DEFAULT '';
    ALTER TABLE streams ADD COLUMN avatar TEXT NOT NULL DEFAULT '';`,
+  // 5: conversations (issue 21, library-talk.ts): what each reply answers and its thread's root, and
+  // every stream's reactions. A reply's row leaves with its timeline row. Every stream is read again
+  // once (its index state dropped), so replies and reactions already held are found.
+  `CREATE TABLE replies (
+     stream_pk TEXT NOT NULL, id INTEGER NOT NULL,
+     to_pk TEXT NOT NULL, to_key TEXT NOT NULL, to_hash TEXT NOT NULL, root_pk TEXT NOT NULL, root_key TEXT NOT NULL,
+     PRIMARY KEY (stream_pk, id)) WITHOUT ROWID;
+   CREATE INDEX replies_root ON replies (root_pk, root_key);
+   CREATE INDEX replies_to ON replies (to_pk, to_key);
+   CREATE TRIGGER timeline_replies_delete AFTER DELETE ON timeline BEGIN
+     DELETE FROM replies WHERE stream_pk = old.stream_pk AND id = old.id;
+   END;
+   CREATE TABLE reactions (
+     stream_pk TEXT NOT NULL, id INTEGER NOT NULL, to_pk TEXT NOT NULL, to_key TEXT NOT NULL, emoji TEXT NOT NULL, ts INTEGER NOT NULL,
+     PRIMARY KEY (stream_pk, id)) WITHOUT ROWID;
+   CREATE INDEX reactions_to ON reactions (to_pk, to_key);
+   DELETE FROM index_state;`,
 ];
 
 export interface StreamSettings {
@@ -132,6 +150,11 @@ export interface RebuildReport {
 export type StreamRow = { pk: string; file: string; owned: number; name: string; added: number; settings: string; about?: string; avatar?: string };
 export type TimelineRow = { stream_pk: string; stream_name: string; key: string; id: number; ts: number; mod: number; title: string; body: string };
 export type FeedRow = { id: number; prev: number; type: string; key: string; ts: number; mod: number; val: Buffer | null };
+
+export function clampLimit(n: number | undefined, dflt: number, max: number): number {
+  if (n === undefined || !Number.isFinite(n)) return dflt;
+  return Math.max(0, Math.min(Math.floor(n), max));
+}
 
 export function parseJson(text: string): unknown {
   try {
@@ -206,14 +229,14 @@ function deepFreeze<T>(v: T): T {
 
 /** Each stream's change-feed read, prepared once (it ran for every change indexed). */
 const feeds = new WeakMap<Stream, Database.Statement>();
-/** The feed's rows from `since` to `last`, with values of `type` up to `maxVal` bytes; a private stream's opened where its read key is here (private-streams.ts). */
+/** The feed's rows from `since` to `last`, with values of `type` (and reactions) up to `maxVal` bytes; a private stream's opened where its read key is here (private-streams.ts). */
 export function feedStatement(stream: Stream): { iterate(type: string, maxVal: number, since: number, last: number): IterableIterator<FeedRow> } {
   let st = feeds.get(stream);
   if (!st)
     feeds.set(
       stream,
       (st = stream.db.prepare(
-        `SELECT id, prev, type, key, ts, mod, CASE WHEN type = ? AND length(val) <= ? THEN val END AS val FROM records WHERE seq > ? AND seq <= ? ORDER BY seq`,
+        `SELECT id, prev, type, key, ts, mod, CASE WHEN type IN (?, '${REACTION_TYPE}') AND length(val) <= ? THEN val END AS val FROM records WHERE seq > ? AND seq <= ? ORDER BY seq`,
       )),
     );
   const feed = st;

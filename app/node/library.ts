@@ -9,9 +9,11 @@ import { DrayerError } from '../core/errors.js';
 import { decodePost, POST_TYPE } from '../store/posts.js';
 import type { DrayerRecord } from '../core/record.js';
 import { Stream } from '../store/store.js';
+import { TalkIndex } from './library-talk.js';
 import { excerpt, ftsQuery, makeSnippet, searchTerms, splitExcerpt } from './timeline-text.js';
 import {
   checkPublicKey,
+  clampLimit,
   feedStatement,
   LibrarySettings,
   livePosts,
@@ -36,17 +38,11 @@ import {
 /** Post values larger than this are indexed as empty posts (the writer never makes them; a rogue one could). */
 const MAX_POST_VAL = 1024 * 1024;
 /** Flush indexed rows to the library every so many rows or bytes, so memory stays bounded. */
-const FLUSH_ROWS = 2000;
+const [FLUSH_ROWS, FLUSH_BYTES] = [2000, 16 * 1024 * 1024];
 /** A change of at most this many records is indexed in one transaction (noteApplied). */
 const SMALL_CHANGE = 64;
-const FLUSH_BYTES = 16 * 1024 * 1024;
 /** Search ranks at most this many matches, the newest indexed (see search()). */
 export const RANKED = 1000;
-
-function clampLimit(n: number | undefined, dflt: number, max: number): number {
-  if (n === undefined || !Number.isFinite(n)) return dflt;
-  return Math.max(0, Math.min(Math.floor(n), max));
-}
 
 export class Library {
   readonly dataDir: string;
@@ -57,6 +53,8 @@ export class Library {
   /** getStream's answers (null: not in the library), until the stream list is written */
   private readonly entries = new Map<string, StreamEntry | null>();
   private readonly settings: LibrarySettings;
+  /** replies and reactions (library-talk.ts) */
+  readonly talk: TalkIndex;
 
   private constructor(dataDir: string, file: string, db: Database.Database) {
     this.dataDir = dataDir;
@@ -64,6 +62,7 @@ export class Library {
     this.db = db;
     this.st = this.prepare();
     this.settings = new LibrarySettings(db);
+    this.talk = new TalkIndex(db);
   }
 
   /** Open the library of a data directory, creating the directory and library.db if missing. */
@@ -206,6 +205,7 @@ export class Library {
   removeStream(publicKey: string): void {
     this.streamsTx(() => {
       this.st.postsDropStream.run(publicKey);
+      this.talk.dropStream(publicKey);
       this.st.stateDrop.run(publicKey);
       this.st.cursorsDropStream.run(publicKey);
       this.st.streamDelete.run(publicKey);
@@ -333,6 +333,7 @@ export class Library {
     let dropped = 0;
     for (const r of rows) {
       if (r.id - r.prev > 1) dropped += this.st.postsDropGap.run(pk, r.prev, r.id).changes;
+      this.talk.row(pk, r); // its ID gap too
       if (r.type !== POST_TYPE) continue;
       const p = decodePost(r.val && r.val.length <= MAX_POST_VAL ? r.val : null);
       const rid = this.st.postUpsert.get(pk, r.id, r.key, r.ts, r.mod, p.title, excerpt(p.body)) as number | undefined;
@@ -400,6 +401,7 @@ export class Library {
     }
     removed += this.reconcile(pk, stream);
     this.tx(() => {
+      this.talk.reconcile(pk, stream);
       this.st.stateSet.run(pk, nodeId, since);
       this.refreshEntry(pk, stream, (this.st.streamGet.get(pk) as StreamRow).name);
     });
@@ -419,6 +421,7 @@ export class Library {
     const gone = result.removed.filter((id) => stream.getById(id)?.type !== POST_TYPE);
     const work = () => {
       for (const id of gone) this.st.postDelete.run(pk, id);
+      this.talk.drop(pk, gone);
       this.indexStream(stream);
     };
     // A few records (a post, a follow's first page): one commit for all of it, not three or four
@@ -566,7 +569,7 @@ export class Library {
       }
     }
     this.streamsTx(() => {
-      this.db.exec(`DELETE FROM timeline; DELETE FROM index_state; DELETE FROM cursors;`);
+      this.db.exec(`DELETE FROM timeline; DELETE FROM reactions; DELETE FROM index_state; DELETE FROM cursors;`);
       for (const r of old.values()) if (!found.has(r.pk) && !keepUnreadable.has(r.pk)) this.st.streamDelete.run(r.pk);
       // Free file names first, so two entries can swap files without a UNIQUE clash.
       for (const [pk, f] of found) {

@@ -29,6 +29,7 @@ import { nearbyStreams, startDiscovery, stopDiscovery } from './presence.js';
 import { addNearby, ownAddresses } from './presence-mdns.js';
 import { named, streamPost, streamPosts, timeline } from './reading.js';
 import { cancelSync, syncStream } from './scheduler.js';
+import { around, postReply, react, thread } from './talk.js';
 import { heldBack } from './sync-report.js';
 import { DEFAULT_SETTINGS, entryOf, expandHome, pausedError, settingsOf, streamOf, syncModeOf, writableOf, type NodeState } from './state.js';
 import { avatarPath, details, entrySummary, summary } from './views.js';
@@ -82,7 +83,8 @@ export function apiMethods(n: NodeState): Handlers {
       return summary(n, formatKey(s.publicKey));
     },
     // Group commit: posts arriving together share a transaction; each answer waits for the disk.
-    post: async ({ publicKey, title, body }) => {
+    post: async ({ publicKey, title, body, replyTo }) => {
+      if (replyTo) return postReply(n, publicKey, title, body, replyTo);
       const s = streamOf(n, publicKey);
       const reader = readerOf(s); // a private stream's post is sealed (private-writes.ts)
       if (reader) return privatePost(n, s, reader, title, body);
@@ -106,8 +108,21 @@ export function apiMethods(n: NodeState): Handlers {
       if (ok) afterChange(n, s, { stored: s.changesSince(before).records, removed: old ? [old.id] : [] }, true);
       return ok;
     },
-    listPosts: ({ publicKey, limit, offset }) => streamPosts(n, publicKey, limit, offset),
-    getPost: ({ publicKey, key }) => streamPost(n, publicKey, key),
+    // posts are shown with what they answer, their replies and reactions (talk.ts)
+    listPosts: async ({ publicKey, limit, offset }) => {
+      const pk = formatKey(streamOf(n, publicKey).publicKey);
+      return around(
+        n,
+        (await streamPosts(n, publicKey, limit, offset)).map((p) => ({ ...p, streamKey: pk })),
+      ).map(({ streamKey: _pk, ...p }) => p);
+    },
+    getPost: async ({ publicKey, key }) => {
+      const p = await streamPost(n, publicKey, key);
+      const pk = formatKey(streamOf(n, publicKey).publicKey);
+      return p && around(n, [{ ...p, streamKey: pk }]).map(({ streamKey: _pk, ...q }) => q)[0]!;
+    },
+    react: (a) => react(n, a),
+    thread: ({ streamKey, key }) => thread(n, streamKey, key),
     follow: (a) => follow(n, a),
     unfollow: ({ publicKey, deleteData }) => unfollow(n, publicKey, deleteData),
     syncNow: async ({ publicKey }) => {
@@ -201,7 +216,7 @@ export function apiMethods(n: NodeState): Handlers {
       afterWrite(n, s, before);
       return summary(n, pk);
     },
-    timeline: ({ limit, before }) => timeline(n, limit, before),
+    timeline: async ({ limit, before }) => around(n, await timeline(n, limit, before)),
     search: ({ query, limit }) => named(n.library.search(query, { limit }), n),
     nearby: () => nearbyStreams(n),
     addNearby: ({ address }) => addNearby(n, address),

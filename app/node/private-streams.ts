@@ -6,6 +6,7 @@
 import { readLink, SEAL_OVERHEAD, SEALED_TYPE } from '../core/private.js';
 import { toPgpWords } from '../core/pgpwords.js';
 import { POST_TYPE } from '../store/posts.js';
+import { REACTION_TYPE } from '../store/talk.js';
 import { isPrivate, readKeyBesideSync, StreamView } from '../store/private-view.js';
 import type { Stream } from '../store/store.js';
 
@@ -53,7 +54,12 @@ export function openFeedRow(v: StreamView, r: FeedRow): FeedRow {
   if (r.type !== SEALED_TYPE || !r.val) return r;
   try {
     const o = v.readKey!.open(r.val, r.key);
-    return { ...r, type: o.type, key: o.key, val: o.type === POST_TYPE ? Buffer.from(o.val.buffer, o.val.byteOffset, o.val.byteLength) : null };
+    return {
+      ...r,
+      type: o.type,
+      key: o.key,
+      val: o.type === POST_TYPE || o.type === REACTION_TYPE ? Buffer.from(o.val.buffer, o.val.byteOffset, o.val.byteLength) : null,
+    };
   } catch {
     return r; // one that does not open is not a post the timeline can show
   }

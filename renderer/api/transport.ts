@@ -23,12 +23,14 @@ export type {
   NearbyStream,
   NodeStatus,
   PostView,
+  ReactionCount,
   Ret,
   Settings,
   StreamDetails,
   StreamSummary,
   SourceKind,
   SyncReport,
+  Thread,
   TimelineItem,
 } from '../../app/node/api';
 export { ApiError } from '../../app/node/api';

@@ -18,6 +18,7 @@ import { copyText } from './CopyButton';
 import { ErrorBoundary } from './ErrorBoundary';
 import { Menu, type MenuItem } from './Menu';
 import { PostEditor } from './PostEditor';
+import { PostActions, ReplyingTo } from './PostTalk';
 import { RelativeTime } from './RelativeTime';
 import { Lock } from './Lock';
 import { useStreams } from '../stores/streams';
@@ -32,6 +33,8 @@ export interface PostCardProps {
   onSave: (item: TimelineItem, title: string, body: string) => Promise<void>;
   /** the post's own page: the whole post, never collapsed, no link to itself */
   standalone?: boolean;
+  /** shown in its thread: no "N replies" link to the thread itself, no "Replying to" for a direct reply */
+  inThread?: boolean;
 }
 
 /** Collapsed height, in lines of body text (UI.md: "collapse after ~12 lines"). */
@@ -73,7 +76,7 @@ export function PostCard(props: PostCardProps) {
   );
 }
 
-function PostCardInner({ item, own, onOpenStream, onDelete, loadFull, onSave, standalone = false }: PostCardProps) {
+function PostCardInner({ item, own, onOpenStream, onDelete, loadFull, onSave, standalone = false, inThread = false }: PostCardProps) {
   const [editing, setEditing] = useState<{ title: string; body: string } | null>(null);
   const [state, setState] = useState(() => opened.get(openedKey(item)) ?? { expanded: false });
   const [loading, setLoading] = useState(false);
@@ -213,6 +216,7 @@ function PostCardInner({ item, own, onOpenStream, onDelete, loadFull, onSave, st
           />
         ) : (
           <>
+            {inThread ? null : <ReplyingTo item={item} />}
             {item.title ? (
               <h3 id={titleId} className="post-title" dir="auto">
                 {item.title}
@@ -229,6 +233,7 @@ function PostCardInner({ item, own, onOpenStream, onDelete, loadFull, onSave, st
                 {loading ? 'Loading…' : collapsed ? 'Show more' : 'Show less'}
               </button>
             ) : null}
+            <PostActions item={item} inThread={inThread} />
           </>
         )}
       </div>

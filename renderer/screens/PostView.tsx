@@ -1,8 +1,10 @@
 // A post's own page (its permalink, #/post/<stream>/<key>): the whole post, never collapsed, its
 // pictures, and who wrote it, read whole from the node (the timeline keeps only excerpts). It
 // follows edits as they arrive, and says so plainly when the post is not (or no longer) here.
-import { useCallback, useEffect, useState } from 'react';
-import type { PostView as Post, TimelineItem } from '../api/transport';
+// Below it, its thread (issue 21): the root and every reply this computer holds, by time, nested
+// one level as Mastodon does; the post opened is the one shown whole.
+import { useCallback, useEffect, useRef, useState } from 'react';
+import type { PostView as Post, Thread, TimelineItem } from '../api/transport';
 import { transport } from '../api';
 import { Icon } from '../components/Icon';
 import { PostCard } from '../components/PostCard';
@@ -12,6 +14,7 @@ import { useStreams } from '../stores/streams';
 import { useTimeline } from '../stores/timeline';
 import { useUnread } from '../stores/unread';
 import { useUi } from '../stores/ui';
+import { useTalk } from '../stores/talk';
 
 export function PostView({ publicKey, postKey }: { publicKey: string; postKey: string }) {
   const summary = useStreams((s) => s.byKey[publicKey]);
@@ -20,6 +23,20 @@ export function PostView({ publicKey, postKey }: { publicKey: string; postKey: s
   const [post, setPost] = useState<Post | null | undefined>(undefined);
   const [error, setError] = useState<string | null>(null);
   const name = pendingName || summary?.name || 'Unnamed stream';
+  const version = useTalk((s) => s.version);
+  const [thread, setThread] = useState<Thread | null>(null);
+  useEffect(() => {
+    let live = true;
+    transport()
+      .call('thread', { streamKey: publicKey, key: postKey })
+      .then(
+        (t) => live && setThread(t),
+        () => live && setThread(null), // the post itself still shows; its error says why
+      );
+    return () => {
+      live = false;
+    };
+  }, [publicKey, postKey, version, summary?.records]);
 
   const load = useCallback(() => {
     transport()
@@ -64,22 +81,26 @@ export function PostView({ publicKey, postKey }: { publicKey: string; postKey: s
     );
   } else {
     const item: TimelineItem = { ...post, streamKey: publicKey, streamName: name };
+    const focused = (
+      <PostCard
+        item={item}
+        own={!!summary?.owned}
+        standalone
+        inThread={!thread?.root || thread.root.key === postKey}
+        onOpenStream={(pk) => navigate({ name: 'stream', publicKey: pk })}
+        onDelete={(it) => openDialog({ kind: 'deletePost', item: it, then: back })}
+        loadFull={async (it) => ({ title: it.title, body: it.body })}
+        onSave={async (it, t, b) => {
+          await useTimeline.getState().edit(it, t, b);
+          toast('Post updated');
+          load();
+        }}
+      />
+    );
     content = (
       <>
         {error ? <ErrorBanner text={error} onRetry={load} /> : null}
-        <PostCard
-          item={item}
-          own={!!summary?.owned}
-          standalone
-          onOpenStream={(pk) => navigate({ name: 'stream', publicKey: pk })}
-          onDelete={(it) => openDialog({ kind: 'deletePost', item: it, then: back })}
-          loadFull={async (it) => ({ title: it.title, body: it.body })}
-          onSave={async (it, t, b) => {
-            await useTimeline.getState().edit(it, t, b);
-            toast('Post updated');
-            load();
-          }}
-        />
+        <ThreadView thread={thread} focused={focused} focusedKey={{ streamKey: publicKey, key: postKey }} />
         <button type="button" className="button button-quiet post-view-more" onClick={() => navigate({ name: 'stream', publicKey })}>
           All posts of{' '}
           <bdi className="post-view-name" title={name}>
@@ -99,5 +120,60 @@ export function PostView({ publicKey, postKey }: { publicKey: string; postKey: s
       </header>
       {content}
     </>
+  );
+}
+
+const isAt = (p: { streamKey: string; key: string }, q: { streamKey: string; key: string }) => p.streamKey === q.streamKey && p.key === q.key;
+
+/** The root, then the replies (one level of nesting); the opened post is `focused`, drawn by the page. */
+function ThreadView({ thread, focused, focusedKey }: { thread: Thread | null; focused: React.ReactNode; focusedKey: { streamKey: string; key: string } }) {
+  const byKey = useStreams((s) => s.byKey);
+  const { navigate, openDialog, toast } = useUi();
+  const focusRef = useRef<HTMLDivElement>(null);
+  const isRoot = !thread || isAt(thread.rootRef, focusedKey);
+  // a reply opened from elsewhere: scrolled into view under its thread's start
+  useEffect(() => {
+    if (!isRoot && thread) focusRef.current?.scrollIntoView({ block: 'center' });
+  }, [isRoot, !!thread]); // eslint-disable-line react-hooks/exhaustive-deps
+  const card = (it: TimelineItem, inThread: boolean) => (
+    <PostCard
+      item={it}
+      own={!!byKey[it.streamKey]?.owned}
+      inThread={inThread}
+      onOpenStream={(pk) => navigate({ name: 'stream', publicKey: pk })}
+      onDelete={(x) => openDialog({ kind: 'deletePost', item: x })}
+      loadFull={(x) => useTimeline.getState().fullPost(x)}
+      onSave={async (x, t, b) => {
+        await useTimeline.getState().edit(x, t, b);
+        toast('Post updated');
+      }}
+    />
+  );
+  const replies = thread?.replies ?? [];
+  return (
+    <div className="thread">
+      {isRoot ? (
+        focused
+      ) : thread?.root ? (
+        <div className="thread-root">{card(thread.root, true)}</div>
+      ) : (
+        <p className="thread-missing">The post this conversation starts from is not on this computer.</p>
+      )}
+      {!isRoot && !replies.some((r) => isAt(r, focusedKey)) ? <div className="thread-focused">{focused}</div> : null}
+      {replies.length > 0 ? (
+        <section className="thread-replies" aria-label={replies.length === 1 ? '1 reply' : `${replies.length} replies`}>
+          <h2 className="thread-count">{replies.length === 1 ? '1 reply' : `${replies.length} replies`}</h2>
+          {replies.map((r) => (
+            <div
+              key={`${r.streamKey}/${r.key}`}
+              className={r.depth === 1 ? 'thread-item thread-nested' : 'thread-item'}
+              ref={isAt(r, focusedKey) ? focusRef : undefined}
+            >
+              {isAt(r, focusedKey) ? <div className="thread-focused">{focused}</div> : card(r, r.depth === 0)}
+            </div>
+          ))}
+        </section>
+      ) : null}
+    </div>
   );
 }

@@ -20,6 +20,7 @@ import { SitePanel } from './SitePanel';
 import { userFiles } from '../lib/files';
 import { FollowState } from './FollowState';
 import { Lock } from '../components/Lock';
+import { useTalk } from '../stores/talk';
 
 type Tab = 'posts' | 'files' | 'site';
 
@@ -57,7 +58,9 @@ export function StreamPage({ publicKey, tab: routeTab }: { publicKey: string; ta
   }, [publicKey]);
   // a blind copy given its read key reads what it held: same records, new posts
   useEffect(reload, [reload, summary?.records, summary?.private]);
-  const { posts, error } = useStreamPosts(publicKey, `${details?.lastSeq ?? 0} ${summary?.private ?? ''}`);
+  // read again when the stream changes, or a reply or reaction to one of its posts arrives
+  const talk = useTalk((s) => s.version);
+  const { posts, error } = useStreamPosts(publicKey, `${details?.lastSeq ?? 0} ${summary?.private ?? ''} ${talk}`);
   const hasSite = !!details?.files.some((f) => f.path === 'index.html');
   const tab: Tab = routeTab === 'files' ? 'files' : routeTab === 'site' && (hasSite || !details) ? 'site' : 'posts';
 

@@ -5,6 +5,7 @@ import type { DrayerEvent } from '../api/transport';
 import { useSettings } from './settings';
 import { useStreams } from './streams';
 import { useSync } from './sync';
+import { useTalk } from './talk';
 import { useTimeline } from './timeline';
 import { useUi } from './ui';
 
@@ -53,6 +54,7 @@ export function connectEvents(): () => void {
     local = remote = false;
     const pks = [...touched];
     touched.clear();
+    useTalk.getState().bump(); // a reply or a reaction may be about a post of any stream
     // The post first: with hundreds of streams, their list (asked for and drawn again) would hold back its card.
     void useTimeline
       .getState()

@@ -1,7 +1,7 @@
 // Desktop notifications for new posts in followed streams, while the window is in the background:
 // posts a refresh brings from elsewhere (behind the "new posts" pill, or shown at once in an empty
 // timeline), when the node's notifications setting is on and
-// the browser allows them. Clicking one opens the stream.
+// the browser allows them. Clicking one opens the stream (a reply to you: its thread).
 import { useSettings } from './settings';
 import { useStreams } from './streams';
 import { useTimeline } from './timeline';
@@ -59,7 +59,10 @@ export function connectNotifications(): () => void {
     const items = fresh.map((id) => st.posts[id]!).filter((p) => p && !useStreams.getState().byKey[p.streamKey]?.owned);
     if (!items.length) return;
     const first = items[0]!;
-    const n = new Notification(items.length === 1 ? first.streamName || 'New post' : `${items.length} new posts`, {
+    // a reply to one of your posts says so, and opens its thread (issue 21)
+    const toYou = items.length === 1 && !!first.replyTo && !!useStreams.getState().byKey[first.replyTo.streamKey]?.owned;
+    const title = toYou ? `${first.streamName || 'Someone'} replied to you` : items.length === 1 ? first.streamName || 'New post' : `${items.length} new posts`;
+    const n = new Notification(title, {
       body:
         items.length === 1
           ? (first.title || first.body).slice(0, 140)
@@ -71,7 +74,7 @@ export function connectNotifications(): () => void {
     });
     n.onclick = () => {
       window.focus();
-      useUi.getState().navigate({ name: 'stream', publicKey: first.streamKey });
+      useUi.getState().navigate(toYou ? { name: 'post', publicKey: first.streamKey, key: first.key } : { name: 'stream', publicKey: first.streamKey });
       n.close();
     };
   });

@@ -8,8 +8,9 @@ import type { Statement } from 'better-sqlite3';
 import { CHUNK_SIZE, FILE_TYPE, listFiles, normalizeFilePath, openFileStream, rawFileBody, statFile, type FileEntry } from '../../store/files.js';
 import { metadataOnlyFile, OPEN_LIMITS, openFile, OpenError, openFileRange, openValues, rangeIsMissing, type OpenOptions } from '../open.js';
 import { isDrayerError } from '../../core/errors.js';
-import { formatKey, streamName } from '../../core/keys.js';
-import { listPosts, POST_TYPE } from '../../store/posts.js';
+import { formatKey, keyName, parseKey, streamName } from '../../core/keys.js';
+import { POST_TYPE, postView } from '../../store/posts.js';
+import { decodeLinks } from '../../store/talk.js';
 import type { Stream } from '../../store/store.js';
 import { indexPage, streamPage, streamPageCsp } from './webpage.js';
 import { randomBytes } from '../../core/crypto.js';
@@ -260,12 +261,19 @@ function sendPage(ctx: RouteContext, page: number): void {
   const files = listFiles(s);
   const avatar = avatarFile(s, info.avatar);
   const nonce = Buffer.from(randomBytes(16)).toString('base64');
+  const name = streamName(info.name, s.publicKey);
+  const pk = formatKey(s.publicKey);
+  // a reply says what it answers: this stream by its name, another by its key's words (the server knows no other names)
+  const posts = s.list(POST_TYPE, { order: 'ts', limit: POSTS_PER_PAGE, offset: (page - 1) * POSTS_PER_PAGE }).map((r) => {
+    const to = decodeLinks(r.val).reply?.stream;
+    return { ...postView(r), ...(to ? { inReplyTo: to === pk ? name : keyName(parseKey(to)) } : {}) };
+  });
   const html = streamPage({
-    name: streamName(info.name, s.publicKey),
+    name,
     about: typeof info.about === 'string' ? info.about : '',
-    publicKey: formatKey(s.publicKey),
+    publicKey: pk,
     urlKey: Buffer.from(s.publicKey).toString('base64url'),
-    posts: listPosts(s, { limit: POSTS_PER_PAGE, offset: (page - 1) * POSTS_PER_PAGE }),
+    posts,
     page,
     totalPosts: s.count(POST_TYPE),
     pageSize: POSTS_PER_PAGE,

@@ -62,6 +62,7 @@ article > header { display: flex; align-items: center; gap: 10px; margin-bottom:
 article > header .mini { width: 32px; height: 32px; font-size: 13px; }
 article > header .who { display: flex; flex-direction: column; line-height: 1.25; min-width: 0; }
 article > header .who b { font-weight: 600; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+article p.reply { margin: 8px 0 0; }
 article h3.title { font-size: 1.12rem; line-height: 1.3; margin: 8px 0 4px; }
 .body > * { margin: 0; }
 .body > * + * { margin-top: .6em; }
@@ -138,7 +139,8 @@ export interface StreamPageInput {
   urlKey: string;
   /** the avatar image among the stream's files, when it has one */
   avatar?: string;
-  posts: PostView[];
+  /** `inReplyTo`: a reply's "in reply to" (the name of the stream it answers, or that stream's key words) */
+  posts: (PostView & { inReplyTo?: string })[];
   /** 1-based */
   page: number;
   totalPosts: number;
@@ -184,6 +186,7 @@ export function streamPage(p: StreamPageInput): string {
   for (const post of p.posts) {
     parts.push('<article>');
     parts.push(`<header>${avatar('mini')}<span class="who"><b>${escapeHtml(title)}</b>${timeElement(post.ts)}</span></header>`);
+    if (post.inReplyTo) parts.push(`<p class="meta reply">&#8617; in reply to ${escapeHtml(cleanName(post.inReplyTo))}</p>`);
     if (post.title) parts.push(`<h3 class="title">${escapeHtml(post.title)}</h3>`);
     if (post.body) parts.push(`<div class="body">${postBody(post.body, filesBase)}</div>`);
     parts.push('</article>');

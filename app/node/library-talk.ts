@@ -1,0 +1,131 @@
+// The library's index of conversations (issue 21): which posts answer which (thread lookup by
+// root), and each stream's reactions (by the post reacted to). Rebuilt from the stream files like
+// the timeline: library.ts hands it every feed row it indexes and every id it drops. A reply's
+// row goes with its timeline row (a trigger, migration 5); reactions are dropped here by id, by
+// ID gap and, as a safety net, by a count of the stream's live reactions.
+import type Database from 'better-sqlite3';
+import type { Stream } from '../store/store.js';
+import { POST_TYPE } from '../store/posts.js';
+import { decodeLinks, decodeReaction, REACTION_TYPE } from '../store/talk.js';
+import { readerOf } from './private-streams.js';
+import type { FeedRow, TimelineRow } from './library-schema.js';
+
+/** Replies a thread lists at most (its newest are kept past this; a thread of thousands stays one query). */
+export const THREAD_MAX = 5000;
+/** Names listed per emoji of a post (the count counts all). */
+const WHO_MAX = 20;
+
+export type ThreadRow = TimelineRow & { to_pk: string; to_key: string; to_hash: string };
+export interface ReplyLink {
+  stream_pk: string;
+  id: number;
+  to_pk: string;
+  to_key: string;
+  to_hash: string;
+  to_name: string | null;
+}
+export interface ReactionRow {
+  to_pk: string;
+  to_key: string;
+  emoji: string;
+  stream_pk: string;
+  name: string | null;
+}
+
+export class TalkIndex {
+  private readonly st;
+
+  constructor(db: Database.Database) {
+    this.st = {
+      linkPut: db.prepare(`INSERT OR REPLACE INTO replies (stream_pk, id, to_pk, to_key, to_hash, root_pk, root_key) VALUES (?, ?, ?, ?, ?, ?, ?)`),
+      linkDrop: db.prepare(`DELETE FROM replies WHERE stream_pk = ? AND id = ?`),
+      reactPut: db.prepare(`INSERT OR REPLACE INTO reactions (stream_pk, id, to_pk, to_key, emoji, ts) VALUES (?, ?, ?, ?, ?, ?)`),
+      // a key is unique among a stream's live records: another id for the same post is an older version
+      reactSameKey: db.prepare(`DELETE FROM reactions WHERE stream_pk = ? AND to_pk = ? AND to_key = ? AND id != ?`),
+      reactDrop: db.prepare(`DELETE FROM reactions WHERE stream_pk = ? AND id = ?`),
+      reactDropGap: db.prepare(`DELETE FROM reactions WHERE stream_pk = ? AND id > ? AND id < ?`),
+      reactDropStream: db.prepare(`DELETE FROM reactions WHERE stream_pk = ?`),
+      reactCount: db.prepare(`SELECT count(*) FROM reactions WHERE stream_pk = ?`).pluck(),
+      reactKeepOnly: db.prepare(`DELETE FROM reactions WHERE stream_pk = ? AND id NOT IN (SELECT value FROM json_each(?))`),
+      thread: db.prepare(
+        `SELECT t.stream_pk, coalesce(s.name, '') AS stream_name, t.key, t.id, t.ts, t.mod, t.title, t.body, r.to_pk, r.to_key, r.to_hash
+         FROM replies r JOIN timeline t ON t.stream_pk = r.stream_pk AND t.id = r.id LEFT JOIN streams s ON s.pk = t.stream_pk
+         WHERE r.root_pk = ? AND r.root_key = ? ORDER BY t.ts DESC, t.stream_pk, t.id LIMIT ${THREAD_MAX}`,
+      ),
+      post: db.prepare(
+        `SELECT t.stream_pk, coalesce(s.name, '') AS stream_name, t.key, t.id, t.ts, t.mod, t.title, t.body
+         FROM timeline t LEFT JOIN streams s ON s.pk = t.stream_pk WHERE t.stream_pk = ? AND t.key = ?`,
+      ),
+      links: db.prepare(
+        `SELECT r.stream_pk, r.id, r.to_pk, r.to_key, r.to_hash, s.name AS to_name FROM replies r LEFT JOIN streams s ON s.pk = r.to_pk
+         WHERE (r.stream_pk, r.id) IN (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?))`,
+      ),
+      replyCounts: db.prepare(
+        `SELECT to_pk, to_key, count(*) AS n FROM replies
+         WHERE (to_pk, to_key) IN (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?)) GROUP BY to_pk, to_key`,
+      ),
+      reactions: db.prepare(
+        `SELECT x.to_pk, x.to_key, x.emoji, x.stream_pk, s.name FROM reactions x LEFT JOIN streams s ON s.pk = x.stream_pk
+         WHERE (x.to_pk, x.to_key) IN (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?)) ORDER BY x.ts`,
+      ),
+    };
+  }
+
+  /** A feed row being indexed (its value read when it is a post or a reaction, library-schema.ts feedStatement). */
+  row(pk: string, r: FeedRow): void {
+    if (r.id - r.prev > 1) this.st.reactDropGap.run(pk, r.prev, r.id); // the record's signed ID gap: nothing lives in it
+    if (r.type === POST_TYPE) {
+      const reply = decodeLinks(r.val).reply;
+      if (reply) this.st.linkPut.run(pk, r.id, reply.stream, reply.post, reply.hash, reply.root.stream, reply.root.post);
+      else this.st.linkDrop.run(pk, r.id);
+    } else if (r.type === REACTION_TYPE) {
+      const x = decodeReaction(r.key, r.val);
+      if (!x) {
+        this.st.reactDrop.run(pk, r.id); // a malformed (or no longer readable) reaction counts nowhere
+        return;
+      }
+      this.st.reactSameKey.run(pk, x.stream, x.post, r.id);
+      this.st.reactPut.run(pk, r.id, x.stream, x.post, x.emoji, r.mod);
+    }
+  }
+
+  /** Records gone from the stream (a store removes them without a feed row). */
+  drop(pk: string, ids: number[]): void {
+    for (const id of ids) this.st.reactDrop.run(pk, id);
+  }
+
+  dropStream(pk: string): void {
+    this.st.reactDropStream.run(pk);
+  }
+
+  /** Reactions no longer live in the stream leave (as library.ts reconcile() does for posts). */
+  reconcile(pk: string, s: Stream): number {
+    const v = readerOf(s);
+    const live = v ? v.ofType(REACTION_TYPE).map((r) => r.id) : (s.db.prepare(`SELECT id FROM records WHERE type = ?`).pluck().all(REACTION_TYPE) as number[]);
+    if ((this.st.reactCount.get(pk) as number) <= live.length) return 0;
+    return this.st.reactKeepOnly.run(pk, JSON.stringify(live)).changes;
+  }
+
+  /** The root's timeline row (null when not held) and the newest THREAD_MAX replies naming it as root. */
+  thread(rootPk: string, rootKey: string): { root: TimelineRow | null; replies: ThreadRow[] } {
+    return { root: (this.st.post.get(rootPk, rootKey) as TimelineRow | undefined) ?? null, replies: this.st.thread.all(rootPk, rootKey) as ThreadRow[] };
+  }
+
+  /** What the UI shows around posts: what each answers, how many answer it, its reactions. */
+  around(posts: { streamKey: string; id: number; key: string }[]): {
+    links: ReplyLink[];
+    counts: { to_pk: string; to_key: string; n: number }[];
+    reactions: ReactionRow[];
+  } {
+    if (posts.length === 0) return { links: [], counts: [], reactions: [] };
+    const ids = JSON.stringify(posts.map((p) => [p.streamKey, p.id]));
+    const keys = JSON.stringify(posts.map((p) => [p.streamKey, p.key]));
+    return {
+      links: this.st.links.all(ids) as ReplyLink[],
+      counts: this.st.replyCounts.all(keys) as { to_pk: string; to_key: string; n: number }[],
+      reactions: this.st.reactions.all(keys) as ReactionRow[],
+    };
+  }
+}
+
+export { WHO_MAX };
