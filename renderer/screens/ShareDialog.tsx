@@ -12,6 +12,7 @@ import { useStreams } from '../stores/streams';
 import { useUi } from '../stores/ui';
 import { phoneUrls } from '../lib/files';
 import { WordGrid } from '../components/KeyBackupFlow';
+import { transport } from '../api';
 
 type Pane = 'phone' | 'computer';
 
@@ -162,8 +163,56 @@ export function ShareDialog({ publicKey }: { publicKey: string }) {
           <p className="share-words">
             <span className="keybox-label">Fingerprint</span> <span className="mono">{details.fingerprint}</span>
           </p>
+          {details.owned && details.readLink ? <RotateAccess publicKey={publicKey} /> : null}
         </div>
       )}
     </Dialog>
+  );
+}
+
+/**
+ * Rotate access (DESIGN §8): a new read key, every record sealed again under it. Said in one
+ * sentence before it is done, since whoever holds the current link stops reading from then on.
+ */
+function RotateAccess({ publicKey }: { publicKey: string }) {
+  const [step, setStep] = useState<'closed' | 'confirm' | 'busy'>('closed');
+  const [error, setError] = useState<string | null>(null);
+  const rotate = async () => {
+    setStep('busy');
+    setError(null);
+    try {
+      const r = await transport().call('rotateReadKey', { publicKey });
+      await useStreams.getState().loadDetails(publicKey);
+      useUi.getState().toast(`New read link made; ${r.records} records sealed again. Send it to everyone who should keep reading.`);
+      setStep('closed');
+    } catch (e) {
+      setError(messageOf(e));
+      setStep('confirm');
+    }
+  };
+  if (step === 'closed')
+    return (
+      <div className="share-rotate">
+        <button type="button" className="link-button" onClick={() => setStep('confirm')}>
+          Rotate access…
+        </button>
+      </div>
+    );
+  return (
+    <div className="share-rotate share-rotate-open" role="group" aria-labelledby="rotate-title">
+      <p id="rotate-title" className="share-rotate-text">
+        A new read key seals every post again: whoever has the current read link keeps what they already read but reads nothing
+        new or edited, so send the new link to everyone who should keep reading.
+      </p>
+      {error ? <ErrorBanner text={error} /> : null}
+      <div className="form-actions">
+        <button type="button" className="button button-quiet" onClick={() => setStep('closed')} disabled={step === 'busy'}>
+          Keep the current key
+        </button>
+        <button type="button" className="button button-danger" onClick={() => void rotate()} disabled={step === 'busy'}>
+          {step === 'busy' ? 'Rotating…' : 'Rotate access'}
+        </button>
+      </div>
+    </div>
   );
 }
