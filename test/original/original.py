@@ -4,7 +4,16 @@
 #   original.py make FILE N       an original stream of N publicSocialPost records (key title, value text)
 #   original.py fixture FILE      the small file under test/fixtures/original/
 #   original.py serve FILE PORT   serve FILE on 127.0.0.1:PORT (its HTTP API); prints "ready" when up
-import os, sys, time
+#   original.py read FILE PUBKEY URL
+#                                 follow PUBKEY into FILE, sync it from URL (its httpSync), and print
+#                                 its publicSocialPost records as its apps read them: one JSON line each
+import functools, json, os, sys, time
+
+import msgpack
+
+# drayer.py was written for msgpack-python 0.x, whose unpackb gave raw bytes (raw=True) by default and
+# it indexes records by b'id', b'type'...; Debian's is 1.0 (raw=False by default): give it 0.x's default.
+msgpack.unpackb = functools.partial(msgpack.unpackb, raw=True)
 
 sys.path.insert(0, os.environ["DRAYER_ORIGINAL_SRC"])
 import drayer  # noqa: E402
@@ -27,6 +36,17 @@ elif cmd == "fixture":
     s["settings"] = {"theme": "dark", "n": 3}
     s["last"] = "(its delete fails in this snapshot: validateRecord refuses the record it writes)"
     print("made", flush=True)
+    os._exit(0)
+elif cmd == "read":
+    s = drayer.DrayerStream(fn, pubkey=sys.argv[3])
+    s.httpSync(sys.argv[4])
+    c = s.getConn().cursor()
+    # as qdrake.py lists posts (key, timestamp, value), each read back through its API, which validates it
+    c.execute('SELECT key, timestamp FROM record WHERE type="publicSocialPost" ORDER BY id desc')
+    for key, ts in c.fetchall():
+        body = s.rawGetItemByKey(key, "publicSocialPost").decode("utf8")
+        print(json.dumps({"title": key, "ts": ts, "body": body}), flush=True)
+    print("done", flush=True)
     os._exit(0)
 elif cmd == "serve":
     drayer.startServer(int(sys.argv[3]))

@@ -9,7 +9,7 @@ import { CHUNK_SIZE, FILE_TYPE, listFiles, normalizeFilePath, openFileStream, ra
 import { metadataOnlyFile, OPEN_LIMITS, openFile, OpenError, openFileRange, openValues, rangeIsMissing, type OpenOptions } from '../open.js';
 import { isDrayerError } from '../../core/errors.js';
 import { formatKey, streamName } from '../../core/keys.js';
-import { listPosts, POST_TYPE } from '../../store/posts.js';
+import { listPosts, POST_TYPES } from '../../store/posts.js';
 import type { Stream } from '../../store/store.js';
 import { indexPage, streamPage, streamPageCsp } from './webpage.js';
 import { randomBytes } from '../../core/crypto.js';
@@ -246,7 +246,9 @@ function generatedPage(ctx: RouteContext): void | Promise<void> {
   const page = pageText === null ? 1 : parseUint(pageText, 'The page number');
   if (page < 1 || page > MAX_PAGE_NUMBER) throw new HttpError(400, `The page number must be from 1 to ${MAX_PAGE_NUMBER}.`);
   // A metadata-only copy fetches the posts on the page first; any it cannot get show empty.
-  const unread = ctx.opener ? s.list(POST_TYPE, { order: 'ts', limit: POSTS_PER_PAGE, offset: (page - 1) * POSTS_PER_PAGE }).filter((r) => r.val === null) : [];
+  const unread = ctx.opener
+    ? s.list(POST_TYPES, { order: 'ts', limit: POSTS_PER_PAGE, offset: (page - 1) * POSTS_PER_PAGE }).filter((r) => r.val === null)
+    : [];
   if (unread.length) return openValues(s, unread, openOptions(ctx)).then(() => sendPage(ctx, page));
   sendPage(ctx, page);
 }
@@ -264,7 +266,7 @@ function sendPage(ctx: RouteContext, page: number): void {
     urlKey: Buffer.from(s.publicKey).toString('base64url'),
     posts: listPosts(s, { limit: POSTS_PER_PAGE, offset: (page - 1) * POSTS_PER_PAGE }),
     page,
-    totalPosts: s.count(POST_TYPE),
+    totalPosts: s.count(POST_TYPES),
     pageSize: POSTS_PER_PAGE,
     files: files.slice(0, FILES_LISTED),
     moreFiles: Math.max(0, files.length - FILES_LISTED),
