@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { DrayerNode } from '../app/node/node.js';
 import { decode } from '@msgpack/msgpack';
 import { Stream } from '../app/store/store.js';
+import { addPost } from '../app/store/posts.js';
 import { quotePlusKey } from '../app/net/sync-original.js';
 import { netnsAvailable, NETNS_SKIP_REASON, runInNetns } from './netns.js';
 import { DRAYER_BIN, runDrayer, tmpDir } from './helpers.js';
@@ -180,6 +181,15 @@ test('the real original Drayer follows a compatible stream and reads its posts b
     ['A long one', 'x'.repeat(100_000)],
   ])
     assert.equal((await runDrayer(['post', file, '--title', title!, '--body', body!])).code, 0);
+  // and more than the 100 records an answer of ours held (issue 20.6): the original takes them all in one pull
+  const more = Stream.open(file);
+  try {
+    more.db.transaction(() => {
+      for (let i = 1; i <= 250; i++) addPost(more, { title: `Many ${i}`, body: `post ${i} of many` }, { original: true });
+    })();
+  } finally {
+    more.close();
+  }
   // one namespace: our node serves on 127.0.0.1:33126 (it multicasts nothing: --no-discovery), the original pulls
   const script = `
     "${process.execPath}" "${DRAYER_BIN}" serve --data "${data}" --host 127.0.0.1 --port 33126 --no-discovery > "${dir}/serve.log" 2>&1 &
@@ -195,9 +205,13 @@ test('the real original Drayer follows a compatible stream and reads its posts b
     .split('\n')
     .filter((l) => l.startsWith('{'))
     .map((l) => JSON.parse(l) as { title: string; body: string });
-  assert.deepEqual(read.map((p) => `${p.title}|${p.body.length > 60 ? p.body.length : p.body}`).sort(), [
-    'A long one|100000',
-    'First (2)|Same title, another post',
-    'First|Written by Drayer, read by the original. مرحبا',
-  ]);
+  assert.equal(read.length, 253, 'every post, in the one pull the original made');
+  assert.deepEqual(
+    read
+      .filter((p) => !p.title.startsWith('Many '))
+      .map((p) => `${p.title}|${p.body.length > 60 ? p.body.length : p.body}`)
+      .sort(),
+    ['A long one|100000', 'First (2)|Same title, another post', 'First|Written by Drayer, read by the original. مرحبا'],
+  );
+  assert.equal(read.find((p) => p.title === 'Many 250')?.body, 'post 250 of many');
 });
