@@ -7,6 +7,9 @@
 #   original.py read FILE PUBKEY URL
 #                                 follow PUBKEY into FILE, sync it from URL (its httpSync), and print
 #                                 its publicSocialPost records as its apps read them: one JSON line each
+#   original.py mirror FILE PUBKEY URL PORT
+#                                 follow PUBKEY into FILE, sync it from URL, then serve it on
+#                                 127.0.0.1:PORT (its webAccess serves the stream's files); prints "ready"
 import functools, json, os, sys, time
 
 import msgpack
@@ -48,6 +51,13 @@ elif cmd == "read":
         print(json.dumps({"title": key, "ts": ts, "body": body}), flush=True)
     print("done", flush=True)
     os._exit(0)
+elif cmd == "mirror":
+    s = drayer.DrayerStream(fn, pubkey=sys.argv[3])
+    s.httpSync(sys.argv[4])
+    drayer.startServer(int(sys.argv[5]))
+    print("ready", flush=True)
+    while True:
+        time.sleep(3600)
 elif cmd == "serve":
     drayer.startServer(int(sys.argv[3]))
     s = drayer.DrayerStream(fn)
