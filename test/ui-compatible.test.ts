@@ -17,7 +17,7 @@ test('a stream is made compatible with the original Drayer from its page; its ne
     await sw.waitFor();
     assert.equal(await sw.isChecked(), false, 'off by default');
     await sw.click();
-    for (let t0 = Date.now(); !(await sw.isChecked()); ) {
+    for (let t0 = Date.now(); !(await sw.isChecked());) {
       if (Date.now() - t0 > 10_000) assert.fail('the switch stayed off');
       await new Promise((r) => setTimeout(r, 50));
     }
