@@ -11,7 +11,7 @@ import { rotateCommand } from './rotate-command.js';
 import { fsError } from './input.js';
 import { guardOutputs, note, print } from './output.js';
 import { getCommand, lsCommand, postCommand, putCommand, rmCommand } from './record-commands.js';
-import { createCommand, exportCommand, importCommand, infoCommand, linkCommand, serversCommand, verifyCommand } from './stream-commands.js';
+import { compatibleCommand, createCommand, exportCommand, importCommand, infoCommand, linkCommand, serversCommand, verifyCommand } from './stream-commands.js';
 import { type Command, commands, type Options, type OptionSpec, registerCommand, UsageError } from './table.js';
 
 // The built-in commands, in the order `drayer help` lists them (help itself comes last).
@@ -21,6 +21,7 @@ for (const c of [
   linkCommand,
   rotateCommand,
   serversCommand,
+  compatibleCommand,
   postCommand,
   putCommand,
   getCommand,

@@ -9,6 +9,9 @@ export const postCommand: Command = {
   name: 'post',
   usage: 'post FILE --title T (--body B | --body-file F)',
   summary: 'add a post (prints its key)',
+  details:
+    'In a stream set compatible with the original Drayer ("drayer compatible FILE on"), the post is\n' +
+    "written in the original's shape: a publicSocialPost record keyed by its title.",
   options: { title: { type: 'string' }, body: { type: 'string' }, 'body-file': { type: 'string' } },
   positionals: [1, 1],
   async run({ args: [file], opts }) {
@@ -16,8 +19,8 @@ export const postCommand: Command = {
     if (title === undefined) throw new UsageError('post needs --title.', commands.get('post'));
     const [which, v] = oneOf(opts, 'body', 'body-file', 'post');
     const body = which === 'body' ? v : readInput(v).toString('utf8');
-    const { addPost } = await import('../store/posts.js');
-    await withView(file!, (v) => print(addPost(v, { title, body }).key));
+    const { addPost, isCompatible } = await import('../store/posts.js');
+    await withView(file!, (v) => print(addPost(v, { title, body }, { original: !v.private && isCompatible(v.stream) }).key));
   },
 };
 
@@ -103,7 +106,7 @@ export const lsCommand: Command = {
   options: { type: { type: 'string' }, ...jsonOption },
   positionals: [1, 1],
   async run({ args: [file], opts }) {
-    const { POST_TYPE, decodePost } = await import('../store/posts.js');
+    const { isPostType, decodePostOf } = await import('../store/posts.js');
     const { SEALED_NOTE, SEALED_TYPE } = await import('../store/private-view.js');
     await withView(file!, async (v) => {
       const s = v.stream;
@@ -126,7 +129,7 @@ export const lsCommand: Command = {
               size: r.val ? r.val.length : null,
               hash: Buffer.from(r.hash).toString('hex'),
             };
-            if (type === POST_TYPE) row.title = decodePost(r.val).title;
+            if (isPostType(type)) row.title = decodePostOf(r.type, r.key, r.val).title;
             if (type === SEALED_TYPE && v.access === 'sealed') Object.assign(row, { sealed: true, title: SEALED_NOTE });
             // where the read key is held, a record still sealed is one that does not open ("drayer get" says why)
             else if (type === SEALED_TYPE && v.access === 'reader') Object.assign(row, { sealed: true, title: 'damaged: does not open with the read key' });

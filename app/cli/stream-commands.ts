@@ -25,17 +25,23 @@ function fileSize(file: string): number {
 
 export const createCommand: Command = {
   name: 'create',
-  usage: 'create FILE [--name N] [--about A] [--private]',
+  usage: 'create FILE [--name N] [--about A] [--private | --compatible]',
   summary: 'create a new stream (prints its public key; a private one, its read link too)',
   details:
     'A --private stream is sealed: only holders of its read key read it, and mirrors without it carry,\n' +
     'verify and serve it as ciphertext. The read key is kept in FILE.readkey; the read link\n' +
-    '(drayer:KEY#r=READKEY, printed on the second line) gives it to the people who may read.',
-  options: { name: { type: 'string' }, about: { type: 'string' }, private: { type: 'boolean' } },
+    '(drayer:KEY#r=READKEY, printed on the second line) gives it to the people who may read.\n' +
+    '--compatible: its posts are written so the original Drayer\'s apps read them (see "drayer help compatible").',
+  options: { name: { type: 'string' }, about: { type: 'string' }, private: { type: 'boolean' }, compatible: { type: 'boolean' } },
   positionals: [1, 1],
   async run({ args: [file], opts }) {
     const { Stream } = await import('../store/store.js');
     const create = { name: str(opts, 'name'), about: str(opts, 'about') };
+    if (opts.private === true && opts.compatible === true)
+      throw new UsageError(
+        'A private stream cannot be compatible with the original Drayer, which reads only clear posts: give one of the two.',
+        commands.get('create'),
+      );
     if (opts.private === true) {
       const { createPrivateStream, readLink } = await import('../store/private-view.js');
       const { stream, readKey } = await createPrivateStream(file!, create);
@@ -53,6 +59,7 @@ export const createCommand: Command = {
     }
     const s = Stream.create(file!, create);
     try {
+      if (opts.compatible === true) s.setMeta((await import('../store/posts.js')).COMPATIBLE_META, 1);
       print(formatKey(s.publicKey));
       note(`Created ${file}. Its secret key is in ${file}.privatekey: back it up and keep it private, since whoever has it can write to this stream.`);
     } finally {
@@ -195,6 +202,38 @@ export const serversCommand: Command = {
       }
       if (opts.json) return printJson({ file: file!, primaryServers: servers });
       for (const x of servers) print(x.url);
+    }),
+};
+
+export const compatibleCommand: Command = {
+  name: 'compatible',
+  usage: 'compatible FILE [on | off]',
+  summary: "show or set whether new posts are written so the original Drayer's apps read them",
+  details:
+    "On, a new post is a publicSocialPost record: its key is its title (the body's first line when it\n" +
+    'has none, with " (2)" added when another post has it), its value the text. An edit keeps that shape;\n' +
+    'a changed title moves the post to the new key. Posts written before keep their shape. Off: new\n' +
+    'posts are Drayer posts (JSON), which the original carries but its apps do not show.',
+  positionals: [1, 2],
+  run: ({ args: [file, to] }) =>
+    withStream(file!, async (s) => {
+      const { COMPATIBLE_META, isCompatible } = await import('../store/posts.js');
+      if (to !== undefined) {
+        if (to !== 'on' && to !== 'off') throw new UsageError(`Say "on" or "off", not "${to}".`, commands.get('compatible'));
+        if (!s.writable)
+          throw new DrayerError(
+            'NOT_WRITABLE',
+            `${file} is a mirror: its secret key (${file}.privatekey) is not here, and only its writer posts to it. Nothing was changed.`,
+          );
+        const { isPrivate } = await import('../store/private-view.js');
+        if (to === 'on' && isPrivate(s))
+          throw new DrayerError(
+            'INVALID_ARGUMENT',
+            `${file} is a private stream: its posts are sealed, and the original Drayer reads only clear ones. Nothing was changed.`,
+          );
+        s.setMeta(COMPATIBLE_META, to === 'on' ? 1 : null);
+      }
+      print(isCompatible(s) ? "on: new posts are written in the original Drayer's shape" : 'off: new posts are Drayer posts');
     }),
 };
 

@@ -94,6 +94,7 @@ export const API_SCHEMAS = {
     announcePrivately: z.boolean().optional(),
     dht: z.boolean().optional(),
     sources: z.array(url).max(64).optional(),
+    compatible: z.boolean().optional(),
   }),
   getSettings: none,
   setSettings: z.strictObject({

@@ -28,6 +28,8 @@ export interface StreamSummary {
   announcePrivately: boolean;
   /** findable on the internet: announced on the Mainline DHT while the node's DHT is on (Settings.dht) */
   dht: boolean;
+  /** "Compatible with the original Drayer": new posts are written in its shape (publicSocialPost); set only when on, and when the file is open */
+  compatible?: boolean;
   /** `latest`: N of a copy that keeps the N newest posts and files (0 for any other) */
   partial: { minId: number; minMod: number; metaOnly: boolean; latest?: number };
   /** URLs the user gave to sync this stream from */
@@ -307,7 +309,7 @@ export interface DrayerRequests {
   addNearby: [{ address: string }, { address: string; port: number; name: string; streams: number }];
   setPrimaryServers: [{ publicKey: string; servers: PrimaryServer[] }, PrimaryServer[]];
   setStreamSettings: [
-    { publicKey: string; serve?: boolean; announce?: boolean; announcePrivately?: boolean; dht?: boolean; sources?: string[] },
+    { publicKey: string; serve?: boolean; announce?: boolean; announcePrivately?: boolean; dht?: boolean; sources?: string[]; compatible?: boolean },
     StreamSummary,
   ];
   getSettings: [void, Settings];

@@ -229,22 +229,24 @@ function deepFreeze<T>(v: T): T {
 
 /** Each stream's change-feed read, prepared once (it ran for every change indexed). */
 const feeds = new WeakMap<Stream, Database.Statement>();
-/** The feed's rows from `since` to `last`, with values of `type` (and reactions) up to `maxVal` bytes; a private stream's opened where its read key is here (private-streams.ts). */
-export function feedStatement(stream: Stream): { iterate(type: string, maxVal: number, since: number, last: number): IterableIterator<FeedRow> } {
+/** The feed's rows from `since` to `last`, with values of `types` (and reactions) up to `maxVal` bytes; a private stream's opened where its read key is here (private-streams.ts). */
+export function feedStatement(stream: Stream): {
+  iterate(types: readonly [string, string], maxVal: number, since: number, last: number): IterableIterator<FeedRow>;
+} {
   let st = feeds.get(stream);
   if (!st)
     feeds.set(
       stream,
       (st = stream.db.prepare(
-        `SELECT id, prev, type, key, ts, mod, CASE WHEN type IN (?, '${REACTION_TYPE}') AND length(val) <= ? THEN val END AS val FROM records WHERE seq > ? AND seq <= ? ORDER BY seq`,
+        `SELECT id, prev, type, key, ts, mod, CASE WHEN type IN (?, ?, '${REACTION_TYPE}') AND length(val) <= ? THEN val END AS val FROM records WHERE seq > ? AND seq <= ? ORDER BY seq`,
       )),
     );
   const feed = st;
   return {
-    *iterate(type, maxVal, since, last) {
+    *iterate(types, maxVal, since, last) {
       const v = readerOf(stream);
-      if (!v) return yield* feed.iterate(type, maxVal, since, last) as IterableIterator<FeedRow>;
-      for (const r of feed.iterate(SEALED_TYPE, maxVal + SEALED_ROW_EXTRA, since, last) as IterableIterator<FeedRow>) yield openFeedRow(v, r);
+      if (!v) return yield* feed.iterate(types[0], types[1], maxVal, since, last) as IterableIterator<FeedRow>;
+      for (const r of feed.iterate(SEALED_TYPE, SEALED_TYPE, maxVal + SEALED_ROW_EXTRA, since, last) as IterableIterator<FeedRow>) yield openFeedRow(v, r);
     },
   };
 }

@@ -6,7 +6,7 @@ import Database from 'better-sqlite3';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DrayerError } from '../core/errors.js';
-import { decodePost, POST_TYPE } from '../store/posts.js';
+import { decodePostOf, isPostType, POST_TYPES } from '../store/posts.js';
 import type { DrayerRecord } from '../core/record.js';
 import { Stream } from '../store/store.js';
 import { TalkIndex } from './library-talk.js';
@@ -334,8 +334,8 @@ export class Library {
     for (const r of rows) {
       if (r.id - r.prev > 1) dropped += this.st.postsDropGap.run(pk, r.prev, r.id).changes;
       this.talk.row(pk, r); // its ID gap too
-      if (r.type !== POST_TYPE) continue;
-      const p = decodePost(r.val && r.val.length <= MAX_POST_VAL ? r.val : null);
+      if (!isPostType(r.type)) continue;
+      const p = decodePostOf(r.type, r.key, r.val && r.val.length <= MAX_POST_VAL ? r.val : null);
       const rid = this.st.postUpsert.get(pk, r.id, r.key, r.ts, r.mod, p.title, excerpt(p.body)) as number | undefined;
       if (rid !== undefined) this.st.ftsPut.run(rid, p.title, p.body);
     }
@@ -383,9 +383,9 @@ export class Library {
         bytes = 0;
         removed += this.tx(() => this.writeRows(pk, rows));
       };
-      for (const r of feed.iterate(POST_TYPE, MAX_POST_VAL, since, last)) {
+      for (const r of feed.iterate(POST_TYPES, MAX_POST_VAL, since, last)) {
         batch.push(r);
-        if (r.type === POST_TYPE) indexed++;
+        if (isPostType(r.type)) indexed++;
         bytes += r.val?.length ?? 0;
         if (batch.length >= FLUSH_ROWS || bytes >= FLUSH_BYTES) flush();
       }
@@ -418,7 +418,7 @@ export class Library {
    */
   noteApplied(stream: Stream, result: { stored: DrayerRecord[]; removed: number[] }): void {
     const pk = this.requireEntry(stream);
-    const gone = result.removed.filter((id) => stream.getById(id)?.type !== POST_TYPE);
+    const gone = result.removed.filter((id) => !isPostType(stream.getById(id)?.type ?? ''));
     const work = () => {
       for (const id of gone) this.st.postDelete.run(pk, id);
       this.talk.drop(pk, gone);
@@ -438,7 +438,7 @@ export class Library {
   notePostValues(stream: Stream, records: DrayerRecord[]): void {
     const pk = this.requireEntry(stream);
     const rows = records
-      .filter((r) => r.type === POST_TYPE && r.val)
+      .filter((r) => isPostType(r.type) && r.val)
       .map((r): FeedRow => ({
         id: r.id,
         prev: r.prev,

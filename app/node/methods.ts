@@ -1,7 +1,7 @@
 // The DrayerApi methods: one entry per request of api.ts, each checking its argument and doing
 // the work with the node's parts (follow.ts, holdings.ts, reading.ts, scheduler.ts, views.ts ...).
 import { openView } from '../store/private-view.js';
-import { readerOf } from './private-streams.js';
+import { privacyOf, readerOf } from './private-streams.js';
 import { createPrivate, privateInfo, privatePost } from './private-writes.js';
 import { rotateAccess } from './private-rotate.js';
 import * as fs from 'node:fs';
@@ -14,7 +14,22 @@ import { DrayerError, isDrayerError } from '../core/errors.js';
 import { fingerprint, formatKey } from '../core/keys.js';
 import { parseSecret, secretWords } from '../core/keybackup.js';
 import { cleanName } from '../core/text.js';
-import { editPost, encodePost, newPostKey, POST_TYPE, postView } from '../store/posts.js';
+import {
+  COMPATIBLE_META,
+  editPost,
+  encodeOriginalPost,
+  encodePost,
+  findPost,
+  isCompatible,
+  newPostKey,
+  ORIGINAL_POST_TYPE,
+  originalPostKey,
+  POST_TYPE,
+  postView,
+  type Post,
+} from '../store/posts.js';
+import type { Stream } from '../store/store.js';
+import type { DrayerRecord } from '../core/record.js';
 import { exportStream } from '../store/export.js';
 import { verifyStreamParallel } from '../store/verifier.js';
 import { addBytes, addFile, addPaths, deleteFile, deleteFiles, folderDiff, normalizeFilePath, openFileStream, statFile } from '../store/files.js';
@@ -33,6 +48,32 @@ import { around, postReply, react, thread } from './talk.js';
 import { heldBack } from './sync-report.js';
 import { DEFAULT_SETTINGS, entryOf, expandHome, pausedError, settingsOf, streamOf, syncModeOf, writableOf, type NodeState } from './state.js';
 import { avatarPath, details, entrySummary, summary } from './views.js';
+
+/** Original-shape keys being written now (posts share commits): two posts with one title at once get two keys. */
+const writing = new WeakMap<Stream, Set<string>>();
+
+async function putOriginalPost(s: Stream, p: Post): Promise<DrayerRecord> {
+  let keys = writing.get(s);
+  if (!keys) writing.set(s, (keys = new Set()));
+  const key = originalPostKey(s, p, undefined, keys);
+  keys.add(key);
+  try {
+    return await s.putDurable(ORIGINAL_POST_TYPE, key, encodeOriginalPost(p));
+  } finally {
+    keys.delete(key);
+  }
+}
+
+/** "Compatible with the original Drayer": kept in the stream file (so `drayer post` honours it too); only where posts are written here, in clear. */
+function setCompatible(n: NodeState, pk: string, on: boolean): void {
+  const s = writableOf(n, pk);
+  if (on && privacyOf(s).private)
+    throw new DrayerError(
+      'INVALID_ARGUMENT',
+      'A private stream cannot be compatible with the original Drayer: its posts are sealed, and the original reads only clear ones.',
+    );
+  s.setMeta(COMPATIBLE_META, on ? 1 : null);
+}
 
 export type Handlers = { [M in Method]: (a: DrayerRequests[M][0]) => DrayerRequests[M][1] | Promise<DrayerRequests[M][1]> };
 
@@ -88,7 +129,7 @@ export function apiMethods(n: NodeState): Handlers {
       const s = streamOf(n, publicKey);
       const reader = readerOf(s); // a private stream's post is sealed (private-writes.ts)
       if (reader) return privatePost(n, s, reader, title, body);
-      const r = await s.putDurable(POST_TYPE, newPostKey(), encodePost({ title, body }));
+      const r = isCompatible(s) ? await putOriginalPost(s, { title, body }) : await s.putDurable(POST_TYPE, newPostKey(), encodePost({ title, body }));
       if (s.db.open) afterChange(n, s, { stored: [r], removed: [] }, true); // closed meanwhile (unfollowed): nothing to tell
       return postView(r);
     },
@@ -102,9 +143,9 @@ export function apiMethods(n: NodeState): Handlers {
     deletePost: ({ publicKey, key }) => {
       const s = streamOf(n, publicKey);
       const rs = readerOf(s) ?? s;
-      const old = rs.get(POST_TYPE, key);
+      const old = findPost(rs, key);
       const before = s.lastSeq();
-      const ok = rs.delete(POST_TYPE, key);
+      const ok = old ? rs.delete(old.type, key) : false;
       if (ok) afterChange(n, s, { stored: s.changesSince(before).records, removed: old ? [old.id] : [] }, true);
       return ok;
     },
@@ -227,8 +268,9 @@ export function apiMethods(n: NodeState): Handlers {
       afterChange(n, s, { stored: [record], removed: [] }, true);
       return clean;
     },
-    setStreamSettings: ({ publicKey, serve, announce, announcePrivately, dht, sources }) => {
+    setStreamSettings: ({ publicKey, serve, announce, announcePrivately, dht, sources, compatible }) => {
       const pk = formatKey(streamOf(n, publicKey).publicKey);
+      if (compatible !== undefined) setCompatible(n, pk, compatible);
       const e = entryOf(n, pk);
       const settings = { ...e.settings };
       if (serve !== undefined) settings.serve = serve;

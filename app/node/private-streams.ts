@@ -5,7 +5,7 @@
 // from here: those keep the stored, sealed records, so names stay the key's words there too.
 import { readLink, SEAL_OVERHEAD, SEALED_TYPE } from '../core/private.js';
 import { toPgpWords } from '../core/pgpwords.js';
-import { POST_TYPE } from '../store/posts.js';
+import { POST_TYPE, POST_TYPES } from '../store/posts.js';
 import { REACTION_TYPE } from '../store/talk.js';
 import { isPrivate, readKeyBesideSync, StreamView } from '../store/private-view.js';
 import type { Stream } from '../store/store.js';
@@ -72,7 +72,14 @@ export function livePosts(s: Stream): { count: number; ids(): string } {
     const posts = v.ofType(POST_TYPE);
     return { count: posts.length, ids: () => JSON.stringify(posts.map((r) => r.id)) };
   }
-  return { count: s.count(POST_TYPE), ids: () => s.db.prepare(`SELECT json_group_array(id) FROM records WHERE type = ?`).pluck().get(POST_TYPE) as string };
+  return {
+    count: s.count(POST_TYPES),
+    ids: () =>
+      s.db
+        .prepare(`SELECT json_group_array(id) FROM records WHERE type IN (?, ?)`)
+        .pluck()
+        .get(...POST_TYPES) as string,
+  };
 }
 
 /**

@@ -5,7 +5,7 @@ import type { PostView, TimelineItem } from './api.js';
 import { isLanUrl } from '../net/lan.js';
 import { formatKey, parseKey, streamName } from '../core/keys.js';
 import type { DrayerRecord } from '../core/record.js';
-import { listPosts, POST_TYPE, postView } from '../store/posts.js';
+import { findPost, isPostType, listPosts, POST_TYPES, postView } from '../store/posts.js';
 import type { Stream } from '../store/store.js';
 import { openValue, openValues, type OpenOptions } from '../net/open.js';
 import { configuredSources, sourcesFor } from './sources.js';
@@ -87,7 +87,7 @@ export async function streamPosts(n: NodeState, publicKey: string, limit?: numbe
   const reader = readerOf(s); // a private stream whose read key is here: its posts opened
   if (reader) return listPosts(reader, { limit, offset });
   if (!s.partial.metaOnly) return listPosts(s, { limit, offset });
-  const recs = s.list(POST_TYPE, { order: 'ts', limit, offset });
+  const recs = s.list(POST_TYPES, { order: 'ts', limit, offset });
   const failed = await readPosts(n, s, recs);
   return recs.map((r) => {
     const why = failed.get(r.id);
@@ -99,7 +99,7 @@ export async function streamPosts(n: NodeState, publicKey: string, limit?: numbe
 export async function streamPost(n: NodeState, publicKey: string, key: string): Promise<PostView | null> {
   const s = streamOf(n, publicKey);
   const reader = readerOf(s);
-  const r = (reader ?? s).get(POST_TYPE, String(key));
+  const r = findPost(reader ?? s, String(key));
   if (!r) return null;
   if (reader && !r.val) return { ...postView(r), unavailable: 'this copy holds only the metadata of this private post' };
   // A metadata-only copy fetches it now; when it cannot, the error says why and what to do.
@@ -116,7 +116,7 @@ export async function timeline(n: NodeState, limit?: number, before?: { ts: numb
     const s = n.streams.peek(t.streamKey); // one not opened yet shows what the index holds
     if (s && !metaOnly.has(t.streamKey)) metaOnly.set(t.streamKey, s.partial.metaOnly === true);
     const r = s && metaOnly.get(t.streamKey) ? s.getById(t.id) : undefined;
-    if (r && r.val === null && r.type === POST_TYPE) unread.set(t.streamKey, [...(unread.get(t.streamKey) ?? []), r]);
+    if (r && r.val === null && isPostType(r.type)) unread.set(t.streamKey, [...(unread.get(t.streamKey) ?? []), r]);
   }
   if (unread.size === 0) return named(items, n);
   const failed = new Map<string, string>();

@@ -9,6 +9,7 @@ import type { StreamEntry } from './library-schema.js';
 import { listFiles, normalizeFilePath } from '../store/files.js';
 import type { PartialFilter } from '../store/chains.js';
 import type { Stream, StreamInfo } from '../store/store.js';
+import { isCompatible } from '../store/posts.js';
 import { lastSyncOf } from './sync-report.js';
 import { entryOf, servedStream, settingsOf, streamOf, type NodeState } from './state.js';
 
@@ -87,6 +88,7 @@ export function summary(n: NodeState, pk: string, e = entryOf(n, pk), settings?:
     announce: e.settings.announce !== false,
     announcePrivately: e.settings.announcePrivately === true,
     dht: e.settings.dht === true,
+    ...(isCompatible(s) ? { compatible: true } : {}),
     partial: { minId: partial.minId ?? 0, minMod: partial.minMod ?? 0, metaOnly: partial.metaOnly ?? false, ...(latest ? { latest } : {}) },
     sources: Array.isArray(e.settings.sources) ? e.settings.sources.filter((x): x is string => typeof x === 'string') : sources,
     ...(avatarPath(info.avatar) ? { avatar: avatarPath(info.avatar) } : {}),

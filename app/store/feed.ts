@@ -26,15 +26,25 @@ export interface ChangesPage {
   more: boolean;
 }
 
-/** Records of one type, newest first by `ts` (default) or by `id`, paged. */
-export function list(h: Handle, type: string, opts: ListOptions = {}): DrayerRecord[] {
+/**
+ * Records of one type (or of two: posts in both shapes, by `ts` only), newest first by `ts`
+ * (default) or by `id`, paged.
+ */
+export function list(h: Handle, type: string | readonly [string, string], opts: ListOptions = {}): DrayerRecord[] {
   const limit = Math.max(0, Math.min(opts.limit ?? 100, 10_000));
-  const rows = opts.order === 'id' ? h.st.listId.all(h.chain, type, limit, opts.offset ?? 0) : h.st.listTs.all(type, limit, opts.offset ?? 0);
+  const offset = opts.offset ?? 0;
+  if (typeof type !== 'string') {
+    if (opts.order === 'id') throw new DrayerError('INVALID_ARGUMENT', 'Records of two types are listed by time only.');
+    return (h.st.listTs2.all(type[0], type[1], limit, offset) as Row[]).map(rowToRecord);
+  }
+  const rows = opts.order === 'id' ? h.st.listId.all(h.chain, type, limit, offset) : h.st.listTs.all(type, limit, offset);
   return (rows as Row[]).map(rowToRecord);
 }
 
-export function count(h: Handle, type?: string): number {
-  return (type === undefined ? h.st.count.get() : h.st.countType.get(type)) as number;
+export function count(h: Handle, type?: string | readonly string[]): number {
+  if (type === undefined) return h.st.count.get() as number;
+  if (typeof type === 'string') return h.st.countType.get(type) as number;
+  return type.reduce((n, t) => n + (h.st.countType.get(t) as number), 0);
 }
 
 export function types(h: Handle): { type: string; n: number }[] {

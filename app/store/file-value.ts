@@ -121,8 +121,9 @@ export function parseFileValue(val: Uint8Array): { header: FileHeader; body: Uin
   }
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw) || raw instanceof Uint8Array) throw malformed('its header is not a map');
   const m = raw as Record<string, unknown>;
-  const enc = m.enc instanceof Uint8Array ? utf8Decoder.decode(m.enc) : m.enc;
-  if (typeof enc !== 'string') throw malformed('its header has no enc');
+  // No enc: data as it is (what smallFileValue writes for it, see there). Older files say "binary".
+  const enc = m.enc === undefined ? 'binary' : m.enc instanceof Uint8Array ? utf8Decoder.decode(m.enc) : m.enc;
+  if (typeof enc !== 'string') throw malformed('its header enc is not text');
   const time = typeof m.time === 'bigint' ? Number(m.time) : (m.time ?? 0);
   if (typeof time !== 'number' || !Number.isFinite(time)) throw malformed('its header time is not a number');
   const header: FileHeader = { enc, time: Math.round(time) };
@@ -154,18 +155,17 @@ export function encodeFileValue(header: Record<string, unknown>, body?: Uint8Arr
   return out;
 }
 
-/** The small-file value for `data`: gzipped when that makes it smaller. */
+/**
+ * The small-file value for `data`: gzipped when that makes it smaller. Data kept as it is carries no
+ * `enc`: the original Drayer's webAccess sends a header's enc as Content-Encoding, and "binary" is
+ * no HTTP content coding (a browser or client may refuse the answer); without one it sends none.
+ */
 export function smallFileValue(key: string, data: Uint8Array, mime: string, time: number): Uint8Array {
-  let enc = 'binary';
-  let body = data;
   if (data.length > 32 && !INCOMPRESSIBLE.has(extOf(key))) {
     const gz = zlib.gzipSync(data);
-    if (gz.length < data.length) {
-      enc = 'gzip';
-      body = gz;
-    }
+    if (gz.length < data.length) return encodeFileValue({ enc: 'gzip', time, mime, size: data.length }, gz);
   }
-  return encodeFileValue({ enc, time, mime, size: data.length }, body);
+  return encodeFileValue({ time, mime, size: data.length }, data);
 }
 
 /** The content bytes of a small file value; throws for chunked or unknown encodings. */

@@ -260,8 +260,8 @@ export class StreamView {
     return (this.opened = out);
   }
 
-  /** Records of one type, newest first by `ts` (default) or by `id`, paged, as Stream.list. */
-  list(type: string, opts: ListOptions = {}): DrayerRecord[] {
+  /** Records of one type (or two), newest first by `ts` (default) or by `id`, paged, as Stream.list. */
+  list(type: string | readonly [string, string], opts: ListOptions = {}): DrayerRecord[] {
     if (this.access === 'public') return this.stream.list(type, opts);
     if (!this.readKey) {
       if (type === SEALED_TYPE) return this.stream.list(type, opts);
@@ -269,7 +269,7 @@ export class StreamView {
     }
     const by = opts.order === 'id' ? (r: DrayerRecord) => r.id : (r: DrayerRecord) => r.ts;
     const rows = this.all()
-      .filter((r) => r.type === type)
+      .filter((r) => (typeof type === 'string' ? r.type === type : type.includes(r.type)))
       .sort((a, b) => by(b) - by(a) || b.id - a.id);
     const offset = opts.offset ?? 0;
     return rows.slice(offset, offset + Math.max(0, Math.min(opts.limit ?? 100, 10_000)));

@@ -245,6 +245,8 @@ export function prepareStatements(db: Database.Database) {
     topSeqSet: () => db.prepare(`UPDATE records SET seq = ? WHERE seq = (SELECT max(seq) FROM records)`),
     countAfter: () => db.prepare(`SELECT count(*) FROM records WHERE seq > ? AND ${inRange}`).pluck(),
     listTs: () => db.prepare(`SELECT * FROM records WHERE type = ? ORDER BY ts DESC, id DESC LIMIT ? OFFSET ?`),
+    // posts of both shapes (ours and the original Drayer's), newest first: each type's (type, ts) index, merged
+    listTs2: () => db.prepare(`SELECT * FROM records WHERE type IN (?, ?) ORDER BY ts DESC, id DESC LIMIT ? OFFSET ?`),
     // no (type, id) index: one index less on every write; this walks the chain's id index instead
     listId: () => db.prepare(`SELECT * FROM records INDEXED BY records_chain_id WHERE chain = ? AND type = ? ORDER BY id DESC LIMIT ? OFFSET ?`),
     types: () => db.prepare(`SELECT type, count(*) AS n FROM records GROUP BY type ORDER BY type`),

@@ -443,12 +443,12 @@ export class Stream {
     return row ? rowToRecord(row) : undefined;
   }
 
-  /** Records of one type, newest first by `ts` (default) or by `id`, paged. */
-  list(type: string, opts: feed.ListOptions = {}): DrayerRecord[] {
+  /** Records of one type (or two, by `ts`), newest first by `ts` (default) or by `id`, paged. */
+  list(type: string | readonly [string, string], opts: feed.ListOptions = {}): DrayerRecord[] {
     return feed.list(this.h, type, opts);
   }
 
-  count(type?: string): number {
+  count(type?: string | readonly string[]): number {
     return feed.count(this.h, type);
   }
 

@@ -253,6 +253,41 @@ function PrivateRow({ d }: { d: StreamDetails }) {
   );
 }
 
+/** "Compatible with the original Drayer": new posts written in its shape, so its apps show them. */
+function CompatibleRow({ d }: { d: StreamDetails }) {
+  const setCompatible = useStreams((s) => s.setCompatible);
+  const toast = useUi((s) => s.toast);
+  const [busy, setBusy] = useState(false);
+  return (
+    <div className="tool-row">
+      <div className="setting-text">
+        <label htmlFor="stream-compatible" className="setting-label">
+          Compatible with the original Drayer
+        </label>
+        <p className="setting-hint" id="stream-compatible-hint">
+          New posts are written the way the original Drayer's apps read them: titled by their title, as plain text. Posts made before stay as they are.
+        </p>
+      </div>
+      <input
+        id="stream-compatible"
+        type="checkbox"
+        role="switch"
+        className="switch"
+        checked={d.compatible === true}
+        disabled={busy}
+        aria-describedby="stream-compatible-hint"
+        onChange={(e) => {
+          const on = e.target.checked;
+          setBusy(true);
+          setCompatible(d.publicKey, on)
+            .catch((err: unknown) => toast(messageOf(err), 'error'))
+            .finally(() => setBusy(false));
+        }}
+      />
+    </div>
+  );
+}
+
 /** The card of tools under a stream's header, folded until opened. */
 export function StreamToolsCard({ d }: { d: StreamDetails }) {
   const openDialog = useUi((s) => s.openDialog);
@@ -276,6 +311,7 @@ export function StreamToolsCard({ d }: { d: StreamDetails }) {
       <ServersEditor d={d} />
       <PrivateRow d={d} />
       <FindableRow d={d} />
+      {d.owned && !d.private ? <CompatibleRow d={d} /> : null}
       {d.owned ? (
         <div className="tool-row">
           <div className="setting-text">

@@ -62,6 +62,7 @@ interface StreamsState {
   setFindable(publicKey: string, on: boolean): Promise<void>;
   /** "Announce privately": announced on the LAN only sealed, for computers that know the key */
   setAnnouncePrivately(publicKey: string, on: boolean): Promise<void>;
+  setCompatible(publicKey: string, on: boolean): Promise<void>;
   unfollow(publicKey: string, deleteData: boolean): Promise<void>;
 }
 
@@ -141,6 +142,10 @@ export const useStreams = create<StreamsState>()((set, get) => ({
   async setAnnouncePrivately(publicKey, on) {
     await transport().call('setStreamSettings', { publicKey, announcePrivately: on });
     await Promise.all([get().load(), get().loadDetails(publicKey)]);
+  },
+  async setCompatible(publicKey, on) {
+    await transport().call('setStreamSettings', { publicKey, compatible: on });
+    await get().loadDetails(publicKey);
   },
   async unfollow(publicKey, deleteData) {
     await transport().call('unfollow', { publicKey, deleteData });

@@ -12,7 +12,19 @@
 #                                   post TITLE|TEXT   a publicSocialPost (multicast as it writes it)
 #                                   waittip MOD|S     polls its own M-tip up to S seconds until it reaches MOD
 #                                   tip               its M-tip
-import base64, os, sys, time
+#   original.py read FILE PUBKEY URL
+#                                 follow PUBKEY into FILE, sync it from URL (its httpSync), and print
+#                                 its publicSocialPost records as its apps read them: one JSON line each
+#   original.py mirror FILE PUBKEY URL PORT
+#                                 follow PUBKEY into FILE, sync it from URL, then serve it on
+#                                 127.0.0.1:PORT (its webAccess serves the stream's files); prints "ready"
+import base64, functools, json, os, sys, time
+
+import msgpack
+
+# drayer.py was written for msgpack-python 0.x, whose unpackb gave raw bytes (raw=True) by default and
+# it indexes records by b'id', b'type'...; Debian's is 1.0 (raw=False by default): give it 0.x's default.
+msgpack.unpackb = functools.partial(msgpack.unpackb, raw=True)
 
 sys.path.insert(0, os.environ["DRAYER_ORIGINAL_SRC"])
 import drayer  # noqa: E402
@@ -60,6 +72,24 @@ elif cmd == "lan":
         elif op == "tip":
             print("tip", s.getModifiedTip(), flush=True)
     os._exit(0)
+elif cmd == "read":
+    s = drayer.DrayerStream(fn, pubkey=sys.argv[3])
+    s.httpSync(sys.argv[4])
+    c = s.getConn().cursor()
+    # as qdrake.py lists posts (key, timestamp, value), each read back through its API, which validates it
+    c.execute('SELECT key, timestamp FROM record WHERE type="publicSocialPost" ORDER BY id desc')
+    for key, ts in c.fetchall():
+        body = s.rawGetItemByKey(key, "publicSocialPost").decode("utf8")
+        print(json.dumps({"title": key, "ts": ts, "body": body}), flush=True)
+    print("done", flush=True)
+    os._exit(0)
+elif cmd == "mirror":
+    s = drayer.DrayerStream(fn, pubkey=sys.argv[3])
+    s.httpSync(sys.argv[4])
+    drayer.startServer(int(sys.argv[5]))
+    print("ready", flush=True)
+    while True:
+        time.sleep(3600)
 elif cmd == "serve":
     drayer.startServer(int(sys.argv[3]))
     s = drayer.DrayerStream(fn)

@@ -29,8 +29,10 @@ export interface ServerLimits {
   requestTimeoutMs: number;
   /** time allowed to send the request headers (slowloris) */
   headersTimeoutMs: number;
-  /** records per original-Drayer newRecords answer */
+  /** records per original-Drayer newRecords answer (new-records.ts) */
   newRecordsLimit: number;
+  /** bytes per newRecords answer, at most: the original reads 100 MB of an answer, and no more */
+  newRecordsBytes: number;
   /** fetches a metadata-only copy makes per minute for what one address opens (four times this for all); more get 429 */
   openFetchesPerMinute: number;
   /** sync answers (changes, newRecords, tips, values, chunks) waiting their turn; more get 503 with Retry-After (admission.ts) */
@@ -64,7 +66,9 @@ export const DEFAULT_LIMITS: ServerLimits = {
   stallTimeoutMs: 15_000,
   requestTimeoutMs: 30_000,
   headersTimeoutMs: 10_000,
-  newRecordsLimit: 100,
+  // An original following us pulls every 2 h and takes one answer each time: as much as it reads.
+  newRecordsLimit: 100_000,
+  newRecordsBytes: 90_000_000,
   // A page of a site with its pictures, a few times a minute; a generated page of posts is one.
   openFetchesPerMinute: 60,
   // Below maxConcurrent, so a busy node says "later" with a wait that fits its queue (and keeps the

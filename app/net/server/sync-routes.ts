@@ -7,6 +7,7 @@ import { encodeBin } from '../../core/msgpack-bin.js';
 import { encodeChangesPage, encodePackedPage } from './changes-page.js';
 import type { Stream } from '../../store/store.js';
 import type { RouteContext } from './context.js';
+import { NEW_RECORDS, streamNewRecords } from './new-records.js';
 import {
   boolParam,
   clip,
@@ -219,13 +220,15 @@ function sendBytes(ctx: RouteContext, data: Uint8Array, etag: string, cacheContr
 
 /**
  * GET /<pk>/newRecords/<t> (original Drayer): a msgpack list of wire records with mod > t, oldest
- * first, at most newRecordsLimit of them (and at most maxPageBytes of values; the caller repeats
- * with the last mod it got, so a shorter answer loses nothing).
+ * first, at most newRecordsLimit of them and newRecordsBytes in all, streamed (new-records.ts); the
+ * caller repeats with the last mod it got, so a shorter answer loses nothing. While several such
+ * answers are streaming, a small page from memory (at most maxPageBytes of values).
  */
 export function newRecords(ctx: RouteContext): void {
   const t = parseInt64(oneArg(ctx, 'a time (µs)'), 'The time');
   const s = ctx.stream;
-  for (let limit = ctx.limits.newRecordsLimit; ;) {
+  if (streamNewRecords(ctx, s, t, ctx.limits.newRecordsLimit, ctx.limits.newRecordsBytes)) return;
+  for (let limit = Math.min(ctx.limits.newRecordsLimit, NEW_RECORDS.smallPage); ;) {
     // As for changes: the list is cut to what this answer may hold in memory.
     const room = ctx.room();
     const maxBytes = Math.min(ctx.limits.maxPageBytes, room);

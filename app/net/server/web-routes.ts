@@ -9,7 +9,7 @@ import { CHUNK_SIZE, FILE_TYPE, listFiles, normalizeFilePath, openFileStream, ra
 import { metadataOnlyFile, OPEN_LIMITS, openFile, OpenError, openFileRange, openValues, rangeIsMissing, type OpenOptions } from '../open.js';
 import { isDrayerError } from '../../core/errors.js';
 import { formatKey, keyName, parseKey, streamName } from '../../core/keys.js';
-import { POST_TYPE, postView } from '../../store/posts.js';
+import { POST_TYPE, POST_TYPES, postView } from '../../store/posts.js';
 import { decodeLinks } from '../../store/talk.js';
 import type { Stream } from '../../store/store.js';
 import { indexPage, streamPage, streamPageCsp } from './webpage.js';
@@ -250,7 +250,9 @@ function generatedPage(ctx: RouteContext): void | Promise<void> {
   const page = pageText === null ? 1 : parseUint(pageText, 'The page number');
   if (page < 1 || page > MAX_PAGE_NUMBER) throw new HttpError(400, `The page number must be from 1 to ${MAX_PAGE_NUMBER}.`);
   // A metadata-only copy fetches the posts on the page first; any it cannot get show empty.
-  const unread = ctx.opener ? s.list(POST_TYPE, { order: 'ts', limit: POSTS_PER_PAGE, offset: (page - 1) * POSTS_PER_PAGE }).filter((r) => r.val === null) : [];
+  const unread = ctx.opener
+    ? s.list(POST_TYPES, { order: 'ts', limit: POSTS_PER_PAGE, offset: (page - 1) * POSTS_PER_PAGE }).filter((r) => r.val === null)
+    : [];
   if (unread.length) return openValues(s, unread, openOptions(ctx)).then(() => sendPage(ctx, page));
   sendPage(ctx, page);
 }
@@ -264,8 +266,8 @@ function sendPage(ctx: RouteContext, page: number): void {
   const name = streamName(info.name, s.publicKey);
   const pk = formatKey(s.publicKey);
   // a reply says what it answers: this stream by its name, another by its key's words (the server knows no other names)
-  const posts = s.list(POST_TYPE, { order: 'ts', limit: POSTS_PER_PAGE, offset: (page - 1) * POSTS_PER_PAGE }).map((r) => {
-    const to = decodeLinks(r.val).reply?.stream;
+  const posts = s.list(POST_TYPES, { order: 'ts', limit: POSTS_PER_PAGE, offset: (page - 1) * POSTS_PER_PAGE }).map((r) => {
+    const to = r.type === POST_TYPE ? decodeLinks(r.val).reply?.stream : undefined; // the original's posts answer nothing
     return { ...postView(r), ...(to ? { inReplyTo: to === pk ? name : keyName(parseKey(to)) } : {}) };
   });
   const html = streamPage({
@@ -275,7 +277,7 @@ function sendPage(ctx: RouteContext, page: number): void {
     urlKey: Buffer.from(s.publicKey).toString('base64url'),
     posts,
     page,
-    totalPosts: s.count(POST_TYPE),
+    totalPosts: s.count(POST_TYPES),
     pageSize: POSTS_PER_PAGE,
     files: files.slice(0, FILES_LISTED),
     moreFiles: Math.max(0, files.length - FILES_LISTED),

@@ -1,0 +1,112 @@
+// Files across the two Drayers (issue 20.4): a small file kept as it is (a picture) carries no
+// `enc` in its header, so the original Drayer, which sends a file header's enc as Content-Encoding,
+// serves it without `Content-Encoding: binary` (no HTTP content coding; clients may refuse it).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { decode } from '@msgpack/msgpack';
+import { Stream } from '../app/store/store.js';
+import { netnsAvailable, NETNS_SKIP_REASON, runInNetns } from './netns.js';
+import { DRAYER_BIN, runDrayer, tmpDir } from './helpers.js';
+
+const HELPER = fileURLToPath(new URL('../../test/original/original.py', import.meta.url));
+const SRC = process.env.DRAYER_ORIGINAL_SRC;
+const PYTHON = fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+
+/** A stream with a picture (kept as it is) and a text file (gzipped), made with the CLI. */
+async function streamWithFiles(dir: string): Promise<{ file: string; pk: string; png: Buffer; txt: Buffer }> {
+  const file = path.join(dir, 'data', 'files.stream');
+  fs.mkdirSync(path.dirname(file));
+  const made = await runDrayer(['create', file, '--name', 'Files']);
+  assert.equal(made.code, 0, made.err);
+  const site = path.join(dir, 'site');
+  fs.mkdirSync(site);
+  const png = Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), crypto.randomBytes(3000)]);
+  const txt = Buffer.from('Hello from Drayer. '.repeat(200));
+  fs.writeFileSync(path.join(site, 'pic.png'), png);
+  fs.writeFileSync(path.join(site, 'notes.txt'), txt);
+  const added = await runDrayer(['add', file, path.join(site, 'pic.png'), path.join(site, 'notes.txt')]);
+  assert.equal(added.code, 0, added.err);
+  return { file, pk: made.out.trim(), png, txt };
+}
+
+function headerOf(val: Uint8Array): Record<string, unknown> {
+  const n = Buffer.from(val).readUInt32LE(0);
+  return decode(val.subarray(4, 4 + n)) as Record<string, unknown>;
+}
+
+test('a small file kept as it is has no enc in its header (the original would send it as Content-Encoding); it reads back the same', async () => {
+  const dir = tmpDir('drayer-orig-files-');
+  const { file, png, txt } = await streamWithFiles(dir);
+  const s = Stream.open(file, { readonly: true });
+  try {
+    const pic = headerOf(s.get('file', 'pic.png')!.val!);
+    assert.equal('enc' in pic, false, JSON.stringify(pic));
+    assert.equal(pic.mime, 'image/png');
+    assert.equal(headerOf(s.get('file', 'notes.txt')!.val!).enc, 'gzip');
+  } finally {
+    s.close();
+  }
+  assert.deepEqual(await catBytes(file, 'pic.png'), png);
+  assert.deepEqual(await catBytes(file, 'notes.txt'), txt);
+});
+
+async function catBytes(file: string, name: string): Promise<Buffer> {
+  const { Stream: S } = await import('../app/store/store.js');
+  const { readFileBytes } = await import('../app/store/files.js');
+  const s = S.open(file, { readonly: true });
+  try {
+    return Buffer.from(await readFileBytes(s, name));
+  } finally {
+    s.close();
+  }
+}
+
+const skipReal = !SRC ? 'DRAYER_ORIGINAL_SRC is not set (a checkout of the original Python Drayer)' : !netnsAvailable() ? NETNS_SKIP_REASON : false;
+
+test(
+  'the real original Drayer mirrors our stream and serves our small files: no Content-Encoding: binary, the same bytes',
+  { skip: skipReal, timeout: 180_000 },
+  async () => {
+    const dir = tmpDir('drayer-orig-files-real-');
+    const { pk, png, txt } = await streamWithFiles(dir);
+    const key = encodeURIComponent(pk).replace(/%20/g, '+');
+    const fetchScript = path.join(dir, 'get.mjs');
+    fs.writeFileSync(
+      fetchScript,
+      `for (const name of ['pic.png', 'notes.txt']) {
+       const r = await fetch('http://127.0.0.1:33128/${key}/webAccess/' + name);
+       const body = Buffer.from(await r.arrayBuffer());
+       console.log(JSON.stringify({ name, status: r.status, enc: r.headers.get('content-encoding'), hex: body.toString('hex') }));
+     }`,
+    );
+    const script = `
+    "${process.execPath}" "${DRAYER_BIN}" serve --data "${dir}/data" --host 127.0.0.1 --port 33127 --no-discovery > "${dir}/serve.log" 2>&1 &
+    OURS=$!
+    for i in $(seq 1 100); do grep -q "LAN:" "${dir}/serve.log" && break; sleep 0.2; done
+    DRAYER_ORIGINAL_SRC="${SRC}" "${PYTHON}" "${HELPER}" mirror "${dir}/theirs.stream" "${pk}" http://127.0.0.1:33127 33128 > "${dir}/original.log" 2>&1 &
+    ORIG=$!
+    for i in $(seq 1 150); do grep -q ready "${dir}/original.log" && break; sleep 0.2; done
+    kill $OURS
+    "${process.execPath}" "${fetchScript}"
+    kill $ORIG
+  `;
+    const r = await runInNetns('sh', ['-c', script], { timeoutMs: 150_000 });
+    const log = fs.existsSync(path.join(dir, 'original.log')) ? fs.readFileSync(path.join(dir, 'original.log'), 'utf8') : '';
+    const got = r.stdout
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { name: string; status: number; enc: string | null; hex: string });
+    assert.equal(got.length, 2, `${r.stdout}\n${r.stderr}\n${log}`);
+    const pic = got.find((x) => x.name === 'pic.png')!;
+    assert.equal(pic.status, 200);
+    assert.equal(pic.enc, null, 'no Content-Encoding for a file kept as it is');
+    assert.equal(pic.hex, png.toString('hex'));
+    const notes = got.find((x) => x.name === 'notes.txt')!;
+    assert.equal(notes.enc, 'gzip');
+    assert.equal(Buffer.from(notes.hex, 'hex').toString(), txt.toString(), 'fetch undoes the gzip');
+  },
+);
