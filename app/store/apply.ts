@@ -6,7 +6,7 @@ import { checkRecord, checkShape, type DrayerRecord } from '../core/record.js';
 import { admits, decodeSiblings, idOutsideRange, SIBLINGS_KEY, SIBLINGS_TYPE, windowsOf, type Window } from '../core/siblings.js';
 import { fillsValue, inHeldIdGap, inHeldModGap, inPartialRange, staleReason, type PartialFilter } from './chains.js';
 import type { Statement } from 'better-sqlite3';
-import { GROUP_ROWS_PER_PUT, rowByKey, sqliteError, type Handle, type Row } from './schema.js';
+import { GROUP_ROWS_PER_PUT, metaOf, rowByKey, setMetaOf, sqliteError, type Handle, type Row } from './schema.js';
 
 export interface ApplyOptions {
   /** accept records without values (defaults to the stream's own metaOnly setting) */
@@ -77,6 +77,9 @@ export function applyRecords(h: Handle, filter: PartialFilter, records: DrayerRe
           purgeOutside(h, heldWindows(h), result);
           tops.clear();
           result.siblingsChanged = true;
+          // Every sync cursor starts over (they are keyed on it: sync-cursors.ts windowCursors), for
+          // records refused under the old list and those a dropped record had covered.
+          setMetaOf(h, 'windowEpoch', Number(metaOf(h, 'windowEpoch') ?? 0) + 1);
         }
       }
     }

@@ -19,7 +19,7 @@ import {
   type Sibling,
 } from '../core/siblings.js';
 import { readKeyFile } from './keystore.js';
-import { rowByKey, sqliteError, type Handle, type Row } from './schema.js';
+import { metaOf, rowByKey, sqliteError, type Handle, type Row } from './schema.js';
 import { nowMicros, Writer, type DeviceChain } from './writer.js';
 import { heldWindows } from './apply.js';
 
@@ -48,7 +48,8 @@ export function deviceWriterOf(h: Handle, kp: KeyPair): Writer {
   const k = Buffer.from(kp.publicKey).toString('base64');
   const chain: DeviceChain = { firstId: idRangeOf(kp.publicKey).first, keyFile: devicePathFor(h.file), modFloor: () => heldWindows(h).get(k)?.from ?? 0 };
   const w = new Writer({ ...h, chain: Buffer.from(kp.publicKey) }, chain);
-  if (!w.has('drayer', DEVICE_KEY)) w.put(kp, 'drayer', DEVICE_KEY, encode({ name: path.basename(h.file).replace(/\.stream$/, '') }));
+  if (!w.has('drayer', DEVICE_KEY))
+    w.put(kp, 'drayer', DEVICE_KEY, encode({ name: String(metaOf(h, 'deviceName') ?? path.basename(h.file).replace(/\.stream$/, '')) }));
   return w;
 }
 
