@@ -113,6 +113,7 @@ export function heldWindows(h: Handle): Map<string, Window> {
 function purgeOutside(h: Handle, windows: Map<string, Window>, result: ApplyResult): void {
   const chains = h.db.prepare('SELECT DISTINCT chain FROM records WHERE chain != ?').pluck().all(h.chain) as Buffer[];
   for (const chain of chains) {
+    if (h.ownDevice?.equals(chain)) continue; // this device's own records stay in its own copy (its writer stands on them)
     const w = windows.get(chain.toString('base64'));
     const ids = (
       w

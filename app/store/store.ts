@@ -127,9 +127,10 @@ export class Stream {
       () => st.metaGet,
       () => st.metaSet,
     );
-    this.h = { file, db, publicKey, chain: this.chain, st, checkpoints: this.checkpoints, meta };
-    this.writer = new Writer(this.h);
     this.deviceKp = keyPair ? null : devices.deviceKeyBeside(file);
+    const ownDevice = this.deviceKp ? Buffer.from(this.deviceKp.publicKey) : undefined;
+    this.h = { file, db, publicKey, chain: this.chain, st, checkpoints: this.checkpoints, meta, ...(ownDevice ? { ownDevice } : {}) };
+    this.writer = new Writer(this.h);
   }
 
   // ---------- opening and creating ----------
