@@ -45,11 +45,32 @@ async function ok(cwd: string, args: string[]): Promise<Run> {
 const titles = async (dir: string, file: string): Promise<string[]> =>
   (JSON.parse((await ok(dir, ['ls', file, '--type', 'post', '--json'])).out) as { title?: string }[]).map((r) => r.title ?? '?');
 
+/** Serve stream files of `dir` over HTTP on 127.0.0.1, each by its key and its devices' keys (as a node does). */
+async function servers(dir: string) {
+  const { LanServer } = await import('../app/net/server/server.js');
+  const { Stream } = await import('../app/store/store.js');
+  const open: Record<string, StreamT> = {};
+  const serve = async (file: string) => {
+    const lan = new LanServer({
+      resolve: (k) => {
+        const s = (open[file] ??= Stream.open(path.join(dir, file)));
+        return Buffer.from(s.publicKey).equals(Buffer.from(k)) ? s : undefined;
+      },
+      resolveDevice: (k) => {
+        const s = (open[file] ??= Stream.open(path.join(dir, file)));
+        return s.devices().list.some((d) => Buffer.from(d.pubkey).equals(Buffer.from(k))) ? s : undefined;
+      },
+      shared: () => [],
+    });
+    return { lan, url: `http://127.0.0.1:${(await lan.listen()).port}` };
+  };
+  return { open, serve };
+}
+
 test('drayer device: pair, sync, post from both devices, one merged stream everywhere; remove; the original reads the device chain', async () => {
   const dir = tmpDir('drayer-devices-');
   const pk = (await ok(dir, ['create', 'owner.stream', '--name', 'Ana'])).out.trim();
   await ok(dir, ['post', 'owner.stream', '--title', 'from the desktop', '--body', 'one']);
-
   // The new device: an empty copy of the stream, and a key pair of its own.
   const init = await ok(dir, ['device', 'init', 'laptop.stream', '--for', pk, '--name', 'laptop']);
   const [devKey, words] = init.out.trim().split('\n');
@@ -72,23 +93,7 @@ test('drayer device: pair, sync, post from both devices, one merged stream every
   );
 
   // Each copy served over HTTP on 127.0.0.1, as a node serves it.
-  const { LanServer } = await import('../app/net/server/server.js');
-  const { Stream } = await import('../app/store/store.js');
-  const open: Record<string, StreamT> = {};
-  const serve = async (file: string) => {
-    const lan = new LanServer({
-      resolve: (k) => {
-        const s = (open[file] ??= Stream.open(path.join(dir, file)));
-        return Buffer.from(s.publicKey).equals(Buffer.from(k)) ? s : undefined;
-      },
-      resolveDevice: (k) => {
-        const s = (open[file] ??= Stream.open(path.join(dir, file)));
-        return s.devices().list.some((d) => Buffer.from(d.pubkey).equals(Buffer.from(k))) ? s : undefined;
-      },
-      shared: () => [],
-    });
-    return { lan, url: `http://127.0.0.1:${(await lan.listen()).port}` };
-  };
+  const { open, serve } = await servers(dir);
   const desk = await serve('owner.stream');
   const lap = await serve('laptop.stream');
   try {
@@ -126,6 +131,34 @@ test('drayer device: pair, sync, post from both devices, one merged stream every
     const again = await drayer(dir, ['device', 'rm', 'owner.stream', devKey!]);
     assert.equal(again.code, 1);
     assert.match(again.err, /removed already/);
+  } finally {
+    for (const s of Object.values(open)) s.close();
+    await desk.lan.close();
+    await lap.lan.close();
+  }
+});
+
+test('a device of a private stream, paired with the read link, posts sealed; the owner reads it, a blind mirror does not', async () => {
+  const dir = tmpDir('drayer-devices-private-');
+  const [pk, link] = (await ok(dir, ['create', 'p.stream', '--private'])).out.trim().split('\n');
+  const devKey = (await ok(dir, ['device', 'init', 'pd.stream', '--for', link!])).out.split('\n')[0]!;
+  await ok(dir, ['device', 'add', 'p.stream', devKey]);
+  const { open, serve } = await servers(dir);
+  const desk = await serve('p.stream');
+  const lap = await serve('pd.stream');
+  try {
+    await ok(dir, ['sync', 'pd.stream', desk.url]);
+    await ok(dir, ['post', 'pd.stream', '--title', 'Quokka from the laptop', '--body', 'sealed words']);
+    await ok(dir, ['sync', 'p.stream', lap.url]);
+    assert.deepEqual(await titles(dir, 'p.stream'), ['Quokka from the laptop']);
+    await ok(dir, ['clone', desk.url, pk!, 'blind.stream']);
+    const blind = JSON.parse((await ok(dir, ['ls', 'blind.stream', '--json'])).out) as { type: string }[];
+    assert.ok(blind.length > 0 && blind.every((r) => r.type !== 'post'), 'a blind mirror holds only sealed records');
+    for (const s of Object.values(open)) s.close();
+    for (const k of Object.keys(open)) delete open[k];
+    const fs = await import('node:fs');
+    for (const f of ['blind.stream', 'blind.stream-wal'])
+      if (fs.existsSync(path.join(dir, f))) assert.ok(!fs.readFileSync(path.join(dir, f)).includes('Quokka'), `${f} holds no plaintext`);
   } finally {
     for (const s of Object.values(open)) s.close();
     await desk.lan.close();

@@ -8,7 +8,7 @@ import { withStream } from './input.js';
 import { note, print, printJson, timeOf } from './output.js';
 import { type Command, commands, str, UsageError } from './table.js';
 
-const USAGE = 'device init FILE --for KEY  |  device add FILE DEVICE_KEY [--name N]  |  device ls FILE [--json]  |  device rm FILE DEVICE_KEY';
+const USAGE = 'device init FILE --for KEY|READLINK  |  device add FILE DEVICE_KEY [--name N]  |  device ls FILE [--json]  |  device rm FILE DEVICE_KEY';
 
 function deviceKey(text: string | undefined): Uint8Array {
   if (!text) throw new UsageError('device add and device rm need the device key that drayer device init printed.', commands.get('device'));
@@ -72,7 +72,11 @@ export const deviceCommand: Command = {
 
 async function init(file: string, forKey: unknown, name: string | undefined): Promise<void> {
   if (typeof forKey !== 'string') throw new UsageError('device init needs --for KEY, the key of the stream this device will write to.', commands.get('device'));
-  const pk = parseKey(forKey);
+  // a private stream's read link (drayer:KEY#r=READKEY) gives the device the read key too (§9: a sibling reads what it writes)
+  const { parseReadLink, ReadKey, writeReadKeyFile } = await import('../store/private-view.js');
+  const link = parseReadLink(forKey);
+  const pk = link.publicKey;
+  const readKey = link.readKey ? await ReadKey.from(link.readKey) : null;
   const { Stream, writeKeyFile } = await import('../store/store.js');
   const { devicePathFor } = await import('../store/devices.js');
   const { generateKeyPair } = await import('../core/crypto.js');
@@ -81,6 +85,7 @@ async function init(file: string, forKey: unknown, name: string | undefined): Pr
     if (name) s.setMeta('deviceName', name);
     const kp = generateKeyPair();
     writeKeyFile(devicePathFor(file), kp);
+    if (readKey) writeReadKeyFile(file, readKey); // checked against the stream at the first sync's first read
     print(formatKey(kp.publicKey));
     print(keyWords(kp.publicKey));
     note(

@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import { encode } from '@msgpack/msgpack';
 import type { KeyPair } from '../core/crypto.js';
 import { isDrayerError } from '../core/errors.js';
+import { MARKER_KEY, MARKER_TYPE } from '../core/private.js';
 import * as path from 'node:path';
 import {
   DEVICE_KEY,
@@ -48,8 +49,11 @@ export function deviceWriterOf(h: Handle, kp: KeyPair): Writer {
   const k = Buffer.from(kp.publicKey).toString('base64');
   const chain: DeviceChain = { firstId: idRangeOf(kp.publicKey).first, keyFile: devicePathFor(h.file), modFloor: () => heldWindows(h).get(k)?.from ?? 0 };
   const w = new Writer({ ...h, chain: Buffer.from(kp.publicKey) }, chain);
-  if (!w.has('drayer', DEVICE_KEY))
-    w.put(kp, 'drayer', DEVICE_KEY, encode({ name: String(metaOf(h, 'deviceName') ?? path.basename(h.file).replace(/\.stream$/, '')) }));
+  if (!w.has('drayer', DEVICE_KEY)) {
+    // a private stream's device anchor stays in clear (a blind mirror carries the chain), so it names nothing
+    const name = rowByKey(h, MARKER_TYPE, MARKER_KEY) ? undefined : String(metaOf(h, 'deviceName') ?? path.basename(h.file).replace(/\.stream$/, ''));
+    w.put(kp, 'drayer', DEVICE_KEY, encode(name ? { name } : {}));
+  }
   return w;
 }
 

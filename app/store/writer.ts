@@ -272,7 +272,8 @@ export class Writer {
   private putIn(ctx: WriteCtx, type: string, key: string, value: Uint8Array, ts?: number): void {
     checkPut(type, key, value, ts);
     // The last guard of a private stream (DESIGN §8): a caller that forgot to seal (private-view.ts) never writes plaintext.
-    this.sealedOnly ??= rowByKey(this.h, MARKER_TYPE, MARKER_KEY) !== undefined;
+    // (the marker is in the owner's chain: a device's chain of a private stream is sealed too)
+    this.sealedOnly ??= rowByKey(this.device ? { ...this.h, chain: Buffer.from(this.h.publicKey) } : this.h, MARKER_TYPE, MARKER_KEY) !== undefined;
     if (this.sealedOnly && type !== SEALED_TYPE && !staysClear(type, key))
       throw new DrayerError(
         'NOT_WRITABLE',
