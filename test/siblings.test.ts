@@ -44,12 +44,8 @@ test('a device posts into its own chain once the owner lists it; every copy show
   owner.put('post', 'a', text('from the owner'));
   pull(laptop, owner);
 
-  // Not listed yet: the device's own records stay in its copy, and everyone else refuses them.
-  const early = laptop.put('post', 'early', text('before pairing'));
-  assert.equal(early.id >= idRangeOf(pk).first, true, 'a device numbers its records in its own range');
-  const refused = pull(owner, laptop);
-  assert.equal(refused.stored.length, 0);
-  assert.ok(refused.rejected.length >= 2 && refused.rejected.every((x) => x.reason === NOT_A_DEVICE || x.reason === 'already held'));
+  // Not listed yet: the device writes nothing (no other copy would take it), and says what to do.
+  assert.throws(() => laptop.put('post', 'early', text('before pairing')), /not listed by the stream yet.*drayer device add/);
 
   owner.addDevice(pk, 'laptop');
   assert.deepEqual(
@@ -62,6 +58,7 @@ test('a device posts into its own chain once the owner lists it; every copy show
 
   pull(laptop, owner);
   const p = laptop.put('post', 'b', text('from the laptop'));
+  assert.equal(p.id >= idRangeOf(pk).first, true, 'a device numbers its records in its own range');
   assert.ok(Buffer.from(p.chain).equals(Buffer.from(pk)), "the post is in the laptop's chain");
   const r = pull(owner, laptop);
   assert.ok(
@@ -114,6 +111,7 @@ test('a removed device: its later records are refused by every copy, its earlier
   assert.ok(res.siblingsChanged);
   assert.equal(mirror.get('post', 'late'), undefined, 'the mirror drops what the removal no longer admits');
   assert.ok(mirror.get('post', 'kept'), 'earlier records stay');
+  // The phone has not synced its removal: it still writes, and every other copy refuses it.
   phone.put('post', 'after', text('after removal'));
   const again = pull(mirror, phone);
   assert.ok(again.rejected.some((x) => x.record.key === 'after' && x.reason === NOT_A_DEVICE));
@@ -148,4 +146,19 @@ test('a device record with an id outside its range, or signed by an unlisted key
   assert.match(why(forged)!, /signature/);
   assert.equal(owner.apply([good]).stored.length, 1);
   owner.close();
+});
+
+test('a device that has synced its removal writes nothing, and says so', () => {
+  const dir = tmpDir();
+  const owner = Stream.create(path.join(dir, 'owner.stream'), { name: 'me' });
+  const tab = deviceCopy(dir, 'tab', owner);
+  owner.addDevice(tab.devices().mine!);
+  pull(tab, owner);
+  tab.put('post', 'x', text('while listed'));
+  owner.removeDevice(tab.devices().mine!);
+  pull(tab, owner);
+  assert.throws(() => tab.put('post', 'y', text('after')), /was removed from the stream; nothing was written/);
+  assert.ok(tab.get('post', 'x'), 'its own copy keeps what it wrote');
+  owner.close();
+  tab.close();
 });

@@ -3,7 +3,7 @@
 import * as fs from 'node:fs';
 import { encode } from '@msgpack/msgpack';
 import type { KeyPair } from '../core/crypto.js';
-import { isDrayerError } from '../core/errors.js';
+import { DrayerError, isDrayerError } from '../core/errors.js';
 import { MARKER_KEY, MARKER_TYPE } from '../core/private.js';
 import * as path from 'node:path';
 import {
@@ -55,6 +55,19 @@ export function deviceWriterOf(h: Handle, kp: KeyPair): Writer {
     w.put(kp, 'drayer', DEVICE_KEY, encode(name ? { name } : {}));
   }
   return w;
+}
+
+/** A device writes only while its copy shows it listed and not removed: what it wrote otherwise no other copy would take. */
+export function requireListed(h: Handle, pk: Uint8Array): void {
+  const w = heldWindows(h).get(Buffer.from(pk).toString('base64'));
+  if (w && w.to === 0) return;
+  const key = Buffer.from(pk).toString('base64');
+  throw new DrayerError(
+    'NOT_WRITABLE',
+    w
+      ? `This device (${key}) was removed from the stream; nothing was written. Its earlier records stay.`
+      : `This device (${key}) is not listed by the stream yet; nothing was written. On a device holding the stream's key run drayer device add STREAM_FILE ${key}, then sync this copy.`,
+  );
 }
 
 /** The owner's list with `pk` added from now on (siblings.ts withDevice), encoded. */

@@ -523,6 +523,7 @@ export class Stream {
   /** The key and writer a write here uses: the owner's, or this device's own chain (§9). */
   private writerFor(): { kp: KeyPair; w: Writer } {
     if (this.keyPair || !this.deviceKp) return { kp: this.requireKey(), w: this.writer };
+    devices.requireListed(this.h, this.deviceKp.publicKey);
     this.deviceWriter ??= devices.deviceWriterOf(this.h, this.deviceKp);
     return { kp: this.deviceKp, w: this.deviceWriter };
   }
