@@ -4,6 +4,7 @@
 // (SQLite, crypto, files) load inside `run`, so `drayer help` and `--version` start instantly.
 // Exit codes: 0 done, 1 failed (a sentence on stderr says why), 2 misused (usage on stderr).
 import * as fs from 'node:fs';
+import { deviceCommand } from './device-commands.js';
 import { parseArgs } from 'node:util';
 import { isDrayerError } from '../core/errors.js';
 import { addCommand, catCommand } from './file-commands.js';
@@ -32,6 +33,7 @@ for (const c of [
   verifyCommand,
   exportCommand,
   importCommand,
+  deviceCommand,
 ]) {
   registerCommand(c);
 }

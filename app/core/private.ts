@@ -33,7 +33,8 @@ export const SEAL_OVERHEAD = NONCE_BYTES + MAC_BYTES;
  * still use it (where to sync from, which sibling chains count, that it is private). The rest,
  * `drayer/info` included, is sealed.
  */
-const CLEAR = new Set(['drayer/private', 'drayer/primaryServers', 'drayer/siblings']);
+// drayer/device anchors a device's chain (§9); in a private stream it holds no name
+const CLEAR = new Set(['drayer/private', 'drayer/primaryServers', 'drayer/siblings', 'drayer/device']);
 
 export function staysClear(type: string, key: string): boolean {
   return CLEAR.has(`${type}/${key}`);

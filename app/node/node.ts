@@ -99,6 +99,12 @@ export class DrayerNode implements DrayerApi {
         host: n.opts.host ?? '0.0.0.0',
         port: n.opts.port ?? 0,
         resolve: (pk) => servedStream(n, pk),
+        // a stream that lists this key as a device (§9; asked only by original nodes, per sibling chain)
+        resolveDevice: (pk) => {
+          const k = Buffer.from(pk);
+          for (const s of n.streams.values()) if (s.devices().list.some((d) => k.equals(d.pubkey))) return servedStream(n, s.publicKey);
+          return undefined;
+        },
         shared: () => servedListing(n),
         about: () => ({ id: Buffer.from(n.nodeId).toString('hex'), name: settingsOf(n).name }),
         log: (m: string) => n.log(m),

@@ -3,9 +3,10 @@
 import { bytesEqual } from '../core/crypto.js';
 import { isDrayerError } from '../core/errors.js';
 import { checkRecord, checkShape, type DrayerRecord } from '../core/record.js';
+import { admits, decodeSiblings, idOutsideRange, SIBLINGS_KEY, SIBLINGS_TYPE, windowsOf, type Window } from '../core/siblings.js';
 import { fillsValue, inHeldIdGap, inHeldModGap, inPartialRange, staleReason, type PartialFilter } from './chains.js';
 import type { Statement } from 'better-sqlite3';
-import { GROUP_ROWS_PER_PUT, sqliteError, type Handle, type Row } from './schema.js';
+import { GROUP_ROWS_PER_PUT, metaOf, rowByKey, setMetaOf, sqliteError, type Handle, type Row } from './schema.js';
 
 export interface ApplyOptions {
   /** accept records without values (defaults to the stream's own metaOnly setting) */
@@ -26,6 +27,12 @@ export interface ApplyResult {
   rejected: Rejection[];
   /** records outside this mirror's partial range, ignored by design */
   skipped: number;
+  /**
+   * A new drayer/siblings record was stored (§9): records of devices it no longer admits were
+   * removed, and a follower should ask its sources again from the start, for records refused under
+   * the old list and for those a removed record had covered (model/siblings.py: 'noreset').
+   */
+  siblingsChanged?: boolean;
 }
 
 /**
@@ -37,7 +44,8 @@ export function applyRecords(h: Handle, filter: PartialFilter, records: DrayerRe
   const result: ApplyResult = { stored: [], removed: [], rejected: [], skipped: 0 };
   const checked: DrayerRecord[] = [];
   for (const r of records) {
-    const why = opts.verified ? (checkShape(r) ?? (bytesEqual(r.chain, h.publicKey) ? null : 'it belongs to another chain')) : checkRecord(r, h.publicKey);
+    // A device's record is checked against its own chain's key here; whether its chain counts is decided below (§9).
+    const why = opts.verified ? checkShape(r) : checkRecord(r, h.publicKey, true);
     if (why) result.rejected.push({ record: r, reason: why });
     else if (r.val === null && !allowMetaOnly) result.rejected.push({ record: r, reason: 'it has no value and this copy keeps values' });
     else if (!inPartialRange(r, filter)) result.skipped++;
@@ -46,12 +54,34 @@ export function applyRecords(h: Handle, filter: PartialFilter, records: DrayerRe
   const run = h.db.transaction(() => {
     // Each stored record takes the next seq; its gaps then remove only older rows, so the
     // newest row always holds the last seq issued (see lastSeqOf).
-    const top = heldTops(h);
-    let seq = top.seq;
+    const tops = new Map<string, Tops>();
+    let seq = heldTops(h, h.chain).seq;
     const nextSeq = () => ++seq;
+    let windows: Map<string, Window> | null = null;
     for (const r of checked) {
-      const why = applyOne(h, r, result, nextSeq, top);
+      const own = bytesEqual(r.chain, h.publicKey);
+      let why: string | null = null;
+      if (!own) {
+        windows ??= heldWindows(h);
+        why = admits(windows, r.chain, r.mod) ? idOutsideRange(r.chain, r.id) : NOT_A_DEVICE;
+      }
+      const chain = own ? h.chain : Buffer.from(r.chain);
+      const ck = own ? '' : chain.toString('base64');
+      let top = tops.get(ck);
+      if (!top) tops.set(ck, (top = heldTops(h, chain)));
+      why ??= applyOne(h, r, result, nextSeq, top, chain);
       if (why) result.rejected.push({ record: r, reason: why });
+      else if (own) {
+        windows = null; // the siblings record may have moved, or been removed by a gap
+        if (r.type === SIBLINGS_TYPE && r.key === SIBLINGS_KEY) {
+          purgeOutside(h, heldWindows(h), result);
+          tops.clear();
+          result.siblingsChanged = true;
+          // Every sync cursor starts over (they are keyed on it: sync-cursors.ts windowCursors), for
+          // records refused under the old list and those a dropped record had covered.
+          setMetaOf(h, 'windowEpoch', Number(metaOf(h, 'windowEpoch') ?? 0) + 1);
+        }
+      }
     }
   });
   try {
@@ -63,8 +93,39 @@ export function applyRecords(h: Handle, filter: PartialFilter, records: DrayerRe
   return result;
 }
 
+export const NOT_A_DEVICE = 'it belongs to another chain, not a device of this stream at its mod time (not listed in drayer/siblings, or removed before it)';
+
+/** The windows of the devices listed by the owner's drayer/siblings record held here (none when it is missing, valueless or unreadable). */
+export function heldWindows(h: Handle): Map<string, Window> {
+  const row = rowByKey(h, SIBLINGS_TYPE, SIBLINGS_KEY);
+  if (!row?.val) return new Map();
+  try {
+    return windowsOf(decodeSiblings(row.val));
+  } catch {
+    return new Map(); // the owner signed something unusable: no device counts (verify reports it)
+  }
+}
+
 /**
- * Upper bounds of the largest id and mod held in the stream's chain, kept through a transaction
+ * A new siblings record: records of devices it no longer admits (a removed device's after its
+ * window, an unlisted device's all) leave. Their ids go into `removed`.
+ */
+function purgeOutside(h: Handle, windows: Map<string, Window>, result: ApplyResult): void {
+  const chains = h.db.prepare('SELECT DISTINCT chain FROM records WHERE chain != ?').pluck().all(h.chain) as Buffer[];
+  for (const chain of chains) {
+    if (h.ownDevice?.equals(chain)) continue; // this device's own records stay in its own copy (its writer stands on them)
+    const w = windows.get(chain.toString('base64'));
+    const ids = (
+      w
+        ? h.db.prepare('DELETE FROM records WHERE chain = ? AND (mod < ? OR (? > 0 AND mod > ?)) RETURNING id').pluck().all(chain, w.from, w.to, w.to)
+        : h.db.prepare('DELETE FROM records WHERE chain = ? RETURNING id').pluck().all(chain)
+    ) as number[];
+    for (const id of ids) result.removed.push(id);
+  }
+}
+
+/**
+ * Upper bounds of the largest id and mod held in one chain, kept through a transaction
  * (raised by each record stored; removals only lower the true values). A record above both, the
  * usual case of a feed applied in order (a clone, a new post), has nothing held at its id and no
  * held record above it: its lookups are skipped, and so is each gap's delete when the gap starts
@@ -77,8 +138,8 @@ interface Tops {
   seq: number;
 }
 
-function heldTops(h: Handle): Tops {
-  const t = h.st.tips.get(h.chain, h.chain) as { id: number | null; mod: number | null; seq: number | null };
+function heldTops(h: Handle, chain: Buffer): Tops {
+  const t = h.st.tips.get(chain, chain) as { id: number | null; mod: number | null; seq: number | null };
   return { id: t.id ?? 0, mod: t.mod ?? 0, seq: t.seq ?? 0 };
 }
 
@@ -94,9 +155,8 @@ function insertOf(h: Handle): Statement {
 }
 
 /** One record through rules 1–3; why it was refused, or null when stored. */
-function applyOne(h: Handle, r: DrayerRecord, result: ApplyResult, nextSeq: () => number, top: Tops): string | null {
+function applyOne(h: Handle, r: DrayerRecord, result: ApplyResult, nextSeq: () => number, top: Tops, chain: Buffer): string | null {
   const st = h.st;
-  const chain = h.chain; // every record here is of the stream's own chain (checked above)
   if (r.id > top.id && r.mod > top.mod) {
     insertOf(h).run(nextSeq(), chain, r.id, r.type, r.key, r.val, r.hash, r.ts, r.mod, r.prev, r.prevch, r.sig);
     result.stored.push(r);

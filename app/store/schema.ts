@@ -267,6 +267,8 @@ export interface Handle {
   readonly checkpoints: Checkpoints;
   /** its meta attributes, read through a cache (meta-cache.ts): read and write them with metaOf and setMetaOf */
   readonly meta: MetaCache;
+  /** this copy's own device chain (§9: devices.ts), which no siblings record takes from it: its writer stands on it */
+  readonly ownDevice?: Buffer;
 }
 
 /**

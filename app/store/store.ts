@@ -27,16 +27,17 @@ import {
   MIGRATIONS,
   prepareStatements,
   readIdentity,
-  rowByKey,
   rowToRecord,
   setMetaOf,
   sqliteError,
   tuneWal,
   WAL_PAGES,
   type Handle,
-  type Row,
 } from './schema.js';
 import * as sync from './sync-state.js';
+import * as devices from './devices.js';
+import { probeFile } from './probe.js';
+import { SIBLINGS_KEY, SIBLINGS_TYPE, type Sibling } from '../core/siblings.js';
 import { verifyStream, type VerifyReport } from './verify.js';
 import { nowMicros, Writer, type BatchWriter } from './writer.js';
 import { chunkReader } from './chunk-reader.js';
@@ -99,6 +100,9 @@ export class Stream {
   readonly publicKey: Uint8Array;
   readonly db: Database.Database;
   private keyPair: KeyPair | null;
+  /** this copy's own device key (§9: devices.ts), when it is a device of someone's stream */
+  private readonly deviceKp: KeyPair | null;
+  private deviceWriter: Writer | null = null;
   private readonly chain: Buffer;
   /** what the modules beside this one work on */
   private readonly h: Handle;
@@ -123,7 +127,9 @@ export class Stream {
       () => st.metaGet,
       () => st.metaSet,
     );
-    this.h = { file, db, publicKey, chain: this.chain, st, checkpoints: this.checkpoints, meta };
+    this.deviceKp = keyPair ? null : devices.deviceKeyBeside(file);
+    const ownDevice = this.deviceKp ? Buffer.from(this.deviceKp.publicKey) : undefined;
+    this.h = { file, db, publicKey, chain: this.chain, st, checkpoints: this.checkpoints, meta, ...(ownDevice ? { ownDevice } : {}) };
     this.writer = new Writer(this.h);
   }
 
@@ -244,41 +250,14 @@ export class Stream {
    * Throws as open() does.
    */
   static probe(file: string): { publicKey: Uint8Array; writable: boolean } {
-    if (!fs.existsSync(file)) throw new DrayerError('NOT_FOUND', `${file} does not exist.`);
-    // A read-write connection that only reads leaves the file and its folder as they were: the
-    // last connection to close removes the -wal and -shm it made, which a read-only one cannot.
-    // Where a WAL or journal is already there (another process writing, or a crash), only a
-    // read-only connection is sure not to copy it into the file when it closes.
-    const readonly = fs.existsSync(file + '-wal') || fs.existsSync(file + '-journal');
-    let db: Database.Database;
-    try {
-      db = new Database(file, { fileMustExist: true, readonly, timeout: 100 });
-    } catch (e) {
-      throw sqliteError(e, file);
-    }
-    try {
-      const { publicKey } = readIdentity(db, file);
-      for (const table of ['meta', 'records']) {
-        const rows = db.pragma(`quick_check(${table})`) as { quick_check: string }[];
-        if (rows.length !== 1 || rows[0]!.quick_check !== 'ok') {
-          throw new DrayerError(
-            'CORRUPT',
-            `${file} is damaged (SQLite reports: ${rows[0]?.quick_check ?? 'no answer'}). Restore it from a backup or clone the stream again from a mirror.`,
-          );
-        }
-      }
-      return { publicKey, writable: keyPairBeside(file, publicKey) !== null };
-    } catch (e) {
-      throw isDrayerError(e) ? e : sqliteError(e, file);
-    } finally {
-      db.close();
-    }
+    return probeFile(file);
   }
 
   close(): void {
     this.h.meta.forget();
     if (!this.db.open) return;
     this.writer.drain(); // queued durable puts are committed, not dropped
+    this.deviceWriter?.drain();
     this.checkpoints.settle();
     chunkReader.forget(this.file); // this connection must be the last, to checkpoint and remove the WAL
     this.db.close();
@@ -433,14 +412,34 @@ export class Stream {
 
   // ---------- reads ----------
 
+  /** The record (type, key) across the stream's chains: of two devices' versions, the newer ts (devices.ts). */
   get(type: string, key: string): DrayerRecord | undefined {
-    const row = rowByKey(this.h, type, key);
+    const row = devices.mergedByKey(this.h, type, key);
     return row ? rowToRecord(row) : undefined;
   }
 
   getById(id: number): DrayerRecord | undefined {
-    const row = this.h.st.byId.get(this.chain, id) as Row | undefined;
+    const row = devices.byIdAnyChain(this.h, id);
     return row ? rowToRecord(row) : undefined;
+  }
+
+  /** The devices the owner lists in drayer/siblings (§9), and this copy's own device key (null unless made by drayer device init). */
+  devices(): { list: Sibling[]; mine: Uint8Array | null } {
+    return { list: devices.siblingsHeld(this.h), mine: this.deviceKp?.publicKey ?? null };
+  }
+
+  /** The owner lists a device (its key from drayer device init) from now on; re-adding a removed one opens a new window. */
+  addDevice(pk: Uint8Array, name?: string): DrayerRecord {
+    return this.put(SIBLINGS_TYPE, SIBLINGS_KEY, devices.listWith(this.h, pk, name));
+  }
+
+  /** The owner ends a device's window at the newest record of it held here: later ones are refused everywhere, earlier ones stay. */
+  removeDevice(pk: Uint8Array): DrayerRecord {
+    this.requireKey();
+    const { val, to } = devices.listWithout(this.h, pk);
+    const r = this.put(SIBLINGS_TYPE, SIBLINGS_KEY, val);
+    devices.dropAfter(this.h, pk, to);
+    return r;
   }
 
   /** Records of one type (or two, by `ts`), newest first by `ts` (default) or by `id`, paged. */
@@ -521,6 +520,14 @@ export class Stream {
 
   // ---------- the writer ----------
 
+  /** The key and writer a write here uses: the owner's, or this device's own chain (§9). */
+  private writerFor(): { kp: KeyPair; w: Writer } {
+    if (this.keyPair || !this.deviceKp) return { kp: this.requireKey(), w: this.writer };
+    devices.requireListed(this.h, this.deviceKp.publicKey);
+    this.deviceWriter ??= devices.deviceWriterOf(this.h, this.deviceKp);
+    return { kp: this.deviceKp, w: this.deviceWriter };
+  }
+
   private requireKey(): KeyPair {
     if (!this.keyPair) {
       const keyFile = keyPathFor(this.file);
@@ -532,7 +539,8 @@ export class Stream {
 
   /** Create or edit the record (type, key). Atomic and durable against a process crash when it returns. */
   put(type: string, key: string, value: Uint8Array, ts?: number): DrayerRecord {
-    return this.writer.put(this.requireKey(), type, key, value, ts) ?? this.get(type, key)!;
+    const { kp, w } = this.writerFor();
+    return w.put(kp, type, key, value, ts) ?? this.get(type, key)!;
   }
 
   /**
@@ -543,23 +551,25 @@ export class Stream {
    */
   putDurable(type: string, key: string, value: Uint8Array, ts?: number): Promise<DrayerRecord> {
     if (!this.db.open) return Promise.reject(new DrayerError('IO', `${this.file} is closed; nothing was written.`));
-    let kp: KeyPair;
+    let kw: { kp: KeyPair; w: Writer };
     try {
-      kp = this.requireKey();
+      kw = this.writerFor();
     } catch (e) {
       return Promise.reject(e);
     }
-    return this.writer.putDurable({ kp, type, key, value, ts });
+    return kw.w.putDurable({ kp: kw.kp, type, key, value, ts });
   }
 
   /** Delete the record (type, key); false when there is none. Leaves no trace but patched neighbours. */
   delete(type: string, key: string): boolean {
-    return this.writer.delete(this.requireKey(), type, key);
+    const { kp, w } = this.writerFor();
+    return w.delete(kp, type, key);
   }
 
   /** Many writes in one transaction (imports). Each op is applied in order; the batch is atomic. */
   batch(fn: (w: BatchWriter) => void): DrayerRecord[] {
-    return this.writer.batch(this.requireKey(), fn);
+    const { kp, w } = this.writerFor();
+    return w.batch(kp, fn);
   }
 
   // ---------- the receiving side ----------

@@ -144,9 +144,17 @@ export class VerifierPool {
     this.threads = t;
   }
 
-  /** Per record: why it is unacceptable, or null; the same answers as checkRecord. */
-  async verify(records: DrayerRecord[], streamKey: Uint8Array): Promise<(string | null)[]> {
+  /** Per record: why it is unacceptable, or null; the same answers as checkRecord (with `anyChain`, as checkRecord's). */
+  async verify(records: DrayerRecord[], streamKey: Uint8Array, anyChain = false): Promise<(string | null)[]> {
     this.assertOpen();
+    // Records of a device's chain (§9, few) are checked here against their own chain's key; a
+    // worker's batch carries one key. Whether the chain counts is the store's to say (apply.ts).
+    if (anyChain && records.some((r) => r.chain instanceof Uint8Array && !bytesEqual(r.chain, streamKey))) {
+      const own = records.filter((r) => !(r.chain instanceof Uint8Array) || bytesEqual(r.chain, streamKey));
+      const ownReasons = await this.verify(own, streamKey);
+      let i = 0;
+      return records.map((r) => (own[i] === r ? ownReasons[i++]! : checkRecord(r, streamKey, true)));
+    }
     if (records.length < INLINE_BELOW) return records.map((r) => checkRecord(r, streamKey));
     // Enough batches to keep every worker busy, few enough to keep messages cheap.
     const per = Math.min(MAX_BATCH, Math.max(INLINE_BELOW, Math.ceil(records.length / (this.threads * 2))));

@@ -30,7 +30,7 @@ export async function applyParallel(
   pool: VerifierPool,
   opts: Omit<ApplyOptions, 'verified'> = {},
 ): Promise<ApplyResult> {
-  return applyVerified(stream, records, await pool.verify(records, stream.publicKey), opts);
+  return applyVerified(stream, records, await pool.verify(records, stream.publicKey, true), opts);
 }
 
 /**
@@ -60,10 +60,10 @@ export function preparedApplier(pool: VerifierPool): Applier {
   const applier: Applier = async (s, records) => {
     const early = started.get(records);
     started.delete(records);
-    return applyVerified(s, records, await (early ?? pool.verify(records, s.publicKey)));
+    return applyVerified(s, records, await (early ?? pool.verify(records, s.publicKey, true)));
   };
   applier.prepare = (s, records) => {
-    const p = pool.verify(records, s.publicKey);
+    const p = pool.verify(records, s.publicKey, true);
     p.catch(() => {}); // awaited by the applier, or dropped if the pull stops first
     started.set(records, p);
   };

@@ -87,6 +87,11 @@ interface Tally {
  * Same report (and the same problems, in the same order) as Stream.verify.
  */
 export async function verifyStreamParallel(stream: Stream, pool: VerifierPool, opts: VerifyParallelOptions = {}): Promise<VerifyReport> {
+  // Devices' chains (§9) each have their own links and windows: Stream.verify checks them, on this thread.
+  if (stream.db.prepare('SELECT 1 FROM records WHERE chain != ? LIMIT 1').get(Buffer.from(stream.publicKey))) {
+    opts.onPath?.('main: several chains');
+    return stream.verify({ maxProblems: opts.maxProblems });
+  }
   const filter = stream.partial;
   const check = {
     streamKey: stream.publicKey,

@@ -2,6 +2,8 @@
 // verify-parallel.ts must equal, problem for problem), and the report both end with.
 import { checkRecord } from '../core/record.js';
 import { valueProblem } from '../core/msgpack.js';
+import { admits, idOutsideRange } from '../core/siblings.js';
+import { heldWindows, NOT_A_DEVICE } from './apply.js';
 import { idChainBroken, linkIsMissing, mChainBroken, modNotUnique } from './chains.js';
 import { rowByKey, rowToRecord, type Handle, type Row } from './schema.js';
 
@@ -68,31 +70,49 @@ export function verifyStream(h: Handle, c: VerifyScope): VerifyReport {
   let records = 0;
   let metaOnly = 0;
   let lastId = 0;
-  const mods: [number, number, number][] = []; // [mod, prevch, id]
+  let chain: Buffer | null = null;
+  let mods: [number, number, number][] = []; // [mod, prevch, id] of the chain being read
+  let copied = mirror; // a device's chain is a copy even in the owner's file: a link may point to a record not pulled yet
+  const windows = heldWindows(h);
+  // The M chain of one chain, by mod (each chain, the owner's and each device's, has its own: §9).
+  const checkMods = () => {
+    mods.sort((a, b) => a[0] - b[0]);
+    let lastMod = 0;
+    for (const [mod, prevch, id] of mods) {
+      if (!partial && prevch !== lastMod) {
+        if (linkIsMissing(prevch, lastMod, copied)) missing++;
+        else add(id, mChainBroken(id, prevch, lastMod));
+      }
+      if (mod === lastMod) add(id, modNotUnique(id, mod));
+      lastMod = mod;
+    }
+    mods = [];
+  };
   for (const row of h.db.prepare('SELECT * FROM records ORDER BY chain, id').iterate() as IterableIterator<Row>) {
     records++;
+    if (!chain || !chain.equals(row.chain)) {
+      if (chain) checkMods();
+      chain = row.chain;
+      copied = mirror || !row.chain.equals(h.chain);
+      lastId = 0;
+    }
     const r = rowToRecord(row);
     if (r.val === null) metaOnly++;
     // a signature says who wrote a value, not that it decodes as its type requires
-    const why = checkRecord(r, h.publicKey) ?? valueProblem(r.type, r.key, r.val);
+    const own = row.chain.equals(h.chain);
+    const why =
+      checkRecord(r, h.publicKey, true) ??
+      (own ? null : admits(windows, r.chain, r.mod) ? idOutsideRange(r.chain, r.id) : NOT_A_DEVICE) ??
+      valueProblem(r.type, r.key, r.val);
     if (why) add(r.id, `record ${r.id} (${r.type}/${r.key}): ${why}`);
     if (!partial && r.prev !== lastId) {
-      if (linkIsMissing(r.prev, lastId, mirror)) missing++;
+      if (linkIsMissing(r.prev, lastId, copied)) missing++;
       else add(r.id, idChainBroken(r.id, r.prev, lastId));
     }
     lastId = r.id;
     mods.push([r.mod, r.prevch, r.id]);
   }
-  mods.sort((a, b) => a[0] - b[0]);
-  let lastMod = 0;
-  for (const [mod, prevch, id] of mods) {
-    if (!partial && prevch !== lastMod) {
-      if (linkIsMissing(prevch, lastMod, mirror)) missing++;
-      else add(id, mChainBroken(id, prevch, lastMod));
-    }
-    if (mod === lastMod) add(id, modNotUnique(id, mod));
-    lastMod = mod;
-  }
+  checkMods();
   if (records === 0) add(0, 'the stream holds no records (not even drayer/info): it has never been synced');
   const named = rowByKey(h, 'drayer', 'info') !== undefined;
   return verifyReport({ records, metaOnly, problems, partial, missing, unfinished: mirror ? c.unfinished : [], named });

@@ -6,6 +6,7 @@ import { blake2b256, bytesEqual, type KeyPair } from '../core/crypto.js';
 import { DrayerError, isDrayerError } from '../core/errors.js';
 import { MARKER_KEY, MARKER_TYPE, SEALED_TYPE, staysClear } from '../core/private.js';
 import { LIMITS, signRecord, type DrayerRecord, type UnsignedRecord } from '../core/record.js';
+import { DEVICE_KEY } from '../core/siblings.js';
 import { editedPrevch, nextMod } from './chains.js';
 import { keyPathFor, sealKeyFile } from './keystore.js';
 import { GroupCommit } from './group-commit.js';
@@ -43,6 +44,15 @@ export interface GroupPut {
   ts?: number;
 }
 
+/** A device's own chain (DESIGN §9): written by the device's key into the owner's stream file. */
+export interface DeviceChain {
+  /** the first id of the device's range (siblings.ts idRangeOf) */
+  firstId: number;
+  keyFile: string;
+  /** the start of the device's window where this copy knows it (0 otherwise): a clock behind the owner's must not write records no one admits */
+  modFloor(): number;
+}
+
 /** What Stream.batch hands its callback. */
 export interface BatchWriter {
   put(type: string, key: string, value: Uint8Array, ts?: number): void;
@@ -58,8 +68,12 @@ export class Writer {
   private sealedOnly: boolean | undefined;
   private group: GroupCommit<GroupPut, DrayerRecord> | null = null;
 
-  constructor(h: Handle) {
+  /** Where a device's chain is written (§9): its first id, its key file, and the lowest mod its window admits. */
+  private readonly device: DeviceChain | undefined;
+
+  constructor(h: Handle, device?: DeviceChain) {
     this.h = h;
+    this.device = device;
     // Made once: better-sqlite3 transaction wrappers are not free to build on every write.
     this.run = h.db.transaction((fn: (ctx: WriteCtx, kp: KeyPair) => unknown, kp: KeyPair) => {
       const ctx = this.beginWrite();
@@ -84,6 +98,11 @@ export class Writer {
         out.push(mine);
       }
     });
+  }
+
+  /** Whether this writer's chain holds (type, key). */
+  has(type: string, key: string): boolean {
+    return rowByKey(this.h, type, key) !== undefined;
   }
 
   /** Create or edit the record (type, key). Atomic and durable against a process crash when it returns. */
@@ -197,7 +216,7 @@ export class Writer {
     if (this.keySealChecked) return;
     this.keySealChecked = true;
     try {
-      sealKeyFile(keyPathFor(this.h.file), kp);
+      sealKeyFile(this.device?.keyFile ?? keyPathFor(this.h.file), kp);
     } catch {
       // the plain file stays, and keeps working; the next open tries again
     }
@@ -209,7 +228,15 @@ export class Writer {
     const idTip = t.id ?? 0;
     const mTip = t.mod ?? 0;
     // Seqs are taken from the last one at the start: rows this operation deletes cannot lend theirs.
-    return { idTip, mTip, nextId: idTip + 1, nextMod: nextMod(mTip, nowMicros()), nextSeq: (t.seq ?? 0) + 1, dirty: new Map() };
+    const floor = this.device ? Math.max(this.device.modFloor(), 0) : 0;
+    return {
+      idTip,
+      mTip,
+      nextId: Math.max(idTip + 1, this.device?.firstId ?? 0),
+      nextMod: nextMod(Math.max(mTip, floor), nowMicros()),
+      nextSeq: (t.seq ?? 0) + 1,
+      dirty: new Map(),
+    };
   }
 
   /** The current state of a live record: the pending version if this operation touched it. */
@@ -245,7 +272,8 @@ export class Writer {
   private putIn(ctx: WriteCtx, type: string, key: string, value: Uint8Array, ts?: number): void {
     checkPut(type, key, value, ts);
     // The last guard of a private stream (DESIGN §8): a caller that forgot to seal (private-view.ts) never writes plaintext.
-    this.sealedOnly ??= rowByKey(this.h, MARKER_TYPE, MARKER_KEY) !== undefined;
+    // (the marker is in the owner's chain: a device's chain of a private stream is sealed too)
+    this.sealedOnly ??= rowByKey(this.device ? { ...this.h, chain: Buffer.from(this.h.publicKey) } : this.h, MARKER_TYPE, MARKER_KEY) !== undefined;
     if (this.sealedOnly && type !== SEALED_TYPE && !staysClear(type, key))
       throw new DrayerError(
         'NOT_WRITABLE',
@@ -280,6 +308,9 @@ export class Writer {
   private deleteIn(ctx: WriteCtx, type: string, key: string): boolean {
     if (type === 'drayer' && key === 'info') {
       throw new DrayerError('PROTECTED', 'The drayer/info record keeps a stream non-empty and cannot be deleted; edit it instead.');
+    }
+    if (this.device && type === 'drayer' && key === DEVICE_KEY) {
+      throw new DrayerError('PROTECTED', "The drayer/device record keeps this device's chain non-empty and cannot be deleted; edit it instead.");
     }
     const { st, chain, file } = this.h;
     const x = this.current(ctx, rowByKey(this.h, type, key));

@@ -86,6 +86,8 @@ export interface RouteContext {
   keyRaw: string;
   /** what follows the key, split on '/', still percent-encoded */
   args: string[];
+  /** the URL named a device's chain of `stream` (§9), not the stream: newRecords answers that chain */
+  chain?: Uint8Array;
   query: URLSearchParams;
   limits: ServerLimits;
   /** describe a failure the client cannot be told about (the answer had already begun) */

@@ -36,6 +36,8 @@ export interface ServerOptions {
   port?: number;
   /** the stream with this key if this node shares it; anything else is a 404 */
   resolve(pk: Uint8Array): Stream | undefined;
+  /** a shared stream that lists this key as one of its devices (§9): an original node asks newRecords of a sibling chain by its key */
+  resolveDevice?(pk: Uint8Array): Stream | undefined;
   /** the streams listed at `/` (the JSON listing adds each one's M-tip and whether it is announced on the LAN) */
   shared(): SharedStream[];
   /** this node's id (hex) and name, for the JSON listing at `/` (how a node found over mDNS is known) */
@@ -338,9 +340,14 @@ export class LanServer {
     }
     const found = splitKey(rawPath.slice(1).split('/'));
     if (!found) throw new HttpError(404, 'There is nothing at this address. Stream addresses start with the stream key.');
-    const stream = this.opts.resolve(found.pk);
-    if (!stream) throw new HttpError(404, 'This node does not share that stream.');
     const { rest, keyRaw } = found;
+    let stream = this.opts.resolve(found.pk);
+    let chain: Uint8Array | undefined;
+    if (!stream && rest[0] === 'newRecords') {
+      stream = this.opts.resolveDevice?.(found.pk);
+      chain = found.pk;
+    }
+    if (!stream) throw new HttpError(404, 'This node does not share that stream.');
     if (rest.length === 0) {
       // /<pk> → /<pk>/ so the page's relative links resolve under the stream.
       web.redirect(req, res, 301, `./${keyRaw.slice(keyRaw.lastIndexOf('/') + 1)}/`);
@@ -352,6 +359,7 @@ export class LanServer {
       stream,
       keyRaw,
       args: rest.slice(1),
+      ...(chain ? { chain } : {}),
       query,
       limits: this.limits,
       log: (m) => this.log(m),

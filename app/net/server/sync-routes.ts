@@ -235,7 +235,8 @@ export function newRecords(ctx: RouteContext): void {
     const list = s.db.transaction(() => {
       const out: Record<string, unknown>[] = [];
       let bytes = 0;
-      for (const id of q(s).idsAfterMod.all(chain(s), t, limit) as number[]) {
+      // a device's chain when the URL named it (§9): the original asks each sibling chain by its own key
+      for (const id of q(s).idsAfterMod.all(ctx.chain ? Buffer.from(ctx.chain) : chain(s), t, limit) as number[]) {
         const r = s.getById(id);
         if (!r) continue;
         const n = r.val?.length ?? 0;
