@@ -201,8 +201,8 @@ function RotateAccess({ publicKey }: { publicKey: string }) {
   return (
     <div className="share-rotate share-rotate-open" role="group" aria-labelledby="rotate-title">
       <p id="rotate-title" className="share-rotate-text">
-        A new read key seals every post again: whoever has the current read link keeps what they already read but reads nothing
-        new or edited, so send the new link to everyone who should keep reading.
+        A new read key seals every post again: whoever has the current read link keeps what they already read but reads nothing new or edited, so send the new
+        link to everyone who should keep reading.
       </p>
       {error ? <ErrorBanner text={error} /> : null}
       <div className="form-actions">
