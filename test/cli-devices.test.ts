@@ -7,10 +7,9 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { decode } from '@msgpack/msgpack';
 import { keyWords, parseKey } from '../app/core/keys.js';
 import type { Stream as StreamT } from '../app/store/store.js';
-import { tmpDir } from './helpers.js';
+import { decodeOriginalAnswer, tmpDir } from './helpers.js';
 
 const BIN = fileURLToPath(new URL('../../bin/drayer.js', import.meta.url));
 
@@ -110,10 +109,12 @@ test('drayer device: pair, sync, post from both devices, one merged stream every
     // Interop: an original node asks the device's chain by its key, as its httpSync does.
     const res = await fetch(`${desk.url}/${encodeURIComponent(devKey!)}/newRecords/0`);
     assert.equal(res.status, 200);
-    const recs = decode(new Uint8Array(await res.arrayBuffer())) as { chain: Uint8Array; type: string; key: string }[];
+    const recs = decodeOriginalAnswer(new Uint8Array(await res.arrayBuffer())) as unknown as { chain: Uint8Array; type: string; key: string }[];
     assert.ok(recs.length >= 2, 'the device chain: its drayer/device record and its post');
     for (const r of recs) assert.ok(Buffer.from(r.chain).equals(Buffer.from(parseKey(devKey!))), 'each record carries its chain');
-    const main = decode(new Uint8Array(await (await fetch(`${desk.url}/${encodeURIComponent(pk)}/newRecords/0`)).arrayBuffer())) as { chain: Uint8Array }[];
+    const main = decodeOriginalAnswer(new Uint8Array(await (await fetch(`${desk.url}/${encodeURIComponent(pk)}/newRecords/0`)).arrayBuffer())) as unknown as {
+      chain: Uint8Array;
+    }[];
     assert.ok(
       main.every((r) => Buffer.from(r.chain).equals(Buffer.from(parseKey(pk)))),
       "the stream's own newRecords answers its own chain",

@@ -6,6 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { Decoder } from '@msgpack/msgpack';
 
 /** bin/drayer.js, what `npm install -g` puts on the PATH */
 export const DRAYER_BIN = fileURLToPath(new URL('../../bin/drayer.js', import.meta.url));
@@ -96,4 +97,15 @@ export function packOld(v: unknown, out: number[] = []): number[] {
     }
   } else throw new Error(`cannot pack ${String(v)}`);
   return out;
+}
+
+/**
+ * An original-Drayer answer (newRecords) as the original reads it: every string there is a msgpack
+ * bin (app/core/msgpack-bin.ts); map keys, and each record's type and key, are read back as text.
+ */
+export function decodeOriginalAnswer(buf: Uint8Array): Record<string, unknown>[] {
+  const text = (b: unknown): unknown => (b instanceof Uint8Array ? Buffer.from(b).toString('utf8') : b);
+  const d = new Decoder({ mapKeyConverter: (k: unknown) => text(k) as string | number });
+  const list = d.decode(buf) as Record<string, unknown>[];
+  return list.map((r) => ({ ...r, type: text(r.type), key: text(r.key) }));
 }

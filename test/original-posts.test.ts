@@ -8,12 +8,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DrayerNode } from '../app/node/node.js';
-import { decode } from '@msgpack/msgpack';
 import { Stream } from '../app/store/store.js';
 import { addPost } from '../app/store/posts.js';
 import { quotePlusKey } from '../app/net/sync-original.js';
 import { netnsAvailable, NETNS_SKIP_REASON, runInNetns } from './netns.js';
-import { DRAYER_BIN, runDrayer, tmpDir } from './helpers.js';
+import { decodeOriginalAnswer, DRAYER_BIN, runDrayer, tmpDir } from './helpers.js';
 
 const FIXTURE = fileURLToPath(new URL('../../test/fixtures/original/small.stream', import.meta.url));
 const FIXTURE_KEY = 'qNgGxeu1hjKHDsmzE4W2+EQIoAbIkUgdAXZU+Ji+Rmc=';
@@ -119,7 +118,7 @@ test('a stream set compatible writes its posts as the original does; edits and d
     // what an original node following us receives: its msgpack maps, the post in its shape
     const res = await fetch(`${lanOf(a)}/${quotePlusKey(Buffer.from(pk, 'base64'))}/newRecords/0`);
     assert.equal(res.status, 200);
-    const list = decode(new Uint8Array(await res.arrayBuffer())) as Record<string, unknown>[];
+    const list = decodeOriginalAnswer(new Uint8Array(await res.arrayBuffer())) as unknown as Record<string, unknown>[];
     const original = list.filter((r) => r.type === 'publicSocialPost').map((r) => `${r.key as string}|${Buffer.from(r.val as Uint8Array).toString('utf8')}`);
     assert.deepEqual(original.sort(), ['Hello|edited text', 'Renamed|moved']);
 

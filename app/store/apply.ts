@@ -48,7 +48,8 @@ export function applyRecords(h: Handle, filter: PartialFilter, records: DrayerRe
     const why = opts.verified ? checkShape(r) : checkRecord(r, h.publicKey, true);
     if (why) result.rejected.push({ record: r, reason: why });
     else if (r.val === null && !allowMetaOnly) result.rejected.push({ record: r, reason: 'it has no value and this copy keeps values' });
-    else if (!inPartialRange(r, filter)) result.skipped++;
+    // another chain's record is refused first when no device window admits it (below), partial or not
+    else if (bytesEqual(r.chain, h.publicKey) && !inPartialRange(r, filter)) result.skipped++;
     else checked.push(filter.metaOnly && r.val ? { ...r, val: null } : r);
   }
   const run = h.db.transaction(() => {
@@ -64,6 +65,10 @@ export function applyRecords(h: Handle, filter: PartialFilter, records: DrayerRe
       if (!own) {
         windows ??= heldWindows(h);
         why = admits(windows, r.chain, r.mod) ? idOutsideRange(r.chain, r.id) : NOT_A_DEVICE;
+        if (!why && !inPartialRange(r, filter)) {
+          result.skipped++;
+          continue;
+        }
       }
       const chain = own ? h.chain : Buffer.from(r.chain);
       const ck = own ? '' : chain.toString('base64');

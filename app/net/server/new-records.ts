@@ -7,7 +7,8 @@
 // written meanwhile), encoded and sent as the client reads; memory holds one batch.
 import Database from 'better-sqlite3';
 import { Readable, pipeline } from 'node:stream';
-import { encodeWire, toWire } from '../../core/record.js';
+import { toWire } from '../../core/record.js';
+import { encodeBin } from '../../core/msgpack-bin.js';
 import { rowToRecord, type Row } from '../../store/schema.js';
 import type { Stream } from '../../store/store.js';
 import type { RouteContext } from './context.js';
@@ -16,10 +17,10 @@ import { setHeaders, trackBody } from './http.js';
 export const NEW_RECORDS = {
   /**
    * An upper bound of the bytes a record adds to the answer beyond its type, key and value: the
-   * map's 11 keys (50 bytes), hash, signature and chain with their headers (134), six integers (54)
-   * and three headers of type, key and value (15), rounded up.
+   * map's 11 keys as bins (61 bytes), hash, signature and chain with their headers (134), six integers
+   * (54) and three headers of type, key and value (15), rounded up.
    */
-  recordOverhead: 256,
+  recordOverhead: 288,
   /** the answer's batches: what the server holds of one answer at a time */
   batchBytes: 1024 * 1024,
   batchRecords: 256,
@@ -71,7 +72,7 @@ function* body(db: Database.Database, chain: Buffer, t: number, count: number): 
     const parts: Uint8Array[] = [];
     let bytes = 0;
     for (const row of rows) {
-      const b = encodeWire(toWire(rowToRecord(row)));
+      const b = encodeBin(toWire(rowToRecord(row))); // every string a bin, as the original reads it (msgpack-bin.ts)
       parts.push(b);
       bytes += b.length;
       sent++;
@@ -87,7 +88,7 @@ function* body(db: Database.Database, chain: Buffer, t: number, count: number): 
  * than `maxBytes` in all. False when as many answers are streaming already: the caller answers with
  * a small page instead.
  */
-export function streamNewRecords(ctx: RouteContext, s: Stream, t: number, maxRecords: number, maxBytes: number): boolean {
+export function streamNewRecords(ctx: RouteContext, s: Stream, chain: Buffer, t: number, maxRecords: number, maxBytes: number): boolean {
   // nothing new (the original's usual poll) is the small page's empty list; this also asks the stream's own connection first
   if (streaming >= NEW_RECORDS.maxStreaming || t >= s.mtip()) return false;
   const db = new Database(s.file, { readonly: true, fileMustExist: true });
@@ -107,7 +108,7 @@ export function streamNewRecords(ctx: RouteContext, s: Stream, t: number, maxRec
   let count: number;
   try {
     db.prepare('BEGIN').run();
-    count = measure(db, Buffer.from(s.publicKey), t, maxRecords, maxBytes);
+    count = measure(db, chain, t, maxRecords, maxBytes);
   } catch (e) {
     release();
     throw e;
@@ -120,7 +121,7 @@ export function streamNewRecords(ctx: RouteContext, s: Stream, t: number, maxRec
     res.end();
     return true;
   }
-  const out = Readable.from(body(db, Buffer.from(s.publicKey), t, count), { objectMode: false });
+  const out = Readable.from(body(db, chain, t, count), { objectMode: false });
   // On any failure mid-body the socket is destroyed: the client sees a short list, which it cannot decode, never a wrong one.
   trackBody(res, out);
   pipeline(out, res, (e) => {

@@ -227,7 +227,9 @@ function sendBytes(ctx: RouteContext, data: Uint8Array, etag: string, cacheContr
 export function newRecords(ctx: RouteContext): void {
   const t = parseInt64(oneArg(ctx, 'a time (µs)'), 'The time');
   const s = ctx.stream;
-  if (streamNewRecords(ctx, s, t, ctx.limits.newRecordsLimit, ctx.limits.newRecordsBytes)) return;
+  // a device's chain when the URL named it (§9): the original asks each sibling chain by its own key
+  const asked = ctx.chain ? Buffer.from(ctx.chain) : chain(s);
+  if (streamNewRecords(ctx, s, asked, t, ctx.limits.newRecordsLimit, ctx.limits.newRecordsBytes)) return;
   for (let limit = Math.min(ctx.limits.newRecordsLimit, NEW_RECORDS.smallPage); ;) {
     // As for changes: the list is cut to what this answer may hold in memory.
     const room = ctx.room();
@@ -235,8 +237,7 @@ export function newRecords(ctx: RouteContext): void {
     const list = s.db.transaction(() => {
       const out: Record<string, unknown>[] = [];
       let bytes = 0;
-      // a device's chain when the URL named it (§9): the original asks each sibling chain by its own key
-      for (const id of q(s).idsAfterMod.all(ctx.chain ? Buffer.from(ctx.chain) : chain(s), t, limit) as number[]) {
+      for (const id of q(s).idsAfterMod.all(asked, t, limit) as number[]) {
         const r = s.getById(id);
         if (!r) continue;
         const n = r.val?.length ?? 0;
