@@ -63,7 +63,7 @@ for (const v of VARIANTS) {
       const profile = page.getByRole('region', { name: 'Profile' });
       await profile.getByRole('heading', { name: 'Ada Lovelace', level: 2 }).waitFor();
       // one line: when, posts, the user's files (the avatar is not one), the size; never records
-      const line = profile.getByText(/^Synced (just now|\d+ min ago) · 2 posts · 1 file · \d+(\.\d)? kB$/);
+      const line = profile.getByText(/^Synced (just now|\d+ min ago)( from [^·]+)? · 2 posts · 1 file · \d+(\.\d)? kB$/);
       // (the line fills in as the details arrive: slow on a loaded machine)
       await line.waitFor({ timeout: 30_000 });
       const text = await page.locator('#main').innerText();

@@ -48,7 +48,7 @@ for (const v of VIEWS) {
 
       await go(page, `#/stream/${encodeURIComponent(adaKey)}`);
       await page.getByRole('heading', { name: 'Ada Lovelace', level: 2 }).waitFor();
-      await page.getByText(/^Synced (just now|\d+ min ago) · 2 posts/).waitFor();
+      await page.getByText(/^Synced (just now|\d+ min ago)( from [^·]+)? · 2 posts/).waitFor();
       await shoot(page, `stream-${v.id}`);
       await assertAccessible(page, `stream page ${v.id}`);
 
