@@ -1,6 +1,7 @@
 // The lock beside a private stream's name (DESIGN §8), wherever the stream is named: one look, and
 // one accessible name, so a reader always knows which streams only read-link holders can read.
 import { Icon } from './Icon';
+import { SettingSwitch } from './SettingSwitch';
 import '../styles/private.css';
 
 export type Access = 'reader' | 'sealed';
@@ -21,24 +22,30 @@ export function Lock({ access, size = 14, className }: { access?: Access; size?:
 /** The "Private stream" switch of the New stream dialog and the first-run screen, with what it means in one sentence. */
 export function PrivateSwitch({ id, checked, onChange }: { id: string; checked: boolean; onChange: (on: boolean) => void }) {
   return (
-    <div className="setting-row private-choice">
-      <div className="setting-text">
-        <label htmlFor={id} className="setting-label">
+    <SettingSwitch
+      id={id}
+      className="private-choice"
+      label={
+        <>
           <Icon name="lock" size={15} /> Private stream
-        </label>
-        <p className="setting-hint" id={`${id}-hint`}>
-          Its posts are encrypted: only people you give its read link to can read them, and computers that carry it see sealed data only.
-        </p>
-      </div>
-      <input
-        id={id}
-        type="checkbox"
-        role="switch"
-        className="switch"
-        checked={checked}
-        aria-describedby={`${id}-hint`}
-        onChange={(e) => onChange(e.target.checked)}
-      />
-    </div>
+        </>
+      }
+      hint="Its posts are encrypted: only people you give its read link to can read them, and computers that carry it see sealed data only."
+      checked={checked}
+      onChange={onChange}
+    />
+  );
+}
+
+/** The "Announce privately" switch of the New stream dialog and the first-run screen. */
+export function AnnounceSwitch({ id, checked, onChange }: { id: string; checked: boolean; onChange: (on: boolean) => void }) {
+  return (
+    <SettingSwitch
+      id={id}
+      label="Announce privately"
+      hint="Only computers you give its key to can tell it is on this network. Chosen now, its name and key never go out plainly."
+      checked={checked}
+      onChange={onChange}
+    />
   );
 }

@@ -20,7 +20,7 @@ import { ShareDialog } from './ShareDialog';
 import { KeyDialogs } from './KeyDialogs';
 import { useSubmit } from '../lib/useSubmit';
 import { deleteWithUndo } from '../stores/deletes';
-import { Lock, PrivateSwitch } from '../components/Lock';
+import { AnnounceSwitch, Lock, PrivateSwitch } from '../components/Lock';
 
 /** A private stream's read link (drayer:<key>#r=<read key>) or its 64 read words: the follow reads what it fetches. */
 export function readLinkIn(text: string): boolean {
@@ -359,27 +359,7 @@ function ProfileDialog({ publicKey }: { publicKey?: string }) {
           <textarea className="input" rows={3} value={about} onChange={(e) => setAbout(e.target.value)} maxLength={500} />
         </label>
         {publicKey ? null : <PrivateSwitch id="new-sealed" checked={sealed} onChange={setSealed} />}
-        {publicKey ? null : (
-          <div className="setting-row">
-            <div className="setting-text">
-              <label htmlFor="new-private" className="setting-label">
-                Announce privately
-              </label>
-              <p className="setting-hint" id="new-private-hint">
-                Only computers you give its key to can tell it is on this network. Chosen now, its name and key never go out plainly.
-              </p>
-            </div>
-            <input
-              id="new-private"
-              type="checkbox"
-              role="switch"
-              className="switch"
-              checked={privately}
-              aria-describedby="new-private-hint"
-              onChange={(e) => setPrivately(e.target.checked)}
-            />
-          </div>
-        )}
+        {publicKey ? null : <AnnounceSwitch id="new-private" checked={privately} onChange={setPrivately} />}
         {error ? (
           <p className="form-error" role="alert">
             {error}

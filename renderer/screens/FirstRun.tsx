@@ -10,7 +10,7 @@ import { Avatar } from '../components/Avatar';
 import { AVATAR_ACCEPT } from '../components/AvatarPicker';
 import { Icon } from '../components/Icon';
 import { useFiles } from '../stores/files';
-import { Lock, PrivateSwitch } from '../components/Lock';
+import { AnnounceSwitch, Lock, PrivateSwitch } from '../components/Lock';
 
 export function FirstRun({ onDone }: { onDone: () => void }) {
   const [name, setName] = useState('');
@@ -154,25 +154,7 @@ export function FirstRun({ onDone }: { onDone: () => void }) {
             />
           </label>
           <PrivateSwitch id="first-sealed" checked={sealed} onChange={setSealed} />
-          <div className="setting-row">
-            <div className="setting-text">
-              <label htmlFor="first-private" className="setting-label">
-                Announce privately
-              </label>
-              <p className="setting-hint" id="first-private-hint">
-                Only computers you give its key to can tell it is on this network. Chosen now, its name and key never go out plainly.
-              </p>
-            </div>
-            <input
-              id="first-private"
-              type="checkbox"
-              role="switch"
-              className="switch"
-              checked={privately}
-              aria-describedby="first-private-hint"
-              onChange={(e) => setPrivately(e.target.checked)}
-            />
-          </div>
+          <AnnounceSwitch id="first-private" checked={privately} onChange={setPrivately} />
           {error ? (
             <p className="form-error" role="alert">
               {error}

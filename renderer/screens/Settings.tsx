@@ -4,6 +4,7 @@ import { useEffect, useState } from 'react';
 import type { Settings as NodeSettings } from '../api/transport';
 import { ErrorBanner } from '../components/States';
 import { Icon, type IconName } from '../components/Icon';
+import { SettingSwitch } from '../components/SettingSwitch';
 import { messageOf } from '../stores/errors';
 import { useSettings, type ThemePref } from '../stores/settings';
 import { useUi } from '../stores/ui';
@@ -29,30 +30,6 @@ const INTERVALS = [
   { s: 900, label: 'Every 15 minutes' },
   { s: 3600, label: 'Every hour' },
 ];
-
-function Toggle({ id, label, hint, checked, onChange }: { id: string; label: string; hint: string; checked: boolean; onChange: (v: boolean) => void }) {
-  return (
-    <div className="setting-row">
-      <div className="setting-text">
-        <label htmlFor={id} className="setting-label">
-          {label}
-        </label>
-        <p className="setting-hint" id={`${id}-hint`}>
-          {hint}
-        </p>
-      </div>
-      <input
-        id={id}
-        type="checkbox"
-        role="switch"
-        className="switch"
-        checked={checked}
-        aria-describedby={`${id}-hint`}
-        onChange={(e) => onChange(e.target.checked)}
-      />
-    </div>
-  );
-}
 
 export function Settings() {
   const { theme, setTheme, node, status, error } = useSettings();
@@ -142,21 +119,21 @@ export function Settings() {
           <StreamsSection />
           <section className="card settings-section" aria-labelledby="network">
             <h2 id="network">Network</h2>
-            <Toggle
+            <SettingSwitch
               id="discovery"
               label="Find streams nearby"
               hint="Announce your streams on this network and list the ones around you."
               checked={node.discovery}
               onChange={(v) => void save({ discovery: v })}
             />
-            <Toggle
+            <SettingSwitch
               id="serve-followed"
               label="Share streams you follow"
               hint="Others nearby can fetch them from you too; every copy helps a stream travel."
               checked={node.serveFollowed}
               onChange={(v) => void save({ serveFollowed: v })}
             />
-            <Toggle
+            <SettingSwitch
               id="dht"
               label="Reach beyond this network"
               hint="Find followed streams on the internet through the public BitTorrent DHT; anyone there can see this computer's address beside the streams you make findable."
@@ -164,7 +141,7 @@ export function Settings() {
               onChange={(v) => void save({ dht: v })}
             />
             {node.dht ? (
-              <Toggle
+              <SettingSwitch
                 id="port-mapping"
                 label="Ask the router to open a port"
                 hint="So that computers on the internet can fetch from this one; the router forwards it until Drayer stops (UPnP or NAT-PMP)."

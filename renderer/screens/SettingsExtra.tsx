@@ -4,6 +4,7 @@ import { useState } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import { Avatar } from '../components/Avatar';
 import { Icon } from '../components/Icon';
+import { SettingSwitch } from '../components/SettingSwitch';
 import { messageOf } from '../stores/errors';
 import { notificationPermission, requestNotifications } from '../stores/notify';
 import { useSettings } from '../stores/settings';
@@ -33,25 +34,7 @@ export function NotificationsSection() {
   return (
     <section className="card settings-section" aria-labelledby="notifications">
       <h2 id="notifications">Notifications</h2>
-      <div className="setting-row">
-        <div className="setting-text">
-          <label htmlFor="notify" className="setting-label">
-            New posts
-          </label>
-          <p className="setting-hint" id="notify-hint">
-            {hint}
-          </p>
-        </div>
-        <input
-          id="notify"
-          type="checkbox"
-          role="switch"
-          className="switch"
-          checked={node.notifications}
-          aria-describedby="notify-hint"
-          onChange={(e) => void set(e.target.checked)}
-        />
-      </div>
+      <SettingSwitch id="notify" label="New posts" hint={hint} checked={node.notifications} onChange={(on) => void set(on)} />
     </section>
   );
 }
