@@ -1,5 +1,6 @@
 // Shared test helpers: real temporary directories, cleaned up after each test file, and the
 // `drayer` command run as a child process.
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -33,6 +34,26 @@ export function runDrayer(args: string[], opts: { cwd?: string; env?: NodeJS.Pro
       resolve({ code, out: stdout.toString('utf8'), stdout, err });
     });
   });
+}
+
+const STACK = /\n\s+at .+:\d+:\d+/;
+
+/** `drayer args` in `cwd`, which must succeed and print no stack trace. */
+export async function drayerOk(args: string[], cwd: string): Promise<CliRun> {
+  const r = await runDrayer(args, { cwd });
+  assert.equal(r.code, 0, `drayer ${args.join(' ')} failed: ${r.err}`);
+  assert.doesNotMatch(r.err, STACK, 'no stack trace');
+  return r;
+}
+
+/** `drayer args` in `cwd`, which must fail (with exit `code` when given) saying `why`, with no stack trace. */
+export async function drayerFails(args: string[], cwd: string, why: RegExp, code?: number): Promise<CliRun> {
+  const r = await runDrayer(args, { cwd });
+  if (code === undefined) assert.notEqual(r.code, 0, `drayer ${args.join(' ')} should fail: ${r.out}`);
+  else assert.equal(r.code, code, `drayer ${args.join(' ')}: ${r.out}${r.err}`);
+  assert.match(r.err, why);
+  assert.doesNotMatch(r.err, STACK, 'no stack trace');
+  return r;
 }
 
 const dirs: string[] = [];

@@ -9,48 +9,17 @@ import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import Database from 'better-sqlite3';
 import { ReadKey, setPrivateBackend } from '../app/core/private.js';
-import { DrayerNode } from '../app/node/node.js';
 import { chunkCount, sealedChunkLists } from '../app/store/files.js';
 import { Stream } from '../app/store/store.js';
-import { runDrayer, tmpDir, type CliRun } from './helpers.js';
-
-async function ok(args: string[], cwd: string): Promise<CliRun> {
-  const r = await runDrayer(args, { cwd });
-  assert.equal(r.code, 0, `drayer ${args.join(' ')} failed: ${r.err}`);
-  assert.doesNotMatch(r.err, /\n\s+at .+:\d+:\d+/, 'no stack trace');
-  return r;
-}
-
-async function fails(args: string[], cwd: string, why: RegExp): Promise<CliRun> {
-  const r = await runDrayer(args, { cwd });
-  assert.notEqual(r.code, 0, `drayer ${args.join(' ')} should fail: ${r.out}`);
-  assert.match(r.err, why);
-  assert.doesNotMatch(r.err, /\n\s+at .+:\d+:\d+/, 'no stack trace');
-  return r;
-}
+import { drayerFails as fails, drayerOk as ok, runDrayer, tmpDir } from './helpers.js';
+import { fileBytes, forms, recordingProxy, servingNode } from './private-harness.js';
 
 const NAME = 'SECRETBIGNAME-6d0f.bin';
 const TWIN = 'SECRETTWIN-19ab.bin';
 const NEEDLE = 'SECRETBIGCONTENT-3c7e';
 
-/** A needle's written forms: UTF-8, UTF-16, hex, base64 (each alignment), percent-escaped. */
-function forms(needle: string): Buffer[] {
-  const raw = Buffer.from(needle, 'utf8');
-  const out = [raw, Buffer.from(needle, 'utf16le'), Buffer.from(raw.toString('hex')), Buffer.from(encodeURIComponent(needle))];
-  for (let pad = 0; pad < 3; pad++) {
-    const b64 = Buffer.concat([Buffer.alloc(pad), raw]).toString('base64');
-    const inner = b64.slice(pad === 0 ? 0 : pad + 1, b64.length - 4);
-    out.push(Buffer.from(inner), Buffer.from(inner.replace(/\+/g, '-').replace(/\//g, '_')));
-  }
-  return out;
-}
-
 function found(hay: Buffer): string[] {
   return [NAME, TWIN, NEEDLE].filter((n) => forms(n).some((f) => hay.includes(f)));
-}
-
-function fileBytes(file: string): Buffer {
-  return Buffer.concat([file, `${file}-wal`].filter((f) => fs.existsSync(f)).map((f) => fs.readFileSync(f)));
 }
 
 /** 3.5 MiB of varied bytes with the needle at every chunk boundary and beyond. */
@@ -59,40 +28,6 @@ function content(): Buffer {
   for (let i = 0; i < b.length; i++) b[i] = (i * 2654435761) >>> 24;
   for (let at = 0; at + NEEDLE.length < b.length; at += 128 * 1024 - 7) b.write(NEEDLE, at);
   return b;
-}
-
-async function recordingProxy(target: string): Promise<{ url: string; answers: Buffer[]; close(): Promise<void> }> {
-  const answers: Buffer[] = [];
-  const server = http.createServer((req, res) => {
-    const up = http.request(`${target}${req.url}`, { method: req.method, headers: { ...req.headers, host: new URL(target).host } }, (r) => {
-      const parts: Buffer[] = [Buffer.from(`${r.statusCode} ${JSON.stringify(r.headers)}\n`)];
-      res.writeHead(r.statusCode ?? 502, r.headers);
-      r.on('data', (d: Buffer) => {
-        parts.push(d);
-        res.write(d);
-      });
-      r.on('end', () => {
-        answers.push(Buffer.concat(parts));
-        res.end();
-      });
-    });
-    up.on('error', () => res.destroy());
-    req.pipe(up);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, answers, close: () => new Promise<void>((r) => server.close(() => r())) };
-}
-
-async function startNode(dataDir: string, pk: string): Promise<{ node: DrayerNode; url: string }> {
-  const node = await DrayerNode.start({ dataDir, host: '127.0.0.1', port: 0, discovery: false, autoSync: false });
-  const url = `http://127.0.0.1:${node.lanAddress()!.port}`;
-  let served = false;
-  for (let i = 0; i < 100 && !served; i++) {
-    served = (await fetch(`${url}/${encodeURIComponent(pk)}/tips`)).ok;
-    if (!served) await new Promise((r) => setTimeout(r, 100));
-  }
-  assert.ok(served, `the node serves ${pk}`);
-  return { node, url };
 }
 
 function withStream<T>(file: string, fn: (s: Stream) => T): T {
@@ -190,9 +125,9 @@ test('a big private file: added, read by byte range, carried blind, cloned with 
   assert.equal(new Set(withStream(file, (s) => sealedChunkLists(s)).flatMap((h) => h.chunks!.map((c) => Buffer.from(c).toString('hex')))).size, 8);
   assert.ok((await ok(['cat', file, NAME], dir)).stdout.equals(data));
 
-  const a = await startNode(dataA, pk);
+  const a = await servingNode(dataA, pk);
   const proxyA = await recordingProxy(a.url);
-  let b: Awaited<ReturnType<typeof startNode>> | undefined;
+  let b: Awaited<ReturnType<typeof servingNode>> | undefined;
   let proxyB: Awaited<ReturnType<typeof recordingProxy>> | undefined;
   try {
     // a blind mirror clones by the key alone: it carries every sealed chunk, verified
@@ -206,7 +141,7 @@ test('a big private file: added, read by byte range, carried blind, cloned with 
     await fails(['cat', blind, NAME], dir, /sealed: no read key/);
     assert.deepEqual(found(fileBytes(blind)), [], "the blind mirror's file holds no plaintext");
     // a reader clones through the blind mirror's node, which serves the sealed chunks
-    b = await startNode(dataB, pk);
+    b = await servingNode(dataB, pk);
     proxyB = await recordingProxy(b.url);
     const reader = path.join(dir, 'reader.stream');
     await ok(['clone', proxyB.url, link, reader], dir);

@@ -6,37 +6,11 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseReadLink, ReadKey, SEALED_TYPE } from '../app/core/private.js';
-import { DrayerNode } from '../app/node/node.js';
+import type { DrayerNode } from '../app/node/node.js';
 import { sealedChunkLists } from '../app/store/files.js';
 import { Stream } from '../app/store/store.js';
-import { runDrayer, tmpDir, type CliRun } from './helpers.js';
-
-async function ok(args: string[], cwd: string): Promise<CliRun> {
-  const r = await runDrayer(args, { cwd });
-  assert.equal(r.code, 0, `drayer ${args.join(' ')} failed: ${r.err}`);
-  assert.doesNotMatch(r.err, /\n\s+at .+:\d+:\d+/, 'no stack trace');
-  return r;
-}
-
-async function fails(args: string[], cwd: string, why: RegExp): Promise<CliRun> {
-  const r = await runDrayer(args, { cwd });
-  assert.notEqual(r.code, 0, `drayer ${args.join(' ')} should fail: ${r.out}`);
-  assert.match(r.err, why);
-  assert.doesNotMatch(r.err, /\n\s+at .+:\d+:\d+/, 'no stack trace');
-  return r;
-}
-
-async function startNode(dataDir: string, pk?: string): Promise<{ node: DrayerNode; url: string }> {
-  const node = await DrayerNode.start({ dataDir, host: '127.0.0.1', port: 0, discovery: false, autoSync: false });
-  const url = `http://127.0.0.1:${node.lanAddress()!.port}`;
-  let served = !pk;
-  for (let i = 0; i < 100 && !served; i++) {
-    served = (await fetch(`${url}/${encodeURIComponent(pk!)}/tips`)).ok;
-    if (!served) await new Promise((r) => setTimeout(r, 100));
-  }
-  assert.ok(served, `the node serves ${pk}`);
-  return { node, url };
-}
+import { drayerFails as fails, drayerOk as ok, tmpDir } from './helpers.js';
+import { servingNode } from './private-harness.js';
 
 /** Rows of a stream file as comparable text, the sealed values, and the chunk hashes it holds. */
 function held(file: string): { rows: string[]; sealed: { key: string; val: Uint8Array }[]; chunks: Set<string>; listed: Set<string> } {
@@ -87,7 +61,7 @@ test('drayer rotate: a mirror synced afterwards holds only the new ciphertext; t
   await ok(['add', file, path.join(src, 'big.bin'), path.join(src, 'note.txt')], dir);
   const oldKey = await ReadKey.from(parseReadLink(oldLink).readKey!);
 
-  const a = await startNode(dataA, pk);
+  const a = await servingNode(dataA, pk);
   try {
     const blind = path.join(dataB, 'blind.stream');
     await ok(['clone', a.url, pk, blind], dir);
@@ -170,8 +144,8 @@ test('drayer rotate: a mirror synced afterwards holds only the new ciphertext; t
 
 test('the API rotates a private stream of the node: the new read link in its details, its posts still read, a follower with the old link reads nothing new', async () => {
   const root = tmpDir('drayer-private-rotate-api-');
-  const a = (await startNode(path.join(root, 'a'))).node;
-  const b = (await startNode(path.join(root, 'b'))).node;
+  const a = (await servingNode(path.join(root, 'a'))).node;
+  const b = (await servingNode(path.join(root, 'b'))).node;
   try {
     const pk = (await a.call('createStream', { name: 'Rotating circle', private: true })).publicKey;
     const p1 = await a.call('post', { publicKey: pk, title: 'kept title', body: 'kept body' });

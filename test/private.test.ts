@@ -6,31 +6,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import Database from 'better-sqlite3';
 import { blake2b256 } from '../app/core/crypto.js';
 import { parseKey } from '../app/core/keys.js';
 import { readLink, SEALED_TYPE } from '../app/core/private.js';
-import { DrayerNode } from '../app/node/node.js';
 import { Stream } from '../app/store/store.js';
-import { runDrayer, tmpDir, type CliRun } from './helpers.js';
+import { drayerFails, drayerOk as ok, tmpDir } from './helpers.js';
+import { fileBytes, forms, recordingProxy, servingNode } from './private-harness.js';
 
-async function ok(args: string[], cwd: string): Promise<CliRun> {
-  const r = await runDrayer(args, { cwd });
-  assert.equal(r.code, 0, `drayer ${args.join(' ')} failed: ${r.err}`);
-  assert.doesNotMatch(r.err, /\n\s+at .+:\d+:\d+/, 'no stack trace');
-  return r;
-}
-
-async function fails(args: string[], cwd: string, code: number, why: RegExp): Promise<CliRun> {
-  const r = await runDrayer(args, { cwd });
-  assert.equal(r.code, code, `drayer ${args.join(' ')}: ${r.out}${r.err}`);
-  assert.match(r.err, why);
-  assert.doesNotMatch(r.err, /\n\s+at .+:\d+:\d+/, 'no stack trace');
-  return r;
-}
+const fails = (args: string[], cwd: string, code: number, why: RegExp) => drayerFails(args, cwd, why, code);
 
 // What a reader may see and nobody else: titles, bodies, file names, file contents, name, about.
 const SECRET = {
@@ -46,80 +31,14 @@ const SECRET = {
 };
 const NEEDLES = Object.values(SECRET);
 
-/** A needle's written forms: UTF-8, UTF-16, hex, base64 and base64url at each alignment, percent- and JSON-escaped. */
-function forms(needle: string): Buffer[] {
-  const raw = Buffer.from(needle, 'utf8');
-  const out = [
-    raw,
-    Buffer.from(needle, 'utf16le'),
-    Buffer.from(raw.toString('hex')),
-    Buffer.from(raw.toString('hex').toUpperCase()),
-    Buffer.from(encodeURIComponent(needle)),
-    Buffer.from(JSON.stringify(needle).replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)),
-  ];
-  // base64 of the needle inside a longer text: only the characters wholly made of its bytes are fixed
-  for (let pad = 0; pad < 3; pad++) {
-    const b64 = Buffer.concat([Buffer.alloc(pad), raw]).toString('base64');
-    const inner = b64.slice(pad === 0 ? 0 : pad + 1, b64.length - 4);
-    out.push(Buffer.from(inner), Buffer.from(inner.replace(/\+/g, '-').replace(/\//g, '_')));
-  }
-  return out;
-}
-
 /** The needles found in `hay` (in any of their forms), by name. */
 function found(hay: Buffer): string[] {
   return NEEDLES.filter((n) => forms(n).some((f) => hay.includes(f)));
 }
 
-/** A stream file's bytes with its write-ahead log. */
-function fileBytes(file: string): Buffer {
-  return Buffer.concat([file, `${file}-wal`].filter((f) => fs.existsSync(f)).map((f) => fs.readFileSync(f)));
-}
-
-/** An HTTP proxy on 127.0.0.1 that keeps every answer it passes on (status line, headers and body). */
-async function recordingProxy(target: string): Promise<{ url: string; answers: Buffer[]; close(): Promise<void> }> {
-  const answers: Buffer[] = [];
-  const server = http.createServer((req, res) => {
-    const up = http.request(`${target}${req.url}`, { method: req.method, headers: { ...req.headers, host: new URL(target).host } }, (r) => {
-      const parts: Buffer[] = [Buffer.from(`${r.statusCode} ${JSON.stringify(r.headers)}\n`)];
-      res.writeHead(r.statusCode ?? 502, r.headers);
-      r.on('data', (d: Buffer) => {
-        parts.push(d);
-        res.write(d);
-      });
-      r.on('end', () => {
-        answers.push(Buffer.concat(parts));
-        res.end();
-      });
-    });
-    up.on('error', () => res.destroy());
-    req.pipe(up);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    answers,
-    close: () => new Promise<void>((r) => server.close(() => r())),
-  };
-}
-
 async function get(url: string): Promise<void> {
   const r = await fetch(url);
   await r.arrayBuffer();
-}
-
-async function startNode(dataDir: string, pk: string): Promise<{ node: DrayerNode; url: string }> {
-  const node = await DrayerNode.start({ dataDir, host: '127.0.0.1', port: 0, discovery: false, autoSync: false });
-  const url = `http://127.0.0.1:${node.lanAddress()!.port}`;
-  const key = encodeURIComponent(pk);
-  // the node takes stream files put in its data directory within a second or two
-  let served = false;
-  for (let i = 0; i < 100 && !served; i++) {
-    served = (await fetch(`${url}/${key}/tips`)).ok;
-    if (!served) await new Promise((r) => setTimeout(r, 100));
-  }
-  assert.ok(served, `the node serves ${pk}`);
-  return { node, url };
 }
 
 /** Make a stream with the secret content (private or not) in `dir`; its key, link and the posts' keys. */
@@ -170,10 +89,10 @@ test('a private stream: blind mirrors carry it without a byte of plaintext, read
   assert.ok(ls.some((r) => r.type === 'file' && r.key === `${SECRET.folder}/sub/${SECRET.fileName}`));
   assert.match((await ok(['info', file], dir)).out, new RegExp(`Name: +${SECRET.name}[^]*About: +${SECRET.about}[^]*Private: +yes, readable here`));
 
-  const a = await startNode(dataA, pk);
+  const a = await servingNode(dataA, pk);
   const proxyA = await recordingProxy(a.url);
   const dataB = path.join(dir, 'b');
-  let b: Awaited<ReturnType<typeof startNode>> | undefined;
+  let b: Awaited<ReturnType<typeof servingNode>> | undefined;
   let proxyB: Awaited<ReturnType<typeof recordingProxy>> | undefined;
   try {
     // a blind mirror, cloned by the key alone, into a second node's data directory
@@ -211,7 +130,7 @@ test('a private stream: blind mirrors carry it without a byte of plaintext, read
     assert.equal(rawRows(file).filter((r) => r.includes(` ${SEALED_TYPE} `)).length, sealedBefore - 1, 'an edit replaces its record');
 
     // the blind mirror's node serves it; a second reader clones through the blind mirror
-    b = await startNode(dataB, pk);
+    b = await servingNode(dataB, pk);
     proxyB = await recordingProxy(b.url);
     await ok(['sync', blind, proxyA.url], dir);
     const reader2 = path.join(dir, 'reader2.stream');
@@ -272,7 +191,7 @@ test('the control: the same search finds the plaintext of a public stream made t
   const { pk } = await makeStream(dir, file, false);
   const expected = NEEDLES.filter((n) => n !== SECRET.edited).sort();
   assert.deepEqual(found(fileBytes(file)).sort(), expected);
-  const a = await startNode(data, pk);
+  const a = await servingNode(data, pk);
   try {
     const r = await fetch(`${a.url}/${encodeURIComponent(pk)}/changes?since=0`);
     assert.deepEqual(found(Buffer.from(await r.arrayBuffer())).sort(), expected);
@@ -291,7 +210,7 @@ test('a wrong read key is a clear error and keeps nothing; tampering is caught b
   const post = (await ok(['post', file, '--title', SECRET.title, '--body', SECRET.body], dir)).out.trim();
   const other = (await ok(['create', path.join(dir, 'other.stream'), '--private'], dir)).out.trim().split('\n')[1]!;
   const wrongLink = `${link.replace(/#.*/, '')}${other.slice(other.indexOf('#'))}`;
-  const a = await startNode(data, pk);
+  const a = await servingNode(data, pk);
   try {
     const wrong = path.join(dir, 'wrong.stream');
     await fails(['clone', a.url, wrongLink, wrong], dir, 1, /The read link does not open stream .*: that read key is not this stream's .* was not created\./);
