@@ -217,6 +217,31 @@ export async function assertAccessibleWithFrames(page: Page, problems: PageProbl
   );
 }
 
+/**
+ * Record every Notification the app makes, with the window put in the background (notifications
+ * are for then), from the page's next load: `window.__notifications` lists `{ title, body, n }`.
+ * Grants the notification permission to `url`'s origin.
+ */
+export async function recordNotifications(context: BrowserContext, url: string): Promise<void> {
+  await context.grantPermissions(['notifications'], { origin: new URL(url).origin });
+  await context.addInitScript(`(() => {
+    const Real = window.Notification;
+    const made = [];
+    window.__notifications = made;
+    function Recorded(title, options) {
+      const n = new Real(title, options);
+      made.push({ title, body: options && options.body, n });
+      return n;
+    }
+    Object.defineProperty(Recorded, 'permission', { get: () => Real.permission });
+    Recorded.requestPermission = (...a) => Real.requestPermission(...a);
+    Recorded.prototype = Real.prototype;
+    window.Notification = Recorded;
+    Object.defineProperty(Document.prototype, 'visibilityState', { get: () => 'hidden', configurable: true });
+    Document.prototype.hasFocus = () => false;
+  })()`);
+}
+
 export const hostname = os.hostname();
 
 /** `p`, or a clear error once `ms` have passed (page.evaluate and close() have no timeout of their own). */

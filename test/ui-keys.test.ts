@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import type { Page } from 'playwright-core';
 import { Stream } from '../app/store/store.js';
 import { encodePost } from '../app/store/posts.js';
-import { assertAccessible, shoot, uiSuite, until, VIEWS, type UiNode } from './ui-harness.js';
+import { assertAccessible, shoot, recordNotifications, uiSuite, until, VIEWS, type UiNode } from './ui-harness.js';
 import { tmpDir } from './helpers.js';
 
 const ui = uiSuite();
@@ -401,24 +401,7 @@ test('notifications: a new post in a followed stream, with the window in the bac
   await b.call('follow', { key: s.publicKey, url: a.lanUrl });
   await b.call('setSettings', { notifications: true });
   await ui.withApp(b.url, async ({ page, context, problems }) => {
-    await context.grantPermissions(['notifications'], { origin: new URL(b.url).origin });
-    // Record every Notification made, and put the window in the background (notifications are for then).
-    await context.addInitScript(`(() => {
-      const Real = window.Notification;
-      const made = [];
-      window.__notifications = made;
-      function Recorded(title, options) {
-        const n = new Real(title, options);
-        made.push({ title, body: options && options.body, n });
-        return n;
-      }
-      Object.defineProperty(Recorded, 'permission', { get: () => Real.permission });
-      Recorded.requestPermission = (...a) => Real.requestPermission(...a);
-      Recorded.prototype = Real.prototype;
-      window.Notification = Recorded;
-      Object.defineProperty(Document.prototype, 'visibilityState', { get: () => 'hidden', configurable: true });
-      Document.prototype.hasFocus = () => false;
-    })()`);
+    await recordNotifications(context, b.url);
     await page.reload();
     await page.getByRole('heading', { name: 'Home', level: 1 }).waitFor();
     await page.getByRole('article').filter({ hasText: 'Before' }).waitFor();
