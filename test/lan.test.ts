@@ -2,25 +2,11 @@
 // multicast never leaves the machine (DESIGN §7). The work happens in fixtures/lan-child.ts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { netnsAvailable, NETNS_SKIP_REASON, runInNetns } from './netns.js';
-
-const child = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'lan-child.js');
+import { netnsAvailable, NETNS_SKIP_REASON, netnsChildResult } from './netns.js';
 
 test('three nodes on a LAN: multicast-driven sync, a mirror in the path, convergence, phone view', async (t) => {
   if (!netnsAvailable()) return t.skip(NETNS_SKIP_REASON);
-  const r = await runInNetns(process.execPath, ['--enable-source-maps', child], {
-    env: { ...process.env, DRAYER_LAN_CHILD: '1' },
-    timeoutMs: 90_000,
-  });
-  const line = r.stdout.trim().split('\n').pop() ?? '';
-  let out: Record<string, any>;
-  try {
-    out = JSON.parse(line);
-  } catch {
-    assert.fail(`child printed no result (code ${r.code}, timed out ${r.timedOut}):\n${r.stdout}\n${r.stderr}`);
-  }
+  const out = await netnsChildResult<Record<string, any>>('lan-child', { DRAYER_LAN_CHILD: '1' }, 90_000);
   assert.equal(out.ok, true, out.error);
   assert.deepEqual(out.bFollowed, ['one|first']);
   assert.ok(out.multicastLatencyMs < 1000, `a post reached B in ${out.multicastLatencyMs} ms (goal < 1000)`);

@@ -1,9 +1,12 @@
 // Run a command inside a fresh, private network namespace whose only interface is loopback,
 // with multicast routed to it: the only safe place to exercise LAN discovery (DESIGN §7).
 // Multicast sent there can never leave the machine.
+import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /**
  * Shell setup run inside the new namespace before the command (set -e: no command on failure).
@@ -99,6 +102,22 @@ export function runInNetns(command: string, args: string[], opts: NetnsOptions =
       resolve({ code, signal, stdout, stderr, timedOut });
     });
   });
+}
+
+/**
+ * The fixture test/fixtures/`name`.js run by Node in a fresh private namespace, with `env` added
+ * to this process's, and the JSON it printed on its last line; fails with all it printed when
+ * that is not JSON (it crashed, or was killed after `timeoutMs`).
+ */
+export async function netnsChildResult<T>(name: string, env: NodeJS.ProcessEnv, timeoutMs: number): Promise<T> {
+  const child = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', `${name}.js`);
+  const r = await runInNetns(process.execPath, ['--enable-source-maps', child], { env: { ...process.env, ...env }, timeoutMs });
+  const line = r.stdout.trim().split('\n').pop() ?? '';
+  try {
+    return JSON.parse(line) as T;
+  } catch {
+    assert.fail(`child printed no result (code ${r.code}, timed out ${r.timedOut}):\n${r.stdout}\n${r.stderr}`);
+  }
 }
 
 /** Why this process is NOT in a private loopback-only namespace (null when it is): children that multicast refuse to run otherwise. */

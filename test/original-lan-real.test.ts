@@ -4,26 +4,13 @@
 // in fixtures/original-lan-child.ts. Skipped, saying why, where the source or a namespace is missing.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { netnsAvailable, NETNS_SKIP_REASON, runInNetns } from './netns.js';
+import { netnsAvailable, NETNS_SKIP_REASON, netnsChildResult } from './netns.js';
 
 const SRC = process.env.DRAYER_ORIGINAL_SRC;
-const child = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'original-lan-child.js');
 const skip = !SRC ? 'DRAYER_ORIGINAL_SRC is not set (a checkout of the original Python Drayer)' : !netnsAvailable() ? NETNS_SKIP_REASON : false;
 
 test('the real original on our LAN: its post reaches our follower at once, ours reaches it, it shows in Nearby', { skip, timeout: 180_000 }, async (t) => {
-  const r = await runInNetns(process.execPath, ['--enable-source-maps', child], {
-    env: { ...process.env, DRAYER_ORIGINAL_LAN_CHILD: '1' },
-    timeoutMs: 150_000,
-  });
-  const line = r.stdout.trim().split('\n').pop() ?? '';
-  let out: Record<string, any>;
-  try {
-    out = JSON.parse(line);
-  } catch {
-    assert.fail(`child printed no result (code ${r.code}, timed out ${r.timedOut}):\n${r.stdout}\n${r.stderr}`);
-  }
+  const out = await netnsChildResult<Record<string, any>>('original-lan-child', { DRAYER_ORIGINAL_LAN_CHILD: '1' }, 150_000);
   t.diagnostic(`an original's post reached our follower in ${out.originalPostMs} ms; ours reached an original in ${out.ourPostMs} ms`);
   assert.equal(out.ok, true, out.error);
   assert.equal(out.followRecords, 3);

@@ -4,23 +4,12 @@
 // knows the key finds the holder and gets a new post by the announcement alone, a stranger's
 // Nearby does not show it.
 import assert from 'node:assert/strict';
-import * as path from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { netnsAvailable, NETNS_SKIP_REASON, runInNetns } from './netns.js';
-
-const child = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'private-child.js');
+import { netnsAvailable, NETNS_SKIP_REASON, netnsChildResult } from './netns.js';
 
 test('a private stream: nothing of it on the air or in listings; its follower finds it and gets posts as fast as plain ones; a stranger never sees it', async (t) => {
   if (!netnsAvailable()) return t.skip(NETNS_SKIP_REASON);
-  const r = await runInNetns(process.execPath, ['--enable-source-maps', child], { env: { ...process.env, DRAYER_PRIVATE_CHILD: '1' }, timeoutMs: 120_000 });
-  const line = r.stdout.trim().split('\n').pop() ?? '';
-  let out: { ok: boolean; error?: string; result: Record<string, any> };
-  try {
-    out = JSON.parse(line);
-  } catch {
-    assert.fail(`child printed no result (code ${r.code}, timed out ${r.timedOut}):\n${r.stdout}\n${r.stderr}`);
-  }
+  const out = await netnsChildResult<{ ok: boolean; error?: string; result: Record<string, any> }>('private-child', { DRAYER_PRIVATE_CHILD: '1' }, 120_000);
   assert.equal(out.ok, true, out.error);
   const o = out.result;
   t.diagnostic(JSON.stringify(o));

@@ -4,22 +4,15 @@
 // The work happens in fixtures/private-lan-child.ts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { netnsAvailable, NETNS_SKIP_REASON, runInNetns } from './netns.js';
-
-const child = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'private-lan-child.js');
+import { netnsAvailable, NETNS_SKIP_REASON, netnsChildResult } from './netns.js';
 
 test("a private stream's posts, edits and name never ride in a discovery packet; a public one's short post does", async (t) => {
   if (!netnsAvailable()) return t.skip(NETNS_SKIP_REASON);
-  const r = await runInNetns(process.execPath, ['--enable-source-maps', child], { env: { ...process.env, DRAYER_PRIVATE_LAN_CHILD: '1' }, timeoutMs: 60_000 });
-  const line = r.stdout.trim().split('\n').pop() ?? '';
-  let out: { packets: number; secretsFound: string[]; publicFound: string[]; bTitles: string[] };
-  try {
-    out = JSON.parse(line);
-  } catch {
-    assert.fail(`child printed no result (code ${r.code}, timed out ${r.timedOut}):\n${r.stdout}\n${r.stderr}`);
-  }
+  const out = await netnsChildResult<{ packets: number; secretsFound: string[]; publicFound: string[]; bTitles: string[] }>(
+    'private-lan-child',
+    { DRAYER_PRIVATE_LAN_CHILD: '1' },
+    60_000,
+  );
   assert.ok(out.packets > 5, `packets captured: ${out.packets}`);
   assert.deepEqual(out.publicFound, ['OPEN-TITLE', 'OPEN-BODY'], 'the capture sees what announcements carry (the control)');
   assert.deepEqual(out.secretsFound, [], 'no secret in any packet');

@@ -4,25 +4,11 @@
 // network namespace (test/fixtures/lan-pull-child.ts); pulls counted at the serving side.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { netnsAvailable, NETNS_SKIP_REASON, runInNetns } from './netns.js';
-
-const child = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'lan-pull-child.js');
+import { netnsAvailable, NETNS_SKIP_REASON, netnsChildResult } from './netns.js';
 
 test('LAN holders: an idle round asks no one, a newer tip one holder, the safety net one; a post announced by three is pulled once; a follow skips holders that have nothing', async (t) => {
   if (!netnsAvailable()) return t.skip(NETNS_SKIP_REASON);
-  const r = await runInNetns(process.execPath, ['--enable-source-maps', child], {
-    env: { ...process.env, DRAYER_LAN_PULL_CHILD: '1' },
-    timeoutMs: 120_000,
-  });
-  const line = r.stdout.trim().split('\n').pop() ?? '';
-  let out: { ok: boolean; error?: string; result: Record<string, any> };
-  try {
-    out = JSON.parse(line);
-  } catch {
-    assert.fail(`child printed no result (code ${r.code}, timed out ${r.timedOut}):\n${r.stdout}\n${r.stderr}`);
-  }
+  const out = await netnsChildResult<{ ok: boolean; error?: string; result: Record<string, any> }>('lan-pull-child', { DRAYER_LAN_PULL_CHILD: '1' }, 120_000);
   assert.equal(out.ok, true, out.error);
   const o = out.result;
   t.diagnostic(JSON.stringify(o));

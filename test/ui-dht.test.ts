@@ -4,20 +4,10 @@
 // the DHT on), and DRAYER_DHT_NO_PUBLIC, so turning it on here never reaches the public routers.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Locator } from 'playwright-core';
-import { assertAccessible, go, shoot, uiSuite } from './ui-harness.js';
+import { assertAccessible, go, shoot, switchBecomes, uiSuite } from './ui-harness.js';
 
 process.env.DRAYER_DHT_NO_PUBLIC = '1';
 const ui = uiSuite();
-
-/** Until a switch shows `want` (the node answered), or fail after 10 s. */
-async function becomes(sw: Locator, want: boolean): Promise<void> {
-  const t0 = Date.now();
-  while ((await sw.isChecked()) !== want) {
-    if (Date.now() - t0 > 10_000) assert.fail(`the switch stayed ${!want}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 test('Settings turns the DHT on and off; a stream is made findable from its page', async () => {
   const node = await ui.node('dht', { args: ['--dht-bootstrap', '127.0.0.1:9'] });
@@ -31,7 +21,7 @@ test('Settings turns the DHT on and off; a stream is made findable from its page
     assert.equal(await reach.isChecked(), false, 'off by default');
     await reach.scrollIntoViewIfNeeded();
     await reach.click();
-    await becomes(page.locator('#dht'), true);
+    await switchBecomes(page.locator('#dht'), true);
     const st = (await node.call('status', undefined)) as { dht: { port: number } | null };
     assert.ok(st.dht && st.dht.port > 0, 'the node joined');
     // with it, the router switch (on by default); off is saved and the line under it says the router is not asked
@@ -40,11 +30,11 @@ test('Settings turns the DHT on and off; a stream is made findable from its page
     await shoot(page, 'dht-settings-light-wide');
     await assertAccessible(page, 'settings with the DHT');
     await ask.click();
-    await becomes(page.locator('#port-mapping'), false);
+    await switchBecomes(page.locator('#port-mapping'), false);
     assert.equal((await node.call('getSettings', undefined)).portMapping, false);
     await page.locator('#reach-status').filter({ hasText: 'This computer does not ask the router to open a port' }).waitFor();
     await ask.click();
-    await becomes(page.locator('#port-mapping'), true);
+    await switchBecomes(page.locator('#port-mapping'), true);
     assert.equal((await node.call('getSettings', undefined)).portMapping, true);
 
     await go(page, `#/stream/${encodeURIComponent(s.publicKey)}`);
@@ -53,7 +43,7 @@ test('Settings turns the DHT on and off; a stream is made findable from its page
     await findable.waitFor();
     assert.equal(await findable.isChecked(), false, 'off by default');
     await findable.click();
-    await becomes(page.locator('#stream-findable'), true);
+    await switchBecomes(page.locator('#stream-findable'), true);
     const list = (await node.call('listStreams', undefined)) as { publicKey: string; dht: boolean }[];
     assert.equal(list.find((x) => x.publicKey === s.publicKey)?.dht, true);
     await page.locator('#stream-findable').scrollIntoViewIfNeeded();
@@ -68,7 +58,7 @@ test('Settings turns the DHT on and off; a stream is made findable from its page
     assert.equal(await reach.isChecked(), true, 'kept');
     await shoot(page, 'dht-settings-dark-narrow');
     await reach.click();
-    await becomes(page.locator('#dht'), false);
+    await switchBecomes(page.locator('#dht'), false);
     await page.getByRole('switch', { name: 'Ask the router to open a port' }).waitFor({ state: 'detached' }); // only beside the DHT
     assert.equal(((await node.call('status', undefined)) as { dht: unknown }).dht, null, 'the node left the DHT');
 

@@ -11,7 +11,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
 import { after, before } from 'node:test';
-import { type Browser, type BrowserContext, type BrowserContextOptions, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, type BrowserContextOptions, type Locator, type Page } from 'playwright-core';
 import { AxeBuilder } from '@axe-core/playwright';
 import type { Arg, Method, Ret } from '../app/node/api.js';
 import { unwrap, type Envelope } from '../app/node/api.js';
@@ -261,6 +261,15 @@ export const VIEWS = [
   { id: 'dark-narrow', dark: true, width: 400, height: 860 },
 ] as const;
 export type View = (typeof VIEWS)[number];
+
+/** Until a switch shows `want` (the node answered), or fail after 10 s. */
+export async function switchBecomes(sw: Locator, want: boolean): Promise<void> {
+  const t0 = Date.now();
+  while ((await sw.isChecked()) !== want) {
+    if (Date.now() - t0 > 10_000) assert.fail(`the switch stayed ${!want}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
 
 /** Move the app to a route, as a link would. */
 export async function go(page: Page, hash: string): Promise<void> {

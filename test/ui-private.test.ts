@@ -3,18 +3,9 @@
 // server's `/`, what mDNS listings read) leaves the stream out at once.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Locator } from 'playwright-core';
-import { assertAccessible, go, shoot, uiSuite } from './ui-harness.js';
+import { assertAccessible, go, shoot, switchBecomes, uiSuite } from './ui-harness.js';
 
 const ui = uiSuite();
-
-async function becomes(sw: Locator, want: boolean): Promise<void> {
-  const t0 = Date.now();
-  while ((await sw.isChecked()) !== want) {
-    if (Date.now() - t0 > 10_000) assert.fail(`the switch stayed ${!want}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 test("a stream is set to announce privately from its page, and leaves the node's public list", async () => {
   const node = await ui.node('private');
@@ -36,7 +27,7 @@ test("a stream is set to announce privately from its page, and leaves the node's
     assert.equal(await sw.isChecked(), false, 'off by default');
     await sw.scrollIntoViewIfNeeded();
     await sw.click();
-    await becomes(page.locator('#stream-private'), true);
+    await switchBecomes(page.locator('#stream-private'), true);
     const list = await node.call('listStreams', undefined);
     assert.equal(list.find((x) => x.publicKey === s.publicKey)?.announcePrivately, true);
     assert.equal(await listed(), false, "left out of the node's public list");
@@ -53,7 +44,7 @@ test("a stream is set to announce privately from its page, and leaves the node's
     assert.equal(await sw.isChecked(), true, 'kept');
     await shoot(page, 'private-stream-dark-narrow');
     await sw.click();
-    await becomes(sw, false);
+    await switchBecomes(sw, false);
     assert.equal(await listed(), true, 'listed again once turned off');
     await shoot(page, 'private-stream-dark-narrow-off');
     assert.deepEqual(problems.errors, []);
