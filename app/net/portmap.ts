@@ -169,6 +169,10 @@ export class PortMapper {
         this.state = { state: 'refused', via: a.via, router: a.router, message: `renewing the mapping failed: ${(e as Error).message}` };
         this.opts.log?.(`Port mapping: ${this.state.message}`);
         this.opts.onChange?.();
+        // What is still mapped is removed now rather than left to forward to us until its lease ends
+        // (each removal bounded in time), except a port the router says another computer took.
+        const taken = e instanceof RenewError && isTaken(e.why) ? e.port : undefined;
+        await Promise.allSettled(a.ports.filter((p) => p !== taken).map((p) => a.unmap(p)));
         this.later(this.opts.retryMs ?? DEFAULT_RETRY_MS, () => this.attempt());
       }
     });
@@ -221,7 +225,9 @@ export class PortMapper {
     const renew = async () => {
       let granted = this.lease;
       for (const p of ports) {
-        const r = await m.map(p, p.externalPort, true);
+        const r = await m.map(p, p.externalPort, true).catch((e: unknown) => {
+          throw new RenewError(p, e);
+        });
         if (r.externalPort !== p.externalPort) p.externalPort = r.externalPort; // a router may move it: show the new one
         granted = Math.min(granted, r.leaseS);
       }
@@ -303,6 +309,16 @@ export class PortMapper {
       },
       unmap: async (p) => void (await pmpMap(gateway, p.protocol, p.port, 0, 0)),
     };
+  }
+}
+
+/** A port's renewal failed (`why`: what the router said). */
+class RenewError extends Error {
+  constructor(
+    readonly port: MappedPort,
+    readonly why: unknown,
+  ) {
+    super((why as Error)?.message ?? String(why));
   }
 }
 
