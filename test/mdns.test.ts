@@ -6,32 +6,12 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parseAddress } from '../app/node/presence-mdns.js';
-import { netnsAvailable, NETNS_SKIP_REASON, runInNetns } from './netns.js';
+import { netnsChildResult } from './netns.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const child = path.join(here, 'fixtures', 'mdns-child.js');
 
-/** Runs a fixture in a private namespace; its last JSON line's result (or a skip). */
-async function inNetns(t: { skip(why: string): void }, file: string): Promise<Record<string, any> | null> {
-  if (!netnsAvailable()) {
-    t.skip(NETNS_SKIP_REASON);
-    return null;
-  }
-  const run = await runInNetns(process.execPath, ['--enable-source-maps', file], { env: { ...process.env, DRAYER_MDNS_CHILD: '1' }, timeoutMs: 90_000 });
-  assert.equal(run.code, 0, `exit ${run.code}${run.timedOut ? ' (killed)' : ''}\n${run.stderr}`);
-  const line = run.stdout
-    .trim()
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .pop();
-  assert.ok(line, run.stdout);
-  const r = JSON.parse(line).result;
-  if (r.skip) {
-    t.skip(r.skip);
-    return null;
-  }
-  return r;
-}
+const inNetns = (t: { skip(why: string): void }, file: string) => netnsChildResult(t, file, { DRAYER_MDNS_CHILD: '1' });
 
 test('an address typed into Nearby: host:port, [v6]:port or a URL; anything else is a clear error', () => {
   assert.deepEqual(parseAddress('192.168.1.20:4657'), { host: '192.168.1.20', port: 4657 });
