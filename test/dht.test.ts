@@ -31,7 +31,7 @@ test('bootstrap lists are HOST:PORT, and a wrong entry is named', () => {
 test(
   'real DHT nodes in a private network namespace: announce, lookup, restart, hostile answers',
   { skip: !netnsAvailable() && NETNS_SKIP_REASON },
-  async () => {
+  async (t) => {
     const r = await runInNetns(process.execPath, ['--enable-source-maps', '--test', '--test-reporter=spec', path.join(here, 'fixtures', 'dht-scenarios.js')], {
       // without NODE_TEST_CONTEXT, or the inner runner reports to this one's channel instead of its stdout
       env: { ...process.env, NODE_TEST_CONTEXT: undefined, DRAYER_DHT_CHILD: '1', DRAYER_DHT_NO_PUBLIC: '1' },
@@ -39,6 +39,7 @@ test(
     });
     assert.equal(r.timedOut, false, `the scenarios ran past 120 s:\n${r.stdout}\n${r.stderr}`);
     assert.equal(r.code, 0, `the scenarios failed:\n${r.stdout}\n${r.stderr}`);
+    for (const line of r.stdout.split('\n').filter((l) => /^[✔✖]/.test(l))) t.diagnostic(line);
     assert.match(r.stdout, /pass [1-9]/);
     assert.match(r.stdout, /fail 0/);
   },

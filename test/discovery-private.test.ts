@@ -30,7 +30,7 @@ function record(kp = generateKeyPair(), text = 'a short post', mod = 1_000_000):
 }
 
 /** A PrivateLan beside a stand-in Discovery; `deliver` hands it a packet as Discovery would. */
-function lan(known: Uint8Array[], served: { publicKey: Uint8Array; mtip: number }[] = []) {
+function lan(known: Uint8Array[], served: { publicKey: Uint8Array; mtip: number; own?: boolean }[] = [], announceIntervalMs?: number) {
   const d = new EventEmitter() as EventEmitter & { sent: Uint8Array[]; sendPacket(p: Uint8Array): void };
   d.sent = [];
   d.sendPacket = (p) => d.sent.push(p);
@@ -42,6 +42,7 @@ function lan(known: Uint8Array[], served: { publicKey: Uint8Array; mtip: number 
     stream: (pk) => served.find((s) => hexOf(s.publicKey) === hexOf(pk)),
     known: () => known,
     httpPort: () => 4321,
+    announceIntervalMs,
   });
   p.start();
   const deliver = (packet: Uint8Array, address = '127.0.0.9') => {
@@ -194,5 +195,94 @@ test('a sealed ask for a stream served privately is answered sealed, once a seco
     assert.deepEqual(later.p.holders(kp.publicKey), [{ address: '127.0.0.5', port: 8080, nodeId: hexOf(holder), mtip: 42 }]);
   } finally {
     later.p.stop();
+  }
+});
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+test('Trickle for private entries: a mirror leaves out a stream another computer announced privately at its M-tip or newer; a writer, or a mirror ahead of what it heard, never does', async () => {
+  const e = () => epochOf(Date.now());
+  // three streams: heard at our M-tip, heard only at an older one, and one we write (heard too)
+  const [same, older, mine] = [generateKeyPair(), generateKeyPair(), generateKeyPair()];
+  const served = [
+    { publicKey: same.publicKey, mtip: 500 },
+    { publicKey: older.publicKey, mtip: 500 },
+    { publicKey: mine.publicKey, mtip: 500, own: true },
+  ];
+  const { p, d, deliver } = lan([same.publicKey, older.publicKey, mine.publicKey], served, 100);
+  const other = randomBytes(16);
+  const heard = (kp: { publicKey: Uint8Array }, mtip: number) => sealItem(privateKeys(kp.publicKey), other, e(), { k: 'a', mtip });
+  /** the streams this node listed in the packets it sent, by which of the three */
+  const listed = () => {
+    const out: string[] = [];
+    for (const packet of d.sent) {
+      const sender = readHeader(packet) as Uint8Array;
+      for (const [, nonce, box] of (decodeMessage(packet) as unknown as { body: { e: Uint8Array[][] } }).body.e)
+        for (const [name, kp] of [
+          ['same', same],
+          ['older', older],
+          ['mine', mine],
+        ] as const)
+          if (openItem(privateKeys(kp.publicKey), sender, e(), { nonce: nonce!, box: box! })) out.push(name);
+    }
+    return out;
+  };
+  try {
+    await sleep(30); // the first listing, before anything was heard
+    assert.deepEqual(listed().sort(), ['mine', 'older', 'same']);
+    d.sent.length = 0;
+    // another computer announces all three every 20 ms for 10 intervals (a writer announces each interval)
+    for (let i = 0; i < 50; i++) {
+      deliver(frame(other, { t: 'p', p: 80, e: [heard(same, 500), heard(older, 400), heard(mine, 900)] }), '127.0.0.6');
+      await sleep(20);
+    }
+    const counts = listed().reduce((m, x) => m.set(x, (m.get(x) ?? 0) + 1), new Map<string, number>());
+    assert.equal(counts.get('same') ?? 0, 0, `a mirrored stream the LAN announced at our M-tip is not re-listed: ${[...counts]}`);
+    assert.ok((counts.get('older') ?? 0) >= 5, `heard only at an older M-tip: still listed each interval: ${[...counts]}`);
+    assert.ok((counts.get('mine') ?? 0) >= 5, `a stream this node writes is always listed: ${[...counts]}`);
+    assert.ok(p.stats().suppressed >= 5, JSON.stringify(p.stats()));
+    // the announcer goes quiet: within an interval or two the mirror lists the stream again
+    d.sent.length = 0;
+    await sleep(350);
+    assert.ok(listed().includes('same'), 'nobody else announces it: the mirror does');
+  } finally {
+    p.stop();
+  }
+});
+
+test('the sealed private listing over HTTP: a node knowing the key reads it as if heard on the LAN; only the listing node’s own packets, a round at most; strangers learn nothing', () => {
+  const kp = generateKeyPair();
+  const server = lan([kp.publicKey], [{ publicKey: kp.publicKey, mtip: 777 }]);
+  const reader = lan([kp.publicKey]);
+  const stranger = lan([]);
+  try {
+    const packets = server.p.sealedListing();
+    assert.equal(packets.length, 1);
+    assert.strictEqual(server.p.sealedListing(), server.p.sealedListing(), 'sealed at most once a second');
+    const id = hexOf(readHeader(packets[0]!) as Uint8Array);
+    for (const text of [hexOf(kp.publicKey), Buffer.from(kp.publicKey).toString('base64'), Buffer.from(kp.publicKey).toString('base64url')])
+      assert.ok(!Buffer.from(packets[0]!).toString('latin1').includes(text) && !Buffer.from(packets[0]!).includes(Buffer.from(kp.publicKey)));
+    // under another node's id (a replay by someone else's listing), junk, or too many: not read
+    reader.p.hearSealed(packets, '127.0.0.8', 'ab'.repeat(16));
+    reader.p.hearSealed([randomBytes(40), new Uint8Array(MAX_PACKET + 1)], '127.0.0.8', id);
+    assert.equal(reader.events.length, 0);
+    assert.equal(reader.p.stats().invalid, 3);
+    reader.p.hearSealed(
+      Array.from({ length: 100 }, () => packets[0]!),
+      '127.0.0.8',
+      id,
+    );
+    assert.equal(reader.p.stats().opened, 8, 'at most a round (8 packets) of one listing is read');
+    assert.deepEqual(reader.events[0]!.ev, { publicKey: kp.publicKey, mtip: 777, address: '127.0.0.8', port: 4321, nodeId: id });
+    assert.deepEqual(reader.p.holders(kp.publicKey), [{ address: '127.0.0.8', port: 4321, nodeId: id, mtip: 777 }]);
+    // a stranger opens nothing, but a follow by key afterwards finds the holder
+    stranger.p.hearSealed(packets, '127.0.0.8', id);
+    assert.equal(stranger.events.length, 0);
+    assert.equal(stranger.p.stats().opened, 0);
+    assert.equal(stranger.p.learn(kp.publicKey), 1);
+    assert.equal(stranger.p.holders(kp.publicKey)[0]?.address, '127.0.0.8');
+    assert.deepEqual(lan([]).p.sealedListing(), [], 'no private streams: nothing');
+  } finally {
+    for (const x of [server, reader, stranger]) x.p.stop();
   }
 });

@@ -6,10 +6,12 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parseAddress } from '../app/node/presence-mdns.js';
-import { netnsAvailable, NETNS_SKIP_REASON, runInNetns } from './netns.js';
+import { netnsChildResult } from './netns.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const child = path.join(here, 'fixtures', 'mdns-child.js');
+
+const inNetns = (t: { skip(why: string): void }, file: string) => netnsChildResult(t, file, { DRAYER_MDNS_CHILD: '1' });
 
 test('an address typed into Nearby: host:port, [v6]:port or a URL; anything else is a clear error', () => {
   assert.deepEqual(parseAddress('192.168.1.20:4657'), { host: '192.168.1.20', port: 4657 });
@@ -27,17 +29,8 @@ test(
   'our group dropped by nftables: two nodes find each other over mDNS within 3 s, one follows the other from Nearby; hostile mDNS costs bounded work',
   { timeout: 120_000 },
   async (t) => {
-    if (!netnsAvailable()) return t.skip(NETNS_SKIP_REASON);
-    const run = await runInNetns(process.execPath, ['--enable-source-maps', child], { env: { ...process.env, DRAYER_MDNS_CHILD: '1' }, timeoutMs: 90_000 });
-    assert.equal(run.code, 0, `exit ${run.code}${run.timedOut ? ' (killed)' : ''}\n${run.stderr}`);
-    const line = run.stdout
-      .trim()
-      .split('\n')
-      .filter((l) => l.startsWith('{'))
-      .pop();
-    assert.ok(line, run.stdout);
-    const r = JSON.parse(line).result;
-    if (r.skip) return t.skip(r.skip);
+    const r = await inNetns(t, child);
+    if (!r) return;
     const show = JSON.stringify(r, null, 1);
     t.diagnostic(show);
     // nothing came through our group: what was found, was found over mDNS
@@ -65,5 +58,25 @@ test(
     assert.equal(r.added.streams, 1, show);
     assert.equal(r.cSeesA, 'Alice \u062f\u0631\u0627\u064a\u0631 notes', show);
     assert.ok(r.goneMs !== null && r.goneMs <= 1500, `A's goodbye took it out of B's Nearby: ${show}`);
+  },
+);
+
+test(
+  'our group dropped: a stream announced privately is found by a follower that knows only its key, through the sealed listing at /; strangers see nothing of it',
+  { timeout: 120_000 },
+  async (t) => {
+    const r = await inNetns(t, path.join(here, 'fixtures', 'mdns-private-child.js'));
+    if (!r) return;
+    const show = JSON.stringify(r, null, 1);
+    t.diagnostic(show);
+    assert.equal(r.receivedA, 0, `nothing came through our group: ${show}`);
+    assert.equal(r.receivedB, 0, show);
+    assert.ok(r.listingReadMs !== null, show);
+    assert.deepEqual(r.listingLeaks, [], `the listing names neither the private key nor its name: ${show}`);
+    assert.equal(r.sealedPackets, 1, show);
+    assert.deepEqual(r.followed, ['Hidden hello'], show);
+    assert.ok(r.followMs <= 3000, `followed by key and synced at once, not at a refresh: ${show}`);
+    assert.ok(r.newPostMs !== null && r.newPostMs <= 5000, `a new private post reached the follower within 5 s: ${show}`);
+    assert.deepEqual(r.strangerSees, ['Open notes'], `a stranger's Nearby shows the public stream only: ${show}`);
   },
 );

@@ -132,3 +132,33 @@ export function notIsolated(): string | null {
   }
   return null;
 }
+
+/**
+ * Runs a child fixture in a fresh private namespace (`env` tells it to run): the `result` of the
+ * last JSON line it printed, or null after `t.skip` (no namespace here, or the child said why not).
+ */
+export async function netnsChildResult(
+  t: { skip(why: string): void },
+  file: string,
+  env: Record<string, string>,
+  timeoutMs = 90_000,
+): Promise<Record<string, any> | null> {
+  if (!netnsAvailable()) {
+    t.skip(NETNS_SKIP_REASON);
+    return null;
+  }
+  const run = await runInNetns(process.execPath, ['--enable-source-maps', file], { env: { ...process.env, ...env }, timeoutMs });
+  if (run.code !== 0) throw new Error(`exit ${run.code}${run.timedOut ? ' (killed)' : ''}\n${run.stderr}`);
+  const line = run.stdout
+    .trim()
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .pop();
+  if (!line) throw new Error(`the child printed no result:\n${run.stdout}`);
+  const r = JSON.parse(line).result;
+  if (r?.skip) {
+    t.skip(r.skip);
+    return null;
+  }
+  return r;
+}

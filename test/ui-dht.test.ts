@@ -19,6 +19,8 @@ test('Settings turns the DHT on and off; a stream is made findable from its page
     const reach = page.getByRole('switch', { name: 'Reach beyond this network' });
     await reach.waitFor();
     assert.equal(await reach.isChecked(), false, 'off by default');
+    // one sentence on what it exposes, beside each switch
+    await page.getByText("anyone there can see this computer's address beside the streams you make findable", { exact: false }).waitFor();
     await reach.scrollIntoViewIfNeeded();
     await reach.click();
     await switchBecomes(page.locator('#dht'), true);
@@ -42,6 +44,10 @@ test('Settings turns the DHT on and off; a stream is made findable from its page
     const findable = page.getByRole('switch', { name: 'Findable on the internet' });
     await findable.waitFor();
     assert.equal(await findable.isChecked(), false, 'off by default');
+    assert.match(
+      (await page.locator('#stream-findable-hint').textContent()) ?? '',
+      /Anyone who has this stream's key can find this computer's address in the public BitTorrent DHT/,
+    );
     await findable.click();
     await switchBecomes(page.locator('#stream-findable'), true);
     const list = (await node.call('listStreams', undefined)) as { publicKey: string; dht: boolean }[];

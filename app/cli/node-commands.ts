@@ -77,7 +77,7 @@ registerCommand({
     '--dht joins the BitTorrent Mainline DHT (through the public routers, or the nodes --dht-bootstrap names; UDP port --dht-port, any free one by default), ' +
     'announces there the streams set "findable on the internet" (every one served with --dht-announce-all) and looks up followed streams that have no other source. ' +
     'Without --dht, --dht-bootstrap and --dht-port say how to join when the setting "Reach beyond this network" is turned on. ' +
-    "While in the DHT the node asks the router (UPnP IGD or NAT-PMP) to forward its HTTP port and the DHT's UDP port, and removes that at stop; --no-port-mapping does not ask.",
+    "While in the DHT the node asks the router (UPnP IGD, NAT-PMP or PCP) to forward its HTTP port and the DHT's UDP port, and removes that at stop; --no-port-mapping does not ask.",
   options: {
     ...DHT_OPTIONS,
     'dht-announce-all': { type: 'boolean' },

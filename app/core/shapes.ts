@@ -30,9 +30,9 @@ export interface MappedPort {
 /** Router port mapping (app/net/portmap.ts), as the API reports it while the node is in the DHT. */
 export type PortMapStatus =
   | { state: 'searching' }
-  | { state: 'mapped'; via: 'UPnP' | 'NAT-PMP'; router: string; externalAddress: string | null; ports: MappedPort[]; leaseS: number; renewals: number }
+  | { state: 'mapped'; via: 'UPnP' | 'NAT-PMP' | 'PCP'; router: string; externalAddress: string | null; ports: MappedPort[]; leaseS: number; renewals: number }
   | { state: 'no-router'; message: string }
-  | { state: 'refused'; via: 'UPnP' | 'NAT-PMP'; router: string; message: string };
+  | { state: 'refused'; via: 'UPnP' | 'NAT-PMP' | 'PCP'; router: string; message: string };
 
 /** The reactions offered on a post (issue 21; app/store/talk.ts): others found in a stream count nowhere. */
 export const REACTIONS = ['👍', '❤️', '😂', '🎉', '😮', '😢'] as const;

@@ -10,7 +10,8 @@
 // per-address packet rate); holders are kept only for streams held here, 64 per stream, expiring;
 // the tags heard lately (to tell a stream being followed that its holders announce it privately,
 // and who they are) 512 at most, with 4 small items each.
-import { hexOf, MAX_PACKET, type AnnouncedStream } from './discovery-wire.js';
+import { decodeMessage, hexOf, MAX_PACKET, readHeader, type AnnouncedStream } from './discovery-wire.js';
+import { SUPPRESS_K } from './discovery-trickle.js';
 import type { DrayerRecord } from '../core/record.js';
 import { TokenBucket } from './rate.js';
 import {
@@ -46,8 +47,10 @@ export interface PrivateStats {
   opened: number;
   unknown: number;
   badSeal: number;
-  /** packets dropped unread: wrong shape, too many items */
+  /** packets dropped unread: wrong shape, too many items, not the listing node's own */
   invalid: number;
+  /** mirrored entries left out of periodic listings: others announced them at our M-tip (Trickle) */
+  suppressed: number;
 }
 
 export interface PrivateHolder {
@@ -96,14 +99,16 @@ export class PrivateLan {
   private knownAt = 0;
   /** tags heard lately (hex), each with the last few items under it (a stream followed after it was heard learns its holders from them) */
   private readonly heardTags = new Map<string, Heard[]>();
-  private readonly holdersOf = new Map<string, Map<string, PrivateHolder & { at: number }>>();
+  /** per stream: its holders, when each was last heard, and when last heard on the LAN itself (what Trickle counts) */
+  private readonly holdersOf = new Map<string, Map<string, PrivateHolder & { at: number; lanAt: number }>>();
   private readonly answered = new Map<string, number>();
   private readonly newTags = new TokenBucket({ burst: 64, perSecond: 32 }, Date.now());
   private timer: NodeJS.Timeout | null = null;
   private soonTimer: NodeJS.Timeout | null = null;
   private lastList = 0;
-  private rotate = 0;
-  private readonly counters: PrivateStats = { sent: 0, items: 0, opened: 0, unknown: 0, badSeal: 0, invalid: 0 };
+  private readonly rotate = { lan: 0, http: 0 };
+  private httpListing: { at: number; packets: Uint8Array[] } | null = null;
+  private readonly counters: PrivateStats = { sent: 0, items: 0, opened: 0, unknown: 0, badSeal: 0, invalid: 0, suppressed: 0 };
   private readonly onPrivate = (x: { body: Record<string, unknown>; sender: Uint8Array; nodeId: string; address: string }) => this.receive(x);
   private readonly onHello = (_: HelloEvent) => this.listSoon(HELLO_ANSWER_MIN_MS + Math.random() * (HELLO_ANSWER_MAX_MS - HELLO_ANSWER_MIN_MS));
   private readonly onLost = (p: Peer) => {
@@ -214,22 +219,75 @@ export class PrivateLan {
     this.counters.items += items;
   }
 
-  /** Every private stream served, sealed (rotating through them when they do not fit in a round), then again in an interval. */
+  /**
+   * Every private stream served, sealed (rotating through them when they do not fit in a round),
+   * then again in an interval. A mirrored stream that SUPPRESS_K others announced privately at our
+   * M-tip or newer over the last interval is left out (Trickle, as discovery-listings.ts does for
+   * plain ones): each stream then goes out a few times a period however many computers hold it.
+   */
   private list(): void {
     if (!this.running) return;
-    this.lastList = Date.now();
+    const now = Date.now();
+    const since = Math.min(this.lastList || now, now - this.intervalMs);
+    this.lastList = now;
     if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(() => this.list(), this.intervalMs * (0.75 + Math.random() * 0.25));
     this.timer.unref();
-    const streams = this.opts.streams();
-    if (streams.length === 0) return;
+    const all = this.opts.streams();
+    const streams = all.filter((s) => s.own || this.othersAt(hexOf(s.publicKey), s.mtip, since) < SUPPRESS_K);
+    this.counters.suppressed += all.length - streams.length;
+    const packets = this.seal(streams, 'lan');
+    this.send(packets.packets, packets.items);
+  }
+
+  /** Computers other than this one that announced stream `k` privately at `mtip` or newer since `since`. */
+  private othersAt(k: string, mtip: number, since: number): number {
+    let n = 0;
+    for (const h of this.holdersOf.get(k)?.values() ?? []) if (h.lanAt >= since && h.mtip >= mtip) n++;
+    return n;
+  }
+
+  /** Entries of `streams` sealed into at most LIST_PACKETS packets, rotating (per audience) through more. */
+  private seal(streams: AnnouncedStream[], who: 'lan' | 'http'): { packets: Uint8Array[]; items: number } {
+    if (streams.length === 0) return { packets: [], items: 0 };
     const per = LIST_PACKETS * MAX_PRIVATE_ITEMS;
-    const start = streams.length > per ? this.rotate % streams.length : 0;
+    const rotate = this.rotate[who];
+    const start = streams.length > per ? rotate % streams.length : 0;
     const chosen = [...streams.slice(start), ...streams.slice(0, start)].slice(0, per);
-    this.rotate += chosen.length;
+    this.rotate[who] = rotate + chosen.length;
     const epoch = epochOf(Date.now());
     const items = chosen.map((s) => sealItem(this.keysOf(s.publicKey), this.nodeId, epoch, { k: 'a', mtip: s.mtip }));
-    this.send(buildPrivatePackets(this.nodeId, this.opts.httpPort(), items), items.length);
+    return { packets: buildPrivatePackets(this.nodeId, this.opts.httpPort(), items).slice(0, LIST_PACKETS), items: items.length };
+  }
+
+  /**
+   * The private listing as the LAN hears it, for the LAN server's JSON listing at `/`: a node that
+   * found this one over mDNS (where our group is filtered) reads it there (hearSealed). It tells a
+   * reader exactly what the multicast packets tell anyone on the LAN: nothing without a key.
+   * Sealed at most once a second, however often it is asked for.
+   */
+  sealedListing(): Uint8Array[] {
+    if (!this.running) return [];
+    const now = Date.now();
+    if (!this.httpListing || now - this.httpListing.at >= SPACING_MS) this.httpListing = { at: now, packets: this.seal(this.opts.streams(), 'http').packets };
+    return this.httpListing.packets;
+  }
+
+  /**
+   * Sealed packets a found node's HTTP listing carried (mdns-listing.ts): read as if heard from it
+   * on the LAN, so a stream held here is found there as over multicast. Only packets under the
+   * node's own id (an item opens only under its sender's id) and at most a round's worth.
+   */
+  hearSealed(packets: Uint8Array[], address: string, nodeId: string): void {
+    for (const p of packets.slice(0, LIST_PACKETS)) {
+      const sender = readHeader(p);
+      const m = typeof sender === 'string' || hexOf(sender) !== nodeId ? null : decodeMessage(p);
+      if (!m || m.t !== 'p' || typeof sender === 'string') {
+        this.counters.invalid++;
+        continue;
+      }
+      this.receive({ body: m.body, sender, nodeId, address }, true);
+    }
   }
 
   // ---- receiving -------------------------------------------------------------------------
@@ -254,7 +312,8 @@ export class PrivateLan {
     this.knownAt = now;
   }
 
-  private receive(x: { body: Record<string, unknown>; sender: Uint8Array; nodeId: string; address: string }): void {
+  /** `http`: read from a node's HTTP listing, not heard on the LAN (it then does not count for Trickle: nobody else heard it) */
+  private receive(x: { body: Record<string, unknown>; sender: Uint8Array; nodeId: string; address: string }, http = false): void {
     if (!this.running) return;
     const pkt = readPrivate(x.body);
     if (!pkt) {
@@ -291,7 +350,7 @@ export class PrivateLan {
         continue;
       }
       const mtip = body.k === 'a' ? body.mtip : body.record.mod;
-      this.noteHolder(publicKey, { address: x.address, port: pkt.port, nodeId: x.nodeId, mtip }, now);
+      this.noteHolder(publicKey, { address: x.address, port: pkt.port, nodeId: x.nodeId, mtip }, now, !http);
       if (body.k === 'a') {
         const ev: StreamEvent = { publicKey, mtip, address: x.address, port: pkt.port, nodeId: x.nodeId };
         this.d.emit('stream', ev);
@@ -328,7 +387,7 @@ export class PrivateLan {
       for (const h of this.heardTags.get(hexOf(tagOf(keys, epoch))) ?? []) {
         const body = openItem(keys, h.sender, epoch, h);
         if (!body || body.k === 'q') continue;
-        this.noteHolder(keys.publicKey, { address: h.address, port: h.port, nodeId: h.nodeId, mtip: body.k === 'a' ? body.mtip : body.record.mod }, now);
+        this.noteHolder(keys.publicKey, { address: h.address, port: h.port, nodeId: h.nodeId, mtip: body.k === 'a' ? body.mtip : body.record.mod }, now, false);
         found++;
       }
     }
@@ -346,7 +405,7 @@ export class PrivateLan {
     return out;
   }
 
-  private noteHolder(publicKey: Uint8Array, h: PrivateHolder, now: number): void {
+  private noteHolder(publicKey: Uint8Array, h: PrivateHolder, now: number, onLan: boolean): void {
     const k = hexOf(publicKey);
     let m = this.holdersOf.get(k);
     if (!m) this.holdersOf.set(k, (m = new Map()));
@@ -354,7 +413,7 @@ export class PrivateLan {
     const old = m.get(key);
     m.delete(key);
     if (m.size >= HOLDERS_PER_STREAM) m.delete(m.keys().next().value as string);
-    m.set(key, { ...h, mtip: Math.max(h.mtip, old?.mtip ?? 0), at: now });
+    m.set(key, { ...h, mtip: Math.max(h.mtip, old?.mtip ?? 0), at: now, lanAt: onLan ? now : (old?.lanAt ?? 0) });
   }
 
   /** A sealed ask for a stream we serve privately: announce ours when newer (once a second per stream). */

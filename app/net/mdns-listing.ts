@@ -13,6 +13,7 @@ import * as http from 'node:http';
 import { parseKey } from '../core/keys.js';
 import type { AnnouncedStream } from './discovery-wire.js';
 import { cleanName } from './discovery-wire.js';
+import { MAX_PACKET } from './discovery-wire.js';
 import { isMetadataHost } from './lan.js';
 
 /** Streams read from one listing: what discovery keeps of one address (discovery-peers.ts). */
@@ -24,6 +25,8 @@ const MAX_QUEUE = 64;
 const CONCURRENT = 2;
 const BACKOFF_MIN_MS = 2000;
 const BACKOFF_MAX_MS = 60_000;
+/** Sealed private-listing packets read from one listing (a sender's round: discovery-private.ts) */
+const MAX_SEALED = 8;
 
 export interface Listing {
   /** hex, 32 characters */
@@ -33,6 +36,8 @@ export interface Listing {
   address: string;
   port: number;
   streams: AnnouncedStream[];
+  /** its private listing, sealed packets as on the LAN (read by discovery-private.ts `hearSealed`) */
+  sealed: Uint8Array[];
 }
 
 /** A node id for a server that names none (an older node): stable for its address and port. */
@@ -71,7 +76,12 @@ export async function fetchListing(address: string, port: number, nodeId?: strin
     const name = cleanName(x.name);
     streams.push(name ? { publicKey, mtip, name } : { publicKey, mtip });
   }
-  return { nodeId: nodeId ?? said ?? addressId(address, port), name: cleanName(node.name), address, port, streams };
+  const sealed: Uint8Array[] = [];
+  for (const x of Array.isArray(doc.sealed) ? doc.sealed.slice(0, MAX_SEALED) : []) {
+    if (typeof x !== 'string' || x.length > Math.ceil(MAX_PACKET / 3) * 4) continue;
+    sealed.push(new Uint8Array(Buffer.from(x, 'base64')));
+  }
+  return { nodeId: nodeId ?? said ?? addressId(address, port), name: cleanName(node.name), address, port, streams, sealed };
 }
 
 function isObj(x: unknown): x is Record<string, unknown> {

@@ -38,13 +38,22 @@ export function defaultGateways(routeFile = '/proc/net/route'): string[] {
   return out.slice(0, 4);
 }
 
-/** Send `req` to the gateway until an answer of `size` bytes with opcode `op` comes back; its bytes. */
-function ask(gateway: string, req: Buffer, op: number, size: number, requestMs: number): Promise<Buffer> {
+/**
+ * Send a request to the gateway (`req`, or built from the local address the gateway is reached
+ * from) until `accept` takes an answer (its bytes) or names an error; other datagrams are ignored.
+ */
+export function ask(
+  gateway: string,
+  req: Buffer | ((localAddress: string) => Buffer),
+  accept: (msg: Buffer) => Buffer | Error | null,
+  requestMs = PMP_LIMITS.requestMs,
+): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const s = dgram.createSocket('udp4');
     let wait = PMP_LIMITS.firstRetryMs;
     let timer: NodeJS.Timeout | undefined;
     let done = false;
+    let bytes: Buffer | undefined;
     const end = (fn: () => void) => {
       if (done) return; // an error after the answer (or the deadline) changes nothing
       done = true;
@@ -53,29 +62,41 @@ function ask(gateway: string, req: Buffer, op: number, size: number, requestMs: 
       s.close();
       fn();
     };
-    const deadline = setTimeout(() => end(() => reject(new PmpSilence(`no NAT-PMP answer from ${gateway} within ${requestMs / 1000} s`))), requestMs);
+    const deadline = setTimeout(
+      () => end(() => reject(new PmpSilence(`no answer on port ${PMP_PORT} from ${gateway} within ${requestMs / 1000} s`))),
+      requestMs,
+    );
     const send = () => {
       if (done) return;
-      s.send(req, () => {}); // connected: only the gateway's answers arrive
+      bytes ??= typeof req === 'function' ? req(s.address().address) : req;
+      s.send(bytes, () => {}); // connected: only the gateway's answers arrive
       timer = setTimeout(send, wait);
       wait *= 2;
     };
-    s.on('error', (e) => end(() => reject(new Error(`NAT-PMP to ${gateway}: ${e.message}`))));
+    s.on('error', (e) => end(() => reject(new Error(`port mapping request to ${gateway}: ${e.message}`))));
     s.on('message', (msg, rinfo) => {
       if (rinfo.address !== gateway || rinfo.port !== PMP_PORT) return;
-      if (msg.length < 4 || msg[0] !== 0 || msg[1] !== 128 + op) return;
-      const result = msg.readUInt16BE(2);
-      if (result !== 0) return end(() => reject(new PmpError(result)));
-      if (msg.length !== size) return;
-      end(() => resolve(msg));
+      const r = accept(msg);
+      if (r instanceof Error) end(() => reject(r));
+      else if (r) end(() => resolve(r));
     });
     s.connect(PMP_PORT, gateway, (e?: Error) => (e ? end(() => reject(e)) : send()));
   });
 }
 
+/** A NAT-PMP answer to opcode `op` of `size` bytes (or its error). */
+const pmpAnswer =
+  (op: number, size: number) =>
+  (msg: Buffer): Buffer | Error | null => {
+    if (msg.length < 4 || msg[0] !== 0 || msg[1] !== 128 + op) return null;
+    const result = msg.readUInt16BE(2);
+    if (result !== 0) return new PmpError(result);
+    return msg.length === size ? msg : null;
+  };
+
 /** The gateway's external IPv4 address. */
 export async function pmpExternalAddress(gateway: string, requestMs = PMP_LIMITS.requestMs): Promise<string> {
-  const m = await ask(gateway, Buffer.from([0, 0]), 0, 12, requestMs);
+  const m = await ask(gateway, Buffer.from([0, 0]), pmpAnswer(0, 12), requestMs);
   return [...m.subarray(8, 12)].join('.');
 }
 
@@ -94,7 +115,7 @@ export async function pmpMap(
   req.writeUInt16BE(internalPort, 4);
   req.writeUInt16BE(externalPort, 6);
   req.writeUInt32BE(lifetimeS, 8);
-  const m = await ask(gateway, req, op, 16, requestMs);
+  const m = await ask(gateway, req, pmpAnswer(op, 16), requestMs);
   if (m.readUInt16BE(8) !== internalPort) throw new Error(`the NAT-PMP answer from ${gateway} is for another port`);
   return { externalPort: m.readUInt16BE(10), lifetimeS: m.readUInt32BE(12) };
 }

@@ -1,7 +1,8 @@
 // Router port mapping (issue 18): while the node is in the DHT, ask the home router to forward its
 // HTTP port (TCP) and the DHT's UDP port to this computer, so that the address it announces can be
 // reached from the internet. UPnP IGD (portmap-upnp.ts) and NAT-PMP (portmap-pmp.ts) are asked at
-// once; the first that maps wins. Leases are renewed at half their life and removed at stop. Every
+// once; the first that maps wins. A gateway that answers NAT-PMP "unsupported version" is asked
+// in PCP (portmap-pcp.ts), as RFC 6887 §9 has a PCP-only router answer. Leases are renewed at half their life and removed at stop. Every
 // step has a time limit, so a router that does not answer costs a few seconds and leaves a plain
 // state ("no router answered"), never an exception; a failed attempt is tried again later.
 //
@@ -9,6 +10,7 @@
 // and SOAP answers whole with no size limit, speaks only IGD v2 (most home routers are v1), binds
 // UDP 1900 on every interface, and brings 35 packages (libp2p's logger and multiaddr among them).
 import type { MappedPort, PortMapStatus } from '../core/shapes.js';
+import { pcpMap, pcpNonce } from './portmap-pcp.js';
 import { pmpExternalAddress, pmpMap, PmpError, defaultGateways } from './portmap-pmp.js';
 import { describeGateway, soapAction, ssdpSearch, UpnpError, UPNP_LIMITS, type IgdService } from './portmap-upnp.js';
 
@@ -29,8 +31,8 @@ export interface PortMapperOptions {
   searchMs?: number;
   /** NAT-PMP gateways to ask (default: the default routes') */
   pmpGateways?: string[];
-  /** which protocols to ask (default both; tests pick one) */
-  methods?: ('UPnP' | 'NAT-PMP')[];
+  /** which protocols to ask (default all; tests pick one). PCP beside NAT-PMP is asked only when the gateway says NAT-PMP is not its version. */
+  methods?: Via[];
   /** after a failure, try again this much later */
   retryMs?: number;
   log?: (msg: string) => void;
@@ -43,8 +45,10 @@ const DEFAULT_RETRY_MS = 5 * 60_000;
 /** how long stop() waits for an attempt under way (one that finishes later removes what it mapped itself) */
 const STOP_WAIT_MS = 4000;
 
+type Via = 'UPnP' | 'NAT-PMP' | 'PCP';
+
 interface Active {
-  via: 'UPnP' | 'NAT-PMP';
+  via: Via;
   router: string;
   ports: MappedPort[];
   /** remove one mapping (bounded time) */
@@ -114,9 +118,9 @@ export class PortMapper {
 
   /** Find a router, map the ports, and set the state; schedule the renewal or the next try. */
   private async attempt(): Promise<void> {
-    const methods = this.opts.methods ?? ['UPnP', 'NAT-PMP'];
-    const pmpGateways = methods.includes('NAT-PMP') ? (this.opts.pmpGateways ?? defaultGateways()) : [];
-    const [upnp, pmp] = await Promise.all([methods.includes('UPnP') ? this.findUpnp() : null, this.findPmp(pmpGateways)]);
+    const methods = this.opts.methods ?? ['UPnP', 'NAT-PMP', 'PCP'];
+    const pmpGateways = methods.includes('NAT-PMP') || methods.includes('PCP') ? (this.opts.pmpGateways ?? defaultGateways()) : [];
+    const [upnp, pmp] = await Promise.all([methods.includes('UPnP') ? this.findUpnp() : null, this.findPmp(pmpGateways, methods)]);
     if (this.stopped) return;
     let refusal: PortMapStatus | null = null;
     for (const found of [upnp, pmp]) {
@@ -128,7 +132,7 @@ export class PortMapper {
       const r = await this.mapWith(found.make());
       if (!('error' in r)) {
         if (this.stopped) return void (await Promise.allSettled(r.ports.map((p) => r.unmap(p)))); // stop() came meanwhile
-        return this.mapped(r, found.externalAddress);
+        return this.mapped(r, found.externalAddress ?? r.externalAddress);
       }
       refusal ??= { state: 'refused', via: r.via, router: r.router, message: r.error };
     }
@@ -169,6 +173,10 @@ export class PortMapper {
         this.state = { state: 'refused', via: a.via, router: a.router, message: `renewing the mapping failed: ${(e as Error).message}` };
         this.opts.log?.(`Port mapping: ${this.state.message}`);
         this.opts.onChange?.();
+        // What is still mapped is removed now rather than left to forward to us until its lease ends
+        // (each removal bounded in time), except a port the router says another computer took.
+        const taken = e instanceof RenewError && isTaken(e.why) ? e.port : undefined;
+        await Promise.allSettled(a.ports.filter((p) => p !== taken).map((p) => a.unmap(p)));
         this.later(this.opts.retryMs ?? DEFAULT_RETRY_MS, () => this.attempt());
       }
     });
@@ -190,13 +198,18 @@ export class PortMapper {
     return first;
   }
 
-  private async findPmp(gateways: string[]): Promise<Found | null> {
+  private async findPmp(gateways: string[], methods: Via[]): Promise<Found | null> {
     const tries = await Promise.all(
       gateways.map(async (g): Promise<Found | null> => {
+        // PCP alone: the mapping itself finds out whether the gateway speaks it
+        if (!methods.includes('NAT-PMP')) return { via: 'PCP', router: g, externalAddress: null, make: () => this.pcpMapper(g) };
         try {
           const externalAddress = await pmpExternalAddress(g);
           return { via: 'NAT-PMP', router: g, externalAddress, make: () => this.pmpMapper(g) };
         } catch (e) {
+          // a PCP-only gateway answers NAT-PMP with "unsupported version" (RFC 6887 §9)
+          if (e instanceof PmpError && e.result === 1 && methods.includes('PCP'))
+            return { via: 'PCP', router: g, externalAddress: null, make: () => this.pcpMapper(g) };
           return e instanceof PmpError ? { via: 'NAT-PMP', router: g, error: e.message } : null;
         }
       }),
@@ -205,12 +218,16 @@ export class PortMapper {
   }
 
   /** Map every port through `m`; what was mapped, or why not (what was half mapped is removed). */
-  private async mapWith(m: Mapper): Promise<(Active & { leaseS: number }) | { via: Active['via']; router: string; error: string; ports?: undefined }> {
+  private async mapWith(
+    m: Mapper,
+  ): Promise<(Active & { leaseS: number; externalAddress: string | null }) | { via: Active['via']; router: string; error: string; ports?: undefined }> {
     const ports: MappedPort[] = [];
     let leaseS = this.lease;
+    let externalAddress: string | null = null;
     try {
       for (const p of this.opts.ports) {
         const r = await m.map(p, p.port);
+        externalAddress ??= r.externalAddress ?? null;
         ports.push({ ...p, externalPort: r.externalPort });
         leaseS = Math.min(leaseS, r.leaseS);
       }
@@ -221,13 +238,15 @@ export class PortMapper {
     const renew = async () => {
       let granted = this.lease;
       for (const p of ports) {
-        const r = await m.map(p, p.externalPort, true);
+        const r = await m.map(p, p.externalPort, true).catch((e: unknown) => {
+          throw new RenewError(p, e);
+        });
         if (r.externalPort !== p.externalPort) p.externalPort = r.externalPort; // a router may move it: show the new one
         granted = Math.min(granted, r.leaseS);
       }
       return granted;
     };
-    return { via: m.via, router: m.router, ports, leaseS, unmap: (p) => m.unmap(p), renew };
+    return { via: m.via, router: m.router, ports, leaseS, externalAddress, unmap: (p) => m.unmap(p), renew };
   }
 
   private upnpMapper(svc: IgdService, localAddress: string): Mapper {
@@ -293,6 +312,26 @@ export class PortMapper {
     };
   }
 
+  /** PCP: each port's mapping is known to the gateway by a nonce, kept for its renewals and its removal. */
+  private pcpMapper(gateway: string): Mapper {
+    const nonces = new Map<string, Buffer>();
+    const nonceOf = (p: PortToMap): Buffer => {
+      const k = `${p.protocol}/${p.port}`;
+      let n = nonces.get(k);
+      if (!n) nonces.set(k, (n = pcpNonce()));
+      return n;
+    };
+    return {
+      via: 'PCP',
+      router: gateway,
+      map: async (p, externalPort) => {
+        const r = await pcpMap(gateway, nonceOf(p), p.protocol, p.port, externalPort, this.lease);
+        return { externalPort: r.externalPort, leaseS: r.lifetimeS, externalAddress: r.externalAddress };
+      },
+      unmap: async (p) => void (await pcpMap(gateway, nonceOf(p), p.protocol, p.port, p.externalPort, 0)),
+    };
+  }
+
   private pmpMapper(gateway: string): Mapper {
     return {
       via: 'NAT-PMP',
@@ -306,17 +345,26 @@ export class PortMapper {
   }
 }
 
+/** A port's renewal failed (`why`: what the router said). */
+class RenewError extends Error {
+  constructor(
+    readonly port: MappedPort,
+    readonly why: unknown,
+  ) {
+    super((why as Error)?.message ?? String(why));
+  }
+}
+
 function isTaken(e: unknown): boolean {
   return e instanceof UpnpError && (e.upnpCode === 718 || e.upnpCode === 729);
 }
 
 interface Mapper {
-  via: 'UPnP' | 'NAT-PMP';
+  via: Via;
   router: string;
   /** map p at externalPort (the router may give another; `renewing`: the same port again, or fail) */
-  map: (p: PortToMap, externalPort: number, renewing?: boolean) => Promise<{ externalPort: number; leaseS: number }>;
+  map: (p: PortToMap, externalPort: number, renewing?: boolean) => Promise<{ externalPort: number; leaseS: number; externalAddress?: string | null }>;
   unmap: (p: MappedPort) => Promise<void>;
 }
 
-type Found =
-  { via: 'UPnP' | 'NAT-PMP'; router: string; externalAddress: string | null; make: () => Mapper } | { via: 'UPnP' | 'NAT-PMP'; router: string; error: string };
+type Found = { via: Via; router: string; externalAddress: string | null; make: () => Mapper } | { via: Via; router: string; error: string };

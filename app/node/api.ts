@@ -232,7 +232,7 @@ export interface Settings {
   syncMode: SyncMode;
   /** reach beyond this network: join the Mainline DHT, announce the streams set findable, look up followed ones */
   dht: boolean;
-  /** while reaching beyond this network, ask the router to forward this computer's ports (UPnP IGD, NAT-PMP); off: the router is asked nothing */
+  /** while reaching beyond this network, ask the router to forward this computer's ports (UPnP IGD, NAT-PMP, PCP); off: the router is asked nothing */
   portMapping: boolean;
 }
 

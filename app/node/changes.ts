@@ -36,10 +36,14 @@ function announce(n: NodeState, s: Stream, stored: DrayerRecord[]): void {
   // The newest record tells LAN followers there is something to pull (a mirror's only when the
   // LAN has not heard of it yet: discovery.ts announceRecord).
   const newest = stored.reduce<DrayerRecord | undefined>((a, r) => (!a || r.mod > a.mod ? r : a), undefined);
-  // a private stream's goes sealed, and not as a bump of the mDNS listing (which does not list it)
-  if (newest && announcedPrivately(n, formatKey(s.publicKey))) return privateLanOf(n)?.announceRecord(s.publicKey, newest, !s.writable);
-  if (newest) n.discovery.announceRecord(s.publicKey, newest, !s.writable);
-  if (newest) mdnsChanged(n); // where our group is filtered, followers learn of it over mDNS
+  if (!newest) return;
+  // a private stream's goes sealed
+  if (announcedPrivately(n, formatKey(s.publicKey))) privateLanOf(n)?.announceRecord(s.publicKey, newest, !s.writable);
+  else n.discovery.announceRecord(s.publicKey, newest, !s.writable);
+  // Where our group is filtered, followers learn of it over mDNS and read the listing again (a
+  // private stream's M-tip is in its sealed part). The bump says only "something changed here",
+  // which the sealed multicast record says as well.
+  mdnsChanged(n);
 }
 
 /**

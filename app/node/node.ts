@@ -19,7 +19,7 @@ import { openKnownStreams, openWaiting, watchDataDir } from './holdings.js';
 import { Library } from './library.js';
 import { apiMethods, type Handlers } from './methods.js';
 import { servedListing, startDiscovery } from './presence.js';
-import { stopPrivate } from './presence-private.js';
+import { privateLanOf, stopPrivate } from './presence-private.js';
 import { mdnsStats, stopMdns } from './presence-mdns.js';
 import { startDht, stopDht } from './dht-presence.js';
 import { openOptions } from './reading.js';
@@ -107,6 +107,7 @@ export class DrayerNode implements DrayerApi {
         },
         shared: () => servedListing(n),
         about: () => ({ id: Buffer.from(n.nodeId).toString('hex'), name: settingsOf(n).name }),
+        sealed: () => privateLanOf(n)?.sealedListing() ?? [],
         log: (m: string) => n.log(m),
         opener: (s) => openOptions(n, s, true),
       });

@@ -10,6 +10,7 @@ import { DrayerError } from '../core/errors.js';
 import type { Discovery } from '../net/discovery.js';
 import { fetchListing, type Listing, ListingQueue } from '../net/mdns-listing.js';
 import { MdnsPresence, type MdnsPeer } from '../net/mdns.js';
+import { privateLanOf } from './presence-private.js';
 import type { NodeState } from './state.js';
 
 /** Computers added by address, refreshed like found ones, at most this many (the oldest goes). */
@@ -169,6 +170,8 @@ function handOver(n: NodeState, d: Discovery, viaHttp: Map<string, number>, l: L
   viaHttp.delete(key);
   if (viaHttp.size >= 1024) viaHttp.delete(viaHttp.keys().next().value as string);
   d.heard(l.nodeId, l.address, l.port, l.name, l.streams);
+  // the streams it announces privately: only those held here open, as on the LAN (so a follower by key finds them)
+  if (l.sealed.length) privateLanOf(n)?.hearSealed(l.sealed, l.address, l.nodeId);
   viaHttp.set(key, Date.now());
 }
 

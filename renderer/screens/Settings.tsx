@@ -144,7 +144,7 @@ export function Settings() {
               <SettingSwitch
                 id="port-mapping"
                 label="Ask the router to open a port"
-                hint="So that computers on the internet can fetch from this one; the router forwards it until Drayer stops (UPnP or NAT-PMP)."
+                hint="So that computers on the internet can fetch from this one; the router forwards it until Drayer stops (UPnP, NAT-PMP or PCP)."
                 checked={node.portMapping}
                 onChange={(v) => void save({ portMapping: v })}
               />

@@ -42,6 +42,8 @@ export interface ServerOptions {
   shared(): SharedStream[];
   /** this node's id (hex) and name, for the JSON listing at `/` (how a node found over mDNS is known) */
   about?(): { id: string; name: string };
+  /** the node's private listing, sealed as on the LAN (discovery-private.ts), for the JSON listing at `/` */
+  sealed?(): Uint8Array[];
   limits?: Partial<ServerLimits>;
   /** where failures are described (never sent to clients) */
   log?: (message: string) => void;
@@ -335,7 +337,7 @@ export class LanServer {
     const query = new URLSearchParams(qAt < 0 ? '' : url.slice(qAt + 1));
 
     if (rawPath === '/') {
-      web.rootIndex(req, res, this.opts.shared(), this.opts.about?.());
+      web.rootIndex(req, res, this.opts.shared(), this.opts.about?.(), this.opts.sealed?.());
       return;
     }
     const found = splitKey(rawPath.slice(1).split('/'));

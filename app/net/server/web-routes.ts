@@ -304,6 +304,7 @@ export function rootIndex(
   res: ServerResponse,
   shared: { publicKey: Uint8Array; name: string; mtip?: number; announce?: boolean }[],
   about?: { id: string; name: string },
+  sealed: Uint8Array[] = [],
 ): void {
   const streams = shared.map((x) => ({
     name: x.name,
@@ -314,7 +315,8 @@ export function rootIndex(
   }));
   const headers = { 'Cache-Control': 'no-cache', Vary: 'Accept' };
   if (/\bapplication\/json\b/i.test(req.headers.accept ?? '')) {
-    // `node` and each `mtip`: what a node that found this one over mDNS lists in Nearby (mdns-listing.ts)
+    // `node` and each `mtip`: what a node that found this one over mDNS lists in Nearby (mdns-listing.ts);
+    // `sealed`: the private listing packets, which only a node knowing a stream's key can read
     const body = {
       ...(about ? { node: about } : {}),
       streams: streams.map((x) => ({
@@ -324,6 +326,7 @@ export function rootIndex(
         ...(x.mtip !== undefined ? { mtip: x.mtip } : {}),
         ...(x.announce === false ? { announce: false } : {}),
       })),
+      ...(sealed.length ? { sealed: sealed.map((p) => Buffer.from(p).toString('base64')) } : {}),
     };
     sendBody(req, res, 200, 'application/json; charset=utf-8', JSON.stringify(body), headers);
     return;
