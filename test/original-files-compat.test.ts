@@ -110,3 +110,110 @@ test(
     assert.equal(Buffer.from(notes.hex, 'hex').toString(), txt.toString(), 'fetch undoes the gzip');
   },
 );
+
+/** A stream set compatible (drayer create --compatible) with a 3 MiB file and a 9 MiB one, both random. */
+async function compatibleWithBigFiles(dir: string): Promise<{ file: string; pk: string; three: Buffer; nine: Buffer }> {
+  const file = path.join(dir, 'data', 'both.stream');
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const made = await runDrayer(['create', file, '--name', 'Both', '--compatible']);
+  assert.equal(made.code, 0, made.err);
+  const three = crypto.randomBytes(3 * 1024 * 1024);
+  const nine = crypto.randomBytes(9 * 1024 * 1024);
+  fs.writeFileSync(path.join(dir, 'three.bin'), three);
+  fs.writeFileSync(path.join(dir, 'nine.mp4'), nine);
+  const added = await runDrayer(['add', file, path.join(dir, 'three.bin'), path.join(dir, 'nine.mp4')]);
+  assert.equal(added.code, 0, added.err);
+  return { file, pk: made.out.trim(), three, nine };
+}
+
+/** A file record's body as the original's webAccess reads it: u32le header length, msgpack header, data; its enc. */
+function originalWebAccess(val: Uint8Array): { enc: string | undefined; body: Buffer } {
+  const n = Buffer.from(val).readUInt32LE(0);
+  const h = decode(val.subarray(4, 4 + n)) as Record<string, unknown>;
+  return { enc: h.enc as string | undefined, body: Buffer.from(val.subarray(4 + n)) };
+}
+
+test('files in the original layout: a compatible stream keeps files up to ~8 MiB whole; a chunked file says in its body what it needs', async () => {
+  const dir = tmpDir('drayer-orig-bigfiles-');
+  const { file, three, nine } = await compatibleWithBigFiles(dir);
+  // and a stream not compatible: a 2 MiB file is chunked, its manifest's body the note
+  const plain = path.join(dir, 'data', 'plain.stream');
+  assert.equal((await runDrayer(['create', plain, '--name', 'Plain'])).code, 0);
+  fs.writeFileSync(path.join(dir, 'two.bin'), three.subarray(0, 2 * 1024 * 1024));
+  assert.equal((await runDrayer(['add', plain, path.join(dir, 'two.bin')])).code, 0);
+  const s = Stream.open(file, { readonly: true });
+  const p = Stream.open(plain, { readonly: true });
+  try {
+    const whole = originalWebAccess(s.get('file', 'three.bin')!.val!);
+    assert.equal(whole.enc, undefined, 'random data is kept as it is: no Content-Encoding for the original to send');
+    assert.ok(whole.body.equals(three), 'the record holds the file whole, as the original serves it');
+    for (const [st, key, size] of [
+      [s, 'nine.mp4', nine.length],
+      [p, 'two.bin', 2 * 1024 * 1024],
+    ] as const) {
+      const chunked = originalWebAccess(st.get('file', key)!.val!);
+      assert.equal(chunked.enc, 'chunks');
+      assert.match(
+        chunked.body.toString('utf8'),
+        new RegExp(`^"${key.replace('.', '\\.')}" \\(${size} bytes, .* MiB\\) is not here: it is stored as chunks, which need Drayer >= 0\\.1;`),
+      );
+    }
+  } finally {
+    s.close();
+    p.close();
+  }
+  // and Drayer reads all three back as they were
+  assert.ok((await catBytes(file, 'three.bin')).equals(three));
+  assert.ok((await catBytes(file, 'nine.mp4')).equals(nine));
+  assert.ok((await catBytes(plain, 'two.bin')).equals(three.subarray(0, 2 * 1024 * 1024)));
+});
+
+test(
+  'the real original Drayer mirrors a compatible stream with a 3 MiB file and serves the same bytes; a chunked file it shows says what it needs',
+  { skip: skipReal, timeout: 300_000 },
+  async () => {
+    const dir = tmpDir('drayer-orig-bigfiles-real-');
+    const { pk, three } = await compatibleWithBigFiles(dir);
+    const key = encodeURIComponent(pk).replace(/%20/g, '+');
+    const fetchScript = path.join(dir, 'get.mjs');
+    fs.writeFileSync(
+      fetchScript,
+      `import { createHash } from 'node:crypto';
+     for (const name of ['three.bin', 'nine.mp4']) {
+       const r = await fetch('http://127.0.0.1:33130/${key}/webAccess/' + name);
+       const body = Buffer.from(await r.arrayBuffer());
+       console.log(JSON.stringify({ name, status: r.status, enc: r.headers.get('content-encoding'), length: body.length,
+         sha256: createHash('sha256').update(body).digest('hex'), text: body.length < 4096 ? body.toString('utf8') : '' }));
+     }`,
+    );
+    const script = `
+    "${process.execPath}" "${DRAYER_BIN}" serve --data "${dir}/data" --host 127.0.0.1 --port 33129 --no-discovery > "${dir}/serve.log" 2>&1 &
+    OURS=$!
+    for i in $(seq 1 100); do grep -q "LAN:" "${dir}/serve.log" && break; sleep 0.2; done
+    DRAYER_ORIGINAL_SRC="${SRC}" "${PYTHON}" "${HELPER}" mirror "${dir}/theirs.stream" "${pk}" http://127.0.0.1:33129 33130 > "${dir}/original.log" 2>&1 &
+    ORIG=$!
+    for i in $(seq 1 600); do grep -q ready "${dir}/original.log" && break; sleep 0.2; done
+    kill $OURS
+    "${process.execPath}" "${fetchScript}"
+    kill $ORIG
+  `;
+    const r = await runInNetns('sh', ['-c', script], { timeoutMs: 280_000 });
+    const log = fs.existsSync(path.join(dir, 'original.log')) ? fs.readFileSync(path.join(dir, 'original.log'), 'utf8') : '';
+    const got = r.stdout
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { name: string; status: number; enc: string | null; length: number; sha256: string; text: string });
+    assert.equal(got.length, 2, `${r.stdout}\n${r.stderr}\n${log}`);
+    const whole = got.find((x) => x.name === 'three.bin')!;
+    assert.equal(whole.status, 200);
+    assert.equal(whole.enc, null);
+    assert.equal(whole.length, three.length);
+    assert.equal(whole.sha256, crypto.createHash('sha256').update(three).digest('hex'), 'the original serves the 3 MiB file byte for byte');
+    const chunked = got.find((x) => x.name === 'nine.mp4')!;
+    assert.equal(chunked.status, 200);
+    assert.match(
+      chunked.text,
+      /^"nine\.mp4" \(9437184 bytes, 9\.0 MiB\) is not here: it is stored as chunks, which need Drayer >= 0\.1; the original Drayer reads only whole files\./,
+    );
+  },
+);
