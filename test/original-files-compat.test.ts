@@ -1,11 +1,15 @@
 // Files across the two Drayers (issue 20.4): a small file kept as it is (a picture) carries no
 // `enc` in its header, so the original Drayer, which sends a file header's enc as Content-Encoding,
 // serves it without `Content-Encoding: binary` (no HTTP content coding; clients may refuse it).
+// A stream compatible with the original keeps files up to 7.9 MiB whole in one record (the original
+// reads no chunks), which the real original mirrors and serves; a chunked file's manifest body says
+// what it needs. The original's own file records (a committed fixture) read the same way as ours.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import * as zlib from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { decode } from '@msgpack/msgpack';
 import { Stream } from '../app/store/store.js';
@@ -217,3 +221,51 @@ test(
     );
   },
 );
+
+// test/fixtures/original/files.stream: written by the real original (test/original/original.py files),
+// its insertFile of these two files
+const FILES_FIXTURE = fileURLToPath(new URL('../../test/fixtures/original/files.stream', import.meta.url));
+const PATTERN = Buffer.from(Array.from({ length: 65536 }, (_, i) => (i * i + 7 * i) % 251));
+const NOTES = Buffer.from(Array.from({ length: 300 }, (_, i) => `Line ${i + 1} of the original's notes. \u0645\u0631\u062d\u0628\u0627\n`).join(''), 'utf8');
+
+test("the original's own file records (its insertFile, committed): imported and read byte for byte; ours read the original's way give the same", async () => {
+  const dir = tmpDir('drayer-orig-files-fixture-');
+  const out = path.join(dir, 'imported.stream');
+  const r = await runDrayer(['import', FILES_FIXTURE, out]);
+  assert.equal(r.code, 0, r.err);
+  assert.ok((await catBytes(out, 'pattern.bin')).equals(PATTERN), 'its gzip record read as the original wrote it');
+  assert.ok((await catBytes(out, 'notes.txt')).equals(NOTES));
+
+  // the same two files written by us, in a compatible stream, and read as the original's webAccess reads a record
+  const src = path.join(dir, 'src');
+  fs.mkdirSync(src);
+  fs.writeFileSync(path.join(src, 'pattern.bin'), PATTERN);
+  fs.writeFileSync(path.join(src, 'notes.txt'), NOTES);
+  const ours = path.join(dir, 'ours.stream');
+  assert.equal((await runDrayer(['create', ours, '--compatible'])).code, 0);
+  assert.equal((await runDrayer(['add', ours, path.join(src, 'pattern.bin'), path.join(src, 'notes.txt')])).code, 0);
+  const theirs = Stream.open(out, { readonly: true });
+  const mine = Stream.open(ours, { readonly: true });
+  try {
+    for (const [name, content] of [
+      ['pattern.bin', PATTERN],
+      ['notes.txt', NOTES],
+    ] as const) {
+      const t = originalWebAccess(theirs.get('file', name)!.val!);
+      const o = originalWebAccess(mine.get('file', name)!.val!);
+      assert.equal(t.enc, 'gzip', 'the original gzips every file');
+      assert.equal(o.enc, 'gzip', 'so do we, where that makes it smaller');
+      assert.ok(zlib.gunzipSync(t.body).equals(content));
+      assert.ok(zlib.gunzipSync(o.body).equals(content), `${name}: the original's reading of our record gives the file`);
+      const keys = (v: Uint8Array) => Object.keys(headerOf(v)).sort();
+      assert.deepEqual(keys(theirs.get('file', name)!.val!), ['enc', 'time']);
+      assert.ok(
+        keys(theirs.get('file', name)!.val!).every((k) => keys(mine.get('file', name)!.val!).includes(k)),
+        'every field of its header is in ours',
+      );
+    }
+  } finally {
+    theirs.close();
+    mine.close();
+  }
+});
