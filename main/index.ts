@@ -364,7 +364,21 @@ async function openStreamFile(): Promise<void> {
     filters: [{ name: 'Drayer streams', extensions: ['stream'] }],
   });
   if (r.canceled || !r.filePaths[0]) return;
-  const done = await node!.callEnvelope('openStreamFile', { path: r.filePaths[0] });
+  let done = await node!.callEnvelope('openStreamFile', { path: r.filePaths[0] });
+  if (!done.ok && done.error.code === 'ORIGINAL_FILE') {
+    // a file of the original Drayer: the offer (what importing does) before a copy is made
+    const ask = await dialog.showMessageBox(showWindow(), {
+      type: 'question',
+      buttons: ['Import and Open', 'Cancel'],
+      defaultId: 0,
+      cancelId: 1,
+      title: 'Open a stream file',
+      message: 'Import this stream file of the original Drayer?',
+      detail: done.error.message,
+    });
+    if (ask.response !== 0) return;
+    done = await node!.callEnvelope('openStreamFile', { path: r.filePaths[0], importOriginal: true });
+  }
   if (!done.ok)
     return problem(
       'Opening a stream file',

@@ -9,6 +9,8 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { Stream } from '../app/store/store.js';
+import { DrayerNode } from '../app/node/node.js';
+import { netnsAvailable, NETNS_SKIP_REASON, runInNetns } from './netns.js';
 import { runDrayer, tmpDir } from './helpers.js';
 
 const FIXTURE = fileURLToPath(new URL('../../test/fixtures/original/small.stream', import.meta.url));
@@ -135,3 +137,33 @@ test('an original file with a tampered record: that record is refused and named,
     s.close();
   }
 });
+
+const SRC = process.env.DRAYER_ORIGINAL_SRC;
+const PYTHON = fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+const HELPER = fileURLToPath(new URL('../../test/original/original.py', import.meta.url));
+const skipReal = !SRC ? 'DRAYER_ORIGINAL_SRC is not set (a checkout of the original Python Drayer)' : !netnsAvailable() ? NETNS_SKIP_REASON : false;
+
+test(
+  'a stream file the real original writes now is opened by the node (imported on asking) and stays writable with its key',
+  { skip: skipReal, timeout: 180_000 },
+  async () => {
+    const dir = tmpDir('drayer-original-open-real-');
+    const file = path.join(dir, 'fresh.stream');
+    const r = await runInNetns(PYTHON, [HELPER, 'make', file, '40'], { timeoutMs: 150_000, env: { ...process.env, DRAYER_ORIGINAL_SRC: SRC! } });
+    assert.match(r.stdout, /made 40 records/, r.stderr);
+    const before = [sha(file), sha(`${file}.privatekey`)];
+    const n = await DrayerNode.start({ dataDir: tmpDir('drayer-original-open-node-'), host: '127.0.0.1', port: 0, discovery: false, autoSync: false });
+    try {
+      await assert.rejects(n.call('openStreamFile', { path: file }), (e: { code?: string }) => e.code === 'ORIGINAL_FILE');
+      const s = await n.call('openStreamFile', { path: file, importOriginal: true });
+      assert.equal(s.posts, 40);
+      assert.equal(s.owned, true);
+      assert.equal((await n.call('getPost', { publicKey: s.publicKey, key: 'Post 40' }))?.body, 'An original post, number 40.');
+      await n.call('post', { publicKey: s.publicKey, title: 'Next', body: 'after the original' });
+      assert.equal((await n.call('verifyStream', { publicKey: s.publicKey })).intact, true);
+    } finally {
+      await n.stop();
+    }
+    assert.deepEqual([sha(file), sha(`${file}.privatekey`)], before, 'the original file and its key file are unchanged');
+  },
+);

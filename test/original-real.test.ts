@@ -17,7 +17,7 @@ const HELPER = fileURLToPath(new URL('../../test/original/original.py', import.m
 const PYTHON = fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3'; // Debian's, with its python3-* packages
 const skip = !SRC ? 'DRAYER_ORIGINAL_SRC is not set (a checkout of the original Python Drayer)' : !netnsAvailable() ? NETNS_SKIP_REASON : false;
 
-test('the real original Drayer: a stream of 11,000 posts cloned through newRecords, verified', { skip, timeout: 60 * 60_000 }, async (t) => {
+test('the real original Drayer: a stream of 11,000 posts cloned through newRecords, verified, shown as posts', { skip, timeout: 60 * 60_000 }, async (t) => {
   const dir = tmpDir('drayer-original-real-');
   const records = Number(process.env.DRAYER_ORIGINAL_RECORDS ?? 11_000);
   const given = process.env.DRAYER_ORIGINAL_STREAM;
@@ -66,5 +66,17 @@ test('the real original Drayer: a stream of 11,000 posts cloned through newRecor
     assert.ok(s.verify().intact);
   } finally {
     s.close();
+  }
+  // shown as posts: a node holding the clone lists every one, the newest with the original's text
+  const { DrayerNode } = await import('../app/node/node.js');
+  const n = await DrayerNode.start({ dataDir: tmpDir('drayer-original-real-node-'), host: '127.0.0.1', port: 0, discovery: false, autoSync: false });
+  try {
+    const held = await n.call('openStreamFile', { path: out });
+    assert.equal(held.posts, count);
+    const newest = await n.call('listPosts', { publicKey: held.publicKey, limit: 1 });
+    assert.match(newest[0]?.body ?? '', /^An original post, number \d+\.$/);
+    if (!given) assert.equal((await n.call('getPost', { publicKey: held.publicKey, key: `Post ${records}` }))?.body, `An original post, number ${records}.`);
+  } finally {
+    await n.stop();
   }
 });

@@ -22,7 +22,9 @@ export type ErrorCode =
   /** sync is LAN only (the syncMode setting) and the address is not on the local network */
   | 'LAN_ONLY'
   /** a private stream's record read where its read key is not held (a blind mirror) */
-  | 'SEALED';
+  | 'SEALED'
+  /** a stream file of the original Python Drayer, asked to be opened: it can be imported (a copy) */
+  | 'ORIGINAL_FILE';
 
 export class DrayerError extends Error {
   readonly code: ErrorCode;

@@ -110,7 +110,7 @@ export const API_SCHEMAS = {
   keyBackup: z.strictObject({ publicKey }),
   checkWords: z.strictObject({ words }),
   restoreStream: z.strictObject({ words, url: url.optional() }),
-  openStreamFile: z.strictObject({ path: localPath }),
+  openStreamFile: z.strictObject({ path: localPath, importOriginal: z.boolean().optional() }),
   exportStream: z.strictObject({ publicKey, path: localPath }),
   verifyStream: z.strictObject({ publicKey }),
 } satisfies Partial<Record<Method, z.ZodType>>;

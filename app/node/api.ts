@@ -320,8 +320,12 @@ export interface DrayerRequests {
   checkWords: [{ words: string }, WordsCheck];
   /** make a stream yours from its backup words: a copy held here gets the key, else it is fetched (from `url`, nearby or its sources) */
   restoreStream: [{ words: string; url?: string }, StreamSummary];
-  /** take in a stream file by its path on the node's machine: writable when its key file is beside it, else a mirror */
-  openStreamFile: [{ path: string }, StreamSummary];
+  /**
+   * take in a stream file by its path on the node's machine: writable when its key file is beside it, else a mirror.
+   * A file of the original Drayer is refused with ORIGINAL_FILE (the offer, said); with importOriginal it is
+   * imported into a new file in the data folder (the original only read) and that copy is opened.
+   */
+  openStreamFile: [{ path: string; importOriginal?: boolean }, StreamSummary];
   /** write a copy without the secret key at `path` (a file, or a folder to put NAME.stream in) */
   exportStream: [{ publicKey: string; path: string }, { path: string; records: number; bytes: number }];
   /** check every signature, value and chain link of a stream */

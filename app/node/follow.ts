@@ -20,7 +20,7 @@ import { releaseSyncs, syncStream } from './scheduler.js';
 import { nearbySource } from './sources.js';
 import { lookupOnDht } from './dht-presence.js';
 import { privateLanOf } from './presence-private.js';
-import { entryOf, lanSkip, pausedError, RELEASED_FILES, releasedFiles, streamOf, syncModeOf, uniqueFile, type NodeState } from './state.js';
+import { entryOf, lanSkip, pausedError, RELEASED_FILES, releasedFiles, streamOf, slug, syncModeOf, uniqueFile, type NodeState } from './state.js';
 import { forgetSummary, summary } from './views.js';
 
 /** A follow target: a key in any form, a drayer: link, or a web URL of a stream (/<pk>/...). */
@@ -63,15 +63,6 @@ export function parseFollowTarget(text: string): { pk: Uint8Array; source?: stri
     return { pk: parseKey(key), source: `${u.protocol}//${u.host}` };
   }
   return { pk: parseKey(t) };
-}
-
-function slug(name: string): string {
-  const s = name
-    .normalize('NFKD')
-    .replace(/[^\w.-]+/g, '-')
-    .replace(/^-+|-+$/g, '')
-    .slice(0, 40);
-  return s || 'stream';
 }
 
 /** createStream: a new stream of your own, its file named after it. */

@@ -3,12 +3,13 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { StreamSummary } from './api.js';
-import { DrayerError } from '../core/errors.js';
+import { DrayerError, isDrayerError } from '../core/errors.js';
 import { formatKey, parseKey } from '../core/keys.js';
 import { cleanName } from '../core/text.js';
 import { Stream } from '../store/store.js';
 import { DataDirWatcher, type StreamProbe } from './datadir.js';
 import { emit } from './events.js';
+import { importOriginalHere, originalFileAt, originalFileOffer } from './original-open.js';
 import { describeStream, expandHome, givenSources, RELEASED_FILES, releasedFiles, type NodeState } from './state.js';
 import { summary, warmSummary } from './views.js';
 
@@ -188,13 +189,22 @@ function takeKey(n: NodeState, pk: string): void {
 }
 
 /** openStreamFile: a stream file anywhere on this machine, served where it is. */
-export function openStreamFile(n: NodeState, given: string): StreamSummary {
+export function openStreamFile(n: NodeState, given: string, importOriginal = false): StreamSummary {
   if (typeof given !== 'string' || !given.trim()) throw new DrayerError('INVALID_ARGUMENT', 'Give the path of a stream file (NAME.stream).');
   const full = path.resolve(expandHome(given.trim()));
   const st = fs.statSync(full, { throwIfNoEntry: false });
   if (!st) throw new DrayerError('NOT_FOUND', `There is no file at ${full}; check the path.`);
   if (st.isDirectory()) throw new DrayerError('NOT_A_STREAM', `${full} is a folder, not a stream file; give the path of a NAME.stream file inside it.`);
-  const probe = Stream.probe(full);
+  let probe: ReturnType<typeof Stream.probe>;
+  try {
+    probe = Stream.probe(full);
+  } catch (e) {
+    // an original Drayer file: offered for import (the caller asks again with importOriginal)
+    const who = isDrayerError(e, 'NOT_A_STREAM') ? originalFileAt(full) : undefined;
+    if (!who) throw e;
+    if (!importOriginal) throw originalFileOffer(full, who);
+    return importOriginalHere(n, full, who, (m, f) => openStreamFile(m, f));
+  }
   const pk = formatKey(probe.publicKey);
   const held = n.streams.get(pk);
   if (held) {

@@ -352,7 +352,7 @@ export function apiMethods(n: NodeState): Handlers {
       };
     },
     restoreStream: ({ words, url }) => restore(n, words, url),
-    openStreamFile: ({ path: p }) => openStreamFile(n, p),
+    openStreamFile: ({ path: p, importOriginal }) => openStreamFile(n, p, importOriginal === true),
     exportStream: ({ publicKey, path: p }) => {
       const s = streamOf(n, publicKey);
       if (typeof p !== 'string' || !p.trim()) throw new DrayerError('INVALID_ARGUMENT', 'Say where to write the copy: a file name, or a folder.');

@@ -289,6 +289,16 @@ export function sharedStreams(n: NodeState): { publicKey: Uint8Array; name: stri
   return out;
 }
 
+/** A file name made of a stream's name (or any text): word characters, at most 40. */
+export function slug(name: string): string {
+  const s = name
+    .normalize('NFKD')
+    .replace(/[^\w.-]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 40);
+  return s || 'stream';
+}
+
 export function uniqueFile(n: NodeState, base: string): string {
   for (let i = 0; ; i++) {
     const f = `${base}${i ? `-${i}` : ''}.stream`;

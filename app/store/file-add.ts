@@ -9,7 +9,10 @@ import { LIMITS } from '../core/record.js';
 import { FOLDER_FILES_MAX, inFolder } from '../core/site.js';
 import { beginOp, endOp } from './chunks.js';
 import { filePaths } from './file-read.js';
+import { isCompatible } from './posts.js';
 import {
+  chunkedNote,
+  COMPATIBLE_FILE_MAX,
   encodeFileValue,
   FILE_TYPE,
   mimeForPath,
@@ -74,14 +77,14 @@ async function readFull(fh: fsp.FileHandle, buf: Buffer, pos: number): Promise<n
   return n;
 }
 
-/** The whole file when it is at most SMALL_FILE_MAX bytes (reading one byte more to see growth), else null. */
-async function readSmall(fh: fsp.FileHandle, expected: number): Promise<Uint8Array | null> {
+/** The whole file when it is at most `max` bytes (reading one byte more to see growth), else null. */
+async function readSmall(fh: fsp.FileHandle, expected: number, max: number): Promise<Uint8Array | null> {
   const buf = Buffer.allocUnsafe(expected + 1);
   const n = await readFull(fh, buf, 0);
   if (n <= expected) return buf.subarray(0, n);
-  const big = Buffer.allocUnsafe(SMALL_FILE_MAX + 1);
+  const big = Buffer.allocUnsafe(max + 1);
   const m = await readFull(fh, big, 0);
-  return m <= SMALL_FILE_MAX ? big.subarray(0, m) : null;
+  return m <= max ? big.subarray(0, m) : null;
 }
 
 /** Chunk a file from disk in constant memory: reads the next piece while this one is hashed and handed over. */
@@ -131,12 +134,20 @@ export class Ingest {
   /** chunks may now be orphans: a big file was replaced or removed, or one's writing failed */
   orphans = false;
   private op: number | undefined;
+  /** files up to this size are one record: larger in a stream compatible with the original Drayer, which reads no chunks */
+  private readonly inlineMax: number;
   constructor(
     readonly s: Stream,
     private readonly done: (key: string, o: Outcome) => void,
     private readonly signal?: AbortSignal,
   ) {
     if (!s.writable) throw new DrayerError('NOT_WRITABLE', `${s.file} is a mirror: its secret key is not here, so files cannot be added to it.`);
+    this.inlineMax = isCompatible(s) ? COMPATIBLE_FILE_MAX : SMALL_FILE_MAX;
+  }
+
+  /** the size up to which a file is stored in one record (the original Drayer's layout) */
+  get inlineLimit(): number {
+    return this.inlineMax;
   }
 
   /** Throws CANCELLED once the caller's signal fired (`key`: the file being added). */
@@ -215,7 +226,7 @@ export class Ingest {
       this.orphans = true;
     }
     const header = { enc: 'chunks', time, mime, size: w.size, chunkSize: CHUNK_SIZE, chunks: w.hashes };
-    const val = encodeFileValue(header);
+    const val = encodeFileValue(header, chunkedNote(key, w.size));
     if (val.length > LIMITS.valueBytes) {
       throw new DrayerError(
         'INVALID_ARGUMENT',
@@ -260,14 +271,14 @@ export class Ingest {
       if (st.isDirectory()) throw new DrayerError('INVALID_ARGUMENT', `${abs} is a folder; add folders with importFolder (drayer add works with both).`);
       if (!st.isFile()) throw new DrayerError('INVALID_ARGUMENT', `${abs} is not a regular file, so it cannot be added.`);
       const time = Math.floor(st.mtimeMs * 1000);
-      if (st.size <= SMALL_FILE_MAX) {
-        const data = await readSmall(fh, st.size);
+      if (st.size <= this.inlineMax) {
+        const data = await readSmall(fh, st.size, this.inlineMax);
         if (data) {
           const o = this.small(key, data, mime, time);
           onBytes?.(data.length);
           return o;
         }
-        // it grew past the small limit since stat: take the chunked path
+        // it grew past the inline limit since stat: take the chunked path
       }
       return await this.chunked(key, (w) => chunkFile(w, fh, () => this.check(key), onBytes), mime, time);
     } catch (e) {
@@ -371,7 +382,7 @@ export async function addBytes(
   const ing = new Ingest(s, (_k, o) => (outcome = o), opts.signal);
   await ing.run(async () => {
     ing.check(key);
-    if (data.length <= SMALL_FILE_MAX) ing.small(key, data, mime, time);
+    if (data.length <= ing.inlineLimit) ing.small(key, data, mime, time);
     else await ing.bytesChunked(key, data, mime, time);
   });
   return { path: key, changed: outcome !== 'unchanged' };

@@ -11,6 +11,14 @@ import { pathCharProblem, visiblePath } from '../core/text.js';
 export const FILE_TYPE = 'file';
 /** Files up to this size are stored inline in their record; larger ones are chunked. */
 export const SMALL_FILE_MAX = 1024 * 1024;
+/**
+ * In a stream compatible with the original Drayer, files up to this size are stored inline: the
+ * original holds and serves only whole-file records (its webAccess: header ‖ data). What is left
+ * of a record's greatest value is room for the header.
+ */
+export const COMPATIBLE_FILE_MAX = LIMITS.valueBytes - 64 * 1024;
+/** The first Drayer that reads chunked files: what the original Drayer's reader is told to use. */
+export const CHUNKED_FILES_SINCE = '0.1';
 
 export interface FileHeader {
   enc: string;
@@ -144,6 +152,20 @@ export function parseFileValue(val: Uint8Array): { header: FileHeader; body: Uin
     header.chunks = chunks as Uint8Array[];
   }
   return { header, body: val.subarray(4 + hl) };
+}
+
+/**
+ * The body of a chunked file's manifest (its header holds the chunk list, which every Drayer reads;
+ * the body is ignored): what the original Drayer, which serves a file record's body as the file,
+ * shows in its place, saying what is missing and what reads it.
+ */
+export function chunkedNote(key: string, size: number): Uint8Array {
+  const mib = (size / (1024 * 1024)).toFixed(1);
+  return new TextEncoder().encode(
+    `"${key}" (${size} bytes, ${mib} MiB) is not here: it is stored as chunks, which need Drayer >= ${CHUNKED_FILES_SINCE}; ` +
+      `the original Drayer reads only whole files. Open this stream in Drayer ${CHUNKED_FILES_SINCE} or newer to get it, or ask its writer ` +
+      `to turn on "compatible with the original Drayer", which writes files up to ${(COMPATIBLE_FILE_MAX / (1024 * 1024)).toFixed(1)} MiB whole.\n`,
+  );
 }
 
 export function encodeFileValue(header: Record<string, unknown>, body?: Uint8Array): Uint8Array {

@@ -13,6 +13,7 @@ import { useSettings } from '../stores/settings';
 import { useSync } from '../stores/sync';
 import { useUi, type Dialog as DialogState } from '../stores/ui';
 import { useSubmit } from '../lib/useSubmit';
+import { codeOf, messageOf } from '../stores/errors';
 import { KeyVerifyDialog } from './KeyVerify';
 import { streamCounts } from './StreamTools';
 
@@ -160,10 +161,25 @@ function RestoreDialog() {
 
 export function OpenFileForm({ onOpened, onCancel }: { onOpened: (publicKey: string, owned: boolean) => void; onCancel: () => void }) {
   const [path, setPath] = useState('');
+  // a file of the original Drayer: what importing it does, said before it is done
+  const [offer, setOffer] = useState<string | null>(null);
+  useEffect(() => setOffer(null), [path]);
   const dataDir = useSettings((st) => st.status?.dataDir ?? null);
   const { busy, error, run } = useSubmit(
-    () => useStreamTools.getState().openFile(path.trim()),
-    (s) => onOpened(s.publicKey, s.owned),
+    async () => {
+      try {
+        return await useStreamTools.getState().openFile(path.trim(), offer !== null);
+      } catch (e) {
+        if (offer === null && codeOf(e) === 'ORIGINAL_FILE') {
+          setOffer(messageOf(e));
+          return null;
+        }
+        throw e;
+      }
+    },
+    (s) => {
+      if (s) onOpened(s.publicKey, s.owned);
+    },
     [path],
   );
   return (
@@ -191,6 +207,12 @@ export function OpenFileForm({ onOpened, onCancel }: { onOpened: (publicKey: str
         />
         <span className="field-hint">The file stays where it is, so keep it there (a file on a USB stick is read while the stick is in).</span>
       </label>
+      {offer ? (
+        <div className="banner banner-warn original-offer" role="status" aria-label="An original Drayer file">
+          <Icon name="file" size={16} />
+          <span>{offer}</span>
+        </div>
+      ) : null}
       {error ? (
         <p className="form-error" role="alert">
           {error}
@@ -201,7 +223,7 @@ export function OpenFileForm({ onOpened, onCancel }: { onOpened: (publicKey: str
           Cancel
         </button>
         <button type="submit" className="button button-primary" disabled={!path.trim() || busy}>
-          {busy ? 'Opening…' : 'Open'}
+          {offer ? (busy ? 'Importing…' : 'Import and open') : busy ? 'Opening…' : 'Open'}
         </button>
       </div>
     </form>

@@ -253,7 +253,7 @@ function PrivateRow({ d }: { d: StreamDetails }) {
   );
 }
 
-/** "Compatible with the original Drayer": new posts written in its shape, so its apps show them. */
+/** "Compatible with the original Drayer": new posts and files written in its shape, so its apps show them. */
 function CompatibleRow({ d }: { d: StreamDetails }) {
   const setCompatible = useStreams((s) => s.setCompatible);
   const toast = useUi((s) => s.toast);
@@ -265,7 +265,8 @@ function CompatibleRow({ d }: { d: StreamDetails }) {
           Compatible with the original Drayer
         </label>
         <p className="setting-hint" id="stream-compatible-hint">
-          New posts are written the way the original Drayer's apps read them: titled by their title, as plain text. Posts made before stay as they are.
+          New posts are written the way the original Drayer's apps read them: titled by their title, as plain text; new files up to 7.9 MiB are kept whole, so
+          the original can serve them. What was written before stays as it is.
         </p>
       </div>
       <input

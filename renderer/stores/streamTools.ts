@@ -43,7 +43,8 @@ interface ToolsState {
   keyBackup(publicKey: string): Promise<KeyBackup>;
   checkWords(words: string): Promise<WordsCheck>;
   restore(words: string, url?: string): Promise<StreamSummary>;
-  openFile(path: string): Promise<StreamSummary>;
+  /** importOriginal: a file of the original Drayer is imported (a copy) and the copy opened */
+  openFile(path: string, importOriginal?: boolean): Promise<StreamSummary>;
   exportTo(publicKey: string, path: string): Promise<{ path: string; records: number; bytes: number }>;
   runVerify(publicKey: string): Promise<void>;
   setServers(publicKey: string, urls: string[]): Promise<PrimaryServer[]>;
@@ -62,8 +63,8 @@ export const useStreamTools = create<ToolsState>()((set, get) => ({
     await afterNewStream();
     return s;
   },
-  async openFile(path) {
-    const s = await transport().call('openStreamFile', { path });
+  async openFile(path, importOriginal) {
+    const s = await transport().call('openStreamFile', importOriginal ? { path, importOriginal } : { path });
     await afterNewStream();
     return s;
   },

@@ -3,6 +3,8 @@
 # private network namespace (test/netns.ts).
 #   original.py make FILE N       an original stream of N publicSocialPost records (key title, value text)
 #   original.py fixture FILE      the small file under test/fixtures/original/
+#   original.py files FILE DIR   the original stream FILE with each file of DIR as its insertFile writes it
+#                                 (test/fixtures/original/files.stream: its whole-file records, gzip)
 #   original.py serve FILE PORT   serve FILE on 127.0.0.1:PORT (its HTTP API); prints "ready" when up
 #   original.py lan FILE PORT [KEY URL]
 #                                 on the LAN (issue 20.5): serve FILE on PORT with its local discovery
@@ -46,6 +48,12 @@ elif cmd == "fixture":
     s.rawSetItem("Post 3", "Post 3, edited.".encode("utf8"), "publicSocialPost")
     s["settings"] = {"theme": "dark", "n": 3}
     s["last"] = "(its delete fails in this snapshot: validateRecord refuses the record it writes)"
+    print("made", flush=True)
+    os._exit(0)
+elif cmd == "files":
+    s = drayer.DrayerStream(fn)
+    for name in sorted(os.listdir(sys.argv[3])):
+        s.insertFile(name, os.path.join(sys.argv[3], name))
     print("made", flush=True)
     os._exit(0)
 elif cmd == "lan":
