@@ -137,6 +137,8 @@ export interface PostView {
    * body are empty): what happened and what to do. Absent when the post reads normally.
    */
   unavailable?: string;
+  /** µs its content last changed, when it was edited after it was written (a record's mod also moves when a delete beside it re-signs it) */
+  edited?: number;
   /** a reply: the post it answers (issue 21; `changed`: that post was edited or deleted since) */
   replyTo?: { streamKey: string; key: string; streamName: string; changed?: boolean };
   /** replies this computer holds to this post */

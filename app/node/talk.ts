@@ -10,7 +10,7 @@ import type { Stream } from '../store/store.js';
 import { decodeLinks, encodeLinkedPost, type PostRef, REACTION_TYPE, reactionKey, REACTIONS, replyTo, setReaction } from '../store/talk.js';
 import { afterChange } from './changes.js';
 import { toTimeline } from './library-schema.js';
-import { WHO_MAX } from './library-talk.js';
+import { EDIT_SLACK, WHO_MAX } from './library-talk.js';
 import { readerOf } from './private-streams.js';
 import { sealedWrite } from './private-writes.js';
 import { named } from './reading.js';
@@ -66,10 +66,13 @@ export function react(n: NodeState, a: { publicKey: string; streamKey: string; k
 export function around<T extends { streamKey: string; key: string; id: number }>(
   n: NodeState,
   posts: T[],
-): (T & Pick<TimelineItem, 'replyTo' | 'replies' | 'reactions'>)[] {
-  const { links, counts, reactions } = n.library.talk.around(posts);
-  if (links.length === 0 && counts.length === 0 && reactions.length === 0) return posts;
+): (T & Pick<TimelineItem, 'replyTo' | 'replies' | 'reactions' | 'edited'>)[] {
+  const { links, counts, reactions, versions } = n.library.talk.around(posts);
   const at = (pk: string, x: string | number) => `${pk}\n${x}`;
+  const edits = new Map(versions.map((v) => [at(v.stream_pk, v.key), v.edited]));
+  // a post indexed before the library kept versions (migration 6): its mod is all there is
+  const editedOf = (p: T & { ts?: number; mod?: number }) =>
+    edits.get(at(p.streamKey, p.key)) ?? (p.mod !== undefined && p.ts !== undefined && p.mod > p.ts + EDIT_SLACK ? p.mod : 0);
   const link = new Map(links.map((l) => [at(l.stream_pk, l.id), l]));
   const count = new Map(counts.map((c) => [at(c.to_pk, c.to_key), c.n]));
   const reacts = new Map<string, Map<string, ReactionCount>>();
@@ -86,8 +89,10 @@ export function around<T extends { streamKey: string; key: string; id: number }>
     const l = link.get(at(p.streamKey, p.id));
     const per = reacts.get(at(p.streamKey, p.key));
     const replies = count.get(at(p.streamKey, p.key));
+    const edited = editedOf(p);
     return {
       ...p,
+      ...(edited ? { edited } : {}),
       ...(l
         ? { replyTo: { streamKey: l.to_pk, key: l.to_key, streamName: streamName(l.to_name, parseKey(l.to_pk)), ...(changed(n, l) ? { changed: true } : {}) } }
         : {}),
