@@ -9,6 +9,7 @@ import { isPrivate } from '../store/private-view.js';
 import type { Stream } from '../store/store.js';
 import { decodeLinks, encodeLinkedPost, type PostRef, REACTION_TYPE, reactionKey, REACTIONS, replyTo, setReaction } from '../store/talk.js';
 import { afterChange } from './changes.js';
+import { heldOnly } from './hold.js';
 import { toTimeline } from './library-schema.js';
 import { EDIT_SLACK, WHO_MAX } from './library-talk.js';
 import { readerOf } from './private-streams.js';
@@ -147,9 +148,10 @@ export function thread(n: NodeState, streamKey: string, key: string): Thread {
   }
   const ordered = tops.flatMap((t) => [{ r: t, depth: 0 as const }, ...(under.get(at(t.stream_pk, t.key)) ?? []).map((r) => ({ r, depth: 1 as const }))]);
   const items = around(n, named(ordered.map((o) => toTimeline(o.r))));
+  const only = heldOnly(n);
   return {
     root: root ? around(n, named([toTimeline(root)]))[0]! : null,
     rootRef: { streamKey: rootRef.stream, key: rootRef.post },
-    replies: items.map((t, i) => ({ ...t, depth: ordered[i]!.depth })),
+    replies: items.map((t, i) => ({ ...t, depth: ordered[i]!.depth, ...(only.has(t.streamKey) ? { unfollowed: true } : {}) })),
   };
 }
