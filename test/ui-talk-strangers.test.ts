@@ -42,7 +42,13 @@ for (const v of VIEWS) {
       assert.equal(await page.getByRole('button', { name: 'Hide replies from people you don’t follow' }).getAttribute('aria-expanded'), 'true');
       await page.locator('.thread-stranger').first().scrollIntoViewIfNeeded();
       await shoot(page, `talk-strangers-shown-${v.id}`);
-      if (v.id === 'light-wide') await assertAccessible(page, 'thread with replies from people you do not follow');
+      if (v.id === 'light-wide') {
+        await assertAccessible(page, 'thread with replies from people you do not follow');
+        // the sidebar lists the held stream apart from those followed
+        const heldList = page.getByRole('list', { name: 'Held, not followed' });
+        assert.match(await heldList.innerText(), /^Cy the very long name/);
+        assert.doesNotMatch(await page.getByRole('list', { name: 'Following' }).innerText(), /Cy the very/);
+      }
       // Home shows none of the held stream's posts
       await go(page, '#/');
       await page.getByRole('article', { name: 'Picnic on Saturday?' }).waitFor();
