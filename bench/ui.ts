@@ -3,6 +3,7 @@
 // `drayer:timeline-painted` mark, against the navigation's start), and the frame times
 // (requestAnimationFrame deltas) while scrolling the timeline 20 screens. The library is built
 // fast: posts written straight into a stream file in a temp data dir, taken in at the node's start.
+// Also a thread of 1,000 replies against one of 10 (ui-thread.ts).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DrayerNode } from '../app/node/node.js';
@@ -10,6 +11,7 @@ import { WebUi, defaultStaticDir } from '../app/node/webui.js';
 import type { Browser } from 'playwright-core';
 import { launchBrowser } from '../test/chromium.js';
 import { buildWriter, machine, ratio, removeDir, tempDir } from './common.js';
+import { measureThread } from './ui-thread.js';
 
 const RUNS = 5;
 const SCREENS = 20;
@@ -109,12 +111,22 @@ export async function run(): Promise<Record<string, unknown>> {
   if (!fs.existsSync(index)) throw new Error(`The renderer is not built (${index} is missing): run "npm run build" first.`);
   const browser = await launchBrowser();
   try {
+    // issue 21: a thread of 1,000 replies against one of 10, opened from Home and scrolled
+    const threadSmall = await measureThread(browser, 10, SCROLL);
+    const threadBig = await measureThread(browser, 1000, SCROLL);
+    const thread = {
+      baseline: threadSmall,
+      big: threadBig,
+      goals: { openMs: 300, frameP95Ms: 20, met: threadBig.openMs <= 300 && threadBig.frameP95Ms <= 20 },
+    };
+    if (process.env.BENCH_UI === 'thread') return { bench: 'ui', thread, machine: machine() }; // the thread case alone
     const small = await measure(browser, 100);
     const big = await measure(browser, Number(process.env.BENCH_POSTS ?? 100_000));
     return {
       bench: 'ui',
       small,
       big,
+      thread,
       firstPaintRatio: ratio(big.firstPaintMs, small.firstPaintMs),
       goals: {
         firstPaintMs: 500,

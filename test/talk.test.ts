@@ -151,9 +151,11 @@ test('replies and reactions across two nodes: thread, nesting, counts, an edited
       assert.deepEqual(me.replyTo && [me.replyTo.streamName, me.replyTo.key, me.replyTo.changed], ['Ada', root.key, undefined], who);
     }
     // the phone page: each reply says what it answers (its own stream by name, another by its key's words)
-    const page = await (await fetch(`${urlOf(a)}/${Buffer.from(sa.publicKey, 'base64').toString('base64url')}/`)).text();
+    // (another stream shared by this server too is named and linked: talk-phone.test.ts)
+    const html = await (await fetch(`${urlOf(a)}/${Buffer.from(sa.publicKey, 'base64').toString('base64url')}/`)).text();
+    const page = html.replace(/<a href="[^"]*">([^<]*)<\/a>/g, '$1');
     assert.ok(page.includes('in reply to Ada'), 'a reply to the stream itself');
-    assert.ok(page.includes(`in reply to ${keyName(parseKey(sb.publicKey))}`), 'a reply to another stream');
+    assert.ok(page.includes(`in reply to ${keyName(parseKey(sb.publicKey))}`) || page.includes('in reply to Bo'), 'a reply to another stream');
     assert.equal(page.match(/in reply to/g)?.length, 2);
     // the original edited after the reply: the reply says so
     await a.call('editPost', { publicKey: sa.publicKey, key: root.key, title: 'Lunch?', body: 'Who is in? (at 12:30)' });
@@ -190,7 +192,7 @@ test('a library.db of schema 4 is upgraded: replies and reactions its streams al
   lib.close();
   // back to schema 4, as the version before conversations left it: every post indexed, no replies table
   const db = new Database(path.join(d, 'library.db'));
-  db.exec(`DROP TRIGGER timeline_replies_delete; DROP TABLE replies; DROP TABLE reactions; PRAGMA user_version = 4;`);
+  db.exec(`DROP TRIGGER timeline_replies_delete; DROP TABLE replies; DROP TABLE reactions; DROP TABLE post_versions; PRAGMA user_version = 4;`);
   db.close();
   lib = Library.open(d);
   lib.indexStream(a); // what the node does for each stream at start

@@ -53,7 +53,7 @@ export const API_SCHEMAS = {
   deletePost: z.strictObject({ publicKey, key: postKey }),
   listPosts: z.strictObject({ publicKey, limit: limit(100_000).optional(), offset: count.optional() }),
   getPost: z.strictObject({ publicKey, key: postKey }),
-  follow: z.strictObject({ key: keyOrLink, url: url.optional(), latest: count.optional(), metaOnly: z.boolean().optional() }),
+  follow: z.strictObject({ key: keyOrLink, url: url.optional(), latest: count.optional(), metaOnly: z.boolean().optional(), hold: z.boolean().optional() }),
   unfollow: z.strictObject({ publicKey, deleteData: z.boolean().optional() }),
   syncNow: z.strictObject({ publicKey: publicKey.optional() }),
   cancelSync: z.strictObject({ publicKey }),

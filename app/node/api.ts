@@ -17,6 +17,8 @@ export interface StreamSummary {
   name: string;
   about: string;
   owned: boolean;
+  /** held without being followed (follow with `hold`): its posts stay out of Home */
+  hold?: boolean;
   file: string;
   records: number;
   posts: number;
@@ -137,6 +139,8 @@ export interface PostView {
    * body are empty): what happened and what to do. Absent when the post reads normally.
    */
   unavailable?: string;
+  /** µs its content last changed, when it was edited after it was written (a record's mod also moves when a delete beside it re-signs it) */
+  edited?: number;
   /** a reply: the post it answers (issue 21; `changed`: that post was edited or deleted since) */
   replyTo?: { streamKey: string; key: string; streamName: string; changed?: boolean };
   /** replies this computer holds to this post */
@@ -156,8 +160,8 @@ export interface ReactionCount {
 export interface Thread {
   root: TimelineItem | null;
   rootRef: { streamKey: string; key: string };
-  /** by time under their top-level reply; depth 1: answers a reply (deeper answers are shown at depth 1 too) */
-  replies: (TimelineItem & { depth: 0 | 1 })[];
+  /** by time under their top-level reply; `unfollowed`: from a stream held here without being followed (hold.ts), shown only when asked; depth 1: answers a reply (deeper answers are shown at depth 1 too) */
+  replies: (TimelineItem & { depth: 0 | 1; unfollowed?: boolean })[];
 }
 
 export interface TimelineItem extends PostView {
@@ -275,7 +279,8 @@ export interface DrayerRequests {
   /** one post whole (the timeline holds excerpts); null when there is none with that key */
   getPost: [{ publicKey: string; key: string }, PostView | null];
   /** `key`: a public key in any accepted form, or a link */
-  follow: [{ key: string; url?: string } & PartialSettings, StreamSummary];
+  /** `hold`: keep and serve a copy without following it (its posts stay out of Home; its replies show behind a button in threads) */
+  follow: [{ key: string; url?: string; hold?: boolean } & PartialSettings, StreamSummary];
   unfollow: [{ publicKey: string; deleteData?: boolean }, void];
   syncNow: [{ publicKey?: string }, SyncReport[]];
   /** stop the running pull of a stream, keeping what arrived; it syncs again by hand (syncNow with its key). False: none ran */

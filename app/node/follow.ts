@@ -89,13 +89,15 @@ export function takeInOwned(n: NodeState, s: Stream, file: string, name: string,
 
 /** follow: a copy of someone's stream, fetched now (latest: only the N newest records; metaOnly: without values). */
 export async function follow(n: NodeState, a: Arg<'follow'>): Promise<StreamSummary> {
-  const { key, url, latest, metaOnly } = a;
+  const { key, url, latest, metaOnly, hold } = a;
   const { pk, source, readKey: readKeyBytes } = parseFollowTarget(key);
   const readKey = readKeyBytes ? await ReadKey.from(readKeyBytes) : null;
   const pkText = formatKey(pk);
   // Without an address, a partial follow asks a computer nearby that announces the stream.
   const from = url ?? source ?? (latest !== undefined ? nearbySource(n, pkText) : undefined);
   if (n.streams.has(pkText) && readKey) return addReadKey(n, streamOf(n, pkText), readKey);
+  // a stream held only (hold.ts) is followed from now on: its posts join Home
+  if (n.streams.has(pkText) && !hold && n.library.getStream(pkText)?.settings.hold === true) return followHeld(n, pkText);
   if (n.streams.has(pkText)) throw new DrayerError('EXISTS', `You already hold this stream (${cleanName(n.library.getStream(pkText)?.name) || pkText}).`);
   if (syncModeOf(n) === 'paused') throw pausedError('a stream cannot be followed now (following fetches it)');
   if (from && lanSkip(n, peerId(from)))
@@ -118,7 +120,13 @@ export async function follow(n: NodeState, a: Arg<'follow'>): Promise<StreamSumm
   // Beside the copy before its first pull, so the timeline opens its posts as they arrive; checked after it.
   if (readKey) writeReadKeyFile(s.file, readKey);
   n.streams.set(pkText, s);
-  n.library.addStream({ publicKey: pkText, file, owned: false, name: '', settings: from ? { sources: [peerId(from)] } : {} });
+  n.library.addStream({
+    publicKey: pkText,
+    file,
+    owned: false,
+    name: '',
+    settings: { ...(from ? { sources: [peerId(from)] } : {}), ...(hold ? { hold: true } : {}) },
+  });
   n.seenSeq.set(pkText, s.lastSeq());
   n.sync.tips.delete(pkText);
   emit(n, 'streamsChanged', {});
@@ -131,6 +139,13 @@ export async function follow(n: NodeState, a: Arg<'follow'>): Promise<StreamSumm
   n.discovery?.holdingsChanged(); // a copy more on the LAN: Nearby on other computers learns it now, not in 30 s
   privateLanOf(n)?.listSoon(); // and, announced privately, its followers
   return summary(n, pkText);
+}
+
+function followHeld(n: NodeState, pk: string): StreamSummary {
+  n.library.updateStream(pk, { settings: { hold: false } });
+  forgetSummary(streamOf(n, pk));
+  emit(n, 'streamsChanged', {});
+  return summary(n, pk);
 }
 
 /** A read link for a stream held here without its read key (a blind copy): checked against the copy, then kept beside it, and its posts opened. */

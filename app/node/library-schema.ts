@@ -96,6 +96,12 @@ export const MIGRATIONS: string[] = [
      PRIMARY KEY (stream_pk, id)) WITHOUT ROWID;
    CREATE INDEX reactions_to ON reactions (to_pk, to_key);
    DELETE FROM index_state;`,
+  // 6: when each post's content last changed (library-talk.ts): a record's mod also moves when a
+  // delete beside it re-signs it (a reaction taken back re-issues the ID tip, DESIGN §3), which is
+  // no edit. Kept by the record hash per (stream, key), so it outlives the row's id.
+  `CREATE TABLE post_versions (
+     stream_pk TEXT NOT NULL, key TEXT NOT NULL, hash BLOB NOT NULL, edited INTEGER NOT NULL,
+     PRIMARY KEY (stream_pk, key)) WITHOUT ROWID;`,
 ];
 
 export interface StreamSettings {
@@ -149,7 +155,7 @@ export interface RebuildReport {
 
 export type StreamRow = { pk: string; file: string; owned: number; name: string; added: number; settings: string; about?: string; avatar?: string };
 export type TimelineRow = { stream_pk: string; stream_name: string; key: string; id: number; ts: number; mod: number; title: string; body: string };
-export type FeedRow = { id: number; prev: number; type: string; key: string; ts: number; mod: number; val: Buffer | null };
+export type FeedRow = { id: number; prev: number; type: string; key: string; ts: number; mod: number; hash?: Uint8Array; val: Buffer | null };
 
 export function clampLimit(n: number | undefined, dflt: number, max: number): number {
   if (n === undefined || !Number.isFinite(n)) return dflt;
@@ -238,7 +244,7 @@ export function feedStatement(stream: Stream): {
     feeds.set(
       stream,
       (st = stream.db.prepare(
-        `SELECT id, prev, type, key, ts, mod, CASE WHEN type IN (?, ?, '${REACTION_TYPE}') AND length(val) <= ? THEN val END AS val FROM records WHERE seq > ? AND seq <= ? ORDER BY seq`,
+        `SELECT id, prev, type, key, ts, mod, hash, CASE WHEN type IN (?, ?, '${REACTION_TYPE}') AND length(val) <= ? THEN val END AS val FROM records WHERE seq > ? AND seq <= ? ORDER BY seq`,
       )),
     );
   const feed = st;

@@ -5,13 +5,15 @@
 // ID gap and, as a safety net, by a count of the stream's live reactions.
 import type Database from 'better-sqlite3';
 import type { Stream } from '../store/store.js';
-import { POST_TYPE } from '../store/posts.js';
+import { isPostType, POST_TYPE } from '../store/posts.js';
 import { decodeLinks, decodeReaction, REACTION_TYPE } from '../store/talk.js';
 import { readerOf } from './private-streams.js';
 import type { FeedRow, TimelineRow } from './library-schema.js';
 
 /** Replies a thread lists at most (its newest are kept past this; a thread of thousands stays one query). */
 export const THREAD_MAX = 5000;
+/** µs a post's mod may pass its ts and still be the post as first written (ts and mod are taken apart). */
+export const EDIT_SLACK = 1_000_000;
 /** Names listed per emoji of a post (the count counts all). */
 const WHO_MAX = 20;
 
@@ -45,6 +47,13 @@ export class TalkIndex {
       reactDrop: db.prepare(`DELETE FROM reactions WHERE stream_pk = ? AND id = ?`),
       reactDropGap: db.prepare(`DELETE FROM reactions WHERE stream_pk = ? AND id > ? AND id < ?`),
       reactDropStream: db.prepare(`DELETE FROM reactions WHERE stream_pk = ?`),
+      versionGet: db.prepare(`SELECT hash, edited FROM post_versions WHERE stream_pk = ? AND key = ?`),
+      versionPut: db.prepare(`INSERT OR REPLACE INTO post_versions (stream_pk, key, hash, edited) VALUES (?, ?, ?, ?)`),
+      versionsDropStream: db.prepare(`DELETE FROM post_versions WHERE stream_pk = ?`),
+      versions: db.prepare(
+        `SELECT stream_pk, key, edited FROM post_versions
+         WHERE (stream_pk, key) IN (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?))`,
+      ),
       reactCount: db.prepare(`SELECT count(*) FROM reactions WHERE stream_pk = ?`).pluck(),
       reactKeepOnly: db.prepare(`DELETE FROM reactions WHERE stream_pk = ? AND id NOT IN (SELECT value FROM json_each(?))`),
       thread: db.prepare(
@@ -74,6 +83,7 @@ export class TalkIndex {
   /** A feed row being indexed (its value read when it is a post or a reaction, library-schema.ts feedStatement). */
   row(pk: string, r: FeedRow): void {
     if (r.id - r.prev > 1) this.st.reactDropGap.run(pk, r.prev, r.id); // the record's signed ID gap: nothing lives in it
+    if (isPostType(r.type) && r.hash) this.version(pk, r, r.hash);
     if (r.type === POST_TYPE) {
       const reply = decodeLinks(r.val).reply;
       if (reply) this.st.linkPut.run(pk, r.id, reply.stream, reply.post, reply.hash, reply.root.stream, reply.root.post);
@@ -89,6 +99,18 @@ export class TalkIndex {
     }
   }
 
+  /**
+   * When the post's content last changed. Its mod is no witness: deleting the record after it (a
+   * reaction taken back, a newer post deleted) re-issues it with a new id and mod but the same value
+   * (writer.ts). Its hash is: another hash for the same key is an edit. A post first seen already
+   * modified (a stream copied whole) is taken as edited when its mod is a second past its ts.
+   */
+  private version(pk: string, r: FeedRow, hash: Uint8Array): void {
+    const old = this.st.versionGet.get(pk, r.key) as { hash: Buffer; edited: number } | undefined;
+    if (old && Buffer.compare(old.hash, hash) === 0) return;
+    this.st.versionPut.run(pk, r.key, hash, old || r.mod > r.ts + EDIT_SLACK ? r.mod : 0);
+  }
+
   /** Records gone from the stream (a store removes them without a feed row). */
   drop(pk: string, ids: number[]): void {
     for (const id of ids) this.st.reactDrop.run(pk, id);
@@ -96,6 +118,7 @@ export class TalkIndex {
 
   dropStream(pk: string): void {
     this.st.reactDropStream.run(pk);
+    this.st.versionsDropStream.run(pk);
   }
 
   /** Reactions no longer live in the stream leave (as library.ts reconcile() does for posts). */
@@ -116,14 +139,16 @@ export class TalkIndex {
     links: ReplyLink[];
     counts: { to_pk: string; to_key: string; n: number }[];
     reactions: ReactionRow[];
+    versions: { stream_pk: string; key: string; edited: number }[];
   } {
-    if (posts.length === 0) return { links: [], counts: [], reactions: [] };
+    if (posts.length === 0) return { links: [], counts: [], reactions: [], versions: [] };
     const ids = JSON.stringify(posts.map((p) => [p.streamKey, p.id]));
     const keys = JSON.stringify(posts.map((p) => [p.streamKey, p.key]));
     return {
       links: this.st.links.all(ids) as ReplyLink[],
       counts: this.st.replyCounts.all(keys) as { to_pk: string; to_key: string; n: number }[],
       reactions: this.st.reactions.all(keys) as ReactionRow[],
+      versions: this.st.versions.all(keys) as { stream_pk: string; key: string; edited: number }[],
     };
   }
 }

@@ -446,6 +446,7 @@ export class Library {
         key: r.key,
         ts: r.ts,
         mod: r.mod,
+        hash: r.hash,
         val: Buffer.from(r.val!.buffer, r.val!.byteOffset, r.val!.byteLength),
       }));
     if (rows.length) this.tx(() => this.writeRows(pk, rows));

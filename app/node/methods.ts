@@ -138,7 +138,7 @@ export function apiMethods(n: NodeState): Handlers {
       const before = s.lastSeq();
       const p = editPost(readerOf(s) ?? s, key, { title, body });
       afterChange(n, s, { stored: s.changesSince(before).records, removed: [] }, true);
-      return p;
+      return around(n, [{ ...p, streamKey: formatKey(s.publicKey) }]).map(({ streamKey: _pk, ...q }) => q)[0]!;
     },
     deletePost: ({ publicKey, key }) => {
       const s = streamOf(n, publicKey);

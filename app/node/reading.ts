@@ -1,5 +1,6 @@
 // Reading posts (a stream's, the timeline): a metadata-only copy fetches the text it holds
 // without as posts are shown, from its sources, and says why of those it could not fetch.
+import { homeStreams } from './hold.js';
 import { privateLook, readerOf } from './private-streams.js';
 import type { PostView, TimelineItem } from './api.js';
 import { isLanUrl } from '../net/lan.js';
@@ -108,7 +109,8 @@ export async function streamPost(n: NodeState, publicKey: string, key: string): 
 
 /** timeline: posts across streams, newest first. */
 export async function timeline(n: NodeState, limit?: number, before?: { ts: number; streamKey: string; id: number }): Promise<TimelineItem[]> {
-  const items = n.library.timeline({ limit, before });
+  const streams = homeStreams(n); // not those held only (hold.ts)
+  const items = n.library.timeline({ limit, before, streams });
   // Posts of metadata-only copies are fetched as they are shown, then read again from the index.
   const unread = new Map<string, DrayerRecord[]>();
   const metaOnly = new Map<string, boolean>();
@@ -125,7 +127,7 @@ export async function timeline(n: NodeState, limit?: number, before?: { ts: numb
       for (const [id, why] of await readPosts(n, n.streams.get(pk)!, recs)) failed.set(`${pk} ${id}`, why);
     }),
   );
-  return named(n.library.timeline({ limit, before }), n).map((t) => {
+  return named(n.library.timeline({ limit, before, streams }), n).map((t) => {
     const why = failed.get(`${t.streamKey} ${t.id}`);
     return why !== undefined ? { ...t, unavailable: why } : t;
   });

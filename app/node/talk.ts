@@ -9,8 +9,9 @@ import { isPrivate } from '../store/private-view.js';
 import type { Stream } from '../store/store.js';
 import { decodeLinks, encodeLinkedPost, type PostRef, REACTION_TYPE, reactionKey, REACTIONS, replyTo, setReaction } from '../store/talk.js';
 import { afterChange } from './changes.js';
+import { heldOnly } from './hold.js';
 import { toTimeline } from './library-schema.js';
-import { WHO_MAX } from './library-talk.js';
+import { EDIT_SLACK, WHO_MAX } from './library-talk.js';
 import { readerOf } from './private-streams.js';
 import { sealedWrite } from './private-writes.js';
 import { named } from './reading.js';
@@ -66,11 +67,21 @@ export function react(n: NodeState, a: { publicKey: string; streamKey: string; k
 export function around<T extends { streamKey: string; key: string; id: number }>(
   n: NodeState,
   posts: T[],
-): (T & Pick<TimelineItem, 'replyTo' | 'replies' | 'reactions'>)[] {
-  const { links, counts, reactions } = n.library.talk.around(posts);
-  if (links.length === 0 && counts.length === 0 && reactions.length === 0) return posts;
+): (T & Pick<TimelineItem, 'replyTo' | 'replies' | 'reactions' | 'edited'>)[] {
+  const { links, counts, reactions, versions } = n.library.talk.around(posts);
   const at = (pk: string, x: string | number) => `${pk}\n${x}`;
+  const editedAt = new Map(versions.map((v) => [at(v.stream_pk, v.key), v.edited]));
+  // a post indexed before the library kept versions (migration 6): its mod is all there is
+  const editedOf = (p: T & { ts?: number; mod?: number }) =>
+    editedAt.get(at(p.streamKey, p.key)) ?? (p.mod !== undefined && p.ts !== undefined && p.mod > p.ts + EDIT_SLACK ? p.mod : 0);
   const link = new Map(links.map((l) => [at(l.stream_pk, l.id), l]));
+  // each post answered read once (a thread of 1,000 replies to its root read it 1,000 times: 300 ms)
+  const edits = new Map<string, boolean>();
+  const changedOnce = (l: (typeof links)[number]) => {
+    const k = `${at(l.to_pk, l.to_key)}\n${l.to_hash}`;
+    if (!edits.has(k)) edits.set(k, changed(n, l));
+    return edits.get(k)!;
+  };
   const count = new Map(counts.map((c) => [at(c.to_pk, c.to_key), c.n]));
   const reacts = new Map<string, Map<string, ReactionCount>>();
   for (const x of reactions) {
@@ -86,10 +97,12 @@ export function around<T extends { streamKey: string; key: string; id: number }>
     const l = link.get(at(p.streamKey, p.id));
     const per = reacts.get(at(p.streamKey, p.key));
     const replies = count.get(at(p.streamKey, p.key));
+    const edited = editedOf(p);
     return {
       ...p,
+      ...(edited ? { edited } : {}),
       ...(l
-        ? { replyTo: { streamKey: l.to_pk, key: l.to_key, streamName: streamName(l.to_name, parseKey(l.to_pk)), ...(changed(n, l) ? { changed: true } : {}) } }
+        ? { replyTo: { streamKey: l.to_pk, key: l.to_key, streamName: streamName(l.to_name, parseKey(l.to_pk)), ...(changedOnce(l) ? { changed: true } : {}) } }
         : {}),
       ...(replies ? { replies } : {}),
       ...(per ? { reactions: REACTIONS.flatMap((e) => (per.has(e) ? [per.get(e)!] : [])) } : {}),
@@ -142,9 +155,10 @@ export function thread(n: NodeState, streamKey: string, key: string): Thread {
   }
   const ordered = tops.flatMap((t) => [{ r: t, depth: 0 as const }, ...(under.get(at(t.stream_pk, t.key)) ?? []).map((r) => ({ r, depth: 1 as const }))]);
   const items = around(n, named(ordered.map((o) => toTimeline(o.r))));
+  const only = heldOnly(n);
   return {
     root: root ? around(n, named([toTimeline(root)]))[0]! : null,
     rootRef: { streamKey: rootRef.stream, key: rootRef.post },
-    replies: items.map((t, i) => ({ ...t, depth: ordered[i]!.depth })),
+    replies: items.map((t, i) => ({ ...t, depth: ordered[i]!.depth, ...(only.has(t.streamKey) ? { unfollowed: true } : {}) })),
   };
 }

@@ -80,6 +80,7 @@ export function summary(n: NodeState, pk: string, e = entryOf(n, pk), settings?:
     name: streamName(info.name ?? e.name, s.publicKey),
     about: String(info.about ?? ''),
     owned: s.writable,
+    ...(!s.writable && e.settings.hold === true ? { hold: true } : {}),
     file: e.file,
     records,
     posts,

@@ -193,8 +193,8 @@ function PostCardInner({ item, own, onOpenStream, onDelete, loadFull, onSave, st
               <RelativeTime us={item.ts} />
             </a>
           )}
-          {item.mod > item.ts + 1_000_000 ? (
-            <span className="post-edited" title={absoluteTime(item.mod)}>
+          {item.edited ? (
+            <span className="post-edited" title={absoluteTime(item.edited)}>
               edited
             </span>
           ) : null}

@@ -169,7 +169,10 @@ function SyncModeItem({ onClick }: { onClick: () => void }) {
   );
 }
 
-export function Sidebar({ route, mine, followed, syncing, nearbyCount, onNavigate, onFollow, onNewStream }: SidebarProps) {
+export function Sidebar({ route, mine, followed: all, syncing, nearbyCount, onNavigate, onFollow, onNewStream }: SidebarProps) {
+  // streams held without being followed (app/node/hold.ts) are listed apart: their posts are not on Home
+  const followed = all.filter((s) => !s.hold);
+  const held = all.filter((s) => s.hold);
   const isStream = (pk: string) => route.name === 'stream' && route.publicKey === pk;
   const unread = useUnreadFollowed(followed, route);
   const whole = useWholeLists();
@@ -235,6 +238,18 @@ export function Sidebar({ route, mine, followed, syncing, nearbyCount, onNavigat
             </button>
           </li>
         </ul>
+        {held.length > 0 ? (
+          <>
+            <h2 className="section-label" id="held-label" title="Kept and shared here; their posts are not on Home">
+              Held, not followed
+            </h2>
+            <ul aria-labelledby="held-label">
+              {shown(held).map((s) => (
+                <StreamItem key={s.publicKey} s={s} active={isStream(s.publicKey)} syncing={syncing.has(s.publicKey)} onOpen={onOpen} />
+              ))}
+            </ul>
+          </>
+        ) : null}
       </div>
       <ul className="nav nav-bottom">
         <SyncModeItem onClick={() => onNavigate({ name: 'settings' })} />

@@ -3,7 +3,7 @@
 // follows edits as they arrive, and says so plainly when the post is not (or no longer) here.
 // Below it, its thread (issue 21): the root and every reply this computer holds, by time, nested
 // one level as Mastodon does; the post opened is the one shown whole.
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useState } from 'react';
 import type { PostView as Post, Thread, TimelineItem } from '../api/transport';
 import { transport } from '../api';
 import { Icon } from '../components/Icon';
@@ -15,6 +15,7 @@ import { useTimeline } from '../stores/timeline';
 import { useUnread } from '../stores/unread';
 import { useUi } from '../stores/ui';
 import { useTalk } from '../stores/talk';
+import { ThreadView } from './ThreadView';
 
 export function PostView({ publicKey, postKey }: { publicKey: string; postKey: string }) {
   const summary = useStreams((s) => s.byKey[publicKey]);
@@ -120,60 +121,5 @@ export function PostView({ publicKey, postKey }: { publicKey: string; postKey: s
       </header>
       {content}
     </>
-  );
-}
-
-const isAt = (p: { streamKey: string; key: string }, q: { streamKey: string; key: string }) => p.streamKey === q.streamKey && p.key === q.key;
-
-/** The root, then the replies (one level of nesting); the opened post is `focused`, drawn by the page. */
-function ThreadView({ thread, focused, focusedKey }: { thread: Thread | null; focused: React.ReactNode; focusedKey: { streamKey: string; key: string } }) {
-  const byKey = useStreams((s) => s.byKey);
-  const { navigate, openDialog, toast } = useUi();
-  const focusRef = useRef<HTMLDivElement>(null);
-  const isRoot = !thread || isAt(thread.rootRef, focusedKey);
-  // a reply opened from elsewhere: scrolled into view under its thread's start
-  useEffect(() => {
-    if (!isRoot && thread) focusRef.current?.scrollIntoView({ block: 'center' });
-  }, [isRoot, !!thread]); // eslint-disable-line react-hooks/exhaustive-deps
-  const card = (it: TimelineItem, inThread: boolean) => (
-    <PostCard
-      item={it}
-      own={!!byKey[it.streamKey]?.owned}
-      inThread={inThread}
-      onOpenStream={(pk) => navigate({ name: 'stream', publicKey: pk })}
-      onDelete={(x) => openDialog({ kind: 'deletePost', item: x })}
-      loadFull={(x) => useTimeline.getState().fullPost(x)}
-      onSave={async (x, t, b) => {
-        await useTimeline.getState().edit(x, t, b);
-        toast('Post updated');
-      }}
-    />
-  );
-  const replies = thread?.replies ?? [];
-  return (
-    <div className="thread">
-      {isRoot ? (
-        focused
-      ) : thread?.root ? (
-        <div className="thread-root">{card(thread.root, true)}</div>
-      ) : (
-        <p className="thread-missing">The post this conversation starts from is not on this computer.</p>
-      )}
-      {!isRoot && !replies.some((r) => isAt(r, focusedKey)) ? <div className="thread-focused">{focused}</div> : null}
-      {replies.length > 0 ? (
-        <section className="thread-replies" aria-label={replies.length === 1 ? '1 reply' : `${replies.length} replies`}>
-          <h2 className="thread-count">{replies.length === 1 ? '1 reply' : `${replies.length} replies`}</h2>
-          {replies.map((r) => (
-            <div
-              key={`${r.streamKey}/${r.key}`}
-              className={r.depth === 1 ? 'thread-item thread-nested' : 'thread-item'}
-              ref={isAt(r, focusedKey) ? focusRef : undefined}
-            >
-              {isAt(r, focusedKey) ? <div className="thread-focused">{focused}</div> : card(r, r.depth === 0)}
-            </div>
-          ))}
-        </section>
-      ) : null}
-    </div>
   );
 }

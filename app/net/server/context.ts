@@ -96,6 +96,8 @@ export interface RouteContext {
   room(): number;
   /** count bytes this answer holds in memory until it ends; throws 429/503 when they do not fit */
   reserve(bytes: number): void;
+  /** the streams this server shares, by key (undefined: not shared here) */
+  served?: (pk: Uint8Array) => Stream | undefined;
   /** where a metadata-only copy fetches what this request opens (absent: it cannot) */
   opener?: () => Pick<OpenOptions, 'sources' | 'onValue'>;
 }

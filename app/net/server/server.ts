@@ -366,6 +366,7 @@ export class LanServer {
       limits: this.limits,
       log: (m) => this.log(m),
       room: () => room(res),
+      served: (pk) => this.opts.resolve(pk),
       reserve: (bytes) => reserve(res, bytes),
       opener:
         this.opts.opener &&

@@ -8,9 +8,9 @@ import type { Statement } from 'better-sqlite3';
 import { CHUNK_SIZE, FILE_TYPE, listFiles, normalizeFilePath, openFileStream, rawFileBody, statFile, type FileEntry } from '../../store/files.js';
 import { metadataOnlyFile, OPEN_LIMITS, openFile, OpenError, openFileRange, openValues, rangeIsMissing, type OpenOptions } from '../open.js';
 import { isDrayerError } from '../../core/errors.js';
-import { formatKey, keyName, parseKey, streamName } from '../../core/keys.js';
-import { POST_TYPE, POST_TYPES, postView } from '../../store/posts.js';
-import { decodeLinks } from '../../store/talk.js';
+import { formatKey, streamName } from '../../core/keys.js';
+import { POST_TYPES, postView } from '../../store/posts.js';
+import { inReplyTo, postAnchor } from './phone-replies.js';
 import type { Stream } from '../../store/store.js';
 import { indexPage, streamPage, streamPageCsp } from './webpage.js';
 import { randomBytes } from '../../core/crypto.js';
@@ -265,10 +265,10 @@ function sendPage(ctx: RouteContext, page: number): void {
   const nonce = Buffer.from(randomBytes(16)).toString('base64');
   const name = streamName(info.name, s.publicKey);
   const pk = formatKey(s.publicKey);
-  // a reply says what it answers: this stream by its name, another by its key's words (the server knows no other names)
+  // a reply says what it answers, and links to it where this server shares it (phone-replies.ts)
   const posts = s.list(POST_TYPES, { order: 'ts', limit: POSTS_PER_PAGE, offset: (page - 1) * POSTS_PER_PAGE }).map((r) => {
-    const to = r.type === POST_TYPE ? decodeLinks(r.val).reply?.stream : undefined; // the original's posts answer nothing
-    return { ...postView(r), ...(to ? { inReplyTo: to === pk ? name : keyName(parseKey(to)) } : {}) };
+    const to = inReplyTo(s, r, ctx.served, POSTS_PER_PAGE);
+    return { ...postView(r), anchor: postAnchor(r.key), ...(to ? { inReplyTo: to.name, ...(to.href ? { inReplyToHref: to.href } : {}) } : {}) };
   });
   const html = streamPage({
     name,

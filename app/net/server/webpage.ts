@@ -139,8 +139,8 @@ export interface StreamPageInput {
   urlKey: string;
   /** the avatar image among the stream's files, when it has one */
   avatar?: string;
-  /** `inReplyTo`: a reply's "in reply to" (the name of the stream it answers, or that stream's key words) */
-  posts: (PostView & { inReplyTo?: string })[];
+  /** `inReplyTo`: a reply's "in reply to" (the name of the stream it answers, or that stream's key words), `inReplyToHref` the answered post where this server shares it; `anchor`: the article's id */
+  posts: (PostView & { inReplyTo?: string; inReplyToHref?: string; anchor?: string })[];
   /** 1-based */
   page: number;
   totalPosts: number;
@@ -184,9 +184,12 @@ export function streamPage(p: StreamPageInput): string {
     parts.push(p.page > 1 ? '<p class="empty">No more posts.</p>' : '<p class="empty">No posts yet.</p>');
   }
   for (const post of p.posts) {
-    parts.push('<article>');
+    parts.push(post.anchor ? `<article id="${escapeHtml(post.anchor)}">` : '<article>');
     parts.push(`<header>${avatar('mini')}<span class="who"><b>${escapeHtml(title)}</b>${timeElement(post.ts)}</span></header>`);
-    if (post.inReplyTo) parts.push(`<p class="meta reply">&#8617; in reply to ${escapeHtml(cleanName(post.inReplyTo))}</p>`);
+    if (post.inReplyTo) {
+      const who = escapeHtml(cleanName(post.inReplyTo));
+      parts.push(`<p class="meta reply">&#8617; in reply to ${post.inReplyToHref ? `<a href="${escapeHtml(post.inReplyToHref)}">${who}</a>` : who}</p>`);
+    }
     if (post.title) parts.push(`<h3 class="title">${escapeHtml(post.title)}</h3>`);
     if (post.body) parts.push(`<div class="body">${postBody(post.body, filesBase)}</div>`);
     parts.push('</article>');

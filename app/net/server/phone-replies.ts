@@ -1,0 +1,51 @@
+// What a stream's phone page says of a reply (issue 21): "in reply to NAME", NAME being the
+// answered stream's own name when this server holds it (else words of its key: a name from
+// elsewhere is not the server's to vouch for), and a link to the answered post when this server
+// shares it: its stream's page at the page that lists it, scrolled to it.
+import type { Statement } from 'better-sqlite3';
+import type { DrayerRecord } from '../../core/record.js';
+import { formatKey, keyName, parseKey, streamName } from '../../core/keys.js';
+import { POST_TYPE, POST_TYPES } from '../../store/posts.js';
+import { decodeLinks } from '../../store/talk.js';
+import type { Stream } from '../../store/store.js';
+import { isPrivateStream } from './private-page.js';
+
+export interface InReplyTo {
+  name: string;
+  href?: string;
+}
+
+/** The id of a post's article on its stream's page (any key: base64url of its bytes). */
+export const postAnchor = (key: string): string => `p-${Buffer.from(key).toString('base64url')}`;
+
+const newer = new WeakMap<Stream, Statement>();
+/** How many posts are listed before this one on its stream's page (newest first, as listTs2 orders). */
+function rank(s: Stream, r: DrayerRecord): number {
+  let st = newer.get(s);
+  if (!st) newer.set(s, (st = s.db.prepare(`SELECT count(*) FROM records WHERE type IN (?, ?) AND (ts > ? OR (ts = ? AND id > ?))`).pluck()));
+  return st.get(POST_TYPES[0], POST_TYPES[1], r.ts, r.ts, r.id) as number;
+}
+
+/**
+ * A post of `s` as its page shows what it answers (undefined: it answers nothing). `served`: the
+ * streams this server shares; `perPage`: posts on a page.
+ */
+export function inReplyTo(s: Stream, r: DrayerRecord, served: ((pk: Uint8Array) => Stream | undefined) | undefined, perPage: number): InReplyTo | undefined {
+  const to = r.type === POST_TYPE ? decodeLinks(r.val).reply : undefined; // the original's posts answer nothing
+  if (!to) return undefined;
+  const pk = parseKey(to.stream);
+  const own = to.stream === formatKey(s.publicKey);
+  let target: Stream | undefined;
+  try {
+    target = own ? s : served?.(pk);
+  } catch {
+    target = undefined; // a stream the server cannot open now is one it does not share
+  }
+  if (!target || (!own && isPrivateStream(target))) return { name: keyName(pk) };
+  const name = streamName(target.info().name, target.publicKey);
+  const answered = target.get(POST_TYPE, to.post);
+  if (!answered) return { name };
+  const page = Math.floor(rank(target, answered) / perPage) + 1;
+  const base = own ? './' : `/${Buffer.from(target.publicKey).toString('base64url')}/`;
+  return { name, href: `${base}${page > 1 ? `?page=${page}` : ''}#${postAnchor(to.post)}` };
+}

@@ -1,0 +1,53 @@
+// Issue 21: a stream's phone page says what each reply answers, "in reply to NAME", with a link
+// to the answered post where this server shares it (its stream's page, at the page listing it,
+// scrolled to its article), and keeps its strict CSP. Real node, real HTTP on 127.0.0.1.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as path from 'node:path';
+import { DrayerNode } from '../app/node/node.js';
+import { keyName, parseKey } from '../app/core/keys.js';
+import { postAnchor } from '../app/net/server/phone-replies.js';
+import { tmpDir } from './helpers.js';
+
+const urlOf = (n: DrayerNode) => `http://127.0.0.1:${n.lanAddress()!.port}`;
+const pageOf = (pk: string) => `/${Buffer.from(pk, 'base64').toString('base64url')}/`;
+
+test('the phone page links a reply to the post it answers where this server shares it, at the page that lists it', async () => {
+  const a = await DrayerNode.start({ dataDir: path.join(tmpDir(), 'a'), host: '127.0.0.1', port: 0, discovery: false, autoSync: false });
+  const b = await DrayerNode.start({ dataDir: path.join(tmpDir(), 'b'), host: '127.0.0.1', port: 0, discovery: false, autoSync: false });
+  try {
+    const ada = await a.call('createStream', { name: 'Ada' });
+    const bo = await a.call('createStream', { name: 'Bo <b>' });
+    const cy = await b.call('createStream', { name: 'Cy' });
+    const q = await a.call('post', { publicKey: bo.publicKey, title: 'Question', body: 'Tea or coffee?' });
+    // 25 more posts of Bo: the question moves to its page 2
+    for (let i = 0; i < 25; i++) await a.call('post', { publicKey: bo.publicKey, title: '', body: `later ${i}` });
+    const own = await a.call('post', { publicKey: ada.publicKey, title: 'Mine', body: 'first' });
+    const c = await b.call('post', { publicKey: cy.publicKey, title: '', body: 'from afar' });
+    await a.call('follow', { key: cy.publicKey, url: urlOf(b) });
+    await a.call('post', { publicKey: ada.publicKey, title: '', body: 'Tea', replyTo: { streamKey: bo.publicKey, key: q.key } });
+    await a.call('post', { publicKey: ada.publicKey, title: '', body: 'Me again', replyTo: { streamKey: ada.publicKey, key: own.key } });
+    await a.call('post', { publicKey: ada.publicKey, title: '', body: 'Hi Cy', replyTo: { streamKey: cy.publicKey, key: c.key } });
+
+    const res = await fetch(urlOf(a) + pageOf(ada.publicKey));
+    const csp = res.headers.get('content-security-policy') ?? '';
+    assert.match(csp, /default-src 'none'/);
+    assert.match(csp, /script-src 'nonce-[^']+';/);
+    assert.doesNotMatch(csp, /unsafe-eval|script-src[^;]*unsafe-inline/);
+    const html = await res.text();
+    const boHref = `${pageOf(bo.publicKey)}?page=2#${postAnchor(q.key)}`;
+    assert.ok(html.includes(`in reply to <a href="${boHref}">Bo &lt;b&gt;</a>`), 'another stream shared here: its name, escaped, and a link to its page 2');
+    assert.ok(html.includes(`in reply to <a href="./#${postAnchor(own.key)}">Ada</a>`), 'its own post: on its own page');
+    assert.ok(html.includes(`id="${postAnchor(own.key)}"`), 'the answered article carries the anchor');
+    // Cy's stream is held here; served or not, the link goes only where the server answers
+    const served = (await fetch(urlOf(a) + pageOf(cy.publicKey))).status === 200;
+    const cyLine = html.match(/in reply to [^\n]*?<\/p>/g)!.find((l) => l.includes('Cy') || l.includes(keyName(parseKey(cy.publicKey))))!;
+    assert.equal(cyLine.includes('<a href'), served, cyLine);
+    // the link lands: the page it names lists the answered post under that id
+    const target = await (await fetch(new URL(boHref, urlOf(a)))).text();
+    assert.ok(target.includes(`id="${postAnchor(q.key)}"`));
+    assert.ok(target.includes('Tea or coffee?'));
+  } finally {
+    await Promise.all([a.stop(), b.stop()]);
+  }
+});
