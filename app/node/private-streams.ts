@@ -87,7 +87,7 @@ export function livePosts(s: Stream): { count: number; ids(): string } {
  * read key is here (the API answers this computer's own UI only; the library, and so what goes
  * out in listings and announcements, keeps the key's words). Null for a public stream.
  */
-export function privateLook(s: Stream): { private: 'reader' | 'sealed'; name?: string; about?: string } | null {
+export function privateLook(s: Stream): { private: 'reader' | 'sealed'; name?: string; about?: string; avatar?: string } | null {
   const v = readerOf(s);
   if (v) {
     const info = v.info();
@@ -95,6 +95,7 @@ export function privateLook(s: Stream): { private: 'reader' | 'sealed'; name?: s
       private: 'reader',
       ...(typeof info.name === 'string' ? { name: info.name } : {}),
       ...(typeof info.about === 'string' ? { about: info.about } : {}),
+      ...(typeof info.avatar === 'string' ? { avatar: info.avatar } : {}),
     };
   }
   return isPrivate(s) ? { private: 'sealed' } : null;
