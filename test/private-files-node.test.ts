@@ -27,7 +27,12 @@ const PNG = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a
 /** SHA-256 of the SHA-256s of each 1 MiB piece: the digest folderDiff compares (core/site.ts). */
 function folderDigest(b: Buffer): string {
   const outer = createHash('sha256');
-  for (let i = 0; i < b.length; i += 1024 * 1024) outer.update(createHash('sha256').update(b.subarray(i, i + 1024 * 1024)).digest());
+  for (let i = 0; i < b.length; i += 1024 * 1024)
+    outer.update(
+      createHash('sha256')
+        .update(b.subarray(i, i + 1024 * 1024))
+        .digest(),
+    );
   return outer.digest('hex');
 }
 
@@ -109,7 +114,19 @@ test('files of a private stream from the app are sealed, listed for readers, rea
     // nothing of it in clear in the stream file
     const file = path.join(a.dataDir, d.file);
     const stored = Buffer.concat([file, `${file}-wal`].filter((f) => fs.existsSync(f)).map((f) => fs.readFileSync(f)));
-    for (const word of ['Narwhal', 'Wombat line', 'Axolotl line', 'Capybara', 'tangerine', 'okapi', 'list.txt', 'big.bin', 'index.html', 'avatar-', 'Sealed album'])
+    for (const word of [
+      'Narwhal',
+      'Wombat line',
+      'Axolotl line',
+      'Capybara',
+      'tangerine',
+      'okapi',
+      'list.txt',
+      'big.bin',
+      'index.html',
+      'avatar-',
+      'Sealed album',
+    ])
       assert.ok(!stored.includes(word), `"${word}" is not in the stream file`);
 
     // a reader on another node: the same list, any byte range (across a chunk's end), the avatar

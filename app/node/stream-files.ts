@@ -5,18 +5,7 @@
 import type { Readable } from 'node:stream';
 import { encode } from '@msgpack/msgpack';
 import { DrayerError } from '../core/errors.js';
-import {
-  addBytes,
-  addFile,
-  deleteFile,
-  filePaths,
-  FILE_TYPE,
-  listFiles,
-  normalizeFilePath,
-  openFileStream,
-  statFile,
-  type FileSide,
-} from '../store/files.js';
+import { addBytes, addFile, deleteFile, filePaths, FILE_TYPE, listFiles, normalizeFilePath, openFileStream, statFile, type FileSide } from '../store/files.js';
 import { addPrivateFile, listPrivateFiles, openPrivateFile, privateFilePaths } from '../store/private-files.js';
 import { isPrivate, type StreamView } from '../store/private-view.js';
 import type { Stream, StreamInfo } from '../store/store.js';

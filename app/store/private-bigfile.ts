@@ -283,11 +283,15 @@ export function sealedFileSource(v: StreamView, f: SealedFile): SealedSource {
   let plain: Uint8Array = new Uint8Array(0);
   const chunk = (i: number): Uint8Array => {
     if (i !== at) {
-      plain = openChunkOf(v, f, i, (j) =>
-        new DrayerError(
-          'NOT_FOUND',
-          `Chunk ${j} of file "${f.key}" is not here, so it cannot be sealed again; sync the stream until it holds every chunk, then try again.`,
-        ),
+      plain = openChunkOf(
+        v,
+        f,
+        i,
+        (j) =>
+          new DrayerError(
+            'NOT_FOUND',
+            `Chunk ${j} of file "${f.key}" is not here, so it cannot be sealed again; sync the stream until it holds every chunk, then try again.`,
+          ),
       );
       at = i;
     }
