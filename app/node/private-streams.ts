@@ -7,7 +7,7 @@ import { readLink, SEAL_OVERHEAD, SEALED_TYPE } from '../core/private.js';
 import { toPgpWords } from '../core/pgpwords.js';
 import { POST_TYPE, POST_TYPES } from '../store/posts.js';
 import { REACTION_TYPE } from '../store/talk.js';
-import { isPrivate, readKeyBesideSync, StreamView } from '../store/private-view.js';
+import { isPrivate, readKeyBesideSync, settleRotationSync, StreamView } from '../store/private-view.js';
 import type { Stream } from '../store/store.js';
 
 /** A change-feed row (library-schema.ts FeedRow; not imported, so the two modules make no circle). */
@@ -31,6 +31,7 @@ export function readerOf(s: Stream): StreamView | null {
   let v = readers.get(s);
   if (v === undefined) {
     try {
+      settleRotationSync(s); // a rotation stopped after it committed (the node was killed): its new key put in place
       const rk = readKeyBesideSync(s.file);
       v = rk ? new StreamView(s, rk) : null;
     } catch {
