@@ -160,6 +160,9 @@ test('a device of a private stream, paired with the read link, posts sealed; the
     const fs = await import('node:fs');
     for (const f of ['blind.stream', 'blind.stream-wal'])
       if (fs.existsSync(path.join(dir, f))) assert.ok(!fs.readFileSync(path.join(dir, f)).includes('Quokka'), `${f} holds no plaintext`);
+    // a rotation on the owner cannot seal the laptop's post again (signed by the laptop's key): it says so
+    const rotated = await ok(dir, ['rotate', 'p.stream', '--yes']);
+    assert.match(rotated.err, /1 record written by this stream's other devices stays sealed under the old read key.*only that device could seal it again/);
   } finally {
     for (const s of Object.values(open)) s.close();
     await desk.lan.close();

@@ -74,6 +74,28 @@ test("the verifier: a real node's signed info is shown by its name; silence, 404
   }
 });
 
+test('the verifier: a private stream is proved by its signed marker, named by nothing, and said to be private', async () => {
+  const node = await DrayerNode.start({ dataDir: tmpDir(), host: '127.0.0.1', port: 0, discovery: false, autoSync: false });
+  const v = new NearbyVerifier();
+  try {
+    const s = await node.call('createStream', { name: 'Secret society', private: true });
+    const pub = await node.call('createStream', { name: 'Open letters' });
+    const port = node.lanAddress()!.port;
+    const pk = new Uint8Array(Buffer.from(s.publicKey, 'base64'));
+    const ppk = new Uint8Array(Buffer.from(pub.publicKey, 'base64'));
+    v.want('127.0.0.1', port, pk, 1);
+    v.want('127.0.0.1', port, ppk, 1);
+    assert.ok(await until(() => v.verified('127.0.0.1', port, pk) !== undefined && v.verified('127.0.0.1', port, ppk) !== undefined, 3000));
+    const info = v.verified('127.0.0.1', port, pk)!;
+    assert.equal(info.private, true);
+    assert.equal(info.name, '', 'its name is sealed');
+    assert.equal(v.verified('127.0.0.1', port, ppk)!.private, undefined, 'a public stream is not said private');
+  } finally {
+    v.stop();
+    await node.stop();
+  }
+});
+
 /** Runs a scenario of fixtures/nearby-child.ts in a private namespace: its observations, and them as text for messages. */
 async function childResult(t: TestContext, scenario: '1' | 'recheck'): Promise<{ r: any; show: string }> {
   const run = await runInNetns(process.execPath, ['--enable-source-maps', child], {

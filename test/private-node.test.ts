@@ -15,7 +15,7 @@ import { createPrivateStream, openView, readKeyPathFor } from '../app/store/priv
 import { Stream } from '../app/store/store.js';
 import { SEALED_HEADER, useKeyCipher, type KeyCipher } from '../app/store/keystore.js';
 import { readerOf } from '../app/node/private-streams.js';
-import { tmpDir } from './helpers.js';
+import { runDrayer, tmpDir } from './helpers.js';
 
 async function startNode(dataDir: string): Promise<DrayerNode> {
   return DrayerNode.start({ dataDir, host: '127.0.0.1', port: 0, discovery: false, autoSync: false });
@@ -217,9 +217,12 @@ test('the API makes a private stream: posts, edits, deletes and its name are sea
     await b.call('follow', { key: d.readLink!, url });
     assert.deepEqual(await titles(b), ['Ocelot meeting moved']);
     assert.equal((await b.call('streamDetails', { publicKey: pk })).private, 'reader');
-    // a file from the app is refused, never stored in clear
-    const put = await a.callEnvelope('putFile', { publicKey: pk, path: 'a.txt', data: Buffer.from('hello').toString('base64') });
-    assert.equal(put.ok, false);
+    // a file from the app is sealed (private-files-node.test.ts has the rest)
+    await a.call('putFile', { publicKey: pk, path: 'a.txt', data: Buffer.from('hello').toString('base64') });
+    assert.deepEqual(
+      (await a.call('streamDetails', { publicKey: pk })).files.map((f) => f.path),
+      ['a.txt'],
+    );
   } finally {
     await Promise.all([a.stop(), b.stop()]);
   }
@@ -257,4 +260,21 @@ test("with the app's keychain the read key is sealed like the secret key; withou
   } finally {
     useKeyCipher(null);
   }
+});
+
+test('drayer words FILE prints the key backup: 64 words for a private stream (its read key follows), 32 for a public one', async () => {
+  const dir = tmpDir('drayer-words-');
+  const made = await runDrayer(['create', path.join(dir, 'p.stream'), '--private'], { cwd: dir });
+  assert.equal(made.code, 0, made.err);
+  const link = made.out.trim().split('\n')[1]!;
+  const run = await runDrayer(['words', path.join(dir, 'p.stream'), '--json'], { cwd: dir });
+  assert.equal(run.code, 0, run.err);
+  const { words } = JSON.parse(run.out) as { words: string[] };
+  assert.equal(words.length, 64);
+  assert.deepEqual(parseBackup(words.join(' ')).readKey, parseReadLink(link).readKey);
+  const text = await runDrayer(['words', path.join(dir, 'p.stream')], { cwd: dir });
+  assert.equal(text.out.trim().split('\n').length, 8, 'eight lines of eight words');
+  assert.match(text.err, /64 words: whoever has them can write and read this stream/);
+  await runDrayer(['create', path.join(dir, 'pub.stream')], { cwd: dir });
+  assert.equal((JSON.parse((await runDrayer(['words', path.join(dir, 'pub.stream'), '--json'])).out) as { words: string[] }).words.length, 32);
 });

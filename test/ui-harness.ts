@@ -44,11 +44,15 @@ export interface UiNode {
  * `drayer serve --ui` as a child process on 127.0.0.1, without discovery unless asked (only ever
  * inside a private network namespace: see test/netns.ts); resolves once it prints its URLs.
  */
-export async function startUiNode(name: string, opts: { dataDir?: string; discovery?: boolean; args?: string[] } = {}): Promise<UiNode> {
+export async function startUiNode(
+  name: string,
+  opts: { dataDir?: string; discovery?: boolean; args?: string[]; execArgv?: string[]; env?: NodeJS.ProcessEnv } = {},
+): Promise<UiNode> {
   const dataDir = opts.dataDir ?? path.join(tmpDir('drayer-ui-'), name);
   const child: ChildProcess = spawn(
     process.execPath,
     [
+      ...(opts.execArgv ?? []),
       BIN,
       'serve',
       '--data',
@@ -64,7 +68,7 @@ export async function startUiNode(name: string, opts: { dataDir?: string; discov
     ],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, DRAYER_DEBUG: '' },
+      env: { ...process.env, DRAYER_DEBUG: '', ...opts.env },
     },
   );
   let stderr = '';

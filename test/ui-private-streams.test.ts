@@ -36,7 +36,7 @@ test('a private stream made at first run: the lock, its 64 backup words, and res
     assert.equal(await sw.isChecked(), false, 'public unless asked');
     await sw.click();
     await page.getByText('only people you give its read link to can read them').waitFor();
-    assert.equal(await page.getByRole('button', { name: 'Add a picture' }).isVisible(), false, 'no picture for a private stream in this version');
+    assert.equal(await page.getByRole('button', { name: 'Add a picture' }).isVisible(), true, 'a private stream has a picture too (sealed like its files)');
     await shoot(page, 'private-first-run-light-wide');
     await assertAccessible(page, 'first run, private');
     await page.getByRole('button', { name: 'Create stream' }).click();

@@ -12,7 +12,17 @@ import { rotateCommand } from './rotate-command.js';
 import { fsError } from './input.js';
 import { guardOutputs, note, print } from './output.js';
 import { getCommand, lsCommand, postCommand, putCommand, rmCommand } from './record-commands.js';
-import { compatibleCommand, createCommand, exportCommand, importCommand, infoCommand, linkCommand, serversCommand, verifyCommand } from './stream-commands.js';
+import {
+  compatibleCommand,
+  createCommand,
+  exportCommand,
+  importCommand,
+  infoCommand,
+  linkCommand,
+  serversCommand,
+  verifyCommand,
+  wordsCommand,
+} from './stream-commands.js';
 import { type Command, commands, type Options, type OptionSpec, registerCommand, UsageError } from './table.js';
 
 // The built-in commands, in the order `drayer help` lists them (help itself comes last).
@@ -20,6 +30,7 @@ for (const c of [
   createCommand,
   infoCommand,
   linkCommand,
+  wordsCommand,
   rotateCommand,
   serversCommand,
   compatibleCommand,

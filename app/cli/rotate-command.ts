@@ -23,18 +23,19 @@ export const rotateCommand: Command = {
   options: { yes: { type: 'boolean' }, json: { type: 'boolean' } },
   positionals: [1, 1],
   async run({ args: [file], opts }) {
-    const { ROTATE_MEANING, rotateReadKey } = await import('../store/private-rotate.js');
+    const { devicesNote, ROTATE_MEANING, rotateReadKey } = await import('../store/private-rotate.js');
     const { readLink } = await import('../store/private-view.js');
     note(ROTATE_MEANING);
     if (!opts.yes && !(await confirmed())) throw new DrayerError('CANCELLED', `Nothing was changed. To rotate, run "drayer rotate ${file} --yes".`);
     await withView(file!, async (v) => {
       const r = await rotateReadKey(v);
       const link = readLink(v.stream.publicKey, r.readKey.bytes);
-      if (opts.json) return printJson({ readLink: link, records: r.records, files: r.files });
+      if (opts.json) return printJson({ readLink: link, records: r.records, files: r.files, deviceRecords: r.deviceRecords });
       print(link);
       note(
         `Rotated: ${r.records} records sealed again${r.files ? ` (${r.files} big files among them)` : ''}. Send the new read link above to everyone who should keep reading.`,
       );
+      if (r.deviceRecords) note(devicesNote(r.deviceRecords));
     });
   },
 };

@@ -82,6 +82,26 @@ export const linkCommand: Command = {
     }),
 };
 
+export const wordsCommand: Command = {
+  name: 'words',
+  usage: 'words FILE [--json]',
+  summary: "print the stream's key backup words: 32, or 64 for a private stream (its read key follows the secret key)",
+  positionals: [1, 1],
+  options: jsonOption,
+  run: ({ args: [file], opts }) =>
+    withView(file!, async (v) => {
+      const kp = v.stream.keyPairForBackup();
+      if (!kp) throw new DrayerError('NOT_WRITABLE', `${file} is a copy of someone else's stream: its secret key is not here, so there is nothing to back up.`);
+      const { secretWords } = await import('../core/keybackup.js');
+      const words = secretWords(kp, v.readKey?.bytes);
+      if (opts.json) return printJson({ publicKey: formatKey(v.stream.publicKey), words });
+      for (let i = 0; i < words.length; i += 8) print(words.slice(i, i + 8).join(' '));
+      note(
+        `${words.length} words: whoever has them can write ${words.length === 64 ? 'and read ' : ''}this stream. Write them down and keep them safe; restore them with the app's "Restore from backup words".`,
+      );
+    }),
+};
+
 export const infoCommand: Command = {
   name: 'info',
   usage: 'info FILE [--json]',

@@ -16,6 +16,7 @@
 // is not asked again for a while (doubling up to a minute; announcements of it meanwhile are
 // dropped, so it holds no place in the queues); answers are read up to a size and a time.
 import * as http from 'node:http';
+import { MARKER_KEY } from '../core/private.js';
 import { DrayerError } from '../core/errors.js';
 import { isLanHost } from './lan.js';
 import { decodeBounded, decodeInfo, type MsgpackLimits } from '../core/msgpack.js';
@@ -89,6 +90,8 @@ export interface VerifiedInfo {
   name: string;
   /** the info record's mod: of two answers, the later one names the stream */
   mod: number;
+  /** a private stream (its signed drayer/private marker, DESIGN §8): its info is sealed, and a follow without its read link reads nothing */
+  private?: true;
 }
 
 interface Entry {
@@ -367,17 +370,19 @@ export class NearbyVerifier {
     } catch {
       throw new DrayerError('INVALID_RECORD', 'its list of drayer records is not JSON');
     }
-    const row = Array.isArray(rows)
-      ? rows.find((r): r is [string, number] => Array.isArray(r) && r[0] === 'info' && Number.isSafeInteger(r[1]) && r[1] > 0)
-      : undefined;
+    const rowOf = (key: string) =>
+      Array.isArray(rows) ? rows.find((r): r is [string, number] => Array.isArray(r) && r[0] === key && Number.isSafeInteger(r[1]) && r[1] > 0) : undefined;
+    // a private stream's drayer/info is sealed: its clear, signed marker proves the stream instead
+    const row = rowOf('info') ?? rowOf(MARKER_KEY);
     if (!row) throw new DrayerError('NOT_FOUND', 'it lists no drayer/info record for the stream');
     const body = await this.get(`${base}/record/${row[1]}`, this.limits.maxRecordBytes);
     const r = fromWire(decodeBounded(body, RECORD_LIMITS), job.pk);
-    if (r.type !== 'drayer' || r.key !== 'info' || r.id !== row[1])
-      throw new DrayerError('INVALID_RECORD', "it answered another record than the stream's drayer/info");
-    if (r.val === null) throw new DrayerError('INVALID_RECORD', 'its drayer/info came without its value');
+    if (r.type !== 'drayer' || r.key !== row[0] || r.id !== row[1])
+      throw new DrayerError('INVALID_RECORD', `it answered another record than the stream's drayer/${row[0]}`);
+    if (r.val === null) throw new DrayerError('INVALID_RECORD', `its drayer/${row[0]} came without its value`);
     const why = checkRecord(r, job.pk);
-    if (why) throw new DrayerError('INVALID_RECORD', `its drayer/info is not the stream's: ${why}`);
+    if (why) throw new DrayerError('INVALID_RECORD', `its drayer/${row[0]} is not the stream's: ${why}`);
+    if (r.key === MARKER_KEY) return { name: '', mod: r.mod, private: true };
     let name = '';
     try {
       name = cleanName(decodeInfo(r.val).name);

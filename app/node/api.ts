@@ -178,6 +178,8 @@ export interface NearbyStream {
   following: boolean;
   /** yours: this computer holds its key (made here, or restored from its words); others carry a copy */
   owned?: boolean;
+  /** a private stream, proved by its signed marker (DESIGN §8): followed without its read link, this computer could not read it */
+  private?: true;
   /** the computers that announce it, with their node names (Settings.name) when they gave one */
   peers: { address: string; port: number; name?: string }[];
   /** when it last changed (µs), as announced */
@@ -264,7 +266,15 @@ export interface DrayerRequests {
    */
   createStream: [{ name: string; about?: string; announcePrivately?: boolean; private?: boolean }, StreamSummary];
   /** a private stream of yours sealed again under a new read key (DESIGN §8): holders of the old read link read nothing new or edited; share the new one */
-  rotateReadKey: [{ publicKey: string }, { readLink: string; records: number; files: number }];
+  rotateReadKey: [
+    { publicKey: string },
+    {
+      readLink: string;
+      records: number;
+      files: number;
+      /** why the other devices' records stay sealed under the old key, when there are any */ devices?: string;
+    },
+  ];
   streamDetails: [{ publicKey: string }, StreamDetails];
   setStreamInfo: [{ publicKey: string; name?: string; about?: string }, StreamSummary];
   /** `replyTo`: the post this one answers (any stream's; this computer must hold it) */

@@ -32,7 +32,9 @@ import type { Stream } from '../store/store.js';
 import type { DrayerRecord } from '../core/record.js';
 import { exportStream } from '../store/export.js';
 import { verifyStreamParallel } from '../store/verifier.js';
-import { addBytes, addFile, addPaths, deleteFile, deleteFiles, folderDiff, normalizeFilePath, openFileStream, statFile } from '../store/files.js';
+import { addPaths, deleteFiles, folderDiff, normalizeFilePath } from '../store/files.js';
+import { addPrivatePaths, deletePrivateFiles } from '../store/private-files.js';
+import { filesOf } from './stream-files.js';
 import { decodeBase64, uploadMime, uploadTime, UPLOAD_CHUNK_BYTES } from './uploads.js';
 import { afterChange, afterWrite, storeFile } from './changes.js';
 import { emit } from './events.js';
@@ -178,30 +180,35 @@ export function apiMethods(n: NodeState): Handlers {
     addFiles: async ({ publicKey, paths }) => {
       const s = streamOf(n, publicKey);
       const before = s.lastSeq();
-      const r = await addPaths(s, paths);
+      const v = readerOf(s); // a private stream's files are sealed, big ones chunk by chunk
+      const r = v ? await addPrivatePaths(v, paths) : await addPaths(s, paths);
       afterWrite(n, s, before);
       return r;
     },
     deleteFile: async ({ publicKey, path: p }) => {
       const s = streamOf(n, publicKey);
       const before = s.lastSeq();
-      const ok = deleteFile(s, p);
+      const ok = filesOf(s).remove(p);
       if (ok) afterChange(n, s, { stored: s.changesSince(before, { metaOnly: true }).records, removed: [] }, true);
       return ok;
     },
     deleteFiles: ({ publicKey, paths, folder }) => {
       const s = writableOf(n, publicKey);
       const before = s.lastSeq();
-      const removed = deleteFiles(s, { paths, folder });
+      const v = readerOf(s);
+      const removed = v ? deletePrivateFiles(v, { paths, folder }) : deleteFiles(s, { paths, folder });
       if (removed.length > 0) afterWrite(n, s, before);
       return { removed };
     },
-    folderDiff: ({ publicKey, under, files }) => folderDiff(writableOf(n, publicKey), typeof under === 'string' ? under : '', files),
+    folderDiff: ({ publicKey, under, files }) => {
+      const s = writableOf(n, publicKey);
+      return folderDiff(s, typeof under === 'string' ? under : '', files, filesOf(s));
+    },
     putFile: ({ publicKey, path: p, data, mime, time }) => {
       const s = writableOf(n, publicKey);
       const key = normalizeFilePath(p);
       const bytes = decodeBase64(data, PUT_FILE_MAX, 'A file sent in one request');
-      return storeFile(n, s, () => addBytes(s, key, bytes, { mime: uploadMime(key, mime), time: uploadTime(time) }));
+      return storeFile(n, s, () => filesOf(s).add(key, { data: bytes }, { mime: uploadMime(key, mime), time: uploadTime(time) }));
     },
     uploadBegin: async ({ publicKey, path: p, size, mime, time }) => {
       const s = writableOf(n, publicKey);
@@ -212,13 +219,13 @@ export function apiMethods(n: NodeState): Handlers {
     uploadFinish: ({ uploadId }) =>
       n.uploads.finish(uploadId, (u) => {
         const s = writableOf(n, u.publicKey);
-        return storeFile(n, s, () => addFile(s, u.path, u.file, { mime: u.mime }));
+        return storeFile(n, s, () => filesOf(s).add(u.path, { abs: u.file }, { mime: u.mime }));
       }),
     uploadCancel: ({ uploadId }) => n.uploads.cancel(uploadId),
     readFile: async ({ publicKey, path: p, offset, length }) => {
-      const s = streamOf(n, publicKey);
+      const files = filesOf(streamOf(n, publicKey));
       const key = normalizeFilePath(p);
-      const f = statFile(s, key);
+      const f = await files.stat(key);
       if (!f) throw new DrayerError('NOT_FOUND', `There is no file "${key}" in this stream (or only its metadata is on this computer).`);
       const from = offset ?? 0;
       if (!Number.isSafeInteger(from) || from < 0 || from > f.size)
@@ -228,7 +235,7 @@ export function apiMethods(n: NodeState): Handlers {
       const parts: Buffer[] = [];
       if (len > 0) {
         try {
-          for await (const part of openFileStream(s, key, { start: from, end: from + len - 1 })) parts.push(part as Buffer);
+          for await (const part of await files.open(key, { start: from, end: from + len - 1 })) parts.push(part as Buffer);
         } catch (e) {
           if (isDrayerError(e, 'NOT_FOUND'))
             throw new DrayerError('NOT_FOUND', `Part of "${key}" is not on this computer yet; it arrives when the stream syncs.`);
@@ -240,7 +247,8 @@ export function apiMethods(n: NodeState): Handlers {
     setAvatar: async ({ publicKey, data }) => {
       const s = writableOf(n, publicKey);
       const pk = formatKey(s.publicKey);
-      const info = s.info();
+      const files = filesOf(s); // a private stream's avatar is sealed like its other files, and named in its sealed drayer/info
+      const info = files.info();
       const old = avatarPath(info.avatar);
       const before = s.lastSeq();
       let next: string | undefined;
@@ -249,11 +257,11 @@ export function apiMethods(n: NodeState): Handlers {
         const kind = imageKind(bytes);
         if (!kind) throw new DrayerError('INVALID_ARGUMENT', 'The avatar must be a PNG, JPEG, GIF or WebP image.');
         next = `media/avatar-${Date.now().toString(36)}.${kind.ext}`;
-        await addBytes(s, next, bytes, { mime: kind.mime });
+        await files.add(next, { data: bytes }, { mime: kind.mime });
       }
       const { avatar: _old, ...rest } = info as Record<string, unknown>;
-      s.put('drayer', 'info', encode(next ? { ...rest, avatar: next } : rest));
-      if (old && old !== next && old.startsWith('media/avatar-')) deleteFile(s, old);
+      files.putInfo(next ? { ...rest, avatar: next } : rest);
+      if (old && old !== next && old.startsWith('media/avatar-')) files.remove(old);
       afterWrite(n, s, before);
       return summary(n, pk);
     },

@@ -238,7 +238,15 @@ export function nearbyStreams(n: NodeState): NearbyStream[] {
     if (!shown) continue;
     // a stream held here is named by our own copy, as everywhere else in the app
     const name = entry ? streamName(entry.name, x.publicKey) : streamName(info?.name ?? '', x.publicKey);
-    out.push({ publicKey: pk, name, following: !!entry, ...(entry?.owned ? { owned: true } : {}), peers, mtip: x.mtip });
+    out.push({
+      publicKey: pk,
+      name,
+      following: !!entry,
+      ...(entry?.owned ? { owned: true } : {}),
+      ...(info?.private ? { private: true } : {}),
+      peers,
+      mtip: x.mtip,
+    });
   }
   return out;
 }

@@ -7,7 +7,7 @@ import { readLink, SEAL_OVERHEAD, SEALED_TYPE } from '../core/private.js';
 import { toPgpWords } from '../core/pgpwords.js';
 import { POST_TYPE, POST_TYPES } from '../store/posts.js';
 import { REACTION_TYPE } from '../store/talk.js';
-import { isPrivate, readKeyBesideSync, StreamView } from '../store/private-view.js';
+import { isPrivate, readKeyBesideSync, settleRotationSync, StreamView } from '../store/private-view.js';
 import type { Stream } from '../store/store.js';
 
 /** A change-feed row (library-schema.ts FeedRow; not imported, so the two modules make no circle). */
@@ -31,6 +31,7 @@ export function readerOf(s: Stream): StreamView | null {
   let v = readers.get(s);
   if (v === undefined) {
     try {
+      settleRotationSync(s); // a rotation stopped after it committed (the node was killed): its new key put in place
       const rk = readKeyBesideSync(s.file);
       v = rk ? new StreamView(s, rk) : null;
     } catch {
@@ -87,7 +88,7 @@ export function livePosts(s: Stream): { count: number; ids(): string } {
  * read key is here (the API answers this computer's own UI only; the library, and so what goes
  * out in listings and announcements, keeps the key's words). Null for a public stream.
  */
-export function privateLook(s: Stream): { private: 'reader' | 'sealed'; name?: string; about?: string } | null {
+export function privateLook(s: Stream): { private: 'reader' | 'sealed'; name?: string; about?: string; avatar?: string } | null {
   const v = readerOf(s);
   if (v) {
     const info = v.info();
@@ -95,6 +96,7 @@ export function privateLook(s: Stream): { private: 'reader' | 'sealed'; name?: s
       private: 'reader',
       ...(typeof info.name === 'string' ? { name: info.name } : {}),
       ...(typeof info.about === 'string' ? { about: info.about } : {}),
+      ...(typeof info.avatar === 'string' ? { avatar: info.avatar } : {}),
     };
   }
   return isPrivate(s) ? { private: 'sealed' } : null;

@@ -6,7 +6,8 @@ import type { Statement } from 'better-sqlite3';
 import type { Settings, StreamDetails, StreamSummary } from './api.js';
 import { fingerprint, formatKey, keyLink, parseKey, streamName } from '../core/keys.js';
 import type { StreamEntry } from './library-schema.js';
-import { listFiles, normalizeFilePath } from '../store/files.js';
+import { normalizeFilePath } from '../store/files.js';
+import { filesOf } from './stream-files.js';
 import type { PartialFilter } from '../store/chains.js';
 import type { Stream, StreamInfo } from '../store/store.js';
 import { isCompatible } from '../store/posts.js';
@@ -72,7 +73,7 @@ export function summary(n: NodeState, pk: string, e = entryOf(n, pk), settings?:
   const s = streamOf(n, pk);
   const { info: stored, records, posts, partial, latest, sources, look } = filePart(s);
   // a private stream's own drayer/info is sealed: its reader's opened one names it here
-  const info: StreamInfo = look?.private === 'reader' ? { ...stored, name: look.name, about: look.about } : stored;
+  const info: StreamInfo = look?.private === 'reader' ? { ...stored, name: look.name, about: look.about, avatar: look.avatar } : stored;
   const serveFollowed = (settings ?? settingsOf(n)).serveFollowed;
   return {
     publicKey: pk,
@@ -127,7 +128,7 @@ export function entrySummary(n: NodeState, e: StreamEntry, settings?: Settings):
 export function details(n: NodeState, publicKey: string): StreamDetails {
   const s = streamOf(n, publicKey);
   const sum = summary(n, formatKey(s.publicKey));
-  const files = listFiles(s);
+  const files = filesOf(s).list(); // a private stream's as its reader lists them; none where sealed
   return {
     ...sum,
     fingerprint: fingerprint(s.publicKey),
@@ -135,7 +136,7 @@ export function details(n: NodeState, publicKey: string): StreamDetails {
     webUrls: webUrls(n, s.publicKey),
     localUrl: localWebUrl(n, s.publicKey),
     primaryServers: s.primaryServers(),
-    files: files.map((f) => ({ path: f.path, size: f.size, mime: f.mime, time: f.time })),
+    files,
     bytes: files.reduce((x, f) => x + f.size, 0) + valueBytes(s),
     lastSeq: s.lastSeq(),
     nodeId: s.nodeId,

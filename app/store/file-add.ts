@@ -415,19 +415,7 @@ export function deleteFile(s: Stream, p: string): boolean {
  * in `folder`. Returns the paths deleted; files already gone are skipped.
  */
 export function deleteFiles(s: Stream, what: { paths?: unknown; folder?: unknown }): string[] {
-  let keys: string[];
-  if (what.folder !== undefined) {
-    if (typeof what.folder !== 'string' || what.folder.replace(/\/+$/, '') === '')
-      throw new DrayerError('INVALID_ARGUMENT', 'Name the folder to remove, like "css".');
-    const dir = normalizeFilePath(what.folder.replace(/\/+$/, ''));
-    keys = filePaths(s).filter((k) => inFolder(k, dir));
-  } else {
-    if (!Array.isArray(what.paths)) throw new DrayerError('INVALID_ARGUMENT', 'Give the paths of the files to delete, or a folder.');
-    if (what.paths.length > FOLDER_FILES_MAX) throw new DrayerError('INVALID_ARGUMENT', `At most ${FOLDER_FILES_MAX} files can be deleted at once.`);
-    const held = new Set(filePaths(s));
-    keys = [...new Set(what.paths.map((p) => normalizeFilePath(p as string)))].filter((k) => held.has(k));
-  }
-  keys.sort();
+  const keys = filesToDelete(filePaths(s), what);
   if (keys.length === 0) return [];
   const ing = new Ingest(s, () => {});
   try {
@@ -436,4 +424,21 @@ export function deleteFiles(s: Stream, what: { paths?: unknown; folder?: unknown
     ing.end();
   }
   return keys;
+}
+
+/** Which of the `held` files a delete of `what` (listed paths, or a folder) removes, sorted; held ones only. */
+export function filesToDelete(held: string[], what: { paths?: unknown; folder?: unknown }): string[] {
+  let keys: string[];
+  if (what.folder !== undefined) {
+    if (typeof what.folder !== 'string' || what.folder.replace(/\/+$/, '') === '')
+      throw new DrayerError('INVALID_ARGUMENT', 'Name the folder to remove, like "css".');
+    const dir = normalizeFilePath(what.folder.replace(/\/+$/, ''));
+    keys = held.filter((k) => inFolder(k, dir));
+  } else {
+    if (!Array.isArray(what.paths)) throw new DrayerError('INVALID_ARGUMENT', 'Give the paths of the files to delete, or a folder.');
+    if (what.paths.length > FOLDER_FILES_MAX) throw new DrayerError('INVALID_ARGUMENT', `At most ${FOLDER_FILES_MAX} files can be deleted at once.`);
+    const has = new Set(held);
+    keys = [...new Set(what.paths.map((p) => normalizeFilePath(p as string)))].filter((k) => has.has(k));
+  }
+  return keys.sort();
 }

@@ -136,11 +136,7 @@ function missingChunkError(key: string, hash: Uint8Array, index: number): Drayer
  */
 export function openFileStream(s: Stream, p: string, range: { start?: number; end?: number } = {}): Readable {
   const f = loadFull(s, p);
-  const start = range.start ?? 0;
-  const end = Math.min(range.end ?? f.size - 1, f.size - 1);
-  if (!Number.isSafeInteger(start) || start < 0 || !Number.isSafeInteger(end + 1) || end + 1 < 0) {
-    throw new DrayerError('INVALID_ARGUMENT', `The byte range ${start}-${range.end ?? ''} is not valid for "${f.key}" (${f.size} bytes).`);
-  }
+  const { start, end } = byteRange(f.key, f.size, range);
   if (f.header.enc !== 'chunks') {
     const content = smallContent(f.header, f.body);
     let done = false;
@@ -153,10 +149,46 @@ export function openFileStream(s: Stream, p: string, range: { start?: number; en
     });
   }
   const chunks = f.header.chunks!;
-  const cs = f.header.chunkSize!;
+  return chunkRange({
+    size: f.size,
+    chunkSize: f.header.chunkSize!,
+    start,
+    end,
+    held: (i) => hasChunk(s, chunks[i]!),
+    missing: (i) => missingChunkError(f.key, chunks[i]!, i),
+    open: (i) => {
+      const data = getChunk(s, chunks[i]!);
+      if (!data) throw missingChunkError(f.key, chunks[i]!, i);
+      if (data.length !== Math.min(f.header.chunkSize!, f.size - i * f.header.chunkSize!))
+        throw new DrayerError('CORRUPT', `Chunk ${i} of file "${f.key}" has the wrong length; the stream file is damaged. Run drayer verify.`);
+      return data;
+    },
+  });
+}
+
+/** A file's content stored as chunks of `chunkSize` bytes (the last one shorter), as chunkRange reads it. */
+export interface ChunkedContent {
+  size: number;
+  chunkSize: number;
+  /** the range, inclusive, already clamped and checked */
+  start: number;
+  end: number;
+  held(i: number): boolean;
+  missing(i: number): DrayerError;
+  /** chunk i's content bytes, of its full length (throws when it is not held or does not check) */
+  open(i: number): Uint8Array;
+}
+
+/**
+ * The bytes from `start` to `end` of chunked content, one chunk opened at a time: only the chunks
+ * the range touches are read (public chunks as stored, private ones opened: private-bigfile.ts). A
+ * chunk already known to be missing fails at once; one that goes missing meanwhile fails the stream.
+ */
+export function chunkRange(c: ChunkedContent): Readable {
+  const { size, chunkSize: cs, start, end } = c;
   const first = Math.floor(start / cs);
   const last = start <= end ? Math.floor(end / cs) : first - 1;
-  for (let i = first; i <= last; i++) if (!hasChunk(s, chunks[i]!)) throw missingChunkError(f.key, chunks[i]!, i);
+  for (let i = first; i <= last; i++) if (!c.held(i)) throw c.missing(i);
   let i = first;
   return new Readable({
     highWaterMark: 64 * 1024,
@@ -166,21 +198,27 @@ export function openFileStream(s: Stream, p: string, range: { start?: number; en
           this.push(null);
           return;
         }
-        const data = getChunk(s, chunks[i]!);
-        if (!data) throw missingChunkError(f.key, chunks[i]!, i);
-        const expected = Math.min(cs, f.size - i * cs);
-        if (data.length !== expected)
-          throw new DrayerError('CORRUPT', `Chunk ${i} of file "${f.key}" has the wrong length; the stream file is damaged. Run drayer verify.`);
+        const data = c.open(i);
         const off = i * cs;
         const from = Math.max(0, start - off);
-        const to = Math.min(expected, end - off + 1);
+        const to = Math.min(data.length, size - off, end - off + 1);
         i++;
-        this.push(from === 0 && to === data.length ? data : data.subarray(from, to));
+        this.push(from === 0 && to === data.length ? data : Buffer.from(data.buffer, data.byteOffset + from, to - from));
       } catch (e) {
         this.destroy(e as Error);
       }
     },
   });
+}
+
+/** Start and end (inclusive) of a byte range of a file of `size` bytes, clamped; a range that cannot be is INVALID_ARGUMENT. */
+export function byteRange(key: string, size: number, range: { start?: number; end?: number }): { start: number; end: number } {
+  const start = range.start ?? 0;
+  const end = Math.min(range.end ?? size - 1, size - 1);
+  if (!Number.isSafeInteger(start) || start < 0 || !Number.isSafeInteger(end + 1) || end + 1 < 0) {
+    throw new DrayerError('INVALID_ARGUMENT', `The byte range ${start}-${range.end ?? ''} is not valid for "${key}" (${size} bytes).`);
+  }
+  return { start, end };
 }
 
 const READ_ALL_MAX = 256 * 1024 * 1024;

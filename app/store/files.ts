@@ -15,7 +15,18 @@ export {
   type FileHeader,
 } from './file-value.js';
 export { chunkCount, collectLeftovers, dropUnreferencedChunks, gcChunks, getChunk, hasChunk, putChunk } from './chunks.js';
-export { listFiles, missingChunks, openFileStream, rawFileBody, readFileBytes, sealedChunkLists, statFile, type FileEntry } from './file-read.js';
-export { addBytes, addFile, deleteFile, deleteFiles } from './file-add.js';
-export { addPaths, folderDiff, importFolder, type ImportProgress, type ImportResult } from './folders.js';
+export {
+  byteRange,
+  filePaths,
+  listFiles,
+  missingChunks,
+  openFileStream,
+  rawFileBody,
+  readFileBytes,
+  sealedChunkLists,
+  statFile,
+  type FileEntry,
+} from './file-read.js';
+export { addBytes, addFile, deleteFile, deleteFiles, filesToDelete } from './file-add.js';
+export { addPaths, folderDiff, importFolder, type FileSide, type ImportProgress, type ImportResult } from './folders.js';
 export { chunkToServe, type ReadChunk } from './chunk-reader.js';

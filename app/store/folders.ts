@@ -8,8 +8,9 @@ import { isDrayerError, DrayerError } from '../core/errors.js';
 import type { FolderDiff, FolderFile } from '../core/shapes.js';
 import { DIGEST_PIECE, FOLDER_FILES_MAX, inFolder, isAppMedia } from '../core/site.js';
 import { fsError, Ingest } from './file-add.js';
-import { filePaths, openFileStream, statFile, type FileEntry } from './file-read.js';
+import { filePaths, openFileStream, statFile } from './file-read.js';
 import { FILE_TYPE, mimeForPath, newFilePath, normalizeFilePath } from './file-value.js';
+import type { Readable } from 'node:stream';
 import type { Stream } from './store.js';
 
 export interface ImportProgress {
@@ -218,15 +219,15 @@ const DIGEST_CACHE_MAX = 20_000;
  * The content digest both sides compare (app/core/site.ts): SHA-256 of the SHA-256s of each 1 MiB
  * piece, so a browser hashes a big file in constant memory with WebCrypto and so does this side.
  */
-async function contentDigest(s: Stream, key: string): Promise<string> {
-  const rec = s.get(FILE_TYPE, key);
-  const cacheKey = rec ? Buffer.from(rec.hash).toString('hex') : '';
+async function contentDigest(side: FileSide, key: string): Promise<string> {
+  const hash = side.recordHash(key);
+  const cacheKey = hash ? Buffer.from(hash).toString('hex') : '';
   const hit = cacheKey ? digestCache.get(cacheKey) : undefined;
   if (hit) return hit;
   const outer = createHash('sha256');
   let piece = createHash('sha256');
   let inPiece = 0;
-  for await (const part of openFileStream(s, key)) {
+  for await (const part of await side.open(key)) {
     let b = part as Buffer;
     while (b.length > 0) {
       const n = Math.min(b.length, DIGEST_PIECE - inPiece);
@@ -256,7 +257,25 @@ async function contentDigest(s: Stream, key: string): Promise<string> {
  * it still has; never the app's own media, nor a folder it does not have at all.
  * Reads only; the caller sends what is asked and then deletes `remove` (deleteFiles).
  */
-export async function folderDiff(s: Stream, under: string, files: unknown): Promise<FolderDiff> {
+/** What folderDiff reads of a stream's files: a public stream's as stored (the default), a private one's through its reader. */
+export interface FileSide {
+  stat(key: string): { size: number } | undefined | Promise<{ size: number } | undefined>;
+  open(key: string): Readable | Promise<Readable>;
+  /** the stored record's hash: a digest is kept by it */
+  recordHash(key: string): Uint8Array | undefined;
+  paths(): string[];
+}
+
+function publicSide(s: Stream): FileSide {
+  return {
+    stat: (key) => statFile(s, key),
+    open: (key) => openFileStream(s, key),
+    recordHash: (key) => s.get(FILE_TYPE, key)?.hash,
+    paths: () => filePaths(s),
+  };
+}
+
+export async function folderDiff(s: Stream, under: string, files: unknown, side: FileSide = publicSide(s)): Promise<FolderDiff> {
   if (!s.writable) throw new DrayerError('NOT_WRITABLE', `${s.file} is a mirror: its secret key is not here, so it cannot be updated from a folder.`);
   const dir = under === '' ? '' : normalizeFilePath(under.replace(/\/+$/, ''));
   if (!Array.isArray(files)) throw new DrayerError('INVALID_ARGUMENT', 'A folder update lists its files: path, size and hash of each.');
@@ -275,14 +294,14 @@ export async function folderDiff(s: Stream, under: string, files: unknown): Prom
     if (!inFolder(key, dir)) throw new DrayerError('INVALID_ARGUMENT', `"${key}" is not in the folder "${dir}" being updated.`);
     if (seen.has(key)) throw new DrayerError('INVALID_ARGUMENT', `"${key}" is listed twice.`);
     seen.add(key);
-    let held: FileEntry | undefined;
+    let held: { size: number } | undefined;
     try {
-      held = statFile(s, key);
+      held = await side.stat(key);
     } catch {
       held = undefined; // a damaged value is simply replaced
     }
     if (!held) out.add.push(key);
-    else if (held.size !== f.size || (await contentDigest(s, key).catch(() => '')) !== f.hash) out.change.push(key);
+    else if (held.size !== f.size || (await contentDigest(side, key).catch(() => '')) !== f.hash) out.change.push(key);
     else out.unchanged++;
   }
   // Folders the picked folder does not have at all are kept: they sit beside the site (added on
@@ -293,7 +312,7 @@ export async function folderDiff(s: Stream, under: string, files: unknown): Prom
     return slash < 0 ? null : rel.slice(0, slash);
   };
   const tops = new Set([...seen].map(topOf));
-  for (const k of filePaths(s)) {
+  for (const k of side.paths()) {
     if (seen.has(k) || !inFolder(k, dir) || isAppMedia(k)) continue;
     const top = topOf(k);
     if (top === null || tops.has(top)) out.remove.push(k);

@@ -11,7 +11,7 @@
 // ones is unchanged without reading it (a content digest cost as much as sealing, profiled).
 import * as nodeCrypto from 'node:crypto';
 import * as fsp from 'node:fs/promises';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { blake2b256 } from '../core/crypto.js';
 import { DrayerError, isDrayerError } from '../core/errors.js';
 import { decodeBounded, MSGPACK_LIMITS } from '../core/msgpack.js';
@@ -20,6 +20,7 @@ import { LIMITS } from '../core/record.js';
 import { CHUNK_SIZE, ChunkStore } from './chunk-writer.js';
 import { getChunk, hasChunk } from './chunks.js';
 import { encodeFileValue, FILE_TYPE, normalizeFilePath, parseFileValue } from './file-value.js';
+import { byteRange, chunkRange } from './file-read.js';
 import type { StreamView } from './private-view.js';
 
 /** Plaintext bytes per chunk: a sealed chunk is exactly CHUNK_SIZE, like a public one. */
@@ -108,44 +109,33 @@ export function sealedFileSize(f: SealedFile): number {
  */
 export function openSealedStream(v: StreamView, f: SealedFile, range: { start?: number; end?: number } = {}): Readable {
   const { size, chunkSize: cs } = f.manifest;
-  const start = range.start ?? 0;
-  const end = Math.min(range.end ?? size - 1, size - 1);
-  if (!Number.isSafeInteger(start) || start < 0 || !Number.isSafeInteger(end + 1) || end + 1 < 0)
-    throw new DrayerError('INVALID_ARGUMENT', `The byte range ${start}-${range.end ?? ''} is not valid for "${f.key}" (${size} bytes).`);
-  const first = Math.floor(start / cs);
-  const last = start <= end ? Math.floor(end / cs) : first - 1;
+  const { start, end } = byteRange(f.key, size, range);
   const missing = (i: number) =>
     new DrayerError('NOT_FOUND', `Chunk ${i} of file "${f.key}" is not here yet; sync the stream from a mirror that holds it, then try again.`);
-  for (let i = first; i <= last; i++) if (!hasChunk(v.stream, f.chunks[i]!)) throw missing(i);
-  let i = first;
-  return new Readable({
-    highWaterMark: 64 * 1024,
-    read() {
-      try {
-        if (i > last) {
-          this.push(null);
-          return;
-        }
-        const data = getChunk(v.stream, f.chunks[i]!);
-        if (!data) throw missing(i);
-        let plain: Uint8Array;
-        try {
-          plain = f.cipher.openChunk(i, data);
-        } catch (e) {
-          throw isDrayerError(e, 'CORRUPT') ? corrupt(f.key, e.message) : e;
-        }
-        const expected = Math.min(cs, size - i * cs);
-        if (plain.length !== expected) throw corrupt(f.key, `chunk ${i} has the wrong length`);
-        const off = i * cs;
-        const from = Math.max(0, start - off);
-        const to = Math.min(expected, end - off + 1);
-        i++;
-        this.push(Buffer.from(plain.buffer, plain.byteOffset + from, to - from));
-      } catch (e) {
-        this.destroy(e as Error);
-      }
-    },
+  return chunkRange({
+    size,
+    chunkSize: cs,
+    start,
+    end,
+    held: (i) => hasChunk(v.stream, f.chunks[i]!),
+    missing,
+    open: (i) => openChunkOf(v, f, i, missing),
   });
+}
+
+/** Chunk i of `f` opened, of the length its manifest says; `missing` names what is not held. */
+function openChunkOf(v: StreamView, f: SealedFile, i: number, missing: (i: number) => DrayerError): Uint8Array {
+  const data = getChunk(v.stream, f.chunks[i]!);
+  if (!data) throw missing(i);
+  let plain: Uint8Array;
+  try {
+    plain = f.cipher.openChunk(i, data);
+  } catch (e) {
+    throw isDrayerError(e, 'CORRUPT') ? corrupt(f.key, e.message) : e;
+  }
+  const { size, chunkSize: cs } = f.manifest;
+  if (plain.length !== Math.min(cs, size - i * cs)) throw corrupt(f.key, `chunk ${i} has the wrong length`);
+  return plain;
 }
 
 async function readFull(fh: fsp.FileHandle, buf: Buffer, pos: number): Promise<number> {
@@ -292,19 +282,19 @@ export function sealedFileSource(v: StreamView, f: SealedFile): SealedSource {
   let at = -1;
   let plain: Uint8Array = new Uint8Array(0);
   const chunk = (i: number): Uint8Array => {
-    if (i === at) return plain;
-    const data = getChunk(v.stream, f.chunks[i]!);
-    if (!data)
-      throw new DrayerError(
-        'NOT_FOUND',
-        `Chunk ${i} of file "${f.key}" is not here, so it cannot be sealed again; sync the stream until it holds every chunk, then try again.`,
+    if (i !== at) {
+      plain = openChunkOf(
+        v,
+        f,
+        i,
+        (j) =>
+          new DrayerError(
+            'NOT_FOUND',
+            `Chunk ${j} of file "${f.key}" is not here, so it cannot be sealed again; sync the stream until it holds every chunk, then try again.`,
+          ),
       );
-    try {
-      plain = f.cipher.openChunk(i, data);
-    } catch (e) {
-      throw isDrayerError(e, 'CORRUPT') ? corrupt(f.key, e.message) : e;
+      at = i;
     }
-    at = i;
     return plain;
   };
   return {

@@ -7,9 +7,20 @@ import { Readable } from 'node:stream';
 import { DrayerError } from '../core/errors.js';
 import { bytesEqual } from '../core/crypto.js';
 import { beginOp, endOp } from './chunks.js';
-import { addSealedBig, loadSealedFile, openSealedStream } from './private-bigfile.js';
+import { addSealedBig, loadSealedFile, openSealedStream, SEALED_CHUNKS_ENC, type Outcome } from './private-bigfile.js';
 // through files.ts and store.ts, not the modules behind them: the bundle keeps those in their chunks (scripts/build-cli.mjs)
-import { FILE_TYPE, mimeForPath, newFilePath, normalizeFilePath, parseFileValue, SMALL_FILE_MAX, smallContent, smallFileValue } from './files.js';
+import {
+  byteRange,
+  filesToDelete,
+  FILE_TYPE,
+  mimeForPath,
+  newFilePath,
+  normalizeFilePath,
+  parseFileValue,
+  SMALL_FILE_MAX,
+  smallContent,
+  smallFileValue,
+} from './files.js';
 import { nowMicros } from './store.js';
 import type { StreamView } from './private-view.js';
 
@@ -53,47 +64,113 @@ export async function addPrivatePaths(v: StreamView, fsPaths: string[], opts: { 
     } else throw new DrayerError('INVALID_ARGUMENT', `${p} is neither a file nor a folder, so it cannot be added.`);
   }
   const result: PrivateAddResult = { added: [], updated: [], removed: [], unchanged: 0 };
-  // One chunk operation (chunks.ts) for the whole add: what a big file writes is pinned until its
-  // record is stored; what a failure or a replaced big file leaves is collected when it ends.
-  const op = beginOp(v.stream);
-  let orphans = false;
-  try {
+  await withFileOp(v, async (op, left) => {
     for (const f of byKey.values()) {
-      const mime = mimeForPath(f.key);
-      if (f.size > SMALL_FILE_MAX) {
-        const before: boolean = orphans;
-        orphans = true; // until its record is stored, what it wrote is unreferenced
-        const r = await addSealedBig(v, f.key, { abs: f.abs }, mime, op, opts);
-        orphans = before || r.orphans;
-        if (r.outcome === 'unchanged') result.unchanged++;
-        else result[r.outcome].push(f.key);
-        continue;
-      }
-      const data = await fsp.readFile(f.abs);
-      const old = v.get(FILE_TYPE, f.key);
-      if (old?.val) {
-        try {
-          const { header, body } = parseFileValue(old.val);
-          if (header.enc === 'sealed-chunks')
-            orphans = true; // a big file becomes a small one
-          else if (bytesEqual(smallContent(header, body), data)) {
-            result.unchanged++;
-            continue;
-          }
-        } catch {
-          // an unreadable old value is replaced
-        }
-      }
-      v.put(FILE_TYPE, f.key, smallFileValue(f.key, data, mime, Math.floor(nowMicros() / 1000)));
-      (old ? result.updated : result.added).push(f.key);
+      const o = await addOne(v, f.key, { abs: f.abs, size: f.size }, mimeForPath(f.key), op, left, opts);
+      if (o === 'unchanged') result.unchanged++;
+      else result[o].push(f.key);
     }
+  });
+  return result;
+}
+
+/** Whether an operation's chunks may be orphans when it ends (set while a big file is unstored, or one was replaced). */
+interface Left {
+  orphans: boolean;
+}
+
+/**
+ * One chunk operation (chunks.ts) around `work`: what a big file writes is pinned until its record
+ * is stored; what a failure or a replaced big file leaves is collected when it ends.
+ */
+async function withFileOp<T>(v: StreamView, work: (op: number, left: Left) => Promise<T>): Promise<T> {
+  const op = beginOp(v.stream);
+  const left: Left = { orphans: false };
+  try {
+    return await work(op, left);
   } catch (e) {
-    orphans = true;
+    left.orphans = true;
     throw e;
   } finally {
-    endOp(v.stream, op, orphans);
+    endOp(v.stream, op, left.orphans);
   }
-  return result;
+}
+
+/** Seal and store one file as `key`: small ones as one record, bigger ones chunk by chunk. */
+async function addOne(
+  v: StreamView,
+  key: string,
+  src: { abs: string; size: number } | { data: Uint8Array },
+  mime: string,
+  op: number,
+  left: Left,
+  opts: { signal?: AbortSignal; time?: number } = {},
+): Promise<Outcome> {
+  const size = 'data' in src ? src.data.length : src.size;
+  if (size > SMALL_FILE_MAX) {
+    const before = left.orphans;
+    left.orphans = true; // until its record is stored, what it wrote is unreferenced
+    const r = await addSealedBig(v, key, 'data' in src ? { data: src.data } : { abs: src.abs }, mime, op, opts);
+    left.orphans = before || r.orphans;
+    return r.outcome;
+  }
+  const data = 'data' in src ? src.data : await fsp.readFile(src.abs);
+  const old = v.get(FILE_TYPE, key);
+  if (old?.val) {
+    try {
+      const { header, body } = parseFileValue(old.val);
+      if (header.enc === SEALED_CHUNKS_ENC)
+        left.orphans = true; // a big file becomes a small one
+      else if (header.mime === mime && bytesEqual(smallContent(header, body), data)) return 'unchanged';
+    } catch {
+      // an unreadable old value is replaced
+    }
+  }
+  // µs, as public files: a file's own modification time, else now
+  const time = opts.time ?? ('abs' in src ? Math.floor((await fsp.stat(src.abs)).mtimeMs * 1000) : nowMicros());
+  v.put(FILE_TYPE, key, smallFileValue(key, data, mime, time));
+  return old ? 'updated' : 'added';
+}
+
+/** Add or replace one file of a private stream, sealed, from bytes or a file on disk (an upload). */
+export async function addPrivateFile(
+  v: StreamView,
+  relPath: string,
+  src: { abs: string } | { data: Uint8Array },
+  opts: { mime?: string; time?: number; signal?: AbortSignal } = {},
+): Promise<{ path: string; changed: boolean }> {
+  if (!v.stream.writable) throw new DrayerError('NOT_WRITABLE', `${v.stream.file} is a mirror: its secret key is not here, so files cannot be added to it.`);
+  const key = newFilePath(relPath);
+  const from = 'abs' in src ? { abs: src.abs, size: (await fsp.stat(src.abs)).size } : src;
+  const o = await withFileOp(v, (op, left) => addOne(v, key, from, opts.mime ?? mimeForPath(key), op, left, opts));
+  return { path: key, changed: o !== 'unchanged' };
+}
+
+/** A private stream's files as a reader lists them (listFiles for public ones), sorted by path; unreadable ones left out. */
+export function listPrivateFiles(v: StreamView): { path: string; size: number; mime: string; time: number }[] {
+  const out: { path: string; size: number; mime: string; time: number }[] = [];
+  for (const r of v.ofType(FILE_TYPE)) {
+    if (!r.val) continue;
+    try {
+      const { header, body } = parseFileValue(r.val);
+      const size = header.size ?? smallContent(header, body).length;
+      out.push({ path: r.key, size, mime: header.mime ?? mimeForPath(r.key), time: header.time });
+    } catch {
+      // a damaged value: not listed, as listFiles does
+    }
+  }
+  return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+/** Delete a private stream's files (deleteFiles for public ones): the listed paths, or a folder. Returns the paths deleted. */
+export function deletePrivateFiles(v: StreamView, what: { paths?: unknown; folder?: unknown }): string[] {
+  const keys = filesToDelete(privateFilePaths(v), what);
+  return keys.filter((k) => v.delete(FILE_TYPE, k));
+}
+
+/** The paths of a private stream's files, as its reader sees them. */
+export function privateFilePaths(v: StreamView): string[] {
+  return v.ofType(FILE_TYPE).map((r) => r.key);
 }
 
 /**
@@ -110,10 +187,7 @@ export async function openPrivateFile(
   if (big) return { body: openSealedStream(v, big, range), size: big.manifest.size, mime: big.manifest.mime };
   if (big === undefined) return undefined;
   const f = readPrivateFile(v, p)!;
-  const start = range.start ?? 0;
-  const end = Math.min(range.end ?? f.data.length - 1, f.data.length - 1);
-  if (!Number.isSafeInteger(start) || start < 0)
-    throw new DrayerError('INVALID_ARGUMENT', `The byte range ${start}-${range.end ?? ''} is not valid for "${p}" (${f.data.length} bytes).`);
+  const { start, end } = byteRange(normalizeFilePath(p), f.data.length, range);
   return { body: Readable.from(start <= end ? [f.data.subarray(start, end + 1)] : []), size: f.data.length, mime: f.mime };
 }
 

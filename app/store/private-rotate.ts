@@ -34,6 +34,16 @@ export interface RotateResult {
   files: number;
   /** ids of the records whose old ciphertext was deleted */
   removed: number[];
+  /** records of the stream's other devices' chains, left sealed under the old key (devicesNote says why) */
+  deviceRecords: number;
+}
+
+/**
+ * Why the records the stream's other devices wrote are not sealed again: each is signed by its
+ * device's own key, which the rotating copy does not hold (a device's key never leaves it).
+ */
+export function devicesNote(n: number): string {
+  return `${n} ${n === 1 ? 'record' : 'records'} written by this stream's other devices ${n === 1 ? 'stays' : 'stay'} sealed under the old read key, so the new read link does not open ${n === 1 ? 'it' : 'them'}: each is signed by its device's own key, which is not on this computer, so only that device could seal it again.`;
 }
 
 /**
@@ -100,7 +110,8 @@ export async function rotateReadKey(v: StreamView): Promise<RotateResult> {
     });
     committed = true;
     fs.renameSync(pending, readKeyPathFor(s.file));
-    return { readKey: rk, records: opened.length, files, removed: opened.map(({ r }) => r.id) };
+    const deviceRecords = [...s.iterate({ withValues: false })].filter((r) => !own(r) && r.type === SEALED_TYPE).length;
+    return { readKey: rk, records: opened.length, files, removed: opened.map(({ r }) => r.id), deviceRecords };
   } finally {
     if (!committed) fs.rmSync(pending, { force: true });
     endOp(s, op, true); // the old big files' chunks (or, on failure, the new ones) go

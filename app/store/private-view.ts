@@ -117,21 +117,54 @@ export interface TypeCount {
 
 /**
  * A rotation (private-rotate.ts) that stopped between its transaction and putting its new key in
- * place left NAME.stream.readkey.new: when the marker names that key, it is put in place now.
+ * place left NAME.stream.readkey.new: when the marker names that key, it is put in place now. One
+ * that stopped before its transaction committed changed nothing (the old key still opens every
+ * record); its pending key is left for the next rotation to remove, since a rotation running now in
+ * another process may be about to commit with it.
  */
 export async function settleRotation(s: Stream): Promise<void> {
+  const bytes = pendingKey(s);
+  if (!bytes) return;
+  let rk: ReadKey;
+  try {
+    rk = await ReadKey.from(bytes);
+  } catch {
+    return;
+  }
+  settleWith(s, rk);
+}
+
+/** settleRotation at once, where libsodium is loaded (a running node's reader: node/private-streams.ts). */
+export function settleRotationSync(s: Stream): void {
+  const bytes = pendingKey(s);
+  if (!bytes) return;
+  let rk: ReadKey | null;
+  try {
+    rk = ReadKey.fromSync(bytes);
+  } catch {
+    return;
+  }
+  if (rk) settleWith(s, rk);
+}
+
+function pendingKey(s: Stream): Uint8Array | null {
   const pending = `${readKeyPathFor(s.file)}.new`;
-  if (!fs.existsSync(pending)) return;
-  const marker = s.get(MARKER_TYPE, MARKER_KEY);
-  if (!marker?.val) return;
+  if (!fs.existsSync(pending) || !s.get(MARKER_TYPE, MARKER_KEY)?.val) return null;
   try {
     const bytes = Buffer.from(readSecretText(pending).text.trim(), 'base64');
-    if (bytes.length !== READ_KEY_BYTES) return;
-    (await ReadKey.from(new Uint8Array(bytes))).checkMarker(marker.val, '');
+    return bytes.length === READ_KEY_BYTES ? new Uint8Array(bytes) : null;
   } catch {
-    return; // not the key the marker names: the rotation never committed, and the next one removes it
+    return null;
   }
-  fs.renameSync(pending, readKeyPathFor(s.file));
+}
+
+function settleWith(s: Stream, rk: ReadKey): void {
+  try {
+    rk.checkMarker(s.get(MARKER_TYPE, MARKER_KEY)!.val!, '');
+  } catch {
+    return; // not the key the marker names: the rotation never committed
+  }
+  fs.renameSync(`${readKeyPathFor(s.file)}.new`, readKeyPathFor(s.file));
 }
 
 /** The view of `s` this process can have: opened with the read key beside it, when there is one. */

@@ -302,8 +302,8 @@ function ProfileDialog({ publicKey }: { publicKey?: string }) {
   const [picture, setPicture] = useState<File | null | undefined>(undefined);
   const [privately, setPrivately] = useState(false);
   const [sealed, setSealed] = useState(false);
-  // a private stream holds no pictures from the app in this version (its files would go out unsealed): no avatar for it
-  const pictures = publicKey ? !s?.private : !sealed;
+  // a private stream's picture is sealed like its other files; a copy without its read key cannot seal one
+  const pictures = s?.private !== 'sealed';
   const { busy, error, run } = useSubmit(
     async () => {
       const pk = publicKey

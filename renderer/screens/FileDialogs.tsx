@@ -20,6 +20,11 @@ export function fileUrl(localUrl: string | null | undefined, path: string): stri
   return localUrl ? `${localUrl}webAccess/${encodePath(path)}` : null;
 }
 
+/** Where a stream's files open in a browser: nowhere for a private one (the node serves none of it in clear; the app opens it here). */
+export function webBase(s: { localUrl?: string | null; private?: 'reader' | 'sealed' } | undefined): string | null {
+  return s && !s.private ? (s.localUrl ?? null) : null;
+}
+
 /** The name to show: bidi and control characters written out (app/core/text.ts), never obeyed. */
 function baseName(path: string): string {
   return visiblePath(path.slice(path.lastIndexOf('/') + 1));
@@ -60,7 +65,7 @@ export function FilePreviewDialog({ publicKey, path }: { publicKey: string; path
   const details = useStreams((s) => s.details[publicKey]);
   const f = details?.files.find((x) => x.path === path) ?? { path, size: 0, mime: '', time: 0 };
   const kind = details ? fileKind(f) : 'other';
-  const href = fileUrl(details?.localUrl, path);
+  const href = fileUrl(webBase(details), path);
   useEffect(() => {
     if (!details)
       void useStreams
@@ -100,9 +105,11 @@ export function FilePreviewDialog({ publicKey, path }: { publicKey: string; path
             <Icon name={kind === 'html' ? 'globe' : 'file'} size={28} />
           </span>
           <p>
-            {kind === 'html'
-              ? 'Web pages open in your browser, where the stream’s scripts run apart from this app.'
-              : 'This kind of file opens in your browser.'}
+            {details?.private
+              ? 'This private stream’s files stay sealed outside this app, so only its pictures and text open here.'
+              : kind === 'html'
+                ? 'Web pages open in your browser, where the stream’s scripts run apart from this app.'
+                : 'This kind of file opens in your browser.'}
           </p>
         </div>
       )}

@@ -44,8 +44,7 @@ export function FirstRun({ onDone }: { onDone: () => void }) {
       // stay on this screen for the key backup step once the stream exists
       useUi.getState().navigate({ name: 'welcome' }, { replace: true });
       const s = await useStreams.getState().create(name.trim(), about.trim(), privately, sealed);
-      // a private stream holds no pictures from the app in this version (Lock.tsx's PrivateSwitch hides the choice)
-      if (picture && !sealed) {
+      if (picture) {
         // The stream exists now: a picture that fails is said, and can be set again in Edit profile.
         await useFiles
           .getState()
@@ -103,7 +102,7 @@ export function FirstRun({ onDone }: { onDone: () => void }) {
         </p>
         <form onSubmit={(e) => void submit(e)} className="form">
           <div className="welcome-preview">
-            <Avatar publicKey={name || 'drayer'} name={name || '?'} size={56} src={sealed ? null : preview} />
+            <Avatar publicKey={name || 'drayer'} name={name || '?'} size={56} src={preview} />
             <div className="welcome-preview-text" aria-hidden="true">
               <div className="welcome-preview-name">
                 {name.trim() || 'Your name'} {sealed ? <Lock access="reader" size={14} /> : null}
@@ -123,18 +122,16 @@ export function FirstRun({ onDone }: { onDone: () => void }) {
                 if (f) setPicture(f);
               }}
             />
-            {sealed ? null : (
-              <div className="welcome-preview-actions">
-                <button type="button" className="button button-sm" onClick={() => pictureInput.current?.click()}>
-                  <Icon name="image" size={16} /> {picture ? 'Change picture' : 'Add a picture'}
+            <div className="welcome-preview-actions">
+              <button type="button" className="button button-sm" onClick={() => pictureInput.current?.click()}>
+                <Icon name="image" size={16} /> {picture ? 'Change picture' : 'Add a picture'}
+              </button>
+              {picture ? (
+                <button type="button" className="button button-sm button-quiet" onClick={() => setPicture(null)}>
+                  Remove
                 </button>
-                {picture ? (
-                  <button type="button" className="button button-sm button-quiet" onClick={() => setPicture(null)}>
-                    Remove
-                  </button>
-                ) : null}
-              </div>
-            )}
+              ) : null}
+            </div>
           </div>
           <label className="field">
             <span className="field-label">Name</span>

@@ -121,7 +121,11 @@ export function NearbyRow({ n, compact = false }: { n: NearbyStream; compact?: b
   const progress = useSync((s) => s.progress[n.publicKey]);
   const navigate = useUi((s) => s.navigate);
   // a private stream goes out by its key's words: one held here with its read key shows its own name and a lock
-  const access = useStreams((s) => s.byKey[n.publicKey]?.private);
+  const heldAccess = useStreams((s) => s.byKey[n.publicKey]?.private);
+  // one not held here that proved itself private: a follow without its read link would read nothing
+  const sealedHere = !!n.private && !held && !n.following && !n.owned;
+  const access = heldAccess ?? (sealedHere ? 'sealed' : undefined);
+  const openDialog = useUi((s) => s.openDialog);
   const ownName = useStreams((s) => (s.byKey[n.publicKey]?.private === 'reader' ? s.byKey[n.publicKey]?.name : undefined));
   const name = ownName || n.name || 'Unnamed stream';
   const following = n.following || held;
@@ -156,6 +160,18 @@ export function NearbyRow({ n, compact = false }: { n: NearbyStream; compact?: b
             <span className="spinner" aria-hidden="true" />
             {compact ? <span className="visually-hidden">Following…</span> : 'Following…'}
           </span>
+        ) : sealedHere ? (
+          <div className="nearby-sealed">
+            <span className="nearby-sealed-text">{compact ? 'Private' : 'Private: ask its owner for the read link'}</span>
+            <button
+              type="button"
+              className={compact ? 'button button-sm' : 'button'}
+              onClick={() => openDialog({ kind: 'follow' })}
+              aria-label={`Add the read link of ${name}`}
+            >
+              <Icon name="lock" size={14} /> {compact ? 'Read link' : 'Add the read link'}
+            </button>
+          </div>
         ) : following ? (
           <button
             type="button"

@@ -183,7 +183,9 @@ function RotateAccess({ publicKey }: { publicKey: string }) {
     try {
       const r = await transport().call('rotateReadKey', { publicKey });
       await useStreams.getState().loadDetails(publicKey);
-      useUi.getState().toast(`New read link made; ${r.records} records sealed again. Send it to everyone who should keep reading.`);
+      useUi
+        .getState()
+        .toast(`New read link made; ${r.records} records sealed again. Send it to everyone who should keep reading.${r.devices ? ` ${r.devices}` : ''}`);
       setStep('closed');
     } catch (e) {
       setError(messageOf(e));

@@ -11,7 +11,7 @@ import { fileKind, formatSize, phoneUrls, userFiles } from '../lib/files';
 import { formatCount } from '../lib/time';
 import { useFiles } from '../stores/files';
 import { useUi } from '../stores/ui';
-import { fileUrl } from './FileDialogs';
+import { fileUrl, webBase } from './FileDialogs';
 import { UploadStatus, useFolderFlow } from './StreamFiles';
 
 /** The Electron window allows no frames at all (main/protocol.ts): there the site opens outside. */
@@ -29,7 +29,7 @@ export function SitePanel({ s }: { s: StreamDetails }) {
   const files = userFiles(s.files);
   const pages = files.filter((f) => fileKind(f) === 'html');
   const size = files.reduce((n, f) => n + f.size, 0);
-  const site = fileUrl(s.localUrl, '');
+  const site = fileUrl(webBase(s), '');
   const phones = phoneUrls(s.webUrls);
   const name = s.name || 'This stream';
 
@@ -48,8 +48,8 @@ export function SitePanel({ s }: { s: StreamDetails }) {
         </div>
       </div>
       <div className="site-actions">
-        {s.localUrl ? (
-          <a className="button button-primary" href={s.localUrl} target="_blank" rel="noopener noreferrer">
+        {webBase(s) ? (
+          <a className="button button-primary" href={webBase(s)!} target="_blank" rel="noopener noreferrer">
             <Icon name="external" size={16} /> Open site
           </a>
         ) : null}

@@ -15,7 +15,7 @@ import { absoluteTime, formatCount, relativeTime } from '../lib/time';
 import { messageOf } from '../stores/errors';
 import { useFiles, type FolderPlan } from '../stores/files';
 import { useUi } from '../stores/ui';
-import { ConfirmUpdateDialog, fileUrl, RemoveFolderDialog, SiteRootDialog } from './FileDialogs';
+import { ConfirmUpdateDialog, fileUrl, RemoveFolderDialog, SiteRootDialog, webBase } from './FileDialogs';
 import '../styles/sites.css';
 
 type FileRow = StreamDetails['files'][number];
@@ -303,15 +303,17 @@ export function FilesTab({ s }: { s: StreamDetails }) {
     input.value = '';
     flow.start(picked, 'add');
   };
-  const row = (f: FileRow, within?: string) => (
-    <FileRowView key={f.path} f={f} publicKey={s.publicKey} owned={s.owned} localUrl={s.localUrl ?? null} within={within} />
-  );
+  const row = (f: FileRow, within?: string) => <FileRowView key={f.path} f={f} publicKey={s.publicKey} owned={s.owned} localUrl={webBase(s)} within={within} />;
 
   return (
     <section className={dropping ? 'files-panel dropping' : 'files-panel'} aria-label="Files">
       <div className="files-toolbar">
         <p className="files-summary">
-          {mine.length === 0 ? 'No files' : `${formatCount(mine.length)} ${mine.length === 1 ? 'file' : 'files'} · ${formatSize(total)}`}
+          {s.private === 'sealed'
+            ? ''
+            : mine.length === 0
+              ? 'No files'
+              : `${formatCount(mine.length)} ${mine.length === 1 ? 'file' : 'files'} · ${formatSize(total)}`}
         </p>
         {media > 0 ? (
           <label className="files-media-toggle">
@@ -351,7 +353,15 @@ export function FilesTab({ s }: { s: StreamDetails }) {
         ) : null}
       </div>
       <UploadStatus publicKey={s.publicKey} />
-      {shown.length === 0 ? (
+      {s.private === 'sealed' ? (
+        <div className="card files-empty files-sealed">
+          <EmptyState
+            icon="lock"
+            title="Files sealed: no read key"
+            text="This private stream’s files arrive here encrypted: this computer keeps and passes them on without reading them. Ask its owner for the read link (or its 64 words) to see them."
+          />
+        </div>
+      ) : shown.length === 0 ? (
         <div className="card files-empty">
           <EmptyState
             icon="folder"

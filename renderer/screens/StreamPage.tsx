@@ -20,6 +20,7 @@ import { SitePanel } from './SitePanel';
 import { userFiles } from '../lib/files';
 import { FollowState } from './FollowState';
 import { Lock } from '../components/Lock';
+import { webBase } from './FileDialogs';
 import { useTalk } from '../stores/talk';
 
 type Tab = 'posts' | 'files' | 'site';
@@ -128,8 +129,8 @@ export function StreamPage({ publicKey, tab: routeTab }: { publicKey: string; ta
               : 'Sealed: no read key. This computer carries and shares it encrypted, and cannot read it.'}
           </p>
         ) : null}
-        {hasSite && details?.localUrl ? (
-          <a className="profile-link" href={details.localUrl} target="_blank" rel="noopener noreferrer">
+        {hasSite && webBase(details) ? (
+          <a className="profile-link" href={webBase(details)!} target="_blank" rel="noopener noreferrer">
             <Icon name="globe" size={16} /> Website
           </a>
         ) : null}
