@@ -5,6 +5,7 @@
 // of the Devices card and the pairing dialog in light and dark, wide and narrow.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { assertAccessible, go, shoot, uiSuite, VIEWS } from './ui-harness.js';
 
 const ui = uiSuite();
@@ -81,6 +82,8 @@ test('pair a second computer by its code, post from it, see the post on the owne
     const q = desk.page;
     await q.getByRole('article').filter({ hasText: 'Written on the laptop' }).waitFor({ timeout: 30_000 });
     await q.getByRole('article').filter({ hasText: 'From the desktop' }).waitFor();
+    // a second device with a long right-to-left name, to see the list hold it
+    await a.call('addDevice', { publicKey: pk, device: randomBytes(32).toString('base64'), name: 'حاسوب المكتب في البيت '.repeat(9).trim() });
     // Remove, after one sentence saying what it means.
     await go(q, `#/stream/${encodeURIComponent(pk)}`);
     const card = q.getByRole('region', { name: 'Devices' });
@@ -98,7 +101,7 @@ test('pair a second computer by its code, post from it, see the post on the owne
     assert.deepEqual(desk.problems.errors, []);
   });
   const devices = await a.call('listDevices', { publicKey: pk });
-  assert.ok(devices.devices[0]!.removed);
+  assert.ok(devices.devices.find((d) => d.name === 'Laptop')!.removed);
   assert.ok(
     (await a.call('timeline', {})).some((t) => t.body === 'Written on the laptop'),
     'its earlier post stays',

@@ -29,7 +29,7 @@ const b64url = (b: Uint8Array): string => Buffer.from(b).toString('base64url');
 
 /** The code a new device shows (as text and QR): its key, the stream's, and its addresses. */
 export function pairingCode(device: Uint8Array, stream: Uint8Array, addresses: string[]): string {
-  const at = addresses.slice(0, MAX_CODE_ADDRESSES).map((a) => `&at=${encodeURIComponent(a)}`);
+  const at = addresses.slice(0, MAX_CODE_ADDRESSES).map((a) => `&at=${encodeURIComponent(a).replace(/%3A/g, ':')}`);
   return `${CODE_SCHEME}${b64url(device)}?stream=${b64url(stream)}${at.join('')}`;
 }
 
