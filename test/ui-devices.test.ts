@@ -22,7 +22,10 @@ test('pair a second computer by its code, post from it, see the post on the owne
 
   await ui.withApp(b.url, async (laptop) => {
     const p = laptop.page;
-    await p.getByRole('button', { name: 'Write it from this computer too' }).click();
+    const start = p.getByRole('button', { name: 'Write it from this computer too' });
+    await start.scrollIntoViewIfNeeded();
+    await shoot(p, 'devices-first-run-light-wide');
+    await start.click();
     const dialog = p.getByRole('dialog', { name: 'Use a stream of yours here too' });
     // a wrong key says so, in the dialog
     await dialog.getByLabel('Stream key or link').fill('not a key');
