@@ -14,6 +14,7 @@ import { WordGrid } from '../components/KeyBackupFlow';
 import { useDevices } from '../stores/devices';
 import { messageOf } from '../stores/errors';
 import { useUi } from '../stores/ui';
+import { httpAddress } from '../lib/address';
 
 /** How often a device waiting to be added fetches the stream to see whether it is. */
 const CHECK_MS = 3000;
@@ -270,7 +271,7 @@ export function JoinDeviceDialog() {
   const join = async () => {
     if (!key.trim() || busy) return;
     try {
-      const address = url.trim() && !/^[a-z][a-z0-9+.-]*:\/\//i.test(url.trim()) ? `http://${url.trim()}` : url.trim();
+      const address = httpAddress(url);
       await useDevices.getState().join(key.trim(), address || undefined, name.trim() || undefined);
     } catch {
       /* the store keeps the error (this dialog may have been remounted meanwhile) */

@@ -22,6 +22,7 @@ import { useSubmit } from '../lib/useSubmit';
 import { deleteWithUndo } from '../stores/deletes';
 import { Lock, PrivateSwitch } from '../components/Lock';
 import { JoinDeviceDialog } from './Devices';
+import { httpAddress } from '../lib/address';
 
 /** A private stream's read link (drayer:<key>#r=<read key>) or its 64 read words: the follow reads what it fetches. */
 export function readLinkIn(text: string): boolean {
@@ -55,8 +56,7 @@ function FollowDialog({ initialKey }: { initialKey?: string }) {
     setBusy(true);
     setError(null);
     try {
-      // "192.168.1.20:15723" is how people (and Share) write an address: it means http.
-      const address = url.trim() && !/^[a-z][a-z0-9+.-]*:\/\//i.test(url.trim()) ? `http://${url.trim()}` : url.trim();
+      const address = httpAddress(url);
       const s = await useStreams.getState().follow({ key: key.trim(), url: address || undefined, ...scopeRequest(scope) });
       const last = useSync.getState().progress[s.publicKey];
       const name = s.name || 'the stream';
