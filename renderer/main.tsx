@@ -7,6 +7,7 @@ import './styles/follow.css';
 import './styles/posts.css';
 import './styles/emoji.css';
 import './styles/calm.css';
+import './styles/devices.css';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './App';

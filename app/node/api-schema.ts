@@ -113,6 +113,10 @@ export const API_SCHEMAS = {
   openStreamFile: z.strictObject({ path: localPath, importOriginal: z.boolean().optional() }),
   exportStream: z.strictObject({ publicKey, path: localPath }),
   verifyStream: z.strictObject({ publicKey }),
+  listDevices: z.strictObject({ publicKey }),
+  addDevice: z.strictObject({ publicKey, device: keyOrLink, name: z.string().max(200).optional() }),
+  removeDevice: z.strictObject({ publicKey, device: keyOrLink }),
+  joinAsDevice: z.strictObject({ key: keyOrLink, url: url.optional(), name: z.string().max(200).optional() }),
 } satisfies Partial<Record<Method, z.ZodType>>;
 
 // Compile-time: each schema takes exactly the fields DrayerRequests names, of the same types

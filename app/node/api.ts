@@ -40,6 +40,36 @@ export interface StreamSummary {
   avatar?: string;
   /** a private stream (DESIGN §8): `reader` where its read key is here, `sealed` where not (a blind mirror) */
   private?: 'reader' | 'sealed';
+  /** this copy is a device of someone's stream (DESIGN §9, joinAsDevice): waiting to be added, added (it posts), or removed */
+  device?: 'waiting' | 'listed' | 'removed';
+}
+
+/** One device a stream lists (DESIGN §9); times in µs. */
+export interface DeviceView {
+  key: string;
+  name: string;
+  added: number;
+  /** removed: its records after this time are refused everywhere */
+  removed?: number;
+  /** this copy is that device */
+  thisDevice?: boolean;
+}
+
+/** What a new device shows so the owner can add it: its key, as words, and the code (text and QR) that also says where it is. */
+export interface PairingCode {
+  key: string;
+  words: string[];
+  code: string;
+}
+
+export interface DevicesView {
+  devices: DeviceView[];
+  /** this copy's own device key, when it is a device of the stream, and whether it is added yet */
+  mine?: PairingCode & { state: 'waiting' | 'listed' | 'removed' };
+}
+
+export interface JoinedDevice extends PairingCode {
+  stream: StreamSummary;
 }
 
 export interface StreamDetails extends StreamSummary {
@@ -345,6 +375,14 @@ export interface DrayerRequests {
   exportStream: [{ publicKey: string; path: string }, { path: string; records: number; bytes: number }];
   /** check every signature, value and chain link of a stream */
   verifyStream: [{ publicKey: string }, VerifyReportView];
+  /** the devices a stream lists, and this copy's own device key when it is one (DESIGN §9) */
+  listDevices: [{ publicKey: string }, DevicesView];
+  /** list a device (its pairing code, key or words) in a stream of yours; its posts join the stream, and the addresses in its code become sources */
+  addDevice: [{ publicKey: string; device: string; name?: string }, DevicesView];
+  /** end a device: its later records are refused everywhere, its earlier ones stay */
+  removeDevice: [{ publicKey: string; device: string }, DevicesView];
+  /** on a new device: an empty copy of stream `key` with a key pair of its own, fetched now; answers the code to add it by */
+  joinAsDevice: [{ key: string; url?: string; name?: string }, JoinedDevice];
 }
 
 export interface DrayerEvents {
@@ -436,6 +474,10 @@ export const METHODS: readonly Method[] = [
   'exportStream',
   'verifyStream',
   'rotateReadKey',
+  'listDevices',
+  'addDevice',
+  'removeDevice',
+  'joinAsDevice',
 ];
 
 /** Bytes `readFile` returns at most per call. */

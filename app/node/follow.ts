@@ -88,7 +88,8 @@ export function takeInOwned(n: NodeState, s: Stream, file: string, name: string,
 }
 
 /** follow: a copy of someone's stream, fetched now (latest: only the N newest records; metaOnly: without values). */
-export async function follow(n: NodeState, a: Arg<'follow'>): Promise<StreamSummary> {
+/** `beforeCreate`: given the copy's path before it is made (joinAsDevice puts the device key beside it there). */
+export async function follow(n: NodeState, a: Arg<'follow'>, beforeCreate?: (file: string) => void): Promise<StreamSummary> {
   const { key, url, latest, metaOnly, hold } = a;
   const { pk, source, readKey: readKeyBytes } = parseFollowTarget(key);
   const readKey = readKeyBytes ? await ReadKey.from(readKeyBytes) : null;
@@ -114,6 +115,7 @@ export async function follow(n: NodeState, a: Arg<'follow'>): Promise<StreamSumm
   }
   const file = uniqueFile(n, `follow-${Buffer.from(pk).toString('base64url').slice(0, 10)}`);
   n.dataDirWatcher?.expect(file); // taken in below, not by a scan
+  beforeCreate?.(path.join(n.dataDir, file));
   const s = Stream.create(path.join(n.dataDir, file), { followKey: pk, minId, metaOnly, latest });
   // Recorded in the file too, as `drayer clone` does, so the file alone says where to sync it from.
   if (from) s.setMeta('sources', JSON.stringify([peerId(from)]));

@@ -8,6 +8,16 @@ import { splitExcerpt } from './timeline-text.js';
 import { SEALED_TYPE } from '../core/private.js';
 import { REACTION_TYPE } from '../store/talk.js';
 import { openFeedRow, readerOf, SEALED_ROW_EXTRA } from './private-streams.js';
+import { ID_RANGE } from '../core/siblings.js';
+
+/**
+ * Where a record's signed ID gap starts: after `prev`, but never below its own chain's range (a
+ * device's chain has ids of its own, siblings.ts idRangeOf), so a device's first record, whose gap
+ * reaches down from its range, drops nothing of the owner's chain.
+ */
+export function gapFloor(r: { id: number; prev: number }): number {
+  return r.id >= ID_RANGE ? Math.max(r.prev, Math.floor(r.id / ID_RANGE) * ID_RANGE - 1) : r.prev;
+}
 
 // what library.ts counts a stream's posts with (a private stream's opened where its read key is here)
 export { livePosts } from './private-streams.js';

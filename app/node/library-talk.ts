@@ -8,7 +8,7 @@ import type { Stream } from '../store/store.js';
 import { isPostType, POST_TYPE } from '../store/posts.js';
 import { decodeLinks, decodeReaction, REACTION_TYPE } from '../store/talk.js';
 import { readerOf } from './private-streams.js';
-import type { FeedRow, TimelineRow } from './library-schema.js';
+import { gapFloor, type FeedRow, type TimelineRow } from './library-schema.js';
 
 /** Replies a thread lists at most (its newest are kept past this; a thread of thousands stays one query). */
 export const THREAD_MAX = 5000;
@@ -82,7 +82,7 @@ export class TalkIndex {
 
   /** A feed row being indexed (its value read when it is a post or a reaction, library-schema.ts feedStatement). */
   row(pk: string, r: FeedRow): void {
-    if (r.id - r.prev > 1) this.st.reactDropGap.run(pk, r.prev, r.id); // the record's signed ID gap: nothing lives in it
+    if (r.id - gapFloor(r) > 1) this.st.reactDropGap.run(pk, gapFloor(r), r.id); // the record's signed ID gap: nothing lives in it
     if (isPostType(r.type) && r.hash) this.version(pk, r, r.hash);
     if (r.type === POST_TYPE) {
       const reply = decodeLinks(r.val).reply;

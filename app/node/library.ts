@@ -31,6 +31,7 @@ import {
   type TimelineEntry,
   type TimelineRow,
   frozenEntry,
+  gapFloor,
   toEntry,
   toTimeline,
 } from './library-schema.js';
@@ -332,7 +333,7 @@ export class Library {
   private writeRows(pk: string, rows: FeedRow[]): number {
     let dropped = 0;
     for (const r of rows) {
-      if (r.id - r.prev > 1) dropped += this.st.postsDropGap.run(pk, r.prev, r.id).changes;
+      if (r.id - gapFloor(r) > 1) dropped += this.st.postsDropGap.run(pk, gapFloor(r), r.id).changes;
       this.talk.row(pk, r); // its ID gap too
       if (!isPostType(r.type)) continue;
       const p = decodePostOf(r.type, r.key, r.val && r.val.length <= MAX_POST_VAL ? r.val : null);

@@ -4,6 +4,7 @@ import { openView } from '../store/private-view.js';
 import { privacyOf, readerOf } from './private-streams.js';
 import { createPrivate, privateInfo, privatePost } from './private-writes.js';
 import { rotateAccess } from './private-rotate.js';
+import { addDevice, joinAsDevice, listDevices, removeDevice } from './devices.js';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { encode } from '@msgpack/msgpack';
@@ -369,6 +370,10 @@ export function apiMethods(n: NodeState): Handlers {
       const r = exportStream(s, out);
       return { path: out, ...r };
     },
+    listDevices: ({ publicKey }) => listDevices(n, publicKey),
+    addDevice: (a) => addDevice(n, a),
+    removeDevice: (a) => removeDevice(n, a),
+    joinAsDevice: (a) => joinAsDevice(n, a),
     verifyStream: async ({ publicKey }) => {
       const s = streamOf(n, publicKey);
       let report: VerifyReportView;

@@ -5,6 +5,7 @@
 // peer; cursors kept in library.db only for peers that proved themselves, and written only when
 // they move.
 import type { SyncReport } from './api.js';
+import { pullsAnything } from './device-state.js';
 import { SYNC_INTERVAL_MAX_S, SYNC_INTERVAL_MIN_S } from './api.js';
 import { peerId } from '../core/peer.js';
 import { formatKey } from '../core/keys.js';
@@ -266,7 +267,7 @@ function planOf(n: NodeState, s: Stream, only: string | undefined, kind: PullKin
 
 async function runSyncNow(n: NodeState, pk: string, only: string | undefined, force: boolean, kind: PullKind, signal: AbortSignal): Promise<SyncReport[]> {
   const s = streamOf(n, pk);
-  if (s.writable && !only) return [];
+  if (!pullsAnything(s) && !only) return [];
   if (!force && heldBack(n, pk)) return [];
   // The mode is read as the pull starts (a pull waiting for its slot may find sync paused).
   if (syncModeOf(n) === 'paused') {
@@ -417,7 +418,7 @@ function cursorsFor(n: NodeState, proven: () => boolean, held: () => boolean): C
 export function pullOnAnnouncement(n: NodeState, hint: PullHint): void {
   const pk = formatKey(hint.publicKey);
   const s = n.streams.get(pk);
-  if (n.stopped || !s || s.writable || (hint.mod <= tipOf(n, pk, s) && !hint.patch)) return;
+  if (n.stopped || !s || !pullsAnything(s) || (hint.mod <= tipOf(n, pk, s) && !hint.patch)) return;
   const mode = syncModeOf(n);
   if (mode === 'paused' || (mode === 'lan' && !isLanHost(hint.address))) return;
   if (!Number.isInteger(hint.port) || hint.port <= 0 || hint.port > 65535) return;
@@ -450,7 +451,7 @@ export function recordAnnounced(n: NodeState, x: { record: DrayerRecord; address
   const r = x.record;
   const pk = formatKey(r.chain);
   const s = n.streams.get(pk);
-  if (n.stopped || !s || s.writable) return;
+  if (n.stopped || !s || !pullsAnything(s)) return;
   const mode = syncModeOf(n);
   if (mode === 'paused' || (mode === 'lan' && !isLanHost(x.address)) || heldBack(n, pk)) return;
   const held = s.getById(r.id);
@@ -493,7 +494,7 @@ export function drainHints(n: NodeState): void {
   const busy = new Set([...syncing.keys()].map((k) => k.slice(0, k.indexOf(' '))));
   for (const [pk, waiting] of hints) {
     const s = n.streams.get(pk);
-    if (!s || s.writable || mode === 'paused') {
+    if (!s || !pullsAnything(s) || mode === 'paused') {
       hints.delete(pk);
       continue;
     }
@@ -578,7 +579,7 @@ export async function syncRound(n: NodeState): Promise<void> {
   if (n.stopped) return;
   const holders = lanHolders(n); // what discovery heard, read once a round
   for (const [pk, s] of n.streams) {
-    if (s.writable || n.stopped) continue;
+    if (!pullsAnything(s) || n.stopped) continue;
     // found for the next round (a lookup may take seconds; the round does not wait for it)
     if (n.dht) void lookupOnDht(n, pk).catch(() => {});
     if (roundPlan(n, s, holders.get(pk) ?? [], Date.now()).length === 0) continue; // nothing to ask: no pull at all

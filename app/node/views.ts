@@ -12,6 +12,7 @@ import type { PartialFilter } from '../store/chains.js';
 import type { Stream, StreamInfo } from '../store/store.js';
 import { isCompatible } from '../store/posts.js';
 import { lastSyncOf } from './sync-report.js';
+import { deviceState } from './device-state.js';
 import { entryOf, servedStream, settingsOf, streamOf, type NodeState } from './state.js';
 
 interface FilePart {
@@ -75,6 +76,7 @@ export function summary(n: NodeState, pk: string, e = entryOf(n, pk), settings?:
   // a private stream's own drayer/info is sealed: its reader's opened one names it here
   const info: StreamInfo = look?.private === 'reader' ? { ...stored, name: look.name, about: look.about, avatar: look.avatar } : stored;
   const serveFollowed = (settings ?? settingsOf(n)).serveFollowed;
+  const device = deviceState(s);
   return {
     publicKey: pk,
     // a stream without a name record (the original Drayer's) shows by words of its key
@@ -95,6 +97,7 @@ export function summary(n: NodeState, pk: string, e = entryOf(n, pk), settings?:
     sources: Array.isArray(e.settings.sources) ? e.settings.sources.filter((x): x is string => typeof x === 'string') : sources,
     ...(avatarPath(info.avatar) ? { avatar: avatarPath(info.avatar) } : {}),
     ...(look ? { private: look.private } : {}),
+    ...(device ? { device } : {}),
   };
 }
 

@@ -21,6 +21,8 @@ import { KeyDialogs } from './KeyDialogs';
 import { useSubmit } from '../lib/useSubmit';
 import { deleteWithUndo } from '../stores/deletes';
 import { AnnounceSwitch, Lock, PrivateSwitch } from '../components/Lock';
+import { JoinDeviceDialog } from './Devices';
+import { httpAddress } from '../lib/address';
 
 /** A private stream's read link (drayer:<key>#r=<read key>) or its 64 read words: the follow reads what it fetches. */
 export function readLinkIn(text: string): boolean {
@@ -29,7 +31,7 @@ export function readLinkIn(text: string): boolean {
 }
 
 function FollowDialog({ initialKey }: { initialKey?: string }) {
-  const { closeDialog, navigate, toast } = useUi();
+  const { closeDialog, navigate, toast, openDialog } = useUi();
   const [key, setKey] = useState(initialKey ?? '');
   const [url, setUrl] = useState('');
   const [scope, setScope] = useState<FollowScope>({ kind: 'all' });
@@ -54,8 +56,7 @@ function FollowDialog({ initialKey }: { initialKey?: string }) {
     setBusy(true);
     setError(null);
     try {
-      // "192.168.1.20:15723" is how people (and Share) write an address: it means http.
-      const address = url.trim() && !/^[a-z][a-z0-9+.-]*:\/\//i.test(url.trim()) ? `http://${url.trim()}` : url.trim();
+      const address = httpAddress(url);
       const s = await useStreams.getState().follow({ key: key.trim(), url: address || undefined, ...scopeRequest(scope) });
       const last = useSync.getState().progress[s.publicKey];
       const name = s.name || 'the stream';
@@ -153,6 +154,14 @@ function FollowDialog({ initialKey }: { initialKey?: string }) {
           <span className="field-hint">Where to fetch it from, if it is not nearby or on a known server.</span>
         </label>
         <ScopePicker scope={scope} onChange={setScope} />
+        {busy ? null : (
+          <p className="follow-device">
+            Your own stream, to write from this computer too?{' '}
+            <button type="button" className="link-button" onClick={() => openDialog({ kind: 'joinDevice' })}>
+              Use a stream of yours here too
+            </button>
+          </p>
+        )}
         {busy ? (
           <div className="follow-progress" role="status" aria-live="polite">
             {p ? (
@@ -384,6 +393,8 @@ export function Dialogs() {
       return <ProfileDialog publicKey={d.publicKey} />;
     case 'newStream':
       return <ProfileDialog />;
+    case 'joinDevice':
+      return <JoinDeviceDialog />;
     case 'share':
       return <ShareDialog publicKey={d.publicKey} />;
     case 'deleteFile':

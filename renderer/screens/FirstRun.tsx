@@ -178,6 +178,11 @@ export function FirstRun({ onDone }: { onDone: () => void }) {
               Open a stream file
             </button>
           </span>
+          <span className="welcome-alt-links">
+            <button type="button" className="link-button" onClick={() => openDialog({ kind: 'joinDevice' })}>
+              Write it from this computer too
+            </button>
+          </span>
         </div>
       </div>
     </main>

@@ -3,7 +3,7 @@ import { useState } from 'react';
 import { Avatar } from '../components/Avatar';
 import { Icon } from '../components/Icon';
 import { PostEditor } from '../components/PostEditor';
-import { selectMine, useStreams } from '../stores/streams';
+import { selectMine, selectWritable, useStreams } from '../stores/streams';
 import { useTimeline } from '../stores/timeline';
 import { attachTo } from '../stores/files';
 import { useShallow } from 'zustand/react/shallow';
@@ -19,7 +19,7 @@ function shortName(name: string): string {
 }
 
 function Composer() {
-  const mine = useStreams(useShallow(selectMine));
+  const mine = useStreams(useShallow(selectWritable));
   const [pk, setPk] = useState<string | null>(null);
   const current = mine.find((s) => s.publicKey === pk) ?? mine[0];
   if (!current) {

@@ -22,6 +22,7 @@ import { FollowState } from './FollowState';
 import { Lock } from '../components/Lock';
 import { webBase } from './FileDialogs';
 import { useTalk } from '../stores/talk';
+import { DevicesCard } from './Devices';
 
 type Tab = 'posts' | 'files' | 'site';
 
@@ -138,6 +139,7 @@ export function StreamPage({ publicKey, tab: routeTab }: { publicKey: string; ta
       </section>
       {loadError ? <ErrorBanner text={loadError.text} onRetry={reload} /> : null}
       <FollowState s={s} name={name} />
+      <DevicesCard s={s} />
       {details ? <StreamToolsCard d={details} /> : null}
       <StreamTabs
         tab={tab}

@@ -159,6 +159,8 @@ export const useStreams = create<StreamsState>()((set, get) => ({
 }));
 
 export const selectMine = (s: StreamsState): StreamSummary[] => s.keys.map((k) => s.byKey[k]!).filter((x) => x.owned);
+/** Streams this computer posts to: yours, and those it is an added device of (DESIGN §9). */
+export const selectWritable = (s: StreamsState): StreamSummary[] => s.keys.map((k) => s.byKey[k]!).filter((x) => x.owned || x.device === 'listed');
 export const selectFollowed = (s: StreamsState): StreamSummary[] => s.keys.map((k) => s.byKey[k]!).filter((x) => !x.owned);
 
 /** The name to show for a stream: its own, else the one Nearby announced, else a placeholder. */

@@ -31,7 +31,8 @@ export type Dialog =
   | { kind: 'openFile' }
   | { kind: 'exportStream'; publicKey: string }
   | { kind: 'verify'; publicKey: string }
-  | { kind: 'keyVerify'; publicKey: string };
+  | { kind: 'keyVerify'; publicKey: string }
+  | { kind: 'joinDevice' };
 
 export interface Toast {
   id: number;
