@@ -190,7 +190,9 @@ test('a library.db of schema 4 is upgraded: replies and reactions its streams al
   lib.close();
   // back to schema 4, as the version before conversations left it: every post indexed, no replies table
   const db = new Database(path.join(d, 'library.db'));
-  db.exec(`DROP TRIGGER timeline_replies_delete; DROP TABLE replies; DROP TABLE reactions; PRAGMA user_version = 4;`);
+  db.exec(
+    `DROP TRIGGER timeline_replies_delete; DROP TABLE replies; DROP TABLE reactions; DROP TRIGGER timeline_talk_links_delete; DROP TABLE talk_links; PRAGMA user_version = 4;`,
+  );
   db.close();
   lib = Library.open(d);
   lib.indexStream(a); // what the node does for each stream at start

@@ -13,6 +13,7 @@ import { toTimeline } from './library-schema.js';
 import { WHO_MAX } from './library-talk.js';
 import { readerOf } from './private-streams.js';
 import { sealedWrite } from './private-writes.js';
+import { withTalkLinks } from './talk-links.js';
 import { named } from './reading.js';
 import { streamOf, writableOf, type NodeState } from './state.js';
 
@@ -66,9 +67,9 @@ export function react(n: NodeState, a: { publicKey: string; streamKey: string; k
 export function around<T extends { streamKey: string; key: string; id: number }>(
   n: NodeState,
   posts: T[],
-): (T & Pick<TimelineItem, 'replyTo' | 'replies' | 'reactions'>)[] {
+): (T & Pick<TimelineItem, 'replyTo' | 'replies' | 'reactions' | 'reshare' | 'mentions'>)[] {
   const { links, counts, reactions } = n.library.talk.around(posts);
-  if (links.length === 0 && counts.length === 0 && reactions.length === 0) return posts;
+  if (links.length === 0 && counts.length === 0 && reactions.length === 0) return withTalkLinks(n, posts);
   const at = (pk: string, x: string | number) => `${pk}\n${x}`;
   const link = new Map(links.map((l) => [at(l.stream_pk, l.id), l]));
   const count = new Map(counts.map((c) => [at(c.to_pk, c.to_key), c.n]));
@@ -82,7 +83,7 @@ export function around<T extends { streamKey: string; key: string; id: number }>
     c.count++;
     if (c.by.length < WHO_MAX) c.by.push({ streamKey: x.stream_pk, name: streamName(x.name, parseKey(x.stream_pk)) });
   }
-  return posts.map((p) => {
+  return withTalkLinks(n, posts).map((p) => {
     const l = link.get(at(p.streamKey, p.id));
     const per = reacts.get(at(p.streamKey, p.key));
     const replies = count.get(at(p.streamKey, p.key));
