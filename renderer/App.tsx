@@ -11,6 +11,7 @@ import { Dialogs } from './screens/Dialogs';
 import { FirstRun } from './screens/FirstRun';
 import { Home } from './screens/Home';
 import { Nearby } from './screens/Nearby';
+import { TalkNotes } from './screens/TalkNotes';
 import { RightRail } from './screens/RightRail';
 import { SkeletonCards } from './components/States';
 import { reloadAll } from './stores/events';
@@ -188,6 +189,9 @@ export function App() {
       break;
     case 'nearby':
       screen = <Nearby />;
+      break;
+    case 'talk':
+      screen = <TalkNotes />;
       break;
     case 'settings':
       screen = <Settings />;
