@@ -149,7 +149,7 @@ for (const v of VIEWS) {
       await page.getByRole('heading', { name: 'Mentions & replies' }).waitFor();
       const why = page.locator('.talk-note-why');
       await until(page, `document.querySelectorAll('.talk-note-why').length === 3`);
-      const lines = (await why.allInnerTexts()).map((t) => t.replace(BO, 'BO').trim());
+      const lines = (await why.allInnerTexts()).map((t) => t.replace(/\s+/g, ' ').replace(BO, 'BO').trim());
       assert.deepEqual(lines, ['BO replied to your post', 'BO re-shared your post', 'BO mentioned you']);
       await page.evaluate('window.scrollTo(0, 0)');
       await shoot(page, `talk-notes-${v.id}`);

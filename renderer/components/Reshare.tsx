@@ -101,9 +101,10 @@ export function ResharedBy({ item }: { item: TimelineItem }) {
   return (
     <p className="post-replying post-reshared">
       <Icon name="repost" size={14} />
-      <span>
-        <bdi>{item.streamName || 'Unnamed stream'}</bdi> re-shared
-      </span>
+      <bdi className="post-reshared-name" title={item.streamName}>
+        {item.streamName || 'Unnamed stream'}
+      </bdi>
+      <span>re-shared</span>
     </p>
   );
 }
@@ -129,8 +130,10 @@ export function ReshareEmbed({ item }: { item: TimelineItem }) {
       live = false;
     };
   }, [to.post, to.streamKey, to.key, to.streamName, held, records]);
+  // a stream not held here may be announced nearby under its own name (the re-share names only its key)
+  const nearName = useStreams((s) => s.nearby.find((n) => n.publicKey === to.streamKey)?.name);
   const post = to.post ?? fetched;
-  const name = post?.streamName || to.streamName;
+  const name = post?.streamName || nearName || to.streamName;
   const open = (e: React.MouseEvent) => {
     e.preventDefault();
     navigate({ name: 'post', publicKey: to.streamKey, key: to.key });

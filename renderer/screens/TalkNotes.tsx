@@ -68,9 +68,10 @@ export function TalkNotes() {
                 }}
               >
                 <Icon name={why.icon} size={14} />
-                <span>
-                  <bdi className="talk-note-name">{n.streamName || 'Unnamed stream'}</bdi> {why.text}
-                </span>
+                <bdi className="talk-note-name" title={n.streamName}>
+                  {n.streamName || 'Unnamed stream'}
+                </bdi>
+                <span>{why.text}</span>
               </a>
               <PostCard
                 item={n}
