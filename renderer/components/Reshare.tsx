@@ -194,8 +194,8 @@ function FollowOriginal({ item, name }: { item: TimelineItem; name: string }) {
     const url = (near && nearbyUrl(near)) || st.byKey[item.streamKey]?.sources[0];
     setBusy(true);
     try {
-      await st.follow({ key: to.streamKey, ...(url ? { url } : {}) });
-      toast(`Following ${name}`);
+      const followed = await st.follow({ key: to.streamKey, ...(url ? { url } : {}) });
+      toast(`Following ${followed.name || name}`);
     } catch (e) {
       toast(`${name} could not be followed: ${messageOf(e)}`, 'error');
     } finally {
