@@ -46,6 +46,12 @@ test('mention: type @, pick with the keyboard, post; the link opens the stream, 
     assert.equal(await options.count(), 1);
     assert.match(await options.first().innerText(), /نور الهدى\s+Following/);
     await shoot(page, 'talk-mention-picker-light-wide');
+    // narrow and dark: the list fits under the text
+    await page.setViewportSize({ width: 400, height: 860 });
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await shoot(page, 'talk-mention-picker-dark-narrow');
+    await page.setViewportSize({ width: 1280, height: 800 });
+    await page.emulateMedia({ colorScheme: 'light' });
     // Escape closes the list and keeps the text; typing again opens it; Enter picks
     await box.press('Escape');
     await list.waitFor({ state: 'detached' });
