@@ -177,7 +177,7 @@ test('replies and reactions across two nodes: thread, nesting, counts, an edited
   }
 });
 
-test('a library.db of schema 4 is upgraded: replies and reactions its streams already hold are found', async () => {
+test('a library.db of schema 4 is upgraded: replies, reactions and mentions its streams already hold are found', async () => {
   const { default: Database } = await import('better-sqlite3');
   const d = tmpDir();
   let lib = Library.open(d);
@@ -186,6 +186,7 @@ test('a library.db of schema 4 is upgraded: replies and reactions its streams al
   const root = a.get(POST_TYPE, addPost(a, { title: 'Root', body: 'r' }).key)!;
   a.put(POST_TYPE, 'r1', encodeLinkedPost({ title: '', body: 'one' }, { reply: replyTo(b64(a), root) }));
   setReaction(a, { stream: b64(a), post: root.key }, '😮');
+  const m = a.put(POST_TYPE, 'm', encodeLinkedPost({ title: '', body: `hi [@A](drayer:${Buffer.from(a.publicKey).toString('base64url')})` }, {}));
   lib.indexStream(a);
   lib.close();
   // back to schema 4, as the version before conversations left it: every post indexed, no replies table
@@ -203,6 +204,11 @@ test('a library.db of schema 4 is upgraded: replies and reactions its streams al
   assert.deepEqual(
     lib.talk.around([{ streamKey: b64(a), id: root.id, key: root.key }]).reactions.map((x) => x.emoji),
     ['😮'],
+  );
+  // and mentions (migration 6)
+  assert.deepEqual(
+    lib.talk.links([{ streamKey: b64(a), id: m.id }]).links.map((l) => [l.kind, l.to_pk]),
+    [['mention', b64(a)]],
   );
   a.close();
   lib.close();
