@@ -94,11 +94,11 @@ module.exports = {
       name: 'renderer-imports',
       severity: 'error',
       comment:
-        'renderer/ may import only app/node/api.ts (types), app/node/boot-calls.ts (the calls GET /api/boot answers) and app/core/{text,units,site,shapes,errors}.ts of the engine; call anything else through the DrayerApi.',
+        'renderer/ may import only app/node/api.ts (types), app/node/boot-calls.ts (the calls GET /api/boot answers) and app/core/{text,units,site,shapes,errors,mentions}.ts of the engine; call anything else through the DrayerApi.',
       from: { path: '^renderer/' },
       to: {
         path: '^(app|main|test|bench|scripts)/',
-        pathNot: '^app/(node/(api|boot-calls)|core/(text|units|site|shapes|errors))\\.ts$',
+        pathNot: '^app/(node/(api|boot-calls)|core/(text|units|site|shapes|errors|mentions))\\.ts$',
       },
     },
   ],

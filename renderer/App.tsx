@@ -24,10 +24,12 @@ const loadStreamPage = () => import('./screens/StreamPage');
 const loadPostView = () => import('./screens/PostView');
 const loadSearch = () => import('./screens/Search');
 const loadSettings = () => import('./screens/Settings');
+const loadTalkNotes = () => import('./screens/TalkNotes');
 const StreamPage = lazy(() => loadStreamPage().then((m) => ({ default: m.StreamPage })));
 const PostView = lazy(() => loadPostView().then((m) => ({ default: m.PostView })));
 const Search = lazy(() => loadSearch().then((m) => ({ default: m.Search })));
 const Settings = lazy(() => loadSettings().then((m) => ({ default: m.Settings })));
+const TalkNotes = lazy(() => loadTalkNotes().then((m) => ({ default: m.TalkNotes })));
 
 /** A dialog that failed to render: closed, and said so. */
 function DialogError() {
@@ -132,7 +134,9 @@ export function App() {
   useEffect(() => {
     let idle = 0;
     const t = setTimeout(() => {
-      idle = requestIdleCallback(() => void Promise.all([loadStreamPage(), loadPostView(), loadSearch(), loadSettings()]).catch(() => {}), { timeout: 3000 });
+      idle = requestIdleCallback(() => void Promise.all([loadStreamPage(), loadPostView(), loadSearch(), loadSettings(), loadTalkNotes()]).catch(() => {}), {
+        timeout: 3000,
+      });
     }, 2000);
     return () => (clearTimeout(t), cancelIdleCallback(idle));
   }, []);
@@ -188,6 +192,9 @@ export function App() {
       break;
     case 'nearby':
       screen = <Nearby />;
+      break;
+    case 'talk':
+      screen = <TalkNotes />;
       break;
     case 'settings':
       screen = <Settings />;

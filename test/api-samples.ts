@@ -18,6 +18,7 @@ export const SAMPLES: Partial<Record<Method, unknown>> = {
   getPost: { publicKey: PK, key: 'k' },
   react: { publicKey: PK, streamKey: PK, key: 'k', emoji: '👍' },
   thread: { streamKey: PK, key: 'k' },
+  talkNotes: { limit: 50, before: 1 },
   follow: { key: PK, url: 'http://127.0.0.1:1', latest: 5, metaOnly: true },
   unfollow: { publicKey: PK, deleteData: true },
   syncNow: { publicKey: PK },

@@ -179,7 +179,7 @@ test('replies and reactions across two nodes: thread, nesting, counts, an edited
   }
 });
 
-test('a library.db of schema 4 is upgraded: replies and reactions its streams already hold are found', async () => {
+test('a library.db of schema 4 is upgraded: replies, reactions and mentions its streams already hold are found', async () => {
   const { default: Database } = await import('better-sqlite3');
   const d = tmpDir();
   let lib = Library.open(d);
@@ -188,11 +188,14 @@ test('a library.db of schema 4 is upgraded: replies and reactions its streams al
   const root = a.get(POST_TYPE, addPost(a, { title: 'Root', body: 'r' }).key)!;
   a.put(POST_TYPE, 'r1', encodeLinkedPost({ title: '', body: 'one' }, { reply: replyTo(b64(a), root) }));
   setReaction(a, { stream: b64(a), post: root.key }, '😮');
+  const m = a.put(POST_TYPE, 'm', encodeLinkedPost({ title: '', body: `hi [@A](drayer:${Buffer.from(a.publicKey).toString('base64url')})` }, {}));
   lib.indexStream(a);
   lib.close();
   // back to schema 4, as the version before conversations left it: every post indexed, no replies table
   const db = new Database(path.join(d, 'library.db'));
-  db.exec(`DROP TRIGGER timeline_replies_delete; DROP TABLE replies; DROP TABLE reactions; DROP TABLE post_versions; PRAGMA user_version = 4;`);
+  db.exec(
+    `DROP TRIGGER timeline_replies_delete; DROP TABLE replies; DROP TABLE reactions; DROP TABLE post_versions; DROP TRIGGER timeline_talk_links_delete; DROP TABLE talk_links; PRAGMA user_version = 4;`,
+  );
   db.close();
   lib = Library.open(d);
   lib.indexStream(a); // what the node does for each stream at start
@@ -203,6 +206,11 @@ test('a library.db of schema 4 is upgraded: replies and reactions its streams al
   assert.deepEqual(
     lib.talk.around([{ streamKey: b64(a), id: root.id, key: root.key }]).reactions.map((x) => x.emoji),
     ['😮'],
+  );
+  // and mentions (migration 6)
+  assert.deepEqual(
+    lib.talk.links([{ streamKey: b64(a), id: m.id }]).links.map((l) => [l.kind, l.to_pk]),
+    [['mention', b64(a)]],
   );
   a.close();
   lib.close();

@@ -177,7 +177,14 @@ export interface PostView {
   replies?: number;
   /** reactions to it, per emoji, in the order of REACTIONS */
   reactions?: ReactionCount[];
+  /** a re-share: the post it shares (`post`: that post as held here, without its own re-share) */
+  reshare?: { streamKey: string; key: string; streamName: string; post?: TimelineItem };
+  /** the streams its markdown mentions (drayer:<key> links), standard base64, at most 20 */
+  mentions?: string[];
 }
+
+/** A post in "Mentions & replies": why it is there (it answers, mentions or re-shares something of yours). */
+export type TalkNote = TimelineItem & { why: 'reply' | 'mention' | 'reshare' };
 
 /** One emoji's reactions to a post: how many, and who (at most 20 named; `count` counts all). */
 export interface ReactionCount {
@@ -307,12 +314,17 @@ export interface DrayerRequests {
   ];
   streamDetails: [{ publicKey: string }, StreamDetails];
   setStreamInfo: [{ publicKey: string; name?: string; about?: string }, StreamSummary];
-  /** `replyTo`: the post this one answers (any stream's; this computer must hold it) */
-  post: [{ publicKey: string; title: string; body: string; replyTo?: { streamKey: string; key: string } }, PostView];
+  /** `replyTo`: the post this one answers; `reshare`: the post it re-shares, the body its comment (any stream's; this computer must hold it) */
+  post: [
+    { publicKey: string; title: string; body: string; replyTo?: { streamKey: string; key: string }; reshare?: { streamKey: string; key: string } },
+    PostView,
+  ];
   /** react to a post as stream `publicKey` (yours), replacing its reaction to it; emoji null takes it back */
   react: [{ publicKey: string; streamKey: string; key: string; emoji: string | null }, ReactionCount[]];
   /** the thread a post belongs to: its root and every reply this computer holds */
   thread: [{ streamKey: string; key: string }, Thread];
+  /** replies to your posts, mentions of your streams and re-shares of your posts, by other streams, newest first (`before`: µs) */
+  talkNotes: [{ limit?: number; before?: number }, TalkNote[]];
   editPost: [{ publicKey: string; key: string; title: string; body: string }, PostView];
   deletePost: [{ publicKey: string; key: string }, boolean];
   listPosts: [{ publicKey: string; limit?: number; offset?: number }, PostView[]];
@@ -444,6 +456,7 @@ export const METHODS: readonly Method[] = [
   'getPost',
   'react',
   'thread',
+  'talkNotes',
   'follow',
   'unfollow',
   'syncNow',

@@ -112,6 +112,17 @@ export const MIGRATIONS: string[] = [
   `CREATE TABLE post_versions (
      stream_pk TEXT NOT NULL, key TEXT NOT NULL, hash BLOB NOT NULL, edited INTEGER NOT NULL,
      PRIMARY KEY (stream_pk, key)) WITHOUT ROWID;`,
+  // 7: mentions and re-shares (issue 21, library-talk.ts): the streams a post mentions and the post it
+  // re-shares, for "Mentions & replies" and notifications. They leave with their timeline row; every
+  // stream is read again once, so those already held are found.
+  `CREATE TABLE talk_links (
+     stream_pk TEXT NOT NULL, id INTEGER NOT NULL, kind TEXT NOT NULL, to_pk TEXT NOT NULL, to_key TEXT NOT NULL DEFAULT '',
+     PRIMARY KEY (stream_pk, id, kind, to_pk)) WITHOUT ROWID;
+   CREATE INDEX talk_links_to ON talk_links (to_pk, kind);
+   CREATE TRIGGER timeline_talk_links_delete AFTER DELETE ON timeline BEGIN
+     DELETE FROM talk_links WHERE stream_pk = old.stream_pk AND id = old.id;
+   END;
+   DELETE FROM index_state;`,
 ];
 
 export interface StreamSettings {

@@ -7,6 +7,8 @@ import type Database from 'better-sqlite3';
 import type { Stream } from '../store/store.js';
 import { isPostType, POST_TYPE } from '../store/posts.js';
 import { decodeLinks, decodeReaction, REACTION_TYPE } from '../store/talk.js';
+import { decodePost } from '../store/posts.js';
+import { mentionedKeys } from '../core/mentions.js';
 import { readerOf } from './private-streams.js';
 import { gapFloor, type FeedRow, type TimelineRow } from './library-schema.js';
 
@@ -26,6 +28,16 @@ export interface ReplyLink {
   to_hash: string;
   to_name: string | null;
 }
+export interface TalkLinkRow {
+  stream_pk: string;
+  id: number;
+  kind: 'mention' | 'reshare';
+  to_pk: string;
+  to_key: string;
+}
+export type NoteRow = TimelineRow & { why: 'reply' | 'mention' | 'reshare' };
+const MENTION = new TextEncoder().encode('drayer:');
+
 export interface ReactionRow {
   to_pk: string;
   to_key: string;
@@ -73,6 +85,21 @@ export class TalkIndex {
         `SELECT to_pk, to_key, count(*) AS n FROM replies
          WHERE (to_pk, to_key) IN (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?)) GROUP BY to_pk, to_key`,
       ),
+      talkDrop: db.prepare(`DELETE FROM talk_links WHERE stream_pk = ? AND id = ?`),
+      talkPut: db.prepare(`INSERT OR IGNORE INTO talk_links (stream_pk, id, kind, to_pk, to_key) VALUES (?, ?, ?, ?, ?)`),
+      talkLinks: db.prepare(
+        `SELECT stream_pk, id, kind, to_pk, to_key FROM talk_links
+         WHERE (stream_pk, id) IN (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?))`,
+      ),
+      // what others wrote about your streams: replies to your posts, mentions, re-shares (a post that is several counts once)
+      notes: db.prepare(
+        `SELECT t.stream_pk, coalesce(s.name, '') AS stream_name, t.key, t.id, t.ts, t.mod, t.title, t.body, max(w.why) AS why
+         FROM (SELECT r.stream_pk, r.id, 'reply' AS why FROM replies r JOIN streams o ON o.pk = r.to_pk AND o.owned = 1
+               UNION ALL SELECT l.stream_pk, l.id, l.kind FROM talk_links l JOIN streams o ON o.pk = l.to_pk AND o.owned = 1) w
+         JOIN timeline t ON t.stream_pk = w.stream_pk AND t.id = w.id LEFT JOIN streams s ON s.pk = t.stream_pk
+         WHERE coalesce(s.owned, 0) = 0 AND t.ts < ?
+         GROUP BY t.stream_pk, t.id ORDER BY t.ts DESC, t.stream_pk, t.id LIMIT ?`,
+      ),
       reactions: db.prepare(
         `SELECT x.to_pk, x.to_key, x.emoji, x.stream_pk, s.name FROM reactions x LEFT JOIN streams s ON s.pk = x.stream_pk
          WHERE (x.to_pk, x.to_key) IN (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?)) ORDER BY x.ts`,
@@ -85,9 +112,11 @@ export class TalkIndex {
     if (r.id - gapFloor(r) > 1) this.st.reactDropGap.run(pk, gapFloor(r), r.id); // the record's signed ID gap: nothing lives in it
     if (isPostType(r.type) && r.hash) this.version(pk, r, r.hash);
     if (r.type === POST_TYPE) {
-      const reply = decodeLinks(r.val).reply;
+      const links = decodeLinks(r.val);
+      const reply = links.reply;
       if (reply) this.st.linkPut.run(pk, r.id, reply.stream, reply.post, reply.hash, reply.root.stream, reply.root.post);
       else this.st.linkDrop.run(pk, r.id);
+      this.talkRow(pk, r, links.reshare);
     } else if (r.type === REACTION_TYPE) {
       const x = decodeReaction(r.key, r.val);
       if (!x) {
@@ -109,6 +138,39 @@ export class TalkIndex {
     const old = this.st.versionGet.get(pk, r.key) as { hash: Buffer; edited: number } | undefined;
     if (old && Buffer.compare(old.hash, hash) === 0) return;
     this.st.versionPut.run(pk, r.key, hash, old || r.mod > r.ts + EDIT_SLACK ? r.mod : 0);
+  }
+
+  /** A post's mentions and re-share (the body is parsed only when its value holds a drayer: link). */
+  private talkRow(pk: string, r: FeedRow, reshare: { stream: string; post: string } | undefined): void {
+    this.st.talkDrop.run(pk, r.id);
+    if (reshare) this.st.talkPut.run(pk, r.id, 'reshare', reshare.stream, reshare.post);
+    if (!r.val || Buffer.from(r.val.buffer, r.val.byteOffset, r.val.byteLength).indexOf(MENTION) < 0) return;
+    let body: string;
+    try {
+      body = decodePost(r.val).body;
+    } catch {
+      return; // not a post's shape: no mentions
+    }
+    for (const to of mentionedKeys(body)) this.st.talkPut.run(pk, r.id, 'mention', to, '');
+  }
+
+  /** Replies to, mentions of and re-shares of what the owned streams wrote, by the others, newest first. */
+  notes(limit: number, before: number): NoteRow[] {
+    return this.st.notes.all(before, limit) as NoteRow[];
+  }
+
+  /** The mentions and re-shares of these posts, and the timeline rows of the posts they re-share. */
+  links(posts: { streamKey: string; id: number }[]): { links: TalkLinkRow[]; shared: Map<string, TimelineRow> } {
+    const shared = new Map<string, TimelineRow>();
+    if (posts.length === 0) return { links: [], shared };
+    const links = this.st.talkLinks.all(JSON.stringify(posts.map((p) => [p.streamKey, p.id]))) as TalkLinkRow[];
+    for (const l of links) {
+      const k = `${l.to_pk}\n${l.to_key}`;
+      if (l.kind !== 'reshare' || shared.has(k)) continue;
+      const row = this.st.post.get(l.to_pk, l.to_key) as TimelineRow | undefined;
+      if (row) shared.set(k, row);
+    }
+    return { links, shared };
   }
 
   /** Records gone from the stream (a store removes them without a feed row). */

@@ -48,6 +48,7 @@ import { addNearby, ownAddresses } from './presence-mdns.js';
 import { named, streamPost, streamPosts, timeline } from './reading.js';
 import { cancelSync, syncStream } from './scheduler.js';
 import { around, postReply, react, thread } from './talk.js';
+import { postReshare, talkNotes } from './talk-links.js';
 import { heldBack } from './sync-report.js';
 import { DEFAULT_SETTINGS, entryOf, expandHome, pausedError, settingsOf, streamOf, syncModeOf, writableOf, type NodeState } from './state.js';
 import { avatarPath, details, entrySummary, summary } from './views.js';
@@ -127,8 +128,9 @@ export function apiMethods(n: NodeState): Handlers {
       return summary(n, formatKey(s.publicKey));
     },
     // Group commit: posts arriving together share a transaction; each answer waits for the disk.
-    post: async ({ publicKey, title, body, replyTo }) => {
+    post: async ({ publicKey, title, body, replyTo, reshare }) => {
       if (replyTo) return postReply(n, publicKey, title, body, replyTo);
+      if (reshare) return postReshare(n, publicKey, title, body, reshare);
       const s = streamOf(n, publicKey);
       const reader = readerOf(s); // a private stream's post is sealed (private-writes.ts)
       if (reader) return privatePost(n, s, reader, title, body);
@@ -167,6 +169,7 @@ export function apiMethods(n: NodeState): Handlers {
     },
     react: (a) => react(n, a),
     thread: ({ streamKey, key }) => thread(n, streamKey, key),
+    talkNotes: ({ limit, before }) => around(n, talkNotes(n, limit, before)),
     follow: (a) => follow(n, a),
     unfollow: ({ publicKey, deleteData }) => unfollow(n, publicKey, deleteData),
     syncNow: async ({ publicKey }) => {

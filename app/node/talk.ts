@@ -14,6 +14,7 @@ import { toTimeline } from './library-schema.js';
 import { EDIT_SLACK, WHO_MAX } from './library-talk.js';
 import { readerOf } from './private-streams.js';
 import { sealedWrite } from './private-writes.js';
+import { withTalkLinks } from './talk-links.js';
 import { named } from './reading.js';
 import { streamOf, writableOf, type NodeState } from './state.js';
 
@@ -67,7 +68,7 @@ export function react(n: NodeState, a: { publicKey: string; streamKey: string; k
 export function around<T extends { streamKey: string; key: string; id: number }>(
   n: NodeState,
   posts: T[],
-): (T & Pick<TimelineItem, 'replyTo' | 'replies' | 'reactions' | 'edited'>)[] {
+): (T & Pick<TimelineItem, 'replyTo' | 'replies' | 'reactions' | 'edited' | 'reshare' | 'mentions'>)[] {
   const { links, counts, reactions, versions } = n.library.talk.around(posts);
   const at = (pk: string, x: string | number) => `${pk}\n${x}`;
   const editedAt = new Map(versions.map((v) => [at(v.stream_pk, v.key), v.edited]));
@@ -93,7 +94,7 @@ export function around<T extends { streamKey: string; key: string; id: number }>
     c.count++;
     if (c.by.length < WHO_MAX) c.by.push({ streamKey: x.stream_pk, name: streamName(x.name, parseKey(x.stream_pk)) });
   }
-  return posts.map((p) => {
+  return withTalkLinks(n, posts).map((p) => {
     const l = link.get(at(p.streamKey, p.id));
     const per = reacts.get(at(p.streamKey, p.key));
     const replies = count.get(at(p.streamKey, p.key));

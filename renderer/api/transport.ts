@@ -30,6 +30,7 @@ export type {
   StreamSummary,
   SourceKind,
   SyncReport,
+  TalkNote,
   Thread,
   TimelineItem,
 } from '../../app/node/api';

@@ -19,6 +19,7 @@ import { ErrorBoundary } from './ErrorBoundary';
 import { Menu, type MenuItem } from './Menu';
 import { PostEditor } from './PostEditor';
 import { PostActions, ReplyingTo } from './PostTalk';
+import { ReshareEmbed, ResharedBy } from './Reshare';
 import { RelativeTime } from './RelativeTime';
 import { Lock } from './Lock';
 import { useStreams } from '../stores/streams';
@@ -217,6 +218,7 @@ function PostCardInner({ item, own, onOpenStream, onDelete, loadFull, onSave, st
         ) : (
           <>
             {inThread ? null : <ReplyingTo item={item} />}
+            <ResharedBy item={item} />
             {item.title ? (
               <h3 id={titleId} className="post-title" dir="auto">
                 {item.title}
@@ -227,6 +229,7 @@ function PostCardInner({ item, own, onOpenStream, onDelete, loadFull, onSave, st
                 <Markdown source={source} className="md post-body" streamKey={item.streamKey} />
               </div>
             ) : null}
+            {item.reshare ? <ReshareEmbed item={item} /> : null}
             {item.unavailable && !source ? <p className="post-unavailable">{item.unavailable}</p> : null}
             {collapsible ? (
               <button type="button" className="post-more" aria-expanded={!collapsed} aria-controls={bodyId} onClick={() => void toggle()} disabled={loading}>

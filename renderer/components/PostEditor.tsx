@@ -1,4 +1,5 @@
-// Title (optional) and markdown body, growing with the text; Ctrl/⌘+Enter submits. What is
+// Title (optional) and markdown body, growing with the text; Ctrl/⌘+Enter submits; `@` offers
+// streams to mention (Mention.tsx). What is
 // typed stays when submitting fails, with the reason beside it. With `attach`, pictures can be
 // added (button, paste or drop): previewed here, stored as files of the stream when posting,
 // and shown by the markdown appended to the body. Pictures a post already ends with show as
@@ -7,6 +8,7 @@ import { useEffect, useRef, useState, type ReactNode } from 'react';
 import { messageOf } from '../stores/errors';
 import { inlineImageType, streamFileRef } from '../lib/files';
 import { Icon } from './Icon';
+import { useMentionPicker } from './Mention';
 import { StreamImage } from './StreamImage';
 
 /** A picture already stored in the stream, as the post's markdown names it. */
@@ -87,6 +89,7 @@ export function PostEditor({
   const live = useRef<Attachment[]>([]);
   live.current = attachments;
   useEffect(() => () => live.current.forEach((a) => URL.revokeObjectURL(a.url)), []);
+  const mention = useMentionPicker(bodyRef, setBody, idBase);
 
   const addPictures = (files: File[]) => {
     const pictures = files.filter((f) => inlineImageType(f.type));
@@ -184,7 +187,11 @@ export function PostEditor({
         className="editor-body"
         placeholder={bodyPlaceholder}
         value={body}
-        onChange={(e) => setBody(e.target.value)}
+        {...mention.inputProps}
+        onChange={(e) => {
+          setBody(e.target.value);
+          mention.update(e.target);
+        }}
         rows={2}
         onPaste={
           attach
@@ -215,6 +222,7 @@ export function PostEditor({
             : undefined
         }
       />
+      {mention.list}
       {attachments.length || kept.length ? (
         <ul className="attachments" aria-label="Pictures to post">
           {kept.map((k) => (

@@ -1,6 +1,6 @@
 // What a post card shows of its conversation (issue 21): "Replying to NAME" above a reply, and
 // under every post a Reply button (with the number of replies held, opening the thread), the
-// reactions (one pill per emoji used: its count, pressed when yours; who reacted shows on hover
+// a Re-share button (Reshare.tsx), the reactions (one pill per emoji used: its count, pressed when yours; who reacted shows on hover
 // and on focus) and a small picker of the offered emoji. You reply and react as your first stream.
 import { useEffect, useRef, useState } from 'react';
 import { REACTIONS } from '../../app/core/shapes';
@@ -12,6 +12,7 @@ import { useTalk } from '../stores/talk';
 import { hashOf, useUi } from '../stores/ui';
 import { Icon } from './Icon';
 import { PostEditor } from './PostEditor';
+import { ReshareForm } from './Reshare';
 
 const NAMES: Record<string, string> = { '👍': 'Like', '❤️': 'Love', '😂': 'Laugh', '🎉': 'Celebrate', '😮': 'Wow', '😢': 'Sad' };
 
@@ -48,6 +49,9 @@ export function PostActions({ item, inThread = false }: { item: TimelineItem; in
   const me = useStreams((s) => selectMine(s)[0]);
   const { navigate, toast } = useUi();
   const [replying, setReplying] = useState(false);
+  const [resharing, setResharing] = useState(false);
+  // a private stream's post is not re-shared: the re-share would name it in the clear
+  const sealed = useStreams((s) => !!s.byKey[item.streamKey]?.private);
   const [picking, setPicking] = useState(false);
   // the node's answer to your reaction, until the post comes back from it with its own
   const [counts, setCounts] = useState<ReactionCount[] | null>(null);
@@ -82,9 +86,33 @@ export function PostActions({ item, inThread = false }: { item: TimelineItem; in
     <>
       <div className="post-actions" role="group" aria-label="Reply and react">
         {me ? (
-          <button type="button" className="post-action" aria-expanded={replying} aria-controls={`${base}-reply`} onClick={() => setReplying(!replying)}>
+          <button
+            type="button"
+            className="post-action"
+            aria-expanded={replying}
+            aria-controls={`${base}-reply`}
+            onClick={() => {
+              setReplying(!replying);
+              setResharing(false);
+            }}
+          >
             <Icon name="reply" size={16} />
             <span>Reply</span>
+          </button>
+        ) : null}
+        {me && !sealed ? (
+          <button
+            type="button"
+            className="post-action"
+            aria-expanded={resharing}
+            aria-controls={`${base}-reshare`}
+            onClick={() => {
+              setResharing(!resharing);
+              setReplying(false);
+            }}
+          >
+            <Icon name="repost" size={16} />
+            <span>Re-share</span>
           </button>
         ) : null}
         {replies > 0 && !inThread ? (
@@ -160,6 +188,11 @@ export function PostActions({ item, inThread = false }: { item: TimelineItem; in
           </span>
         ) : null}
       </div>
+      {resharing && me ? (
+        <div className="post-reply-editor">
+          <ReshareForm item={item} me={me} idBase={base} onClose={() => setResharing(false)} />
+        </div>
+      ) : null}
       {replying && me ? (
         <div id={`${base}-reply`} className="post-reply-editor">
           <PostEditor

@@ -1,4 +1,4 @@
-// The left column: where to go (Home, Search, Nearby, Settings) and the streams you hold.
+// The left column: where to go (Home, Mentions & replies, Search, Nearby, Settings) and the streams you hold.
 // Narrow windows show it as icons, then as a bottom bar (CSS).
 import { memo, startTransition, useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { StreamSummary } from '../api/transport';
@@ -189,6 +189,7 @@ export function Sidebar({ route, mine, followed: all, syncing, nearbyCount, onNa
       </div>
       <ul className="nav">
         <NavItem icon="home" label="Home" active={route.name === 'home'} onClick={() => onNavigate({ name: 'home' })} />
+        <NavItem icon="at" label="Mentions & replies" active={route.name === 'talk'} onClick={() => onNavigate({ name: 'talk' })} />
         <NavItem icon="search" label="Search" active={route.name === 'search'} onClick={() => onNavigate({ name: 'search', query: '' })} />
         <NavItem icon="nearby" label="Nearby" active={route.name === 'nearby'} onClick={() => onNavigate({ name: 'nearby' })} badge={nearbyCount} />
         <li className="nav-follow-narrow">

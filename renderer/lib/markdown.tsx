@@ -6,6 +6,7 @@ import { createContext, Fragment, useContext, useMemo, type ReactNode } from 're
 import { Lexer, type Token, type Tokens } from 'marked';
 import { streamFileRef } from './files';
 import { StreamImage } from '../components/StreamImage';
+import { MentionLink } from '../components/Mention';
 
 /** The stream whose files a post's relative image paths name. */
 const StreamContext = createContext<string | null>(null);
@@ -48,6 +49,13 @@ function inlineToken(t: Token, key: string): ReactNode {
       const href = safeHref(l.href);
       const children = inline(l.tokens, key);
       if (!href) return <Fragment key={key}>{children}</Fragment>;
+      // a link to a stream is a mention (issue 21): it opens the stream here, or offers to follow it
+      if (/^drayer:/i.test(href) && !href.includes('#'))
+        return (
+          <MentionLink key={key} href={href}>
+            {children}
+          </MentionLink>
+        );
       return (
         <a key={key} href={href} target="_blank" rel="noopener noreferrer nofollow" title={l.title ?? undefined}>
           {children}

@@ -1,7 +1,8 @@
 // Desktop notifications for new posts in followed streams, while the window is in the background:
 // posts a refresh brings from elsewhere (behind the "new posts" pill, or shown at once in an empty
 // timeline), when the node's notifications setting is on and
-// the browser allows them. Clicking one opens the stream (a reply to you: its thread).
+// the browser allows them. Clicking one opens the stream (a reply to you, a mention of you or a re-share of your post: the post).
+import type { TimelineItem } from '../api/transport';
 import { useSettings } from './settings';
 import { useStreams } from './streams';
 import { useTimeline } from './timeline';
@@ -46,6 +47,15 @@ export async function requestNotifications(): Promise<Permission> {
   }
 }
 
+/** How a post from elsewhere concerns your streams, as a notification's title says it; null when it does not. */
+export function aboutYou(p: TimelineItem): string | null {
+  const mine = (pk: string | undefined) => !!pk && !!useStreams.getState().byKey[pk]?.owned;
+  if (mine(p.replyTo?.streamKey)) return 'replied to you';
+  if (mine(p.reshare?.streamKey)) return 're-shared your post';
+  if (p.mentions?.some(mine)) return 'mentioned you';
+  return null;
+}
+
 export function connectNotifications(): () => void {
   watchPermission();
   const seen = new Set<string>();
@@ -59,9 +69,9 @@ export function connectNotifications(): () => void {
     const items = fresh.map((id) => st.posts[id]!).filter((p) => p && !useStreams.getState().byKey[p.streamKey]?.owned);
     if (!items.length) return;
     const first = items[0]!;
-    // a reply to one of your posts says so, and opens its thread (issue 21)
-    const toYou = items.length === 1 && !!first.replyTo && !!useStreams.getState().byKey[first.replyTo.streamKey]?.owned;
-    const title = toYou ? `${first.streamName || 'Someone'} replied to you` : items.length === 1 ? first.streamName || 'New post' : `${items.length} new posts`;
+    // a reply to one of your posts, a mention of one of your streams or a re-share of your post says so, and opens the post (issue 21)
+    const toYou = items.length === 1 ? aboutYou(first) : null;
+    const title = toYou ? `${first.streamName || 'Someone'} ${toYou}` : items.length === 1 ? first.streamName || 'New post' : `${items.length} new posts`;
     const n = new Notification(title, {
       body:
         items.length === 1

@@ -11,6 +11,8 @@ interface TalkState {
   version: number;
   bump(): void;
   reply(asStream: string, to: TimelineItem, title: string, body: string): Promise<void>;
+  /** re-share `to` as `asStream`, the comment the re-share's body (may be empty) */
+  reshare(asStream: string, to: TimelineItem, comment: string): Promise<void>;
   /** react as `asStream`; the same emoji again takes the reaction back. The post's reactions after. */
   react(asStream: string, to: TimelineItem, emoji: string, mine: string | null): Promise<ReactionCount[]>;
 }
@@ -22,6 +24,11 @@ export const useTalk = create<TalkState>()((set, get) => ({
   },
   async reply(asStream, to, title, body) {
     await transport().call('post', { publicKey: asStream, title, body, replyTo: { streamKey: to.streamKey, key: to.key } });
+    get().bump();
+    await useTimeline.getState().refreshHead(true);
+  },
+  async reshare(asStream, to, comment) {
+    await transport().call('post', { publicKey: asStream, title: '', body: comment, reshare: { streamKey: to.streamKey, key: to.key } });
     get().bump();
     await useTimeline.getState().refreshHead(true);
   },

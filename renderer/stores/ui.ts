@@ -10,6 +10,7 @@ export type Route =
   | { name: 'post'; publicKey: string; key: string }
   | { name: 'search'; query: string }
   | { name: 'nearby' }
+  | { name: 'talk' }
   | { name: 'settings' }
   | { name: 'welcome' };
 
@@ -75,6 +76,8 @@ export function parseHash(hash: string): Route {
       return { name: 'search', query: tail };
     case 'nearby':
       return { name: 'nearby' };
+    case 'talk':
+      return { name: 'talk' };
     case 'settings':
       return { name: 'settings' };
     case 'welcome':
