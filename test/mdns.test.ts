@@ -6,12 +6,12 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parseAddress } from '../app/node/presence-mdns.js';
-import { netnsChildResult } from './netns.js';
+import { netnsFixtureResult } from './netns.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const child = path.join(here, 'fixtures', 'mdns-child.js');
 
-const inNetns = (t: { skip(why: string): void }, file: string) => netnsChildResult(t, file, { DRAYER_MDNS_CHILD: '1' });
+const inNetns = (t: { skip(why: string): void }, file: string) => netnsFixtureResult(t, file, { DRAYER_MDNS_CHILD: '1' });
 
 test('an address typed into Nearby: host:port, [v6]:port or a URL; anything else is a clear error', () => {
   assert.deepEqual(parseAddress('192.168.1.20:4657'), { host: '192.168.1.20', port: 4657 });

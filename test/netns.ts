@@ -137,7 +137,7 @@ export function notIsolated(): string | null {
  * Runs a child fixture in a fresh private namespace (`env` tells it to run): the `result` of the
  * last JSON line it printed, or null after `t.skip` (no namespace here, or the child said why not).
  */
-export async function netnsChildResult(
+export async function netnsFixtureResult(
   t: { skip(why: string): void },
   file: string,
   env: Record<string, string>,
