@@ -237,6 +237,31 @@ export const VIEWS = [
 ] as const;
 export type View = (typeof VIEWS)[number];
 
+/**
+ * Notifications granted, every Notification the page makes recorded in `window.__notifications`
+ * ({title, body, n}), and the window in the background (notifications are for then); takes effect
+ * at the page's next load.
+ */
+export async function recordNotifications(context: BrowserContext, url: string): Promise<void> {
+  await context.grantPermissions(['notifications'], { origin: new URL(url).origin });
+  await context.addInitScript(`(() => {
+    const Real = window.Notification;
+    const made = [];
+    window.__notifications = made;
+    function Recorded(title, options) {
+      const n = new Real(title, options);
+      made.push({ title, body: options && options.body, n });
+      return n;
+    }
+    Object.defineProperty(Recorded, 'permission', { get: () => Real.permission });
+    Recorded.requestPermission = (...a) => Real.requestPermission(...a);
+    Recorded.prototype = Real.prototype;
+    window.Notification = Recorded;
+    Object.defineProperty(Document.prototype, 'visibilityState', { get: () => 'hidden', configurable: true });
+    Document.prototype.hasFocus = () => false;
+  })()`);
+}
+
 /** Move the app to a route, as a link would. */
 export async function go(page: Page, hash: string): Promise<void> {
   await page.evaluate(`location.hash = ${JSON.stringify(hash)}`);

@@ -5,7 +5,7 @@
 // and narrow, with axe on the thread.
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { assertAccessible, go, shoot, uiSuite, until, VIEWS, type UiNode } from './ui-harness.js';
+import { assertAccessible, go, recordNotifications, shoot, uiSuite, until, VIEWS, type UiNode } from './ui-harness.js';
 
 const ui = uiSuite();
 let ada: UiNode;
@@ -153,24 +153,7 @@ test('a reply to your post, with the window in the background, is a notification
   await ada.call('setSettings', { notifications: true });
   await ada.call('syncNow', { publicKey: boKey }); // what Bo wrote before is not news: only the reply below arrives
   await ui.withApp(ada.url, async ({ page, context, problems }) => {
-    await context.grantPermissions(['notifications'], { origin: new URL(ada.url).origin });
-    // record every Notification made, with the window in the background (as test/ui-keys.test.ts does)
-    await context.addInitScript(`(() => {
-      const Real = window.Notification;
-      const made = [];
-      window.__notifications = made;
-      function Recorded(title, options) {
-        const n = new Real(title, options);
-        made.push({ title, body: options && options.body, n });
-        return n;
-      }
-      Object.defineProperty(Recorded, 'permission', { get: () => Real.permission });
-      Recorded.requestPermission = (...a) => Real.requestPermission(...a);
-      Recorded.prototype = Real.prototype;
-      window.Notification = Recorded;
-      Object.defineProperty(Document.prototype, 'visibilityState', { get: () => 'hidden', configurable: true });
-      Document.prototype.hasFocus = () => false;
-    })()`);
+    await recordNotifications(context, ada.url);
     await page.reload();
     await page.getByRole('article', { name: 'Picnic on Saturday?' }).waitFor();
     const reply = await bo.call('post', { publicKey: boKey, title: '', body: 'Count me in for the cake.', replyTo: { streamKey: adaKey, key: rootKey } });
