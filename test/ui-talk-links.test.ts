@@ -46,6 +46,7 @@ test('mention: type @, pick with the keyboard, post; the link opens the stream, 
     assert.equal(await options.count(), 1);
     assert.match(await options.first().innerText(), /نور الهدى\s+Following/);
     await shoot(page, 'talk-mention-picker-light-wide');
+    await assertAccessible(page, 'the @ list');
     // narrow and dark: the list fits under the text
     await page.setViewportSize({ width: 400, height: 860 });
     await page.emulateMedia({ colorScheme: 'dark' });
