@@ -7,7 +7,7 @@
 // Screenshots in light and dark, wide and narrow, with a 200-character stream name.
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { assertAccessible, go, shoot, uiSuite, until, VIEWS, type UiNode } from './ui-harness.js';
+import { assertAccessible, go, recordNotifications, shoot, uiSuite, until, VIEWS, type UiNode } from './ui-harness.js';
 
 const ui = uiSuite();
 let nur: UiNode;
@@ -46,6 +46,7 @@ test('mention: type @, pick with the keyboard, post; the link opens the stream, 
     assert.equal(await options.count(), 1);
     assert.match(await options.first().innerText(), /نور الهدى\s+Following/);
     await shoot(page, 'talk-mention-picker-light-wide');
+    await assertAccessible(page, 'the @ list');
     // narrow and dark: the list fits under the text
     await page.setViewportSize({ width: 400, height: 860 });
     await page.emulateMedia({ colorScheme: 'dark' });
@@ -170,23 +171,7 @@ for (const v of VIEWS) {
 test('a mention of your stream, with the window in the background, is a notification "NAME mentioned you"', async () => {
   await nur.call('setSettings', { notifications: true });
   await ui.withApp(nur.url, async ({ page, context, problems }) => {
-    await context.grantPermissions(['notifications'], { origin: new URL(nur.url).origin });
-    await context.addInitScript(`(() => {
-      const Real = window.Notification;
-      const made = [];
-      window.__notifications = made;
-      function Recorded(title, options) {
-        const n = new Real(title, options);
-        made.push({ title, body: options && options.body, n });
-        return n;
-      }
-      Object.defineProperty(Recorded, 'permission', { get: () => Real.permission });
-      Recorded.requestPermission = (...a) => Real.requestPermission(...a);
-      Recorded.prototype = Real.prototype;
-      window.Notification = Recorded;
-      Object.defineProperty(Document.prototype, 'visibilityState', { get: () => 'hidden', configurable: true });
-      Document.prototype.hasFocus = () => false;
-    })()`);
+    await recordNotifications(context, nur.url);
     await page.reload();
     await page.getByRole('article').first().waitFor();
     const m = await bo.call('post', {
