@@ -14,23 +14,31 @@ import { removeDir, tempDir } from './common.js';
 
 const RUNS = 5;
 
-export interface ThreadFigures {
+export type ScrollFigures = ReturnType<typeof scrollFigures>;
+export interface ThreadFigures extends ScrollFigures {
   replies: number;
   openMs: number;
   openRunsMs: number[];
-  frames: number;
-  frameP50Ms: number;
-  frameP95Ms: number;
-  frameMaxMs: number;
-  scrolledPx: number;
-  domCards: number;
 }
 
-const quantile = (xs: number[], q: number): number => {
+export const quantile = (xs: number[], q: number): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? 0;
 };
-const round1 = (x: number): number => Math.round(x * 10) / 10;
+export const round1 = (x: number): number => Math.round(x * 10) / 10;
+
+/** Frame figures of a scroll (the first two frames follow the evaluate call itself). */
+export function scrollFigures(sc: { deltas: number[]; moved: number; cards: number }) {
+  const d = sc.deltas.slice(2);
+  return {
+    frames: d.length,
+    frameP50Ms: round1(quantile(d, 0.5)),
+    frameP95Ms: round1(quantile(d, 0.95)),
+    frameMaxMs: round1(Math.max(...d)),
+    scrolledPx: Math.round(sc.moved),
+    domCards: sc.cards,
+  };
+}
 
 /** A stream with a root post and `n` replies to it (of a usual length, a minute apart). */
 function buildThread(dir: string, n: number): { publicKey: string; key: string } {
@@ -85,18 +93,7 @@ export async function measureThread(browser: Browser, replies: number, scroll: s
     await page.mouse.move(640, 400);
     await page.waitForTimeout(300);
     const sc = (await page.evaluate(scroll)) as { deltas: number[]; moved: number; cards: number };
-    const d = sc.deltas.slice(2);
-    return {
-      replies,
-      openMs: round1(quantile(opens, 0.5)),
-      openRunsMs: opens.map(round1),
-      frames: d.length,
-      frameP50Ms: round1(quantile(d, 0.5)),
-      frameP95Ms: round1(quantile(d, 0.95)),
-      frameMaxMs: round1(Math.max(...d)),
-      scrolledPx: Math.round(sc.moved),
-      domCards: sc.cards,
-    };
+    return { replies, openMs: round1(quantile(opens, 0.5)), openRunsMs: opens.map(round1), ...scrollFigures(sc) };
   } finally {
     await context.close();
     await ui.close();

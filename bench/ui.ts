@@ -11,28 +11,16 @@ import { WebUi, defaultStaticDir } from '../app/node/webui.js';
 import type { Browser } from 'playwright-core';
 import { launchBrowser } from '../test/chromium.js';
 import { buildWriter, machine, ratio, removeDir, tempDir } from './common.js';
-import { measureThread } from './ui-thread.js';
+import { measureThread, quantile, round1, scrollFigures, type ScrollFigures } from './ui-thread.js';
 
 const RUNS = 5;
 const SCREENS = 20;
 
-interface Figures {
+interface Figures extends ScrollFigures {
   posts: number;
   firstPaintMs: number;
   firstPaintRunsMs: number[];
-  frames: number;
-  frameP50Ms: number;
-  frameP95Ms: number;
-  frameMaxMs: number;
-  scrolledPx: number;
-  domCards: number;
 }
-
-const quantile = (xs: number[], q: number): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? 0;
-};
-const round1 = (x: number): number => Math.round(x * 10) / 10;
 
 /** In the page: scroll SCREENS screens a step per frame and keep every frame's delta. */
 const SCROLL = `new Promise((resolve) => {
@@ -87,18 +75,7 @@ async function measure(browser: Browser, posts: number): Promise<Figures> {
         await context.close();
       }
     }
-    const d = scroll!.deltas.slice(2); // the first frames follow the evaluate call itself
-    return {
-      posts,
-      firstPaintMs: round1(quantile(paints, 0.5)),
-      firstPaintRunsMs: paints.map(round1),
-      frames: d.length,
-      frameP50Ms: round1(quantile(d, 0.5)),
-      frameP95Ms: round1(quantile(d, 0.95)),
-      frameMaxMs: round1(Math.max(...d)),
-      scrolledPx: Math.round(scroll!.moved),
-      domCards: scroll!.cards,
-    };
+    return { posts, firstPaintMs: round1(quantile(paints, 0.5)), firstPaintRunsMs: paints.map(round1), ...scrollFigures(scroll!) };
   } finally {
     await ui.close();
     await node.stop();

@@ -36,8 +36,11 @@ test('the phone page links a reply to the post it answers where this server shar
     assert.doesNotMatch(csp, /unsafe-eval|script-src[^;]*unsafe-inline/);
     const html = await res.text();
     const boHref = `${pageOf(bo.publicKey)}?page=2#${postAnchor(q.key)}`;
-    assert.ok(html.includes(`in reply to <a href="${boHref}">Bo &lt;b&gt;</a>`), 'another stream shared here: its name, escaped, and a link to its page 2');
-    assert.ok(html.includes(`in reply to <a href="./#${postAnchor(own.key)}">Ada</a>`), 'its own post: on its own page');
+    assert.ok(
+      html.includes(`in reply to <a href="${boHref}"><bdi>Bo &lt;b&gt;</bdi></a>`),
+      'another stream shared here: its name, escaped, and a link to its page 2',
+    );
+    assert.ok(html.includes(`in reply to <a href="./#${postAnchor(own.key)}"><bdi>Ada</bdi></a>`), 'its own post: on its own page');
     assert.ok(html.includes(`id="${postAnchor(own.key)}"`), 'the answered article carries the anchor');
     // Cy's stream is held here; served or not, the link goes only where the server answers
     const served = (await fetch(urlOf(a) + pageOf(cy.publicKey))).status === 200;

@@ -187,7 +187,7 @@ export function streamPage(p: StreamPageInput): string {
     parts.push(post.anchor ? `<article id="${escapeHtml(post.anchor)}">` : '<article>');
     parts.push(`<header>${avatar('mini')}<span class="who"><b>${escapeHtml(title)}</b>${timeElement(post.ts)}</span></header>`);
     if (post.inReplyTo) {
-      const who = escapeHtml(cleanName(post.inReplyTo));
+      const who = `<bdi>${escapeHtml(cleanName(post.inReplyTo))}</bdi>`; // an Arabic name keeps its own direction
       parts.push(`<p class="meta reply">&#8617; in reply to ${post.inReplyToHref ? `<a href="${escapeHtml(post.inReplyToHref)}">${who}</a>` : who}</p>`);
     }
     if (post.title) parts.push(`<h3 class="title">${escapeHtml(post.title)}</h3>`);
