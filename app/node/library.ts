@@ -440,16 +440,10 @@ export class Library {
     const pk = this.requireEntry(stream);
     const rows = records
       .filter((r) => isPostType(r.type) && r.val)
-      .map((r): FeedRow => ({
-        id: r.id,
-        prev: r.prev,
-        type: r.type,
-        key: r.key,
-        ts: r.ts,
-        mod: r.mod,
-        hash: r.hash,
-        val: Buffer.from(r.val!.buffer, r.val!.byteOffset, r.val!.byteLength),
-      }));
+      .map((r): FeedRow => {
+        const { id, prev, type, key, ts, mod, hash } = r;
+        return { id, prev, type, key, ts, mod, hash, val: Buffer.from(r.val!.buffer, r.val!.byteOffset, r.val!.byteLength) };
+      });
     if (rows.length) this.tx(() => this.writeRows(pk, rows));
   }
 
