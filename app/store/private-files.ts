@@ -146,33 +146,6 @@ export async function addPrivateFile(
   return { path: key, changed: o !== 'unchanged' };
 }
 
-/** A private stream's files as a reader lists them (listFiles for public ones), sorted by path; unreadable ones left out. */
-export function listPrivateFiles(v: StreamView): { path: string; size: number; mime: string; time: number }[] {
-  const out: { path: string; size: number; mime: string; time: number }[] = [];
-  for (const r of v.ofType(FILE_TYPE)) {
-    if (!r.val) continue;
-    try {
-      const { header, body } = parseFileValue(r.val);
-      const size = header.size ?? smallContent(header, body).length;
-      out.push({ path: r.key, size, mime: header.mime ?? mimeForPath(r.key), time: header.time });
-    } catch {
-      // a damaged value: not listed, as listFiles does
-    }
-  }
-  return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-}
-
-/** Delete a private stream's files (deleteFiles for public ones): the listed paths, or a folder. Returns the paths deleted. */
-export function deletePrivateFiles(v: StreamView, what: { paths?: unknown; folder?: unknown }): string[] {
-  const keys = filesToDelete(privateFilePaths(v), what);
-  return keys.filter((k) => v.delete(FILE_TYPE, k));
-}
-
-/** The paths of a private stream's files, as its reader sees them. */
-export function privateFilePaths(v: StreamView): string[] {
-  return v.ofType(FILE_TYPE).map((r) => r.key);
-}
-
 /**
  * A private stream's file as a stream of its bytes from `start` to `end` (inclusive, clamped), with
  * its size and type; undefined when there is no such file. A big one opens only the chunks the
