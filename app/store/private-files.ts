@@ -9,18 +9,7 @@ import { bytesEqual } from '../core/crypto.js';
 import { beginOp, endOp } from './chunks.js';
 import { addSealedBig, loadSealedFile, openSealedStream, SEALED_CHUNKS_ENC, type Outcome } from './private-bigfile.js';
 // through files.ts and store.ts, not the modules behind them: the bundle keeps those in their chunks (scripts/build-cli.mjs)
-import {
-  byteRange,
-  filesToDelete,
-  FILE_TYPE,
-  mimeForPath,
-  newFilePath,
-  normalizeFilePath,
-  parseFileValue,
-  SMALL_FILE_MAX,
-  smallContent,
-  smallFileValue,
-} from './files.js';
+import { byteRange, FILE_TYPE, mimeForPath, newFilePath, normalizeFilePath, parseFileValue, SMALL_FILE_MAX, smallContent, smallFileValue } from './files.js';
 import { nowMicros } from './store.js';
 import type { StreamView } from './private-view.js';
 
