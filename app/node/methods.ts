@@ -34,8 +34,7 @@ import type { DrayerRecord } from '../core/record.js';
 import { exportStream } from '../store/export.js';
 import { verifyStreamParallel } from '../store/verifier.js';
 import { addPaths, deleteFiles, folderDiff, normalizeFilePath } from '../store/files.js';
-import { addPrivatePaths, deletePrivateFiles } from '../store/private-files.js';
-import { filesOf } from './stream-files.js';
+import { deleteSealedFiles, filesOf } from './stream-files.js';
 import { decodeBase64, uploadMime, uploadTime, UPLOAD_CHUNK_BYTES } from './uploads.js';
 import { afterChange, afterWrite, storeFile } from './changes.js';
 import { emit } from './events.js';
@@ -185,7 +184,7 @@ export function apiMethods(n: NodeState): Handlers {
       const s = streamOf(n, publicKey);
       const before = s.lastSeq();
       const v = readerOf(s); // a private stream's files are sealed, big ones chunk by chunk
-      const r = v ? await addPrivatePaths(v, paths) : await addPaths(s, paths);
+      const r = v ? await (await import('../store/private-files.js')).addPrivatePaths(v, paths) : await addPaths(s, paths);
       afterWrite(n, s, before);
       return r;
     },
@@ -199,8 +198,7 @@ export function apiMethods(n: NodeState): Handlers {
     deleteFiles: ({ publicKey, paths, folder }) => {
       const s = writableOf(n, publicKey);
       const before = s.lastSeq();
-      const v = readerOf(s);
-      const removed = v ? deletePrivateFiles(v, { paths, folder }) : deleteFiles(s, { paths, folder });
+      const removed = readerOf(s) ? deleteSealedFiles(filesOf(s), { paths, folder }) : deleteFiles(s, { paths, folder });
       if (removed.length > 0) afterWrite(n, s, before);
       return { removed };
     },

@@ -5,8 +5,22 @@
 import type { Readable } from 'node:stream';
 import { encode } from '@msgpack/msgpack';
 import { DrayerError } from '../core/errors.js';
-import { addBytes, addFile, deleteFile, filePaths, FILE_TYPE, listFiles, normalizeFilePath, openFileStream, statFile, type FileSide } from '../store/files.js';
-import { addPrivateFile, listPrivateFiles, openPrivateFile, privateFilePaths } from '../store/private-files.js';
+import {
+  addBytes,
+  addFile,
+  deleteFile,
+  filePaths,
+  filesToDelete,
+  FILE_TYPE,
+  listFiles,
+  mimeForPath,
+  normalizeFilePath,
+  openFileStream,
+  parseFileValue,
+  smallContent,
+  statFile,
+  type FileSide,
+} from '../store/files.js';
 import { isPrivate, type StreamView } from '../store/private-view.js';
 import type { Stream, StreamInfo } from '../store/store.js';
 import { readerOf } from './private-streams.js';
@@ -15,6 +29,7 @@ export interface StreamFiles extends FileSide {
   /** a private stream held without its read key: nothing of its files can be read or written here */
   sealed: boolean;
   stat(key: string): Promise<{ size: number; mime: string } | undefined>;
+  paths(): string[];
   open(key: string, range?: { start?: number; end?: number }): Promise<Readable>;
   list(): { path: string; size: number; mime: string; time: number }[];
   add(relPath: string, src: { abs: string } | { data: Uint8Array }, opts: { mime?: string; time?: number }): Promise<{ path: string; changed: boolean }>;
@@ -45,8 +60,27 @@ function publicFiles(s: Stream): StreamFiles {
   };
 }
 
+/** A private stream's files as a reader lists them (listFiles for public ones), sorted by path; unreadable ones left out. */
+function listPrivate(v: StreamView): { path: string; size: number; mime: string; time: number }[] {
+  const out: { path: string; size: number; mime: string; time: number }[] = [];
+  for (const r of v.ofType(FILE_TYPE)) {
+    if (!r.val) continue;
+    try {
+      const { header, body } = parseFileValue(r.val);
+      const size = header.size ?? smallContent(header, body).length;
+      out.push({ path: r.key, size, mime: header.mime ?? mimeForPath(r.key), time: header.time });
+    } catch {
+      // a damaged value: not listed, as listFiles does
+    }
+  }
+  return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+// store/private-files.ts loads when a private stream's file is read or written, not at start (test/cli-bundle.test.ts)
+const sealing = () => import('../store/private-files.js');
+
 function privateFiles(v: StreamView): StreamFiles {
-  const opened = async (key: string, range?: { start?: number; end?: number }) => openPrivateFile(v, normalizeFilePath(key), range);
+  const opened = async (key: string, range?: { start?: number; end?: number }) => (await sealing()).openPrivateFile(v, normalizeFilePath(key), range);
   return {
     sealed: false,
     stat: async (key) => {
@@ -60,9 +94,9 @@ function privateFiles(v: StreamView): StreamFiles {
       return f.body;
     },
     recordHash: (key) => v.locate(FILE_TYPE, normalizeFilePath(key))?.hash,
-    paths: () => privateFilePaths(v),
-    list: () => listPrivateFiles(v),
-    add: (relPath, src, opts) => addPrivateFile(v, relPath, src, opts),
+    paths: () => v.ofType(FILE_TYPE).map((r) => r.key),
+    list: () => listPrivate(v),
+    add: async (relPath, src, opts) => (await sealing()).addPrivateFile(v, relPath, src, opts),
     remove: (key) => v.delete(FILE_TYPE, normalizeFilePath(key)),
     info: () => v.info(),
     putInfo: (info) => void v.put('drayer', 'info', encode(info)),
@@ -92,4 +126,9 @@ export function filesOf(s: Stream): StreamFiles {
   const v = readerOf(s);
   if (v) return privateFiles(v);
   return isPrivate(s) ? blindFiles(s) : publicFiles(s);
+}
+
+/** Delete several files of a private stream (deleteFiles for public ones): the listed paths, or a folder. Returns those deleted. */
+export function deleteSealedFiles(files: StreamFiles, what: { paths?: unknown; folder?: unknown }): string[] {
+  return filesToDelete(files.paths(), what).filter((k) => files.remove(k));
 }

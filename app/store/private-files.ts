@@ -9,18 +9,7 @@ import { bytesEqual } from '../core/crypto.js';
 import { beginOp, endOp } from './chunks.js';
 import { addSealedBig, loadSealedFile, openSealedStream, SEALED_CHUNKS_ENC, type Outcome } from './private-bigfile.js';
 // through files.ts and store.ts, not the modules behind them: the bundle keeps those in their chunks (scripts/build-cli.mjs)
-import {
-  byteRange,
-  filesToDelete,
-  FILE_TYPE,
-  mimeForPath,
-  newFilePath,
-  normalizeFilePath,
-  parseFileValue,
-  SMALL_FILE_MAX,
-  smallContent,
-  smallFileValue,
-} from './files.js';
+import { byteRange, FILE_TYPE, mimeForPath, newFilePath, normalizeFilePath, parseFileValue, SMALL_FILE_MAX, smallContent, smallFileValue } from './files.js';
 import { nowMicros } from './store.js';
 import type { StreamView } from './private-view.js';
 
@@ -144,33 +133,6 @@ export async function addPrivateFile(
   const from = 'abs' in src ? { abs: src.abs, size: (await fsp.stat(src.abs)).size } : src;
   const o = await withFileOp(v, (op, left) => addOne(v, key, from, opts.mime ?? mimeForPath(key), op, left, opts));
   return { path: key, changed: o !== 'unchanged' };
-}
-
-/** A private stream's files as a reader lists them (listFiles for public ones), sorted by path; unreadable ones left out. */
-export function listPrivateFiles(v: StreamView): { path: string; size: number; mime: string; time: number }[] {
-  const out: { path: string; size: number; mime: string; time: number }[] = [];
-  for (const r of v.ofType(FILE_TYPE)) {
-    if (!r.val) continue;
-    try {
-      const { header, body } = parseFileValue(r.val);
-      const size = header.size ?? smallContent(header, body).length;
-      out.push({ path: r.key, size, mime: header.mime ?? mimeForPath(r.key), time: header.time });
-    } catch {
-      // a damaged value: not listed, as listFiles does
-    }
-  }
-  return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-}
-
-/** Delete a private stream's files (deleteFiles for public ones): the listed paths, or a folder. Returns the paths deleted. */
-export function deletePrivateFiles(v: StreamView, what: { paths?: unknown; folder?: unknown }): string[] {
-  const keys = filesToDelete(privateFilePaths(v), what);
-  return keys.filter((k) => v.delete(FILE_TYPE, k));
-}
-
-/** The paths of a private stream's files, as its reader sees them. */
-export function privateFilePaths(v: StreamView): string[] {
-  return v.ofType(FILE_TYPE).map((r) => r.key);
 }
 
 /**

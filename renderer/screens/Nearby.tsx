@@ -144,6 +144,7 @@ export function NearbyRow({ n, compact = false }: { n: NearbyStream; compact?: b
             <span className="nearby-from">{n.owned ? `Your stream, on ${fromLabel(n)}` : fromLabel(n)}</span>
             {!compact && updated ? <span className="nearby-updated">· updated {updated === 'now' ? 'just now' : updated}</span> : null}
           </div>
+          {sealedHere ? <div className="nearby-sealed-text">Private: ask its owner for the read link to read it.</div> : null}
         </div>
         {n.owned ? (
           // Yours, carried by another computer: good to know it travels, nothing to follow.
@@ -162,7 +163,6 @@ export function NearbyRow({ n, compact = false }: { n: NearbyStream; compact?: b
           </span>
         ) : sealedHere ? (
           <div className="nearby-sealed">
-            <span className="nearby-sealed-text">{compact ? 'Private' : 'Private: ask its owner for the read link'}</span>
             <button
               type="button"
               className={compact ? 'button button-sm' : 'button'}
