@@ -14,7 +14,7 @@ import type { NodeState } from '../app/node/state.js';
 import { MIGRATIONS } from '../app/node/library-schema.js';
 import { addPost, editPost, POST_TYPE } from '../app/store/posts.js';
 import { Stream } from '../app/store/store.js';
-import { tmpDir } from './helpers.js';
+import { DROP_LIBRARY_SINCE_4, tmpDir } from './helpers.js';
 
 const b64 = (s: Stream) => Buffer.from(s.publicKey).toString('base64');
 
@@ -83,7 +83,7 @@ test('a library.db of schema 2 gets each stream’s count from its timeline rows
   const db = new Database(file);
   db.exec(
     `DROP TRIGGER timeline_count_insert; DROP TRIGGER timeline_count_delete; DROP TABLE stream_posts; ALTER TABLE streams DROP COLUMN about; ALTER TABLE streams DROP COLUMN avatar;` +
-      ` DROP TRIGGER timeline_replies_delete; DROP TABLE replies; DROP TABLE reactions;`,
+      DROP_LIBRARY_SINCE_4,
   );
   db.pragma('user_version = 2');
   db.close();

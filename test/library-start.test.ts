@@ -16,7 +16,7 @@ import { LanServer } from '../app/net/server/server.js';
 import { addPost } from '../app/store/posts.js';
 import { Stream } from '../app/store/store.js';
 import { WebUi } from '../app/node/webui.js';
-import { tmpDir } from './helpers.js';
+import { DROP_LIBRARY_SINCE_4, tmpDir } from './helpers.js';
 
 const PNG = Buffer.from(
   '89504e470d0a1a0a0000000d4948445200000001000000010806000000' + '1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082',
@@ -101,7 +101,7 @@ test('an upgrade of library.db says that it runs and how long it took; a new lib
   const db = new Database(path.join(dir, 'library.db'));
   db.exec(
     `DROP TRIGGER timeline_count_insert; DROP TRIGGER timeline_count_delete; DROP TABLE stream_posts; ALTER TABLE streams DROP COLUMN about; ALTER TABLE streams DROP COLUMN avatar;` +
-      ` DROP TRIGGER timeline_replies_delete; DROP TABLE replies; DROP TABLE reactions;`,
+      DROP_LIBRARY_SINCE_4,
   );
   db.pragma('user_version = 2');
   db.close();

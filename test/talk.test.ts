@@ -9,7 +9,7 @@ import { Stream } from '../app/store/store.js';
 import { addPost, decodePost, POST_TYPE } from '../app/store/posts.js';
 import { decodeLinks, decodeReaction, encodeLinkedPost, REACTION_TYPE, reactionKey, replyTo, setReaction } from '../app/store/talk.js';
 import { keyName, parseKey } from '../app/core/keys.js';
-import { tmpDir, utf8 } from './helpers.js';
+import { DROP_LIBRARY_SINCE_4, tmpDir, utf8 } from './helpers.js';
 
 async function startNode(name: string): Promise<DrayerNode> {
   return DrayerNode.start({ dataDir: path.join(tmpDir(), name), host: '127.0.0.1', port: 0, discovery: false, autoSync: false });
@@ -193,9 +193,7 @@ test('a library.db of schema 4 is upgraded: replies, reactions and mentions its 
   lib.close();
   // back to schema 4, as the version before conversations left it: every post indexed, no replies table
   const db = new Database(path.join(d, 'library.db'));
-  db.exec(
-    `DROP TRIGGER timeline_replies_delete; DROP TABLE replies; DROP TABLE reactions; DROP TABLE post_versions; DROP TRIGGER timeline_talk_links_delete; DROP TABLE talk_links; PRAGMA user_version = 4;`,
-  );
+  db.exec(`${DROP_LIBRARY_SINCE_4} PRAGMA user_version = 4;`);
   db.close();
   lib = Library.open(d);
   lib.indexStream(a); // what the node does for each stream at start
