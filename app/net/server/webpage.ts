@@ -5,6 +5,7 @@
 import { markdownToHtml } from './markdown-html.js';
 import { encodePath, escapeHtml } from './html.js';
 import type { PostView } from '../../store/posts.js';
+import type { Reshared } from './phone-replies.js';
 import { cleanName, terminalSafe, visiblePath } from '../../core/text.js';
 import { formatBytes } from '../../core/units.js';
 
@@ -63,6 +64,8 @@ article > header .mini { width: 32px; height: 32px; font-size: 13px; }
 article > header .who { display: flex; flex-direction: column; line-height: 1.25; min-width: 0; }
 article > header .who b { font-weight: 600; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
 article p.reply { margin: 8px 0 0; }
+.shared { border: 1px solid var(--border); border-radius: 10px; padding: 10px 12px; margin-top: 10px; }
+.shared h3.title { margin-top: 0; }
 article h3.title { font-size: 1.12rem; line-height: 1.3; margin: 8px 0 4px; }
 .body > * { margin: 0; }
 .body > * + * { margin-top: .6em; }
@@ -140,7 +143,7 @@ export interface StreamPageInput {
   /** the avatar image among the stream's files, when it has one */
   avatar?: string;
   /** `inReplyTo`: a reply's "in reply to" (the name of the stream it answers, or that stream's key words), `inReplyToHref` the answered post where this server shares it; `anchor`: the article's id */
-  posts: (PostView & { inReplyTo?: string; inReplyToHref?: string; anchor?: string })[];
+  posts: (PostView & { inReplyTo?: string; inReplyToHref?: string; anchor?: string; reshare?: Reshared })[];
   /** 1-based */
   page: number;
   totalPosts: number;
@@ -190,8 +193,20 @@ export function streamPage(p: StreamPageInput): string {
       const who = `<bdi>${escapeHtml(cleanName(post.inReplyTo))}</bdi>`; // an Arabic name keeps its own direction
       parts.push(`<p class="meta reply">&#8617; in reply to ${post.inReplyToHref ? `<a href="${escapeHtml(post.inReplyToHref)}">${who}</a>` : who}</p>`);
     }
+    const rs = post.reshare;
+    if (rs) {
+      const who = `<bdi>${escapeHtml(cleanName(rs.name))}</bdi>`;
+      parts.push(`<p class="meta reply">&#8635; re-shared from ${rs.href ? `<a href="${escapeHtml(rs.href)}">${who}</a>` : who}</p>`);
+    }
     if (post.title) parts.push(`<h3 class="title">${escapeHtml(post.title)}</h3>`);
     if (post.body) parts.push(`<div class="body">${postBody(post.body, filesBase)}</div>`);
+    if (rs?.title || rs?.body) {
+      // the shared post as its own stream shows it: its pictures are that stream's files
+      parts.push('<blockquote class="shared">');
+      if (rs.title) parts.push(`<h3 class="title">${escapeHtml(rs.title)}</h3>`);
+      if (rs.body) parts.push(`<div class="body">${postBody(rs.body, rs.filesBase ?? filesBase)}</div>`);
+      parts.push('</blockquote>');
+    }
     parts.push('</article>');
   }
   const pages = Math.max(1, Math.ceil(p.totalPosts / p.pageSize));
