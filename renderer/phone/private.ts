@@ -9,6 +9,7 @@ import { blake2b } from '@noble/hashes/blake2.js';
 import { Lexer, type Token } from 'marked';
 import nacl from 'tweetnacl';
 import { avatarColor, initials } from '../lib/avatar';
+import { fileRef, pictureCache } from './sealed-files';
 
 const utf8 = new TextEncoder();
 const keyed = (key: Uint8Array, data: Uint8Array): Uint8Array => blake2b(data, { key, dkLen: 32 });
@@ -148,9 +149,21 @@ function node(t: Token, depth: number): Node {
       a.target = '_blank';
       return a;
     }
-    case 'image':
-      // the stream's pictures are sealed files, which this page does not open yet: their alt text stands in
-      return el('span', 'img-alt', t.text ? `[${t.text}]` : '[picture]');
+    case 'image': {
+      // the stream's pictures are sealed files: the alt text stands in until the picture is opened here
+      const alt = el('span', 'img-alt', t.text ? `[${t.text}]` : '[picture]');
+      const path = fileRef(t.href);
+      if (path && picture) {
+        void picture(path).then((url) => {
+          if (!url || !alt.isConnected) return;
+          const img = document.createElement('img');
+          img.alt = t.text;
+          img.src = url;
+          alt.replaceWith(img);
+        });
+      }
+      return alt;
+    }
     case 'br':
       return el('br');
     case 'hr':
@@ -172,8 +185,23 @@ function bodyOf(text: string): HTMLElement {
   return div;
 }
 
-// The app's generated avatars (lib/avatar.ts): initials on a colour from the key, as in the app.
+/** The stream's pictures by path, opened on this device (set once the read key opened the stream). */
+let picture: ((path: string) => Promise<string | null>) | null = null;
+/** The stream's avatar picture, when its profile names one that opened. */
+let avatarUrl: string | null = null;
+
+// The app's generated avatars (lib/avatar.ts): initials on a colour from the key, as in the app;
+// the stream's own picture where it has one.
 function paintAvatar(e: HTMLElement, name: string): void {
+  if (avatarUrl) {
+    const img = document.createElement('img');
+    img.src = avatarUrl;
+    img.alt = '';
+    e.replaceChildren(img);
+    e.style.background = '';
+    e.classList.add('has-picture');
+    return;
+  }
   e.textContent = initials(name);
   e.style.background = avatarColor(($('key').textContent ?? '').trim());
 }
@@ -241,14 +269,22 @@ async function main(): Promise<void> {
       return;
     }
   }
+  picture = pictureCache(async (path) => {
+    const key = reader.opaqueKey('file', path);
+    const r = (await fetchPage(`?key=${key}`)).records[0];
+    const f = r ? reader.open(fromB64(r[2]), r[0]) : null;
+    return f && f.type === 'file' && f.key === path ? f.val : null;
+  });
   let name = 'A private stream';
   const info = first.records[0];
   const opened = info ? reader.open(fromB64(info[2]), info[0]) : null;
   if (opened) {
     try {
-      const i = decode(opened.val, { ...LIMITS, maxArrayLength: 64, maxMapLength: 64 }) as { name?: unknown; about?: unknown } | null;
+      const i = decode(opened.val, { ...LIMITS, maxArrayLength: 64, maxMapLength: 64 }) as { name?: unknown; about?: unknown; avatar?: unknown } | null;
       if (typeof i?.name === 'string' && i.name.trim()) name = i.name.trim();
       if (typeof i?.about === 'string') $('about').textContent = i.about;
+      const avatar = typeof i?.avatar === 'string' ? fileRef(i.avatar) : null;
+      if (avatar) avatarUrl = await picture(avatar); // one small fetch before the posts, so every card shows it
     } catch {
       // a profile that does not decode leaves the page's own words
     }

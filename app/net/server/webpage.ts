@@ -51,6 +51,8 @@ body { margin: 0; background: var(--bg); color: var(--text); font: 16px/1.55 sys
 .wrap { max-width: 40rem; margin: 0 auto; padding: 16px 14px 40px; }
 a { color: var(--accent); }
 .profile { display: flex; flex-direction: column; align-items: center; text-align: center; gap: 6px; padding: 16px 8px 4px; }
+.avatar.has-picture { overflow: hidden; background: var(--code); }
+.avatar.has-picture img { width: 100%; height: 100%; object-fit: cover; display: block; }
 .avatar { width: 88px; height: 88px; border-radius: 999px; object-fit: cover; display: inline-flex; align-items: center; justify-content: center; color: #fff; font-weight: 600; font-size: 34px; background: var(--code); }
 h1 { font-size: 1.6rem; line-height: 1.2; margin: 6px 0 0; }
 .about { white-space: pre-wrap; margin: 0; color: var(--text); max-width: 32rem; }
