@@ -9,7 +9,8 @@ import { blake2b } from '@noble/hashes/blake2.js';
 import { Lexer, type Token } from 'marked';
 import nacl from 'tweetnacl';
 import { avatarColor, initials } from '../lib/avatar';
-import { fileRef, pictureCache } from './sealed-files';
+import { streamFileRef } from '../lib/files';
+import { pictureCache } from './sealed-files';
 
 const utf8 = new TextEncoder();
 const keyed = (key: Uint8Array, data: Uint8Array): Uint8Array => blake2b(data, { key, dkLen: 32 });
@@ -152,7 +153,7 @@ function node(t: Token, depth: number): Node {
     case 'image': {
       // the stream's pictures are sealed files: the alt text stands in until the picture is opened here
       const alt = el('span', 'img-alt', t.text ? `[${t.text}]` : '[picture]');
-      const path = fileRef(t.href);
+      const path = streamFileRef(t.href);
       if (path && picture) {
         void picture(path).then((url) => {
           if (!url || !alt.isConnected) return;
@@ -283,7 +284,7 @@ async function main(): Promise<void> {
       const i = decode(opened.val, { ...LIMITS, maxArrayLength: 64, maxMapLength: 64 }) as { name?: unknown; about?: unknown; avatar?: unknown } | null;
       if (typeof i?.name === 'string' && i.name.trim()) name = i.name.trim();
       if (typeof i?.about === 'string') $('about').textContent = i.about;
-      const avatar = typeof i?.avatar === 'string' ? fileRef(i.avatar) : null;
+      const avatar = typeof i?.avatar === 'string' ? streamFileRef(i.avatar) : null;
       if (avatar) avatarUrl = await picture(avatar); // one small fetch before the posts, so every card shows it
     } catch {
       // a profile that does not decode leaves the page's own words

@@ -4,27 +4,13 @@
 // sees the key nor sends a picture's plaintext. A big (chunked) file is not opened on this page:
 // its picture keeps its alt text. Everything decoded is bounded; anything odd is no picture.
 import { decode } from '@msgpack/msgpack';
+// raster pictures only, as in the app: an SVG is a document, and nothing of a stream's runs here
+import { inlineImageType } from '../lib/files';
 
 /** What a small file holds at most (SMALL_FILE_MAX), decompressed. */
 const MAX_FILE = 1024 * 1024;
 const HEADER_LIMITS = { maxStrLength: 256, maxBinLength: 256, maxArrayLength: 0, maxMapLength: 16, maxExtLength: 0 };
-/** Raster pictures only: an SVG is a document, and this page shows nothing of a stream's that could run. */
-const PICTURE = /^image\/(png|jpeg|gif|webp|avif)$/;
 const BY_EXT: Record<string, string> = { png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg', gif: 'image/gif', webp: 'image/webp', avif: 'image/avif' };
-
-/** A post's picture reference as a path among the stream's files, or null (absolute, remote, odd), as markdown-html.ts reads it. */
-export function fileRef(href: string): string | null {
-  let h = href.trim();
-  if (h === '' || /^[a-z][a-z0-9+.-]*:/i.test(h) || h.startsWith('/') || h.includes('\\') || h.includes('?') || h.includes('#')) return null;
-  h = h.replace(/^(\.\/)+/, '');
-  try {
-    const segs = h.split('/').map((seg) => decodeURIComponent(seg).normalize('NFC'));
-    if (segs.some((seg) => seg === '' || seg === '.' || seg === '..' || seg.includes('/') || /[\u0000-\u001f\u007f]/.test(seg))) return null;
-    return segs.join('/');
-  } catch {
-    return null;
-  }
-}
 
 async function gunzip(data: Uint8Array): Promise<Uint8Array | null> {
   const reader = new Blob([data as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new DecompressionStream('gzip')).getReader();
@@ -64,8 +50,8 @@ export async function pictureOf(path: string, val: Uint8Array): Promise<Blob | n
   }
   const text = (v: unknown) => (v instanceof Uint8Array ? new TextDecoder().decode(v) : v);
   const enc = text(h.enc) ?? 'binary';
-  const mime = String(text(h.mime) ?? BY_EXT[path.slice(path.lastIndexOf('.') + 1).toLowerCase()] ?? '').toLowerCase();
-  if (!PICTURE.test(mime)) return null;
+  const mime = inlineImageType(String(text(h.mime) ?? BY_EXT[path.slice(path.lastIndexOf('.') + 1).toLowerCase()] ?? ''));
+  if (!mime) return null;
   const body = val.subarray(4 + hl);
   let data: Uint8Array | null;
   if (enc === 'binary') data = body.length <= MAX_FILE ? body : null;
