@@ -66,7 +66,7 @@ article > header .mini { width: 32px; height: 32px; font-size: 13px; }
 article > header .who { display: flex; flex-direction: column; line-height: 1.25; min-width: 0; }
 article > header .who b { font-weight: 600; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
 article p.reply { margin: 8px 0 0; }
-.shared { border: 1px solid var(--border); border-radius: 10px; padding: 10px 12px; margin-top: 10px; }
+.shared { border: 1px solid var(--border); border-radius: 10px; padding: 10px 12px; margin: 10px 0 0; }
 .shared h3.title { margin-top: 0; }
 article h3.title { font-size: 1.12rem; line-height: 1.3; margin: 8px 0 4px; }
 .body > * { margin: 0; }
