@@ -44,3 +44,31 @@ test('a sealed small file becomes a picture only when it is a raster picture wit
   const deep = Buffer.concat([Buffer.from([5, 0, 0, 0]), Buffer.from([0x81, 0xa1, 0x61, 0x91, 0x01]), png]);
   assert.equal(await pictureOf('a.png', deep), null, 'a header with a list (no file header has one)');
 });
+
+test('a big sealed picture: its manifest and chunk list are bounded, and every chunk must open at its length', async () => {
+  const { sealedBig, bigManifest, bigPictureOf, MAX_BIG } = await load('phone/sealed-files.ts');
+  const hash = new Uint8Array(32);
+  const outer = encodeFileValue({ enc: 'chunks', sealed: 1, size: 10, chunkSize: 6, chunks: [hash, hash], time: 0 }, Buffer.from('SEALED'));
+  assert.deepEqual(Buffer.from(sealedBig(outer).sealed), Buffer.from('SEALED'));
+  assert.equal(
+    sealedBig(encodeFileValue({ enc: 'chunks', size: 10, chunkSize: 6, chunks: [hash, hash], time: 0 })),
+    null,
+    'a public big file is not a sealed one',
+  );
+  const many = encodeFileValue({ enc: 'chunks', sealed: 1, chunks: Array.from({ length: 5000 }, () => hash), time: 0 }, Buffer.from('x'));
+  assert.equal(sealedBig(many), null, 'a chunk list beyond MAX_BIG is refused while decoding');
+  const prefix = new Uint8Array(16);
+  const m = (o: Record<string, unknown>) =>
+    bigManifest(encodeFileValue({ enc: 'sealed-chunks', time: 0, mime: 'image/png', size: 10, chunkSize: 6, prefix, ...o }));
+  assert.equal(m({})?.size, 10);
+  assert.equal(m({ mime: 'image/svg+xml' }), null, 'no SVG');
+  assert.equal(m({ size: MAX_BIG + 1 }), null, 'too big for this page');
+  assert.equal(m({ chunkSize: 0 }), null);
+  assert.equal(m({ prefix: new Uint8Array(15) }), null);
+  const man = m({})!;
+  const ok = await bigPictureOf(man, [hash, hash], async (i: number) => new Uint8Array(i === 0 ? 6 : 4).fill(i + 1));
+  assert.deepEqual([...new Uint8Array(await ok.arrayBuffer())], [1, 1, 1, 1, 1, 1, 2, 2, 2, 2]);
+  assert.equal(await bigPictureOf(man, [hash], async () => new Uint8Array(6)), null, 'a chunk list not matching the size');
+  assert.equal(await bigPictureOf(man, [hash, hash], async () => new Uint8Array(6)), null, 'a last chunk of the wrong length');
+  assert.equal(await bigPictureOf(man, [hash, hash], async () => null), null, 'a chunk that does not open');
+});

@@ -10,7 +10,7 @@ import { Lexer, type Token } from 'marked';
 import nacl from 'tweetnacl';
 import { avatarColor, initials } from '../lib/avatar';
 import { streamFileRef } from '../lib/files';
-import { pictureCache } from './sealed-files';
+import { bigManifest, bigPictureOf, pictureCache, pictureOf, sealedBig } from './sealed-files';
 
 const utf8 = new TextEncoder();
 const keyed = (key: Uint8Array, data: Uint8Array): Uint8Array => blake2b(data, { key, dkLen: 32 });
@@ -36,12 +36,22 @@ function toB64url(b: Uint8Array): string {
 class Reader {
   private readonly sealKey: Uint8Array;
   private readonly keyKey: Uint8Array;
+  private readonly fileRoot: Uint8Array;
   readonly check: Uint8Array;
 
   constructor(readKey: Uint8Array) {
     this.sealKey = keyed(readKey, utf8.encode('drayer private v1 seal'));
     this.keyKey = keyed(readKey, utf8.encode('drayer private v1 key'));
     this.check = keyed(readKey, utf8.encode('drayer private v1 check')).slice(0, 16);
+    this.fileRoot = keyed(readKey, utf8.encode('drayer private v1 file'));
+  }
+
+  /** Chunk i of a big file sealed under `prefix` (ReadKey.fileCipher: nonce = prefix ‖ u64le(i)), or null when it does not open. */
+  openChunk(prefix: Uint8Array, i: number, sealed: Uint8Array): Uint8Array | null {
+    const nonce = new Uint8Array(24);
+    nonce.set(prefix);
+    new DataView(nonce.buffer).setBigUint64(16, BigInt(i), true);
+    return nacl.secretbox.open(sealed, nonce, keyed(this.fileRoot, prefix));
   }
 
   opaqueKey(type: string, key: string): string {
@@ -96,6 +106,16 @@ async function fetchPage(query: string): Promise<Page> {
   const p = (await res.json()) as Page;
   if (!p || !Array.isArray(p.records)) throw new Error('The computer sharing this stream sent something this page does not read.');
   return p;
+}
+
+/** A chunk as stored (sealed), by its hash; bounded. */
+async function fetchChunk(hash: Uint8Array): Promise<Uint8Array> {
+  const hex = Array.from(hash, (b) => b.toString(16).padStart(2, '0')).join('');
+  const res = await fetch(`chunk/${hex}`, { credentials: 'omit' });
+  if (!res.ok) throw new Error(`chunk ${hex} is not here (${res.status})`);
+  const b = new Uint8Array(await res.arrayBuffer());
+  if (b.length > 1024 * 1024 + 64) throw new Error('a chunk larger than any chunk');
+  return b;
 }
 
 /** Text keeps markdown's entity references as the characters they mean (as markdown-html.ts does). */
@@ -273,8 +293,14 @@ async function main(): Promise<void> {
   picture = pictureCache(async (path) => {
     const key = reader.opaqueKey('file', path);
     const r = (await fetchPage(`?key=${key}`)).records[0];
-    const f = r ? reader.open(fromB64(r[2]), r[0]) : null;
-    return f && f.type === 'file' && f.key === path ? f.val : null;
+    if (!r) return null;
+    const stored = fromB64(r[2]);
+    const big = sealedBig(stored);
+    const f = reader.open(big ? big.sealed : stored, r[0]);
+    if (!f || f.type !== 'file' || f.key !== path) return null;
+    if (!big) return pictureOf(path, f.val);
+    const m = bigManifest(f.val);
+    return m && bigPictureOf(m, big.chunks, async (i, hash) => reader.openChunk(m.prefix, i, await fetchChunk(hash)));
   });
   let name = 'A private stream';
   const info = first.records[0];
