@@ -330,7 +330,8 @@ async function main(): Promise<void> {
     more.disabled = true;
     const page = await fetchPage(before ? `?before=${encodeURIComponent(before)}` : '');
     for (const [key, ts, val] of page.records) {
-      const r = reader.open(fromB64(val), key);
+      const stored = fromB64(val);
+      const r = reader.open(sealedBig(stored)?.sealed ?? stored, key); // a big file's record: its sealed part, after the clear chunk list
       if (!r) {
         sealed++;
         continue;
