@@ -5,7 +5,6 @@
 import { markdownToHtml } from './markdown-html.js';
 import { encodePath, escapeHtml } from './html.js';
 import type { PostView } from '../../store/posts.js';
-import type { Reshared } from './phone-replies.js';
 import { cleanName, terminalSafe, visiblePath } from '../../core/text.js';
 import { formatBytes } from '../../core/units.js';
 
@@ -135,6 +134,16 @@ export function streamPageCsp(nonce: string): string {
   return `default-src 'none'; script-src 'nonce-${nonce}'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`;
 }
 
+/** A re-share's "re-shared from NAME" (linked by `href`) and the shared post where the server holds it (phone-replies.ts). */
+export interface ResharedView {
+  name: string;
+  href?: string;
+  title?: string;
+  body?: string;
+  /** where the shared post's stream's files are served */
+  filesBase?: string;
+}
+
 export interface StreamPageInput {
   name: string;
   about: string;
@@ -145,7 +154,7 @@ export interface StreamPageInput {
   /** the avatar image among the stream's files, when it has one */
   avatar?: string;
   /** `inReplyTo`: a reply's "in reply to" (the name of the stream it answers, or that stream's key words), `inReplyToHref` the answered post where this server shares it; `anchor`: the article's id */
-  posts: (PostView & { inReplyTo?: string; inReplyToHref?: string; anchor?: string; reshare?: Reshared })[];
+  posts: (PostView & { inReplyTo?: string; inReplyToHref?: string; anchor?: string; reshare?: ResharedView })[];
   /** 1-based */
   page: number;
   totalPosts: number;
