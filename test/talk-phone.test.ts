@@ -54,3 +54,43 @@ test('the phone page links a reply to the post it answers where this server shar
     await Promise.all([a.stop(), b.stop()]);
   }
 });
+
+test('the phone page shows a re-share as "re-shared from NAME" with the post it shares, or by key words where this server does not hold it', async () => {
+  const a = await DrayerNode.start({ dataDir: path.join(tmpDir(), 'a'), host: '127.0.0.1', port: 0, discovery: false, autoSync: false });
+  const b = await DrayerNode.start({ dataDir: path.join(tmpDir(), 'b'), host: '127.0.0.1', port: 0, discovery: false, autoSync: false });
+  try {
+    const ada = await a.call('createStream', { name: 'Ada' });
+    const evil = await a.call('createStream', { name: 'Eve <img src=x onerror=alert(1)>' });
+    const cy = await b.call('createStream', { name: 'Cy' });
+    const dee = await b.call('createStream', { name: 'Dee' });
+    const shared = await a.call('post', { publicKey: evil.publicKey, title: 'Kettle <script>alert(2)</script>', body: 'Boil **twice**' });
+    for (let i = 0; i < 25; i++) await a.call('post', { publicKey: evil.publicKey, title: '', body: `later ${i}` });
+    await a.call('post', { publicKey: ada.publicKey, title: '', body: 'Worth reading', reshare: { streamKey: evil.publicKey, key: shared.key } });
+    // Cy (on b) re-shares Dee, whom a does not hold: a's page of Cy names Dee by its key's words
+    const d = await b.call('post', { publicKey: dee.publicKey, title: 'Dee says', body: 'secret-to-a' });
+    await b.call('post', { publicKey: cy.publicKey, title: '', body: '', reshare: { streamKey: dee.publicKey, key: d.key } });
+    await a.call('follow', { key: cy.publicKey, url: urlOf(b) });
+
+    const res = await fetch(urlOf(a) + pageOf(ada.publicKey));
+    const csp = res.headers.get('content-security-policy') ?? '';
+    assert.match(csp, /default-src 'none'/);
+    assert.doesNotMatch(csp, /unsafe-eval|script-src[^;]*unsafe-inline/);
+    const html = await res.text();
+    const href = `${pageOf(evil.publicKey)}?page=2#${postAnchor(shared.key)}`;
+    assert.ok(
+      html.includes(`re-shared from <a href="${href}"><bdi>Eve &lt;img src=x onerror=alert(1)&gt;</bdi></a>`),
+      'the shared stream: its name escaped, a link to the page that lists the post',
+    );
+    assert.ok(!html.includes('<img src=x') && !html.includes('<script>alert'), 'nothing of a stream is markup');
+    const quote = html.slice(html.indexOf('<blockquote class="shared">'));
+    assert.ok(quote.startsWith('<blockquote class="shared">\n<h3 class="title">Kettle &lt;script&gt;alert(2)&lt;/script&gt;</h3>'), quote.slice(0, 200));
+    assert.ok(quote.includes('Boil <strong>twice</strong>'), 'the shared body, as markdown');
+    assert.ok(html.indexOf('Worth reading') < html.indexOf('<blockquote class="shared">'), 'the comment above the post it shares');
+
+    const cyHtml = await (await fetch(urlOf(a) + pageOf(cy.publicKey))).text();
+    assert.ok(cyHtml.includes(`re-shared from <bdi>${keyName(parseKey(dee.publicKey))}</bdi>`), 'a stream not held here: its key words, no link');
+    assert.ok(!cyHtml.includes('secret-to-a') && !cyHtml.includes('class="shared"'), 'and nothing of a post this server does not hold');
+  } finally {
+    await Promise.all([a.stop(), b.stop()]);
+  }
+});

@@ -6,9 +6,21 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
-import { assertAccessible, go, shoot, uiSuite } from './ui-harness.js';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { assertAccessible, go, imageLoaded, shoot, uiSuite } from './ui-harness.js';
+import { PNG } from 'pngjs';
+import { makePng } from './pictures.js';
 
 const ui = uiSuite();
+
+/** A picture that does not compress (random pixels): w×h×3 bytes or so as a PNG. */
+function noisyPng(w: number, h: number): Buffer {
+  const png = new PNG({ width: w, height: h });
+  for (let i = 0; i < png.data.length; i++) png.data[i] = (i & 3) === 3 ? 255 : (Math.random() * 256) | 0;
+  return PNG.sync.write(png);
+}
 
 const ARABIC = 'دفتر سري — ملاحظات لا يقرؤها إلا من يملك الرابط';
 const LONG = `${'A private notebook whose name runs on and on '.repeat(5)}`.slice(0, 200);
@@ -190,11 +202,20 @@ test("a phone opens a private stream's page from its QR address and reads a post
   const s = await owner.call('createStream', { name, about: 'Read on a phone, sealed for everyone else', private: true });
   const title = 'عنوان سري: the secret title';
   const secret = 'Nobody but the key holder reads this sentence';
+  // its picture and a post's picture are sealed files: the page opens them in the browser
+  const avatar = makePng(96, 96, [200, 60, 40], [250, 200, 60]);
+  const sketch = makePng(320, 200, [30, 90, 200], [120, 220, 160]);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'phone-pictures-'));
+  const photo = noisyPng(700, 600); // ~1.6 MB: a big file, sealed chunk by chunk
+  fs.writeFileSync(path.join(dir, 'secret-sketch.png'), sketch);
+  fs.writeFileSync(path.join(dir, 'big-photo.png'), photo);
+  await owner.call('setAvatar', { publicKey: s.publicKey, data: avatar.toString('base64') });
+  await owner.call('addFiles', { publicKey: s.publicKey, paths: [path.join(dir, 'secret-sketch.png'), path.join(dir, 'big-photo.png')] });
   await owner.call('post', { publicKey: s.publicKey, title: 'An older note', body: 'the first post' });
   await owner.call('post', {
     publicKey: s.publicKey,
     title,
-    body: `${secret}, with **bold**, a [link](https://example.org) and <script>alert(1)</script>.\n\n- one\n- two`,
+    body: `${secret}, with **bold**, a [link](https://example.org) and <script>alert(1)</script>.\n\n- one\n- two\n\n![a sketch](secret-sketch.png)\n\n![a big photo](big-photo.png)`,
   });
   const d = await owner.call('streamDetails', { publicKey: s.publicKey });
   const fragment = d.readLink!.slice(d.readLink!.indexOf('#'));
@@ -225,8 +246,20 @@ test("a phone opens a private stream's page from its QR address and reads a post
   assert.equal(await card.getByRole('link', { name: 'link' }).getAttribute('href'), 'https://example.org');
   await page.getByRole('heading', { name, level: 1 }).waitFor();
   await page.getByText('Read on a phone, sealed for everyone else').waitFor();
-  await page.getByText('2 posts · decrypted on this device').waitFor();
+  await page.getByText('2 posts · decrypted on this device', { exact: true }).waitFor(); // a big file's record opens too: none "did not open"
   assert.match((await page.getByRole('article').first().textContent()) ?? '', /the secret title/, 'newest first');
+  // the pictures, decrypted here and shown from blob: URLs
+  assert.equal(await imageLoaded(page, 'article img[alt="a sketch"]'), 320, "the post's picture decodes");
+  assert.match((await card.locator('img[alt="a sketch"]').getAttribute('src')) ?? '', /^blob:/);
+  assert.equal(await imageLoaded(page, '#avatar img'), 96, "the stream's picture decodes");
+  assert.ok(photo.length > 1024 * 1024);
+  assert.equal(await imageLoaded(page, 'article img[alt="a big photo"]'), 700, 'a big picture: its chunks fetched and opened one by one');
+  assert.ok(
+    answers.some((a) => /\/chunk\/[0-9a-f]{64}$/.test(a.url)),
+    'its sealed chunks came by hash',
+  );
+  assert.equal(await card.locator('.avatar img').count(), 1, 'the cards show it too');
+  await page.evaluate('window.scrollTo(0, 0)');
   await shoot(page, 'private-phone-light-narrow');
   await page.emulateMedia({ colorScheme: 'dark' });
   await shoot(page, 'private-phone-dark-narrow');
@@ -236,6 +269,7 @@ test("a phone opens a private stream's page from its QR address and reads a post
   // the page is under the strict CSP: its one script by nonce, fetches to its own server only
   const html = answers.find((a) => a.url === d.localUrl)!;
   assert.match(html.headers['content-security-policy']!, /^default-src 'none'; script-src 'nonce-[^']+'; connect-src 'self';/);
+  assert.match(html.headers['content-security-policy']!, /img-src 'self' data: blob:;/, 'pictures from blob: on this page only');
   assert.ok(!html.headers['content-security-policy']!.includes('unsafe-eval') && !html.headers['content-security-policy']!.includes('wasm'));
   assert.ok(
     answers.some((a) => /\/sealed\b/.test(a.url)),
@@ -243,13 +277,16 @@ test("a phone opens a private stream's page from its QR address and reads a post
   );
   // neither the key nor any plaintext in what the server sent or was asked, nor in its log
   const readKeyForms = [readKey, Buffer.from(readKey, 'base64url').toString('base64'), Buffer.from(readKey, 'base64url').toString('hex')];
-  const plain = [secret, title, name, 'An older note', 'Read on a phone'];
+  const plain = [secret, title, name, 'An older note', 'Read on a phone', 'secret-sketch'];
   for (const a of answers) {
     assert.ok(!a.url.includes('#'), `the fragment never left the browser: ${a.url}`);
     const text = a.body.toString('latin1') + a.body.toString('utf8') + a.url;
     for (const x of [...readKeyForms, ...plain]) {
       assert.ok(!text.includes(x) && !text.includes(Buffer.from(x).toString('base64')), `${a.url} holds "${x}"`);
     }
+    // (the blob: answers are the browser's own, from what it decrypted)
+    if (!a.url.startsWith('blob:'))
+      for (const png of [avatar, sketch, photo]) assert.ok(!a.body.includes(png.subarray(40, 200)), `${a.url} holds a picture's bytes`);
   }
   for (const x of [...readKeyForms, ...plain]) assert.ok(!owner.output().includes(x), `the node's log holds "${x}"`);
 

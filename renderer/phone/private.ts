@@ -9,6 +9,8 @@ import { blake2b } from '@noble/hashes/blake2.js';
 import { Lexer, type Token } from 'marked';
 import nacl from 'tweetnacl';
 import { avatarColor, initials } from '../lib/avatar';
+import { streamFileRef } from '../lib/files';
+import { bigManifest, bigPictureOf, pictureCache, pictureOf, sealedBig } from './sealed-files';
 
 const utf8 = new TextEncoder();
 const keyed = (key: Uint8Array, data: Uint8Array): Uint8Array => blake2b(data, { key, dkLen: 32 });
@@ -34,12 +36,22 @@ function toB64url(b: Uint8Array): string {
 class Reader {
   private readonly sealKey: Uint8Array;
   private readonly keyKey: Uint8Array;
+  private readonly fileRoot: Uint8Array;
   readonly check: Uint8Array;
 
   constructor(readKey: Uint8Array) {
     this.sealKey = keyed(readKey, utf8.encode('drayer private v1 seal'));
     this.keyKey = keyed(readKey, utf8.encode('drayer private v1 key'));
     this.check = keyed(readKey, utf8.encode('drayer private v1 check')).slice(0, 16);
+    this.fileRoot = keyed(readKey, utf8.encode('drayer private v1 file'));
+  }
+
+  /** Chunk i of a big file sealed under `prefix` (ReadKey.fileCipher: nonce = prefix ‖ u64le(i)), or null when it does not open. */
+  openChunk(prefix: Uint8Array, i: number, sealed: Uint8Array): Uint8Array | null {
+    const nonce = new Uint8Array(24);
+    nonce.set(prefix);
+    new DataView(nonce.buffer).setBigUint64(16, BigInt(i), true);
+    return nacl.secretbox.open(sealed, nonce, keyed(this.fileRoot, prefix));
   }
 
   opaqueKey(type: string, key: string): string {
@@ -96,6 +108,16 @@ async function fetchPage(query: string): Promise<Page> {
   return p;
 }
 
+/** A chunk as stored (sealed), by its hash; bounded. */
+async function fetchChunk(hash: Uint8Array): Promise<Uint8Array> {
+  const hex = Array.from(hash, (b) => b.toString(16).padStart(2, '0')).join('');
+  const res = await fetch(`chunk/${hex}`, { credentials: 'omit' });
+  if (!res.ok) throw new Error(`chunk ${hex} is not here (${res.status})`);
+  const b = new Uint8Array(await res.arrayBuffer());
+  if (b.length > 1024 * 1024 + 64) throw new Error('a chunk larger than any chunk');
+  return b;
+}
+
 /** Text keeps markdown's entity references as the characters they mean (as markdown-html.ts does). */
 function decodeEntities(s: string): string {
   return s.replace(/&(amp|lt|gt|quot|#39);/g, (m, e: string) => ({ amp: '&', lt: '<', gt: '>', quot: '"', '#39': "'" })[e] ?? m);
@@ -148,9 +170,21 @@ function node(t: Token, depth: number): Node {
       a.target = '_blank';
       return a;
     }
-    case 'image':
-      // the stream's pictures are sealed files, which this page does not open yet: their alt text stands in
-      return el('span', 'img-alt', t.text ? `[${t.text}]` : '[picture]');
+    case 'image': {
+      // the stream's pictures are sealed files: the alt text stands in until the picture is opened here
+      const alt = el('span', 'img-alt', t.text ? `[${t.text}]` : '[picture]');
+      const path = streamFileRef(t.href);
+      if (path && picture) {
+        void picture(path).then((url) => {
+          if (!url || !alt.isConnected) return;
+          const img = document.createElement('img');
+          img.alt = t.text;
+          img.src = url;
+          alt.replaceWith(img);
+        });
+      }
+      return alt;
+    }
     case 'br':
       return el('br');
     case 'hr':
@@ -172,8 +206,23 @@ function bodyOf(text: string): HTMLElement {
   return div;
 }
 
-// The app's generated avatars (lib/avatar.ts): initials on a colour from the key, as in the app.
+/** The stream's pictures by path, opened on this device (set once the read key opened the stream). */
+let picture: ((path: string) => Promise<string | null>) | null = null;
+/** The stream's avatar picture, when its profile names one that opened. */
+let avatarUrl: string | null = null;
+
+// The app's generated avatars (lib/avatar.ts): initials on a colour from the key, as in the app;
+// the stream's own picture where it has one.
 function paintAvatar(e: HTMLElement, name: string): void {
+  if (avatarUrl) {
+    const img = document.createElement('img');
+    img.src = avatarUrl;
+    img.alt = '';
+    e.replaceChildren(img);
+    e.style.background = '';
+    e.classList.add('has-picture');
+    return;
+  }
   e.textContent = initials(name);
   e.style.background = avatarColor(($('key').textContent ?? '').trim());
 }
@@ -241,14 +290,28 @@ async function main(): Promise<void> {
       return;
     }
   }
+  picture = pictureCache(async (path) => {
+    const key = reader.opaqueKey('file', path);
+    const r = (await fetchPage(`?key=${key}`)).records[0];
+    if (!r) return null;
+    const stored = fromB64(r[2]);
+    const big = sealedBig(stored);
+    const f = reader.open(big ? big.sealed : stored, r[0]);
+    if (!f || f.type !== 'file' || f.key !== path) return null;
+    if (!big) return pictureOf(path, f.val);
+    const m = bigManifest(f.val);
+    return m && bigPictureOf(m, big.chunks, async (i, hash) => reader.openChunk(m.prefix, i, await fetchChunk(hash)));
+  });
   let name = 'A private stream';
   const info = first.records[0];
   const opened = info ? reader.open(fromB64(info[2]), info[0]) : null;
   if (opened) {
     try {
-      const i = decode(opened.val, { ...LIMITS, maxArrayLength: 64, maxMapLength: 64 }) as { name?: unknown; about?: unknown } | null;
+      const i = decode(opened.val, { ...LIMITS, maxArrayLength: 64, maxMapLength: 64 }) as { name?: unknown; about?: unknown; avatar?: unknown } | null;
       if (typeof i?.name === 'string' && i.name.trim()) name = i.name.trim();
       if (typeof i?.about === 'string') $('about').textContent = i.about;
+      const avatar = typeof i?.avatar === 'string' ? streamFileRef(i.avatar) : null;
+      if (avatar) avatarUrl = await picture(avatar); // one small fetch before the posts, so every card shows it
     } catch {
       // a profile that does not decode leaves the page's own words
     }
@@ -267,7 +330,8 @@ async function main(): Promise<void> {
     more.disabled = true;
     const page = await fetchPage(before ? `?before=${encodeURIComponent(before)}` : '');
     for (const [key, ts, val] of page.records) {
-      const r = reader.open(fromB64(val), key);
+      const stored = fromB64(val);
+      const r = reader.open(sealedBig(stored)?.sealed ?? stored, key); // a big file's record: its sealed part, after the clear chunk list
       if (!r) {
         sealed++;
         continue;

@@ -1,12 +1,14 @@
 // What a stream's phone page says of a reply (issue 21): "in reply to NAME", NAME being the
 // answered stream's own name when this server holds it (else words of its key: a name from
 // elsewhere is not the server's to vouch for), and a link to the answered post when this server
-// shares it: its stream's page at the page that lists it, scrolled to it.
+// shares it: its stream's page at the page that lists it, scrolled to it. A re-share says
+// "re-shared from NAME" the same way, with the shared post's title and body where this server
+// shares its stream (else only the key's words: the server vouches for nothing it does not hold).
 import type { Statement } from 'better-sqlite3';
 import type { DrayerRecord } from '../../core/record.js';
 import { formatKey, keyName, parseKey, streamName } from '../../core/keys.js';
-import { POST_TYPE, POST_TYPES } from '../../store/posts.js';
-import { decodeLinks } from '../../store/talk.js';
+import { POST_TYPE, POST_TYPES, postView } from '../../store/posts.js';
+import { decodeLinks, type PostRef } from '../../store/talk.js';
 import type { Stream } from '../../store/store.js';
 import { isPrivateStream } from './private-page.js';
 
@@ -26,13 +28,17 @@ function rank(s: Stream, r: DrayerRecord): number {
   return st.get(POST_TYPES[0], POST_TYPES[1], r.ts, r.ts, r.id) as number;
 }
 
-/**
- * A post of `s` as its page shows what it answers (undefined: it answers nothing). `served`: the
- * streams this server shares; `perPage`: posts on a page.
- */
-export function inReplyTo(s: Stream, r: DrayerRecord, served: ((pk: Uint8Array) => Stream | undefined) | undefined, perPage: number): InReplyTo | undefined {
-  const to = r.type === POST_TYPE ? decodeLinks(r.val).reply : undefined; // the original's posts answer nothing
-  if (!to) return undefined;
+type Served = ((pk: Uint8Array) => Stream | undefined) | undefined;
+
+interface Located extends InReplyTo {
+  /** the post named, where this server shares its stream and holds it (its value may be absent on a metadata-only copy) */
+  post?: DrayerRecord;
+  /** its stream's files, for the post's pictures */
+  filesBase?: string;
+}
+
+/** A post another post names (`to`), as `s`'s page shows it: the name of its stream and a link where this server shares it. */
+function locate(s: Stream, to: PostRef, served: Served, perPage: number): Located {
   const pk = parseKey(to.stream);
   const own = to.stream === formatKey(s.publicKey);
   let target: Stream | undefined;
@@ -43,9 +49,38 @@ export function inReplyTo(s: Stream, r: DrayerRecord, served: ((pk: Uint8Array) 
   }
   if (!target || (!own && isPrivateStream(target))) return { name: keyName(pk) };
   const name = streamName(target.info().name, target.publicKey);
-  const answered = target.get(POST_TYPE, to.post);
-  if (!answered) return { name };
-  const page = Math.floor(rank(target, answered) / perPage) + 1;
+  const post = target.get(POST_TYPE, to.post);
+  if (!post) return { name };
+  const page = Math.floor(rank(target, post) / perPage) + 1;
   const base = own ? './' : `/${Buffer.from(target.publicKey).toString('base64url')}/`;
-  return { name, href: `${base}${page > 1 ? `?page=${page}` : ''}#${postAnchor(to.post)}` };
+  const filesBase = `/${Buffer.from(target.publicKey).toString('base64url')}/webAccess/`;
+  return { name, href: `${base}${page > 1 ? `?page=${page}` : ''}#${postAnchor(to.post)}`, post, filesBase };
+}
+
+/**
+ * A post of `s` as its page shows what it answers (undefined: it answers nothing). `served`: the
+ * streams this server shares; `perPage`: posts on a page.
+ */
+export function inReplyTo(s: Stream, r: DrayerRecord, served: Served, perPage: number): InReplyTo | undefined {
+  const to = r.type === POST_TYPE ? decodeLinks(r.val).reply : undefined; // the original's posts answer nothing
+  if (!to) return undefined;
+  const { name, href } = locate(s, to, served, perPage);
+  return href ? { name, href } : { name };
+}
+
+export interface Reshared extends InReplyTo {
+  /** the shared post's title and body, where this server shares its stream and holds the post */
+  title?: string;
+  body?: string;
+  filesBase?: string;
+}
+
+/** What a re-share of `s` shares (undefined: it is no re-share): "re-shared from NAME" and the post, as this server holds it. */
+export function reshareOf(s: Stream, r: DrayerRecord, served: Served, perPage: number): Reshared | undefined {
+  const to = r.type === POST_TYPE ? decodeLinks(r.val).reshare : undefined;
+  if (!to) return undefined;
+  const { post, ...at } = locate(s, to, served, perPage);
+  if (!post?.val) return at.href ? { name: at.name, href: at.href } : { name: at.name };
+  const v = postView(post);
+  return { ...at, title: v.title, body: v.body };
 }

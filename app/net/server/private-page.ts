@@ -24,9 +24,14 @@ export function isPrivateStream(s: Stream): boolean {
   return s.get(MARKER_TYPE, MARKER_KEY) !== undefined;
 }
 
-/** The page's CSP: its one script by nonce, fetches to this server only, nothing framed. */
+/**
+ * The page's CSP: its one script by nonce, fetches to this server only, nothing framed. Pictures
+ * also from blob: (this page only): the sealed files its script opened. A blob: URL is made by this
+ * page's own script from bytes it holds, and names no place to send anything; the script makes them
+ * only for raster pictures (no SVG), shown in <img>, where nothing runs.
+ */
 export function privatePageCsp(nonce: string): string {
-  return `default-src 'none'; script-src 'nonce-${nonce}'; connect-src 'self'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`;
+  return `default-src 'none'; script-src 'nonce-${nonce}'; connect-src 'self'; style-src 'unsafe-inline'; img-src 'self' data: blob:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`;
 }
 
 /** GET /<pk>/ of a private stream: the shell the script fills in. */

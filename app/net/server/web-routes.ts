@@ -10,7 +10,7 @@ import { metadataOnlyFile, OPEN_LIMITS, openFile, OpenError, openFileRange, open
 import { isDrayerError } from '../../core/errors.js';
 import { formatKey, streamName } from '../../core/keys.js';
 import { POST_TYPES, postView } from '../../store/posts.js';
-import { inReplyTo, postAnchor } from './phone-replies.js';
+import { inReplyTo, postAnchor, reshareOf } from './phone-replies.js';
 import type { Stream } from '../../store/store.js';
 import { indexPage, streamPage, streamPageCsp } from './webpage.js';
 import { randomBytes } from '../../core/crypto.js';
@@ -265,10 +265,16 @@ function sendPage(ctx: RouteContext, page: number): void {
   const nonce = Buffer.from(randomBytes(16)).toString('base64');
   const name = streamName(info.name, s.publicKey);
   const pk = formatKey(s.publicKey);
-  // a reply says what it answers, and links to it where this server shares it (phone-replies.ts)
+  // a reply says what it answers and a re-share what it shares, linked where this server shares it (phone-replies.ts)
   const posts = s.list(POST_TYPES, { order: 'ts', limit: POSTS_PER_PAGE, offset: (page - 1) * POSTS_PER_PAGE }).map((r) => {
     const to = inReplyTo(s, r, ctx.served, POSTS_PER_PAGE);
-    return { ...postView(r), anchor: postAnchor(r.key), ...(to ? { inReplyTo: to.name, ...(to.href ? { inReplyToHref: to.href } : {}) } : {}) };
+    const reshare = reshareOf(s, r, ctx.served, POSTS_PER_PAGE);
+    return {
+      ...postView(r),
+      anchor: postAnchor(r.key),
+      ...(to ? { inReplyTo: to.name, ...(to.href ? { inReplyToHref: to.href } : {}) } : {}),
+      ...(reshare ? { reshare } : {}),
+    };
   });
   const html = streamPage({
     name,

@@ -50,6 +50,8 @@ body { margin: 0; background: var(--bg); color: var(--text); font: 16px/1.55 sys
 .wrap { max-width: 40rem; margin: 0 auto; padding: 16px 14px 40px; }
 a { color: var(--accent); }
 .profile { display: flex; flex-direction: column; align-items: center; text-align: center; gap: 6px; padding: 16px 8px 4px; }
+.avatar.has-picture { overflow: hidden; background: var(--code); }
+.avatar.has-picture img { width: 100%; height: 100%; object-fit: cover; display: block; }
 .avatar { width: 88px; height: 88px; border-radius: 999px; object-fit: cover; display: inline-flex; align-items: center; justify-content: center; color: #fff; font-weight: 600; font-size: 34px; background: var(--code); }
 h1 { font-size: 1.6rem; line-height: 1.2; margin: 6px 0 0; }
 .about { white-space: pre-wrap; margin: 0; color: var(--text); max-width: 32rem; }
@@ -63,6 +65,8 @@ article > header .mini { width: 32px; height: 32px; font-size: 13px; }
 article > header .who { display: flex; flex-direction: column; line-height: 1.25; min-width: 0; }
 article > header .who b { font-weight: 600; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
 article p.reply { margin: 8px 0 0; }
+.shared { border: 1px solid var(--border); border-radius: 10px; padding: 10px 12px; margin: 10px 0 0; }
+.shared h3.title { margin-top: 0; }
 article h3.title { font-size: 1.12rem; line-height: 1.3; margin: 8px 0 4px; }
 .body > * { margin: 0; }
 .body > * + * { margin-top: .6em; }
@@ -130,6 +134,16 @@ export function streamPageCsp(nonce: string): string {
   return `default-src 'none'; script-src 'nonce-${nonce}'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`;
 }
 
+/** A re-share's "re-shared from NAME" (linked by `href`) and the shared post where the server holds it (phone-replies.ts). */
+export interface ResharedView {
+  name: string;
+  href?: string;
+  title?: string;
+  body?: string;
+  /** where the shared post's stream's files are served */
+  filesBase?: string;
+}
+
 export interface StreamPageInput {
   name: string;
   about: string;
@@ -140,7 +154,7 @@ export interface StreamPageInput {
   /** the avatar image among the stream's files, when it has one */
   avatar?: string;
   /** `inReplyTo`: a reply's "in reply to" (the name of the stream it answers, or that stream's key words), `inReplyToHref` the answered post where this server shares it; `anchor`: the article's id */
-  posts: (PostView & { inReplyTo?: string; inReplyToHref?: string; anchor?: string })[];
+  posts: (PostView & { inReplyTo?: string; inReplyToHref?: string; anchor?: string; reshare?: ResharedView })[];
   /** 1-based */
   page: number;
   totalPosts: number;
@@ -190,8 +204,20 @@ export function streamPage(p: StreamPageInput): string {
       const who = `<bdi>${escapeHtml(cleanName(post.inReplyTo))}</bdi>`; // an Arabic name keeps its own direction
       parts.push(`<p class="meta reply">&#8617; in reply to ${post.inReplyToHref ? `<a href="${escapeHtml(post.inReplyToHref)}">${who}</a>` : who}</p>`);
     }
+    const rs = post.reshare;
+    if (rs) {
+      const who = `<bdi>${escapeHtml(cleanName(rs.name))}</bdi>`;
+      parts.push(`<p class="meta reply">&#8635; re-shared from ${rs.href ? `<a href="${escapeHtml(rs.href)}">${who}</a>` : who}</p>`);
+    }
     if (post.title) parts.push(`<h3 class="title">${escapeHtml(post.title)}</h3>`);
     if (post.body) parts.push(`<div class="body">${postBody(post.body, filesBase)}</div>`);
+    if (rs?.title || rs?.body) {
+      // the shared post as its own stream shows it: its pictures are that stream's files
+      parts.push('<blockquote class="shared">');
+      if (rs.title) parts.push(`<h3 class="title">${escapeHtml(rs.title)}</h3>`);
+      if (rs.body) parts.push(`<div class="body">${postBody(rs.body, rs.filesBase ?? filesBase)}</div>`);
+      parts.push('</blockquote>');
+    }
     parts.push('</article>');
   }
   const pages = Math.max(1, Math.ceil(p.totalPosts / p.pageSize));
