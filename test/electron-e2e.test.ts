@@ -336,7 +336,7 @@ test(
     const mine = (await call<Stream[]>(page, 'listStreams', undefined)).find((x) => x.owned)!;
     await go(page, `#/stream/${encodeURIComponent(mine.publicKey)}`);
     await page.getByRole('heading', { name: 'Ada in Electron', level: 2 }).waitFor();
-    await page.getByRole('main').getByRole('button', { name: 'Share' }).click();
+    await page.getByRole('main').getByRole('button', { name: 'Share', exact: true }).click();
     await page.locator('.dialog .qr img').waitFor();
     await shoot(page, 'electron-share');
     const url = await decodeQr(page, '.dialog .qr img');

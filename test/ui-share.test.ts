@@ -164,7 +164,7 @@ test("share: the QR codes decode to the stream's web address and key link; a pho
     const phone = await ui.browser.newContext({ ...devices['Pixel 7'], timezoneId: 'Asia/Tokyo', locale: 'en-GB' });
     try {
       await page.getByRole('heading', { name: 'Cafe Lumen', level: 2 }).waitFor();
-      await page.getByRole('main').getByRole('button', { name: 'Share' }).click();
+      await page.getByRole('main').getByRole('button', { name: 'Share', exact: true }).click();
       const dialog = page.getByRole('dialog', { name: 'Share Cafe Lumen' });
       // these nodes listen on 127.0.0.1 only: the dialog says a phone cannot reach it, not "scan with a phone"
       await dialog.getByText('Only this computer can open this address: it has no network address a phone can reach.', { exact: false }).waitFor();
@@ -211,7 +211,7 @@ test("share: the QR codes decode to the stream's web address and key link; a pho
       // a stream with an index.html: its Share QR takes the phone to the site itself
       await go(page, `#/stream/${encodeURIComponent(site.publicKey)}`);
       await page.getByRole('heading', { name: 'Ada site', level: 2 }).waitFor();
-      await page.getByRole('main').getByRole('button', { name: 'Share' }).click();
+      await page.getByRole('main').getByRole('button', { name: 'Share', exact: true }).click();
       await page.getByRole('dialog', { name: 'Share Ada site' }).locator('.qr img').waitFor();
       const siteUrl = await decodeQr(page, '.dialog .qr img');
       await mobile.goto(siteUrl);
@@ -344,7 +344,7 @@ test('files, site and share screens, light and dark, wide and narrow: accessible
       await page.locator('article .md-image img').waitFor();
       await page.evaluate(toTabs);
       await shoot(page, `stream-picture-${v.id}`);
-      await page.getByRole('main').getByRole('button', { name: 'Share' }).click();
+      await page.getByRole('main').getByRole('button', { name: 'Share', exact: true }).click();
       await page.locator('.dialog .qr img').waitFor();
       await shoot(page, `share-${v.id}`);
       await assertAccessible(page, `share ${v.id}`);
