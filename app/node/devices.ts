@@ -1,6 +1,7 @@
 // Several devices on a running node (DESIGN §9): the API's listDevices, addDevice, removeDevice and
 // joinAsDevice over the store's device support (store/devices.ts). A pairing code carries the new
 // device's key and where it can be reached, so the owner's node pulls the device's chain from there.
+import * as fs from 'node:fs';
 import { DrayerError } from '../core/errors.js';
 import { formatKey, keyWords, parseKey } from '../core/keys.js';
 import { peerId } from '../core/peer.js';
@@ -160,11 +161,15 @@ export function removeDevice(n: NodeState, a: Arg<'removeDevice'>): DevicesView 
 export async function joinAsDevice(n: NodeState, a: Arg<'joinAsDevice'>): Promise<JoinedDevice> {
   const name = a.name?.trim() ? cleanName(a.name).slice(0, 200) : undefined;
   let made: Uint8Array | null = null;
+  let copy: string | null = null;
   const sum = await follow(n, { key: a.key, ...(a.url ? { url: a.url } : {}) }, (file) => {
     const kp = generateKeyPair();
     writeKeyFile(devicePathFor(file), kp);
     made = kp.publicKey;
+    copy = file;
   }).catch((e: unknown) => {
+    // a follow undone (a read link that does not open the stream): its device key goes with the copy, or the next join could not write its own there
+    if (copy && !fs.existsSync(copy)) fs.rmSync(devicePathFor(copy), { force: true });
     if ((e as { code?: string }).code === 'EXISTS')
       throw new DrayerError(
         'EXISTS',

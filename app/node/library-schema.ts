@@ -7,6 +7,8 @@ import { DrayerError, isDrayerError } from '../core/errors.js';
 import { splitExcerpt } from './timeline-text.js';
 import { SEALED_TYPE } from '../core/private.js';
 import { REACTION_TYPE } from '../store/talk.js';
+import { isPostType } from '../store/posts.js';
+import type { DrayerRecord } from '../core/record.js';
 import { openFeedRow, readerOf, SEALED_ROW_EXTRA } from './private-streams.js';
 import { ID_RANGE } from '../core/siblings.js';
 
@@ -276,6 +278,19 @@ export function feedStatement(stream: Stream): {
       for (const r of feed.iterate(SEALED_TYPE, SEALED_TYPE, maxVal + SEALED_ROW_EXTRA, since, last) as IterableIterator<FeedRow>) yield openFeedRow(v, r);
     },
   };
+}
+
+/** Records whose values a metadata-only copy just fetched, as the timeline indexes them: the posts among them, sealed ones opened where the read key is here. */
+export function filledPostRows(stream: Stream, records: DrayerRecord[]): FeedRow[] {
+  const v = readerOf(stream);
+  return records
+    .filter((r) => r.val)
+    .map((r): FeedRow => {
+      const { id, prev, type, key, ts, mod, hash } = r;
+      const row = { id, prev, type, key, ts, mod, hash, val: Buffer.from(r.val!.buffer, r.val!.byteOffset, r.val!.byteLength) };
+      return v ? openFeedRow(v, row) : row;
+    })
+    .filter((r) => isPostType(r.type) && r.val);
 }
 
 /**

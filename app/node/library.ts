@@ -15,6 +15,7 @@ import {
   checkPublicKey,
   clampLimit,
   feedStatement,
+  filledPostRows,
   LibrarySettings,
   livePosts,
   type FeedRow,
@@ -438,12 +439,7 @@ export class Library {
    */
   notePostValues(stream: Stream, records: DrayerRecord[]): void {
     const pk = this.requireEntry(stream);
-    const rows = records
-      .filter((r) => isPostType(r.type) && r.val)
-      .map((r): FeedRow => {
-        const { id, prev, type, key, ts, mod, hash } = r;
-        return { id, prev, type, key, ts, mod, hash, val: Buffer.from(r.val!.buffer, r.val!.byteOffset, r.val!.byteLength) };
-      });
+    const rows = filledPostRows(stream, records); // a private stream's sealed ones opened, where its read key is here
     if (rows.length) this.tx(() => this.writeRows(pk, rows));
   }
 

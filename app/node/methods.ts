@@ -1,7 +1,7 @@
 // The DrayerApi methods: one entry per request of api.ts, each checking its argument and doing
 // the work with the node's parts (follow.ts, holdings.ts, reading.ts, scheduler.ts, views.ts ...).
 import { openView } from '../store/private-view.js';
-import { privacyOf, readerOf } from './private-streams.js';
+import { privacyOf, readerOf, requireReadKey } from './private-streams.js';
 import { createPrivate, privateInfo, privatePost } from './private-writes.js';
 import { rotateAccess } from './private-rotate.js';
 import { addDevice, joinAsDevice, listDevices, removeDevice } from './devices.js';
@@ -133,12 +133,14 @@ export function apiMethods(n: NodeState): Handlers {
       const s = streamOf(n, publicKey);
       const reader = readerOf(s); // a private stream's post is sealed (private-writes.ts)
       if (reader) return privatePost(n, s, reader, title, body);
+      requireReadKey(s);
       const r = isCompatible(s) ? await putOriginalPost(s, { title, body }) : await s.putDurable(POST_TYPE, newPostKey(), encodePost({ title, body }));
       if (s.db.open) afterChange(n, s, { stored: [r], removed: [] }, true); // closed meanwhile (unfollowed): nothing to tell
       return postView(r);
     },
     editPost: ({ publicKey, key, title, body }) => {
       const s = streamOf(n, publicKey);
+      requireReadKey(s);
       const before = s.lastSeq();
       const p = editPost(readerOf(s) ?? s, key, { title, body });
       afterChange(n, s, { stored: s.changesSince(before).records, removed: [] }, true);

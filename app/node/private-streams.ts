@@ -3,6 +3,7 @@
 // in this computer's library.db, which nothing serves), and a stream's posts read through its view.
 // What the node says of a stream to others (discovery, its listing, the LAN server) never comes
 // from here: those keep the stored, sealed records, so names stay the key's words there too.
+import { DrayerError } from '../core/errors.js';
 import { readLink, SEAL_OVERHEAD, SEALED_TYPE } from '../core/private.js';
 import { toPgpWords } from '../core/pgpwords.js';
 import { POST_TYPE, POST_TYPES } from '../store/posts.js';
@@ -40,6 +41,19 @@ export function readerOf(s: Stream): StreamView | null {
     readers.set(s, v);
   }
   return v;
+}
+
+/**
+ * Where this copy would write a private stream it cannot read (a device that joined by the stream's
+ * key alone): why nothing can be written, and what to do. A copy that writes nothing anyway (a
+ * mirror) gets the store's own answer.
+ */
+export function requireReadKey(s: Stream): void {
+  if (readerOf(s) || !isPrivate(s) || (!s.writable && !s.devices().mine)) return;
+  throw new DrayerError(
+    'NOT_WRITABLE',
+    "This is a private stream and its read key is not on this computer, so what you write here could not be sealed; nothing was written. On a computer that reads it, copy the stream's read link (Share read access), add it here (Add the read link on the stream's page, or Follow), then post again.",
+  );
 }
 
 /** Read the read key beside the file again (one was put there, or taken away). */

@@ -8,6 +8,7 @@ import { formatKey, parseKey, streamName } from '../core/keys.js';
 import type { DrayerRecord } from '../core/record.js';
 import { findPost, isPostType, listPosts, POST_TYPES, postView } from '../store/posts.js';
 import type { Stream } from '../store/store.js';
+import { SEALED_TYPE } from '../core/private.js';
 import { openValue, openValues, type OpenOptions } from '../net/open.js';
 import { configuredSources, sourcesFor } from './sources.js';
 import { remember, streamOf, syncModeOf, type NodeState } from './state.js';
@@ -82,10 +83,29 @@ async function readPosts(n: NodeState, s: Stream, recs: DrayerRecord[]): Promise
   return failed;
 }
 
+/**
+ * A metadata-only copy of a private stream read here: which of its records are posts only their
+ * sealed values say, so before a page is read the values of the newest `count` sealed records
+ * (older than `beforeTs`) are fetched; the timeline indexes the posts among them as they arrive
+ * (notePostValues). Bounded by the page, and one that could not be fetched waits (readPosts).
+ */
+async function fillSealed(n: NodeState, s: Stream, count: number, beforeTs?: number): Promise<void> {
+  if (!s.partial.metaOnly || !readerOf(s) || count <= 0) return;
+  const ids = s.db
+    .prepare(`SELECT id FROM records WHERE type = ? AND val IS NULL ${beforeTs !== undefined ? 'AND ts < ?' : ''} ORDER BY ts DESC LIMIT ?`)
+    .pluck()
+    .all(SEALED_TYPE, ...(beforeTs !== undefined ? [beforeTs] : []), Math.min(count, 1000)) as number[];
+  const recs = ids.map((id) => s.getById(id)).filter((r): r is DrayerRecord => r?.val === null);
+  if (recs.length === 0) return;
+  const failed = await readPosts(n, s, recs);
+  if (failed.size < recs.length) readerOf(s)?.valuesFilled();
+}
+
 /** listPosts: a stream's posts, newest first. */
 export async function streamPosts(n: NodeState, publicKey: string, limit?: number, offset?: number): Promise<PostView[]> {
   const s = streamOf(n, publicKey);
   const reader = readerOf(s); // a private stream whose read key is here: its posts opened
+  if (reader) await fillSealed(n, s, (offset ?? 0) + (limit ?? 50));
   if (reader) return listPosts(reader, { limit, offset });
   if (!s.partial.metaOnly) return listPosts(s, { limit, offset });
   const recs = s.list(POST_TYPES, { order: 'ts', limit, offset });
@@ -110,6 +130,12 @@ export async function streamPost(n: NodeState, publicKey: string, key: string): 
 /** timeline: posts across streams, newest first. */
 export async function timeline(n: NodeState, limit?: number, before?: { ts: number; streamKey: string; id: number }): Promise<TimelineItem[]> {
   const streams = homeStreams(n); // not those held only (hold.ts)
+  await Promise.all(
+    (streams ?? n.library.listStreams().map((e) => e.publicKey)).map((pk) => {
+      const s = n.streams.peek(pk); // one not opened yet shows what the index holds
+      return s ? fillSealed(n, s, limit ?? 50, before?.ts) : Promise.resolve();
+    }),
+  );
   const items = n.library.timeline({ limit, before, streams });
   // Posts of metadata-only copies are fetched as they are shown, then read again from the index.
   const unread = new Map<string, DrayerRecord[]>();

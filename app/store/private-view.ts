@@ -273,6 +273,11 @@ export class StreamView {
     return gone;
   }
 
+  /** Open the records again on the next read: values a metadata-only copy fetched fill records in place, without a new seq. */
+  valuesFilled(): void {
+    this.opened = null;
+  }
+
   /**
    * Every live record, opened (a private stream's are all opened once: their types are sealed too).
    * One that does not open stays as it is stored, of type `sealed`, so a listing still shows the rest.

@@ -15,6 +15,8 @@ import { useDevices } from '../stores/devices';
 import { messageOf } from '../stores/errors';
 import { useUi } from '../stores/ui';
 import { httpAddress } from '../lib/address';
+import { readLinkIn } from '../lib/readLink';
+import { Lock } from '../components/Lock';
 
 /** How often a device waiting to be added fetches the stream to see whether it is. */
 const CHECK_MS = 3000;
@@ -334,7 +336,17 @@ export function JoinDeviceDialog() {
                 if (error) useDevices.setState({ joining: { busy: false } });
               }}
               placeholder="Its key, 32 words, or drayer: link (Share, on the other computer)"
+              aria-describedby="join-key-hint"
             />
+            <span className="field-hint" id="join-key-hint">
+              {readLinkIn(key) ? (
+                <span className="follow-read-link">
+                  <Lock access="reader" size={13} /> A read link: this computer reads the private stream, and seals what it posts into it.
+                </span>
+              ) : (
+                'For a private stream, paste its read link (Share read access, on the other computer): without it this computer can neither read nor post.'
+              )}
+            </span>
           </label>
           <label className="field">
             <span className="field-label">

@@ -23,12 +23,7 @@ import { deleteWithUndo } from '../stores/deletes';
 import { AnnounceSwitch, Lock, PrivateSwitch } from '../components/Lock';
 import { JoinDeviceDialog } from './Devices';
 import { httpAddress } from '../lib/address';
-
-/** A private stream's read link (drayer:<key>#r=<read key>) or its 64 read words: the follow reads what it fetches. */
-export function readLinkIn(text: string): boolean {
-  const t = text.trim();
-  return /^drayer:[^#\s]*#r=/i.test(t) || t.split(/[^A-Za-z]+/).filter(Boolean).length === 64;
-}
+import { readLinkIn } from '../lib/readLink';
 
 function FollowDialog({ initialKey }: { initialKey?: string }) {
   const { closeDialog, navigate, toast, openDialog } = useUi();
