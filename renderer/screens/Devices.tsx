@@ -15,8 +15,7 @@ import { useDevices } from '../stores/devices';
 import { messageOf } from '../stores/errors';
 import { useUi } from '../stores/ui';
 import { httpAddress } from '../lib/address';
-import { readLinkIn } from '../lib/readLink';
-import { Lock } from '../components/Lock';
+import { AddressField, ReadLinkHint } from '../components/KeyFields';
 
 /** How often a device waiting to be added fetches the stream to see whether it is. */
 const CHECK_MS = 3000;
@@ -338,29 +337,14 @@ export function JoinDeviceDialog() {
               placeholder="Its key, 32 words, or drayer: link (Share, on the other computer)"
               aria-describedby="join-key-hint"
             />
-            <span className="field-hint" id="join-key-hint">
-              {readLinkIn(key) ? (
-                <span className="follow-read-link">
-                  <Lock access="reader" size={13} /> A read link: this computer reads the private stream, and seals what it posts into it.
-                </span>
-              ) : (
-                'For a private stream, paste its read link (Share read access, on the other computer): without it this computer can neither read nor post.'
-              )}
-            </span>
-          </label>
-          <label className="field">
-            <span className="field-label">
-              Address <span className="field-optional">optional</span>
-            </span>
-            <input
-              className="input mono"
-              value={url}
-              disabled={busy}
-              spellCheck={false}
-              onChange={(e) => setUrl(e.target.value)}
-              placeholder="192.168.1.20:15723"
+            <ReadLinkHint
+              id="join-key-hint"
+              text={key}
+              reader="A read link: this computer reads the private stream, and seals what it posts into it."
+              plain="For a private stream, paste its read link (Share read access, on the other computer): without it this computer can neither read nor post."
             />
           </label>
+          <AddressField value={url} onChange={setUrl} busy={busy} />
           <label className="field">
             <span className="field-label">
               This computer’s name <span className="field-optional">optional</span>

@@ -20,10 +20,10 @@ import { ShareDialog } from './ShareDialog';
 import { KeyDialogs } from './KeyDialogs';
 import { useSubmit } from '../lib/useSubmit';
 import { deleteWithUndo } from '../stores/deletes';
-import { AnnounceSwitch, Lock, PrivateSwitch } from '../components/Lock';
+import { AnnounceSwitch, PrivateSwitch } from '../components/Lock';
 import { JoinDeviceDialog } from './Devices';
 import { httpAddress } from '../lib/address';
-import { readLinkIn } from '../lib/readLink';
+import { AddressField, ReadLinkHint } from '../components/KeyFields';
 
 function FollowDialog({ initialKey }: { initialKey?: string }) {
   const { closeDialog, navigate, toast, openDialog } = useUi();
@@ -118,36 +118,24 @@ function FollowDialog({ initialKey }: { initialKey?: string }) {
             aria-invalid={error?.field === 'key' || undefined}
             aria-describedby={error ? 'follow-key-hint follow-problem' : 'follow-key-hint'}
           />
-          <span className="field-hint" id="follow-key-hint">
-            {readLinkIn(key) ? (
-              <span className="follow-read-link">
-                <Lock access="reader" size={13} /> A read link: this private stream will be readable here, its read key kept on this computer only.
-              </span>
-            ) : (
-              'The person you follow finds it under Share on their stream.'
-            )}
-          </span>
-        </label>
-        <label className="field">
-          <span className="field-label">
-            Address <span className="field-optional">optional</span>
-          </span>
-          <input
-            className={error?.field === 'address' ? 'input mono input-invalid' : 'input mono'}
-            value={url}
-            onChange={(e) => {
-              setUrl(e.target.value);
-              setError(null);
-            }}
-            placeholder="192.168.1.20:15723"
-            spellCheck={false}
-            inputMode="url"
-            disabled={busy}
-            aria-invalid={error?.field === 'address' || undefined}
-            aria-describedby={error?.field === 'address' ? 'follow-problem' : undefined}
+          <ReadLinkHint
+            id="follow-key-hint"
+            text={key}
+            reader="A read link: this private stream will be readable here, its read key kept on this computer only."
+            plain="The person you follow finds it under Share on their stream."
           />
-          <span className="field-hint">Where to fetch it from, if it is not nearby or on a known server.</span>
         </label>
+        <AddressField
+          value={url}
+          onChange={(v) => {
+            setUrl(v);
+            setError(null);
+          }}
+          busy={busy}
+          invalid={error?.field === 'address'}
+          describedBy={error?.field === 'address' ? 'follow-problem' : undefined}
+          hint="Where to fetch it from, if it is not nearby or on a known server."
+        />
         <ScopePicker scope={scope} onChange={setScope} />
         {busy ? null : (
           <p className="follow-device">
