@@ -18,6 +18,7 @@ import { Library } from '../app/node/library.js';
 import { MIGRATIONS } from '../app/node/library-schema.js';
 import { encodePost } from '../app/store/posts.js';
 import { KEY_SUFFIX, Stream } from '../app/store/store.js';
+import { rng } from '../test/rng.js';
 
 /** Bump when what is built changes (3: library.db with prefix indexes): an old cache is then ignored (and removed). */
 export const FORMAT = 3;
@@ -45,18 +46,6 @@ const COMMON = (
   'photo walk friends family project meeting release update network printer kitchen window evening weekend holiday museum forest island'
 ).split(' ');
 const SYLLABLES = 'ka lo mi ne ru sa te vi zo ba de fi gu ho ja ke li mo nu pa qui re si to vu wa xe yo za an el in or us'.split(' ');
-
-/** A small fast PRNG (mulberry32): the same text for the same seed on every machine. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** COMMON then 20,000 made-up words; word k is drawn with weight 1/(k+1) (Zipf). */
 export function vocabulary(): string[] {

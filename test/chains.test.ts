@@ -25,6 +25,7 @@ import {
 } from '../app/store/chains.js';
 import { Stream } from '../app/store/store.js';
 import { tmpDir, utf8 } from './helpers.js';
+import { rng } from './rng.js';
 
 const sig = (b: number) => new Uint8Array(64).fill(b);
 const hash = (b: number) => new Uint8Array(32).fill(b);
@@ -74,18 +75,6 @@ test('rule 2: a record inside the gap of the next held record is refused; the wr
   assert.ok(inPartialRange({ id: 1, mod: 1, type: 'drayer', key: 'info' }, { minId: 5 }));
   assert.ok(!inPartialRange({ id: 1, mod: 1, type: 'post', key: 'a' }, { minId: 5 }));
 });
-
-/** A small seeded generator (mulberry32), so a failure names a seed that repeats it. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const links = (r: DrayerRecord) => `${r.id}:${r.mod}:${r.prev}:${r.prevch}`;
 

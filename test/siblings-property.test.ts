@@ -13,17 +13,7 @@ import { decodeSiblings } from '../app/core/siblings.js';
 import { Stream, writeKeyFile } from '../app/store/store.js';
 import { devicePathFor } from '../app/store/devices.js';
 import { tmpDir } from './helpers.js';
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from './rng.js';
 
 const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64');
 

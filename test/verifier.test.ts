@@ -8,6 +8,7 @@ import { checkRecord, type DrayerRecord, signRecord } from '../app/core/record.j
 import { blake2b256, generateKeyPair } from '../app/core/crypto.js';
 import { applyParallel, INLINE_BELOW, verifyStreamParallel, VerifierPool, type VerifyParallelOptions } from '../app/store/verifier.js';
 import { text, tmpDir, utf8 } from './helpers.js';
+import { rng } from './rng.js';
 
 const pools: VerifierPool[] = [];
 after(async () => {
@@ -17,17 +18,6 @@ function pool(threads?: number): VerifierPool {
   const p = new VerifierPool(threads === undefined ? {} : { threads });
   pools.push(p);
   return p;
-}
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function live(s: Stream): string[] {
