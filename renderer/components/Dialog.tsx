@@ -45,3 +45,56 @@ export function Dialog({
     </dialog>
   );
 }
+
+/** A form's or a dialog's error line, read out by screen readers as it appears. */
+export function FormError({ text }: { text: string | null | undefined }) {
+  return text ? (
+    <p className="form-error" role="alert">
+      {text}
+    </p>
+  ) : null;
+}
+
+/** "Are you sure?": Cancel (focused, so Enter never destroys) and the action, with its error below. */
+export function ConfirmDialog({
+  title,
+  action,
+  busyAction,
+  busy = false,
+  tone = 'danger',
+  error,
+  onConfirm,
+  onClose,
+  children,
+}: {
+  title: string;
+  action: string;
+  busyAction?: string;
+  busy?: boolean;
+  tone?: 'danger' | 'primary';
+  error?: string | null;
+  onConfirm: () => void;
+  onClose: () => void;
+  children: ReactNode;
+}) {
+  return (
+    <Dialog
+      title={title}
+      size="sm"
+      onClose={onClose}
+      footer={
+        <>
+          <button type="button" className="button button-quiet" onClick={onClose} autoFocus>
+            Cancel
+          </button>
+          <button type="button" className={`button button-${tone}`} onClick={onConfirm} disabled={busy}>
+            {busy && busyAction ? busyAction : action}
+          </button>
+        </>
+      }
+    >
+      {children}
+      <FormError text={error} />
+    </Dialog>
+  );
+}

@@ -1,7 +1,7 @@
 // The dialogs: follow by key, delete a post, unfollow, edit your profile, make another stream.
 // Each keeps what was typed when the request fails and says why.
 import { useEffect, useRef, useState } from 'react';
-import { Dialog } from '../components/Dialog';
+import { ConfirmDialog, Dialog, FormError } from '../components/Dialog';
 import { codeOf, explainFollowError, explainSyncError, messageOf, type Explained } from '../stores/errors';
 import { Problem } from '../components/Problem';
 import { displayName, scopeRequest, useStreams, type FollowScope } from '../stores/streams';
@@ -200,28 +200,14 @@ function DeletePostDialog({ d }: { d: Extract<DialogState, { kind: 'deletePost' 
     d.then?.();
   };
   return (
-    <Dialog
-      title="Delete this post?"
-      size="sm"
-      onClose={closeDialog}
-      footer={
-        <>
-          <button type="button" className="button button-quiet" onClick={closeDialog} autoFocus>
-            Cancel
-          </button>
-          <button type="button" className="button button-danger" onClick={run}>
-            Delete
-          </button>
-        </>
-      }
-    >
+    <ConfirmDialog title="Delete this post?" action="Delete" onConfirm={run} onClose={closeDialog}>
       <p>It disappears from your stream, and from every copy of it the next time they sync.</p>
       {d.item.title ? (
         <p className="quote" dir="auto">
           {d.item.title}
         </p>
       ) : null}
-    </Dialog>
+    </ConfirmDialog>
   );
 }
 
@@ -241,20 +227,14 @@ function UnfollowDialog({ publicKey }: { publicKey: string }) {
     [deleteData],
   );
   return (
-    <Dialog
+    <ConfirmDialog
       title={`Unfollow ${name}?`}
-      size="sm"
+      action={deleteData ? 'Unfollow and delete' : 'Unfollow'}
+      busyAction="Unfollowing…"
+      busy={busy}
+      error={error}
+      onConfirm={() => void run()}
       onClose={closeDialog}
-      footer={
-        <>
-          <button type="button" className="button button-quiet" onClick={closeDialog} autoFocus>
-            Cancel
-          </button>
-          <button type="button" className="button button-danger" onClick={() => void run()} disabled={busy}>
-            {busy ? 'Unfollowing…' : deleteData ? 'Unfollow and delete' : 'Unfollow'}
-          </button>
-        </>
-      }
     >
       <p>Its posts leave your timeline and this computer stops fetching it.</p>
       <fieldset className="field choice unfollow-choice">
@@ -277,12 +257,7 @@ function UnfollowDialog({ publicKey }: { publicKey: string }) {
           </span>
         </label>
       </fieldset>
-      {error ? (
-        <p className="form-error" role="alert">
-          {error}
-        </p>
-      ) : null}
-    </Dialog>
+    </ConfirmDialog>
   );
 }
 
@@ -352,11 +327,7 @@ function ProfileDialog({ publicKey }: { publicKey?: string }) {
         </label>
         {publicKey ? null : <PrivateSwitch id="new-sealed" checked={sealed} onChange={setSealed} />}
         {publicKey ? null : <AnnounceSwitch id="new-private" checked={privately} onChange={setPrivately} />}
-        {error ? (
-          <p className="form-error" role="alert">
-            {error}
-          </p>
-        ) : null}
+        <FormError text={error} />
       </form>
     </Dialog>
   );

@@ -2,7 +2,7 @@
 // it in the browser), the confirmations before a file or a folder is deleted, the question of
 // which folder is a website, and what a site update will remove.
 import { useEffect, useState } from 'react';
-import { Dialog } from '../components/Dialog';
+import { ConfirmDialog, Dialog, FormError } from '../components/Dialog';
 import { Icon } from '../components/Icon';
 import { StreamImage } from '../components/StreamImage';
 import { SkeletonCards } from '../components/States';
@@ -39,12 +39,7 @@ function TextPreview({ publicKey, path, markdown }: { publicKey: string; path: s
       .readText(publicKey, path)
       .then(setText, (e) => setError(messageOf(e)));
   }, [publicKey, path]);
-  if (error)
-    return (
-      <p className="form-error" role="alert">
-        {error}
-      </p>
-    );
+  if (error) return <FormError text={error} />;
   if (!text) return <SkeletonCards count={1} />;
   return (
     <>
@@ -135,29 +130,18 @@ export function DeleteFileDialog({ publicKey, path }: { publicKey: string; path:
     }
   };
   return (
-    <Dialog
+    <ConfirmDialog
       title="Delete this file?"
-      size="sm"
+      action="Delete"
+      busyAction="Deleting…"
+      busy={busy}
+      error={error}
+      onConfirm={() => void run()}
       onClose={closeDialog}
-      footer={
-        <>
-          <button type="button" className="button button-quiet" onClick={closeDialog} autoFocus>
-            Cancel
-          </button>
-          <button type="button" className="button button-danger" onClick={() => void run()} disabled={busy}>
-            {busy ? 'Deleting…' : 'Delete'}
-          </button>
-        </>
-      }
     >
       <p>It disappears from your stream, and from every copy of it the next time they sync. Posts that show it will show its name instead.</p>
       <p className="quote mono">{visiblePath(path)}</p>
-      {error ? (
-        <p className="form-error" role="alert">
-          {error}
-        </p>
-      ) : null}
-    </Dialog>
+    </ConfirmDialog>
   );
 }
 
@@ -233,21 +217,7 @@ export function ConfirmUpdateDialog({ plan, onConfirm, onClose }: { plan: Folder
   const { add, change, remove, unchanged } = plan.diff;
   const shown = remove.slice(0, 6);
   return (
-    <Dialog
-      title="Update the website?"
-      size="sm"
-      onClose={onClose}
-      footer={
-        <>
-          <button type="button" className="button button-quiet" onClick={onClose} autoFocus>
-            Cancel
-          </button>
-          <button type="button" className="button button-primary" onClick={onConfirm}>
-            Update
-          </button>
-        </>
-      }
-    >
+    <ConfirmDialog title="Update the website?" action="Update" tone="primary" onConfirm={onConfirm} onClose={onClose}>
       <p>
         {folderReport({ added: add.length, changed: change.length, removed: remove.length, unchanged })}. These files are no longer in the folder and leave the
         website, here and on every copy:
@@ -258,7 +228,7 @@ export function ConfirmUpdateDialog({ plan, onConfirm, onClose }: { plan: Folder
         ))}
         {remove.length > shown.length ? <li>and {(remove.length - shown.length).toLocaleString('en')} more</li> : null}
       </ul>
-    </Dialog>
+    </ConfirmDialog>
   );
 }
 
@@ -291,31 +261,20 @@ export function RemoveFolderDialog({
     }
   };
   return (
-    <Dialog
+    <ConfirmDialog
       title="Remove this folder?"
-      size="sm"
+      action="Remove folder"
+      busyAction="Removing…"
+      busy={busy}
+      error={error}
+      onConfirm={() => void run()}
       onClose={onClose}
-      footer={
-        <>
-          <button type="button" className="button button-quiet" onClick={onClose} autoFocus>
-            Cancel
-          </button>
-          <button type="button" className="button button-danger" onClick={() => void run()} disabled={busy}>
-            {busy ? 'Removing…' : 'Remove folder'}
-          </button>
-        </>
-      }
     >
       <p>
         Its {count.toLocaleString('en')} {count === 1 ? 'file' : 'files'} ({formatSize(size)}) disappear from your stream, and from every copy of it the next
         time they sync.
       </p>
       <p className="quote mono">{folder}/</p>
-      {error ? (
-        <p className="form-error" role="alert">
-          {error}
-        </p>
-      ) : null}
-    </Dialog>
+    </ConfirmDialog>
   );
 }

@@ -1,5 +1,6 @@
 // First run: make your stream in one step (name, about, a picture), then back up its key
 // (skippable); or restore one from its backup words, open a stream file, or follow someone first.
+import { FormError } from '../components/Dialog';
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { KeyBackupFlow } from '../components/KeyBackupFlow';
 import { OpenFileForm, RestoreForm } from './KeyDialogs';
@@ -152,11 +153,7 @@ export function FirstRun({ onDone }: { onDone: () => void }) {
           </label>
           <PrivateSwitch id="first-sealed" checked={sealed} onChange={setSealed} />
           <AnnounceSwitch id="first-private" checked={privately} onChange={setPrivately} />
-          {error ? (
-            <p className="form-error" role="alert">
-              {error}
-            </p>
-          ) : null}
+          <FormError text={error} />
           <div className="form-actions">
             <button type="button" className="button button-quiet" onClick={() => openDialog({ kind: 'follow' })}>
               Follow someone instead

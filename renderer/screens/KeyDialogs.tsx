@@ -2,7 +2,7 @@
 // open a stream file, export a copy, verify. Each keeps what was typed when a request fails.
 import { useEffect, useState } from 'react';
 import type { WordsCheck } from '../../app/node/api';
-import { Dialog } from '../components/Dialog';
+import { Dialog, FormError } from '../components/Dialog';
 import { Icon } from '../components/Icon';
 import { KeyBackupFlow } from '../components/KeyBackupFlow';
 import { formatCount } from '../lib/time';
@@ -126,11 +126,7 @@ export function RestoreForm({ onRestored, onCancel }: { onRestored: (publicKey: 
           <span>Fetching your stream…</span>
         </div>
       ) : null}
-      {error ? (
-        <p className="form-error" role="alert">
-          {error}
-        </p>
-      ) : null}
+      <FormError text={error} />
       <div className="form-actions">
         <button type="button" className="button button-quiet" onClick={onCancel}>
           Cancel
@@ -213,11 +209,7 @@ export function OpenFileForm({ onOpened, onCancel }: { onOpened: (publicKey: str
           <span>{offer}</span>
         </div>
       ) : null}
-      {error ? (
-        <p className="form-error" role="alert">
-          {error}
-        </p>
-      ) : null}
+      <FormError text={error} />
       <div className="form-actions">
         <button type="button" className="button button-quiet" onClick={onCancel}>
           Cancel
@@ -306,11 +298,7 @@ function ExportDialog({ publicKey }: { publicKey: string }) {
           <Icon name="check" size={16} /> Saved a copy ({formatBytes(done.bytes)}) to <span className="mono">{done.path}</span>
         </p>
       ) : null}
-      {error ? (
-        <p className="form-error" role="alert">
-          {error}
-        </p>
-      ) : null}
+      <FormError text={error} />
     </Dialog>
   );
 }
@@ -345,12 +333,7 @@ export function VerifyReport({ publicKey }: { publicKey: string }) {
       </div>
     );
   }
-  if (v.error)
-    return (
-      <p className="form-error" role="alert">
-        {v.error}
-      </p>
-    );
+  if (v.error) return <FormError text={v.error} />;
   const r = v.report!;
   const extra = [
     r.metaOnly ? `${formatCount(r.metaOnly)} without their content (titles only)` : '',

@@ -1,6 +1,7 @@
 // Nearby, when the network hides other computers (guest Wi-Fi, offices, hotels: they keep devices
 // apart or drop multicast): what to try, and a computer added by its address (`addNearby`), whose
 // streams then show in the list like any found by themselves.
+import { FormError } from '../components/Dialog';
 import { useState } from 'react';
 import { transport } from '../api';
 import { useSubmit } from '../lib/useSubmit';
@@ -74,11 +75,7 @@ export function AddComputer({ empty }: { empty: boolean }) {
           )}
         </span>
       </label>
-      {error ? (
-        <p className="form-error" role="alert">
-          {error}
-        </p>
-      ) : null}
+      <FormError text={error} />
     </form>
   );
   const tips = (
