@@ -1,6 +1,6 @@
 // The preload: exposes exactly the renderer's Transport (DrayerApi's call + subscribe, and the
 // event channel's state) as `window.drayer` through contextBridge, never ipcRenderer itself.
-// Bundled into one CommonJS file (scripts/build-preload.mjs) because sandboxed preloads cannot
+// Bundled into one CommonJS file (scripts/build-bundle.mjs preload) because sandboxed preloads cannot
 // load modules. Errors cross contextBridge as data ({ name, code, message }): Error objects keep
 // only their message there.
 import { contextBridge, ipcRenderer } from 'electron';
