@@ -8,7 +8,7 @@ import { DrayerError, isDrayerError } from '../core/errors.js';
 import { LIMITS } from '../core/record.js';
 import { FOLDER_FILES_MAX, inFolder } from '../core/site.js';
 import { beginOp, endOp } from './chunks.js';
-import { filePaths } from './file-read.js';
+import { filePaths, readFull } from './file-read.js';
 import { isCompatible } from './posts.js';
 import {
   chunkedNote,
@@ -65,16 +65,6 @@ class ChunkWriter {
   async release(): Promise<void> {
     await this.store.terminate();
   }
-}
-
-async function readFull(fh: fsp.FileHandle, buf: Buffer, pos: number): Promise<number> {
-  let n = 0;
-  while (n < buf.length) {
-    const { bytesRead } = await fh.read(buf, n, buf.length - n, pos + n);
-    if (bytesRead === 0) break;
-    n += bytesRead;
-  }
-  return n;
 }
 
 /** The whole file when it is at most `max` bytes (reading one byte more to see growth), else null. */

@@ -1,6 +1,7 @@
 // Reading the files a stream holds: one file's metadata, the listing, and the content, small files
 // at once and big ones a chunk at a time (a byte range of them too), in constant memory.
 import type { Statement } from 'better-sqlite3';
+import type * as fsp from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { DrayerError, isDrayerError } from '../core/errors.js';
 import { getChunk, hasChunk, hkey } from './chunks.js';
@@ -273,4 +274,15 @@ export function missingChunks(s: Stream, p: string): Uint8Array[] {
     if (!hasChunk(s, h)) out.push(h);
   }
   return out;
+}
+
+/** Fill `buf` from `pos` (reads can come back short); fewer bytes only at the end of the file. */
+export async function readFull(fh: fsp.FileHandle, buf: Buffer, pos: number): Promise<number> {
+  let n = 0;
+  while (n < buf.length) {
+    const { bytesRead } = await fh.read(buf, n, buf.length - n, pos + n);
+    if (bytesRead === 0) break;
+    n += bytesRead;
+  }
+  return n;
 }

@@ -20,7 +20,7 @@ import { LIMITS } from '../core/record.js';
 import { CHUNK_SIZE, ChunkStore } from './chunk-writer.js';
 import { getChunk, hasChunk } from './chunks.js';
 import { encodeFileValue, FILE_TYPE, normalizeFilePath, parseFileValue } from './file-value.js';
-import { byteRange, chunkRange } from './file-read.js';
+import { byteRange, chunkRange, readFull } from './file-read.js';
 import type { StreamView } from './private-view.js';
 
 /** Plaintext bytes per chunk: a sealed chunk is exactly CHUNK_SIZE, like a public one. */
@@ -138,18 +138,15 @@ function openChunkOf(v: StreamView, f: SealedFile, i: number, missing: (i: numbe
   return plain;
 }
 
-async function readFull(fh: fsp.FileHandle, buf: Buffer, pos: number): Promise<number> {
-  let n = 0;
-  while (n < buf.length) {
-    const { bytesRead } = await fh.read(buf, n, buf.length - n, pos + n);
-    if (bytesRead === 0) break;
-    n += bytesRead;
-  }
-  return n;
-}
-
 /** Where a big private file's bytes come from: a file on disk, bytes in memory, or a reader (`read` fills `buf` from `pos`, returning what it filled). */
 export type SealedSource = { abs: string } | { data: Uint8Array } | { read: (buf: Buffer, pos: number) => Promise<Uint8Array> };
+
+/** When the file was changed (µs), a cancel signal, and progress in bytes. */
+export interface SealOptions {
+  time?: number;
+  signal?: AbortSignal;
+  onBytes?: (n: number) => void;
+}
 
 /** A big file sealed and its chunks stored: the record's value, not stored yet. */
 export interface SealedBig {
@@ -164,14 +161,7 @@ export interface SealedBig {
  * seals, hashes and hands over one chunk while the next is read; the chunk worker stores them on
  * the other core. Memory: two plaintext chunks and the writer's bounded queue.
  */
-export async function sealBig(
-  v: StreamView,
-  key: string,
-  src: SealedSource,
-  mime: string,
-  op: number,
-  opts: { time?: number; signal?: AbortSignal; onBytes?: (n: number) => void } = {},
-): Promise<SealedBig> {
+export async function sealBig(v: StreamView, key: string, src: SealedSource, mime: string, op: number, opts: SealOptions = {}): Promise<SealedBig> {
   const s = v.stream;
   const rk = v.readKey;
   if (!rk) throw new DrayerError('NOT_WRITABLE', `${s.file} is private and its read key is not here, so nothing can be sealed for it; nothing was written.`);
@@ -263,7 +253,7 @@ export async function addSealedBig(
   src: SealedSource,
   mime: string,
   op: number,
-  opts: { time?: number; signal?: AbortSignal; onBytes?: (n: number) => void } = {},
+  opts: SealOptions = {},
 ): Promise<{ outcome: Outcome; orphans: boolean }> {
   const old = oldManifest(v, key);
   // unchanged: a file of the stored size, time and type (read nothing, seal nothing)
