@@ -46,7 +46,7 @@ test('the real original Drayer: a stream of 11,000 posts cloned through newRecor
   `;
   const r = await runInNetns('sh', ['-c', script], { timeoutMs: 55 * 60_000 });
   const said = fs.existsSync(path.join(dir, 'clone.err')) ? fs.readFileSync(path.join(dir, 'clone.err'), 'utf8') : '';
-  t.diagnostic(`${r.stdout.trim()}; load ${(await import('node:os')).loadavg().map((x) => x.toFixed(1))}`);
+  t.diagnostic(`${r.stdout.trim().split('\n').join(' | ')}; load ${(await import('node:os')).loadavg().map((x) => x.toFixed(1))}`);
   t.diagnostic(
     said
       .split('\n')
