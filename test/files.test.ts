@@ -131,6 +131,19 @@ test('original Drayer small-file values without size or mime are read', async ()
   s.close();
 });
 
+test("a file's time in ms (small private files from before 0.1) reads as the µs it meant; µs and 0 stay", async () => {
+  const { encode } = await import('@msgpack/msgpack');
+  const val = (time: number) => {
+    const h = encode({ enc: 'binary', time });
+    return Buffer.concat([Buffer.from([h.length, 0, 0, 0]), h, utf8('x')]);
+  };
+  const msNow = 1_765_000_000_000; // December 2025 in ms
+  assert.equal(parseFileValue(val(msNow)).header.time, msNow * 1000);
+  assert.equal(parseFileValue(val(msNow * 1000)).header.time, msNow * 1000);
+  assert.equal(parseFileValue(val(0)).header.time, 0);
+  assert.equal(parseFileValue(val(315_532_800_000_000)).header.time, 315_532_800_000_000, '1980 in µs (zip archives) stays');
+});
+
 test('a 5 MiB file round trips chunked, with ranges from any offset', async () => {
   const d = tmpDir();
   const s = newStream();

@@ -134,7 +134,10 @@ export function parseFileValue(val: Uint8Array): { header: FileHeader; body: Uin
   if (typeof enc !== 'string') throw malformed('its header enc is not text');
   const time = typeof m.time === 'bigint' ? Number(m.time) : (m.time ?? 0);
   if (typeof time !== 'number' || !Number.isFinite(time)) throw malformed('its header time is not a number');
-  const header: FileHeader = { enc, time: Math.round(time) };
+  // µs, as the original writes; small private files added by Drayer's CLI before 0.1 wrote ms (a µs
+  // time below 1e14 would be before 1973, a ms one after it): read those as the time they meant.
+  const us = time >= 1e11 && time < 1e14 ? time * 1000 : time;
+  const header: FileHeader = { enc, time: Math.round(us) };
   const mime = m.mime instanceof Uint8Array ? utf8Decoder.decode(m.mime) : m.mime;
   if (typeof mime === 'string' && mime) header.mime = mime;
   const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
