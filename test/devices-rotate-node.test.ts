@@ -9,12 +9,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { KEYBOX_KEY, keyBoxes, openKeyBox } from '../app/core/keybox.js';
 import { generateKeyPair } from '../app/core/crypto.js';
-import { parseReadLink, ReadKey, SEALED_TYPE } from '../app/core/private.js';
+import { parseReadLink, ReadKey } from '../app/core/private.js';
 import { DrayerNode } from '../app/node/node.js';
 import { oldKeysPathFor } from '../app/store/device-rekey.js';
 import { readKeyPathFor } from '../app/store/private-view.js';
-import { Stream } from '../app/store/store.js';
 import { tmpDir } from './helpers.js';
+import { openedBy } from './private-harness.js';
+import { Stream } from '../app/store/store.js';
 import { startUiNode } from './ui-harness.js';
 
 const start = (dataDir: string) => DrayerNode.start({ dataDir, host: '127.0.0.1', port: 0, discovery: false, autoSync: false });
@@ -25,26 +26,6 @@ const urlOf = async (x: Caller) => {
 };
 const titles = async (x: Caller) => (await x.call('timeline', {})).map((p) => p.title).filter((t) => t !== '');
 const keyOf = async (link: string) => ReadKey.from(parseReadLink(link).readKey!);
-
-/** Of a stream file's sealed records (of one chain when given): how many `rk` opens, and how many there are. */
-function opened(file: string, rk: ReadKey, chain?: Uint8Array): { opens: number; sealed: number } {
-  const s = Stream.open(file);
-  try {
-    const sealed = [...s.iterate()].filter((r) => r.type === SEALED_TYPE && r.val && (!chain || Buffer.from(r.chain).equals(Buffer.from(chain))));
-    let opens = 0;
-    for (const r of sealed) {
-      try {
-        rk.open(r.val!, r.key);
-        opens++;
-      } catch {
-        // another key's
-      }
-    }
-    return { opens, sealed: sealed.length };
-  } finally {
-    s.close();
-  }
-}
 
 const fileOf = async (x: Caller, dataDir: string, pk: string) => path.resolve(dataDir, (await x.call('streamDetails', { publicKey: pk })).file);
 
@@ -92,8 +73,26 @@ test('a rotation reaches the device: B re-seals its own chain at its next sync; 
     await o.call('follow', { key: link, url: aUrl });
     assert.deepEqual((await titles(o)).sort(), ['a one', 'b one'], 'O reads with the old link before the rotation');
     const oldKey = await keyOf(link);
+    // a device added and removed before the rotation: it gets no new key
+    const gone = generateKeyPair();
+    await a.call('addDevice', { publicKey: pk, device: Buffer.from(gone.publicKey).toString('base64'), name: 'old phone' });
+    await a.call('removeDevice', { publicKey: pk, device: Buffer.from(gone.publicKey).toString('base64') });
 
     const r = await a.call('rotateReadKey', { publicKey: pk });
+    const boxes = (() => {
+      const s = Stream.open(
+        path.resolve(
+          dirs.a,
+          fs.readdirSync(dirs.a).find((f) => f.endsWith('.stream'))!,
+        ),
+      );
+      try {
+        return s.get('drayer', KEYBOX_KEY)!.val!;
+      } finally {
+        s.close();
+      }
+    })();
+    assert.equal(openKeyBox(boxes, gone), null, 'the removed device gets no new key');
     assert.match(r.devices ?? '', /each device re-seals its own posts the next time it syncs/);
     const newKey = await keyOf(r.readLink);
     await a.call('post', { publicKey: pk, title: 'a two new', body: 'after the rotation' });
@@ -128,12 +127,12 @@ test('a rotation reaches the device: B re-seals its own chain at its next sync; 
     const oFile = await fileOf(o, dirs.o, pk);
     await d.stop();
     await o.stop();
-    const dOld = opened(dFile, oldKey);
+    const dOld = openedBy(dFile, oldKey);
     assert.equal(dOld.opens, 0, "no record of D's file opens with the old key");
-    const dNew = opened(dFile, newKey);
+    const dNew = openedBy(dFile, newKey);
     assert.ok(dNew.sealed >= 5 && dNew.opens === dNew.sealed, `every sealed record of D opens with the new key (${dNew.opens}/${dNew.sealed})`);
-    assert.ok(opened(dFile, newKey, device).opens >= 2, "B's chain is among them");
-    assert.equal(opened(oFile, oldKey).opens, 0, "O's copy holds nothing its old key opens");
+    assert.ok(openedBy(dFile, newKey, device).opens >= 2, "B's chain is among them");
+    assert.equal(openedBy(oFile, oldKey).opens, 0, "O's copy holds nothing its old key opens");
     console.log(`B took the key and re-sealed within its sync in ${took} ms; D holds ${dNew.sealed} sealed records, 0 under the old key`);
   } finally {
     await Promise.all([a, b, c, o, d].map((x) => x.stop()));
@@ -174,7 +173,7 @@ test('a device killed in the middle of its re-seal finishes it at its next start
     const newKey = await keyOf((await a.call('streamDetails', { publicKey: pk })).readLink!);
     assert.ok(fs.existsSync(oldKeysPathFor(bFile)), 'killed with its old key kept aside');
     assert.deepEqual(fs.readFileSync(readKeyPathFor(bFile), 'utf8').trim(), Buffer.from(newKey.bytes).toString('base64'), 'the new key was in place');
-    const before = opened(bFile, oldKey, device);
+    const before = openedBy(bFile, oldKey, device);
     assert.ok(before.sealed >= 21 && before.opens === before.sealed, "B's records are still the old key's");
 
     b = await start(bDir);
@@ -184,9 +183,9 @@ test('a device killed in the middle of its re-seal finishes it at its next start
     assert.equal((await titles(b)).filter((t) => t.startsWith('b post')).length, 20, 'B reads its posts with the new key');
     await b.stop();
     b = null;
-    const after = opened(bFile, newKey, device);
+    const after = openedBy(bFile, newKey, device);
     assert.equal(after.opens, after.sealed, 'every record of B opens with the new key');
-    assert.equal(opened(bFile, oldKey, device).opens, 0, 'none with the old key');
+    assert.equal(openedBy(bFile, oldKey, device).opens, 0, 'none with the old key');
   } finally {
     await b?.stop();
     await a.stop();
