@@ -160,9 +160,17 @@ test('a device of a private stream, paired with the read link, posts sealed; the
     const fs = await import('node:fs');
     for (const f of ['blind.stream', 'blind.stream-wal'])
       if (fs.existsSync(path.join(dir, f))) assert.ok(!fs.readFileSync(path.join(dir, f)).includes('Quokka'), `${f} holds no plaintext`);
-    // a rotation on the owner cannot seal the laptop's post again (signed by the laptop's key): it says so
+    // a rotation on the owner cannot seal the laptop's post again (signed by the laptop's key): it says what happens
     const rotated = await ok(dir, ['rotate', 'p.stream', '--yes']);
-    assert.match(rotated.err, /1 record written by this stream's other devices stays sealed under the old read key.*only that device could seal it again/);
+    assert.match(
+      rotated.err,
+      /1 record written by this stream's other devices is still sealed under the old read key: each device re-seals its own posts the next time it syncs/,
+    );
+    // the laptop's next sync takes the new key (sealed to its own key in drayer/readkeys) and seals its post again
+    const synced = await ok(dir, ['sync', 'pd.stream', desk.url]);
+    assert.match(synced.err, /Took the owner's new read key: 1 record of this device sealed again/);
+    await ok(dir, ['sync', 'p.stream', lap.url]);
+    assert.deepEqual(await titles(dir, 'p.stream'), ['Quokka from the laptop'], 'the owner reads it with the new key');
   } finally {
     for (const s of Object.values(open)) s.close();
     await desk.lan.close();

@@ -5,7 +5,9 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { type ReadKey, SEALED_TYPE } from '../app/core/private.js';
 import { DrayerNode } from '../app/node/node.js';
+import { Stream } from '../app/store/store.js';
 
 /** A node on 127.0.0.1 (no discovery, no sync of its own) that serves `pk`, when given, once it returns. */
 export async function servingNode(dataDir: string, pk?: string): Promise<{ node: DrayerNode; url: string }> {
@@ -71,4 +73,24 @@ export function forms(needle: string): Buffer[] {
 /** A stream file's bytes with its write-ahead log. */
 export function fileBytes(file: string): Buffer {
   return Buffer.concat([file, `${file}-wal`].filter((f) => fs.existsSync(f)).map((f) => fs.readFileSync(f)));
+}
+
+/** Of a stream file's sealed records (of one chain when given): how many `rk` opens, and how many there are. */
+export function openedBy(file: string, rk: ReadKey, chain?: Uint8Array): { opens: number; sealed: number } {
+  const s = Stream.open(file);
+  try {
+    const sealed = [...s.iterate()].filter((r) => r.type === SEALED_TYPE && r.val && (!chain || Buffer.from(r.chain).equals(Buffer.from(chain))));
+    let opens = 0;
+    for (const r of sealed) {
+      try {
+        rk.open(r.val!, r.key);
+        opens++;
+      } catch {
+        // another key's
+      }
+    }
+    return { opens, sealed: sealed.length };
+  } finally {
+    s.close();
+  }
 }

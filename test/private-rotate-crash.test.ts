@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { parseReadLink, ReadKey, SEALED_TYPE } from '../app/core/private.js';
+import { parseReadLink, ReadKey } from '../app/core/private.js';
 import { DrayerNode } from '../app/node/node.js';
 import { chunkCount } from '../app/store/files.js';
 import { addPost } from '../app/store/posts.js';
@@ -15,6 +15,7 @@ import { addPrivatePaths } from '../app/store/private-files.js';
 import { createPrivateStream, openView, readKeyPathFor } from '../app/store/private-view.js';
 import { Stream } from '../app/store/store.js';
 import { tmpDir } from './helpers.js';
+import { openedBy } from './private-harness.js';
 import { startUiNode } from './ui-harness.js';
 
 /** Loaded into the child before Drayer: it kills itself at one step of the rotation (its key file's link or rename). */
@@ -47,26 +48,6 @@ async function privateStreamIn(dataDir: string): Promise<{ file: string; pk: str
   const pk = Buffer.from(stream.publicKey).toString('base64url');
   stream.close();
   return { file, pk, oldKey: readKey };
-}
-
-/** How many of the stream's sealed records `rk` opens, and how many there are. */
-function opened(file: string, rk: ReadKey): { opens: number; sealed: number } {
-  const s = Stream.open(file);
-  try {
-    const sealed = [...s.iterate()].filter((r) => r.type === SEALED_TYPE && r.val);
-    let opens = 0;
-    for (const r of sealed) {
-      try {
-        rk.open(r.val!, r.key);
-        opens++;
-      } catch {
-        // not this key's
-      }
-    }
-    return { opens, sealed: sealed.length };
-  } finally {
-    s.close();
-  }
 }
 
 async function killedRotating(root: string, at: 'link' | 'rename', dataDir: string): Promise<void> {
@@ -103,9 +84,9 @@ test('a node killed after its rotation committed finishes it on start: every rec
     await n.stop();
   }
   assert.ok(!fs.existsSync(`${readKeyPathFor(file)}.new`));
-  const withNew = opened(file, newKey);
+  const withNew = openedBy(file, newKey);
   assert.equal(withNew.opens, withNew.sealed, 'the new key opens every record');
-  assert.equal(opened(file, oldKey).opens, 0, 'the old key opens none');
+  assert.equal(openedBy(file, oldKey).opens, 0, 'the old key opens none');
 });
 
 test('a node killed before its rotation committed changed nothing: the old key reads everything, the sealed chunks are collected, and it rotates again', async () => {
@@ -132,9 +113,9 @@ test('a node killed before its rotation committed changed nothing: the old key r
     assert.equal(r.records >= 31, true);
     const newKey = await ReadKey.from(parseReadLink(r.readLink).readKey!);
     await n.stop();
-    const withNew = opened(file, newKey);
+    const withNew = openedBy(file, newKey);
     assert.equal(withNew.opens, withNew.sealed);
-    assert.equal(opened(file, oldKey).opens, 0);
+    assert.equal(openedBy(file, oldKey).opens, 0);
   } finally {
     await n.stop();
   }

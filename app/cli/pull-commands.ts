@@ -296,7 +296,12 @@ registerCommand({
           if (!opts.json) note(`${url}: ${(e as Error).message}`);
         }
       }
-      if (opts.json) printJson({ file, results });
+      // a device of a private stream takes the owner's rotated read key and seals its own records again
+      const kp = !s.writable && s.devices().mine ? (await import('../store/devices.js')).deviceKeyBeside(s.file) : null;
+      const rekeyed = kp ? await (await import('../store/device-rekey.js')).takeRotatedKey(s, kp) : null;
+      if (rekeyed && !opts.json)
+        note(`Took the owner's new read key: ${rekeyed.records} ${rekeyed.records === 1 ? 'record' : 'records'} of this device sealed again under it.`);
+      if (opts.json) printJson({ file, results, ...(rekeyed ? { resealed: rekeyed.records } : {}) });
       return failures === urls.length ? 1 : 0;
     } finally {
       s.close();

@@ -33,8 +33,9 @@ export const SEAL_OVERHEAD = NONCE_BYTES + MAC_BYTES;
  * still use it (where to sync from, which sibling chains count, that it is private). The rest,
  * `drayer/info` included, is sealed.
  */
-// drayer/device anchors a device's chain (§9); in a private stream it holds no name
-const CLEAR = new Set(['drayer/private', 'drayer/primaryServers', 'drayer/siblings', 'drayer/device']);
+// drayer/device anchors a device's chain (§9); in a private stream it holds no name. drayer/readkeys
+// hands a rotated read key to each device, sealed to its own key (keybox.ts).
+const CLEAR = new Set(['drayer/private', 'drayer/primaryServers', 'drayer/siblings', 'drayer/device', 'drayer/readkeys']);
 
 export function staysClear(type: string, key: string): boolean {
   return CLEAR.has(`${type}/${key}`);

@@ -9,6 +9,7 @@ import { cleanName } from '../core/text.js';
 import { Stream } from '../store/store.js';
 import { DataDirWatcher, type StreamProbe } from './datadir.js';
 import { emit } from './events.js';
+import { rekeyDevice } from './device-rekey.js';
 import { importOriginalHere, originalFileAt, originalFileOffer } from './original-open.js';
 import { describeStream, expandHome, givenSources, RELEASED_FILES, releasedFiles, type NodeState } from './state.js';
 import { summary, warmSummary } from './views.js';
@@ -37,6 +38,8 @@ export function openKnownStreams(n: NodeState): void {
         n.sync.tips.delete(e.publicKey);
         n.library.indexStream(s);
         warmSummary(s);
+        // a device stopped part way through taking a rotated read key finishes it (device-rekey.ts)
+        if (!s.writable && s.devices().mine) void rekeyDevice(n, s);
         return s;
       } catch (err) {
         // Not opened: not held (as before); opened but not indexed: held, its index caught up by the next change.

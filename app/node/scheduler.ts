@@ -16,6 +16,7 @@ import type { Applier } from '../store/verifier.js';
 import { preparedApplier } from '../store/verifier.js';
 import type { Stream } from '../store/store.js';
 import { afterChange } from './changes.js';
+import { rekeyAfterPull } from './device-rekey.js';
 import { openWaiting } from './holdings.js';
 import { emit } from './events.js';
 import { configuredSources, type Holder, holdersOf, lanHolders, MAX_HEARD_SOURCES, sourceKind, sourcesFor, urlOf } from './sources.js';
@@ -106,7 +107,8 @@ export function syncStream(n: NodeState, pk: string, only?: string, force = fals
   // the running one; one asked for by hand (a follow, Sync now) waits for it, then runs.
   const other = [...syncing].find(([k]) => k.startsWith(`${pk} `))?.[1];
   if (other && !force) return other;
-  const run = () => runSync(n, pk, only, force, kind);
+  // a device of a private stream takes the owner's rotated read key as soon as a pull brings it
+  const run = () => runSync(n, pk, only, force, kind).then(async (r) => (await rekeyAfterPull(n, pk), r));
   const job: Promise<SyncReport[]> = (other ? other.catch(() => []).then(run) : run()).finally(() => {
     if (syncing.get(key) === job) syncing.delete(key); // not a later pull's (the stream let go of and taken again)
     if (n.sync.hints.has(pk)) drainSoon(n); // hints that waited for this pull

@@ -226,6 +226,15 @@ export function writableOf(n: NodeState, publicKey: string): Stream {
   return s;
 }
 
+/**
+ * A stream this computer writes posts, replies and reactions into: the owner's copy, or a device's
+ * (its own chain, §9; the store says when it is not listed yet or was removed).
+ */
+export function postableOf(n: NodeState, publicKey: string): Stream {
+  const s = streamOf(n, publicKey);
+  return s.writable || s.devices().mine ? s : writableOf(n, publicKey);
+}
+
 /** settingsOf's answer per stored settings object (the library keeps one until they change) */
 const settingsMade = new WeakMap<object, Settings>();
 const NONE_STORED = Object.freeze({});

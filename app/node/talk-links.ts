@@ -9,14 +9,15 @@ import { isPrivate } from '../store/private-view.js';
 import { encodeLinkedPost } from '../store/talk.js';
 import { afterChange } from './changes.js';
 import { toTimeline } from './library-schema.js';
-import { readerOf } from './private-streams.js';
+import { readerOf, requireReadKey } from './private-streams.js';
 import { sealedWrite } from './private-writes.js';
 import { named } from './reading.js';
-import { streamOf, writableOf, type NodeState } from './state.js';
+import { postableOf, streamOf, type NodeState } from './state.js';
 
 /** A post re-sharing another (held here, in the clear), with an optional comment. */
 export async function postReshare(n: NodeState, publicKey: string, title: string, body: string, to: { streamKey: string; key: string }): Promise<PostView> {
-  const s = writableOf(n, publicKey);
+  const s = postableOf(n, publicKey);
+  requireReadKey(s);
   const ps = streamOf(n, to.streamKey);
   const shared = (readerOf(ps) ?? ps).get(POST_TYPE, String(to.key));
   if (!shared)

@@ -12,11 +12,11 @@ import { afterChange } from './changes.js';
 import { heldOnly } from './hold.js';
 import { toTimeline } from './library-schema.js';
 import { EDIT_SLACK, WHO_MAX } from './library-talk.js';
-import { readerOf } from './private-streams.js';
+import { readerOf, requireReadKey } from './private-streams.js';
 import { sealedWrite } from './private-writes.js';
 import { withTalkLinks } from './talk-links.js';
 import { named } from './reading.js';
-import { streamOf, writableOf, type NodeState } from './state.js';
+import { postableOf, streamOf, type NodeState } from './state.js';
 
 /** The post answered or reacted to, as this computer holds it (a private stream's opened). */
 function heldPost(n: NodeState, to: { streamKey: string; key: string }, what: string) {
@@ -28,7 +28,8 @@ function heldPost(n: NodeState, to: { streamKey: string; key: string }, what: st
 
 /** A post that answers another (`post` with replyTo). */
 export async function postReply(n: NodeState, publicKey: string, title: string, body: string, to: { streamKey: string; key: string }): Promise<PostView> {
-  const s = writableOf(n, publicKey);
+  const s = postableOf(n, publicKey);
+  requireReadKey(s);
   const parent = heldPost(n, to, 'answer');
   const reader = readerOf(s);
   // A reply in the clear names the post it answers: a private stream's post is answered only from a private stream.
@@ -43,7 +44,8 @@ export async function postReply(n: NodeState, publicKey: string, title: string, 
 
 /** React to a post as one of your streams (replacing its reaction), or take the reaction back. */
 export function react(n: NodeState, a: { publicKey: string; streamKey: string; key: string; emoji: string | null }): ReactionCount[] {
-  const s = writableOf(n, a.publicKey);
+  const s = postableOf(n, a.publicKey);
+  requireReadKey(s);
   const to: PostRef = { stream: formatKey(parseKey(a.streamKey)), post: String(a.key) };
   const store = readerOf(s) ?? s;
   const old = store.get(REACTION_TYPE, reactionKey(to));

@@ -176,6 +176,12 @@ export function writeSecretText(file: string, plain: string): void {
   writeSecretFile(file, c ? sealedPlain(c, plain.trim()) : plain, false);
 }
 
+/** writeSecretText over what `file` holds, atomically (a device taking a rotated read key: device-rekey.ts). */
+export function replaceSecretText(file: string, plain: string): void {
+  const c = sealer();
+  writeSecretFile(file, c ? sealedPlain(c, plain.trim()) : plain, true);
+}
+
 /** A new key file (refuses to overwrite one): sealed when the cipher can, else plain. */
 export function writeKeyFile(file: string, kp: KeyPair): void {
   const c = sealer();

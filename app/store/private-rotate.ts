@@ -12,8 +12,10 @@ import { DrayerError, isDrayerError } from '../core/errors.js';
 import { bytesEqual } from '../core/crypto.js';
 import { MARKER_KEY, MARKER_TYPE, ReadKey, SEALED_TYPE, staysClear } from '../core/private.js';
 import type { DrayerRecord } from '../core/record.js';
+import type { BatchWriter } from './writer.js';
 import { beginOp, endOp } from './chunks.js';
 import { FILE_TYPE } from './file-value.js';
+import { KEYBOX_KEY, KEYBOX_TYPE, keyBoxes } from '../core/keybox.js';
 import { writeSecretText } from './keystore.js';
 import { loadSealedFile, sealBig, sealedFileSource } from './private-bigfile.js';
 import { readKeyPathFor, StreamView } from './private-view.js';
@@ -39,11 +41,43 @@ export interface RotateResult {
 }
 
 /**
- * Why the records the stream's other devices wrote are not sealed again: each is signed by its
- * device's own key, which the rotating copy does not hold (a device's key never leaves it).
+ * What happens to the records the stream's other devices wrote: each is signed by its device's own
+ * key, which is not on this computer, so the rotation hands each listed device the new read key
+ * (drayer/readkeys, sealed to its key) and the device seals its own records again (device-rekey.ts).
  */
 export function devicesNote(n: number): string {
-  return `${n} ${n === 1 ? 'record' : 'records'} written by this stream's other devices ${n === 1 ? 'stays' : 'stay'} sealed under the old read key, so the new read link does not open ${n === 1 ? 'it' : 'them'}: each is signed by its device's own key, which is not on this computer, so only that device could seal it again.`;
+  return `${n} ${n === 1 ? 'record' : 'records'} written by this stream's other devices ${n === 1 ? 'is' : 'are'} still sealed under the old read key: each device re-seals its own posts the next time it syncs, and the new read link opens them from then on.`;
+}
+
+/** A sealed record and what it seals. */
+export interface OpenedRecord {
+  r: DrayerRecord;
+  o: DrayerRecord;
+  /** the view whose key opened it (a device may hold records of several old keys) */
+  from: StreamView;
+}
+
+/** The big files among `opened` sealed again under `next`, chunk by chunk, pinned to `op` until it commits: their new values. */
+export async function resealFiles(opened: OpenedRecord[], next: StreamView, op: number): Promise<Map<DrayerRecord, Uint8Array>> {
+  const values = new Map<DrayerRecord, Uint8Array>();
+  for (const { r, o, from } of opened) {
+    if (o.type !== FILE_TYPE) continue;
+    const f = await loadSealedFile(from, o.key);
+    if (!f) continue;
+    const b = await sealBig(next, o.key, sealedFileSource(from, f), f.manifest.mime, op, { time: f.manifest.time });
+    values.set(r, b.value);
+  }
+  return values;
+}
+
+/** In a batch: each of `opened` deleted and written again sealed under `rk` (big files with their new values). */
+export function writeResealed(w: BatchWriter, rk: ReadKey, opened: OpenedRecord[], values: Map<DrayerRecord, Uint8Array>): void {
+  for (const { r, o } of opened) {
+    // the clear ones stay as they are; a sealed record holds none of them (the writer refuses that)
+    if (staysClear(o.type, o.key)) continue;
+    w.delete(SEALED_TYPE, r.key);
+    w.put(SEALED_TYPE, rk.opaqueKey(o.type, o.key), values.get(r) ?? rk.seal(o.type, o.key, o.val!), r.ts);
+  }
 }
 
 /**
@@ -71,9 +105,9 @@ export async function rotateReadKey(v: StreamView): Promise<RotateResult> {
       'NOT_FOUND',
       `${missing.length} sealed records of ${s.file} are held without their values, so they cannot be sealed again; sync the stream fully, then rotate. Nothing was changed.`,
     );
-  const opened = sealed.map((r) => {
+  const opened = sealed.map((r): OpenedRecord => {
     try {
-      return { r, o: v.open(r) };
+      return { r, o: v.open(r), from: v };
     } catch (e) {
       if (!isDrayerError(e, 'CORRUPT')) throw e;
       throw new DrayerError(
@@ -88,30 +122,28 @@ export async function rotateReadKey(v: StreamView): Promise<RotateResult> {
   let committed = false;
   try {
     // big files first, chunk by chunk (outside the transaction, pinned to `op` until it commits)
-    const values = new Map<DrayerRecord, Uint8Array>();
-    let files = 0;
-    for (const { r, o } of opened) {
-      if (o.type !== FILE_TYPE) continue;
-      const f = await loadSealedFile(v, o.key);
-      if (!f) continue;
-      const b = await sealBig(next, o.key, sealedFileSource(v, f), f.manifest.mime, op, { time: f.manifest.time });
-      values.set(r, b.value);
-      files++;
-    }
+    const values = await resealFiles(opened, next, op);
+    const devices = s.devices().list.filter((d) => d.to === 0);
     writeSecretText(pending, Buffer.from(rk.bytes).toString('base64') + '\n');
     s.batch((w) => {
-      for (const { r, o } of opened) {
-        // the clear ones stay as they are; a sealed record holds none of them (the writer refuses that)
-        if (staysClear(o.type, o.key)) continue;
-        w.delete(SEALED_TYPE, r.key);
-        w.put(SEALED_TYPE, rk.opaqueKey(o.type, o.key), values.get(r) ?? rk.seal(o.type, o.key, o.val!), r.ts);
-      }
+      writeResealed(w, rk, opened, values);
       w.put(MARKER_TYPE, MARKER_KEY, rk.markerValue());
+      // each device still listed gets the new key sealed to its own key; a removed one gets none
+      if (devices.length)
+        w.put(
+          KEYBOX_TYPE,
+          KEYBOX_KEY,
+          keyBoxes(
+            rk.bytes,
+            devices.map((d) => d.pubkey),
+          ),
+        );
+      else if (s.get(KEYBOX_TYPE, KEYBOX_KEY)) w.delete(KEYBOX_TYPE, KEYBOX_KEY);
     });
     committed = true;
     fs.renameSync(pending, readKeyPathFor(s.file));
     const deviceRecords = [...s.iterate({ withValues: false })].filter((r) => !own(r) && r.type === SEALED_TYPE).length;
-    return { readKey: rk, records: opened.length, files, removed: opened.map(({ r }) => r.id), deviceRecords };
+    return { readKey: rk, records: opened.length, files: values.size, removed: opened.map(({ r }) => r.id), deviceRecords };
   } finally {
     if (!committed) fs.rmSync(pending, { force: true });
     endOp(s, op, true); // the old big files' chunks (or, on failure, the new ones) go

@@ -7,7 +7,7 @@ import { REACTIONS } from '../../app/core/shapes';
 import type { ReactionCount, TimelineItem } from '../api/transport';
 import { messageOf } from '../stores/errors';
 import { attachTo } from '../stores/files';
-import { selectMine, useStreams } from '../stores/streams';
+import { selectPoster, useStreams } from '../stores/streams';
 import { useTalk } from '../stores/talk';
 import { hashOf, useUi } from '../stores/ui';
 import { Icon } from './Icon';
@@ -46,7 +46,7 @@ function who(c: ReactionCount): string {
 }
 
 export function PostActions({ item, inThread = false }: { item: TimelineItem; inThread?: boolean }) {
-  const me = useStreams((s) => selectMine(s)[0]);
+  const me = useStreams(selectPoster);
   const { navigate, toast } = useUi();
   const [replying, setReplying] = useState(false);
   const [resharing, setResharing] = useState(false);

@@ -127,6 +127,10 @@ function StreamItemRow({ s, active, syncing, unread = false, onOpen }: StreamIte
         <Avatar publicKey={s.publicKey} name={name || '?'} size={28} />
         <span className="stream-item-name" title={name || undefined}>
           {name || 'Fetching…'}
+          {/* a stream of yours written here with a key of this computer's own (DESIGN §9) */}
+          {!s.owned && s.device ? (
+            <span className="stream-item-hint">{s.device === 'waiting' ? 'waiting to be added as a device' : 'on this computer as a device'}</span>
+          ) : null}
         </span>
         <Lock access={s.private} size={13} />
         {unread ? (

@@ -22,6 +22,24 @@ const CHECK_MS = 3000;
 
 const shortKey = (k: string): string => `${k.slice(0, 10)}…`;
 
+/** A key or code pasted by hand (the pairing code, the stream's key): monospace, two rows, no spell check, focused first. */
+function CodeArea(p: { value: string; invalid: boolean; onChange: (v: string) => void; placeholder: string; disabled?: boolean; describedBy?: string }) {
+  return (
+    <textarea
+      className={p.invalid ? 'input mono input-invalid' : 'input mono'}
+      rows={2}
+      value={p.value}
+      autoFocus
+      spellCheck={false}
+      disabled={p.disabled}
+      onChange={(e) => p.onChange(e.target.value)}
+      placeholder={p.placeholder}
+      aria-invalid={p.invalid ? true : undefined}
+      aria-describedby={p.describedBy}
+    />
+  );
+}
+
 export function DevicesCard({ s }: { s: StreamSummary }) {
   const view = useDevices((st) => st.byKey[s.publicKey]);
   const [error, setError] = useState<string | null>(null);
@@ -168,18 +186,14 @@ function AddDevice({ publicKey, onDone }: { publicKey: string; onDone: () => voi
     >
       <label className="field">
         <span className="field-label">Pairing code or words</span>
-        <textarea
-          className={error ? 'input mono input-invalid' : 'input mono'}
-          rows={2}
+        <CodeArea
           value={code}
-          autoFocus
-          spellCheck={false}
-          onChange={(e) => {
-            setCode(e.target.value);
+          invalid={!!error}
+          onChange={(v) => {
+            setCode(v);
             setError(null);
           }}
           placeholder="drayer-device:…"
-          aria-invalid={error ? true : undefined}
         />
         <span className="field-hint">On the other computer: Follow a stream, then “Use a stream of yours here too”. Paste the code it shows.</span>
       </label>
@@ -323,19 +337,16 @@ export function JoinDeviceDialog() {
           </p>
           <label className="field">
             <span className="field-label">Stream key or link</span>
-            <textarea
-              className={error ? 'input mono input-invalid' : 'input mono'}
-              rows={2}
+            <CodeArea
               value={key}
-              autoFocus
-              spellCheck={false}
+              invalid={!!error}
               disabled={busy}
-              onChange={(e) => {
-                setKey(e.target.value);
+              onChange={(v) => {
+                setKey(v);
                 if (error) useDevices.setState({ joining: { busy: false } });
               }}
               placeholder="Its key, 32 words, or drayer: link (Share, on the other computer)"
-              aria-describedby="join-key-hint"
+              describedBy="join-key-hint"
             />
             <ReadLinkHint
               id="join-key-hint"

@@ -10,7 +10,7 @@ import { PostCard } from '../components/PostCard';
 import { EmptyState, ErrorBanner, SkeletonCards } from '../components/States';
 import { ProfileSkeleton } from '../components/Skeleton';
 import { codeOf, messageOf } from '../stores/errors';
-import { useStreams } from '../stores/streams';
+import { isMineHere, useStreams } from '../stores/streams';
 import { StreamToolsCard, SyncStatus } from './StreamTools';
 import { useTimeline } from '../stores/timeline';
 import { useUi, type StreamTab } from '../stores/ui';
@@ -23,6 +23,7 @@ import { Lock } from '../components/Lock';
 import { webBase } from './FileDialogs';
 import { useTalk } from '../stores/talk';
 import { DevicesCard } from './Devices';
+import { Composer } from './Composer';
 
 type Tab = 'posts' | 'files' | 'site';
 
@@ -111,7 +112,7 @@ export function StreamPage({ publicKey, tab: routeTab }: { publicKey: string; ta
               <button type="button" className="button" onClick={() => openDialog({ kind: 'editProfile', publicKey })}>
                 Edit profile
               </button>
-            ) : (
+            ) : isMineHere(s) ? null /* written here as a device: not a stream you follow (Unfollow stays under ⋯) */ : (
               <button type="button" className="button button-following" onClick={() => openDialog({ kind: 'unfollow', publicKey })}>
                 <span className="when-idle">Following</span>
                 <span className="when-hover">Unfollow</span>
@@ -166,6 +167,7 @@ export function StreamPage({ publicKey, tab: routeTab }: { publicKey: string; ta
         ) : (
           <>
             {error ? <ErrorBanner text={error} /> : null}
+            {s.owned || s.device === 'listed' ? <Composer only={publicKey} /> : null}
             {posts === null ? (
               <SkeletonCards count={2} />
             ) : posts.length === 0 && s.private === 'sealed' ? (
@@ -183,7 +185,7 @@ export function StreamPage({ publicKey, tab: routeTab }: { publicKey: string; ta
               <EmptyState
                 icon="feather"
                 title="No posts yet"
-                text={s.owned ? 'Posts you write on Home appear here.' : 'When this stream posts, the posts appear here.'}
+                text={s.owned || s.device === 'listed' ? 'Posts you write here or on Home appear here.' : 'When this stream posts, the posts appear here.'}
               />
             ) : (
               <div className="feed" role="feed" aria-label={`Posts of ${name}`}>

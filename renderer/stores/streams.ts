@@ -162,6 +162,12 @@ export const selectMine = (s: StreamsState): StreamSummary[] => s.keys.map((k) =
 /** Streams this computer posts to: yours, and those it is an added device of (DESIGN §9). */
 export const selectWritable = (s: StreamsState): StreamSummary[] => s.keys.map((k) => s.byKey[k]!).filter((x) => x.owned || x.device === 'listed');
 export const selectFollowed = (s: StreamsState): StreamSummary[] => s.keys.map((k) => s.byKey[k]!).filter((x) => !x.owned);
+/** Written from here: yours, and those this computer joined as a device (waiting to be added, or added): the sidebar's My streams. */
+export const isMineHere = (x: StreamSummary): boolean => x.owned || x.device === 'listed' || x.device === 'waiting';
+export const selectMineHere = (s: StreamsState): StreamSummary[] => s.keys.map((k) => s.byKey[k]!).filter(isMineHere);
+export const selectFollowedHere = (s: StreamsState): StreamSummary[] => s.keys.map((k) => s.byKey[k]!).filter((x) => !isMineHere(x));
+/** The stream a reply or reaction is written as: your first own stream, else the first one this computer is an added device of. */
+export const selectPoster = (s: StreamsState): StreamSummary | undefined => selectMine(s)[0] ?? selectWritable(s)[0];
 
 /** The name to show for a stream: its own, else the one Nearby announced, else a placeholder. */
 export function displayName(st: Pick<StreamsState, 'byKey' | 'pending' | 'nearby'>, publicKey: string, fallback = 'New stream'): string {
