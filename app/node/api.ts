@@ -184,7 +184,11 @@ export interface PostView {
 }
 
 /** A post in "Mentions & replies": why it is there (it answers, mentions or re-shares something of yours). */
-export type TalkNote = TimelineItem & { why: 'reply' | 'mention' | 'reshare' };
+export type TalkNote = TimelineItem & {
+  why: 'reply' | 'mention' | 'reshare';
+  /** from a stream held here without being followed (hold.ts): shown marked, never notified */
+  unfollowed?: true;
+};
 
 /** One emoji's reactions to a post: how many, and who (at most 20 named; `count` counts all). */
 export interface ReactionCount {
