@@ -15,7 +15,6 @@ import { isPrivate } from '../store/private-view.js';
 import type { PostRef } from '../store/talk.js';
 import { decodeLinks } from '../store/talk.js';
 import { rootOf } from './talk.js';
-import { excerpt, splitExcerpt } from './timeline-text.js';
 import { servedStream, type NodeState } from './state.js';
 
 /** Computers asked at once for a thread's replies. */
@@ -110,14 +109,12 @@ function itemOf(n: NodeState, f: Found, root: PostRef): NearbyReply | undefined 
   }
   const pk = parseKey(f.publicKey);
   const reply = decodeLinks(f.record.val).reply!;
-  const { body, cut } = splitExcerpt(excerpt(view.body));
   // named as Nearby names it: by its signed drayer/info when that computer proved it, else by its key's words
   const name = streamName(n.nearbyInfo?.verified(f.from.address, f.from.port, pk)?.name ?? '', pk);
   const toName = streamName(n.library.getStream(reply.stream)?.name ?? '', parseKey(reply.stream));
   return {
     ...view,
-    body,
-    ...(cut ? { cut: true } : {}),
+    // whole (an answer holds 1 MiB at most): the post is not here to read it again for "Show more"
     streamKey: f.publicKey,
     streamName: name,
     replyTo: { streamKey: reply.stream, key: reply.post, streamName: toName },

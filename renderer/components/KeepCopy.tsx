@@ -12,6 +12,9 @@ export const KEEP_HINT = 'Keep and share a copy on this computer without followi
 
 type Busy = null | 'follow' | 'keep' | 'stop';
 
+/** A name inside a sentence, isolated (an Arabic name does not reorder the words around it). */
+export const isolate = (name: string) => `\u2068${name}\u2069`;
+
 export function KeepCopy({
   streamKey,
   name,
@@ -52,7 +55,7 @@ export function KeepCopy({
           className={`button button-primary${size}`}
           disabled={busy !== null}
           aria-label={`Follow ${name}`}
-          onClick={() => void run('follow', () => streams.follow({ key: streamKey, ...(url && !held ? { url } : {}) }), `Following ${name}`)}
+          onClick={() => void run('follow', () => streams.follow({ key: streamKey, ...(url && !held ? { url } : {}) }), `Following ${isolate(name)}`)}
         >
           {busy === 'follow' ? 'Following…' : 'Follow'}
         </button>
@@ -63,7 +66,9 @@ export function KeepCopy({
           className={`button button-quiet${size}`}
           disabled={busy !== null}
           aria-label={`Stop keeping a copy of ${name}`}
-          onClick={() => void run('stop', () => streams.unfollow(streamKey, true), `No longer keeping ${name}: its copy was removed from this computer.`)}
+          onClick={() =>
+            void run('stop', () => streams.unfollow(streamKey, true), `No longer keeping ${isolate(name)}: its copy was removed from this computer.`)
+          }
         >
           {busy === 'stop' ? 'Removing…' : 'Stop keeping'}
         </button>
@@ -75,7 +80,11 @@ export function KeepCopy({
           title={KEEP_HINT}
           aria-label={`Keep a copy of ${name} without following`}
           onClick={() =>
-            void run('keep', () => streams.follow({ key: streamKey, hold: true, ...(url ? { url } : {}) }), `Keeping a copy of ${name}. ${KEEP_HINT}`)
+            void run(
+              'keep',
+              () => streams.follow({ key: streamKey, hold: true, ...(url ? { url } : {}) }),
+              `Keeping a copy of ${isolate(name)}, not followed: its posts stay out of Home.`,
+            )
           }
         >
           {busy === 'keep' ? 'Keeping…' : 'Keep a copy'}

@@ -36,7 +36,10 @@ async function startFollow(n: NearbyStream, scope: FollowScope, hold = false): P
     const name = s.name || n.name || 'the stream';
     if (p?.cancelled) toast(`Stopped fetching ${name}: what arrived is kept. Resume it on its page.`);
     else if (p?.error && s.records === 0) toast(`Following ${name}, but nothing arrived yet. ${explainSyncError(p.error).text}`, 'error');
-    else toast(`${hold ? 'Keeping a copy of' : 'Following'} ${name}${scopeLabel(scope) ? ` (${scopeLabel(scope)})` : ''}${hold ? `. ${KEEP_HINT}` : ''}`);
+    else
+      toast(
+        `${hold ? 'Keeping a copy of' : 'Following'} ${name}${scopeLabel(scope) ? ` (${scopeLabel(scope)})` : ''}${hold ? ', not followed: its posts stay out of Home.' : ''}`,
+      );
   } catch (e) {
     const x = explainFollowError(codeOf(e), messageOf(e));
     toast(`${x.text} ${x.advice}`, 'error');
