@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { netnsAvailable, NETNS_SKIP_REASON, runInNetns } from './netns.js';
+import { netnsAvailable, NETNS_SKIP_REASON } from './netns.js';
+import { childJson } from './netns-ui-child.js';
 
 const child = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'nearby-replies-child.js');
 
@@ -14,18 +15,7 @@ test(
   { timeout: 90_000 },
   async (t) => {
     if (!netnsAvailable()) return t.skip(NETNS_SKIP_REASON);
-    const run = await runInNetns(process.execPath, ['--enable-source-maps', child], {
-      env: { ...process.env, DRAYER_NEARBY_REPLIES_CHILD: '1' },
-      timeoutMs: 60_000,
-    });
-    assert.equal(run.code, 0, `exit ${run.code}${run.timedOut ? ' (killed)' : ''}\n${run.stderr}`);
-    const line = run.stdout
-      .trim()
-      .split('\n')
-      .filter((l) => l.startsWith('{'))
-      .pop();
-    assert.ok(line, run.stdout + run.stderr);
-    const r = JSON.parse(line).result;
+    const r = (await childJson<{ result: any }>(child, { env: { ...process.env, DRAYER_NEARBY_REPLIES_CHILD: '1' }, timeoutMs: 60_000 })).result;
     const show = JSON.stringify(r, null, 1);
     t.diagnostic(show);
     assert.deepEqual(

@@ -47,21 +47,27 @@ export function runChild(main: (run: ChildRun) => Promise<void>, ms = 200_000): 
     });
 }
 
-/** The parent: run the child in a namespace, each of its checks a subtest; at least `min` checks ran. */
-export async function childChecks(t: TestContext, child: string, min: number, timeoutMs = 220_000): Promise<void> {
-  const r = await runInNetns(process.execPath, ['--enable-source-maps', child], { timeoutMs });
+/** Run a child script in a private namespace: the last JSON line it printed, parsed (fails the test when there is none). */
+export async function childJson<T>(child: string, opts: { env?: NodeJS.ProcessEnv; timeoutMs: number }): Promise<T> {
+  const r = await runInNetns(process.execPath, ['--enable-source-maps', child], opts);
   const line =
     r.stdout
       .trim()
       .split('\n')
       .filter((l) => l.startsWith('{'))
       .pop() ?? '';
-  let out: { ok: boolean; error?: string; checks: Record<string, string> };
   try {
-    out = JSON.parse(line);
+    return JSON.parse(line) as T;
   } catch {
     return assert.fail(`the child printed no result (code ${r.code}, timed out ${r.timedOut}):\n${r.stdout}\n${r.stderr}`);
   }
+}
+
+type ChildOut = { ok: boolean; error?: string; checks: Record<string, string> };
+
+/** The parent: run the child in a namespace, each of its checks a subtest; at least `min` checks ran. Its whole output. */
+export async function childChecks<T extends object = object>(t: TestContext, child: string, min: number, timeoutMs = 220_000): Promise<ChildOut & T> {
+  const out = await childJson<ChildOut & T>(child, { timeoutMs });
   for (const [name, result] of Object.entries(out.checks)) {
     await t.test(name, () => {
       if (result !== 'ok') assert.fail(result);
@@ -69,4 +75,5 @@ export async function childChecks(t: TestContext, child: string, min: number, ti
   }
   assert.equal(out.error, undefined, out.error);
   assert.ok(Object.keys(out.checks).length >= min, `every check ran: ${Object.keys(out.checks).join(', ')}`);
+  return out;
 }
