@@ -78,7 +78,10 @@ export function ThreadView({
     />
   );
   const item = (r: Reply) => (
-    <div className={r.depth === 1 ? 'thread-item thread-nested' : 'thread-item'} ref={focusInList && isAt(r, focusedKey) ? focusRef : undefined}>
+    <div
+      className={`thread-item${r.depth === 1 ? ' thread-nested' : ''}${r.nearby ? ' thread-nearby' : ''}`}
+      ref={focusInList && isAt(r, focusedKey) ? focusRef : undefined}
+    >
       {r.unfollowed ? (
         <div className="thread-stranger">
           <span>{r.nearby ? 'Seen nearby · from a stream you don’t follow' : 'Kept here · from a stream you don’t follow'}</span>
