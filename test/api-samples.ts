@@ -18,6 +18,7 @@ export const SAMPLES: Partial<Record<Method, unknown>> = {
   getPost: { publicKey: PK, key: 'k' },
   react: { publicKey: PK, streamKey: PK, key: 'k', emoji: '👍' },
   thread: { streamKey: PK, key: 'k' },
+  nearbyReplies: { streamKey: PK, key: 'k' },
   talkNotes: { limit: 50, before: 1 },
   listDevices: { publicKey: PK },
   addDevice: { publicKey: PK, device: 'drayer-device:x', name: 'Laptop' },

@@ -9,7 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { randomBytes } from '../app/core/crypto.js';
 import { NearbyVerifier } from '../app/net/nearby.js';
 import { DrayerNode } from '../app/node/node.js';
-import { netnsAvailable, NETNS_SKIP_REASON, runInNetns } from './netns.js';
+import { netnsAvailable, NETNS_SKIP_REASON } from './netns.js';
+import { childJson } from './netns-ui-child.js';
 import { sleep, tmpDir, until } from './helpers.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -98,18 +99,7 @@ test('the verifier: a private stream is proved by its signed marker, named by no
 
 /** Runs a scenario of fixtures/nearby-child.ts in a private namespace: its observations, and them as text for messages. */
 async function childResult(t: TestContext, scenario: '1' | 'recheck'): Promise<{ r: any; show: string }> {
-  const run = await runInNetns(process.execPath, ['--enable-source-maps', child], {
-    env: { ...process.env, DRAYER_NEARBY_CHILD: scenario },
-    timeoutMs: 45_000,
-  });
-  assert.equal(run.code, 0, `exit ${run.code}${run.timedOut ? ' (killed)' : ''}\n${run.stderr}`);
-  const line = run.stdout
-    .trim()
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .pop();
-  assert.ok(line, run.stdout);
-  const r = JSON.parse(line).result;
+  const r = (await childJson<{ result: any }>(child, { env: { ...process.env, DRAYER_NEARBY_CHILD: scenario }, timeoutMs: 45_000 })).result;
   const show = JSON.stringify(r, null, 1);
   t.diagnostic(show);
   return { r, show };

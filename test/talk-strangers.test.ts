@@ -60,3 +60,28 @@ test('replies from a stream held but not followed are marked in the thread and k
     await Promise.all([a.stop(), b.stop(), c.stop()]);
   }
 });
+
+test('a held stream’s reply to your post is in Mentions & replies, marked; it stays out of Home (so it never notifies) until followed', async () => {
+  const [a, b] = await Promise.all([startNode('a'), startNode('b')]);
+  try {
+    const sa = await a.call('createStream', { name: 'Ada' });
+    const sb = await b.call('createStream', { name: 'Bo' });
+    const root = await a.call('post', { publicKey: sa.publicKey, title: 'Picnic', body: 'Saturday?' });
+    await b.call('follow', { key: sa.publicKey, url: urlOf(a) });
+    const rb = await b.call('post', { publicKey: sb.publicKey, title: '', body: 'Yes!', replyTo: { streamKey: sa.publicKey, key: root.key } });
+    await a.call('follow', { key: sb.publicKey, url: urlOf(b), hold: true });
+    let notes = await a.call('talkNotes', {});
+    assert.deepEqual(
+      notes.map((x) => [x.key, x.why, x.unfollowed ?? false]),
+      [[rb.key, 'reply', true]],
+    );
+    // the app notifies of posts arriving in Home (renderer/stores/notify.ts): a held stream's never do
+    assert.ok(!(await a.call('timeline', {})).some((x) => x.streamKey === sb.publicKey));
+    await a.call('follow', { key: sb.publicKey });
+    notes = await a.call('talkNotes', {});
+    assert.equal(notes[0]!.unfollowed, undefined);
+    assert.ok((await a.call('timeline', {})).some((x) => x.key === rb.key));
+  } finally {
+    await Promise.all([a.stop(), b.stop()]);
+  }
+});

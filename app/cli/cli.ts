@@ -54,7 +54,11 @@ for (const c of [
  * `serve`, `ui-link`. They load only when a command is not built in or for `help`. Named
  * literally, so the bundler (scripts/build-cli.mjs) follows them into chunks of their own.
  */
-export const EXTENSION_MODULES: (() => Promise<unknown>)[] = [() => import('./pull-commands.js'), () => import('./node-commands.js')];
+export const EXTENSION_MODULES: (() => Promise<unknown>)[] = [
+  () => import('./pull-commands.js'),
+  () => import('./node-commands.js'),
+  () => import('./hold-commands.js'),
+];
 
 let extensionsLoaded = false;
 

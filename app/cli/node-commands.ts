@@ -193,7 +193,7 @@ registerCommand({
 });
 
 /** Where `serve --ui` keeps its web UI's port and token, inside the data directory (0600). */
-const WEBUI_STATE = 'webui.json';
+export const WEBUI_STATE = 'webui.json';
 
 registerCommand({
   name: 'ui-link',

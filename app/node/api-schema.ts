@@ -50,6 +50,7 @@ export const API_SCHEMAS = {
   }),
   react: z.strictObject({ publicKey, streamKey: publicKey, key: postKey, emoji: z.string().max(32).nullable() }),
   thread: z.strictObject({ streamKey: publicKey, key: postKey }),
+  nearbyReplies: z.strictObject({ streamKey: publicKey, key: postKey }),
   talkNotes: z.strictObject({ limit: z.number().int().min(1).max(200).optional(), before: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional() }),
   editPost: z.strictObject({ publicKey, key: postKey, title: z.string().max(POST_LIMITS.titleChars), body: z.string().max(POST_LIMITS.bodyBytes) }),
   deletePost: z.strictObject({ publicKey, key: postKey }),

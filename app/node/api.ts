@@ -184,7 +184,11 @@ export interface PostView {
 }
 
 /** A post in "Mentions & replies": why it is there (it answers, mentions or re-shares something of yours). */
-export type TalkNote = TimelineItem & { why: 'reply' | 'mention' | 'reshare' };
+export type TalkNote = TimelineItem & {
+  why: 'reply' | 'mention' | 'reshare';
+  /** from a stream held here without being followed (hold.ts): shown marked, never notified */
+  unfollowed?: true;
+};
 
 /** One emoji's reactions to a post: how many, and who (at most 20 named; `count` counts all). */
 export interface ReactionCount {
@@ -198,7 +202,7 @@ export interface Thread {
   root: TimelineItem | null;
   rootRef: { streamKey: string; key: string };
   /** by time under their top-level reply; `unfollowed`: from a stream held here without being followed (hold.ts), shown only when asked; depth 1: answers a reply (deeper answers are shown at depth 1 too) */
-  replies: (TimelineItem & { depth: 0 | 1; unfollowed?: boolean })[];
+  replies: (TimelineItem & { depth: 0 | 1; unfollowed?: boolean; nearby?: { address: string; port: number } })[];
 }
 
 export interface TimelineItem extends PostView {
@@ -323,6 +327,11 @@ export interface DrayerRequests {
   react: [{ publicKey: string; streamKey: string; key: string; emoji: string | null }, ReactionCount[]];
   /** the thread a post belongs to: its root and every reply this computer holds */
   thread: [{ streamKey: string; key: string }, Thread];
+  /**
+   * replies to the thread of a post that the computers nearby hold in public streams this one does not hold (`nearby`: who
+   * answered; `unfollowed` always): each record checked against its stream's key. Asks at most 8 computers, 2 s each, cached 20 s
+   */
+  nearbyReplies: [{ streamKey: string; key: string }, Thread['replies']];
   /** replies to your posts, mentions of your streams and re-shares of your posts, by other streams, newest first (`before`: µs) */
   talkNotes: [{ limit?: number; before?: number }, TalkNote[]];
   editPost: [{ publicKey: string; key: string; title: string; body: string }, PostView];
@@ -456,6 +465,7 @@ export const METHODS: readonly Method[] = [
   'getPost',
   'react',
   'thread',
+  'nearbyReplies',
   'talkNotes',
   'follow',
   'unfollow',

@@ -47,6 +47,7 @@ import { addNearby, ownAddresses } from './presence-mdns.js';
 import { named, streamPost, streamPosts, timeline } from './reading.js';
 import { cancelSync, syncStream } from './scheduler.js';
 import { around, postReply, react, thread } from './talk.js';
+import { nearbyReplies } from './nearby-replies.js';
 import { postReshare, talkNotes } from './talk-links.js';
 import { heldBack } from './sync-report.js';
 import { DEFAULT_SETTINGS, entryOf, expandHome, pausedError, settingsOf, streamOf, syncModeOf, writableOf, type NodeState } from './state.js';
@@ -170,6 +171,7 @@ export function apiMethods(n: NodeState): Handlers {
     },
     react: (a) => react(n, a),
     thread: ({ streamKey, key }) => thread(n, streamKey, key),
+    nearbyReplies: ({ streamKey, key }) => nearbyReplies(n, streamKey, key),
     talkNotes: ({ limit, before }) => around(n, talkNotes(n, limit, before)),
     follow: (a) => follow(n, a),
     unfollow: ({ publicKey, deleteData }) => unfollow(n, publicKey, deleteData),

@@ -10,6 +10,7 @@ import { DrayerError, isDrayerError } from '../core/errors.js';
 import { terminalSafe } from '../core/text.js';
 import type { DiscoveryStats } from '../net/discovery.js';
 import { LanServer } from '../net/server/server.js';
+import { servedReplies } from './nearby-replies.js';
 import type { Stream } from '../store/store.js';
 import { VerifierPool } from '../store/verifier.js';
 import { watchLocalChanges } from './changes.js';
@@ -110,6 +111,7 @@ export class DrayerNode implements DrayerApi {
         sealed: () => privateLanOf(n)?.sealedListing() ?? [],
         log: (m: string) => n.log(m),
         opener: (s) => openOptions(n, s, true),
+        replies: (to) => servedReplies(n, to),
       });
       n.lan = await n.server.listen();
     }

@@ -1,6 +1,7 @@
 // Mentions and re-shares from the node (issue 21): writing a re-share, what a post card shows of
 // them (the post shared, as held here; the streams mentioned), and "Mentions & replies": what
 // other streams wrote about yours. The records are app/store/talk.ts's, indexed by library-talk.ts.
+import { heldOnly } from './hold.js';
 import type { PostView, TalkNote, TimelineItem } from './api.js';
 import { DrayerError } from '../core/errors.js';
 import { formatKey, parseKey, streamName } from '../core/keys.js';
@@ -69,8 +70,14 @@ export function withTalkLinks<T extends { streamKey: string; id: number }>(n: No
   });
 }
 
-/** "Mentions & replies": newest first, each with why it is there. */
+/**
+ * "Mentions & replies": newest first, each with why it is there. A stream held without being
+ * followed (hold.ts) is in it too, marked `unfollowed`: you chose to keep it, and what it says to
+ * you is what you would want to find; it never notifies (notifications come from Home's new posts,
+ * which leave held streams out), as the issue asks notifications from streams you follow.
+ */
 export function talkNotes(n: NodeState, limit = 50, before = Number.MAX_SAFE_INTEGER): TalkNote[] {
   const rows = n.library.talk.notes(limit, before);
-  return named(rows.map(toTimeline), n).map((t, i) => ({ ...t, why: rows[i]!.why }));
+  const only = heldOnly(n);
+  return named(rows.map(toTimeline), n).map((t, i) => ({ ...t, why: rows[i]!.why, ...(only.has(t.streamKey) ? { unfollowed: true as const } : {}) }));
 }

@@ -121,15 +121,19 @@ function changed(n: NodeState, l: { to_pk: string; to_key: string; to_hash: stri
   return !!r && Buffer.from(r.hash).toString('hex') !== l.to_hash;
 }
 
+/** The root of a post's thread: the post's own `root` when this computer holds it as a reply, else the post itself. */
+export function rootOf(n: NodeState, pk: string, key: string): PostRef {
+  const s = n.streams.get(pk);
+  const own = s ? (readerOf(s) ?? s).get(POST_TYPE, key) : undefined;
+  return (own && decodeLinks(own.val).reply?.root) || { stream: pk, post: key };
+}
+
 /**
  * The thread of a post: its root (the post's own `root`, or itself) and every reply held, by time,
  * nested one level as Mastodon does: replies to the root, each followed by everything under it.
  */
 export function thread(n: NodeState, streamKey: string, key: string): Thread {
-  const pk = formatKey(parseKey(streamKey));
-  const s = n.streams.get(pk);
-  const own = s ? (readerOf(s) ?? s).get(POST_TYPE, String(key)) : undefined;
-  const rootRef = (own && decodeLinks(own.val).reply?.root) || { stream: pk, post: String(key) };
+  const rootRef = rootOf(n, formatKey(parseKey(streamKey)), String(key));
   const { root, replies } = n.library.talk.thread(rootRef.stream, rootRef.post);
   const rows = [...replies].reverse(); // oldest first
   const at = (p: string, k: string) => `${p}\n${k}`;

@@ -1,6 +1,7 @@
 // Nearby: streams other computers on this network announce, each one click from following (or
 // two, with the options popover: latest N records, titles only). The list is live: computers that
 // appear or leave come and go by the node's events.
+import { KEEP_HINT, KeepCopy } from '../components/KeepCopy';
 import { useEffect, useRef, useState } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import type { NearbyStream } from '../api/transport';
@@ -27,15 +28,18 @@ function fromLabel(n: NearbyStream): string {
   return n.peers.length > 1 ? `${who} and ${n.peers.length - 1} more` : who;
 }
 
-async function startFollow(n: NearbyStream, scope: FollowScope): Promise<void> {
+async function startFollow(n: NearbyStream, scope: FollowScope, hold = false): Promise<void> {
   const { toast } = useUi.getState();
   try {
-    const s = await useStreams.getState().followNearby(n, scope);
+    const s = await useStreams.getState().followNearby(n, scope, hold);
     const p = useSync.getState().progress[s.publicKey];
     const name = s.name || n.name || 'the stream';
     if (p?.cancelled) toast(`Stopped fetching ${name}: what arrived is kept. Resume it on its page.`);
     else if (p?.error && s.records === 0) toast(`Following ${name}, but nothing arrived yet. ${explainSyncError(p.error).text}`, 'error');
-    else toast(`Following ${name}${scopeLabel(scope) ? ` (${scopeLabel(scope)})` : ''}`);
+    else
+      toast(
+        `${hold ? 'Keeping a copy of' : 'Following'} ${name}${scopeLabel(scope) ? ` (${scopeLabel(scope)})` : ''}${hold ? ', not followed: its posts stay out of Home.' : ''}`,
+      );
   } catch (e) {
     const x = explainFollowError(codeOf(e), messageOf(e));
     toast(`${x.text} ${x.advice}`, 'error');
@@ -104,6 +108,17 @@ function FollowOptions({ n, compact }: { n: NearbyStream; compact: boolean }) {
               >
                 Cancel
               </button>
+              <button
+                type="button"
+                className="button button-sm"
+                title={KEEP_HINT}
+                onClick={() => {
+                  setOpen(false);
+                  void startFollow(n, scope, true);
+                }}
+              >
+                Keep a copy
+              </button>
               <button type="submit" className="button button-primary button-sm">
                 Follow
               </button>
@@ -118,6 +133,7 @@ function FollowOptions({ n, compact }: { n: NearbyStream; compact: boolean }) {
 export function NearbyRow({ n, compact = false }: { n: NearbyStream; compact?: boolean }) {
   const pending = useStreams((s) => s.pending[n.publicKey]);
   const held = useStreams((s) => !!s.byKey[n.publicKey]);
+  const kept = useStreams((s) => !!s.byKey[n.publicKey]?.hold);
   const progress = useSync((s) => s.progress[n.publicKey]);
   const navigate = useUi((s) => s.navigate);
   // a private stream goes out by its key's words: one held here with its read key shows its own name and a lock
@@ -172,6 +188,8 @@ export function NearbyRow({ n, compact = false }: { n: NearbyStream; compact?: b
               <Icon name="lock" size={14} /> {compact ? 'Read link' : 'Add the read link'}
             </button>
           </div>
+        ) : kept ? (
+          <KeepCopy streamKey={n.publicKey} name={name} small={compact} />
         ) : following ? (
           <button
             type="button"

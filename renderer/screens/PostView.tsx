@@ -26,6 +26,21 @@ export function PostView({ publicKey, postKey }: { publicKey: string; postKey: s
   const name = pendingName || summary?.name || 'Unnamed stream';
   const version = useTalk((s) => s.version);
   const [thread, setThread] = useState<Thread | null>(null);
+  const [nearby, setNearby] = useState<Thread['replies']>([]);
+  const heldKeys = useStreams((s) => s.keys.join(' '));
+  // what computers nearby hold of this thread in streams not held here (at most a few seconds; cached by the node)
+  useEffect(() => {
+    let live = true;
+    transport()
+      .call('nearbyReplies', { streamKey: publicKey, key: postKey })
+      .then(
+        (r) => live && setNearby(r),
+        () => live && setNearby([]),
+      );
+    return () => {
+      live = false;
+    };
+  }, [publicKey, postKey, heldKeys]);
   useEffect(() => {
     let live = true;
     transport()
@@ -101,7 +116,7 @@ export function PostView({ publicKey, postKey }: { publicKey: string; postKey: s
     content = (
       <>
         {error ? <ErrorBanner text={error} onRetry={load} /> : null}
-        <ThreadView thread={thread} focused={focused} focusedKey={{ streamKey: publicKey, key: postKey }} />
+        <ThreadView thread={thread} nearby={nearby} focused={focused} focusedKey={{ streamKey: publicKey, key: postKey }} />
         <button type="button" className="button button-quiet post-view-more" onClick={() => navigate({ name: 'stream', publicKey })}>
           All posts of{' '}
           <bdi className="post-view-name" title={name}>

@@ -18,6 +18,7 @@ import { formatCount } from '../lib/time';
 import { FilesTab } from './StreamFiles';
 import { SitePanel } from './SitePanel';
 import { userFiles } from '../lib/files';
+import { KeepCopy } from '../components/KeepCopy';
 import { FollowState } from './FollowState';
 import { Lock } from '../components/Lock';
 import { webBase } from './FileDialogs';
@@ -74,9 +75,12 @@ export function StreamPage({ publicKey, tab: routeTab }: { publicKey: string; ta
         title="Not on this computer"
         text="This node does not hold that stream. Follow it by its key to read it here."
         action={
-          <button type="button" className="button" onClick={() => openDialog({ kind: 'follow', key: publicKey })}>
-            Follow this stream
-          </button>
+          <span className="keep-copy">
+            <button type="button" className="button button-primary" onClick={() => openDialog({ kind: 'follow', key: publicKey })}>
+              Follow this stream
+            </button>
+            <KeepCopy streamKey={publicKey} name="this stream" small={false} keepOnly />
+          </span>
         }
       />
     );
@@ -112,7 +116,9 @@ export function StreamPage({ publicKey, tab: routeTab }: { publicKey: string; ta
               <button type="button" className="button" onClick={() => openDialog({ kind: 'editProfile', publicKey })}>
                 Edit profile
               </button>
-            ) : isMineHere(s) ? null /* written here as a device: not a stream you follow (Unfollow stays under ⋯) */ : (
+            ) : isMineHere(s) ? null /* written here as a device: not a stream you follow (Unfollow stays under ⋯) */ : summary?.hold ? (
+              <KeepCopy streamKey={publicKey} name={name} small={false} />
+            ) : (
               <button type="button" className="button button-following" onClick={() => openDialog({ kind: 'unfollow', publicKey })}>
                 <span className="when-idle">Following</span>
                 <span className="when-hover">Unfollow</span>

@@ -5,6 +5,7 @@ import { useCallback, useEffect, useState } from 'react';
 import { transport } from '../api';
 import type { TalkNote } from '../api/transport';
 import { Icon, type IconName } from '../components/Icon';
+import { KeepCopy } from '../components/KeepCopy';
 import { PostCard } from '../components/PostCard';
 import { EmptyState, ErrorBanner, SkeletonCards } from '../components/States';
 import { messageOf } from '../stores/errors';
@@ -73,6 +74,12 @@ export function TalkNotes() {
                 </bdi>
                 <span>{why.text}</span>
               </a>
+              {n.unfollowed ? (
+                <div className="thread-stranger">
+                  <span>Kept here · from a stream you don’t follow (no notifications)</span>
+                  <KeepCopy streamKey={n.streamKey} name={n.streamName} />
+                </div>
+              ) : null}
               <PostCard
                 item={n}
                 own={!!byKey[n.streamKey]?.owned}

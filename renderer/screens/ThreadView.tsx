@@ -5,6 +5,7 @@
 // thread is windowed (VirtualFeed), so a thousand replies open and scroll like a short one.
 import { Fragment, useEffect, useMemo, useRef, useState } from 'react';
 import type { Thread, TimelineItem } from '../api/transport';
+import { KeepCopy } from '../components/KeepCopy';
 import { PostCard } from '../components/PostCard';
 import { VirtualFeed } from '../components/VirtualFeed';
 import { useStreams } from '../stores/streams';
@@ -20,13 +21,31 @@ const isAt = (p: At, q: At) => p.streamKey === q.streamKey && p.key === q.key;
 const idOf = (p: At) => `${p.streamKey}/${p.key}`;
 const count = (n: number, one: string, many: string) => (n === 1 ? `1 ${one}` : `${n.toLocaleString('en-US')} ${many}`);
 
-export function ThreadView({ thread, focused, focusedKey }: { thread: Thread | null; focused: React.ReactNode; focusedKey: At }) {
+/** Where a reply seen nearby came from, to follow or keep it from there. */
+const urlOf = (r: Reply) => (r.nearby ? `http://${r.nearby.address.includes(':') ? `[${r.nearby.address}]` : r.nearby.address}:${r.nearby.port}` : undefined);
+
+export function ThreadView({
+  thread,
+  nearby = [],
+  focused,
+  focusedKey,
+}: {
+  thread: Thread | null;
+  /** replies in streams not held here that computers nearby gave (nearbyReplies): behind the same button */
+  nearby?: Reply[];
+  focused: React.ReactNode;
+  focusedKey: At;
+}) {
   const byKey = useStreams((s) => s.byKey);
   const { navigate, openDialog, toast } = useUi();
   const focusRef = useRef<HTMLDivElement>(null);
   const [showAll, setShowAll] = useState(false);
   const isRoot = !thread || isAt(thread.rootRef, focusedKey);
-  const all = useMemo(() => thread?.replies ?? [], [thread]);
+  const all = useMemo(() => {
+    const held = thread?.replies ?? [];
+    const have = new Set(held.map(idOf));
+    return [...held, ...nearby.filter((r) => !have.has(idOf(r)))];
+  }, [thread, nearby]);
   const hidden = all.filter((r) => r.unfollowed).length;
   const replies = useMemo(() => (showAll ? all : all.filter((r) => !r.unfollowed)), [all, showAll]);
   const byId = useMemo(() => new Map(replies.map((r) => [idOf(r), r])), [replies]);
@@ -59,8 +78,16 @@ export function ThreadView({ thread, focused, focusedKey }: { thread: Thread | n
     />
   );
   const item = (r: Reply) => (
-    <div className={r.depth === 1 ? 'thread-item thread-nested' : 'thread-item'} ref={focusInList && isAt(r, focusedKey) ? focusRef : undefined}>
-      {r.unfollowed ? <p className="thread-stranger">Not followed</p> : null}
+    <div
+      className={`thread-item${r.depth === 1 ? ' thread-nested' : ''}${r.nearby ? ' thread-nearby' : ''}`}
+      ref={focusInList && isAt(r, focusedKey) ? focusRef : undefined}
+    >
+      {r.unfollowed ? (
+        <div className="thread-stranger">
+          <span>{r.nearby ? 'Seen nearby · from a stream you don’t follow' : 'Kept here · from a stream you don’t follow'}</span>
+          <KeepCopy streamKey={r.streamKey} name={r.streamName} url={urlOf(r)} />
+        </div>
+      ) : null}
       {focusInList && isAt(r, focusedKey) ? <div className="thread-focused">{focused}</div> : card(r, r.depth === 0)}
     </div>
   );

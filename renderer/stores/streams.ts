@@ -10,6 +10,8 @@ export interface FollowRequest {
   url?: string;
   latest?: number;
   metaOnly?: boolean;
+  /** keep and share a copy without following it (its posts stay out of Home) */
+  hold?: boolean;
 }
 
 /** How much of a stream to keep: everything, the latest N records (posts and files), or titles only (metadata). */
@@ -55,7 +57,7 @@ interface StreamsState {
   setInfo(publicKey: string, name: string, about: string): Promise<void>;
   follow(req: FollowRequest): Promise<StreamSummary>;
   /** one click in Nearby: follow from the computer that announced it */
-  followNearby(n: NearbyStream, scope?: FollowScope): Promise<StreamSummary>;
+  followNearby(n: NearbyStream, scope?: FollowScope, hold?: boolean): Promise<StreamSummary>;
   /** where to sync a followed stream from (replaces the addresses the user gave) */
   setSources(publicKey: string, urls: string[]): Promise<void>;
   /** "Findable on the internet": announced on the DHT while the node's DHT is on */
@@ -117,12 +119,12 @@ export const useStreams = create<StreamsState>()((set, get) => ({
     await get().load();
     return s;
   },
-  async followNearby(n, scope = { kind: 'all' }) {
+  async followNearby(n, scope = { kind: 'all' }, hold = false) {
     const pk = n.publicKey;
     if (get().pending[pk]) throw new Error('already following');
     set({ pending: { ...get().pending, [pk]: { publicKey: pk, name: n.name, scope } } });
     try {
-      const s = await get().follow({ key: pk, url: nearbyUrl(n), ...scopeRequest(scope) });
+      const s = await get().follow({ key: pk, url: nearbyUrl(n), ...scopeRequest(scope), ...(hold ? { hold } : {}) });
       void get().loadNearby();
       return s;
     } finally {

@@ -18,6 +18,7 @@ import { HttpError, refusal, reserve, room, sendText } from './http.js';
 import * as sync from './sync-routes.js';
 import * as web from './web-routes.js';
 import * as priv from './private-page.js';
+import { replies, type RepliesSource } from './reply-routes.js';
 
 export { DEFAULT_LIMITS, type ServerLimits } from './context.js';
 export { addressKey } from './guard.js';
@@ -52,6 +53,8 @@ export interface ServerOptions {
    * of each value filled in). Without it, such files are not found here.
    */
   opener?(s: Stream): Pick<OpenOptions, 'sources' | 'onValue'>;
+  /** the signed replies to a post found in the public streams served here (GET /replies, reply-routes.ts) */
+  replies?: RepliesSource;
 }
 
 export interface ServerStats {
@@ -340,6 +343,7 @@ export class LanServer {
       web.rootIndex(req, res, this.opts.shared(), this.opts.about?.(), this.opts.sealed?.());
       return;
     }
+    if (rawPath === '/replies') return replies(req, res, query, this.opts.replies);
     const found = splitKey(rawPath.slice(1).split('/'));
     if (!found) throw new HttpError(404, 'There is nothing at this address. Stream addresses start with the stream key.');
     const { rest, keyRaw } = found;
