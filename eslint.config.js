@@ -57,6 +57,15 @@ export default tseslint.config(
     rules: {
       'react-hooks/rules-of-hooks': 'error',
       'react-hooks/exhaustive-deps': 'error',
+      // A store selector that makes a new array or object on every read (`use…((s) => s.x ?? [])`)
+      // never gives the same snapshot twice, so React re-renders until it gives up (error #185).
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: 'CallExpression[callee.name=/^use[A-Z]/] > ArrowFunctionExpression > LogicalExpression > :matches(ArrayExpression, ObjectExpression).right',
+          message: 'A selector must not make a new [] or {} per read (React error #185): return a constant made once.',
+        },
+      ],
     },
   },
 );

@@ -9,6 +9,10 @@ import { useSettings } from '../stores/settings';
 import { useStreams } from '../stores/streams';
 import { useUi } from '../stores/ui';
 
+// One empty list, not a new one per read: a store selector that returns a new array each time
+// never settles (React error #185, "maximum update depth") while the node's status is not in yet.
+const NO_ADDRESSES: string[] = [];
+
 /** The list is refreshed a few times while the added computer's streams are checked (a second or so). */
 async function reloadSoon(): Promise<void> {
   for (let i = 0; i < 8; i++) {
@@ -19,7 +23,7 @@ async function reloadSoon(): Promise<void> {
 
 export function AddComputer({ empty }: { empty: boolean }) {
   const [address, setAddress] = useState('');
-  const own = useSettings((s) => s.status?.addresses ?? []);
+  const own = useSettings((s) => s.status?.addresses ?? NO_ADDRESSES);
   const toast = useUi((s) => s.toast);
   const { busy, error, run } = useSubmit(
     () => transport().call('addNearby', { address }),
@@ -105,7 +109,7 @@ export function AddComputer({ empty }: { empty: boolean }) {
 
 /** "Others can add this computer as 192.168.1.5:4657" for the radar card. */
 export function OwnAddress() {
-  const own = useSettings((s) => s.status?.addresses ?? []);
+  const own = useSettings((s) => s.status?.addresses ?? NO_ADDRESSES);
   if (own.length === 0) return null;
   return (
     <p className="radar-sub">
