@@ -85,10 +85,14 @@ function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
+/** Where a word starting with one of the terms begins: made once a search, for all its snippets (a new one per result cost more than the rest of the snippet). */
+export function snippetPattern(terms: string[]): RegExp {
+  return new RegExp(`(?<![\\p{L}\\p{N}\\p{M}_])(?:${terms.map(escapeRegExp).join('|')})`, 'iu');
+}
+
 /** Plain text around the first word that starts with a search term, from the title or the excerpt. */
-export function makeSnippet(title: string, body: string, terms: string[]): string {
+export function makeSnippet(title: string, body: string, terms: string[], re: RegExp = snippetPattern(terms)): string {
   const text = body ? (title ? `${title} — ${body}` : body) : title;
-  const re = new RegExp(`(?<![\\p{L}\\p{N}\\p{M}_])(?:${terms.map(escapeRegExp).join('|')})`, 'iu');
   const at = text.search(re);
   const before = 40;
   const width = 160;
