@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import Database from 'better-sqlite3';
 import { Library, RANKED } from '../app/node/library.js';
 import { MIGRATIONS } from '../app/node/library-schema.js';
-import { ftsQuery, searchTerms } from '../app/node/timeline-text.js';
+import { firstWordAt, firstWordPattern, ftsQuery, makeSnippet, searchTerms } from '../app/node/timeline-text.js';
 import { addPost, editPost, encodePost, POST_TYPE } from '../app/store/posts.js';
 import { Stream } from '../app/store/store.js';
 import { rng } from './rng.js';
@@ -130,4 +130,22 @@ test('a library.db of schema 7 is upgraded to 8: the index is made from the rows
   check(lib, 'upgraded');
   a.close();
   lib.close();
+});
+
+test('a snippet starts where the case-blind Unicode pattern finds the first word: any case, Arabic, marks, astral letters (2,000 seeds)', () => {
+  // Letters of both cases, digits, "_", marks, Arabic, an astral letter and an emoji, spaces and punctuation; İ lowers to two characters.
+  const alphabet = ['a', 'B', 'c', 'D', 'é', 'É', 'e\u0301', 'ж', 'Ж', 'ر', 'م', 'ا', 'ن', '7', '_', ' ', ' ', '-', '.', '\u0301', '𝒜', '😀', 'İ', 'ß'];
+  for (let seed = 1; seed <= 2000; seed++) {
+    const r = rng(seed);
+    const pick = () => alphabet[Math.floor(r() * alphabet.length)]!;
+    const text = Array.from({ length: 1 + Math.floor(r() * 40) }, pick).join('');
+    const terms = Array.from({ length: 1 + Math.floor(r() * 3) }, () => {
+      const at = Math.floor(r() * text.length);
+      const t = searchTerms(text.slice(at, at + 1 + Math.floor(r() * 4)))[0] ?? pick();
+      return r() < 0.5 ? t.toUpperCase() : t;
+    });
+    assert.equal(firstWordAt(text, terms), text.search(firstWordPattern(terms)), `seed ${seed}: ${JSON.stringify(text)} ${JSON.stringify(terms)}`);
+  }
+  const long = `${'filler '.repeat(30)}Needle in the RIVERSIDE text`;
+  assert.equal(makeSnippet('Title', long, ['river']), '…filler filler filler Needle in the RIVERSIDE text');
 });

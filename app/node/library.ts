@@ -10,7 +10,7 @@ import { decodePostOf, isPostType, POST_TYPES } from '../store/posts.js';
 import type { DrayerRecord } from '../core/record.js';
 import { Stream } from '../store/store.js';
 import { TalkIndex } from './library-talk.js';
-import { excerpt, ftsQuery, makeSnippet, searchTerms, snippetPattern, splitExcerpt } from './timeline-text.js';
+import { excerpt, ftsQuery, makeSnippet, searchTerms, splitExcerpt } from './timeline-text.js';
 import {
   checkPublicKey,
   clampLimit,
@@ -510,8 +510,7 @@ export class Library {
     } catch (e) {
       throw sqliteError(e, this.file);
     }
-    const re = snippetPattern(terms);
-    return rows.map((r) => ({ ...toTimeline(r), snippet: makeSnippet(r.title, splitExcerpt(r.body).body, terms, re) }));
+    return rows.map((r) => ({ ...toTimeline(r), snippet: makeSnippet(r.title, splitExcerpt(r.body).body, terms) }));
   }
 
   // ---------- rebuilding ----------
