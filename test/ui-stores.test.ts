@@ -218,3 +218,48 @@ test('settings: a change from elsewhere (the tray) that arrives while a save is 
   await again;
   assert.equal(useSettings.getState().node.syncMode, 'normal');
 });
+
+test('search asks one query at a time: those typed while one is answered wait, and only the newest of them is asked', async () => {
+  const { setTransport } = await load('api/index.ts');
+  const { useSearch } = await load('stores/search.ts');
+  const asked: string[] = [];
+  const answer: ((ok: boolean) => void)[] = [];
+  setTransport({
+    call(method: string, arg: { query: string }) {
+      if (method !== 'search') throw new Error(`unexpected ${method}`);
+      asked.push(arg.query);
+      return new Promise((resolve, reject) =>
+        answer.push((ok) => (ok ? resolve([{ ...item('A', asked.length, 1, arg.query), snippet: arg.query }]) : reject(new Error('the node stopped')))),
+      );
+    },
+    subscribe: () => () => {},
+    onConnection: () => () => {},
+  });
+  const s = () => useSearch.getState();
+  const tick = () => new Promise((r) => setTimeout(r, 5));
+  const first = s().run('g');
+  const superseded = s().run('ga');
+  const newest = s().run('gar');
+  await tick();
+  assert.deepEqual(asked, ['g'], 'nothing more is asked while the first is answered');
+  answer.shift()!(true);
+  await first;
+  await superseded;
+  await tick();
+  assert.deepEqual(asked, ['g', 'gar'], '"ga", replaced while it waited, is never asked');
+  assert.equal(s().busy, true, 'the older answer is not shown');
+  answer.shift()!(true);
+  await newest;
+  assert.deepEqual([s().query, s().results.map((r: Item) => r.title), s().busy], ['gar', ['gar'], false]);
+  // a failed answer lets the next query go, and says what happened
+  const failing = s().run('garden');
+  const after = s().run('garde');
+  await tick();
+  answer.shift()!(false);
+  await failing;
+  await tick();
+  assert.deepEqual(asked, ['g', 'gar', 'garden', 'garde']);
+  answer.shift()!(true);
+  await after;
+  assert.deepEqual([s().query, s().error], ['garde', null]);
+});

@@ -85,11 +85,42 @@ function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
+/** A word's start, as the pattern below looks for it: what comes before is no letter, digit, mark or "_". */
+const WORD_CHAR = /[\p{L}\p{N}\p{M}_]/u;
+
+/** Where the first word starting with a term begins, in any case (a pattern; kept for text whose casing changes its length). */
+export function firstWordPattern(terms: string[]): RegExp {
+  return new RegExp(`(?<![\\p{L}\\p{N}\\p{M}_])(?:${terms.map(escapeRegExp).join('|')})`, 'iu');
+}
+
+/**
+ * Where the first word starting with one of the terms begins in `text`, or -1: what
+ * firstWordPattern finds, without making and compiling a case-blind Unicode pattern for every
+ * query (its first runs cost search 2–4 ms a query, more than reading its rows).
+ */
+export function firstWordAt(text: string, terms: string[]): number {
+  const lower = text.toLowerCase();
+  if (lower.length !== text.length) return text.search(firstWordPattern(terms)); // İ lowers to two characters
+  let best = -1;
+  for (const term of terms) {
+    const t = term.toLowerCase();
+    if (!t) continue;
+    for (let i = lower.indexOf(t); i !== -1 && (best === -1 || i < best); i = lower.indexOf(t, i + 1)) {
+      const low = i > 0 ? text.charCodeAt(i - 1) : 0;
+      const before = i === 0 ? '' : low >= 0xdc00 && low <= 0xdfff && i >= 2 ? text.slice(i - 2, i) : text[i - 1]!;
+      if (!before || !WORD_CHAR.test(before)) {
+        best = i;
+        break;
+      }
+    }
+  }
+  return best;
+}
+
 /** Plain text around the first word that starts with a search term, from the title or the excerpt. */
 export function makeSnippet(title: string, body: string, terms: string[]): string {
   const text = body ? (title ? `${title} — ${body}` : body) : title;
-  const re = new RegExp(`(?<![\\p{L}\\p{N}\\p{M}_])(?:${terms.map(escapeRegExp).join('|')})`, 'iu');
-  const at = text.search(re);
+  const at = firstWordAt(text, terms);
   const before = 40;
   const width = 160;
   let start = at <= before ? 0 : at - before;

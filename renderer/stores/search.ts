@@ -13,6 +13,12 @@ interface SearchState {
 }
 
 let seq = 0;
+/**
+ * The search being answered. One is asked at a time: a query typed meanwhile waits for it and is
+ * asked only if no newer one came while it waited, so an answer nobody will see never delays the
+ * one shown (the node answers one search at a time).
+ */
+let asking: Promise<unknown> | null = null;
 
 export const useSearch = create<SearchState>()((set) => ({
   query: '',
@@ -23,11 +29,19 @@ export const useSearch = create<SearchState>()((set) => ({
     const mine = ++seq;
     if (!query.trim()) return set({ query, results: [], busy: false, error: null });
     set({ busy: true });
+    while (asking) {
+      await asking;
+      if (mine !== seq) return;
+    }
+    const call = transport().call('search', { query, limit: 50 });
+    const settled = (asking = call.catch(() => {}));
     try {
-      const results = await transport().call('search', { query, limit: 50 });
+      const results = await call;
       if (mine === seq) set({ query, results, busy: false, error: null });
     } catch (e) {
       if (mine === seq) set({ query, busy: false, error: messageOf(e) });
+    } finally {
+      if (asking === settled) asking = null;
     }
   },
 }));
