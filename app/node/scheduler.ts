@@ -334,6 +334,7 @@ async function pullFrom(n: NodeState, s: Stream, url: string, configured: boolea
         () => n.streams.peek(pk) === s,
       ),
       lanOnly: syncModeOf(n) === 'lan',
+      ...(n.opts.connectFrom ? { localAddress: n.opts.connectFrom } : {}),
       // Scheduled pulls get a time budget so one slow or hostile source cannot hold up the
       // others for long; the cursor keeps the work done, the next round resumes.
       maxDurationMs: force ? undefined : 5 * 60_000,
