@@ -38,6 +38,8 @@ export interface Counters {
   following: number;
   /** how long each follow call of the convergence took, ms */
   followMs: number[];
+  /** the slowest follow calls, each as a timeline (what it waited for): see lan-child's `slow` */
+  slowFollows: { ms: number; what: string }[];
   /** discovery's own counters (sent, received, dropped, rate limited, suppressed…) */
   discovery: Record<string, number>;
   /** streams whose M-tip as announced (the scheduler's cache) differs from the copy's */
@@ -89,14 +91,33 @@ async function main(addr: string, dataDir: string): Promise<void> {
   });
   // when the last pull of each stream was asked for (/<key>/changes): an arrival's time splits into hearing of it and pulling it
   const pullAsked = new Map<string, number>();
+  // A follow's timeline (its stream's requests: when asked, to whom, answered how and when), kept for the slowest few.
+  const timelines = new Map<string, string[]>();
+  const keyOfPath = (m: unknown): string | undefined => {
+    const parts = ((m as { request?: { path?: string } }).request?.path ?? '').split('?')[0]!.split('/');
+    return parts[2] === 'changes' && parts[1] ? parts[1] : undefined;
+  };
+  const since = new Map<string, number>(); // the follow's start, by key (base64url)
+  const mark = (k: string | undefined, what: string): void => {
+    const t0 = k === undefined ? undefined : since.get(k);
+    if (t0 !== undefined) timelines.get(k!)?.push(`${Math.round(now() - t0)} ${what}`);
+  };
   dc.subscribe('http.client.request.start', (m) => {
     requested++;
-    const path = (m as { request?: { path?: string } }).request?.path ?? '';
-    const parts = path.split('?')[0]!.split('/');
-    if (parts[2] === 'changes' && parts[1]) pullAsked.set(parts[1], now());
+    const k = keyOfPath(m);
+    if (k) pullAsked.set(k, now());
+    const host = (m as { request?: { host?: string } }).request?.host ?? '?';
+    mark(k, `ask ${host}`);
   });
+  dc.subscribe('http.client.response.finish', (m) => {
+    mark(keyOfPath(m), `answer ${(m as { response?: { statusCode?: number } }).response?.statusCode ?? '?'}`);
+  });
+  dc.subscribe('http.client.request.error', (m) => {
+    mark(keyOfPath(m), `error ${String((m as { error?: Error }).error?.message ?? '').slice(0, 40)}`);
+  });
+  const slowFollows: { ms: number; what: string }[] = [];
   const t0 = now();
-  const node = await DrayerNode.start({ dataDir, host: addr, port: 0, multicastInterface: addr, log: () => {} });
+  const node = await DrayerNode.start({ dataDir, host: addr, port: 0, multicastInterface: addr, connectFrom: addr, log: () => {} });
   const inner = innerOf(node);
   // BENCH_LAN_NEARBY=1: each node's Nearby asked for once, as the app's window does at start
   // (then every stream heard is looked up by name; a headless node looks nothing up)
@@ -147,11 +168,21 @@ async function main(addr: string, dataDir: string): Promise<void> {
         for (const key of m.keys) {
           following++;
           const t = now();
+          const k = Buffer.from(key, 'base64').toString('base64url');
+          since.set(k, t);
+          timelines.set(k, []);
           try {
             await node.call('follow', { key });
           } finally {
             following--;
-            followMs.push(Math.round(now() - t));
+            const ms = Math.round(now() - t);
+            followMs.push(ms);
+            const what = `${timelines.get(k)!.join(', ')}, done ${ms}`;
+            since.delete(k);
+            timelines.delete(k);
+            slowFollows.push({ ms, what });
+            slowFollows.sort((a, b) => b.ms - a.ms);
+            slowFollows.length = Math.min(slowFollows.length, 3);
           }
           await check(key, now());
         }
@@ -171,6 +202,7 @@ async function main(addr: string, dataDir: string): Promise<void> {
           rss: process.memoryUsage().rss,
           following,
           followMs: [...followMs],
+          slowFollows: [...slowFollows],
           events: { ...events },
           ...inner(),
           pullErrors: { ...pullErrors },

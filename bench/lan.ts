@@ -277,6 +277,12 @@ async function measureSize(n: number, idleS: number, rounds: number, followTries
       fms.sort((a, b) => a - b);
       const q = (f: number): number => fms[Math.min(fms.length - 1, Math.floor(f * fms.length))] ?? NaN;
       say(`N = ${n}: ${fms.length} follow calls took median ${q(0.5)} ms, p90 ${q(0.9)} ms, max ${q(1)} ms`);
+      // the slowest follows, each as its timeline (ms from its start: requests of its stream and their answers)
+      const slow = after
+        .flatMap((c, i) => c.slowFollows.map((f) => ({ ...f, addr: nodes[i]!.addr })))
+        .sort((a, b) => b.ms - a.ms)
+        .slice(0, 5);
+      for (const f of slow) say(`N = ${n}: slow follow at ${f.addr}: ${f.what}`);
       const top = Object.entries(errs).sort((a, b) => b[1] - a[1]);
       if (top.length)
         say(

@@ -1,10 +1,16 @@
 // NodeOptions.multicastInterface: a node on its own 127.0.0.K sends its discovery multicast from
 // that address, so nodes on one machine see one another as distinct LAN hosts (bench/lan.ts relies
 // on it). Real multicast, so it runs in a private network namespace (test/fixtures/lan-address-child.ts).
+// NodeOptions.connectFrom: its pulls come from that address too (no multicast: follows by address).
 import assert from 'node:assert/strict';
+import * as dc from 'node:diagnostics_channel';
+import * as fs from 'node:fs';
+import type * as http from 'node:http';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { DrayerNode } from '../app/node/node.js';
 import { netnsAvailable, NETNS_SKIP_REASON, runInNetns } from './netns.js';
 
 const child = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'lan-address-child.js');
@@ -32,3 +38,31 @@ test(
     assert.equal(r.followedPosts, 1, 'B followed A by key alone and got its post from 127.0.0.2');
   },
 );
+
+test('NodeOptions.connectFrom: a node on 127.0.0.3 pulls from that address, not 127.0.0.1 (one address to every server, as bench lan had it)', async () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'drayer-connectfrom-'));
+  // who each request to A's server came from (its socket's remote address), in the order they came
+  const from: string[] = [];
+  const seen = (m: unknown): void => {
+    const req = (m as { request?: http.IncomingMessage }).request;
+    if (req?.url?.includes('/changes')) from.push(req.socket.remoteAddress ?? '?');
+  };
+  dc.subscribe('http.server.request.start', seen);
+  const start = (addr: string, connectFrom?: string): Promise<DrayerNode> =>
+    DrayerNode.start({ dataDir: path.join(root, `${addr}-${connectFrom ?? ''}`), host: addr, port: 0, discovery: false, autoSync: false, connectFrom });
+  const a = await start('127.0.0.2');
+  const b = await start('127.0.0.3', '127.0.0.3');
+  const c = await start('127.0.0.4');
+  try {
+    const sa = await a.call('createStream', { name: 'A' });
+    const url = `http://127.0.0.2:${a.lanAddress()!.port}`;
+    assert.equal((await b.call('follow', { key: sa.publicKey, url })).posts, 0);
+    assert.deepEqual(from, ['127.0.0.3'], 'B pulled from its own address');
+    await c.call('follow', { key: sa.publicKey, url });
+    assert.notEqual(from[1], '127.0.0.4', 'without the option the system picks the source (127.0.0.1 on Linux)');
+  } finally {
+    dc.unsubscribe('http.server.request.start', seen);
+    await Promise.all([a.stop(), b.stop(), c.stop()]);
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { netnsAvailable, NETNS_SKIP_REASON, netnsChildResult } from './netns.js';
 
-test('LAN holders: an idle round asks no one, a newer tip one holder, the safety net one; a post announced by three is pulled once; a follow skips holders that have nothing', async (t) => {
+test('LAN holders: an idle round asks no one, a newer tip one holder, the safety net one; a post announced by three is pulled once; a follow skips holders that have nothing, and moves on from a busy one', async (t) => {
   if (!netnsAvailable()) return t.skip(NETNS_SKIP_REASON);
   const out = await netnsChildResult<{ ok: boolean; error?: string; result: Record<string, any> }>('lan-pull-child', { DRAYER_LAN_PULL_CHILD: '1' }, 120_000);
   assert.equal(out.ok, true, out.error);
@@ -31,4 +31,9 @@ test('LAN holders: an idle round asks no one, a newer tip one holder, the safety
   assert.equal(o.heardV, true, `the follower heard every holder of V1, V2 and V3: ${o.heardVCount}`);
   assert.deepEqual(o.followV, [3, 3, 3], 'each follow among 17 holders with nothing brought the stream');
   assert.equal(o.followVGoodPulls, 3, 'one pull each from the holder that has it');
+  assert.equal(o.heardX, true, 'the follower heard both holders of X');
+  assert.equal(o.followX, 3, `a follow whose first holder is busy (Retry-After 30 s) got the stream from the other: ${o.followX}`);
+  assert.ok(o.followXMs < 5000, `at once, not after the busy one's wait: ${o.followXMs} ms`);
+  assert.equal(o.followXBusyAsked, 1, 'the busy holder was asked once, then left for the other');
+  assert.equal(o.followXGoodPulls, 1);
 });

@@ -10,16 +10,13 @@ import { SYNC_INTERVAL_MAX_S, SYNC_INTERVAL_MIN_S } from './api.js';
 import { peerId } from '../core/peer.js';
 import { formatKey } from '../core/keys.js';
 import { isLanHost } from '../net/lan.js';
-import { type CursorStore, pull, type PullResult } from '../net/sync.js';
 import { type RateLimit, TokenBucket } from '../net/rate.js';
-import type { Applier } from '../store/verifier.js';
-import { preparedApplier } from '../store/verifier.js';
 import type { Stream } from '../store/store.js';
 import { afterChange } from './changes.js';
 import { rekeyAfterPull } from './device-rekey.js';
 import { openWaiting } from './holdings.js';
-import { emit } from './events.js';
-import { configuredSources, type Holder, holdersOf, lanHolders, MAX_HEARD_SOURCES, sourceKind, sourcesFor, urlOf } from './sources.js';
+import { configuredSources, type Holder, holdersOf, lanHolders, MAX_HEARD_SOURCES, sourcesFor, urlOf } from './sources.js';
+import { pullFrom, RELEASED, released } from './pull-one.js';
 import { heldBack, noteRound, noteSync } from './sync-report.js';
 import { dhtPulled, dhtSources, lookupOnDht } from './dht-presence.js';
 import { bytesEqual } from '../core/crypto.js';
@@ -128,8 +125,6 @@ export function releaseSyncs(n: NodeState, pk: string): void {
   n.sync.hints.delete(pk);
   n.sync.tips.delete(pk);
 }
-const RELEASED = 'released';
-const released = (signal: AbortSignal): boolean => signal.aborted && signal.reason === RELEASED;
 
 /** Stop the running (or waiting) pull of a stream; false when there is none. */
 export function cancelSync(n: NodeState, pk: string): boolean {
@@ -137,26 +132,6 @@ export function cancelSync(n: NodeState, pk: string): boolean {
   if (!stop || stop.signal.aborted) return false;
   stop.abort();
   return true;
-}
-
-/** Verify in the worker pool (the next page while this one is applied), then index and announce. */
-function applierFor(n: NodeState): Applier {
-  const pool = n.pool;
-  if (!pool) {
-    return (stream, recs) => {
-      const r = stream.apply(recs);
-      afterChange(n, stream, r, false);
-      return r;
-    };
-  }
-  const base = preparedApplier(pool);
-  const applier: Applier = async (stream, recs) => {
-    const r = await base(stream, recs);
-    afterChange(n, stream, r, false);
-    return r;
-  };
-  applier.prepare = base.prepare;
-  return applier;
 }
 
 /** At most MAX_PULLS pulls run at once; the rest wait their turn. */
@@ -284,7 +259,12 @@ async function runSyncNow(n: NodeState, pk: string, only: string | undefined, fo
   for (const g of planOf(n, s, only, kind)) {
     if (g.fallback && answered) break;
     if (g.rotate) remember(n.sync.rotation, pk, (n.sync.rotation.get(pk) ?? 0) + 1);
-    for (const t of g.tries) {
+    // A follow moves on from a busy holder (429/503) to the next at once, and asks it again, patiently, after the
+    // others: waiting out one holder's Retry-After (seconds, on a LAN where everyone follows at once) while
+    // others hold the stream made the slowest follows.
+    const queue: (Try & { patient?: boolean })[] = [...g.tries];
+    for (let i = 0; i < queue.length; i++) {
+      const t = queue[i]!;
       if (n.stopped || stopped) break;
       if (t.tip !== undefined && g.until !== 'tip' && s.mtip() >= t.tip) break; // another source brought it meanwhile
       if (g.until === 'tip' && Date.now() - started > FOLLOW_BUDGET_MS) break;
@@ -295,7 +275,12 @@ async function runSyncNow(n: NodeState, pk: string, only: string | undefined, fo
       }
       const st = n.sync.peerState.get(t.url) ?? { failures: 0, nextTry: 0 };
       if (!force && st.nextTry > Date.now()) continue;
-      const r = await pullFrom(n, s, t.url, configured.has(t.url), force, signal);
+      const moveOn = g.until === 'tip' && !t.patient && i < queue.length - 1;
+      const r = await pullFrom(n, s, t.url, configured.has(t.url), force, signal, moveOn);
+      if (r.busy) {
+        queue.push({ ...t, patient: true });
+        continue;
+      }
       reports.push(r);
       dhtPulled(n, t.url, !r.error);
       if (r.cancelled) stopped = true;
@@ -308,108 +293,6 @@ async function runSyncNow(n: NodeState, pk: string, only: string | undefined, fo
   }
   if (!released(signal)) noteRound(n, pk, reports);
   return reports;
-}
-
-/** One pull of a stream from one source, as a report; a failure backs the source off. */
-async function pullFrom(n: NodeState, s: Stream, url: string, configured: boolean, force: boolean, signal: AbortSignal): Promise<SyncReport> {
-  const pk = formatKey(s.publicKey);
-  const via = sourceKind(n, s, url);
-  const { peerState } = n.sync;
-  const st = peerState.get(url) ?? { failures: 0, nextTry: 0 };
-  // A peer heard of only on the LAN enters library.db once it has served a verified new
-  // record: anyone can announce, and answer a pull with an empty page.
-  const known = n.library.getPeer(url);
-  let proven = configured || known !== undefined;
-  const base = applierFor(n);
-  const applier: Applier = async (stream, recs) => {
-    const r = await base(stream, recs);
-    if (r.stored.length > 0) proven = true;
-    return r;
-  };
-  applier.prepare = base.prepare;
-  try {
-    const res: PullResult = await pull(s, url, {
-      // a copy let go of meanwhile writes no cursor: it would be the next copy's (which holds none of it)
-      cursors: cursorsFor(
-        n,
-        () => proven,
-        () => n.streams.peek(pk) === s,
-      ),
-      lanOnly: syncModeOf(n) === 'lan',
-      // Scheduled pulls get a time budget so one slow or hostile source cannot hold up the
-      // others for long; the cursor keeps the work done, the next round resumes.
-      maxDurationMs: force ? undefined : 5 * 60_000,
-      applier,
-      signal,
-      onProgress: (p) =>
-        emit(n, 'syncProgress', {
-          publicKey: pk,
-          peer: url,
-          via,
-          records: p.records,
-          recordsTotal: p.recordsTotal,
-          bytes: p.bytes,
-          chunks: p.chunks,
-          chunksTotal: p.chunksTotal,
-          size: p.size,
-          sizeTotal: p.sizeTotal,
-          waiting: p.waiting,
-          done: false,
-        }),
-    });
-    if (res.infoFilled) afterChange(n, s, { stored: [s.get('drayer', 'info')!], removed: [] }, false); // the name arrived
-    if (res.leftWindow) afterChange(n, s, { stored: [], removed: res.leftWindow }, false); // off the timeline too
-    remember(peerState, url, { failures: 0, nextTry: 0 });
-    // library.db hears of the peer when it is new there, recovers, or brought something: an empty pull writes nothing.
-    if (proven && (!known || known.failures || known.nextTry || res.stored || res.removed))
-      n.library.upsertPeer({ url, lastOk: Date.now(), lastSeen: Date.now(), failures: 0, nextTry: 0 });
-    emit(n, 'syncProgress', { publicKey: pk, peer: url, via, records: res.records, bytes: res.bytes, done: true });
-    return {
-      publicKey: pk,
-      peer: url,
-      via,
-      records: res.records,
-      stored: res.stored,
-      removed: res.removed,
-      duplicates: res.duplicates,
-      rejected: res.rejected,
-      bytes: res.bytes,
-    };
-  } catch (err) {
-    if (signal.aborted) {
-      // Stopped by the user: what arrived is kept (cursors move per page, chunks are stored as
-      // they come); no backoff, no other source, and no automatic sync until one by hand.
-      if (!released(signal)) emit(n, 'syncProgress', { publicKey: pk, peer: url, via, records: 0, bytes: 0, done: true, cancelled: true });
-      return { publicKey: pk, peer: url, via, records: 0, stored: 0, removed: 0, rejected: 0, bytes: 0, cancelled: true };
-    }
-    const failures = st.failures + 1;
-    const backoff = Math.min(30 * 60_000, 5_000 * 2 ** Math.min(failures, 10));
-    remember(peerState, url, { failures, nextTry: Date.now() + backoff });
-    if (proven) n.library.upsertPeer({ url, failures, nextTry: Date.now() + backoff });
-    const msg = (err as Error).message;
-    emit(n, 'syncProgress', { publicKey: pk, peer: url, via, records: 0, bytes: 0, done: true, error: msg });
-    return { publicKey: pk, peer: url, via, records: 0, stored: 0, removed: 0, rejected: 0, bytes: 0, error: msg };
-  }
-}
-
-/** Sync cursors in library.db once `proven()`; until then in memory (bounded). */
-function cursorsFor(n: NodeState, proven: () => boolean, held: () => boolean): CursorStore {
-  const lib = n.library;
-  const loose = n.sync.looseCursors;
-  const key = (peer: string, pk: string): string => `${peer} ${pk}`;
-  return {
-    getCursor: (peer, pk, node) => {
-      const c = loose.get(key(peer, pk));
-      return c ? (c.node === node ? c.seq : 0) : lib.getCursor(peer, pk, node);
-    },
-    lastNodeId: (peer, pk) => loose.get(key(peer, pk))?.node ?? lib.lastNodeId(peer, pk),
-    setCursor: (peer, pk, node, seq) => {
-      if (!held()) return;
-      if (!proven()) return remember(loose, key(peer, pk), { node, seq });
-      loose.delete(key(peer, pk));
-      lib.setCursor(peer, pk, node, seq);
-    },
-  };
 }
 
 /**

@@ -48,6 +48,12 @@ export interface NodeOptions {
    * another like hosts on a LAN (bench/lan.ts).
    */
   multicastInterface?: string;
+  /**
+   * The local address pulls connect from (default: the one the system picks). Nodes on one machine
+   * each on its own 127.0.0.K otherwise all reach one another from 127.0.0.1, one address to
+   * every server's per-address bounds, as no LAN of hosts would (bench/lan.ts).
+   */
+  connectFrom?: string;
   /** advertise and browse on mDNS beside discovery (default true; presence-mdns.ts), and on which port (tests) */
   mdns?: boolean;
   mdnsPort?: number;
