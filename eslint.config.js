@@ -62,7 +62,8 @@ export default tseslint.config(
       'no-restricted-syntax': [
         'error',
         {
-          selector: 'CallExpression[callee.name=/^use(?!State|Memo|Ref|Callback|Reducer)[A-Z]/] > ArrowFunctionExpression > LogicalExpression > :matches(ArrayExpression, ObjectExpression).right',
+          selector:
+            'CallExpression[callee.name=/^use(?!State|Memo|Ref|Callback|Reducer)[A-Z]/] > ArrowFunctionExpression > LogicalExpression > :matches(ArrayExpression, ObjectExpression).right',
           message: 'A selector must not make a new [] or {} per read (React error #185): return a constant made once.',
         },
       ],
