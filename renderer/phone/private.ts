@@ -8,6 +8,7 @@ import { decode } from '@msgpack/msgpack';
 import { blake2b } from '@noble/hashes/blake2.js';
 import { Lexer, type Token } from 'marked';
 import nacl from 'tweetnacl';
+import { toPgpWords } from '../../app/core/pgpwords';
 import { avatarColor, initials } from '../lib/avatar';
 import { streamFileRef } from '../lib/files';
 import { bigManifest, bigPictureOf, pictureCache, pictureOf, sealedBig } from './sealed-files';
@@ -229,31 +230,81 @@ function paintAvatar(e: HTMLElement, name: string): void {
 
 const when = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 
-function postCard(name: string, ts: number, title: string, body: string): HTMLElement {
+/** A post another post names (a reply's or a re-share's), as app/store/talk.ts reads it: anything malformed is none. */
+interface PostRef {
+  stream: string;
+  post: string;
+}
+
+function refOf(v: unknown): PostRef | null {
+  if (!v || typeof v !== 'object') return null;
+  const { stream, post } = v as { stream?: unknown; post?: unknown };
+  if (typeof stream !== 'string' || !/^[A-Za-z0-9+/]{43}=$/.test(stream)) return null;
+  return typeof post === 'string' && post !== '' && post.length <= 4096 ? { stream, post } : null;
+}
+
+interface Shown {
+  title: string;
+  body: string;
+  reply: PostRef | null;
+  reshare: PostRef | null;
+}
+
+/** A post's value: {title, body} and what it answers or shares (the public page's words for both). */
+function postOf(val: Uint8Array): Shown {
+  let p: Record<string, unknown> | null = null;
+  try {
+    const v: unknown = JSON.parse(new TextDecoder().decode(val));
+    p = v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
+  } catch {
+    return { title: '', body: new TextDecoder().decode(val), reply: null, reshare: null };
+  }
+  const str = (x: unknown) => (typeof x === 'string' ? x : '');
+  return { title: str(p?.title), body: str(p?.body), reply: refOf(p?.reply), reshare: refOf(p?.reshare) };
+}
+
+/** "↩ in reply to NAME" / "↻ re-shared from NAME", as the public page writes them; NAME is text in a <bdi>. */
+function talkLine(mark: string, words: string, name: string): HTMLElement {
+  const line = el('p', 'meta reply', `${mark} ${words} `);
+  line.appendChild(el('bdi', undefined, name));
+  return line;
+}
+
+function titleAndBody(parent: HTMLElement, title: string, body: string): void {
+  if (title) {
+    const h = el('h3', 'title', title);
+    h.dir = 'auto';
+    parent.appendChild(h);
+  }
+  if (body) {
+    const d = bodyOf(body);
+    d.dir = 'auto';
+    parent.appendChild(d);
+  }
+}
+
+/** What a reply or re-share names, as this page can say it: its own stream by name, any other by its key's words (as the public page does for a stream it does not hold). */
+function nameOf(ref: PostRef, own: { key: string; name: string }): string {
+  if (ref.stream === own.key) return own.name;
+  return toPgpWords(fromB64(ref.stream).subarray(0, 4));
+}
+
+function postCard(name: string, ts: number, post: Shown, own: { key: string; name: string }): HTMLElement {
   const article = el('article');
   const head = el('header');
   const avatar = head.appendChild(el('span', 'avatar mini'));
   avatar.setAttribute('aria-hidden', 'true');
   paintAvatar(avatar, name);
   const who = el('span', 'who');
-  const b = el('b', undefined, name);
-  b.dir = 'auto';
-  who.appendChild(b);
+  who.appendChild(el('b')).appendChild(el('bdi', undefined, name)); // isolated, and aligned with the time below it
   const time = el('time', undefined, when.format(new Date(ts / 1000))) as HTMLTimeElement;
   time.dateTime = new Date(ts / 1000).toISOString();
   who.appendChild(time);
   head.appendChild(who);
   article.appendChild(head);
-  if (title) {
-    const h = el('h3', 'title', title);
-    h.dir = 'auto';
-    article.appendChild(h);
-  }
-  if (body) {
-    const d = bodyOf(body);
-    d.dir = 'auto';
-    article.appendChild(d);
-  }
+  if (post.reply) article.appendChild(talkLine('\u21a9', 'in reply to', nameOf(post.reply, own)));
+  if (post.reshare) article.appendChild(talkLine('\u21bb', 're-shared from', nameOf(post.reshare, own)));
+  titleAndBody(article, post.title, post.body);
   return article;
 }
 
@@ -322,6 +373,7 @@ async function main(): Promise<void> {
   $('about').dir = 'auto';
   document.title = name;
   const posts = $('posts');
+  const own = { key: ($('key').textContent ?? '').trim(), name };
   let shown = 0;
   let sealed = 0;
   const more = el('button', 'more', 'Older posts') as HTMLButtonElement;
@@ -337,16 +389,8 @@ async function main(): Promise<void> {
         continue;
       }
       if (r.type !== 'post') continue;
-      let p: { title?: unknown; body?: unknown } | null = null;
-      try {
-        p = JSON.parse(new TextDecoder().decode(r.val)) as typeof p;
-      } catch {
-        p = { body: new TextDecoder().decode(r.val) };
-      }
-      posts.insertBefore(
-        postCard(name, ts, typeof p?.title === 'string' ? p.title : '', typeof p?.body === 'string' ? p.body : ''),
-        more.isConnected ? more : null,
-      );
+      const post = postOf(r.val);
+      posts.insertBefore(postCard(name, ts, post, own), more.isConnected ? more : null);
       shown++;
     }
     status(
