@@ -1,19 +1,19 @@
 // A phone reading a private stream (DESIGN §8): the page's one script. The read key is in the
 // address's fragment (#r=…), which the browser never sends; the LAN server gives the sealed
-// records as it stores them (GET sealed), and this opens them with the same bytes as
-// app/core/private.ts: subkeys are keyed BLAKE2b-256 of a context string, values are
-// nonce(24) ‖ secretbox(msgpack{type, key, val}). Everything from the stream is untrusted: it is
+// records as it stores them (GET sealed), and this opens them with the engine's own layout
+// (app/core/sealed-open.ts, shared with app/core/private.ts): subkeys are keyed BLAKE2b-256 of a
+// context string, values are nonce(24) ‖ secretbox(msgpack{type, key, val}). Everything from the stream is untrusted: it is
 // put in the page as text nodes and a fixed set of elements, never as HTML.
 import { decode } from '@msgpack/msgpack';
 import { blake2b } from '@noble/hashes/blake2.js';
 import { Lexer, type Token } from 'marked';
 import nacl from 'tweetnacl';
 import { toPgpWords } from '../../app/core/pgpwords';
+import { chunkNonce, isOpened, opaqueKeyMessage, openSealed, subkeys, type OpenedValue } from '../../app/core/sealed-open';
 import { avatarColor, initials } from '../lib/avatar';
 import { streamFileRef } from '../lib/files';
 import { bigManifest, bigPictureOf, pictureCache, pictureOf, sealedBig } from './sealed-files';
 
-const utf8 = new TextEncoder();
 const keyed = (key: Uint8Array, data: Uint8Array): Uint8Array => blake2b(data, { key, dkLen: 32 });
 
 /** The limits core/private.ts's SEALED_LIMITS put on what a sealed value holds. */
@@ -34,6 +34,8 @@ function toB64url(b: Uint8Array): string {
   return btoa(bin).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 }
 
+const secretboxOpen = (box: Uint8Array, nonce: Uint8Array, key: Uint8Array) => nacl.secretbox.open(box, nonce, key);
+
 class Reader {
   private readonly sealKey: Uint8Array;
   private readonly keyKey: Uint8Array;
@@ -41,45 +43,29 @@ class Reader {
   readonly check: Uint8Array;
 
   constructor(readKey: Uint8Array) {
-    this.sealKey = keyed(readKey, utf8.encode('drayer private v1 seal'));
-    this.keyKey = keyed(readKey, utf8.encode('drayer private v1 key'));
-    this.check = keyed(readKey, utf8.encode('drayer private v1 check')).slice(0, 16);
-    this.fileRoot = keyed(readKey, utf8.encode('drayer private v1 file'));
+    const k = subkeys((data) => keyed(readKey, data));
+    this.sealKey = k.seal;
+    this.keyKey = k.keyKey;
+    this.check = k.check;
+    this.fileRoot = k.fileRoot;
   }
 
-  /** Chunk i of a big file sealed under `prefix` (ReadKey.fileCipher: nonce = prefix ‖ u64le(i)), or null when it does not open. */
+  /** Chunk i of a big file sealed under `prefix` (ReadKey.fileCipher), or null when it does not open. */
   openChunk(prefix: Uint8Array, i: number, sealed: Uint8Array): Uint8Array | null {
-    const nonce = new Uint8Array(24);
-    nonce.set(prefix);
-    new DataView(nonce.buffer).setBigUint64(16, BigInt(i), true);
-    return nacl.secretbox.open(sealed, nonce, keyed(this.fileRoot, prefix));
+    return secretboxOpen(sealed, chunkNonce(prefix, i), keyed(this.fileRoot, prefix));
   }
 
   opaqueKey(type: string, key: string): string {
-    const t = utf8.encode(type);
-    const k = utf8.encode(key);
-    const msg = new Uint8Array(4 + t.length + k.length);
-    new DataView(msg.buffer).setUint32(0, t.length, true);
-    msg.set(t, 4);
-    msg.set(k, 4 + t.length);
-    return toB64url(keyed(this.keyKey, msg));
+    return toB64url(keyed(this.keyKey, opaqueKeyMessage(type, key)));
   }
 
   /** The record a sealed value holds, or null when it does not open (altered) or is not the record its key names. */
-  open(sealed: Uint8Array, opaqueKey: string): { type: string; key: string; val: Uint8Array } | null {
-    if (sealed.length < 40) return null;
-    const plain = nacl.secretbox.open(sealed.subarray(24), sealed.subarray(0, 24), this.sealKey);
-    if (!plain) return null;
-    let m: unknown;
-    try {
-      m = decode(plain, LIMITS);
-    } catch {
-      return null;
-    }
-    const r = m as { type?: unknown; key?: unknown; val?: unknown } | null;
-    if (!r || typeof r.type !== 'string' || typeof r.key !== 'string' || !(r.val instanceof Uint8Array)) return null;
-    if (this.opaqueKey(r.type, r.key) !== opaqueKey) return null;
-    return { type: r.type, key: r.key, val: r.val };
+  open(sealed: Uint8Array, opaqueKey: string): OpenedValue | null {
+    const r = openSealed(sealed, this.sealKey, secretboxOpen, (plain) => decode(plain, LIMITS), {
+      opaqueKey,
+      opaque: (t, k) => this.opaqueKey(t, k),
+    });
+    return isOpened(r) ? r : null;
   }
 }
 
