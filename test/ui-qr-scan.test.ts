@@ -172,16 +172,42 @@ test('a QR code of random text gets a message saying it is not a Drayer code and
       await context.close();
     }
   });
-  // a browser that refuses the camera (no fake consent): the message says so and what to do
-  await ui.withApp(n.url, async ({ page, context }) => {
-    await context.clearPermissions();
+  // a camera the browser refuses (a fake one, no consent given), and no camera at all: each said plainly, with what to do
+  const refused = await launchBrowser(['--use-fake-device-for-media-stream']);
+  try {
+    const { page, context } = await openApp(refused, n.url);
+    // the browser's own setting, as a person's "Block" leaves it (Chromium's DevTools protocol)
+    const cdp = await context.newCDPSession(page);
+    const { targetInfo } = await cdp.send('Target.getTargetInfo');
+    const browserCdp = await refused.newBrowserCDPSession();
+    await browserCdp.send('Browser.setPermission', {
+      permission: { name: 'camera' },
+      setting: 'denied',
+      origin: new URL(n.url).origin,
+      browserContextId: targetInfo.browserContextId,
+    });
     await page.getByRole('button', { name: 'Follow a stream' }).filter({ visible: true }).first().click();
     const dialog = page.getByRole('dialog', { name: 'Follow a stream' });
     await dialog.getByRole('button', { name: 'Scan QR code' }).click();
     await dialog
       .getByRole('alert')
-      .getByText(/Drayer may not use the camera: permission was refused|This computer has no camera Drayer can use/)
+      .getByText('Drayer may not use the camera: permission was refused. Allow the camera for Drayer')
       .waitFor({ timeout: 20_000 });
+    assert.equal(await dialog.getByLabel('Camera preview').count(), 0);
     await shoot(page, 'qr-scan-refused-light-wide');
+    await context.close();
+  } finally {
+    await within(refused.close(), 15_000, 'closing Chromium').catch(() => undefined);
+  }
+  await ui.withApp(n.url, async ({ page }) => {
+    await page.getByRole('button', { name: 'Follow a stream' }).filter({ visible: true }).first().click();
+    const dialog = page.getByRole('dialog', { name: 'Follow a stream' });
+    await dialog.getByRole('button', { name: 'Scan QR code' }).click();
+    await dialog
+      .getByRole('alert')
+      .getByText(/This computer has no camera Drayer can use|permission was refused/)
+      .waitFor({ timeout: 20_000 });
+    await dialog.getByRole('button', { name: 'Close scanner' }).click();
+    await dialog.getByRole('button', { name: 'Scan QR code' }).waitFor();
   });
 });

@@ -40,11 +40,17 @@ export function cameraProblem(e: unknown): string {
     return 'This computer has no camera Drayer can use. Paste the code instead (copy it on the other computer).';
   if (name === 'NotReadableError' || name === 'AbortError')
     return 'The camera is busy in another app, or stopped. Close that app and try again, or paste the code.';
-  return `The camera did not start (${e instanceof Error ? e.message : String(e)}). Paste the code instead.`;
+  return `The camera did not start (${name ? `${name}: ` : ''}${e instanceof Error ? e.message : String(e)}). Paste the code instead.`;
 }
 
 async function openCamera(): Promise<MediaStream> {
   if (!navigator.mediaDevices?.getUserMedia) throw Object.assign(new Error('no camera API'), { name: 'NoCamera' });
+  // a camera the person blocked earlier is said as such (getUserMedia's own error for it varies by browser)
+  const state = await navigator.permissions?.query({ name: 'camera' as PermissionName }).then(
+    (p) => p.state,
+    () => null,
+  );
+  if (state === 'denied') throw Object.assign(new Error('the camera is blocked for this page'), { name: 'NotAllowedError' });
   return navigator.mediaDevices.getUserMedia({ video: { facingMode: 'environment', width: { ideal: 1280 } }, audio: false });
 }
 
@@ -126,7 +132,7 @@ export function QrScanner({ kind, onCode, onClose }: { kind: ScanKind; onCode: (
       {message ? <ErrorBanner text={message} /> : null}
       <div className="form-actions">
         <button type="button" className="button button-sm button-quiet" onClick={onClose}>
-          {state === 'failed' ? 'Close' : 'Stop scanning'}
+          {state === 'failed' ? 'Close scanner' : 'Stop scanning'}
         </button>
       </div>
     </div>
