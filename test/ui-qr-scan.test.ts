@@ -121,6 +121,8 @@ test("another computer follows a private stream by scanning its read link's QR; 
       .getByText(/This QR code is a stream’s link, not a device’s pairing code: follow it with Follow a stream/)
       .waitFor({ timeout: 20_000 });
     assert.equal(await card.getByLabel('Pairing code or words').inputValue(), '', 'nothing put in the field');
+    await page.waitForTimeout(300); // the preview's frame
+    await shoot(page, 'qr-scan-device-wrong-kind-light-wide');
     await card.getByRole('button', { name: 'Stop scanning' }).click();
     assert.deepEqual(await cameras(page), { opened: 1, live: 0 }, 'closing the scanner stops the camera');
 
@@ -134,6 +136,30 @@ test("another computer follows a private stream by scanning its read link's QR; 
     await dialog.getByRole('button', { name: 'Follow', exact: true }).click();
     await dialog.waitFor({ state: 'detached', timeout: 30_000 });
     await page.getByRole('article').filter({ hasText: 'read after a scan' }).waitFor({ timeout: 30_000 });
+    assert.deepEqual(problems.errors, []);
+    await context.close();
+  });
+});
+
+test("following by scanning a stream's phone address (Share's QR for phones) fills in its key and where to fetch it", async () => {
+  const owner = await ui.node('qr-phone-owner');
+  const follower = await ui.node('qr-phone-follower');
+  const s = await owner.call('createStream', { name: 'Shop window' });
+  await owner.call('post', { publicKey: s.publicKey, title: '', body: 'open on Sundays' });
+  await follower.call('createStream', { name: 'Me' });
+  const phone = `${owner.lanUrl}/${Buffer.from(s.publicKey, 'base64').toString('base64url')}/`;
+  await withCamera(phone, async (browser) => {
+    const { page, problems, context } = await openWithCamera(browser, follower.url, { width: 420 });
+    await page.getByRole('button', { name: 'Follow a stream' }).filter({ visible: true }).first().click();
+    const dialog = page.getByRole('dialog', { name: 'Follow a stream' });
+    await dialog.getByRole('button', { name: 'Scan QR code' }).click();
+    const key = dialog.getByLabel('Key or link');
+    for (let i = 0; i < 200 && !(await key.inputValue()); i++) await page.waitForTimeout(100);
+    assert.equal(await key.inputValue(), `drayer:${Buffer.from(s.publicKey, 'base64').toString('base64url')}`);
+    assert.equal(await dialog.getByLabel('Address').inputValue(), new URL(owner.lanUrl).host);
+    await dialog.getByRole('button', { name: 'Follow', exact: true }).click();
+    await dialog.waitFor({ state: 'detached', timeout: 30_000 });
+    await page.getByRole('article').filter({ hasText: 'open on Sundays' }).waitFor({ timeout: 30_000 });
     assert.deepEqual(problems.errors, []);
     await context.close();
   });
