@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import QRCode from 'qrcode';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Locator, Page } from 'playwright-core';
 import { launchBrowser } from './chromium.js';
 import { tmpDir } from './helpers.js';
 import { go, openApp, shoot, uiSuite, within, type App } from './ui-harness.js';
@@ -66,6 +66,21 @@ async function cameras(page: Page): Promise<{ opened: number; live: number }> {
   return (await page.evaluate(
     `({ opened: window.__streams.length, live: window.__streams.flatMap((s) => s.getTracks()).filter((t) => t.readyState === 'live').length })`,
   )) as { opened: number; live: number };
+}
+
+/** The Follow dialog, its scanner started. */
+async function scanInFollow(page: Page): Promise<Locator> {
+  await page.getByRole('button', { name: 'Follow a stream' }).filter({ visible: true }).first().click();
+  const dialog = page.getByRole('dialog', { name: 'Follow a stream' });
+  await dialog.getByRole('button', { name: 'Scan QR code' }).click();
+  return dialog;
+}
+
+/** Follow from the dialog, then wait for a post of the stream (`seen`) on its page. */
+async function followAndSee(page: Page, dialog: Locator, seen: string): Promise<void> {
+  await dialog.getByRole('button', { name: 'Follow', exact: true }).click();
+  await dialog.waitFor({ state: 'detached', timeout: 30_000 });
+  await page.getByRole('article').filter({ hasText: seen }).waitFor({ timeout: 30_000 });
 }
 
 test('the owner adds a device by scanning its pairing code with the camera; the camera stops once it is read', async () => {
@@ -126,16 +141,12 @@ test("another computer follows a private stream by scanning its read link's QR; 
     await card.getByRole('button', { name: 'Stop scanning' }).click();
     assert.deepEqual(await cameras(page), { opened: 1, live: 0 }, 'closing the scanner stops the camera');
 
-    await page.getByRole('button', { name: 'Follow a stream' }).filter({ visible: true }).first().click();
-    const dialog = page.getByRole('dialog', { name: 'Follow a stream' });
-    await dialog.getByRole('button', { name: 'Scan QR code' }).click();
+    const dialog = await scanInFollow(page);
     await dialog.getByText(/A read link: this private stream will be readable here/).waitFor({ timeout: 20_000 });
     assert.equal(await dialog.getByLabel('Key or link').inputValue(), link);
     assert.deepEqual(await cameras(page), { opened: 2, live: 0 });
     await dialog.getByLabel('Address').fill(owner.lanUrl);
-    await dialog.getByRole('button', { name: 'Follow', exact: true }).click();
-    await dialog.waitFor({ state: 'detached', timeout: 30_000 });
-    await page.getByRole('article').filter({ hasText: 'read after a scan' }).waitFor({ timeout: 30_000 });
+    await followAndSee(page, dialog, 'read after a scan');
     assert.deepEqual(problems.errors, []);
     await context.close();
   });
@@ -150,16 +161,12 @@ test("following by scanning a stream's phone address (Share's QR for phones) fil
   const phone = `${owner.lanUrl}/${Buffer.from(s.publicKey, 'base64').toString('base64url')}/`;
   await withCamera(phone, async (browser) => {
     const { page, problems, context } = await openWithCamera(browser, follower.url, { width: 420 });
-    await page.getByRole('button', { name: 'Follow a stream' }).filter({ visible: true }).first().click();
-    const dialog = page.getByRole('dialog', { name: 'Follow a stream' });
-    await dialog.getByRole('button', { name: 'Scan QR code' }).click();
+    const dialog = await scanInFollow(page);
     const key = dialog.getByLabel('Key or link');
     for (let i = 0; i < 200 && !(await key.inputValue()); i++) await page.waitForTimeout(100);
     assert.equal(await key.inputValue(), `drayer:${Buffer.from(s.publicKey, 'base64').toString('base64url')}`);
     assert.equal(await dialog.getByLabel('Address').inputValue(), new URL(owner.lanUrl).host);
-    await dialog.getByRole('button', { name: 'Follow', exact: true }).click();
-    await dialog.waitFor({ state: 'detached', timeout: 30_000 });
-    await page.getByRole('article').filter({ hasText: 'open on Sundays' }).waitFor({ timeout: 30_000 });
+    await followAndSee(page, dialog, 'open on Sundays');
     assert.deepEqual(problems.errors, []);
     await context.close();
   });
@@ -177,9 +184,7 @@ test('a QR code of random text gets a message saying it is not a Drayer code and
       { id: 'dark-narrow', width: 420, dark: true },
     ]) {
       const { page, problems, context } = await openWithCamera(browser, n.url, v);
-      await page.getByRole('button', { name: 'Follow a stream' }).filter({ visible: true }).first().click();
-      const dialog = page.getByRole('dialog', { name: 'Follow a stream' });
-      await dialog.getByRole('button', { name: 'Scan QR code' }).click();
+      const dialog = await scanInFollow(page);
       const alert = dialog.getByRole('alert');
       await alert.getByText(/^This QR code is not a Drayer code: it holds “x7Q!x7Q!/).waitFor({ timeout: 20_000 });
       const said = (await alert.textContent()) ?? '';
@@ -212,9 +217,7 @@ test('a QR code of random text gets a message saying it is not a Drayer code and
       origin: new URL(n.url).origin,
       browserContextId: targetInfo.browserContextId,
     });
-    await page.getByRole('button', { name: 'Follow a stream' }).filter({ visible: true }).first().click();
-    const dialog = page.getByRole('dialog', { name: 'Follow a stream' });
-    await dialog.getByRole('button', { name: 'Scan QR code' }).click();
+    const dialog = await scanInFollow(page);
     await dialog
       .getByRole('alert')
       .getByText('Drayer may not use the camera: permission was refused. Allow the camera for Drayer')
@@ -226,9 +229,7 @@ test('a QR code of random text gets a message saying it is not a Drayer code and
     await within(refused.close(), 15_000, 'closing Chromium').catch(() => undefined);
   }
   await ui.withApp(n.url, async ({ page }) => {
-    await page.getByRole('button', { name: 'Follow a stream' }).filter({ visible: true }).first().click();
-    const dialog = page.getByRole('dialog', { name: 'Follow a stream' });
-    await dialog.getByRole('button', { name: 'Scan QR code' }).click();
+    const dialog = await scanInFollow(page);
     await dialog
       .getByRole('alert')
       .getByText(/This computer has no camera Drayer can use|permission was refused/)
