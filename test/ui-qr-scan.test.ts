@@ -57,6 +57,10 @@ async function openWithCamera(browser: Browser, url: string, opts: { width?: num
     const real = md.getUserMedia.bind(md);
     window.__streams = [];
     md.getUserMedia = async (c) => { const s = await real(c); window.__streams.push(s); return s; };
+    // frames taken from the camera for decoding (a video drawn onto a canvas)
+    window.__frames = 0;
+    const draw = CanvasRenderingContext2D.prototype.drawImage;
+    CanvasRenderingContext2D.prototype.drawImage = function (src, ...rest) { if (src instanceof HTMLVideoElement) window.__frames++; return draw.call(this, src, ...rest); };
   })()`);
   return app;
 }
@@ -193,6 +197,10 @@ test('a QR code of random text gets a message saying it is not a Drayer code and
       assert.equal(await dialog.locator('b').count(), 0, 'and nothing of it is markup');
       assert.equal(await dialog.getByLabel('Key or link').inputValue(), '');
       assert.equal((await cameras(page)).live, 1, 'it keeps looking for a Drayer code');
+      const f0 = (await page.evaluate('window.__frames')) as number;
+      await page.waitForTimeout(2000);
+      const rate = ((await page.evaluate('window.__frames')) as number) - f0;
+      assert.ok(rate >= 2 && rate <= 17, `${rate} frames decoded in 2 s: at most 8 a second`);
       await page.waitForTimeout(300); // the preview's frame
       await shoot(page, `qr-scan-not-drayer-${v.id}`);
       // the dialog closed with the scanner open: the camera stops
