@@ -90,16 +90,26 @@ module.exports = {
     {
       // The renderer runs in a browser page (Electron's, or the web UI's) and talks to the engine
       // only through the DrayerApi, so of the engine it may import just the API types and the pure
-      // shared modules that need neither Node nor disk.
+      // shared modules that need neither Node nor disk (pgpwords: the private phone page names a
+      // stream it does not hold by its key's words, as the public page does; sealed-open: the phone
+      // opens sealed values with the engine's own layout instead of a copy of it).
       name: 'renderer-imports',
       severity: 'error',
       comment:
-        'renderer/ may import only app/node/api.ts (types), app/node/boot-calls.ts (the calls GET /api/boot answers) and app/core/{text,units,site,shapes,errors,mentions}.ts of the engine; call anything else through the DrayerApi.',
+        'renderer/ may import only app/node/api.ts (types), app/node/boot-calls.ts (the calls GET /api/boot answers) and app/core/{text,units,site,shapes,errors,mentions,pgpwords,sealed-open}.ts of the engine; call anything else through the DrayerApi.',
       from: { path: '^renderer/' },
       to: {
         path: '^(app|main|test|bench|scripts)/',
-        pathNot: '^app/(node/(api|boot-calls)|core/(text|units|site|shapes|errors|mentions))\\.ts$',
+        pathNot: '^app/(node/(api|boot-calls)|core/(text|units|site|shapes|errors|mentions|pgpwords|sealed-open))\\.ts$',
       },
+    },
+    {
+      // What the renderer and the phone page import of app/core runs in a browser: a Node built-in there breaks the page's bundle.
+      name: 'browser-core-no-node',
+      severity: 'error',
+      comment: 'app/core modules the renderer imports (text, units, site, shapes, errors, mentions, pgpwords, sealed-open) must not import Node built-ins.',
+      from: { path: '^app/core/(text|units|site|shapes|errors|mentions|pgpwords|sealed-open)\\.ts$' },
+      to: { dependencyTypes: ['core'] },
     },
   ],
   options: {

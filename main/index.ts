@@ -112,8 +112,15 @@ async function start(): Promise<void> {
 
 function secureSessions(): void {
   const s = session.defaultSession;
-  s.setPermissionRequestHandler((wc, permission, cb, details) => cb(allowPermission(permission, details.requestingUrl ?? wc.getURL())));
-  s.setPermissionCheckHandler((_wc, permission, origin) => allowPermission(permission, origin));
+  // our own window only: a page anywhere else (none should load) gets nothing
+  const ours = (wc: Electron.WebContents | null) => !!wc && !!win && !win.isDestroyed() && wc === win.webContents;
+  s.setPermissionRequestHandler((wc, permission, cb, details) => {
+    const media = 'mediaTypes' in details ? (details.mediaTypes ?? []) : undefined;
+    cb(ours(wc) && allowPermission(permission, details.requestingUrl ?? wc.getURL(), media));
+  });
+  s.setPermissionCheckHandler(
+    (wc, permission, origin, details) => ours(wc) && allowPermission(permission, origin, details.mediaType ? [details.mediaType] : undefined),
+  );
   s.on('will-download', (e) => e.preventDefault());
 }
 

@@ -40,9 +40,15 @@ function elsewhere(u: URL): Exclude<NavigationDecision, { action: 'allow' }> {
   return { action: 'external', url: u.href };
 }
 
-/** Permissions the page may have: copying to the clipboard (the UI's copy buttons), from the app's own page only. */
-export function allowPermission(permission: string, requestingUrl: string | undefined): boolean {
-  if (permission !== 'clipboard-sanitized-write') return false;
+/**
+ * Permissions the page may have, from the app's own page only: copying to the clipboard (the UI's
+ * copy buttons) and the camera, video alone, to scan a QR code (pairing a device, following a
+ * stream). `mediaTypes`: what a media request asks for (Electron's details.mediaTypes, or the
+ * check handler's one mediaType); a request for the microphone, or for nothing named, is refused.
+ */
+export function allowPermission(permission: string, requestingUrl: string | undefined, mediaTypes?: readonly string[]): boolean {
+  if (permission !== 'clipboard-sanitized-write' && permission !== 'media') return false;
+  if (permission === 'media' && !(mediaTypes && mediaTypes.length > 0 && mediaTypes.every((t) => t === 'video'))) return false;
   try {
     const u = new URL(requestingUrl ?? '');
     return u.protocol === `${APP_SCHEME}:` && u.host === APP_HOST;

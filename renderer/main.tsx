@@ -8,6 +8,7 @@ import './styles/posts.css';
 import './styles/emoji.css';
 import './styles/calm.css';
 import './styles/devices.css';
+import './styles/qr.css';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './App';

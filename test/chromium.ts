@@ -31,7 +31,8 @@ export async function findChromium(): Promise<FoundBrowser | null> {
   return null;
 }
 
-export async function launchBrowser(): Promise<Browser> {
+/** `extraArgs`: more Chromium switches (a fake camera, say). */
+export async function launchBrowser(extraArgs: string[] = []): Promise<Browser> {
   const found = await findChromium();
   assert.ok(found, "No Chromium: install the npm dev dependencies (@sparticuz/chromium), Debian's chromium, or set DRAYER_CHROMIUM.");
   return chromium.launch({
@@ -50,6 +51,7 @@ export async function launchBrowser(): Promise<Browser> {
       '--mute-audio',
       '--disable-dev-shm-usage',
       '--font-render-hinting=none',
+      ...extraArgs,
     ],
   });
 }

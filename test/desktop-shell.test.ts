@@ -158,13 +158,19 @@ test('no new window is ever opened: http(s) links open outside, everything else 
   assert.equal(decideWindowOpen('file:///tmp/x.html').action, 'deny');
 });
 
-test('permissions are denied, but for clipboard writes from the app page', () => {
+test('permissions are denied, but for clipboard writes and the camera (video only) from the app page', () => {
   assert.equal(allowPermission('clipboard-sanitized-write', 'app://drayer/index.html'), true);
   assert.equal(allowPermission('clipboard-sanitized-write', 'https://example.com/'), false);
   for (const p of ['media', 'geolocation', 'notifications', 'openExternal', 'clipboard-read', 'fullscreen', 'pointerLock', 'hid', 'serial', 'usb']) {
     assert.equal(allowPermission(p, 'app://drayer/'), false, p);
   }
   assert.equal(allowPermission('clipboard-sanitized-write', undefined), false);
+  // the camera, video only, for scanning QR codes: from the app's page, never the microphone, never elsewhere
+  assert.equal(allowPermission('media', 'app://drayer/index.html', ['video']), true);
+  for (const types of [['audio'], ['video', 'audio'], [], ['unknown']]) assert.equal(allowPermission('media', 'app://drayer/', types), false, types.join());
+  assert.equal(allowPermission('media', 'https://example.com/', ['video']), false);
+  assert.equal(allowPermission('media', 'app://evil/', ['video']), false);
+  assert.match(appHeaders('index.html')['permissions-policy'] ?? '', /camera=\(self\), microphone=\(\)/);
 });
 
 // ---------- drayer: links ----------

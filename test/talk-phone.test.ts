@@ -83,7 +83,10 @@ test('the phone page shows a re-share as "re-shared from NAME" with the post it 
     );
     assert.ok(!html.includes('<img src=x') && !html.includes('<script>alert'), 'nothing of a stream is markup');
     const quote = html.slice(html.indexOf('<blockquote class="shared">'));
-    assert.ok(quote.startsWith('<blockquote class="shared">\n<h3 class="title">Kettle &lt;script&gt;alert(2)&lt;/script&gt;</h3>'), quote.slice(0, 200));
+    assert.ok(
+      quote.startsWith('<blockquote class="shared">\n<h3 class="title" dir="auto">Kettle &lt;script&gt;alert(2)&lt;/script&gt;</h3>'),
+      quote.slice(0, 200),
+    );
     assert.ok(quote.includes('Boil <strong>twice</strong>'), 'the shared body, as markdown');
     assert.ok(html.indexOf('Worth reading') < html.indexOf('<blockquote class="shared">'), 'the comment above the post it shares');
 

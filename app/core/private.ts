@@ -16,6 +16,20 @@ import { bytesEqual } from './crypto.js';
 import { DrayerError } from './errors.js';
 import { keyLink, LINK_SCHEME, parseKey } from './keys.js';
 import { decodeBounded, MSGPACK_LIMITS, MsgpackError, type MsgpackLimits } from './msgpack.js';
+import {
+  chunkNonce,
+  FILE_PREFIX_BYTES,
+  isOpened,
+  type KeyedHash,
+  MAC_BYTES,
+  NONCE_BYTES,
+  opaqueKeyMessage,
+  type OpenedValue,
+  openSealed,
+  SEAL_OVERHEAD,
+  type SecretboxOpen,
+  subkeys,
+} from './sealed-open.js';
 
 export const READ_KEY_BYTES = 32;
 /** The cleartext type of every sealed record: a blind mirror learns no type. */
@@ -23,10 +37,7 @@ export const SEALED_TYPE = 'sealed';
 /** The cleartext marker record (`drayer/private`) that says a stream is private, and checks a read key. */
 export const MARKER_TYPE = 'drayer';
 export const MARKER_KEY = 'private';
-export const NONCE_BYTES = 24;
-export const MAC_BYTES = 16;
-/** How many bytes sealing adds around msgpack{type, key, val}. */
-export const SEAL_OVERHEAD = NONCE_BYTES + MAC_BYTES;
+export { FILE_PREFIX_BYTES, MAC_BYTES, NONCE_BYTES, SEAL_OVERHEAD, type OpenedValue } from './sealed-open.js';
 
 /**
  * Records a private stream keeps in clear: what carrying the stream needs, so a blind mirror can
@@ -40,15 +51,6 @@ const CLEAR = new Set(['drayer/private', 'drayer/primaryServers', 'drayer/siblin
 export function staysClear(type: string, key: string): boolean {
   return CLEAR.has(`${type}/${key}`);
 }
-
-// Subkey contexts: each use of the read key gets its own key, so a later use (big files' chunks,
-// a rotation's key id) can be added without weakening these.
-const CONTEXT = {
-  seal: 'drayer private v1 seal',
-  key: 'drayer private v1 key',
-  check: 'drayer private v1 check',
-  file: 'drayer private v1 file',
-} as const;
 
 interface Sodium {
   crypto_generichash(out: Uint8Array, data: Uint8Array, key?: Uint8Array): void;
@@ -77,8 +79,6 @@ export function setPrivateBackend(b: PrivateBackend): void {
   backend = b;
 }
 
-type KeyedHash = (data: Uint8Array) => Uint8Array;
-
 /** libsodium's keyed BLAKE2b-256, made at once. */
 function sodiumKeyed(key: Uint8Array): KeyedHash {
   const k = new Uint8Array(key);
@@ -96,7 +96,14 @@ async function keyedBlake2b(key: Uint8Array): Promise<KeyedHash> {
   return (data) => h.init().update(data).digest('binary');
 }
 
-const utf8 = new TextEncoder();
+/** The backend's secretbox open: libsodium where it loads, tweetnacl (the browser's) otherwise. */
+function secretboxOpen(): SecretboxOpen {
+  if (backend !== 'sodium') return (box, nonce, key) => tweetnacl().secretbox.open(box, nonce, key);
+  return (box, nonce, key) => {
+    const plain = new Uint8Array(box.length - MAC_BYTES);
+    return sodium!.crypto_secretbox_open_easy(plain, box, nonce, key) ? plain : null;
+  };
+}
 
 /** Errors that say which read key is wrong and what to do. */
 export function wrongReadKey(what: string): DrayerError {
@@ -133,10 +140,8 @@ export class ReadKey {
 
   static async from(bytes: Uint8Array): Promise<ReadKey> {
     const own = ownKey(bytes);
-    const derive = await keyedBlake2b(own);
-    const sealKey = derive(utf8.encode(CONTEXT.seal));
-    const check = derive(utf8.encode(CONTEXT.check)).slice(0, 16);
-    return new ReadKey(own, check, sealKey, await keyedBlake2b(derive(utf8.encode(CONTEXT.key))), derive(utf8.encode(CONTEXT.file)));
+    const k = subkeys(await keyedBlake2b(own));
+    return new ReadKey(own, k.check, k.seal, await keyedBlake2b(k.keyKey), k.fileRoot);
   }
 
   /**
@@ -154,9 +159,8 @@ export class ReadKey {
   static fromSync(bytes: Uint8Array): ReadKey | null {
     if (backend !== 'sodium') return null;
     const own = ownKey(bytes);
-    const derive = sodiumKeyed(own);
-    const check = derive(utf8.encode(CONTEXT.check)).slice(0, 16);
-    return new ReadKey(own, check, derive(utf8.encode(CONTEXT.seal)), sodiumKeyed(derive(utf8.encode(CONTEXT.key))), derive(utf8.encode(CONTEXT.file)));
+    const k = subkeys(sodiumKeyed(own));
+    return new ReadKey(own, k.check, k.seal, sodiumKeyed(k.keyKey), k.fileRoot);
   }
 
   /** A fresh random read key. */
@@ -170,13 +174,7 @@ export class ReadKey {
    * mirror learns nothing from it.
    */
   opaqueKey(type: string, key: string): string {
-    const t = utf8.encode(type);
-    const k = utf8.encode(key);
-    const msg = new Uint8Array(4 + t.length + k.length);
-    new DataView(msg.buffer).setUint32(0, t.length, true);
-    msg.set(t, 4);
-    msg.set(k, 4 + t.length);
-    return Buffer.from(this.keyHash(msg)).toString('base64url');
+    return Buffer.from(this.keyHash(opaqueKeyMessage(type, key))).toString('base64url');
   }
 
   /** nonce(24) ‖ secretbox(msgpack{type, key, val}) with a random nonce (XSalsa20's 24 bytes make that safe). */
@@ -197,28 +195,22 @@ export class ReadKey {
    */
   open(stored: Uint8Array, opaqueKey?: string): OpenedValue {
     const sealed = sealedBox(stored);
-    if (sealed.length < SEAL_OVERHEAD) throw new DrayerError('CORRUPT', `it is ${sealed.length} bytes, too short to be sealed (at least ${SEAL_OVERHEAD})`);
-    const nonce = sealed.subarray(0, NONCE_BYTES);
-    const box = sealed.subarray(NONCE_BYTES);
-    let plain: Uint8Array | null;
-    if (backend === 'sodium') {
-      plain = new Uint8Array(box.length - MAC_BYTES);
-      if (!sodium!.crypto_secretbox_open_easy(plain, box, nonce, this.sealKey)) plain = null;
-    } else plain = tweetnacl().secretbox.open(box, nonce, this.sealKey);
-    if (!plain) throw new DrayerError('CORRUPT', 'its ciphertext does not open with the read key (it was altered, or the key is not this stream’s)');
-    let v: unknown;
-    try {
-      v = decodeBounded(plain, SEALED_LIMITS);
-    } catch (e) {
-      if (e instanceof MsgpackError) throw new DrayerError('CORRUPT', `what it seals is not a record (${e.reason})`);
-      throw e;
+    const check = opaqueKey === undefined ? undefined : { opaqueKey, opaque: (t: string, k: string) => this.opaqueKey(t, k) };
+    const r = openSealed(sealed, this.sealKey, secretboxOpen(), (plain) => decodeBounded(plain, SEALED_LIMITS), check);
+    if (isOpened(r)) return r;
+    switch (r.why) {
+      case 'short':
+        throw new DrayerError('CORRUPT', `it is ${sealed.length} bytes, too short to be sealed (at least ${SEAL_OVERHEAD})`);
+      case 'altered':
+        throw new DrayerError('CORRUPT', 'its ciphertext does not open with the read key (it was altered, or the key is not this stream’s)');
+      case 'undecodable':
+        if (r.error instanceof MsgpackError) throw new DrayerError('CORRUPT', `what it seals is not a record (${r.error.reason})`);
+        throw r.error;
+      case 'shape':
+        throw new DrayerError('CORRUPT', 'what it seals is not a record of {type, key, val}');
+      case 'other':
+        throw new DrayerError('CORRUPT', `what it seals (${r.type}/${r.key}) is not the record its key names`);
     }
-    const m = v as Record<string, unknown> | null;
-    if (!m || typeof m !== 'object' || typeof m.type !== 'string' || typeof m.key !== 'string' || !(m.val instanceof Uint8Array))
-      throw new DrayerError('CORRUPT', 'what it seals is not a record of {type, key, val}');
-    if (opaqueKey !== undefined && this.opaqueKey(m.type, m.key) !== opaqueKey)
-      throw new DrayerError('CORRUPT', `what it seals (${m.type}/${m.key}) is not the record its key names`);
-    return { type: m.type, key: m.key, val: m.val };
   }
 
   /** The marker record's value: {v: 1, cipher, check}; it says the stream is private and checks a read key. */
@@ -233,9 +225,6 @@ export class ReadKey {
   }
 }
 
-/** A big private file's random nonce prefix: 16 bytes, then the chunk index as u64le. */
-export const FILE_PREFIX_BYTES = 16;
-
 /** Seals and opens the chunks of one big private file: each alone, so any byte range reads without the rest. */
 export class FileCipher {
   constructor(
@@ -245,12 +234,7 @@ export class FileCipher {
 
   private nonce(index: number): Uint8Array {
     if (!Number.isSafeInteger(index) || index < 0) throw new DrayerError('INVALID_ARGUMENT', `chunk index ${index} is not a count`);
-    const n = new Uint8Array(NONCE_BYTES);
-    n.set(this.prefix, 0);
-    const dv = new DataView(n.buffer);
-    dv.setUint32(FILE_PREFIX_BYTES, index >>> 0, true);
-    dv.setUint32(FILE_PREFIX_BYTES + 4, Math.floor(index / 2 ** 32), true);
-    return n;
+    return chunkNonce(this.prefix, index);
   }
 
   /** Seal chunk `index` into `out` (plain.length + MAC_BYTES bytes of it); returns that length. */
@@ -267,11 +251,7 @@ export class FileCipher {
   openChunk(index: number, sealed: Uint8Array): Uint8Array {
     if (sealed.length < MAC_BYTES) throw new DrayerError('CORRUPT', `chunk ${index} is too short to be sealed`);
     const nonce = this.nonce(index);
-    let plain: Uint8Array | null;
-    if (backend === 'sodium') {
-      plain = new Uint8Array(sealed.length - MAC_BYTES);
-      if (!sodium!.crypto_secretbox_open_easy(plain, sealed, nonce, this.key)) plain = null;
-    } else plain = tweetnacl().secretbox.open(sealed, nonce, this.key);
+    const plain = secretboxOpen()(sealed, nonce, this.key);
     if (!plain) throw new DrayerError('CORRUPT', `chunk ${index} does not open with the read key (it was altered, or is not this file's chunk ${index})`);
     return plain;
   }
@@ -301,12 +281,6 @@ export function sealedBox(val: Uint8Array): Uint8Array {
   const h = m as Record<string, unknown> | null;
   const enc = h && typeof h === 'object' ? (h.enc instanceof Uint8Array ? Buffer.from(h.enc).toString('latin1') : h.enc) : undefined;
   return enc === 'chunks' && h!.sealed === 1 ? val.subarray(4 + hl) : val;
-}
-
-export interface OpenedValue {
-  type: string;
-  key: string;
-  val: Uint8Array;
 }
 
 // What a sealed value holds: one map of three fields (a little room for fields added later).

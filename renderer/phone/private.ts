@@ -1,18 +1,19 @@
 // A phone reading a private stream (DESIGN §8): the page's one script. The read key is in the
 // address's fragment (#r=…), which the browser never sends; the LAN server gives the sealed
-// records as it stores them (GET sealed), and this opens them with the same bytes as
-// app/core/private.ts: subkeys are keyed BLAKE2b-256 of a context string, values are
-// nonce(24) ‖ secretbox(msgpack{type, key, val}). Everything from the stream is untrusted: it is
+// records as it stores them (GET sealed), and this opens them with the engine's own layout
+// (app/core/sealed-open.ts, shared with app/core/private.ts): subkeys are keyed BLAKE2b-256 of a
+// context string, values are nonce(24) ‖ secretbox(msgpack{type, key, val}). Everything from the stream is untrusted: it is
 // put in the page as text nodes and a fixed set of elements, never as HTML.
 import { decode } from '@msgpack/msgpack';
 import { blake2b } from '@noble/hashes/blake2.js';
 import { Lexer, type Token } from 'marked';
 import nacl from 'tweetnacl';
+import { toPgpWords } from '../../app/core/pgpwords';
+import { chunkNonce, isOpened, opaqueKeyMessage, openSealed, subkeys, type OpenedValue } from '../../app/core/sealed-open';
 import { avatarColor, initials } from '../lib/avatar';
 import { streamFileRef } from '../lib/files';
 import { bigManifest, bigPictureOf, pictureCache, pictureOf, sealedBig } from './sealed-files';
 
-const utf8 = new TextEncoder();
 const keyed = (key: Uint8Array, data: Uint8Array): Uint8Array => blake2b(data, { key, dkLen: 32 });
 
 /** The limits core/private.ts's SEALED_LIMITS put on what a sealed value holds. */
@@ -33,6 +34,8 @@ function toB64url(b: Uint8Array): string {
   return btoa(bin).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 }
 
+const secretboxOpen = (box: Uint8Array, nonce: Uint8Array, key: Uint8Array) => nacl.secretbox.open(box, nonce, key);
+
 class Reader {
   private readonly sealKey: Uint8Array;
   private readonly keyKey: Uint8Array;
@@ -40,45 +43,29 @@ class Reader {
   readonly check: Uint8Array;
 
   constructor(readKey: Uint8Array) {
-    this.sealKey = keyed(readKey, utf8.encode('drayer private v1 seal'));
-    this.keyKey = keyed(readKey, utf8.encode('drayer private v1 key'));
-    this.check = keyed(readKey, utf8.encode('drayer private v1 check')).slice(0, 16);
-    this.fileRoot = keyed(readKey, utf8.encode('drayer private v1 file'));
+    const k = subkeys((data) => keyed(readKey, data));
+    this.sealKey = k.seal;
+    this.keyKey = k.keyKey;
+    this.check = k.check;
+    this.fileRoot = k.fileRoot;
   }
 
-  /** Chunk i of a big file sealed under `prefix` (ReadKey.fileCipher: nonce = prefix ‖ u64le(i)), or null when it does not open. */
+  /** Chunk i of a big file sealed under `prefix` (ReadKey.fileCipher), or null when it does not open. */
   openChunk(prefix: Uint8Array, i: number, sealed: Uint8Array): Uint8Array | null {
-    const nonce = new Uint8Array(24);
-    nonce.set(prefix);
-    new DataView(nonce.buffer).setBigUint64(16, BigInt(i), true);
-    return nacl.secretbox.open(sealed, nonce, keyed(this.fileRoot, prefix));
+    return secretboxOpen(sealed, chunkNonce(prefix, i), keyed(this.fileRoot, prefix));
   }
 
   opaqueKey(type: string, key: string): string {
-    const t = utf8.encode(type);
-    const k = utf8.encode(key);
-    const msg = new Uint8Array(4 + t.length + k.length);
-    new DataView(msg.buffer).setUint32(0, t.length, true);
-    msg.set(t, 4);
-    msg.set(k, 4 + t.length);
-    return toB64url(keyed(this.keyKey, msg));
+    return toB64url(keyed(this.keyKey, opaqueKeyMessage(type, key)));
   }
 
   /** The record a sealed value holds, or null when it does not open (altered) or is not the record its key names. */
-  open(sealed: Uint8Array, opaqueKey: string): { type: string; key: string; val: Uint8Array } | null {
-    if (sealed.length < 40) return null;
-    const plain = nacl.secretbox.open(sealed.subarray(24), sealed.subarray(0, 24), this.sealKey);
-    if (!plain) return null;
-    let m: unknown;
-    try {
-      m = decode(plain, LIMITS);
-    } catch {
-      return null;
-    }
-    const r = m as { type?: unknown; key?: unknown; val?: unknown } | null;
-    if (!r || typeof r.type !== 'string' || typeof r.key !== 'string' || !(r.val instanceof Uint8Array)) return null;
-    if (this.opaqueKey(r.type, r.key) !== opaqueKey) return null;
-    return { type: r.type, key: r.key, val: r.val };
+  open(sealed: Uint8Array, opaqueKey: string): OpenedValue | null {
+    const r = openSealed(sealed, this.sealKey, secretboxOpen, (plain) => decode(plain, LIMITS), {
+      opaqueKey,
+      opaque: (t, k) => this.opaqueKey(t, k),
+    });
+    return isOpened(r) ? r : null;
   }
 }
 
@@ -229,31 +216,81 @@ function paintAvatar(e: HTMLElement, name: string): void {
 
 const when = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 
-function postCard(name: string, ts: number, title: string, body: string): HTMLElement {
+/** A post another post names (a reply's or a re-share's), as app/store/talk.ts reads it: anything malformed is none. */
+interface PostRef {
+  stream: string;
+  post: string;
+}
+
+function refOf(v: unknown): PostRef | null {
+  if (!v || typeof v !== 'object') return null;
+  const { stream, post } = v as { stream?: unknown; post?: unknown };
+  if (typeof stream !== 'string' || !/^[A-Za-z0-9+/]{43}=$/.test(stream)) return null;
+  return typeof post === 'string' && post !== '' && post.length <= 4096 ? { stream, post } : null;
+}
+
+interface Shown {
+  title: string;
+  body: string;
+  reply: PostRef | null;
+  reshare: PostRef | null;
+}
+
+/** A post's value: {title, body} and what it answers or shares (the public page's words for both). */
+function postOf(val: Uint8Array): Shown {
+  let p: Record<string, unknown> | null = null;
+  try {
+    const v: unknown = JSON.parse(new TextDecoder().decode(val));
+    p = v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
+  } catch {
+    return { title: '', body: new TextDecoder().decode(val), reply: null, reshare: null };
+  }
+  const str = (x: unknown) => (typeof x === 'string' ? x : '');
+  return { title: str(p?.title), body: str(p?.body), reply: refOf(p?.reply), reshare: refOf(p?.reshare) };
+}
+
+/** "↩ in reply to NAME" / "↻ re-shared from NAME", as the public page writes them; NAME is text in a <bdi>. */
+function talkLine(mark: string, words: string, name: string): HTMLElement {
+  const line = el('p', 'meta reply', `${mark} ${words} `);
+  line.appendChild(el('bdi', undefined, name));
+  return line;
+}
+
+function titleAndBody(parent: HTMLElement, title: string, body: string): void {
+  if (title) {
+    const h = el('h3', 'title', title);
+    h.dir = 'auto';
+    parent.appendChild(h);
+  }
+  if (body) {
+    const d = bodyOf(body);
+    d.dir = 'auto';
+    parent.appendChild(d);
+  }
+}
+
+/** What a reply or re-share names, as this page can say it: its own stream by name, any other by its key's words (as the public page does for a stream it does not hold). */
+function nameOf(ref: PostRef, own: { key: string; name: string }): string {
+  if (ref.stream === own.key) return own.name;
+  return toPgpWords(fromB64(ref.stream).subarray(0, 4));
+}
+
+function postCard(name: string, ts: number, post: Shown, own: { key: string; name: string }): HTMLElement {
   const article = el('article');
   const head = el('header');
   const avatar = head.appendChild(el('span', 'avatar mini'));
   avatar.setAttribute('aria-hidden', 'true');
   paintAvatar(avatar, name);
   const who = el('span', 'who');
-  const b = el('b', undefined, name);
-  b.dir = 'auto';
-  who.appendChild(b);
+  who.appendChild(el('b')).appendChild(el('bdi', undefined, name)); // isolated, and aligned with the time below it
   const time = el('time', undefined, when.format(new Date(ts / 1000))) as HTMLTimeElement;
   time.dateTime = new Date(ts / 1000).toISOString();
   who.appendChild(time);
   head.appendChild(who);
   article.appendChild(head);
-  if (title) {
-    const h = el('h3', 'title', title);
-    h.dir = 'auto';
-    article.appendChild(h);
-  }
-  if (body) {
-    const d = bodyOf(body);
-    d.dir = 'auto';
-    article.appendChild(d);
-  }
+  if (post.reply) article.appendChild(talkLine('\u21a9', 'in reply to', nameOf(post.reply, own)));
+  if (post.reshare) article.appendChild(talkLine('\u21bb', 're-shared from', nameOf(post.reshare, own)));
+  titleAndBody(article, post.title, post.body);
   return article;
 }
 
@@ -322,6 +359,7 @@ async function main(): Promise<void> {
   $('about').dir = 'auto';
   document.title = name;
   const posts = $('posts');
+  const own = { key: ($('key').textContent ?? '').trim(), name };
   let shown = 0;
   let sealed = 0;
   const more = el('button', 'more', 'Older posts') as HTMLButtonElement;
@@ -337,16 +375,8 @@ async function main(): Promise<void> {
         continue;
       }
       if (r.type !== 'post') continue;
-      let p: { title?: unknown; body?: unknown } | null = null;
-      try {
-        p = JSON.parse(new TextDecoder().decode(r.val)) as typeof p;
-      } catch {
-        p = { body: new TextDecoder().decode(r.val) };
-      }
-      posts.insertBefore(
-        postCard(name, ts, typeof p?.title === 'string' ? p.title : '', typeof p?.body === 'string' ? p.body : ''),
-        more.isConnected ? more : null,
-      );
+      const post = postOf(r.val);
+      posts.insertBefore(postCard(name, ts, post, own), more.isConnected ? more : null);
       shown++;
     }
     status(

@@ -8,6 +8,7 @@ import { CopyButton } from '../components/CopyButton';
 import { Dialog } from '../components/Dialog';
 import { Icon } from '../components/Icon';
 import { QrCode } from '../components/QrCode';
+import { QrScanner, ScanButton } from '../components/QrScanner';
 import { RelativeTime } from '../components/RelativeTime';
 import { ErrorBanner } from '../components/States';
 import { WordGrid } from '../components/KeyBackupFlow';
@@ -161,6 +162,7 @@ function AddDevice({ publicKey, onDone }: { publicKey: string; onDone: () => voi
   const [name, setName] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  const [scanning, setScanning] = useState(false);
   const add = async () => {
     if (!code.trim() || busy) return;
     setBusy(true);
@@ -195,8 +197,23 @@ function AddDevice({ publicKey, onDone }: { publicKey: string; onDone: () => voi
           }}
           placeholder="drayer-device:…"
         />
-        <span className="field-hint">On the other computer: Follow a stream, then “Use a stream of yours here too”. Paste the code it shows.</span>
+        <span className="field-hint">
+          On the other computer: Follow a stream, then “Use a stream of yours here too”. Paste the code it shows, or scan its QR code.
+        </span>
       </label>
+      {scanning ? (
+        <QrScanner
+          kind="device"
+          onCode={(r) => {
+            setCode(r.text);
+            setError(null);
+            setScanning(false);
+          }}
+          onClose={() => setScanning(false)}
+        />
+      ) : (
+        <ScanButton onClick={() => setScanning(true)} disabled={busy} />
+      )}
       <label className="field">
         <span className="field-label">
           Name <span className="field-optional">optional</span>

@@ -24,6 +24,7 @@ import { AnnounceSwitch, PrivateSwitch } from '../components/Lock';
 import { JoinDeviceDialog } from './Devices';
 import { httpAddress } from '../lib/address';
 import { AddressField, ReadLinkHint } from '../components/KeyFields';
+import { QrScanner, ScanButton } from '../components/QrScanner';
 
 function FollowDialog({ initialKey }: { initialKey?: string }) {
   const { closeDialog, navigate, toast, openDialog } = useUi();
@@ -32,6 +33,7 @@ function FollowDialog({ initialKey }: { initialKey?: string }) {
   const [scope, setScope] = useState<FollowScope>({ kind: 'all' });
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<Explained | null>(null);
+  const [scanning, setScanning] = useState(false);
   // Streams held when the dialog opened: the new one's progress is the one not among them.
   const [before] = useState(() => new Set(useStreams.getState().keys));
   const visible = useRef(true);
@@ -125,6 +127,20 @@ function FollowDialog({ initialKey }: { initialKey?: string }) {
             plain="The person you follow finds it under Share on their stream."
           />
         </label>
+        {scanning ? (
+          <QrScanner
+            kind="follow"
+            onCode={(r) => {
+              setKey(r.text);
+              if (r.address) setUrl(r.address); // a phone address says where the stream is served
+              setError(null);
+              setScanning(false);
+            }}
+            onClose={() => setScanning(false)}
+          />
+        ) : (
+          <ScanButton onClick={() => setScanning(true)} disabled={busy} />
+        )}
         <AddressField
           value={url}
           onChange={(v) => {

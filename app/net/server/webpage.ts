@@ -185,8 +185,8 @@ export function streamPage(p: StreamPageInput): string {
       ? `<img class="avatar ${cls}" src="${escapeHtml(filesBase + encodePath(p.avatar))}" alt="">`
       : `<span class="avatar ${cls}" style="background:${avatarColor(p.publicKey)}" aria-hidden="true">${escapeHtml(initials(title))}</span>`;
   const parts: string[] = [];
-  parts.push(`<header class="profile">${avatar('big')}<h1>${escapeHtml(title)}</h1>`);
-  if (p.about) parts.push(`<p class="about">${escapeHtml(terminalSafe(p.about))}</p>`);
+  parts.push(`<header class="profile">${avatar('big')}<h1 dir="auto">${escapeHtml(title)}</h1>`);
+  if (p.about) parts.push(`<p class="about" dir="auto">${escapeHtml(terminalSafe(p.about))}</p>`);
   parts.push(
     `<p class="meta">${p.totalPosts === 1 ? '1 post' : `${p.totalPosts.toLocaleString('en-US')} posts`}${p.files.length ? ` · ${(p.files.length + p.moreFiles).toLocaleString('en-US')} files` : ''}</p>`,
   );
@@ -199,7 +199,7 @@ export function streamPage(p: StreamPageInput): string {
   }
   for (const post of p.posts) {
     parts.push(post.anchor ? `<article id="${escapeHtml(post.anchor)}">` : '<article>');
-    parts.push(`<header>${avatar('mini')}<span class="who"><b>${escapeHtml(title)}</b>${timeElement(post.ts)}</span></header>`);
+    parts.push(`<header>${avatar('mini')}<span class="who"><b><bdi>${escapeHtml(title)}</bdi></b>${timeElement(post.ts)}</span></header>`);
     if (post.inReplyTo) {
       const who = `<bdi>${escapeHtml(cleanName(post.inReplyTo))}</bdi>`; // an Arabic name keeps its own direction
       parts.push(`<p class="meta reply">&#8617; in reply to ${post.inReplyToHref ? `<a href="${escapeHtml(post.inReplyToHref)}">${who}</a>` : who}</p>`);
@@ -209,13 +209,14 @@ export function streamPage(p: StreamPageInput): string {
       const who = `<bdi>${escapeHtml(cleanName(rs.name))}</bdi>`;
       parts.push(`<p class="meta reply">&#8635; re-shared from ${rs.href ? `<a href="${escapeHtml(rs.href)}">${who}</a>` : who}</p>`);
     }
-    if (post.title) parts.push(`<h3 class="title">${escapeHtml(post.title)}</h3>`);
-    if (post.body) parts.push(`<div class="body">${postBody(post.body, filesBase)}</div>`);
+    // dir="auto": a mostly Arabic or Hebrew post is laid out right to left, whatever the page's direction
+    if (post.title) parts.push(`<h3 class="title" dir="auto">${escapeHtml(post.title)}</h3>`);
+    if (post.body) parts.push(`<div class="body" dir="auto">${postBody(post.body, filesBase)}</div>`);
     if (rs?.title || rs?.body) {
       // the shared post as its own stream shows it: its pictures are that stream's files
       parts.push('<blockquote class="shared">');
-      if (rs.title) parts.push(`<h3 class="title">${escapeHtml(rs.title)}</h3>`);
-      if (rs.body) parts.push(`<div class="body">${postBody(rs.body, rs.filesBase ?? filesBase)}</div>`);
+      if (rs.title) parts.push(`<h3 class="title" dir="auto">${escapeHtml(rs.title)}</h3>`);
+      if (rs.body) parts.push(`<div class="body" dir="auto">${postBody(rs.body, rs.filesBase ?? filesBase)}</div>`);
       parts.push('</blockquote>');
     }
     parts.push('</article>');
