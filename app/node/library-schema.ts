@@ -125,6 +125,9 @@ export const MIGRATIONS: string[] = [
      DELETE FROM talk_links WHERE stream_pk = old.stream_pk AND id = old.id;
    END;
    DELETE FROM index_state;`,
+  // 8: mentions in posts of the original's shape (publicSocialPost) are indexed too (library-talk.ts):
+  // every stream is read again once, so those already held are found (the timeline keeps no type).
+  `DELETE FROM index_state;`,
 ];
 
 export interface StreamSettings {

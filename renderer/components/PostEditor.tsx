@@ -62,6 +62,10 @@ export function PostEditor({
   idBase = 'edit',
   attach,
   streamKey,
+  withTitle = true,
+  optional = false,
+  bodyLabel = 'Post',
+  className,
 }: {
   initialTitle?: string;
   initialBody?: string;
@@ -76,6 +80,12 @@ export function PostEditor({
   attach?: (files: File[]) => Promise<string[]>;
   /** the stream the post's pictures are files of: with it, pictures at the body's end show as thumbnails */
   streamKey?: string;
+  /** show the title field (a re-share's comment has none) */
+  withTitle?: boolean;
+  /** may be submitted empty (a re-share without a comment) */
+  optional?: boolean;
+  bodyLabel?: string;
+  className?: string;
 }) {
   const [initial] = useState(() => (streamKey ? splitAttachments(initialBody) : { text: initialBody, pictures: [] }));
   const [title, setTitle] = useState(initialTitle);
@@ -119,7 +129,7 @@ export function PostEditor({
     if (autoFocus) bodyRef.current?.focus();
   }, [autoFocus]);
 
-  const empty = !title.trim() && !body.trim() && attachments.length === 0 && kept.length === 0;
+  const empty = !optional && !title.trim() && !body.trim() && attachments.length === 0 && kept.length === 0;
   const submit = async () => {
     if (busy || empty) return;
     setBusy(true);
@@ -152,7 +162,7 @@ export function PostEditor({
 
   return (
     <form
-      className="editor"
+      className={className ? `editor ${className}` : 'editor'}
       onSubmit={(e) => {
         e.preventDefault();
         void submit();
@@ -167,19 +177,23 @@ export function PostEditor({
         }
       }}
     >
-      <label className="visually-hidden" htmlFor={`${idBase}-title`}>
-        Title (optional)
-      </label>
-      <input
-        id={`${idBase}-title`}
-        className="editor-title"
-        placeholder="Title (optional)"
-        value={title}
-        onChange={(e) => setTitle(e.target.value)}
-        maxLength={500}
-      />
+      {withTitle ? (
+        <>
+          <label className="visually-hidden" htmlFor={`${idBase}-title`}>
+            Title (optional)
+          </label>
+          <input
+            id={`${idBase}-title`}
+            className="editor-title"
+            placeholder="Title (optional)"
+            value={title}
+            onChange={(e) => setTitle(e.target.value)}
+            maxLength={500}
+          />
+        </>
+      ) : null}
       <label className="visually-hidden" htmlFor={`${idBase}-body`}>
-        Post
+        {bodyLabel}
       </label>
       <textarea
         id={`${idBase}-body`}
