@@ -41,6 +41,7 @@ export interface SharedPost {
   row?: TimelineRow;
   inner?: { to_pk: string; to_key: string };
 }
+type ReshareStep = { row?: TimelineRow; next?: { to_pk: string; to_key: string } };
 /** Re-shares without a comment followed to the post they pass on, at most (DESIGN: bounded reads of strangers' chains). */
 export const RESHARE_HOPS = 8;
 export type NoteRow = TimelineRow & { why: 'reply' | 'mention' | 'reshare' };
@@ -175,9 +176,10 @@ export class TalkIndex {
     const shared = new Map<string, SharedPost>();
     if (posts.length === 0) return { links: [], shared };
     const links = this.st.talkLinks.all(JSON.stringify(posts.map((p) => [p.streamKey, p.id]))) as TalkLinkRow[];
+    const steps = new Map<string, ReshareStep>(); // chains of a page overlap: each post read once
     for (const l of links) {
       const k = `${l.to_pk}\n${l.to_key}`;
-      if (l.kind === 'reshare' && !shared.has(k)) shared.set(k, this.resolveReshare(l.to_pk, l.to_key));
+      if (l.kind === 'reshare' && !shared.has(k)) shared.set(k, this.resolveReshare(l.to_pk, l.to_key, steps));
     }
     return { links, shared };
   }
@@ -188,15 +190,21 @@ export class TalkIndex {
    * cycle (a hostile chain costs a few lookups, never a loop). A re-share with a comment is a post of
    * its own: it is what is shown, and what it re-shares is named (`inner`), never embedded again.
    */
-  resolveReshare(pk: string, key: string): SharedPost {
+  resolveReshare(pk: string, key: string, steps = new Map<string, ReshareStep>()): SharedPost {
     let at = { to_pk: pk, to_key: key };
     let last: SharedPost | undefined; // the last post read, with what it re-shares
     const seen = new Set<string>();
     for (let hop = 0; hop <= RESHARE_HOPS && !seen.has(`${at.to_pk}\n${at.to_key}`); hop++) {
-      seen.add(`${at.to_pk}\n${at.to_key}`);
-      const row = this.st.post.get(at.to_pk, at.to_key) as TimelineRow | undefined;
+      const k = `${at.to_pk}\n${at.to_key}`;
+      seen.add(k);
+      let step = steps.get(k);
+      if (!step) {
+        const r = this.st.post.get(at.to_pk, at.to_key) as TimelineRow | undefined;
+        step = { row: r, next: r && (this.st.reshareOf.get(at.to_pk, r.id) as ReshareStep['next']) };
+        steps.set(k, step);
+      }
+      const { row, next } = step;
       if (!row) return at;
-      const next = this.st.reshareOf.get(at.to_pk, row.id) as { to_pk: string; to_key: string } | undefined;
       if (!next) return { ...at, row };
       last = { ...at, row, inner: next };
       if (row.title !== '' || row.body.trim() !== '') return last;
