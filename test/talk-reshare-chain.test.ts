@@ -11,7 +11,7 @@ import { Library } from '../app/node/library.js';
 import { RESHARE_HOPS } from '../app/node/library-talk.js';
 import { Stream } from '../app/store/store.js';
 import { addPost, ORIGINAL_POST_TYPE, POST_TYPE } from '../app/store/posts.js';
-import { decodeLinks, encodeLinkedPost } from '../app/store/talk.js';
+import { encodeLinkedPost } from '../app/store/talk.js';
 import { mentionMarkdown } from '../app/core/mentions.js';
 import { tmpDir } from './helpers.js';
 
@@ -52,9 +52,17 @@ test('hostile chains of re-shares are read within RESHARE_HOPS: naming itself, a
     for (const s of streams) lib.indexStream(s);
 
     const boost = lib.talk.resolveReshare(pkOf(b), 'boost2');
-    assert.deepEqual([boost.to_pk, boost.to_key, boost.row?.title, boost.inner], [pkOf(a), original.key, 'Original', undefined], 'a boost of a boost shows the original');
+    assert.deepEqual(
+      [boost.to_pk, boost.to_key, boost.row?.title, boost.inner],
+      [pkOf(a), original.key, 'Original', undefined],
+      'a boost of a boost shows the original',
+    );
     const q = lib.talk.resolveReshare(pkOf(a), 'boost-quote');
-    assert.deepEqual([q.to_key, q.row?.body, q.inner], ['quote', 'Look at this', { to_pk: pkOf(a), to_key: original.key }], 'a boost of a quote shows the quote, naming its post');
+    assert.deepEqual(
+      [q.to_key, q.row?.body, q.inner],
+      ['quote', 'Look at this', { to_pk: pkOf(a), to_key: original.key }],
+      'a boost of a quote shows the quote, naming its post',
+    );
     const self = lib.talk.resolveReshare(pkOf(a), 'self');
     assert.deepEqual([self.to_key, self.row?.key], ['self', 'self']);
     const cycle = lib.talk.resolveReshare(pkOf(a), 'x');
@@ -71,7 +79,9 @@ test('hostile chains of re-shares are read within RESHARE_HOPS: naming itself, a
     const ids = Array.from({ length: 1000 }, (_, i) => ({ streamKey: pkOf(deep), id: deep.get(POST_TYPE, `d${i + 1}`)!.id }));
     const t1 = performance.now();
     const { shared } = lib.talk.links(ids);
-    console.log(`# 1,000-deep chain: one re-share read in ${ms.toFixed(1)} ms, all ${ids.length} posts' re-shares in ${(performance.now() - t1).toFixed(0)} ms`);
+    console.log(
+      `# 1,000-deep chain: one re-share read in ${ms.toFixed(1)} ms, all ${ids.length} posts' re-shares in ${(performance.now() - t1).toFixed(0)} ms`,
+    );
     assert.equal(shared.size, 1000);
   } finally {
     close();
@@ -121,7 +131,10 @@ test('over HTTP: re-sharing a re-share names the original and tells its author; 
     const ofQuote = await b.call('post', { publicKey: cy.publicKey, title: '', body: '', reshare: { streamKey: bo.publicKey, key: quote.key } });
     const tl = await b.call('timeline', {});
     const card = (k: string) => tl.find((t) => t.key === k)!;
-    assert.deepEqual([card(boost2.key).reshare?.streamKey, card(boost2.key).reshare?.key, card(boost2.key).reshare?.post?.title], [ada.publicKey, p1.key, 'Engines']);
+    assert.deepEqual(
+      [card(boost2.key).reshare?.streamKey, card(boost2.key).reshare?.key, card(boost2.key).reshare?.post?.title],
+      [ada.publicKey, p1.key, 'Engines'],
+    );
     const q = card(ofQuote.key).reshare!;
     assert.deepEqual([q.streamKey, q.key, q.post?.body], [bo.publicKey, quote.key, 'Worth it'], 'a quote is re-shared as itself');
     assert.deepEqual(q.post?.reshare, { streamKey: ada.publicKey, key: p1.key, streamName: 'Ada' }, 'its own re-share is a link, not embedded');
