@@ -6,6 +6,7 @@
 // thumbnails too (with Remove), not as their markdown; the markdown is still what is stored.
 import { useEffect, useRef, useState, type ReactNode } from 'react';
 import { messageOf } from '../stores/errors';
+import { attachTo } from '../stores/files';
 import { inlineImageType, streamFileRef } from '../lib/files';
 import { Icon } from './Icon';
 import { useMentionPicker } from './Mention';
@@ -60,8 +61,9 @@ export function PostEditor({
   leading,
   bodyPlaceholder = 'Write in markdown…',
   idBase = 'edit',
-  attach,
-  streamKey,
+  attach: attachGiven,
+  streamKey: streamGiven,
+  writer,
   withTitle = true,
   optional = false,
   bodyLabel = 'Post',
@@ -80,6 +82,8 @@ export function PostEditor({
   attach?: (files: File[]) => Promise<string[]>;
   /** the stream the post's pictures are files of: with it, pictures at the body's end show as thumbnails */
   streamKey?: string;
+  /** written as this stream of yours (a reply, a re-share): says so beside the buttons, and pictures are its files */
+  writer?: { publicKey: string; name: string };
   /** show the title field (a re-share's comment has none) */
   withTitle?: boolean;
   /** may be submitted empty (a re-share without a comment) */
@@ -87,6 +91,8 @@ export function PostEditor({
   bodyLabel?: string;
   className?: string;
 }) {
+  const attach = attachGiven ?? (writer ? attachTo(writer.publicKey) : undefined);
+  const streamKey = streamGiven ?? writer?.publicKey;
   const [initial] = useState(() => (streamKey ? splitAttachments(initialBody) : { text: initialBody, pictures: [] }));
   const [title, setTitle] = useState(initialTitle);
   const [body, setBody] = useState(initial.text);
@@ -302,6 +308,11 @@ export function PostEditor({
           </>
         ) : null}
         {leading}
+        {writer ? (
+          <span className="post-reply-as" title={writer.name}>
+            as <bdi>{writer.name}</bdi>
+          </span>
+        ) : null}
         <span className="editor-hint">Markdown · Ctrl+Enter</span>
         {onCancel ? (
           <button type="button" className="button button-quiet" onClick={onCancel}>

@@ -8,7 +8,6 @@ import { transport } from '../api';
 import type { TimelineItem } from '../api/transport';
 import { Markdown } from '../lib/markdown';
 import { messageOf } from '../stores/errors';
-import { attachTo } from '../stores/files';
 import { nearbyUrl, useStreams } from '../stores/streams';
 import { useTalk } from '../stores/talk';
 import { hashOf, useUi } from '../stores/ui';
@@ -40,13 +39,7 @@ export function ReshareForm({
         bodyLabel="Comment (optional)"
         bodyPlaceholder="Add a comment (optional)…"
         submitLabel="Re-share"
-        attach={attachTo(me.publicKey)}
-        streamKey={me.publicKey}
-        leading={
-          <span className="post-reply-as" title={me.name}>
-            as <bdi>{me.name}</bdi>
-          </span>
-        }
+        writer={me}
         onCancel={onClose}
         onSubmit={async (_title, body) => {
           await useTalk.getState().reshare(me.publicKey, item, body.trim());
