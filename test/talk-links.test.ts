@@ -65,7 +65,7 @@ test('a re-share is a post older readers read as {title, body}: its body the com
     ['mention', key(3)],
     ['reshare', pk],
   ]);
-  assert.equal(held.get(`${pk}\n${shared.key}`)?.title, 'Original');
+  assert.equal(held.get(`${pk}\n${shared.key}`)?.row?.title, 'Original');
   // an edit without the link, and a delete, take them out
   a.put(POST_TYPE, 'm', encodeLinkedPost({ title: '', body: 'no mention now' }, {}));
   a.delete(POST_TYPE, 'rs');

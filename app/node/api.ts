@@ -177,7 +177,7 @@ export interface PostView {
   replies?: number;
   /** reactions to it, per emoji, in the order of REACTIONS */
   reactions?: ReactionCount[];
-  /** a re-share: the post it shares (`post`: that post as held here, without its own re-share) */
+  /** a re-share: the post it shares (`post`: that post as held here; when it is a re-share with a comment, what that one shares is named in its `reshare`, without `post`) */
   reshare?: { streamKey: string; key: string; streamName: string; post?: TimelineItem };
   /** the streams its markdown mentions (drayer:<key> links), standard base64, at most 20 */
   mentions?: string[];

@@ -129,6 +129,9 @@ export const MIGRATIONS: string[] = [
   // 1,000 matches from this small index (~200 entries a page, so the newest matches of a word
   // share a few pages) instead of from the rows with their titles and excerpts (~10 a page).
   `CREATE INDEX timeline_rid_ts ON timeline (rid, ts);`,
+  // 9: mentions in posts of the original's shape (publicSocialPost) are indexed too (library-talk.ts):
+  // every stream is read again once, so those already held are found (the timeline keeps no type).
+  `DELETE FROM index_state;`,
 ];
 
 export interface StreamSettings {

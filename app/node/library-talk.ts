@@ -5,9 +5,8 @@
 // ID gap and, as a safety net, by a count of the stream's live reactions.
 import type Database from 'better-sqlite3';
 import type { Stream } from '../store/store.js';
-import { isPostType, POST_TYPE } from '../store/posts.js';
+import { decodePostOf, isPostType, ORIGINAL_POST_TYPE, POST_TYPE } from '../store/posts.js';
 import { decodeLinks, decodeReaction, REACTION_TYPE } from '../store/talk.js';
-import { decodePost } from '../store/posts.js';
 import { mentionedKeys } from '../core/mentions.js';
 import { readerOf } from './private-streams.js';
 import { gapFloor, type FeedRow, type TimelineRow } from './library-schema.js';
@@ -35,6 +34,16 @@ export interface TalkLinkRow {
   to_pk: string;
   to_key: string;
 }
+/** A re-share as shown: the post it ends at (`row` when held here) and, for a re-share with a comment, what that one re-shares. */
+export interface SharedPost {
+  to_pk: string;
+  to_key: string;
+  row?: TimelineRow;
+  inner?: { to_pk: string; to_key: string };
+}
+type ReshareStep = { row?: TimelineRow; next?: { to_pk: string; to_key: string } };
+/** Re-shares without a comment followed to the post they pass on, at most (DESIGN: bounded reads of strangers' chains). */
+export const RESHARE_HOPS = 8;
 export type NoteRow = TimelineRow & { why: 'reply' | 'mention' | 'reshare' };
 const MENTION = new TextEncoder().encode('drayer:');
 
@@ -87,6 +96,7 @@ export class TalkIndex {
       ),
       talkDrop: db.prepare(`DELETE FROM talk_links WHERE stream_pk = ? AND id = ?`),
       talkPut: db.prepare(`INSERT OR IGNORE INTO talk_links (stream_pk, id, kind, to_pk, to_key) VALUES (?, ?, ?, ?, ?)`),
+      reshareOf: db.prepare(`SELECT to_pk, to_key FROM talk_links WHERE stream_pk = ? AND id = ? AND kind = 'reshare'`),
       talkLinks: db.prepare(
         `SELECT stream_pk, id, kind, to_pk, to_key FROM talk_links
          WHERE (stream_pk, id) IN (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?))`,
@@ -117,6 +127,8 @@ export class TalkIndex {
       if (reply) this.st.linkPut.run(pk, r.id, reply.stream, reply.post, reply.hash, reply.root.stream, reply.root.post);
       else this.st.linkDrop.run(pk, r.id);
       this.talkRow(pk, r, links.reshare);
+    } else if (r.type === ORIGINAL_POST_TYPE) {
+      this.talkRow(pk, r, undefined); // the original's post: its mentions count the same (it has no re-shares)
     } else if (r.type === REACTION_TYPE) {
       const x = decodeReaction(r.key, r.val);
       if (!x) {
@@ -140,14 +152,14 @@ export class TalkIndex {
     this.st.versionPut.run(pk, r.key, hash, old || r.mod > r.ts + EDIT_SLACK ? r.mod : 0);
   }
 
-  /** A post's mentions and re-share (the body is parsed only when its value holds a drayer: link). */
+  /** A post's mentions and re-share, of either shape (the body is parsed only when its value holds a drayer: link). */
   private talkRow(pk: string, r: FeedRow, reshare: { stream: string; post: string } | undefined): void {
     this.st.talkDrop.run(pk, r.id);
     if (reshare) this.st.talkPut.run(pk, r.id, 'reshare', reshare.stream, reshare.post);
     if (!r.val || Buffer.from(r.val.buffer, r.val.byteOffset, r.val.byteLength).indexOf(MENTION) < 0) return;
     let body: string;
     try {
-      body = decodePost(r.val).body;
+      body = decodePostOf(r.type, r.key, r.val).body;
     } catch {
       return; // not a post's shape: no mentions
     }
@@ -159,18 +171,46 @@ export class TalkIndex {
     return this.st.notes.all(before, limit) as NoteRow[];
   }
 
-  /** The mentions and re-shares of these posts, and the timeline rows of the posts they re-share. */
-  links(posts: { streamKey: string; id: number }[]): { links: TalkLinkRow[]; shared: Map<string, TimelineRow> } {
-    const shared = new Map<string, TimelineRow>();
+  /** The mentions and re-shares of these posts, and what each re-share shows (resolveReshare), by the post it names. */
+  links(posts: { streamKey: string; id: number }[]): { links: TalkLinkRow[]; shared: Map<string, SharedPost> } {
+    const shared = new Map<string, SharedPost>();
     if (posts.length === 0) return { links: [], shared };
     const links = this.st.talkLinks.all(JSON.stringify(posts.map((p) => [p.streamKey, p.id]))) as TalkLinkRow[];
+    const steps = new Map<string, ReshareStep>(); // chains of a page overlap: each post read once
     for (const l of links) {
       const k = `${l.to_pk}\n${l.to_key}`;
-      if (l.kind !== 'reshare' || shared.has(k)) continue;
-      const row = this.st.post.get(l.to_pk, l.to_key) as TimelineRow | undefined;
-      if (row) shared.set(k, row);
+      if (l.kind === 'reshare' && !shared.has(k)) shared.set(k, this.resolveReshare(l.to_pk, l.to_key, steps));
     }
     return { links, shared };
+  }
+
+  /**
+   * What a re-share of (pk, key) shows. A re-share without a comment passes on what it shares, as a
+   * boost of a boost boosts the original: followed while held, at most RESHARE_HOPS, stopping at a
+   * cycle (a hostile chain costs a few lookups, never a loop). A re-share with a comment is a post of
+   * its own: it is what is shown, and what it re-shares is named (`inner`), never embedded again.
+   */
+  resolveReshare(pk: string, key: string, steps = new Map<string, ReshareStep>()): SharedPost {
+    let at = { to_pk: pk, to_key: key };
+    let last: SharedPost | undefined; // the last post read, with what it re-shares
+    const seen = new Set<string>();
+    for (let hop = 0; hop <= RESHARE_HOPS && !seen.has(`${at.to_pk}\n${at.to_key}`); hop++) {
+      const k = `${at.to_pk}\n${at.to_key}`;
+      seen.add(k);
+      let step = steps.get(k);
+      if (!step) {
+        const r = this.st.post.get(at.to_pk, at.to_key) as TimelineRow | undefined;
+        step = { row: r, next: r && (this.st.reshareOf.get(at.to_pk, r.id) as ReshareStep['next']) };
+        steps.set(k, step);
+      }
+      const { row, next } = step;
+      if (!row) return at;
+      if (!next) return { ...at, row };
+      last = { ...at, row, inner: next };
+      if (row.title !== '' || row.body.trim() !== '') return last;
+      at = next;
+    }
+    return last!; // a cycle, or a chain longer than RESHARE_HOPS: the last post read, as it is
   }
 
   /** Records gone from the stream (a store removes them without a feed row). */

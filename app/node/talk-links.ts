@@ -5,9 +5,11 @@ import { heldOnly } from './hold.js';
 import type { PostView, TalkNote, TimelineItem } from './api.js';
 import { DrayerError } from '../core/errors.js';
 import { formatKey, parseKey, streamName } from '../core/keys.js';
-import { newPostKey, POST_TYPE, postView } from '../store/posts.js';
+import { decodePost, newPostKey, POST_TYPE, postView } from '../store/posts.js';
 import { isPrivate } from '../store/private-view.js';
-import { encodeLinkedPost } from '../store/talk.js';
+import { decodeLinks, encodeLinkedPost, type PostRef } from '../store/talk.js';
+import type { DrayerRecord } from '../core/record.js';
+import { RESHARE_HOPS } from './library-talk.js';
 import { afterChange } from './changes.js';
 import { toTimeline } from './library-schema.js';
 import { readerOf, requireReadKey } from './private-streams.js';
@@ -26,12 +28,31 @@ export async function postReshare(n: NodeState, publicKey: string, title: string
   // a re-share names the post it shares: a private stream's post would be named to everyone
   if (isPrivate(ps))
     throw new DrayerError('INVALID_ARGUMENT', 'That post is in a private stream: re-sharing it would name it to everyone. Reply to it instead.');
-  const value = encodeLinkedPost({ title, body }, { reshare: { stream: formatKey(ps.publicKey), post: shared.key } });
+  const value = encodeLinkedPost({ title, body }, { reshare: passedOn(n, { stream: formatKey(ps.publicKey), post: shared.key }, shared) });
   const reader = readerOf(s);
   if (reader) return sealedWrite(n, s, () => postView(reader.put(POST_TYPE, newPostKey(), value)));
   const r = await s.putDurable(POST_TYPE, newPostKey(), value);
   if (s.db.open) afterChange(n, s, { stored: [r], removed: [] }, true);
   return postView(r);
+}
+
+/**
+ * What re-sharing `rec` (at `at`) names: a re-share without a comment passes on the post it shares
+ * (a boost of a boost boosts the original, and its author is the one told), followed while held and
+ * public, at most RESHARE_HOPS; a re-share with a comment is a post of its own and is named itself.
+ */
+function passedOn(n: NodeState, at: PostRef, rec: DrayerRecord): PostRef {
+  for (let hop = 0; hop < RESHARE_HOPS; hop++) {
+    const inner = decodeLinks(rec.val).reshare;
+    const p = decodePost(rec.val);
+    if (!inner || p.title !== '' || p.body.trim() !== '') return at;
+    at = inner; // named in the clear by the re-share already
+    const s = n.streams.get(inner.stream);
+    const next = s && !isPrivate(s) ? s.get(POST_TYPE, inner.post) : undefined;
+    if (!next) return at;
+    rec = next;
+  }
+  return at;
 }
 
 /** Posts with the streams they mention and the post they re-share (embedded when held here). */
@@ -47,25 +68,26 @@ export function withTalkLinks<T extends { streamKey: string; id: number }>(n: No
     if (l.kind === 'reshare') e.reshare = l;
     else e.mentions.push(l.to_pk);
   }
-  const embedded = new Map([...shared].map(([k, row]) => [k, named([toTimeline(row)], n)[0]!]));
+  const nameOf = (pk: string) => n.library.getStream(pk)?.name || streamName('', parseKey(pk));
+  const shown = new Map<string, NonNullable<TimelineItem['reshare']>>();
+  for (const [k, sp] of shared) {
+    const post = sp.row && named([toTimeline(sp.row)], n)[0]!;
+    const inner = sp.inner && { streamKey: sp.inner.to_pk, key: sp.inner.to_key, streamName: nameOf(sp.inner.to_pk) };
+    shown.set(k, {
+      streamKey: sp.to_pk,
+      key: sp.to_key,
+      streamName: post?.streamName || nameOf(sp.to_pk),
+      ...(post ? { post: inner ? { ...post, reshare: inner } : post } : {}),
+    });
+  }
   return posts.map((p) => {
     const e = per.get(at(p.streamKey, p.id));
     if (!e) return p;
     const r = e.reshare;
-    const post = r && embedded.get(at(r.to_pk, r.to_key));
     return {
       ...p,
       ...(e.mentions.length ? { mentions: e.mentions } : {}),
-      ...(r
-        ? {
-            reshare: {
-              streamKey: r.to_pk,
-              key: r.to_key,
-              streamName: post?.streamName || n.library.getStream(r.to_pk)?.name || streamName('', parseKey(r.to_pk)),
-              ...(post ? { post } : {}),
-            },
-          }
-        : {}),
+      ...(r ? { reshare: shown.get(at(r.to_pk, r.to_key))! } : {}),
     };
   });
 }

@@ -5,6 +5,7 @@
 // when opened. Each card renders inside its own error boundary: one bad post shows a note, and
 // the rest of the list stays.
 import { useEffect, useLayoutEffect, useRef, useState } from 'react';
+import { flushSync } from 'react-dom';
 import type { TimelineItem } from '../api/transport';
 import { Markdown } from '../lib/markdown';
 import { absoluteTime } from '../lib/time';
@@ -83,6 +84,8 @@ function PostCardInner({ item, own, onOpenStream, onDelete, loadFull, onSave, st
   const [loading, setLoading] = useState(false);
   const [overflows, setOverflows] = useState(false);
   const body = useRef<HTMLDivElement>(null);
+  const overflowing = useRef(overflows);
+  overflowing.current = overflows;
   const { navigate, toast } = useUi();
   const name = item.streamName || 'Unnamed stream';
   const access = useStreams((st) => st.byKey[item.streamKey]?.private);
@@ -97,16 +100,20 @@ function PostCardInner({ item, own, onOpenStream, onDelete, loadFull, onSave, st
 
   useLayoutEffect(() => {
     const el = body.current;
-    if (!el || standalone) return;
-    const check = () => {
-      const line = parseFloat(getComputedStyle(el).lineHeight) || 22;
-      setOverflows(el.scrollHeight > line * (COLLAPSED_LINES + SLACK_LINES));
-    };
-    check();
-    if (typeof ResizeObserver === 'undefined') return;
-    const ro = new ResizeObserver(check);
+    const content = el?.firstElementChild;
+    if (!el || !content || standalone) return;
+    const over = (height: number) => height > (parseFloat(getComputedStyle(el).lineHeight) || 22) * (COLLAPSED_LINES + SLACK_LINES);
+    if (typeof ResizeObserver === 'undefined') return void setOverflows(over(el.scrollHeight));
+    // Measured by the observer, after the browser's own layout and before its paint: reading the height
+    // here, as the card mounts, forced a layout per card (a thread scrolled past hundreds: most of each
+    // frame). A change is drawn at once (flushSync), so a tall post never shows uncollapsed for a frame.
+    const ro = new ResizeObserver((entries) => {
+      const box = entries[entries.length - 1]!.borderBoxSize?.[0];
+      const now = over(box ? box.blockSize : content.getBoundingClientRect().height);
+      if (now !== overflowing.current) flushSync(() => setOverflows(now));
+    });
     // the content's size, not the clipped box's: pictures load, the window narrows
-    if (el.firstElementChild) ro.observe(el.firstElementChild);
+    ro.observe(content);
     return () => ro.disconnect();
   }, [source, standalone, editing]);
 

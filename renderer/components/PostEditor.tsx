@@ -6,6 +6,7 @@
 // thumbnails too (with Remove), not as their markdown; the markdown is still what is stored.
 import { useEffect, useRef, useState, type ReactNode } from 'react';
 import { messageOf } from '../stores/errors';
+import { attachTo } from '../stores/files';
 import { inlineImageType, streamFileRef } from '../lib/files';
 import { Icon } from './Icon';
 import { useMentionPicker } from './Mention';
@@ -60,8 +61,13 @@ export function PostEditor({
   leading,
   bodyPlaceholder = 'Write in markdown…',
   idBase = 'edit',
-  attach,
-  streamKey,
+  attach: attachGiven,
+  streamKey: streamGiven,
+  writer,
+  withTitle = true,
+  optional = false,
+  bodyLabel = 'Post',
+  className,
 }: {
   initialTitle?: string;
   initialBody?: string;
@@ -76,7 +82,17 @@ export function PostEditor({
   attach?: (files: File[]) => Promise<string[]>;
   /** the stream the post's pictures are files of: with it, pictures at the body's end show as thumbnails */
   streamKey?: string;
+  /** written as this stream of yours (a reply, a re-share): says so beside the buttons, and pictures are its files */
+  writer?: { publicKey: string; name: string };
+  /** show the title field (a re-share's comment has none) */
+  withTitle?: boolean;
+  /** may be submitted empty (a re-share without a comment) */
+  optional?: boolean;
+  bodyLabel?: string;
+  className?: string;
 }) {
+  const attach = attachGiven ?? (writer ? attachTo(writer.publicKey) : undefined);
+  const streamKey = streamGiven ?? writer?.publicKey;
   const [initial] = useState(() => (streamKey ? splitAttachments(initialBody) : { text: initialBody, pictures: [] }));
   const [title, setTitle] = useState(initialTitle);
   const [body, setBody] = useState(initial.text);
@@ -119,7 +135,7 @@ export function PostEditor({
     if (autoFocus) bodyRef.current?.focus();
   }, [autoFocus]);
 
-  const empty = !title.trim() && !body.trim() && attachments.length === 0 && kept.length === 0;
+  const empty = !optional && !title.trim() && !body.trim() && attachments.length === 0 && kept.length === 0;
   const submit = async () => {
     if (busy || empty) return;
     setBusy(true);
@@ -152,7 +168,7 @@ export function PostEditor({
 
   return (
     <form
-      className="editor"
+      className={className ? `editor ${className}` : 'editor'}
       onSubmit={(e) => {
         e.preventDefault();
         void submit();
@@ -167,19 +183,23 @@ export function PostEditor({
         }
       }}
     >
-      <label className="visually-hidden" htmlFor={`${idBase}-title`}>
-        Title (optional)
-      </label>
-      <input
-        id={`${idBase}-title`}
-        className="editor-title"
-        placeholder="Title (optional)"
-        value={title}
-        onChange={(e) => setTitle(e.target.value)}
-        maxLength={500}
-      />
+      {withTitle ? (
+        <>
+          <label className="visually-hidden" htmlFor={`${idBase}-title`}>
+            Title (optional)
+          </label>
+          <input
+            id={`${idBase}-title`}
+            className="editor-title"
+            placeholder="Title (optional)"
+            value={title}
+            onChange={(e) => setTitle(e.target.value)}
+            maxLength={500}
+          />
+        </>
+      ) : null}
       <label className="visually-hidden" htmlFor={`${idBase}-body`}>
-        Post
+        {bodyLabel}
       </label>
       <textarea
         id={`${idBase}-body`}
@@ -288,6 +308,11 @@ export function PostEditor({
           </>
         ) : null}
         {leading}
+        {writer ? (
+          <span className="post-reply-as" title={writer.name}>
+            as <bdi>{writer.name}</bdi>
+          </span>
+        ) : null}
         <span className="editor-hint">Markdown · Ctrl+Enter</span>
         {onCancel ? (
           <button type="button" className="button button-quiet" onClick={onCancel}>

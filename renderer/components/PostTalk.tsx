@@ -6,7 +6,6 @@ import { useEffect, useRef, useState } from 'react';
 import { REACTIONS } from '../../app/core/shapes';
 import type { ReactionCount, TimelineItem } from '../api/transport';
 import { messageOf } from '../stores/errors';
-import { attachTo } from '../stores/files';
 import { selectPoster, useStreams } from '../stores/streams';
 import { useTalk } from '../stores/talk';
 import { hashOf, useUi } from '../stores/ui';
@@ -199,13 +198,7 @@ export function PostActions({ item, inThread = false }: { item: TimelineItem; in
             idBase={`${base}-reply`}
             submitLabel="Reply"
             bodyPlaceholder={`Reply to ${item.streamName || 'this post'}…`}
-            attach={attachTo(me.publicKey)}
-            streamKey={me.publicKey}
-            leading={
-              <span className="post-reply-as" title={me.name}>
-                as <bdi>{me.name}</bdi>
-              </span>
-            }
+            writer={me}
             onCancel={() => setReplying(false)}
             onSubmit={async (title, body) => {
               await useTalk.getState().reply(me.publicKey, item, title, body);

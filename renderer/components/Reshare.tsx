@@ -13,9 +13,10 @@ import { useTalk } from '../stores/talk';
 import { hashOf, useUi } from '../stores/ui';
 import { Avatar } from './Avatar';
 import { Icon } from './Icon';
+import { PostEditor } from './PostEditor';
 import { RelativeTime } from './RelativeTime';
 
-/** Re-share `item` as `me`, with an optional comment. */
+/** Re-share `item` as `me`, with an optional comment: the post composer (mentions, pictures), without a title. */
 export function ReshareForm({
   item,
   me,
@@ -28,70 +29,25 @@ export function ReshareForm({
   onClose: () => void;
 }) {
   const toast = useUi((s) => s.toast);
-  const [comment, setComment] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const submit = async () => {
-    setBusy(true);
-    setError(null);
-    try {
-      await useTalk.getState().reshare(me.publicKey, item, comment.trim());
-      toast('Re-shared');
-      onClose();
-    } catch (e) {
-      setError(`It was not re-shared: ${messageOf(e)}`);
-    } finally {
-      setBusy(false);
-    }
-  };
   return (
-    <form
-      className="editor reshare-form"
-      id={`${idBase}-reshare`}
-      onSubmit={(e) => {
-        e.preventDefault();
-        void submit();
-      }}
-      onKeyDown={(e) => {
-        if (e.key === 'Escape') {
-          e.preventDefault();
+    <div id={`${idBase}-reshare`}>
+      <PostEditor
+        idBase={`${idBase}-reshare-comment`}
+        className="reshare-form"
+        withTitle={false}
+        optional
+        bodyLabel="Comment (optional)"
+        bodyPlaceholder="Add a comment (optional)…"
+        submitLabel="Re-share"
+        writer={me}
+        onCancel={onClose}
+        onSubmit={async (_title, body) => {
+          await useTalk.getState().reshare(me.publicKey, item, body.trim());
+          toast('Re-shared');
           onClose();
-        } else if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) {
-          e.preventDefault();
-          void submit();
-        }
-      }}
-    >
-      <label className="visually-hidden" htmlFor={`${idBase}-reshare-comment`}>
-        Comment (optional)
-      </label>
-      <textarea
-        id={`${idBase}-reshare-comment`}
-        className="editor-body"
-        placeholder="Add a comment (optional)…"
-        value={comment}
-        onChange={(e) => setComment(e.target.value)}
-        rows={2}
-        autoFocus
+        }}
       />
-      {error ? (
-        <p className="form-error" role="alert">
-          {error}
-        </p>
-      ) : null}
-      <div className="editor-foot">
-        <span className="post-reply-as" title={me.name}>
-          as <bdi>{me.name}</bdi>
-        </span>
-        <span className="editor-hint" />
-        <button type="button" className="button button-quiet" onClick={onClose}>
-          Cancel
-        </button>
-        <button type="submit" className="button button-primary" disabled={busy}>
-          {busy ? 'Re-sharing…' : 'Re-share'}
-        </button>
-      </div>
-    </form>
+    </div>
   );
 }
 
@@ -178,7 +134,29 @@ export function ReshareEmbed({ item }: { item: TimelineItem }) {
           Read the whole post
         </a>
       ) : null}
+      {post.reshare ? <InnerReshare to={post.reshare} /> : null}
     </div>
+  );
+}
+
+/** What a re-share with a comment itself re-shares: a link to it, never another embed (a quote of a quote of… stays one level). */
+function InnerReshare({ to }: { to: NonNullable<TimelineItem['reshare']> }) {
+  const navigate = useUi((s) => s.navigate);
+  return (
+    <p className="post-replying reshare-inner">
+      <Icon name="repost" size={14} />
+      <span>Re-sharing </span>
+      <a
+        href={hashOf({ name: 'post', publicKey: to.streamKey, key: to.key })}
+        onClick={(e) => {
+          e.preventDefault();
+          navigate({ name: 'post', publicKey: to.streamKey, key: to.key });
+        }}
+        title={to.streamName}
+      >
+        a post of <bdi>{to.streamName}</bdi>
+      </a>
+    </p>
   );
 }
 
