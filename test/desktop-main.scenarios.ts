@@ -143,15 +143,22 @@ test('main starts as in Electron: app:// privileged before ready, one secure win
   assert.equal(w.isVisible(), true, 'shown once ready-to-show');
   assert.equal(nativeTheme.themeSource, 'system');
 
-  // The session: no permission but clipboard writes from the app's page; no downloads.
+  // The session: no permission but clipboard writes and the camera (video alone, to scan a QR code)
+  // from the app's page in our own window; no downloads.
   const s = session.defaultSession;
-  const asked = (permission: string, url: string): Promise<boolean> =>
-    new Promise((res) => s.requestHandler!(w.webContents as never, permission as never, res, { requestingUrl: url } as never));
+  const asked = (permission: string, url: string, details: object = {}, wc: unknown = w.webContents): Promise<boolean> =>
+    new Promise((res) => s.requestHandler!(wc as never, permission as never, res, { requestingUrl: url, ...details } as never));
   assert.equal(await asked('clipboard-sanitized-write', APP_URL), true);
   assert.equal(await asked('clipboard-sanitized-write', 'https://example.com/'), false);
-  assert.equal(await asked('media', APP_URL), false);
-  assert.equal(s.checkHandler!(null, 'clipboard-sanitized-write', 'app://drayer', {} as never), true);
-  assert.equal(s.checkHandler!(null, 'geolocation', 'app://drayer', {} as never), false);
+  assert.equal(await asked('media', APP_URL), false, 'media naming nothing');
+  assert.equal(await asked('media', APP_URL, { mediaTypes: ['video'] }), true, 'the camera for the QR scanner');
+  assert.equal(await asked('media', APP_URL, { mediaTypes: ['video', 'audio'] }), false, 'never the microphone');
+  assert.equal(await asked('media', 'https://example.com/', { mediaTypes: ['video'] }), false);
+  assert.equal(await asked('clipboard-sanitized-write', APP_URL, {}, {}), false, 'another web contents than our window');
+  assert.equal(s.checkHandler!(w.webContents as never, 'clipboard-sanitized-write', 'app://drayer', {} as never), true);
+  assert.equal(s.checkHandler!(w.webContents as never, 'media', 'app://drayer', { mediaType: 'video' } as never), true);
+  assert.equal(s.checkHandler!(w.webContents as never, 'geolocation', 'app://drayer', {} as never), false);
+  assert.equal(s.checkHandler!(null, 'clipboard-sanitized-write', 'app://drayer', {} as never), false, 'no web contents: nothing');
   const dl = new StandinEvent();
   s.emit('will-download', dl, {}, w.webContents);
   assert.equal(dl.defaultPrevented, true);
