@@ -4,7 +4,7 @@
 // written straight into a stream file, each naming the root as a reply does.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Browser } from 'playwright-core';
+import type { Browser, CDPSession } from 'playwright-core';
 import { DrayerNode } from '../app/node/node.js';
 import { WebUi } from '../app/node/webui.js';
 import { encodePost } from '../app/store/posts.js';
@@ -19,6 +19,7 @@ export interface ThreadFigures extends ScrollFigures {
   replies: number;
   openMs: number;
   openRunsMs: number[];
+  scrollWork: Awaited<ReturnType<typeof rendererWork>>;
 }
 
 export const quantile = (xs: number[], q: number): number => {
@@ -57,6 +58,20 @@ function buildThread(dir: string, n: number): { publicKey: string; key: string }
   return { publicKey: pk, key: 'root' };
 }
 
+/** Layouts, style recalculations and script time (ms) the renderer has spent so far (CDP Performance). */
+async function rendererWork(cdp: CDPSession) {
+  const { metrics } = await cdp.send('Performance.getMetrics');
+  const m = (name: string) => metrics.find((x) => x.name === name)?.value ?? 0;
+  return {
+    layouts: m('LayoutCount'),
+    layoutMs: m('LayoutDuration') * 1000,
+    styleRecalcs: m('RecalcStyleCount'),
+    styleMs: m('RecalcStyleDuration') * 1000,
+    scriptMs: m('ScriptDuration') * 1000,
+    taskMs: m('TaskDuration') * 1000,
+  };
+}
+
 export async function measureThread(browser: Browser, replies: number, scroll: string): Promise<ThreadFigures> {
   const dir = tempDir('drayer-bench-thread-');
   const data = path.join(dir, 'data');
@@ -92,8 +107,14 @@ export async function measureThread(browser: Browser, replies: number, scroll: s
     await page.locator('.thread-replies article').first().waitFor({ timeout: 30_000 });
     await page.mouse.move(640, 400);
     await page.waitForTimeout(300);
+    // the renderer's own counters over the scroll: less bent by the machine's load than frame times
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('Performance.enable');
+    const before = await rendererWork(cdp);
     const sc = (await page.evaluate(scroll)) as { deltas: number[]; moved: number; cards: number };
-    return { replies, openMs: round1(quantile(opens, 0.5)), openRunsMs: opens.map(round1), ...scrollFigures(sc) };
+    const after = await rendererWork(cdp);
+    const work = Object.fromEntries(Object.entries(after).map(([k, v]) => [k, round1(v - before[k as keyof typeof before])])) as typeof after;
+    return { replies, openMs: round1(quantile(opens, 0.5)), openRunsMs: opens.map(round1), ...scrollFigures(sc), scrollWork: work };
   } finally {
     await context.close();
     await ui.close();
