@@ -15,6 +15,7 @@ const BENCHES: Record<string, () => Promise<{ run(): Promise<Record<string, unkn
   library: () => import('./library.js'),
   lan: () => import('./lan.js'),
   dht: () => import('./dht.js'),
+  peertable: () => import('./peertable.js'),
 };
 
 export async function main(argv: string[]): Promise<number> {

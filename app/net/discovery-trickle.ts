@@ -23,7 +23,12 @@ export function holdingsDigest(streams: AnnouncedStream[]): Uint8Array {
 
 /** The same digest, of streams given by their hex keys (distinct). */
 export function digestOfKeys(hexKeys: string[]): Uint8Array {
-  return blake2b256(Buffer.from([...hexKeys].sort().join(''), 'hex')).subarray(0, DIGEST_BYTES);
+  return digestOfSortedKeys([...hexKeys].sort());
+}
+
+/** The same, of keys already sorted (PeerTable keeps each peer's held keys so). */
+export function digestOfSortedKeys(sortedHexKeys: readonly string[]): Uint8Array {
+  return blake2b256(Buffer.from(sortedHexKeys.join(''), 'hex')).subarray(0, DIGEST_BYTES);
 }
 
 export class LanTips {
