@@ -46,7 +46,8 @@ function busyAnswer(e: unknown): boolean {
 
 /**
  * One pull of a stream from one source, as a report; a failure backs the source off. `moveOn`: a busy
- * answer ends it at once (`busy`, no backoff: the source is there, only busy), as another source is next.
+ * answer ends it at once (`busy`, no backoff: the source is there, only busy), as another source is next;
+ * `busyWaitMs`: how long a busy source is waited for otherwise (a scheduled pull: 5 minutes).
  */
 export async function pullFrom(
   n: NodeState,
@@ -56,6 +57,7 @@ export async function pullFrom(
   force: boolean,
   signal: AbortSignal,
   moveOn = false,
+  busyWaitMs?: number,
 ): Promise<SyncReport & { busy?: boolean }> {
   const pk = formatKey(s.publicKey);
   const via = sourceKind(n, s, url);
@@ -81,7 +83,7 @@ export async function pullFrom(
         () => n.streams.peek(pk) === s,
       ),
       lanOnly: syncModeOf(n) === 'lan',
-      ...(moveOn ? { busyWaitMs: 0 } : {}),
+      ...(moveOn ? { busyWaitMs: 0 } : busyWaitMs !== undefined ? { busyWaitMs } : {}),
       ...(n.opts.connectFrom ? { localAddress: n.opts.connectFrom } : {}),
       // Scheduled pulls get a time budget so one slow or hostile source cannot hold up the
       // others for long; the cursor keeps the work done, the next round resumes.

@@ -276,7 +276,9 @@ async function runSyncNow(n: NodeState, pk: string, only: string | undefined, fo
       const st = n.sync.peerState.get(t.url) ?? { failures: 0, nextTry: 0 };
       if (!force && st.nextTry > Date.now()) continue;
       const moveOn = g.until === 'tip' && !t.patient && i < queue.length - 1;
-      const r = await pullFrom(n, s, t.url, configured.has(t.url), force, signal, moveOn);
+      // A follow waits for a busy holder at most its own budget, not a scheduled pull's 5 minutes:
+      // someone is looking at it; the rounds after it retry.
+      const r = await pullFrom(n, s, t.url, configured.has(t.url), force, signal, moveOn, g.until === 'tip' ? FOLLOW_BUDGET_MS : undefined);
       if (r.busy) {
         queue.push({ ...t, patient: true });
         continue;
