@@ -47,3 +47,41 @@ test("replies to the owner's and to the device's posts, and a mention, are the d
     await Promise.all([a, b, c].map((n) => n.stop()));
   }
 });
+
+test("each computer edits and deletes its own chain's posts; the other's are refused, saying where", async () => {
+  const root = tmpDir('drayer-devices-own-');
+  const [a, b] = await Promise.all(['a', 'b'].map((d) => startNode(path.join(root, d))));
+  try {
+    const s = await paired(a, b, 'Sam', false);
+    const fromA = await a.call('post', { publicKey: s, title: 'desk', body: 'by the owner' });
+    const fromB = await b.call('post', { publicKey: s, title: 'laptop', body: 'by the device' });
+    await a.call('syncNow', { publicKey: s });
+    await b.call('syncNow', { publicKey: s });
+    const within = (sum: { ownIds?: { first: number; last: number } }, id: number) => !!sum.ownIds && id >= sum.ownIds.first && id <= sum.ownIds.last;
+    const summaryOf = async (n: typeof a) => (await n.call('listStreams', undefined)).find((x) => x.publicKey === s)!;
+    const [sa, sb] = [await summaryOf(a), await summaryOf(b)];
+    assert.deepEqual([within(sa, fromA.id), within(sa, fromB.id), within(sb, fromA.id), within(sb, fromB.id)], [true, false, false, true]);
+
+    await assert.rejects(
+      b.call('editPost', { publicKey: s, key: fromA.key, title: 'x', body: 'y' }),
+      /written on another computer of this stream.*edit or delete it there/,
+    );
+    await assert.rejects(b.call('deletePost', { publicKey: s, key: fromA.key }), /written on another computer/);
+    await assert.rejects(a.call('editPost', { publicKey: s, key: fromB.key, title: 'x', body: 'y' }), /written on one of this stream’s devices/);
+    await assert.rejects(a.call('deletePost', { publicKey: s, key: fromB.key }), /only that computer can edit or delete it/);
+    assert.equal((await b.call('editPost', { publicKey: s, key: fromB.key, title: 'laptop', body: 'edited' })).body, 'edited');
+    assert.equal(await a.call('deletePost', { publicKey: s, key: fromA.key }), true);
+    await a.call('syncNow', { publicKey: s });
+    await b.call('syncNow', { publicKey: s });
+    for (const n of [a, b]) {
+      const posts = await n.call('listPosts', { publicKey: s });
+      assert.deepEqual(
+        posts.map((p) => [p.key, p.body]),
+        [[fromB.key, 'edited']],
+        'one post each time: no second copy made by a refused edit',
+      );
+    }
+  } finally {
+    await Promise.all([a, b].map((n) => n.stop()));
+  }
+});
