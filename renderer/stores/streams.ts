@@ -36,7 +36,7 @@ export function scopeRequest(scope: FollowScope): Pick<FollowRequest, 'latest' |
   return scope.kind === 'latest' ? { latest: scope.n } : scope.kind === 'meta' ? { metaOnly: true } : {};
 }
 
-interface StreamsState {
+export interface StreamsState {
   byKey: Record<string, StreamSummary>;
   /** in the node's order (by name) */
   keys: string[];
