@@ -36,7 +36,7 @@ import { APP_SCHEME, APP_URL, CHANNELS, IpcRouter, type SenderFrame } from './ip
 import { linkFromArgv, parseDrayerLink, streamOfPage, streamRoute, type DrayerLink } from './links.js';
 import { appMenu, routeOf, syncModeAfter, trayMenu, trayStateOf, type Command, type MenuSpec, type ThemeChoice } from './menu.js';
 import { allowPermission, decideNavigation, decideWindowOpen, type NavigationDecision } from './navigation.js';
-import { NotificationPolicy } from './notify.js';
+import { NotificationPolicy, writtenHere } from './notify.js';
 import { answerAppRequest } from './protocol.js';
 import { Shutdown } from './shutdown.js';
 import { parseWindowState, restoreWindowState, windowOptions, type WindowState } from './window.js';
@@ -464,7 +464,7 @@ function watchForNotices(n: DrayerNode): void {
   };
   // What is there at start is not news.
   void streams().then(async (list) => {
-    for (const s of list) if (!s.owned) policy.baseline(s.publicKey, await posts(s.publicKey));
+    for (const s of list) if (!writtenHere(s)) policy.baseline(s.publicKey, await posts(s.publicKey));
   });
   n.subscribe((e) => {
     if (e.event === 'recordsChanged' && !e.data.local && e.data.stored > 0) arrived.add(e.data.publicKey);
@@ -478,7 +478,7 @@ function watchForNotices(n: DrayerNode): void {
       const notice = policy.decide(pk, await posts(pk), {
         enabled: settings.ok && (settings.value as { notifications?: unknown }).notifications === true,
         focused: !!win && win.isVisible() && win.isFocused(),
-        owned: s.owned,
+        owned: writtenHere(s),
         streamName: s.name,
       });
       if (!notice || !Notification.isSupported()) return;

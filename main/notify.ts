@@ -3,7 +3,7 @@
 // what was there before (a first clone or the app's start sets a baseline), and rate-limited: at
 // most one notice per stream a minute (later posts fold into "N new posts"), a few a minute in all.
 // Plain module with an injected clock (tested under Node); index.ts shows the notices.
-import type { PostView } from '../app/node/api.js';
+import type { PostView, StreamSummary } from '../app/node/api.js';
 
 export interface Notice {
   publicKey: string;
@@ -19,7 +19,7 @@ export interface NotifyContext {
   enabled: boolean;
   /** the window is in front: the UI shows new posts itself */
   focused: boolean;
-  /** your own stream */
+  /** your own stream, or one written here as a device (writtenHere) */
   owned: boolean;
   streamName: string;
 }
@@ -34,6 +34,11 @@ export interface NotifyLimits {
 
 export const DEFAULT_LIMITS: NotifyLimits = { perStreamMs: 60_000, burst: 3, refillMs: 20_000 };
 const BODY_MAX = 140;
+
+/** A stream written on this computer: owned, or as an added (or waiting) device; its posts are never news here. */
+export function writtenHere(s: Pick<StreamSummary, 'owned' | 'device'>): boolean {
+  return s.owned || s.device === 'listed' || s.device === 'waiting';
+}
 
 /** A line of a post for a notice: its title, else the start of its body without markdown marks. */
 export function excerpt(p: Pick<PostView, 'title' | 'body'>): string {

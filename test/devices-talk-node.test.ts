@@ -5,23 +5,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
-import { DrayerNode } from '../app/node/node.js';
+import { paired, startNode as start, urlOf } from './devices-helpers.js';
 import { tmpDir } from './helpers.js';
-
-const start = (dataDir: string) => DrayerNode.start({ dataDir, host: '127.0.0.1', port: 0, discovery: false, autoSync: false });
-const urlOf = async (x: DrayerNode) => {
-  const lan = (await x.call('status', undefined)).lan!;
-  return `http://${lan.host}:${lan.port}`;
-};
-
-async function paired(a: DrayerNode, b: DrayerNode, name: string, priv: boolean): Promise<string> {
-  const pk = (await a.call('createStream', { name, private: priv })).publicKey;
-  const key = priv ? (await a.call('streamDetails', { publicKey: pk })).readLink! : pk;
-  const joined = await b.call('joinAsDevice', { key, url: await urlOf(a), name: 'laptop' });
-  await a.call('addDevice', { publicKey: pk, device: joined.code });
-  await b.call('syncNow', { publicKey: pk });
-  return pk;
-}
 
 test('a device replies to, reacts on and re-shares a post of a third stream, for a public and a private stream', async () => {
   const root = tmpDir('drayer-devices-talk-');

@@ -42,6 +42,8 @@ export interface StreamSummary {
   private?: 'reader' | 'sealed';
   /** this copy is a device of someone's stream (DESIGN §9, joinAsDevice): waiting to be added, added (it posts), or removed */
   device?: 'waiting' | 'listed' | 'removed';
+  /** the record ids this copy writes, when the stream has several chains (DESIGN §9): its posts outside them were written on another computer, which alone edits or deletes them */
+  ownIds?: { first: number; last: number };
 }
 
 /** One device a stream lists (DESIGN §9); times in µs. */

@@ -46,6 +46,8 @@ type ReshareStep = { row?: TimelineRow; next?: { to_pk: string; to_key: string }
 export const RESHARE_HOPS = 8;
 export type NoteRow = TimelineRow & { why: 'reply' | 'mention' | 'reshare' };
 const MENTION = new TextEncoder().encode('drayer:');
+/** A stream (`o`) that is yours here: owned, or in the notes query's @mine (written here as a device). */
+const YOURS = `(o.owned = 1 OR o.pk IN (SELECT value FROM json_each(@mine)))`;
 
 export interface ReactionRow {
   to_pk: string;
@@ -101,14 +103,15 @@ export class TalkIndex {
         `SELECT stream_pk, id, kind, to_pk, to_key FROM talk_links
          WHERE (stream_pk, id) IN (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?))`,
       ),
-      // what others wrote about your streams: replies to your posts, mentions, re-shares (a post that is several counts once)
+      // what others wrote about your streams: replies to your posts, mentions, re-shares (a post that is several counts once);
+      // yours: owned, or written here as a device (@mine, a JSON list of keys: one identity, DESIGN §9)
       notes: db.prepare(
         `SELECT t.stream_pk, coalesce(s.name, '') AS stream_name, t.key, t.id, t.ts, t.mod, t.title, t.body, max(w.why) AS why
-         FROM (SELECT r.stream_pk, r.id, 'reply' AS why FROM replies r JOIN streams o ON o.pk = r.to_pk AND o.owned = 1
-               UNION ALL SELECT l.stream_pk, l.id, l.kind FROM talk_links l JOIN streams o ON o.pk = l.to_pk AND o.owned = 1) w
+         FROM (SELECT r.stream_pk, r.id, 'reply' AS why FROM replies r JOIN streams o ON o.pk = r.to_pk AND ${YOURS}
+               UNION ALL SELECT l.stream_pk, l.id, l.kind FROM talk_links l JOIN streams o ON o.pk = l.to_pk AND ${YOURS}) w
          JOIN timeline t ON t.stream_pk = w.stream_pk AND t.id = w.id LEFT JOIN streams s ON s.pk = t.stream_pk
-         WHERE coalesce(s.owned, 0) = 0 AND t.ts < ?
-         GROUP BY t.stream_pk, t.id ORDER BY t.ts DESC, t.stream_pk, t.id LIMIT ?`,
+         WHERE coalesce(s.owned, 0) = 0 AND t.stream_pk NOT IN (SELECT value FROM json_each(@mine)) AND t.ts < @before
+         GROUP BY t.stream_pk, t.id ORDER BY t.ts DESC, t.stream_pk, t.id LIMIT @limit`,
       ),
       reactions: db.prepare(
         `SELECT x.to_pk, x.to_key, x.emoji, x.stream_pk, s.name FROM reactions x LEFT JOIN streams s ON s.pk = x.stream_pk
@@ -166,9 +169,9 @@ export class TalkIndex {
     for (const to of mentionedKeys(body)) this.st.talkPut.run(pk, r.id, 'mention', to, '');
   }
 
-  /** Replies to, mentions of and re-shares of what the owned streams wrote, by the others, newest first. */
-  notes(limit: number, before: number): NoteRow[] {
-    return this.st.notes.all(before, limit) as NoteRow[];
+  /** Replies to, mentions of and re-shares of what the owned streams (and `devices`, streams written here as a device) wrote, by the others, newest first. */
+  notes(limit: number, before: number, devices: readonly string[] = []): NoteRow[] {
+    return this.st.notes.all({ mine: JSON.stringify(devices), before, limit }) as NoteRow[];
   }
 
   /** The mentions and re-shares of these posts, and what each re-share shows (resolveReshare), by the post it names. */

@@ -37,6 +37,7 @@ import { addPaths, deleteFiles, folderDiff, normalizeFilePath } from '../store/f
 import { deleteSealedFiles, filesOf } from './stream-files.js';
 import { decodeBase64, uploadMime, uploadTime, UPLOAD_CHUNK_BYTES } from './uploads.js';
 import { afterChange, afterWrite, storeFile } from './changes.js';
+import { requireOwnChain } from './device-state.js';
 import { emit } from './events.js';
 import { createStream, follow, restore, unfollow } from './follow.js';
 import { openStreamFile } from './holdings.js';
@@ -142,8 +143,11 @@ export function apiMethods(n: NodeState): Handlers {
     editPost: ({ publicKey, key, title, body }) => {
       const s = streamOf(n, publicKey);
       requireReadKey(s);
+      const rs = readerOf(s) ?? s;
+      const old = findPost(rs, key);
+      if (old) requireOwnChain(s, old.id);
       const before = s.lastSeq();
-      const p = editPost(readerOf(s) ?? s, key, { title, body });
+      const p = editPost(rs, key, { title, body });
       afterChange(n, s, { stored: s.changesSince(before).records, removed: [] }, true);
       return around(n, [{ ...p, streamKey: formatKey(s.publicKey) }]).map(({ streamKey: _pk, ...q }) => q)[0]!;
     },
@@ -151,6 +155,7 @@ export function apiMethods(n: NodeState): Handlers {
       const s = streamOf(n, publicKey);
       const rs = readerOf(s) ?? s;
       const old = findPost(rs, key);
+      if (old) requireOwnChain(s, old.id);
       const before = s.lastSeq();
       const ok = old ? rs.delete(old.type, key) : false;
       if (ok) afterChange(n, s, { stored: s.changesSince(before).records, removed: old ? [old.id] : [] }, true);

@@ -1,6 +1,7 @@
 // Mentions and re-shares from the node (issue 21): writing a re-share, what a post card shows of
 // them (the post shared, as held here; the streams mentioned), and "Mentions & replies": what
 // other streams wrote about yours. The records are app/store/talk.ts's, indexed by library-talk.ts.
+import { devicesHere } from './device-state.js';
 import { heldOnly } from './hold.js';
 import type { PostView, TalkNote, TimelineItem } from './api.js';
 import { DrayerError } from '../core/errors.js';
@@ -99,7 +100,7 @@ export function withTalkLinks<T extends { streamKey: string; id: number }>(n: No
  * which leave held streams out), as the issue asks notifications from streams you follow.
  */
 export function talkNotes(n: NodeState, limit = 50, before = Number.MAX_SAFE_INTEGER): TalkNote[] {
-  const rows = n.library.talk.notes(limit, before);
+  const rows = n.library.talk.notes(limit, before, devicesHere(n));
   const only = heldOnly(n);
   return named(rows.map(toTimeline), n).map((t, i) => ({ ...t, why: rows[i]!.why, ...(only.has(t.streamKey) ? { unfollowed: true as const } : {}) }));
 }

@@ -12,7 +12,7 @@ import type { PartialFilter } from '../store/chains.js';
 import type { Stream, StreamInfo } from '../store/store.js';
 import { isCompatible } from '../store/posts.js';
 import { lastSyncOf } from './sync-report.js';
-import { deviceState } from './device-state.js';
+import { deviceState, ownIds } from './device-state.js';
 import { entryOf, servedStream, settingsOf, streamOf, type NodeState } from './state.js';
 
 interface FilePart {
@@ -77,6 +77,7 @@ export function summary(n: NodeState, pk: string, e = entryOf(n, pk), settings?:
   const info: StreamInfo = look?.private === 'reader' ? { ...stored, name: look.name, about: look.about, avatar: look.avatar } : stored;
   const serveFollowed = (settings ?? settingsOf(n)).serveFollowed;
   const device = deviceState(s);
+  const ids = ownIds(s);
   return {
     publicKey: pk,
     // a stream without a name record (the original Drayer's) shows by words of its key
@@ -98,6 +99,7 @@ export function summary(n: NodeState, pk: string, e = entryOf(n, pk), settings?:
     ...(avatarPath(info.avatar) ? { avatar: avatarPath(info.avatar) } : {}),
     ...(look ? { private: look.private } : {}),
     ...(device ? { device } : {}),
+    ...(ids ? { ownIds: ids } : {}),
   };
 }
 

@@ -4,7 +4,7 @@
 // or, when the stream is not held here, the Follow dialog with its key.
 import { useMemo, useRef, useState, type KeyboardEvent, type ReactNode, type RefObject } from 'react';
 import { mentionKey, mentionMarkdown } from '../../app/core/mentions';
-import { useStreams } from '../stores/streams';
+import { isMineHere, useStreams } from '../stores/streams';
 import { hashOf, useUi } from '../stores/ui';
 import { Avatar } from './Avatar';
 
@@ -34,7 +34,7 @@ export function MentionLink({ href, children }: { href: string; children: ReactN
 interface Candidate {
   publicKey: string;
   name: string;
-  why: 'Yours' | 'Following' | 'Nearby';
+  why: 'Yours' | 'Following' | 'Kept here' | 'Nearby';
 }
 
 /** Options shown at most. */
@@ -70,7 +70,7 @@ export function useMentionPicker(ref: RefObject<HTMLTextAreaElement | null>, set
     const out: Candidate[] = [];
     for (const s of keys.map((k) => byKey[k]!).filter(Boolean))
       if (!s.private && !seen.has(s.publicKey) && seen.add(s.publicKey))
-        out.push({ publicKey: s.publicKey, name: s.name, why: s.owned ? 'Yours' : 'Following' });
+        out.push({ publicKey: s.publicKey, name: s.name, why: isMineHere(s) ? 'Yours' : s.hold ? 'Kept here' : 'Following' });
     for (const n of nearby) if (!seen.has(n.publicKey) && seen.add(n.publicKey)) out.push({ publicKey: n.publicKey, name: n.name, why: 'Nearby' });
     return out;
   }, [byKey, keys, nearby]);

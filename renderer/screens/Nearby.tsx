@@ -153,7 +153,10 @@ export function NearbyRow({ n, compact = false }: { n: NearbyStream; compact?: b
         <Avatar publicKey={n.publicKey} name={name} size={compact ? 32 : 44} />
         <div className="nearby-main">
           <div className="nearby-name">
-            {name} <Lock access={access} size={13} />
+            <bdi className="nearby-name-text" title={name}>
+              {name}
+            </bdi>
+            <Lock access={access} size={13} />
           </div>
           <div className="nearby-sub">
             <Icon name="laptop" size={compact ? 12 : 14} />

@@ -10,7 +10,7 @@ import { Icon } from '../components/Icon';
 import { PostCard } from '../components/PostCard';
 import { EmptyState, ErrorBanner, SkeletonCards } from '../components/States';
 import { messageOf } from '../stores/errors';
-import { useStreams } from '../stores/streams';
+import { ownPost, useStreams } from '../stores/streams';
 import { useTimeline } from '../stores/timeline';
 import { useUnread } from '../stores/unread';
 import { useUi } from '../stores/ui';
@@ -100,7 +100,7 @@ export function PostView({ publicKey, postKey }: { publicKey: string; postKey: s
     const focused = (
       <PostCard
         item={item}
-        own={!!summary?.owned}
+        own={ownPost(summary, item.id)}
         standalone
         inThread={!thread?.root || thread.root.key === postKey}
         onOpenStream={(pk) => navigate({ name: 'stream', publicKey: pk })}

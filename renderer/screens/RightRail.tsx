@@ -2,7 +2,7 @@
 // streams nearby and what is syncing now.
 import { useEffect } from 'react';
 import { useShallow } from 'zustand/react/shallow';
-import { displayName, selectMine, useStreams } from '../stores/streams';
+import { displayName, isMineHere, selectMine, useStreams, type StreamsState } from '../stores/streams';
 import { CopyButton } from '../components/CopyButton';
 import { Icon } from '../components/Icon';
 import { QrCode } from '../components/QrCode';
@@ -14,7 +14,8 @@ import { useUi } from '../stores/ui';
 export function RightRail() {
   // streams to discover: the ones followed already are in the sidebar (a follow under way stays until it is done)
   const nearby = useStreams(useShallow((s) => s.nearby.filter((n) => !n.following || s.pending[n.publicKey])));
-  const nearbyAll = useStreams((s) => s.nearby.length);
+  // what the nearby streams all here already are: followed, kept without following (hold), yours
+  const here = useStreams(useShallow((s) => hereAlready(s.nearby, s.byKey)));
   const route = useUi((s) => s.route);
   const followDialog = useUi((s) => s.dialog?.kind === 'follow');
   const pendingKeys = useStreams((s) => s.pending);
@@ -45,9 +46,7 @@ export function RightRail() {
             ) : null}
           </h2>
           {nearby.length === 0 ? (
-            <p className="rail-empty">
-              {nearbyAll > 0 ? `You follow every stream nearby (${nearbyAll}).` : 'Streams on this network appear here by themselves.'}
-            </p>
+            <p className="rail-empty">{here ?? 'Streams on this network appear here by themselves.'}</p>
           ) : (
             <ul className="rail-list">
               {nearby.slice(0, 5).map((n) => (
@@ -88,6 +87,23 @@ export function RightRail() {
       ) : null}
     </aside>
   );
+}
+
+/** When every stream nearby is held here: how, counted (a kept copy is not followed, yours are neither); null when none is nearby. */
+export function hereAlready(nearby: StreamsState['nearby'], byKey: StreamsState['byKey']): string | null {
+  if (nearby.length === 0) return null;
+  let followed = 0;
+  let kept = 0;
+  let yours = 0;
+  for (const n of nearby) {
+    const s = byKey[n.publicKey];
+    if (n.owned || (s && isMineHere(s))) yours++;
+    else if (s?.hold) kept++;
+    else followed++;
+  }
+  if (followed === nearby.length) return `You follow every stream nearby (${followed}).`;
+  const parts = [followed ? `${followed} followed` : '', kept ? `${kept} kept without following` : '', yours ? `${yours} yours` : ''].filter(Boolean);
+  return `Every stream nearby is here already: ${parts.join(', ')}.`;
 }
 
 /** The rail's first card: the stream in view, as a phone or another computer would take it. */

@@ -10,7 +10,7 @@ import { PostCard } from '../components/PostCard';
 import { EmptyState, ErrorBanner, SkeletonCards } from '../components/States';
 import { ProfileSkeleton } from '../components/Skeleton';
 import { codeOf, messageOf } from '../stores/errors';
-import { isMineHere, useStreams } from '../stores/streams';
+import { isMineHere, ownPost, useStreams } from '../stores/streams';
 import { StreamToolsCard, SyncStatus } from './StreamTools';
 import { useTimeline } from '../stores/timeline';
 import { useUi, type StreamTab } from '../stores/ui';
@@ -201,7 +201,7 @@ export function StreamPage({ publicKey, tab: routeTab }: { publicKey: string; ta
                     <PostCard
                       key={p.key}
                       item={item}
-                      own={s.owned}
+                      own={ownPost(s, p.id)}
                       onOpenStream={() => window.scrollTo({ top: 0, behavior: 'smooth' })}
                       onDelete={(it) => openDialog({ kind: 'deletePost', item: it })}
                       loadFull={async (it) => ({ title: it.title, body: it.body })}

@@ -9,7 +9,7 @@ import { KeepCopy } from '../components/KeepCopy';
 import { PostCard } from '../components/PostCard';
 import { EmptyState, ErrorBanner, SkeletonCards } from '../components/States';
 import { messageOf } from '../stores/errors';
-import { useStreams } from '../stores/streams';
+import { ownPost, useStreams } from '../stores/streams';
 import { useTalk } from '../stores/talk';
 import { useTimeline } from '../stores/timeline';
 import { hashOf, useUi } from '../stores/ui';
@@ -82,7 +82,7 @@ export function TalkNotes() {
               ) : null}
               <PostCard
                 item={n}
-                own={!!byKey[n.streamKey]?.owned}
+                own={ownPost(byKey[n.streamKey], n.id)}
                 onOpenStream={(pk) => navigate({ name: 'stream', publicKey: pk })}
                 onDelete={(x) => openDialog({ kind: 'deletePost', item: x })}
                 loadFull={(x) => useTimeline.getState().fullPost(x)}

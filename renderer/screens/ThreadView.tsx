@@ -8,7 +8,7 @@ import type { Thread, TimelineItem } from '../api/transport';
 import { KeepCopy } from '../components/KeepCopy';
 import { PostCard } from '../components/PostCard';
 import { VirtualFeed } from '../components/VirtualFeed';
-import { useStreams } from '../stores/streams';
+import { ownPost, useStreams } from '../stores/streams';
 import { useTimeline } from '../stores/timeline';
 import { useUi } from '../stores/ui';
 
@@ -66,7 +66,7 @@ export function ThreadView({
   const card = (it: TimelineItem, inThread: boolean) => (
     <PostCard
       item={it}
-      own={!!byKey[it.streamKey]?.owned}
+      own={ownPost(byKey[it.streamKey], it.id)}
       inThread={inThread}
       onOpenStream={(pk) => navigate({ name: 'stream', publicKey: pk })}
       onDelete={(x) => openDialog({ kind: 'deletePost', item: x })}

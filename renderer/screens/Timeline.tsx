@@ -7,7 +7,7 @@ import { VirtualFeed } from '../components/VirtualFeed';
 import { PostCard } from '../components/PostCard';
 import { EmptyState, ErrorBanner, SkeletonCards } from '../components/States';
 import { Icon } from '../components/Icon';
-import { useStreams } from '../stores/streams';
+import { ownPost, useStreams } from '../stores/streams';
 import { useTimeline } from '../stores/timeline';
 import { useUnread } from '../stores/unread';
 import { useUi } from '../stores/ui';
@@ -93,7 +93,7 @@ export function Timeline() {
               <PostCard
                 key={id}
                 item={item}
-                own={!!byKey[item.streamKey]?.owned}
+                own={ownPost(byKey[item.streamKey], item.id)}
                 onOpenStream={(pk) => navigate({ name: 'stream', publicKey: pk })}
                 onDelete={(it) => openDialog({ kind: 'deletePost', item: it })}
                 loadFull={(it) => useTimeline.getState().fullPost(it)}

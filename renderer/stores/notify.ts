@@ -4,7 +4,7 @@
 // the browser allows them. Clicking one opens the stream (a reply to you, a mention of you or a re-share of your post: the post).
 import type { TimelineItem } from '../api/transport';
 import { useSettings } from './settings';
-import { useStreams } from './streams';
+import { isMineHere, useStreams } from './streams';
 import { useTimeline } from './timeline';
 import { useUi } from './ui';
 
@@ -47,9 +47,15 @@ export async function requestNotifications(): Promise<Permission> {
   }
 }
 
+/** Yours here: owned, or written here as a device (one identity on several computers, DESIGN §9). */
+function mineHere(pk: string): boolean {
+  const s = useStreams.getState().byKey[pk];
+  return !!s && isMineHere(s);
+}
+
 /** How a post from elsewhere concerns your streams, as a notification's title says it; null when it does not. */
 export function aboutYou(p: TimelineItem): string | null {
-  const mine = (pk: string | undefined) => !!pk && !!useStreams.getState().byKey[pk]?.owned;
+  const mine = (pk: string | undefined) => !!pk && mineHere(pk);
   if (mine(p.replyTo?.streamKey)) return 'replied to you';
   if (mine(p.reshare?.streamKey)) return 're-shared your post';
   if (p.mentions?.some(mine)) return 'mentioned you';
@@ -66,7 +72,7 @@ export function connectNotifications(): () => void {
     for (const id of st.arrived) seen.add(id);
     if (!fresh.length || !useSettings.getState().node?.notifications || notificationPermission() !== 'granted') return;
     if (document.visibilityState === 'visible' && document.hasFocus()) return;
-    const items = fresh.map((id) => st.posts[id]!).filter((p) => p && !useStreams.getState().byKey[p.streamKey]?.owned);
+    const items = fresh.map((id) => st.posts[id]!).filter((p) => p && !mineHere(p.streamKey));
     if (!items.length) return;
     const first = items[0]!;
     // a reply to one of your posts, a mention of one of your streams or a re-share of your post says so, and opens the post (issue 21)

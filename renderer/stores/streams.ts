@@ -36,7 +36,7 @@ export function scopeRequest(scope: FollowScope): Pick<FollowRequest, 'latest' |
   return scope.kind === 'latest' ? { latest: scope.n } : scope.kind === 'meta' ? { metaOnly: true } : {};
 }
 
-interface StreamsState {
+export interface StreamsState {
   byKey: Record<string, StreamSummary>;
   /** in the node's order (by name) */
   keys: string[];
@@ -166,6 +166,14 @@ export const selectWritable = (s: StreamsState): StreamSummary[] => s.keys.map((
 export const selectFollowed = (s: StreamsState): StreamSummary[] => s.keys.map((k) => s.byKey[k]!).filter((x) => !x.owned);
 /** Written from here: yours, and those this computer joined as a device (waiting to be added, or added): the sidebar's My streams. */
 export const isMineHere = (x: StreamSummary): boolean => x.owned || x.device === 'listed' || x.device === 'waiting';
+/**
+ * A post this computer may edit and delete: in a stream written here, in its own chain (DESIGN §9:
+ * another chain's post is edited or deleted on the computer that wrote it; the node refuses it here).
+ */
+export function ownPost(x: StreamSummary | undefined, id: number): boolean {
+  if (!x || !(x.owned || x.device === 'listed')) return false;
+  return !x.ownIds || (id >= x.ownIds.first && id <= x.ownIds.last);
+}
 export const selectMineHere = (s: StreamsState): StreamSummary[] => s.keys.map((k) => s.byKey[k]!).filter(isMineHere);
 export const selectFollowedHere = (s: StreamsState): StreamSummary[] => s.keys.map((k) => s.byKey[k]!).filter((x) => !isMineHere(x));
 /** The stream a reply or reaction is written as: your first own stream, else the first one this computer is an added device of. */
