@@ -6,7 +6,7 @@ import { checkRecord, checkShape, type DrayerRecord } from '../core/record.js';
 import { admits, decodeSiblings, idOutsideRange, SIBLINGS_KEY, SIBLINGS_TYPE, windowsOf, type Window } from '../core/siblings.js';
 import { fillsValue, inHeldIdGap, inHeldModGap, inPartialRange, staleReason, type PartialFilter } from './chains.js';
 import type { Statement } from 'better-sqlite3';
-import { GROUP_ROWS_PER_PUT, metaOf, rowByKey, setMetaOf, sqliteError, type Handle, type Row } from './schema.js';
+import { GROUP_ROWS_PER_PUT, inTransaction, metaOf, rowByKey, setMetaOf, sqliteError, type Handle, type Row } from './schema.js';
 
 export interface ApplyOptions {
   /** accept records without values (defaults to the stream's own metaOnly setting) */
@@ -52,7 +52,7 @@ export function applyRecords(h: Handle, filter: PartialFilter, records: DrayerRe
     else if (bytesEqual(r.chain, h.publicKey) && !inPartialRange(r, filter)) result.skipped++;
     else checked.push(filter.metaOnly && r.val ? { ...r, val: null } : r);
   }
-  const run = h.db.transaction(() => {
+  const run = () => {
     // Each stored record takes the next seq; its gaps then remove only older rows, so the
     // newest row always holds the last seq issued (see lastSeqOf).
     const tops = new Map<string, Tops>();
@@ -88,9 +88,9 @@ export function applyRecords(h: Handle, filter: PartialFilter, records: DrayerRe
         }
       }
     }
-  });
+  };
   try {
-    run.immediate();
+    inTransaction(h.db, run, true);
   } catch (e) {
     throw isDrayerError(e) ? e : sqliteError(e, h.file);
   }

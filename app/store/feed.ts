@@ -5,7 +5,7 @@ import { DrayerError } from '../core/errors.js';
 import type { DrayerRecord } from '../core/record.js';
 import type { PartialFilter } from './chains.js';
 import type { Statement } from 'better-sqlite3';
-import { FEED_WINDOW, lastSeqOf, META_COLS, rowToRecord, type Handle, type Row } from './schema.js';
+import { FEED_WINDOW, inTransaction, lastSeqOf, META_COLS, rowToRecord, type Handle, type Row } from './schema.js';
 
 export interface ListOptions {
   order?: 'ts' | 'id';
@@ -180,7 +180,7 @@ function feedPage<T extends { seq: number } | PackedRow>(
   const window = Math.max(limit * 64, 65_536);
   const seqOf = (row: T): number => (Array.isArray(row) ? row[0] : (row as { seq: number }).seq);
   // One read transaction: the page and lastSeq come from the same snapshot.
-  return h.db.transaction(() => {
+  return inTransaction(h.db, () => {
     const rows: T[] = [];
     let seq = since;
     let bytes = 0;
@@ -200,5 +200,5 @@ function feedPage<T extends { seq: number } | PackedRow>(
     // the cursor may jump there, or to the last seq issued.
     const end = Math.min(since + window, last);
     return { rows, seq: Math.max(seq, end), more: end < last };
-  })();
+  });
 }

@@ -20,7 +20,7 @@ export interface FileEntry {
 }
 
 const HEAD_BYTES = 4096;
-const stmtCache = new WeakMap<Stream, { fileHead: Statement; fileHeads: Statement; fileKeys: Statement }>();
+const stmtCache = new WeakMap<Stream, { fileHead: Statement; fileHeads: Statement; fileKeys: Statement; sealed: Statement }>();
 
 function stmts(s: Stream) {
   let st = stmtCache.get(s);
@@ -32,6 +32,8 @@ function stmts(s: Stream) {
       fileHead: db.prepare(`${head} WHERE chain = ? AND type = '${FILE_TYPE}' AND key = ? AND val IS NOT NULL ORDER BY mod DESC LIMIT 1`),
       fileHeads: db.prepare(`${head} WHERE chain = ? AND type = '${FILE_TYPE}' AND val IS NOT NULL ORDER BY key`),
       fileKeys: db.prepare(`SELECT key FROM records WHERE chain = ? AND type = '${FILE_TYPE}'`).pluck(),
+      // Prepared once: every pull ends by asking it, and preparing it cost a one-record pull ~130 µs.
+      sealed: db.prepare(`SELECT val FROM records WHERE type = 'sealed' AND val IS NOT NULL AND instr(val, X'6368756e6b73') > 0`).pluck(),
     };
     stmtCache.set(s, st);
   }
@@ -250,7 +252,7 @@ export function rawFileBody(s: Stream, p: string): { enc: 'gzip' | 'binary'; dat
  */
 export function sealedChunkLists(s: Stream): FileHeader[] {
   const out: FileHeader[] = [];
-  const vals = s.db.prepare(`SELECT val FROM records WHERE type = 'sealed' AND val IS NOT NULL AND instr(val, X'6368756e6b73') > 0`).pluck().all() as Buffer[];
+  const vals = stmts(s).sealed.all() as Buffer[];
   for (const val of vals) {
     try {
       const { header } = parseFileValue(val);
