@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isDrayerError } from '../app/core/errors.js';
+import { checkRecord } from '../app/core/record.js';
 import { Stream } from '../app/store/store.js';
 import { text, tmpDir, utf8 } from './helpers.js';
 
@@ -50,6 +51,8 @@ test('puts made together share one transaction; each resolves with its own recor
     const records = await Promise.all(puts.map(([k, v]) => s.putDurable('post', k, utf8(v))));
     records.forEach((r, i) => {
       assert.equal(r.key, puts[i]![0]);
+      // each record's own signature and hash, not another's (they are views of shared blocks: slab.ts)
+      assert.equal(checkRecord(r, s.publicKey), null, `the record for put ${i}`);
       if (r.key !== 'new5') assert.equal(text(r.val), puts[i]![1], `the record for put ${i}`);
     });
     assert.ok(walFrames(s) < 100, `205 puts together wrote ${walFrames(s)} WAL frames; one at a time they write ~1,000`);

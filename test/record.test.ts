@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { availableBackends, blake2b256, cryptoBackend, keyPairFromSeed, setCryptoBackend, sign, verify } from '../app/core/crypto.js';
+import { slabBytes } from '../app/core/slab.js';
 import { decodeWire, encodeWire, fromWire, signingBytes, toWire, type DrayerRecord } from '../app/core/record.js';
 import { hex, unhex } from './helpers.js';
 
@@ -67,6 +68,10 @@ test('libsodium, node crypto and tweetnacl give identical signatures and agree o
       const kp2 = keyPairFromSeed(kp.seed);
       assert.equal(hex(kp2.publicKey), hex(kp.publicKey));
       sigs[b] = msgs.map((m) => hex(sign(m, kp2)));
+      // into a caller's buffer (a slab's view, slab.ts), every backend the same bytes
+      const into = slabBytes(64);
+      assert.equal(sign(msgs[1]!, kp2, into), into);
+      assert.equal(hex(into), sigs[b]![1]);
       for (const m of msgs) {
         const s = sign(m, kp2);
         assert.ok(verify(m, s, kp2.publicKey));
@@ -145,4 +150,20 @@ test('BLAKE2b-256 (libsodium) matches hash-wasm, whole and streamed', async () =
     for (let i = 0; i < n; i += 10_000) h.update(data.subarray(i, i + 10_000));
     assert.equal(hex(h.digest()), want, `${n} bytes streamed`);
   }
+});
+
+test('slab views are zeroed, 8-byte aligned, never overlap, and go on past a block', () => {
+  const views = Array.from({ length: 600 }, (_, i) => slabBytes(i % 2 ? 64 : 32));
+  const seen = new Map<ArrayBufferLike, [number, number][]>();
+  for (const v of views) {
+    assert.ok(v.every((b) => b === 0));
+    assert.equal(v.byteOffset % 8, 0);
+    const spans = seen.get(v.buffer) ?? [];
+    for (const [a, b] of spans) assert.ok(v.byteOffset >= b || v.byteOffset + v.length <= a, 'two views share bytes');
+    spans.push([v.byteOffset, v.byteOffset + v.length]);
+    seen.set(v.buffer, spans);
+    v.fill(0xff); // a later view must not see this
+  }
+  assert.ok(seen.size >= 4, `600 views of 32–64 bytes fill more than one 8 KiB block (${seen.size})`);
+  assert.equal(slabBytes(10_000).length, 10_000);
 });

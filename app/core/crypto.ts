@@ -169,14 +169,18 @@ export function generateKeyPair(): KeyPair {
   return keyPairFromSeed(nodeCrypto.randomBytes(32));
 }
 
-export function sign(message: Uint8Array, key: KeyPair): Uint8Array {
+/** The 64-byte Ed25519 signature of `message`, written into `out` when given (e.g. slabBytes(64): slab.ts). */
+export function sign(message: Uint8Array, key: KeyPair, out?: Uint8Array): Uint8Array {
   if (backend === 'sodium') {
-    const sig = new Uint8Array(64);
+    const sig = out ?? new Uint8Array(64);
     sodium!.crypto_sign_detached(sig, message, sodiumSecretKey(key));
     return sig;
   }
-  if (backend === 'node') return new Uint8Array(nodeCrypto.sign(null, message, nodePrivateKey(key.seed)));
-  return tweetnacl().sign.detached(message, libsodiumSecretKey(key));
+  const sig =
+    backend === 'node' ? new Uint8Array(nodeCrypto.sign(null, message, nodePrivateKey(key.seed))) : tweetnacl().sign.detached(message, libsodiumSecretKey(key));
+  if (!out) return sig;
+  out.set(sig);
+  return out;
 }
 
 export function verify(message: Uint8Array, signature: Uint8Array, publicKey: Uint8Array): boolean {

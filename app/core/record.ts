@@ -3,6 +3,7 @@
 import { encode } from '@msgpack/msgpack';
 import { blake2b256, bytesEqual, type KeyPair, sign, verify } from './crypto.js';
 import { DrayerError } from './errors.js';
+import { slabBytes } from './slab.js';
 import { decodeBounded, MSGPACK_LIMITS, type MsgpackLimits } from './msgpack.js';
 
 export interface DrayerRecord {
@@ -94,7 +95,7 @@ const signBytes = new Uint8Array(136);
 const signView = new DataView(signBytes.buffer);
 
 export function signRecord(r: UnsignedRecord, key: KeyPair): DrayerRecord {
-  const sig = sign(writeSigningBytes(r, signBytes, signView), key);
+  const sig = sign(writeSigningBytes(r, signBytes, signView), key, slabBytes(64));
   // Field by field, not a spread: every record gets one shape, and nothing else the input carried.
   return { id: r.id, type: r.type, key: r.key, val: r.val, hash: r.hash, ts: r.ts, mod: r.mod, prev: r.prev, prevch: r.prevch, sig, chain: r.chain };
 }

@@ -12,14 +12,10 @@
 import * as fs from 'node:fs';
 import { DrayerError } from '../core/errors.js';
 
-interface Waiting<Out> {
-  out: Out;
-  resolve(out: Out): void;
-  reject(e: unknown): void;
-}
-
-interface Queued<Op, Out> {
+/** One caller's op, from its submit to its answer: `out` is set once the op is committed. */
+interface Waiting<Op, Out> {
   op: Op;
+  out: Out | undefined;
   resolve(out: Out): void;
   reject(e: unknown): void;
 }
@@ -28,12 +24,12 @@ interface Queued<Op, Out> {
 export const MAX_GROUP = 256;
 
 export class GroupCommit<Op, Out> {
-  private queue: Queued<Op, Out>[] = [];
+  private queue: Waiting<Op, Out>[] = [];
   private scheduled = false;
   /** committed, waiting for the next WAL sync */
-  private unsynced: Waiting<Out>[] = [];
+  private unsynced: Waiting<Op, Out>[] = [];
   /** the groups the sync under way covers */
-  private syncing: Waiting<Out>[] | null = null;
+  private syncing: Waiting<Op, Out>[] | null = null;
   private fd: number | null = null;
   private closeFdAfterSync = false;
 
@@ -49,7 +45,7 @@ export class GroupCommit<Op, Out> {
   /** Queue `op` for the next group; resolves once it is committed and synced. */
   submit(op: Op): Promise<Out> {
     return new Promise<Out>((resolve, reject) => {
-      this.queue.push({ op, resolve, reject });
+      this.queue.push({ op, out: undefined, resolve, reject });
       if (!this.scheduled) {
         this.scheduled = true;
         // setImmediate, not a microtask: callers of this turn and I/O that just arrived join the group.
@@ -84,11 +80,15 @@ export class GroupCommit<Op, Out> {
       for (const q of group) q.reject(e);
       return;
     }
-    group.forEach((q, i) => {
+    for (let i = 0; i < group.length; i++) {
+      const q = group[i]!;
       const r = results[i]!;
       if (r instanceof Error) q.reject(r);
-      else this.unsynced.push({ out: r, resolve: q.resolve, reject: q.reject });
-    });
+      else {
+        q.out = r;
+        this.unsynced.push(q);
+      }
+    }
   }
 
   /** One fdatasync at a time, covering every commit made before it began. */
@@ -114,9 +114,9 @@ export class GroupCommit<Op, Out> {
     });
   }
 
-  private settle(batch: Waiting<Out>[], err: unknown): void {
+  private settle(batch: Waiting<Op, Out>[], err: unknown): void {
     if (!err) {
-      for (const w of batch) w.resolve(w.out);
+      for (const w of batch) w.resolve(w.out!);
       return;
     }
     const e = new DrayerError(

@@ -7,6 +7,7 @@ import { DrayerError, isDrayerError } from '../core/errors.js';
 import { MARKER_KEY, MARKER_TYPE, SEALED_TYPE, staysClear } from '../core/private.js';
 import { LIMITS, signRecord, type DrayerRecord, type UnsignedRecord } from '../core/record.js';
 import { DEVICE_KEY } from '../core/siblings.js';
+import { slabBytes } from '../core/slab.js';
 import { editedPrevch, nextMod } from './chains.js';
 import { keyPathFor, sealKeyFile } from './keystore.js';
 import { GroupCommit } from './group-commit.js';
@@ -83,20 +84,8 @@ export class Writer {
     this.runGroup = h.db.transaction((ops: GroupPut[], out: (DrayerRecord | undefined)[]) => {
       // Puts only add or move records to the tips, so each one's tips follow from what the one
       // before wrote: one query for the group instead of one a put.
-      let tips: Tips | undefined;
-      for (const op of ops) {
-        const ctx = this.beginWrite(tips);
-        this.putIn(ctx, op.type, op.key, op.value, op.ts);
-        const written = this.finishWrite(ctx, op.kp);
-        tips = { id: ctx.idTip, mod: ctx.mTip, seq: ctx.nextSeq - 1 };
-        let mine: DrayerRecord | undefined;
-        for (const r of written) {
-          if (r.id > tips.id) tips.id = r.id;
-          if (r.mod > tips.mod) tips.mod = r.mod;
-          if (r.type === op.type && r.key === op.key) mine = r;
-        }
-        out.push(mine);
-      }
+      const tips = this.readTips();
+      for (const op of ops) out.push(this.appendNew(tips, op) ?? this.putMoving(tips, op));
     });
   }
 
@@ -222,11 +211,63 @@ export class Writer {
     }
   }
 
+  /** Where a write starts, read from the stream. */
+  private readTips(): Tips {
+    const t = this.h.st.tips.get(this.h.chain, this.h.chain) as { id: number | null; mod: number | null; seq: number | null };
+    return { id: t.id ?? 0, mod: t.mod ?? 0, seq: t.seq ?? 0 };
+  }
+
+  /**
+   * A group's put of a key the stream does not hold (most of them): the record goes on both tips
+   * and is written at once, without the working set an edit needs (putIn, finishWrite); `tips`
+   * move past it. Undefined, having written nothing, when the key is held: an edit (putMoving).
+   * The op's arguments were checked when it was submitted (putDurable).
+   */
+  private appendNew(tips: Tips, op: GroupPut): DrayerRecord | undefined {
+    this.guardPrivate(op.type, op.key);
+    if (rowByKey(this.h, op.type, op.key)) return undefined;
+    const now = nowMicros();
+    const floor = this.device ? Math.max(this.device.modFloor(), 0) : 0;
+    const r = signRecord(
+      {
+        id: Math.max(tips.id + 1, this.device?.firstId ?? 0),
+        type: op.type,
+        key: op.key,
+        val: op.value,
+        hash: blake2b256(op.value, slabBytes(32)),
+        ts: op.ts ?? now,
+        mod: nextMod(Math.max(tips.mod, floor), now),
+        prev: tips.id,
+        prevch: tips.mod,
+        chain: this.h.chain,
+      },
+      op.kp,
+    );
+    this.h.st.insert.run(++tips.seq, this.h.chain, r.id, r.type, r.key, r.val, r.hash, r.ts, r.mod, r.prev, r.prevch, r.sig);
+    tips.id = r.id;
+    tips.mod = r.mod;
+    return r;
+  }
+
+  /** A group's put that edits a held record, as put() does it; `tips` move past what it wrote. */
+  private putMoving(tips: Tips, op: GroupPut): DrayerRecord | undefined {
+    const ctx = this.beginWrite(tips);
+    this.putIn(ctx, op.type, op.key, op.value, op.ts);
+    let mine: DrayerRecord | undefined;
+    for (const r of this.finishWrite(ctx, op.kp)) {
+      if (r.id > tips.id) tips.id = r.id;
+      if (r.mod > tips.mod) tips.mod = r.mod;
+      if (r.type === op.type && r.key === op.key) mine = r;
+    }
+    tips.seq = ctx.nextSeq - 1;
+    return mine;
+  }
+
   /** `tips`: where the write before it in this transaction left them, when known (putGroup). */
   private beginWrite(tips?: Tips): WriteCtx {
-    const t = tips ?? (this.h.st.tips.get(this.h.chain, this.h.chain) as { id: number | null; mod: number | null; seq: number | null });
-    const idTip = t.id ?? 0;
-    const mTip = t.mod ?? 0;
+    const t = tips ?? this.readTips();
+    const idTip = t.id;
+    const mTip = t.mod;
     // Seqs are taken from the last one at the start: rows this operation deletes cannot lend theirs.
     const floor = this.device ? Math.max(this.device.modFloor(), 0) : 0;
     return {
@@ -234,7 +275,7 @@ export class Writer {
       mTip,
       nextId: Math.max(idTip + 1, this.device?.firstId ?? 0),
       nextMod: nextMod(Math.max(mTip, floor), nowMicros()),
-      nextSeq: (t.seq ?? 0) + 1,
+      nextSeq: t.seq + 1,
       dirty: new Map(),
     };
   }
@@ -269,9 +310,8 @@ export class Writer {
     if (succ && succ.id !== r.id) ctx.dirty.set(succ.id, { ...succ, prev: r.prev });
   }
 
-  private putIn(ctx: WriteCtx, type: string, key: string, value: Uint8Array, ts?: number): void {
-    checkPut(type, key, value, ts);
-    // The last guard of a private stream (DESIGN §8): a caller that forgot to seal (private-view.ts) never writes plaintext.
+  /** The last guard of a private stream (DESIGN §8): a caller that forgot to seal (private-view.ts) never writes plaintext. */
+  private guardPrivate(type: string, key: string): void {
     // (the marker is in the owner's chain: a device's chain of a private stream is sealed too)
     this.sealedOnly ??= rowByKey(this.device ? { ...this.h, chain: Buffer.from(this.h.publicKey) } : this.h, MARKER_TYPE, MARKER_KEY) !== undefined;
     if (this.sealedOnly && type !== SEALED_TYPE && !staysClear(type, key))
@@ -280,7 +320,12 @@ export class Writer {
         `${this.h.file} is a private stream: its records are sealed with its read key, and ${type}/${key} was not; nothing was written. This version seals posts, the stream's name and about, and (from the drayer command) files up to 1 MiB.`,
       );
     if (type === MARKER_TYPE && key === MARKER_KEY) this.sealedOnly = true;
-    const hash = blake2b256(value);
+  }
+
+  private putIn(ctx: WriteCtx, type: string, key: string, value: Uint8Array, ts?: number): void {
+    checkPut(type, key, value, ts);
+    this.guardPrivate(type, key);
+    const hash = blake2b256(value, slabBytes(32));
     const old = this.current(ctx, rowByKey(this.h, type, key));
     if (!old) {
       // A new record goes on both tips; nothing else changed yet in this operation.
