@@ -199,6 +199,10 @@ const inRange = `((id >= ? AND mod >= ?) OR (type = 'drayer' AND key = 'info'))`
 /** The change feed's rows: (since, since + window, minId, minMod, limit). */
 export const FEED_WINDOW = `WHERE seq > ? AND seq <= ? AND ${inRange} ORDER BY seq LIMIT ?`;
 
+/** How many (type, key) pairs the heldOf statement takes: (place, type, key) rows, then the chain. */
+export const HELD_BATCH = 64;
+const HELD_ROWS = Array.from({ length: HELD_BATCH }, (_, i) => `(${i}, ?, ?)`).join(', ');
+
 /** Every statement the store's modules run, prepared once per connection (on first use). */
 export function prepareStatements(db: Database.Database) {
   const cols = 'chain, id, type, key, val, hash, ts, mod, prev, prevch, sig';
@@ -209,6 +213,13 @@ export function prepareStatements(db: Database.Database) {
     // Every row of (type, key) comes back, newest picked by rowByKey: no ORDER BY, whose sorter
     // cost more than the lookup itself (about 2 µs of every put).
     byKey: () => db.prepare(`SELECT * FROM records INDEXED BY records_type_key WHERE type = ? AND key = ? AND chain = ?`),
+    // Which of HELD_BATCH (type, key) pairs the chain holds, by their place: one call for a group's puts (Writer.surelyNew).
+    heldOf: () =>
+      db
+        .prepare(
+          `SELECT v.column1 FROM (VALUES ${HELD_ROWS}) AS v WHERE EXISTS (SELECT 1 FROM records INDEXED BY records_type_key WHERE type = v.column2 AND key = v.column3 AND chain = ?)`,
+        )
+        .pluck(),
     maxId: () => db.prepare(`SELECT max(id) AS v FROM records WHERE chain = ?`).pluck(),
     // One call for what a write starts from: the two tips and the last seq.
     tips: () =>

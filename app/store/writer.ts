@@ -11,7 +11,10 @@ import { slabBytes } from '../core/slab.js';
 import { editedPrevch, nextMod } from './chains.js';
 import { keyPathFor, sealKeyFile } from './keystore.js';
 import { GroupCommit } from './group-commit.js';
-import { GROUP_ROWS_PER_PUT, rowByKey, rowToRecord, sqliteError, type Handle, type Row } from './schema.js';
+import { GROUP_ROWS_PER_PUT, HELD_BATCH, rowByKey, rowToRecord, sqliteError, type Handle, type Row } from './schema.js';
+
+/** Below this many puts a group looks each key up by itself (one batched lookup costs about as much as 16 single ones). */
+const MIN_BATCHED_LOOKUP = 16;
 
 export function nowMicros(): number {
   return Date.now() * 1000;
@@ -85,7 +88,8 @@ export class Writer {
       // Puts only add or move records to the tips, so each one's tips follow from what the one
       // before wrote: one query for the group instead of one a put.
       const tips = this.readTips();
-      for (const op of ops) out.push(this.appendNew(tips, op) ?? this.putMoving(tips, op));
+      const fresh = ops.length >= MIN_BATCHED_LOOKUP ? this.surelyNew(ops) : undefined;
+      for (let i = 0; i < ops.length; i++) out.push(this.appendNew(tips, ops[i]!, fresh?.[i] === 1) ?? this.putMoving(tips, ops[i]!));
     });
   }
 
@@ -221,11 +225,12 @@ export class Writer {
    * A group's put of a key the stream does not hold (most of them): the record goes on both tips
    * and is written at once, without the working set an edit needs (putIn, finishWrite); `tips`
    * move past it. Undefined, having written nothing, when the key is held: an edit (putMoving).
-   * The op's arguments were checked when it was submitted (putDurable).
+   * The op's arguments were checked when it was submitted (putDurable). `fresh`: surelyNew said
+   * the key is not held, so it is not looked up again.
    */
-  private appendNew(tips: Tips, op: GroupPut): DrayerRecord | undefined {
+  private appendNew(tips: Tips, op: GroupPut, fresh: boolean): DrayerRecord | undefined {
     this.guardPrivate(op.type, op.key);
-    if (rowByKey(this.h, op.type, op.key)) return undefined;
+    if (!fresh && rowByKey(this.h, op.type, op.key)) return undefined;
     const now = nowMicros();
     const floor = this.device ? Math.max(this.device.modFloor(), 0) : 0;
     const r = signRecord(
@@ -247,6 +252,36 @@ export class Writer {
     tips.id = r.id;
     tips.mod = r.mod;
     return r;
+  }
+
+  /**
+   * Which of a group's puts surely write a key the stream does not hold (1), looked up HELD_BATCH
+   * at a time: one statement instead of one a put, about 1 µs of every post. A key put twice in
+   * the group is held by its second put (the first writes it), so that one is not marked.
+   */
+  private surelyNew(ops: GroupPut[]): Uint8Array {
+    const fresh = new Uint8Array(ops.length);
+    const seen = new Set<string>();
+    for (let i = 0; i < ops.length; i++) {
+      const { type, key } = ops[i]!;
+      const id = `${type.length}:${type}${key}`;
+      if (!seen.has(id)) {
+        seen.add(id);
+        fresh[i] = 1;
+      }
+    }
+    const args: unknown[] = new Array<unknown>(2 * HELD_BATCH + 1);
+    args[2 * HELD_BATCH] = this.h.chain;
+    for (let start = 0; start < ops.length; start += HELD_BATCH) {
+      for (let i = 0; i < HELD_BATCH; i++) {
+        const op = ops[start + i];
+        // past the group's end: a NULL pair, equal to nothing
+        args[2 * i] = op?.type ?? null;
+        args[2 * i + 1] = op?.key ?? null;
+      }
+      for (const i of this.h.st.heldOf.all(...args) as number[]) fresh[start + i] = 0;
+    }
+    return fresh;
   }
 
   /** A group's put that edits a held record, as put() does it; `tips` move past what it wrote. */
