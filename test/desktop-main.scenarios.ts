@@ -12,7 +12,7 @@ import { register } from 'node:module';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { after, test } from 'node:test';
+import { afterEach, test } from 'node:test';
 import type { DrayerEvent, ImportSummary, NodeStatus, PostView, Settings, StreamDetails, StreamSummary } from '../app/node/api.js';
 import { SEALED_HEADER } from '../app/store/keystore.js';
 import { DrayerNode } from '../app/node/node.js';
@@ -101,8 +101,11 @@ async function quit(): Promise<void> {
   await until(() => app.quitted, 'the app to quit');
 }
 
-after(async () => {
-  if (!app.quitted) await quit().catch(() => {});
+// Each test's app quits when the test ends, failed or not: an assertion failing mid-test would
+// otherwise leave its Node serving, and this process (the coverage run's child) would wait out its
+// 5-minute timeout instead of failing at once. One that exited (a failed start, SIGTERM) has no quit to wait for.
+afterEach(async () => {
+  if (!app.quitted && app.exitCode === null) await quit();
 });
 
 function pageRoute(run: Run): string {

@@ -1,8 +1,8 @@
 // Running nodes for the device tests (DESIGN §9): a node on 127.0.0.1 without discovery, its URL,
 // and a stream of A with B added as its device.
-import { DrayerNode } from '../app/node/node.js';
+import type { DrayerNode } from '../app/node/node.js';
 
-export const startNode = (dataDir: string) => DrayerNode.start({ dataDir, host: '127.0.0.1', port: 0, discovery: false, autoSync: false });
+export { startNode } from './nodes.js';
 
 export async function urlOf(x: DrayerNode): Promise<string> {
   const lan = (await x.call('status', undefined)).lan!;

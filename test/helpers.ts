@@ -130,7 +130,3 @@ export function decodeOriginalAnswer(buf: Uint8Array): Record<string, unknown>[]
   const list = d.decode(buf) as Record<string, unknown>[];
   return list.map((r) => ({ ...r, type: text(r.type), key: text(r.key) }));
 }
-
-/** What library migrations 5–8 added (conversations, post versions, talk links, search's time index): dropped to make a library.db of schema 4 or older. */
-export const DROP_LIBRARY_SINCE_4 =
-  'DROP INDEX timeline_rid_ts; DROP TRIGGER timeline_replies_delete; DROP TABLE replies; DROP TABLE reactions; DROP TABLE post_versions; DROP TRIGGER timeline_talk_links_delete; DROP TABLE talk_links;';

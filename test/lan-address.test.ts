@@ -1,7 +1,8 @@
 // NodeOptions.multicastInterface: a node on its own 127.0.0.K sends its discovery multicast from
 // that address, so nodes on one machine see one another as distinct LAN hosts (bench/lan.ts relies
 // on it). Real multicast, so it runs in a private network namespace (test/fixtures/lan-address-child.ts).
-// NodeOptions.connectFrom: its pulls come from that address too (no multicast: follows by address).
+// NodeOptions.connectFrom: its pulls and the values a metadata-only copy fetches come from that address
+// too (no multicast: follows by address).
 import assert from 'node:assert/strict';
 import * as dc from 'node:diagnostics_channel';
 import * as fs from 'node:fs';
@@ -39,21 +40,45 @@ test(
   },
 );
 
-test('NodeOptions.connectFrom: a node on 127.0.0.3 pulls from that address, not 127.0.0.1 (one address to every server, as bench lan had it)', async () => {
+/** Nodes on their own 127.0.0.K, in a fresh folder, and the addresses requests to them came from (whose path has `part`), in order. */
+function addressedNodes(part: string) {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'drayer-connectfrom-'));
-  // who each request to A's server came from (its socket's remote address), in the order they came
   const from: string[] = [];
   const seen = (m: unknown): void => {
     const req = (m as { request?: http.IncomingMessage }).request;
-    if (req?.url?.includes('/changes')) from.push(req.socket.remoteAddress ?? '?');
+    if (req?.url?.includes(part)) from.push(req.socket.remoteAddress ?? '?');
   };
   dc.subscribe('http.server.request.start', seen);
-  const start = (addr: string, connectFrom?: string): Promise<DrayerNode> =>
-    DrayerNode.start({ dataDir: path.join(root, `${addr}-${connectFrom ?? ''}`), host: addr, port: 0, discovery: false, autoSync: false, connectFrom });
-  const a = await start('127.0.0.2');
-  const b = await start('127.0.0.3', '127.0.0.3');
-  const c = await start('127.0.0.4');
+  const nodes: DrayerNode[] = [];
+  return {
+    from,
+    start: async (addr: string, connectFrom?: string): Promise<DrayerNode> => {
+      const n = await DrayerNode.start({
+        dataDir: path.join(root, `${addr}-${connectFrom ?? ''}`),
+        host: addr,
+        port: 0,
+        discovery: false,
+        autoSync: false,
+        connectFrom,
+      });
+      nodes.push(n);
+      return n;
+    },
+    close: async (): Promise<void> => {
+      dc.unsubscribe('http.server.request.start', seen);
+      await Promise.all(nodes.map((n) => n.stop()));
+      fs.rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
+
+test('NodeOptions.connectFrom: a node on 127.0.0.3 pulls from that address, not 127.0.0.1 (one address to every server, as bench lan had it)', async () => {
+  // who each request for changes to A's server came from (its socket's remote address), in the order they came
+  const { from, start, close } = addressedNodes('/changes');
   try {
+    const a = await start('127.0.0.2');
+    const b = await start('127.0.0.3', '127.0.0.3');
+    const c = await start('127.0.0.4');
     const sa = await a.call('createStream', { name: 'A' });
     const url = `http://127.0.0.2:${a.lanAddress()!.port}`;
     assert.equal((await b.call('follow', { key: sa.publicKey, url })).posts, 0);
@@ -61,8 +86,27 @@ test('NodeOptions.connectFrom: a node on 127.0.0.3 pulls from that address, not 
     await c.call('follow', { key: sa.publicKey, url });
     assert.notEqual(from[1], '127.0.0.4', 'without the option the system picks the source (127.0.0.1 on Linux)');
   } finally {
-    dc.unsubscribe('http.server.request.start', seen);
-    await Promise.all([a.stop(), b.stop(), c.stop()]);
-    fs.rmSync(root, { recursive: true, force: true });
+    await close();
+  }
+});
+
+test('NodeOptions.connectFrom: a metadata-only copy fetches values from that address too (its name in the pull, its posts when read)', async () => {
+  const { from, start, close } = addressedNodes('/value/');
+  try {
+    const a = await start('127.0.0.2');
+    const b = await start('127.0.0.3', '127.0.0.3');
+    const sa = await a.call('createStream', { name: 'Ada on .2' });
+    await a.call('post', { publicKey: sa.publicKey, title: 'One', body: 'first' });
+    await a.call('post', { publicKey: sa.publicKey, title: 'Two', body: 'second' });
+    const url = `http://127.0.0.2:${a.lanAddress()!.port}`;
+    const followed = await b.call('follow', { key: sa.publicKey, url, metaOnly: true });
+    assert.equal(followed.name, 'Ada on .2', 'the name came with the pull (fetchValue)');
+    assert.deepEqual(from, ['127.0.0.3'], 'the name was fetched from B’s own address');
+    const posts = await b.call('listPosts', { publicKey: sa.publicKey });
+    assert.deepEqual(posts.map((p) => p.body).sort(), ['first', 'second'], 'the posts’ text was fetched when read');
+    assert.ok(from.length >= 2, `values fetched: ${from.join(', ')}`);
+    assert.deepEqual(new Set(from), new Set(['127.0.0.3']), 'every value came to B’s address');
+  } finally {
+    await close();
   }
 });

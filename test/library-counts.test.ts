@@ -6,23 +6,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as path from 'node:path';
-import Database from 'better-sqlite3';
 import { DrayerNode } from '../app/node/node.js';
 import { Library } from '../app/node/library.js';
 import type { NodeState } from '../app/node/state.js';
 import { MIGRATIONS } from '../app/node/library-schema.js';
 import { addPost, editPost, POST_TYPE } from '../app/store/posts.js';
-import { Stream } from '../app/store/store.js';
-import { DROP_LIBRARY_SINCE_4, tmpDir } from './helpers.js';
-
-const b64 = (s: Stream) => Buffer.from(s.publicKey).toString('base64');
-
-function withStream(lib: Library, name: string): Stream {
-  const s = Stream.create(path.join(lib.dataDir, `${name}.stream`), { name });
-  lib.addStream({ publicKey: b64(s), file: `${name}.stream`, owned: true, name });
-  return s;
-}
+import { tmpDir } from './helpers.js';
+import { b64, downgradeLibrary, DROP_LIBRARY_SINCE_2, ownedStream } from './library-helpers.js';
 
 /** What the counts must be: the timeline's rows of each stream, counted. */
 function counted(lib: Library, pk: string): number {
@@ -32,8 +22,8 @@ function counted(lib: Library, pk: string): number {
 test('a stream’s post count is kept in library.db and equals its timeline rows through adds, edits, deletes, removal and rebuild', () => {
   const lib = Library.open(tmpDir());
   assert.ok(lib.db.prepare(`SELECT 1 FROM sqlite_master WHERE name = 'stream_posts'`).get(), 'schema 3 keeps the counts in stream_posts');
-  const a = withStream(lib, 'alice');
-  const b = withStream(lib, 'bob');
+  const a = ownedStream(lib, 'alice');
+  const b = ownedStream(lib, 'bob');
   const check = (when: string) => {
     for (const s of [a, b]) {
       const pk = b64(s);
@@ -71,22 +61,15 @@ test('a stream’s post count is kept in library.db and equals its timeline rows
 test('a library.db of schema 2 gets each stream’s count from its timeline rows when it is upgraded', () => {
   const dir = tmpDir();
   const lib0 = Library.open(dir); // only to place the stream files; its library.db is replaced below
-  const a = withStream(lib0, 'alice');
-  const b = withStream(lib0, 'bob');
+  const a = ownedStream(lib0, 'alice');
+  const b = ownedStream(lib0, 'bob');
   for (let i = 0; i < 12; i++) addPost(a, { title: `a${i}`, body: `post ${i}` });
   for (let i = 0; i < 3; i++) addPost(b, { title: `b${i}`, body: `post ${i}` });
   lib0.indexStream(a);
   lib0.indexStream(b);
   lib0.close();
   // Back to schema 2 as an older Drayer left it: the same rows, no counts.
-  const file = path.join(dir, 'library.db');
-  const db = new Database(file);
-  db.exec(
-    `DROP TRIGGER timeline_count_insert; DROP TRIGGER timeline_count_delete; DROP TABLE stream_posts; ALTER TABLE streams DROP COLUMN about; ALTER TABLE streams DROP COLUMN avatar;` +
-      DROP_LIBRARY_SINCE_4,
-  );
-  db.pragma('user_version = 2');
-  db.close();
+  downgradeLibrary(dir, DROP_LIBRARY_SINCE_2, 2);
   const lib = Library.open(dir);
   assert.equal(lib.db.pragma('user_version', { simple: true }), MIGRATIONS.length);
   assert.equal(lib.postCount(b64(a)), 12);

@@ -17,21 +17,14 @@ import { watchLocalChanges } from '../app/node/changes.js';
 import { addPost, decodePost, encodePost, POST_TYPE } from '../app/store/posts.js';
 import { Stream } from '../app/store/store.js';
 import { sleep, tmpDir } from './helpers.js';
+import { b64, ownedStream } from './library-helpers.js';
 
 /** Matches ranked at most (read softly, so this file also runs against code without it: there it fails, not crashes). */
 const RANKED: number = (library as { RANKED?: number }).RANKED ?? 1000;
 
-const b64 = (s: Stream) => Buffer.from(s.publicKey).toString('base64');
-
-function withStream(lib: Library, name: string): Stream {
-  const s = Stream.create(path.join(lib.dataDir, `${name}.stream`), { name });
-  lib.addStream({ publicKey: b64(s), file: `${name}.stream`, owned: true, name });
-  return s;
-}
-
 test('search as you type: every prefix finds exactly the posts with a word starting so, best match first', () => {
   const lib = Library.open(tmpDir());
-  const a = withStream(lib, 'alice');
+  const a = ownedStream(lib, 'alice');
   const words = ['garden', 'gardener', 'garlic', 'gate', 'river', 'riverside', 'رمان', 'Ünïcode'];
   for (let i = 0; i < 60; i++) addPost(a, { title: `note ${i}`, body: `${words[i % words.length]} and ${words[(i * 3) % words.length]} today` });
   lib.indexStream(a);
@@ -59,7 +52,7 @@ test('search as you type: every prefix finds exactly the posts with a word start
 
 test(`search ranks the newest ${RANKED} matches when more match; fewer, it ranks them all`, () => {
   const lib = Library.open(tmpDir());
-  const a = withStream(lib, 'alice');
+  const a = ownedStream(lib, 'alice');
   // The oldest posts match best (the word three times, short); the newest RANKED match once, in longer text.
   const old = 50;
   a.batch((w) => {
@@ -88,7 +81,7 @@ test(`search ranks the newest ${RANKED} matches when more match; fewer, it ranks
 
 test('a word of one letter, or a last word (still typed) of two, is not weighed: its matches come newest first; longer ones best first', () => {
   const lib = Library.open(tmpDir());
-  const a = withStream(lib, 'alice');
+  const a = ownedStream(lib, 'alice');
   // The oldest post matches "m" and "moss" best (the word three times, short); newer ones once, in longer text.
   a.put(POST_TYPE, 'best', encodePost({ title: 'moss moss', body: 'moss' }));
   for (let i = 0; i < 5; i++)
@@ -131,7 +124,7 @@ test('a word of one letter, or a last word (still typed) of two, is not weighed:
 test('a library.db of schema 1 is upgraded: entries, settings, peers and cursors kept, every post found, long ones whole', () => {
   const dir = tmpDir();
   const lib0 = Library.open(dir); // only to place the stream files; its library.db is replaced below
-  const a = withStream(lib0, 'alice');
+  const a = ownedStream(lib0, 'alice');
   lib0.close();
   const tail = 'zanzibarwordattheend';
   const long = `${'a long walk by the sea '.repeat(40)}${tail}`;

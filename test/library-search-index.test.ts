@@ -5,24 +5,15 @@
 // schema 7 is upgraded.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as path from 'node:path';
-import Database from 'better-sqlite3';
 import { Library, RANKED } from '../app/node/library.js';
 import { MIGRATIONS } from '../app/node/library-schema.js';
 import { firstWordAt, firstWordPattern, ftsQuery, makeSnippet, searchTerms } from '../app/node/timeline-text.js';
 import { addPost, editPost, encodePost, POST_TYPE } from '../app/store/posts.js';
-import { Stream } from '../app/store/store.js';
 import { rng } from './rng.js';
 import { tmpDir } from './helpers.js';
+import { downgradeLibrary, ownedStream } from './library-helpers.js';
 
-const b64 = (s: Stream) => Buffer.from(s.publicKey).toString('base64');
 const SEC = 1_000_000;
-
-function withStream(lib: Library, name: string): Stream {
-  const s = Stream.create(path.join(lib.dataDir, `${name}.stream`), { name });
-  lib.addStream({ publicKey: b64(s), file: `${name}.stream`, owned: true, name });
-  return s;
-}
 
 /** The keys search must answer, by the timeline rows themselves (the query before schema 8), best first. */
 function reference(lib: Library, query: string, limit = 50): string[] {
@@ -79,8 +70,8 @@ test('search answers every prefix as the timeline rows do, through edits, delete
   const r = rng(17);
   const pick = () => WORDS[Math.floor(r() * WORDS.length)]!;
   const text = (n: number) => Array.from({ length: n }, pick).join(' ');
-  const a = withStream(lib, 'alice');
-  const b = withStream(lib, 'bob');
+  const a = ownedStream(lib, 'alice');
+  const b = ownedStream(lib, 'bob');
   // Alice's posts are new; Bob's, indexed after them, are older: rid order is not time order.
   a.batch((w) => {
     for (let i = 0; i < RANKED + 300; i++) w.put(POST_TYPE, `a${i}`, encodePost({ title: text(2), body: text(1 + Math.floor(r() * 8)) }), (5000 + i) * SEC);
@@ -111,15 +102,13 @@ test('search answers every prefix as the timeline rows do, through edits, delete
 test('a library.db of schema 7 is upgraded to 8: the index is made from the rows, and search answers as before', () => {
   const dir = tmpDir();
   const lib0 = Library.open(dir);
-  const a = withStream(lib0, 'alice');
+  const a = ownedStream(lib0, 'alice');
   for (let i = 0; i < 30; i++)
     addPost(a, { title: `note ${i}`, body: `${WORDS[i % WORDS.length]} and ${WORDS[(i * 5) % WORDS.length]}` }, { ts: (100 + ((i * 7) % 30)) * SEC });
   lib0.indexStream(a);
   const before = TYPED.map((q) => lib0.search(q).map((x) => x.key));
   lib0.close();
-  const db = new Database(path.join(dir, 'library.db'));
-  db.exec(`DROP INDEX timeline_rid_ts; PRAGMA user_version = 7;`);
-  db.close();
+  downgradeLibrary(dir, 'DROP INDEX timeline_rid_ts;', 7);
   const lib = Library.open(dir);
   assert.equal(lib.db.pragma('user_version', { simple: true }), MIGRATIONS.length);
   assert.equal(lib.db.prepare(`SELECT count(*) FROM timeline INDEXED BY timeline_rid_ts WHERE rid > 0`).pluck().get(), 30);

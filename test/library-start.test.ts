@@ -7,7 +7,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
-import Database from 'better-sqlite3';
 import { DrayerNode } from '../app/node/node.js';
 import { Library } from '../app/node/library.js';
 import { syncRound } from '../app/node/scheduler.js';
@@ -16,7 +15,8 @@ import { LanServer } from '../app/net/server/server.js';
 import { addPost } from '../app/store/posts.js';
 import { Stream } from '../app/store/store.js';
 import { WebUi } from '../app/node/webui.js';
-import { DROP_LIBRARY_SINCE_4, tmpDir } from './helpers.js';
+import { tmpDir } from './helpers.js';
+import { DROP_LIBRARY_SINCE_2, downgradeLibrary } from './library-helpers.js';
 
 const PNG = Buffer.from(
   '89504e470d0a1a0a0000000d4948445200000001000000010806000000' + '1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082',
@@ -98,13 +98,7 @@ test('an upgrade of library.db says that it runs and how long it took; a new lib
   const said: string[] = [];
   Library.open(dir, { log: (m) => said.push(m) }).close();
   assert.equal(said.length, 0, said.join(' | '));
-  const db = new Database(path.join(dir, 'library.db'));
-  db.exec(
-    `DROP TRIGGER timeline_count_insert; DROP TRIGGER timeline_count_delete; DROP TABLE stream_posts; ALTER TABLE streams DROP COLUMN about; ALTER TABLE streams DROP COLUMN avatar;` +
-      DROP_LIBRARY_SINCE_4,
-  );
-  db.pragma('user_version = 2');
-  db.close();
+  downgradeLibrary(dir, DROP_LIBRARY_SINCE_2, 2);
   Library.open(dir, { log: (m) => said.push(m) }).close();
   assert.equal(said.length, 2, said.join(' | '));
   assert.match(said[0]!, /Upgrading the library .*library\.db/);

@@ -8,15 +8,7 @@ import { Stream } from '../app/store/store.js';
 import { addPost, editPost, encodePost, POST_TYPE } from '../app/store/posts.js';
 import { isDrayerError } from '../app/core/errors.js';
 import { tmpDir } from './helpers.js';
-
-const b64 = (s: Stream): string => Buffer.from(s.publicKey).toString('base64');
-
-/** A stream created in the data dir and added to the library. */
-function owned(lib: Library, name: string): Stream {
-  const s = Stream.create(path.join(lib.dataDir, `${name}.stream`), { name });
-  lib.addStream({ publicKey: b64(s), file: `${name}.stream`, owned: true, name });
-  return s;
-}
+import { b64, ownedStream } from './library-helpers.js';
 
 const SEC = 1_000_000; // µs
 const titles = (xs: TimelineEntry[]): string[] => xs.map((x) => x.title);
@@ -35,7 +27,7 @@ function pull(to: Stream, from: Stream, since: number) {
 test('streams are added, listed, updated and removed', () => {
   const lib = Library.open(path.join(tmpDir(), 'data'));
   assert.ok(fs.existsSync(path.join(lib.dataDir, LIBRARY_FILE)));
-  const a = owned(lib, 'alice');
+  const a = ownedStream(lib, 'alice');
   const b = Stream.create(path.join(lib.dataDir, 'bob.stream'), { name: 'Bob' });
   const e = lib.addStream({ publicKey: b64(b), file: path.join(lib.dataDir, 'bob.stream'), owned: false, settings: { serve: true } });
   assert.equal(e.file, 'bob.stream', 'absolute paths inside the data dir are stored relative');
@@ -139,8 +131,8 @@ test('a cursor is valid only for the node id it was taken from; peers upsert and
 
 test('the timeline spans streams, newest first, with keyset pagination and a stream filter', () => {
   const lib = Library.open(tmpDir());
-  const a = owned(lib, 'alice');
-  const b = owned(lib, 'bob');
+  const a = ownedStream(lib, 'alice');
+  const b = ownedStream(lib, 'bob');
   const t0 = 1_700_000_000 * SEC;
   for (let i = 0; i < 10; i++) addPost(i % 2 ? a : b, { title: `p${i}`, body: `body ${i}` }, { ts: t0 + i * SEC });
   addPost(a, { title: 'same-ts-a', body: '' }, { ts: t0 + 100 * SEC });
@@ -176,7 +168,7 @@ test('the timeline spans streams, newest first, with keyset pagination and a str
 
 test('edits and deletes (of the ID tip, the M tip and the middle) show after indexStream', () => {
   const lib = Library.open(tmpDir());
-  const a = owned(lib, 'alice');
+  const a = ownedStream(lib, 'alice');
   const keys = [];
   for (let i = 0; i < 8; i++) keys.push(addPost(a, { title: `t${i}`, body: `b${i}` }, { ts: (i + 1) * SEC }).key);
   lib.indexStream(a);
@@ -244,7 +236,7 @@ test('a mirror that receives a delete through apply shows it after noteApplied',
 
 test('local writes: noteApplied with a batch keeps the timeline exact, even for deletes it was not told about', () => {
   const lib = Library.open(tmpDir());
-  const a = owned(lib, 'alice');
+  const a = ownedStream(lib, 'alice');
   lib.indexStream(a);
   const written = a.batch((b) => {
     for (let i = 0; i < 5; i++) b.put(POST_TYPE, `k${i}`, encodePost({ title: `t${i}`, body: '' }), (i + 1) * SEC);
@@ -264,8 +256,8 @@ test('local writes: noteApplied with a batch keeps the timeline exact, even for 
 
 test('search finds title and body words, never chokes on user input, and respects the stream filter', () => {
   const lib = Library.open(tmpDir());
-  const a = owned(lib, 'alice');
-  const b = owned(lib, 'bob');
+  const a = ownedStream(lib, 'alice');
+  const b = ownedStream(lib, 'bob');
   addPost(a, { title: 'Gardening notes', body: 'Tomatoes need sun and patience.' }, { ts: 1 * SEC });
   addPost(a, { title: 'Café review', body: 'The espresso was bitter.' }, { ts: 2 * SEC });
   addPost(b, { title: 'Bread', body: 'Sourdough with tomatoes from the garden.' }, { ts: 3 * SEC });
@@ -349,8 +341,8 @@ test('search finds title and body words, never chokes on user input, and respect
 test('rebuild reproduces the timeline; deleting library.db and rebuilding loses no stream', () => {
   const d = tmpDir();
   let lib = Library.open(d);
-  const a = owned(lib, 'alice');
-  const b = owned(lib, 'bob');
+  const a = ownedStream(lib, 'alice');
+  const b = ownedStream(lib, 'bob');
   fs.mkdirSync(path.join(d, 'elsewhere'));
   const w = Stream.create(path.join(d, 'elsewhere', 'w.stream'), { name: 'Walt' });
   const m = Stream.create(path.join(d, 'walt.stream'), { followKey: w.publicKey });
@@ -484,7 +476,7 @@ test('a replaced stream file (another node id) is re-indexed from scratch', () =
 
 test('indexing a 20k-post stream, then again with no changes', () => {
   const lib = Library.open(tmpDir());
-  const a = owned(lib, 'big');
+  const a = ownedStream(lib, 'big');
   const N = 20_000;
   a.batch((b) => {
     for (let i = 0; i < N; i++)

@@ -15,7 +15,12 @@ test(
   { timeout: 90_000 },
   async (t) => {
     if (!netnsAvailable()) return t.skip(NETNS_SKIP_REASON);
-    const r = (await childJson<{ result: any }>(child, { env: { ...process.env, DRAYER_NEARBY_REPLIES_CHILD: '1' }, timeoutMs: 60_000 })).result;
+    const out = await childJson<{ ok: boolean; error?: string; result: any }>(child, {
+      env: { ...process.env, DRAYER_NEARBY_REPLIES_CHILD: '1' },
+      timeoutMs: 60_000,
+    });
+    assert.equal(out.ok, true, out.error);
+    const r = out.result;
     const show = JSON.stringify(r, null, 1);
     t.diagnostic(show);
     assert.deepEqual(

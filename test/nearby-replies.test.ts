@@ -4,23 +4,16 @@
 // HTTP on 127.0.0.1; the node asking its Nearby is in nearby-replies-netns.test.ts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as path from 'node:path';
 import { generateKeyPair } from '../app/core/crypto.js';
 import { formatKey } from '../app/core/keys.js';
 import { encodeWire, toWire } from '../app/core/record.js';
-import { DrayerNode } from '../app/node/node.js';
 import { askReplies, MAX_NEARBY_REPLIES, verifiedReplies } from '../app/net/replies-wire.js';
 import { decodeWire } from '../app/core/record.js';
-import { tmpDir } from './helpers.js';
+import { startNodes, urlOf } from './nodes.js';
 import { replyValue, signedPost, startHostile } from './nearby-replies-hostile.js';
 
-async function startNode(name: string): Promise<DrayerNode> {
-  return DrayerNode.start({ dataDir: path.join(tmpDir(), name), host: '127.0.0.1', port: 0, discovery: false, autoSync: false });
-}
-const urlOf = (n: DrayerNode) => `http://127.0.0.1:${n.lanAddress()!.port}`;
-
 test("a node's LAN server answers the signed replies to a post in the public streams it shares, never a private stream's", async () => {
-  const [a, b] = await Promise.all([startNode('a'), startNode('b')]);
+  const [a, b] = await startNodes(2);
   try {
     const sa = await a.call('createStream', { name: 'Ada' });
     const root = await a.call('post', { publicKey: sa.publicKey, title: 'Picnic', body: 'Saturday?' });

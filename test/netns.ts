@@ -162,3 +162,31 @@ export async function netnsFixtureResult(
   }
   return r;
 }
+
+/**
+ * The main of a child fixture that multicasts, run when the test asked for it (`envVar` set): only
+ * inside a private namespace (else it says why and exits 2). Prints one JSON line, `{ ok: true,
+ * result }` or `{ ok: false, error }` (exit 1), and then must exit on its own: a handle left open
+ * (a node or socket not stopped) is named and fails it (exit 3).
+ */
+export async function isolatedChild(name: string, envVar: string, scenario: () => Promise<unknown>): Promise<void> {
+  if (!process.env[envVar]) return;
+  const why = notIsolated();
+  if (why) {
+    console.error(`${name}: refusing to send multicast outside a private network namespace: ${why}`);
+    process.exitCode = 2;
+    return;
+  }
+  try {
+    console.log(JSON.stringify({ ok: true, result: await scenario() }));
+  } catch (e) {
+    const error = (e as Error).stack ?? String(e);
+    console.error(error);
+    console.log(JSON.stringify({ ok: false, error }));
+    process.exitCode = 1;
+  }
+  setTimeout(() => {
+    console.error(`${name}: still alive after stop(): ${JSON.stringify(process.getActiveResourcesInfo())}`);
+    process.exit(3);
+  }, 3000).unref();
+}

@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
-import { SyncQueue } from '../app/net/server/admission.js';
+import { lagFadeMs, SyncQueue } from '../app/net/server/admission.js';
 import { LanServer, type ServerLimits } from '../app/net/server/server.js';
 import { Stream } from '../app/store/store.js';
 import { fetchBounded, pull, type PullProgress } from '../app/net/sync.js';
@@ -179,6 +179,40 @@ test('the event loop lagging badly: sync requests get 503 with Retry-After, the 
   // Once the loop keeps time again, sync is answered.
   await new Promise((r) => setTimeout(r, 1000));
   assert.equal((await get(port, `/${key}/tips`)).status, 200);
+});
+
+test('after a lag spike, Retry-After is how long the measure takes to fade (a second or two), not the spike: a 60-s block does not send clients away for a minute', async () => {
+  assert.equal(lagFadeMs(2000, 3000), 0, 'under the limit: no wait');
+  assert.ok(lagFadeMs(3001, 3000) > 0);
+  for (const lag of [6000, 60_000, 600_000]) assert.ok(lagFadeMs(lag, 3000) <= 2000, `${lag} ms of lag keeps sync shut ${lagFadeMs(lag, 3000)} ms`);
+  assert.ok(lagFadeMs(1e12, 3000) <= 10_000, 'any lag at all: seconds');
+  // The queue as a 60-s block leaves it: lag measured, and the pace taken in by the block too.
+  const q = new SyncQueue({ maxSyncQueue: 48, maxSyncWaitMs: 10_000, maxLagMs: 3000 });
+  Object.assign(q as unknown as { lag: number; paceMs: number }, { lag: 60_000, paceMs: 60_000 });
+  const res = { destroyed: false } as unknown as http.ServerResponse;
+  for (let i = 0; i < 50; i++) {
+    const busy = q.submit(res, () => {}, `10.0.0.${i}`);
+    assert.equal(busy?.why, 'lag');
+    assert.ok(busy.retryAfterS >= 1 && busy.retryAfterS <= 2, `told to come back in ${busy.retryAfterS} s`);
+  }
+  q.stop();
+  // A real block of this process's loop: told a second or two, and let in by then.
+  const w = writer(3);
+  const { port } = await lan({ maxLagMs: 50 });
+  const key = urlKey(w);
+  assert.equal((await get(port, `/${key}/tips`)).status, 200);
+  await new Promise((r) => setTimeout(r, 250));
+  const until = performance.now() + 1200;
+  while (performance.now() < until) {
+    // busy
+  }
+  await new Promise((r) => setTimeout(r, 10)); // the lag probe runs
+  const refused = await get(port, `/${key}/tips`);
+  assert.equal(refused.status, 503, refused.body);
+  const after = Number(refused.headers['retry-after']);
+  assert.ok(after >= 1 && after <= 2, `Retry-After ${after}`);
+  await new Promise((r) => setTimeout(r, 2000));
+  assert.equal((await get(port, `/${key}/tips`)).status, 200, 'let in once the told wait is over');
 });
 
 test('a hostile peer answering 503 with huge or garbage Retry-After forever cannot stall a pull past its patience (each wait clamped)', async () => {

@@ -3,19 +3,13 @@
 // post's mod moves although nobody edited it. "Edited" is now when the post's value changed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DrayerNode } from '../app/node/node.js';
-import { tmpDir } from './helpers.js';
-
-async function startNode(name: string): Promise<DrayerNode> {
-  return DrayerNode.start({ dataDir: path.join(tmpDir(), name), host: '127.0.0.1', port: 0, discovery: false, autoSync: false });
-}
-const urlOf = (n: DrayerNode) => `http://127.0.0.1:${n.lanAddress()!.port}`;
+import type { DrayerNode } from '../app/node/node.js';
+import { startNode, urlOf } from './nodes.js';
 
 test('a reaction taken back re-signs the post before it, which shows as edited on no node; a real edit does', async () => {
-  const a = await startNode('a');
-  const b = await startNode('b');
+  const a = await startNode();
+  const b = await startNode();
   try {
     const sa = await a.call('createStream', { name: 'Ada' });
     const p = await a.call('post', { publicKey: sa.publicKey, title: 'Hello', body: 'first' });
@@ -51,7 +45,7 @@ test('a reaction taken back re-signs the post before it, which shows as edited o
     // b never held the edit's own version (it arrived re-signed): edited, as of the version it got
     for (const v of await views(b)) assert.ok(v.edited && v.edited >= e.edited! && v.body.startsWith('second'), 'edited on the mirror');
     // a post first seen already modified (a stream copied whole) keeps the old reading: edited
-    const c = await startNode('c');
+    const c = await startNode();
     try {
       await c.call('follow', { key: sa.publicKey, url: urlOf(a) });
       const v = (await c.call('getPost', { publicKey: sa.publicKey, key: p.key }))!;

@@ -6,7 +6,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
-import { DrayerNode } from '../app/node/node.js';
 import { Library } from '../app/node/library.js';
 import { Stream } from '../app/store/store.js';
 import { addPost, decodePost, POST_TYPE } from '../app/store/posts.js';
@@ -14,11 +13,8 @@ import { decodeLinks, encodeLinkedPost } from '../app/store/talk.js';
 import { MAX_MENTIONS, mentionedKeys, mentionKey, mentionMarkdown } from '../app/core/mentions.js';
 import { keyName, parseKey } from '../app/core/keys.js';
 import { tmpDir } from './helpers.js';
+import { startNodes, urlOf } from './nodes.js';
 
-async function startNode(name: string): Promise<DrayerNode> {
-  return DrayerNode.start({ dataDir: path.join(tmpDir(), name), host: '127.0.0.1', port: 0, discovery: false, autoSync: false });
-}
-const urlOf = (n: DrayerNode) => `http://127.0.0.1:${n.lanAddress()!.port}`;
 const key = (i: number) => Buffer.alloc(32, i).toString('base64');
 const url64 = (k: string) => Buffer.from(k, 'base64').toString('base64url');
 
@@ -77,7 +73,7 @@ test('a re-share is a post older readers read as {title, body}: its body the com
 });
 
 test('across three nodes: re-shares embed the post when held, mentions are listed, "Mentions & replies" lists others’ talk of yours', async () => {
-  const [a, b, c] = await Promise.all([startNode('a'), startNode('b'), startNode('c')]);
+  const [a, b, c] = await startNodes(3);
   try {
     const sa = await a.call('createStream', { name: 'Ada' });
     const sb = await b.call('createStream', { name: 'Bo' });

@@ -3,18 +3,15 @@
 // scrolled to its article), and keeps its strict CSP. Real node, real HTTP on 127.0.0.1.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as path from 'node:path';
-import { DrayerNode } from '../app/node/node.js';
 import { keyName, parseKey } from '../app/core/keys.js';
 import { postAnchor } from '../app/net/server/phone-replies.js';
-import { tmpDir } from './helpers.js';
+import { startNode, urlOf } from './nodes.js';
 
-const urlOf = (n: DrayerNode) => `http://127.0.0.1:${n.lanAddress()!.port}`;
 const pageOf = (pk: string) => `/${Buffer.from(pk, 'base64').toString('base64url')}/`;
 
 test('the phone page links a reply to the post it answers where this server shares it, at the page that lists it', async () => {
-  const a = await DrayerNode.start({ dataDir: path.join(tmpDir(), 'a'), host: '127.0.0.1', port: 0, discovery: false, autoSync: false });
-  const b = await DrayerNode.start({ dataDir: path.join(tmpDir(), 'b'), host: '127.0.0.1', port: 0, discovery: false, autoSync: false });
+  const a = await startNode();
+  const b = await startNode();
   try {
     const ada = await a.call('createStream', { name: 'Ada' });
     const bo = await a.call('createStream', { name: 'Bo <b>' });
@@ -56,8 +53,8 @@ test('the phone page links a reply to the post it answers where this server shar
 });
 
 test('the phone page shows a re-share as "re-shared from NAME" with the post it shares, or by key words where this server does not hold it', async () => {
-  const a = await DrayerNode.start({ dataDir: path.join(tmpDir(), 'a'), host: '127.0.0.1', port: 0, discovery: false, autoSync: false });
-  const b = await DrayerNode.start({ dataDir: path.join(tmpDir(), 'b'), host: '127.0.0.1', port: 0, discovery: false, autoSync: false });
+  const a = await startNode();
+  const b = await startNode();
   try {
     const ada = await a.call('createStream', { name: 'Ada' });
     const evil = await a.call('createStream', { name: 'Eve <img src=x onerror=alert(1)>' });

@@ -6,7 +6,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
-import { DrayerNode } from '../app/node/node.js';
 import { Library } from '../app/node/library.js';
 import { RESHARE_HOPS } from '../app/node/library-talk.js';
 import { Stream } from '../app/store/store.js';
@@ -14,6 +13,7 @@ import { addPost, ORIGINAL_POST_TYPE, POST_TYPE } from '../app/store/posts.js';
 import { encodeLinkedPost } from '../app/store/talk.js';
 import { mentionMarkdown } from '../app/core/mentions.js';
 import { tmpDir } from './helpers.js';
+import { startNodes, urlOf } from './nodes.js';
 
 const pkOf = (s: Stream) => Buffer.from(s.publicKey).toString('base64');
 
@@ -111,13 +111,8 @@ test('mentions in posts of the original Drayer’s shape are indexed like ours, 
   }
 });
 
-async function startNode(name: string): Promise<DrayerNode> {
-  return DrayerNode.start({ dataDir: path.join(tmpDir(), name), host: '127.0.0.1', port: 0, discovery: false, autoSync: false });
-}
-const urlOf = (n: DrayerNode) => `http://127.0.0.1:${n.lanAddress()!.port}`;
-
 test('over HTTP: re-sharing a re-share names the original and tells its author; re-sharing a quote shows the quote with a link', async () => {
-  const [a, b] = await Promise.all([startNode('a'), startNode('b')]);
+  const [a, b] = await startNodes(2);
   try {
     const ada = await a.call('createStream', { name: 'Ada' });
     const bo = await b.call('createStream', { name: 'Bo' });

@@ -4,17 +4,10 @@
 // over HTTP on 127.0.0.1.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as path from 'node:path';
-import { DrayerNode } from '../app/node/node.js';
-import { tmpDir } from './helpers.js';
-
-async function startNode(name: string): Promise<DrayerNode> {
-  return DrayerNode.start({ dataDir: path.join(tmpDir(), name), host: '127.0.0.1', port: 0, discovery: false, autoSync: false });
-}
-const urlOf = (n: DrayerNode) => `http://127.0.0.1:${n.lanAddress()!.port}`;
+import { startNodes, urlOf } from './nodes.js';
 
 test('replies from a stream held but not followed are marked in the thread and kept out of Home until it is followed', async () => {
-  const [a, b, c] = await Promise.all([startNode('a'), startNode('b'), startNode('c')]);
+  const [a, b, c] = await startNodes(3);
   try {
     const sa = await a.call('createStream', { name: 'Ada' });
     const sb = await b.call('createStream', { name: 'Bo' });
@@ -62,7 +55,7 @@ test('replies from a stream held but not followed are marked in the thread and k
 });
 
 test('a held stream’s reply to your post is in Mentions & replies, marked; it stays out of Home (so it never notifies) until followed', async () => {
-  const [a, b] = await Promise.all([startNode('a'), startNode('b')]);
+  const [a, b] = await startNodes(2);
   try {
     const sa = await a.call('createStream', { name: 'Ada' });
     const sb = await b.call('createStream', { name: 'Bo' });

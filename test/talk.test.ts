@@ -3,19 +3,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
-import { DrayerNode } from '../app/node/node.js';
 import { Library } from '../app/node/library.js';
 import { Stream } from '../app/store/store.js';
 import { addPost, decodePost, POST_TYPE } from '../app/store/posts.js';
 import { decodeLinks, decodeReaction, encodeLinkedPost, REACTION_TYPE, reactionKey, replyTo, setReaction } from '../app/store/talk.js';
 import { keyName, parseKey } from '../app/core/keys.js';
-import { DROP_LIBRARY_SINCE_4, tmpDir, utf8 } from './helpers.js';
-
-async function startNode(name: string): Promise<DrayerNode> {
-  return DrayerNode.start({ dataDir: path.join(tmpDir(), name), host: '127.0.0.1', port: 0, discovery: false, autoSync: false });
-}
-const urlOf = (n: DrayerNode) => `http://127.0.0.1:${n.lanAddress()!.port}`;
-const b64 = (s: Stream) => Buffer.from(s.publicKey).toString('base64');
+import { tmpDir, utf8 } from './helpers.js';
+import { b64, DROP_LIBRARY_SINCE_4, downgradeLibrary } from './library-helpers.js';
+import { startNode, urlOf } from './nodes.js';
 
 test('a reply is a post older readers read as {title, body}; hostile link values are no links', () => {
   const d = tmpDir();
@@ -99,8 +94,8 @@ test('the library indexes replies by root and reactions by post, and drops them 
 });
 
 test('replies and reactions across two nodes: thread, nesting, counts, an edited original, deletes reaching the mirror', async () => {
-  const a = await startNode('a');
-  const b = await startNode('b');
+  const a = await startNode();
+  const b = await startNode();
   try {
     const sa = await a.call('createStream', { name: 'Ada' });
     const sb = await b.call('createStream', { name: 'Bo' });
@@ -179,8 +174,7 @@ test('replies and reactions across two nodes: thread, nesting, counts, an edited
   }
 });
 
-test('a library.db of schema 4 is upgraded: replies, reactions and mentions its streams already hold are found', async () => {
-  const { default: Database } = await import('better-sqlite3');
+test('a library.db of schema 4 is upgraded: replies, reactions and mentions its streams already hold are found', () => {
   const d = tmpDir();
   let lib = Library.open(d);
   const a = Stream.create(path.join(d, 'a.stream'), { name: 'A' });
@@ -192,9 +186,7 @@ test('a library.db of schema 4 is upgraded: replies, reactions and mentions its 
   lib.indexStream(a);
   lib.close();
   // back to schema 4, as the version before conversations left it: every post indexed, no replies table
-  const db = new Database(path.join(d, 'library.db'));
-  db.exec(`${DROP_LIBRARY_SINCE_4} PRAGMA user_version = 4;`);
-  db.close();
+  downgradeLibrary(d, DROP_LIBRARY_SINCE_4, 4);
   lib = Library.open(d);
   lib.indexStream(a); // what the node does for each stream at start
   assert.deepEqual(

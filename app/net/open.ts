@@ -43,6 +43,8 @@ export interface OpenOptions {
   down?: Map<string, boolean>;
   /** sync is LAN only: no fetch (redirects and resolved names included) leaves the local network */
   lanOnly?: boolean;
+  /** the local address to connect from (NodeOptions.connectFrom), as the node's pulls do */
+  localAddress?: string;
 }
 
 /** Why opening failed: every source tried, and whether they all ran out of time (a 504, not a 502). */
@@ -112,7 +114,13 @@ async function fromSources(
     const timeoutMs = Math.min(perRequest, left);
     const t0 = Date.now();
     try {
-      const got = await fetchBounded(`${src}/${urlSafeKey(s.publicKey)}/${path}`, { maxBytes, timeoutMs, signal: opts.signal, lanOnly: opts.lanOnly });
+      const got = await fetchBounded(`${src}/${urlSafeKey(s.publicKey)}/${path}`, {
+        maxBytes,
+        timeoutMs,
+        signal: opts.signal,
+        lanOnly: opts.lanOnly,
+        localAddress: opts.localAddress,
+      });
       const bad = accept(got);
       if (!bad) return got;
       tried.push({ source: src, why: bad, timedOut: false });

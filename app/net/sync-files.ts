@@ -64,7 +64,7 @@ export async function fetchValue(
   stream: Stream,
   baseUrl: string,
   id: number,
-  opts: { timeoutMs?: number; signal?: AbortSignal; lanOnly?: boolean } = {},
+  opts: { timeoutMs?: number } & Pick<FetchOptions, 'signal' | 'lanOnly' | 'localAddress' | 'busy'> = {},
 ): Promise<Uint8Array> {
   const rec = stream.getById(id);
   if (!rec) throw new DrayerError('NOT_FOUND', `Record ${id} is not in this stream.`);
@@ -75,6 +75,8 @@ export async function fetchValue(
     timeoutMs: opts.timeoutMs ?? SYNC_LIMITS.timeoutMs,
     signal: opts.signal,
     lanOnly: opts.lanOnly,
+    localAddress: opts.localAddress,
+    busy: opts.busy,
   });
   if (!bytesEqual(blake2b256(val), rec.hash))
     throw new DrayerError('INVALID_RECORD', `${baseUrl} sent a value for record ${id} that does not match its signed hash; it was discarded.`);

@@ -256,7 +256,7 @@ export async function pull(stream: Stream, baseUrl: string, opts: PullOptions = 
   const info = filter.metaOnly ? stream.get('drayer', 'info') : undefined;
   if (info && !info.val) {
     try {
-      await fetchValue(stream, peer, info.id, { timeoutMs, signal: opts.signal, lanOnly: opts.lanOnly });
+      await fetchValue(stream, peer, info.id, { timeoutMs, signal: opts.signal, lanOnly: opts.lanOnly, localAddress: opts.localAddress, busy });
       result.infoFilled = true;
     } catch {
       // Not fatal: the name shows once a later sync gets it.

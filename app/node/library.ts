@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { DrayerError } from '../core/errors.js';
 import { decodePostOf, isPostType, POST_TYPES } from '../store/posts.js';
 import type { DrayerRecord } from '../core/record.js';
+import { inTransaction } from '../store/schema.js';
 import { Stream } from '../store/store.js';
 import { TalkIndex } from './library-talk.js';
 import { excerpt, ftsQuery, makeSnippet, searchTerms, splitExcerpt } from './timeline-text.js';
@@ -170,7 +171,7 @@ export class Library {
 
   private tx<T>(fn: () => T): T {
     try {
-      return this.db.transaction(fn).immediate();
+      return inTransaction(this.db, fn, true);
     } catch (e) {
       throw sqliteError(e, this.file);
     }

@@ -48,6 +48,7 @@ export function openOptions(n: NodeState, s: Stream, stranger = false): OpenOpti
   return {
     sources,
     lanOnly: mode === 'lan',
+    localAddress: n.opts.connectFrom,
     onValue: (r) => n.library.notePostValues(s, [r]),
     advice:
       mode === 'paused'

@@ -8,6 +8,7 @@ import * as os from 'node:os';
 import { blake2b256 } from '../core/crypto.js';
 import { DrayerError } from '../core/errors.js';
 import { chunkProblem } from './chunk-writer.js';
+import { inTransaction } from './schema.js';
 import { FILE_TYPE, parseFileValue, type FileHeader } from './file-value.js';
 
 /** What this module needs of a stream: its connection (a Stream is one). */
@@ -163,12 +164,14 @@ export function endOp(s: ChunkTable, id: number, collect: boolean): void {
     return;
   }
   const st = stmts(s);
-  s.db
-    .transaction(() => {
+  inTransaction(
+    s.db,
+    () => {
       st.dropPins.run(id);
       st.dropOp.run(id);
-    })
-    .immediate();
+    },
+    true,
+  );
 }
 
 // ---------- chunks ----------

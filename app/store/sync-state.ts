@@ -2,7 +2,7 @@
 // it has not drained, where it was cloned from, its partial range, and a "latest N" window moving on.
 import { DrayerError } from '../core/errors.js';
 import type { PartialFilter } from './chains.js';
-import { lastSeqOf, metaOf, setMetaOf, type Handle } from './schema.js';
+import { inTransaction, lastSeqOf, metaOf, setMetaOf, type Handle } from './schema.js';
 
 /** Meta key: the peers whose pull into this copy began and did not drain (Stream.markSync). */
 const UNFINISHED_SYNCS = 'unfinishedSyncs';
@@ -62,8 +62,9 @@ export function latestOf(h: Handle): number {
 export function keepLatest(h: Handle): number[] {
   const latest = latestOf(h);
   if (!latest) return [];
-  const removed = h.db
-    .transaction((): number[] => {
+  const removed = inTransaction(
+    h.db,
+    (): number[] => {
       const minId = h.st.nthNewest.get(h.chain, latest - 1) as number | undefined;
       if (minId === undefined || minId <= (partialOf(h).minId ?? 0)) return []; // fewer than N held: keep them all
       const top = lastSeqOf(h);
@@ -71,8 +72,9 @@ export function keepLatest(h: Handle): number[] {
       const ids = h.st.windowDrop.all(h.chain, minId) as number[];
       if (lastSeqOf(h) < top) h.st.topSeqSet.run(top);
       return ids;
-    })
-    .immediate();
+    },
+    true,
+  );
   h.checkpoints.wrote(removed.length);
   return removed;
 }
@@ -101,13 +103,15 @@ export function windowStart(h: Handle, n: number, writable: boolean): number | u
  */
 export function lowerWindow(h: Handle, minId: number): boolean {
   if (!Number.isSafeInteger(minId) || minId < 1) throw new DrayerError('INVALID_ARGUMENT', `A window start is an id from 1, not ${minId}.`);
-  return h.db
-    .transaction((): boolean => {
+  return inTransaction(
+    h.db,
+    (): boolean => {
       const { minId: now = 0, minMod } = partialOf(h);
       if (minMod || now <= minId) return false;
       setMetaOf(h, 'minId', minId);
       setMetaOf(h, 'windowEpoch', Number(metaOf(h, 'windowEpoch') ?? 0) + 1);
       return true;
-    })
-    .immediate();
+    },
+    true,
+  );
 }

@@ -4,11 +4,12 @@
 // Below it, its thread (issue 21): the root and every reply this computer holds, by time, nested
 // one level as Mastodon does; the post opened is the one shown whole.
 import { useCallback, useEffect, useState } from 'react';
-import type { PostView as Post, Thread, TimelineItem } from '../api/transport';
+import type { PostView as Post, TimelineItem } from '../api/transport';
 import { transport } from '../api';
 import { Icon } from '../components/Icon';
 import { PostCard } from '../components/PostCard';
 import { EmptyState, ErrorBanner, SkeletonCards } from '../components/States';
+import { useCall } from '../lib/useCall';
 import { messageOf } from '../stores/errors';
 import { ownPost, useStreams } from '../stores/streams';
 import { useTimeline } from '../stores/timeline';
@@ -25,34 +26,11 @@ export function PostView({ publicKey, postKey }: { publicKey: string; postKey: s
   const [error, setError] = useState<string | null>(null);
   const name = pendingName || summary?.name || 'Unnamed stream';
   const version = useTalk((s) => s.version);
-  const [thread, setThread] = useState<Thread | null>(null);
-  const [nearby, setNearby] = useState<Thread['replies']>([]);
   const heldKeys = useStreams((s) => s.keys.join(' '));
   // what computers nearby hold of this thread in streams not held here (at most a few seconds; cached by the node)
-  useEffect(() => {
-    let live = true;
-    transport()
-      .call('nearbyReplies', { streamKey: publicKey, key: postKey })
-      .then(
-        (r) => live && setNearby(r),
-        () => live && setNearby([]),
-      );
-    return () => {
-      live = false;
-    };
-  }, [publicKey, postKey, heldKeys]);
-  useEffect(() => {
-    let live = true;
-    transport()
-      .call('thread', { streamKey: publicKey, key: postKey })
-      .then(
-        (t) => live && setThread(t),
-        () => live && setThread(null), // the post itself still shows; its error says why
-      );
-    return () => {
-      live = false;
-    };
-  }, [publicKey, postKey, version, summary?.records]);
+  const nearby = useCall('nearbyReplies', { streamKey: publicKey, key: postKey }, [], [publicKey, postKey, heldKeys]);
+  // without its thread the post itself still shows; its error says why
+  const thread = useCall('thread', { streamKey: publicKey, key: postKey }, null, [publicKey, postKey, version, summary?.records]);
 
   const load = useCallback(() => {
     transport()

@@ -107,7 +107,9 @@ export class SyncQueue {
   submit(res: ServerResponse, work: () => void, who: string): Busy | undefined {
     if (this.lag > this.limits.maxLagMs) {
       this.counts.lagging++;
-      return { why: 'lag', retryAfterS: jittered(this.lag + this.waiting * this.paceMs), waiting: this.waiting };
+      // the pace too took the block in (answers paused by it), so the queue's part is bounded as a newcomer's wait is
+      const queued = Math.min(this.waiting * this.paceMs, this.limits.maxSyncWaitMs);
+      return { why: 'lag', retryAfterS: jittered(lagFadeMs(this.lag, this.limits.maxLagMs) + queued), waiting: this.waiting };
     }
     const wait = (this.waiting + 1) * this.paceMs;
     if (this.waiting >= this.limits.maxSyncQueue || wait > this.limits.maxSyncWaitMs) {
@@ -181,6 +183,19 @@ export class SyncQueue {
       this.head = 0;
     }
   };
+}
+
+/**
+ * How long a measured lag keeps sync shut once the loop keeps time again. The lag is the past: a
+ * tick `lagMs` late says the loop was blocked that long, and it runs again by the time a request is
+ * read. Telling clients to wait the lag itself (60 s after a 60-s block) kept them away long after
+ * it passed; what keeps them out is the measure, which halves every probe until it is under the
+ * limit (a second or two for any lag). A lasting overload makes every probe late again, and the
+ * clients coming back meanwhile get cheap 503s.
+ */
+export function lagFadeMs(lagMs: number, maxLagMs: number): number {
+  if (!(lagMs > maxLagMs)) return 0;
+  return PROBE_MS * (Math.ceil(Math.log2(lagMs / Math.max(1, maxLagMs))) + 1); // one probe spare: timers run late
 }
 
 /**

@@ -8,6 +8,7 @@ import { encodeChangesPage, encodePackedPage } from './changes-page.js';
 import type { Stream } from '../../store/store.js';
 import type { RouteContext } from './context.js';
 import { NEW_RECORDS, streamNewRecords } from './new-records.js';
+import { inTransaction } from '../../store/schema.js';
 import {
   boolParam,
   clip,
@@ -72,7 +73,7 @@ const chain = (s: Stream) => Buffer.from(s.publicKey);
 function countAfter(s: Stream, seq: number, minId: number | undefined, minMod: number | undefined): number {
   if (minId || minMod) return s.countChangesAfter(seq, { minId, minMod });
   const x = q(s);
-  return s.db.transaction(() => (seq <= s.lastSeq() / 2 ? (x.count.get() as number) - (x.countUpTo.get(seq) as number) : (x.countFrom.get(seq) as number)))();
+  return inTransaction(s.db, () => (seq <= s.lastSeq() / 2 ? (x.count.get() as number) - (x.countUpTo.get(seq) as number) : (x.countFrom.get(seq) as number)));
 }
 
 function noArgs(ctx: RouteContext): void {
@@ -234,7 +235,7 @@ export function newRecords(ctx: RouteContext): void {
     // As for changes: the list is cut to what this answer may hold in memory.
     const room = ctx.room();
     const maxBytes = Math.min(ctx.limits.maxPageBytes, room);
-    const list = s.db.transaction(() => {
+    const list = inTransaction(s.db, () => {
       const out: Record<string, unknown>[] = [];
       let bytes = 0;
       for (const id of q(s).idsAfterMod.all(asked, t, limit) as number[]) {
@@ -246,7 +247,7 @@ export function newRecords(ctx: RouteContext): void {
         out.push(toWire(r));
       }
       return out;
-    })();
+    });
     const body = encodeBin(list); // every string a bin, as the original reads it (msgpack-bin.ts)
     if (body.length > UNCOUNTED_BODY && body.length > room && list.length > 1) {
       limit = Math.ceil(list.length / 2);
