@@ -10,6 +10,7 @@ import { DEVICE_KEY } from '../core/siblings.js';
 import { editedPrevch, nextMod } from './chains.js';
 import { keyPathFor, sealKeyFile } from './keystore.js';
 import { GroupCommit } from './group-commit.js';
+import { rememberWrite } from './tip-cache.js';
 import { GROUP_ROWS_PER_PUT, rowByKey, rowToRecord, sqliteError, type Handle, type Row } from './schema.js';
 
 export function nowMicros(): number {
@@ -61,7 +62,9 @@ export interface BatchWriter {
 
 export class Writer {
   private readonly h: Handle;
-  private readonly run: Database.Transaction<(fn: (ctx: WriteCtx, kp: KeyPair) => unknown, kp: KeyPair) => { result: unknown; written: DrayerRecord[] }>;
+  private readonly run: Database.Transaction<
+    (fn: (ctx: WriteCtx, kp: KeyPair) => unknown, kp: KeyPair) => { result: unknown; written: DrayerRecord[]; from: number }
+  >;
   private readonly runGroup: Database.Transaction<(ops: GroupPut[], out: (DrayerRecord | undefined)[]) => void>;
   private keySealChecked = false;
   /** the stream is private (its drayer/private marker is here): only sealed records and the clear few may be written */
@@ -78,7 +81,8 @@ export class Writer {
     this.run = h.db.transaction((fn: (ctx: WriteCtx, kp: KeyPair) => unknown, kp: KeyPair) => {
       const ctx = this.beginWrite();
       const result = fn(ctx, kp);
-      return { result, written: this.finishWrite(ctx, kp) };
+      const from = ctx.nextSeq - 1;
+      return { result, written: this.finishWrite(ctx, kp), from };
     });
     this.runGroup = h.db.transaction((ops: GroupPut[], out: (DrayerRecord | undefined)[]) => {
       // Puts only add or move records to the tips, so each one's tips follow from what the one
@@ -202,7 +206,8 @@ export class Writer {
 
   private writeTx<T>(kp: KeyPair, fn: (ctx: WriteCtx, kp: KeyPair) => T): { result: T; written: DrayerRecord[] } {
     try {
-      const out = this.run.immediate(fn, kp) as { result: T; written: DrayerRecord[] };
+      const out = this.run.immediate(fn, kp) as { result: T; written: DrayerRecord[]; from: number };
+      rememberWrite(this.h, out.from, out.written); // a server's next page comes from these rows (tip-cache.ts)
       this.h.checkpoints.wrote(out.written.length);
       this.sealKeyOnce(kp);
       return out;
