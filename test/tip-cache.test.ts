@@ -95,6 +95,24 @@ test('an edit or a delete (rows moved or gone below it) is answered right, and l
   }
 });
 
+test('puts committed as a group (putDurable, as the app posts) are kept too, unless one put moved the row of another', async () => {
+  const { w, r } = streams();
+  try {
+    let before = w.lastSeq();
+    await Promise.all([0, 1, 2].map((i) => w.putDurable('post', `g${i}`, utf8(`grouped ${i}`))));
+    assert.equal(w.lastSeq() - before, 3);
+    for (const since of [before, before + 1, before + 3]) assert.equal(page(w, r, since), 0);
+    assert.equal(page(w, r, before, { limit: 2 }), 0);
+    // the same key twice in one group: the first row's seq is empty afterwards; nothing kept
+    before = w.lastSeq();
+    await Promise.all([w.putDurable('post', 'twice', utf8('first')), w.putDurable('post', 'twice', utf8('second')), w.putDurable('post', 'other', utf8('x'))]);
+    for (const since of [before, before + 1]) assert.equal(page(w, r, since), 1);
+  } finally {
+    r.close();
+    w.close();
+  }
+});
+
 test('any other change to the file makes the next page a read: a meta write, another connection, another process', () => {
   const { w, r, file } = streams();
   const raw = new Database(file);

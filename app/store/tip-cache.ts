@@ -59,16 +59,21 @@ const EMPTY = Buffer.alloc(0);
 
 /**
  * A write through `h` has committed `written`, seqs from + 1, from + 2, … in that order (the
- * writer's finishWrite). Call right after the commit; inside an outer transaction nothing is kept.
+ * writer's finishWrite, one put or a group's puts one after another). Call right after the
+ * commit; inside an outer transaction nothing is kept.
  */
 export function rememberWrite(h: Handle, from: number, written: readonly DrayerRecord[]): void {
   tips.delete(h.db);
   // Nothing written (a delete of the newest record) may lower the last seq: such a write is not kept.
   if (h.db.inTransaction || written.length === 0) return;
   const rows: PackedRow[] = [];
+  const ids = new Set<number>();
   let bytes = 0;
   for (let i = 0; i < written.length; i++) {
     const r = written[i]!;
+    // A record written twice (a group's later put edited it) left its first row's seq empty.
+    if (ids.has(r.id)) return;
+    ids.add(r.id);
     // What the packed statement would not read as a packed row is not kept either.
     if (r.hash.length !== 32 || r.sig.length !== 64 || r.chain.length !== 32 || LONE_SURROGATE.test(r.type) || LONE_SURROGATE.test(r.key)) return;
     const type = Buffer.from(r.type, 'utf8');

@@ -70,6 +70,8 @@ export class Writer {
   /** the stream is private (its drayer/private marker is here): only sealed records and the clear few may be written */
   private sealedOnly: boolean | undefined;
   private group: GroupCommit<GroupPut, DrayerRecord> | null = null;
+  /** the rows the last group transaction wrote, for tip-cache.ts once it commits */
+  private groupWrote: { from: number; written: DrayerRecord[] } | undefined;
 
   /** Where a device's chain is written (§9): its first id, its key file, and the lowest mod its window admits. */
   private readonly device: DeviceChain | undefined;
@@ -88,10 +90,13 @@ export class Writer {
       // Puts only add or move records to the tips, so each one's tips follow from what the one
       // before wrote: one query for the group instead of one a put.
       let tips: Tips | undefined;
+      const all: DrayerRecord[] = [];
       for (const op of ops) {
         const ctx = this.beginWrite(tips);
+        if (!tips) this.groupWrote = { from: ctx.nextSeq - 1, written: all };
         this.putIn(ctx, op.type, op.key, op.value, op.ts);
         const written = this.finishWrite(ctx, op.kp);
+        all.push(...written);
         tips = { id: ctx.idTip, mod: ctx.mTip, seq: ctx.nextSeq - 1 };
         let mine: DrayerRecord | undefined;
         for (const r of written) {
@@ -166,6 +171,8 @@ export class Writer {
         live = live.filter((i) => i !== bad);
         continue;
       }
+      if (this.groupWrote) rememberWrite(this.h, this.groupWrote.from, this.groupWrote.written);
+      this.groupWrote = undefined;
       this.h.checkpoints.wrote(Math.ceil(group.length / GROUP_ROWS_PER_PUT));
       this.sealKeyOnce(group[0]!.kp);
       live.forEach((i, k) => (results[i] = out[k] ?? this.record(ops[i]!.type, ops[i]!.key)));
