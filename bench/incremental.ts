@@ -62,12 +62,22 @@ async function tinyGet(url: string): Promise<{ ms: number; bytes: number }> {
   return { ms, bytes: body.length };
 }
 
+/** CPU ns the main thread of process `pid` has run (its event loop), from /proc; null where the OS does not say. */
+function mainThreadNs(pid: number | undefined): number | null {
+  if (pid === undefined) return null;
+  try {
+    return Number(fs.readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[0]);
+  } catch {
+    return null;
+  }
+}
+
 /**
  * `reps` rounds against `url`, each a GET of `tipsUrl` (the baseline) then a new post pulled, so
  * the machine's changing load (other processes, the collector and checkpoints after the build)
  * falls on both alike; after `warm` of each first (connections, statements, JIT).
  */
-async function measure(w: Stream, f: Stream, url: string, tipsUrl: string, pool: VerifierPool, reps: number, tag: string, warm = 20) {
+async function measure(w: Stream, f: Stream, url: string, tipsUrl: string, pool: VerifierPool, reps: number, tag: string, serverPid?: number, warm = 20) {
   for (let i = 0; i < warm; i++) {
     await round(w, f, url, pool, `${tag}-warm-${i}`, i);
     await tinyGet(tipsUrl);
@@ -76,15 +86,35 @@ async function measure(w: Stream, f: Stream, url: string, tipsUrl: string, pool:
   const putMs: number[] = [];
   const get: number[] = [];
   let bytes = 0;
+  // CPU, whatever the load (median µs of each GET and each round): this process's (process.cpuUsage:
+  // the put and the pull, and with the server here both sides), and the main thread of a server
+  // child (Linux's per-thread schedstat, in ns; read while it waits, so it is up to date).
+  const cpu = { get: [] as number[], round: [] as number[], serverGet: [] as number[], serverRound: [] as number[] };
+  const mine = () => {
+    const c = process.cpuUsage();
+    return c.user + c.system;
+  };
   for (let i = 0; i < reps; i++) {
+    const s0 = mainThreadNs(serverPid);
+    const a = mine();
     const g = await tinyGet(tipsUrl);
+    const b = mine();
+    const s1 = mainThreadNs(serverPid);
     get.push(g.ms);
     bytes = g.bytes;
+    const c = mine();
     const r = await round(w, f, url, pool, `${tag}-${i}`, i);
+    const d = mine();
+    const s2 = mainThreadNs(serverPid);
+    cpu.get.push(b - a);
+    cpu.round.push(d - c);
+    if (s0 !== null && s1 !== null && s2 !== null) (cpu.serverGet.push((s1 - s0) / 1000), cpu.serverRound.push((s2 - s1) / 1000));
     latency.push(r.ms);
     putMs.push(r.putMs);
   }
-  return { latency: stats(latency), put: stats(putMs), get: stats(get), bytes };
+  const med = (x: number[]) => (x.length ? Math.round(stats(x).median * 10) / 10 : null);
+  const cpuUsEach = { get: med(cpu.get), round: med(cpu.round), serverGet: med(cpu.serverGet), serverRound: med(cpu.serverRound) };
+  return { latency: stats(latency), put: stats(putMs), get: stats(get), bytes, cpuUsEach };
 }
 
 /** The goal (issue 17): the new post stored at the follower within this many times a tiny GET's round trip. */
@@ -122,7 +152,7 @@ export async function run(): Promise<Record<string, unknown>> {
       try {
         // a new peer address: give the follower the cursor a finished pull from it would leave
         streamCursors(f).setCursor(peerId(child.url), Buffer.from(w.publicKey).toString('base64'), w.nodeId, w.lastSeq());
-        sep = await measure(w, f, child.url, tipsUrl(child.url), pool, reps, 'child');
+        sep = await measure(w, f, child.url, tipsUrl(child.url), pool, reps, 'child', child.child.pid);
       } finally {
         await child.stop();
       }
@@ -142,11 +172,19 @@ export async function run(): Promise<Record<string, unknown>> {
         goal_ratio_to_get: INCREMENTAL_GOAL,
         meets_goal: inc.latency.median <= INCREMENTAL_GOAL * inc.get.median,
         put_median_ms: inc.put.median,
+        // median CPU µs, server in this process: a GET (client and server), a round (put, pull: every side)
+        cpu_us_get: inc.cpuUsEach.get,
+        cpu_us_round: inc.cpuUsEach.round,
         server_child_median_ms: sep.latency.median,
         server_child_p95_ms: sep.latency.p95,
         server_child_get_median_ms: sep.get.median,
         server_child_ratio_to_get: round2(sep.latency.median / sep.get.median),
         server_child_meets_goal: sep.latency.median <= INCREMENTAL_GOAL * sep.get.median,
+        // median CPU µs, server in a child: this process's for a GET and a round (put, pull), the server main thread's for each
+        server_child_cpu_us_get: sep.cpuUsEach.get,
+        server_child_cpu_us_round: sep.cpuUsEach.round,
+        server_child_server_cpu_us_get: sep.cpuUsEach.serverGet,
+        server_child_server_cpu_us_round: sep.cpuUsEach.serverRound,
         server: 'in process (median_ms) and child process',
         build_writer_s: seconds(buildMs),
         build_follower_s: seconds(followerMs),

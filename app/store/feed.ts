@@ -5,6 +5,8 @@ import { DrayerError } from '../core/errors.js';
 import type { DrayerRecord } from '../core/record.js';
 import type { PartialFilter } from './chains.js';
 import type { Statement } from 'better-sqlite3';
+import { PACKED_HEAD, type PackedPage, type PackedRow } from './packed.js';
+import { tipPage } from './tip-cache.js';
 import { FEED_WINDOW, inTransaction, lastSeqOf, META_COLS, rowToRecord, type Handle, type Row } from './schema.js';
 
 export interface ListOptions {
@@ -98,32 +100,8 @@ export function changesSince(h: Handle, since: number, opts: ChangesOptions = {}
   return { records: page.rows.map(rowToRecord), seq: page.seq, more: page.more };
 }
 
-/**
- * A change-feed row as a server sends it (changesPacked): the integers, then one blob holding
- * hash (32) ‖ sig (64) ‖ chain (32) ‖ type ‖ key (UTF-8) ‖ val, with the byte lengths of type and
- * key, and whether there is a value (a NULL value is sent as nil; metadata-only pages carry none).
- */
-export type PackedRow = [
-  seq: number,
-  id: number,
-  ts: number,
-  mod: number,
-  prev: number,
-  prevch: number,
-  b: Buffer,
-  typeBytes: number,
-  keyBytes: number,
-  hasVal: 0 | 1,
-];
-
-/** The fixed part of a packed row's blob: hash, signature and chain. */
-export const PACKED_HEAD = 128;
-
-export interface PackedPage {
-  rows: PackedRow[];
-  seq: number;
-  more: boolean;
-}
+// The packed row's form (one blob a row) is in packed.ts, shared with tip-cache.ts.
+export { PACKED_HEAD, type PackedPage, type PackedRow } from './packed.js';
 
 // One Buffer a row instead of four (hash, sig, chain, val), and no record object: reading a row
 // this way costs about half as much, and a server clone's page is mostly this read.
@@ -154,6 +132,8 @@ function packedOf(h: Handle): { full: Statement; meta: Statement } | null {
 export function changesPacked(h: Handle, since: number, opts: ChangesOptions = {}): PackedPage | null {
   const st = packedOf(h);
   if (!st) return null;
+  const tip = tipPage(h, since, opts); // right after this connection's own write: no read
+  if (tip) return tip;
   const page = feedPage(h, opts.metaOnly ? st.meta : st.full, since, opts, (r: PackedRow) =>
     (r[6] as Buffer | null) === null ? 0 : r[9] ? r[6].length - PACKED_HEAD - r[7] - r[8] : 0,
   );

@@ -11,6 +11,7 @@ import { slabBytes } from '../core/slab.js';
 import { editedPrevch, nextMod } from './chains.js';
 import { keyPathFor, sealKeyFile } from './keystore.js';
 import { GroupCommit } from './group-commit.js';
+import { rememberWrite } from './tip-cache.js';
 import { GROUP_ROWS_PER_PUT, HELD_BATCH, rowByKey, rowToRecord, sqliteError, type Handle, type Row } from './schema.js';
 
 /** Below this many puts a group looks each key up by itself (one batched lookup costs about as much as 16 single ones). */
@@ -65,12 +66,16 @@ export interface BatchWriter {
 
 export class Writer {
   private readonly h: Handle;
-  private readonly run: Database.Transaction<(fn: (ctx: WriteCtx, kp: KeyPair) => unknown, kp: KeyPair) => { result: unknown; written: DrayerRecord[] }>;
+  private readonly run: Database.Transaction<
+    (fn: (ctx: WriteCtx, kp: KeyPair) => unknown, kp: KeyPair) => { result: unknown; written: DrayerRecord[]; from: number }
+  >;
   private readonly runGroup: Database.Transaction<(ops: GroupPut[], out: (DrayerRecord | undefined)[]) => void>;
   private keySealChecked = false;
   /** the stream is private (its drayer/private marker is here): only sealed records and the clear few may be written */
   private sealedOnly: boolean | undefined;
   private group: GroupCommit<GroupPut, DrayerRecord> | null = null;
+  /** the rows the last group transaction wrote, for tip-cache.ts once it commits */
+  private groupWrote: { from: number; written: DrayerRecord[] } | undefined;
 
   /** Where a device's chain is written (§9): its first id, its key file, and the lowest mod its window admits. */
   private readonly device: DeviceChain | undefined;
@@ -82,14 +87,17 @@ export class Writer {
     this.run = h.db.transaction((fn: (ctx: WriteCtx, kp: KeyPair) => unknown, kp: KeyPair) => {
       const ctx = this.beginWrite();
       const result = fn(ctx, kp);
-      return { result, written: this.finishWrite(ctx, kp) };
+      const from = ctx.nextSeq - 1;
+      return { result, written: this.finishWrite(ctx, kp), from };
     });
     this.runGroup = h.db.transaction((ops: GroupPut[], out: (DrayerRecord | undefined)[]) => {
       // Puts only add or move records to the tips, so each one's tips follow from what the one
       // before wrote: one query for the group instead of one a put.
       const tips = this.readTips();
+      const all: DrayerRecord[] = [];
+      this.groupWrote = { from: tips.seq, written: all };
       const fresh = ops.length >= MIN_BATCHED_LOOKUP ? this.surelyNew(ops) : undefined;
-      for (let i = 0; i < ops.length; i++) out.push(this.appendNew(tips, ops[i]!, fresh?.[i] === 1) ?? this.putMoving(tips, ops[i]!));
+      for (let i = 0; i < ops.length; i++) out.push(this.appendNew(tips, ops[i]!, fresh?.[i] === 1, all) ?? this.putMoving(tips, ops[i]!, all));
     });
   }
 
@@ -155,6 +163,8 @@ export class Writer {
         live = live.filter((i) => i !== bad);
         continue;
       }
+      if (this.groupWrote) rememberWrite(this.h, this.groupWrote.from, this.groupWrote.written);
+      this.groupWrote = undefined;
       this.h.checkpoints.wrote(Math.ceil(group.length / GROUP_ROWS_PER_PUT));
       this.sealKeyOnce(group[0]!.kp);
       live.forEach((i, k) => (results[i] = out[k] ?? this.record(ops[i]!.type, ops[i]!.key)));
@@ -195,7 +205,8 @@ export class Writer {
 
   private writeTx<T>(kp: KeyPair, fn: (ctx: WriteCtx, kp: KeyPair) => T): { result: T; written: DrayerRecord[] } {
     try {
-      const out = this.run.immediate(fn, kp) as { result: T; written: DrayerRecord[] };
+      const out = this.run.immediate(fn, kp) as { result: T; written: DrayerRecord[]; from: number };
+      rememberWrite(this.h, out.from, out.written); // a server's next page comes from these rows (tip-cache.ts)
       this.h.checkpoints.wrote(out.written.length);
       this.sealKeyOnce(kp);
       return out;
@@ -228,7 +239,7 @@ export class Writer {
    * The op's arguments were checked when it was submitted (putDurable). `fresh`: surelyNew said
    * the key is not held, so it is not looked up again.
    */
-  private appendNew(tips: Tips, op: GroupPut, fresh: boolean): DrayerRecord | undefined {
+  private appendNew(tips: Tips, op: GroupPut, fresh: boolean, all: DrayerRecord[]): DrayerRecord | undefined {
     this.guardPrivate(op.type, op.key);
     if (!fresh && rowByKey(this.h, op.type, op.key)) return undefined;
     const now = nowMicros();
@@ -251,6 +262,7 @@ export class Writer {
     this.h.st.insert.run(++tips.seq, this.h.chain, r.id, r.type, r.key, r.val, r.hash, r.ts, r.mod, r.prev, r.prevch, r.sig);
     tips.id = r.id;
     tips.mod = r.mod;
+    all.push(r);
     return r;
   }
 
@@ -285,11 +297,12 @@ export class Writer {
   }
 
   /** A group's put that edits a held record, as put() does it; `tips` move past what it wrote. */
-  private putMoving(tips: Tips, op: GroupPut): DrayerRecord | undefined {
+  private putMoving(tips: Tips, op: GroupPut, all: DrayerRecord[]): DrayerRecord | undefined {
     const ctx = this.beginWrite(tips);
     this.putIn(ctx, op.type, op.key, op.value, op.ts);
     let mine: DrayerRecord | undefined;
     for (const r of this.finishWrite(ctx, op.kp)) {
+      all.push(r);
       if (r.id > tips.id) tips.id = r.id;
       if (r.mod > tips.mod) tips.mod = r.mod;
       if (r.type === op.type && r.key === op.key) mine = r;

@@ -106,11 +106,11 @@ export function changes(ctx: RouteContext): void {
     // last row included and the follower's next page starts right after it: nothing is skipped.
     const room = ctx.room();
     const opts = { limit: n, minId, minMod, metaOnly: meta, maxBytes: Math.min(limits.maxPageBytes, room) };
-    const head = (p: { seq: number; more: boolean }) => ({
+    const head = (p: { seq: number; more: boolean; last?: number }) => ({
       node: s.nodeId,
       seq: p.seq,
       more: p.more,
-      last: s.lastSeq(),
+      last: p.last ?? s.lastSeq(),
       ...(count ? { left: p.more ? countAfter(s, p.seq, minId, minMod) : 0 } : {}),
     });
     // Rows packed by the store are written straight into the answer; records the packed form does
