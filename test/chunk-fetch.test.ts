@@ -182,7 +182,8 @@ test('small answers one after another on a kept-alive connection, each read whol
   const url = (await bench.lan()).url;
   await pull(f, url, { fetchChunks: false });
   // small answers only: the big chunks are here already, so each connection asks tail after tail
-  for (const [p] of files) for (const h of missingChunks(f, p).slice(0, -1)) f.db.prepare('INSERT INTO chunks (hash, data) VALUES (?, ?)').run(h, getChunk(w, h));
+  for (const [p] of files)
+    for (const h of missingChunks(f, p).slice(0, -1)) f.db.prepare('INSERT INTO chunks (hash, data) VALUES (?, ?)').run(h, getChunk(w, h));
   const started = Date.now();
   assert.equal(await fetchMissingChunks(f, url, { timeoutMs: 3000 }), files.length);
   assert.ok(Date.now() - started < 2000, `the tails came at once (${Date.now() - started} ms), not after a peer's timeout`);
