@@ -163,3 +163,29 @@ test('a transfer broken off in the middle of a chunk keeps what was verified, an
   assert.equal(peer.requests() - before, total - kept);
   assert.ok(Buffer.from(data).equals(await readFileBytes(f, 'big.bin')));
 });
+
+test('small answers one after another on a kept-alive connection, each read whole in one socket read, all arrive (the next read lands where its head is parsed)', async () => {
+  // Node asks for the buffer of a socket's next read right after the read before: after a small
+  // answer read whole, that buffer was the head buffer past the old head, while the next answer
+  // was parsed from its start (a stale head: the chunk waited out the peer's keep-alive, then
+  // "broke off": private-files-node under load). And the chunk writer counted small chunks by
+  // their bytes, not the 1 MiB buffers they came in: eight tails in a row never committed, and
+  // the fetch waited for buffers forever.
+  const w = bench.writer('small-tails');
+  const files: [string, Uint8Array][] = [];
+  for (const [i, tail] of [100, 12_345, 107, 5000, 77, 9000, 1, 300].entries()) {
+    const data = randomBytes(MiB + tail);
+    files.push([`f${i}.bin`, data]);
+    await addBytes(w, `f${i}.bin`, data);
+  }
+  const f = bench.follower(w);
+  const url = (await bench.lan()).url;
+  await pull(f, url, { fetchChunks: false });
+  // small answers only: the big chunks are here already, so each connection asks tail after tail
+  for (const [p] of files)
+    for (const h of missingChunks(f, p).slice(0, -1)) f.db.prepare('INSERT INTO chunks (hash, data) VALUES (?, ?)').run(h, getChunk(w, h));
+  const started = Date.now();
+  assert.equal(await fetchMissingChunks(f, url, { timeoutMs: 3000 }), files.length);
+  assert.ok(Date.now() - started < 2000, `the tails came at once (${Date.now() - started} ms), not after a peer's timeout`);
+  for (const [p, data] of files) assert.ok(Buffer.from(data).equals(await readFileBytes(f, p)), `${p} reads back identical`);
+});

@@ -189,9 +189,14 @@ export class ChunkConnection {
     else p.resolve(this.headLen === 0 ? 'retry' : 'fallback');
   }
 
-  /** Where the next socket read lands: the chunk's buffer once the body began, else the head buffer. */
+  /**
+   * Where the next socket read lands: the chunk's buffer once the body began, else the head buffer.
+   * Node asks for it right after the read before, not when the next bytes come: between answers
+   * (idle) that is the start of the head buffer, where `once` will parse the next head from.
+   */
   private nextBuffer(): Uint8Array {
     if (this.state === 'body') return new Uint8Array(this.body.buffer, this.got, this.want - this.got);
+    if (this.state === 'idle') return this.head;
     return this.head.subarray(this.headLen < HEAD_MAX ? this.headLen : 0);
   }
 

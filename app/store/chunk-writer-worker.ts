@@ -74,7 +74,10 @@ port.on('message', (m: WriterJob) => {
       return;
     }
     batch.push({ hash: m.hash, data });
-    batchBytes += m.len;
+    // Counted as ChunkStore.put counts what it waits on: the buffers held, not the bytes in them.
+    // By bytes, small chunks (files' tails) in 1 MiB buffers never made a commit, so no buffer
+    // came back and put() waited for good once the buffers held passed its bound.
+    batchBytes += m.buf.byteLength;
     if (batchBytes >= cfg.txBytes) commit();
   } catch (e) {
     send({ fatal: (e as Error).message });
