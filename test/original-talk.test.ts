@@ -8,18 +8,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Stream } from '../app/store/store.js';
 import { addPost, decodePost, newPostKey, POST_TYPE } from '../app/store/posts.js';
 import { decodeLinks, decodeReaction, encodeLinkedPost, REACTION_TYPE, REACTIONS, replyTo, setReaction } from '../app/store/talk.js';
 import { mentionedKeys, mentionMarkdown } from '../app/core/mentions.js';
-import { netnsAvailable, NETNS_SKIP_REASON, runInNetns } from './netns.js';
+import { runInNetns } from './netns.js';
+import { mirrorScript, skipReal } from './original-mirror.js';
 import { DRAYER_BIN, runDrayer, tmpDir } from './helpers.js';
-
-const HELPER = fileURLToPath(new URL('../../test/original/original.py', import.meta.url));
-const SRC = process.env.DRAYER_ORIGINAL_SRC;
-const PYTHON = fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
-const skipReal = !SRC ? 'DRAYER_ORIGINAL_SRC is not set (a checkout of the original Python Drayer)' : !netnsAvailable() ? NETNS_SKIP_REASON : false;
 
 test(
   'the real original Drayer mirrors and serves replies, reactions, re-shares and mentions: they come back whole and read the same',
@@ -53,18 +48,12 @@ test(
     // one namespace: ours serves, the original mirrors it and serves its copy; ours stops; we clone from the original
     const port = 33141;
     const back = path.join(dir, 'back.stream');
-    const script = `
-    "${process.execPath}" "${DRAYER_BIN}" serve --data "${dir}/data" --host 127.0.0.1 --port ${port} --no-discovery > "${dir}/serve.log" 2>&1 &
-    OURS=$!
-    for i in $(seq 1 100); do grep -q "LAN:" "${dir}/serve.log" && break; sleep 0.2; done
-    DRAYER_ORIGINAL_SRC="${SRC}" "${PYTHON}" "${HELPER}" mirror "${dir}/theirs.stream" "${pk}" http://127.0.0.1:${port} ${port + 1} > "${dir}/original.log" 2>&1 &
-    ORIG=$!
-    for i in $(seq 1 600); do grep -q ready "${dir}/original.log" && break; sleep 0.2; done
-    kill $OURS
-    "${process.execPath}" "${DRAYER_BIN}" clone http://127.0.0.1:${port + 1} "${pk}" "${back}" 2>&1
-    echo "cloned $?"
-    kill $ORIG
-  `;
+    const script = mirrorScript(
+      dir,
+      pk,
+      port,
+      `"${process.execPath}" "${DRAYER_BIN}" clone http://127.0.0.1:${port + 1} "${pk}" "${back}" 2>&1; echo "cloned $?"`,
+    );
     const r = await runInNetns('sh', ['-c', script], { timeoutMs: 280_000 });
     const log = fs.existsSync(path.join(dir, 'original.log')) ? fs.readFileSync(path.join(dir, 'original.log'), 'utf8') : '';
     assert.match(r.stdout, /^cloned 0$/m, `${r.stdout}\n${r.stderr}\n${log}`);

@@ -4,13 +4,13 @@
 // re-shares as a link, one level only. Real nodes over HTTP, real Chromium; four looks.
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { assertAccessible, shoot, uiSuite, VIEWS, type UiNode } from './ui-harness.js';
+import { assertAccessible, shoot, uiSuite, VIEWS, type UiNode, NAME_200, NAME_ARABIC } from './ui-harness.js';
 
 const ui = uiSuite();
 let nur: UiNode;
 let bo: UiNode;
-const NUR = 'نور الهدى';
-const BO = `Bo Chen, ${'who writes about bicycles and gardens and very long names '.repeat(4)}`.slice(0, 200).trim();
+const NUR = NAME_ARABIC;
+const BO = NAME_200;
 let nurKey = '';
 let boKey = '';
 

@@ -7,14 +7,14 @@
 // Screenshots in light and dark, wide and narrow, with a 200-character stream name.
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { assertAccessible, go, recordNotifications, shoot, uiSuite, until, VIEWS, type UiNode } from './ui-harness.js';
+import { assertAccessible, go, recordNotifications, shoot, uiSuite, until, VIEWS, type UiNode, NAME_200, NAME_ARABIC } from './ui-harness.js';
 
 const ui = uiSuite();
 let nur: UiNode;
 let bo: UiNode;
 let cy: UiNode;
-const NUR = 'نور الهدى';
-const BO = `Bo Chen, ${'who writes about bicycles and gardens and very long names '.repeat(4)}`.slice(0, 200).trim();
+const NUR = NAME_ARABIC;
+const BO = NAME_200;
 let nurKey = '';
 let boKey = '';
 let postKey = '';

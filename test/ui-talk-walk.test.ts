@@ -5,13 +5,11 @@
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
-import { assertAccessible, go, shoot, uiSuite, VIEWS, type UiNode } from './ui-harness.js';
+import { assertAccessible, go, NAME_200 as BO, NAME_ARABIC as NUR, shoot, uiSuite, VIEWS, type UiNode } from './ui-harness.js';
 
 const ui = uiSuite();
 let nur: UiNode;
 let bo: UiNode;
-const NUR = 'نور الهدى';
-const BO = `Bo Chen, ${'who writes about bicycles and gardens and very long names '.repeat(4)}`.slice(0, 200).trim();
 let nurKey = '';
 let boKey = '';
 let rootKey = '';
