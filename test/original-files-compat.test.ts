@@ -13,12 +13,9 @@ import * as zlib from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { decode } from '@msgpack/msgpack';
 import { Stream } from '../app/store/store.js';
-import { netnsAvailable, NETNS_SKIP_REASON, runInNetns } from './netns.js';
-import { DRAYER_BIN, runDrayer, tmpDir } from './helpers.js';
-
-const HELPER = fileURLToPath(new URL('../../test/original/original.py', import.meta.url));
-const SRC = process.env.DRAYER_ORIGINAL_SRC;
-const PYTHON = fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+import { runInNetns } from './netns.js';
+import { mirrorScript, skipReal } from './original-mirror.js';
+import { runDrayer, tmpDir } from './helpers.js';
 
 /** A stream with a picture (kept as it is) and a text file (gzipped), made with the CLI. */
 async function streamWithFiles(dir: string): Promise<{ file: string; pk: string; png: Buffer; txt: Buffer }> {
@@ -69,8 +66,6 @@ async function catBytes(file: string, name: string): Promise<Buffer> {
   }
 }
 
-const skipReal = !SRC ? 'DRAYER_ORIGINAL_SRC is not set (a checkout of the original Python Drayer)' : !netnsAvailable() ? NETNS_SKIP_REASON : false;
-
 interface Served {
   name: string;
   status: number;
@@ -99,17 +94,7 @@ async function servedByOriginal(dir: string, pk: string, port: number, names: st
          sha256: createHash('sha256').update(body).digest('hex'), hex: body.length < 65536 ? body.toString('hex') : '' }));
      }`,
   );
-  const script = `
-    "${process.execPath}" "${DRAYER_BIN}" serve --data "${dir}/data" --host 127.0.0.1 --port ${port} --no-discovery > "${dir}/serve.log" 2>&1 &
-    OURS=$!
-    for i in $(seq 1 100); do grep -q "LAN:" "${dir}/serve.log" && break; sleep 0.2; done
-    DRAYER_ORIGINAL_SRC="${SRC}" "${PYTHON}" "${HELPER}" mirror "${dir}/theirs.stream" "${pk}" http://127.0.0.1:${port} ${port + 1} > "${dir}/original.log" 2>&1 &
-    ORIG=$!
-    for i in $(seq 1 600); do grep -q ready "${dir}/original.log" && break; sleep 0.2; done
-    kill $OURS
-    "${process.execPath}" "${fetchScript}"
-    kill $ORIG
-  `;
+  const script = mirrorScript(dir, pk, port, `"${process.execPath}" "${fetchScript}"`);
   const r = await runInNetns('sh', ['-c', script], { timeoutMs: 280_000 });
   const log = fs.existsSync(path.join(dir, 'original.log')) ? fs.readFileSync(path.join(dir, 'original.log'), 'utf8') : '';
   const got = r.stdout

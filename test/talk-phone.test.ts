@@ -75,7 +75,7 @@ test('the phone page shows a re-share as "re-shared from NAME" with the post it 
     const html = await res.text();
     const href = `${pageOf(evil.publicKey)}?page=2#${postAnchor(shared.key)}`;
     assert.ok(
-      html.includes(`re-shared from <a href="${href}"><bdi>Eve &lt;img src=x onerror=alert(1)&gt;</bdi></a>`),
+      html.includes(`re-shared from <a href="${href}" title="Eve &lt;img src=x onerror=alert(1)&gt;"><bdi>Eve &lt;img src=x onerror=alert(1)&gt;</bdi></a>`),
       'the shared stream: its name escaped, a link to the page that lists the post',
     );
     assert.ok(!html.includes('<img src=x') && !html.includes('<script>alert'), 'nothing of a stream is markup');

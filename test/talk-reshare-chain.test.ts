@@ -88,6 +88,55 @@ test('hostile chains of re-shares are read within RESHARE_HOPS: naming itself, a
   }
 });
 
+test('re-shares older versions wrote as a boost of a boost (naming the in-between post) tell the original’s author, within RESHARE_HOPS', () => {
+  const { lib, streams, close } = libraryWith(['Me', 'Ada', 'Bo', 'Deep']);
+  const [me, a, b, deep] = streams as [Stream, Stream, Stream, Stream];
+  try {
+    const mine = addPost(me, { title: 'Mine', body: 'my post' });
+    reshare(a, 'boost1', me, mine.key); // a boost of my post
+    reshare(b, 'old-boost2', a, 'boost1'); // an older version's boost of that boost: it names Ada's boost, not my post
+    reshare(b, 'spaces', a, 'boost1', ' \n\t '); // a blank comment is none
+    reshare(a, 'quote', me, mine.key, 'Worth it');
+    reshare(b, 'boost-of-quote', a, 'quote'); // re-shares Ada's quote: Ada's post, not mine
+    reshare(a, 'x', b, 'y'); // a cycle of blank re-shares naming nothing of mine
+    reshare(b, 'y', a, 'x');
+    // a hostile chain 1,000 deep ending at my post
+    reshare(deep, 'd0', me, mine.key);
+    for (let i = 1; i <= 1000; i++) reshare(deep, `d${i}`, deep, `d${i - 1}`);
+    // the others' streams are written here (the test's shortcut), so the library takes them as owned: they are not
+    const index = (s: Stream) => {
+      lib.indexStream(s);
+      lib.db.prepare(`UPDATE streams SET owned = 0 WHERE pk != ?`).run(pkOf(me));
+    };
+    streams.forEach(index);
+    const t0 = performance.now();
+    const notes = lib.talk.notes(2000, Number.MAX_SAFE_INTEGER);
+    const ms = performance.now() - t0;
+    const keys = (pk: string) => notes.filter((n) => n.stream_pk === pk).map((n) => `${n.why} ${n.key}`);
+    assert.deepEqual(keys(pkOf(a)).sort(), ['reshare boost1', 'reshare quote']);
+    assert.deepEqual(keys(pkOf(b)).sort(), ['reshare old-boost2', 'reshare spaces'], 'the old boost of a boost tells me; a boost of a quote does not');
+    const far = keys(pkOf(deep));
+    assert.equal(far.length, RESHARE_HOPS + 1, `the deep chain counts ${RESHARE_HOPS} hops past the first re-share, then stops`);
+    assert.deepEqual(far.sort(), Array.from({ length: RESHARE_HOPS + 1 }, (_, i) => `reshare d${i}`).sort());
+    assert.ok(ms < 500, `notes read in ${ms.toFixed(1)} ms`);
+    // the card shows the original, as for a re-share written naming it
+    const shown = lib.talk.resolveReshare(pkOf(a), 'boost1');
+    assert.deepEqual([shown.to_pk, shown.to_key, shown.row?.title], [pkOf(me), mine.key, 'Mine']);
+    // the in-between boost deleted: the chain is broken there, and the old boost of it no longer counts
+    a.delete(POST_TYPE, 'boost1');
+    index(a);
+    assert.deepEqual(
+      lib.talk
+        .notes(2000, Number.MAX_SAFE_INTEGER)
+        .filter((n) => n.stream_pk === pkOf(b))
+        .map((n) => n.key),
+      [],
+    );
+  } finally {
+    close();
+  }
+});
+
 test('mentions in posts of the original Drayer’s shape are indexed like ours, and leave with an edit or delete', () => {
   const { lib, streams, close } = libraryWith(['Me', 'Orig']);
   const [me, o] = streams as [Stream, Stream];

@@ -257,6 +257,10 @@ export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }
 
+/** A stream name of 200 characters (what a layout must shorten without losing a button), and an Arabic one. */
+export const NAME_200 = `Bo Chen, ${'who writes about bicycles and gardens and very long names '.repeat(4)}`.slice(0, 200).trim();
+export const NAME_ARABIC = 'نور الهدى';
+
 /** The four looks every screen is checked in: light and dark, wide and narrow. */
 export const VIEWS = [
   { id: 'light-wide', dark: false, width: 1280, height: 800 },

@@ -11,5 +11,5 @@ const child = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures'
 
 test('replies seen nearby and Keep a copy: thread, stream page, Nearby, in four looks', { timeout: 240_000 }, async (t) => {
   if (!netnsAvailable()) return t.skip(NETNS_SKIP_REASON);
-  await childChecks(t, child, 11);
+  await childChecks(t, child, 12);
 });

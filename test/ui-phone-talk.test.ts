@@ -5,7 +5,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Locator, Page } from 'playwright-core';
+import * as path from 'node:path';
 import { keyName, parseKey } from '../app/core/keys.js';
+import { DrayerNode } from '../app/node/node.js';
+import type { NodeState } from '../app/node/state.js';
+import { POST_TYPE } from '../app/store/posts.js';
+import { encodeLinkedPost } from '../app/store/talk.js';
+import { tmpDir } from './helpers.js';
 import { shoot, uiSuite } from './ui-harness.js';
 
 const ui = uiSuite();
@@ -88,4 +94,73 @@ test('the public phone page lays out a mostly Arabic post right to left, and an 
   await page.emulateMedia({ colorScheme: 'dark' });
   await shoot(page, 'phone-public-rtl-dark-wide');
   await context.close();
+});
+
+test('the public phone page shows a re-share of a re-share as the app’s card does: the original, a quote with what it re-shares named', async () => {
+  // an in-process node, so the test can write what an older version wrote: a boost of a boost naming the boost
+  const n = await DrayerNode.start({ dataDir: path.join(tmpDir(), 'phone-chain'), host: '127.0.0.1', port: 0, discovery: false, autoSync: false });
+  const BO = `Bo Chen, ${'who writes about bicycles and gardens '.repeat(8)}`.slice(0, 200).trim();
+  try {
+    const ada = await n.call('createStream', { name: 'نور الهدى' });
+    const bo = await n.call('createStream', { name: BO });
+    const cy = await n.call('createStream', { name: 'Cy' });
+    const o = await n.call('post', { publicKey: ada.publicKey, title: ARABIC_TITLE, body: 'Rooftop garden: the first tomatoes are red.' });
+    const boost = await n.call('post', { publicKey: bo.publicKey, title: '', body: '', reshare: { streamKey: ada.publicKey, key: o.key } });
+    const quote = await n.call('post', { publicKey: bo.publicKey, title: '', body: 'Worth it, **really**', reshare: { streamKey: ada.publicKey, key: o.key } });
+    const streams = (n as unknown as { n: NodeState }).n.streams;
+    const put = (key: string, comment: string, to: { stream: string; post: string }) =>
+      streams.get(cy.publicKey)!.put(POST_TYPE, key, encodeLinkedPost({ title: '', body: comment }, { reshare: to }));
+    put('old-boost', 'As an older version wrote it', { stream: bo.publicKey, post: boost.key }); // names Bo's boost
+    put('old-plain', '', { stream: bo.publicKey, post: boost.key });
+    put('of-quote', 'The quote', { stream: bo.publicKey, post: quote.key });
+    put('x', '', { stream: cy.publicKey, post: 'y' }); // a cycle of blank re-shares
+    put('y', '', { stream: cy.publicKey, post: 'x' });
+    const url = `http://127.0.0.1:${n.lanAddress()!.port}/${Buffer.from(cy.publicKey, 'base64').toString('base64url')}/`;
+    for (const v of [
+      { id: 'light-narrow', width: 420, dark: false },
+      { id: 'dark-narrow', width: 420, dark: true },
+      { id: 'light-wide', width: 1280, dark: false },
+    ]) {
+      const context = await ui.context({ viewport: { width: v.width, height: 900 }, colorScheme: v.dark ? 'dark' : 'light' });
+      const page = await context.newPage();
+      const errors: string[] = [];
+      page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+      page.on('pageerror', (e) => errors.push(e.message));
+      await page.goto(url);
+      const line = async (text: string) => (await card(page, text).locator('p.meta.reply').first().textContent())?.trim();
+      for (const c of ['As an older version wrote it']) {
+        assert.equal(await line(c), '↻ re-shared from نور الهدى', 'attributed to the original, not the boost in between');
+        assert.equal(await card(page, c).locator('blockquote.shared h3').textContent(), ARABIC_TITLE, 'the original post, one level');
+        assert.equal(await card(page, c).locator('blockquote.shared p.meta').count(), 0, 'nothing further named');
+      }
+      const plain = page.locator('article').filter({ has: page.locator('blockquote.shared', { hasText: 'Rooftop garden' }) });
+      assert.equal(await plain.count(), 2, 'the blank old boost too');
+      const q = card(page, 'The quote');
+      assert.equal((await q.locator('p.meta.reply').first().textContent())?.trim(), `↻ re-shared from ${BO}`, 'a quote is re-shared as itself');
+      assert.equal(await q.locator('blockquote.shared strong').textContent(), 'really');
+      const inner = q.locator('blockquote.shared p.meta.reply');
+      assert.equal((await inner.textContent())?.trim(), '↻ re-sharing a post of نور الهدى', 'what the quote re-shares, named');
+      assert.match((await inner.locator('a').getAttribute('href')) ?? '', /#p-/, 'and linked to it on its page');
+      assert.equal(await q.locator('blockquote blockquote').count(), 0, 'never nested');
+      assert.equal(await page.locator('article').count(), 5, 'the cycle shows its two posts and stops');
+      assert.equal(await page.locator('article').filter({ hasNotText: 'The quote' }).locator('blockquote p.meta').count(), 0, 'no empty box where it stopped');
+      const cut = await q
+        .locator('p.meta.reply')
+        .first()
+        .evaluate(
+          (e: any, wide: boolean) => e.getBoundingClientRect().right <= (globalThis as any).innerWidth + 1 && (wide || e.scrollWidth > e.clientWidth),
+          v.width > 1000,
+        );
+      assert.ok(cut, 'a 200-character name stays on screen, on one line');
+      assert.equal(await q.locator('p.meta.reply a').first().getAttribute('title'), BO, 'cut to one line, whole on hover');
+      await q.scrollIntoViewIfNeeded();
+      await shoot(page, `phone-reshare-chain-${v.id}`);
+      await inner.locator('a').click();
+      await page.getByRole('heading', { name: ARABIC_TITLE }).first().waitFor();
+      assert.deepEqual(errors, [], 'no script or CSP errors');
+      await context.close();
+    }
+  } finally {
+    await n.stop();
+  }
 });

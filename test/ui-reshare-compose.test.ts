@@ -4,13 +4,13 @@
 // re-shares as a link, one level only. Real nodes over HTTP, real Chromium; four looks.
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { assertAccessible, shoot, uiSuite, VIEWS, type UiNode } from './ui-harness.js';
+import { assertAccessible, shoot, uiSuite, VIEWS, type UiNode, NAME_200, NAME_ARABIC } from './ui-harness.js';
 
 const ui = uiSuite();
 let nur: UiNode;
 let bo: UiNode;
-const NUR = 'نور الهدى';
-const BO = `Bo Chen, ${'who writes about bicycles and gardens and very long names '.repeat(4)}`.slice(0, 200).trim();
+const NUR = NAME_ARABIC;
+const BO = NAME_200;
 let nurKey = '';
 let boKey = '';
 
@@ -78,6 +78,58 @@ test('re-share of a re-share: a boost of a boost shows the original; a re-shared
         await assertAccessible(page, 'a re-share of a re-share');
         await inner.click();
         await page.getByRole('article', { name: 'حديقة السطح' }).first().waitFor();
+      }
+      assert.deepEqual(problems.errors, []);
+    });
+  }
+});
+
+test('the composer’s "as NAME" with a 200-character name: shortened within its row, the whole name on hover and focus, at 420 and 1280 px, light and dark', async () => {
+  const looks = [...VIEWS.filter((v) => v.width > 1000), ...VIEWS.filter((v) => v.width < 1000).map((v) => ({ ...v, width: 420 }))];
+  for (const v of looks) {
+    await ui.withApp(bo.url, v, async ({ page, problems }) => {
+      const original = page.getByRole('article', { name: 'حديقة السطح' });
+      await original.waitFor();
+      for (const what of ['Re-share', 'Reply'] as const) {
+        await original.getByRole('button', { name: what }).first().click();
+        const form = original
+          .locator('form')
+          .filter({ has: page.locator('.post-reply-as') })
+          .first();
+        const as = form.locator('.post-reply-as');
+        await as.waitFor();
+        assert.equal(await as.getAttribute('title'), BO, 'the whole name on hover');
+        // (evaluated in the page; the tests are type-checked without the DOM's types)
+        const box = await form.locator('.editor-foot').evaluate((foot: any) => {
+          const r = (e: any) => e.getBoundingClientRect();
+          const f = r(foot);
+          const name = foot.querySelector('.post-reply-as');
+          const kids = [...foot.children].filter((e: any) => e.offsetParent !== null);
+          return {
+            cut: name.scrollWidth > name.clientWidth + 1,
+            nameWidth: r(name).width,
+            inside: kids.every((e: any) => r(e).left >= f.left - 1 && r(e).right <= f.right + 1),
+            overflow: (globalThis as any).document.scrollingElement.scrollWidth - (globalThis as any).innerWidth, // the page never scrolls sideways
+            ellipsis: (globalThis as any).getComputedStyle(name).textOverflow,
+          };
+        });
+        assert.ok(box.cut && box.ellipsis === 'ellipsis', `${v.id} ${what}: the name is shortened with an ellipsis (${JSON.stringify(box)})`);
+        assert.ok(box.inside && box.overflow <= 1, `${v.id} ${what}: every control of the row stays in it (${JSON.stringify(box)})`);
+        assert.ok(box.nameWidth >= 48, `${v.id} ${what}: some of the name shows (${box.nameWidth} px)`);
+        // keyboard focus (as hover) shows the whole name in a tooltip the name is described by
+        const wrap = form.locator('.post-reply-as-wrap');
+        await wrap.focus();
+        const tip = form.getByRole('tooltip');
+        await tip.waitFor({ state: 'visible' });
+        const said = (await tip.textContent()) ?? '';
+        assert.equal(said.replace(/\s+/g, ' ').trim(), `Posting as ${BO}`.replace(/\s+/g, ' '), await tip.evaluate((e: any) => e.outerHTML));
+        const t = await tip.evaluate((e: any) => {
+          const r = e.getBoundingClientRect();
+          return { left: r.left, right: r.right, vw: (globalThis as any).innerWidth };
+        });
+        assert.ok(t.left >= 0 && t.right <= t.vw, `${v.id} ${what}: the tooltip stays on screen (${JSON.stringify(t)})`);
+        await shoot(page, `composer-as-long-name-${what.toLowerCase()}-${v.id}-${v.width}`);
+        await form.getByRole('button', { name: 'Cancel' }).click();
       }
       assert.deepEqual(problems.errors, []);
     });

@@ -7,14 +7,14 @@
 // Screenshots in light and dark, wide and narrow, with a 200-character stream name.
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { assertAccessible, go, recordNotifications, shoot, uiSuite, until, VIEWS, type UiNode } from './ui-harness.js';
+import { assertAccessible, go, recordNotifications, shoot, uiSuite, until, VIEWS, type UiNode, NAME_200, NAME_ARABIC } from './ui-harness.js';
 
 const ui = uiSuite();
 let nur: UiNode;
 let bo: UiNode;
 let cy: UiNode;
-const NUR = 'نور الهدى';
-const BO = `Bo Chen, ${'who writes about bicycles and gardens and very long names '.repeat(4)}`.slice(0, 200).trim();
+const NUR = NAME_ARABIC;
+const BO = NAME_200;
 let nurKey = '';
 let boKey = '';
 let postKey = '';
@@ -185,6 +185,30 @@ test('a mention of your stream, with the window in the background, is a notifica
     assert.deepEqual(made, [`${BO} mentioned you`]);
     await page.evaluate('window.__notifications[0].n.onclick(new Event("click"))');
     await until(page, `location.hash.includes(${JSON.stringify(encodeURIComponent(m.key))})`);
+    assert.deepEqual(problems.errors, []);
+  });
+});
+
+test('a re-share of your post is a notification "NAME re-shared your post"; a reply and a mention arriving together are one, as any two posts are', async () => {
+  await nur.call('setSettings', { notifications: true });
+  await nur.call('syncNow', { publicKey: boKey }); // what Bo wrote before is not news
+  await ui.withApp(nur.url, async ({ page, context, problems }) => {
+    await recordNotifications(context, nur.url);
+    await page.reload();
+    await page.getByRole('article').first().waitFor();
+    const rs = await bo.call('post', { publicKey: boKey, title: '', body: '', reshare: { streamKey: nurKey, key: postKey } });
+    await nur.call('syncNow', { publicKey: boKey });
+    await until(page, 'window.__notifications.length > 0');
+    assert.deepEqual(await page.evaluate('window.__notifications.map((x) => x.title)'), [`${BO} re-shared your post`]);
+    await page.evaluate('window.__notifications[0].n.onclick(new Event("click"))');
+    await until(page, `location.hash.includes(${JSON.stringify(encodeURIComponent(rs.key))})`);
+    // the same limit as any posts: what one sync brings is one notification
+    await bo.call('post', { publicKey: boKey, title: '', body: 'Seeds from me too', replyTo: { streamKey: nurKey, key: postKey } });
+    await bo.call('post', { publicKey: boKey, title: '', body: `And [@${NUR}](drayer:${Buffer.from(nurKey, 'base64').toString('base64url')}) again` });
+    await nur.call('syncNow', { publicKey: boKey });
+    await until(page, 'window.__notifications.length > 1');
+    await page.waitForTimeout(1500);
+    assert.deepEqual(await page.evaluate('window.__notifications.map((x) => x.title)'), [`${BO} re-shared your post`, '2 new posts']);
     assert.deepEqual(problems.errors, []);
   });
 });

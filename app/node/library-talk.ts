@@ -6,7 +6,7 @@
 import type Database from 'better-sqlite3';
 import type { Stream } from '../store/store.js';
 import { decodePostOf, isPostType, ORIGINAL_POST_TYPE, POST_TYPE } from '../store/posts.js';
-import { decodeLinks, decodeReaction, REACTION_TYPE } from '../store/talk.js';
+import { decodeLinks, decodeReaction, REACTION_TYPE, RESHARE_HOPS } from '../store/talk.js';
 import { mentionedKeys } from '../core/mentions.js';
 import { readerOf } from './private-streams.js';
 import { gapFloor, type FeedRow, type TimelineRow } from './library-schema.js';
@@ -42,10 +42,11 @@ export interface SharedPost {
   inner?: { to_pk: string; to_key: string };
 }
 type ReshareStep = { row?: TimelineRow; next?: { to_pk: string; to_key: string } };
-/** Re-shares without a comment followed to the post they pass on, at most (DESIGN: bounded reads of strangers' chains). */
-export const RESHARE_HOPS = 8;
+export { RESHARE_HOPS };
 export type NoteRow = TimelineRow & { why: 'reply' | 'mention' | 'reshare' };
 const MENTION = new TextEncoder().encode('drayer:');
+/** What SQLite's trim takes off a blank comment (space, tab, LF, CR), as String.trim() does for the ones written. */
+const BLANK = `char(32, 9, 10, 13)`;
 /** A stream (`o`) that is yours here: owned, or in the notes query's @mine (written here as a device). */
 const YOURS = `(o.owned = 1 OR o.pk IN (SELECT value FROM json_each(@mine)))`;
 
@@ -105,10 +106,20 @@ export class TalkIndex {
       ),
       // what others wrote about your streams: replies to your posts, mentions, re-shares (a post that is several counts once);
       // yours: owned, or written here as a device (@mine, a JSON list of keys: one identity, DESIGN §9)
+      // a re-share without a comment of a re-share of yours re-shares yours (what older versions wrote
+      // for a boost of a boost, which the current one writes naming the original): followed back from
+      // yours, at most RESHARE_HOPS (a cycle or a 1,000-deep chain of strangers' stops there)
       notes: db.prepare(
-        `SELECT t.stream_pk, coalesce(s.name, '') AS stream_name, t.key, t.id, t.ts, t.mod, t.title, t.body, max(w.why) AS why
+        `WITH RECURSIVE passed (stream_pk, id, n) AS (
+           SELECT l.stream_pk, l.id, 0 FROM talk_links l JOIN streams o ON o.pk = l.to_pk AND ${YOURS} WHERE l.kind = 'reshare'
+           UNION SELECT l.stream_pk, l.id, p.n + 1 FROM passed p
+             JOIN timeline b ON b.stream_pk = p.stream_pk AND b.id = p.id AND b.title = '' AND trim(b.body, ${BLANK}) = ''
+             JOIN talk_links l ON l.to_pk = b.stream_pk AND l.kind = 'reshare' AND l.to_key = b.key
+           WHERE p.n < ${RESHARE_HOPS})
+         SELECT t.stream_pk, coalesce(s.name, '') AS stream_name, t.key, t.id, t.ts, t.mod, t.title, t.body, max(w.why) AS why
          FROM (SELECT r.stream_pk, r.id, 'reply' AS why FROM replies r JOIN streams o ON o.pk = r.to_pk AND ${YOURS}
-               UNION ALL SELECT l.stream_pk, l.id, l.kind FROM talk_links l JOIN streams o ON o.pk = l.to_pk AND ${YOURS}) w
+               UNION ALL SELECT l.stream_pk, l.id, l.kind FROM talk_links l JOIN streams o ON o.pk = l.to_pk AND ${YOURS} WHERE l.kind = 'mention'
+               UNION ALL SELECT stream_pk, id, 'reshare' FROM passed) w
          JOIN timeline t ON t.stream_pk = w.stream_pk AND t.id = w.id LEFT JOIN streams s ON s.pk = t.stream_pk
          WHERE coalesce(s.owned, 0) = 0 AND t.stream_pk NOT IN (SELECT value FROM json_each(@mine)) AND t.ts < @before
          GROUP BY t.stream_pk, t.id ORDER BY t.ts DESC, t.stream_pk, t.id LIMIT @limit`,

@@ -17,6 +17,8 @@ import { encodePost, type Post, POST_TYPE, type PostStore } from './posts.js';
 export const REACTION_TYPE = 'reaction';
 export { REACTIONS };
 /** A value larger than this is not read for links (a reaction is ~100 bytes; a post's links sit in its first bytes). */
+/** Re-shares without a comment followed to the post they pass on, at most (DESIGN: bounded reads of strangers' chains). */
+export const RESHARE_HOPS = 8;
 export const MAX_TALK_VAL = 256 * 1024 + 1024;
 const MAX_KEY = 4096;
 

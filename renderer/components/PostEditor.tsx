@@ -309,8 +309,14 @@ export function PostEditor({
         ) : null}
         {leading}
         {writer ? (
-          <span className="post-reply-as" title={writer.name}>
-            as <bdi>{writer.name}</bdi>
+          // a long name is shortened to fit the row; hover or keyboard focus shows it whole
+          <span className="post-reply-as-wrap" tabIndex={0} aria-describedby={`${idBase}-as`}>
+            <span className="post-reply-as" title={writer.name}>
+              as <bdi>{writer.name}</bdi>
+            </span>
+            <span role="tooltip" id={`${idBase}-as`} className="tip post-reply-as-tip">
+              Posting as <bdi>{writer.name}</bdi>
+            </span>
           </span>
         ) : null}
         <span className="editor-hint">Markdown · Ctrl+Enter</span>

@@ -8,7 +8,7 @@ import type { Statement } from 'better-sqlite3';
 import type { DrayerRecord } from '../../core/record.js';
 import { formatKey, keyName, parseKey, streamName } from '../../core/keys.js';
 import { POST_TYPE, POST_TYPES, postView } from '../../store/posts.js';
-import { decodeLinks, type PostRef } from '../../store/talk.js';
+import { decodeLinks, RESHARE_HOPS, type PostRef } from '../../store/talk.js';
 import type { Stream } from '../../store/store.js';
 import { isPrivateStream } from './private-page.js';
 
@@ -73,14 +73,35 @@ export interface Reshared extends InReplyTo {
   title?: string;
   body?: string;
   filesBase?: string;
+  /** what the shared post itself re-shares, when it is a re-share with a comment: named and linked, never shown again */
+  inner?: InReplyTo;
 }
 
-/** What a re-share of `s` shares (undefined: it is no re-share): "re-shared from NAME" and the post, as this server holds it. */
+const blank = (v: { title: string; body: string }) => v.title === '' && v.body.trim() === '';
+const only = ({ name, href }: InReplyTo): InReplyTo => (href ? { name, href } : { name });
+
+/**
+ * What a re-share of `s` shares (undefined: it is no re-share): "re-shared from NAME" and the post,
+ * as this server holds it, as the app's card shows it. A re-share without a comment passes on what it
+ * shares (older versions wrote a boost of a boost naming the boost): followed through the streams this
+ * server shares, at most RESHARE_HOPS, stopping at a cycle. A re-share with a comment is shown itself,
+ * with what it re-shares named as a link.
+ */
 export function reshareOf(s: Stream, r: DrayerRecord, served: Served, perPage: number): Reshared | undefined {
-  const to = r.type === POST_TYPE ? decodeLinks(r.val).reshare : undefined;
+  let to = r.type === POST_TYPE ? decodeLinks(r.val).reshare : undefined;
   if (!to) return undefined;
-  const { post, ...at } = locate(s, to, served, perPage);
-  if (!post?.val) return at.href ? { name: at.name, href: at.href } : { name: at.name };
-  const v = postView(post);
-  return { ...at, title: v.title, body: v.body };
+  const seen = new Set<string>();
+  for (let hop = 0; ; hop++) {
+    seen.add(`${to.stream}\n${to.post}`);
+    const { post, ...at } = locate(s, to, served, perPage);
+    if (!post?.val) return only(at);
+    const v = postView(post);
+    const next = decodeLinks(post.val).reshare;
+    if (next && blank(v) && hop < RESHARE_HOPS && !seen.has(`${next.stream}\n${next.post}`)) {
+      to = next;
+      continue;
+    }
+    if (blank(v)) return only(at); // a cycle or a chain past RESHARE_HOPS: where it stopped, nothing of it (it says nothing)
+    return { ...at, title: v.title, body: v.body, ...(next ? { inner: only(locate(s, next, served, perPage)) } : {}) };
+  }
 }

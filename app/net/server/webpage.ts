@@ -64,7 +64,7 @@ article > header { display: flex; align-items: center; gap: 10px; margin-bottom:
 article > header .mini { width: 32px; height: 32px; font-size: 13px; }
 article > header .who { display: flex; flex-direction: column; line-height: 1.25; min-width: 0; }
 article > header .who b { font-weight: 600; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
-article p.reply { margin: 8px 0 0; }
+article p.reply { margin: 8px 0 0; overflow: hidden; white-space: nowrap; text-overflow: ellipsis; } /* a 200-character name: one line, cut */
 .shared { border: 1px solid var(--border); border-radius: 10px; padding: 10px 12px; margin: 10px 0 0; }
 .shared h3.title { margin-top: 0; }
 article h3.title { font-size: 1.12rem; line-height: 1.3; margin: 8px 0 4px; }
@@ -142,6 +142,8 @@ export interface ResharedView {
   body?: string;
   /** where the shared post's stream's files are served */
   filesBase?: string;
+  /** what the shared post re-shares (it has a comment of its own): named, linked where served */
+  inner?: { name: string; href?: string };
 }
 
 export interface StreamPageInput {
@@ -175,6 +177,12 @@ function postBody(body: string, filesBase: string): string {
   }
 }
 
+/** A stream's name in a "re-shared from" line: its own direction kept, linked where the server shares the post. */
+function talkName(at: { name: string; href?: string }): string {
+  const who = `<bdi>${escapeHtml(cleanName(at.name))}</bdi>`;
+  return at.href ? `<a href="${escapeHtml(at.href)}" title="${escapeHtml(cleanName(at.name))}">${who}</a>` : who;
+}
+
 /** A stream without an index.html, as a phone sees it. */
 export function streamPage(p: StreamPageInput): string {
   const base = `/${encodeURIComponent(p.urlKey)}/`;
@@ -205,18 +213,16 @@ export function streamPage(p: StreamPageInput): string {
       parts.push(`<p class="meta reply">&#8617; in reply to ${post.inReplyToHref ? `<a href="${escapeHtml(post.inReplyToHref)}">${who}</a>` : who}</p>`);
     }
     const rs = post.reshare;
-    if (rs) {
-      const who = `<bdi>${escapeHtml(cleanName(rs.name))}</bdi>`;
-      parts.push(`<p class="meta reply">&#8635; re-shared from ${rs.href ? `<a href="${escapeHtml(rs.href)}">${who}</a>` : who}</p>`);
-    }
+    if (rs) parts.push(`<p class="meta reply">&#8635; re-shared from ${talkName(rs)}</p>`);
     // dir="auto": a mostly Arabic or Hebrew post is laid out right to left, whatever the page's direction
     if (post.title) parts.push(`<h3 class="title" dir="auto">${escapeHtml(post.title)}</h3>`);
     if (post.body) parts.push(`<div class="body" dir="auto">${postBody(post.body, filesBase)}</div>`);
-    if (rs?.title || rs?.body) {
+    if (rs?.title || rs?.body || rs?.inner) {
       // the shared post as its own stream shows it: its pictures are that stream's files
       parts.push('<blockquote class="shared">');
       if (rs.title) parts.push(`<h3 class="title" dir="auto">${escapeHtml(rs.title)}</h3>`);
       if (rs.body) parts.push(`<div class="body" dir="auto">${postBody(rs.body, rs.filesBase ?? filesBase)}</div>`);
+      if (rs.inner) parts.push(`<p class="meta reply">&#8635; re-sharing a post of ${talkName(rs.inner)}</p>`);
       parts.push('</blockquote>');
     }
     parts.push('</article>');
