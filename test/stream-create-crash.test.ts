@@ -75,8 +75,9 @@ test('a process killed while it creates stream files leaves files that open or a
     child.kill('SIGKILL');
     await new Promise((r) => child.once('exit', r));
     const files = fs.readdirSync(dir).filter((f) => f.endsWith('.stream'));
-    assert.ok(files.length > 1, `round ${round}: ${files.length} files`);
+    assert.ok(files.length >= 1, `round ${round}: ${files.length} files`);
     for (const f of files) if (openOrRefused(path.join(dir, f)) === 'opened') opened++;
   }
-  assert.ok(opened > 6, `${opened} whole files opened`);
+  // each round's first file was made whole before the kill (it said 'go' after it)
+  assert.ok(opened >= 6, `${opened} whole files opened`);
 });
