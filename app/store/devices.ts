@@ -113,7 +113,7 @@ export function dropAfter(h: Handle, pk: Uint8Array, to: number): number[] {
  */
 export function mergedByKey(h: Handle, type: string, key: string): Row | undefined {
   const own = rowByKey(h, type, key);
-  const rows = h.db.prepare('SELECT * FROM records INDEXED BY records_type_key WHERE type = ? AND key = ? AND chain != ?').all(type, key, h.chain) as Row[];
+  const rows = h.st.byKeyOther.all(type, key, h.chain) as Row[];
   let best = own;
   for (const r of rows) {
     if (!best || r.ts > best.ts || (r.ts === best.ts && !best.chain.equals(h.chain) && r.mod > best.mod)) best = r;

@@ -125,7 +125,7 @@ export function tuneWal(db: Database.Database): void {
  * per process in memory: a new stream file starts as a copy of them. Running the migrations for
  * each new file cost ~4 ms of CPU a stream, a third of a follow's, and a node that follows a LAN's
  * worth of streams at once spent seconds in them. The copy is the same file the migrations make
- * (tested): meta rows, the WAL switch and the key come after, per stream.
+ * (tested), already in WAL mode: meta rows and the key come after, per stream.
  */
 let emptyImage: Buffer | undefined;
 export function emptyStreamImage(): Buffer {
@@ -138,7 +138,13 @@ export function emptyStreamImage(): Buffer {
       for (const m of MIGRATIONS) mem.exec(m);
       mem.pragma(`user_version = ${MIGRATIONS.length}`);
     })();
-    emptyImage = mem.serialize();
+    const img = mem.serialize();
+    // Bytes 18 and 19 (the file format's write and read versions) at 2 mark a WAL file: a copy
+    // opens in WAL mode as it is. Switching it there per file made, wrote and removed a rollback
+    // journal each time (kernel work, ~0.2 ms of CPU a new stream).
+    img[18] = 2;
+    img[19] = 2;
+    emptyImage = img;
   } finally {
     mem.close();
   }
@@ -176,22 +182,26 @@ export function readIdentity(db: Database.Database, file: string, expectedKey?: 
 /**
  * Statements prepared on first use, each once: a node holds hundreds of streams open and most
  * of them only ever run a few of these (preparing all of them for 500 streams took seconds at
- * start-up, and their memory stays as long as the stream is open).
+ * start-up, and their memory stays as long as the stream is open). The getters sit on one
+ * prototype made once: defining ~40 of them on every new stream's object cost more than using it.
  */
-function lazily<T extends Record<string, () => object>>(makers: T): { readonly [K in keyof T]: ReturnType<T[K]> } {
-  const out = {} as { [K in keyof T]: ReturnType<T[K]> };
-  for (const k of Object.keys(makers) as (keyof T)[]) {
-    Object.defineProperty(out, k, {
+const DB = Symbol('db');
+function lazily<T extends Record<string, (db: Database.Database) => object>>(
+  makers: T,
+): (db: Database.Database) => { readonly [K in keyof T]: ReturnType<T[K]> } {
+  const proto = {};
+  for (const k of Object.keys(makers)) {
+    Object.defineProperty(proto, k, {
       configurable: true,
       enumerable: true,
-      get() {
-        const st = makers[k]!() as ReturnType<T[typeof k]>;
-        Object.defineProperty(out, k, { value: st, enumerable: true });
+      get(this: { [DB]: Database.Database }) {
+        const st = makers[k]!(this[DB]);
+        Object.defineProperty(this, k, { value: st, enumerable: true });
         return st;
       },
     });
   }
-  return out;
+  return (db) => Object.assign(Object.create(proto) as { readonly [K in keyof T]: ReturnType<T[K]> }, { [DB]: db });
 }
 
 // A partial copy's range always includes drayer/info, so it knows the stream's name.
@@ -204,64 +214,69 @@ export const HELD_BATCH = 64;
 const HELD_ROWS = Array.from({ length: HELD_BATCH }, (_, i) => `(${i}, ?, ?)`).join(', ');
 
 /** Every statement the store's modules run, prepared once per connection (on first use). */
+const cols = 'chain, id, type, key, val, hash, ts, mod, prev, prevch, sig';
+const window = FEED_WINDOW;
+const statementsOf = lazily({
+  byId: (db) => db.prepare(`SELECT * FROM records WHERE chain = ? AND id = ?`),
+  // INDEXED BY: without it SQLite may walk records_chain_mod, scanning the whole chain per lookup.
+  // Every row of (type, key) comes back, newest picked by rowByKey: no ORDER BY, whose sorter
+  // cost more than the lookup itself (about 2 µs of every put).
+  byKey: (db) => db.prepare(`SELECT * FROM records INDEXED BY records_type_key WHERE type = ? AND key = ? AND chain = ?`),
+  // the same (type, key) in the devices' chains (devices.ts mergedByKey: every get, so every info())
+  // Which of HELD_BATCH (type, key) pairs the chain holds, by their place: one call for a group's puts (Writer.surelyNew).
+  heldOf: (db) =>
+    db
+      .prepare(
+        `SELECT v.column1 FROM (VALUES ${HELD_ROWS}) AS v WHERE EXISTS (SELECT 1 FROM records INDEXED BY records_type_key WHERE type = v.column2 AND key = v.column3 AND chain = ?)`,
+      )
+      .pluck(),
+  byKeyOther: (db) => db.prepare(`SELECT * FROM records INDEXED BY records_type_key WHERE type = ? AND key = ? AND chain != ?`),
+  maxId: (db) => db.prepare(`SELECT max(id) AS v FROM records WHERE chain = ?`).pluck(),
+  // One call for what a write starts from: the two tips and the last seq.
+  tips: (db) =>
+    db.prepare(
+      `SELECT (SELECT max(id) FROM records WHERE chain = ?) AS id, (SELECT max(mod) FROM records WHERE chain = ?) AS mod, (SELECT max(seq) FROM records) AS seq`,
+    ),
+  maxMod: (db) => db.prepare(`SELECT max(mod) AS v FROM records WHERE chain = ?`).pluck(),
+  idAfter: (db) => db.prepare(`SELECT * FROM records WHERE chain = ? AND id > ? ORDER BY id LIMIT 1`),
+  modAfter: (db) => db.prepare(`SELECT * FROM records WHERE chain = ? AND mod > ? ORDER BY mod LIMIT 1`),
+  nextIdGap: (db) => db.prepare(`SELECT prev FROM records WHERE chain = ? AND id > ? ORDER BY id LIMIT 1`).pluck(),
+  nextModGap: (db) => db.prepare(`SELECT prevch FROM records WHERE chain = ? AND mod > ? ORDER BY mod LIMIT 1`).pluck(),
+  upsert: (db) => db.prepare(`INSERT OR REPLACE INTO records (seq, ${cols}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+  // a new id (above every one held) replaces nothing: a plain insert skips REPLACE's conflict checks
+  insert: (db) => db.prepare(`INSERT INTO records (seq, ${cols}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+  deleteId: (db) => db.prepare(`DELETE FROM records WHERE chain = ? AND id = ?`),
+  gcMod: (db) => db.prepare(`DELETE FROM records WHERE chain = ? AND mod > ? AND mod < ? AND id != ? RETURNING id`).pluck(),
+  gcId: (db) => db.prepare(`DELETE FROM records WHERE chain = ? AND id > ? AND id < ? RETURNING id`).pluck(),
+  metaGet: (db) => db.prepare(`SELECT v FROM meta WHERE k = ?`).pluck(),
+  metaSet: (db) => db.prepare(`INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)`),
+  changes: (db) => db.prepare(`SELECT * FROM records ${window}`),
+  changesMeta: (db) => db.prepare(`SELECT ${META_COLS} FROM records ${window}`),
+  lastSeq: (db) => db.prepare(`SELECT max(seq) FROM records`).pluck(),
+  count: (db) => db.prepare(`SELECT count(*) FROM records`).pluck(),
+  countType: (db) => db.prepare(`SELECT count(*) FROM records WHERE type = ?`).pluck(),
+  // a latest-N window moving on (keepLatest): drayer/info stays, like in every partial copy
+  windowDrop: (db) => db.prepare(`DELETE FROM records WHERE chain = ? AND id < ? AND NOT (type = 'drayer' AND key = 'info') RETURNING id`).pluck(),
+  // the id of the (OFFSET+1)-th newest record a reader sees (drayer/info is kept beside every window, not in it)
+  nthNewest: (db) =>
+    db
+      .prepare(
+        `SELECT id FROM records INDEXED BY records_chain_id WHERE chain = ? AND NOT (type = 'drayer' AND key = 'info') ORDER BY id DESC LIMIT 1 OFFSET ?`,
+      )
+      .pluck(),
+  topSeqSet: (db) => db.prepare(`UPDATE records SET seq = ? WHERE seq = (SELECT max(seq) FROM records)`),
+  countAfter: (db) => db.prepare(`SELECT count(*) FROM records WHERE seq > ? AND ${inRange}`).pluck(),
+  listTs: (db) => db.prepare(`SELECT * FROM records WHERE type = ? ORDER BY ts DESC, id DESC LIMIT ? OFFSET ?`),
+  // posts of both shapes (ours and the original Drayer's), newest first: each type's (type, ts) index, merged
+  listTs2: (db) => db.prepare(`SELECT * FROM records WHERE type IN (?, ?) ORDER BY ts DESC, id DESC LIMIT ? OFFSET ?`),
+  // no (type, id) index: one index less on every write; this walks the chain's id index instead
+  listId: (db) => db.prepare(`SELECT * FROM records INDEXED BY records_chain_id WHERE chain = ? AND type = ? ORDER BY id DESC LIMIT ? OFFSET ?`),
+  types: (db) => db.prepare(`SELECT type, count(*) AS n FROM records GROUP BY type ORDER BY type`),
+});
+
+/** A stream connection's statements, each prepared when first used. */
 export function prepareStatements(db: Database.Database) {
-  const cols = 'chain, id, type, key, val, hash, ts, mod, prev, prevch, sig';
-  const window = FEED_WINDOW;
-  return lazily({
-    byId: () => db.prepare(`SELECT * FROM records WHERE chain = ? AND id = ?`),
-    // INDEXED BY: without it SQLite may walk records_chain_mod, scanning the whole chain per lookup.
-    // Every row of (type, key) comes back, newest picked by rowByKey: no ORDER BY, whose sorter
-    // cost more than the lookup itself (about 2 µs of every put).
-    byKey: () => db.prepare(`SELECT * FROM records INDEXED BY records_type_key WHERE type = ? AND key = ? AND chain = ?`),
-    // Which of HELD_BATCH (type, key) pairs the chain holds, by their place: one call for a group's puts (Writer.surelyNew).
-    heldOf: () =>
-      db
-        .prepare(
-          `SELECT v.column1 FROM (VALUES ${HELD_ROWS}) AS v WHERE EXISTS (SELECT 1 FROM records INDEXED BY records_type_key WHERE type = v.column2 AND key = v.column3 AND chain = ?)`,
-        )
-        .pluck(),
-    maxId: () => db.prepare(`SELECT max(id) AS v FROM records WHERE chain = ?`).pluck(),
-    // One call for what a write starts from: the two tips and the last seq.
-    tips: () =>
-      db.prepare(
-        `SELECT (SELECT max(id) FROM records WHERE chain = ?) AS id, (SELECT max(mod) FROM records WHERE chain = ?) AS mod, (SELECT max(seq) FROM records) AS seq`,
-      ),
-    maxMod: () => db.prepare(`SELECT max(mod) AS v FROM records WHERE chain = ?`).pluck(),
-    idAfter: () => db.prepare(`SELECT * FROM records WHERE chain = ? AND id > ? ORDER BY id LIMIT 1`),
-    modAfter: () => db.prepare(`SELECT * FROM records WHERE chain = ? AND mod > ? ORDER BY mod LIMIT 1`),
-    nextIdGap: () => db.prepare(`SELECT prev FROM records WHERE chain = ? AND id > ? ORDER BY id LIMIT 1`).pluck(),
-    nextModGap: () => db.prepare(`SELECT prevch FROM records WHERE chain = ? AND mod > ? ORDER BY mod LIMIT 1`).pluck(),
-    upsert: () => db.prepare(`INSERT OR REPLACE INTO records (seq, ${cols}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-    // a new id (above every one held) replaces nothing: a plain insert skips REPLACE's conflict checks
-    insert: () => db.prepare(`INSERT INTO records (seq, ${cols}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-    deleteId: () => db.prepare(`DELETE FROM records WHERE chain = ? AND id = ?`),
-    gcMod: () => db.prepare(`DELETE FROM records WHERE chain = ? AND mod > ? AND mod < ? AND id != ? RETURNING id`).pluck(),
-    gcId: () => db.prepare(`DELETE FROM records WHERE chain = ? AND id > ? AND id < ? RETURNING id`).pluck(),
-    metaGet: () => db.prepare(`SELECT v FROM meta WHERE k = ?`).pluck(),
-    metaSet: () => db.prepare(`INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)`),
-    changes: () => db.prepare(`SELECT * FROM records ${window}`),
-    changesMeta: () => db.prepare(`SELECT ${META_COLS} FROM records ${window}`),
-    lastSeq: () => db.prepare(`SELECT max(seq) FROM records`).pluck(),
-    count: () => db.prepare(`SELECT count(*) FROM records`).pluck(),
-    countType: () => db.prepare(`SELECT count(*) FROM records WHERE type = ?`).pluck(),
-    // a latest-N window moving on (keepLatest): drayer/info stays, like in every partial copy
-    windowDrop: () => db.prepare(`DELETE FROM records WHERE chain = ? AND id < ? AND NOT (type = 'drayer' AND key = 'info') RETURNING id`).pluck(),
-    // the id of the (OFFSET+1)-th newest record a reader sees (drayer/info is kept beside every window, not in it)
-    nthNewest: () =>
-      db
-        .prepare(
-          `SELECT id FROM records INDEXED BY records_chain_id WHERE chain = ? AND NOT (type = 'drayer' AND key = 'info') ORDER BY id DESC LIMIT 1 OFFSET ?`,
-        )
-        .pluck(),
-    topSeqSet: () => db.prepare(`UPDATE records SET seq = ? WHERE seq = (SELECT max(seq) FROM records)`),
-    countAfter: () => db.prepare(`SELECT count(*) FROM records WHERE seq > ? AND ${inRange}`).pluck(),
-    listTs: () => db.prepare(`SELECT * FROM records WHERE type = ? ORDER BY ts DESC, id DESC LIMIT ? OFFSET ?`),
-    // posts of both shapes (ours and the original Drayer's), newest first: each type's (type, ts) index, merged
-    listTs2: () => db.prepare(`SELECT * FROM records WHERE type IN (?, ?) ORDER BY ts DESC, id DESC LIMIT ? OFFSET ?`),
-    // no (type, id) index: one index less on every write; this walks the chain's id index instead
-    listId: () => db.prepare(`SELECT * FROM records INDEXED BY records_chain_id WHERE chain = ? AND type = ? ORDER BY id DESC LIMIT ? OFFSET ?`),
-    types: () => db.prepare(`SELECT type, count(*) AS n FROM records GROUP BY type ORDER BY type`),
-  });
+  return statementsOf(db);
 }
 
 export type Statements = ReturnType<typeof prepareStatements>;

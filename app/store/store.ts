@@ -166,11 +166,11 @@ export class Stream {
     }
     let db: Database.Database | undefined;
     try {
+      // The copy is in WAL mode already (emptyStreamImage). Its meta rows go in with no disk syncs
+      // (at NORMAL, making the WAL syncs it and the directory; each sync cost ~10 ms, ~35 ms a new
+      // stream: a LAN node following 40 streams spent seconds in them); an owned stream is synced once, below.
       db = new Database(file);
-      // An empty file is laid out with no disk syncs (each cost ~10 ms, ~35 ms a new stream: a LAN
-      // node following 40 streams spent seconds in them); an owned stream is synced once, below.
       db.pragma('synchronous = OFF');
-      db.pragma('journal_mode = WAL');
       tuneWal(db);
       db.transaction(() => {
         const put = db!.prepare('INSERT INTO meta (k, v) VALUES (?, ?)');
