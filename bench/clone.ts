@@ -99,7 +99,19 @@ async function serveStreamChild(file: string): Promise<void> {
   const s = Stream.open(file);
   const { server } = await inProcessServer([s]);
   process.stdout.write(`PORT ${server.port}\n`);
-  process.stdin.resume();
+  // "PUT KEY I": this process writes post I under KEY, as a node posts and serves (bench incremental),
+  // and answers the moment its put returned (ms on the clock every process shares).
+  let pending = '';
+  process.stdin.on('data', (d: Buffer) => {
+    pending += d.toString('latin1');
+    for (let i = pending.indexOf('\n'); i >= 0; i = pending.indexOf('\n')) {
+      const m = /^PUT (\S+) (\d+)$/.exec(pending.slice(0, i));
+      pending = pending.slice(i + 1);
+      if (!m) continue;
+      s.put('post', m[1]!, post200(Number(m[2])));
+      process.stdout.write(`PUT ${performance.timeOrigin + performance.now()}\n`);
+    }
+  });
   process.stdin.once('end', () => void server.close().then(() => (s.close(), process.exit(0))));
 }
 

@@ -2,7 +2,9 @@
 // the moment the writer's put returns (the notification) until a pull has the post stored at the
 // follower, over loopback HTTP, median and p95 of many repetitions. Baseline in the same run: a
 // plain GET round trip of a tiny answer (/<pk>/tips) from the same server, each GET right before
-// a round so both meet the same load.
+// a round so both meet the same load. Three ways: writer, server and follower in this process; the
+// server in a child process (the writer's commits reach it through the file); and the writer and
+// its server in one child process, as a node posts and serves, the follower here (node_child).
 //
 // The follower is built by applying the writer's feed locally (apply with verified: true, which
 // is what a finished clone holds) and its cursor for the server is set to the writer's last seq,
@@ -15,7 +17,7 @@ import { pathToFileURL } from 'node:url';
 import { Stream } from '../app/store/store.js';
 import { pull, streamCursors, urlSafeKey } from '../app/net/sync.js';
 import { applyParallel, VerifierPool } from '../app/store/verifier.js';
-import { buildWriter200, childServer, inProcessServer, post200 } from './clone.js';
+import { buildWriter200, childServer, inProcessServer, post200, type ChildServer } from './clone.js';
 import { machine, removeDir, seconds, tempDir } from './common.js';
 
 const round2 = (n: number) => Math.round(n * 100) / 100;
@@ -41,13 +43,47 @@ function syncedFollower(dir: string, w: Stream, url: string): Stream {
   return f;
 }
 
-/** One round: put one post at the writer, pull it at the follower; ms from put's return, and put's own ms. */
-async function round(w: Stream, f: Stream, url: string, pool: VerifierPool, key: string, i: number): Promise<{ ms: number; putMs: number }> {
-  const t0 = performance.now();
-  w.put('post', key, post200(i));
-  const t1 = performance.now(); // the notification: the put has returned
+/** Writes post `i` under `key` at the writer; resolves with the moment its put returned (ms on the clock all processes share). */
+type Put = (key: string, i: number) => Promise<number>;
+
+const clock = () => performance.timeOrigin + performance.now();
+
+/** The writer in this process. */
+const putHere =
+  (w: Stream): Put =>
+  (key, i) => {
+    w.put('post', key, post200(i));
+    return Promise.resolve(clock());
+  };
+
+/**
+ * The writer in the server's child process, as a node posts and serves (clone.ts "PUT"): the pull
+ * starts once the child's answer is here, so the time it took to come back is counted against us.
+ */
+function putThere(child: ChildServer): Put {
+  const waiting: ((at: number) => void)[] = [];
+  let pending = '';
+  child.child.stdout!.on('data', (d: Buffer) => {
+    pending += d.toString('latin1');
+    for (let i = pending.indexOf('\n'); i >= 0; i = pending.indexOf('\n')) {
+      const m = /^PUT ([\d.]+)$/.exec(pending.slice(0, i));
+      pending = pending.slice(i + 1);
+      if (m) waiting.shift()?.(Number(m[1]));
+    }
+  });
+  return (key, i) =>
+    new Promise((resolve) => {
+      waiting.push(resolve);
+      child.child.stdin!.write(`PUT ${key} ${i}\n`);
+    });
+}
+
+/** One round: put one post at the writer, pull it at the follower; ms from put's return, and the put's own ms (as seen from here). */
+async function round(put: Put, f: Stream, url: string, pool: VerifierPool, key: string, i: number): Promise<{ ms: number; putMs: number }> {
+  const t0 = clock();
+  const t1 = await put(key, i); // the notification: the put has returned
   const res = await pull(f, url, { applier: (s, r) => applyParallel(s, r, pool) });
-  const t2 = performance.now();
+  const t2 = clock();
   if (res.stored !== 1 || !f.get('post', key)) throw new Error(`${key}: the post did not arrive (${JSON.stringify(res)})`);
   return { ms: t2 - t1, putMs: t1 - t0 };
 }
@@ -77,9 +113,9 @@ function mainThreadNs(pid: number | undefined): number | null {
  * the machine's changing load (other processes, the collector and checkpoints after the build)
  * falls on both alike; after `warm` of each first (connections, statements, JIT).
  */
-async function measure(w: Stream, f: Stream, url: string, tipsUrl: string, pool: VerifierPool, reps: number, tag: string, serverPid?: number, warm = 20) {
+async function measure(put: Put, f: Stream, url: string, tipsUrl: string, pool: VerifierPool, reps: number, tag: string, serverPid?: number, warm = 20) {
   for (let i = 0; i < warm; i++) {
-    await round(w, f, url, pool, `${tag}-warm-${i}`, i);
+    await round(put, f, url, pool, `${tag}-warm-${i}`, i);
     await tinyGet(tipsUrl);
   }
   const latency: number[] = [];
@@ -103,7 +139,7 @@ async function measure(w: Stream, f: Stream, url: string, tipsUrl: string, pool:
     get.push(g.ms);
     bytes = g.bytes;
     const c = mine();
-    const r = await round(w, f, url, pool, `${tag}-${i}`, i);
+    const r = await round(put, f, url, pool, `${tag}-${i}`, i);
     const d = mine();
     const s2 = mainThreadNs(serverPid);
     cpu.get.push(b - a);
@@ -144,7 +180,7 @@ export async function run(): Promise<Record<string, unknown>> {
     try {
       const idle = await pull(f, local.url);
       if (idle.records !== 0) throw new Error(`the follower was not in sync: ${idle.records} records came`);
-      const inc = await measure(w, f, local.url, tipsUrl(local.url), pool, reps, 'inproc');
+      const inc = await measure(putHere(w), f, local.url, tipsUrl(local.url), pool, reps, 'inproc');
 
       // The same with the server in a child process (the writer's commits reach it through the file).
       const child = await childServer('--serve-stream', w.file);
@@ -152,9 +188,19 @@ export async function run(): Promise<Record<string, unknown>> {
       try {
         // a new peer address: give the follower the cursor a finished pull from it would leave
         streamCursors(f).setCursor(peerId(child.url), Buffer.from(w.publicKey).toString('base64'), w.nodeId, w.lastSeq());
-        sep = await measure(w, f, child.url, tipsUrl(child.url), pool, reps, 'child', child.child.pid);
+        sep = await measure(putHere(w), f, child.url, tipsUrl(child.url), pool, reps, 'child', child.child.pid);
       } finally {
         await child.stop();
+      }
+
+      // As on a LAN: the writer and its server in one process (a node posting and serving), the follower here.
+      const node = await childServer('--serve-stream', w.file);
+      let asNode;
+      try {
+        streamCursors(f).setCursor(peerId(node.url), Buffer.from(w.publicKey).toString('base64'), w.nodeId, w.lastSeq());
+        asNode = await measure(putThere(node), f, node.url, tipsUrl(node.url), pool, reps, 'node', node.child.pid);
+      } finally {
+        await node.stop();
       }
 
       return {
@@ -185,7 +231,14 @@ export async function run(): Promise<Record<string, unknown>> {
         server_child_cpu_us_round: sep.cpuUsEach.round,
         server_child_server_cpu_us_get: sep.cpuUsEach.serverGet,
         server_child_server_cpu_us_round: sep.cpuUsEach.serverRound,
-        server: 'in process (median_ms) and child process',
+        // the writer and the server in one child process (a node), the follower here: the LAN's case
+        node_child_median_ms: asNode.latency.median,
+        node_child_p95_ms: asNode.latency.p95,
+        node_child_get_median_ms: asNode.get.median,
+        node_child_ratio_to_get: round2(asNode.latency.median / asNode.get.median),
+        node_child_meets_goal: asNode.latency.median <= INCREMENTAL_GOAL * asNode.get.median,
+        node_child_put_to_notice_ms: asNode.put.median,
+        server: 'in process (median_ms), child process, and writer + server in one child (node_child)',
         build_writer_s: seconds(buildMs),
         build_follower_s: seconds(followerMs),
         writer_file_mib: Math.round(fs.statSync(w.file).size / 1048576),
