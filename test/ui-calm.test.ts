@@ -10,7 +10,7 @@ import type { Locator } from 'playwright-core';
 import jsQRModule from 'jsqr';
 import { PNG } from 'pngjs';
 import * as path from 'node:path';
-import { assertAccessible, go, shoot, SHOTS, uiSuite, VIEWS, type UiNode } from './ui-harness.js';
+import { assertAccessible, capture, go, shoot, SHOTS, uiSuite, VIEWS, type UiNode } from './ui-harness.js';
 
 const jsQR = jsQRModule as unknown as typeof jsQRModule.default;
 const ui = uiSuite();
@@ -293,7 +293,7 @@ test('the first paint, before any script, is the app shell with skeletons', asyn
       const bg = await page.evaluate('getComputedStyle(document.body).backgroundColor');
       assert.equal(bg, dark ? 'rgb(22, 24, 28)' : 'rgb(246, 247, 249)');
       // (shoot() waits on fonts through a script: not here)
-      await page.screenshot({ path: path.join(SHOTS, `calm-first-paint-${dark ? 'dark' : 'light'}-wide.png`) });
+      await capture(page, { path: path.join(SHOTS, `calm-first-paint-${dark ? 'dark' : 'light'}-wide.png`) });
     } finally {
       await context.close();
     }

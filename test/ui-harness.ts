@@ -182,8 +182,24 @@ export async function shoot(page: Page, name: string): Promise<string> {
     10_000,
     'fonts and two frames',
   ).catch(() => undefined);
-  await page.screenshot({ path: file, fullPage: false });
+  await capture(page, { path: file, fullPage: false });
   return file;
+}
+
+/**
+ * A screenshot of a page or an element. Headless Chromium now and then answers "Unable to capture
+ * screenshot" while it has no frame to give (a loaded machine, right after a navigation): asked
+ * again after a frame's time, it gives one. Any other error, or the third such answer, throws.
+ */
+export async function capture(target: Page | Locator, opts: Parameters<Page['screenshot']>[0] = {}): Promise<Buffer> {
+  for (let tries = 1; ; tries++) {
+    try {
+      return await target.screenshot(opts);
+    } catch (e) {
+      if (tries >= 3 || !/Unable to capture screenshot/.test(String((e as Error).message))) throw e;
+      await new Promise((r) => setTimeout(r, 250 * tries));
+    }
+  }
 }
 
 /** axe on the page as it is now: no serious or critical violations. */

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { devices, type Page } from 'playwright-core';
 import jsQRModule from 'jsqr';
 import { PNG } from 'pngjs';
-import { assertAccessible, assertAccessibleWithFrames, go, imageLoaded, shoot, SHOTS, uiSuite, VIEWS, within } from './ui-harness.js';
+import { assertAccessible, assertAccessibleWithFrames, capture, go, imageLoaded, shoot, SHOTS, uiSuite, VIEWS, within } from './ui-harness.js';
 import { tmpDir } from './helpers.js';
 import { makePng } from './pictures.js';
 
@@ -22,7 +22,7 @@ const b64 = (b: Uint8Array | string) => Buffer.from(b).toString('base64');
 
 /** Decode the QR code shown by an <img>, from a screenshot of it (what a phone's camera sees). */
 async function decodeQr(page: Page, selector: string): Promise<string> {
-  const shot = await page.locator(selector).screenshot();
+  const shot = await capture(page.locator(selector));
   const png = PNG.sync.read(shot);
   const code = jsQR(new Uint8ClampedArray(png.data.buffer, png.data.byteOffset, png.data.length), png.width, png.height);
   assert.ok(code, 'the QR code decodes');
@@ -205,7 +205,7 @@ test("share: the QR codes decode to the stream's web address and key link; a pho
       assert.ok(shown.includes(tokyo) && !shown.includes('UTC'), `${shown} shows ${tokyo}`);
       // it fits a phone: nothing wider than the screen
       assert.equal(await mobile.evaluate('document.documentElement.scrollWidth <= window.innerWidth'), true);
-      fsShot(await mobile.screenshot({ fullPage: true }), 'phone-stream-page');
+      fsShot(await capture(mobile, { fullPage: true }), 'phone-stream-page');
       assert.deepEqual(phoneErrors, []);
 
       // a stream with an index.html: its Share QR takes the phone to the site itself
@@ -216,7 +216,7 @@ test("share: the QR codes decode to the stream's web address and key link; a pho
       const siteUrl = await decodeQr(page, '.dialog .qr img');
       await mobile.goto(siteUrl);
       await mobile.getByRole('heading', { name: 'Welcome to Ada’s site' }).waitFor();
-      fsShot(await mobile.screenshot(), 'phone-site');
+      fsShot(await capture(mobile), 'phone-site');
       assert.deepEqual(problems.errors, []);
     } finally {
       await within(phone.close(), 15_000, 'closing the phone').catch(() => undefined);
