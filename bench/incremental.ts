@@ -156,6 +156,17 @@ async function measure(put: Put, f: Stream, url: string, tipsUrl: string, pool: 
 /** The goal (issue 17): the new post stored at the follower within this many times a tiny GET's round trip. */
 export const INCREMENTAL_GOAL = 1.5;
 
+/** One way's headline figures, named `${prefix}_…`. */
+function figures(prefix: string, m: Awaited<ReturnType<typeof measure>>): Record<string, number | boolean> {
+  return {
+    [`${prefix}_median_ms`]: m.latency.median,
+    [`${prefix}_p95_ms`]: m.latency.p95,
+    [`${prefix}_get_median_ms`]: m.get.median,
+    [`${prefix}_ratio_to_get`]: round2(m.latency.median / m.get.median),
+    [`${prefix}_meets_goal`]: m.latency.median <= INCREMENTAL_GOAL * m.get.median,
+  };
+}
+
 export async function run(): Promise<Record<string, unknown>> {
   const loadStart = Math.round(os.loadavg()[0]! * 100) / 100;
   const n = Number(process.env.BENCH_RECORDS ?? 1_000_000);
@@ -182,26 +193,21 @@ export async function run(): Promise<Record<string, unknown>> {
       if (idle.records !== 0) throw new Error(`the follower was not in sync: ${idle.records} records came`);
       const inc = await measure(putHere(w), f, local.url, tipsUrl(local.url), pool, reps, 'inproc');
 
-      // The same with the server in a child process (the writer's commits reach it through the file).
-      const child = await childServer('--serve-stream', w.file);
-      let sep;
-      try {
-        // a new peer address: give the follower the cursor a finished pull from it would leave
-        streamCursors(f).setCursor(peerId(child.url), Buffer.from(w.publicKey).toString('base64'), w.nodeId, w.lastSeq());
-        sep = await measure(putHere(w), f, child.url, tipsUrl(child.url), pool, reps, 'child', child.child.pid);
-      } finally {
-        await child.stop();
-      }
-
+      /** The rounds against a server in a child process, the writer `here` or in that child. */
+      const viaChild = async (tag: string, writerThere: boolean) => {
+        const child = await childServer('--serve-stream', w.file);
+        try {
+          // a new peer address: give the follower the cursor a finished pull from it would leave
+          streamCursors(f).setCursor(peerId(child.url), Buffer.from(w.publicKey).toString('base64'), w.nodeId, w.lastSeq());
+          return await measure(writerThere ? putThere(child) : putHere(w), f, child.url, tipsUrl(child.url), pool, reps, tag, child.child.pid);
+        } finally {
+          await child.stop();
+        }
+      };
+      // The server in a child process (the writer's commits reach it through the file).
+      const sep = await viaChild('child', false);
       // As on a LAN: the writer and its server in one process (a node posting and serving), the follower here.
-      const node = await childServer('--serve-stream', w.file);
-      let asNode;
-      try {
-        streamCursors(f).setCursor(peerId(node.url), Buffer.from(w.publicKey).toString('base64'), w.nodeId, w.lastSeq());
-        asNode = await measure(putThere(node), f, node.url, tipsUrl(node.url), pool, reps, 'node', node.child.pid);
-      } finally {
-        await node.stop();
-      }
+      const asNode = await viaChild('node', true);
 
       return {
         bench: 'incremental',
@@ -221,22 +227,14 @@ export async function run(): Promise<Record<string, unknown>> {
         // median CPU µs, server in this process: a GET (client and server), a round (put, pull: every side)
         cpu_us_get: inc.cpuUsEach.get,
         cpu_us_round: inc.cpuUsEach.round,
-        server_child_median_ms: sep.latency.median,
-        server_child_p95_ms: sep.latency.p95,
-        server_child_get_median_ms: sep.get.median,
-        server_child_ratio_to_get: round2(sep.latency.median / sep.get.median),
-        server_child_meets_goal: sep.latency.median <= INCREMENTAL_GOAL * sep.get.median,
+        ...figures('server_child', sep),
         // median CPU µs, server in a child: this process's for a GET and a round (put, pull), the server main thread's for each
         server_child_cpu_us_get: sep.cpuUsEach.get,
         server_child_cpu_us_round: sep.cpuUsEach.round,
         server_child_server_cpu_us_get: sep.cpuUsEach.serverGet,
         server_child_server_cpu_us_round: sep.cpuUsEach.serverRound,
         // the writer and the server in one child process (a node), the follower here: the LAN's case
-        node_child_median_ms: asNode.latency.median,
-        node_child_p95_ms: asNode.latency.p95,
-        node_child_get_median_ms: asNode.get.median,
-        node_child_ratio_to_get: round2(asNode.latency.median / asNode.get.median),
-        node_child_meets_goal: asNode.latency.median <= INCREMENTAL_GOAL * asNode.get.median,
+        ...figures('node_child', asNode),
         node_child_put_to_notice_ms: asNode.put.median,
         server: 'in process (median_ms), child process, and writer + server in one child (node_child)',
         build_writer_s: seconds(buildMs),
