@@ -141,6 +141,14 @@ for (const v of VIEWS) {
         texts.map((x) => (x.includes('strawberries 🍓') ? 'bo1' : x.includes('knife') ? 'ada' : x.includes('north gate') ? 'bo2' : '?')),
         ['bo1', 'ada', 'bo2'],
       );
+      // the root's reactions and its add button share a line, whatever the width (they wrap together)
+      const root = page.getByRole('article', { name: 'Picnic on Saturday?' });
+      const pill = await root.locator('.reaction').last().boundingBox();
+      const add = await root.locator('.reaction-add').boundingBox();
+      assert.ok(
+        pill && add && Math.abs(pill.y + pill.height / 2 - (add.y + add.height / 2)) < 4,
+        `add reaction beside the reactions (${JSON.stringify({ pill, add })})`,
+      );
       await page.evaluate('window.scrollTo(0, 0)');
       await shoot(page, `talk-thread-${v.id}`);
       await assertAccessible(page, `thread ${v.id}`);

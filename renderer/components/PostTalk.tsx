@@ -126,63 +126,68 @@ export function PostActions({ item, inThread = false }: { item: TimelineItem; in
             {replies === 1 ? '1 reply' : `${replies} replies`}
           </a>
         ) : null}
-        {reactions.map((c) => (
-          <span className="reaction-wrap" key={c.emoji}>
-            <button
-              type="button"
-              className={c.emoji === mine ? 'reaction reaction-mine' : 'reaction'}
-              aria-pressed={me ? c.emoji === mine : undefined}
-              aria-label={`${NAMES[c.emoji] ?? c.emoji}: ${c.count} (${who(c)})`}
-              aria-describedby={`${base}-who-${NAMES[c.emoji] ?? 'x'}`}
-              disabled={!me}
-              onClick={() => void react(c.emoji)}
-            >
-              <span aria-hidden="true">{c.emoji}</span>
-              <span className="reaction-count">{c.count}</span>
-            </button>
-            <span role="tooltip" id={`${base}-who-${NAMES[c.emoji] ?? 'x'}`} className="reaction-who">
-              {who(c)}
-            </span>
-          </span>
-        ))}
-        {me ? (
-          <span className="reaction-add-wrap">
-            <button
-              type="button"
-              className="post-action reaction-add"
-              aria-label={mine ? 'Change your reaction' : 'React'}
-              aria-expanded={picking}
-              onClick={() => setPicking(!picking)}
-            >
-              <Icon name="smile" size={16} />
-            </button>
-            {picking ? (
-              <div
-                ref={picker}
-                className="reaction-picker"
-                role="group"
-                aria-label="Reactions"
-                onKeyDown={(e) => {
-                  if (e.key === 'Escape') {
-                    e.stopPropagation();
-                    setPicking(false);
-                  }
-                }}
-              >
-                {REACTIONS.map((e) => (
-                  <button
-                    type="button"
-                    key={e}
-                    className={e === mine ? 'reaction-pick reaction-mine' : 'reaction-pick'}
-                    aria-pressed={e === mine}
-                    aria-label={NAMES[e]}
-                    title={NAMES[e]}
-                    onClick={() => void react(e)}
+        {/* one group: on a narrow card the reactions and the add button move to a line of their own together */}
+        {reactions.length > 0 || me ? (
+          <span className="post-reactions">
+            {reactions.map((c) => (
+              <span className="reaction-wrap" key={c.emoji}>
+                <button
+                  type="button"
+                  className={c.emoji === mine ? 'reaction reaction-mine' : 'reaction'}
+                  aria-pressed={me ? c.emoji === mine : undefined}
+                  aria-label={`${NAMES[c.emoji] ?? c.emoji}: ${c.count} (${who(c)})`}
+                  aria-describedby={`${base}-who-${NAMES[c.emoji] ?? 'x'}`}
+                  disabled={!me}
+                  onClick={() => void react(c.emoji)}
+                >
+                  <span aria-hidden="true">{c.emoji}</span>
+                  <span className="reaction-count">{c.count}</span>
+                </button>
+                <span role="tooltip" id={`${base}-who-${NAMES[c.emoji] ?? 'x'}`} className="reaction-who">
+                  {who(c)}
+                </span>
+              </span>
+            ))}
+            {me ? (
+              <span className="reaction-add-wrap">
+                <button
+                  type="button"
+                  className="post-action reaction-add"
+                  aria-label={mine ? 'Change your reaction' : 'React'}
+                  aria-expanded={picking}
+                  onClick={() => setPicking(!picking)}
+                >
+                  <Icon name="smile" size={16} />
+                </button>
+                {picking ? (
+                  <div
+                    ref={picker}
+                    className="reaction-picker"
+                    role="group"
+                    aria-label="Reactions"
+                    onKeyDown={(e) => {
+                      if (e.key === 'Escape') {
+                        e.stopPropagation();
+                        setPicking(false);
+                      }
+                    }}
                   >
-                    {e}
-                  </button>
-                ))}
-              </div>
+                    {REACTIONS.map((e) => (
+                      <button
+                        type="button"
+                        key={e}
+                        className={e === mine ? 'reaction-pick reaction-mine' : 'reaction-pick'}
+                        aria-pressed={e === mine}
+                        aria-label={NAMES[e]}
+                        title={NAMES[e]}
+                        onClick={() => void react(e)}
+                      >
+                        {e}
+                      </button>
+                    ))}
+                  </div>
+                ) : null}
+              </span>
             ) : null}
           </span>
         ) : null}
